@@ -1,0 +1,287 @@
+//! Settings from the environment (and `.env`, loaded by `main`), with the
+//! contract's defaults. Every invalid value is reported with the name of its
+//! variable, so an operator knows what to fix before anything starts.
+
+use std::time::Duration;
+
+use actix_web::cookie::SameSite;
+
+/// Everything tollgate can be configured with. Built once at start-up.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// A SQLite file path, or later a `postgres://` URL.
+    pub database_url: String,
+    pub host: String,
+    pub port: u16,
+    /// `None` means "generate once and keep beside the database".
+    pub session_secret: Option<Secret>,
+    pub cookie_secure: bool,
+    pub cookie_same_site: SameSite,
+    /// Idle lifetime of a browser-session login.
+    pub session_ttl: Duration,
+    /// Longest life of a browser-session login, however active.
+    pub session_absolute_ttl: Duration,
+    /// Lifetime of a stay-signed-in login, counted from the login.
+    pub remember_ttl: Duration,
+    pub bcrypt_cost: u32,
+    pub free_reads: u32,
+    pub login_max_failures: u32,
+    pub login_lockout: Duration,
+    pub cors_allowed_origins: Vec<String>,
+    pub seed_demo_posts: bool,
+    pub database_pool_size: u32,
+    pub database_timeout: Duration,
+    /// How often expired sessions and login-throttle rows are deleted.
+    pub purge_interval: Duration,
+    /// HTTP worker threads; `None` lets actix pick one per core.
+    pub workers: Option<usize>,
+}
+
+/// A secret value whose `Debug` never shows it, so a settings dump in a log
+/// line cannot leak the cookie-signing key.
+#[derive(Clone)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// A setting that could not be used; its message names the variable.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid value for {name}: {reason}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub reason: String,
+}
+
+/// The shortest cookie-signing key accepted: actix's `Key::from` needs 64 bytes.
+pub const MIN_SECRET_BYTES: usize = 64;
+
+impl Settings {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup`, so tests can pass their own values
+    /// through exactly the parsing the binary uses.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Env(&lookup);
+        let cookie_secure = env.bool("COOKIE_SECURE", false)?;
+        let cookie_same_site = match env.raw("COOKIE_SAMESITE").as_deref() {
+            None => SameSite::Lax,
+            Some(v) => match v.trim().to_ascii_lowercase().as_str() {
+                "lax" => SameSite::Lax,
+                "strict" => SameSite::Strict,
+                "none" if cookie_secure => SameSite::None,
+                "none" => {
+                    return Err(invalid(
+                        "COOKIE_SAMESITE",
+                        "`none` requires COOKIE_SECURE=true (browsers reject SameSite=None cookies without Secure)",
+                    ))
+                }
+                _ => return Err(invalid("COOKIE_SAMESITE", "must be strict, lax or none")),
+            },
+        };
+        let session_secret = match env.raw("SESSION_SECRET") {
+            None => None,
+            Some(s) if s.len() < MIN_SECRET_BYTES => {
+                return Err(invalid(
+                    "SESSION_SECRET",
+                    &format!("must be at least {MIN_SECRET_BYTES} bytes long"),
+                ))
+            }
+            Some(s) => Some(Secret(s)),
+        };
+        let database_url = env
+            .raw("DATABASE_URL")
+            .unwrap_or_else(|| "tollgate.db".to_owned());
+        if database_url.trim().is_empty() {
+            return Err(invalid("DATABASE_URL", "must not be empty"));
+        }
+        let host = env.raw("HOST").unwrap_or_else(|| "127.0.0.1".to_owned());
+        if host.trim().is_empty() {
+            return Err(invalid("HOST", "must not be empty"));
+        }
+        let workers = match env.raw("WORKERS") {
+            None => None,
+            Some(_) => Some(env.int("WORKERS", 1, 1, 1024)? as usize),
+        };
+
+        Ok(Settings {
+            database_url,
+            host,
+            port: env.int("PORT", 8080, 0, u16::MAX as u64)? as u16,
+            session_secret,
+            cookie_secure,
+            cookie_same_site,
+            session_ttl: env.seconds("SESSION_TTL_SECONDS", 86_400)?,
+            session_absolute_ttl: env.seconds("SESSION_ABSOLUTE_TTL_SECONDS", 604_800)?,
+            remember_ttl: env.seconds("REMEMBER_TTL_SECONDS", 2_592_000)?,
+            bcrypt_cost: env.int("BCRYPT_COST", 12, 4, 31)? as u32,
+            free_reads: env.int("FREE_READS", 5, 0, 1_000_000)? as u32,
+            login_max_failures: env.int("LOGIN_MAX_FAILURES", 5, 1, 1_000_000)? as u32,
+            login_lockout: env.seconds("LOGIN_LOCKOUT_SECONDS", 900)?,
+            cors_allowed_origins: env.origins("CORS_ALLOWED_ORIGINS")?,
+            seed_demo_posts: env.bool("SEED_DEMO_POSTS", true)?,
+            database_pool_size: env.int("DATABASE_POOL_SIZE", 8, 1, 1_000)? as u32,
+            database_timeout: env.seconds("DATABASE_TIMEOUT_SECONDS", 5)?,
+            purge_interval: env.seconds("PURGE_INTERVAL_SECONDS", 300)?,
+            workers,
+        })
+    }
+
+    /// `host:port` to bind.
+    pub fn address(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+}
+
+fn invalid(name: &'static str, reason: &str) -> ConfigError {
+    ConfigError {
+        name,
+        reason: reason.to_owned(),
+    }
+}
+
+/// Typed access to the variables, each parser naming its variable on error.
+struct Env<'a>(&'a dyn Fn(&str) -> Option<String>);
+
+/// Longest duration accepted: ten years keeps every `now + ttl` far from
+/// overflowing an `i64` of seconds.
+const MAX_SECONDS: u64 = 10 * 365 * 86_400;
+
+impl Env<'_> {
+    fn raw(&self, name: &str) -> Option<String> {
+        (self.0)(name)
+    }
+
+    fn int(
+        &self,
+        name: &'static str,
+        default: u64,
+        min: u64,
+        max: u64,
+    ) -> Result<u64, ConfigError> {
+        let Some(raw) = self.raw(name) else {
+            return Ok(default);
+        };
+        match raw.trim().parse::<u64>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(n),
+            _ => Err(invalid(
+                name,
+                &format!("must be a whole number from {min} to {max}"),
+            )),
+        }
+    }
+
+    fn seconds(&self, name: &'static str, default: u64) -> Result<Duration, ConfigError> {
+        self.int(name, default, 1, MAX_SECONDS)
+            .map(Duration::from_secs)
+    }
+
+    fn bool(&self, name: &'static str, default: bool) -> Result<bool, ConfigError> {
+        let Some(raw) = self.raw(name) else {
+            return Ok(default);
+        };
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => Ok(true),
+            "false" | "0" | "no" | "off" => Ok(false),
+            _ => Err(invalid(name, "must be true or false")),
+        }
+    }
+
+    /// Explicit origins only: a wildcard with credentials would let any site
+    /// read a logged-in user's data, so `*` is refused rather than honoured.
+    fn origins(&self, name: &'static str) -> Result<Vec<String>, ConfigError> {
+        let raw = self
+            .raw(name)
+            .unwrap_or_else(|| "http://localhost:5173,http://localhost:3000".to_owned());
+        let mut origins = Vec::new();
+        for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            if !is_origin(part) {
+                return Err(invalid(
+                    name,
+                    &format!("`{part}` is not an origin like https://app.example.com (scheme, host and optional port; no path, no wildcard)"),
+                ));
+            }
+            origins.push(part.trim_end_matches('/').to_owned());
+        }
+        Ok(origins)
+    }
+}
+
+fn is_origin(s: &str) -> bool {
+    let Some((scheme, rest)) = s.split_once("://") else {
+        return false;
+    };
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    matches!(scheme, "http" | "https")
+        && !rest.is_empty()
+        && !rest.contains(['/', '*', '?', '#', '@', ' '])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_follow_the_contract() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.database_url, "tollgate.db");
+        assert_eq!(s.address(), "127.0.0.1:8080");
+        assert_eq!(s.bcrypt_cost, 12);
+        assert_eq!(s.free_reads, 5);
+        assert_eq!(s.session_ttl, Duration::from_secs(86_400));
+        assert_eq!(s.cookie_same_site, SameSite::Lax);
+        assert_eq!(
+            s.cors_allowed_origins,
+            vec!["http://localhost:5173", "http://localhost:3000"]
+        );
+        assert!(s.session_secret.is_none());
+    }
+
+    #[test]
+    fn a_bad_value_names_its_variable() {
+        for (name, value) in [
+            ("BCRYPT_COST", "3"),
+            ("BCRYPT_COST", "32"),
+            ("PORT", "http"),
+            ("COOKIE_SECURE", "maybe"),
+            ("COOKIE_SAMESITE", "none"),
+            ("SESSION_SECRET", "short"),
+            ("CORS_ALLOWED_ORIGINS", "*"),
+            ("CORS_ALLOWED_ORIGINS", "http://a.example/path"),
+            ("SESSION_TTL_SECONDS", "0"),
+            ("DATABASE_POOL_SIZE", "-1"),
+        ] {
+            let err = settings(&[(name, value)]).unwrap_err();
+            assert_eq!(err.name, name, "{name}={value}");
+            assert!(err.to_string().contains(name));
+        }
+    }
+
+    #[test]
+    fn samesite_none_is_accepted_with_secure_cookies() {
+        let s = settings(&[("COOKIE_SAMESITE", "None"), ("COOKIE_SECURE", "true")]).unwrap();
+        assert_eq!(s.cookie_same_site, SameSite::None);
+    }
+
+    #[test]
+    fn secrets_do_not_show_in_debug_output() {
+        let secret = "s".repeat(64);
+        let s = settings(&[("SESSION_SECRET", &secret)]).unwrap();
+        assert!(!format!("{s:?}").contains(&secret));
+    }
+}

@@ -1,0 +1,59 @@
+//! Diesel's view of the tables in `migrations/`. Written to match the SQL by
+//! hand (ids and times are 64-bit on every backend).
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        username -> Text,
+        username_key -> Text,
+        password_hash -> Text,
+        plan -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        token_hash -> Text,
+        user_id -> BigInt,
+        stay_signed_in -> Bool,
+        created_at -> BigInt,
+        last_seen_at -> BigInt,
+        expires_at -> BigInt,
+        user_agent -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    posts (id) {
+        id -> BigInt,
+        title -> Text,
+        body -> Text,
+        published_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    unlocks (user_id, month, post_id) {
+        user_id -> BigInt,
+        month -> Integer,
+        post_id -> BigInt,
+        unlocked_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    login_throttle (username_key) {
+        username_key -> Text,
+        attempts -> Integer,
+        window_started_at -> BigInt,
+        locked_until -> Nullable<BigInt>,
+    }
+}
+
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(unlocks -> users (user_id));
+diesel::joinable!(unlocks -> posts (post_id));
+
+diesel::allow_tables_to_appear_in_same_query!(users, sessions, posts, unlocks, login_throttle);

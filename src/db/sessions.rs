@@ -1,0 +1,126 @@
+//! Queries on `sessions`: one row per login, found by the SHA-256 of the
+//! cookie's token.
+
+use diesel::prelude::*;
+
+use super::schema::{sessions, users};
+use super::users::UserRow;
+use super::Conn;
+use crate::domain::Lifetimes;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = sessions)]
+pub struct SessionRow {
+    pub id: String,
+    pub user_id: i64,
+    pub stay_signed_in: bool,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+    pub user_agent: Option<String>,
+}
+
+/// A freshly issued login: the token goes into the cookie and nowhere else.
+pub struct Issued {
+    pub token: String,
+    pub id: String,
+}
+
+/// Creates a session for `user_id` and returns its new token.
+pub fn create(
+    conn: &mut Conn,
+    user_id: i64,
+    stay_signed_in: bool,
+    user_agent: Option<&str>,
+    now: i64,
+    lifetimes: &Lifetimes,
+) -> QueryResult<Issued> {
+    let token = crate::session::token::generate();
+    let id = crate::session::token::public_id();
+    diesel::insert_into(sessions::table)
+        .values((
+            sessions::id.eq(&id),
+            sessions::token_hash.eq(crate::session::token::hash(&token)),
+            sessions::user_id.eq(user_id),
+            sessions::stay_signed_in.eq(stay_signed_in),
+            sessions::created_at.eq(now),
+            sessions::last_seen_at.eq(now),
+            sessions::expires_at.eq(lifetimes.expires_at(stay_signed_in, now, now)),
+            sessions::user_agent.eq(user_agent),
+        ))
+        .execute(conn)?;
+    Ok(Issued { token, id })
+}
+
+/// The live session with this token hash and its user, in one query: this
+/// is the only database round trip an authenticated request needs.
+pub fn find_live(
+    conn: &mut Conn,
+    token_hash: &str,
+    now: i64,
+) -> QueryResult<Option<(SessionRow, UserRow)>> {
+    sessions::table
+        .inner_join(users::table)
+        .filter(sessions::token_hash.eq(token_hash))
+        .filter(sessions::expires_at.gt(now))
+        .select((SessionRow::as_select(), UserRow::as_select()))
+        .first(conn)
+        .optional()
+}
+
+/// Slides a browser-session login's idle expiry forward.
+pub fn touch(conn: &mut Conn, id: &str, now: i64, expires_at: i64) -> QueryResult<()> {
+    diesel::update(sessions::table.find(id))
+        .set((
+            sessions::last_seen_at.eq(now),
+            sessions::expires_at.eq(expires_at),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn revoke_by_token_hash(conn: &mut Conn, token_hash: &str) -> QueryResult<()> {
+    diesel::delete(sessions::table.filter(sessions::token_hash.eq(token_hash)))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Ends one of `user_id`'s sessions; `false` if they have none with that id.
+pub fn revoke(conn: &mut Conn, user_id: i64, id: &str) -> QueryResult<bool> {
+    diesel::delete(
+        sessions::table
+            .filter(sessions::id.eq(id))
+            .filter(sessions::user_id.eq(user_id)),
+    )
+    .execute(conn)
+    .map(|n| n > 0)
+}
+
+/// Ends every session of `user_id` except `keep`.
+pub fn revoke_others(conn: &mut Conn, user_id: i64, keep: &str) -> QueryResult<usize> {
+    diesel::delete(
+        sessions::table
+            .filter(sessions::user_id.eq(user_id))
+            .filter(sessions::id.ne(keep)),
+    )
+    .execute(conn)
+}
+
+pub fn revoke_all(conn: &mut Conn, user_id: i64) -> QueryResult<usize> {
+    diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(conn)
+}
+
+/// `user_id`'s live sessions, newest first.
+pub fn list(conn: &mut Conn, user_id: i64, now: i64) -> QueryResult<Vec<SessionRow>> {
+    sessions::table
+        .filter(sessions::user_id.eq(user_id))
+        .filter(sessions::expires_at.gt(now))
+        .order((sessions::created_at.desc(), sessions::id.desc()))
+        .select(SessionRow::as_select())
+        .load(conn)
+}
+
+/// Deletes expired sessions; returns how many.
+pub fn purge_expired(conn: &mut Conn, now: i64) -> QueryResult<usize> {
+    diesel::delete(sessions::table.filter(sessions::expires_at.le(now))).execute(conn)
+}

@@ -1,0 +1,105 @@
+//! Queries on `users`.
+
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+use super::schema::users;
+use super::Conn;
+use crate::domain::{Plan, User, Username};
+use crate::error::ApiError;
+
+/// A user row as stored, hash included: never leaves the server.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct UserRow {
+    pub id: i64,
+    pub username: String,
+    pub password_hash: String,
+    pub plan: String,
+    pub created_at: i64,
+}
+
+impl UserRow {
+    pub fn to_user(&self) -> User {
+        User {
+            id: self.id,
+            username: self.username.clone(),
+            // The CHECK constraint allows only these two values.
+            plan: Plan::parse(&self.plan).unwrap_or(Plan::Free),
+            created_at: self.created_at,
+        }
+    }
+}
+
+pub fn find_by_key(conn: &mut Conn, key: &str) -> QueryResult<Option<UserRow>> {
+    users::table
+        .filter(users::username_key.eq(key))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find(conn: &mut Conn, id: i64) -> QueryResult<Option<UserRow>> {
+    users::table
+        .find(id)
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn exists(conn: &mut Conn, key: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        users::table.filter(users::username_key.eq(key)),
+    ))
+    .get_result(conn)
+}
+
+/// Inserts a new free user. The UNIQUE constraint on `username_key` is the
+/// arbiter between parallel registrations of one name (any case): exactly
+/// one insert wins, the others become `409 username_taken` here.
+pub fn insert(
+    conn: &mut Conn,
+    username: &Username,
+    password_hash: &str,
+    now: i64,
+) -> Result<User, ApiError> {
+    let result = diesel::insert_into(users::table)
+        .values((
+            users::username.eq(username.as_str()),
+            users::username_key.eq(username.key()),
+            users::password_hash.eq(password_hash),
+            users::plan.eq(Plan::Free.as_str()),
+            users::created_at.eq(now),
+        ))
+        .returning(UserRow::as_returning())
+        .get_result(conn);
+    match result {
+        Ok(row) => Ok(row.to_user()),
+        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+            Err(ApiError::UsernameTaken)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub fn update_password_hash(conn: &mut Conn, id: i64, hash: &str) -> QueryResult<()> {
+    diesel::update(users::table.find(id))
+        .set(users::password_hash.eq(hash))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Sets a plan by username (any case); `false` when no such user exists.
+pub fn set_plan(conn: &mut Conn, key: &str, plan: Plan) -> QueryResult<bool> {
+    diesel::update(users::table.filter(users::username_key.eq(key)))
+        .set(users::plan.eq(plan.as_str()))
+        .execute(conn)
+        .map(|n| n > 0)
+}
+
+/// Deletes a user; their sessions and unlocks go with them (ON DELETE CASCADE).
+pub fn delete(conn: &mut Conn, id: i64) -> QueryResult<()> {
+    diesel::delete(users::table.find(id))
+        .execute(conn)
+        .map(|_| ())
+}

@@ -1,0 +1,116 @@
+//! The monthly meter: a free user may open `limit` distinct posts per calendar
+//! month (UTC). `Month` is the meter's period; `Meter` is what clients see.
+
+use chrono::{DateTime, Datelike, TimeZone, Utc};
+use serde::Serialize;
+
+use crate::time::rfc3339;
+
+/// A calendar month in UTC, stored as `year * 12 + (month - 1)` so that it is
+/// one ordered integer in the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Month(i32);
+
+impl Month {
+    /// The month that contains `now`. Taking the instant as an argument (an
+    /// injected clock) is what lets the rollover be tested.
+    pub fn containing(now: DateTime<Utc>) -> Month {
+        Month(now.year() * 12 + now.month0() as i32)
+    }
+
+    pub fn from_index(index: i32) -> Month {
+        Month(index)
+    }
+
+    pub fn index(self) -> i32 {
+        self.0
+    }
+
+    /// The first instant of the next month: when this month's reads reset.
+    pub fn resets_at(self) -> DateTime<Utc> {
+        let next = self.0 + 1;
+        let (year, month0) = (next.div_euclid(12), next.rem_euclid(12));
+        Utc.with_ymd_and_hms(year, month0 as u32 + 1, 1, 0, 0, 0)
+            .single()
+            .expect("the first of a month at midnight UTC always exists")
+    }
+}
+
+/// `{"limit", "used", "remaining", "resets_at"}` as the contract shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Meter {
+    pub limit: u32,
+    pub used: u32,
+    pub remaining: u32,
+    #[serde(serialize_with = "rfc3339::serialize")]
+    pub resets_at: DateTime<Utc>,
+}
+
+impl Meter {
+    pub fn new(limit: u32, used: u32, month: Month) -> Meter {
+        Meter {
+            limit,
+            used,
+            remaining: limit.saturating_sub(used),
+            resets_at: month.resets_at(),
+        }
+    }
+
+    /// Whether a post that is not yet unlocked may be opened now.
+    pub fn allows_another(&self) -> bool {
+        self.used < self.limit
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(y: i32, m: u32, d: u32, h: u32, min: u32, s: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, m, d, h, min, s).unwrap()
+    }
+
+    #[test]
+    fn a_month_resets_at_the_first_of_the_next() {
+        let month = Month::containing(at(2026, 11, 21, 10, 0, 0));
+        assert_eq!(month.resets_at(), at(2026, 12, 1, 0, 0, 0));
+    }
+
+    #[test]
+    fn december_rolls_over_into_january() {
+        let month = Month::containing(at(2026, 12, 31, 23, 59, 59));
+        assert_eq!(month.resets_at(), at(2027, 1, 1, 0, 0, 0));
+        assert_eq!(
+            Month::containing(at(2027, 1, 1, 0, 0, 0)).index(),
+            month.index() + 1
+        );
+    }
+
+    #[test]
+    fn the_last_second_and_the_first_second_are_different_months() {
+        let before = Month::containing(at(2026, 2, 28, 23, 59, 59));
+        let after = Month::containing(at(2026, 3, 1, 0, 0, 0));
+        assert_ne!(before, after);
+        assert_eq!(before.resets_at(), at(2026, 3, 1, 0, 0, 0));
+        assert_eq!(Month::from_index(before.index()), before);
+    }
+
+    #[test]
+    fn remaining_never_goes_negative() {
+        let month = Month::containing(at(2026, 5, 5, 5, 5, 5));
+        let meter = Meter::new(5, 7, month);
+        assert_eq!(meter.remaining, 0);
+        assert!(!meter.allows_another());
+        assert!(Meter::new(5, 4, month).allows_another());
+        assert!(!Meter::new(0, 0, month).allows_another());
+    }
+
+    #[test]
+    fn serializes_as_the_contract_shows() {
+        let meter = Meter::new(5, 2, Month::containing(at(2026, 11, 21, 10, 0, 0)));
+        assert_eq!(
+            serde_json::to_value(&meter).unwrap(),
+            serde_json::json!({"limit": 5, "used": 2, "remaining": 3, "resets_at": "2026-12-01T00:00:00Z"})
+        );
+    }
+}

@@ -1,0 +1,74 @@
+//! `Username`: 3–32 ASCII characters from `A-Z a-z 0-9 _ . -`, kept as typed
+//! but compared case-insensitively through its `key`.
+
+/// A username that satisfies the contract's rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Username(String);
+
+impl Username {
+    pub const MIN_LEN: usize = 3;
+    pub const MAX_LEN: usize = 32;
+
+    /// Parses a username, or says in a sentence fragment what is wrong.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let len = raw.len();
+        if !(Self::MIN_LEN..=Self::MAX_LEN).contains(&len) {
+            return Err(format!(
+                "must be {} to {} characters long",
+                Self::MIN_LEN,
+                Self::MAX_LEN
+            ));
+        }
+        // An allowlist rather than a denylist: no look-alike Unicode, no
+        // spaces, nothing that needs escaping in a URL or a log line.
+        if !raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+        {
+            return Err("may contain only letters A-Z, digits, '_', '.' and '-'".to_owned());
+        }
+        Ok(Username(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The case-insensitive identity of this name: `ALICE` and `alice` are one.
+    pub fn key(&self) -> String {
+        username_key(&self.0)
+    }
+}
+
+/// The lookup key for any typed username (valid or not), used by login and
+/// the lockout so that `ALICE` finds `Alice`.
+pub fn username_key(raw: &str) -> String {
+    raw.to_ascii_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_the_allowed_alphabet_and_keeps_case() {
+        let name = Username::parse("Alice_B.c-9").unwrap();
+        assert_eq!(name.as_str(), "Alice_B.c-9");
+        assert_eq!(name.key(), "alice_b.c-9");
+    }
+
+    #[test]
+    fn enforces_length_bounds() {
+        assert!(Username::parse("ab").is_err());
+        assert!(Username::parse("abc").is_ok());
+        assert!(Username::parse(&"a".repeat(32)).is_ok());
+        assert!(Username::parse(&"a".repeat(33)).is_err());
+    }
+
+    #[test]
+    fn rejects_other_characters() {
+        for bad in ["al ice", "alice!", "élise", "ali\0ce", "al/ice", "аlice"] {
+            assert!(Username::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! `ApiError`: every failure a client can see, and the one place where each is
+//! given its HTTP status and contract `code`.
+
+use std::collections::BTreeMap;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use serde_json::json;
+
+use crate::domain::meter::Meter;
+
+/// Why a request carries no usable session; the sentence differs so that a
+/// developer can tell a missing `credentials: "include"` from an expiry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoSession {
+    /// No session cookie arrived at all.
+    Missing,
+    /// A cookie arrived, but it is unknown, expired, revoked or tampered with.
+    Invalid,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("the request body is not valid JSON")]
+    InvalidJson(String),
+    #[error("not logged in")]
+    NotLoggedIn(NoSession),
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    #[error("paywall")]
+    Paywall(Meter),
+    #[error("forbidden origin")]
+    ForbiddenOrigin,
+    #[error("not found")]
+    NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed(&'static str),
+    #[error("username taken")]
+    UsernameTaken,
+    #[error("payload too large")]
+    PayloadTooLarge,
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    #[error("validation failed")]
+    Validation(BTreeMap<String, String>),
+    #[error("too many attempts")]
+    TooManyAttempts { retry_after_secs: u64 },
+    #[error("database unavailable")]
+    Unavailable,
+    #[error("internal error: {0:#}")]
+    Internal(#[source] anyhow::Error),
+}
+
+/// Largest request body accepted, in bytes.
+pub const BODY_LIMIT: usize = 16 * 1024;
+
+impl ApiError {
+    /// A 422 for a single field.
+    pub fn field(name: &str, problem: &str) -> Self {
+        ApiError::Validation(BTreeMap::from([(name.to_owned(), problem.to_owned())]))
+    }
+
+    pub fn internal(err: impl Into<anyhow::Error>) -> Self {
+        ApiError::Internal(err.into())
+    }
+
+    /// Status, code and sentence — one arm per variant and no catch-all, so a
+    /// new variant cannot ship without a deliberate mapping.
+    fn parts(&self) -> (StatusCode, &'static str, String) {
+        use ApiError::*;
+        match self {
+            InvalidJson(detail) => (
+                StatusCode::BAD_REQUEST,
+                "invalid_json",
+                format!("The request body is not valid JSON: {detail}."),
+            ),
+            NotLoggedIn(NoSession::Missing) => (
+                StatusCode::UNAUTHORIZED,
+                "not_logged_in",
+                "You are not logged in: no session cookie arrived with this request. \
+                 Log in first; browser code must send fetch(..., { credentials: \"include\" })."
+                    .to_owned(),
+            ),
+            NotLoggedIn(NoSession::Invalid) => (
+                StatusCode::UNAUTHORIZED,
+                "not_logged_in",
+                "You are not logged in: your session is unknown or has expired. Log in again."
+                    .to_owned(),
+            ),
+            InvalidCredentials => (
+                StatusCode::UNAUTHORIZED,
+                "invalid_credentials",
+                "The username or password is incorrect.".to_owned(),
+            ),
+            Paywall(_) => (
+                StatusCode::PAYMENT_REQUIRED,
+                "paywall",
+                "You have read all your free articles this month. Upgrade to premium to keep reading."
+                    .to_owned(),
+            ),
+            ForbiddenOrigin => (
+                StatusCode::FORBIDDEN,
+                "forbidden_origin",
+                "Cross-site requests from this origin are not allowed.".to_owned(),
+            ),
+            NotFound => (
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "There is nothing here.".to_owned(),
+            ),
+            MethodNotAllowed(allow) => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                format!("This path does not accept that method; it accepts {allow}."),
+            ),
+            UsernameTaken => (
+                StatusCode::CONFLICT,
+                "username_taken",
+                "That username is already taken.".to_owned(),
+            ),
+            PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("The request body is larger than {BODY_LIMIT} bytes."),
+            ),
+            UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "Send the request body as JSON with Content-Type: application/json.".to_owned(),
+            ),
+            Validation(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                "Some fields are missing or invalid.".to_owned(),
+            ),
+            TooManyAttempts { retry_after_secs } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                format!(
+                    "Too many failed logins for this username. Try again in {retry_after_secs} seconds."
+                ),
+            ),
+            Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "The service is temporarily unavailable. Try again shortly.".to_owned(),
+            ),
+            Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Something went wrong on our side.".to_owned(),
+            ),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.parts().0
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let (status, code, sentence) = self.parts();
+        if let ApiError::Internal(cause) = self {
+            // The client learns nothing; the log gets the whole cause chain.
+            tracing::error!(error.cause_chain = ?cause, "internal error");
+        }
+        let mut body = json!({ "error": sentence, "code": code });
+        let mut response = HttpResponse::build(status);
+        match self {
+            ApiError::Validation(fields) => body["fields"] = json!(fields),
+            ApiError::Paywall(meter) => body["meter"] = json!(meter),
+            ApiError::MethodNotAllowed(allow) => {
+                response.insert_header((header::ALLOW, *allow));
+            }
+            ApiError::TooManyAttempts { retry_after_secs } => {
+                response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            _ => {}
+        }
+        response.json(body)
+    }
+}
+
+/// Maps a Diesel error: a locked or busy database is an outage the client
+/// may retry (`503`); anything else is a bug (`500`).
+impl From<diesel::result::Error> for ApiError {
+    fn from(err: diesel::result::Error) -> Self {
+        if crate::db::is_unavailable(&err) {
+            ApiError::Unavailable
+        } else {
+            ApiError::Internal(err.into())
+        }
+    }
+}

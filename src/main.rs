@@ -1,0 +1,114 @@
+//! The `tollgate` binary: settings, logging, and the CLI — nothing else.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use tollgate::config::Settings;
+use tollgate::db;
+use tollgate::domain::username::username_key;
+use tollgate::domain::Plan;
+use tollgate::startup::Application;
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(
+    name = "tollgate",
+    version,
+    about = "Session auth and a metered paywall, as a JSON API for SPAs"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply pending migrations, then serve (the default).
+    Serve,
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Change a user's plan.
+    SetPlan {
+        username: String,
+        #[arg(value_enum)]
+        plan: PlanArg,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum PlanArg {
+    Free,
+    Premium,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // A missing .env is normal; a malformed one is worth stopping for.
+    if let Err(e) = dotenvy::dotenv() {
+        if !e.not_found() {
+            eprintln!("tollgate: cannot read .env: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_owned());
+    let filter = match EnvFilter::try_new(&filter) {
+        Ok(filter) => filter,
+        Err(e) => {
+            eprintln!("tollgate: invalid value for RUST_LOG: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("tollgate: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => actix_web::rt::System::new().block_on(serve(settings)),
+        Command::Migrate => migrate(&settings),
+        Command::SetPlan { username, plan } => set_plan(&settings, &username, plan),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tollgate: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let app = Application::build(settings.clone()).await?;
+    tracing::info!(
+        address = %format!("http://{}:{}", settings.host, app.port()),
+        "tollgate is serving"
+    );
+    app.run_until_stopped().await?;
+    Ok(())
+}
+
+fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    let pool = db::connect(settings)?;
+    db::migrate(&pool)?;
+    println!("migrations are up to date");
+    Ok(())
+}
+
+fn set_plan(settings: &Settings, username: &str, plan: PlanArg) -> anyhow::Result<()> {
+    let plan = match plan {
+        PlanArg::Free => Plan::Free,
+        PlanArg::Premium => Plan::Premium,
+    };
+    let pool = db::connect(settings)?;
+    db::migrate(&pool)?;
+    let mut conn = pool.get()?;
+    if !db::users::set_plan(&mut conn, &username_key(username), plan)? {
+        anyhow::bail!("no user named {username:?}");
+    }
+    println!("{username} is now on the {} plan", plan.as_str());
+    Ok(())
+}

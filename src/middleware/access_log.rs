@@ -1,0 +1,42 @@
+//! One structured log line per request: method, path, status, latency and,
+//! once known, the user id. Never the query string's values, a body, a
+//! header or a cookie — nothing secret can reach the log from here.
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::HttpMessage;
+
+use crate::session::CurrentSession;
+
+pub async fn log_request(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.path().to_owned();
+    let res = next.call(req).await;
+    let (status, user_id) = match &res {
+        Ok(res) => (
+            res.status(),
+            res.request()
+                .extensions()
+                .get::<CurrentSession>()
+                .map(|s| s.0.user.id),
+        ),
+        Err(err) => (err.as_response_error().status_code(), None),
+    };
+    tracing::info!(
+        target: "tollgate::access",
+        %method,
+        path = %path,
+        status = status.as_u16(),
+        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        user_id,
+        "request"
+    );
+    res
+}

@@ -1,0 +1,80 @@
+//! Cross-site request defences, before CORS and sessions see the request.
+//!
+//! The session cookie is `SameSite=Lax`, but Lax still sends it on top-level
+//! GET navigations, and `SameSite=None` (for SPAs on another site) sends it
+//! everywhere. So the server itself refuses, with `403 forbidden_origin`:
+//! - a state-changing request (`POST`, `DELETE`) whose `Origin` is neither an
+//!   allowed SPA origin nor the server's own — cross-site login, logout, or
+//!   spending a user's free reads;
+//! - any request the browser labels `Sec-Fetch-Site: cross-site` unless its
+//!   `Origin` is allowed — a link or form on another site cannot act as the
+//!   user, even with a GET;
+//! - a CORS preflight from an origin that is not allowed (no CORS headers).
+//!
+//! Requests with neither header (curl, Postman, servers) are not affected:
+//! they carry no ambient browser credentials to abuse.
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::{header, Method};
+use actix_web::middleware::Next;
+use actix_web::{web, ResponseError};
+
+use crate::error::ApiError;
+use crate::startup::AppState;
+
+pub async fn refuse_cross_site(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    if is_refused(&req) {
+        let response = ApiError::ForbiddenOrigin.error_response();
+        return Ok(req.into_response(response).map_into_right_body());
+    }
+    Ok(next.call(req).await?.map_into_left_body())
+}
+
+fn is_refused(req: &ServiceRequest) -> bool {
+    let headers = req.headers();
+    let origin = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok());
+    let allowed = origin.is_some_and(|o| is_allowed_origin(req, o));
+    let cross_site = headers
+        .get("sec-fetch-site")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"cross-site"));
+
+    if cross_site && !allowed {
+        return true;
+    }
+    let Some(origin) = origin else {
+        return false;
+    };
+    let preflight = req.method() == Method::OPTIONS
+        && headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+    let state_changing = matches!(*req.method(), Method::POST | Method::DELETE);
+    (preflight || state_changing) && !allowed && !is_same_origin(req, origin)
+}
+
+fn is_allowed_origin(req: &ServiceRequest, origin: &str) -> bool {
+    req.app_data::<web::Data<AppState>>().is_some_and(|state| {
+        state
+            .settings
+            .cors_allowed_origins
+            .iter()
+            .any(|allowed| allowed == origin)
+    })
+}
+
+/// Same scheme, host and port as the request's `Host` header.
+fn is_same_origin(req: &ServiceRequest, origin: &str) -> bool {
+    let Some(host) = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+    else {
+        return false;
+    };
+    let scheme = req.connection_info().scheme().to_owned();
+    origin == format!("{scheme}://{host}")
+        || (scheme == "http" && origin == format!("http://{host}:80"))
+        || (scheme == "https" && origin == format!("https://{host}:443"))
+}

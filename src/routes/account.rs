@@ -1,0 +1,200 @@
+//! `GET/DELETE /sessions`, `DELETE /sessions/{id}`, `POST /password`,
+//! `DELETE /account`.
+
+use actix_session::Session;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Serialize;
+
+use super::body::{Fields, JsonObject};
+use super::user_agent;
+use crate::auth::password::{self, Verified};
+use crate::db::{self, sessions, throttle, users};
+use crate::domain::username::username_key;
+use crate::domain::Password;
+use crate::error::ApiError;
+use crate::session::{self, CurrentSession};
+use crate::startup::AppState;
+use crate::time::{now_unix, rfc3339};
+
+/// A session as its owner sees it: a public id, never the token.
+#[derive(Serialize)]
+struct SessionView {
+    id: String,
+    current: bool,
+    stay_signed_in: bool,
+    #[serde(serialize_with = "rfc3339::serialize_unix")]
+    created_at: i64,
+    #[serde(serialize_with = "rfc3339::serialize_unix")]
+    last_seen_at: i64,
+    #[serde(serialize_with = "rfc3339::serialize_unix")]
+    expires_at: i64,
+    user_agent: Option<String>,
+}
+
+pub async fn list_sessions(
+    state: web::Data<AppState>,
+    current: CurrentSession,
+) -> Result<HttpResponse, ApiError> {
+    let user_id = current.0.user.id;
+    let rows = db::run(&state.pool, move |conn| {
+        Ok(sessions::list(conn, user_id, now_unix())?)
+    })
+    .await?;
+    let views: Vec<SessionView> = rows
+        .into_iter()
+        .map(|row| SessionView {
+            current: row.id == current.0.id,
+            id: row.id,
+            stay_signed_in: row.stay_signed_in,
+            created_at: row.created_at,
+            last_seen_at: row.last_seen_at,
+            expires_at: row.expires_at,
+            user_agent: row.user_agent,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "sessions": views })))
+}
+
+/// Ends one of the caller's sessions. Another user's session id is `404`,
+/// exactly like an id that does not exist, so ids cannot be probed.
+pub async fn end_session(
+    state: web::Data<AppState>,
+    session: Session,
+    current: CurrentSession,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let is_current = id == current.0.id;
+    let user_id = current.0.user.id;
+    let ended = db::run(&state.pool, move |conn| {
+        Ok(sessions::revoke(conn, user_id, &id)?)
+    })
+    .await?;
+    if !ended {
+        return Err(ApiError::NotFound);
+    }
+    if is_current {
+        session::end(&session);
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// "Log out everywhere else."
+pub async fn end_other_sessions(
+    state: web::Data<AppState>,
+    current: CurrentSession,
+) -> Result<HttpResponse, ApiError> {
+    let (user_id, keep) = (current.0.user.id, current.0.id);
+    db::run(&state.pool, move |conn| {
+        Ok(sessions::revoke_others(conn, user_id, &keep)?)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Checks the caller's password, or answers `401 invalid_credentials`.
+async fn confirm_password(
+    state: &AppState,
+    user_id: i64,
+    password: String,
+) -> Result<(), ApiError> {
+    let stored = db::run(&state.pool, move |conn| Ok(users::find(conn, user_id)?))
+        .await?
+        .map(|row| row.password_hash);
+    match password::verify(
+        password,
+        stored,
+        &state.dummy_hash,
+        state.settings.bcrypt_cost,
+    )
+    .await?
+    {
+        Verified::Yes { .. } => Ok(()),
+        Verified::No => Err(ApiError::InvalidCredentials),
+    }
+}
+
+/// Changes the password. Every other session ends — whoever else held one
+/// may be who the user is locking out — and this one gets a new token.
+#[tracing::instrument(name = "change_password", skip_all, fields(user_id = current.0.user.id))]
+pub async fn change_password(
+    state: web::Data<AppState>,
+    session: Session,
+    current: CurrentSession,
+    req: HttpRequest,
+    body: JsonObject,
+) -> Result<HttpResponse, ApiError> {
+    let mut fields = Fields::new(&body.0);
+    let current_password = fields.text("current_password");
+    let new_password = fields.text("new_password");
+    let new_password = if fields.has_error("new_password") {
+        None
+    } else {
+        Password::parse(new_password, &current.0.user.username)
+            .map_err(|problem| fields.reject("new_password", problem))
+            .ok()
+    };
+    fields.finish()?;
+    let Some(new_password) = new_password else {
+        return Err(ApiError::internal(anyhow::anyhow!(
+            "parsed fields went missing"
+        )));
+    };
+
+    let user_id = current.0.user.id;
+    confirm_password(&state, user_id, current_password).await?;
+    let hash = password::hash(new_password.expose().to_owned(), state.settings.bcrypt_cost).await?;
+
+    let lifetimes = state.lifetimes;
+    let agent = user_agent(&req);
+    let stay = current.0.stay_signed_in;
+    let issued = db::run(&state.pool, move |conn| {
+        conn.immediate_transaction(|conn| {
+            users::update_password_hash(conn, user_id, &hash)?;
+            sessions::revoke_all(conn, user_id)?;
+            Ok(sessions::create(
+                conn,
+                user_id,
+                stay,
+                agent.as_deref(),
+                now_unix(),
+                &lifetimes,
+            )?)
+        })
+    })
+    .await?;
+    session::begin(&session, issued.token)?;
+    let mut response = HttpResponse::NoContent().finish();
+    if stay {
+        session::remember(&mut response, lifetimes.remember);
+    }
+    Ok(response)
+}
+
+/// Deletes the account with its sessions and reads; the name becomes free.
+#[tracing::instrument(name = "delete_account", skip_all, fields(user_id = current.0.user.id))]
+pub async fn delete_account(
+    state: web::Data<AppState>,
+    session: Session,
+    current: CurrentSession,
+    body: JsonObject,
+) -> Result<HttpResponse, ApiError> {
+    let mut fields = Fields::new(&body.0);
+    let password = fields.text("password");
+    fields.finish()?;
+
+    let user_id = current.0.user.id;
+    confirm_password(&state, user_id, password).await?;
+    let key = username_key(&current.0.user.username);
+    db::run(&state.pool, move |conn| {
+        conn.immediate_transaction(|conn| {
+            users::delete(conn, user_id)?;
+            throttle::clear(conn, &key)?;
+            Ok(())
+        })
+    })
+    .await?;
+    tracing::info!(user_id, "account deleted");
+    session::end(&session);
+    Ok(HttpResponse::NoContent().finish())
+}

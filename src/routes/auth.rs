@@ -1,0 +1,210 @@
+//! `POST /register`, `POST /login`, `GET /check_session`, `DELETE /logout`.
+
+use actix_session::Session;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use super::body::{Fields, JsonObject};
+use super::user_agent;
+use crate::auth::password::{self, Verified};
+use crate::db::{self, sessions, throttle, users};
+use crate::domain::username::username_key;
+use crate::domain::{Password, Username};
+use crate::error::ApiError;
+use crate::session::{self, CurrentSession, SessionState, COOKIE_NAME};
+use crate::startup::AppState;
+use crate::time::now_unix;
+
+/// Username, password and the stay-signed-in choice, as sent.
+struct Credentials {
+    username: String,
+    password: String,
+    stay_signed_in: bool,
+}
+
+fn credentials(body: &JsonObject) -> Result<Credentials, ApiError> {
+    let mut fields = Fields::new(&body.0);
+    let credentials = Credentials {
+        username: fields.text("username"),
+        password: fields.text("password"),
+        stay_signed_in: fields.flag("stay_signed_in"),
+    };
+    fields.finish()?;
+    Ok(credentials)
+}
+
+/// Answers a login or registration: the user, and the new session cookie
+/// (with `Max-Age` for a stay-signed-in login).
+fn logged_in(
+    state: &AppState,
+    session: &Session,
+    mut response: actix_web::HttpResponseBuilder,
+    user: crate::domain::User,
+    token: String,
+    stay_signed_in: bool,
+) -> Result<HttpResponse, ApiError> {
+    session::begin(session, token)?;
+    let mut response = response.json(user);
+    if stay_signed_in {
+        session::remember(&mut response, state.lifetimes.remember);
+    }
+    Ok(response)
+}
+
+#[tracing::instrument(name = "register", skip_all)]
+pub async fn register(
+    state: web::Data<AppState>,
+    session: Session,
+    req: HttpRequest,
+    body: JsonObject,
+) -> Result<HttpResponse, ApiError> {
+    let sent = credentials(&body)?;
+    let mut fields = Fields::new(&body.0);
+    let username = Username::parse(&sent.username)
+        .map_err(|problem| fields.reject("username", problem))
+        .ok();
+    let password = Password::parse(sent.password, &sent.username)
+        .map_err(|problem| fields.reject("password", problem))
+        .ok();
+    fields.finish()?;
+    let (Some(username), Some(password)) = (username, password) else {
+        return Err(ApiError::internal(anyhow::anyhow!(
+            "parsed fields went missing"
+        )));
+    };
+
+    // A cheap early answer for a taken name, before spending a bcrypt hash;
+    // the UNIQUE constraint below still decides races.
+    let key = username.key();
+    if db::run(&state.pool, move |conn| Ok(users::exists(conn, &key)?)).await? {
+        return Err(ApiError::UsernameTaken);
+    }
+    let hash = password::hash(password.expose().to_owned(), state.settings.bcrypt_cost).await?;
+
+    let lifetimes = state.lifetimes;
+    let agent = user_agent(&req);
+    let stay = sent.stay_signed_in;
+    let (user, issued) = db::run(&state.pool, move |conn| {
+        conn.immediate_transaction(|conn| {
+            let now = now_unix();
+            let user = users::insert(conn, &username, &hash, now)?;
+            let issued = sessions::create(conn, user.id, stay, agent.as_deref(), now, &lifetimes)?;
+            Ok((user, issued))
+        })
+    })
+    .await?;
+    tracing::info!(user_id = user.id, "registered");
+    logged_in(
+        &state,
+        &session,
+        HttpResponse::Created(),
+        user,
+        issued.token,
+        stay,
+    )
+}
+
+#[tracing::instrument(name = "login", skip_all)]
+pub async fn login(
+    state: web::Data<AppState>,
+    session: Session,
+    req: HttpRequest,
+    body: JsonObject,
+) -> Result<HttpResponse, ApiError> {
+    let sent = credentials(&body)?;
+    let key = username_key(&sent.username);
+
+    // No account can have an invalid name, so such a login only needs to
+    // cost what a real one does; it is not counted towards any lockout.
+    let found = if Username::parse(&sent.username).is_ok() {
+        let settings = state.settings.clone();
+        let key = key.clone();
+        db::run(&state.pool, move |conn| {
+            conn.immediate_transaction(|conn| {
+                let window = settings.login_lockout.as_secs() as i64;
+                let reserved = throttle::reserve_attempt(
+                    conn,
+                    &key,
+                    now_unix(),
+                    settings.login_max_failures,
+                    window,
+                )?;
+                if let Err(retry_after_secs) = reserved {
+                    return Err(ApiError::TooManyAttempts { retry_after_secs });
+                }
+                Ok(users::find_by_key(conn, &key)?)
+            })
+        })
+        .await?
+    } else {
+        None
+    };
+
+    let stored = found.as_ref().map(|u| u.password_hash.clone());
+    let verified = password::verify(
+        sent.password,
+        stored,
+        &state.dummy_hash,
+        state.settings.bcrypt_cost,
+    )
+    .await?;
+    let (Verified::Yes { rehashed }, Some(row)) = (verified, found) else {
+        return Err(ApiError::InvalidCredentials);
+    };
+
+    let lifetimes = state.lifetimes;
+    let agent = user_agent(&req);
+    let stay = sent.stay_signed_in;
+    let user = row.to_user();
+    let user_id = user.id;
+    let issued = db::run(&state.pool, move |conn| {
+        conn.immediate_transaction(|conn| {
+            throttle::clear(conn, &key)?;
+            // The stored hash was made at another BCRYPT_COST: upgrade it
+            // now, while the plaintext is at hand.
+            if let Some(new_hash) = &rehashed {
+                users::update_password_hash(conn, user_id, new_hash)?;
+            }
+            Ok(sessions::create(
+                conn,
+                user_id,
+                stay,
+                agent.as_deref(),
+                now_unix(),
+                &lifetimes,
+            )?)
+        })
+    })
+    .await?;
+    tracing::info!(user_id, "logged in");
+    logged_in(
+        &state,
+        &session,
+        HttpResponse::Ok(),
+        user,
+        issued.token,
+        stay,
+    )
+}
+
+/// Public, so that an SPA can ask "who am I?" on load.
+pub async fn check_session(session: Session, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let cookie_sent = req.cookie(COOKIE_NAME).is_some();
+    let record = SessionState::of(&session, cookie_sent).require()?;
+    Ok(HttpResponse::Ok().json(record.user))
+}
+
+pub async fn logout(
+    state: web::Data<AppState>,
+    session: Session,
+    current: CurrentSession,
+) -> Result<HttpResponse, ApiError> {
+    // Revoke here, so a database outage answers 503 rather than 204 with
+    // the session still alive.
+    let (user_id, id) = (current.0.user.id, current.0.id);
+    db::run(&state.pool, move |conn| {
+        Ok(sessions::revoke(conn, user_id, &id)?)
+    })
+    .await?;
+    session::end(&session);
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,249 @@
+//! `GET /blog` and `GET /blog/{id}`, the metered paywall.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Serialize;
+
+use crate::db::posts::PostRow;
+use crate::db::unlocks::{self, Opened};
+use crate::db::{self, posts};
+use crate::domain::{Meter, Month, Plan};
+use crate::error::ApiError;
+use crate::session::CurrentSession;
+use crate::startup::AppState;
+use crate::time::{now_unix, rfc3339};
+
+#[derive(Serialize)]
+struct PostView {
+    id: i64,
+    title: String,
+    body: String,
+    #[serde(serialize_with = "rfc3339::serialize_unix")]
+    published_at: i64,
+    meter: Option<Meter>,
+}
+
+#[derive(Serialize)]
+struct Summary {
+    id: i64,
+    title: String,
+    excerpt: String,
+    #[serde(serialize_with = "rfc3339::serialize_unix")]
+    published_at: i64,
+}
+
+#[derive(Serialize)]
+struct PostList {
+    posts: Vec<Summary>,
+    page: i64,
+    per_page: i64,
+    total: i64,
+    meter: Option<Meter>,
+}
+
+/// The longest excerpt, in characters, before an ellipsis.
+const EXCERPT_CHARS: usize = 160;
+
+/// The first paragraph, cut at a word boundary.
+fn excerpt(body: &str) -> String {
+    let first = body.split("\n\n").next().unwrap_or(body).trim();
+    if first.chars().count() <= EXCERPT_CHARS {
+        return first.to_owned();
+    }
+    let cut: String = first.chars().take(EXCERPT_CHARS).collect();
+    let cut = cut.rsplit_once(' ').map_or(cut.as_str(), |(head, _)| head);
+    format!("{}…", cut.trim_end_matches([',', '.', ';', ':']))
+}
+
+/// `page` (≥ 1, default 1) and `per_page` (1–100, default 20).
+struct Pagination {
+    page: i64,
+    per_page: i64,
+}
+
+fn pagination(query: &str) -> Result<Pagination, ApiError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
+        .map_err(|_| ApiError::field("query", "is not a valid query string"))?;
+    let mut errors = std::collections::BTreeMap::new();
+    let mut read = |name: &str, default: i64, max: i64| -> i64 {
+        let values: Vec<&String> = pairs
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v)
+            .collect();
+        match values.as_slice() {
+            [] => default,
+            [one] => match one.parse::<i64>() {
+                Ok(n) if (1..=max).contains(&n) => n,
+                _ => {
+                    let rule = if max == i64::MAX {
+                        "must be a whole number of at least 1".to_owned()
+                    } else {
+                        format!("must be a whole number from 1 to {max}")
+                    };
+                    errors.insert(name.to_owned(), rule);
+                    default
+                }
+            },
+            _ => {
+                errors.insert(name.to_owned(), "must be given once".to_owned());
+                default
+            }
+        }
+    };
+    // Pages past 10^9 are refused rather than overflowing an offset.
+    let page = read("page", 1, 1_000_000_000);
+    let per_page = read("per_page", 20, 100);
+    if errors.is_empty() {
+        Ok(Pagination { page, per_page })
+    } else {
+        Err(ApiError::Validation(errors))
+    }
+}
+
+/// Listing is never metered, but it shows the meter.
+pub async fn list(
+    state: web::Data<AppState>,
+    current: CurrentSession,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let Pagination { page, per_page } = pagination(req.query_string())?;
+    let user = current.0.user;
+    let limit = state.settings.free_reads;
+    let (rows, total, meter) = db::run(&state.pool, move |conn| {
+        let (rows, total) = posts::page(conn, page, per_page)?;
+        let meter = match user.plan {
+            Plan::Premium => None,
+            Plan::Free => {
+                let month = Month::containing(crate::time::from_unix(now_unix()));
+                Some(Meter::new(
+                    limit,
+                    unlocks::used(conn, user.id, month)?,
+                    month,
+                ))
+            }
+        };
+        Ok((rows, total, meter))
+    })
+    .await?;
+    let posts = rows
+        .into_iter()
+        .map(|row| Summary {
+            excerpt: excerpt(&row.body),
+            id: row.id,
+            title: row.title,
+            published_at: row.published_at,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(PostList {
+        posts,
+        page,
+        per_page,
+        total,
+        meter,
+    }))
+}
+
+/// A post id is a positive integer in plain decimal; anything else names
+/// no post (`404`) and never uses a read.
+fn post_id(raw: &str) -> Option<i64> {
+    if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    raw.parse::<i64>().ok().filter(|id| *id >= 1)
+}
+
+fn view(row: PostRow, meter: Option<Meter>) -> PostView {
+    PostView {
+        id: row.id,
+        title: row.title,
+        body: row.body,
+        published_at: row.published_at,
+        meter,
+    }
+}
+
+pub async fn read(
+    state: web::Data<AppState>,
+    current: CurrentSession,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let post_id = post_id(&id).ok_or(ApiError::NotFound)?;
+    let user = current.0.user;
+    let limit = state.settings.free_reads;
+    let now = now_unix();
+    let month = Month::containing(crate::time::from_unix(now));
+
+    if user.plan == Plan::Premium {
+        let row = db::run(&state.pool, move |conn| Ok(posts::find(conn, post_id)?))
+            .await?
+            .ok_or(ApiError::NotFound)?;
+        return Ok(HttpResponse::Ok().json(view(row, None)));
+    }
+
+    let opened = db::run(&state.pool, move |conn| {
+        Ok(unlocks::open_metered(
+            conn, user.id, post_id, month, limit, now,
+        )?)
+    })
+    .await?;
+    match opened {
+        Opened::Granted { post, used } => {
+            Ok(HttpResponse::Ok().json(view(post, Some(Meter::new(limit, used, month)))))
+        }
+        Opened::Paywalled { used } => Err(ApiError::Paywall(Meter::new(limit, used, month))),
+        Opened::NotFound => Err(ApiError::NotFound),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn post_ids_are_plain_positive_integers() {
+        assert_eq!(post_id("1"), Some(1));
+        assert_eq!(post_id("012"), Some(12));
+        for bad in [
+            "0",
+            "-1",
+            "+1",
+            "1.0",
+            "abc",
+            "",
+            " 1",
+            "99999999999999999999",
+        ] {
+            assert_eq!(post_id(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn pagination_defaults_and_bounds() {
+        let p = pagination("").unwrap();
+        assert_eq!((p.page, p.per_page), (1, 20));
+        let p = pagination("page=2&per_page=100&other=x").unwrap();
+        assert_eq!((p.page, p.per_page), (2, 100));
+        for bad in [
+            "page=0",
+            "per_page=101",
+            "per_page=0",
+            "page=abc",
+            "page=1&page=2",
+            "page=-1",
+        ] {
+            assert!(
+                matches!(pagination(bad), Err(ApiError::Validation(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn excerpts_are_short_and_end_on_a_word() {
+        assert_eq!(excerpt("Short.\n\nSecond"), "Short.");
+        let long = "word ".repeat(100);
+        let e = excerpt(&long);
+        assert!(e.chars().count() <= EXCERPT_CHARS + 1);
+        assert!(e.ends_with("word…"));
+    }
+}

@@ -1,0 +1,191 @@
+//! Reading request bodies: JSON only, at most 16 KiB, and an object. Fields
+//! are then taken one by one so that a `422` can name each field that is
+//! missing or of the wrong type — serde's derive would stop at the first.
+
+use std::collections::BTreeMap;
+
+use actix_web::dev::Payload;
+use actix_web::error::PayloadError;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest};
+use futures_util::future::LocalBoxFuture;
+use futures_util::StreamExt;
+use serde_json::{Map, Value};
+
+use crate::error::{ApiError, BODY_LIMIT};
+
+/// A request body that is a JSON object.
+pub struct JsonObject(pub Map<String, Value>);
+
+/// `application/json`, or any `application/*+json`, with any parameters.
+fn is_json(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+impl FromRequest for JsonObject {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        // Only JSON: an HTML form on another site can send text/plain or
+        // form-encoded bodies without a CORS preflight, but not JSON.
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap_or_default().to_owned());
+        let declared_length = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if content_type.as_deref().is_some_and(|ct| !is_json(ct)) {
+                return Err(ApiError::UnsupportedMediaType);
+            }
+            if declared_length.is_some_and(|n| n > BODY_LIMIT as u64) {
+                return Err(ApiError::PayloadTooLarge);
+            }
+            let mut body = Vec::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|e| match e {
+                    PayloadError::Overflow => ApiError::PayloadTooLarge,
+                    _ => ApiError::InvalidJson("the body could not be read".to_owned()),
+                })?;
+                if body.len() + chunk.len() > BODY_LIMIT {
+                    return Err(ApiError::PayloadTooLarge);
+                }
+                body.extend_from_slice(&chunk);
+            }
+            if content_type.is_none() && !body.is_empty() {
+                return Err(ApiError::UnsupportedMediaType);
+            }
+            parse_object(&body).map(JsonObject)
+        })
+    }
+}
+
+/// Syntax errors are `400`; valid JSON that is not an object is `422`.
+pub fn parse_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::InvalidJson("the body is empty".to_owned()));
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(ApiError::field("body", "must be a JSON object")),
+        Err(e) => Err(ApiError::InvalidJson(e.to_string())),
+    }
+}
+
+/// Takes typed fields out of a JSON object, collecting every problem.
+pub struct Fields<'a> {
+    object: &'a Map<String, Value>,
+    errors: BTreeMap<String, String>,
+}
+
+impl<'a> Fields<'a> {
+    pub fn new(object: &'a Map<String, Value>) -> Self {
+        Fields {
+            object,
+            errors: BTreeMap::new(),
+        }
+    }
+
+    /// A required string field (empty on error; the error is recorded).
+    pub fn text(&mut self, name: &str) -> String {
+        match self.object.get(name) {
+            Some(Value::String(s)) => s.clone(),
+            None | Some(Value::Null) => {
+                self.reject(name, "is required");
+                String::new()
+            }
+            Some(_) => {
+                self.reject(name, "must be a string");
+                String::new()
+            }
+        }
+    }
+
+    /// An optional boolean field, `false` when absent.
+    pub fn flag(&mut self, name: &str) -> bool {
+        match self.object.get(name) {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => {
+                self.reject(name, "must be true or false");
+                false
+            }
+        }
+    }
+
+    /// Records a rule a field breaks (the first problem per field is kept).
+    pub fn reject(&mut self, name: &str, problem: impl Into<String>) {
+        self.errors
+            .entry(name.to_owned())
+            .or_insert_with(|| problem.into());
+    }
+
+    pub fn has_error(&self, name: &str) -> bool {
+        self.errors.contains_key(name)
+    }
+
+    /// `Ok` when every field was right, else one `422` naming them all.
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Validation(self.errors))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_json_content_types() {
+        assert!(is_json("application/json"));
+        assert!(is_json("Application/JSON; charset=utf-8"));
+        assert!(is_json("application/problem+json"));
+        assert!(!is_json("text/plain"));
+        assert!(!is_json("application/x-www-form-urlencoded"));
+        assert!(!is_json("multipart/form-data; boundary=x"));
+    }
+
+    #[test]
+    fn syntax_errors_are_400_and_non_objects_are_422() {
+        assert!(matches!(parse_object(b"{"), Err(ApiError::InvalidJson(_))));
+        assert!(matches!(parse_object(b""), Err(ApiError::InvalidJson(_))));
+        assert!(matches!(parse_object(b"[1]"), Err(ApiError::Validation(_))));
+        assert!(matches!(
+            parse_object(b"\"x\""),
+            Err(ApiError::Validation(_))
+        ));
+        assert!(parse_object(b" {\"a\": 1} ").is_ok());
+    }
+
+    #[test]
+    fn fields_name_every_problem() {
+        let map = parse_object(br#"{"username": 5, "stay_signed_in": "yes"}"#).unwrap();
+        let mut fields = Fields::new(&map);
+        fields.text("username");
+        fields.text("password");
+        fields.flag("stay_signed_in");
+        match fields.finish() {
+            Err(ApiError::Validation(errors)) => {
+                assert_eq!(errors["username"], "must be a string");
+                assert_eq!(errors["password"], "is required");
+                assert_eq!(errors["stay_signed_in"], "must be true or false");
+            }
+            _ => panic!("expected a validation error"),
+        }
+    }
+}

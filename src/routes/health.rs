@@ -1,0 +1,26 @@
+//! `GET /health` and `GET /openapi.yaml`.
+
+use actix_web::{web, HttpResponse};
+use serde_json::json;
+
+use crate::db;
+use crate::startup::AppState;
+
+/// Whether this instance can reach its database.
+pub async fn health(state: web::Data<AppState>) -> HttpResponse {
+    match db::run(&state.pool, |conn| Ok(db::ping(conn)?)).await {
+        Ok(()) => HttpResponse::Ok().json(json!({"status": "ok", "database": "ok"})),
+        Err(e) => {
+            tracing::warn!(error = %e, "health check failed");
+            HttpResponse::ServiceUnavailable()
+                .json(json!({"status": "unavailable", "database": "unreachable"}))
+        }
+    }
+}
+
+/// The contract in OpenAPI form, compiled into the binary.
+pub async fn openapi() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/yaml")
+        .body(include_str!("../../openapi.yaml"))
+}

@@ -1,0 +1,50 @@
+//! The HTTP routes, one file per resource, and the table that wires them.
+
+pub mod account;
+pub mod auth;
+pub mod blog;
+pub mod body;
+pub mod health;
+
+use actix_web::{web, HttpRequest, HttpResponse, Resource};
+
+use crate::error::ApiError;
+
+/// Every route of the contract. A known path called with another method
+/// answers `405` with an `Allow` header listing the methods it has.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/register", "POST").route(web::post().to(auth::register)))
+        .service(resource("/login", "POST").route(web::post().to(auth::login)))
+        .service(resource("/check_session", "GET").route(web::get().to(auth::check_session)))
+        .service(resource("/logout", "DELETE").route(web::delete().to(auth::logout)))
+        .service(resource("/blog", "GET").route(web::get().to(blog::list)))
+        .service(resource("/blog/{id}", "GET").route(web::get().to(blog::read)))
+        .service(
+            resource("/sessions", "GET, DELETE")
+                .route(web::get().to(account::list_sessions))
+                .route(web::delete().to(account::end_other_sessions)),
+        )
+        .service(resource("/sessions/{id}", "DELETE").route(web::delete().to(account::end_session)))
+        .service(resource("/password", "POST").route(web::post().to(account::change_password)))
+        .service(resource("/account", "DELETE").route(web::delete().to(account::delete_account)))
+        .service(resource("/health", "GET").route(web::get().to(health::health)))
+        .service(resource("/openapi.yaml", "GET").route(web::get().to(health::openapi)));
+}
+
+fn resource(path: &str, allow: &'static str) -> Resource {
+    web::resource(path).default_service(web::to(move || async move {
+        Err::<HttpResponse, _>(ApiError::MethodNotAllowed(allow))
+    }))
+}
+
+/// For paths no route matches (the guard has already turned anonymous
+/// callers away with `401`).
+pub async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound)
+}
+
+/// The caller's `User-Agent`, shortened, for the session list.
+pub fn user_agent(req: &HttpRequest) -> Option<String> {
+    let ua = req.headers().get("user-agent")?.to_str().ok()?;
+    Some(ua.chars().take(256).collect())
+}

@@ -1,0 +1,178 @@
+//! `Application`: opens the database (migrating and seeding it), binds the
+//! listener, stacks the middleware and serves until stopped. Tests start it
+//! on port 0 exactly as `main` does.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_cors::Cors;
+use actix_session::config::{BrowserSession, CookieContentSecurity};
+use actix_session::SessionMiddleware;
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::http::header;
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpServer};
+use anyhow::Context;
+
+use crate::auth::guard::require_session;
+use crate::auth::password::DummyHash;
+use crate::config::Settings;
+use crate::db::{self, sessions, throttle, Pool};
+use crate::domain::Lifetimes;
+use crate::middleware::{access_log, contract_headers, cross_site, json_errors};
+use crate::routes;
+use crate::session::{cookie, secret, DbSessionStore, COOKIE_NAME};
+use crate::time::now_unix;
+
+/// What every handler may reach through `web::Data<AppState>`.
+pub struct AppState {
+    pub pool: Pool,
+    pub settings: Settings,
+    pub dummy_hash: DummyHash,
+    pub lifetimes: Lifetimes,
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    pool: Pool,
+    settings: Settings,
+}
+
+impl Application {
+    /// Prepares the database and binds `HOST:PORT` (port 0 picks a free one).
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let pool = db::connect(&settings)?;
+        db::migrate(&pool)?;
+        if settings.seed_demo_posts {
+            db::seed_demo_posts(&pool)?;
+        }
+        let key = secret::signing_key(&settings)?;
+        let dummy_hash = DummyHash::new(settings.bcrypt_cost)?;
+        let lifetimes = Lifetimes::new(
+            settings.session_ttl,
+            settings.session_absolute_ttl,
+            settings.remember_ttl,
+        );
+
+        let listener = TcpListener::bind(settings.address())
+            .with_context(|| format!("cannot listen on {} (HOST, PORT)", settings.address()))?;
+        let port = listener.local_addr()?.port();
+
+        let state = web::Data::new(AppState {
+            pool: pool.clone(),
+            settings: settings.clone(),
+            dummy_hash,
+            lifetimes,
+        });
+        let store = DbSessionStore::new(pool.clone(), lifetimes);
+        let cookie_secure = settings.cookie_secure;
+        let same_site = settings.cookie_same_site;
+        let origins = settings.cors_allowed_origins.clone();
+
+        let mut server = HttpServer::new(move || {
+            let sessions = SessionMiddleware::builder(store.clone(), key.clone())
+                .cookie_name(COOKIE_NAME.to_owned())
+                .cookie_http_only(true)
+                .cookie_path("/".to_owned())
+                .cookie_secure(cookie_secure)
+                .cookie_same_site(same_site)
+                .cookie_content_security(CookieContentSecurity::Signed)
+                // Browser-session cookies by default; a stay-signed-in login
+                // gets its Max-Age from `cookie::apply_lifetime`.
+                .session_lifecycle(BrowserSession::default())
+                .build();
+
+            // `wrap` stacks outward: the last one wrapped sees the request
+            // first. In request order: access log → contract headers → JSON
+            // errors → cross-site refusals → CORS → cookie lifetime →
+            // session → guard → routes.
+            App::new()
+                .app_data(state.clone())
+                .configure(routes::configure)
+                .default_service(web::to(routes::not_found))
+                .wrap(from_fn(require_session))
+                .wrap(sessions)
+                .wrap(from_fn(cookie::apply_lifetime))
+                .wrap(cors(&origins))
+                .wrap(from_fn(cross_site::refuse_cross_site))
+                .wrap(from_fn(json_errors::ensure_json_errors))
+                .wrap(contract_headers())
+                .wrap(from_fn(access_log::log_request))
+        })
+        .listen(listener)?;
+        if let Some(workers) = settings.workers {
+            server = server.workers(workers);
+        }
+        let server = server.run();
+
+        Ok(Application {
+            port,
+            server,
+            pool,
+            settings,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A handle to stop the server from outside (tests use it).
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until the server is stopped (SIGINT/SIGTERM or the handle),
+    /// purging expired rows in the background meanwhile.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let purger = tokio::spawn(purge_expired(
+            self.pool.clone(),
+            self.settings.purge_interval,
+            self.settings.login_lockout.as_secs() as i64,
+        ));
+        let result = self.server.await;
+        purger.abort();
+        result
+    }
+}
+
+/// Explicit origins with credentials; never a wildcard.
+fn cors(origins: &[String]) -> Cors {
+    let mut cors = Cors::default()
+        .allowed_methods(["GET", "POST", "DELETE"])
+        .allowed_header(header::CONTENT_TYPE)
+        .expose_headers([header::RETRY_AFTER])
+        .supports_credentials()
+        .max_age(600)
+        // Other origins pass through without CORS headers; the cross-site
+        // layer has already refused what the contract refuses.
+        .block_on_origin_mismatch(false);
+    for origin in origins {
+        cors = cors.allowed_origin(origin);
+    }
+    cors
+}
+
+/// Deletes expired sessions and stale lockout rows every `interval`, so the
+/// tables stay bounded however many logins are abandoned.
+async fn purge_expired(pool: Pool, interval: Duration, lockout_window: i64) {
+    let mut ticker = tokio::time::interval(interval);
+    loop {
+        ticker.tick().await;
+        let purged = db::run(&pool, move |conn| {
+            let now = now_unix();
+            Ok((
+                sessions::purge_expired(conn, now)?,
+                throttle::purge_expired(conn, now, lockout_window)?,
+            ))
+        })
+        .await;
+        match purged {
+            Ok((sessions, throttles)) => {
+                tracing::debug!(sessions, throttles, "purged expired rows")
+            }
+            Err(e) => tracing::warn!(error = %e, "could not purge expired rows"),
+        }
+    }
+}
