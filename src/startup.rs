@@ -85,7 +85,7 @@ impl Application {
 
             // `wrap` stacks outward: the last one wrapped sees the request
             // first. In request order: access log → contract headers → JSON
-            // errors → cross-site refusals → CORS → cookie lifetime →
+            // errors → cross-site refusals → (stray CORS headers) → CORS → cookie lifetime →
             // session → guard → routes.
             App::new()
                 .app_data(state.clone())
@@ -95,6 +95,7 @@ impl Application {
                 .wrap(sessions)
                 .wrap(from_fn(cookie::apply_lifetime))
                 .wrap(cors(&origins))
+                .wrap(from_fn(cross_site::strip_stray_cors_headers))
                 .wrap(from_fn(cross_site::refuse_cross_site))
                 .wrap(from_fn(json_errors::ensure_json_errors))
                 .wrap(contract_headers())

@@ -6,20 +6,40 @@ use std::sync::Arc;
 
 use crate::error::ApiError;
 
-/// Hashes with bcrypt's non-truncating API: the register rules cap passwords
-/// at 72 bytes, and this makes a longer one an error rather than a silent
-/// truncation.
+/// bcrypt reads at most this many bytes of a password.
+const BCRYPT_MAX_BYTES: usize = 72;
+
+/// Hashes without ever truncating. bcrypt hashes the password plus a NUL
+/// terminator and keeps 72 bytes, so the crate's `non_truncating_hash`
+/// refuses a 72-byte password (73 with the NUL) although the contract allows
+/// it and dropping the terminator loses nothing of the password. So the
+/// check is ours: over 72 bytes is an error, and 72 or fewer are hashed
+/// whole.
+fn hash_whole(password: &[u8], cost: u32) -> Result<String, bcrypt::BcryptError> {
+    if password.len() > BCRYPT_MAX_BYTES {
+        return Err(bcrypt::BcryptError::Truncation(password.len()));
+    }
+    bcrypt::hash(password, cost)
+}
+
+/// Verifies without truncating: a password longer than bcrypt reads never
+/// matches (it would otherwise match any password it starts with).
+fn verify_whole(password: &[u8], hash: &str) -> Result<bool, bcrypt::BcryptError> {
+    if password.len() > BCRYPT_MAX_BYTES {
+        return Err(bcrypt::BcryptError::Truncation(password.len()));
+    }
+    bcrypt::verify(password, hash)
+}
+
 #[tracing::instrument(name = "hash_password", skip_all, fields(cost))]
 pub async fn hash(password: String, cost: u32) -> Result<String, ApiError> {
-    crate::blocking::run(move || {
-        bcrypt::non_truncating_hash(password.as_bytes(), cost).map_err(ApiError::internal)
-    })
-    .await
+    crate::blocking::run(move || hash_whole(password.as_bytes(), cost).map_err(ApiError::internal))
+        .await
 }
 
 /// Hashes on the calling thread; for start-up and the CLI only.
 pub fn hash_now(password: &str, cost: u32) -> anyhow::Result<String> {
-    Ok(bcrypt::non_truncating_hash(password, cost)?)
+    Ok(hash_whole(password.as_bytes(), cost)?)
 }
 
 /// A hash to verify against when the username is unknown, made at start-up
@@ -53,19 +73,17 @@ pub async fn verify(
         };
         // A password over 72 bytes can never match (it could not have been
         // registered), but it still costs a verification.
-        let matched =
-            bcrypt::non_truncating_verify(password.as_bytes(), &stored).unwrap_or_else(|_| {
-                let _ = bcrypt::verify(b"x", &dummy);
-                false
-            });
+        let matched = verify_whole(password.as_bytes(), &stored).unwrap_or_else(|_| {
+            let _ = bcrypt::verify(b"x", &dummy);
+            false
+        });
         if !matched {
             return Ok(Verified::No);
         }
         if cost_of(&stored) == Some(current_cost) {
             return Ok(Verified::Yes { rehashed: None });
         }
-        let rehashed = bcrypt::non_truncating_hash(password.as_bytes(), current_cost)
-            .map_err(ApiError::internal)?;
+        let rehashed = hash_whole(password.as_bytes(), current_cost).map_err(ApiError::internal)?;
         Ok(Verified::Yes {
             rehashed: Some(rehashed),
         })
@@ -89,6 +107,16 @@ pub fn cost_of(hash: &str) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_72_byte_password_is_hashed_whole_and_a_73_byte_one_refused() {
+        let p72 = "a".repeat(71) + "b";
+        let h = hash_now(&p72, 4).unwrap();
+        assert!(verify_whole(p72.as_bytes(), &h).unwrap());
+        assert!(!verify_whole(("a".repeat(71) + "c").as_bytes(), &h).unwrap());
+        assert!(hash_now(&"a".repeat(73), 4).is_err());
+        assert!(verify_whole(format!("{p72}x").as_bytes(), &h).is_err());
+    }
 
     #[test]
     fn reads_the_cost_from_a_hash() {

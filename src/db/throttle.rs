@@ -13,57 +13,68 @@ struct ThrottleRow {
     locked_until: Option<i64>,
 }
 
-/// Reserves one login attempt for `key`, or says how many seconds remain of
-/// its lockout.
+/// Seconds left of `key`'s lockout, if it is locked out at `now`. Read
+/// before the password is checked, so a locked-out login costs no bcrypt.
+pub fn lockout_remaining(conn: &mut Conn, key: &str, now: i64) -> QueryResult<Option<u64>> {
+    let locked_until: Option<Option<i64>> = login_throttle::table
+        .find(key)
+        .select(login_throttle::locked_until)
+        .first(conn)
+        .optional()?;
+    Ok(locked_until
+        .flatten()
+        .filter(|until| *until > now)
+        .map(|until| (until - now) as u64))
+}
+
+/// Counts a failed login for `key`; the `max_failures`-th failure within
+/// `window` seconds of the first locks the username for `window` seconds.
 ///
-/// Every attempt is counted *before* its password is checked and a success
-/// clears the count afterwards. Counting only failures after the fact would
-/// let an attacker fire a hundred guesses in parallel before the fifth
-/// failure is recorded; reserving first means at most `max_failures`
-/// passwords are ever checked per window, however many arrive at once.
-/// The caller runs this inside an IMMEDIATE transaction, which serializes it.
-pub fn reserve_attempt(
+/// Only failures count, as the contract says: counting every attempt up
+/// front would lock out a user whose tabs log in at the same moment. The
+/// price is that attempts already in flight when the lock lands still get
+/// their answer — bounded by bcrypt's cost per attempt. The caller runs this
+/// in an IMMEDIATE transaction, which serializes the read-and-update.
+pub fn record_failure(
     conn: &mut Conn,
     key: &str,
     now: i64,
     max_failures: u32,
     window: i64,
-) -> QueryResult<Result<(), u64>> {
+) -> QueryResult<()> {
     let row: Option<ThrottleRow> = login_throttle::table
         .find(key)
         .select(ThrottleRow::as_select())
         .first(conn)
         .optional()?;
-
-    let (attempts, window_started_at) = match row {
-        Some(row) if row.locked_until.is_some_and(|until| until > now) => {
-            let until = row.locked_until.unwrap_or(now);
-            return Ok(Err((until - now).max(1) as u64));
-        }
-        // A window that has passed (or a lockout that has ended) starts over.
+    let (failures, window_started_at) = match row {
+        // Still counting within the window, and not serving a lockout.
         Some(row) if row.window_started_at + window > now && row.locked_until.is_none() => {
             (row.attempts + 1, row.window_started_at)
         }
+        // Failures that land during a lockout change nothing.
+        Some(row) if row.locked_until.is_some_and(|until| until > now) => return Ok(()),
+        // No row, a window that has passed, or a lockout that has ended.
         _ => (1, now),
     };
-    let locked_until = (attempts as u32 >= max_failures).then_some(now + window);
+    let locked_until = (failures as u32 >= max_failures).then_some(now + window);
 
     diesel::insert_into(login_throttle::table)
         .values((
             login_throttle::username_key.eq(key),
-            login_throttle::attempts.eq(attempts),
+            login_throttle::attempts.eq(failures),
             login_throttle::window_started_at.eq(window_started_at),
             login_throttle::locked_until.eq(locked_until),
         ))
         .on_conflict(login_throttle::username_key)
         .do_update()
         .set((
-            login_throttle::attempts.eq(attempts),
+            login_throttle::attempts.eq(failures),
             login_throttle::window_started_at.eq(window_started_at),
             login_throttle::locked_until.eq(locked_until),
         ))
         .execute(conn)?;
-    Ok(Ok(()))
+    Ok(())
 }
 
 /// A successful login (or a deleted account) clears the username's count.

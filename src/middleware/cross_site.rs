@@ -78,3 +78,21 @@ fn is_same_origin(req: &ServiceRequest, origin: &str) -> bool {
         || (scheme == "http" && origin == format!("http://{host}:80"))
         || (scheme == "https" && origin == format!("https://{host}:443"))
 }
+
+/// actix-cors adds `Access-Control-Allow-Credentials` and
+/// `Access-Control-Expose-Headers` to every response it passes, even one to
+/// an origin it did not allow (or to no origin at all). The contract says
+/// other origins get no CORS headers, so those two are removed wherever
+/// actix-cors did not also allow the origin.
+pub async fn strip_stray_cors_headers(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let mut res = next.call(req).await?;
+    let headers = res.headers_mut();
+    if !headers.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN) {
+        headers.remove(header::ACCESS_CONTROL_ALLOW_CREDENTIALS);
+        headers.remove(header::ACCESS_CONTROL_EXPOSE_HEADERS);
+    }
+    Ok(res)
+}

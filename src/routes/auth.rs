@@ -115,24 +115,14 @@ pub async fn login(
 
     // No account can have an invalid name, so such a login only needs to
     // cost what a real one does; it is not counted towards any lockout.
-    let found = if Username::parse(&sent.username).is_ok() {
-        let settings = state.settings.clone();
+    let checked_name = Username::parse(&sent.username).is_ok();
+    let found = if checked_name {
         let key = key.clone();
         db::run(&state.pool, move |conn| {
-            conn.immediate_transaction(|conn| {
-                let window = settings.login_lockout.as_secs() as i64;
-                let reserved = throttle::reserve_attempt(
-                    conn,
-                    &key,
-                    now_unix(),
-                    settings.login_max_failures,
-                    window,
-                )?;
-                if let Err(retry_after_secs) = reserved {
-                    return Err(ApiError::TooManyAttempts { retry_after_secs });
-                }
-                Ok(users::find_by_key(conn, &key)?)
-            })
+            if let Some(retry_after_secs) = throttle::lockout_remaining(conn, &key, now_unix())? {
+                return Err(ApiError::TooManyAttempts { retry_after_secs });
+            }
+            Ok(users::find_by_key(conn, &key)?)
         })
         .await?
     } else {
@@ -148,6 +138,21 @@ pub async fn login(
     )
     .await?;
     let (Verified::Yes { rehashed }, Some(row)) = (verified, found) else {
+        if checked_name {
+            let settings = state.settings.clone();
+            db::run(&state.pool, move |conn| {
+                conn.immediate_transaction(|conn| {
+                    Ok(throttle::record_failure(
+                        conn,
+                        &key,
+                        now_unix(),
+                        settings.login_max_failures,
+                        settings.login_lockout.as_secs() as i64,
+                    )?)
+                })
+            })
+            .await?;
+        }
         return Err(ApiError::InvalidCredentials);
     };
 

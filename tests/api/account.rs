@@ -1,0 +1,295 @@
+//! `GET/DELETE /sessions`, `DELETE /sessions/{id}`, `POST /password` and
+//! `DELETE /account`.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::{assert_error, session_cookie, session_set_cookie, spawn_app, PASSWORD};
+
+#[tokio::test]
+async fn the_session_list_shows_each_login_newest_first() {
+    let app = spawn_app().await;
+    let laptop = app.logged_in_client("Alice").await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let phone = app.client();
+    phone
+        .post(app.url("/login"))
+        .header("User-Agent", "PhoneBrowser/1.0")
+        .json(&json!({"username": "Alice", "password": PASSWORD, "stay_signed_in": true}))
+        .send()
+        .await
+        .unwrap();
+
+    let list: Value = app.get(&phone, "/sessions").await.json().await.unwrap();
+
+    let sessions = list["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 2);
+    assert_eq!(sessions[0]["current"], true);
+    assert_eq!(sessions[0]["stay_signed_in"], true);
+    assert_eq!(sessions[0]["user_agent"], "PhoneBrowser/1.0");
+    assert_eq!(sessions[1]["current"], false);
+    assert_eq!(sessions[1]["stay_signed_in"], false);
+    for session in sessions {
+        for field in ["created_at", "last_seen_at", "expires_at"] {
+            assert!(session[field].as_str().unwrap().ends_with('Z'));
+        }
+        assert_eq!(session["id"].as_str().unwrap().len(), 32);
+    }
+    let from_laptop: Value = app.get(&laptop, "/sessions").await.json().await.unwrap();
+    assert_eq!(from_laptop["sessions"][1]["current"], true);
+}
+
+#[tokio::test]
+async fn ending_one_session_logs_that_device_out() {
+    let app = spawn_app().await;
+    let laptop = app.logged_in_client("Alice").await;
+    let phone = app.client();
+    app.login(&phone, "Alice", PASSWORD).await;
+    let list: Value = app.get(&laptop, "/sessions").await.json().await.unwrap();
+    let phone_id = list["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["current"] == false)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let response = app.delete(&laptop, &format!("/sessions/{phone_id}")).await;
+
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.get(&phone, "/check_session").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.get(&laptop, "/check_session").await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn another_users_session_is_not_found() {
+    let app = spawn_app().await;
+    let alice = app.logged_in_client("Alice").await;
+    let bob = app.logged_in_client("Bob").await;
+    let list: Value = app.get(&bob, "/sessions").await.json().await.unwrap();
+    let bobs_id = list["sessions"][0]["id"].as_str().unwrap().to_owned();
+
+    let response = app.delete(&alice, &format!("/sessions/{bobs_id}")).await;
+
+    assert_error(response, StatusCode::NOT_FOUND, "not_found").await;
+    assert_eq!(
+        app.get(&bob, "/check_session").await.status(),
+        StatusCode::OK
+    );
+    let unknown = app.delete(&alice, "/sessions/nope").await;
+    assert_error(unknown, StatusCode::NOT_FOUND, "not_found").await;
+}
+
+#[tokio::test]
+async fn ending_the_current_session_by_id_clears_the_cookie() {
+    let app = spawn_app().await;
+    let client = app.logged_in_client("Alice").await;
+    let list: Value = app.get(&client, "/sessions").await.json().await.unwrap();
+    let id = list["sessions"][0]["id"].as_str().unwrap().to_owned();
+
+    let response = app.delete(&client, &format!("/sessions/{id}")).await;
+
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert!(session_set_cookie(&response).unwrap().contains("Max-Age=0"));
+    assert_eq!(
+        app.get(&client, "/check_session").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn log_out_everywhere_else_keeps_only_the_current_session() {
+    let app = spawn_app().await;
+    let laptop = app.logged_in_client("Alice").await;
+    let phone = app.client();
+    let tablet = app.client();
+    app.login(&phone, "Alice", PASSWORD).await;
+    app.login(&tablet, "Alice", PASSWORD).await;
+
+    let response = app.delete(&laptop, "/sessions").await;
+
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.get(&laptop, "/check_session").await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get(&phone, "/check_session").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.get(&tablet, "/check_session").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let list: Value = app.get(&laptop, "/sessions").await.json().await.unwrap();
+    assert_eq!(list["sessions"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_password_change_ends_other_sessions_and_renews_this_one() {
+    let app = spawn_app().await;
+    let client = app.client();
+    let old_cookie = session_cookie(&app.register(&client, "Alice").await);
+    let other = app.client();
+    app.login(&other, "Alice", PASSWORD).await;
+
+    let response = app
+        .post_json(
+            &client,
+            "/password",
+            &json!({"current_password": PASSWORD, "new_password": "a brand new secret"}),
+        )
+        .await;
+
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_ne!(session_cookie(&response), old_cookie);
+    assert_eq!(
+        app.get(&client, "/check_session").await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get(&other, "/check_session").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let replay = app
+        .bare_client()
+        .get(app.url("/check_session"))
+        .header("Cookie", &old_cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replay.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.login(&app.client(), "Alice", PASSWORD).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.login(&app.client(), "Alice", "a brand new secret")
+            .await
+            .status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn a_password_change_needs_the_current_password() {
+    let app = spawn_app().await;
+    let client = app.logged_in_client("Alice").await;
+
+    let response = app
+        .post_json(
+            &client,
+            "/password",
+            &json!({"current_password": "not it at all", "new_password": "a brand new secret"}),
+        )
+        .await;
+
+    assert_error(response, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+    assert_eq!(
+        app.get(&client, "/check_session").await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn a_new_password_follows_the_register_rules() {
+    let app = spawn_app().await;
+    let client = app.logged_in_client("Alice").await;
+
+    for (new_password, expected) in [
+        ("short", "at least 8"),
+        ("password", "commonly used"),
+        ("my-alice-password", "username"),
+    ] {
+        let response = app
+            .post_json(
+                &client,
+                "/password",
+                &json!({"current_password": PASSWORD, "new_password": new_password}),
+            )
+            .await;
+        let body = assert_error(
+            response,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
+        assert!(
+            body["fields"]["new_password"]
+                .as_str()
+                .unwrap()
+                .contains(expected),
+            "{body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn deleting_the_account_removes_everything_and_frees_the_name() {
+    let app = spawn_app().await;
+    let client = app.logged_in_client("Alice").await;
+    app.get(&client, "/blog/1").await;
+    let other = app.client();
+    app.login(&other, "Alice", PASSWORD).await;
+
+    let response = app
+        .delete_json(&client, "/account", &json!({"password": PASSWORD}))
+        .await;
+
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert!(session_set_cookie(&response).unwrap().contains("Max-Age=0"));
+    assert_eq!(
+        app.get(&client, "/check_session").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.get(&other, "/check_session").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.login(&app.client(), "Alice", PASSWORD).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let again = app.client();
+    assert_eq!(
+        app.register(&again, "alice").await.status(),
+        StatusCode::CREATED
+    );
+    let list: Value = app.get(&again, "/blog").await.json().await.unwrap();
+    assert_eq!(
+        list["meter"]["used"], 0,
+        "the old reads went with the account"
+    );
+}
+
+#[tokio::test]
+async fn deleting_the_account_needs_the_password() {
+    let app = spawn_app().await;
+    let client = app.logged_in_client("Alice").await;
+
+    let wrong = app
+        .delete_json(&client, "/account", &json!({"password": "not it at all"}))
+        .await;
+    let missing = app.delete_json(&client, "/account", &json!({})).await;
+
+    assert_error(wrong, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+    let body = assert_error(
+        missing,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(body["fields"]["password"], "is required");
+    assert_eq!(
+        app.get(&client, "/check_session").await.status(),
+        StatusCode::OK
+    );
+}

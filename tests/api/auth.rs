@@ -1,0 +1,361 @@
+//! `POST /register`, `POST /login`, `GET /check_session`, `DELETE /logout`,
+//! the login lockout and the cookie's attributes.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::{
+    assert_error, assert_json, session_cookie, session_set_cookie, spawn_app, spawn_app_with,
+    PASSWORD,
+};
+
+#[tokio::test]
+async fn register_creates_a_free_user_and_logs_them_in() {
+    let app = spawn_app().await;
+    let client = app.client();
+
+    let response = app.register(&client, "Alice").await;
+
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_json(&response);
+    let user: Value = response.json().await.unwrap();
+    assert_eq!(user["username"], "Alice");
+    assert_eq!(user["plan"], "free");
+    assert!(user["id"].as_i64().is_some());
+    let created = user["created_at"].as_str().unwrap();
+    assert!(created.ends_with('Z') && created.len() == 20, "{created}");
+    assert_eq!(user.as_object().unwrap().len(), 4, "no secrets: {user}");
+
+    let me: Value = app
+        .get(&client, "/check_session")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me, user);
+}
+
+#[tokio::test]
+async fn usernames_are_unique_case_insensitively() {
+    let app = spawn_app().await;
+    app.register(&app.client(), "Alice").await;
+
+    let response = app.register(&app.client(), "aLICE").await;
+
+    assert_error(response, StatusCode::CONFLICT, "username_taken").await;
+}
+
+#[tokio::test]
+async fn login_matches_the_username_case_insensitively() {
+    let app = spawn_app().await;
+    app.register(&app.client(), "Alice").await;
+    let client = app.client();
+
+    let response = app.login(&client, "ALICE", PASSWORD).await;
+
+    assert_eq!(response.status(), StatusCode::OK);
+    let user: Value = response.json().await.unwrap();
+    assert_eq!(user["username"], "Alice");
+    assert_eq!(
+        app.get(&client, "/check_session").await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn unknown_user_and_wrong_password_get_the_same_answer() {
+    let app = spawn_app().await;
+    app.register(&app.client(), "Alice").await;
+
+    let wrong = app.login(&app.client(), "Alice", "not the password").await;
+    let unknown = app.login(&app.client(), "Nobody", PASSWORD).await;
+
+    let wrong = assert_error(wrong, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+    let unknown = assert_error(unknown, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+    assert_eq!(wrong, unknown);
+}
+
+#[tokio::test]
+async fn a_browser_session_cookie_has_no_max_age() {
+    let app = spawn_app().await;
+
+    let response = app.login_after_register("Alice", false).await;
+
+    let cookie = session_set_cookie(&response).expect("a session cookie");
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("Path=/"), "{cookie}");
+    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(!cookie.contains("Max-Age"), "{cookie}");
+    assert!(!cookie.contains("Expires"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "{cookie}");
+}
+
+#[tokio::test]
+async fn stay_signed_in_gives_the_cookie_the_remember_lifetime() {
+    let app = spawn_app_with(&[("REMEMBER_TTL_SECONDS", "1234")]).await;
+
+    let response = app.login_after_register("Alice", true).await;
+
+    let cookie = session_set_cookie(&response).expect("a session cookie");
+    assert!(cookie.contains("Max-Age=1234"), "{cookie}");
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+}
+
+#[tokio::test]
+async fn cookie_flags_follow_the_settings() {
+    let app = spawn_app_with(&[("COOKIE_SECURE", "true"), ("COOKIE_SAMESITE", "none")]).await;
+
+    let response = app.register(&app.client(), "Alice").await;
+
+    let cookie = session_set_cookie(&response).expect("a session cookie");
+    assert!(cookie.contains("Secure"), "{cookie}");
+    assert!(cookie.contains("SameSite=None"), "{cookie}");
+}
+
+#[tokio::test]
+async fn the_cookie_carries_an_opaque_token_not_user_data() {
+    let app = spawn_app().await;
+
+    let response = app.register(&app.client(), "Alice").await;
+
+    let cookie = session_cookie(&response);
+    assert!(
+        !cookie.contains("Alice") && !cookie.contains("user"),
+        "{cookie}"
+    );
+    let mut db = app.db();
+    let stored: Vec<TokenHash> = diesel::RunQueryDsl::load(
+        diesel::sql_query("SELECT token_hash FROM sessions"),
+        &mut db,
+    )
+    .unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].token_hash.len(), 64, "a SHA-256, not the token");
+    assert!(!cookie.contains(&stored[0].token_hash));
+}
+
+#[derive(diesel::QueryableByName)]
+struct TokenHash {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    token_hash: String,
+}
+
+#[tokio::test]
+async fn every_login_issues_a_new_token_and_ends_the_old_one() {
+    let app = spawn_app().await;
+    let client = app.client();
+    let first = app.register(&client, "Alice").await;
+    let old_cookie = session_cookie(&first);
+
+    let second = app.login(&client, "Alice", PASSWORD).await;
+
+    assert_eq!(second.status(), StatusCode::OK);
+    let new_cookie = session_cookie(&second);
+    assert_ne!(old_cookie, new_cookie);
+    let replay = app
+        .bare_client()
+        .get(app.url("/check_session"))
+        .header("Cookie", &old_cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_error(replay, StatusCode::UNAUTHORIZED, "not_logged_in").await;
+    assert_eq!(
+        app.get(&client, "/check_session").await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn check_session_without_a_cookie_says_so() {
+    let app = spawn_app().await;
+
+    let response = app.get(&app.client(), "/check_session").await;
+
+    let body = assert_error(response, StatusCode::UNAUTHORIZED, "not_logged_in").await;
+    assert!(body["error"].as_str().unwrap().contains("credentials"));
+}
+
+#[tokio::test]
+async fn logout_revokes_the_old_cookie_and_clears_it() {
+    let app = spawn_app().await;
+    let client = app.client();
+    let cookie = session_cookie(&app.register(&client, "Alice").await);
+
+    let response = app.delete(&client, "/logout").await;
+
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let cleared = session_set_cookie(&response).expect("the cookie is cleared");
+    assert!(cleared.contains("Max-Age=0"), "{cleared}");
+    assert_eq!(response.text().await.unwrap(), "");
+    let replay = app
+        .bare_client()
+        .get(app.url("/blog"))
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    let body = assert_error(replay, StatusCode::UNAUTHORIZED, "not_logged_in").await;
+    assert!(body["error"].as_str().unwrap().contains("expired"));
+    assert_eq!(
+        app.get(&client, "/check_session").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn logout_needs_a_session() {
+    let app = spawn_app().await;
+
+    let response = app.delete(&app.client(), "/logout").await;
+
+    assert_error(response, StatusCode::UNAUTHORIZED, "not_logged_in").await;
+}
+
+#[tokio::test]
+async fn repeated_failures_lock_the_username_even_for_the_right_password() {
+    let app = spawn_app_with(&[("LOGIN_MAX_FAILURES", "3"), ("LOGIN_LOCKOUT_SECONDS", "60")]).await;
+    app.register(&app.client(), "Alice").await;
+    app.register(&app.client(), "Bob").await;
+    for _ in 0..3 {
+        let response = app.login(&app.client(), "alice", "wrong password").await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+
+    let locked = app.login(&app.client(), "Alice", PASSWORD).await;
+
+    let retry_after: u64 = locked.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    assert_error(locked, StatusCode::TOO_MANY_REQUESTS, "too_many_attempts").await;
+    let other = app.login(&app.client(), "Bob", PASSWORD).await;
+    assert_eq!(
+        other.status(),
+        StatusCode::OK,
+        "other usernames are unaffected"
+    );
+}
+
+#[tokio::test]
+async fn the_lockout_ends_when_its_window_passes() {
+    let app = spawn_app_with(&[("LOGIN_MAX_FAILURES", "2"), ("LOGIN_LOCKOUT_SECONDS", "2")]).await;
+    app.register(&app.client(), "Alice").await;
+    for _ in 0..2 {
+        app.login(&app.client(), "Alice", "wrong password").await;
+    }
+    assert_eq!(
+        app.login(&app.client(), "Alice", PASSWORD).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+
+    tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
+
+    assert_eq!(
+        app.login(&app.client(), "Alice", PASSWORD).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn a_successful_login_resets_the_failure_count() {
+    let app = spawn_app_with(&[("LOGIN_MAX_FAILURES", "3")]).await;
+    app.register(&app.client(), "Alice").await;
+    for _ in 0..2 {
+        app.login(&app.client(), "Alice", "wrong password").await;
+    }
+    assert_eq!(
+        app.login(&app.client(), "Alice", PASSWORD).await.status(),
+        StatusCode::OK
+    );
+
+    for _ in 0..2 {
+        app.login(&app.client(), "Alice", "wrong password").await;
+    }
+    let response = app.login(&app.client(), "Alice", PASSWORD).await;
+
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn unknown_usernames_are_locked_out_too() {
+    let app = spawn_app_with(&[("LOGIN_MAX_FAILURES", "2")]).await;
+    for _ in 0..2 {
+        app.login(&app.client(), "Ghost", "wrong password").await;
+    }
+
+    let response = app.login(&app.client(), "ghost", "wrong password").await;
+
+    assert_error(response, StatusCode::TOO_MANY_REQUESTS, "too_many_attempts").await;
+}
+
+#[tokio::test]
+async fn login_validates_the_body_shape() {
+    let app = spawn_app().await;
+
+    let response = app
+        .post_json(
+            &app.client(),
+            "/login",
+            &json!({"username": "Alice", "password": 5}),
+        )
+        .await;
+
+    let body = assert_error(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(body["fields"]["password"], "must be a string");
+}
+
+#[tokio::test]
+async fn a_login_rehashes_a_password_made_at_another_cost() {
+    let app = spawn_app_with(&[("BCRYPT_COST", "4")]).await;
+    app.register(&app.client(), "Alice").await;
+    let app = app.restart_with(&[("BCRYPT_COST", "5")]).await;
+
+    let response = app.login(&app.client(), "Alice", PASSWORD).await;
+
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut db = app.db();
+    let hashes: Vec<Hash> = diesel::RunQueryDsl::load(
+        diesel::sql_query("SELECT password_hash FROM users"),
+        &mut db,
+    )
+    .unwrap();
+    assert!(
+        hashes[0].password_hash.starts_with("$2b$05$"),
+        "rehashed at cost 5"
+    );
+    assert_eq!(
+        app.login(&app.client(), "Alice", PASSWORD).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[derive(diesel::QueryableByName)]
+struct Hash {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    password_hash: String,
+}
+
+impl crate::helpers::TestApp {
+    /// Registers `username`, then logs in again with a fresh client.
+    async fn login_after_register(
+        &self,
+        username: &str,
+        stay_signed_in: bool,
+    ) -> reqwest::Response {
+        self.register(&self.client(), username).await;
+        self.post_json(
+            &self.client(),
+            "/login",
+            &json!({"username": username, "password": PASSWORD, "stay_signed_in": stay_signed_in}),
+        )
+        .await
+    }
+}

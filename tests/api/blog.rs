@@ -1,0 +1,217 @@
+//! `GET /blog` and `GET /blog/{id}`: listing and the metered paywall.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::{assert_error, assert_json, spawn_app, spawn_app_with};
+
+#[tokio::test]
+async fn the_blog_lists_the_demo_posts_newest_first_with_the_meter() {
+    let app = spawn_app().await;
+    let client = app.logged_in_client("Alice").await;
+
+    let response = app.get(&client, "/blog").await;
+
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_json(&response);
+    let list: Value = response.json().await.unwrap();
+    assert_eq!(list["total"], 12);
+    assert_eq!(list["page"], 1);
+    assert_eq!(list["per_page"], 20);
+    let posts = list["posts"].as_array().unwrap();
+    assert_eq!(posts.len(), 12);
+    assert_eq!(posts[0]["id"], 12);
+    assert_eq!(posts[11]["id"], 1);
+    for post in posts {
+        assert!(!post["title"].as_str().unwrap().is_empty());
+        assert!(!post["excerpt"].as_str().unwrap().is_empty());
+        assert!(post["published_at"].as_str().unwrap().ends_with('Z'));
+        assert!(post.get("body").is_none());
+    }
+    assert_eq!(list["meter"]["limit"], 5);
+    assert_eq!(list["meter"]["used"], 0);
+    assert_eq!(list["meter"]["remaining"], 5);
+    assert!(list["meter"]["resets_at"]
+        .as_str()
+        .unwrap()
+        .ends_with("T00:00:00Z"));
+}
+
+#[tokio::test]
+async fn the_blog_pages() {
+    let app = spawn_app().await;
+    let client = app.logged_in_client("Alice").await;
+
+    let list: Value = app
+        .get(&client, "/blog?page=2&per_page=5")
+        .await
+        .json()
+        .await
+        .unwrap();
+
+    let ids: Vec<i64> = list["posts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, vec![7, 6, 5, 4, 3]);
+    assert_eq!(list["page"], 2);
+    assert_eq!(list["per_page"], 5);
+    assert_eq!(list["total"], 12);
+    let past_the_end: Value = app.get(&client, "/blog?page=9").await.json().await.unwrap();
+    assert_eq!(past_the_end["posts"].as_array().unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn listing_is_never_metered() {
+    let app = spawn_app().await;
+    let client = app.logged_in_client("Alice").await;
+
+    for _ in 0..3 {
+        app.get(&client, "/blog").await;
+    }
+
+    let list: Value = app.get(&client, "/blog").await.json().await.unwrap();
+    assert_eq!(list["meter"]["used"], 0);
+}
+
+#[tokio::test]
+async fn a_free_user_reads_five_posts_then_hits_the_paywall() {
+    let app = spawn_app().await;
+    let client = app.logged_in_client("Alice").await;
+
+    for id in 1..=5 {
+        let response = app.get(&client, &format!("/blog/{id}")).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let post: Value = response.json().await.unwrap();
+        assert_eq!(post["id"], id);
+        assert!(
+            post["body"].as_str().unwrap().contains("\n\n"),
+            "multi-paragraph"
+        );
+        assert_eq!(post["meter"]["used"], id);
+        assert_eq!(post["meter"]["remaining"], 5 - id);
+    }
+    let refused = app.get(&client, "/blog/6").await;
+
+    let body = assert_error(refused, StatusCode::PAYMENT_REQUIRED, "paywall").await;
+    assert_eq!(body["meter"]["used"], 5);
+    assert_eq!(body["meter"]["remaining"], 0);
+    assert_eq!(body["meter"]["limit"], 5);
+}
+
+#[tokio::test]
+async fn re_reading_an_unlocked_post_is_free_and_always_allowed() {
+    let app = spawn_app_with(&[("FREE_READS", "2")]).await;
+    let client = app.logged_in_client("Alice").await;
+    app.get(&client, "/blog/3").await;
+    app.get(&client, "/blog/4").await;
+
+    let again = app.get(&client, "/blog/3").await;
+
+    assert_eq!(again.status(), StatusCode::OK);
+    let post: Value = again.json().await.unwrap();
+    assert_eq!(post["meter"]["used"], 2);
+    assert_eq!(
+        app.get(&client, "/blog/5").await.status(),
+        StatusCode::PAYMENT_REQUIRED
+    );
+}
+
+#[tokio::test]
+async fn unknown_posts_never_use_a_read() {
+    let app = spawn_app().await;
+    let client = app.logged_in_client("Alice").await;
+
+    for path in ["/blog/999", "/blog/0", "/blog/-1", "/blog/abc", "/blog/1.5"] {
+        let response = app.get(&client, path).await;
+        assert_error(response, StatusCode::NOT_FOUND, "not_found").await;
+    }
+
+    let list: Value = app.get(&client, "/blog").await.json().await.unwrap();
+    assert_eq!(list["meter"]["used"], 0);
+}
+
+#[tokio::test]
+async fn the_meter_survives_logout_and_other_devices() {
+    let app = spawn_app_with(&[("FREE_READS", "2")]).await;
+    let phone = app.logged_in_client("Alice").await;
+    app.get(&phone, "/blog/1").await;
+    app.delete(&phone, "/logout").await;
+
+    let laptop = app.client();
+    app.login(&laptop, "Alice", crate::helpers::PASSWORD).await;
+    app.get(&laptop, "/blog/2").await;
+
+    assert_eq!(
+        app.get(&laptop, "/blog/3").await.status(),
+        StatusCode::PAYMENT_REQUIRED
+    );
+}
+
+#[tokio::test]
+async fn each_user_has_their_own_meter() {
+    let app = spawn_app_with(&[("FREE_READS", "1")]).await;
+    let alice = app.logged_in_client("Alice").await;
+    let bob = app.logged_in_client("Bob").await;
+    app.get(&alice, "/blog/1").await;
+
+    let response = app.get(&bob, "/blog/2").await;
+
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn premium_users_are_not_metered() {
+    let app = spawn_app_with(&[("FREE_READS", "1")]).await;
+    let client = app.logged_in_client("Alice").await;
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .args(["set-plan", "alice", "premium"])
+        .env("DATABASE_URL", &app.db_path)
+        .env("RUST_LOG", "warn")
+        .status()
+        .unwrap();
+    assert!(status.success());
+
+    for id in 1..=4 {
+        let response = app.get(&client, &format!("/blog/{id}")).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let post: Value = response.json().await.unwrap();
+        assert_eq!(post["meter"], Value::Null);
+    }
+    let me: Value = app
+        .get(&client, "/check_session")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["plan"], "premium");
+    let list: Value = app.get(&client, "/blog").await.json().await.unwrap();
+    assert_eq!(list["meter"], Value::Null);
+}
+
+#[tokio::test]
+async fn set_plan_refuses_an_unknown_user() {
+    let app = spawn_app().await;
+
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .args(["set-plan", "nobody", "premium"])
+        .env("DATABASE_URL", &app.db_path)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("nobody"));
+}
+
+#[tokio::test]
+async fn a_zero_meter_paywalls_everything() {
+    let app = spawn_app_with(&[("FREE_READS", "0")]).await;
+    let client = app.logged_in_client("Alice").await;
+
+    let response = app.get(&client, "/blog/1").await;
+
+    assert_error(response, StatusCode::PAYMENT_REQUIRED, "paywall").await;
+}

@@ -1,0 +1,144 @@
+//! The invariants under parallel requests: the meter never over-grants,
+//! parallel opens of one post cost one read, and one name registers once.
+
+use diesel::RunQueryDsl;
+use futures_util::future::join_all;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::{spawn_app, PASSWORD};
+
+/// Adds posts 13–20 so that twenty distinct posts exist.
+fn add_posts(app: &crate::helpers::TestApp) {
+    let mut db = app.db();
+    for id in 13..=20 {
+        diesel::sql_query(format!(
+            "INSERT INTO posts (id, title, body, published_at) VALUES ({id}, 'Post {id}', 'Body {id}', 1700000000)"
+        ))
+        .execute(&mut db)
+        .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn twenty_parallel_reads_of_distinct_posts_unlock_exactly_free_reads() {
+    let app = spawn_app().await;
+    add_posts(&app);
+    let client = app.logged_in_client("Alice").await;
+
+    let paths: Vec<String> = (1..=20).map(|id| format!("/blog/{id}")).collect();
+
+    let responses = join_all(paths.iter().map(|path| app.get(&client, path))).await;
+
+    let statuses: Vec<StatusCode> = responses.iter().map(|r| r.status()).collect();
+    let granted = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::PAYMENT_REQUIRED)
+        .count();
+    assert_eq!((granted, refused), (5, 15), "{statuses:?}");
+    let list: Value = app.get(&client, "/blog").await.json().await.unwrap();
+    assert_eq!(list["meter"]["used"], 5);
+    assert_eq!(unlock_count(&app), 5);
+}
+
+#[tokio::test]
+async fn twenty_parallel_reads_of_one_new_post_use_one_read() {
+    let app = spawn_app().await;
+    let client = app.logged_in_client("Alice").await;
+
+    let responses = join_all((0..20).map(|_| app.get(&client, "/blog/7"))).await;
+
+    assert!(responses.iter().all(|r| r.status() == StatusCode::OK));
+    let list: Value = app.get(&client, "/blog").await.json().await.unwrap();
+    assert_eq!(list["meter"]["used"], 1);
+    assert_eq!(unlock_count(&app), 1);
+}
+
+#[tokio::test]
+async fn ten_parallel_registrations_of_one_name_give_exactly_one_account() {
+    let app = spawn_app().await;
+    let names = [
+        "carol", "CAROL", "Carol", "cArol", "caRol", "carOl", "caroL", "CArol", "caROL", "CaRoL",
+    ];
+
+    let responses = join_all(names.iter().map(|name| {
+        let client = app.client();
+        let url = app.url("/register");
+        async move {
+            client
+                .post(url)
+                .json(&json!({"username": name, "password": PASSWORD}))
+                .send()
+                .await
+                .unwrap()
+        }
+    }))
+    .await;
+
+    let statuses: Vec<StatusCode> = responses.iter().map(|r| r.status()).collect();
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::CREATED)
+            .count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::CONFLICT)
+            .count(),
+        9,
+        "{statuses:?}"
+    );
+    let mut db = app.db();
+    let users: Vec<Count> = diesel::sql_query("SELECT COUNT(*) AS n FROM users")
+        .load(&mut db)
+        .unwrap();
+    assert_eq!(users[0].n, 1);
+}
+
+#[tokio::test]
+async fn parallel_logins_and_reads_never_answer_5xx() {
+    let app = spawn_app().await;
+    let client = app.logged_in_client("Alice").await;
+
+    let logins = (0..10).map(|_| {
+        let client = app.client();
+        let url = app.url("/login");
+        async move {
+            client
+                .post(url)
+                .json(&json!({"username": "alice", "password": PASSWORD}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    });
+    let reads = (1..=12).map(|id| {
+        let client = client.clone();
+        let url = app.url(&format!("/blog/{id}"));
+        async move { client.get(url).send().await.unwrap().status() }
+    });
+    let (logins, reads) = tokio::join!(join_all(logins), join_all(reads));
+
+    assert!(logins.iter().all(|s| *s == StatusCode::OK), "{logins:?}");
+    assert!(reads.iter().all(|s| !s.is_server_error()), "{reads:?}");
+}
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+fn unlock_count(app: &crate::helpers::TestApp) -> i64 {
+    let mut db = app.db();
+    let rows: Vec<Count> = diesel::sql_query("SELECT COUNT(*) AS n FROM unlocks")
+        .load(&mut db)
+        .unwrap();
+    rows[0].n
+}

@@ -1,0 +1,433 @@
+//! CORS for the configured SPA origins, and the refusals of cross-site
+//! requests (`403 forbidden_origin`) that keep another site from logging a
+//! user in or out or spending their free reads.
+
+use crate::helpers::{assert_error, session_cookie, spawn_app, spawn_app_with, TestApp, PASSWORD};
+use reqwest::{Client, Response, StatusCode};
+use serde_json::{json, Value};
+
+const SPA: &str = "http://localhost:5173";
+const OTHER_SPA: &str = "http://localhost:3000";
+const EVIL: &str = "https://evil.example";
+
+/// A CORS preflight for a JSON `method` request to `path` from `origin`.
+async fn preflight(app: &TestApp, path: &str, origin: &str, method: &str) -> Response {
+    app.bare_client()
+        .request(reqwest::Method::OPTIONS, app.url(path))
+        .header("origin", origin)
+        .header("access-control-request-method", method)
+        .header("access-control-request-headers", "content-type")
+        .send()
+        .await
+        .expect("request sent")
+}
+
+/// `POST /login` with a JSON body, from `origin`.
+async fn login_from(app: &TestApp, client: &Client, origin: &str, password: &str) -> Response {
+    client
+        .post(app.url("/login"))
+        .header("origin", origin)
+        .json(&json!({"username": "alice", "password": password}))
+        .send()
+        .await
+        .expect("request sent")
+}
+
+fn header<'a>(response: &'a Response, name: &str) -> Option<&'a str> {
+    response.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+fn assert_cors_headers_for(response: &Response, origin: &str) {
+    assert_eq!(
+        header(response, "access-control-allow-origin"),
+        Some(origin),
+        "{:?}",
+        response.headers()
+    );
+    assert_eq!(
+        header(response, "access-control-allow-credentials"),
+        Some("true"),
+        "{:?}",
+        response.headers()
+    );
+}
+
+/// No CORS header of any kind (`Access-Control-*`).
+fn assert_no_cors_headers(response: &Response) {
+    let cors: Vec<&str> = response
+        .headers()
+        .keys()
+        .map(|name| name.as_str())
+        .filter(|name| name.starts_with("access-control-"))
+        .collect();
+    assert!(
+        cors.is_empty(),
+        "no CORS headers, found {cors:?} in {:?}",
+        response.headers()
+    );
+}
+
+fn assert_no_allow_origin(response: &Response) {
+    assert!(
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none(),
+        "no Access-Control-Allow-Origin: {:?}",
+        response.headers()
+    );
+}
+
+/// The meter's `used` for this client, from the (never metered) listing.
+async fn reads_used(app: &TestApp, client: &Client) -> Value {
+    let response = app.get(client, "/blog").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    body["meter"]["used"].clone()
+}
+
+#[tokio::test]
+async fn a_preflight_from_an_allowed_origin_succeeds_with_credentials() {
+    let app = spawn_app().await;
+
+    let response = preflight(&app, "/login", SPA, "POST").await;
+
+    assert!(response.status().is_success(), "{}", response.status());
+    assert_cors_headers_for(&response, SPA);
+    let methods = header(&response, "access-control-allow-methods")
+        .unwrap_or_default()
+        .to_ascii_uppercase();
+    assert!(methods.contains("POST"), "POST in {methods:?}");
+    let headers = header(&response, "access-control-allow-headers")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    assert!(
+        headers.contains("content-type"),
+        "content-type in {headers:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_preflight_from_the_second_default_origin_succeeds() {
+    let app = spawn_app().await;
+
+    let response = preflight(&app, "/logout", OTHER_SPA, "DELETE").await;
+
+    assert!(response.status().is_success(), "{}", response.status());
+    assert_cors_headers_for(&response, OTHER_SPA);
+    let methods = header(&response, "access-control-allow-methods")
+        .unwrap_or_default()
+        .to_ascii_uppercase();
+    assert!(methods.contains("DELETE"), "DELETE in {methods:?}");
+}
+
+#[tokio::test]
+async fn a_preflight_from_another_origin_is_403_without_cors_headers() {
+    let app = spawn_app().await;
+
+    let response = preflight(&app, "/login", EVIL, "POST").await;
+
+    assert_no_cors_headers(&response);
+    assert_error(response, StatusCode::FORBIDDEN, "forbidden_origin").await;
+}
+
+#[tokio::test]
+async fn a_login_from_another_origin_is_403() {
+    let app = spawn_app().await;
+    app.logged_in_client("alice").await;
+
+    let response = login_from(&app, &app.client(), EVIL, PASSWORD).await;
+
+    assert!(response.headers().get("set-cookie").is_none(), "no login");
+    assert_no_cors_headers(&response);
+    assert_error(response, StatusCode::FORBIDDEN, "forbidden_origin").await;
+}
+
+#[tokio::test]
+async fn a_logout_from_another_origin_is_403_and_the_session_survives() {
+    let app = spawn_app().await;
+    let registered = app.register(&app.client(), "alice").await;
+    assert_eq!(registered.status(), StatusCode::CREATED);
+    let cookie = session_cookie(&registered);
+    let bare = app.bare_client();
+
+    let response = bare
+        .delete(app.url("/logout"))
+        .header("origin", EVIL)
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+
+    assert_error(response, StatusCode::FORBIDDEN, "forbidden_origin").await;
+    let check = bare
+        .get(app.url("/check_session"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(check.status(), StatusCode::OK, "the session still works");
+}
+
+#[tokio::test]
+async fn a_post_from_a_null_origin_is_403() {
+    let app = spawn_app().await;
+    app.logged_in_client("alice").await;
+
+    let response = login_from(&app, &app.client(), "null", PASSWORD).await;
+
+    assert_no_cors_headers(&response);
+    assert_error(response, StatusCode::FORBIDDEN, "forbidden_origin").await;
+}
+
+#[tokio::test]
+async fn a_login_from_an_allowed_origin_gets_its_normal_answer_with_cors_headers() {
+    let app = spawn_app().await;
+    app.logged_in_client("alice").await;
+
+    let response = login_from(&app, &app.client(), SPA, "not the password").await;
+
+    assert_cors_headers_for(&response, SPA);
+    assert_error(response, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+}
+
+#[tokio::test]
+async fn a_successful_login_from_an_allowed_origin_has_cors_headers() {
+    let app = spawn_app().await;
+    app.logged_in_client("alice").await;
+
+    let response = login_from(&app, &app.client(), SPA, PASSWORD).await;
+
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_cors_headers_for(&response, SPA);
+}
+
+#[tokio::test]
+async fn the_guards_401_for_an_allowed_origin_has_cors_headers() {
+    let app = spawn_app().await;
+
+    let response = app
+        .bare_client()
+        .get(app.url("/blog"))
+        .header("origin", SPA)
+        .send()
+        .await
+        .unwrap();
+
+    assert_cors_headers_for(&response, SPA);
+    assert_error(response, StatusCode::UNAUTHORIZED, "not_logged_in").await;
+}
+
+#[tokio::test]
+async fn a_get_from_another_origin_without_fetch_metadata_is_not_refused() {
+    let app = spawn_app().await;
+
+    let response = app
+        .bare_client()
+        .get(app.url("/check_session"))
+        .header("origin", EVIL)
+        .send()
+        .await
+        .unwrap();
+
+    assert_no_allow_origin(&response);
+    assert_error(response, StatusCode::UNAUTHORIZED, "not_logged_in").await;
+}
+
+// actix-cors on its own adds `Access-Control-Allow-Credentials` and
+// `Access-Control-Expose-Headers` to every response, whatever the origin.
+#[tokio::test]
+async fn an_answer_to_another_origin_carries_no_cors_headers_at_all() {
+    let app = spawn_app().await;
+    let client = app.logged_in_client("alice").await;
+
+    let response = client
+        .get(app.url("/check_session"))
+        .header("origin", EVIL)
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_no_cors_headers(&response);
+}
+
+#[tokio::test]
+async fn a_cross_site_navigation_to_a_post_is_403_and_uses_no_read() {
+    let app = spawn_app().await;
+    let client = app.logged_in_client("alice").await;
+
+    let response = client
+        .get(app.url("/blog/1"))
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+
+    assert_error(response, StatusCode::FORBIDDEN, "forbidden_origin").await;
+    assert_eq!(reads_used(&app, &client).await, 0, "the meter is unchanged");
+}
+
+#[tokio::test]
+async fn a_cross_site_get_from_an_allowed_origin_is_served() {
+    let app = spawn_app().await;
+    let client = app.logged_in_client("alice").await;
+
+    let response = client
+        .get(app.url("/blog/1"))
+        .header("sec-fetch-site", "cross-site")
+        .header("origin", SPA)
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_cors_headers_for(&response, SPA);
+    assert_eq!(reads_used(&app, &client).await, 1);
+}
+
+#[tokio::test]
+async fn a_cross_site_login_without_an_origin_is_403() {
+    let app = spawn_app().await;
+    app.logged_in_client("alice").await;
+
+    let response = app
+        .client()
+        .post(app.url("/login"))
+        .header("sec-fetch-site", "cross-site")
+        .json(&json!({"username": "alice", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+
+    assert!(response.headers().get("set-cookie").is_none(), "no login");
+    assert_error(response, StatusCode::FORBIDDEN, "forbidden_origin").await;
+}
+
+#[tokio::test]
+async fn a_same_origin_post_is_not_refused() {
+    let app = spawn_app().await;
+    app.logged_in_client("alice").await;
+    let own_origin = format!("http://127.0.0.1:{}", app.port);
+
+    let response = app
+        .client()
+        .post(app.url("/login"))
+        .header("origin", &own_origin)
+        .header("sec-fetch-site", "same-origin")
+        .json(&json!({"username": "alice", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+
+    assert_ne!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn an_origin_on_the_same_host_but_another_port_is_refused() {
+    let app = spawn_app().await;
+    app.logged_in_client("alice").await;
+    let other_port = if app.port == 1 { 2 } else { app.port - 1 };
+    let near_origin = format!("http://127.0.0.1:{other_port}");
+
+    let response = login_from(&app, &app.client(), &near_origin, PASSWORD).await;
+
+    assert_error(response, StatusCode::FORBIDDEN, "forbidden_origin").await;
+}
+
+#[tokio::test]
+async fn requests_without_origin_or_fetch_metadata_are_unaffected() {
+    let app = spawn_app().await;
+    let client = app.client();
+
+    let registered = app.register(&client, "alice").await;
+    assert_eq!(registered.status(), StatusCode::CREATED);
+    assert_no_allow_origin(&registered);
+    let read = app.get(&client, "/blog/1").await;
+    assert_eq!(read.status(), StatusCode::OK);
+    let logout = app.delete(&client, "/logout").await;
+    assert_eq!(logout.status(), StatusCode::NO_CONTENT);
+    let login = app.login(&client, "alice", PASSWORD).await;
+    assert_eq!(login.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn configured_origins_replace_the_defaults() {
+    let app = spawn_app_with(&[("CORS_ALLOWED_ORIGINS", "https://app.example.com")]).await;
+
+    let allowed = preflight(&app, "/login", "https://app.example.com", "POST").await;
+    let refused = preflight(&app, "/login", SPA, "POST").await;
+
+    assert!(allowed.status().is_success(), "{}", allowed.status());
+    assert_cors_headers_for(&allowed, "https://app.example.com");
+    assert_no_cors_headers(&refused);
+    assert_error(refused, StatusCode::FORBIDDEN, "forbidden_origin").await;
+}
+
+#[tokio::test]
+async fn a_post_from_a_configured_origin_is_served_and_a_default_one_refused() {
+    let app = spawn_app_with(&[("CORS_ALLOWED_ORIGINS", "https://app.example.com")]).await;
+    app.logged_in_client("alice").await;
+
+    let allowed = login_from(&app, &app.client(), "https://app.example.com", PASSWORD).await;
+    let refused = login_from(&app, &app.client(), SPA, PASSWORD).await;
+
+    assert_eq!(allowed.status(), StatusCode::OK);
+    assert_cors_headers_for(&allowed, "https://app.example.com");
+    assert_error(refused, StatusCode::FORBIDDEN, "forbidden_origin").await;
+}
+
+#[tokio::test]
+async fn a_preflight_to_a_guarded_path_passes_the_guard_without_a_session() {
+    let app = spawn_app().await;
+
+    let response = preflight(&app, "/blog/1", SPA, "GET").await;
+
+    assert!(response.status().is_success(), "{}", response.status());
+    assert_cors_headers_for(&response, SPA);
+}
+
+#[tokio::test]
+async fn a_preflight_for_a_method_outside_get_post_delete_is_refused_as_json() {
+    let app = spawn_app().await;
+
+    let response = preflight(&app, "/blog", SPA, "PUT").await;
+
+    assert!(!response.status().is_success(), "{}", response.status());
+    assert_error(response, StatusCode::FORBIDDEN, "forbidden_origin").await;
+}
+
+#[tokio::test]
+async fn a_cross_site_request_to_a_public_path_is_403() {
+    let app = spawn_app().await;
+    let client = app.logged_in_client("alice").await;
+
+    let response = client
+        .get(app.url("/check_session"))
+        .header("sec-fetch-site", "cross-site")
+        .header("origin", EVIL)
+        .send()
+        .await
+        .unwrap();
+
+    assert_no_allow_origin(&response);
+    assert_error(response, StatusCode::FORBIDDEN, "forbidden_origin").await;
+}
+
+#[tokio::test]
+async fn same_site_and_direct_navigations_are_not_refused() {
+    let app = spawn_app().await;
+    let client = app.logged_in_client("alice").await;
+
+    for site in ["same-origin", "same-site", "none"] {
+        let response = client
+            .get(app.url("/blog/1"))
+            .header("sec-fetch-site", site)
+            .send()
+            .await
+            .unwrap();
+
+        assert_eq!(response.status(), StatusCode::OK, "Sec-Fetch-Site: {site}");
+    }
+}

@@ -1,0 +1,230 @@
+//! Test harness: each test starts the real application on a random port
+//! with a fresh SQLite database in its own temporary folder, and talks to it
+//! over HTTP with a cookie-keeping client, as a browser or SPA would.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use actix_web::dev::ServerHandle;
+use diesel::{Connection, SqliteConnection};
+use reqwest::header::SET_COOKIE;
+use reqwest::{Client, Response, StatusCode};
+use serde_json::{json, Value};
+use tempfile::TempDir;
+use tollgate::config::Settings;
+use tollgate::startup::Application;
+
+/// A password that passes every register rule.
+pub const PASSWORD: &str = "correct horse battery";
+
+pub struct TestApp {
+    pub address: String,
+    pub port: u16,
+    pub db_path: PathBuf,
+    vars: Vec<(String, String)>,
+    dir: Arc<TempDir>,
+    handle: ServerHandle,
+}
+
+/// Starts the app with the contract's defaults, except a cheap bcrypt cost.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// Starts the app with some settings overridden (`("FREE_READS", "3")`).
+pub async fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
+    let dir = Arc::new(tempfile::tempdir().expect("a temporary folder"));
+    let vars = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    start(dir, vars).await
+}
+
+async fn start(dir: Arc<TempDir>, vars: Vec<(String, String)>) -> TestApp {
+    let db_path = dir.path().join("tollgate.db");
+    let mut map: HashMap<String, String> = HashMap::from([
+        ("DATABASE_URL".into(), db_path.display().to_string()),
+        ("PORT".into(), "0".into()),
+        ("BCRYPT_COST".into(), "4".into()),
+        ("WORKERS".into(), "2".into()),
+    ]);
+    map.extend(vars.iter().cloned());
+    let settings = Settings::from_lookup(|k| map.get(k).cloned()).expect("valid test settings");
+    let app = Application::build(settings).await.expect("the app starts");
+    let port = app.port();
+    let handle = app.handle();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        port,
+        db_path,
+        vars,
+        dir,
+        handle,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// A new browser: its own cookie jar.
+    pub fn client(&self) -> Client {
+        Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("a client")
+    }
+
+    /// A client that keeps no cookies (curl-like), for replaying raw ones.
+    pub fn bare_client(&self) -> Client {
+        Client::builder().build().expect("a client")
+    }
+
+    /// Stops this server and starts a new one on the same database (and
+    /// the same kept session secret), with `extra` settings on top.
+    pub async fn restart_with(self, extra: &[(&str, &str)]) -> TestApp {
+        self.handle.stop(true).await;
+        let mut vars = self.vars.clone();
+        vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        start(self.dir.clone(), vars).await
+    }
+
+    pub async fn restart(self) -> TestApp {
+        self.restart_with(&[]).await
+    }
+
+    /// A direct connection to the app's database, for arranging data and
+    /// checking what was stored.
+    pub fn db(&self) -> SqliteConnection {
+        let mut conn =
+            SqliteConnection::establish(&self.db_path.display().to_string()).expect("the test db");
+        diesel::connection::SimpleConnection::batch_execute(
+            &mut conn,
+            "PRAGMA busy_timeout = 5000;",
+        )
+        .expect("busy timeout");
+        conn
+    }
+
+    pub async fn post_json(&self, client: &Client, path: &str, body: &Value) -> Response {
+        client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn get(&self, client: &Client, path: &str) -> Response {
+        client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn delete(&self, client: &Client, path: &str) -> Response {
+        client
+            .delete(self.url(path))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn delete_json(&self, client: &Client, path: &str, body: &Value) -> Response {
+        client
+            .delete(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn register(&self, client: &Client, username: &str) -> Response {
+        self.post_json(
+            client,
+            "/register",
+            &json!({"username": username, "password": PASSWORD}),
+        )
+        .await
+    }
+
+    pub async fn login(&self, client: &Client, username: &str, password: &str) -> Response {
+        self.post_json(
+            client,
+            "/login",
+            &json!({"username": username, "password": password}),
+        )
+        .await
+    }
+
+    /// Registers `username` in a new client and returns it, logged in.
+    pub async fn logged_in_client(&self, username: &str) -> Client {
+        let client = self.client();
+        let response = self.register(&client, username).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        client
+    }
+}
+
+/// The `Set-Cookie` header for the session cookie, if the response has one.
+pub fn session_set_cookie(response: &Response) -> Option<String> {
+    response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("session="))
+        .map(str::to_owned)
+}
+
+/// `session=<value>` as a `Cookie` request header, from a response.
+pub fn session_cookie(response: &Response) -> String {
+    let set_cookie = session_set_cookie(response).expect("a session cookie was set");
+    set_cookie
+        .split(';')
+        .next()
+        .expect("a name=value pair")
+        .to_owned()
+}
+
+/// Reads a JSON error body and checks its shape and code.
+pub async fn assert_error(response: Response, status: StatusCode, code: &str) -> Value {
+    assert_eq!(response.status(), status, "status");
+    assert_json(&response);
+    let body: Value = response.json().await.expect("a JSON body");
+    assert_eq!(body["code"], code, "code in {body}");
+    assert!(
+        body["error"].as_str().is_some_and(|s| !s.is_empty()),
+        "a sentence in {body}"
+    );
+    body
+}
+
+/// Checks a response is JSON with the contract's headers.
+pub fn assert_json(response: &Response) {
+    let headers = response.headers();
+    assert!(
+        headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json")),
+        "JSON content type: {headers:?}"
+    );
+    assert_contract_headers(response);
+}
+
+pub fn assert_contract_headers(response: &Response) {
+    let headers = response.headers();
+    assert_eq!(headers["cache-control"], "no-store");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(
+        headers["content-security-policy"],
+        "default-src 'none'; frame-ancestors 'none'"
+    );
+}

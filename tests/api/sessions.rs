@@ -1,0 +1,171 @@
+//! Session lifetimes on the server: idle, absolute and stay-signed-in
+//! expiry, the background purge, and sessions surviving a restart.
+
+use std::time::Duration;
+
+use diesel::RunQueryDsl;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::{assert_error, session_cookie, spawn_app, spawn_app_with, TestApp, PASSWORD};
+
+async fn check_with_cookie(app: &TestApp, cookie: &str) -> reqwest::Response {
+    app.bare_client()
+        .get(app.url("/check_session"))
+        .header("Cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_idle_browser_session_expires_on_the_server() {
+    let app = spawn_app_with(&[("SESSION_TTL_SECONDS", "2")]).await;
+    let cookie = session_cookie(&app.register(&app.client(), "Alice").await);
+    assert_eq!(
+        check_with_cookie(&app, &cookie).await.status(),
+        StatusCode::OK
+    );
+
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+
+    let body = assert_error(
+        check_with_cookie(&app, &cookie).await,
+        StatusCode::UNAUTHORIZED,
+        "not_logged_in",
+    )
+    .await;
+    assert!(body["error"].as_str().unwrap().contains("expired"));
+}
+
+#[tokio::test]
+async fn use_keeps_a_browser_session_alive() {
+    let app = spawn_app_with(&[("SESSION_TTL_SECONDS", "3")]).await;
+    let cookie = session_cookie(&app.register(&app.client(), "Alice").await);
+
+    for _ in 0..4 {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert_eq!(
+            check_with_cookie(&app, &cookie).await.status(),
+            StatusCode::OK
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_browser_session_ends_at_its_absolute_lifetime_however_active() {
+    let app = spawn_app_with(&[
+        ("SESSION_TTL_SECONDS", "100"),
+        ("SESSION_ABSOLUTE_TTL_SECONDS", "2"),
+    ])
+    .await;
+    let cookie = session_cookie(&app.register(&app.client(), "Alice").await);
+
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        check_with_cookie(&app, &cookie).await;
+    }
+
+    assert_eq!(
+        check_with_cookie(&app, &cookie).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn a_stay_signed_in_session_expires_on_the_server_after_the_remember_lifetime() {
+    // Stored times are whole seconds, so every wait below leaves a second
+    // of slack on each side.
+    let app = spawn_app_with(&[("REMEMBER_TTL_SECONDS", "3"), ("SESSION_TTL_SECONDS", "1")]).await;
+    app.register(&app.client(), "Alice").await;
+    let response = app
+        .post_json(
+            &app.client(),
+            "/login",
+            &json!({"username": "Alice", "password": PASSWORD, "stay_signed_in": true}),
+        )
+        .await;
+    let cookie = session_cookie(&response);
+
+    // Outlives the idle lifetime of a browser session...
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(
+        check_with_cookie(&app, &cookie).await.status(),
+        StatusCode::OK
+    );
+    // ...but not its own, even though the cookie is replayed by hand.
+    tokio::time::sleep(Duration::from_millis(3300)).await;
+    assert_eq!(
+        check_with_cookie(&app, &cookie).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn expired_sessions_are_purged_in_the_background() {
+    let app = spawn_app_with(&[
+        ("SESSION_TTL_SECONDS", "1"),
+        ("PURGE_INTERVAL_SECONDS", "1"),
+    ])
+    .await;
+    for name in ["Alice", "Bob", "Carol"] {
+        app.register(&app.client(), name).await;
+    }
+    assert_eq!(session_rows(&app), 3);
+
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+
+    assert_eq!(session_rows(&app), 0);
+}
+
+#[tokio::test]
+async fn sessions_and_meters_survive_a_restart() {
+    let app = spawn_app().await;
+    let client = app.logged_in_client("Alice").await;
+    app.get(&client, "/blog/1").await;
+    app.get(&client, "/blog/2").await;
+
+    let app = app.restart().await;
+
+    let me = app.get(&client_for(&app, &client), "/check_session").await;
+    assert_eq!(me.status(), StatusCode::OK);
+    let list: Value = app.get(&client, "/blog").await.json().await.unwrap();
+    assert_eq!(list["meter"]["used"], 2);
+}
+
+/// The client keeps its cookies across the restart (same host, new port:
+/// cookies are per host, not per port, exactly as in a browser).
+fn client_for(_app: &TestApp, client: &reqwest::Client) -> reqwest::Client {
+    client.clone()
+}
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+fn session_rows(app: &TestApp) -> i64 {
+    let mut db = app.db();
+    let rows: Vec<Count> = diesel::sql_query("SELECT COUNT(*) AS n FROM sessions")
+        .load(&mut db)
+        .unwrap();
+    rows[0].n
+}
+
+#[tokio::test]
+async fn a_restart_keeps_the_generated_session_secret() {
+    let app = spawn_app().await;
+    let secret_file = app.db_path.with_extension("db.session-secret");
+    let cookie = session_cookie(&app.register(&app.client(), "Alice").await);
+    let secret = std::fs::read_to_string(&secret_file).unwrap();
+    assert!(secret.len() >= 64);
+
+    let app = app.restart().await;
+
+    assert_eq!(std::fs::read_to_string(&secret_file).unwrap(), secret);
+    assert_eq!(
+        check_with_cookie(&app, &cookie).await.status(),
+        StatusCode::OK
+    );
+}
