@@ -6,7 +6,7 @@ use futures_util::future::join_all;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, PASSWORD};
+use crate::helpers::{spawn_app, spawn_app_with, PASSWORD};
 
 /// Adds posts 13–20 so that twenty distinct posts exist.
 fn add_posts(app: &crate::helpers::TestApp) {
@@ -141,4 +141,43 @@ fn unlock_count(app: &crate::helpers::TestApp) -> i64 {
         .load(&mut db)
         .unwrap();
     rows[0].n
+}
+
+/// bcrypt runs on the blocking pool: while logins hash at a real cost,
+/// other requests keep being answered. Asserted by order of completion, not
+/// by a time limit: every session check finishes before any login does.
+#[tokio::test]
+async fn slow_logins_do_not_hold_up_other_requests() {
+    let app = spawn_app_with(&[("BCRYPT_COST", "12")]).await;
+    let client = app.logged_in_client("Alice").await;
+    let started = std::time::Instant::now();
+
+    let logins = (0..2).map(|_| {
+        let client = app.client();
+        let url = app.url("/login");
+        async move {
+            client
+                .post(url)
+                .json(&json!({"username": "Alice", "password": PASSWORD}))
+                .send()
+                .await
+                .unwrap();
+            started.elapsed()
+        }
+    });
+    let checks = async {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        for _ in 0..10 {
+            let response = app.get(&client, "/check_session").await;
+            assert_eq!(response.status(), StatusCode::OK);
+        }
+        started.elapsed()
+    };
+    let (logins_done, checks_done) = tokio::join!(join_all(logins), checks);
+
+    let first_login = logins_done.iter().min().unwrap();
+    assert!(
+        checks_done < *first_login,
+        "checks took {checks_done:?}; the first login finished at {first_login:?}"
+    );
 }

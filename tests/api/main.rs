@@ -4,6 +4,7 @@
 mod account;
 mod auth;
 mod blog;
+mod cli;
 mod concurrency;
 mod cors;
 mod errors;
