@@ -163,12 +163,13 @@ pub async fn change_password(
         })
     })
     .await?;
-    session::begin(&session, issued.token)?;
-    let mut response = HttpResponse::NoContent().finish();
-    if stay {
-        session::remember(&mut response, lifetimes.remember);
-    }
-    Ok(response)
+    let remember_for = stay.then_some(lifetimes.remember);
+    session::begin(
+        &session,
+        issued.token,
+        remember_for,
+        HttpResponse::NoContent().finish(),
+    )
 }
 
 /// Deletes the account with its sessions and reads; the name becomes free.

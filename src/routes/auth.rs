@@ -32,8 +32,7 @@ fn credentials(body: &JsonObject) -> Result<Credentials, ApiError> {
     Ok(credentials)
 }
 
-/// Answers a login or registration: the user, and the new session cookie
-/// (with `Max-Age` for a stay-signed-in login).
+/// Answers a login or registration: the user, and the new session cookie.
 fn logged_in(
     state: &AppState,
     session: &Session,
@@ -42,12 +41,8 @@ fn logged_in(
     token: String,
     stay_signed_in: bool,
 ) -> Result<HttpResponse, ApiError> {
-    session::begin(session, token)?;
-    let mut response = response.json(user);
-    if stay_signed_in {
-        session::remember(&mut response, state.lifetimes.remember);
-    }
-    Ok(response)
+    let remember_for = stay_signed_in.then_some(state.lifetimes.remember);
+    session::begin(session, token, remember_for, response.json(user))
 }
 
 #[tracing::instrument(name = "register", skip_all)]

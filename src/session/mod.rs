@@ -87,26 +87,29 @@ impl FromRequest for CurrentSession {
     }
 }
 
-/// Puts a freshly minted token in the cookie. `renew` makes actix-session
-/// delete whatever session the caller held before, so a login always ends
-/// the old token (no session fixation).
-pub fn begin(session: &Session, token: String) -> Result<(), ApiError> {
+/// Answers with a freshly minted session token in the cookie. `renew` makes
+/// actix-session delete whatever session the caller held before, so a login
+/// always ends the old token (no session fixation). `remember_for` (seconds)
+/// marks a stay-signed-in login, whose cookie [`cookie::apply_lifetime`]
+/// then gives a `Max-Age`; without it the cookie lasts the browser session.
+pub fn begin(
+    session: &Session,
+    token: String,
+    remember_for: Option<i64>,
+    mut response: HttpResponse,
+) -> Result<HttpResponse, ApiError> {
     session.renew();
     session
         .insert(keys::NEW_TOKEN, token)
-        .map_err(ApiError::internal)
+        .map_err(ApiError::internal)?;
+    if let Some(secs) = remember_for {
+        response.extensions_mut().insert(cookie::RememberFor(secs));
+    }
+    Ok(response)
 }
 
 /// Ends the current session: actix-session deletes it from the store and
 /// answers with a cookie that has `Max-Age=0`.
 pub fn end(session: &Session) {
     session.purge();
-}
-
-/// Marks a response that starts a stay-signed-in login, so that
-/// [`cookie::apply_lifetime`] gives its cookie a `Max-Age`.
-pub fn remember(response: &mut HttpResponse, max_age_secs: i64) {
-    response
-        .extensions_mut()
-        .insert(cookie::RememberFor(max_age_secs));
 }
