@@ -56,12 +56,43 @@ pub struct ConfigError {
     pub reason: String,
 }
 
+/// Every variable tollgate reads.
+pub const VARIABLES: [&str; 20] = [
+    "DATABASE_URL",
+    "HOST",
+    "PORT",
+    "SESSION_SECRET",
+    "COOKIE_SECURE",
+    "COOKIE_SAMESITE",
+    "SESSION_TTL_SECONDS",
+    "SESSION_ABSOLUTE_TTL_SECONDS",
+    "REMEMBER_TTL_SECONDS",
+    "BCRYPT_COST",
+    "FREE_READS",
+    "LOGIN_MAX_FAILURES",
+    "LOGIN_LOCKOUT_SECONDS",
+    "CORS_ALLOWED_ORIGINS",
+    "SEED_DEMO_POSTS",
+    "DATABASE_POOL_SIZE",
+    "DATABASE_TIMEOUT_SECONDS",
+    "PURGE_INTERVAL_SECONDS",
+    "WORKERS",
+    "RUST_LOG",
+];
+
 /// The shortest cookie-signing key accepted: actix's `Key::from` needs 64 bytes.
 pub const MIN_SECRET_BYTES: usize = 64;
 
 impl Settings {
-    /// Reads the process environment.
+    /// Reads the process environment. A value that is not UTF-8 is an
+    /// error, never silently "unset" (which would, say, quietly replace a
+    /// broken SESSION_SECRET with a generated one).
     pub fn from_env() -> Result<Self, ConfigError> {
+        for name in VARIABLES {
+            if let Err(std::env::VarError::NotUnicode(_)) = std::env::var(name) {
+                return Err(invalid(name, "is not valid UTF-8"));
+            }
+        }
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
@@ -195,32 +226,42 @@ impl Env<'_> {
 
     /// Explicit origins only: a wildcard with credentials would let any site
     /// read a logged-in user's data, so `*` is refused rather than honoured.
+    /// Each origin is kept in the form browsers send (`Origin` header):
+    /// lower-case host, no default port, no trailing slash — otherwise a
+    /// listed origin could never match.
     fn origins(&self, name: &'static str) -> Result<Vec<String>, ConfigError> {
         let raw = self
             .raw(name)
             .unwrap_or_else(|| "http://localhost:5173,http://localhost:3000".to_owned());
-        let mut origins = Vec::new();
-        for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            if !is_origin(part) {
-                return Err(invalid(
-                    name,
-                    &format!("`{part}` is not an origin like https://app.example.com (scheme, host and optional port; no path, no wildcard)"),
-                ));
-            }
-            origins.push(part.trim_end_matches('/').to_owned());
-        }
-        Ok(origins)
+        raw.split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|part| {
+                normalize_origin(part).ok_or_else(|| {
+                    invalid(
+                        name,
+                        &format!("`{part}` is not an origin like https://app.example.com (scheme, host and optional port; no path, no wildcard)"),
+                    )
+                })
+            })
+            .collect()
     }
 }
 
-fn is_origin(s: &str) -> bool {
-    let Some((scheme, rest)) = s.split_once("://") else {
-        return false;
-    };
-    let rest = rest.strip_suffix('/').unwrap_or(rest);
-    matches!(scheme, "http" | "https")
-        && !rest.is_empty()
-        && !rest.contains(['/', '*', '?', '#', '@', ' '])
+/// `scheme://host[:port]` as a browser would send it, or `None`.
+fn normalize_origin(raw: &str) -> Option<String> {
+    let url = url::Url::parse(raw).ok()?;
+    let plain = matches!(url.scheme(), "http" | "https")
+        && url
+            .host_str()
+            .is_some_and(|h| !h.is_empty() && !h.contains('*'))
+        && url.username().is_empty()
+        && url.password().is_none()
+        && url.path() == "/"
+        && url.query().is_none()
+        && url.fragment().is_none()
+        && !raw.contains('*');
+    plain.then(|| url.origin().ascii_serialization())
 }
 
 #[cfg(test)]
@@ -263,6 +304,9 @@ mod tests {
             ("SESSION_SECRET", "short"),
             ("CORS_ALLOWED_ORIGINS", "*"),
             ("CORS_ALLOWED_ORIGINS", "http://a.example/path"),
+            ("CORS_ALLOWED_ORIGINS", "http://[::1"),
+            ("CORS_ALLOWED_ORIGINS", "http://a|b"),
+            ("CORS_ALLOWED_ORIGINS", "ftp://a.example"),
             ("SESSION_TTL_SECONDS", "0"),
             ("DATABASE_POOL_SIZE", "-1"),
         ] {
@@ -270,6 +314,23 @@ mod tests {
             assert_eq!(err.name, name, "{name}={value}");
             assert!(err.to_string().contains(name));
         }
+    }
+
+    #[test]
+    fn origins_are_kept_as_browsers_send_them() {
+        let s = settings(&[(
+            "CORS_ALLOWED_ORIGINS",
+            "https://App.Example.com/, http://a.example:80, http://localhost:5173",
+        )])
+        .unwrap();
+        assert_eq!(
+            s.cors_allowed_origins,
+            vec![
+                "https://app.example.com",
+                "http://a.example",
+                "http://localhost:5173"
+            ]
+        );
     }
 
     #[test]

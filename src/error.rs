@@ -183,13 +183,19 @@ impl ResponseError for ApiError {
 }
 
 /// Maps a Diesel error: a locked or busy database is an outage the client
-/// may retry (`503`); anything else is a bug (`500`).
+/// may retry (`503`). A foreign-key violation means the user a row was
+/// being written for has just been deleted (the account was deleted while
+/// this request was in flight; posts are never deleted), so the caller is
+/// no longer logged in. Anything else is a bug (`500`).
 impl From<diesel::result::Error> for ApiError {
     fn from(err: diesel::result::Error) -> Self {
-        if crate::db::is_unavailable(&err) {
-            ApiError::Unavailable
-        } else {
-            ApiError::Internal(err.into())
+        use diesel::result::{DatabaseErrorKind, Error};
+        match err {
+            _ if crate::db::is_unavailable(&err) => ApiError::Unavailable,
+            Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
+                ApiError::NotLoggedIn(NoSession::Invalid)
+            }
+            _ => ApiError::Internal(err.into()),
         }
     }
 }

@@ -16,6 +16,7 @@ use anyhow::Context;
 
 use crate::auth::guard::require_session;
 use crate::auth::password::DummyHash;
+use crate::auth::throttle::Turns;
 use crate::config::Settings;
 use crate::db::{self, sessions, throttle, Pool};
 use crate::domain::Lifetimes;
@@ -30,6 +31,8 @@ pub struct AppState {
     pub settings: Settings,
     pub dummy_hash: DummyHash,
     pub lifetimes: Lifetimes,
+    /// Password checks of one username take turns (see `auth::throttle`).
+    pub login_turns: Turns,
 }
 
 pub struct Application {
@@ -64,6 +67,7 @@ impl Application {
             settings: settings.clone(),
             dummy_hash,
             lifetimes,
+            login_turns: Turns::default(),
         });
         let store = DbSessionStore::new(pool.clone(), lifetimes);
         let cookie_secure = settings.cookie_secure;

@@ -1,12 +1,17 @@
 //! The guard: one middleware in front of every handler. A request passes
-//! only with a valid session, or to a public path, or as a CORS preflight.
-//! Everything else — unknown paths included, so an anonymous caller learns
-//! nothing about which routes exist — gets `401 not_logged_in`.
+//! only with a valid session, or to a public path. Everything else — unknown
+//! paths included, so an anonymous caller learns nothing about which routes
+//! exist — gets `401 not_logged_in`.
+//!
+//! CORS preflights never get here: the CORS layer in front answers those
+//! from allowed origins, and the cross-site layer refuses the rest. An
+//! `OPTIONS` that reaches the guard is not a preflight the CORS layer
+//! recognised, so it is treated like any other request (exempting it would
+//! let a malformed "preflight" probe for routes through their `405`s).
 
 use actix_session::SessionExt;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::{header, Method};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, ResponseError};
 
@@ -21,19 +26,13 @@ pub const PUBLIC_PATHS: [&str; 5] = [
     "/openapi.yaml",
 ];
 
-fn is_preflight(req: &ServiceRequest) -> bool {
-    req.method() == Method::OPTIONS
-        && req.headers().contains_key(header::ORIGIN)
-        && req
-            .headers()
-            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
-}
-
 pub async fn require_session(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    if PUBLIC_PATHS.contains(&req.path()) || is_preflight(&req) {
+    // The path as the router will match it (percent-decoded), so that
+    // `/logi%6E` is judged as the `/login` it will reach.
+    if PUBLIC_PATHS.contains(&req.match_info().as_str()) {
         return Ok(next.call(req).await?.map_into_left_body());
     }
     let cookie_sent = req.cookie(COOKIE_NAME).is_some();

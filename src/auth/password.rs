@@ -2,9 +2,26 @@
 //! takes a quarter of a second at cost 12, which would stall every request
 //! queued on an async worker.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
+
+use tokio::sync::Semaphore;
 
 use crate::error::ApiError;
+
+/// At most one bcrypt computation per CPU core at a time. More would not
+/// finish any sooner — bcrypt is pure CPU — but a flood of logins would
+/// then take every core from the requests that need only a millisecond;
+/// beyond this many, hashes wait their turn instead.
+static HASHING: LazyLock<Semaphore> =
+    LazyLock::new(|| Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())));
+
+/// Runs one bcrypt computation on the blocking pool, within the limit.
+async fn run_hashing<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let _permit = HASHING.acquire().await.map_err(ApiError::internal)?;
+    crate::blocking::run(f).await
+}
 
 /// bcrypt reads at most this many bytes of a password.
 const BCRYPT_MAX_BYTES: usize = 72;
@@ -33,8 +50,7 @@ fn verify_whole(password: &[u8], hash: &str) -> Result<bool, bcrypt::BcryptError
 
 #[tracing::instrument(name = "hash_password", skip_all, fields(cost))]
 pub async fn hash(password: String, cost: u32) -> Result<String, ApiError> {
-    crate::blocking::run(move || hash_whole(password.as_bytes(), cost).map_err(ApiError::internal))
-        .await
+    run_hashing(move || hash_whole(password.as_bytes(), cost).map_err(ApiError::internal)).await
 }
 
 /// Hashes on the calling thread; for start-up and the CLI only.
@@ -65,7 +81,7 @@ pub async fn verify(
     current_cost: u32,
 ) -> Result<Verified, ApiError> {
     let dummy = dummy.0.clone();
-    crate::blocking::run(move || {
+    run_hashing(move || {
         let Some(stored) = stored else {
             // Spend the same time, then fail whatever the result.
             let _ = bcrypt::verify(password.as_bytes(), &dummy);

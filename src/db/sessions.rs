@@ -52,6 +52,17 @@ pub fn create(
     Ok(Issued { token, id })
 }
 
+/// Gives session `id` a new token (after a password change): the same
+/// login, with its lifetimes counted from the original login, but any copy
+/// of the old token stops working.
+pub fn rotate_token(conn: &mut Conn, id: &str) -> QueryResult<String> {
+    let token = crate::session::token::generate();
+    diesel::update(sessions::table.find(id))
+        .set(sessions::token_hash.eq(crate::session::token::hash(&token)))
+        .execute(conn)?;
+    Ok(token)
+}
+
 /// The live session with this token hash and its user, in one query: this
 /// is the only database round trip an authenticated request needs.
 pub fn find_live(
@@ -75,6 +86,13 @@ pub fn touch(conn: &mut Conn, id: &str, now: i64, expires_at: i64) -> QueryResul
             sessions::last_seen_at.eq(now),
             sessions::expires_at.eq(expires_at),
         ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Ends the session with this id, whoever it belongs to.
+pub fn end(conn: &mut Conn, id: &str) -> QueryResult<()> {
+    diesel::delete(sessions::table.find(id))
         .execute(conn)
         .map(|_| ())
 }
@@ -104,10 +122,6 @@ pub fn revoke_others(conn: &mut Conn, user_id: i64, keep: &str) -> QueryResult<u
             .filter(sessions::id.ne(keep)),
     )
     .execute(conn)
-}
-
-pub fn revoke_all(conn: &mut Conn, user_id: i64) -> QueryResult<usize> {
-    diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(conn)
 }
 
 /// `user_id`'s live sessions, newest first.

@@ -38,9 +38,10 @@ impl Lifetimes {
         (self.idle / 20).min(60)
     }
 
-    /// Whether a session seen at `last_seen_at` should be refreshed at `now`.
-    pub fn needs_refresh(&self, stay_signed_in: bool, last_seen_at: i64, now: i64) -> bool {
-        !stay_signed_in && now - last_seen_at >= self.refresh_after()
+    /// Whether a session seen at `last_seen_at` should be refreshed at `now`
+    /// (its `last_seen_at`, and for a browser session its idle expiry).
+    pub fn needs_refresh(&self, last_seen_at: i64, now: i64) -> bool {
+        now - last_seen_at >= self.refresh_after()
     }
 }
 
@@ -69,9 +70,8 @@ mod tests {
     #[test]
     fn refreshes_are_rate_limited() {
         assert_eq!(L.refresh_after(), 5);
-        assert!(!L.needs_refresh(false, 100, 104));
-        assert!(L.needs_refresh(false, 100, 105));
-        assert!(!L.needs_refresh(true, 0, 5_000));
+        assert!(!L.needs_refresh(100, 104));
+        assert!(L.needs_refresh(100, 105));
         let daily = Lifetimes::new(
             Duration::from_secs(86_400),
             Duration::from_secs(1),

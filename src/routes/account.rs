@@ -2,13 +2,13 @@
 //! `DELETE /account`.
 
 use actix_session::Session;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use serde::Serialize;
 
 use super::body::{Fields, JsonObject};
-use super::user_agent;
-use crate::auth::password::{self, Verified};
-use crate::db::{self, sessions, throttle, users};
+use crate::auth::password;
+use crate::auth::throttle::{self, Account};
+use crate::db::{self, sessions, users};
 use crate::domain::username::username_key;
 use crate::domain::Password;
 use crate::error::ApiError;
@@ -92,36 +92,30 @@ pub async fn end_other_sessions(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Checks the caller's password, or answers `401 invalid_credentials`.
+/// Checks the caller's password, or answers `401 invalid_credentials`. A
+/// stolen cookie must not become a way around the login lockout, so these
+/// checks count towards it too.
 async fn confirm_password(
     state: &AppState,
-    user_id: i64,
+    current: &CurrentSession,
     password: String,
 ) -> Result<(), ApiError> {
-    let stored = db::run(&state.pool, move |conn| Ok(users::find(conn, user_id)?))
-        .await?
-        .map(|row| row.password_hash);
-    match password::verify(
-        password,
-        stored,
-        &state.dummy_hash,
-        state.settings.bcrypt_cost,
-    )
-    .await?
-    {
-        Verified::Yes { .. } => Ok(()),
-        Verified::No => Err(ApiError::InvalidCredentials),
+    let key = username_key(&current.0.user.username);
+    let account = Account::Id(current.0.user.id);
+    match throttle::check_password(state, &key, true, account, password).await? {
+        Some(_) => Ok(()),
+        None => Err(ApiError::InvalidCredentials),
     }
 }
 
 /// Changes the password. Every other session ends — whoever else held one
-/// may be who the user is locking out — and this one gets a new token.
+/// may be who the user is locking out — and this one gets a new token (the
+/// same login otherwise: its lifetimes still count from the login).
 #[tracing::instrument(name = "change_password", skip_all, fields(user_id = current.0.user.id))]
 pub async fn change_password(
     state: web::Data<AppState>,
     session: Session,
     current: CurrentSession,
-    req: HttpRequest,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
     let mut fields = Fields::new(&body.0);
@@ -142,31 +136,22 @@ pub async fn change_password(
     };
 
     let user_id = current.0.user.id;
-    confirm_password(&state, user_id, current_password).await?;
+    confirm_password(&state, &current, current_password).await?;
     let hash = password::hash(new_password.expose().to_owned(), state.settings.bcrypt_cost).await?;
 
-    let lifetimes = state.lifetimes;
-    let agent = user_agent(&req);
-    let stay = current.0.stay_signed_in;
-    let issued = db::run(&state.pool, move |conn| {
+    let (session_id, stay) = (current.0.id.clone(), current.0.stay_signed_in);
+    let token = db::run(&state.pool, move |conn| {
         conn.immediate_transaction(|conn| {
             users::update_password_hash(conn, user_id, &hash)?;
-            sessions::revoke_all(conn, user_id)?;
-            Ok(sessions::create(
-                conn,
-                user_id,
-                stay,
-                agent.as_deref(),
-                now_unix(),
-                &lifetimes,
-            )?)
+            sessions::revoke_others(conn, user_id, &session_id)?;
+            Ok(sessions::rotate_token(conn, &session_id)?)
         })
     })
     .await?;
-    let remember_for = stay.then_some(lifetimes.remember);
+    let remember_for = stay.then_some(state.lifetimes.remember);
     session::begin(
         &session,
-        issued.token,
+        token,
         remember_for,
         HttpResponse::NoContent().finish(),
     )
@@ -185,12 +170,12 @@ pub async fn delete_account(
     fields.finish()?;
 
     let user_id = current.0.user.id;
-    confirm_password(&state, user_id, password).await?;
+    confirm_password(&state, &current, password).await?;
     let key = username_key(&current.0.user.username);
     db::run(&state.pool, move |conn| {
         conn.immediate_transaction(|conn| {
             users::delete(conn, user_id)?;
-            throttle::clear(conn, &key)?;
+            db::throttle::clear(conn, &key)?;
             Ok(())
         })
     })

@@ -5,8 +5,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::body::{Fields, JsonObject};
 use super::user_agent;
-use crate::auth::password::{self, Verified};
-use crate::db::{self, sessions, throttle, users};
+use crate::auth::password;
+use crate::auth::throttle::{self, Account};
+use crate::db::{self, sessions, users};
 use crate::domain::username::username_key;
 use crate::domain::{Password, Username};
 use crate::error::ApiError;
@@ -78,10 +79,14 @@ pub async fn register(
     let lifetimes = state.lifetimes;
     let agent = user_agent(&req);
     let stay = sent.stay_signed_in;
+    let previous = previous_session(&session);
     let (user, issued) = db::run(&state.pool, move |conn| {
         conn.immediate_transaction(|conn| {
             let now = now_unix();
             let user = users::insert(conn, &username, &hash, now)?;
+            if let Some(id) = &previous {
+                sessions::end(conn, id)?;
+            }
             let issued = sessions::create(conn, user.id, stay, agent.as_deref(), now, &lifetimes)?;
             Ok((user, issued))
         })
@@ -107,62 +112,31 @@ pub async fn login(
 ) -> Result<HttpResponse, ApiError> {
     let sent = credentials(&body)?;
     let key = username_key(&sent.username);
-
     // No account can have an invalid name, so such a login only needs to
     // cost what a real one does; it is not counted towards any lockout.
-    let checked_name = Username::parse(&sent.username).is_ok();
-    let found = if checked_name {
-        let key = key.clone();
-        db::run(&state.pool, move |conn| {
-            if let Some(retry_after_secs) = throttle::lockout_remaining(conn, &key, now_unix())? {
-                return Err(ApiError::TooManyAttempts { retry_after_secs });
-            }
-            Ok(users::find_by_key(conn, &key)?)
-        })
-        .await?
-    } else {
-        None
-    };
-
-    let stored = found.as_ref().map(|u| u.password_hash.clone());
-    let verified = password::verify(
-        sent.password,
-        stored,
-        &state.dummy_hash,
-        state.settings.bcrypt_cost,
-    )
-    .await?;
-    let (Verified::Yes { rehashed }, Some(row)) = (verified, found) else {
-        if checked_name {
-            let settings = state.settings.clone();
-            db::run(&state.pool, move |conn| {
-                conn.immediate_transaction(|conn| {
-                    Ok(throttle::record_failure(
-                        conn,
-                        &key,
-                        now_unix(),
-                        settings.login_max_failures,
-                        settings.login_lockout.as_secs() as i64,
-                    )?)
-                })
-            })
-            .await?;
-        }
+    let counted = Username::parse(&sent.username).is_ok();
+    let Some(passed) =
+        throttle::check_password(&state, &key, counted, Account::Named, sent.password).await?
+    else {
         return Err(ApiError::InvalidCredentials);
     };
 
     let lifetimes = state.lifetimes;
     let agent = user_agent(&req);
     let stay = sent.stay_signed_in;
-    let user = row.to_user();
-    let user_id = user.id;
+    let previous = previous_session(&session);
+    let user = passed.user.to_user();
+    let (user_id, rehashed) = (user.id, passed.rehashed);
     let issued = db::run(&state.pool, move |conn| {
         conn.immediate_transaction(|conn| {
-            throttle::clear(conn, &key)?;
+            db::throttle::clear(conn, &key)?;
             // The stored hash was made at another BCRYPT_COST: upgrade it
             // now, while the plaintext is at hand.
             if let Some(new_hash) = &rehashed {
                 users::update_password_hash(conn, user_id, new_hash)?;
+            }
+            if let Some(id) = &previous {
+                sessions::end(conn, id)?;
             }
             Ok(sessions::create(
                 conn,
@@ -175,6 +149,7 @@ pub async fn login(
         })
     })
     .await?;
+    drop(passed.turn);
     tracing::info!(user_id, "logged in");
     logged_in(
         &state,
@@ -184,6 +159,16 @@ pub async fn login(
         issued.token,
         stay,
     )
+}
+
+/// The session this caller held before logging in, which the login ends: a
+/// token that existed before authentication must not survive it (session
+/// fixation).
+fn previous_session(session: &Session) -> Option<String> {
+    match SessionState::of(session, true) {
+        SessionState::Active(record) => Some(record.id),
+        _ => None,
+    }
 }
 
 /// Public, so that an SPA can ask "who am I?" on load.

@@ -6,7 +6,7 @@ pub mod blog;
 pub mod body;
 pub mod health;
 
-use actix_web::{web, HttpRequest, HttpResponse, Resource};
+use actix_web::{guard, web, HttpRequest, HttpResponse, Resource, Route};
 
 use crate::error::ApiError;
 
@@ -15,20 +15,26 @@ use crate::error::ApiError;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/register", "POST").route(web::post().to(auth::register)))
         .service(resource("/login", "POST").route(web::post().to(auth::login)))
-        .service(resource("/check_session", "GET").route(web::get().to(auth::check_session)))
+        .service(resource("/check_session", "GET, HEAD").route(get().to(auth::check_session)))
         .service(resource("/logout", "DELETE").route(web::delete().to(auth::logout)))
-        .service(resource("/blog", "GET").route(web::get().to(blog::list)))
-        .service(resource("/blog/{id}", "GET").route(web::get().to(blog::read)))
+        .service(resource("/blog", "GET, HEAD").route(get().to(blog::list)))
+        .service(resource("/blog/{id}", "GET, HEAD").route(get().to(blog::read)))
         .service(
-            resource("/sessions", "GET, DELETE")
-                .route(web::get().to(account::list_sessions))
+            resource("/sessions", "GET, HEAD, DELETE")
+                .route(get().to(account::list_sessions))
                 .route(web::delete().to(account::end_other_sessions)),
         )
         .service(resource("/sessions/{id}", "DELETE").route(web::delete().to(account::end_session)))
         .service(resource("/password", "POST").route(web::post().to(account::change_password)))
         .service(resource("/account", "DELETE").route(web::delete().to(account::delete_account)))
-        .service(resource("/health", "GET").route(web::get().to(health::health)))
-        .service(resource("/openapi.yaml", "GET").route(web::get().to(health::openapi)));
+        .service(resource("/health", "GET, HEAD").route(get().to(health::health)))
+        .service(resource("/openapi.yaml", "GET, HEAD").route(get().to(health::openapi)));
+}
+
+/// GET, and HEAD with it (monitors and HTTP clients expect HEAD wherever GET
+/// works; actix sends the headers without the body).
+fn get() -> Route {
+    web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
 }
 
 fn resource(path: &str, allow: &'static str) -> Resource {

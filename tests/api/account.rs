@@ -293,3 +293,60 @@ async fn deleting_the_account_needs_the_password() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn a_password_change_keeps_the_same_login_with_a_new_token() {
+    let app = spawn_app().await;
+    let client = app.logged_in_client("Alice").await;
+    let before: Value = app.get(&client, "/sessions").await.json().await.unwrap();
+
+    app.post_json(
+        &client,
+        "/password",
+        &json!({"current_password": PASSWORD, "new_password": "a brand new secret"}),
+    )
+    .await;
+
+    let after: Value = app.get(&client, "/sessions").await.json().await.unwrap();
+    assert_eq!(after["sessions"][0]["id"], before["sessions"][0]["id"]);
+    assert_eq!(
+        after["sessions"][0]["created_at"],
+        before["sessions"][0]["created_at"]
+    );
+}
+
+#[tokio::test]
+async fn wrong_password_confirmations_count_towards_the_lockout() {
+    let app = crate::helpers::spawn_app_with(&[("LOGIN_MAX_FAILURES", "2")]).await;
+    let client = app.logged_in_client("Alice").await;
+    for _ in 0..2 {
+        app.delete_json(&client, "/account", &json!({"password": "not it at all"}))
+            .await;
+    }
+
+    let response = app.login(&app.client(), "Alice", PASSWORD).await;
+
+    assert_error(response, StatusCode::TOO_MANY_REQUESTS, "too_many_attempts").await;
+}
+
+#[tokio::test]
+async fn last_seen_advances_for_stay_signed_in_sessions_too() {
+    let app = crate::helpers::spawn_app_with(&[("SESSION_TTL_SECONDS", "20")]).await;
+    app.register(&app.client(), "Alice").await;
+    let client = app.client();
+    app.post_json(
+        &client,
+        "/login",
+        &json!({"username": "Alice", "password": PASSWORD, "stay_signed_in": true}),
+    )
+    .await;
+
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    app.get(&client, "/check_session").await;
+
+    let list: Value = app.get(&client, "/sessions").await.json().await.unwrap();
+    let sessions = list["sessions"].as_array().unwrap();
+    let current = sessions.iter().find(|s| s["current"] == true).unwrap();
+    assert_eq!(current["stay_signed_in"], true);
+    assert_ne!(current["last_seen_at"], current["created_at"]);
+}

@@ -359,3 +359,63 @@ impl crate::helpers::TestApp {
         .await
     }
 }
+
+#[tokio::test]
+async fn parallel_wrong_guesses_get_no_more_tries_than_the_limit() {
+    let app = spawn_app_with(&[("LOGIN_MAX_FAILURES", "3")]).await;
+    app.register(&app.client(), "Alice").await;
+
+    let guesses = (0..10).map(|i| {
+        let client = app.client();
+        let url = app.url("/login");
+        async move {
+            client
+                .post(url)
+                .json(&json!({"username": "alice", "password": format!("guess number {i}")}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    });
+    let statuses = futures_util::future::join_all(guesses).await;
+
+    let checked = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!((checked, refused), (3, 7), "{statuses:?}");
+    assert_eq!(
+        app.login(&app.client(), "Alice", PASSWORD).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+#[tokio::test]
+async fn a_path_that_decodes_to_a_public_one_is_treated_as_public() {
+    let app = spawn_app().await;
+
+    let response = app
+        .post_json(
+            &app.client(),
+            "/logi%6E",
+            &json!({"username": "Alice", "password": PASSWORD}),
+        )
+        .await;
+
+    assert_error(response, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+}
+
+#[tokio::test]
+async fn head_works_wherever_get_does() {
+    let app = spawn_app().await;
+
+    let response = app.client().head(app.url("/health")).send().await.unwrap();
+
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.text().await.unwrap(), "");
+}

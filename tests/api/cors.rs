@@ -431,3 +431,19 @@ async fn same_site_and_direct_navigations_are_not_refused() {
         assert_eq!(response.status(), StatusCode::OK, "Sec-Fetch-Site: {site}");
     }
 }
+
+#[tokio::test]
+async fn a_malformed_preflight_cannot_probe_routes_anonymously() {
+    let app = spawn_app().await;
+
+    let response = app
+        .bare_client()
+        .request(reqwest::Method::OPTIONS, app.url("/sessions"))
+        .header("Origin", "http://localhost:5173")
+        .header("Access-Control-Request-Method", "x y")
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+}

@@ -520,13 +520,13 @@ async fn get_on_login_is_405_with_allow_post() {
 }
 
 #[tokio::test]
-async fn put_on_blog_is_405_with_allow_get_for_a_logged_in_caller() {
+async fn put_on_blog_is_405_with_allow_get_and_head_for_a_logged_in_caller() {
     let app = spawn_app().await;
     let client = app.logged_in_client("alice").await;
 
     let response = send(&app, &client, "PUT", "/blog").await;
 
-    assert_eq!(response.headers()["allow"], "GET");
+    assert_eq!(response.headers()["allow"], "GET, HEAD");
     assert_error(
         response,
         StatusCode::METHOD_NOT_ALLOWED,

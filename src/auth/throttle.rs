@@ -1,0 +1,170 @@
+//! The login lockout around password checks: `LOGIN_MAX_FAILURES` failures
+//! for one username within `LOGIN_LOCKOUT_SECONDS` lock it for that long,
+//! even against the right password.
+//!
+//! Checks of one username take turns ([`Turns`]): each attempt reads the
+//! lockout, checks the password and records the outcome before the next one
+//! starts. Without turns, a hundred guesses fired in parallel would all pass
+//! the lockout check before the first failure was recorded; with them, at
+//! most `LOGIN_MAX_FAILURES` passwords are ever checked per window on an
+//! instance, and a right password cannot slip in past a lockout that a
+//! parallel failure has just earned. Parallel logins with the right
+//! password simply queue, one bcrypt each; none is refused.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::OwnedMutexGuard;
+
+use crate::auth::password::{self, Verified};
+use crate::db::users::UserRow;
+use crate::db::{self, throttle, users};
+use crate::error::ApiError;
+use crate::startup::AppState;
+use crate::time::now_unix;
+
+/// One async mutex per username currently being checked. An entry lives
+/// only while someone holds or waits for it.
+#[derive(Default)]
+pub struct Turns {
+    map: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// Held while it is this request's turn for a username.
+pub struct Turn<'a> {
+    turns: &'a Turns,
+    key: String,
+    lock: Arc<tokio::sync::Mutex<()>>,
+    guard: Option<OwnedMutexGuard<()>>,
+}
+
+impl Turns {
+    pub async fn take(&self, key: &str) -> Turn<'_> {
+        let lock = {
+            let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+            map.entry(key.to_owned()).or_default().clone()
+        };
+        let guard = lock.clone().lock_owned().await;
+        Turn {
+            turns: self,
+            key: key.to_owned(),
+            lock,
+            guard: Some(guard),
+        }
+    }
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        self.guard.take();
+        let mut map = self.turns.map.lock().unwrap_or_else(|e| e.into_inner());
+        // Only the map and this turn hold the lock: nobody waits, so the
+        // entry can go. (New waiters clone it under the map's mutex, which
+        // is held here.)
+        if Arc::strong_count(&self.lock) == 2 {
+            map.remove(&self.key);
+        }
+    }
+}
+
+/// Whose password is being checked.
+pub enum Account {
+    /// A login: the account (if any) with this lower-cased username.
+    Named,
+    /// A logged-in user confirming their password.
+    Id(i64),
+}
+
+/// A password that matched, with the turn still held so that the caller's
+/// success (clearing the count, starting a session) lands before the next
+/// attempt for the username is judged.
+pub struct Passed<'a> {
+    pub user: UserRow,
+    /// A new hash when the stored one was made at another `BCRYPT_COST`.
+    pub rehashed: Option<String>,
+    pub turn: Turn<'a>,
+}
+
+/// Checks `password` for the account under the lockout of `key`.
+/// `Ok(None)` is a wrong password (or no such account), already counted.
+/// `counted: false` is for names that cannot belong to any account: they
+/// cost a bcrypt like any other but are neither locked nor recorded.
+pub async fn check_password<'a>(
+    state: &'a AppState,
+    key: &str,
+    counted: bool,
+    account: Account,
+    password: String,
+) -> Result<Option<Passed<'a>>, ApiError> {
+    let turn = state.login_turns.take(key).await;
+    let found = {
+        let key = key.to_owned();
+        db::run(&state.pool, move |conn| {
+            if counted {
+                if let Some(retry_after_secs) = throttle::lockout_remaining(conn, &key, now_unix())?
+                {
+                    return Err(ApiError::TooManyAttempts { retry_after_secs });
+                }
+            }
+            Ok(match account {
+                Account::Named => users::find_by_key(conn, &key)?,
+                Account::Id(id) => users::find(conn, id)?,
+            })
+        })
+        .await?
+    };
+
+    let stored = found.as_ref().map(|u| u.password_hash.clone());
+    let cost = state.settings.bcrypt_cost;
+    match (
+        password::verify(password, stored, &state.dummy_hash, cost).await?,
+        found,
+    ) {
+        (Verified::Yes { rehashed }, Some(user)) => Ok(Some(Passed {
+            user,
+            rehashed,
+            turn,
+        })),
+        _ => {
+            if counted {
+                let key = key.to_owned();
+                let max = state.settings.login_max_failures;
+                let window = state.settings.login_lockout.as_secs() as i64;
+                db::run(&state.pool, move |conn| {
+                    conn.immediate_transaction(|conn| {
+                        Ok(throttle::record_failure(
+                            conn,
+                            &key,
+                            now_unix(),
+                            max,
+                            window,
+                        )?)
+                    })
+                })
+                .await?;
+            }
+            Ok(None)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[actix_web::test]
+    async fn turns_are_exclusive_per_key_and_leave_no_entries_behind() {
+        let turns = Turns::default();
+        let first = turns.take("alice").await;
+        // Another key is not held up.
+        let other = turns.take("bob").await;
+        drop(other);
+        let waiting =
+            tokio::time::timeout(std::time::Duration::from_millis(50), turns.take("alice"));
+        assert!(waiting.await.is_err(), "a second turn for alice must wait");
+        drop(first);
+        let again = turns.take("alice").await;
+        drop(again);
+        assert!(turns.map.lock().unwrap().is_empty());
+    }
+}
