@@ -46,6 +46,7 @@ impl Application {
     /// Prepares the database and binds `HOST:PORT` (port 0 picks a free one).
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         let pool = db::connect(&settings)?;
+        wait_for_database(&pool).await;
         db::migrate(&pool)?;
         if settings.seed_demo_posts {
             db::seed_demo_posts(&pool)?;
@@ -139,6 +140,27 @@ impl Application {
         let result = self.server.await;
         purger.abort();
         result
+    }
+}
+
+/// Waits, saying so in the log, until the database answers: an instance
+/// started while its database is down comes up when the database does,
+/// rather than exiting or serving errors.
+async fn wait_for_database(pool: &Pool) {
+    let mut delay = Duration::from_millis(500);
+    loop {
+        match pool.get() {
+            Ok(_) => return,
+            Err(e) => {
+                tracing::warn!(
+                    error = %e,
+                    retry_in_ms = delay.as_millis() as u64,
+                    "the database is unreachable; waiting for it before serving"
+                );
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(10));
+            }
+        }
     }
 }
 

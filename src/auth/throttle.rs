@@ -131,7 +131,7 @@ pub async fn check_password<'a>(
                 let max = state.settings.login_max_failures;
                 let window = state.settings.login_lockout.as_secs() as i64;
                 db::run(&state.pool, move |conn| {
-                    conn.immediate_transaction(|conn| {
+                    db::write_transaction(conn, |conn| {
                         Ok(throttle::record_failure(
                             conn,
                             &key,

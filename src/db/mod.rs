@@ -15,22 +15,33 @@ use std::time::Duration;
 
 use anyhow::Context;
 use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
 use diesel::prelude::*;
-use diesel::r2d2::{self, ConnectionManager, CustomizeConnection};
+use diesel::r2d2::{self, ManageConnection, R2D2Connection};
 use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::config::Settings;
 use crate::error::ApiError;
 
-pub type Conn = SqliteConnection;
-pub type Pool = r2d2::Pool<ConnectionManager<Conn>>;
+/// One connection type for both backends: Diesel dispatches every query to
+/// the backend this connection was opened for, so the queries in this
+/// module's files are written once.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Sqlite(SqliteConnection),
+    Postgres(PgConnection),
+}
+
+pub type Conn = DbConnection;
+pub type Pool = r2d2::Pool<Manager>;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
 /// Which database `DATABASE_URL` names. Chosen from the URL's scheme alone —
 /// never by trying one connection type after another, which would turn a
-/// typo into a silently created SQLite file.
+/// typo'd PostgreSQL URL into a silently created SQLite file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Backend {
     Sqlite { path: String },
@@ -52,6 +63,8 @@ impl Backend {
     }
 
     /// Where a generated `SESSION_SECRET` is kept: beside the database file.
+    /// A PostgreSQL deployment sets it explicitly (every instance needs the
+    /// same one).
     pub fn secret_path(&self) -> Option<PathBuf> {
         match self {
             Backend::Sqlite { path } => Some(PathBuf::from(format!("{path}.session-secret"))),
@@ -60,77 +73,159 @@ impl Backend {
     }
 }
 
-/// Per-connection settings applied when the pool opens a connection.
+/// Opens connections for the pool, of the kind the backend names.
 #[derive(Debug)]
-struct SqlitePragmas {
-    busy_timeout: Duration,
+pub struct Manager {
+    backend: Backend,
+    timeout: Duration,
 }
 
-impl CustomizeConnection<Conn, r2d2::Error> for SqlitePragmas {
-    fn on_acquire(&self, conn: &mut Conn) -> Result<(), r2d2::Error> {
-        // (WAL, set in `connect`, lets readers proceed while one writer
-        // commits.) busy_timeout makes
-        // a writer wait for the lock (up to DATABASE_TIMEOUT_SECONDS) instead
-        // of failing at once; foreign keys are off by default in SQLite and
-        // the cascades on account deletion need them; synchronous=NORMAL is
-        // durable against a process crash in WAL mode.
-        conn.batch_execute(&format!(
-            "PRAGMA busy_timeout = {}; \
-             PRAGMA foreign_keys = ON; \
-             PRAGMA synchronous = NORMAL;",
-            self.busy_timeout.as_millis()
-        ))
-        .map_err(r2d2::Error::QueryError)
-    }
-}
+impl ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = r2d2::Error;
 
-/// Opens the pool for `settings.database_url`.
-pub fn connect(settings: &Settings) -> anyhow::Result<Pool> {
-    match Backend::from_url(&settings.database_url) {
-        Backend::Sqlite { path } => {
-            // WAL is a property of the file: set it once, on one connection,
-            // before the pool opens several at once (switching the journal
-            // mode needs the database to itself).
-            let mut conn = Conn::establish(&path)
-                .with_context(|| format!("cannot open the SQLite database {path:?} (DATABASE_URL)"))?;
-            conn.batch_execute(&format!(
-                "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL;",
-                settings.database_timeout.as_millis()
-            ))
-            .context("cannot switch the SQLite database to WAL mode")?;
-            drop(conn);
-            let manager = ConnectionManager::<Conn>::new(path);
-            r2d2::Pool::builder()
-                .max_size(settings.database_pool_size)
-                .connection_timeout(settings.database_timeout)
-                // A checkout test is an extra query on every request; a broken
-                // connection is detected by Diesel after a failed query instead.
-                .test_on_check_out(false)
-                .connection_customizer(Box::new(SqlitePragmas {
-                    busy_timeout: settings.database_timeout,
-                }))
-                .build(manager)
-                .context("cannot open the SQLite database named by DATABASE_URL")
+    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+        let millis = self.timeout.as_millis();
+        match &self.backend {
+            Backend::Sqlite { path } => {
+                let mut conn =
+                    SqliteConnection::establish(path).map_err(r2d2::Error::ConnectionError)?;
+                // (WAL, set in `connect`, lets readers proceed while one
+                // writer commits.) busy_timeout makes a writer wait for the
+                // lock, up to DATABASE_TIMEOUT_SECONDS, instead of failing at
+                // once; foreign keys are off by default in SQLite and the
+                // cascades on account deletion need them; synchronous=NORMAL
+                // is durable against a process crash in WAL mode.
+                conn.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {millis}; \
+                     PRAGMA foreign_keys = ON; \
+                     PRAGMA synchronous = NORMAL;"
+                ))
+                .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+            Backend::Postgres { url } => {
+                let mut conn =
+                    PgConnection::establish(url).map_err(r2d2::Error::ConnectionError)?;
+                // A lock held longer than DATABASE_TIMEOUT_SECONDS is an
+                // outage to the client (503), not an endless wait.
+                conn.batch_execute(&format!("SET lock_timeout = {millis};"))
+                    .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConnection::Postgres(conn))
+            }
         }
-        Backend::Postgres { .. } => anyhow::bail!(
-            "DATABASE_URL: this build of tollgate serves SQLite only; PostgreSQL support is not built in yet"
-        ),
     }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        conn.ping().map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        std::thread::panicking() || conn.is_broken()
+    }
+}
+
+/// Opens the pool for `settings.database_url`. Connections are made in the
+/// background; a database that is down at start-up is waited for, and a
+/// request that finds none answers `503` (see [`run`]).
+pub fn connect(settings: &Settings) -> anyhow::Result<Pool> {
+    let backend = Backend::from_url(&settings.database_url);
+    if let Backend::Sqlite { path } = &backend {
+        // WAL is a property of the file: set it once, on one connection,
+        // before the pool opens several at once (switching the journal
+        // mode needs the database to itself).
+        let mut conn = SqliteConnection::establish(path)
+            .with_context(|| format!("cannot open the SQLite database {path:?} (DATABASE_URL)"))?;
+        conn.batch_execute(&format!(
+            "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL;",
+            settings.database_timeout.as_millis()
+        ))
+        .context("cannot switch the SQLite database to WAL mode")?;
+    }
+    let manager = Manager {
+        backend,
+        timeout: settings.database_timeout,
+    };
+    Ok(r2d2::Pool::builder()
+        .max_size(settings.database_pool_size)
+        .connection_timeout(settings.database_timeout)
+        // A checkout test is an extra round trip on every request; a broken
+        // connection is detected by Diesel after a failed query instead.
+        .test_on_check_out(false)
+        .build_unchecked(manager))
 }
 
 /// Applies the migrations this binary embeds that the database lacks.
+/// Instances starting together on one PostgreSQL database take turns
+/// through an advisory lock, so only one of them migrates.
 pub fn migrate(pool: &Pool) -> anyhow::Result<()> {
-    let mut conn = pool.get().context("cannot connect to the database")?;
-    conn.run_pending_migrations(SQLITE_MIGRATIONS)
-        .map_err(|e| anyhow::anyhow!("cannot apply migrations: {e}"))?;
-    Ok(())
+    let mut conn = pool
+        .get()
+        .context("cannot connect to the database (DATABASE_URL)")?;
+    let result = match &mut *conn {
+        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()),
+        DbConnection::Postgres(c) => {
+            c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
+            let result = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ());
+            c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))?;
+            result
+        }
+    };
+    result.map_err(|e| anyhow::anyhow!("cannot apply migrations: {e}"))
 }
+
+/// The advisory lock key instances hold while migrating ("tollgate" in hex).
+const MIGRATION_LOCK: i64 = 0x746f_6c6c_6761_7465;
 
 /// Gives a fresh database (one with no posts) the demo posts 1–12.
 pub fn seed_demo_posts(pool: &Pool) -> anyhow::Result<()> {
     let mut conn = pool.get().context("cannot connect to the database")?;
-    posts::seed_if_empty(&mut conn).context("cannot seed the demo posts")?;
-    Ok(())
+    posts::seed_if_empty(&mut conn).map_err(|e| anyhow::anyhow!("cannot seed the demo posts: {e}"))
+}
+
+/// Runs `f` in a transaction that will write. On SQLite it begins
+/// IMMEDIATE: the write lock is taken before the first read, so a
+/// read-then-write can never fail half-way on lock upgrade, and all such
+/// transactions run one at a time (which is what keeps the invariants
+/// there). On PostgreSQL it is an ordinary READ COMMITTED transaction; the
+/// functions that need more take row or advisory locks inside it.
+pub fn write_transaction<T>(
+    conn: &mut Conn,
+    f: impl FnOnce(&mut Conn) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    let begin = match conn {
+        DbConnection::Sqlite(_) => "BEGIN IMMEDIATE",
+        DbConnection::Postgres(_) => "BEGIN",
+    };
+    conn.batch_execute(begin)?;
+    let mut open = OpenTransaction(Some(conn));
+    let conn = open.0.as_deref_mut().expect("set above");
+    let result = f(conn).and_then(|value| {
+        conn.batch_execute("COMMIT")?;
+        Ok(value)
+    });
+    match result {
+        Ok(value) => {
+            open.0 = None;
+            Ok(value)
+        }
+        // Dropping `open` rolls back.
+        Err(e) => Err(e),
+    }
+}
+
+/// Rolls back a transaction that did not commit, even when the closure
+/// panicked, so a pooled connection never goes back with one open.
+struct OpenTransaction<'a>(Option<&'a mut Conn>);
+
+impl Drop for OpenTransaction<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.0.take() {
+            if let Err(e) = conn.batch_execute("ROLLBACK") {
+                tracing::warn!(error = %e, "could not roll back a transaction");
+            }
+        }
+    }
 }
 
 /// Runs `f` with a pooled connection on the blocking pool. A pool that
@@ -155,13 +250,28 @@ where
 /// Whether a Diesel error means "the database is busy or unreachable" (a
 /// temporary condition, answered `503`) rather than a bug.
 pub fn is_unavailable(err: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
     match err {
-        diesel::result::Error::DatabaseError(_, info) => {
+        Error::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _,
+        ) => true,
+        Error::DatabaseError(_, info) => {
             let message = info.message();
-            // SQLITE_BUSY and SQLITE_LOCKED after busy_timeout has expired.
-            message.contains("database is locked")
-                || message.contains("database table is locked")
-                || message.contains("database is busy")
+            // SQLite: SQLITE_BUSY / SQLITE_LOCKED after busy_timeout.
+            // PostgreSQL: lock_timeout, a server shutting down, a lost link.
+            [
+                "database is locked",
+                "database table is locked",
+                "database is busy",
+                "lock timeout",
+                "terminating connection",
+                "server closed the connection",
+                "connection to server",
+                "the database system is",
+            ]
+            .iter()
+            .any(|m| message.contains(m))
         }
         _ => false,
     }

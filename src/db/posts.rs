@@ -3,8 +3,11 @@
 use diesel::prelude::*;
 
 use super::demo_posts::DEMO_POSTS;
+use diesel::connection::SimpleConnection;
+
 use super::schema::posts;
-use super::Conn;
+use super::{Conn, DbConnection};
+use crate::error::ApiError;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = posts)]
@@ -36,8 +39,13 @@ pub fn page(conn: &mut Conn, page: i64, per_page: i64) -> QueryResult<(Vec<PostR
 }
 
 /// Inserts the demo posts with ids 1–12 when the table is empty.
-pub fn seed_if_empty(conn: &mut Conn) -> QueryResult<()> {
-    conn.immediate_transaction(|conn| {
+pub fn seed_if_empty(conn: &mut Conn) -> Result<(), ApiError> {
+    super::write_transaction(conn, |conn| {
+        if let DbConnection::Postgres(pg) = conn {
+            // Instances starting together: one seeds, the others wait and
+            // then find the posts there.
+            pg.batch_execute("LOCK TABLE posts IN SHARE ROW EXCLUSIVE MODE")?;
+        }
         let count: i64 = posts::table.count().get_result(conn)?;
         if count > 0 {
             return Ok(());
@@ -54,6 +62,10 @@ pub fn seed_if_empty(conn: &mut Conn) -> QueryResult<()> {
                     posts::published_at.eq(published_at),
                 ))
                 .execute(conn)?;
+        }
+        if let DbConnection::Postgres(pg) = conn {
+            // Explicit ids do not advance the id sequence; move it past them.
+            pg.batch_execute("SELECT setval('posts_id_seq', (SELECT MAX(id) FROM posts))")?;
         }
         Ok(())
     })

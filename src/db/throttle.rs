@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 
 use super::schema::login_throttle;
-use super::Conn;
+use super::{Conn, DbConnection};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = login_throttle)]
@@ -34,7 +34,10 @@ pub fn lockout_remaining(conn: &mut Conn, key: &str, now: i64) -> QueryResult<Op
 /// front would lock out a user whose tabs log in at the same moment. The
 /// price is that attempts already in flight when the lock lands still get
 /// their answer — bounded by bcrypt's cost per attempt. The caller runs this
-/// in an IMMEDIATE transaction, which serializes the read-and-update.
+/// in a write transaction; the read-and-update is serialized per username by
+/// SQLite's IMMEDIATE lock, or on PostgreSQL by a transaction-scoped
+/// advisory lock on the username (a row lock cannot guard a row that does
+/// not exist yet), so failures recorded on two instances at once both count.
 pub fn record_failure(
     conn: &mut Conn,
     key: &str,
@@ -42,6 +45,11 @@ pub fn record_failure(
     max_failures: u32,
     window: i64,
 ) -> QueryResult<()> {
+    if let DbConnection::Postgres(pg) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
+            .bind::<diesel::sql_types::Text, _>(key)
+            .execute(pg)?;
+    }
     let row: Option<ThrottleRow> = login_throttle::table
         .find(key)
         .select(ThrottleRow::as_select())
@@ -59,21 +67,25 @@ pub fn record_failure(
     };
     let locked_until = (failures as u32 >= max_failures).then_some(now + window);
 
-    diesel::insert_into(login_throttle::table)
-        .values((
-            login_throttle::username_key.eq(key),
-            login_throttle::attempts.eq(failures),
-            login_throttle::window_started_at.eq(window_started_at),
-            login_throttle::locked_until.eq(locked_until),
-        ))
-        .on_conflict(login_throttle::username_key)
-        .do_update()
+    // Update, or insert the first failure. Safe as two statements because
+    // the caller's write transaction serializes them (see above).
+    let updated = diesel::update(login_throttle::table.find(key))
         .set((
             login_throttle::attempts.eq(failures),
             login_throttle::window_started_at.eq(window_started_at),
             login_throttle::locked_until.eq(locked_until),
         ))
         .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(login_throttle::table)
+            .values((
+                login_throttle::username_key.eq(key),
+                login_throttle::attempts.eq(failures),
+                login_throttle::window_started_at.eq(window_started_at),
+                login_throttle::locked_until.eq(locked_until),
+            ))
+            .execute(conn)?;
+    }
     Ok(())
 }
 

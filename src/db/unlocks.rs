@@ -3,9 +3,10 @@
 use diesel::prelude::*;
 
 use super::posts::{self, PostRow};
-use super::schema::unlocks;
-use super::Conn;
+use super::schema::{unlocks, users};
+use super::{Conn, DbConnection};
 use crate::domain::Month;
+use crate::error::ApiError;
 
 /// What opening a post came to.
 pub enum Opened {
@@ -47,11 +48,16 @@ pub fn used(conn: &mut Conn, user_id: i64, month: Month) -> QueryResult<u32> {
 ///
 /// Re-reading an unlocked post, or being refused, needs no write, so those
 /// are answered from a plain read first. Only a new unlock takes the write
-/// path: an IMMEDIATE transaction, which takes SQLite's single write lock
-/// *before* reading. Every check-and-insert for every user is therefore
-/// serialized, so two parallel requests can never both see `used = limit - 1`
-/// and both insert: `used` never exceeds `limit`. The primary key
-/// (user, month, post) makes parallel opens of one new post cost one read.
+/// path, where the count-then-insert must not run twice at once for one
+/// user — under READ COMMITTED two parallel requests would both see
+/// `used = limit - 1` and both insert. So the write transaction first
+/// serializes the user's unlocks: on SQLite the IMMEDIATE transaction holds
+/// the database's single write lock before its first read; on PostgreSQL a
+/// row lock (`SELECT … FOR UPDATE`) on the user's row makes every other
+/// unlock for that user, on any instance, wait until this one commits, and
+/// its re-read then sees this one's row. Either way `used` never exceeds
+/// `limit`, and parallel opens of one new post cost one read (the second
+/// finds the first's row; the primary key (user, month, post) backs this up).
 pub fn open_metered(
     conn: &mut Conn,
     user_id: i64,
@@ -59,7 +65,7 @@ pub fn open_metered(
     month: Month,
     limit: u32,
     now: i64,
-) -> QueryResult<Opened> {
+) -> Result<Opened, ApiError> {
     let Some(post) = posts::find(conn, post_id)? else {
         return Ok(Opened::NotFound);
     };
@@ -78,7 +84,14 @@ pub fn open_metered(
         });
     }
 
-    conn.immediate_transaction(|conn| {
+    super::write_transaction(conn, |conn| {
+        if let DbConnection::Postgres(pg) = conn {
+            users::table
+                .find(user_id)
+                .select(users::id)
+                .for_update()
+                .first::<i64>(pg)?;
+        }
         let ids = unlocked_ids(conn, user_id, month)?;
         let used = ids.len() as u32;
         if ids.contains(&post_id) {

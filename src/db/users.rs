@@ -71,10 +71,25 @@ pub fn insert(
             users::plan.eq(Plan::Free.as_str()),
             users::created_at.eq(now),
         ))
-        .returning(UserRow::as_returning())
-        .get_result(conn);
+        // Columns listed rather than `UserRow::as_returning()`, which Diesel's
+        // multi-backend connection cannot forward to each backend.
+        .returning((
+            users::id,
+            users::username,
+            users::password_hash,
+            users::plan,
+            users::created_at,
+        ))
+        .get_result::<(i64, String, String, String, i64)>(conn);
     match result {
-        Ok(row) => Ok(row.to_user()),
+        Ok((id, username, password_hash, plan, created_at)) => Ok(UserRow {
+            id,
+            username,
+            password_hash,
+            plan,
+            created_at,
+        }
+        .to_user()),
         Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
             Err(ApiError::UsernameTaken)
         }

@@ -141,7 +141,7 @@ pub async fn change_password(
 
     let (session_id, stay) = (current.0.id.clone(), current.0.stay_signed_in);
     let token = db::run(&state.pool, move |conn| {
-        conn.immediate_transaction(|conn| {
+        db::write_transaction(conn, |conn| {
             users::update_password_hash(conn, user_id, &hash)?;
             sessions::revoke_others(conn, user_id, &session_id)?;
             Ok(sessions::rotate_token(conn, &session_id)?)
@@ -173,7 +173,7 @@ pub async fn delete_account(
     confirm_password(&state, &current, password).await?;
     let key = username_key(&current.0.user.username);
     db::run(&state.pool, move |conn| {
-        conn.immediate_transaction(|conn| {
+        db::write_transaction(conn, |conn| {
             users::delete(conn, user_id)?;
             db::throttle::clear(conn, &key)?;
             Ok(())

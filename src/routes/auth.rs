@@ -81,7 +81,7 @@ pub async fn register(
     let stay = sent.stay_signed_in;
     let previous = previous_session(&session);
     let (user, issued) = db::run(&state.pool, move |conn| {
-        conn.immediate_transaction(|conn| {
+        db::write_transaction(conn, |conn| {
             let now = now_unix();
             let user = users::insert(conn, &username, &hash, now)?;
             if let Some(id) = &previous {
@@ -128,7 +128,7 @@ pub async fn login(
     let user = passed.user.to_user();
     let (user_id, rehashed) = (user.id, passed.rehashed);
     let issued = db::run(&state.pool, move |conn| {
-        conn.immediate_transaction(|conn| {
+        db::write_transaction(conn, |conn| {
             db::throttle::clear(conn, &key)?;
             // The stored hash was made at another BCRYPT_COST: upgrade it
             // now, while the plaintext is at hand.

@@ -181,9 +181,7 @@ pub async fn read(
     }
 
     let opened = db::run(&state.pool, move |conn| {
-        Ok(unlocks::open_metered(
-            conn, user.id, post_id, month, limit, now,
-        )?)
+        unlocks::open_metered(conn, user.id, post_id, month, limit, now)
     })
     .await?;
     match opened {

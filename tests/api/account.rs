@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::{assert_error, session_cookie, session_set_cookie, spawn_app, PASSWORD};
 
-#[tokio::test]
+backend_test! {
 async fn the_session_list_shows_each_login_newest_first() {
     let app = spawn_app().await;
     let laptop = app.logged_in_client("Alice").await;
@@ -38,8 +38,9 @@ async fn the_session_list_shows_each_login_newest_first() {
     let from_laptop: Value = app.get(&laptop, "/sessions").await.json().await.unwrap();
     assert_eq!(from_laptop["sessions"][1]["current"], true);
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn ending_one_session_logs_that_device_out() {
     let app = spawn_app().await;
     let laptop = app.logged_in_client("Alice").await;
@@ -68,8 +69,9 @@ async fn ending_one_session_logs_that_device_out() {
         StatusCode::OK
     );
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn another_users_session_is_not_found() {
     let app = spawn_app().await;
     let alice = app.logged_in_client("Alice").await;
@@ -87,8 +89,9 @@ async fn another_users_session_is_not_found() {
     let unknown = app.delete(&alice, "/sessions/nope").await;
     assert_error(unknown, StatusCode::NOT_FOUND, "not_found").await;
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn ending_the_current_session_by_id_clears_the_cookie() {
     let app = spawn_app().await;
     let client = app.logged_in_client("Alice").await;
@@ -104,8 +107,9 @@ async fn ending_the_current_session_by_id_clears_the_cookie() {
         StatusCode::UNAUTHORIZED
     );
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn log_out_everywhere_else_keeps_only_the_current_session() {
     let app = spawn_app().await;
     let laptop = app.logged_in_client("Alice").await;
@@ -132,8 +136,9 @@ async fn log_out_everywhere_else_keeps_only_the_current_session() {
     let list: Value = app.get(&laptop, "/sessions").await.json().await.unwrap();
     assert_eq!(list["sessions"].as_array().unwrap().len(), 1);
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn a_password_change_ends_other_sessions_and_renews_this_one() {
     let app = spawn_app().await;
     let client = app.client();
@@ -178,8 +183,9 @@ async fn a_password_change_ends_other_sessions_and_renews_this_one() {
         StatusCode::OK
     );
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn a_password_change_needs_the_current_password() {
     let app = spawn_app().await;
     let client = app.logged_in_client("Alice").await;
@@ -198,8 +204,9 @@ async fn a_password_change_needs_the_current_password() {
         StatusCode::OK
     );
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn a_new_password_follows_the_register_rules() {
     let app = spawn_app().await;
     let client = app.logged_in_client("Alice").await;
@@ -231,8 +238,9 @@ async fn a_new_password_follows_the_register_rules() {
         );
     }
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn deleting_the_account_removes_everything_and_frees_the_name() {
     let app = spawn_app().await;
     let client = app.logged_in_client("Alice").await;
@@ -269,8 +277,9 @@ async fn deleting_the_account_removes_everything_and_frees_the_name() {
         "the old reads went with the account"
     );
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn deleting_the_account_needs_the_password() {
     let app = spawn_app().await;
     let client = app.logged_in_client("Alice").await;
@@ -293,8 +302,9 @@ async fn deleting_the_account_needs_the_password() {
         StatusCode::OK
     );
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn a_password_change_keeps_the_same_login_with_a_new_token() {
     let app = spawn_app().await;
     let client = app.logged_in_client("Alice").await;
@@ -314,8 +324,9 @@ async fn a_password_change_keeps_the_same_login_with_a_new_token() {
         before["sessions"][0]["created_at"]
     );
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn wrong_password_confirmations_count_towards_the_lockout() {
     let app = crate::helpers::spawn_app_with(&[("LOGIN_MAX_FAILURES", "2")]).await;
     let client = app.logged_in_client("Alice").await;
@@ -328,8 +339,9 @@ async fn wrong_password_confirmations_count_towards_the_lockout() {
 
     assert_error(response, StatusCode::TOO_MANY_REQUESTS, "too_many_attempts").await;
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn last_seen_advances_for_stay_signed_in_sessions_too() {
     let app = crate::helpers::spawn_app_with(&[("SESSION_TTL_SECONDS", "20")]).await;
     app.register(&app.client(), "Alice").await;
@@ -349,4 +361,5 @@ async fn last_seen_advances_for_stay_signed_in_sessions_too() {
     let current = sessions.iter().find(|s| s["current"] == true).unwrap();
     assert_eq!(current["stay_signed_in"], true);
     assert_ne!(current["last_seen_at"], current["created_at"]);
+}
 }

@@ -9,7 +9,7 @@ use crate::helpers::{
     PASSWORD,
 };
 
-#[tokio::test]
+backend_test! {
 async fn register_creates_a_free_user_and_logs_them_in() {
     let app = spawn_app().await;
     let client = app.client();
@@ -34,8 +34,9 @@ async fn register_creates_a_free_user_and_logs_them_in() {
         .unwrap();
     assert_eq!(me, user);
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn usernames_are_unique_case_insensitively() {
     let app = spawn_app().await;
     app.register(&app.client(), "Alice").await;
@@ -44,8 +45,9 @@ async fn usernames_are_unique_case_insensitively() {
 
     assert_error(response, StatusCode::CONFLICT, "username_taken").await;
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn login_matches_the_username_case_insensitively() {
     let app = spawn_app().await;
     app.register(&app.client(), "Alice").await;
@@ -61,8 +63,9 @@ async fn login_matches_the_username_case_insensitively() {
         StatusCode::OK
     );
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn unknown_user_and_wrong_password_get_the_same_answer() {
     let app = spawn_app().await;
     app.register(&app.client(), "Alice").await;
@@ -74,8 +77,9 @@ async fn unknown_user_and_wrong_password_get_the_same_answer() {
     let unknown = assert_error(unknown, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
     assert_eq!(wrong, unknown);
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn a_browser_session_cookie_has_no_max_age() {
     let app = spawn_app().await;
 
@@ -89,8 +93,9 @@ async fn a_browser_session_cookie_has_no_max_age() {
     assert!(!cookie.contains("Expires"), "{cookie}");
     assert!(!cookie.contains("Secure"), "{cookie}");
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn stay_signed_in_gives_the_cookie_the_remember_lifetime() {
     let app = spawn_app_with(&[("REMEMBER_TTL_SECONDS", "1234")]).await;
 
@@ -100,8 +105,9 @@ async fn stay_signed_in_gives_the_cookie_the_remember_lifetime() {
     assert!(cookie.contains("Max-Age=1234"), "{cookie}");
     assert!(cookie.contains("HttpOnly"), "{cookie}");
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn cookie_flags_follow_the_settings() {
     let app = spawn_app_with(&[("COOKIE_SECURE", "true"), ("COOKIE_SAMESITE", "none")]).await;
 
@@ -111,8 +117,9 @@ async fn cookie_flags_follow_the_settings() {
     assert!(cookie.contains("Secure"), "{cookie}");
     assert!(cookie.contains("SameSite=None"), "{cookie}");
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn the_cookie_carries_an_opaque_token_not_user_data() {
     let app = spawn_app().await;
 
@@ -133,6 +140,7 @@ async fn the_cookie_carries_an_opaque_token_not_user_data() {
     assert_eq!(stored[0].token_hash.len(), 64, "a SHA-256, not the token");
     assert!(!cookie.contains(&stored[0].token_hash));
 }
+}
 
 #[derive(diesel::QueryableByName)]
 struct TokenHash {
@@ -140,7 +148,7 @@ struct TokenHash {
     token_hash: String,
 }
 
-#[tokio::test]
+backend_test! {
 async fn every_login_issues_a_new_token_and_ends_the_old_one() {
     let app = spawn_app().await;
     let client = app.client();
@@ -165,8 +173,9 @@ async fn every_login_issues_a_new_token_and_ends_the_old_one() {
         StatusCode::OK
     );
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn check_session_without_a_cookie_says_so() {
     let app = spawn_app().await;
 
@@ -175,8 +184,9 @@ async fn check_session_without_a_cookie_says_so() {
     let body = assert_error(response, StatusCode::UNAUTHORIZED, "not_logged_in").await;
     assert!(body["error"].as_str().unwrap().contains("credentials"));
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn logout_revokes_the_old_cookie_and_clears_it() {
     let app = spawn_app().await;
     let client = app.client();
@@ -202,8 +212,9 @@ async fn logout_revokes_the_old_cookie_and_clears_it() {
         StatusCode::UNAUTHORIZED
     );
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn logout_needs_a_session() {
     let app = spawn_app().await;
 
@@ -211,8 +222,9 @@ async fn logout_needs_a_session() {
 
     assert_error(response, StatusCode::UNAUTHORIZED, "not_logged_in").await;
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn repeated_failures_lock_the_username_even_for_the_right_password() {
     let app = spawn_app_with(&[("LOGIN_MAX_FAILURES", "3"), ("LOGIN_LOCKOUT_SECONDS", "60")]).await;
     app.register(&app.client(), "Alice").await;
@@ -238,8 +250,9 @@ async fn repeated_failures_lock_the_username_even_for_the_right_password() {
         "other usernames are unaffected"
     );
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn the_lockout_ends_when_its_window_passes() {
     let app = spawn_app_with(&[("LOGIN_MAX_FAILURES", "2"), ("LOGIN_LOCKOUT_SECONDS", "2")]).await;
     app.register(&app.client(), "Alice").await;
@@ -258,8 +271,9 @@ async fn the_lockout_ends_when_its_window_passes() {
         StatusCode::OK
     );
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn a_successful_login_resets_the_failure_count() {
     let app = spawn_app_with(&[("LOGIN_MAX_FAILURES", "3")]).await;
     app.register(&app.client(), "Alice").await;
@@ -278,8 +292,9 @@ async fn a_successful_login_resets_the_failure_count() {
 
     assert_eq!(response.status(), StatusCode::OK);
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn unknown_usernames_are_locked_out_too() {
     let app = spawn_app_with(&[("LOGIN_MAX_FAILURES", "2")]).await;
     for _ in 0..2 {
@@ -290,8 +305,9 @@ async fn unknown_usernames_are_locked_out_too() {
 
     assert_error(response, StatusCode::TOO_MANY_REQUESTS, "too_many_attempts").await;
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn login_validates_the_body_shape() {
     let app = spawn_app().await;
 
@@ -311,8 +327,9 @@ async fn login_validates_the_body_shape() {
     .await;
     assert_eq!(body["fields"]["password"], "must be a string");
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn a_login_rehashes_a_password_made_at_another_cost() {
     let app = spawn_app_with(&[("BCRYPT_COST", "4")]).await;
     app.register(&app.client(), "Alice").await;
@@ -335,6 +352,7 @@ async fn a_login_rehashes_a_password_made_at_another_cost() {
         app.login(&app.client(), "Alice", PASSWORD).await.status(),
         StatusCode::OK
     );
+}
 }
 
 #[derive(diesel::QueryableByName)]
@@ -360,7 +378,7 @@ impl crate::helpers::TestApp {
     }
 }
 
-#[tokio::test]
+backend_test! {
 async fn parallel_wrong_guesses_get_no_more_tries_than_the_limit() {
     let app = spawn_app_with(&[("LOGIN_MAX_FAILURES", "3")]).await;
     app.register(&app.client(), "Alice").await;
@@ -394,8 +412,9 @@ async fn parallel_wrong_guesses_get_no_more_tries_than_the_limit() {
         StatusCode::TOO_MANY_REQUESTS
     );
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn a_path_that_decodes_to_a_public_one_is_treated_as_public() {
     let app = spawn_app().await;
 
@@ -409,8 +428,9 @@ async fn a_path_that_decodes_to_a_public_one_is_treated_as_public() {
 
     assert_error(response, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn head_works_wherever_get_does() {
     let app = spawn_app().await;
 
@@ -418,4 +438,5 @@ async fn head_works_wherever_get_does() {
 
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.text().await.unwrap(), "");
+}
 }

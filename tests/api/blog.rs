@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::helpers::{assert_error, assert_json, spawn_app, spawn_app_with};
 
-#[tokio::test]
+backend_test! {
 async fn the_blog_lists_the_demo_posts_newest_first_with_the_meter() {
     let app = spawn_app().await;
     let client = app.logged_in_client("Alice").await;
@@ -36,8 +36,9 @@ async fn the_blog_lists_the_demo_posts_newest_first_with_the_meter() {
         .unwrap()
         .ends_with("T00:00:00Z"));
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn the_blog_pages() {
     let app = spawn_app().await;
     let client = app.logged_in_client("Alice").await;
@@ -62,8 +63,9 @@ async fn the_blog_pages() {
     let past_the_end: Value = app.get(&client, "/blog?page=9").await.json().await.unwrap();
     assert_eq!(past_the_end["posts"].as_array().unwrap().len(), 0);
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn listing_is_never_metered() {
     let app = spawn_app().await;
     let client = app.logged_in_client("Alice").await;
@@ -75,8 +77,9 @@ async fn listing_is_never_metered() {
     let list: Value = app.get(&client, "/blog").await.json().await.unwrap();
     assert_eq!(list["meter"]["used"], 0);
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn a_free_user_reads_five_posts_then_hits_the_paywall() {
     let app = spawn_app().await;
     let client = app.logged_in_client("Alice").await;
@@ -100,8 +103,9 @@ async fn a_free_user_reads_five_posts_then_hits_the_paywall() {
     assert_eq!(body["meter"]["remaining"], 0);
     assert_eq!(body["meter"]["limit"], 5);
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn re_reading_an_unlocked_post_is_free_and_always_allowed() {
     let app = spawn_app_with(&[("FREE_READS", "2")]).await;
     let client = app.logged_in_client("Alice").await;
@@ -118,8 +122,9 @@ async fn re_reading_an_unlocked_post_is_free_and_always_allowed() {
         StatusCode::PAYMENT_REQUIRED
     );
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn unknown_posts_never_use_a_read() {
     let app = spawn_app().await;
     let client = app.logged_in_client("Alice").await;
@@ -132,8 +137,9 @@ async fn unknown_posts_never_use_a_read() {
     let list: Value = app.get(&client, "/blog").await.json().await.unwrap();
     assert_eq!(list["meter"]["used"], 0);
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn the_meter_survives_logout_and_other_devices() {
     let app = spawn_app_with(&[("FREE_READS", "2")]).await;
     let phone = app.logged_in_client("Alice").await;
@@ -149,8 +155,9 @@ async fn the_meter_survives_logout_and_other_devices() {
         StatusCode::PAYMENT_REQUIRED
     );
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn each_user_has_their_own_meter() {
     let app = spawn_app_with(&[("FREE_READS", "1")]).await;
     let alice = app.logged_in_client("Alice").await;
@@ -161,14 +168,15 @@ async fn each_user_has_their_own_meter() {
 
     assert_eq!(response.status(), StatusCode::OK);
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn premium_users_are_not_metered() {
     let app = spawn_app_with(&[("FREE_READS", "1")]).await;
     let client = app.logged_in_client("Alice").await;
     let status = std::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
         .args(["set-plan", "alice", "premium"])
-        .env("DATABASE_URL", &app.db_path)
+        .env("DATABASE_URL", &app.database_url)
         .env("RUST_LOG", "warn")
         .status()
         .unwrap();
@@ -190,14 +198,15 @@ async fn premium_users_are_not_metered() {
     let list: Value = app.get(&client, "/blog").await.json().await.unwrap();
     assert_eq!(list["meter"], Value::Null);
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn set_plan_refuses_an_unknown_user() {
     let app = spawn_app().await;
 
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
         .args(["set-plan", "nobody", "premium"])
-        .env("DATABASE_URL", &app.db_path)
+        .env("DATABASE_URL", &app.database_url)
         .env("RUST_LOG", "warn")
         .output()
         .unwrap();
@@ -205,8 +214,9 @@ async fn set_plan_refuses_an_unknown_user() {
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("nobody"));
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn a_zero_meter_paywalls_everything() {
     let app = spawn_app_with(&[("FREE_READS", "0")]).await;
     let client = app.logged_in_client("Alice").await;
@@ -214,4 +224,5 @@ async fn a_zero_meter_paywalls_everything() {
     let response = app.get(&client, "/blog/1").await;
 
     assert_error(response, StatusCode::PAYMENT_REQUIRED, "paywall").await;
+}
 }

@@ -51,17 +51,22 @@ fn a_bad_setting_stops_start_up_naming_the_variable() {
 }
 
 #[test]
-fn a_postgres_url_is_refused_with_a_clear_message() {
+fn migrate_names_the_database_it_cannot_reach() {
     let dir = tempfile::tempdir().unwrap();
 
     let output = tollgate(dir.path())
         .arg("migrate")
-        .env("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
+        .env("DATABASE_URL", "postgres://postgres@127.0.0.1:1/nothing")
+        .env("DATABASE_TIMEOUT_SECONDS", "1")
         .output()
         .unwrap();
 
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("DATABASE_URL"));
+    assert!(
+        !dir.path().join("postgres:").exists(),
+        "no SQLite file was made of the URL"
+    );
 }
 
 #[test]

@@ -20,7 +20,7 @@ fn add_posts(app: &crate::helpers::TestApp) {
     }
 }
 
-#[tokio::test]
+backend_test! {
 async fn twenty_parallel_reads_of_distinct_posts_unlock_exactly_free_reads() {
     let app = spawn_app().await;
     add_posts(&app);
@@ -41,8 +41,9 @@ async fn twenty_parallel_reads_of_distinct_posts_unlock_exactly_free_reads() {
     assert_eq!(list["meter"]["used"], 5);
     assert_eq!(unlock_count(&app), 5);
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn twenty_parallel_reads_of_one_new_post_use_one_read() {
     let app = spawn_app().await;
     let client = app.logged_in_client("Alice").await;
@@ -54,8 +55,9 @@ async fn twenty_parallel_reads_of_one_new_post_use_one_read() {
     assert_eq!(list["meter"]["used"], 1);
     assert_eq!(unlock_count(&app), 1);
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn ten_parallel_registrations_of_one_name_give_exactly_one_account() {
     let app = spawn_app().await;
     let names = [
@@ -99,8 +101,9 @@ async fn ten_parallel_registrations_of_one_name_give_exactly_one_account() {
         .unwrap();
     assert_eq!(users[0].n, 1);
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn parallel_logins_and_reads_never_answer_5xx() {
     let app = spawn_app().await;
     let client = app.logged_in_client("Alice").await;
@@ -128,6 +131,7 @@ async fn parallel_logins_and_reads_never_answer_5xx() {
     assert!(logins.iter().all(|s| *s == StatusCode::OK), "{logins:?}");
     assert!(reads.iter().all(|s| !s.is_server_error()), "{reads:?}");
 }
+}
 
 #[derive(diesel::QueryableByName)]
 struct Count {
@@ -143,10 +147,10 @@ fn unlock_count(app: &crate::helpers::TestApp) -> i64 {
     rows[0].n
 }
 
-/// bcrypt runs on the blocking pool: while logins hash at a real cost,
-/// other requests keep being answered. Asserted by order of completion, not
-/// by a time limit: every session check finishes before any login does.
-#[tokio::test]
+// bcrypt runs on the blocking pool: while logins hash at a real cost,
+// other requests keep being answered. Asserted by order of completion, not
+// by a time limit: every session check finishes before any login does.
+backend_test! {
 async fn slow_logins_do_not_hold_up_other_requests() {
     let app = spawn_app_with(&[("BCRYPT_COST", "12")]).await;
     let client = app.logged_in_client("Alice").await;
@@ -180,4 +184,5 @@ async fn slow_logins_do_not_hold_up_other_requests() {
         checks_done < *first_login,
         "checks took {checks_done:?}; the first login finished at {first_login:?}"
     );
+}
 }

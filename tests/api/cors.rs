@@ -86,7 +86,7 @@ async fn reads_used(app: &TestApp, client: &Client) -> Value {
     body["meter"]["used"].clone()
 }
 
-#[tokio::test]
+backend_test! {
 async fn a_preflight_from_an_allowed_origin_succeeds_with_credentials() {
     let app = spawn_app().await;
 
@@ -106,8 +106,9 @@ async fn a_preflight_from_an_allowed_origin_succeeds_with_credentials() {
         "content-type in {headers:?}"
     );
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn a_preflight_from_the_second_default_origin_succeeds() {
     let app = spawn_app().await;
 
@@ -120,8 +121,9 @@ async fn a_preflight_from_the_second_default_origin_succeeds() {
         .to_ascii_uppercase();
     assert!(methods.contains("DELETE"), "DELETE in {methods:?}");
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn a_preflight_from_another_origin_is_403_without_cors_headers() {
     let app = spawn_app().await;
 
@@ -130,8 +132,9 @@ async fn a_preflight_from_another_origin_is_403_without_cors_headers() {
     assert_no_cors_headers(&response);
     assert_error(response, StatusCode::FORBIDDEN, "forbidden_origin").await;
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn a_login_from_another_origin_is_403() {
     let app = spawn_app().await;
     app.logged_in_client("alice").await;
@@ -142,8 +145,9 @@ async fn a_login_from_another_origin_is_403() {
     assert_no_cors_headers(&response);
     assert_error(response, StatusCode::FORBIDDEN, "forbidden_origin").await;
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn a_logout_from_another_origin_is_403_and_the_session_survives() {
     let app = spawn_app().await;
     let registered = app.register(&app.client(), "alice").await;
@@ -168,8 +172,9 @@ async fn a_logout_from_another_origin_is_403_and_the_session_survives() {
         .unwrap();
     assert_eq!(check.status(), StatusCode::OK, "the session still works");
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn a_post_from_a_null_origin_is_403() {
     let app = spawn_app().await;
     app.logged_in_client("alice").await;
@@ -179,8 +184,9 @@ async fn a_post_from_a_null_origin_is_403() {
     assert_no_cors_headers(&response);
     assert_error(response, StatusCode::FORBIDDEN, "forbidden_origin").await;
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn a_login_from_an_allowed_origin_gets_its_normal_answer_with_cors_headers() {
     let app = spawn_app().await;
     app.logged_in_client("alice").await;
@@ -190,8 +196,9 @@ async fn a_login_from_an_allowed_origin_gets_its_normal_answer_with_cors_headers
     assert_cors_headers_for(&response, SPA);
     assert_error(response, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn a_successful_login_from_an_allowed_origin_has_cors_headers() {
     let app = spawn_app().await;
     app.logged_in_client("alice").await;
@@ -201,8 +208,9 @@ async fn a_successful_login_from_an_allowed_origin_has_cors_headers() {
     assert_eq!(response.status(), StatusCode::OK);
     assert_cors_headers_for(&response, SPA);
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn the_guards_401_for_an_allowed_origin_has_cors_headers() {
     let app = spawn_app().await;
 
@@ -217,8 +225,9 @@ async fn the_guards_401_for_an_allowed_origin_has_cors_headers() {
     assert_cors_headers_for(&response, SPA);
     assert_error(response, StatusCode::UNAUTHORIZED, "not_logged_in").await;
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn a_get_from_another_origin_without_fetch_metadata_is_not_refused() {
     let app = spawn_app().await;
 
@@ -233,10 +242,11 @@ async fn a_get_from_another_origin_without_fetch_metadata_is_not_refused() {
     assert_no_allow_origin(&response);
     assert_error(response, StatusCode::UNAUTHORIZED, "not_logged_in").await;
 }
+}
 
 // actix-cors on its own adds `Access-Control-Allow-Credentials` and
 // `Access-Control-Expose-Headers` to every response, whatever the origin.
-#[tokio::test]
+backend_test! {
 async fn an_answer_to_another_origin_carries_no_cors_headers_at_all() {
     let app = spawn_app().await;
     let client = app.logged_in_client("alice").await;
@@ -251,8 +261,9 @@ async fn an_answer_to_another_origin_carries_no_cors_headers_at_all() {
     assert_eq!(response.status(), StatusCode::OK);
     assert_no_cors_headers(&response);
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn a_cross_site_navigation_to_a_post_is_403_and_uses_no_read() {
     let app = spawn_app().await;
     let client = app.logged_in_client("alice").await;
@@ -267,8 +278,9 @@ async fn a_cross_site_navigation_to_a_post_is_403_and_uses_no_read() {
     assert_error(response, StatusCode::FORBIDDEN, "forbidden_origin").await;
     assert_eq!(reads_used(&app, &client).await, 0, "the meter is unchanged");
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn a_cross_site_get_from_an_allowed_origin_is_served() {
     let app = spawn_app().await;
     let client = app.logged_in_client("alice").await;
@@ -285,8 +297,9 @@ async fn a_cross_site_get_from_an_allowed_origin_is_served() {
     assert_cors_headers_for(&response, SPA);
     assert_eq!(reads_used(&app, &client).await, 1);
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn a_cross_site_login_without_an_origin_is_403() {
     let app = spawn_app().await;
     app.logged_in_client("alice").await;
@@ -303,8 +316,9 @@ async fn a_cross_site_login_without_an_origin_is_403() {
     assert!(response.headers().get("set-cookie").is_none(), "no login");
     assert_error(response, StatusCode::FORBIDDEN, "forbidden_origin").await;
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn a_same_origin_post_is_not_refused() {
     let app = spawn_app().await;
     app.logged_in_client("alice").await;
@@ -323,8 +337,9 @@ async fn a_same_origin_post_is_not_refused() {
     assert_ne!(response.status(), StatusCode::FORBIDDEN);
     assert_eq!(response.status(), StatusCode::OK);
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn an_origin_on_the_same_host_but_another_port_is_refused() {
     let app = spawn_app().await;
     app.logged_in_client("alice").await;
@@ -335,8 +350,9 @@ async fn an_origin_on_the_same_host_but_another_port_is_refused() {
 
     assert_error(response, StatusCode::FORBIDDEN, "forbidden_origin").await;
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn requests_without_origin_or_fetch_metadata_are_unaffected() {
     let app = spawn_app().await;
     let client = app.client();
@@ -351,8 +367,9 @@ async fn requests_without_origin_or_fetch_metadata_are_unaffected() {
     let login = app.login(&client, "alice", PASSWORD).await;
     assert_eq!(login.status(), StatusCode::OK);
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn configured_origins_replace_the_defaults() {
     let app = spawn_app_with(&[("CORS_ALLOWED_ORIGINS", "https://app.example.com")]).await;
 
@@ -364,8 +381,9 @@ async fn configured_origins_replace_the_defaults() {
     assert_no_cors_headers(&refused);
     assert_error(refused, StatusCode::FORBIDDEN, "forbidden_origin").await;
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn a_post_from_a_configured_origin_is_served_and_a_default_one_refused() {
     let app = spawn_app_with(&[("CORS_ALLOWED_ORIGINS", "https://app.example.com")]).await;
     app.logged_in_client("alice").await;
@@ -377,8 +395,9 @@ async fn a_post_from_a_configured_origin_is_served_and_a_default_one_refused() {
     assert_cors_headers_for(&allowed, "https://app.example.com");
     assert_error(refused, StatusCode::FORBIDDEN, "forbidden_origin").await;
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn a_preflight_to_a_guarded_path_passes_the_guard_without_a_session() {
     let app = spawn_app().await;
 
@@ -387,8 +406,9 @@ async fn a_preflight_to_a_guarded_path_passes_the_guard_without_a_session() {
     assert!(response.status().is_success(), "{}", response.status());
     assert_cors_headers_for(&response, SPA);
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn a_preflight_for_a_method_outside_get_post_delete_is_refused_as_json() {
     let app = spawn_app().await;
 
@@ -397,8 +417,9 @@ async fn a_preflight_for_a_method_outside_get_post_delete_is_refused_as_json() {
     assert!(!response.status().is_success(), "{}", response.status());
     assert_error(response, StatusCode::FORBIDDEN, "forbidden_origin").await;
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn a_cross_site_request_to_a_public_path_is_403() {
     let app = spawn_app().await;
     let client = app.logged_in_client("alice").await;
@@ -414,8 +435,9 @@ async fn a_cross_site_request_to_a_public_path_is_403() {
     assert_no_allow_origin(&response);
     assert_error(response, StatusCode::FORBIDDEN, "forbidden_origin").await;
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn same_site_and_direct_navigations_are_not_refused() {
     let app = spawn_app().await;
     let client = app.logged_in_client("alice").await;
@@ -431,8 +453,9 @@ async fn same_site_and_direct_navigations_are_not_refused() {
         assert_eq!(response.status(), StatusCode::OK, "Sec-Fetch-Site: {site}");
     }
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn a_malformed_preflight_cannot_probe_routes_anonymously() {
     let app = spawn_app().await;
 
@@ -446,4 +469,5 @@ async fn a_malformed_preflight_cannot_probe_routes_anonymously() {
         .unwrap();
 
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+}
 }

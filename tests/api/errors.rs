@@ -67,7 +67,7 @@ fn register_body_of_len(len: usize) -> String {
 }
 
 /// How many users have this (case-insensitive) username.
-fn users_named(conn: &mut SqliteConnection, username: &str) -> i64 {
+fn users_named(conn: &mut tollgate::db::DbConnection, username: &str) -> i64 {
     users::table
         .filter(users::username_key.eq(username.to_ascii_lowercase()))
         .count()
@@ -77,7 +77,7 @@ fn users_named(conn: &mut SqliteConnection, username: &str) -> i64 {
 
 // ---------------------------------------------------------------- bodies
 
-#[tokio::test]
+backend_test! {
 async fn invalid_json_on_register_is_400_invalid_json() {
     let app = spawn_app().await;
 
@@ -92,8 +92,9 @@ async fn invalid_json_on_register_is_400_invalid_json() {
 
     assert_error(response, StatusCode::BAD_REQUEST, "invalid_json").await;
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn an_empty_json_body_is_400() {
     let app = spawn_app().await;
 
@@ -108,8 +109,9 @@ async fn an_empty_json_body_is_400() {
 
     assert_error(response, StatusCode::BAD_REQUEST, "invalid_json").await;
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn a_json_array_body_is_422_with_fields() {
     let app = spawn_app().await;
 
@@ -128,8 +130,9 @@ async fn a_json_array_body_is_422_with_fields() {
         "a fields object in {body}"
     );
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn a_json_string_body_is_422_with_fields() {
     let app = spawn_app().await;
 
@@ -148,8 +151,9 @@ async fn a_json_string_body_is_422_with_fields() {
         "a fields object in {body}"
     );
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn missing_fields_are_each_named_in_a_422() {
     let app = spawn_app().await;
 
@@ -158,8 +162,9 @@ async fn missing_fields_are_each_named_in_a_422() {
     let body = assert_invalid_field(response, "username").await;
     assert!(body["fields"]["password"].is_string(), "password in {body}");
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn fields_of_the_wrong_type_are_each_named_in_a_422() {
     let app = spawn_app().await;
 
@@ -178,8 +183,9 @@ async fn fields_of_the_wrong_type_are_each_named_in_a_422() {
         "stay_signed_in in {body}"
     );
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn a_non_boolean_stay_signed_in_on_login_is_422() {
     let app = spawn_app().await;
     app.logged_in_client("alice").await;
@@ -194,8 +200,9 @@ async fn a_non_boolean_stay_signed_in_on_login_is_422() {
 
     assert_invalid_field(response, "stay_signed_in").await;
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn a_text_plain_body_is_415() {
     let app = spawn_app().await;
     let body = json!({"username": "alice", "password": PASSWORD}).to_string();
@@ -209,8 +216,9 @@ async fn a_text_plain_body_is_415() {
     )
     .await;
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn a_form_encoded_body_is_415() {
     let app = spawn_app().await;
 
@@ -230,8 +238,9 @@ async fn a_form_encoded_body_is_415() {
     )
     .await;
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn a_body_without_a_content_type_is_415() {
     let app = spawn_app().await;
     let body = json!({"username": "alice", "password": PASSWORD}).to_string();
@@ -245,8 +254,9 @@ async fn a_body_without_a_content_type_is_415() {
     )
     .await;
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn a_body_over_16_kib_is_413() {
     let app = spawn_app().await;
 
@@ -261,8 +271,9 @@ async fn a_body_over_16_kib_is_413() {
 
     assert_error(response, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn a_body_just_under_16_kib_is_not_too_large() {
     let app = spawn_app().await;
 
@@ -279,8 +290,9 @@ async fn a_body_just_under_16_kib_is_not_too_large() {
     assert_ne!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert_invalid_field(response, "password").await;
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn a_body_of_exactly_16_kib_is_not_too_large() {
     let app = spawn_app().await;
 
@@ -296,6 +308,7 @@ async fn a_body_of_exactly_16_kib_is_not_too_large() {
     assert_ne!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert_invalid_field(response, "password").await;
 }
+}
 
 // ---------------------------------------------------------- register rules
 
@@ -308,7 +321,7 @@ async fn register_with(app: &TestApp, username: &str, password: &str) -> Respons
     .await
 }
 
-#[tokio::test]
+backend_test! {
 async fn a_username_shorter_than_3_characters_is_422() {
     let app = spawn_app().await;
 
@@ -316,8 +329,9 @@ async fn a_username_shorter_than_3_characters_is_422() {
 
     assert_invalid_field(response, "username").await;
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn a_username_longer_than_32_characters_is_422() {
     let app = spawn_app().await;
 
@@ -325,8 +339,9 @@ async fn a_username_longer_than_32_characters_is_422() {
 
     assert_invalid_field(response, "username").await;
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn a_username_with_characters_outside_the_allowed_set_is_422() {
     let app = spawn_app().await;
 
@@ -337,8 +352,9 @@ async fn a_username_with_characters_outside_the_allowed_set_is_422() {
         assert!(body["fields"].get("password").is_none(), "{bad:?}: {body}");
     }
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn a_password_shorter_than_8_bytes_is_422() {
     let app = spawn_app().await;
 
@@ -346,8 +362,9 @@ async fn a_password_shorter_than_8_bytes_is_422() {
 
     assert_invalid_field(response, "password").await;
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn a_password_over_72_bytes_is_422_even_if_under_72_characters() {
     let app = spawn_app().await;
     // 25 characters, 75 bytes: bcrypt would silently drop the tail.
@@ -357,8 +374,9 @@ async fn a_password_over_72_bytes_is_422_even_if_under_72_characters() {
 
     assert_invalid_field(response, "password").await;
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn a_password_of_73_ascii_bytes_is_422() {
     let app = spawn_app().await;
     let password = format!("{}{}", "Zq7!xW2p".repeat(9), "k");
@@ -368,8 +386,9 @@ async fn a_password_of_73_ascii_bytes_is_422() {
 
     assert_invalid_field(response, "password").await;
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn a_password_containing_nul_is_422() {
     let app = spawn_app().await;
 
@@ -377,8 +396,9 @@ async fn a_password_containing_nul_is_422() {
 
     assert_invalid_field(response, "password").await;
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn a_common_password_is_422() {
     let app = spawn_app().await;
 
@@ -389,8 +409,9 @@ async fn a_common_password_is_422() {
         assert!(body["fields"].get("username").is_none(), "{common}: {body}");
     }
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn a_password_containing_the_username_in_any_case_is_422() {
     let app = spawn_app().await;
 
@@ -398,8 +419,9 @@ async fn a_password_containing_the_username_in_any_case_is_422() {
 
     assert_invalid_field(response, "password").await;
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn a_rejected_registration_creates_no_user_and_no_session() {
     let app = spawn_app().await;
 
@@ -409,10 +431,11 @@ async fn a_rejected_registration_creates_no_user_and_no_session() {
     assert_invalid_field(response, "password").await;
     assert_eq!(users_named(&mut app.db(), "alice"), 0);
 }
+}
 
 // bcrypt's non_truncating_hash counts the NUL terminator it appends, so it
 // would refuse every 72-byte password that the contract allows.
-#[tokio::test]
+backend_test! {
 async fn a_72_byte_password_of_multibyte_characters_is_accepted() {
     let app = spawn_app().await;
     let password = "€".repeat(24);
@@ -425,8 +448,9 @@ async fn a_72_byte_password_of_multibyte_characters_is_accepted() {
     let login = app.login(&app.client(), "alice", &password).await;
     assert_eq!(login.status(), StatusCode::OK, "the same password logs in");
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn a_72_byte_ascii_password_is_accepted_and_logs_in() {
     let app = spawn_app().await;
     let password = "Zq7!xW2p".repeat(9);
@@ -438,8 +462,9 @@ async fn a_72_byte_ascii_password_is_accepted_and_logs_in() {
     let login = app.login(&app.client(), "alice", &password).await;
     assert_eq!(login.status(), StatusCode::OK, "the same password logs in");
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn a_71_byte_password_is_accepted() {
     let app = spawn_app().await;
     let password = format!("{}{}", "Zq7!xW2p".repeat(8), "Zq7!xW2");
@@ -449,10 +474,11 @@ async fn a_71_byte_password_is_accepted() {
 
     assert_eq!(response.status(), StatusCode::CREATED);
 }
+}
 
 // ------------------------------------------------------- paths and methods
 
-#[tokio::test]
+backend_test! {
 async fn an_unknown_path_is_401_for_an_anonymous_caller_with_a_credentials_hint() {
     let app = spawn_app().await;
 
@@ -465,8 +491,9 @@ async fn an_unknown_path_is_401_for_an_anonymous_caller_with_a_credentials_hint(
         "a hint about credentials: \"include\" in {sentence:?}"
     );
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn an_unknown_path_is_404_for_a_logged_in_caller() {
     let app = spawn_app().await;
     let client = app.logged_in_client("alice").await;
@@ -475,8 +502,9 @@ async fn an_unknown_path_is_404_for_a_logged_in_caller() {
 
     assert_error(response, StatusCode::NOT_FOUND, "not_found").await;
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn near_miss_paths_are_404_for_a_logged_in_caller() {
     let app = spawn_app().await;
     let client = app.logged_in_client("alice").await;
@@ -488,8 +516,9 @@ async fn near_miss_paths_are_404_for_a_logged_in_caller() {
         assert_error(response, StatusCode::NOT_FOUND, "not_found").await;
     }
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn a_trailing_slash_on_a_public_path_is_not_public() {
     let app = spawn_app().await;
 
@@ -503,8 +532,9 @@ async fn a_trailing_slash_on_a_public_path_is_not_public() {
 
     assert_error(response, StatusCode::UNAUTHORIZED, "not_logged_in").await;
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn get_on_login_is_405_with_allow_post() {
     let app = spawn_app().await;
 
@@ -518,8 +548,9 @@ async fn get_on_login_is_405_with_allow_post() {
     )
     .await;
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn put_on_blog_is_405_with_allow_get_and_head_for_a_logged_in_caller() {
     let app = spawn_app().await;
     let client = app.logged_in_client("alice").await;
@@ -534,8 +565,9 @@ async fn put_on_blog_is_405_with_allow_get_and_head_for_a_logged_in_caller() {
     )
     .await;
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn put_on_blog_is_401_for_an_anonymous_caller() {
     let app = spawn_app().await;
 
@@ -544,8 +576,9 @@ async fn put_on_blog_is_401_for_an_anonymous_caller() {
     assert!(response.headers().get("allow").is_none());
     assert_error(response, StatusCode::UNAUTHORIZED, "not_logged_in").await;
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn patch_on_sessions_is_405_allowing_get_and_delete() {
     let app = spawn_app().await;
     let client = app.logged_in_client("alice").await;
@@ -563,8 +596,9 @@ async fn patch_on_sessions_is_405_allowing_get_and_delete() {
     )
     .await;
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn post_ids_that_are_not_positive_integers_or_unknown_are_404() {
     let app = spawn_app().await;
     let client = app.logged_in_client("alice").await;
@@ -578,8 +612,9 @@ async fn post_ids_that_are_not_positive_integers_or_unknown_are_404() {
     let list: Value = app.get(&client, "/blog").await.json().await.unwrap();
     assert_eq!(list["meter"]["used"], 0, "a 404 never uses a read");
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn page_zero_is_422_naming_page() {
     let app = spawn_app().await;
     let client = app.logged_in_client("alice").await;
@@ -588,8 +623,9 @@ async fn page_zero_is_422_naming_page() {
 
     assert_invalid_field(response, "page").await;
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn per_page_over_100_is_422_naming_per_page() {
     let app = spawn_app().await;
     let client = app.logged_in_client("alice").await;
@@ -598,8 +634,9 @@ async fn per_page_over_100_is_422_naming_per_page() {
 
     assert_invalid_field(response, "per_page").await;
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn a_non_numeric_page_is_422_naming_page() {
     let app = spawn_app().await;
     let client = app.logged_in_client("alice").await;
@@ -608,10 +645,11 @@ async fn a_non_numeric_page_is_422_naming_page() {
 
     assert_invalid_field(response, "page").await;
 }
+}
 
 // --------------------------------------------------------- contract headers
 
-#[tokio::test]
+backend_test! {
 async fn every_kind_of_response_carries_the_contract_headers() {
     let app = spawn_app().await;
     let client = app.client();
@@ -652,10 +690,11 @@ async fn every_kind_of_response_carries_the_contract_headers() {
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert_contract_headers(&response);
 }
+}
 
 // ------------------------------------------------------- health and openapi
 
-#[tokio::test]
+backend_test! {
 async fn health_reports_ok_with_the_database() {
     let app = spawn_app().await;
 
@@ -666,8 +705,9 @@ async fn health_reports_ok_with_the_database() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body, json!({"status": "ok", "database": "ok"}));
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn openapi_yaml_is_served_as_yaml_to_anyone() {
     let app = spawn_app().await;
 
@@ -686,10 +726,11 @@ async fn openapi_yaml_is_served_as_yaml_to_anyone() {
     assert!(text.starts_with("openapi:"), "starts with openapi:");
     assert!(text.contains("/check_session"), "documents /check_session");
 }
+}
 
 // ------------------------------------------------------------------ cookies
 
-#[tokio::test]
+backend_test! {
 async fn a_tampered_session_cookie_is_401_with_its_own_sentence() {
     let app = spawn_app().await;
     let registered = app.register(&app.client(), "alice").await;
@@ -729,8 +770,9 @@ async fn a_tampered_session_cookie_is_401_with_its_own_sentence() {
         "a cookie that arrived is told apart from no cookie"
     );
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn a_garbage_session_cookie_is_401() {
     let app = spawn_app().await;
 
@@ -744,8 +786,9 @@ async fn a_garbage_session_cookie_is_401() {
 
     assert_error(response, StatusCode::UNAUTHORIZED, "not_logged_in").await;
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn a_garbage_session_cookie_on_a_guarded_route_is_401() {
     let app = spawn_app().await;
 
@@ -758,6 +801,7 @@ async fn a_garbage_session_cookie_on_a_guarded_route_is_401() {
         .unwrap();
 
     assert_error(response, StatusCode::UNAUTHORIZED, "not_logged_in").await;
+}
 }
 
 // --------------------------------------------------------- a locked database

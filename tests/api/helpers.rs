@@ -1,19 +1,99 @@
 //! Test harness: each test starts the real application on a random port
-//! with a fresh SQLite database in its own temporary folder, and talks to it
-//! over HTTP with a cookie-keeping client, as a browser or SPA would.
+//! with a fresh database — SQLite in its own temporary folder, or a new
+//! PostgreSQL database created for the test and dropped after it — and
+//! talks to it over HTTP with a cookie-keeping client, as a browser or SPA
+//! would.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use actix_web::dev::ServerHandle;
-use diesel::{Connection, SqliteConnection};
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection, SqliteConnection};
 use reqwest::header::SET_COOKIE;
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
 use tempfile::TempDir;
 use tollgate::config::Settings;
+use tollgate::db::DbConnection;
 use tollgate::startup::Application;
+
+/// Which database the current test runs on.
+#[derive(Clone, Debug)]
+pub enum TestBackend {
+    Sqlite,
+    /// The server URL from `TOLLGATE_TEST_POSTGRES`.
+    Postgres(String),
+}
+
+tokio::task_local! {
+    static BACKEND: TestBackend;
+}
+
+/// Runs a test body on SQLite.
+pub async fn on_sqlite(body: impl std::future::Future<Output = ()>) {
+    BACKEND.scope(TestBackend::Sqlite, body).await
+}
+
+/// Runs a test body on PostgreSQL, or reports it skipped.
+pub async fn on_postgres(body: impl std::future::Future<Output = ()>) {
+    match std::env::var("TOLLGATE_TEST_POSTGRES") {
+        Ok(server) if !server.is_empty() => {
+            BACKEND.scope(TestBackend::Postgres(server), body).await
+        }
+        _ => eprintln!("skipped: set TOLLGATE_TEST_POSTGRES to a PostgreSQL server URL to run"),
+    }
+}
+
+fn current_backend() -> TestBackend {
+    BACKEND
+        .try_with(TestBackend::clone)
+        .unwrap_or(TestBackend::Sqlite)
+}
+
+/// A PostgreSQL database made for one test, dropped when the test ends.
+struct PgDatabase {
+    server: String,
+    name: String,
+}
+
+impl PgDatabase {
+    fn create(server: &str) -> PgDatabase {
+        let name = format!("tollgate_test_{}", tollgate::session::token::public_id());
+        let mut admin = PgConnection::establish(server).expect("the PostgreSQL test server");
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .expect("a test database");
+        PgDatabase {
+            server: server.to_owned(),
+            name,
+        }
+    }
+
+    fn url(&self) -> String {
+        let mut url = url::Url::parse(&self.server).expect("a PostgreSQL URL");
+        url.set_path(&self.name);
+        url.to_string()
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = PgConnection::establish(&self.server) {
+            let _ = admin.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
+
+/// Where a test's data lives; kept alive across restarts.
+struct Storage {
+    dir: TempDir,
+    postgres: Option<PgDatabase>,
+}
 
 /// A password that passes every register rule.
 pub const PASSWORD: &str = "correct horse battery";
@@ -21,9 +101,12 @@ pub const PASSWORD: &str = "correct horse battery";
 pub struct TestApp {
     pub address: String,
     pub port: u16,
+    /// The SQLite file (on SQLite runs).
     pub db_path: PathBuf,
+    /// What `DATABASE_URL` is set to, for running the CLI on the same data.
+    pub database_url: String,
     vars: Vec<(String, String)>,
-    dir: Arc<TempDir>,
+    storage: Arc<Storage>,
     handle: ServerHandle,
 }
 
@@ -34,22 +117,38 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts the app with some settings overridden (`("FREE_READS", "3")`).
 pub async fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
-    let dir = Arc::new(tempfile::tempdir().expect("a temporary folder"));
+    let postgres = match current_backend() {
+        TestBackend::Sqlite => None,
+        TestBackend::Postgres(server) => Some(PgDatabase::create(&server)),
+    };
+    let storage = Arc::new(Storage {
+        dir: tempfile::tempdir().expect("a temporary folder"),
+        postgres,
+    });
     let vars = vars
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    start(dir, vars).await
+    start(storage, vars).await
 }
 
-async fn start(dir: Arc<TempDir>, vars: Vec<(String, String)>) -> TestApp {
-    let db_path = dir.path().join("tollgate.db");
+async fn start(storage: Arc<Storage>, vars: Vec<(String, String)>) -> TestApp {
+    let db_path = storage.dir.path().join("tollgate.db");
+    let database_url = match &storage.postgres {
+        None => db_path.display().to_string(),
+        Some(pg) => pg.url(),
+    };
     let mut map: HashMap<String, String> = HashMap::from([
-        ("DATABASE_URL".into(), db_path.display().to_string()),
+        ("DATABASE_URL".into(), database_url.clone()),
         ("PORT".into(), "0".into()),
         ("BCRYPT_COST".into(), "4".into()),
         ("WORKERS".into(), "2".into()),
+        ("DATABASE_POOL_SIZE".into(), "4".into()),
     ]);
+    if storage.postgres.is_some() {
+        // Instances on PostgreSQL share a key; there is no file beside it.
+        map.insert("SESSION_SECRET".into(), "test-secret-".repeat(8));
+    }
     map.extend(vars.iter().cloned());
     let settings = Settings::from_lookup(|k| map.get(k).cloned()).expect("valid test settings");
     let app = Application::build(settings).await.expect("the app starts");
@@ -60,8 +159,9 @@ async fn start(dir: Arc<TempDir>, vars: Vec<(String, String)>) -> TestApp {
         address: format!("http://127.0.0.1:{port}"),
         port,
         db_path,
+        database_url,
         vars,
-        dir,
+        storage,
         handle,
     }
 }
@@ -91,7 +191,7 @@ impl TestApp {
         self.handle.stop(true).await;
         let mut vars = self.vars.clone();
         vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        start(self.dir.clone(), vars).await
+        start(self.storage.clone(), vars).await
     }
 
     pub async fn restart(self) -> TestApp {
@@ -100,15 +200,19 @@ impl TestApp {
 
     /// A direct connection to the app's database, for arranging data and
     /// checking what was stored.
-    pub fn db(&self) -> SqliteConnection {
-        let mut conn =
-            SqliteConnection::establish(&self.db_path.display().to_string()).expect("the test db");
-        diesel::connection::SimpleConnection::batch_execute(
-            &mut conn,
-            "PRAGMA busy_timeout = 5000;",
-        )
-        .expect("busy timeout");
-        conn
+    pub fn db(&self) -> DbConnection {
+        match &self.storage.postgres {
+            Some(pg) => {
+                DbConnection::Postgres(PgConnection::establish(&pg.url()).expect("the test db"))
+            }
+            None => {
+                let mut conn =
+                    SqliteConnection::establish(&self.database_url).expect("the test db");
+                conn.batch_execute("PRAGMA busy_timeout = 5000;")
+                    .expect("busy timeout");
+                DbConnection::Sqlite(conn)
+            }
+        }
     }
 
     pub async fn post_json(&self, client: &Client, path: &str, body: &Value) -> Response {

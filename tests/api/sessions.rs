@@ -18,7 +18,7 @@ async fn check_with_cookie(app: &TestApp, cookie: &str) -> reqwest::Response {
         .unwrap()
 }
 
-#[tokio::test]
+backend_test! {
 async fn an_idle_browser_session_expires_on_the_server() {
     let app = spawn_app_with(&[("SESSION_TTL_SECONDS", "2")]).await;
     let cookie = session_cookie(&app.register(&app.client(), "Alice").await);
@@ -37,8 +37,9 @@ async fn an_idle_browser_session_expires_on_the_server() {
     .await;
     assert!(body["error"].as_str().unwrap().contains("expired"));
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn use_keeps_a_browser_session_alive() {
     let app = spawn_app_with(&[("SESSION_TTL_SECONDS", "3")]).await;
     let cookie = session_cookie(&app.register(&app.client(), "Alice").await);
@@ -51,8 +52,9 @@ async fn use_keeps_a_browser_session_alive() {
         );
     }
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn a_browser_session_ends_at_its_absolute_lifetime_however_active() {
     let app = spawn_app_with(&[
         ("SESSION_TTL_SECONDS", "100"),
@@ -71,8 +73,9 @@ async fn a_browser_session_ends_at_its_absolute_lifetime_however_active() {
         StatusCode::UNAUTHORIZED
     );
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn a_stay_signed_in_session_expires_on_the_server_after_the_remember_lifetime() {
     // Stored times are whole seconds, so every wait below leaves a second
     // of slack on each side.
@@ -100,8 +103,9 @@ async fn a_stay_signed_in_session_expires_on_the_server_after_the_remember_lifet
         StatusCode::UNAUTHORIZED
     );
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn expired_sessions_are_purged_in_the_background() {
     let app = spawn_app_with(&[
         ("SESSION_TTL_SECONDS", "1"),
@@ -117,8 +121,9 @@ async fn expired_sessions_are_purged_in_the_background() {
 
     assert_eq!(session_rows(&app), 0);
 }
+}
 
-#[tokio::test]
+backend_test! {
 async fn sessions_and_meters_survive_a_restart() {
     let app = spawn_app().await;
     let client = app.logged_in_client("Alice").await;
@@ -131,6 +136,7 @@ async fn sessions_and_meters_survive_a_restart() {
     assert_eq!(me.status(), StatusCode::OK);
     let list: Value = app.get(&client, "/blog").await.json().await.unwrap();
     assert_eq!(list["meter"]["used"], 2);
+}
 }
 
 /// The client keeps its cookies across the restart (same host, new port:
