@@ -194,6 +194,13 @@ impl TestApp {
         start(self.storage.clone(), vars).await
     }
 
+    /// A second instance on the same database, with the same settings, as
+    /// behind a load balancer. Cookies are per host, not per port, so one
+    /// client's jar serves both instances, as a browser's would.
+    pub async fn sibling(&self) -> TestApp {
+        start(self.storage.clone(), self.vars.clone()).await
+    }
+
     pub async fn restart(self) -> TestApp {
         self.restart_with(&[]).await
     }

@@ -35,4 +35,5 @@ mod concurrency;
 mod cors;
 mod errors;
 mod helpers;
+mod instances;
 mod sessions;

@@ -1,0 +1,195 @@
+//! Several instances on one database behave as one server: sessions,
+//! meters and lockouts made on one hold on all, under concurrency.
+
+use diesel::RunQueryDsl;
+use futures_util::future::join_all;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::{spawn_app, spawn_app_with, TestApp, PASSWORD};
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+fn count(app: &TestApp, sql: &str) -> i64 {
+    let rows: Vec<Count> = diesel::sql_query(sql).load(&mut app.db()).unwrap();
+    rows[0].n
+}
+
+backend_test! {
+async fn a_session_made_on_one_instance_works_on_the_other() {
+    let a = spawn_app().await;
+    let b = a.sibling().await;
+    let client = a.logged_in_client("Alice").await;
+
+    let me = b.get(&client, "/check_session").await;
+
+    assert_eq!(me.status(), StatusCode::OK);
+    let me: Value = me.json().await.unwrap();
+    assert_eq!(me["username"], "Alice");
+}
+}
+
+backend_test! {
+async fn logout_on_one_instance_revokes_on_the_other() {
+    let a = spawn_app().await;
+    let b = a.sibling().await;
+    let client = a.logged_in_client("Alice").await;
+    let cookie = crate::helpers::session_cookie(&a.login(&client, "Alice", PASSWORD).await);
+
+    a.delete(&client, "/logout").await;
+
+    let replay = b
+        .bare_client()
+        .get(b.url("/check_session"))
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replay.status(), StatusCode::UNAUTHORIZED);
+}
+}
+
+backend_test! {
+async fn the_session_list_on_one_instance_shows_logins_made_on_the_other() {
+    let a = spawn_app().await;
+    let b = a.sibling().await;
+    let laptop = a.logged_in_client("Alice").await;
+    let phone = a.client();
+    a.login(&phone, "Alice", PASSWORD).await;
+
+    let list: Value = b.get(&laptop, "/sessions").await.json().await.unwrap();
+
+    assert_eq!(list["sessions"].as_array().unwrap().len(), 2);
+}
+}
+
+backend_test! {
+async fn parallel_reads_spread_over_two_instances_unlock_exactly_free_reads() {
+    let a = spawn_app().await;
+    let b = a.sibling().await;
+    let mut db = a.db();
+    for id in 13..=20 {
+        diesel::sql_query(format!(
+            "INSERT INTO posts (id, title, body, published_at) VALUES ({id}, 'Post {id}', 'Body {id}', 1700000000)"
+        ))
+        .execute(&mut db)
+        .unwrap();
+    }
+    let client = a.logged_in_client("Alice").await;
+    let urls: Vec<String> = (1..=20)
+        .map(|id| {
+            let instance = if id % 2 == 0 { &a } else { &b };
+            instance.url(&format!("/blog/{id}"))
+        })
+        .collect();
+
+    let statuses = join_all(urls.iter().map(|url| {
+        let client = client.clone();
+        async move { client.get(url).send().await.unwrap().status() }
+    }))
+    .await;
+
+    let granted = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::PAYMENT_REQUIRED)
+        .count();
+    assert_eq!((granted, refused), (5, 15), "{statuses:?}");
+    assert_eq!(count(&a, "SELECT COUNT(*) AS n FROM unlocks"), 5);
+}
+}
+
+backend_test! {
+async fn parallel_reads_of_one_new_post_over_two_instances_use_one_read() {
+    let a = spawn_app().await;
+    let b = a.sibling().await;
+    let client = a.logged_in_client("Alice").await;
+
+    let statuses = join_all((0..20).map(|i| {
+        let client = client.clone();
+        let url = if i % 2 == 0 { a.url("/blog/4") } else { b.url("/blog/4") };
+        async move { client.get(url).send().await.unwrap().status() }
+    }))
+    .await;
+
+    assert!(statuses.iter().all(|s| *s == StatusCode::OK), "{statuses:?}");
+    assert_eq!(count(&a, "SELECT COUNT(*) AS n FROM unlocks"), 1);
+}
+}
+
+backend_test! {
+async fn ten_registrations_of_one_name_over_two_instances_give_one_account() {
+    let a = spawn_app().await;
+    let b = a.sibling().await;
+    let names = ["dave", "DAVE", "Dave", "dAve", "daVe", "davE", "DAve", "daVE", "DaVe", "dAvE"];
+
+    let statuses = join_all(names.iter().enumerate().map(|(i, name)| {
+        let client = a.client();
+        let url = if i % 2 == 0 { a.url("/register") } else { b.url("/register") };
+        async move {
+            client
+                .post(url)
+                .json(&json!({"username": name, "password": PASSWORD}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    }))
+    .await;
+
+    let created = statuses.iter().filter(|s| **s == StatusCode::CREATED).count();
+    let taken = statuses.iter().filter(|s| **s == StatusCode::CONFLICT).count();
+    assert_eq!((created, taken), (1, 9), "{statuses:?}");
+    assert_eq!(count(&a, "SELECT COUNT(*) AS n FROM users"), 1);
+}
+}
+
+backend_test! {
+async fn a_lockout_reached_on_one_instance_holds_on_the_other() {
+    let a = spawn_app_with(&[("LOGIN_MAX_FAILURES", "3")]).await;
+    let b = a.sibling().await;
+    a.register(&a.client(), "Alice").await;
+    for _ in 0..3 {
+        a.login(&a.client(), "Alice", "wrong password").await;
+    }
+
+    let response = b.login(&b.client(), "Alice", PASSWORD).await;
+
+    crate::helpers::assert_error(response, StatusCode::TOO_MANY_REQUESTS, "too_many_attempts").await;
+}
+}
+
+backend_test! {
+async fn failures_on_two_instances_add_up_to_one_lockout() {
+    let a = spawn_app_with(&[("LOGIN_MAX_FAILURES", "4")]).await;
+    let b = a.sibling().await;
+    a.register(&a.client(), "Alice").await;
+
+    let attempts = join_all((0..4).map(|i| {
+        let instance = if i % 2 == 0 { &a } else { &b };
+        let client = instance.client();
+        let url = instance.url("/login");
+        async move {
+            client
+                .post(url)
+                .json(&json!({"username": "Alice", "password": format!("wrong {i}")}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    }))
+    .await;
+    assert!(attempts.iter().all(|s| *s == StatusCode::UNAUTHORIZED), "{attempts:?}");
+
+    for instance in [&a, &b] {
+        let response = instance.login(&instance.client(), "Alice", PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    }
+}
+}
