@@ -201,6 +201,14 @@ impl TestApp {
         start(self.storage.clone(), self.vars.clone()).await
     }
 
+    /// A second instance on the same data with some settings changed (a
+    /// `DATABASE_URL` through a [`crate::proxy::Proxy`], say).
+    pub async fn sibling_with(&self, extra: &[(&str, &str)]) -> TestApp {
+        let mut vars = self.vars.clone();
+        vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        start(self.storage.clone(), vars).await
+    }
+
     pub async fn restart(self) -> TestApp {
         self.restart_with(&[]).await
     }

@@ -36,4 +36,6 @@ mod cors;
 mod errors;
 mod helpers;
 mod instances;
+mod outage;
+mod proxy;
 mod sessions;

@@ -1,0 +1,69 @@
+//! A database outage: requests answer `503 unavailable` (never `500`, never a
+//! misleading `401`), `/health` says so, and service resumes by itself when
+//! the database returns — no restart. SQLite's form of this (a lock held
+//! past the busy timeout) is in `errors.rs`.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::{assert_error, on_postgres, spawn_app};
+use crate::proxy::Proxy;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_outage_answers_503_and_service_resumes_by_itself() {
+    on_postgres(async {
+        let direct = spawn_app().await;
+        let server = url::Url::parse(&direct.database_url).unwrap();
+        let target = format!(
+            "{}:{}",
+            server.host_str().unwrap(),
+            server.port().unwrap_or(5432)
+        );
+        let mut proxy = Proxy::start(target.parse().unwrap()).await;
+        let mut proxied = server.clone();
+        proxied.set_port(Some(proxy.port)).unwrap();
+        let app = direct
+            .sibling_with(&[
+                ("DATABASE_URL", proxied.as_str()),
+                ("DATABASE_TIMEOUT_SECONDS", "1"),
+            ])
+            .await;
+        let client = app.logged_in_client("Alice").await;
+
+        proxy.cut();
+
+        let guarded = app.get(&client, "/blog").await;
+        assert_error(guarded, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
+        let check = app.get(&client, "/check_session").await;
+        assert_error(check, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
+        let login = app
+            .login(&app.client(), "Alice", crate::helpers::PASSWORD)
+            .await;
+        assert_error(login, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
+        let health = app.get(&app.client(), "/health").await;
+        assert_eq!(health.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let health: Value = health.json().await.unwrap();
+        assert_eq!(
+            health,
+            serde_json::json!({"status": "unavailable", "database": "unreachable"})
+        );
+
+        proxy.restore().await;
+
+        let mut healthy = false;
+        for _ in 0..20 {
+            if app.get(&app.client(), "/health").await.status() == StatusCode::OK {
+                healthy = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+        assert!(healthy, "service resumed without a restart");
+        assert_eq!(
+            app.get(&client, "/check_session").await.status(),
+            StatusCode::OK,
+            "the session survived the outage"
+        );
+    })
+    .await
+}
