@@ -40,6 +40,7 @@ diesel::table! {
         month -> Integer,
         post_id -> BigInt,
         unlocked_at -> BigInt,
+        slot -> Nullable<Integer>,
     }
 }
 

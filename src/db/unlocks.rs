@@ -2,8 +2,8 @@
 
 use diesel::prelude::*;
 
-use super::posts::{self, PostRow};
-use super::schema::{unlocks, users};
+use super::posts::PostRow;
+use super::schema::{posts, unlocks};
 use super::{Conn, DbConnection};
 use crate::domain::Month;
 use crate::error::ApiError;
@@ -22,9 +22,34 @@ pub enum Opened {
     NotFound,
 }
 
-/// The posts `user_id` unlocked in `month`. The invariant keeps this at most
-/// FREE_READS rows, so loading the ids answers both "how many used" and
-/// "is this one unlocked" in one query.
+/// The post and the ids of the posts `user_id` unlocked in `month`, in one
+/// query (`None` when the post does not exist). The invariant keeps the
+/// month's unlocks at most FREE_READS rows, so this answers "how many used"
+/// and "is this one unlocked" along with the post itself.
+fn post_and_unlocked_ids(
+    conn: &mut Conn,
+    user_id: i64,
+    post_id: i64,
+    month: Month,
+) -> QueryResult<Option<(PostRow, Vec<i64>)>> {
+    let rows: Vec<(PostRow, Option<i64>)> = posts::table
+        .left_join(
+            unlocks::table.on(unlocks::user_id
+                .eq(user_id)
+                .and(unlocks::month.eq(month.index()))),
+        )
+        .filter(posts::id.eq(post_id))
+        .select((PostRow::as_select(), unlocks::post_id.nullable()))
+        .load(conn)?;
+    let Some((post, _)) = rows.first().cloned() else {
+        return Ok(None);
+    };
+    Ok(Some((
+        post,
+        rows.into_iter().filter_map(|(_, id)| id).collect(),
+    )))
+}
+
 fn unlocked_ids(conn: &mut Conn, user_id: i64, month: Month) -> QueryResult<Vec<i64>> {
     unlocks::table
         .filter(unlocks::user_id.eq(user_id))
@@ -44,20 +69,8 @@ pub fn used(conn: &mut Conn, user_id: i64, month: Month) -> QueryResult<u32> {
 }
 
 /// Opens `post_id` for a metered (free) reader, unlocking it if the meter
-/// allows.
-///
-/// Re-reading an unlocked post, or being refused, needs no write, so those
-/// are answered from a plain read first. Only a new unlock takes the write
-/// path, where the count-then-insert must not run twice at once for one
-/// user — under READ COMMITTED two parallel requests would both see
-/// `used = limit - 1` and both insert. So the write transaction first
-/// serializes the user's unlocks: on SQLite the IMMEDIATE transaction holds
-/// the database's single write lock before its first read; on PostgreSQL a
-/// row lock (`SELECT … FOR UPDATE`) on the user's row makes every other
-/// unlock for that user, on any instance, wait until this one commits, and
-/// its re-read then sees this one's row. Either way `used` never exceeds
-/// `limit`, and parallel opens of one new post cost one read (the second
-/// finds the first's row; the primary key (user, month, post) backs this up).
+/// allows. `used` must never exceed `limit`, under any concurrency, and
+/// parallel opens of one new post must cost one read.
 pub fn open_metered(
     conn: &mut Conn,
     user_id: i64,
@@ -66,32 +79,40 @@ pub fn open_metered(
     limit: u32,
     now: i64,
 ) -> Result<Opened, ApiError> {
-    let Some(post) = posts::find(conn, post_id)? else {
+    match conn {
+        DbConnection::Postgres(pg) => open_metered_pg(pg, user_id, post_id, month, limit, now),
+        DbConnection::Sqlite(_) => {
+            open_metered_serialized(conn, user_id, post_id, month, limit, now)
+        }
+    }
+}
+
+/// SQLite: re-reads and refusals are answered from one plain read. A new
+/// unlock runs in an IMMEDIATE transaction, which holds the database's
+/// single write lock before its first read, so every count-then-insert runs
+/// alone: no two can both see `used = limit - 1`, and a second open of the
+/// same post finds the first one's row.
+fn open_metered_serialized(
+    conn: &mut Conn,
+    user_id: i64,
+    post_id: i64,
+    month: Month,
+    limit: u32,
+    now: i64,
+) -> Result<Opened, ApiError> {
+    let Some((post, ids)) = post_and_unlocked_ids(conn, user_id, post_id, month)? else {
         return Ok(Opened::NotFound);
     };
-    let ids = unlocked_ids(conn, user_id, month)?;
+    let used = ids.len() as u32;
     if ids.contains(&post_id) {
-        return Ok(Opened::Granted {
-            post,
-            used: ids.len() as u32,
-        });
+        return Ok(Opened::Granted { post, used });
     }
-    if ids.len() as u32 >= limit {
+    if used >= limit {
         // Within a month `used` only grows, so a refusal read without the
         // lock cannot be wrong.
-        return Ok(Opened::Paywalled {
-            used: ids.len() as u32,
-        });
+        return Ok(Opened::Paywalled { used });
     }
-
     super::write_transaction(conn, |conn| {
-        if let DbConnection::Postgres(pg) = conn {
-            users::table
-                .find(user_id)
-                .select(users::id)
-                .for_update()
-                .first::<i64>(pg)?;
-        }
         let ids = unlocked_ids(conn, user_id, month)?;
         let used = ids.len() as u32;
         if ids.contains(&post_id) {
@@ -106,6 +127,7 @@ pub fn open_metered(
                 unlocks::month.eq(month.index()),
                 unlocks::post_id.eq(post_id),
                 unlocks::unlocked_at.eq(now),
+                unlocks::slot.eq(used as i32 + 1),
             ))
             .execute(conn)?;
         Ok(Opened::Granted {
@@ -113,4 +135,100 @@ pub fn open_metered(
             used: used + 1,
         })
     })
+}
+
+/// PostgreSQL: one statement, one round trip, no transaction and no lock.
+///
+/// Under READ COMMITTED a count-then-insert over-grants (two requests both
+/// count 4 and both insert), so the count is not trusted alone: each unlock
+/// claims slot `count + 1`, and `UNIQUE (user_id, month, slot)` lets only
+/// one of two parallel claims of a slot succeed (`ON CONFLICT DO NOTHING`;
+/// PostgreSQL makes the second wait for the first to commit, then skip).
+/// The primary key (user, month, post) likewise makes a second open of the
+/// same post skip. The `HAVING` refuses claims past `limit`. A request that
+/// lost a race sees neither its slot nor a refusal, and simply asks again.
+fn open_metered_pg(
+    pg: &mut diesel::PgConnection,
+    user_id: i64,
+    post_id: i64,
+    month: Month,
+    limit: u32,
+    now: i64,
+) -> Result<Opened, ApiError> {
+    use diesel::sql_types::{BigInt, Integer};
+
+    const OPEN: &str = "
+        WITH post AS (
+            SELECT id, title, body, published_at FROM posts WHERE id = $3
+        ), claimed AS (
+            INSERT INTO unlocks (user_id, month, post_id, slot, unlocked_at)
+            SELECT $1, $2, $3, COUNT(*) + 1, $5
+            FROM unlocks
+            WHERE user_id = $1 AND month = $2
+            HAVING COUNT(*) < $4 AND EXISTS (SELECT 1 FROM post)
+            ON CONFLICT DO NOTHING
+            RETURNING slot
+        )
+        SELECT post.id, post.title, post.body, post.published_at,
+               (SELECT slot FROM claimed) AS claimed_slot,
+               (SELECT COUNT(*) FROM unlocks WHERE user_id = $1 AND month = $2) AS used_before,
+               EXISTS (SELECT 1 FROM unlocks
+                       WHERE user_id = $1 AND month = $2 AND post_id = $3) AS was_unlocked
+        FROM post";
+
+    // Each retry follows a commit by a competing request, so a handful is
+    // plenty; more would mean something else is wrong.
+    for _ in 0..8 {
+        let rows: Vec<OpenRow> = diesel::sql_query(OPEN)
+            .bind::<BigInt, _>(user_id)
+            .bind::<Integer, _>(month.index())
+            .bind::<BigInt, _>(post_id)
+            .bind::<BigInt, _>(i64::from(limit))
+            .bind::<BigInt, _>(now)
+            .load(pg)?;
+        let Some(row) = rows.into_iter().next() else {
+            return Ok(Opened::NotFound);
+        };
+        let post = PostRow {
+            id: row.id,
+            title: row.title,
+            body: row.body,
+            published_at: row.published_at,
+        };
+        let used_before = row.used_before as u32;
+        if row.was_unlocked {
+            return Ok(Opened::Granted {
+                post,
+                used: used_before,
+            });
+        }
+        if let Some(slot) = row.claimed_slot {
+            return Ok(Opened::Granted {
+                post,
+                used: slot as u32,
+            });
+        }
+        if used_before >= limit {
+            return Ok(Opened::Paywalled { used: used_before });
+        }
+    }
+    Err(ApiError::Unavailable)
+}
+
+#[derive(QueryableByName)]
+struct OpenRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    title: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    body: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    published_at: i64,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Integer>)]
+    claimed_slot: Option<i32>,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    used_before: i64,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    was_unlocked: bool,
 }
