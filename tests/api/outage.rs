@@ -67,3 +67,42 @@ async fn a_postgres_outage_answers_503_and_service_resumes_by_itself() {
     })
     .await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_started_while_postgres_is_down_waits_for_it() {
+    on_postgres(async {
+        let direct = spawn_app().await;
+        let server = url::Url::parse(&direct.database_url).unwrap();
+        let target = format!(
+            "{}:{}",
+            server.host_str().unwrap(),
+            server.port().unwrap_or(5432)
+        );
+        let mut proxy = Proxy::start(target.parse().unwrap()).await;
+        let mut proxied = server.clone();
+        proxied.set_port(Some(proxy.port)).unwrap();
+        proxy.cut();
+
+        // Start-up runs while the database is away; it must wait rather
+        // than fail (a failure would panic inside `sibling_with`).
+        let settings = [
+            ("DATABASE_URL", proxied.as_str()),
+            ("DATABASE_TIMEOUT_SECONDS", "1"),
+        ];
+        let starting = direct.sibling_with(&settings);
+        let returning = async {
+            tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+            proxy.restore().await;
+        };
+        let (app, ()) = tokio::join!(starting, returning);
+
+        let health = app.get(&app.client(), "/health").await;
+        assert_eq!(health.status(), StatusCode::OK);
+        let client = app.logged_in_client("Alice").await;
+        assert_eq!(
+            direct.get(&client, "/check_session").await.status(),
+            StatusCode::OK
+        );
+    })
+    .await
+}
