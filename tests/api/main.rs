@@ -36,6 +36,7 @@ mod cors;
 mod errors;
 mod helpers;
 mod instances;
+mod logs;
 mod outage;
 mod proxy;
 mod sessions;
