@@ -113,10 +113,11 @@ impl<'a> Fields<'a> {
         }
     }
 
-    /// An optional boolean field, `false` when absent.
+    /// An optional boolean field, `false` when absent. `null` is not a
+    /// boolean: the contract's field is `bool` when present.
     pub fn flag(&mut self, name: &str) -> bool {
         match self.object.get(name) {
-            None | Some(Value::Null) => false,
+            None => false,
             Some(Value::Bool(b)) => *b,
             Some(_) => {
                 self.reject(name, "must be true or false");
@@ -174,7 +175,7 @@ mod tests {
 
     #[test]
     fn fields_name_every_problem() {
-        let map = parse_object(br#"{"username": 5, "stay_signed_in": "yes"}"#).unwrap();
+        let map = parse_object(br#"{"username": 5, "stay_signed_in": null}"#).unwrap();
         let mut fields = Fields::new(&map);
         fields.text("username");
         fields.text("password");
