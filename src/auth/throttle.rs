@@ -107,6 +107,10 @@ pub async fn check_password<'a>(
                 }
             }
             Ok(match account {
+                // A name that is not a valid username has no account; it is
+                // not even looked up (it may hold bytes, such as NUL, that
+                // PostgreSQL refuses in text).
+                Account::Named if !counted => None,
                 Account::Named => users::find_by_key(conn, &key)?,
                 Account::Id(id) => users::find(conn, id)?,
             })

@@ -64,6 +64,11 @@ pub async fn end_session(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
+    // Session ids are 32 lower-case hex digits; anything else names no
+    // session, and is not sent to the database.
+    if id.len() != 32 || !id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return Err(ApiError::NotFound);
+    }
     let is_current = id == current.0.id;
     let user_id = current.0.user.id;
     let ended = db::run(&state.pool, move |conn| {

@@ -57,7 +57,10 @@ async fn no_secret_reaches_the_log() {
     let dir = tempfile::tempdir().unwrap();
     let (mut child, port, output) = start_binary(dir.path());
     let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
     let password = "Sup3r-secret-passphrase!";
     let new_password = "An0ther-secret-passphrase!";
 
@@ -93,7 +96,11 @@ async fn no_secret_reaches_the_log() {
             .iter()
             .map(|v| v.to_str().unwrap().to_owned()),
     );
-    client.get(format!("{base}/check_session")).send().await.unwrap();
+    client
+        .get(format!("{base}/check_session"))
+        .send()
+        .await
+        .unwrap();
     client.get(format!("{base}/blog/1")).send().await.unwrap();
     let changed = client
         .post(format!("{base}/password"))
@@ -108,13 +115,20 @@ async fn no_secret_reaches_the_log() {
             .iter()
             .map(|v| v.to_str().unwrap().to_owned()),
     );
-    client.delete(format!("{base}/logout")).send().await.unwrap();
+    client
+        .delete(format!("{base}/logout"))
+        .send()
+        .await
+        .unwrap();
     let _ = child.kill();
     let _ = child.wait();
     std::thread::sleep(std::time::Duration::from_millis(200));
 
     let log = output.lock().unwrap().clone();
-    assert!(log.contains("request"), "the access log was captured: {log}");
+    assert!(
+        log.contains("request"),
+        "the access log was captured: {log}"
+    );
     for secret in [password, new_password, "a wrong one, also secret"] {
         assert!(!log.contains(secret), "a password is in the log");
     }
@@ -126,7 +140,10 @@ async fn no_secret_reaches_the_log() {
             .trim_start_matches("session=");
         if value.len() > 8 {
             assert!(!log.contains(value), "a cookie value is in the log");
-            let decoded = value.replace("%2F", "/").replace("%3D", "=").replace("%2B", "+");
+            let decoded = value
+                .replace("%2F", "/")
+                .replace("%3D", "=")
+                .replace("%2B", "+");
             // The token is the part after the 44-character signature.
             let token = decoded.get(44..).unwrap_or(&decoded);
             assert!(!log.contains(token), "a session token is in the log");

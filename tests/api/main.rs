@@ -35,6 +35,7 @@ mod concurrency;
 mod cors;
 mod errors;
 mod helpers;
+mod hostile;
 mod instances;
 mod logs;
 mod outage;
