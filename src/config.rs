@@ -345,4 +345,16 @@ mod tests {
         let s = settings(&[("SESSION_SECRET", &secret)]).unwrap();
         assert!(!format!("{s:?}").contains(&secret));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn an_accepted_origin_is_in_browser_form(raw in "\\PC{0,40}|https?://[a-zA-Z0-9.:\\[\\]/*-]{0,30}") {
+            if let Some(origin) = normalize_origin(&raw) {
+                proptest::prop_assert!(origin.starts_with("http://") || origin.starts_with("https://"));
+                proptest::prop_assert!(!origin.ends_with('/'));
+                proptest::prop_assert_eq!(origin.to_ascii_lowercase(), origin.clone());
+                proptest::prop_assert_eq!(normalize_origin(&origin), Some(origin.clone()));
+            }
+        }
+    }
 }

@@ -113,4 +113,18 @@ mod tests {
             serde_json::json!({"limit": 5, "used": 2, "remaining": 3, "resets_at": "2026-12-01T00:00:00Z"})
         );
     }
+
+    proptest::proptest! {
+        #[test]
+        fn every_instant_resets_at_the_next_first_of_a_month(secs in -2_000_000_000i64..8_000_000_000i64) {
+            let now = DateTime::from_timestamp(secs, 0).unwrap();
+            let month = Month::containing(now);
+            let resets = month.resets_at();
+            proptest::prop_assert!(resets > now);
+            proptest::prop_assert_eq!((resets.day(), resets.timestamp() % 86_400), (1, 0));
+            proptest::prop_assert_eq!(Month::containing(resets).index(), month.index() + 1);
+            let meter = Meter::new(5, (secs.rem_euclid(10)) as u32, month);
+            proptest::prop_assert_eq!(meter.used + meter.remaining >= meter.limit, true);
+        }
+    }
 }

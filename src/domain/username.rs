@@ -71,4 +71,19 @@ mod tests {
             assert!(Username::parse(bad).is_err(), "{bad:?}");
         }
     }
+
+    proptest::proptest! {
+        #[test]
+        fn accepts_exactly_the_rules(raw in "\\PC{0,40}|[A-Za-z0-9_.-]{0,40}") {
+            let allowed = (3..=32).contains(&raw.len())
+                && raw.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+            proptest::prop_assert_eq!(Username::parse(&raw).is_ok(), allowed);
+        }
+
+        #[test]
+        fn the_key_ignores_case(raw in "[A-Za-z0-9_.-]{3,32}") {
+            let upper = Username::parse(&raw.to_ascii_uppercase()).unwrap();
+            proptest::prop_assert_eq!(Username::parse(&raw).unwrap().key(), upper.key());
+        }
+    }
 }

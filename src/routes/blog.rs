@@ -244,4 +244,25 @@ mod tests {
         assert!(e.chars().count() <= EXCERPT_CHARS + 1);
         assert!(e.ends_with("word…"));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn post_ids_are_positive_whatever_the_text(raw in "\\PC{0,30}|[0-9+-]{0,30}") {
+            if let Some(id) = post_id(&raw) {
+                proptest::prop_assert!(id >= 1);
+                proptest::prop_assert!(raw.bytes().all(|b| b.is_ascii_digit()));
+            }
+        }
+
+        #[test]
+        fn any_query_string_gives_bounds_or_a_422(raw in "\\PC{0,60}|(page|per_page)=[0-9a-z%-]{0,12}(&(page|per_page)=[0-9-]{0,12})?") {
+            match pagination(&raw) {
+                Ok(p) => {
+                    proptest::prop_assert!(p.page >= 1);
+                    proptest::prop_assert!((1..=100).contains(&p.per_page));
+                }
+                Err(e) => proptest::prop_assert!(matches!(e, ApiError::Validation(_))),
+            }
+        }
+    }
 }

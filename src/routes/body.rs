@@ -189,4 +189,15 @@ mod tests {
             _ => panic!("expected a validation error"),
         }
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_parse_to_an_object_or_a_contract_error(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..256)) {
+            match parse_object(&bytes) {
+                Ok(_) => proptest::prop_assert!(matches!(serde_json::from_slice(&bytes), Ok(Value::Object(_)))),
+                Err(ApiError::InvalidJson(_) | ApiError::Validation(_)) => {}
+                Err(other) => proptest::prop_assert!(false, "unexpected {other:?}"),
+            }
+        }
+    }
 }
