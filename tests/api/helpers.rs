@@ -347,3 +347,57 @@ pub fn assert_contract_headers(response: &Response) {
         "default-src 'none'; frame-ancestors 'none'"
     );
 }
+
+/// Starts the real `tollgate` binary in `dir` (SQLite there, port 0, cheap
+/// bcrypt, plus `env`) and returns it with its port and a buffer that
+/// collects everything it prints.
+pub fn spawn_binary(
+    dir: &std::path::Path,
+    env: &[(&str, &str)],
+) -> (std::process::Child, u16, Arc<std::sync::Mutex<String>>) {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::{Command, Stdio};
+
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tollgate"));
+    command
+        .current_dir(dir)
+        .env("PORT", "0")
+        .env("BCRYPT_COST", "4")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let mut child = command.spawn().expect("the binary starts");
+    let output = Arc::new(std::sync::Mutex::new(String::new()));
+    let mut stderr = child.stderr.take().expect("stderr");
+    let errors = output.clone();
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        errors.lock().unwrap().push_str(&text);
+    });
+    let stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let (port_tx, port_rx) = std::sync::mpsc::channel();
+    let lines = output.clone();
+    std::thread::spawn(move || {
+        for line in stdout.lines().map_while(Result::ok) {
+            if let Some(port) = line
+                .split("http://127.0.0.1:")
+                .nth(1)
+                .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+                .and_then(|p| p.parse::<u16>().ok())
+            {
+                let _ = port_tx.send(port);
+            }
+            let mut all = lines.lock().unwrap();
+            all.push_str(&line);
+            all.push('\n');
+        }
+    });
+    let port = port_rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the server says where it listens");
+    (child, port, output)
+}

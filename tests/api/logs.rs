@@ -2,60 +2,15 @@
 //! password, a password hash, a cookie or a session token — even at the
 //! debug level.
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
-
 use reqwest::StatusCode;
 use serde_json::json;
 
-/// Starts the real binary and returns it with its port and its output so far.
-fn start_binary(dir: &std::path::Path) -> (std::process::Child, u16, Arc<Mutex<String>>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tollgate"))
-        .current_dir(dir)
-        .env("PORT", "0")
-        .env("BCRYPT_COST", "4")
-        .env("RUST_LOG", "debug")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary starts");
-    let output = Arc::new(Mutex::new(String::new()));
-    let mut stderr = child.stderr.take().unwrap();
-    let errors = output.clone();
-    std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stderr.read_to_string(&mut text);
-        errors.lock().unwrap().push_str(&text);
-    });
-    let stdout = BufReader::new(child.stdout.take().unwrap());
-    let (port_tx, port_rx) = std::sync::mpsc::channel();
-    let lines = output.clone();
-    std::thread::spawn(move || {
-        for line in stdout.lines().map_while(Result::ok) {
-            if let Some(port) = line
-                .split("http://127.0.0.1:")
-                .nth(1)
-                .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
-                .and_then(|p| p.parse::<u16>().ok())
-            {
-                let _ = port_tx.send(port);
-            }
-            lines.lock().unwrap().push_str(&line);
-            lines.lock().unwrap().push('\n');
-        }
-    });
-    let port = port_rx
-        .recv_timeout(std::time::Duration::from_secs(30))
-        .expect("the server says where it listens");
-    (child, port, output)
-}
+use crate::helpers::spawn_binary;
 
 #[tokio::test]
 async fn no_secret_reaches_the_log() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, port, output) = start_binary(dir.path());
+    let (mut child, port, output) = spawn_binary(dir.path(), &[("RUST_LOG", "debug")]);
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::builder()
         .cookie_store(true)

@@ -41,3 +41,4 @@ mod logs;
 mod outage;
 mod proxy;
 mod sessions;
+mod shutdown;
