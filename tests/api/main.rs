@@ -33,6 +33,7 @@ mod blog;
 mod cli;
 mod concurrency;
 mod cors;
+mod crash;
 mod errors;
 mod helpers;
 mod hostile;
