@@ -43,3 +43,4 @@ mod outage;
 mod proxy;
 mod sessions;
 mod shutdown;
+mod soak;
