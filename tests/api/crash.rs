@@ -141,7 +141,7 @@ async fn kill_9_under_load_loses_nothing_acknowledged() {
     .load(&mut db)
     .unwrap();
 
-    let acked = acked.lock().unwrap();
+    let acked = std::mem::take(&mut *acked.lock().unwrap());
     eprintln!(
         "acknowledged {} registrations and {} reads over 3 kills; {} users stored",
         acked.users.len(),
