@@ -18,15 +18,18 @@ use crate::helpers::{spawn_app, spawn_binary, PASSWORD};
 struct Acknowledged {
     users: BTreeSet<String>,
     unlocks: BTreeSet<(String, i64)>,
+    /// `session=…` of each acknowledged login.
+    sessions: Vec<String>,
 }
 
 async fn load(base: String, worker: usize, round: usize, acked: Arc<Mutex<Acknowledged>>) {
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .timeout(Duration::from_secs(5))
-        .build()
-        .unwrap();
     for i in 0.. {
+        // A browser per user, so that no later login ends this one's session.
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap();
         let name = format!("w{worker}r{round}n{i}");
         let Ok(response) = client
             .post(format!("{base}/register"))
@@ -49,14 +52,20 @@ async fn load(base: String, worker: usize, round: usize, acked: Arc<Mutex<Acknow
                 Err(_) => return,
             }
         }
-        if client
+        match client
             .post(format!("{base}/login"))
             .json(&json!({"username": name, "password": PASSWORD}))
             .send()
             .await
-            .is_err()
         {
-            return;
+            Ok(r) if r.status() == StatusCode::OK => {
+                if let Some(cookie) = crate::helpers::session_set_cookie(&r) {
+                    let pair = cookie.split(';').next().unwrap_or_default().to_owned();
+                    acked.lock().unwrap().sessions.push(pair);
+                }
+            }
+            Ok(_) => {}
+            Err(_) => return,
         }
     }
 }
@@ -143,9 +152,10 @@ async fn kill_9_under_load_loses_nothing_acknowledged() {
 
     let acked = std::mem::take(&mut *acked.lock().unwrap());
     eprintln!(
-        "acknowledged {} registrations and {} reads over 3 kills; {} users stored",
+        "acknowledged {} registrations, {} reads and {} logins over 3 kills; {} users stored",
         acked.users.len(),
         acked.unlocks.len(),
+        acked.sessions.len(),
         stored.len()
     );
     assert!(!acked.users.is_empty(), "the load registered someone");
@@ -153,6 +163,15 @@ async fn kill_9_under_load_loses_nothing_acknowledged() {
     assert!(acked.unlocks.is_subset(&unlocks), "an acknowledged read was lost");
     assert!(most[0].n <= 5, "a meter went over its limit: {}", most[0].n);
     let base = format!("http://127.0.0.1:{port}");
+    for cookie in &acked.sessions {
+        let check = reqwest::Client::new()
+            .get(format!("{base}/check_session"))
+            .header("Cookie", cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(check.status(), StatusCode::OK, "an acknowledged login was lost");
+    }
     for user in &users {
         assert!(user.password_hash.starts_with("$2b$04$") && user.password_hash.len() == 60);
         let login = reqwest::Client::new()
