@@ -10,6 +10,25 @@ use actix_web::{guard, web, HttpRequest, HttpResponse, Resource, Route};
 
 use crate::error::ApiError;
 
+/// The contract's routes, as (path, method). `configure` below registers
+/// exactly these; a test holds this table to `configure` (through each
+/// path's `Allow` header) and to `openapi.yaml`.
+pub const ROUTES: [(&str, &str); 13] = [
+    ("/register", "POST"),
+    ("/login", "POST"),
+    ("/check_session", "GET"),
+    ("/logout", "DELETE"),
+    ("/blog", "GET"),
+    ("/blog/{id}", "GET"),
+    ("/sessions", "GET"),
+    ("/sessions", "DELETE"),
+    ("/sessions/{id}", "DELETE"),
+    ("/password", "POST"),
+    ("/account", "DELETE"),
+    ("/health", "GET"),
+    ("/openapi.yaml", "GET"),
+];
+
 /// Every route of the contract. A known path called with another method
 /// answers `405` with an `Allow` header listing the methods it has.
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -44,3 +44,4 @@ mod proxy;
 mod sessions;
 mod shutdown;
 mod soak;
+mod spec;
