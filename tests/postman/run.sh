@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Runs the Postman collection (postman/tollgate.postman_collection.json) with
+# newman against a freshly started server with a fresh SQLite database, and
+# fails on any failed assertion, script error or request error.
+#
+# newman is pinned in tests/postman/package-lock.json. It is installed with
+# `npm ci` into target/postman-newman/ (ignored by git, like all of target/),
+# not beside package.json, so that no node_modules/ lands in the work tree.
+# The install is skipped when the lock file has not changed since the last one.
+#
+#   bash tests/postman/run.sh                 # port 18480, or the next free one
+#   POSTMAN_PORT=18500 bash tests/postman/run.sh
+#   POSTMAN_VERBOSE=1 bash tests/postman/run.sh   # list passing assertions too
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$PWD
+
+# The server settings the collection relies on (demo posts, 5 free reads,
+# a lockout after 3 failed logins). Set explicitly, so that nothing in the
+# caller's environment changes them.
+max_failures=3
+
+# --- newman, pinned by the lock file
+nm="$root/target/postman-newman"
+newman="$nm/node_modules/.bin/newman"
+if ! { [ -x "$newman" ] && cmp -s tests/postman/package-lock.json "$nm/package-lock.json"; }; then
+  echo "-- npm ci (newman, into target/postman-newman)"
+  mkdir -p "$nm"
+  cp tests/postman/package.json tests/postman/package-lock.json "$nm/"
+  npm ci --prefix "$nm" --no-audit --no-fund --loglevel=error
+fi
+"$newman" --version | sed 's/^/-- newman /'
+
+# --- the server
+echo "-- cargo build --bin tollgate"
+cargo build --quiet --bin tollgate
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+if [ -n "${POSTMAN_PORT:-}" ]; then
+  port=$POSTMAN_PORT
+  if port_busy "$port"; then
+    echo "tests/postman/run.sh: port $port (POSTMAN_PORT) is already in use" >&2
+    exit 1
+  fi
+else
+  port=
+  for p in $(seq 18480 18499); do
+    if ! port_busy "$p"; then port=$p; break; fi
+  done
+  if [ -z "$port" ]; then
+    echo "tests/postman/run.sh: ports 18480-18499 are all in use; set POSTMAN_PORT" >&2
+    exit 1
+  fi
+fi
+
+dir=$(mktemp -d)
+server=
+cleanup() {
+  if [ -n "$server" ]; then
+    kill "$server" 2>/dev/null || true
+    wait "$server" 2>/dev/null || true
+  fi
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+
+(
+  cd "$dir"
+  exec env HOST=127.0.0.1 PORT="$port" DATABASE_URL=tollgate.db \
+    BCRYPT_COST=4 LOGIN_MAX_FAILURES="$max_failures" FREE_READS=5 SEED_DEMO_POSTS=true \
+    COOKIE_SECURE=false COOKIE_SAMESITE=lax RUST_LOG=warn \
+    "$root/target/debug/tollgate"
+) > "$dir/server.log" 2>&1 &
+server=$!
+
+base="http://127.0.0.1:$port"
+healthy=
+for _ in $(seq 1 150); do
+  if ! kill -0 "$server" 2>/dev/null; then break; fi
+  if curl -sf "$base/health" >/dev/null 2>&1; then healthy=1; break; fi
+  sleep 0.1
+done
+if [ -z "$healthy" ] || ! kill -0 "$server" 2>/dev/null; then
+  echo "tests/postman/run.sh: the server did not come up on $base; its log:" >&2
+  cat "$dir/server.log" >&2
+  exit 1
+fi
+echo "-- server up on $base (fresh database in $dir)"
+
+# --- the collection
+cli_opts=(--reporter-cli-no-banner)
+[ -n "${POSTMAN_VERBOSE:-}" ] || cli_opts+=(--reporter-cli-no-success-assertions)
+# Off a terminal (CI), no colours: newman's failure table keeps some even
+# with --color off, so strip what is left.
+if [ -t 1 ]; then color=on; decolor() { cat; }; else color=off; decolor() { sed 's/\x1b\[[0-9;]*m//g'; }; fi
+
+rc=0
+"$newman" run postman/tollgate.postman_collection.json \
+  -e postman/tollgate.postman_environment.json \
+  --env-var "baseUrl=$base" \
+  --env-var "loginMaxFailures=$max_failures" \
+  --reporters cli,json --reporter-json-export "$dir/newman.json" "${cli_opts[@]}" \
+  --color "$color" --timeout-request 10000 --timeout 120000 2>&1 | decolor || rc=$?
+
+# One closing line with the counts. newman's own exit code decides.
+if [ -f "$dir/newman.json" ]; then
+  node -e '
+    const run = require(process.argv[1]).run, a = run.stats.assertions, r = run.stats.requests;
+    console.log(`-- ${r.total} requests, ${a.total} assertions, ${run.failures.length} failures, ` +
+      `${run.timings.completed - run.timings.started} ms`);
+    // failures: failed assertions, plus script or request errors outside any test
+    console.log(`postman: ${a.total - a.failed} passed, ${run.failures.length} failed`);
+  ' "$dir/newman.json"
+fi
+if [ "$rc" -ne 0 ]; then
+  echo "tests/postman/run.sh: newman failed (exit $rc)" >&2
+  if [ -s "$dir/server.log" ]; then
+    echo "-- the server's log (last 50 lines):" >&2
+    tail -n 50 "$dir/server.log" >&2
+  fi
+  exit "$rc"
+fi
