@@ -1,0 +1,90 @@
+import { useCallback, useEffect, useState } from "react";
+import { api } from "./api.js";
+import AuthForm from "./components/AuthForm.jsx";
+import PostList from "./components/PostList.jsx";
+import PostView from "./components/PostView.jsx";
+import Sessions from "./components/Sessions.jsx";
+
+export default function App() {
+  // undefined: still asking the server; null: logged out; object: the User.
+  const [user, setUser] = useState(undefined);
+  const [view, setView] = useState({ name: "posts" });
+  const [startupError, setStartupError] = useState(null);
+
+  // Who am I? The cookie is HttpOnly, so only the server can tell.
+  useEffect(() => {
+    api("/check_session")
+      .then(setUser)
+      .catch((err) => {
+        if (err.status !== 401) setStartupError(err.message);
+        setUser(null);
+      });
+  }, []);
+
+  const loggedIn = useCallback((u) => {
+    setUser(u);
+    setView({ name: "posts" });
+  }, []);
+
+  // Any 401 while logged in means the session ended elsewhere (expired,
+  // revoked from another device): go back to the login form.
+  const onAuthLost = useCallback((err) => {
+    if (err?.status === 401) setUser(null);
+  }, []);
+
+  async function logout() {
+    try {
+      await api("/logout", { method: "DELETE" });
+    } catch (err) {
+      if (err.status !== 401) {
+        alert(err.message);
+        return;
+      }
+    }
+    setUser(null);
+  }
+
+  if (user === undefined) {
+    return <main className="app"><p data-testid="loading">Loading…</p></main>;
+  }
+
+  if (user === null) {
+    return (
+      <main className="app">
+        <h1>tollgate</h1>
+        {startupError && <p className="error" data-testid="startup-error">{startupError}</p>}
+        <div className="auth">
+          <AuthForm kind="login" onSuccess={loggedIn} />
+          <AuthForm kind="register" onSuccess={loggedIn} />
+        </div>
+      </main>
+    );
+  }
+
+  return (
+    <main className="app">
+      <header className="bar">
+        <h1>tollgate</h1>
+        <nav>
+          <button className={view.name !== "sessions" ? "active" : ""} data-testid="nav-posts"
+            onClick={() => setView({ name: "posts" })}>Posts</button>
+          <button className={view.name === "sessions" ? "active" : ""} data-testid="nav-sessions"
+            onClick={() => setView({ name: "sessions" })}>Sessions</button>
+        </nav>
+        <span className="who">
+          Signed in as <strong data-testid="current-user">{user.username}</strong>{" "}
+          <span className="plan" data-testid="current-plan">{user.plan}</span>
+        </span>
+        <button data-testid="logout" onClick={logout}>Log out</button>
+      </header>
+
+      {view.name === "posts" && (
+        <PostList onOpen={(id) => setView({ name: "post", id })} onAuthLost={onAuthLost} />
+      )}
+      {view.name === "post" && (
+        <PostView id={view.id} onBack={() => setView({ name: "posts" })} onAuthLost={onAuthLost} />
+      )}
+      {view.name === "sessions" && <Sessions onAuthLost={onAuthLost} />}
+    </main>
+  );
+}

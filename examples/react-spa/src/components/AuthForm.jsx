@@ -1,0 +1,69 @@
+import { useState } from "react";
+import { api } from "../api.js";
+
+const TEXT = {
+  login: { title: "Log in", submit: "Log in", path: "/login", password: "current-password" },
+  register: { title: "Create an account", submit: "Register", path: "/register", password: "new-password" },
+};
+
+// The login and the register form: same fields, different route.
+// `kind` also prefixes every data-testid ("login-username", "register-error-password", …).
+export default function AuthForm({ kind, onSuccess }) {
+  const t = TEXT[kind];
+  const [username, setUsername] = useState("");
+  const [password, setPassword] = useState("");
+  const [stay, setStay] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null); // one sentence for the whole form
+  const [fields, setFields] = useState({}); // 422: per-field messages
+
+  async function submit(event) {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    setFields({});
+    try {
+      const user = await api(t.path, {
+        method: "POST",
+        body: { username, password, stay_signed_in: stay },
+      });
+      onSuccess(user);
+    } catch (err) {
+      if (err.code === "validation_failed") {
+        setFields(err.fields);
+      } else if (err.code === "username_taken") {
+        setFields({ username: err.message });
+      } else if (err.code === "too_many_attempts" && err.retryAfter != null) {
+        setError(`${err.message} Try again in ${Math.ceil(err.retryAfter / 60)} min.`);
+      } else {
+        setError(err.message);
+      }
+      setBusy(false);
+    }
+  }
+
+  const id = (name) => `${kind}-${name}`;
+  return (
+    <form className="card" onSubmit={submit} data-testid={id("form")} noValidate>
+      <h2>{t.title}</h2>
+      <label htmlFor={id("username")}>Username</label>
+      <input id={id("username")} data-testid={id("username")} value={username} autoComplete="username"
+        aria-invalid={fields.username ? true : undefined} onChange={(e) => setUsername(e.target.value)} />
+      {fields.username && <p className="field-error" data-testid={id("error-username")}>{fields.username}</p>}
+
+      <label htmlFor={id("password")}>Password</label>
+      <input id={id("password")} data-testid={id("password")} type="password" value={password}
+        autoComplete={t.password} aria-invalid={fields.password ? true : undefined}
+        onChange={(e) => setPassword(e.target.value)} />
+      {fields.password && <p className="field-error" data-testid={id("error-password")}>{fields.password}</p>}
+
+      <label className="check">
+        <input type="checkbox" data-testid={id("stay")} checked={stay} onChange={(e) => setStay(e.target.checked)} />
+        Stay signed in
+      </label>
+
+      {error && <p className="error" data-testid={id("error")}>{error}</p>}
+      <button type="submit" data-testid={id("submit")} disabled={busy}>{busy ? "…" : t.submit}</button>
+    </form>
+  );
+}

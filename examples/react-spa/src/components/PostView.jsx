@@ -1,0 +1,56 @@
+import { useEffect, useState } from "react";
+import { api } from "../api.js";
+import Meter from "./Meter.jsx";
+
+// GET /blog/{id}: the metered read. 402 means the month's free reads are used up.
+export default function PostView({ id, onBack, onAuthLost }) {
+  const [state, setState] = useState({ status: "loading" });
+
+  useEffect(() => {
+    let current = true;
+    setState({ status: "loading" });
+    api(`/blog/${id}`)
+      .then((post) => current && setState({ status: "ok", post }))
+      .catch((err) => {
+        if (!current) return;
+        setState({ status: "error", err });
+        onAuthLost(err);
+      });
+    return () => {
+      current = false;
+    };
+  }, [id, onAuthLost]);
+
+  let content;
+  if (state.status === "loading") {
+    content = <p>Loading…</p>;
+  } else if (state.status === "ok") {
+    const { post } = state;
+    content = (
+      <article data-testid="post">
+        <h2 data-testid="post-title">{post.title}</h2>
+        <time dateTime={post.published_at}>{new Date(post.published_at).toLocaleDateString()}</time>
+        <Meter meter={post.meter} testid="post-meter" />
+        {post.body.split(/\n{2,}/).map((para, i) => <p key={i}>{para}</p>)}
+      </article>
+    );
+  } else if (state.err.code === "paywall") {
+    content = (
+      <div className="paywall" data-testid="paywall">
+        <h2>Paywall</h2>
+        <p data-testid="paywall-message">{state.err.message}</p>
+        <Meter meter={state.err.meter} testid="paywall-meter" />
+        <p className="hint">Posts you already opened this month stay free to re-read.</p>
+      </div>
+    );
+  } else {
+    content = <p className="error" data-testid="post-error">{state.err.message}</p>;
+  }
+
+  return (
+    <section>
+      <button className="link" data-testid="back" onClick={onBack}>← All posts</button>
+      {content}
+    </section>
+  );
+}

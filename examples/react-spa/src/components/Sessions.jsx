@@ -1,0 +1,72 @@
+import { useCallback, useEffect, useState } from "react";
+import { api } from "../api.js";
+
+const when = (t) => new Date(t).toLocaleString();
+
+// GET /sessions, DELETE /sessions/{id}, DELETE /sessions ("log out everywhere else").
+export default function Sessions({ onAuthLost }) {
+  const [sessions, setSessions] = useState(null);
+  const [error, setError] = useState(null);
+
+  const fail = useCallback((err) => {
+    setError(err.message);
+    onAuthLost(err);
+  }, [onAuthLost]);
+
+  const load = useCallback(() => {
+    return api("/sessions").then((d) => setSessions(d.sessions)).catch(fail);
+  }, [fail]);
+
+  useEffect(() => {
+    load();
+  }, [load]);
+
+  async function end(path) {
+    setError(null);
+    try {
+      await api(path, { method: "DELETE" });
+    } catch (err) {
+      fail(err);
+    }
+    await load();
+  }
+
+  if (!sessions) return error ? <p className="error">{error}</p> : <p>Loading sessions…</p>;
+
+  const others = sessions.filter((s) => !s.current).length;
+  return (
+    <section>
+      <h2>Your sessions</h2>
+      {error && <p className="error" data-testid="sessions-error">{error}</p>}
+      <table className="sessions" data-testid="session-list">
+        <thead>
+          <tr><th>Device</th><th>Signed in</th><th>Last seen</th><th>Expires</th><th></th></tr>
+        </thead>
+        <tbody>
+          {sessions.map((s) => (
+            <tr key={s.id} data-testid="session-row" data-current={s.current ? "true" : "false"}>
+              <td>
+                {s.user_agent || "unknown device"}
+                {s.current && <strong className="tag"> this device</strong>}
+                {s.stay_signed_in && <span className="tag"> remembered</span>}
+              </td>
+              <td>{when(s.created_at)}</td>
+              <td>{when(s.last_seen_at)}</td>
+              <td>{when(s.expires_at)}</td>
+              <td>
+                {!s.current && (
+                  <button data-testid={`end-session-${s.id}`} onClick={() => end(`/sessions/${s.id}`)}>
+                    End
+                  </button>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <button data-testid="logout-others" disabled={others === 0} onClick={() => end("/sessions")}>
+        Log out everywhere else{others > 0 ? ` (${others})` : ""}
+      </button>
+    </section>
+  );
+}

@@ -1,0 +1,284 @@
+// Real-browser end-to-end test: examples/react-spa in Chromium against a real
+// tollgate server. run.sh starts both servers; run it rather than this file.
+//
+//   SPA_URL        the built SPA (default http://localhost:5173)
+//   CHROMIUM       the browser binary (default /usr/bin/chromium)
+//   ARTIFACTS_DIR  where the step screenshots go (default <repo>/artifacts/browser)
+//
+// Exits 0 when every step passed, 1 with a "FAIL" line otherwise.
+
+import { chromium } from "playwright-core";
+import { mkdir, rm } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const SPA_URL = process.env.SPA_URL ?? "http://localhost:5173";
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const ARTIFACTS = path.resolve(process.env.ARTIFACTS_DIR ?? path.join(here, "../../artifacts/browser"));
+const WAIT_MS = 10_000; // any single wait
+const TOTAL_MS = 150_000; // the whole test
+
+// Chromium here cannot reach Google's services; without these flags its
+// background connections stall the loopback ones too.
+const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+// The SPA's wording (src/meter.js), so the test reads what a person reads.
+function meterText(remaining) {
+  if (remaining === 0) return "No free articles left this month";
+  return `${remaining} free article${remaining === 1 ? "" : "s"} left this month`;
+}
+
+const watchdog = setTimeout(() => {
+  console.error(`FAIL: the browser test took longer than ${TOTAL_MS / 1000} s`);
+  process.exit(1);
+}, TOTAL_MS);
+
+let passed = 0;
+let browser;
+let page; // the main tab, screenshotted on failure
+const browserLog = [];
+
+async function step(name, fn) {
+  const started = Date.now();
+  try {
+    await fn();
+  } catch (err) {
+    const e = new Error(`${name}: ${err.message}`);
+    e.step = name;
+    throw e;
+  }
+  passed += 1;
+  console.log(`ok ${passed} - ${name} (${Date.now() - started} ms)`);
+}
+
+async function shot(p, file) {
+  await p.screenshot({ path: path.join(ARTIFACTS, file), fullPage: true });
+}
+
+/** Polls `probe` until it returns a truthy value; fails with `what` after WAIT_MS. */
+async function until(what, probe, timeout = WAIT_MS) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      last = await probe();
+      if (last) return last;
+    } catch (err) {
+      last = err.message;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what} (last seen: ${JSON.stringify(last)})`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function textOf(p, testid) {
+  const el = p.getByTestId(testid);
+  await el.waitFor({ state: "visible" });
+  return (await el.textContent()).trim();
+}
+
+async function expectText(p, testid, expected) {
+  let seen;
+  await until(`[data-testid=${testid}] to read ${JSON.stringify(expected)}`, async () => {
+    seen = await textOf(p, testid);
+    return seen === expected;
+  }).catch(() => {
+    throw new Error(`[data-testid=${testid}] reads ${JSON.stringify(seen)}, expected ${JSON.stringify(expected)}`);
+  });
+}
+
+async function expectCount(p, selector, n) {
+  await until(`${n} × ${selector}`, async () => (await p.locator(selector).count()) === n);
+}
+
+async function newTab() {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+  const p = await context.newPage();
+  p.setDefaultTimeout(WAIT_MS);
+  p.setDefaultNavigationTimeout(WAIT_MS);
+  p.on("pageerror", (err) => browserLog.push(`pageerror: ${err.message}`));
+  p.on("console", (msg) => browserLog.push(`console.${msg.type()}: ${msg.text()}`));
+  return p;
+}
+
+async function login(p, username, password, { stay = false } = {}) {
+  await p.goto(SPA_URL);
+  await p.getByTestId("login-form").waitFor();
+  await p.getByTestId("login-username").fill(username);
+  await p.getByTestId("login-password").fill(password);
+  if (stay) await p.getByTestId("login-stay").check();
+  await p.getByTestId("login-submit").click();
+  await p.getByTestId("current-user").waitFor();
+}
+
+async function main() {
+  await rm(ARTIFACTS, { recursive: true, force: true });
+  await mkdir(ARTIFACTS, { recursive: true });
+
+  const suffix = randomBytes(4).toString("hex");
+  const username = `e2e_${suffix}`;
+  const password = `Tollgate-${randomBytes(6).toString("hex")}!`;
+
+  await step(`launch ${CHROMIUM}`, async () => {
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: CHROMIUM_ARGS,
+      timeout: 30_000,
+    });
+    page = await newTab();
+  });
+
+  await step("anonymous visitor sees the login and register forms", async () => {
+    await page.goto(SPA_URL);
+    await page.getByTestId("login-form").waitFor();
+    await page.getByTestId("register-form").waitFor();
+    if (await page.getByTestId("current-user").count()) throw new Error("a user is shown before anyone logged in");
+  });
+
+  await step("register shows the 422 field errors next to their fields", async () => {
+    await page.getByTestId("register-username").fill("ab");
+    await page.getByTestId("register-password").fill("short");
+    await page.getByTestId("register-submit").click();
+    const u = await textOf(page, "register-error-username");
+    const p = await textOf(page, "register-error-password");
+    if (!u || !p) throw new Error(`empty field errors: username=${JSON.stringify(u)} password=${JSON.stringify(p)}`);
+    await shot(page, "00-register-errors.png");
+  });
+
+  let limit;
+  await step(`register ${username} through the form`, async () => {
+    await page.getByTestId("register-username").fill(username);
+    await page.getByTestId("register-password").fill(password);
+    await page.getByTestId("register-submit").click();
+    await expectText(page, "current-user", username);
+    const meter = await textOf(page, "meter");
+    const m = /^(\d+) free articles? left this month$/.exec(meter);
+    if (!m) throw new Error(`a new free user's meter reads ${JSON.stringify(meter)}`);
+    limit = Number(m[1]);
+    await page.locator('[data-testid^="post-link-"]').first().waitFor();
+    await shot(page, "01-registered.png");
+  });
+
+  await step("read posts one by one: the meter counts down, then the paywall", async () => {
+    const ids = await page
+      .locator('[data-testid^="post-link-"]')
+      .evaluateAll((els) => els.map((el) => el.dataset.testid.slice("post-link-".length)));
+    if (ids.length <= limit) throw new Error(`need more than ${limit} posts to reach the paywall, the list has ${ids.length}`);
+    for (let i = 0; i <= limit; i += 1) {
+      await page.getByTestId(`post-link-${ids[i]}`).click();
+      const outcome = await until(`post ${ids[i]} or the paywall`, async () => {
+        if (await page.getByTestId("post-title").isVisible()) return "post";
+        if (await page.getByTestId("paywall").isVisible()) return "paywall";
+        if (await page.getByTestId("post-error").isVisible()) return `error: ${await textOf(page, "post-error")}`;
+        return null;
+      });
+      if (i < limit) {
+        if (outcome !== "post") throw new Error(`read ${i + 1} of ${limit} free: expected the post, got ${outcome}`);
+        await expectText(page, "post-meter", meterText(limit - i - 1));
+        await page.getByTestId("back").click();
+        await expectText(page, "meter", meterText(limit - i - 1));
+        console.log(`   read post ${ids[i]}: ${meterText(limit - i - 1)}`);
+      } else {
+        if (outcome !== "paywall") throw new Error(`read ${i + 1} (free reads: ${limit}): expected the paywall, got ${outcome}`);
+        await expectText(page, "paywall-meter", meterText(0));
+        const message = await textOf(page, "paywall-message");
+        if (!/free articles/i.test(message)) throw new Error(`paywall message: ${JSON.stringify(message)}`);
+        console.log(`   post ${ids[i]}: paywall (${message})`);
+        await shot(page, "02-paywall.png");
+      }
+    }
+    // A post opened earlier this month stays readable behind the paywall.
+    await page.getByTestId("back").click();
+    await page.getByTestId(`post-link-${ids[0]}`).click();
+    await page.getByTestId("post-title").waitFor();
+    await expectText(page, "post-meter", meterText(0));
+    await page.getByTestId("back").click();
+  });
+
+  await step("reload: still logged in (the server-side session survives)", async () => {
+    await page.reload();
+    await expectText(page, "current-user", username);
+    await expectText(page, "meter", meterText(0));
+    await shot(page, "03-reloaded.png");
+  });
+
+  await step("sessions: end one, then log out everywhere else", async () => {
+    // Two more logins, as from two other devices; the name matches case-insensitively.
+    const other1 = await newTab();
+    const other2 = await newTab();
+    await login(other1, username.toUpperCase(), password, { stay: true });
+    await expectText(other1, "current-user", username);
+    await login(other2, username, password);
+
+    await page.getByTestId("nav-sessions").click();
+    await expectCount(page, '[data-testid="session-row"]', 3);
+    await expectCount(page, '[data-testid="session-row"][data-current="true"]', 1);
+    await shot(page, "04-sessions.png");
+
+    // End one other session with its own button.
+    await page.locator('[data-testid^="end-session-"]').first().click();
+    await expectCount(page, '[data-testid="session-row"]', 2);
+    // Then all the others.
+    await page.getByTestId("logout-others").click();
+    await expectCount(page, '[data-testid="session-row"]', 1);
+    await expectCount(page, '[data-testid="session-row"][data-current="true"]', 1);
+
+    for (const other of [other1, other2]) {
+      await other.reload();
+      await other.getByTestId("login-form").waitFor();
+      await other.context().close();
+    }
+    await page.reload();
+    await expectText(page, "current-user", username);
+  });
+
+  await step("log out", async () => {
+    await page.getByTestId("logout").click();
+    await page.getByTestId("login-form").waitFor();
+    await shot(page, "05-logged-out.png");
+  });
+
+  await step("reload: still logged out", async () => {
+    await page.reload();
+    await page.getByTestId("login-form").waitFor();
+    if (await page.getByTestId("current-user").count()) throw new Error("a user is shown after logout and reload");
+    await shot(page, "06-reloaded-logged-out.png");
+  });
+
+  await step("no uncaught errors in the page", async () => {
+    const errors = browserLog.filter((line) => line.startsWith("pageerror:"));
+    if (errors.length) throw new Error(errors.join("; "));
+  });
+}
+
+let failed = 0;
+try {
+  await main();
+} catch (err) {
+  failed = 1;
+  console.error(`FAIL - ${err.message}`);
+  if (page) {
+    await shot(page, "99-failure.png").then(
+      () => console.error(`   screenshot: ${path.join(ARTIFACTS, "99-failure.png")}`),
+      () => {},
+    );
+  }
+  if (browserLog.length) console.error(`   browser console:\n     ${browserLog.slice(-20).join("\n     ")}`);
+} finally {
+  await browser?.close().catch(() => {});
+  clearTimeout(watchdog);
+}
+console.log(`screenshots: ${ARTIFACTS}`);
+console.log(`browser e2e: ${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

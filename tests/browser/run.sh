@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Real-browser end-to-end test: builds examples/react-spa and the tollgate
+# binary, starts a fresh tollgate (temp directory, fresh SQLite database) and
+# `vite preview`, then drives Debian's Chromium through playwright-core
+# (tests/browser/e2e.mjs). Screenshots of each step go to artifacts/browser/.
+#
+# Non-interactive; fine under CI=true. Needs node/npm, cargo, and Chromium
+# (installed with apt-get when /usr/bin/chromium is missing).
+#
+#   E2E_API_PORT  tollgate's port   (default 8080)
+#   E2E_SPA_PORT  vite preview port (default 5173)
+#   CHROMIUM      the browser binary (default /usr/bin/chromium)
+# Both ports must be free. The SPA and the API are both addressed as
+# `localhost`, so they are the same site and the SameSite=Lax cookie flows.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+SPA_DIR="$ROOT/examples/react-spa"
+TEST_DIR="$ROOT/tests/browser"
+API_PORT="${E2E_API_PORT:-8080}"
+SPA_PORT="${E2E_SPA_PORT:-5173}"
+export CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
+export ARTIFACTS_DIR="$ROOT/artifacts/browser"
+export SPA_URL="http://localhost:$SPA_PORT"
+API_URL="http://localhost:$API_PORT"
+export CI="${CI:-true}" npm_config_audit=false npm_config_fund=false npm_config_update_notifier=false
+START=$SECONDS
+
+say() { printf '== %s (%ss)\n' "$*" "$((SECONDS - START))"; }
+die() { printf 'browser e2e: FAIL: %s\n' "$*" >&2; exit 1; }
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+for port in "$API_PORT" "$SPA_PORT"; do
+  port_in_use "$port" && die "port $port is already in use (another server?); free it or set E2E_API_PORT / E2E_SPA_PORT"
+done
+
+# --- Chromium -------------------------------------------------------------
+if [[ ! -x "$CHROMIUM" ]]; then
+  [[ "$CHROMIUM" == /usr/bin/chromium ]] || die "CHROMIUM=$CHROMIUM is not an executable"
+  say "installing Chromium with apt-get"
+  SUDO=""
+  [[ "$(id -u)" == 0 ]] || SUDO="sudo -n"
+  export DEBIAN_FRONTEND=noninteractive
+  timeout 600 $SUDO apt-get update -qq
+  timeout 600 $SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null
+  [[ -x "$CHROMIUM" ]] || die "apt-get did not install $CHROMIUM"
+fi
+
+# --- node packages, the SPA, the server -----------------------------------
+npm_install() {
+  if [[ -f "$1/package-lock.json" ]]; then
+    (cd "$1" && timeout 300 npm ci --no-audit --no-fund --loglevel=error)
+  else
+    (cd "$1" && timeout 300 npm install --no-audit --no-fund --loglevel=error)
+  fi
+}
+say "npm ci (examples/react-spa, tests/browser)"
+npm_install "$SPA_DIR"
+npm_install "$TEST_DIR"
+
+say "building the SPA (VITE_API_URL=$API_URL)"
+(cd "$SPA_DIR" && VITE_API_URL="$API_URL" timeout 120 npm run build --silent -- --logLevel warn)
+
+say "cargo build --bin tollgate"
+(cd "$ROOT" && cargo build --bin tollgate --quiet)
+TOLLGATE="$ROOT/target/debug/tollgate"
+[[ -x "$TOLLGATE" ]] || die "no binary at $TOLLGATE (is CARGO_TARGET_DIR set elsewhere?)"
+
+# --- servers ----------------------------------------------------------------
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/tollgate-e2e.XXXXXX")"
+API_PID=""
+SPA_PID=""
+E2E_PID=""
+cleanup() {
+  local rc=$?
+  for pid in $E2E_PID $SPA_PID $API_PID; do
+    kill "$pid" 2>/dev/null || true
+  done
+  for pid in $E2E_PID $SPA_PID $API_PID; do
+    wait "$pid" 2>/dev/null || true
+  done
+  if [[ $rc -ne 0 ]]; then
+    for log in "$WORK/tollgate.log" "$WORK/vite.log"; do
+      [[ -s "$log" ]] && { echo "--- last lines of $(basename "$log")"; tail -n 30 "$log"; }
+    done
+  fi
+  rm -rf "$WORK"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+say "starting tollgate on 127.0.0.1:$API_PORT (fresh database in $WORK)"
+# A fresh directory: a fresh tollgate.db with the demo posts, and no stray .env.
+(
+  cd "$WORK"
+  exec env HOST=127.0.0.1 PORT="$API_PORT" BCRYPT_COST=4 RUST_LOG=warn \
+    CORS_ALLOWED_ORIGINS="$SPA_URL" DATABASE_URL="$WORK/tollgate.db" \
+    FREE_READS=5 SEED_DEMO_POSTS=true "$TOLLGATE" serve
+) >"$WORK/tollgate.log" 2>&1 &
+API_PID=$!
+
+say "starting vite preview on localhost:$SPA_PORT"
+(
+  cd "$SPA_DIR"
+  exec ./node_modules/.bin/vite preview --port "$SPA_PORT" --strictPort --host localhost
+) >"$WORK/vite.log" 2>&1 &
+SPA_PID=$!
+
+wait_for() { # name url pid
+  local deadline=$((SECONDS + 60))
+  until curl -fsS --max-time 2 -o /dev/null "$2" 2>/dev/null; do
+    kill -0 "$3" 2>/dev/null || die "$1 exited before answering $2"
+    ((SECONDS < deadline)) || die "$1 did not answer $2 within 60 s"
+    sleep 0.2
+  done
+}
+wait_for tollgate "http://127.0.0.1:$API_PORT/health" "$API_PID"
+wait_for "vite preview" "$SPA_URL/" "$SPA_PID"
+
+# --- the test -----------------------------------------------------------------
+say "running e2e.mjs in Chromium"
+cd "$TEST_DIR"
+# In the background so that a signal to this script is handled at once.
+timeout 180 node e2e.mjs &
+E2E_PID=$!
+wait "$E2E_PID" || die "e2e.mjs failed (exit $?); screenshots in $ARTIFACTS_DIR"
+E2E_PID=""
+say "browser e2e passed"
