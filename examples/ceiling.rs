@@ -1,0 +1,65 @@
+//! The benchmark's ceiling: a bare actix-web server answering
+//! `GET /check_session` with the same User JSON and the same headers as
+//! tollgate, and nothing else (no session, no database, no middleware
+//! stack). `bench/run.sh` measures it beside tollgate.
+//!
+//! `ceiling serve PORT` serves; `ceiling hash COST` prints how long one
+//! bcrypt hash takes at that cost, in milliseconds (the login storm's
+//! limit is cores ÷ that time).
+
+use actix_web::{web, App, HttpResponse, HttpServer};
+use serde::Serialize;
+
+#[derive(Serialize)]
+struct User {
+    id: i64,
+    username: &'static str,
+    plan: &'static str,
+    created_at: &'static str,
+}
+
+async fn check_session() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .insert_header((
+            "Content-Security-Policy",
+            "default-src 'none'; frame-ancestors 'none'",
+        ))
+        .json(User {
+            id: 1,
+            username: "bench",
+            plan: "free",
+            created_at: "2026-11-21T10:00:00Z",
+        })
+}
+
+fn main() -> std::io::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    match args.get(1).map(String::as_str) {
+        Some("hash") => {
+            let cost: u32 = args.get(2).and_then(|c| c.parse().ok()).unwrap_or(10);
+            let rounds = 5;
+            let started = std::time::Instant::now();
+            for _ in 0..rounds {
+                let _ = bcrypt::hash("a benchmark passphrase", cost);
+            }
+            println!("{:.3}", started.elapsed().as_secs_f64() * 1000.0 / rounds as f64);
+            Ok(())
+        }
+        Some("serve") => {
+            let port: u16 = args.get(2).and_then(|p| p.parse().ok()).unwrap_or(18900);
+            actix_web::rt::System::new().block_on(async move {
+                HttpServer::new(|| App::new().route("/check_session", web::get().to(check_session)))
+                    .workers(1)
+                    .bind(("127.0.0.1", port))?
+                    .run()
+                    .await
+            })
+        }
+        _ => {
+            eprintln!("usage: ceiling serve PORT | ceiling hash COST");
+            std::process::exit(2);
+        }
+    }
+}
