@@ -106,7 +106,15 @@ impl Application {
                 .wrap(contract_headers())
                 .wrap(from_fn(access_log::log_request))
         })
-        .listen(listener)?;
+        .listen(listener)?
+        // Blocking work is database calls (at most one per pooled
+        // connection at a time) and bcrypt (at most one per core). More
+        // threads than that only wait on the pool's lock, and on a small
+        // machine hundreds of them thrash the scheduler.
+        .worker_max_blocking_threads(
+            settings.database_pool_size as usize
+                + std::thread::available_parallelism().map_or(2, |n| n.get()),
+        );
         if let Some(workers) = settings.workers {
             server = server.workers(workers);
         }
