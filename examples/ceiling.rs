@@ -44,7 +44,10 @@ fn main() -> std::io::Result<()> {
             for _ in 0..rounds {
                 let _ = bcrypt::hash("a benchmark passphrase", cost);
             }
-            println!("{:.3}", started.elapsed().as_secs_f64() * 1000.0 / rounds as f64);
+            println!(
+                "{:.3}",
+                started.elapsed().as_secs_f64() * 1000.0 / rounds as f64
+            );
             Ok(())
         }
         Some("serve") => {
