@@ -58,7 +58,14 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    tracing_subscriber::fmt().with_env_filter(filter).init();
+    // Log lines are written by a background thread, so a request never
+    // waits on stdout; colours only for a terminal, never in a log file.
+    let (writer, _flush_on_exit) = tracing_appender::non_blocking(std::io::stdout());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+        .with_writer(writer)
+        .init();
 
     let settings = match Settings::from_env() {
         Ok(settings) => settings,
