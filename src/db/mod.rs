@@ -1,6 +1,12 @@
 //! Storage: the backend chosen from `DATABASE_URL`, the connection pool, the
 //! embedded migrations, and one file of queries per table. Every query runs
 //! through [`run`], on the blocking pool.
+//!
+//! Lookups by a unique key use `.get_result()`, never `.first()`: `first`
+//! adds `LIMIT ?`, and SQLite's planner reads a bound LIMIT's value, so
+//! every re-bind expires the cached statement and SQLite parses and plans
+//! the query again on each call (a quarter of `check_session`'s CPU when
+//! measured; see bench/README.md).
 
 pub mod demo_posts;
 pub mod posts;

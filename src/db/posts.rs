@@ -22,7 +22,7 @@ pub fn find(conn: &mut Conn, id: i64) -> QueryResult<Option<PostRow>> {
     posts::table
         .find(id)
         .select(PostRow::as_select())
-        .first(conn)
+        .get_result(conn) // no LIMIT: see the note in db/mod.rs
         .optional()
 }
 

@@ -75,7 +75,7 @@ pub fn find_live(
         .filter(sessions::token_hash.eq(token_hash))
         .filter(sessions::expires_at.gt(now))
         .select((SessionRow::as_select(), UserRow::as_select()))
-        .first(conn)
+        .get_result(conn) // no LIMIT: see the note in db/mod.rs
         .optional()
 }
 

@@ -19,7 +19,7 @@ pub fn lockout_remaining(conn: &mut Conn, key: &str, now: i64) -> QueryResult<Op
     let locked_until: Option<Option<i64>> = login_throttle::table
         .find(key)
         .select(login_throttle::locked_until)
-        .first(conn)
+        .get_result(conn) // no LIMIT: see the note in db/mod.rs
         .optional()?;
     Ok(locked_until
         .flatten()
@@ -53,7 +53,7 @@ pub fn record_failure(
     let row: Option<ThrottleRow> = login_throttle::table
         .find(key)
         .select(ThrottleRow::as_select())
-        .first(conn)
+        .get_result(conn) // no LIMIT: see the note in db/mod.rs
         .optional()?;
     let (failures, window_started_at) = match row {
         // Still counting within the window, and not serving a lockout.

@@ -35,7 +35,7 @@ pub fn find_by_key(conn: &mut Conn, key: &str) -> QueryResult<Option<UserRow>> {
     users::table
         .filter(users::username_key.eq(key))
         .select(UserRow::as_select())
-        .first(conn)
+        .get_result(conn) // no LIMIT: see the note in db/mod.rs
         .optional()
 }
 
@@ -43,7 +43,7 @@ pub fn find(conn: &mut Conn, id: i64) -> QueryResult<Option<UserRow>> {
     users::table
         .find(id)
         .select(UserRow::as_select())
-        .first(conn)
+        .get_result(conn) // no LIMIT: see the note in db/mod.rs
         .optional()
 }
 
