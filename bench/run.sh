@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # tollgate's benchmark, in one invocation: a bare actix-web ceiling and
-# tollgate side by side on this machine, the server pinned to core 0 and wrk
-# to core 1, every scenario bounded in time, loopback only. Prints a
-# Markdown table (throughput, p50/p99, server CPU per request, peak RSS,
-# and each figure as a ratio to the ceiling measured seconds apart).
+# tollgate side by side on this machine, on SQLite and on PostgreSQL, fresh
+# and with a big site's data seeded. The server is pinned to one core and
+# wrk to another, every scenario is bounded in time, loopback only. Prints
+# Markdown tables (throughput, p50/p99, server CPU per request, peak RSS,
+# each figure as a ratio to the ceiling measured seconds before) and checks
+# every target of issue 5 against this run.
 #
-#   bash bench/run.sh                  # SQLite, 10 s per scenario
-#   BENCH_SECONDS=30 bash bench/run.sh
-#   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/ bash bench/run.sh
+#   bash bench/run.sh                        # everything, about 10 minutes
+#   BENCH_SECONDS=30 bash bench/run.sh       # longer scenarios
+#   BENCH_POSTGRES= bash bench/run.sh        # SQLite only
+#   BENCH_SEED_USERS=0 bash bench/run.sh     # skip the seeded runs
+#
+# It is run by hand, never by `cargo test`: timings on shared machines are
+# not stable enough to assert on, ratios from one run are.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -15,95 +21,216 @@ seconds=${BENCH_SECONDS:-10}
 cost=${BENCH_BCRYPT_COST:-10}
 server_core=${BENCH_SERVER_CORE:-0}
 load_core=${BENCH_LOAD_CORE:-1}
+postgres=${BENCH_POSTGRES-postgres://postgres@127.0.0.1:5432/}
+seed_users=${BENCH_SEED_USERS:-1000000}
 
-command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+need() { command -v "$1" >/dev/null || { apt-get update -qq && apt-get install -y -qq "$2" >/dev/null; }; }
+need wrk wrk
+need sqlite3 sqlite3
+need curl curl
 cargo build --quiet --release --bin tollgate --example ceiling
 tollgate=$root/target/release/tollgate
 ceiling=$root/target/release/examples/ceiling
 
 work=$(mktemp -d)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+databases=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for d in "${databases[@]}"; do psql "$postgres" -qc "DROP DATABASE IF EXISTS $d WITH (FORCE)" >/dev/null 2>&1 || true; done
+  rm -rf "$work"
+}
 trap cleanup EXIT
 
-wait_for() { for _ in $(seq 1 200); do curl -s -o /dev/null "$1" && return 0; sleep 0.05; done; echo "no answer from $1" >&2; exit 1; }
+wait_for() { for _ in $(seq 1 400); do curl -s -o /dev/null "$1" && return 0; sleep 0.05; done; echo "no answer from $1" >&2; exit 1; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 peak_rss_kib() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
 ticks_per_second=$(getconf CLK_TCK)
+to_ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) { sub(/us$/, "", v); print v / 1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v); print v } else if (v ~ /s$/) { sub(/s$/, "", v); print v * 1000 } else print v }'; }
 
-# wrk_run NAME PID URL [wrk args...] -> appends a row to $work/rows
+# wrk_run ROWS NAME PID URL [wrk args...]: one scenario, one row in ROWS:
+# name|req/s|p50|p99|CPU µs per request|peak RSS KiB|errors
 wrk_run() {
-  local name=$1 pid=$2 url=$3; shift 3
-  local before after out rps p50 p99 reqs
+  local rows=$1 name=$2 pid=$3 url=$4; shift 4
+  local before after out rps p50 p99 reqs errors cpu_us
   before=$(cpu_ticks "$pid")
   out=$(taskset -c "$load_core" wrk --latency -d "${seconds}s" "$@" "$url")
   after=$(cpu_ticks "$pid")
-  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  rps=$(awk '/Requests\/sec/ {printf "%.0f", $2}' <<<"$out")
   reqs=$(awk '/requests in/ {print $1}' <<<"$out")
   p50=$(awk '$1=="50%" {print $2}' <<<"$out")
   p99=$(awk '$1=="99%" {print $2}' <<<"$out")
-  local errors; errors=$(awk '/Non-2xx|Socket errors/ {print}' <<<"$out" | tr '\n' ' ')
-  local cpu_us; cpu_us=$(awk -v t="$((after - before))" -v hz="$ticks_per_second" -v n="$reqs" 'BEGIN { if (n > 0) printf "%.1f", t / hz * 1e6 / n; else print "-" }')
-  echo "$name|$rps|$p50|$p99|$cpu_us|$(peak_rss_kib "$pid")|$errors" >> "$work/rows"
+  errors=$(awk '/Non-2xx|Socket errors/ {$1=$1; print}' <<<"$out" | tr '\n' ' ')
+  cpu_us=$(awk -v t="$((after - before))" -v hz="$ticks_per_second" -v n="$reqs" 'BEGIN { if (n > 0) printf "%.1f", t / hz * 1e6 / n; else print "-" }')
+  echo "$name|$rps|$p50|$p99|$cpu_us|$(peak_rss_kib "$pid")|$errors" >> "$rows"
+}
+field() { grep "^$2" "$1" | head -1 | cut -d'|' -f"$3"; }
+
+# ceiling ROWS: the bare actix-web endpoint, seconds before tollgate's runs.
+ceiling_run() {
+  taskset -c "$server_core" "$ceiling" serve 18900 > /dev/null & pids+=($!)
+  local pid=$!
+  wait_for http://127.0.0.1:18900/check_session
+  wrk_run "$1" "ceiling" "$pid" http://127.0.0.1:18900/check_session -t1 -c64
+  kill "$pid"; wait "$pid" 2>/dev/null || true
 }
 
-to_ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) { sub(/us$/, "", v); print v / 1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v); print v } else if (v ~ /s$/) { sub(/s$/, "", v); print v * 1000 } else print v }'; }
+# start_tollgate DATABASE_URL LOG: sets $server_pid.
+start_tollgate() {
+  (cd "$work" && DATABASE_URL=$1 exec taskset -c "$server_core" "$tollgate" > "$2" 2>&1) & pids+=($!)
+  server_pid=$!
+  wait_for "$base/health"
+}
+stop_tollgate() { kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; }
 
-# --- the ceiling
-taskset -c "$server_core" "$ceiling" serve 18900 & pids+=($!); ceiling_pid=$!
-wait_for http://127.0.0.1:18900/check_session
-wrk_run "ceiling: bare actix-web, same JSON" "$ceiling_pid" http://127.0.0.1:18900/check_session -t1 -c64
-kill "$ceiling_pid"
-hash_ms=$(taskset -c "$server_core" "$ceiling" hash "$cost")
+register() {
+  curl -s -D - -o /dev/null "$base/register" -H 'Content-Type: application/json' \
+    -d "{\"username\":\"$1\",\"password\":\"a benchmark passphrase\"}" |
+    tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: \(session=[^;]*\).*/\1/p'
+}
+# The reader for S1/S2/S5: logged in, posts 1-5 unlocked this month.
+prepare_reader() {
+  COOKIE=$(register "reader$1")
+  [ -n "$COOKIE" ] || { echo "could not register the benchmark reader" >&2; exit 1; }
+  export COOKIE
+  for i in 1 2 3 4 5; do curl -s -o /dev/null -H "Cookie: $COOKIE" "$base/blog/$i"; done
+}
 
-# --- tollgate
 export BCRYPT_COST=$cost WORKERS=1 RUST_LOG=${BENCH_RUST_LOG:-info} PORT=18901 HOST=127.0.0.1
 export LOGIN_MAX_FAILURES=1000000 FREE_READS=5
-if [ -n "${BENCH_DATABASE_URL:-}" ]; then
-  db="tollgate_bench_$$"
-  psql "$BENCH_DATABASE_URL" -qc "CREATE DATABASE $db" >/dev/null
-  export DATABASE_URL="${BENCH_DATABASE_URL%/}/$db" SESSION_SECRET=$(head -c 64 /dev/urandom | od -An -tx1 | tr -d ' \n')
-  trap 'cleanup; psql "$BENCH_DATABASE_URL" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null' EXIT
-else
-  export DATABASE_URL=$work/bench.db
-fi
-(cd "$work" && exec taskset -c "$server_core" "$tollgate" > "$work/server.log" 2>&1) & pids+=($!); server_pid=$!
-wait_for http://127.0.0.1:18901/health
 base=http://127.0.0.1:18901
 
-register() { curl -s -D - -o /dev/null "$base/register" -H 'Content-Type: application/json' -d "{\"username\":\"$1\",\"password\":\"a benchmark passphrase\"}" | tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: \(session=[^;]*\).*/\1/p'; }
-COOKIE=$(register reader); export COOKIE
-for i in 1 2 3 4 5; do curl -s -o /dev/null -H "Cookie: $COOKIE" "$base/blog/$i"; done
-for i in $(seq 0 63); do register "bench$i" >/dev/null; done
+# scenarios ROWS: S1-S6 against the running server.
+scenarios() {
+  local rows=$1
+  prepare_reader main
+  for i in $(seq 0 63); do register "bench$i" > /dev/null; done
+  wrk_run "$rows" "S1" "$server_pid" "$base/check_session" -t1 -c64 -H "Cookie: $COOKIE"
+  wrk_run "$rows" "S2" "$server_pid" "$base" -t1 -c64 -s bench/lua/reread.lua
+  wrk_run "$rows" "S3" "$server_pid" "$base/blog" -t1 -c64
+  # S4 and S5 together: the storm, and a light check_session probe (a few
+  # hundred requests a second, so that it measures latency, not capacity).
+  taskset -c "$load_core" wrk --latency -d "${seconds}s" -t1 -c16 -s bench/lua/login.lua "$base" > "$work/s4.txt" &
+  local storm=$!
+  wrk_run "$rows" "S5" "$server_pid" "$base/check_session" -t1 -c4 -s bench/lua/probe.lua
+  wait "$storm"
+  local s4_reqs s4_rps
+  s4_reqs=$(awk '/requests in/ {print $1}' "$work/s4.txt")
+  s4_rps=$(awk '/Requests\/sec/ {printf "%.1f", $2}' "$work/s4.txt")
+  echo "S4|$s4_rps|$(awk '$1=="50%" {print $2}' "$work/s4.txt")|$(awk '$1=="99%" {print $2}' "$work/s4.txt")|-|$(peak_rss_kib "$server_pid")|$(awk '/Non-2xx|Socket errors/ {$1=$1; print}' "$work/s4.txt" | tr '\n' ' ')" >> "$rows"
+  [ "${s4_reqs:-0}" -gt 0 ] || { echo "the login storm got no answers" >&2; exit 1; }
+  PREFIX="u$$x" wrk_run "$rows" "S6" "$server_pid" "$base" -t1 -c16 -s bench/lua/register.lua
+}
 
-wrk_run "S1 GET /check_session, valid cookie" "$server_pid" "$base/check_session" -t1 -c64 -H "Cookie: $COOKIE"
-wrk_run "S2 GET /blog/{id}, unlocked re-reads" "$server_pid" "$base" -t1 -c64 -s bench/lua/reread.lua
-wrk_run "S3 anonymous GET /blog (the guard's 401)" "$server_pid" "$base/blog" -t1 -c64
-# S4 and S5 together: the storm, and check_session latency while it runs.
-taskset -c "$load_core" wrk --latency -d "${seconds}s" -t1 -c16 -s bench/lua/login.lua "$base" > "$work/s4.txt" &
-storm=$!
-wrk_run "S5 GET /check_session during the S4 storm" "$server_pid" "$base/check_session" -t1 -c4 -H "Cookie: $COOKIE"
-wait "$storm"
-s4_rps=$(awk '/Requests\/sec/ {print $2}' "$work/s4.txt")
-s4_p50=$(awk '$1=="50%" {print $2}' "$work/s4.txt"); s4_p99=$(awk '$1=="99%" {print $2}' "$work/s4.txt")
-PREFIX="u$$x" wrk_run "S6 POST /register, new names" "$server_pid" "$base" -t1 -c16 -s bench/lua/register.lua
+# seeded ROWS DATABASE_URL: S1 and S2 with 10^6 users/sessions, 10^7 unlocks.
+seeded() {
+  local rows=$1 url=$2
+  start_tollgate "$url" "$work/seeded-server.log"
+  local started; started=$(date +%s)
+  bash bench/seed.sh "$url" "$seed_users"
+  echo "seeded $seed_users users, sessions and $((seed_users * 10)) unlocks in $(($(date +%s) - started)) s" > "$work/seed-time"
+  prepare_reader seeded
+  wrk_run "$rows" "S1" "$server_pid" "$base/check_session" -t1 -c64 -H "Cookie: $COOKIE"
+  wrk_run "$rows" "S2" "$server_pid" "$base" -t1 -c64 -s bench/lua/reread.lua
+  stop_tollgate
+}
 
-# --- the table
-ceiling_rps=$(head -1 "$work/rows" | cut -d'|' -f2)
-s1_p99=$(grep '^S1' "$work/rows" | cut -d'|' -f4)
+# new_database BACKEND NAME: sets $db_url to a new, empty database.
+new_database() {
+  if [ "$1" = sqlite ]; then
+    db_url=$work/$2.db
+  else
+    local name="tollgate_bench_$2_$$"
+    psql "$postgres" -qc "CREATE DATABASE $name" > /dev/null
+    databases+=("$name")
+    db_url=${postgres%/}/$name
+  fi
+}
+
+backends=(sqlite)
+if [ -n "$postgres" ]; then
+  psql "$postgres" -qc 'SELECT 1' > /dev/null || { echo "PostgreSQL at $postgres is not reachable (BENCH_POSTGRES= skips it)" >&2; exit 1; }
+  backends+=(postgres)
+fi
+
+hash_ms=$(taskset -c "$server_core" "$ceiling" hash "$cost")
+for backend in "${backends[@]}"; do
+  echo "== $backend" >&2
+  if [ "$backend" = postgres ]; then
+    SESSION_SECRET=$(head -c 48 /dev/urandom | od -An -tx1 | tr -d ' \n'); export SESSION_SECRET
+  else
+    unset SESSION_SECRET
+  fi
+  rows=$work/$backend.rows
+  ceiling_run "$rows"
+  new_database "$backend" fresh
+  start_tollgate "$db_url" "$work/$backend-server.log"
+  scenarios "$rows"
+  echo "all|-|-|-|-|$(peak_rss_kib "$server_pid")|" >> "$rows"
+  stop_tollgate
+  if [ "$seed_users" -gt 0 ]; then
+    new_database "$backend" seeded
+    seeded "$work/$backend.seeded" "$db_url"
+    mv "$work/seed-time" "$work/$backend.seed-time"
+  fi
+done
+
+# --- the report
 limit=$(awk -v ms="$hash_ms" 'BEGIN { printf "%.1f", 1000 / ms }')
+ok() { if awk "BEGIN { exit !($1) }"; then echo "met"; else echo "**NOT MET**"; fi; }
+describe() {
+  case $1 in
+    ceiling) echo "ceiling: bare actix-web, same JSON and headers" ;;
+    S1) echo "S1 \`GET /check_session\`, valid cookie, 64 conn." ;;
+    S2) echo "S2 \`GET /blog/{id}\`, unlocked re-reads, 64 conn." ;;
+    S3) echo "S3 anonymous \`GET /blog\` (the guard's 401), 64 conn." ;;
+    S4) echo "S4 \`POST /login\` storm, 16 conn." ;;
+    S5) echo "S5 \`GET /check_session\` during S4 (4 conn., ~400 req/s)" ;;
+    S6) echo "S6 \`POST /register\`, new names, 16 conn." ;;
+  esac
+}
 echo
-echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), server on core $server_core, wrk on core $load_core; ${seconds}s per scenario; database: ${BENCH_DATABASE_URL:+PostgreSQL}${BENCH_DATABASE_URL:-SQLite}; BCRYPT_COST=$cost."
-echo
-echo "| scenario | req/s | × ceiling | p50 | p99 | server CPU/req | peak RSS | errors |"
-echo "|---|---|---|---|---|---|---|---|"
-while IFS='|' read -r name rps p50 p99 cpu rss errors; do
-  ratio=$(awk -v a="$rps" -v b="$ceiling_rps" 'BEGIN { printf "%.2f", a / b }')
-  echo "| $name | $rps | $ratio | $p50 | $p99 | ${cpu} µs | $((rss / 1024)) MiB | ${errors:-none} |"
-done < "$work/rows"
-echo "| S4 POST /login storm (16 conn.) | $s4_rps | $(awk -v a="$s4_rps" -v l="$limit" 'BEGIN { printf "%.2f × the bcrypt limit", a / l }') | $s4_p50 | $s4_p99 | - | - | - |"
-echo
-echo "One bcrypt hash at cost $cost: ${hash_ms} ms, so the limit on one core is ${limit} logins/s."
-s5_p99=$(grep '^S5' "$work/rows" | cut -d'|' -f4)
-echo "S5 p99 / S1 p99: $(awk -v a="$(to_ms "$s5_p99")" -v b="$(to_ms "$s1_p99")" 'BEGIN { printf "%.1f", a / b }')"
-echo "Peak RSS through all scenarios: $(( $(peak_rss_kib "$server_pid") / 1024 )) MiB"
+echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo); server pinned to core $server_core (WORKERS=1), wrk to core $load_core; ${seconds} s per scenario; BCRYPT_COST=$cost; RUST_LOG=$RUST_LOG. One bcrypt hash at cost $cost: ${hash_ms} ms, so the bcrypt limit on the server's one core is ${limit} logins/s."
+for backend in "${backends[@]}"; do
+  rows=$work/$backend.rows
+  ceiling_rps=$(field "$rows" ceiling 2)
+  echo
+  echo "### $backend"
+  echo
+  echo "| scenario | req/s | × ceiling | p50 | p99 | server CPU/req | peak RSS | non-2xx / errors |"
+  echo "|---|---|---|---|---|---|---|---|"
+  for s in ceiling S1 S2 S3 S4 S5 S6; do
+    IFS='|' read -r _ rps p50 p99 cpu rss errors < <(grep "^$s|" "$rows")
+    if [ "$s" = S4 ]; then
+      ratio=$(awk -v a="$rps" -v l="$limit" 'BEGIN { printf "%.2f × bcrypt limit", a / l }')
+    else
+      ratio=$(awk -v a="$rps" -v b="$ceiling_rps" 'BEGIN { printf "%.2f", a / b }')
+    fi
+    echo "| $(describe "$s") | $rps | $ratio | $p50 | $p99 | ${cpu} µs | $((rss / 1024)) MiB | ${errors:-none} |"
+  done
+  s1=$(field "$rows" S1 2); s2=$(field "$rows" S2 2); s3=$(field "$rows" S3 2); s4=$(field "$rows" S4 2)
+  s1_p99=$(to_ms "$(field "$rows" S1 4)"); s5_p99=$(to_ms "$(field "$rows" S5 4)")
+  rss=$(( $(field "$rows" all 6) / 1024 ))
+  echo
+  echo "| target | this run | |"
+  echo "|---|---|---|"
+  echo "| S1 ≥ 0.3 × ceiling (aim 0.5) | $(awk -v a="$s1" -v b="$ceiling_rps" 'BEGIN { printf "%.2f", a / b }') | $(ok "$s1 >= 0.3 * $ceiling_rps") |"
+  echo "| S2 ≥ 0.2 × ceiling | $(awk -v a="$s2" -v b="$ceiling_rps" 'BEGIN { printf "%.2f", a / b }') | $(ok "$s2 >= 0.2 * $ceiling_rps") |"
+  echo "| S3 ≥ 0.8 × ceiling | $(awk -v a="$s3" -v b="$ceiling_rps" 'BEGIN { printf "%.2f", a / b }') | $(ok "$s3 >= 0.8 * $ceiling_rps") |"
+  echo "| S4 ≥ 0.9 × bcrypt limit | $(awk -v a="$s4" -v l="$limit" 'BEGIN { printf "%.2f", a / l }') | $(ok "$s4 >= 0.9 * $limit") |"
+  echo "| S5 p99 ≤ 5 × S1 p99 | ${s5_p99} ms vs ${s1_p99} ms | $(ok "$s5_p99 <= 5 * $s1_p99") |"
+  echo "| peak RSS < 64 MiB, all scenarios | $rss MiB | $(ok "$rss < 64") |"
+  if [ -f "$work/$backend.seeded" ]; then
+    seeded_rows=$work/$backend.seeded
+    for s in S1 S2; do
+      fresh=$(field "$rows" "$s" 2); big=$(field "$seeded_rows" "$s" 2)
+      echo "| $s seeded within 20 % of fresh | $big vs $fresh req/s ($(awk -v a="$big" -v b="$fresh" 'BEGIN { printf "%+.0f %%", (a / b - 1) * 100 }'); p99 $(field "$seeded_rows" "$s" 4)) | $(ok "$big >= 0.8 * $fresh") |"
+    done
+    echo
+    echo "Seeded: $(cat "$work/$backend.seed-time"); peak RSS of the seeded server $(( $(field "$seeded_rows" S2 6) / 1024 )) MiB."
+  fi
+done
+if [ -n "$postgres" ]; then
+  echo
+  echo "PostgreSQL runs on the same machine, unpinned: it shares both cores with the server and wrk, and its CPU is not in \"server CPU/req\"."
+fi

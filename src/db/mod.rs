@@ -1,6 +1,6 @@
 //! Storage: the backend chosen from `DATABASE_URL`, the connection pool, the
 //! embedded migrations, and one file of queries per table. Every query runs
-//! through [`run`], on the blocking pool.
+//! through [`run`], on the blocking pool, in batches (see [`batch`]).
 //!
 //! Lookups by a unique key use `.get_result()`, never `.first()`: `first`
 //! adds `LIMIT ?`, and SQLite's planner reads a bound LIMIT's value, so
@@ -8,6 +8,7 @@
 //! the query again on each call (a quarter of `check_session`'s CPU when
 //! measured; see bench/README.md).
 
+mod batch;
 pub mod demo_posts;
 pub mod posts;
 pub mod schema;
@@ -17,6 +18,7 @@ pub mod unlocks;
 pub mod users;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -40,7 +42,24 @@ pub enum DbConnection {
 }
 
 pub type Conn = DbConnection;
-pub type Pool = r2d2::Pool<Manager>;
+
+/// The connection pool, and the batches of work waiting for it.
+#[derive(Clone)]
+pub struct Pool {
+    connections: r2d2::Pool<Manager>,
+    batcher: Arc<batch::Batcher>,
+    /// How many chunks one batch is split into: SQLite work is CPU-bound,
+    /// so one chunk per core; PostgreSQL work mostly waits on the network,
+    /// so one per pooled connection.
+    parallel: usize,
+}
+
+impl Pool {
+    /// A connection for work outside a request (start-up, the CLI).
+    pub fn get(&self) -> Result<r2d2::PooledConnection<Manager>, r2d2::PoolError> {
+        self.connections.get()
+    }
+}
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -148,17 +167,26 @@ pub fn connect(settings: &Settings) -> anyhow::Result<Pool> {
         ))
         .context("cannot switch the SQLite database to WAL mode")?;
     }
+    let parallel = match &backend {
+        Backend::Sqlite { .. } => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        Backend::Postgres { .. } => settings.database_pool_size as usize,
+    };
     let manager = Manager {
         backend,
         timeout: settings.database_timeout,
     };
-    Ok(r2d2::Pool::builder()
+    let connections = r2d2::Pool::builder()
         .max_size(settings.database_pool_size)
         .connection_timeout(settings.database_timeout)
         // A checkout test is an extra round trip on every request; a broken
         // connection is detected by Diesel after a failed query instead.
         .test_on_check_out(false)
-        .build_unchecked(manager))
+        .build_unchecked(manager);
+    Ok(Pool {
+        connections,
+        batcher: Arc::default(),
+        parallel: parallel.min(settings.database_pool_size as usize),
+    })
 }
 
 /// Applies the migrations this binary embeds that the database lacks.
@@ -234,23 +262,34 @@ impl Drop for OpenTransaction<'_> {
     }
 }
 
-/// Runs `f` with a pooled connection on the blocking pool. A pool that
-/// cannot hand out a connection within DATABASE_TIMEOUT_SECONDS means the
-/// database is unreachable: `503 unavailable`.
+/// Runs `f` with a pooled connection on the blocking pool, batched with
+/// the other database work of this event-loop turn (see [`batch`]), inside
+/// the caller's tracing span. A pool that cannot hand out a connection
+/// within DATABASE_TIMEOUT_SECONDS means the database is unreachable:
+/// `503 unavailable`.
 pub async fn run<T, F>(pool: &Pool, f: F) -> Result<T, ApiError>
 where
     F: FnOnce(&mut Conn) -> Result<T, ApiError> + Send + 'static,
     T: Send + 'static,
 {
-    let pool = pool.clone();
-    crate::blocking::run(move || {
-        let mut conn = pool.get().map_err(|e| {
-            tracing::warn!(error = %e, "no database connection available");
-            ApiError::Unavailable
-        })?;
-        f(&mut conn)
-    })
-    .await
+    let (send, receive) = tokio::sync::oneshot::channel();
+    let span = tracing::Span::current();
+    let job: batch::Job = Box::new(move |conn| {
+        let result = span.in_scope(|| match conn {
+            Some(conn) => f(conn),
+            None => Err(ApiError::Unavailable),
+        });
+        Box::new(move || {
+            // The caller may have gone (a closed connection); nothing to do.
+            let _ = send.send(result);
+        })
+    });
+    pool.batcher
+        .submit(&pool.connections, pool.parallel, job)
+        .await;
+    receive
+        .await
+        .map_err(|_| ApiError::internal(anyhow::anyhow!("a database task failed")))?
 }
 
 /// Whether a Diesel error means "the database is busy or unreachable" (a
