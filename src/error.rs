@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
-use serde_json::json;
 
 use crate::domain::meter::Meter;
 
@@ -165,11 +164,16 @@ impl ResponseError for ApiError {
             // The client learns nothing; the log gets the whole cause chain.
             tracing::error!(error.cause_chain = ?cause, "internal error");
         }
-        let mut body = json!({ "error": sentence, "code": code });
+        let mut body = ErrorBody {
+            error: &sentence,
+            code,
+            fields: None,
+            meter: None,
+        };
         let mut response = HttpResponse::build(status);
         match self {
-            ApiError::Validation(fields) => body["fields"] = json!(fields),
-            ApiError::Paywall(meter) => body["meter"] = json!(meter),
+            ApiError::Validation(fields) => body.fields = Some(fields),
+            ApiError::Paywall(meter) => body.meter = Some(meter),
             ApiError::MethodNotAllowed(allow) => {
                 response.insert_header((header::ALLOW, *allow));
             }
@@ -180,6 +184,18 @@ impl ResponseError for ApiError {
         }
         response.json(body)
     }
+}
+
+/// The contract's error body, serialized straight from borrowed parts (the
+/// guard's 401 is the most frequent answer there is; no `Value` tree).
+#[derive(serde::Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+    code: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fields: Option<&'a BTreeMap<String, String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    meter: Option<&'a Meter>,
 }
 
 /// Maps a Diesel error: a locked or busy database is an outage the client

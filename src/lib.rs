@@ -16,6 +16,8 @@ pub mod blocking;
 pub mod db;
 /// Pure rules: usernames, passwords, the meter, session lifetimes.
 pub mod domain;
+/// How log lines are stamped.
+pub mod logging;
 /// Access log, contract headers, JSON errors, cross-site defences.
 pub mod middleware;
 /// The HTTP handlers, one file per resource.

@@ -60,12 +60,23 @@ fn main() -> ExitCode {
     };
     // Log lines are written by a background thread, so a request never
     // waits on stdout; colours only for a terminal, never in a log file.
-    let (writer, _flush_on_exit) = tracing_appender::non_blocking(std::io::stdout());
-    tracing_subscriber::fmt()
+    // The buffer turns a burst of lines into one write (stdout alone makes a
+    // system call per line); the thread flushes it whenever it has caught
+    // up, so no line waits for the next one.
+    let (writer, _flush_on_exit) = tracing_appender::non_blocking(
+        std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout()),
+    );
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .with_writer(writer)
-        .init();
+        .with_timer(tollgate::logging::Timestamp);
+    if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        logs.init();
+    } else {
+        logs.with_ansi(false)
+            .event_format(tollgate::logging::PlainLine)
+            .init();
+    }
 
     let settings = match Settings::from_env() {
         Ok(settings) => settings,

@@ -100,7 +100,6 @@ impl Application {
                 .wrap(sessions)
                 .wrap(from_fn(cookie::apply_lifetime))
                 .wrap(cors(&origins))
-                .wrap(from_fn(cross_site::strip_stray_cors_headers))
                 .wrap(from_fn(cross_site::refuse_cross_site))
                 .wrap(from_fn(json_errors::ensure_json_errors))
                 .wrap(contract_headers())

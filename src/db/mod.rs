@@ -43,6 +43,23 @@ pub enum DbConnection {
 
 pub type Conn = DbConnection;
 
+/// Runs a query on the concrete connection inside a [`DbConnection`], for
+/// the queries every request makes. Through the `MultiConnection` itself,
+/// Diesel renders the whole SQL text again on every execution (its
+/// `SerializedQuery` does so in each pass over the query, even when the
+/// prepared statement is cached): that was a sixth of `check_session`'s CPU
+/// when measured (bench/README.md). The body is the same generic Diesel
+/// query, compiled once per backend.
+macro_rules! direct {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Sqlite($c) => $body,
+            $crate::db::DbConnection::Postgres($c) => $body,
+        }
+    };
+}
+pub(crate) use direct;
+
 /// The connection pool, and the batches of work waiting for it.
 #[derive(Clone)]
 pub struct Pool {

@@ -19,22 +19,22 @@ pub struct PostRow {
 }
 
 pub fn find(conn: &mut Conn, id: i64) -> QueryResult<Option<PostRow>> {
-    posts::table
+    super::direct!(conn, |c| posts::table
         .find(id)
         .select(PostRow::as_select())
-        .get_result(conn) // no LIMIT: see the note in db/mod.rs
-        .optional()
+        .get_result(c) // no LIMIT: see the note in db/mod.rs
+        .optional())
 }
 
 /// One page of posts, newest first, and the total count.
 pub fn page(conn: &mut Conn, page: i64, per_page: i64) -> QueryResult<(Vec<PostRow>, i64)> {
-    let total = posts::table.count().get_result(conn)?;
-    let rows = posts::table
+    let total = super::direct!(conn, |c| posts::table.count().get_result(c))?;
+    let rows = super::direct!(conn, |c| posts::table
         .order((posts::published_at.desc(), posts::id.desc()))
         .limit(per_page)
         .offset((page - 1).saturating_mul(per_page))
         .select(PostRow::as_select())
-        .load(conn)?;
+        .load(c))?;
     Ok((rows, total))
 }
 

@@ -70,24 +70,23 @@ pub fn find_live(
     token_hash: &str,
     now: i64,
 ) -> QueryResult<Option<(SessionRow, UserRow)>> {
-    sessions::table
+    // No LIMIT (see the note in db/mod.rs); straight to the backend.
+    super::direct!(conn, |c| sessions::table
         .inner_join(users::table)
         .filter(sessions::token_hash.eq(token_hash))
         .filter(sessions::expires_at.gt(now))
         .select((SessionRow::as_select(), UserRow::as_select()))
-        .get_result(conn) // no LIMIT: see the note in db/mod.rs
-        .optional()
+        .get_result(c)
+        .optional())
 }
 
 /// Slides a browser-session login's idle expiry forward.
 pub fn touch(conn: &mut Conn, id: &str, now: i64, expires_at: i64) -> QueryResult<()> {
-    diesel::update(sessions::table.find(id))
-        .set((
-            sessions::last_seen_at.eq(now),
-            sessions::expires_at.eq(expires_at),
-        ))
-        .execute(conn)
-        .map(|_| ())
+    let update = diesel::update(sessions::table.find(id)).set((
+        sessions::last_seen_at.eq(now),
+        sessions::expires_at.eq(expires_at),
+    ));
+    super::direct!(conn, |c| update.execute(c).map(|_| ()))
 }
 
 /// Ends the session with this id, whoever it belongs to.

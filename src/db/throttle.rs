@@ -16,11 +16,11 @@ struct ThrottleRow {
 /// Seconds left of `key`'s lockout, if it is locked out at `now`. Read
 /// before the password is checked, so a locked-out login costs no bcrypt.
 pub fn lockout_remaining(conn: &mut Conn, key: &str, now: i64) -> QueryResult<Option<u64>> {
-    let locked_until: Option<Option<i64>> = login_throttle::table
+    let locked_until: Option<Option<i64>> = super::direct!(conn, |c| login_throttle::table
         .find(key)
         .select(login_throttle::locked_until)
-        .get_result(conn) // no LIMIT: see the note in db/mod.rs
-        .optional()?;
+        .get_result(c) // no LIMIT: see the note in db/mod.rs
+        .optional())?;
     Ok(locked_until
         .flatten()
         .filter(|until| *until > now)

@@ -32,7 +32,7 @@ fn post_and_unlocked_ids(
     post_id: i64,
     month: Month,
 ) -> QueryResult<Option<(PostRow, Vec<i64>)>> {
-    let rows: Vec<(PostRow, Option<i64>)> = posts::table
+    let rows: Vec<(PostRow, Option<i64>)> = super::direct!(conn, |c| posts::table
         .left_join(
             unlocks::table.on(unlocks::user_id
                 .eq(user_id)
@@ -40,7 +40,7 @@ fn post_and_unlocked_ids(
         )
         .filter(posts::id.eq(post_id))
         .select((PostRow::as_select(), unlocks::post_id.nullable()))
-        .load(conn)?;
+        .load(c))?;
     let Some((post, _)) = rows.first().cloned() else {
         return Ok(None);
     };
@@ -51,20 +51,20 @@ fn post_and_unlocked_ids(
 }
 
 fn unlocked_ids(conn: &mut Conn, user_id: i64, month: Month) -> QueryResult<Vec<i64>> {
-    unlocks::table
+    super::direct!(conn, |c| unlocks::table
         .filter(unlocks::user_id.eq(user_id))
         .filter(unlocks::month.eq(month.index()))
         .select(unlocks::post_id)
-        .load(conn)
+        .load(c))
 }
 
 /// How many reads `user_id` has used in `month`.
 pub fn used(conn: &mut Conn, user_id: i64, month: Month) -> QueryResult<u32> {
-    let n: i64 = unlocks::table
+    let n: i64 = super::direct!(conn, |c| unlocks::table
         .filter(unlocks::user_id.eq(user_id))
         .filter(unlocks::month.eq(month.index()))
         .count()
-        .get_result(conn)?;
+        .get_result(c))?;
     Ok(n as u32)
 }
 

@@ -32,19 +32,19 @@ impl UserRow {
 }
 
 pub fn find_by_key(conn: &mut Conn, key: &str) -> QueryResult<Option<UserRow>> {
-    users::table
+    super::direct!(conn, |c| users::table
         .filter(users::username_key.eq(key))
         .select(UserRow::as_select())
-        .get_result(conn) // no LIMIT: see the note in db/mod.rs
-        .optional()
+        .get_result(c) // no LIMIT: see the note in db/mod.rs
+        .optional())
 }
 
 pub fn find(conn: &mut Conn, id: i64) -> QueryResult<Option<UserRow>> {
-    users::table
+    super::direct!(conn, |c| users::table
         .find(id)
         .select(UserRow::as_select())
-        .get_result(conn) // no LIMIT: see the note in db/mod.rs
-        .optional()
+        .get_result(c) // no LIMIT: see the note in db/mod.rs
+        .optional())
 }
 
 pub fn exists(conn: &mut Conn, key: &str) -> QueryResult<bool> {

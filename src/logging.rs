@@ -1,0 +1,96 @@
+//! How log lines look when they go to a file or a pipe: the same text as
+//! tracing-subscriber's default format without colours, written with less
+//! machinery. The access log writes a line per request, and on the
+//! cheapest requests (the guard's 401) the default formatter was the
+//! largest cost left in our own code (bench/README.md). A terminal keeps
+//! the default, coloured format.
+
+use std::cell::RefCell;
+use std::fmt::Write as _;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tracing::{Event, Subscriber};
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::time::FormatTime;
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields};
+use tracing_subscriber::registry::LookupSpan;
+
+/// `2026-11-21T23:16:51.925359Z  INFO login: tollgate::access: request
+/// method=POST ...`: time, level, the spans from the root (with their
+/// fields), target, then the event's message and fields.
+pub struct PlainLine;
+
+impl<S, N> FormatEvent<S, N> for PlainLine
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut w: Writer<'_>,
+        event: &Event<'_>,
+    ) -> std::fmt::Result {
+        let meta = event.metadata();
+        Timestamp.format_time(&mut w)?;
+        write!(w, " {:>5} ", meta.level())?;
+        if let Some(scope) = ctx.event_scope() {
+            for span in scope.from_root() {
+                w.write_str(span.name())?;
+                if let Some(fields) = span.extensions().get::<FormattedFields<N>>() {
+                    if !fields.is_empty() {
+                        write!(w, "{{{fields}}}")?;
+                    }
+                }
+                w.write_str(": ")?;
+            }
+        }
+        w.write_str(meta.target())?;
+        w.write_str(": ")?;
+        ctx.format_fields(w.by_ref(), event)?;
+        w.write_char('\n')
+    }
+}
+
+/// RFC 3339 in UTC with microseconds (`2026-11-21T23:16:51.925359Z`), the
+/// format tracing-subscriber writes by default, but with the calendar part
+/// worked out once a second per thread instead of for every line: the
+/// access log writes a line per request, and the calendar arithmetic was a
+/// measurable part of the cheapest requests (bench/README.md).
+pub struct Timestamp;
+
+impl FormatTime for Timestamp {
+    fn format_time(&self, w: &mut Writer<'_>) -> std::fmt::Result {
+        thread_local! {
+            static SECOND: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
+        }
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        SECOND.with_borrow_mut(|(second, prefix)| {
+            if *second != now.as_secs() {
+                *second = now.as_secs();
+                prefix.clear();
+                let at =
+                    chrono::DateTime::from_timestamp(now.as_secs() as i64, 0).unwrap_or_default();
+                write!(prefix, "{}", at.format("%Y-%m-%dT%H:%M:%S"))?;
+            }
+            write!(w, "{prefix}.{:06}Z", now.subsec_micros())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stamps_like_rfc3339_with_microseconds() {
+        let mut line = String::new();
+        Timestamp.format_time(&mut Writer::new(&mut line)).unwrap();
+        let parsed = chrono::DateTime::parse_from_rfc3339(&line).expect("RFC 3339");
+        assert!(line.ends_with('Z') && line.len() == "2026-11-21T23:16:51.925359Z".len());
+        let age = chrono::Utc::now().signed_duration_since(parsed);
+        assert!(age.num_seconds().abs() < 60, "{line} is not now");
+    }
+}
