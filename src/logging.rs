@@ -15,8 +15,8 @@ use tracing_subscriber::fmt::time::FormatTime;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields};
 use tracing_subscriber::registry::LookupSpan;
 
-/// `2026-11-21T23:16:51.925359Z  INFO login: tollgate::access: request
-/// method=POST ...`: time, level, the spans from the root (with their
+/// `2026-11-21T23:16:51.925359Z  INFO login{user_id=7}:verify_password:
+/// tollgate::auth: ...`: time, level, the spans from the root (with their
 /// fields), target, then the event's message and fields.
 pub struct PlainLine;
 
@@ -35,14 +35,19 @@ where
         Timestamp.format_time(&mut w)?;
         write!(w, " {:>5} ", meta.level())?;
         if let Some(scope) = ctx.event_scope() {
+            let mut spans = false;
             for span in scope.from_root() {
+                spans = true;
                 w.write_str(span.name())?;
                 if let Some(fields) = span.extensions().get::<FormattedFields<N>>() {
                     if !fields.is_empty() {
                         write!(w, "{{{fields}}}")?;
                     }
                 }
-                w.write_str(": ")?;
+                w.write_char(':')?;
+            }
+            if spans {
+                w.write_char(' ')?;
             }
         }
         w.write_str(meta.target())?;
@@ -92,5 +97,60 @@ mod tests {
         assert!(line.ends_with('Z') && line.len() == "2026-11-21T23:16:51.925359Z".len());
         let age = chrono::Utc::now().signed_duration_since(parsed);
         assert!(age.num_seconds().abs() < 60, "{line} is not now");
+    }
+
+    /// What one event inside two spans looks like under `format`.
+    fn render(plain: bool) -> String {
+        use std::sync::{Arc, Mutex};
+        use tracing_subscriber::fmt::MakeWriter;
+
+        #[derive(Clone, Default)]
+        struct Buffer(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Buffer {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        impl<'a> MakeWriter<'a> for Buffer {
+            type Writer = Buffer;
+            fn make_writer(&'a self) -> Buffer {
+                self.clone()
+            }
+        }
+
+        let buffer = Buffer::default();
+        let builder = tracing_subscriber::fmt()
+            .with_writer(buffer.clone())
+            .with_ansi(false)
+            .with_timer(Timestamp);
+        let emit = || {
+            let outer = tracing::info_span!("login", user_id = 7);
+            let _outer = outer.enter();
+            let inner = tracing::info_span!("verify_password");
+            let _inner = inner.enter();
+            tracing::warn!(target: "tollgate::access", method = %"POST", status = 401_u16, "request");
+        };
+        if plain {
+            tracing::subscriber::with_default(builder.event_format(PlainLine).finish(), emit);
+        } else {
+            tracing::subscriber::with_default(builder.finish(), emit);
+        }
+        let line = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        // Everything after the timestamp.
+        line.split_once(' ').unwrap().1.to_owned()
+    }
+
+    #[test]
+    fn plain_lines_read_exactly_like_the_default_format() {
+        let plain = render(true);
+        assert_eq!(plain, render(false));
+        assert_eq!(
+            plain,
+            " WARN login{user_id=7}:verify_password: tollgate::access: request method=POST status=401\n"
+        );
     }
 }

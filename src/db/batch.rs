@@ -135,3 +135,178 @@ fn run_chunk(pool: &r2d2::Pool<Manager>, jobs: Vec<Job>) {
         done();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use diesel::prelude::*;
+    use diesel::r2d2;
+    use diesel::sql_types::BigInt;
+
+    use super::super::{run, Backend, Manager, Pool};
+    use crate::error::ApiError;
+
+    fn pool(path: &str, parallel: usize) -> Pool {
+        let manager = Manager {
+            backend: Backend::Sqlite {
+                path: path.to_owned(),
+            },
+            timeout: Duration::from_secs(1),
+        };
+        Pool {
+            connections: r2d2::Pool::builder()
+                .max_size(2)
+                .connection_timeout(Duration::from_millis(500))
+                .build_unchecked(manager),
+            batcher: Arc::default(),
+            parallel,
+        }
+    }
+
+    fn temp_db() -> (tempfile::TempDir, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("batch.db").to_string_lossy().into_owned();
+        (dir, path)
+    }
+
+    #[derive(QueryableByName)]
+    struct Echo {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+
+    /// Like an actix worker: one thread, one LocalSet, many requests.
+    fn on_one_worker<F: std::future::Future>(f: F) -> F::Output {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        tokio::task::LocalSet::new().block_on(&rt, f)
+    }
+
+    #[test]
+    fn every_job_of_a_batch_gets_its_own_answer() {
+        let (_dir, path) = temp_db();
+        for parallel in [1, 2, 3] {
+            let pool = pool(&path, parallel);
+            let answers = on_one_worker(async {
+                let tasks: Vec<_> = (0..50_i64)
+                    .map(|i| {
+                        let pool = pool.clone();
+                        tokio::task::spawn_local(async move {
+                            run(&pool, move |conn| {
+                                let echo: Echo = diesel::sql_query("SELECT ? AS n")
+                                    .bind::<BigInt, _>(i)
+                                    .get_result(conn)?;
+                                Ok(echo.n)
+                            })
+                            .await
+                        })
+                    })
+                    .collect();
+                let mut answers = Vec::new();
+                for task in tasks {
+                    answers.push(task.await.unwrap().unwrap());
+                }
+                answers
+            });
+            assert_eq!(
+                answers,
+                (0..50).collect::<Vec<_>>(),
+                "parallel = {parallel}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_panicking_job_fails_alone() {
+        let (_dir, path) = temp_db();
+        let pool = pool(&path, 1);
+        let results = on_one_worker(async {
+            let tasks: Vec<_> = (0..10)
+                .map(|i| {
+                    let pool = pool.clone();
+                    tokio::task::spawn_local(async move {
+                        run(&pool, move |_conn| {
+                            if i == 4 {
+                                panic!("a bug in one handler");
+                            }
+                            Ok(i)
+                        })
+                        .await
+                    })
+                })
+                .collect();
+            let mut results = Vec::new();
+            for task in tasks {
+                results.push(task.await.unwrap());
+            }
+            results
+        });
+        for (i, result) in results.into_iter().enumerate() {
+            match result {
+                Ok(n) => assert_eq!(n, i),
+                Err(ApiError::Internal(_)) => assert_eq!(i, 4),
+                Err(e) => panic!("unexpected {e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_cancelled_leader_still_sends_the_batch() {
+        let (_dir, path) = temp_db();
+        let pool = pool(&path, 1);
+        let leader_ran = Arc::new(AtomicBool::new(false));
+        let follower = on_one_worker({
+            let leader_ran = leader_ran.clone();
+            async move {
+                let leader = tokio::task::spawn_local({
+                    let pool = pool.clone();
+                    async move {
+                        run(&pool, move |_conn| {
+                            leader_ran.store(true, Ordering::SeqCst);
+                            Ok(())
+                        })
+                        .await
+                    }
+                });
+                let follower = tokio::task::spawn_local({
+                    let pool = pool.clone();
+                    async move { run(&pool, |_conn| Ok("answered")).await }
+                });
+                // Both start: the first leads and yields, the second queues.
+                tokio::task::yield_now().await;
+                // The leader's client goes away while it gathers.
+                leader.abort();
+                follower.await.unwrap()
+            }
+        });
+        assert_eq!(follower.unwrap(), "answered");
+        // The leader's own job was queued, so it went out with the batch.
+        assert!(leader_ran.load(Ordering::SeqCst));
+    }
+
+    #[test]
+    fn no_connection_is_an_outage_for_every_job() {
+        let pool = pool("/nonexistent/directory/batch.db", 2);
+        let results = on_one_worker(async {
+            let tasks: Vec<_> = (0..5)
+                .map(|_| {
+                    let pool = pool.clone();
+                    tokio::task::spawn_local(async move { run(&pool, |_conn| Ok(())).await })
+                })
+                .collect();
+            let mut results = Vec::new();
+            for task in tasks {
+                results.push(task.await.unwrap());
+            }
+            results
+        });
+        assert!(results
+            .iter()
+            .all(|r| matches!(r, Err(ApiError::Unavailable))));
+    }
+}
