@@ -25,7 +25,7 @@ hash='$2b$10$wYz7bG0vJ8y6cZy3bXWl8eH1sB0mKz1bqkYVqg0l6Qx9w0bP1fQ5C'
 
 case $url in
 postgres://* | postgresql://*)
-  psql "$url" -v ON_ERROR_STOP=1 -q <<SQL
+  psql "$url" -v ON_ERROR_STOP=1 -q >/dev/null <<SQL
 SET synchronous_commit = off;
 BEGIN;
 INSERT INTO users (id, username, username_key, password_hash, plan, created_at)

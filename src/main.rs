@@ -66,6 +66,7 @@ fn main() -> ExitCode {
     let (writer, _flush_on_exit) = tracing_appender::non_blocking(
         std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout()),
     );
+    let access_writer = writer.clone();
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)
@@ -73,6 +74,7 @@ fn main() -> ExitCode {
     if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
         logs.init();
     } else {
+        tollgate::logging::write_access_lines_to(access_writer);
         logs.with_ansi(false)
             .event_format(tollgate::logging::PlainLine)
             .init();

@@ -15,6 +15,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, ResponseError};
 
+use crate::error::{ApiError, NoSession};
 use crate::session::{CurrentSession, SessionState, COOKIE_NAME};
 
 /// The routes anyone may call. Matched exactly: `/login/` is not `/login`.
@@ -46,4 +47,16 @@ pub async fn require_session(
             Ok(req.into_response(response).map_into_right_body())
         }
     }
+}
+
+/// The guard's answer, decided without the session layer, for a request
+/// that cannot have a session: a guarded path and no session cookie at all.
+/// The cheapest refusal there is, so it is given before CORS and the
+/// session middleware run (see `middleware::cross_site`); `None` leaves the
+/// request to the full path.
+pub fn refuse_without_cookie(req: &ServiceRequest) -> Option<ApiError> {
+    if PUBLIC_PATHS.contains(&req.match_info().as_str()) || req.cookie(COOKIE_NAME).is_some() {
+        return None;
+    }
+    Some(ApiError::NotLoggedIn(NoSession::Missing))
 }

@@ -29,16 +29,14 @@ pub async fn log_request(
         ),
         Err(err) => (err.as_response_error().status_code(), None),
     };
-    tracing::info!(
-        target: "tollgate::access",
-        %method,
-        path = %path,
-        status = status.as_u16(),
+    crate::logging::access(&crate::logging::Access {
+        method: method.as_str(),
+        path: &path,
+        status: status.as_u16(),
         // Whole microseconds: an integer formats several times faster than
-        // an f64, and this line is written for every request.
-        latency_us = started.elapsed().as_micros() as u64,
+        // an f64.
+        latency_us: started.elapsed().as_micros() as u64,
         user_id,
-        "request"
-    );
+    });
     res
 }

@@ -849,3 +849,32 @@ async fn a_first_read_while_the_database_stays_locked_is_503_and_uses_no_read() 
     let post: Value = response.json().await.unwrap();
     assert_eq!(post["meter"]["used"], 1, "{post}");
 }
+
+backend_test! {
+async fn the_early_401_is_the_guards_401() {
+    // A cookie-less request to a guarded path is answered before the CORS
+    // and session layers; an OPTIONS without a preflight header goes the
+    // whole way to the guard. Their answers must not differ.
+    let app = spawn_app().await;
+    let client = app.client();
+    let early = send(&app, &client, "GET", "/blog/1").await;
+    let full = send(&app, &client, "OPTIONS", "/blog/1").await;
+
+    let headers = |response: &Response| {
+        let mut pairs: Vec<(String, String)> = response
+            .headers()
+            .iter()
+            .filter(|(name, _)| *name != "date")
+            .map(|(name, value)| (name.to_string(), value.to_str().unwrap().to_owned()))
+            .collect();
+        pairs.sort();
+        pairs
+    };
+    assert_eq!(early.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(full.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(headers(&early), headers(&full));
+    assert!(headers(&early).iter().any(|(name, _)| name == "vary"));
+    assert_contract_headers(&early);
+    assert_eq!(early.text().await.unwrap(), full.text().await.unwrap());
+}
+}
