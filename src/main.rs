@@ -41,6 +41,12 @@ enum PlanArg {
     Premium,
 }
 
+/// mimalloc instead of the system allocator: a request makes a few dozen
+/// small allocations, and glibc's malloc/free were about 6 % of a
+/// re-read's CPU (bench/README.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // A missing .env is normal; a malformed one is worth stopping for.

@@ -234,6 +234,16 @@ pub fn seed_demo_posts(pool: &Pool) -> anyhow::Result<()> {
     posts::seed_if_empty(&mut conn).map_err(|e| anyhow::anyhow!("cannot seed the demo posts: {e}"))
 }
 
+/// SQLite lets one writer in at a time. This process's writers queue here
+/// first, each woken the moment the one before it finishes, instead of in
+/// SQLite's busy handler, which polls with sleeps of up to 100 ms: under a
+/// login storm those sleeps reached `check_session`s batched behind a
+/// waiting writer (an 89 ms p99 in bench/README.md). Writers in other
+/// processes on the same file still meet `busy_timeout`. One lock for the
+/// process, whatever the file: several SQLite databases in one process (the
+/// tests) only queue their short transactions a little.
+static SQLITE_WRITERS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Runs `f` in a transaction that will write. On SQLite it begins
 /// IMMEDIATE: the write lock is taken before the first read, so a
 /// read-then-write can never fail half-way on lock upgrade, and all such
@@ -244,9 +254,13 @@ pub fn write_transaction<T>(
     conn: &mut Conn,
     f: impl FnOnce(&mut Conn) -> Result<T, ApiError>,
 ) -> Result<T, ApiError> {
-    let begin = match conn {
-        DbConnection::Sqlite(_) => "BEGIN IMMEDIATE",
-        DbConnection::Postgres(_) => "BEGIN",
+    let (begin, _turn) = match conn {
+        DbConnection::Sqlite(_) => (
+            "BEGIN IMMEDIATE",
+            // A panic while holding it leaves nothing to repair.
+            Some(SQLITE_WRITERS.lock().unwrap_or_else(|e| e.into_inner())),
+        ),
+        DbConnection::Postgres(_) => ("BEGIN", None),
     };
     conn.batch_execute(begin)?;
     let mut open = OpenTransaction(Some(conn));
