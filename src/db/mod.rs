@@ -236,9 +236,9 @@ pub fn seed_demo_posts(pool: &Pool) -> anyhow::Result<()> {
 
 /// SQLite lets one writer in at a time. This process's writers queue here
 /// first, each woken the moment the one before it finishes, instead of in
-/// SQLite's busy handler, which polls with sleeps of up to 100 ms: under a
-/// login storm those sleeps reached `check_session`s batched behind a
-/// waiting writer (an 89 ms p99 in bench/README.md). Writers in other
+/// SQLite's busy handler, which polls with sleeps of up to 100 ms while
+/// every `check_session` batched behind the waiting writer waits too (the
+/// likely cause of an 89 ms S5 p99 seen once; bench/README.md). Writers in other
 /// processes on the same file still meet `busy_timeout`. One lock for the
 /// process, whatever the file: several SQLite databases in one process (the
 /// tests) only queue their short transactions a little.
