@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 
-use crate::domain::meter::Meter;
+use crate::db;
+use crate::domain::Meter;
 
 /// Why a request carries no usable session; the sentence differs so that a
 /// developer can tell a missing `credentials: "include"` from an expiry.
@@ -46,6 +47,11 @@ pub enum ApiError {
     TooManyAttempts { retry_after_secs: u64 },
     #[error("database unavailable")]
     Unavailable,
+    /// An error answer that some layer outside our handlers made without a
+    /// contract body (see `middleware::json_errors`), for a status no
+    /// variant above stands for.
+    #[error("refused by a layer with status {0}")]
+    Refused(StatusCode),
     #[error("internal error: {0:#}")]
     Internal(#[source] anyhow::Error),
 }
@@ -149,6 +155,50 @@ impl ApiError {
                 "internal",
                 "Something went wrong on our side.".to_owned(),
             ),
+            Refused(status) if status.is_server_error() => (
+                *status,
+                "internal",
+                "Something went wrong on our side.".to_owned(),
+            ),
+            // The Allow header, if the layer gave one, is kept.
+            Refused(status) if *status == StatusCode::METHOD_NOT_ALLOWED => (
+                *status,
+                "method_not_allowed",
+                "This path does not accept that method.".to_owned(),
+            ),
+            Refused(status) if *status == StatusCode::TOO_MANY_REQUESTS => (
+                *status,
+                "too_many_attempts",
+                "Too many attempts. Try again later.".to_owned(),
+            ),
+            Refused(status) => (
+                *status,
+                "invalid_json",
+                "The request could not be read.".to_owned(),
+            ),
+        }
+    }
+
+    /// The contract's error for an error answer that reached
+    /// `middleware::json_errors` without a contract body (actix's own
+    /// defaults, a library's plain-text refusal): its status, told as the
+    /// variant that stands for it. `preflight` marks a CORS preflight.
+    pub fn from_status(status: StatusCode, preflight: bool) -> ApiError {
+        use ApiError::*;
+        match status.as_u16() {
+            // actix-cors refuses a preflight for a method or header it does
+            // not allow with a plain 400; to the contract that is a refused
+            // origin.
+            400 if preflight => ForbiddenOrigin,
+            401 => NotLoggedIn(NoSession::Missing),
+            403 => ForbiddenOrigin,
+            404 => NotFound,
+            413 => PayloadTooLarge,
+            415 => UnsupportedMediaType,
+            422 => Validation(BTreeMap::new()),
+            503 => Unavailable,
+            500 => Internal(anyhow::anyhow!("a layer answered 500 without a body")),
+            _ => Refused(status),
         }
     }
 }
@@ -198,20 +248,25 @@ struct ErrorBody<'a> {
     meter: Option<&'a Meter>,
 }
 
-/// Maps a Diesel error: a locked or busy database is an outage the client
-/// may retry (`503`). A foreign-key violation means the user a row was
-/// being written for has just been deleted (the account was deleted while
-/// this request was in flight; posts are never deleted), so the caller is
-/// no longer logged in. Anything else is a bug (`500`).
+/// What a database failure means to a client. A locked, busy or
+/// unreachable database is an outage the client may retry (`503`). A row
+/// that refers to a vanished one means the user it was being written for
+/// has just been deleted (the account was deleted while this request was in
+/// flight; posts are never deleted), so the caller is no longer logged in.
+/// Anything else is a bug (`500`).
+impl From<db::Error> for ApiError {
+    fn from(err: db::Error) -> Self {
+        match err {
+            db::Error::Unavailable => ApiError::Unavailable,
+            db::Error::Vanished => ApiError::NotLoggedIn(NoSession::Invalid),
+            db::Error::Query(_) | db::Error::TaskFailed => ApiError::Internal(err.into()),
+        }
+    }
+}
+
+/// So that `?` works on a query inside a handler's database closure.
 impl From<diesel::result::Error> for ApiError {
     fn from(err: diesel::result::Error) -> Self {
-        use diesel::result::{DatabaseErrorKind, Error};
-        match err {
-            _ if crate::db::is_unavailable(&err) => ApiError::Unavailable,
-            Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
-                ApiError::NotLoggedIn(NoSession::Invalid)
-            }
-            _ => ApiError::Internal(err.into()),
-        }
+        db::Error::from(err).into()
     }
 }

@@ -132,7 +132,9 @@ fn set_plan(settings: &Settings, username: &str, plan: PlanArg) -> anyhow::Resul
     let pool = db::connect(settings)?;
     db::migrate(&pool)?;
     let mut conn = pool.get()?;
-    if !db::users::set_plan(&mut conn, &username_key(username), plan)? {
+    let key = username_key(username);
+    let changed = db::write_transaction(&mut conn, |conn| db::users::set_plan(conn, &key, plan))?;
+    if !changed {
         anyhow::bail!("no user named {username:?}");
     }
     println!("{username} is now on the {} plan", plan.as_str());

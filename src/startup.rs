@@ -14,37 +14,34 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 
-use crate::auth::guard::require_session;
-use crate::auth::password::DummyHash;
-use crate::auth::throttle::Turns;
+use crate::auth::LoginThrottle;
+use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::{self, sessions, throttle, Pool};
 use crate::domain::Lifetimes;
+use crate::middleware::guard::require_session;
 use crate::middleware::{access_log, contract_headers, cross_site, json_errors};
 use crate::routes;
-use crate::session::{cookie, secret, DbSessionStore, COOKIE_NAME};
-use crate::time::now_unix;
-
-/// What every handler may reach through `web::Data<AppState>`.
-pub struct AppState {
-    pub pool: Pool,
-    pub settings: Settings,
-    pub dummy_hash: DummyHash,
-    pub lifetimes: Lifetimes,
-    /// Password checks of one username take turns (see `auth::throttle`).
-    pub login_turns: Turns,
-}
+use crate::session::{cookie, secret, TokenStore, COOKIE_NAME};
+use crate::state::AppState;
 
 pub struct Application {
     port: u16,
     server: Server,
     pool: Pool,
     settings: Settings,
+    clock: Clock,
 }
 
 impl Application {
     /// Prepares the database and binds `HOST:PORT` (port 0 picks a free one).
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        Application::build_with_clock(settings, Clock::system()).await
+    }
+
+    /// Like [`Application::build`], on a clock the caller holds (tests move
+    /// it instead of sleeping).
+    pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Application> {
         let pool = db::connect(&settings)?;
         wait_for_database(&pool).await;
         db::migrate(&pool)?;
@@ -52,7 +49,7 @@ impl Application {
             db::seed_demo_posts(&pool)?;
         }
         let key = secret::signing_key(&settings)?;
-        let dummy_hash = DummyHash::new(settings.bcrypt_cost)?;
+        let logins = LoginThrottle::new(&settings)?;
         let lifetimes = Lifetimes::new(
             settings.session_ttl,
             settings.session_absolute_ttl,
@@ -66,17 +63,16 @@ impl Application {
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             settings: settings.clone(),
-            dummy_hash,
+            clock: clock.clone(),
             lifetimes,
-            login_turns: Turns::default(),
+            logins,
         });
-        let store = DbSessionStore::new(pool.clone(), lifetimes);
         let cookie_secure = settings.cookie_secure;
         let same_site = settings.cookie_same_site;
         let origins = settings.cors_allowed_origins.clone();
 
         let mut server = HttpServer::new(move || {
-            let sessions = SessionMiddleware::builder(store.clone(), key.clone())
+            let sessions = SessionMiddleware::builder(TokenStore, key.clone())
                 .cookie_name(COOKIE_NAME.to_owned())
                 .cookie_http_only(true)
                 .cookie_path("/".to_owned())
@@ -124,6 +120,7 @@ impl Application {
             server,
             pool,
             settings,
+            clock,
         })
     }
 
@@ -141,6 +138,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let purger = tokio::spawn(purge_expired(
             self.pool.clone(),
+            self.clock.clone(),
             self.settings.purge_interval,
             self.settings.login_lockout.as_secs() as i64,
         ));
@@ -188,18 +186,29 @@ fn cors(origins: &[String]) -> Cors {
     cors
 }
 
-/// Deletes expired sessions and stale lockout rows every `interval`, so the
-/// tables stay bounded however many logins are abandoned.
-async fn purge_expired(pool: Pool, interval: Duration, lockout_window: i64) {
+/// Deletes expired sessions and stale lockout rows every `interval` (and
+/// whenever a test moves the clock), so the tables stay bounded however
+/// many logins are abandoned.
+async fn purge_expired(pool: Pool, clock: Clock, interval: Duration, lockout_window: i64) {
     let mut ticker = tokio::time::interval(interval);
+    let mut moved = clock.moved();
     loop {
-        ticker.tick().await;
+        tokio::select! {
+            _ = ticker.tick() => {}
+            changed = moved.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+            }
+        }
+        let now = clock.now();
         let purged = db::run(&pool, move |conn| {
-            let now = now_unix();
-            Ok((
-                sessions::purge_expired(conn, now)?,
-                throttle::purge_expired(conn, now, lockout_window)?,
-            ))
+            db::write_transaction(conn, |conn| {
+                Ok::<_, db::Error>((
+                    sessions::purge_expired(conn, now)?,
+                    throttle::purge_expired(conn, now, lockout_window)?,
+                ))
+            })
         })
         .await;
         match purged {

@@ -15,12 +15,18 @@ use crate::error::ApiError;
 static HASHING: LazyLock<Semaphore> =
     LazyLock::new(|| Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())));
 
-/// Runs one bcrypt computation on the blocking pool, within the limit.
+/// Runs one bcrypt computation on actix's blocking pool, within the limit
+/// and inside the caller's tracing span, so that an async worker is never
+/// stalled and log lines keep their request context. (Database work has
+/// its own way off the workers: `db::run`.)
 async fn run_hashing<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     let _permit = HASHING.acquire().await.map_err(ApiError::internal)?;
-    crate::blocking::run(f).await
+    let span = tracing::Span::current();
+    actix_web::web::block(move || span.in_scope(f))
+        .await
+        .map_err(|e| ApiError::internal(anyhow::anyhow!("blocking task failed: {e}")))?
 }
 
 /// bcrypt reads at most this many bytes of a password.

@@ -16,12 +16,12 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::OwnedMutexGuard;
 
-use crate::auth::password::{self, Verified};
+use crate::auth::password::{self, DummyHash, Verified};
+use crate::clock::Clock;
+use crate::config::Settings;
 use crate::db::users::UserRow;
-use crate::db::{self, throttle, users};
+use crate::db::{self, throttle, users, Pool};
 use crate::error::ApiError;
-use crate::startup::AppState;
-use crate::time::now_unix;
 
 /// One async mutex per username currently being checked. An entry lives
 /// only while someone holds or waits for it.
@@ -85,69 +85,90 @@ pub struct Passed<'a> {
     pub turn: Turn<'a>,
 }
 
-/// Checks `password` for the account under the lockout of `key`.
-/// `Ok(None)` is a wrong password (or no such account), already counted.
-/// `counted: false` is for names that cannot belong to any account: they
-/// cost a bcrypt like any other but are neither locked nor recorded.
-pub async fn check_password<'a>(
-    state: &'a AppState,
-    key: &str,
-    counted: bool,
-    account: Account,
-    password: String,
-) -> Result<Option<Passed<'a>>, ApiError> {
-    let turn = state.login_turns.take(key).await;
-    let found = {
-        let key = key.to_owned();
-        db::run(&state.pool, move |conn| {
-            if counted {
-                if let Some(retry_after_secs) = throttle::lockout_remaining(conn, &key, now_unix())?
-                {
-                    return Err(ApiError::TooManyAttempts { retry_after_secs });
-                }
-            }
-            Ok(match account {
-                // A name that is not a valid username has no account; it is
-                // not even looked up (it may hold bytes, such as NUL, that
-                // PostgreSQL refuses in text).
-                Account::Named if !counted => None,
-                Account::Named => users::find_by_key(conn, &key)?,
-                Account::Id(id) => users::find(conn, id)?,
-            })
-        })
-        .await?
-    };
+/// Password checks under the per-username lockout: the turns, the dummy
+/// hash for unknown names, and the settings they follow.
+pub struct LoginThrottle {
+    turns: Turns,
+    dummy_hash: DummyHash,
+    /// BCRYPT_COST: new hashes are made at it, older ones upgraded to it.
+    pub bcrypt_cost: u32,
+    max_failures: u32,
+    /// LOGIN_LOCKOUT_SECONDS: the window failures are counted in, and how
+    /// long a lockout lasts.
+    window: i64,
+}
 
-    let stored = found.as_ref().map(|u| u.password_hash.clone());
-    let cost = state.settings.bcrypt_cost;
-    match (
-        password::verify(password, stored, &state.dummy_hash, cost).await?,
-        found,
-    ) {
-        (Verified::Yes { rehashed }, Some(user)) => Ok(Some(Passed {
-            user,
-            rehashed,
-            turn,
-        })),
-        _ => {
-            if counted {
-                let key = key.to_owned();
-                let max = state.settings.login_max_failures;
-                let window = state.settings.login_lockout.as_secs() as i64;
-                db::run(&state.pool, move |conn| {
-                    db::write_transaction(conn, |conn| {
-                        Ok(throttle::record_failure(
-                            conn,
-                            &key,
-                            now_unix(),
-                            max,
-                            window,
-                        )?)
-                    })
+impl LoginThrottle {
+    /// Makes the dummy hash at the configured cost (a bcrypt: start-up only).
+    pub fn new(settings: &Settings) -> anyhow::Result<Self> {
+        Ok(LoginThrottle {
+            turns: Turns::default(),
+            dummy_hash: DummyHash::new(settings.bcrypt_cost)?,
+            bcrypt_cost: settings.bcrypt_cost,
+            max_failures: settings.login_max_failures,
+            window: settings.login_lockout.as_secs() as i64,
+        })
+    }
+
+    /// Checks `password` for the account under the lockout of `key`.
+    /// `Ok(None)` is a wrong password (or no such account), already counted.
+    /// `counted: false` is for names that cannot belong to any account: they
+    /// cost a bcrypt like any other but are neither locked nor recorded.
+    pub async fn check_password(
+        &self,
+        pool: &Pool,
+        clock: &Clock,
+        key: &str,
+        counted: bool,
+        account: Account,
+        password: String,
+    ) -> Result<Option<Passed<'_>>, ApiError> {
+        let turn = self.turns.take(key).await;
+        let found = {
+            let key = key.to_owned();
+            let now = clock.now();
+            db::run(pool, move |conn| {
+                if counted {
+                    if let Some(retry_after_secs) = throttle::lockout_remaining(conn, &key, now)? {
+                        return Err(ApiError::TooManyAttempts { retry_after_secs });
+                    }
+                }
+                Ok(match account {
+                    // A name that is not a valid username has no account; it
+                    // is not even looked up (it may hold bytes, such as NUL,
+                    // that PostgreSQL refuses in text).
+                    Account::Named if !counted => None,
+                    Account::Named => users::find_by_key(conn, &key)?,
+                    Account::Id(id) => users::find(conn, id)?,
                 })
-                .await?;
+            })
+            .await?
+        };
+
+        let stored = found.as_ref().map(|u| u.password_hash.clone());
+        let verified =
+            password::verify(password, stored, &self.dummy_hash, self.bcrypt_cost).await?;
+        match (verified, found) {
+            (Verified::Yes { rehashed }, Some(user)) => Ok(Some(Passed {
+                user,
+                rehashed,
+                turn,
+            })),
+            _ => {
+                if counted {
+                    let key = key.to_owned();
+                    let (max, window, now) = (self.max_failures, self.window, clock.now());
+                    db::run(pool, move |conn| {
+                        db::write_transaction(conn, |conn| {
+                            Ok::<_, ApiError>(throttle::record_failure(
+                                conn, &key, now, max, window,
+                            )?)
+                        })
+                    })
+                    .await?;
+                }
+                Ok(None)
             }
-            Ok(None)
         }
     }
 }

@@ -11,6 +11,12 @@
 //! their callers at the end. A lone request waits two yields (a few
 //! microseconds), not a timer.
 //!
+//! There is one batcher per worker thread ([`super::Pool`] keeps them in a
+//! `ThreadLocal`): a leader yields to its own event loop, so only that
+//! loop's requests can join its batch. A batcher shared by every worker
+//! would let one worker's leader carry another worker's jobs, which then
+//! wait on yields of an event loop that is not theirs.
+//!
 //! Jobs are independent: each one's result (or panic) is its own, and a job
 //! that leaves a transaction open cannot exist (`write_transaction` rolls
 //! back on every exit path).
@@ -146,8 +152,7 @@ mod tests {
     use diesel::r2d2;
     use diesel::sql_types::BigInt;
 
-    use super::super::{run, Backend, Manager, Pool};
-    use crate::error::ApiError;
+    use super::super::{run, Backend, Error, Manager, Pool};
 
     fn pool(path: &str, parallel: usize) -> Pool {
         let manager = Manager {
@@ -161,7 +166,7 @@ mod tests {
                 .max_size(2)
                 .connection_timeout(Duration::from_millis(500))
                 .build_unchecked(manager),
-            batcher: Arc::default(),
+            batchers: Arc::default(),
             parallel,
         }
     }
@@ -200,8 +205,9 @@ mod tests {
                             run(&pool, move |conn| {
                                 let echo: Echo = diesel::sql_query("SELECT ? AS n")
                                     .bind::<BigInt, _>(i)
-                                    .get_result(conn)?;
-                                Ok(echo.n)
+                                    .get_result(conn)
+                                    .map_err(Error::from)?;
+                                Ok::<_, Error>(echo.n)
                             })
                             .await
                         })
@@ -234,7 +240,7 @@ mod tests {
                             if i == 4 {
                                 panic!("a bug in one handler");
                             }
-                            Ok(i)
+                            Ok::<_, Error>(i)
                         })
                         .await
                     })
@@ -249,7 +255,7 @@ mod tests {
         for (i, result) in results.into_iter().enumerate() {
             match result {
                 Ok(n) => assert_eq!(n, i),
-                Err(ApiError::Internal(_)) => assert_eq!(i, 4),
+                Err(Error::TaskFailed) => assert_eq!(i, 4),
                 Err(e) => panic!("unexpected {e}"),
             }
         }
@@ -268,14 +274,14 @@ mod tests {
                     async move {
                         run(&pool, move |_conn| {
                             leader_ran.store(true, Ordering::SeqCst);
-                            Ok(())
+                            Ok::<_, Error>(())
                         })
                         .await
                     }
                 });
                 let follower = tokio::task::spawn_local({
                     let pool = pool.clone();
-                    async move { run(&pool, |_conn| Ok("answered")).await }
+                    async move { run(&pool, |_conn| Ok::<_, Error>("answered")).await }
                 });
                 // Both start: the first leads and yields, the second queues.
                 tokio::task::yield_now().await;
@@ -296,7 +302,9 @@ mod tests {
             let tasks: Vec<_> = (0..5)
                 .map(|_| {
                     let pool = pool.clone();
-                    tokio::task::spawn_local(async move { run(&pool, |_conn| Ok(())).await })
+                    tokio::task::spawn_local(
+                        async move { run(&pool, |_conn| Ok::<_, Error>(())).await },
+                    )
                 })
                 .collect();
             let mut results = Vec::new();
@@ -305,8 +313,6 @@ mod tests {
             }
             results
         });
-        assert!(results
-            .iter()
-            .all(|r| matches!(r, Err(ApiError::Unavailable))));
+        assert!(results.iter().all(|r| matches!(r, Err(Error::Unavailable))));
     }
 }

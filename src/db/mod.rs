@@ -2,6 +2,10 @@
 //! embedded migrations, and one file of queries per table. Every query runs
 //! through [`run`], on the blocking pool, in batches (see [`batch`]).
 //!
+//! This module answers in database terms ([`Error`], Diesel's results, rows
+//! and `Option`s); what a failure means to a client is decided in
+//! `crate::error`, never here.
+//!
 //! Lookups by a unique key use `.get_result()`, never `.first()`: `first`
 //! adds `LIMIT ?`, and SQLite's planner reads a bound LIMIT's value, so
 //! every re-bind expires the cached statement and SQLite parses and plans
@@ -23,14 +27,15 @@ use std::time::Duration;
 
 use anyhow::Context;
 use diesel::connection::SimpleConnection;
+use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection, R2D2Connection};
 use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use thread_local::ThreadLocal;
 
 use crate::config::Settings;
-use crate::error::ApiError;
 
 /// One connection type for both backends: Diesel dispatches every query to
 /// the backend this connection was opened for, so the queries in this
@@ -60,11 +65,52 @@ macro_rules! direct {
 }
 pub(crate) use direct;
 
+/// What a database call can come to, besides its result.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The database is unreachable, or locked or busy for longer than
+    /// DATABASE_TIMEOUT_SECONDS: a temporary condition, not a bug.
+    #[error("the database is unavailable")]
+    Unavailable,
+    /// A row refers to one that no longer exists (a foreign-key violation):
+    /// the user a row was being written for was deleted meanwhile.
+    #[error("a referenced row no longer exists")]
+    Vanished,
+    /// Any other failure of a query: a bug.
+    #[error("a database query failed")]
+    Query(#[source] diesel::result::Error),
+    /// The work panicked or was dropped before it answered: a bug.
+    #[error("a database task failed")]
+    TaskFailed,
+}
+
+impl From<diesel::result::Error> for Error {
+    fn from(err: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error as Diesel};
+        match err {
+            _ if is_unavailable(&err) => Error::Unavailable,
+            Diesel::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => Error::Vanished,
+            _ => Error::Query(err),
+        }
+    }
+}
+
+/// Whether a Diesel error is a unique-constraint violation (an insert that
+/// lost a race, or a duplicate).
+pub fn is_unique_violation(err: &diesel::result::Error) -> bool {
+    matches!(
+        err,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
+    )
+}
+
 /// The connection pool, and the batches of work waiting for it.
 #[derive(Clone)]
 pub struct Pool {
     connections: r2d2::Pool<Manager>,
-    batcher: Arc<batch::Batcher>,
+    /// One batcher per worker thread (see [`batch`]): a batch gathers the
+    /// work of one event loop's turn, so each event loop has its own.
+    batchers: Arc<ThreadLocal<batch::Batcher>>,
     /// How many chunks one batch is split into: SQLite work is CPU-bound,
     /// so one chunk per core; PostgreSQL work mostly waits on the network,
     /// so one per pooled connection.
@@ -201,7 +247,7 @@ pub fn connect(settings: &Settings) -> anyhow::Result<Pool> {
         .build_unchecked(manager);
     Ok(Pool {
         connections,
-        batcher: Arc::default(),
+        batchers: Arc::default(),
         parallel: parallel.min(settings.database_pool_size as usize),
     })
 }
@@ -231,64 +277,60 @@ const MIGRATION_LOCK: i64 = 0x746f_6c6c_6761_7465;
 /// Gives a fresh database (one with no posts) the demo posts 1–12.
 pub fn seed_demo_posts(pool: &Pool) -> anyhow::Result<()> {
     let mut conn = pool.get().context("cannot connect to the database")?;
-    posts::seed_if_empty(&mut conn).map_err(|e| anyhow::anyhow!("cannot seed the demo posts: {e}"))
+    posts::seed_if_empty(&mut conn).context("cannot seed the demo posts")
 }
 
 /// SQLite lets one writer in at a time. This process's writers queue here
 /// first, each woken the moment the one before it finishes, instead of in
 /// SQLite's busy handler, which polls with sleeps of up to 100 ms while
 /// every `check_session` batched behind the waiting writer waits too (the
-/// likely cause of an 89 ms S5 p99 seen once; bench/README.md). Writers in other
-/// processes on the same file still meet `busy_timeout`. One lock for the
-/// process, whatever the file: several SQLite databases in one process (the
-/// tests) only queue their short transactions a little.
+/// likely cause of an 89 ms S5 p99 seen once; bench/README.md). Every write
+/// goes through [`write_transaction`], so every writer of this process
+/// queues here. Writers in other processes on the same file still meet
+/// `busy_timeout`. One lock for the process, whatever the file: several
+/// SQLite databases in one process (the tests) only queue their short
+/// transactions a little.
 static SQLITE_WRITERS: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-/// Runs `f` in a transaction that will write. On SQLite it begins
-/// IMMEDIATE: the write lock is taken before the first read, so a
-/// read-then-write can never fail half-way on lock upgrade, and all such
-/// transactions run one at a time (which is what keeps the invariants
-/// there). On PostgreSQL it is an ordinary READ COMMITTED transaction; the
-/// functions that need more take row or advisory locks inside it.
-pub fn write_transaction<T>(
+/// Runs `f` in a transaction that will write; every statement that writes
+/// runs inside one. On SQLite it begins IMMEDIATE: the write lock is taken
+/// before the first read, so a read-then-write can never fail half-way on
+/// lock upgrade, and all such transactions run one at a time (which is what
+/// keeps the invariants there). On PostgreSQL it is an ordinary READ
+/// COMMITTED transaction; the functions that need more take row or advisory
+/// locks inside it.
+///
+/// Both go through Diesel's transaction manager, so a transaction opened
+/// inside `f` is a savepoint, and an error (or a panic, which leaves the
+/// connection marked broken and out of the pool) rolls everything back.
+pub fn write_transaction<T, E>(
     conn: &mut Conn,
-    f: impl FnOnce(&mut Conn) -> Result<T, ApiError>,
-) -> Result<T, ApiError> {
-    let (begin, _turn) = match conn {
-        DbConnection::Sqlite(_) => (
-            "BEGIN IMMEDIATE",
-            // A panic while holding it leaves nothing to repair.
-            Some(SQLITE_WRITERS.lock().unwrap_or_else(|e| e.into_inner())),
-        ),
-        DbConnection::Postgres(_) => ("BEGIN", None),
+    f: impl FnOnce(&mut Conn) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    let DbConnection::Sqlite(sqlite) = &mut *conn else {
+        return conn.transaction(f);
     };
-    conn.batch_execute(begin)?;
-    let mut open = OpenTransaction(Some(conn));
-    let conn = open.0.as_deref_mut().expect("set above");
-    let result = f(conn).and_then(|value| {
-        conn.batch_execute("COMMIT")?;
-        Ok(value)
-    });
-    match result {
+    // A panic while holding it leaves nothing to repair.
+    let _turn = SQLITE_WRITERS.lock().unwrap_or_else(|e| e.into_inner());
+    AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
+    // From here on the transaction is Diesel's like any other: commit and
+    // rollback go through the connection's own manager (as in
+    // `SqliteConnection::immediate_transaction`, which cannot be used here
+    // because `f` takes the multi-backend connection).
+    type Manager = <DbConnection as Connection>::TransactionManager;
+    match f(conn) {
         Ok(value) => {
-            open.0 = None;
+            Manager::commit_transaction(conn)?;
             Ok(value)
         }
-        // Dropping `open` rolls back.
-        Err(e) => Err(e),
-    }
-}
-
-/// Rolls back a transaction that did not commit, even when the closure
-/// panicked, so a pooled connection never goes back with one open.
-struct OpenTransaction<'a>(Option<&'a mut Conn>);
-
-impl Drop for OpenTransaction<'_> {
-    fn drop(&mut self) {
-        if let Some(conn) = self.0.take() {
-            if let Err(e) = conn.batch_execute("ROLLBACK") {
-                tracing::warn!(error = %e, "could not roll back a transaction");
+        Err(e) => {
+            if let Err(rollback) = Manager::rollback_transaction(conn) {
+                tracing::warn!(error = %rollback, "could not roll back a transaction");
             }
+            Err(e)
         }
     }
 }
@@ -297,35 +339,39 @@ impl Drop for OpenTransaction<'_> {
 /// the other database work of this event-loop turn (see [`batch`]), inside
 /// the caller's tracing span. A pool that cannot hand out a connection
 /// within DATABASE_TIMEOUT_SECONDS means the database is unreachable:
-/// `503 unavailable`.
-pub async fn run<T, F>(pool: &Pool, f: F) -> Result<T, ApiError>
+/// [`Error::Unavailable`].
+///
+/// `f` answers in the caller's error type, so a handler's closure can end
+/// with its own refusal; database failures convert into it.
+pub async fn run<T, E, F>(pool: &Pool, f: F) -> Result<T, E>
 where
-    F: FnOnce(&mut Conn) -> Result<T, ApiError> + Send + 'static,
+    F: FnOnce(&mut Conn) -> Result<T, E> + Send + 'static,
     T: Send + 'static,
+    E: From<Error> + Send + 'static,
 {
     let (send, receive) = tokio::sync::oneshot::channel();
     let span = tracing::Span::current();
     let job: batch::Job = Box::new(move |conn| {
         let result = span.in_scope(|| match conn {
             Some(conn) => f(conn),
-            None => Err(ApiError::Unavailable),
+            None => Err(Error::Unavailable.into()),
         });
         Box::new(move || {
             // The caller may have gone (a closed connection); nothing to do.
             let _ = send.send(result);
         })
     });
-    pool.batcher
+    pool.batchers
+        .get_or_default()
         .submit(&pool.connections, pool.parallel, job)
         .await;
-    receive
-        .await
-        .map_err(|_| ApiError::internal(anyhow::anyhow!("a database task failed")))?
+    // A job that panicked dropped its sender without answering.
+    receive.await.map_err(|_| Error::TaskFailed)?
 }
 
 /// Whether a Diesel error means "the database is busy or unreachable" (a
-/// temporary condition, answered `503`) rather than a bug.
-pub fn is_unavailable(err: &diesel::result::Error) -> bool {
+/// temporary condition) rather than a bug.
+fn is_unavailable(err: &diesel::result::Error) -> bool {
     use diesel::result::{DatabaseErrorKind, Error};
     match err {
         Error::DatabaseError(
@@ -356,4 +402,63 @@ pub fn is_unavailable(err: &diesel::result::Error) -> bool {
 /// Checks that the database answers (for `/health`).
 pub fn ping(conn: &mut Conn) -> QueryResult<()> {
     diesel::sql_query("SELECT 1").execute(conn).map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::result::Error as Diesel;
+    use diesel::sql_types::BigInt;
+
+    use super::*;
+
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+
+    fn rows(conn: &mut Conn) -> i64 {
+        diesel::sql_query("SELECT COUNT(*) AS n FROM t")
+            .get_result::<Count>(conn)
+            .unwrap()
+            .n
+    }
+
+    fn insert(conn: &mut Conn, n: i64) -> QueryResult<usize> {
+        diesel::sql_query("INSERT INTO t VALUES (?)")
+            .bind::<BigInt, _>(n)
+            .execute(conn)
+    }
+
+    #[test]
+    fn a_transaction_inside_a_write_transaction_is_a_savepoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tx.db").to_string_lossy().into_owned();
+        let mut conn = DbConnection::Sqlite(SqliteConnection::establish(&path).unwrap());
+        conn.batch_execute("CREATE TABLE t (n INTEGER)").unwrap();
+
+        write_transaction(&mut conn, |conn| {
+            insert(conn, 1)?;
+            // The inner one fails and rolls back to its savepoint only.
+            let inner = conn.transaction(|conn| {
+                insert(conn, 2)?;
+                Err::<(), _>(Diesel::RollbackTransaction)
+            });
+            assert!(inner.is_err());
+            Ok::<_, Diesel>(())
+        })
+        .unwrap();
+        assert_eq!(rows(&mut conn), 1);
+
+        // A failing outer transaction takes everything with it.
+        let outer = write_transaction(&mut conn, |conn| {
+            insert(conn, 3)?;
+            Err::<(), _>(Diesel::RollbackTransaction)
+        });
+        assert!(outer.is_err());
+        assert_eq!(rows(&mut conn), 1);
+        // And the connection is usable again, with no transaction open.
+        write_transaction(&mut conn, |conn| insert(conn, 4)).unwrap();
+        assert_eq!(rows(&mut conn), 2);
+    }
 }

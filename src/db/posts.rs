@@ -7,7 +7,6 @@ use diesel::connection::SimpleConnection;
 
 use super::schema::posts;
 use super::{Conn, DbConnection};
-use crate::error::ApiError;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = posts)]
@@ -39,7 +38,7 @@ pub fn page(conn: &mut Conn, page: i64, per_page: i64) -> QueryResult<(Vec<PostR
 }
 
 /// Inserts the demo posts with ids 1–12 when the table is empty.
-pub fn seed_if_empty(conn: &mut Conn) -> Result<(), ApiError> {
+pub fn seed_if_empty(conn: &mut Conn) -> QueryResult<()> {
     super::write_transaction(conn, |conn| {
         if let DbConnection::Postgres(pg) = conn {
             // Instances starting together: one seeds, the others wait and

@@ -6,7 +6,6 @@ use diesel::prelude::*;
 use super::schema::{sessions, users};
 use super::users::UserRow;
 use super::Conn;
-use crate::domain::Lifetimes;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = sessions)]
@@ -20,47 +19,40 @@ pub struct SessionRow {
     pub user_agent: Option<String>,
 }
 
-/// A freshly issued login: the token goes into the cookie and nowhere else.
-pub struct Issued {
-    pub token: String,
-    pub id: String,
+/// A session row to insert; `token_hash` is all that is kept of the token.
+pub struct NewSession<'a> {
+    pub id: &'a str,
+    pub token_hash: &'a str,
+    pub user_id: i64,
+    pub stay_signed_in: bool,
+    pub user_agent: Option<&'a str>,
+    pub now: i64,
+    pub expires_at: i64,
 }
 
-/// Creates a session for `user_id` and returns its new token.
-pub fn create(
-    conn: &mut Conn,
-    user_id: i64,
-    stay_signed_in: bool,
-    user_agent: Option<&str>,
-    now: i64,
-    lifetimes: &Lifetimes,
-) -> QueryResult<Issued> {
-    let token = crate::session::token::generate();
-    let id = crate::session::token::public_id();
+pub fn insert(conn: &mut Conn, new: &NewSession<'_>) -> QueryResult<()> {
     diesel::insert_into(sessions::table)
         .values((
-            sessions::id.eq(&id),
-            sessions::token_hash.eq(crate::session::token::hash(&token)),
-            sessions::user_id.eq(user_id),
-            sessions::stay_signed_in.eq(stay_signed_in),
-            sessions::created_at.eq(now),
-            sessions::last_seen_at.eq(now),
-            sessions::expires_at.eq(lifetimes.expires_at(stay_signed_in, now, now)),
-            sessions::user_agent.eq(user_agent),
+            sessions::id.eq(new.id),
+            sessions::token_hash.eq(new.token_hash),
+            sessions::user_id.eq(new.user_id),
+            sessions::stay_signed_in.eq(new.stay_signed_in),
+            sessions::created_at.eq(new.now),
+            sessions::last_seen_at.eq(new.now),
+            sessions::expires_at.eq(new.expires_at),
+            sessions::user_agent.eq(new.user_agent),
         ))
-        .execute(conn)?;
-    Ok(Issued { token, id })
+        .execute(conn)
+        .map(|_| ())
 }
 
-/// Gives session `id` a new token (after a password change): the same
-/// login, with its lifetimes counted from the original login, but any copy
-/// of the old token stops working.
-pub fn rotate_token(conn: &mut Conn, id: &str) -> QueryResult<String> {
-    let token = crate::session::token::generate();
+/// Gives session `id` a new token hash: the same login, but any copy of
+/// the old token stops working.
+pub fn set_token_hash(conn: &mut Conn, id: &str, token_hash: &str) -> QueryResult<()> {
     diesel::update(sessions::table.find(id))
-        .set(sessions::token_hash.eq(crate::session::token::hash(&token)))
-        .execute(conn)?;
-    Ok(token)
+        .set(sessions::token_hash.eq(token_hash))
+        .execute(conn)
+        .map(|_| ())
 }
 
 /// The live session with this token hash and its user, in one query: this
@@ -92,12 +84,6 @@ pub fn touch(conn: &mut Conn, id: &str, now: i64, expires_at: i64) -> QueryResul
 /// Ends the session with this id, whoever it belongs to.
 pub fn end(conn: &mut Conn, id: &str) -> QueryResult<()> {
     diesel::delete(sessions::table.find(id))
-        .execute(conn)
-        .map(|_| ())
-}
-
-pub fn revoke_by_token_hash(conn: &mut Conn, token_hash: &str) -> QueryResult<()> {
-    diesel::delete(sessions::table.filter(sessions::token_hash.eq(token_hash)))
         .execute(conn)
         .map(|_| ())
 }

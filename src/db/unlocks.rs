@@ -1,12 +1,14 @@
-//! Queries on `unlocks`: the metered paywall's storage.
+//! Queries on `unlocks`: the paywall rule (`domain::paywall`) applied to
+//! what is stored, so that `used` never exceeds `limit` under any
+//! concurrency, and parallel opens of one new post cost one read.
 
 use diesel::prelude::*;
 
 use super::posts::PostRow;
 use super::schema::{posts, unlocks};
-use super::{Conn, DbConnection};
+use super::{Conn, DbConnection, Error};
+use crate::domain::paywall::{decide, Decision};
 use crate::domain::Month;
-use crate::error::ApiError;
 
 /// What opening a post came to.
 pub enum Opened {
@@ -68,9 +70,26 @@ pub fn used(conn: &mut Conn, user_id: i64, month: Month) -> QueryResult<u32> {
     Ok(n as u32)
 }
 
-/// Opens `post_id` for a metered (free) reader, unlocking it if the meter
-/// allows. `used` must never exceed `limit`, under any concurrency, and
-/// parallel opens of one new post must cost one read.
+/// What opening `post_id` would come to, without spending a read: for
+/// `HEAD`, which delivers nothing.
+pub fn peek_metered(
+    conn: &mut Conn,
+    user_id: i64,
+    post_id: i64,
+    month: Month,
+    limit: u32,
+) -> QueryResult<Opened> {
+    let Some((post, ids)) = post_and_unlocked_ids(conn, user_id, post_id, month)? else {
+        return Ok(Opened::NotFound);
+    };
+    let used = ids.len() as u32;
+    Ok(match decide(ids.contains(&post_id), used, limit) {
+        Decision::Reread | Decision::Unlock => Opened::Granted { post, used },
+        Decision::Refuse => Opened::Paywalled { used },
+    })
+}
+
+/// Opens `post_id` for a metered reader, unlocking it if the rule allows.
 pub fn open_metered(
     conn: &mut Conn,
     user_id: i64,
@@ -78,7 +97,7 @@ pub fn open_metered(
     month: Month,
     limit: u32,
     now: i64,
-) -> Result<Opened, ApiError> {
+) -> Result<Opened, Error> {
     match conn {
         DbConnection::Postgres(pg) => open_metered_pg(pg, user_id, post_id, month, limit, now),
         DbConnection::Sqlite(_) => {
@@ -99,45 +118,49 @@ fn open_metered_serialized(
     month: Month,
     limit: u32,
     now: i64,
-) -> Result<Opened, ApiError> {
+) -> Result<Opened, Error> {
     let Some((post, ids)) = post_and_unlocked_ids(conn, user_id, post_id, month)? else {
         return Ok(Opened::NotFound);
     };
     let used = ids.len() as u32;
-    if ids.contains(&post_id) {
-        return Ok(Opened::Granted { post, used });
-    }
-    if used >= limit {
+    match decide(ids.contains(&post_id), used, limit) {
+        Decision::Reread => return Ok(Opened::Granted { post, used }),
         // Within a month `used` only grows, so a refusal read without the
         // lock cannot be wrong.
-        return Ok(Opened::Paywalled { used });
+        Decision::Refuse => return Ok(Opened::Paywalled { used }),
+        Decision::Unlock => {}
     }
     super::write_transaction(conn, |conn| {
+        // Decided again under the lock: another request may have unlocked
+        // this post, or used the last read, since the plain read above.
         let ids = unlocked_ids(conn, user_id, month)?;
         let used = ids.len() as u32;
-        if ids.contains(&post_id) {
-            return Ok(Opened::Granted { post, used });
+        match decide(ids.contains(&post_id), used, limit) {
+            Decision::Reread => Ok(Opened::Granted { post, used }),
+            Decision::Refuse => Ok(Opened::Paywalled { used }),
+            Decision::Unlock => {
+                diesel::insert_into(unlocks::table)
+                    .values((
+                        unlocks::user_id.eq(user_id),
+                        unlocks::month.eq(month.index()),
+                        unlocks::post_id.eq(post_id),
+                        unlocks::unlocked_at.eq(now),
+                        unlocks::slot.eq(used as i32 + 1),
+                    ))
+                    .execute(conn)?;
+                Ok(Opened::Granted {
+                    post,
+                    used: used + 1,
+                })
+            }
         }
-        if used >= limit {
-            return Ok(Opened::Paywalled { used });
-        }
-        diesel::insert_into(unlocks::table)
-            .values((
-                unlocks::user_id.eq(user_id),
-                unlocks::month.eq(month.index()),
-                unlocks::post_id.eq(post_id),
-                unlocks::unlocked_at.eq(now),
-                unlocks::slot.eq(used as i32 + 1),
-            ))
-            .execute(conn)?;
-        Ok(Opened::Granted {
-            post,
-            used: used + 1,
-        })
     })
 }
 
 /// PostgreSQL: one statement, one round trip, no transaction and no lock.
+/// The statement mirrors [`decide`]: `was_unlocked` is the re-read, the
+/// `HAVING COUNT(*) < $4` is "the meter has room", and the claim is the
+/// unlock.
 ///
 /// Under READ COMMITTED a count-then-insert over-grants (two requests both
 /// count 4 and both insert), so the count is not trusted alone: each unlock
@@ -145,8 +168,8 @@ fn open_metered_serialized(
 /// one of two parallel claims of a slot succeed (`ON CONFLICT DO NOTHING`;
 /// PostgreSQL makes the second wait for the first to commit, then skip).
 /// The primary key (user, month, post) likewise makes a second open of the
-/// same post skip. The `HAVING` refuses claims past `limit`. A request that
-/// lost a race sees neither its slot nor a refusal, and simply asks again.
+/// same post skip. A request that lost a race sees neither its slot nor a
+/// refusal, and simply asks again.
 fn open_metered_pg(
     pg: &mut diesel::PgConnection,
     user_id: i64,
@@ -154,7 +177,7 @@ fn open_metered_pg(
     month: Month,
     limit: u32,
     now: i64,
-) -> Result<Opened, ApiError> {
+) -> Result<Opened, Error> {
     use diesel::sql_types::{BigInt, Integer};
 
     const OPEN: &str = "
@@ -196,23 +219,29 @@ fn open_metered_pg(
             published_at: row.published_at,
         };
         let used_before = row.used_before as u32;
-        if row.was_unlocked {
-            return Ok(Opened::Granted {
-                post,
-                used: used_before,
-            });
-        }
-        if let Some(slot) = row.claimed_slot {
-            return Ok(Opened::Granted {
-                post,
-                used: slot as u32,
-            });
-        }
-        if used_before >= limit {
-            return Ok(Opened::Paywalled { used: used_before });
+        match (
+            decide(row.was_unlocked, used_before, limit),
+            row.claimed_slot,
+        ) {
+            (Decision::Reread, _) => {
+                return Ok(Opened::Granted {
+                    post,
+                    used: used_before,
+                })
+            }
+            (Decision::Refuse, _) => return Ok(Opened::Paywalled { used: used_before }),
+            // This statement's claim won the slot.
+            (Decision::Unlock, Some(slot)) => {
+                return Ok(Opened::Granted {
+                    post,
+                    used: slot as u32,
+                })
+            }
+            // Lost a race for the slot (or for this post): ask again.
+            (Decision::Unlock, None) => {}
         }
     }
-    Err(ApiError::Unavailable)
+    Err(Error::Unavailable)
 }
 
 #[derive(QueryableByName)]

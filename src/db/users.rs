@@ -1,12 +1,10 @@
 //! Queries on `users`.
 
 use diesel::prelude::*;
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use super::schema::users;
 use super::Conn;
 use crate::domain::{Plan, User, Username};
-use crate::error::ApiError;
 
 /// A user row as stored, hash included: never leaves the server.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -54,15 +52,16 @@ pub fn exists(conn: &mut Conn, key: &str) -> QueryResult<bool> {
     .get_result(conn)
 }
 
-/// Inserts a new free user. The UNIQUE constraint on `username_key` is the
-/// arbiter between parallel registrations of one name (any case): exactly
-/// one insert wins, the others become `409 username_taken` here.
+/// Inserts a new free user; `None` when the name (in any case) is taken.
+/// The UNIQUE constraint on `username_key` is the arbiter between parallel
+/// registrations of one name: exactly one insert wins, and the others get
+/// `None` here, however close together they ran.
 pub fn insert(
     conn: &mut Conn,
     username: &Username,
     password_hash: &str,
     now: i64,
-) -> Result<User, ApiError> {
+) -> QueryResult<Option<User>> {
     let result = diesel::insert_into(users::table)
         .values((
             users::username.eq(username.as_str()),
@@ -82,18 +81,18 @@ pub fn insert(
         ))
         .get_result::<(i64, String, String, String, i64)>(conn);
     match result {
-        Ok((id, username, password_hash, plan, created_at)) => Ok(UserRow {
-            id,
-            username,
-            password_hash,
-            plan,
-            created_at,
-        }
-        .to_user()),
-        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
-            Err(ApiError::UsernameTaken)
-        }
-        Err(e) => Err(e.into()),
+        Ok((id, username, password_hash, plan, created_at)) => Ok(Some(
+            UserRow {
+                id,
+                username,
+                password_hash,
+                plan,
+                created_at,
+            }
+            .to_user(),
+        )),
+        Err(e) if super::is_unique_violation(&e) => Ok(None),
+        Err(e) => Err(e),
     }
 }
 

@@ -1,16 +1,16 @@
-//! Pure rules: parsing usernames and passwords, the monthly meter. No I/O,
-//! so every rule is unit-tested without a server.
+//! Pure rules: parsing usernames and passwords, the paywall, session
+//! lifetimes. No I/O, so every rule is unit-tested without a server.
 
 pub mod lifetime;
-pub mod meter;
 pub mod password;
+pub mod paywall;
 pub mod plan;
 pub mod user;
 pub mod username;
 
 pub use lifetime::Lifetimes;
-pub use meter::{Meter, Month};
 pub use password::Password;
+pub use paywall::{Meter, Month};
 pub use plan::Plan;
 pub use user::User;
 pub use username::Username;

@@ -9,7 +9,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::HttpMessage;
 
-use crate::session::CurrentSession;
+use crate::session::SessionState;
 
 pub async fn log_request(
     req: ServiceRequest,
@@ -24,8 +24,11 @@ pub async fn log_request(
             res.status(),
             res.request()
                 .extensions()
-                .get::<CurrentSession>()
-                .map(|s| s.0.user.id),
+                .get::<SessionState>()
+                .and_then(|s| match s {
+                    SessionState::Active(record) => Some(record.user.id),
+                    _ => None,
+                }),
         ),
         Err(err) => (err.as_response_error().status_code(), None),
     };

@@ -21,7 +21,7 @@ use actix_web::middleware::Next;
 use actix_web::{web, ResponseError};
 
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Refuses cross-site requests (above) and, on the way out, takes the
 /// stray CORS headers off the answers to the rest (see
@@ -44,7 +44,7 @@ pub async fn refuse_cross_site(
         return Ok(req.into_response(response).map_into_right_body());
     }
     if req.method() != Method::OPTIONS && !req.headers().contains_key(header::ORIGIN) {
-        if let Some(refusal) = crate::auth::guard::refuse_without_cookie(&req) {
+        if let Some(refusal) = super::guard::refuse_without_cookie(&req) {
             let mut response = refusal.error_response();
             response
                 .headers_mut()

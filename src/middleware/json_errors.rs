@@ -1,18 +1,19 @@
 //! The last line of the "every error is contract JSON" promise. Our own
 //! handlers and extractors already answer with `ApiError`; this turns any
 //! error response that is *not* JSON — actix's defaults, a library's
-//! plain-text refusal, a failed session save — into the contract's body,
-//! keeping its status and headers.
+//! plain-text refusal — into the contract's body, keeping its headers.
+//! Which code and sentence a bare status gets is `ApiError::from_status`'s
+//! choice, in `error.rs`, like every other.
 
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::error::InternalError;
-use actix_web::http::{header, Method, StatusCode};
+use actix_web::http::{header, Method};
 use actix_web::middleware::Next;
-use actix_web::HttpResponse;
+use actix_web::ResponseError;
 
 use super::CONTRACT_HEADERS;
-use serde_json::json;
+use crate::error::ApiError;
 
 pub async fn ensure_json_errors(
     req: ServiceRequest,
@@ -24,17 +25,19 @@ pub async fn ensure_json_errors(
             .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
     let res = match next.call(req).await {
         Ok(res) => res,
-        // An error that escaped every layer (actix-session reports store
-        // failures this way). The request is gone with it, so the JSON answer
-        // travels inside the error, with the contract headers already on.
+        // An error that escaped every layer (actix-session reports a
+        // failure to set the cookie this way). The request is gone with it,
+        // so the JSON answer travels inside the error, with the contract
+        // headers already on.
         Err(err) => {
-            let (status, code, sentence) =
-                describe(err.as_response_error().status_code(), preflight);
-            let mut response = HttpResponse::build(status);
+            let status = err.as_response_error().status_code();
+            let mut response = ApiError::from_status(status, preflight).error_response();
             for (name, value) in CONTRACT_HEADERS {
-                response.insert_header((name, value));
+                response.headers_mut().insert(
+                    header::HeaderName::from_static(name),
+                    header::HeaderValue::from_static(value),
+                );
             }
-            let response = response.json(json!({ "error": sentence, "code": code }));
             return Err(InternalError::from_response(err.to_string(), response).into());
         }
     };
@@ -49,61 +52,25 @@ pub async fn ensure_json_errors(
     Ok(to_json(res, preflight).map_into_right_body())
 }
 
-/// Rebuilds an error response with the contract body, same status (but see
-/// `describe`) and same headers.
+/// Rebuilds an error response with the contract body and status, keeping
+/// the layer's own headers (an `Allow`, a `Vary`).
 fn to_json<B>(res: ServiceResponse<B>, preflight: bool) -> ServiceResponse<BoxBody> {
-    let (status, code, sentence) = describe(res.status(), preflight);
-    if status.is_server_error() {
+    let error = ApiError::from_status(res.status(), preflight);
+    if res.status().is_server_error() {
         tracing::error!(
-            status = status.as_u16(),
+            status = res.status().as_u16(),
             "a layer answered with a non-JSON error"
         );
     }
     let (req, old) = res.into_parts();
-    let mut new = HttpResponse::build(status);
+    let mut new = error.error_response();
     for (name, value) in old.headers() {
-        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
-            new.append_header((name.clone(), value.clone()));
+        if name != header::CONTENT_TYPE
+            && name != header::CONTENT_LENGTH
+            && !new.headers().contains_key(name)
+        {
+            new.headers_mut().append(name.clone(), value.clone());
         }
     }
-    ServiceResponse::new(req, new.json(json!({ "error": sentence, "code": code })))
-}
-
-/// The contract code and a sentence for a status that reached us without one.
-fn describe(status: StatusCode, preflight: bool) -> (StatusCode, &'static str, &'static str) {
-    let (code, sentence) = match status.as_u16() {
-        // actix-cors refuses a preflight for a method or header it does not
-        // allow with a plain 400; to the contract that is a refused origin.
-        400 if preflight => {
-            return (
-                StatusCode::FORBIDDEN,
-                "forbidden_origin",
-                "This cross-origin request is not allowed.",
-            )
-        }
-        401 => ("not_logged_in", "You are not logged in."),
-        403 => (
-            "forbidden_origin",
-            "This cross-origin request is not allowed.",
-        ),
-        404 => ("not_found", "There is nothing here."),
-        405 => (
-            "method_not_allowed",
-            "This path does not accept that method.",
-        ),
-        413 => ("payload_too_large", "The request body is too large."),
-        415 => (
-            "unsupported_media_type",
-            "Send the request body as JSON with Content-Type: application/json.",
-        ),
-        422 => ("validation_failed", "Some fields are missing or invalid."),
-        429 => ("too_many_attempts", "Too many attempts. Try again later."),
-        503 => (
-            "unavailable",
-            "The service is temporarily unavailable. Try again shortly.",
-        ),
-        500..=599 => ("internal", "Something went wrong on our side."),
-        _ => ("invalid_json", "The request could not be read."),
-    };
-    (status, code, sentence)
+    ServiceResponse::new(req, new)
 }

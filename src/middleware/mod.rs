@@ -1,9 +1,11 @@
 //! Cross-cutting HTTP layers, in the order `startup` stacks them (outermost
 //! first): the access log, the contract headers, JSON errors for anything
-//! actix or a library answered itself, and the cross-site defences.
+//! actix or a library answered itself, the cross-site defences, and (after
+//! CORS and actix-session) the guard.
 
 pub mod access_log;
 pub mod cross_site;
+pub mod guard;
 pub mod json_errors;
 
 use actix_web::middleware::DefaultHeaders;
@@ -12,10 +14,10 @@ use actix_web::middleware::DefaultHeaders;
 /// per-user), nothing is sniffed into HTML, and nothing here may be framed
 /// or load sub-resources.
 pub const CONTRACT_HEADERS: [(&str, &str); 3] = [
-    ("Cache-Control", "no-store"),
-    ("X-Content-Type-Options", "nosniff"),
+    ("cache-control", "no-store"),
+    ("x-content-type-options", "nosniff"),
     (
-        "Content-Security-Policy",
+        "content-security-policy",
         "default-src 'none'; frame-ancestors 'none'",
     ),
 ];

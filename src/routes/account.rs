@@ -6,15 +6,14 @@ use actix_web::{web, HttpResponse};
 use serde::Serialize;
 
 use super::body::{Fields, JsonObject};
-use crate::auth::password;
-use crate::auth::throttle::{self, Account};
+use crate::auth::{password, Account};
 use crate::db::{self, sessions, users};
 use crate::domain::username::username_key;
 use crate::domain::Password;
 use crate::error::ApiError;
 use crate::session::{self, CurrentSession};
-use crate::startup::AppState;
-use crate::time::{now_unix, rfc3339};
+use crate::state::AppState;
+use crate::time::rfc3339;
 
 /// A session as its owner sees it: a public id, never the token.
 #[derive(Serialize)]
@@ -35,9 +34,9 @@ pub async fn list_sessions(
     state: web::Data<AppState>,
     current: CurrentSession,
 ) -> Result<HttpResponse, ApiError> {
-    let user_id = current.0.user.id;
+    let (user_id, now) = (current.0.user.id, state.clock.now());
     let rows = db::run(&state.pool, move |conn| {
-        Ok(sessions::list(conn, user_id, now_unix())?)
+        Ok::<_, ApiError>(sessions::list(conn, user_id, now)?)
     })
     .await?;
     let views: Vec<SessionView> = rows
@@ -72,7 +71,9 @@ pub async fn end_session(
     let is_current = id == current.0.id;
     let user_id = current.0.user.id;
     let ended = db::run(&state.pool, move |conn| {
-        Ok(sessions::revoke(conn, user_id, &id)?)
+        db::write_transaction(conn, |conn| {
+            Ok::<_, ApiError>(sessions::revoke(conn, user_id, &id)?)
+        })
     })
     .await?;
     if !ended {
@@ -91,7 +92,9 @@ pub async fn end_other_sessions(
 ) -> Result<HttpResponse, ApiError> {
     let (user_id, keep) = (current.0.user.id, current.0.id);
     db::run(&state.pool, move |conn| {
-        Ok(sessions::revoke_others(conn, user_id, &keep)?)
+        db::write_transaction(conn, |conn| {
+            Ok::<_, ApiError>(sessions::revoke_others(conn, user_id, &keep)?)
+        })
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -107,7 +110,11 @@ async fn confirm_password(
 ) -> Result<(), ApiError> {
     let key = username_key(&current.0.user.username);
     let account = Account::Id(current.0.user.id);
-    match throttle::check_password(state, &key, true, account, password).await? {
+    let checked = state
+        .logins
+        .check_password(&state.pool, &state.clock, &key, true, account, password)
+        .await?;
+    match checked {
         Some(_) => Ok(()),
         None => Err(ApiError::InvalidCredentials),
     }
@@ -126,30 +133,23 @@ pub async fn change_password(
     let mut fields = Fields::new(&body.0);
     let current_password = fields.text("current_password");
     let new_password = fields.text("new_password");
-    let new_password = if fields.has_error("new_password") {
-        None
-    } else {
-        Password::parse(new_password, &current.0.user.username)
-            .map_err(|problem| fields.reject("new_password", problem))
-            .ok()
-    };
-    fields.finish()?;
-    let Some(new_password) = new_password else {
-        return Err(ApiError::internal(anyhow::anyhow!(
-            "parsed fields went missing"
-        )));
+    let new_password = fields.parse("new_password", new_password, |p| {
+        Password::parse(p, &current.0.user.username)
+    });
+    let (Ok(current_password), Ok(new_password)) = (current_password, new_password) else {
+        return Err(fields.into_error());
     };
 
     let user_id = current.0.user.id;
     confirm_password(&state, &current, current_password).await?;
-    let hash = password::hash(new_password.expose().to_owned(), state.settings.bcrypt_cost).await?;
+    let hash = password::hash(new_password.expose().to_owned(), state.logins.bcrypt_cost).await?;
 
     let (session_id, stay) = (current.0.id.clone(), current.0.stay_signed_in);
     let token = db::run(&state.pool, move |conn| {
         db::write_transaction(conn, |conn| {
             users::update_password_hash(conn, user_id, &hash)?;
             sessions::revoke_others(conn, user_id, &session_id)?;
-            Ok(sessions::rotate_token(conn, &session_id)?)
+            Ok::<_, ApiError>(session::rotate(conn, &session_id)?)
         })
     })
     .await?;
@@ -171,8 +171,9 @@ pub async fn delete_account(
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
     let mut fields = Fields::new(&body.0);
-    let password = fields.text("password");
-    fields.finish()?;
+    let Ok(password) = fields.text("password") else {
+        return Err(fields.into_error());
+    };
 
     let user_id = current.0.user.id;
     confirm_password(&state, &current, password).await?;
@@ -181,7 +182,7 @@ pub async fn delete_account(
         db::write_transaction(conn, |conn| {
             users::delete(conn, user_id)?;
             db::throttle::clear(conn, &key)?;
-            Ok(())
+            Ok::<_, ApiError>(())
         })
     })
     .await?;

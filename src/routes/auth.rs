@@ -5,15 +5,13 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::body::{Fields, JsonObject};
 use super::user_agent;
-use crate::auth::password;
-use crate::auth::throttle::{self, Account};
+use crate::auth::{password, Account};
 use crate::db::{self, sessions, users};
 use crate::domain::username::username_key;
 use crate::domain::{Password, Username};
 use crate::error::ApiError;
-use crate::session::{self, CurrentSession, SessionState, COOKIE_NAME};
-use crate::startup::AppState;
-use crate::time::now_unix;
+use crate::session::{self, CurrentSession, SessionState};
+use crate::state::AppState;
 
 /// Username, password and the stay-signed-in choice, as sent.
 struct Credentials {
@@ -24,13 +22,18 @@ struct Credentials {
 
 fn credentials(body: &JsonObject) -> Result<Credentials, ApiError> {
     let mut fields = Fields::new(&body.0);
-    let credentials = Credentials {
-        username: fields.text("username"),
-        password: fields.text("password"),
-        stay_signed_in: fields.flag("stay_signed_in"),
+    let username = fields.text("username");
+    let password = fields.text("password");
+    let stay_signed_in = fields.flag("stay_signed_in");
+    let (Ok(username), Ok(password), Ok(stay_signed_in)) = (username, password, stay_signed_in)
+    else {
+        return Err(fields.into_error());
     };
-    fields.finish()?;
-    Ok(credentials)
+    Ok(Credentials {
+        username,
+        password,
+        stay_signed_in,
+    })
 }
 
 /// Answers a login or registration: the user, and the new session cookie.
@@ -55,40 +58,40 @@ pub async fn register(
 ) -> Result<HttpResponse, ApiError> {
     let sent = credentials(&body)?;
     let mut fields = Fields::new(&body.0);
-    let username = Username::parse(&sent.username)
-        .map_err(|problem| fields.reject("username", problem))
-        .ok();
-    let password = Password::parse(sent.password, &sent.username)
-        .map_err(|problem| fields.reject("password", problem))
-        .ok();
-    fields.finish()?;
-    let (Some(username), Some(password)) = (username, password) else {
-        return Err(ApiError::internal(anyhow::anyhow!(
-            "parsed fields went missing"
-        )));
+    let username = fields.parse("username", Ok(sent.username.as_str()), Username::parse);
+    let password = fields.parse("password", Ok(sent.password), |p| {
+        Password::parse(p, &sent.username)
+    });
+    let (Ok(username), Ok(password)) = (username, password) else {
+        return Err(fields.into_error());
     };
 
     // A cheap early answer for a taken name, before spending a bcrypt hash;
     // the UNIQUE constraint below still decides races.
     let key = username.key();
-    if db::run(&state.pool, move |conn| Ok(users::exists(conn, &key)?)).await? {
+    if db::run(&state.pool, move |conn| {
+        Ok::<_, ApiError>(users::exists(conn, &key)?)
+    })
+    .await?
+    {
         return Err(ApiError::UsernameTaken);
     }
-    let hash = password::hash(password.expose().to_owned(), state.settings.bcrypt_cost).await?;
+    let hash = password::hash(password.expose().to_owned(), state.logins.bcrypt_cost).await?;
 
     let lifetimes = state.lifetimes;
     let agent = user_agent(&req);
     let stay = sent.stay_signed_in;
-    let previous = previous_session(&session);
+    let previous = previous_session(&req);
+    let now = state.clock.now();
     let (user, issued) = db::run(&state.pool, move |conn| {
         db::write_transaction(conn, |conn| {
-            let now = now_unix();
-            let user = users::insert(conn, &username, &hash, now)?;
+            let user =
+                users::insert(conn, &username, &hash, now)?.ok_or(ApiError::UsernameTaken)?;
             if let Some(id) = &previous {
                 sessions::end(conn, id)?;
             }
-            let issued = sessions::create(conn, user.id, stay, agent.as_deref(), now, &lifetimes)?;
-            Ok((user, issued))
+            let issued = session::start(conn, user.id, stay, agent.as_deref(), now, &lifetimes)?;
+            Ok::<_, ApiError>((user, issued))
         })
     })
     .await?;
@@ -115,8 +118,17 @@ pub async fn login(
     // No account can have an invalid name, so such a login only needs to
     // cost what a real one does; it is not counted towards any lockout.
     let counted = Username::parse(&sent.username).is_ok();
-    let Some(passed) =
-        throttle::check_password(&state, &key, counted, Account::Named, sent.password).await?
+    let Some(passed) = state
+        .logins
+        .check_password(
+            &state.pool,
+            &state.clock,
+            &key,
+            counted,
+            Account::Named,
+            sent.password,
+        )
+        .await?
     else {
         return Err(ApiError::InvalidCredentials);
     };
@@ -124,9 +136,10 @@ pub async fn login(
     let lifetimes = state.lifetimes;
     let agent = user_agent(&req);
     let stay = sent.stay_signed_in;
-    let previous = previous_session(&session);
+    let previous = previous_session(&req);
     let user = passed.user.to_user();
     let (user_id, rehashed) = (user.id, passed.rehashed);
+    let now = state.clock.now();
     let issued = db::run(&state.pool, move |conn| {
         db::write_transaction(conn, |conn| {
             db::throttle::clear(conn, &key)?;
@@ -138,12 +151,12 @@ pub async fn login(
             if let Some(id) = &previous {
                 sessions::end(conn, id)?;
             }
-            Ok(sessions::create(
+            Ok::<_, ApiError>(session::start(
                 conn,
                 user_id,
                 stay,
                 agent.as_deref(),
-                now_unix(),
+                now,
                 &lifetimes,
             )?)
         })
@@ -164,17 +177,13 @@ pub async fn login(
 /// The session this caller held before logging in, which the login ends: a
 /// token that existed before authentication must not survive it (session
 /// fixation).
-fn previous_session(session: &Session) -> Option<String> {
-    match SessionState::of(session, true) {
-        SessionState::Active(record) => Some(record.id),
-        _ => None,
-    }
+fn previous_session(req: &HttpRequest) -> Option<String> {
+    SessionState::of(req).id().map(str::to_owned)
 }
 
 /// Public, so that an SPA can ask "who am I?" on load.
-pub async fn check_session(session: Session, req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let cookie_sent = req.cookie(COOKIE_NAME).is_some();
-    let record = SessionState::of(&session, cookie_sent).require()?;
+pub async fn check_session(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let record = SessionState::of(&req).require()?;
     Ok(HttpResponse::Ok().json(record.user))
 }
 
@@ -187,7 +196,9 @@ pub async fn logout(
     // the session still alive.
     let (user_id, id) = (current.0.user.id, current.0.id);
     db::run(&state.pool, move |conn| {
-        Ok(sessions::revoke(conn, user_id, &id)?)
+        db::write_transaction(conn, |conn| {
+            Ok::<_, ApiError>(sessions::revoke(conn, user_id, &id)?)
+        })
     })
     .await?;
     session::end(&session);

@@ -1,16 +1,18 @@
 //! `GET /blog` and `GET /blog/{id}`, the metered paywall.
 
+use actix_web::http::Method;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
 use crate::db::posts::PostRow;
 use crate::db::unlocks::{self, Opened};
 use crate::db::{self, posts};
-use crate::domain::{Meter, Month, Plan};
+use crate::domain::paywall::limit_for;
+use crate::domain::{Meter, Month};
 use crate::error::ApiError;
 use crate::session::CurrentSession;
-use crate::startup::AppState;
-use crate::time::{now_unix, rfc3339};
+use crate::state::AppState;
+use crate::time::rfc3339;
 
 #[derive(Serialize)]
 struct PostView {
@@ -108,21 +110,19 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let Pagination { page, per_page } = pagination(req.query_string())?;
     let user = current.0.user;
-    let limit = state.settings.free_reads;
+    let limit = limit_for(user.plan, state.settings.free_reads);
+    let month = Month::containing(crate::time::from_unix(state.clock.now()));
     let (rows, total, meter) = db::run(&state.pool, move |conn| {
         let (rows, total) = posts::page(conn, page, per_page)?;
-        let meter = match user.plan {
-            Plan::Premium => None,
-            Plan::Free => {
-                let month = Month::containing(crate::time::from_unix(now_unix()));
-                Some(Meter::new(
-                    limit,
-                    unlocks::used(conn, user.id, month)?,
-                    month,
-                ))
-            }
+        let meter = match limit {
+            None => None,
+            Some(limit) => Some(Meter::new(
+                limit,
+                unlocks::used(conn, user.id, month)?,
+                month,
+            )),
         };
-        Ok((rows, total, meter))
+        Ok::<_, ApiError>((rows, total, meter))
     })
     .await?;
     let posts = rows
@@ -162,28 +162,38 @@ fn view(row: PostRow, meter: Option<Meter>) -> PostView {
     }
 }
 
+/// Opens a post through the paywall (`domain::paywall`). `HEAD` gets the
+/// answer `GET` would get without spending a read: it delivers nothing.
 pub async fn read(
     state: web::Data<AppState>,
     current: CurrentSession,
+    req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let post_id = post_id(&id).ok_or(ApiError::NotFound)?;
     let user = current.0.user;
-    let limit = state.settings.free_reads;
-    let now = now_unix();
+    let now = state.clock.now();
     let month = Month::containing(crate::time::from_unix(now));
+    let spend = req.method() != Method::HEAD;
 
-    if user.plan == Plan::Premium {
-        let row = db::run(&state.pool, move |conn| Ok(posts::find(conn, post_id)?))
-            .await?
-            .ok_or(ApiError::NotFound)?;
+    let Some(limit) = limit_for(user.plan, state.settings.free_reads) else {
+        let row = db::run(&state.pool, move |conn| {
+            Ok::<_, ApiError>(posts::find(conn, post_id)?)
+        })
+        .await?
+        .ok_or(ApiError::NotFound)?;
         return Ok(HttpResponse::Ok().json(view(row, None)));
-    }
+    };
 
     let opened = db::run(&state.pool, move |conn| {
-        unlocks::open_metered(conn, user.id, post_id, month, limit, now)
+        if spend {
+            unlocks::open_metered(conn, user.id, post_id, month, limit, now)
+        } else {
+            Ok(unlocks::peek_metered(conn, user.id, post_id, month, limit)?)
+        }
     })
-    .await?;
+    .await
+    .map_err(ApiError::from)?;
     match opened {
         Opened::Granted { post, used } => {
             Ok(HttpResponse::Ok().json(view(post, Some(Meter::new(limit, used, month)))))

@@ -84,11 +84,25 @@ pub fn parse_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
     }
 }
 
-/// Takes typed fields out of a JSON object, collecting every problem.
+/// Takes typed fields out of a JSON object, collecting every problem, so
+/// one `422` can name every field that is wrong.
+///
+/// Each getter answers a [`Field`]: the value, or [`Rejected`], which only
+/// [`Fields::reject`] makes, after recording the problem. So a handler that
+/// has every field `Ok` has every value, and one with any field `Err` has a
+/// problem to report ([`Fields::into_error`]) — the types leave no third
+/// case to handle.
 pub struct Fields<'a> {
     object: &'a Map<String, Value>,
     errors: BTreeMap<String, String>,
 }
+
+/// The mark of a field whose problem [`Fields`] has recorded.
+#[derive(Debug)]
+pub struct Rejected(());
+
+/// A field's value, or the mark that its problem is recorded.
+pub type Field<T> = Result<T, Rejected>;
 
 impl<'a> Fields<'a> {
     pub fn new(object: &'a Map<String, Value>) -> Self {
@@ -98,52 +112,48 @@ impl<'a> Fields<'a> {
         }
     }
 
-    /// A required string field (empty on error; the error is recorded).
-    pub fn text(&mut self, name: &str) -> String {
+    /// A required string field.
+    pub fn text(&mut self, name: &str) -> Field<String> {
         match self.object.get(name) {
-            Some(Value::String(s)) => s.clone(),
-            None | Some(Value::Null) => {
-                self.reject(name, "is required");
-                String::new()
-            }
-            Some(_) => {
-                self.reject(name, "must be a string");
-                String::new()
-            }
+            Some(Value::String(s)) => Ok(s.clone()),
+            None | Some(Value::Null) => Err(self.reject(name, "is required")),
+            Some(_) => Err(self.reject(name, "must be a string")),
         }
     }
 
     /// An optional boolean field, `false` when absent. `null` is not a
     /// boolean: the contract's field is `bool` when present.
-    pub fn flag(&mut self, name: &str) -> bool {
+    pub fn flag(&mut self, name: &str) -> Field<bool> {
         match self.object.get(name) {
-            None => false,
-            Some(Value::Bool(b)) => *b,
-            Some(_) => {
-                self.reject(name, "must be true or false");
-                false
-            }
+            None => Ok(false),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(_) => Err(self.reject(name, "must be true or false")),
         }
+    }
+
+    /// Parses a field that was read (`Ok`) with a rule that names its
+    /// problem, recording the problem under `name`.
+    pub fn parse<T, U, P: Into<String>>(
+        &mut self,
+        name: &str,
+        field: Field<T>,
+        rule: impl FnOnce(T) -> Result<U, P>,
+    ) -> Field<U> {
+        let value = field?;
+        rule(value).map_err(|problem| self.reject(name, problem))
     }
 
     /// Records a rule a field breaks (the first problem per field is kept).
-    pub fn reject(&mut self, name: &str, problem: impl Into<String>) {
+    pub fn reject(&mut self, name: &str, problem: impl Into<String>) -> Rejected {
         self.errors
             .entry(name.to_owned())
             .or_insert_with(|| problem.into());
+        Rejected(())
     }
 
-    pub fn has_error(&self, name: &str) -> bool {
-        self.errors.contains_key(name)
-    }
-
-    /// `Ok` when every field was right, else one `422` naming them all.
-    pub fn finish(self) -> Result<(), ApiError> {
-        if self.errors.is_empty() {
-            Ok(())
-        } else {
-            Err(ApiError::Validation(self.errors))
-        }
+    /// The `422` naming every field that was rejected.
+    pub fn into_error(self) -> ApiError {
+        ApiError::Validation(self.errors)
     }
 }
 
@@ -177,11 +187,11 @@ mod tests {
     fn fields_name_every_problem() {
         let map = parse_object(br#"{"username": 5, "stay_signed_in": null}"#).unwrap();
         let mut fields = Fields::new(&map);
-        fields.text("username");
-        fields.text("password");
-        fields.flag("stay_signed_in");
-        match fields.finish() {
-            Err(ApiError::Validation(errors)) => {
+        assert!(fields.text("username").is_err());
+        assert!(fields.text("password").is_err());
+        assert!(fields.flag("stay_signed_in").is_err());
+        match fields.into_error() {
+            ApiError::Validation(errors) => {
                 assert_eq!(errors["username"], "must be a string");
                 assert_eq!(errors["password"], "is required");
                 assert_eq!(errors["stay_signed_in"], "must be true or false");

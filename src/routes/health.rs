@@ -4,11 +4,11 @@ use actix_web::{web, HttpResponse};
 use serde_json::json;
 
 use crate::db;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Whether this instance can reach its database.
 pub async fn health(state: web::Data<AppState>) -> HttpResponse {
-    match db::run(&state.pool, |conn| Ok(db::ping(conn)?)).await {
+    match db::run(&state.pool, |conn| Ok::<_, db::Error>(db::ping(conn)?)).await {
         Ok(()) => HttpResponse::Ok().json(json!({"status": "ok", "database": "ok"})),
         Err(e) => {
             tracing::warn!(error = %e, "health check failed");

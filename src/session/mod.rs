@@ -1,6 +1,16 @@
-//! Server-side sessions: the Diesel store behind actix-session, the typed
-//! view handlers use (`SessionState`, `CurrentSession`), and per-login cookie
-//! lifetimes.
+//! Server-side sessions: the token in the cookie, the session row it names,
+//! and the typed view handlers use ([`SessionState`], [`CurrentSession`]).
+//!
+//! Who does what, for one request:
+//! - actix-session owns the cookie: it checks the signature, hands the
+//!   token to our [`store::TokenStore`] (which keeps nothing; see there
+//!   why), and sets or clears the cookie when a handler logs in or out.
+//! - The guard (`middleware::guard`) takes the token from actix-session and
+//!   calls [`lookup`], which finds the live session and its user in one
+//!   query and puts the typed [`SessionState`] in the request's extensions.
+//! - Handlers create and end sessions in their own database transactions
+//!   ([`start`], [`rotate`], `db::sessions`), then tell actix-session what
+//!   to do with the cookie ([`begin`], [`end`]).
 
 pub mod cookie;
 pub mod secret;
@@ -11,27 +21,17 @@ use std::future::{ready, Ready};
 
 use actix_session::Session;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse};
-use serde::{Deserialize, Serialize};
 
-use crate::domain::User;
+use crate::clock::Clock;
+use crate::db::{self, sessions, Conn, Pool};
+use crate::domain::{Lifetimes, User};
 use crate::error::{ApiError, NoSession};
 
 pub use cookie::COOKIE_NAME;
-pub use store::DbSessionStore;
-
-/// The keys of actix-session's state map. Only this module reads or writes
-/// them; handlers go through the typed functions below.
-pub mod keys {
-    /// The loaded session and its user (a `SessionRecord`).
-    pub const CURRENT: &str = "current";
-    /// Set by the store when the database could not be asked.
-    pub const UNAVAILABLE: &str = "unavailable";
-    /// A token minted by a login, handed to actix-session to put in the cookie.
-    pub const NEW_TOKEN: &str = "new_token";
-}
+pub use store::TokenStore;
 
 /// A live session and the user it belongs to, as loaded for this request.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct SessionRecord {
     /// The public id (never the token).
     pub id: String,
@@ -40,6 +40,7 @@ pub struct SessionRecord {
 }
 
 /// What this request's session cookie came to.
+#[derive(Debug, Clone)]
 pub enum SessionState {
     Active(SessionRecord),
     Anonymous(NoSession),
@@ -48,15 +49,12 @@ pub enum SessionState {
 }
 
 impl SessionState {
-    pub fn of(session: &Session, cookie_sent: bool) -> SessionState {
-        if let Ok(Some(true)) = session.get::<bool>(keys::UNAVAILABLE) {
-            return SessionState::Unavailable;
-        }
-        match session.get::<SessionRecord>(keys::CURRENT) {
-            Ok(Some(record)) => SessionState::Active(record),
-            _ if cookie_sent => SessionState::Anonymous(NoSession::Invalid),
-            _ => SessionState::Anonymous(NoSession::Missing),
-        }
+    /// The state the guard left for this request (anonymous if none).
+    pub fn of(req: &HttpRequest) -> SessionState {
+        req.extensions()
+            .get::<SessionState>()
+            .cloned()
+            .unwrap_or(SessionState::Anonymous(NoSession::Missing))
     }
 
     /// The session, or the error a guarded request gets without one.
@@ -67,6 +65,97 @@ impl SessionState {
             SessionState::Unavailable => Err(ApiError::Unavailable),
         }
     }
+
+    /// What a guarded request gets without a live session, if it has none.
+    pub fn refusal(&self) -> Option<ApiError> {
+        match self {
+            SessionState::Active(_) => None,
+            SessionState::Anonymous(why) => Some(ApiError::NotLoggedIn(*why)),
+            SessionState::Unavailable => Some(ApiError::Unavailable),
+        }
+    }
+
+    /// The session's public id, if there is a live one.
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            SessionState::Active(record) => Some(&record.id),
+            SessionState::Anonymous(_) | SessionState::Unavailable => None,
+        }
+    }
+}
+
+/// The live session that `token` names, with its user, in one query: the
+/// only database round trip an authenticated request needs. Expiry is
+/// enforced here, on the server, whatever the cookie says; a browser
+/// session's idle expiry slides forward at most once per
+/// [`Lifetimes::refresh_after`].
+pub async fn lookup(
+    pool: &Pool,
+    clock: &Clock,
+    lifetimes: Lifetimes,
+    token: &str,
+) -> Result<Option<SessionRecord>, db::Error> {
+    let token_hash = token::hash(token);
+    let now = clock.now();
+    db::run(pool, move |conn| {
+        let Some((session, user)) = sessions::find_live(conn, &token_hash, now)? else {
+            return Ok(None);
+        };
+        if lifetimes.needs_refresh(session.last_seen_at, now) {
+            let expires_at = lifetimes.expires_at(session.stay_signed_in, session.created_at, now);
+            db::write_transaction(conn, |conn| {
+                sessions::touch(conn, &session.id, now, expires_at)
+            })?;
+        }
+        Ok(Some(SessionRecord {
+            id: session.id,
+            stay_signed_in: session.stay_signed_in,
+            user: user.to_user(),
+        }))
+    })
+    .await
+}
+
+/// A freshly started login: the token goes into the cookie and nowhere else.
+pub struct Issued {
+    pub token: String,
+    pub id: String,
+}
+
+/// Starts a session for `user_id` (inside the caller's transaction) and
+/// returns its new token.
+pub fn start(
+    conn: &mut Conn,
+    user_id: i64,
+    stay_signed_in: bool,
+    user_agent: Option<&str>,
+    now: i64,
+    lifetimes: &Lifetimes,
+) -> diesel::QueryResult<Issued> {
+    let token = token::generate();
+    let id = token::public_id();
+    sessions::insert(
+        conn,
+        &sessions::NewSession {
+            id: &id,
+            token_hash: &token::hash(&token),
+            user_id,
+            stay_signed_in,
+            user_agent,
+            now,
+            expires_at: lifetimes.expires_at(stay_signed_in, now, now),
+        },
+    )?;
+    Ok(Issued { token, id })
+}
+
+/// Gives session `id` a new token (after a password change): the same
+/// login, with its lifetimes counted from the original login, but any copy
+/// of the old token stops working.
+pub fn rotate(conn: &mut Conn, id: &str) -> diesel::QueryResult<String> {
+    let token = token::generate();
+    sessions::set_token_hash(conn, id, &token::hash(&token))?;
+    Ok(token)
 }
 
 /// The logged-in caller of a guarded route, put in place by the guard.
@@ -78,20 +167,16 @@ impl FromRequest for CurrentSession {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        ready(
-            req.extensions()
-                .get::<CurrentSession>()
-                .cloned()
-                .ok_or(ApiError::NotLoggedIn(NoSession::Missing)),
-        )
+        ready(SessionState::of(req).require().map(CurrentSession))
     }
 }
 
 /// Answers with a freshly minted session token in the cookie. `renew` makes
-/// actix-session delete whatever session the caller held before, so a login
-/// always ends the old token (no session fixation). `remember_for` (seconds)
-/// marks a stay-signed-in login, whose cookie [`cookie::apply_lifetime`]
-/// then gives a `Max-Age`; without it the cookie lasts the browser session.
+/// actix-session drop whatever token the caller held before (the handler
+/// has already ended its session), so a login always ends the old token (no
+/// session fixation). `remember_for` (seconds) marks a stay-signed-in
+/// login, whose cookie [`cookie::apply_lifetime`] then gives a `Max-Age`;
+/// without it the cookie lasts the browser session.
 pub fn begin(
     session: &Session,
     token: String,
@@ -99,17 +184,14 @@ pub fn begin(
     mut response: HttpResponse,
 ) -> Result<HttpResponse, ApiError> {
     session.renew();
-    session
-        .insert(keys::NEW_TOKEN, token)
-        .map_err(ApiError::internal)?;
+    store::hand_over(session, token).map_err(ApiError::internal)?;
     if let Some(secs) = remember_for {
         response.extensions_mut().insert(cookie::RememberFor(secs));
     }
     Ok(response)
 }
 
-/// Ends the current session: actix-session deletes it from the store and
-/// answers with a cookie that has `Max-Age=0`.
+/// Clears the cookie (`Max-Age=0`) of a session the handler has ended.
 pub fn end(session: &Session) {
     session.purge();
 }

@@ -1,93 +1,67 @@
-//! `DbSessionStore`: actix-session's storage backend, on our own `sessions`
-//! table through Diesel.
+//! `TokenStore`: actix-session's storage backend, which stores nothing.
 //!
-//! actix-session owns the cookie (signing it, setting and clearing it); this
-//! store owns what the cookie's token means. Three departures from a plain
-//! key-value store, each on purpose:
+//! actix-session is kept for what it does well: it signs and verifies the
+//! cookie, renews it on login, clears it on logout, and calls its store at
+//! the right moments. But a tollgate session is not a bag of key-value
+//! state. It is a row in `sessions` (user, lifetimes, user agent) that
+//! must be written in the same transaction as whatever the login or
+//! registration changes (the user row, the lockout reset, the old session
+//! ended), with a failure answered as the contract says (`503`) —
+//! whereas actix-session turns any store error into a bare `500` after
+//! the handler's work is done. So the responsibilities are split here, in
+//! one place:
 //!
-//! - `load` returns the session *and its user* from one joined query, so a
-//!   guarded request costs one database round trip, and it enforces expiry
-//!   on the server whatever the cookie says.
-//! - Sessions are created by the login and register handlers inside their own
-//!   database transaction (with the user row, the lockout reset, ...); `save`
-//!   only hands actix-session the token those handlers minted.
-//! - Handlers delete ended sessions themselves, so `delete` is a best-effort
-//!   repeat.
-//! - A database outage during `load` is reported in the state as
-//!   [`keys::UNAVAILABLE`] rather than as an error, because actix-session
-//!   turns store errors into a bare `500`, and the contract wants `503`.
+//! - `load` recovers the token from the verified cookie and puts it in the
+//!   state as the one entry [`TOKEN`]; the guard looks the session up
+//!   (`session::lookup`), typed, with no JSON round trip.
+//! - `save` is called after a login renewed the session: it hands
+//!   actix-session the token that the handler minted and stored
+//!   ([`hand_over`]), to put in the new cookie.
+//! - `update` and `update_ttl` have nothing to write: handlers store
+//!   nothing in the state, and expiry is kept in the database (sliding, in
+//!   `session::lookup`), not by actix-session's TTL.
+//! - `delete` has nothing to do: every handler that ends a session (logout,
+//!   a login's renewal, a password change, account deletion) has already
+//!   deleted or re-keyed its row in its own transaction.
 
 use std::collections::HashMap;
 
 use actix_session::storage::{LoadError, SaveError, SessionKey, SessionStore, UpdateError};
+use actix_session::{Session, SessionInsertError};
 use actix_web::cookie::time::Duration;
-
-use super::{keys, token, SessionRecord};
-use crate::db::{self, sessions, Pool};
-use crate::domain::Lifetimes;
-use crate::error::ApiError;
-use crate::time::now_unix;
 
 type State = HashMap<String, String>;
 
-#[derive(Clone)]
-pub struct DbSessionStore {
-    pool: Pool,
-    lifetimes: Lifetimes,
+/// The state entry holding the verified cookie's token (raw, not JSON).
+pub const TOKEN: &str = "token";
+/// The state entry holding a token minted by a login, for the new cookie.
+const NEW_TOKEN: &str = "new_token";
+
+#[derive(Clone, Copy, Default)]
+pub struct TokenStore;
+
+/// The token of this request's verified session cookie, if one arrived.
+pub fn token(session: &Session) -> Option<String> {
+    session.entries().get(TOKEN).cloned()
 }
 
-impl DbSessionStore {
-    pub fn new(pool: Pool, lifetimes: Lifetimes) -> Self {
-        DbSessionStore { pool, lifetimes }
-    }
+/// Gives actix-session a freshly minted token to put in the new cookie.
+pub fn hand_over(session: &Session, token: String) -> Result<(), SessionInsertError> {
+    session.remove(TOKEN);
+    session.insert(NEW_TOKEN, token)
 }
 
-fn encode(value: &impl serde::Serialize) -> String {
-    // Serializing our own plain structs cannot fail.
-    serde_json::to_string(value).unwrap_or_default()
-}
-
-impl SessionStore for DbSessionStore {
+impl SessionStore for TokenStore {
     async fn load(&self, session_key: &SessionKey) -> Result<Option<State>, LoadError> {
-        let token_hash = token::hash(session_key.as_ref());
-        let lifetimes = self.lifetimes;
-        let found = db::run(&self.pool, move |conn| {
-            let now = now_unix();
-            let Some((session, user)) = sessions::find_live(conn, &token_hash, now)? else {
-                return Ok(None);
-            };
-            if lifetimes.needs_refresh(session.last_seen_at, now) {
-                let expires_at =
-                    lifetimes.expires_at(session.stay_signed_in, session.created_at, now);
-                sessions::touch(conn, &session.id, now, expires_at)?;
-            }
-            Ok(Some(SessionRecord {
-                id: session.id,
-                stay_signed_in: session.stay_signed_in,
-                user: user.to_user(),
-            }))
-        })
-        .await;
-
-        match found {
-            Ok(Some(record)) => Ok(Some(HashMap::from([(
-                keys::CURRENT.to_owned(),
-                encode(&record),
-            )]))),
-            Ok(None) => Ok(None),
-            Err(ApiError::Unavailable) => Ok(Some(HashMap::from([(
-                keys::UNAVAILABLE.to_owned(),
-                encode(&true),
-            )]))),
-            Err(e) => Err(LoadError::Other(anyhow::anyhow!(
-                "cannot load a session: {e}"
-            ))),
-        }
+        Ok(Some(HashMap::from([(
+            TOKEN.to_owned(),
+            session_key.as_ref().to_owned(),
+        )])))
     }
 
     async fn save(&self, state: State, _ttl: &Duration) -> Result<SessionKey, SaveError> {
         let minted = state
-            .get(keys::NEW_TOKEN)
+            .get(NEW_TOKEN)
             .and_then(|raw| serde_json::from_str::<String>(raw).ok())
             .ok_or_else(|| {
                 SaveError::Other(anyhow::anyhow!(
@@ -103,30 +77,14 @@ impl SessionStore for DbSessionStore {
         _state: State,
         _ttl: &Duration,
     ) -> Result<SessionKey, UpdateError> {
-        // Session state is derived from the database on every load; handlers
-        // never store anything else in it, so there is nothing to write.
         Ok(session_key)
     }
 
     async fn update_ttl(&self, _session_key: &SessionKey, _ttl: &Duration) -> anyhow::Result<()> {
-        // Expiry is kept by `load` (sliding) and the lifetimes, not by actix.
         Ok(())
     }
 
-    /// Best effort, on purpose: every handler that ends a session (logout,
-    /// login's renewal, password change, account deletion) has already
-    /// deleted it in its own transaction, where a failure is a proper `503`.
-    /// actix-session calls this afterwards and would turn any error into a
-    /// bare `500` after the work was done, so an error is only logged.
-    async fn delete(&self, session_key: &SessionKey) -> anyhow::Result<()> {
-        let token_hash = token::hash(session_key.as_ref());
-        let deleted = db::run(&self.pool, move |conn| {
-            Ok(sessions::revoke_by_token_hash(conn, &token_hash)?)
-        })
-        .await;
-        if let Err(e) = deleted {
-            tracing::warn!(error = %e, "could not delete an ended session a second time");
-        }
+    async fn delete(&self, _session_key: &SessionKey) -> anyhow::Result<()> {
         Ok(())
     }
 }

@@ -10,7 +10,7 @@ backend_test! {
 async fn the_session_list_shows_each_login_newest_first() {
     let app = spawn_app().await;
     let laptop = app.logged_in_client("Alice").await;
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    app.advance_clock(2);
     let phone = app.client();
     phone
         .post(app.url("/login"))
@@ -353,7 +353,7 @@ async fn last_seen_advances_for_stay_signed_in_sessions_too() {
     )
     .await;
 
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    app.advance_clock(2);
     app.get(&client, "/check_session").await;
 
     let list: Value = app.get(&client, "/sessions").await.json().await.unwrap();

@@ -264,7 +264,7 @@ async fn the_lockout_ends_when_its_window_passes() {
         StatusCode::TOO_MANY_REQUESTS
     );
 
-    tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
+    app.advance_clock(3);
 
     assert_eq!(
         app.login(&app.client(), "Alice", PASSWORD).await.status(),

@@ -226,3 +226,31 @@ async fn a_zero_meter_paywalls_everything() {
     assert_error(response, StatusCode::PAYMENT_REQUIRED, "paywall").await;
 }
 }
+
+backend_test! {
+async fn head_answers_like_get_but_never_spends_a_read() {
+    let app = spawn_app_with(&[("FREE_READS", "1")]).await;
+    let client = app.logged_in_client("Alice").await;
+    let head = |path: &'static str| {
+        let request = client.head(app.url(path));
+        async move { request.send().await.unwrap().status() }
+    };
+    let used = || async {
+        let list: Value = app.get(&client, "/blog").await.json().await.unwrap();
+        list["meter"]["used"].clone()
+    };
+
+    // A post the meter has room for: 200, and the meter does not move.
+    assert_eq!(head("/blog/1").await, StatusCode::OK);
+    assert_eq!(head("/blog/1").await, StatusCode::OK);
+    assert_eq!(used().await, 0);
+
+    // Spend the one read; then HEAD shows the paywall GET would meet, and
+    // a re-read as open, still spending nothing.
+    assert_eq!(app.get(&client, "/blog/1").await.status(), StatusCode::OK);
+    assert_eq!(head("/blog/2").await, StatusCode::PAYMENT_REQUIRED);
+    assert_eq!(head("/blog/1").await, StatusCode::OK);
+    assert_eq!(head("/blog/999").await, StatusCode::NOT_FOUND);
+    assert_eq!(used().await, 1);
+}
+}

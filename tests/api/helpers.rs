@@ -15,6 +15,7 @@ use reqwest::header::SET_COOKIE;
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
 use tempfile::TempDir;
+use tollgate::clock::Clock;
 use tollgate::config::Settings;
 use tollgate::db::DbConnection;
 use tollgate::startup::Application;
@@ -89,10 +90,12 @@ impl Drop for PgDatabase {
     }
 }
 
-/// Where a test's data lives; kept alive across restarts.
+/// Where a test's data lives, and the clock its instances share; kept
+/// alive across restarts.
 struct Storage {
     dir: TempDir,
     postgres: Option<PgDatabase>,
+    clock: Clock,
 }
 
 /// A password that passes every register rule.
@@ -124,6 +127,7 @@ pub async fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
     let storage = Arc::new(Storage {
         dir: tempfile::tempdir().expect("a temporary folder"),
         postgres,
+        clock: Clock::system(),
     });
     let vars = vars
         .iter()
@@ -151,7 +155,9 @@ async fn start(storage: Arc<Storage>, vars: Vec<(String, String)>) -> TestApp {
     }
     map.extend(vars.iter().cloned());
     let settings = Settings::from_lookup(|k| map.get(k).cloned()).expect("valid test settings");
-    let app = Application::build(settings).await.expect("the app starts");
+    let app = Application::build_with_clock(settings, storage.clock.clone())
+        .await
+        .expect("the app starts");
     let port = app.port();
     let handle = app.handle();
     tokio::spawn(app.run_until_stopped());
@@ -169,6 +175,15 @@ async fn start(storage: Arc<Storage>, vars: Vec<(String, String)>) -> TestApp {
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
+    }
+
+    /// Moves the clock of this app (and of its restarts and siblings)
+    /// forward, instead of sleeping: the server acts as if `secs` seconds
+    /// had passed.
+    pub fn advance_clock(&self, secs: u64) {
+        self.storage
+            .clock
+            .advance(std::time::Duration::from_secs(secs));
     }
 
     /// A new browser: its own cookie jar.
@@ -400,4 +415,16 @@ pub fn spawn_binary(
         .recv_timeout(std::time::Duration::from_secs(60))
         .expect("the server says where it listens");
     (child, port, output)
+}
+
+/// Waits (at most ten seconds) until `done` holds: for work the app does in
+/// the background, such as the purge a moved clock wakes. Not a way to let
+/// time pass; tests move the clock for that.
+pub async fn eventually(mut done: impl FnMut() -> bool) {
+    for _ in 0..1_000 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
 }

@@ -1,8 +1,6 @@
 //! Session lifetimes on the server: idle, absolute and stay-signed-in
 //! expiry, the background purge, and sessions surviving a restart.
 
-use std::time::Duration;
-
 use diesel::RunQueryDsl;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -27,7 +25,7 @@ async fn an_idle_browser_session_expires_on_the_server() {
         StatusCode::OK
     );
 
-    tokio::time::sleep(Duration::from_millis(3500)).await;
+    app.advance_clock(3);
 
     let body = assert_error(
         check_with_cookie(&app, &cookie).await,
@@ -44,8 +42,9 @@ async fn use_keeps_a_browser_session_alive() {
     let app = spawn_app_with(&[("SESSION_TTL_SECONDS", "3")]).await;
     let cookie = session_cookie(&app.register(&app.client(), "Alice").await);
 
+    // Four seconds in all, each step well inside the idle lifetime.
     for _ in 0..4 {
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+        app.advance_clock(1);
         assert_eq!(
             check_with_cookie(&app, &cookie).await.status(),
             StatusCode::OK
@@ -64,7 +63,7 @@ async fn a_browser_session_ends_at_its_absolute_lifetime_however_active() {
     let cookie = session_cookie(&app.register(&app.client(), "Alice").await);
 
     for _ in 0..3 {
-        tokio::time::sleep(Duration::from_millis(1200)).await;
+        app.advance_clock(1);
         check_with_cookie(&app, &cookie).await;
     }
 
@@ -77,9 +76,13 @@ async fn a_browser_session_ends_at_its_absolute_lifetime_however_active() {
 
 backend_test! {
 async fn a_stay_signed_in_session_expires_on_the_server_after_the_remember_lifetime() {
-    // Stored times are whole seconds, so every wait below leaves a second
+    // Stored times are whole seconds, so every step below leaves seconds
     // of slack on each side.
-    let app = spawn_app_with(&[("REMEMBER_TTL_SECONDS", "3"), ("SESSION_TTL_SECONDS", "1")]).await;
+    let app = spawn_app_with(&[
+        ("REMEMBER_TTL_SECONDS", "30"),
+        ("SESSION_TTL_SECONDS", "10"),
+    ])
+    .await;
     app.register(&app.client(), "Alice").await;
     let response = app
         .post_json(
@@ -91,13 +94,13 @@ async fn a_stay_signed_in_session_expires_on_the_server_after_the_remember_lifet
     let cookie = session_cookie(&response);
 
     // Outlives the idle lifetime of a browser session...
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    app.advance_clock(15);
     assert_eq!(
         check_with_cookie(&app, &cookie).await.status(),
         StatusCode::OK
     );
     // ...but not its own, even though the cookie is replayed by hand.
-    tokio::time::sleep(Duration::from_millis(3300)).await;
+    app.advance_clock(20);
     assert_eq!(
         check_with_cookie(&app, &cookie).await.status(),
         StatusCode::UNAUTHORIZED
@@ -107,9 +110,11 @@ async fn a_stay_signed_in_session_expires_on_the_server_after_the_remember_lifet
 
 backend_test! {
 async fn expired_sessions_are_purged_in_the_background() {
+    // An hour between purges: the purge below is the one that moving the
+    // clock wakes.
     let app = spawn_app_with(&[
         ("SESSION_TTL_SECONDS", "1"),
-        ("PURGE_INTERVAL_SECONDS", "1"),
+        ("PURGE_INTERVAL_SECONDS", "3600"),
     ])
     .await;
     for name in ["Alice", "Bob", "Carol"] {
@@ -117,7 +122,8 @@ async fn expired_sessions_are_purged_in_the_background() {
     }
     assert_eq!(session_rows(&app), 3);
 
-    tokio::time::sleep(Duration::from_millis(3500)).await;
+    app.advance_clock(3);
+    crate::helpers::eventually(|| session_rows(&app) == 0).await;
 
     assert_eq!(session_rows(&app), 0);
 }

@@ -1,10 +1,52 @@
-//! The monthly meter: a free user may open `limit` distinct posts per calendar
-//! month (UTC). `Month` is the meter's period; `Meter` is what clients see.
+//! The paywall rule, whole, in [`limit_for`] and [`decide`]:
+//!
+//! - a **premium** reader is not metered;
+//! - a **free** reader may open `FREE_READS` distinct posts per calendar
+//!   month (UTC); opening a post unlocks it for the rest of that month;
+//! - **re-opening** a post unlocked this month is free and always allowed.
+//!
+//! `db::unlocks` applies this rule to stored unlocks: on SQLite by calling
+//! [`decide`], on PostgreSQL in one SQL statement that mirrors it (the
+//! concurrency argument, "`used` never exceeds `limit`", is written beside
+//! each). `Month` is the meter's period; `Meter` is what clients see.
 
 use chrono::{DateTime, Datelike, TimeZone, Utc};
 use serde::Serialize;
 
+use crate::domain::Plan;
 use crate::time::rfc3339;
+
+/// How many new posts a reader on `plan` may unlock per month: `None` for
+/// an unmetered (premium) reader.
+pub fn limit_for(plan: Plan, free_reads: u32) -> Option<u32> {
+    match plan {
+        Plan::Premium => None,
+        Plan::Free => Some(free_reads),
+    }
+}
+
+/// What opening a post comes to for a metered reader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Already unlocked this month: free, whatever the meter says.
+    Reread,
+    /// Not unlocked yet and the meter has room: unlock it (one read).
+    Unlock,
+    /// Not unlocked and the meter is used up: `402 paywall`.
+    Refuse,
+}
+
+/// The rule for a metered reader who has used `used` of `limit` reads this
+/// month and has (`unlocked`) or has not opened this post before.
+pub fn decide(unlocked: bool, used: u32, limit: u32) -> Decision {
+    if unlocked {
+        Decision::Reread
+    } else if used < limit {
+        Decision::Unlock
+    } else {
+        Decision::Refuse
+    }
+}
 
 /// A calendar month in UTC, stored as `year * 12 + (month - 1)` so that it is
 /// one ordered integer in the database.
@@ -16,10 +58,6 @@ impl Month {
     /// injected clock) is what lets the rollover be tested.
     pub fn containing(now: DateTime<Utc>) -> Month {
         Month(now.year() * 12 + now.month0() as i32)
-    }
-
-    pub fn from_index(index: i32) -> Month {
-        Month(index)
     }
 
     pub fn index(self) -> i32 {
@@ -55,11 +93,6 @@ impl Meter {
             resets_at: month.resets_at(),
         }
     }
-
-    /// Whether a post that is not yet unlocked may be opened now.
-    pub fn allows_another(&self) -> bool {
-        self.used < self.limit
-    }
 }
 
 #[cfg(test)]
@@ -92,7 +125,6 @@ mod tests {
         let after = Month::containing(at(2026, 3, 1, 0, 0, 0));
         assert_ne!(before, after);
         assert_eq!(before.resets_at(), at(2026, 3, 1, 0, 0, 0));
-        assert_eq!(Month::from_index(before.index()), before);
     }
 
     #[test]
@@ -100,9 +132,21 @@ mod tests {
         let month = Month::containing(at(2026, 5, 5, 5, 5, 5));
         let meter = Meter::new(5, 7, month);
         assert_eq!(meter.remaining, 0);
-        assert!(!meter.allows_another());
-        assert!(Meter::new(5, 4, month).allows_another());
-        assert!(!Meter::new(0, 0, month).allows_another());
+    }
+
+    #[test]
+    fn premium_is_unmetered_and_free_has_the_setting() {
+        assert_eq!(limit_for(Plan::Premium, 5), None);
+        assert_eq!(limit_for(Plan::Free, 5), Some(5));
+    }
+
+    #[test]
+    fn rereads_are_free_and_new_posts_need_room() {
+        assert_eq!(decide(true, 5, 5), Decision::Reread);
+        assert_eq!(decide(true, 0, 0), Decision::Reread);
+        assert_eq!(decide(false, 4, 5), Decision::Unlock);
+        assert_eq!(decide(false, 5, 5), Decision::Refuse);
+        assert_eq!(decide(false, 0, 0), Decision::Refuse);
     }
 
     #[test]

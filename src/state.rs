@@ -1,0 +1,22 @@
+//! `AppState`: what every handler and middleware may reach through
+//! `web::Data<AppState>`. It sits low in the module tree — it imports the
+//! pieces it holds, and only `startup`, `routes` and `middleware` import
+//! it — so that no lower module can reach "everything": a function takes
+//! the few things it needs (a pool, a clock, a setting), not the whole state.
+
+use crate::auth::LoginThrottle;
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::db::Pool;
+use crate::domain::Lifetimes;
+
+pub struct AppState {
+    pub pool: Pool,
+    pub settings: Settings,
+    /// Every "now" of a request comes from here (tests move it).
+    pub clock: Clock,
+    /// How long logins last, from the settings.
+    pub lifetimes: Lifetimes,
+    /// Password checks under the per-username lockout.
+    pub logins: LoginThrottle,
+}
