@@ -2,9 +2,12 @@
 //! contract's defaults. Every invalid value is reported with the name of its
 //! variable, so an operator knows what to fix before anything starts.
 
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use actix_web::cookie::SameSite;
+use ipnet::IpNet;
 
 /// Everything tollgate can be configured with. Built once at start-up.
 #[derive(Clone, Debug)]
@@ -35,6 +38,48 @@ pub struct Settings {
     pub purge_interval: Duration,
     /// HTTP worker threads; `None` lets actix pick one per core.
     pub workers: Option<usize>,
+
+    /// The SPA's base URL (no trailing slash), for links in messages and
+    /// billing redirects.
+    pub app_url: String,
+    /// Where to send mail; `None` writes `.eml` files into `mail_dir`. A
+    /// secret: the URL may carry a password.
+    pub smtp_url: Option<Secret>,
+    /// The sender of every message, as a mailbox (`name <address>`).
+    pub mail_from: String,
+    pub mail_dir: PathBuf,
+    pub mail_max_per_address_per_hour: u32,
+    /// Life of an email-verification link.
+    pub verify_token_ttl: Duration,
+    /// Life of a password-reset link.
+    pub reset_token_ttl: Duration,
+
+    /// Billing, when all three `STRIPE_*` settings are set.
+    pub stripe: Option<Stripe>,
+    /// Some but not all of the `STRIPE_*` settings are set (billing is off;
+    /// start-up says so in the log).
+    pub stripe_incomplete: bool,
+    /// Where Stripe's API is (a stand-in in tests).
+    pub stripe_api_base: String,
+
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpNet>,
+    pub register_max_per_ip_per_hour: u32,
+    pub forgot_max_per_ip_per_hour: u32,
+    /// Failed logins (any usernames) per client IP per lockout window.
+    pub login_max_failures_per_ip: u32,
+    /// How long account events are kept.
+    pub event_retention: Duration,
+    /// Where `/metrics` listens; `None`: no metrics listener.
+    pub metrics_addr: Option<SocketAddr>,
+}
+
+/// The Stripe settings, all three present.
+#[derive(Clone, Debug)]
+pub struct Stripe {
+    pub secret_key: Secret,
+    pub price_id: String,
+    pub webhook_secret: Secret,
 }
 
 /// A secret value whose `Debug` never shows it, so a settings dump in a log
@@ -57,7 +102,7 @@ pub struct ConfigError {
 }
 
 /// Every variable tollgate reads.
-pub const VARIABLES: [&str; 20] = [
+pub const VARIABLES: [&str; 37] = [
     "DATABASE_URL",
     "HOST",
     "PORT",
@@ -78,6 +123,23 @@ pub const VARIABLES: [&str; 20] = [
     "PURGE_INTERVAL_SECONDS",
     "WORKERS",
     "RUST_LOG",
+    "APP_URL",
+    "SMTP_URL",
+    "MAIL_FROM",
+    "MAIL_DIR",
+    "MAIL_MAX_PER_ADDRESS_PER_HOUR",
+    "VERIFY_TOKEN_TTL_SECONDS",
+    "RESET_TOKEN_TTL_SECONDS",
+    "STRIPE_SECRET_KEY",
+    "STRIPE_PRICE_ID",
+    "STRIPE_WEBHOOK_SECRET",
+    "STRIPE_API_BASE",
+    "TRUSTED_PROXIES",
+    "REGISTER_MAX_PER_IP_PER_HOUR",
+    "FORGOT_MAX_PER_IP_PER_HOUR",
+    "LOGIN_MAX_FAILURES_PER_IP",
+    "EVENT_RETENTION_DAYS",
+    "METRICS_ADDR",
 ];
 
 /// The shortest cookie-signing key accepted: actix's `Key::from` needs 64 bytes.
@@ -140,6 +202,62 @@ impl Settings {
             None => None,
             Some(_) => Some(env.int("WORKERS", 1, 1, 1024)? as usize),
         };
+        let app_url = env.base_url("APP_URL", "http://localhost:5173")?;
+        let stripe_api_base = env.base_url("STRIPE_API_BASE", "https://api.stripe.com")?;
+        let smtp_url = match env.raw("SMTP_URL").filter(|v| !v.trim().is_empty()) {
+            None => None,
+            Some(raw) => match url::Url::parse(raw.trim()) {
+                Ok(url) if matches!(url.scheme(), "smtp" | "smtps") && url.host().is_some() => {
+                    Some(Secret(raw.trim().to_owned()))
+                }
+                _ => {
+                    return Err(invalid(
+                        "SMTP_URL",
+                        "must be smtp://host[:port] or smtps://[user:password@]host[:port]",
+                    ))
+                }
+            },
+        };
+        let mail_from = env
+            .raw("MAIL_FROM")
+            .unwrap_or_else(|| "tollgate <no-reply@localhost>".to_owned());
+        if !mail_from.contains('@') || mail_from.chars().any(char::is_control) {
+            return Err(invalid(
+                "MAIL_FROM",
+                "must be a mailbox such as `tollgate <no-reply@example.com>`",
+            ));
+        }
+        let mail_dir = env.raw("MAIL_DIR").unwrap_or_else(|| "mail".to_owned());
+        if mail_dir.trim().is_empty() {
+            return Err(invalid("MAIL_DIR", "must not be empty"));
+        }
+        let stripe_parts = (
+            env.raw("STRIPE_SECRET_KEY").filter(|v| !v.is_empty()),
+            env.raw("STRIPE_PRICE_ID").filter(|v| !v.is_empty()),
+            env.raw("STRIPE_WEBHOOK_SECRET").filter(|v| !v.is_empty()),
+        );
+        let stripe_incomplete = !matches!(
+            stripe_parts,
+            (None, None, None) | (Some(_), Some(_), Some(_))
+        );
+        let stripe = match stripe_parts {
+            (Some(secret_key), Some(price_id), Some(webhook_secret)) => Some(Stripe {
+                secret_key: Secret(secret_key),
+                price_id,
+                webhook_secret: Secret(webhook_secret),
+            }),
+            _ => None,
+        };
+        let trusted_proxies = env.networks("TRUSTED_PROXIES")?;
+        let metrics_addr = match env.raw("METRICS_ADDR").filter(|v| !v.trim().is_empty()) {
+            None => None,
+            Some(raw) => Some(raw.trim().parse::<SocketAddr>().map_err(|_| {
+                invalid(
+                    "METRICS_ADDR",
+                    "must be an address and port such as 127.0.0.1:9464",
+                )
+            })?),
+        };
 
         Ok(Settings {
             database_url,
@@ -161,6 +279,44 @@ impl Settings {
             database_timeout: env.seconds("DATABASE_TIMEOUT_SECONDS", 5)?,
             purge_interval: env.seconds("PURGE_INTERVAL_SECONDS", 300)?,
             workers,
+            app_url,
+            smtp_url,
+            mail_from,
+            mail_dir: PathBuf::from(mail_dir),
+            mail_max_per_address_per_hour: env.int(
+                "MAIL_MAX_PER_ADDRESS_PER_HOUR",
+                3,
+                0,
+                1_000_000,
+            )? as u32,
+            verify_token_ttl: env.seconds("VERIFY_TOKEN_TTL_SECONDS", 86_400)?,
+            reset_token_ttl: env.seconds("RESET_TOKEN_TTL_SECONDS", 3_600)?,
+            stripe,
+            stripe_incomplete,
+            stripe_api_base,
+            trusted_proxies,
+            register_max_per_ip_per_hour: env.int(
+                "REGISTER_MAX_PER_IP_PER_HOUR",
+                20,
+                1,
+                1_000_000_000,
+            )? as u32,
+            forgot_max_per_ip_per_hour: env.int(
+                "FORGOT_MAX_PER_IP_PER_HOUR",
+                10,
+                1,
+                1_000_000_000,
+            )? as u32,
+            login_max_failures_per_ip: env.int(
+                "LOGIN_MAX_FAILURES_PER_IP",
+                100,
+                1,
+                1_000_000_000,
+            )? as u32,
+            event_retention: Duration::from_secs(
+                env.int("EVENT_RETENTION_DAYS", 90, 1, 3_650)? * 86_400,
+            ),
+            metrics_addr,
         })
     }
 
@@ -222,6 +378,46 @@ impl Env<'_> {
             "false" | "0" | "no" | "off" => Ok(false),
             _ => Err(invalid(name, "must be true or false")),
         }
+    }
+
+    /// A base URL (`http`/`https`, no query or fragment), kept without a
+    /// trailing slash so that paths can be appended.
+    fn base_url(&self, name: &'static str, default: &str) -> Result<String, ConfigError> {
+        let raw = self.raw(name).unwrap_or_else(|| default.to_owned());
+        match url::Url::parse(raw.trim()) {
+            Ok(url)
+                if matches!(url.scheme(), "http" | "https")
+                    && url.host().is_some()
+                    && url.query().is_none()
+                    && url.fragment().is_none() =>
+            {
+                Ok(url.as_str().trim_end_matches('/').to_owned())
+            }
+            _ => Err(invalid(
+                name,
+                "must be an http(s) URL such as https://app.example.com",
+            )),
+        }
+    }
+
+    /// Comma-separated addresses or CIDR ranges (`10.0.0.1`, `10.0.0.0/8`,
+    /// `::1`); an address alone is a range of one.
+    fn networks(&self, name: &'static str) -> Result<Vec<IpNet>, ConfigError> {
+        let raw = self.raw(name).unwrap_or_default();
+        raw.split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|part| {
+                part.parse::<IpNet>()
+                    .or_else(|_| part.parse::<std::net::IpAddr>().map(IpNet::from))
+                    .map_err(|_| {
+                        invalid(
+                            name,
+                            &format!("`{part}` is not an IP address or CIDR range"),
+                        )
+                    })
+            })
+            .collect()
     }
 
     /// Explicit origins only: a wildcard with credentials would let any site
@@ -309,11 +505,69 @@ mod tests {
             ("CORS_ALLOWED_ORIGINS", "ftp://a.example"),
             ("SESSION_TTL_SECONDS", "0"),
             ("DATABASE_POOL_SIZE", "-1"),
+            ("APP_URL", "localhost:5173"),
+            ("APP_URL", "ftp://a.example"),
+            ("SMTP_URL", "http://mail.example"),
+            ("MAIL_FROM", "nobody"),
+            ("STRIPE_API_BASE", "stripe"),
+            ("TRUSTED_PROXIES", "10.0.0.0/33"),
+            ("TRUSTED_PROXIES", "proxy.example"),
+            ("METRICS_ADDR", "9464"),
+            ("EVENT_RETENTION_DAYS", "0"),
+            ("REGISTER_MAX_PER_IP_PER_HOUR", "0"),
         ] {
             let err = settings(&[(name, value)]).unwrap_err();
             assert_eq!(err.name, name, "{name}={value}");
             assert!(err.to_string().contains(name));
         }
+    }
+
+    #[test]
+    fn the_newer_settings_have_the_contracts_defaults() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.app_url, "http://localhost:5173");
+        assert!(s.smtp_url.is_none());
+        assert_eq!(s.mail_from, "tollgate <no-reply@localhost>");
+        assert_eq!(s.mail_dir, PathBuf::from("mail"));
+        assert_eq!(s.mail_max_per_address_per_hour, 3);
+        assert_eq!(s.verify_token_ttl, Duration::from_secs(86_400));
+        assert_eq!(s.reset_token_ttl, Duration::from_secs(3_600));
+        assert!(s.stripe.is_none() && !s.stripe_incomplete);
+        assert_eq!(s.stripe_api_base, "https://api.stripe.com");
+        assert!(s.trusted_proxies.is_empty());
+        assert_eq!(s.register_max_per_ip_per_hour, 20);
+        assert_eq!(s.forgot_max_per_ip_per_hour, 10);
+        assert_eq!(s.login_max_failures_per_ip, 100);
+        assert_eq!(s.event_retention, Duration::from_secs(90 * 86_400));
+        assert!(s.metrics_addr.is_none());
+    }
+
+    #[test]
+    fn billing_is_on_only_with_all_three_stripe_settings() {
+        let all = [
+            ("STRIPE_SECRET_KEY", "sk_test_x"),
+            ("STRIPE_PRICE_ID", "price_x"),
+            ("STRIPE_WEBHOOK_SECRET", "whsec_x"),
+        ];
+        assert!(settings(&all).unwrap().stripe.is_some());
+        let partial = settings(&all[..2]).unwrap();
+        assert!(partial.stripe.is_none() && partial.stripe_incomplete);
+        assert!(!format!("{:?}", settings(&all).unwrap()).contains("sk_test_x"));
+    }
+
+    #[test]
+    fn trusted_proxies_take_addresses_and_ranges() {
+        let s = settings(&[("TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1,::1")]).unwrap();
+        let shown: Vec<String> = s.trusted_proxies.iter().map(|n| n.to_string()).collect();
+        assert_eq!(shown, vec!["10.0.0.0/8", "127.0.0.1/32", "::1/128"]);
+    }
+
+    #[test]
+    fn base_urls_lose_their_trailing_slash() {
+        let s = settings(&[("APP_URL", "https://app.example.com/")]).unwrap();
+        assert_eq!(s.app_url, "https://app.example.com");
+        let s = settings(&[("STRIPE_API_BASE", "http://127.0.0.1:12111")]).unwrap();
+        assert_eq!(s.stripe_api_base, "http://127.0.0.1:12111");
     }
 
     #[test]

@@ -47,6 +47,28 @@ pub enum ApiError {
     TooManyAttempts { retry_after_secs: u64 },
     #[error("database unavailable")]
     Unavailable,
+    /// An emailed link's token that is unknown, used, expired, or for an
+    /// address the account no longer holds: one answer for all, so a token
+    /// cannot be probed.
+    #[error("invalid token")]
+    InvalidToken,
+    /// A billing webhook whose signature is missing, wrong or too old.
+    #[error("invalid signature")]
+    InvalidSignature,
+    #[error("email taken")]
+    EmailTaken,
+    #[error("already premium")]
+    AlreadyPremium,
+    #[error("no billing account")]
+    NoBillingAccount,
+    /// A per-client-IP limit.
+    #[error("too many requests")]
+    TooManyRequests { retry_after_secs: u64 },
+    #[error("billing is not configured")]
+    BillingNotConfigured,
+    /// Stripe failed or could not be reached.
+    #[error("billing unavailable: {0:#}")]
+    BillingUnavailable(#[source] anyhow::Error),
     /// An error answer that some layer outside our handlers made without a
     /// contract body (see `middleware::json_errors`), for a status no
     /// variant above stands for.
@@ -150,6 +172,48 @@ impl ApiError {
                 "unavailable",
                 "The service is temporarily unavailable. Try again shortly.".to_owned(),
             ),
+            InvalidToken => (
+                StatusCode::BAD_REQUEST,
+                "invalid_token",
+                "This link is invalid or has expired. Ask for a new one.".to_owned(),
+            ),
+            InvalidSignature => (
+                StatusCode::BAD_REQUEST,
+                "invalid_signature",
+                "The webhook signature is missing, wrong or too old.".to_owned(),
+            ),
+            EmailTaken => (
+                StatusCode::CONFLICT,
+                "email_taken",
+                "Another account has already verified this email address.".to_owned(),
+            ),
+            AlreadyPremium => (
+                StatusCode::CONFLICT,
+                "already_premium",
+                "You are already on the premium plan.".to_owned(),
+            ),
+            NoBillingAccount => (
+                StatusCode::CONFLICT,
+                "no_billing_account",
+                "You have no billing account yet: subscribe first.".to_owned(),
+            ),
+            TooManyRequests { retry_after_secs } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_requests",
+                format!(
+                    "Too many requests from your network. Try again in {retry_after_secs} seconds."
+                ),
+            ),
+            BillingNotConfigured => (
+                StatusCode::NOT_IMPLEMENTED,
+                "billing_not_configured",
+                "Billing is not configured on this server.".to_owned(),
+            ),
+            BillingUnavailable(_) => (
+                StatusCode::BAD_GATEWAY,
+                "billing_unavailable",
+                "The payment provider could not be reached. Try again in a moment.".to_owned(),
+            ),
             Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -210,9 +274,15 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let (status, code, sentence) = self.parts();
-        if let ApiError::Internal(cause) = self {
+        match self {
             // The client learns nothing; the log gets the whole cause chain.
-            tracing::error!(error.cause_chain = ?cause, "internal error");
+            ApiError::Internal(cause) => {
+                tracing::error!(error.cause_chain = ?cause, "internal error")
+            }
+            ApiError::BillingUnavailable(cause) => {
+                tracing::warn!(error.cause_chain = ?cause, "the payment provider failed")
+            }
+            _ => {}
         }
         let mut body = ErrorBody {
             error: &sentence,
@@ -227,7 +297,8 @@ impl ResponseError for ApiError {
             ApiError::MethodNotAllowed(allow) => {
                 response.insert_header((header::ALLOW, *allow));
             }
-            ApiError::TooManyAttempts { retry_after_secs } => {
+            ApiError::TooManyAttempts { retry_after_secs }
+            | ApiError::TooManyRequests { retry_after_secs } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
             }
             _ => {}
