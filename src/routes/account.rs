@@ -100,6 +100,37 @@ pub async fn end_other_sessions(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// The Account object: the User, its email address and its subscription.
+#[derive(Serialize)]
+struct AccountView {
+    #[serde(flatten)]
+    user: crate::domain::User,
+    email: Option<String>,
+    email_verified: bool,
+    subscription: Option<serde_json::Value>,
+}
+
+/// `GET /account`. Accounts have no email address or subscription yet:
+/// those columns come with the recovery and billing features.
+pub async fn account(
+    state: web::Data<AppState>,
+    current: CurrentSession,
+) -> Result<HttpResponse, ApiError> {
+    let user_id = current.0.user.id;
+    let row = db::run(&state.pool, move |conn| {
+        Ok::<_, ApiError>(users::find(conn, user_id)?)
+    })
+    .await?
+    // Deleted since the session was loaded.
+    .ok_or(ApiError::NotLoggedIn(crate::error::NoSession::Invalid))?;
+    Ok(HttpResponse::Ok().json(AccountView {
+        user: row.to_user(),
+        email: None,
+        email_verified: false,
+        subscription: None,
+    }))
+}
+
 /// Checks the caller's password, or answers `401 invalid_credentials`. A
 /// stolen cookie must not become a way around the login lockout, so these
 /// checks count towards it too.

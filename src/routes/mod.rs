@@ -13,7 +13,7 @@ use crate::error::ApiError;
 /// The contract's routes, as (path, method). `configure` below registers
 /// exactly these; a test holds this table to `configure` (through each
 /// path's `Allow` header) and to `openapi.yaml`.
-pub const ROUTES: [(&str, &str); 13] = [
+pub const ROUTES: [(&str, &str); 14] = [
     ("/register", "POST"),
     ("/login", "POST"),
     ("/check_session", "GET"),
@@ -24,6 +24,7 @@ pub const ROUTES: [(&str, &str); 13] = [
     ("/sessions", "DELETE"),
     ("/sessions/{id}", "DELETE"),
     ("/password", "POST"),
+    ("/account", "GET"),
     ("/account", "DELETE"),
     ("/health", "GET"),
     ("/openapi.yaml", "GET"),
@@ -45,7 +46,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(resource("/sessions/{id}", "DELETE").route(web::delete().to(account::end_session)))
         .service(resource("/password", "POST").route(web::post().to(account::change_password)))
-        .service(resource("/account", "DELETE").route(web::delete().to(account::delete_account)))
+        .service(
+            resource("/account", "GET, HEAD, DELETE")
+                .route(get().to(account::account))
+                .route(web::delete().to(account::delete_account)),
+        )
         .service(resource("/health", "GET, HEAD").route(get().to(health::health)))
         .service(resource("/openapi.yaml", "GET, HEAD").route(get().to(health::openapi)));
 }

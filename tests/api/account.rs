@@ -363,3 +363,36 @@ async fn last_seen_advances_for_stay_signed_in_sessions_too() {
     assert_ne!(current["last_seen_at"], current["created_at"]);
 }
 }
+
+backend_test! {
+async fn the_account_shows_the_user_without_an_address_or_a_subscription() {
+    let app = spawn_app().await;
+    let client = app.logged_in_client("Alice").await;
+
+    let response = app.get(&client, "/account").await;
+
+    assert_eq!(response.status(), StatusCode::OK);
+    crate::helpers::assert_json(&response);
+    let account: Value = response.json().await.unwrap();
+    assert_eq!(account["username"], "Alice");
+    assert_eq!(account["plan"], "free");
+    assert!(account["id"].as_i64().is_some_and(|id| id >= 1));
+    assert!(account["created_at"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(account["email"], Value::Null);
+    assert_eq!(account["email_verified"], false);
+    assert_eq!(account["subscription"], Value::Null);
+    assert!(account.get("password_hash").is_none());
+}
+}
+
+backend_test! {
+async fn the_account_is_for_logged_in_callers_only() {
+    let app = spawn_app().await;
+    assert_error(
+        app.get(&app.client(), "/account").await,
+        StatusCode::UNAUTHORIZED,
+        "not_logged_in",
+    )
+    .await;
+}
+}
