@@ -118,8 +118,8 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
 }
 
 fn migrate(settings: &Settings) -> anyhow::Result<()> {
-    let pool = db::connect(settings)?;
-    db::migrate(&pool)?;
+    let mut conn = db::connect_one(settings)?;
+    db::migrate(&mut conn)?;
     println!("migrations are up to date");
     Ok(())
 }
@@ -129,9 +129,8 @@ fn set_plan(settings: &Settings, username: &str, plan: PlanArg) -> anyhow::Resul
         PlanArg::Free => Plan::Free,
         PlanArg::Premium => Plan::Premium,
     };
-    let pool = db::connect(settings)?;
-    db::migrate(&pool)?;
-    let mut conn = pool.get()?;
+    let mut conn = db::connect_one(settings)?;
+    db::migrate(&mut conn)?;
     let key = username_key(username);
     let changed = db::write_transaction(&mut conn, |conn| db::users::set_plan(conn, &key, plan))?;
     if !changed {

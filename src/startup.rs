@@ -44,9 +44,14 @@ impl Application {
     pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Application> {
         let pool = db::connect(&settings)?;
         wait_for_database(&pool).await;
-        db::migrate(&pool)?;
-        if settings.seed_demo_posts {
-            db::seed_demo_posts(&pool)?;
+        {
+            let mut conn = pool
+                .get()
+                .context("cannot connect to the database (DATABASE_URL)")?;
+            db::migrate(&mut conn)?;
+            if settings.seed_demo_posts {
+                db::seed_demo_posts(&mut conn)?;
+            }
         }
         let key = secret::signing_key(&settings)?;
         let logins = LoginThrottle::new(&settings)?;

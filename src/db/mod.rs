@@ -217,26 +217,10 @@ impl ManageConnection for Manager {
 /// background; a database that is down at start-up is waited for, and a
 /// request that finds none answers `503` (see [`run`]).
 pub fn connect(settings: &Settings) -> anyhow::Result<Pool> {
-    let backend = Backend::from_url(&settings.database_url);
-    if let Backend::Sqlite { path } = &backend {
-        // WAL is a property of the file: set it once, on one connection,
-        // before the pool opens several at once (switching the journal
-        // mode needs the database to itself).
-        let mut conn = SqliteConnection::establish(path)
-            .with_context(|| format!("cannot open the SQLite database {path:?} (DATABASE_URL)"))?;
-        conn.batch_execute(&format!(
-            "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL;",
-            settings.database_timeout.as_millis()
-        ))
-        .context("cannot switch the SQLite database to WAL mode")?;
-    }
-    let parallel = match &backend {
+    let manager = manager(settings)?;
+    let parallel = match &manager.backend {
         Backend::Sqlite { .. } => std::thread::available_parallelism().map_or(1, |n| n.get()),
         Backend::Postgres { .. } => settings.database_pool_size as usize,
-    };
-    let manager = Manager {
-        backend,
-        timeout: settings.database_timeout,
     };
     let connections = r2d2::Pool::builder()
         .max_size(settings.database_pool_size)
@@ -252,14 +236,43 @@ pub fn connect(settings: &Settings) -> anyhow::Result<Pool> {
     })
 }
 
+/// One connection, for the command line. Not a pool: a pool opens its
+/// connections on threads of its own, and a process that exits while one
+/// of them is still inside libpq (and OpenSSL) crashes in their exit
+/// handlers — `set-plan` and `migrate` on PostgreSQL used to end with a
+/// segmentation fault about one run in ten, after printing their success.
+pub fn connect_one(settings: &Settings) -> anyhow::Result<DbConnection> {
+    manager(settings)?
+        .connect()
+        .context("cannot connect to the database (DATABASE_URL)")
+}
+
+/// The connection manager for `settings.database_url`. A SQLite file is
+/// switched to WAL first: WAL is a property of the file, set once, on one
+/// connection, before several are opened at once (switching the journal
+/// mode needs the database to itself).
+fn manager(settings: &Settings) -> anyhow::Result<Manager> {
+    let backend = Backend::from_url(&settings.database_url);
+    if let Backend::Sqlite { path } = &backend {
+        let mut conn = SqliteConnection::establish(path)
+            .with_context(|| format!("cannot open the SQLite database {path:?} (DATABASE_URL)"))?;
+        conn.batch_execute(&format!(
+            "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL;",
+            settings.database_timeout.as_millis()
+        ))
+        .context("cannot switch the SQLite database to WAL mode")?;
+    }
+    Ok(Manager {
+        backend,
+        timeout: settings.database_timeout,
+    })
+}
+
 /// Applies the migrations this binary embeds that the database lacks.
 /// Instances starting together on one PostgreSQL database take turns
 /// through an advisory lock, so only one of them migrates.
-pub fn migrate(pool: &Pool) -> anyhow::Result<()> {
-    let mut conn = pool
-        .get()
-        .context("cannot connect to the database (DATABASE_URL)")?;
-    let result = match &mut *conn {
+pub fn migrate(conn: &mut Conn) -> anyhow::Result<()> {
+    let result = match conn {
         DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()),
         DbConnection::Postgres(c) => {
             c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
@@ -275,9 +288,8 @@ pub fn migrate(pool: &Pool) -> anyhow::Result<()> {
 const MIGRATION_LOCK: i64 = 0x746f_6c6c_6761_7465;
 
 /// Gives a fresh database (one with no posts) the demo posts 1–12.
-pub fn seed_demo_posts(pool: &Pool) -> anyhow::Result<()> {
-    let mut conn = pool.get().context("cannot connect to the database")?;
-    posts::seed_if_empty(&mut conn).context("cannot seed the demo posts")
+pub fn seed_demo_posts(conn: &mut Conn) -> anyhow::Result<()> {
+    posts::seed_if_empty(conn).context("cannot seed the demo posts")
 }
 
 /// SQLite lets one writer in at a time. This process's writers queue here

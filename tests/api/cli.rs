@@ -80,3 +80,38 @@ fn set_plan_rejects_an_unknown_plan() {
 
     assert!(!output.status.success());
 }
+
+backend_test! {
+async fn the_commands_exit_with_their_documented_status_every_time() {
+    // set-plan and migrate on PostgreSQL used to crash (status 139) about one
+    // run in ten, after their success line: a pool's connection threads were
+    // still inside libpq when the process exited. Each run must now end with
+    // the status the README documents: 0, or 1 for an unknown user.
+    let app = crate::helpers::spawn_app().await;
+    app.register(&app.client(), "Alice").await;
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        tollgate(dir.path())
+            .args(args)
+            .env("DATABASE_URL", &app.database_url)
+            .env("SESSION_SECRET", "s".repeat(64))
+            .output()
+            .unwrap()
+    };
+
+    for round in 0..20 {
+        for (args, expected) in [
+            (&["migrate"][..], 0),
+            (&["set-plan", "alice", "premium"][..], 0),
+            (&["set-plan", "nobody", "free"][..], 1),
+        ] {
+            let output = run(args);
+            assert_eq!(
+                output.status.code(),
+                Some(expected),
+                "round {round}: tollgate {args:?}: {output:?}"
+            );
+        }
+    }
+}
+}
