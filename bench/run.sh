@@ -11,7 +11,11 @@
 #   BENCH_SECONDS=30 bash bench/run.sh       # longer scenarios
 #   BENCH_POSTGRES= bash bench/run.sh        # SQLite only
 #   BENCH_SEED_USERS=0 bash bench/run.sh     # skip the seeded runs
+#   BENCH_MULTI=0 bash bench/run.sh          # skip the every-worker runs
 #
+# Besides the pinned one-worker scenarios, each backend gets an every-worker
+# run: tollgate and the ceiling with one worker per core, neither pinned,
+# wrk with two threads, all three sharing the cores as they please.
 # It is run by hand, never by `cargo test`: timings on shared machines are
 # not stable enough to assert on, ratios from one run are.
 set -euo pipefail
@@ -23,6 +27,8 @@ server_core=${BENCH_SERVER_CORE:-0}
 load_core=${BENCH_LOAD_CORE:-1}
 postgres=${BENCH_POSTGRES-postgres://postgres@127.0.0.1:5432/}
 seed_users=${BENCH_SEED_USERS:-1000000}
+multi=${BENCH_MULTI:-1}
+cores=$(nproc)
 
 need() { command -v "$1" >/dev/null || { apt-get update -qq && apt-get install -y -qq "$2" >/dev/null; }; }
 need wrk wrk
@@ -50,11 +56,13 @@ to_ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) { sub(/us$/, "", v); print v / 1
 
 # wrk_run ROWS NAME PID URL [wrk args...]: one scenario, one row in ROWS:
 # name|req/s|p50|p99|CPU µs per request|peak RSS KiB|errors
+# wrk runs on $load_cores (unset for the every-worker runs: any core).
+load_cores=$load_core
 wrk_run() {
   local rows=$1 name=$2 pid=$3 url=$4; shift 4
   local before after out rps p50 p99 reqs errors cpu_us
   before=$(cpu_ticks "$pid")
-  out=$(taskset -c "$load_core" wrk --latency -d "${seconds}s" "$@" "$url")
+  out=$(taskset -c "$load_cores" wrk --latency -d "${seconds}s" "$@" "$url")
   after=$(cpu_ticks "$pid")
   rps=$(awk '/Requests\/sec/ {printf "%.0f", $2}' <<<"$out")
   reqs=$(awk '/requests in/ {print $1}' <<<"$out")
@@ -70,16 +78,18 @@ field() { grep "^$2" "$1" | head -1 | cut -d'|' -f"$3"; }
 # scenario it is compared with (this machine's speed drifts by several per
 # cent within a minute, so each ratio gets its own ceiling).
 ceiling_run() {
-  taskset -c "$server_core" "$ceiling" serve 18900 > /dev/null & pids+=($!)
+  taskset -c "$server_cores" "$ceiling" serve 18900 "${WORKERS:-$cores}" > /dev/null & pids+=($!)
   local pid=$!
   wait_for http://127.0.0.1:18900/check_session
-  wrk_run "$1" "$2" "$pid" http://127.0.0.1:18900/check_session -t1 -c64
+  wrk_run "$1" "$2" "$pid" http://127.0.0.1:18900/check_session -t"$wrk_threads" -c64
   kill "$pid"; wait "$pid" 2>/dev/null || true
 }
+server_cores=$server_core
+wrk_threads=1
 
 # start_tollgate DATABASE_URL LOG: sets $server_pid.
 start_tollgate() {
-  (cd "$work" && DATABASE_URL=$1 exec taskset -c "$server_core" "$tollgate" > "$2" 2>&1) & pids+=($!)
+  (cd "$work" && DATABASE_URL=$1 exec taskset -c "$server_cores" "$tollgate" > "$2" 2>&1) & pids+=($!)
   server_pid=$!
   wait_for "$base/health"
 }
@@ -137,6 +147,24 @@ scenarios() {
   PREFIX="u$$x" wrk_run "$rows" "S6" "$server_pid" "$base" --timeout 30s -t1 -c16 -s bench/lua/register.lua
 }
 
+# every_worker ROWS DATABASE_URL: S1 and S2 again, each beside its
+# ceiling, with one worker per core (WORKERS unset, as in production) and
+# nothing pinned: the server, the ceiling and wrk share the cores.
+every_worker() {
+  local rows=$1 url=$2
+  (
+    unset WORKERS
+    server_cores=0-$((cores - 1)) load_cores=0-$((cores - 1)) wrk_threads=2
+    start_tollgate "$url" "$work/every-worker-server.log"
+    prepare_reader multi
+    ceiling_run "$rows" MC1
+    wrk_run "$rows" "MS1" "$server_pid" "$base/check_session" -t2 -c64 -H "Cookie: $COOKIE"
+    ceiling_run "$rows" MC2
+    wrk_run "$rows" "MS2" "$server_pid" "$base" -t2 -c64 -s bench/lua/reread.lua
+    stop_tollgate
+  )
+}
+
 # seeded ROWS DATABASE_URL: S1 and S2 with 10^6 users/sessions, 10^7 unlocks.
 seeded() {
   local rows=$1 url=$2
@@ -181,6 +209,9 @@ for backend in "${backends[@]}"; do
   scenarios "$rows"
   echo "all|-|-|-|-|$(peak_rss_kib "$server_pid")|" >> "$rows"
   stop_tollgate
+  if [ "$multi" != 0 ]; then
+    every_worker "$work/$backend.multi" "$db_url"
+  fi
   if [ "$seed_users" -gt 0 ]; then
     new_database "$backend" seeded
     seeded "$work/$backend.seeded" "$db_url"
@@ -243,6 +274,26 @@ for backend in "${backends[@]}"; do
   echo "| S4 ≥ 0.9 × bcrypt limit ($limit logins/s: one hash took $(awk '{ printf "%.1f ms before and %.1f ms after", $1, $2 }' "$rows.hash") the storm) | $(awk -v a="$s4" -v l="$limit" 'BEGIN { printf "%.2f", a / l }') | $(ok "$s4 >= 0.9 * $limit") |"
   echo "| S5 p99 ≤ 5 × S1 p99 | ${s5_p99} ms vs ${s1_p99} ms | $(ok "$s5_p99 <= 5 * $s1_p99") |"
   echo "| peak RSS < 64 MiB, all scenarios | $rss MiB | $(ok "$rss < 64") |"
+  if [ -f "$work/$backend.multi" ]; then
+    m=$work/$backend.multi
+    echo
+    echo "Every worker ($cores workers, nothing pinned, wrk with 2 threads):"
+    echo
+    echo "| scenario | req/s | × ceiling | p50 | p99 | server CPU/req | one worker, pinned |"
+    echo "|---|---|---|---|---|---|---|"
+    for s in MC1 MS1 MC2 MS2; do
+      IFS='|' read -r _ rps p50 p99 cpu _ _ < <(grep "^$s|" "$m")
+      case $s in
+        MC1) ratio="–"; name="ceiling, $cores workers (before S1)"; one="$c1 req/s" ;;
+        MC2) ratio="–"; name="ceiling, $cores workers (before S2)"; one="$c2 req/s" ;;
+        MS1) ratio=$(awk -v a="$rps" -v b="$(field "$m" MC1 2)" 'BEGIN { printf "%.2f", a / b }'); name="S1, $cores workers"
+             one=$(awk -v a="$(field "$rows" S1 2)" -v b="$c1" 'BEGIN { printf "%.2f × ceiling", a / b }') ;;
+        MS2) ratio=$(awk -v a="$rps" -v b="$(field "$m" MC2 2)" 'BEGIN { printf "%.2f", a / b }'); name="S2, $cores workers"
+             one=$(awk -v a="$(field "$rows" S2 2)" -v b="$c2" 'BEGIN { printf "%.2f × ceiling", a / b }') ;;
+      esac
+      echo "| $name | $rps | $ratio | $p50 | $p99 | $cpu µs | $one |"
+    done
+  fi
   if [ -f "$work/$backend.seeded" ]; then
     seeded_rows=$work/$backend.seeded
     for s in S1 S2; do

@@ -3,7 +3,8 @@
 //! tollgate, and nothing else (no session, no database, no middleware
 //! stack). `bench/run.sh` measures it beside tollgate.
 //!
-//! `ceiling serve PORT` serves; `ceiling hash COST` prints how long one
+//! `ceiling serve PORT [WORKERS]` serves (one worker unless told);
+//! `ceiling hash COST` prints how long one
 //! bcrypt hash takes at that cost, in milliseconds (the login storm's
 //! limit is cores ÷ that time).
 
@@ -52,16 +53,17 @@ fn main() -> std::io::Result<()> {
         }
         Some("serve") => {
             let port: u16 = args.get(2).and_then(|p| p.parse().ok()).unwrap_or(18900);
+            let workers: usize = args.get(3).and_then(|w| w.parse().ok()).unwrap_or(1);
             actix_web::rt::System::new().block_on(async move {
                 HttpServer::new(|| App::new().route("/check_session", web::get().to(check_session)))
-                    .workers(1)
+                    .workers(workers)
                     .bind(("127.0.0.1", port))?
                     .run()
                     .await
             })
         }
         _ => {
-            eprintln!("usage: ceiling serve PORT | ceiling hash COST");
+            eprintln!("usage: ceiling serve PORT [WORKERS] | ceiling hash COST");
             std::process::exit(2);
         }
     }
