@@ -1,0 +1,680 @@
+//! The module graph, checked: no cycles between `src/`'s top-level modules,
+//! and every reference pointing down the layers in [`LAYERS`].
+//!
+//! Why: STYLE.md habit 12 says dependencies point one way and a module never
+//! imports one that imports it back. Two modules that import each other are
+//! one module in disguise: neither can be read, tested or moved without the
+//! other, and an upward import (the database layer reaching into a handler)
+//! is how such a tangle starts. Habit 14 says why that cannot stay a sentence
+//! in a document: a rule that lives only in a comment gets broken, one
+//! convenient `use` at a time, by someone who never read the comment.
+//!
+//! How: `src/` is read as text, so the check needs no crate beyond std and
+//! nothing of the code to compile. Comments and string and character
+//! literals are blanked out first; then every path that starts at the
+//! library's root is read: `use crate::x::…`, `crate::x::f(…)` anywhere
+//! (in macros and qualified paths too), `use crate::{x, y::{z}}` groups,
+//! `$crate::x` in macro bodies, a `super::` that climbs out of its top-level
+//! module, and `tollgate::x` in `main.rs`. A file belongs to the top-level
+//! module it sits in (`src/db/users.rs` is `db`); `main.rs` is `main`;
+//! `lib.rs`, which only lists the modules, is skipped. Code in
+//! `#[cfg(test)]` modules counts like any other.
+//!
+//! Fixing a failure: the message names each cycle or upward reference and
+//! the `file:line` of every reference that makes it. Make the dependency
+//! point down: move the item to the lower module (or to a new module low in
+//! the tree, placed in [`LAYERS`]), or have the caller pass the value in
+//! instead of the callee reaching up for it (habit 12: a function takes the
+//! three things it needs). Editing [`LAYERS`] to make an edge legal changes
+//! the architecture; say why in the commit, and in ARCHITECTURE.md.
+//!
+//! `ARCH_SRC_DIR=/path/to/src cargo test --test architecture` checks another
+//! source tree instead of this package's `src/`: a fixture with a known
+//! cycle, say, to see the check fail before trusting it to pass.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::fmt::{self, Write as _};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// The project's intended layering, top to bottom (STYLE.md habit 12 and
+/// ARCHITECTURE.md's module map). A module may refer to modules in its own
+/// layer or any layer below, never above. Every top-level module must be
+/// listed, so that a new one is placed deliberately; a name listed before
+/// its module exists is not an error, so this list may lead a refactor.
+///
+/// One departure from STYLE.md's sketch ("domain/db → error"): `error` sits
+/// above `db`, because `db` answers in database terms (`db::Error`) and
+/// `error.rs` alone turns those into statuses and codes.
+const LAYERS: &[&[&str]] = &[
+    &["main"],
+    &["startup"],
+    &["routes", "middleware"],
+    &["state"],
+    &["auth", "session"],
+    &["error"],
+    &["db"],
+    &["domain"],
+    &["config", "clock", "time", "logging"],
+];
+
+/// The library's name, as the binary (`main.rs`) writes it in paths.
+const LIBRARY: &str = "tollgate";
+
+#[test]
+fn no_module_imports_one_that_imports_it_back() {
+    let graph = scan(&source_root());
+    let cycles = cycles(&graph.edges);
+    assert!(cycles.is_empty(), "{}", cycle_report(&cycles, &graph.edges));
+}
+
+#[test]
+fn every_reference_points_down_the_layers() {
+    let graph = scan(&source_root());
+    let problems = layer_problems(&graph);
+    assert!(
+        problems.is_empty(),
+        "The modules break the layering in LAYERS (tests/architecture.rs, top to bottom; \
+         a module may refer to its own layer or lower ones):\n\n{}\n",
+        problems.join("\n")
+    );
+}
+
+/// The check is only as good as its reading of the source: this pins down
+/// what counts as a reference and what does not.
+#[test]
+fn the_scanner_reads_paths_in_code_and_nowhere_else() {
+    // As if in src/routes/blog.rs: one level below its top-level module.
+    let routes_file = Owner {
+        module: "routes".to_owned(),
+        depth: 1,
+        binary: false,
+    };
+    let source = r##"//! crate::doc_comment is prose, not a dependency.
+use crate::error::ApiError; // crate::trailing_comment
+use crate::{db::{self, users}, state::AppState,
+    {clock::Clock, time}};
+/* crate::block /* crate::nested */ crate::still_a_comment */
+use super::super::middleware::Wrapper;
+fn f<'a>(x: &'a str) {
+    let _ = ("crate::string \" crate::after_escape", '"', '\'', b'"');
+    let _ = r#"crate::raw "quoted" crate::raw_too"#;
+    let _ = crate::config::load();
+    tracing::info!(target: "crate::x", user = %crate::domain::User::id());
+    <crate::session::Store as crate::auth::Guard>::f();
+}
+macro_rules! m { () => { $crate::logging::line() }; }
+mod tests {
+    use super::super::Blog;
+    use super::*;
+}
+"##;
+    let found = root_paths(&blank_comments_and_literals(source), &routes_file);
+    let expected = [
+        ("error", 2),
+        ("db", 3),
+        ("state", 3),
+        ("clock", 4),
+        ("time", 4),
+        ("middleware", 6),
+        ("config", 10),
+        ("domain", 11),
+        ("session", 12),
+        ("auth", 12),
+        ("logging", 14),
+    ];
+    let expected: Vec<(String, usize)> = expected
+        .iter()
+        .map(|&(name, line)| (name.to_owned(), line))
+        .collect();
+    assert_eq!(found, expected);
+
+    // In the binary, `tollgate::` is the library and `crate::` the binary.
+    let main_file = Owner {
+        module: "main".to_owned(),
+        depth: 0,
+        binary: true,
+    };
+    let source = "use tollgate::{config::Settings, startup};\nfn main() { crate::cli(); }\n";
+    let found = root_paths(&blank_comments_and_literals(source), &main_file);
+    let expected = vec![("config".to_owned(), 1), ("startup".to_owned(), 1)];
+    assert_eq!(found, expected);
+}
+
+/// A check that cannot fail is worthless: a graph with two known cycles
+/// must report both, each once, with the references that make them.
+#[test]
+fn a_cycle_is_reported_once_with_the_references_that_make_it() {
+    let mut edges = Graph::new();
+    for (from, to, line) in [
+        ("a", "b", 1),
+        ("b", "a", 2),
+        ("b", "c", 3),
+        ("c", "d", 4),
+        ("d", "b", 5),
+        ("a", "e", 6),
+    ] {
+        let site = Site {
+            file: format!("src/{from}.rs"),
+            line,
+        };
+        let sites = edges.entry(from.to_owned()).or_default();
+        sites.entry(to.to_owned()).or_default().insert(site);
+    }
+
+    let found = cycles(&edges);
+
+    let expected: BTreeSet<Vec<String>> = [vec!["a", "b"], vec!["b", "c", "d"]]
+        .iter()
+        .map(|cycle| cycle.iter().map(|&m| m.to_owned()).collect())
+        .collect();
+    assert_eq!(found, expected);
+    let report = cycle_report(&found, &edges);
+    assert!(report.contains("a -> b -> a\n    a -> b:\n      src/a.rs:1\n"));
+    assert!(report.contains("b -> c -> d -> b\n"));
+    assert!(report.contains("d -> b:\n      src/d.rs:5\n"));
+}
+
+/// `ARCH_SRC_DIR` if set, else this package's `src/`.
+fn source_root() -> PathBuf {
+    std::env::var_os("ARCH_SRC_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("src"))
+}
+
+/// One place in the source that refers to another module.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Site {
+    file: String,
+    line: usize,
+}
+
+impl fmt::Display for Site {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
+}
+
+/// Module → module it refers to → the places that do. A module referring
+/// to itself is no dependency and is left out.
+type Graph = BTreeMap<String, BTreeMap<String, BTreeSet<Site>>>;
+
+/// What reading a source tree found.
+#[derive(Default)]
+struct ModuleGraph {
+    /// Every top-level module with a file (`main` included, `lib` not).
+    modules: BTreeSet<String>,
+    edges: Graph,
+    /// Root paths whose first segment is no top-level module (an item
+    /// defined or re-exported in lib.rs): a dependency this check cannot see.
+    unresolved: Vec<(String, Site)>,
+}
+
+/// The top-level module a file belongs to.
+struct Owner {
+    module: String,
+    /// Module levels between the file and its top-level module: 0 for
+    /// `src/db/mod.rs` or `src/db.rs`, 1 for `src/db/users.rs`. A `super::`
+    /// that climbs past them reaches the crate root.
+    depth: usize,
+    /// The binary (`main.rs`): it reaches the library as `tollgate::x`, and
+    /// its own `crate::` is the binary, not the library.
+    binary: bool,
+}
+
+impl Owner {
+    /// The owner of a file, from its path relative to `src/`; `None` for
+    /// `lib.rs`, the crate root.
+    fn of(relative: &Path) -> Option<Owner> {
+        let parts: Vec<String> = relative
+            .iter()
+            .map(|part| part.to_string_lossy().into_owned())
+            .collect();
+        let (module, depth, binary) = match parts.as_slice() {
+            [file] if file == "lib.rs" => return None,
+            [file] if file == "main.rs" => ("main".to_owned(), 0, true),
+            [file] => (file.strip_suffix(".rs")?.to_owned(), 0, false),
+            [dir, .., file] => {
+                let below_dir = if file == "mod.rs" { 2 } else { 1 };
+                (dir.clone(), parts.len() - below_dir, false)
+            }
+            [] => return None,
+        };
+        Some(Owner {
+            module,
+            depth,
+            binary,
+        })
+    }
+}
+
+/// Reads every `.rs` file under `root` into the graph of top-level modules.
+fn scan(root: &Path) -> ModuleGraph {
+    let mut files = Vec::new();
+    collect_rust_files(root, &mut files);
+    // An empty scan would pass vacuously; a wrong ARCH_SRC_DIR must not.
+    assert!(
+        !files.is_empty(),
+        "no .rs files under {} (is ARCH_SRC_DIR right?)",
+        root.display()
+    );
+    files.sort();
+
+    let mut graph = ModuleGraph::default();
+    let mut references = Vec::new();
+    for path in &files {
+        let relative = path.strip_prefix(root).expect("a file under the root");
+        let Some(owner) = Owner::of(relative) else {
+            continue;
+        };
+        let source = fs::read_to_string(path)
+            .unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()));
+        let file = shown_path(path);
+        for (target, line) in root_paths(&blank_comments_and_literals(&source), &owner) {
+            let site = Site {
+                file: file.clone(),
+                line,
+            };
+            references.push((owner.module.clone(), target, site));
+        }
+        graph.modules.insert(owner.module);
+    }
+
+    // Resolved only once every file is read, when every module is known.
+    for (from, to, site) in references {
+        if !graph.modules.contains(&to) {
+            graph.unresolved.push((to, site));
+        } else if from != to {
+            let targets = graph.edges.entry(from).or_default();
+            targets.entry(to).or_default().insert(site);
+        }
+    }
+    graph
+}
+
+fn collect_rust_files(dir: &Path, files: &mut Vec<PathBuf>) {
+    let entries =
+        fs::read_dir(dir).unwrap_or_else(|error| panic!("cannot read {}: {error}", dir.display()));
+    for entry in entries {
+        let path = entry.expect("a readable directory entry").path();
+        if path.is_dir() {
+            collect_rust_files(&path, files);
+        } else if path.extension().is_some_and(|extension| extension == "rs") {
+            files.push(path);
+        }
+    }
+}
+
+/// A path as a failure message shows it: relative to the package
+/// (`src/db/mod.rs`) when it is inside it, in full otherwise.
+fn shown_path(path: &Path) -> String {
+    let package = Path::new(env!("CARGO_MANIFEST_DIR"));
+    path.strip_prefix(package)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+/// `source` with every comment (doc comments included) and every string,
+/// byte-string or character literal replaced by spaces, line breaks kept: what
+/// remains is code, on the same lines as in the file.
+fn blank_comments_and_literals(source: &str) -> String {
+    let chars: Vec<char> = source.chars().collect();
+    let mut code = String::with_capacity(source.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if let Some(end) = skipped_span_end(&chars, i) {
+            let blanked = chars[i..end]
+                .iter()
+                .map(|&c| if c == '\n' { '\n' } else { ' ' });
+            code.extend(blanked);
+            i = end;
+        } else {
+            code.push(chars[i]);
+            i += 1;
+        }
+    }
+    code
+}
+
+/// If a comment or a literal starts at `chars[i]`, the index just past it.
+fn skipped_span_end(chars: &[char], i: usize) -> Option<usize> {
+    let starts_word = i == 0 || !is_word_char(chars[i - 1]);
+    match (chars[i], chars.get(i + 1)) {
+        ('/', Some('/')) => Some(
+            chars[i..]
+                .iter()
+                .position(|&c| c == '\n')
+                .map_or(chars.len(), |n| i + n),
+        ),
+        ('/', Some('*')) => Some(block_comment_end(chars, i)),
+        ('"', _) => Some(quoted_end(chars, i + 1, '"')),
+        // A character literal, `'\''` or `'x'`; otherwise `'` starts a
+        // lifetime or a label, which is code.
+        ('\'', Some('\\')) => Some(quoted_end(chars, i + 1, '\'')),
+        ('\'', Some(_)) if chars.get(i + 2) == Some(&'\'') => Some(i + 3),
+        ('b' | 'c' | 'r', _) if starts_word => raw_string_end(chars, i),
+        _ => None,
+    }
+}
+
+/// The index past the `/* … */` comment starting at `chars[i]`; Rust's
+/// block comments nest.
+fn block_comment_end(chars: &[char], i: usize) -> usize {
+    let mut depth = 0;
+    let mut j = i;
+    while j < chars.len() {
+        match (chars[j], chars.get(j + 1)) {
+            ('/', Some('*')) => {
+                depth += 1;
+                j += 2;
+            }
+            ('*', Some('/')) => {
+                depth -= 1;
+                j += 2;
+                if depth == 0 {
+                    return j;
+                }
+            }
+            _ => j += 1,
+        }
+    }
+    chars.len()
+}
+
+/// The index past the `quote` that closes a literal whose text starts at
+/// `chars[start]`, stepping over backslash escapes.
+fn quoted_end(chars: &[char], start: usize, quote: char) -> usize {
+    let mut j = start;
+    while j < chars.len() {
+        match chars[j] {
+            '\\' => j += 2,
+            c if c == quote => return j + 1,
+            _ => j += 1,
+        }
+    }
+    chars.len()
+}
+
+/// If a raw string (`r"…"`, `r#"…"#`, `br"…"`, `cr"…"`) starts at
+/// `chars[i]`, the index past it. (`r#name`, a raw identifier, is code.)
+fn raw_string_end(chars: &[char], i: usize) -> Option<usize> {
+    let mut j = i;
+    if matches!(chars[j], 'b' | 'c') {
+        j += 1;
+    }
+    if chars.get(j) != Some(&'r') {
+        return None;
+    }
+    j += 1;
+    let hashes = chars[j..].iter().take_while(|&&c| c == '#').count();
+    j += hashes;
+    if chars.get(j) != Some(&'"') {
+        return None;
+    }
+    for k in j + 1..chars.len() {
+        let closes = chars[k] == '"'
+            && chars
+                .get(k + 1..k + 1 + hashes)
+                .is_some_and(|tail| tail.iter().all(|&c| c == '#'));
+        if closes {
+            return Some(k + 1 + hashes);
+        }
+    }
+    Some(chars.len())
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// What the path reader needs to tell apart in code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind<'a> {
+    /// An identifier, keyword or number.
+    Word(&'a str),
+    /// `::`
+    PathSep,
+    Open,
+    Close,
+    Comma,
+    Other,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Token<'a> {
+    kind: Kind<'a>,
+    line: usize,
+}
+
+/// Splits code (already without comments and literals) into tokens.
+fn tokenize(code: &str) -> Vec<Token<'_>> {
+    let mut tokens = Vec::new();
+    let mut line = 1;
+    let mut chars = code.char_indices().peekable();
+    while let Some((start, c)) = chars.next() {
+        let kind = match c {
+            '\n' => {
+                line += 1;
+                continue;
+            }
+            c if c.is_whitespace() => continue,
+            c if is_word_char(c) => {
+                let mut end = start + c.len_utf8();
+                while let Some((i, next)) = chars.next_if(|&(_, next)| is_word_char(next)) {
+                    end = i + next.len_utf8();
+                }
+                Kind::Word(&code[start..end])
+            }
+            ':' if chars.next_if(|&(_, next)| next == ':').is_some() => Kind::PathSep,
+            '{' => Kind::Open,
+            '}' => Kind::Close,
+            ',' => Kind::Comma,
+            _ => Kind::Other,
+        };
+        tokens.push(Token { kind, line });
+    }
+    tokens
+}
+
+/// Each top-level module that a path from the library's root in `code`
+/// names, with the line it is named on, in order.
+fn root_paths(code: &str, owner: &Owner) -> Vec<(String, usize)> {
+    let tokens = tokenize(code);
+    let kind = |k: usize| tokens.get(k).map(|token| token.kind);
+    let mut found = Vec::new();
+    let mut depth = 0_usize;
+    // The brace depth at which each enclosing inline `mod name { … }` opened:
+    // every one is one more level for `super::` to climb.
+    let mut inline_modules: Vec<usize> = Vec::new();
+    for (i, token) in tokens.iter().enumerate() {
+        let after_root = match token.kind {
+            Kind::Open => {
+                depth += 1;
+                let opens_module = i >= 2
+                    && kind(i - 2) == Some(Kind::Word("mod"))
+                    && matches!(kind(i - 1), Some(Kind::Word(_)));
+                if opens_module {
+                    inline_modules.push(depth);
+                }
+                None
+            }
+            Kind::Close => {
+                if inline_modules.last() == Some(&depth) {
+                    inline_modules.pop();
+                }
+                depth = depth.saturating_sub(1);
+                None
+            }
+            // `crate` (also as `$crate`) in the library; the library's name
+            // in the binary, whose own `crate` is not the library.
+            Kind::Word(word) if owner.binary => (word == LIBRARY).then_some(i + 2),
+            Kind::Word("crate") => Some(i + 2),
+            // `super::super::…` climbing past the top-level module reaches
+            // the root; within it, `super::` is the module's own business.
+            Kind::Word("super") if i == 0 || kind(i - 1) != Some(Kind::PathSep) => {
+                let mut j = i;
+                while kind(j) == Some(Kind::Word("super")) && kind(j + 1) == Some(Kind::PathSep) {
+                    j += 2;
+                }
+                let climbed = (j - i) / 2;
+                (climbed > owner.depth + inline_modules.len()).then_some(j)
+            }
+            _ => None,
+        };
+        if let Some(rest) = after_root.filter(|&rest| kind(rest - 1) == Some(Kind::PathSep)) {
+            path_heads(&tokens, rest, &mut found);
+        }
+    }
+    found
+}
+
+/// Records the first segment of the path tree at `tokens[at]`: a name, or
+/// a `{…}` group each of whose branches is such a tree.
+fn path_heads(tokens: &[Token<'_>], at: usize, found: &mut Vec<(String, usize)>) {
+    match tokens.get(at).map(|token| token.kind) {
+        Some(Kind::Word(name)) if name != "self" => {
+            found.push((name.to_owned(), tokens[at].line));
+        }
+        Some(Kind::Open) => {
+            for branch in group_branches(tokens, at) {
+                path_heads(tokens, branch, found);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Where each comma-separated branch of the `{…}` group opening at
+/// `tokens[open]` starts.
+fn group_branches(tokens: &[Token<'_>], open: usize) -> Vec<usize> {
+    let mut starts = vec![open + 1];
+    let mut depth = 0;
+    for (i, token) in tokens.iter().enumerate().skip(open) {
+        match token.kind {
+            Kind::Open => depth += 1,
+            Kind::Close => {
+                depth -= 1;
+                if depth == 0 {
+                    break;
+                }
+            }
+            Kind::Comma if depth == 1 => starts.push(i + 1),
+            _ => {}
+        }
+    }
+    starts
+}
+
+/// The graph's cycles, each as its modules in order (the first not repeated
+/// at the end), starting at its alphabetically first module. For every edge
+/// that lies on a cycle, the shortest cycle through it: that names every
+/// reference worth moving, without the countless longer cycles a tangle of
+/// modules holds.
+fn cycles(edges: &Graph) -> BTreeSet<Vec<String>> {
+    let mut found = BTreeSet::new();
+    for (from, targets) in edges {
+        for to in targets.keys() {
+            // `to` → … → `from`, closed by the edge `from` → `to`.
+            if let Some(mut cycle) = shortest_path(edges, to, from) {
+                cycle.rotate_right(1);
+                let first = (0..cycle.len())
+                    .min_by_key(|&k| &cycle[k])
+                    .expect("a cycle has modules");
+                cycle.rotate_left(first);
+                found.insert(cycle);
+            }
+        }
+    }
+    found
+}
+
+/// The modules on a shortest path from `start` to `goal`, both included.
+fn shortest_path(edges: &Graph, start: &str, goal: &str) -> Option<Vec<String>> {
+    let mut came_from: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut queue = VecDeque::from([start]);
+    while let Some(here) = queue.pop_front() {
+        if here == goal {
+            let mut path = vec![here.to_owned()];
+            let mut at = here;
+            while let Some(&previous) = came_from.get(at) {
+                path.push(previous.to_owned());
+                at = previous;
+            }
+            path.reverse();
+            return Some(path);
+        }
+        for next in edges.get(here).into_iter().flat_map(BTreeMap::keys) {
+            let next = next.as_str();
+            if next != start && !came_from.contains_key(next) {
+                came_from.insert(next, here);
+                queue.push_back(next);
+            }
+        }
+    }
+    None
+}
+
+/// Each cycle as `a -> b -> a`, then every edge on it with the places that
+/// make it.
+fn cycle_report(cycles: &BTreeSet<Vec<String>>, edges: &Graph) -> String {
+    let mut report = format!(
+        "{} module cycle(s): a module refers to one that refers back to it \
+         (STYLE.md habit 12). Move one reference of each cycle so that the \
+         dependency points down LAYERS (tests/architecture.rs):\n",
+        cycles.len()
+    );
+    for cycle in cycles {
+        writeln!(report, "\n  {} -> {}", cycle.join(" -> "), cycle[0]).unwrap();
+        for (from, to) in cycle.iter().zip(cycle.iter().cycle().skip(1)) {
+            writeln!(report, "    {from} -> {to}:").unwrap();
+            for site in &edges[from][to] {
+                writeln!(report, "      {site}").unwrap();
+            }
+        }
+    }
+    report
+}
+
+/// The index in [`LAYERS`] of the layer holding `module`, 0 at the top.
+fn layer_of(module: &str) -> Option<usize> {
+    LAYERS.iter().position(|layer| layer.contains(&module))
+}
+
+/// Every module missing from [`LAYERS`], every edge pointing up them, and
+/// every root path this check cannot attribute to a module.
+fn layer_problems(graph: &ModuleGraph) -> Vec<String> {
+    let mut problems = Vec::new();
+    for module in &graph.modules {
+        if layer_of(module).is_none() {
+            problems.push(format!(
+                "  add module {module} to LAYERS: it is in no layer (place it deliberately)"
+            ));
+        }
+    }
+    for (from, targets) in &graph.edges {
+        for (to, sites) in targets {
+            let (Some(high), Some(low)) = (layer_of(from), layer_of(to)) else {
+                continue;
+            };
+            if low < high {
+                let mut problem = format!(
+                    "  {from} (layer {}) -> {to} (layer {}) points up:",
+                    high + 1,
+                    low + 1
+                );
+                for site in sites {
+                    write!(problem, "\n      {site}").unwrap();
+                }
+                problems.push(problem);
+            }
+        }
+    }
+    for (name, site) in &graph.unresolved {
+        problems.push(format!(
+            "  {site}: `{name}` at the crate root is no top-level module, so this check \
+             cannot see which module it depends on; use the item through its own module"
+        ));
+    }
+    problems
+}
