@@ -3,8 +3,11 @@
 //!
 //! Each `backend_test!` runs twice, as `<name>::sqlite` and
 //! `<name>::postgres`: the second against a fresh database on the server
-//! named by `TOLLGATE_TEST_POSTGRES` (e.g. `postgres://postgres@127.0.0.1:5432/`),
-//! and reported as skipped when that variable is unset.
+//! named by `TOLLGATE_TEST_POSTGRES` (e.g. `postgres://postgres@127.0.0.1:5432/`).
+//! When that variable is unset, the `postgres` half does not run its body:
+//! it prints a `skipped:` line to stderr (which the test harness shows only
+//! with `--nocapture`) and passes, so it is counted as passed, not as
+//! ignored (see `helpers::on_postgres`).
 
 macro_rules! backend_test {
     ($(#[$attr:meta])* async fn $name:ident() $body:block) => {
