@@ -274,6 +274,15 @@ for backend in "${backends[@]}"; do
   echo "| S4 ≥ 0.9 × bcrypt limit ($limit logins/s: one hash took $(awk '{ printf "%.1f ms before and %.1f ms after", $1, $2 }' "$rows.hash") the storm) | $(awk -v a="$s4" -v l="$limit" 'BEGIN { printf "%.2f", a / l }') | $(ok "$s4 >= 0.9 * $limit") |"
   echo "| S5 p99 ≤ 5 × S1 p99 | ${s5_p99} ms vs ${s1_p99} ms | $(ok "$s5_p99 <= 5 * $s1_p99") |"
   echo "| peak RSS < 64 MiB, all scenarios | $rss MiB | $(ok "$rss < 64") |"
+  if [ -f "$work/$backend.seeded" ]; then
+    seeded_rows=$work/$backend.seeded
+    for s in S1 S2; do
+      fresh=$(field "$rows" "$s" 2); big=$(field "$seeded_rows" "$s" 2)
+      echo "| $s seeded within 20 % of fresh | $big vs $fresh req/s ($(awk -v a="$big" -v b="$fresh" 'BEGIN { printf "%+.0f %%", (a / b - 1) * 100 }'); p99 $(field "$seeded_rows" "$s" 4)) | $(ok "$big >= 0.8 * $fresh") |"
+    done
+    echo
+    echo "Seeded: $(cat "$work/$backend.seed-time"); peak RSS of the seeded server $(( $(field "$seeded_rows" S2 6) / 1024 )) MiB."
+  fi
   if [ -f "$work/$backend.multi" ]; then
     m=$work/$backend.multi
     echo
@@ -293,15 +302,6 @@ for backend in "${backends[@]}"; do
       esac
       echo "| $name | $rps | $ratio | $p50 | $p99 | $cpu µs | $one |"
     done
-  fi
-  if [ -f "$work/$backend.seeded" ]; then
-    seeded_rows=$work/$backend.seeded
-    for s in S1 S2; do
-      fresh=$(field "$rows" "$s" 2); big=$(field "$seeded_rows" "$s" 2)
-      echo "| $s seeded within 20 % of fresh | $big vs $fresh req/s ($(awk -v a="$big" -v b="$fresh" 'BEGIN { printf "%+.0f %%", (a / b - 1) * 100 }'); p99 $(field "$seeded_rows" "$s" 4)) | $(ok "$big >= 0.8 * $fresh") |"
-    done
-    echo
-    echo "Seeded: $(cat "$work/$backend.seed-time"); peak RSS of the seeded server $(( $(field "$seeded_rows" S2 6) / 1024 )) MiB."
   fi
 done
 if [ -n "$postgres" ]; then

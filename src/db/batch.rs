@@ -118,21 +118,38 @@ impl Drop for Dispatch<'_> {
     }
 }
 
-fn run_chunk(pool: &r2d2::Pool<Manager>, jobs: Vec<Job>) {
-    let mut conn = match pool.get() {
+fn checkout(pool: &r2d2::Pool<Manager>) -> Option<r2d2::PooledConnection<Manager>> {
+    match pool.get() {
         Ok(conn) => Some(conn),
         Err(e) => {
             tracing::warn!(error = %e, "no database connection available");
             None
         }
-    };
+    }
+}
+
+fn run_chunk(pool: &r2d2::Pool<Manager>, jobs: Vec<Job>) {
+    let mut conn = checkout(pool);
     let mut finished = Vec::with_capacity(jobs.len());
     for job in jobs {
-        let conn = conn.as_deref_mut();
+        super::lost::take();
+        let this = conn.as_deref_mut().map(|pooled| &mut **pooled);
         // A panicking job drops its own result sender (its caller sees the
         // failure); the rest of the chunk goes on.
-        if let Ok(done) = catch_unwind(AssertUnwindSafe(move || job(conn))) {
+        if let Ok(done) = catch_unwind(AssertUnwindSafe(move || job(this))) {
             finished.push(done);
+        }
+        if super::lost::take() {
+            // The connection died in the pool: drop it (the pool checks the
+            // others it holds before handing them out) and carry on with
+            // another.
+            tracing::warn!("a pooled database connection was dead; replacing it");
+            if let Some(dead) = conn.as_mut() {
+                dead.lost = true;
+            }
+            // Returned marked, the pool counts the loss and drops it.
+            drop(conn.take());
+            conn = checkout(pool);
         }
     }
     // The connection goes back before the callers wake and ask for more.
@@ -155,12 +172,12 @@ mod tests {
     use super::super::{run, Backend, Error, Manager, Pool};
 
     fn pool(path: &str, parallel: usize) -> Pool {
-        let manager = Manager {
-            backend: Backend::Sqlite {
+        let manager = Manager::new(
+            Backend::Sqlite {
                 path: path.to_owned(),
             },
-            timeout: Duration::from_secs(1),
-        };
+            Duration::from_secs(1),
+        );
         Pool {
             connections: r2d2::Pool::builder()
                 .max_size(2)

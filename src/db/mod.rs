@@ -22,6 +22,7 @@ pub mod unlocks;
 pub mod users;
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -87,6 +88,7 @@ pub enum Error {
 impl From<diesel::result::Error> for Error {
     fn from(err: diesel::result::Error) -> Self {
         use diesel::result::{DatabaseErrorKind, Error as Diesel};
+        lost::note(&err);
         match err {
             _ if is_unavailable(&err) => Error::Unavailable,
             Diesel::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => Error::Vanished,
@@ -118,9 +120,94 @@ pub struct Pool {
 }
 
 impl Pool {
-    /// A connection for work outside a request (start-up, the CLI).
+    /// A connection for work outside a request (start-up).
     pub fn get(&self) -> Result<r2d2::PooledConnection<Manager>, r2d2::PoolError> {
         self.connections.get()
+    }
+}
+
+/// Connections that died while they sat in the pool (a database restart,
+/// a proxy or firewall dropping idle links) are found without a health
+/// ping on every checkout, which would cost every request the round trip
+/// the batching saves:
+///
+/// - a query that meets a dead connection is noted (on its thread, by the
+///   conversion of its error into [`Error`]); the batch that ran it drops
+///   the connection and takes another for the rest of its jobs, and counts
+///   a loss in the pool;
+/// - a connection is pinged on checkout only when a loss has been counted
+///   since it was last known good: after a restart, every idle connection
+///   is checked once, and a dead one is replaced;
+/// - [`read`] runs a job that met a dead connection once more, on a good
+///   one, so the request that found the loss does not fail for it.
+mod lost {
+    use std::cell::Cell;
+
+    thread_local! {
+        static NOTED: Cell<bool> = const { Cell::new(false) };
+    }
+
+    /// Notes `err` if it says the connection itself is gone.
+    pub fn note(err: &diesel::result::Error) {
+        if is_connection_lost(err) {
+            NOTED.set(true);
+        }
+    }
+
+    /// Whether a query on this thread met a dead connection since the last
+    /// [`take`].
+    pub fn noted() -> bool {
+        NOTED.get()
+    }
+
+    pub fn take() -> bool {
+        NOTED.replace(false)
+    }
+
+    fn is_connection_lost(err: &diesel::result::Error) -> bool {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match err {
+            Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                _,
+            ) => true,
+            Error::DatabaseError(_, info) => [
+                "terminating connection",
+                "server closed the connection",
+                "no connection to the server",
+                "connection to server",
+                "could not receive data from server",
+                "could not send data to server",
+                "SSL SYSCALL error",
+                "SSL connection has been closed",
+            ]
+            .iter()
+            .any(|m| info.message().contains(m)),
+            _ => false,
+        }
+    }
+}
+
+/// A pooled connection and what the pool knows of its health (see
+/// [`lost`]). Dereferences to the connection itself.
+pub struct Pooled {
+    conn: DbConnection,
+    /// The pool's loss count when this connection was last known good.
+    good_at: u64,
+    /// A query met this connection dead: the pool drops it on return.
+    lost: bool,
+}
+
+impl std::ops::Deref for Pooled {
+    type Target = DbConnection;
+    fn deref(&self) -> &DbConnection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for Pooled {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.conn
     }
 }
 
@@ -166,13 +253,20 @@ impl Backend {
 pub struct Manager {
     backend: Backend,
     timeout: Duration,
+    /// How many dead connections queries have met (see [`lost`]).
+    losses: AtomicU64,
 }
 
-impl ManageConnection for Manager {
-    type Connection = DbConnection;
-    type Error = r2d2::Error;
+impl Manager {
+    fn new(backend: Backend, timeout: Duration) -> Manager {
+        Manager {
+            backend,
+            timeout,
+            losses: AtomicU64::new(0),
+        }
+    }
 
-    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+    fn open(&self) -> Result<DbConnection, r2d2::Error> {
         let millis = self.timeout.as_millis();
         match &self.backend {
             Backend::Sqlite { path } => {
@@ -203,13 +297,41 @@ impl ManageConnection for Manager {
             }
         }
     }
+}
 
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
-        conn.ping().map_err(r2d2::Error::QueryError)
+impl ManageConnection for Manager {
+    type Connection = Pooled;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<Pooled, r2d2::Error> {
+        let good_at = self.losses.load(Ordering::Relaxed);
+        Ok(Pooled {
+            conn: self.open()?,
+            good_at,
+            lost: false,
+        })
     }
 
-    fn has_broken(&self, conn: &mut DbConnection) -> bool {
-        std::thread::panicking() || conn.is_broken()
+    /// On checkout: free unless a dead connection has been met since this
+    /// one was last known good (see [`lost`]); then one ping.
+    fn is_valid(&self, pooled: &mut Pooled) -> Result<(), r2d2::Error> {
+        let losses = self.losses.load(Ordering::Relaxed);
+        if pooled.good_at == losses {
+            return Ok(());
+        }
+        pooled.conn.ping().map_err(r2d2::Error::QueryError)?;
+        pooled.good_at = losses;
+        Ok(())
+    }
+
+    fn has_broken(&self, pooled: &mut Pooled) -> bool {
+        if pooled.lost {
+            // Counted before the batch that met it asks for another, so
+            // that every older idle connection is checked first.
+            self.losses.fetch_add(1, Ordering::Relaxed);
+            return true;
+        }
+        std::thread::panicking() || pooled.conn.is_broken()
     }
 }
 
@@ -225,9 +347,9 @@ pub fn connect(settings: &Settings) -> anyhow::Result<Pool> {
     let connections = r2d2::Pool::builder()
         .max_size(settings.database_pool_size)
         .connection_timeout(settings.database_timeout)
-        // A checkout test is an extra round trip on every request; a broken
-        // connection is detected by Diesel after a failed query instead.
-        .test_on_check_out(false)
+        // Costs an atomic load, not a round trip, unless a dead connection
+        // has been met (see `lost`).
+        .test_on_check_out(true)
         .build_unchecked(manager);
     Ok(Pool {
         connections,
@@ -243,7 +365,7 @@ pub fn connect(settings: &Settings) -> anyhow::Result<Pool> {
 /// segmentation fault about one run in ten, after printing their success.
 pub fn connect_one(settings: &Settings) -> anyhow::Result<DbConnection> {
     manager(settings)?
-        .connect()
+        .open()
         .context("cannot connect to the database (DATABASE_URL)")
 }
 
@@ -262,10 +384,7 @@ fn manager(settings: &Settings) -> anyhow::Result<Manager> {
         ))
         .context("cannot switch the SQLite database to WAL mode")?;
     }
-    Ok(Manager {
-        backend,
-        timeout: settings.database_timeout,
-    })
+    Ok(Manager::new(backend, settings.database_timeout))
 }
 
 /// Applies the migrations this binary embeds that the database lacks.
@@ -361,6 +480,35 @@ where
     T: Send + 'static,
     E: From<Error> + Send + 'static,
 {
+    run_noting_loss(pool, f).await.0
+}
+
+/// Like [`run`], for work that is safe to run twice — a read, or a write
+/// that changes nothing the second time (re-opening an unlocked post,
+/// sliding a session's expiry): if it met a connection that had died in
+/// the pool, it runs once more on a good one, so a database restart that
+/// no request saw stays unseen (see [`lost`]).
+pub async fn read<T, E, F>(pool: &Pool, f: F) -> Result<T, E>
+where
+    F: Fn(&mut Conn) -> Result<T, E> + Send + Sync + 'static,
+    T: Send + 'static,
+    E: From<Error> + Send + 'static,
+{
+    let f = Arc::new(f);
+    let first = f.clone();
+    match run_noting_loss(pool, move |conn| first(conn)).await {
+        (Err(_), true) => run(pool, move |conn| f(conn)).await,
+        (result, _) => result,
+    }
+}
+
+/// [`run`], and whether `f` met a dead connection.
+async fn run_noting_loss<T, E, F>(pool: &Pool, f: F) -> (Result<T, E>, bool)
+where
+    F: FnOnce(&mut Conn) -> Result<T, E> + Send + 'static,
+    T: Send + 'static,
+    E: From<Error> + Send + 'static,
+{
     let (send, receive) = tokio::sync::oneshot::channel();
     let span = tracing::Span::current();
     let job: batch::Job = Box::new(move |conn| {
@@ -368,9 +516,10 @@ where
             Some(conn) => f(conn),
             None => Err(Error::Unavailable.into()),
         });
+        let lost = lost::noted();
         Box::new(move || {
             // The caller may have gone (a closed connection); nothing to do.
-            let _ = send.send(result);
+            let _ = send.send((result, lost));
         })
     });
     pool.batchers
@@ -378,7 +527,9 @@ where
         .submit(&pool.connections, pool.parallel, job)
         .await;
     // A job that panicked dropped its sender without answering.
-    receive.await.map_err(|_| Error::TaskFailed)?
+    receive
+        .await
+        .unwrap_or_else(|_| (Err(Error::TaskFailed.into()), false))
 }
 
 /// Whether a Diesel error means "the database is busy or unreachable" (a

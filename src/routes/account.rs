@@ -35,7 +35,7 @@ pub async fn list_sessions(
     current: CurrentSession,
 ) -> Result<HttpResponse, ApiError> {
     let (user_id, now) = (current.0.user.id, state.clock.now());
-    let rows = db::run(&state.pool, move |conn| {
+    let rows = db::read(&state.pool, move |conn| {
         Ok::<_, ApiError>(sessions::list(conn, user_id, now)?)
     })
     .await?;
@@ -117,7 +117,7 @@ pub async fn account(
     current: CurrentSession,
 ) -> Result<HttpResponse, ApiError> {
     let user_id = current.0.user.id;
-    let row = db::run(&state.pool, move |conn| {
+    let row = db::read(&state.pool, move |conn| {
         Ok::<_, ApiError>(users::find(conn, user_id)?)
     })
     .await?

@@ -112,7 +112,7 @@ pub async fn list(
     let user = current.0.user;
     let limit = limit_for(user.plan, state.settings.free_reads);
     let month = Month::containing(crate::time::from_unix(state.clock.now()));
-    let (rows, total, meter) = db::run(&state.pool, move |conn| {
+    let (rows, total, meter) = db::read(&state.pool, move |conn| {
         let (rows, total) = posts::page(conn, page, per_page)?;
         let meter = match limit {
             None => None,
@@ -177,7 +177,7 @@ pub async fn read(
     let spend = req.method() != Method::HEAD;
 
     let Some(limit) = limit_for(user.plan, state.settings.free_reads) else {
-        let row = db::run(&state.pool, move |conn| {
+        let row = db::read(&state.pool, move |conn| {
             Ok::<_, ApiError>(posts::find(conn, post_id)?)
         })
         .await?
@@ -185,7 +185,8 @@ pub async fn read(
         return Ok(HttpResponse::Ok().json(view(row, None)));
     };
 
-    let opened = db::run(&state.pool, move |conn| {
+    // Safe to run twice: opening a post a second time changes nothing.
+    let opened = db::read(&state.pool, move |conn| {
         if spend {
             unlocks::open_metered(conn, user.id, post_id, month, limit, now)
         } else {

@@ -97,7 +97,8 @@ pub async fn lookup(
 ) -> Result<Option<SessionRecord>, db::Error> {
     let token_hash = token::hash(token);
     let now = clock.now();
-    db::run(pool, move |conn| {
+    // Safe to run twice: a read, and a touch that slides the same expiry.
+    db::read(pool, move |conn| {
         let Some((session, user)) = sessions::find_live(conn, &token_hash, now)? else {
             return Ok(None);
         };

@@ -106,3 +106,60 @@ async fn an_instance_started_while_postgres_is_down_waits_for_it() {
     })
     .await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_nobody_saw_stays_unseen() {
+    on_postgres(async {
+        let direct = spawn_app().await;
+        let server = url::Url::parse(&direct.database_url).unwrap();
+        let target = format!(
+            "{}:{}",
+            server.host_str().unwrap(),
+            server.port().unwrap_or(5432)
+        );
+        let proxy = Proxy::start(target.parse().unwrap()).await;
+        let mut proxied = server.clone();
+        proxied.set_port(Some(proxy.port)).unwrap();
+        let app = direct
+            .sibling_with(&[
+                ("DATABASE_URL", proxied.as_str()),
+                ("DATABASE_POOL_SIZE", "4"),
+            ])
+            .await;
+        let client = app.logged_in_client("Alice").await;
+        assert_eq!(app.get(&client, "/blog/1").await.status(), StatusCode::OK);
+        // Warm the pool: parallel requests open every pooled connection.
+        let warm: Vec<_> = (0..16).map(|_| app.get(&client, "/blog/1")).collect();
+        for response in futures_util::future::join_all(warm).await {
+            assert_eq!(response.status(), StatusCode::OK);
+        }
+
+        // The database drops every connection while no request arrives.
+        proxy.sever();
+
+        // Every request afterwards succeeds: the first to meet a dead
+        // connection is run again on a good one, and the other dead ones
+        // are found before they are handed out.
+        for path in [
+            "/check_session",
+            "/blog/1",
+            "/blog",
+            "/sessions",
+            "/account",
+        ] {
+            let response = app.get(&client, path).await;
+            assert_eq!(response.status(), StatusCode::OK, "{path}");
+        }
+        let parallel: Vec<_> = (0..16)
+            .map(|_| app.get(&client, "/check_session"))
+            .collect();
+        for response in futures_util::future::join_all(parallel).await {
+            assert_eq!(response.status(), StatusCode::OK);
+        }
+        assert_eq!(
+            app.get(&app.client(), "/health").await.status(),
+            StatusCode::OK
+        );
+    })
+    .await
+}

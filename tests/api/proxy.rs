@@ -54,6 +54,14 @@ impl Proxy {
         }
     }
 
+    /// Every open connection drops, as in a database restart that nobody
+    /// saw; new connections go through as before.
+    pub fn sever(&self) {
+        for link in self.links.lock().unwrap().drain(..) {
+            link.abort();
+        }
+    }
+
     /// The database comes back on the same port.
     pub async fn restore(&mut self) {
         let listener = TcpListener::bind(("127.0.0.1", self.port))
