@@ -35,7 +35,8 @@ need wrk wrk
 need sqlite3 sqlite3
 need curl curl
 cargo build --quiet --release --bin tollgate --example ceiling
-tollgate=$root/target/release/tollgate
+# BENCH_TOLLGATE runs another build of tollgate (to compare two builds).
+tollgate=${BENCH_TOLLGATE:-$root/target/release/tollgate}
 ceiling=$root/target/release/examples/ceiling
 
 work=$(mktemp -d)
