@@ -136,6 +136,8 @@ impl FormatTime for Timestamp {
         thread_local! {
             static SECOND: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
         }
+        // A log line is stamped with the wall clock, not the app's clock.
+        #[allow(clippy::disallowed_methods)]
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
@@ -162,6 +164,7 @@ mod tests {
         Timestamp.format_time(&mut Writer::new(&mut line)).unwrap();
         let parsed = chrono::DateTime::parse_from_rfc3339(&line).expect("RFC 3339");
         assert!(line.ends_with('Z') && line.len() == "2026-11-21T23:16:51.925359Z".len());
+        #[allow(clippy::disallowed_methods)]
         let age = chrono::Utc::now().signed_duration_since(parsed);
         assert!(age.num_seconds().abs() < 60, "{line} is not now");
     }

@@ -1,13 +1,8 @@
 //! Time as the contract writes it: RFC 3339 in UTC with a `Z`, whole seconds.
 //! The database keeps Unix seconds (`BIGINT`), which every backend orders and
-//! compares the same way.
+//! compares the same way. (The current time comes from `clock::Clock`.)
 
 use chrono::{DateTime, SecondsFormat, Utc};
-
-/// The current instant, in Unix seconds.
-pub fn now_unix() -> i64 {
-    Utc::now().timestamp()
-}
 
 /// Unix seconds to a UTC instant (out-of-range values clamp to the epoch,
 /// which no row of ours ever holds).
