@@ -53,7 +53,7 @@ pub fn check(conn: &mut Conn, limit: &IpLimit, ip: &str, now: i64) -> Result<(),
 /// each sees the total the atomic upsert returns).
 pub fn spend(conn: &mut Conn, limit: &IpLimit, ip: &str, now: i64) -> Result<(), ApiError> {
     let hits = ip_limits::hit(conn, limit, ip, now)?;
-    match limit.refusal(hits - 1, now) {
+    match limit.refusal(hits.saturating_sub(1), now) {
         Some(retry_after_secs) => Err(ApiError::TooManyRequests { retry_after_secs }),
         None => Ok(()),
     }
