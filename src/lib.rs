@@ -31,11 +31,15 @@ pub mod db;
 /// Pure rules: usernames, passwords, the paywall, session lifetimes.
 pub mod domain;
 
+/// The client IP behind TRUSTED_PROXIES, and its extractor.
+pub mod client_ip;
 /// The app's clock, which tests move instead of sleeping.
 pub mod clock;
 /// Settings from the environment, one error per bad variable.
 pub mod config;
 /// How log lines are stamped.
 pub mod logging;
+/// The Prometheus series served at METRICS_ADDR.
+pub mod metrics;
 /// RFC 3339 times and Unix seconds.
 pub mod time;

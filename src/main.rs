@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use tollgate::config::Settings;
 use tollgate::db;
 use tollgate::domain::username::username_key;
-use tollgate::domain::Plan;
+use tollgate::domain::{EventKind, Plan, Requester};
 use tollgate::startup::Application;
 use tracing_subscriber::EnvFilter;
 
@@ -132,8 +132,27 @@ fn set_plan(settings: &Settings, username: &str, plan: PlanArg) -> anyhow::Resul
     let mut conn = db::connect_one(settings)?;
     db::migrate(&mut conn)?;
     let key = username_key(username);
-    let changed = db::write_transaction(&mut conn, |conn| db::users::set_plan(conn, &key, plan))?;
-    if !changed {
+    let now = tollgate::clock::Clock::system().now();
+    // The change and its `plan_changed` event in one transaction; setting
+    // the plan a user already has changes nothing and records nothing.
+    let found = db::write_transaction(&mut conn, |conn| {
+        let Some(user) = db::users::find_by_key(conn, &key)? else {
+            return Ok::<_, diesel::result::Error>(false);
+        };
+        let from = user.to_user().plan;
+        if from != plan {
+            db::users::set_plan(conn, &key, plan)?;
+            let detail = serde_json::json!({
+                "from": from.as_str(),
+                "to": plan.as_str(),
+                "source": "cli",
+            });
+            let (kind, by) = (EventKind::PlanChanged, &Requester::NOBODY);
+            db::events::record(conn, now, user.id, kind, by, detail)?;
+        }
+        Ok(true)
+    })?;
+    if !found {
         anyhow::bail!("no user named {username:?}");
     }
     println!("{username} is now on the {} plan", plan.as_str());

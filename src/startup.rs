@@ -14,11 +14,15 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 
-use crate::auth::LoginThrottle;
+use std::sync::Arc;
+
+use crate::auth::{IpLimits, LoginThrottle};
+use crate::client_ip::TrustedProxies;
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::db::{self, sessions, throttle, Pool};
-use crate::domain::Lifetimes;
+use crate::db::{self, events, ip_limits, paywall_notices, sessions, throttle, Pool};
+use crate::domain::{Lifetimes, Month};
+use crate::metrics::Metrics;
 use crate::middleware::guard::require_session;
 use crate::middleware::{access_log, contract_headers, cross_site, json_errors};
 use crate::routes;
@@ -28,6 +32,8 @@ use crate::state::AppState;
 pub struct Application {
     port: u16,
     server: Server,
+    /// The `/metrics` listener, when METRICS_ADDR is set, and its port.
+    metrics_server: Option<(Server, u16)>,
     pool: Pool,
     settings: Settings,
     clock: Clock,
@@ -65,12 +71,21 @@ impl Application {
             .with_context(|| format!("cannot listen on {} (HOST, PORT)", settings.address()))?;
         let port = listener.local_addr()?.port();
 
+        let metrics = Arc::new(Metrics::new(&routes::patterns()).context("cannot set up metrics")?);
+        let metrics_server = match settings.metrics_addr {
+            Some(addr) => Some(metrics_server(addr, metrics.clone(), pool.clone())?),
+            None => None,
+        };
+        let trusted_proxies = TrustedProxies::new(&settings.trusted_proxies);
+
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             settings: settings.clone(),
             clock: clock.clone(),
             lifetimes,
             logins,
+            ip_limits: IpLimits::new(&settings),
+            metrics,
         });
         let cookie_secure = settings.cookie_secure;
         let same_site = settings.cookie_same_site;
@@ -95,6 +110,7 @@ impl Application {
             // session → guard → routes.
             App::new()
                 .app_data(state.clone())
+                .app_data(trusted_proxies.clone())
                 .configure(routes::configure)
                 .default_service(web::to(routes::not_found))
                 .wrap(from_fn(require_session))
@@ -123,6 +139,7 @@ impl Application {
         Ok(Application {
             port,
             server,
+            metrics_server,
             pool,
             settings,
             clock,
@@ -131,6 +148,11 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port `/metrics` listens on, when METRICS_ADDR is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_server.as_ref().map(|(_, port)| *port)
     }
 
     /// A handle to stop the server from outside (tests use it).
@@ -146,9 +168,19 @@ impl Application {
             self.clock.clone(),
             self.settings.purge_interval,
             self.settings.login_lockout.as_secs() as i64,
+            self.settings.event_retention.as_secs() as i64,
         ));
+        let metrics = self.metrics_server.map(|(server, _)| {
+            let handle = server.handle();
+            (handle, tokio::spawn(server))
+        });
         let result = self.server.await;
         purger.abort();
+        // The metrics listener lives as long as the API does.
+        if let Some((handle, task)) = metrics {
+            handle.stop(true).await;
+            let _ = task.await;
+        }
         result
     }
 }
@@ -191,10 +223,58 @@ fn cors(origins: &[String]) -> Cors {
     cors
 }
 
-/// Deletes expired sessions and stale lockout rows every `interval` (and
-/// whenever a test moves the clock), so the tables stay bounded however
-/// many logins are abandoned.
-async fn purge_expired(pool: Pool, clock: Clock, interval: Duration, lockout_window: i64) {
+/// Serves `GET /metrics` on `addr`, apart from the API: its own listener
+/// and one worker, so that a scrape never queues behind API requests and
+/// the API's address never exposes the metrics. The pool gauges are read
+/// from the pool at scrape time.
+fn metrics_server(
+    addr: std::net::SocketAddr,
+    metrics: Arc<Metrics>,
+    pool: Pool,
+) -> anyhow::Result<(Server, u16)> {
+    let listener = TcpListener::bind(addr)
+        .with_context(|| format!("cannot listen on {addr} (METRICS_ADDR)"))?;
+    let port = listener.local_addr()?.port();
+    let server = HttpServer::new(move || {
+        let (metrics, pool) = (metrics.clone(), pool.clone());
+        App::new().route(
+            "/metrics",
+            web::get().to(move || {
+                let (metrics, pool) = (metrics.clone(), pool.clone());
+                async move {
+                    let (idle, in_use) = pool.connection_counts();
+                    metrics.set_pool(idle, in_use);
+                    match metrics.encode() {
+                        Ok((content_type, text)) => actix_web::HttpResponse::Ok()
+                            .content_type(content_type)
+                            .body(text),
+                        Err(e) => {
+                            tracing::error!(error = %e, "cannot encode the metrics");
+                            actix_web::HttpResponse::InternalServerError().finish()
+                        }
+                    }
+                }
+            }),
+        )
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)?
+    .run();
+    Ok((server, port))
+}
+
+/// Deletes expired sessions, stale lockout rows, ended per-IP windows,
+/// events older than EVENT_RETENTION_DAYS and past months' paywall notices
+/// every `interval` (and whenever a test moves the clock), so the tables
+/// stay bounded however many logins are abandoned or IPs flood in.
+async fn purge_expired(
+    pool: Pool,
+    clock: Clock,
+    interval: Duration,
+    lockout_window: i64,
+    event_retention: i64,
+) {
     let mut ticker = tokio::time::interval(interval);
     let mut moved = clock.moved();
     loop {
@@ -207,18 +287,29 @@ async fn purge_expired(pool: Pool, clock: Clock, interval: Duration, lockout_win
             }
         }
         let now = clock.now();
+        let month = Month::containing(crate::time::from_unix(now));
         let purged = db::run(&pool, move |conn| {
             db::write_transaction(conn, |conn| {
                 Ok::<_, db::Error>((
                     sessions::purge_expired(conn, now)?,
                     throttle::purge_expired(conn, now, lockout_window)?,
+                    ip_limits::purge_expired(conn, now)?,
+                    events::purge_older_than(conn, now - event_retention)?,
+                    paywall_notices::purge_before(conn, month)?,
                 ))
             })
         })
         .await;
         match purged {
-            Ok((sessions, throttles)) => {
-                tracing::debug!(sessions, throttles, "purged expired rows")
+            Ok((sessions, throttles, ip_windows, events, notices)) => {
+                tracing::debug!(
+                    sessions,
+                    throttles,
+                    ip_windows,
+                    events,
+                    notices,
+                    "purged expired rows"
+                )
             }
             Err(e) => tracing::warn!(error = %e, "could not purge expired rows"),
         }

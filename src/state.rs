@@ -4,11 +4,14 @@
 //! it — so that no lower module can reach "everything": a function takes
 //! the few things it needs (a pool, a clock, a setting), not the whole state.
 
-use crate::auth::LoginThrottle;
+use std::sync::Arc;
+
+use crate::auth::{IpLimits, LoginThrottle};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::Pool;
 use crate::domain::Lifetimes;
+use crate::metrics::Metrics;
 
 pub struct AppState {
     pub pool: Pool,
@@ -19,4 +22,8 @@ pub struct AppState {
     pub lifetimes: Lifetimes,
     /// Password checks under the per-username lockout.
     pub logins: LoginThrottle,
+    /// The per-client-IP limits (registrations, forgot-password requests).
+    pub ip_limits: IpLimits,
+    /// The Prometheus series this instance keeps (served at METRICS_ADDR).
+    pub metrics: Arc<Metrics>,
 }

@@ -55,7 +55,7 @@ const LAYERS: &[&[&str]] = &[
     &["error"],
     &["db"],
     &["domain"],
-    &["config", "clock", "time", "logging"],
+    &["config", "clock", "time", "logging", "client_ip", "metrics"],
 ];
 
 /// The library's name, as the binary (`main.rs`) writes it in paths.

@@ -20,7 +20,8 @@ use crate::auth::password::{self, DummyHash, Verified};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::users::UserRow;
-use crate::db::{self, throttle, users, Pool};
+use crate::db::{self, events, ip_limits, throttle, users, Pool};
+use crate::domain::{EventKind, IpLimit, Requester};
 use crate::error::ApiError;
 
 /// One async mutex per username currently being checked. An entry lives
@@ -69,7 +70,9 @@ impl Drop for Turn<'_> {
 
 /// Whose password is being checked.
 pub enum Account {
-    /// A login: the account (if any) with this lower-cased username.
+    /// A login: the account (if any) with this lower-cased username. Logins
+    /// are also refused (`429 too_many_requests`) from a client IP that has
+    /// failed LOGIN_MAX_FAILURES_PER_IP times this window.
     Named,
     /// A logged-in user confirming their password.
     Id(i64),
@@ -96,6 +99,9 @@ pub struct LoginThrottle {
     /// LOGIN_LOCKOUT_SECONDS: the window failures are counted in, and how
     /// long a lockout lasts.
     window: i64,
+    /// LOGIN_MAX_FAILURES_PER_IP failed logins (any usernames) per client IP
+    /// per window: credential stuffing across many names.
+    pub per_ip: IpLimit,
 }
 
 impl LoginThrottle {
@@ -107,13 +113,25 @@ impl LoginThrottle {
             bcrypt_cost: settings.bcrypt_cost,
             max_failures: settings.login_max_failures,
             window: settings.login_lockout.as_secs() as i64,
+            per_ip: IpLimit::new(
+                "login_failure",
+                settings.login_max_failures_per_ip,
+                settings.login_lockout.as_secs() as i64,
+            ),
         })
     }
 
     /// Checks `password` for the account under the lockout of `key`.
     /// `Ok(None)` is a wrong password (or no such account), already counted.
     /// `counted: false` is for names that cannot belong to any account: they
-    /// cost a bcrypt like any other but are neither locked nor recorded.
+    /// cost a bcrypt like any other but are not locked (they still count
+    /// against the client IP's failures).
+    ///
+    /// A failure is recorded in one write transaction: the username's
+    /// count, the client IP's count, and for an existing account its
+    /// `login_failed` event (and `login_locked` when this failure locked
+    /// the name).
+    #[allow(clippy::too_many_arguments)]
     pub async fn check_password(
         &self,
         pool: &Pool,
@@ -122,12 +140,21 @@ impl LoginThrottle {
         counted: bool,
         account: Account,
         password: String,
+        by: &Requester,
     ) -> Result<Option<Passed<'_>>, ApiError> {
+        let ip = by.ip.map(|ip| ip.to_string());
         let turn = self.turns.take(key).await;
         let found = {
             let key = key.to_owned();
             let now = clock.now();
+            let (ip, per_ip) = (ip.clone(), self.per_ip);
             db::run(pool, move |conn| {
+                if let (Account::Named, Some(ip)) = (&account, &ip) {
+                    let failures = ip_limits::hits(conn, &per_ip, ip, now)?;
+                    if let Some(retry_after_secs) = per_ip.refusal(failures, now) {
+                        return Err(ApiError::TooManyRequests { retry_after_secs });
+                    }
+                }
                 if counted {
                     if let Some(retry_after_secs) = throttle::lockout_remaining(conn, &key, now)? {
                         return Err(ApiError::TooManyAttempts { retry_after_secs });
@@ -154,19 +181,37 @@ impl LoginThrottle {
                 rehashed,
                 turn,
             })),
-            _ => {
-                if counted {
-                    let key = key.to_owned();
-                    let (max, window, now) = (self.max_failures, self.window, clock.now());
-                    db::run(pool, move |conn| {
-                        db::write_transaction(conn, |conn| {
-                            Ok::<_, ApiError>(throttle::record_failure(
-                                conn, &key, now, max, window,
-                            )?)
-                        })
+            (_, found) => {
+                let key = key.to_owned();
+                let (max, window, now) = (self.max_failures, self.window, clock.now());
+                let (per_ip, by) = (self.per_ip, by.clone());
+                let user_id = found.map(|user| user.id);
+                db::run(pool, move |conn| {
+                    db::write_transaction(conn, |conn| {
+                        let locked =
+                            counted && throttle::record_failure(conn, &key, now, max, window)?;
+                        if let Some(ip) = &ip {
+                            ip_limits::hit(conn, &per_ip, ip, now)?;
+                        }
+                        if let Some(user_id) = user_id {
+                            let failed = EventKind::LoginFailed;
+                            events::record(conn, now, user_id, failed, &by, Default::default())?;
+                            if locked {
+                                let locked = EventKind::LoginLocked;
+                                events::record(
+                                    conn,
+                                    now,
+                                    user_id,
+                                    locked,
+                                    &by,
+                                    Default::default(),
+                                )?;
+                            }
+                        }
+                        Ok::<_, ApiError>(())
                     })
-                    .await?;
-                }
+                })
+                .await?;
                 Ok(None)
             }
         }

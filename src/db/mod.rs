@@ -14,6 +14,9 @@
 
 mod batch;
 pub mod demo_posts;
+pub mod events;
+pub mod ip_limits;
+pub mod paywall_notices;
 pub mod posts;
 pub mod schema;
 pub mod sessions;
@@ -123,6 +126,15 @@ impl Pool {
     /// A connection for work outside a request (start-up).
     pub fn get(&self) -> Result<r2d2::PooledConnection<Manager>, r2d2::PoolError> {
         self.connections.get()
+    }
+
+    /// Open connections `(idle, in use)`, for the metrics.
+    pub fn connection_counts(&self) -> (u32, u32) {
+        let state = self.connections.state();
+        (
+            state.idle_connections,
+            state.connections - state.idle_connections,
+        )
     }
 }
 

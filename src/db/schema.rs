@@ -22,6 +22,7 @@ diesel::table! {
         last_seen_at -> BigInt,
         expires_at -> BigInt,
         user_agent -> Nullable<Text>,
+        ip -> Nullable<Text>,
     }
 }
 
@@ -53,8 +54,48 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    events (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        at -> BigInt,
+        kind -> Text,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        detail -> Text,
+    }
+}
+
+diesel::table! {
+    ip_limits (ip, kind, window_start) {
+        ip -> Text,
+        kind -> Text,
+        window_start -> BigInt,
+        hits -> Integer,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    paywall_notices (user_id, month) {
+        user_id -> BigInt,
+        month -> Integer,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(events -> users (user_id));
+diesel::joinable!(paywall_notices -> users (user_id));
 diesel::joinable!(unlocks -> users (user_id));
 diesel::joinable!(unlocks -> posts (post_id));
 
-diesel::allow_tables_to_appear_in_same_query!(users, sessions, posts, unlocks, login_throttle);
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    sessions,
+    posts,
+    unlocks,
+    login_throttle,
+    events,
+    ip_limits,
+    paywall_notices,
+);

@@ -17,6 +17,8 @@ pub struct SessionRow {
     pub last_seen_at: i64,
     pub expires_at: i64,
     pub user_agent: Option<String>,
+    /// The client IP that last used it.
+    pub ip: Option<String>,
 }
 
 /// A session row to insert; `token_hash` is all that is kept of the token.
@@ -26,6 +28,7 @@ pub struct NewSession<'a> {
     pub user_id: i64,
     pub stay_signed_in: bool,
     pub user_agent: Option<&'a str>,
+    pub ip: Option<&'a str>,
     pub now: i64,
     pub expires_at: i64,
 }
@@ -41,6 +44,7 @@ pub fn insert(conn: &mut Conn, new: &NewSession<'_>) -> QueryResult<()> {
             sessions::last_seen_at.eq(new.now),
             sessions::expires_at.eq(new.expires_at),
             sessions::user_agent.eq(new.user_agent),
+            sessions::ip.eq(new.ip),
         ))
         .execute(conn)
         .map(|_| ())
@@ -72,11 +76,13 @@ pub fn find_live(
         .optional())
 }
 
-/// Slides a browser-session login's idle expiry forward.
-pub fn touch(conn: &mut Conn, id: &str, now: i64, expires_at: i64) -> QueryResult<()> {
+/// Slides a browser-session login's idle expiry forward, and notes the
+/// client IP that used it.
+pub fn touch(conn: &mut Conn, id: &str, now: i64, expires_at: i64, ip: &str) -> QueryResult<()> {
     let update = diesel::update(sessions::table.find(id)).set((
         sessions::last_seen_at.eq(now),
         sessions::expires_at.eq(expires_at),
+        sessions::ip.eq(ip),
     ));
     super::direct!(conn, |c| update.execute(c).map(|_| ()))
 }
@@ -99,14 +105,15 @@ pub fn revoke(conn: &mut Conn, user_id: i64, id: &str) -> QueryResult<bool> {
     .map(|n| n > 0)
 }
 
-/// Ends every session of `user_id` except `keep`.
-pub fn revoke_others(conn: &mut Conn, user_id: i64, keep: &str) -> QueryResult<usize> {
+/// Ends every session of `user_id` except `keep`; returns the ids ended.
+pub fn revoke_others(conn: &mut Conn, user_id: i64, keep: &str) -> QueryResult<Vec<String>> {
     diesel::delete(
         sessions::table
             .filter(sessions::user_id.eq(user_id))
             .filter(sessions::id.ne(keep)),
     )
-    .execute(conn)
+    .returning(sessions::id)
+    .get_results(conn)
 }
 
 /// `user_id`'s live sessions, newest first.

@@ -29,6 +29,8 @@ pub fn lockout_remaining(conn: &mut Conn, key: &str, now: i64) -> QueryResult<Op
 
 /// Counts a failed login for `key`; the `max_failures`-th failure within
 /// `window` seconds of the first locks the username for `window` seconds.
+/// Returns `true` when this failure is the one that locked it (once per
+/// lockout: the `login_locked` event).
 ///
 /// Only failures count, as the contract says: counting every attempt up
 /// front would lock out a user whose tabs log in at the same moment. The
@@ -44,7 +46,7 @@ pub fn record_failure(
     now: i64,
     max_failures: u32,
     window: i64,
-) -> QueryResult<()> {
+) -> QueryResult<bool> {
     if let DbConnection::Postgres(pg) = conn {
         diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
             .bind::<diesel::sql_types::Text, _>(key)
@@ -61,7 +63,7 @@ pub fn record_failure(
             (row.attempts + 1, row.window_started_at)
         }
         // Failures that land during a lockout change nothing.
-        Some(row) if row.locked_until.is_some_and(|until| until > now) => return Ok(()),
+        Some(row) if row.locked_until.is_some_and(|until| until > now) => return Ok(false),
         // No row, a window that has passed, or a lockout that has ended.
         _ => (1, now),
     };
@@ -86,7 +88,7 @@ pub fn record_failure(
             ))
             .execute(conn)?;
     }
-    Ok(())
+    Ok(locked_until.is_some())
 }
 
 /// A successful login (or a deleted account) clears the username's count.

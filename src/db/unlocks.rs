@@ -4,6 +4,7 @@
 
 use diesel::prelude::*;
 
+use super::paywall_notices;
 use super::posts::PostRow;
 use super::schema::{posts, unlocks};
 use super::{Conn, DbConnection, Error};
@@ -12,14 +13,19 @@ use crate::domain::Month;
 
 /// What opening a post came to.
 pub enum Opened {
-    /// The reader may see the post; `used` is the meter after this read.
+    /// The reader may see the post; `used` is the meter after this read;
+    /// `reread`: it was already unlocked this month (no read spent).
     Granted {
         post: PostRow,
         used: u32,
+        reread: bool,
     },
     /// The meter is used up and this post was not unlocked this month.
+    /// `first_of_month`: no refusal of this month has been recorded for the
+    /// user yet (`db::paywall_notices`), so this one should be.
     Paywalled {
         used: u32,
+        first_of_month: bool,
     },
     NotFound,
 }
@@ -84,8 +90,21 @@ pub fn peek_metered(
     };
     let used = ids.len() as u32;
     Ok(match decide(ids.contains(&post_id), used, limit) {
-        Decision::Reread | Decision::Unlock => Opened::Granted { post, used },
-        Decision::Refuse => Opened::Paywalled { used },
+        Decision::Reread => Opened::Granted {
+            post,
+            used,
+            reread: true,
+        },
+        Decision::Unlock => Opened::Granted {
+            post,
+            used,
+            reread: false,
+        },
+        // A HEAD records nothing, so it does not ask.
+        Decision::Refuse => Opened::Paywalled {
+            used,
+            first_of_month: false,
+        },
     })
 }
 
@@ -124,10 +143,16 @@ fn open_metered_serialized(
     };
     let used = ids.len() as u32;
     match decide(ids.contains(&post_id), used, limit) {
-        Decision::Reread => return Ok(Opened::Granted { post, used }),
+        Decision::Reread => {
+            return Ok(Opened::Granted {
+                post,
+                used,
+                reread: true,
+            })
+        }
         // Within a month `used` only grows, so a refusal read without the
         // lock cannot be wrong.
-        Decision::Refuse => return Ok(Opened::Paywalled { used }),
+        Decision::Refuse => return refused(conn, user_id, month, used),
         Decision::Unlock => {}
     }
     super::write_transaction(conn, |conn| {
@@ -136,8 +161,12 @@ fn open_metered_serialized(
         let ids = unlocked_ids(conn, user_id, month)?;
         let used = ids.len() as u32;
         match decide(ids.contains(&post_id), used, limit) {
-            Decision::Reread => Ok(Opened::Granted { post, used }),
-            Decision::Refuse => Ok(Opened::Paywalled { used }),
+            Decision::Reread => Ok(Opened::Granted {
+                post,
+                used,
+                reread: true,
+            }),
+            Decision::Refuse => refused(conn, user_id, month, used),
             Decision::Unlock => {
                 diesel::insert_into(unlocks::table)
                     .values((
@@ -151,9 +180,19 @@ fn open_metered_serialized(
                 Ok(Opened::Granted {
                     post,
                     used: used + 1,
+                    reread: false,
                 })
             }
         }
+    })
+}
+
+/// A refusal on SQLite, with whether it is the month's first (a read in
+/// the process, no round trip).
+fn refused(conn: &mut Conn, user_id: i64, month: Month, used: u32) -> Result<Opened, Error> {
+    Ok(Opened::Paywalled {
+        used,
+        first_of_month: !paywall_notices::noticed(conn, user_id, month)?,
     })
 }
 
@@ -196,7 +235,9 @@ fn open_metered_pg(
                (SELECT slot FROM claimed) AS claimed_slot,
                (SELECT COUNT(*) FROM unlocks WHERE user_id = $1 AND month = $2) AS used_before,
                EXISTS (SELECT 1 FROM unlocks
-                       WHERE user_id = $1 AND month = $2 AND post_id = $3) AS was_unlocked
+                       WHERE user_id = $1 AND month = $2 AND post_id = $3) AS was_unlocked,
+               EXISTS (SELECT 1 FROM paywall_notices
+                       WHERE user_id = $1 AND month = $2) AS noticed
         FROM post";
 
     // Each retry follows a commit by a competing request, so a handful is
@@ -227,14 +268,23 @@ fn open_metered_pg(
                 return Ok(Opened::Granted {
                     post,
                     used: used_before,
+                    reread: true,
                 })
             }
-            (Decision::Refuse, _) => return Ok(Opened::Paywalled { used: used_before }),
+            // Whether the month's first refusal is recorded is asked in the
+            // same statement, so a refusal stays one round trip.
+            (Decision::Refuse, _) => {
+                return Ok(Opened::Paywalled {
+                    used: used_before,
+                    first_of_month: !row.noticed,
+                })
+            }
             // This statement's claim won the slot.
             (Decision::Unlock, Some(slot)) => {
                 return Ok(Opened::Granted {
                     post,
                     used: slot as u32,
+                    reread: false,
                 })
             }
             // Lost a race for the slot (or for this post): ask again.
@@ -260,4 +310,6 @@ struct OpenRow {
     used_before: i64,
     #[diesel(sql_type = diesel::sql_types::Bool)]
     was_unlocked: bool,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    noticed: bool,
 }

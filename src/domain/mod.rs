@@ -1,6 +1,8 @@
 //! Pure rules: parsing usernames and passwords, the paywall, session
-//! lifetimes. No I/O, so every rule is unit-tested without a server.
+//! lifetimes, account event kinds, per-IP limit windows. No I/O, so every rule is unit-tested without a server.
 
+pub mod event;
+pub mod ip_limit;
 pub mod lifetime;
 pub mod password;
 pub mod paywall;
@@ -8,6 +10,8 @@ pub mod plan;
 pub mod user;
 pub mod username;
 
+pub use event::{EventKind, Requester};
+pub use ip_limit::IpLimit;
 pub use lifetime::Lifetimes;
 pub use password::Password;
 pub use paywall::{Meter, Month};

@@ -18,6 +18,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage, ResponseError};
 
+use crate::client_ip;
 use crate::db;
 use crate::error::{ApiError, NoSession};
 use crate::session::{self, store, SessionState, COOKIE_NAME};
@@ -42,7 +43,8 @@ pub async fn require_session(
     let public = PUBLIC_PATHS.contains(&req.match_info().as_str());
     let session = match store::token(&req.get_session()) {
         Some(token) => {
-            match session::lookup(&state.pool, &state.clock, state.lifetimes, &token).await {
+            let ip = client_ip::of(req.request());
+            match session::lookup(&state.pool, &state.clock, state.lifetimes, &token, ip).await {
                 Ok(Some(record)) => SessionState::Active(record),
                 Ok(None) => SessionState::Anonymous(NoSession::Invalid),
                 Err(db::Error::Unavailable) => SessionState::Unavailable,

@@ -1,15 +1,17 @@
 //! `GET/DELETE /sessions`, `DELETE /sessions/{id}`, `POST /password`,
-//! `DELETE /account`.
+//! `DELETE /account`, `GET /account/events`.
 
 use actix_session::Session;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
 use super::body::{Fields, JsonObject};
+use super::pagination::{pagination, Pagination};
+use super::requester;
 use crate::auth::{password, Account};
-use crate::db::{self, sessions, users};
+use crate::db::{self, events, sessions, users};
 use crate::domain::username::username_key;
-use crate::domain::Password;
+use crate::domain::{EventKind, Password, Requester};
 use crate::error::ApiError;
 use crate::session::{self, CurrentSession};
 use crate::state::AppState;
@@ -28,6 +30,8 @@ struct SessionView {
     #[serde(serialize_with = "rfc3339::serialize_unix")]
     expires_at: i64,
     user_agent: Option<String>,
+    /// The client IP that last used it.
+    ip: Option<String>,
 }
 
 pub async fn list_sessions(
@@ -49,6 +53,7 @@ pub async fn list_sessions(
             last_seen_at: row.last_seen_at,
             expires_at: row.expires_at,
             user_agent: row.user_agent,
+            ip: row.ip,
         })
         .collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({ "sessions": views })))
@@ -59,6 +64,7 @@ pub async fn list_sessions(
 pub async fn end_session(
     state: web::Data<AppState>,
     session: Session,
+    req: HttpRequest,
     current: CurrentSession,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
@@ -70,9 +76,14 @@ pub async fn end_session(
     }
     let is_current = id == current.0.id;
     let user_id = current.0.user.id;
+    let (by, now) = (requester(&req), state.clock.now());
     let ended = db::run(&state.pool, move |conn| {
         db::write_transaction(conn, |conn| {
-            Ok::<_, ApiError>(sessions::revoke(conn, user_id, &id)?)
+            let ended = sessions::revoke(conn, user_id, &id)?;
+            if ended {
+                revoked(conn, now, user_id, &by, &id)?;
+            }
+            Ok::<_, ApiError>(ended)
         })
     })
     .await?;
@@ -88,12 +99,17 @@ pub async fn end_session(
 /// "Log out everywhere else."
 pub async fn end_other_sessions(
     state: web::Data<AppState>,
+    req: HttpRequest,
     current: CurrentSession,
 ) -> Result<HttpResponse, ApiError> {
     let (user_id, keep) = (current.0.user.id, current.0.id);
+    let (by, now) = (requester(&req), state.clock.now());
     db::run(&state.pool, move |conn| {
         db::write_transaction(conn, |conn| {
-            Ok::<_, ApiError>(sessions::revoke_others(conn, user_id, &keep)?)
+            for id in sessions::revoke_others(conn, user_id, &keep)? {
+                revoked(conn, now, user_id, &by, &id)?;
+            }
+            Ok::<_, ApiError>(())
         })
     })
     .await?;
@@ -131,6 +147,18 @@ pub async fn account(
     }))
 }
 
+/// The `session_revoked` event of one session a user ended.
+fn revoked(
+    conn: &mut db::Conn,
+    now: i64,
+    user_id: i64,
+    by: &Requester,
+    session_id: &str,
+) -> diesel::QueryResult<()> {
+    let detail = serde_json::json!({ "session_id": session_id });
+    events::record(conn, now, user_id, EventKind::SessionRevoked, by, detail)
+}
+
 /// Checks the caller's password, or answers `401 invalid_credentials`. A
 /// stolen cookie must not become a way around the login lockout, so these
 /// checks count towards it too.
@@ -138,12 +166,13 @@ async fn confirm_password(
     state: &AppState,
     current: &CurrentSession,
     password: String,
+    by: &Requester,
 ) -> Result<(), ApiError> {
     let key = username_key(&current.0.user.username);
     let account = Account::Id(current.0.user.id);
     let checked = state
         .logins
-        .check_password(&state.pool, &state.clock, &key, true, account, password)
+        .check_password(&state.pool, &state.clock, &key, true, account, password, by)
         .await?;
     match checked {
         Some(_) => Ok(()),
@@ -158,6 +187,7 @@ async fn confirm_password(
 pub async fn change_password(
     state: web::Data<AppState>,
     session: Session,
+    req: HttpRequest,
     current: CurrentSession,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
@@ -172,14 +202,19 @@ pub async fn change_password(
     };
 
     let user_id = current.0.user.id;
-    confirm_password(&state, &current, current_password).await?;
+    let by = requester(&req);
+    confirm_password(&state, &current, current_password, &by).await?;
     let hash = password::hash(new_password.expose().to_owned(), state.logins.bcrypt_cost).await?;
 
     let (session_id, stay) = (current.0.id.clone(), current.0.stay_signed_in);
+    let now = state.clock.now();
     let token = db::run(&state.pool, move |conn| {
         db::write_transaction(conn, |conn| {
             users::update_password_hash(conn, user_id, &hash)?;
+            // The sessions this ends are part of the change: one event.
             sessions::revoke_others(conn, user_id, &session_id)?;
+            let changed = EventKind::PasswordChanged;
+            events::record(conn, now, user_id, changed, &by, Default::default())?;
             Ok::<_, ApiError>(session::rotate(conn, &session_id)?)
         })
     })
@@ -193,11 +228,13 @@ pub async fn change_password(
     )
 }
 
-/// Deletes the account with its sessions and reads; the name becomes free.
+/// Deletes the account with its sessions, reads and events; the name
+/// becomes free.
 #[tracing::instrument(name = "delete_account", skip_all, fields(user_id = current.0.user.id))]
 pub async fn delete_account(
     state: web::Data<AppState>,
     session: Session,
+    req: HttpRequest,
     current: CurrentSession,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
@@ -207,7 +244,7 @@ pub async fn delete_account(
     };
 
     let user_id = current.0.user.id;
-    confirm_password(&state, &current, password).await?;
+    confirm_password(&state, &current, password, &requester(&req)).await?;
     let key = username_key(&current.0.user.username);
     db::run(&state.pool, move |conn| {
         db::write_transaction(conn, |conn| {
@@ -220,4 +257,50 @@ pub async fn delete_account(
     tracing::info!(user_id, "account deleted");
     session::end(&session);
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// An account event as its owner sees it.
+#[derive(Serialize)]
+struct EventView {
+    id: i64,
+    #[serde(serialize_with = "rfc3339::serialize_unix")]
+    at: i64,
+    kind: String,
+    ip: Option<String>,
+    user_agent: Option<String>,
+    detail: serde_json::Value,
+}
+
+/// The caller's own events, newest first, paginated like `/blog`.
+pub async fn list_events(
+    state: web::Data<AppState>,
+    current: CurrentSession,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let Pagination { page, per_page } = pagination(req.query_string())?;
+    let user_id = current.0.user.id;
+    let (rows, total) = db::run(&state.pool, move |conn| {
+        Ok::<_, ApiError>(events::page(conn, user_id, page, per_page)?)
+    })
+    .await?;
+    let events: Vec<EventView> = rows
+        .into_iter()
+        .map(|row| EventView {
+            id: row.id,
+            at: row.at,
+            kind: row.kind,
+            ip: row.ip,
+            user_agent: row.user_agent,
+            // Written by `events::record` from a JSON value; an unreadable
+            // one (never expected) shows as an empty object, not a 500.
+            detail: serde_json::from_str(&row.detail)
+                .unwrap_or_else(|_| serde_json::Value::Object(Default::default())),
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "events": events,
+        "page": page,
+        "per_page": per_page,
+        "total": total,
+    })))
 }

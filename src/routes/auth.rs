@@ -4,12 +4,13 @@ use actix_session::Session;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::body::{Fields, JsonObject};
-use super::user_agent;
-use crate::auth::{password, Account};
-use crate::db::{self, sessions, users};
+use super::requester;
+use crate::auth::{ip_limits, password, Account};
+use crate::db::{self, events, sessions, users};
 use crate::domain::username::username_key;
-use crate::domain::{Password, Username};
+use crate::domain::{EventKind, Password, Username};
 use crate::error::ApiError;
+use crate::metrics::LoginOutcome;
 use crate::session::{self, CurrentSession, SessionState};
 use crate::state::AppState;
 
@@ -66,10 +67,17 @@ pub async fn register(
         return Err(fields.into_error());
     };
 
-    // A cheap early answer for a taken name, before spending a bcrypt hash;
-    // the UNIQUE constraint below still decides races.
+    // Cheap early answers — a client IP over its registrations, a taken
+    // name — before spending a bcrypt hash; the transaction below still
+    // decides races (the IP count's upsert, the UNIQUE constraint).
     let key = username.key();
+    let by = requester(&req);
+    let client_ip = by.ip.map(|ip| ip.to_string()).unwrap_or_default();
+    let limit = state.ip_limits.register;
+    let now = state.clock.now();
+    let ip = client_ip.clone();
     if db::run(&state.pool, move |conn| {
+        ip_limits::check(conn, &limit, &ip, now)?;
         Ok::<_, ApiError>(users::exists(conn, &key)?)
     })
     .await?
@@ -79,7 +87,6 @@ pub async fn register(
     let hash = password::hash(password.expose().to_owned(), state.logins.bcrypt_cost).await?;
 
     let lifetimes = state.lifetimes;
-    let agent = user_agent(&req);
     let stay = sent.stay_signed_in;
     let previous = previous_session(&req);
     let now = state.clock.now();
@@ -87,10 +94,22 @@ pub async fn register(
         db::write_transaction(conn, |conn| {
             let user =
                 users::insert(conn, &username, &hash, now)?.ok_or(ApiError::UsernameTaken)?;
+            // Only accounts actually created count towards the IP's limit:
+            // a refusal here rolls the account back with the count.
+            ip_limits::spend(conn, &limit, &client_ip, now)?;
             if let Some(id) = &previous {
                 sessions::end(conn, id)?;
             }
-            let issued = session::start(conn, user.id, stay, agent.as_deref(), now, &lifetimes)?;
+            let issued = session::start(conn, user.id, stay, &by, now, &lifetimes)?;
+            // The session it opens is part of the registration: one event.
+            events::record(
+                conn,
+                now,
+                user.id,
+                EventKind::Registered,
+                &by,
+                Default::default(),
+            )?;
             Ok::<_, ApiError>((user, issued))
         })
     })
@@ -113,7 +132,29 @@ pub async fn login(
     req: HttpRequest,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
+    let result = log_in(&state, &session, &req, body).await;
+    let outcome = match &result {
+        Ok(_) => Some(LoginOutcome::Success),
+        Err(ApiError::InvalidCredentials) => Some(LoginOutcome::Failure),
+        Err(ApiError::TooManyAttempts { .. }) => Some(LoginOutcome::Locked),
+        Err(ApiError::TooManyRequests { .. }) => Some(LoginOutcome::RateLimited),
+        // A malformed body or an outage is not a login attempt.
+        Err(_) => None,
+    };
+    if let Some(outcome) = outcome {
+        state.metrics.login(outcome);
+    }
+    result
+}
+
+async fn log_in(
+    state: &AppState,
+    session: &Session,
+    req: &HttpRequest,
+    body: JsonObject,
+) -> Result<HttpResponse, ApiError> {
     let sent = credentials(&body)?;
+    let by = requester(req);
     let key = username_key(&sent.username);
     // No account can have an invalid name, so such a login only needs to
     // cost what a real one does; it is not counted towards any lockout.
@@ -127,6 +168,7 @@ pub async fn login(
             counted,
             Account::Named,
             sent.password,
+            &by,
         )
         .await?
     else {
@@ -134,9 +176,8 @@ pub async fn login(
     };
 
     let lifetimes = state.lifetimes;
-    let agent = user_agent(&req);
     let stay = sent.stay_signed_in;
-    let previous = previous_session(&req);
+    let previous = previous_session(req);
     let user = passed.user.to_user();
     let (user_id, rehashed) = (user.id, passed.rehashed);
     let now = state.clock.now();
@@ -151,27 +192,22 @@ pub async fn login(
             if let Some(id) = &previous {
                 sessions::end(conn, id)?;
             }
-            Ok::<_, ApiError>(session::start(
+            let issued = session::start(conn, user_id, stay, &by, now, &lifetimes)?;
+            events::record(
                 conn,
-                user_id,
-                stay,
-                agent.as_deref(),
                 now,
-                &lifetimes,
-            )?)
+                user_id,
+                EventKind::Login,
+                &by,
+                Default::default(),
+            )?;
+            Ok::<_, ApiError>(issued)
         })
     })
     .await?;
     drop(passed.turn);
     tracing::info!(user_id, "logged in");
-    logged_in(
-        &state,
-        &session,
-        HttpResponse::Ok(),
-        user,
-        issued.token,
-        stay,
-    )
+    logged_in(state, session, HttpResponse::Ok(), user, issued.token, stay)
 }
 
 /// The session this caller held before logging in, which the login ends: a
@@ -190,14 +226,27 @@ pub async fn check_session(req: HttpRequest) -> Result<HttpResponse, ApiError> {
 pub async fn logout(
     state: web::Data<AppState>,
     session: Session,
+    req: HttpRequest,
     current: CurrentSession,
 ) -> Result<HttpResponse, ApiError> {
     // Revoke here, so a database outage answers 503 rather than 204 with
     // the session still alive.
     let (user_id, id) = (current.0.user.id, current.0.id);
+    let (by, now) = (requester(&req), state.clock.now());
     db::run(&state.pool, move |conn| {
         db::write_transaction(conn, |conn| {
-            Ok::<_, ApiError>(sessions::revoke(conn, user_id, &id)?)
+            // Two logouts racing with one cookie end one session: one event.
+            if sessions::revoke(conn, user_id, &id)? {
+                events::record(
+                    conn,
+                    now,
+                    user_id,
+                    EventKind::Logout,
+                    &by,
+                    Default::default(),
+                )?;
+            }
+            Ok::<_, ApiError>(())
         })
     })
     .await?;

@@ -4,12 +4,14 @@ use actix_web::http::Method;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
+use super::pagination::{pagination, Pagination};
 use crate::db::posts::PostRow;
 use crate::db::unlocks::{self, Opened};
-use crate::db::{self, posts};
+use crate::db::{self, paywall_notices, posts};
 use crate::domain::paywall::limit_for;
 use crate::domain::{Meter, Month};
 use crate::error::ApiError;
+use crate::metrics::PaywallOutcome;
 use crate::session::CurrentSession;
 use crate::state::AppState;
 use crate::time::rfc3339;
@@ -54,52 +56,6 @@ fn excerpt(body: &str) -> String {
     let cut: String = first.chars().take(EXCERPT_CHARS).collect();
     let cut = cut.rsplit_once(' ').map_or(cut.as_str(), |(head, _)| head);
     format!("{}…", cut.trim_end_matches([',', '.', ';', ':']))
-}
-
-/// `page` (≥ 1, default 1) and `per_page` (1–100, default 20).
-struct Pagination {
-    page: i64,
-    per_page: i64,
-}
-
-fn pagination(query: &str) -> Result<Pagination, ApiError> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
-        .map_err(|_| ApiError::field("query", "is not a valid query string"))?;
-    let mut errors = std::collections::BTreeMap::new();
-    let mut read = |name: &str, default: i64, max: i64| -> i64 {
-        let values: Vec<&String> = pairs
-            .iter()
-            .filter(|(k, _)| k == name)
-            .map(|(_, v)| v)
-            .collect();
-        match values.as_slice() {
-            [] => default,
-            [one] => match one.parse::<i64>() {
-                Ok(n) if (1..=max).contains(&n) => n,
-                _ => {
-                    let rule = if max == i64::MAX {
-                        "must be a whole number of at least 1".to_owned()
-                    } else {
-                        format!("must be a whole number from 1 to {max}")
-                    };
-                    errors.insert(name.to_owned(), rule);
-                    default
-                }
-            },
-            _ => {
-                errors.insert(name.to_owned(), "must be given once".to_owned());
-                default
-            }
-        }
-    };
-    // Pages past 10^9 are refused rather than overflowing an offset.
-    let page = read("page", 1, 1_000_000_000);
-    let per_page = read("per_page", 20, 100);
-    if errors.is_empty() {
-        Ok(Pagination { page, per_page })
-    } else {
-        Err(ApiError::Validation(errors))
-    }
 }
 
 /// Listing is never metered, but it shows the meter.
@@ -182,24 +138,56 @@ pub async fn read(
         })
         .await?
         .ok_or(ApiError::NotFound)?;
+        if spend {
+            state.metrics.paywall(PaywallOutcome::Granted);
+        }
         return Ok(HttpResponse::Ok().json(view(row, None)));
     };
 
-    // Safe to run twice: opening a post a second time changes nothing.
+    // Only a GET's refusal is recorded as the month's `paywall` event: a
+    // HEAD asks what a GET would get, and delivers nothing either way.
+    let by = spend.then(|| super::requester(&req));
+    // Safe to run twice: opening a post again changes nothing, and the
+    // month's notice is kept to one by its primary key.
     let opened = db::read(&state.pool, move |conn| {
-        if spend {
-            unlocks::open_metered(conn, user.id, post_id, month, limit, now)
-        } else {
-            Ok(unlocks::peek_metered(conn, user.id, post_id, month, limit)?)
+        let Some(by) = &by else {
+            return Ok(unlocks::peek_metered(conn, user.id, post_id, month, limit)?);
+        };
+        let opened = unlocks::open_metered(conn, user.id, post_id, month, limit, now)?;
+        // The month's first refusal becomes its one `paywall` event (the
+        // notice's primary key keeps it to one under races); every later
+        // refusal learns from the metered read itself that it is not the
+        // first, and writes nothing.
+        if let Opened::Paywalled {
+            used,
+            first_of_month: true,
+        } = opened
+        {
+            db::write_transaction(conn, |conn| {
+                paywall_notices::notice(conn, user.id, month, now, by, used, limit)
+            })?;
         }
+        Ok::<_, db::Error>(opened)
     })
     .await
     .map_err(ApiError::from)?;
     match opened {
-        Opened::Granted { post, used } => {
+        Opened::Granted { post, used, reread } => {
+            if spend {
+                state.metrics.paywall(if reread {
+                    PaywallOutcome::Reread
+                } else {
+                    PaywallOutcome::Granted
+                });
+            }
             Ok(HttpResponse::Ok().json(view(post, Some(Meter::new(limit, used, month)))))
         }
-        Opened::Paywalled { used } => Err(ApiError::Paywall(Meter::new(limit, used, month))),
+        Opened::Paywalled { used, .. } => {
+            if spend {
+                state.metrics.paywall(PaywallOutcome::Refused);
+            }
+            Err(ApiError::Paywall(Meter::new(limit, used, month)))
+        }
         Opened::NotFound => Err(ApiError::NotFound),
     }
 }
@@ -227,27 +215,6 @@ mod tests {
     }
 
     #[test]
-    fn pagination_defaults_and_bounds() {
-        let p = pagination("").unwrap();
-        assert_eq!((p.page, p.per_page), (1, 20));
-        let p = pagination("page=2&per_page=100&other=x").unwrap();
-        assert_eq!((p.page, p.per_page), (2, 100));
-        for bad in [
-            "page=0",
-            "per_page=101",
-            "per_page=0",
-            "page=abc",
-            "page=1&page=2",
-            "page=-1",
-        ] {
-            assert!(
-                matches!(pagination(bad), Err(ApiError::Validation(_))),
-                "{bad}"
-            );
-        }
-    }
-
-    #[test]
     fn excerpts_are_short_and_end_on_a_word() {
         assert_eq!(excerpt("Short.\n\nSecond"), "Short.");
         let long = "word ".repeat(100);
@@ -265,15 +232,5 @@ mod tests {
             }
         }
 
-        #[test]
-        fn any_query_string_gives_bounds_or_a_422(raw in "\\PC{0,60}|(page|per_page)=[0-9a-z%-]{0,12}(&(page|per_page)=[0-9-]{0,12})?") {
-            match pagination(&raw) {
-                Ok(p) => {
-                    proptest::prop_assert!(p.page >= 1);
-                    proptest::prop_assert!((1..=100).contains(&p.per_page));
-                }
-                Err(e) => proptest::prop_assert!(matches!(e, ApiError::Validation(_))),
-            }
-        }
     }
 }

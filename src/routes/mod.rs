@@ -5,15 +5,18 @@ pub mod auth;
 pub mod blog;
 pub mod body;
 pub mod health;
+pub mod pagination;
 
 use actix_web::{guard, web, HttpRequest, HttpResponse, Resource, Route};
 
+use crate::client_ip;
+use crate::domain::Requester;
 use crate::error::ApiError;
 
 /// The contract's routes, as (path, method). `configure` below registers
 /// exactly these; a test holds this table to `configure` (through each
 /// path's `Allow` header) and to `openapi.yaml`.
-pub const ROUTES: [(&str, &str); 14] = [
+pub const ROUTES: &[(&str, &str)] = &[
     ("/register", "POST"),
     ("/login", "POST"),
     ("/check_session", "GET"),
@@ -26,6 +29,7 @@ pub const ROUTES: [(&str, &str); 14] = [
     ("/password", "POST"),
     ("/account", "GET"),
     ("/account", "DELETE"),
+    ("/account/events", "GET"),
     ("/health", "GET"),
     ("/openapi.yaml", "GET"),
 ];
@@ -51,6 +55,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(get().to(account::account))
                 .route(web::delete().to(account::delete_account)),
         )
+        .service(resource("/account/events", "GET, HEAD").route(get().to(account::list_events)))
         .service(resource("/health", "GET, HEAD").route(get().to(health::health)))
         .service(resource("/openapi.yaml", "GET, HEAD").route(get().to(health::openapi)));
 }
@@ -61,10 +66,15 @@ fn get() -> Route {
     web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
 }
 
+/// A resource named after its own pattern: the metrics' `route` label is
+/// the matched resource's name, which actix finds without allocating (its
+/// pattern would be rebuilt as a new `String` on every request).
 fn resource(path: &str, allow: &'static str) -> Resource {
-    web::resource(path).default_service(web::to(move || async move {
-        Err::<HttpResponse, _>(ApiError::MethodNotAllowed(allow))
-    }))
+    web::resource(path)
+        .name(path)
+        .default_service(web::to(move || async move {
+            Err::<HttpResponse, _>(ApiError::MethodNotAllowed(allow))
+        }))
 }
 
 /// For paths no route matches (the guard has already turned anonymous
@@ -77,4 +87,20 @@ pub async fn not_found() -> Result<HttpResponse, ApiError> {
 pub fn user_agent(req: &HttpRequest) -> Option<String> {
     let ua = req.headers().get("user-agent")?.to_str().ok()?;
     Some(ua.chars().take(256).collect())
+}
+
+/// Who is making this request, for the account events it causes.
+pub fn requester(req: &HttpRequest) -> Requester {
+    Requester::new(client_ip::of(req), user_agent(req))
+}
+
+/// The distinct route patterns of [`ROUTES`], for the metrics' `route` label.
+pub fn patterns() -> Vec<&'static str> {
+    let mut patterns: Vec<&'static str> = Vec::new();
+    for (path, _) in ROUTES {
+        if !patterns.contains(&path) {
+            patterns.push(path);
+        }
+    }
+    patterns
 }

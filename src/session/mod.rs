@@ -18,13 +18,14 @@ pub mod store;
 pub mod token;
 
 use std::future::{ready, Ready};
+use std::net::IpAddr;
 
 use actix_session::Session;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse};
 
 use crate::clock::Clock;
 use crate::db::{self, sessions, Conn, Pool};
-use crate::domain::{Lifetimes, User};
+use crate::domain::{Lifetimes, Requester, User};
 use crate::error::{ApiError, NoSession};
 
 pub use cookie::COOKIE_NAME;
@@ -89,11 +90,17 @@ impl SessionState {
 /// enforced here, on the server, whatever the cookie says; a browser
 /// session's idle expiry slides forward at most once per
 /// [`Lifetimes::refresh_after`].
+///
+/// `ip` is the request's client IP. It is written only when it differs from
+/// the stored one, or together with the refresh of `last_seen_at` that
+/// happens anyway: a session used from one address (nearly all of them)
+/// costs no write for it, so `check_session` stays one round trip.
 pub async fn lookup(
     pool: &Pool,
     clock: &Clock,
     lifetimes: Lifetimes,
     token: &str,
+    ip: IpAddr,
 ) -> Result<Option<SessionRecord>, db::Error> {
     let token_hash = token::hash(token);
     let now = clock.now();
@@ -102,10 +109,13 @@ pub async fn lookup(
         let Some((session, user)) = sessions::find_live(conn, &token_hash, now)? else {
             return Ok(None);
         };
-        if lifetimes.needs_refresh(session.last_seen_at, now) {
+        // Compared as addresses, so the hot path formats nothing.
+        let moved = session.ip.as_deref().and_then(|s| s.parse::<IpAddr>().ok()) != Some(ip);
+        if moved || lifetimes.needs_refresh(session.last_seen_at, now) {
             let expires_at = lifetimes.expires_at(session.stay_signed_in, session.created_at, now);
+            let ip = ip.to_string();
             db::write_transaction(conn, |conn| {
-                sessions::touch(conn, &session.id, now, expires_at)
+                sessions::touch(conn, &session.id, now, expires_at, &ip)
             })?;
         }
         Ok(Some(SessionRecord {
@@ -123,13 +133,13 @@ pub struct Issued {
     pub id: String,
 }
 
-/// Starts a session for `user_id` (inside the caller's transaction) and
-/// returns its new token.
+/// Starts a session for `user_id` (inside the caller's transaction), noting
+/// the requester's user agent and client IP, and returns its new token.
 pub fn start(
     conn: &mut Conn,
     user_id: i64,
     stay_signed_in: bool,
-    user_agent: Option<&str>,
+    by: &Requester,
     now: i64,
     lifetimes: &Lifetimes,
 ) -> diesel::QueryResult<Issued> {
@@ -142,7 +152,8 @@ pub fn start(
             token_hash: &token::hash(&token),
             user_id,
             stay_signed_in,
-            user_agent,
+            user_agent: by.user_agent.as_deref(),
+            ip: by.ip.map(|ip| ip.to_string()).as_deref(),
             now,
             expires_at: lifetimes.expires_at(stay_signed_in, now, now),
         },

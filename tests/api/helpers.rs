@@ -104,6 +104,9 @@ pub const PASSWORD: &str = "correct horse battery";
 pub struct TestApp {
     pub address: String,
     pub port: u16,
+    /// `http://127.0.0.1:<port>` of `/metrics`, when the test set
+    /// METRICS_ADDR (`127.0.0.1:0` picks a free port).
+    pub metrics_address: Option<String>,
     /// The SQLite file (on SQLite runs).
     pub db_path: PathBuf,
     /// What `DATABASE_URL` is set to, for running the CLI on the same data.
@@ -148,6 +151,11 @@ async fn start(storage: Arc<Storage>, vars: Vec<(String, String)>) -> TestApp {
         ("BCRYPT_COST".into(), "4".into()),
         ("WORKERS".into(), "2".into()),
         ("DATABASE_POOL_SIZE".into(), "4".into()),
+        // Every test client is 127.0.0.1: the per-IP limits are out of the
+        // way unless a test sets them (tests/api/limits.rs).
+        ("REGISTER_MAX_PER_IP_PER_HOUR".into(), "1000000000".into()),
+        ("FORGOT_MAX_PER_IP_PER_HOUR".into(), "1000000000".into()),
+        ("LOGIN_MAX_FAILURES_PER_IP".into(), "1000000000".into()),
     ]);
     if storage.postgres.is_some() {
         // Instances on PostgreSQL share a key; there is no file beside it.
@@ -159,11 +167,13 @@ async fn start(storage: Arc<Storage>, vars: Vec<(String, String)>) -> TestApp {
         .await
         .expect("the app starts");
     let port = app.port();
+    let metrics_port = app.metrics_port();
     let handle = app.handle();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
         port,
+        metrics_address: metrics_port.map(|p| format!("http://127.0.0.1:{p}")),
         db_path,
         database_url,
         vars,
@@ -379,6 +389,8 @@ pub fn spawn_binary(
         .env("PORT", "0")
         .env("BCRYPT_COST", "4")
         .env("NO_COLOR", "1")
+        .env("REGISTER_MAX_PER_IP_PER_HOUR", "1000000000")
+        .env("LOGIN_MAX_FAILURES_PER_IP", "1000000000")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     for (name, value) in env {

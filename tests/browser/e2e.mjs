@@ -234,6 +234,14 @@ async function main() {
     await expectCount(page, '[data-testid="session-row"]', 1);
     await expectCount(page, '[data-testid="session-row"][data-current="true"]', 1);
 
+    // Recent activity: each ended session is one event, newest first, and
+    // the logins read as a person would say them.
+    await expectCount(page, '[data-testid="event-row"][data-kind="session_revoked"]', 2);
+    await page.locator('[data-testid="event-row"][data-kind="login"]').first()
+      .filter({ hasText: /^Login from 127\.0\.0\.1, .+, (just now|\d+ minutes? ago)$/ })
+      .waitFor({ timeout: WAIT_MS });
+    await shot(page, "04b-activity.png");
+
     for (const other of [other1, other2]) {
       await other.reload();
       await other.getByTestId("login-form").waitFor();

@@ -21,6 +21,7 @@ dir=$(mktemp -d)
 (
   cd "$dir"
   exec env BCRYPT_COST=4 PORT="$port" FREE_READS=1000000 LOGIN_MAX_FAILURES=1000000 \
+    REGISTER_MAX_PER_IP_PER_HOUR=1000000000 LOGIN_MAX_FAILURES_PER_IP=1000000000 \
     RUST_LOG=warn "$root/target/debug/tollgate"
 ) > "$dir/server.log" 2>&1 &
 server=$!

@@ -1,5 +1,7 @@
 import { useCallback, useEffect, useState } from "react";
 import { api } from "../api.js";
+import { describeAgent } from "../agent.js";
+import Events from "./Events.jsx";
 
 const when = (t) => new Date(t).toLocaleString();
 
@@ -40,16 +42,17 @@ export default function Sessions({ onAuthLost }) {
       {error && <p className="error" data-testid="sessions-error">{error}</p>}
       <table className="sessions" data-testid="session-list">
         <thead>
-          <tr><th>Device</th><th>Signed in</th><th>Last seen</th><th>Expires</th><th></th></tr>
+          <tr><th>Device</th><th>Address</th><th>Signed in</th><th>Last seen</th><th>Expires</th><th></th></tr>
         </thead>
         <tbody>
           {sessions.map((s) => (
             <tr key={s.id} data-testid="session-row" data-current={s.current ? "true" : "false"}>
-              <td>
-                {s.user_agent || "unknown device"}
+              <td title={s.user_agent || ""}>
+                {describeAgent(s.user_agent) || "unknown device"}
                 {s.current && <strong className="tag"> this device</strong>}
                 {s.stay_signed_in && <span className="tag"> remembered</span>}
               </td>
+              <td>{s.ip || "unknown"}</td>
               <td>{when(s.created_at)}</td>
               <td>{when(s.last_seen_at)}</td>
               <td>{when(s.expires_at)}</td>
@@ -67,6 +70,7 @@ export default function Sessions({ onAuthLost }) {
       <button data-testid="logout-others" disabled={others === 0} onClick={() => end("/sessions")}>
         Log out everywhere else{others > 0 ? ` (${others})` : ""}
       </button>
+      <Events key={sessions.length} onAuthLost={onAuthLost} />
     </section>
   );
 }

@@ -1,0 +1,60 @@
+//! The contract's per-client-IP abuse limits, shared by every instance
+//! through the database (`db::ip_limits`), as two calls a handler makes:
+//! [`check`] before the costly part (a bcrypt, a message) answers early,
+//! and [`spend`] inside the write transaction of the action itself decides
+//! for certain. A refusal is `429 too_many_requests` with `Retry-After`; a
+//! limit counts only its own client IP, so it never blocks another.
+//!
+//! Adding a limit to a route is one line in its transaction, e.g. for
+//! `POST /password/forgot`:
+//! `ip_limits::spend(conn, &state.ip_limits.forgot, &ip, now)?;`
+
+use crate::config::Settings;
+use crate::db::{ip_limits, Conn};
+use crate::domain::IpLimit;
+use crate::error::ApiError;
+
+/// One hour, the window of the hourly limits.
+const HOUR: i64 = 3_600;
+
+/// The per-IP limits other than failed logins (those are counted with the
+/// username's lockout, in `auth::throttle`).
+#[derive(Debug, Clone, Copy)]
+pub struct IpLimits {
+    /// REGISTER_MAX_PER_IP_PER_HOUR accounts created.
+    pub register: IpLimit,
+    /// FORGOT_MAX_PER_IP_PER_HOUR forgot-password requests.
+    pub forgot: IpLimit,
+}
+
+impl IpLimits {
+    pub fn new(settings: &Settings) -> Self {
+        IpLimits {
+            register: IpLimit::new("register", settings.register_max_per_ip_per_hour, HOUR),
+            forgot: IpLimit::new("forgot", settings.forgot_max_per_ip_per_hour, HOUR),
+        }
+    }
+}
+
+/// `429` if `ip` has already used up `limit` in this window. A read only:
+/// the early answer before work that costs, not the decision (see [`spend`]).
+pub fn check(conn: &mut Conn, limit: &IpLimit, ip: &str, now: i64) -> Result<(), ApiError> {
+    let hits = ip_limits::hits(conn, limit, ip, now)?;
+    match limit.refusal(hits, now) {
+        Some(retry_after_secs) => Err(ApiError::TooManyRequests { retry_after_secs }),
+        None => Ok(()),
+    }
+}
+
+/// Counts one action of `ip` under `limit`, inside the caller's write
+/// transaction; `429` when it is one too many, which rolls the caller's
+/// transaction back, this count with it (so refused attempts do not extend
+/// the refusal, and parallel requests on any instance cannot all slip in:
+/// each sees the total the atomic upsert returns).
+pub fn spend(conn: &mut Conn, limit: &IpLimit, ip: &str, now: i64) -> Result<(), ApiError> {
+    let hits = ip_limits::hit(conn, limit, ip, now)?;
+    match limit.refusal(hits.saturating_sub(1), now) {
+        Some(retry_after_secs) => Err(ApiError::TooManyRequests { retry_after_secs }),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,62 @@
+//! Queries on `paywall_notices`: one row per user and month whose first
+//! paywall refusal has been recorded as a `paywall` event.
+
+use diesel::prelude::*;
+
+use super::schema::paywall_notices;
+use super::{events, Conn};
+use crate::domain::{EventKind, Month, Requester};
+
+/// Whether `user_id`'s first refusal of `month` is already recorded (on
+/// PostgreSQL the metered read asks this in its own statement instead).
+pub fn noticed(conn: &mut Conn, user_id: i64, month: Month) -> QueryResult<bool> {
+    super::direct!(conn, |c| diesel::select(diesel::dsl::exists(
+        paywall_notices::table
+            .filter(paywall_notices::user_id.eq(user_id))
+            .filter(paywall_notices::month.eq(month.index())),
+    ))
+    .get_result(c))
+}
+
+/// Records the `paywall` event of `user_id`'s first refusal in `month`,
+/// unless one is recorded already; `true` if this call recorded it. The
+/// primary key arbitrates parallel refusals on any number of instances:
+/// exactly one insert wins (`ON CONFLICT DO NOTHING` lets the others
+/// through with no row), and only the winner writes the event. Call it in a
+/// write transaction.
+pub fn notice(
+    conn: &mut Conn,
+    user_id: i64,
+    month: Month,
+    at: i64,
+    by: &Requester,
+    used: u32,
+    limit: u32,
+) -> QueryResult<bool> {
+    let inserted = super::direct!(conn, |c| diesel::insert_into(paywall_notices::table)
+        .values((
+            paywall_notices::user_id.eq(user_id),
+            paywall_notices::month.eq(month.index()),
+        ))
+        .on_conflict_do_nothing()
+        .execute(c))?;
+    if inserted == 0 {
+        return Ok(false);
+    }
+    events::record(
+        conn,
+        at,
+        user_id,
+        EventKind::Paywall,
+        by,
+        serde_json::json!({ "used": used, "limit": limit }),
+    )?;
+    Ok(true)
+}
+
+/// Deletes the notices of months before `month`: a past month can never
+/// be refused again.
+pub fn purge_before(conn: &mut Conn, month: Month) -> QueryResult<usize> {
+    diesel::delete(paywall_notices::table.filter(paywall_notices::month.lt(month.index())))
+        .execute(conn)
+}

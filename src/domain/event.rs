@@ -1,0 +1,109 @@
+//! Account events: what happened to an account, as `GET /account/events`
+//! lists it. [`EventKind`] is the contract's list of kinds; [`Requester`]
+//! is who caused one (the request's client IP and user agent, or nobody for
+//! the CLI and webhooks). Recording one is `db::events::record`, inside the
+//! transaction of the change it records.
+
+use std::net::IpAddr;
+
+/// The contract's event kinds: exactly one event per state change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    /// An account was created (the session it opens is part of it).
+    Registered,
+    Login,
+    /// A wrong password for this account: at `/login`, or confirming on
+    /// `/password`, `/email` or `DELETE /account`.
+    LoginFailed,
+    /// A failure just locked the username (once per lockout).
+    LoginLocked,
+    Logout,
+    /// One session ended by `DELETE /sessions/{id}` or `DELETE /sessions`;
+    /// `detail.session_id` names it.
+    SessionRevoked,
+    PasswordChanged,
+    PasswordResetRequested,
+    PasswordReset,
+    EmailChanged,
+    EmailVerified,
+    /// `detail`: `from`, `to`, `source` (`cli` | `billing`).
+    PlanChanged,
+    /// The first paywall refusal of a month.
+    Paywall,
+}
+
+impl EventKind {
+    pub const ALL: [EventKind; 13] = [
+        EventKind::Registered,
+        EventKind::Login,
+        EventKind::LoginFailed,
+        EventKind::LoginLocked,
+        EventKind::Logout,
+        EventKind::SessionRevoked,
+        EventKind::PasswordChanged,
+        EventKind::PasswordResetRequested,
+        EventKind::PasswordReset,
+        EventKind::EmailChanged,
+        EventKind::EmailVerified,
+        EventKind::PlanChanged,
+        EventKind::Paywall,
+    ];
+
+    /// The name stored and shown (`"login_failed"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Registered => "registered",
+            EventKind::Login => "login",
+            EventKind::LoginFailed => "login_failed",
+            EventKind::LoginLocked => "login_locked",
+            EventKind::Logout => "logout",
+            EventKind::SessionRevoked => "session_revoked",
+            EventKind::PasswordChanged => "password_changed",
+            EventKind::PasswordResetRequested => "password_reset_requested",
+            EventKind::PasswordReset => "password_reset",
+            EventKind::EmailChanged => "email_changed",
+            EventKind::EmailVerified => "email_verified",
+            EventKind::PlanChanged => "plan_changed",
+            EventKind::Paywall => "paywall",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<EventKind> {
+        EventKind::ALL.into_iter().find(|k| k.as_str() == raw)
+    }
+}
+
+/// Who caused an event: the request's client IP and user agent, or
+/// [`Requester::NOBODY`] for the CLI and webhooks (shown as `null`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Requester {
+    pub ip: Option<IpAddr>,
+    pub user_agent: Option<String>,
+}
+
+impl Requester {
+    pub const NOBODY: Requester = Requester {
+        ip: None,
+        user_agent: None,
+    };
+
+    pub fn new(ip: IpAddr, user_agent: Option<String>) -> Self {
+        Requester {
+            ip: Some(ip),
+            user_agent,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_round_trips_through_its_name() {
+        for kind in EventKind::ALL {
+            assert_eq!(EventKind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(EventKind::parse("nonsense"), None);
+    }
+}

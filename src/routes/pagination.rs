@@ -1,0 +1,88 @@
+//! `page` and `per_page`, as `/blog` and `/account/events` take them.
+
+use crate::error::ApiError;
+
+/// `page` (≥ 1, default 1) and `per_page` (1–100, default 20).
+pub struct Pagination {
+    pub page: i64,
+    pub per_page: i64,
+}
+
+pub fn pagination(query: &str) -> Result<Pagination, ApiError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
+        .map_err(|_| ApiError::field("query", "is not a valid query string"))?;
+    let mut errors = std::collections::BTreeMap::new();
+    let mut read = |name: &str, default: i64, max: i64| -> i64 {
+        let values: Vec<&String> = pairs
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v)
+            .collect();
+        match values.as_slice() {
+            [] => default,
+            [one] => match one.parse::<i64>() {
+                Ok(n) if (1..=max).contains(&n) => n,
+                _ => {
+                    let rule = if max == i64::MAX {
+                        "must be a whole number of at least 1".to_owned()
+                    } else {
+                        format!("must be a whole number from 1 to {max}")
+                    };
+                    errors.insert(name.to_owned(), rule);
+                    default
+                }
+            },
+            _ => {
+                errors.insert(name.to_owned(), "must be given once".to_owned());
+                default
+            }
+        }
+    };
+    // Pages past 10^9 are refused rather than overflowing an offset.
+    let page = read("page", 1, 1_000_000_000);
+    let per_page = read("per_page", 20, 100);
+    if errors.is_empty() {
+        Ok(Pagination { page, per_page })
+    } else {
+        Err(ApiError::Validation(errors))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pagination_defaults_and_bounds() {
+        let p = pagination("").unwrap();
+        assert_eq!((p.page, p.per_page), (1, 20));
+        let p = pagination("page=2&per_page=100&other=x").unwrap();
+        assert_eq!((p.page, p.per_page), (2, 100));
+        for bad in [
+            "page=0",
+            "per_page=101",
+            "per_page=0",
+            "page=abc",
+            "page=1&page=2",
+            "page=-1",
+        ] {
+            assert!(
+                matches!(pagination(bad), Err(ApiError::Validation(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_query_string_gives_bounds_or_a_422(raw in "\\PC{0,60}|(page|per_page)=[0-9a-z%-]{0,12}(&(page|per_page)=[0-9-]{0,12})?") {
+            match pagination(&raw) {
+                Ok(p) => {
+                    proptest::prop_assert!(p.page >= 1);
+                    proptest::prop_assert!((1..=100).contains(&p.per_page));
+                }
+                Err(e) => proptest::prop_assert!(matches!(e, ApiError::Validation(_))),
+            }
+        }
+    }
+}

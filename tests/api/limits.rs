@@ -1,0 +1,129 @@
+//! The per-client-IP abuse limits, shared by every instance through the
+//! database: registrations per hour, failed logins per lockout window.
+//! Each test trusts 127.0.0.1 as a proxy, so that X-Forwarded-For gives
+//! each request the client IP the test means.
+
+use reqwest::{Client, Response, StatusCode};
+use serde_json::json;
+
+use crate::helpers::{assert_error, spawn_app_with, TestApp, PASSWORD};
+
+async fn register_as(app: &TestApp, ip: &str, username: &str) -> Response {
+    Client::new()
+        .post(app.url("/register"))
+        .header("X-Forwarded-For", ip)
+        .json(&json!({"username": username, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn login_as(app: &TestApp, ip: &str, username: &str, password: &str) -> Response {
+    Client::new()
+        .post(app.url("/login"))
+        .header("X-Forwarded-For", ip)
+        .json(&json!({"username": username, "password": password}))
+        .send()
+        .await
+        .unwrap()
+}
+
+fn retry_after(response: &Response) -> u64 {
+    response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+backend_test! {
+async fn registrations_per_ip_are_limited_across_instances() {
+    let a = spawn_app_with(&[
+        ("TRUSTED_PROXIES", "127.0.0.1"),
+        ("REGISTER_MAX_PER_IP_PER_HOUR", "2"),
+    ])
+    .await;
+    let b = a.sibling().await;
+    const IP: &str = "203.0.113.9";
+    assert_eq!(register_as(&a, IP, "first").await.status(), StatusCode::CREATED);
+    // A refused registration (a taken name) does not count.
+    assert_eq!(register_as(&b, IP, "FIRST").await.status(), StatusCode::CONFLICT);
+    assert_eq!(register_as(&b, IP, "second").await.status(), StatusCode::CREATED);
+
+    for app in [&a, &b] {
+        let response = register_as(app, IP, "third").await;
+        let wait = retry_after(&response);
+        assert!((1..=3600).contains(&wait), "Retry-After {wait}");
+        assert_error(response, StatusCode::TOO_MANY_REQUESTS, "too_many_requests").await;
+    }
+    // Never another IP's problem.
+    assert_eq!(register_as(&b, "203.0.113.10", "third").await.status(), StatusCode::CREATED);
+
+    // The next hour, the IP may register again.
+    a.advance_clock(3600);
+    assert_eq!(register_as(&a, IP, "fourth").await.status(), StatusCode::CREATED);
+}
+}
+
+backend_test! {
+async fn failed_logins_per_ip_are_limited_across_instances_and_usernames() {
+    let a = spawn_app_with(&[
+        ("TRUSTED_PROXIES", "127.0.0.1"),
+        ("LOGIN_MAX_FAILURES_PER_IP", "3"),
+        ("LOGIN_LOCKOUT_SECONDS", "600"),
+    ])
+    .await;
+    let b = a.sibling().await;
+    assert_eq!(register_as(&a, "198.51.100.1", "Alice").await.status(), StatusCode::CREATED);
+    const STUFFER: &str = "203.0.113.9";
+
+    // Three failures, three usernames (one of them no valid name at all),
+    // two instances.
+    for (app, name) in [(&a, "alice"), (&b, "bob"), (&a, "x")] {
+        let response = login_as(app, STUFFER, name, "wrong password").await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    // Now every login from that IP is refused, even the right password.
+    for app in [&a, &b] {
+        let response = login_as(app, STUFFER, "Alice", PASSWORD).await;
+        let wait = retry_after(&response);
+        assert!((1..=600).contains(&wait), "Retry-After {wait}");
+        assert_error(response, StatusCode::TOO_MANY_REQUESTS, "too_many_requests").await;
+    }
+    // Alice, from her own address, is not affected.
+    let response = login_as(&b, "198.51.100.1", "Alice", PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::OK);
+
+    // After the window, the IP may try again.
+    a.advance_clock(600);
+    let response = login_as(&a, STUFFER, "Alice", PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::OK);
+}
+}
+
+backend_test! {
+async fn ended_windows_are_purged() {
+    let app = spawn_app_with(&[("TRUSTED_PROXIES", "127.0.0.1")]).await;
+    for i in 0..5 {
+        let ip = format!("203.0.113.{i}");
+        let response = login_as(&app, &ip, "nobody", "wrong password").await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    let rows = || {
+        use diesel::prelude::*;
+        #[derive(QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        diesel::sql_query("SELECT COUNT(*) AS n FROM ip_limits")
+            .get_result::<Count>(&mut app.db())
+            .unwrap()
+            .n
+    };
+    assert_eq!(rows(), 5);
+    app.advance_clock(900);
+    crate::helpers::eventually(|| rows() == 0).await;
+    assert_eq!(rows(), 0);
+}
+}
