@@ -98,7 +98,7 @@ pub fn requester(req: &HttpRequest) -> Requester {
 pub fn patterns() -> Vec<&'static str> {
     let mut patterns: Vec<&'static str> = Vec::new();
     for (path, _) in ROUTES {
-        if !patterns.contains(&path) {
+        if !patterns.contains(path) {
             patterns.push(path);
         }
     }
