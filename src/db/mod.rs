@@ -13,6 +13,7 @@
 //! measured; see bench/README.md).
 
 mod batch;
+pub mod billing;
 pub mod demo_posts;
 pub mod posts;
 pub mod schema;

@@ -53,8 +53,48 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    billing_customers (user_id) {
+        user_id -> BigInt,
+        customer_id -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    billing_subscriptions (id) {
+        id -> Text,
+        user_id -> BigInt,
+        status -> Text,
+        current_period_end -> Nullable<BigInt>,
+        cancel_at_period_end -> Bool,
+        last_event_created -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    billing_events (id) {
+        id -> Text,
+        kind -> Text,
+        created -> BigInt,
+        received_at -> BigInt,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(billing_customers -> users (user_id));
+diesel::joinable!(billing_subscriptions -> users (user_id));
 diesel::joinable!(unlocks -> users (user_id));
 diesel::joinable!(unlocks -> posts (post_id));
 
-diesel::allow_tables_to_appear_in_same_query!(users, sessions, posts, unlocks, login_throttle);
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    sessions,
+    posts,
+    unlocks,
+    login_throttle,
+    billing_customers,
+    billing_subscriptions,
+    billing_events
+);

@@ -1,6 +1,8 @@
 //! Pure rules: parsing usernames and passwords, the paywall, session
-//! lifetimes. No I/O, so every rule is unit-tested without a server.
+//! lifetimes, what a subscription and a billing event mean. No I/O, so
+//! every rule is unit-tested without a server.
 
+pub mod billing;
 pub mod lifetime;
 pub mod password;
 pub mod paywall;
