@@ -15,9 +15,10 @@ use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 
 use crate::auth::LoginThrottle;
+use crate::billing::StripeClient;
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::db::{self, sessions, throttle, Pool};
+use crate::db::{self, billing, sessions, throttle, Pool};
 use crate::domain::Lifetimes;
 use crate::middleware::guard::require_session;
 use crate::middleware::{access_log, contract_headers, cross_site, json_errors};
@@ -60,12 +61,23 @@ impl Application {
             .with_context(|| format!("cannot listen on {} (HOST, PORT)", settings.address()))?;
         let port = listener.local_addr()?.port();
 
+        if settings.stripe_incomplete {
+            tracing::warn!(
+                "billing is off: set all of STRIPE_SECRET_KEY, STRIPE_PRICE_ID and \
+                 STRIPE_WEBHOOK_SECRET to turn it on (only some are set)"
+            );
+        }
+        let stripe = settings
+            .stripe
+            .as_ref()
+            .map(|stripe| StripeClient::new(&settings.stripe_api_base, stripe.secret_key.clone()));
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             settings: settings.clone(),
             clock: clock.clone(),
             lifetimes,
             logins,
+            stripe,
         });
         let cookie_secure = settings.cookie_secure;
         let same_site = settings.cookie_same_site;
@@ -186,9 +198,13 @@ fn cors(origins: &[String]) -> Cors {
     cors
 }
 
-/// Deletes expired sessions and stale lockout rows every `interval` (and
-/// whenever a test moves the clock), so the tables stay bounded however
-/// many logins are abandoned.
+/// How long an applied webhook event's id is kept: Stripe stops retrying
+/// an event after three days, so a month is far beyond any replay.
+const BILLING_EVENTS_KEPT_SECS: i64 = 30 * 86_400;
+
+/// Deletes expired sessions, stale lockout rows and old billing event ids
+/// every `interval` (and whenever a test moves the clock), so the tables
+/// stay bounded however many logins are abandoned.
 async fn purge_expired(pool: Pool, clock: Clock, interval: Duration, lockout_window: i64) {
     let mut ticker = tokio::time::interval(interval);
     let mut moved = clock.moved();
@@ -207,13 +223,14 @@ async fn purge_expired(pool: Pool, clock: Clock, interval: Duration, lockout_win
                 Ok::<_, db::Error>((
                     sessions::purge_expired(conn, now)?,
                     throttle::purge_expired(conn, now, lockout_window)?,
+                    billing::purge_events(conn, now - BILLING_EVENTS_KEPT_SECS)?,
                 ))
             })
         })
         .await;
         match purged {
-            Ok((sessions, throttles)) => {
-                tracing::debug!(sessions, throttles, "purged expired rows")
+            Ok((sessions, throttles, events)) => {
+                tracing::debug!(sessions, throttles, events, "purged expired rows")
             }
             Err(e) => tracing::warn!(error = %e, "could not purge expired rows"),
         }

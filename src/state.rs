@@ -5,6 +5,7 @@
 //! the few things it needs (a pool, a clock, a setting), not the whole state.
 
 use crate::auth::LoginThrottle;
+use crate::billing::StripeClient;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::Pool;
@@ -19,4 +20,6 @@ pub struct AppState {
     pub lifetimes: Lifetimes,
     /// Password checks under the per-username lockout.
     pub logins: LoginThrottle,
+    /// Stripe's API, when billing is configured (`settings.stripe`).
+    pub stripe: Option<StripeClient>,
 }

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod auth;
+pub mod billing;
 pub mod blog;
 pub mod body;
 pub mod health;
@@ -13,7 +14,7 @@ use crate::error::ApiError;
 /// The contract's routes, as (path, method). `configure` below registers
 /// exactly these; a test holds this table to `configure` (through each
 /// path's `Allow` header) and to `openapi.yaml`.
-pub const ROUTES: [(&str, &str); 14] = [
+pub const ROUTES: [(&str, &str); 17] = [
     ("/register", "POST"),
     ("/login", "POST"),
     ("/check_session", "GET"),
@@ -26,6 +27,9 @@ pub const ROUTES: [(&str, &str); 14] = [
     ("/password", "POST"),
     ("/account", "GET"),
     ("/account", "DELETE"),
+    ("/billing/checkout", "POST"),
+    ("/billing/portal", "POST"),
+    ("/webhooks/stripe", "POST"),
     ("/health", "GET"),
     ("/openapi.yaml", "GET"),
 ];
@@ -50,6 +54,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             resource("/account", "GET, HEAD, DELETE")
                 .route(get().to(account::account))
                 .route(web::delete().to(account::delete_account)),
+        )
+        .service(resource("/billing/checkout", "POST").route(web::post().to(billing::checkout)))
+        .service(resource("/billing/portal", "POST").route(web::post().to(billing::portal)))
+        .service(
+            resource(billing::WEBHOOK_PATH, "POST").route(web::post().to(billing::stripe_webhook)),
         )
         .service(resource("/health", "GET, HEAD").route(get().to(health::health)))
         .service(resource("/openapi.yaml", "GET, HEAD").route(get().to(health::openapi)));

@@ -29,6 +29,7 @@ macro_rules! backend_test {
 
 mod account;
 mod auth;
+mod billing;
 mod blog;
 mod cli;
 mod concurrency;
@@ -45,3 +46,4 @@ mod sessions;
 mod shutdown;
 mod soak;
 mod spec;
+mod stripe_stand_in;
