@@ -181,11 +181,16 @@ fn apply_subscription(
     // change; the user's row lock makes them take turns (SQLite's write
     // lock already does).
     if let DbConnection::Postgres(pg) = conn {
-        users::table
+        let locked: Option<i64> = users::table
             .find(user_id)
             .select(users::id)
             .for_update()
-            .get_result::<i64>(pg)?;
+            .get_result(pg)
+            .optional()?;
+        // The account was deleted (with its customer) since the lookup.
+        if locked.is_none() {
+            return Ok(Applied::Unknown);
+        }
     }
     let insert = diesel::insert_into(billing_subscriptions::table)
         .values((

@@ -650,6 +650,49 @@ async fn the_webhook_is_server_to_server() {
 }
 
 backend_test! {
+async fn an_account_with_a_live_subscription_stays_while_billing_is_off() {
+    let (app, stripe) = billing_app(&[]).await;
+    let (client, _, customer) = customer(&app, &stripe, "Alice").await;
+    deliver_ok(&app, &subscription_event(
+        "evt_1", "customer.subscription.created", app.now(), "sub_1", &customer, "past_due",
+    ))
+    .await;
+    // The operator switches billing off: nothing could stop the charges.
+    let app = app.restart_with(&[("STRIPE_SECRET_KEY", "")]).await;
+
+    let refused = app
+        .delete_json(&client, "/account", &json!({"password": PASSWORD}))
+        .await;
+
+    assert_error(refused, StatusCode::BAD_GATEWAY, "billing_unavailable").await;
+    assert_eq!(plan(&app, &client).await, "premium");
+}
+}
+
+#[test]
+fn start_up_warns_when_only_some_stripe_settings_are_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, port, output) = crate::helpers::spawn_binary(
+        dir.path(),
+        &[
+            ("STRIPE_SECRET_KEY", SECRET_KEY),
+            ("STRIPE_PRICE_ID", PRICE),
+        ],
+    );
+    let health = std::net::TcpStream::connect(("127.0.0.1", port));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(health.is_ok());
+    let printed = output.lock().unwrap().clone();
+    assert!(printed.contains("billing is off"), "{printed}");
+    assert!(printed.contains("STRIPE_WEBHOOK_SECRET"), "{printed}");
+    assert!(
+        !printed.contains(SECRET_KEY),
+        "the key is never printed: {printed}"
+    );
+}
+
+backend_test! {
 async fn billing_stays_off_and_everything_else_works_without_settings() {
     let app = spawn_app().await;
     let client = app.logged_in_client("Alice").await;
