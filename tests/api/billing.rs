@@ -472,6 +472,51 @@ async fn stripe_down_is_a_quick_502() {
 }
 
 backend_test! {
+async fn a_stripe_that_never_answers_is_a_502_within_the_timeout() {
+    // Accepts connections, reads nothing, answers nothing.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            open.push(socket);
+        }
+    });
+    let app = spawn_app_with(&[
+        ("STRIPE_SECRET_KEY", SECRET_KEY),
+        ("STRIPE_PRICE_ID", PRICE),
+        ("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET),
+        ("STRIPE_API_BASE", &base),
+    ])
+    .await;
+    let client = app.logged_in_client("Alice").await;
+
+    let started = Instant::now();
+    let empty = json!({});
+    let checkout = app.post_json(&client, "/billing/checkout", &empty);
+    // While it waits on Stripe, the server answers everyone else at once:
+    // the wait holds no worker and no database connection.
+    let meanwhile = async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let asked = Instant::now();
+        let status = app.get(&client, "/check_session").await.status();
+        (status, asked.elapsed())
+    };
+    let (response, (status, took)) = tokio::join!(checkout, meanwhile);
+
+    assert_error(response, StatusCode::BAD_GATEWAY, "billing_unavailable").await;
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_secs(7) && waited < Duration::from_secs(15),
+        "{waited:?}: the request timeout, then an answer"
+    );
+    assert_eq!(status, StatusCode::OK);
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    held.abort();
+}
+}
+
+backend_test! {
 async fn stripe_failing_is_a_502_for_checkout_and_portal() {
     let (app, stripe) = billing_app(&[]).await;
     let (client, _, customer) = customer(&app, &stripe, "Alice").await;
