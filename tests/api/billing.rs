@@ -296,6 +296,36 @@ async fn a_checkout_made_elsewhere_links_its_customer_to_the_user() {
 }
 
 backend_test! {
+async fn an_event_whose_transaction_fails_half_way_applies_nothing_and_applies_on_redelivery() {
+    use tollgate::db::billing::{apply_event, Applied};
+    let (app, stripe) = billing_app(&[]).await;
+    let (client, _, customer) = customer(&app, &stripe, "Alice").await;
+    let body = subscription_event(
+        "evt_1", "customer.subscription.created", app.now(), "sub_1", &customer, "active",
+    );
+    let event = tollgate::domain::billing::parse_event(&body).unwrap();
+    let mut conn = app.db();
+
+    // Everything the event changes, then a failure before the commit (as a
+    // crash would leave it): the whole transaction rolls back.
+    let failed = tollgate::db::write_transaction(&mut conn, |conn| {
+        assert_eq!(apply_event(conn, &event, 0)?, Applied::Applied);
+        Err::<(), _>(diesel::result::Error::RollbackTransaction)
+    });
+
+    assert!(failed.is_err());
+    assert_eq!(plan(&app, &client).await, "free");
+    assert_eq!(count(&app, "SELECT COUNT(*) AS n FROM billing_events"), 0);
+    assert_eq!(count(&app, "SELECT COUNT(*) AS n FROM billing_subscriptions"), 0);
+    // Stripe delivers it again: now it applies, once.
+    deliver_ok(&app, &body).await;
+    assert_eq!(plan(&app, &client).await, "premium");
+    let again = tollgate::db::write_transaction(&mut conn, |conn| apply_event(conn, &event, 0));
+    assert_eq!(again.unwrap(), Applied::Replay);
+}
+}
+
+backend_test! {
 async fn two_instances_given_the_same_events_at_once_apply_each_once() {
     let (a, stripe) = billing_app(&[]).await;
     let b = a.sibling().await;
