@@ -779,3 +779,106 @@ async fn billing_stays_off_and_everything_else_works_without_settings() {
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
 }
 }
+
+/// The Stripe secret key, the webhook secret and signatures never reach
+/// the log, even at the debug level and when Stripe fails (the cause chain
+/// of a 502 is logged).
+#[tokio::test]
+async fn no_stripe_secret_reaches_the_log() {
+    let stripe = StandIn::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, port, output) = crate::helpers::spawn_binary(
+        dir.path(),
+        &[
+            ("RUST_LOG", "debug"),
+            ("STRIPE_SECRET_KEY", SECRET_KEY),
+            ("STRIPE_PRICE_ID", PRICE),
+            ("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET),
+            ("STRIPE_API_BASE", &stripe.base),
+        ],
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let registered = client
+        .post(format!("{base}/register"))
+        .json(&json!({"username": "Logan", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(registered.status(), StatusCode::CREATED);
+    let checkout = client
+        .post(format!("{base}/billing/checkout"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(checkout.status(), StatusCode::OK);
+    stripe.set_down(true);
+    let failed = client
+        .post(format!("{base}/billing/portal"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(failed.status(), StatusCode::CONFLICT);
+    let failed = client
+        .post(format!("{base}/billing/checkout"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(failed.status(), StatusCode::BAD_GATEWAY);
+    let now = chrono::Utc::now().timestamp();
+    let body = serde_json::to_vec(&subscription_event(
+        "evt_1",
+        "customer.subscription.created",
+        now,
+        "sub_1",
+        "cus_test_1",
+        "active",
+    ))
+    .unwrap();
+    let signed = signature(WEBHOOK_SECRET, now, &body);
+    let delivered = client
+        .post(format!("{base}/webhooks/stripe"))
+        .header("Stripe-Signature", &signed)
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(delivered.status(), StatusCode::OK);
+    let forged = signature("whsec_forged", now, &body);
+    client
+        .post(format!("{base}/webhooks/stripe"))
+        .header("Stripe-Signature", &forged)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    // Premium now: deleting cancels at Stripe, which is down: a 502 whose
+    // cause is logged.
+    let refused = client
+        .delete(format!("{base}/account"))
+        .json(&json!({"password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::BAD_GATEWAY);
+    let _ = child.kill();
+    let _ = child.wait();
+    std::thread::sleep(Duration::from_millis(200));
+
+    let log = output.lock().unwrap().clone();
+    assert!(log.contains("billing event"), "the log was captured: {log}");
+    assert!(
+        log.contains("payment provider failed"),
+        "the 502's cause is logged: {log}"
+    );
+    for secret in [SECRET_KEY, WEBHOOK_SECRET, "whsec_forged"] {
+        assert!(!log.contains(secret), "{secret} is in the log");
+    }
+    for header in [&signed, &forged] {
+        let v1 = header.split_once("v1=").unwrap().1;
+        assert!(!log.contains(v1), "a signature is in the log");
+    }
+}
