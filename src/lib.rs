@@ -21,6 +21,9 @@ pub mod auth;
 /// Session tokens, the session lookup, and actix-session's cookie store.
 pub mod session;
 
+/// Stripe: the webhook signature check and the API client.
+pub mod billing;
+
 /// `ApiError`, the only place statuses and codes are chosen.
 pub mod error;
 

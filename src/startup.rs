@@ -17,10 +17,11 @@ use anyhow::Context;
 use std::sync::Arc;
 
 use crate::auth::{IpLimits, LoginThrottle};
+use crate::billing::StripeClient;
 use crate::client_ip::TrustedProxies;
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::db::{self, events, ip_limits, paywall_notices, sessions, throttle, Pool};
+use crate::db::{self, billing, events, ip_limits, paywall_notices, sessions, throttle, Pool};
 use crate::domain::{Lifetimes, Month};
 use crate::metrics::Metrics;
 use crate::middleware::guard::require_session;
@@ -78,6 +79,16 @@ impl Application {
         };
         let trusted_proxies = TrustedProxies::new(&settings.trusted_proxies);
 
+        if settings.stripe_incomplete {
+            tracing::warn!(
+                "billing is off: set all of STRIPE_SECRET_KEY, STRIPE_PRICE_ID and \
+                 STRIPE_WEBHOOK_SECRET to turn it on (only some are set)"
+            );
+        }
+        let stripe = settings
+            .stripe
+            .as_ref()
+            .map(|stripe| StripeClient::new(&settings.stripe_api_base, stripe.secret_key.clone()));
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             settings: settings.clone(),
@@ -86,6 +97,7 @@ impl Application {
             logins,
             ip_limits: IpLimits::new(&settings),
             metrics,
+            stripe,
         });
         let cookie_secure = settings.cookie_secure;
         let same_site = settings.cookie_same_site;
@@ -223,6 +235,10 @@ fn cors(origins: &[String]) -> Cors {
     cors
 }
 
+/// How long an applied webhook event's id is kept: Stripe stops retrying
+/// an event after three days, so a month is far beyond any replay.
+const BILLING_EVENTS_KEPT_SECS: i64 = 30 * 86_400;
+
 /// Serves `GET /metrics` on `addr`, apart from the API: its own listener
 /// and one worker, so that a scrape never queues behind API requests and
 /// the API's address never exposes the metrics. The pool gauges are read
@@ -265,7 +281,8 @@ fn metrics_server(
 }
 
 /// Deletes expired sessions, stale lockout rows, ended per-IP windows,
-/// events older than EVENT_RETENTION_DAYS and past months' paywall notices
+/// events older than EVENT_RETENTION_DAYS, past months' paywall notices
+/// and old billing event ids
 /// every `interval` (and whenever a test moves the clock), so the tables
 /// stay bounded however many logins are abandoned or IPs flood in.
 async fn purge_expired(
@@ -296,18 +313,20 @@ async fn purge_expired(
                     ip_limits::purge_expired(conn, now)?,
                     events::purge_older_than(conn, now - event_retention)?,
                     paywall_notices::purge_before(conn, month)?,
+                    billing::purge_events(conn, now - BILLING_EVENTS_KEPT_SECS)?,
                 ))
             })
         })
         .await;
         match purged {
-            Ok((sessions, throttles, ip_windows, events, notices)) => {
+            Ok((sessions, throttles, ip_windows, events, notices, billing_events)) => {
                 tracing::debug!(
                     sessions,
                     throttles,
                     ip_windows,
                     events,
                     notices,
+                    billing_events,
                     "purged expired rows"
                 )
             }

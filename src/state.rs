@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use crate::auth::{IpLimits, LoginThrottle};
+use crate::billing::StripeClient;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::Pool;
@@ -26,4 +27,6 @@ pub struct AppState {
     pub ip_limits: IpLimits,
     /// The Prometheus series this instance keeps (served at METRICS_ADDR).
     pub metrics: Arc<Metrics>,
+    /// Stripe's API, when billing is configured (`settings.stripe`).
+    pub stripe: Option<StripeClient>,
 }

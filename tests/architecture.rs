@@ -51,7 +51,7 @@ const LAYERS: &[&[&str]] = &[
     &["startup"],
     &["routes", "middleware"],
     &["state"],
-    &["auth", "session"],
+    &["auth", "session", "billing"],
     &["error"],
     &["db"],
     &["domain"],

@@ -13,6 +13,7 @@
 //! measured; see bench/README.md).
 
 mod batch;
+pub mod billing;
 pub mod demo_posts;
 pub mod events;
 pub mod ip_limits;

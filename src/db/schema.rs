@@ -83,9 +83,40 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    billing_customers (user_id) {
+        user_id -> BigInt,
+        customer_id -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    billing_subscriptions (id) {
+        id -> Text,
+        user_id -> BigInt,
+        status -> Text,
+        current_period_end -> Nullable<BigInt>,
+        cancel_at_period_end -> Bool,
+        last_event_created -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    billing_events (id) {
+        id -> Text,
+        kind -> Text,
+        created -> BigInt,
+        received_at -> BigInt,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(events -> users (user_id));
 diesel::joinable!(paywall_notices -> users (user_id));
+diesel::joinable!(billing_customers -> users (user_id));
+diesel::joinable!(billing_subscriptions -> users (user_id));
 diesel::joinable!(unlocks -> users (user_id));
 diesel::joinable!(unlocks -> posts (post_id));
 
@@ -98,4 +129,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     events,
     ip_limits,
     paywall_notices,
+    billing_customers,
+    billing_subscriptions,
+    billing_events,
 );

@@ -58,7 +58,8 @@ fn post_and_unlocked_ids(
     )))
 }
 
-fn unlocked_ids(conn: &mut Conn, user_id: i64, month: Month) -> QueryResult<Vec<i64>> {
+/// The posts `user_id` unlocked in `month` (at most FREE_READS of them).
+pub fn unlocked_ids(conn: &mut Conn, user_id: i64, month: Month) -> QueryResult<Vec<i64>> {
     super::direct!(conn, |c| unlocks::table
         .filter(unlocks::user_id.eq(user_id))
         .filter(unlocks::month.eq(month.index()))

@@ -1,6 +1,9 @@
 //! Pure rules: parsing usernames and passwords, the paywall, session
-//! lifetimes, account event kinds, per-IP limit windows. No I/O, so every rule is unit-tested without a server.
+//! lifetimes, account event kinds, per-IP limit windows, what a
+//! subscription and a billing event mean. No I/O, so every rule is
+//! unit-tested without a server.
 
+pub mod billing;
 pub mod event;
 pub mod ip_limit;
 pub mod lifetime;

@@ -12,7 +12,9 @@
 //! - a CORS preflight from an origin that is not allowed (no CORS headers).
 //!
 //! Requests with neither header (curl, Postman, servers) are not affected:
-//! they carry no ambient browser credentials to abuse.
+//! they carry no ambient browser credentials to abuse. Nor is the Stripe
+//! webhook, whatever it carries: it is server to server, acts on no
+//! cookie, and is authenticated by its signature alone.
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -58,6 +60,9 @@ pub async fn refuse_cross_site(
 }
 
 fn is_refused(req: &ServiceRequest) -> bool {
+    if req.path() == crate::billing::WEBHOOK_PATH {
+        return false;
+    }
     let headers = req.headers();
     let origin = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok());
     let allowed = origin.is_some_and(|o| is_allowed_origin(req, o));

@@ -25,12 +25,14 @@ use crate::session::{self, store, SessionState, COOKIE_NAME};
 use crate::state::AppState;
 
 /// The routes anyone may call. Matched exactly: `/login/` is not `/login`.
-pub const PUBLIC_PATHS: [&str; 5] = [
+pub const PUBLIC_PATHS: [&str; 6] = [
     "/register",
     "/login",
     "/check_session",
     "/health",
     "/openapi.yaml",
+    // Stripe's servers call it; its signature is its authentication.
+    "/webhooks/stripe",
 ];
 
 pub async fn require_session(

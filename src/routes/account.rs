@@ -9,7 +9,7 @@ use super::body::{Fields, JsonObject};
 use super::pagination::{pagination, Pagination};
 use super::requester;
 use crate::auth::{password, Account};
-use crate::db::{self, events, sessions, users};
+use crate::db::{self, billing, events, sessions, users};
 use crate::domain::username::username_key;
 use crate::domain::{EventKind, Password, Requester};
 use crate::error::ApiError;
@@ -123,27 +123,53 @@ struct AccountView {
     user: crate::domain::User,
     email: Option<String>,
     email_verified: bool,
-    subscription: Option<serde_json::Value>,
+    subscription: Option<SubscriptionView>,
 }
 
-/// `GET /account`. Accounts have no email address or subscription yet:
-/// those columns come with the recovery and billing features.
+/// A Stripe subscription as the webhook events last told it.
+#[derive(Serialize)]
+struct SubscriptionView {
+    status: String,
+    #[serde(serialize_with = "serialize_optional_time")]
+    current_period_end: Option<i64>,
+    cancel_at_period_end: bool,
+}
+
+fn serialize_optional_time<S: serde::Serializer>(
+    at: &Option<i64>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match at {
+        Some(secs) => rfc3339::serialize_unix(secs, s),
+        None => s.serialize_none(),
+    }
+}
+
+/// `GET /account`. Accounts have no email address yet: that column comes
+/// with the recovery feature. The subscription shown is one that gives
+/// premium if there is one, else the latest.
 pub async fn account(
     state: web::Data<AppState>,
     current: CurrentSession,
 ) -> Result<HttpResponse, ApiError> {
     let user_id = current.0.user.id;
-    let row = db::read(&state.pool, move |conn| {
-        Ok::<_, ApiError>(users::find(conn, user_id)?)
+    let (row, subscription) = db::read(&state.pool, move |conn| {
+        let row = users::find(conn, user_id)?;
+        let subscription = billing::subscriptions_of(conn, user_id)?.into_iter().next();
+        Ok::<_, ApiError>((row, subscription))
     })
-    .await?
+    .await?;
     // Deleted since the session was loaded.
-    .ok_or(ApiError::NotLoggedIn(crate::error::NoSession::Invalid))?;
+    let row = row.ok_or(ApiError::NotLoggedIn(crate::error::NoSession::Invalid))?;
     Ok(HttpResponse::Ok().json(AccountView {
         user: row.to_user(),
         email: None,
         email_verified: false,
-        subscription: None,
+        subscription: subscription.map(|sub| SubscriptionView {
+            status: sub.status,
+            current_period_end: sub.current_period_end,
+            cancel_at_period_end: sub.cancel_at_period_end,
+        }),
     }))
 }
 
@@ -229,7 +255,10 @@ pub async fn change_password(
 }
 
 /// Deletes the account with its sessions, reads and events; the name
-/// becomes free.
+/// becomes free. A subscription Stripe may still charge for is cancelled
+/// at Stripe first: if that fails (`502`), nothing is deleted, so nobody
+/// keeps paying for an account that is gone. (The webhook events its
+/// cancellation sends then find no customer and change nothing.)
 #[tracing::instrument(name = "delete_account", skip_all, fields(user_id = current.0.user.id))]
 pub async fn delete_account(
     state: web::Data<AppState>,
@@ -245,6 +274,26 @@ pub async fn delete_account(
 
     let user_id = current.0.user.id;
     confirm_password(&state, &current, password, &requester(&req)).await?;
+    let live = db::run(&state.pool, move |conn| {
+        Ok::<_, ApiError>(billing::live_subscription_ids(conn, user_id)?)
+    })
+    .await?;
+    if !live.is_empty() {
+        // With billing switched off there is no way to stop the charges:
+        // the account stays until there is.
+        let stripe = state.stripe.as_ref().ok_or_else(|| {
+            ApiError::BillingUnavailable(anyhow::anyhow!(
+                "the user has a live subscription and billing is not configured"
+            ))
+        })?;
+        for id in &live {
+            stripe
+                .cancel_subscription(id)
+                .await
+                .map_err(|e| ApiError::BillingUnavailable(e.into()))?;
+        }
+        tracing::info!(user_id, cancelled = live.len(), "subscriptions cancelled");
+    }
     let key = username_key(&current.0.user.username);
     db::run(&state.pool, move |conn| {
         db::write_transaction(conn, |conn| {

@@ -33,6 +33,8 @@ struct Summary {
     excerpt: String,
     #[serde(serialize_with = "rfc3339::serialize_unix")]
     published_at: i64,
+    /// The caller may open it without spending a read.
+    unlocked: bool,
 }
 
 #[derive(Serialize)]
@@ -58,7 +60,10 @@ fn excerpt(body: &str) -> String {
     format!("{}…", cut.trim_end_matches([',', '.', ';', ':']))
 }
 
-/// Listing is never metered, but it shows the meter.
+/// Listing is never metered, but it shows the meter, and which posts the
+/// caller may open for free. For a free user both come from one query, the
+/// month's unlocked post ids (at most FREE_READS rows): the meter's `used`
+/// is their count.
 pub async fn list(
     state: web::Data<AppState>,
     current: CurrentSession,
@@ -68,23 +73,25 @@ pub async fn list(
     let user = current.0.user;
     let limit = limit_for(user.plan, state.settings.free_reads);
     let month = Month::containing(crate::time::from_unix(state.clock.now()));
-    let (rows, total, meter) = db::read(&state.pool, move |conn| {
+    let (rows, total, unlocked) = db::read(&state.pool, move |conn| {
         let (rows, total) = posts::page(conn, page, per_page)?;
-        let meter = match limit {
+        let unlocked = match limit {
             None => None,
-            Some(limit) => Some(Meter::new(
-                limit,
-                unlocks::used(conn, user.id, month)?,
-                month,
-            )),
+            Some(_) => Some(unlocks::unlocked_ids(conn, user.id, month)?),
         };
-        Ok::<_, ApiError>((rows, total, meter))
+        Ok::<_, ApiError>((rows, total, unlocked))
     })
     .await?;
+    let meter = limit.map(|limit| {
+        let used = unlocked.as_ref().map_or(0, Vec::len) as u32;
+        Meter::new(limit, used, month)
+    });
     let posts = rows
         .into_iter()
         .map(|row| Summary {
             excerpt: excerpt(&row.body),
+            // Premium readers (no list) are never metered.
+            unlocked: unlocked.as_ref().is_none_or(|ids| ids.contains(&row.id)),
             id: row.id,
             title: row.title,
             published_at: row.published_at,

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod auth;
+pub mod billing;
 pub mod blog;
 pub mod body;
 pub mod health;
@@ -30,6 +31,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("/account", "GET"),
     ("/account", "DELETE"),
     ("/account/events", "GET"),
+    ("/billing/checkout", "POST"),
+    ("/billing/portal", "POST"),
+    ("/webhooks/stripe", "POST"),
     ("/health", "GET"),
     ("/openapi.yaml", "GET"),
 ];
@@ -56,6 +60,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::delete().to(account::delete_account)),
         )
         .service(resource("/account/events", "GET, HEAD").route(get().to(account::list_events)))
+        .service(resource("/billing/checkout", "POST").route(web::post().to(billing::checkout)))
+        .service(resource("/billing/portal", "POST").route(web::post().to(billing::portal)))
+        .service(
+            resource(billing::WEBHOOK_PATH, "POST").route(web::post().to(billing::stripe_webhook)),
+        )
         .service(resource("/health", "GET, HEAD").route(get().to(health::health)))
         .service(resource("/openapi.yaml", "GET, HEAD").route(get().to(health::openapi)));
 }

@@ -196,6 +196,12 @@ impl TestApp {
             .advance(std::time::Duration::from_secs(secs));
     }
 
+    /// The app's clock now, in Unix seconds (for signing a webhook event
+    /// as Stripe would at this moment).
+    pub fn now(&self) -> i64 {
+        self.storage.clock.now()
+    }
+
     /// A new browser: its own cookie jar.
     pub fn client(&self) -> Client {
         Client::builder()

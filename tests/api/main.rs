@@ -32,6 +32,7 @@ macro_rules! backend_test {
 
 mod account;
 mod auth;
+mod billing;
 mod blog;
 mod cli;
 mod client_ip;
@@ -52,3 +53,4 @@ mod sessions;
 mod shutdown;
 mod soak;
 mod spec;
+mod stripe_stand_in;

@@ -102,8 +102,11 @@ async fn the_server_serves_exactly_the_route_table() {
             .send()
             .await
             .unwrap();
-        assert_ne!(response.status(), StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
-        assert!(!response.status().is_server_error(), "{method} {path}");
+        let status = response.status();
+        assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+        // Billing is off here (no STRIPE_* settings): its routes say so.
+        let billing_off = path.starts_with("/billing/") && status == StatusCode::NOT_IMPLEMENTED;
+        assert!(!status.is_server_error() || billing_off, "{method} {path}: {status}");
     }
 }
 }

@@ -2,6 +2,9 @@
 // tollgate server. run.sh starts both servers; run it rather than this file.
 //
 //   SPA_URL        the built SPA (default http://localhost:5173)
+//   API_URL        tollgate (default http://localhost:8080), for the webhook
+//   STRIPE_URL     the Stripe stand-in (tests/browser/stripe-stand-in.mjs)
+//   WEBHOOK_SECRET tollgate's STRIPE_WEBHOOK_SECRET, to sign events with
 //   CHROMIUM       the browser binary (default /usr/bin/chromium)
 //   ARTIFACTS_DIR  where the step screenshots go (default <repo>/artifacts/browser)
 //
@@ -9,13 +12,16 @@
 
 import { chromium } from "playwright-core";
 import { mkdir, rm } from "node:fs/promises";
-import { randomBytes } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const SPA_URL = process.env.SPA_URL ?? "http://localhost:5173";
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const API_URL = process.env.API_URL ?? "http://localhost:8080";
+const STRIPE_URL = process.env.STRIPE_URL ?? "http://127.0.0.1:12111";
+const WEBHOOK_SECRET = process.env.WEBHOOK_SECRET ?? "whsec_e2e";
 const ARTIFACTS = path.resolve(process.env.ARTIFACTS_DIR ?? path.join(here, "../../artifacts/browser"));
 const WAIT_MS = 10_000; // any single wait
 const TOTAL_MS = 150_000; // the whole test
@@ -211,6 +217,63 @@ async function main() {
     await expectText(page, "current-user", username);
     await expectText(page, "meter", meterText(0));
     await shot(page, "03-reloaded.png");
+  });
+
+  await step("paywall → Upgrade opens Stripe Checkout; after Stripe's signed event, reads go past the meter", async () => {
+    const ids = await page
+      .locator('[data-testid^="post-link-"]')
+      .evaluateAll((els) => els.map((el) => el.dataset.testid.slice("post-link-".length)));
+    const paywalled = ids[limit];
+    // Stripe's hosted page cannot be reached from here: the browser gets a
+    // stand-in page at the URL tollgate handed out.
+    await page.context().route("https://checkout.stripe.com/**", (route) =>
+      route.fulfill({ status: 200, contentType: "text/html", body: "<h1>Stripe Checkout (stand-in)</h1>" }),
+    );
+    await page.getByTestId(`post-link-${paywalled}`).click();
+    await page.getByTestId("paywall").waitFor();
+    await page.getByTestId("paywall").getByTestId("upgrade").click();
+    await page.waitForURL(/^https:\/\/checkout\.stripe\.com\/c\/pay\/cs_test_/);
+    console.log(`   checkout: ${page.url()}`);
+    await shot(page, "03a-checkout.png");
+
+    // What tollgate asked Stripe for.
+    const sent = await (await fetch(`${STRIPE_URL}/_requests`)).json();
+    const session = sent.find((r) => r.method === "POST" && r.path === "/v1/checkout/sessions");
+    if (!session) throw new Error(`no checkout session was requested: ${JSON.stringify(sent)}`);
+    if (session.form.mode !== "subscription" || !session.idempotency_key) {
+      throw new Error(`checkout request: ${JSON.stringify(session)}`);
+    }
+
+    // Stripe, once paid: a signed customer.subscription.created.
+    const now = Math.floor(Date.now() / 1000);
+    const body = JSON.stringify({
+      id: `evt_e2e_${now}`, object: "event", api_version: "2024-06-20", created: now,
+      type: "customer.subscription.created", livemode: false,
+      data: { object: {
+        id: "sub_e2e_1", object: "subscription", customer: session.form.customer, status: "active",
+        cancel_at_period_end: false, current_period_end: now + 30 * 86400,
+      } },
+    });
+    const v1 = createHmac("sha256", WEBHOOK_SECRET).update(`${now}.${body}`).digest("hex");
+    const delivered = await fetch(`${API_URL}/webhooks/stripe`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "Stripe-Signature": `t=${now},v1=${v1}` },
+      body,
+    });
+    if (delivered.status !== 200) throw new Error(`webhook: ${delivered.status} ${await delivered.text()}`);
+
+    // Stripe sends the browser back; the user is premium and reads on.
+    await page.goto(`${SPA_URL}/billing/success?session_id=cs_test_1`);
+    await page.getByTestId("billing-note").waitFor();
+    await expectText(page, "current-plan", "premium");
+    await page.locator('[data-testid="subscription"][data-status="active"]').waitFor();
+    await page.getByTestId("manage-billing").first().waitFor();
+    await shot(page, "03b-account-premium.png");
+    await page.getByTestId("nav-posts").click();
+    await page.getByTestId(`post-link-${paywalled}`).click();
+    await page.getByTestId("post-title").waitFor();
+    await shot(page, "03c-read-past-the-meter.png");
+    await page.getByTestId("back").click();
   });
 
   await step("sessions: end one, then log out everywhere else", async () => {

@@ -2,13 +2,16 @@
 # Real-browser end-to-end test: builds examples/react-spa and the tollgate
 # binary, starts a fresh tollgate (temp directory, fresh SQLite database) and
 # `vite preview`, then drives Debian's Chromium through playwright-core
-# (tests/browser/e2e.mjs). Screenshots of each step go to artifacts/browser/.
+# (tests/browser/e2e.mjs). Billing is on, with a local Stripe stand-in
+# (tests/browser/stripe-stand-in.mjs; there is no internet here) as its
+# API. Screenshots of each step go to artifacts/browser/.
 #
 # Non-interactive; fine under CI=true. Needs node/npm, cargo, and Chromium
 # (installed with apt-get when /usr/bin/chromium is missing).
 #
 #   E2E_API_PORT  tollgate's port   (default 8080)
 #   E2E_SPA_PORT  vite preview port (default 5173)
+#   E2E_STRIPE_PORT  the Stripe stand-in's port (default 12111)
 #   CHROMIUM      the browser binary (default /usr/bin/chromium)
 # Both ports must be free. The SPA and the API are both addressed as
 # `localhost`, so they are the same site and the SameSite=Lax cookie flows.
@@ -19,10 +22,14 @@ SPA_DIR="$ROOT/examples/react-spa"
 TEST_DIR="$ROOT/tests/browser"
 API_PORT="${E2E_API_PORT:-8080}"
 SPA_PORT="${E2E_SPA_PORT:-5173}"
+STRIPE_PORT="${E2E_STRIPE_PORT:-12111}"
 export CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
 export ARTIFACTS_DIR="$ROOT/artifacts/browser"
 export SPA_URL="http://localhost:$SPA_PORT"
-API_URL="http://localhost:$API_PORT"
+export API_URL="http://localhost:$API_PORT"
+export STRIPE_URL="http://127.0.0.1:$STRIPE_PORT"
+# A test secret: e2e.mjs signs the webhook events it delivers with it.
+export WEBHOOK_SECRET="whsec_e2e_$(date +%s)"
 export CI="${CI:-true}" npm_config_audit=false npm_config_fund=false npm_config_update_notifier=false
 START=$SECONDS
 
@@ -30,7 +37,7 @@ say() { printf '== %s (%ss)\n' "$*" "$((SECONDS - START))"; }
 die() { printf 'browser e2e: FAIL: %s\n' "$*" >&2; exit 1; }
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for port in "$API_PORT" "$SPA_PORT"; do
+for port in "$API_PORT" "$SPA_PORT" "$STRIPE_PORT"; do
   port_in_use "$port" && die "port $port is already in use (another server?); free it or set E2E_API_PORT / E2E_SPA_PORT"
 done
 
@@ -71,16 +78,17 @@ WORK="$(mktemp -d "${TMPDIR:-/tmp}/tollgate-e2e.XXXXXX")"
 API_PID=""
 SPA_PID=""
 E2E_PID=""
+STRIPE_PID=""
 cleanup() {
   local rc=$?
-  for pid in $E2E_PID $SPA_PID $API_PID; do
+  for pid in $E2E_PID $SPA_PID $API_PID $STRIPE_PID; do
     kill "$pid" 2>/dev/null || true
   done
-  for pid in $E2E_PID $SPA_PID $API_PID; do
+  for pid in $E2E_PID $SPA_PID $API_PID $STRIPE_PID; do
     wait "$pid" 2>/dev/null || true
   done
   if [[ $rc -ne 0 ]]; then
-    for log in "$WORK/tollgate.log" "$WORK/vite.log"; do
+    for log in "$WORK/tollgate.log" "$WORK/vite.log" "$WORK/stripe.log"; do
       [[ -s "$log" ]] && { echo "--- last lines of $(basename "$log")"; tail -n 30 "$log"; }
     done
   fi
@@ -90,6 +98,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+say "starting the Stripe stand-in on 127.0.0.1:$STRIPE_PORT"
+node "$TEST_DIR/stripe-stand-in.mjs" "$STRIPE_PORT" >"$WORK/stripe.log" 2>&1 &
+STRIPE_PID=$!
+
 say "starting tollgate on 127.0.0.1:$API_PORT (fresh database in $WORK)"
 # A fresh directory: a fresh tollgate.db with the demo posts, and no stray .env.
 (
@@ -97,7 +109,9 @@ say "starting tollgate on 127.0.0.1:$API_PORT (fresh database in $WORK)"
   exec env HOST=127.0.0.1 PORT="$API_PORT" BCRYPT_COST=4 RUST_LOG=warn \
     REGISTER_MAX_PER_IP_PER_HOUR=1000000000 LOGIN_MAX_FAILURES_PER_IP=1000000000 \
     CORS_ALLOWED_ORIGINS="$SPA_URL" DATABASE_URL="$WORK/tollgate.db" \
-    FREE_READS=5 SEED_DEMO_POSTS=true "$TOLLGATE" serve
+    FREE_READS=5 SEED_DEMO_POSTS=true APP_URL="$SPA_URL" \
+    STRIPE_SECRET_KEY=sk_test_e2e STRIPE_PRICE_ID=price_e2e STRIPE_WEBHOOK_SECRET="$WEBHOOK_SECRET" \
+    STRIPE_API_BASE="$STRIPE_URL" "$TOLLGATE" serve
 ) >"$WORK/tollgate.log" 2>&1 &
 API_PID=$!
 
@@ -116,6 +130,7 @@ wait_for() { # name url pid
     sleep 0.2
   done
 }
+wait_for "the Stripe stand-in" "$STRIPE_URL/_requests" "$STRIPE_PID"
 wait_for tollgate "http://127.0.0.1:$API_PORT/health" "$API_PID"
 wait_for "vite preview" "$SPA_URL/" "$SPA_PID"
 

@@ -22,6 +22,7 @@ dir=$(mktemp -d)
   cd "$dir"
   exec env BCRYPT_COST=4 PORT="$port" FREE_READS=1000000 LOGIN_MAX_FAILURES=1000000 \
     REGISTER_MAX_PER_IP_PER_HOUR=1000000000 LOGIN_MAX_FAILURES_PER_IP=1000000000 \
+    STRIPE_SECRET_KEY= STRIPE_PRICE_ID= STRIPE_WEBHOOK_SECRET= \
     RUST_LOG=warn "$root/target/debug/tollgate"
 ) > "$dir/server.log" 2>&1 &
 server=$!
@@ -41,8 +42,14 @@ TOLLGATE_SESSION=$(curl -si "http://127.0.0.1:$port/register" -H 'Content-Type: 
   -d '{"username":"schemathesis","password":"a long enough passphrase"}' |
   tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: session=\([^;]*\).*/\1/p')
 export TOLLGATE_SESSION
+# The billing operations are left out of the logged-in run: this server has
+# no STRIPE_* settings (Stripe cannot be reached from here), so they answer
+# their documented 501 billing_not_configured, which schemathesis counts as
+# a server error whatever the spec says. The anonymous run covers their
+# 401s; tests/api/billing.rs covers them against a local Stripe stand-in.
 echo "-- logged in, guarded operations that keep the session"
 schemathesis --config-file tests/contract/schemathesis-logged-in.toml run openapi.yaml "${common[@]}" \
   --exclude-operation-id register --exclude-operation-id login \
   --exclude-operation-id logout --exclude-operation-id changePassword \
-  --exclude-operation-id deleteAccount --exclude-operation-id endSession
+  --exclude-operation-id deleteAccount --exclude-operation-id endSession \
+  --exclude-operation-id billingCheckout --exclude-operation-id billingPortal

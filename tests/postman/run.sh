@@ -16,7 +16,7 @@ cd "$(dirname "$0")/../.."
 root=$PWD
 
 # The server settings the collection relies on (demo posts, 5 free reads,
-# a lockout after 3 failed logins). Set explicitly, so that nothing in the
+# a lockout after 3 failed logins, billing off). Set explicitly, so that nothing in the
 # caller's environment changes them.
 max_failures=3
 
@@ -70,6 +70,7 @@ trap cleanup EXIT
     BCRYPT_COST=4 LOGIN_MAX_FAILURES="$max_failures" FREE_READS=5 SEED_DEMO_POSTS=true \
     REGISTER_MAX_PER_IP_PER_HOUR=1000000000 LOGIN_MAX_FAILURES_PER_IP=1000000000 \
     COOKIE_SECURE=false COOKIE_SAMESITE=lax RUST_LOG=warn \
+    STRIPE_SECRET_KEY= STRIPE_PRICE_ID= STRIPE_WEBHOOK_SECRET= \
     "$root/target/debug/tollgate"
 ) > "$dir/server.log" 2>&1 &
 server=$!

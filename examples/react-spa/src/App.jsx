@@ -4,11 +4,27 @@ import AuthForm from "./components/AuthForm.jsx";
 import PostList from "./components/PostList.jsx";
 import PostView from "./components/PostView.jsx";
 import Sessions from "./components/Sessions.jsx";
+import Account from "./components/Account.jsx";
+import { BillingAction } from "./components/Billing.jsx";
+
+// Where Stripe sends the browser back (APP_URL/billing/success, /cancel,
+// and /account from the portal): a note, then the app as usual.
+function landing() {
+  const path = window.location.pathname;
+  if (path === "/billing/success") {
+    return { view: "account", note: "Thank you! Your premium plan starts as soon as Stripe confirms the payment." };
+  }
+  if (path === "/billing/cancel") return { view: "posts", note: "Checkout cancelled: nothing was charged." };
+  if (path === "/account") return { view: "account", note: null };
+  return { view: "posts", note: null };
+}
 
 export default function App() {
   // undefined: still asking the server; null: logged out; object: the User.
   const [user, setUser] = useState(undefined);
-  const [view, setView] = useState({ name: "posts" });
+  const [first] = useState(landing);
+  const [view, setView] = useState({ name: first.view });
+  const [note, setNote] = useState(first.note);
   const [startupError, setStartupError] = useState(null);
 
   // Who am I? The cookie is HttpOnly, so only the server can tell.
@@ -70,13 +86,21 @@ export default function App() {
             onClick={() => setView({ name: "posts" })}>Posts</button>
           <button className={view.name === "sessions" ? "active" : ""} data-testid="nav-sessions"
             onClick={() => setView({ name: "sessions" })}>Sessions</button>
+          <button className={view.name === "account" ? "active" : ""} data-testid="nav-account"
+            onClick={() => setView({ name: "account" })}>Account</button>
         </nav>
         <span className="who">
           Signed in as <strong data-testid="current-user">{user.username}</strong>{" "}
           <span className="plan" data-testid="current-plan">{user.plan}</span>
         </span>
+        <BillingAction plan={user.plan} />
         <button data-testid="logout" onClick={logout}>Log out</button>
       </header>
+      {note && (
+        <p className="note" data-testid="billing-note">
+          {note} <button className="link" onClick={() => setNote(null)}>Dismiss</button>
+        </p>
+      )}
 
       {view.name === "posts" && (
         <PostList onOpen={(id) => setView({ name: "post", id })} onAuthLost={onAuthLost} />
@@ -85,6 +109,7 @@ export default function App() {
         <PostView id={view.id} onBack={() => setView({ name: "posts" })} onAuthLost={onAuthLost} />
       )}
       {view.name === "sessions" && <Sessions onAuthLost={onAuthLost} />}
+      {view.name === "account" && <Account onAuthLost={onAuthLost} />}
     </main>
   );
 }

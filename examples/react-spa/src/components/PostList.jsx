@@ -37,6 +37,9 @@ export default function PostList({ onOpen, onAuthLost }) {
             <button className="link" data-testid={`post-link-${p.id}`} onClick={() => onOpen(p.id)}>
               {p.title}
             </button>
+            {data.meter && p.unlocked && (
+              <span className="tag" data-testid={`unlocked-${p.id}`}> unlocked this month</span>
+            )}
             <time dateTime={p.published_at}>{new Date(p.published_at).toLocaleDateString()}</time>
             <p>{p.excerpt}</p>
           </li>

@@ -1,6 +1,7 @@
 import { useEffect, useState } from "react";
 import { api } from "../api.js";
 import Meter from "./Meter.jsx";
+import { UpgradeButton } from "./Billing.jsx";
 
 // GET /blog/{id}: the metered read. 402 means the month's free reads are used up.
 export default function PostView({ id, onBack, onAuthLost }) {
@@ -41,6 +42,7 @@ export default function PostView({ id, onBack, onAuthLost }) {
         <p data-testid="paywall-message">{state.err.message}</p>
         <Meter meter={state.err.meter} testid="paywall-meter" />
         <p className="hint">Posts you already opened this month stay free to re-read.</p>
+        <UpgradeButton />
       </div>
     );
   } else {

@@ -1,0 +1,3 @@
+DROP TABLE billing_events;
+DROP TABLE billing_subscriptions;
+DROP TABLE billing_customers;

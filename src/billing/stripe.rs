@@ -1,0 +1,236 @@
+//! A small client for the four Stripe API calls tollgate makes, on reqwest
+//! with rustls (no Stripe SDK: README, "Taking payments", says why).
+//!
+//! Every call is form-encoded with `Authorization: Bearer <secret key>`,
+//! as Stripe's API takes it; every `POST` carries an `Idempotency-Key`
+//! derived from what makes the request unique, so a retried request (a
+//! double click, a timeout whose request did reach Stripe) gets Stripe's
+//! first answer back instead of a second customer. Each call gives up
+//! after [`CONNECT_TIMEOUT`] to connect and [`REQUEST_TIMEOUT`] in all: a
+//! Stripe outage becomes a quick `502 billing_unavailable`, never a request
+//! that hangs. The calls are async: none holds a database connection or
+//! blocks a worker while it waits.
+
+use std::time::Duration;
+
+use serde_json::Value;
+use thread_local::ThreadLocal;
+
+use crate::config::Secret;
+
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(8);
+
+/// A Stripe call that did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum StripeError {
+    #[error("Stripe could not be reached")]
+    Transport(#[source] reqwest::Error),
+    #[error("Stripe answered {status}: {message}")]
+    Refused {
+        status: u16,
+        /// Stripe's `error.code`, e.g. `resource_missing`.
+        code: Option<String>,
+        message: String,
+    },
+    #[error("Stripe's answer lacks `{0}`")]
+    Unexpected(&'static str),
+    #[error("the HTTP client could not be built")]
+    Client(#[source] reqwest::Error),
+}
+
+/// The client. One `reqwest::Client` per worker thread: each actix worker
+/// is its own single-threaded runtime, and a pooled connection is driven by
+/// the runtime that opened it, so connections are not shared across them.
+pub struct StripeClient {
+    base: String,
+    secret_key: Secret,
+    http: ThreadLocal<reqwest::Client>,
+}
+
+impl StripeClient {
+    /// A client for the API at `base` (`STRIPE_API_BASE`).
+    pub fn new(base: &str, secret_key: Secret) -> StripeClient {
+        StripeClient {
+            base: base.trim_end_matches('/').to_owned(),
+            secret_key,
+            http: ThreadLocal::new(),
+        }
+    }
+
+    fn http(&self) -> Result<&reqwest::Client, StripeError> {
+        self.http.get_or_try(|| {
+            reqwest::Client::builder()
+                .use_rustls_tls()
+                .connect_timeout(CONNECT_TIMEOUT)
+                .timeout(REQUEST_TIMEOUT)
+                .user_agent(concat!("tollgate/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .map_err(StripeError::Client)
+        })
+    }
+
+    /// `POST /v1/customers`: a customer for a tollgate user. The key is the
+    /// user's (id and creation time, so another deployment's user 1 never
+    /// shares it), so however often it is retried Stripe makes one.
+    pub async fn create_customer(
+        &self,
+        user_id: i64,
+        user_created_at: i64,
+        username: &str,
+    ) -> Result<String, StripeError> {
+        let key = format!("tollgate-customer-{user_id}-{user_created_at}");
+        let answer = self
+            .post(
+                "/v1/customers",
+                &key,
+                &[
+                    ("name", username.to_owned()),
+                    ("metadata[tollgate_user_id]", user_id.to_string()),
+                ],
+            )
+            .await?;
+        text(&answer, "id")
+    }
+
+    /// `POST /v1/checkout/sessions` in subscription mode; answers its URL.
+    /// The key names the user, customer and price, and the hour: a retry
+    /// within the hour gets the same (still open) session back, not a
+    /// second one a user could pay for twice.
+    pub async fn create_checkout_session(
+        &self,
+        checkout: &Checkout<'_>,
+        now: i64,
+    ) -> Result<String, StripeError> {
+        let key = format!(
+            "tollgate-checkout-{}-{}-{}-{}",
+            checkout.user_id,
+            checkout.customer,
+            checkout.price_id,
+            now.div_euclid(3_600)
+        );
+        let app = checkout.app_url;
+        let answer = self
+            .post(
+                "/v1/checkout/sessions",
+                &key,
+                &[
+                    ("mode", "subscription".to_owned()),
+                    ("customer", checkout.customer.to_owned()),
+                    ("client_reference_id", checkout.user_id.to_string()),
+                    ("line_items[0][price]", checkout.price_id.to_owned()),
+                    ("line_items[0][quantity]", "1".to_owned()),
+                    // `{CHECKOUT_SESSION_ID}` is Stripe's placeholder, which
+                    // it fills in when it redirects.
+                    (
+                        "success_url",
+                        format!("{app}/billing/success?session_id={{CHECKOUT_SESSION_ID}}"),
+                    ),
+                    ("cancel_url", format!("{app}/billing/cancel")),
+                ],
+            )
+            .await?;
+        text(&answer, "url")
+    }
+
+    /// `POST /v1/billing_portal/sessions`; answers its URL. Portal sessions
+    /// are short-lived, so the key holds for a minute.
+    pub async fn create_portal_session(
+        &self,
+        customer: &str,
+        return_url: &str,
+        now: i64,
+    ) -> Result<String, StripeError> {
+        let key = format!("tollgate-portal-{customer}-{}", now.div_euclid(60));
+        let answer = self
+            .post(
+                "/v1/billing_portal/sessions",
+                &key,
+                &[
+                    ("customer", customer.to_owned()),
+                    ("return_url", return_url.to_owned()),
+                ],
+            )
+            .await?;
+        text(&answer, "url")
+    }
+
+    /// `DELETE /v1/subscriptions/{id}`: cancels at once. A subscription
+    /// Stripe no longer has is as good as cancelled. (Stripe takes no
+    /// idempotency key on `DELETE`: it is idempotent already.)
+    pub async fn cancel_subscription(&self, id: &str) -> Result<(), StripeError> {
+        let path = format!("/v1/subscriptions/{}", encode_path(id));
+        let request = self.http()?.delete(format!("{}{path}", self.base));
+        match self.send(request).await {
+            Ok(_) => Ok(()),
+            Err(StripeError::Refused { code, .. })
+                if code.as_deref() == Some("resource_missing") =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn post(
+        &self,
+        path: &str,
+        idempotency_key: &str,
+        form: &[(&str, String)],
+    ) -> Result<Value, StripeError> {
+        let request = self
+            .http()?
+            .post(format!("{}{path}", self.base))
+            .header("Idempotency-Key", idempotency_key)
+            .form(form);
+        self.send(request).await
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> Result<Value, StripeError> {
+        let response = request
+            .bearer_auth(&self.secret_key.0)
+            .send()
+            .await
+            .map_err(StripeError::Transport)?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(StripeError::Transport)?;
+        let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        if status.is_success() {
+            return Ok(value);
+        }
+        let error = &value["error"];
+        Err(StripeError::Refused {
+            status: status.as_u16(),
+            code: error["code"].as_str().map(str::to_owned),
+            message: error["message"]
+                .as_str()
+                .unwrap_or("no error message")
+                .chars()
+                .take(300)
+                .collect(),
+        })
+    }
+}
+
+/// What a Checkout Session is made for.
+pub struct Checkout<'a> {
+    pub user_id: i64,
+    pub customer: &'a str,
+    pub price_id: &'a str,
+    /// `APP_URL`, where Stripe sends the user back.
+    pub app_url: &'a str,
+}
+
+fn text(answer: &Value, field: &'static str) -> Result<String, StripeError> {
+    answer[field]
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .ok_or(StripeError::Unexpected(field))
+}
+
+/// A Stripe id as one path segment (they are `[A-Za-z0-9_]`; anything
+/// else is escaped rather than trusted).
+fn encode_path(id: &str) -> String {
+    url::form_urlencoded::byte_serialize(id.as_bytes()).collect()
+}

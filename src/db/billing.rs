@@ -1,0 +1,275 @@
+//! Queries on `billing_customers`, `billing_subscriptions` and
+//! `billing_events`, and [`apply_event`]: a Stripe webhook event's effects,
+//! committed with the record that the event was applied.
+
+use diesel::prelude::*;
+
+use super::schema::{billing_customers, billing_events, billing_subscriptions, users};
+use super::{Conn, DbConnection};
+use crate::domain::billing::{plan_for_status, Change, Event, Subscription, PREMIUM_STATUSES};
+use crate::domain::Plan;
+
+/// A subscription as stored (what `GET /account` shows).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = billing_subscriptions)]
+pub struct SubscriptionRow {
+    pub id: String,
+    pub status: String,
+    pub current_period_end: Option<i64>,
+    pub cancel_at_period_end: bool,
+    pub updated_at: i64,
+}
+
+/// The Stripe customer made for `user_id`, if one was.
+pub fn customer_of(conn: &mut Conn, user_id: i64) -> QueryResult<Option<String>> {
+    billing_customers::table
+        .find(user_id)
+        .select(billing_customers::customer_id)
+        .get_result(conn) // no LIMIT: see the note in db/mod.rs
+        .optional()
+}
+
+/// Remembers `customer_id` as `user_id`'s customer, unless they already
+/// have one; answers the one they have now. Two checkouts racing to make
+/// the customer both reach here with the same id (the Stripe request's
+/// idempotency key is the user's), and the primary key lets one insert.
+pub fn remember_customer(
+    conn: &mut Conn,
+    user_id: i64,
+    customer_id: &str,
+    now: i64,
+) -> QueryResult<String> {
+    let insert = diesel::insert_into(billing_customers::table)
+        .values((
+            billing_customers::user_id.eq(user_id),
+            billing_customers::customer_id.eq(customer_id),
+            billing_customers::created_at.eq(now),
+        ))
+        .on_conflict_do_nothing();
+    super::direct!(conn, |c| insert.execute(c))?;
+    billing_customers::table
+        .find(user_id)
+        .select(billing_customers::customer_id)
+        .get_result(conn)
+}
+
+/// `user_id`'s subscriptions, the one to show first: one that gives
+/// premium, else the most recently changed.
+pub fn subscriptions_of(conn: &mut Conn, user_id: i64) -> QueryResult<Vec<SubscriptionRow>> {
+    let mut rows: Vec<SubscriptionRow> = billing_subscriptions::table
+        .filter(billing_subscriptions::user_id.eq(user_id))
+        .select(SubscriptionRow::as_select())
+        .load(conn)?;
+    rows.sort_by_key(|row| {
+        (
+            std::cmp::Reverse(plan_for_status(&row.status) == Plan::Premium),
+            std::cmp::Reverse(row.updated_at),
+        )
+    });
+    Ok(rows)
+}
+
+/// What applying an event came to (for the log; the answer is `200`
+/// whatever it is).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// Its effects are committed.
+    Applied,
+    /// Already applied before (a replay, or a duplicate delivered to
+    /// another instance at the same time): nothing changed.
+    Replay,
+    /// Older than the last event applied to the same subscription.
+    Stale,
+    /// For a customer or user tollgate does not know.
+    Unknown,
+    /// A type or object tollgate does not act on.
+    Ignored,
+}
+
+/// Applies `event`. Call it inside [`super::write_transaction`]: its
+/// effects and the row recording that it was applied then commit together,
+/// or not at all (a crash half-way applies nothing).
+///
+/// The event's row is inserted first, and its primary key decides which of
+/// two deliveries of one event applies it: on SQLite the write lock runs
+/// them one after the other, and the second finds the row; on PostgreSQL
+/// the second insert waits for the first transaction, then (the row
+/// committed) does nothing, and this answers [`Applied::Replay`] without
+/// touching anything else. Were the first to roll back, the second would
+/// insert and apply it instead.
+pub fn apply_event(conn: &mut Conn, event: &Event, now: i64) -> QueryResult<Applied> {
+    if event.change == Change::Ignored {
+        return Ok(Applied::Ignored);
+    }
+    let record = diesel::insert_into(billing_events::table)
+        .values((
+            billing_events::id.eq(&event.id),
+            billing_events::kind.eq(&event.kind),
+            billing_events::created.eq(event.created),
+            billing_events::received_at.eq(now),
+        ))
+        .on_conflict_do_nothing();
+    if super::direct!(conn, |c| record.execute(c))? == 0 {
+        return Ok(Applied::Replay);
+    }
+    match &event.change {
+        Change::Ignored => Ok(Applied::Ignored),
+        Change::CheckoutCompleted {
+            user_id, customer, ..
+        } => link_customer(conn, *user_id, customer, now),
+        Change::Subscription(sub) => apply_subscription(conn, sub, event.created, now),
+    }
+}
+
+/// `checkout.session.completed`: `customer` is `user_id`'s. Normally
+/// tollgate made that customer and already remembers it; this also covers
+/// a checkout whose customer Stripe made. A customer already linked to
+/// another user stays theirs.
+fn link_customer(conn: &mut Conn, user_id: i64, customer: &str, now: i64) -> QueryResult<Applied> {
+    let user_exists: bool =
+        diesel::select(diesel::dsl::exists(users::table.find(user_id))).get_result(conn)?;
+    let owner: Option<i64> = billing_customers::table
+        .filter(billing_customers::customer_id.eq(customer))
+        .select(billing_customers::user_id)
+        .get_result(conn)
+        .optional()?;
+    match owner {
+        _ if !user_exists => Ok(Applied::Unknown),
+        Some(owner) if owner == user_id => Ok(Applied::Applied),
+        Some(_) => {
+            tracing::warn!(
+                user_id,
+                "a checkout named a customer of another user; ignored"
+            );
+            Ok(Applied::Unknown)
+        }
+        None => {
+            let upsert = diesel::insert_into(billing_customers::table)
+                .values((
+                    billing_customers::user_id.eq(user_id),
+                    billing_customers::customer_id.eq(customer),
+                    billing_customers::created_at.eq(now),
+                ))
+                .on_conflict(billing_customers::user_id)
+                .do_update()
+                .set(billing_customers::customer_id.eq(customer));
+            super::direct!(conn, |c| upsert.execute(c))?;
+            Ok(Applied::Applied)
+        }
+    }
+}
+
+/// `customer.subscription.*`: stores the subscription as the event shows
+/// it, unless a newer event about it was applied already, then sets the
+/// user's plan from all their subscriptions.
+fn apply_subscription(
+    conn: &mut Conn,
+    sub: &Subscription,
+    created: i64,
+    now: i64,
+) -> QueryResult<Applied> {
+    let owner: Option<i64> = billing_customers::table
+        .filter(billing_customers::customer_id.eq(&sub.customer))
+        .select(billing_customers::user_id)
+        .get_result(conn)
+        .optional()?;
+    let Some(user_id) = owner else {
+        return Ok(Applied::Unknown);
+    };
+    // Events about two subscriptions of one user, applied at once on
+    // PostgreSQL, would each decide the plan without seeing the other's
+    // change; the user's row lock makes them take turns (SQLite's write
+    // lock already does).
+    if let DbConnection::Postgres(pg) = conn {
+        let locked: Option<i64> = users::table
+            .find(user_id)
+            .select(users::id)
+            .for_update()
+            .get_result(pg)
+            .optional()?;
+        // The account was deleted (with its customer) since the lookup.
+        if locked.is_none() {
+            return Ok(Applied::Unknown);
+        }
+    }
+    let insert = diesel::insert_into(billing_subscriptions::table)
+        .values((
+            billing_subscriptions::id.eq(&sub.id),
+            billing_subscriptions::user_id.eq(user_id),
+            billing_subscriptions::status.eq(&sub.status),
+            billing_subscriptions::current_period_end.eq(sub.current_period_end),
+            billing_subscriptions::cancel_at_period_end.eq(sub.cancel_at_period_end),
+            billing_subscriptions::last_event_created.eq(created),
+            billing_subscriptions::updated_at.eq(now),
+        ))
+        .on_conflict_do_nothing();
+    if super::direct!(conn, |c| insert.execute(c))? == 0 {
+        // Known already: only an event at least as new as the last one
+        // applied may change it. The condition is part of the UPDATE, so
+        // it is checked on the row as it is when the update takes it.
+        let updated = diesel::update(
+            billing_subscriptions::table
+                .filter(billing_subscriptions::id.eq(&sub.id))
+                .filter(billing_subscriptions::last_event_created.le(created)),
+        )
+        .set((
+            billing_subscriptions::user_id.eq(user_id),
+            billing_subscriptions::status.eq(&sub.status),
+            billing_subscriptions::current_period_end.eq(sub.current_period_end),
+            billing_subscriptions::cancel_at_period_end.eq(sub.cancel_at_period_end),
+            billing_subscriptions::last_event_created.eq(created),
+            billing_subscriptions::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+        if updated == 0 {
+            return Ok(Applied::Stale);
+        }
+    }
+    let premium: bool = diesel::select(diesel::dsl::exists(
+        billing_subscriptions::table
+            .filter(billing_subscriptions::user_id.eq(user_id))
+            .filter(billing_subscriptions::status.eq_any(PREMIUM_STATUSES)),
+    ))
+    .get_result(conn)?;
+    let plan = if premium { Plan::Premium } else { Plan::Free };
+    let changed = diesel::update(
+        users::table
+            .find(user_id)
+            .filter(users::plan.ne(plan.as_str())),
+    )
+    .set(users::plan.eq(plan.as_str()))
+    .execute(conn)?;
+    if changed > 0 {
+        tracing::info!(user_id, plan = plan.as_str(), "plan changed by billing");
+    }
+    Ok(Applied::Applied)
+}
+
+/// The ids of `user_id`'s subscriptions that Stripe may still charge for.
+pub fn live_subscription_ids(conn: &mut Conn, user_id: i64) -> QueryResult<Vec<String>> {
+    let rows: Vec<(String, String)> = billing_subscriptions::table
+        .filter(billing_subscriptions::user_id.eq(user_id))
+        .select((billing_subscriptions::id, billing_subscriptions::status))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter(|(_, status)| crate::domain::billing::is_live(status))
+        .map(|(id, _)| id)
+        .collect())
+}
+
+/// Whether `user_id` has ever had a subscription (the billing portal has
+/// nothing to show otherwise).
+pub fn has_subscribed(conn: &mut Conn, user_id: i64) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        billing_subscriptions::table.filter(billing_subscriptions::user_id.eq(user_id)),
+    ))
+    .get_result(conn)
+}
+
+/// Forgets applied-event ids older than `before`. Stripe retries an event
+/// for up to three days, so a month later its id cannot come back.
+pub fn purge_events(conn: &mut Conn, before: i64) -> QueryResult<usize> {
+    diesel::delete(billing_events::table.filter(billing_events::received_at.lt(before)))
+        .execute(conn)
+}

@@ -1,0 +1,262 @@
+//! Billing's rules, without I/O: which subscription statuses make a user
+//! premium, which still need cancelling when the account goes, and what a
+//! (signature-checked) Stripe webhook event asks tollgate to change.
+//!
+//! Events are read as Stripe documents them
+//! (<https://docs.stripe.com/api/events/object>): `id`, `type`, `created`
+//! and `data.object`. Only the fields tollgate acts on are read, so a newer
+//! API version that adds fields changes nothing here.
+
+use serde_json::Value;
+
+use crate::domain::Plan;
+
+/// The plan a subscription status gives: premium while Stripe still
+/// expects the subscription to be paid for (`past_due` is a grace period
+/// while Stripe retries the card), free once it is over or never started.
+pub fn plan_for_status(status: &str) -> Plan {
+    match status {
+        "active" | "trialing" | "past_due" => Plan::Premium,
+        _ => Plan::Free,
+    }
+}
+
+/// The statuses that give premium, for queries.
+pub const PREMIUM_STATUSES: [&str; 3] = ["active", "trialing", "past_due"];
+
+/// Whether Stripe may still charge for a subscription in this status, so
+/// that deleting the account must cancel it first. `canceled` and
+/// `incomplete_expired` are final; everything else (`incomplete`,
+/// `unpaid`, `paused`, the premium ones) can still turn into a charge.
+pub fn is_live(status: &str) -> bool {
+    !matches!(status, "canceled" | "incomplete_expired")
+}
+
+/// A webhook event, as far as tollgate cares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// Stripe's event id (`evt_…`): each is applied at most once.
+    pub id: String,
+    /// Its `type`, e.g. `customer.subscription.updated`.
+    pub kind: String,
+    /// When Stripe created it (Unix seconds): orders events of one
+    /// subscription, which Stripe does not deliver in order.
+    pub created: i64,
+    pub change: Change,
+}
+
+/// What an event asks to change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// `checkout.session.completed` in subscription mode: the customer (and
+    /// subscription) now belong to the user named by `client_reference_id`.
+    CheckoutCompleted {
+        user_id: i64,
+        customer: String,
+        subscription: Option<String>,
+    },
+    /// `customer.subscription.created`, `.updated` or `.deleted`: the
+    /// subscription as it now is.
+    Subscription(Subscription),
+    /// Any other type, or a checkout that is not ours to act on: answered
+    /// `200` and ignored.
+    Ignored,
+}
+
+/// A subscription as an event shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscription {
+    pub id: String,
+    pub customer: String,
+    pub status: String,
+    pub current_period_end: Option<i64>,
+    pub cancel_at_period_end: bool,
+}
+
+/// Why an event's body could not be read (the signature was good, so this
+/// is Stripe's shape changing, not an attacker): the field at fault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreadable(pub &'static str);
+
+/// Reads an event from its JSON body.
+pub fn parse_event(body: &Value) -> Result<Event, Unreadable> {
+    let id = text(body, "id").ok_or(Unreadable("id"))?;
+    let kind = text(body, "type").ok_or(Unreadable("type"))?;
+    let created = body["created"].as_i64().ok_or(Unreadable("created"))?;
+    let object = &body["data"]["object"];
+    let change = match kind.as_str() {
+        "checkout.session.completed" => checkout(object),
+        "customer.subscription.created"
+        | "customer.subscription.updated"
+        | "customer.subscription.deleted" => {
+            Change::Subscription(subscription(object).ok_or(Unreadable("data.object"))?)
+        }
+        _ => Change::Ignored,
+    };
+    Ok(Event {
+        id,
+        kind,
+        created,
+        change,
+    })
+}
+
+/// A completed Checkout Session that tollgate started: subscription mode,
+/// a customer, and our user id as `client_reference_id`. Anything else
+/// (a one-off payment, a session made elsewhere) is not ours to act on.
+fn checkout(object: &Value) -> Change {
+    let user_id = text(object, "client_reference_id").and_then(|id| id.parse::<i64>().ok());
+    let customer = id_of(&object["customer"]);
+    match (text(object, "mode").as_deref(), user_id, customer) {
+        (Some("subscription"), Some(user_id), Some(customer)) if user_id > 0 => {
+            Change::CheckoutCompleted {
+                user_id,
+                customer,
+                subscription: id_of(&object["subscription"]),
+            }
+        }
+        _ => Change::Ignored,
+    }
+}
+
+fn subscription(object: &Value) -> Option<Subscription> {
+    Some(Subscription {
+        id: text(object, "id")?,
+        customer: id_of(&object["customer"])?,
+        status: text(object, "status")?,
+        // Newer API versions (2025-03-31 "basil" on) moved the period from
+        // the subscription to each of its items.
+        current_period_end: object["current_period_end"]
+            .as_i64()
+            .or_else(|| object["items"]["data"][0]["current_period_end"].as_i64()),
+        cancel_at_period_end: object["cancel_at_period_end"].as_bool().unwrap_or(false),
+    })
+}
+
+fn text(object: &Value, field: &str) -> Option<String> {
+    object[field]
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+/// An id field, whether Stripe sent the id or (expanded) the object.
+fn id_of(value: &Value) -> Option<String> {
+    match value {
+        Value::String(id) if !id.is_empty() => Some(id.clone()),
+        Value::Object(_) => text(value, "id"),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_plan_follows_the_status() {
+        for status in ["active", "trialing", "past_due"] {
+            assert_eq!(plan_for_status(status), Plan::Premium, "{status}");
+            assert!(PREMIUM_STATUSES.contains(&status));
+        }
+        for status in [
+            "canceled",
+            "unpaid",
+            "incomplete",
+            "incomplete_expired",
+            "paused",
+            "new",
+        ] {
+            assert_eq!(plan_for_status(status), Plan::Free, "{status}");
+        }
+        assert!(is_live("unpaid") && is_live("active") && is_live("incomplete"));
+        assert!(!is_live("canceled") && !is_live("incomplete_expired"));
+    }
+
+    fn event(kind: &str, object: Value) -> Value {
+        json!({"id": "evt_1", "object": "event", "type": kind, "created": 1_700_000_000,
+               "data": {"object": object}})
+    }
+
+    #[test]
+    fn a_subscription_event_gives_the_subscription() {
+        let body = event(
+            "customer.subscription.updated",
+            json!({"id": "sub_1", "object": "subscription", "customer": "cus_1",
+                   "status": "active", "cancel_at_period_end": true,
+                   "current_period_end": 1_700_100_000}),
+        );
+        let parsed = parse_event(&body).unwrap();
+        assert_eq!(parsed.created, 1_700_000_000);
+        assert_eq!(
+            parsed.change,
+            Change::Subscription(Subscription {
+                id: "sub_1".into(),
+                customer: "cus_1".into(),
+                status: "active".into(),
+                current_period_end: Some(1_700_100_000),
+                cancel_at_period_end: true,
+            })
+        );
+    }
+
+    #[test]
+    fn the_period_end_may_be_on_the_first_item() {
+        let body = event(
+            "customer.subscription.created",
+            json!({"id": "sub_1", "customer": {"id": "cus_1", "object": "customer"},
+                   "status": "trialing",
+                   "items": {"object": "list", "data": [{"id": "si_1", "current_period_end": 42}]}}),
+        );
+        let Change::Subscription(sub) = parse_event(&body).unwrap().change else {
+            panic!("a subscription change");
+        };
+        assert_eq!(sub.current_period_end, Some(42));
+        assert_eq!(sub.customer, "cus_1");
+        assert!(!sub.cancel_at_period_end);
+    }
+
+    #[test]
+    fn only_our_subscription_checkouts_link_a_customer() {
+        let ours = json!({"id": "cs_1", "mode": "subscription", "client_reference_id": "7",
+                          "customer": "cus_1", "subscription": "sub_1"});
+        assert_eq!(
+            parse_event(&event("checkout.session.completed", ours))
+                .unwrap()
+                .change,
+            Change::CheckoutCompleted {
+                user_id: 7,
+                customer: "cus_1".into(),
+                subscription: Some("sub_1".into())
+            }
+        );
+        for other in [
+            json!({"mode": "payment", "client_reference_id": "7", "customer": "cus_1"}),
+            json!({"mode": "subscription", "client_reference_id": "x", "customer": "cus_1"}),
+            json!({"mode": "subscription", "client_reference_id": "7", "customer": null}),
+        ] {
+            let change = parse_event(&event("checkout.session.completed", other))
+                .unwrap()
+                .change;
+            assert_eq!(change, Change::Ignored);
+        }
+    }
+
+    #[test]
+    fn other_types_are_ignored_and_broken_events_name_the_field() {
+        let other = parse_event(&event("invoice.paid", json!({}))).unwrap();
+        assert_eq!(other.change, Change::Ignored);
+        assert_eq!(
+            parse_event(&json!({"type": "x", "created": 1})),
+            Err(Unreadable("id"))
+        );
+        assert_eq!(
+            parse_event(&event(
+                "customer.subscription.deleted",
+                json!({"id": "sub_1"})
+            )),
+            Err(Unreadable("data.object"))
+        );
+    }
+}

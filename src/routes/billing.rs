@@ -1,0 +1,180 @@
+//! `POST /billing/checkout`, `POST /billing/portal` and the Stripe webhook
+//! `POST /webhooks/stripe`.
+//!
+//! The two billing routes talk to Stripe between database calls, never
+//! inside one: a slow Stripe holds no connection. The webhook is where
+//! plans change: each event's effects commit with the record that it was
+//! applied (`db::billing::apply_event`).
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use futures_util::StreamExt;
+
+use crate::billing::signature;
+use crate::billing::stripe::Checkout;
+pub use crate::billing::WEBHOOK_PATH;
+use crate::billing::{StripeClient, StripeError};
+use crate::config::Stripe;
+use crate::db::{self, billing};
+use crate::domain::billing::parse_event;
+use crate::domain::Plan;
+use crate::error::ApiError;
+use crate::session::CurrentSession;
+use crate::state::AppState;
+
+/// The webhook's body limit: Stripe's events are far larger than anything
+/// a browser sends here (a subscription with its items and invoice
+/// settings), so this route alone reads up to 256 KiB.
+pub const WEBHOOK_BODY_LIMIT: usize = 256 * 1024;
+
+/// Billing's settings and client, or `501 billing_not_configured`.
+fn configured(state: &AppState) -> Result<(&Stripe, &StripeClient), ApiError> {
+    match (&state.settings.stripe, &state.stripe) {
+        (Some(settings), Some(client)) => Ok((settings, client)),
+        _ => Err(ApiError::BillingNotConfigured),
+    }
+}
+
+fn unavailable(err: StripeError) -> ApiError {
+    ApiError::BillingUnavailable(err.into())
+}
+
+/// A Stripe Checkout Session for the premium price: `200 {"url"}`.
+#[tracing::instrument(name = "checkout", skip_all, fields(user_id = current.0.user.id))]
+pub async fn checkout(
+    state: web::Data<AppState>,
+    current: CurrentSession,
+) -> Result<HttpResponse, ApiError> {
+    let (settings, stripe) = configured(&state)?;
+    let user = current.0.user;
+    if user.plan == Plan::Premium {
+        return Err(ApiError::AlreadyPremium);
+    }
+    let user_id = user.id;
+    let known = db::run(&state.pool, move |conn| {
+        Ok::<_, ApiError>(billing::customer_of(conn, user_id)?)
+    })
+    .await?;
+    let customer = match known {
+        Some(customer) => customer,
+        None => {
+            let made = stripe
+                .create_customer(user_id, user.created_at, &user.username)
+                .await
+                .map_err(unavailable)?;
+            let now = state.clock.now();
+            db::run(&state.pool, move |conn| {
+                db::write_transaction(conn, |conn| {
+                    Ok::<_, ApiError>(billing::remember_customer(conn, user_id, &made, now)?)
+                })
+            })
+            .await?
+        }
+    };
+    let url = stripe
+        .create_checkout_session(
+            &Checkout {
+                user_id,
+                customer: &customer,
+                price_id: &settings.price_id,
+                app_url: &state.settings.app_url,
+            },
+            state.clock.now(),
+        )
+        .await
+        .map_err(unavailable)?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "url": url })))
+}
+
+/// A Stripe Billing Portal session: `200 {"url"}`.
+#[tracing::instrument(name = "billing_portal", skip_all, fields(user_id = current.0.user.id))]
+pub async fn portal(
+    state: web::Data<AppState>,
+    current: CurrentSession,
+) -> Result<HttpResponse, ApiError> {
+    let (_, stripe) = configured(&state)?;
+    let user_id = current.0.user.id;
+    let customer = db::run(&state.pool, move |conn| {
+        let customer = billing::customer_of(conn, user_id)?;
+        let subscribed = billing::has_subscribed(conn, user_id)?;
+        Ok::<_, ApiError>(customer.filter(|_| subscribed))
+    })
+    .await?
+    .ok_or(ApiError::NoBillingAccount)?;
+    let return_url = format!("{}/account", state.settings.app_url);
+    let url = stripe
+        .create_portal_session(&customer, &return_url, state.clock.now())
+        .await
+        .map_err(unavailable)?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "url": url })))
+}
+
+/// Stripe's events: `200 {"received": true}` once applied, replayed,
+/// stale or ignored; `400 invalid_signature` (and nothing changes) unless
+/// the signature is Stripe's. Without billing settings there is no secret
+/// to check against, so no signature is good.
+#[tracing::instrument(name = "stripe_webhook", skip_all)]
+pub async fn stripe_webhook(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let body = read_body(&req, payload).await?;
+    let secret = state
+        .settings
+        .stripe
+        .as_ref()
+        .map(|stripe| stripe.webhook_secret.0.as_str());
+    let header = req
+        .headers()
+        .get("stripe-signature")
+        .map(|value| value.as_bytes());
+    let now = state.clock.now();
+    let checked = match secret {
+        Some(secret) => signature::verify(header, &body, secret, now),
+        None => Err(signature::Refused::Missing),
+    };
+    if let Err(why) = checked {
+        tracing::info!(reason = ?why, "refused a webhook signature");
+        return Err(ApiError::InvalidSignature);
+    }
+
+    // Signed by Stripe, so a body tollgate cannot read is a change in
+    // Stripe's format: refused, and Stripe will retry it.
+    let value: serde_json::Value =
+        serde_json::from_slice(&body).map_err(|e| ApiError::InvalidJson(e.to_string()))?;
+    let event = parse_event(&value)
+        .map_err(|missing| ApiError::field(missing.0, "is missing or of the wrong type"))?;
+    let (id, kind) = (event.id.clone(), event.kind.clone());
+    let applied = db::run(&state.pool, move |conn| {
+        db::write_transaction(conn, |conn| {
+            Ok::<_, ApiError>(billing::apply_event(conn, &event, now)?)
+        })
+    })
+    .await?;
+    tracing::info!(event.id = %id, event.kind = %kind, outcome = ?applied, "billing event");
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "received": true })))
+}
+
+/// The raw body (the signature is over its exact bytes), at most
+/// [`WEBHOOK_BODY_LIMIT`].
+async fn read_body(req: &HttpRequest, mut payload: web::Payload) -> Result<Vec<u8>, ApiError> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > WEBHOOK_BODY_LIMIT as u64) {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk =
+            chunk.map_err(|_| ApiError::InvalidJson("the body could not be read".into()))?;
+        if body.len() + chunk.len() > WEBHOOK_BODY_LIMIT {
+            return Err(ApiError::PayloadTooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}

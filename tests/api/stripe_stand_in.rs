@@ -1,0 +1,206 @@
+//! A local stand-in for the Stripe API: tests run without the internet,
+//! and Stripe has no offline server, so this answers exactly the endpoints
+//! tollgate calls, on 127.0.0.1 at a random port (tollgate reaches it
+//! through `STRIPE_API_BASE`):
+//!
+//! - `POST /v1/customers`, `POST /v1/checkout/sessions`,
+//!   `POST /v1/billing_portal/sessions`: a new Stripe-shaped object each;
+//! - `DELETE /v1/subscriptions/{id}`: the subscription, `canceled`.
+//!
+//! It records what tollgate sent (method, path, form fields, the
+//! `Authorization` and `Idempotency-Key` headers) and, like Stripe, answers
+//! a repeated idempotency key with the first answer instead of doing the
+//! work again. A test can make it lose its next answer (the work is done,
+//! the caller sees a 500) or refuse everything (an outage).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use serde_json::{json, Value};
+
+/// One request as the stand-in received it.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: String,
+    pub path: String,
+    pub form: Vec<(String, String)>,
+    pub authorization: Option<String>,
+    pub idempotency_key: Option<String>,
+}
+
+impl Recorded {
+    /// The value of form field `name`, if sent once.
+    pub fn field(&self, name: &str) -> Option<&str> {
+        let mut values = self.form.iter().filter(|(k, _)| k == name);
+        let (_, value) = values.next()?;
+        assert!(values.next().is_none(), "{name} sent twice");
+        Some(value)
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    requests: Vec<Recorded>,
+    /// Answers by idempotency key, replayed for a repeated key.
+    answers: HashMap<String, Value>,
+    /// How many objects of each kind were made.
+    made: HashMap<&'static str, u32>,
+    lose_next_answer: bool,
+    down: bool,
+}
+
+pub struct StandIn {
+    /// `STRIPE_API_BASE` for tollgate.
+    pub base: String,
+    inner: Arc<Mutex<Inner>>,
+}
+
+impl StandIn {
+    pub async fn start() -> StandIn {
+        let inner = Arc::new(Mutex::new(Inner::default()));
+        let shared = web::Data::from(inner.clone());
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+        let port = listener.local_addr().unwrap().port();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(shared.clone())
+                .default_service(web::to(answer))
+        })
+        .workers(1)
+        .listen(listener)
+        .expect("the stand-in listens")
+        .run();
+        // It stops with the test's runtime, like the app.
+        tokio::spawn(server);
+        StandIn {
+            base: format!("http://127.0.0.1:{port}"),
+            inner,
+        }
+    }
+
+    /// Everything received so far, in order.
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.inner.lock().unwrap().requests.clone()
+    }
+
+    /// The requests to `path`.
+    pub fn requests_to(&self, method: &str, path: &str) -> Vec<Recorded> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.method == method && r.path == path)
+            .collect()
+    }
+
+    /// How many objects of a kind (`customer`, `checkout.session`, …) were
+    /// really made, replays not counted.
+    pub fn made(&self, kind: &str) -> u32 {
+        self.inner
+            .lock()
+            .unwrap()
+            .made
+            .get(kind)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// The next request is carried out (and remembered under its key), but
+    /// its answer is lost: the caller gets a 500.
+    pub fn lose_next_answer(&self) {
+        self.inner.lock().unwrap().lose_next_answer = true;
+    }
+
+    /// Every request fails with a 500 until `false`.
+    pub fn set_down(&self, down: bool) {
+        self.inner.lock().unwrap().down = down;
+    }
+}
+
+async fn answer(
+    inner: web::Data<Mutex<Inner>>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let recorded = Recorded {
+        method: req.method().to_string(),
+        path: req.path().to_owned(),
+        form: serde_urlencoded::from_bytes(&body).unwrap_or_default(),
+        authorization: header("authorization"),
+        idempotency_key: header("idempotency-key"),
+    };
+    let mut inner = inner.lock().unwrap();
+    inner.requests.push(recorded.clone());
+    if inner.down {
+        return stripe_error(500, "api_error", None, "Stripe is down (stand-in).");
+    }
+    if let Some(replayed) = recorded
+        .idempotency_key
+        .as_ref()
+        .and_then(|key| inner.answers.get(key))
+    {
+        return HttpResponse::Ok()
+            .insert_header(("Idempotent-Replayed", "true"))
+            .json(replayed.clone());
+    }
+    let kind = match (recorded.method.as_str(), recorded.path.as_str()) {
+        ("POST", "/v1/customers") => "customer",
+        ("POST", "/v1/checkout/sessions") => "checkout.session",
+        ("POST", "/v1/billing_portal/sessions") => "billing_portal.session",
+        ("DELETE", path) if path.starts_with("/v1/subscriptions/") => "subscription",
+        _ => {
+            return stripe_error(
+                404,
+                "invalid_request_error",
+                None,
+                "Unrecognized request URL (stand-in).",
+            )
+        }
+    };
+    let n = {
+        let made = inner.made.entry(kind).or_default();
+        *made += 1;
+        *made
+    };
+    let object = match kind {
+        "customer" => json!({
+            "id": format!("cus_test_{n}"), "object": "customer",
+            "name": recorded.field("name"), "livemode": false,
+        }),
+        "checkout.session" => json!({
+            "id": format!("cs_test_{n}"), "object": "checkout.session",
+            "mode": "subscription", "status": "open",
+            "customer": recorded.field("customer"),
+            "client_reference_id": recorded.field("client_reference_id"),
+            "url": format!("https://checkout.stripe.com/c/pay/cs_test_{n}"),
+        }),
+        "billing_portal.session" => json!({
+            "id": format!("bps_test_{n}"), "object": "billing_portal.session",
+            "customer": recorded.field("customer"),
+            "return_url": recorded.field("return_url"),
+            "url": format!("https://billing.stripe.com/p/session/test_{n}"),
+        }),
+        _ => json!({
+            "id": recorded.path.trim_start_matches("/v1/subscriptions/"),
+            "object": "subscription", "status": "canceled",
+        }),
+    };
+    if let Some(key) = &recorded.idempotency_key {
+        inner.answers.insert(key.clone(), object.clone());
+    }
+    if std::mem::take(&mut inner.lose_next_answer) {
+        return stripe_error(500, "api_error", None, "The answer was lost (stand-in).");
+    }
+    HttpResponse::Ok().json(object)
+}
+
+/// An error in Stripe's shape.
+fn stripe_error(status: u16, kind: &str, code: Option<&str>, message: &str) -> HttpResponse {
+    HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap())
+        .json(json!({"error": {"type": kind, "code": code, "message": message}}))
+}

@@ -1,0 +1,57 @@
+// A local stand-in for the Stripe API, for the browser test: there is no
+// internet here and Stripe has no offline server. It answers the endpoints
+// tollgate calls (customers, checkout sessions, billing portal sessions,
+// cancelling a subscription) with Stripe-shaped JSON, replays an answer for
+// a repeated Idempotency-Key as Stripe does, and shows what it received at
+// GET /_requests (method, path, form fields, Authorization,
+// Idempotency-Key) so that e2e.mjs can check it.
+//
+//   node stripe-stand-in.mjs <port>
+
+import http from "node:http";
+
+const port = Number(process.argv[2] ?? 12111);
+const requests = [];
+const answers = new Map();
+const made = {};
+
+function send(res, status, body) {
+  res.writeHead(status, { "Content-Type": "application/json" });
+  res.end(JSON.stringify(body));
+}
+
+http
+  .createServer((req, res) => {
+    let raw = "";
+    req.on("data", (chunk) => (raw += chunk));
+    req.on("end", () => {
+      const path = new URL(req.url, "http://stand-in").pathname;
+      if (req.method === "GET" && path === "/_requests") return send(res, 200, requests);
+      const form = Object.fromEntries(new URLSearchParams(raw));
+      const key = req.headers["idempotency-key"] ?? null;
+      requests.push({ method: req.method, path, form, authorization: req.headers.authorization ?? null, idempotency_key: key });
+      if (key && answers.has(key)) return send(res, 200, answers.get(key));
+      const next = (kind) => (made[kind] = (made[kind] ?? 0) + 1);
+      let object;
+      if (req.method === "POST" && path === "/v1/customers") {
+        object = { id: `cus_test_${next("customer")}`, object: "customer", name: form.name ?? null };
+      } else if (req.method === "POST" && path === "/v1/checkout/sessions") {
+        const n = next("checkout");
+        object = {
+          id: `cs_test_${n}`, object: "checkout.session", mode: form.mode, status: "open",
+          customer: form.customer, client_reference_id: form.client_reference_id,
+          url: `https://checkout.stripe.com/c/pay/cs_test_${n}`,
+        };
+      } else if (req.method === "POST" && path === "/v1/billing_portal/sessions") {
+        const n = next("portal");
+        object = { id: `bps_test_${n}`, object: "billing_portal.session", customer: form.customer, url: `https://billing.stripe.com/p/session/test_${n}` };
+      } else if (req.method === "DELETE" && path.startsWith("/v1/subscriptions/")) {
+        object = { id: path.slice("/v1/subscriptions/".length), object: "subscription", status: "canceled" };
+      } else {
+        return send(res, 404, { error: { type: "invalid_request_error", message: "Unrecognized request URL (stand-in)." } });
+      }
+      if (key) answers.set(key, object);
+      send(res, 200, object);
+    });
+  })
+  .listen(port, "127.0.0.1", () => console.log(`stripe stand-in on http://127.0.0.1:${port}`));
