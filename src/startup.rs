@@ -17,8 +17,9 @@ use anyhow::Context;
 use crate::auth::LoginThrottle;
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::db::{self, sessions, throttle, Pool};
+use crate::db::{self, email_tokens, outbox, sessions, throttle, Pool};
 use crate::domain::Lifetimes;
+use crate::mail::{self, Outbox};
 use crate::middleware::guard::require_session;
 use crate::middleware::{access_log, contract_headers, cross_site, json_errors};
 use crate::routes;
@@ -31,6 +32,7 @@ pub struct Application {
     pool: Pool,
     settings: Settings,
     clock: Clock,
+    sender: mail::sender::Sender,
 }
 
 impl Application {
@@ -56,6 +58,10 @@ impl Application {
             settings.remember_ttl,
         );
 
+        let mail = Outbox::new(&settings);
+        let sender =
+            mail::sender::Sender::new(&settings, pool.clone(), clock.clone(), mail.waker())?;
+
         let listener = TcpListener::bind(settings.address())
             .with_context(|| format!("cannot listen on {} (HOST, PORT)", settings.address()))?;
         let port = listener.local_addr()?.port();
@@ -66,6 +72,7 @@ impl Application {
             clock: clock.clone(),
             lifetimes,
             logins,
+            mail,
         });
         let cookie_secure = settings.cookie_secure;
         let same_site = settings.cookie_same_site;
@@ -121,6 +128,7 @@ impl Application {
             pool,
             settings,
             clock,
+            sender,
         })
     }
 
@@ -134,8 +142,11 @@ impl Application {
     }
 
     /// Serves until the server is stopped (SIGINT/SIGTERM or the handle),
-    /// purging expired rows in the background meanwhile.
+    /// purging expired rows and delivering queued mail in the background
+    /// meanwhile. Mail still queued when it stops stays in the outbox for
+    /// the next start (or another instance).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let sender = tokio::spawn(self.sender.run());
         let purger = tokio::spawn(purge_expired(
             self.pool.clone(),
             self.clock.clone(),
@@ -144,6 +155,7 @@ impl Application {
         ));
         let result = self.server.await;
         purger.abort();
+        sender.abort();
         result
     }
 }
@@ -207,13 +219,17 @@ async fn purge_expired(pool: Pool, clock: Clock, interval: Duration, lockout_win
                 Ok::<_, db::Error>((
                     sessions::purge_expired(conn, now)?,
                     throttle::purge_expired(conn, now, lockout_window)?,
+                    email_tokens::purge_expired(conn, now)?,
+                    // Done messages are kept an hour: the per-address
+                    // limit counts them.
+                    outbox::purge_done(conn, now - 3_600)?,
                 ))
             })
         })
         .await;
         match purged {
-            Ok((sessions, throttles)) => {
-                tracing::debug!(sessions, throttles, "purged expired rows")
+            Ok((sessions, throttles, tokens, messages)) => {
+                tracing::debug!(sessions, throttles, tokens, messages, "purged expired rows")
             }
             Err(e) => tracing::warn!(error = %e, "could not purge expired rows"),
         }

@@ -9,6 +9,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::Pool;
 use crate::domain::Lifetimes;
+use crate::mail::Outbox;
 
 pub struct AppState {
     pub pool: Pool,
@@ -19,4 +20,6 @@ pub struct AppState {
     pub lifetimes: Lifetimes,
     /// Password checks under the per-username lockout.
     pub logins: LoginThrottle,
+    /// Queues messages in the caller's transaction; wakes the sender.
+    pub mail: Outbox,
 }

@@ -14,6 +14,8 @@
 
 mod batch;
 pub mod demo_posts;
+pub mod email_tokens;
+pub mod outbox;
 pub mod posts;
 pub mod schema;
 pub mod sessions;

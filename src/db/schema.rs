@@ -9,6 +9,9 @@ diesel::table! {
         password_hash -> Text,
         plan -> Text,
         created_at -> BigInt,
+        email -> Nullable<Text>,
+        email_key -> Nullable<Text>,
+        email_verified -> Bool,
     }
 }
 
@@ -53,8 +56,42 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    email_tokens (token_hash) {
+        token_hash -> Text,
+        user_id -> BigInt,
+        purpose -> Text,
+        email_key -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> BigInt,
+        recipient -> Text,
+        recipient_key -> Text,
+        subject -> Text,
+        body -> Text,
+        state -> Text,
+        created_at -> BigInt,
+        next_attempt_at -> BigInt,
+        attempts -> Integer,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(email_tokens -> users (user_id));
 diesel::joinable!(unlocks -> users (user_id));
 diesel::joinable!(unlocks -> posts (post_id));
 
-diesel::allow_tables_to_appear_in_same_query!(users, sessions, posts, unlocks, login_throttle);
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    sessions,
+    posts,
+    unlocks,
+    login_throttle,
+    email_tokens,
+    outbox
+);

@@ -1,6 +1,7 @@
-//! Pure rules: parsing usernames and passwords, the paywall, session
+//! Pure rules: parsing usernames, passwords and email addresses, the paywall, session
 //! lifetimes. No I/O, so every rule is unit-tested without a server.
 
+pub mod email;
 pub mod lifetime;
 pub mod password;
 pub mod paywall;
@@ -8,6 +9,7 @@ pub mod plan;
 pub mod user;
 pub mod username;
 
+pub use email::Email;
 pub use lifetime::Lifetimes;
 pub use password::Password;
 pub use paywall::{Meter, Month};

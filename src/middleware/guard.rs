@@ -24,12 +24,17 @@ use crate::session::{self, store, SessionState, COOKIE_NAME};
 use crate::state::AppState;
 
 /// The routes anyone may call. Matched exactly: `/login/` is not `/login`.
-pub const PUBLIC_PATHS: [&str; 5] = [
+pub const PUBLIC_PATHS: [&str; 8] = [
     "/register",
     "/login",
     "/check_session",
     "/health",
     "/openapi.yaml",
+    // Emailed links are followed by someone who may not be logged in (a
+    // forgotten password, another device).
+    "/email/verify",
+    "/password/forgot",
+    "/password/reset",
 ];
 
 pub async fn require_session(

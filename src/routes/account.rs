@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::body::{Fields, JsonObject};
 use crate::auth::{password, Account};
+use crate::db::email_tokens::{self, Purpose};
 use crate::db::{self, sessions, users};
 use crate::domain::username::username_key;
 use crate::domain::Password;
@@ -102,7 +103,7 @@ pub async fn end_other_sessions(
 
 /// The Account object: the User, its email address and its subscription.
 #[derive(Serialize)]
-struct AccountView {
+pub(super) struct AccountView {
     #[serde(flatten)]
     user: crate::domain::User,
     email: Option<String>,
@@ -110,31 +111,43 @@ struct AccountView {
     subscription: Option<serde_json::Value>,
 }
 
-/// `GET /account`. Accounts have no email address or subscription yet:
-/// those columns come with the recovery and billing features.
+impl AccountView {
+    /// The account as stored now, or `None` if it has just been deleted.
+    pub(super) fn load(conn: &mut db::Conn, user_id: i64) -> diesel::QueryResult<Option<Self>> {
+        let (Some(user), Some(email)) =
+            (users::find(conn, user_id)?, users::email_of(conn, user_id)?)
+        else {
+            return Ok(None);
+        };
+        Ok(Some(AccountView {
+            user: user.to_user(),
+            email: email.email,
+            email_verified: email.email_verified,
+            // Subscriptions come with billing.
+            subscription: None,
+        }))
+    }
+}
+
+/// `GET /account`.
 pub async fn account(
     state: web::Data<AppState>,
     current: CurrentSession,
 ) -> Result<HttpResponse, ApiError> {
     let user_id = current.0.user.id;
-    let row = db::run(&state.pool, move |conn| {
-        Ok::<_, ApiError>(users::find(conn, user_id)?)
+    let view = db::run(&state.pool, move |conn| {
+        Ok::<_, ApiError>(AccountView::load(conn, user_id)?)
     })
     .await?
     // Deleted since the session was loaded.
     .ok_or(ApiError::NotLoggedIn(crate::error::NoSession::Invalid))?;
-    Ok(HttpResponse::Ok().json(AccountView {
-        user: row.to_user(),
-        email: None,
-        email_verified: false,
-        subscription: None,
-    }))
+    Ok(HttpResponse::Ok().json(view))
 }
 
 /// Checks the caller's password, or answers `401 invalid_credentials`. A
 /// stolen cookie must not become a way around the login lockout, so these
 /// checks count towards it too.
-async fn confirm_password(
+pub(super) async fn confirm_password(
     state: &AppState,
     current: &CurrentSession,
     password: String,
@@ -179,6 +192,8 @@ pub async fn change_password(
     let token = db::run(&state.pool, move |conn| {
         db::write_transaction(conn, |conn| {
             users::update_password_hash(conn, user_id, &hash)?;
+            // Any password change kills outstanding reset links.
+            email_tokens::delete_for_user(conn, user_id, Purpose::Reset)?;
             sessions::revoke_others(conn, user_id, &session_id)?;
             Ok::<_, ApiError>(session::rotate(conn, &session_id)?)
         })

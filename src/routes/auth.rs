@@ -4,11 +4,12 @@ use actix_session::Session;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::body::{Fields, JsonObject};
+use super::recovery::send_verification;
 use super::user_agent;
 use crate::auth::{password, Account};
 use crate::db::{self, sessions, users};
 use crate::domain::username::username_key;
-use crate::domain::{Password, Username};
+use crate::domain::{Email, Password, Username};
 use crate::error::ApiError;
 use crate::session::{self, CurrentSession, SessionState};
 use crate::state::AppState;
@@ -62,7 +63,12 @@ pub async fn register(
     let password = fields.parse("password", Ok(sent.password), |p| {
         Password::parse(p, &sent.username)
     });
-    let (Ok(username), Ok(password)) = (username, password) else {
+    // Optional: absent or `null` is an account without an address.
+    let email = fields.text_or_null("email", false);
+    let email = fields.parse("email", email, |raw| {
+        raw.as_deref().map(Email::parse).transpose()
+    });
+    let (Ok(username), Ok(password), Ok(email)) = (username, password, email) else {
         return Err(fields.into_error());
     };
 
@@ -83,18 +89,30 @@ pub async fn register(
     let stay = sent.stay_signed_in;
     let previous = previous_session(&req);
     let now = state.clock.now();
-    let (user, issued) = db::run(&state.pool, move |conn| {
+    let app = state.clone();
+    let (user, issued, queued) = db::run(&state.pool, move |conn| {
         db::write_transaction(conn, |conn| {
             let user =
                 users::insert(conn, &username, &hash, now)?.ok_or(ApiError::UsernameTaken)?;
+            // The address and its verification link commit with the
+            // account, or not at all. Any number of accounts may hold an
+            // address unverified, so this never reveals another's.
+            let mut queued = false;
+            if let Some(email) = &email {
+                users::set_email(conn, user.id, Some(email))?;
+                queued = send_verification(&app, conn, now, user.id, &user.username, email)?;
+            }
             if let Some(id) = &previous {
                 sessions::end(conn, id)?;
             }
             let issued = session::start(conn, user.id, stay, agent.as_deref(), now, &lifetimes)?;
-            Ok::<_, ApiError>((user, issued))
+            Ok::<_, ApiError>((user, issued, queued))
         })
     })
     .await?;
+    if queued {
+        state.mail.wake();
+    }
     tracing::info!(user_id = user.id, "registered");
     logged_in(
         &state,

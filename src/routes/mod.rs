@@ -5,6 +5,7 @@ pub mod auth;
 pub mod blog;
 pub mod body;
 pub mod health;
+pub mod recovery;
 
 use actix_web::{guard, web, HttpRequest, HttpResponse, Resource, Route};
 
@@ -13,7 +14,7 @@ use crate::error::ApiError;
 /// The contract's routes, as (path, method). `configure` below registers
 /// exactly these; a test holds this table to `configure` (through each
 /// path's `Allow` header) and to `openapi.yaml`.
-pub const ROUTES: [(&str, &str); 14] = [
+pub const ROUTES: [(&str, &str); 18] = [
     ("/register", "POST"),
     ("/login", "POST"),
     ("/check_session", "GET"),
@@ -26,6 +27,10 @@ pub const ROUTES: [(&str, &str); 14] = [
     ("/password", "POST"),
     ("/account", "GET"),
     ("/account", "DELETE"),
+    ("/email", "POST"),
+    ("/email/verify", "POST"),
+    ("/password/forgot", "POST"),
+    ("/password/reset", "POST"),
     ("/health", "GET"),
     ("/openapi.yaml", "GET"),
 ];
@@ -50,6 +55,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             resource("/account", "GET, HEAD, DELETE")
                 .route(get().to(account::account))
                 .route(web::delete().to(account::delete_account)),
+        )
+        .service(resource("/email", "POST").route(web::post().to(recovery::set_email)))
+        .service(resource("/email/verify", "POST").route(web::post().to(recovery::verify_email)))
+        .service(
+            resource("/password/forgot", "POST").route(web::post().to(recovery::forgot_password)),
+        )
+        .service(
+            resource("/password/reset", "POST").route(web::post().to(recovery::reset_password)),
         )
         .service(resource("/health", "GET, HEAD").route(get().to(health::health)))
         .service(resource("/openapi.yaml", "GET, HEAD").route(get().to(health::openapi)));
