@@ -84,7 +84,7 @@ mod tests {
         assert!(m
             .body
             .contains("\nhttp://localhost:5173/reset-password?token=abc\n"));
-        assert!(m.body.contains("1 hour,"));
+        assert!(m.body.contains("for 1 hour."));
     }
 
     #[test]
