@@ -632,3 +632,63 @@ async fn without_smtp_messages_are_written_to_the_mail_folder() {
     assert_eq!(account(&app, &client).await["email_verified"], true);
 }
 }
+
+/// Emailed links are secrets like session tokens: neither a token nor the
+/// hash kept of it reaches the log, even at the debug level.
+#[tokio::test]
+async fn no_link_token_reaches_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, port, output) = spawn_binary(dir.path(), &[("RUST_LOG", "debug")]);
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let post = |path: &str, body: Value| client.post(format!("{base}{path}")).json(&body).send();
+    let registered = post(
+        "/register",
+        json!({"username": "logan", "password": PASSWORD, "email": "logan@example.com"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(registered.status(), StatusCode::CREATED);
+    let mail = dir.path().join("mail");
+    eventually(|| !read_messages(&mail).is_empty()).await;
+    let verify_token = read_messages(&mail)[0].token("/verify-email").unwrap();
+    let verified = post("/email/verify", json!({"token": verify_token}))
+        .await
+        .unwrap();
+    assert_eq!(verified.status(), StatusCode::NO_CONTENT);
+    post("/password/forgot", json!({"email": "logan@example.com"}))
+        .await
+        .unwrap();
+    eventually(|| read_messages(&mail).len() == 2).await;
+    let reset_token = read_messages(&mail)
+        .iter()
+        .find_map(|m| m.token("/reset-password"))
+        .unwrap();
+    let reset = post(
+        "/password/reset",
+        json!({"token": reset_token, "new_password": NEW_PASSWORD}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(reset.status(), StatusCode::NO_CONTENT);
+    let _ = child.kill();
+    let _ = child.wait();
+    std::thread::sleep(Duration::from_millis(200));
+
+    let log = output.lock().unwrap().clone();
+    assert!(
+        log.contains("message delivered"),
+        "the sender's log was captured: {log}"
+    );
+    for token in [&verify_token, &reset_token] {
+        assert!(
+            !log.contains(token.as_str()),
+            "a link's token is in the log"
+        );
+        assert!(
+            !log.contains(&tollgate::session::token::hash(token)),
+            "a token's hash is in the log"
+        );
+    }
+    assert!(!log.contains(NEW_PASSWORD) && !log.contains(PASSWORD));
+}
