@@ -90,12 +90,16 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# No SMTP_URL: messages are written as .eml files here, where e2e.mjs reads
+# them and follows their links as the recipient would.
+export MAIL_DIR="$WORK/mail"
 say "starting tollgate on 127.0.0.1:$API_PORT (fresh database in $WORK)"
 # A fresh directory: a fresh tollgate.db with the demo posts, and no stray .env.
 (
   cd "$WORK"
   exec env HOST=127.0.0.1 PORT="$API_PORT" BCRYPT_COST=4 RUST_LOG=warn \
     CORS_ALLOWED_ORIGINS="$SPA_URL" DATABASE_URL="$WORK/tollgate.db" \
+    APP_URL="$SPA_URL" MAIL_DIR="$MAIL_DIR" \
     FREE_READS=5 SEED_DEMO_POSTS=true "$TOLLGATE" serve
 ) >"$WORK/tollgate.log" 2>&1 &
 API_PID=$!

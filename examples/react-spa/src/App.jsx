@@ -4,12 +4,20 @@ import AuthForm from "./components/AuthForm.jsx";
 import PostList from "./components/PostList.jsx";
 import PostView from "./components/PostView.jsx";
 import Sessions from "./components/Sessions.jsx";
+import Account from "./components/Account.jsx";
+import { ForgotPassword, ResetPassword, VerifyEmail } from "./components/Recovery.jsx";
+
+// The pages an emailed link opens ({APP_URL}/verify-email?token=…,
+// {APP_URL}/reset-password?token=…): shown whether or not anyone is logged in.
+const LINK_PAGES = { "/verify-email": VerifyEmail, "/reset-password": ResetPassword };
 
 export default function App() {
   // undefined: still asking the server; null: logged out; object: the User.
   const [user, setUser] = useState(undefined);
   const [view, setView] = useState({ name: "posts" });
   const [startupError, setStartupError] = useState(null);
+  const [forgot, setForgot] = useState(false);
+  const LinkPage = LINK_PAGES[window.location.pathname];
 
   // Who am I? The cookie is HttpOnly, so only the server can tell.
   useEffect(() => {
@@ -44,6 +52,15 @@ export default function App() {
     setUser(null);
   }
 
+  if (LinkPage) {
+    return (
+      <main className="app">
+        <h1>tollgate</h1>
+        <LinkPage />
+      </main>
+    );
+  }
+
   if (user === undefined) {
     return <main className="app"><p data-testid="loading">Loading…</p></main>;
   }
@@ -54,7 +71,11 @@ export default function App() {
         <h1>tollgate</h1>
         {startupError && <p className="error" data-testid="startup-error">{startupError}</p>}
         <div className="auth">
-          <AuthForm kind="login" onSuccess={loggedIn} />
+          {forgot ? (
+            <ForgotPassword onCancel={() => setForgot(false)} />
+          ) : (
+            <AuthForm kind="login" onSuccess={loggedIn} onForgot={() => setForgot(true)} />
+          )}
           <AuthForm kind="register" onSuccess={loggedIn} />
         </div>
       </main>
@@ -66,10 +87,12 @@ export default function App() {
       <header className="bar">
         <h1>tollgate</h1>
         <nav>
-          <button className={view.name !== "sessions" ? "active" : ""} data-testid="nav-posts"
+          <button className={view.name !== "sessions" && view.name !== "account" ? "active" : ""} data-testid="nav-posts"
             onClick={() => setView({ name: "posts" })}>Posts</button>
           <button className={view.name === "sessions" ? "active" : ""} data-testid="nav-sessions"
             onClick={() => setView({ name: "sessions" })}>Sessions</button>
+          <button className={view.name === "account" ? "active" : ""} data-testid="nav-account"
+            onClick={() => setView({ name: "account" })}>Account</button>
         </nav>
         <span className="who">
           Signed in as <strong data-testid="current-user">{user.username}</strong>{" "}
@@ -85,6 +108,7 @@ export default function App() {
         <PostView id={view.id} onBack={() => setView({ name: "posts" })} onAuthLost={onAuthLost} />
       )}
       {view.name === "sessions" && <Sessions onAuthLost={onAuthLost} />}
+      {view.name === "account" && <Account onAuthLost={onAuthLost} />}
     </main>
   );
 }
