@@ -692,3 +692,57 @@ async fn no_link_token_reaches_the_log() {
     }
     assert!(!log.contains(NEW_PASSWORD) && !log.contains(PASSWORD));
 }
+
+backend_test! {
+async fn one_reset_link_used_twice_at_once_resets_once() {
+    let Some(smtp) = SmtpServer::start().await else { return };
+    let app = app_with_smtp(&smtp, &[]).await;
+    let sibling = app.sibling().await;
+    register_with_email(&app, "alice", Some("alice@example.com")).await;
+    forgot(&app, "alice@example.com").await;
+    eventually(|| smtp.messages().iter().any(|m| m.token("/reset-password").is_some())).await;
+    let token = smtp.messages().iter().find_map(|m| m.token("/reset-password")).unwrap();
+
+    let (a, b) = tokio::join!(
+        reset(&app, &token, NEW_PASSWORD),
+        reset(&sibling, &token, "yet another secret")
+    );
+    let mut statuses = [a.status(), b.status()];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::NO_CONTENT, StatusCode::BAD_REQUEST]);
+    let new = app.login(&app.client(), "alice", NEW_PASSWORD).await.status();
+    let other = app.login(&app.client(), "alice", "yet another secret").await.status();
+    assert!(
+        (new == StatusCode::OK) != (other == StatusCode::OK),
+        "exactly one new password took: {new} {other}"
+    );
+}
+}
+
+backend_test! {
+async fn two_accounts_verifying_one_address_at_once_one_wins() {
+    let Some(smtp) = SmtpServer::start().await else { return };
+    let app = app_with_smtp(&smtp, &[]).await;
+    let sibling = app.sibling().await;
+    register_with_email(&app, "alice", Some("shared@example.com")).await;
+    register_with_email(&app, "bob", Some("SHARED@example.com")).await;
+    let messages = wait_for_messages(&smtp, 2).await;
+    let tokens: Vec<String> = messages.iter().filter_map(|m| m.token("/verify-email")).collect();
+    assert_eq!(tokens.len(), 2);
+
+    let (a, b) = tokio::join!(verify(&app, &tokens[0]), verify(&sibling, &tokens[1]));
+    let mut statuses = [a.status(), b.status()];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::NO_CONTENT, StatusCode::CONFLICT]);
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let verified: Vec<Count> =
+        diesel::sql_query("SELECT COUNT(*) AS n FROM users WHERE email_verified")
+            .load(&mut app.db())
+            .unwrap();
+    assert_eq!(verified[0].n, 1);
+}
+}
