@@ -146,7 +146,8 @@ impl Application {
     /// meanwhile. Mail still queued when it stops stays in the outbox for
     /// the next start (or another instance).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let sender = tokio::spawn(self.sender.run());
+        let (stop_sender, stop) = tokio::sync::watch::channel(false);
+        let mut sender = tokio::spawn(self.sender.run(stop));
         let purger = tokio::spawn(purge_expired(
             self.pool.clone(),
             self.clock.clone(),
@@ -155,7 +156,16 @@ impl Application {
         ));
         let result = self.server.await;
         purger.abort();
-        sender.abort();
+        // A delivery under way finishes and is recorded, so the next start
+        // does not send it again; one stuck on a dead SMTP server is cut
+        // off (its lease brings it back later).
+        let _ = stop_sender.send(true);
+        if tokio::time::timeout(Duration::from_secs(10), &mut sender)
+            .await
+            .is_err()
+        {
+            sender.abort();
+        }
         result
     }
 }

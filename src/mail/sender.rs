@@ -18,7 +18,7 @@ use anyhow::Context;
 use lettre::message::header::{ContentTransferEncoding, ContentType};
 use lettre::message::{Body, Mailbox};
 use lettre::{Message, SmtpTransport, Transport as _};
-use tokio::sync::Notify;
+use tokio::sync::{watch, Notify};
 
 use crate::clock::Clock;
 use crate::config::Settings;
@@ -137,11 +137,15 @@ impl Sender {
         })
     }
 
-    /// Delivers until the task is aborted.
-    pub async fn run(self) {
+    /// Delivers until `stop` turns true; a delivery under way then still
+    /// finishes and is recorded, so a restart does not send it again.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
         let mut moved = self.clock.moved();
         loop {
-            let wait = match self.deliver_due().await {
+            if *stop.borrow() {
+                return;
+            }
+            let wait = match self.deliver_due(&stop).await {
                 Ok(Some(due)) => (due - self.clock.now()).clamp(1, POLL_SECS),
                 Ok(None) => POLL_SECS,
                 Err(e) => {
@@ -150,6 +154,7 @@ impl Sender {
                 }
             };
             tokio::select! {
+                _ = stop.changed() => {}
                 _ = self.wake.notified() => {}
                 changed = moved.changed() => {
                     if changed.is_err() {
@@ -161,9 +166,16 @@ impl Sender {
         }
     }
 
-    /// Delivers every message due now; answers when the next one is due.
-    pub async fn deliver_due(&self) -> Result<Option<i64>, db::Error> {
+    /// Delivers every message due now (until `stop`); answers when the
+    /// next one is due.
+    pub async fn deliver_due(
+        &self,
+        stop: &watch::Receiver<bool>,
+    ) -> Result<Option<i64>, db::Error> {
         loop {
+            if *stop.borrow() {
+                break;
+            }
             let now = self.clock.now();
             let claimed = db::run(&self.pool, move |conn| {
                 db::write_transaction(conn, |conn| {
