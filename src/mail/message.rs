@@ -62,9 +62,62 @@ pub fn reset(app_url: &str, token: &str, username: &str, ttl_secs: i64) -> Rende
     }
 }
 
+/// The HTML alternative of a message's text: each paragraph a `<p>`, each
+/// line that is a link a clickable `<a>`, everything escaped. Made from
+/// the text, so the two parts can never say different things.
+pub fn html_of(text: &str) -> String {
+    let mut html = String::from(
+        "<!DOCTYPE html>\n<html><body style=\"font-family: sans-serif; line-height: 1.5\">\n",
+    );
+    for paragraph in text.split("\n\n").filter(|p| !p.trim().is_empty()) {
+        let lines: Vec<String> = paragraph
+            .lines()
+            .map(|line| {
+                let escaped = escape(line);
+                if line.starts_with("http://") || line.starts_with("https://") {
+                    format!("<a href=\"{escaped}\">{escaped}</a>")
+                } else {
+                    escaped
+                }
+            })
+            .collect();
+        html.push_str("<p>");
+        html.push_str(&lines.join("<br>\n"));
+        html.push_str("</p>\n");
+    }
+    html.push_str("</body></html>\n");
+    html
+}
+
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_html_part_links_the_link_and_escapes_the_rest() {
+        let m = reset("https://app.example.com", "a-b_c", "Bob", 3_600);
+        let html = html_of(&m.body);
+        assert!(html.contains(
+            "<a href=\"https://app.example.com/reset-password?token=a-b_c\">https://app.example.com/reset-password?token=a-b_c</a>"
+        ));
+        assert!(html.contains("&quot;Bob&quot;"));
+        assert!(html_of("x <script>&").contains("x &lt;script&gt;&amp;"));
+    }
 
     #[test]
     fn the_verification_message_carries_its_link() {

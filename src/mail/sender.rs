@@ -15,11 +15,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use lettre::message::header::{ContentTransferEncoding, ContentType};
-use lettre::message::{Body, Mailbox};
+use lettre::message::header::ContentTransferEncoding;
+use lettre::message::{Body, Mailbox, MultiPart};
 use lettre::{Message, SmtpTransport, Transport as _};
 use tokio::sync::{watch, Notify};
 
+use super::message;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::{self, outbox, Pool};
@@ -265,23 +266,27 @@ impl Sender {
             .recipient
             .parse::<Mailbox>()
             .context("the recipient is not an address the mail library accepts")?;
-        // 7-bit when the text allows (ASCII, lines under SMTP's 998-byte
-        // limit; lettre's own choice re-encodes lines over 76, which would
-        // break the link in a raw `.eml` file), otherwise lettre's choice.
-        let text = &claimed.body;
-        let body = if text.is_ascii() && !text.contains('\0') && text.lines().all(|l| l.len() < 998)
-        {
-            let crlf = text.replace("\r\n", "\n").replace('\n', "\r\n");
-            Body::dangerous_pre_encoded(crlf.into_bytes(), ContentTransferEncoding::SevenBit)
-        } else {
-            Body::new(text.clone())
-        };
+        // Plain text, and an HTML alternative made from it.
         Ok(Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(claimed.subject.clone())
-            .header(ContentType::TEXT_PLAIN)
-            .body(body)?)
+            .multipart(MultiPart::alternative_plain_html(
+                body_of(claimed.body.clone()),
+                body_of(message::html_of(&claimed.body)),
+            ))?)
+    }
+}
+
+/// 7-bit when the text allows (ASCII, lines under SMTP's 998-byte limit;
+/// lettre's own choice re-encodes lines over 76, which would break the
+/// link in a raw `.eml` file), otherwise lettre's choice.
+fn body_of(text: String) -> Body {
+    if text.is_ascii() && !text.contains('\0') && text.lines().all(|l| l.len() < 998) {
+        let crlf = text.replace("\r\n", "\n").replace('\n', "\r\n");
+        Body::dangerous_pre_encoded(crlf.into_bytes(), ContentTransferEncoding::SevenBit)
+    } else {
+        Body::new(text)
     }
 }
 

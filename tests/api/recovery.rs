@@ -86,6 +86,17 @@ async fn reset(app: &TestApp, token: &str, new_password: &str) -> reqwest::Respo
     .await
 }
 
+/// A process of the real binary, killed however the test ends (a failed
+/// assertion must not leave a server running).
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[derive(diesel::QueryableByName, Debug)]
 struct OutboxRow {
     #[diesel(sql_type = diesel::sql_types::Text)]
@@ -586,7 +597,8 @@ async fn a_message_acknowledged_before_a_kill_9_is_delivered_after_restart() {
         ("RUST_LOG", "warn,tollgate=info,tollgate::access=warn"),
     ];
     // Nothing listens on the SMTP port yet: this instance cannot deliver.
-    let (mut child, api_port, _output) = spawn_binary(dir.path(), &env);
+    let (child, api_port, _output) = spawn_binary(dir.path(), &env);
+    let mut child = KillOnDrop(child);
     let response = reqwest::Client::new()
         .post(format!("http://127.0.0.1:{api_port}/register"))
         .json(&json!({"username": "alice", "password": PASSWORD, "email": "alice@example.com"}))
@@ -604,14 +616,14 @@ async fn a_message_acknowledged_before_a_kill_9_is_delivered_after_restart() {
     })
     .await;
     assert!(failed_once, "the first attempt was recorded");
-    child.kill().unwrap(); // SIGKILL: no chance to clean up
-    child.wait().unwrap();
+    child.0.kill().unwrap(); // SIGKILL: no chance to clean up
+    child.0.wait().unwrap();
 
     let smtp = SmtpServer::start_on(port).await;
-    let (mut child, _, output) = spawn_binary(dir.path(), &env);
+    let (child, _, output) = spawn_binary(dir.path(), &env);
+    let child = KillOnDrop(child);
     let delivered = wait_for(60, || !smtp.messages().is_empty()).await;
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(child);
     assert!(delivered, "not delivered after restart:\n{}", output.lock().unwrap());
     assert!(smtp.messages()[0].is_to("alice@example.com"));
     assert_eq!(smtp.messages().len(), 1);
@@ -638,7 +650,8 @@ async fn without_smtp_messages_are_written_to_the_mail_folder() {
 #[tokio::test]
 async fn no_link_token_reaches_the_log() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, port, output) = spawn_binary(dir.path(), &[("RUST_LOG", "debug")]);
+    let (child, port, output) = spawn_binary(dir.path(), &[("RUST_LOG", "debug")]);
+    let mut child = KillOnDrop(child);
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
     let post = |path: &str, body: Value| client.post(format!("{base}{path}")).json(&body).send();
@@ -671,8 +684,8 @@ async fn no_link_token_reaches_the_log() {
     .await
     .unwrap();
     assert_eq!(reset.status(), StatusCode::NO_CONTENT);
-    let _ = child.kill();
-    let _ = child.wait();
+    let _ = child.0.kill();
+    let _ = child.0.wait();
     std::thread::sleep(Duration::from_millis(200));
 
     let log = output.lock().unwrap().clone();
