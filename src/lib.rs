@@ -16,6 +16,10 @@ pub mod routes;
 /// `AppState`: what handlers and middleware reach through `web::Data`.
 pub mod state;
 
+/// Email: messages queued in the outbox with their tokens, and the
+/// background sender that delivers them.
+pub mod mail;
+
 /// Password hashing off the async workers, and the login lockout.
 pub mod auth;
 /// Session tokens, the session lookup, and actix-session's cookie store.

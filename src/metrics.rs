@@ -77,8 +77,7 @@ pub struct Metrics {
     logins: [IntCounter; 4],
     paywall: [IntCounter; 3],
     pool: IntGaugeVec,
-    /// Mail waiting in the outbox. The outbox is being built beside this
-    /// (issue 10); until it sets this gauge, it stays 0.
+    /// Mail waiting in the outbox, counted when `/metrics` is scraped.
     pub mail_outbox_pending: IntGauge,
 }
 

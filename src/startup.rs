@@ -21,8 +21,12 @@ use crate::billing::StripeClient;
 use crate::client_ip::TrustedProxies;
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::db::{self, billing, events, ip_limits, paywall_notices, sessions, throttle, Pool};
+use crate::db::{
+    self, billing, email_tokens, events, ip_limits, outbox, paywall_notices, sessions, throttle,
+    Pool,
+};
 use crate::domain::{Lifetimes, Month};
+use crate::mail::{self, Outbox};
 use crate::metrics::Metrics;
 use crate::middleware::guard::require_session;
 use crate::middleware::{access_log, contract_headers, cross_site, json_errors};
@@ -38,6 +42,7 @@ pub struct Application {
     pool: Pool,
     settings: Settings,
     clock: Clock,
+    sender: mail::sender::Sender,
 }
 
 impl Application {
@@ -67,6 +72,10 @@ impl Application {
             settings.session_absolute_ttl,
             settings.remember_ttl,
         );
+
+        let mail = Outbox::new(&settings);
+        let sender =
+            mail::sender::Sender::new(&settings, pool.clone(), clock.clone(), mail.waker())?;
 
         let listener = TcpListener::bind(settings.address())
             .with_context(|| format!("cannot listen on {} (HOST, PORT)", settings.address()))?;
@@ -98,6 +107,7 @@ impl Application {
             ip_limits: IpLimits::new(&settings),
             metrics,
             stripe,
+            mail,
         });
         let cookie_secure = settings.cookie_secure;
         let same_site = settings.cookie_same_site;
@@ -155,6 +165,7 @@ impl Application {
             pool,
             settings,
             clock,
+            sender,
         })
     }
 
@@ -173,8 +184,12 @@ impl Application {
     }
 
     /// Serves until the server is stopped (SIGINT/SIGTERM or the handle),
-    /// purging expired rows in the background meanwhile.
+    /// purging expired rows and delivering queued mail in the background
+    /// meanwhile. Mail still queued when it stops stays in the outbox for
+    /// the next start (or another instance).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let (stop_sender, stop) = tokio::sync::watch::channel(false);
+        let mut sender = tokio::spawn(self.sender.run(stop));
         let purger = tokio::spawn(purge_expired(
             self.pool.clone(),
             self.clock.clone(),
@@ -188,6 +203,16 @@ impl Application {
         });
         let result = self.server.await;
         purger.abort();
+        // A delivery under way finishes and is recorded, so the next start
+        // does not send it again; one stuck on a dead SMTP server is cut
+        // off (its lease brings it back later).
+        let _ = stop_sender.send(true);
+        if tokio::time::timeout(Duration::from_secs(10), &mut sender)
+            .await
+            .is_err()
+        {
+            sender.abort();
+        }
         // The metrics listener lives as long as the API does.
         if let Some((handle, task)) = metrics {
             handle.stop(true).await;
@@ -260,6 +285,12 @@ fn metrics_server(
                 async move {
                     let (idle, in_use) = pool.connection_counts();
                     metrics.set_pool(idle, in_use);
+                    // Read at scrape time, like the pool: the outbox is
+                    // shared by every instance, so this is the whole queue.
+                    match db::read(&pool, |conn| Ok::<_, db::Error>(outbox::pending(conn)?)).await {
+                        Ok(pending) => metrics.mail_outbox_pending.set(pending),
+                        Err(e) => tracing::warn!(error = %e, "cannot count the mail outbox"),
+                    }
                     match metrics.encode() {
                         Ok((content_type, text)) => actix_web::HttpResponse::Ok()
                             .content_type(content_type)
@@ -278,6 +309,20 @@ fn metrics_server(
     .listen(listener)?
     .run();
     Ok((server, port))
+}
+
+/// How many rows one round of the purge deleted, per table.
+#[derive(Debug)]
+#[allow(dead_code)] // read through Debug, in the log line
+struct Purged {
+    sessions: usize,
+    throttles: usize,
+    ip_windows: usize,
+    events: usize,
+    paywall_notices: usize,
+    billing_events: usize,
+    email_tokens: usize,
+    messages: usize,
 }
 
 /// Deletes expired sessions, stale lockout rows, ended per-IP windows,
@@ -307,29 +352,23 @@ async fn purge_expired(
         let month = Month::containing(crate::time::from_unix(now));
         let purged = db::run(&pool, move |conn| {
             db::write_transaction(conn, |conn| {
-                Ok::<_, db::Error>((
-                    sessions::purge_expired(conn, now)?,
-                    throttle::purge_expired(conn, now, lockout_window)?,
-                    ip_limits::purge_expired(conn, now)?,
-                    events::purge_older_than(conn, now - event_retention)?,
-                    paywall_notices::purge_before(conn, month)?,
-                    billing::purge_events(conn, now - BILLING_EVENTS_KEPT_SECS)?,
-                ))
+                Ok::<_, db::Error>(Purged {
+                    sessions: sessions::purge_expired(conn, now)?,
+                    throttles: throttle::purge_expired(conn, now, lockout_window)?,
+                    ip_windows: ip_limits::purge_expired(conn, now)?,
+                    events: events::purge_older_than(conn, now - event_retention)?,
+                    paywall_notices: paywall_notices::purge_before(conn, month)?,
+                    billing_events: billing::purge_events(conn, now - BILLING_EVENTS_KEPT_SECS)?,
+                    email_tokens: email_tokens::purge_expired(conn, now)?,
+                    // Done messages are kept an hour: the per-address
+                    // limit counts them.
+                    messages: outbox::purge_done(conn, now - 3_600)?,
+                })
             })
         })
         .await;
         match purged {
-            Ok((sessions, throttles, ip_windows, events, notices, billing_events)) => {
-                tracing::debug!(
-                    sessions,
-                    throttles,
-                    ip_windows,
-                    events,
-                    notices,
-                    billing_events,
-                    "purged expired rows"
-                )
-            }
+            Ok(purged) => tracing::debug!(?purged, "purged expired rows"),
             Err(e) => tracing::warn!(error = %e, "could not purge expired rows"),
         }
     }

@@ -12,6 +12,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::Pool;
 use crate::domain::Lifetimes;
+use crate::mail::Outbox;
 use crate::metrics::Metrics;
 
 pub struct AppState {
@@ -29,4 +30,6 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Stripe's API, when billing is configured (`settings.stripe`).
     pub stripe: Option<StripeClient>,
+    /// Queues messages in the caller's transaction; wakes the sender.
+    pub mail: Outbox,
 }

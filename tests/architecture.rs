@@ -51,7 +51,7 @@ const LAYERS: &[&[&str]] = &[
     &["startup"],
     &["routes", "middleware"],
     &["state"],
-    &["auth", "session", "billing"],
+    &["auth", "session", "billing", "mail"],
     &["error"],
     &["db"],
     &["domain"],

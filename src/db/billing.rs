@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use super::schema::{billing_customers, billing_events, billing_subscriptions, users};
 use super::{Conn, DbConnection};
 use crate::domain::billing::{plan_for_status, Change, Event, Subscription, PREMIUM_STATUSES};
-use crate::domain::Plan;
+use crate::domain::{EventKind, Plan, Requester};
 
 /// A subscription as stored (what `GET /account` shows).
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -192,16 +192,18 @@ fn apply_subscription(
             return Ok(Applied::Unknown);
         }
     }
+    // What the event says of the subscription: inserted, or set on the
+    // stored row.
+    let fields = (
+        billing_subscriptions::user_id.eq(user_id),
+        billing_subscriptions::status.eq(&sub.status),
+        billing_subscriptions::current_period_end.eq(sub.current_period_end),
+        billing_subscriptions::cancel_at_period_end.eq(sub.cancel_at_period_end),
+        billing_subscriptions::last_event_created.eq(created),
+        billing_subscriptions::updated_at.eq(now),
+    );
     let insert = diesel::insert_into(billing_subscriptions::table)
-        .values((
-            billing_subscriptions::id.eq(&sub.id),
-            billing_subscriptions::user_id.eq(user_id),
-            billing_subscriptions::status.eq(&sub.status),
-            billing_subscriptions::current_period_end.eq(sub.current_period_end),
-            billing_subscriptions::cancel_at_period_end.eq(sub.cancel_at_period_end),
-            billing_subscriptions::last_event_created.eq(created),
-            billing_subscriptions::updated_at.eq(now),
-        ))
+        .values((billing_subscriptions::id.eq(&sub.id), fields))
         .on_conflict_do_nothing();
     if super::direct!(conn, |c| insert.execute(c))? == 0 {
         // Known already: only an event at least as new as the last one
@@ -212,14 +214,7 @@ fn apply_subscription(
                 .filter(billing_subscriptions::id.eq(&sub.id))
                 .filter(billing_subscriptions::last_event_created.le(created)),
         )
-        .set((
-            billing_subscriptions::user_id.eq(user_id),
-            billing_subscriptions::status.eq(&sub.status),
-            billing_subscriptions::current_period_end.eq(sub.current_period_end),
-            billing_subscriptions::cancel_at_period_end.eq(sub.cancel_at_period_end),
-            billing_subscriptions::last_event_created.eq(created),
-            billing_subscriptions::updated_at.eq(now),
-        ))
+        .set(fields)
         .execute(conn)?;
         if updated == 0 {
             return Ok(Applied::Stale);
@@ -240,6 +235,24 @@ fn apply_subscription(
     .set(users::plan.eq(plan.as_str()))
     .execute(conn)?;
     if changed > 0 {
+        // The change and its event commit together, with the event id.
+        let from = match plan {
+            Plan::Premium => Plan::Free,
+            Plan::Free => Plan::Premium,
+        };
+        let detail = serde_json::json!({
+            "from": from.as_str(),
+            "to": plan.as_str(),
+            "source": "billing",
+        });
+        super::events::record(
+            conn,
+            now,
+            user_id,
+            EventKind::PlanChanged,
+            &Requester::NOBODY,
+            detail,
+        )?;
         tracing::info!(user_id, plan = plan.as_str(), "plan changed by billing");
     }
     Ok(Applied::Applied)

@@ -15,8 +15,10 @@
 mod batch;
 pub mod billing;
 pub mod demo_posts;
+pub mod email_tokens;
 pub mod events;
 pub mod ip_limits;
+pub mod outbox;
 pub mod paywall_notices;
 pub mod posts;
 pub mod schema;

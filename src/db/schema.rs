@@ -9,6 +9,9 @@ diesel::table! {
         password_hash -> Text,
         plan -> Text,
         created_at -> BigInt,
+        email -> Nullable<Text>,
+        email_key -> Nullable<Text>,
+        email_verified -> Bool,
     }
 }
 
@@ -112,11 +115,37 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    email_tokens (token_hash) {
+        token_hash -> Text,
+        user_id -> BigInt,
+        purpose -> Text,
+        email_key -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> BigInt,
+        recipient -> Text,
+        recipient_key -> Text,
+        subject -> Text,
+        body -> Text,
+        state -> Text,
+        created_at -> BigInt,
+        next_attempt_at -> BigInt,
+        attempts -> Integer,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(events -> users (user_id));
 diesel::joinable!(paywall_notices -> users (user_id));
 diesel::joinable!(billing_customers -> users (user_id));
 diesel::joinable!(billing_subscriptions -> users (user_id));
+diesel::joinable!(email_tokens -> users (user_id));
 diesel::joinable!(unlocks -> users (user_id));
 diesel::joinable!(unlocks -> posts (post_id));
 
@@ -132,4 +161,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     billing_customers,
     billing_subscriptions,
     billing_events,
+    email_tokens,
+    outbox,
 );

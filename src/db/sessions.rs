@@ -116,6 +116,11 @@ pub fn revoke_others(conn: &mut Conn, user_id: i64, keep: &str) -> QueryResult<V
     .get_results(conn)
 }
 
+/// Ends every session of `user_id` (a password reset).
+pub fn end_all(conn: &mut Conn, user_id: i64) -> QueryResult<usize> {
+    diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(conn)
+}
+
 /// `user_id`'s live sessions, newest first.
 pub fn list(conn: &mut Conn, user_id: i64, now: i64) -> QueryResult<Vec<SessionRow>> {
     sessions::table

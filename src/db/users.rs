@@ -4,7 +4,7 @@ use diesel::prelude::*;
 
 use super::schema::users;
 use super::Conn;
-use crate::domain::{Plan, User, Username};
+use crate::domain::{Email, Plan, User, Username};
 
 /// A user row as stored, hash included: never leaves the server.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -116,4 +116,81 @@ pub fn delete(conn: &mut Conn, id: i64) -> QueryResult<()> {
     diesel::delete(users::table.find(id))
         .execute(conn)
         .map(|_| ())
+}
+
+/// An account's address as stored, for `GET /account` and the recovery
+/// routes (kept out of [`UserRow`], which every session lookup loads).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct EmailRow {
+    pub id: i64,
+    pub username: String,
+    pub email: Option<String>,
+    pub email_key: Option<String>,
+    pub email_verified: bool,
+}
+
+pub fn email_of(conn: &mut Conn, id: i64) -> QueryResult<Option<EmailRow>> {
+    users::table
+        .find(id)
+        .select(EmailRow::as_select())
+        .get_result(conn) // no LIMIT: see the note in db/mod.rs
+        .optional()
+}
+
+/// Every account holding the address `key`, verified or not.
+pub fn holding_email(conn: &mut Conn, key: &str) -> QueryResult<Vec<EmailRow>> {
+    users::table
+        .filter(users::email_key.eq(key))
+        .order(users::id)
+        .select(EmailRow::as_select())
+        .load(conn)
+}
+
+/// Gives the account an unverified address (or none).
+pub fn set_email(conn: &mut Conn, id: i64, email: Option<&Email>) -> QueryResult<()> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::email.eq(email.map(Email::as_str)),
+            users::email_key.eq(email.map(Email::key)),
+            users::email_verified.eq(false),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Keeps the same address (same key) as newly typed, say with other case.
+pub fn retype_email(conn: &mut Conn, id: i64, email: &Email) -> QueryResult<()> {
+    diesel::update(users::table.find(id))
+        .set(users::email.eq(email.as_str()))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Marks the account's address verified if it is still `key`; `Ok(false)`
+/// if the account holds another address now. The partial unique index
+/// `users_verified_email` is the arbiter between accounts: a second account
+/// verifying the same address fails here with a unique violation, however
+/// close together the two ran, on any number of instances.
+pub fn mark_verified(conn: &mut Conn, id: i64, key: &str) -> QueryResult<bool> {
+    diesel::update(
+        users::table
+            .filter(users::id.eq(id))
+            .filter(users::email_key.eq(key)),
+    )
+    .set(users::email_verified.eq(true))
+    .execute(conn)
+    .map(|n| n > 0)
+}
+
+/// Like [`mark_verified`], but leaves the address unverified (`Ok(false)`)
+/// when another account has verified it, instead of failing the caller's
+/// transaction: it runs in a savepoint, which alone rolls back (on
+/// PostgreSQL a failed statement would otherwise abort the whole
+/// transaction).
+pub fn mark_verified_unless_taken(conn: &mut Conn, id: i64, key: &str) -> QueryResult<bool> {
+    match conn.transaction(|conn| mark_verified(conn, id, key)) {
+        Err(e) if super::is_unique_violation(&e) => Ok(false),
+        other => other,
+    }
 }

@@ -1,9 +1,10 @@
-//! Pure rules: parsing usernames and passwords, the paywall, session
-//! lifetimes, account event kinds, per-IP limit windows, what a
-//! subscription and a billing event mean. No I/O, so every rule is
+//! Pure rules: parsing usernames, passwords and email addresses, the
+//! paywall, session lifetimes, account event kinds, per-IP limit windows,
+//! what a subscription and a billing event mean. No I/O, so every rule is
 //! unit-tested without a server.
 
 pub mod billing;
+pub mod email;
 pub mod event;
 pub mod ip_limit;
 pub mod lifetime;
@@ -13,6 +14,7 @@ pub mod plan;
 pub mod user;
 pub mod username;
 
+pub use email::Email;
 pub use event::{EventKind, Requester};
 pub use ip_limit::IpLimit;
 pub use lifetime::Lifetimes;

@@ -25,7 +25,7 @@ use crate::session::{self, store, SessionState, COOKIE_NAME};
 use crate::state::AppState;
 
 /// The routes anyone may call. Matched exactly: `/login/` is not `/login`.
-pub const PUBLIC_PATHS: [&str; 6] = [
+pub const PUBLIC_PATHS: [&str; 9] = [
     "/register",
     "/login",
     "/check_session",
@@ -33,6 +33,11 @@ pub const PUBLIC_PATHS: [&str; 6] = [
     "/openapi.yaml",
     // Stripe's servers call it; its signature is its authentication.
     "/webhooks/stripe",
+    // Emailed links are followed by someone who may not be logged in (a
+    // forgotten password, another device).
+    "/email/verify",
+    "/password/forgot",
+    "/password/reset",
 ];
 
 pub async fn require_session(

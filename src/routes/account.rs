@@ -9,6 +9,7 @@ use super::body::{Fields, JsonObject};
 use super::pagination::{pagination, Pagination};
 use super::requester;
 use crate::auth::{password, Account};
+use crate::db::email_tokens::{self, Purpose};
 use crate::db::{self, billing, events, sessions, users};
 use crate::domain::username::username_key;
 use crate::domain::{EventKind, Password, Requester};
@@ -118,7 +119,7 @@ pub async fn end_other_sessions(
 
 /// The Account object: the User, its email address and its subscription.
 #[derive(Serialize)]
-struct AccountView {
+pub(super) struct AccountView {
     #[serde(flatten)]
     user: crate::domain::User,
     email: Option<String>,
@@ -145,32 +146,44 @@ fn serialize_optional_time<S: serde::Serializer>(
     }
 }
 
-/// `GET /account`. Accounts have no email address yet: that column comes
-/// with the recovery feature. The subscription shown is one that gives
-/// premium if there is one, else the latest.
+impl AccountView {
+    /// The account as stored now, or `None` if it has just been deleted.
+    pub(super) fn load(conn: &mut db::Conn, user_id: i64) -> diesel::QueryResult<Option<Self>> {
+        let (Some(user), Some(email)) =
+            (users::find(conn, user_id)?, users::email_of(conn, user_id)?)
+        else {
+            return Ok(None);
+        };
+        Ok(Some(AccountView {
+            user: user.to_user(),
+            email: email.email,
+            email_verified: email.email_verified,
+            // One that gives premium if there is one, else the latest.
+            subscription: billing::subscriptions_of(conn, user_id)?
+                .into_iter()
+                .next()
+                .map(|sub| SubscriptionView {
+                    status: sub.status,
+                    current_period_end: sub.current_period_end,
+                    cancel_at_period_end: sub.cancel_at_period_end,
+                }),
+        }))
+    }
+}
+
+/// `GET /account`.
 pub async fn account(
     state: web::Data<AppState>,
     current: CurrentSession,
 ) -> Result<HttpResponse, ApiError> {
     let user_id = current.0.user.id;
-    let (row, subscription) = db::read(&state.pool, move |conn| {
-        let row = users::find(conn, user_id)?;
-        let subscription = billing::subscriptions_of(conn, user_id)?.into_iter().next();
-        Ok::<_, ApiError>((row, subscription))
+    let view = db::read(&state.pool, move |conn| {
+        Ok::<_, ApiError>(AccountView::load(conn, user_id)?)
     })
-    .await?;
+    .await?
     // Deleted since the session was loaded.
-    let row = row.ok_or(ApiError::NotLoggedIn(crate::error::NoSession::Invalid))?;
-    Ok(HttpResponse::Ok().json(AccountView {
-        user: row.to_user(),
-        email: None,
-        email_verified: false,
-        subscription: subscription.map(|sub| SubscriptionView {
-            status: sub.status,
-            current_period_end: sub.current_period_end,
-            cancel_at_period_end: sub.cancel_at_period_end,
-        }),
-    }))
+    .ok_or(ApiError::NotLoggedIn(crate::error::NoSession::Invalid))?;
+    Ok(HttpResponse::Ok().json(view))
 }
 
 /// The `session_revoked` event of one session a user ended.
@@ -188,7 +201,7 @@ fn revoked(
 /// Checks the caller's password, or answers `401 invalid_credentials`. A
 /// stolen cookie must not become a way around the login lockout, so these
 /// checks count towards it too.
-async fn confirm_password(
+pub(super) async fn confirm_password(
     state: &AppState,
     current: &CurrentSession,
     password: String,
@@ -237,6 +250,8 @@ pub async fn change_password(
     let token = db::run(&state.pool, move |conn| {
         db::write_transaction(conn, |conn| {
             users::update_password_hash(conn, user_id, &hash)?;
+            // Any password change kills outstanding reset links.
+            email_tokens::delete_for_user(conn, user_id, Purpose::Reset)?;
             // The sessions this ends are part of the change: one event.
             sessions::revoke_others(conn, user_id, &session_id)?;
             let changed = EventKind::PasswordChanged;

@@ -4,11 +4,12 @@ use actix_session::Session;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::body::{Fields, JsonObject};
+use super::recovery::send_verification;
 use super::requester;
 use crate::auth::{ip_limits, password, Account};
 use crate::db::{self, events, sessions, users};
 use crate::domain::username::username_key;
-use crate::domain::{EventKind, Password, Username};
+use crate::domain::{Email, EventKind, Password, Username};
 use crate::error::ApiError;
 use crate::metrics::LoginOutcome;
 use crate::session::{self, CurrentSession, SessionState};
@@ -63,7 +64,12 @@ pub async fn register(
     let password = fields.parse("password", Ok(sent.password), |p| {
         Password::parse(p, &sent.username)
     });
-    let (Ok(username), Ok(password)) = (username, password) else {
+    // Optional: absent or `null` is an account without an address.
+    let email = fields.text_or_null("email", false);
+    let email = fields.parse("email", email, |raw| {
+        raw.as_deref().map(Email::parse).transpose()
+    });
+    let (Ok(username), Ok(password), Ok(email)) = (username, password, email) else {
         return Err(fields.into_error());
     };
 
@@ -90,13 +96,22 @@ pub async fn register(
     let stay = sent.stay_signed_in;
     let previous = previous_session(&req);
     let now = state.clock.now();
-    let (user, issued) = db::run(&state.pool, move |conn| {
+    let app = state.clone();
+    let (user, issued, queued) = db::run(&state.pool, move |conn| {
         db::write_transaction(conn, |conn| {
             let user =
                 users::insert(conn, &username, &hash, now)?.ok_or(ApiError::UsernameTaken)?;
             // Only accounts actually created count towards the IP's limit:
             // a refusal here rolls the account back with the count.
             ip_limits::spend(conn, &limit, &client_ip, now)?;
+            // The address and its verification link commit with the
+            // account, or not at all. Any number of accounts may hold an
+            // address unverified, so this never reveals another's.
+            let mut queued = false;
+            if let Some(email) = &email {
+                users::set_email(conn, user.id, Some(email))?;
+                queued = send_verification(&app, conn, now, user.id, &user.username, email)?;
+            }
             if let Some(id) = &previous {
                 sessions::end(conn, id)?;
             }
@@ -110,10 +125,13 @@ pub async fn register(
                 &by,
                 Default::default(),
             )?;
-            Ok::<_, ApiError>((user, issued))
+            Ok::<_, ApiError>((user, issued, queued))
         })
     })
     .await?;
+    if queued {
+        state.mail.wake();
+    }
     tracing::info!(user_id = user.id, "registered");
     logged_in(
         &state,

@@ -121,6 +121,18 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// A string field that may be `null` (or, when `required` is false,
+    /// absent): `None` for either.
+    pub fn text_or_null(&mut self, name: &str, required: bool) -> Field<Option<String>> {
+        match self.object.get(name) {
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(Value::Null) => Ok(None),
+            None if !required => Ok(None),
+            None => Err(self.reject(name, "is required (a string, or null)")),
+            Some(_) => Err(self.reject(name, "must be a string or null")),
+        }
+    }
+
     /// An optional boolean field, `false` when absent. `null` is not a
     /// boolean: the contract's field is `bool` when present.
     pub fn flag(&mut self, name: &str) -> Field<bool> {
@@ -198,6 +210,20 @@ mod tests {
             }
             _ => panic!("expected a validation error"),
         }
+    }
+
+    #[test]
+    fn nullable_text_tells_absent_from_null() {
+        let map = parse_object(br#"{"a": null, "b": "x", "c": 1}"#).unwrap();
+        let mut fields = Fields::new(&map);
+        assert_eq!(fields.text_or_null("a", true).unwrap(), None);
+        assert_eq!(
+            fields.text_or_null("b", true).unwrap().as_deref(),
+            Some("x")
+        );
+        assert_eq!(fields.text_or_null("missing", false).unwrap(), None);
+        assert!(fields.text_or_null("missing", true).is_err());
+        assert!(fields.text_or_null("c", false).is_err());
     }
 
     proptest::proptest! {

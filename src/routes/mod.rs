@@ -7,6 +7,7 @@ pub mod blog;
 pub mod body;
 pub mod health;
 pub mod pagination;
+pub mod recovery;
 
 use actix_web::{guard, web, HttpRequest, HttpResponse, Resource, Route};
 
@@ -34,6 +35,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("/billing/checkout", "POST"),
     ("/billing/portal", "POST"),
     ("/webhooks/stripe", "POST"),
+    ("/email", "POST"),
+    ("/email/verify", "POST"),
+    ("/password/forgot", "POST"),
+    ("/password/reset", "POST"),
     ("/health", "GET"),
     ("/openapi.yaml", "GET"),
 ];
@@ -64,6 +69,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/billing/portal", "POST").route(web::post().to(billing::portal)))
         .service(
             resource(billing::WEBHOOK_PATH, "POST").route(web::post().to(billing::stripe_webhook)),
+        )
+        .service(resource("/email", "POST").route(web::post().to(recovery::set_email)))
+        .service(resource("/email/verify", "POST").route(web::post().to(recovery::verify_email)))
+        .service(
+            resource("/password/forgot", "POST").route(web::post().to(recovery::forgot_password)),
+        )
+        .service(
+            resource("/password/reset", "POST").route(web::post().to(recovery::reset_password)),
         )
         .service(resource("/health", "GET, HEAD").route(get().to(health::health)))
         .service(resource("/openapi.yaml", "GET, HEAD").route(get().to(health::openapi)));

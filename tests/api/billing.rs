@@ -884,3 +884,47 @@ async fn no_stripe_secret_reaches_the_log() {
         assert!(!log.contains(v1), "a signature is in the log");
     }
 }
+
+backend_test! {
+async fn each_plan_change_by_billing_is_one_event_with_its_source() {
+    let (app, stripe) = billing_app(&[]).await;
+    let (client, _, customer) = customer(&app, &stripe, "Alice").await;
+    let bob = app.logged_in_client("Bob").await;
+    let t = app.now();
+    for (id, kind, status) in [
+        ("evt_1", "customer.subscription.created", "active"),
+        // Still premium: no change, no event.
+        ("evt_2", "customer.subscription.updated", "past_due"),
+        ("evt_3", "customer.subscription.deleted", "canceled"),
+    ] {
+        deliver_ok(&app, &subscription_event(id, kind, t, "sub_1", &customer, status)).await;
+    }
+    // A replay changes nothing and records nothing.
+    deliver_ok(&app, &subscription_event(
+        "evt_1", "customer.subscription.created", t, "sub_1", &customer, "active",
+    ))
+    .await;
+
+    let events = |client: Client| {
+        let app = &app;
+        async move {
+            let list: Value = app.get(&client, "/account/events").await.json().await.unwrap();
+            list["events"].as_array().unwrap().clone()
+        }
+    };
+    let changes: Vec<Value> = events(client.clone())
+        .await
+        .into_iter()
+        .filter(|e| e["kind"] == "plan_changed")
+        .map(|e| json!([e["detail"], e["ip"], e["user_agent"]]))
+        .collect();
+    assert_eq!(
+        changes,
+        vec![
+            json!([{"from": "premium", "to": "free", "source": "billing"}, null, null]),
+            json!([{"from": "free", "to": "premium", "source": "billing"}, null, null]),
+        ]
+    );
+    assert!(events(bob).await.iter().all(|e| e["kind"] != "plan_changed"));
+}
+}

@@ -156,6 +156,11 @@ async fn start(storage: Arc<Storage>, vars: Vec<(String, String)>) -> TestApp {
         ("REGISTER_MAX_PER_IP_PER_HOUR".into(), "1000000000".into()),
         ("FORGOT_MAX_PER_IP_PER_HOUR".into(), "1000000000".into()),
         ("LOGIN_MAX_FAILURES_PER_IP".into(), "1000000000".into()),
+        // Messages (when no SMTP_URL is set) go into the test's own folder.
+        (
+            "MAIL_DIR".into(),
+            storage.dir.path().join("mail").display().to_string(),
+        ),
     ]);
     if storage.postgres.is_some() {
         // Instances on PostgreSQL share a key; there is no file beside it.
@@ -238,6 +243,17 @@ impl TestApp {
         let mut vars = self.vars.clone();
         vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         start(self.storage.clone(), vars).await
+    }
+
+    /// Where this app writes messages when no SMTP_URL is set.
+    pub fn mail_dir(&self) -> PathBuf {
+        self.storage.dir.path().join("mail")
+    }
+
+    /// Stops this instance's server (and its background work) but keeps
+    /// its data, for a test that goes on with other processes on it.
+    pub async fn stop(&self) {
+        self.handle.stop(true).await;
     }
 
     pub async fn restart(self) -> TestApp {

@@ -7,11 +7,12 @@
 //   WEBHOOK_SECRET tollgate's STRIPE_WEBHOOK_SECRET, to sign events with
 //   CHROMIUM       the browser binary (default /usr/bin/chromium)
 //   ARTIFACTS_DIR  where the step screenshots go (default <repo>/artifacts/browser)
+//   MAIL_DIR       where the server writes its messages as .eml files (no SMTP_URL)
 //
 // Exits 0 when every step passed, 1 with a "FAIL" line otherwise.
 
 import { chromium } from "playwright-core";
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { createHmac, randomBytes } from "node:crypto";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -23,6 +24,7 @@ const API_URL = process.env.API_URL ?? "http://localhost:8080";
 const STRIPE_URL = process.env.STRIPE_URL ?? "http://127.0.0.1:12111";
 const WEBHOOK_SECRET = process.env.WEBHOOK_SECRET ?? "whsec_e2e";
 const ARTIFACTS = path.resolve(process.env.ARTIFACTS_DIR ?? path.join(here, "../../artifacts/browser"));
+const MAIL_DIR = process.env.MAIL_DIR;
 const WAIT_MS = 10_000; // any single wait
 const TOTAL_MS = 150_000; // the whole test
 
@@ -125,6 +127,24 @@ async function login(p, username, password, { stay = false } = {}) {
   if (stay) await p.getByTestId("login-stay").check();
   await p.getByTestId("login-submit").click();
   await p.getByTestId("current-user").waitFor();
+}
+
+/**
+ * The link `{SPA_URL}{linkPath}?token=…` of the newest message to `address`
+ * in MAIL_DIR, waiting for it to be written: what the recipient would click.
+ */
+async function emailedLink(address, linkPath) {
+  const pattern = new RegExp(`${SPA_URL.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}${linkPath}\\?token=[A-Za-z0-9_-]+`);
+  return until(`a message to ${address} with a ${linkPath} link in ${MAIL_DIR}`, async () => {
+    const names = (await readdir(MAIL_DIR)).filter((n) => n.endsWith(".eml")).sort();
+    for (const name of names.reverse()) {
+      const text = await readFile(path.join(MAIL_DIR, name), "utf8");
+      const to = /^To: (.*)$/m.exec(text)?.[1] ?? "";
+      const link = pattern.exec(text)?.[0];
+      if (to.includes(address) && link) return link;
+    }
+    return null;
+  });
 }
 
 async function main() {
@@ -325,6 +345,65 @@ async function main() {
     await page.getByTestId("login-form").waitFor();
     if (await page.getByTestId("current-user").count()) throw new Error("a user is shown after logout and reload");
     await shot(page, "06-reloaded-logged-out.png");
+  });
+
+  // Email and recovery: the register form's address, the verification
+  // link, then "forgot password" and the reset link, read from the .eml
+  // files the server writes into MAIL_DIR.
+  const mailUser = `e2e_${suffix}_m`;
+  const mailAddress = `${mailUser}@example.com`;
+  const newPassword = `Renewed-${randomBytes(6).toString("hex")}!`;
+  await step(`register ${mailUser} with an email address; the account page shows it unverified`, async () => {
+    if (!MAIL_DIR) throw new Error("MAIL_DIR is not set (run tests/browser/run.sh)");
+    await page.getByTestId("register-username").fill(mailUser);
+    await page.getByTestId("register-password").fill(password);
+    await page.getByTestId("register-email").fill(mailAddress);
+    await page.getByTestId("register-submit").click();
+    await expectText(page, "current-user", mailUser);
+    await page.getByTestId("nav-account").click();
+    await expectText(page, "account-email", mailAddress);
+    await expectText(page, "account-verified", "not verified");
+    await shot(page, "07-account-unverified.png");
+  });
+
+  await step("open the emailed verification link: the address is verified", async () => {
+    const link = await emailedLink(mailAddress, "/verify-email");
+    await page.goto(link);
+    await page.getByTestId("verify-done").waitFor();
+    await shot(page, "08-verified.png");
+    await page.getByTestId("recovery-home").click();
+    await page.getByTestId("nav-account").click();
+    await expectText(page, "account-verified", "verified");
+  });
+
+  await step("log out, ask for a reset link, set a new password from it", async () => {
+    await page.getByTestId("logout").click();
+    await page.getByTestId("forgot-link").click();
+    await page.getByTestId("forgot-email").fill(mailAddress.toUpperCase());
+    await page.getByTestId("forgot-submit").click();
+    await page.getByTestId("forgot-done").waitFor();
+    await shot(page, "09-forgot.png");
+    const link = await emailedLink(mailAddress, "/reset-password");
+    await page.goto(link);
+    await page.getByTestId("reset-password").fill("short");
+    await page.getByTestId("reset-submit").click();
+    await page.getByTestId("reset-error-password").waitFor(); // 422: the link stays usable
+    await page.getByTestId("reset-password").fill(newPassword);
+    await page.getByTestId("reset-submit").click();
+    await page.getByTestId("reset-done").waitFor();
+    await shot(page, "10-reset.png");
+  });
+
+  await step("log in with the new password (the old one no longer works)", async () => {
+    await page.getByTestId("recovery-home").click();
+    await page.getByTestId("login-form").waitFor();
+    await page.getByTestId("login-username").fill(mailUser);
+    await page.getByTestId("login-password").fill(password);
+    await page.getByTestId("login-submit").click();
+    await page.getByTestId("login-error").waitFor();
+    await login(page, mailUser, newPassword);
+    await expectText(page, "current-user", mailUser);
+    await shot(page, "11-logged-in-with-new-password.png");
   });
 
   await step("no uncaught errors in the page", async () => {

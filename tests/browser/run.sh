@@ -102,6 +102,10 @@ say "starting the Stripe stand-in on 127.0.0.1:$STRIPE_PORT"
 node "$TEST_DIR/stripe-stand-in.mjs" "$STRIPE_PORT" >"$WORK/stripe.log" 2>&1 &
 STRIPE_PID=$!
 
+# No SMTP_URL: messages are written as .eml files here, where e2e.mjs reads
+# them and follows their links as the recipient would.
+export MAIL_DIR="$WORK/mail"
+
 say "starting tollgate on 127.0.0.1:$API_PORT (fresh database in $WORK)"
 # A fresh directory: a fresh tollgate.db with the demo posts, and no stray .env.
 (
@@ -109,7 +113,7 @@ say "starting tollgate on 127.0.0.1:$API_PORT (fresh database in $WORK)"
   exec env HOST=127.0.0.1 PORT="$API_PORT" BCRYPT_COST=4 RUST_LOG=warn \
     REGISTER_MAX_PER_IP_PER_HOUR=1000000000 LOGIN_MAX_FAILURES_PER_IP=1000000000 \
     CORS_ALLOWED_ORIGINS="$SPA_URL" DATABASE_URL="$WORK/tollgate.db" \
-    FREE_READS=5 SEED_DEMO_POSTS=true APP_URL="$SPA_URL" \
+    FREE_READS=5 SEED_DEMO_POSTS=true APP_URL="$SPA_URL" MAIL_DIR="$MAIL_DIR" \
     STRIPE_SECRET_KEY=sk_test_e2e STRIPE_PRICE_ID=price_e2e STRIPE_WEBHOOK_SECRET="$WEBHOOK_SECRET" \
     STRIPE_API_BASE="$STRIPE_URL" "$TOLLGATE" serve
 ) >"$WORK/tollgate.log" 2>&1 &

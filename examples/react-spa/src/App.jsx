@@ -6,6 +6,7 @@ import PostView from "./components/PostView.jsx";
 import Sessions from "./components/Sessions.jsx";
 import Account from "./components/Account.jsx";
 import { BillingAction } from "./components/Billing.jsx";
+import { ForgotPassword, ResetPassword, VerifyEmail } from "./components/Recovery.jsx";
 
 // Where Stripe sends the browser back (APP_URL/billing/success, /cancel,
 // and /account from the portal): a note, then the app as usual.
@@ -19,6 +20,10 @@ function landing() {
   return { view: "posts", note: null };
 }
 
+// The pages an emailed link opens ({APP_URL}/verify-email?token=…,
+// {APP_URL}/reset-password?token=…): shown whether or not anyone is logged in.
+const LINK_PAGES = { "/verify-email": VerifyEmail, "/reset-password": ResetPassword };
+
 export default function App() {
   // undefined: still asking the server; null: logged out; object: the User.
   const [user, setUser] = useState(undefined);
@@ -26,6 +31,8 @@ export default function App() {
   const [view, setView] = useState({ name: first.view });
   const [note, setNote] = useState(first.note);
   const [startupError, setStartupError] = useState(null);
+  const [forgot, setForgot] = useState(false);
+  const LinkPage = LINK_PAGES[window.location.pathname];
 
   // Who am I? The cookie is HttpOnly, so only the server can tell.
   useEffect(() => {
@@ -60,6 +67,15 @@ export default function App() {
     setUser(null);
   }
 
+  if (LinkPage) {
+    return (
+      <main className="app">
+        <h1>tollgate</h1>
+        <LinkPage />
+      </main>
+    );
+  }
+
   if (user === undefined) {
     return <main className="app"><p data-testid="loading">Loading…</p></main>;
   }
@@ -70,7 +86,11 @@ export default function App() {
         <h1>tollgate</h1>
         {startupError && <p className="error" data-testid="startup-error">{startupError}</p>}
         <div className="auth">
-          <AuthForm kind="login" onSuccess={loggedIn} />
+          {forgot ? (
+            <ForgotPassword onCancel={() => setForgot(false)} />
+          ) : (
+            <AuthForm kind="login" onSuccess={loggedIn} onForgot={() => setForgot(true)} />
+          )}
           <AuthForm kind="register" onSuccess={loggedIn} />
         </div>
       </main>
@@ -82,7 +102,7 @@ export default function App() {
       <header className="bar">
         <h1>tollgate</h1>
         <nav>
-          <button className={view.name !== "sessions" ? "active" : ""} data-testid="nav-posts"
+          <button className={view.name !== "sessions" && view.name !== "account" ? "active" : ""} data-testid="nav-posts"
             onClick={() => setView({ name: "posts" })}>Posts</button>
           <button className={view.name === "sessions" ? "active" : ""} data-testid="nav-sessions"
             onClick={() => setView({ name: "sessions" })}>Sessions</button>

@@ -1,30 +1,60 @@
-import { useEffect, useState } from "react";
+import { useCallback, useEffect, useState } from "react";
 import { api } from "../api.js";
 import { BillingAction } from "./Billing.jsx";
 
 const day = (t) => new Date(t).toLocaleDateString();
 
-// GET /account: the plan and the Stripe subscription, if any.
+// GET /account: the plan and the Stripe subscription, the address and
+// whether it is verified; POST /email changes or removes the address.
 export default function Account({ onAuthLost }) {
   const [account, setAccount] = useState(null);
   const [error, setError] = useState(null);
+  const [email, setEmail] = useState("");
+  const [password, setPassword] = useState("");
+  const [fields, setFields] = useState({});
+  const [notice, setNotice] = useState(null);
+  const [busy, setBusy] = useState(false);
 
-  useEffect(() => {
-    let current = true;
-    api("/account")
-      .then((a) => current && setAccount(a))
+  const load = useCallback(() => {
+    return api("/account")
+      .then((a) => {
+        setAccount(a);
+        setEmail(a.email ?? "");
+      })
       .catch((err) => {
-        if (!current) return;
         setError(err.message);
         onAuthLost(err);
       });
-    return () => {
-      current = false;
-    };
   }, [onAuthLost]);
 
-  if (error) return <p className="error" data-testid="account-error">{error}</p>;
-  if (!account) return <p>Loading your account…</p>;
+  useEffect(() => {
+    load();
+  }, [load]);
+
+  async function save(event) {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    setFields({});
+    setNotice(null);
+    try {
+      const a = await api("/email", { method: "POST", body: { email: email.trim() || null, password } });
+      setAccount(a);
+      setPassword("");
+      setNotice(a.email ? `We have sent a link to ${a.email}; open it to verify the address.` : "The address is removed.");
+    } catch (err) {
+      if (err.code === "validation_failed") setFields(err.fields);
+      else setError(err.message);
+      // A wrong password is a 401 too (invalid_credentials); only a lost
+      // session goes back to the login form.
+      if (err.code === "not_logged_in") onAuthLost(err);
+    }
+    setBusy(false);
+  }
+
+  if (!account) {
+    return error ? <p className="error" data-testid="account-error">{error}</p> : <p>Loading your account…</p>;
+  }
 
   const sub = account.subscription;
   return (
@@ -46,6 +76,28 @@ export default function Account({ onAuthLost }) {
         <p data-testid="subscription" data-status="none">No subscription.</p>
       )}
       <BillingAction plan={account.plan} />
+      <p>
+        Email address:{" "}
+        <strong data-testid="account-email">{account.email ?? "none"}</strong>{" "}
+        {account.email && (
+          <span className="tag" data-testid="account-verified">
+            {account.email_verified ? "verified" : "not verified"}
+          </span>
+        )}
+      </p>
+      <form className="card narrow" onSubmit={save} data-testid="email-form" noValidate>
+        <h2>Change your email address</h2>
+        <label htmlFor="email-new">Email address (empty to remove it)</label>
+        <input id="email-new" data-testid="email-new" type="email" value={email} autoComplete="email"
+          aria-invalid={fields.email ? true : undefined} onChange={(e) => setEmail(e.target.value)} />
+        {fields.email && <p className="field-error" data-testid="email-error-email">{fields.email}</p>}
+        <label htmlFor="email-password">Your password</label>
+        <input id="email-password" data-testid="email-password" type="password" value={password}
+          autoComplete="current-password" onChange={(e) => setPassword(e.target.value)} />
+        {error && <p className="error" data-testid="email-error">{error}</p>}
+        {notice && <p data-testid="email-notice">{notice}</p>}
+        <button type="submit" data-testid="email-submit" disabled={busy}>{busy ? "…" : "Save"}</button>
+      </form>
     </section>
   );
 }

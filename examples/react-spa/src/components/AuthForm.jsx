@@ -8,10 +8,11 @@ const TEXT = {
 
 // The login and the register form: same fields, different route.
 // `kind` also prefixes every data-testid ("login-username", "register-error-password", …).
-export default function AuthForm({ kind, onSuccess }) {
+export default function AuthForm({ kind, onSuccess, onForgot }) {
   const t = TEXT[kind];
   const [username, setUsername] = useState("");
   const [password, setPassword] = useState("");
+  const [email, setEmail] = useState(""); // register only; optional
   const [stay, setStay] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState(null); // one sentence for the whole form
@@ -25,7 +26,12 @@ export default function AuthForm({ kind, onSuccess }) {
     try {
       const user = await api(t.path, {
         method: "POST",
-        body: { username, password, stay_signed_in: stay },
+        body: {
+          username,
+          password,
+          stay_signed_in: stay,
+          ...(kind === "register" && email.trim() ? { email: email.trim() } : {}),
+        },
       });
       onSuccess(user);
     } catch (err) {
@@ -57,6 +63,15 @@ export default function AuthForm({ kind, onSuccess }) {
         onChange={(e) => setPassword(e.target.value)} />
       {fields.password && <p className="field-error" data-testid={id("error-password")}>{fields.password}</p>}
 
+      {kind === "register" && (
+        <>
+          <label htmlFor={id("email")}>Email address (optional, to get back in if you forget the password)</label>
+          <input id={id("email")} data-testid={id("email")} type="email" value={email} autoComplete="email"
+            aria-invalid={fields.email ? true : undefined} onChange={(e) => setEmail(e.target.value)} />
+          {fields.email && <p className="field-error" data-testid={id("error-email")}>{fields.email}</p>}
+        </>
+      )}
+
       <label className="check">
         <input type="checkbox" data-testid={id("stay")} checked={stay} onChange={(e) => setStay(e.target.checked)} />
         Stay signed in
@@ -64,6 +79,11 @@ export default function AuthForm({ kind, onSuccess }) {
 
       {error && <p className="error" data-testid={id("error")}>{error}</p>}
       <button type="submit" data-testid={id("submit")} disabled={busy}>{busy ? "…" : t.submit}</button>
+      {kind === "login" && onForgot && (
+        <button type="button" className="link" data-testid="forgot-link" onClick={onForgot}>
+          Forgot your password?
+        </button>
+      )}
     </form>
   );
 }

@@ -1,0 +1,133 @@
+import { useEffect, useState } from "react";
+import { api } from "../api.js";
+
+// The pages an emailed link opens, and the "forgot password" form:
+// POST /password/forgot, POST /password/reset, POST /email/verify.
+
+/** The `token` query value of the link that opened this page. */
+export function linkToken() {
+  return new URLSearchParams(window.location.search).get("token") ?? "";
+}
+
+/** Back to the app's start page, leaving the link's URL (and token) behind. */
+function Home({ children = "Continue" }) {
+  return <a href="/" data-testid="recovery-home">{children}</a>;
+}
+
+// A link works once. React's StrictMode runs effects twice in development;
+// this keeps it to one request per token.
+const verifying = new Map();
+
+/** `/verify-email?token=…`: spends the token as soon as the page opens. */
+export function VerifyEmail() {
+  const [state, setState] = useState({ status: "working" });
+  useEffect(() => {
+    const token = linkToken();
+    if (!verifying.has(token)) {
+      verifying.set(token, api("/email/verify", { method: "POST", body: { token } }));
+    }
+    verifying
+      .get(token)
+      .then(() => setState({ status: "verified" }))
+      .catch((err) => setState({ status: "failed", message: err.message }));
+  }, []);
+  return (
+    <section className="card narrow" data-testid="verify-page">
+      <h2>Confirm your email address</h2>
+      {state.status === "working" && <p>Checking your link…</p>}
+      {state.status === "verified" && (
+        <p data-testid="verify-done">Your email address is verified. Thank you!</p>
+      )}
+      {state.status === "failed" && <p className="error" data-testid="verify-error">{state.message}</p>}
+      <Home />
+    </section>
+  );
+}
+
+/** "Forgot your password?": the answer is the same whether or not the address has an account. */
+export function ForgotPassword({ onCancel }) {
+  const [email, setEmail] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [done, setDone] = useState(false);
+  const [error, setError] = useState(null);
+
+  async function submit(event) {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await api("/password/forgot", { method: "POST", body: { email } });
+      setDone(true);
+    } catch (err) {
+      setError(err.fields?.email ? `The address ${err.fields.email}.` : err.message);
+    }
+    setBusy(false);
+  }
+
+  return (
+    <form className="card" onSubmit={submit} data-testid="forgot-form" noValidate>
+      <h2>Forgot your password?</h2>
+      {done ? (
+        <p data-testid="forgot-done">
+          If an account uses {email}, we have sent it a link to choose a new password. It works once, for an hour.
+        </p>
+      ) : (
+        <>
+          <label htmlFor="forgot-email">Your email address</label>
+          <input id="forgot-email" data-testid="forgot-email" type="email" value={email} autoComplete="email"
+            onChange={(e) => setEmail(e.target.value)} />
+          {error && <p className="error" data-testid="forgot-error">{error}</p>}
+          <button type="submit" data-testid="forgot-submit" disabled={busy}>{busy ? "…" : "Send me a link"}</button>
+        </>
+      )}
+      <button type="button" className="link" data-testid="forgot-cancel" onClick={onCancel}>Back to log in</button>
+    </form>
+  );
+}
+
+/** `/reset-password?token=…`: choose a new password. */
+export function ResetPassword() {
+  const [password, setPassword] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [done, setDone] = useState(false);
+  const [error, setError] = useState(null);
+  const [fieldError, setFieldError] = useState(null);
+
+  async function submit(event) {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    setFieldError(null);
+    try {
+      await api("/password/reset", { method: "POST", body: { token: linkToken(), new_password: password } });
+      setDone(true);
+    } catch (err) {
+      if (err.fields?.new_password) setFieldError(err.fields.new_password);
+      else setError(err.message);
+    }
+    setBusy(false);
+  }
+
+  if (done) {
+    return (
+      <section className="card narrow" data-testid="reset-page">
+        <h2>Password changed</h2>
+        <p data-testid="reset-done">Your password is changed, and every session of your account has ended.</p>
+        <Home>Log in with your new password</Home>
+      </section>
+    );
+  }
+  return (
+    <form className="card narrow" onSubmit={submit} data-testid="reset-page" noValidate>
+      <h2>Choose a new password</h2>
+      <label htmlFor="reset-password">New password</label>
+      <input id="reset-password" data-testid="reset-password" type="password" value={password}
+        autoComplete="new-password" aria-invalid={fieldError ? true : undefined}
+        onChange={(e) => setPassword(e.target.value)} />
+      {fieldError && <p className="field-error" data-testid="reset-error-password">{fieldError}</p>}
+      {error && <p className="error" data-testid="reset-error">{error}</p>}
+      <button type="submit" data-testid="reset-submit" disabled={busy}>{busy ? "…" : "Set the new password"}</button>
+      <Home>Cancel</Home>
+    </form>
+  );
+}

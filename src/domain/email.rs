@@ -1,0 +1,118 @@
+//! `Email`: an account's address, by the contract's rule — at most 254
+//! bytes, exactly one `@`, a non-empty local part, a domain with at least
+//! one dot, no whitespace or control characters. Kept as typed, compared
+//! case-insensitively through its `key`.
+//!
+//! Deliberately no stricter than that: the only real test of an address
+//! is the verification message, and a stricter syntax check refuses real
+//! addresses more often than it catches typos.
+
+/// An address that satisfies the contract's rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    pub const MAX_LEN: usize = 254;
+
+    /// Parses an address, or says in a sentence fragment what is wrong.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        if raw.is_empty() {
+            return Err("must not be empty".to_owned());
+        }
+        if raw.len() > Self::MAX_LEN {
+            return Err(format!("must be at most {} bytes long", Self::MAX_LEN));
+        }
+        if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err("must not contain spaces or control characters".to_owned());
+        }
+        let mut parts = raw.split('@');
+        let (Some(local), Some(domain), None) = (parts.next(), parts.next(), parts.next()) else {
+            return Err("must contain exactly one '@'".to_owned());
+        };
+        if local.is_empty() {
+            return Err("must have something before the '@'".to_owned());
+        }
+        if !domain.contains('.') {
+            return Err("must have a domain with a dot after the '@'".to_owned());
+        }
+        Ok(Email(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The case-insensitive identity of this address: `A@X.org` and
+    /// `a@x.org` are one.
+    pub fn key(&self) -> String {
+        email_key(&self.0)
+    }
+}
+
+/// The comparison key for an address as stored.
+pub fn email_key(raw: &str) -> String {
+    raw.to_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_ordinary_addresses_and_keeps_case() {
+        let email = Email::parse("Alice.Smith+tag@Example.co.uk").unwrap();
+        assert_eq!(email.as_str(), "Alice.Smith+tag@Example.co.uk");
+        assert_eq!(email.key(), "alice.smith+tag@example.co.uk");
+        assert!(Email::parse("a@b.c").is_ok());
+    }
+
+    #[test]
+    fn refuses_what_the_rule_refuses() {
+        for bad in [
+            "",
+            "alice",
+            "@example.com",
+            "alice@example",
+            "alice@@example.com",
+            "a@b@example.com",
+            "alice @example.com",
+            "alice@example.com\n",
+            "ali\u{0}ce@example.com",
+            "alice@exa\tmple.com",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn enforces_the_length_in_bytes() {
+        let domain = "@example.com";
+        let fits = "a".repeat(Email::MAX_LEN - domain.len()) + domain;
+        assert!(Email::parse(&fits).is_ok());
+        assert!(Email::parse(&format!("a{fits}")).is_err());
+        // 127 two-byte characters and the rest: over 254 bytes.
+        let wide = "é".repeat(127) + domain;
+        assert!(Email::parse(&wide).is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn accepts_exactly_the_rule(raw in "\\PC{0,30}|[a-zA-Z.@ ]{0,30}|[a-z]{1,10}@[a-z]{1,10}(\\.[a-z]{1,5})?") {
+            let ats = raw.matches('@').count();
+            let allowed = !raw.is_empty()
+                && raw.len() <= Email::MAX_LEN
+                && !raw.chars().any(|c| c.is_whitespace() || c.is_control())
+                && ats == 1
+                && !raw.starts_with('@')
+                && raw.split('@').nth(1).is_some_and(|d| d.contains('.'));
+            proptest::prop_assert_eq!(Email::parse(&raw).is_ok(), allowed);
+        }
+
+        #[test]
+        fn the_key_ignores_case(local in "[A-Za-z0-9]{1,20}", domain in "[A-Za-z]{1,10}\\.[A-Za-z]{2,5}") {
+            let raw = format!("{local}@{domain}");
+            let upper = Email::parse(&raw.to_uppercase()).unwrap();
+            proptest::prop_assert_eq!(Email::parse(&raw).unwrap().key(), upper.key());
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! The text of each message: pure functions of the link and the account,
+//! so every rule about them (the link, the username, never a password) is
+//! unit-tested.
+
+/// A message ready to queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub subject: String,
+    pub body: String,
+}
+
+/// "24 hours", "1 hour", "30 minutes": how long a link lives, for people.
+fn lifetime(secs: i64) -> String {
+    let plural = |n: i64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
+    if secs >= 3_600 && secs % 3_600 == 0 {
+        plural(secs / 3_600, "hour")
+    } else if secs >= 60 {
+        plural((secs + 59) / 60, "minute")
+    } else {
+        plural(secs, "second")
+    }
+}
+
+/// The message that proves an address: `{APP_URL}/verify-email?token=…`.
+pub fn verification(app_url: &str, token: &str, username: &str, ttl_secs: i64) -> Rendered {
+    Rendered {
+        subject: "Confirm your email address".to_owned(),
+        body: format!(
+            "Hello {username},\n\
+             \n\
+             Please confirm that this address belongs to your account by opening\n\
+             this link:\n\
+             \n\
+             {app_url}/verify-email?token={token}\n\
+             \n\
+             The link works once, for {}. If you did not ask for this, you can\n\
+             ignore this message: the address stays unconfirmed.\n",
+            lifetime(ttl_secs)
+        ),
+    }
+}
+
+/// The message that lets a user choose a new password:
+/// `{APP_URL}/reset-password?token=…`. It names the account, since one
+/// address may belong to several.
+pub fn reset(app_url: &str, token: &str, username: &str, ttl_secs: i64) -> Rendered {
+    Rendered {
+        subject: format!("Reset the password of {username}"),
+        body: format!(
+            "Hello {username},\n\
+             \n\
+             Someone asked to reset the password of the account \"{username}\".\n\
+             To choose a new password, open this link:\n\
+             \n\
+             {app_url}/reset-password?token={token}\n\
+             \n\
+             The link works once, for {}. Using it ends every session of the\n\
+             account. If you did not ask for this, ignore this message: your\n\
+             password stays as it is.\n",
+            lifetime(ttl_secs)
+        ),
+    }
+}
+
+/// The HTML alternative of a message's text: each paragraph a `<p>`, each
+/// line that is a link a clickable `<a>`, everything escaped. Made from
+/// the text, so the two parts can never say different things.
+pub fn html_of(text: &str) -> String {
+    let mut html = String::from(
+        "<!DOCTYPE html>\n<html><body style=\"font-family: sans-serif; line-height: 1.5\">\n",
+    );
+    for paragraph in text.split("\n\n").filter(|p| !p.trim().is_empty()) {
+        let lines: Vec<String> = paragraph
+            .lines()
+            .map(|line| {
+                let escaped = escape(line);
+                if line.starts_with("http://") || line.starts_with("https://") {
+                    format!("<a href=\"{escaped}\">{escaped}</a>")
+                } else {
+                    escaped
+                }
+            })
+            .collect();
+        html.push_str("<p>");
+        html.push_str(&lines.join("<br>\n"));
+        html.push_str("</p>\n");
+    }
+    html.push_str("</body></html>\n");
+    html
+}
+
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_html_part_links_the_link_and_escapes_the_rest() {
+        let m = reset("https://app.example.com", "a-b_c", "Bob", 3_600);
+        let html = html_of(&m.body);
+        assert!(html.contains(
+            "<a href=\"https://app.example.com/reset-password?token=a-b_c\">https://app.example.com/reset-password?token=a-b_c</a>"
+        ));
+        assert!(html.contains("&quot;Bob&quot;"));
+        assert!(html_of("x <script>&").contains("x &lt;script&gt;&amp;"));
+    }
+
+    #[test]
+    fn the_verification_message_carries_its_link() {
+        let m = verification("https://app.example.com", "tok-_123", "Alice", 86_400);
+        assert!(m
+            .body
+            .contains("\nhttps://app.example.com/verify-email?token=tok-_123\n"));
+        assert!(m.body.contains("24 hours"));
+        assert!(m.body.is_ascii());
+    }
+
+    #[test]
+    fn the_reset_message_names_the_account_and_carries_its_link() {
+        let m = reset("http://localhost:5173", "abc", "Bob_1", 3_600);
+        assert!(m.subject.contains("Bob_1"));
+        assert!(m.body.contains("\"Bob_1\""));
+        assert!(m
+            .body
+            .contains("\nhttp://localhost:5173/reset-password?token=abc\n"));
+        assert!(m.body.contains("for 1 hour."));
+    }
+
+    #[test]
+    fn lifetimes_read_as_people_say_them() {
+        assert_eq!(lifetime(3_600), "1 hour");
+        assert_eq!(lifetime(7_200), "2 hours");
+        assert_eq!(lifetime(90), "2 minutes");
+        assert_eq!(lifetime(1), "1 second");
+    }
+}

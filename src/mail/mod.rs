@@ -1,0 +1,158 @@
+//! Email: the links emailed to prove an address or reset a password, queued
+//! in the database's outbox in the caller's transaction, and the
+//! background sender that delivers them ([`sender`]).
+//!
+//! Why an outbox: a message is a side effect that must not be lost. It is
+//! committed in the same write transaction as the token it carries (and as
+//! the change that caused it), so an answered request's message exists as
+//! long as the database does — through a crash, a restart or an SMTP
+//! outage — and a request never waits for SMTP. The sender claims and
+//! delivers rows; `db::outbox` explains why each is sent once.
+
+pub mod message;
+pub mod sender;
+
+use std::sync::Arc;
+
+use diesel::QueryResult;
+use tokio::sync::Notify;
+
+use crate::config::Settings;
+use crate::db::email_tokens::{self, Purpose};
+use crate::db::{outbox, Conn};
+use crate::session::token;
+
+/// What queueing needs from the settings.
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    /// APP_URL: links point into the SPA.
+    pub app_url: String,
+    /// MAIL_MAX_PER_ADDRESS_PER_HOUR.
+    pub max_per_address_per_hour: u32,
+    /// VERIFY_TOKEN_TTL_SECONDS, RESET_TOKEN_TTL_SECONDS.
+    pub verify_ttl: i64,
+    pub reset_ttl: i64,
+}
+
+/// Queues messages (in the caller's transaction) and wakes this instance's
+/// sender once they are committed.
+pub struct Outbox {
+    pub settings: MailSettings,
+    wake: Arc<Notify>,
+}
+
+/// Where a message goes, and whose account it concerns.
+pub struct Recipient<'a> {
+    pub user_id: i64,
+    pub username: &'a str,
+    /// The address as typed, and its comparison key.
+    pub email: &'a str,
+    pub email_key: &'a str,
+}
+
+impl Outbox {
+    pub fn new(settings: &Settings) -> Outbox {
+        Outbox {
+            settings: MailSettings {
+                app_url: settings.app_url.clone(),
+                max_per_address_per_hour: settings.mail_max_per_address_per_hour,
+                verify_ttl: settings.verify_token_ttl.as_secs() as i64,
+                reset_ttl: settings.reset_token_ttl.as_secs() as i64,
+            },
+            wake: Arc::default(),
+        }
+    }
+
+    /// Tells the sender that messages were committed. Call it after the
+    /// transaction that queued them, never inside it: the sender must find
+    /// them. (A wake with nothing to send costs one query.)
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// The handle the sender waits on.
+    pub fn waker(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+
+    /// Whether one more message to `email_key` stays within
+    /// MAIL_MAX_PER_ADDRESS_PER_HOUR. Taken under a per-address lock held to
+    /// the end of the caller's transaction, so instances queueing for one
+    /// address at once count each other's messages.
+    pub fn within_limit(&self, conn: &mut Conn, email_key: &str, now: i64) -> QueryResult<bool> {
+        outbox::lock_address(conn, email_key)?;
+        let queued = outbox::queued_since(conn, email_key, now - 3_600)?;
+        Ok(queued < i64::from(self.settings.max_per_address_per_hour))
+    }
+
+    /// Queues a verification link for the account's address; `false` when
+    /// the address's hourly limit is spent (nothing is queued then, and
+    /// the request is answered as usual).
+    pub fn send_verification(
+        &self,
+        conn: &mut Conn,
+        now: i64,
+        to: &Recipient<'_>,
+    ) -> QueryResult<bool> {
+        self.queue(conn, now, to, Purpose::Verify)
+    }
+
+    /// Queues a password-reset link for the account.
+    pub fn send_reset(&self, conn: &mut Conn, now: i64, to: &Recipient<'_>) -> QueryResult<bool> {
+        self.queue(conn, now, to, Purpose::Reset)
+    }
+
+    fn queue(
+        &self,
+        conn: &mut Conn,
+        now: i64,
+        to: &Recipient<'_>,
+        purpose: Purpose,
+    ) -> QueryResult<bool> {
+        if !self.within_limit(conn, to.email_key, now)? {
+            tracing::info!(
+                user_id = to.user_id,
+                purpose = purpose.as_str(),
+                "not sending: the address's hourly limit is spent"
+            );
+            return Ok(false);
+        }
+        // 256 random bits, base64url; only the hash is stored with the
+        // token. The plain token exists only in the queued message (blanked
+        // once it is delivered) and in the recipient's mailbox.
+        let plain = token::generate();
+        let settings = &self.settings;
+        let (ttl, rendered) = match purpose {
+            Purpose::Verify => (
+                settings.verify_ttl,
+                message::verification(&settings.app_url, &plain, to.username, settings.verify_ttl),
+            ),
+            Purpose::Reset => (
+                settings.reset_ttl,
+                message::reset(&settings.app_url, &plain, to.username, settings.reset_ttl),
+            ),
+        };
+        email_tokens::insert(
+            conn,
+            &email_tokens::NewToken {
+                token_hash: &token::hash(&plain),
+                user_id: to.user_id,
+                purpose,
+                email_key: to.email_key,
+                now,
+                expires_at: now + ttl,
+            },
+        )?;
+        outbox::insert(
+            conn,
+            &outbox::NewMessage {
+                recipient: to.email,
+                recipient_key: to.email_key,
+                subject: &rendered.subject,
+                body: &rendered.body,
+                now,
+            },
+        )?;
+        Ok(true)
+    }
+}

@@ -1,0 +1,311 @@
+//! The background sender: claims due messages from the outbox, delivers
+//! them off the async workers (SMTP to SMTP_URL, or `.eml` files in
+//! MAIL_DIR), and records the outcome. A failed delivery is retried with
+//! exponential back-off by the app's clock; a message still failing
+//! [`GIVE_UP_AFTER`] seconds after it was queued is given up with a
+//! warning, never retried forever.
+//!
+//! It wakes when this instance queues mail ([`super::Outbox::wake`]), when
+//! a test moves the clock, when the earliest retry is due, and every
+//! [`POLL_SECS`] in any case (for messages queued by other instances whose
+//! sender has stopped).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use lettre::message::header::ContentTransferEncoding;
+use lettre::message::{Body, Mailbox, MultiPart};
+use lettre::{Message, SmtpTransport, Transport as _};
+use tokio::sync::{watch, Notify};
+
+use super::message;
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::db::{self, outbox, Pool};
+
+/// How long a claim keeps other senders off a message: longer than one
+/// delivery can take (a handful of SMTP steps, each at most
+/// [`SMTP_TIMEOUT`]), so a slow delivery is never claimed twice, and short
+/// enough that a crashed sender's message goes out minutes later.
+pub const LEASE_SECS: i64 = 300;
+/// The SMTP client's timeout for each step of a delivery.
+const SMTP_TIMEOUT: Duration = Duration::from_secs(20);
+/// Messages claimed at once: one, so that the lease covers exactly one
+/// delivery (a batch's last message would wait for all the others inside
+/// its lease). Instances still deliver in parallel, each its own message.
+const BATCH: i64 = 1;
+/// The first retry's delay; each further failure doubles it, up to
+/// [`MAX_BACKOFF_SECS`].
+const FIRST_BACKOFF_SECS: i64 = 2;
+const MAX_BACKOFF_SECS: i64 = 15 * 60;
+/// A message still undeliverable this long after it was queued is given up
+/// (a link in it would have expired, or be about to).
+pub const GIVE_UP_AFTER: i64 = 24 * 3_600;
+/// The longest the sender sleeps without looking.
+const POLL_SECS: i64 = 30;
+
+/// Where messages go.
+#[derive(Clone)]
+pub enum Transport {
+    Smtp(Arc<SmtpTransport>),
+    /// `.eml` files in this folder (no SMTP_URL).
+    Folder(PathBuf),
+}
+
+impl Transport {
+    /// SMTP when SMTP_URL is set (plain `smtp://`, STARTTLS with
+    /// `?tls=required`, TLS with `smtps://`; credentials from the URL),
+    /// otherwise the MAIL_DIR folder, created now.
+    pub fn from_settings(settings: &Settings) -> anyhow::Result<Transport> {
+        match &settings.smtp_url {
+            Some(url) => {
+                let transport = SmtpTransport::from_url(&url.0)
+                    .context("SMTP_URL is not a usable SMTP URL")?
+                    .timeout(Some(SMTP_TIMEOUT))
+                    .build();
+                Ok(Transport::Smtp(Arc::new(transport)))
+            }
+            None => {
+                std::fs::create_dir_all(&settings.mail_dir).with_context(|| {
+                    format!(
+                        "cannot create the mail folder {} (MAIL_DIR)",
+                        settings.mail_dir.display()
+                    )
+                })?;
+                Ok(Transport::Folder(settings.mail_dir.clone()))
+            }
+        }
+    }
+
+    /// Delivers one message; blocking (network or disk), so it runs on the
+    /// blocking pool.
+    fn deliver(&self, id: i64, created_at: i64, message: &Message) -> anyhow::Result<()> {
+        match self {
+            Transport::Smtp(smtp) => {
+                smtp.send(message)?;
+            }
+            Transport::Folder(dir) => {
+                std::fs::create_dir_all(dir)?;
+                // Named by the row: a redelivery after a crash rewrites the
+                // same file rather than adding a copy. Written aside, then
+                // renamed, so a reader never sees half a message.
+                let name = format!("{created_at}-{id}.eml");
+                let part = dir.join(format!(".{name}.part"));
+                std::fs::write(&part, message.formatted())?;
+                std::fs::rename(&part, dir.join(name))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The sender of one instance.
+pub struct Sender {
+    pub pool: Pool,
+    pub clock: Clock,
+    pub transport: Transport,
+    /// MAIL_FROM.
+    pub from: Mailbox,
+    pub wake: Arc<Notify>,
+}
+
+/// What became of one delivery attempt.
+enum Outcome {
+    Sent,
+    Retry { at: i64 },
+    GiveUp,
+}
+
+impl Sender {
+    pub fn new(
+        settings: &Settings,
+        pool: Pool,
+        clock: Clock,
+        wake: Arc<Notify>,
+    ) -> anyhow::Result<Sender> {
+        let from = settings
+            .mail_from
+            .parse::<Mailbox>()
+            .context("MAIL_FROM is not a mailbox such as `tollgate <no-reply@example.com>`")?;
+        Ok(Sender {
+            pool,
+            clock,
+            transport: Transport::from_settings(settings)?,
+            from,
+            wake,
+        })
+    }
+
+    /// Delivers until `stop` turns true; a delivery under way then still
+    /// finishes and is recorded, so a restart does not send it again.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        let mut moved = self.clock.moved();
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            let wait = match self.deliver_due(&stop).await {
+                Ok(Some(due)) => (due - self.clock.now()).clamp(1, POLL_SECS),
+                Ok(None) => POLL_SECS,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not read the mail outbox");
+                    POLL_SECS.min(5)
+                }
+            };
+            tokio::select! {
+                _ = stop.changed() => {}
+                _ = self.wake.notified() => {}
+                changed = moved.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                }
+                _ = tokio::time::sleep(Duration::from_secs(wait as u64)) => {}
+            }
+        }
+    }
+
+    /// Delivers every message due now (until `stop`); answers when the
+    /// next one is due.
+    pub async fn deliver_due(
+        &self,
+        stop: &watch::Receiver<bool>,
+    ) -> Result<Option<i64>, db::Error> {
+        loop {
+            if *stop.borrow() {
+                break;
+            }
+            let now = self.clock.now();
+            let claimed = db::run(&self.pool, move |conn| {
+                db::write_transaction(conn, |conn| {
+                    Ok::<_, db::Error>(outbox::claim(conn, now, now + LEASE_SECS, BATCH)?)
+                })
+            })
+            .await?;
+            if claimed.is_empty() {
+                break;
+            }
+            for message in claimed {
+                let outcome = self.attempt(&message).await;
+                let id = message.id;
+                db::run(&self.pool, move |conn| {
+                    db::write_transaction(conn, |conn| {
+                        match outcome {
+                            Outcome::Sent => outbox::finish(conn, id, true)?,
+                            Outcome::GiveUp => outbox::finish(conn, id, false)?,
+                            Outcome::Retry { at } => outbox::retry_at(conn, id, at)?,
+                        }
+                        Ok::<_, db::Error>(())
+                    })
+                })
+                .await?;
+            }
+        }
+        db::run(&self.pool, |conn| {
+            Ok::<_, db::Error>(outbox::next_due(conn)?)
+        })
+        .await
+    }
+
+    async fn attempt(&self, claimed: &outbox::Claimed) -> Outcome {
+        let id = claimed.id;
+        let message = match self.compose(claimed) {
+            Ok(message) => message,
+            Err(e) => {
+                // Not a passing failure: retrying cannot help.
+                tracing::warn!(message_id = id, error = %e, "gave up on a message that cannot be composed");
+                return Outcome::GiveUp;
+            }
+        };
+        let transport = self.transport.clone();
+        let created_at = claimed.created_at;
+        let span = tracing::Span::current();
+        let delivered = tokio::task::spawn_blocking(move || {
+            span.in_scope(|| transport.deliver(id, created_at, &message))
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("the delivery task failed: {e}"))
+        .and_then(|result| result);
+        let now = self.clock.now();
+        match delivered {
+            Ok(()) => {
+                tracing::info!(
+                    message_id = id,
+                    attempts = claimed.attempts,
+                    "message delivered"
+                );
+                Outcome::Sent
+            }
+            Err(e) if now - claimed.created_at >= GIVE_UP_AFTER => {
+                tracing::warn!(
+                    message_id = id,
+                    attempts = claimed.attempts,
+                    error = %e,
+                    "gave up on a message still undeliverable after 24 hours"
+                );
+                Outcome::GiveUp
+            }
+            Err(e) => {
+                let at = now + backoff(claimed.attempts);
+                tracing::warn!(
+                    message_id = id,
+                    attempts = claimed.attempts,
+                    retry_in_secs = at - now,
+                    error = %e,
+                    "could not deliver a message; will retry"
+                );
+                Outcome::Retry { at }
+            }
+        }
+    }
+
+    fn compose(&self, claimed: &outbox::Claimed) -> anyhow::Result<Message> {
+        let to = claimed
+            .recipient
+            .parse::<Mailbox>()
+            .context("the recipient is not an address the mail library accepts")?;
+        // Plain text, and an HTML alternative made from it.
+        Ok(Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(claimed.subject.clone())
+            .multipart(MultiPart::alternative_plain_html(
+                body_of(claimed.body.clone()),
+                body_of(message::html_of(&claimed.body)),
+            ))?)
+    }
+}
+
+/// 7-bit when the text allows (ASCII, lines under SMTP's 998-byte limit;
+/// lettre's own choice re-encodes lines over 76, which would break the
+/// link in a raw `.eml` file), otherwise lettre's choice.
+fn body_of(text: String) -> Body {
+    if text.is_ascii() && !text.contains('\0') && text.lines().all(|l| l.len() < 998) {
+        let crlf = text.replace("\r\n", "\n").replace('\n', "\r\n");
+        Body::dangerous_pre_encoded(crlf.into_bytes(), ContentTransferEncoding::SevenBit)
+    } else {
+        Body::new(text)
+    }
+}
+
+/// The delay before the next attempt after `attempts` failed ones.
+fn backoff(attempts: i32) -> i64 {
+    let doublings = attempts.saturating_sub(1).clamp(0, 20) as u32;
+    (FIRST_BACKOFF_SECS << doublings).min(MAX_BACKOFF_SECS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_a_ceiling() {
+        assert_eq!(backoff(1), 2);
+        assert_eq!(backoff(2), 4);
+        assert_eq!(backoff(5), 32);
+        assert_eq!(backoff(12), MAX_BACKOFF_SECS);
+        assert_eq!(backoff(i32::MAX), MAX_BACKOFF_SECS);
+    }
+}

@@ -1,0 +1,304 @@
+//! `POST /email`, `POST /email/verify`, `POST /password/forgot`,
+//! `POST /password/reset`: an address per account, proved by an emailed
+//! link, and a way back in for whoever forgot a password.
+//!
+//! Nothing here tells a caller whether another account uses an address:
+//! several accounts may hold one unverified, `/password/forgot` answers
+//! the same whoever holds it, and only verifying an address another
+//! account has already verified says so (`409 email_taken`), to the owner
+//! of a valid link for it.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use super::account::{confirm_password, AccountView};
+use super::body::{Fields, JsonObject};
+use crate::auth::ip_limits;
+use crate::db::email_tokens::{self, Purpose};
+use crate::db::{self, events, sessions, users};
+use crate::domain::username::username_key;
+use crate::domain::{Email, EventKind, Password};
+use crate::error::{ApiError, NoSession};
+use crate::mail::Recipient;
+use crate::session::{token, CurrentSession};
+use crate::state::AppState;
+
+/// `POST /email`: sets the caller's address (unverified) and sends it a
+/// verification link; `null` removes it; the same unverified address again
+/// sends a new link. Requires the password: whoever controls the address
+/// can reset the password.
+#[tracing::instrument(name = "set_email", skip_all, fields(user_id = current.0.user.id))]
+pub async fn set_email(
+    state: web::Data<AppState>,
+    current: CurrentSession,
+    req: HttpRequest,
+    body: JsonObject,
+) -> Result<HttpResponse, ApiError> {
+    let mut fields = Fields::new(&body.0);
+    let email = fields.text_or_null("email", true);
+    let email = fields.parse("email", email, |raw| {
+        raw.as_deref().map(Email::parse).transpose()
+    });
+    let password = fields.text("password");
+    let (Ok(email), Ok(password)) = (email, password) else {
+        return Err(fields.into_error());
+    };
+    let by = super::requester(&req);
+    confirm_password(&state, &current, password, &by).await?;
+
+    let user_id = current.0.user.id;
+    let username = current.0.user.username.clone();
+    let now = state.clock.now();
+    let app = state.clone();
+    let (view, queued) = db::run(&state.pool, move |conn| {
+        db::write_transaction(conn, |conn| {
+            let changed = |conn: &mut db::Conn, to: Option<&Email>| {
+                let detail = serde_json::json!({ "email": to.map(Email::as_str) });
+                events::record(conn, now, user_id, EventKind::EmailChanged, &by, detail)
+            };
+            let held =
+                users::email_of(conn, user_id)?.ok_or(ApiError::NotLoggedIn(NoSession::Invalid))?;
+            let mut queued = false;
+            match &email {
+                None => {
+                    if held.email_key.is_some() {
+                        users::set_email(conn, user_id, None)?;
+                        forget_links(conn, user_id)?;
+                        changed(conn, None)?;
+                    }
+                }
+                Some(email) if held.email_key.as_deref() == Some(email.key().as_str()) => {
+                    // The same address, perhaps typed differently: a new
+                    // link if it is still unverified, nothing otherwise.
+                    users::retype_email(conn, user_id, email)?;
+                    if !held.email_verified {
+                        queued = send_verification(&app, conn, now, user_id, &username, email)?;
+                    }
+                }
+                Some(email) => {
+                    users::set_email(conn, user_id, Some(email))?;
+                    // Links for the old address die with it.
+                    forget_links(conn, user_id)?;
+                    changed(conn, Some(email))?;
+                    queued = send_verification(&app, conn, now, user_id, &username, email)?;
+                }
+            }
+            let view = AccountView::load(conn, user_id)?
+                .ok_or(ApiError::NotLoggedIn(NoSession::Invalid))?;
+            Ok::<_, ApiError>((view, queued))
+        })
+    })
+    .await?;
+    if queued {
+        state.mail.wake();
+    }
+    tracing::info!(user_id, "email address changed");
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Deletes the account's outstanding links (its address changed).
+fn forget_links(conn: &mut db::Conn, user_id: i64) -> diesel::QueryResult<()> {
+    email_tokens::delete_for_user(conn, user_id, Purpose::Verify)?;
+    email_tokens::delete_for_user(conn, user_id, Purpose::Reset)?;
+    Ok(())
+}
+
+/// Queues a verification link to `email` for the account, in the caller's
+/// transaction; `false` when the address's hourly limit is spent.
+pub(super) fn send_verification(
+    state: &AppState,
+    conn: &mut db::Conn,
+    now: i64,
+    user_id: i64,
+    username: &str,
+    email: &Email,
+) -> diesel::QueryResult<bool> {
+    state.mail.send_verification(
+        conn,
+        now,
+        &Recipient {
+            user_id,
+            username,
+            email: email.as_str(),
+            email_key: &email.key(),
+        },
+    )
+}
+
+/// `POST /email/verify` (public): spends a verification link.
+#[tracing::instrument(name = "verify_email", skip_all)]
+pub async fn verify_email(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: JsonObject,
+) -> Result<HttpResponse, ApiError> {
+    let mut fields = Fields::new(&body.0);
+    // A token as sent is only ever hashed, never stored or logged.
+    let Ok(sent) = fields.text("token") else {
+        return Err(fields.into_error());
+    };
+    let token_hash = token::hash(&sent);
+    let now = state.clock.now();
+    let by = super::requester(&req);
+    let user_id = db::run(&state.pool, move |conn| {
+        db::write_transaction(conn, |conn| {
+            // Spent in one statement: of two requests with one link, one
+            // gets the row.
+            let (user_id, key) = email_tokens::spend(conn, &token_hash, Purpose::Verify, now)?
+                .ok_or(ApiError::InvalidToken)?;
+            match users::mark_verified(conn, user_id, &key) {
+                Ok(true) => {
+                    let verified = EventKind::EmailVerified;
+                    events::record(conn, now, user_id, verified, &by, Default::default())?;
+                    Ok(user_id)
+                }
+                // The account holds another address now: the link is dead.
+                Ok(false) => Err(ApiError::InvalidToken),
+                // Another account has verified this address (the partial
+                // unique index decides, whatever the timing). The whole
+                // transaction rolls back, so the link stays usable should
+                // that account let the address go.
+                Err(e) if db::is_unique_violation(&e) => Err(ApiError::EmailTaken),
+                Err(e) => Err(e.into()),
+            }
+        })
+    })
+    .await?;
+    tracing::info!(user_id, "email address verified");
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `POST /password/forgot` (public): queues a reset link to every account
+/// holding the address, verified or not, and answers `202` whoever holds
+/// it — the same body, and the same database work in shape (a write
+/// transaction that locks the address and counts its messages), so
+/// neither the answer nor its timing says whether an account exists. No
+/// bcrypt either way.
+#[tracing::instrument(name = "forgot_password", skip_all)]
+pub async fn forgot_password(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: JsonObject,
+) -> Result<HttpResponse, ApiError> {
+    let mut fields = Fields::new(&body.0);
+    let email = fields.text("email");
+    let Ok(email) = fields.parse("email", email, |raw| Email::parse(&raw)) else {
+        return Err(fields.into_error());
+    };
+    let now = state.clock.now();
+    let app = state.clone();
+    let by = super::requester(&req);
+    let limit = state.ip_limits.forgot;
+    let queued = db::run(&state.pool, move |conn| {
+        db::write_transaction(conn, |conn| {
+            // FORGOT_MAX_PER_IP_PER_HOUR: every request from the client IP
+            // counts, whoever holds the address, so the refusal says
+            // nothing about accounts either.
+            let ip = by.ip.map(|ip| ip.to_string()).unwrap_or_default();
+            ip_limits::spend(conn, &limit, &ip, now)?;
+            let key = email.key();
+            let holders = users::holding_email(conn, &key)?;
+            if holders.is_empty() {
+                // What a known address costs, without a message.
+                app.mail.within_limit(conn, &key, now)?;
+                return Ok::<_, ApiError>(0);
+            }
+            let mut queued = 0;
+            for holder in &holders {
+                let requested = EventKind::PasswordResetRequested;
+                events::record(conn, now, holder.id, requested, &by, Default::default())?;
+                let to = Recipient {
+                    user_id: holder.id,
+                    username: &holder.username,
+                    // As that account typed it.
+                    email: holder.email.as_deref().unwrap_or(email.as_str()),
+                    email_key: &key,
+                };
+                if app.mail.send_reset(conn, now, &to)? {
+                    queued += 1;
+                }
+            }
+            Ok(queued)
+        })
+    })
+    .await?;
+    if queued > 0 {
+        state.mail.wake();
+    }
+    Ok(HttpResponse::Accepted().json(serde_json::json!({ "status": "accepted" })))
+}
+
+/// `POST /password/reset` (public): spends a reset link to set a new
+/// password. Every session of the account ends, every reset link of it
+/// dies, its login lockout is cleared, and its address counts as verified
+/// (the link proved it). The caller is not logged in by this.
+#[tracing::instrument(name = "reset_password", skip_all)]
+pub async fn reset_password(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: JsonObject,
+) -> Result<HttpResponse, ApiError> {
+    let mut fields = Fields::new(&body.0);
+    let sent = fields.text("token");
+    let new_password = fields.text("new_password");
+    let (Ok(sent), Ok(new_password)) = (sent, new_password) else {
+        return Err(fields.into_error());
+    };
+    let token_hash = token::hash(&sent);
+    let now = state.clock.now();
+
+    // Whose link is it? Read first, without spending it, so that a new
+    // password the rules refuse (422) leaves the link usable.
+    let lookup = token_hash.clone();
+    let holder = db::run(&state.pool, move |conn| {
+        let Some((user_id, key)) = email_tokens::find_live(conn, &lookup, Purpose::Reset, now)?
+        else {
+            return Ok::<_, ApiError>(None);
+        };
+        Ok(users::email_of(conn, user_id)?
+            .filter(|row| row.email_key.as_deref() == Some(key.as_str())))
+    })
+    .await?
+    .ok_or(ApiError::InvalidToken)?;
+
+    let mut fields = Fields::new(&body.0);
+    let Ok(new_password) = fields.parse("new_password", Ok(new_password), |p| {
+        Password::parse(p, &holder.username)
+    }) else {
+        return Err(fields.into_error());
+    };
+    let hash =
+        crate::auth::password::hash(new_password.expose().to_owned(), state.logins.bcrypt_cost)
+            .await?;
+
+    let user_id = holder.id;
+    let name_key = username_key(&holder.username);
+    let by = super::requester(&req);
+    db::run(&state.pool, move |conn| {
+        db::write_transaction(conn, |conn| {
+            // Spent now, in one statement: a link used twice at once
+            // resets once; the second gets `400`.
+            let (spent_by, key) = email_tokens::spend(conn, &token_hash, Purpose::Reset, now)?
+                .ok_or(ApiError::InvalidToken)?;
+            let still_held = users::email_of(conn, spent_by)?
+                .is_some_and(|row| row.email_key.as_deref() == Some(key.as_str()));
+            if spent_by != user_id || !still_held {
+                return Err(ApiError::InvalidToken);
+            }
+            users::update_password_hash(conn, user_id, &hash)?;
+            email_tokens::delete_for_user(conn, user_id, Purpose::Reset)?;
+            sessions::end_all(conn, user_id)?;
+            db::throttle::clear(conn, &name_key)?;
+            // The link proved the address, unless another account has
+            // verified it meanwhile: then the reset still stands and the
+            // address stays unverified.
+            users::mark_verified_unless_taken(conn, user_id, &key)?;
+            // The sessions this ends are part of the reset: one event.
+            let reset = EventKind::PasswordReset;
+            events::record(conn, now, user_id, reset, &by, Default::default())?;
+            Ok::<_, ApiError>(())
+        })
+    })
+    .await?;
+    tracing::info!(user_id, "password reset by emailed link");
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,195 @@
+//! A real SMTP server on loopback for the tests: `aiosmtpd` (from PyPI),
+//! saving each message it accepts into a maildir, started per test on a
+//! free port and killed when dropped. Where Python has no `aiosmtpd`, the
+//! tests that need it report themselves skipped, like the PostgreSQL ones.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+/// A port nothing listens on right now (bound, then let go).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// `smtp://127.0.0.1:{port}`.
+pub fn smtp_url(port: u16) -> String {
+    format!("smtp://127.0.0.1:{port}")
+}
+
+/// Whether `python3` can import `aiosmtpd`; if not, says the test is skipped.
+pub fn available() -> bool {
+    let ok = Command::new("python3")
+        .args(["-c", "import aiosmtpd"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!(
+            "skipped: needs a real SMTP server; install it with `python3 -m pip install aiosmtpd`"
+        );
+    }
+    ok
+}
+
+pub struct SmtpServer {
+    child: Child,
+    pub port: u16,
+    dir: TempDir,
+}
+
+impl SmtpServer {
+    /// Starts a server on a free port, or `None` (reported skipped) when
+    /// `aiosmtpd` is missing.
+    pub async fn start() -> Option<SmtpServer> {
+        if !available() {
+            return None;
+        }
+        Some(SmtpServer::start_on(free_port()).await)
+    }
+
+    /// Starts a server on `port` (for a test that has pointed the app at a
+    /// port before anything listened there). Call [`available`] first.
+    pub async fn start_on(port: u16) -> SmtpServer {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let child = Command::new("python3")
+            .args(["-m", "aiosmtpd", "-n", "-l"])
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(dir.path().join("maildir"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 starts");
+        let server = SmtpServer { child, port, dir };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "the SMTP server did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        server
+    }
+
+    pub fn url(&self) -> String {
+        smtp_url(self.port)
+    }
+
+    /// Every message the server has accepted, oldest first.
+    pub fn messages(&self) -> Vec<Mail> {
+        read_messages(&self.dir.path().join("maildir").join("new"))
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The messages in a folder (a maildir's `new/`, or MAIL_DIR's `.eml`
+/// files), oldest first by name.
+pub fn read_messages(dir: &Path) -> Vec<Mail> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.is_file()
+                && !p
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .map(|raw| Mail { raw })
+        .collect()
+}
+
+/// One delivered message, as the recipient's mailbox has it.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub raw: String,
+}
+
+impl Mail {
+    /// Whether the message was addressed to `address`.
+    pub fn is_to(&self, address: &str) -> bool {
+        self.raw
+            .lines()
+            .any(|l| l.starts_with("To:") && l.contains(address))
+    }
+
+    pub fn subject(&self) -> String {
+        self.raw
+            .lines()
+            .find_map(|l| l.strip_prefix("Subject: "))
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// The text a mail client shows: the body, quoted-printable decoded
+    /// when it is sent so.
+    pub fn text(&self) -> String {
+        let raw = self.raw.replace("\r\n", "\n");
+        let (headers, body) = raw.split_once("\n\n").unwrap_or(("", &raw));
+        let body = body.to_owned();
+        if !headers.to_ascii_lowercase().contains("quoted-printable") {
+            return body;
+        }
+        let joined = body.replace("=\n", "");
+        let mut out = Vec::new();
+        let bytes = joined.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'=' && i + 2 < bytes.len() {
+                if let Ok(b) = u8::from_str_radix(&joined[i + 1..i + 3], 16) {
+                    out.push(b);
+                    i += 3;
+                    continue;
+                }
+            }
+            out.push(bytes[i]);
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    /// The token of the link `{APP_URL}{path}?token=…` in the message, as a
+    /// user clicking it would send it.
+    pub fn token(&self, path: &str) -> Option<String> {
+        let text = self.text();
+        let marker = format!("http://localhost:5173{path}?token=");
+        let start = text.find(&marker)? + marker.len();
+        let token: String = text[start..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+            .collect();
+        (!token.is_empty()).then_some(token)
+    }
+}
+
+/// Waits up to `secs` seconds for `done`, for deliveries that depend on
+/// real time (a killed process's lease, a real binary's back-off).
+pub async fn wait_for(secs: u64, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if done() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    done()
+}
