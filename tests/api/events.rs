@@ -285,3 +285,19 @@ async fn a_deleted_accounts_events_go_with_it() {
     assert_eq!(count(&app, "SELECT COUNT(*) AS n FROM events"), 2);
 }
 }
+
+backend_test! {
+async fn parallel_refusals_on_two_instances_record_one_paywall_event() {
+    let a = spawn_app_with(&[("FREE_READS", "0")]).await;
+    let b = a.sibling().await;
+    let alice = a.logged_in_client("Alice").await;
+    let requests = (1..=12).map(|id| {
+        let (app, client) = (if id % 2 == 0 { &a } else { &b }, alice.clone());
+        async move { app.get(&client, &format!("/blog/{id}")).await.status() }
+    });
+    for status in futures_util::future::join_all(requests).await {
+        assert_eq!(status, StatusCode::PAYMENT_REQUIRED);
+    }
+    assert_eq!(kinds(&events(&a, &alice).await), vec!["paywall", "registered"]);
+}
+}

@@ -127,3 +127,25 @@ async fn ended_windows_are_purged() {
     assert_eq!(rows(), 0);
 }
 }
+
+backend_test! {
+async fn parallel_registrations_from_one_ip_never_exceed_the_limit() {
+    let a = spawn_app_with(&[
+        ("TRUSTED_PROXIES", "127.0.0.1"),
+        ("REGISTER_MAX_PER_IP_PER_HOUR", "3"),
+    ])
+    .await;
+    let b = a.sibling().await;
+    let attempts = (0..10).map(|i| {
+        let app = if i % 2 == 0 { &a } else { &b };
+        async move { register_as(app, "203.0.113.9", &format!("user{i}")).await.status() }
+    });
+    let statuses = futures_util::future::join_all(attempts).await;
+    let created = statuses.iter().filter(|s| **s == StatusCode::CREATED).count();
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!((created, refused), (3, 7), "{statuses:?}");
+}
+}

@@ -17,8 +17,8 @@ if ! command -v promtool >/dev/null; then
 fi
 cargo build --quiet --bin tollgate
 
-port=${PROMTOOL_PORT:-18490}
-metrics_port=${PROMTOOL_METRICS_PORT:-18491}
+port=${PROMTOOL_PORT:-18590}
+metrics_port=${PROMTOOL_METRICS_PORT:-18591}
 dir=$(mktemp -d)
 (
   cd "$dir"
