@@ -178,8 +178,8 @@ async fn webhook_signatures_are_checked_as_stripe_documents() {
     let refused = [
         (body.clone(), Some(signature("whsec_other", now, &body))),
         (tampered.into_bytes(), Some(signature(WEBHOOK_SECRET, now, &body))),
-        (body.clone(), Some(signature(WEBHOOK_SECRET, now - 301, &body))),
-        (body.clone(), Some(signature(WEBHOOK_SECRET, now + 301, &body))),
+        (body.clone(), Some(signature(WEBHOOK_SECRET, now - 360, &body))),
+        (body.clone(), Some(signature(WEBHOOK_SECRET, now + 360, &body))),
         (body.clone(), None),
         (body.clone(), Some("t=1,v1=".to_owned())),
         (body.clone(), Some("nonsense".to_owned())),
@@ -192,12 +192,14 @@ async fn webhook_signatures_are_checked_as_stripe_documents() {
     assert_eq!(count(&app, "SELECT COUNT(*) AS n FROM billing_events"), 0);
 
     // Several v1 values (a secret being rolled), one of them good, and a
-    // timestamp within the tolerance.
-    let good = signature(WEBHOOK_SECRET, now - 299, &body);
+    // timestamp within the tolerance. (The margins to 300 s leave room for
+    // a slow machine's real seconds; the unit tests in billing::signature
+    // hold the exact boundary.)
+    let good = signature(WEBHOOK_SECRET, now - 240, &body);
     let good_v1 = good.split_once(",v1=").unwrap().1;
     let several = format!(
         "t={},v1={},v1={good_v1},v0={}",
-        now - 299,
+        now - 240,
         "ab".repeat(32),
         "cd".repeat(32)
     );
@@ -541,7 +543,7 @@ async fn a_stripe_that_never_answers_is_a_502_within_the_timeout() {
         "{waited:?}: the request timeout, then an answer"
     );
     assert_eq!(status, StatusCode::OK);
-    assert!(took < Duration::from_secs(2), "{took:?}");
+    assert!(took < Duration::from_secs(5), "{took:?}, not the 8 s Stripe wait");
     held.abort();
 }
 }
