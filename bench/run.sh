@@ -113,6 +113,7 @@ export BCRYPT_COST=$cost WORKERS=1 RUST_LOG=${BENCH_RUST_LOG:-info} PORT=18901 H
 export LOGIN_MAX_FAILURES=1000000 FREE_READS=5
 # Every benchmark client is 127.0.0.1: the per-IP limits stay out of the way.
 export REGISTER_MAX_PER_IP_PER_HOUR=1000000000 LOGIN_MAX_FAILURES_PER_IP=1000000000
+export FORGOT_MAX_PER_IP_PER_HOUR=1000000000
 base=http://127.0.0.1:18901
 
 # scenarios ROWS: S1-S6 against the running server.
@@ -148,6 +149,12 @@ scenarios() {
   echo "S4|$s4_rps|$(awk '$1=="50%" {print $2}' "$work/s4.txt")|$(awk '$1=="99%" {print $2}' "$work/s4.txt")|-|$(peak_rss_kib "$server_pid")|$(awk '/Non-2xx|Socket errors/ {$1=$1; print}' "$work/s4.txt" | tr '\n' ' ')" >> "$rows"
   [ "${s4_reqs:-0}" -gt 0 ] || echo "warning: the login storm got no answers in ${seconds}s" >&2
   PREFIX="u$$x" wrk_run "$rows" "S6" "$server_pid" "$base" --timeout 30s -t1 -c16 -s bench/lua/register.lua
+  # S7: forgot-password for an address an account holds, then for one no
+  # account holds: the same answer, and it should take about the same time.
+  curl -s -o /dev/null "$base/register" -H 'Content-Type: application/json' \
+    -d '{"username":"forgetful","password":"a benchmark passphrase","email":"known@example.com"}'
+  EMAIL=known@example.com wrk_run "$rows" "S7k" "$server_pid" "$base" -t1 -c16 -s bench/lua/forgot.lua
+  EMAIL=unknown@example.com wrk_run "$rows" "S7u" "$server_pid" "$base" -t1 -c16 -s bench/lua/forgot.lua
 }
 
 # every_worker ROWS DATABASE_URL: S1 and S2 again, each beside its
@@ -237,6 +244,8 @@ describe() {
     S4) echo "S4 \`POST /login\` storm, 16 conn." ;;
     S5) echo "S5 \`GET /check_session\` during S4 (4 conn., ~400 req/s)" ;;
     S6) echo "S6 \`POST /register\`, new names, 16 conn." ;;
+    S7k) echo "S7 \`POST /password/forgot\`, an address an account holds, 16 conn." ;;
+    S7u) echo "S7 \`POST /password/forgot\`, an address no account holds, 16 conn." ;;
   esac
 }
 echo
@@ -250,13 +259,13 @@ for backend in "${backends[@]}"; do
   echo
   echo "| scenario | req/s | × ceiling | p50 | p99 | server CPU/req | peak RSS | non-2xx / errors |"
   echo "|---|---|---|---|---|---|---|---|"
-  for s in C1 S1 C2 S2 C3 S3 S4 S5 S6; do
+  for s in C1 S1 C2 S2 C3 S3 S4 S5 S6 S7k S7u; do
     IFS='|' read -r _ rps p50 p99 cpu rss errors < <(grep "^$s|" "$rows")
     if [ "$s" = S4 ]; then
       ratio=$(awk -v a="$rps" -v l="$limit" 'BEGIN { printf "%.2f × bcrypt limit", a / l }')
     elif [ "$s" = S5 ]; then
       ratio="– (a probe)"; cpu="– (the storm's)"
-    elif [ "$s" = S6 ]; then
+    elif [ "$s" = S6 ] || [ "$s" = S7k ] || [ "$s" = S7u ]; then
       ratio="–"
     else
       case $s in S1 | C1) c=$c1 ;; S2 | C2) c=$c2 ;; *) c=$c3 ;; esac
@@ -276,6 +285,8 @@ for backend in "${backends[@]}"; do
   echo "| S3 ≥ 0.8 × ceiling | $(awk -v a="$s3" -v b="$c3" 'BEGIN { printf "%.2f", a / b }') | $(ok "$s3 >= 0.8 * $c3") |"
   echo "| S4 ≥ 0.9 × bcrypt limit ($limit logins/s: one hash took $(awk '{ printf "%.1f ms before and %.1f ms after", $1, $2 }' "$rows.hash") the storm) | $(awk -v a="$s4" -v l="$limit" 'BEGIN { printf "%.2f", a / l }') | $(ok "$s4 >= 0.9 * $limit") |"
   echo "| S5 p99 ≤ 5 × S1 p99 | ${s5_p99} ms vs ${s1_p99} ms | $(ok "$s5_p99 <= 5 * $s1_p99") |"
+  s7k=$(to_ms "$(field "$rows" S7k 3)"); s7u=$(to_ms "$(field "$rows" S7u 3)")
+  echo "| S7 forgot: known and unknown address p50 within 25 % of each other (no enumeration by timing) | ${s7k} ms vs ${s7u} ms | $(ok "$s7k <= 1.25 * $s7u && $s7u <= 1.25 * $s7k") |"
   echo "| peak RSS < 64 MiB, all scenarios | $rss MiB | $(ok "$rss < 64") |"
   if [ -f "$work/$backend.seeded" ]; then
     seeded_rows=$work/$backend.seeded

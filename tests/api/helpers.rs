@@ -413,6 +413,7 @@ pub fn spawn_binary(
         .env("NO_COLOR", "1")
         .env("REGISTER_MAX_PER_IP_PER_HOUR", "1000000000")
         .env("LOGIN_MAX_FAILURES_PER_IP", "1000000000")
+        .env("FORGOT_MAX_PER_IP_PER_HOUR", "1000000000")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     for (name, value) in env {
