@@ -1,6 +1,7 @@
 //! Storage: the backend chosen from `DATABASE_URL`, the connection pool, the
 //! embedded migrations, and one file of queries per table. Every query runs
-//! through [`run`], on the blocking pool, in batches (see [`batch`]).
+//! through [`run`] (or [`read`], for work safe to repeat), on the blocking
+//! pool, in batches (see [`batch`]).
 //!
 //! This module answers in database terms ([`Error`], Diesel's results, rows
 //! and `Option`s); what a failure means to a client is decided in

@@ -9,19 +9,26 @@ use serde_json::Value;
 use crate::helpers::{assert_error, on_postgres, spawn_app};
 use crate::proxy::Proxy;
 
+/// A proxy in front of `app`'s PostgreSQL server, and the app's database URL
+/// through it.
+async fn through_a_proxy(app: &crate::helpers::TestApp) -> (Proxy, url::Url) {
+    let server = url::Url::parse(&app.database_url).unwrap();
+    let target = format!(
+        "{}:{}",
+        server.host_str().unwrap(),
+        server.port().unwrap_or(5432)
+    );
+    let proxy = Proxy::start(target.parse().unwrap()).await;
+    let mut proxied = server;
+    proxied.set_port(Some(proxy.port)).unwrap();
+    (proxy, proxied)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_postgres_outage_answers_503_and_service_resumes_by_itself() {
     on_postgres(async {
         let direct = spawn_app().await;
-        let server = url::Url::parse(&direct.database_url).unwrap();
-        let target = format!(
-            "{}:{}",
-            server.host_str().unwrap(),
-            server.port().unwrap_or(5432)
-        );
-        let mut proxy = Proxy::start(target.parse().unwrap()).await;
-        let mut proxied = server.clone();
-        proxied.set_port(Some(proxy.port)).unwrap();
+        let (mut proxy, proxied) = through_a_proxy(&direct).await;
         let app = direct
             .sibling_with(&[
                 ("DATABASE_URL", proxied.as_str()),
@@ -72,15 +79,7 @@ async fn a_postgres_outage_answers_503_and_service_resumes_by_itself() {
 async fn an_instance_started_while_postgres_is_down_waits_for_it() {
     on_postgres(async {
         let direct = spawn_app().await;
-        let server = url::Url::parse(&direct.database_url).unwrap();
-        let target = format!(
-            "{}:{}",
-            server.host_str().unwrap(),
-            server.port().unwrap_or(5432)
-        );
-        let mut proxy = Proxy::start(target.parse().unwrap()).await;
-        let mut proxied = server.clone();
-        proxied.set_port(Some(proxy.port)).unwrap();
+        let (mut proxy, proxied) = through_a_proxy(&direct).await;
         proxy.cut();
 
         // Start-up runs while the database is away; it must wait rather
@@ -111,15 +110,7 @@ async fn an_instance_started_while_postgres_is_down_waits_for_it() {
 async fn a_restart_nobody_saw_stays_unseen() {
     on_postgres(async {
         let direct = spawn_app().await;
-        let server = url::Url::parse(&direct.database_url).unwrap();
-        let target = format!(
-            "{}:{}",
-            server.host_str().unwrap(),
-            server.port().unwrap_or(5432)
-        );
-        let proxy = Proxy::start(target.parse().unwrap()).await;
-        let mut proxied = server.clone();
-        proxied.set_port(Some(proxy.port)).unwrap();
+        let (proxy, proxied) = through_a_proxy(&direct).await;
         let app = direct
             .sibling_with(&[
                 ("DATABASE_URL", proxied.as_str()),
