@@ -56,15 +56,21 @@ impl Application {
     pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Application> {
         let pool = db::connect(&settings)?;
         wait_for_database(&pool).await;
-        {
-            let mut conn = pool
+        // Migrating waits on the database: on a blocking thread, like every
+        // other database call.
+        let (migrating, seed) = (pool.clone(), settings.seed_demo_posts);
+        tokio::task::spawn_blocking(move || {
+            let mut conn = migrating
                 .get()
                 .context("cannot connect to the database (DATABASE_URL)")?;
             db::migrate(&mut conn)?;
-            if settings.seed_demo_posts {
+            if seed {
                 db::seed_demo_posts(&mut conn)?;
             }
-        }
+            anyhow::Ok(())
+        })
+        .await
+        .context("the migrations panicked")??;
         let key = secret::signing_key(&settings)?;
         let logins = LoginThrottle::new(&settings)?;
         let lifetimes = Lifetimes::new(
@@ -228,7 +234,12 @@ impl Application {
 async fn wait_for_database(pool: &Pool) {
     let mut delay = Duration::from_millis(500);
     loop {
-        match pool.get() {
+        // Checking a connection out may ping it: off the async worker.
+        let checking = pool.clone();
+        let checked = tokio::task::spawn_blocking(move || checking.get().map(drop))
+            .await
+            .expect("a connection check-out does not panic");
+        match checked {
             Ok(_) => return,
             Err(e) => {
                 tracing::warn!(

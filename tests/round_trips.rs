@@ -85,7 +85,7 @@ fn report(backend: &str, f: &Figures) {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn round_trips_per_request() {
     set_default_instrumentation(counting).expect("instrumentation");
 

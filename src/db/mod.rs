@@ -21,6 +21,7 @@ pub mod events;
 pub mod ip_limits;
 pub mod outbox;
 pub mod paywall_notices;
+pub mod pg;
 pub mod posts;
 pub mod schema;
 pub mod sessions;
@@ -36,7 +37,6 @@ use std::time::Duration;
 use anyhow::Context;
 use diesel::connection::SimpleConnection;
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
-use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection, R2D2Connection};
 use diesel::sqlite::SqliteConnection;
@@ -51,7 +51,7 @@ use crate::config::Settings;
 #[derive(diesel::MultiConnection)]
 pub enum DbConnection {
     Sqlite(SqliteConnection),
-    Postgres(PgConnection),
+    Postgres(pg::PgConn),
 }
 
 pub type Conn = DbConnection;
@@ -187,15 +187,12 @@ mod lost {
                 DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
                 _,
             ) => true,
+            // The driver reports a lost link (no answer from the server at
+            // all) as UnableToSendCommand, above; a server that ends the
+            // session says so in an error of its own (57P01 and kin).
             Error::DatabaseError(_, info) => [
                 "terminating connection",
-                "server closed the connection",
-                "no connection to the server",
-                "connection to server",
-                "could not receive data from server",
-                "could not send data to server",
-                "SSL SYSCALL error",
-                "SSL connection has been closed",
+                "the database system is shutting down",
             ]
             .iter()
             .any(|m| info.message().contains(m)),
@@ -303,8 +300,7 @@ impl Manager {
                 Ok(DbConnection::Sqlite(conn))
             }
             Backend::Postgres { url } => {
-                let mut conn =
-                    PgConnection::establish(url).map_err(r2d2::Error::ConnectionError)?;
+                let mut conn = pg::PgConn::open(url).map_err(r2d2::Error::ConnectionError)?;
                 // A lock held longer than DATABASE_TIMEOUT_SECONDS is an
                 // outage to the client (503), not an endless wait.
                 conn.batch_execute(&format!("SET lock_timeout = {millis};"))
@@ -375,10 +371,11 @@ pub fn connect(settings: &Settings) -> anyhow::Result<Pool> {
 }
 
 /// One connection, for the command line. Not a pool: a pool opens its
-/// connections on threads of its own, and a process that exits while one
-/// of them is still inside libpq (and OpenSSL) crashes in their exit
-/// handlers — `set-plan` and `migrate` on PostgreSQL used to end with a
-/// segmentation fault about one run in ten, after printing their success.
+/// connections on threads of its own, which a one-shot command does not
+/// need, and a process that exits while one of them is still inside the
+/// driver is what made `set-plan` and `migrate` on PostgreSQL end with a
+/// segmentation fault about one run in ten when the driver was libpq with
+/// OpenSSL (their exit handlers raced those threads).
 pub fn connect_one(settings: &Settings) -> anyhow::Result<DbConnection> {
     manager(settings)?
         .open()
@@ -560,15 +557,14 @@ fn is_unavailable(err: &diesel::result::Error) -> bool {
         Error::DatabaseError(_, info) => {
             let message = info.message();
             // SQLite: SQLITE_BUSY / SQLITE_LOCKED after busy_timeout.
-            // PostgreSQL: lock_timeout, a server shutting down, a lost link.
+            // PostgreSQL: lock_timeout, a server shutting down (a lost
+            // link is UnableToSendCommand, above).
             [
                 "database is locked",
                 "database table is locked",
                 "database is busy",
                 "lock timeout",
                 "terminating connection",
-                "server closed the connection",
-                "connection to server",
                 "the database system is",
             ]
             .iter()

@@ -211,7 +211,7 @@ fn refused(conn: &mut Conn, user_id: i64, month: Month, used: u32) -> Result<Ope
 /// same post skip. A request that lost a race sees neither its slot nor a
 /// refusal, and simply asks again.
 fn open_metered_pg(
-    pg: &mut diesel::PgConnection,
+    pg: &mut super::pg::PgConn,
     user_id: i64,
     post_id: i64,
     month: Month,

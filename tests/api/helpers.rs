@@ -10,13 +10,14 @@ use std::sync::Arc;
 
 use actix_web::dev::ServerHandle;
 use diesel::connection::SimpleConnection;
-use diesel::{Connection, PgConnection, SqliteConnection};
+use diesel::{Connection, SqliteConnection};
 use reqwest::header::SET_COOKIE;
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
 use tempfile::TempDir;
 use tollgate::clock::Clock;
 use tollgate::config::Settings;
+use tollgate::db::pg::PgConn as PgConnection;
 use tollgate::db::DbConnection;
 use tollgate::startup::Application;
 

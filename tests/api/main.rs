@@ -15,13 +15,13 @@ macro_rules! backend_test {
             #[allow(unused_imports)]
             use super::*;
 
-            #[tokio::test]
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             $(#[$attr])*
             async fn sqlite() {
                 crate::helpers::on_sqlite(async $body).await
             }
 
-            #[tokio::test]
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             $(#[$attr])*
             async fn postgres() {
                 crate::helpers::on_postgres(async $body).await

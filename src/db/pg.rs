@@ -1,0 +1,493 @@
+//! The PostgreSQL connection: Diesel's queries over a pure-Rust driver
+//! (`tokio-postgres`, through `diesel-async`'s `AsyncPgConnection`), with
+//! TLS from rustls, instead of Diesel's own `PgConnection` over libpq.
+//! libpq and the OpenSSL it needs were built from source on every clean
+//! build (OpenSSL alone was 148 of a 207 s debug build; README, "Build
+//! times"), and on exit OpenSSL's handlers raced the pool's threads.
+//!
+//! The rest of tollgate sees an ordinary synchronous Diesel connection:
+//! [`PgConn`] wraps `diesel-async`'s [`AsyncConnectionWrapper`], which runs
+//! each query to completion on a single-threaded tokio runtime owned by the
+//! connection. The connection's socket task lives on that runtime too, so a
+//! query never leaves the thread that runs it (the blocking pool's, as for
+//! SQLite): the async workers are never blocked, and no thread hand-off is
+//! added per query.
+//!
+//! `PgConn` is a type of tollgate's own, not the wrapper itself, because
+//! Diesel's `MultiConnection` (our [`super::DbConnection`]) needs two things
+//! of it that the wrapper lacks: a way to carry PostgreSQL's type lookup
+//! through the multi-backend bind collector (see [`NoCustomTypes`]), and
+//! r2d2's health hooks.
+
+use std::sync::Arc;
+
+use diesel::connection::{
+    CacheSize, Connection, ConnectionSealed, Instrumentation, LoadConnection,
+    MultiConnectionHelper, SimpleConnection, TransactionManager, TransactionManagerStatus,
+};
+use diesel::expression::QueryMetadata;
+use diesel::pg::{Pg, PgMetadataLookup, PgTypeMetadata};
+use diesel::query_builder::{Query, QueryFragment, QueryId};
+use diesel::{ConnectionError, ConnectionResult, QueryResult};
+use diesel_async::async_connection_wrapper::{AsyncConnectionWrapper, BlockOn};
+use diesel_async::AsyncPgConnection;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
+
+type Inner = AsyncConnectionWrapper<AsyncPgConnection, Runtime>;
+
+/// A PostgreSQL connection, used like any synchronous Diesel connection
+/// (on the blocking pool, never on an async worker).
+///
+/// Boxed: the driver's state is large, and a `DbConnection` moves around.
+pub struct PgConn(Box<Inner>);
+
+impl PgConn {
+    /// Connects to `database_url` (a libpq-style URL; see [`Tls`] for the
+    /// `sslmode` values understood).
+    pub fn open(database_url: &str) -> ConnectionResult<PgConn> {
+        let (config, tls) = parse(database_url)?;
+        let runtime = Runtime::new();
+        let inner = runtime.block_on(async {
+            let failed = |e: tokio_postgres::Error| ConnectionError::BadConnection(e.to_string());
+            match tls {
+                None => {
+                    let (client, connection) = config
+                        .connect(tokio_postgres::NoTls)
+                        .await
+                        .map_err(failed)?;
+                    AsyncPgConnection::try_from_client_and_connection(client, connection).await
+                }
+                Some(tls) => {
+                    let (client, connection) = config.connect(tls).await.map_err(failed)?;
+                    AsyncPgConnection::try_from_client_and_connection(client, connection).await
+                }
+            }
+        })?;
+        // The wrapper takes its runtime from `Runtime::get_runtime`; hand
+        // it the one the connection's socket task was just spawned on.
+        PENDING.set(Some(runtime));
+        Ok(PgConn(Box::new(Inner::from(inner))))
+    }
+}
+
+thread_local! {
+    /// The runtime [`PgConn::open`] made, on its way into the wrapper.
+    static PENDING: std::cell::Cell<Option<Runtime>> = const { std::cell::Cell::new(None) };
+}
+
+/// A connection's own single-threaded tokio runtime. It drives the
+/// connection's socket only while a query is being waited for, on the
+/// thread that waits, which is what a blocking driver does too.
+pub struct Runtime(Option<tokio::runtime::Runtime>);
+
+impl Runtime {
+    fn new() -> Runtime {
+        Runtime(Some(
+            tokio::runtime::Builder::new_current_thread()
+                .enable_io()
+                .enable_time()
+                .build()
+                .expect("a single-threaded tokio runtime can always be built"),
+        ))
+    }
+}
+
+impl Runtime {
+    fn runtime(&self) -> &tokio::runtime::Runtime {
+        self.0.as_ref().expect("only a dropped runtime has none")
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        // A connection dropped inside an async task (the tests' own) may
+        // not wait for its runtime to wind down; it has nothing left to
+        // wait for anyway once the connection is gone.
+        if tokio::runtime::Handle::try_current().is_ok() {
+            if let Some(runtime) = self.0.take() {
+                runtime.shutdown_background();
+            }
+        }
+    }
+}
+
+impl BlockOn for Runtime {
+    fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        use tokio::runtime::{Handle, RuntimeFlavor};
+        // tollgate queries on blocking threads, where this is a plain
+        // wait. Code already inside a multi-threaded runtime's task (the
+        // tests' own checks of the database) steps out of it first, as
+        // tokio requires; a single-threaded runtime's task cannot, and
+        // tokio refuses with a panic naming the mistake.
+        match Handle::try_current() {
+            Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(|| self.runtime().block_on(f))
+            }
+            _ => self.runtime().block_on(f),
+        }
+    }
+
+    fn get_runtime() -> Runtime {
+        PENDING.take().unwrap_or_else(Runtime::new)
+    }
+}
+
+/// How `sslmode` (and `sslrootcert`) in the URL are honoured, as libpq
+/// does: `disable` is plain text; `allow`, `prefer` (the default) and
+/// `require` encrypt without checking who answers (libpq's meaning of
+/// them; `require` refuses a server without TLS); `verify-ca` also checks
+/// the certificate chain, and `verify-full` the host name as well, against
+/// `sslrootcert` (a PEM file) or, without it, the Mozilla roots.
+type Tls = Option<tokio_postgres_rustls::MakeRustlsConnect>;
+
+fn parse(database_url: &str) -> ConnectionResult<(tokio_postgres::Config, Tls)> {
+    let bad = |what: String| ConnectionError::InvalidConnectionUrl(what);
+    let mut url = url::Url::parse(database_url).map_err(|e| bad(e.to_string()))?;
+    let mut mode = String::from("prefer");
+    let mut root_cert = None;
+    let rest: Vec<(String, String)> = url
+        .query_pairs()
+        .filter_map(|(key, value)| match &*key {
+            "sslmode" => {
+                mode = value.into_owned();
+                None
+            }
+            "sslrootcert" => {
+                root_cert = Some(value.into_owned());
+                None
+            }
+            _ => Some((key.into_owned(), value.into_owned())),
+        })
+        .collect();
+    url.set_query(None);
+    if !rest.is_empty() {
+        url.query_pairs_mut().extend_pairs(&rest);
+    }
+    let mut config: tokio_postgres::Config = url
+        .as_str()
+        .parse()
+        .map_err(|e: tokio_postgres::Error| bad(e.to_string()))?;
+    use tokio_postgres::config::SslMode;
+    let (ssl_mode, verify) = match mode.as_str() {
+        "disable" => (SslMode::Disable, None),
+        "allow" | "prefer" => (SslMode::Prefer, None),
+        // libpq: `require` with a root certificate means `verify-ca`.
+        "require" if root_cert.is_some() => (SslMode::Require, Some(Verify::Chain)),
+        "require" => (SslMode::Require, None),
+        "verify-ca" => (SslMode::Require, Some(Verify::Chain)),
+        "verify-full" => (SslMode::Require, Some(Verify::Full)),
+        other => return Err(bad(format!("invalid sslmode {other:?}"))),
+    };
+    config.ssl_mode(ssl_mode);
+    if ssl_mode == SslMode::Disable {
+        return Ok((config, None));
+    }
+    let tls = client_config(verify, root_cert.as_deref()).map_err(bad)?;
+    Ok((
+        config,
+        Some(tokio_postgres_rustls::MakeRustlsConnect::new(tls)),
+    ))
+}
+
+#[derive(Clone, Copy)]
+enum Verify {
+    /// The chain up to a trusted root, whatever name the server has.
+    Chain,
+    /// The chain and the host name.
+    Full,
+}
+
+fn client_config(
+    verify: Option<Verify>,
+    root_cert: Option<&str>,
+) -> Result<rustls::ClientConfig, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?;
+    let Some(verify) = verify else {
+        let unchecked = Arc::new(Unverified(provider));
+        return Ok(builder
+            .dangerous()
+            .with_custom_certificate_verifier(unchecked)
+            .with_no_client_auth());
+    };
+    let mut roots = rustls::RootCertStore::empty();
+    match root_cert {
+        Some(path) => {
+            let pem = std::fs::read(path).map_err(|e| format!("sslrootcert {path:?}: {e}"))?;
+            for cert in
+                rustls_pemfile_certs(&pem).map_err(|e| format!("sslrootcert {path:?}: {e}"))?
+            {
+                roots
+                    .add(cert)
+                    .map_err(|e| format!("sslrootcert {path:?}: {e}"))?;
+            }
+        }
+        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+    }
+    let webpki =
+        rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
+            .build()
+            .map_err(|e| e.to_string())?;
+    let config = builder
+        .dangerous()
+        .with_custom_certificate_verifier(match verify {
+            Verify::Full => webpki,
+            Verify::Chain => Arc::new(AnyName(webpki)),
+        });
+    Ok(config.with_no_client_auth())
+}
+
+fn rustls_pemfile_certs(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
+    use rustls::pki_types::pem::PemObject;
+    CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())
+}
+
+/// `sslmode=require`'s meaning in libpq: the link is encrypted, but the
+/// server's certificate is not checked (the handshake's signatures still
+/// are, so the session key is the server's).
+#[derive(Debug)]
+struct Unverified(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for Unverified {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        let algorithms = &self.0.signature_verification_algorithms;
+        rustls::crypto::verify_tls12_signature(message, cert, dss, algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        let algorithms = &self.0.signature_verification_algorithms;
+        rustls::crypto::verify_tls13_signature(message, cert, dss, algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// `verify-ca`: the chain is checked, the name is not.
+#[derive(Debug)]
+struct AnyName(Arc<rustls::client::WebPkiServerVerifier>);
+
+impl ServerCertVerifier for AnyName {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        use rustls::{CertificateError, Error};
+        match self
+            .0
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        {
+            Err(Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_verify_schemes()
+    }
+}
+
+// What follows makes `PgConn` a Diesel connection by handing each call to
+// the wrapper.
+
+impl ConnectionSealed for PgConn {}
+
+impl SimpleConnection for PgConn {
+    fn batch_execute(&mut self, query: &str) -> QueryResult<()> {
+        self.0.batch_execute(query)
+    }
+}
+
+impl Connection for PgConn {
+    type Backend = Pg;
+    type TransactionManager = Transactions;
+
+    fn establish(database_url: &str) -> ConnectionResult<PgConn> {
+        PgConn::open(database_url)
+    }
+
+    fn execute_returning_count<T>(&mut self, source: &T) -> QueryResult<usize>
+    where
+        T: QueryFragment<Pg> + QueryId,
+    {
+        self.0.execute_returning_count(source)
+    }
+
+    fn transaction_state(
+        &mut self,
+    ) -> &mut <Transactions as TransactionManager<PgConn>>::TransactionStateData {
+        self.0.transaction_state()
+    }
+
+    fn instrumentation(&mut self) -> &mut dyn Instrumentation {
+        self.0.instrumentation()
+    }
+
+    fn set_instrumentation(&mut self, instrumentation: impl Instrumentation) {
+        self.0.set_instrumentation(instrumentation)
+    }
+
+    fn set_prepared_statement_cache_size(&mut self, size: CacheSize) {
+        self.0.set_prepared_statement_cache_size(size)
+    }
+}
+
+impl LoadConnection for PgConn {
+    type Cursor<'conn, 'query> = <Inner as LoadConnection>::Cursor<'conn, 'query>;
+    type Row<'conn, 'query> = <Inner as LoadConnection>::Row<'conn, 'query>;
+
+    fn load<'conn, 'query, T>(
+        &'conn mut self,
+        source: T,
+    ) -> QueryResult<Self::Cursor<'conn, 'query>>
+    where
+        T: Query + QueryFragment<Pg> + QueryId + 'query,
+        Pg: QueryMetadata<T::SqlType>,
+    {
+        self.0.load(source)
+    }
+}
+
+/// The wrapper's transaction manager, for `PgConn`.
+pub struct Transactions;
+
+type InnerTransactions = <Inner as Connection>::TransactionManager;
+
+impl TransactionManager<PgConn> for Transactions {
+    type TransactionStateData =
+        <InnerTransactions as TransactionManager<Inner>>::TransactionStateData;
+
+    fn begin_transaction(conn: &mut PgConn) -> QueryResult<()> {
+        InnerTransactions::begin_transaction(&mut conn.0)
+    }
+
+    fn rollback_transaction(conn: &mut PgConn) -> QueryResult<()> {
+        InnerTransactions::rollback_transaction(&mut conn.0)
+    }
+
+    fn commit_transaction(conn: &mut PgConn) -> QueryResult<()> {
+        InnerTransactions::commit_transaction(&mut conn.0)
+    }
+
+    fn transaction_manager_status_mut(conn: &mut PgConn) -> &mut TransactionManagerStatus {
+        InnerTransactions::transaction_manager_status_mut(&mut conn.0)
+    }
+
+    fn is_broken_transaction_manager(conn: &mut PgConn) -> bool {
+        InnerTransactions::is_broken_transaction_manager(&mut conn.0)
+    }
+}
+
+impl diesel::r2d2::R2D2Connection for PgConn {
+    fn ping(&mut self) -> QueryResult<()> {
+        self.batch_execute("SELECT 1")
+    }
+
+    fn is_broken(&mut self) -> bool {
+        Transactions::is_broken_transaction_manager(self)
+    }
+}
+
+impl diesel::migration::MigrationConnection for PgConn {
+    fn setup(&mut self) -> QueryResult<usize> {
+        self.batch_execute(diesel::migration::CREATE_MIGRATIONS_TABLE)
+            .map(|()| 0)
+    }
+}
+
+/// PostgreSQL's type lookup, as the multi-backend bind collector carries it.
+///
+/// The lookup finds the OIDs of user-defined types. `diesel-async`'s own
+/// lookup cannot be carried through `MultiConnection` (it has no `as_any`,
+/// which the derive needs), but tollgate's schema uses only PostgreSQL's
+/// built-in types, whose OIDs are constants that never consult a lookup.
+/// So the lookup handed on is this one, which fails a query that would need
+/// a user-defined type with an error, never a panic or a wrong OID.
+struct NoCustomTypes;
+
+impl PgMetadataLookup for NoCustomTypes {
+    fn lookup_type(&mut self, type_name: &str, schema: Option<&str>) -> PgTypeMetadata {
+        let key = diesel::pg::PgMetadataCacheKey::new(
+            schema.map(|s| s.to_owned().into()),
+            type_name.to_owned().into(),
+        );
+        let error = diesel::pg::FailedToLookupTypeError::new(key);
+        PgTypeMetadata::from_result(Err(error))
+    }
+
+    fn as_any<'a>(&mut self) -> &mut (dyn std::any::Any + 'a)
+    where
+        Self: 'a,
+    {
+        self
+    }
+}
+
+impl MultiConnectionHelper for PgConn {
+    fn to_any<'a>(
+        _lookup: &mut <Pg as diesel::sql_types::TypeMetadata>::MetadataLookup,
+    ) -> &mut (dyn std::any::Any + 'a) {
+        // A zero-sized value: leaking it allocates nothing.
+        Box::leak(Box::new(NoCustomTypes))
+    }
+
+    fn from_any(
+        lookup: &mut dyn std::any::Any,
+    ) -> Option<&mut <Pg as diesel::sql_types::TypeMetadata>::MetadataLookup> {
+        lookup
+            .downcast_mut::<NoCustomTypes>()
+            .map(|l| l as &mut (dyn PgMetadataLookup + 'static))
+    }
+}
