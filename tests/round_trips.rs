@@ -3,8 +3,11 @@
 //! their statements prepared before counting starts). Its own test binary,
 //! so that no other test's queries are counted.
 //!
-//! On PostgreSQL: `check_session` costs one round trip and a metered read
-//! at most two, whether it re-reads an unlocked post or unlocks a new one.
+//! On PostgreSQL: `check_session` costs one round trip, a metered re-read or
+//! refusal two (the session, then the batch's read-ahead of the meter), and
+//! a new unlock three (the read-ahead, then the statement that claims a
+//! slot: unlocks are at most FREE_READS a month, re-reads are most reads).
+//! Under load the session and meter reads are shared by a whole batch.
 //! `cargo test --test round_trips -- --nocapture` prints the figures.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -103,7 +106,7 @@ async fn round_trips_per_request() {
         assert_eq!(figures.check_session, 1, "check_session");
         assert!(figures.re_read <= 2, "re-read: {}", figures.re_read);
         assert!(
-            figures.new_unlock <= 2,
+            figures.new_unlock <= 3,
             "new unlock: {}",
             figures.new_unlock
         );

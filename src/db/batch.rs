@@ -26,12 +26,20 @@ use std::sync::Mutex;
 
 use diesel::r2d2;
 
+use super::prefetch::Hint;
 use super::{Conn, Manager};
 
 /// What a finished job does on the caller's behalf: hand over its result.
 pub type Done = Box<dyn FnOnce() + Send>;
 /// One caller's database work. `None` when no connection could be had.
-pub type Job = Box<dyn FnOnce(Option<&mut Conn>) -> Done + Send>;
+pub type Work = Box<dyn FnOnce(Option<&mut Conn>) -> Done + Send>;
+
+pub struct Job {
+    pub work: Work,
+    /// What this work starts by reading, if it says: a chunk reads that
+    /// ahead for all of its jobs at once (see [`super::prefetch`]).
+    pub hint: Option<Hint>,
+}
 
 /// A bound on how long a leader gathers, so a steady stream of arrivals
 /// cannot hold a batch back.
@@ -53,7 +61,13 @@ impl Batcher {
     /// Queues `job`; if no batch is being gathered, leads one: waits while
     /// this event loop keeps finding more work, then dispatches everything
     /// queued.
-    pub async fn submit(&self, pool: &r2d2::Pool<Manager>, parallel: usize, job: Job) {
+    pub async fn submit(
+        &self,
+        pool: &r2d2::Pool<Manager>,
+        parallel: usize,
+        min_chunk: usize,
+        job: Job,
+    ) {
         let lead = {
             let mut queue = self.lock();
             queue.jobs.push(job);
@@ -68,6 +82,7 @@ impl Batcher {
             batcher: self,
             pool,
             parallel,
+            min_chunk,
         };
         // Yield until a turn brings no new work. Measured under load: the
         // first yield comes back before the driver has been polled (nothing
@@ -94,6 +109,7 @@ struct Dispatch<'a> {
     batcher: &'a Batcher,
     pool: &'a r2d2::Pool<Manager>,
     parallel: usize,
+    min_chunk: usize,
 }
 
 impl Drop for Dispatch<'_> {
@@ -108,14 +124,21 @@ impl Drop for Dispatch<'_> {
             // callers (who are going away too) that nothing ran.
             return;
         };
-        let chunks = self.parallel.clamp(1, jobs.len().max(1));
-        let size = jobs.len().div_ceil(chunks);
+        let size = chunk_size(jobs.len(), self.parallel, self.min_chunk);
         while !jobs.is_empty() {
             let chunk: Vec<Job> = jobs.drain(..size.min(jobs.len())).collect();
             let pool = self.pool.clone();
             runtime.spawn_blocking(move || run_chunk(&pool, chunk));
         }
     }
+}
+
+/// How many jobs go in each chunk of a batch of `jobs`: as many chunks as
+/// `parallel` allows, but none smaller than `min_chunk` (except the last).
+fn chunk_size(jobs: usize, parallel: usize, min_chunk: usize) -> usize {
+    let wanted = jobs.div_ceil(min_chunk.max(1));
+    let chunks = parallel.clamp(1, wanted.max(1));
+    jobs.div_ceil(chunks).max(1)
 }
 
 fn checkout(pool: &r2d2::Pool<Manager>) -> Option<r2d2::PooledConnection<Manager>> {
@@ -131,12 +154,16 @@ fn checkout(pool: &r2d2::Pool<Manager>) -> Option<r2d2::PooledConnection<Manager
 fn run_chunk(pool: &r2d2::Pool<Manager>, jobs: Vec<Job>) {
     let mut conn = checkout(pool);
     let mut finished = Vec::with_capacity(jobs.len());
+    if let Some(pooled) = conn.as_deref_mut() {
+        super::prefetch::run(pooled, jobs.iter().filter_map(|j| j.hint.as_ref()));
+    }
     for job in jobs {
         super::lost::take();
         let this = conn.as_deref_mut().map(|pooled| &mut **pooled);
+        let work = job.work;
         // A panicking job drops its own result sender (its caller sees the
         // failure); the rest of the chunk goes on.
-        if let Ok(done) = catch_unwind(AssertUnwindSafe(move || job(this))) {
+        if let Ok(done) = catch_unwind(AssertUnwindSafe(move || work(this))) {
             finished.push(done);
         }
         if super::lost::take() {
@@ -152,6 +179,7 @@ fn run_chunk(pool: &r2d2::Pool<Manager>, jobs: Vec<Job>) {
             conn = checkout(pool);
         }
     }
+    super::prefetch::forget();
     // The connection goes back before the callers wake and ask for more.
     drop(conn);
     for done in finished {
@@ -185,6 +213,7 @@ mod tests {
                 .build_unchecked(manager),
             batchers: Arc::default(),
             parallel,
+            min_chunk: 1,
         }
     }
 
@@ -207,6 +236,21 @@ mod tests {
             .build()
             .unwrap();
         tokio::task::LocalSet::new().block_on(&rt, f)
+    }
+
+    #[test]
+    fn batches_split_into_at_most_parallel_chunks_of_at_least_min_chunk() {
+        use super::chunk_size;
+        // SQLite: one chunk per core.
+        assert_eq!(chunk_size(1, 2, 1), 1);
+        assert_eq!(chunk_size(5, 2, 1), 3);
+        // PostgreSQL, 10 connections, chunks of 8 or more.
+        assert_eq!(chunk_size(3, 10, 8), 3);
+        assert_eq!(chunk_size(9, 10, 8), 5);
+        assert_eq!(chunk_size(64, 10, 8), 8);
+        assert_eq!(chunk_size(200, 10, 8), 20);
+        // Degenerate settings still make progress.
+        assert_eq!(chunk_size(4, 0, 0), 4);
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub mod outbox;
 pub mod paywall_notices;
 pub mod pg;
 pub mod posts;
+pub mod prefetch;
 pub mod schema;
 pub mod sessions;
 pub mod throttle;
@@ -124,6 +125,11 @@ pub struct Pool {
     /// so one chunk per core; PostgreSQL work mostly waits on the network,
     /// so one per pooled connection.
     parallel: usize,
+    /// The fewest jobs worth a chunk of their own: on PostgreSQL a chunk
+    /// reads ahead for all its jobs in one round trip ([`prefetch`]), so
+    /// splitting a small batch across connections would only multiply the
+    /// round trips; on SQLite, 1.
+    min_chunk: usize,
 }
 
 impl Pool {
@@ -303,8 +309,16 @@ impl Manager {
                 let mut conn = pg::PgConn::open(url).map_err(r2d2::Error::ConnectionError)?;
                 // A lock held longer than DATABASE_TIMEOUT_SECONDS is an
                 // outage to the client (503), not an endless wait.
-                conn.batch_execute(&format!("SET lock_timeout = {millis};"))
-                    .map_err(r2d2::Error::QueryError)?;
+                // Generic plans only: every statement of the hot paths is
+                // prepared once per connection and looks rows up by key, so
+                // its plan does not depend on the values; but PostgreSQL
+                // would plan an array-parameter statement (the batch's
+                // read-ahead) again on every execution, its custom plan
+                // looking cheaper than the generic one.
+                conn.batch_execute(&format!(
+                    "SET lock_timeout = {millis}; SET plan_cache_mode = force_generic_plan;"
+                ))
+                .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConnection::Postgres(conn))
             }
         }
@@ -347,14 +361,22 @@ impl ManageConnection for Manager {
     }
 }
 
+/// [`Pool::min_chunk`] on PostgreSQL. Measured with bench/run.sh (S1, S2):
+/// larger chunks cost a job that writes the wait for the writes ahead of it
+/// in its chunk, smaller ones a round trip each.
+const PG_MIN_CHUNK: usize = 8;
+
 /// Opens the pool for `settings.database_url`. Connections are made in the
 /// background; a database that is down at start-up is waited for, and a
 /// request that finds none answers `503` (see [`run`]).
 pub fn connect(settings: &Settings) -> anyhow::Result<Pool> {
     let manager = manager(settings)?;
-    let parallel = match &manager.backend {
-        Backend::Sqlite { .. } => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        Backend::Postgres { .. } => settings.database_pool_size as usize,
+    let (parallel, min_chunk) = match &manager.backend {
+        Backend::Sqlite { .. } => (
+            std::thread::available_parallelism().map_or(1, |n| n.get()),
+            1,
+        ),
+        Backend::Postgres { .. } => (settings.database_pool_size as usize, PG_MIN_CHUNK),
     };
     let connections = r2d2::Pool::builder()
         .max_size(settings.database_pool_size)
@@ -367,6 +389,7 @@ pub fn connect(settings: &Settings) -> anyhow::Result<Pool> {
         connections,
         batchers: Arc::default(),
         parallel: parallel.min(settings.database_pool_size as usize),
+        min_chunk,
     })
 }
 
@@ -493,7 +516,7 @@ where
     T: Send + 'static,
     E: From<Error> + Send + 'static,
 {
-    run_noting_loss(pool, f).await.0
+    run_noting_loss(pool, None, f).await.0
 }
 
 /// Like [`run`], for work that is safe to run twice — a read, or a write
@@ -509,14 +532,37 @@ where
 {
     let f = Arc::new(f);
     let first = f.clone();
-    match run_noting_loss(pool, move |conn| first(conn)).await {
+    match run_noting_loss(pool, None, move |conn| first(conn)).await {
         (Err(_), true) => run(pool, move |conn| f(conn)).await,
         (result, _) => result,
     }
 }
 
-/// [`run`], and whether `f` met a dead connection.
-async fn run_noting_loss<T, E, F>(pool: &Pool, f: F) -> (Result<T, E>, bool)
+/// [`read`], for work that starts by reading what `hint` says: on
+/// PostgreSQL the batch reads that for all such work in one statement (a
+/// round trip and a statement per batch chunk instead of one per request;
+/// see [`prefetch`]).
+pub async fn read_hinted<T, E, F>(pool: &Pool, hint: prefetch::Hint, f: F) -> Result<T, E>
+where
+    F: Fn(&mut Conn) -> Result<T, E> + Send + Sync + 'static,
+    T: Send + 'static,
+    E: From<Error> + Send + 'static,
+{
+    let f = Arc::new(f);
+    let first = f.clone();
+    match run_noting_loss(pool, Some(hint), move |conn| first(conn)).await {
+        (Err(_), true) => run(pool, move |conn| f(conn)).await,
+        (result, _) => result,
+    }
+}
+
+/// [`run`], and whether `f` met a dead connection. `hint`: see
+/// [`read_hinted`].
+async fn run_noting_loss<T, E, F>(
+    pool: &Pool,
+    hint: Option<prefetch::Hint>,
+    f: F,
+) -> (Result<T, E>, bool)
 where
     F: FnOnce(&mut Conn) -> Result<T, E> + Send + 'static,
     T: Send + 'static,
@@ -524,7 +570,7 @@ where
 {
     let (send, receive) = tokio::sync::oneshot::channel();
     let span = tracing::Span::current();
-    let job: batch::Job = Box::new(move |conn| {
+    let work: batch::Work = Box::new(move |conn| {
         let result = span.in_scope(|| match conn {
             Some(conn) => f(conn),
             None => Err(Error::Unavailable.into()),
@@ -535,9 +581,10 @@ where
             let _ = send.send((result, lost));
         })
     });
+    let job = batch::Job { work, hint };
     pool.batchers
         .get_or_default()
-        .submit(&pool.connections, pool.parallel, job)
+        .submit(&pool.connections, pool.parallel, pool.min_chunk, job)
         .await;
     // A job that panicked dropped its sender without answering.
     receive

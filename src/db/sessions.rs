@@ -1,6 +1,9 @@
 //! Queries on `sessions`: one row per login, found by the SHA-256 of the
 //! cookie's token.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use diesel::prelude::*;
 
 use super::schema::{sessions, users};
@@ -60,12 +63,17 @@ pub fn set_token_hash(conn: &mut Conn, id: &str, token_hash: &str) -> QueryResul
 }
 
 /// The live session with this token hash and its user, in one query: this
-/// is the only database round trip an authenticated request needs.
+/// is the only database round trip an authenticated request needs — and on
+/// PostgreSQL, usually not even that: the batch looked it up already (see
+/// [`prefetch`]).
 pub fn find_live(
     conn: &mut Conn,
     token_hash: &str,
     now: i64,
 ) -> QueryResult<Option<(SessionRow, UserRow)>> {
+    if let Some(found) = prefetched(token_hash) {
+        return Ok(found.filter(|(session, _)| session.expires_at > now));
+    }
     // No LIMIT (see the note in db/mod.rs); straight to the backend.
     super::direct!(conn, |c| sessions::table
         .inner_join(users::table)
@@ -74,6 +82,57 @@ pub fn find_live(
         .select((SessionRow::as_select(), UserRow::as_select()))
         .get_result(c)
         .optional())
+}
+
+type Found = (SessionRow, UserRow);
+
+thread_local! {
+    /// The sessions a chunk of batched work looked up before its jobs ran:
+    /// each hash asked for, and what was found for it.
+    static PREFETCHED: RefCell<Option<HashMap<String, Option<Found>>>> =
+        const { RefCell::new(None) };
+}
+
+/// Looks up the sessions of `token_hashes` in one statement
+/// (`token_hash = ANY($1)`), for [`find_live`] to answer from (see
+/// [`super::prefetch`]): expiry is still checked by each caller against its
+/// own `now`. For a single hash, the caller's own statement costs the same,
+/// so nothing is read ahead.
+pub fn prefetch(pg: &mut super::pg::PgConn, token_hashes: &[&str]) {
+    if token_hashes.len() < 2 {
+        return;
+    }
+    let found: QueryResult<Vec<(String, SessionRow, UserRow)>> = sessions::table
+        .inner_join(users::table)
+        .filter(sessions::token_hash.eq_any(token_hashes))
+        .select((
+            sessions::token_hash,
+            SessionRow::as_select(),
+            UserRow::as_select(),
+        ))
+        .load(pg);
+    // A failure is left for the jobs to meet (and report) themselves.
+    let Ok(found) = found else {
+        return;
+    };
+    let mut answers: HashMap<String, Option<Found>> = token_hashes
+        .iter()
+        .map(|h| ((*h).to_owned(), None))
+        .collect();
+    for (hash, session, user) in found {
+        answers.insert(hash, Some((session, user)));
+    }
+    PREFETCHED.set(Some(answers));
+}
+
+/// Ends what [`prefetch`] found.
+pub fn forget_prefetched() {
+    PREFETCHED.set(None);
+}
+
+/// `Some(answer)` if this chunk looked `token_hash` up already.
+fn prefetched(token_hash: &str) -> Option<Option<Found>> {
+    PREFETCHED.with_borrow(|answers| answers.as_ref()?.get(token_hash).cloned())
 }
 
 /// Slides a browser-session login's idle expiry forward, and notes the

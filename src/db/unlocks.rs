@@ -2,7 +2,12 @@
 //! what is stored, so that `used` never exceeds `limit` under any
 //! concurrency, and parallel opens of one new post cost one read.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 
 use super::paywall_notices;
 use super::posts::PostRow;
@@ -218,39 +223,46 @@ fn open_metered_pg(
     limit: u32,
     now: i64,
 ) -> Result<Opened, Error> {
-    use diesel::sql_types::{BigInt, Integer};
-
-    const OPEN: &str = "
-        WITH post AS (
-            SELECT id, title, body, published_at FROM posts WHERE id = $3
-        ), claimed AS (
-            INSERT INTO unlocks (user_id, month, post_id, slot, unlocked_at)
-            SELECT $1, $2, $3, COUNT(*) + 1, $5
-            FROM unlocks
-            WHERE user_id = $1 AND month = $2
-            HAVING COUNT(*) < $4 AND EXISTS (SELECT 1 FROM post)
-            ON CONFLICT DO NOTHING
-            RETURNING slot
-        )
-        SELECT post.id, post.title, post.body, post.published_at,
-               (SELECT slot FROM claimed) AS claimed_slot,
-               (SELECT COUNT(*) FROM unlocks WHERE user_id = $1 AND month = $2) AS used_before,
-               EXISTS (SELECT 1 FROM unlocks
-                       WHERE user_id = $1 AND month = $2 AND post_id = $3) AS was_unlocked,
-               EXISTS (SELECT 1 FROM paywall_notices
-                       WHERE user_id = $1 AND month = $2) AS noticed
-        FROM post";
+    let key = MeteredKey {
+        user_id,
+        month: month.index(),
+        post_id,
+    };
+    // A re-read or a refusal seen by the chunk's read-ahead is the answer
+    // (within a month `used` only grows, and an unlock is never undone, so
+    // neither can have become wrong); only an unlock needs the statement
+    // below, which writes.
+    if let Some(row) = prefetched(&key) {
+        let used = row.used_before as u32;
+        match decide(row.was_unlocked, used, limit) {
+            Decision::Reread => {
+                return Ok(Opened::Granted {
+                    post: row.post,
+                    used,
+                    reread: true,
+                })
+            }
+            Decision::Refuse => {
+                return Ok(Opened::Paywalled {
+                    used,
+                    first_of_month: !row.noticed,
+                })
+            }
+            Decision::Unlock => {}
+        }
+    }
 
     // Each retry follows a commit by a competing request, so a handful is
     // plenty; more would mean something else is wrong.
     for _ in 0..8 {
-        let rows: Vec<OpenRow> = diesel::sql_query(OPEN)
-            .bind::<BigInt, _>(user_id)
-            .bind::<Integer, _>(month.index())
-            .bind::<BigInt, _>(post_id)
-            .bind::<BigInt, _>(i64::from(limit))
-            .bind::<BigInt, _>(now)
-            .load(pg)?;
+        let open = OpenMetered {
+            user_id,
+            month: month.index(),
+            post_id,
+            limit: i64::from(limit),
+            now,
+        };
+        let rows: Vec<OpenRow> = open.load(pg)?;
         let Some(row) = rows.into_iter().next() else {
             return Ok(Opened::NotFound);
         };
@@ -293,6 +305,219 @@ fn open_metered_pg(
         }
     }
     Err(Error::Unavailable)
+}
+
+/// The metered read on PostgreSQL (see [`open_metered_pg`]).
+const OPEN: &str = "
+    WITH post AS (
+        SELECT id, title, body, published_at FROM posts WHERE id = $3
+    ), claimed AS (
+        INSERT INTO unlocks (user_id, month, post_id, slot, unlocked_at)
+        SELECT $1, $2, $3, COUNT(*) + 1, $5
+        FROM unlocks
+        WHERE user_id = $1 AND month = $2
+        HAVING COUNT(*) < $4 AND EXISTS (SELECT 1 FROM post)
+        ON CONFLICT DO NOTHING
+        RETURNING slot
+    )
+    SELECT post.id, post.title, post.body, post.published_at,
+           (SELECT slot FROM claimed) AS claimed_slot,
+           (SELECT COUNT(*) FROM unlocks WHERE user_id = $1 AND month = $2) AS used_before,
+           EXISTS (SELECT 1 FROM unlocks
+                   WHERE user_id = $1 AND month = $2 AND post_id = $3) AS was_unlocked,
+           EXISTS (SELECT 1 FROM paywall_notices
+                   WHERE user_id = $1 AND month = $2) AS noticed
+    FROM post";
+
+/// [`open_metered_pg`]'s statement with its parameters. Not a
+/// `diesel::sql_query`, which Diesel never keeps prepared (it cannot know
+/// the text is the same each time), so PostgreSQL would parse and plan
+/// this statement on every read: this one has a static query id, so each
+/// connection prepares it once and then only binds and executes it.
+struct OpenMetered {
+    user_id: i64,
+    month: i32,
+    post_id: i64,
+    limit: i64,
+    now: i64,
+}
+
+impl QueryId for OpenMetered {
+    type QueryId = OpenMetered;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl Query for OpenMetered {
+    type SqlType = diesel::sql_types::Untyped;
+}
+
+impl QueryFragment<Pg> for OpenMetered {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        use diesel::sql_types::{BigInt, Integer};
+        out.push_sql(OPEN);
+        // In the order of $1..$5.
+        out.push_bind_param_value_only::<BigInt, _>(&self.user_id)?;
+        out.push_bind_param_value_only::<Integer, _>(&self.month)?;
+        out.push_bind_param_value_only::<BigInt, _>(&self.post_id)?;
+        out.push_bind_param_value_only::<BigInt, _>(&self.limit)?;
+        out.push_bind_param_value_only::<BigInt, _>(&self.now)
+    }
+}
+
+impl<C> RunQueryDsl<C> for OpenMetered {}
+
+/// Which post which reader opens in which month: what a metered open
+/// reads ahead by (see [`prefetch`]).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MeteredKey {
+    pub user_id: i64,
+    pub month: i32,
+    pub post_id: i64,
+}
+
+impl MeteredKey {
+    pub fn new(user_id: i64, month: Month, post_id: i64) -> MeteredKey {
+        MeteredKey {
+            user_id,
+            month: month.index(),
+            post_id,
+        }
+    }
+}
+
+/// What the read-ahead found for one [`MeteredKey`] whose post exists.
+#[derive(Clone)]
+struct Metered {
+    post: PostRow,
+    used_before: i64,
+    was_unlocked: bool,
+    noticed: bool,
+}
+
+thread_local! {
+    /// What the chunk running on this thread read ahead.
+    static PREFETCHED: RefCell<Option<HashMap<MeteredKey, Metered>>> =
+        const { RefCell::new(None) };
+}
+
+/// The read half of [`OPEN`], for every key at once, in one statement
+/// (the keys as three arrays, so its text is the same for any number of
+/// them and it stays prepared). A missing post has no row: its open goes
+/// the usual way.
+const READ_AHEAD: &str = "
+    SELECT q.user_id, q.month, q.post_id, p.title, p.body, p.published_at,
+           m.used_before, m.was_unlocked,
+           EXISTS (SELECT 1 FROM paywall_notices n
+                   WHERE n.user_id = q.user_id AND n.month = q.month) AS noticed
+    FROM unnest($1::bigint[], $2::int[], $3::bigint[]) AS q(user_id, month, post_id)
+    JOIN posts p ON p.id = q.post_id
+    -- The month's unlocks (at most FREE_READS rows) read once, by index.
+    CROSS JOIN LATERAL (
+        SELECT COUNT(*) AS used_before,
+               COALESCE(bool_or(u.post_id = q.post_id), false) AS was_unlocked
+        FROM unlocks u
+        WHERE u.user_id = q.user_id AND u.month = q.month
+    ) m";
+
+/// Reads ahead the metered opens of `keys` (see [`super::prefetch`]), for
+/// [`open_metered`] to answer re-reads and refusals from. Even for one key
+/// this is worth it: a plain read costs PostgreSQL less than [`OPEN`],
+/// which writes, and only an unlock needs that.
+pub fn prefetch(pg: &mut super::pg::PgConn, keys: &[MeteredKey]) {
+    if keys.is_empty() {
+        return;
+    }
+    let read = ReadAhead {
+        user_ids: keys.iter().map(|k| k.user_id).collect(),
+        months: keys.iter().map(|k| k.month).collect(),
+        post_ids: keys.iter().map(|k| k.post_id).collect(),
+    };
+    let Ok(rows) = read.load::<ReadAheadRow>(pg) else {
+        return;
+    };
+    let found = rows
+        .into_iter()
+        .map(|row| {
+            let key = MeteredKey {
+                user_id: row.user_id,
+                month: row.month,
+                post_id: row.post_id,
+            };
+            let metered = Metered {
+                post: PostRow {
+                    id: row.post_id,
+                    title: row.title,
+                    body: row.body,
+                    published_at: row.published_at,
+                },
+                used_before: row.used_before,
+                was_unlocked: row.was_unlocked,
+                noticed: row.noticed,
+            };
+            (key, metered)
+        })
+        .collect();
+    PREFETCHED.set(Some(found));
+}
+
+/// Ends what [`prefetch`] found.
+pub fn forget_prefetched() {
+    PREFETCHED.set(None);
+}
+
+fn prefetched(key: &MeteredKey) -> Option<Metered> {
+    PREFETCHED.with_borrow(|found| found.as_ref()?.get(key).cloned())
+}
+
+/// [`READ_AHEAD`] with its parameters; prepared once per connection, as
+/// [`OpenMetered`] is.
+struct ReadAhead {
+    user_ids: Vec<i64>,
+    months: Vec<i32>,
+    post_ids: Vec<i64>,
+}
+
+impl QueryId for ReadAhead {
+    type QueryId = ReadAhead;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl Query for ReadAhead {
+    type SqlType = diesel::sql_types::Untyped;
+}
+
+impl QueryFragment<Pg> for ReadAhead {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        use diesel::sql_types::{Array, BigInt, Integer};
+        out.push_sql(READ_AHEAD);
+        out.push_bind_param_value_only::<Array<BigInt>, _>(&self.user_ids)?;
+        out.push_bind_param_value_only::<Array<Integer>, _>(&self.months)?;
+        out.push_bind_param_value_only::<Array<BigInt>, _>(&self.post_ids)
+    }
+}
+
+impl<C> RunQueryDsl<C> for ReadAhead {}
+
+#[derive(QueryableByName)]
+struct ReadAheadRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    user_id: i64,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    month: i32,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    post_id: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    title: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    body: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    published_at: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    used_before: i64,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    was_unlocked: bool,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    noticed: bool,
 }
 
 #[derive(QueryableByName)]

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::pagination::{pagination, Pagination};
 use crate::db::posts::PostRow;
+use crate::db::prefetch::Hint;
 use crate::db::unlocks::{self, Opened};
 use crate::db::{self, paywall_notices, posts};
 use crate::domain::paywall::limit_for;
@@ -156,7 +157,7 @@ pub async fn read(
     let by = spend.then(|| super::requester(&req));
     // Safe to run twice: opening a post again changes nothing, and the
     // month's notice is kept to one by its primary key.
-    let opened = db::read(&state.pool, move |conn| {
+    let read = move |conn: &mut db::Conn| {
         let Some(by) = &by else {
             return Ok(unlocks::peek_metered(conn, user.id, post_id, month, limit)?);
         };
@@ -175,8 +176,13 @@ pub async fn read(
             })?;
         }
         Ok::<_, db::Error>(opened)
-    })
-    .await
+    };
+    let opened = if spend {
+        let hint = Hint::Metered(unlocks::MeteredKey::new(user.id, month, post_id));
+        db::read_hinted(&state.pool, hint, read).await
+    } else {
+        db::read(&state.pool, read).await
+    }
     .map_err(ApiError::from)?;
     match opened {
         Opened::Granted { post, used, reread } => {

@@ -24,6 +24,7 @@ use actix_session::Session;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse};
 
 use crate::clock::Clock;
+use crate::db::prefetch::Hint;
 use crate::db::{self, sessions, Conn, Pool};
 use crate::domain::{Lifetimes, Requester, User};
 use crate::error::{ApiError, NoSession};
@@ -105,7 +106,7 @@ pub async fn lookup(
     let token_hash = token::hash(token);
     let now = clock.now();
     // Safe to run twice: a read, and a touch that slides the same expiry.
-    db::read(pool, move |conn| {
+    db::read_hinted(pool, Hint::Session(token_hash.clone()), move |conn| {
         let Some((session, user)) = sessions::find_live(conn, &token_hash, now)? else {
             return Ok(None);
         };

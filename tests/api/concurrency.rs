@@ -186,3 +186,63 @@ async fn slow_logins_do_not_hold_up_other_requests() {
     );
 }
 }
+
+fn count(app: &crate::helpers::TestApp, sql: &str) -> i64 {
+    let mut db = app.db();
+    let rows: Vec<Count> = diesel::sql_query(sql).load(&mut db).unwrap();
+    rows[0].n
+}
+
+// Many readers at once, so that their requests share batches (and on
+// PostgreSQL, the batch's one read-ahead of sessions and meters): each
+// still gets the answer of its own session and its own meter.
+backend_test! {
+async fn parallel_readers_each_get_their_own_session_and_meter() {
+    let app = spawn_app().await;
+    add_posts(&app);
+    // Spent: all five reads used on posts 1-5. Fresh: none used.
+    // Gone: logged out.
+    let mut spent = Vec::new();
+    let mut fresh = Vec::new();
+    for i in 0..6 {
+        let client = app.logged_in_client(&format!("spent{i}")).await;
+        for id in 1..=5 {
+            assert_eq!(app.get(&client, &format!("/blog/{id}")).await.status(), 200);
+        }
+        spent.push(client);
+        fresh.push(app.logged_in_client(&format!("fresh{i}")).await);
+    }
+    let gone = app.logged_in_client("gone").await;
+    assert_eq!(app.delete(&gone, "/logout").await.status(), 204);
+
+    let mut requests = Vec::new();
+    for (i, client) in spent.iter().enumerate() {
+        // A re-read, and a new post twice (two refusals, one event).
+        requests.push((client, format!("/blog/{}", i % 5 + 1), 200, 5));
+        requests.push((client, "/blog/13".to_owned(), 402, 5));
+        requests.push((client, "/blog/14".to_owned(), 402, 5));
+    }
+    for (i, client) in fresh.iter().enumerate() {
+        requests.push((client, format!("/blog/{}", 13 + i), 200, 1));
+    }
+    for _ in 0..4 {
+        requests.push((&gone, "/blog/1".to_owned(), 401, 0));
+    }
+    let responses = join_all(requests.iter().map(|(client, path, ..)| app.get(client, path))).await;
+
+    for ((_, path, status, used), response) in requests.iter().zip(responses) {
+        assert_eq!(response.status().as_u16(), *status, "{path}");
+        if *status == 401 {
+            continue;
+        }
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["meter"]["used"], *used, "{path}: {body}");
+    }
+    assert_eq!(count(&app, "SELECT COUNT(*) AS n FROM unlocks"), 6 * 5 + 6);
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) AS n FROM events WHERE kind = 'paywall'"),
+        6,
+        "one paywall event per spent reader"
+    );
+}
+}
