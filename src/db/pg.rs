@@ -50,7 +50,17 @@ impl PgConn {
         let (config, tls) = parse(database_url)?;
         let runtime = Runtime::new();
         let inner = runtime.block_on(async {
-            let failed = |e: tokio_postgres::Error| ConnectionError::BadConnection(e.to_string());
+            // With its causes: "error performing TLS handshake" alone does
+            // not say that the certificate was refused, or why.
+            let failed = |e: tokio_postgres::Error| {
+                let mut message = e.to_string();
+                let mut source = std::error::Error::source(&e);
+                while let Some(cause) = source {
+                    message.push_str(&format!(": {cause}"));
+                    source = cause.source();
+                }
+                ConnectionError::BadConnection(message)
+            };
             match tls {
                 None => {
                     let (client, connection) = config

@@ -48,6 +48,14 @@ pub async fn on_postgres(body: impl std::future::Future<Output = ()>) {
     }
 }
 
+/// Runs a test body on PostgreSQL at `server` (a server URL, as
+/// TOLLGATE_TEST_POSTGRES would be): a private server (`private_pg`).
+pub async fn on_postgres_at(server: &str, body: impl std::future::Future<Output = ()>) {
+    BACKEND
+        .scope(TestBackend::Postgres(server.to_owned()), body)
+        .await
+}
+
 fn current_backend() -> TestBackend {
     BACKEND
         .try_with(TestBackend::clone)
