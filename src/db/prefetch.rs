@@ -1,12 +1,15 @@
-//! Reading ahead for a chunk of batched work, on PostgreSQL.
+//! Reading ahead for a chunk of batched work.
 //!
-//! There, every statement is a round trip to another process, and the
-//! round trip (both ends' system calls, PostgreSQL's per-statement work)
-//! costs more than the query. So when a job announces what it starts by
-//! reading (a [`Hint`]), its chunk reads that for all its jobs in one
-//! statement per kind before they run, and each job finds its answer here
-//! instead of making a round trip of its own. On SQLite, where a query is
-//! a function call, nothing is read ahead.
+//! On PostgreSQL every statement is a round trip to another process, and
+//! the round trip (both ends' system calls, PostgreSQL's per-statement
+//! work) costs more than the query; on SQLite each statement is its own
+//! read transaction, whose file locks cost more than the lookup. So when a
+//! job announces what it starts by reading (a [`Hint`]), its chunk reads
+//! that for all its jobs in one statement per kind before they run, and
+//! each job finds its answer here instead of asking on its own. Sessions
+//! are read ahead on both backends (on SQLite only for larger batches, see
+//! [`sessions::prefetch`]); meters on PostgreSQL, where the alternative is
+//! a statement that writes.
 //!
 //! What a job finds is what the statement saw at the start of its chunk,
 //! before the jobs ahead of it in the chunk ran. That is an order the
@@ -28,9 +31,6 @@ pub enum Hint {
 /// run there. A failure is left for the jobs to meet (and report)
 /// themselves, on their own statements.
 pub fn run<'a>(conn: &mut Conn, hints: impl Iterator<Item = &'a Hint>) {
-    let Conn::Postgres(pg) = conn else {
-        return;
-    };
     let mut sessions = Vec::new();
     let mut metered = Vec::new();
     for hint in hints {
@@ -39,8 +39,10 @@ pub fn run<'a>(conn: &mut Conn, hints: impl Iterator<Item = &'a Hint>) {
             Hint::Metered(key) => metered.push(*key),
         }
     }
-    sessions::prefetch(pg, &sessions);
-    unlocks::prefetch(pg, &metered);
+    sessions::prefetch(conn, &sessions);
+    if let Conn::Postgres(pg) = conn {
+        unlocks::prefetch(pg, &metered);
+    }
 }
 
 /// Ends what [`run`] read, when its chunk ends.

@@ -217,15 +217,17 @@ async fn parallel_readers_each_get_their_own_session_and_meter() {
 
     let mut requests = Vec::new();
     for (i, client) in spent.iter().enumerate() {
-        // A re-read, and a new post twice (two refusals, one event).
-        requests.push((client, format!("/blog/{}", i % 5 + 1), 200, 5));
+        // Re-reads, and a new post twice (two refusals, one event).
+        for id in 1..=4 {
+            requests.push((client, format!("/blog/{}", (i + id) % 5 + 1), 200, 5));
+        }
         requests.push((client, "/blog/13".to_owned(), 402, 5));
         requests.push((client, "/blog/14".to_owned(), 402, 5));
     }
     for (i, client) in fresh.iter().enumerate() {
         requests.push((client, format!("/blog/{}", 13 + i), 200, 1));
     }
-    for _ in 0..4 {
+    for _ in 0..12 {
         requests.push((&gone, "/blog/1".to_owned(), 401, 0));
     }
     let responses = join_all(requests.iter().map(|(client, path, ..)| app.get(client, path))).await;
