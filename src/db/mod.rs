@@ -18,6 +18,7 @@ pub mod billing;
 pub mod demo_posts;
 pub mod email_tokens;
 pub mod events;
+pub mod forgot_requests;
 pub mod ip_limits;
 pub mod outbox;
 pub mod paywall_notices;

@@ -140,6 +140,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    forgot_requests (id) {
+        id -> BigInt,
+        email -> Text,
+        email_key -> Text,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        requested_at -> BigInt,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(events -> users (user_id));
 diesel::joinable!(paywall_notices -> users (user_id));
@@ -163,4 +174,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     billing_events,
     email_tokens,
     outbox,
+    forgot_requests,
 );

@@ -5,6 +5,11 @@
 //! [`GIVE_UP_AFTER`] seconds after it was queued is given up with a
 //! warning, never retried forever.
 //!
+//! Before delivering, it acts on the recorded `POST /password/forgot`
+//! requests ([`Sender::act_on_forgot_requests`]): the request itself only
+//! records one row, the same whoever holds the address, and the sender
+//! does the rest, out of the request's time.
+//!
 //! It wakes when this instance queues mail ([`super::Outbox::wake`]), when
 //! a test moves the clock, when the earliest retry is due, and every
 //! [`POLL_SECS`] in any case (for messages queued by other instances whose
@@ -20,10 +25,11 @@ use lettre::message::{Body, Mailbox, MultiPart};
 use lettre::{Message, SmtpTransport, Transport as _};
 use tokio::sync::{watch, Notify};
 
-use super::message;
+use super::{message, Outbox, Recipient};
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::db::{self, outbox, Pool};
+use crate::db::{self, events, forgot_requests, outbox, users, Pool};
+use crate::domain::{EventKind, Requester};
 
 /// How long a claim keeps other senders off a message: longer than one
 /// delivery can take (a handful of SMTP steps, each at most
@@ -45,6 +51,8 @@ const MAX_BACKOFF_SECS: i64 = 15 * 60;
 pub const GIVE_UP_AFTER: i64 = 24 * 3_600;
 /// The longest the sender sleeps without looking.
 const POLL_SECS: i64 = 30;
+/// Forgot-password requests acted on per transaction.
+const FORGOT_BATCH: i64 = 16;
 
 /// Where messages go.
 #[derive(Clone)]
@@ -109,6 +117,8 @@ pub struct Sender {
     /// MAIL_FROM.
     pub from: Mailbox,
     pub wake: Arc<Notify>,
+    /// Queues the reset links of forgot-password requests.
+    pub queue: Arc<Outbox>,
 }
 
 /// What became of one delivery attempt.
@@ -135,6 +145,7 @@ impl Sender {
             transport: Transport::from_settings(settings)?,
             from,
             wake,
+            queue: Arc::new(Outbox::new(settings)),
         })
     }
 
@@ -177,6 +188,9 @@ impl Sender {
             if *stop.borrow() {
                 break;
             }
+            // Each time round, so a request made while a slow delivery
+            // was under way is not kept waiting behind all the others.
+            self.act_on_forgot_requests().await?;
             let now = self.clock.now();
             let claimed = db::run(&self.pool, move |conn| {
                 db::write_transaction(conn, |conn| {
@@ -207,6 +221,47 @@ impl Sender {
             Ok::<_, db::Error>(outbox::next_due(conn)?)
         })
         .await
+    }
+
+    /// Acts on every recorded `POST /password/forgot` request: for each,
+    /// in one write transaction with taking (deleting) its row, a
+    /// `password_reset_requested` event and a reset link (within the
+    /// address's hourly limit) for every account holding the address, as
+    /// of when it was asked. Nothing for an address nobody holds, and
+    /// nothing for a request older than a reset link's lifetime (one left
+    /// that long, by a database outage, would be a surprise to get).
+    pub async fn act_on_forgot_requests(&self) -> Result<(), db::Error> {
+        loop {
+            let now = self.clock.now();
+            let queue = self.queue.clone();
+            let (taken, queued, stale) = db::run(&self.pool, move |conn| {
+                db::write_transaction(conn, |conn| {
+                    let requests = forgot_requests::take(conn, FORGOT_BATCH)?;
+                    let (mut queued, mut stale) = (0, 0);
+                    for request in &requests {
+                        if request.requested_at < now - queue.settings.reset_ttl {
+                            stale += 1;
+                            continue;
+                        }
+                        queued += act_on(conn, &queue, request)?;
+                    }
+                    Ok::<_, db::Error>((requests.len() as i64, queued, stale))
+                })
+            })
+            .await?;
+            if stale > 0 {
+                tracing::warn!(
+                    requests = stale,
+                    "dropped password-reset requests older than a reset link's lifetime"
+                );
+            }
+            if queued > 0 {
+                tracing::info!(messages = queued, "queued password-reset links");
+            }
+            if taken < FORGOT_BATCH {
+                return Ok(());
+            }
+        }
     }
 
     async fn attempt(&self, claimed: &outbox::Claimed) -> Outcome {
@@ -276,6 +331,36 @@ impl Sender {
                 body_of(message::html_of(&claimed.body)),
             ))?)
     }
+}
+
+/// One forgot-password request (see [`Sender::act_on_forgot_requests`]);
+/// answers how many links it queued.
+fn act_on(
+    conn: &mut db::Conn,
+    queue: &Outbox,
+    request: &forgot_requests::Taken,
+) -> diesel::QueryResult<u32> {
+    let at = request.requested_at;
+    let by = Requester {
+        ip: request.ip.as_deref().and_then(|ip| ip.parse().ok()),
+        user_agent: request.user_agent.clone(),
+    };
+    let mut queued = 0;
+    for holder in users::holding_email(conn, &request.email_key)? {
+        let requested = EventKind::PasswordResetRequested;
+        events::record(conn, at, holder.id, requested, &by, Default::default())?;
+        let to = Recipient {
+            user_id: holder.id,
+            username: &holder.username,
+            // As that account typed it.
+            email: holder.email.as_deref().unwrap_or(&request.email),
+            email_key: &request.email_key,
+        };
+        if queue.send_reset(conn, at, &to)? {
+            queued += 1;
+        }
+    }
+    Ok(queued)
 }
 
 /// 7-bit when the text allows (ASCII, lines under SMTP's 998-byte limit;

@@ -14,7 +14,7 @@ use super::account::{confirm_password, AccountView};
 use super::body::{Fields, JsonObject};
 use crate::auth::ip_limits;
 use crate::db::email_tokens::{self, Purpose};
-use crate::db::{self, events, sessions, users};
+use crate::db::{self, events, forgot_requests, sessions, users};
 use crate::domain::username::username_key;
 use crate::domain::{Email, EventKind, Password};
 use crate::error::{ApiError, NoSession};
@@ -167,12 +167,14 @@ pub async fn verify_email(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// `POST /password/forgot` (public): queues a reset link to every account
-/// holding the address, verified or not, and answers `202` whoever holds
-/// it — the same body, and the same database work in shape (a write
-/// transaction that locks the address and counts its messages), so
-/// neither the answer nor its timing says whether an account exists. No
-/// bcrypt either way.
+/// `POST /password/forgot` (public): records the request and answers
+/// `202`, whoever holds the address. The request does the same work for
+/// every address — the per-IP limit and one insert into `forgot_requests`,
+/// no lookup of the address — so neither the answer nor its timing says
+/// whether an account holds it. The mail sender then acts on the record
+/// (`mail::sender`): a reset link to every account holding the address,
+/// verified or not, within the address's hourly limit. No bcrypt either
+/// way.
 #[tracing::instrument(name = "forgot_password", skip_all)]
 pub async fn forgot_password(
     state: web::Data<AppState>,
@@ -185,45 +187,30 @@ pub async fn forgot_password(
         return Err(fields.into_error());
     };
     let now = state.clock.now();
-    let app = state.clone();
     let by = super::requester(&req);
     let limit = state.ip_limits.forgot;
-    let queued = db::run(&state.pool, move |conn| {
+    db::run(&state.pool, move |conn| {
         db::write_transaction(conn, |conn| {
             // FORGOT_MAX_PER_IP_PER_HOUR: every request from the client IP
             // counts, whoever holds the address, so the refusal says
             // nothing about accounts either.
-            let ip = by.ip.map(|ip| ip.to_string()).unwrap_or_default();
-            ip_limits::spend(conn, &limit, &ip, now)?;
-            let key = email.key();
-            let holders = users::holding_email(conn, &key)?;
-            if holders.is_empty() {
-                // What a known address costs, without a message.
-                app.mail.within_limit(conn, &key, now)?;
-                return Ok::<_, ApiError>(0);
-            }
-            let mut queued = 0;
-            for holder in &holders {
-                let requested = EventKind::PasswordResetRequested;
-                events::record(conn, now, holder.id, requested, &by, Default::default())?;
-                let to = Recipient {
-                    user_id: holder.id,
-                    username: &holder.username,
-                    // As that account typed it.
-                    email: holder.email.as_deref().unwrap_or(email.as_str()),
-                    email_key: &key,
-                };
-                if app.mail.send_reset(conn, now, &to)? {
-                    queued += 1;
-                }
-            }
-            Ok(queued)
+            let ip = by.ip.map(|ip| ip.to_string());
+            ip_limits::spend(conn, &limit, ip.as_deref().unwrap_or_default(), now)?;
+            forgot_requests::insert(
+                conn,
+                &forgot_requests::NewRequest {
+                    email: email.as_str(),
+                    email_key: &email.key(),
+                    ip: ip.as_deref(),
+                    user_agent: by.user_agent.as_deref(),
+                    now,
+                },
+            )?;
+            Ok::<_, ApiError>(())
         })
     })
     .await?;
-    if queued > 0 {
-        state.mail.wake();
-    }
+    state.mail.wake();
     Ok(HttpResponse::Accepted().json(serde_json::json!({ "status": "accepted" })))
 }
 

@@ -111,6 +111,32 @@ struct OutboxRow {
     next_attempt_at: i64,
 }
 
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+fn count(app: &TestApp, sql: &str) -> i64 {
+    let rows: Vec<Count> = diesel::sql_query(sql).load(&mut app.db()).unwrap();
+    rows[0].n
+}
+
+/// Waits until the sender has acted on every recorded forgot-password
+/// request: what it queued for them is in the outbox from then on (it is
+/// committed with the request's removal).
+async fn forgot_settled(app: &TestApp) {
+    eventually(|| count(app, "SELECT COUNT(*) AS n FROM forgot_requests") == 0).await;
+    assert_eq!(count(app, "SELECT COUNT(*) AS n FROM forgot_requests"), 0);
+}
+
+fn reset_requested_events(app: &TestApp) -> i64 {
+    count(
+        app,
+        "SELECT COUNT(*) AS n FROM events WHERE kind = 'password_reset_requested'",
+    )
+}
+
 fn outbox(app: &TestApp) -> Vec<OutboxRow> {
     diesel::sql_query(
         "SELECT state, attempts, body, created_at, next_attempt_at FROM outbox ORDER BY id",
@@ -187,8 +213,9 @@ async fn an_account_without_an_address_is_as_before() {
     }
     // A forgotten password for nobody's address sends nothing.
     assert_eq!(forgot(&app, "nobody@example.com").await.status(), StatusCode::ACCEPTED);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(smtp.messages().is_empty());
+    forgot_settled(&app).await;
+    assert!(outbox(&app).is_empty());
+    assert_eq!(reset_requested_events(&app), 0);
 }
 }
 
@@ -342,8 +369,9 @@ async fn forgot_answers_alike_for_known_and_unknown_addresses() {
     assert_eq!(known, unknown);
 
     let messages = wait_for_messages(&smtp, 2).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(smtp.messages().len(), 2, "nothing for the unknown address");
+    forgot_settled(&app).await;
+    assert_eq!(outbox(&app).len(), 2, "nothing for the unknown address");
+    assert_eq!(reset_requested_events(&app), 1);
     let reset = &messages[1];
     assert!(reset.is_to("alice@example.com"));
     assert!(reset.subject().contains("alice") && reset.raw.contains("\"alice\""), "names the username");
@@ -493,8 +521,10 @@ async fn the_per_address_limit_holds_across_instances_and_the_hour() {
         assert_eq!(body, json!({"status": "accepted"}));
     }
     wait_for_messages(&smtp, 2).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(smtp.messages().len(), 2, "two messages an hour to one address");
+    forgot_settled(&app).await;
+    assert_eq!(outbox(&app).len(), 2, "two messages an hour to one address");
+    // Every request is still an event on the account.
+    assert_eq!(reset_requested_events(&app), 4);
 
     app.advance_clock(3_601);
     assert_eq!(forgot(&sibling, "alice@example.com").await.status(), StatusCode::ACCEPTED);
@@ -842,5 +872,146 @@ async fn forgot_password_requests_are_limited_per_ip_across_instances() {
 
     app.advance_clock(3_600);
     assert_eq!(forgot(&other, "c@example.com").await.status(), StatusCode::ACCEPTED);
+}
+}
+
+backend_test! {
+async fn forgot_does_the_same_work_whoever_holds_the_address() {
+    let app = spawn_app_with(&[]).await;
+    register_with_email(&app, "alice", Some("alice@example.com")).await;
+    eventually(|| outbox(&app).len() == 1).await;
+
+    // The request records one row for either address, and nothing else:
+    // the holders are looked up afterwards, by the sender.
+    for address in ["alice@example.com", "nobody@example.com"] {
+        assert_eq!(forgot(&app, address).await.status(), StatusCode::ACCEPTED);
+    }
+    forgot_settled(&app).await;
+    assert_eq!(outbox(&app).len(), 2, "one reset link, for alice");
+    assert_eq!(reset_requested_events(&app), 1);
+    let dir = app.mail_dir();
+    eventually(|| read_messages(&dir).iter().any(|m| m.token("/reset-password").is_some())).await;
+}
+}
+
+backend_test! {
+async fn forgot_requests_on_two_instances_are_each_acted_on_once() {
+    let app = spawn_app_with(&[("MAIL_MAX_PER_ADDRESS_PER_HOUR", "1000")]).await;
+    let sibling = app.sibling_with(&[("MAIL_MAX_PER_ADDRESS_PER_HOUR", "1000")]).await;
+    register_with_email(&app, "alice", Some("alice@example.com")).await;
+    register_with_email(&app, "bob", Some("alice@example.com")).await;
+
+    let requests = (0..20).map(|i| {
+        let instance = if i % 2 == 0 { &app } else { &sibling };
+        forgot(instance, "alice@example.com")
+    });
+    for response in futures_util::future::join_all(requests).await {
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+    }
+    forgot_settled(&app).await;
+    // Both accounts hold the address: an event and a link each, per request.
+    assert_eq!(reset_requested_events(&app), 40);
+    let resets = outbox(&app).len() - 2;
+    assert_eq!(resets, 40, "each request acted on exactly once");
+}
+}
+
+backend_test! {
+async fn a_forgot_request_older_than_a_reset_link_is_dropped() {
+    let app = spawn_app_with(&[("RESET_TOKEN_TTL_SECONDS", "900")]).await;
+    register_with_email(&app, "alice", Some("alice@example.com")).await;
+    eventually(|| outbox(&app).len() == 1).await;
+    // Left behind (a database outage, every instance down) for longer than
+    // the link it asks for would live.
+    let old = app.now() - 901;
+    diesel::sql_query(format!(
+        "INSERT INTO forgot_requests (email, email_key, requested_at) \
+         VALUES ('alice@example.com', 'alice@example.com', {old})"
+    ))
+    .execute(&mut app.db())
+    .unwrap();
+    // Any request wakes the sender.
+    assert_eq!(forgot(&app, "nobody@example.com").await.status(), StatusCode::ACCEPTED);
+    forgot_settled(&app).await;
+    assert_eq!(outbox(&app).len(), 1, "no link for the stale request");
+    assert_eq!(reset_requested_events(&app), 0);
+}
+}
+
+backend_test! {
+async fn a_forgot_request_acknowledged_before_a_kill_9_is_acted_on_after_restart() {
+    if !smtp::available() {
+        return;
+    }
+    let app = spawn_app_with(&[]).await;
+    app.stop().await;
+    let dir = tempfile::tempdir().unwrap();
+    let secret = "recovery-test-secret-".repeat(5);
+    // An SMTP server that takes the connection and never answers: the
+    // sender waits in it (SMTP's greeting timeout), so it cannot act on
+    // the forgot request before the kill.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_url = smtp::smtp_url(silent.local_addr().unwrap().port());
+    let (accepted, held) = (std::sync::mpsc::channel(), std::sync::Arc::new(std::sync::Mutex::new(Vec::new())));
+    let (tell, keep) = (accepted.0, held.clone());
+    std::thread::spawn(move || {
+        for stream in silent.incoming().flatten() {
+            keep.lock().unwrap().push(stream);
+            let _ = tell.send(());
+        }
+    });
+    let env = [
+        ("DATABASE_URL", app.database_url.as_str()),
+        ("SESSION_SECRET", secret.as_str()),
+        ("SMTP_URL", silent_url.as_str()),
+        ("RUST_LOG", "warn,tollgate=info,tollgate::access=warn"),
+    ];
+    let (child, api_port, _output) = spawn_binary(dir.path(), &env);
+    let mut child = KillOnDrop(child);
+    let api = format!("http://127.0.0.1:{api_port}");
+    let response = reqwest::Client::new()
+        .post(format!("{api}/register"))
+        .json(&json!({"username": "alice", "password": PASSWORD, "email": "alice@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    // The sender is now inside the verification message's delivery.
+    accepted
+        .1
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the sender connects to SMTP");
+    let response = reqwest::Client::new()
+        .post(format!("{api}/password/forgot"))
+        .json(&json!({"email": "alice@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    child.0.kill().unwrap(); // SIGKILL: no chance to clean up
+    child.0.wait().unwrap();
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) AS n FROM forgot_requests"),
+        1,
+        "acknowledged, and not yet acted on"
+    );
+    assert_eq!(reset_requested_events(&app), 0);
+
+    let smtp = SmtpServer::start().await.expect("aiosmtpd");
+    let url = smtp.url();
+    let env = [env[0], env[1], ("SMTP_URL", url.as_str()), env[3]];
+    let (child, _, output) = spawn_binary(dir.path(), &env);
+    let child = KillOnDrop(child);
+    let delivered = wait_for(60, || {
+        smtp.messages().iter().any(|m| m.token("/reset-password").is_some())
+    })
+    .await;
+    drop(child);
+    assert!(delivered, "not delivered after restart:\n{}", output.lock().unwrap());
+    assert_eq!(count(&app, "SELECT COUNT(*) AS n FROM forgot_requests"), 0);
+    assert_eq!(reset_requested_events(&app), 1);
+    let resets = smtp.messages().iter().filter(|m| m.token("/reset-password").is_some()).count();
+    assert_eq!(resets, 1);
+    drop(held);
 }
 }
