@@ -234,18 +234,20 @@ impl Sender {
         loop {
             let now = self.clock.now();
             let queue = self.queue.clone();
-            let (taken, queued, stale) = db::run(&self.pool, move |conn| {
+            let (taken, queued, held_back, stale) = db::run(&self.pool, move |conn| {
                 db::write_transaction(conn, |conn| {
                     let requests = forgot_requests::take(conn, FORGOT_BATCH)?;
-                    let (mut queued, mut stale) = (0, 0);
+                    let (mut queued, mut held_back, mut stale) = (0, 0, 0);
                     for request in &requests {
                         if request.requested_at < now - queue.settings.reset_ttl {
                             stale += 1;
                             continue;
                         }
-                        queued += act_on(conn, &queue, request)?;
+                        let (sent, not_sent) = act_on(conn, &queue, request)?;
+                        queued += sent;
+                        held_back += not_sent;
                     }
-                    Ok::<_, db::Error>((requests.len() as i64, queued, stale))
+                    Ok::<_, db::Error>((requests.len() as i64, queued, held_back, stale))
                 })
             })
             .await?;
@@ -257,6 +259,12 @@ impl Sender {
             }
             if queued > 0 {
                 tracing::info!(messages = queued, "queued password-reset links");
+            }
+            if held_back > 0 {
+                tracing::info!(
+                    messages = held_back,
+                    "not sending password-reset links: their addresses' hourly limit is spent"
+                );
             }
             if taken < FORGOT_BATCH {
                 return Ok(());
@@ -334,18 +342,19 @@ impl Sender {
 }
 
 /// One forgot-password request (see [`Sender::act_on_forgot_requests`]);
-/// answers how many links it queued.
+/// answers how many links it queued, and how many the address's hourly
+/// limit held back.
 fn act_on(
     conn: &mut db::Conn,
     queue: &Outbox,
     request: &forgot_requests::Taken,
-) -> diesel::QueryResult<u32> {
+) -> diesel::QueryResult<(u32, u32)> {
     let at = request.requested_at;
     let by = Requester {
         ip: request.ip.as_deref().and_then(|ip| ip.parse().ok()),
         user_agent: request.user_agent.clone(),
     };
-    let mut queued = 0;
+    let (mut queued, mut held_back) = (0, 0);
     for holder in users::holding_email(conn, &request.email_key)? {
         let requested = EventKind::PasswordResetRequested;
         events::record(conn, at, holder.id, requested, &by, Default::default())?;
@@ -358,9 +367,11 @@ fn act_on(
         };
         if queue.send_reset(conn, at, &to)? {
             queued += 1;
+        } else {
+            held_back += 1;
         }
     }
-    Ok(queued)
+    Ok((queued, held_back))
 }
 
 /// 7-bit when the text allows (ASCII, lines under SMTP's 998-byte limit;
