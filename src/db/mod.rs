@@ -122,9 +122,10 @@ pub struct Pool {
     /// One batcher per worker thread (see [`batch`]): a batch gathers the
     /// work of one event loop's turn, so each event loop has its own.
     batchers: Arc<ThreadLocal<batch::Batcher>>,
-    /// How many chunks one batch is split into: SQLite work is CPU-bound,
-    /// so one chunk per core; PostgreSQL work mostly waits on the network,
-    /// so one per pooled connection.
+    /// How many chunks one worker's batch is split into: SQLite work is
+    /// CPU-bound, so one chunk per core; PostgreSQL work mostly waits on the
+    /// network, so one per pooled connection — each shared out among the
+    /// workers.
     parallel: usize,
     /// The fewest jobs worth a chunk of their own: on PostgreSQL a chunk
     /// reads ahead for all its jobs in one round trip ([`prefetch`]), so
@@ -386,10 +387,19 @@ pub fn connect(settings: &Settings) -> anyhow::Result<Pool> {
         // has been met (see `lost`).
         .test_on_check_out(true)
         .build_unchecked(manager);
+    // Each worker batches on its own, so each gets its share: with every
+    // worker dispatching `parallel` chunks, twice as many blocking threads
+    // as connections (or cores) would wait on each other.
+    let workers = settings
+        .workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
     Ok(Pool {
         connections,
         batchers: Arc::default(),
-        parallel: parallel.min(settings.database_pool_size as usize),
+        parallel: parallel
+            .min(settings.database_pool_size as usize)
+            .div_ceil(workers),
         min_chunk,
     })
 }

@@ -117,10 +117,14 @@ pub fn prefetch(conn: &mut Conn, token_hashes: &[&str]) {
     if token_hashes.len() < enough {
         return;
     }
+    // One browser's requests share a token: each is asked for once.
+    let mut distinct = token_hashes.to_vec();
+    distinct.sort_unstable();
+    distinct.dedup();
     let found: QueryResult<Vec<(String, SessionRow, UserRow)>> =
         super::direct!(conn, |c| sessions::table
             .inner_join(users::table)
-            .filter(sessions::token_hash.eq_any(token_hashes))
+            .filter(sessions::token_hash.eq_any(&distinct))
             .select((
                 sessions::token_hash,
                 SessionRow::as_select(),
@@ -131,10 +135,8 @@ pub fn prefetch(conn: &mut Conn, token_hashes: &[&str]) {
     let Ok(found) = found else {
         return;
     };
-    let mut answers: HashMap<String, Option<Found>> = token_hashes
-        .iter()
-        .map(|h| ((*h).to_owned(), None))
-        .collect();
+    let mut answers: HashMap<String, Option<Found>> =
+        distinct.iter().map(|h| ((*h).to_owned(), None)).collect();
     for (hash, session, user) in found {
         answers.insert(hash, Some((session, user)));
     }

@@ -406,18 +406,29 @@ thread_local! {
 /// the usual way.
 const READ_AHEAD: &str = "
     SELECT q.user_id, q.month, q.post_id, p.title, p.body, p.published_at,
-           m.used_before, m.was_unlocked,
-           EXISTS (SELECT 1 FROM paywall_notices n
-                   WHERE n.user_id = q.user_id AND n.month = q.month) AS noticed
+           m.used_before, m.was_unlocked, n.noticed
     FROM unnest($1::bigint[], $2::int[], $3::bigint[]) AS q(user_id, month, post_id)
-    JOIN posts p ON p.id = q.post_id
-    -- The month's unlocks (at most FREE_READS rows) read once, by index.
+    -- Every table is read per key, by index, whatever the statistics say:
+    -- the plan is made once per connection (force_generic_plan), often on
+    -- a young database whose tiny tables make hash joins and a hashed
+    -- EXISTS look cheaper, and building their hash tables on every call
+    -- was a third of PostgreSQL's CPU for this statement (bench/README.md).
+    -- OFFSET 0 keeps the posts subquery from being flattened into a join.
+    CROSS JOIN LATERAL (
+        SELECT p.title, p.body, p.published_at FROM posts p
+        WHERE p.id = q.post_id OFFSET 0
+    ) p
+    -- The month's unlocks (at most FREE_READS rows) read once.
     CROSS JOIN LATERAL (
         SELECT COUNT(*) AS used_before,
                COALESCE(bool_or(u.post_id = q.post_id), false) AS was_unlocked
         FROM unlocks u
         WHERE u.user_id = q.user_id AND u.month = q.month
-    ) m";
+    ) m
+    CROSS JOIN LATERAL (
+        SELECT COUNT(*) > 0 AS noticed FROM paywall_notices n
+        WHERE n.user_id = q.user_id AND n.month = q.month
+    ) n";
 
 /// Reads ahead the metered opens of `keys` (see [`super::prefetch`]), for
 /// [`open_metered`] to answer re-reads and refusals from. Even for one key
@@ -427,6 +438,9 @@ pub fn prefetch(pg: &mut super::pg::PgConn, keys: &[MeteredKey]) {
     if keys.is_empty() {
         return;
     }
+    // One reader's requests often share a key: each is asked for once.
+    let mut seen = std::collections::HashSet::with_capacity(keys.len());
+    let keys: Vec<MeteredKey> = keys.iter().copied().filter(|k| seen.insert(*k)).collect();
     let read = ReadAhead {
         user_ids: keys.iter().map(|k| k.user_id).collect(),
         months: keys.iter().map(|k| k.month).collect(),
