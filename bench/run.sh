@@ -12,6 +12,7 @@
 #   BENCH_POSTGRES= bash bench/run.sh        # SQLite only
 #   BENCH_SEED_USERS=0 bash bench/run.sh     # skip the seeded runs
 #   BENCH_MULTI=0 bash bench/run.sh          # skip the every-worker runs
+#   BENCH_ROUNDS=5 bash bench/run.sh         # more every-worker rounds (3)
 #   BENCH_BACKENDS=postgres bash bench/run.sh # one backend (or sqlite)
 #
 # Besides the pinned one-worker scenarios, each backend gets an every-worker
@@ -29,6 +30,7 @@ load_core=${BENCH_LOAD_CORE:-1}
 postgres=${BENCH_POSTGRES-postgres://postgres@127.0.0.1:5432/}
 seed_users=${BENCH_SEED_USERS:-1000000}
 multi=${BENCH_MULTI:-1}
+rounds=${BENCH_ROUNDS:-3}
 cores=$(nproc)
 
 need() { command -v "$1" >/dev/null || { apt-get update -qq && apt-get install -y -qq "$2" >/dev/null; }; }
@@ -175,22 +177,38 @@ scenarios() {
   PACED=1 EMAIL=unknown@example.com wrk_run "$rows" "S7pu" "$server_pid" "$base" -t1 -c4 -s bench/lua/forgot.lua
 }
 
-# every_worker ROWS DATABASE_URL: S1 and S2 again, each beside its
-# ceiling, with one worker per core (WORKERS unset, as in production) and
-# nothing pinned: the server, the ceiling and wrk share the cores.
+# every_worker ROWS DATABASE_URL: S1 and S2 with one worker per core
+# (WORKERS unset, as in production) and nothing pinned — the server, its
+# ceiling (with as many workers) and wrk (2 threads) share the cores — and
+# the same scenarios with one pinned worker beside its pinned ceiling, the
+# two set-ups alternated for $rounds rounds on one database. This machine's
+# speed drifts by tens of per cent within a minute, so one pair of each
+# could land either way; the report compares the medians of the rounds.
+# Rows: "<round>:<name>|…", names OC/OS (one worker) and MC/MS (every one).
 every_worker() {
-  local rows=$1 url=$2
-  (
-    unset WORKERS
-    server_cores=0-$((cores - 1)) load_cores=0-$((cores - 1)) wrk_threads=2
-    start_tollgate "$url" "$work/every-worker-server.log"
-    prepare_reader multi
-    ceiling_run "$rows" MC1
-    wrk_run "$rows" "MS1" "$server_pid" "$base/check_session" -t2 -c64 -H "Cookie: $COOKIE"
-    ceiling_run "$rows" MC2
-    wrk_run "$rows" "MS2" "$server_pid" "$base" -t2 -c64 -s bench/lua/reread.lua
-    stop_tollgate
-  )
+  local rows=$1 url=$2 one_pid many_pid round
+  start_tollgate "$url" "$work/one-worker-server.log"
+  one_pid=$server_pid
+  (cd "$work" && unset WORKERS && DATABASE_URL=$url PORT=18902 exec "$tollgate" > "$work/every-worker-server.log" 2>&1) & pids+=($!)
+  many_pid=$!
+  wait_for http://127.0.0.1:18902/health
+  prepare_reader multi
+  local many=http://127.0.0.1:18902 all=0-$((cores - 1))
+  for round in $(seq 1 "$rounds"); do
+    ceiling_run "$rows" "$round:OC1"
+    wrk_run "$rows" "$round:OS1" "$one_pid" "$base/check_session" -t1 -c64 -H "Cookie: $COOKIE"
+    ceiling_run "$rows" "$round:OC2"
+    wrk_run "$rows" "$round:OS2" "$one_pid" "$base" -t1 -c64 -s bench/lua/reread.lua
+    (
+      unset WORKERS
+      server_cores=$all load_cores=$all wrk_threads=2
+      ceiling_run "$rows" "$round:MC1"
+      wrk_run "$rows" "$round:MS1" "$many_pid" "$many/check_session" -t2 -c64 -H "Cookie: $COOKIE"
+      ceiling_run "$rows" "$round:MC2"
+      wrk_run "$rows" "$round:MS2" "$many_pid" "$many" -t2 -c64 -s bench/lua/reread.lua
+    )
+  done
+  kill "$one_pid" "$many_pid"; wait "$one_pid" "$many_pid" 2>/dev/null || true
 }
 
 # seeded ROWS DATABASE_URL: S1 and S2 with 10^6 users/sessions, 10^7 unlocks.
@@ -257,6 +275,8 @@ done
 # --- the report
 # limit BACKEND: logins/s one core can hash, from the hashes timed around S4.
 limit() { awk '{ printf "%.2f", 2000 / ($1 + $2) }' "$work/$1.rows.hash"; }
+# median: of the numbers on stdin, one per line.
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 ok() { if awk "BEGIN { exit !($1) }"; then echo "met"; else echo "**NOT MET**"; fi; }
 describe() {
   case $1 in
@@ -338,23 +358,35 @@ for backend in "${backends[@]}"; do
   if [ -f "$work/$backend.multi" ]; then
     m=$work/$backend.multi
     echo
-    echo "Every worker ($cores workers, nothing pinned, wrk with 2 threads):"
+    echo "Every worker: $cores workers, nothing pinned, wrk with 2 threads, against one worker pinned as above; the two alternated for $rounds rounds on one server each (one database), every figure × its own ceiling measured just before it:"
     echo
-    echo "| scenario | req/s | × ceiling | p50 | p99 | server CPU/req | server + PostgreSQL CPU/req | one worker, pinned |"
-    echo "|---|---|---|---|---|---|---|---|"
-    for s in MC1 MS1 MC2 MS2; do
-      IFS='|' read -r _ rps p50 p99 cpu _ _ both < <(grep "^$s|" "$m")
-      if [[ $s == MC* ]]; then both="–"; elif [ "$backend" = postgres ]; then both="$both µs"; else both="= server"; fi
-      case $s in
-        MC1) ratio="–"; name="ceiling, $cores workers (before S1)"; one="$c1 req/s" ;;
-        MC2) ratio="–"; name="ceiling, $cores workers (before S2)"; one="$c2 req/s" ;;
-        MS1) ratio=$(awk -v a="$rps" -v b="$(field "$m" MC1 2)" 'BEGIN { printf "%.2f", a / b }'); name="S1, $cores workers"
-             one=$(awk -v a="$(field "$rows" S1 2)" -v b="$c1" 'BEGIN { printf "%.2f × ceiling", a / b }') ;;
-        MS2) ratio=$(awk -v a="$rps" -v b="$(field "$m" MC2 2)" 'BEGIN { printf "%.2f", a / b }'); name="S2, $cores workers"
-             one=$(awk -v a="$(field "$rows" S2 2)" -v b="$c2" 'BEGIN { printf "%.2f × ceiling", a / b }') ;;
-      esac
-      echo "| $name | $rps | $ratio | $p50 | $p99 | $cpu µs | $both | $one |"
+    header="| scenario |"; rule="|---|"
+    for r in $(seq 1 "$rounds"); do header="$header round $r |"; rule="$rule---|"; done
+    echo "$header median | server CPU/req (median) | server + PostgreSQL CPU/req (median) |"
+    echo "$rule---|---|---|"
+    for s in S1 S2; do
+      n=${s#S}
+      for mode in O M; do
+        ratios=() cpus=() boths=() cells=""
+        for r in $(seq 1 "$rounds"); do
+          c=$(field "$m" "$r:${mode}C$n|" 2); t=$(field "$m" "$r:${mode}S$n|" 2)
+          ratio=$(awk -v a="$t" -v b="$c" 'BEGIN { printf "%.2f", a / b }')
+          ratios+=("$ratio"); cpus+=("$(field "$m" "$r:${mode}S$n|" 5)"); boths+=("$(field "$m" "$r:${mode}S$n|" 8)")
+          cells="$cells $ratio ($t / $c req/s) |"
+        done
+        median=$(printf '%s\n' "${ratios[@]}" | median)
+        cpu=$(printf '%s\n' "${cpus[@]}" | median)
+        both=$(printf '%s\n' "${boths[@]}" | median)
+        [ "$backend" = postgres ] && both="$both µs" || both="= server"
+        if [ "$mode" = O ]; then name="$s, one worker, pinned"; one_median=$median; else name="$s, $cores workers"; eval "many_$s=$median one_$s=$one_median"; fi
+        echo "| $name |$cells **$median** | $cpu µs | $both |"
+      done
     done
+    echo
+    echo "| target | this run | |"
+    echo "|---|---|---|"
+    echo "| S1 every worker ≥ one worker (median × ceiling) | $many_S1 vs $one_S1 | $(ok "$many_S1 >= $one_S1") |"
+    echo "| S2 every worker ≥ one worker (median × ceiling) | $many_S2 vs $one_S2 | $(ok "$many_S2 >= $one_S2") |"
   fi
 done
 if [ -n "$postgres" ]; then
