@@ -6,8 +6,9 @@
 //! (bench/README.md has the figures). So the first request of an event-loop
 //! turn to need the database becomes the batch's leader: it yields to the
 //! event loop until no more requests queue work behind it, then sends the
-//! whole batch to the blocking pool in at most `parallel` chunks. Each
-//! chunk runs its jobs one after another on one pooled connection and wakes
+//! whole batch to the blocking pool: the jobs that read ahead in one chunk,
+//! the others in at most `parallel` chunks (see [`chunks`]). Each chunk
+//! runs its jobs one after another on one pooled connection and wakes
 //! their callers at the end. A lone request waits two yields (a few
 //! microseconds), not a timer.
 //!
@@ -114,7 +115,7 @@ struct Dispatch<'a> {
 
 impl Drop for Dispatch<'_> {
     fn drop(&mut self) {
-        let mut jobs = {
+        let jobs = {
             let mut queue = self.batcher.lock();
             queue.leader = false;
             std::mem::take(&mut queue.jobs)
@@ -124,13 +125,33 @@ impl Drop for Dispatch<'_> {
             // callers (who are going away too) that nothing ran.
             return;
         };
-        let size = chunk_size(jobs.len(), self.parallel, self.min_chunk);
-        while !jobs.is_empty() {
-            let chunk: Vec<Job> = jobs.drain(..size.min(jobs.len())).collect();
+        for chunk in chunks(jobs, self.parallel, self.min_chunk) {
             let pool = self.pool.clone();
             runtime.spawn_blocking(move || run_chunk(&pool, chunk));
         }
     }
+}
+
+/// How a batch goes out. Jobs that said what they start by reading go
+/// together, in one chunk: it reads that ahead for all of them in one
+/// statement per kind, and most then answer from it without a statement of
+/// their own, so splitting them would only multiply the read-aheads and the
+/// hops to the blocking pool (PostgreSQL, S2 with two workers: 18k -> 25k
+/// req/s, PostgreSQL's CPU per request 35 -> 17 µs; bench/README.md). The
+/// rest, which each run statements of their own, are spread over
+/// connections by [`chunk_size`].
+fn chunks(jobs: Vec<Job>, parallel: usize, min_chunk: usize) -> Vec<Vec<Job>> {
+    let (ahead, mut rest): (Vec<Job>, Vec<Job>) =
+        jobs.into_iter().partition(|job| job.hint.is_some());
+    let mut chunks = Vec::new();
+    if !ahead.is_empty() {
+        chunks.push(ahead);
+    }
+    let size = chunk_size(rest.len(), parallel, min_chunk);
+    while !rest.is_empty() {
+        chunks.push(rest.drain(..size.min(rest.len())).collect());
+    }
+    chunks
 }
 
 /// How many jobs go in each chunk of a batch of `jobs`: as many chunks as
@@ -251,6 +272,32 @@ mod tests {
         assert_eq!(chunk_size(200, 10, 8), 20);
         // Degenerate settings still make progress.
         assert_eq!(chunk_size(4, 0, 0), 4);
+    }
+
+    #[test]
+    fn jobs_that_read_ahead_go_out_in_one_chunk() {
+        use super::super::prefetch::Hint;
+        use super::{chunks, Job};
+        let job = |hinted: bool, n: usize| Job {
+            work: Box::new(|_| Box::new(|| ())),
+            hint: hinted.then(|| Hint::Session(format!("hash {n}"))),
+        };
+        // Sixty lookups and ten other jobs, mixed, as a busy turn brings them.
+        let jobs: Vec<Job> = (0..70).map(|n| job(n % 7 != 3, n)).collect();
+        let sizes: Vec<(usize, usize)> = chunks(jobs, 10, 8)
+            .iter()
+            .map(|chunk| {
+                let hinted = chunk.iter().filter(|j| j.hint.is_some()).count();
+                (hinted, chunk.len() - hinted)
+            })
+            .collect();
+        // All the read-aheads in one chunk; the rest spread as before
+        // (ten jobs, chunks of at least eight: two).
+        assert_eq!(sizes, [(60, 0), (0, 5), (0, 5)]);
+        // Without hints nothing changes.
+        let plain: Vec<Job> = (0..64).map(|n| job(false, n)).collect();
+        assert_eq!(chunks(plain, 10, 8).len(), 8);
+        assert!(chunks(Vec::new(), 10, 8).is_empty());
     }
 
     #[test]
