@@ -122,15 +122,15 @@ pub struct Pool {
     /// One batcher per worker thread (see [`batch`]): a batch gathers the
     /// work of one event loop's turn, so each event loop has its own.
     batchers: Arc<ThreadLocal<batch::Batcher>>,
-    /// How many chunks one worker's batch is split into: SQLite work is
-    /// CPU-bound, so one chunk per core; PostgreSQL work mostly waits on the
-    /// network, so one per pooled connection — each shared out among the
-    /// workers.
+    /// How many chunks the jobs of one worker's batch that do not read
+    /// ahead are split into (those that do share one; see [`batch`]):
+    /// SQLite work is CPU-bound, so one chunk per core; PostgreSQL work
+    /// mostly waits on the network, so one per pooled connection — each
+    /// shared out among the workers.
     parallel: usize,
-    /// The fewest jobs worth a chunk of their own: on PostgreSQL a chunk
-    /// reads ahead for all its jobs in one round trip ([`prefetch`]), so
-    /// splitting a small batch across connections would only multiply the
-    /// round trips; on SQLite, 1.
+    /// The fewest of those jobs worth a chunk of their own: on PostgreSQL
+    /// each chunk costs a checkout and a hop to the blocking pool; on
+    /// SQLite, 1.
     min_chunk: usize,
 }
 
@@ -363,9 +363,11 @@ impl ManageConnection for Manager {
     }
 }
 
-/// [`Pool::min_chunk`] on PostgreSQL. Measured with bench/run.sh (S1, S2):
-/// larger chunks cost a job that writes the wait for the writes ahead of it
-/// in its chunk, smaller ones a round trip each.
+/// [`Pool::min_chunk`] on PostgreSQL: larger chunks cost a job that writes
+/// the wait for the writes ahead of it in its chunk, smaller ones a checkout
+/// and a hop each. Chosen with bench/run.sh's S1 and S2 when every job went
+/// through it; their jobs now read ahead and share one chunk, so it applies
+/// to the other jobs only, and has not been measured again for them.
 const PG_MIN_CHUNK: usize = 8;
 
 /// Opens the pool for `settings.database_url`. Connections are made in the
