@@ -94,8 +94,28 @@ impl Drop for SmtpServer {
     }
 }
 
+/// Where a message file sorts among its folder's, oldest first, read from
+/// its name as numbers: a maildir name is `{secs}.M{micros}P{pid}Q{count}.{host}`
+/// (Python's `mailbox`, one process per test server, so `count` orders them;
+/// `micros` is not zero-padded, so the name itself does not sort), a
+/// MAIL_DIR name `{created_at}-{id}.eml` (ids of any width).
+fn arrival(name: &str) -> (u64, u64) {
+    let number = |s: &str| {
+        s.chars()
+            .take_while(char::is_ascii_digit)
+            .collect::<String>()
+            .parse()
+            .unwrap_or(u64::MAX)
+    };
+    match (name.find('Q'), name.split_once('-')) {
+        (Some(q), _) if name.contains(".M") => (number(name), number(&name[q + 1..])),
+        (_, Some((created_at, id))) => (number(created_at), number(id)),
+        _ => (u64::MAX, u64::MAX),
+    }
+}
+
 /// The messages in a folder (a maildir's `new/`, or MAIL_DIR's `.eml`
-/// files), oldest first by name.
+/// files), oldest first.
 pub fn read_messages(dir: &Path) -> Vec<Mail> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
@@ -110,7 +130,10 @@ pub fn read_messages(dir: &Path) -> Vec<Mail> {
                     .is_some_and(|n| n.to_string_lossy().starts_with('.'))
         })
         .collect();
-    paths.sort();
+    paths.sort_by_key(|p| {
+        let name = p.file_name().unwrap_or_default().to_string_lossy();
+        (arrival(&name), name.into_owned())
+    });
     paths
         .iter()
         .filter_map(|p| std::fs::read_to_string(p).ok())
@@ -192,4 +215,15 @@ pub async fn wait_for(secs: u64, mut done: impl FnMut() -> bool) -> bool {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     done()
+}
+
+#[test]
+fn messages_sort_by_arrival_not_by_name() {
+    // Two maildir messages in one second: the second's microseconds have
+    // more digits, so by name it would come first.
+    let first = "1790000000.M99999P7Q1.host";
+    let second = "1790000000.M100000P7Q2.host";
+    assert!(second < first);
+    assert!(arrival(first) < arrival(second));
+    assert!(arrival("1790000000-9.eml") < arrival("1790000000-10.eml"));
 }
