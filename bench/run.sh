@@ -12,6 +12,7 @@
 #   BENCH_POSTGRES= bash bench/run.sh        # SQLite only
 #   BENCH_SEED_USERS=0 bash bench/run.sh     # skip the seeded runs
 #   BENCH_MULTI=0 bash bench/run.sh          # skip the every-worker runs
+#   BENCH_PINNED=0 bash bench/run.sh         # only the every-worker runs
 #   BENCH_ROUNDS=5 bash bench/run.sh         # more every-worker rounds (3)
 #   BENCH_BACKENDS=postgres bash bench/run.sh # one backend (or sqlite)
 #
@@ -30,6 +31,7 @@ load_core=${BENCH_LOAD_CORE:-1}
 postgres=${BENCH_POSTGRES-postgres://postgres@127.0.0.1:5432/}
 seed_users=${BENCH_SEED_USERS:-1000000}
 multi=${BENCH_MULTI:-1}
+pinned=${BENCH_PINNED:-1}
 rounds=${BENCH_ROUNDS:-3}
 cores=$(nproc)
 
@@ -254,11 +256,13 @@ for backend in "${backends[@]}"; do
     unset SESSION_SECRET
   fi
   rows=$work/$backend.rows
-  new_database "$backend" fresh
-  start_tollgate "$db_url" "$work/$backend-server.log"
-  scenarios "$rows"
-  echo "all|-|-|-|-|$(peak_rss_kib "$server_pid")|" >> "$rows"
-  stop_tollgate
+  if [ "$pinned" != 0 ]; then
+    new_database "$backend" fresh
+    start_tollgate "$db_url" "$work/$backend-server.log"
+    scenarios "$rows"
+    echo "all|-|-|-|-|$(peak_rss_kib "$server_pid")|" >> "$rows"
+    stop_tollgate
+  fi
   if [ "$multi" != 0 ]; then
     # A database of its own: on the last one, the mail sender would still
     # be working through what S7 left while this runs.
@@ -299,10 +303,11 @@ echo
 echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo); server pinned to core $server_core (WORKERS=1), wrk to core $load_core; ${seconds} s per scenario; BCRYPT_COST=$cost; RUST_LOG=$RUST_LOG; PostgreSQL (when run) on the same machine, unpinned."
 for backend in "${backends[@]}"; do
   rows=$work/$backend.rows
-  c1=$(field "$rows" C1 2); c2=$(field "$rows" C2 2); c3=$(field "$rows" C3 2)
-  limit=$(limit "$backend")
   echo
   echo "### $backend"
+  if [ -f "$rows" ]; then
+  c1=$(field "$rows" C1 2); c2=$(field "$rows" C2 2); c3=$(field "$rows" C3 2)
+  limit=$(limit "$backend")
   echo
   echo "| scenario | req/s | × ceiling | p50 | p99 | server CPU/req | server + PostgreSQL CPU/req | peak RSS | non-2xx / errors |"
   echo "|---|---|---|---|---|---|---|---|---|"
@@ -354,6 +359,7 @@ for backend in "${backends[@]}"; do
     done
     echo
     echo "Seeded: $(cat "$work/$backend.seed-time"); peak RSS of the seeded server $(( $(field "$seeded_rows" S2 6) / 1024 )) MiB."
+  fi
   fi
   if [ -f "$work/$backend.multi" ]; then
     m=$work/$backend.multi
