@@ -6,24 +6,11 @@
 //! (bench/README.md has the figures). So the first request of an event-loop
 //! turn to need the database becomes the batch's leader: it yields to the
 //! event loop until no more requests queue work behind it, then sends the
-//! whole batch to the blocking pool. Each chunk of it runs its jobs one
-//! after another on one pooled connection and wakes their callers at the
-//! end. A lone request waits two yields (a few microseconds), not a timer.
-//!
-//! The jobs that say what they start by reading (a [`Hint`]: session
-//! lookups, metered reads) go together, in one chunk: it reads that ahead
-//! for all of them in one statement per kind, and most then answer from it
-//! without a statement of their own, so splitting them would only multiply
-//! the read-aheads and the hops. And while such a chunk runs, the next
-//! batches' read-aheads wait for it rather than start another: its thread
-//! takes them all as its next chunk, at once ([`drain_ahead`]). Under load
-//! that makes the chunks as large as the arrivals during one round trip,
-//! and saves the hop of each (PostgreSQL S2, bench/README.md: server CPU
-//! per request 45 -> 35 µs with one worker, 63 -> 40 µs with two). A chunk
-//! stuck behind a lock or a slow disk holds them back for
-//! [`Shape::stall`] at most: after that each batch's read-aheads go out on
-//! their own again. The other jobs, which each run statements of their
-//! own, are spread over at most `parallel` chunks (see [`chunks`]).
+//! whole batch to the blocking pool: the jobs that read ahead in one chunk,
+//! the others in at most `parallel` chunks (see [`chunks`]). Each chunk
+//! runs its jobs one after another on one pooled connection and wakes
+//! their callers at the end. A lone request waits two yields (a few
+//! microseconds), not a timer.
 //!
 //! There is one batcher per worker thread ([`super::Pool`] keeps them in a
 //! `ThreadLocal`): a leader yields to its own event loop, so only that
@@ -36,8 +23,7 @@
 //! back on every exit path).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Mutex;
 
 use diesel::r2d2;
 
@@ -62,7 +48,7 @@ const MAX_YIELDS: usize = 8;
 
 #[derive(Default)]
 pub struct Batcher {
-    queue: Arc<Mutex<Queue>>,
+    queue: Mutex<Queue>,
 }
 
 #[derive(Default)]
@@ -70,37 +56,19 @@ struct Queue {
     jobs: Vec<Job>,
     /// A leader is waiting for its turn to end and will take `jobs`.
     leader: bool,
-    /// When the chunk of read-aheads now running on the blocking pool
-    /// started, if one is: its thread takes `ahead` when it ends.
-    ahead_since: Option<Instant>,
-    /// Read-ahead jobs waiting for that chunk to end.
-    ahead: Vec<Job>,
 }
-
-/// How a worker's batches go out.
-#[derive(Clone, Copy, Debug)]
-pub struct Shape {
-    /// How many chunks the jobs that do not read ahead are split into.
-    pub parallel: usize,
-    /// The fewest of those jobs worth a chunk of their own.
-    pub min_chunk: usize,
-    /// How long a chunk of read-aheads may run before the next batch's
-    /// read-aheads stop waiting for it and go out on a chunk of their own
-    /// (one behind a lock or a slow disk must not hold every request of
-    /// its worker).
-    pub stall: Duration,
-}
-
-/// [`Shape::stall`] in production: a read-ahead chunk takes a round trip
-/// and some microseconds per job, well under a millisecond when the
-/// machine is not overloaded.
-pub const STALL: Duration = Duration::from_millis(5);
 
 impl Batcher {
     /// Queues `job`; if no batch is being gathered, leads one: waits while
     /// this event loop keeps finding more work, then dispatches everything
     /// queued.
-    pub async fn submit(&self, pool: &r2d2::Pool<Manager>, shape: Shape, job: Job) {
+    pub async fn submit(
+        &self,
+        pool: &r2d2::Pool<Manager>,
+        parallel: usize,
+        min_chunk: usize,
+        job: Job,
+    ) {
         let lead = {
             let mut queue = self.lock();
             queue.jobs.push(job);
@@ -114,7 +82,8 @@ impl Batcher {
         let _dispatch = Dispatch {
             batcher: self,
             pool,
-            shape,
+            parallel,
+            min_chunk,
         };
         // Yield until a turn brings no new work. Measured under load: the
         // first yield comes back before the driver has been polled (nothing
@@ -132,109 +101,55 @@ impl Batcher {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
-        lock(&self.queue)
-    }
-}
-
-fn lock(queue: &Mutex<Queue>) -> std::sync::MutexGuard<'_, Queue> {
-    // A panic cannot happen while the lock is held (push, take, swap).
-    queue.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Runs a chunk of read-aheads, then, on the same thread, the read-aheads
-/// that queued while it ran, until none is waiting.
-fn drain_ahead(pool: &r2d2::Pool<Manager>, queue: &Mutex<Queue>, mut chunk: Vec<Job>) {
-    loop {
-        // Each job's panic is caught in `run_chunk`; this is for one
-        // outside them, which must not leave the jobs queued here waiting
-        // for a thread that has gone (its own jobs' callers see a failure).
-        let _ = catch_unwind(AssertUnwindSafe(|| run_chunk(pool, chunk)));
-        let mut queue = lock(queue);
-        if queue.ahead.is_empty() {
-            queue.ahead_since = None;
-            return;
-        }
-        queue.ahead_since = Some(Instant::now());
-        chunk = std::mem::take(&mut queue.ahead);
+        // A panic cannot happen while the lock is held (push, take, swap).
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
 struct Dispatch<'a> {
     batcher: &'a Batcher,
     pool: &'a r2d2::Pool<Manager>,
-    shape: Shape,
-}
-
-/// Where a batch's read-aheads go.
-enum Ahead {
-    /// Nowhere: there are none, or they wait for the running chunk.
-    Queued,
-    /// A new chunk, whose thread then takes what queues behind it.
-    Drain(Vec<Job>),
-    /// A chunk of their own, beside a running chunk that has stalled.
-    Beside(Vec<Job>),
+    parallel: usize,
+    min_chunk: usize,
 }
 
 impl Drop for Dispatch<'_> {
     fn drop(&mut self) {
+        let jobs = {
+            let mut queue = self.batcher.lock();
+            queue.leader = false;
+            std::mem::take(&mut queue.jobs)
+        };
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             // The runtime is going away; dropping the jobs tells their
             // callers (who are going away too) that nothing ran.
-            let mut queue = self.batcher.lock();
-            queue.leader = false;
-            queue.jobs.clear();
             return;
         };
-        let (ahead, rest) = {
-            let mut queue = self.batcher.lock();
-            queue.leader = false;
-            let jobs = std::mem::take(&mut queue.jobs);
-            let (mut ahead, rest): (Vec<Job>, Vec<Job>) =
-                jobs.into_iter().partition(|job| job.hint.is_some());
-            let ahead = match queue.ahead_since {
-                _ if ahead.is_empty() => Ahead::Queued,
-                None => {
-                    queue.ahead_since = Some(Instant::now());
-                    Ahead::Drain(ahead)
-                }
-                Some(since) if since.elapsed() < self.shape.stall => {
-                    queue.ahead.append(&mut ahead);
-                    Ahead::Queued
-                }
-                Some(_) => {
-                    // Those queued behind the stalled chunk come along.
-                    ahead.append(&mut queue.ahead);
-                    Ahead::Beside(ahead)
-                }
-            };
-            (ahead, rest)
-        };
-        let pool = self.pool.clone();
-        match ahead {
-            Ahead::Queued => {}
-            Ahead::Drain(chunk) => {
-                let queue = self.batcher.queue.clone();
-                runtime.spawn_blocking(move || drain_ahead(&pool, &queue, chunk));
-            }
-            Ahead::Beside(chunk) => {
-                runtime.spawn_blocking(move || run_chunk(&pool, chunk));
-            }
-        }
-        for chunk in chunks(rest, self.shape.parallel, self.shape.min_chunk) {
+        for chunk in chunks(jobs, self.parallel, self.min_chunk) {
             let pool = self.pool.clone();
             runtime.spawn_blocking(move || run_chunk(&pool, chunk));
         }
     }
 }
 
-/// How the jobs of a batch that do not read ahead go out: each runs
-/// statements of its own, so they are spread over connections by
-/// [`chunk_size`].
-fn chunks(mut jobs: Vec<Job>, parallel: usize, min_chunk: usize) -> Vec<Vec<Job>> {
-    let size = chunk_size(jobs.len(), parallel, min_chunk);
+/// How a batch goes out. Jobs that said what they start by reading go
+/// together, in one chunk: it reads that ahead for all of them in one
+/// statement per kind, and most then answer from it without a statement of
+/// their own, so splitting them would only multiply the read-aheads and the
+/// hops to the blocking pool (PostgreSQL, S2 with two workers: 18k -> 25k
+/// req/s, PostgreSQL's CPU per request 35 -> 17 µs; bench/README.md). The
+/// rest, which each run statements of their own, are spread over
+/// connections by [`chunk_size`].
+fn chunks(jobs: Vec<Job>, parallel: usize, min_chunk: usize) -> Vec<Vec<Job>> {
+    let (ahead, mut rest): (Vec<Job>, Vec<Job>) =
+        jobs.into_iter().partition(|job| job.hint.is_some());
     let mut chunks = Vec::new();
-    while !jobs.is_empty() {
-        chunks.push(jobs.drain(..size.min(jobs.len())).collect());
+    if !ahead.is_empty() {
+        chunks.push(ahead);
+    }
+    let size = chunk_size(rest.len(), parallel, min_chunk);
+    while !rest.is_empty() {
+        chunks.push(rest.drain(..size.min(rest.len())).collect());
     }
     chunks
 }
@@ -306,10 +221,6 @@ mod tests {
     use super::super::{run, Backend, Error, Manager, Pool};
 
     fn pool(path: &str, parallel: usize) -> Pool {
-        pool_stalling_after(path, parallel, super::STALL)
-    }
-
-    fn pool_stalling_after(path: &str, parallel: usize, stall: Duration) -> Pool {
         let manager = Manager::new(
             Backend::Sqlite {
                 path: path.to_owned(),
@@ -322,11 +233,8 @@ mod tests {
                 .connection_timeout(Duration::from_millis(500))
                 .build_unchecked(manager),
             batchers: Arc::default(),
-            shape: super::Shape {
-                parallel,
-                min_chunk: 1,
-                stall,
-            },
+            parallel,
+            min_chunk: 1,
         }
     }
 
@@ -367,115 +275,29 @@ mod tests {
     }
 
     #[test]
-    fn the_jobs_that_do_not_read_ahead_are_spread() {
+    fn jobs_that_read_ahead_go_out_in_one_chunk() {
+        use super::super::prefetch::Hint;
         use super::{chunks, Job};
-        let job = || Job {
+        let job = |hinted: bool, n: usize| Job {
             work: Box::new(|_| Box::new(|| ())),
-            hint: None,
+            hint: hinted.then(|| Hint::Session(format!("hash {n}"))),
         };
-        let sizes = |n: usize| -> Vec<usize> {
-            chunks((0..n).map(|_| job()).collect(), 10, 8)
-                .iter()
-                .map(Vec::len)
-                .collect()
-        };
-        assert_eq!(sizes(10), [5, 5]);
-        assert_eq!(sizes(64), [8; 8]);
-        assert!(sizes(0).is_empty());
-    }
-
-    /// Hinted reads on one worker while a first one is blocked on the
-    /// blocking pool: `(answered while the first was blocked, thread)` for
-    /// each of the others. `wait_for_them`: release the first only once
-    /// they are all answered; otherwise once they all wait for it.
-    fn reads_behind_a_blocked_one(
-        pool: &Pool,
-        others: usize,
-        wait_for_them: bool,
-    ) -> (std::thread::ThreadId, Vec<(bool, std::thread::ThreadId)>) {
-        use super::super::{prefetch::Hint, read_hinted};
-        use std::sync::{mpsc, Mutex};
-        let hint = || Hint::Session("a hash".to_owned());
-        let (started, has_started) = mpsc::channel::<()>();
-        let (release, released) = mpsc::channel::<()>();
-        let gate = Arc::new(Mutex::new((started, released)));
-        let blocked = Arc::new(AtomicBool::new(true));
-        // `move`: a failing assertion drops `release` with the future, which
-        // unblocks the first read, rather than leave the runtime waiting for
-        // it forever.
-        on_one_worker(async move {
-            let first = tokio::task::spawn_local({
-                let (pool, blocked, gate) = (pool.clone(), blocked.clone(), gate.clone());
-                async move {
-                    read_hinted(&pool, hint(), move |_conn| {
-                        let gate = gate.lock().unwrap();
-                        gate.0.send(()).unwrap();
-                        gate.1.recv().unwrap();
-                        blocked.store(false, Ordering::SeqCst);
-                        Ok::<_, Error>(std::thread::current().id())
-                    })
-                    .await
-                }
-            });
-            tokio::task::spawn_blocking(move || has_started.recv().unwrap())
-                .await
-                .unwrap();
-            let tasks: Vec<_> = (0..others)
-                .map(|_| {
-                    let (pool, blocked) = (pool.clone(), blocked.clone());
-                    tokio::task::spawn_local(async move {
-                        read_hinted(&pool, hint(), move |_conn| {
-                            let blocked = blocked.load(Ordering::SeqCst);
-                            Ok::<_, Error>((blocked, std::thread::current().id()))
-                        })
-                        .await
-                    })
-                })
-                .collect();
-            let mut answers = Vec::new();
-            if wait_for_them {
-                for task in tasks {
-                    // Bounded, so that a failure is a failure, not a hang.
-                    let answer = tokio::time::timeout(Duration::from_secs(30), task).await;
-                    let answer = answer.expect("answered while the first read is blocked");
-                    answers.push(answer.unwrap().unwrap());
-                }
-                release.send(()).unwrap();
-            } else {
-                let queued = || pool.batchers.get().map_or(0, |b| b.lock().ahead.len());
-                for _ in 0..10_000 {
-                    if queued() == others {
-                        break;
-                    }
-                    tokio::task::yield_now().await;
-                }
-                assert_eq!(queued(), others, "they wait for the running chunk");
-                release.send(()).unwrap();
-                for task in tasks {
-                    answers.push(task.await.unwrap().unwrap());
-                }
-            }
-            (first.await.unwrap().unwrap(), answers)
-        })
-    }
-
-    #[test]
-    fn reads_that_come_while_a_read_ahead_runs_go_out_together_after_it() {
-        let (_dir, path) = temp_db();
-        let pool = pool_stalling_after(&path, 2, Duration::from_secs(3_600));
-        let (first, others) = reads_behind_a_blocked_one(&pool, 5, false);
-        for (while_blocked, thread) in others {
-            assert!(!while_blocked, "none ran beside the running chunk");
-            assert_eq!(thread, first, "the running chunk's thread took them");
-        }
-    }
-
-    #[test]
-    fn reads_do_not_wait_for_a_read_ahead_that_has_stalled() {
-        let (_dir, path) = temp_db();
-        let pool = pool_stalling_after(&path, 2, Duration::ZERO);
-        let (_, others) = reads_behind_a_blocked_one(&pool, 5, true);
-        assert!(others.iter().all(|(while_blocked, _)| *while_blocked));
+        // Sixty lookups and ten other jobs, mixed, as a busy turn brings them.
+        let jobs: Vec<Job> = (0..70).map(|n| job(n % 7 != 3, n)).collect();
+        let sizes: Vec<(usize, usize)> = chunks(jobs, 10, 8)
+            .iter()
+            .map(|chunk| {
+                let hinted = chunk.iter().filter(|j| j.hint.is_some()).count();
+                (hinted, chunk.len() - hinted)
+            })
+            .collect();
+        // All the read-aheads in one chunk; the rest spread as before
+        // (ten jobs, chunks of at least eight: two).
+        assert_eq!(sizes, [(60, 0), (0, 5), (0, 5)]);
+        // Without hints nothing changes.
+        let plain: Vec<Job> = (0..64).map(|n| job(false, n)).collect();
+        assert_eq!(chunks(plain, 10, 8).len(), 8);
+        assert!(chunks(Vec::new(), 10, 8).is_empty());
     }
 
     #[test]

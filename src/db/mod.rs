@@ -122,14 +122,16 @@ pub struct Pool {
     /// One batcher per worker thread (see [`batch`]): a batch gathers the
     /// work of one event loop's turn, so each event loop has its own.
     batchers: Arc<ThreadLocal<batch::Batcher>>,
-    /// How each worker's batches go out ([`batch::Shape`]). The jobs that
-    /// do not read ahead are split into `parallel` chunks: SQLite work is
-    /// CPU-bound, so one chunk per core; PostgreSQL work mostly waits on
-    /// the network, so one per pooled connection — each shared out among
-    /// the workers. `min_chunk` is the fewest of them worth a chunk of
-    /// their own: on PostgreSQL each chunk costs a checkout and a hop to
-    /// the blocking pool; on SQLite, 1.
-    shape: batch::Shape,
+    /// How many chunks the jobs of one worker's batch that do not read
+    /// ahead are split into (those that do share one; see [`batch`]):
+    /// SQLite work is CPU-bound, so one chunk per core; PostgreSQL work
+    /// mostly waits on the network, so one per pooled connection — each
+    /// shared out among the workers.
+    parallel: usize,
+    /// The fewest of those jobs worth a chunk of their own: on PostgreSQL
+    /// each chunk costs a checkout and a hop to the blocking pool; on
+    /// SQLite, 1.
+    min_chunk: usize,
 }
 
 impl Pool {
@@ -361,7 +363,7 @@ impl ManageConnection for Manager {
     }
 }
 
-/// [`batch::Shape::min_chunk`] on PostgreSQL: larger chunks cost a job that writes
+/// [`Pool::min_chunk`] on PostgreSQL: larger chunks cost a job that writes
 /// the wait for the writes ahead of it in its chunk, smaller ones a checkout
 /// and a hop each. Chosen with bench/run.sh's S1 and S2 when every job went
 /// through it; their jobs now read ahead and share one chunk, so it applies
@@ -397,13 +399,10 @@ pub fn connect(settings: &Settings) -> anyhow::Result<Pool> {
     Ok(Pool {
         connections,
         batchers: Arc::default(),
-        shape: batch::Shape {
-            parallel: parallel
-                .min(settings.database_pool_size as usize)
-                .div_ceil(workers),
-            min_chunk,
-            stall: batch::STALL,
-        },
+        parallel: parallel
+            .min(settings.database_pool_size as usize)
+            .div_ceil(workers),
+        min_chunk,
     })
 }
 
@@ -598,7 +597,7 @@ where
     let job = batch::Job { work, hint };
     pool.batchers
         .get_or_default()
-        .submit(&pool.connections, pool.shape, job)
+        .submit(&pool.connections, pool.parallel, pool.min_chunk, job)
         .await;
     // A job that panicked dropped its sender without answering.
     receive
