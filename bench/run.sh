@@ -306,60 +306,60 @@ for backend in "${backends[@]}"; do
   echo
   echo "### $backend"
   if [ -f "$rows" ]; then
-  c1=$(field "$rows" C1 2); c2=$(field "$rows" C2 2); c3=$(field "$rows" C3 2)
-  limit=$(limit "$backend")
-  echo
-  echo "| scenario | req/s | × ceiling | p50 | p99 | server CPU/req | server + PostgreSQL CPU/req | peak RSS | non-2xx / errors |"
-  echo "|---|---|---|---|---|---|---|---|---|"
-  for s in C1 S1 C2 S2 C3 S3 S4 S5 S6 S7k S7u S7pk S7pu; do
-    IFS='|' read -r _ rps p50 p99 cpu rss errors both < <(grep "^$s|" "$rows")
-    if [ "$s" = S4 ]; then
-      ratio=$(awk -v a="$rps" -v l="$limit" 'BEGIN { printf "%.2f × bcrypt limit", a / l }')
-    elif [ "$s" = S5 ]; then
-      ratio="– (a probe)"; cpu="– (the storm's)"; both=$cpu
-    elif [ "$s" = S7pk ] || [ "$s" = S7pu ]; then
-      ratio="– (a probe)"
-    elif [ "$s" = S6 ] || [ "$s" = S7k ] || [ "$s" = S7u ]; then
-      ratio="–"
-    else
-      case $s in S1 | C1) c=$c1 ;; S2 | C2) c=$c2 ;; *) c=$c3 ;; esac
-      ratio=$(awk -v a="$rps" -v b="$c" 'BEGIN { printf "%.2f", a / b }')
-    fi
-    [ "$cpu" = - ] || [[ $cpu == –* ]] || cpu="$cpu µs"
-    [ "${both:--}" = - ] || [[ $both == –* ]] || both="$both µs"
-    # SQLite runs inside the server: its CPU is the server's.
-    [ "$backend" = postgres ] || [[ $s == C* ]] || both="= server"
-    [[ $s == C* ]] && both="–"
-    echo "| $(describe "$s") | $rps | $ratio | $p50 | $p99 | $cpu | ${both:--} | $((rss / 1024)) MiB | ${errors:-none} |"
-  done
-  s1=$(field "$rows" S1 2); s2=$(field "$rows" S2 2); s3=$(field "$rows" S3 2); s4=$(field "$rows" S4 2)
-  s1_p99=$(to_ms "$(field "$rows" S1 4)"); s5_p99=$(to_ms "$(field "$rows" S5 4)")
-  rss=$(( $(field "$rows" all 6) / 1024 ))
-  echo
-  echo "| target | this run | |"
-  echo "|---|---|---|"
-  # Issue 13's targets: SQLite S1 ≥ 0.5 and S2 ≥ 0.2; PostgreSQL S1 ≥ 0.25
-  # and S2 ≥ 0.12.
-  if [ "$backend" = postgres ]; then t1=0.25 t2=0.12; else t1=0.5 t2=0.2; fi
-  echo "| S1 ≥ $t1 × ceiling | $(awk -v a="$s1" -v b="$c1" 'BEGIN { printf "%.2f", a / b }') | $(ok "$s1 >= $t1 * $c1") |"
-  echo "| S2 ≥ $t2 × ceiling | $(awk -v a="$s2" -v b="$c2" 'BEGIN { printf "%.2f", a / b }') | $(ok "$s2 >= $t2 * $c2") |"
-  echo "| S3 ≥ 0.8 × ceiling | $(awk -v a="$s3" -v b="$c3" 'BEGIN { printf "%.2f", a / b }') | $(ok "$s3 >= 0.8 * $c3") |"
-  echo "| S4 ≥ 0.9 × bcrypt limit ($limit logins/s: one hash took $(awk '{ printf "%.1f ms before and %.1f ms after", $1, $2 }' "$rows.hash") the storm) | $(awk -v a="$s4" -v l="$limit" 'BEGIN { printf "%.2f", a / l }') | $(ok "$s4 >= 0.9 * $limit") |"
-  echo "| S5 p99 ≤ 5 × S1 p99 | ${s5_p99} ms vs ${s1_p99} ms | $(ok "$s5_p99 <= 5 * $s1_p99") |"
-  s7k=$(to_ms "$(field "$rows" S7pk 3)"); s7u=$(to_ms "$(field "$rows" S7pu 3)")
-  echo "| S7 forgot, paced: known and unknown address p50 within 25 % of each other (no enumeration by timing) | ${s7k} ms vs ${s7u} ms | $(ok "$s7k <= 1.25 * $s7u && $s7u <= 1.25 * $s7k") |"
-  s7k=$(to_ms "$(field "$rows" S7k 3)"); s7u=$(to_ms "$(field "$rows" S7u 3)")
-  echo "| (not a target) S7 forgot, saturated: known vs unknown p50 | ${s7k} ms vs ${s7u} ms | $(awk -v a="$s7k" -v b="$s7u" 'BEGIN { printf "%+.0f %%", (a / b - 1) * 100 }') |"
-  echo "| peak RSS < 64 MiB, all scenarios | $rss MiB | $(ok "$rss < 64") |"
-  if [ -f "$work/$backend.seeded" ]; then
-    seeded_rows=$work/$backend.seeded
-    for s in S1 S2; do
-      fresh=$(field "$rows" "$s" 2); big=$(field "$seeded_rows" "$s" 2)
-      echo "| $s seeded within 20 % of fresh | $big vs $fresh req/s ($(awk -v a="$big" -v b="$fresh" 'BEGIN { printf "%+.0f %%", (a / b - 1) * 100 }'); p99 $(field "$seeded_rows" "$s" 4)) | $(ok "$big >= 0.8 * $fresh") |"
-    done
+    c1=$(field "$rows" C1 2); c2=$(field "$rows" C2 2); c3=$(field "$rows" C3 2)
+    limit=$(limit "$backend")
     echo
-    echo "Seeded: $(cat "$work/$backend.seed-time"); peak RSS of the seeded server $(( $(field "$seeded_rows" S2 6) / 1024 )) MiB."
-  fi
+    echo "| scenario | req/s | × ceiling | p50 | p99 | server CPU/req | server + PostgreSQL CPU/req | peak RSS | non-2xx / errors |"
+    echo "|---|---|---|---|---|---|---|---|---|"
+    for s in C1 S1 C2 S2 C3 S3 S4 S5 S6 S7k S7u S7pk S7pu; do
+      IFS='|' read -r _ rps p50 p99 cpu rss errors both < <(grep "^$s|" "$rows")
+      if [ "$s" = S4 ]; then
+        ratio=$(awk -v a="$rps" -v l="$limit" 'BEGIN { printf "%.2f × bcrypt limit", a / l }')
+      elif [ "$s" = S5 ]; then
+        ratio="– (a probe)"; cpu="– (the storm's)"; both=$cpu
+      elif [ "$s" = S7pk ] || [ "$s" = S7pu ]; then
+        ratio="– (a probe)"
+      elif [ "$s" = S6 ] || [ "$s" = S7k ] || [ "$s" = S7u ]; then
+        ratio="–"
+      else
+        case $s in S1 | C1) c=$c1 ;; S2 | C2) c=$c2 ;; *) c=$c3 ;; esac
+        ratio=$(awk -v a="$rps" -v b="$c" 'BEGIN { printf "%.2f", a / b }')
+      fi
+      [ "$cpu" = - ] || [[ $cpu == –* ]] || cpu="$cpu µs"
+      [ "${both:--}" = - ] || [[ $both == –* ]] || both="$both µs"
+      # SQLite runs inside the server: its CPU is the server's.
+      [ "$backend" = postgres ] || [[ $s == C* ]] || both="= server"
+      [[ $s == C* ]] && both="–"
+      echo "| $(describe "$s") | $rps | $ratio | $p50 | $p99 | $cpu | ${both:--} | $((rss / 1024)) MiB | ${errors:-none} |"
+    done
+    s1=$(field "$rows" S1 2); s2=$(field "$rows" S2 2); s3=$(field "$rows" S3 2); s4=$(field "$rows" S4 2)
+    s1_p99=$(to_ms "$(field "$rows" S1 4)"); s5_p99=$(to_ms "$(field "$rows" S5 4)")
+    rss=$(( $(field "$rows" all 6) / 1024 ))
+    echo
+    echo "| target | this run | |"
+    echo "|---|---|---|"
+    # Issue 13's targets: SQLite S1 ≥ 0.5 and S2 ≥ 0.2; PostgreSQL S1 ≥ 0.25
+    # and S2 ≥ 0.12.
+    if [ "$backend" = postgres ]; then t1=0.25 t2=0.12; else t1=0.5 t2=0.2; fi
+    echo "| S1 ≥ $t1 × ceiling | $(awk -v a="$s1" -v b="$c1" 'BEGIN { printf "%.2f", a / b }') | $(ok "$s1 >= $t1 * $c1") |"
+    echo "| S2 ≥ $t2 × ceiling | $(awk -v a="$s2" -v b="$c2" 'BEGIN { printf "%.2f", a / b }') | $(ok "$s2 >= $t2 * $c2") |"
+    echo "| S3 ≥ 0.8 × ceiling | $(awk -v a="$s3" -v b="$c3" 'BEGIN { printf "%.2f", a / b }') | $(ok "$s3 >= 0.8 * $c3") |"
+    echo "| S4 ≥ 0.9 × bcrypt limit ($limit logins/s: one hash took $(awk '{ printf "%.1f ms before and %.1f ms after", $1, $2 }' "$rows.hash") the storm) | $(awk -v a="$s4" -v l="$limit" 'BEGIN { printf "%.2f", a / l }') | $(ok "$s4 >= 0.9 * $limit") |"
+    echo "| S5 p99 ≤ 5 × S1 p99 | ${s5_p99} ms vs ${s1_p99} ms | $(ok "$s5_p99 <= 5 * $s1_p99") |"
+    s7k=$(to_ms "$(field "$rows" S7pk 3)"); s7u=$(to_ms "$(field "$rows" S7pu 3)")
+    echo "| S7 forgot, paced: known and unknown address p50 within 25 % of each other (no enumeration by timing) | ${s7k} ms vs ${s7u} ms | $(ok "$s7k <= 1.25 * $s7u && $s7u <= 1.25 * $s7k") |"
+    s7k=$(to_ms "$(field "$rows" S7k 3)"); s7u=$(to_ms "$(field "$rows" S7u 3)")
+    echo "| (not a target) S7 forgot, saturated: known vs unknown p50 | ${s7k} ms vs ${s7u} ms | $(awk -v a="$s7k" -v b="$s7u" 'BEGIN { printf "%+.0f %%", (a / b - 1) * 100 }') |"
+    echo "| peak RSS < 64 MiB, all scenarios | $rss MiB | $(ok "$rss < 64") |"
+    if [ -f "$work/$backend.seeded" ]; then
+      seeded_rows=$work/$backend.seeded
+      for s in S1 S2; do
+        fresh=$(field "$rows" "$s" 2); big=$(field "$seeded_rows" "$s" 2)
+        echo "| $s seeded within 20 % of fresh | $big vs $fresh req/s ($(awk -v a="$big" -v b="$fresh" 'BEGIN { printf "%+.0f %%", (a / b - 1) * 100 }'); p99 $(field "$seeded_rows" "$s" 4)) | $(ok "$big >= 0.8 * $fresh") |"
+      done
+      echo
+      echo "Seeded: $(cat "$work/$backend.seed-time"); peak RSS of the seeded server $(( $(field "$seeded_rows" S2 6) / 1024 )) MiB."
+    fi
   fi
   if [ -f "$work/$backend.multi" ]; then
     m=$work/$backend.multi

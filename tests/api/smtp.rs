@@ -130,7 +130,7 @@ pub fn read_messages(dir: &Path) -> Vec<Mail> {
                     .is_some_and(|n| n.to_string_lossy().starts_with('.'))
         })
         .collect();
-    paths.sort_by_key(|p| {
+    paths.sort_by_cached_key(|p| {
         let name = p.file_name().unwrap_or_default().to_string_lossy();
         (arrival(&name), name.into_owned())
     });
