@@ -4,7 +4,10 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
+use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text};
 
 use super::schema::{sessions, users};
 use super::users::UserRow;
@@ -100,7 +103,7 @@ thread_local! {
 }
 
 /// Looks up the sessions of `token_hashes` in one statement
-/// (`token_hash = ANY($1)` on PostgreSQL, `IN (?, …)` on SQLite), for
+/// ([`READ_AHEAD`] on PostgreSQL, `IN (?, …)` on SQLite), for
 /// [`find_live`] to answer from (see [`super::prefetch`]): expiry is still
 /// checked by each caller against its own `now`.
 ///
@@ -121,8 +124,9 @@ pub fn prefetch(conn: &mut Conn, token_hashes: &[&str]) {
     let mut distinct = token_hashes.to_vec();
     distinct.sort_unstable();
     distinct.dedup();
-    let found: QueryResult<Vec<(String, SessionRow, UserRow)>> =
-        super::direct!(conn, |c| sessions::table
+    let found: QueryResult<Vec<(String, SessionRow, UserRow)>> = match conn {
+        Conn::Postgres(pg) => ReadAhead { hashes: &distinct }.load(pg),
+        Conn::Sqlite(c) => sessions::table
             .inner_join(users::table)
             .filter(sessions::token_hash.eq_any(&distinct))
             .select((
@@ -130,7 +134,8 @@ pub fn prefetch(conn: &mut Conn, token_hashes: &[&str]) {
                 SessionRow::as_select(),
                 UserRow::as_select(),
             ))
-            .load(c));
+            .load(c),
+    };
     // A failure is left for the jobs to meet (and report) themselves.
     let Ok(found) = found else {
         return;
@@ -142,6 +147,68 @@ pub fn prefetch(conn: &mut Conn, token_hashes: &[&str]) {
     }
     PREFETCHED.set(Some(answers));
 }
+
+/// PostgreSQL's read-ahead of sessions: each hash looked up by the unique
+/// index, then its user by the primary key, whatever the statistics say.
+/// The plan is made once per connection (`force_generic_plan`), often on a
+/// young database: there the join Diesel writes (`sessions INNER JOIN
+/// users … WHERE token_hash = ANY($1)`) was planned as a hash join over a
+/// sequential scan of `users`, building its hash table on every call
+/// (bench/README.md, session 8), and a lateral join per table added a
+/// `Memoize` node that does the same. Per hash, the planner expects one
+/// session, so it joins its user by index. SQLite's planner walks the
+/// indexes anyway. The columns are `token_hash`, then [`SessionRow`]'s and
+/// [`UserRow`]'s fields in their order (`OFFSET 0` keeps the subquery from
+/// being flattened into a join that could be hashed again).
+const READ_AHEAD: &str = "
+    SELECT k.token_hash, f.*
+    FROM unnest($1::text[]) AS k(token_hash)
+    CROSS JOIN LATERAL (
+        SELECT s.id, s.user_id, s.stay_signed_in, s.created_at, s.last_seen_at,
+               s.expires_at, s.user_agent, s.ip,
+               u.id, u.username, u.password_hash, u.plan, u.created_at
+        FROM sessions s JOIN users u ON u.id = s.user_id
+        WHERE s.token_hash = k.token_hash
+        OFFSET 0
+    ) f";
+
+/// [`READ_AHEAD`] with its parameter: a static query id, so each
+/// connection prepares it once (a `diesel::sql_query` would be parsed and
+/// planned on every call).
+struct ReadAhead<'a> {
+    hashes: &'a [&'a str],
+}
+
+impl QueryId for ReadAhead<'_> {
+    type QueryId = ReadAhead<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl Query for ReadAhead<'_> {
+    type SqlType = (
+        Text,
+        (
+            Text,
+            BigInt,
+            Bool,
+            BigInt,
+            BigInt,
+            BigInt,
+            Nullable<Text>,
+            Nullable<Text>,
+        ),
+        (BigInt, Text, Text, Text, BigInt),
+    );
+}
+
+impl QueryFragment<Pg> for ReadAhead<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql(READ_AHEAD);
+        out.push_bind_param_value_only::<Array<Text>, _>(&self.hashes)
+    }
+}
+
+impl<C> RunQueryDsl<C> for ReadAhead<'_> {}
 
 /// Ends what [`prefetch`] found.
 pub fn forget_prefetched() {
@@ -211,4 +278,101 @@ pub fn list(conn: &mut Conn, user_id: i64, now: i64) -> QueryResult<Vec<SessionR
 /// Deletes expired sessions; returns how many.
 pub fn purge_expired(conn: &mut Conn, now: i64) -> QueryResult<usize> {
     diesel::delete(sessions::table.filter(sessions::expires_at.le(now))).execute(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::connection::SimpleConnection;
+
+    use super::*;
+    use crate::db::{migrate, pg::PgConn, users, DbConnection};
+    use crate::domain::Username;
+
+    /// The read-ahead finds, for every hash, what [`find_live`] finds on
+    /// its own (the read-ahead failing would not show in any answer: each
+    /// job would just ask again, a statement per request).
+    fn reads_ahead_what_find_live_finds(conn: &mut Conn) {
+        migrate(conn).unwrap();
+        let mut session = |name: &str, hash: &str, expires_at: i64, agent: Option<&str>| {
+            let user = users::insert(conn, &Username::parse(name).unwrap(), "a hash", 1)
+                .unwrap()
+                .unwrap();
+            let new = NewSession {
+                id: &format!("id-{hash}"),
+                token_hash: hash,
+                user_id: user.id,
+                stay_signed_in: agent.is_none(),
+                user_agent: agent,
+                ip: Some("192.0.2.7"),
+                now: 1,
+                expires_at,
+            };
+            insert(conn, &new).unwrap();
+        };
+        session("alice", "live", 100, Some("a browser"));
+        session("bob", "expired", 5, None);
+        // Every column a value of its own, so that two swapped are seen.
+        touch(conn, "id-live", 3, 100, "192.0.2.7").unwrap();
+        // Enough hashes for SQLite to read ahead too, one of them twice.
+        let hashes = [
+            "live", "expired", "none", "live", "n1", "n2", "n3", "n4", "n5",
+        ];
+        prefetch(conn, &hashes);
+        let ahead: Vec<_> = hashes.iter().map(|h| prefetched(h)).collect();
+        forget_prefetched();
+        for (hash, ahead) in hashes.iter().zip(ahead) {
+            let ahead = ahead.unwrap_or_else(|| panic!("{hash} was not read ahead"));
+            let live = ahead.filter(|(session, _)| session.expires_at > 10);
+            let direct = find_live(conn, hash, 10).unwrap();
+            assert_eq!(format!("{live:?}"), format!("{direct:?}"), "{hash}");
+        }
+        assert!(prefetched("live").is_none(), "forgotten");
+        let (session, user) = find_live(conn, "live", 10).unwrap().unwrap();
+        assert_eq!(
+            (session.ip.as_deref(), user.username.as_str()),
+            (Some("192.0.2.7"), "alice")
+        );
+    }
+
+    #[test]
+    fn sqlite_reads_ahead_what_find_live_finds() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db").to_string_lossy().into_owned();
+        let mut conn = DbConnection::Sqlite(SqliteConnection::establish(&path).unwrap());
+        reads_ahead_what_find_live_finds(&mut conn);
+    }
+
+    #[test]
+    fn postgres_reads_ahead_what_find_live_finds() {
+        let Some(server) = std::env::var("TOLLGATE_TEST_POSTGRES")
+            .ok()
+            .filter(|s| !s.is_empty())
+        else {
+            eprintln!("skipped: set TOLLGATE_TEST_POSTGRES to a PostgreSQL server URL to run");
+            return;
+        };
+        // One such test per process; a leftover of an earlier process with
+        // the same id is dropped first.
+        let name = format!("tollgate_unit_sessions_{}", std::process::id());
+        let mut admin = PgConn::establish(&server).unwrap();
+        // (Two calls: one simple query would be a transaction, which
+        // CREATE DATABASE refuses.)
+        admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .unwrap();
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap();
+        let url = format!("{}/{name}", server.trim_end_matches('/'));
+        let result = std::panic::catch_unwind(|| {
+            let mut conn = DbConnection::Postgres(PgConn::establish(&url).unwrap());
+            reads_ahead_what_find_live_finds(&mut conn);
+        });
+        admin
+            .batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))
+            .unwrap();
+        if let Err(panic) = result {
+            std::panic::resume_unwind(panic);
+        }
+    }
 }
