@@ -7,9 +7,11 @@
 # each of S1-S3 as a ratio to the ceiling measured just before it) and checks
 # every target of issue 5 against this run.
 #
-#   bash bench/run.sh                        # everything, about 10 minutes
+#   bash bench/run.sh                        # everything, about 20 minutes
 #   BENCH_SECONDS=30 bash bench/run.sh       # longer scenarios
 #   BENCH_POSTGRES= bash bench/run.sh        # SQLite only
+#   BENCH_POSTGRES='postgres://postgres@127.0.0.1:5432/?sslmode=disable' \
+#     bash bench/run.sh                      # another server, or no TLS
 #   BENCH_SEED_USERS=0 bash bench/run.sh     # skip the seeded runs
 #   BENCH_MULTI=0 bash bench/run.sh          # skip the every-worker runs
 #   BENCH_PINNED=0 bash bench/run.sh         # only the every-worker runs
@@ -234,7 +236,10 @@ new_database() {
     local name="tollgate_bench_$2_$$"
     psql "$postgres" -qc "CREATE DATABASE $name" > /dev/null
     databases+=("$name")
-    db_url=${postgres%/}/$name
+    # The database goes in the URL's path; its query (say
+    # `?sslmode=disable`) stays at the end.
+    local base=${postgres%%\?*}
+    db_url=${base%/}/$name${postgres#"$base"}
   fi
 }
 

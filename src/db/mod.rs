@@ -27,6 +27,8 @@ pub mod posts;
 pub mod prefetch;
 pub mod schema;
 pub mod sessions;
+#[cfg(test)]
+pub mod testing;
 pub mod throttle;
 pub mod unlocks;
 pub mod users;

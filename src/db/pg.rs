@@ -41,7 +41,8 @@ type Inner = AsyncConnectionWrapper<AsyncPgConnection, Runtime>;
 /// (on the blocking pool, never on an async worker).
 ///
 /// Boxed: the driver's state is large, and a `DbConnection` moves around.
-pub struct PgConn(Box<Inner>);
+/// The runtime is the wrapper's too, shared, for [`PgConn::pipelined`].
+pub struct PgConn(Box<Inner>, Runtime);
 
 impl PgConn {
     /// Connects to `database_url` (a libpq-style URL; see [`Tls`] for the
@@ -77,8 +78,23 @@ impl PgConn {
         })?;
         // The wrapper takes its runtime from `Runtime::get_runtime`; hand
         // it the one the connection's socket task was just spawned on.
-        PENDING.set(Some(runtime));
-        Ok(PgConn(Box::new(Inner::from(inner))))
+        PENDING.set(Some(runtime.clone()));
+        Ok(PgConn(Box::new(Inner::from(inner)), runtime))
+    }
+
+    /// Runs the future `f` makes on this connection's driver, to
+    /// completion, on this thread. Queries made through `&AsyncPgConnection`
+    /// may run concurrently: tokio-postgres writes every request its
+    /// futures have made before it reads an answer, so independent
+    /// statements share one round trip (pipelining). PostgreSQL still runs
+    /// them one after another, each in its own implicit transaction.
+    pub fn pipelined<'a, F, Fut>(&'a mut self, f: F) -> Fut::Output
+    where
+        F: FnOnce(&'a AsyncPgConnection) -> Fut,
+        Fut: std::future::Future,
+    {
+        let conn: &'a AsyncPgConnection = &self.0;
+        self.1.block_on(f(conn))
     }
 }
 
@@ -89,28 +105,30 @@ thread_local! {
 
 /// A connection's own single-threaded tokio runtime. It drives the
 /// connection's socket only while a query is being waited for, on the
-/// thread that waits, which is what a blocking driver does too.
-pub struct Runtime(Option<tokio::runtime::Runtime>);
+/// thread that waits, which is what a blocking driver does too. Shared by
+/// the wrapper and [`PgConn`]; the last of them to go drops it.
+#[derive(Clone)]
+pub struct Runtime(Arc<Owned>);
+
+struct Owned(Option<tokio::runtime::Runtime>);
 
 impl Runtime {
     fn new() -> Runtime {
-        Runtime(Some(
+        Runtime(Arc::new(Owned(Some(
             tokio::runtime::Builder::new_current_thread()
                 .enable_io()
                 .enable_time()
                 .build()
                 .expect("a single-threaded tokio runtime can always be built"),
-        ))
+        ))))
     }
-}
 
-impl Runtime {
     fn runtime(&self) -> &tokio::runtime::Runtime {
-        self.0.as_ref().expect("only a dropped runtime has none")
+        self.0 .0.as_ref().expect("only a dropped runtime has none")
     }
 }
 
-impl Drop for Runtime {
+impl Drop for Owned {
     fn drop(&mut self) {
         // A connection dropped inside an async task (the tests' own) may
         // not wait for its runtime to wind down; it has nothing left to

@@ -30,18 +30,55 @@ pub enum Hint {
 /// Reads ahead what `hints` announce, on `conn`, for the chunk about to
 /// run there. A failure is left for the jobs to meet (and report)
 /// themselves, on their own statements.
+///
+/// On PostgreSQL the read-aheads of both kinds are pipelined: both
+/// statements go out before either answer is read, so a chunk of session
+/// checks and metered reads (every logged-in reader's article) costs one
+/// round trip, not two — one wake-up of PostgreSQL's backend and of this
+/// thread instead of two, which is most of what a read-ahead costs either
+/// end (bench/README.md, session 9).
 pub fn run<'a>(conn: &mut Conn, hints: impl Iterator<Item = &'a Hint>) {
-    let mut sessions = Vec::new();
+    let mut hashes = Vec::new();
     let mut metered = Vec::new();
     for hint in hints {
         match hint {
-            Hint::Session(hash) => sessions.push(hash.as_str()),
+            Hint::Session(hash) => hashes.push(hash.as_str()),
             Hint::Metered(key) => metered.push(*key),
         }
     }
-    sessions::prefetch(conn, &sessions);
-    if let Conn::Postgres(pg) = conn {
-        unlocks::prefetch(pg, &metered);
+    let hashes = sessions::to_read_ahead(conn, &hashes);
+    match conn {
+        Conn::Sqlite(c) => {
+            if let Some(hashes) = hashes {
+                sessions::keep_prefetched(&hashes, sessions::read_ahead_sqlite(c, &hashes));
+            }
+        }
+        Conn::Postgres(pg) => {
+            let metered = unlocks::to_read_ahead(&metered);
+            let (wanted, keys) = (hashes.as_deref(), metered.as_deref());
+            let (found, opens) = pg.pipelined(|c| async move {
+                tokio::join!(
+                    async move {
+                        match wanted {
+                            Some(hashes) => Some(sessions::read_ahead_pg(c, hashes).await),
+                            None => None,
+                        }
+                    },
+                    async move {
+                        match keys {
+                            Some(keys) => Some(unlocks::read_ahead_pg(c, keys).await),
+                            None => None,
+                        }
+                    },
+                )
+            });
+            if let (Some(hashes), Some(found)) = (&hashes, found) {
+                sessions::keep_prefetched(hashes, found);
+            }
+            if let Some(opens) = opens {
+                unlocks::keep_prefetched(opens);
+            }
+        }
     }
 }
 
@@ -49,4 +86,109 @@ pub fn run<'a>(conn: &mut Conn, hints: impl Iterator<Item = &'a Hint>) {
 pub fn forget() {
     sessions::forget_prefetched();
     unlocks::forget_prefetched();
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::prelude::*;
+
+    use super::*;
+    use crate::db::schema::paywall_notices;
+    use crate::db::{migrate, pg::PgConn, posts, users, DbConnection};
+    use crate::domain::{Month, Username};
+
+    /// Both kinds read ahead in one pipelined round trip, each answer
+    /// where it belongs: a failed or misfiled read-ahead would show in no
+    /// response (each job would just ask on its own), so it is checked
+    /// here, column by column, every column with a value of its own.
+    #[test]
+    fn postgres_reads_sessions_and_meters_ahead_together() {
+        crate::db::testing::on_postgres("prefetch", |url| {
+            let conn = &mut DbConnection::Postgres(PgConn::establish(url).unwrap());
+            migrate(conn).unwrap();
+            posts::seed_if_empty(conn).unwrap();
+            let month =
+                Month::containing(chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap());
+            let mut user = |name: &str| {
+                users::insert(conn, &Username::parse(name).unwrap(), "a hash", 1)
+                    .unwrap()
+                    .unwrap()
+                    .id
+            };
+            let (alice, bob) = (user("alice"), user("bob"));
+            let new = sessions::NewSession {
+                id: "id-alice",
+                token_hash: "alice's",
+                user_id: alice,
+                stay_signed_in: false,
+                user_agent: Some("a browser"),
+                ip: Some("192.0.2.7"),
+                now: 1,
+                expires_at: 100,
+            };
+            sessions::insert(conn, &new).unwrap();
+            // Alice has read post 1 this month and met the paywall once.
+            unlocks::open_metered(conn, alice, 1, month, 5, 2).unwrap();
+            diesel::insert_into(paywall_notices::table)
+                .values((
+                    paywall_notices::user_id.eq(alice),
+                    paywall_notices::month.eq(month.index()),
+                ))
+                .execute(conn)
+                .unwrap();
+
+            let key = |user_id, post_id| unlocks::MeteredKey::new(user_id, month, post_id);
+            let hints = [
+                Hint::Session("alice's".into()),
+                Hint::Metered(key(alice, 1)),
+                Hint::Session("nobody's".into()),
+                Hint::Metered(key(alice, 2)),
+                Hint::Metered(key(bob, 1)),
+                Hint::Metered(key(alice, 999)),
+            ];
+            // Twice: the first run prepares both statements (one after the
+            // other), the second finds them prepared and sends both before
+            // reading either answer.
+            let title = |conn: &mut Conn, id| posts::find(conn, id).unwrap().unwrap().title;
+            let expected = [
+                Some((1, title(conn, 1), 1, true, true)),
+                Some((2, title(conn, 2), 1, false, true)),
+                Some((1, title(conn, 1), 0, false, false)),
+                None,
+            ];
+            for round in 1..=2 {
+                run(conn, hints.iter());
+                let session = sessions::prefetched("alice's").expect("sessions read ahead");
+                let nobody = sessions::prefetched("nobody's").expect("asked for");
+                let metered = |user_id, post_id| {
+                    unlocks::prefetched(&key(user_id, post_id)).map(|m| {
+                        (
+                            m.post.id,
+                            m.post.title,
+                            m.used_before,
+                            m.was_unlocked,
+                            m.noticed,
+                        )
+                    })
+                };
+                let read = [
+                    metered(alice, 1),
+                    metered(alice, 2),
+                    metered(bob, 1),
+                    metered(alice, 999),
+                ];
+                forget();
+
+                let (session, owner) = session.expect("alice's session found");
+                assert_eq!(
+                    (session.id.as_str(), owner.username.as_str()),
+                    ("id-alice", "alice"),
+                    "round {round}"
+                );
+                assert!(nobody.is_none(), "round {round}");
+                assert_eq!(read, expected, "round {round}");
+            }
+            assert!(sessions::prefetched("alice's").is_none(), "forgotten");
+        });
+    }
 }

@@ -68,7 +68,7 @@ pub fn set_token_hash(conn: &mut Conn, id: &str, token_hash: &str) -> QueryResul
 /// The live session with this token hash and its user, in one query: this
 /// is the only database round trip an authenticated request needs — and on
 /// PostgreSQL, usually not even that: the batch looked it up already (see
-/// [`prefetch`]).
+/// [`to_read_ahead`]).
 pub fn find_live(
     conn: &mut Conn,
     token_hash: &str,
@@ -90,7 +90,7 @@ pub fn find_live(
 type Found = (SessionRow, UserRow);
 
 /// The smallest batch whose sessions SQLite looks up in one statement (see
-/// [`prefetch`]). Under S1's load (64 connections) it took `check_session`
+/// [`to_read_ahead`]). Under S1's load (64 connections) it took `check_session`
 /// from 44k to 50k requests/s, the same from 2 or from 8; 8 keeps a lone
 /// pair of requests from preparing a statement for one lookup saved.
 const SQLITE_PREFETCH_FROM: usize = 8;
@@ -102,41 +102,65 @@ thread_local! {
         const { RefCell::new(None) };
 }
 
-/// Looks up the sessions of `token_hashes` in one statement
-/// ([`READ_AHEAD`] on PostgreSQL, `IN (?, …)` on SQLite), for
-/// [`find_live`] to answer from (see [`super::prefetch`]): expiry is still
-/// checked by each caller against its own `now`.
+/// What a session read-ahead returns: each hash found, with its session
+/// and user.
+pub type AheadRow = (String, SessionRow, UserRow);
+
+/// The hashes a chunk reads ahead ([`READ_AHEAD`] on PostgreSQL, `IN (?,
+/// …)` on SQLite), each once, for [`find_live`] to answer from (see
+/// [`super::prefetch`]); `None` when there are too few for it to pay.
+/// Expiry is still checked by each caller against its own `now`.
 ///
 /// On PostgreSQL this saves a round trip per request, so it is worth it
 /// from two hashes on. On SQLite it saves each lookup's read transaction
 /// (its file locks are most of what a lookup costs), but the statement,
 /// its length varying with the batch, is prepared anew each time: worth it
 /// only for a batch of [`SQLITE_PREFETCH_FROM`] or more.
-pub fn prefetch(conn: &mut Conn, token_hashes: &[&str]) {
+pub fn to_read_ahead<'a>(conn: &Conn, token_hashes: &[&'a str]) -> Option<Vec<&'a str>> {
     let enough = match conn {
         Conn::Postgres(_) => 2,
         Conn::Sqlite(_) => SQLITE_PREFETCH_FROM,
     };
     if token_hashes.len() < enough {
-        return;
+        return None;
     }
     // One browser's requests share a token: each is asked for once.
     let mut distinct = token_hashes.to_vec();
     distinct.sort_unstable();
     distinct.dedup();
-    let found: QueryResult<Vec<(String, SessionRow, UserRow)>> = match conn {
-        Conn::Postgres(pg) => ReadAhead { hashes: &distinct }.load(pg),
-        Conn::Sqlite(c) => sessions::table
-            .inner_join(users::table)
-            .filter(sessions::token_hash.eq_any(&distinct))
-            .select((
-                sessions::token_hash,
-                SessionRow::as_select(),
-                UserRow::as_select(),
-            ))
-            .load(c),
-    };
-    // A failure is left for the jobs to meet (and report) themselves.
+    Some(distinct)
+}
+
+/// SQLite's read-ahead of `distinct`: the join Diesel writes, which
+/// SQLite's planner runs by the indexes.
+pub fn read_ahead_sqlite(
+    c: &mut SqliteConnection,
+    distinct: &[&str],
+) -> QueryResult<Vec<AheadRow>> {
+    sessions::table
+        .inner_join(users::table)
+        .filter(sessions::token_hash.eq_any(distinct))
+        .select((
+            sessions::token_hash,
+            SessionRow::as_select(),
+            UserRow::as_select(),
+        ))
+        .load(c)
+}
+
+/// PostgreSQL's read-ahead of `distinct` ([`READ_AHEAD`]), as a future on
+/// the connection's driver, so that it can share a round trip with the
+/// chunk's other read-aheads (see [`super::pg::PgConn::pipelined`]).
+pub async fn read_ahead_pg(
+    mut conn: &diesel_async::AsyncPgConnection,
+    distinct: &[&str],
+) -> QueryResult<Vec<AheadRow>> {
+    diesel_async::RunQueryDsl::load(ReadAhead { hashes: distinct }, &mut conn).await
+}
+
+/// Keeps what a read-ahead of `distinct` found, for the chunk's jobs; a
+/// failed one is left for the jobs to meet (and report) themselves.
+pub fn keep_prefetched(distinct: &[&str], found: QueryResult<Vec<AheadRow>>) {
     let Ok(found) = found else {
         return;
     };
@@ -208,15 +232,13 @@ impl QueryFragment<Pg> for ReadAhead<'_> {
     }
 }
 
-impl<C> RunQueryDsl<C> for ReadAhead<'_> {}
-
-/// Ends what [`prefetch`] found.
+/// Ends what [`keep_prefetched`] kept.
 pub fn forget_prefetched() {
     PREFETCHED.set(None);
 }
 
 /// `Some(answer)` if this chunk looked `token_hash` up already.
-fn prefetched(token_hash: &str) -> Option<Option<Found>> {
+pub(super) fn prefetched(token_hash: &str) -> Option<Option<Found>> {
     PREFETCHED.with_borrow(|answers| answers.as_ref()?.get(token_hash).cloned())
 }
 
@@ -282,9 +304,8 @@ pub fn purge_expired(conn: &mut Conn, now: i64) -> QueryResult<usize> {
 
 #[cfg(test)]
 mod tests {
-    use diesel::connection::SimpleConnection;
-
     use super::*;
+    use crate::db::prefetch::Hint;
     use crate::db::{migrate, pg::PgConn, users, DbConnection};
     use crate::domain::Username;
 
@@ -317,7 +338,11 @@ mod tests {
         let hashes = [
             "live", "expired", "none", "live", "n1", "n2", "n3", "n4", "n5",
         ];
-        prefetch(conn, &hashes);
+        let hints: Vec<Hint> = hashes
+            .iter()
+            .map(|h| Hint::Session(h.to_string()))
+            .collect();
+        crate::db::prefetch::run(conn, hints.iter());
         let ahead: Vec<_> = hashes.iter().map(|h| prefetched(h)).collect();
         forget_prefetched();
         for (hash, ahead) in hashes.iter().zip(ahead) {
@@ -344,35 +369,9 @@ mod tests {
 
     #[test]
     fn postgres_reads_ahead_what_find_live_finds() {
-        let Some(server) = std::env::var("TOLLGATE_TEST_POSTGRES")
-            .ok()
-            .filter(|s| !s.is_empty())
-        else {
-            eprintln!("skipped: set TOLLGATE_TEST_POSTGRES to a PostgreSQL server URL to run");
-            return;
-        };
-        // One such test per process; a leftover of an earlier process with
-        // the same id is dropped first.
-        let name = format!("tollgate_unit_sessions_{}", std::process::id());
-        let mut admin = PgConn::establish(&server).unwrap();
-        // (Two calls: one simple query would be a transaction, which
-        // CREATE DATABASE refuses.)
-        admin
-            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .unwrap();
-        admin
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .unwrap();
-        let url = format!("{}/{name}", server.trim_end_matches('/'));
-        let result = std::panic::catch_unwind(|| {
-            let mut conn = DbConnection::Postgres(PgConn::establish(&url).unwrap());
+        crate::db::testing::on_postgres("sessions", |url| {
+            let mut conn = DbConnection::Postgres(PgConn::establish(url).unwrap());
             reads_ahead_what_find_live_finds(&mut conn);
         });
-        admin
-            .batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))
-            .unwrap();
-        if let Err(panic) = result {
-            std::panic::resume_unwind(panic);
-        }
     }
 }

@@ -367,7 +367,7 @@ impl QueryFragment<Pg> for OpenMetered {
 impl<C> RunQueryDsl<C> for OpenMetered {}
 
 /// Which post which reader opens in which month: what a metered open
-/// reads ahead by (see [`prefetch`]).
+/// reads ahead by (see [`to_read_ahead`]).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct MeteredKey {
     pub user_id: i64,
@@ -386,12 +386,12 @@ impl MeteredKey {
 }
 
 /// What the read-ahead found for one [`MeteredKey`] whose post exists.
-#[derive(Clone)]
-struct Metered {
-    post: PostRow,
-    used_before: i64,
-    was_unlocked: bool,
-    noticed: bool,
+#[derive(Clone, Debug)]
+pub(super) struct Metered {
+    pub(super) post: PostRow,
+    pub(super) used_before: i64,
+    pub(super) was_unlocked: bool,
+    pub(super) noticed: bool,
 }
 
 thread_local! {
@@ -430,23 +430,39 @@ const READ_AHEAD: &str = "
         WHERE n.user_id = q.user_id AND n.month = q.month
     ) n";
 
-/// Reads ahead the metered opens of `keys` (see [`super::prefetch`]), for
-/// [`open_metered`] to answer re-reads and refusals from. Even for one key
-/// this is worth it: a plain read costs PostgreSQL less than [`OPEN`],
-/// which writes, and only an unlock needs that.
-pub fn prefetch(pg: &mut super::pg::PgConn, keys: &[MeteredKey]) {
+/// The metered opens a chunk reads ahead, each once (see
+/// [`super::prefetch`]), for [`open_metered`] to answer re-reads and
+/// refusals from; `None` when there are none. Even for one key this is
+/// worth it: a plain read costs PostgreSQL less than [`OPEN`], which
+/// writes, and only an unlock needs that.
+pub fn to_read_ahead(keys: &[MeteredKey]) -> Option<Vec<MeteredKey>> {
     if keys.is_empty() {
-        return;
+        return None;
     }
     // One reader's requests often share a key: each is asked for once.
     let mut seen = std::collections::HashSet::with_capacity(keys.len());
-    let keys: Vec<MeteredKey> = keys.iter().copied().filter(|k| seen.insert(*k)).collect();
+    Some(keys.iter().copied().filter(|k| seen.insert(*k)).collect())
+}
+
+/// The read-ahead of `keys` ([`READ_AHEAD`]), as a future on the
+/// connection's driver, so that it can share a round trip with the chunk's
+/// session read-ahead (see [`super::pg::PgConn::pipelined`]).
+pub async fn read_ahead_pg(
+    mut conn: &diesel_async::AsyncPgConnection,
+    keys: &[MeteredKey],
+) -> QueryResult<Vec<ReadAheadRow>> {
     let read = ReadAhead {
         user_ids: keys.iter().map(|k| k.user_id).collect(),
         months: keys.iter().map(|k| k.month).collect(),
         post_ids: keys.iter().map(|k| k.post_id).collect(),
     };
-    let Ok(rows) = read.load::<ReadAheadRow>(pg) else {
+    diesel_async::RunQueryDsl::load(read, &mut conn).await
+}
+
+/// Keeps what a read-ahead found, for the chunk's jobs; a failed one is
+/// left for the jobs to meet (and report) themselves.
+pub fn keep_prefetched(rows: QueryResult<Vec<ReadAheadRow>>) {
+    let Ok(rows) = rows else {
         return;
     };
     let found = rows
@@ -474,12 +490,12 @@ pub fn prefetch(pg: &mut super::pg::PgConn, keys: &[MeteredKey]) {
     PREFETCHED.set(Some(found));
 }
 
-/// Ends what [`prefetch`] found.
+/// Ends what [`keep_prefetched`] kept.
 pub fn forget_prefetched() {
     PREFETCHED.set(None);
 }
 
-fn prefetched(key: &MeteredKey) -> Option<Metered> {
+pub(super) fn prefetched(key: &MeteredKey) -> Option<Metered> {
     PREFETCHED.with_borrow(|found| found.as_ref()?.get(key).cloned())
 }
 
@@ -510,10 +526,9 @@ impl QueryFragment<Pg> for ReadAhead {
     }
 }
 
-impl<C> RunQueryDsl<C> for ReadAhead {}
-
+/// A row of [`READ_AHEAD`].
 #[derive(QueryableByName)]
-struct ReadAheadRow {
+pub struct ReadAheadRow {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     user_id: i64,
     #[diesel(sql_type = diesel::sql_types::Integer)]
