@@ -36,7 +36,7 @@ pub enum Hint {
 /// checks and metered reads (every logged-in reader's article) costs one
 /// round trip, not two — one wake-up of PostgreSQL's backend and of this
 /// thread instead of two, which is most of what a read-ahead costs either
-/// end (bench/README.md, session 9).
+/// end (bench/README.md, sessions 8 and 9).
 pub fn run<'a>(conn: &mut Conn, hints: impl Iterator<Item = &'a Hint>) {
     let mut hashes = Vec::new();
     let mut metered = Vec::new();
