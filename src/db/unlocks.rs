@@ -386,7 +386,7 @@ impl MeteredKey {
 }
 
 /// What the read-ahead found for one [`MeteredKey`] whose post exists.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub(super) struct Metered {
     pub(super) post: PostRow,
     pub(super) used_before: i64,
