@@ -97,10 +97,11 @@ mod tests {
     use crate::db::{migrate, pg::PgConn, posts, users, DbConnection};
     use crate::domain::{Month, Username};
 
-    /// Both kinds read ahead in one pipelined round trip, each answer
-    /// where it belongs: a failed or misfiled read-ahead would show in no
-    /// response (each job would just ask on its own), so it is checked
-    /// here, column by column, every column with a value of its own.
+    /// Both kinds read ahead in one pipelined round trip, and each kind
+    /// alone, each answer where it belongs: a failed or misfiled read-ahead
+    /// would show in no response (each job would just ask on its own), so
+    /// it is checked here, column by column, every column with a value of
+    /// its own.
     #[test]
     fn postgres_reads_sessions_and_meters_ahead_together() {
         crate::db::testing::on_postgres("prefetch", |url| {
@@ -123,10 +124,12 @@ mod tests {
                 stay_signed_in: false,
                 user_agent: Some("a browser"),
                 ip: Some("192.0.2.7"),
-                now: 1,
+                now: 7,
                 expires_at: 100,
             };
             sessions::insert(conn, &new).unwrap();
+            // Every column a value of its own, so that two swapped are seen.
+            sessions::touch(conn, "id-alice", 9, 100, "192.0.2.8").unwrap();
             // Alice has read post 1 this month and met the paywall once.
             unlocks::open_metered(conn, alice, 1, month, 5, 2).unwrap();
             diesel::insert_into(paywall_notices::table)
@@ -146,9 +149,6 @@ mod tests {
                 Hint::Metered(key(bob, 1)),
                 Hint::Metered(key(alice, 999)),
             ];
-            // Twice: the first run prepares both statements (one after the
-            // other), the second finds them prepared and sends both before
-            // reading either answer.
             let title = |conn: &mut Conn, id| posts::find(conn, id).unwrap().unwrap().title;
             let expected = [
                 Some((1, title(conn, 1), 1, true, true)),
@@ -156,37 +156,56 @@ mod tests {
                 Some((1, title(conn, 1), 0, false, false)),
                 None,
             ];
+            // Alice's session and user, column by column, as found alone.
+            let direct = sessions::find_live(conn, "alice's", 0).unwrap();
+            let direct = format!("{:?}", direct.expect("alice's session"));
+            // Twice: the first run prepares both statements (one after the
+            // other), the second finds them prepared and sends both before
+            // reading either answer. Both kinds together, and each alone.
             for round in 1..=2 {
-                run(conn, hints.iter());
-                let session = sessions::prefetched("alice's").expect("sessions read ahead");
-                let nobody = sessions::prefetched("nobody's").expect("asked for");
-                let metered = |user_id, post_id| {
-                    unlocks::prefetched(&key(user_id, post_id)).map(|m| {
-                        (
-                            m.post.id,
-                            m.post.title,
-                            m.used_before,
-                            m.was_unlocked,
-                            m.noticed,
-                        )
-                    })
-                };
-                let read = [
-                    metered(alice, 1),
-                    metered(alice, 2),
-                    metered(bob, 1),
-                    metered(alice, 999),
-                ];
-                forget();
+                for (with_sessions, with_meters) in [(true, true), (true, false), (false, true)] {
+                    let chunk = hints.iter().filter(|hint| match hint {
+                        Hint::Session(_) => with_sessions,
+                        Hint::Metered(_) => with_meters,
+                    });
+                    run(conn, chunk);
+                    let session = sessions::prefetched("alice's");
+                    let nobody = sessions::prefetched("nobody's");
+                    let metered = |user_id, post_id| {
+                        unlocks::prefetched(&key(user_id, post_id)).map(|m| {
+                            (
+                                m.post.id,
+                                m.post.title,
+                                m.used_before,
+                                m.was_unlocked,
+                                m.noticed,
+                            )
+                        })
+                    };
+                    let read = [
+                        metered(alice, 1),
+                        metered(alice, 2),
+                        metered(bob, 1),
+                        metered(alice, 999),
+                    ];
+                    forget();
 
-                let (session, owner) = session.expect("alice's session found");
-                assert_eq!(
-                    (session.id.as_str(), owner.username.as_str()),
-                    ("id-alice", "alice"),
-                    "round {round}"
-                );
-                assert!(nobody.is_none(), "round {round}");
-                assert_eq!(read, expected, "round {round}");
+                    let at =
+                        format!("round {round}, sessions {with_sessions}, meters {with_meters}");
+                    if with_sessions {
+                        let session = session.expect("sessions read ahead");
+                        let session = session.expect("alice's session found");
+                        assert_eq!(format!("{session:?}"), direct, "{at}");
+                        assert!(matches!(nobody, Some(None)), "{at}");
+                    } else {
+                        assert!(session.is_none() && nobody.is_none(), "{at}");
+                    }
+                    if with_meters {
+                        assert_eq!(read, expected, "{at}");
+                    } else {
+                        assert_eq!(read, [None, None, None, None], "{at}");
+                    }
+                }
             }
             assert!(sessions::prefetched("alice's").is_none(), "forgotten");
         });
