@@ -35,8 +35,9 @@ pub enum Hint {
 /// statements go out before either answer is read, so a chunk of session
 /// checks and metered reads (every logged-in reader's article) costs one
 /// round trip, not two — one wake-up of PostgreSQL's backend and of this
-/// thread instead of two, which is most of what a read-ahead costs either
-/// end (bench/README.md, sessions 8 and 9).
+/// thread instead of two. Each statement is still executed on its own,
+/// which is most of what it costs PostgreSQL; one statement for both was
+/// tried and cost as much as the two (bench/README.md, sessions 8 to 10).
 pub fn run<'a>(conn: &mut Conn, hints: impl Iterator<Item = &'a Hint>) {
     let mut hashes = Vec::new();
     let mut metered = Vec::new();
