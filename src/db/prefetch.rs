@@ -157,6 +157,18 @@ mod tests {
                 Some((1, title(conn, 1), 0, false, false)),
                 None,
             ];
+            // What this chunk read ahead for a meter, field by field.
+            let metered = |user_id, post_id| {
+                unlocks::prefetched(&key(user_id, post_id)).map(|m| {
+                    (
+                        m.post.id,
+                        m.post.title,
+                        m.used_before,
+                        m.was_unlocked,
+                        m.noticed,
+                    )
+                })
+            };
             // Alice's session and user, column by column, as found alone.
             let direct = sessions::find_live(conn, "alice's", 0).unwrap();
             let direct = format!("{:?}", direct.expect("alice's session"));
@@ -172,17 +184,6 @@ mod tests {
                     run(conn, chunk);
                     let session = sessions::prefetched("alice's");
                     let nobody = sessions::prefetched("nobody's");
-                    let metered = |user_id, post_id| {
-                        unlocks::prefetched(&key(user_id, post_id)).map(|m| {
-                            (
-                                m.post.id,
-                                m.post.title,
-                                m.used_before,
-                                m.was_unlocked,
-                                m.noticed,
-                            )
-                        })
-                    };
                     let read = [
                         metered(alice, 1),
                         metered(alice, 2),
