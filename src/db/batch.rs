@@ -6,17 +6,19 @@
 //! (bench/README.md has the figures). So the first request of an event-loop
 //! turn to need the database becomes the batch's leader: it yields to the
 //! event loop until no more requests queue work behind it, then sends the
-//! whole batch to the blocking pool: the jobs that read ahead in one chunk,
-//! the others in at most `parallel` chunks (see [`chunks`]). Each chunk
-//! runs its jobs one after another on one pooled connection and wakes
-//! their callers at the end. A lone request waits two yields (a few
-//! microseconds), not a timer.
+//! whole batch to the blocking pool: the jobs that read ahead through the
+//! read-ahead lanes ([`super::ahead`]), the others in at most `parallel`
+//! chunks (see [`chunks`]). Each chunk runs its jobs one after another on
+//! one pooled connection and wakes their callers at the end. A lone
+//! request waits two yields (a few microseconds), not a timer.
 //!
 //! There is one batcher per worker thread ([`super::Pool`] keeps them in a
 //! `ThreadLocal`): a leader yields to its own event loop, so only that
 //! loop's requests can join its batch. A batcher shared by every worker
 //! would let one worker's leader carry another worker's jobs, which then
-//! wait on yields of an event loop that is not theirs.
+//! wait on yields of an event loop that is not theirs. (The read-ahead
+//! lanes are shared, but they take batches already gathered: a job waits
+//! there only for a lane, never on another worker's event loop.)
 //!
 //! Jobs are independent: each one's result (or panic) is its own, and a job
 //! that leaves a transaction open cannot exist (`write_transaction` rolls
@@ -62,13 +64,7 @@ impl Batcher {
     /// Queues `job`; if no batch is being gathered, leads one: waits while
     /// this event loop keeps finding more work, then dispatches everything
     /// queued.
-    pub async fn submit(
-        &self,
-        pool: &r2d2::Pool<Manager>,
-        parallel: usize,
-        min_chunk: usize,
-        job: Job,
-    ) {
+    pub async fn submit(&self, pool: &super::Pool, job: Job) {
         let lead = {
             let mut queue = self.lock();
             queue.jobs.push(job);
@@ -82,8 +78,6 @@ impl Batcher {
         let _dispatch = Dispatch {
             batcher: self,
             pool,
-            parallel,
-            min_chunk,
         };
         // Yield until a turn brings no new work. Measured under load: the
         // first yield comes back before the driver has been polled (nothing
@@ -108,9 +102,7 @@ impl Batcher {
 
 struct Dispatch<'a> {
     batcher: &'a Batcher,
-    pool: &'a r2d2::Pool<Manager>,
-    parallel: usize,
-    min_chunk: usize,
+    pool: &'a super::Pool,
 }
 
 impl Drop for Dispatch<'_> {
@@ -125,33 +117,34 @@ impl Drop for Dispatch<'_> {
             // callers (who are going away too) that nothing ran.
             return;
         };
-        for chunk in chunks(jobs, self.parallel, self.min_chunk) {
-            let pool = self.pool.clone();
-            runtime.spawn_blocking(move || run_chunk(&pool, chunk));
+        let pool = self.pool;
+        let (ahead, rest) = chunks(jobs, pool.parallel, pool.min_chunk);
+        pool.ahead.dispatch(ahead, &pool.connections, &runtime);
+        for chunk in rest {
+            let connections = pool.connections.clone();
+            runtime.spawn_blocking(move || run_chunk(&connections, chunk));
         }
     }
 }
 
-/// How a batch goes out. Jobs that said what they start by reading go
-/// together, in one chunk: it reads that ahead for all of them in one
-/// statement per kind, and most then answer from it without a statement of
-/// their own, so splitting them would only multiply the read-aheads and the
-/// hops to the blocking pool (PostgreSQL, S2 with two workers: 18k -> 25k
-/// req/s, PostgreSQL's CPU per request 35 -> 17 µs; bench/README.md). The
-/// rest, which each run statements of their own, are spread over
-/// connections by [`chunk_size`].
-fn chunks(jobs: Vec<Job>, parallel: usize, min_chunk: usize) -> Vec<Vec<Job>> {
+/// How a batch goes out: the jobs that said what they start by reading,
+/// and chunks of the rest. The first go together, through the read-ahead
+/// lanes ([`super::ahead`]): a chunk of them reads that ahead for all of
+/// them in one statement per kind, and most then answer from it without a
+/// statement of their own, so splitting them would only multiply the
+/// read-aheads and the hops to the blocking pool (PostgreSQL, S2 with two
+/// workers: 18k -> 25k req/s, PostgreSQL's CPU per request 35 -> 17 µs;
+/// bench/README.md). The rest, which each run statements of their own,
+/// are spread over connections by [`chunk_size`].
+fn chunks(jobs: Vec<Job>, parallel: usize, min_chunk: usize) -> (Vec<Job>, Vec<Vec<Job>>) {
     let (ahead, mut rest): (Vec<Job>, Vec<Job>) =
         jobs.into_iter().partition(|job| job.hint.is_some());
     let mut chunks = Vec::new();
-    if !ahead.is_empty() {
-        chunks.push(ahead);
-    }
     let size = chunk_size(rest.len(), parallel, min_chunk);
     while !rest.is_empty() {
         chunks.push(rest.drain(..size.min(rest.len())).collect());
     }
-    chunks
+    (ahead, chunks)
 }
 
 /// How many jobs go in each chunk of a batch of `jobs`: as many chunks as
@@ -172,7 +165,7 @@ fn checkout(pool: &r2d2::Pool<Manager>) -> Option<r2d2::PooledConnection<Manager
     }
 }
 
-fn run_chunk(pool: &r2d2::Pool<Manager>, jobs: Vec<Job>) {
+pub(super) fn run_chunk(pool: &r2d2::Pool<Manager>, jobs: Vec<Job>) {
     let mut conn = checkout(pool);
     let mut finished = Vec::with_capacity(jobs.len());
     if let Some(pooled) = conn.as_deref_mut() {
@@ -218,6 +211,7 @@ mod tests {
     use diesel::r2d2;
     use diesel::sql_types::BigInt;
 
+    use super::super::ahead::{Ahead, PATIENCE};
     use super::super::{run, Backend, Error, Manager, Pool};
 
     fn pool(path: &str, parallel: usize) -> Pool {
@@ -233,6 +227,7 @@ mod tests {
                 .connection_timeout(Duration::from_millis(500))
                 .build_unchecked(manager),
             batchers: Arc::default(),
+            ahead: Arc::new(Ahead::new(1, PATIENCE)),
             parallel,
             min_chunk: 1,
         }
@@ -284,20 +279,25 @@ mod tests {
         };
         // Sixty lookups and ten other jobs, mixed, as a busy turn brings them.
         let jobs: Vec<Job> = (0..70).map(|n| job(n % 7 != 3, n)).collect();
-        let sizes: Vec<(usize, usize)> = chunks(jobs, 10, 8)
+        let (ahead, rest) = chunks(jobs, 10, 8);
+        let sizes: Vec<(usize, usize)> = rest
             .iter()
             .map(|chunk| {
                 let hinted = chunk.iter().filter(|j| j.hint.is_some()).count();
                 (hinted, chunk.len() - hinted)
             })
             .collect();
-        // All the read-aheads in one chunk; the rest spread as before
+        // All the read-aheads for the lanes; the rest spread as before
         // (ten jobs, chunks of at least eight: two).
-        assert_eq!(sizes, [(60, 0), (0, 5), (0, 5)]);
+        assert_eq!(ahead.len(), 60);
+        assert!(ahead.iter().all(|j| j.hint.is_some()));
+        assert_eq!(sizes, [(0, 5), (0, 5)]);
         // Without hints nothing changes.
         let plain: Vec<Job> = (0..64).map(|n| job(false, n)).collect();
-        assert_eq!(chunks(plain, 10, 8).len(), 8);
-        assert!(chunks(Vec::new(), 10, 8).is_empty());
+        let (ahead, rest) = chunks(plain, 10, 8);
+        assert!(ahead.is_empty());
+        assert_eq!(rest.len(), 8);
+        assert!(chunks(Vec::new(), 10, 8).1.is_empty());
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! the query again on each call (a quarter of `check_session`'s CPU when
 //! measured; see bench/README.md).
 
+mod ahead;
 mod batch;
 pub mod billing;
 pub mod demo_posts;
@@ -124,11 +125,13 @@ pub struct Pool {
     /// One batcher per worker thread (see [`batch`]): a batch gathers the
     /// work of one event loop's turn, so each event loop has its own.
     batchers: Arc<ThreadLocal<batch::Batcher>>,
+    /// The lanes of every worker's jobs that read ahead (see [`ahead`]).
+    ahead: Arc<ahead::Ahead>,
     /// How many chunks the jobs of one worker's batch that do not read
-    /// ahead are split into (those that do share one; see [`batch`]):
-    /// SQLite work is CPU-bound, so one chunk per core; PostgreSQL work
-    /// mostly waits on the network, so one per pooled connection — each
-    /// shared out among the workers.
+    /// ahead are split into (those that do go through the read-ahead
+    /// lanes; see [`ahead`]): SQLite work is CPU-bound, so one chunk per
+    /// core; PostgreSQL work mostly waits on the network, so one per
+    /// pooled connection — each shared out among the workers.
     parallel: usize,
     /// The fewest of those jobs worth a chunk of their own: on PostgreSQL
     /// each chunk costs a checkout and a hop to the blocking pool; on
@@ -377,12 +380,13 @@ const PG_MIN_CHUNK: usize = 8;
 /// request that finds none answers `503` (see [`run`]).
 pub fn connect(settings: &Settings) -> anyhow::Result<Pool> {
     let manager = manager(settings)?;
-    let (parallel, min_chunk) = match &manager.backend {
-        Backend::Sqlite { .. } => (
-            std::thread::available_parallelism().map_or(1, |n| n.get()),
-            1,
-        ),
-        Backend::Postgres { .. } => (settings.database_pool_size as usize, PG_MIN_CHUNK),
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // Read-ahead lanes (see `ahead`): one on PostgreSQL, where a chunk's
+    // read-ahead costs the database about the same for any number of
+    // jobs; one per core on SQLite, where it is this process's CPU.
+    let (parallel, min_chunk, lanes) = match &manager.backend {
+        Backend::Sqlite { .. } => (cores, 1, cores),
+        Backend::Postgres { .. } => (settings.database_pool_size as usize, PG_MIN_CHUNK, 1),
     };
     let connections = r2d2::Pool::builder()
         .max_size(settings.database_pool_size)
@@ -401,6 +405,7 @@ pub fn connect(settings: &Settings) -> anyhow::Result<Pool> {
     Ok(Pool {
         connections,
         batchers: Arc::default(),
+        ahead: Arc::new(ahead::Ahead::new(lanes, ahead::PATIENCE)),
         parallel: parallel
             .min(settings.database_pool_size as usize)
             .div_ceil(workers),
@@ -597,10 +602,7 @@ where
         })
     });
     let job = batch::Job { work, hint };
-    pool.batchers
-        .get_or_default()
-        .submit(&pool.connections, pool.parallel, pool.min_chunk, job)
-        .await;
+    pool.batchers.get_or_default().submit(pool, job).await;
     // A job that panicked dropped its sender without answering.
     receive
         .await

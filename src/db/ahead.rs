@@ -1,0 +1,414 @@
+//! The lanes that jobs which read ahead go through, shared by every worker.
+//!
+//! A chunk of jobs that read ahead costs PostgreSQL about the same whatever
+//! the number of jobs in it (a statement per kind of read-ahead, each
+//! executed once for all its keys), and each chunk costs this process a
+//! hop to the blocking pool and a wake-up of each worker it answers. Sent
+//! as each worker's batch came, with two workers a chunk served half as
+//! many requests as with one, and PostgreSQL's CPU per request doubled
+//! (bench/README.md, session 10). So their chunks go through lanes: while
+//! every lane is busy, the jobs of every worker's batches wait together,
+//! and the lane that finishes first takes them all as its next chunk.
+//! Nothing waits that a lane could take: a free lane starts at once. (S2
+//! with two workers, builds alternated: PostgreSQL's CPU per request 16–18
+//! µs without lanes, 10–11 µs with one; the server's 43–47 and 35–36 µs;
+//! bench/README.md, session 11.)
+//!
+//! On PostgreSQL there is one lane, on SQLite one per core (its read-aheads
+//! are CPU work in this process, which one lane would keep to one core).
+//! A job can wait on a lock, so a lane whose chunk has run for longer than
+//! [`PATIENCE`] no longer counts as one: the next batch opens another (and
+//! if none comes, a timer does), so a statement stuck on a lock holds up
+//! the jobs of its own chunk, and the others for no longer than that (and
+//! a timer's tick).
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use diesel::r2d2;
+
+use super::batch::{run_chunk, Job};
+use super::Manager;
+
+/// How long a chunk may run before its lane is taken for stuck. Under load
+/// a chunk of read-aheads takes well under a millisecond: S2 with two
+/// workers keeps one lane busy with about 1,600 chunks a second, some 600
+/// µs each (bench/README.md, session 11). Shorter (0.25 to 1 ms) measured
+/// no better.
+pub const PATIENCE: Duration = Duration::from_millis(2);
+
+/// The lanes, and the jobs waiting for one.
+pub struct Ahead {
+    pending: Mutex<Pending>,
+    lanes: usize,
+    patience: Duration,
+}
+
+#[derive(Default)]
+struct Pending {
+    /// Jobs waiting for a lane.
+    jobs: Vec<Job>,
+    /// A runner has been sent to the blocking pool and will take `jobs`
+    /// when it starts.
+    starting: bool,
+    /// The runners started, each with when its current chunk began.
+    running: Vec<(u64, Instant)>,
+    next_id: u64,
+    /// A timer will look for a stuck lane (see [`Ahead::watch`]).
+    watched: bool,
+}
+
+impl Pending {
+    /// Lanes whose chunk began less than `patience` ago.
+    fn busy(&self, patience: Duration) -> usize {
+        let now = Instant::now();
+        self.running
+            .iter()
+            .filter(|(_, began)| now.duration_since(*began) < patience)
+            .count()
+    }
+}
+
+/// What a dispatch has to do after [`Ahead::add`].
+enum Next {
+    Nothing,
+    /// Send a runner (its id).
+    Run(u64),
+    /// Start a timer that will see whether the busy lanes are stuck.
+    Watch,
+}
+
+impl Ahead {
+    pub fn new(lanes: usize, patience: Duration) -> Ahead {
+        Ahead {
+            pending: Mutex::default(),
+            lanes: lanes.max(1),
+            patience,
+        }
+    }
+
+    /// Sends `jobs` on: into a free lane at once, or to wait for one.
+    pub fn dispatch(
+        self: &Arc<Self>,
+        jobs: Vec<Job>,
+        connections: &r2d2::Pool<Manager>,
+        runtime: &tokio::runtime::Handle,
+    ) {
+        if jobs.is_empty() {
+            return;
+        }
+        let next = {
+            let mut pending = self.lock();
+            pending.jobs.extend(jobs);
+            self.next(&mut pending)
+        };
+        self.act(next, connections, runtime);
+    }
+
+    /// What to do for the jobs now waiting, if they are not on their way.
+    fn next(&self, pending: &mut Pending) -> Next {
+        if pending.jobs.is_empty() || pending.starting {
+            return Next::Nothing;
+        }
+        if pending.busy(self.patience) < self.lanes {
+            pending.starting = true;
+            pending.next_id += 1;
+            return Next::Run(pending.next_id);
+        }
+        if std::mem::replace(&mut pending.watched, true) {
+            Next::Nothing
+        } else {
+            Next::Watch
+        }
+    }
+
+    fn act(
+        self: &Arc<Self>,
+        next: Next,
+        connections: &r2d2::Pool<Manager>,
+        runtime: &tokio::runtime::Handle,
+    ) {
+        match next {
+            Next::Nothing => {}
+            Next::Run(id) => {
+                let (connections, mut runner) = (
+                    connections.clone(),
+                    Runner {
+                        ahead: self.clone(),
+                        id,
+                        state: State::Sent,
+                    },
+                );
+                runtime.spawn_blocking(move || {
+                    while let Some(jobs) = runner.next_chunk() {
+                        run_chunk(&connections, jobs);
+                    }
+                });
+            }
+            Next::Watch => {
+                let (ahead, connections) = (self.clone(), connections.clone());
+                runtime.spawn(async move { ahead.watch(connections).await });
+            }
+        }
+    }
+
+    /// Waits for the busy lanes to run out of patience, then opens a lane
+    /// for the jobs still waiting, if they still are (a lane that finished
+    /// meanwhile took them). Only needed when no batch comes after them:
+    /// under load, the next dispatch does the same.
+    async fn watch(self: Arc<Self>, connections: r2d2::Pool<Manager>) {
+        loop {
+            tokio::time::sleep(self.patience).await;
+            let next = {
+                let mut pending = self.lock();
+                pending.watched = false;
+                self.next(&mut pending)
+            };
+            match next {
+                Next::Watch => continue,
+                next => {
+                    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                        self.act(next, &connections, &runtime);
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Pending> {
+        // A panic cannot happen while the lock is held (extend, take, push).
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A lane, on a thread of the blocking pool: takes the waiting jobs as a
+/// chunk for as long as there are some.
+struct Runner {
+    ahead: Arc<Ahead>,
+    id: u64,
+    state: State,
+}
+
+enum State {
+    /// On its way to a thread; `starting` in [`Pending`] is its.
+    Sent,
+    /// In `running`.
+    Running,
+    Closed,
+}
+
+impl Runner {
+    /// The jobs waiting, as this lane's next chunk; `None` when there are
+    /// none (or another runner is about to take them): the lane closes.
+    fn next_chunk(&mut self) -> Option<Vec<Job>> {
+        let mut pending = self.ahead.lock();
+        if let State::Sent = self.state {
+            // Sent for these jobs: nobody else took them meanwhile.
+            self.state = State::Running;
+            pending.starting = false;
+            pending.running.push((self.id, Instant::now()));
+        } else if pending.jobs.is_empty() || pending.starting {
+            pending.running.retain(|(id, _)| *id != self.id);
+            self.state = State::Closed;
+            return None;
+        } else if let Some(lane) = pending.running.iter_mut().find(|(id, _)| *id == self.id) {
+            lane.1 = Instant::now();
+        }
+        Some(std::mem::take(&mut pending.jobs))
+    }
+}
+
+impl Drop for Runner {
+    /// A runner dropped unstarted (the runtime is shutting down) takes its
+    /// jobs with it: their callers see that nothing ran. One that ends in a
+    /// panic gives up its lane.
+    fn drop(&mut self) {
+        let jobs = {
+            let mut pending = self.ahead.lock();
+            match self.state {
+                State::Closed => return,
+                State::Running => {
+                    pending.running.retain(|(id, _)| *id != self.id);
+                    return;
+                }
+                State::Sent => {
+                    pending.starting = false;
+                    std::mem::take(&mut pending.jobs)
+                }
+            }
+        };
+        drop(jobs);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::thread::ThreadId;
+
+    use super::*;
+    use crate::db::prefetch::Hint;
+    use crate::db::{run_noting_loss, Backend, Error, Pool};
+
+    fn pool(dir: &tempfile::TempDir, lanes: usize, patience: Duration) -> Pool {
+        let path = dir.path().join("ahead.db").to_string_lossy().into_owned();
+        let manager = Manager::new(Backend::Sqlite { path }, Duration::from_secs(1));
+        Pool {
+            connections: r2d2::Pool::builder()
+                .max_size(4)
+                .connection_timeout(Duration::from_secs(5))
+                .build_unchecked(manager),
+            batchers: Arc::default(),
+            ahead: Arc::new(Ahead::new(lanes, patience)),
+            parallel: 1,
+            min_chunk: 1,
+        }
+    }
+
+    /// Like an actix worker: one thread, one LocalSet, many requests.
+    fn on_one_worker<F: std::future::Future>(f: F) -> F::Output {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        tokio::task::LocalSet::new().block_on(&rt, f)
+    }
+
+    /// A job that reads ahead and answers with the thread it ran on.
+    async fn hinted<F>(pool: &Pool, f: F) -> Result<ThreadId, Error>
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        let hint = Hint::Session("no such session".to_owned());
+        run_noting_loss(pool, Some(hint), move |_conn| {
+            f();
+            Ok(std::thread::current().id())
+        })
+        .await
+        .0
+    }
+
+    /// A job that says it has started and then holds its lane until told.
+    fn holding(
+        pool: &Pool,
+    ) -> (
+        tokio::sync::oneshot::Receiver<()>,
+        std::sync::mpsc::Sender<()>,
+        impl std::future::Future<Output = Result<ThreadId, Error>>,
+    ) {
+        let (started, on_start) = tokio::sync::oneshot::channel();
+        let (release, on_release) = std::sync::mpsc::channel::<()>();
+        let pool = pool.clone();
+        let job = async move {
+            hinted(&pool, move || {
+                let _ = started.send(());
+                let _ = on_release.recv();
+            })
+            .await
+        };
+        (on_start, release, job)
+    }
+
+    #[test]
+    fn jobs_waiting_for_the_busy_lane_go_together_in_its_next_chunk() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = pool(&dir, 1, Duration::from_secs(3600));
+        on_one_worker(async {
+            let (on_start, release, first) = holding(&pool);
+            let first = tokio::task::spawn_local(first);
+            on_start.await.unwrap();
+            // Ten requests, over several turns of the event loop.
+            let mut waiting = Vec::new();
+            for _ in 0..10 {
+                let pool = pool.clone();
+                waiting.push(tokio::task::spawn_local(async move {
+                    hinted(&pool, || ()).await
+                }));
+                tokio::task::yield_now().await;
+            }
+            // They wait together for the lane (none opens another).
+            for _ in 0..100 {
+                if pool.ahead.lock().jobs.len() == 10 {
+                    break;
+                }
+                tokio::task::yield_now().await;
+            }
+            assert_eq!(pool.ahead.lock().jobs.len(), 10);
+            assert_eq!(pool.ahead.lock().running.len(), 1);
+            release.send(()).unwrap();
+            let lane = first.await.unwrap().unwrap();
+            // The lane that freed took them all, as one chunk.
+            for job in waiting {
+                assert_eq!(job.await.unwrap().unwrap(), lane);
+            }
+            assert!(pool.ahead.lock().jobs.is_empty());
+        });
+    }
+
+    #[test]
+    fn a_stuck_lane_holds_nobody_for_longer_than_its_patience() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = pool(&dir, 1, Duration::from_millis(50));
+        on_one_worker(async {
+            let (on_start, release, stuck) = holding(&pool);
+            let stuck = tokio::task::spawn_local(stuck);
+            on_start.await.unwrap();
+            // Comes right after, and nothing else comes: within the stuck
+            // lane's patience, so it waits, until the timer opens a lane.
+            let next = tokio::time::timeout(Duration::from_secs(30), hinted(&pool, || ()))
+                .await
+                .expect("a job waited on a stuck lane")
+                .unwrap();
+            // Later ones, after its patience: a lane opens as they come.
+            let later = tokio::time::timeout(Duration::from_secs(30), hinted(&pool, || ()))
+                .await
+                .expect("a job waited on a stuck lane")
+                .unwrap();
+            release.send(()).unwrap();
+            let stuck = stuck.await.unwrap().unwrap();
+            assert_ne!(next, stuck);
+            assert_ne!(later, stuck);
+        });
+    }
+
+    /// Two workers' read-aheads through one lane: every job gets its own
+    /// answer, however their batches meet.
+    #[test]
+    fn every_worker_gets_its_own_answers_through_one_lane() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = pool(&dir, 1, PATIENCE);
+        let workers: Vec<_> = (0..2_i64)
+            .map(|worker| {
+                let pool = pool.clone();
+                std::thread::spawn(move || {
+                    on_one_worker(async move {
+                        let tasks: Vec<_> = (0..300_i64)
+                            .map(|i| {
+                                let pool = pool.clone();
+                                tokio::task::spawn_local(async move {
+                                    let hint = Hint::Session(format!("hash {worker} {i}"));
+                                    run_noting_loss(&pool, Some(hint), move |_| {
+                                        Ok::<_, Error>((worker, i))
+                                    })
+                                    .await
+                                    .0
+                                })
+                            })
+                            .collect();
+                        let mut answers = Vec::new();
+                        for task in tasks {
+                            answers.push(task.await.unwrap().unwrap());
+                        }
+                        answers
+                    })
+                })
+            })
+            .collect();
+        for (worker, answers) in workers.into_iter().enumerate() {
+            let expected: Vec<_> = (0..300).map(|i| (worker as i64, i)).collect();
+            assert_eq!(answers.join().unwrap(), expected);
+        }
+        let pending = pool.ahead.lock();
+        assert!(pending.jobs.is_empty() && !pending.starting);
+    }
+}
