@@ -248,30 +248,12 @@ mod tests {
 
     use super::*;
     use crate::db::prefetch::Hint;
-    use crate::db::{run_noting_loss, Backend, Error, Pool};
+    use crate::db::testing::{on_one_worker, results, sqlite_pool};
+    use crate::db::{run_noting_loss, Error, Pool};
 
     fn pool(dir: &tempfile::TempDir, lanes: usize, patience: Duration) -> Pool {
         let path = dir.path().join("ahead.db").to_string_lossy().into_owned();
-        let manager = Manager::new(Backend::Sqlite { path }, Duration::from_secs(1));
-        Pool {
-            connections: r2d2::Pool::builder()
-                .max_size(4)
-                .connection_timeout(Duration::from_secs(5))
-                .build_unchecked(manager),
-            batchers: Arc::default(),
-            ahead: Arc::new(Ahead::new(lanes, patience)),
-            parallel: 1,
-            min_chunk: 1,
-        }
-    }
-
-    /// Like an actix worker: one thread, one LocalSet, many requests.
-    fn on_one_worker<F: std::future::Future>(f: F) -> F::Output {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        tokio::task::LocalSet::new().block_on(&rt, f)
+        sqlite_pool(&path, 1, Ahead::new(lanes, patience))
     }
 
     /// A job that reads ahead and answers with the thread it ran on.
@@ -395,11 +377,11 @@ mod tests {
                                 })
                             })
                             .collect();
-                        let mut answers = Vec::new();
-                        for task in tasks {
-                            answers.push(task.await.unwrap().unwrap());
-                        }
-                        answers
+                        results(tasks)
+                            .await
+                            .into_iter()
+                            .map(Result::unwrap)
+                            .collect::<Vec<_>>()
                     })
                 })
             })

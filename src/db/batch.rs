@@ -205,32 +205,16 @@ pub(super) fn run_chunk(pool: &r2d2::Pool<Manager>, jobs: Vec<Job>) {
 mod tests {
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
-    use std::time::Duration;
 
     use diesel::prelude::*;
-    use diesel::r2d2;
     use diesel::sql_types::BigInt;
 
     use super::super::ahead::{Ahead, PATIENCE};
-    use super::super::{run, Backend, Error, Manager, Pool};
+    use super::super::testing::{on_one_worker, results, sqlite_pool};
+    use super::super::{run, Error, Pool};
 
     fn pool(path: &str, parallel: usize) -> Pool {
-        let manager = Manager::new(
-            Backend::Sqlite {
-                path: path.to_owned(),
-            },
-            Duration::from_secs(1),
-        );
-        Pool {
-            connections: r2d2::Pool::builder()
-                .max_size(2)
-                .connection_timeout(Duration::from_millis(500))
-                .build_unchecked(manager),
-            batchers: Arc::default(),
-            ahead: Arc::new(Ahead::new(1, PATIENCE)),
-            parallel,
-            min_chunk: 1,
-        }
+        sqlite_pool(path, parallel, Ahead::new(1, PATIENCE))
     }
 
     fn temp_db() -> (tempfile::TempDir, String) {
@@ -243,15 +227,6 @@ mod tests {
     struct Echo {
         #[diesel(sql_type = BigInt)]
         n: i64,
-    }
-
-    /// Like an actix worker: one thread, one LocalSet, many requests.
-    fn on_one_worker<F: std::future::Future>(f: F) -> F::Output {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        tokio::task::LocalSet::new().block_on(&rt, f)
     }
 
     #[test]
@@ -321,11 +296,11 @@ mod tests {
                         })
                     })
                     .collect();
-                let mut answers = Vec::new();
-                for task in tasks {
-                    answers.push(task.await.unwrap().unwrap());
-                }
-                answers
+                results(tasks)
+                    .await
+                    .into_iter()
+                    .map(Result::unwrap)
+                    .collect::<Vec<_>>()
             });
             assert_eq!(
                 answers,
@@ -354,11 +329,7 @@ mod tests {
                     })
                 })
                 .collect();
-            let mut results = Vec::new();
-            for task in tasks {
-                results.push(task.await.unwrap());
-            }
-            results
+            results(tasks).await
         });
         for (i, result) in results.into_iter().enumerate() {
             match result {
@@ -415,11 +386,7 @@ mod tests {
                     )
                 })
                 .collect();
-            let mut results = Vec::new();
-            for task in tasks {
-                results.push(task.await.unwrap());
-            }
-            results
+            results(tasks).await
         });
         assert!(results.iter().all(|r| matches!(r, Err(Error::Unavailable))));
     }

@@ -1,6 +1,7 @@
-//! A PostgreSQL database of its own for a unit test. The black-box tests
-//! have theirs (`tests/api/helpers.rs`, `PgDatabase`), which the library's
-//! own tests cannot reach.
+//! A PostgreSQL database of its own for a unit test, and a pool and an
+//! event loop for the tests of batching. The black-box tests have theirs
+//! (`tests/api/helpers.rs`, `PgDatabase`), which the library's own tests
+//! cannot reach.
 
 use diesel::connection::SimpleConnection;
 use diesel::Connection;
@@ -45,4 +46,45 @@ pub fn on_postgres(name: &str, test: impl FnOnce(&str) + std::panic::UnwindSafe)
     if let Err(panic) = result {
         std::panic::resume_unwind(panic);
     }
+}
+
+/// A pool of two connections to the SQLite file at `path`, its chunks of
+/// jobs that do not read ahead split `parallel` ways, those that do going
+/// through `ahead`.
+pub fn sqlite_pool(path: &str, parallel: usize, ahead: super::ahead::Ahead) -> super::Pool {
+    let manager = super::Manager::new(
+        super::Backend::Sqlite {
+            path: path.to_owned(),
+        },
+        std::time::Duration::from_secs(1),
+    );
+    super::Pool {
+        connections: diesel::r2d2::Pool::builder()
+            .max_size(2)
+            .connection_timeout(std::time::Duration::from_millis(500))
+            .build_unchecked(manager),
+        batchers: std::sync::Arc::default(),
+        ahead: std::sync::Arc::new(ahead),
+        parallel,
+        min_chunk: 1,
+    }
+}
+
+/// Runs `f` as an actix worker runs requests: one thread, one `LocalSet`.
+pub fn on_one_worker<F: std::future::Future>(f: F) -> F::Output {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    tokio::task::LocalSet::new().block_on(&rt, f)
+}
+
+/// What each of `tasks` returned, in order (a task that panicked fails
+/// the test).
+pub async fn results<T>(tasks: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
+    let mut results = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        results.push(task.await.unwrap());
+    }
+    results
 }
