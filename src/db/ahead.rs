@@ -69,7 +69,7 @@ impl Pending {
     }
 }
 
-/// What a dispatch has to do after [`Ahead::add`].
+/// What [`Ahead::dispatch`] (or a timer) does next for the waiting jobs.
 enum Next {
     Nothing,
     /// Send a runner (its id).
