@@ -10,8 +10,8 @@
 //! every lane is busy, the jobs of every worker's batches wait together,
 //! and the lane that finishes first takes them all as its next chunk.
 //! Nothing waits that a lane could take: a free lane starts at once. (S2
-//! with two workers, builds alternated: PostgreSQL's CPU per request 16–18
-//! µs without lanes, 10–11 µs with one; the server's 43–47 and 35–36 µs;
+//! with two workers, builds alternated: PostgreSQL's CPU per request 16–19
+//! µs without lanes, 10–11 µs with one; the server's 43–49 and 35–36 µs;
 //! bench/README.md, session 11.)
 //!
 //! On PostgreSQL there is one lane, on SQLite one per core (its read-aheads
@@ -337,15 +337,15 @@ mod tests {
             on_start.await.unwrap();
             // Comes right after, and nothing else comes: within the stuck
             // lane's patience, so it waits, until the timer opens a lane.
-            let next = tokio::time::timeout(Duration::from_secs(30), hinted(&pool, || ()))
-                .await
-                .expect("a job waited on a stuck lane")
-                .unwrap();
+            let answered = || async {
+                tokio::time::timeout(Duration::from_secs(30), hinted(&pool, || ()))
+                    .await
+                    .expect("a job waited on a stuck lane")
+                    .unwrap()
+            };
+            let next = answered().await;
             // Later ones, after its patience: a lane opens as they come.
-            let later = tokio::time::timeout(Duration::from_secs(30), hinted(&pool, || ()))
-                .await
-                .expect("a job waited on a stuck lane")
-                .unwrap();
+            let later = answered().await;
             release.send(()).unwrap();
             let stuck = stuck.await.unwrap().unwrap();
             assert_ne!(next, stuck);

@@ -371,8 +371,9 @@ impl ManageConnection for Manager {
 /// [`Pool::min_chunk`] on PostgreSQL: larger chunks cost a job that writes
 /// the wait for the writes ahead of it in its chunk, smaller ones a checkout
 /// and a hop each. Chosen with bench/run.sh's S1 and S2 when every job went
-/// through it; their jobs now read ahead and share one chunk, so it applies
-/// to the other jobs only, and has not been measured again for them.
+/// through it; their jobs now read ahead and go through the read-ahead
+/// lanes, so it applies to the other jobs only, and has not been measured
+/// again for them.
 const PG_MIN_CHUNK: usize = 8;
 
 /// Opens the pool for `settings.database_url`. Connections are made in the
@@ -398,10 +399,7 @@ pub fn connect(settings: &Settings) -> anyhow::Result<Pool> {
     // Each worker batches on its own, so each gets its share: with every
     // worker dispatching `parallel` chunks, twice as many blocking threads
     // as connections (or cores) would wait on each other.
-    let workers = settings
-        .workers
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1);
+    let workers = settings.workers.unwrap_or(cores).max(1);
     Ok(Pool {
         connections,
         batchers: Arc::default(),
