@@ -261,7 +261,7 @@ mod tests {
     where
         F: FnOnce() + Send + 'static,
     {
-        let hint = Hint::Session("no such session".to_owned());
+        let hint = Hint::session("no such session".to_owned());
         run_noting_loss(pool, Some(hint), move |_conn| {
             f();
             Ok(std::thread::current().id())
@@ -368,7 +368,7 @@ mod tests {
                             .map(|i| {
                                 let pool = pool.clone();
                                 tokio::task::spawn_local(async move {
-                                    let hint = Hint::Session(format!("hash {worker} {i}"));
+                                    let hint = Hint::session(format!("hash {worker} {i}"));
                                     run_noting_loss(&pool, Some(hint), move |_| {
                                         Ok::<_, Error>((worker, i))
                                     })

@@ -250,7 +250,7 @@ mod tests {
         use super::{chunks, Job};
         let job = |hinted: bool, n: usize| Job {
             work: Box::new(|_| Box::new(|| ())),
-            hint: hinted.then(|| Hint::Session(format!("hash {n}"))),
+            hint: hinted.then(|| Hint::session(format!("hash {n}"))),
         };
         // Sixty lookups and ten other jobs, mixed, as a busy turn brings them.
         let jobs: Vec<Job> = (0..70).map(|n| job(n % 7 != 3, n)).collect();

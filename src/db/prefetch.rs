@@ -8,8 +8,9 @@
 //! that for all its jobs in one statement per kind before they run, and
 //! each job finds its answer here instead of asking on its own. Sessions
 //! are read ahead on both backends (on SQLite only for larger batches, see
-//! [`sessions::prefetch`]); meters on PostgreSQL, where the alternative is
-//! a statement that writes.
+//! [`sessions::to_read_ahead`]); meters on PostgreSQL, keyed by the
+//! session's token hash: a metered read asks for its meter along with its
+//! session, in the same job (see [`unlocks::answer_read_only`]).
 //!
 //! What a job finds is what the statement saw at the start of its chunk,
 //! before the jobs ahead of it in the chunk ran. That is an order the
@@ -19,17 +20,27 @@
 
 use super::{sessions, unlocks, Conn};
 
-/// What a job starts by reading.
-pub enum Hint {
-    /// The live session with this token hash ([`sessions::find_live`]).
-    Session(String),
-    /// The metered open of a post ([`unlocks::open_metered`]).
-    Metered(unlocks::MeteredKey),
+/// What a job starts by reading: the live session with this token hash
+/// ([`sessions::find_live`]) and, for a metered read of a post, what its
+/// user's meter says of it ([`unlocks::answer_read_only`]).
+pub struct Hint {
+    pub token_hash: String,
+    pub meter: Option<unlocks::MeterKey>,
+}
+
+impl Hint {
+    /// A session check alone.
+    pub fn session(token_hash: String) -> Hint {
+        Hint {
+            token_hash,
+            meter: None,
+        }
+    }
 }
 
 /// Reads ahead what `hints` announce, on `conn`, for the chunk about to
 /// run there. A failure is left for the jobs to meet (and report)
-/// themselves, on their own statements.
+/// themselves.
 ///
 /// On PostgreSQL the read-aheads of both kinds are pipelined: both
 /// statements go out before either answer is read, so a chunk of session
@@ -38,16 +49,22 @@ pub enum Hint {
 /// thread instead of two. Each statement is still executed on its own,
 /// which is most of what it costs PostgreSQL; one statement for both was
 /// tried and cost as much as the two (bench/README.md, sessions 8 to 10).
+/// On SQLite meters are not read ahead: a plain read in the process costs
+/// less than a statement whose length varies with the chunk.
 pub fn run<'a>(conn: &mut Conn, hints: impl Iterator<Item = &'a Hint>) {
     let mut hashes = Vec::new();
     let mut metered = Vec::new();
     for hint in hints {
-        match hint {
-            Hint::Session(hash) => hashes.push(hash.as_str()),
-            Hint::Metered(key) => metered.push(*key),
+        hashes.push(hint.token_hash.as_str());
+        if let Some(key) = hint.meter {
+            metered.push((hint.token_hash.as_str(), key));
         }
     }
-    let hashes = sessions::to_read_ahead(conn, &hashes);
+    let metered = match conn {
+        Conn::Postgres(_) => unlocks::to_read_ahead(&metered),
+        Conn::Sqlite(_) => None,
+    };
+    let hashes = sessions::to_read_ahead(conn, &hashes, metered.is_some());
     match conn {
         Conn::Sqlite(c) => {
             if let Some(hashes) = hashes {
@@ -55,7 +72,6 @@ pub fn run<'a>(conn: &mut Conn, hints: impl Iterator<Item = &'a Hint>) {
             }
         }
         Conn::Postgres(pg) => {
-            let metered = unlocks::to_read_ahead(&metered);
             let (wanted, keys) = (hashes.as_deref(), metered.as_deref());
             let (found, opens) = pg.pipelined(|c| async move {
                 tokio::join!(
@@ -98,11 +114,11 @@ mod tests {
     use crate::db::{migrate, pg::PgConn, posts, users, DbConnection};
     use crate::domain::{Month, Username};
 
-    /// Both kinds read ahead in one pipelined round trip, and each kind
-    /// alone, each answer where it belongs: a failed or misfiled read-ahead
-    /// would show in no response (each job would just ask on its own), so
-    /// it is checked here, column by column, every column with a value of
-    /// its own.
+    /// Sessions and meters read ahead in one pipelined round trip, and
+    /// sessions alone, each answer where it belongs: a failed or misfiled
+    /// read-ahead would show in no response (each job would just ask on its
+    /// own), so it is checked here, column by column, every column with a
+    /// value of its own.
     #[test]
     fn postgres_reads_sessions_and_meters_ahead_together() {
         crate::db::testing::on_postgres("prefetch", |url| {
@@ -118,17 +134,21 @@ mod tests {
                     .id
             };
             let (alice, bob) = (user("alice"), user("bob"));
-            let new = sessions::NewSession {
-                id: "id-alice",
-                token_hash: "alice's",
-                user_id: alice,
-                stay_signed_in: false,
-                user_agent: Some("a browser"),
-                ip: Some("192.0.2.7"),
-                now: 7,
-                expires_at: 100,
+            let mut session = |id: &str, token_hash: &str, user_id| {
+                let new = sessions::NewSession {
+                    id,
+                    token_hash,
+                    user_id,
+                    stay_signed_in: false,
+                    user_agent: Some("a browser"),
+                    ip: Some("192.0.2.7"),
+                    now: 7,
+                    expires_at: 100,
+                };
+                sessions::insert(conn, &new).unwrap();
             };
-            sessions::insert(conn, &new).unwrap();
+            session("id-alice", "alice's", alice);
+            session("id-bob", "bob's", bob);
             // Every column a value of its own, so that two swapped are seen.
             sessions::touch(conn, "id-alice", 9, 100, "192.0.2.8").unwrap();
             // Alice has read post 1 this month and met the paywall once.
@@ -141,32 +161,46 @@ mod tests {
                 .execute(conn)
                 .unwrap();
 
-            let key = |user_id, post_id| unlocks::MeteredKey::new(user_id, month, post_id);
+            let key = |post_id| unlocks::MeterKey { month, post_id };
+            let metered = |token_hash: &str, post_id| Hint {
+                token_hash: token_hash.to_owned(),
+                meter: Some(key(post_id)),
+            };
             let hints = [
-                Hint::Session("alice's".into()),
-                Hint::Metered(key(alice, 1)),
-                Hint::Session("nobody's".into()),
-                Hint::Metered(key(alice, 2)),
-                Hint::Metered(key(bob, 1)),
-                Hint::Metered(key(alice, 999)),
+                metered("alice's", 1),
+                metered("alice's", 2),
+                Hint::session("nobody's".into()),
+                metered("nobody's", 1),
+                metered("bob's", 1),
+                metered("alice's", 999),
             ];
             let title = |conn: &mut Conn, id| posts::find(conn, id).unwrap().unwrap().title;
             let expected = [
-                Some((1, title(conn, 1), 1, true, true)),
-                Some((2, title(conn, 2), 1, false, true)),
-                Some((1, title(conn, 1), 0, false, false)),
+                Some((alice, Some((1, title(conn, 1))), 1, true, true)),
+                Some((alice, Some((2, title(conn, 2))), 1, false, true)),
                 None,
+                Some((bob, Some((1, title(conn, 1))), 0, false, false)),
+                Some((alice, None, 1, false, true)),
             ];
             // What this chunk read ahead for a meter, field by field.
-            let metered = |user_id, post_id| {
-                unlocks::prefetched(&key(user_id, post_id)).map(|m| {
-                    (
-                        m.post.id,
-                        m.post.title,
-                        m.used_before,
-                        m.was_unlocked,
-                        m.noticed,
-                    )
+            let read = || {
+                [
+                    ("alice's", 1),
+                    ("alice's", 2),
+                    ("nobody's", 1),
+                    ("bob's", 1),
+                    ("alice's", 999),
+                ]
+                .map(|(token_hash, post_id)| {
+                    unlocks::prefetched(token_hash, key(post_id)).map(|m| {
+                        (
+                            m.user_id,
+                            m.post.map(|post| (post.id, post.title)),
+                            m.used_before,
+                            m.was_unlocked,
+                            m.noticed,
+                        )
+                    })
                 })
             };
             // Alice's session and user, column by column, as found alone.
@@ -174,41 +208,40 @@ mod tests {
             let direct = format!("{:?}", direct.expect("alice's session"));
             // Twice: the first run prepares both statements (one after the
             // other), the second finds them prepared and sends both before
-            // reading either answer. Both kinds together, and each alone.
+            // reading either answer. With meters, and sessions alone.
             for round in 1..=2 {
-                for (with_sessions, with_meters) in [(true, true), (true, false), (false, true)] {
-                    let chunk = hints.iter().filter(|hint| match hint {
-                        Hint::Session(_) => with_sessions,
-                        Hint::Metered(_) => with_meters,
-                    });
-                    run(conn, chunk);
+                for with_meters in [true, false] {
+                    let chunk: Vec<Hint> = hints
+                        .iter()
+                        .map(|hint| Hint {
+                            token_hash: hint.token_hash.clone(),
+                            meter: hint.meter.filter(|_| with_meters),
+                        })
+                        .collect();
+                    run(conn, chunk.iter());
                     let session = sessions::prefetched("alice's");
                     let nobody = sessions::prefetched("nobody's");
-                    let read = [
-                        metered(alice, 1),
-                        metered(alice, 2),
-                        metered(bob, 1),
-                        metered(alice, 999),
-                    ];
+                    let meters = read();
                     forget();
 
-                    let at =
-                        format!("round {round}, sessions {with_sessions}, meters {with_meters}");
-                    if with_sessions {
-                        let session = session.expect("sessions read ahead");
-                        let session = session.expect("alice's session found");
-                        assert_eq!(format!("{session:?}"), direct, "{at}");
-                        assert!(matches!(nobody, Some(None)), "{at}");
-                    } else {
-                        assert!(session.is_none() && nobody.is_none(), "{at}");
-                    }
+                    let at = format!("round {round}, meters {with_meters}");
+                    let session = session.expect("sessions read ahead");
+                    let session = session.expect("alice's session found");
+                    assert_eq!(format!("{session:?}"), direct, "{at}");
+                    assert!(matches!(nobody, Some(None)), "{at}");
                     if with_meters {
-                        assert_eq!(read, expected, "{at}");
+                        assert_eq!(meters, expected, "{at}");
                     } else {
-                        assert_eq!(read, [None, None, None, None], "{at}");
+                        assert_eq!(meters, [None, None, None, None, None], "{at}");
                     }
                 }
             }
+            // One metered read alone: its session is read ahead with it.
+            run(conn, [metered("bob's", 1)].iter());
+            let (session, meter) = (sessions::prefetched("bob's"), read()[3].clone());
+            forget();
+            assert!(matches!(session, Some(Some(_))));
+            assert_eq!(meter, expected[3]);
             assert!(sessions::prefetched("alice's").is_none(), "forgotten");
         });
     }

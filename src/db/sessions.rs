@@ -112,12 +112,19 @@ pub type AheadRow = (String, SessionRow, UserRow);
 /// Expiry is still checked by each caller against its own `now`.
 ///
 /// On PostgreSQL this saves a round trip per request, so it is worth it
-/// from two hashes on. On SQLite it saves each lookup's read transaction
-/// (its file locks are most of what a lookup costs), but the statement,
-/// its length varying with the batch, is prepared anew each time: worth it
-/// only for a batch of [`SQLITE_PREFETCH_FROM`] or more.
-pub fn to_read_ahead<'a>(conn: &Conn, token_hashes: &[&'a str]) -> Option<Vec<&'a str>> {
+/// from two hashes on, or from one when another read-ahead shares its
+/// round trip (`with_meters`: see [`super::prefetch`]). On
+/// SQLite it saves each lookup's read transaction (its file locks are most
+/// of what a lookup costs), but the statement, its length varying with the
+/// batch, is prepared anew each time: worth it only for a batch of
+/// [`SQLITE_PREFETCH_FROM`] or more.
+pub fn to_read_ahead<'a>(
+    conn: &Conn,
+    token_hashes: &[&'a str],
+    with_meters: bool,
+) -> Option<Vec<&'a str>> {
     let enough = match conn {
+        Conn::Postgres(_) if with_meters => 1,
         Conn::Postgres(_) => 2,
         Conn::Sqlite(_) => SQLITE_PREFETCH_FROM,
     };
@@ -340,7 +347,7 @@ mod tests {
         ];
         let hints: Vec<Hint> = hashes
             .iter()
-            .map(|h| Hint::Session(h.to_string()))
+            .map(|h| Hint::session(h.to_string()))
             .collect();
         crate::db::prefetch::run(conn, hints.iter());
         let ahead: Vec<_> = hashes.iter().map(|h| prefetched(h)).collect();

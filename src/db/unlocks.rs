@@ -223,35 +223,6 @@ fn open_metered_pg(
     limit: u32,
     now: i64,
 ) -> Result<Opened, Error> {
-    let key = MeteredKey {
-        user_id,
-        month: month.index(),
-        post_id,
-    };
-    // A re-read or a refusal seen by the chunk's read-ahead is the answer
-    // (within a month `used` only grows, and an unlock is never undone, so
-    // neither can have become wrong); only an unlock needs the statement
-    // below, which writes.
-    if let Some(row) = prefetched(&key) {
-        let used = row.used_before as u32;
-        match decide(row.was_unlocked, used, limit) {
-            Decision::Reread => {
-                return Ok(Opened::Granted {
-                    post: row.post,
-                    used,
-                    reread: true,
-                })
-            }
-            Decision::Refuse => {
-                return Ok(Opened::Paywalled {
-                    used,
-                    first_of_month: !row.noticed,
-                })
-            }
-            Decision::Unlock => {}
-        }
-    }
-
     // Each retry follows a commit by a competing request, so a handful is
     // plenty; more would mean something else is wrong.
     for _ in 0..8 {
@@ -366,76 +337,137 @@ impl QueryFragment<Pg> for OpenMetered {
 
 impl<C> RunQueryDsl<C> for OpenMetered {}
 
-/// Which post which reader opens in which month: what a metered open
-/// reads ahead by (see [`to_read_ahead`]).
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct MeteredKey {
-    pub user_id: i64,
-    pub month: i32,
+/// A metered read a request asks about along with its session: post
+/// `post_id`, in `month` (see [`answer_read_only`]).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct MeterKey {
+    pub month: Month,
     pub post_id: i64,
 }
 
-impl MeteredKey {
-    pub fn new(user_id: i64, month: Month, post_id: i64) -> MeteredKey {
-        MeteredKey {
-            user_id,
-            month: month.index(),
-            post_id,
+/// What opening a post comes to, when telling it needs no write: a
+/// re-read, a refusal (and whether it is the month's first, which the
+/// caller records), or no such post. `None` for an unlock, which only
+/// [`open_metered`] may grant, and on PostgreSQL when the chunk read
+/// nothing ahead for it.
+///
+/// Asked while the request's session is looked up, so that a metered read
+/// goes to the database once, not once for its session and again for its
+/// meter. The answer is what the meter said at a moment within the
+/// request's lifetime, which is a valid answer to it: within a month an
+/// unlock is never undone and `used` only grows, so a re-read or refusal
+/// seen then is still one. On PostgreSQL it comes from the chunk's
+/// read-ahead (see [`super::prefetch`]), keyed by the session's token hash
+/// because the user is not known before the session is read; on SQLite
+/// from a plain read, the read half of [`open_metered_serialized`].
+pub fn answer_read_only(
+    conn: &mut Conn,
+    token_hash: &str,
+    user_id: i64,
+    key: MeterKey,
+    limit: u32,
+) -> QueryResult<Option<Opened>> {
+    let (post, used, was_unlocked, noticed) = match conn {
+        DbConnection::Postgres(_) => {
+            let Some(row) = prefetched(token_hash, key).filter(|row| row.user_id == user_id) else {
+                return Ok(None);
+            };
+            let Some(post) = row.post else {
+                return Ok(Some(Opened::NotFound));
+            };
+            (
+                post,
+                row.used_before as u32,
+                row.was_unlocked,
+                Some(row.noticed),
+            )
         }
-    }
+        DbConnection::Sqlite(_) => {
+            let Some((post, ids)) = post_and_unlocked_ids(conn, user_id, key.post_id, key.month)?
+            else {
+                return Ok(Some(Opened::NotFound));
+            };
+            (post, ids.len() as u32, ids.contains(&key.post_id), None)
+        }
+    };
+    Ok(match decide(was_unlocked, used, limit) {
+        Decision::Reread => Some(Opened::Granted {
+            post,
+            used,
+            reread: true,
+        }),
+        Decision::Refuse => {
+            let noticed = match noticed {
+                Some(noticed) => noticed,
+                None => paywall_notices::noticed(conn, user_id, key.month)?,
+            };
+            Some(Opened::Paywalled {
+                used,
+                first_of_month: !noticed,
+            })
+        }
+        Decision::Unlock => None,
+    })
 }
 
-/// What the read-ahead found for one [`MeteredKey`] whose post exists.
+/// What the read-ahead found for one session's metered read.
 #[derive(Clone)]
 pub(super) struct Metered {
-    pub(super) post: PostRow,
+    /// The session's user, as this statement saw it.
+    pub(super) user_id: i64,
+    /// `None`: no such post.
+    pub(super) post: Option<PostRow>,
     pub(super) used_before: i64,
     pub(super) was_unlocked: bool,
     pub(super) noticed: bool,
 }
 
+/// A read-ahead's key: token hash, month index, post id.
+type AheadKey = (String, i32, i64);
+
 thread_local! {
     /// What the chunk running on this thread read ahead.
-    static PREFETCHED: RefCell<Option<HashMap<MeteredKey, Metered>>> =
+    static PREFETCHED: RefCell<Option<HashMap<AheadKey, Metered>>> =
         const { RefCell::new(None) };
 }
 
-/// The read half of [`OPEN`], for every key at once, in one statement
-/// (the keys as three arrays, so its text is the same for any number of
-/// them and it stays prepared). A missing post has no row: its open goes
-/// the usual way.
+/// The read half of [`OPEN`], for every session's metered read at once, in
+/// one statement (the keys as three arrays, so its text is the same for
+/// any number of them and it stays prepared). The user is found by the
+/// session's token hash (expiry is the session check's business); a
+/// session that is not there has no row.
 const READ_AHEAD: &str = "
-    SELECT q.user_id, q.month, q.post_id, p.title, p.body, p.published_at,
+    SELECT q.token_hash, q.month, q.post_id, s.user_id, p.title, p.body, p.published_at,
            m.used_before, m.was_unlocked, n.noticed
-    FROM unnest($1::bigint[], $2::int[], $3::bigint[]) AS q(user_id, month, post_id)
+    FROM unnest($1::text[], $2::int[], $3::bigint[]) AS q(token_hash, month, post_id)
     -- Every table is read per key, by index, whatever the statistics say:
     -- the plan is made once per connection (force_generic_plan), often on
     -- a young database whose tiny tables make hash joins and a hashed
     -- EXISTS look cheaper, and building their hash tables on every call
     -- was a third of PostgreSQL's CPU for this statement (bench/README.md).
-    -- OFFSET 0 keeps the posts subquery from being flattened into a join.
+    -- OFFSET 0 keeps each subquery from being flattened into a join.
     CROSS JOIN LATERAL (
+        SELECT s.user_id FROM sessions s WHERE s.token_hash = q.token_hash OFFSET 0
+    ) s
+    LEFT JOIN LATERAL (
         SELECT p.title, p.body, p.published_at FROM posts p
         WHERE p.id = q.post_id OFFSET 0
-    ) p
+    ) p ON true
     -- The month's unlocks (at most FREE_READS rows) read once.
     CROSS JOIN LATERAL (
         SELECT COUNT(*) AS used_before,
                COALESCE(bool_or(u.post_id = q.post_id), false) AS was_unlocked
         FROM unlocks u
-        WHERE u.user_id = q.user_id AND u.month = q.month
+        WHERE u.user_id = s.user_id AND u.month = q.month
     ) m
     CROSS JOIN LATERAL (
         SELECT COUNT(*) > 0 AS noticed FROM paywall_notices n
-        WHERE n.user_id = q.user_id AND n.month = q.month
+        WHERE n.user_id = s.user_id AND n.month = q.month
     ) n";
 
-/// The metered opens a chunk reads ahead, each once (see
-/// [`super::prefetch`]), for [`open_metered`] to answer re-reads and
-/// refusals from; `None` when there are none. Even for one key this is
-/// worth it: a plain read costs PostgreSQL less than [`OPEN`], which
-/// writes, and only an unlock needs that.
-pub fn to_read_ahead(keys: &[MeteredKey]) -> Option<Vec<MeteredKey>> {
+/// The metered reads a chunk reads ahead, each once, by token hash (see
+/// [`super::prefetch`]); `None` when there are none.
+pub fn to_read_ahead<'a>(keys: &[(&'a str, MeterKey)]) -> Option<Vec<(&'a str, MeterKey)>> {
     if keys.is_empty() {
         return None;
     }
@@ -445,16 +477,16 @@ pub fn to_read_ahead(keys: &[MeteredKey]) -> Option<Vec<MeteredKey>> {
 }
 
 /// The read-ahead of `keys` ([`READ_AHEAD`]), as a future on the
-/// connection's driver, so that it can share a round trip with the chunk's
+/// connection's driver, so that it shares a round trip with the chunk's
 /// session read-ahead (see [`super::pg::PgConn::pipelined`]).
 pub async fn read_ahead_pg(
     mut conn: &diesel_async::AsyncPgConnection,
-    keys: &[MeteredKey],
+    keys: &[(&str, MeterKey)],
 ) -> QueryResult<Vec<ReadAheadRow>> {
     let read = ReadAhead {
-        user_ids: keys.iter().map(|k| k.user_id).collect(),
-        months: keys.iter().map(|k| k.month).collect(),
-        post_ids: keys.iter().map(|k| k.post_id).collect(),
+        token_hashes: keys.iter().map(|(hash, _)| *hash).collect(),
+        months: keys.iter().map(|(_, k)| k.month.index()).collect(),
+        post_ids: keys.iter().map(|(_, k)| k.post_id).collect(),
     };
     diesel_async::RunQueryDsl::load(read, &mut conn).await
 }
@@ -468,23 +500,23 @@ pub fn keep_prefetched(rows: QueryResult<Vec<ReadAheadRow>>) {
     let found = rows
         .into_iter()
         .map(|row| {
-            let key = MeteredKey {
-                user_id: row.user_id,
-                month: row.month,
-                post_id: row.post_id,
+            let post = match (row.title, row.body, row.published_at) {
+                (Some(title), Some(body), Some(published_at)) => Some(PostRow {
+                    id: row.post_id,
+                    title,
+                    body,
+                    published_at,
+                }),
+                _ => None,
             };
             let metered = Metered {
-                post: PostRow {
-                    id: row.post_id,
-                    title: row.title,
-                    body: row.body,
-                    published_at: row.published_at,
-                },
+                user_id: row.user_id,
+                post,
                 used_before: row.used_before,
                 was_unlocked: row.was_unlocked,
                 noticed: row.noticed,
             };
-            (key, metered)
+            ((row.token_hash, row.month, row.post_id), metered)
         })
         .collect();
     PREFETCHED.set(Some(found));
@@ -495,32 +527,33 @@ pub fn forget_prefetched() {
     PREFETCHED.set(None);
 }
 
-pub(super) fn prefetched(key: &MeteredKey) -> Option<Metered> {
-    PREFETCHED.with_borrow(|found| found.as_ref()?.get(key).cloned())
+pub(super) fn prefetched(token_hash: &str, key: MeterKey) -> Option<Metered> {
+    let key = (token_hash.to_owned(), key.month.index(), key.post_id);
+    PREFETCHED.with_borrow(|found| found.as_ref()?.get(&key).cloned())
 }
 
 /// [`READ_AHEAD`] with its parameters; prepared once per connection, as
 /// [`OpenMetered`] is.
-struct ReadAhead {
-    user_ids: Vec<i64>,
+struct ReadAhead<'a> {
+    token_hashes: Vec<&'a str>,
     months: Vec<i32>,
     post_ids: Vec<i64>,
 }
 
-impl QueryId for ReadAhead {
-    type QueryId = ReadAhead;
+impl QueryId for ReadAhead<'_> {
+    type QueryId = ReadAhead<'static>;
     const HAS_STATIC_QUERY_ID: bool = true;
 }
 
-impl Query for ReadAhead {
+impl Query for ReadAhead<'_> {
     type SqlType = diesel::sql_types::Untyped;
 }
 
-impl QueryFragment<Pg> for ReadAhead {
+impl QueryFragment<Pg> for ReadAhead<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        use diesel::sql_types::{Array, BigInt, Integer};
+        use diesel::sql_types::{Array, BigInt, Integer, Text};
         out.push_sql(READ_AHEAD);
-        out.push_bind_param_value_only::<Array<BigInt>, _>(&self.user_ids)?;
+        out.push_bind_param_value_only::<Array<Text>, _>(&self.token_hashes)?;
         out.push_bind_param_value_only::<Array<Integer>, _>(&self.months)?;
         out.push_bind_param_value_only::<Array<BigInt>, _>(&self.post_ids)
     }
@@ -529,18 +562,20 @@ impl QueryFragment<Pg> for ReadAhead {
 /// A row of [`READ_AHEAD`].
 #[derive(QueryableByName)]
 pub struct ReadAheadRow {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    user_id: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    token_hash: String,
     #[diesel(sql_type = diesel::sql_types::Integer)]
     month: i32,
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     post_id: i64,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    title: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    body: String,
     #[diesel(sql_type = diesel::sql_types::BigInt)]
-    published_at: i64,
+    user_id: i64,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    title: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    body: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+    published_at: Option<i64>,
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     used_before: i64,
     #[diesel(sql_type = diesel::sql_types::Bool)]

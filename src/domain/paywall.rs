@@ -50,7 +50,7 @@ pub fn decide(unlocked: bool, used: u32, limit: u32) -> Decision {
 
 /// A calendar month in UTC, stored as `year * 12 + (month - 1)` so that it is
 /// one ordered integer in the database.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Month(i32);
 
 impl Month {

@@ -1,6 +1,8 @@
 //! The guard: one middleware in front of every handler. It looks up the
 //! request's session (if its cookie carries a token) and puts the typed
-//! [`SessionState`] in the request's extensions, then lets a request pass
+//! [`SessionState`] in the request's extensions (and, for a metered read of
+//! a post, what the meter says, read in the same job: see
+//! [`blog::metered_read`]), then lets a request pass
 //! only with a live session, or to a public path. Everything else —
 //! unknown paths included, so an anonymous caller learns nothing about
 //! which routes exist — gets `401 not_logged_in` (or `503` when the
@@ -21,6 +23,7 @@ use actix_web::{web, HttpMessage, ResponseError};
 use crate::client_ip;
 use crate::db;
 use crate::error::{ApiError, NoSession};
+use crate::routes::blog;
 use crate::session::{self, store, SessionState, COOKIE_NAME};
 use crate::state::AppState;
 
@@ -51,8 +54,21 @@ pub async fn require_session(
     let session = match store::token(&req.get_session()) {
         Some(token) => {
             let ip = client_ip::of(req.request());
-            match session::lookup(&state.pool, &state.clock, state.lifetimes, &token, ip).await {
-                Ok(Some(record)) => SessionState::Active(record),
+            let meter =
+                blog::metered_read(req.method(), req.match_info().as_str()).map(|post_id| {
+                    session::MeterAsk {
+                        post_id,
+                        free_reads: state.settings.free_reads,
+                    }
+                });
+            let pool = &state.pool;
+            match session::lookup(pool, &state.clock, state.lifetimes, &token, ip, meter).await {
+                Ok(Some((record, answer))) => {
+                    if let Some(answer) = answer {
+                        req.extensions_mut().insert(answer);
+                    }
+                    SessionState::Active(record)
+                }
                 Ok(None) => SessionState::Anonymous(NoSession::Invalid),
                 Err(db::Error::Unavailable) => SessionState::Unavailable,
                 Err(e) => return Err(ApiError::from(e).into()),

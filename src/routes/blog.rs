@@ -1,19 +1,18 @@
 //! `GET /blog` and `GET /blog/{id}`, the metered paywall.
 
 use actix_web::http::Method;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use serde::Serialize;
 
 use super::pagination::{pagination, Pagination};
 use crate::db::posts::PostRow;
-use crate::db::prefetch::Hint;
-use crate::db::unlocks::{self, Opened};
+use crate::db::unlocks::{self, MeterKey, Opened};
 use crate::db::{self, paywall_notices, posts};
 use crate::domain::paywall::limit_for;
-use crate::domain::{Meter, Month};
+use crate::domain::{Meter, Month, Requester};
 use crate::error::ApiError;
 use crate::metrics::PaywallOutcome;
-use crate::session::CurrentSession;
+use crate::session::{CurrentSession, MeterAnswer};
 use crate::state::AppState;
 use crate::time::rfc3339;
 
@@ -126,8 +125,26 @@ fn view(row: PostRow, meter: Option<Meter>) -> PostView {
     }
 }
 
+/// The post a request opens through the meter, if it is one: a `GET` of
+/// `/blog/{id}` (`path` as the router matches it) for a post id that could
+/// exist. The guard asks for its meter along with the session, so that a
+/// re-read or a refusal goes to the database once (see [`read`]).
+pub fn metered_read(method: &Method, path: &str) -> Option<i64> {
+    if method != Method::GET {
+        return None;
+    }
+    post_id(path.strip_prefix("/blog/")?)
+}
+
 /// Opens a post through the paywall (`domain::paywall`). `HEAD` gets the
 /// answer `GET` would get without spending a read: it delivers nothing.
+///
+/// A `GET` from a free reader usually finds its answer already: the guard
+/// read the meter along with the session ([`metered_read`]), and left what
+/// it says when that needed no write (a re-read, a refusal after the
+/// month's first, no such post). Only an unlock, or the month's first
+/// refusal, comes to the database again, where [`unlocks::open_metered`]
+/// decides under its own guarantees.
 pub async fn read(
     state: web::Data<AppState>,
     current: CurrentSession,
@@ -152,38 +169,31 @@ pub async fn read(
         return Ok(HttpResponse::Ok().json(view(row, None)));
     };
 
-    // Only a GET's refusal is recorded as the month's `paywall` event: a
-    // HEAD asks what a GET would get, and delivers nothing either way.
-    let by = spend.then(|| super::requester(&req));
-    // Safe to run twice: opening a post again changes nothing, and the
-    // month's notice is kept to one by its primary key.
-    let read = move |conn: &mut db::Conn| {
-        let Some(by) = &by else {
-            return Ok(unlocks::peek_metered(conn, user.id, post_id, month, limit)?);
-        };
-        let opened = unlocks::open_metered(conn, user.id, post_id, month, limit, now)?;
-        // The month's first refusal becomes its one `paywall` event (the
-        // notice's primary key keeps it to one under races); every later
-        // refusal learns from the metered read itself that it is not the
-        // first, and writes nothing.
-        if let Opened::Paywalled {
+    // Read for this post in this month (not across a month's turn).
+    let key = MeterKey { month, post_id };
+    let answered = req
+        .extensions_mut()
+        .remove::<MeterAnswer>()
+        .filter(|answer| answer.key == key);
+    let opened = match answered.map(|answer| answer.opened) {
+        Some(Opened::Paywalled {
             used,
             first_of_month: true,
-        } = opened
-        {
-            db::write_transaction(conn, |conn| {
-                paywall_notices::notice(conn, user.id, month, now, by, used, limit)
-            })?;
+        }) => {
+            let by = super::requester(&req);
+            // Safe to run twice: the notice's primary key keeps it to one.
+            db::read(&state.pool, move |conn| {
+                record_refusal(conn, user.id, key, now, &by, used, limit)
+            })
+            .await?;
+            Opened::Paywalled {
+                used,
+                first_of_month: false,
+            }
         }
-        Ok::<_, db::Error>(opened)
+        Some(opened) => opened,
+        None => open(&state, &req, user.id, key, limit, now).await?,
     };
-    let opened = if spend {
-        let hint = Hint::Metered(unlocks::MeteredKey::new(user.id, month, post_id));
-        db::read_hinted(&state.pool, hint, read).await
-    } else {
-        db::read(&state.pool, read).await
-    }
-    .map_err(ApiError::from)?;
     match opened {
         Opened::Granted { post, used, reread } => {
             if spend {
@@ -205,6 +215,59 @@ pub async fn read(
     }
 }
 
+/// What opening the post comes to, asked of the database: spending a read
+/// for a `GET`, only looking for a `HEAD`.
+async fn open(
+    state: &AppState,
+    req: &HttpRequest,
+    user_id: i64,
+    MeterKey { month, post_id }: MeterKey,
+    limit: u32,
+    now: i64,
+) -> Result<Opened, ApiError> {
+    // Only a GET's refusal is recorded as the month's `paywall` event: a
+    // HEAD asks what a GET would get, and delivers nothing either way.
+    let by = (req.method() != Method::HEAD).then(|| super::requester(req));
+    // Safe to run twice: opening a post again changes nothing, and the
+    // month's notice is kept to one by its primary key.
+    let opened = db::read(&state.pool, move |conn: &mut db::Conn| {
+        let Some(by) = &by else {
+            return Ok(unlocks::peek_metered(conn, user_id, post_id, month, limit)?);
+        };
+        let opened = unlocks::open_metered(conn, user_id, post_id, month, limit, now)?;
+        if let Opened::Paywalled {
+            used,
+            first_of_month: true,
+        } = opened
+        {
+            let key = MeterKey { month, post_id };
+            record_refusal(conn, user_id, key, now, by, used, limit)?;
+        }
+        Ok::<_, db::Error>(opened)
+    })
+    .await?;
+    Ok(opened)
+}
+
+/// Records the month's first refusal as its one `paywall` event (the
+/// notice's primary key keeps it to one under races); every later refusal
+/// learns from the metered read itself that it is not the first, and
+/// writes nothing.
+fn record_refusal(
+    conn: &mut db::Conn,
+    user_id: i64,
+    MeterKey { month, .. }: MeterKey,
+    now: i64,
+    by: &Requester,
+    used: u32,
+    limit: u32,
+) -> Result<(), db::Error> {
+    db::write_transaction(conn, |conn| {
+        paywall_notices::notice(conn, user_id, month, now, by, used, limit)
+    })?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,6 +287,23 @@ mod tests {
             "99999999999999999999",
         ] {
             assert_eq!(post_id(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn only_a_get_of_a_post_is_a_metered_read() {
+        assert_eq!(metered_read(&Method::GET, "/blog/3"), Some(3));
+        for (method, path) in [
+            (Method::HEAD, "/blog/3"),
+            (Method::POST, "/blog/3"),
+            (Method::GET, "/blog"),
+            (Method::GET, "/blog/"),
+            (Method::GET, "/blog/3/x"),
+            (Method::GET, "/blog/0"),
+            (Method::GET, "/blogs/3"),
+            (Method::GET, "/check_session"),
+        ] {
+            assert_eq!(metered_read(&method, path), None, "{method} {path}");
         }
     }
 

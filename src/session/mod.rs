@@ -25,8 +25,10 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse};
 
 use crate::clock::Clock;
 use crate::db::prefetch::Hint;
+use crate::db::unlocks::{self, MeterKey, Opened};
 use crate::db::{self, sessions, Conn, Pool};
-use crate::domain::{Lifetimes, Requester, User};
+use crate::domain::paywall::limit_for;
+use crate::domain::{Lifetimes, Month, Requester, User};
 use crate::error::{ApiError, NoSession};
 
 pub use cookie::COOKIE_NAME;
@@ -86,6 +88,23 @@ impl SessionState {
     }
 }
 
+/// A metered read of post `post_id` that the guard asks about along with
+/// the session (see [`lookup`]); `free_reads` is the free plan's limit.
+#[derive(Debug, Clone, Copy)]
+pub struct MeterAsk {
+    pub post_id: i64,
+    pub free_reads: u32,
+}
+
+/// What [`lookup`] learned of the request's metered read, when it could
+/// tell without writing (see [`unlocks::answer_read_only`]). The guard
+/// leaves it in the request's extensions for the handler, which uses it if
+/// it names the same post and month.
+pub struct MeterAnswer {
+    pub key: MeterKey,
+    pub opened: Opened,
+}
+
 /// The live session that `token` names, with its user, in one query: the
 /// only database round trip an authenticated request needs. Expiry is
 /// enforced here, on the server, whatever the cookie says; a browser
@@ -96,17 +115,29 @@ impl SessionState {
 /// the stored one, or together with the refresh of `last_seen_at` that
 /// happens anyway: a session used from one address (nearly all of them)
 /// costs no write for it, so `check_session` stays one round trip.
+///
+/// `meter`: the request is a metered read, whose meter is read in the same
+/// job (for a free user), so that a re-read goes to the database once.
 pub async fn lookup(
     pool: &Pool,
     clock: &Clock,
     lifetimes: Lifetimes,
     token: &str,
     ip: IpAddr,
-) -> Result<Option<SessionRecord>, db::Error> {
+    meter: Option<MeterAsk>,
+) -> Result<Option<(SessionRecord, Option<MeterAnswer>)>, db::Error> {
     let token_hash = token::hash(token);
     let now = clock.now();
-    // Safe to run twice: a read, and a touch that slides the same expiry.
-    db::read_hinted(pool, Hint::Session(token_hash.clone()), move |conn| {
+    let key = meter.map(|ask| MeterKey {
+        month: Month::containing(crate::time::from_unix(now)),
+        post_id: ask.post_id,
+    });
+    let hint = Hint {
+        token_hash: token_hash.clone(),
+        meter: key,
+    };
+    // Safe to run twice: reads, and a touch that slides the same expiry.
+    db::read_hinted(pool, hint, move |conn| {
         let Some((session, user)) = sessions::find_live(conn, &token_hash, now)? else {
             return Ok(None);
         };
@@ -119,11 +150,21 @@ pub async fn lookup(
                 sessions::touch(conn, &session.id, now, expires_at, &ip)
             })?;
         }
-        Ok(Some(SessionRecord {
+        let user = user.to_user();
+        let limit = meter.and_then(|ask| limit_for(user.plan, ask.free_reads));
+        let answer = match (key, limit) {
+            (Some(key), Some(limit)) => {
+                unlocks::answer_read_only(conn, &token_hash, user.id, key, limit)?
+                    .map(|opened| MeterAnswer { key, opened })
+            }
+            _ => None,
+        };
+        let record = SessionRecord {
             id: session.id,
             stay_signed_in: session.stay_signed_in,
-            user: user.to_user(),
-        }))
+            user,
+        };
+        Ok(Some((record, answer)))
     })
     .await
 }
