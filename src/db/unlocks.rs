@@ -345,8 +345,8 @@ pub struct MeterKey {
     pub post_id: i64,
 }
 
-/// What opening a post comes to, when telling it needs no write: a
-/// re-read, a refusal (and whether it is the month's first, which the
+/// What opening a post comes to, unless it is an unlock: a re-read, a
+/// refusal (and whether it is the month's first, which the
 /// caller records), or no such post. `None` for an unlock, which only
 /// [`open_metered`] may grant, and on PostgreSQL when the chunk read
 /// nothing ahead for it.

@@ -141,10 +141,10 @@ pub fn metered_read(method: &Method, path: &str) -> Option<i64> {
 ///
 /// A `GET` from a free reader usually finds its answer already: the guard
 /// read the meter along with the session ([`metered_read`]), and left what
-/// it says when that needed no write (a re-read, a refusal after the
-/// month's first, no such post). Only an unlock, or the month's first
-/// refusal, comes to the database again, where [`unlocks::open_metered`]
-/// decides under its own guarantees.
+/// it says unless it is an unlock (a re-read, a refusal, no such post).
+/// Only an unlock comes to the database again, where
+/// [`unlocks::open_metered`] decides under its own guarantees, and the
+/// month's first refusal, to be recorded.
 pub async fn read(
     state: web::Data<AppState>,
     current: CurrentSession,

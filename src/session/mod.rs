@@ -96,8 +96,9 @@ pub struct MeterAsk {
     pub free_reads: u32,
 }
 
-/// What [`lookup`] learned of the request's metered read, when it could
-/// tell without writing (see [`unlocks::answer_read_only`]). The guard
+/// What [`lookup`] learned of the request's metered read, unless only the
+/// write that grants an unlock can tell (see
+/// [`unlocks::answer_read_only`]). The guard
 /// leaves it in the request's extensions for the handler, which uses it if
 /// it names the same post and month.
 pub struct MeterAnswer {
