@@ -54,7 +54,7 @@ struct Pending {
     /// The runners started, each with when its current chunk began.
     running: Vec<(u64, Instant)>,
     next_id: u64,
-    /// A timer will look for a stuck lane (see [`Ahead::watch`]).
+    /// A timer will look for a stuck lane (see [`Watch`]).
     watched: bool,
 }
 
@@ -146,32 +146,11 @@ impl Ahead {
                 });
             }
             Next::Watch => {
-                let (ahead, connections) = (self.clone(), connections.clone());
-                runtime.spawn(async move { ahead.watch(connections).await });
-            }
-        }
-    }
-
-    /// Waits for the busy lanes to run out of patience, then opens a lane
-    /// for the jobs still waiting, if they still are (a lane that finished
-    /// meanwhile took them). Only needed when no batch comes after them:
-    /// under load, the next dispatch does the same.
-    async fn watch(self: Arc<Self>, connections: r2d2::Pool<Manager>) {
-        loop {
-            tokio::time::sleep(self.patience).await;
-            let next = {
-                let mut pending = self.lock();
-                pending.watched = false;
-                self.next(&mut pending)
-            };
-            match next {
-                Next::Watch => continue,
-                next => {
-                    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-                        self.act(next, &connections, &runtime);
-                    }
-                    return;
-                }
+                let watch = Watch {
+                    ahead: self.clone(),
+                    armed: true,
+                };
+                runtime.spawn(watch.run(connections.clone()));
             }
         }
     }
@@ -179,6 +158,52 @@ impl Ahead {
     fn lock(&self) -> MutexGuard<'_, Pending> {
         // A panic cannot happen while the lock is held (extend, take, push).
         self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The timer that looks for a stuck lane: it waits for the busy lanes to
+/// run out of patience, then opens a lane for the jobs still waiting, if
+/// they still are (a lane that finished meanwhile took them). Only needed
+/// when no batch comes after them: under load, the next dispatch does the
+/// same. At most one is armed at a time (`watched`).
+struct Watch {
+    ahead: Arc<Ahead>,
+    /// `watched` is this timer's: it will look again.
+    armed: bool,
+}
+
+impl Watch {
+    async fn run(mut self, connections: r2d2::Pool<Manager>) {
+        loop {
+            tokio::time::sleep(self.ahead.patience).await;
+            let next = {
+                let mut pending = self.ahead.lock();
+                pending.watched = false;
+                let next = self.ahead.next(&mut pending);
+                // Armed again: the lanes are busy and none is stuck yet.
+                self.armed = matches!(next, Next::Watch);
+                next
+            };
+            if self.armed {
+                continue;
+            }
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                self.ahead.act(next, &connections, &runtime);
+            }
+            return;
+        }
+    }
+}
+
+impl Drop for Watch {
+    /// A timer dropped while armed (its worker's runtime went away, at
+    /// shutdown or with a worker actix replaced) disarms, so that the next
+    /// dispatch can arm another: otherwise no timer would ever rescue jobs
+    /// behind a stuck lane again.
+    fn drop(&mut self) {
+        if self.armed {
+            self.ahead.lock().watched = false;
+        }
     }
 }
 
@@ -351,6 +376,31 @@ mod tests {
             assert_ne!(next, stuck);
             assert_ne!(later, stuck);
         });
+    }
+
+    /// A timer dropped before it fired (its worker's runtime gone) leaves
+    /// the next dispatch free to arm another.
+    #[test]
+    fn a_timer_that_never_fired_is_disarmed() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = pool(&dir, 1, Duration::from_secs(3600));
+        // The one lane busy (as if with a chunk), so a waiting job arms one.
+        pool.ahead.lock().running.push((0, Instant::now()));
+        let job = || Job {
+            work: Box::new(|_| Box::new(|| ())),
+            hint: None,
+        };
+        for _ in 0..2 {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .build()
+                .unwrap();
+            pool.ahead
+                .dispatch(vec![job()], &pool.connections, runtime.handle());
+            assert!(pool.ahead.lock().watched, "a timer armed");
+            drop(runtime);
+            assert!(!pool.ahead.lock().watched, "the dropped timer disarmed");
+        }
     }
 
     /// Two workers' read-aheads through one lane: every job gets its own
