@@ -422,13 +422,14 @@ pub(super) struct Metered {
     pub(super) noticed: bool,
 }
 
-/// A read-ahead's key: token hash, month index, post id.
-type AheadKey = (String, i32, i64);
+/// What a chunk read ahead, by token hash, then month index and post id
+/// (a token's few reads in a chunk are searched in a list, so that a
+/// lookup by `&str` allocates no key).
+type Found = HashMap<String, Vec<(i32, i64, Metered)>>;
 
 thread_local! {
     /// What the chunk running on this thread read ahead.
-    static PREFETCHED: RefCell<Option<HashMap<AheadKey, Metered>>> =
-        const { RefCell::new(None) };
+    static PREFETCHED: RefCell<Option<Found>> = const { RefCell::new(None) };
 }
 
 /// The read half of [`OPEN`], for every session's metered read at once, in
@@ -497,28 +498,29 @@ pub fn keep_prefetched(rows: QueryResult<Vec<ReadAheadRow>>) {
     let Ok(rows) = rows else {
         return;
     };
-    let found = rows
-        .into_iter()
-        .map(|row| {
-            let post = match (row.title, row.body, row.published_at) {
-                (Some(title), Some(body), Some(published_at)) => Some(PostRow {
-                    id: row.post_id,
-                    title,
-                    body,
-                    published_at,
-                }),
-                _ => None,
-            };
-            let metered = Metered {
-                user_id: row.user_id,
-                post,
-                used_before: row.used_before,
-                was_unlocked: row.was_unlocked,
-                noticed: row.noticed,
-            };
-            ((row.token_hash, row.month, row.post_id), metered)
-        })
-        .collect();
+    let mut found = Found::new();
+    for row in rows {
+        let post = match (row.title, row.body, row.published_at) {
+            (Some(title), Some(body), Some(published_at)) => Some(PostRow {
+                id: row.post_id,
+                title,
+                body,
+                published_at,
+            }),
+            _ => None,
+        };
+        let metered = Metered {
+            user_id: row.user_id,
+            post,
+            used_before: row.used_before,
+            was_unlocked: row.was_unlocked,
+            noticed: row.noticed,
+        };
+        found
+            .entry(row.token_hash)
+            .or_default()
+            .push((row.month, row.post_id, metered));
+    }
     PREFETCHED.set(Some(found));
 }
 
@@ -528,8 +530,14 @@ pub fn forget_prefetched() {
 }
 
 pub(super) fn prefetched(token_hash: &str, key: MeterKey) -> Option<Metered> {
-    let key = (token_hash.to_owned(), key.month.index(), key.post_id);
-    PREFETCHED.with_borrow(|found| found.as_ref()?.get(&key).cloned())
+    let (month, post_id) = (key.month.index(), key.post_id);
+    PREFETCHED.with_borrow(|found| {
+        let reads = found.as_ref()?.get(token_hash)?;
+        reads
+            .iter()
+            .find(|(m, p, _)| (*m, *p) == (month, post_id))
+            .map(|(_, _, metered)| metered.clone())
+    })
 }
 
 /// [`READ_AHEAD`] with its parameters; prepared once per connection, as

@@ -7,7 +7,8 @@
 //!   why), and sets or clears the cookie when a handler logs in or out.
 //! - The guard (`middleware::guard`) takes the token from actix-session and
 //!   calls [`lookup`], which finds the live session and its user in one
-//!   query and puts the typed [`SessionState`] in the request's extensions.
+//!   query (and, for a metered read, what the meter says, in the same job)
+//!   and puts the typed [`SessionState`] in the request's extensions.
 //! - Handlers create and end sessions in their own database transactions
 //!   ([`start`], [`rotate`], `db::sessions`), then tell actix-session what
 //!   to do with the cookie ([`begin`], [`end`]).
