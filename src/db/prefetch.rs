@@ -113,6 +113,7 @@ mod tests {
     use crate::db::schema::paywall_notices;
     use crate::db::{migrate, pg::PgConn, posts, users, DbConnection};
     use crate::domain::{Month, Username};
+    use diesel::SqliteConnection;
 
     /// Sessions and meters read ahead in one pipelined round trip, and
     /// sessions alone, each answer where it belongs: a failed or misfiled
@@ -244,5 +245,63 @@ mod tests {
             assert_eq!(meter, expected[3]);
             assert!(sessions::prefetched("alice's").is_none(), "forgotten");
         });
+    }
+
+    /// SQLite reads sessions ahead for a batch of eight or more, each
+    /// found one as `find_live` finds it alone, each missing one as
+    /// missing, repeated hashes once: a failed read-ahead would show in no
+    /// response (each job would just look up its own), so it is checked
+    /// here, twice (the second run finds the statement prepared).
+    #[test]
+    fn sqlite_reads_sessions_ahead() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir
+            .path()
+            .join("prefetch.db")
+            .to_string_lossy()
+            .into_owned();
+        let conn = &mut DbConnection::Sqlite(SqliteConnection::establish(&path).unwrap());
+        migrate(conn).unwrap();
+        let mut hashes = Vec::new();
+        for n in 0..5 {
+            let name = format!("reader{n}");
+            let user = users::insert(conn, &Username::parse(&name).unwrap(), "a hash", 1)
+                .unwrap()
+                .unwrap()
+                .id;
+            let (id, token_hash) = (format!("id-{n}"), format!("hash-{n}"));
+            let new = sessions::NewSession {
+                id: &id,
+                token_hash: &token_hash,
+                user_id: user,
+                stay_signed_in: n % 2 == 0,
+                user_agent: (n != 3).then_some("a browser"),
+                ip: Some("192.0.2.7"),
+                now: 7 + n,
+                expires_at: 100 + n,
+            };
+            sessions::insert(conn, &new).unwrap();
+            hashes.push(token_hash);
+        }
+        let direct: Vec<String> = hashes
+            .iter()
+            .map(|h| format!("{:?}", sessions::find_live(conn, h, 0).unwrap().unwrap()))
+            .collect();
+        // Every hash twice, and two nobody holds: twelve hints.
+        let mut chunk: Vec<Hint> = hashes.iter().map(|h| Hint::session(h.clone())).collect();
+        chunk.extend(hashes.iter().map(|h| Hint::session(h.clone())));
+        chunk.push(Hint::session("nobody's".into()));
+        chunk.push(Hint::session("nobody's either".into()));
+        for round in 1..=2 {
+            run(conn, chunk.iter());
+            for (hash, direct) in hashes.iter().zip(&direct) {
+                let found = sessions::prefetched(hash).expect("read ahead");
+                let found = found.expect("found");
+                assert_eq!(&format!("{found:?}"), direct, "round {round}");
+            }
+            assert!(matches!(sessions::prefetched("nobody's"), Some(None)));
+            forget();
+            assert!(sessions::prefetched(&hashes[0]).is_none(), "forgotten");
+        }
     }
 }

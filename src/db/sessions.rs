@@ -8,6 +8,7 @@ use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text};
+use diesel::sqlite::Sqlite;
 
 use super::schema::{sessions, users};
 use super::users::UserRow;
@@ -91,8 +92,10 @@ type Found = (SessionRow, UserRow);
 
 /// The smallest batch whose sessions SQLite looks up in one statement (see
 /// [`to_read_ahead`]). Under S1's load (64 connections) it took `check_session`
-/// from 44k to 50k requests/s, the same from 2 or from 8; 8 keeps a lone
-/// pair of requests from preparing a statement for one lookup saved.
+/// from 44k to 50k requests/s, the same from 2 or from 8; 8 kept a lone
+/// pair of requests from preparing a statement for one lookup saved. (The
+/// statement has been prepared once per connection since session 13, see
+/// [`READ_AHEAD_SQLITE`]; the threshold was not measured again.)
 const SQLITE_PREFETCH_FROM: usize = 8;
 
 thread_local! {
@@ -106,8 +109,8 @@ thread_local! {
 /// and user.
 pub type AheadRow = (String, SessionRow, UserRow);
 
-/// The hashes a chunk reads ahead ([`READ_AHEAD`] on PostgreSQL, `IN (?,
-/// …)` on SQLite), each once, for [`find_live`] to answer from (see
+/// The hashes a chunk reads ahead ([`READ_AHEAD`] on PostgreSQL,
+/// [`READ_AHEAD_SQLITE`] on SQLite), each once, for [`find_live`] to answer from (see
 /// [`super::prefetch`]); `None` when there are too few for it to pay.
 /// Expiry is still checked by each caller against its own `now`.
 ///
@@ -115,8 +118,7 @@ pub type AheadRow = (String, SessionRow, UserRow);
 /// from two hashes on, or from one when another read-ahead shares its
 /// round trip (`with_meters`: see [`super::prefetch`]). On
 /// SQLite it saves each lookup's read transaction (its file locks are most
-/// of what a lookup costs), but the statement, its length varying with the
-/// batch, is prepared anew each time: worth it only for a batch of
+/// of what a lookup costs); it reads ahead for a batch of
 /// [`SQLITE_PREFETCH_FROM`] or more.
 pub fn to_read_ahead<'a>(
     conn: &Conn,
@@ -138,21 +140,14 @@ pub fn to_read_ahead<'a>(
     Some(distinct)
 }
 
-/// SQLite's read-ahead of `distinct`: the join Diesel writes, which
-/// SQLite's planner runs by the indexes.
+/// SQLite's read-ahead of `distinct` ([`READ_AHEAD_SQLITE`]).
 pub fn read_ahead_sqlite(
     c: &mut SqliteConnection,
     distinct: &[&str],
 ) -> QueryResult<Vec<AheadRow>> {
-    sessions::table
-        .inner_join(users::table)
-        .filter(sessions::token_hash.eq_any(distinct))
-        .select((
-            sessions::token_hash,
-            SessionRow::as_select(),
-            UserRow::as_select(),
-        ))
-        .load(c)
+    let hashes = serde_json::to_string(distinct)
+        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+    ReadAheadSqlite { hashes }.load(c)
 }
 
 /// PostgreSQL's read-ahead of `distinct` ([`READ_AHEAD`]), as a future on
@@ -215,21 +210,24 @@ impl QueryId for ReadAhead<'_> {
     const HAS_STATIC_QUERY_ID: bool = true;
 }
 
-impl Query for ReadAhead<'_> {
-    type SqlType = (
+/// The SQL types of an [`AheadRow`], as both read-aheads return it.
+type AheadSqlType = (
+    Text,
+    (
         Text,
-        (
-            Text,
-            BigInt,
-            Bool,
-            BigInt,
-            BigInt,
-            BigInt,
-            Nullable<Text>,
-            Nullable<Text>,
-        ),
-        (BigInt, Text, Text, Text, BigInt),
-    );
+        BigInt,
+        Bool,
+        BigInt,
+        BigInt,
+        BigInt,
+        Nullable<Text>,
+        Nullable<Text>,
+    ),
+    (BigInt, Text, Text, Text, BigInt),
+);
+
+impl Query for ReadAhead<'_> {
+    type SqlType = AheadSqlType;
 }
 
 impl QueryFragment<Pg> for ReadAhead<'_> {
@@ -238,6 +236,48 @@ impl QueryFragment<Pg> for ReadAhead<'_> {
         out.push_bind_param_value_only::<Array<Text>, _>(&self.hashes)
     }
 }
+
+/// SQLite's read-ahead: the hashes go in as one JSON array, so the
+/// statement's text is the same for every chunk and each connection
+/// prepares it once. Diesel's `eq_any` writes `IN (?, ?, …)` with one
+/// parameter per hash, a statement Diesel does not cache: it was prepared
+/// anew for every chunk, some 4 % of S1's CPU (bench/README.md, session
+/// 13). SQLite's planner looks each value up by the unique index, then its
+/// user by the primary key (`EXPLAIN QUERY PLAN`: `SEARCH s USING INDEX …
+/// (token_hash=?)`, `LIST SUBQUERY`, `SEARCH u USING INTEGER PRIMARY
+/// KEY`), with or without `ANALYZE`. The columns are as in [`READ_AHEAD`].
+const READ_AHEAD_SQLITE: &str = "
+    SELECT s.token_hash, s.id, s.user_id, s.stay_signed_in, s.created_at,
+           s.last_seen_at, s.expires_at, s.user_agent, s.ip,
+           u.id, u.username, u.password_hash, u.plan, u.created_at
+    FROM sessions s JOIN users u ON u.id = s.user_id
+    WHERE s.token_hash IN (SELECT value FROM json_each(";
+
+/// [`READ_AHEAD_SQLITE`] with its parameter (a JSON array of the hashes),
+/// under a static query id: Diesel's statement cache keeps it.
+struct ReadAheadSqlite {
+    hashes: String,
+}
+
+impl QueryId for ReadAheadSqlite {
+    type QueryId = ReadAheadSqlite;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl Query for ReadAheadSqlite {
+    type SqlType = AheadSqlType;
+}
+
+impl QueryFragment<Sqlite> for ReadAheadSqlite {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        out.push_sql(READ_AHEAD_SQLITE);
+        out.push_bind_param::<Text, _>(&self.hashes)?;
+        out.push_sql("))");
+        Ok(())
+    }
+}
+
+impl RunQueryDsl<SqliteConnection> for ReadAheadSqlite {}
 
 /// Ends what [`keep_prefetched`] kept.
 pub fn forget_prefetched() {
