@@ -110,8 +110,9 @@ thread_local! {
 pub type AheadRow = (String, SessionRow, UserRow);
 
 /// The hashes a chunk reads ahead ([`READ_AHEAD`] on PostgreSQL,
-/// [`READ_AHEAD_SQLITE`] on SQLite), each once, for [`find_live`] to answer from (see
-/// [`super::prefetch`]); `None` when there are too few for it to pay.
+/// [`READ_AHEAD_SQLITE`] on SQLite), each once, for [`find_live`] to
+/// answer from (see [`super::prefetch`]); `None` when there are too few
+/// for it to pay.
 /// Expiry is still checked by each caller against its own `now`.
 ///
 /// On PostgreSQL this saves a round trip per request, so it is worth it
@@ -245,7 +246,8 @@ impl QueryFragment<Pg> for ReadAhead<'_> {
 /// 13). SQLite's planner looks each value up by the unique index, then its
 /// user by the primary key (`EXPLAIN QUERY PLAN`: `SEARCH s USING INDEX …
 /// (token_hash=?)`, `LIST SUBQUERY`, `SEARCH u USING INTEGER PRIMARY
-/// KEY`), with or without `ANALYZE`. The columns are as in [`READ_AHEAD`].
+/// KEY`), with or without `ANALYZE`. The columns are as in [`READ_AHEAD`];
+/// the statement ends in its parameter and `))` ([`ReadAheadSqlite`]).
 const READ_AHEAD_SQLITE: &str = "
     SELECT s.token_hash, s.id, s.user_id, s.stay_signed_in, s.created_at,
            s.last_seen_at, s.expires_at, s.user_agent, s.ip,
