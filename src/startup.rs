@@ -28,10 +28,10 @@ use crate::db::{
 use crate::domain::{Lifetimes, Month};
 use crate::mail::{self, Outbox};
 use crate::metrics::Metrics;
+use crate::middleware;
 use crate::middleware::guard::require_session;
-use crate::middleware::{access_log, contract_headers, cross_site, json_errors};
 use crate::routes;
-use crate::session::{cookie, secret, TokenStore, COOKIE_NAME};
+use crate::session::{secret, TokenStore, COOKIE_NAME};
 use crate::state::AppState;
 
 pub struct Application {
@@ -133,9 +133,9 @@ impl Application {
                 .build();
 
             // `wrap` stacks outward: the last one wrapped sees the request
-            // first. In request order: access log → contract headers → JSON
-            // errors → cross-site refusals → (stray CORS headers) → CORS → cookie lifetime →
-            // session → guard → routes.
+            // first. In request order: the edge (access log, cross-site
+            // refusals; on the way out the cookie's lifetime, JSON errors,
+            // contract headers) → CORS → session → guard → routes.
             App::new()
                 .app_data(state.clone())
                 .app_data(trusted_proxies.clone())
@@ -143,12 +143,8 @@ impl Application {
                 .default_service(web::to(routes::not_found))
                 .wrap(from_fn(require_session))
                 .wrap(sessions)
-                .wrap(from_fn(cookie::apply_lifetime))
                 .wrap(cors(&origins))
-                .wrap(from_fn(cross_site::refuse_cross_site))
-                .wrap(from_fn(json_errors::ensure_json_errors))
-                .wrap(contract_headers())
-                .wrap(from_fn(access_log::log_request))
+                .wrap(from_fn(middleware::edge))
         })
         .listen(listener)?
         // Blocking work is database calls (at most one per pooled

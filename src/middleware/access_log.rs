@@ -4,59 +4,73 @@
 //!
 //! The same measurement feeds the request metrics (`crate::metrics`), here
 //! rather than in a layer of their own: every layer costs every request.
+//! [`super::edge`] starts the measurement before anything else runs and
+//! finishes it with the answer that leaves.
 
 use std::time::Instant;
 
-use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::middleware::Next;
+use actix_web::http::Method;
 use actix_web::{web, HttpMessage};
 
 use crate::session::SessionState;
 use crate::state::AppState;
 
-pub async fn log_request(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let started = Instant::now();
-    let method = req.method().clone();
-    let path = req.path().to_owned();
-    let state = req.app_data::<web::Data<AppState>>().cloned();
-    let res = next.call(req).await;
-    let elapsed = started.elapsed();
-    let (status, user_id) = match &res {
-        Ok(res) => (
-            res.status(),
-            res.request()
-                .extensions()
-                .get::<SessionState>()
-                .and_then(|s| match s {
-                    SessionState::Active(record) => Some(record.user.id),
-                    _ => None,
-                }),
-        ),
-        Err(err) => (err.as_response_error().status_code(), None),
-    };
-    if let Some(state) = state {
-        // The route pattern by the resource's name (see `routes::resource`):
-        // found without allocating, and bounded whatever the path.
-        let route = res.as_ref().ok().and_then(|res| res.request().match_name());
-        state.metrics.observe_request(
-            method.as_str(),
-            route,
-            status.as_u16(),
-            elapsed.as_secs_f64(),
-        );
+/// A request on its way through, as the access log will report it. The
+/// method and path are copied now: the request is gone with an error.
+pub struct Started {
+    at: Instant,
+    method: Method,
+    path: String,
+    state: Option<web::Data<AppState>>,
+}
+
+impl Started {
+    pub fn now(req: &ServiceRequest) -> Started {
+        Started {
+            at: Instant::now(),
+            method: req.method().clone(),
+            path: req.path().to_owned(),
+            state: req.app_data::<web::Data<AppState>>().cloned(),
+        }
     }
-    crate::logging::access(&crate::logging::Access {
-        method: method.as_str(),
-        path: &path,
-        status: status.as_u16(),
-        // Whole microseconds: an integer formats several times faster than
-        // an f64.
-        latency_us: elapsed.as_micros() as u64,
-        user_id,
-    });
-    res
+
+    /// Counts the answer in the metrics and writes its line.
+    pub fn finish<B>(self, res: &Result<ServiceResponse<B>, actix_web::Error>) {
+        let elapsed = self.at.elapsed();
+        let (status, user_id) = match res {
+            Ok(res) => (
+                res.status(),
+                res.request()
+                    .extensions()
+                    .get::<SessionState>()
+                    .and_then(|s| match s {
+                        SessionState::Active(record) => Some(record.user.id),
+                        _ => None,
+                    }),
+            ),
+            Err(err) => (err.as_response_error().status_code(), None),
+        };
+        if let Some(state) = &self.state {
+            // The route pattern by the resource's name (see
+            // `routes::resource`): found without allocating, and bounded
+            // whatever the path.
+            let route = res.as_ref().ok().and_then(|res| res.request().match_name());
+            state.metrics.observe_request(
+                self.method.as_str(),
+                route,
+                status.as_u16(),
+                elapsed.as_secs_f64(),
+            );
+        }
+        crate::logging::access(&crate::logging::Access {
+            method: self.method.as_str(),
+            path: &self.path,
+            status: status.as_u16(),
+            // Whole microseconds: an integer formats several times faster
+            // than an f64.
+            latency_us: elapsed.as_micros() as u64,
+            user_id,
+        });
+    }
 }

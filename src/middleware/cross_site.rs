@@ -16,19 +16,14 @@
 //! webhook, whatever it carries: it is server to server, acts on no
 //! cookie, and is authenticated by its signature alone.
 
-use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{header, Method};
-use actix_web::middleware::Next;
-use actix_web::{web, ResponseError};
+use actix_web::{web, HttpResponse, ResponseError};
 
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// Refuses cross-site requests (above) and, on the way out, takes the
-/// stray CORS headers off the answers to the rest (see
-/// [`strip_stray_cors_headers`]). One layer for both: every layer costs
-/// every request an allocation and a dynamic call.
+/// The answer to a request refused here (above), if it is one.
 ///
 /// It also gives the guard's `401` early to a request that can have no
 /// session — no session cookie, a guarded path — when CORS has nothing to
@@ -37,26 +32,24 @@ use crate::state::AppState;
 /// session layers (the most frequent refusal, made about a fifth cheaper;
 /// bench/README.md). `tests/api/errors.rs` holds the two paths' answers
 /// equal.
-pub async fn refuse_cross_site(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    if is_refused(&req) {
-        let response = ApiError::ForbiddenOrigin.error_response();
-        return Ok(req.into_response(response).map_into_right_body());
+///
+/// On the way out, [`strip_stray_cors_headers`] tidies the answers to the
+/// rest. Both run in [`super::edge`]: every layer costs every request an
+/// allocation and a dynamic call.
+pub fn early_answer(req: &ServiceRequest) -> Option<HttpResponse> {
+    if is_refused(req) {
+        return Some(ApiError::ForbiddenOrigin.error_response());
     }
     if req.method() != Method::OPTIONS && !req.headers().contains_key(header::ORIGIN) {
-        if let Some(refusal) = super::guard::refuse_without_cookie(&req) {
+        if let Some(refusal) = super::guard::refuse_without_cookie(req) {
             let mut response = refusal.error_response();
             response
                 .headers_mut()
                 .insert(header::VARY, header::HeaderValue::from_static(CORS_VARY));
-            return Ok(req.into_response(response).map_into_right_body());
+            return Some(response);
         }
     }
-    let mut res = next.call(req).await?;
-    strip_stray_cors_headers(&mut res);
-    Ok(res.map_into_left_body())
+    None
 }
 
 fn is_refused(req: &ServiceRequest) -> bool {
@@ -107,15 +100,15 @@ fn is_same_origin(req: &ServiceRequest, origin: &str) -> bool {
         || (scheme == "https" && origin == format!("https://{host}:443"))
 }
 
+/// The `Vary` actix-cors puts on every answer it passes.
+const CORS_VARY: &str = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers";
+
 /// actix-cors adds `Access-Control-Allow-Credentials` and
 /// `Access-Control-Expose-Headers` to every response it passes, even one to
 /// an origin it did not allow (or to no origin at all). The contract says
 /// other origins get no CORS headers, so those two are removed wherever
 /// actix-cors did not also allow the origin.
-/// The `Vary` actix-cors puts on every answer it passes.
-const CORS_VARY: &str = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers";
-
-fn strip_stray_cors_headers<B>(res: &mut ServiceResponse<B>) {
+pub fn strip_stray_cors_headers<B>(res: &mut ServiceResponse<B>) {
     let headers = res.headers_mut();
     if !headers.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN) {
         headers.remove(header::ACCESS_CONTROL_ALLOW_CREDENTIALS);

@@ -51,8 +51,8 @@ pub async fn require_session(
     // The path as the router will match it (percent-decoded), so that
     // `/logi%6E` is judged as the `/login` it will reach.
     let public = PUBLIC_PATHS.contains(&req.match_info().as_str());
-    let session = match store::token(&req.get_session()) {
-        Some(token) => {
+    let session = match store::token_hash(&req.get_session()) {
+        Some(token_hash) => {
             let ip = client_ip::of(req.request());
             let meter =
                 blog::metered_read(req.method(), req.match_info().as_str()).map(|post_id| {
@@ -62,7 +62,8 @@ pub async fn require_session(
                     }
                 });
             let pool = &state.pool;
-            match session::lookup(pool, &state.clock, state.lifetimes, &token, ip, meter).await {
+            match session::lookup(pool, &state.clock, state.lifetimes, token_hash, ip, meter).await
+            {
                 Ok(Some((record, answer))) => {
                     if let Some(answer) = answer {
                         req.extensions_mut().insert(answer);

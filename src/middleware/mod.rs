@@ -1,14 +1,20 @@
-//! Cross-cutting HTTP layers, in the order `startup` stacks them (outermost
-//! first): the access log, the contract headers, JSON errors for anything
-//! actix or a library answered itself, the cross-site defences, and (after
-//! CORS and actix-session) the guard.
+//! Cross-cutting HTTP layers. Everything that runs outside CORS is one
+//! layer, [`edge`]: the access log, the contract headers, JSON errors for
+//! anything actix or a library answered itself, the cross-site defences,
+//! and a stay-signed-in cookie's lifetime. Inside it come CORS,
+//! actix-session and the guard.
 
 pub mod access_log;
 pub mod cross_site;
 pub mod guard;
 pub mod json_errors;
 
-use actix_web::middleware::DefaultHeaders;
+use actix_web::body::{BoxBody, EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+
+use crate::session::cookie;
 
 /// The headers every response carries: nothing is cached (responses are
 /// per-user), nothing is sniffed into HTML, and nothing here may be framed
@@ -22,8 +28,47 @@ pub const CONTRACT_HEADERS: [(&str, &str); 3] = [
     ),
 ];
 
-pub fn contract_headers() -> DefaultHeaders {
-    CONTRACT_HEADERS
-        .into_iter()
-        .fold(DefaultHeaders::new(), |headers, pair| headers.add(pair))
+/// The outer layers, in one: each `from_fn` layer costs every request two
+/// boxed futures and a dynamic call, so the five that used to stand here
+/// (the log, the headers, JSON errors, cross-site, the cookie's lifetime)
+/// are steps of this one. In request order:
+///
+/// 1. the access log notes the start ([`access_log::Started`]);
+/// 2. a cross-site refusal, or the early `401`, is answered here
+///    ([`cross_site::early_answer`]); anything else goes on inside;
+/// 3. on the way out: stray CORS headers come off
+///    ([`cross_site::strip_stray_cors_headers`]), a stay-signed-in login's
+///    cookie gets its `Max-Age` ([`cookie::apply_lifetime`]), a non-JSON
+///    error becomes contract JSON ([`json_errors`]);
+/// 4. the contract headers go on, where the answer has not set its own;
+/// 5. the access log writes its line with the status that leaves.
+pub async fn edge<B: MessageBody>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B, BoxBody>>, actix_web::Error> {
+    let started = access_log::Started::now(&req);
+    let preflight = json_errors::is_preflight(&req);
+    let res = match cross_site::early_answer(&req) {
+        Some(answer) => Ok(req.into_response(answer).map_into_right_body()),
+        None => match next.call(req).await {
+            Ok(mut res) => {
+                cross_site::strip_stray_cors_headers(&mut res);
+                cookie::apply_lifetime(&mut res);
+                Ok(json_errors::ensure_json(res, preflight))
+            }
+            Err(err) => Err(json_errors::error_to_json(err, preflight)),
+        },
+    };
+    let res = res.map(|mut res| {
+        let headers = res.headers_mut();
+        for (name, value) in CONTRACT_HEADERS {
+            let name = HeaderName::from_static(name);
+            if !headers.contains_key(&name) {
+                headers.insert(name, HeaderValue::from_static(value));
+            }
+        }
+        res
+    });
+    started.finish(&res);
+    res
 }

@@ -232,13 +232,15 @@ async fn log_in(
 /// token that existed before authentication must not survive it (session
 /// fixation).
 fn previous_session(req: &HttpRequest) -> Option<String> {
-    SessionState::of(req).id().map(str::to_owned)
+    SessionState::peek(req, |state| state.id().map(str::to_owned))
 }
 
-/// Public, so that an SPA can ask "who am I?" on load.
+/// Public, so that an SPA can ask "who am I?" on load. The user is
+/// serialized from the guard's record, not from a copy of it.
 pub async fn check_session(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let record = SessionState::of(&req).require()?;
-    Ok(HttpResponse::Ok().json(record.user))
+    SessionState::peek(&req, |state| {
+        Ok(HttpResponse::Ok().json(&state.active()?.user))
+    })
 }
 
 pub async fn logout(

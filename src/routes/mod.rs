@@ -9,6 +9,7 @@ pub mod health;
 pub mod pagination;
 pub mod recovery;
 
+use actix_web::http::Method;
 use actix_web::{guard, web, HttpRequest, HttpResponse, Resource, Route};
 
 use crate::client_ip;
@@ -46,38 +47,32 @@ pub const ROUTES: &[(&str, &str)] = &[
 /// Every route of the contract. A known path called with another method
 /// answers `405` with an `Allow` header listing the methods it has.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/register", "POST").route(web::post().to(auth::register)))
-        .service(resource("/login", "POST").route(web::post().to(auth::login)))
+    cfg.service(resource("/register", "POST").route(post().to(auth::register)))
+        .service(resource("/login", "POST").route(post().to(auth::login)))
         .service(resource("/check_session", "GET, HEAD").route(get().to(auth::check_session)))
-        .service(resource("/logout", "DELETE").route(web::delete().to(auth::logout)))
+        .service(resource("/logout", "DELETE").route(delete().to(auth::logout)))
         .service(resource("/blog", "GET, HEAD").route(get().to(blog::list)))
         .service(resource("/blog/{id}", "GET, HEAD").route(get().to(blog::read)))
         .service(
             resource("/sessions", "GET, HEAD, DELETE")
                 .route(get().to(account::list_sessions))
-                .route(web::delete().to(account::end_other_sessions)),
+                .route(delete().to(account::end_other_sessions)),
         )
-        .service(resource("/sessions/{id}", "DELETE").route(web::delete().to(account::end_session)))
-        .service(resource("/password", "POST").route(web::post().to(account::change_password)))
+        .service(resource("/sessions/{id}", "DELETE").route(delete().to(account::end_session)))
+        .service(resource("/password", "POST").route(post().to(account::change_password)))
         .service(
             resource("/account", "GET, HEAD, DELETE")
                 .route(get().to(account::account))
-                .route(web::delete().to(account::delete_account)),
+                .route(delete().to(account::delete_account)),
         )
         .service(resource("/account/events", "GET, HEAD").route(get().to(account::list_events)))
-        .service(resource("/billing/checkout", "POST").route(web::post().to(billing::checkout)))
-        .service(resource("/billing/portal", "POST").route(web::post().to(billing::portal)))
-        .service(
-            resource(billing::WEBHOOK_PATH, "POST").route(web::post().to(billing::stripe_webhook)),
-        )
-        .service(resource("/email", "POST").route(web::post().to(recovery::set_email)))
-        .service(resource("/email/verify", "POST").route(web::post().to(recovery::verify_email)))
-        .service(
-            resource("/password/forgot", "POST").route(web::post().to(recovery::forgot_password)),
-        )
-        .service(
-            resource("/password/reset", "POST").route(web::post().to(recovery::reset_password)),
-        )
+        .service(resource("/billing/checkout", "POST").route(post().to(billing::checkout)))
+        .service(resource("/billing/portal", "POST").route(post().to(billing::portal)))
+        .service(resource(billing::WEBHOOK_PATH, "POST").route(post().to(billing::stripe_webhook)))
+        .service(resource("/email", "POST").route(post().to(recovery::set_email)))
+        .service(resource("/email/verify", "POST").route(post().to(recovery::verify_email)))
+        .service(resource("/password/forgot", "POST").route(post().to(recovery::forgot_password)))
+        .service(resource("/password/reset", "POST").route(post().to(recovery::reset_password)))
         .service(resource("/health", "GET, HEAD").route(get().to(health::health)))
         .service(resource("/openapi.yaml", "GET, HEAD").route(get().to(health::openapi)));
 }
@@ -85,7 +80,25 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// GET, and HEAD with it (monitors and HTTP clients expect HEAD wherever GET
 /// works; actix sends the headers without the body).
 fn get() -> Route {
-    web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
+    methods([Method::GET, Method::HEAD])
+}
+
+fn post() -> Route {
+    methods([Method::POST])
+}
+
+fn delete() -> Route {
+    methods([Method::DELETE])
+}
+
+/// A route for these methods. Not actix's method guards (`web::get()` and
+/// the rest): on every request they record the methods they were checked
+/// against in the request's data — a map entry and a `Vec` — for actix's
+/// own `405`, which [`resource`]'s default answer replaces.
+fn methods<const N: usize>(allowed: [Method; N]) -> Route {
+    web::route().guard(guard::fn_guard(move |ctx| {
+        allowed.contains(&ctx.head().method)
+    }))
 }
 
 /// A resource named after its own pattern: the metrics' `route` label is

@@ -3,15 +3,13 @@
 //! actix-session configures one lifecycle for every cookie it sets, but the
 //! contract has two kinds of login: a browser-session cookie (no `Max-Age`)
 //! and a stay-signed-in cookie (`Max-Age = REMEMBER_TTL_SECONDS`). The session
-//! middleware is therefore configured for browser-session cookies, and this
-//! middleware, wrapped around it, adds `Max-Age` to the new cookie of a
-//! response that a login marked with [`RememberFor`].
+//! middleware is therefore configured for browser-session cookies, and
+//! [`apply_lifetime`], on the way out around it, adds `Max-Age` to the new
+//! cookie of a response that a login marked with [`RememberFor`].
 
-use actix_web::body::MessageBody;
 use actix_web::cookie::{time::Duration, Cookie};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::dev::ServiceResponse;
 use actix_web::http::header::{HeaderValue, SET_COOKIE};
-use actix_web::middleware::Next;
 
 /// The session cookie's name.
 pub const COOKIE_NAME: &str = "session";
@@ -20,13 +18,12 @@ pub const COOKIE_NAME: &str = "session";
 #[derive(Debug, Clone, Copy)]
 pub struct RememberFor(pub i64);
 
-pub async fn apply_lifetime(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let mut res = next.call(req).await?;
+/// Gives the new session cookie of a response marked with [`RememberFor`]
+/// its `Max-Age`. Called on the way out by `middleware::edge`, outside
+/// actix-session, which has set the cookie by then.
+pub fn apply_lifetime<B>(res: &mut ServiceResponse<B>) {
     let Some(RememberFor(secs)) = res.response().extensions().get::<RememberFor>().copied() else {
-        return Ok(res);
+        return;
     };
     let headers = res.headers_mut();
     let cookies: Vec<HeaderValue> = headers.get_all(SET_COOKIE).cloned().collect();
@@ -43,5 +40,4 @@ pub async fn apply_lifetime(
             });
         headers.append(SET_COOKIE, rewritten.unwrap_or(value));
     }
-    Ok(res)
 }

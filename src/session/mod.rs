@@ -62,11 +62,27 @@ impl SessionState {
             .unwrap_or(SessionState::Anonymous(NoSession::Missing))
     }
 
+    /// The state the guard left for this request (anonymous if none), lent
+    /// to `f` in place: for a handler that only reads it, no copy.
+    pub fn peek<R>(req: &HttpRequest, f: impl FnOnce(&SessionState) -> R) -> R {
+        let none = SessionState::Anonymous(NoSession::Missing);
+        f(req.extensions().get::<SessionState>().unwrap_or(&none))
+    }
+
     /// The session, or the error a guarded request gets without one.
     pub fn require(self) -> Result<SessionRecord, ApiError> {
         match self {
             SessionState::Active(record) => Ok(record),
             SessionState::Anonymous(why) => Err(ApiError::NotLoggedIn(why)),
+            SessionState::Unavailable => Err(ApiError::Unavailable),
+        }
+    }
+
+    /// [`require`](Self::require), borrowed.
+    pub fn active(&self) -> Result<&SessionRecord, ApiError> {
+        match self {
+            SessionState::Active(record) => Ok(record),
+            SessionState::Anonymous(why) => Err(ApiError::NotLoggedIn(*why)),
             SessionState::Unavailable => Err(ApiError::Unavailable),
         }
     }
@@ -107,8 +123,9 @@ pub struct MeterAnswer {
     pub opened: Opened,
 }
 
-/// The live session that `token` names, with its user, in one query: the
-/// only database round trip an authenticated request needs. Expiry is
+/// The live session whose token hashes to `token_hash` ([`token::hash`]),
+/// with its user, in one query: the only database round trip an
+/// authenticated request needs. Expiry is
 /// enforced here, on the server, whatever the cookie says; a browser
 /// session's idle expiry slides forward at most once per
 /// [`Lifetimes::refresh_after`].
@@ -124,11 +141,10 @@ pub async fn lookup(
     pool: &Pool,
     clock: &Clock,
     lifetimes: Lifetimes,
-    token: &str,
+    token_hash: String,
     ip: IpAddr,
     meter: Option<MeterAsk>,
 ) -> Result<Option<(SessionRecord, Option<MeterAnswer>)>, db::Error> {
-    let token_hash = token::hash(token);
     let now = clock.now();
     let key = meter.map(|ask| MeterKey {
         month: Month::containing(crate::time::from_unix(now)),

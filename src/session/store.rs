@@ -40,9 +40,14 @@ const NEW_TOKEN: &str = "new_token";
 #[derive(Clone, Copy, Default)]
 pub struct TokenStore;
 
-/// The token of this request's verified session cookie, if one arrived.
-pub fn token(session: &Session) -> Option<String> {
-    session.entries().get(TOKEN).cloned()
+/// The hash of this request's verified session cookie's token, if one
+/// arrived: what `session::lookup` looks for (the token itself is read in
+/// place, never copied).
+pub fn token_hash(session: &Session) -> Option<String> {
+    session
+        .entries()
+        .get(TOKEN)
+        .map(|token| super::token::hash(token))
 }
 
 /// Gives actix-session a freshly minted token to put in the new cookie.
