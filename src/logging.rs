@@ -149,9 +149,22 @@ impl FormatTime for Timestamp {
                     chrono::DateTime::from_timestamp(now.as_secs() as i64, 0).unwrap_or_default();
                 write!(prefix, "{}", at.format("%Y-%m-%dT%H:%M:%S"))?;
             }
-            write!(w, "{prefix}.{:06}Z", now.subsec_micros())
+            w.write_str(prefix)?;
+            let tail = micros_tail(now.subsec_micros());
+            w.write_str(std::str::from_utf8(&tail).unwrap_or(".000000Z"))
         })
     }
+}
+
+/// `.000042Z` for 42 µs: by hand, as `{:06}` goes through the formatting
+/// machinery for six digits.
+fn micros_tail(mut micros: u32) -> [u8; 8] {
+    let mut tail = *b".000000Z";
+    for digit in tail[1..7].iter_mut().rev() {
+        *digit = b'0' + (micros % 10) as u8;
+        micros /= 10;
+    }
+    tail
 }
 
 #[cfg(test)]
@@ -167,6 +180,14 @@ mod tests {
         #[allow(clippy::disallowed_methods)]
         let age = chrono::Utc::now().signed_duration_since(parsed);
         assert!(age.num_seconds().abs() < 60, "{line} is not now");
+    }
+
+    #[test]
+    fn microseconds_are_six_digits() {
+        assert_eq!(&micros_tail(0), b".000000Z");
+        assert_eq!(&micros_tail(42), b".000042Z");
+        assert_eq!(&micros_tail(925_359), b".925359Z");
+        assert_eq!(&micros_tail(999_999), b".999999Z");
     }
 
     /// What one event inside two spans looks like, plain or default.
