@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Two builds of tollgate compared on a noisy host: both servers pinned to
+# the same core *at once* (each with its own SQLite file and logged-in
+# reader), one wrk each on another core, so whatever else the host does
+# hits both alike. Prints each build's CPU per request (from /proc) and
+# B's cost as a fraction of A's, per round. The same build against itself
+# comes out a few per cent apart by position, so run it in both orders
+# and combine the two ratios (bench/README.md, session 14):
+#
+#   cp target/release/tollgate /tmp/before   # build, change, build again
+#   bash bench/ab.sh /tmp/before target/release/tollgate
+#   bash bench/ab.sh target/release/tollgate /tmp/before
+#
+#   AB_SCENARIO=S2   re-reads of an unlocked post instead of check_session
+#   AB_SECONDS=8 AB_ROUNDS=3        the defaults
+#   AB_LOG_B=warn                   B's RUST_LOG (AB_LOG_A likewise; info)
+set -euo pipefail
+a=$1 b=$2
+seconds=${AB_SECONDS:-8} rounds=${AB_ROUNDS:-3}
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+export BCRYPT_COST=4 WORKERS=1 HOST=127.0.0.1 FREE_READS=5
+export LOGIN_MAX_FAILURES=1000000 REGISTER_MAX_PER_IP_PER_HOUR=1000000000
+export LOGIN_MAX_FAILURES_PER_IP=1000000000 FORGOT_MAX_PER_IP_PER_HOUR=1000000000
+work=$(mktemp -d)
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$work"' EXIT
+start() { # BINARY PORT LOG
+  (cd "$work" && RUST_LOG=$3 PORT=$2 DATABASE_URL="sqlite://$work/$2.db" exec taskset -c 0 "$1" > "$work/$2.log" 2>&1) &
+  pids+=($!)
+}
+start "$a" 18921 "${AB_LOG_A:-info}"
+start "$b" 18922 "${AB_LOG_B:-info}"
+cookie() {
+  for _ in $(seq 1 200); do curl -s -o /dev/null "http://127.0.0.1:$1/health" && break; sleep 0.05; done
+  curl -s -D - -o /dev/null "http://127.0.0.1:$1/register" -H 'Content-Type: application/json' \
+    -d '{"username":"reader","password":"a benchmark passphrase"}' |
+    tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: \(session=[^;]*\).*/\1/p'
+}
+cookie_a=$(cookie 18921) cookie_b=$(cookie 18922)
+for i in 1 2 3 4 5; do
+  curl -s -o /dev/null -H "Cookie: $cookie_a" "http://127.0.0.1:18921/blog/$i"
+  curl -s -o /dev/null -H "Cookie: $cookie_b" "http://127.0.0.1:18922/blog/$i"
+done
+path=/check_session
+[ "${AB_SCENARIO:-S1}" = S2 ] && path=/blog/3
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+for _ in $(seq 1 "$rounds"); do
+  a0=$(ticks "${pids[0]}") b0=$(ticks "${pids[1]}")
+  taskset -c 1 wrk -t1 -c64 -d"${seconds}s" -H "Cookie: $cookie_a" "http://127.0.0.1:18921$path" > "$work/a" &
+  load_a=$!
+  taskset -c 1 wrk -t1 -c64 -d"${seconds}s" -H "Cookie: $cookie_b" "http://127.0.0.1:18922$path" > "$work/b"
+  wait "$load_a"
+  a1=$(ticks "${pids[0]}") b1=$(ticks "${pids[1]}")
+  awk -v ra="$(awk '/requests in/ {print $1}' "$work/a")" -v rb="$(awk '/requests in/ {print $1}' "$work/b")" \
+    -v ta=$((a1 - a0)) -v tb=$((b1 - b0)) -v hz="$(getconf CLK_TCK)" 'BEGIN {
+      ua = ta * 1e6 / hz / ra; ub = tb * 1e6 / hz / rb
+      printf "A %d req, %.2f µs/req | B %d req, %.2f µs/req | B/A cost %.3f\n", ra, ua, rb, ub, ub / ua }'
+done
