@@ -54,14 +54,6 @@ pub enum SessionState {
 }
 
 impl SessionState {
-    /// The state the guard left for this request (anonymous if none).
-    pub fn of(req: &HttpRequest) -> SessionState {
-        req.extensions()
-            .get::<SessionState>()
-            .cloned()
-            .unwrap_or(SessionState::Anonymous(NoSession::Missing))
-    }
-
     /// The state the guard left for this request (anonymous if none), lent
     /// to `f` in place: for a handler that only reads it, no copy.
     pub fn peek<R>(req: &HttpRequest, f: impl FnOnce(&SessionState) -> R) -> R {
@@ -70,15 +62,6 @@ impl SessionState {
     }
 
     /// The session, or the error a guarded request gets without one.
-    pub fn require(self) -> Result<SessionRecord, ApiError> {
-        match self {
-            SessionState::Active(record) => Ok(record),
-            SessionState::Anonymous(why) => Err(ApiError::NotLoggedIn(why)),
-            SessionState::Unavailable => Err(ApiError::Unavailable),
-        }
-    }
-
-    /// [`require`](Self::require), borrowed.
     pub fn active(&self) -> Result<&SessionRecord, ApiError> {
         match self {
             SessionState::Active(record) => Ok(record),
@@ -89,11 +72,7 @@ impl SessionState {
 
     /// What a guarded request gets without a live session, if it has none.
     pub fn refusal(&self) -> Option<ApiError> {
-        match self {
-            SessionState::Active(_) => None,
-            SessionState::Anonymous(why) => Some(ApiError::NotLoggedIn(*why)),
-            SessionState::Unavailable => Some(ApiError::Unavailable),
-        }
+        self.active().err()
     }
 
     /// The session's public id, if there is a live one.
@@ -239,7 +218,9 @@ impl FromRequest for CurrentSession {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        ready(SessionState::of(req).require().map(CurrentSession))
+        ready(SessionState::peek(req, |state| {
+            state.active().cloned().map(CurrentSession)
+        }))
     }
 }
 
