@@ -121,7 +121,7 @@ async fn kill_9_under_load_loses_nothing_acknowledged() {
         }
     }
 
-    let (child, port, _output) = spawn_binary(dir.path(), &env);
+    let (mut child, port, _output) = spawn_binary(dir.path(), &env);
     let mut db = app.db();
     if app.database_url.ends_with(".db") {
         #[derive(diesel::QueryableByName)]
@@ -182,7 +182,6 @@ async fn kill_9_under_load_loses_nothing_acknowledged() {
             .unwrap();
         assert_eq!(login.status(), StatusCode::OK, "{} cannot log in", user.username);
     }
-    let mut child = child;
     let _ = child.kill();
     let _ = child.wait();
 }

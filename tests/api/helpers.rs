@@ -410,7 +410,7 @@ pub fn assert_contract_headers(response: &Response) {
 pub fn spawn_binary(
     dir: &std::path::Path,
     env: &[(&str, &str)],
-) -> (std::process::Child, u16, Arc<std::sync::Mutex<String>>) {
+) -> (KillOnDrop, u16, Arc<std::sync::Mutex<String>>) {
     use std::io::{BufRead, BufReader, Read};
     use std::process::{Command, Stdio};
 
@@ -428,7 +428,7 @@ pub fn spawn_binary(
     for (name, value) in env {
         command.env(name, value);
     }
-    let mut child = command.spawn().expect("the binary starts");
+    let mut child = KillOnDrop(command.spawn().expect("the binary starts"));
     let output = Arc::new(std::sync::Mutex::new(String::new()));
     let mut stderr = child.stderr.take().expect("stderr");
     let errors = output.clone();
@@ -459,6 +459,30 @@ pub fn spawn_binary(
         .recv_timeout(std::time::Duration::from_secs(60))
         .expect("the server says where it listens");
     (child, port, output)
+}
+
+/// A process of the real binary, killed however the test ends (a failed
+/// assertion must not leave a server running).
+pub struct KillOnDrop(pub std::process::Child);
+
+impl std::ops::Deref for KillOnDrop {
+    type Target = std::process::Child;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for KillOnDrop {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// Waits (at most ten seconds) until `done` holds: for work the app does in

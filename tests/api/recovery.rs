@@ -86,17 +86,6 @@ async fn reset(app: &TestApp, token: &str, new_password: &str) -> reqwest::Respo
     .await
 }
 
-/// A process of the real binary, killed however the test ends (a failed
-/// assertion must not leave a server running).
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[derive(diesel::QueryableByName, Debug)]
 struct OutboxRow {
     #[diesel(sql_type = diesel::sql_types::Text)]
@@ -627,8 +616,7 @@ async fn a_message_acknowledged_before_a_kill_9_is_delivered_after_restart() {
         ("RUST_LOG", "warn,tollgate=info,tollgate::access=warn"),
     ];
     // Nothing listens on the SMTP port yet: this instance cannot deliver.
-    let (child, api_port, _output) = spawn_binary(dir.path(), &env);
-    let mut child = KillOnDrop(child);
+    let (mut child, api_port, _output) = spawn_binary(dir.path(), &env);
     let response = reqwest::Client::new()
         .post(format!("http://127.0.0.1:{api_port}/register"))
         .json(&json!({"username": "alice", "password": PASSWORD, "email": "alice@example.com"}))
@@ -651,7 +639,6 @@ async fn a_message_acknowledged_before_a_kill_9_is_delivered_after_restart() {
 
     let smtp = SmtpServer::start_on(port).await;
     let (child, _, output) = spawn_binary(dir.path(), &env);
-    let child = KillOnDrop(child);
     let delivered = wait_for(60, || !smtp.messages().is_empty()).await;
     drop(child);
     assert!(delivered, "not delivered after restart:\n{}", output.lock().unwrap());
@@ -680,8 +667,7 @@ async fn without_smtp_messages_are_written_to_the_mail_folder() {
 #[tokio::test]
 async fn no_link_token_reaches_the_log() {
     let dir = tempfile::tempdir().unwrap();
-    let (child, port, output) = spawn_binary(dir.path(), &[("RUST_LOG", "debug")]);
-    let mut child = KillOnDrop(child);
+    let (mut child, port, output) = spawn_binary(dir.path(), &[("RUST_LOG", "debug")]);
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
     let post = |path: &str, body: Value| client.post(format!("{base}{path}")).json(&body).send();
@@ -966,8 +952,7 @@ async fn a_forgot_request_acknowledged_before_a_kill_9_is_acted_on_after_restart
         ("SMTP_URL", silent_url.as_str()),
         ("RUST_LOG", "warn,tollgate=info,tollgate::access=warn"),
     ];
-    let (child, api_port, _output) = spawn_binary(dir.path(), &env);
-    let mut child = KillOnDrop(child);
+    let (mut child, api_port, _output) = spawn_binary(dir.path(), &env);
     let api = format!("http://127.0.0.1:{api_port}");
     let response = reqwest::Client::new()
         .post(format!("{api}/register"))
@@ -1001,7 +986,6 @@ async fn a_forgot_request_acknowledged_before_a_kill_9_is_acted_on_after_restart
     let url = smtp.url();
     let env = [env[0], env[1], ("SMTP_URL", url.as_str()), env[3]];
     let (child, _, output) = spawn_binary(dir.path(), &env);
-    let child = KillOnDrop(child);
     let delivered = wait_for(60, || {
         smtp.messages().iter().any(|m| m.token("/reset-password").is_some())
     })
