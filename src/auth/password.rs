@@ -21,6 +21,7 @@ use crate::error::ApiError;
 /// all three). With nothing else to run, a hash still gets the whole core,
 /// so logins are as fast as before; only a core kept busy by other requests
 /// slows them, and then the requests come first.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 const NICENESS: libc::c_int = 19;
 
 type Job = Box<dyn FnOnce() + Send>;
