@@ -224,10 +224,27 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[actix_web::test]
     async fn hashes_run_on_their_own_threads_at_the_lowest_priority() {
-        let ran_on = run_hashing(|| Ok(std::thread::current().name().map(str::to_owned)))
+        // One job per thread, each held until all are running: then every
+        // thread has started and lowered itself (it does so before taking
+        // a job), whichever came up first.
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let all_running = Arc::new(std::sync::Barrier::new(cores));
+        let jobs = (0..cores).map(|_| {
+            let all_running = all_running.clone();
+            run_hashing(move || {
+                all_running.wait();
+                Ok(std::thread::current().name().map(str::to_owned))
+            })
+        });
+        let mut ran_on: Vec<String> = futures_util::future::join_all(jobs)
             .await
-            .unwrap();
-        assert!(ran_on.is_some_and(|name| name.starts_with("bcrypt-")));
+            .into_iter()
+            .map(|name| name.unwrap().unwrap())
+            .collect();
+        ran_on.sort();
+        ran_on.dedup();
+        assert_eq!(ran_on.len(), cores, "one job per thread: {ran_on:?}");
+        assert!(ran_on.iter().all(|name| name.starts_with("bcrypt-")));
         hash("a password".into(), 4).await.unwrap();
 
         let niceness: Vec<i64> = std::fs::read_dir("/proc/self/task")
@@ -244,7 +261,6 @@ mod tests {
                 fields.split_whitespace().nth(19 - 3)?.parse().ok()
             })
             .collect();
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         assert_eq!(niceness, vec![19; cores]);
     }
 
