@@ -158,12 +158,9 @@ impl FormatTime for Timestamp {
 
 /// `.000042Z` for 42 µs: by hand, as `{:06}` goes through the formatting
 /// machinery for six digits.
-fn micros_tail(mut micros: u32) -> [u8; 8] {
+fn micros_tail(micros: u32) -> [u8; 8] {
     let mut tail = *b".000000Z";
-    for digit in tail[1..7].iter_mut().rev() {
-        *digit = b'0' + (micros % 10) as u8;
-        micros /= 10;
-    }
+    crate::time::write_digits(&mut tail[1..7], micros);
     tail
 }
 

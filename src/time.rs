@@ -37,11 +37,7 @@ impl Text {
             (14, 2, at.minute()),
             (17, 2, at.second()),
         ] {
-            let mut value = value;
-            for digit in text[start..start + width].iter_mut().rev() {
-                *digit = b'0' + (value % 10) as u8;
-                value /= 10;
-            }
+            write_digits(&mut text[start..start + width], value);
         }
         Some(Text(text))
     }
@@ -49,6 +45,16 @@ impl Text {
     fn as_str(&self) -> &str {
         // ASCII digits and separators only.
         std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+/// Writes `value`'s last `into.len()` decimal digits into `into`, zero
+/// padded: by hand, for the few digits of a timestamp, where `{:02}` would
+/// go through the formatting machinery.
+pub(crate) fn write_digits(into: &mut [u8], mut value: u32) {
+    for digit in into.iter_mut().rev() {
+        *digit = b'0' + (value % 10) as u8;
+        value /= 10;
     }
 }
 

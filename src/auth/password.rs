@@ -10,8 +10,8 @@ use tokio::sync::oneshot;
 
 use crate::error::ApiError;
 
-/// How much lower the hashing threads' priority is than the rest of the
-/// process: the lowest there is (a nice value of 19). A hash is pure CPU
+/// The hashing threads' nice value: the lowest priority there is (the
+/// rest of the process keeps the default, 0). A hash is pure CPU
 /// for tens of milliseconds, and at the same priority Linux lets it run on
 /// while a request that needs a tenth of a millisecond waits: a login
 /// storm made everyone else's answers milliseconds slower (a
@@ -62,7 +62,7 @@ fn hash_jobs(queue: &Mutex<Receiver<Job>>) {
     }
 }
 
-/// Lowers the calling thread's priority by [`NICENESS`]. On Linux a nice
+/// Sets the calling thread's nice value to [`NICENESS`]. On Linux a nice
 /// value belongs to a thread, so the async workers and the database's
 /// threads keep theirs; elsewhere it would lower the whole process, so
 /// nothing is changed. Raising one's own nice value needs no privilege.
