@@ -7,7 +7,7 @@
 # each of S1-S3 as a ratio to the ceiling measured just before it) and checks
 # every target of issue 5 against this run.
 #
-#   bash bench/run.sh                        # everything, about 20 minutes
+#   bash bench/run.sh                        # everything, about 30 minutes
 #   BENCH_SECONDS=30 bash bench/run.sh       # longer scenarios
 #   BENCH_POSTGRES= bash bench/run.sh        # SQLite only
 #   BENCH_POSTGRES='postgres://postgres@127.0.0.1:5432/?sslmode=disable' \
@@ -211,7 +211,8 @@ paced_forgot() {
 }
 
 # sender_caught_up: waits (up to a minute) until the server's mail sender
-# has taken every recorded forgot-password request, so that a paced run
+# has taken every forgot-password request recorded in $db_url (the database
+# the scenarios run on), so that a paced run
 # does not share the machine with the work left by the one before it.
 sender_caught_up() {
   local left
