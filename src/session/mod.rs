@@ -25,7 +25,6 @@ use actix_session::Session;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse};
 
 use crate::clock::Clock;
-use crate::db::prefetch::Hint;
 use crate::db::unlocks::{self, MeterKey, Opened};
 use crate::db::{self, sessions, Conn, Pool};
 use crate::domain::paywall::limit_for;
@@ -129,12 +128,12 @@ pub async fn lookup(
         month: Month::containing(crate::time::from_unix(now)),
         post_id: ask.post_id,
     });
-    let hint = Hint {
+    let lookup = db::Lookup {
         token_hash: token_hash.clone(),
         meter: key,
     };
     // Safe to run twice: reads, and a touch that slides the same expiry.
-    db::read_hinted(pool, hint, move |conn| {
+    db::read_ahead(pool, lookup, move |conn| {
         let Some((session, user)) = sessions::find_live(conn, &token_hash, now)? else {
             return Ok(None);
         };

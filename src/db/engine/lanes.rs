@@ -6,13 +6,13 @@
 //! hop to the blocking pool and a wake-up of each worker it answers. Sent
 //! as each worker's batch came, with two workers a chunk served half as
 //! many requests as with one, and PostgreSQL's CPU per request doubled
-//! (bench/README.md, session 10). So their chunks go through lanes: while
+//! (bench/README.md). So their chunks go through lanes: while
 //! every lane is busy, the jobs of every worker's batches wait together,
 //! and the lane that finishes first takes them all as its next chunk.
 //! Nothing waits that a lane could take: a free lane starts at once. (S2
 //! with two workers, builds alternated: PostgreSQL's CPU per request 16–19
 //! µs without lanes, 10–11 µs with one; the server's 43–49 and 35–36 µs;
-//! bench/README.md, session 11.)
+//! bench/README.md.)
 //!
 //! On PostgreSQL there is one lane, on SQLite one per core (its read-aheads
 //! are CPU work in this process, which one lane would keep to one core).
@@ -28,37 +28,38 @@ use std::time::{Duration, Instant};
 use diesel::r2d2;
 
 use super::batch::{run_chunk, Job};
-use super::Manager;
+use super::sync::lock;
+use super::{Manager, ReadAhead};
 
 /// How long a chunk may run before its lane is taken for stuck. Under load
 /// a chunk of read-aheads takes well under a millisecond: S2 with two
 /// workers keeps one lane busy with about 1,600 chunks a second, some 600
-/// µs each (bench/README.md, session 11). Shorter (0.25 to 1 ms) measured
+/// µs each (bench/README.md). Shorter (0.25 to 1 ms) measured
 /// no better.
 pub const PATIENCE: Duration = Duration::from_millis(2);
 
 /// The lanes, and the jobs waiting for one.
-pub struct Ahead {
-    pending: Mutex<Pending>,
-    lanes: usize,
+pub struct Lanes<A: ReadAhead> {
+    pending: Mutex<Waiting<A>>,
+    /// How many lanes there are.
+    count: usize,
     patience: Duration,
 }
 
-#[derive(Default)]
-struct Pending {
+struct Waiting<A: ReadAhead> {
     /// Jobs waiting for a lane.
-    jobs: Vec<Job>,
+    jobs: Vec<Job<A>>,
     /// A runner has been sent to the blocking pool and will take `jobs`
     /// when it starts.
     starting: bool,
     /// The runners started, each with when its current chunk began.
     running: Vec<(u64, Instant)>,
     next_id: u64,
-    /// A timer will look for a stuck lane (see [`Watch`]).
+    /// A timer will look for a stuck lane (see [`StuckLaneTimer`]).
     watched: bool,
 }
 
-impl Pending {
+impl<A: ReadAhead> Waiting<A> {
     /// Lanes whose chunk began less than `patience` ago.
     fn busy(&self, patience: Duration) -> usize {
         let now = Instant::now();
@@ -69,20 +70,26 @@ impl Pending {
     }
 }
 
-/// What [`Ahead::dispatch`] (or a timer) does next for the waiting jobs.
-enum Next {
+/// What [`Lanes::dispatch`] (or a timer) does next for the waiting jobs.
+enum Step {
     Nothing,
     /// Send a runner (its id).
     Run(u64),
     /// Start a timer that will see whether the busy lanes are stuck.
-    Watch,
+    ArmTimer,
 }
 
-impl Ahead {
-    pub fn new(lanes: usize, patience: Duration) -> Ahead {
-        Ahead {
-            pending: Mutex::default(),
-            lanes: lanes.max(1),
+impl<A: ReadAhead> Lanes<A> {
+    pub fn new(lanes: usize, patience: Duration) -> Lanes<A> {
+        Lanes {
+            pending: Mutex::new(Waiting {
+                jobs: Vec::new(),
+                starting: false,
+                running: Vec::new(),
+                next_id: 0,
+                watched: false,
+            }),
+            count: lanes.max(1),
             patience,
         }
     }
@@ -90,7 +97,7 @@ impl Ahead {
     /// Sends `jobs` on: into a free lane at once, or to wait for one.
     pub fn dispatch(
         self: &Arc<Self>,
-        jobs: Vec<Job>,
+        jobs: Vec<Job<A>>,
         connections: &r2d2::Pool<Manager>,
         runtime: &tokio::runtime::Handle,
     ) {
@@ -106,37 +113,37 @@ impl Ahead {
     }
 
     /// What to do for the jobs now waiting, if they are not on their way.
-    fn next(&self, pending: &mut Pending) -> Next {
+    fn next(&self, pending: &mut Waiting<A>) -> Step {
         if pending.jobs.is_empty() || pending.starting {
-            return Next::Nothing;
+            return Step::Nothing;
         }
-        if pending.busy(self.patience) < self.lanes {
+        if pending.busy(self.patience) < self.count {
             pending.starting = true;
             pending.next_id += 1;
-            return Next::Run(pending.next_id);
+            return Step::Run(pending.next_id);
         }
         if std::mem::replace(&mut pending.watched, true) {
-            Next::Nothing
+            Step::Nothing
         } else {
-            Next::Watch
+            Step::ArmTimer
         }
     }
 
     fn act(
         self: &Arc<Self>,
-        next: Next,
+        next: Step,
         connections: &r2d2::Pool<Manager>,
         runtime: &tokio::runtime::Handle,
     ) {
         match next {
-            Next::Nothing => {}
-            Next::Run(id) => {
+            Step::Nothing => {}
+            Step::Run(id) => {
                 let (connections, mut runner) = (
                     connections.clone(),
-                    Runner {
-                        ahead: self.clone(),
+                    Lane {
+                        lanes: self.clone(),
                         id,
-                        state: State::Sent,
+                        state: LaneState::Sent,
                     },
                 );
                 runtime.spawn_blocking(move || {
@@ -145,9 +152,9 @@ impl Ahead {
                     }
                 });
             }
-            Next::Watch => {
-                let watch = Watch {
-                    ahead: self.clone(),
+            Step::ArmTimer => {
+                let watch = StuckLaneTimer {
+                    lanes: self.clone(),
                     armed: true,
                 };
                 runtime.spawn(watch.run(connections.clone()));
@@ -155,9 +162,9 @@ impl Ahead {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Pending> {
+    fn lock(&self) -> MutexGuard<'_, Waiting<A>> {
         // A panic cannot happen while the lock is held (extend, take, push).
-        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.pending)
     }
 }
 
@@ -166,76 +173,76 @@ impl Ahead {
 /// they still are (a lane that finished meanwhile took them). Only needed
 /// when no batch comes after them: under load, the next dispatch does the
 /// same. At most one is armed at a time (`watched`).
-struct Watch {
-    ahead: Arc<Ahead>,
+struct StuckLaneTimer<A: ReadAhead> {
+    lanes: Arc<Lanes<A>>,
     /// `watched` is this timer's: it will look again.
     armed: bool,
 }
 
-impl Watch {
+impl<A: ReadAhead> StuckLaneTimer<A> {
     async fn run(mut self, connections: r2d2::Pool<Manager>) {
         loop {
-            tokio::time::sleep(self.ahead.patience).await;
+            tokio::time::sleep(self.lanes.patience).await;
             let next = {
-                let mut pending = self.ahead.lock();
+                let mut pending = self.lanes.lock();
                 pending.watched = false;
-                let next = self.ahead.next(&mut pending);
+                let next = self.lanes.next(&mut pending);
                 // Armed again: the lanes are busy and none is stuck yet.
-                self.armed = matches!(next, Next::Watch);
+                self.armed = matches!(next, Step::ArmTimer);
                 next
             };
             if self.armed {
                 continue;
             }
             if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-                self.ahead.act(next, &connections, &runtime);
+                self.lanes.act(next, &connections, &runtime);
             }
             return;
         }
     }
 }
 
-impl Drop for Watch {
+impl<A: ReadAhead> Drop for StuckLaneTimer<A> {
     /// A timer dropped while armed (its worker's runtime went away, at
     /// shutdown or with a worker actix replaced) disarms, so that the next
     /// dispatch can arm another: otherwise no timer would ever rescue jobs
     /// behind a stuck lane again.
     fn drop(&mut self) {
         if self.armed {
-            self.ahead.lock().watched = false;
+            self.lanes.lock().watched = false;
         }
     }
 }
 
 /// A lane, on a thread of the blocking pool: takes the waiting jobs as a
 /// chunk for as long as there are some.
-struct Runner {
-    ahead: Arc<Ahead>,
+struct Lane<A: ReadAhead> {
+    lanes: Arc<Lanes<A>>,
     id: u64,
-    state: State,
+    state: LaneState,
 }
 
-enum State {
-    /// On its way to a thread; `starting` in [`Pending`] is its.
+enum LaneState {
+    /// On its way to a thread; `starting` in [`Waiting`] is its.
     Sent,
     /// In `running`.
     Running,
     Closed,
 }
 
-impl Runner {
+impl<A: ReadAhead> Lane<A> {
     /// The jobs waiting, as this lane's next chunk; `None` when there are
     /// none (or another runner is about to take them): the lane closes.
-    fn next_chunk(&mut self) -> Option<Vec<Job>> {
-        let mut pending = self.ahead.lock();
-        if let State::Sent = self.state {
+    fn next_chunk(&mut self) -> Option<Vec<Job<A>>> {
+        let mut pending = self.lanes.lock();
+        if let LaneState::Sent = self.state {
             // Sent for these jobs: nobody else took them meanwhile.
-            self.state = State::Running;
+            self.state = LaneState::Running;
             pending.starting = false;
             pending.running.push((self.id, Instant::now()));
         } else if pending.jobs.is_empty() || pending.starting {
             pending.running.retain(|(id, _)| *id != self.id);
-            self.state = State::Closed;
+            self.state = LaneState::Closed;
             return None;
         } else if let Some(lane) = pending.running.iter_mut().find(|(id, _)| *id == self.id) {
             lane.1 = Instant::now();
@@ -244,20 +251,20 @@ impl Runner {
     }
 }
 
-impl Drop for Runner {
+impl<A: ReadAhead> Drop for Lane<A> {
     /// A runner dropped unstarted (the runtime is shutting down) takes its
     /// jobs with it: their callers see that nothing ran. One that ends in a
     /// panic gives up its lane.
     fn drop(&mut self) {
         let jobs = {
-            let mut pending = self.ahead.lock();
+            let mut pending = self.lanes.lock();
             match self.state {
-                State::Closed => return,
-                State::Running => {
+                LaneState::Closed => return,
+                LaneState::Running => {
                     pending.running.retain(|(id, _)| *id != self.id);
                     return;
                 }
-                State::Sent => {
+                LaneState::Sent => {
                     pending.starting = false;
                     std::mem::take(&mut pending.jobs)
                 }
@@ -272,22 +279,21 @@ mod tests {
     use std::thread::ThreadId;
 
     use super::*;
-    use crate::db::prefetch::Hint;
-    use crate::db::testing::{on_one_worker, results, sqlite_pool};
-    use crate::db::{run_noting_loss, Error, Pool};
+    use crate::db::engine::testing::{on_one_worker, results, sqlite_pool, TestPool};
+    use crate::db::engine::{run_noting_loss, Error};
 
-    fn pool(dir: &tempfile::TempDir, lanes: usize, patience: Duration) -> Pool {
-        let path = dir.path().join("ahead.db").to_string_lossy().into_owned();
-        sqlite_pool(&path, 1, Ahead::new(lanes, patience))
+    fn pool(dir: &tempfile::TempDir, lanes: usize, patience: Duration) -> TestPool {
+        let path = dir.path().join("lanes.db").to_string_lossy().into_owned();
+        sqlite_pool(&path, 1, Lanes::new(lanes, patience))
     }
 
     /// A job that reads ahead and answers with the thread it ran on.
-    async fn hinted<F>(pool: &Pool, f: F) -> Result<ThreadId, Error>
+    async fn reading_ahead<F>(pool: &TestPool, f: F) -> Result<ThreadId, Error>
     where
         F: FnOnce() + Send + 'static,
     {
-        let hint = Hint::session("no such session".to_owned());
-        run_noting_loss(pool, Some(hint), move |_conn| {
+        let key = "no such session".to_owned();
+        run_noting_loss(pool, Some(key), move |_conn| {
             f();
             Ok(std::thread::current().id())
         })
@@ -297,7 +303,7 @@ mod tests {
 
     /// A job that says it has started and then holds its lane until told.
     fn holding(
-        pool: &Pool,
+        pool: &TestPool,
     ) -> (
         tokio::sync::oneshot::Receiver<()>,
         std::sync::mpsc::Sender<()>,
@@ -307,7 +313,7 @@ mod tests {
         let (release, on_release) = std::sync::mpsc::channel::<()>();
         let pool = pool.clone();
         let job = async move {
-            hinted(&pool, move || {
+            reading_ahead(&pool, move || {
                 let _ = started.send(());
                 let _ = on_release.recv();
             })
@@ -329,26 +335,26 @@ mod tests {
             for _ in 0..10 {
                 let pool = pool.clone();
                 waiting.push(tokio::task::spawn_local(async move {
-                    hinted(&pool, || ()).await
+                    reading_ahead(&pool, || ()).await
                 }));
                 tokio::task::yield_now().await;
             }
             // They wait together for the lane (none opens another).
             for _ in 0..100 {
-                if pool.ahead.lock().jobs.len() == 10 {
+                if pool.lanes.lock().jobs.len() == 10 {
                     break;
                 }
                 tokio::task::yield_now().await;
             }
-            assert_eq!(pool.ahead.lock().jobs.len(), 10);
-            assert_eq!(pool.ahead.lock().running.len(), 1);
+            assert_eq!(pool.lanes.lock().jobs.len(), 10);
+            assert_eq!(pool.lanes.lock().running.len(), 1);
             release.send(()).unwrap();
             let lane = first.await.unwrap().unwrap();
             // The lane that freed took them all, as one chunk.
             for job in waiting {
                 assert_eq!(job.await.unwrap().unwrap(), lane);
             }
-            assert!(pool.ahead.lock().jobs.is_empty());
+            assert!(pool.lanes.lock().jobs.is_empty());
         });
     }
 
@@ -363,7 +369,7 @@ mod tests {
             // Comes right after, and nothing else comes: within the stuck
             // lane's patience, so it waits, until the timer opens a lane.
             let answered = || async {
-                tokio::time::timeout(Duration::from_secs(30), hinted(&pool, || ()))
+                tokio::time::timeout(Duration::from_secs(30), reading_ahead(&pool, || ()))
                     .await
                     .expect("a job waited on a stuck lane")
                     .unwrap()
@@ -385,21 +391,21 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let pool = pool(&dir, 1, Duration::from_secs(3600));
         // The one lane busy (as if with a chunk), so a waiting job arms one.
-        pool.ahead.lock().running.push((0, Instant::now()));
-        let job = || Job {
+        pool.lanes.lock().running.push((0, Instant::now()));
+        let job = || Job::<crate::db::engine::testing::ReadsNothing> {
             work: Box::new(|_| Box::new(|| ())),
-            hint: None,
+            key: None,
         };
         for _ in 0..2 {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_time()
                 .build()
                 .unwrap();
-            pool.ahead
+            pool.lanes
                 .dispatch(vec![job()], &pool.connections, runtime.handle());
-            assert!(pool.ahead.lock().watched, "a timer armed");
+            assert!(pool.lanes.lock().watched, "a timer armed");
             drop(runtime);
-            assert!(!pool.ahead.lock().watched, "the dropped timer disarmed");
+            assert!(!pool.lanes.lock().watched, "the dropped timer disarmed");
         }
     }
 
@@ -418,8 +424,8 @@ mod tests {
                             .map(|i| {
                                 let pool = pool.clone();
                                 tokio::task::spawn_local(async move {
-                                    let hint = Hint::session(format!("hash {worker} {i}"));
-                                    run_noting_loss(&pool, Some(hint), move |_| {
+                                    let key = format!("hash {worker} {i}");
+                                    run_noting_loss(&pool, Some(key), move |_| {
                                         Ok::<_, Error>((worker, i))
                                     })
                                     .await
@@ -440,7 +446,7 @@ mod tests {
             let expected: Vec<_> = (0..300).map(|i| (worker as i64, i)).collect();
             assert_eq!(answers.join().unwrap(), expected);
         }
-        let pending = pool.ahead.lock();
+        let pending = pool.lanes.lock();
         assert!(pending.jobs.is_empty() && !pending.starting);
     }
 }

@@ -1,12 +1,24 @@
 //! A PostgreSQL database of its own for a unit test, and a pool and an
 //! event loop for the tests of batching. The black-box tests have theirs
-//! (`tests/api/helpers.rs`, `PgDatabase`), which the library's own tests
-//! cannot reach.
+//! (`tests/api/support/`), which the library's own tests cannot reach.
 
 use diesel::connection::SimpleConnection;
 use diesel::Connection;
 
 use super::pg::PgConn;
+use super::{Conn, Pool, ReadAhead};
+
+/// What the engine's own tests read ahead: nothing, for jobs keyed by any
+/// string. Enough to send jobs through the read-ahead lanes.
+pub struct ReadsNothing;
+
+impl ReadAhead for ReadsNothing {
+    type Key = String;
+    fn read<'a>(_: &mut Conn, _: impl Iterator<Item = &'a String>) {}
+    fn forget() {}
+}
+
+pub type TestPool = Pool<ReadsNothing>;
 
 /// Runs `test` with the URL of a new, empty database on the server
 /// `TOLLGATE_TEST_POSTGRES` names, and drops the database afterwards, also
@@ -50,21 +62,25 @@ pub fn on_postgres(name: &str, test: impl FnOnce(&str) + std::panic::UnwindSafe)
 
 /// A pool of two connections to the SQLite file at `path`, its chunks of
 /// jobs that do not read ahead split `parallel` ways, those that do going
-/// through `ahead`.
-pub fn sqlite_pool(path: &str, parallel: usize, ahead: super::ahead::Ahead) -> super::Pool {
+/// through `lanes`.
+pub fn sqlite_pool<A: ReadAhead>(
+    path: &str,
+    parallel: usize,
+    lanes: super::lanes::Lanes<A>,
+) -> Pool<A> {
     let manager = super::Manager::new(
         super::Backend::Sqlite {
             path: path.to_owned(),
         },
         std::time::Duration::from_secs(1),
     );
-    super::Pool {
+    Pool {
         connections: diesel::r2d2::Pool::builder()
             .max_size(2)
             .connection_timeout(std::time::Duration::from_millis(500))
             .build_unchecked(manager),
         batchers: std::sync::Arc::default(),
-        ahead: std::sync::Arc::new(ahead),
+        lanes: std::sync::Arc::new(lanes),
         parallel,
         min_chunk: 1,
     }

@@ -1,108 +1,34 @@
-//! Queries on `sessions`: one row per login, found by the SHA-256 of the
-//! cookie's token.
+//! A chunk's sessions, looked up in one statement before its jobs run
+//! (see `crate::db::engine::ReadAhead`), for [`super::find_live`] to answer
+//! from.
 
-use std::cell::RefCell;
 use std::collections::HashMap;
 
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::query_builder::{AstPass, QueryFragment};
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text};
 use diesel::sqlite::Sqlite;
 
-use super::schema::{sessions, users};
-use super::users::UserRow;
-use super::Conn;
-
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = sessions)]
-pub struct SessionRow {
-    pub id: String,
-    pub user_id: i64,
-    pub stay_signed_in: bool,
-    pub created_at: i64,
-    pub last_seen_at: i64,
-    pub expires_at: i64,
-    pub user_agent: Option<String>,
-    /// The client IP that last used it.
-    pub ip: Option<String>,
-}
-
-/// A session row to insert; `token_hash` is all that is kept of the token.
-pub struct NewSession<'a> {
-    pub id: &'a str,
-    pub token_hash: &'a str,
-    pub user_id: i64,
-    pub stay_signed_in: bool,
-    pub user_agent: Option<&'a str>,
-    pub ip: Option<&'a str>,
-    pub now: i64,
-    pub expires_at: i64,
-}
-
-pub fn insert(conn: &mut Conn, new: &NewSession<'_>) -> QueryResult<()> {
-    diesel::insert_into(sessions::table)
-        .values((
-            sessions::id.eq(new.id),
-            sessions::token_hash.eq(new.token_hash),
-            sessions::user_id.eq(new.user_id),
-            sessions::stay_signed_in.eq(new.stay_signed_in),
-            sessions::created_at.eq(new.now),
-            sessions::last_seen_at.eq(new.now),
-            sessions::expires_at.eq(new.expires_at),
-            sessions::user_agent.eq(new.user_agent),
-            sessions::ip.eq(new.ip),
-        ))
-        .execute(conn)
-        .map(|_| ())
-}
-
-/// Gives session `id` a new token hash: the same login, but any copy of
-/// the old token stops working.
-pub fn set_token_hash(conn: &mut Conn, id: &str, token_hash: &str) -> QueryResult<()> {
-    diesel::update(sessions::table.find(id))
-        .set(sessions::token_hash.eq(token_hash))
-        .execute(conn)
-        .map(|_| ())
-}
-
-/// The live session with this token hash and its user, in one query: this
-/// is the only database round trip an authenticated request needs — and on
-/// PostgreSQL, usually not even that: the batch looked it up already (see
-/// [`to_read_ahead`]).
-pub fn find_live(
-    conn: &mut Conn,
-    token_hash: &str,
-    now: i64,
-) -> QueryResult<Option<(SessionRow, UserRow)>> {
-    if let Some(found) = prefetched(token_hash) {
-        return Ok(found.filter(|(session, _)| session.expires_at > now));
-    }
-    // No LIMIT (see the note in db/mod.rs); straight to the backend.
-    super::direct!(conn, |c| sessions::table
-        .inner_join(users::table)
-        .filter(sessions::token_hash.eq(token_hash))
-        .filter(sessions::expires_at.gt(now))
-        .select((SessionRow::as_select(), UserRow::as_select()))
-        .get_result(c)
-        .optional())
-}
+use super::super::users::UserRow;
+use super::{Conn, SessionRow};
+use crate::db::engine::cache::ChunkCache;
+use crate::db::engine::statement::prepared;
 
 type Found = (SessionRow, UserRow);
 
 /// The smallest batch whose sessions SQLite looks up in one statement (see
 /// [`to_read_ahead`]). Under S1's load (64 connections) it took `check_session`
 /// from 44k to 50k requests/s, the same from 2 or from 8; 8 kept a lone
-/// pair of requests from preparing a statement for one lookup saved. (The
-/// statement has been prepared once per connection since session 13, see
-/// [`READ_AHEAD_SQLITE`]; the threshold was not measured again.)
-const SQLITE_PREFETCH_FROM: usize = 8;
+/// pair of requests from preparing a statement for one lookup saved. (It
+/// was measured when the statement was prepared per chunk; it is now
+/// prepared once per connection, [`READ_AHEAD_SQLITE`].)
+const SQLITE_READ_AHEAD_FROM: usize = 8;
 
 thread_local! {
     /// The sessions a chunk of batched work looked up before its jobs ran:
     /// each hash asked for, and what was found for it.
-    static PREFETCHED: RefCell<Option<HashMap<String, Option<Found>>>> =
-        const { RefCell::new(None) };
+    static FOUND: ChunkCache<HashMap<String, Option<Found>>> = const { ChunkCache::new() };
 }
 
 /// What a session read-ahead returns: each hash found, with its session
@@ -111,16 +37,16 @@ pub type AheadRow = (String, SessionRow, UserRow);
 
 /// The hashes a chunk reads ahead ([`READ_AHEAD`] on PostgreSQL,
 /// [`READ_AHEAD_SQLITE`] on SQLite), each once, for [`find_live`] to
-/// answer from (see [`super::prefetch`]); `None` when there are too few
+/// answer from; `None` when there are too few
 /// for it to pay.
 /// Expiry is still checked by each caller against its own `now`.
 ///
 /// On PostgreSQL this saves a round trip per request, so it is worth it
 /// from two hashes on, or from one when another read-ahead shares its
-/// round trip (`with_meters`: see [`super::prefetch`]). On
+/// round trip (`with_meters`: see `crate::db::read_ahead`). On
 /// SQLite it saves each lookup's read transaction (its file locks are most
 /// of what a lookup costs); it reads ahead for a batch of
-/// [`SQLITE_PREFETCH_FROM`] or more.
+/// [`SQLITE_READ_AHEAD_FROM`] or more.
 pub fn to_read_ahead<'a>(
     conn: &Conn,
     token_hashes: &[&'a str],
@@ -129,7 +55,7 @@ pub fn to_read_ahead<'a>(
     let enough = match conn {
         Conn::Postgres(_) if with_meters => 1,
         Conn::Postgres(_) => 2,
-        Conn::Sqlite(_) => SQLITE_PREFETCH_FROM,
+        Conn::Sqlite(_) => SQLITE_READ_AHEAD_FROM,
     };
     if token_hashes.len() < enough {
         return None;
@@ -142,10 +68,7 @@ pub fn to_read_ahead<'a>(
 }
 
 /// SQLite's read-ahead of `distinct` ([`READ_AHEAD_SQLITE`]).
-pub fn read_ahead_sqlite(
-    c: &mut SqliteConnection,
-    distinct: &[&str],
-) -> QueryResult<Vec<AheadRow>> {
+pub fn read_sqlite(c: &mut SqliteConnection, distinct: &[&str]) -> QueryResult<Vec<AheadRow>> {
     let hashes = serde_json::to_string(distinct)
         .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
     ReadAheadSqlite { hashes }.load(c)
@@ -153,8 +76,8 @@ pub fn read_ahead_sqlite(
 
 /// PostgreSQL's read-ahead of `distinct` ([`READ_AHEAD`]), as a future on
 /// the connection's driver, so that it can share a round trip with the
-/// chunk's other read-aheads (see [`super::pg::PgConn::pipelined`]).
-pub async fn read_ahead_pg(
+/// chunk's other read-aheads (see `crate::db::engine::pg::PgConn::pipelined`).
+pub async fn read_pg(
     mut conn: &diesel_async::AsyncPgConnection,
     distinct: &[&str],
 ) -> QueryResult<Vec<AheadRow>> {
@@ -163,7 +86,7 @@ pub async fn read_ahead_pg(
 
 /// Keeps what a read-ahead of `distinct` found, for the chunk's jobs; a
 /// failed one is left for the jobs to meet (and report) themselves.
-pub fn keep_prefetched(distinct: &[&str], found: QueryResult<Vec<AheadRow>>) {
+pub fn keep(distinct: &[&str], found: QueryResult<Vec<AheadRow>>) {
     let Ok(found) = found else {
         return;
     };
@@ -172,7 +95,7 @@ pub fn keep_prefetched(distinct: &[&str], found: QueryResult<Vec<AheadRow>>) {
     for (hash, session, user) in found {
         answers.insert(hash, Some((session, user)));
     }
-    PREFETCHED.set(Some(answers));
+    FOUND.with(|cache| cache.keep(answers));
 }
 
 /// PostgreSQL's read-ahead of sessions: each hash looked up by the unique
@@ -181,7 +104,7 @@ pub fn keep_prefetched(distinct: &[&str], found: QueryResult<Vec<AheadRow>>) {
 /// young database: there the join Diesel writes (`sessions INNER JOIN
 /// users … WHERE token_hash = ANY($1)`) was planned as a hash join over a
 /// sequential scan of `users`, building its hash table on every call
-/// (bench/README.md, session 8), and a lateral join per table added a
+/// (bench/README.md), and a lateral join per table added a
 /// `Memoize` node that does the same. Per hash, the planner expects one
 /// session, so it joins its user by index. SQLite's planner walks the
 /// indexes anyway. The columns are `token_hash`, then [`SessionRow`]'s and
@@ -199,17 +122,12 @@ const READ_AHEAD: &str = "
         OFFSET 0
     ) f";
 
-/// [`READ_AHEAD`] with its parameter: a static query id, so each
-/// connection prepares it once (a `diesel::sql_query` would be parsed and
-/// planned on every call).
+/// [`READ_AHEAD`] with its parameter, prepared once per connection.
 struct ReadAhead<'a> {
     hashes: &'a [&'a str],
 }
 
-impl QueryId for ReadAhead<'_> {
-    type QueryId = ReadAhead<'static>;
-    const HAS_STATIC_QUERY_ID: bool = true;
-}
+prepared!(ReadAhead<'_>, id = ReadAhead<'static>, rows = AheadSqlType);
 
 /// The SQL types of an [`AheadRow`], as both read-aheads return it.
 type AheadSqlType = (
@@ -227,10 +145,6 @@ type AheadSqlType = (
     (BigInt, Text, Text, Text, BigInt),
 );
 
-impl Query for ReadAhead<'_> {
-    type SqlType = AheadSqlType;
-}
-
 impl QueryFragment<Pg> for ReadAhead<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         out.push_sql(READ_AHEAD);
@@ -242,8 +156,7 @@ impl QueryFragment<Pg> for ReadAhead<'_> {
 /// statement's text is the same for every chunk and each connection
 /// prepares it once. Diesel's `eq_any` writes `IN (?, ?, …)` with one
 /// parameter per hash, a statement Diesel does not cache: it was prepared
-/// anew for every chunk, some 4 % of S1's CPU (bench/README.md, session
-/// 13). SQLite's planner looks each value up by the unique index, then its
+/// anew for every chunk, some 4 % of S1's CPU (bench/README.md). SQLite's planner looks each value up by the unique index, then its
 /// user by the primary key (`EXPLAIN QUERY PLAN`: `SEARCH s USING INDEX …
 /// (token_hash=?)`, `LIST SUBQUERY`, `SEARCH u USING INTEGER PRIMARY
 /// KEY`), with or without `ANALYZE`. The columns are as in [`READ_AHEAD`];
@@ -256,19 +169,12 @@ const READ_AHEAD_SQLITE: &str = "
     WHERE s.token_hash IN (SELECT value FROM json_each(";
 
 /// [`READ_AHEAD_SQLITE`] with its parameter (a JSON array of the hashes),
-/// under a static query id: Diesel's statement cache keeps it.
+/// prepared once per connection.
 struct ReadAheadSqlite {
     hashes: String,
 }
 
-impl QueryId for ReadAheadSqlite {
-    type QueryId = ReadAheadSqlite;
-    const HAS_STATIC_QUERY_ID: bool = true;
-}
-
-impl Query for ReadAheadSqlite {
-    type SqlType = AheadSqlType;
-}
+prepared!(ReadAheadSqlite, id = ReadAheadSqlite, rows = AheadSqlType);
 
 impl QueryFragment<Sqlite> for ReadAheadSqlite {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
@@ -279,83 +185,23 @@ impl QueryFragment<Sqlite> for ReadAheadSqlite {
     }
 }
 
-impl RunQueryDsl<SqliteConnection> for ReadAheadSqlite {}
-
-/// Ends what [`keep_prefetched`] kept.
-pub fn forget_prefetched() {
-    PREFETCHED.set(None);
+/// Ends what [`keep`] kept.
+pub fn forget() {
+    FOUND.with(ChunkCache::forget);
 }
 
 /// `Some(answer)` if this chunk looked `token_hash` up already.
-pub(super) fn prefetched(token_hash: &str) -> Option<Option<Found>> {
-    PREFETCHED.with_borrow(|answers| answers.as_ref()?.get(token_hash).cloned())
+pub(crate) fn found(token_hash: &str) -> Option<Option<Found>> {
+    FOUND.with(|cache| cache.find(|answers| answers.get(token_hash).cloned()))
 }
-
-/// Slides a browser-session login's idle expiry forward, and notes the
-/// client IP that used it.
-pub fn touch(conn: &mut Conn, id: &str, now: i64, expires_at: i64, ip: &str) -> QueryResult<()> {
-    let update = diesel::update(sessions::table.find(id)).set((
-        sessions::last_seen_at.eq(now),
-        sessions::expires_at.eq(expires_at),
-        sessions::ip.eq(ip),
-    ));
-    super::direct!(conn, |c| update.execute(c).map(|_| ()))
-}
-
-/// Ends the session with this id, whoever it belongs to.
-pub fn end(conn: &mut Conn, id: &str) -> QueryResult<()> {
-    diesel::delete(sessions::table.find(id))
-        .execute(conn)
-        .map(|_| ())
-}
-
-/// Ends one of `user_id`'s sessions; `false` if they have none with that id.
-pub fn revoke(conn: &mut Conn, user_id: i64, id: &str) -> QueryResult<bool> {
-    diesel::delete(
-        sessions::table
-            .filter(sessions::id.eq(id))
-            .filter(sessions::user_id.eq(user_id)),
-    )
-    .execute(conn)
-    .map(|n| n > 0)
-}
-
-/// Ends every session of `user_id` except `keep`; returns the ids ended.
-pub fn revoke_others(conn: &mut Conn, user_id: i64, keep: &str) -> QueryResult<Vec<String>> {
-    diesel::delete(
-        sessions::table
-            .filter(sessions::user_id.eq(user_id))
-            .filter(sessions::id.ne(keep)),
-    )
-    .returning(sessions::id)
-    .get_results(conn)
-}
-
-/// Ends every session of `user_id` (a password reset).
-pub fn end_all(conn: &mut Conn, user_id: i64) -> QueryResult<usize> {
-    diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(conn)
-}
-
-/// `user_id`'s live sessions, newest first.
-pub fn list(conn: &mut Conn, user_id: i64, now: i64) -> QueryResult<Vec<SessionRow>> {
-    sessions::table
-        .filter(sessions::user_id.eq(user_id))
-        .filter(sessions::expires_at.gt(now))
-        .order((sessions::created_at.desc(), sessions::id.desc()))
-        .select(SessionRow::as_select())
-        .load(conn)
-}
-
-/// Deletes expired sessions; returns how many.
-pub fn purge_expired(conn: &mut Conn, now: i64) -> QueryResult<usize> {
-    diesel::delete(sessions::table.filter(sessions::expires_at.le(now))).execute(conn)
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::super::users;
+    use super::super::{find_live, insert, touch, NewSession};
     use super::*;
-    use crate::db::prefetch::Hint;
-    use crate::db::{migrate, pg::PgConn, users, DbConnection};
+    use crate::db::engine::pg::PgConn;
+    use crate::db::engine::{migrate, DbConnection, ReadAhead};
+    use crate::db::read_ahead::{Lookup, SessionsAndMeters};
     use crate::domain::Username;
 
     /// The read-ahead finds, for every hash, what [`find_live`] finds on
@@ -387,20 +233,20 @@ mod tests {
         let hashes = [
             "live", "expired", "none", "live", "n1", "n2", "n3", "n4", "n5",
         ];
-        let hints: Vec<Hint> = hashes
+        let lookups: Vec<Lookup> = hashes
             .iter()
-            .map(|h| Hint::session(h.to_string()))
+            .map(|h| Lookup::session(h.to_string()))
             .collect();
-        crate::db::prefetch::run(conn, hints.iter());
-        let ahead: Vec<_> = hashes.iter().map(|h| prefetched(h)).collect();
-        forget_prefetched();
+        SessionsAndMeters::read(conn, lookups.iter());
+        let ahead: Vec<_> = hashes.iter().map(|h| found(h)).collect();
+        SessionsAndMeters::forget();
         for (hash, ahead) in hashes.iter().zip(ahead) {
             let ahead = ahead.unwrap_or_else(|| panic!("{hash} was not read ahead"));
             let live = ahead.filter(|(session, _)| session.expires_at > 10);
             let direct = find_live(conn, hash, 10).unwrap();
             assert_eq!(format!("{live:?}"), format!("{direct:?}"), "{hash}");
         }
-        assert!(prefetched("live").is_none(), "forgotten");
+        assert!(found("live").is_none(), "forgotten");
         let (session, user) = find_live(conn, "live", 10).unwrap().unwrap();
         assert_eq!(
             (session.ip.as_deref(), user.username.as_str()),
@@ -418,7 +264,7 @@ mod tests {
 
     #[test]
     fn postgres_reads_ahead_what_find_live_finds() {
-        crate::db::testing::on_postgres("sessions", |url| {
+        crate::db::engine::testing::on_postgres("sessions", |url| {
             let mut conn = DbConnection::Postgres(PgConn::establish(url).unwrap());
             reads_ahead_what_find_live_finds(&mut conn);
         });

@@ -1,16 +1,17 @@
-//! Reading ahead for a chunk of batched work.
+//! What tollgate's hot paths read ahead, given to the engine as the pool's
+//! [`ReadAhead`]: a request's session, and a metered read's meter.
 //!
 //! On PostgreSQL every statement is a round trip to another process, and
 //! the round trip (both ends' system calls, PostgreSQL's per-statement
 //! work) costs more than the query; on SQLite each statement is its own
-//! read transaction, whose file locks cost more than the lookup. So when a
-//! job announces what it starts by reading (a [`Hint`]), its chunk reads
-//! that for all its jobs in one statement per kind before they run, and
-//! each job finds its answer here instead of asking on its own. Sessions
-//! are read ahead on both backends (on SQLite only for larger batches, see
-//! [`sessions::to_read_ahead`]); meters on PostgreSQL, keyed by the
-//! session's token hash: a metered read asks for its meter along with its
-//! session, in the same job (see [`unlocks::answer_read_only`]).
+//! read transaction, whose file locks cost more than the lookup. So a job
+//! says what it starts by reading (a [`Lookup`]), and its chunk reads that
+//! for all its jobs in one statement per kind before they run; each job
+//! finds its answer there instead of asking on its own. Sessions are read
+//! ahead on both backends (on SQLite only for larger batches, see
+//! [`sessions::read_ahead::to_read_ahead`]); meters on PostgreSQL, keyed by
+//! the session's token hash: a metered read asks for its meter along with
+//! its session, in the same job (see [`unlocks::answer_read_only`]).
 //!
 //! What a job finds is what the statement saw at the start of its chunk,
 //! before the jobs ahead of it in the chunk ran. That is an order the
@@ -18,93 +19,99 @@
 //! answer yet, so none of them can have seen another's effect. Each kind
 //! of answer is used only where that holds (see the readers).
 
-use super::{sessions, unlocks, Conn};
+use super::engine::{Conn, ReadAhead};
+use super::tables::{sessions, unlocks};
 
 /// What a job starts by reading: the live session with this token hash
 /// ([`sessions::find_live`]) and, for a metered read of a post, what its
 /// user's meter says of it ([`unlocks::answer_read_only`]).
-pub struct Hint {
+pub struct Lookup {
     pub token_hash: String,
     pub meter: Option<unlocks::MeterKey>,
 }
 
-impl Hint {
+impl Lookup {
     /// A session check alone.
-    pub fn session(token_hash: String) -> Hint {
-        Hint {
+    pub fn session(token_hash: String) -> Lookup {
+        Lookup {
             token_hash,
             meter: None,
         }
     }
 }
 
-/// Reads ahead what `hints` announce, on `conn`, for the chunk about to
-/// run there. A failure is left for the jobs to meet (and report)
-/// themselves.
-///
-/// On PostgreSQL the read-aheads of both kinds are pipelined: both
-/// statements go out before either answer is read, so a chunk of session
-/// checks and metered reads (every logged-in reader's article) costs one
-/// round trip, not two — one wake-up of PostgreSQL's backend and of this
-/// thread instead of two. Each statement is still executed on its own,
-/// which is most of what it costs PostgreSQL; one statement for both was
-/// tried and cost as much as the two (bench/README.md, sessions 8 to 10).
-/// On SQLite meters are not read ahead: a plain read in the process cost
-/// less than a statement whose length varied with the chunk. (The sessions'
-/// read-ahead has since taken its keys as one JSON array, prepared once;
-/// that form was not tried for meters.)
-pub fn run<'a>(conn: &mut Conn, hints: impl Iterator<Item = &'a Hint>) {
-    let mut hashes = Vec::new();
-    let mut metered = Vec::new();
-    for hint in hints {
-        hashes.push(hint.token_hash.as_str());
-        if let Some(key) = hint.meter {
-            metered.push((hint.token_hash.as_str(), key));
-        }
-    }
-    let metered = match conn {
-        Conn::Postgres(_) => unlocks::to_read_ahead(&metered),
-        Conn::Sqlite(_) => None,
-    };
-    let hashes = sessions::to_read_ahead(conn, &hashes, metered.is_some());
-    match conn {
-        Conn::Sqlite(c) => {
-            if let Some(hashes) = hashes {
-                sessions::keep_prefetched(&hashes, sessions::read_ahead_sqlite(c, &hashes));
-            }
-        }
-        Conn::Postgres(pg) => {
-            let (wanted, keys) = (hashes.as_deref(), metered.as_deref());
-            let (found, opens) = pg.pipelined(|c| async move {
-                tokio::join!(
-                    async move {
-                        match wanted {
-                            Some(hashes) => Some(sessions::read_ahead_pg(c, hashes).await),
-                            None => None,
-                        }
-                    },
-                    async move {
-                        match keys {
-                            Some(keys) => Some(unlocks::read_ahead_pg(c, keys).await),
-                            None => None,
-                        }
-                    },
-                )
-            });
-            if let (Some(hashes), Some(found)) = (&hashes, found) {
-                sessions::keep_prefetched(hashes, found);
-            }
-            if let Some(opens) = opens {
-                unlocks::keep_prefetched(opens);
-            }
-        }
-    }
-}
+/// Sessions and meters, read ahead per chunk (see the module's doc).
+pub struct SessionsAndMeters;
 
-/// Ends what [`run`] read, when its chunk ends.
-pub fn forget() {
-    sessions::forget_prefetched();
-    unlocks::forget_prefetched();
+impl ReadAhead for SessionsAndMeters {
+    type Key = Lookup;
+
+    /// On PostgreSQL the read-aheads of both kinds are pipelined: both
+    /// statements go out before either answer is read, so a chunk of
+    /// session checks and metered reads (every logged-in reader's article)
+    /// costs one round trip, not two — one wake-up of PostgreSQL's backend
+    /// and of this thread instead of two. Each statement is still executed
+    /// on its own, which is most of what it costs PostgreSQL; one statement
+    /// for both was measured to cost as much as the two (bench/README.md).
+    /// On SQLite meters are not read ahead: a plain read in the process
+    /// cost less than a statement whose length varied with the chunk. (The
+    /// sessions' read-ahead takes its keys as one JSON array, prepared
+    /// once; that form is untried for meters.)
+    fn read<'a>(conn: &mut Conn, lookups: impl Iterator<Item = &'a Lookup>) {
+        let mut hashes = Vec::new();
+        let mut metered = Vec::new();
+        for lookup in lookups {
+            hashes.push(lookup.token_hash.as_str());
+            if let Some(key) = lookup.meter {
+                metered.push((lookup.token_hash.as_str(), key));
+            }
+        }
+        let metered = match conn {
+            Conn::Postgres(_) => unlocks::read_ahead::to_read_ahead(&metered),
+            Conn::Sqlite(_) => None,
+        };
+        let hashes = sessions::read_ahead::to_read_ahead(conn, &hashes, metered.is_some());
+        match conn {
+            Conn::Sqlite(c) => {
+                if let Some(hashes) = hashes {
+                    let found = sessions::read_ahead::read_sqlite(c, &hashes);
+                    sessions::read_ahead::keep(&hashes, found);
+                }
+            }
+            Conn::Postgres(pg) => {
+                let (wanted, keys) = (hashes.as_deref(), metered.as_deref());
+                let (found, opens) = pg.pipelined(|c| async move {
+                    tokio::join!(
+                        async move {
+                            match wanted {
+                                Some(hashes) => {
+                                    Some(sessions::read_ahead::read_pg(c, hashes).await)
+                                }
+                                None => None,
+                            }
+                        },
+                        async move {
+                            match keys {
+                                Some(keys) => Some(unlocks::read_ahead::read_pg(c, keys).await),
+                                None => None,
+                            }
+                        },
+                    )
+                });
+                if let (Some(hashes), Some(found)) = (&hashes, found) {
+                    sessions::read_ahead::keep(hashes, found);
+                }
+                if let Some(opens) = opens {
+                    unlocks::read_ahead::keep(opens);
+                }
+            }
+        }
+    }
+
+    fn forget() {
+        sessions::read_ahead::forget();
+        unlocks::read_ahead::forget();
+    }
 }
 
 #[cfg(test)]
@@ -112,6 +119,7 @@ mod tests {
     use diesel::prelude::*;
 
     use super::*;
+    use crate::db::engine::testing::on_postgres;
     use crate::db::schema::paywall_notices;
     use crate::db::{migrate, pg::PgConn, posts, users, DbConnection};
     use crate::domain::{Month, Username};
@@ -124,7 +132,7 @@ mod tests {
     /// value of its own.
     #[test]
     fn postgres_reads_sessions_and_meters_ahead_together() {
-        crate::db::testing::on_postgres("prefetch", |url| {
+        on_postgres("read_ahead", |url| {
             let conn = &mut DbConnection::Postgres(PgConn::establish(url).unwrap());
             migrate(conn).unwrap();
             posts::seed_if_empty(conn).unwrap();
@@ -165,14 +173,14 @@ mod tests {
                 .unwrap();
 
             let key = |post_id| unlocks::MeterKey { month, post_id };
-            let metered = |token_hash: &str, post_id| Hint {
+            let metered = |token_hash: &str, post_id| Lookup {
                 token_hash: token_hash.to_owned(),
                 meter: Some(key(post_id)),
             };
-            let hints = [
+            let lookups = [
                 metered("alice's", 1),
                 metered("alice's", 2),
-                Hint::session("nobody's".into()),
+                Lookup::session("nobody's".into()),
                 metered("nobody's", 1),
                 metered("bob's", 1),
                 metered("alice's", 999),
@@ -195,7 +203,7 @@ mod tests {
                     ("alice's", 999),
                 ]
                 .map(|(token_hash, post_id)| {
-                    unlocks::prefetched(token_hash, key(post_id)).map(|m| {
+                    unlocks::read_ahead::found(token_hash, key(post_id)).map(|m| {
                         (
                             m.user_id,
                             m.post.map(|post| (post.id, post.title)),
@@ -214,18 +222,18 @@ mod tests {
             // reading either answer. With meters, and sessions alone.
             for round in 1..=2 {
                 for with_meters in [true, false] {
-                    let chunk: Vec<Hint> = hints
+                    let chunk: Vec<Lookup> = lookups
                         .iter()
-                        .map(|hint| Hint {
-                            token_hash: hint.token_hash.clone(),
-                            meter: hint.meter.filter(|_| with_meters),
+                        .map(|lookup| Lookup {
+                            token_hash: lookup.token_hash.clone(),
+                            meter: lookup.meter.filter(|_| with_meters),
                         })
                         .collect();
-                    run(conn, chunk.iter());
-                    let session = sessions::prefetched("alice's");
-                    let nobody = sessions::prefetched("nobody's");
+                    SessionsAndMeters::read(conn, chunk.iter());
+                    let session = sessions::read_ahead::found("alice's");
+                    let nobody = sessions::read_ahead::found("nobody's");
                     let meters = read();
-                    forget();
+                    SessionsAndMeters::forget();
 
                     let at = format!("round {round}, meters {with_meters}");
                     let session = session.expect("sessions read ahead");
@@ -240,12 +248,15 @@ mod tests {
                 }
             }
             // One metered read alone: its session is read ahead with it.
-            run(conn, [metered("bob's", 1)].iter());
-            let (session, meter) = (sessions::prefetched("bob's"), read()[3].clone());
-            forget();
+            SessionsAndMeters::read(conn, [metered("bob's", 1)].iter());
+            let (session, meter) = (sessions::read_ahead::found("bob's"), read()[3].clone());
+            SessionsAndMeters::forget();
             assert!(matches!(session, Some(Some(_))));
             assert_eq!(meter, expected[3]);
-            assert!(sessions::prefetched("alice's").is_none(), "forgotten");
+            assert!(
+                sessions::read_ahead::found("alice's").is_none(),
+                "forgotten"
+            );
         });
     }
 
@@ -259,7 +270,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir
             .path()
-            .join("prefetch.db")
+            .join("read_ahead.db")
             .to_string_lossy()
             .into_owned();
         let conn = &mut DbConnection::Sqlite(SqliteConnection::establish(&path).unwrap());
@@ -289,21 +300,27 @@ mod tests {
             .iter()
             .map(|h| format!("{:?}", sessions::find_live(conn, h, 0).unwrap().unwrap()))
             .collect();
-        // Every hash twice, and two nobody holds: twelve hints.
-        let mut chunk: Vec<Hint> = hashes.iter().map(|h| Hint::session(h.clone())).collect();
-        chunk.extend(hashes.iter().map(|h| Hint::session(h.clone())));
-        chunk.push(Hint::session("nobody's".into()));
-        chunk.push(Hint::session("nobody's either".into()));
+        // Every hash twice, and two nobody holds: twelve lookups.
+        let mut chunk: Vec<Lookup> = hashes.iter().map(|h| Lookup::session(h.clone())).collect();
+        chunk.extend(hashes.iter().map(|h| Lookup::session(h.clone())));
+        chunk.push(Lookup::session("nobody's".into()));
+        chunk.push(Lookup::session("nobody's either".into()));
         for round in 1..=2 {
-            run(conn, chunk.iter());
+            SessionsAndMeters::read(conn, chunk.iter());
             for (hash, direct) in hashes.iter().zip(&direct) {
-                let found = sessions::prefetched(hash).expect("read ahead");
+                let found = sessions::read_ahead::found(hash).expect("read ahead");
                 let found = found.expect("found");
                 assert_eq!(&format!("{found:?}"), direct, "round {round}");
             }
-            assert!(matches!(sessions::prefetched("nobody's"), Some(None)));
-            forget();
-            assert!(sessions::prefetched(&hashes[0]).is_none(), "forgotten");
+            assert!(matches!(
+                sessions::read_ahead::found("nobody's"),
+                Some(None)
+            ));
+            SessionsAndMeters::forget();
+            assert!(
+                sessions::read_ahead::found(&hashes[0]).is_none(),
+                "forgotten"
+            );
         }
     }
 }

@@ -7,7 +7,7 @@
 //! turn to need the database becomes the batch's leader: it yields to the
 //! event loop until no more requests queue work behind it, then sends the
 //! whole batch to the blocking pool: the jobs that read ahead through the
-//! read-ahead lanes ([`super::ahead`]), the others in at most `parallel`
+//! read-ahead lanes ([`super::lanes`]), the others in at most `parallel`
 //! chunks (see [`chunks`]). Each chunk runs its jobs one after another on
 //! one pooled connection and wakes their callers at the end. A lone
 //! request waits two yields (a few microseconds), not a timer.
@@ -29,42 +29,52 @@ use std::sync::Mutex;
 
 use diesel::r2d2;
 
-use super::prefetch::Hint;
-use super::{Conn, Manager};
+use super::sync::lock;
+use super::{Conn, Manager, ReadAhead};
 
 /// What a finished job does on the caller's behalf: hand over its result.
 pub type Done = Box<dyn FnOnce() + Send>;
 /// One caller's database work. `None` when no connection could be had.
 pub type Work = Box<dyn FnOnce(Option<&mut Conn>) -> Done + Send>;
 
-pub struct Job {
+pub struct Job<A: ReadAhead> {
     pub work: Work,
     /// What this work starts by reading, if it says: a chunk reads that
-    /// ahead for all of its jobs at once (see [`super::prefetch`]).
-    pub hint: Option<Hint>,
+    /// ahead for all of its jobs at once (see [`ReadAhead`]).
+    pub key: Option<A::Key>,
 }
 
 /// A bound on how long a leader gathers, so a steady stream of arrivals
 /// cannot hold a batch back.
 const MAX_YIELDS: usize = 8;
 
-#[derive(Default)]
-pub struct Batcher {
-    queue: Mutex<Queue>,
+pub struct Batcher<A: ReadAhead> {
+    queue: Mutex<Queue<A>>,
 }
 
-#[derive(Default)]
-struct Queue {
-    jobs: Vec<Job>,
+// Not derived: a derive would ask `A: Default` of a type that is only a name.
+impl<A: ReadAhead> Default for Batcher<A> {
+    fn default() -> Self {
+        Batcher {
+            queue: Mutex::new(Queue {
+                jobs: Vec::new(),
+                leader: false,
+            }),
+        }
+    }
+}
+
+struct Queue<A: ReadAhead> {
+    jobs: Vec<Job<A>>,
     /// A leader is waiting for its turn to end and will take `jobs`.
     leader: bool,
 }
 
-impl Batcher {
+impl<A: ReadAhead> Batcher<A> {
     /// Queues `job`; if no batch is being gathered, leads one: waits while
     /// this event loop keeps finding more work, then dispatches everything
     /// queued.
-    pub async fn submit(&self, pool: &super::Pool, job: Job) {
+    pub async fn submit(&self, pool: &super::Pool<A>, job: Job<A>) {
         let lead = {
             let mut queue = self.lock();
             queue.jobs.push(job);
@@ -94,18 +104,18 @@ impl Batcher {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Queue<A>> {
         // A panic cannot happen while the lock is held (push, take, swap).
-        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.queue)
     }
 }
 
-struct Dispatch<'a> {
-    batcher: &'a Batcher,
-    pool: &'a super::Pool,
+struct Dispatch<'a, A: ReadAhead> {
+    batcher: &'a Batcher<A>,
+    pool: &'a super::Pool<A>,
 }
 
-impl Drop for Dispatch<'_> {
+impl<A: ReadAhead> Drop for Dispatch<'_, A> {
     fn drop(&mut self) {
         let jobs = {
             let mut queue = self.batcher.lock();
@@ -119,7 +129,7 @@ impl Drop for Dispatch<'_> {
         };
         let pool = self.pool;
         let (ahead, rest) = chunks(jobs, pool.parallel, pool.min_chunk);
-        pool.ahead.dispatch(ahead, &pool.connections, &runtime);
+        pool.lanes.dispatch(ahead, &pool.connections, &runtime);
         for chunk in rest {
             let connections = pool.connections.clone();
             runtime.spawn_blocking(move || run_chunk(&connections, chunk));
@@ -129,16 +139,21 @@ impl Drop for Dispatch<'_> {
 
 /// How a batch goes out: the jobs that said what they start by reading,
 /// and chunks of the rest. The first go together, through the read-ahead
-/// lanes ([`super::ahead`]): a chunk of them reads that ahead for all of
+/// lanes ([`super::lanes`]): a chunk of them reads that ahead for all of
 /// them in one statement per kind, and most then answer from it without a
 /// statement of their own, so splitting them would only multiply the
 /// read-aheads and the hops to the blocking pool (PostgreSQL, S2 with two
 /// workers: 18k -> 25k req/s, PostgreSQL's CPU per request 35 -> 17 µs;
 /// bench/README.md). The rest, which each run statements of their own,
 /// are spread over connections by [`chunk_size`].
-fn chunks(jobs: Vec<Job>, parallel: usize, min_chunk: usize) -> (Vec<Job>, Vec<Vec<Job>>) {
-    let (ahead, mut rest): (Vec<Job>, Vec<Job>) =
-        jobs.into_iter().partition(|job| job.hint.is_some());
+#[allow(clippy::type_complexity)]
+fn chunks<A: ReadAhead>(
+    jobs: Vec<Job<A>>,
+    parallel: usize,
+    min_chunk: usize,
+) -> (Vec<Job<A>>, Vec<Vec<Job<A>>>) {
+    let (ahead, mut rest): (Vec<Job<A>>, Vec<Job<A>>) =
+        jobs.into_iter().partition(|job| job.key.is_some());
     let mut chunks = Vec::new();
     let size = chunk_size(rest.len(), parallel, min_chunk);
     while !rest.is_empty() {
@@ -165,11 +180,11 @@ fn checkout(pool: &r2d2::Pool<Manager>) -> Option<r2d2::PooledConnection<Manager
     }
 }
 
-pub(super) fn run_chunk(pool: &r2d2::Pool<Manager>, jobs: Vec<Job>) {
+pub(super) fn run_chunk<A: ReadAhead>(pool: &r2d2::Pool<Manager>, jobs: Vec<Job<A>>) {
     let mut conn = checkout(pool);
     let mut finished = Vec::with_capacity(jobs.len());
     if let Some(pooled) = conn.as_deref_mut() {
-        super::prefetch::run(pooled, jobs.iter().filter_map(|j| j.hint.as_ref()));
+        A::read(pooled, jobs.iter().filter_map(|j| j.key.as_ref()));
     }
     for job in jobs {
         super::lost::take();
@@ -193,7 +208,7 @@ pub(super) fn run_chunk(pool: &r2d2::Pool<Manager>, jobs: Vec<Job>) {
             conn = checkout(pool);
         }
     }
-    super::prefetch::forget();
+    A::forget();
     // The connection goes back before the callers wake and ask for more.
     drop(conn);
     for done in finished {
@@ -209,12 +224,12 @@ mod tests {
     use diesel::prelude::*;
     use diesel::sql_types::BigInt;
 
-    use super::super::ahead::{Ahead, PATIENCE};
-    use super::super::testing::{on_one_worker, results, sqlite_pool};
-    use super::super::{run, Error, Pool};
+    use super::super::lanes::{Lanes, PATIENCE};
+    use super::super::testing::{on_one_worker, results, sqlite_pool, TestPool};
+    use super::super::{run, Error};
 
-    fn pool(path: &str, parallel: usize) -> Pool {
-        sqlite_pool(path, parallel, Ahead::new(1, PATIENCE))
+    fn pool(path: &str, parallel: usize) -> TestPool {
+        sqlite_pool(path, parallel, Lanes::new(1, PATIENCE))
     }
 
     fn temp_db() -> (tempfile::TempDir, String) {
@@ -246,33 +261,33 @@ mod tests {
 
     #[test]
     fn jobs_that_read_ahead_go_out_in_one_chunk() {
-        use super::super::prefetch::Hint;
+        use super::super::testing::ReadsNothing;
         use super::{chunks, Job};
-        let job = |hinted: bool, n: usize| Job {
+        let job = |reads_ahead: bool, n: usize| Job::<ReadsNothing> {
             work: Box::new(|_| Box::new(|| ())),
-            hint: hinted.then(|| Hint::session(format!("hash {n}"))),
+            key: reads_ahead.then(|| format!("hash {n}")),
         };
         // Sixty lookups and ten other jobs, mixed, as a busy turn brings them.
-        let jobs: Vec<Job> = (0..70).map(|n| job(n % 7 != 3, n)).collect();
+        let jobs: Vec<Job<ReadsNothing>> = (0..70).map(|n| job(n % 7 != 3, n)).collect();
         let (ahead, rest) = chunks(jobs, 10, 8);
         let sizes: Vec<(usize, usize)> = rest
             .iter()
             .map(|chunk| {
-                let hinted = chunk.iter().filter(|j| j.hint.is_some()).count();
-                (hinted, chunk.len() - hinted)
+                let reading = chunk.iter().filter(|j| j.key.is_some()).count();
+                (reading, chunk.len() - reading)
             })
             .collect();
         // All the read-aheads for the lanes; the rest spread as before
         // (ten jobs, chunks of at least eight: two).
         assert_eq!(ahead.len(), 60);
-        assert!(ahead.iter().all(|j| j.hint.is_some()));
+        assert!(ahead.iter().all(|j| j.key.is_some()));
         assert_eq!(sizes, [(0, 5), (0, 5)]);
-        // Without hints nothing changes.
-        let plain: Vec<Job> = (0..64).map(|n| job(false, n)).collect();
+        // Without keys nothing changes.
+        let plain: Vec<Job<ReadsNothing>> = (0..64).map(|n| job(false, n)).collect();
         let (ahead, rest) = chunks(plain, 10, 8);
         assert!(ahead.is_empty());
         assert_eq!(rest.len(), 8);
-        assert!(chunks(Vec::new(), 10, 8).1.is_empty());
+        assert!(chunks::<ReadsNothing>(Vec::new(), 10, 8).1.is_empty());
     }
 
     #[test]

@@ -1,0 +1,289 @@
+//! Connections: the one type both backends' connections share, the
+//! backend chosen from `DATABASE_URL`, the pool's connection manager, and
+//! how a connection that died in the pool is found without a ping on every
+//! checkout.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use anyhow::Context;
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection, R2D2Connection};
+use diesel::sqlite::SqliteConnection;
+
+use super::pg;
+use crate::config::Settings;
+
+/// One connection type for both backends: Diesel dispatches every query to
+/// the backend this connection was opened for, so the queries in this
+/// module's files are written once.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Sqlite(SqliteConnection),
+    Postgres(pg::PgConn),
+}
+
+pub type Conn = DbConnection;
+
+/// Runs a query on the concrete connection inside a [`DbConnection`], for
+/// the queries every request makes. Through the `MultiConnection` itself,
+/// Diesel renders the whole SQL text again on every execution (its
+/// `SerializedQuery` does so in each pass over the query, even when the
+/// prepared statement is cached): that was a sixth of `check_session`'s CPU
+/// when measured (bench/README.md). The body is the same generic Diesel
+/// query, compiled once per backend.
+macro_rules! direct {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::engine::DbConnection::Sqlite($c) => $body,
+            $crate::db::engine::DbConnection::Postgres($c) => $body,
+        }
+    };
+}
+pub(crate) use direct;
+
+/// Connections that died while they sat in the pool (a database restart,
+/// a proxy or firewall dropping idle links) are found without a health
+/// ping on every checkout, which would cost every request the round trip
+/// the batching saves:
+///
+/// - a query that meets a dead connection is noted (on its thread, by the
+///   conversion of its error into [`Error`]); the batch that ran it drops
+///   the connection and takes another for the rest of its jobs, and counts
+///   a loss in the pool;
+/// - a connection is pinged on checkout only when a loss has been counted
+///   since it was last known good: after a restart, every idle connection
+///   is checked once, and a dead one is replaced;
+/// - [`read`] runs a job that met a dead connection once more, on a good
+///   one, so the request that found the loss does not fail for it.
+pub(super) mod lost {
+    use std::cell::Cell;
+
+    thread_local! {
+        static NOTED: Cell<bool> = const { Cell::new(false) };
+    }
+
+    /// Notes `err` if it says the connection itself is gone.
+    pub fn note(err: &diesel::result::Error) {
+        if is_connection_lost(err) {
+            NOTED.set(true);
+        }
+    }
+
+    /// Whether a query on this thread met a dead connection since the last
+    /// [`take`].
+    pub fn noted() -> bool {
+        NOTED.get()
+    }
+
+    pub fn take() -> bool {
+        NOTED.replace(false)
+    }
+
+    fn is_connection_lost(err: &diesel::result::Error) -> bool {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match err {
+            Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                _,
+            ) => true,
+            // The driver reports a lost link (no answer from the server at
+            // all) as UnableToSendCommand, above; a server that ends the
+            // session says so in an error of its own (57P01 and kin).
+            Error::DatabaseError(_, info) => [
+                "terminating connection",
+                "the database system is shutting down",
+            ]
+            .iter()
+            .any(|m| info.message().contains(m)),
+            _ => false,
+        }
+    }
+}
+
+/// A pooled connection and what the pool knows of its health (see
+/// [`lost`]). Dereferences to the connection itself.
+pub struct Pooled {
+    pub(super) conn: DbConnection,
+    /// The pool's loss count when this connection was last known good.
+    pub(super) good_at: u64,
+    /// A query met this connection dead: the pool drops it on return.
+    pub(super) lost: bool,
+}
+
+impl std::ops::Deref for Pooled {
+    type Target = DbConnection;
+    fn deref(&self) -> &DbConnection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for Pooled {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.conn
+    }
+}
+
+/// Which database `DATABASE_URL` names. Chosen from the URL's scheme alone —
+/// never by trying one connection type after another, which would turn a
+/// typo'd PostgreSQL URL into a silently created SQLite file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite { path: String },
+    Postgres { url: String },
+}
+
+impl Backend {
+    pub fn from_url(url: &str) -> Backend {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres {
+                url: url.to_owned(),
+            }
+        } else {
+            let path = url.strip_prefix("sqlite://").unwrap_or(url);
+            Backend::Sqlite {
+                path: path.to_owned(),
+            }
+        }
+    }
+
+    /// Where a generated `SESSION_SECRET` is kept: beside the database file.
+    /// A PostgreSQL deployment sets it explicitly (every instance needs the
+    /// same one).
+    pub fn secret_path(&self) -> Option<PathBuf> {
+        match self {
+            Backend::Sqlite { path } => Some(PathBuf::from(format!("{path}.session-secret"))),
+            Backend::Postgres { .. } => None,
+        }
+    }
+}
+
+/// Opens connections for the pool, of the kind the backend names.
+#[derive(Debug)]
+pub struct Manager {
+    pub(super) backend: Backend,
+    timeout: Duration,
+    /// How many dead connections queries have met (see [`lost`]).
+    losses: AtomicU64,
+}
+
+impl Manager {
+    pub(super) fn new(backend: Backend, timeout: Duration) -> Manager {
+        Manager {
+            backend,
+            timeout,
+            losses: AtomicU64::new(0),
+        }
+    }
+
+    pub(super) fn open(&self) -> Result<DbConnection, r2d2::Error> {
+        let millis = self.timeout.as_millis();
+        match &self.backend {
+            Backend::Sqlite { path } => {
+                let mut conn =
+                    SqliteConnection::establish(path).map_err(r2d2::Error::ConnectionError)?;
+                // (WAL, set in `connect`, lets readers proceed while one
+                // writer commits.) busy_timeout makes a writer wait for the
+                // lock, up to DATABASE_TIMEOUT_SECONDS, instead of failing at
+                // once; foreign keys are off by default in SQLite and the
+                // cascades on account deletion need them; synchronous=NORMAL
+                // is durable against a process crash in WAL mode.
+                conn.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {millis}; \
+                     PRAGMA foreign_keys = ON; \
+                     PRAGMA synchronous = NORMAL;"
+                ))
+                .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+            Backend::Postgres { url } => {
+                let mut conn = pg::PgConn::open(url).map_err(r2d2::Error::ConnectionError)?;
+                // A lock held longer than DATABASE_TIMEOUT_SECONDS is an
+                // outage to the client (503), not an endless wait.
+                // Generic plans only: every statement of the hot paths is
+                // prepared once per connection and looks rows up by key, so
+                // its plan does not depend on the values; but PostgreSQL
+                // would plan an array-parameter statement (the batch's
+                // read-ahead) again on every execution, its custom plan
+                // looking cheaper than the generic one.
+                conn.batch_execute(&format!(
+                    "SET lock_timeout = {millis}; SET plan_cache_mode = force_generic_plan;"
+                ))
+                .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConnection::Postgres(conn))
+            }
+        }
+    }
+}
+
+impl ManageConnection for Manager {
+    type Connection = Pooled;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<Pooled, r2d2::Error> {
+        let good_at = self.losses.load(Ordering::Relaxed);
+        Ok(Pooled {
+            conn: self.open()?,
+            good_at,
+            lost: false,
+        })
+    }
+
+    /// On checkout: free unless a dead connection has been met since this
+    /// one was last known good (see [`lost`]); then one ping.
+    fn is_valid(&self, pooled: &mut Pooled) -> Result<(), r2d2::Error> {
+        let losses = self.losses.load(Ordering::Relaxed);
+        if pooled.good_at == losses {
+            return Ok(());
+        }
+        pooled.conn.ping().map_err(r2d2::Error::QueryError)?;
+        pooled.good_at = losses;
+        Ok(())
+    }
+
+    fn has_broken(&self, pooled: &mut Pooled) -> bool {
+        if pooled.lost {
+            // Counted before the batch that met it asks for another, so
+            // that every older idle connection is checked first.
+            self.losses.fetch_add(1, Ordering::Relaxed);
+            return true;
+        }
+        std::thread::panicking() || pooled.conn.is_broken()
+    }
+}
+
+/// One connection, for the command line. Not a pool: a pool opens its
+/// connections on threads of its own, which a one-shot command does not
+/// need, and a process that exits while one of them is still inside the
+/// driver when it exits is a race with the driver's own exit handlers, a
+/// crash risk for no gain.
+pub fn connect_one(settings: &Settings) -> anyhow::Result<DbConnection> {
+    manager(settings)?
+        .open()
+        .context("cannot connect to the database (DATABASE_URL)")
+}
+
+/// The connection manager for `settings.database_url`. A SQLite file is
+/// switched to WAL first: WAL is a property of the file, set once, on one
+/// connection, before several are opened at once (switching the journal
+/// mode needs the database to itself).
+pub(super) fn manager(settings: &Settings) -> anyhow::Result<Manager> {
+    let backend = Backend::from_url(&settings.database_url);
+    if let Backend::Sqlite { path } = &backend {
+        let mut conn = SqliteConnection::establish(path)
+            .with_context(|| format!("cannot open the SQLite database {path:?} (DATABASE_URL)"))?;
+        conn.batch_execute(&format!(
+            "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL;",
+            settings.database_timeout.as_millis()
+        ))
+        .context("cannot switch the SQLite database to WAL mode")?;
+    }
+    Ok(Manager::new(backend, settings.database_timeout))
+}
+
+/// Checks that the database answers (for `/health`).
+pub fn ping(conn: &mut Conn) -> QueryResult<()> {
+    diesel::sql_query("SELECT 1").execute(conn).map(|_| ())
+}

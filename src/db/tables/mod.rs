@@ -1,0 +1,30 @@
+//! One module per table: that table's queries and nothing else. Each
+//! answers in database terms (rows, `Option`s, `QueryResult`,
+//! [`Error`]) and knows nothing of HTTP. A table whose rows the hot paths
+//! read ahead keeps that part in a `read_ahead` module of its own
+//! (`sessions`, `unlocks`); `crate::db::read_ahead` hands them to the
+//! engine.
+//!
+//! A new table gets a file here, its migrations in both
+//! `migrations/sqlite/` and `migrations/postgres/` (same version name), and
+//! its `table!` in `db/schema.rs`.
+
+pub mod billing;
+pub mod demo_posts;
+pub mod email_tokens;
+pub mod events;
+pub mod forgot_requests;
+pub mod ip_limits;
+pub mod outbox;
+pub mod paywall_notices;
+pub mod posts;
+pub mod sessions;
+pub mod throttle;
+pub mod unlocks;
+pub mod users;
+
+// What every table's queries use, in reach of each as `super::…`.
+use super::engine::{
+    direct, is_unique_violation, pg, write_transaction, Conn, DbConnection, Error,
+};
+use super::schema;

@@ -1,0 +1,191 @@
+//! A chunk's metered reads, read in one statement before its jobs run (on
+//! PostgreSQL; see `crate::db::read_ahead`), for
+//! [`super::answer_read_only`] to answer from.
+
+use std::collections::HashMap;
+
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::query_builder::{AstPass, QueryFragment};
+
+use super::super::posts::PostRow;
+use super::MeterKey;
+use crate::db::engine::cache::ChunkCache;
+use crate::db::engine::statement::prepared;
+
+/// What the read-ahead found for one session's metered read.
+#[derive(Clone)]
+pub struct Metered {
+    /// The session's user, as this statement saw it.
+    pub user_id: i64,
+    /// `None`: no such post.
+    pub post: Option<PostRow>,
+    pub used_before: i64,
+    pub was_unlocked: bool,
+    pub noticed: bool,
+}
+
+/// What a chunk read ahead, by token hash, then month index and post id
+/// (a token's few reads in a chunk are searched in a list, so that a
+/// lookup by `&str` allocates no key).
+type Found = HashMap<String, Vec<(i32, i64, Metered)>>;
+
+thread_local! {
+    /// What the chunk running on this thread read ahead.
+    static FOUND: ChunkCache<Found> = const { ChunkCache::new() };
+}
+
+/// The read half of [`OPEN`], for every session's metered read at once, in
+/// one statement (the keys as three arrays, so its text is the same for
+/// any number of them and it stays prepared). The user is found by the
+/// session's token hash (expiry is the session check's business); a
+/// session that is not there has no row.
+const READ_AHEAD: &str = "
+    SELECT q.token_hash, q.month, q.post_id, s.user_id, p.title, p.body, p.published_at,
+           m.used_before, m.was_unlocked, n.noticed
+    FROM unnest($1::text[], $2::int[], $3::bigint[]) AS q(token_hash, month, post_id)
+    -- Every table is read per key, by index, whatever the statistics say:
+    -- the plan is made once per connection (force_generic_plan), often on
+    -- a young database whose tiny tables make hash joins and a hashed
+    -- EXISTS look cheaper, and building their hash tables on every call
+    -- was a third of PostgreSQL's CPU for this statement (bench/README.md).
+    -- OFFSET 0 keeps each subquery from being flattened into a join.
+    CROSS JOIN LATERAL (
+        SELECT s.user_id FROM sessions s WHERE s.token_hash = q.token_hash OFFSET 0
+    ) s
+    LEFT JOIN LATERAL (
+        SELECT p.title, p.body, p.published_at FROM posts p
+        WHERE p.id = q.post_id OFFSET 0
+    ) p ON true
+    -- The month's unlocks (at most FREE_READS rows) read once.
+    CROSS JOIN LATERAL (
+        SELECT COUNT(*) AS used_before,
+               COALESCE(bool_or(u.post_id = q.post_id), false) AS was_unlocked
+        FROM unlocks u
+        WHERE u.user_id = s.user_id AND u.month = q.month
+    ) m
+    CROSS JOIN LATERAL (
+        SELECT COUNT(*) > 0 AS noticed FROM paywall_notices n
+        WHERE n.user_id = s.user_id AND n.month = q.month
+    ) n";
+
+/// The metered reads a chunk reads ahead, each once, by token hash;
+/// `None` when there are none.
+pub fn to_read_ahead<'a>(keys: &[(&'a str, MeterKey)]) -> Option<Vec<(&'a str, MeterKey)>> {
+    if keys.is_empty() {
+        return None;
+    }
+    // One reader's requests often share a key: each is asked for once.
+    let mut seen = std::collections::HashSet::with_capacity(keys.len());
+    Some(keys.iter().copied().filter(|k| seen.insert(*k)).collect())
+}
+
+/// The read-ahead of `keys` ([`READ_AHEAD`]), as a future on the
+/// connection's driver, so that it shares a round trip with the chunk's
+/// session read-ahead (see `crate::db::engine::pg::PgConn::pipelined`).
+pub async fn read_pg(
+    mut conn: &diesel_async::AsyncPgConnection,
+    keys: &[(&str, MeterKey)],
+) -> QueryResult<Vec<ReadAheadRow>> {
+    let read = ReadAhead {
+        token_hashes: keys.iter().map(|(hash, _)| *hash).collect(),
+        months: keys.iter().map(|(_, k)| k.month.index()).collect(),
+        post_ids: keys.iter().map(|(_, k)| k.post_id).collect(),
+    };
+    diesel_async::RunQueryDsl::load(read, &mut conn).await
+}
+
+/// Keeps what a read-ahead found, for the chunk's jobs; a failed one is
+/// left for the jobs to meet (and report) themselves.
+pub fn keep(rows: QueryResult<Vec<ReadAheadRow>>) {
+    let Ok(rows) = rows else {
+        return;
+    };
+    let mut found = Found::new();
+    for row in rows {
+        let post = match (row.title, row.body, row.published_at) {
+            (Some(title), Some(body), Some(published_at)) => Some(PostRow {
+                id: row.post_id,
+                title,
+                body,
+                published_at,
+            }),
+            _ => None,
+        };
+        let metered = Metered {
+            user_id: row.user_id,
+            post,
+            used_before: row.used_before,
+            was_unlocked: row.was_unlocked,
+            noticed: row.noticed,
+        };
+        found
+            .entry(row.token_hash)
+            .or_default()
+            .push((row.month, row.post_id, metered));
+    }
+    FOUND.with(|cache| cache.keep(found));
+}
+
+/// Ends what [`keep`] kept.
+pub fn forget() {
+    FOUND.with(ChunkCache::forget);
+}
+
+/// What this chunk read ahead for `token_hash`'s read of `key`, if it did.
+pub(crate) fn found(token_hash: &str, key: MeterKey) -> Option<Metered> {
+    let (month, post_id) = (key.month.index(), key.post_id);
+    FOUND.with(|cache| {
+        cache.find(|found| {
+            found
+                .get(token_hash)?
+                .iter()
+                .find(|(m, p, _)| (*m, *p) == (month, post_id))
+                .map(|(_, _, metered)| metered.clone())
+        })
+    })
+}
+
+/// [`READ_AHEAD`] with its parameters, prepared once per connection.
+struct ReadAhead<'a> {
+    token_hashes: Vec<&'a str>,
+    months: Vec<i32>,
+    post_ids: Vec<i64>,
+}
+
+prepared!(ReadAhead<'_>, id = ReadAhead<'static>, rows = diesel::sql_types::Untyped);
+
+impl QueryFragment<Pg> for ReadAhead<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        use diesel::sql_types::{Array, BigInt, Integer, Text};
+        out.push_sql(READ_AHEAD);
+        out.push_bind_param_value_only::<Array<Text>, _>(&self.token_hashes)?;
+        out.push_bind_param_value_only::<Array<Integer>, _>(&self.months)?;
+        out.push_bind_param_value_only::<Array<BigInt>, _>(&self.post_ids)
+    }
+}
+
+/// A row of [`READ_AHEAD`].
+#[derive(QueryableByName)]
+pub struct ReadAheadRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    token_hash: String,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    month: i32,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    post_id: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    user_id: i64,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    title: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    body: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+    published_at: Option<i64>,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    used_before: i64,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    was_unlocked: bool,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    noticed: bool,
+}
