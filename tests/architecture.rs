@@ -1,13 +1,15 @@
 //! The module graph, checked: no cycles between `src/`'s top-level modules,
-//! and every reference pointing down the layers in [`LAYERS`].
+//! and every reference pointing down the layers in [`LAYERS`]; and the same
+//! inside `src/db/`, whose rooms are layered by [`DB_LAYERS`] (the engine
+//! names no table).
 //!
-//! Why: STYLE.md habit 12 says dependencies point one way and a module never
-//! imports one that imports it back. Two modules that import each other are
+//! Why: dependencies point one way, and a module never imports one that
+//! imports it back. Two modules that import each other are
 //! one module in disguise: neither can be read, tested or moved without the
 //! other, and an upward import (the database layer reaching into a handler)
-//! is how such a tangle starts. Habit 14 says why that cannot stay a sentence
-//! in a document: a rule that lives only in a comment gets broken, one
-//! convenient `use` at a time, by someone who never read the comment.
+//! is how such a tangle starts. And a rule that lives only in a comment
+//! gets broken, one convenient `use` at a time, by someone who never read
+//! the comment.
 //!
 //! How: `src/` is read as text, so the check needs no crate beyond std and
 //! nothing of the code to compile. Comments and string and character
@@ -37,14 +39,13 @@ use std::fmt::{self, Write as _};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-/// The project's intended layering, top to bottom (STYLE.md habit 12 and
-/// ARCHITECTURE.md's module map). A module may refer to modules in its own
+/// The project's intended layering, top to bottom (ARCHITECTURE.md's
+/// module map). A module may refer to modules in its own
 /// layer or any layer below, never above. Every top-level module must be
 /// listed, so that a new one is placed deliberately; a name listed before
 /// its module exists is not an error, so this list may lead a refactor.
 ///
-/// One departure from STYLE.md's sketch ("domain/db → error"): `error` sits
-/// above `db`, because `db` answers in database terms (`db::Error`) and
+/// `error` sits above `db`, because `db` answers in database terms (`db::Error`) and
 /// `error.rs` alone turns those into statuses and codes.
 const LAYERS: &[&[&str]] = &[
     &["main"],
@@ -58,26 +59,116 @@ const LAYERS: &[&[&str]] = &[
     &["config", "clock", "time", "logging", "client_ip", "metrics"],
 ];
 
+/// The rooms of `src/db/`, top to bottom, checked as [`LAYERS`] are: the
+/// facade (`db/mod.rs`, which only re-exports), what the hot paths read
+/// ahead (`db/read_ahead.rs`, the hook between the two rooms), the tables'
+/// queries, Diesel's generated schema, and the engine. The engine is last:
+/// it names no table and knows nothing of what is read ahead, which comes
+/// to it as a type parameter. Code inside `db/` reaches another room
+/// through the room's own path (`crate::db::engine::Conn`), not through
+/// the facade's re-exports, so that this check can see it.
+const DB_LAYERS: &[&[&str]] = &[
+    &["db"],
+    &["read_ahead"],
+    &["tables"],
+    &["schema"],
+    &["engine"],
+];
+
+/// What one check reads: the crate, or a module's insides.
+struct Scope {
+    /// The path from the crate root to the scope's root: none for the
+    /// crate, `db` for `src/db/`.
+    prefix: &'static [&'static str],
+    /// The scope's own root file, which lists its modules: `lib.rs` is left
+    /// out; `db/mod.rs` is the module named here.
+    root_file: &'static str,
+    root_module: Option<&'static str>,
+    layers: &'static [&'static [&'static str]],
+}
+
+const CRATE: Scope = Scope {
+    prefix: &[],
+    root_file: "lib.rs",
+    root_module: None,
+    layers: LAYERS,
+};
+
+const DB: Scope = Scope {
+    prefix: &["db"],
+    root_file: "mod.rs",
+    root_module: Some("db"),
+    layers: DB_LAYERS,
+};
+
 /// The library's name, as the binary (`main.rs`) writes it in paths.
 const LIBRARY: &str = "tollgate";
 
 #[test]
 fn no_module_imports_one_that_imports_it_back() {
-    let graph = scan(&source_root());
+    let graph = scan(&source_root(), &CRATE);
     let cycles = cycles(&graph.edges);
     assert!(cycles.is_empty(), "{}", cycle_report(&cycles, &graph.edges));
 }
 
 #[test]
 fn every_reference_points_down_the_layers() {
-    let graph = scan(&source_root());
-    let problems = layer_problems(&graph);
+    let graph = scan(&source_root(), &CRATE);
+    let problems = layer_problems(&graph, &CRATE);
     assert!(
         problems.is_empty(),
         "The modules break the layering in LAYERS (tests/architecture.rs, top to bottom; \
          a module may refer to its own layer or lower ones):\n\n{}\n",
         problems.join("\n")
     );
+}
+
+#[test]
+fn inside_db_no_room_imports_one_that_imports_it_back() {
+    let graph = scan(&source_root().join("db"), &DB);
+    let cycles = cycles(&graph.edges);
+    assert!(cycles.is_empty(), "{}", cycle_report(&cycles, &graph.edges));
+}
+
+#[test]
+fn inside_db_every_reference_points_down_and_the_engine_names_no_table() {
+    let graph = scan(&source_root().join("db"), &DB);
+    for room in ["engine", "tables", "schema", "read_ahead", "db"] {
+        assert!(graph.modules.contains(room), "src/db/ has no {room}");
+    }
+    let problems = layer_problems(&graph, &DB);
+    assert!(
+        problems.is_empty(),
+        "src/db/'s rooms break the layering in DB_LAYERS (tests/architecture.rs, top to \
+         bottom; a room may refer to its own layer or lower ones):\n\n{}\n",
+        problems.join("\n")
+    );
+}
+
+/// Inside a scope, paths go through the scope's root: `crate::db::engine`
+/// names the engine room, `super::` climbing out of a room reaches db's
+/// root, and `crate::` paths elsewhere are not the scope's business.
+#[test]
+fn inside_db_paths_are_read_from_db_s_root() {
+    let tables_file = Owner {
+        module: "tables".to_owned(),
+        depth: 1,
+        binary: false,
+    };
+    let source = "use crate::db::engine::Conn;\nuse crate::domain::Month;\n\
+                  use super::super::schema::users;\nuse super::posts;\n\
+                  use crate::db::{read_ahead::Lookup, tables::users};\n";
+    let found = root_paths(&blank_comments_and_literals(source), &tables_file, &DB);
+    let expected: Vec<(String, usize)> = [
+        ("engine", 1),
+        ("schema", 3),
+        ("read_ahead", 5),
+        ("tables", 5),
+    ]
+    .iter()
+    .map(|&(name, line)| (name.to_owned(), line))
+    .collect();
+    assert_eq!(found, expected);
 }
 
 /// The check is only as good as its reading of the source: this pins down
@@ -109,7 +200,7 @@ mod tests {
     use super::*;
 }
 "##;
-    let found = root_paths(&blank_comments_and_literals(source), &routes_file);
+    let found = root_paths(&blank_comments_and_literals(source), &routes_file, &CRATE);
     let expected = [
         ("error", 2),
         ("db", 3),
@@ -136,7 +227,7 @@ mod tests {
         binary: true,
     };
     let source = "use tollgate::{config::Settings, startup};\nfn main() { crate::cli(); }\n";
-    let found = root_paths(&blank_comments_and_literals(source), &main_file);
+    let found = root_paths(&blank_comments_and_literals(source), &main_file, &CRATE);
     let expected = vec![("config".to_owned(), 1), ("startup".to_owned(), 1)];
     assert_eq!(found, expected);
 }
@@ -223,15 +314,15 @@ struct Owner {
 }
 
 impl Owner {
-    /// The owner of a file, from its path relative to `src/`; `None` for
-    /// `lib.rs`, the crate root.
-    fn of(relative: &Path) -> Option<Owner> {
+    /// The owner of a file, from its path relative to the scope's root;
+    /// `None` for `lib.rs`, the crate root.
+    fn of(relative: &Path, scope: &Scope) -> Option<Owner> {
         let parts: Vec<String> = relative
             .iter()
             .map(|part| part.to_string_lossy().into_owned())
             .collect();
         let (module, depth, binary) = match parts.as_slice() {
-            [file] if file == "lib.rs" => return None,
+            [file] if file == scope.root_file => (scope.root_module?.to_owned(), 0, false),
             [file] if file == "main.rs" => ("main".to_owned(), 0, true),
             [file] => (file.strip_suffix(".rs")?.to_owned(), 0, false),
             [dir, .., file] => {
@@ -248,8 +339,9 @@ impl Owner {
     }
 }
 
-/// Reads every `.rs` file under `root` into the graph of top-level modules.
-fn scan(root: &Path) -> ModuleGraph {
+/// Reads every `.rs` file under `root` into the graph of the scope's
+/// modules.
+fn scan(root: &Path, scope: &Scope) -> ModuleGraph {
     let mut files = Vec::new();
     collect_rust_files(root, &mut files);
     // An empty scan would pass vacuously; a wrong ARCH_SRC_DIR must not.
@@ -264,13 +356,13 @@ fn scan(root: &Path) -> ModuleGraph {
     let mut references = Vec::new();
     for path in &files {
         let relative = path.strip_prefix(root).expect("a file under the root");
-        let Some(owner) = Owner::of(relative) else {
+        let Some(owner) = Owner::of(relative, scope) else {
             continue;
         };
         let source = fs::read_to_string(path)
             .unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()));
         let file = shown_path(path);
-        for (target, line) in root_paths(&blank_comments_and_literals(&source), &owner) {
+        for (target, line) in root_paths(&blank_comments_and_literals(&source), &owner, scope) {
             let site = Site {
                 file: file.clone(),
                 line,
@@ -477,9 +569,9 @@ fn tokenize(code: &str) -> Vec<Token<'_>> {
     tokens
 }
 
-/// Each top-level module that a path from the library's root in `code`
+/// Each of the scope's modules that a path from the scope's root in `code`
 /// names, with the line it is named on, in order.
-fn root_paths(code: &str, owner: &Owner) -> Vec<(String, usize)> {
+fn root_paths(code: &str, owner: &Owner, scope: &Scope) -> Vec<(String, usize)> {
     let tokens = tokenize(code);
     let kind = |k: usize| tokens.get(k).map(|token| token.kind);
     let mut found = Vec::new();
@@ -509,7 +601,7 @@ fn root_paths(code: &str, owner: &Owner) -> Vec<(String, usize)> {
             // `crate` (also as `$crate`) in the library; the library's name
             // in the binary, whose own `crate` is not the library.
             Kind::Word(word) if owner.binary => (word == LIBRARY).then_some(i + 2),
-            Kind::Word("crate") => Some(i + 2),
+            Kind::Word("crate") => through_prefix(&tokens, i + 2, scope.prefix),
             // `super::super::…` climbing past the top-level module reaches
             // the root; within it, `super::` is the module's own business.
             Kind::Word("super") if i == 0 || kind(i - 1) != Some(Kind::PathSep) => {
@@ -527,6 +619,22 @@ fn root_paths(code: &str, owner: &Owner) -> Vec<(String, usize)> {
         }
     }
     found
+}
+
+/// Where the rest of a path starting at `tokens[at]` begins once it has
+/// gone through `prefix` (`db ::`), or `None` if it goes elsewhere. A
+/// group (`crate::{db::x, y}`) is read as going elsewhere: the scope's
+/// own code names its rooms one path at a time.
+fn through_prefix(tokens: &[Token<'_>], mut at: usize, prefix: &[&str]) -> Option<usize> {
+    for segment in prefix {
+        let named = tokens.get(at).map(|token| token.kind) == Some(Kind::Word(segment));
+        let then = tokens.get(at + 1).map(|token| token.kind) == Some(Kind::PathSep);
+        if !(named && then) {
+            return None;
+        }
+        at += 2;
+    }
+    Some(at)
 }
 
 /// Records the first segment of the path tree at `tokens[at]`: a name, or
@@ -636,14 +744,15 @@ fn cycle_report(cycles: &BTreeSet<Vec<String>>, edges: &Graph) -> String {
     report
 }
 
-/// The index in [`LAYERS`] of the layer holding `module`, 0 at the top.
-fn layer_of(module: &str) -> Option<usize> {
-    LAYERS.iter().position(|layer| layer.contains(&module))
+/// The index in `layers` of the layer holding `module`, 0 at the top.
+fn layer_of(module: &str, layers: &[&[&str]]) -> Option<usize> {
+    layers.iter().position(|layer| layer.contains(&module))
 }
 
-/// Every module missing from [`LAYERS`], every edge pointing up them, and
-/// every root path this check cannot attribute to a module.
-fn layer_problems(graph: &ModuleGraph) -> Vec<String> {
+/// Every module missing from the scope's layers, every edge pointing up
+/// them, and every root path this check cannot attribute to a module.
+fn layer_problems(graph: &ModuleGraph, scope: &Scope) -> Vec<String> {
+    let layer_of = |module: &str| layer_of(module, scope.layers);
     let mut problems = Vec::new();
     for module in &graph.modules {
         if layer_of(module).is_none() {

@@ -119,9 +119,13 @@ mod tests {
     use diesel::prelude::*;
 
     use super::*;
+    use crate::db::engine::pg::PgConn;
     use crate::db::engine::testing::on_postgres;
+    use crate::db::engine::{migrate, DbConnection};
     use crate::db::schema::paywall_notices;
-    use crate::db::{migrate, pg::PgConn, posts, users, DbConnection};
+    use crate::db::tables::sessions::read_ahead::found;
+    use crate::db::tables::sessions::{find_live, insert, touch, NewSession};
+    use crate::db::tables::{posts, users};
     use crate::domain::{Month, Username};
     use diesel::SqliteConnection;
 
@@ -322,5 +326,71 @@ mod tests {
                 "forgotten"
             );
         }
+    }
+
+    /// The read-ahead finds, for every hash, what [`find_live`] finds on
+    /// its own (the read-ahead failing would not show in any answer: each
+    /// job would just ask again, a statement per request).
+    fn sessions_read_ahead_are_what_find_live_finds(conn: &mut Conn) {
+        migrate(conn).unwrap();
+        let mut session = |name: &str, hash: &str, expires_at: i64, agent: Option<&str>| {
+            let user = users::insert(conn, &Username::parse(name).unwrap(), "a hash", 1)
+                .unwrap()
+                .unwrap();
+            let new = NewSession {
+                id: &format!("id-{hash}"),
+                token_hash: hash,
+                user_id: user.id,
+                stay_signed_in: agent.is_none(),
+                user_agent: agent,
+                ip: Some("192.0.2.7"),
+                now: 1,
+                expires_at,
+            };
+            insert(conn, &new).unwrap();
+        };
+        session("alice", "live", 100, Some("a browser"));
+        session("bob", "expired", 5, None);
+        // Every column a value of its own, so that two swapped are seen.
+        touch(conn, "id-live", 3, 100, "192.0.2.7").unwrap();
+        // Enough hashes for SQLite to read ahead too, one of them twice.
+        let hashes = [
+            "live", "expired", "none", "live", "n1", "n2", "n3", "n4", "n5",
+        ];
+        let lookups: Vec<Lookup> = hashes
+            .iter()
+            .map(|h| Lookup::session(h.to_string()))
+            .collect();
+        SessionsAndMeters::read(conn, lookups.iter());
+        let ahead: Vec<_> = hashes.iter().map(|h| found(h)).collect();
+        SessionsAndMeters::forget();
+        for (hash, ahead) in hashes.iter().zip(ahead) {
+            let ahead = ahead.unwrap_or_else(|| panic!("{hash} was not read ahead"));
+            let live = ahead.filter(|(session, _)| session.expires_at > 10);
+            let direct = find_live(conn, hash, 10).unwrap();
+            assert_eq!(format!("{live:?}"), format!("{direct:?}"), "{hash}");
+        }
+        assert!(found("live").is_none(), "forgotten");
+        let (session, user) = find_live(conn, "live", 10).unwrap().unwrap();
+        assert_eq!(
+            (session.ip.as_deref(), user.username.as_str()),
+            (Some("192.0.2.7"), "alice")
+        );
+    }
+
+    #[test]
+    fn sqlite_sessions_read_ahead_are_what_find_live_finds() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db").to_string_lossy().into_owned();
+        let mut conn = DbConnection::Sqlite(SqliteConnection::establish(&path).unwrap());
+        sessions_read_ahead_are_what_find_live_finds(&mut conn);
+    }
+
+    #[test]
+    fn postgres_sessions_read_ahead_are_what_find_live_finds() {
+        crate::db::engine::testing::on_postgres("sessions", |url| {
+            let mut conn = DbConnection::Postgres(PgConn::establish(url).unwrap());
+            sessions_read_ahead_are_what_find_live_finds(&mut conn);
+        });
     }
 }
