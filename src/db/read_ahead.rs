@@ -167,7 +167,12 @@ mod tests {
             // Every column a value of its own, so that two swapped are seen.
             sessions::touch(conn, "id-alice", 9, 100, "192.0.2.8").unwrap();
             // Alice has read post 1 this month and met the paywall once.
-            unlocks::open_metered(conn, alice, 1, month, 5, 2).unwrap();
+            let read = unlocks::MeteredRead {
+                user_id: alice,
+                key: unlocks::MeterKey { month, post_id: 1 },
+                limit: 5,
+            };
+            unlocks::open_metered(conn, read, 2).unwrap();
             diesel::insert_into(paywall_notices::table)
                 .values((
                     paywall_notices::user_id.eq(alice),

@@ -230,11 +230,16 @@ async fn open(
     let by = (req.method() != Method::HEAD).then(|| super::requester(req));
     // Safe to run twice: opening a post again changes nothing, and the
     // month's notice is kept to one by its primary key.
+    let read = unlocks::MeteredRead {
+        user_id,
+        key: MeterKey { month, post_id },
+        limit,
+    };
     let opened = db::read(&state.pool, move |conn: &mut db::Conn| {
         let Some(by) = &by else {
-            return Ok(unlocks::peek_metered(conn, user_id, post_id, month, limit)?);
+            return Ok(unlocks::peek_metered(conn, read)?);
         };
-        let opened = unlocks::open_metered(conn, user_id, post_id, month, limit, now)?;
+        let opened = unlocks::open_metered(conn, read, now)?;
         if let Opened::Paywalled {
             used,
             first_of_month: true,

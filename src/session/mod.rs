@@ -150,7 +150,12 @@ pub async fn lookup(
         let limit = meter.and_then(|ask| limit_for(user.plan, ask.free_reads));
         let answer = match (key, limit) {
             (Some(key), Some(limit)) => {
-                unlocks::answer_read_only(conn, &token_hash, user.id, key, limit)?
+                let read = unlocks::MeteredRead {
+                    user_id: user.id,
+                    key,
+                    limit,
+                };
+                unlocks::answer_read_only(conn, &token_hash, read)?
                     .map(|opened| MeterAnswer { key, opened })
             }
             _ => None,

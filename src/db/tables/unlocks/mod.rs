@@ -37,23 +37,50 @@ pub enum Opened {
     NotFound,
 }
 
-/// The post and the ids of the posts `user_id` unlocked in `month`, in one
-/// query (`None` when the post does not exist). The invariant keeps the
-/// month's unlocks at most FREE_READS rows, so this answers "how many used"
-/// and "is this one unlocked" along with the post itself.
+impl Opened {
+    fn reread(post: PostRow, used: u32) -> Opened {
+        Opened::Granted {
+            post,
+            used,
+            reread: true,
+        }
+    }
+
+    /// A read spent: `used` counts it.
+    fn unlocked(post: PostRow, used: u32) -> Opened {
+        Opened::Granted {
+            post,
+            used,
+            reread: false,
+        }
+    }
+}
+
+/// A metered read: `user_id` opening `key.post_id` in `key.month`, with a
+/// meter of `limit` reads a month.
+#[derive(Clone, Copy, Debug)]
+pub struct MeteredRead {
+    pub user_id: i64,
+    pub key: MeterKey,
+    pub limit: u32,
+}
+
+/// The post and the ids of the posts the reader unlocked in the month, in
+/// one query (`None` when the post does not exist). The invariant keeps
+/// the month's unlocks at most FREE_READS rows, so this answers "how many
+/// used" and "is this one unlocked" along with the post itself.
 fn post_and_unlocked_ids(
     conn: &mut Conn,
-    user_id: i64,
-    post_id: i64,
-    month: Month,
+    read: MeteredRead,
 ) -> QueryResult<Option<(PostRow, Vec<i64>)>> {
+    let MeteredRead { user_id, key, .. } = read;
     let rows: Vec<(PostRow, Option<i64>)> = super::direct!(conn, |c| posts::table
         .left_join(
             unlocks::table.on(unlocks::user_id
                 .eq(user_id)
-                .and(unlocks::month.eq(month.index()))),
+                .and(unlocks::month.eq(key.month.index()))),
         )
-        .filter(posts::id.eq(post_id))
+        .filter(posts::id.eq(key.post_id))
         .select((PostRow::as_select(), unlocks::post_id.nullable()))
         .load(c))?;
     let Some((post, _)) = rows.first().cloned() else {
@@ -74,62 +101,32 @@ pub fn unlocked_ids(conn: &mut Conn, user_id: i64, month: Month) -> QueryResult<
         .load(c))
 }
 
-/// How many reads `user_id` has used in `month`.
-pub fn used(conn: &mut Conn, user_id: i64, month: Month) -> QueryResult<u32> {
-    let n: i64 = super::direct!(conn, |c| unlocks::table
-        .filter(unlocks::user_id.eq(user_id))
-        .filter(unlocks::month.eq(month.index()))
-        .count()
-        .get_result(c))?;
-    Ok(n as u32)
-}
-
-/// What opening `post_id` would come to, without spending a read: for
+/// What opening the post would come to, without spending a read: for
 /// `HEAD`, which delivers nothing.
-pub fn peek_metered(
-    conn: &mut Conn,
-    user_id: i64,
-    post_id: i64,
-    month: Month,
-    limit: u32,
-) -> QueryResult<Opened> {
-    let Some((post, ids)) = post_and_unlocked_ids(conn, user_id, post_id, month)? else {
+pub fn peek_metered(conn: &mut Conn, read: MeteredRead) -> QueryResult<Opened> {
+    let Some((post, ids)) = post_and_unlocked_ids(conn, read)? else {
         return Ok(Opened::NotFound);
     };
     let used = ids.len() as u32;
-    Ok(match decide(ids.contains(&post_id), used, limit) {
-        Decision::Reread => Opened::Granted {
-            post,
-            used,
-            reread: true,
+    Ok(
+        match decide(ids.contains(&read.key.post_id), used, read.limit) {
+            Decision::Reread => Opened::reread(post, used),
+            // Nothing is spent, so the meter stays as it is.
+            Decision::Unlock => Opened::unlocked(post, used),
+            // A HEAD records nothing, so it does not ask.
+            Decision::Refuse => Opened::Paywalled {
+                used,
+                first_of_month: false,
+            },
         },
-        Decision::Unlock => Opened::Granted {
-            post,
-            used,
-            reread: false,
-        },
-        // A HEAD records nothing, so it does not ask.
-        Decision::Refuse => Opened::Paywalled {
-            used,
-            first_of_month: false,
-        },
-    })
+    )
 }
 
-/// Opens `post_id` for a metered reader, unlocking it if the rule allows.
-pub fn open_metered(
-    conn: &mut Conn,
-    user_id: i64,
-    post_id: i64,
-    month: Month,
-    limit: u32,
-    now: i64,
-) -> Result<Opened, Error> {
+/// Opens the post for a metered reader, unlocking it if the rule allows.
+pub fn open_metered(conn: &mut Conn, read: MeteredRead, now: i64) -> Result<Opened, Error> {
     match conn {
-        DbConnection::Postgres(pg) => open_metered_pg(pg, user_id, post_id, month, limit, now),
-        DbConnection::Sqlite(_) => {
-            open_metered_serialized(conn, user_id, post_id, month, limit, now)
-        }
+        DbConnection::Postgres(pg) => open_metered_pg(pg, read, now),
+        DbConnection::Sqlite(_) => open_metered_serialized(conn, read, now),
     }
 }
 
@@ -138,58 +135,42 @@ pub fn open_metered(
 /// single write lock before its first read, so every count-then-insert runs
 /// alone: no two can both see `used = limit - 1`, and a second open of the
 /// same post finds the first one's row.
-fn open_metered_serialized(
-    conn: &mut Conn,
-    user_id: i64,
-    post_id: i64,
-    month: Month,
-    limit: u32,
-    now: i64,
-) -> Result<Opened, Error> {
-    let Some((post, ids)) = post_and_unlocked_ids(conn, user_id, post_id, month)? else {
+fn open_metered_serialized(conn: &mut Conn, read: MeteredRead, now: i64) -> Result<Opened, Error> {
+    let MeteredRead {
+        user_id,
+        key,
+        limit,
+    } = read;
+    let Some((post, ids)) = post_and_unlocked_ids(conn, read)? else {
         return Ok(Opened::NotFound);
     };
     let used = ids.len() as u32;
-    match decide(ids.contains(&post_id), used, limit) {
-        Decision::Reread => {
-            return Ok(Opened::Granted {
-                post,
-                used,
-                reread: true,
-            })
-        }
+    match decide(ids.contains(&key.post_id), used, limit) {
+        Decision::Reread => return Ok(Opened::reread(post, used)),
         // Within a month `used` only grows, so a refusal read without the
         // lock cannot be wrong.
-        Decision::Refuse => return refused(conn, user_id, month, used),
+        Decision::Refuse => return refused(conn, user_id, key.month, used),
         Decision::Unlock => {}
     }
     super::write_transaction(conn, |conn| {
         // Decided again under the lock: another request may have unlocked
         // this post, or used the last read, since the plain read above.
-        let ids = unlocked_ids(conn, user_id, month)?;
+        let ids = unlocked_ids(conn, user_id, key.month)?;
         let used = ids.len() as u32;
-        match decide(ids.contains(&post_id), used, limit) {
-            Decision::Reread => Ok(Opened::Granted {
-                post,
-                used,
-                reread: true,
-            }),
-            Decision::Refuse => refused(conn, user_id, month, used),
+        match decide(ids.contains(&key.post_id), used, limit) {
+            Decision::Reread => Ok(Opened::reread(post, used)),
+            Decision::Refuse => refused(conn, user_id, key.month, used),
             Decision::Unlock => {
                 diesel::insert_into(unlocks::table)
                     .values((
                         unlocks::user_id.eq(user_id),
-                        unlocks::month.eq(month.index()),
-                        unlocks::post_id.eq(post_id),
+                        unlocks::month.eq(key.month.index()),
+                        unlocks::post_id.eq(key.post_id),
                         unlocks::unlocked_at.eq(now),
                         unlocks::slot.eq(used as i32 + 1),
                     ))
                     .execute(conn)?;
-                Ok(Opened::Granted {
-                    post,
-                    used: used + 1,
-                    reread: false,
-                })
+                Ok(Opened::unlocked(post, used + 1))
             }
         }
     })
@@ -219,22 +200,19 @@ fn refused(conn: &mut Conn, user_id: i64, month: Month, used: u32) -> Result<Ope
 /// refusal, and simply asks again.
 fn open_metered_pg(
     pg: &mut super::pg::PgConn,
-    user_id: i64,
-    post_id: i64,
-    month: Month,
-    limit: u32,
+    read: MeteredRead,
     now: i64,
 ) -> Result<Opened, Error> {
+    let open = OpenMetered {
+        user_id: read.user_id,
+        month: read.key.month.index(),
+        post_id: read.key.post_id,
+        limit: i64::from(read.limit),
+        now,
+    };
     // Each retry follows a commit by a competing request, so a handful is
     // plenty; more would mean something else is wrong.
     for _ in 0..8 {
-        let open = OpenMetered {
-            user_id,
-            month: month.index(),
-            post_id,
-            limit: i64::from(limit),
-            now,
-        };
         let rows: Vec<OpenRow> = open.load(pg)?;
         let Some(row) = rows.into_iter().next() else {
             return Ok(Opened::NotFound);
@@ -247,16 +225,10 @@ fn open_metered_pg(
         };
         let used_before = row.used_before as u32;
         match (
-            decide(row.was_unlocked, used_before, limit),
+            decide(row.was_unlocked, used_before, read.limit),
             row.claimed_slot,
         ) {
-            (Decision::Reread, _) => {
-                return Ok(Opened::Granted {
-                    post,
-                    used: used_before,
-                    reread: true,
-                })
-            }
+            (Decision::Reread, _) => return Ok(Opened::reread(post, used_before)),
             // Whether the month's first refusal is recorded is asked in the
             // same statement, so a refusal stays one round trip.
             (Decision::Refuse, _) => {
@@ -266,13 +238,7 @@ fn open_metered_pg(
                 })
             }
             // This statement's claim won the slot.
-            (Decision::Unlock, Some(slot)) => {
-                return Ok(Opened::Granted {
-                    post,
-                    used: slot as u32,
-                    reread: false,
-                })
-            }
+            (Decision::Unlock, Some(slot)) => return Ok(Opened::unlocked(post, slot as u32)),
             // Lost a race for the slot (or for this post): ask again.
             (Decision::Unlock, None) => {}
         }
@@ -304,6 +270,7 @@ const OPEN: &str = "
 
 /// [`open_metered_pg`]'s statement with its parameters, prepared once per
 /// connection (PostgreSQL would otherwise parse and plan it on every read).
+#[derive(Clone, Copy)]
 struct OpenMetered {
     user_id: i64,
     month: i32,
@@ -357,10 +324,13 @@ pub struct MeterKey {
 pub fn answer_read_only(
     conn: &mut Conn,
     token_hash: &str,
-    user_id: i64,
-    key: MeterKey,
-    limit: u32,
+    read: MeteredRead,
 ) -> QueryResult<Option<Opened>> {
+    let MeteredRead {
+        user_id,
+        key,
+        limit,
+    } = read;
     let (post, used, was_unlocked, noticed) = match conn {
         DbConnection::Postgres(_) => {
             let Some(row) = read_ahead::found(token_hash, key).filter(|row| row.user_id == user_id)
@@ -378,19 +348,14 @@ pub fn answer_read_only(
             )
         }
         DbConnection::Sqlite(_) => {
-            let Some((post, ids)) = post_and_unlocked_ids(conn, user_id, key.post_id, key.month)?
-            else {
+            let Some((post, ids)) = post_and_unlocked_ids(conn, read)? else {
                 return Ok(Some(Opened::NotFound));
             };
             (post, ids.len() as u32, ids.contains(&key.post_id), None)
         }
     };
     Ok(match decide(was_unlocked, used, limit) {
-        Decision::Reread => Some(Opened::Granted {
-            post,
-            used,
-            reread: true,
-        }),
+        Decision::Reread => Some(Opened::reread(post, used)),
         Decision::Refuse => {
             let noticed = match noticed {
                 Some(noticed) => noticed,
