@@ -4,49 +4,41 @@
 //! Modules from the top of the dependency tree to the bottom; each may use
 //! the ones below it, never one above (`tests/architecture.rs` checks it).
 //! `ARCHITECTURE.md` walks a request through them.
+//!
+//! | module | what it owns |
+//! |---|---|
+//! | [`startup`] | `Application`: builds the server, binds its port, runs until stopped. |
+//! | [`middleware`] | Access log, contract headers, JSON errors, cross-site defences, the guard. |
+//! | [`routes`] | The HTTP handlers, one file per resource, and the route table. |
+//! | [`state`] | `AppState`: what handlers and middleware reach through `web::Data`. |
+//! | [`mail`] | Email: messages queued in the outbox with their tokens, and the background sender that delivers them. |
+//! | [`auth`] | Password hashing off the async workers, and the login lockout. |
+//! | [`session`] | Session tokens, the session lookup, and actix-session's cookie store. |
+//! | [`billing`] | Stripe: the webhook signature check and the API client. |
+//! | [`error`] | `ApiError`, the only place statuses and codes are chosen. |
+//! | [`db`] | Storage: the engine (pool, backend choice, batching, read-ahead, migrations) and one module of queries per table; database results only, nothing of HTTP. |
+//! | [`domain`] | Pure rules: usernames, passwords, the paywall, session lifetimes. |
+//! | [`client_ip`] | The client IP behind TRUSTED_PROXIES, and its extractor. |
+//! | [`clock`] | The app's clock, which tests move instead of sleeping. |
+//! | [`config`] | Settings from the environment, one error per bad variable. |
+//! | [`logging`] | How log lines are stamped. |
+//! | [`metrics`] | The Prometheus series served at METRICS_ADDR. |
+//! | [`time`] | RFC 3339 times and Unix seconds. |
 
-/// `Application`: builds the server, binds its port, runs until stopped.
-pub mod startup;
-
-/// Access log, contract headers, JSON errors, cross-site defences, the guard.
-pub mod middleware;
-/// The HTTP handlers, one file per resource, and the route table.
-pub mod routes;
-
-/// `AppState`: what handlers and middleware reach through `web::Data`.
-pub mod state;
-
-/// Email: messages queued in the outbox with their tokens, and the
-/// background sender that delivers them.
-pub mod mail;
-
-/// Password hashing off the async workers, and the login lockout.
 pub mod auth;
-/// Session tokens, the session lookup, and actix-session's cookie store.
-pub mod session;
-
-/// Stripe: the webhook signature check and the API client.
 pub mod billing;
-
-/// `ApiError`, the only place statuses and codes are chosen.
-pub mod error;
-
-/// Backend choice, pool, migrations, and queries per table; database
-/// results only, nothing of HTTP.
-pub mod db;
-
-/// Pure rules: usernames, passwords, the paywall, session lifetimes.
-pub mod domain;
-
-/// The client IP behind TRUSTED_PROXIES, and its extractor.
 pub mod client_ip;
-/// The app's clock, which tests move instead of sleeping.
 pub mod clock;
-/// Settings from the environment, one error per bad variable.
 pub mod config;
-/// How log lines are stamped.
+pub mod db;
+pub mod domain;
+pub mod error;
 pub mod logging;
-/// The Prometheus series served at METRICS_ADDR.
+pub mod mail;
 pub mod metrics;
-/// RFC 3339 times and Unix seconds.
+pub mod middleware;
+pub mod routes;
+pub mod session;
+pub mod startup;
+pub mod state;
 pub mod time;

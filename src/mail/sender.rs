@@ -12,7 +12,7 @@
 //!
 //! It wakes when this instance queues mail ([`super::Outbox::wake`]), when
 //! a test moves the clock, when the earliest retry is due, and every
-//! [`POLL_SECS`] in any case (for messages queued by other instances whose
+//! `POLL_SECS` in any case (for messages queued by other instances whose
 //! sender has stopped).
 
 use std::path::PathBuf;
@@ -33,7 +33,7 @@ use crate::domain::{EventKind, Requester};
 
 /// How long a claim keeps other senders off a message: longer than one
 /// delivery can take (a handful of SMTP steps, each at most
-/// [`SMTP_TIMEOUT`]), so a slow delivery is never claimed twice, and short
+/// `SMTP_TIMEOUT`), so a slow delivery is never claimed twice, and short
 /// enough that a crashed sender's message goes out minutes later.
 pub const LEASE_SECS: i64 = 300;
 /// The SMTP client's timeout for each step of a delivery.

@@ -104,7 +104,7 @@ pub(super) mod lost {
 }
 
 /// A pooled connection and what the pool knows of its health (see
-/// [`lost`]). Dereferences to the connection itself.
+/// `lost`). Dereferences to the connection itself.
 pub struct Pooled {
     pub(super) conn: DbConnection,
     /// The pool's loss count when this connection was last known good.
@@ -165,7 +165,7 @@ impl Backend {
 pub struct Manager {
     pub(super) backend: Backend,
     timeout: Duration,
-    /// How many dead connections queries have met (see [`lost`]).
+    /// How many dead connections queries have met (see `lost`).
     losses: AtomicU64,
 }
 
@@ -232,7 +232,7 @@ impl ManageConnection for Manager {
     }
 
     /// On checkout: free unless a dead connection has been met since this
-    /// one was last known good (see [`lost`]); then one ping.
+    /// one was last known good (see `lost`); then one ping.
     fn is_valid(&self, pooled: &mut Pooled) -> Result<(), r2d2::Error> {
         let losses = self.losses.load(Ordering::Relaxed);
         if pooled.good_at == losses {

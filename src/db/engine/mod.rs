@@ -69,10 +69,10 @@ pub trait ReadAhead: 'static {
 /// what a chunk reads ahead.
 pub struct Pool<A: ReadAhead> {
     connections: r2d2::Pool<Manager>,
-    /// One batcher per worker thread (see [`batch`]): a batch gathers the
+    /// One batcher per worker thread (see `batch`): a batch gathers the
     /// work of one event loop's turn, so each event loop has its own.
     batchers: Arc<ThreadLocal<batch::Batcher<A>>>,
-    /// The lanes of every worker's jobs that read ahead (see [`lanes`]).
+    /// The lanes of every worker's jobs that read ahead (see `lanes`).
     lanes: Arc<lanes::Lanes<A>>,
     /// How many chunks the jobs of one worker's batch that do not read
     /// ahead are split into (those that do go through the read-ahead
@@ -158,7 +158,7 @@ pub fn connect<A: ReadAhead>(settings: &Settings) -> anyhow::Result<Pool<A>> {
 }
 
 /// Runs `f` with a pooled connection on the blocking pool, batched with
-/// the other database work of this event-loop turn (see [`batch`]), inside
+/// the other database work of this event-loop turn (see `batch`), inside
 /// the caller's tracing span. A pool that cannot hand out a connection
 /// within DATABASE_TIMEOUT_SECONDS means the database is unreachable:
 /// [`Error::Unavailable`].

@@ -16,7 +16,7 @@
 //! `PgConn` is a type of tollgate's own, not the wrapper itself, because
 //! Diesel's `MultiConnection` (our [`super::DbConnection`]) needs two things
 //! of it that the wrapper lacks: a way to carry PostgreSQL's type lookup
-//! through the multi-backend bind collector (see [`NoCustomTypes`]), and
+//! through the multi-backend bind collector (see `NoCustomTypes`), and
 //! r2d2's health hooks.
 
 use std::sync::Arc;
@@ -45,7 +45,7 @@ type Inner = AsyncConnectionWrapper<AsyncPgConnection, Runtime>;
 pub struct PgConn(Box<Inner>, Runtime);
 
 impl PgConn {
-    /// Connects to `database_url` (a libpq-style URL; see [`Tls`] for the
+    /// Connects to `database_url` (a libpq-style URL; see `Tls` for the
     /// `sslmode` values understood).
     pub fn open(database_url: &str) -> ConnectionResult<PgConn> {
         let (config, tls) = parse(database_url)?;

@@ -5,7 +5,7 @@
 //! every call. The few statements of the hot paths that Diesel's query
 //! builder cannot write (arrays of keys, a claim in a CTE) are structs
 //! holding their parameters, whose `walk_ast` writes the text and binds
-//! them; [`prepared!`](crate::db::engine::prepared) gives such a struct a
+//! them; `prepared!` gives such a struct a
 //! static query id, so each connection prepares it once and then only
 //! binds and executes it.
 

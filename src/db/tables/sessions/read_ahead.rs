@@ -22,7 +22,7 @@ type Found = (SessionRow, UserRow);
 /// from 44k to 50k requests/s, the same from 2 or from 8; 8 kept a lone
 /// pair of requests from preparing a statement for one lookup saved. (It
 /// was measured when the statement was prepared per chunk; it is now
-/// prepared once per connection, [`READ_AHEAD_SQLITE`].)
+/// prepared once per connection, `READ_AHEAD_SQLITE`.)
 const SQLITE_READ_AHEAD_FROM: usize = 8;
 
 thread_local! {
@@ -35,8 +35,8 @@ thread_local! {
 /// and user.
 pub type AheadRow = (String, SessionRow, UserRow);
 
-/// The hashes a chunk reads ahead ([`READ_AHEAD`] on PostgreSQL,
-/// [`READ_AHEAD_SQLITE`] on SQLite), each once, for [`find_live`] to
+/// The hashes a chunk reads ahead (`READ_AHEAD` on PostgreSQL,
+/// `READ_AHEAD_SQLITE` on SQLite), each once, for [`super::find_live`] to
 /// answer from; `None` when there are too few
 /// for it to pay.
 /// Expiry is still checked by each caller against its own `now`.
@@ -46,7 +46,7 @@ pub type AheadRow = (String, SessionRow, UserRow);
 /// round trip (`with_meters`: see `crate::db::read_ahead`). On
 /// SQLite it saves each lookup's read transaction (its file locks are most
 /// of what a lookup costs); it reads ahead for a batch of
-/// [`SQLITE_READ_AHEAD_FROM`] or more.
+/// `SQLITE_READ_AHEAD_FROM` or more.
 pub fn to_read_ahead<'a>(
     conn: &Conn,
     token_hashes: &[&'a str],
@@ -67,14 +67,14 @@ pub fn to_read_ahead<'a>(
     Some(distinct)
 }
 
-/// SQLite's read-ahead of `distinct` ([`READ_AHEAD_SQLITE`]).
+/// SQLite's read-ahead of `distinct` (`READ_AHEAD_SQLITE`).
 pub fn read_sqlite(c: &mut SqliteConnection, distinct: &[&str]) -> QueryResult<Vec<AheadRow>> {
     let hashes = serde_json::to_string(distinct)
         .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
     ReadAheadSqlite { hashes }.load(c)
 }
 
-/// PostgreSQL's read-ahead of `distinct` ([`READ_AHEAD`]), as a future on
+/// PostgreSQL's read-ahead of `distinct` (`READ_AHEAD`), as a future on
 /// the connection's driver, so that it can share a round trip with the
 /// chunk's other read-aheads (see `crate::db::engine::pg::PgConn::pipelined`).
 pub async fn read_pg(
@@ -122,7 +122,7 @@ const READ_AHEAD: &str = "
         OFFSET 0
     ) f";
 
-/// [`READ_AHEAD`] with its parameter, prepared once per connection.
+/// `READ_AHEAD` with its parameter, prepared once per connection.
 struct ReadAhead<'a> {
     hashes: &'a [&'a str],
 }
@@ -159,7 +159,7 @@ impl QueryFragment<Pg> for ReadAhead<'_> {
 /// anew for every chunk, some 4 % of S1's CPU (bench/README.md). SQLite's planner looks each value up by the unique index, then its
 /// user by the primary key (`EXPLAIN QUERY PLAN`: `SEARCH s USING INDEX …
 /// (token_hash=?)`, `LIST SUBQUERY`, `SEARCH u USING INTEGER PRIMARY
-/// KEY`), with or without `ANALYZE`. The columns are as in [`READ_AHEAD`];
+/// KEY`), with or without `ANALYZE`. The columns are as in `READ_AHEAD`;
 /// the statement ends in its parameter and `))` ([`ReadAheadSqlite`]).
 const READ_AHEAD_SQLITE: &str = "
     SELECT s.token_hash, s.id, s.user_id, s.stay_signed_in, s.created_at,
@@ -168,7 +168,7 @@ const READ_AHEAD_SQLITE: &str = "
     FROM sessions s JOIN users u ON u.id = s.user_id
     WHERE s.token_hash IN (SELECT value FROM json_each(";
 
-/// [`READ_AHEAD_SQLITE`] with its parameter (a JSON array of the hashes),
+/// `READ_AHEAD_SQLITE` with its parameter (a JSON array of the hashes),
 /// prepared once per connection.
 struct ReadAheadSqlite {
     hashes: String,

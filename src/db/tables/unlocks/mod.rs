@@ -320,7 +320,7 @@ pub struct MeterKey {
 /// seen then is still one. On PostgreSQL it comes from the chunk's
 /// read-ahead (see [`read_ahead`]), keyed by the session's token hash
 /// because the user is not known before the session is read; on SQLite
-/// from a plain read, the read half of [`open_metered_serialized`].
+/// from a plain read, the read half of `open_metered_serialized`.
 pub fn answer_read_only(
     conn: &mut Conn,
     token_hash: &str,

@@ -80,7 +80,7 @@ pub fn to_read_ahead<'a>(keys: &[(&'a str, MeterKey)]) -> Option<Vec<(&'a str, M
     Some(keys.iter().copied().filter(|k| seen.insert(*k)).collect())
 }
 
-/// The read-ahead of `keys` ([`READ_AHEAD`]), as a future on the
+/// The read-ahead of `keys` (`READ_AHEAD`), as a future on the
 /// connection's driver, so that it shares a round trip with the chunk's
 /// session read-ahead (see `crate::db::engine::pg::PgConn::pipelined`).
 pub async fn read_pg(
@@ -146,7 +146,7 @@ pub(crate) fn found(token_hash: &str, key: MeterKey) -> Option<Metered> {
     })
 }
 
-/// [`READ_AHEAD`] with its parameters, prepared once per connection.
+/// `READ_AHEAD` with its parameters, prepared once per connection.
 struct ReadAhead<'a> {
     token_hashes: Vec<&'a str>,
     months: Vec<i32>,
@@ -165,7 +165,7 @@ impl QueryFragment<Pg> for ReadAhead<'_> {
     }
 }
 
-/// A row of [`READ_AHEAD`].
+/// A row of `READ_AHEAD`.
 #[derive(QueryableByName)]
 pub struct ReadAheadRow {
     #[diesel(sql_type = diesel::sql_types::Text)]
