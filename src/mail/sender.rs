@@ -76,7 +76,7 @@ impl Transport {
                 Ok(Transport::Smtp(Arc::new(transport)))
             }
             None => {
-                std::fs::create_dir_all(&settings.mail_dir).with_context(|| {
+                private_dir(&settings.mail_dir).with_context(|| {
                     format!(
                         "cannot create the mail folder {} (MAIL_DIR)",
                         settings.mail_dir.display()
@@ -95,18 +95,63 @@ impl Transport {
                 smtp.send(message)?;
             }
             Transport::Folder(dir) => {
-                std::fs::create_dir_all(dir)?;
+                private_dir(dir)?;
                 // Named by the row: a redelivery after a crash rewrites the
                 // same file rather than adding a copy. Written aside, then
                 // renamed, so a reader never sees half a message.
-                let name = format!("{created_at}-{id}.eml");
+                let name = eml_name(id, created_at, message);
                 let part = dir.join(format!(".{name}.part"));
-                std::fs::write(&part, message.formatted())?;
+                write_private(&part, &message.formatted())?;
                 std::fs::rename(&part, dir.join(name))?;
             }
         }
         Ok(())
     }
+}
+
+/// A `.eml` file's name: when the message was queued (UTC, to the second),
+/// its outbox id, and whom it is for, so that a listing sorts by time and
+/// says who each message went to — and nothing secret (the links are inside
+/// only): `20261125T101500Z-000000000042-alice@example.com.eml`. The id is
+/// zero-padded, so names sort as they were queued. Characters a file system
+/// might refuse or a shell might read become `_`.
+fn eml_name(id: i64, created_at: i64, message: &Message) -> String {
+    let at = crate::time::from_unix(created_at).format("%Y%m%dT%H%M%SZ");
+    let to = message.envelope().to().first().map_or_else(
+        || "nobody".to_owned(),
+        |address| {
+            let address: &str = address.as_ref();
+            address
+                .chars()
+                .map(|c| match c {
+                    'a'..='z' | 'A'..='Z' | '0'..='9' | '@' | '.' | '+' | '-' | '_' => c,
+                    _ => '_',
+                })
+                .collect()
+        },
+    );
+    format!("{at}-{id:012}-{to}.eml")
+}
+
+/// Creates `dir` readable by this user alone (`0700` on Unix): the files
+/// in it hold live reset and verification links.
+fn private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// Writes `bytes` to a new file at `path` readable by this user alone
+/// (`0600` on Unix), whatever the umask.
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(bytes)
 }
 
 /// The sender of one instance.
@@ -403,5 +448,55 @@ mod tests {
         assert_eq!(backoff(5), 32);
         assert_eq!(backoff(12), MAX_BACKOFF_SECS);
         assert_eq!(backoff(i32::MAX), MAX_BACKOFF_SECS);
+    }
+
+    fn message_to(to: &str) -> Message {
+        Message::builder()
+            .from("tollgate <noreply@example.com>".parse().unwrap())
+            .to(to.parse().unwrap())
+            .subject("Reset your password")
+            .body("https://app.example/reset-password?token=secret-token".to_owned())
+            .unwrap()
+    }
+
+    #[test]
+    fn eml_names_sort_by_time_and_say_whom_but_no_secret() {
+        let name = eml_name(
+            42,
+            1_795_000_000,
+            &message_to("Alice <alice+news@example.com>"),
+        );
+        assert_eq!(
+            name,
+            "20261118T110640Z-000000000042-alice+news@example.com.eml"
+        );
+        assert!(!name.contains("secret"));
+        // Queued later, or later the same second: sorts after, as text.
+        let later = eml_name(43, 1_795_000_000, &message_to("bob@example.com"));
+        let next_day = eml_name(9, 1_795_086_400, &message_to("bob@example.com"));
+        let mut names = vec![next_day.clone(), later.clone(), name.clone()];
+        names.sort();
+        assert_eq!(names, [name, later, next_day]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn mail_files_and_their_folder_are_the_owner_s_alone() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("mail");
+        let transport = Transport::Folder(dir.clone());
+        transport
+            .deliver(1, 1_795_000_000, &message_to("alice@example.com"))
+            .unwrap();
+        let mode =
+            |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir), 0o700);
+        let files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(files.len(), 1);
+        assert_eq!(mode(&files[0]), 0o600);
     }
 }
