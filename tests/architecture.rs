@@ -728,8 +728,8 @@ fn shortest_path(edges: &Graph, start: &str, goal: &str) -> Option<Vec<String>> 
 fn cycle_report(cycles: &BTreeSet<Vec<String>>, edges: &Graph) -> String {
     let mut report = format!(
         "{} module cycle(s): a module refers to one that refers back to it \
-         (STYLE.md habit 12). Move one reference of each cycle so that the \
-         dependency points down LAYERS (tests/architecture.rs):\n",
+         (dependencies point one way). Move one reference of each cycle so that the \
+         dependency points down the layers (tests/architecture.rs):\n",
         cycles.len()
     );
     for cycle in cycles {

@@ -25,7 +25,7 @@ pub fn customer_of(conn: &mut Conn, user_id: i64) -> QueryResult<Option<String>>
     billing_customers::table
         .find(user_id)
         .select(billing_customers::customer_id)
-        .get_result(conn) // no LIMIT: see the note in db/mod.rs
+        .get_result(conn) // no LIMIT: see the note in db/engine/mod.rs
         .optional()
 }
 

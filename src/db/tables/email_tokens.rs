@@ -60,7 +60,7 @@ pub fn find_live(
         .filter(email_tokens::purpose.eq(purpose.as_str()))
         .filter(email_tokens::expires_at.gt(now))
         .select((email_tokens::user_id, email_tokens::email_key))
-        .get_result(conn) // no LIMIT: see the note in db/mod.rs
+        .get_result(conn) // no LIMIT: see the note in db/engine/mod.rs
         .optional()
 }
 

@@ -19,7 +19,7 @@ pub fn hits(conn: &mut Conn, limit: &IpLimit, ip: &str, now: i64) -> QueryResult
     let hits: Option<i32> = super::direct!(conn, |c| ip_limits::table
         .find((ip, limit.kind, window_start))
         .select(ip_limits::hits)
-        .get_result(c) // no LIMIT: see the note in db/mod.rs
+        .get_result(c) // no LIMIT: see the note in db/engine/mod.rs
         .optional())?;
     Ok(hits.unwrap_or(0).max(0) as u32)
 }

@@ -21,7 +21,7 @@ pub fn find(conn: &mut Conn, id: i64) -> QueryResult<Option<PostRow>> {
     super::direct!(conn, |c| posts::table
         .find(id)
         .select(PostRow::as_select())
-        .get_result(c) // no LIMIT: see the note in db/mod.rs
+        .get_result(c) // no LIMIT: see the note in db/engine/mod.rs
         .optional())
 }
 

@@ -19,7 +19,7 @@ pub fn lockout_remaining(conn: &mut Conn, key: &str, now: i64) -> QueryResult<Op
     let locked_until: Option<Option<i64>> = super::direct!(conn, |c| login_throttle::table
         .find(key)
         .select(login_throttle::locked_until)
-        .get_result(c) // no LIMIT: see the note in db/mod.rs
+        .get_result(c) // no LIMIT: see the note in db/engine/mod.rs
         .optional())?;
     Ok(locked_until
         .flatten()
@@ -55,7 +55,7 @@ pub fn record_failure(
     let row: Option<ThrottleRow> = login_throttle::table
         .find(key)
         .select(ThrottleRow::as_select())
-        .get_result(conn) // no LIMIT: see the note in db/mod.rs
+        .get_result(conn) // no LIMIT: see the note in db/engine/mod.rs
         .optional()?;
     let (failures, window_started_at) = match row {
         // Still counting within the window, and not serving a lockout.

@@ -33,7 +33,7 @@ pub fn find_by_key(conn: &mut Conn, key: &str) -> QueryResult<Option<UserRow>> {
     super::direct!(conn, |c| users::table
         .filter(users::username_key.eq(key))
         .select(UserRow::as_select())
-        .get_result(c) // no LIMIT: see the note in db/mod.rs
+        .get_result(c) // no LIMIT: see the note in db/engine/mod.rs
         .optional())
 }
 
@@ -41,7 +41,7 @@ pub fn find(conn: &mut Conn, id: i64) -> QueryResult<Option<UserRow>> {
     super::direct!(conn, |c| users::table
         .find(id)
         .select(UserRow::as_select())
-        .get_result(c) // no LIMIT: see the note in db/mod.rs
+        .get_result(c) // no LIMIT: see the note in db/engine/mod.rs
         .optional())
 }
 
@@ -134,7 +134,7 @@ pub fn email_of(conn: &mut Conn, id: i64) -> QueryResult<Option<EmailRow>> {
     users::table
         .find(id)
         .select(EmailRow::as_select())
-        .get_result(conn) // no LIMIT: see the note in db/mod.rs
+        .get_result(conn) // no LIMIT: see the note in db/engine/mod.rs
         .optional()
 }
 
