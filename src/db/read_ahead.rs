@@ -216,9 +216,9 @@ mod tests {
                         (
                             m.user_id,
                             m.post.map(|post| (post.id, post.title)),
-                            m.used_before,
-                            m.was_unlocked,
-                            m.noticed,
+                            m.meter.used_before,
+                            m.meter.was_unlocked,
+                            m.meter.noticed,
                         )
                     })
                 })

@@ -225,7 +225,7 @@ mod tests {
     use diesel::sql_types::BigInt;
 
     use super::super::lanes::{Lanes, PATIENCE};
-    use super::super::testing::{on_one_worker, results, sqlite_pool, TestPool};
+    use super::super::testing::{answers, on_one_worker, results, sqlite_pool, TestPool};
     use super::super::{run, Error};
 
     fn pool(path: &str, parallel: usize) -> TestPool {
@@ -311,11 +311,7 @@ mod tests {
                         })
                     })
                     .collect();
-                results(tasks)
-                    .await
-                    .into_iter()
-                    .map(Result::unwrap)
-                    .collect::<Vec<_>>()
+                answers(tasks).await
             });
             assert_eq!(
                 answers,

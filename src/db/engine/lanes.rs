@@ -279,7 +279,7 @@ mod tests {
     use std::thread::ThreadId;
 
     use super::*;
-    use crate::db::engine::testing::{on_one_worker, results, sqlite_pool, TestPool};
+    use crate::db::engine::testing::{answers, on_one_worker, sqlite_pool, TestPool};
     use crate::db::engine::{run_noting_loss, Error};
 
     fn pool(dir: &tempfile::TempDir, lanes: usize, patience: Duration) -> TestPool {
@@ -433,11 +433,7 @@ mod tests {
                                 })
                             })
                             .collect();
-                        results(tasks)
-                            .await
-                            .into_iter()
-                            .map(Result::unwrap)
-                            .collect::<Vec<_>>()
+                        answers(tasks).await
                     })
                 })
             })

@@ -104,3 +104,15 @@ pub async fn results<T>(tasks: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
     }
     results
 }
+
+/// What each of `tasks` answered, in order; a task that panicked or
+/// answered an error fails the test.
+pub async fn answers<T, E: std::fmt::Debug>(
+    tasks: Vec<tokio::task::JoinHandle<Result<T, E>>>,
+) -> Vec<T> {
+    results(tasks)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect()
+}

@@ -223,9 +223,9 @@ fn open_metered_pg(
             body: row.body,
             published_at: row.published_at,
         };
-        let used_before = row.used_before as u32;
+        let used_before = row.meter.used_before as u32;
         match (
-            decide(row.was_unlocked, used_before, read.limit),
+            decide(row.meter.was_unlocked, used_before, read.limit),
             row.claimed_slot,
         ) {
             (Decision::Reread, _) => return Ok(Opened::reread(post, used_before)),
@@ -234,7 +234,7 @@ fn open_metered_pg(
             (Decision::Refuse, _) => {
                 return Ok(Opened::Paywalled {
                     used: used_before,
-                    first_of_month: !row.noticed,
+                    first_of_month: !row.meter.noticed,
                 })
             }
             // This statement's claim won the slot.
@@ -342,9 +342,9 @@ pub fn answer_read_only(
             };
             (
                 post,
-                row.used_before as u32,
-                row.was_unlocked,
-                Some(row.noticed),
+                row.meter.used_before as u32,
+                row.meter.was_unlocked,
+                Some(row.meter.noticed),
             )
         }
         DbConnection::Sqlite(_) => {
@@ -382,10 +382,21 @@ struct OpenRow {
     published_at: i64,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Integer>)]
     claimed_slot: Option<i32>,
+    #[diesel(embed)]
+    meter: MeterState,
+}
+
+/// What the month's unlocks and notices say of one read, as both metered
+/// statements on PostgreSQL (the read and its read-ahead) return it.
+#[derive(QueryableByName, Clone, Copy, Debug)]
+pub struct MeterState {
+    /// The month's reads spent before this one.
     #[diesel(sql_type = diesel::sql_types::BigInt)]
-    used_before: i64,
+    pub used_before: i64,
+    /// This post is among them.
     #[diesel(sql_type = diesel::sql_types::Bool)]
-    was_unlocked: bool,
+    pub was_unlocked: bool,
+    /// The month's first refusal is recorded already.
     #[diesel(sql_type = diesel::sql_types::Bool)]
-    noticed: bool,
+    pub noticed: bool,
 }

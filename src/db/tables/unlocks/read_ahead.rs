@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use diesel::query_builder::{AstPass, QueryFragment};
 
 use super::super::posts::PostRow;
-use super::MeterKey;
+use super::{MeterKey, MeterState};
 use crate::db::engine::cache::ChunkCache;
 use crate::db::engine::statement::prepared;
 
@@ -20,9 +20,7 @@ pub struct Metered {
     pub user_id: i64,
     /// `None`: no such post.
     pub post: Option<PostRow>,
-    pub used_before: i64,
-    pub was_unlocked: bool,
-    pub noticed: bool,
+    pub meter: MeterState,
 }
 
 /// What a chunk read ahead, by token hash, then month index and post id
@@ -115,9 +113,7 @@ pub fn keep(rows: QueryResult<Vec<ReadAheadRow>>) {
         let metered = Metered {
             user_id: row.user_id,
             post,
-            used_before: row.used_before,
-            was_unlocked: row.was_unlocked,
-            noticed: row.noticed,
+            meter: row.meter,
         };
         found
             .entry(row.token_hash)
@@ -182,10 +178,6 @@ pub struct ReadAheadRow {
     body: Option<String>,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
     published_at: Option<i64>,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    used_before: i64,
-    #[diesel(sql_type = diesel::sql_types::Bool)]
-    was_unlocked: bool,
-    #[diesel(sql_type = diesel::sql_types::Bool)]
-    noticed: bool,
+    #[diesel(embed)]
+    meter: MeterState,
 }
