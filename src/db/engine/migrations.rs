@@ -27,3 +27,20 @@ pub fn migrate(conn: &mut Conn) -> anyhow::Result<()> {
 
 /// The advisory lock key instances hold while migrating ("tollgate" in hex).
 const MIGRATION_LOCK: i64 = 0x746f_6c6c_6761_7465;
+
+/// Reverts the newest migration and applies it again: for testing what a
+/// migration does to rows that were there before it.
+#[cfg(test)]
+pub fn redo_newest(conn: &mut Conn) -> anyhow::Result<()> {
+    let result = match conn {
+        DbConnection::Sqlite(c) => c
+            .revert_last_migration(SQLITE_MIGRATIONS)
+            .and_then(|_| c.run_pending_migrations(SQLITE_MIGRATIONS))
+            .map(|_| ()),
+        DbConnection::Postgres(c) => c
+            .revert_last_migration(POSTGRES_MIGRATIONS)
+            .and_then(|_| c.run_pending_migrations(POSTGRES_MIGRATIONS))
+            .map(|_| ()),
+    };
+    result.map_err(|e| anyhow::anyhow!("cannot redo the newest migration: {e}"))
+}

@@ -38,6 +38,8 @@ pub use connection::{connect_one, ping, Backend, Conn, DbConnection, Manager, Po
 use connection::{lost, manager};
 pub use error::{is_unique_violation, Error};
 pub use migrations::migrate;
+#[cfg(test)]
+pub use migrations::redo_newest;
 pub use transaction::write_transaction;
 
 use crate::config::Settings;

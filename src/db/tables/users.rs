@@ -194,3 +194,66 @@ pub fn mark_verified_unless_taken(conn: &mut Conn, id: i64, key: &str) -> QueryR
         other => other,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use diesel::connection::SimpleConnection;
+
+    use super::*;
+    use crate::db::engine::pg::PgConn;
+    use crate::db::engine::testing::on_postgres;
+    use crate::db::engine::{migrate, redo_newest, DbConnection};
+
+    /// Addresses stored before the bare-address rule, as a raw insert would
+    /// have kept them, and what the bare-address migration leaves of them.
+    fn display_names_are_removed_and_bare_addresses_kept(conn: &mut Conn) {
+        migrate(conn).unwrap();
+        let rows = [
+            ("bare", "alice@example.com", true),
+            ("named", "Victim<attacker@evil.example>", true),
+            ("quoted", "\"Victim\"<attacker@evil.example>", false),
+            ("listed", "a@evil.example,b@evil.example", true),
+            ("commented", "a@evil.example(note)", false),
+        ];
+        for (name, email, verified) in rows {
+            conn.batch_execute(&format!(
+                "INSERT INTO users (username, username_key, password_hash, plan, created_at, \
+                 email, email_key, email_verified) VALUES ('{name}', '{name}', 'h', 'free', 1, \
+                 '{}', '{}', {verified})",
+                email.replace('\'', "''"),
+                email.to_lowercase().replace('\'', "''"),
+            ))
+            .unwrap();
+        }
+        redo_newest(conn).unwrap();
+        for (name, email, verified) in rows {
+            let row = users::table
+                .filter(users::username_key.eq(name))
+                .select((users::email, users::email_key, users::email_verified))
+                .get_result::<(Option<String>, Option<String>, bool)>(conn)
+                .unwrap();
+            let expected = if name == "bare" {
+                (Some(email.to_owned()), Some(email.to_owned()), verified)
+            } else {
+                (None, None, false)
+            };
+            assert_eq!(row, expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn sqlite_keeps_only_bare_addresses() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("users.db").to_string_lossy().into_owned();
+        let mut conn = DbConnection::Sqlite(diesel::SqliteConnection::establish(&path).unwrap());
+        display_names_are_removed_and_bare_addresses_kept(&mut conn);
+    }
+
+    #[test]
+    fn postgres_keeps_only_bare_addresses() {
+        on_postgres("bare_addresses", |url| {
+            let mut conn = DbConnection::Postgres(PgConn::establish(url).unwrap());
+            display_names_are_removed_and_bare_addresses_kept(&mut conn);
+        });
+    }
+}

@@ -1,0 +1,2 @@
+-- Removed addresses cannot be restored.
+SELECT 1;
