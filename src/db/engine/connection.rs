@@ -272,6 +272,9 @@ pub fn connect_one(settings: &Settings) -> anyhow::Result<DbConnection> {
 pub(super) fn manager(settings: &Settings) -> anyhow::Result<Manager> {
     let backend = Backend::from_url(&settings.database_url);
     if let Backend::Sqlite { path } = &backend {
+        owner_only(path).with_context(|| {
+            format!("cannot make the SQLite database {path:?} private (DATABASE_URL)")
+        })?;
         let mut conn = SqliteConnection::establish(path)
             .with_context(|| format!("cannot open the SQLite database {path:?} (DATABASE_URL)"))?;
         conn.batch_execute(&format!(
@@ -283,7 +286,78 @@ pub(super) fn manager(settings: &Settings) -> anyhow::Result<Manager> {
     Ok(Manager::new(backend, settings.database_timeout))
 }
 
+/// Makes a SQLite database readable and writable by its owner alone
+/// (`0600`), creating it so if it is new: it holds password hashes and the
+/// hashes of live session and emailed-link tokens. SQLite gives the files
+/// it makes beside it (`-wal`, `-shm`, `-journal`) the database's mode;
+/// ones left with a wider mode are narrowed too. An in-memory database or
+/// a `file:` URI is left to SQLite.
+fn owner_only(path: &str) -> std::io::Result<()> {
+    if path == ":memory:" || path.starts_with("file:") {
+        return Ok(());
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let narrow = |file: &std::fs::File| -> std::io::Result<()> {
+            let mode = file.metadata()?.permissions().mode();
+            if mode & 0o077 != 0 {
+                file.set_permissions(std::fs::Permissions::from_mode(mode & 0o700))?;
+            }
+            Ok(())
+        };
+        let database = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(path)?;
+        narrow(&database)?;
+        for suffix in ["-wal", "-shm", "-journal"] {
+            match std::fs::File::open(format!("{path}{suffix}")) {
+                Ok(file) => narrow(&file)?,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Checks that the database answers (for `/health`).
 pub fn ping(conn: &mut Conn) -> QueryResult<()> {
     diesel::sql_query("SELECT 1").execute(conn).map(|_| ())
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    fn mode(path: &str) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn a_sqlite_database_is_its_owner_s_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let new = dir.path().join("new.db").to_string_lossy().into_owned();
+        owner_only(&new).unwrap();
+        assert_eq!(mode(&new), 0o600, "created private");
+
+        // One made world-readable before, with its WAL beside it.
+        let old = dir.path().join("old.db").to_string_lossy().into_owned();
+        for file in [old.clone(), format!("{old}-wal")] {
+            std::fs::write(&file, b"").unwrap();
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+        owner_only(&old).unwrap();
+        assert_eq!(mode(&old), 0o600);
+        assert_eq!(mode(&format!("{old}-wal")), 0o600);
+        // SQLite opens what was made, and makes its WAL files alike.
+        let mut conn = SqliteConnection::establish(&new).unwrap();
+        conn.batch_execute("PRAGMA journal_mode = WAL; CREATE TABLE t (n INTEGER);")
+            .unwrap();
+        assert_eq!(mode(&format!("{new}-wal")), 0o600);
+    }
 }
