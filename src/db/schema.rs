@@ -137,6 +137,7 @@ diesel::table! {
         created_at -> BigInt,
         next_attempt_at -> BigInt,
         attempts -> Integer,
+        failure -> Nullable<Text>,
     }
 }
 

@@ -109,6 +109,15 @@ impl Transport {
     }
 }
 
+/// Whether a delivery failed for good: the SMTP server answered with a
+/// permanent (5xx) refusal. A connection that failed, a timeout or a 4xx
+/// may pass, and is retried.
+fn is_permanent(error: &anyhow::Error) -> bool {
+    error
+        .downcast_ref::<lettre::transport::smtp::Error>()
+        .is_some_and(lettre::transport::smtp::Error::is_permanent)
+}
+
 /// A `.eml` file's name: when the message was queued (UTC, to the second),
 /// its outbox id, and whom it is for, so that a listing sorts by time and
 /// says who each message went to — and nothing secret (the links are inside
@@ -169,8 +178,11 @@ pub struct Sender {
 /// What became of one delivery attempt.
 enum Outcome {
     Sent,
-    Retry { at: i64 },
-    GiveUp,
+    Retry {
+        at: i64,
+    },
+    /// Retrying cannot help, for this reason.
+    GiveUp(String),
 }
 
 impl Sender {
@@ -252,8 +264,8 @@ impl Sender {
                 db::run(&self.pool, move |conn| {
                     db::write_transaction(conn, |conn| {
                         match outcome {
-                            Outcome::Sent => outbox::finish(conn, id, true)?,
-                            Outcome::GiveUp => outbox::finish(conn, id, false)?,
+                            Outcome::Sent => outbox::finish(conn, id, None)?,
+                            Outcome::GiveUp(why) => outbox::finish(conn, id, Some(&why))?,
                             Outcome::Retry { at } => outbox::retry_at(conn, id, at)?,
                         }
                         Ok::<_, db::Error>(())
@@ -324,7 +336,7 @@ impl Sender {
             Err(e) => {
                 // Not a passing failure: retrying cannot help.
                 tracing::warn!(message_id = id, error = %e, "gave up on a message that cannot be composed");
-                return Outcome::GiveUp;
+                return Outcome::GiveUp(format!("cannot be composed: {e}"));
             }
         };
         let transport = self.transport.clone();
@@ -346,6 +358,17 @@ impl Sender {
                 );
                 Outcome::Sent
             }
+            // The mail server refused the message for good (a 5xx: no such
+            // mailbox, say): asking again, for a day, would only repeat it.
+            Err(e) if is_permanent(&e) => {
+                tracing::warn!(
+                    message_id = id,
+                    attempts = claimed.attempts,
+                    error = %e,
+                    "gave up on a message the mail server refused for good"
+                );
+                Outcome::GiveUp(format!("refused by the mail server: {e}"))
+            }
             Err(e) if now - claimed.created_at >= GIVE_UP_AFTER => {
                 tracing::warn!(
                     message_id = id,
@@ -353,7 +376,7 @@ impl Sender {
                     error = %e,
                     "gave up on a message still undeliverable after 24 hours"
                 );
-                Outcome::GiveUp
+                Outcome::GiveUp(format!("still undeliverable after 24 hours: {e}"))
             }
             Err(e) => {
                 let at = now + backoff(claimed.attempts);

@@ -28,19 +28,29 @@ pub fn migrate(conn: &mut Conn) -> anyhow::Result<()> {
 /// The advisory lock key instances hold while migrating ("tollgate" in hex).
 const MIGRATION_LOCK: i64 = 0x746f_6c6c_6761_7465;
 
-/// Reverts the newest migration and applies it again: for testing what a
-/// migration does to rows that were there before it.
+/// Reverts the migrations from `version` on (newest first) and applies
+/// them again: for testing what a migration does to rows that were there
+/// before it. `version` is a migration folder's name up to its first `_`
+/// (`2026-11-25-000001`).
 #[cfg(test)]
-pub fn redo_newest(conn: &mut Conn) -> anyhow::Result<()> {
+pub fn redo_from(conn: &mut Conn, version: &str) -> anyhow::Result<()> {
+    fn redo<C: MigrationHarness<B>, B: diesel::backend::Backend>(
+        c: &mut C,
+        migrations: impl Fn() -> EmbeddedMigrations,
+        version: &str,
+    ) -> diesel::migration::Result<()> {
+        let wanted = version.replace('-', "");
+        loop {
+            let reverted = c.revert_last_migration(migrations())?;
+            if reverted.to_string().replace('-', "") == wanted {
+                break;
+            }
+        }
+        c.run_pending_migrations(migrations()).map(|_| ())
+    }
     let result = match conn {
-        DbConnection::Sqlite(c) => c
-            .revert_last_migration(SQLITE_MIGRATIONS)
-            .and_then(|_| c.run_pending_migrations(SQLITE_MIGRATIONS))
-            .map(|_| ()),
-        DbConnection::Postgres(c) => c
-            .revert_last_migration(POSTGRES_MIGRATIONS)
-            .and_then(|_| c.run_pending_migrations(POSTGRES_MIGRATIONS))
-            .map(|_| ()),
+        DbConnection::Sqlite(c) => redo(c, || SQLITE_MIGRATIONS, version),
+        DbConnection::Postgres(c) => redo(c, || POSTGRES_MIGRATIONS, version),
     };
-    result.map_err(|e| anyhow::anyhow!("cannot redo the newest migration: {e}"))
+    result.map_err(|e| anyhow::anyhow!("cannot redo the migrations from {version}: {e}"))
 }

@@ -39,7 +39,7 @@ use connection::{lost, manager};
 pub use error::{is_unique_violation, Error};
 pub use migrations::migrate;
 #[cfg(test)]
-pub use migrations::redo_newest;
+pub use migrations::redo_from;
 pub use transaction::write_transaction;
 
 use crate::config::Settings;

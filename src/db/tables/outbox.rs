@@ -116,14 +116,15 @@ pub fn claim(conn: &mut Conn, now: i64, lease_until: i64, limit: i64) -> QueryRe
     }
 }
 
-/// Done: delivered (`sent`) or given up (`failed`). The body, which holds a
-/// link's token, is blanked; the row stays an hour for the per-address
-/// limit.
-pub fn finish(conn: &mut Conn, id: i64, sent: bool) -> QueryResult<()> {
+/// Done: delivered (`failure` is `None`) or given up, and why. The body,
+/// which holds a link's token, is blanked; the row stays an hour for the
+/// per-address limit.
+pub fn finish(conn: &mut Conn, id: i64, failure: Option<&str>) -> QueryResult<()> {
     diesel::update(outbox::table.find(id))
         .set((
-            outbox::state.eq(if sent { "sent" } else { "failed" }),
+            outbox::state.eq(if failure.is_none() { "sent" } else { "failed" }),
             outbox::body.eq(""),
+            outbox::failure.eq(failure),
         ))
         .execute(conn)
         .map(|_| ())

@@ -202,7 +202,7 @@ mod tests {
     use super::*;
     use crate::db::engine::pg::PgConn;
     use crate::db::engine::testing::on_postgres;
-    use crate::db::engine::{migrate, redo_newest, DbConnection};
+    use crate::db::engine::{migrate, redo_from, DbConnection};
 
     /// Addresses stored before the bare-address rule, as a raw insert would
     /// have kept them, and what the bare-address migration leaves of them.
@@ -225,7 +225,7 @@ mod tests {
             ))
             .unwrap();
         }
-        redo_newest(conn).unwrap();
+        redo_from(conn, "2026-11-25-000001").unwrap();
         for (name, email, verified) in rows {
             let row = users::table
                 .filter(users::username_key.eq(name))
