@@ -328,6 +328,7 @@ struct Purged {
     events: usize,
     paywall_notices: usize,
     billing_events: usize,
+    checkouts: usize,
     email_tokens: usize,
     messages: usize,
 }
@@ -366,6 +367,7 @@ async fn purge_expired(
                     events: events::purge_older_than(conn, now - event_retention)?,
                     paywall_notices: paywall_notices::purge_before(conn, month)?,
                     billing_events: billing::purge_events(conn, now - BILLING_EVENTS_KEPT_SECS)?,
+                    checkouts: billing::purge_checkouts(conn, now)?,
                     email_tokens: email_tokens::purge_expired(conn, now)?,
                     // Done messages are kept an hour: the per-address
                     // limit counts them.

@@ -1,5 +1,6 @@
-//! A small client for the four Stripe API calls tollgate makes, on reqwest
-//! with rustls (no Stripe SDK: README, "Taking payments", says why).
+//! A small client for the few Stripe API calls tollgate makes, on reqwest
+//! with rustls (no Stripe SDK: the calls are few, and an SDK is a large
+//! build for them).
 //!
 //! Every call is form-encoded with `Authorization: Bearer <secret key>`,
 //! as Stripe's API takes it; every `POST` carries an `Idempotency-Key`
@@ -93,15 +94,18 @@ impl StripeClient {
         text(&answer, "id")
     }
 
-    /// `POST /v1/checkout/sessions` in subscription mode; answers its URL.
-    /// The key names the user, customer and price, and the hour: a retry
-    /// within the hour gets the same (still open) session back, not a
-    /// second one a user could pay for twice.
+    /// `POST /v1/checkout/sessions` in subscription mode; answers the
+    /// session. The key names the user, customer and price, and the hour: a
+    /// retry within the hour gets the same (still open) session back, not a
+    /// second one a user could pay for twice. The session expires after
+    /// [`CHECKOUT_LIFETIME`], and it and the subscription it starts carry
+    /// `metadata[tollgate_user_id]`, by which tollgate knows them for its
+    /// own among whatever else the Stripe account sells.
     pub async fn create_checkout_session(
         &self,
         checkout: &Checkout<'_>,
         now: i64,
-    ) -> Result<String, StripeError> {
+    ) -> Result<CheckoutSession, StripeError> {
         let key = format!(
             "tollgate-checkout-{}-{}-{}-{}",
             checkout.user_id,
@@ -127,10 +131,46 @@ impl StripeClient {
                         format!("{app}/billing/success?session_id={{CHECKOUT_SESSION_ID}}"),
                     ),
                     ("cancel_url", format!("{app}/billing/cancel")),
+                    ("expires_at", (now + CHECKOUT_LIFETIME).to_string()),
+                    ("metadata[tollgate_user_id]", checkout.user_id.to_string()),
+                    (
+                        "subscription_data[metadata][tollgate_user_id]",
+                        checkout.user_id.to_string(),
+                    ),
                 ],
             )
             .await?;
-        text(&answer, "url")
+        Ok(CheckoutSession {
+            id: text(&answer, "id")?,
+            url: text(&answer, "url")?,
+            expires_at: answer["expires_at"]
+                .as_i64()
+                .unwrap_or(now + CHECKOUT_LIFETIME),
+        })
+    }
+
+    /// `POST /v1/checkout/sessions/{id}/expire`: the session can no longer
+    /// be paid. One that is no longer open (paid, or expired already) is
+    /// as good as expired.
+    pub async fn expire_checkout_session(&self, id: &str) -> Result<(), StripeError> {
+        let path = format!("/v1/checkout/sessions/{}/expire", encode_path(id));
+        match self
+            .post(&path, &format!("tollgate-expire-{id}"), &[])
+            .await
+        {
+            Ok(_) => Ok(()),
+            // Stripe refuses to expire a session that is not open (400), or
+            // one it does not have (404); either way nobody can pay it.
+            Err(StripeError::Refused { status, .. }) if status == 400 || status == 404 => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `GET /v1/subscriptions/{id}`: the subscription as Stripe has it now.
+    pub async fn subscription(&self, id: &str) -> Result<Value, StripeError> {
+        let path = format!("/v1/subscriptions/{}", encode_path(id));
+        let request = self.http()?.get(format!("{}{path}", self.base));
+        self.send(request).await
     }
 
     /// `POST /v1/billing_portal/sessions`; answers its URL. Portal sessions
@@ -210,6 +250,17 @@ impl StripeClient {
                 .collect(),
         })
     }
+}
+
+/// How long a Checkout Session stays payable: Stripe's shortest, so that a
+/// tab left open is not a way to subscribe much later.
+pub const CHECKOUT_LIFETIME: i64 = 3_600;
+
+/// A Checkout Session as made.
+pub struct CheckoutSession {
+    pub id: String,
+    pub url: String,
+    pub expires_at: i64,
 }
 
 /// What a Checkout Session is made for.

@@ -107,6 +107,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    billing_checkouts (id) {
+        id -> Text,
+        user_id -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
     billing_events (id) {
         id -> Text,
         kind -> Text,
@@ -155,6 +163,7 @@ diesel::table! {
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(events -> users (user_id));
 diesel::joinable!(paywall_notices -> users (user_id));
+diesel::joinable!(billing_checkouts -> users (user_id));
 diesel::joinable!(billing_customers -> users (user_id));
 diesel::joinable!(billing_subscriptions -> users (user_id));
 diesel::joinable!(email_tokens -> users (user_id));
@@ -170,6 +179,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     events,
     ip_limits,
     paywall_notices,
+    billing_checkouts,
     billing_customers,
     billing_subscriptions,
     billing_events,

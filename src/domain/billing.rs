@@ -48,8 +48,9 @@ pub struct Event {
 /// What an event asks to change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
-    /// `checkout.session.completed` in subscription mode: the customer (and
-    /// subscription) now belong to the user named by `client_reference_id`.
+    /// `checkout.session.completed` in subscription mode, for a session
+    /// tollgate opened: the customer (and subscription) now belong to the
+    /// user named by `client_reference_id` and `metadata[tollgate_user_id]`.
     CheckoutCompleted {
         user_id: i64,
         customer: String,
@@ -71,6 +72,10 @@ pub struct Subscription {
     pub status: String,
     pub current_period_end: Option<i64>,
     pub cancel_at_period_end: bool,
+    /// `metadata[tollgate_user_id]`, which tollgate's checkouts give the
+    /// subscriptions they start: one without it was started elsewhere
+    /// (one Stripe account may serve several products).
+    pub tollgate_user: Option<i64>,
 }
 
 /// Why an event's body could not be read (the signature was good, so this
@@ -102,13 +107,16 @@ pub fn parse_event(body: &Value) -> Result<Event, Unreadable> {
 }
 
 /// A completed Checkout Session that tollgate started: subscription mode,
-/// a customer, and our user id as `client_reference_id`. Anything else
-/// (a one-off payment, a session made elsewhere) is not ours to act on.
+/// a customer, and our user id as both `client_reference_id` and
+/// `metadata[tollgate_user_id]`. Anything else (a one-off payment, a
+/// session another product of the same Stripe account made) is not ours to
+/// act on.
 fn checkout(object: &Value) -> Change {
     let user_id = text(object, "client_reference_id").and_then(|id| id.parse::<i64>().ok());
+    let ours = tollgate_user(object).is_some_and(|marked| Some(marked) == user_id);
     let customer = id_of(&object["customer"]);
     match (text(object, "mode").as_deref(), user_id, customer) {
-        (Some("subscription"), Some(user_id), Some(customer)) if user_id > 0 => {
+        (Some("subscription"), Some(user_id), Some(customer)) if user_id > 0 && ours => {
             Change::CheckoutCompleted {
                 user_id,
                 customer,
@@ -130,7 +138,20 @@ fn subscription(object: &Value) -> Option<Subscription> {
             .as_i64()
             .or_else(|| object["items"]["data"][0]["current_period_end"].as_i64()),
         cancel_at_period_end: object["cancel_at_period_end"].as_bool().unwrap_or(false),
+        tollgate_user: tollgate_user(object),
     })
+}
+
+/// A Stripe object's subscription, read from `GET /v1/subscriptions/{id}`.
+pub fn parse_subscription(object: &Value) -> Result<Subscription, Unreadable> {
+    subscription(object).ok_or(Unreadable("subscription"))
+}
+
+/// The tollgate user an object's `metadata[tollgate_user_id]` names.
+fn tollgate_user(object: &Value) -> Option<i64> {
+    text(&object["metadata"], "tollgate_user_id")
+        .and_then(|id| id.parse::<i64>().ok())
+        .filter(|id| *id > 0)
 }
 
 fn text(object: &Value, field: &str) -> Option<String> {
@@ -197,6 +218,7 @@ mod tests {
                 status: "active".into(),
                 current_period_end: Some(1_700_100_000),
                 cancel_at_period_end: true,
+                tollgate_user: None,
             })
         );
     }
@@ -220,6 +242,7 @@ mod tests {
     #[test]
     fn only_our_subscription_checkouts_link_a_customer() {
         let ours = json!({"id": "cs_1", "mode": "subscription", "client_reference_id": "7",
+                          "metadata": {"tollgate_user_id": "7"},
                           "customer": "cus_1", "subscription": "sub_1"});
         assert_eq!(
             parse_event(&event("checkout.session.completed", ours))
@@ -232,9 +255,16 @@ mod tests {
             }
         );
         for other in [
-            json!({"mode": "payment", "client_reference_id": "7", "customer": "cus_1"}),
-            json!({"mode": "subscription", "client_reference_id": "x", "customer": "cus_1"}),
-            json!({"mode": "subscription", "client_reference_id": "7", "customer": null}),
+            json!({"mode": "payment", "client_reference_id": "7", "customer": "cus_1",
+                   "metadata": {"tollgate_user_id": "7"}}),
+            json!({"mode": "subscription", "client_reference_id": "x", "customer": "cus_1",
+                   "metadata": {"tollgate_user_id": "7"}}),
+            json!({"mode": "subscription", "client_reference_id": "7", "customer": null,
+                   "metadata": {"tollgate_user_id": "7"}}),
+            // Another product's checkout: no mark, or a mark not ours.
+            json!({"mode": "subscription", "client_reference_id": "7", "customer": "cus_1"}),
+            json!({"mode": "subscription", "client_reference_id": "7", "customer": "cus_1",
+                   "metadata": {"tollgate_user_id": "8"}}),
         ] {
             let change = parse_event(&event("checkout.session.completed", other))
                 .unwrap()

@@ -289,10 +289,23 @@ pub async fn delete_account(
 
     let user_id = current.0.user.id;
     confirm_password(&state, &current, password, &requester(&req)).await?;
-    let live = db::run(&state.pool, move |conn| {
-        Ok::<_, ApiError>(billing::live_subscription_ids(conn, user_id)?)
+    let now = state.clock.now();
+    let (live, checkouts) = db::run(&state.pool, move |conn| {
+        let live = billing::live_subscription_ids(conn, user_id)?;
+        Ok::<_, ApiError>((live, billing::open_checkouts(conn, user_id, now)?))
     })
     .await?;
+    // A checkout left open in another tab could otherwise still start a
+    // subscription for the account about to go (and if one completes all
+    // the same, its webhook cancels what it started).
+    if let Some(stripe) = state.stripe.as_ref() {
+        for id in &checkouts {
+            stripe
+                .expire_checkout_session(id)
+                .await
+                .map_err(|e| ApiError::BillingUnavailable(e.into()))?;
+        }
+    }
     if !live.is_empty() {
         // With billing switched off there is no way to stop the charges:
         // the account stays until there is.

@@ -71,7 +71,7 @@ pub async fn checkout(
             .await?
         }
     };
-    let url = stripe
+    let session = stripe
         .create_checkout_session(
             &Checkout {
                 user_id,
@@ -83,7 +83,14 @@ pub async fn checkout(
         )
         .await
         .map_err(unavailable)?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "url": url })))
+    // Remembered until it expires, so that deleting the account can expire
+    // it at Stripe first.
+    let (id, expires_at) = (session.id, session.expires_at);
+    db::write(&state.pool, move |conn| {
+        Ok::<_, ApiError>(billing::remember_checkout(conn, user_id, &id, expires_at)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "url": session.url })))
 }
 
 /// A Stripe Billing Portal session: `200 {"url"}`.
@@ -146,12 +153,51 @@ pub async fn stripe_webhook(
     let event = parse_event(&value)
         .map_err(|missing| ApiError::field(missing.0, "is missing or of the wrong type"))?;
     let (id, kind) = (event.id.clone(), event.kind.clone());
-    let applied = db::run(&state.pool, move |conn| {
-        db::write_transaction(conn, |conn| {
-            Ok::<_, ApiError>(billing::apply_event(conn, &event, now)?)
-        })
+    let event = std::sync::Arc::new(event);
+    let first = event.clone();
+    let applied = db::write(&state.pool, move |conn| {
+        Ok::<_, ApiError>(billing::apply_event(conn, &first, now)?)
     })
     .await?;
+    // Both cases that need Stripe first record nothing until Stripe has
+    // answered: if it cannot be reached, the event is refused (`502`) and
+    // Stripe delivers it again later.
+    let applied = match applied {
+        billing::Applied::Tie { subscription } => {
+            let stripe = configured(&state)?.1;
+            let object = stripe
+                .subscription(&subscription)
+                .await
+                .map_err(unavailable)?;
+            let fetched = crate::domain::billing::parse_subscription(&object)
+                .map_err(|missing| ApiError::field(missing.0, "is missing or of the wrong type"))?;
+            db::write(&state.pool, move |conn| {
+                Ok::<_, ApiError>(billing::apply_event_as_fetched(
+                    conn, &event, &fetched, now,
+                )?)
+            })
+            .await?
+        }
+        billing::Applied::Orphaned { subscription } => {
+            if let Some(subscription) = &subscription {
+                let stripe = configured(&state)?.1;
+                stripe
+                    .cancel_subscription(subscription)
+                    .await
+                    .map_err(unavailable)?;
+                tracing::info!(
+                    subscription = %subscription,
+                    "cancelled a subscription checked out for a deleted account"
+                );
+            }
+            db::write(&state.pool, move |conn| {
+                Ok::<_, ApiError>(billing::record_event(conn, &event, now)?)
+            })
+            .await?;
+            billing::Applied::Orphaned { subscription }
+        }
+        applied => applied,
+    };
     tracing::info!(event.id = %id, event.kind = %kind, outcome = ?applied, "billing event");
     Ok(HttpResponse::Ok().json(serde_json::json!({ "received": true })))
 }

@@ -1,10 +1,13 @@
-//! Queries on `billing_customers`, `billing_subscriptions` and
-//! `billing_events`, and [`apply_event`]: a Stripe webhook event's effects,
-//! committed with the record that the event was applied.
+//! Queries on `billing_customers`, `billing_subscriptions`,
+//! `billing_checkouts` and `billing_events`, and [`apply_event`]: a Stripe
+//! webhook event's effects, committed with the record that the event was
+//! applied.
 
 use diesel::prelude::*;
 
-use super::schema::{billing_customers, billing_events, billing_subscriptions, users};
+use super::schema::{
+    billing_checkouts, billing_customers, billing_events, billing_subscriptions, users,
+};
 use super::{Conn, DbConnection};
 use crate::domain::billing::{plan_for_status, Change, Event, Subscription, PREMIUM_STATUSES};
 use crate::domain::{EventKind, Plan, Requester};
@@ -69,9 +72,43 @@ pub fn subscriptions_of(conn: &mut Conn, user_id: i64) -> QueryResult<Vec<Subscr
     Ok(rows)
 }
 
+/// Remembers a Checkout Session opened for `user_id` until it expires (a
+/// retry that got the same session back changes nothing).
+pub fn remember_checkout(
+    conn: &mut Conn,
+    user_id: i64,
+    session_id: &str,
+    expires_at: i64,
+) -> QueryResult<()> {
+    let insert = diesel::insert_into(billing_checkouts::table)
+        .values((
+            billing_checkouts::id.eq(session_id),
+            billing_checkouts::user_id.eq(user_id),
+            billing_checkouts::expires_at.eq(expires_at),
+        ))
+        .on_conflict_do_nothing();
+    super::direct!(conn, |c| insert.execute(c)).map(|_| ())
+}
+
+/// The Checkout Sessions opened for `user_id` that have not expired yet
+/// (some may have completed: expiring those is refused, and harmless).
+pub fn open_checkouts(conn: &mut Conn, user_id: i64, now: i64) -> QueryResult<Vec<String>> {
+    billing_checkouts::table
+        .filter(billing_checkouts::user_id.eq(user_id))
+        .filter(billing_checkouts::expires_at.gt(now))
+        .select(billing_checkouts::id)
+        .load(conn)
+}
+
+/// Forgets Checkout Sessions that expired before `now`.
+pub fn purge_checkouts(conn: &mut Conn, now: i64) -> QueryResult<usize> {
+    diesel::delete(billing_checkouts::table.filter(billing_checkouts::expires_at.le(now)))
+        .execute(conn)
+}
+
 /// What applying an event came to (for the log; the answer is `200`
-/// whatever it is).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// whatever it is, but for the two that need Stripe first).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Applied {
     /// Its effects are committed.
     Applied,
@@ -82,8 +119,18 @@ pub enum Applied {
     Stale,
     /// For a customer or user tollgate does not know.
     Unknown,
-    /// A type or object tollgate does not act on.
+    /// A type or object tollgate does not act on, or one it did not start.
     Ignored,
+    /// Nothing recorded: the event has the same `created` second as the
+    /// last one applied to this subscription and says something else, so
+    /// which is newer cannot be told. The caller reads the subscription
+    /// from Stripe and applies the event with what Stripe says
+    /// ([`apply_event_as_fetched`]).
+    Tie { subscription: String },
+    /// Nothing recorded: one of tollgate's checkouts completed for a user
+    /// who has since been deleted. The caller cancels its subscription at
+    /// Stripe, then records the event ([`record_event`]).
+    Orphaned { subscription: Option<String> },
 }
 
 /// Applies `event`. Call it inside [`super::write_transaction`]: its
@@ -98,18 +145,25 @@ pub enum Applied {
 /// touching anything else. Were the first to roll back, the second would
 /// insert and apply it instead.
 pub fn apply_event(conn: &mut Conn, event: &Event, now: i64) -> QueryResult<Applied> {
-    if event.change == Change::Ignored {
-        return Ok(Applied::Ignored);
+    match &event.change {
+        Change::Ignored => return Ok(Applied::Ignored),
+        Change::CheckoutCompleted {
+            user_id,
+            subscription,
+            ..
+        } if !user_exists(conn, *user_id)? && !recorded(conn, &event.id)? => {
+            return Ok(Applied::Orphaned {
+                subscription: subscription.clone(),
+            });
+        }
+        Change::Subscription(sub) if is_tie(conn, sub, event.created)? => {
+            return Ok(Applied::Tie {
+                subscription: sub.id.clone(),
+            });
+        }
+        _ => {}
     }
-    let record = diesel::insert_into(billing_events::table)
-        .values((
-            billing_events::id.eq(&event.id),
-            billing_events::kind.eq(&event.kind),
-            billing_events::created.eq(event.created),
-            billing_events::received_at.eq(now),
-        ))
-        .on_conflict_do_nothing();
-    if super::direct!(conn, |c| record.execute(c))? == 0 {
+    if !record_event(conn, event, now)? {
         return Ok(Applied::Replay);
     }
     match &event.change {
@@ -121,13 +175,76 @@ pub fn apply_event(conn: &mut Conn, event: &Event, now: i64) -> QueryResult<Appl
     }
 }
 
+/// Applies a subscription event whose `created` tied with the last one
+/// applied ([`Applied::Tie`]), with the subscription as Stripe has it now
+/// (`fetched`) in place of what the event says: Stripe's present state is
+/// at least as new as either event.
+pub fn apply_event_as_fetched(
+    conn: &mut Conn,
+    event: &Event,
+    fetched: &Subscription,
+    now: i64,
+) -> QueryResult<Applied> {
+    if !record_event(conn, event, now)? {
+        return Ok(Applied::Replay);
+    }
+    apply_subscription(conn, fetched, event.created, now)
+}
+
+/// Records that `event` was applied; `false` if it was already (a replay,
+/// or a duplicate another instance applied first).
+pub fn record_event(conn: &mut Conn, event: &Event, now: i64) -> QueryResult<bool> {
+    let record = diesel::insert_into(billing_events::table)
+        .values((
+            billing_events::id.eq(&event.id),
+            billing_events::kind.eq(&event.kind),
+            billing_events::created.eq(event.created),
+            billing_events::received_at.eq(now),
+        ))
+        .on_conflict_do_nothing();
+    Ok(super::direct!(conn, |c| record.execute(c))? > 0)
+}
+
+fn recorded(conn: &mut Conn, event_id: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(billing_events::table.find(event_id))).get_result(conn)
+}
+
+fn user_exists(conn: &mut Conn, user_id: i64) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(users::table.find(user_id))).get_result(conn)
+}
+
+/// Whether `sub`, from an event created at `created`, ties with what is
+/// stored: the last event applied to it has the same second and said
+/// something else. (The same again is no tie: applying it changes
+/// nothing.)
+fn is_tie(conn: &mut Conn, sub: &Subscription, created: i64) -> QueryResult<bool> {
+    let stored: Option<(i64, String, Option<i64>, bool)> = billing_subscriptions::table
+        .find(&sub.id)
+        .select((
+            billing_subscriptions::last_event_created,
+            billing_subscriptions::status,
+            billing_subscriptions::current_period_end,
+            billing_subscriptions::cancel_at_period_end,
+        ))
+        .get_result(conn)
+        .optional()?;
+    Ok(stored.is_some_and(|(last, status, end, cancel)| {
+        last == created
+            && (status.as_str(), end, cancel)
+                != (
+                    sub.status.as_str(),
+                    sub.current_period_end,
+                    sub.cancel_at_period_end,
+                )
+    }))
+}
+
 /// `checkout.session.completed`: `customer` is `user_id`'s. Normally
 /// tollgate made that customer and already remembers it; this also covers
 /// a checkout whose customer Stripe made. A customer already linked to
-/// another user stays theirs.
+/// another user stays theirs, and a user's customer is never replaced.
 fn link_customer(conn: &mut Conn, user_id: i64, customer: &str, now: i64) -> QueryResult<Applied> {
-    let user_exists: bool =
-        diesel::select(diesel::dsl::exists(users::table.find(user_id))).get_result(conn)?;
+    let user_exists = user_exists(conn, user_id)?;
     let owner: Option<i64> = billing_customers::table
         .filter(billing_customers::customer_id.eq(customer))
         .select(billing_customers::user_id)
@@ -144,16 +261,20 @@ fn link_customer(conn: &mut Conn, user_id: i64, customer: &str, now: i64) -> Que
             Ok(Applied::Unknown)
         }
         None => {
-            let upsert = diesel::insert_into(billing_customers::table)
+            let insert = diesel::insert_into(billing_customers::table)
                 .values((
                     billing_customers::user_id.eq(user_id),
                     billing_customers::customer_id.eq(customer),
                     billing_customers::created_at.eq(now),
                 ))
-                .on_conflict(billing_customers::user_id)
-                .do_update()
-                .set(billing_customers::customer_id.eq(customer));
-            super::direct!(conn, |c| upsert.execute(c))?;
+                .on_conflict_do_nothing();
+            if super::direct!(conn, |c| insert.execute(c))? == 0 {
+                tracing::warn!(
+                    user_id,
+                    "a checkout named a second customer for a user; the first stays theirs"
+                );
+                return Ok(Applied::Unknown);
+            }
             Ok(Applied::Applied)
         }
     }
@@ -176,6 +297,25 @@ fn apply_subscription(
     let Some(user_id) = owner else {
         return Ok(Applied::Unknown);
     };
+    // Only subscriptions tollgate's checkouts started (marked with the
+    // user), or ones stored before they were marked: a customer may also
+    // subscribe to another product sold through the same Stripe account.
+    match sub.tollgate_user {
+        Some(marked) if marked != user_id => {
+            tracing::warn!(user_id, "a subscription marked for another user; ignored");
+            return Ok(Applied::Unknown);
+        }
+        Some(_) => {}
+        None => {
+            let known: bool = diesel::select(diesel::dsl::exists(
+                billing_subscriptions::table.find(&sub.id),
+            ))
+            .get_result(conn)?;
+            if !known {
+                return Ok(Applied::Ignored);
+            }
+        }
+    }
     // Events about two subscriptions of one user, applied at once on
     // PostgreSQL, would each decide the plan without seeing the other's
     // change; the user's row lock makes them take turns (SQLite's write
