@@ -1,4 +1,4 @@
--- Operating it (issue 11): the client IP on sessions, account events, the
+-- Operating it: the client IP on sessions, account events, the
 -- per-IP abuse limits, and the once-a-month paywall notice.
 
 -- The client IP (see client_ip.rs) that last used the session.
