@@ -5,7 +5,7 @@
 # hits both alike. Prints each build's CPU per request (from /proc) and
 # B's cost as a fraction of A's, per round. The same build against itself
 # comes out a few per cent apart by position, so run it in both orders
-# and combine the two ratios (bench/README.md, session 14):
+# and combine the two ratios (bench/README.md, "Comparing two builds"):
 #
 #   cp target/release/tollgate /tmp/before   # build, change, build again
 #   bash bench/ab.sh /tmp/before target/release/tollgate

@@ -5,7 +5,7 @@
 # wrk to another, every scenario is bounded in time, loopback only. Prints
 # Markdown tables (throughput, p50/p99, server CPU per request, peak RSS,
 # each of S1-S3 as a ratio to the ceiling measured just before it) and checks
-# every target of issue 5 against this run.
+# every target (bench/README.md, "Targets") against this run.
 #
 #   bash bench/run.sh                        # everything, about 30 minutes
 #   BENCH_SECONDS=30 bash bench/run.sh       # longer scenarios
@@ -187,7 +187,7 @@ scenarios() {
 # each after the mail sender has worked through the requests recorded before
 # it; rows S7pk and S7pu hold the medians of the rounds. On PostgreSQL a
 # forgot is a commit that waits for the WAL on disk, and the same address
-# paced twice in a row moved by 15 % (bench/README.md, session 16): one
+# paced twice in a row can move by 15 %: one
 # run of each could differ by that much for no reason in the address.
 paced_forgot() {
   local rows=$1 round kind
@@ -388,8 +388,8 @@ for backend in "${backends[@]}"; do
     echo
     echo "| target | this run | |"
     echo "|---|---|---|"
-    # Issue 13's targets: SQLite S1 ≥ 0.5 and S2 ≥ 0.2; PostgreSQL S1 ≥ 0.25
-    # and S2 ≥ 0.12.
+    # Throughput targets: SQLite S1 ≥ 0.5 and S2 ≥ 0.2; PostgreSQL S1 ≥ 0.25
+    # and S2 ≥ 0.12 (bench/README.md, "Targets").
     if [ "$backend" = postgres ]; then t1=0.25 t2=0.12; else t1=0.5 t2=0.2; fi
     echo "| S1 ≥ $t1 × ceiling | $(awk -v a="$s1" -v b="$c1" 'BEGIN { printf "%.2f", a / b }') | $(ok "$s1 >= $t1 * $c1") |"
     echo "| S2 ≥ $t2 × ceiling | $(awk -v a="$s2" -v b="$c2" 'BEGIN { printf "%.2f", a / b }') | $(ok "$s2 >= $t2 * $c2") |"

@@ -1,6 +1,6 @@
 -- The PostgreSQL twin of migrations/sqlite (same version name, same tables
--- and columns). Operating it: the client IP on sessions, account events, the
--- per-IP abuse limits, and the once-a-month paywall notice.
+-- and columns). Operating it: the client IP on sessions, account events,
+-- the per-IP abuse limits, and the once-a-month paywall notice.
 
 -- The client IP (see client_ip.rs) that last used the session.
 ALTER TABLE sessions ADD COLUMN ip TEXT;
