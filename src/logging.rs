@@ -2,7 +2,7 @@
 //! tracing-subscriber's default format without colours, written with less
 //! machinery. The access log writes a line per request, and on the
 //! cheapest requests (the guard's 401) the default formatter was the
-//! largest cost left in our own code (bench/README.md). A terminal keeps
+//! largest cost left in our own code (docs/performance.md). A terminal keeps
 //! the default, coloured format.
 
 use std::cell::RefCell;
@@ -82,7 +82,7 @@ pub struct Access<'a> {
 /// in plain-text logs it is put together here, byte for byte the line
 /// [`PlainLine`] would write for the tracing event below (a test holds them
 /// equal), without the event machinery — field visitors, dynamic
-/// formatting — which cost as much as the rest of a `401` (bench/README.md).
+/// formatting — which cost as much as the rest of a `401` (docs/performance.md).
 pub fn access(line: &Access<'_>) {
     if !tracing::enabled!(target: "tollgate::access", tracing::Level::INFO) {
         return;
@@ -128,7 +128,7 @@ fn access_line(text: &mut String, line: &Access<'_>) {
 /// format tracing-subscriber writes by default, but with the calendar part
 /// worked out once a second per thread instead of for every line: the
 /// access log writes a line per request, and the calendar arithmetic was a
-/// measurable part of the cheapest requests (bench/README.md).
+/// measurable part of the cheapest requests (docs/performance.md).
 pub struct Timestamp;
 
 impl FormatTime for Timestamp {

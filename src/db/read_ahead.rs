@@ -52,7 +52,7 @@ impl ReadAhead for SessionsAndMeters {
     /// costs one round trip, not two — one wake-up of PostgreSQL's backend
     /// and of this thread instead of two. Each statement is still executed
     /// on its own, which is most of what it costs PostgreSQL; one statement
-    /// for both was measured to cost as much as the two (bench/README.md).
+    /// for both was measured to cost as much as the two (docs/performance.md).
     /// On SQLite meters are not read ahead: a plain read in the process
     /// cost less than a statement whose length varied with the chunk. (The
     /// sessions' read-ahead takes its keys as one JSON array, prepared

@@ -3,7 +3,7 @@
 //! Every Diesel call runs off the async workers. Handing each one to the
 //! blocking pool by itself costs a thread wake-up and two context switches
 //! per query, and on a busy server that was most of a `check_session`'s CPU
-//! (bench/README.md has the figures). So the first request of an event-loop
+//! (docs/performance.md has the figures). So the first request of an event-loop
 //! turn to need the database becomes the batch's leader: it yields to the
 //! event loop until no more requests queue work behind it, then sends the
 //! whole batch to the blocking pool: the jobs that read ahead through the
@@ -144,7 +144,7 @@ impl<A: ReadAhead> Drop for Dispatch<'_, A> {
 /// statement of their own, so splitting them would only multiply the
 /// read-aheads and the hops to the blocking pool (PostgreSQL, S2 with two
 /// workers: 18k -> 25k req/s, PostgreSQL's CPU per request 35 -> 17 µs;
-/// bench/README.md). The rest, which each run statements of their own,
+/// docs/performance.md). The rest, which each run statements of their own,
 /// are spread over connections by [`chunk_size`].
 #[allow(clippy::type_complexity)]
 fn chunks<A: ReadAhead>(

@@ -32,7 +32,7 @@ pub type Conn = DbConnection;
 /// Diesel renders the whole SQL text again on every execution (its
 /// `SerializedQuery` does so in each pass over the query, even when the
 /// prepared statement is cached): that was a sixth of `check_session`'s CPU
-/// when measured (bench/README.md). The body is the same generic Diesel
+/// when measured (docs/performance.md). The body is the same generic Diesel
 /// query, compiled once per backend.
 macro_rules! direct {
     ($conn:expr, |$c:ident| $body:expr) => {

@@ -6,13 +6,13 @@
 //! hop to the blocking pool and a wake-up of each worker it answers. Sent
 //! as each worker's batch came, with two workers a chunk served half as
 //! many requests as with one, and PostgreSQL's CPU per request doubled
-//! (bench/README.md). So their chunks go through lanes: while
+//! (docs/performance.md). So their chunks go through lanes: while
 //! every lane is busy, the jobs of every worker's batches wait together,
 //! and the lane that finishes first takes them all as its next chunk.
 //! Nothing waits that a lane could take: a free lane starts at once. (S2
 //! with two workers, builds alternated: PostgreSQL's CPU per request 16–19
 //! µs without lanes, 10–11 µs with one; the server's 43–49 and 35–36 µs;
-//! bench/README.md.)
+//! docs/performance.md.)
 //!
 //! On PostgreSQL there is one lane, on SQLite one per core (its read-aheads
 //! are CPU work in this process, which one lane would keep to one core).
@@ -34,7 +34,7 @@ use super::{Manager, ReadAhead};
 /// How long a chunk may run before its lane is taken for stuck. Under load
 /// a chunk of read-aheads takes well under a millisecond: S2 with two
 /// workers keeps one lane busy with about 1,600 chunks a second, some 600
-/// µs each (bench/README.md). Shorter (0.25 to 1 ms) measured
+/// µs each (docs/performance.md). Shorter (0.25 to 1 ms) measured
 /// no better.
 pub const PATIENCE: Duration = Duration::from_millis(2);
 

@@ -13,7 +13,7 @@
 //! adds `LIMIT ?`, and SQLite's planner reads a bound LIMIT's value, so
 //! every re-bind expires the cached statement and SQLite parses and plans
 //! the query again on each call (a quarter of `check_session`'s CPU when
-//! measured; see bench/README.md).
+//! measured; see docs/performance.md).
 
 mod batch;
 pub mod cache;

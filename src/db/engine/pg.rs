@@ -1,9 +1,10 @@
 //! The PostgreSQL connection: Diesel's queries over a pure-Rust driver
 //! (`tokio-postgres`, through `diesel-async`'s `AsyncPgConnection`), with
 //! TLS from rustls, instead of Diesel's own `PgConnection` over libpq.
-//! libpq and the OpenSSL it needs were built from source on every clean
-//! build (OpenSSL alone was 148 of a 207 s debug build; README, "Build
-//! times"), and on exit OpenSSL's handlers raced the pool's threads.
+//! libpq and the OpenSSL it needs would be built from source on every
+//! clean build (OpenSSL alone took 148 s of a 207 s debug build when
+//! measured; docs/deployment.md, "Build times"), and OpenSSL's exit
+//! handlers race a pool's threads in a process that exits.
 //!
 //! The rest of tollgate sees an ordinary synchronous Diesel connection:
 //! [`PgConn`] wraps `diesel-async`'s [`AsyncConnectionWrapper`], which runs

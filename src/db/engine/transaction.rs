@@ -10,7 +10,7 @@ use super::{Conn, DbConnection};
 /// first, each woken the moment the one before it finishes, instead of in
 /// SQLite's busy handler, which polls with sleeps of up to 100 ms while
 /// every `check_session` batched behind the waiting writer waits too (the
-/// likely cause of an 89 ms S5 p99 seen once; bench/README.md). Every write
+/// likely cause of an 89 ms S5 p99 seen once; docs/performance.md). Every write
 /// goes through [`write_transaction`], so every writer of this process
 /// queues here. Writers in other processes on the same file still meet
 /// `busy_timeout`. One lock for the process, whatever the file: several

@@ -104,7 +104,7 @@ pub fn keep(distinct: &[&str], found: QueryResult<Vec<AheadRow>>) {
 /// young database: there the join Diesel writes (`sessions INNER JOIN
 /// users … WHERE token_hash = ANY($1)`) was planned as a hash join over a
 /// sequential scan of `users`, building its hash table on every call
-/// (bench/README.md), and a lateral join per table added a
+/// (docs/performance.md), and a lateral join per table added a
 /// `Memoize` node that does the same. Per hash, the planner expects one
 /// session, so it joins its user by index. SQLite's planner walks the
 /// indexes anyway. The columns are `token_hash`, then [`SessionRow`]'s and
@@ -156,7 +156,7 @@ impl QueryFragment<Pg> for ReadAhead<'_> {
 /// statement's text is the same for every chunk and each connection
 /// prepares it once. Diesel's `eq_any` writes `IN (?, ?, …)` with one
 /// parameter per hash, a statement Diesel does not cache: it was prepared
-/// anew for every chunk, some 4 % of S1's CPU (bench/README.md). SQLite's planner looks each value up by the unique index, then its
+/// anew for every chunk, some 4 % of S1's CPU (docs/performance.md). SQLite's planner looks each value up by the unique index, then its
 /// user by the primary key (`EXPLAIN QUERY PLAN`: `SEARCH s USING INDEX …
 /// (token_hash=?)`, `LIST SUBQUERY`, `SEARCH u USING INTEGER PRIMARY
 /// KEY`), with or without `ANALYZE`. The columns are as in `READ_AHEAD`;

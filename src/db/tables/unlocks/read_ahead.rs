@@ -46,7 +46,7 @@ const READ_AHEAD: &str = "
     -- the plan is made once per connection (force_generic_plan), often on
     -- a young database whose tiny tables make hash joins and a hashed
     -- EXISTS look cheaper, and building their hash tables on every call
-    -- was a third of PostgreSQL's CPU for this statement (bench/README.md).
+    -- was a third of PostgreSQL's CPU for this statement (docs/performance.md).
     -- OFFSET 0 keeps each subquery from being flattened into a join.
     CROSS JOIN LATERAL (
         SELECT s.user_id FROM sessions s WHERE s.token_hash = q.token_hash OFFSET 0
