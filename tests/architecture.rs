@@ -18,7 +18,7 @@
 //! (in macros and qualified paths too), `use crate::{x, y::{z}}` groups,
 //! `$crate::x` in macro bodies, a `super::` that climbs out of its top-level
 //! module, and `tollgate::x` in `main.rs`. A file belongs to the top-level
-//! module it sits in (`src/db/users.rs` is `db`); `main.rs` is `main`;
+//! module it sits in (`src/db/tables/users.rs` is `db`); `main.rs` is `main`;
 //! `lib.rs`, which only lists the modules, is skipped. Code in
 //! `#[cfg(test)]` modules counts like any other.
 //!
