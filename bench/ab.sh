@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Two builds of tollgate compared on a noisy host: both servers pinned to
-# the same core *at once* (each with its own SQLite file and logged-in
+# the same core *at once* (each with its own database and logged-in
 # reader), one wrk each on another core, so whatever else the host does
 # hits both alike. Prints each build's CPU per request (from /proc) and
 # B's cost as a fraction of A's, per round. The same build against itself
@@ -12,6 +12,9 @@
 #   bash bench/ab.sh target/release/tollgate /tmp/before
 #
 #   AB_SCENARIO=S2   re-reads of an unlocked post instead of check_session
+#   AB_POSTGRES=postgres://postgres@127.0.0.1:5432/
+#                    each build on a fresh database of that PostgreSQL server
+#                    (dropped afterwards) instead of a SQLite file
 #   AB_SECONDS=8 AB_ROUNDS=3        the defaults
 #   AB_LOG_B=warn                   B's RUST_LOG (AB_LOG_A likewise; info)
 set -euo pipefail
@@ -23,9 +26,24 @@ export LOGIN_MAX_FAILURES=1000000 REGISTER_MAX_PER_IP_PER_HOUR=1000000000
 export LOGIN_MAX_FAILURES_PER_IP=1000000000 FORGOT_MAX_PER_IP_PER_HOUR=1000000000
 work=$(mktemp -d)
 pids=()
-trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$work"' EXIT
+server=${AB_POSTGRES:-}
+server=${server%/}
+databases() { # create|drop
+  [ -n "$server" ] || return 0
+  for port in 18921 18922; do
+    psql -q -X "$server/postgres" -c "DROP DATABASE IF EXISTS tollgate_ab_$port WITH (FORCE)" >/dev/null 2>&1
+    [ "$1" = drop ] || psql -q -X "$server/postgres" -c "CREATE DATABASE tollgate_ab_$port" >/dev/null
+  done
+}
+trap 'kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null; databases drop || true; rm -rf "$work"' EXIT
+databases create
+# PostgreSQL keeps no generated key beside a file: each server gets one.
+[ -z "$server" ] || { SESSION_SECRET=$(head -c 48 /dev/urandom | od -An -tx1 | tr -d ' \n'); export SESSION_SECRET; }
+database_url() { # PORT
+  if [ -n "$server" ]; then echo "$server/tollgate_ab_$1"; else echo "sqlite://$work/$1.db"; fi
+}
 start() { # BINARY PORT LOG
-  (cd "$work" && RUST_LOG=$3 PORT=$2 DATABASE_URL="sqlite://$work/$2.db" exec taskset -c 0 "$1" > "$work/$2.log" 2>&1) &
+  (cd "$work" && RUST_LOG=$3 PORT=$2 DATABASE_URL="$(database_url "$2")" exec taskset -c 0 "$1" > "$work/$2.log" 2>&1) &
   pids+=($!)
 }
 start "$a" 18921 "${AB_LOG_A:-info}"
