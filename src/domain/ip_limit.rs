@@ -41,9 +41,45 @@ impl IpLimit {
     }
 }
 
+/// The client network a limit counts an address under: an IPv4 address
+/// itself; an IPv6 address's first `v6_prefix` bits (`2001:db8:1:2::/64`),
+/// since one customer usually holds a whole /64 and could rotate through
+/// its 2^64 addresses to escape a per-address count. An IPv4 address
+/// mapped into IPv6 (`::ffff:192.0.2.7`) counts as the IPv4 address.
+pub fn network_of(ip: std::net::IpAddr, v6_prefix: u8) -> String {
+    use std::net::IpAddr;
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let bits = u32::from(v6_prefix.min(128));
+                let mask = u128::MAX.checked_shl(128 - bits).unwrap_or(0);
+                let network = std::net::Ipv6Addr::from(u128::from(v6) & mask);
+                format!("{network}/{bits}")
+            }
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_ipv6_client_is_counted_by_its_network() {
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        assert_eq!(network_of(ip("192.0.2.7"), 64), "192.0.2.7");
+        assert_eq!(network_of(ip("::ffff:192.0.2.7"), 64), "192.0.2.7");
+        let a = network_of(ip("2001:db8:1:2:aaaa::1"), 64);
+        let b = network_of(ip("2001:db8:1:2:ffff:1:2:3"), 64);
+        assert_eq!(a, "2001:db8:1:2::/64");
+        assert_eq!(a, b, "one /64, one count");
+        assert_ne!(a, network_of(ip("2001:db8:1:3::1"), 64));
+        assert_eq!(network_of(ip("2001:db8:1:2::1"), 48), "2001:db8:1::/48");
+        assert_eq!(network_of(ip("2001:db8::1"), 128), "2001:db8::1/128");
+        assert_eq!(network_of(ip("2001:db8::1"), 0), "::/0");
+    }
 
     #[test]
     fn windows_are_aligned_and_refusals_say_when_they_end() {

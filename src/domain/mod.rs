@@ -16,7 +16,7 @@ pub mod username;
 
 pub use email::Email;
 pub use event::{EventKind, Requester};
-pub use ip_limit::IpLimit;
+pub use ip_limit::{network_of, IpLimit};
 pub use lifetime::Lifetimes;
 pub use password::Password;
 pub use paywall::{Meter, Month};
