@@ -664,8 +664,25 @@ export interface components {
             ip: string | null;
             /** @description The `User-Agent` of the request that caused it; `null` for the CLI and webhooks. */
             user_agent: string | null;
-            /** @description More about the event, by kind (`{}` when there is nothing more). */
-            detail: Record<string, never>;
+            /**
+             * @description More about the event, by kind (`{}` when there is nothing
+             *     more): `session_revoked`: `session_id`; `email_changed`:
+             *     `email` (the new address, `null` when removed); `plan_changed`:
+             *     `from`, `to`, `source`; `paywall`: `used`, `limit`.
+             */
+            detail: {
+                /** @description The public handle of the ended session. */
+                session_id?: string;
+                email?: string | null;
+                /** @enum {string} */
+                from?: "free" | "premium";
+                /** @enum {string} */
+                to?: "free" | "premium";
+                /** @enum {string} */
+                source?: "cli" | "billing";
+                used?: number;
+                limit?: number;
+            };
         };
         EventList: {
             /** @description Newest first. */
@@ -702,7 +719,9 @@ export interface components {
         };
         /**
          * @description A Stripe event (https://docs.stripe.com/api/events/object); only
-         *     `id`, `type`, `created` and `data.object` are read.
+         *     `id`, `type`, `created` and `data.object` are read, and
+         *     `data.object` only for the types that are applied (an applied type
+         *     without a readable one is `400 invalid_json`).
          * @example {
          *       "id": "evt_1Q2w3E4r5T6y",
          *       "object": "event",
@@ -724,7 +743,7 @@ export interface components {
             id: string;
             type: string;
             created: number;
-            data: {
+            data?: {
                 object: Record<string, never>;
             };
         };
@@ -733,7 +752,7 @@ export interface components {
          *       "error": "Some fields are invalid.",
          *       "code": "validation_failed",
          *       "fields": {
-         *         "password": "must be 8–72 bytes"
+         *         "password": "must be at least 8 bytes long"
          *       }
          *     }
          */
@@ -786,17 +805,24 @@ export interface components {
             /**
              * @description 8–72 bytes of UTF-8 (bcrypt's limit; never truncated), no NUL
              *     character, not one of the commonly used passwords, and not
-             *     containing the username (case-insensitively). The schema
-             *     counts characters; the server counts bytes, so a password of
-             *     multi-byte characters may be refused below 72 characters.
+             *     containing the username (case-insensitively); a `422` names
+             *     the rule broken. JSON Schema counts characters, not bytes, so
+             *     `minLength`/`maxLength` are only the character bounds those
+             *     byte bounds allow (a character is 1–4 bytes: 2 to 72
+             *     characters): `€€€ab` is 5 characters and 11 bytes, and valid;
+             *     `€€€€€€€€€€€€€€€€€€€€€€€€€` is 25 characters and 75 bytes, and
+             *     refused.
              */
             password: string;
             /** @default false */
             stay_signed_in: boolean;
             /**
-             * @description At most 254 bytes, exactly one `@`, a non-empty local part, a
-             *     domain with at least one dot, no whitespace or control
-             *     characters. Kept as typed, compared case-insensitively.
+             * @description At most 254 bytes of UTF-8, exactly one `@`, a non-empty local
+             *     part, a domain with at least one dot, no whitespace (Unicode
+             *     `White_Space`) or control characters (`Cc`). Kept as typed,
+             *     compared case-insensitively. `maxLength` counts characters and
+             *     the server bytes: an address of multi-byte characters may be
+             *     refused (`422`) below 254 characters.
              */
             email?: string | null;
         };
@@ -826,7 +852,12 @@ export interface components {
          */
         PasswordChangeRequest: {
             current_password: string;
-            /** @description Follows the register password rules. */
+            /**
+             * @description Follows the register password rules: 8–72 bytes of UTF-8, no
+             *     NUL, not a commonly used password, not containing the username.
+             *     As there, `minLength`/`maxLength` are the character bounds the
+             *     byte bounds allow (2 to 72 characters); the server counts bytes.
+             */
             new_password: string;
         };
         /**
@@ -845,9 +876,12 @@ export interface components {
          */
         EmailChangeRequest: {
             /**
-             * @description At most 254 bytes, exactly one `@`, a non-empty local part, a
-             *     domain with at least one dot, no whitespace or control
-             *     characters. Kept as typed, compared case-insensitively.
+             * @description At most 254 bytes of UTF-8, exactly one `@`, a non-empty local
+             *     part, a domain with at least one dot, no whitespace (Unicode
+             *     `White_Space`) or control characters (`Cc`). Kept as typed,
+             *     compared case-insensitively. `maxLength` counts characters and
+             *     the server bytes: an address of multi-byte characters may be
+             *     refused (`422`) below 254 characters.
              */
             email: string | null;
             /** @description The account's current password. */
@@ -869,9 +903,12 @@ export interface components {
          */
         ForgotRequest: {
             /**
-             * @description At most 254 bytes, exactly one `@`, a non-empty local part, a
-             *     domain with at least one dot, no whitespace or control
-             *     characters. Kept as typed, compared case-insensitively.
+             * @description At most 254 bytes of UTF-8, exactly one `@`, a non-empty local
+             *     part, a domain with at least one dot, no whitespace (Unicode
+             *     `White_Space`) or control characters (`Cc`). Kept as typed,
+             *     compared case-insensitively. `maxLength` counts characters and
+             *     the server bytes: an address of multi-byte characters may be
+             *     refused (`422`) below 254 characters.
              */
             email: string;
         };
@@ -884,7 +921,12 @@ export interface components {
         PasswordResetRequest: {
             /** @description The `token` query value of the emailed link. */
             token: string;
-            /** @description Follows the register password rules. */
+            /**
+             * @description Follows the register password rules: 8–72 bytes of UTF-8, no
+             *     NUL, not a commonly used password, not containing the username.
+             *     As there, `minLength`/`maxLength` are the character bounds the
+             *     byte bounds allow (2 to 72 characters); the server counts bytes.
+             */
             new_password: string;
         };
         /**
@@ -1468,7 +1510,7 @@ export interface components {
     parameters: {
         /** @description The page number, from 1 (pages past 10^9 are refused with `422`). */
         Page: number;
-        /** @description Posts per page, 1–100. */
+        /** @description Items per page, 1–100. */
         PerPage: number;
     };
     requestBodies: {
@@ -1743,7 +1785,7 @@ export interface operations {
             query?: {
                 /** @description The page number, from 1 (pages past 10^9 are refused with `422`). */
                 page?: components["parameters"]["Page"];
-                /** @description Posts per page, 1–100. */
+                /** @description Items per page, 1–100. */
                 per_page?: components["parameters"]["PerPage"];
             };
             header?: never;
@@ -2111,7 +2153,7 @@ export interface operations {
             query?: {
                 /** @description The page number, from 1 (pages past 10^9 are refused with `422`). */
                 page?: components["parameters"]["Page"];
-                /** @description Posts per page, 1–100. */
+                /** @description Items per page, 1–100. */
                 per_page?: components["parameters"]["PerPage"];
             };
             header?: never;
