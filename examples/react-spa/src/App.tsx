@@ -117,12 +117,13 @@ export default function App() {
           <button className={view.name === "account" ? "active" : ""} data-testid="nav-account"
             onClick={() => setView({ name: "account" })}>Account</button>
         </nav>
-        <span className="who">
-          Signed in as <strong data-testid="current-user">{user.username}</strong>{" "}
+        <span className="who" title={`Signed in as ${user.username} (${user.plan})`}>
+          <span className="visually-hidden">Signed in as </span>
+          <strong data-testid="current-user">{user.username}</strong>{" "}
           <span className="plan" data-testid="current-plan">{user.plan}</span>
         </span>
         <BillingAction plan={user.plan} />
-        <button data-testid="logout" onClick={logout}>Log out</button>
+        <button className="logout" data-testid="logout" onClick={logout}>Log out</button>
       </header>
       {note && (
         <p className="note" data-testid="billing-note">

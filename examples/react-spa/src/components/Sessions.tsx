@@ -49,16 +49,16 @@ export default function Sessions({ onAuthLost }: { onAuthLost: OnAuthLost }) {
         <tbody>
           {sessions.map((s) => (
             <tr key={s.id} data-testid="session-row" data-current={s.current ? "true" : "false"}>
-              <td title={s.user_agent || ""}>
+              <td data-label="Device" title={s.user_agent || ""}>
                 {describeAgent(s.user_agent) || "unknown device"}
                 {s.current && <strong className="tag"> this device</strong>}
                 {s.stay_signed_in && <span className="tag"> remembered</span>}
               </td>
-              <td>{s.ip || "unknown"}</td>
-              <td>{when(s.created_at)}</td>
-              <td>{when(s.last_seen_at)}</td>
-              <td>{when(s.expires_at)}</td>
-              <td>
+              <td data-label="Address">{s.ip || "unknown"}</td>
+              <td data-label="Signed in">{when(s.created_at)}</td>
+              <td data-label="Last seen">{when(s.last_seen_at)}</td>
+              <td data-label="Expires">{when(s.expires_at)}</td>
+              <td className="actions">
                 {!s.current && (
                   <button data-testid={`end-session-${s.id}`} onClick={() => end(s.id)}>
                     End
