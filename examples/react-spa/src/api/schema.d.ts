@@ -1508,9 +1508,16 @@ export interface components {
         };
     };
     parameters: {
-        /** @description The page number, from 1 (pages past 10^9 are refused with `422`). */
+        /**
+         * @description The page number, a whole number from 1 to 10^9. Anything else, or
+         *     `page` given twice, is `422 validation_failed`.
+         */
         Page: number;
-        /** @description Items per page, 1–100. */
+        /**
+         * @description Items per page, a whole number from 1 to 100. Anything else, or
+         *     `per_page` given twice, is `422 validation_failed`; a larger value
+         *     is refused, not lowered to 100.
+         */
         PerPage: number;
     };
     requestBodies: {
@@ -1783,9 +1790,16 @@ export interface operations {
     listPosts: {
         parameters: {
             query?: {
-                /** @description The page number, from 1 (pages past 10^9 are refused with `422`). */
+                /**
+                 * @description The page number, a whole number from 1 to 10^9. Anything else, or
+                 *     `page` given twice, is `422 validation_failed`.
+                 */
                 page?: components["parameters"]["Page"];
-                /** @description Items per page, 1–100. */
+                /**
+                 * @description Items per page, a whole number from 1 to 100. Anything else, or
+                 *     `per_page` given twice, is `422 validation_failed`; a larger value
+                 *     is refused, not lowered to 100.
+                 */
                 per_page?: components["parameters"]["PerPage"];
             };
             header?: never;
@@ -2151,9 +2165,16 @@ export interface operations {
     listEvents: {
         parameters: {
             query?: {
-                /** @description The page number, from 1 (pages past 10^9 are refused with `422`). */
+                /**
+                 * @description The page number, a whole number from 1 to 10^9. Anything else, or
+                 *     `page` given twice, is `422 validation_failed`.
+                 */
                 page?: components["parameters"]["Page"];
-                /** @description Items per page, 1–100. */
+                /**
+                 * @description Items per page, a whole number from 1 to 100. Anything else, or
+                 *     `per_page` given twice, is `422 validation_failed`; a larger value
+                 *     is refused, not lowered to 100.
+                 */
                 per_page?: components["parameters"]["PerPage"];
             };
             header?: never;
