@@ -23,7 +23,7 @@ echo "== $COMMITTED is what openapi.yaml generates"
 GENERATED="$(mktemp "${TMPDIR:-/tmp}/tollgate-schema.XXXXXX.d.ts")"
 trap 'rm -f "$GENERATED"' EXIT
 # The same command as `npm run gen:api`, into a temporary file.
-./node_modules/.bin/openapi-typescript "$ROOT/openapi.yaml" --output "$GENERATED" --silent
+./node_modules/.bin/openapi-typescript "$ROOT/openapi.yaml" --output "$GENERATED"
 if ! diff -u --label "$COMMITTED (committed)" --label "$COMMITTED (from openapi.yaml)" \
   "$COMMITTED" "$GENERATED"; then
   echo >&2
