@@ -807,11 +807,13 @@ export interface components {
              *     character, not one of the commonly used passwords, and not
              *     containing the username (case-insensitively); a `422` names
              *     the rule broken. JSON Schema counts characters, not bytes, so
-             *     `minLength`/`maxLength` are only the character bounds those
-             *     byte bounds allow (a character is 1–4 bytes: 2 to 72
-             *     characters): `€€€ab` is 5 characters and 11 bytes, and valid;
-             *     `€€€€€€€€€€€€€€€€€€€€€€€€€` is 25 characters and 75 bytes, and
-             *     refused.
+             *     the schema states only what characters imply: an all-ASCII
+             *     password (1 byte a character) needs 8 characters; one with any
+             *     other character needs at least 2 (a character is 1–4 bytes),
+             *     and may still be refused below 8 bytes. At most 72 characters,
+             *     and a password of multi-byte characters may be refused below
+             *     that: `€€€ab` is 5 characters and 11 bytes, and valid; 25 `€`
+             *     are 25 characters and 75 bytes, and refused.
              */
             password: string;
             /** @default false */
@@ -855,8 +857,9 @@ export interface components {
             /**
              * @description Follows the register password rules: 8–72 bytes of UTF-8, no
              *     NUL, not a commonly used password, not containing the username.
-             *     As there, `minLength`/`maxLength` are the character bounds the
-             *     byte bounds allow (2 to 72 characters); the server counts bytes.
+             *     As there, the server counts bytes and the schema only what
+             *     characters imply: 8 to 72 characters when all ASCII, 2 to 72
+             *     otherwise.
              */
             new_password: string;
         };
@@ -924,8 +927,9 @@ export interface components {
             /**
              * @description Follows the register password rules: 8–72 bytes of UTF-8, no
              *     NUL, not a commonly used password, not containing the username.
-             *     As there, `minLength`/`maxLength` are the character bounds the
-             *     byte bounds allow (2 to 72 characters); the server counts bytes.
+             *     As there, the server counts bytes and the schema only what
+             *     characters imply: 8 to 72 characters when all ASCII, 2 to 72
+             *     otherwise.
              */
             new_password: string;
         };
