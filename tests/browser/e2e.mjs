@@ -109,8 +109,8 @@ async function expectCount(p, selector, n) {
   await until(`${n} × ${selector}`, async () => (await p.locator(selector).count()) === n);
 }
 
-// The widths the layout must hold at: a small phone, the laptop width where
-// the header once wrapped, a desktop. From ONE_ROW_MIN px up, the header is
+// The widths the layout must hold at: a small phone, a laptop (where a
+// wrapping header would leave "Log out" alone on a second line), a desktop. From ONE_ROW_MIN px up, the header is
 // one row; below it, "Log out" shares the first row with the brand and the
 // name (styles.css has the layouts).
 const LAYOUT_WIDTHS = [360, 1100, 1440];
