@@ -1,6 +1,6 @@
 import { defineConfig } from "vite";
 
-// No React plugin needed: Vite's esbuild step compiles .jsx with the
+// No React plugin needed: Vite's esbuild step compiles .tsx with the
 // automatic runtime. (The trade-off is no Fast Refresh in `npm run dev`;
 // edits reload the page instead.)
 //

@@ -40,7 +40,7 @@ const CHROMIUM_ARGS = [
   "--disable-sync",
 ];
 
-// The SPA's wording (src/meter.js), so the test reads what a person reads.
+// The SPA's wording (src/meter.ts), so the test reads what a person reads.
 function meterText(remaining) {
   if (remaining === 0) return "No free articles left this month";
   return `${remaining} free article${remaining === 1 ? "" : "s"} left this month`;
@@ -69,8 +69,8 @@ async function step(name, fn) {
   console.log(`ok ${passed} - ${name} (${Date.now() - started} ms)`);
 }
 
-async function shot(p, file) {
-  await p.screenshot({ path: path.join(ARTIFACTS, file), fullPage: true });
+async function shot(p, file, { fullPage = true } = {}) {
+  await p.screenshot({ path: path.join(ARTIFACTS, file), fullPage });
 }
 
 /** Polls `probe` until it returns a truthy value; fails with `what` after WAIT_MS. */
@@ -107,6 +107,81 @@ async function expectText(p, testid, expected) {
 
 async function expectCount(p, selector, n) {
   await until(`${n} × ${selector}`, async () => (await p.locator(selector).count()) === n);
+}
+
+// The widths the layout must hold at: a small phone, a laptop (where a
+// wrapping header would leave "Log out" alone on a second line), a desktop. From ONE_ROW_MIN px up, the header is
+// one row; below it, "Log out" shares the first row with the brand and the
+// name (styles.css has the layouts).
+const LAYOUT_WIDTHS = [360, 1100, 1440];
+const ONE_ROW_MIN = 960;
+
+/**
+ * Runs in the page: what is wrong with the layout at this width, as
+ * sentences (none when it holds). Nothing may overflow the viewport
+ * sideways; in the header no text may wrap, every button is one line high,
+ * the name is shown in full, and the items share the rows the layout gives
+ * them.
+ */
+function layoutProblems(oneRow) {
+  const problems = [];
+  const label = (el) => el.dataset.testid || el.className || el.tagName.toLowerCase();
+  const width = window.innerWidth;
+  const scrollWidth = document.documentElement.scrollWidth;
+  if (scrollWidth > width) problems.push(`the page is ${scrollWidth} px wide in a ${width} px viewport`);
+
+  const header = document.querySelector("header.bar");
+  if (!header) return ["no header"];
+  const items = [...header.querySelectorAll("h1, nav button, .who, .billing > button, .logout")];
+  const box = (el) => el.getBoundingClientRect();
+  for (const el of items) {
+    const b = box(el);
+    if (b.left < 0 || b.right > width) problems.push(`${label(el)} spans ${Math.round(b.left)}–${Math.round(b.right)} px, outside the viewport`);
+  }
+
+  // Each visible text of the header on one line: the line boxes of a
+  // wrapped text do not overlap vertically.
+  const walker = document.createTreeWalker(header, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (!node.textContent.trim() || node.parentElement.closest(".visually-hidden")) continue;
+    const range = document.createRange();
+    range.selectNodeContents(node);
+    const lines = [...range.getClientRects()].filter((r) => r.width > 0 && r.height > 0);
+    if (lines.length && Math.max(...lines.map((r) => r.top)) >= Math.min(...lines.map((r) => r.bottom))) {
+      problems.push(`"${node.textContent.trim()}" wraps onto ${lines.length} lines`);
+    }
+  }
+
+  // Every header button as high as "Posts", a one-word button.
+  const posts = header.querySelector('[data-testid="nav-posts"]');
+  const oneLine = box(posts).height;
+  for (const button of header.querySelectorAll("button")) {
+    const h = box(button).height;
+    if (Math.abs(h - oneLine) > 1) problems.push(`${label(button)} is ${h} px high, one line is ${oneLine} px`);
+  }
+
+  const name = header.querySelector('[data-testid="current-user"]');
+  if (name.scrollWidth > name.clientWidth) problems.push(`the name "${name.textContent}" is cut off`);
+
+  // Rows: "Log out" always beside the brand and the name; from ONE_ROW_MIN
+  // up, every item on that one row.
+  const logout = box(header.querySelector('[data-testid="logout"]'));
+  const sameRow = (el) => {
+    const b = box(el);
+    const middle = (b.top + b.bottom) / 2;
+    return middle > logout.top && middle < logout.bottom;
+  };
+  const mustShare = oneRow ? items : [header.querySelector("h1"), header.querySelector(".who")];
+  for (const el of mustShare) {
+    if (!sameRow(el)) problems.push(`${label(el)} is not on the row of "Log out" (${Math.round(box(el).top)} px vs ${Math.round(logout.top)} px)`);
+  }
+  return problems;
+}
+
+async function expectLayoutHolds(p, what) {
+  const width = p.viewportSize().width;
+  const problems = await p.evaluate(layoutProblems, width >= ONE_ROW_MIN);
+  if (problems.length) throw new Error(`${what} at ${width} px: ${problems.join("; ")}`);
 }
 
 async function newTab() {
@@ -237,6 +312,23 @@ async function main() {
     await expectText(page, "current-user", username);
     await expectText(page, "meter", meterText(0));
     await shot(page, "03-reloaded.png");
+  });
+
+  await step(`the layout holds at ${LAYOUT_WIDTHS.join(", ")} px: no header item wraps, nothing overflows`, async () => {
+    for (const width of LAYOUT_WIDTHS) {
+      await page.setViewportSize({ width, height: 800 });
+      for (const view of ["posts", "sessions", "account"]) {
+        await page.getByTestId(`nav-${view}`).click();
+        const ready = { posts: "post-list", sessions: "session-list", account: "account" }[view];
+        await page.getByTestId(ready).waitFor();
+        await expectLayoutHolds(page, `the ${view} page`);
+        await shot(page, `layout-${width}-${view}.png`, { fullPage: false });
+      }
+      console.log(`   ${width} px: header and pages hold`);
+    }
+    await page.setViewportSize({ width: 1100, height: 800 });
+    await page.getByTestId("nav-posts").click();
+    await page.getByTestId("post-list").waitFor();
   });
 
   await step("paywall → Upgrade opens Stripe Checkout; after Stripe's signed event, reads go past the meter", async () => {

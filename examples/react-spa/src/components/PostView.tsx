@@ -1,19 +1,26 @@
 import { useEffect, useState } from "react";
-import { api } from "../api.js";
-import Meter from "./Meter.jsx";
-import { UpgradeButton } from "./Billing.jsx";
+import { ApiError, asApiError, call, client, type OnAuthLost, type Post } from "../api/client";
+import Meter from "./Meter";
+import { UpgradeButton } from "./Billing";
+
+type State = { status: "loading" } | { status: "ok"; post: Post } | { status: "error"; err: ApiError };
 
 // GET /blog/{id}: the metered read. 402 means the month's free reads are used up.
-export default function PostView({ id, onBack, onAuthLost }) {
-  const [state, setState] = useState({ status: "loading" });
+export default function PostView({ id, onBack, onAuthLost }: {
+  id: number;
+  onBack: () => void;
+  onAuthLost: OnAuthLost;
+}) {
+  const [state, setState] = useState<State>({ status: "loading" });
 
   useEffect(() => {
     let current = true;
     setState({ status: "loading" });
-    api(`/blog/${id}`)
+    call(client.GET("/blog/{id}", { params: { path: { id } } }))
       .then((post) => current && setState({ status: "ok", post }))
-      .catch((err) => {
+      .catch((caught: unknown) => {
         if (!current) return;
+        const err = asApiError(caught);
         setState({ status: "error", err });
         onAuthLost(err);
       });

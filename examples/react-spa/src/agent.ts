@@ -2,7 +2,7 @@
 // for a user to recognise their own devices in the session and activity
 // lists. Order matters: Edge and Opera also say "Chrome", Chrome also says
 // "Safari".
-const BROWSERS = [
+const BROWSERS: [RegExp, string][] = [
   [/Edg\//, "Edge"],
   [/OPR\/|Opera/, "Opera"],
   [/Firefox\//, "Firefox"],
@@ -11,7 +11,7 @@ const BROWSERS = [
   [/curl\//, "curl"],
   [/PostmanRuntime\//, "Postman"],
 ];
-const SYSTEMS = [
+const SYSTEMS: [RegExp, string][] = [
   [/Android/, "Android"],
   [/iPhone|iPad|iPod/, "iOS"],
   [/Windows/, "Windows"],
@@ -20,10 +20,10 @@ const SYSTEMS = [
   [/Linux/, "Linux"],
 ];
 
-const first = (rules, ua) => rules.find(([re]) => re.test(ua))?.[1];
+const first = (rules: [RegExp, string][], ua: string) => rules.find(([re]) => re.test(ua))?.[1];
 
 /** "Firefox on Linux", "Chrome", or null when there is nothing to say. */
-export function describeAgent(ua) {
+export function describeAgent(ua: string | null): string | null {
   if (!ua) return null;
   const browser = first(BROWSERS, ua);
   const system = first(SYSTEMS, ua);

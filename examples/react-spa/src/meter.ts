@@ -1,13 +1,15 @@
+import type { Meter } from "./api/client";
+
 // Human text for a Meter ({limit, used, remaining, resets_at}) or null (premium).
 
-export function meterText(meter) {
+export function meterText(meter: Meter): string {
   if (meter == null) return "Premium: unlimited";
   const n = meter.remaining;
   if (n === 0) return "No free articles left this month";
   return `${n} free article${n === 1 ? "" : "s"} left this month`;
 }
 
-export function resetsText(meter) {
+export function resetsText(meter: Meter): string {
   if (meter == null) return "";
   return `Resets ${new Date(meter.resets_at).toLocaleDateString(undefined, { dateStyle: "medium" })}`;
 }

@@ -1,9 +1,11 @@
 import { useEffect, useState } from "react";
-import { api } from "../api.js";
-import { describeAgent } from "../agent.js";
+import { asApiError, call, client, type AccountEvent, type OnAuthLost } from "../api/client";
+import { describeAgent } from "../agent";
 
-// What each event kind reads as, for a person ("Login from …").
-const LABELS = {
+// What each event kind reads as, for a person ("Login from …"). A Record
+// over the contract's kinds: a kind added to openapi.yaml fails the type
+// check until it has its label here.
+const LABELS: Record<AccountEvent["kind"], string> = {
   registered: "Account created",
   login: "Login",
   login_failed: "Failed login",
@@ -20,9 +22,9 @@ const LABELS = {
 };
 
 /** "2 minutes ago", "3 days ago", "just now". */
-export function ago(at, now = Date.now()) {
+export function ago(at: string, now = Date.now()): string {
   const seconds = Math.max(0, Math.round((now - new Date(at).getTime()) / 1000));
-  const units = [["day", 86400], ["hour", 3600], ["minute", 60]];
+  const units: [string, number][] = [["day", 86400], ["hour", 3600], ["minute", 60]];
   for (const [name, size] of units) {
     const n = Math.floor(seconds / size);
     if (n >= 1) return `${n} ${name}${n === 1 ? "" : "s"} ago`;
@@ -31,9 +33,10 @@ export function ago(at, now = Date.now()) {
 }
 
 /** "Login from 203.0.113.9, Firefox on Linux, 2 minutes ago". */
-export function describeEvent(event, now) {
-  let what = LABELS[event.kind] ?? event.kind;
-  if (event.kind === "plan_changed" && event.detail?.to) what += ` to ${event.detail.to}`;
+export function describeEvent(event: AccountEvent, now?: number): string {
+  // A server newer than this app may send a kind it has no label for yet.
+  let what: string = LABELS[event.kind] ?? event.kind;
+  if (event.kind === "plan_changed" && event.detail.to) what += ` to ${event.detail.to}`;
   const parts = [event.ip ? `${what} from ${event.ip}` : what];
   const agent = describeAgent(event.user_agent);
   if (agent) parts.push(agent);
@@ -42,14 +45,15 @@ export function describeEvent(event, now) {
 }
 
 // GET /account/events: the account's recent activity, newest first.
-export default function Events({ onAuthLost }) {
-  const [events, setEvents] = useState(null);
-  const [error, setError] = useState(null);
+export default function Events({ onAuthLost }: { onAuthLost: OnAuthLost }) {
+  const [events, setEvents] = useState<AccountEvent[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
 
   useEffect(() => {
-    api("/account/events?per_page=20")
+    call(client.GET("/account/events", { params: { query: { per_page: 20 } } }))
       .then((d) => setEvents(d.events))
-      .catch((err) => {
+      .catch((caught: unknown) => {
+        const err = asApiError(caught);
         setError(err.message);
         onAuthLost(err);
       });

@@ -1,24 +1,25 @@
 import { useState } from "react";
-import { api } from "../api.js";
+import { ApiError, asApiError, call, client, type Plan } from "../api/client";
 
 // POST /billing/checkout or /billing/portal, then off to the Stripe-hosted
 // page it names. Stripe brings the browser back to APP_URL/billing/success
 // (or /billing/cancel, or /account from the portal). The plan changes when
 // Stripe's webhook reaches the server, not on the way back.
-function useStripeRedirect(path) {
-  const [state, setState] = useState({ busy: false, error: null });
+function useStripeRedirect(path: "/billing/checkout" | "/billing/portal") {
+  const [state, setState] = useState<{ busy: boolean; error: ApiError | null }>({ busy: false, error: null });
   async function go() {
     setState({ busy: true, error: null });
     try {
-      const { url } = await api(path, { method: "POST" });
+      const { url } = await call(client.POST(path));
       window.location.assign(url);
-    } catch (err) {
+    } catch (caught) {
+      const err = asApiError(caught);
       // 501 billing_not_configured, 502 billing_unavailable, 409 …: the
       // server's sentence says what happened.
       setState({ busy: false, error: err });
     }
   }
-  return [state, go];
+  return [state, go] as const;
 }
 
 /** "Upgrade" for free users: a Stripe Checkout for the premium plan. */
@@ -48,6 +49,6 @@ export function ManageBillingButton() {
 }
 
 /** The offer that fits the user's plan. */
-export function BillingAction({ plan }) {
+export function BillingAction({ plan }: { plan: Plan }) {
   return plan === "premium" ? <ManageBillingButton /> : <UpgradeButton />;
 }

@@ -1,34 +1,36 @@
 import { useCallback, useEffect, useState } from "react";
-import { api } from "../api.js";
-import { describeAgent } from "../agent.js";
-import Events from "./Events.jsx";
+import { ApiError, asApiError, call, client, type OnAuthLost, type Session } from "../api/client";
+import { describeAgent } from "../agent";
+import Events from "./Events";
 
-const when = (t) => new Date(t).toLocaleString();
+const when = (t: string) => new Date(t).toLocaleString();
 
 // GET /sessions, DELETE /sessions/{id}, DELETE /sessions ("log out everywhere else").
-export default function Sessions({ onAuthLost }) {
-  const [sessions, setSessions] = useState(null);
-  const [error, setError] = useState(null);
+export default function Sessions({ onAuthLost }: { onAuthLost: OnAuthLost }) {
+  const [sessions, setSessions] = useState<Session[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
 
-  const fail = useCallback((err) => {
+  const fail = useCallback((caught: unknown) => {
+    const err: ApiError = asApiError(caught);
     setError(err.message);
     onAuthLost(err);
   }, [onAuthLost]);
 
   const load = useCallback(() => {
-    return api("/sessions").then((d) => setSessions(d.sessions)).catch(fail);
+    return call(client.GET("/sessions")).then((d) => setSessions(d.sessions)).catch(fail);
   }, [fail]);
 
   useEffect(() => {
     load();
   }, [load]);
 
-  async function end(path) {
+  /** Ends one session (`id`), or every other session (no `id`). */
+  async function end(id?: string) {
     setError(null);
     try {
-      await api(path, { method: "DELETE" });
-    } catch (err) {
-      fail(err);
+      await call(id ? client.DELETE("/sessions/{id}", { params: { path: { id } } }) : client.DELETE("/sessions"));
+    } catch (caught) {
+      fail(caught);
     }
     await load();
   }
@@ -47,18 +49,18 @@ export default function Sessions({ onAuthLost }) {
         <tbody>
           {sessions.map((s) => (
             <tr key={s.id} data-testid="session-row" data-current={s.current ? "true" : "false"}>
-              <td title={s.user_agent || ""}>
+              <td data-label="Device" title={s.user_agent || ""}>
                 {describeAgent(s.user_agent) || "unknown device"}
                 {s.current && <strong className="tag"> this device</strong>}
                 {s.stay_signed_in && <span className="tag"> remembered</span>}
               </td>
-              <td>{s.ip || "unknown"}</td>
-              <td>{when(s.created_at)}</td>
-              <td>{when(s.last_seen_at)}</td>
-              <td>{when(s.expires_at)}</td>
-              <td>
+              <td data-label="Address">{s.ip || "unknown"}</td>
+              <td data-label="Signed in">{when(s.created_at)}</td>
+              <td data-label="Last seen">{when(s.last_seen_at)}</td>
+              <td data-label="Expires">{when(s.expires_at)}</td>
+              <td className="actions">
                 {!s.current && (
-                  <button data-testid={`end-session-${s.id}`} onClick={() => end(`/sessions/${s.id}`)}>
+                  <button data-testid={`end-session-${s.id}`} onClick={() => end(s.id)}>
                     End
                   </button>
                 )}
@@ -67,7 +69,7 @@ export default function Sessions({ onAuthLost }) {
           ))}
         </tbody>
       </table>
-      <button data-testid="logout-others" disabled={others === 0} onClick={() => end("/sessions")}>
+      <button data-testid="logout-others" disabled={others === 0} onClick={() => end()}>
         Log out everywhere else{others > 0 ? ` (${others})` : ""}
       </button>
       <Events key={sessions.length} onAuthLost={onAuthLost} />

@@ -1,16 +1,19 @@
-import { useCallback, useEffect, useState } from "react";
-import { api } from "./api.js";
-import AuthForm from "./components/AuthForm.jsx";
-import PostList from "./components/PostList.jsx";
-import PostView from "./components/PostView.jsx";
-import Sessions from "./components/Sessions.jsx";
-import Account from "./components/Account.jsx";
-import { BillingAction } from "./components/Billing.jsx";
-import { ForgotPassword, ResetPassword, VerifyEmail } from "./components/Recovery.jsx";
+import { useCallback, useEffect, useState, type ComponentType } from "react";
+import { asApiError, call, client, type OnAuthLost, type User } from "./api/client";
+import AuthForm from "./components/AuthForm";
+import PostList from "./components/PostList";
+import PostView from "./components/PostView";
+import Sessions from "./components/Sessions";
+import Account from "./components/Account";
+import { BillingAction } from "./components/Billing";
+import { ForgotPassword, ResetPassword, VerifyEmail } from "./components/Recovery";
+
+/** What the app shows below the header. */
+type View = { name: "posts" | "sessions" | "account" } | { name: "post"; id: number };
 
 // Where Stripe sends the browser back (APP_URL/billing/success, /cancel,
 // and /account from the portal): a note, then the app as usual.
-function landing() {
+function landing(): { view: "posts" | "account"; note: string | null } {
   const path = window.location.pathname;
   if (path === "/billing/success") {
     return { view: "account", note: "Thank you! Your premium plan starts as soon as Stripe confirms the payment." };
@@ -22,43 +25,48 @@ function landing() {
 
 // The pages an emailed link opens ({APP_URL}/verify-email?token=…,
 // {APP_URL}/reset-password?token=…): shown whether or not anyone is logged in.
-const LINK_PAGES = { "/verify-email": VerifyEmail, "/reset-password": ResetPassword };
+const LINK_PAGES: Record<string, ComponentType | undefined> = {
+  "/verify-email": VerifyEmail,
+  "/reset-password": ResetPassword,
+};
 
 export default function App() {
   // undefined: still asking the server; null: logged out; object: the User.
-  const [user, setUser] = useState(undefined);
+  const [user, setUser] = useState<User | null | undefined>(undefined);
   const [first] = useState(landing);
-  const [view, setView] = useState({ name: first.view });
+  const [view, setView] = useState<View>({ name: first.view });
   const [note, setNote] = useState(first.note);
-  const [startupError, setStartupError] = useState(null);
+  const [startupError, setStartupError] = useState<string | null>(null);
   const [forgot, setForgot] = useState(false);
   const LinkPage = LINK_PAGES[window.location.pathname];
 
   // Who am I? The cookie is HttpOnly, so only the server can tell.
   useEffect(() => {
-    api("/check_session")
+    call(client.GET("/check_session"))
       .then(setUser)
-      .catch((err) => {
+      .catch((caught: unknown) => {
+        const err = asApiError(caught);
         if (err.status !== 401) setStartupError(err.message);
         setUser(null);
       });
   }, []);
 
-  const loggedIn = useCallback((u) => {
+  const loggedIn = useCallback((u: User) => {
     setUser(u);
     setView({ name: "posts" });
   }, []);
 
   // Any 401 while logged in means the session ended elsewhere (expired,
   // revoked from another device): go back to the login form.
-  const onAuthLost = useCallback((err) => {
-    if (err?.status === 401) setUser(null);
+  const onAuthLost: OnAuthLost = useCallback((err) => {
+    if (err.status === 401) setUser(null);
   }, []);
 
   async function logout() {
     try {
-      await api("/logout", { method: "DELETE" });
-    } catch (err) {
+      await call(client.DELETE("/logout"));
+    } catch (caught) {
+      const err = asApiError(caught);
       if (err.status !== 401) {
         alert(err.message);
         return;
@@ -109,12 +117,13 @@ export default function App() {
           <button className={view.name === "account" ? "active" : ""} data-testid="nav-account"
             onClick={() => setView({ name: "account" })}>Account</button>
         </nav>
-        <span className="who">
-          Signed in as <strong data-testid="current-user">{user.username}</strong>{" "}
+        <span className="who" title={`Signed in as ${user.username} (${user.plan})`}>
+          <span className="visually-hidden">Signed in as </span>
+          <strong data-testid="current-user">{user.username}</strong>{" "}
           <span className="plan" data-testid="current-plan">{user.plan}</span>
         </span>
         <BillingAction plan={user.plan} />
-        <button data-testid="logout" onClick={logout}>Log out</button>
+        <button className="logout" data-testid="logout" onClick={logout}>Log out</button>
       </header>
       {note && (
         <p className="note" data-testid="billing-note">

@@ -1,21 +1,25 @@
 import { useEffect, useState } from "react";
-import { api } from "../api.js";
-import Meter from "./Meter.jsx";
+import { asApiError, call, client, type OnAuthLost, type PostList as PostListData } from "../api/client";
+import Meter from "./Meter";
 
 const PER_PAGE = 20;
 
 // GET /blog: listing is never metered, but the answer carries the meter.
-export default function PostList({ onOpen, onAuthLost }) {
+export default function PostList({ onOpen, onAuthLost }: {
+  onOpen: (id: number) => void;
+  onAuthLost: OnAuthLost;
+}) {
   const [page, setPage] = useState(1);
-  const [data, setData] = useState(null);
-  const [error, setError] = useState(null);
+  const [data, setData] = useState<PostListData | null>(null);
+  const [error, setError] = useState<string | null>(null);
 
   useEffect(() => {
     let current = true;
-    api(`/blog?page=${page}&per_page=${PER_PAGE}`)
+    call(client.GET("/blog", { params: { query: { page, per_page: PER_PAGE } } }))
       .then((d) => current && setData(d))
-      .catch((err) => {
+      .catch((caught: unknown) => {
         if (!current) return;
+        const err = asApiError(caught);
         setError(err.message);
         onAuthLost(err);
       });

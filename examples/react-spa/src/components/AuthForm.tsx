@@ -1,40 +1,43 @@
-import { useState } from "react";
-import { api } from "../api.js";
+import { useState, type FormEvent } from "react";
+import { asApiError, call, client, type Schemas, type User } from "../api/client";
 
-const TEXT = {
-  login: { title: "Log in", submit: "Log in", path: "/login", password: "current-password" },
-  register: { title: "Create an account", submit: "Register", path: "/register", password: "new-password" },
+type Kind = "login" | "register";
+
+const TEXT: Record<Kind, { title: string; submit: string; password: string }> = {
+  login: { title: "Log in", submit: "Log in", password: "current-password" },
+  register: { title: "Create an account", submit: "Register", password: "new-password" },
 };
 
 // The login and the register form: same fields, different route.
 // `kind` also prefixes every data-testid ("login-username", "register-error-password", …).
-export default function AuthForm({ kind, onSuccess, onForgot }) {
+export default function AuthForm({ kind, onSuccess, onForgot }: {
+  kind: Kind;
+  onSuccess: (user: User) => void;
+  onForgot?: () => void;
+}) {
   const t = TEXT[kind];
   const [username, setUsername] = useState("");
   const [password, setPassword] = useState("");
   const [email, setEmail] = useState(""); // register only; optional
   const [stay, setStay] = useState(false);
   const [busy, setBusy] = useState(false);
-  const [error, setError] = useState(null); // one sentence for the whole form
-  const [fields, setFields] = useState({}); // 422: per-field messages
+  const [error, setError] = useState<string | null>(null); // one sentence for the whole form
+  const [fields, setFields] = useState<Record<string, string>>({}); // 422: per-field messages
 
-  async function submit(event) {
+  async function submit(event: FormEvent) {
     event.preventDefault();
     setBusy(true);
     setError(null);
     setFields({});
     try {
-      const user = await api(t.path, {
-        method: "POST",
-        body: {
-          username,
-          password,
-          stay_signed_in: stay,
-          ...(kind === "register" && email.trim() ? { email: email.trim() } : {}),
-        },
-      });
+      const login: Schemas["LoginRequest"] = { username, password, stay_signed_in: stay };
+      const user =
+        kind === "login"
+          ? await call(client.POST("/login", { body: login }))
+          : await call(client.POST("/register", { body: { ...login, ...(email.trim() ? { email: email.trim() } : {}) } }));
       onSuccess(user);
-    } catch (err) {
+    } catch (caught) {
+      const err = asApiError(caught);
       if (err.code === "validation_failed") {
         setFields(err.fields);
       } else if (err.code === "username_taken") {
@@ -48,7 +51,7 @@ export default function AuthForm({ kind, onSuccess, onForgot }) {
     }
   }
 
-  const id = (name) => `${kind}-${name}`;
+  const id = (name: string) => `${kind}-${name}`;
   return (
     <form className="card" onSubmit={submit} data-testid={id("form")} noValidate>
       <h2>{t.title}</h2>

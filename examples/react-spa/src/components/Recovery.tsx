@@ -1,35 +1,38 @@
-import { useEffect, useState } from "react";
-import { api } from "../api.js";
+import { useEffect, useState, type FormEvent, type ReactNode } from "react";
+import { asApiError, call, client } from "../api/client";
 
 // The pages an emailed link opens, and the "forgot password" form:
 // POST /password/forgot, POST /password/reset, POST /email/verify.
 
 /** The `token` query value of the link that opened this page. */
-export function linkToken() {
+export function linkToken(): string {
   return new URLSearchParams(window.location.search).get("token") ?? "";
 }
 
 /** Back to the app's start page, leaving the link's URL (and token) behind. */
-function Home({ children = "Continue" }) {
+function Home({ children = "Continue" }: { children?: ReactNode }) {
   return <a href="/" data-testid="recovery-home">{children}</a>;
 }
 
 // A link works once. React's StrictMode runs effects twice in development;
 // this keeps it to one request per token.
-const verifying = new Map();
+const verifying = new Map<string, Promise<unknown>>();
 
 /** `/verify-email?token=…`: spends the token as soon as the page opens. */
 export function VerifyEmail() {
-  const [state, setState] = useState({ status: "working" });
+  const [state, setState] = useState<{ status: "working" | "verified" } | { status: "failed"; message: string }>({
+    status: "working",
+  });
   useEffect(() => {
     const token = linkToken();
-    if (!verifying.has(token)) {
-      verifying.set(token, api("/email/verify", { method: "POST", body: { token } }));
+    let pending = verifying.get(token);
+    if (!pending) {
+      pending = call(client.POST("/email/verify", { body: { token } }));
+      verifying.set(token, pending);
     }
-    verifying
-      .get(token)
+    pending
       .then(() => setState({ status: "verified" }))
-      .catch((err) => setState({ status: "failed", message: err.message }));
+      .catch((caught: unknown) => setState({ status: "failed", message: asApiError(caught).message }));
   }, []);
   return (
     <section className="card narrow" data-testid="verify-page">
@@ -45,21 +48,22 @@ export function VerifyEmail() {
 }
 
 /** "Forgot your password?": the answer is the same whether or not the address has an account. */
-export function ForgotPassword({ onCancel }) {
+export function ForgotPassword({ onCancel }: { onCancel: () => void }) {
   const [email, setEmail] = useState("");
   const [busy, setBusy] = useState(false);
   const [done, setDone] = useState(false);
-  const [error, setError] = useState(null);
+  const [error, setError] = useState<string | null>(null);
 
-  async function submit(event) {
+  async function submit(event: FormEvent) {
     event.preventDefault();
     setBusy(true);
     setError(null);
     try {
-      await api("/password/forgot", { method: "POST", body: { email } });
+      await call(client.POST("/password/forgot", { body: { email } }));
       setDone(true);
-    } catch (err) {
-      setError(err.fields?.email ? `The address ${err.fields.email}.` : err.message);
+    } catch (caught) {
+      const err = asApiError(caught);
+      setError(err.fields.email ? `The address ${err.fields.email}.` : err.message);
     }
     setBusy(false);
   }
@@ -90,19 +94,20 @@ export function ResetPassword() {
   const [password, setPassword] = useState("");
   const [busy, setBusy] = useState(false);
   const [done, setDone] = useState(false);
-  const [error, setError] = useState(null);
-  const [fieldError, setFieldError] = useState(null);
+  const [error, setError] = useState<string | null>(null);
+  const [fieldError, setFieldError] = useState<string | null>(null);
 
-  async function submit(event) {
+  async function submit(event: FormEvent) {
     event.preventDefault();
     setBusy(true);
     setError(null);
     setFieldError(null);
     try {
-      await api("/password/reset", { method: "POST", body: { token: linkToken(), new_password: password } });
+      await call(client.POST("/password/reset", { body: { token: linkToken(), new_password: password } }));
       setDone(true);
-    } catch (err) {
-      if (err.fields?.new_password) setFieldError(err.fields.new_password);
+    } catch (caught) {
+      const err = asApiError(caught);
+      if (err.fields.new_password) setFieldError(err.fields.new_password);
       else setError(err.message);
     }
     setBusy(false);

@@ -1,27 +1,28 @@
-import { useCallback, useEffect, useState } from "react";
-import { api } from "../api.js";
-import { BillingAction } from "./Billing.jsx";
+import { useCallback, useEffect, useState, type FormEvent } from "react";
+import { asApiError, call, client, type Account as AccountData, type OnAuthLost } from "../api/client";
+import { BillingAction } from "./Billing";
 
-const day = (t) => new Date(t).toLocaleDateString();
+const day = (t: string) => new Date(t).toLocaleDateString();
 
 // GET /account: the plan and the Stripe subscription, the address and
 // whether it is verified; POST /email changes or removes the address.
-export default function Account({ onAuthLost }) {
-  const [account, setAccount] = useState(null);
-  const [error, setError] = useState(null);
+export default function Account({ onAuthLost }: { onAuthLost: OnAuthLost }) {
+  const [account, setAccount] = useState<AccountData | null>(null);
+  const [error, setError] = useState<string | null>(null);
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
-  const [fields, setFields] = useState({});
-  const [notice, setNotice] = useState(null);
+  const [fields, setFields] = useState<Record<string, string>>({});
+  const [notice, setNotice] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
   const load = useCallback(() => {
-    return api("/account")
+    return call(client.GET("/account"))
       .then((a) => {
         setAccount(a);
         setEmail(a.email ?? "");
       })
-      .catch((err) => {
+      .catch((caught: unknown) => {
+        const err = asApiError(caught);
         setError(err.message);
         onAuthLost(err);
       });
@@ -31,18 +32,19 @@ export default function Account({ onAuthLost }) {
     load();
   }, [load]);
 
-  async function save(event) {
+  async function save(event: FormEvent) {
     event.preventDefault();
     setBusy(true);
     setError(null);
     setFields({});
     setNotice(null);
     try {
-      const a = await api("/email", { method: "POST", body: { email: email.trim() || null, password } });
+      const a = await call(client.POST("/email", { body: { email: email.trim() || null, password } }));
       setAccount(a);
       setPassword("");
       setNotice(a.email ? `We have sent a link to ${a.email}; open it to verify the address.` : "The address is removed.");
-    } catch (err) {
+    } catch (caught) {
+      const err = asApiError(caught);
       if (err.code === "validation_failed") setFields(err.fields);
       else setError(err.message);
       // A wrong password is a 401 too (invalid_credentials); only a lost

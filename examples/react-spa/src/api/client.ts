@@ -1,0 +1,105 @@
+// The one place the app talks to the tollgate API.
+//
+// Every path, parameter, request body and answer is typed from the server's
+// contract: `schema.d.ts` is generated from the repository's openapi.yaml
+// (`npm run gen:api`), so a field renamed there fails `npm run typecheck`
+// here instead of showing `undefined` on a user's page.
+//
+// `credentials: "include"` makes the browser send (and store) the `session`
+// cookie on these cross-origin calls; without it every guarded route answers
+// 401 not_logged_in.
+
+import createClient from "openapi-fetch";
+import type { components, paths } from "./schema";
+
+export type Schemas = components["schemas"];
+export type User = Schemas["User"];
+export type Account = Schemas["Account"];
+export type Meter = Schemas["Meter"];
+export type Post = Schemas["Post"];
+export type PostList = Schemas["PostList"];
+export type Session = Schemas["Session"];
+export type AccountEvent = Schemas["Event"];
+export type Plan = User["plan"];
+
+export const API_URL = (import.meta.env.VITE_API_URL ?? "http://localhost:8080").replace(/\/$/, "");
+
+export const client = createClient<paths>({ baseUrl: API_URL, credentials: "include" });
+
+/** What an error answer can carry: `{error, code}` plus the extras some codes add. */
+type ErrorBody = Partial<Schemas["Error"]> & {
+  fields?: Schemas["ValidationError"]["fields"];
+  meter?: Meter;
+};
+
+/**
+ * `code` of an ApiError: the contract's codes, `network` when the API could
+ * not be reached, `unknown` when the answer was not the contract's JSON.
+ */
+export type ErrorCode = Schemas["Error"]["code"] | "network" | "unknown";
+
+/** An error answer from the API: `{error, code}` plus the extras some codes carry. */
+export class ApiError extends Error {
+  /** HTTP status, or 0 when the API could not be reached. */
+  readonly status: number;
+  /** e.g. "validation_failed", "paywall". */
+  readonly code: ErrorCode;
+  /** 422: {field: "what is wrong"}. */
+  readonly fields: Record<string, string>;
+  /** 402: the used-up meter. */
+  readonly meter: Meter;
+  /** 429: seconds until the login lockout ends. */
+  readonly retryAfter: number | null;
+
+  constructor(status: number, body: unknown, retryAfter: number | null = null) {
+    const known = (typeof body === "object" && body !== null ? body : {}) as ErrorBody;
+    super(known.error ?? `Request failed with status ${status}`);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = known.code ?? "unknown";
+    this.fields = known.fields ?? {};
+    this.meter = known.meter ?? null;
+    this.retryAfter = retryAfter;
+  }
+}
+
+/** Called with any error a view meets; a 401 there means the session is gone. */
+export type OnAuthLost = (err: ApiError) => void;
+
+/** What every `client.GET/POST/DELETE(…)` resolves to. */
+interface Answer<D> {
+  data?: D;
+  error?: unknown;
+  response: Response;
+}
+
+/**
+ * Awaits a `client` call: the typed body of a 2xx answer (`undefined` for
+ * 204), or an ApiError for anything else, so components handle one shape.
+ *
+ *   const user = await call(client.POST("/login", { body: { username, password, stay_signed_in } }));
+ */
+export async function call<D>(pending: Promise<Answer<D>>): Promise<D> {
+  let answer: Answer<D>;
+  try {
+    answer = await pending;
+  } catch (err) {
+    // fetch() rejects with a TypeError when there is no answer at all.
+    if (err instanceof TypeError) {
+      throw new ApiError(0, { error: `Cannot reach the API at ${API_URL}. Is the server running?`, code: "network" });
+    }
+    throw new ApiError(0, { error: "The API sent an answer that is not JSON.", code: "unknown" });
+  }
+  const { data, error, response } = answer;
+  if (!response.ok) {
+    const retry = response.headers.get("Retry-After");
+    throw new ApiError(response.status, error, retry === null ? null : Number(retry));
+  }
+  return data as D;
+}
+
+/** Narrows a caught value to ApiError; anything else is a bug, so rethrown. */
+export function asApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  throw err;
+}
