@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_error, session_cookie, session_set_cookie, spawn_app, PASSWORD};
+use crate::support::{assert_error, session_cookie, session_set_cookie, spawn_app, PASSWORD};
 
 backend_test! {
 async fn the_session_list_shows_each_login_newest_first() {
@@ -328,7 +328,7 @@ async fn a_password_change_keeps_the_same_login_with_a_new_token() {
 
 backend_test! {
 async fn wrong_password_confirmations_count_towards_the_lockout() {
-    let app = crate::helpers::spawn_app_with(&[("LOGIN_MAX_FAILURES", "2")]).await;
+    let app = crate::support::spawn_app_with(&[("LOGIN_MAX_FAILURES", "2")]).await;
     let client = app.logged_in_client("Alice").await;
     for _ in 0..2 {
         app.delete_json(&client, "/account", &json!({"password": "not it at all"}))
@@ -343,7 +343,7 @@ async fn wrong_password_confirmations_count_towards_the_lockout() {
 
 backend_test! {
 async fn last_seen_advances_for_stay_signed_in_sessions_too() {
-    let app = crate::helpers::spawn_app_with(&[("SESSION_TTL_SECONDS", "20")]).await;
+    let app = crate::support::spawn_app_with(&[("SESSION_TTL_SECONDS", "20")]).await;
     app.register(&app.client(), "Alice").await;
     let client = app.client();
     app.post_json(
@@ -372,7 +372,7 @@ async fn the_account_shows_the_user_without_an_address_or_a_subscription() {
     let response = app.get(&client, "/account").await;
 
     assert_eq!(response.status(), StatusCode::OK);
-    crate::helpers::assert_json(&response);
+    crate::support::assert_json(&response);
     let account: Value = response.json().await.unwrap();
     assert_eq!(account["username"], "Alice");
     assert_eq!(account["plan"], "free");

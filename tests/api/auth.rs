@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{
+use crate::support::{
     assert_error, assert_json, session_cookie, session_set_cookie, spawn_app, spawn_app_with,
     PASSWORD,
 };
@@ -361,7 +361,7 @@ struct Hash {
     password_hash: String,
 }
 
-impl crate::helpers::TestApp {
+impl crate::support::TestApp {
     /// Registers `username`, then logs in again with a fresh client.
     async fn login_after_register(
         &self,

@@ -15,8 +15,8 @@ use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
 use sha2::Sha256;
 
-use crate::helpers::{assert_error, spawn_app, spawn_app_with, TestApp, PASSWORD};
-use crate::stripe_stand_in::StandIn;
+use crate::support::fakes::stripe_stand_in::StandIn;
+use crate::support::{assert_error, spawn_app, spawn_app_with, TestApp, PASSWORD};
 
 const SECRET_KEY: &str = "sk_test_stand_in";
 const PRICE: &str = "price_premium_monthly";
@@ -749,7 +749,7 @@ async fn an_account_with_a_live_subscription_stays_while_billing_is_off() {
 #[test]
 fn start_up_warns_when_only_some_stripe_settings_are_set() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, port, output) = crate::helpers::spawn_binary(
+    let (mut child, port, output) = crate::support::spawn_binary(
         dir.path(),
         &[
             ("STRIPE_SECRET_KEY", SECRET_KEY),
@@ -789,7 +789,7 @@ async fn billing_stays_off_and_everything_else_works_without_settings() {
 async fn no_stripe_secret_reaches_the_log() {
     let stripe = StandIn::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, port, output) = crate::helpers::spawn_binary(
+    let (mut child, port, output) = crate::support::spawn_binary(
         dir.path(),
         &[
             ("RUST_LOG", "debug"),

@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{assert_error, assert_json, spawn_app, spawn_app_with};
+use crate::support::{assert_error, assert_json, spawn_app, spawn_app_with};
 
 backend_test! {
 async fn the_blog_lists_the_demo_posts_newest_first_with_the_meter() {
@@ -147,7 +147,7 @@ async fn the_meter_survives_logout_and_other_devices() {
     app.delete(&phone, "/logout").await;
 
     let laptop = app.client();
-    app.login(&laptop, "Alice", crate::helpers::PASSWORD).await;
+    app.login(&laptop, "Alice", crate::support::PASSWORD).await;
     app.get(&laptop, "/blog/2").await;
 
     assert_eq!(

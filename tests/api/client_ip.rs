@@ -5,7 +5,7 @@
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app_with, TestApp, PASSWORD};
+use crate::support::{spawn_app_with, TestApp, PASSWORD};
 
 async fn register_from(app: &TestApp, client: &Client, forwarded_for: &str) {
     let response = client

@@ -6,10 +6,10 @@ use futures_util::future::join_all;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, spawn_app_with, PASSWORD};
+use crate::support::{spawn_app, spawn_app_with, PASSWORD};
 
 /// Adds posts 13–20 so that twenty distinct posts exist.
-fn add_posts(app: &crate::helpers::TestApp) {
+fn add_posts(app: &crate::support::TestApp) {
     let mut db = app.db();
     for id in 13..=20 {
         diesel::sql_query(format!(
@@ -139,7 +139,7 @@ struct Count {
     n: i64,
 }
 
-fn unlock_count(app: &crate::helpers::TestApp) -> i64 {
+fn unlock_count(app: &crate::support::TestApp) -> i64 {
     let mut db = app.db();
     let rows: Vec<Count> = diesel::sql_query("SELECT COUNT(*) AS n FROM unlocks")
         .load(&mut db)
@@ -187,7 +187,7 @@ async fn slow_logins_do_not_hold_up_other_requests() {
 }
 }
 
-fn count(app: &crate::helpers::TestApp, sql: &str) -> i64 {
+fn count(app: &crate::support::TestApp, sql: &str) -> i64 {
     let mut db = app.db();
     let rows: Vec<Count> = diesel::sql_query(sql).load(&mut db).unwrap();
     rows[0].n

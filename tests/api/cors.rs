@@ -2,7 +2,7 @@
 //! requests (`403 forbidden_origin`) that keep another site from logging a
 //! user in or out or spending their free reads.
 
-use crate::helpers::{assert_error, session_cookie, spawn_app, spawn_app_with, TestApp, PASSWORD};
+use crate::support::{assert_error, session_cookie, spawn_app, spawn_app_with, TestApp, PASSWORD};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
 

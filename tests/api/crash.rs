@@ -11,7 +11,7 @@ use diesel::RunQueryDsl;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{spawn_app, spawn_binary, PASSWORD};
+use crate::support::{spawn_app, spawn_binary, PASSWORD};
 
 /// What the server acknowledged with a 2xx before it was killed.
 #[derive(Default)]
@@ -59,7 +59,7 @@ async fn load(base: String, worker: usize, round: usize, acked: Arc<Mutex<Acknow
             .await
         {
             Ok(r) if r.status() == StatusCode::OK => {
-                if let Some(cookie) = crate::helpers::session_set_cookie(&r) {
+                if let Some(cookie) = crate::support::session_set_cookie(&r) {
                     let pair = cookie.split(';').next().unwrap_or_default().to_owned();
                     acked.lock().unwrap().sessions.push(pair);
                 }

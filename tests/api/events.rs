@@ -7,7 +7,7 @@ use diesel::sql_types::BigInt;
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_error, eventually, spawn_app_with, TestApp, PASSWORD};
+use crate::support::{assert_error, eventually, spawn_app_with, TestApp, PASSWORD};
 
 const AGENT: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
 

@@ -11,7 +11,7 @@ use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::helpers::{session_cookie, spawn_app, TestApp, PASSWORD};
+use crate::support::{session_cookie, spawn_app, TestApp, PASSWORD};
 
 /// What came back for one raw request.
 struct Raw {
@@ -245,7 +245,7 @@ async fn odd_session_ids_are_not_found() {
 
     for id in ["%00", "nope", "..%2F..", "%FF", &"a".repeat(32).replace('a', "A"), &"g".repeat(32)] {
         let response = app.delete(&client, &format!("/sessions/{id}")).await;
-        crate::helpers::assert_error(response, StatusCode::NOT_FOUND, "not_found").await;
+        crate::support::assert_error(response, StatusCode::NOT_FOUND, "not_found").await;
     }
     assert_eq!(app.get(&client, "/check_session").await.status(), StatusCode::OK);
 }

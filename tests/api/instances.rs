@@ -6,7 +6,7 @@ use futures_util::future::join_all;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, spawn_app_with, TestApp, PASSWORD};
+use crate::support::{spawn_app, spawn_app_with, TestApp, PASSWORD};
 
 #[derive(diesel::QueryableByName)]
 struct Count {
@@ -38,7 +38,7 @@ async fn logout_on_one_instance_revokes_on_the_other() {
     let a = spawn_app().await;
     let b = a.sibling().await;
     let client = a.logged_in_client("Alice").await;
-    let cookie = crate::helpers::session_cookie(&a.login(&client, "Alice", PASSWORD).await);
+    let cookie = crate::support::session_cookie(&a.login(&client, "Alice", PASSWORD).await);
 
     a.delete(&client, "/logout").await;
 
@@ -160,7 +160,7 @@ async fn a_lockout_reached_on_one_instance_holds_on_the_other() {
 
     let response = b.login(&b.client(), "Alice", PASSWORD).await;
 
-    crate::helpers::assert_error(response, StatusCode::TOO_MANY_REQUESTS, "too_many_attempts").await;
+    crate::support::assert_error(response, StatusCode::TOO_MANY_REQUESTS, "too_many_attempts").await;
 }
 }
 

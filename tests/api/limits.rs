@@ -6,7 +6,7 @@
 use reqwest::{Client, Response, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{assert_error, spawn_app_with, TestApp, PASSWORD};
+use crate::support::{assert_error, spawn_app_with, TestApp, PASSWORD};
 
 async fn register_as(app: &TestApp, ip: &str, username: &str) -> Response {
     Client::new()
@@ -123,7 +123,7 @@ async fn ended_windows_are_purged() {
     };
     assert_eq!(rows(), 5);
     app.advance_clock(900);
-    crate::helpers::eventually(|| rows() == 0).await;
+    crate::support::eventually(|| rows() == 0).await;
     assert_eq!(rows(), 0);
 }
 }

@@ -3,7 +3,7 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{spawn_app_with, TestApp, PASSWORD};
+use crate::support::{spawn_app_with, TestApp, PASSWORD};
 
 async fn scrape(app: &TestApp) -> String {
     let address = app.metrics_address.as_ref().expect("METRICS_ADDR is set");

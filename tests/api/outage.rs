@@ -6,12 +6,12 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{assert_error, on_postgres, spawn_app};
-use crate::proxy::Proxy;
+use crate::support::fakes::proxy::Proxy;
+use crate::support::{assert_error, on_postgres, spawn_app};
 
 /// A proxy in front of `app`'s PostgreSQL server, and the app's database URL
 /// through it.
-async fn through_a_proxy(app: &crate::helpers::TestApp) -> (Proxy, url::Url) {
+async fn through_a_proxy(app: &crate::support::TestApp) -> (Proxy, url::Url) {
     let server = url::Url::parse(&app.database_url).unwrap();
     let target = format!(
         "{}:{}",
@@ -44,7 +44,7 @@ async fn a_postgres_outage_answers_503_and_service_resumes_by_itself() {
         let check = app.get(&client, "/check_session").await;
         assert_error(check, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
         let login = app
-            .login(&app.client(), "Alice", crate::helpers::PASSWORD)
+            .login(&app.client(), "Alice", crate::support::PASSWORD)
             .await;
         assert_error(login, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
         let health = app.get(&app.client(), "/health").await;

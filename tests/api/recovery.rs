@@ -9,8 +9,10 @@ use diesel::RunQueryDsl;
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_error, eventually, spawn_app_with, spawn_binary, TestApp, PASSWORD};
-use crate::smtp::{self, free_port, read_messages, wait_for, Mail, SmtpServer};
+use crate::support::fakes::smtp::{self, read_messages, Mail, SmtpServer};
+use crate::support::{
+    assert_error, eventually, free_port, spawn_app_with, spawn_binary, wait_for, TestApp, PASSWORD,
+};
 
 const NEW_PASSWORD: &str = "a brand new secret";
 
@@ -387,7 +389,7 @@ async fn a_reset_link_sets_a_new_password_and_ends_every_session() {
     let response = reset(&app, &token, NEW_PASSWORD).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     // Not logged in by this.
-    assert!(crate::helpers::session_set_cookie(&response).is_none());
+    assert!(crate::support::session_set_cookie(&response).is_none());
 
     for session in [&client, &other] {
         let response = app.get(session, "/check_session").await;

@@ -11,8 +11,8 @@ use diesel::{QueryableByName, RunQueryDsl};
 use futures_util::future::join_all;
 use reqwest::StatusCode;
 
-use crate::helpers::{on_postgres, on_postgres_at, spawn_app_with, TestApp};
-use crate::private_pg::{make_ca, PrivatePg};
+use crate::support::fakes::private_pg::{make_ca, PrivatePg};
+use crate::support::{on_postgres, on_postgres_at, spawn_app_with, TestApp};
 
 #[derive(QueryableByName)]
 struct Count {

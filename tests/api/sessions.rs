@@ -5,7 +5,7 @@ use diesel::RunQueryDsl;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_error, session_cookie, spawn_app, spawn_app_with, TestApp, PASSWORD};
+use crate::support::{assert_error, session_cookie, spawn_app, spawn_app_with, TestApp, PASSWORD};
 
 async fn check_with_cookie(app: &TestApp, cookie: &str) -> reqwest::Response {
     app.bare_client()
@@ -123,7 +123,7 @@ async fn expired_sessions_are_purged_in_the_background() {
     assert_eq!(session_rows(&app), 3);
 
     app.advance_clock(3);
-    crate::helpers::eventually(|| session_rows(&app) == 0).await;
+    crate::support::eventually(|| session_rows(&app) == 0).await;
 
     assert_eq!(session_rows(&app), 0);
 }

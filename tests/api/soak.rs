@@ -11,7 +11,7 @@ use diesel::RunQueryDsl;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{spawn_app, spawn_binary, PASSWORD};
+use crate::support::{spawn_app, spawn_binary, PASSWORD};
 
 #[derive(Default)]
 struct Tally {

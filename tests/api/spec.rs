@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use reqwest::StatusCode;
 use tollgate::routes::ROUTES;
 
-use crate::helpers::spawn_app;
+use crate::support::spawn_app;
 
 /// (path, METHOD) pairs of `openapi.yaml`'s `paths`.
 fn spec_routes() -> BTreeSet<(String, String)> {
