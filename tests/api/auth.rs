@@ -59,7 +59,7 @@ async fn login_matches_the_username_case_insensitively() {
     let user: Value = response.json().await.unwrap();
     assert_eq!(user["username"], "Alice");
     assert_eq!(
-        app.get(&client, "/check_session").await.status(),
+        app.check_session(&client).await.status(),
         StatusCode::OK
     );
 }
@@ -160,16 +160,10 @@ async fn every_login_issues_a_new_token_and_ends_the_old_one() {
     assert_eq!(second.status(), StatusCode::OK);
     let new_cookie = session_cookie(&second);
     assert_ne!(old_cookie, new_cookie);
-    let replay = app
-        .bare_client()
-        .get(app.url("/check_session"))
-        .header("Cookie", &old_cookie)
-        .send()
-        .await
-        .unwrap();
+    let replay = app.get_with_cookie("/check_session", &old_cookie).await;
     assert_error(replay, StatusCode::UNAUTHORIZED, "not_logged_in").await;
     assert_eq!(
-        app.get(&client, "/check_session").await.status(),
+        app.check_session(&client).await.status(),
         StatusCode::OK
     );
 }
@@ -179,7 +173,7 @@ backend_test! {
 async fn check_session_without_a_cookie_says_so() {
     let app = spawn_app().await;
 
-    let response = app.get(&app.client(), "/check_session").await;
+    let response = app.check_session(&app.client()).await;
 
     let body = assert_error(response, StatusCode::UNAUTHORIZED, "not_logged_in").await;
     assert!(body["error"].as_str().unwrap().contains("credentials"));
@@ -192,23 +186,17 @@ async fn logout_revokes_the_old_cookie_and_clears_it() {
     let client = app.client();
     let cookie = session_cookie(&app.register(&client, "Alice").await);
 
-    let response = app.delete(&client, "/logout").await;
+    let response = app.logout(&client).await;
 
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     let cleared = session_set_cookie(&response).expect("the cookie is cleared");
     assert!(cleared.contains("Max-Age=0"), "{cleared}");
     assert_eq!(response.text().await.unwrap(), "");
-    let replay = app
-        .bare_client()
-        .get(app.url("/blog"))
-        .header("Cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let replay = app.get_with_cookie("/blog", &cookie).await;
     let body = assert_error(replay, StatusCode::UNAUTHORIZED, "not_logged_in").await;
     assert!(body["error"].as_str().unwrap().contains("expired"));
     assert_eq!(
-        app.get(&client, "/check_session").await.status(),
+        app.check_session(&client).await.status(),
         StatusCode::UNAUTHORIZED
     );
 }
@@ -218,7 +206,7 @@ backend_test! {
 async fn logout_needs_a_session() {
     let app = spawn_app().await;
 
-    let response = app.delete(&app.client(), "/logout").await;
+    let response = app.logout(&app.client()).await;
 
     assert_error(response, StatusCode::UNAUTHORIZED, "not_logged_in").await;
 }

@@ -15,8 +15,11 @@ use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
 use sha2::Sha256;
 
+use crate::support::db::count;
 use crate::support::fakes::stripe_stand_in::StandIn;
-use crate::support::{assert_error, spawn_app, spawn_app_with, TestApp, PASSWORD};
+use crate::support::{
+    assert_error, spawn_app_and_user, spawn_app_with, spawn_app_with_user, TestApp, PASSWORD,
+};
 
 const SECRET_KEY: &str = "sk_test_stand_in";
 const PRICE: &str = "price_premium_monthly";
@@ -141,18 +144,7 @@ async fn plan(app: &TestApp, client: &Client) -> String {
 }
 
 async fn account(app: &TestApp, client: &Client) -> Value {
-    app.get(client, "/account").await.json().await.unwrap()
-}
-
-#[derive(diesel::QueryableByName)]
-struct Count {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    n: i64,
-}
-
-fn count(app: &TestApp, sql: &str) -> i64 {
-    let rows: Vec<Count> = diesel::sql_query(sql).load(&mut app.db()).unwrap();
-    rows[0].n
+    app.account(client).await.json().await.unwrap()
 }
 
 /// As `tollgate set-plan` would.
@@ -299,18 +291,19 @@ async fn a_checkout_made_elsewhere_links_its_customer_to_the_user() {
 
 backend_test! {
 async fn an_event_whose_transaction_fails_half_way_applies_nothing_and_applies_on_redelivery() {
-    use tollgate::db::billing::{apply_event, Applied};
+    use crate::support::db::{apply_event, write_transaction, Applied};
+    use crate::support::internals::parse_event;
     let (app, stripe) = billing_app(&[]).await;
     let (client, _, customer) = customer(&app, &stripe, "Alice").await;
     let body = subscription_event(
         "evt_1", "customer.subscription.created", app.now(), "sub_1", &customer, "active",
     );
-    let event = tollgate::domain::billing::parse_event(&body).unwrap();
+    let event = parse_event(&body).unwrap();
     let mut conn = app.db();
 
     // Everything the event changes, then a failure before the commit (as a
     // crash would leave it): the whole transaction rolls back.
-    let failed = tollgate::db::write_transaction(&mut conn, |conn| {
+    let failed = write_transaction(&mut conn, |conn| {
         assert_eq!(apply_event(conn, &event, 0)?, Applied::Applied);
         Err::<(), _>(diesel::result::Error::RollbackTransaction)
     });
@@ -322,7 +315,7 @@ async fn an_event_whose_transaction_fails_half_way_applies_nothing_and_applies_o
     // Stripe delivers it again: now it applies, once.
     deliver_ok(&app, &body).await;
     assert_eq!(plan(&app, &client).await, "premium");
-    let again = tollgate::db::write_transaction(&mut conn, |conn| apply_event(conn, &event, 0));
+    let again = write_transaction(&mut conn, |conn| apply_event(conn, &event, 0));
     assert_eq!(again.unwrap(), Applied::Replay);
 }
 }
@@ -425,8 +418,8 @@ async fn checkout_asks_stripe_for_a_subscription_session_once_per_customer() {
     let user: Value = app.register(&client, "Alice").await.json().await.unwrap();
     let user_id = user["id"].as_i64().unwrap().to_string();
 
-    let first = app.post_json(&client, "/billing/checkout", &json!({})).await;
-    let second = app.post_json(&client, "/billing/checkout", &json!({})).await;
+    let first = app.checkout(&client).await;
+    let second = app.checkout(&client).await;
 
     assert_eq!(first.status(), StatusCode::OK);
     let url = first.json::<Value>().await.unwrap()["url"].as_str().unwrap().to_owned();
@@ -465,9 +458,9 @@ async fn a_retried_checkout_never_makes_a_second_customer() {
     // Stripe makes the customer, but its answer never arrives.
     stripe.lose_next_answer();
 
-    let lost = app.post_json(&client, "/billing/checkout", &json!({})).await;
+    let lost = app.checkout(&client).await;
     assert_error(lost, StatusCode::BAD_GATEWAY, "billing_unavailable").await;
-    let retried = app.post_json(&client, "/billing/checkout", &json!({})).await;
+    let retried = app.checkout(&client).await;
 
     assert_eq!(retried.status(), StatusCode::OK);
     let customers = stripe.requests_to("POST", "/v1/customers");
@@ -485,17 +478,15 @@ async fn stripe_down_is_a_quick_502() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://127.0.0.1:{}", closed.local_addr().unwrap().port());
     drop(closed);
-    let app = spawn_app_with(&[
+    let (app, client) = spawn_app_with_user(&[
         ("STRIPE_SECRET_KEY", SECRET_KEY),
         ("STRIPE_PRICE_ID", PRICE),
         ("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET),
         ("STRIPE_API_BASE", &base),
-    ])
-    .await;
-    let client = app.logged_in_client("Alice").await;
+    ], "Alice").await;
 
     let started = Instant::now();
-    let response = app.post_json(&client, "/billing/checkout", &json!({})).await;
+    let response = app.checkout(&client).await;
 
     let body = assert_error(response, StatusCode::BAD_GATEWAY, "billing_unavailable").await;
     assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
@@ -514,14 +505,12 @@ async fn a_stripe_that_never_answers_is_a_502_within_the_timeout() {
             open.push(socket);
         }
     });
-    let app = spawn_app_with(&[
+    let (app, client) = spawn_app_with_user(&[
         ("STRIPE_SECRET_KEY", SECRET_KEY),
         ("STRIPE_PRICE_ID", PRICE),
         ("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET),
         ("STRIPE_API_BASE", &base),
-    ])
-    .await;
-    let client = app.logged_in_client("Alice").await;
+    ], "Alice").await;
 
     let started = Instant::now();
     let empty = json!({});
@@ -531,7 +520,7 @@ async fn a_stripe_that_never_answers_is_a_502_within_the_timeout() {
     let meanwhile = async {
         tokio::time::sleep(Duration::from_millis(500)).await;
         let asked = Instant::now();
-        let status = app.get(&client, "/check_session").await.status();
+        let status = app.check_session(&client).await.status();
         (status, asked.elapsed())
     };
     let (response, (status, took)) = tokio::join!(checkout, meanwhile);
@@ -567,8 +556,7 @@ async fn stripe_failing_is_a_502_for_checkout_and_portal() {
 
 backend_test! {
 async fn without_the_stripe_settings_billing_is_not_configured() {
-    let app = spawn_app_with(&[("STRIPE_SECRET_KEY", SECRET_KEY)]).await;
-    let client = app.logged_in_client("Alice").await;
+    let (app, client) = spawn_app_with_user(&[("STRIPE_SECRET_KEY", SECRET_KEY)], "Alice").await;
 
     for path in ["/billing/checkout", "/billing/portal"] {
         let response = app.post_json(&client, path, &json!({})).await;
@@ -590,7 +578,7 @@ async fn premium_users_cannot_check_out_and_others_have_no_portal() {
 
     // Bob never subscribed; Alice has a customer but no subscription yet.
     for client in [&bob, &alice] {
-        let response = app.post_json(client, "/billing/portal", &json!({})).await;
+        let response = app.portal(client).await;
         assert_error(response, StatusCode::CONFLICT, "no_billing_account").await;
     }
     deliver_ok(&app, &subscription_event(
@@ -598,9 +586,9 @@ async fn premium_users_cannot_check_out_and_others_have_no_portal() {
     ))
     .await;
 
-    let checkout = app.post_json(&alice, "/billing/checkout", &json!({})).await;
+    let checkout = app.checkout(&alice).await;
     assert_error(checkout, StatusCode::CONFLICT, "already_premium").await;
-    let portal = app.post_json(&alice, "/billing/portal", &json!({})).await;
+    let portal = app.portal(&alice).await;
     assert_eq!(portal.status(), StatusCode::OK);
     let url = portal.json::<Value>().await.unwrap()["url"].as_str().unwrap().to_owned();
     assert!(url.starts_with("https://billing.stripe.com/p/session/"), "{url}");
@@ -624,15 +612,13 @@ async fn deleting_a_subscribed_account_cancels_at_stripe_first() {
 
     // Stripe cannot be reached: nothing is deleted.
     stripe.set_down(true);
-    let refused = app
-        .delete_json(&client, "/account", &json!({"password": PASSWORD}))
+    let refused = app.delete_account(&client, PASSWORD)
         .await;
     assert_error(refused, StatusCode::BAD_GATEWAY, "billing_unavailable").await;
     assert_eq!(plan(&app, &client).await, "premium");
 
     stripe.set_down(false);
-    let deleted = app
-        .delete_json(&client, "/account", &json!({"password": PASSWORD}))
+    let deleted = app.delete_account(&client, PASSWORD)
         .await;
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
     let cancels = stripe.requests_to("DELETE", "/v1/subscriptions/sub_1");
@@ -662,8 +648,7 @@ async fn deleting_an_account_without_a_live_subscription_calls_no_one() {
     .await;
     stripe.set_down(true);
 
-    let deleted = app
-        .delete_json(&client, "/account", &json!({"password": PASSWORD}))
+    let deleted = app.delete_account(&client, PASSWORD)
         .await;
 
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
@@ -737,8 +722,7 @@ async fn an_account_with_a_live_subscription_stays_while_billing_is_off() {
     // The operator switches billing off: nothing could stop the charges.
     let app = app.restart_with(&[("STRIPE_SECRET_KEY", "")]).await;
 
-    let refused = app
-        .delete_json(&client, "/account", &json!({"password": PASSWORD}))
+    let refused = app.delete_account(&client, PASSWORD)
         .await;
 
     assert_error(refused, StatusCode::BAD_GATEWAY, "billing_unavailable").await;
@@ -771,12 +755,10 @@ fn start_up_warns_when_only_some_stripe_settings_are_set() {
 
 backend_test! {
 async fn billing_stays_off_and_everything_else_works_without_settings() {
-    let app = spawn_app().await;
-    let client = app.logged_in_client("Alice").await;
+    let (app, client) = spawn_app_and_user("Alice").await;
     let list: Value = app.get(&client, "/blog").await.json().await.unwrap();
     assert_eq!(list["posts"][0]["unlocked"], false);
-    let deleted = app
-        .delete_json(&client, "/account", &json!({"password": PASSWORD}))
+    let deleted = app.delete_account(&client, PASSWORD)
         .await;
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
 }

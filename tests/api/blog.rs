@@ -3,12 +3,13 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::support::{assert_error, assert_json, spawn_app, spawn_app_with};
+use crate::support::{
+    assert_error, assert_json, spawn_app, spawn_app_and_user, spawn_app_with_user,
+};
 
 backend_test! {
 async fn the_blog_lists_the_demo_posts_newest_first_with_the_meter() {
-    let app = spawn_app().await;
-    let client = app.logged_in_client("Alice").await;
+    let (app, client) = spawn_app_and_user("Alice").await;
 
     let response = app.get(&client, "/blog").await;
 
@@ -40,8 +41,7 @@ async fn the_blog_lists_the_demo_posts_newest_first_with_the_meter() {
 
 backend_test! {
 async fn the_blog_pages() {
-    let app = spawn_app().await;
-    let client = app.logged_in_client("Alice").await;
+    let (app, client) = spawn_app_and_user("Alice").await;
 
     let list: Value = app
         .get(&client, "/blog?page=2&per_page=5")
@@ -67,8 +67,7 @@ async fn the_blog_pages() {
 
 backend_test! {
 async fn listing_is_never_metered() {
-    let app = spawn_app().await;
-    let client = app.logged_in_client("Alice").await;
+    let (app, client) = spawn_app_and_user("Alice").await;
 
     for _ in 0..3 {
         app.get(&client, "/blog").await;
@@ -81,8 +80,7 @@ async fn listing_is_never_metered() {
 
 backend_test! {
 async fn a_free_user_reads_five_posts_then_hits_the_paywall() {
-    let app = spawn_app().await;
-    let client = app.logged_in_client("Alice").await;
+    let (app, client) = spawn_app_and_user("Alice").await;
 
     for id in 1..=5 {
         let response = app.get(&client, &format!("/blog/{id}")).await;
@@ -107,8 +105,7 @@ async fn a_free_user_reads_five_posts_then_hits_the_paywall() {
 
 backend_test! {
 async fn re_reading_an_unlocked_post_is_free_and_always_allowed() {
-    let app = spawn_app_with(&[("FREE_READS", "2")]).await;
-    let client = app.logged_in_client("Alice").await;
+    let (app, client) = spawn_app_with_user(&[("FREE_READS", "2")], "Alice").await;
     app.get(&client, "/blog/3").await;
     app.get(&client, "/blog/4").await;
 
@@ -126,8 +123,7 @@ async fn re_reading_an_unlocked_post_is_free_and_always_allowed() {
 
 backend_test! {
 async fn unknown_posts_never_use_a_read() {
-    let app = spawn_app().await;
-    let client = app.logged_in_client("Alice").await;
+    let (app, client) = spawn_app_and_user("Alice").await;
 
     for path in ["/blog/999", "/blog/0", "/blog/-1", "/blog/abc", "/blog/1.5"] {
         let response = app.get(&client, path).await;
@@ -141,10 +137,9 @@ async fn unknown_posts_never_use_a_read() {
 
 backend_test! {
 async fn the_meter_survives_logout_and_other_devices() {
-    let app = spawn_app_with(&[("FREE_READS", "2")]).await;
-    let phone = app.logged_in_client("Alice").await;
+    let (app, phone) = spawn_app_with_user(&[("FREE_READS", "2")], "Alice").await;
     app.get(&phone, "/blog/1").await;
-    app.delete(&phone, "/logout").await;
+    app.logout(&phone).await;
 
     let laptop = app.client();
     app.login(&laptop, "Alice", crate::support::PASSWORD).await;
@@ -159,8 +154,7 @@ async fn the_meter_survives_logout_and_other_devices() {
 
 backend_test! {
 async fn each_user_has_their_own_meter() {
-    let app = spawn_app_with(&[("FREE_READS", "1")]).await;
-    let alice = app.logged_in_client("Alice").await;
+    let (app, alice) = spawn_app_with_user(&[("FREE_READS", "1")], "Alice").await;
     let bob = app.logged_in_client("Bob").await;
     app.get(&alice, "/blog/1").await;
 
@@ -172,8 +166,7 @@ async fn each_user_has_their_own_meter() {
 
 backend_test! {
 async fn premium_users_are_not_metered() {
-    let app = spawn_app_with(&[("FREE_READS", "1")]).await;
-    let client = app.logged_in_client("Alice").await;
+    let (app, client) = spawn_app_with_user(&[("FREE_READS", "1")], "Alice").await;
     let status = std::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
         .args(["set-plan", "alice", "premium"])
         .env("DATABASE_URL", &app.database_url)
@@ -218,8 +211,7 @@ async fn set_plan_refuses_an_unknown_user() {
 
 backend_test! {
 async fn a_zero_meter_paywalls_everything() {
-    let app = spawn_app_with(&[("FREE_READS", "0")]).await;
-    let client = app.logged_in_client("Alice").await;
+    let (app, client) = spawn_app_with_user(&[("FREE_READS", "0")], "Alice").await;
 
     let response = app.get(&client, "/blog/1").await;
 
@@ -229,8 +221,7 @@ async fn a_zero_meter_paywalls_everything() {
 
 backend_test! {
 async fn head_answers_like_get_but_never_spends_a_read() {
-    let app = spawn_app_with(&[("FREE_READS", "1")]).await;
-    let client = app.logged_in_client("Alice").await;
+    let (app, client) = spawn_app_with_user(&[("FREE_READS", "1")], "Alice").await;
     let head = |path: &'static str| {
         let request = client.head(app.url(path));
         async move { request.send().await.unwrap().status() }

@@ -66,7 +66,7 @@ async fn behind_a_trusted_proxy_the_client_is_the_right_most_untrusted_address()
     assert_eq!(session_ip(&app, &client, "198.51.100.77").await, "198.51.100.77");
     assert_eq!(session_ip(&app, &client, "198.51.100.77").await, "198.51.100.77");
     // No header: the proxy itself is the client.
-    let body: Value = app.get(&client, "/sessions").await.json().await.unwrap();
+    let body: Value = app.sessions(&client).await.json().await.unwrap();
     assert_eq!(body["sessions"][0]["ip"], "127.0.0.1");
 }
 }

@@ -1,24 +1,12 @@
 //! The invariants under parallel requests: the meter never over-grants,
 //! parallel opens of one post cost one read, and one name registers once.
 
-use diesel::RunQueryDsl;
 use futures_util::future::join_all;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::support::{spawn_app, spawn_app_with, PASSWORD};
-
-/// Adds posts 13–20 so that twenty distinct posts exist.
-fn add_posts(app: &crate::support::TestApp) {
-    let mut db = app.db();
-    for id in 13..=20 {
-        diesel::sql_query(format!(
-            "INSERT INTO posts (id, title, body, published_at) VALUES ({id}, 'Post {id}', 'Body {id}', 1700000000)"
-        ))
-        .execute(&mut db)
-        .unwrap();
-    }
-}
+use crate::support::db::{add_posts, count, count_in};
+use crate::support::{spawn_app, spawn_app_and_user, spawn_app_with_user, PASSWORD};
 
 backend_test! {
 async fn twenty_parallel_reads_of_distinct_posts_unlock_exactly_free_reads() {
@@ -45,8 +33,7 @@ async fn twenty_parallel_reads_of_distinct_posts_unlock_exactly_free_reads() {
 
 backend_test! {
 async fn twenty_parallel_reads_of_one_new_post_use_one_read() {
-    let app = spawn_app().await;
-    let client = app.logged_in_client("Alice").await;
+    let (app, client) = spawn_app_and_user("Alice").await;
 
     let responses = join_all((0..20).map(|_| app.get(&client, "/blog/7"))).await;
 
@@ -96,17 +83,14 @@ async fn ten_parallel_registrations_of_one_name_give_exactly_one_account() {
         "{statuses:?}"
     );
     let mut db = app.db();
-    let users: Vec<Count> = diesel::sql_query("SELECT COUNT(*) AS n FROM users")
-        .load(&mut db)
-        .unwrap();
-    assert_eq!(users[0].n, 1);
+    let users = count_in(&mut db, "SELECT COUNT(*) AS n FROM users");
+    assert_eq!(users, 1);
 }
 }
 
 backend_test! {
 async fn parallel_logins_and_reads_never_answer_5xx() {
-    let app = spawn_app().await;
-    let client = app.logged_in_client("Alice").await;
+    let (app, client) = spawn_app_and_user("Alice").await;
 
     let logins = (0..10).map(|_| {
         let client = app.client();
@@ -133,18 +117,10 @@ async fn parallel_logins_and_reads_never_answer_5xx() {
 }
 }
 
-#[derive(diesel::QueryableByName)]
-struct Count {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    n: i64,
-}
-
 fn unlock_count(app: &crate::support::TestApp) -> i64 {
     let mut db = app.db();
-    let rows: Vec<Count> = diesel::sql_query("SELECT COUNT(*) AS n FROM unlocks")
-        .load(&mut db)
-        .unwrap();
-    rows[0].n
+    let rows = count_in(&mut db, "SELECT COUNT(*) AS n FROM unlocks");
+    rows
 }
 
 // bcrypt runs on the blocking pool: while logins hash at a real cost,
@@ -152,8 +128,7 @@ fn unlock_count(app: &crate::support::TestApp) -> i64 {
 // by a time limit: every session check finishes before any login does.
 backend_test! {
 async fn slow_logins_do_not_hold_up_other_requests() {
-    let app = spawn_app_with(&[("BCRYPT_COST", "12")]).await;
-    let client = app.logged_in_client("Alice").await;
+    let (app, client) = spawn_app_with_user(&[("BCRYPT_COST", "12")], "Alice").await;
     let started = std::time::Instant::now();
 
     let logins = (0..2).map(|_| {
@@ -172,7 +147,7 @@ async fn slow_logins_do_not_hold_up_other_requests() {
     let checks = async {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         for _ in 0..10 {
-            let response = app.get(&client, "/check_session").await;
+            let response = app.check_session(&client).await;
             assert_eq!(response.status(), StatusCode::OK);
         }
         started.elapsed()
@@ -185,12 +160,6 @@ async fn slow_logins_do_not_hold_up_other_requests() {
         "checks took {checks_done:?}; the first login finished at {first_login:?}"
     );
 }
-}
-
-fn count(app: &crate::support::TestApp, sql: &str) -> i64 {
-    let mut db = app.db();
-    let rows: Vec<Count> = diesel::sql_query(sql).load(&mut db).unwrap();
-    rows[0].n
 }
 
 // Many readers at once, so that their requests share batches (and on
@@ -213,7 +182,7 @@ async fn parallel_readers_each_get_their_own_session_and_meter() {
         fresh.push(app.logged_in_client(&format!("fresh{i}")).await);
     }
     let gone = app.logged_in_client("gone").await;
-    assert_eq!(app.delete(&gone, "/logout").await.status(), 204);
+    assert_eq!(app.logout(&gone).await.status(), 204);
 
     let mut requests = Vec::new();
     for (i, client) in spent.iter().enumerate() {

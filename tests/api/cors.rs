@@ -2,9 +2,12 @@
 //! requests (`403 forbidden_origin`) that keep another site from logging a
 //! user in or out or spending their free reads.
 
-use crate::support::{assert_error, session_cookie, spawn_app, spawn_app_with, TestApp, PASSWORD};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
+
+use crate::support::{
+    assert_error, session_cookie, spawn_app, spawn_app_and_user, spawn_app_with, TestApp, PASSWORD,
+};
 
 const SPA: &str = "http://localhost:5173";
 const OTHER_SPA: &str = "http://localhost:3000";
@@ -248,8 +251,7 @@ async fn a_get_from_another_origin_without_fetch_metadata_is_not_refused() {
 // `Access-Control-Expose-Headers` to every response, whatever the origin.
 backend_test! {
 async fn an_answer_to_another_origin_carries_no_cors_headers_at_all() {
-    let app = spawn_app().await;
-    let client = app.logged_in_client("alice").await;
+    let (app, client) = spawn_app_and_user("alice").await;
 
     let response = client
         .get(app.url("/check_session"))
@@ -265,8 +267,7 @@ async fn an_answer_to_another_origin_carries_no_cors_headers_at_all() {
 
 backend_test! {
 async fn a_cross_site_navigation_to_a_post_is_403_and_uses_no_read() {
-    let app = spawn_app().await;
-    let client = app.logged_in_client("alice").await;
+    let (app, client) = spawn_app_and_user("alice").await;
 
     let response = client
         .get(app.url("/blog/1"))
@@ -282,8 +283,7 @@ async fn a_cross_site_navigation_to_a_post_is_403_and_uses_no_read() {
 
 backend_test! {
 async fn a_cross_site_get_from_an_allowed_origin_is_served() {
-    let app = spawn_app().await;
-    let client = app.logged_in_client("alice").await;
+    let (app, client) = spawn_app_and_user("alice").await;
 
     let response = client
         .get(app.url("/blog/1"))
@@ -362,7 +362,7 @@ async fn requests_without_origin_or_fetch_metadata_are_unaffected() {
     assert_no_allow_origin(&registered);
     let read = app.get(&client, "/blog/1").await;
     assert_eq!(read.status(), StatusCode::OK);
-    let logout = app.delete(&client, "/logout").await;
+    let logout = app.logout(&client).await;
     assert_eq!(logout.status(), StatusCode::NO_CONTENT);
     let login = app.login(&client, "alice", PASSWORD).await;
     assert_eq!(login.status(), StatusCode::OK);
@@ -421,8 +421,7 @@ async fn a_preflight_for_a_method_outside_get_post_delete_is_refused_as_json() {
 
 backend_test! {
 async fn a_cross_site_request_to_a_public_path_is_403() {
-    let app = spawn_app().await;
-    let client = app.logged_in_client("alice").await;
+    let (app, client) = spawn_app_and_user("alice").await;
 
     let response = client
         .get(app.url("/check_session"))
@@ -439,8 +438,7 @@ async fn a_cross_site_request_to_a_public_path_is_403() {
 
 backend_test! {
 async fn same_site_and_direct_navigations_are_not_refused() {
-    let app = spawn_app().await;
-    let client = app.logged_in_client("alice").await;
+    let (app, client) = spawn_app_and_user("alice").await;
 
     for site in ["same-origin", "same-site", "none"] {
         let response = client

@@ -13,7 +13,7 @@ use crate::support::db::DbConnection;
 use crate::support::{
     assert_contract_headers, assert_error, assert_error_in, assert_invalid_field,
     assert_invalid_field_in, assert_json, session_cookie, session_set_cookie, spawn_app,
-    spawn_app_and_user, spawn_app_with, TestApp, PASSWORD,
+    spawn_app_and_user, spawn_app_with, spawn_app_with_user, TestApp, PASSWORD,
 };
 
 /// A register body of exactly `len` bytes of valid JSON.
@@ -350,8 +350,7 @@ async fn get_on_login_is_405_with_allow_post() {
 
 backend_test! {
 async fn put_on_blog_is_405_with_allow_get_and_head_for_a_logged_in_caller() {
-    let app = spawn_app().await;
-    let client = app.logged_in_client("alice").await;
+    let (app, client) = spawn_app_and_user("alice").await;
 
     let response = app.send(&client, "PUT", "/blog").await;
 
@@ -378,8 +377,7 @@ async fn put_on_blog_is_401_for_an_anonymous_caller() {
 
 backend_test! {
 async fn patch_on_sessions_is_405_allowing_get_and_delete() {
-    let app = spawn_app().await;
-    let client = app.logged_in_client("alice").await;
+    let (app, client) = spawn_app_and_user("alice").await;
 
     let response = app.send(&client, "PATCH", "/sessions").await;
 
@@ -398,8 +396,7 @@ async fn patch_on_sessions_is_405_allowing_get_and_delete() {
 
 backend_test! {
 async fn post_ids_that_are_not_positive_integers_or_unknown_are_404() {
-    let app = spawn_app().await;
-    let client = app.logged_in_client("alice").await;
+    let (app, client) = spawn_app_and_user("alice").await;
 
     for path in ["/blog/abc", "/blog/0", "/blog/-1", "/blog/99999"] {
         let response = app.get(&client, path).await;
@@ -462,7 +459,7 @@ async fn every_kind_of_response_carries_the_contract_headers() {
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert_json(&response);
     // 204
-    let response = app.delete(&client, "/logout").await;
+    let response = app.logout(&client).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert_contract_headers(&response);
 }
@@ -527,7 +524,7 @@ async fn a_tampered_session_cookie_is_401_with_its_own_sentence() {
     let tampered: String = chars.into_iter().collect();
     assert_ne!(tampered, cookie);
     let no_cookie = assert_error(
-        app.get(&bare, "/check_session").await,
+        app.check_session(&bare).await,
         StatusCode::UNAUTHORIZED,
         "not_logged_in",
     )
@@ -586,8 +583,7 @@ async fn a_registration_while_the_database_stays_locked_is_503_and_leaves_nothin
 
 #[tokio::test]
 async fn a_first_read_while_the_database_stays_locked_is_503_and_uses_no_read() {
-    let app = spawn_app_with(&[("DATABASE_TIMEOUT_SECONDS", "1")]).await;
-    let client = app.logged_in_client("alice").await;
+    let (app, client) = spawn_app_with_user(&[("DATABASE_TIMEOUT_SECONDS", "1")], "alice").await;
     let mut lock = app.db();
     lock.batch_execute("BEGIN EXCLUSIVE;")
         .expect("the write lock");

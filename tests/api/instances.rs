@@ -1,23 +1,12 @@
 //! Several instances on one database behave as one server: sessions,
 //! meters and lockouts made on one hold on all, under concurrency.
 
-use diesel::RunQueryDsl;
 use futures_util::future::join_all;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::support::{spawn_app, spawn_app_with, TestApp, PASSWORD};
-
-#[derive(diesel::QueryableByName)]
-struct Count {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    n: i64,
-}
-
-fn count(app: &TestApp, sql: &str) -> i64 {
-    let rows: Vec<Count> = diesel::sql_query(sql).load(&mut app.db()).unwrap();
-    rows[0].n
-}
+use crate::support::db::{add_posts, count};
+use crate::support::{spawn_app, spawn_app_with, PASSWORD};
 
 backend_test! {
 async fn a_session_made_on_one_instance_works_on_the_other() {
@@ -25,7 +14,7 @@ async fn a_session_made_on_one_instance_works_on_the_other() {
     let b = a.sibling().await;
     let client = a.logged_in_client("Alice").await;
 
-    let me = b.get(&client, "/check_session").await;
+    let me = b.check_session(&client).await;
 
     assert_eq!(me.status(), StatusCode::OK);
     let me: Value = me.json().await.unwrap();
@@ -40,15 +29,9 @@ async fn logout_on_one_instance_revokes_on_the_other() {
     let client = a.logged_in_client("Alice").await;
     let cookie = crate::support::session_cookie(&a.login(&client, "Alice", PASSWORD).await);
 
-    a.delete(&client, "/logout").await;
+    a.logout(&client).await;
 
-    let replay = b
-        .bare_client()
-        .get(b.url("/check_session"))
-        .header("Cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let replay = b.get_with_cookie("/check_session", &cookie).await;
     assert_eq!(replay.status(), StatusCode::UNAUTHORIZED);
 }
 }
@@ -61,7 +44,7 @@ async fn the_session_list_on_one_instance_shows_logins_made_on_the_other() {
     let phone = a.client();
     a.login(&phone, "Alice", PASSWORD).await;
 
-    let list: Value = b.get(&laptop, "/sessions").await.json().await.unwrap();
+    let list: Value = b.sessions(&laptop).await.json().await.unwrap();
 
     assert_eq!(list["sessions"].as_array().unwrap().len(), 2);
 }
@@ -71,14 +54,7 @@ backend_test! {
 async fn parallel_reads_spread_over_two_instances_unlock_exactly_free_reads() {
     let a = spawn_app().await;
     let b = a.sibling().await;
-    let mut db = a.db();
-    for id in 13..=20 {
-        diesel::sql_query(format!(
-            "INSERT INTO posts (id, title, body, published_at) VALUES ({id}, 'Post {id}', 'Body {id}', 1700000000)"
-        ))
-        .execute(&mut db)
-        .unwrap();
-    }
+    add_posts(&a);
     let client = a.logged_in_client("Alice").await;
     let urls: Vec<String> = (1..=20)
         .map(|id| {

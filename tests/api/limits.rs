@@ -6,7 +6,8 @@
 use reqwest::{Client, Response, StatusCode};
 use serde_json::json;
 
-use crate::support::{assert_error, spawn_app_with, TestApp, PASSWORD};
+use crate::support::db::count;
+use crate::support::{assert_error, eventually, spawn_app_with, TestApp, PASSWORD};
 
 async fn register_as(app: &TestApp, ip: &str, username: &str) -> Response {
     Client::new()
@@ -109,21 +110,10 @@ async fn ended_windows_are_purged() {
         let response = login_as(&app, &ip, "nobody", "wrong password").await;
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     }
-    let rows = || {
-        use diesel::prelude::*;
-        #[derive(QueryableByName)]
-        struct Count {
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            n: i64,
-        }
-        diesel::sql_query("SELECT COUNT(*) AS n FROM ip_limits")
-            .get_result::<Count>(&mut app.db())
-            .unwrap()
-            .n
-    };
+    let rows = || count(&app, "SELECT COUNT(*) AS n FROM ip_limits");
     assert_eq!(rows(), 5);
     app.advance_clock(900);
-    crate::support::eventually(|| rows() == 0).await;
+    eventually(|| rows() == 0).await;
     assert_eq!(rows(), 0);
 }
 }

@@ -41,7 +41,7 @@ async fn a_postgres_outage_answers_503_and_service_resumes_by_itself() {
 
         let guarded = app.get(&client, "/blog").await;
         assert_error(guarded, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
-        let check = app.get(&client, "/check_session").await;
+        let check = app.check_session(&client).await;
         assert_error(check, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
         let login = app
             .login(&app.client(), "Alice", crate::support::PASSWORD)
@@ -67,7 +67,7 @@ async fn a_postgres_outage_answers_503_and_service_resumes_by_itself() {
         }
         assert!(healthy, "service resumed without a restart");
         assert_eq!(
-            app.get(&client, "/check_session").await.status(),
+            app.check_session(&client).await.status(),
             StatusCode::OK,
             "the session survived the outage"
         );
@@ -98,10 +98,7 @@ async fn an_instance_started_while_postgres_is_down_waits_for_it() {
         let health = app.get(&app.client(), "/health").await;
         assert_eq!(health.status(), StatusCode::OK);
         let client = app.logged_in_client("Alice").await;
-        assert_eq!(
-            direct.get(&client, "/check_session").await.status(),
-            StatusCode::OK
-        );
+        assert_eq!(direct.check_session(&client).await.status(), StatusCode::OK);
     })
     .await
 }
@@ -141,9 +138,7 @@ async fn a_restart_nobody_saw_stays_unseen() {
             let response = app.get(&client, path).await;
             assert_eq!(response.status(), StatusCode::OK, "{path}");
         }
-        let parallel: Vec<_> = (0..16)
-            .map(|_| app.get(&client, "/check_session"))
-            .collect();
+        let parallel: Vec<_> = (0..16).map(|_| app.check_session(&client)).collect();
         for response in futures_util::future::join_all(parallel).await {
             assert_eq!(response.status(), StatusCode::OK);
         }

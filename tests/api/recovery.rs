@@ -6,141 +6,27 @@
 use std::time::Duration;
 
 use diesel::RunQueryDsl;
-use reqwest::{Client, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::support::fakes::smtp::{self, read_messages, Mail, SmtpServer};
+use crate::support::db::count;
+use crate::support::fakes::smtp::{self, read_messages, SmtpServer};
+use crate::support::internals::token;
+use crate::support::mail::{
+    account, app_with_smtp, event_kinds, first_reset_token, forgot_settled, last_message_to,
+    mailed_token, outbox, reset_requested_events, wait_for_messages, OutboxRow,
+};
 use crate::support::{
-    assert_error, eventually, free_port, spawn_app_with, spawn_binary, wait_for, TestApp, PASSWORD,
+    assert_error, eventually, free_port, spawn_app_with, spawn_binary, wait_for, PASSWORD,
 };
 
 const NEW_PASSWORD: &str = "a brand new secret";
-
-/// An app whose mail goes to `smtp`, with `extra` settings.
-async fn app_with_smtp(smtp: &SmtpServer, extra: &[(&str, &str)]) -> TestApp {
-    let url = smtp.url();
-    let mut vars = vec![("SMTP_URL", url.as_str())];
-    vars.extend_from_slice(extra);
-    spawn_app_with(&vars).await
-}
-
-/// Registers `username` with `email` in a new client, logged in.
-async fn register_with_email(app: &TestApp, username: &str, email: Option<&str>) -> Client {
-    let client = app.client();
-    let response = app
-        .post_json(
-            &client,
-            "/register",
-            &json!({"username": username, "password": PASSWORD, "email": email}),
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::CREATED);
-    client
-}
-
-async fn account(app: &TestApp, client: &Client) -> Value {
-    let response = app.get(client, "/account").await;
-    assert_eq!(response.status(), StatusCode::OK);
-    response.json().await.unwrap()
-}
-
-/// Waits until the server holds `n` messages, and returns them.
-async fn wait_for_messages(smtp: &SmtpServer, n: usize) -> Vec<Mail> {
-    eventually(|| smtp.messages().len() >= n).await;
-    let messages = smtp.messages();
-    assert!(
-        messages.len() >= n,
-        "expected {n} messages, got {}",
-        messages.len()
-    );
-    messages
-}
-
-/// The last message to `address`.
-async fn last_message_to(smtp: &SmtpServer, address: &str) -> Mail {
-    eventually(|| smtp.messages().iter().any(|m| m.is_to(address))).await;
-    smtp.messages()
-        .into_iter()
-        .rfind(|m| m.is_to(address))
-        .unwrap_or_else(|| panic!("no message to {address}"))
-}
-
-async fn verify(app: &TestApp, token: &str) -> reqwest::Response {
-    app.post_json(&app.client(), "/email/verify", &json!({ "token": token }))
-        .await
-}
-
-async fn forgot(app: &TestApp, email: &str) -> reqwest::Response {
-    app.post_json(
-        &app.client(),
-        "/password/forgot",
-        &json!({ "email": email }),
-    )
-    .await
-}
-
-async fn reset(app: &TestApp, token: &str, new_password: &str) -> reqwest::Response {
-    app.post_json(
-        &app.client(),
-        "/password/reset",
-        &json!({ "token": token, "new_password": new_password }),
-    )
-    .await
-}
-
-#[derive(diesel::QueryableByName, Debug)]
-struct OutboxRow {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    state: String,
-    #[diesel(sql_type = diesel::sql_types::Integer)]
-    attempts: i32,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    body: String,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    created_at: i64,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    next_attempt_at: i64,
-}
-
-#[derive(diesel::QueryableByName)]
-struct Count {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    n: i64,
-}
-
-fn count(app: &TestApp, sql: &str) -> i64 {
-    let rows: Vec<Count> = diesel::sql_query(sql).load(&mut app.db()).unwrap();
-    rows[0].n
-}
-
-/// Waits until the sender has acted on every recorded forgot-password
-/// request: what it queued for them is in the outbox from then on (it is
-/// committed with the request's removal).
-async fn forgot_settled(app: &TestApp) {
-    eventually(|| count(app, "SELECT COUNT(*) AS n FROM forgot_requests") == 0).await;
-    assert_eq!(count(app, "SELECT COUNT(*) AS n FROM forgot_requests"), 0);
-}
-
-fn reset_requested_events(app: &TestApp) -> i64 {
-    count(
-        app,
-        "SELECT COUNT(*) AS n FROM events WHERE kind = 'password_reset_requested'",
-    )
-}
-
-fn outbox(app: &TestApp) -> Vec<OutboxRow> {
-    diesel::sql_query(
-        "SELECT state, attempts, body, created_at, next_attempt_at FROM outbox ORDER BY id",
-    )
-    .load(&mut app.db())
-    .unwrap()
-}
 
 backend_test! {
 async fn registering_with_an_email_sends_a_link_that_verifies_it() {
     let Some(smtp) = SmtpServer::start().await else { return };
     let app = app_with_smtp(&smtp, &[]).await;
-    let client = register_with_email(&app, "alice", Some("Alice@Example.com")).await;
+    let client = app.user("alice").email(Some("Alice@Example.com")).register().await;
 
     let before = account(&app, &client).await;
     assert_eq!(before["email"], "Alice@Example.com", "kept as typed");
@@ -154,7 +40,7 @@ async fn registering_with_an_email_sends_a_link_that_verifies_it() {
     assert!(token.len() >= 22, "at least 128 bits: {token}");
 
     // Followed from another browser, not logged in: the route is public.
-    let response = verify(&app, &token).await;
+    let response = app.verify_email(&token).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     let after = account(&app, &client).await;
     assert_eq!(after["email_verified"], true);
@@ -169,12 +55,12 @@ backend_test! {
 async fn a_verification_link_works_once() {
     let Some(smtp) = SmtpServer::start().await else { return };
     let app = app_with_smtp(&smtp, &[]).await;
-    register_with_email(&app, "alice", Some("alice@example.com")).await;
+    app.user("alice").email(Some("alice@example.com")).register().await;
     let token = last_message_to(&smtp, "alice@example.com").await.token("/verify-email").unwrap();
 
-    assert_eq!(verify(&app, &token).await.status(), StatusCode::NO_CONTENT);
-    assert_error(verify(&app, &token).await, StatusCode::BAD_REQUEST, "invalid_token").await;
-    assert_error(verify(&app, "made-up-token").await, StatusCode::BAD_REQUEST, "invalid_token").await;
+    assert_eq!(app.verify_email(&token).await.status(), StatusCode::NO_CONTENT);
+    assert_error(app.verify_email(&token).await, StatusCode::BAD_REQUEST, "invalid_token").await;
+    assert_error(app.verify_email("made-up-token").await, StatusCode::BAD_REQUEST, "invalid_token").await;
 }
 }
 
@@ -182,11 +68,11 @@ backend_test! {
 async fn a_verification_link_expires() {
     let Some(smtp) = SmtpServer::start().await else { return };
     let app = app_with_smtp(&smtp, &[("VERIFY_TOKEN_TTL_SECONDS", "600")]).await;
-    let client = register_with_email(&app, "alice", Some("alice@example.com")).await;
+    let client = app.user("alice").email(Some("alice@example.com")).register().await;
     let token = last_message_to(&smtp, "alice@example.com").await.token("/verify-email").unwrap();
 
     app.advance_clock(601);
-    assert_error(verify(&app, &token).await, StatusCode::BAD_REQUEST, "invalid_token").await;
+    assert_error(app.verify_email(&token).await, StatusCode::BAD_REQUEST, "invalid_token").await;
     assert_eq!(account(&app, &client).await["email_verified"], false);
 }
 }
@@ -195,7 +81,7 @@ backend_test! {
 async fn an_account_without_an_address_is_as_before() {
     let Some(smtp) = SmtpServer::start().await else { return };
     let app = app_with_smtp(&smtp, &[]).await;
-    let with_null = register_with_email(&app, "alice", None).await;
+    let with_null = app.user("alice").email(None).register().await;
     let without = app.logged_in_client("bob").await;
     for client in [&with_null, &without] {
         let account = account(&app, client).await;
@@ -203,7 +89,7 @@ async fn an_account_without_an_address_is_as_before() {
         assert_eq!(account["email_verified"], false);
     }
     // A forgotten password for nobody's address sends nothing.
-    assert_eq!(forgot(&app, "nobody@example.com").await.status(), StatusCode::ACCEPTED);
+    assert_eq!(app.forgot_password("nobody@example.com").await.status(), StatusCode::ACCEPTED);
     forgot_settled(&app).await;
     assert!(outbox(&app).is_empty());
     assert_eq!(reset_requested_events(&app), 0);
@@ -227,8 +113,7 @@ async fn malformed_addresses_are_refused_with_the_field_named() {
     assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
 
     let client = app.logged_in_client("bob").await;
-    let response = app
-        .post_json(&client, "/email", &json!({"email": "two@@example.com", "password": PASSWORD}))
+    let response = app.set_email(&client, Some("two@@example.com"), PASSWORD)
         .await;
     let body = assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
     assert!(body["fields"]["email"].is_string(), "{body}");
@@ -250,8 +135,7 @@ async fn setting_an_address_needs_the_password_and_counts_failures() {
     let app = app_with_smtp(&smtp, &[("LOGIN_MAX_FAILURES", "2")]).await;
     let client = app.logged_in_client("alice").await;
     for _ in 0..2 {
-        let response = app
-            .post_json(&client, "/email", &json!({"email": "a@example.com", "password": "wrong password"}))
+        let response = app.set_email(&client, Some("a@example.com"), "wrong password")
             .await;
         assert_error(response, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
     }
@@ -266,11 +150,10 @@ backend_test! {
 async fn changing_the_address_kills_the_old_link_and_null_removes_it() {
     let Some(smtp) = SmtpServer::start().await else { return };
     let app = app_with_smtp(&smtp, &[]).await;
-    let client = register_with_email(&app, "alice", Some("old@example.com")).await;
+    let client = app.user("alice").email(Some("old@example.com")).register().await;
     let old = last_message_to(&smtp, "old@example.com").await.token("/verify-email").unwrap();
 
-    let response = app
-        .post_json(&client, "/email", &json!({"email": "new@example.com", "password": PASSWORD}))
+    let response = app.set_email(&client, Some("new@example.com"), PASSWORD)
         .await;
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.unwrap();
@@ -278,13 +161,12 @@ async fn changing_the_address_kills_the_old_link_and_null_removes_it() {
     assert_eq!(body["email_verified"], false);
     assert_eq!(body["username"], "alice");
 
-    assert_error(verify(&app, &old).await, StatusCode::BAD_REQUEST, "invalid_token").await;
+    assert_error(app.verify_email(&old).await, StatusCode::BAD_REQUEST, "invalid_token").await;
     let new = last_message_to(&smtp, "new@example.com").await.token("/verify-email").unwrap();
-    assert_eq!(verify(&app, &new).await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.verify_email(&new).await.status(), StatusCode::NO_CONTENT);
     assert_eq!(account(&app, &client).await["email_verified"], true);
 
-    let response = app
-        .post_json(&client, "/email", &json!({"email": null, "password": PASSWORD}))
+    let response = app.set_email(&client, None, PASSWORD)
         .await;
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.unwrap();
@@ -297,15 +179,14 @@ backend_test! {
 async fn the_same_unverified_address_again_sends_a_new_link() {
     let Some(smtp) = SmtpServer::start().await else { return };
     let app = app_with_smtp(&smtp, &[]).await;
-    let client = register_with_email(&app, "alice", Some("alice@example.com")).await;
+    let client = app.user("alice").email(Some("alice@example.com")).register().await;
     wait_for_messages(&smtp, 1).await;
-    let response = app
-        .post_json(&client, "/email", &json!({"email": "ALICE@example.com", "password": PASSWORD}))
+    let response = app.set_email(&client, Some("ALICE@example.com"), PASSWORD)
         .await;
     assert_eq!(response.status(), StatusCode::OK);
     let messages = wait_for_messages(&smtp, 2).await;
     let token = messages[1].token("/verify-email").unwrap();
-    assert_eq!(verify(&app, &token).await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.verify_email(&token).await.status(), StatusCode::NO_CONTENT);
     let account = account(&app, &client).await;
     assert_eq!(account["email"], "ALICE@example.com");
     assert_eq!(account["email_verified"], true);
@@ -316,21 +197,20 @@ backend_test! {
 async fn several_accounts_may_hold_an_address_but_one_verifies_it() {
     let Some(smtp) = SmtpServer::start().await else { return };
     let app = app_with_smtp(&smtp, &[]).await;
-    let alice = register_with_email(&app, "alice", Some("shared@example.com")).await;
+    let alice = app.user("alice").email(Some("shared@example.com")).register().await;
     // Registering with an address another account holds reveals nothing.
-    let bob = register_with_email(&app, "bob", Some("Shared@Example.com")).await;
+    let bob = app.user("bob").email(Some("Shared@Example.com")).register().await;
     let messages = wait_for_messages(&smtp, 2).await;
     let alice_token = messages.iter().find(|m| m.is_to("shared@example.com")).unwrap().token("/verify-email").unwrap();
     let bob_token = messages.iter().find(|m| m.is_to("Shared@Example.com")).unwrap().token("/verify-email").unwrap();
 
-    assert_eq!(verify(&app, &alice_token).await.status(), StatusCode::NO_CONTENT);
-    assert_error(verify(&app, &bob_token).await, StatusCode::CONFLICT, "email_taken").await;
+    assert_eq!(app.verify_email(&alice_token).await.status(), StatusCode::NO_CONTENT);
+    assert_error(app.verify_email(&bob_token).await, StatusCode::CONFLICT, "email_taken").await;
     assert_eq!(account(&app, &alice).await["email_verified"], true);
     assert_eq!(account(&app, &bob).await["email_verified"], false);
 
     // Setting it again after it is verified elsewhere still answers 200.
-    let response = app
-        .post_json(&bob, "/email", &json!({"email": "shared@example.com", "password": PASSWORD}))
+    let response = app.set_email(&bob, Some("shared@example.com"), PASSWORD)
         .await;
     assert_eq!(response.status(), StatusCode::OK);
 }
@@ -340,11 +220,11 @@ backend_test! {
 async fn forgot_answers_alike_for_known_and_unknown_addresses() {
     let Some(smtp) = SmtpServer::start().await else { return };
     let app = app_with_smtp(&smtp, &[]).await;
-    register_with_email(&app, "alice", Some("alice@example.com")).await;
+    app.user("alice").email(Some("alice@example.com")).register().await;
     wait_for_messages(&smtp, 1).await;
 
-    let known = forgot(&app, "ALICE@example.com").await;
-    let unknown = forgot(&app, "nobody@example.com").await;
+    let known = app.forgot_password("ALICE@example.com").await;
+    let unknown = app.forgot_password("nobody@example.com").await;
     assert_eq!(known.status(), StatusCode::ACCEPTED);
     assert_eq!(unknown.status(), StatusCode::ACCEPTED);
     let names = |r: &reqwest::Response| {
@@ -375,24 +255,20 @@ backend_test! {
 async fn a_reset_link_sets_a_new_password_and_ends_every_session() {
     let Some(smtp) = SmtpServer::start().await else { return };
     let app = app_with_smtp(&smtp, &[]).await;
-    let client = register_with_email(&app, "alice", Some("alice@example.com")).await;
+    let client = app.user("alice").email(Some("alice@example.com")).register().await;
     let other = app.client();
     assert_eq!(app.login(&other, "alice", PASSWORD).await.status(), StatusCode::OK);
 
-    assert_eq!(forgot(&app, "alice@example.com").await.status(), StatusCode::ACCEPTED);
-    let token = last_message_to(&smtp, "alice@example.com").await;
-    let token = {
-        eventually(|| smtp.messages().iter().any(|m| m.token("/reset-password").is_some())).await;
-        let _ = token;
-        smtp.messages().iter().find_map(|m| m.token("/reset-password")).unwrap()
-    };
-    let response = reset(&app, &token, NEW_PASSWORD).await;
+    assert_eq!(app.forgot_password("alice@example.com").await.status(), StatusCode::ACCEPTED);
+    last_message_to(&smtp, "alice@example.com").await;
+    let token = first_reset_token(&smtp).await;
+    let response = app.reset_password(&token, NEW_PASSWORD).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     // Not logged in by this.
     assert!(crate::support::session_set_cookie(&response).is_none());
 
     for session in [&client, &other] {
-        let response = app.get(session, "/check_session").await;
+        let response = app.check_session(session).await;
         assert_error(response, StatusCode::UNAUTHORIZED, "not_logged_in").await;
     }
     let response = app.login(&app.client(), "alice", PASSWORD).await;
@@ -402,7 +278,7 @@ async fn a_reset_link_sets_a_new_password_and_ends_every_session() {
     // The link proved the address.
     assert_eq!(account(&app, &fresh).await["email_verified"], true);
     // And it works once.
-    assert_error(reset(&app, &token, "yet another secret").await, StatusCode::BAD_REQUEST, "invalid_token").await;
+    assert_error(app.reset_password(&token, "yet another secret").await, StatusCode::BAD_REQUEST, "invalid_token").await;
 }
 }
 
@@ -410,22 +286,20 @@ backend_test! {
 async fn a_refused_new_password_keeps_the_link_usable() {
     let Some(smtp) = SmtpServer::start().await else { return };
     let app = app_with_smtp(&smtp, &[]).await;
-    register_with_email(&app, "alice", None).await;
+    app.user("alice").email(None).register().await;
     let client = app.client();
     app.login(&client, "alice", PASSWORD).await;
-    let response = app
-        .post_json(&client, "/email", &json!({"email": "alice@example.com", "password": PASSWORD}))
+    let response = app.set_email(&client, Some("alice@example.com"), PASSWORD)
         .await;
     assert_eq!(response.status(), StatusCode::OK);
-    forgot(&app, "alice@example.com").await;
-    eventually(|| smtp.messages().iter().any(|m| m.token("/reset-password").is_some())).await;
-    let token = smtp.messages().iter().find_map(|m| m.token("/reset-password")).unwrap();
+    app.forgot_password("alice@example.com").await;
+    let token = first_reset_token(&smtp).await;
 
     for bad in ["short", "password", "my alice password"] {
-        let body = assert_error(reset(&app, &token, bad).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+        let body = assert_error(app.reset_password(&token, bad).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
         assert!(body["fields"]["new_password"].is_string(), "{body}");
     }
-    assert_eq!(reset(&app, &token, NEW_PASSWORD).await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.reset_password(&token, NEW_PASSWORD).await.status(), StatusCode::NO_CONTENT);
 }
 }
 
@@ -433,12 +307,11 @@ backend_test! {
 async fn a_reset_link_expires() {
     let Some(smtp) = SmtpServer::start().await else { return };
     let app = app_with_smtp(&smtp, &[("RESET_TOKEN_TTL_SECONDS", "900")]).await;
-    register_with_email(&app, "alice", Some("alice@example.com")).await;
-    forgot(&app, "alice@example.com").await;
-    eventually(|| smtp.messages().iter().any(|m| m.token("/reset-password").is_some())).await;
-    let token = smtp.messages().iter().find_map(|m| m.token("/reset-password")).unwrap();
+    app.user("alice").email(Some("alice@example.com")).register().await;
+    app.forgot_password("alice@example.com").await;
+    let token = first_reset_token(&smtp).await;
     app.advance_clock(901);
-    assert_error(reset(&app, &token, NEW_PASSWORD).await, StatusCode::BAD_REQUEST, "invalid_token").await;
+    assert_error(app.reset_password(&token, NEW_PASSWORD).await, StatusCode::BAD_REQUEST, "invalid_token").await;
     assert_eq!(app.login(&app.client(), "alice", PASSWORD).await.status(), StatusCode::OK);
 }
 }
@@ -447,16 +320,14 @@ backend_test! {
 async fn a_password_change_kills_outstanding_reset_links() {
     let Some(smtp) = SmtpServer::start().await else { return };
     let app = app_with_smtp(&smtp, &[]).await;
-    let client = register_with_email(&app, "alice", Some("alice@example.com")).await;
-    forgot(&app, "alice@example.com").await;
-    eventually(|| smtp.messages().iter().any(|m| m.token("/reset-password").is_some())).await;
-    let token = smtp.messages().iter().find_map(|m| m.token("/reset-password")).unwrap();
+    let client = app.user("alice").email(Some("alice@example.com")).register().await;
+    app.forgot_password("alice@example.com").await;
+    let token = first_reset_token(&smtp).await;
 
-    let response = app
-        .post_json(&client, "/password", &json!({"current_password": PASSWORD, "new_password": NEW_PASSWORD}))
+    let response = app.change_password(&client, PASSWORD, NEW_PASSWORD)
         .await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    assert_error(reset(&app, &token, "yet another secret").await, StatusCode::BAD_REQUEST, "invalid_token").await;
+    assert_error(app.reset_password(&token, "yet another secret").await, StatusCode::BAD_REQUEST, "invalid_token").await;
 }
 }
 
@@ -464,9 +335,9 @@ backend_test! {
 async fn a_reset_kills_the_other_reset_links_and_clears_the_lockout() {
     let Some(smtp) = SmtpServer::start().await else { return };
     let app = app_with_smtp(&smtp, &[("LOGIN_MAX_FAILURES", "2")]).await;
-    register_with_email(&app, "alice", Some("alice@example.com")).await;
-    forgot(&app, "alice@example.com").await;
-    forgot(&app, "alice@example.com").await;
+    app.user("alice").email(Some("alice@example.com")).register().await;
+    app.forgot_password("alice@example.com").await;
+    app.forgot_password("alice@example.com").await;
     eventually(|| smtp.messages().iter().filter(|m| m.token("/reset-password").is_some()).count() == 2).await;
     let tokens: Vec<String> = smtp.messages().iter().filter_map(|m| m.token("/reset-password")).collect();
     assert_eq!(tokens.len(), 2);
@@ -476,8 +347,8 @@ async fn a_reset_kills_the_other_reset_links_and_clears_the_lockout() {
     let locked = app.login(&app.client(), "alice", PASSWORD).await;
     assert_error(locked, StatusCode::TOO_MANY_REQUESTS, "too_many_attempts").await;
 
-    assert_eq!(reset(&app, &tokens[0], NEW_PASSWORD).await.status(), StatusCode::NO_CONTENT);
-    assert_error(reset(&app, &tokens[1], "yet another secret").await, StatusCode::BAD_REQUEST, "invalid_token").await;
+    assert_eq!(app.reset_password(&tokens[0], NEW_PASSWORD).await.status(), StatusCode::NO_CONTENT);
+    assert_error(app.reset_password(&tokens[1], "yet another secret").await, StatusCode::BAD_REQUEST, "invalid_token").await;
     assert_eq!(app.login(&app.client(), "alice", NEW_PASSWORD).await.status(), StatusCode::OK);
 }
 }
@@ -486,15 +357,13 @@ backend_test! {
 async fn a_reset_link_dies_when_the_account_changes_its_address() {
     let Some(smtp) = SmtpServer::start().await else { return };
     let app = app_with_smtp(&smtp, &[]).await;
-    let client = register_with_email(&app, "alice", Some("alice@example.com")).await;
-    forgot(&app, "alice@example.com").await;
-    eventually(|| smtp.messages().iter().any(|m| m.token("/reset-password").is_some())).await;
-    let token = smtp.messages().iter().find_map(|m| m.token("/reset-password")).unwrap();
-    let response = app
-        .post_json(&client, "/email", &json!({"email": "elsewhere@example.com", "password": PASSWORD}))
+    let client = app.user("alice").email(Some("alice@example.com")).register().await;
+    app.forgot_password("alice@example.com").await;
+    let token = first_reset_token(&smtp).await;
+    let response = app.set_email(&client, Some("elsewhere@example.com"), PASSWORD)
         .await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert_error(reset(&app, &token, NEW_PASSWORD).await, StatusCode::BAD_REQUEST, "invalid_token").await;
+    assert_error(app.reset_password(&token, NEW_PASSWORD).await, StatusCode::BAD_REQUEST, "invalid_token").await;
 }
 }
 
@@ -503,10 +372,10 @@ async fn the_per_address_limit_holds_across_instances_and_the_hour() {
     let Some(smtp) = SmtpServer::start().await else { return };
     let app = app_with_smtp(&smtp, &[("MAIL_MAX_PER_ADDRESS_PER_HOUR", "2")]).await;
     let sibling = app.sibling().await;
-    register_with_email(&app, "alice", Some("alice@example.com")).await; // 1
+    app.user("alice").email(Some("alice@example.com")).register().await; // 1
     for instance in [&app, &sibling, &app, &sibling] {
         // Answered as usual past the limit.
-        let response = forgot(instance, "alice@example.com").await;
+        let response = instance.forgot_password("alice@example.com").await;
         assert_eq!(response.status(), StatusCode::ACCEPTED);
         let body: Value = response.json().await.unwrap();
         assert_eq!(body, json!({"status": "accepted"}));
@@ -518,7 +387,7 @@ async fn the_per_address_limit_holds_across_instances_and_the_hour() {
     assert_eq!(reset_requested_events(&app), 4);
 
     app.advance_clock(3_601);
-    assert_eq!(forgot(&sibling, "alice@example.com").await.status(), StatusCode::ACCEPTED);
+    assert_eq!(sibling.forgot_password("alice@example.com").await.status(), StatusCode::ACCEPTED);
     wait_for_messages(&smtp, 3).await;
 }
 }
@@ -533,7 +402,7 @@ async fn mail_queued_while_smtp_is_down_is_delivered_once_when_it_is_back() {
     let app = spawn_app_with(&[("SMTP_URL", url.as_str())]).await;
     // Answered at once, although no SMTP server is there.
     let started = std::time::Instant::now();
-    register_with_email(&app, "alice", Some("alice@example.com")).await;
+    app.user("alice").email(Some("alice@example.com")).register().await;
     assert!(started.elapsed() < Duration::from_secs(5));
     eventually(|| outbox(&app).first().is_some_and(|m| m.attempts >= 1)).await;
     assert_eq!(outbox(&app)[0].state, "pending");
@@ -554,7 +423,7 @@ async fn a_message_that_keeps_failing_is_given_up_after_a_day() {
     let port = free_port();
     let url = smtp::smtp_url(port);
     let app = spawn_app_with(&[("SMTP_URL", url.as_str())]).await;
-    register_with_email(&app, "alice", Some("alice@example.com")).await;
+    app.user("alice").email(Some("alice@example.com")).register().await;
     eventually(|| outbox(&app).first().is_some_and(|m| m.attempts >= 1)).await;
     app.advance_clock(12 * 3_600);
     eventually(|| outbox(&app)[0].attempts >= 2).await;
@@ -579,7 +448,7 @@ async fn two_instances_send_each_message_once() {
     // Queued while SMTP is down, on both instances...
     for i in 0..12 {
         let instance = if i % 2 == 0 { &app } else { &sibling };
-        register_with_email(instance, &format!("user{i}"), Some(&format!("user{i}@example.com"))).await;
+        instance.user(&format!("user{i}")).email(Some(&format!("user{i}@example.com"))).register().await;
     }
     eventually(|| outbox(&app).iter().all(|m| m.attempts >= 1)).await;
     // ...then both senders wake at the same moment and race for them.
@@ -652,14 +521,14 @@ async fn a_message_acknowledged_before_a_kill_9_is_delivered_after_restart() {
 backend_test! {
 async fn without_smtp_messages_are_written_to_the_mail_folder() {
     let app = spawn_app_with(&[]).await;
-    let client = register_with_email(&app, "alice", Some("alice@example.com")).await;
+    let client = app.user("alice").email(Some("alice@example.com")).register().await;
     let dir = app.mail_dir();
     eventually(|| !read_messages(&dir).is_empty()).await;
     let messages = read_messages(&dir);
     assert_eq!(messages.len(), 1);
     let token = messages[0].token("/verify-email").expect("a link in the .eml file");
     assert!(messages[0].is_to("alice@example.com"));
-    assert_eq!(verify(&app, &token).await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.verify_email(&token).await.status(), StatusCode::NO_CONTENT);
     assert_eq!(account(&app, &client).await["email_verified"], true);
 }
 }
@@ -717,7 +586,7 @@ async fn no_link_token_reaches_the_log() {
             "a link's token is in the log"
         );
         assert!(
-            !log.contains(&tollgate::session::token::hash(token)),
+            !log.contains(&token::hash(token)),
             "a token's hash is in the log"
         );
     }
@@ -729,14 +598,13 @@ async fn one_reset_link_used_twice_at_once_resets_once() {
     let Some(smtp) = SmtpServer::start().await else { return };
     let app = app_with_smtp(&smtp, &[]).await;
     let sibling = app.sibling().await;
-    register_with_email(&app, "alice", Some("alice@example.com")).await;
-    forgot(&app, "alice@example.com").await;
-    eventually(|| smtp.messages().iter().any(|m| m.token("/reset-password").is_some())).await;
-    let token = smtp.messages().iter().find_map(|m| m.token("/reset-password")).unwrap();
+    app.user("alice").email(Some("alice@example.com")).register().await;
+    app.forgot_password("alice@example.com").await;
+    let token = first_reset_token(&smtp).await;
 
     let (a, b) = tokio::join!(
-        reset(&app, &token, NEW_PASSWORD),
-        reset(&sibling, &token, "yet another secret")
+        app.reset_password(&token, NEW_PASSWORD),
+        sibling.reset_password(&token, "yet another secret")
     );
     let mut statuses = [a.status(), b.status()];
     statuses.sort();
@@ -755,78 +623,38 @@ async fn two_accounts_verifying_one_address_at_once_one_wins() {
     let Some(smtp) = SmtpServer::start().await else { return };
     let app = app_with_smtp(&smtp, &[]).await;
     let sibling = app.sibling().await;
-    register_with_email(&app, "alice", Some("shared@example.com")).await;
-    register_with_email(&app, "bob", Some("SHARED@example.com")).await;
+    app.user("alice").email(Some("shared@example.com")).register().await;
+    app.user("bob").email(Some("SHARED@example.com")).register().await;
     let messages = wait_for_messages(&smtp, 2).await;
     let tokens: Vec<String> = messages.iter().filter_map(|m| m.token("/verify-email")).collect();
     assert_eq!(tokens.len(), 2);
 
-    let (a, b) = tokio::join!(verify(&app, &tokens[0]), verify(&sibling, &tokens[1]));
+    let (a, b) = tokio::join!(app.verify_email(&tokens[0]), sibling.verify_email(&tokens[1]));
     let mut statuses = [a.status(), b.status()];
     statuses.sort();
     assert_eq!(statuses, [StatusCode::NO_CONTENT, StatusCode::CONFLICT]);
-    #[derive(diesel::QueryableByName)]
-    struct Count {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    let verified: Vec<Count> =
-        diesel::sql_query("SELECT COUNT(*) AS n FROM users WHERE email_verified")
-            .load(&mut app.db())
-            .unwrap();
-    assert_eq!(verified[0].n, 1);
-}
-}
 
-/// The kinds of the caller's events, newest first.
-async fn event_kinds(app: &TestApp, client: &Client) -> Vec<String> {
-    let list: Value = app
-        .get(client, "/account/events")
-        .await
-        .json()
-        .await
-        .unwrap();
-    list["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["kind"].as_str().unwrap().to_owned())
-        .collect()
+    let verified = count(&app, "SELECT COUNT(*) AS n FROM users WHERE email_verified");
+    assert_eq!(verified, 1);
 }
-
-/// The token of the newest `.eml` message in the app's MAIL_DIR linking to
-/// `path`, once the sender has written it.
-async fn mailed_token(app: &TestApp, path: &str, messages: usize) -> String {
-    let dir = app.mail_dir();
-    eventually(|| read_messages(&dir).len() >= messages).await;
-    read_messages(&dir)
-        .iter()
-        .rev()
-        .find_map(|m| m.token(path))
-        .unwrap_or_else(|| panic!("no message linking to {path}"))
 }
 
 backend_test! {
 async fn each_recovery_action_records_exactly_its_one_event() {
     let app = spawn_app_with(&[]).await;
-    let alice = register_with_email(&app, "alice", Some("alice@example.com")).await;
-    let bob = register_with_email(&app, "bob", None).await;
+    let alice = app.user("alice").email(Some("alice@example.com")).register().await;
+    let bob = app.user("bob").email(None).register().await;
     // Registering with an address is only `registered`.
     assert_eq!(event_kinds(&app, &alice).await, ["registered"]);
 
-    let changed = app
-        .post_json(
-            &alice,
-            "/email",
-            &json!({"email": "alice@example.org", "password": PASSWORD}),
-        )
+    let changed = app.set_email(&alice, Some("alice@example.org"), PASSWORD)
         .await;
     assert_eq!(changed.status(), StatusCode::OK);
     let token = mailed_token(&app, "/verify-email", 2).await;
-    assert_eq!(verify(&app, &token).await.status(), StatusCode::NO_CONTENT);
-    assert_eq!(forgot(&app, "alice@example.org").await.status(), StatusCode::ACCEPTED);
+    assert_eq!(app.verify_email(&token).await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.forgot_password("alice@example.org").await.status(), StatusCode::ACCEPTED);
     let token = mailed_token(&app, "/reset-password", 3).await;
-    assert_eq!(reset(&app, &token, NEW_PASSWORD).await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.reset_password(&token, NEW_PASSWORD).await.status(), StatusCode::NO_CONTENT);
 
     let again = app.client();
     assert_eq!(app.login(&again, "alice", NEW_PASSWORD).await.status(), StatusCode::OK);
@@ -849,30 +677,30 @@ backend_test! {
 async fn forgot_password_requests_are_limited_per_ip_across_instances() {
     let app = spawn_app_with(&[("FORGOT_MAX_PER_IP_PER_HOUR", "2")]).await;
     let other = app.sibling().await;
-    assert_eq!(forgot(&app, "a@example.com").await.status(), StatusCode::ACCEPTED);
-    assert_eq!(forgot(&other, "b@example.com").await.status(), StatusCode::ACCEPTED);
+    assert_eq!(app.forgot_password("a@example.com").await.status(), StatusCode::ACCEPTED);
+    assert_eq!(other.forgot_password("b@example.com").await.status(), StatusCode::ACCEPTED);
 
-    let refused = forgot(&app, "c@example.com").await;
+    let refused = app.forgot_password("c@example.com").await;
     assert!(refused.headers().contains_key("retry-after"));
     assert_error(refused, StatusCode::TOO_MANY_REQUESTS, "too_many_requests").await;
-    let refused = forgot(&other, "c@example.com").await;
+    let refused = other.forgot_password("c@example.com").await;
     assert_error(refused, StatusCode::TOO_MANY_REQUESTS, "too_many_requests").await;
 
     app.advance_clock(3_600);
-    assert_eq!(forgot(&other, "c@example.com").await.status(), StatusCode::ACCEPTED);
+    assert_eq!(other.forgot_password("c@example.com").await.status(), StatusCode::ACCEPTED);
 }
 }
 
 backend_test! {
 async fn forgot_does_the_same_work_whoever_holds_the_address() {
     let app = spawn_app_with(&[]).await;
-    register_with_email(&app, "alice", Some("alice@example.com")).await;
+    app.user("alice").email(Some("alice@example.com")).register().await;
     eventually(|| outbox(&app).len() == 1).await;
 
     // The request records one row for either address, and nothing else:
     // the holders are looked up afterwards, by the sender.
     for address in ["alice@example.com", "nobody@example.com"] {
-        assert_eq!(forgot(&app, address).await.status(), StatusCode::ACCEPTED);
+        assert_eq!(app.forgot_password(address).await.status(), StatusCode::ACCEPTED);
     }
     forgot_settled(&app).await;
     assert_eq!(outbox(&app).len(), 2, "one reset link, for alice");
@@ -886,12 +714,12 @@ backend_test! {
 async fn forgot_requests_on_two_instances_are_each_acted_on_once() {
     let app = spawn_app_with(&[("MAIL_MAX_PER_ADDRESS_PER_HOUR", "1000")]).await;
     let sibling = app.sibling_with(&[("MAIL_MAX_PER_ADDRESS_PER_HOUR", "1000")]).await;
-    register_with_email(&app, "alice", Some("alice@example.com")).await;
-    register_with_email(&app, "bob", Some("alice@example.com")).await;
+    app.user("alice").email(Some("alice@example.com")).register().await;
+    app.user("bob").email(Some("alice@example.com")).register().await;
 
     let requests = (0..20).map(|i| {
         let instance = if i % 2 == 0 { &app } else { &sibling };
-        forgot(instance, "alice@example.com")
+        instance.forgot_password("alice@example.com")
     });
     for response in futures_util::future::join_all(requests).await {
         assert_eq!(response.status(), StatusCode::ACCEPTED);
@@ -907,7 +735,7 @@ async fn forgot_requests_on_two_instances_are_each_acted_on_once() {
 backend_test! {
 async fn a_forgot_request_older_than_a_reset_link_is_dropped() {
     let app = spawn_app_with(&[("RESET_TOKEN_TTL_SECONDS", "900")]).await;
-    register_with_email(&app, "alice", Some("alice@example.com")).await;
+    app.user("alice").email(Some("alice@example.com")).register().await;
     eventually(|| outbox(&app).len() == 1).await;
     // Left behind (a database outage, every instance down) for longer than
     // the link it asks for would live.
@@ -919,7 +747,7 @@ async fn a_forgot_request_older_than_a_reset_link_is_dropped() {
     .execute(&mut app.db())
     .unwrap();
     // Any request wakes the sender.
-    assert_eq!(forgot(&app, "nobody@example.com").await.status(), StatusCode::ACCEPTED);
+    assert_eq!(app.forgot_password("nobody@example.com").await.status(), StatusCode::ACCEPTED);
     forgot_settled(&app).await;
     assert_eq!(outbox(&app).len(), 1, "no link for the stale request");
     assert_eq!(reset_requested_events(&app), 0);

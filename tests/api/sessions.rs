@@ -1,19 +1,16 @@
 //! Session lifetimes on the server: idle, absolute and stay-signed-in
 //! expiry, the background purge, and sessions surviving a restart.
 
-use diesel::RunQueryDsl;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::support::{assert_error, session_cookie, spawn_app, spawn_app_with, TestApp, PASSWORD};
+use crate::support::db::count_in;
+use crate::support::{
+    assert_error, session_cookie, spawn_app, spawn_app_and_user, spawn_app_with, TestApp, PASSWORD,
+};
 
 async fn check_with_cookie(app: &TestApp, cookie: &str) -> reqwest::Response {
-    app.bare_client()
-        .get(app.url("/check_session"))
-        .header("Cookie", cookie)
-        .send()
-        .await
-        .unwrap()
+    app.get_with_cookie("/check_session", cookie).await
 }
 
 backend_test! {
@@ -131,8 +128,7 @@ async fn expired_sessions_are_purged_in_the_background() {
 
 backend_test! {
 async fn sessions_and_meters_survive_a_restart() {
-    let app = spawn_app().await;
-    let client = app.logged_in_client("Alice").await;
+    let (app, client) = spawn_app_and_user("Alice").await;
     app.get(&client, "/blog/1").await;
     app.get(&client, "/blog/2").await;
 
@@ -151,18 +147,10 @@ fn client_for(_app: &TestApp, client: &reqwest::Client) -> reqwest::Client {
     client.clone()
 }
 
-#[derive(diesel::QueryableByName)]
-struct Count {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    n: i64,
-}
-
 fn session_rows(app: &TestApp) -> i64 {
     let mut db = app.db();
-    let rows: Vec<Count> = diesel::sql_query("SELECT COUNT(*) AS n FROM sessions")
-        .load(&mut db)
-        .unwrap();
-    rows[0].n
+    let rows = count_in(&mut db, "SELECT COUNT(*) AS n FROM sessions");
+    rows
 }
 
 #[tokio::test]
