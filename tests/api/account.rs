@@ -18,8 +18,7 @@ async fn the_session_list_shows_each_login_newest_first() {
         .post(app.url("/login"))
         .header("User-Agent", "PhoneBrowser/1.0")
         .json(&json!({"username": "Alice", "password": PASSWORD, "stay_signed_in": true}))
-        .send()
-        .await
+        .send().await
         .unwrap();
 
     let list: Value = app.sessions(&phone).await.json().await.unwrap();
@@ -58,7 +57,7 @@ async fn ending_one_session_logs_that_device_out() {
         .unwrap()
         .to_owned();
 
-    let response = app.delete(&laptop, &format!("/sessions/{phone_id}")).await;
+    let response = app.end_session(&laptop, &phone_id).await;
 
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert_eq!(
@@ -79,7 +78,7 @@ async fn another_users_session_is_not_found() {
     let list: Value = app.sessions(&bob).await.json().await.unwrap();
     let bobs_id = list["sessions"][0]["id"].as_str().unwrap().to_owned();
 
-    let response = app.delete(&alice, &format!("/sessions/{bobs_id}")).await;
+    let response = app.end_session(&alice, &bobs_id).await;
 
     assert_error(response, StatusCode::NOT_FOUND, "not_found").await;
     assert_eq!(
@@ -97,7 +96,7 @@ async fn ending_the_current_session_by_id_clears_the_cookie() {
     let list: Value = app.sessions(&client).await.json().await.unwrap();
     let id = list["sessions"][0]["id"].as_str().unwrap().to_owned();
 
-    let response = app.delete(&client, &format!("/sessions/{id}")).await;
+    let response = app.end_session(&client, &id).await;
 
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert!(session_set_cookie(&response).unwrap().contains("Max-Age=0"));
@@ -144,8 +143,7 @@ async fn a_password_change_ends_other_sessions_and_renews_this_one() {
     let other = app.client();
     app.login(&other, "Alice", PASSWORD).await;
 
-    let response = app.change_password(&client, PASSWORD, "a brand new secret")
-        .await;
+    let response = app.change_password(&client, PASSWORD, "a brand new secret").await;
 
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert_ne!(session_cookie(&response), old_cookie);
@@ -164,8 +162,7 @@ async fn a_password_change_ends_other_sessions_and_renews_this_one() {
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(
-        app.login(&app.client(), "Alice", "a brand new secret")
-            .await
+        app.login(&app.client(), "Alice", "a brand new secret").await
             .status(),
         StatusCode::OK
     );
@@ -176,8 +173,7 @@ backend_test! {
 async fn a_password_change_needs_the_current_password() {
     let (app, client) = spawn_app_and_user("Alice").await;
 
-    let response = app.change_password(&client, "not it at all", "a brand new secret")
-        .await;
+    let response = app.change_password(&client, "not it at all", "a brand new secret").await;
 
     assert_error(response, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
     assert_eq!(
@@ -196,8 +192,7 @@ async fn a_new_password_follows_the_register_rules() {
         ("password", "commonly used"),
         ("my-alice-password", "username"),
     ] {
-        let response = app.change_password(&client, PASSWORD, new_password)
-            .await;
+        let response = app.change_password(&client, PASSWORD, new_password).await;
         let body = assert_error(
             response,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -218,12 +213,11 @@ async fn a_new_password_follows_the_register_rules() {
 backend_test! {
 async fn deleting_the_account_removes_everything_and_frees_the_name() {
     let (app, client) = spawn_app_and_user("Alice").await;
-    app.get(&client, "/blog/1").await;
+    app.blog_post(&client, 1).await;
     let other = app.client();
     app.login(&other, "Alice", PASSWORD).await;
 
-    let response = app.delete_account(&client, PASSWORD)
-        .await;
+    let response = app.delete_account(&client, PASSWORD).await;
 
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert!(session_set_cookie(&response).unwrap().contains("Max-Age=0"));
@@ -256,8 +250,7 @@ backend_test! {
 async fn deleting_the_account_needs_the_password() {
     let (app, client) = spawn_app_and_user("Alice").await;
 
-    let wrong = app.delete_account(&client, "not it at all")
-        .await;
+    let wrong = app.delete_account(&client, "not it at all").await;
     let missing = app.delete_json(&client, "/account", &json!({})).await;
 
     assert_error(wrong, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
@@ -280,8 +273,7 @@ async fn a_password_change_keeps_the_same_login_with_a_new_token() {
     let (app, client) = spawn_app_and_user("Alice").await;
     let before: Value = app.sessions(&client).await.json().await.unwrap();
 
-    app.change_password(&client, PASSWORD, "a brand new secret")
-    .await;
+    app.change_password(&client, PASSWORD, "a brand new secret").await;
 
     let after: Value = app.sessions(&client).await.json().await.unwrap();
     assert_eq!(after["sessions"][0]["id"], before["sessions"][0]["id"]);
@@ -296,8 +288,7 @@ backend_test! {
 async fn wrong_password_confirmations_count_towards_the_lockout() {
     let (app, client) = spawn_app_with_user(&[("LOGIN_MAX_FAILURES", "2")], "Alice").await;
     for _ in 0..2 {
-        app.delete_account(&client, "not it at all")
-            .await;
+        app.delete_account(&client, "not it at all").await;
     }
 
     let response = app.login(&app.client(), "Alice", PASSWORD).await;

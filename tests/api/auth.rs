@@ -27,10 +27,8 @@ async fn register_creates_a_free_user_and_logs_them_in() {
     assert_eq!(user.as_object().unwrap().len(), 4, "no secrets: {user}");
 
     let me: Value = app
-        .get(&client, "/check_session")
-        .await
-        .json()
-        .await
+        .get(&client, "/check_session").await
+        .json().await
         .unwrap();
     assert_eq!(me, user);
 }
@@ -83,7 +81,8 @@ backend_test! {
 async fn a_browser_session_cookie_has_no_max_age() {
     let app = spawn_app().await;
 
-    let response = app.login_after_register("Alice", false).await;
+    app.register(&app.client(), "Alice").await;
+    let response = app.user("Alice").stay_signed_in(false).log_in(&app.client()).await;
 
     let cookie = session_set_cookie(&response).expect("a session cookie");
     assert!(cookie.contains("HttpOnly"), "{cookie}");
@@ -99,7 +98,8 @@ backend_test! {
 async fn stay_signed_in_gives_the_cookie_the_remember_lifetime() {
     let app = spawn_app_with(&[("REMEMBER_TTL_SECONDS", "1234")]).await;
 
-    let response = app.login_after_register("Alice", true).await;
+    app.register(&app.client(), "Alice").await;
+    let response = app.user("Alice").stay_signed_in(true).log_in(&app.client()).await;
 
     let cookie = session_set_cookie(&response).expect("a session cookie");
     assert!(cookie.contains("Max-Age=1234"), "{cookie}");
@@ -349,23 +349,6 @@ struct Hash {
     password_hash: String,
 }
 
-impl crate::support::TestApp {
-    /// Registers `username`, then logs in again with a fresh client.
-    async fn login_after_register(
-        &self,
-        username: &str,
-        stay_signed_in: bool,
-    ) -> reqwest::Response {
-        self.register(&self.client(), username).await;
-        self.post_json(
-            &self.client(),
-            "/login",
-            &json!({"username": username, "password": PASSWORD, "stay_signed_in": stay_signed_in}),
-        )
-        .await
-    }
-}
-
 backend_test! {
 async fn parallel_wrong_guesses_get_no_more_tries_than_the_limit() {
     let app = spawn_app_with(&[("LOGIN_MAX_FAILURES", "3")]).await;
@@ -378,8 +361,7 @@ async fn parallel_wrong_guesses_get_no_more_tries_than_the_limit() {
             client
                 .post(url)
                 .json(&json!({"username": "alice", "password": format!("guess number {i}")}))
-                .send()
-                .await
+                .send().await
                 .unwrap()
                 .status()
         }

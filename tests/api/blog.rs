@@ -44,10 +44,8 @@ async fn the_blog_pages() {
     let (app, client) = spawn_app_and_user("Alice").await;
 
     let list: Value = app
-        .get(&client, "/blog?page=2&per_page=5")
-        .await
-        .json()
-        .await
+        .get(&client, "/blog?page=2&per_page=5").await
+        .json().await
         .unwrap();
 
     let ids: Vec<i64> = list["posts"]
@@ -83,7 +81,7 @@ async fn a_free_user_reads_five_posts_then_hits_the_paywall() {
     let (app, client) = spawn_app_and_user("Alice").await;
 
     for id in 1..=5 {
-        let response = app.get(&client, &format!("/blog/{id}")).await;
+        let response = app.blog_post(&client, id).await;
         assert_eq!(response.status(), StatusCode::OK);
         let post: Value = response.json().await.unwrap();
         assert_eq!(post["id"], id);
@@ -94,7 +92,7 @@ async fn a_free_user_reads_five_posts_then_hits_the_paywall() {
         assert_eq!(post["meter"]["used"], id);
         assert_eq!(post["meter"]["remaining"], 5 - id);
     }
-    let refused = app.get(&client, "/blog/6").await;
+    let refused = app.blog_post(&client, 6).await;
 
     let body = assert_error(refused, StatusCode::PAYMENT_REQUIRED, "paywall").await;
     assert_eq!(body["meter"]["used"], 5);
@@ -106,16 +104,16 @@ async fn a_free_user_reads_five_posts_then_hits_the_paywall() {
 backend_test! {
 async fn re_reading_an_unlocked_post_is_free_and_always_allowed() {
     let (app, client) = spawn_app_with_user(&[("FREE_READS", "2")], "Alice").await;
-    app.get(&client, "/blog/3").await;
-    app.get(&client, "/blog/4").await;
+    app.blog_post(&client, 3).await;
+    app.blog_post(&client, 4).await;
 
-    let again = app.get(&client, "/blog/3").await;
+    let again = app.blog_post(&client, 3).await;
 
     assert_eq!(again.status(), StatusCode::OK);
     let post: Value = again.json().await.unwrap();
     assert_eq!(post["meter"]["used"], 2);
     assert_eq!(
-        app.get(&client, "/blog/5").await.status(),
+        app.blog_post(&client, 5).await.status(),
         StatusCode::PAYMENT_REQUIRED
     );
 }
@@ -138,15 +136,15 @@ async fn unknown_posts_never_use_a_read() {
 backend_test! {
 async fn the_meter_survives_logout_and_other_devices() {
     let (app, phone) = spawn_app_with_user(&[("FREE_READS", "2")], "Alice").await;
-    app.get(&phone, "/blog/1").await;
+    app.blog_post(&phone, 1).await;
     app.logout(&phone).await;
 
     let laptop = app.client();
     app.login(&laptop, "Alice", crate::support::PASSWORD).await;
-    app.get(&laptop, "/blog/2").await;
+    app.blog_post(&laptop, 2).await;
 
     assert_eq!(
-        app.get(&laptop, "/blog/3").await.status(),
+        app.blog_post(&laptop, 3).await.status(),
         StatusCode::PAYMENT_REQUIRED
     );
 }
@@ -156,9 +154,9 @@ backend_test! {
 async fn each_user_has_their_own_meter() {
     let (app, alice) = spawn_app_with_user(&[("FREE_READS", "1")], "Alice").await;
     let bob = app.logged_in_client("Bob").await;
-    app.get(&alice, "/blog/1").await;
+    app.blog_post(&alice, 1).await;
 
-    let response = app.get(&bob, "/blog/2").await;
+    let response = app.blog_post(&bob, 2).await;
 
     assert_eq!(response.status(), StatusCode::OK);
 }
@@ -176,16 +174,14 @@ async fn premium_users_are_not_metered() {
     assert!(status.success());
 
     for id in 1..=4 {
-        let response = app.get(&client, &format!("/blog/{id}")).await;
+        let response = app.blog_post(&client, id).await;
         assert_eq!(response.status(), StatusCode::OK);
         let post: Value = response.json().await.unwrap();
         assert_eq!(post["meter"], Value::Null);
     }
     let me: Value = app
-        .get(&client, "/check_session")
-        .await
-        .json()
-        .await
+        .get(&client, "/check_session").await
+        .json().await
         .unwrap();
     assert_eq!(me["plan"], "premium");
     let list: Value = app.get(&client, "/blog").await.json().await.unwrap();
@@ -213,7 +209,7 @@ backend_test! {
 async fn a_zero_meter_paywalls_everything() {
     let (app, client) = spawn_app_with_user(&[("FREE_READS", "0")], "Alice").await;
 
-    let response = app.get(&client, "/blog/1").await;
+    let response = app.blog_post(&client, 1).await;
 
     assert_error(response, StatusCode::PAYMENT_REQUIRED, "paywall").await;
 }
@@ -238,7 +234,7 @@ async fn head_answers_like_get_but_never_spends_a_read() {
 
     // Spend the one read; then HEAD shows the paywall GET would meet, and
     // a re-read as open, still spending nothing.
-    assert_eq!(app.get(&client, "/blog/1").await.status(), StatusCode::OK);
+    assert_eq!(app.blog_post(&client, 1).await.status(), StatusCode::OK);
     assert_eq!(head("/blog/2").await, StatusCode::PAYMENT_REQUIRED);
     assert_eq!(head("/blog/1").await, StatusCode::OK);
     assert_eq!(head("/blog/999").await, StatusCode::NOT_FOUND);

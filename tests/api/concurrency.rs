@@ -35,7 +35,7 @@ backend_test! {
 async fn twenty_parallel_reads_of_one_new_post_use_one_read() {
     let (app, client) = spawn_app_and_user("Alice").await;
 
-    let responses = join_all((0..20).map(|_| app.get(&client, "/blog/7"))).await;
+    let responses = join_all((0..20).map(|_| app.blog_post(&client, 7))).await;
 
     assert!(responses.iter().all(|r| r.status() == StatusCode::OK));
     let list: Value = app.get(&client, "/blog").await.json().await.unwrap();
@@ -58,8 +58,7 @@ async fn ten_parallel_registrations_of_one_name_give_exactly_one_account() {
             client
                 .post(url)
                 .json(&json!({"username": name, "password": PASSWORD}))
-                .send()
-                .await
+                .send().await
                 .unwrap()
         }
     }))
@@ -99,8 +98,7 @@ async fn parallel_logins_and_reads_never_answer_5xx() {
             client
                 .post(url)
                 .json(&json!({"username": "alice", "password": PASSWORD}))
-                .send()
-                .await
+                .send().await
                 .unwrap()
                 .status()
         }
@@ -138,8 +136,7 @@ async fn slow_logins_do_not_hold_up_other_requests() {
             client
                 .post(url)
                 .json(&json!({"username": "Alice", "password": PASSWORD}))
-                .send()
-                .await
+                .send().await
                 .unwrap();
             started.elapsed()
         }
@@ -176,7 +173,7 @@ async fn parallel_readers_each_get_their_own_session_and_meter() {
     for i in 0..6 {
         let client = app.logged_in_client(&format!("spent{i}")).await;
         for id in 1..=5 {
-            assert_eq!(app.get(&client, &format!("/blog/{id}")).await.status(), 200);
+            assert_eq!(app.blog_post(&client, id).await.status(), 200);
         }
         spent.push(client);
         fresh.push(app.logged_in_client(&format!("fresh{i}")).await);

@@ -513,8 +513,7 @@ async fn a_tampered_session_cookie_is_401_with_its_own_sentence() {
     let genuine = bare
         .get(app.url("/check_session"))
         .header("cookie", &cookie)
-        .send()
-        .await
+        .send().await
         .unwrap();
     assert_eq!(genuine.status(), StatusCode::OK, "the real cookie works");
     // Change one character of the value, keeping it a plausible cookie.
@@ -533,8 +532,7 @@ async fn a_tampered_session_cookie_is_401_with_its_own_sentence() {
     let response = bare
         .get(app.url("/check_session"))
         .header("cookie", &tampered)
-        .send()
-        .await
+        .send().await
         .unwrap();
 
     let body = assert_error(response, StatusCode::UNAUTHORIZED, "not_logged_in").await;
@@ -588,7 +586,7 @@ async fn a_first_read_while_the_database_stays_locked_is_503_and_uses_no_read() 
     lock.batch_execute("BEGIN EXCLUSIVE;")
         .expect("the write lock");
 
-    let response = app.get(&client, "/blog/1").await;
+    let response = app.blog_post(&client, 1).await;
 
     assert_error(response, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
     lock.batch_execute("COMMIT;").expect("the lock released");
@@ -596,7 +594,7 @@ async fn a_first_read_while_the_database_stays_locked_is_503_and_uses_no_read() 
     let unlocked: i64 = unlocks::table.count().get_result(&mut conn).unwrap();
     assert_eq!(unlocked, 0, "no unlock row");
     // Service resumes at once, and the meter counts only the real read.
-    let response = app.get(&client, "/blog/1").await;
+    let response = app.blog_post(&client, 1).await;
     assert_eq!(response.status(), StatusCode::OK);
     let post: Value = response.json().await.unwrap();
     assert_eq!(post["meter"]["used"], 1, "{post}");

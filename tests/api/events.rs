@@ -153,9 +153,9 @@ async fn the_first_paywall_of_each_month_is_recorded_once() {
         ("SESSION_ABSOLUTE_TTL_SECONDS", "8640000"),
     ], "Alice").await;
     let bob = app.logged_in_client("Bob").await;
-    assert_eq!(app.get(&alice, "/blog/1").await.status(), StatusCode::OK);
+    assert_eq!(app.blog_post(&alice, 1).await.status(), StatusCode::OK);
     for id in [2, 3, 2] {
-        let status = app.get(&alice, &format!("/blog/{id}")).await.status();
+        let status = app.blog_post(&alice, id).await.status();
         assert_eq!(status, StatusCode::PAYMENT_REQUIRED);
     }
     // A HEAD asks; it is not a refusal that reached the reader.
@@ -167,9 +167,9 @@ async fn the_first_paywall_of_each_month_is_recorded_once() {
 
     // Next month, the meter resets, and its first refusal is recorded again.
     app.advance_clock(32 * 86_400);
-    assert_eq!(app.get(&alice, "/blog/5").await.status(), StatusCode::OK);
+    assert_eq!(app.blog_post(&alice, 5).await.status(), StatusCode::OK);
     for id in [6, 7] {
-        let status = app.get(&alice, &format!("/blog/{id}")).await.status();
+        let status = app.blog_post(&alice, id).await.status();
         assert_eq!(status, StatusCode::PAYMENT_REQUIRED);
     }
     assert_eq!(kinds(&events(&app, &alice).await), vec!["paywall", "paywall", "registered"]);
@@ -272,7 +272,7 @@ async fn parallel_refusals_on_two_instances_record_one_paywall_event() {
     let alice = a.logged_in_client("Alice").await;
     let requests = (1..=12).map(|id| {
         let (app, client) = (if id % 2 == 0 { &a } else { &b }, alice.clone());
-        async move { app.get(&client, &format!("/blog/{id}")).await.status() }
+        async move { app.blog_post(&client, id).await.status() }
     });
     for status in futures_util::future::join_all(requests).await {
         assert_eq!(status, StatusCode::PAYMENT_REQUIRED);

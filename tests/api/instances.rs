@@ -110,8 +110,7 @@ async fn ten_registrations_of_one_name_over_two_instances_give_one_account() {
             client
                 .post(url)
                 .json(&json!({"username": name, "password": PASSWORD}))
-                .send()
-                .await
+                .send().await
                 .unwrap()
                 .status()
         }
@@ -154,8 +153,7 @@ async fn failures_on_two_instances_add_up_to_one_lockout() {
             client
                 .post(url)
                 .json(&json!({"username": "Alice", "password": format!("wrong {i}")}))
-                .send()
-                .await
+                .send().await
                 .unwrap()
                 .status()
         }

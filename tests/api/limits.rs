@@ -3,24 +3,21 @@
 //! Each test trusts 127.0.0.1 as a proxy, so that X-Forwarded-For gives
 //! each request the client IP the test means.
 
-use reqwest::{Client, Response, StatusCode};
+use reqwest::{Response, StatusCode};
 use serde_json::json;
 
 use crate::support::db::count;
 use crate::support::{assert_error, eventually, spawn_app_with, TestApp, PASSWORD};
 
 async fn register_as(app: &TestApp, ip: &str, username: &str) -> Response {
-    Client::new()
-        .post(app.url("/register"))
-        .header("X-Forwarded-For", ip)
-        .json(&json!({"username": username, "password": PASSWORD}))
-        .send()
+    app.user(username)
+        .from_ip(ip)
+        .register_in(&app.bare_client())
         .await
-        .unwrap()
 }
 
 async fn login_as(app: &TestApp, ip: &str, username: &str, password: &str) -> Response {
-    Client::new()
+    app.bare_client()
         .post(app.url("/login"))
         .header("X-Forwarded-For", ip)
         .json(&json!({"username": username, "password": password}))

@@ -115,9 +115,9 @@ async fn a_restart_nobody_saw_stays_unseen() {
             ])
             .await;
         let client = app.logged_in_client("Alice").await;
-        assert_eq!(app.get(&client, "/blog/1").await.status(), StatusCode::OK);
+        assert_eq!(app.blog_post(&client, 1).await.status(), StatusCode::OK);
         // Warm the pool: parallel requests open every pooled connection.
-        let warm: Vec<_> = (0..16).map(|_| app.get(&client, "/blog/1")).collect();
+        let warm: Vec<_> = (0..16).map(|_| app.blog_post(&client, 1)).collect();
         for response in futures_util::future::join_all(warm).await {
             assert_eq!(response.status(), StatusCode::OK);
         }

@@ -45,7 +45,7 @@ async fn the_app_talks_to_postgres_over_tls_with_sslmode_require() {
     };
     on_postgres_at(&server.url("?sslmode=require"), async {
         let (app, client) = spawn_app_with_user(&[], "Alice").await;
-        assert_eq!(app.get(&client, "/blog/1").await.status(), StatusCode::OK);
+        assert_eq!(app.blog_post(&client, 1).await.status(), StatusCode::OK);
 
         // The server takes TLS connections only (`hostssl`), and says the
         // app's are encrypted.

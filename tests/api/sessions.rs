@@ -129,8 +129,8 @@ async fn expired_sessions_are_purged_in_the_background() {
 backend_test! {
 async fn sessions_and_meters_survive_a_restart() {
     let (app, client) = spawn_app_and_user("Alice").await;
-    app.get(&client, "/blog/1").await;
-    app.get(&client, "/blog/2").await;
+    app.blog_post(&client, 1).await;
+    app.blog_post(&client, 2).await;
 
     let app = app.restart().await;
 

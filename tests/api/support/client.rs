@@ -4,7 +4,7 @@
 //! test of malformed requests needs, and the session cookie of a response.
 
 use reqwest::header::SET_COOKIE;
-use reqwest::{Client, Response};
+use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
 
 use super::{TestApp, PASSWORD};
@@ -124,6 +124,13 @@ impl TestApp {
 
     pub async fn account(&self, client: &Client) -> Response {
         self.get(client, "/account").await
+    }
+
+    /// `GET /account`'s body, which must be there.
+    pub async fn account_json(&self, client: &Client) -> Value {
+        let response = self.account(client).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.unwrap()
     }
 
     pub async fn delete_account(&self, client: &Client, password: &str) -> Response {

@@ -3,7 +3,7 @@
 //! outbox and forgot-password requests the sender works through.
 
 use diesel::RunQueryDsl;
-use reqwest::{Client, StatusCode};
+use reqwest::Client;
 use serde_json::Value;
 
 use super::db::count;
@@ -63,13 +63,6 @@ pub async fn mailed_token(app: &TestApp, path: &str, messages: usize) -> String 
         .rev()
         .find_map(|m| m.token(path))
         .unwrap_or_else(|| panic!("no message linking to {path}"))
-}
-
-/// `GET /account`'s body, which must be there.
-pub async fn account(app: &TestApp, client: &Client) -> Value {
-    let response = app.account(client).await;
-    assert_eq!(response.status(), StatusCode::OK);
-    response.json().await.unwrap()
 }
 
 /// The kinds of the caller's events, newest first.

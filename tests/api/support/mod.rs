@@ -2,8 +2,8 @@
 //! a free port with a fresh database ([`app`]), one method per endpoint
 //! ([`client`]), a logged-in test user ([`user`]), the contract's checks
 //! ([`assert`]), the database's side door ([`db`]), the app's mail as a
-//! reader sees it ([`mail`]), and the services the app talks to, faked on
-//! loopback ([`fakes`]).
+//! reader sees it ([`mail`]), Stripe's side of billing ([`stripe`]), and
+//! the services the app talks to, faked on loopback ([`fakes`]).
 
 pub mod app;
 pub mod assert;
@@ -11,6 +11,7 @@ pub mod client;
 pub mod db;
 pub mod fakes;
 pub mod mail;
+pub mod stripe;
 pub mod user;
 
 pub use app::*;
