@@ -18,7 +18,8 @@ async fn the_session_list_shows_each_login_newest_first() {
         .post(app.url("/login"))
         .header("User-Agent", "PhoneBrowser/1.0")
         .json(&json!({"username": "Alice", "password": PASSWORD, "stay_signed_in": true}))
-        .send().await
+        .send()
+        .await
         .unwrap();
 
     let list: Value = app.sessions(&phone).await.json().await.unwrap();
@@ -162,7 +163,8 @@ async fn a_password_change_ends_other_sessions_and_renews_this_one() {
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(
-        app.login(&app.client(), "Alice", "a brand new secret").await
+        app.login(&app.client(), "Alice", "a brand new secret")
+            .await
             .status(),
         StatusCode::OK
     );

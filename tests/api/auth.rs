@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use crate::support::{
     assert_error, assert_json, session_cookie, session_set_cookie, spawn_app, spawn_app_with,
-    PASSWORD,
+    tally, PASSWORD,
 };
 
 backend_test! {
@@ -26,10 +26,7 @@ async fn register_creates_a_free_user_and_logs_them_in() {
     assert!(created.ends_with('Z') && created.len() == 20, "{created}");
     assert_eq!(user.as_object().unwrap().len(), 4, "no secrets: {user}");
 
-    let me: Value = app
-        .get(&client, "/check_session").await
-        .json().await
-        .unwrap();
+    let me: Value = app.check_session(&client).await.json().await.unwrap();
     assert_eq!(me, user);
 }
 }
@@ -354,29 +351,18 @@ async fn parallel_wrong_guesses_get_no_more_tries_than_the_limit() {
     let app = spawn_app_with(&[("LOGIN_MAX_FAILURES", "3")]).await;
     app.register(&app.client(), "Alice").await;
 
-    let guesses = (0..10).map(|i| {
-        let client = app.client();
-        let url = app.url("/login");
-        async move {
-            client
-                .post(url)
-                .json(&json!({"username": "alice", "password": format!("guess number {i}")}))
-                .send().await
-                .unwrap()
-                .status()
-        }
+    let app = &app;
+    let guesses = (0..10).map(|i| async move {
+        let guess = format!("guess number {i}");
+        app.login(&app.client(), "alice", &guess).await.status()
     });
     let statuses = futures_util::future::join_all(guesses).await;
 
-    let checked = statuses
-        .iter()
-        .filter(|s| **s == StatusCode::UNAUTHORIZED)
-        .count();
-    let refused = statuses
-        .iter()
-        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
-        .count();
-    assert_eq!((checked, refused), (3, 7), "{statuses:?}");
+    assert_eq!(
+        tally(&statuses, StatusCode::UNAUTHORIZED, StatusCode::TOO_MANY_REQUESTS),
+        (3, 7),
+        "{statuses:?}"
+    );
     assert_eq!(
         app.login(&app.client(), "Alice", PASSWORD).await.status(),
         StatusCode::TOO_MANY_REQUESTS

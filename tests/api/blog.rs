@@ -44,8 +44,10 @@ async fn the_blog_pages() {
     let (app, client) = spawn_app_and_user("Alice").await;
 
     let list: Value = app
-        .get(&client, "/blog?page=2&per_page=5").await
-        .json().await
+        .get(&client, "/blog?page=2&per_page=5")
+        .await
+        .json()
+        .await
         .unwrap();
 
     let ids: Vec<i64> = list["posts"]
@@ -179,10 +181,7 @@ async fn premium_users_are_not_metered() {
         let post: Value = response.json().await.unwrap();
         assert_eq!(post["meter"], Value::Null);
     }
-    let me: Value = app
-        .get(&client, "/check_session").await
-        .json().await
-        .unwrap();
+    let me: Value = app.check_session(&client).await.json().await.unwrap();
     assert_eq!(me["plan"], "premium");
     let list: Value = app.get(&client, "/blog").await.json().await.unwrap();
     assert_eq!(list["meter"], Value::Null);

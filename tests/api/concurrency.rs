@@ -3,10 +3,10 @@
 
 use futures_util::future::join_all;
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::support::db::{add_posts, count, count_in};
-use crate::support::{spawn_app, spawn_app_and_user, spawn_app_with_user, PASSWORD};
+use crate::support::{spawn_app, spawn_app_and_user, spawn_app_with_user, tally, PASSWORD};
 
 backend_test! {
 async fn twenty_parallel_reads_of_distinct_posts_unlock_exactly_free_reads() {
@@ -19,12 +19,11 @@ async fn twenty_parallel_reads_of_distinct_posts_unlock_exactly_free_reads() {
     let responses = join_all(paths.iter().map(|path| app.get(&client, path))).await;
 
     let statuses: Vec<StatusCode> = responses.iter().map(|r| r.status()).collect();
-    let granted = statuses.iter().filter(|s| **s == StatusCode::OK).count();
-    let refused = statuses
-        .iter()
-        .filter(|s| **s == StatusCode::PAYMENT_REQUIRED)
-        .count();
-    assert_eq!((granted, refused), (5, 15), "{statuses:?}");
+    assert_eq!(
+        tally(&statuses, StatusCode::OK, StatusCode::PAYMENT_REQUIRED),
+        (5, 15),
+        "{statuses:?}"
+    );
     let list: Value = app.get(&client, "/blog").await.json().await.unwrap();
     assert_eq!(list["meter"]["used"], 5);
     assert_eq!(unlock_count(&app), 5);
@@ -51,34 +50,16 @@ async fn ten_parallel_registrations_of_one_name_give_exactly_one_account() {
         "carol", "CAROL", "Carol", "cArol", "caRol", "carOl", "caroL", "CArol", "caROL", "CaRoL",
     ];
 
-    let responses = join_all(names.iter().map(|name| {
-        let client = app.client();
-        let url = app.url("/register");
-        async move {
-            client
-                .post(url)
-                .json(&json!({"username": name, "password": PASSWORD}))
-                .send().await
-                .unwrap()
-        }
+    let app = &app;
+    let responses = join_all(names.iter().map(|name| async move {
+        app.register(&app.client(), name).await
     }))
     .await;
 
     let statuses: Vec<StatusCode> = responses.iter().map(|r| r.status()).collect();
     assert_eq!(
-        statuses
-            .iter()
-            .filter(|s| **s == StatusCode::CREATED)
-            .count(),
-        1,
-        "{statuses:?}"
-    );
-    assert_eq!(
-        statuses
-            .iter()
-            .filter(|s| **s == StatusCode::CONFLICT)
-            .count(),
-        9,
+        tally(&statuses, StatusCode::CREATED, StatusCode::CONFLICT),
+        (1, 9),
         "{statuses:?}"
     );
     let mut db = app.db();
@@ -91,17 +72,9 @@ backend_test! {
 async fn parallel_logins_and_reads_never_answer_5xx() {
     let (app, client) = spawn_app_and_user("Alice").await;
 
-    let logins = (0..10).map(|_| {
-        let client = app.client();
-        let url = app.url("/login");
-        async move {
-            client
-                .post(url)
-                .json(&json!({"username": "alice", "password": PASSWORD}))
-                .send().await
-                .unwrap()
-                .status()
-        }
+    let app = &app;
+    let logins = (0..10).map(|_| async move {
+        app.login(&app.client(), "alice", PASSWORD).await.status()
     });
     let reads = (1..=12).map(|id| {
         let client = client.clone();
@@ -129,15 +102,10 @@ async fn slow_logins_do_not_hold_up_other_requests() {
     let (app, client) = spawn_app_with_user(&[("BCRYPT_COST", "12")], "Alice").await;
     let started = std::time::Instant::now();
 
+    let app = &app;
     let logins = (0..2).map(|_| {
-        let client = app.client();
-        let url = app.url("/login");
         async move {
-            client
-                .post(url)
-                .json(&json!({"username": "Alice", "password": PASSWORD}))
-                .send().await
-                .unwrap();
+            app.login(&app.client(), "Alice", PASSWORD).await;
             started.elapsed()
         }
     });

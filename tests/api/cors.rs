@@ -162,14 +162,16 @@ async fn a_logout_from_another_origin_is_403_and_the_session_survives() {
         .delete(app.url("/logout"))
         .header("origin", EVIL)
         .header("cookie", &cookie)
-        .send().await
+        .send()
+        .await
         .unwrap();
 
     assert_error(response, StatusCode::FORBIDDEN, "forbidden_origin").await;
     let check = bare
         .get(app.url("/check_session"))
         .header("cookie", &cookie)
-        .send().await
+        .send()
+        .await
         .unwrap();
     assert_eq!(check.status(), StatusCode::OK, "the session still works");
 }
@@ -219,7 +221,8 @@ async fn the_guards_401_for_an_allowed_origin_has_cors_headers() {
         .bare_client()
         .get(app.url("/blog"))
         .header("origin", SPA)
-        .send().await
+        .send()
+        .await
         .unwrap();
 
     assert_cors_headers_for(&response, SPA);
@@ -235,7 +238,8 @@ async fn a_get_from_another_origin_without_fetch_metadata_is_not_refused() {
         .bare_client()
         .get(app.url("/check_session"))
         .header("origin", EVIL)
-        .send().await
+        .send()
+        .await
         .unwrap();
 
     assert_no_allow_origin(&response);
@@ -252,7 +256,8 @@ async fn an_answer_to_another_origin_carries_no_cors_headers_at_all() {
     let response = client
         .get(app.url("/check_session"))
         .header("origin", EVIL)
-        .send().await
+        .send()
+        .await
         .unwrap();
 
     assert_eq!(response.status(), StatusCode::OK);
@@ -267,7 +272,8 @@ async fn a_cross_site_navigation_to_a_post_is_403_and_uses_no_read() {
     let response = client
         .get(app.url("/blog/1"))
         .header("sec-fetch-site", "cross-site")
-        .send().await
+        .send()
+        .await
         .unwrap();
 
     assert_error(response, StatusCode::FORBIDDEN, "forbidden_origin").await;
@@ -283,7 +289,8 @@ async fn a_cross_site_get_from_an_allowed_origin_is_served() {
         .get(app.url("/blog/1"))
         .header("sec-fetch-site", "cross-site")
         .header("origin", SPA)
-        .send().await
+        .send()
+        .await
         .unwrap();
 
     assert_eq!(response.status(), StatusCode::OK);
@@ -302,7 +309,8 @@ async fn a_cross_site_login_without_an_origin_is_403() {
         .post(app.url("/login"))
         .header("sec-fetch-site", "cross-site")
         .json(&json!({"username": "alice", "password": PASSWORD}))
-        .send().await
+        .send()
+        .await
         .unwrap();
 
     assert!(response.headers().get("set-cookie").is_none(), "no login");
@@ -322,7 +330,8 @@ async fn a_same_origin_post_is_not_refused() {
         .header("origin", &own_origin)
         .header("sec-fetch-site", "same-origin")
         .json(&json!({"username": "alice", "password": PASSWORD}))
-        .send().await
+        .send()
+        .await
         .unwrap();
 
     assert_ne!(response.status(), StatusCode::FORBIDDEN);
@@ -418,7 +427,8 @@ async fn a_cross_site_request_to_a_public_path_is_403() {
         .get(app.url("/check_session"))
         .header("sec-fetch-site", "cross-site")
         .header("origin", EVIL)
-        .send().await
+        .send()
+        .await
         .unwrap();
 
     assert_no_allow_origin(&response);
@@ -434,7 +444,8 @@ async fn same_site_and_direct_navigations_are_not_refused() {
         let response = client
             .get(app.url("/blog/1"))
             .header("sec-fetch-site", site)
-            .send().await
+            .send()
+            .await
             .unwrap();
 
         assert_eq!(response.status(), StatusCode::OK, "Sec-Fetch-Site: {site}");
@@ -451,7 +462,8 @@ async fn a_malformed_preflight_cannot_probe_routes_anonymously() {
         .request(reqwest::Method::OPTIONS, app.url("/sessions"))
         .header("Origin", "http://localhost:5173")
         .header("Access-Control-Request-Method", "x y")
-        .send().await
+        .send()
+        .await
         .unwrap();
 
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);

@@ -161,7 +161,8 @@ async fn kill_9_under_load_loses_nothing_acknowledged() {
         let check = reqwest::Client::new()
             .get(format!("{base}/check_session"))
             .header("Cookie", cookie)
-            .send().await
+            .send()
+            .await
             .unwrap();
         assert_eq!(check.status(), StatusCode::OK, "an acknowledged login was lost");
     }
@@ -170,7 +171,8 @@ async fn kill_9_under_load_loses_nothing_acknowledged() {
         let login = reqwest::Client::new()
             .post(format!("{base}/login"))
             .json(&json!({"username": user.username, "password": PASSWORD}))
-            .send().await
+            .send()
+            .await
             .unwrap();
         assert_eq!(login.status(), StatusCode::OK, "{} cannot log in", user.username);
     }

@@ -3,10 +3,10 @@
 
 use futures_util::future::join_all;
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::support::db::{add_posts, count};
-use crate::support::{spawn_app, spawn_app_with, PASSWORD};
+use crate::support::{spawn_app, spawn_app_with, tally, PASSWORD};
 
 backend_test! {
 async fn a_session_made_on_one_instance_works_on_the_other() {
@@ -69,12 +69,11 @@ async fn parallel_reads_spread_over_two_instances_unlock_exactly_free_reads() {
     }))
     .await;
 
-    let granted = statuses.iter().filter(|s| **s == StatusCode::OK).count();
-    let refused = statuses
-        .iter()
-        .filter(|s| **s == StatusCode::PAYMENT_REQUIRED)
-        .count();
-    assert_eq!((granted, refused), (5, 15), "{statuses:?}");
+    assert_eq!(
+        tally(&statuses, StatusCode::OK, StatusCode::PAYMENT_REQUIRED),
+        (5, 15),
+        "{statuses:?}"
+    );
     assert_eq!(count(&a, "SELECT COUNT(*) AS n FROM unlocks"), 5);
 }
 }
@@ -104,22 +103,18 @@ async fn ten_registrations_of_one_name_over_two_instances_give_one_account() {
     let names = ["dave", "DAVE", "Dave", "dAve", "daVe", "davE", "DAve", "daVE", "DaVe", "dAvE"];
 
     let statuses = join_all(names.iter().enumerate().map(|(i, name)| {
-        let client = a.client();
-        let url = if i % 2 == 0 { a.url("/register") } else { b.url("/register") };
+        let instance = if i % 2 == 0 { &a } else { &b };
         async move {
-            client
-                .post(url)
-                .json(&json!({"username": name, "password": PASSWORD}))
-                .send().await
-                .unwrap()
-                .status()
+            instance.register(&instance.client(), name).await.status()
         }
     }))
     .await;
 
-    let created = statuses.iter().filter(|s| **s == StatusCode::CREATED).count();
-    let taken = statuses.iter().filter(|s| **s == StatusCode::CONFLICT).count();
-    assert_eq!((created, taken), (1, 9), "{statuses:?}");
+    assert_eq!(
+        tally(&statuses, StatusCode::CREATED, StatusCode::CONFLICT),
+        (1, 9),
+        "{statuses:?}"
+    );
     assert_eq!(count(&a, "SELECT COUNT(*) AS n FROM users"), 1);
 }
 }
@@ -147,15 +142,9 @@ async fn failures_on_two_instances_add_up_to_one_lockout() {
 
     let attempts = join_all((0..4).map(|i| {
         let instance = if i % 2 == 0 { &a } else { &b };
-        let client = instance.client();
-        let url = instance.url("/login");
         async move {
-            client
-                .post(url)
-                .json(&json!({"username": "Alice", "password": format!("wrong {i}")}))
-                .send().await
-                .unwrap()
-                .status()
+            let wrong = format!("wrong {i}");
+            instance.login(&instance.client(), "Alice", &wrong).await.status()
         }
     }))
     .await;

@@ -7,7 +7,7 @@ use reqwest::{Response, StatusCode};
 use serde_json::json;
 
 use crate::support::db::count;
-use crate::support::{assert_error, eventually, spawn_app_with, TestApp, PASSWORD};
+use crate::support::{assert_error, eventually, spawn_app_with, tally, TestApp, PASSWORD};
 
 async fn register_as(app: &TestApp, ip: &str, username: &str) -> Response {
     app.user(username)
@@ -128,11 +128,10 @@ async fn parallel_registrations_from_one_ip_never_exceed_the_limit() {
         async move { register_as(app, "203.0.113.9", &format!("user{i}")).await.status() }
     });
     let statuses = futures_util::future::join_all(attempts).await;
-    let created = statuses.iter().filter(|s| **s == StatusCode::CREATED).count();
-    let refused = statuses
-        .iter()
-        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
-        .count();
-    assert_eq!((created, refused), (3, 7), "{statuses:?}");
+    assert_eq!(
+        tally(&statuses, StatusCode::CREATED, StatusCode::TOO_MANY_REQUESTS),
+        (3, 7),
+        "{statuses:?}"
+    );
 }
 }

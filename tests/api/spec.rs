@@ -75,7 +75,8 @@ async fn the_server_serves_exactly_the_route_table() {
             .replace("/sessions/1", "/sessions/0123456789abcdef0123456789abcdef");
         let response = client
             .request(reqwest::Method::PATCH, app.url(&concrete))
-            .send().await
+            .send()
+            .await
             .unwrap();
         assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED, "{path}");
         let mut allowed: Vec<String> = response.headers()["allow"]
@@ -97,7 +98,8 @@ async fn the_server_serves_exactly_the_route_table() {
             .replace("/sessions/1", "/sessions/0123456789abcdef0123456789abcdef");
         let response = client
             .request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), app.url(&concrete))
-            .send().await
+            .send()
+            .await
             .unwrap();
         let status = response.status();
         assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");

@@ -231,7 +231,8 @@ async fn the_webhook_is_server_to_server() {
         .header("Sec-Fetch-Site", "cross-site")
         .header("Stripe-Signature", signature(WEBHOOK_SECRET, app.now(), &body))
         .body(body)
-        .send().await
+        .send()
+        .await
         .unwrap();
 
     assert_eq!(response.status(), StatusCode::OK);
@@ -269,7 +270,8 @@ async fn each_plan_change_by_billing_is_one_event_with_its_source() {
             list["events"].as_array().unwrap().clone()
         }
     };
-    let changes: Vec<Value> = events(client.clone()).await
+    let changes: Vec<Value> = events(client.clone())
+        .await
         .into_iter()
         .filter(|e| e["kind"] == "plan_changed")
         .map(|e| json!([e["detail"], e["ip"], e["user_agent"]]))

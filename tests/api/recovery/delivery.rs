@@ -14,7 +14,41 @@ use crate::support::internals::token;
 use crate::support::mail::{
     app_with_smtp, forgot_settled, outbox, reset_requested_events, wait_for_messages,
 };
-use crate::support::{eventually, free_port, spawn_app_with, spawn_binary, wait_for, PASSWORD};
+use crate::support::{
+    eventually, free_port, spawn_app_with, spawn_binary, wait_for, TestApp, PASSWORD,
+};
+
+/// The harness makes the database (and is stopped); the real binary
+/// serves it from a folder of its own, so that it can be killed.
+async fn database_for_the_binary() -> (TestApp, tempfile::TempDir) {
+    let app = spawn_app_with(&[]).await;
+    app.stop().await;
+    (app, tempfile::tempdir().unwrap())
+}
+
+/// The real binary's settings on `app`'s database, mailing through
+/// `smtp_url`: the same secret for every run, as a restart would have.
+fn binary_env<'a>(app: &'a TestApp, smtp_url: &'a str) -> [(&'static str, &'a str); 4] {
+    [
+        ("DATABASE_URL", app.database_url.as_str()),
+        ("SESSION_SECRET", SECRET),
+        ("SMTP_URL", smtp_url),
+        ("RUST_LOG", "warn,tollgate=info,tollgate::access=warn"),
+    ]
+}
+
+const SECRET: &str = "recovery-test-secret-recovery-test-secret-recovery-test-secret-recovery-test-secret-recovery-test-secret-";
+
+/// Registers alice, with her address, on the binary at `api`.
+async fn register_alice(api: &str) {
+    let response = reqwest::Client::new()
+        .post(format!("{api}/register"))
+        .json(&json!({"username": "alice", "password": PASSWORD, "email": "alice@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+}
 
 backend_test! {
 async fn the_per_address_limit_holds_across_instances_and_the_hour() {
@@ -121,28 +155,13 @@ async fn a_message_acknowledged_before_a_kill_9_is_delivered_after_restart() {
     if !smtp::available() {
         return;
     }
-    // The harness makes the database; the real binary serves it, so that
-    // it can be killed.
-    let app = spawn_app_with(&[]).await;
-    app.stop().await;
-    let dir = tempfile::tempdir().unwrap();
-    let secret = "recovery-test-secret-".repeat(5);
+    let (app, dir) = database_for_the_binary().await;
     let port = free_port();
     let url = smtp::smtp_url(port);
-    let env = [
-        ("DATABASE_URL", app.database_url.as_str()),
-        ("SESSION_SECRET", secret.as_str()),
-        ("SMTP_URL", url.as_str()),
-        ("RUST_LOG", "warn,tollgate=info,tollgate::access=warn"),
-    ];
+    let env = binary_env(&app, &url);
     // Nothing listens on the SMTP port yet: this instance cannot deliver.
     let (mut child, api_port, _output) = spawn_binary(dir.path(), &env);
-    let response = reqwest::Client::new()
-        .post(format!("http://127.0.0.1:{api_port}/register"))
-        .json(&json!({"username": "alice", "password": PASSWORD, "email": "alice@example.com"}))
-        .send().await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::CREATED);
+    register_alice(&format!("http://127.0.0.1:{api_port}")).await;
     // Killed once its first delivery attempt has failed and been recorded
     // (a kill in the middle of an attempt is covered too, but its claim's
     // lease would make this test wait two minutes of real time).
@@ -171,10 +190,7 @@ async fn a_forgot_request_acknowledged_before_a_kill_9_is_acted_on_after_restart
     if !smtp::available() {
         return;
     }
-    let app = spawn_app_with(&[]).await;
-    app.stop().await;
-    let dir = tempfile::tempdir().unwrap();
-    let secret = "recovery-test-secret-".repeat(5);
+    let (app, dir) = database_for_the_binary().await;
     // An SMTP server that takes the connection and never answers: the
     // sender waits in it (SMTP's greeting timeout), so it cannot act on
     // the forgot request before the kill.
@@ -188,20 +204,10 @@ async fn a_forgot_request_acknowledged_before_a_kill_9_is_acted_on_after_restart
             let _ = tell.send(());
         }
     });
-    let env = [
-        ("DATABASE_URL", app.database_url.as_str()),
-        ("SESSION_SECRET", secret.as_str()),
-        ("SMTP_URL", silent_url.as_str()),
-        ("RUST_LOG", "warn,tollgate=info,tollgate::access=warn"),
-    ];
+    let env = binary_env(&app, &silent_url);
     let (mut child, api_port, _output) = spawn_binary(dir.path(), &env);
     let api = format!("http://127.0.0.1:{api_port}");
-    let response = reqwest::Client::new()
-        .post(format!("{api}/register"))
-        .json(&json!({"username": "alice", "password": PASSWORD, "email": "alice@example.com"}))
-        .send().await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::CREATED);
+    register_alice(&api).await;
     // The sender is now inside the verification message's delivery.
     accepted
         .1
@@ -210,7 +216,8 @@ async fn a_forgot_request_acknowledged_before_a_kill_9_is_acted_on_after_restart
     let response = reqwest::Client::new()
         .post(format!("{api}/password/forgot"))
         .json(&json!({"email": "alice@example.com"}))
-        .send().await
+        .send()
+        .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::ACCEPTED);
     child.0.kill().unwrap(); // SIGKILL: no chance to clean up
@@ -224,7 +231,7 @@ async fn a_forgot_request_acknowledged_before_a_kill_9_is_acted_on_after_restart
 
     let smtp = SmtpServer::start().await.expect("aiosmtpd");
     let url = smtp.url();
-    let env = [env[0], env[1], ("SMTP_URL", url.as_str()), env[3]];
+    let env = binary_env(&app, &url);
     let (child, _, output) = spawn_binary(dir.path(), &env);
     let delivered = wait_for(60, || {
         smtp.messages().iter().any(|m| m.token("/reset-password").is_some())

@@ -38,13 +38,7 @@ pub async fn assert_invalid_field(response: Response, field: &str) -> Value {
 
 /// [`assert_invalid_field`] for the case `case`.
 pub async fn assert_invalid_field_in(case: &str, response: Response, field: &str) -> Value {
-    let body = assert_error_in(
-        case,
-        response,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-    )
-    .await;
+    let body = assert_fields_in(case, response).await;
     assert!(
         body["fields"][field]
             .as_str()
@@ -53,6 +47,31 @@ pub async fn assert_invalid_field_in(case: &str, response: Response, field: &str
         in_case(case)
     );
     body
+}
+
+/// Checks a `422` has a `fields` object naming at least one field, for
+/// the case `case`; returns the body.
+pub async fn assert_fields_in(case: &str, response: Response) -> Value {
+    let body = assert_error_in(
+        case,
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert!(
+        body["fields"].as_object().is_some_and(|f| !f.is_empty()),
+        "a fields object in {body}{}",
+        in_case(case)
+    );
+    body
+}
+
+/// How many of `statuses` are `a` and how many `b`: the outcome of
+/// parallel requests that race for a limit.
+pub fn tally(statuses: &[StatusCode], a: StatusCode, b: StatusCode) -> (usize, usize) {
+    let of = |status| statuses.iter().filter(|s| **s == status).count();
+    (of(a), of(b))
 }
 
 /// Checks a response is JSON with the contract's headers.
