@@ -301,8 +301,7 @@ async fn wrong_password_confirmations_count_towards_the_lockout() {
 
 backend_test! {
 async fn last_seen_advances_for_stay_signed_in_sessions_too() {
-    let app = crate::support::spawn_app_with(&[("SESSION_TTL_SECONDS", "20")]).await;
-    app.register(&app.client(), "Alice").await;
+    let (app, _) = spawn_app_with_user(&[("SESSION_TTL_SECONDS", "20")], "Alice").await;
     let client = app.client();
     app.post_json(
         &client,

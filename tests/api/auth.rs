@@ -5,8 +5,8 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::support::{
-    assert_error, assert_json, session_cookie, session_set_cookie, spawn_app, spawn_app_with,
-    tally, PASSWORD,
+    assert_error, assert_json, session_cookie, session_set_cookie, spawn_app, spawn_app_and_user,
+    spawn_app_with, spawn_app_with_user, tally, PASSWORD,
 };
 
 backend_test! {
@@ -33,8 +33,7 @@ async fn register_creates_a_free_user_and_logs_them_in() {
 
 backend_test! {
 async fn usernames_are_unique_case_insensitively() {
-    let app = spawn_app().await;
-    app.register(&app.client(), "Alice").await;
+    let (app, _) = spawn_app_and_user("Alice").await;
 
     let response = app.register(&app.client(), "aLICE").await;
 
@@ -44,8 +43,7 @@ async fn usernames_are_unique_case_insensitively() {
 
 backend_test! {
 async fn login_matches_the_username_case_insensitively() {
-    let app = spawn_app().await;
-    app.register(&app.client(), "Alice").await;
+    let (app, _) = spawn_app_and_user("Alice").await;
     let client = app.client();
 
     let response = app.login(&client, "ALICE", PASSWORD).await;
@@ -62,8 +60,7 @@ async fn login_matches_the_username_case_insensitively() {
 
 backend_test! {
 async fn unknown_user_and_wrong_password_get_the_same_answer() {
-    let app = spawn_app().await;
-    app.register(&app.client(), "Alice").await;
+    let (app, _) = spawn_app_and_user("Alice").await;
 
     let wrong = app.login(&app.client(), "Alice", "not the password").await;
     let unknown = app.login(&app.client(), "Nobody", PASSWORD).await;
@@ -76,9 +73,7 @@ async fn unknown_user_and_wrong_password_get_the_same_answer() {
 
 backend_test! {
 async fn a_browser_session_cookie_has_no_max_age() {
-    let app = spawn_app().await;
-
-    app.register(&app.client(), "Alice").await;
+    let (app, _) = spawn_app_and_user("Alice").await;
     let response = app.user("Alice").stay_signed_in(false).log_in(&app.client()).await;
 
     let cookie = session_set_cookie(&response).expect("a session cookie");
@@ -93,9 +88,7 @@ async fn a_browser_session_cookie_has_no_max_age() {
 
 backend_test! {
 async fn stay_signed_in_gives_the_cookie_the_remember_lifetime() {
-    let app = spawn_app_with(&[("REMEMBER_TTL_SECONDS", "1234")]).await;
-
-    app.register(&app.client(), "Alice").await;
+    let (app, _) = spawn_app_with_user(&[("REMEMBER_TTL_SECONDS", "1234")], "Alice").await;
     let response = app.user("Alice").stay_signed_in(true).log_in(&app.client()).await;
 
     let cookie = session_set_cookie(&response).expect("a session cookie");
@@ -211,8 +204,8 @@ async fn logout_needs_a_session() {
 
 backend_test! {
 async fn repeated_failures_lock_the_username_even_for_the_right_password() {
-    let app = spawn_app_with(&[("LOGIN_MAX_FAILURES", "3"), ("LOGIN_LOCKOUT_SECONDS", "60")]).await;
-    app.register(&app.client(), "Alice").await;
+    let settings = [("LOGIN_MAX_FAILURES", "3"), ("LOGIN_LOCKOUT_SECONDS", "60")];
+    let (app, _) = spawn_app_with_user(&settings, "Alice").await;
     app.register(&app.client(), "Bob").await;
     for _ in 0..3 {
         let response = app.login(&app.client(), "alice", "wrong password").await;
@@ -239,8 +232,8 @@ async fn repeated_failures_lock_the_username_even_for_the_right_password() {
 
 backend_test! {
 async fn the_lockout_ends_when_its_window_passes() {
-    let app = spawn_app_with(&[("LOGIN_MAX_FAILURES", "2"), ("LOGIN_LOCKOUT_SECONDS", "2")]).await;
-    app.register(&app.client(), "Alice").await;
+    let settings = [("LOGIN_MAX_FAILURES", "2"), ("LOGIN_LOCKOUT_SECONDS", "2")];
+    let (app, _) = spawn_app_with_user(&settings, "Alice").await;
     for _ in 0..2 {
         app.login(&app.client(), "Alice", "wrong password").await;
     }
@@ -260,8 +253,7 @@ async fn the_lockout_ends_when_its_window_passes() {
 
 backend_test! {
 async fn a_successful_login_resets_the_failure_count() {
-    let app = spawn_app_with(&[("LOGIN_MAX_FAILURES", "3")]).await;
-    app.register(&app.client(), "Alice").await;
+    let (app, _) = spawn_app_with_user(&[("LOGIN_MAX_FAILURES", "3")], "Alice").await;
     for _ in 0..2 {
         app.login(&app.client(), "Alice", "wrong password").await;
     }
@@ -316,8 +308,7 @@ async fn login_validates_the_body_shape() {
 
 backend_test! {
 async fn a_login_rehashes_a_password_made_at_another_cost() {
-    let app = spawn_app_with(&[("BCRYPT_COST", "4")]).await;
-    app.register(&app.client(), "Alice").await;
+    let (app, _) = spawn_app_with_user(&[("BCRYPT_COST", "4")], "Alice").await;
     let app = app.restart_with(&[("BCRYPT_COST", "5")]).await;
 
     let response = app.login(&app.client(), "Alice", PASSWORD).await;
@@ -348,8 +339,7 @@ struct Hash {
 
 backend_test! {
 async fn parallel_wrong_guesses_get_no_more_tries_than_the_limit() {
-    let app = spawn_app_with(&[("LOGIN_MAX_FAILURES", "3")]).await;
-    app.register(&app.client(), "Alice").await;
+    let (app, _) = spawn_app_with_user(&[("LOGIN_MAX_FAILURES", "3")], "Alice").await;
 
     let app = &app;
     let guesses = (0..10).map(|i| async move {

@@ -8,12 +8,9 @@ use serde_json::Value;
 use crate::support::{spawn_app_with, TestApp};
 
 async fn session_ip(app: &TestApp, client: &Client, forwarded_for: &str) -> Value {
-    let body: Value = client
-        .get(app.url("/sessions"))
-        .header("X-Forwarded-For", forwarded_for)
-        .send()
+    let body: Value = app
+        .get_with(client, "/sessions", &[("X-Forwarded-For", forwarded_for)])
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();

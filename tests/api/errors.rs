@@ -483,12 +483,7 @@ async fn a_tampered_session_cookie_is_401_with_its_own_sentence() {
     assert_eq!(registered.status(), StatusCode::CREATED);
     let cookie = session_cookie(&registered);
     let bare = app.bare_client();
-    let genuine = bare
-        .get(app.url("/check_session"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let genuine = app.get_with(&bare, "/check_session", &[("cookie", cookie.as_str())]).await;
     assert_eq!(genuine.status(), StatusCode::OK, "the real cookie works");
     // Change one character of the value, keeping it a plausible cookie.
     let mut chars: Vec<char> = cookie.chars().collect();
@@ -503,12 +498,7 @@ async fn a_tampered_session_cookie_is_401_with_its_own_sentence() {
     )
     .await;
 
-    let response = bare
-        .get(app.url("/check_session"))
-        .header("cookie", &tampered)
-        .send()
-        .await
-        .unwrap();
+    let response = app.get_with(&bare, "/check_session", &[("cookie", tampered.as_str())]).await;
 
     let body = assert_error(response, StatusCode::UNAUTHORIZED, "not_logged_in").await;
     assert_ne!(

@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::support::db::{add_posts, count};
-use crate::support::{spawn_app, spawn_app_with, tally, PASSWORD};
+use crate::support::{spawn_app, spawn_app_with_user, tally, PASSWORD};
 
 backend_test! {
 async fn a_session_made_on_one_instance_works_on_the_other() {
@@ -121,9 +121,8 @@ async fn ten_registrations_of_one_name_over_two_instances_give_one_account() {
 
 backend_test! {
 async fn a_lockout_reached_on_one_instance_holds_on_the_other() {
-    let a = spawn_app_with(&[("LOGIN_MAX_FAILURES", "3")]).await;
+    let (a, _) = spawn_app_with_user(&[("LOGIN_MAX_FAILURES", "3")], "Alice").await;
     let b = a.sibling().await;
-    a.register(&a.client(), "Alice").await;
     for _ in 0..3 {
         a.login(&a.client(), "Alice", "wrong password").await;
     }
@@ -136,9 +135,8 @@ async fn a_lockout_reached_on_one_instance_holds_on_the_other() {
 
 backend_test! {
 async fn failures_on_two_instances_add_up_to_one_lockout() {
-    let a = spawn_app_with(&[("LOGIN_MAX_FAILURES", "4")]).await;
+    let (a, _) = spawn_app_with_user(&[("LOGIN_MAX_FAILURES", "4")], "Alice").await;
     let b = a.sibling().await;
-    a.register(&a.client(), "Alice").await;
 
     let attempts = join_all((0..4).map(|i| {
         let instance = if i % 2 == 0 { &a } else { &b };

@@ -69,15 +69,26 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// `GET path` from `client` with extra request headers (`Origin`,
+    /// `Sec-Fetch-Site`, `X-Forwarded-For`, a raw `Cookie`).
+    pub async fn get_with(
+        &self,
+        client: &Client,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> Response {
+        let mut request = client.get(self.url(path));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send().await.expect("request sent")
+    }
+
     /// `GET path` carrying `cookie` (a `session=…` pair) and no other, as a
     /// replayed or forged cookie would arrive.
     pub async fn get_with_cookie(&self, path: &str, cookie: &str) -> Response {
-        self.bare_client()
-            .get(self.url(path))
-            .header("Cookie", cookie)
-            .send()
+        self.get_with(&self.bare_client(), path, &[("Cookie", cookie)])
             .await
-            .expect("request sent")
     }
 
     // ------------------------------------------------------------- auth
