@@ -5,8 +5,8 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::support::{
-    assert_error, session_cookie, session_set_cookie, spawn_app, spawn_app_and_user,
-    spawn_app_with_user, PASSWORD,
+    assert_error, assert_logged_in, assert_logged_out, session_cookie, session_set_cookie,
+    spawn_app, spawn_app_and_user, spawn_app_with_user, PASSWORD,
 };
 
 backend_test! {
@@ -61,14 +61,8 @@ async fn ending_one_session_logs_that_device_out() {
     let response = app.end_session(&laptop, &phone_id).await;
 
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    assert_eq!(
-        app.check_session(&phone).await.status(),
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        app.check_session(&laptop).await.status(),
-        StatusCode::OK
-    );
+    assert_logged_out(&app, &phone).await;
+    assert_logged_in(&app, &laptop).await;
 }
 }
 
@@ -82,10 +76,7 @@ async fn another_users_session_is_not_found() {
     let response = app.end_session(&alice, &bobs_id).await;
 
     assert_error(response, StatusCode::NOT_FOUND, "not_found").await;
-    assert_eq!(
-        app.check_session(&bob).await.status(),
-        StatusCode::OK
-    );
+    assert_logged_in(&app, &bob).await;
     let unknown = app.delete(&alice, "/sessions/nope").await;
     assert_error(unknown, StatusCode::NOT_FOUND, "not_found").await;
 }
@@ -101,10 +92,7 @@ async fn ending_the_current_session_by_id_clears_the_cookie() {
 
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert!(session_set_cookie(&response).unwrap().contains("Max-Age=0"));
-    assert_eq!(
-        app.check_session(&client).await.status(),
-        StatusCode::UNAUTHORIZED
-    );
+    assert_logged_out(&app, &client).await;
 }
 }
 
@@ -119,18 +107,9 @@ async fn log_out_everywhere_else_keeps_only_the_current_session() {
     let response = app.end_other_sessions(&laptop).await;
 
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    assert_eq!(
-        app.check_session(&laptop).await.status(),
-        StatusCode::OK
-    );
-    assert_eq!(
-        app.check_session(&phone).await.status(),
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        app.check_session(&tablet).await.status(),
-        StatusCode::UNAUTHORIZED
-    );
+    assert_logged_in(&app, &laptop).await;
+    assert_logged_out(&app, &phone).await;
+    assert_logged_out(&app, &tablet).await;
     let list: Value = app.sessions(&laptop).await.json().await.unwrap();
     assert_eq!(list["sessions"].as_array().unwrap().len(), 1);
 }
@@ -148,14 +127,8 @@ async fn a_password_change_ends_other_sessions_and_renews_this_one() {
 
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert_ne!(session_cookie(&response), old_cookie);
-    assert_eq!(
-        app.check_session(&client).await.status(),
-        StatusCode::OK
-    );
-    assert_eq!(
-        app.check_session(&other).await.status(),
-        StatusCode::UNAUTHORIZED
-    );
+    assert_logged_in(&app, &client).await;
+    assert_logged_out(&app, &other).await;
     let replay = app.get_with_cookie("/check_session", &old_cookie).await;
     assert_eq!(replay.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(
@@ -178,10 +151,7 @@ async fn a_password_change_needs_the_current_password() {
     let response = app.change_password(&client, "not it at all", "a brand new secret").await;
 
     assert_error(response, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
-    assert_eq!(
-        app.check_session(&client).await.status(),
-        StatusCode::OK
-    );
+    assert_logged_in(&app, &client).await;
 }
 }
 
@@ -223,14 +193,8 @@ async fn deleting_the_account_removes_everything_and_frees_the_name() {
 
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert!(session_set_cookie(&response).unwrap().contains("Max-Age=0"));
-    assert_eq!(
-        app.check_session(&client).await.status(),
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        app.check_session(&other).await.status(),
-        StatusCode::UNAUTHORIZED
-    );
+    assert_logged_out(&app, &client).await;
+    assert_logged_out(&app, &other).await;
     assert_eq!(
         app.login(&app.client(), "Alice", PASSWORD).await.status(),
         StatusCode::UNAUTHORIZED
@@ -263,10 +227,7 @@ async fn deleting_the_account_needs_the_password() {
     )
     .await;
     assert_eq!(body["fields"]["password"], "is required");
-    assert_eq!(
-        app.check_session(&client).await.status(),
-        StatusCode::OK
-    );
+    assert_logged_in(&app, &client).await;
 }
 }
 
@@ -303,12 +264,7 @@ backend_test! {
 async fn last_seen_advances_for_stay_signed_in_sessions_too() {
     let (app, _) = spawn_app_with_user(&[("SESSION_TTL_SECONDS", "20")], "Alice").await;
     let client = app.client();
-    app.post_json(
-        &client,
-        "/login",
-        &json!({"username": "Alice", "password": PASSWORD, "stay_signed_in": true}),
-    )
-    .await;
+    app.user("Alice").stay_signed_in(true).log_in(&client).await;
 
     app.advance_clock(2);
     app.check_session(&client).await;

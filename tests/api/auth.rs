@@ -5,8 +5,9 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::support::{
-    assert_error, assert_json, session_cookie, session_set_cookie, spawn_app, spawn_app_and_user,
-    spawn_app_with, spawn_app_with_user, tally, PASSWORD,
+    assert_error, assert_json, assert_logged_in, assert_logged_out, session_cookie,
+    session_set_cookie, spawn_app, spawn_app_and_user, spawn_app_with, spawn_app_with_user, tally,
+    PASSWORD,
 };
 
 backend_test! {
@@ -51,10 +52,7 @@ async fn login_matches_the_username_case_insensitively() {
     assert_eq!(response.status(), StatusCode::OK);
     let user: Value = response.json().await.unwrap();
     assert_eq!(user["username"], "Alice");
-    assert_eq!(
-        app.check_session(&client).await.status(),
-        StatusCode::OK
-    );
+    assert_logged_in(&app, &client).await;
 }
 }
 
@@ -152,10 +150,7 @@ async fn every_login_issues_a_new_token_and_ends_the_old_one() {
     assert_ne!(old_cookie, new_cookie);
     let replay = app.get_with_cookie("/check_session", &old_cookie).await;
     assert_error(replay, StatusCode::UNAUTHORIZED, "not_logged_in").await;
-    assert_eq!(
-        app.check_session(&client).await.status(),
-        StatusCode::OK
-    );
+    assert_logged_in(&app, &client).await;
 }
 }
 
@@ -185,10 +180,7 @@ async fn logout_revokes_the_old_cookie_and_clears_it() {
     let replay = app.get_with_cookie("/blog", &cookie).await;
     let body = assert_error(replay, StatusCode::UNAUTHORIZED, "not_logged_in").await;
     assert!(body["error"].as_str().unwrap().contains("expired"));
-    assert_eq!(
-        app.check_session(&client).await.status(),
-        StatusCode::UNAUTHORIZED
-    );
+    assert_logged_out(&app, &client).await;
 }
 }
 

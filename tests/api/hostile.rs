@@ -11,7 +11,9 @@ use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::support::{session_cookie, spawn_app, spawn_app_and_user, TestApp, PASSWORD};
+use crate::support::{
+    assert_logged_in, session_cookie, spawn_app, spawn_app_and_user, TestApp, PASSWORD,
+};
 
 /// What came back for one raw request.
 struct Raw {
@@ -246,6 +248,6 @@ async fn odd_session_ids_are_not_found() {
         let response = app.end_session(&client, &id).await;
         crate::support::assert_error(response, StatusCode::NOT_FOUND, "not_found").await;
     }
-    assert_eq!(app.check_session(&client).await.status(), StatusCode::OK);
+    assert_logged_in(&app, &client).await;
 }
 }

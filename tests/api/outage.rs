@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::support::fakes::proxy::Proxy;
-use crate::support::{assert_error, on_postgres, spawn_app};
+use crate::support::{assert_error, assert_logged_in, on_postgres, spawn_app};
 
 /// A proxy in front of `app`'s PostgreSQL server, and the app's database URL
 /// through it.
@@ -98,7 +98,7 @@ async fn an_instance_started_while_postgres_is_down_waits_for_it() {
         let health = app.get(&app.client(), "/health").await;
         assert_eq!(health.status(), StatusCode::OK);
         let client = app.logged_in_client("Alice").await;
-        assert_eq!(direct.check_session(&client).await.status(), StatusCode::OK);
+        assert_logged_in(&direct, &client).await;
     })
     .await
 }

@@ -2,11 +2,11 @@
 //! expiry, the background purge, and sessions surviving a restart.
 
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::support::db::count_in;
 use crate::support::{
-    assert_error, session_cookie, spawn_app, spawn_app_and_user, spawn_app_with, TestApp, PASSWORD,
+    assert_error, session_cookie, spawn_app, spawn_app_and_user, spawn_app_with, TestApp,
 };
 
 async fn check_with_cookie(app: &TestApp, cookie: &str) -> reqwest::Response {
@@ -81,13 +81,7 @@ async fn a_stay_signed_in_session_expires_on_the_server_after_the_remember_lifet
     ])
     .await;
     app.register(&app.client(), "Alice").await;
-    let response = app
-        .post_json(
-            &app.client(),
-            "/login",
-            &json!({"username": "Alice", "password": PASSWORD, "stay_signed_in": true}),
-        )
-        .await;
+    let response = app.user("Alice").stay_signed_in(true).log_in(&app.client()).await;
     let cookie = session_cookie(&response);
 
     // Outlives the idle lifetime of a browser session...

@@ -4,8 +4,10 @@
 //! The `_in` forms name a case (a row of a table-driven test) in every
 //! failure message, so that a failing row says which it is.
 
-use reqwest::{Response, StatusCode};
+use reqwest::{Client, Response, StatusCode};
 use serde_json::Value;
+
+use super::TestApp;
 
 /// Reads a JSON error body and checks its shape and code.
 pub async fn assert_error(response: Response, status: StatusCode, code: &str) -> Value {
@@ -72,6 +74,18 @@ pub async fn assert_fields_in(case: &str, response: Response) -> Value {
 pub fn tally(statuses: &[StatusCode], a: StatusCode, b: StatusCode) -> (usize, usize) {
     let of = |status| statuses.iter().filter(|s| **s == status).count();
     (of(a), of(b))
+}
+
+/// Checks `client` has a live session: `GET /check_session` is `200`.
+pub async fn assert_logged_in(app: &TestApp, client: &Client) {
+    let status = app.check_session(client).await.status();
+    assert_eq!(status, StatusCode::OK, "logged in");
+}
+
+/// Checks `client` has no live session: `GET /check_session` is `401`.
+pub async fn assert_logged_out(app: &TestApp, client: &Client) {
+    let status = app.check_session(client).await.status();
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "logged out");
 }
 
 /// Checks a response is JSON with the contract's headers.
