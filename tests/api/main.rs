@@ -1,5 +1,10 @@
-//! Black-box tests of the HTTP contract (`../shared/API.md`): one binary,
-//! a file per route group.
+//! Black-box tests of the HTTP contract (`docs/api.md`, `openapi.yaml`):
+//! one binary, a file (or a folder, split by subject) per route group,
+//! holding tests only. What they share is in `support/`: the app on a free
+//! port with a fresh database, one method per endpoint, a logged-in user,
+//! the contract's assertions, the database's side door, and the fakes the
+//! app talks to (SMTP, Stripe, a proxy before PostgreSQL, a private
+//! PostgreSQL server).
 //!
 //! Each `backend_test!` runs twice, as `<name>::sqlite` and
 //! `<name>::postgres`: the second against a fresh database on the server

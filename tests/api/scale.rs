@@ -1,7 +1,7 @@
 //! Scale-out on PostgreSQL: TLS to the database (`sslmode` as libpq reads
 //! it), instances that stay within their pools, and a real restart of the
 //! database under load. The TLS and restart tests run a server of their own
-//! (`private_pg`); the pool test uses the machine's (TOLLGATE_TEST_POSTGRES).
+//! (`support/fakes/private_pg.rs`); the pool test uses the machine's (TOLLGATE_TEST_POSTGRES).
 
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicBool, Ordering};
