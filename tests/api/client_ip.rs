@@ -26,7 +26,7 @@ backend_test! {
 async fn a_forwarded_for_header_from_an_untrusted_peer_is_ignored() {
     let app = spawn_app_with(&[]).await;
     let client = app.client();
-    let registered = app.user("Alice").from_ip("203.0.113.9").register_in(&client).await;
+    let registered = app.user("Alice").forwarded_for("203.0.113.9").register_in(&client).await;
     assert_eq!(registered.status(), StatusCode::CREATED);
 
     assert_eq!(session_ip(&app, &client, "203.0.113.9").await, "127.0.0.1");
@@ -40,7 +40,7 @@ async fn behind_a_trusted_proxy_the_client_is_the_right_most_untrusted_address()
     let client = app.client();
     // The client claimed 198.51.100.1; the edge proxy saw 203.0.113.9; an
     // inner proxy (10.0.0.2) forwarded to us.
-    let registered = app.user("Alice").from_ip("198.51.100.1, 203.0.113.9, 10.0.0.2").register_in(&client).await;
+    let registered = app.user("Alice").forwarded_for("198.51.100.1, 203.0.113.9, 10.0.0.2").register_in(&client).await;
     assert_eq!(registered.status(), StatusCode::CREATED);
     assert_eq!(first_event_ip(&app, &client).await, "203.0.113.9");
     assert_eq!(session_ip(&app, &client, "203.0.113.9").await, "203.0.113.9");

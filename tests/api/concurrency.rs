@@ -6,7 +6,9 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::support::db::{add_posts, count, count_in};
-use crate::support::{spawn_app, spawn_app_and_user, spawn_app_with_user, tally, PASSWORD};
+use crate::support::{
+    spawn_app, spawn_app_and_user, spawn_app_with_user, tally, TestApp, PASSWORD,
+};
 
 backend_test! {
 async fn twenty_parallel_reads_of_distinct_posts_unlock_exactly_free_reads() {
@@ -88,10 +90,8 @@ async fn parallel_logins_and_reads_never_answer_5xx() {
 }
 }
 
-fn unlock_count(app: &crate::support::TestApp) -> i64 {
-    let mut db = app.db();
-    let rows = count_in(&mut db, "SELECT COUNT(*) AS n FROM unlocks");
-    rows
+fn unlock_count(app: &TestApp) -> i64 {
+    count(app, "SELECT COUNT(*) AS n FROM unlocks")
 }
 
 // bcrypt runs on the blocking pool: while logins hash at a real cost,

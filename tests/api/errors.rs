@@ -43,7 +43,8 @@ async fn malformed_bodies_are_refused_with_the_contracts_codes() {
     let app = spawn_app().await;
     let json = Some("application/json");
     let register = json!({"username": "alice", "password": PASSWORD}).to_string();
-    let cases: [(&str, &str, Option<&str>, String, StatusCode, &str); 6] = [
+    // (case, path, Content-Type, body, the status and code it is refused with)
+    let cases = [
         (
             "invalid JSON on register",
             "/register",

@@ -12,7 +12,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::support::{
-    assert_logged_in, session_cookie, spawn_app, spawn_app_and_user, TestApp, PASSWORD,
+    assert_error, assert_logged_in, session_cookie, spawn_app, spawn_app_and_user, TestApp,
+    PASSWORD,
 };
 
 /// What came back for one raw request.
@@ -245,8 +246,8 @@ async fn odd_session_ids_are_not_found() {
     let (app, client) = spawn_app_and_user("Alice").await;
 
     for id in ["%00", "nope", "..%2F..", "%FF", &"a".repeat(32).replace('a', "A"), &"g".repeat(32)] {
-        let response = app.end_session(&client, &id).await;
-        crate::support::assert_error(response, StatusCode::NOT_FOUND, "not_found").await;
+        let response = app.end_session(&client, id).await;
+        assert_error(response, StatusCode::NOT_FOUND, "not_found").await;
     }
     assert_logged_in(&app, &client).await;
 }

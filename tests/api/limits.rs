@@ -11,7 +11,7 @@ use crate::support::{assert_error, eventually, spawn_app_with, tally, TestApp, P
 
 async fn register_as(app: &TestApp, ip: &str, username: &str) -> Response {
     app.user(username)
-        .from_ip(ip)
+        .forwarded_for(ip)
         .register_in(&app.bare_client())
         .await
 }

@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::support::db::count_in;
+use crate::support::db::count;
 use crate::support::{
     assert_error, session_cookie, spawn_app, spawn_app_and_user, spawn_app_with, TestApp,
 };
@@ -142,9 +142,7 @@ fn client_for(_app: &TestApp, client: &reqwest::Client) -> reqwest::Client {
 }
 
 fn session_rows(app: &TestApp) -> i64 {
-    let mut db = app.db();
-    let rows = count_in(&mut db, "SELECT COUNT(*) AS n FROM sessions");
-    rows
+    count(app, "SELECT COUNT(*) AS n FROM sessions")
 }
 
 #[tokio::test]

@@ -51,7 +51,7 @@ impl<'a> NewUser<'a> {
 
     /// Sends `X-Forwarded-For: ip`: the client IP, where the app trusts
     /// 127.0.0.1 as a proxy.
-    pub fn from_ip(mut self, ip: &'a str) -> Self {
+    pub fn forwarded_for(mut self, ip: &'a str) -> Self {
         self.forwarded_for = Some(ip);
         self
     }
