@@ -52,8 +52,8 @@ async fn register_alice(api: &str) {
 
 backend_test! {
 async fn the_per_address_limit_holds_across_instances_and_the_hour() {
-    let Some(smtp) = SmtpServer::start().await else { return };
-    let app = app_with_smtp(&smtp, &[("MAIL_MAX_PER_ADDRESS_PER_HOUR", "2")]).await;
+    let settings = [("MAIL_MAX_PER_ADDRESS_PER_HOUR", "2")];
+    let Some((smtp, app)) = app_with_smtp(&settings).await else { return };
     let sibling = app.sibling().await;
     app.user("alice").email(Some("alice@example.com")).register().await; // 1
     for instance in [&app, &sibling, &app, &sibling] {

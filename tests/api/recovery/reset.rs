@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use super::NEW_PASSWORD;
-use crate::support::fakes::smtp::{read_messages, SmtpServer};
+use crate::support::fakes::smtp::read_messages;
 use crate::support::mail::{
     app_with_smtp, event_kinds, first_reset_token, forgot_settled, last_message_to, mailed_token,
     outbox, reset_requested_events, wait_for_messages,
@@ -16,8 +16,7 @@ use crate::support::{assert_error, eventually, spawn_app_with, PASSWORD};
 
 backend_test! {
 async fn forgot_answers_alike_for_known_and_unknown_addresses() {
-    let Some(smtp) = SmtpServer::start().await else { return };
-    let app = app_with_smtp(&smtp, &[]).await;
+    let Some((smtp, app)) = app_with_smtp(&[]).await else { return };
     app.user("alice").email(Some("alice@example.com")).register().await;
     wait_for_messages(&smtp, 1).await;
 
@@ -51,8 +50,7 @@ async fn forgot_answers_alike_for_known_and_unknown_addresses() {
 
 backend_test! {
 async fn a_reset_link_sets_a_new_password_and_ends_every_session() {
-    let Some(smtp) = SmtpServer::start().await else { return };
-    let app = app_with_smtp(&smtp, &[]).await;
+    let Some((smtp, app)) = app_with_smtp(&[]).await else { return };
     let client = app.user("alice").email(Some("alice@example.com")).register().await;
     let other = app.client();
     assert_eq!(app.login(&other, "alice", PASSWORD).await.status(), StatusCode::OK);
@@ -82,8 +80,7 @@ async fn a_reset_link_sets_a_new_password_and_ends_every_session() {
 
 backend_test! {
 async fn a_refused_new_password_keeps_the_link_usable() {
-    let Some(smtp) = SmtpServer::start().await else { return };
-    let app = app_with_smtp(&smtp, &[]).await;
+    let Some((smtp, app)) = app_with_smtp(&[]).await else { return };
     app.user("alice").email(None).register().await;
     let client = app.client();
     app.login(&client, "alice", PASSWORD).await;
@@ -102,8 +99,8 @@ async fn a_refused_new_password_keeps_the_link_usable() {
 
 backend_test! {
 async fn a_reset_link_expires() {
-    let Some(smtp) = SmtpServer::start().await else { return };
-    let app = app_with_smtp(&smtp, &[("RESET_TOKEN_TTL_SECONDS", "900")]).await;
+    let settings = [("RESET_TOKEN_TTL_SECONDS", "900")];
+    let Some((smtp, app)) = app_with_smtp(&settings).await else { return };
     app.user("alice").email(Some("alice@example.com")).register().await;
     app.forgot_password("alice@example.com").await;
     let token = first_reset_token(&smtp).await;
@@ -115,8 +112,7 @@ async fn a_reset_link_expires() {
 
 backend_test! {
 async fn a_password_change_kills_outstanding_reset_links() {
-    let Some(smtp) = SmtpServer::start().await else { return };
-    let app = app_with_smtp(&smtp, &[]).await;
+    let Some((smtp, app)) = app_with_smtp(&[]).await else { return };
     let client = app.user("alice").email(Some("alice@example.com")).register().await;
     app.forgot_password("alice@example.com").await;
     let token = first_reset_token(&smtp).await;
@@ -129,8 +125,7 @@ async fn a_password_change_kills_outstanding_reset_links() {
 
 backend_test! {
 async fn a_reset_kills_the_other_reset_links_and_clears_the_lockout() {
-    let Some(smtp) = SmtpServer::start().await else { return };
-    let app = app_with_smtp(&smtp, &[("LOGIN_MAX_FAILURES", "2")]).await;
+    let Some((smtp, app)) = app_with_smtp(&[("LOGIN_MAX_FAILURES", "2")]).await else { return };
     app.user("alice").email(Some("alice@example.com")).register().await;
     app.forgot_password("alice@example.com").await;
     app.forgot_password("alice@example.com").await;
@@ -151,8 +146,7 @@ async fn a_reset_kills_the_other_reset_links_and_clears_the_lockout() {
 
 backend_test! {
 async fn a_reset_link_dies_when_the_account_changes_its_address() {
-    let Some(smtp) = SmtpServer::start().await else { return };
-    let app = app_with_smtp(&smtp, &[]).await;
+    let Some((smtp, app)) = app_with_smtp(&[]).await else { return };
     let client = app.user("alice").email(Some("alice@example.com")).register().await;
     app.forgot_password("alice@example.com").await;
     let token = first_reset_token(&smtp).await;
@@ -164,8 +158,7 @@ async fn a_reset_link_dies_when_the_account_changes_its_address() {
 
 backend_test! {
 async fn one_reset_link_used_twice_at_once_resets_once() {
-    let Some(smtp) = SmtpServer::start().await else { return };
-    let app = app_with_smtp(&smtp, &[]).await;
+    let Some((smtp, app)) = app_with_smtp(&[]).await else { return };
     let sibling = app.sibling().await;
     app.user("alice").email(Some("alice@example.com")).register().await;
     app.forgot_password("alice@example.com").await;

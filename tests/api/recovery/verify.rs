@@ -6,7 +6,6 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::support::db::count;
-use crate::support::fakes::smtp::SmtpServer;
 use crate::support::mail::{
     app_with_smtp, forgot_settled, last_message_to, outbox, reset_requested_events,
     wait_for_messages, OutboxRow,
@@ -15,8 +14,7 @@ use crate::support::{assert_error, eventually, PASSWORD};
 
 backend_test! {
 async fn registering_with_an_email_sends_a_link_that_verifies_it() {
-    let Some(smtp) = SmtpServer::start().await else { return };
-    let app = app_with_smtp(&smtp, &[]).await;
+    let Some((smtp, app)) = app_with_smtp(&[]).await else { return };
     let client = app.user("alice").email(Some("Alice@Example.com")).register().await;
 
     let before = app.account_json(&client).await;
@@ -44,8 +42,7 @@ async fn registering_with_an_email_sends_a_link_that_verifies_it() {
 
 backend_test! {
 async fn a_verification_link_works_once() {
-    let Some(smtp) = SmtpServer::start().await else { return };
-    let app = app_with_smtp(&smtp, &[]).await;
+    let Some((smtp, app)) = app_with_smtp(&[]).await else { return };
     app.user("alice").email(Some("alice@example.com")).register().await;
     let token = last_message_to(&smtp, "alice@example.com").await.token("/verify-email").unwrap();
 
@@ -57,8 +54,8 @@ async fn a_verification_link_works_once() {
 
 backend_test! {
 async fn a_verification_link_expires() {
-    let Some(smtp) = SmtpServer::start().await else { return };
-    let app = app_with_smtp(&smtp, &[("VERIFY_TOKEN_TTL_SECONDS", "600")]).await;
+    let settings = [("VERIFY_TOKEN_TTL_SECONDS", "600")];
+    let Some((smtp, app)) = app_with_smtp(&settings).await else { return };
     let client = app.user("alice").email(Some("alice@example.com")).register().await;
     let token = last_message_to(&smtp, "alice@example.com").await.token("/verify-email").unwrap();
 
@@ -70,8 +67,7 @@ async fn a_verification_link_expires() {
 
 backend_test! {
 async fn an_account_without_an_address_is_as_before() {
-    let Some(smtp) = SmtpServer::start().await else { return };
-    let app = app_with_smtp(&smtp, &[]).await;
+    let Some((_smtp, app)) = app_with_smtp(&[]).await else { return };
     let with_null = app.user("alice").email(None).register().await;
     let without = app.logged_in_client("bob").await;
     for client in [&with_null, &without] {
@@ -89,8 +85,7 @@ async fn an_account_without_an_address_is_as_before() {
 
 backend_test! {
 async fn malformed_addresses_are_refused_with_the_field_named() {
-    let Some(smtp) = SmtpServer::start().await else { return };
-    let app = app_with_smtp(&smtp, &[]).await;
+    let Some((_smtp, app)) = app_with_smtp(&[]).await else { return };
     let client = app.client();
     let response = app
         .post_json(&client, "/register", &json!({"username": "alice", "password": PASSWORD, "email": "not-an-address"}))
@@ -121,8 +116,7 @@ async fn malformed_addresses_are_refused_with_the_field_named() {
 
 backend_test! {
 async fn setting_an_address_needs_the_password_and_counts_failures() {
-    let Some(smtp) = SmtpServer::start().await else { return };
-    let app = app_with_smtp(&smtp, &[("LOGIN_MAX_FAILURES", "2")]).await;
+    let Some((_smtp, app)) = app_with_smtp(&[("LOGIN_MAX_FAILURES", "2")]).await else { return };
     let client = app.logged_in_client("alice").await;
     for _ in 0..2 {
         let response = app.set_email(&client, Some("a@example.com"), "wrong password").await;
@@ -137,8 +131,7 @@ async fn setting_an_address_needs_the_password_and_counts_failures() {
 
 backend_test! {
 async fn changing_the_address_kills_the_old_link_and_null_removes_it() {
-    let Some(smtp) = SmtpServer::start().await else { return };
-    let app = app_with_smtp(&smtp, &[]).await;
+    let Some((smtp, app)) = app_with_smtp(&[]).await else { return };
     let client = app.user("alice").email(Some("old@example.com")).register().await;
     let old = last_message_to(&smtp, "old@example.com").await.token("/verify-email").unwrap();
 
@@ -164,8 +157,7 @@ async fn changing_the_address_kills_the_old_link_and_null_removes_it() {
 
 backend_test! {
 async fn the_same_unverified_address_again_sends_a_new_link() {
-    let Some(smtp) = SmtpServer::start().await else { return };
-    let app = app_with_smtp(&smtp, &[]).await;
+    let Some((smtp, app)) = app_with_smtp(&[]).await else { return };
     let client = app.user("alice").email(Some("alice@example.com")).register().await;
     wait_for_messages(&smtp, 1).await;
     let response = app.set_email(&client, Some("ALICE@example.com"), PASSWORD).await;
@@ -181,8 +173,7 @@ async fn the_same_unverified_address_again_sends_a_new_link() {
 
 backend_test! {
 async fn several_accounts_may_hold_an_address_but_one_verifies_it() {
-    let Some(smtp) = SmtpServer::start().await else { return };
-    let app = app_with_smtp(&smtp, &[]).await;
+    let Some((smtp, app)) = app_with_smtp(&[]).await else { return };
     let alice = app.user("alice").email(Some("shared@example.com")).register().await;
     // Registering with an address another account holds reveals nothing.
     let bob = app.user("bob").email(Some("Shared@Example.com")).register().await;
@@ -203,8 +194,7 @@ async fn several_accounts_may_hold_an_address_but_one_verifies_it() {
 
 backend_test! {
 async fn two_accounts_verifying_one_address_at_once_one_wins() {
-    let Some(smtp) = SmtpServer::start().await else { return };
-    let app = app_with_smtp(&smtp, &[]).await;
+    let Some((smtp, app)) = app_with_smtp(&[]).await else { return };
     let sibling = app.sibling().await;
     app.user("alice").email(Some("shared@example.com")).register().await;
     app.user("bob").email(Some("SHARED@example.com")).register().await;

@@ -10,12 +10,15 @@ use super::db::count;
 use super::fakes::smtp::{read_messages, Mail, SmtpServer};
 use super::{eventually, spawn_app_with, TestApp};
 
-/// An app whose mail goes to `smtp`, with `extra` settings.
-pub async fn app_with_smtp(smtp: &SmtpServer, extra: &[(&str, &str)]) -> TestApp {
+/// A new SMTP server and an app (with `extra` settings) whose mail goes
+/// to it; `None`, reported skipped, where `aiosmtpd` is missing.
+pub async fn app_with_smtp(extra: &[(&str, &str)]) -> Option<(SmtpServer, TestApp)> {
+    let smtp = SmtpServer::start().await?;
     let url = smtp.url();
     let mut vars = vec![("SMTP_URL", url.as_str())];
     vars.extend_from_slice(extra);
-    spawn_app_with(&vars).await
+    let app = spawn_app_with(&vars).await;
+    Some((smtp, app))
 }
 
 /// Waits until the server holds `n` messages, and returns them.
