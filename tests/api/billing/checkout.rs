@@ -12,7 +12,7 @@ use crate::support::stripe::{
     billing_app, customer, deliver_ok, post_webhook, signature, stripe_settings,
     subscription_event, PRICE, SECRET_KEY, WEBHOOK_SECRET,
 };
-use crate::support::{assert_error, spawn_app_and_user, spawn_app_with_user, PASSWORD};
+use crate::support::{assert_error, free_port, spawn_app_and_user, spawn_app_with_user, PASSWORD};
 
 backend_test! {
 async fn checkout_asks_stripe_for_a_subscription_session_once_per_customer() {
@@ -108,9 +108,7 @@ async fn premium_users_cannot_check_out_and_others_have_no_portal() {
 backend_test! {
 async fn stripe_down_is_a_quick_502() {
     // A port nothing listens on.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://127.0.0.1:{}", closed.local_addr().unwrap().port());
-    drop(closed);
+    let base = format!("http://127.0.0.1:{}", free_port());
     let (app, client) = spawn_app_with_user(&stripe_settings(&base), "Alice").await;
 
     let started = Instant::now();

@@ -1,8 +1,9 @@
-//! The app under test: each test starts the real application on a random port
-//! with a fresh database — SQLite in its own temporary folder, or a new
-//! PostgreSQL database created for the test and dropped after it — and
+//! The app under test: each test starts the real application on a random
+//! port with a fresh database — SQLite in its own temporary folder, or a
+//! new PostgreSQL database created for the test and dropped after it — and
 //! talks to it over HTTP with a cookie-keeping client, as a browser or SPA
-//! would.
+//! would. A test that must kill or signal a process starts the real binary
+//! instead ([`spawn_binary`]).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
