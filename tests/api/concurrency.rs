@@ -5,7 +5,7 @@ use futures_util::future::join_all;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::support::db::{add_posts, count, count_in};
+use crate::support::db::{add_posts, count};
 use crate::support::{
     spawn_app, spawn_app_and_user, spawn_app_with_user, tally, TestApp, PASSWORD,
 };
@@ -64,8 +64,7 @@ async fn ten_parallel_registrations_of_one_name_give_exactly_one_account() {
         (1, 9),
         "{statuses:?}"
     );
-    let mut db = app.db();
-    let users = count_in(&mut db, "SELECT COUNT(*) AS n FROM users");
+    let users = count(app, "SELECT COUNT(*) AS n FROM users");
     assert_eq!(users, 1);
 }
 }

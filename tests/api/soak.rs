@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::support::db::count_in;
+use crate::support::db::count;
 use crate::support::{spawn_app, spawn_binary, PASSWORD};
 
 #[derive(Default)]
@@ -142,15 +142,14 @@ async fn a_mixed_workload_stays_clean_flat_and_bounded() {
     // Every session has been idle for longer than its lifetime after this,
     // and the purge has run since.
     tokio::time::sleep(Duration::from_millis(3500)).await;
-    let sessions = count_in(&mut app.db(), "SELECT COUNT(*) AS n FROM sessions");
-    let users = count_in(&mut app.db(), "SELECT COUNT(*) AS n FROM users");
+    let sessions = count(&app, "SELECT COUNT(*) AS n FROM sessions");
+    let users = count(&app, "SELECT COUNT(*) AS n FROM users");
     let _ = child.kill();
     let _ = child.wait();
 
     let requests = tally.requests.load(Ordering::Relaxed);
     eprintln!(
-        "soak: {seconds} s, {requests} requests, {} users; RSS {warm} KiB after warm-up, peak {peak} KiB",
-        users
+        "soak: {seconds} s, {requests} requests, {users} users; RSS {warm} KiB after warm-up, peak {peak} KiB"
     );
     assert!(requests > 100, "the load ran");
     assert_eq!(tally.server_errors.load(Ordering::Relaxed), 0, "5xx answers: {}", output.lock().unwrap());

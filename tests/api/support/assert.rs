@@ -24,7 +24,10 @@ pub async fn assert_error_in(
     let case = in_case(case);
     assert_eq!(response.status(), status, "status{case}");
     check_json(&response, &case);
-    let body: Value = response.json().await.expect("a JSON body");
+    let body: Value = response
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("a JSON body{case}: {e}"));
     assert_eq!(body["code"], code, "code in {body}{case}");
     assert!(
         body["error"].as_str().is_some_and(|s| !s.is_empty()),
