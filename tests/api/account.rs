@@ -4,12 +4,14 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_error, session_cookie, session_set_cookie, spawn_app, PASSWORD};
+use crate::support::{
+    assert_error, assert_logged_in, assert_logged_out, session_cookie, session_set_cookie,
+    spawn_app, spawn_app_and_user, spawn_app_with_user, PASSWORD,
+};
 
 backend_test! {
 async fn the_session_list_shows_each_login_newest_first() {
-    let app = spawn_app().await;
-    let laptop = app.logged_in_client("Alice").await;
+    let (app, laptop) = spawn_app_and_user("Alice").await;
     app.advance_clock(2);
     let phone = app.client();
     phone
@@ -20,7 +22,7 @@ async fn the_session_list_shows_each_login_newest_first() {
         .await
         .unwrap();
 
-    let list: Value = app.get(&phone, "/sessions").await.json().await.unwrap();
+    let list: Value = app.sessions(&phone).await.json().await.unwrap();
 
     let sessions = list["sessions"].as_array().unwrap();
     assert_eq!(sessions.len(), 2);
@@ -35,18 +37,17 @@ async fn the_session_list_shows_each_login_newest_first() {
         }
         assert_eq!(session["id"].as_str().unwrap().len(), 32);
     }
-    let from_laptop: Value = app.get(&laptop, "/sessions").await.json().await.unwrap();
+    let from_laptop: Value = app.sessions(&laptop).await.json().await.unwrap();
     assert_eq!(from_laptop["sessions"][1]["current"], true);
 }
 }
 
 backend_test! {
 async fn ending_one_session_logs_that_device_out() {
-    let app = spawn_app().await;
-    let laptop = app.logged_in_client("Alice").await;
+    let (app, laptop) = spawn_app_and_user("Alice").await;
     let phone = app.client();
     app.login(&phone, "Alice", PASSWORD).await;
-    let list: Value = app.get(&laptop, "/sessions").await.json().await.unwrap();
+    let list: Value = app.sessions(&laptop).await.json().await.unwrap();
     let phone_id = list["sessions"]
         .as_array()
         .unwrap()
@@ -57,35 +58,25 @@ async fn ending_one_session_logs_that_device_out() {
         .unwrap()
         .to_owned();
 
-    let response = app.delete(&laptop, &format!("/sessions/{phone_id}")).await;
+    let response = app.end_session(&laptop, &phone_id).await;
 
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    assert_eq!(
-        app.get(&phone, "/check_session").await.status(),
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        app.get(&laptop, "/check_session").await.status(),
-        StatusCode::OK
-    );
+    assert_logged_out(&app, &phone).await;
+    assert_logged_in(&app, &laptop).await;
 }
 }
 
 backend_test! {
 async fn another_users_session_is_not_found() {
-    let app = spawn_app().await;
-    let alice = app.logged_in_client("Alice").await;
+    let (app, alice) = spawn_app_and_user("Alice").await;
     let bob = app.logged_in_client("Bob").await;
-    let list: Value = app.get(&bob, "/sessions").await.json().await.unwrap();
+    let list: Value = app.sessions(&bob).await.json().await.unwrap();
     let bobs_id = list["sessions"][0]["id"].as_str().unwrap().to_owned();
 
-    let response = app.delete(&alice, &format!("/sessions/{bobs_id}")).await;
+    let response = app.end_session(&alice, &bobs_id).await;
 
     assert_error(response, StatusCode::NOT_FOUND, "not_found").await;
-    assert_eq!(
-        app.get(&bob, "/check_session").await.status(),
-        StatusCode::OK
-    );
+    assert_logged_in(&app, &bob).await;
     let unknown = app.delete(&alice, "/sessions/nope").await;
     assert_error(unknown, StatusCode::NOT_FOUND, "not_found").await;
 }
@@ -93,47 +84,33 @@ async fn another_users_session_is_not_found() {
 
 backend_test! {
 async fn ending_the_current_session_by_id_clears_the_cookie() {
-    let app = spawn_app().await;
-    let client = app.logged_in_client("Alice").await;
-    let list: Value = app.get(&client, "/sessions").await.json().await.unwrap();
+    let (app, client) = spawn_app_and_user("Alice").await;
+    let list: Value = app.sessions(&client).await.json().await.unwrap();
     let id = list["sessions"][0]["id"].as_str().unwrap().to_owned();
 
-    let response = app.delete(&client, &format!("/sessions/{id}")).await;
+    let response = app.end_session(&client, &id).await;
 
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert!(session_set_cookie(&response).unwrap().contains("Max-Age=0"));
-    assert_eq!(
-        app.get(&client, "/check_session").await.status(),
-        StatusCode::UNAUTHORIZED
-    );
+    assert_logged_out(&app, &client).await;
 }
 }
 
 backend_test! {
 async fn log_out_everywhere_else_keeps_only_the_current_session() {
-    let app = spawn_app().await;
-    let laptop = app.logged_in_client("Alice").await;
+    let (app, laptop) = spawn_app_and_user("Alice").await;
     let phone = app.client();
     let tablet = app.client();
     app.login(&phone, "Alice", PASSWORD).await;
     app.login(&tablet, "Alice", PASSWORD).await;
 
-    let response = app.delete(&laptop, "/sessions").await;
+    let response = app.end_other_sessions(&laptop).await;
 
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    assert_eq!(
-        app.get(&laptop, "/check_session").await.status(),
-        StatusCode::OK
-    );
-    assert_eq!(
-        app.get(&phone, "/check_session").await.status(),
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        app.get(&tablet, "/check_session").await.status(),
-        StatusCode::UNAUTHORIZED
-    );
-    let list: Value = app.get(&laptop, "/sessions").await.json().await.unwrap();
+    assert_logged_in(&app, &laptop).await;
+    assert_logged_out(&app, &phone).await;
+    assert_logged_out(&app, &tablet).await;
+    let list: Value = app.sessions(&laptop).await.json().await.unwrap();
     assert_eq!(list["sessions"].as_array().unwrap().len(), 1);
 }
 }
@@ -146,31 +123,13 @@ async fn a_password_change_ends_other_sessions_and_renews_this_one() {
     let other = app.client();
     app.login(&other, "Alice", PASSWORD).await;
 
-    let response = app
-        .post_json(
-            &client,
-            "/password",
-            &json!({"current_password": PASSWORD, "new_password": "a brand new secret"}),
-        )
-        .await;
+    let response = app.change_password(&client, PASSWORD, "a brand new secret").await;
 
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert_ne!(session_cookie(&response), old_cookie);
-    assert_eq!(
-        app.get(&client, "/check_session").await.status(),
-        StatusCode::OK
-    );
-    assert_eq!(
-        app.get(&other, "/check_session").await.status(),
-        StatusCode::UNAUTHORIZED
-    );
-    let replay = app
-        .bare_client()
-        .get(app.url("/check_session"))
-        .header("Cookie", &old_cookie)
-        .send()
-        .await
-        .unwrap();
+    assert_logged_in(&app, &client).await;
+    assert_logged_out(&app, &other).await;
+    let replay = app.get_with_cookie("/check_session", &old_cookie).await;
     assert_eq!(replay.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(
         app.login(&app.client(), "Alice", PASSWORD).await.status(),
@@ -187,42 +146,25 @@ async fn a_password_change_ends_other_sessions_and_renews_this_one() {
 
 backend_test! {
 async fn a_password_change_needs_the_current_password() {
-    let app = spawn_app().await;
-    let client = app.logged_in_client("Alice").await;
+    let (app, client) = spawn_app_and_user("Alice").await;
 
-    let response = app
-        .post_json(
-            &client,
-            "/password",
-            &json!({"current_password": "not it at all", "new_password": "a brand new secret"}),
-        )
-        .await;
+    let response = app.change_password(&client, "not it at all", "a brand new secret").await;
 
     assert_error(response, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
-    assert_eq!(
-        app.get(&client, "/check_session").await.status(),
-        StatusCode::OK
-    );
+    assert_logged_in(&app, &client).await;
 }
 }
 
 backend_test! {
 async fn a_new_password_follows_the_register_rules() {
-    let app = spawn_app().await;
-    let client = app.logged_in_client("Alice").await;
+    let (app, client) = spawn_app_and_user("Alice").await;
 
     for (new_password, expected) in [
         ("short", "at least 8"),
         ("password", "commonly used"),
         ("my-alice-password", "username"),
     ] {
-        let response = app
-            .post_json(
-                &client,
-                "/password",
-                &json!({"current_password": PASSWORD, "new_password": new_password}),
-            )
-            .await;
+        let response = app.change_password(&client, PASSWORD, new_password).await;
         let body = assert_error(
             response,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -242,26 +184,17 @@ async fn a_new_password_follows_the_register_rules() {
 
 backend_test! {
 async fn deleting_the_account_removes_everything_and_frees_the_name() {
-    let app = spawn_app().await;
-    let client = app.logged_in_client("Alice").await;
-    app.get(&client, "/blog/1").await;
+    let (app, client) = spawn_app_and_user("Alice").await;
+    app.blog_post(&client, 1).await;
     let other = app.client();
     app.login(&other, "Alice", PASSWORD).await;
 
-    let response = app
-        .delete_json(&client, "/account", &json!({"password": PASSWORD}))
-        .await;
+    let response = app.delete_account(&client, PASSWORD).await;
 
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert!(session_set_cookie(&response).unwrap().contains("Max-Age=0"));
-    assert_eq!(
-        app.get(&client, "/check_session").await.status(),
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        app.get(&other, "/check_session").await.status(),
-        StatusCode::UNAUTHORIZED
-    );
+    assert_logged_out(&app, &client).await;
+    assert_logged_out(&app, &other).await;
     assert_eq!(
         app.login(&app.client(), "Alice", PASSWORD).await.status(),
         StatusCode::UNAUTHORIZED
@@ -281,12 +214,9 @@ async fn deleting_the_account_removes_everything_and_frees_the_name() {
 
 backend_test! {
 async fn deleting_the_account_needs_the_password() {
-    let app = spawn_app().await;
-    let client = app.logged_in_client("Alice").await;
+    let (app, client) = spawn_app_and_user("Alice").await;
 
-    let wrong = app
-        .delete_json(&client, "/account", &json!({"password": "not it at all"}))
-        .await;
+    let wrong = app.delete_account(&client, "not it at all").await;
     let missing = app.delete_json(&client, "/account", &json!({})).await;
 
     assert_error(wrong, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
@@ -297,27 +227,18 @@ async fn deleting_the_account_needs_the_password() {
     )
     .await;
     assert_eq!(body["fields"]["password"], "is required");
-    assert_eq!(
-        app.get(&client, "/check_session").await.status(),
-        StatusCode::OK
-    );
+    assert_logged_in(&app, &client).await;
 }
 }
 
 backend_test! {
 async fn a_password_change_keeps_the_same_login_with_a_new_token() {
-    let app = spawn_app().await;
-    let client = app.logged_in_client("Alice").await;
-    let before: Value = app.get(&client, "/sessions").await.json().await.unwrap();
+    let (app, client) = spawn_app_and_user("Alice").await;
+    let before: Value = app.sessions(&client).await.json().await.unwrap();
 
-    app.post_json(
-        &client,
-        "/password",
-        &json!({"current_password": PASSWORD, "new_password": "a brand new secret"}),
-    )
-    .await;
+    app.change_password(&client, PASSWORD, "a brand new secret").await;
 
-    let after: Value = app.get(&client, "/sessions").await.json().await.unwrap();
+    let after: Value = app.sessions(&client).await.json().await.unwrap();
     assert_eq!(after["sessions"][0]["id"], before["sessions"][0]["id"]);
     assert_eq!(
         after["sessions"][0]["created_at"],
@@ -328,11 +249,9 @@ async fn a_password_change_keeps_the_same_login_with_a_new_token() {
 
 backend_test! {
 async fn wrong_password_confirmations_count_towards_the_lockout() {
-    let app = crate::helpers::spawn_app_with(&[("LOGIN_MAX_FAILURES", "2")]).await;
-    let client = app.logged_in_client("Alice").await;
+    let (app, client) = spawn_app_with_user(&[("LOGIN_MAX_FAILURES", "2")], "Alice").await;
     for _ in 0..2 {
-        app.delete_json(&client, "/account", &json!({"password": "not it at all"}))
-            .await;
+        app.delete_account(&client, "not it at all").await;
     }
 
     let response = app.login(&app.client(), "Alice", PASSWORD).await;
@@ -343,20 +262,14 @@ async fn wrong_password_confirmations_count_towards_the_lockout() {
 
 backend_test! {
 async fn last_seen_advances_for_stay_signed_in_sessions_too() {
-    let app = crate::helpers::spawn_app_with(&[("SESSION_TTL_SECONDS", "20")]).await;
-    app.register(&app.client(), "Alice").await;
+    let (app, _) = spawn_app_with_user(&[("SESSION_TTL_SECONDS", "20")], "Alice").await;
     let client = app.client();
-    app.post_json(
-        &client,
-        "/login",
-        &json!({"username": "Alice", "password": PASSWORD, "stay_signed_in": true}),
-    )
-    .await;
+    app.user("Alice").stay_signed_in(true).log_in(&client).await;
 
     app.advance_clock(2);
-    app.get(&client, "/check_session").await;
+    app.check_session(&client).await;
 
-    let list: Value = app.get(&client, "/sessions").await.json().await.unwrap();
+    let list: Value = app.sessions(&client).await.json().await.unwrap();
     let sessions = list["sessions"].as_array().unwrap();
     let current = sessions.iter().find(|s| s["current"] == true).unwrap();
     assert_eq!(current["stay_signed_in"], true);
@@ -366,13 +279,12 @@ async fn last_seen_advances_for_stay_signed_in_sessions_too() {
 
 backend_test! {
 async fn the_account_shows_the_user_without_an_address_or_a_subscription() {
-    let app = spawn_app().await;
-    let client = app.logged_in_client("Alice").await;
+    let (app, client) = spawn_app_and_user("Alice").await;
 
-    let response = app.get(&client, "/account").await;
+    let response = app.account(&client).await;
 
     assert_eq!(response.status(), StatusCode::OK);
-    crate::helpers::assert_json(&response);
+    crate::support::assert_json(&response);
     let account: Value = response.json().await.unwrap();
     assert_eq!(account["username"], "Alice");
     assert_eq!(account["plan"], "free");
@@ -389,7 +301,7 @@ backend_test! {
 async fn the_account_is_for_logged_in_callers_only() {
     let app = spawn_app().await;
     assert_error(
-        app.get(&app.client(), "/account").await,
+        app.account(&app.client()).await,
         StatusCode::UNAUTHORIZED,
         "not_logged_in",
     )

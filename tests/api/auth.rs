@@ -4,8 +4,9 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{
-    assert_error, assert_json, session_cookie, session_set_cookie, spawn_app, spawn_app_with,
+use crate::support::{
+    assert_error, assert_json, assert_logged_in, assert_logged_out, session_cookie,
+    session_set_cookie, spawn_app, spawn_app_and_user, spawn_app_with, spawn_app_with_user, tally,
     PASSWORD,
 };
 
@@ -26,20 +27,14 @@ async fn register_creates_a_free_user_and_logs_them_in() {
     assert!(created.ends_with('Z') && created.len() == 20, "{created}");
     assert_eq!(user.as_object().unwrap().len(), 4, "no secrets: {user}");
 
-    let me: Value = app
-        .get(&client, "/check_session")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let me: Value = app.check_session(&client).await.json().await.unwrap();
     assert_eq!(me, user);
 }
 }
 
 backend_test! {
 async fn usernames_are_unique_case_insensitively() {
-    let app = spawn_app().await;
-    app.register(&app.client(), "Alice").await;
+    let (app, _) = spawn_app_and_user("Alice").await;
 
     let response = app.register(&app.client(), "aLICE").await;
 
@@ -49,8 +44,7 @@ async fn usernames_are_unique_case_insensitively() {
 
 backend_test! {
 async fn login_matches_the_username_case_insensitively() {
-    let app = spawn_app().await;
-    app.register(&app.client(), "Alice").await;
+    let (app, _) = spawn_app_and_user("Alice").await;
     let client = app.client();
 
     let response = app.login(&client, "ALICE", PASSWORD).await;
@@ -58,17 +52,13 @@ async fn login_matches_the_username_case_insensitively() {
     assert_eq!(response.status(), StatusCode::OK);
     let user: Value = response.json().await.unwrap();
     assert_eq!(user["username"], "Alice");
-    assert_eq!(
-        app.get(&client, "/check_session").await.status(),
-        StatusCode::OK
-    );
+    assert_logged_in(&app, &client).await;
 }
 }
 
 backend_test! {
 async fn unknown_user_and_wrong_password_get_the_same_answer() {
-    let app = spawn_app().await;
-    app.register(&app.client(), "Alice").await;
+    let (app, _) = spawn_app_and_user("Alice").await;
 
     let wrong = app.login(&app.client(), "Alice", "not the password").await;
     let unknown = app.login(&app.client(), "Nobody", PASSWORD).await;
@@ -81,9 +71,8 @@ async fn unknown_user_and_wrong_password_get_the_same_answer() {
 
 backend_test! {
 async fn a_browser_session_cookie_has_no_max_age() {
-    let app = spawn_app().await;
-
-    let response = app.login_after_register("Alice", false).await;
+    let (app, _) = spawn_app_and_user("Alice").await;
+    let response = app.user("Alice").stay_signed_in(false).log_in(&app.client()).await;
 
     let cookie = session_set_cookie(&response).expect("a session cookie");
     assert!(cookie.contains("HttpOnly"), "{cookie}");
@@ -97,9 +86,8 @@ async fn a_browser_session_cookie_has_no_max_age() {
 
 backend_test! {
 async fn stay_signed_in_gives_the_cookie_the_remember_lifetime() {
-    let app = spawn_app_with(&[("REMEMBER_TTL_SECONDS", "1234")]).await;
-
-    let response = app.login_after_register("Alice", true).await;
+    let (app, _) = spawn_app_with_user(&[("REMEMBER_TTL_SECONDS", "1234")], "Alice").await;
+    let response = app.user("Alice").stay_signed_in(true).log_in(&app.client()).await;
 
     let cookie = session_set_cookie(&response).expect("a session cookie");
     assert!(cookie.contains("Max-Age=1234"), "{cookie}");
@@ -160,18 +148,9 @@ async fn every_login_issues_a_new_token_and_ends_the_old_one() {
     assert_eq!(second.status(), StatusCode::OK);
     let new_cookie = session_cookie(&second);
     assert_ne!(old_cookie, new_cookie);
-    let replay = app
-        .bare_client()
-        .get(app.url("/check_session"))
-        .header("Cookie", &old_cookie)
-        .send()
-        .await
-        .unwrap();
+    let replay = app.get_with_cookie("/check_session", &old_cookie).await;
     assert_error(replay, StatusCode::UNAUTHORIZED, "not_logged_in").await;
-    assert_eq!(
-        app.get(&client, "/check_session").await.status(),
-        StatusCode::OK
-    );
+    assert_logged_in(&app, &client).await;
 }
 }
 
@@ -179,7 +158,7 @@ backend_test! {
 async fn check_session_without_a_cookie_says_so() {
     let app = spawn_app().await;
 
-    let response = app.get(&app.client(), "/check_session").await;
+    let response = app.check_session(&app.client()).await;
 
     let body = assert_error(response, StatusCode::UNAUTHORIZED, "not_logged_in").await;
     assert!(body["error"].as_str().unwrap().contains("credentials"));
@@ -192,25 +171,16 @@ async fn logout_revokes_the_old_cookie_and_clears_it() {
     let client = app.client();
     let cookie = session_cookie(&app.register(&client, "Alice").await);
 
-    let response = app.delete(&client, "/logout").await;
+    let response = app.logout(&client).await;
 
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     let cleared = session_set_cookie(&response).expect("the cookie is cleared");
     assert!(cleared.contains("Max-Age=0"), "{cleared}");
     assert_eq!(response.text().await.unwrap(), "");
-    let replay = app
-        .bare_client()
-        .get(app.url("/blog"))
-        .header("Cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let replay = app.get_with_cookie("/blog", &cookie).await;
     let body = assert_error(replay, StatusCode::UNAUTHORIZED, "not_logged_in").await;
     assert!(body["error"].as_str().unwrap().contains("expired"));
-    assert_eq!(
-        app.get(&client, "/check_session").await.status(),
-        StatusCode::UNAUTHORIZED
-    );
+    assert_logged_out(&app, &client).await;
 }
 }
 
@@ -218,7 +188,7 @@ backend_test! {
 async fn logout_needs_a_session() {
     let app = spawn_app().await;
 
-    let response = app.delete(&app.client(), "/logout").await;
+    let response = app.logout(&app.client()).await;
 
     assert_error(response, StatusCode::UNAUTHORIZED, "not_logged_in").await;
 }
@@ -226,8 +196,8 @@ async fn logout_needs_a_session() {
 
 backend_test! {
 async fn repeated_failures_lock_the_username_even_for_the_right_password() {
-    let app = spawn_app_with(&[("LOGIN_MAX_FAILURES", "3"), ("LOGIN_LOCKOUT_SECONDS", "60")]).await;
-    app.register(&app.client(), "Alice").await;
+    let settings = [("LOGIN_MAX_FAILURES", "3"), ("LOGIN_LOCKOUT_SECONDS", "60")];
+    let (app, _) = spawn_app_with_user(&settings, "Alice").await;
     app.register(&app.client(), "Bob").await;
     for _ in 0..3 {
         let response = app.login(&app.client(), "alice", "wrong password").await;
@@ -254,8 +224,8 @@ async fn repeated_failures_lock_the_username_even_for_the_right_password() {
 
 backend_test! {
 async fn the_lockout_ends_when_its_window_passes() {
-    let app = spawn_app_with(&[("LOGIN_MAX_FAILURES", "2"), ("LOGIN_LOCKOUT_SECONDS", "2")]).await;
-    app.register(&app.client(), "Alice").await;
+    let settings = [("LOGIN_MAX_FAILURES", "2"), ("LOGIN_LOCKOUT_SECONDS", "2")];
+    let (app, _) = spawn_app_with_user(&settings, "Alice").await;
     for _ in 0..2 {
         app.login(&app.client(), "Alice", "wrong password").await;
     }
@@ -275,8 +245,7 @@ async fn the_lockout_ends_when_its_window_passes() {
 
 backend_test! {
 async fn a_successful_login_resets_the_failure_count() {
-    let app = spawn_app_with(&[("LOGIN_MAX_FAILURES", "3")]).await;
-    app.register(&app.client(), "Alice").await;
+    let (app, _) = spawn_app_with_user(&[("LOGIN_MAX_FAILURES", "3")], "Alice").await;
     for _ in 0..2 {
         app.login(&app.client(), "Alice", "wrong password").await;
     }
@@ -331,8 +300,7 @@ async fn login_validates_the_body_shape() {
 
 backend_test! {
 async fn a_login_rehashes_a_password_made_at_another_cost() {
-    let app = spawn_app_with(&[("BCRYPT_COST", "4")]).await;
-    app.register(&app.client(), "Alice").await;
+    let (app, _) = spawn_app_with_user(&[("BCRYPT_COST", "4")], "Alice").await;
     let app = app.restart_with(&[("BCRYPT_COST", "5")]).await;
 
     let response = app.login(&app.client(), "Alice", PASSWORD).await;
@@ -361,52 +329,22 @@ struct Hash {
     password_hash: String,
 }
 
-impl crate::helpers::TestApp {
-    /// Registers `username`, then logs in again with a fresh client.
-    async fn login_after_register(
-        &self,
-        username: &str,
-        stay_signed_in: bool,
-    ) -> reqwest::Response {
-        self.register(&self.client(), username).await;
-        self.post_json(
-            &self.client(),
-            "/login",
-            &json!({"username": username, "password": PASSWORD, "stay_signed_in": stay_signed_in}),
-        )
-        .await
-    }
-}
-
 backend_test! {
 async fn parallel_wrong_guesses_get_no_more_tries_than_the_limit() {
-    let app = spawn_app_with(&[("LOGIN_MAX_FAILURES", "3")]).await;
-    app.register(&app.client(), "Alice").await;
+    let (app, _) = spawn_app_with_user(&[("LOGIN_MAX_FAILURES", "3")], "Alice").await;
 
-    let guesses = (0..10).map(|i| {
-        let client = app.client();
-        let url = app.url("/login");
-        async move {
-            client
-                .post(url)
-                .json(&json!({"username": "alice", "password": format!("guess number {i}")}))
-                .send()
-                .await
-                .unwrap()
-                .status()
-        }
+    let app = &app;
+    let guesses = (0..10).map(|i| async move {
+        let guess = format!("guess number {i}");
+        app.login(&app.client(), "alice", &guess).await.status()
     });
     let statuses = futures_util::future::join_all(guesses).await;
 
-    let checked = statuses
-        .iter()
-        .filter(|s| **s == StatusCode::UNAUTHORIZED)
-        .count();
-    let refused = statuses
-        .iter()
-        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
-        .count();
-    assert_eq!((checked, refused), (3, 7), "{statuses:?}");
+    assert_eq!(
+        tally(&statuses, StatusCode::UNAUTHORIZED, StatusCode::TOO_MANY_REQUESTS),
+        (3, 7),
+        "{statuses:?}"
+    );
     assert_eq!(
         app.login(&app.client(), "Alice", PASSWORD).await.status(),
         StatusCode::TOO_MANY_REQUESTS

@@ -3,12 +3,13 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{assert_error, assert_json, spawn_app, spawn_app_with};
+use crate::support::{
+    assert_error, assert_json, spawn_app, spawn_app_and_user, spawn_app_with_user,
+};
 
 backend_test! {
 async fn the_blog_lists_the_demo_posts_newest_first_with_the_meter() {
-    let app = spawn_app().await;
-    let client = app.logged_in_client("Alice").await;
+    let (app, client) = spawn_app_and_user("Alice").await;
 
     let response = app.get(&client, "/blog").await;
 
@@ -40,8 +41,7 @@ async fn the_blog_lists_the_demo_posts_newest_first_with_the_meter() {
 
 backend_test! {
 async fn the_blog_pages() {
-    let app = spawn_app().await;
-    let client = app.logged_in_client("Alice").await;
+    let (app, client) = spawn_app_and_user("Alice").await;
 
     let list: Value = app
         .get(&client, "/blog?page=2&per_page=5")
@@ -67,8 +67,7 @@ async fn the_blog_pages() {
 
 backend_test! {
 async fn listing_is_never_metered() {
-    let app = spawn_app().await;
-    let client = app.logged_in_client("Alice").await;
+    let (app, client) = spawn_app_and_user("Alice").await;
 
     for _ in 0..3 {
         app.get(&client, "/blog").await;
@@ -81,11 +80,10 @@ async fn listing_is_never_metered() {
 
 backend_test! {
 async fn a_free_user_reads_five_posts_then_hits_the_paywall() {
-    let app = spawn_app().await;
-    let client = app.logged_in_client("Alice").await;
+    let (app, client) = spawn_app_and_user("Alice").await;
 
     for id in 1..=5 {
-        let response = app.get(&client, &format!("/blog/{id}")).await;
+        let response = app.blog_post(&client, id).await;
         assert_eq!(response.status(), StatusCode::OK);
         let post: Value = response.json().await.unwrap();
         assert_eq!(post["id"], id);
@@ -96,7 +94,7 @@ async fn a_free_user_reads_five_posts_then_hits_the_paywall() {
         assert_eq!(post["meter"]["used"], id);
         assert_eq!(post["meter"]["remaining"], 5 - id);
     }
-    let refused = app.get(&client, "/blog/6").await;
+    let refused = app.blog_post(&client, 6).await;
 
     let body = assert_error(refused, StatusCode::PAYMENT_REQUIRED, "paywall").await;
     assert_eq!(body["meter"]["used"], 5);
@@ -107,18 +105,17 @@ async fn a_free_user_reads_five_posts_then_hits_the_paywall() {
 
 backend_test! {
 async fn re_reading_an_unlocked_post_is_free_and_always_allowed() {
-    let app = spawn_app_with(&[("FREE_READS", "2")]).await;
-    let client = app.logged_in_client("Alice").await;
-    app.get(&client, "/blog/3").await;
-    app.get(&client, "/blog/4").await;
+    let (app, client) = spawn_app_with_user(&[("FREE_READS", "2")], "Alice").await;
+    app.blog_post(&client, 3).await;
+    app.blog_post(&client, 4).await;
 
-    let again = app.get(&client, "/blog/3").await;
+    let again = app.blog_post(&client, 3).await;
 
     assert_eq!(again.status(), StatusCode::OK);
     let post: Value = again.json().await.unwrap();
     assert_eq!(post["meter"]["used"], 2);
     assert_eq!(
-        app.get(&client, "/blog/5").await.status(),
+        app.blog_post(&client, 5).await.status(),
         StatusCode::PAYMENT_REQUIRED
     );
 }
@@ -126,8 +123,7 @@ async fn re_reading_an_unlocked_post_is_free_and_always_allowed() {
 
 backend_test! {
 async fn unknown_posts_never_use_a_read() {
-    let app = spawn_app().await;
-    let client = app.logged_in_client("Alice").await;
+    let (app, client) = spawn_app_and_user("Alice").await;
 
     for path in ["/blog/999", "/blog/0", "/blog/-1", "/blog/abc", "/blog/1.5"] {
         let response = app.get(&client, path).await;
@@ -141,17 +137,16 @@ async fn unknown_posts_never_use_a_read() {
 
 backend_test! {
 async fn the_meter_survives_logout_and_other_devices() {
-    let app = spawn_app_with(&[("FREE_READS", "2")]).await;
-    let phone = app.logged_in_client("Alice").await;
-    app.get(&phone, "/blog/1").await;
-    app.delete(&phone, "/logout").await;
+    let (app, phone) = spawn_app_with_user(&[("FREE_READS", "2")], "Alice").await;
+    app.blog_post(&phone, 1).await;
+    app.logout(&phone).await;
 
     let laptop = app.client();
-    app.login(&laptop, "Alice", crate::helpers::PASSWORD).await;
-    app.get(&laptop, "/blog/2").await;
+    app.login(&laptop, "Alice", crate::support::PASSWORD).await;
+    app.blog_post(&laptop, 2).await;
 
     assert_eq!(
-        app.get(&laptop, "/blog/3").await.status(),
+        app.blog_post(&laptop, 3).await.status(),
         StatusCode::PAYMENT_REQUIRED
     );
 }
@@ -159,12 +154,11 @@ async fn the_meter_survives_logout_and_other_devices() {
 
 backend_test! {
 async fn each_user_has_their_own_meter() {
-    let app = spawn_app_with(&[("FREE_READS", "1")]).await;
-    let alice = app.logged_in_client("Alice").await;
+    let (app, alice) = spawn_app_with_user(&[("FREE_READS", "1")], "Alice").await;
     let bob = app.logged_in_client("Bob").await;
-    app.get(&alice, "/blog/1").await;
+    app.blog_post(&alice, 1).await;
 
-    let response = app.get(&bob, "/blog/2").await;
+    let response = app.blog_post(&bob, 2).await;
 
     assert_eq!(response.status(), StatusCode::OK);
 }
@@ -172,8 +166,7 @@ async fn each_user_has_their_own_meter() {
 
 backend_test! {
 async fn premium_users_are_not_metered() {
-    let app = spawn_app_with(&[("FREE_READS", "1")]).await;
-    let client = app.logged_in_client("Alice").await;
+    let (app, client) = spawn_app_with_user(&[("FREE_READS", "1")], "Alice").await;
     let status = std::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
         .args(["set-plan", "alice", "premium"])
         .env("DATABASE_URL", &app.database_url)
@@ -183,17 +176,12 @@ async fn premium_users_are_not_metered() {
     assert!(status.success());
 
     for id in 1..=4 {
-        let response = app.get(&client, &format!("/blog/{id}")).await;
+        let response = app.blog_post(&client, id).await;
         assert_eq!(response.status(), StatusCode::OK);
         let post: Value = response.json().await.unwrap();
         assert_eq!(post["meter"], Value::Null);
     }
-    let me: Value = app
-        .get(&client, "/check_session")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let me: Value = app.check_session(&client).await.json().await.unwrap();
     assert_eq!(me["plan"], "premium");
     let list: Value = app.get(&client, "/blog").await.json().await.unwrap();
     assert_eq!(list["meter"], Value::Null);
@@ -218,10 +206,9 @@ async fn set_plan_refuses_an_unknown_user() {
 
 backend_test! {
 async fn a_zero_meter_paywalls_everything() {
-    let app = spawn_app_with(&[("FREE_READS", "0")]).await;
-    let client = app.logged_in_client("Alice").await;
+    let (app, client) = spawn_app_with_user(&[("FREE_READS", "0")], "Alice").await;
 
-    let response = app.get(&client, "/blog/1").await;
+    let response = app.blog_post(&client, 1).await;
 
     assert_error(response, StatusCode::PAYMENT_REQUIRED, "paywall").await;
 }
@@ -229,8 +216,7 @@ async fn a_zero_meter_paywalls_everything() {
 
 backend_test! {
 async fn head_answers_like_get_but_never_spends_a_read() {
-    let app = spawn_app_with(&[("FREE_READS", "1")]).await;
-    let client = app.logged_in_client("Alice").await;
+    let (app, client) = spawn_app_with_user(&[("FREE_READS", "1")], "Alice").await;
     let head = |path: &'static str| {
         let request = client.head(app.url(path));
         async move { request.send().await.unwrap().status() }
@@ -247,7 +233,7 @@ async fn head_answers_like_get_but_never_spends_a_read() {
 
     // Spend the one read; then HEAD shows the paywall GET would meet, and
     // a re-read as open, still spending nothing.
-    assert_eq!(app.get(&client, "/blog/1").await.status(), StatusCode::OK);
+    assert_eq!(app.blog_post(&client, 1).await.status(), StatusCode::OK);
     assert_eq!(head("/blog/2").await, StatusCode::PAYMENT_REQUIRED);
     assert_eq!(head("/blog/1").await, StatusCode::OK);
     assert_eq!(head("/blog/999").await, StatusCode::NOT_FOUND);

@@ -2,6 +2,8 @@
 
 use std::process::Command;
 
+use crate::support::spawn_app_and_user;
+
 fn tollgate(dir: &std::path::Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_tollgate"));
     command
@@ -87,8 +89,7 @@ async fn the_commands_exit_with_their_documented_status_every_time() {
     // run in ten, after their success line: a pool's connection threads were
     // still inside libpq when the process exited. Each run must now end with
     // the status the README documents: 0, or 1 for an unknown user.
-    let app = crate::helpers::spawn_app().await;
-    app.register(&app.client(), "Alice").await;
+    let (app, _) = spawn_app_and_user("Alice").await;
     let dir = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| {
         tollgate(dir.path())

@@ -3,28 +3,14 @@
 //! else is ignored. Shown as `ip` on sessions and events.
 
 use reqwest::{Client, StatusCode};
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use crate::helpers::{spawn_app_with, TestApp, PASSWORD};
-
-async fn register_from(app: &TestApp, client: &Client, forwarded_for: &str) {
-    let response = client
-        .post(app.url("/register"))
-        .header("X-Forwarded-For", forwarded_for)
-        .json(&json!({"username": "Alice", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::CREATED);
-}
+use crate::support::{spawn_app_with, TestApp};
 
 async fn session_ip(app: &TestApp, client: &Client, forwarded_for: &str) -> Value {
-    let body: Value = client
-        .get(app.url("/sessions"))
-        .header("X-Forwarded-For", forwarded_for)
-        .send()
+    let body: Value = app
+        .get_with(client, "/sessions", &[("X-Forwarded-For", forwarded_for)])
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -32,12 +18,7 @@ async fn session_ip(app: &TestApp, client: &Client, forwarded_for: &str) -> Valu
 }
 
 async fn first_event_ip(app: &TestApp, client: &Client) -> Value {
-    let body: Value = app
-        .get(client, "/account/events")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let body: Value = app.events(client, "").await.json().await.unwrap();
     body["events"][0]["ip"].clone()
 }
 
@@ -45,7 +26,8 @@ backend_test! {
 async fn a_forwarded_for_header_from_an_untrusted_peer_is_ignored() {
     let app = spawn_app_with(&[]).await;
     let client = app.client();
-    register_from(&app, &client, "203.0.113.9").await;
+    let registered = app.user("Alice").forwarded_for("203.0.113.9").register_in(&client).await;
+    assert_eq!(registered.status(), StatusCode::CREATED);
 
     assert_eq!(session_ip(&app, &client, "203.0.113.9").await, "127.0.0.1");
     assert_eq!(first_event_ip(&app, &client).await, "127.0.0.1");
@@ -58,7 +40,8 @@ async fn behind_a_trusted_proxy_the_client_is_the_right_most_untrusted_address()
     let client = app.client();
     // The client claimed 198.51.100.1; the edge proxy saw 203.0.113.9; an
     // inner proxy (10.0.0.2) forwarded to us.
-    register_from(&app, &client, "198.51.100.1, 203.0.113.9, 10.0.0.2").await;
+    let registered = app.user("Alice").forwarded_for("198.51.100.1, 203.0.113.9, 10.0.0.2").register_in(&client).await;
+    assert_eq!(registered.status(), StatusCode::CREATED);
     assert_eq!(first_event_ip(&app, &client).await, "203.0.113.9");
     assert_eq!(session_ip(&app, &client, "203.0.113.9").await, "203.0.113.9");
 
@@ -66,7 +49,7 @@ async fn behind_a_trusted_proxy_the_client_is_the_right_most_untrusted_address()
     assert_eq!(session_ip(&app, &client, "198.51.100.77").await, "198.51.100.77");
     assert_eq!(session_ip(&app, &client, "198.51.100.77").await, "198.51.100.77");
     // No header: the proxy itself is the client.
-    let body: Value = app.get(&client, "/sessions").await.json().await.unwrap();
+    let body: Value = app.sessions(&client).await.json().await.unwrap();
     assert_eq!(body["sessions"][0]["ip"], "127.0.0.1");
 }
 }

@@ -1,24 +1,14 @@
 //! The invariants under parallel requests: the meter never over-grants,
 //! parallel opens of one post cost one read, and one name registers once.
 
-use diesel::RunQueryDsl;
 use futures_util::future::join_all;
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use crate::helpers::{spawn_app, spawn_app_with, PASSWORD};
-
-/// Adds posts 13–20 so that twenty distinct posts exist.
-fn add_posts(app: &crate::helpers::TestApp) {
-    let mut db = app.db();
-    for id in 13..=20 {
-        diesel::sql_query(format!(
-            "INSERT INTO posts (id, title, body, published_at) VALUES ({id}, 'Post {id}', 'Body {id}', 1700000000)"
-        ))
-        .execute(&mut db)
-        .unwrap();
-    }
-}
+use crate::support::db::{add_posts, count};
+use crate::support::{
+    spawn_app, spawn_app_and_user, spawn_app_with_user, tally, TestApp, PASSWORD,
+};
 
 backend_test! {
 async fn twenty_parallel_reads_of_distinct_posts_unlock_exactly_free_reads() {
@@ -31,12 +21,11 @@ async fn twenty_parallel_reads_of_distinct_posts_unlock_exactly_free_reads() {
     let responses = join_all(paths.iter().map(|path| app.get(&client, path))).await;
 
     let statuses: Vec<StatusCode> = responses.iter().map(|r| r.status()).collect();
-    let granted = statuses.iter().filter(|s| **s == StatusCode::OK).count();
-    let refused = statuses
-        .iter()
-        .filter(|s| **s == StatusCode::PAYMENT_REQUIRED)
-        .count();
-    assert_eq!((granted, refused), (5, 15), "{statuses:?}");
+    assert_eq!(
+        tally(&statuses, StatusCode::OK, StatusCode::PAYMENT_REQUIRED),
+        (5, 15),
+        "{statuses:?}"
+    );
     let list: Value = app.get(&client, "/blog").await.json().await.unwrap();
     assert_eq!(list["meter"]["used"], 5);
     assert_eq!(unlock_count(&app), 5);
@@ -45,10 +34,9 @@ async fn twenty_parallel_reads_of_distinct_posts_unlock_exactly_free_reads() {
 
 backend_test! {
 async fn twenty_parallel_reads_of_one_new_post_use_one_read() {
-    let app = spawn_app().await;
-    let client = app.logged_in_client("Alice").await;
+    let (app, client) = spawn_app_and_user("Alice").await;
 
-    let responses = join_all((0..20).map(|_| app.get(&client, "/blog/7"))).await;
+    let responses = join_all((0..20).map(|_| app.blog_post(&client, 7))).await;
 
     assert!(responses.iter().all(|r| r.status() == StatusCode::OK));
     let list: Value = app.get(&client, "/blog").await.json().await.unwrap();
@@ -64,62 +52,30 @@ async fn ten_parallel_registrations_of_one_name_give_exactly_one_account() {
         "carol", "CAROL", "Carol", "cArol", "caRol", "carOl", "caroL", "CArol", "caROL", "CaRoL",
     ];
 
-    let responses = join_all(names.iter().map(|name| {
-        let client = app.client();
-        let url = app.url("/register");
-        async move {
-            client
-                .post(url)
-                .json(&json!({"username": name, "password": PASSWORD}))
-                .send()
-                .await
-                .unwrap()
-        }
+    let app = &app;
+    let responses = join_all(names.iter().map(|name| async move {
+        app.register(&app.client(), name).await
     }))
     .await;
 
     let statuses: Vec<StatusCode> = responses.iter().map(|r| r.status()).collect();
     assert_eq!(
-        statuses
-            .iter()
-            .filter(|s| **s == StatusCode::CREATED)
-            .count(),
-        1,
+        tally(&statuses, StatusCode::CREATED, StatusCode::CONFLICT),
+        (1, 9),
         "{statuses:?}"
     );
-    assert_eq!(
-        statuses
-            .iter()
-            .filter(|s| **s == StatusCode::CONFLICT)
-            .count(),
-        9,
-        "{statuses:?}"
-    );
-    let mut db = app.db();
-    let users: Vec<Count> = diesel::sql_query("SELECT COUNT(*) AS n FROM users")
-        .load(&mut db)
-        .unwrap();
-    assert_eq!(users[0].n, 1);
+    let users = count(app, "SELECT COUNT(*) AS n FROM users");
+    assert_eq!(users, 1);
 }
 }
 
 backend_test! {
 async fn parallel_logins_and_reads_never_answer_5xx() {
-    let app = spawn_app().await;
-    let client = app.logged_in_client("Alice").await;
+    let (app, client) = spawn_app_and_user("Alice").await;
 
-    let logins = (0..10).map(|_| {
-        let client = app.client();
-        let url = app.url("/login");
-        async move {
-            client
-                .post(url)
-                .json(&json!({"username": "alice", "password": PASSWORD}))
-                .send()
-                .await
-                .unwrap()
-                .status()
-        }
+    let app = &app;
+    let logins = (0..10).map(|_| async move {
+        app.login(&app.client(), "alice", PASSWORD).await.status()
     });
     let reads = (1..=12).map(|id| {
         let client = client.clone();
@@ -133,18 +89,8 @@ async fn parallel_logins_and_reads_never_answer_5xx() {
 }
 }
 
-#[derive(diesel::QueryableByName)]
-struct Count {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    n: i64,
-}
-
-fn unlock_count(app: &crate::helpers::TestApp) -> i64 {
-    let mut db = app.db();
-    let rows: Vec<Count> = diesel::sql_query("SELECT COUNT(*) AS n FROM unlocks")
-        .load(&mut db)
-        .unwrap();
-    rows[0].n
+fn unlock_count(app: &TestApp) -> i64 {
+    count(app, "SELECT COUNT(*) AS n FROM unlocks")
 }
 
 // bcrypt runs on the blocking pool: while logins hash at a real cost,
@@ -152,27 +98,20 @@ fn unlock_count(app: &crate::helpers::TestApp) -> i64 {
 // by a time limit: every session check finishes before any login does.
 backend_test! {
 async fn slow_logins_do_not_hold_up_other_requests() {
-    let app = spawn_app_with(&[("BCRYPT_COST", "12")]).await;
-    let client = app.logged_in_client("Alice").await;
+    let (app, client) = spawn_app_with_user(&[("BCRYPT_COST", "12")], "Alice").await;
     let started = std::time::Instant::now();
 
+    let app = &app;
     let logins = (0..2).map(|_| {
-        let client = app.client();
-        let url = app.url("/login");
         async move {
-            client
-                .post(url)
-                .json(&json!({"username": "Alice", "password": PASSWORD}))
-                .send()
-                .await
-                .unwrap();
+            app.login(&app.client(), "Alice", PASSWORD).await;
             started.elapsed()
         }
     });
     let checks = async {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         for _ in 0..10 {
-            let response = app.get(&client, "/check_session").await;
+            let response = app.check_session(&client).await;
             assert_eq!(response.status(), StatusCode::OK);
         }
         started.elapsed()
@@ -185,12 +124,6 @@ async fn slow_logins_do_not_hold_up_other_requests() {
         "checks took {checks_done:?}; the first login finished at {first_login:?}"
     );
 }
-}
-
-fn count(app: &crate::helpers::TestApp, sql: &str) -> i64 {
-    let mut db = app.db();
-    let rows: Vec<Count> = diesel::sql_query(sql).load(&mut db).unwrap();
-    rows[0].n
 }
 
 // Many readers at once, so that their requests share batches (and on
@@ -207,13 +140,13 @@ async fn parallel_readers_each_get_their_own_session_and_meter() {
     for i in 0..6 {
         let client = app.logged_in_client(&format!("spent{i}")).await;
         for id in 1..=5 {
-            assert_eq!(app.get(&client, &format!("/blog/{id}")).await.status(), 200);
+            assert_eq!(app.blog_post(&client, id).await.status(), 200);
         }
         spent.push(client);
         fresh.push(app.logged_in_client(&format!("fresh{i}")).await);
     }
     let gone = app.logged_in_client("gone").await;
-    assert_eq!(app.delete(&gone, "/logout").await.status(), 204);
+    assert_eq!(app.logout(&gone).await.status(), 204);
 
     let mut requests = Vec::new();
     for (i, client) in spent.iter().enumerate() {

@@ -2,9 +2,13 @@
 //! requests (`403 forbidden_origin`) that keep another site from logging a
 //! user in or out or spending their free reads.
 
-use crate::helpers::{assert_error, session_cookie, spawn_app, spawn_app_with, TestApp, PASSWORD};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
+
+use crate::support::{
+    assert_error, session_cookie, spawn_app, spawn_app_and_user, spawn_app_with,
+    spawn_app_with_user, TestApp, PASSWORD,
+};
 
 const SPA: &str = "http://localhost:5173";
 const OTHER_SPA: &str = "http://localhost:3000";
@@ -136,8 +140,7 @@ async fn a_preflight_from_another_origin_is_403_without_cors_headers() {
 
 backend_test! {
 async fn a_login_from_another_origin_is_403() {
-    let app = spawn_app().await;
-    app.logged_in_client("alice").await;
+    let (app, _) = spawn_app_and_user("alice").await;
 
     let response = login_from(&app, &app.client(), EVIL, PASSWORD).await;
 
@@ -158,26 +161,20 @@ async fn a_logout_from_another_origin_is_403_and_the_session_survives() {
     let response = bare
         .delete(app.url("/logout"))
         .header("origin", EVIL)
-        .header("cookie", &cookie)
+        .header("cookie", cookie.as_str())
         .send()
         .await
         .unwrap();
 
     assert_error(response, StatusCode::FORBIDDEN, "forbidden_origin").await;
-    let check = bare
-        .get(app.url("/check_session"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let check = app.get_with(&bare, "/check_session", &[("cookie", cookie.as_str())]).await;
     assert_eq!(check.status(), StatusCode::OK, "the session still works");
 }
 }
 
 backend_test! {
 async fn a_post_from_a_null_origin_is_403() {
-    let app = spawn_app().await;
-    app.logged_in_client("alice").await;
+    let (app, _) = spawn_app_and_user("alice").await;
 
     let response = login_from(&app, &app.client(), "null", PASSWORD).await;
 
@@ -188,8 +185,7 @@ async fn a_post_from_a_null_origin_is_403() {
 
 backend_test! {
 async fn a_login_from_an_allowed_origin_gets_its_normal_answer_with_cors_headers() {
-    let app = spawn_app().await;
-    app.logged_in_client("alice").await;
+    let (app, _) = spawn_app_and_user("alice").await;
 
     let response = login_from(&app, &app.client(), SPA, "not the password").await;
 
@@ -200,8 +196,7 @@ async fn a_login_from_an_allowed_origin_gets_its_normal_answer_with_cors_headers
 
 backend_test! {
 async fn a_successful_login_from_an_allowed_origin_has_cors_headers() {
-    let app = spawn_app().await;
-    app.logged_in_client("alice").await;
+    let (app, _) = spawn_app_and_user("alice").await;
 
     let response = login_from(&app, &app.client(), SPA, PASSWORD).await;
 
@@ -214,13 +209,7 @@ backend_test! {
 async fn the_guards_401_for_an_allowed_origin_has_cors_headers() {
     let app = spawn_app().await;
 
-    let response = app
-        .bare_client()
-        .get(app.url("/blog"))
-        .header("origin", SPA)
-        .send()
-        .await
-        .unwrap();
+    let response = app.get_with(&app.bare_client(), "/blog", &[("origin", SPA)]).await;
 
     assert_cors_headers_for(&response, SPA);
     assert_error(response, StatusCode::UNAUTHORIZED, "not_logged_in").await;
@@ -231,13 +220,7 @@ backend_test! {
 async fn a_get_from_another_origin_without_fetch_metadata_is_not_refused() {
     let app = spawn_app().await;
 
-    let response = app
-        .bare_client()
-        .get(app.url("/check_session"))
-        .header("origin", EVIL)
-        .send()
-        .await
-        .unwrap();
+    let response = app.get_with(&app.bare_client(), "/check_session", &[("origin", EVIL)]).await;
 
     assert_no_allow_origin(&response);
     assert_error(response, StatusCode::UNAUTHORIZED, "not_logged_in").await;
@@ -248,15 +231,9 @@ async fn a_get_from_another_origin_without_fetch_metadata_is_not_refused() {
 // `Access-Control-Expose-Headers` to every response, whatever the origin.
 backend_test! {
 async fn an_answer_to_another_origin_carries_no_cors_headers_at_all() {
-    let app = spawn_app().await;
-    let client = app.logged_in_client("alice").await;
+    let (app, client) = spawn_app_and_user("alice").await;
 
-    let response = client
-        .get(app.url("/check_session"))
-        .header("origin", EVIL)
-        .send()
-        .await
-        .unwrap();
+    let response = app.get_with(&client, "/check_session", &[("origin", EVIL)]).await;
 
     assert_eq!(response.status(), StatusCode::OK);
     assert_no_cors_headers(&response);
@@ -265,15 +242,9 @@ async fn an_answer_to_another_origin_carries_no_cors_headers_at_all() {
 
 backend_test! {
 async fn a_cross_site_navigation_to_a_post_is_403_and_uses_no_read() {
-    let app = spawn_app().await;
-    let client = app.logged_in_client("alice").await;
+    let (app, client) = spawn_app_and_user("alice").await;
 
-    let response = client
-        .get(app.url("/blog/1"))
-        .header("sec-fetch-site", "cross-site")
-        .send()
-        .await
-        .unwrap();
+    let response = app.get_with(&client, "/blog/1", &[("sec-fetch-site", "cross-site")]).await;
 
     assert_error(response, StatusCode::FORBIDDEN, "forbidden_origin").await;
     assert_eq!(reads_used(&app, &client).await, 0, "the meter is unchanged");
@@ -282,16 +253,10 @@ async fn a_cross_site_navigation_to_a_post_is_403_and_uses_no_read() {
 
 backend_test! {
 async fn a_cross_site_get_from_an_allowed_origin_is_served() {
-    let app = spawn_app().await;
-    let client = app.logged_in_client("alice").await;
+    let (app, client) = spawn_app_and_user("alice").await;
 
-    let response = client
-        .get(app.url("/blog/1"))
-        .header("sec-fetch-site", "cross-site")
-        .header("origin", SPA)
-        .send()
-        .await
-        .unwrap();
+    let headers = [("sec-fetch-site", "cross-site"), ("origin", SPA)];
+    let response = app.get_with(&client, "/blog/1", &headers).await;
 
     assert_eq!(response.status(), StatusCode::OK);
     assert_cors_headers_for(&response, SPA);
@@ -301,8 +266,7 @@ async fn a_cross_site_get_from_an_allowed_origin_is_served() {
 
 backend_test! {
 async fn a_cross_site_login_without_an_origin_is_403() {
-    let app = spawn_app().await;
-    app.logged_in_client("alice").await;
+    let (app, _) = spawn_app_and_user("alice").await;
 
     let response = app
         .client()
@@ -320,8 +284,7 @@ async fn a_cross_site_login_without_an_origin_is_403() {
 
 backend_test! {
 async fn a_same_origin_post_is_not_refused() {
-    let app = spawn_app().await;
-    app.logged_in_client("alice").await;
+    let (app, _) = spawn_app_and_user("alice").await;
     let own_origin = format!("http://127.0.0.1:{}", app.port);
 
     let response = app
@@ -341,8 +304,7 @@ async fn a_same_origin_post_is_not_refused() {
 
 backend_test! {
 async fn an_origin_on_the_same_host_but_another_port_is_refused() {
-    let app = spawn_app().await;
-    app.logged_in_client("alice").await;
+    let (app, _) = spawn_app_and_user("alice").await;
     let other_port = if app.port == 1 { 2 } else { app.port - 1 };
     let near_origin = format!("http://127.0.0.1:{other_port}");
 
@@ -360,9 +322,9 @@ async fn requests_without_origin_or_fetch_metadata_are_unaffected() {
     let registered = app.register(&client, "alice").await;
     assert_eq!(registered.status(), StatusCode::CREATED);
     assert_no_allow_origin(&registered);
-    let read = app.get(&client, "/blog/1").await;
+    let read = app.blog_post(&client, 1).await;
     assert_eq!(read.status(), StatusCode::OK);
-    let logout = app.delete(&client, "/logout").await;
+    let logout = app.logout(&client).await;
     assert_eq!(logout.status(), StatusCode::NO_CONTENT);
     let login = app.login(&client, "alice", PASSWORD).await;
     assert_eq!(login.status(), StatusCode::OK);
@@ -385,8 +347,8 @@ async fn configured_origins_replace_the_defaults() {
 
 backend_test! {
 async fn a_post_from_a_configured_origin_is_served_and_a_default_one_refused() {
-    let app = spawn_app_with(&[("CORS_ALLOWED_ORIGINS", "https://app.example.com")]).await;
-    app.logged_in_client("alice").await;
+    let origins = [("CORS_ALLOWED_ORIGINS", "https://app.example.com")];
+    let (app, _) = spawn_app_with_user(&origins, "alice").await;
 
     let allowed = login_from(&app, &app.client(), "https://app.example.com", PASSWORD).await;
     let refused = login_from(&app, &app.client(), SPA, PASSWORD).await;
@@ -421,16 +383,10 @@ async fn a_preflight_for_a_method_outside_get_post_delete_is_refused_as_json() {
 
 backend_test! {
 async fn a_cross_site_request_to_a_public_path_is_403() {
-    let app = spawn_app().await;
-    let client = app.logged_in_client("alice").await;
+    let (app, client) = spawn_app_and_user("alice").await;
 
-    let response = client
-        .get(app.url("/check_session"))
-        .header("sec-fetch-site", "cross-site")
-        .header("origin", EVIL)
-        .send()
-        .await
-        .unwrap();
+    let headers = [("sec-fetch-site", "cross-site"), ("origin", EVIL)];
+    let response = app.get_with(&client, "/check_session", &headers).await;
 
     assert_no_allow_origin(&response);
     assert_error(response, StatusCode::FORBIDDEN, "forbidden_origin").await;
@@ -439,16 +395,10 @@ async fn a_cross_site_request_to_a_public_path_is_403() {
 
 backend_test! {
 async fn same_site_and_direct_navigations_are_not_refused() {
-    let app = spawn_app().await;
-    let client = app.logged_in_client("alice").await;
+    let (app, client) = spawn_app_and_user("alice").await;
 
     for site in ["same-origin", "same-site", "none"] {
-        let response = client
-            .get(app.url("/blog/1"))
-            .header("sec-fetch-site", site)
-            .send()
-            .await
-            .unwrap();
+        let response = app.get_with(&client, "/blog/1", &[("sec-fetch-site", site)]).await;
 
         assert_eq!(response.status(), StatusCode::OK, "Sec-Fetch-Site: {site}");
     }

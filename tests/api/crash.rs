@@ -11,7 +11,8 @@ use diesel::RunQueryDsl;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{spawn_app, spawn_binary, PASSWORD};
+use crate::support::db::count_in;
+use crate::support::{spawn_app, spawn_binary, PASSWORD};
 
 /// What the server acknowledged with a 2xx before it was killed.
 #[derive(Default)]
@@ -59,7 +60,7 @@ async fn load(base: String, worker: usize, round: usize, acked: Arc<Mutex<Acknow
             .await
         {
             Ok(r) if r.status() == StatusCode::OK => {
-                if let Some(cookie) = crate::helpers::session_set_cookie(&r) {
+                if let Some(cookie) = crate::support::session_set_cookie(&r) {
                     let pair = cookie.split(';').next().unwrap_or_default().to_owned();
                     acked.lock().unwrap().sessions.push(pair);
                 }
@@ -84,12 +85,6 @@ struct UserRow {
     username: String,
     #[diesel(sql_type = diesel::sql_types::Text)]
     password_hash: String,
-}
-
-#[derive(diesel::QueryableByName)]
-struct Most {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    n: i64,
 }
 
 backend_test! {
@@ -144,11 +139,10 @@ async fn kill_9_under_load_loses_nothing_acknowledged() {
     .into_iter()
     .map(|u| (u.username, u.post_id))
     .collect();
-    let most: Vec<Most> = diesel::sql_query(
+    let most = count_in(
+        &mut db,
         "SELECT COALESCE(MAX(n), 0) AS n FROM (SELECT COUNT(*) AS n FROM unlocks GROUP BY user_id, month) AS per_month",
-    )
-    .load(&mut db)
-    .unwrap();
+    );
 
     let acked = std::mem::take(&mut *acked.lock().unwrap());
     eprintln!(
@@ -161,7 +155,7 @@ async fn kill_9_under_load_loses_nothing_acknowledged() {
     assert!(!acked.users.is_empty(), "the load registered someone");
     assert!(acked.users.is_subset(&stored), "an acknowledged registration was lost");
     assert!(acked.unlocks.is_subset(&unlocks), "an acknowledged read was lost");
-    assert!(most[0].n <= 5, "a meter went over its limit: {}", most[0].n);
+    assert!(most <= 5, "a meter went over its limit: {most}");
     let base = format!("http://127.0.0.1:{port}");
     for cookie in &acked.sessions {
         let check = reqwest::Client::new()

@@ -3,57 +3,18 @@
 //! response, `/health` and `/openapi.yaml`, tampered cookies, and a locked
 //! database (`503`).
 
-use crate::helpers::{
-    assert_contract_headers, assert_error, assert_json, session_cookie, session_set_cookie,
-    spawn_app, spawn_app_with, TestApp, PASSWORD,
-};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use reqwest::{Client, Response, StatusCode};
+use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
-use tollgate::db::schema::{sessions, unlocks, users};
 
-/// Sends `body` to `path` with the given `Content-Type` (or none at all).
-async fn post_raw(
-    app: &TestApp,
-    client: &Client,
-    path: &str,
-    content_type: Option<&str>,
-    body: impl Into<reqwest::Body>,
-) -> Response {
-    let mut request = client.post(app.url(path)).body(body);
-    if let Some(content_type) = content_type {
-        request = request.header("content-type", content_type);
-    }
-    request.send().await.expect("request sent")
-}
-
-/// Sends a request with an arbitrary method.
-async fn send(app: &TestApp, client: &Client, method: &str, path: &str) -> Response {
-    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a method");
-    client
-        .request(method, app.url(path))
-        .send()
-        .await
-        .expect("request sent")
-}
-
-/// Checks a `422` names `field` in its `fields` object; returns the body.
-async fn assert_invalid_field(response: Response, field: &str) -> Value {
-    let body = assert_error(
-        response,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-    )
-    .await;
-    assert!(
-        body["fields"][field]
-            .as_str()
-            .is_some_and(|s| !s.is_empty()),
-        "fields names {field:?} in {body}"
-    );
-    body
-}
+use crate::support::db::schema::{sessions, unlocks, users};
+use crate::support::db::DbConnection;
+use crate::support::{
+    assert_contract_headers, assert_error, assert_error_in, assert_fields_in, assert_invalid_field,
+    assert_invalid_field_in, assert_json, session_cookie, session_set_cookie, spawn_app,
+    spawn_app_and_user, spawn_app_with, spawn_app_with_user, TestApp, PASSWORD,
+};
 
 /// A register body of exactly `len` bytes of valid JSON.
 fn register_body_of_len(len: usize) -> String {
@@ -67,7 +28,7 @@ fn register_body_of_len(len: usize) -> String {
 }
 
 /// How many users have this (case-insensitive) username.
-fn users_named(conn: &mut tollgate::db::DbConnection, username: &str) -> i64 {
+fn users_named(conn: &mut DbConnection, username: &str) -> i64 {
     users::table
         .filter(users::username_key.eq(username.to_ascii_lowercase()))
         .count()
@@ -78,117 +39,101 @@ fn users_named(conn: &mut tollgate::db::DbConnection, username: &str) -> i64 {
 // ---------------------------------------------------------------- bodies
 
 backend_test! {
-async fn invalid_json_on_register_is_400_invalid_json() {
+async fn malformed_bodies_are_refused_with_the_contracts_codes() {
     let app = spawn_app().await;
-
-    let response = post_raw(
-        &app,
-        &app.client(),
-        "/register",
-        Some("application/json"),
-        r#"{"username": "alice", "password": "#,
-    )
-    .await;
-
-    assert_error(response, StatusCode::BAD_REQUEST, "invalid_json").await;
-}
-}
-
-backend_test! {
-async fn an_empty_json_body_is_400() {
-    let app = spawn_app().await;
-
-    let response = post_raw(
-        &app,
-        &app.client(),
-        "/register",
-        Some("application/json"),
-        "",
-    )
-    .await;
-
-    assert_error(response, StatusCode::BAD_REQUEST, "invalid_json").await;
-}
-}
-
-backend_test! {
-async fn a_json_array_body_is_422_with_fields() {
-    let app = spawn_app().await;
-
-    let response = app
-        .post_json(&app.client(), "/register", &json!(["alice", PASSWORD]))
-        .await;
-
-    let body = assert_error(
-        response,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-    )
-    .await;
-    assert!(
-        body["fields"].as_object().is_some_and(|f| !f.is_empty()),
-        "a fields object in {body}"
-    );
-}
-}
-
-backend_test! {
-async fn a_json_string_body_is_422_with_fields() {
-    let app = spawn_app().await;
-
-    let response = app
-        .post_json(&app.client(), "/register", &json!("alice"))
-        .await;
-
-    let body = assert_error(
-        response,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-    )
-    .await;
-    assert!(
-        body["fields"].as_object().is_some_and(|f| !f.is_empty()),
-        "a fields object in {body}"
-    );
-}
-}
-
-backend_test! {
-async fn missing_fields_are_each_named_in_a_422() {
-    let app = spawn_app().await;
-
-    let response = app.post_json(&app.client(), "/register", &json!({})).await;
-
-    let body = assert_invalid_field(response, "username").await;
-    assert!(body["fields"]["password"].is_string(), "password in {body}");
-}
-}
-
-backend_test! {
-async fn fields_of_the_wrong_type_are_each_named_in_a_422() {
-    let app = spawn_app().await;
-
-    let response = app
-        .post_json(
-            &app.client(),
+    let json = Some("application/json");
+    let register = json!({"username": "alice", "password": PASSWORD}).to_string();
+    // (case, path, Content-Type, body, the status and code it is refused with)
+    let cases = [
+        (
+            "invalid JSON on register",
             "/register",
-            &json!({"username": 42, "password": true, "stay_signed_in": "yes"}),
-        )
-        .await;
+            json,
+            r#"{"username": "alice", "password": "#.to_owned(),
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+        ),
+        ("an empty JSON body", "/register", json, String::new(), StatusCode::BAD_REQUEST, "invalid_json"),
+        (
+            "a text/plain body",
+            "/register",
+            Some("text/plain"),
+            register.clone(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        ),
+        (
+            "a form-encoded body",
+            "/login",
+            Some("application/x-www-form-urlencoded"),
+            "username=alice&password=correct+horse+battery".to_owned(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        ),
+        (
+            "a body without a content type",
+            "/register",
+            None,
+            register,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        ),
+        (
+            "a body over 16 KiB",
+            "/register",
+            json,
+            register_body_of_len(17_000),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+        ),
+    ];
 
-    let body = assert_invalid_field(response, "username").await;
-    assert!(body["fields"]["password"].is_string(), "password in {body}");
-    assert!(
-        body["fields"]["stay_signed_in"].is_string(),
-        "stay_signed_in in {body}"
-    );
+    for (case, path, content_type, body, status, code) in cases {
+        let response = app.post_raw(&app.client(), path, content_type, body).await;
+
+        assert_error_in(case, response, status, code).await;
+    }
+}
+}
+
+backend_test! {
+async fn json_bodies_that_are_not_objects_are_422_with_fields() {
+    let app = spawn_app().await;
+
+    for (case, body) in [("an array", json!(["alice", PASSWORD])), ("a string", json!("alice"))] {
+        let response = app.post_json(&app.client(), "/register", &body).await;
+
+        assert_fields_in(case, response).await;
+    }
+}
+}
+
+backend_test! {
+async fn missing_fields_and_fields_of_the_wrong_type_are_each_named_in_a_422() {
+    let app = spawn_app().await;
+    let cases = [
+        ("missing fields", json!({}), &["password"][..]),
+        (
+            "fields of the wrong type",
+            json!({"username": 42, "password": true, "stay_signed_in": "yes"}),
+            &["password", "stay_signed_in"][..],
+        ),
+    ];
+
+    for (case, body, also_named) in cases {
+        let response = app.post_json(&app.client(), "/register", &body).await;
+
+        let body = assert_invalid_field_in(case, response, "username").await;
+        for field in also_named {
+            assert!(body["fields"][field].is_string(), "{field} in {body} (case: {case})");
+        }
+    }
 }
 }
 
 backend_test! {
 async fn a_non_boolean_stay_signed_in_on_login_is_422() {
-    let app = spawn_app().await;
-    app.logged_in_client("alice").await;
+    let (app, _) = spawn_app_and_user("alice").await;
 
     let response = app
         .post_json(
@@ -203,110 +148,24 @@ async fn a_non_boolean_stay_signed_in_on_login_is_422() {
 }
 
 backend_test! {
-async fn a_text_plain_body_is_415() {
-    let app = spawn_app().await;
-    let body = json!({"username": "alice", "password": PASSWORD}).to_string();
-
-    let response = post_raw(&app, &app.client(), "/register", Some("text/plain"), body).await;
-
-    assert_error(
-        response,
-        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "unsupported_media_type",
-    )
-    .await;
-}
-}
-
-backend_test! {
-async fn a_form_encoded_body_is_415() {
+async fn bodies_of_up_to_16_kib_are_read_in_full() {
     let app = spawn_app().await;
 
-    let response = post_raw(
-        &app,
-        &app.client(),
-        "/login",
-        Some("application/x-www-form-urlencoded"),
-        "username=alice&password=correct+horse+battery",
-    )
-    .await;
+    for len in [16 * 1024 - 1, 16 * 1024] {
+        let case = format!("{len} bytes");
+        let response = app
+            .post_raw(
+                &app.client(),
+                "/register",
+                Some("application/json"),
+                register_body_of_len(len),
+            )
+            .await;
 
-    assert_error(
-        response,
-        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "unsupported_media_type",
-    )
-    .await;
-}
-}
-
-backend_test! {
-async fn a_body_without_a_content_type_is_415() {
-    let app = spawn_app().await;
-    let body = json!({"username": "alice", "password": PASSWORD}).to_string();
-
-    let response = post_raw(&app, &app.client(), "/register", None, body).await;
-
-    assert_error(
-        response,
-        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "unsupported_media_type",
-    )
-    .await;
-}
-}
-
-backend_test! {
-async fn a_body_over_16_kib_is_413() {
-    let app = spawn_app().await;
-
-    let response = post_raw(
-        &app,
-        &app.client(),
-        "/register",
-        Some("application/json"),
-        register_body_of_len(17_000),
-    )
-    .await;
-
-    assert_error(response, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
-}
-}
-
-backend_test! {
-async fn a_body_just_under_16_kib_is_not_too_large() {
-    let app = spawn_app().await;
-
-    let response = post_raw(
-        &app,
-        &app.client(),
-        "/register",
-        Some("application/json"),
-        register_body_of_len(16 * 1024 - 1),
-    )
-    .await;
-
-    // Read in full: the password is simply too long for the register rules.
-    assert_ne!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    assert_invalid_field(response, "password").await;
-}
-}
-
-backend_test! {
-async fn a_body_of_exactly_16_kib_is_not_too_large() {
-    let app = spawn_app().await;
-
-    let response = post_raw(
-        &app,
-        &app.client(),
-        "/register",
-        Some("application/json"),
-        register_body_of_len(16 * 1024),
-    )
-    .await;
-
-    assert_ne!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    assert_invalid_field(response, "password").await;
+        // Read in full: the password is simply too long for the register rules.
+        assert_ne!(response.status(), StatusCode::PAYLOAD_TOO_LARGE, "{case}");
+        assert_invalid_field_in(&case, response, "password").await;
+    }
 }
 }
 
@@ -322,102 +181,44 @@ async fn register_with(app: &TestApp, username: &str, password: &str) -> Respons
 }
 
 backend_test! {
-async fn a_username_shorter_than_3_characters_is_422() {
+async fn registrations_breaking_a_rule_are_422_naming_the_field() {
     let app = spawn_app().await;
-
-    let response = register_with(&app, "ab", PASSWORD).await;
-
-    assert_invalid_field(response, "username").await;
-}
-}
-
-backend_test! {
-async fn a_username_longer_than_32_characters_is_422() {
-    let app = spawn_app().await;
-
-    let response = register_with(&app, &"a".repeat(33), PASSWORD).await;
-
-    assert_invalid_field(response, "username").await;
-}
-}
-
-backend_test! {
-async fn a_username_with_characters_outside_the_allowed_set_is_422() {
-    let app = spawn_app().await;
-
-    for bad in ["al ice", "alice!", "élise", "al/ice", "<b>bob"] {
-        let response = register_with(&app, bad, PASSWORD).await;
-
-        let body = assert_invalid_field(response, "username").await;
-        assert!(body["fields"].get("password").is_none(), "{bad:?}: {body}");
-    }
-}
-}
-
-backend_test! {
-async fn a_password_shorter_than_8_bytes_is_422() {
-    let app = spawn_app().await;
-
-    let response = register_with(&app, "alice", "Zq7!xW2").await;
-
-    assert_invalid_field(response, "password").await;
-}
-}
-
-backend_test! {
-async fn a_password_over_72_bytes_is_422_even_if_under_72_characters() {
-    let app = spawn_app().await;
+    let long_username = "a".repeat(33);
     // 25 characters, 75 bytes: bcrypt would silently drop the tail.
-    let password = "€".repeat(25);
-
-    let response = register_with(&app, "alice", &password).await;
-
-    assert_invalid_field(response, "password").await;
-}
-}
-
-backend_test! {
-async fn a_password_of_73_ascii_bytes_is_422() {
-    let app = spawn_app().await;
-    let password = format!("{}{}", "Zq7!xW2p".repeat(9), "k");
-    assert_eq!(password.len(), 73);
-
-    let response = register_with(&app, "alice", &password).await;
-
-    assert_invalid_field(response, "password").await;
-}
-}
-
-backend_test! {
-async fn a_password_containing_nul_is_422() {
-    let app = spawn_app().await;
-
-    let response = register_with(&app, "alice", "correct\0horse battery").await;
-
-    assert_invalid_field(response, "password").await;
-}
-}
-
-backend_test! {
-async fn a_common_password_is_422() {
-    let app = spawn_app().await;
-
-    for common in ["password", "12345678", "qwertyuiop", "PassWord"] {
-        let response = register_with(&app, "alice", common).await;
-
-        let body = assert_invalid_field(response, "password").await;
-        assert!(body["fields"].get("username").is_none(), "{common}: {body}");
+    let multibyte_75 = "€".repeat(25);
+    let ascii_73 = format!("{}{}", "Zq7!xW2p".repeat(9), "k");
+    assert_eq!(ascii_73.len(), 73);
+    // (case, username, password, the field named, a field that must not be)
+    let mut cases: Vec<(String, &str, &str, &str, Option<&str>)> = vec![
+        ("a username shorter than 3 characters".into(), "ab", PASSWORD, "username", None),
+        ("a username longer than 32 characters".into(), &long_username, PASSWORD, "username", None),
+        ("a password shorter than 8 bytes".into(), "alice", "Zq7!xW2", "password", None),
+        ("a password over 72 bytes in 25 characters".into(), "alice", &multibyte_75, "password", None),
+        ("a password of 73 ASCII bytes".into(), "alice", &ascii_73, "password", None),
+        ("a password containing NUL".into(), "alice", "correct\0horse battery", "password", None),
+        (
+            "a password containing the username in another case".into(),
+            "Walrus",
+            "my-wALRUS-is-great",
+            "password",
+            None,
+        ),
+    ];
+    for bad in ["al ice", "alice!", "élise", "al/ice", "<b>bob"] {
+        cases.push((format!("the username {bad:?}"), bad, PASSWORD, "username", Some("password")));
     }
-}
-}
+    for common in ["password", "12345678", "qwertyuiop", "PassWord"] {
+        cases.push((format!("the common password {common:?}"), "alice", common, "password", Some("username")));
+    }
 
-backend_test! {
-async fn a_password_containing_the_username_in_any_case_is_422() {
-    let app = spawn_app().await;
+    for (case, username, password, field, not_named) in cases {
+        let response = register_with(&app, username, password).await;
 
-    let response = register_with(&app, "Walrus", "my-wALRUS-is-great").await;
-
-    assert_invalid_field(response, "password").await;
+        let body = assert_invalid_field_in(&case, response, field).await;
+        if let Some(other) = not_named {
+            assert!(body["fields"].get(other).is_none(), "{case}: {body}");
+        }
+    }
 }
 }
 
@@ -494,26 +295,14 @@ async fn an_unknown_path_is_401_for_an_anonymous_caller_with_a_credentials_hint(
 }
 
 backend_test! {
-async fn an_unknown_path_is_404_for_a_logged_in_caller() {
-    let app = spawn_app().await;
-    let client = app.logged_in_client("alice").await;
+async fn unknown_and_near_miss_paths_are_404_for_a_logged_in_caller() {
+    let (app, client) = spawn_app_and_user("alice").await;
 
-    let response = app.get(&client, "/admin/secret").await;
-
-    assert_error(response, StatusCode::NOT_FOUND, "not_found").await;
-}
-}
-
-backend_test! {
-async fn near_miss_paths_are_404_for_a_logged_in_caller() {
-    let app = spawn_app().await;
-    let client = app.logged_in_client("alice").await;
-
-    for path in ["/blog/1/", "//blog/1", "/BLOG/1"] {
+    for path in ["/admin/secret", "/blog/1/", "//blog/1", "/BLOG/1"] {
         let response = app.get(&client, path).await;
 
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
-        assert_error(response, StatusCode::NOT_FOUND, "not_found").await;
+        assert_error_in(path, response, StatusCode::NOT_FOUND, "not_found").await;
     }
 }
 }
@@ -535,35 +324,36 @@ async fn a_trailing_slash_on_a_public_path_is_not_public() {
 }
 
 backend_test! {
-async fn get_on_login_is_405_with_allow_post() {
-    let app = spawn_app().await;
+async fn a_method_a_path_does_not_take_is_405_naming_those_it_does() {
+    let (app, alice) = spawn_app_and_user("alice").await;
+    let anonymous = app.client();
+    // (method, path, caller, the methods `Allow` names, whether only those)
+    let cases = [
+        ("GET", "/login", &anonymous, &["POST"][..], true),
+        ("PUT", "/blog", &alice, &["GET", "HEAD"][..], true),
+        ("PATCH", "/sessions", &alice, &["GET", "DELETE"][..], false),
+    ];
 
-    let response = app.get(&app.client(), "/login").await;
+    for (method, path, client, allowed, only) in cases {
+        let case = format!("{method} {path}");
+        let response = app.send(client, method, path).await;
 
-    assert_eq!(response.headers()["allow"], "POST");
-    assert_error(
-        response,
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-    )
-    .await;
-}
-}
-
-backend_test! {
-async fn put_on_blog_is_405_with_allow_get_and_head_for_a_logged_in_caller() {
-    let app = spawn_app().await;
-    let client = app.logged_in_client("alice").await;
-
-    let response = send(&app, &client, "PUT", "/blog").await;
-
-    assert_eq!(response.headers()["allow"], "GET, HEAD");
-    assert_error(
-        response,
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-    )
-    .await;
+        let allow = response.headers()["allow"].to_str().unwrap().to_owned();
+        if only {
+            assert_eq!(allow, allowed.join(", "), "{case}");
+        }
+        let methods: Vec<&str> = allow.split(',').map(str::trim).collect();
+        for method in allowed {
+            assert!(methods.contains(method), "{method} in {allow:?} ({case})");
+        }
+        assert_error_in(
+            &case,
+            response,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+        )
+        .await;
+    }
 }
 }
 
@@ -571,7 +361,7 @@ backend_test! {
 async fn put_on_blog_is_401_for_an_anonymous_caller() {
     let app = spawn_app().await;
 
-    let response = send(&app, &app.client(), "PUT", "/blog").await;
+    let response = app.send(&app.client(), "PUT", "/blog").await;
 
     assert!(response.headers().get("allow").is_none());
     assert_error(response, StatusCode::UNAUTHORIZED, "not_logged_in").await;
@@ -579,29 +369,8 @@ async fn put_on_blog_is_401_for_an_anonymous_caller() {
 }
 
 backend_test! {
-async fn patch_on_sessions_is_405_allowing_get_and_delete() {
-    let app = spawn_app().await;
-    let client = app.logged_in_client("alice").await;
-
-    let response = send(&app, &client, "PATCH", "/sessions").await;
-
-    let allow = response.headers()["allow"].to_str().unwrap().to_owned();
-    let methods: Vec<&str> = allow.split(',').map(str::trim).collect();
-    assert!(methods.contains(&"GET"), "GET in {allow:?}");
-    assert!(methods.contains(&"DELETE"), "DELETE in {allow:?}");
-    assert_error(
-        response,
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-    )
-    .await;
-}
-}
-
-backend_test! {
 async fn post_ids_that_are_not_positive_integers_or_unknown_are_404() {
-    let app = spawn_app().await;
-    let client = app.logged_in_client("alice").await;
+    let (app, client) = spawn_app_and_user("alice").await;
 
     for path in ["/blog/abc", "/blog/0", "/blog/-1", "/blog/99999"] {
         let response = app.get(&client, path).await;
@@ -615,35 +384,14 @@ async fn post_ids_that_are_not_positive_integers_or_unknown_are_404() {
 }
 
 backend_test! {
-async fn page_zero_is_422_naming_page() {
-    let app = spawn_app().await;
-    let client = app.logged_in_client("alice").await;
+async fn paging_out_of_range_or_not_a_number_is_422_naming_the_parameter() {
+    let (app, client) = spawn_app_and_user("alice").await;
 
-    let response = app.get(&client, "/blog?page=0").await;
+    for (query, field) in [("?page=0", "page"), ("?per_page=101", "per_page"), ("?page=abc", "page")] {
+        let response = app.blog(&client, query).await;
 
-    assert_invalid_field(response, "page").await;
-}
-}
-
-backend_test! {
-async fn per_page_over_100_is_422_naming_per_page() {
-    let app = spawn_app().await;
-    let client = app.logged_in_client("alice").await;
-
-    let response = app.get(&client, "/blog?per_page=101").await;
-
-    assert_invalid_field(response, "per_page").await;
-}
-}
-
-backend_test! {
-async fn a_non_numeric_page_is_422_naming_page() {
-    let app = spawn_app().await;
-    let client = app.logged_in_client("alice").await;
-
-    let response = app.get(&client, "/blog?page=abc").await;
-
-    assert_invalid_field(response, "page").await;
+        assert_invalid_field_in(query, response, field).await;
+    }
 }
 }
 
@@ -675,8 +423,7 @@ async fn every_kind_of_response_carries_the_contract_headers() {
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert_json(&response);
     // 413
-    let response = post_raw(
-        &app,
+    let response = app.post_raw(
         &client,
         "/login",
         Some("application/json"),
@@ -686,7 +433,7 @@ async fn every_kind_of_response_carries_the_contract_headers() {
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert_json(&response);
     // 204
-    let response = app.delete(&client, "/logout").await;
+    let response = app.logout(&client).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert_contract_headers(&response);
 }
@@ -737,12 +484,7 @@ async fn a_tampered_session_cookie_is_401_with_its_own_sentence() {
     assert_eq!(registered.status(), StatusCode::CREATED);
     let cookie = session_cookie(&registered);
     let bare = app.bare_client();
-    let genuine = bare
-        .get(app.url("/check_session"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let genuine = app.get_with(&bare, "/check_session", &[("cookie", cookie.as_str())]).await;
     assert_eq!(genuine.status(), StatusCode::OK, "the real cookie works");
     // Change one character of the value, keeping it a plausible cookie.
     let mut chars: Vec<char> = cookie.chars().collect();
@@ -751,18 +493,13 @@ async fn a_tampered_session_cookie_is_401_with_its_own_sentence() {
     let tampered: String = chars.into_iter().collect();
     assert_ne!(tampered, cookie);
     let no_cookie = assert_error(
-        app.get(&bare, "/check_session").await,
+        app.check_session(&bare).await,
         StatusCode::UNAUTHORIZED,
         "not_logged_in",
     )
     .await;
 
-    let response = bare
-        .get(app.url("/check_session"))
-        .header("cookie", &tampered)
-        .send()
-        .await
-        .unwrap();
+    let response = app.get_with(&bare, "/check_session", &[("cookie", tampered.as_str())]).await;
 
     let body = assert_error(response, StatusCode::UNAUTHORIZED, "not_logged_in").await;
     assert_ne!(
@@ -773,34 +510,14 @@ async fn a_tampered_session_cookie_is_401_with_its_own_sentence() {
 }
 
 backend_test! {
-async fn a_garbage_session_cookie_is_401() {
+async fn a_garbage_session_cookie_is_401_on_public_and_guarded_routes() {
     let app = spawn_app().await;
 
-    let response = app
-        .bare_client()
-        .get(app.url("/check_session"))
-        .header("cookie", "session=abc")
-        .send()
-        .await
-        .unwrap();
+    for path in ["/check_session", "/blog"] {
+        let response = app.get_with_cookie(path, "session=abc").await;
 
-    assert_error(response, StatusCode::UNAUTHORIZED, "not_logged_in").await;
-}
-}
-
-backend_test! {
-async fn a_garbage_session_cookie_on_a_guarded_route_is_401() {
-    let app = spawn_app().await;
-
-    let response = app
-        .bare_client()
-        .get(app.url("/blog"))
-        .header("cookie", "session=abc")
-        .send()
-        .await
-        .unwrap();
-
-    assert_error(response, StatusCode::UNAUTHORIZED, "not_logged_in").await;
+        assert_error_in(path, response, StatusCode::UNAUTHORIZED, "not_logged_in").await;
+    }
 }
 }
 
@@ -830,13 +547,12 @@ async fn a_registration_while_the_database_stays_locked_is_503_and_leaves_nothin
 
 #[tokio::test]
 async fn a_first_read_while_the_database_stays_locked_is_503_and_uses_no_read() {
-    let app = spawn_app_with(&[("DATABASE_TIMEOUT_SECONDS", "1")]).await;
-    let client = app.logged_in_client("alice").await;
+    let (app, client) = spawn_app_with_user(&[("DATABASE_TIMEOUT_SECONDS", "1")], "alice").await;
     let mut lock = app.db();
     lock.batch_execute("BEGIN EXCLUSIVE;")
         .expect("the write lock");
 
-    let response = app.get(&client, "/blog/1").await;
+    let response = app.blog_post(&client, 1).await;
 
     assert_error(response, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
     lock.batch_execute("COMMIT;").expect("the lock released");
@@ -844,7 +560,7 @@ async fn a_first_read_while_the_database_stays_locked_is_503_and_uses_no_read() 
     let unlocked: i64 = unlocks::table.count().get_result(&mut conn).unwrap();
     assert_eq!(unlocked, 0, "no unlock row");
     // Service resumes at once, and the meter counts only the real read.
-    let response = app.get(&client, "/blog/1").await;
+    let response = app.blog_post(&client, 1).await;
     assert_eq!(response.status(), StatusCode::OK);
     let post: Value = response.json().await.unwrap();
     assert_eq!(post["meter"]["used"], 1, "{post}");
@@ -857,8 +573,8 @@ async fn the_early_401_is_the_guards_401() {
     // whole way to the guard. Their answers must not differ.
     let app = spawn_app().await;
     let client = app.client();
-    let early = send(&app, &client, "GET", "/blog/1").await;
-    let full = send(&app, &client, "OPTIONS", "/blog/1").await;
+    let early = app.send(&client, "GET", "/blog/1").await;
+    let full = app.send(&client, "OPTIONS", "/blog/1").await;
 
     let headers = |response: &Response| {
         let mut pairs: Vec<(String, String)> = response

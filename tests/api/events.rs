@@ -2,12 +2,13 @@
 //! account only, newest first, paginated like `/blog`, purged after
 //! EVENT_RETENTION_DAYS and gone with the account.
 
-use diesel::prelude::*;
-use diesel::sql_types::BigInt;
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_error, eventually, spawn_app_with, TestApp, PASSWORD};
+use crate::support::db::count;
+use crate::support::{
+    assert_error, eventually, spawn_app_with, spawn_app_with_user, TestApp, PASSWORD,
+};
 
 const AGENT: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
 
@@ -32,7 +33,7 @@ fn kinds(events: &[Value]) -> Vec<&str> {
 }
 
 async fn session_ids(app: &TestApp, client: &Client) -> Vec<(String, bool)> {
-    let body: Value = app.get(client, "/sessions").await.json().await.unwrap();
+    let body: Value = app.sessions(client).await.json().await.unwrap();
     body["sessions"]
         .as_array()
         .unwrap()
@@ -55,19 +56,6 @@ async fn other_session(app: &TestApp, client: &Client) -> String {
         .0
 }
 
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-fn count(app: &TestApp, sql: &str) -> i64 {
-    diesel::sql_query(sql)
-        .get_result::<Count>(&mut app.db())
-        .unwrap()
-        .n
-}
-
 backend_test! {
 async fn each_action_records_exactly_its_one_event() {
     let app = spawn_app_with(&[]).await;
@@ -78,7 +66,7 @@ async fn each_action_records_exactly_its_one_event() {
     let register = json!({"username": "Bob", "password": PASSWORD});
     assert_eq!(app.post_json(&bob, "/register", &register).await.status(), StatusCode::CREATED);
 
-    assert_eq!(app.delete(&alice, "/logout").await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.logout(&alice).await.status(), StatusCode::NO_CONTENT);
     assert_eq!(app.login(&alice, "alice", "wrong password").await.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(app.login(&alice, "alice", PASSWORD).await.status(), StatusCode::OK);
     // A failure for a name with no account records nothing anywhere.
@@ -93,7 +81,7 @@ async fn each_action_records_exactly_its_one_event() {
     let third = browser();
     assert_eq!(app.login(&third, "Alice", PASSWORD).await.status(), StatusCode::OK);
     let third_id = other_session(&app, &alice).await;
-    assert_eq!(app.delete(&alice, "/sessions").await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.end_other_sessions(&alice).await.status(), StatusCode::NO_CONTENT);
 
     let wrong = json!({"current_password": "not my password", "new_password": "another good passphrase"});
     assert_eq!(app.post_json(&alice, "/password", &wrong).await.status(), StatusCode::UNAUTHORIZED);
@@ -131,9 +119,8 @@ async fn each_action_records_exactly_its_one_event() {
 
 backend_test! {
 async fn a_wrong_password_on_delete_account_is_a_failed_login() {
-    let app = spawn_app_with(&[]).await;
-    let alice = app.logged_in_client("Alice").await;
-    let response = app.delete_json(&alice, "/account", &json!({"password": "not it at all"})).await;
+    let (app, alice) = spawn_app_with_user(&[], "Alice").await;
+    let response = app.delete_account(&alice, "not it at all").await;
     assert_error(response, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
     assert_eq!(kinds(&events(&app, &alice).await), vec!["login_failed", "registered"]);
 }
@@ -141,8 +128,7 @@ async fn a_wrong_password_on_delete_account_is_a_failed_login() {
 
 backend_test! {
 async fn the_failure_that_locks_a_name_is_recorded_once() {
-    let app = spawn_app_with(&[("LOGIN_MAX_FAILURES", "3")]).await;
-    let alice = app.logged_in_client("Alice").await;
+    let (app, alice) = spawn_app_with_user(&[("LOGIN_MAX_FAILURES", "3")], "Alice").await;
     let attacker = app.client();
     for _ in 0..3 {
         let response = app.login(&attacker, "alice", "wrong password").await;
@@ -161,17 +147,15 @@ async fn the_failure_that_locks_a_name_is_recorded_once() {
 
 backend_test! {
 async fn the_first_paywall_of_each_month_is_recorded_once() {
-    let app = spawn_app_with(&[
+    let (app, alice) = spawn_app_with_user(&[
         ("FREE_READS", "1"),
         ("SESSION_TTL_SECONDS", "8640000"),
         ("SESSION_ABSOLUTE_TTL_SECONDS", "8640000"),
-    ])
-    .await;
-    let alice = app.logged_in_client("Alice").await;
+    ], "Alice").await;
     let bob = app.logged_in_client("Bob").await;
-    assert_eq!(app.get(&alice, "/blog/1").await.status(), StatusCode::OK);
+    assert_eq!(app.blog_post(&alice, 1).await.status(), StatusCode::OK);
     for id in [2, 3, 2] {
-        let status = app.get(&alice, &format!("/blog/{id}")).await.status();
+        let status = app.blog_post(&alice, id).await.status();
         assert_eq!(status, StatusCode::PAYMENT_REQUIRED);
     }
     // A HEAD asks; it is not a refusal that reached the reader.
@@ -183,9 +167,9 @@ async fn the_first_paywall_of_each_month_is_recorded_once() {
 
     // Next month, the meter resets, and its first refusal is recorded again.
     app.advance_clock(32 * 86_400);
-    assert_eq!(app.get(&alice, "/blog/5").await.status(), StatusCode::OK);
+    assert_eq!(app.blog_post(&alice, 5).await.status(), StatusCode::OK);
     for id in [6, 7] {
-        let status = app.get(&alice, &format!("/blog/{id}")).await.status();
+        let status = app.blog_post(&alice, id).await.status();
         assert_eq!(status, StatusCode::PAYMENT_REQUIRED);
     }
     assert_eq!(kinds(&events(&app, &alice).await), vec!["paywall", "paywall", "registered"]);
@@ -195,8 +179,7 @@ async fn the_first_paywall_of_each_month_is_recorded_once() {
 
 backend_test! {
 async fn set_plan_records_a_plan_change_from_the_cli() {
-    let app = spawn_app_with(&[]).await;
-    let alice = app.logged_in_client("Alice").await;
+    let (app, alice) = spawn_app_with_user(&[], "Alice").await;
     for _ in 0..2 {
         let status = std::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
             .args(["set-plan", "ALICE", "premium"])
@@ -217,10 +200,9 @@ async fn set_plan_records_a_plan_change_from_the_cli() {
 
 backend_test! {
 async fn events_are_paginated_like_the_blog() {
-    let app = spawn_app_with(&[]).await;
-    let alice = app.logged_in_client("Alice").await;
+    let (app, alice) = spawn_app_with_user(&[], "Alice").await;
     for _ in 0..2 {
-        assert_eq!(app.delete(&alice, "/logout").await.status(), StatusCode::NO_CONTENT);
+        assert_eq!(app.logout(&alice).await.status(), StatusCode::NO_CONTENT);
         assert_eq!(app.login(&alice, "Alice", PASSWORD).await.status(), StatusCode::OK);
     }
     // registered, logout, login, logout, login: five, newest first.
@@ -247,20 +229,18 @@ async fn events_are_paginated_like_the_blog() {
 
 backend_test! {
 async fn events_older_than_the_retention_are_purged() {
-    let app = spawn_app_with(&[
+    let (app, alice) = spawn_app_with_user(&[
         ("EVENT_RETENTION_DAYS", "1"),
         ("SESSION_TTL_SECONDS", "8640000"),
         ("SESSION_ABSOLUTE_TTL_SECONDS", "8640000"),
-    ])
-    .await;
-    let alice = app.logged_in_client("Alice").await;
+    ], "Alice").await;
     assert_eq!(count(&app, "SELECT COUNT(*) AS n FROM events"), 1);
 
     app.advance_clock(86_400 + 60);
     eventually(|| count(&app, "SELECT COUNT(*) AS n FROM events") == 0).await;
     assert_eq!(count(&app, "SELECT COUNT(*) AS n FROM events"), 0);
 
-    assert_eq!(app.delete(&alice, "/logout").await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.logout(&alice).await.status(), StatusCode::NO_CONTENT);
     assert_eq!(app.login(&alice, "Alice", PASSWORD).await.status(), StatusCode::OK);
     assert_eq!(kinds(&events(&app, &alice).await), vec!["login", "logout"]);
 }
@@ -268,14 +248,13 @@ async fn events_older_than_the_retention_are_purged() {
 
 backend_test! {
 async fn a_deleted_accounts_events_go_with_it() {
-    let app = spawn_app_with(&[]).await;
-    let alice = app.logged_in_client("Alice").await;
+    let (app, alice) = spawn_app_with_user(&[], "Alice").await;
     let _bob = app.logged_in_client("Bob").await;
-    assert_eq!(app.delete(&alice, "/logout").await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.logout(&alice).await.status(), StatusCode::NO_CONTENT);
     assert_eq!(app.login(&alice, "Alice", PASSWORD).await.status(), StatusCode::OK);
     assert_eq!(count(&app, "SELECT COUNT(*) AS n FROM events"), 4);
 
-    let response = app.delete_json(&alice, "/account", &json!({"password": PASSWORD})).await;
+    let response = app.delete_account(&alice, PASSWORD).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
 
     // Bob's registration is all that is left.
@@ -293,7 +272,7 @@ async fn parallel_refusals_on_two_instances_record_one_paywall_event() {
     let alice = a.logged_in_client("Alice").await;
     let requests = (1..=12).map(|id| {
         let (app, client) = (if id % 2 == 0 { &a } else { &b }, alice.clone());
-        async move { app.get(&client, &format!("/blog/{id}")).await.status() }
+        async move { app.blog_post(&client, id).await.status() }
     });
     for status in futures_util::future::join_all(requests).await {
         assert_eq!(status, StatusCode::PAYMENT_REQUIRED);

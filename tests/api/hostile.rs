@@ -11,7 +11,10 @@ use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::helpers::{session_cookie, spawn_app, TestApp, PASSWORD};
+use crate::support::{
+    assert_error, assert_logged_in, session_cookie, spawn_app, spawn_app_and_user, TestApp,
+    PASSWORD,
+};
 
 /// What came back for one raw request.
 struct Raw {
@@ -123,7 +126,7 @@ async fn malformed_bodies_get_contract_errors_and_change_nothing() {
     let cookie = session_cookie(&app.register(&app.client(), "Alice").await);
     let cookie_header = format!("Cookie: {cookie}");
     // The post is unlocked first, so that re-reading it changes nothing.
-    let opened = app.bare_client().get(app.url("/blog/1")).header("Cookie", &cookie).send().await.unwrap();
+    let opened = app.get_with_cookie("/blog/1", &cookie).await;
     assert_eq!(opened.status(), StatusCode::OK);
     let before = snapshot(&app);
 
@@ -192,10 +195,10 @@ async fn path_and_query_tricks_get_contract_answers() {
             }
         }
     }
-    let list: Value = app.get(&app.client(), "/check_session").await.json().await.unwrap();
+    let list: Value = app.check_session(&app.client()).await.json().await.unwrap();
     assert_eq!(list["code"], "not_logged_in");
     assert_eq!(
-        app.bare_client().get(app.url("/check_session")).header("Cookie", &cookie).send().await.unwrap().status(),
+        app.get_with_cookie("/check_session", &cookie).await.status(),
         StatusCode::OK
     );
 }
@@ -232,7 +235,7 @@ async fn hostile_headers_get_contract_answers() {
         }
     }
     assert_eq!(
-        app.bare_client().get(app.url("/check_session")).header("Cookie", &cookie).send().await.unwrap().status(),
+        app.get_with_cookie("/check_session", &cookie).await.status(),
         StatusCode::OK
     );
 }
@@ -240,13 +243,12 @@ async fn hostile_headers_get_contract_answers() {
 
 backend_test! {
 async fn odd_session_ids_are_not_found() {
-    let app = spawn_app().await;
-    let client = app.logged_in_client("Alice").await;
+    let (app, client) = spawn_app_and_user("Alice").await;
 
     for id in ["%00", "nope", "..%2F..", "%FF", &"a".repeat(32).replace('a', "A"), &"g".repeat(32)] {
-        let response = app.delete(&client, &format!("/sessions/{id}")).await;
-        crate::helpers::assert_error(response, StatusCode::NOT_FOUND, "not_found").await;
+        let response = app.end_session(&client, id).await;
+        assert_error(response, StatusCode::NOT_FOUND, "not_found").await;
     }
-    assert_eq!(app.get(&client, "/check_session").await.status(), StatusCode::OK);
+    assert_logged_in(&app, &client).await;
 }
 }

@@ -1,23 +1,12 @@
 //! Several instances on one database behave as one server: sessions,
 //! meters and lockouts made on one hold on all, under concurrency.
 
-use diesel::RunQueryDsl;
 use futures_util::future::join_all;
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use crate::helpers::{spawn_app, spawn_app_with, TestApp, PASSWORD};
-
-#[derive(diesel::QueryableByName)]
-struct Count {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    n: i64,
-}
-
-fn count(app: &TestApp, sql: &str) -> i64 {
-    let rows: Vec<Count> = diesel::sql_query(sql).load(&mut app.db()).unwrap();
-    rows[0].n
-}
+use crate::support::db::{add_posts, count};
+use crate::support::{spawn_app, spawn_app_with_user, tally, PASSWORD};
 
 backend_test! {
 async fn a_session_made_on_one_instance_works_on_the_other() {
@@ -25,7 +14,7 @@ async fn a_session_made_on_one_instance_works_on_the_other() {
     let b = a.sibling().await;
     let client = a.logged_in_client("Alice").await;
 
-    let me = b.get(&client, "/check_session").await;
+    let me = b.check_session(&client).await;
 
     assert_eq!(me.status(), StatusCode::OK);
     let me: Value = me.json().await.unwrap();
@@ -38,17 +27,11 @@ async fn logout_on_one_instance_revokes_on_the_other() {
     let a = spawn_app().await;
     let b = a.sibling().await;
     let client = a.logged_in_client("Alice").await;
-    let cookie = crate::helpers::session_cookie(&a.login(&client, "Alice", PASSWORD).await);
+    let cookie = crate::support::session_cookie(&a.login(&client, "Alice", PASSWORD).await);
 
-    a.delete(&client, "/logout").await;
+    a.logout(&client).await;
 
-    let replay = b
-        .bare_client()
-        .get(b.url("/check_session"))
-        .header("Cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let replay = b.get_with_cookie("/check_session", &cookie).await;
     assert_eq!(replay.status(), StatusCode::UNAUTHORIZED);
 }
 }
@@ -61,7 +44,7 @@ async fn the_session_list_on_one_instance_shows_logins_made_on_the_other() {
     let phone = a.client();
     a.login(&phone, "Alice", PASSWORD).await;
 
-    let list: Value = b.get(&laptop, "/sessions").await.json().await.unwrap();
+    let list: Value = b.sessions(&laptop).await.json().await.unwrap();
 
     assert_eq!(list["sessions"].as_array().unwrap().len(), 2);
 }
@@ -71,14 +54,7 @@ backend_test! {
 async fn parallel_reads_spread_over_two_instances_unlock_exactly_free_reads() {
     let a = spawn_app().await;
     let b = a.sibling().await;
-    let mut db = a.db();
-    for id in 13..=20 {
-        diesel::sql_query(format!(
-            "INSERT INTO posts (id, title, body, published_at) VALUES ({id}, 'Post {id}', 'Body {id}', 1700000000)"
-        ))
-        .execute(&mut db)
-        .unwrap();
-    }
+    add_posts(&a);
     let client = a.logged_in_client("Alice").await;
     let urls: Vec<String> = (1..=20)
         .map(|id| {
@@ -93,12 +69,11 @@ async fn parallel_reads_spread_over_two_instances_unlock_exactly_free_reads() {
     }))
     .await;
 
-    let granted = statuses.iter().filter(|s| **s == StatusCode::OK).count();
-    let refused = statuses
-        .iter()
-        .filter(|s| **s == StatusCode::PAYMENT_REQUIRED)
-        .count();
-    assert_eq!((granted, refused), (5, 15), "{statuses:?}");
+    assert_eq!(
+        tally(&statuses, StatusCode::OK, StatusCode::PAYMENT_REQUIRED),
+        (5, 15),
+        "{statuses:?}"
+    );
     assert_eq!(count(&a, "SELECT COUNT(*) AS n FROM unlocks"), 5);
 }
 }
@@ -128,60 +103,46 @@ async fn ten_registrations_of_one_name_over_two_instances_give_one_account() {
     let names = ["dave", "DAVE", "Dave", "dAve", "daVe", "davE", "DAve", "daVE", "DaVe", "dAvE"];
 
     let statuses = join_all(names.iter().enumerate().map(|(i, name)| {
-        let client = a.client();
-        let url = if i % 2 == 0 { a.url("/register") } else { b.url("/register") };
+        let instance = if i % 2 == 0 { &a } else { &b };
         async move {
-            client
-                .post(url)
-                .json(&json!({"username": name, "password": PASSWORD}))
-                .send()
-                .await
-                .unwrap()
-                .status()
+            instance.register(&instance.client(), name).await.status()
         }
     }))
     .await;
 
-    let created = statuses.iter().filter(|s| **s == StatusCode::CREATED).count();
-    let taken = statuses.iter().filter(|s| **s == StatusCode::CONFLICT).count();
-    assert_eq!((created, taken), (1, 9), "{statuses:?}");
+    assert_eq!(
+        tally(&statuses, StatusCode::CREATED, StatusCode::CONFLICT),
+        (1, 9),
+        "{statuses:?}"
+    );
     assert_eq!(count(&a, "SELECT COUNT(*) AS n FROM users"), 1);
 }
 }
 
 backend_test! {
 async fn a_lockout_reached_on_one_instance_holds_on_the_other() {
-    let a = spawn_app_with(&[("LOGIN_MAX_FAILURES", "3")]).await;
+    let (a, _) = spawn_app_with_user(&[("LOGIN_MAX_FAILURES", "3")], "Alice").await;
     let b = a.sibling().await;
-    a.register(&a.client(), "Alice").await;
     for _ in 0..3 {
         a.login(&a.client(), "Alice", "wrong password").await;
     }
 
     let response = b.login(&b.client(), "Alice", PASSWORD).await;
 
-    crate::helpers::assert_error(response, StatusCode::TOO_MANY_REQUESTS, "too_many_attempts").await;
+    crate::support::assert_error(response, StatusCode::TOO_MANY_REQUESTS, "too_many_attempts").await;
 }
 }
 
 backend_test! {
 async fn failures_on_two_instances_add_up_to_one_lockout() {
-    let a = spawn_app_with(&[("LOGIN_MAX_FAILURES", "4")]).await;
+    let (a, _) = spawn_app_with_user(&[("LOGIN_MAX_FAILURES", "4")], "Alice").await;
     let b = a.sibling().await;
-    a.register(&a.client(), "Alice").await;
 
     let attempts = join_all((0..4).map(|i| {
         let instance = if i % 2 == 0 { &a } else { &b };
-        let client = instance.client();
-        let url = instance.url("/login");
         async move {
-            client
-                .post(url)
-                .json(&json!({"username": "Alice", "password": format!("wrong {i}")}))
-                .send()
-                .await
-                .unwrap()
-                .status()
+            let wrong = format!("wrong {i}");
+            instance.login(&instance.client(), "Alice", &wrong).await.status()
         }
     }))
     .await;

@@ -3,23 +3,21 @@
 //! Each test trusts 127.0.0.1 as a proxy, so that X-Forwarded-For gives
 //! each request the client IP the test means.
 
-use reqwest::{Client, Response, StatusCode};
+use reqwest::{Response, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{assert_error, spawn_app_with, TestApp, PASSWORD};
+use crate::support::db::count;
+use crate::support::{assert_error, eventually, spawn_app_with, tally, TestApp, PASSWORD};
 
 async fn register_as(app: &TestApp, ip: &str, username: &str) -> Response {
-    Client::new()
-        .post(app.url("/register"))
-        .header("X-Forwarded-For", ip)
-        .json(&json!({"username": username, "password": PASSWORD}))
-        .send()
+    app.user(username)
+        .forwarded_for(ip)
+        .register_in(&app.bare_client())
         .await
-        .unwrap()
 }
 
 async fn login_as(app: &TestApp, ip: &str, username: &str, password: &str) -> Response {
-    Client::new()
+    app.bare_client()
         .post(app.url("/login"))
         .header("X-Forwarded-For", ip)
         .json(&json!({"username": username, "password": password}))
@@ -109,21 +107,10 @@ async fn ended_windows_are_purged() {
         let response = login_as(&app, &ip, "nobody", "wrong password").await;
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     }
-    let rows = || {
-        use diesel::prelude::*;
-        #[derive(QueryableByName)]
-        struct Count {
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            n: i64,
-        }
-        diesel::sql_query("SELECT COUNT(*) AS n FROM ip_limits")
-            .get_result::<Count>(&mut app.db())
-            .unwrap()
-            .n
-    };
+    let rows = || count(&app, "SELECT COUNT(*) AS n FROM ip_limits");
     assert_eq!(rows(), 5);
     app.advance_clock(900);
-    crate::helpers::eventually(|| rows() == 0).await;
+    eventually(|| rows() == 0).await;
     assert_eq!(rows(), 0);
 }
 }
@@ -141,11 +128,10 @@ async fn parallel_registrations_from_one_ip_never_exceed_the_limit() {
         async move { register_as(app, "203.0.113.9", &format!("user{i}")).await.status() }
     });
     let statuses = futures_util::future::join_all(attempts).await;
-    let created = statuses.iter().filter(|s| **s == StatusCode::CREATED).count();
-    let refused = statuses
-        .iter()
-        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
-        .count();
-    assert_eq!((created, refused), (3, 7), "{statuses:?}");
+    assert_eq!(
+        tally(&statuses, StatusCode::CREATED, StatusCode::TOO_MANY_REQUESTS),
+        (3, 7),
+        "{statuses:?}"
+    );
 }
 }

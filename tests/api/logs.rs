@@ -5,7 +5,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::spawn_binary;
+use crate::support::spawn_binary;
 
 #[tokio::test]
 async fn no_secret_reaches_the_log() {

@@ -1,5 +1,10 @@
-//! Black-box tests of the HTTP contract (`../shared/API.md`): one binary,
-//! a file per route group.
+//! Black-box tests of the HTTP contract (`docs/api.md`, `openapi.yaml`):
+//! one binary, a file (or a folder, split by subject) per route group,
+//! holding tests only. What they share is in `support/`: the app on a free
+//! port with a fresh database, one method per endpoint, a logged-in user,
+//! the contract's assertions, the database's side door, and the fakes the
+//! app talks to (SMTP, Stripe, a proxy before PostgreSQL, a private
+//! PostgreSQL server).
 //!
 //! Each `backend_test!` runs twice, as `<name>::sqlite` and
 //! `<name>::postgres`: the second against a fresh database on the server
@@ -7,7 +12,7 @@
 //! When that variable is unset, the `postgres` half does not run its body:
 //! it prints a `skipped:` line to stderr (which the test harness shows only
 //! with `--nocapture`) and passes, so it is counted as passed, not as
-//! ignored (see `helpers::on_postgres`).
+//! ignored (see `support::on_postgres`).
 
 macro_rules! backend_test {
     ($(#[$attr:meta])* async fn $name:ident() $body:block) => {
@@ -18,13 +23,13 @@ macro_rules! backend_test {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             $(#[$attr])*
             async fn sqlite() {
-                crate::helpers::on_sqlite(async $body).await
+                crate::support::on_sqlite(async $body).await
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             $(#[$attr])*
             async fn postgres() {
-                crate::helpers::on_postgres(async $body).await
+                crate::support::on_postgres(async $body).await
             }
         }
     };
@@ -41,20 +46,16 @@ mod cors;
 mod crash;
 mod errors;
 mod events;
-mod helpers;
 mod hostile;
 mod instances;
 mod limits;
 mod logs;
 mod metrics;
 mod outage;
-mod private_pg;
-mod proxy;
 mod recovery;
 mod scale;
 mod sessions;
 mod shutdown;
-mod smtp;
 mod soak;
 mod spec;
-mod stripe_stand_in;
+mod support;

@@ -3,7 +3,7 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{spawn_app_with, TestApp, PASSWORD};
+use crate::support::{spawn_app_with, spawn_app_with_user, TestApp, PASSWORD};
 
 async fn scrape(app: &TestApp) -> String {
     let address = app.metrics_address.as_ref().expect("METRICS_ADDR is set");
@@ -25,8 +25,7 @@ fn value(text: &str, series: &str) -> f64 {
 
 backend_test! {
 async fn counters_move_with_logins_reads_and_refusals() {
-    let app = spawn_app_with(&[("METRICS_ADDR", "127.0.0.1:0"), ("FREE_READS", "1")]).await;
-    let client = app.logged_in_client("Alice").await;
+    let (app, client) = spawn_app_with_user(&[("METRICS_ADDR", "127.0.0.1:0"), ("FREE_READS", "1")], "Alice").await;
     let before = scrape(&app).await;
 
     assert_eq!(app.login(&client, "Alice", PASSWORD).await.status(), StatusCode::OK);
@@ -77,8 +76,7 @@ async fn counters_move_with_logins_reads_and_refusals() {
 
 backend_test! {
 async fn metrics_are_never_served_on_the_api_address() {
-    let app = spawn_app_with(&[("METRICS_ADDR", "127.0.0.1:0")]).await;
-    let client = app.logged_in_client("Alice").await;
+    let (app, client) = spawn_app_with_user(&[("METRICS_ADDR", "127.0.0.1:0")], "Alice").await;
     assert_eq!(app.get(&client, "/metrics").await.status(), StatusCode::NOT_FOUND);
     assert_eq!(app.get(&app.client(), "/metrics").await.status(), StatusCode::UNAUTHORIZED);
 }

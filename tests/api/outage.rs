@@ -6,12 +6,12 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{assert_error, on_postgres, spawn_app};
-use crate::proxy::Proxy;
+use crate::support::fakes::proxy::Proxy;
+use crate::support::{assert_error, assert_logged_in, on_postgres, spawn_app};
 
 /// A proxy in front of `app`'s PostgreSQL server, and the app's database URL
 /// through it.
-async fn through_a_proxy(app: &crate::helpers::TestApp) -> (Proxy, url::Url) {
+async fn through_a_proxy(app: &crate::support::TestApp) -> (Proxy, url::Url) {
     let server = url::Url::parse(&app.database_url).unwrap();
     let target = format!(
         "{}:{}",
@@ -41,10 +41,10 @@ async fn a_postgres_outage_answers_503_and_service_resumes_by_itself() {
 
         let guarded = app.get(&client, "/blog").await;
         assert_error(guarded, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
-        let check = app.get(&client, "/check_session").await;
+        let check = app.check_session(&client).await;
         assert_error(check, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
         let login = app
-            .login(&app.client(), "Alice", crate::helpers::PASSWORD)
+            .login(&app.client(), "Alice", crate::support::PASSWORD)
             .await;
         assert_error(login, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
         let health = app.get(&app.client(), "/health").await;
@@ -67,7 +67,7 @@ async fn a_postgres_outage_answers_503_and_service_resumes_by_itself() {
         }
         assert!(healthy, "service resumed without a restart");
         assert_eq!(
-            app.get(&client, "/check_session").await.status(),
+            app.check_session(&client).await.status(),
             StatusCode::OK,
             "the session survived the outage"
         );
@@ -98,10 +98,7 @@ async fn an_instance_started_while_postgres_is_down_waits_for_it() {
         let health = app.get(&app.client(), "/health").await;
         assert_eq!(health.status(), StatusCode::OK);
         let client = app.logged_in_client("Alice").await;
-        assert_eq!(
-            direct.get(&client, "/check_session").await.status(),
-            StatusCode::OK
-        );
+        assert_logged_in(&direct, &client).await;
     })
     .await
 }
@@ -118,9 +115,9 @@ async fn a_restart_nobody_saw_stays_unseen() {
             ])
             .await;
         let client = app.logged_in_client("Alice").await;
-        assert_eq!(app.get(&client, "/blog/1").await.status(), StatusCode::OK);
+        assert_eq!(app.blog_post(&client, 1).await.status(), StatusCode::OK);
         // Warm the pool: parallel requests open every pooled connection.
-        let warm: Vec<_> = (0..16).map(|_| app.get(&client, "/blog/1")).collect();
+        let warm: Vec<_> = (0..16).map(|_| app.blog_post(&client, 1)).collect();
         for response in futures_util::future::join_all(warm).await {
             assert_eq!(response.status(), StatusCode::OK);
         }
@@ -141,9 +138,7 @@ async fn a_restart_nobody_saw_stays_unseen() {
             let response = app.get(&client, path).await;
             assert_eq!(response.status(), StatusCode::OK, "{path}");
         }
-        let parallel: Vec<_> = (0..16)
-            .map(|_| app.get(&client, "/check_session"))
-            .collect();
+        let parallel: Vec<_> = (0..16).map(|_| app.check_session(&client)).collect();
         for response in futures_util::future::join_all(parallel).await {
             assert_eq!(response.status(), StatusCode::OK);
         }

@@ -1,24 +1,18 @@
 //! Scale-out on PostgreSQL: TLS to the database (`sslmode` as libpq reads
 //! it), instances that stay within their pools, and a real restart of the
 //! database under load. The TLS and restart tests run a server of their own
-//! (`private_pg`); the pool test uses the machine's (TOLLGATE_TEST_POSTGRES).
+//! (`support/fakes/private_pg.rs`); the pool test uses the machine's (TOLLGATE_TEST_POSTGRES).
 
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use diesel::{QueryableByName, RunQueryDsl};
 use futures_util::future::join_all;
 use reqwest::StatusCode;
 
-use crate::helpers::{on_postgres, on_postgres_at, spawn_app_with, TestApp};
-use crate::private_pg::{make_ca, PrivatePg};
-
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    n: i64,
-}
+use crate::support::db::count_in;
+use crate::support::fakes::private_pg::{make_ca, PrivatePg};
+use crate::support::{on_postgres, on_postgres_at, spawn_app_with, spawn_app_with_user, TestApp};
 
 fn database_name(app: &TestApp) -> String {
     let url = url::Url::parse(&app.database_url).unwrap();
@@ -50,21 +44,21 @@ async fn the_app_talks_to_postgres_over_tls_with_sslmode_require() {
         return;
     };
     on_postgres_at(&server.url("?sslmode=require"), async {
-        let app = spawn_app_with(&[]).await;
-        let client = app.logged_in_client("Alice").await;
-        assert_eq!(app.get(&client, "/blog/1").await.status(), StatusCode::OK);
+        let (app, client) = spawn_app_with_user(&[], "Alice").await;
+        assert_eq!(app.blog_post(&client, 1).await.status(), StatusCode::OK);
 
         // The server takes TLS connections only (`hostssl`), and says the
         // app's are encrypted.
         let mut db = app.db();
-        let rows: Vec<Count> = diesel::sql_query(format!(
-            "SELECT COUNT(*) AS n FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) \
+        let rows = count_in(
+            &mut db,
+            &format!(
+                "SELECT COUNT(*) AS n FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) \
              WHERE datname = '{}' AND ssl AND pid <> pg_backend_pid()",
-            database_name(&app)
-        ))
-        .load(&mut db)
-        .unwrap();
-        assert!(rows[0].n >= 1, "the app's connections use TLS");
+                database_name(&app)
+            ),
+        );
+        assert!(rows >= 1, "the app's connections use TLS");
     })
     .await;
 }
@@ -246,13 +240,14 @@ async fn four_instances_stay_within_four_pools_of_connections() {
         let sampler = tokio::task::spawn_blocking(move || {
             let mut most = 0;
             while !sampler_stop.load(Ordering::Relaxed) {
-                let rows: Vec<Count> = diesel::sql_query(format!(
-                    "SELECT COUNT(*) AS n FROM pg_stat_activity \
+                let rows = count_in(
+                    &mut db,
+                    &format!(
+                        "SELECT COUNT(*) AS n FROM pg_stat_activity \
                      WHERE datname = '{counting}' AND pid <> pg_backend_pid()"
-                ))
-                .load(&mut db)
-                .unwrap();
-                most = most.max(rows[0].n);
+                    ),
+                );
+                most = most.max(rows);
                 std::thread::yield_now();
             }
             most

@@ -1,19 +1,16 @@
 //! Session lifetimes on the server: idle, absolute and stay-signed-in
 //! expiry, the background purge, and sessions surviving a restart.
 
-use diesel::RunQueryDsl;
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use crate::helpers::{assert_error, session_cookie, spawn_app, spawn_app_with, TestApp, PASSWORD};
+use crate::support::db::count;
+use crate::support::{
+    assert_error, session_cookie, spawn_app, spawn_app_and_user, spawn_app_with, TestApp,
+};
 
 async fn check_with_cookie(app: &TestApp, cookie: &str) -> reqwest::Response {
-    app.bare_client()
-        .get(app.url("/check_session"))
-        .header("Cookie", cookie)
-        .send()
-        .await
-        .unwrap()
+    app.get_with_cookie("/check_session", cookie).await
 }
 
 backend_test! {
@@ -84,13 +81,7 @@ async fn a_stay_signed_in_session_expires_on_the_server_after_the_remember_lifet
     ])
     .await;
     app.register(&app.client(), "Alice").await;
-    let response = app
-        .post_json(
-            &app.client(),
-            "/login",
-            &json!({"username": "Alice", "password": PASSWORD, "stay_signed_in": true}),
-        )
-        .await;
+    let response = app.user("Alice").stay_signed_in(true).log_in(&app.client()).await;
     let cookie = session_cookie(&response);
 
     // Outlives the idle lifetime of a browser session...
@@ -123,7 +114,7 @@ async fn expired_sessions_are_purged_in_the_background() {
     assert_eq!(session_rows(&app), 3);
 
     app.advance_clock(3);
-    crate::helpers::eventually(|| session_rows(&app) == 0).await;
+    crate::support::eventually(|| session_rows(&app) == 0).await;
 
     assert_eq!(session_rows(&app), 0);
 }
@@ -131,10 +122,9 @@ async fn expired_sessions_are_purged_in_the_background() {
 
 backend_test! {
 async fn sessions_and_meters_survive_a_restart() {
-    let app = spawn_app().await;
-    let client = app.logged_in_client("Alice").await;
-    app.get(&client, "/blog/1").await;
-    app.get(&client, "/blog/2").await;
+    let (app, client) = spawn_app_and_user("Alice").await;
+    app.blog_post(&client, 1).await;
+    app.blog_post(&client, 2).await;
 
     let app = app.restart().await;
 
@@ -151,18 +141,8 @@ fn client_for(_app: &TestApp, client: &reqwest::Client) -> reqwest::Client {
     client.clone()
 }
 
-#[derive(diesel::QueryableByName)]
-struct Count {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    n: i64,
-}
-
 fn session_rows(app: &TestApp) -> i64 {
-    let mut db = app.db();
-    let rows: Vec<Count> = diesel::sql_query("SELECT COUNT(*) AS n FROM sessions")
-        .load(&mut db)
-        .unwrap();
-    rows[0].n
+    count(app, "SELECT COUNT(*) AS n FROM sessions")
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use futures_util::future::join_all;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{spawn_binary, PASSWORD};
+use crate::support::{spawn_binary, PASSWORD};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_lets_logins_in_flight_finish_and_refuses_new_connections() {

@@ -4,9 +4,9 @@
 use std::collections::BTreeSet;
 
 use reqwest::StatusCode;
-use tollgate::routes::ROUTES;
 
-use crate::helpers::spawn_app;
+use crate::support::internals::ROUTES;
+use crate::support::spawn_app_and_user;
 
 /// (path, METHOD) pairs of `openapi.yaml`'s `paths`.
 fn spec_routes() -> BTreeSet<(String, String)> {
@@ -60,8 +60,7 @@ fn the_spec_describes_exactly_the_routes_of_the_app() {
 
 backend_test! {
 async fn the_server_serves_exactly_the_route_table() {
-    let app = spawn_app().await;
-    let client = app.logged_in_client("Alice").await;
+    let (app, client) = spawn_app_and_user("Alice").await;
     let paths: BTreeSet<&str> = ROUTES.iter().map(|(path, _)| *path).collect();
 
     for path in paths {

@@ -11,13 +11,14 @@
 //! and returns `None`, and the test reports itself skipped, like the tests
 //! on the machine's server without TOLLGATE_TEST_POSTGRES.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use diesel::{Connection, QueryableByName, RunQueryDsl};
+use diesel::Connection;
 use tempfile::TempDir;
-use tollgate::db::pg::PgConn;
+
+use super::super::db::{count_in, PgConnection};
+use super::super::free_port;
 
 pub struct PrivatePg {
     /// Holds the data folder (removed when the server is dropped).
@@ -60,19 +61,6 @@ fn is_root() -> bool {
 fn postgres_uid() -> Option<u32> {
     let out = Command::new("id").args(["-u", "postgres"]).output().ok()?;
     String::from_utf8(out.stdout).ok()?.trim().parse().ok()
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
-
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    n: i64,
 }
 
 impl PrivatePg {
@@ -146,7 +134,7 @@ impl PrivatePg {
     }
 
     /// A server URL (no database) for the test harness: the app's database
-    /// is made on it per test (`helpers::on_postgres_at`).
+    /// is made on it per test (`support::on_postgres_at`).
     pub fn url(&self, query: &str) -> String {
         format!(
             "postgres://postgres@127.0.0.1:{}/postgres{query}",
@@ -167,14 +155,14 @@ impl PrivatePg {
         } else {
             ""
         };
-        let mut admin = PgConn::establish(&self.url(query)).expect("the private server");
-        let rows: Vec<Count> = diesel::sql_query(format!(
-            "SELECT COUNT(*) AS n FROM pg_stat_activity \
-             WHERE datname = '{database}' AND backend_type = 'client backend'"
-        ))
-        .load(&mut admin)
-        .unwrap();
-        rows[0].n
+        let mut admin = PgConnection::establish(&self.url(query)).expect("the private server");
+        count_in(
+            &mut admin,
+            &format!(
+                "SELECT COUNT(*) AS n FROM pg_stat_activity \
+                 WHERE datname = '{database}' AND backend_type = 'client backend'"
+            ),
+        )
     }
 
     fn pg_ctl(&self, action: &str) -> bool {

@@ -3,20 +3,14 @@
 //! free port and killed when dropped. Where Python has no `aiosmtpd`, the
 //! tests that need it report themselves skipped, like the PostgreSQL ones.
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
-/// A port nothing listens on right now (bound, then let go).
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
+use super::super::free_port;
 
 /// `smtp://127.0.0.1:{port}`.
 pub fn smtp_url(port: u16) -> String {
@@ -202,19 +196,6 @@ impl Mail {
             .collect();
         (!token.is_empty()).then_some(token)
     }
-}
-
-/// Waits up to `secs` seconds for `done`, for deliveries that depend on
-/// real time (a killed process's lease, a real binary's back-off).
-pub async fn wait_for(secs: u64, mut done: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < deadline {
-        if done() {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    done()
 }
 
 #[test]

@@ -1,0 +1,8 @@
+//! Stand-ins for what the app talks to, each on loopback at a free port and
+//! stopped when dropped: a mail server, Stripe's API, a TCP proxy in front
+//! of PostgreSQL, and a PostgreSQL server of a test's own.
+
+pub mod private_pg;
+pub mod proxy;
+pub mod smtp;
+pub mod stripe_stand_in;
