@@ -19,11 +19,12 @@ use std::time::Duration;
 use diesel::connection::{set_default_instrumentation, Instrumentation, InstrumentationEvent};
 use reqwest::StatusCode;
 
-#[path = "api/helpers.rs"]
-#[allow(dead_code)]
-mod helpers;
+// The api suite's harness, shared by path: this binary uses a part of it.
+#[path = "api/support/mod.rs"]
+#[allow(dead_code, unused_imports)]
+mod support;
 
-use helpers::{on_postgres, on_sqlite, spawn_app_with, TestApp};
+use support::{on_postgres, on_sqlite, spawn_app_with, TestApp};
 
 static STATEMENTS: AtomicUsize = AtomicUsize::new(0);
 static ROUND_TRIPS: AtomicUsize = AtomicUsize::new(0);

@@ -46,7 +46,7 @@ export TOLLGATE_SESSION
 # no STRIPE_* settings (Stripe cannot be reached from here), so they answer
 # their documented 501 billing_not_configured, which schemathesis counts as
 # a server error whatever the spec says. The anonymous run covers their
-# 401s; tests/api/billing.rs covers them against a local Stripe stand-in.
+# 401s; tests/api/billing/ covers them against a local Stripe stand-in.
 echo "-- logged in, guarded operations that keep the session"
 schemathesis --config-file tests/contract/schemathesis-logged-in.toml run openapi.yaml "${common[@]}" \
   --exclude-operation-id register --exclude-operation-id login \
