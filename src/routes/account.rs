@@ -295,17 +295,6 @@ pub async fn delete_account(
         Ok::<_, ApiError>((live, billing::open_checkouts(conn, user_id, now)?))
     })
     .await?;
-    // A checkout left open in another tab could otherwise still start a
-    // subscription for the account about to go (and if one completes all
-    // the same, its webhook cancels what it started).
-    if let Some(stripe) = state.stripe.as_ref() {
-        for id in &checkouts {
-            stripe
-                .expire_checkout_session(id)
-                .await
-                .map_err(|e| ApiError::BillingUnavailable(e.into()))?;
-        }
-    }
     if !live.is_empty() {
         // With billing switched off there is no way to stop the charges:
         // the account stays until there is.
@@ -321,6 +310,18 @@ pub async fn delete_account(
                 .map_err(|e| ApiError::BillingUnavailable(e.into()))?;
         }
         tracing::info!(user_id, cancelled = live.len(), "subscriptions cancelled");
+    }
+    // A checkout left open in another tab could otherwise still start a
+    // subscription for the account about to go. Expiring it is worth a
+    // try, not a refusal: if Stripe cannot be reached now and the tab is
+    // paid later, the webhook cancels what it started (it is marked as
+    // this user's, who will be gone).
+    if let Some(stripe) = state.stripe.as_ref() {
+        for id in &checkouts {
+            if let Err(e) = stripe.expire_checkout_session(id).await {
+                tracing::warn!(user_id, error = %e, "could not expire an open checkout");
+            }
+        }
     }
     let key = username_key(&current.0.user.username);
     db::run(&state.pool, move |conn| {

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use crate::support::fakes::stripe_stand_in::StandIn;
 use crate::support::stripe::{
     billing_app, customer, deliver_ok, post_webhook, signature, stripe_settings,
-    subscription_event, PRICE, SECRET_KEY, WEBHOOK_SECRET,
+    subscription_event, Customer, PRICE, SECRET_KEY, WEBHOOK_SECRET,
 };
 use crate::support::{assert_error, free_port, spawn_app_and_user, spawn_app_with_user, PASSWORD};
 
@@ -279,7 +279,11 @@ async fn no_stripe_secret_reaches_the_log() {
         "customer.subscription.created",
         now,
         "sub_1",
-        "cus_test_1",
+        // The fresh database's first account.
+        &Customer {
+            id: "cus_test_1".into(),
+            user_id: 1,
+        },
         "active",
     ))
     .unwrap();

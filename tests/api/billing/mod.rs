@@ -7,5 +7,6 @@
 //! them, with a test secret, at the app's clock (`support/stripe.rs`).
 
 mod checkout;
+mod edges;
 mod plan;
 mod webhook;

@@ -10,7 +10,7 @@ use crate::support::assert_error;
 use crate::support::db::count;
 use crate::support::stripe::{
     billing_app, customer, deliver, deliver_ok, event, plan, post_webhook, set_plan, signature,
-    subscription_event, WEBHOOK_SECRET,
+    subscription_event, Customer, WEBHOOK_SECRET,
 };
 
 backend_test! {
@@ -106,7 +106,8 @@ async fn events_for_unknown_customers_and_other_types_change_nothing() {
     let (client, _, _) = customer(&app, &stripe, "Alice").await;
 
     deliver_ok(&app, &subscription_event(
-        "evt_1", "customer.subscription.created", app.now(), "sub_9", "cus_someone_else", "active",
+        "evt_1", "customer.subscription.created", app.now(), "sub_9",
+        &Customer::unknown("cus_someone_else"), "active",
     ))
     .await;
     deliver_ok(&app, &event("evt_2", "invoice.paid", app.now(), json!({"id": "in_1"}))).await;
@@ -124,25 +125,58 @@ async fn events_for_unknown_customers_and_other_types_change_nothing() {
 }
 
 backend_test! {
-async fn a_checkout_made_elsewhere_links_its_customer_to_the_user() {
+async fn a_tollgate_checkout_whose_customer_stripe_made_links_it_to_the_user() {
     let (app, _stripe) = billing_app(&[]).await;
     let client = app.client();
     let user: Value = app.register(&client, "Alice").await.json().await.unwrap();
+    let user_id = user["id"].as_i64().unwrap();
     let t = app.now();
 
     deliver_ok(&app, &event("evt_1", "checkout.session.completed", t, json!({
         "id": "cs_1", "object": "checkout.session", "mode": "subscription",
         "status": "complete", "payment_status": "paid",
-        "client_reference_id": user["id"].as_i64().unwrap().to_string(),
+        "client_reference_id": user_id.to_string(),
+        "metadata": {"tollgate_user_id": user_id.to_string()},
         "customer": "cus_made_by_stripe", "subscription": "sub_1",
     })))
     .await;
+    let customer = Customer { id: "cus_made_by_stripe".into(), user_id };
     deliver_ok(&app, &subscription_event(
-        "evt_2", "customer.subscription.created", t, "sub_1", "cus_made_by_stripe", "trialing",
+        "evt_2", "customer.subscription.created", t, "sub_1", &customer, "trialing",
     ))
     .await;
 
     assert_eq!(plan(&app, &client).await, "premium");
+}
+}
+
+backend_test! {
+async fn events_tollgate_did_not_start_change_nothing() {
+    let (app, stripe) = billing_app(&[]).await;
+    let (client, user_id, customer) = customer(&app, &stripe, "Alice").await;
+    let t = app.now();
+
+    // Another product's checkout on the same Stripe account, for a user id
+    // that happens to be Alice's: no tollgate mark, so not tollgate's.
+    deliver_ok(&app, &event("evt_1", "checkout.session.completed", t, json!({
+        "id": "cs_other", "object": "checkout.session", "mode": "subscription",
+        "client_reference_id": user_id.to_string(),
+        "customer": "cus_other", "subscription": "sub_other",
+    })))
+    .await;
+    // And that product's subscription for Alice's own customer.
+    let unmarked = Customer { id: customer.id.clone(), user_id: 0 };
+    deliver_ok(&app, &subscription_event(
+        "evt_2", "customer.subscription.created", t, "sub_other", &unmarked, "active",
+    ))
+    .await;
+
+    assert_eq!(plan(&app, &client).await, "free");
+    assert_eq!(count(&app, "SELECT COUNT(*) AS n FROM billing_subscriptions"), 0);
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) AS n FROM billing_customers WHERE customer_id = 'cus_other'"),
+        0
+    );
 }
 }
 
@@ -187,7 +221,9 @@ async fn two_instances_given_the_same_events_at_once_apply_each_once() {
         .map(|i| subscription_event(
             &format!("evt_{i}"),
             "customer.subscription.updated",
-            t,
+            // A second apart: events of one second are a tie, which only
+            // Stripe can settle (billing/edges.rs).
+            t + i,
             "sub_1",
             &customer,
             if i % 2 == 0 { "active" } else { "past_due" },
@@ -249,13 +285,17 @@ async fn each_plan_change_by_billing_is_one_event_with_its_source() {
     let (client, _, customer) = customer(&app, &stripe, "Alice").await;
     let bob = app.logged_in_client("Bob").await;
     let t = app.now();
-    for (id, kind, status) in [
+    for (id, kind, status, created) in [
         ("evt_1", "customer.subscription.created", "active"),
         // Still premium: no change, no event.
         ("evt_2", "customer.subscription.updated", "past_due"),
         ("evt_3", "customer.subscription.deleted", "canceled"),
-    ] {
-        deliver_ok(&app, &subscription_event(id, kind, t, "sub_1", &customer, status)).await;
+    ]
+    .into_iter()
+    .enumerate()
+    .map(|(i, (id, kind, status))| (id, kind, status, t + i as i64))
+    {
+        deliver_ok(&app, &subscription_event(id, kind, created, "sub_1", &customer, status)).await;
     }
     // A replay changes nothing and records nothing.
     deliver_ok(&app, &subscription_event(

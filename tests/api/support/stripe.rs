@@ -85,15 +85,43 @@ pub fn event(id: &str, kind: &str, created: i64, object: Value) -> Value {
     })
 }
 
-/// A `customer.subscription.*` event for `sub` of `customer`.
+/// A Stripe customer, and the tollgate user whose checkouts marked what
+/// they started with `metadata[tollgate_user_id]` (0: none of tollgate's).
+#[derive(Debug, Clone)]
+pub struct Customer {
+    pub id: String,
+    pub user_id: i64,
+}
+
+impl Customer {
+    /// A customer tollgate never made, with nothing of tollgate's.
+    pub fn unknown(id: &str) -> Customer {
+        Customer {
+            id: id.to_owned(),
+            user_id: 0,
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.id
+    }
+}
+
+/// A `customer.subscription.*` event for `sub` of `customer`, started by
+/// one of tollgate's checkouts for the customer's user (so marked with
+/// them) unless the customer has none.
 pub fn subscription_event(
     id: &str,
     kind: &str,
     created: i64,
     sub: &str,
-    customer: &str,
+    customer: &Customer,
     status: &str,
 ) -> Value {
+    let metadata = match customer.user_id {
+        0 => json!({}),
+        user_id => json!({"tollgate_user_id": user_id.to_string()}),
+    };
     event(
         id,
         kind,
@@ -101,7 +129,7 @@ pub fn subscription_event(
         json!({
             "id": sub,
             "object": "subscription",
-            "customer": customer,
+            "customer": customer.id,
             "status": status,
             "cancel_at_period_end": false,
             "current_period_start": created,
@@ -110,21 +138,25 @@ pub fn subscription_event(
                 "id": "si_test_1", "object": "subscription_item",
                 "price": {"id": PRICE, "object": "price"}, "quantity": 1,
             }]},
-            "metadata": {},
+            "metadata": metadata,
         }),
     )
 }
 
 /// A user registered with a Stripe customer made by a checkout: the
-/// client, the user id and the customer id.
-pub async fn customer(app: &TestApp, stripe: &StandIn, name: &str) -> (Client, i64, String) {
+/// client, the user id and the customer.
+pub async fn customer(app: &TestApp, stripe: &StandIn, name: &str) -> (Client, i64, Customer) {
     let client = app.client();
     let user: Value = app.register(&client, name).await.json().await.unwrap();
     let response = app.checkout(&client).await;
     assert_eq!(response.status(), StatusCode::OK);
     let made = stripe.requests_to("POST", "/v1/customers");
-    let customer = format!("cus_test_{}", made.len().max(1));
-    (client, user["id"].as_i64().unwrap(), customer)
+    let user_id = user["id"].as_i64().unwrap();
+    let customer = Customer {
+        id: format!("cus_test_{}", made.len().max(1)),
+        user_id,
+    };
+    (client, user_id, customer)
 }
 
 /// The caller's plan, as `/check_session` reports it.

@@ -5,6 +5,10 @@
 //!
 //! - `POST /v1/customers`, `POST /v1/checkout/sessions`,
 //!   `POST /v1/billing_portal/sessions`: a new Stripe-shaped object each;
+//! - `POST /v1/checkout/sessions/{id}/expire`: the session, `expired` (a
+//!   `400` for one already expired, as Stripe answers);
+//! - `GET /v1/subscriptions/{id}`: the subscription as the test said Stripe
+//!   has it ([`StandIn::set_subscription`]), else `404 resource_missing`;
 //! - `DELETE /v1/subscriptions/{id}`: the subscription, `canceled`.
 //!
 //! It records what tollgate sent (method, path, form fields, the
@@ -48,6 +52,10 @@ struct Inner {
     made: HashMap<&'static str, u32>,
     lose_next_answer: bool,
     down: bool,
+    /// Subscriptions as `GET /v1/subscriptions/{id}` answers them.
+    subscriptions: HashMap<String, Value>,
+    /// Checkout Sessions expired so far.
+    expired: Vec<String>,
 }
 
 pub struct StandIn {
@@ -110,6 +118,12 @@ impl StandIn {
         self.inner.lock().unwrap().lose_next_answer = true;
     }
 
+    /// What `GET /v1/subscriptions/{id}` answers for `object["id"]`.
+    pub fn set_subscription(&self, object: Value) {
+        let id = object["id"].as_str().expect("a subscription id").to_owned();
+        self.inner.lock().unwrap().subscriptions.insert(id, object);
+    }
+
     /// Every request fails with a 500 until `false`.
     pub fn set_down(&self, down: bool) {
         self.inner.lock().unwrap().down = down;
@@ -148,7 +162,38 @@ async fn answer(
             .insert_header(("Idempotent-Replayed", "true"))
             .json(replayed.clone());
     }
-    let kind = match (recorded.method.as_str(), recorded.path.as_str()) {
+    let path = recorded.path.as_str();
+    if let ("GET", Some(id)) = (
+        recorded.method.as_str(),
+        path.strip_prefix("/v1/subscriptions/"),
+    ) {
+        return match inner.subscriptions.get(id) {
+            Some(object) => HttpResponse::Ok().json(object),
+            None => stripe_error(
+                404,
+                "invalid_request_error",
+                Some("resource_missing"),
+                "No such subscription (stand-in).",
+            ),
+        };
+    }
+    if let Some(id) = path
+        .strip_prefix("/v1/checkout/sessions/")
+        .and_then(|rest| rest.strip_suffix("/expire"))
+    {
+        if inner.expired.iter().any(|done| done == id) {
+            return stripe_error(
+                400,
+                "invalid_request_error",
+                None,
+                "Only Checkout Sessions with a status in [\"open\"] can be expired (stand-in).",
+            );
+        }
+        inner.expired.push(id.to_owned());
+        return HttpResponse::Ok()
+            .json(json!({"id": id, "object": "checkout.session", "status": "expired"}));
+    }
+    let kind = match (recorded.method.as_str(), path) {
         ("POST", "/v1/customers") => "customer",
         ("POST", "/v1/checkout/sessions") => "checkout.session",
         ("POST", "/v1/billing_portal/sessions") => "billing_portal.session",
@@ -177,6 +222,8 @@ async fn answer(
             "mode": "subscription", "status": "open",
             "customer": recorded.field("customer"),
             "client_reference_id": recorded.field("client_reference_id"),
+            "metadata": {"tollgate_user_id": recorded.field("metadata[tollgate_user_id]")},
+            "expires_at": recorded.field("expires_at").and_then(|t| t.parse::<i64>().ok()),
             "url": format!("https://checkout.stripe.com/c/pay/cs_test_{n}"),
         }),
         "billing_portal.session" => json!({
