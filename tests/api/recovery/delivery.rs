@@ -120,6 +120,29 @@ async fn a_message_that_keeps_failing_is_given_up_after_a_day() {
 }
 
 backend_test! {
+async fn a_message_the_mail_server_refuses_for_good_is_given_up_at_once() {
+    let Some((smtp, app)) = app_with_smtp(&[]).await else { return };
+    app.user("alice").email(Some("refused@example.com")).register().await;
+
+    eventually(|| outbox(&app).iter().all(|m| m.state == "failed")).await;
+    let rows = outbox(&app);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].attempts, 1, "not retried: {rows:?}");
+    let why = rows[0].failure.as_deref().unwrap_or_default();
+    assert!(why.contains("550"), "the server's refusal is kept: {why:?}");
+    assert!(rows[0].body.is_empty(), "no link outlives the message");
+    // Well past its first retry's back-off (seconds), with the sender busy
+    // delivering another message, it has not been tried again. (Done rows
+    // are kept an hour, so it is still there to see.)
+    app.advance_clock(600);
+    app.user("bob").email(Some("bob@example.com")).register().await;
+    wait_for_messages(&smtp, 1).await;
+    let rows = outbox(&app);
+    assert_eq!((rows[0].state.as_str(), rows[0].attempts), ("failed", 1), "{rows:?}");
+}
+}
+
+backend_test! {
 async fn two_instances_send_each_message_once() {
     if !smtp::available() {
         return;
@@ -259,6 +282,26 @@ async fn without_smtp_messages_are_written_to_the_mail_folder() {
     assert!(messages[0].is_to("alice@example.com"));
     assert_eq!(app.verify_email(&token).await.status(), StatusCode::NO_CONTENT);
     assert_eq!(app.account_json(&client).await["email_verified"], true);
+
+    // Named by time, outbox id and recipient, never by anything secret;
+    // readable by the server's user alone, in a folder of its own.
+    let names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), 1);
+    let name = &names[0];
+    assert!(name.ends_with("-alice@example.com.eml"), "{name}");
+    assert!(!name.contains(&token), "{name}");
+    let at = chrono::DateTime::from_timestamp(app.now(), 0).unwrap();
+    assert!(name.starts_with(&at.format("%Y%m%dT").to_string()), "{name}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir.join(name)), 0o600);
+        assert_eq!(mode(&dir), 0o700);
+    }
 }
 }
 

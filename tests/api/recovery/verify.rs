@@ -115,6 +115,32 @@ async fn malformed_addresses_are_refused_with_the_field_named() {
 }
 
 backend_test! {
+async fn an_address_is_the_bare_address_nothing_around_it() {
+    let Some((smtp, app)) = app_with_smtp(&[]).await else { return };
+    let client = app.logged_in_client("victim").await;
+    // Each would send the mail to the address inside while storing the
+    // whole text: one attacker's mailbox could verify any account's.
+    for wrapped in [
+        "Victim<attacker@evil.example>",
+        "\"Victim\"<attacker@evil.example>",
+        "<attacker@evil.example>",
+        "attacker@evil.example(victim@example.com)",
+        "victim@example.com,attacker@evil.example",
+    ] {
+        let response = app.set_email(&client, Some(wrapped), PASSWORD).await;
+        let body = assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+        assert!(body["fields"]["email"].is_string(), "{wrapped}: {body}");
+        let response = app
+            .post_json(&app.client(), "/register", &json!({"username": "eve", "password": PASSWORD, "email": wrapped}))
+            .await;
+        assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    }
+    assert!(app.account_json(&client).await["email"].is_null());
+    assert!(smtp.messages().is_empty(), "nothing was sent anywhere");
+}
+}
+
+backend_test! {
 async fn setting_an_address_needs_the_password_and_counts_failures() {
     let Some((_smtp, app)) = app_with_smtp(&[("LOGIN_MAX_FAILURES", "2")]).await else { return };
     let client = app.logged_in_client("alice").await;

@@ -92,12 +92,15 @@ pub struct OutboxRow {
     pub created_at: i64,
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub next_attempt_at: i64,
+    /// Why it was given up on.
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub failure: Option<String>,
 }
 
 /// The outbox, oldest message first.
 pub fn outbox(app: &TestApp) -> Vec<OutboxRow> {
     diesel::sql_query(
-        "SELECT state, attempts, body, created_at, next_attempt_at FROM outbox ORDER BY id",
+        "SELECT state, attempts, body, created_at, next_attempt_at, failure FROM outbox ORDER BY id",
     )
     .load(&mut app.db())
     .unwrap()
