@@ -62,6 +62,50 @@ pub fn reset(app_url: &str, token: &str, username: &str, ttl_secs: i64) -> Rende
     }
 }
 
+/// A change to an account that its owner is told of, at the verified
+/// address (for an address change, the old one): if it was not them, they
+/// learn of it while they can still act.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notice {
+    PasswordChanged,
+    PasswordReset,
+    EmailChanged,
+}
+
+/// A notice's text. It carries no link: nothing in it signs anyone in or
+/// changes anything, so a copy in the wrong hands is worth nothing.
+pub fn notice(kind: Notice, username: &str) -> Rendered {
+    let (subject, what) = match kind {
+        Notice::PasswordChanged => (
+            "Your password was changed",
+            "The password of your account was changed, and every other session\n\
+             of it was ended.",
+        ),
+        Notice::PasswordReset => (
+            "Your password was reset",
+            "The password of your account was reset through an emailed link, and\n\
+             every session of it was ended.",
+        ),
+        Notice::EmailChanged => (
+            "Your email address was changed",
+            "The email address of your account was changed: messages about it,\n\
+             password resets included, now go to the new address, not this one.",
+        ),
+    };
+    Rendered {
+        subject: format!("{subject} ({username})"),
+        body: format!(
+            "Hello {username},\n\
+             \n\
+             {what}\n\
+             \n\
+             If that was you, there is nothing to do. If it was not, someone\n\
+             else can sign in to your account: reset your password at once from\n\
+             the sign-in page, and contact the site's operator.\n"
+        ),
+    }
+}
+
 /// The HTML alternative of a message's text: each paragraph a `<p>`, each
 /// line that is a link a clickable `<a>`, everything escaped. Made from
 /// the text, so the two parts can never say different things.
@@ -107,6 +151,28 @@ fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_notice_names_the_account_and_links_nowhere() {
+        for kind in [
+            Notice::PasswordChanged,
+            Notice::PasswordReset,
+            Notice::EmailChanged,
+        ] {
+            let m = notice(kind, "Bob");
+            assert!(m.subject.contains("(Bob)"), "{m:?}");
+            assert!(m.body.starts_with("Hello Bob,"), "{m:?}");
+            assert!(
+                !m.body.contains("http") && !m.body.contains("token"),
+                "{m:?}"
+            );
+            assert!(!html_of(&m.body).contains("<a "), "{m:?}");
+        }
+        assert_ne!(
+            notice(Notice::PasswordChanged, "Bob").subject,
+            notice(Notice::EmailChanged, "Bob").subject
+        );
+    }
 
     #[test]
     fn the_html_part_links_the_link_and_escapes_the_rest() {

@@ -1,4 +1,5 @@
-//! Email: the links emailed to prove an address or reset a password, queued
+//! Email: the links emailed to prove an address or reset a password, and
+//! the notices of changes to an account, queued
 //! in the database's outbox in the caller's transaction, and the
 //! background sender that delivers them ([`sender`]).
 //!
@@ -100,6 +101,38 @@ impl Outbox {
     /// Queues a password-reset link for the account.
     pub fn send_reset(&self, conn: &mut Conn, now: i64, to: &Recipient<'_>) -> QueryResult<bool> {
         self.queue(conn, now, to, Purpose::Reset)
+    }
+
+    /// Queues a notice of a change to the account (see [`message::Notice`]),
+    /// within the address's hourly limit like every message; `false` when
+    /// that is spent.
+    pub fn send_notice(
+        &self,
+        conn: &mut Conn,
+        now: i64,
+        to: &Recipient<'_>,
+        kind: message::Notice,
+    ) -> QueryResult<bool> {
+        if !self.within_limit(conn, to.email_key, now)? {
+            tracing::info!(
+                user_id = to.user_id,
+                notice = ?kind,
+                "not sending a notice: the address's hourly limit is spent"
+            );
+            return Ok(false);
+        }
+        let rendered = message::notice(kind, to.username);
+        outbox::insert(
+            conn,
+            &outbox::NewMessage {
+                recipient: to.email,
+                recipient_key: to.email_key,
+                subject: &rendered.subject,
+                body: &rendered.body,
+                now,
+            },
+        )?;
+        Ok(true)
     }
 
     fn queue(
