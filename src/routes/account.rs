@@ -7,7 +7,6 @@ use serde::Serialize;
 
 use super::body::{Fields, JsonObject};
 use super::pagination::{pagination, Pagination};
-use super::requester;
 use crate::auth::{password, Account};
 use crate::db::email_tokens::{self, Purpose};
 use crate::db::{self, billing, events, sessions, users};
@@ -65,7 +64,7 @@ pub async fn list_sessions(
 pub async fn end_session(
     state: web::Data<AppState>,
     session: Session,
-    req: HttpRequest,
+    by: Requester,
     current: CurrentSession,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
@@ -77,15 +76,13 @@ pub async fn end_session(
     }
     let is_current = id == current.0.id;
     let user_id = current.0.user.id;
-    let (by, now) = (requester(&req), state.clock.now());
-    let ended = db::run(&state.pool, move |conn| {
-        db::write_transaction(conn, |conn| {
-            let ended = sessions::revoke(conn, user_id, &id)?;
-            if ended {
-                revoked(conn, now, user_id, &by, &id)?;
-            }
-            Ok::<_, ApiError>(ended)
-        })
+    let now = state.clock.now();
+    let ended = super::write(&state.pool, move |conn| {
+        let ended = sessions::revoke(conn, user_id, &id)?;
+        if ended {
+            revoked(conn, now, user_id, &by, &id)?;
+        }
+        Ok::<_, ApiError>(ended)
     })
     .await?;
     if !ended {
@@ -100,18 +97,16 @@ pub async fn end_session(
 /// "Log out everywhere else."
 pub async fn end_other_sessions(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    by: Requester,
     current: CurrentSession,
 ) -> Result<HttpResponse, ApiError> {
     let (user_id, keep) = (current.0.user.id, current.0.id);
-    let (by, now) = (requester(&req), state.clock.now());
-    db::run(&state.pool, move |conn| {
-        db::write_transaction(conn, |conn| {
-            for id in sessions::revoke_others(conn, user_id, &keep)? {
-                revoked(conn, now, user_id, &by, &id)?;
-            }
-            Ok::<_, ApiError>(())
-        })
+    let now = state.clock.now();
+    super::write(&state.pool, move |conn| {
+        for id in sessions::revoke_others(conn, user_id, &keep)? {
+            revoked(conn, now, user_id, &by, &id)?;
+        }
+        Ok::<_, ApiError>(())
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -226,7 +221,7 @@ pub(super) async fn confirm_password(
 pub async fn change_password(
     state: web::Data<AppState>,
     session: Session,
-    req: HttpRequest,
+    by: Requester,
     current: CurrentSession,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
@@ -241,23 +236,20 @@ pub async fn change_password(
     };
 
     let user_id = current.0.user.id;
-    let by = requester(&req);
     confirm_password(&state, &current, current_password, &by).await?;
     let hash = password::hash(new_password.expose().to_owned(), state.logins.bcrypt_cost).await?;
 
     let (session_id, stay) = (current.0.id.clone(), current.0.stay_signed_in);
     let now = state.clock.now();
-    let token = db::run(&state.pool, move |conn| {
-        db::write_transaction(conn, |conn| {
-            users::update_password_hash(conn, user_id, &hash)?;
-            // Any password change kills outstanding reset links.
-            email_tokens::delete_for_user(conn, user_id, Purpose::Reset)?;
-            // The sessions this ends are part of the change: one event.
-            sessions::revoke_others(conn, user_id, &session_id)?;
-            let changed = EventKind::PasswordChanged;
-            events::record(conn, now, user_id, changed, &by, Default::default())?;
-            Ok::<_, ApiError>(session::rotate(conn, &session_id)?)
-        })
+    let token = super::write(&state.pool, move |conn| {
+        users::update_password_hash(conn, user_id, &hash)?;
+        // Any password change kills outstanding reset links.
+        email_tokens::delete_for_user(conn, user_id, Purpose::Reset)?;
+        // The sessions this ends are part of the change: one event.
+        sessions::revoke_others(conn, user_id, &session_id)?;
+        let changed = EventKind::PasswordChanged;
+        events::record(conn, now, user_id, changed, &by, Default::default())?;
+        Ok::<_, ApiError>(session::rotate(conn, &session_id)?)
     })
     .await?;
     let remember_for = stay.then_some(state.lifetimes.remember);
@@ -278,7 +270,7 @@ pub async fn change_password(
 pub async fn delete_account(
     state: web::Data<AppState>,
     session: Session,
-    req: HttpRequest,
+    by: Requester,
     current: CurrentSession,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
@@ -288,7 +280,7 @@ pub async fn delete_account(
     };
 
     let user_id = current.0.user.id;
-    confirm_password(&state, &current, password, &requester(&req)).await?;
+    confirm_password(&state, &current, password, &by).await?;
     let live = db::run(&state.pool, move |conn| {
         Ok::<_, ApiError>(billing::live_subscription_ids(conn, user_id)?)
     })
@@ -310,12 +302,10 @@ pub async fn delete_account(
         tracing::info!(user_id, cancelled = live.len(), "subscriptions cancelled");
     }
     let key = username_key(&current.0.user.username);
-    db::run(&state.pool, move |conn| {
-        db::write_transaction(conn, |conn| {
-            users::delete(conn, user_id)?;
-            db::throttle::clear(conn, &key)?;
-            Ok::<_, ApiError>(())
-        })
+    super::write(&state.pool, move |conn| {
+        users::delete(conn, user_id)?;
+        db::throttle::clear(conn, &key)?;
+        Ok::<_, ApiError>(())
     })
     .await?;
     tracing::info!(user_id, "account deleted");

@@ -63,10 +63,8 @@ pub async fn checkout(
                 .await
                 .map_err(unavailable)?;
             let now = state.clock.now();
-            db::run(&state.pool, move |conn| {
-                db::write_transaction(conn, |conn| {
-                    Ok::<_, ApiError>(billing::remember_customer(conn, user_id, &made, now)?)
-                })
+            super::write(&state.pool, move |conn| {
+                Ok::<_, ApiError>(billing::remember_customer(conn, user_id, &made, now)?)
             })
             .await?
         }
@@ -146,10 +144,8 @@ pub async fn stripe_webhook(
     let event = parse_event(&value)
         .map_err(|missing| ApiError::field(missing.0, "is missing or of the wrong type"))?;
     let (id, kind) = (event.id.clone(), event.kind.clone());
-    let applied = db::run(&state.pool, move |conn| {
-        db::write_transaction(conn, |conn| {
-            Ok::<_, ApiError>(billing::apply_event(conn, &event, now)?)
-        })
+    let applied = super::write(&state.pool, move |conn| {
+        Ok::<_, ApiError>(billing::apply_event(conn, &event, now)?)
     })
     .await?;
     tracing::info!(event.id = %id, event.kind = %kind, outcome = ?applied, "billing event");

@@ -10,9 +10,13 @@ pub mod pagination;
 pub mod recovery;
 
 use actix_web::http::Method;
-use actix_web::{guard, web, HttpRequest, HttpResponse, Resource, Route};
+use std::future::{ready, Ready};
+
+use actix_web::dev::Payload;
+use actix_web::{guard, web, FromRequest, HttpRequest, HttpResponse, Resource, Route};
 
 use crate::client_ip;
+use crate::db;
 use crate::domain::Requester;
 use crate::error::ApiError;
 
@@ -331,9 +335,30 @@ pub fn user_agent(req: &HttpRequest) -> Option<String> {
     Some(ua.chars().take(256).collect())
 }
 
-/// Who is making this request, for the account events it causes.
-pub fn requester(req: &HttpRequest) -> Requester {
+/// Who is making this request, for the account events it causes. Most
+/// handlers take it as an argument (the extractor below); a metered read
+/// builds it only when it writes an event, keeping the user agent's copy
+/// off the hot path.
+fn requester(req: &HttpRequest) -> Requester {
     Requester::new(client_ip::of(req), user_agent(req))
+}
+
+impl FromRequest for Requester {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Ok(requester(req)))
+    }
+}
+
+/// Runs `f` as one write transaction, off the async workers.
+async fn write<T, F>(pool: &db::Pool, f: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut db::Conn) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    db::run(pool, move |conn| db::write_transaction(conn, f)).await
 }
 
 /// The route patterns of [`ENDPOINTS`], for the metrics' `route` label.
