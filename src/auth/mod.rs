@@ -7,4 +7,4 @@ pub mod password;
 pub mod throttle;
 
 pub use ip_limits::IpLimits;
-pub use throttle::{Account, LoginThrottle, Passed};
+pub use throttle::{Account, Attempt, LoginThrottle, Passed};

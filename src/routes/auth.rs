@@ -4,9 +4,9 @@ use actix_session::Session;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::body::{Fields, JsonObject};
-use super::recovery::send_verification;
-use crate::auth::{ip_limits, password, Account};
-use crate::db::{self, events, sessions, users};
+use super::common::{clear_lockout, record_event, send_verification};
+use crate::auth::{ip_limits, Account, Attempt};
+use crate::db::{self, sessions, users};
 use crate::domain::username::username_key;
 use crate::domain::{Email, EventKind, Password, Requester, Username};
 use crate::error::ApiError;
@@ -89,7 +89,7 @@ pub async fn register(
     {
         return Err(ApiError::UsernameTaken);
     }
-    let hash = password::hash(password.expose().to_owned(), state.logins.bcrypt_cost).await?;
+    let hash = state.logins.hash(&password).await?;
 
     let lifetimes = state.lifetimes;
     let stay = sent.stay_signed_in;
@@ -114,14 +114,7 @@ pub async fn register(
         }
         let issued = session::start(conn, user.id, stay, &by, now, &lifetimes)?;
         // The session it opens is part of the registration: one event.
-        events::record(
-            conn,
-            now,
-            user.id,
-            EventKind::Registered,
-            &by,
-            Default::default(),
-        )?;
+        record_event(conn, now, user.id, EventKind::Registered, &by)?;
         Ok::<_, ApiError>((user, issued, queued))
     })
     .await?;
@@ -173,31 +166,32 @@ async fn log_in(
     let key = username_key(&sent.username);
     // No account can have an invalid name, so such a login only needs to
     // cost what a real one does; it is not counted towards any lockout.
-    let counted = Username::parse(&sent.username).is_ok();
+    let account = match Username::parse(&sent.username) {
+        Ok(_) => Account::Named,
+        Err(_) => Account::Unnamable,
+    };
+    let attempt = Attempt {
+        key: &key,
+        account,
+        password: sent.password,
+        by: &by,
+    };
     let Some(passed) = state
         .logins
-        .check_password(
-            &state.pool,
-            &state.clock,
-            &key,
-            counted,
-            Account::Named,
-            sent.password,
-            &by,
-        )
+        .check_password(&state.pool, &state.clock, attempt)
         .await?
     else {
         return Err(ApiError::InvalidCredentials);
     };
 
     let lifetimes = state.lifetimes;
-    let stay = sent.stay_signed_in;
+    let (stay, username) = (sent.stay_signed_in, sent.username);
     let previous = previous_session(req);
     let user = passed.user.to_user();
     let (user_id, rehashed) = (user.id, passed.rehashed);
     let now = state.clock.now();
     let issued = super::write(&state.pool, move |conn| {
-        db::throttle::clear(conn, &key)?;
+        clear_lockout(conn, &username)?;
         // The stored hash was made at another BCRYPT_COST: upgrade it
         // now, while the plaintext is at hand.
         if let Some(new_hash) = &rehashed {
@@ -207,14 +201,7 @@ async fn log_in(
             sessions::end(conn, id)?;
         }
         let issued = session::start(conn, user_id, stay, &by, now, &lifetimes)?;
-        events::record(
-            conn,
-            now,
-            user_id,
-            EventKind::Login,
-            &by,
-            Default::default(),
-        )?;
+        record_event(conn, now, user_id, EventKind::Login, &by)?;
         Ok::<_, ApiError>(issued)
     })
     .await?;
@@ -251,14 +238,7 @@ pub async fn logout(
     super::write(&state.pool, move |conn| {
         // Two logouts racing with one cookie end one session: one event.
         if sessions::revoke(conn, user_id, &id)? {
-            events::record(
-                conn,
-                now,
-                user_id,
-                EventKind::Logout,
-                &by,
-                Default::default(),
-            )?;
+            record_event(conn, now, user_id, EventKind::Logout, &by)?;
         }
         Ok::<_, ApiError>(())
     })

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod billing;
 pub mod blog;
 pub mod body;
+mod common;
 pub mod health;
 pub mod pagination;
 pub mod recovery;

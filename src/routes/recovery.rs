@@ -10,15 +10,15 @@
 
 use actix_web::{web, HttpResponse};
 
-use super::account::{confirm_password, AccountView};
 use super::body::{Fields, JsonObject};
+use super::common::{
+    clear_lockout, confirm_password, record_event, send_verification, AccountView,
+};
 use crate::auth::ip_limits;
 use crate::db::email_tokens::{self, Purpose};
 use crate::db::{self, events, forgot_requests, sessions, users};
-use crate::domain::username::username_key;
 use crate::domain::{Email, EventKind, Password, Requester};
 use crate::error::{ApiError, NoSession};
-use crate::mail::Recipient;
 use crate::session::{token, CurrentSession};
 use crate::state::AppState;
 
@@ -99,28 +99,6 @@ fn forget_links(conn: &mut db::Conn, user_id: i64) -> diesel::QueryResult<()> {
     Ok(())
 }
 
-/// Queues a verification link to `email` for the account, in the caller's
-/// transaction; `false` when the address's hourly limit is spent.
-pub(super) fn send_verification(
-    state: &AppState,
-    conn: &mut db::Conn,
-    now: i64,
-    user_id: i64,
-    username: &str,
-    email: &Email,
-) -> diesel::QueryResult<bool> {
-    state.mail.send_verification(
-        conn,
-        now,
-        &Recipient {
-            user_id,
-            username,
-            email: email.as_str(),
-            email_key: &email.key(),
-        },
-    )
-}
-
 /// `POST /email/verify` (public): spends a verification link.
 #[tracing::instrument(name = "verify_email", skip_all)]
 pub async fn verify_email(
@@ -142,8 +120,7 @@ pub async fn verify_email(
             .ok_or(ApiError::InvalidToken)?;
         match users::mark_verified(conn, user_id, &key) {
             Ok(true) => {
-                let verified = EventKind::EmailVerified;
-                events::record(conn, now, user_id, verified, &by, Default::default())?;
+                record_event(conn, now, user_id, EventKind::EmailVerified, &by)?;
                 Ok(user_id)
             }
             // The account holds another address now: the link is dead.
@@ -244,12 +221,10 @@ pub async fn reset_password(
     }) else {
         return Err(fields.into_error());
     };
-    let hash =
-        crate::auth::password::hash(new_password.expose().to_owned(), state.logins.bcrypt_cost)
-            .await?;
+    let hash = state.logins.hash(&new_password).await?;
 
     let user_id = holder.id;
-    let name_key = username_key(&holder.username);
+    let username = holder.username;
     super::write(&state.pool, move |conn| {
         // Spent now, in one statement: a link used twice at once
         // resets once; the second gets `400`.
@@ -263,14 +238,13 @@ pub async fn reset_password(
         users::update_password_hash(conn, user_id, &hash)?;
         email_tokens::delete_for_user(conn, user_id, Purpose::Reset)?;
         sessions::end_all(conn, user_id)?;
-        db::throttle::clear(conn, &name_key)?;
+        clear_lockout(conn, &username)?;
         // The link proved the address, unless another account has
         // verified it meanwhile: then the reset still stands and the
         // address stays unverified.
         users::mark_verified_unless_taken(conn, user_id, &key)?;
         // The sessions this ends are part of the reset: one event.
-        let reset = EventKind::PasswordReset;
-        events::record(conn, now, user_id, reset, &by, Default::default())?;
+        record_event(conn, now, user_id, EventKind::PasswordReset, &by)?;
         Ok::<_, ApiError>(())
     })
     .await?;
