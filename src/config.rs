@@ -3,6 +3,8 @@
 //! and the parser that reads them through it. Every invalid value is
 //! reported with the name of its variable, so an operator knows what to fix
 //! before anything starts; secrets never show in a `Debug` dump.
+//!
+//! [`SETTINGS`]: crate::config::SETTINGS
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -765,7 +767,7 @@ mod tests {
     }
 
     #[test]
-    fn the_newer_settings_have_the_contracts_defaults() {
+    fn mail_billing_and_limit_settings_have_the_contracts_defaults() {
         let s = settings(&[]).unwrap();
         assert_eq!(s.app_url, "http://localhost:5173");
         assert!(s.smtp_url.is_none());

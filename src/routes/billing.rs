@@ -25,7 +25,7 @@ use crate::state::AppState;
 /// The webhook's body limit: Stripe's events are far larger than anything
 /// a browser sends here (a subscription with its items and invoice
 /// settings), so this route alone reads up to 256 KiB.
-pub const WEBHOOK_BODY_LIMIT: usize = 256 * 1024;
+const WEBHOOK_BODY_LIMIT: usize = 256 * 1024;
 
 /// Billing's settings and client, or `501 billing_not_configured`.
 fn configured(state: &AppState) -> Result<(&Stripe, &StripeClient), ApiError> {

@@ -73,7 +73,7 @@ impl FromRequest for JsonObject {
 }
 
 /// Syntax errors are `400`; valid JSON that is not an object is `422`.
-pub fn parse_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
+fn parse_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::InvalidJson("the body is empty".to_owned()));
     }

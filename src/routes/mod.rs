@@ -1,4 +1,10 @@
-//! The HTTP routes, one file per resource, and the table that wires them.
+//! The HTTP routes, one file per resource (shared pieces in `common`), and
+//! what they all stand on: the one route table ([`ENDPOINTS`]) the router,
+//! the guard's allowlist and the spec test are derived from, the
+//! [`Requester`] extractor, and the write-transaction helper.
+//!
+//! [`ENDPOINTS`]: crate::routes::ENDPOINTS
+//! [`Requester`]: crate::domain::Requester
 
 pub mod account;
 pub mod auth;
@@ -98,7 +104,7 @@ const fn delete(attach: fn(Route) -> Route) -> Handler {
 }
 
 /// The contract's routes, written once. The router ([`configure`]), the
-/// guard's allowlist ([`PUBLIC_PATHS`]), the metrics' route labels
+/// guard's allowlist ([`is_public`]), the metrics' route labels
 /// ([`patterns`]) and [`ROUTES`] (held to `openapi.yaml` and to the
 /// server's `Allow` headers by a test) are all read from here. A public
 /// path is matched exactly: `/login/` is not `/login`.
@@ -219,7 +225,7 @@ pub const ROUTES: &[(&str, &str)] = &route_pairs::<{ route_count(ENDPOINTS) }>(E
 
 /// The paths of [`ENDPOINTS`] anyone may call. An array compared in place,
 /// so the guard's check on every request allocates and locks nothing.
-pub const PUBLIC_PATHS: [&str; public_count(ENDPOINTS)] = public_paths(ENDPOINTS);
+const PUBLIC_PATHS: [&str; public_count(ENDPOINTS)] = public_paths(ENDPOINTS);
 
 const fn route_count(table: &[Endpoint]) -> usize {
     let (mut count, mut i) = (0, 0);
@@ -331,7 +337,7 @@ pub async fn not_found() -> Result<HttpResponse, ApiError> {
 }
 
 /// The caller's `User-Agent`, shortened, for the session list.
-pub fn user_agent(req: &HttpRequest) -> Option<String> {
+fn user_agent(req: &HttpRequest) -> Option<String> {
     let ua = req.headers().get("user-agent")?.to_str().ok()?;
     Some(ua.chars().take(256).collect())
 }

@@ -25,7 +25,7 @@ pub fn public_id() -> String {
 /// the token has 256 bits of entropy, so it cannot be guessed from its hash.
 /// Lowercase hex, written into a buffer: every authenticated request hashes
 /// its cookie's token, and `hex::encode`'s character-by-character `String`
-/// was about 1.3 % of a `check_session`'s CPU (bench/README.md, session 13).
+/// was about 1.3 % of a `check_session`'s CPU (bench/README.md).
 pub fn hash(token: &str) -> String {
     let mut hex = [0u8; 64];
     // 32 bytes always fit 64 hex digits, always ASCII: neither fails (and
