@@ -40,7 +40,7 @@ pub struct Turn<'a> {
 }
 
 impl Turns {
-    pub async fn take(&self, key: &str) -> Turn<'_> {
+    async fn take(&self, key: &str) -> Turn<'_> {
         let lock = {
             let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
             map.entry(key.to_owned()).or_default().clone()
