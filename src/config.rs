@@ -163,7 +163,7 @@ pub const SETTINGS: &[Setting] = &[
         name: "DATABASE_URL",
         default: Some("tollgate.db"),
         range: None,
-        help: "A SQLite file path, or a `postgres://` URL for PostgreSQL (`?sslmode=verify-full` or `require` for TLS).",
+        help: "A SQLite file path (a `sqlite://` prefix is accepted), or a `postgres://` URL for PostgreSQL (`?sslmode=verify-full` or `require` for TLS).",
     },
     Setting {
         name: "HOST",
@@ -175,13 +175,13 @@ pub const SETTINGS: &[Setting] = &[
         name: "PORT",
         default: Some("8080"),
         range: Some(Range::Whole { min: 0, max: u16::MAX as u64 }),
-        help: "The port to listen on.",
+        help: "The port to listen on; `0` picks a free one.",
     },
     Setting {
         name: "SESSION_SECRET",
         default: None,
         range: None,
-        help: "Key that signs the session cookie, at least 64 bytes, the same on every instance; unset: generated once and kept beside the SQLite database.",
+        help: "Key that signs the session cookie, at least 64 bytes, the same on every instance; unset: generated once and kept beside the SQLite database (so required with PostgreSQL).",
     },
     Setting {
         name: "COOKIE_SECURE",
@@ -223,7 +223,7 @@ pub const SETTINGS: &[Setting] = &[
         name: "FREE_READS",
         default: Some("5"),
         range: Some(Range::Whole { min: 0, max: 1_000_000 }),
-        help: "Free distinct posts per user per calendar month (UTC).",
+        help: "Free distinct posts per user per calendar month (UTC); `0` paywalls everything.",
     },
     Setting {
         name: "LOGIN_MAX_FAILURES",
@@ -289,7 +289,7 @@ pub const SETTINGS: &[Setting] = &[
         name: "MAIL_DIR",
         default: Some("mail"),
         range: None,
-        help: "Where messages are written as `.eml` files when `SMTP_URL` is unset.",
+        help: "Where messages are written as `.eml` files when `SMTP_URL` is unset (created if missing).",
     },
     Setting {
         name: "MAIL_MAX_PER_ADDRESS_PER_HOUR",
