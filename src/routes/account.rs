@@ -81,7 +81,7 @@ pub async fn end_session(
         if ended {
             revoked(conn, now, user_id, &by, &id)?;
         }
-        Ok::<_, ApiError>(ended)
+        Ok(ended)
     })
     .await?;
     if !ended {
@@ -105,7 +105,7 @@ pub async fn end_other_sessions(
         for id in sessions::revoke_others(conn, user_id, &keep)? {
             revoked(conn, now, user_id, &by, &id)?;
         }
-        Ok::<_, ApiError>(())
+        Ok(())
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -172,7 +172,7 @@ pub async fn change_password(
         // The sessions this ends are part of the change: one event.
         sessions::revoke_others(conn, user_id, &session_id)?;
         record_event(conn, now, user_id, EventKind::PasswordChanged, &by)?;
-        Ok::<_, ApiError>(session::rotate(conn, &session_id)?)
+        Ok(session::rotate(conn, &session_id)?)
     })
     .await?;
     let remember_for = stay.then_some(state.lifetimes.remember);
@@ -228,7 +228,7 @@ pub async fn delete_account(
     super::write(&state.pool, move |conn| {
         users::delete(conn, user_id)?;
         clear_lockout(conn, &username)?;
-        Ok::<_, ApiError>(())
+        Ok(())
     })
     .await?;
     tracing::info!(user_id, "account deleted");

@@ -115,7 +115,7 @@ pub async fn register(
         let issued = session::start(conn, user.id, stay, &by, now, &lifetimes)?;
         // The session it opens is part of the registration: one event.
         record_event(conn, now, user.id, EventKind::Registered, &by)?;
-        Ok::<_, ApiError>((user, issued, queued))
+        Ok((user, issued, queued))
     })
     .await?;
     if queued {
@@ -202,7 +202,7 @@ async fn log_in(
         }
         let issued = session::start(conn, user_id, stay, &by, now, &lifetimes)?;
         record_event(conn, now, user_id, EventKind::Login, &by)?;
-        Ok::<_, ApiError>(issued)
+        Ok(issued)
     })
     .await?;
     drop(passed.turn);
@@ -240,7 +240,7 @@ pub async fn logout(
         if sessions::revoke(conn, user_id, &id)? {
             record_event(conn, now, user_id, EventKind::Logout, &by)?;
         }
-        Ok::<_, ApiError>(())
+        Ok(())
     })
     .await?;
     session::end(&session);

@@ -64,7 +64,7 @@ pub async fn checkout(
                 .map_err(unavailable)?;
             let now = state.clock.now();
             super::write(&state.pool, move |conn| {
-                Ok::<_, ApiError>(billing::remember_customer(conn, user_id, &made, now)?)
+                Ok(billing::remember_customer(conn, user_id, &made, now)?)
             })
             .await?
         }
@@ -145,7 +145,7 @@ pub async fn stripe_webhook(
         .map_err(|missing| ApiError::field(missing.0, "is missing or of the wrong type"))?;
     let (id, kind) = (event.id.clone(), event.kind.clone());
     let applied = super::write(&state.pool, move |conn| {
-        Ok::<_, ApiError>(billing::apply_event(conn, &event, now)?)
+        Ok(billing::apply_event(conn, &event, now)?)
     })
     .await?;
     tracing::info!(event.id = %id, event.kind = %kind, outcome = ?applied, "billing event");

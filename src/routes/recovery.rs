@@ -82,7 +82,7 @@ pub async fn set_email(
         }
         let view =
             AccountView::load(conn, user_id)?.ok_or(ApiError::NotLoggedIn(NoSession::Invalid))?;
-        Ok::<_, ApiError>((view, queued))
+        Ok((view, queued))
     })
     .await?;
     if queued {
@@ -175,7 +175,7 @@ pub async fn forgot_password(
                 now,
             },
         )?;
-        Ok::<_, ApiError>(())
+        Ok(())
     })
     .await?;
     state.mail.wake();
@@ -245,7 +245,7 @@ pub async fn reset_password(
         users::mark_verified_unless_taken(conn, user_id, &key)?;
         // The sessions this ends are part of the reset: one event.
         record_event(conn, now, user_id, EventKind::PasswordReset, &by)?;
-        Ok::<_, ApiError>(())
+        Ok(())
     })
     .await?;
     tracing::info!(user_id, "password reset by emailed link");
