@@ -10,15 +10,14 @@
 //! every per-IP limit. A header from a peer that is not a trusted proxy is
 //! ignored entirely for the same reason.
 
-use std::future::{ready, Ready};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
 use actix_web::http::header::HeaderMap;
-use actix_web::{FromRequest, HttpRequest};
+use actix_web::HttpRequest;
 use ipnet::IpNet;
 
-/// `TRUSTED_PROXIES`, put in the app's data by `startup` for [`ClientIp`].
+/// `TRUSTED_PROXIES`, put in the app's data by `startup` for [`of`].
 #[derive(Clone, Debug, Default)]
 pub struct TrustedProxies(pub Arc<[IpNet]>);
 
@@ -94,19 +93,6 @@ fn forwarded_for(headers: &HeaderMap) -> impl DoubleEndedIterator<Item = &str> {
         .filter_map(|v| v.to_str().ok())
         .collect::<Vec<_>>()
         .into_iter()
-}
-
-/// The caller's client IP, for a handler.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClientIp(pub IpAddr);
-
-impl FromRequest for ClientIp {
-    type Error = std::convert::Infallible;
-    type Future = Ready<Result<Self, Self::Error>>;
-
-    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        ready(Ok(ClientIp(of(req))))
-    }
 }
 
 #[cfg(test)]

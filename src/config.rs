@@ -1,6 +1,10 @@
-//! Settings from the environment (and `.env`, loaded by `main`), with the
-//! contract's defaults. Every invalid value is reported with the name of its
-//! variable, so an operator knows what to fix before anything starts.
+//! Settings from the environment (and `.env`, loaded by `main`). Owns the
+//! one table of every variable ([`SETTINGS`]: name, default, range, help)
+//! and the parser that reads them through it. Every invalid value is
+//! reported with the name of its variable, so an operator knows what to fix
+//! before anything starts; secrets never show in a `Debug` dump.
+//!
+//! [`SETTINGS`]: crate::config::SETTINGS
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -12,7 +16,7 @@ use ipnet::IpNet;
 /// Everything tollgate can be configured with. Built once at start-up.
 #[derive(Clone, Debug)]
 pub struct Settings {
-    /// A SQLite file path, or later a `postgres://` URL.
+    /// A SQLite file path, or a `postgres://` URL.
     pub database_url: String,
     pub host: String,
     pub port: u16,
@@ -101,46 +105,311 @@ pub struct ConfigError {
     pub reason: String,
 }
 
-/// Every variable tollgate reads.
-pub const VARIABLES: [&str; 37] = [
-    "DATABASE_URL",
-    "HOST",
-    "PORT",
-    "SESSION_SECRET",
-    "COOKIE_SECURE",
-    "COOKIE_SAMESITE",
-    "SESSION_TTL_SECONDS",
-    "SESSION_ABSOLUTE_TTL_SECONDS",
-    "REMEMBER_TTL_SECONDS",
-    "BCRYPT_COST",
-    "FREE_READS",
-    "LOGIN_MAX_FAILURES",
-    "LOGIN_LOCKOUT_SECONDS",
-    "CORS_ALLOWED_ORIGINS",
-    "SEED_DEMO_POSTS",
-    "DATABASE_POOL_SIZE",
-    "DATABASE_TIMEOUT_SECONDS",
-    "PURGE_INTERVAL_SECONDS",
-    "WORKERS",
-    "RUST_LOG",
-    "APP_URL",
-    "SMTP_URL",
-    "MAIL_FROM",
-    "MAIL_DIR",
-    "MAIL_MAX_PER_ADDRESS_PER_HOUR",
-    "VERIFY_TOKEN_TTL_SECONDS",
-    "RESET_TOKEN_TTL_SECONDS",
-    "STRIPE_SECRET_KEY",
-    "STRIPE_PRICE_ID",
-    "STRIPE_WEBHOOK_SECRET",
-    "STRIPE_API_BASE",
-    "TRUSTED_PROXIES",
-    "REGISTER_MAX_PER_IP_PER_HOUR",
-    "FORGOT_MAX_PER_IP_PER_HOUR",
-    "LOGIN_MAX_FAILURES_PER_IP",
-    "EVENT_RETENTION_DAYS",
-    "METRICS_ADDR",
+/// How a setting's value is bounded, where it is.
+#[derive(Clone, Copy, Debug)]
+pub enum Range {
+    /// A whole number from `min` to `max`, both included.
+    Whole { min: u64, max: u64 },
+    /// One of these words (case-insensitive).
+    OneOf(&'static [&'static str]),
+}
+
+impl std::fmt::Display for Range {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Range::Whole { min, max } => write!(f, "{min} to {max}"),
+            Range::OneOf(words) => f.write_str(&words.join(", ")),
+        }
+    }
+}
+
+/// One variable tollgate reads: the single place its name, default, range
+/// and meaning are written. The parser takes names and defaults from here,
+/// and tests hold `.env.example` and `docs/configuration.md` to it, so a
+/// default cannot differ between what runs and what is documented.
+#[derive(Clone, Copy, Debug)]
+pub struct Setting {
+    pub name: &'static str,
+    /// The value used when the variable is unset, as an operator would
+    /// write it; `None`: unset means off, or "decided at start-up" (the
+    /// help says which).
+    pub default: Option<&'static str>,
+    pub range: Option<Range>,
+    /// One line for the docs.
+    pub help: &'static str,
+}
+
+/// Longest duration accepted: ten years keeps every `now + ttl` far from
+/// overflowing an `i64` of seconds.
+const MAX_SECONDS: u64 = 10 * 365 * 86_400;
+
+/// Any duration in seconds.
+const SECONDS: Option<Range> = Some(Range::Whole {
+    min: 1,
+    max: MAX_SECONDS,
+});
+
+/// Per-IP hourly budgets: at least one, or nobody could ever register.
+const PER_IP: Option<Range> = Some(Range::Whole {
+    min: 1,
+    max: 1_000_000_000,
+});
+
+const FLAG: Option<Range> = Some(Range::OneOf(&["true", "false"]));
+
+/// Every variable tollgate reads, in the order `.env.example` explains them.
+pub const SETTINGS: &[Setting] = &[
+    Setting {
+        name: "DATABASE_URL",
+        default: Some("tollgate.db"),
+        range: None,
+        help: "A SQLite file path (a `sqlite://` prefix is accepted), or a `postgres://` URL for PostgreSQL (`?sslmode=verify-full` or `require` for TLS).",
+    },
+    Setting {
+        name: "HOST",
+        default: Some("127.0.0.1"),
+        range: None,
+        help: "The address to listen on.",
+    },
+    Setting {
+        name: "PORT",
+        default: Some("8080"),
+        range: Some(Range::Whole { min: 0, max: u16::MAX as u64 }),
+        help: "The port to listen on; `0` picks a free one.",
+    },
+    Setting {
+        name: "SESSION_SECRET",
+        default: None,
+        range: None,
+        help: "Key that signs the session cookie, at least 64 bytes, the same on every instance; unset: generated once and kept beside the SQLite database (so required with PostgreSQL).",
+    },
+    Setting {
+        name: "COOKIE_SECURE",
+        default: Some("false"),
+        range: FLAG,
+        help: "Add `Secure` to the session cookie; set it whenever the API is served over HTTPS.",
+    },
+    Setting {
+        name: "COOKIE_SAMESITE",
+        default: Some("lax"),
+        range: Some(Range::OneOf(&["strict", "lax", "none"])),
+        help: "The cookie's `SameSite`; `none` (an SPA on another site) requires `COOKIE_SECURE=true`.",
+    },
+    Setting {
+        name: "SESSION_TTL_SECONDS",
+        default: Some("86400"),
+        range: SECONDS,
+        help: "Idle lifetime of a browser-session login.",
+    },
+    Setting {
+        name: "SESSION_ABSOLUTE_TTL_SECONDS",
+        default: Some("604800"),
+        range: SECONDS,
+        help: "Longest life of a browser-session login, however active, counted from the login.",
+    },
+    Setting {
+        name: "REMEMBER_TTL_SECONDS",
+        default: Some("2592000"),
+        range: SECONDS,
+        help: "Lifetime of a stay-signed-in login, counted from the login (also the cookie's `Max-Age`).",
+    },
+    Setting {
+        name: "BCRYPT_COST",
+        default: Some("12"),
+        range: Some(Range::Whole { min: 4, max: 31 }),
+        help: "bcrypt work factor; each step doubles a login's cost, and a stored hash of another cost is re-hashed at login.",
+    },
+    Setting {
+        name: "FREE_READS",
+        default: Some("5"),
+        range: Some(Range::Whole { min: 0, max: 1_000_000 }),
+        help: "Free distinct posts per user per calendar month (UTC); `0` paywalls everything.",
+    },
+    Setting {
+        name: "LOGIN_MAX_FAILURES",
+        default: Some("5"),
+        range: Some(Range::Whole { min: 1, max: 1_000_000 }),
+        help: "Failed logins for one username within the lockout window before its logins answer `429`.",
+    },
+    Setting {
+        name: "LOGIN_LOCKOUT_SECONDS",
+        default: Some("900"),
+        range: SECONDS,
+        help: "The login lockout window, for a username and for a client IP.",
+    },
+    Setting {
+        name: "CORS_ALLOWED_ORIGINS",
+        default: Some("http://localhost:5173,http://localhost:3000"),
+        range: None,
+        help: "Comma-separated SPA origins allowed to call the API with credentials; never a wildcard.",
+    },
+    Setting {
+        name: "SEED_DEMO_POSTS",
+        default: Some("true"),
+        range: FLAG,
+        help: "Give a fresh database the demo posts with ids 1-12.",
+    },
+    Setting {
+        name: "DATABASE_POOL_SIZE",
+        default: Some("8"),
+        range: Some(Range::Whole { min: 1, max: 1_000 }),
+        help: "Database connections per instance.",
+    },
+    Setting {
+        name: "DATABASE_TIMEOUT_SECONDS",
+        default: Some("5"),
+        range: SECONDS,
+        help: "Longest wait for a database connection or lock before answering `503`.",
+    },
+    Setting {
+        name: "PURGE_INTERVAL_SECONDS",
+        default: Some("300"),
+        range: SECONDS,
+        help: "How often expired sessions, stale lockout and per-IP rows and old events are deleted.",
+    },
+    Setting {
+        name: "APP_URL",
+        default: Some("http://localhost:5173"),
+        range: None,
+        help: "The SPA's base URL, for emailed links and Stripe's redirects.",
+    },
+    Setting {
+        name: "SMTP_URL",
+        default: None,
+        range: None,
+        help: "Where mail goes (`smtp://` or `smtps://`, credentials allowed); unset: each message is an `.eml` file in `MAIL_DIR`.",
+    },
+    Setting {
+        name: "MAIL_FROM",
+        default: Some("tollgate <no-reply@localhost>"),
+        range: None,
+        help: "The sender of every message, as a mailbox.",
+    },
+    Setting {
+        name: "MAIL_DIR",
+        default: Some("mail"),
+        range: None,
+        help: "Where messages are written as `.eml` files when `SMTP_URL` is unset (created if missing).",
+    },
+    Setting {
+        name: "MAIL_MAX_PER_ADDRESS_PER_HOUR",
+        default: Some("3"),
+        range: Some(Range::Whole { min: 0, max: 1_000_000 }),
+        help: "Messages to one address per hour, across instances; past it nothing is sent.",
+    },
+    Setting {
+        name: "VERIFY_TOKEN_TTL_SECONDS",
+        default: Some("86400"),
+        range: SECONDS,
+        help: "Life of an email-verification link.",
+    },
+    Setting {
+        name: "RESET_TOKEN_TTL_SECONDS",
+        default: Some("3600"),
+        range: SECONDS,
+        help: "Life of a password-reset link.",
+    },
+    Setting {
+        name: "WORKERS",
+        default: None,
+        range: Some(Range::Whole { min: 1, max: 1_024 }),
+        help: "HTTP worker threads; unset: one per CPU core.",
+    },
+    Setting {
+        name: "TRUSTED_PROXIES",
+        default: Some(""),
+        range: None,
+        help: "Comma-separated addresses or CIDR ranges of proxies whose `X-Forwarded-For` is believed; empty: the client IP is the TCP peer.",
+    },
+    Setting {
+        name: "REGISTER_MAX_PER_IP_PER_HOUR",
+        default: Some("20"),
+        range: PER_IP,
+        help: "Accounts created per client IP per hour, across instances.",
+    },
+    Setting {
+        name: "FORGOT_MAX_PER_IP_PER_HOUR",
+        default: Some("10"),
+        range: PER_IP,
+        help: "Forgot-password requests per client IP per hour, across instances.",
+    },
+    Setting {
+        name: "LOGIN_MAX_FAILURES_PER_IP",
+        default: Some("100"),
+        range: PER_IP,
+        help: "Failed logins (any usernames) per client IP per lockout window before its logins answer `429`.",
+    },
+    Setting {
+        name: "EVENT_RETENTION_DAYS",
+        default: Some("90"),
+        range: Some(Range::Whole { min: 1, max: 3_650 }),
+        help: "How long account events are kept, in days.",
+    },
+    Setting {
+        name: "METRICS_ADDR",
+        default: None,
+        range: None,
+        help: "Where `GET /metrics` (Prometheus text) listens, such as `127.0.0.1:9464`; unset: no metrics listener.",
+    },
+    Setting {
+        name: "RUST_LOG",
+        default: Some("info"),
+        range: None,
+        help: "Log filter in `tracing`'s `EnvFilter` syntax, such as `tollgate=debug,info`.",
+    },
+    Setting {
+        name: "STRIPE_SECRET_KEY",
+        default: None,
+        range: None,
+        help: "Stripe's secret API key; billing is on when it, `STRIPE_PRICE_ID` and `STRIPE_WEBHOOK_SECRET` are all set.",
+    },
+    Setting {
+        name: "STRIPE_PRICE_ID",
+        default: None,
+        range: None,
+        help: "The Stripe price a checkout subscribes to.",
+    },
+    Setting {
+        name: "STRIPE_WEBHOOK_SECRET",
+        default: None,
+        range: None,
+        help: "The secret that signs Stripe's webhook calls.",
+    },
+    Setting {
+        name: "STRIPE_API_BASE",
+        default: Some("https://api.stripe.com"),
+        range: None,
+        help: "Where Stripe's API is (tests point it at a local stand-in).",
+    },
 ];
+
+/// The setting called `name`. Every name the parser asks for is in
+/// [`SETTINGS`]; a missing one is a programming error that every start-up
+/// (and every test that builds settings) would hit at once.
+pub fn setting(name: &str) -> &'static Setting {
+    SETTINGS
+        .iter()
+        .find(|s| s.name == name)
+        .unwrap_or_else(|| panic!("{name} is read but not listed in config::SETTINGS"))
+}
+
+/// [`SETTINGS`] as the markdown table of `docs/configuration.md`.
+pub fn markdown_table() -> String {
+    let mut table = String::from("| Setting | Default | Meaning |\n|---|---|---|\n");
+    for s in SETTINGS {
+        let default = match s.default {
+            Some("") => "(empty)".to_owned(),
+            Some(value) => format!("`{value}`"),
+            None => "(unset)".to_owned(),
+        };
+        let range = s.range.map(|r| format!(" Range: {r}.")).unwrap_or_default();
+        table.push_str(&format!(
+            "| `{}` | {default} | {}{range} |\n",
+            s.name, s.help
+        ));
+    }
+    table
+}
 
 /// The shortest cookie-signing key accepted: actix's `Key::from` needs 64 bytes.
 pub const MIN_SECRET_BYTES: usize = 64;
@@ -150,9 +419,9 @@ impl Settings {
     /// error, never silently "unset" (which would, say, quietly replace a
     /// broken SESSION_SECRET with a generated one).
     pub fn from_env() -> Result<Self, ConfigError> {
-        for name in VARIABLES {
-            if let Err(std::env::VarError::NotUnicode(_)) = std::env::var(name) {
-                return Err(invalid(name, "is not valid UTF-8"));
+        for setting in SETTINGS {
+            if let Err(std::env::VarError::NotUnicode(_)) = std::env::var(setting.name) {
+                return Err(invalid(setting.name, "is not valid UTF-8"));
             }
         }
         Self::from_lookup(|name| std::env::var(name).ok())
@@ -162,21 +431,18 @@ impl Settings {
     /// through exactly the parsing the binary uses.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let env = Env(&lookup);
-        let cookie_secure = env.bool("COOKIE_SECURE", false)?;
-        let cookie_same_site = match env.raw("COOKIE_SAMESITE").as_deref() {
-            None => SameSite::Lax,
-            Some(v) => match v.trim().to_ascii_lowercase().as_str() {
-                "lax" => SameSite::Lax,
-                "strict" => SameSite::Strict,
-                "none" if cookie_secure => SameSite::None,
-                "none" => {
-                    return Err(invalid(
-                        "COOKIE_SAMESITE",
-                        "`none` requires COOKIE_SECURE=true (browsers reject SameSite=None cookies without Secure)",
-                    ))
-                }
-                _ => return Err(invalid("COOKIE_SAMESITE", "must be strict, lax or none")),
-            },
+        let cookie_secure = env.bool("COOKIE_SECURE")?;
+        let cookie_same_site = match env.text("COOKIE_SAMESITE").trim().to_ascii_lowercase().as_str() {
+            "lax" => SameSite::Lax,
+            "strict" => SameSite::Strict,
+            "none" if cookie_secure => SameSite::None,
+            "none" => {
+                return Err(invalid(
+                    "COOKIE_SAMESITE",
+                    "`none` requires COOKIE_SECURE=true (browsers reject SameSite=None cookies without Secure)",
+                ))
+            }
+            _ => return Err(invalid("COOKIE_SAMESITE", "must be strict, lax or none")),
         };
         let session_secret = match env.raw("SESSION_SECRET") {
             None => None,
@@ -188,22 +454,17 @@ impl Settings {
             }
             Some(s) => Some(Secret(s)),
         };
-        let database_url = env
-            .raw("DATABASE_URL")
-            .unwrap_or_else(|| "tollgate.db".to_owned());
+        let database_url = env.text("DATABASE_URL");
         if database_url.trim().is_empty() {
             return Err(invalid("DATABASE_URL", "must not be empty"));
         }
-        let host = env.raw("HOST").unwrap_or_else(|| "127.0.0.1".to_owned());
+        let host = env.text("HOST");
         if host.trim().is_empty() {
             return Err(invalid("HOST", "must not be empty"));
         }
-        let workers = match env.raw("WORKERS") {
-            None => None,
-            Some(_) => Some(env.int("WORKERS", 1, 1, 1024)? as usize),
-        };
-        let app_url = env.base_url("APP_URL", "http://localhost:5173")?;
-        let stripe_api_base = env.base_url("STRIPE_API_BASE", "https://api.stripe.com")?;
+        let workers = env.whole("WORKERS")?.map(|n| n as usize);
+        let app_url = env.base_url("APP_URL")?;
+        let stripe_api_base = env.base_url("STRIPE_API_BASE")?;
         let smtp_url = match env.raw("SMTP_URL").filter(|v| !v.trim().is_empty()) {
             None => None,
             Some(raw) => match url::Url::parse(raw.trim()) {
@@ -218,16 +479,14 @@ impl Settings {
                 }
             },
         };
-        let mail_from = env
-            .raw("MAIL_FROM")
-            .unwrap_or_else(|| "tollgate <no-reply@localhost>".to_owned());
+        let mail_from = env.text("MAIL_FROM");
         if !mail_from.contains('@') || mail_from.chars().any(char::is_control) {
             return Err(invalid(
                 "MAIL_FROM",
                 "must be a mailbox such as `tollgate <no-reply@example.com>`",
             ));
         }
-        let mail_dir = env.raw("MAIL_DIR").unwrap_or_else(|| "mail".to_owned());
+        let mail_dir = env.text("MAIL_DIR");
         if mail_dir.trim().is_empty() {
             return Err(invalid("MAIL_DIR", "must not be empty"));
         }
@@ -262,60 +521,38 @@ impl Settings {
         Ok(Settings {
             database_url,
             host,
-            port: env.int("PORT", 8080, 0, u16::MAX as u64)? as u16,
+            port: env.int("PORT")? as u16,
             session_secret,
             cookie_secure,
             cookie_same_site,
-            session_ttl: env.seconds("SESSION_TTL_SECONDS", 86_400)?,
-            session_absolute_ttl: env.seconds("SESSION_ABSOLUTE_TTL_SECONDS", 604_800)?,
-            remember_ttl: env.seconds("REMEMBER_TTL_SECONDS", 2_592_000)?,
-            bcrypt_cost: env.int("BCRYPT_COST", 12, 4, 31)? as u32,
-            free_reads: env.int("FREE_READS", 5, 0, 1_000_000)? as u32,
-            login_max_failures: env.int("LOGIN_MAX_FAILURES", 5, 1, 1_000_000)? as u32,
-            login_lockout: env.seconds("LOGIN_LOCKOUT_SECONDS", 900)?,
+            session_ttl: env.seconds("SESSION_TTL_SECONDS")?,
+            session_absolute_ttl: env.seconds("SESSION_ABSOLUTE_TTL_SECONDS")?,
+            remember_ttl: env.seconds("REMEMBER_TTL_SECONDS")?,
+            bcrypt_cost: env.int("BCRYPT_COST")? as u32,
+            free_reads: env.int("FREE_READS")? as u32,
+            login_max_failures: env.int("LOGIN_MAX_FAILURES")? as u32,
+            login_lockout: env.seconds("LOGIN_LOCKOUT_SECONDS")?,
             cors_allowed_origins: env.origins("CORS_ALLOWED_ORIGINS")?,
-            seed_demo_posts: env.bool("SEED_DEMO_POSTS", true)?,
-            database_pool_size: env.int("DATABASE_POOL_SIZE", 8, 1, 1_000)? as u32,
-            database_timeout: env.seconds("DATABASE_TIMEOUT_SECONDS", 5)?,
-            purge_interval: env.seconds("PURGE_INTERVAL_SECONDS", 300)?,
+            seed_demo_posts: env.bool("SEED_DEMO_POSTS")?,
+            database_pool_size: env.int("DATABASE_POOL_SIZE")? as u32,
+            database_timeout: env.seconds("DATABASE_TIMEOUT_SECONDS")?,
+            purge_interval: env.seconds("PURGE_INTERVAL_SECONDS")?,
             workers,
             app_url,
             smtp_url,
             mail_from,
             mail_dir: PathBuf::from(mail_dir),
-            mail_max_per_address_per_hour: env.int(
-                "MAIL_MAX_PER_ADDRESS_PER_HOUR",
-                3,
-                0,
-                1_000_000,
-            )? as u32,
-            verify_token_ttl: env.seconds("VERIFY_TOKEN_TTL_SECONDS", 86_400)?,
-            reset_token_ttl: env.seconds("RESET_TOKEN_TTL_SECONDS", 3_600)?,
+            mail_max_per_address_per_hour: env.int("MAIL_MAX_PER_ADDRESS_PER_HOUR")? as u32,
+            verify_token_ttl: env.seconds("VERIFY_TOKEN_TTL_SECONDS")?,
+            reset_token_ttl: env.seconds("RESET_TOKEN_TTL_SECONDS")?,
             stripe,
             stripe_incomplete,
             stripe_api_base,
             trusted_proxies,
-            register_max_per_ip_per_hour: env.int(
-                "REGISTER_MAX_PER_IP_PER_HOUR",
-                20,
-                1,
-                1_000_000_000,
-            )? as u32,
-            forgot_max_per_ip_per_hour: env.int(
-                "FORGOT_MAX_PER_IP_PER_HOUR",
-                10,
-                1,
-                1_000_000_000,
-            )? as u32,
-            login_max_failures_per_ip: env.int(
-                "LOGIN_MAX_FAILURES_PER_IP",
-                100,
-                1,
-                1_000_000_000,
-            )? as u32,
-            event_retention: Duration::from_secs(
-                env.int("EVENT_RETENTION_DAYS", 90, 1, 3_650)? * 86_400,
-            ),
+            register_max_per_ip_per_hour: env.int("REGISTER_MAX_PER_IP_PER_HOUR")? as u32,
+            forgot_max_per_ip_per_hour: env.int("FORGOT_MAX_PER_IP_PER_HOUR")? as u32,
+            login_max_failures_per_ip: env.int("LOGIN_MAX_FAILURES_PER_IP")? as u32,
+            event_retention: Duration::from_secs(env.int("EVENT_RETENTION_DAYS")? * 86_400),
             metrics_addr,
         })
     }
@@ -336,27 +573,35 @@ fn invalid(name: &'static str, reason: &str) -> ConfigError {
 /// Typed access to the variables, each parser naming its variable on error.
 struct Env<'a>(&'a dyn Fn(&str) -> Option<String>);
 
-/// Longest duration accepted: ten years keeps every `now + ttl` far from
-/// overflowing an `i64` of seconds.
-const MAX_SECONDS: u64 = 10 * 365 * 86_400;
-
 impl Env<'_> {
-    fn raw(&self, name: &str) -> Option<String> {
-        (self.0)(name)
+    /// The variable as set. Only names in [`SETTINGS`] are read.
+    fn raw(&self, name: &'static str) -> Option<String> {
+        (self.0)(setting(name).name)
     }
 
-    fn int(
-        &self,
-        name: &'static str,
-        default: u64,
-        min: u64,
-        max: u64,
-    ) -> Result<u64, ConfigError> {
-        let Some(raw) = self.raw(name) else {
-            return Ok(default);
+    /// The variable as set, else its default from [`SETTINGS`].
+    fn value(&self, name: &'static str) -> Option<String> {
+        self.raw(name)
+            .or_else(|| setting(name).default.map(str::to_owned))
+    }
+
+    /// The value of a setting that has a default, so is never absent.
+    fn text(&self, name: &'static str) -> String {
+        self.value(name)
+            .unwrap_or_else(|| panic!("{name} has no default in config::SETTINGS"))
+    }
+
+    /// A whole number within the setting's [`Range::Whole`]; `None` when
+    /// it is unset and has no default.
+    fn whole(&self, name: &'static str) -> Result<Option<u64>, ConfigError> {
+        let Some(Range::Whole { min, max }) = setting(name).range else {
+            panic!("{name} has no whole-number range in config::SETTINGS");
+        };
+        let Some(raw) = self.value(name) else {
+            return Ok(None);
         };
         match raw.trim().parse::<u64>() {
-            Ok(n) if (min..=max).contains(&n) => Ok(n),
+            Ok(n) if (min..=max).contains(&n) => Ok(Some(n)),
             _ => Err(invalid(
                 name,
                 &format!("must be a whole number from {min} to {max}"),
@@ -364,16 +609,17 @@ impl Env<'_> {
         }
     }
 
-    fn seconds(&self, name: &'static str, default: u64) -> Result<Duration, ConfigError> {
-        self.int(name, default, 1, MAX_SECONDS)
-            .map(Duration::from_secs)
+    fn int(&self, name: &'static str) -> Result<u64, ConfigError> {
+        self.whole(name)
+            .map(|n| n.unwrap_or_else(|| panic!("{name} has no default in config::SETTINGS")))
     }
 
-    fn bool(&self, name: &'static str, default: bool) -> Result<bool, ConfigError> {
-        let Some(raw) = self.raw(name) else {
-            return Ok(default);
-        };
-        match raw.trim().to_ascii_lowercase().as_str() {
+    fn seconds(&self, name: &'static str) -> Result<Duration, ConfigError> {
+        self.int(name).map(Duration::from_secs)
+    }
+
+    fn bool(&self, name: &'static str) -> Result<bool, ConfigError> {
+        match self.text(name).trim().to_ascii_lowercase().as_str() {
             "true" | "1" | "yes" | "on" => Ok(true),
             "false" | "0" | "no" | "off" => Ok(false),
             _ => Err(invalid(name, "must be true or false")),
@@ -382,8 +628,8 @@ impl Env<'_> {
 
     /// A base URL (`http`/`https`, no query or fragment), kept without a
     /// trailing slash so that paths can be appended.
-    fn base_url(&self, name: &'static str, default: &str) -> Result<String, ConfigError> {
-        let raw = self.raw(name).unwrap_or_else(|| default.to_owned());
+    fn base_url(&self, name: &'static str) -> Result<String, ConfigError> {
+        let raw = self.text(name);
         match url::Url::parse(raw.trim()) {
             Ok(url)
                 if matches!(url.scheme(), "http" | "https")
@@ -403,7 +649,7 @@ impl Env<'_> {
     /// Comma-separated addresses or CIDR ranges (`10.0.0.1`, `10.0.0.0/8`,
     /// `::1`); an address alone is a range of one.
     fn networks(&self, name: &'static str) -> Result<Vec<IpNet>, ConfigError> {
-        let raw = self.raw(name).unwrap_or_default();
+        let raw = self.text(name);
         raw.split(',')
             .map(str::trim)
             .filter(|p| !p.is_empty())
@@ -426,9 +672,7 @@ impl Env<'_> {
     /// lower-case host, no default port, no trailing slash — otherwise a
     /// listed origin could never match.
     fn origins(&self, name: &'static str) -> Result<Vec<String>, ConfigError> {
-        let raw = self
-            .raw(name)
-            .unwrap_or_else(|| "http://localhost:5173,http://localhost:3000".to_owned());
+        let raw = self.text(name);
         raw.split(',')
             .map(str::trim)
             .filter(|p| !p.is_empty())
@@ -523,7 +767,7 @@ mod tests {
     }
 
     #[test]
-    fn the_newer_settings_have_the_contracts_defaults() {
+    fn mail_billing_and_limit_settings_have_the_contracts_defaults() {
         let s = settings(&[]).unwrap();
         assert_eq!(s.app_url, "http://localhost:5173");
         assert!(s.smtp_url.is_none());
@@ -598,6 +842,142 @@ mod tests {
         let secret = "s".repeat(64);
         let s = settings(&[("SESSION_SECRET", &secret)]).unwrap();
         assert!(!format!("{s:?}").contains(&secret));
+    }
+
+    #[test]
+    fn the_parser_reads_every_setting_in_the_table_and_no_other() {
+        let asked = std::cell::RefCell::new(std::collections::BTreeSet::new());
+        Settings::from_lookup(|name| {
+            asked.borrow_mut().insert(name.to_owned());
+            None
+        })
+        .unwrap();
+        // RUST_LOG is read by `main`, before settings, to start logging.
+        let listed: std::collections::BTreeSet<String> = SETTINGS
+            .iter()
+            .map(|s| s.name.to_owned())
+            .filter(|name| name != "RUST_LOG")
+            .collect();
+        assert_eq!(asked.into_inner(), listed);
+    }
+
+    #[test]
+    fn every_default_in_the_table_is_accepted_by_its_parser() {
+        for s in SETTINGS.iter().filter(|s| s.name != "RUST_LOG") {
+            if let Some(default) = s.default {
+                let parsed = settings(&[(s.name, default)]);
+                assert!(parsed.is_ok(), "{}={default}: {parsed:?}", s.name);
+            }
+        }
+        let names: std::collections::BTreeSet<&str> = SETTINGS.iter().map(|s| s.name).collect();
+        assert_eq!(names.len(), SETTINGS.len(), "a setting is listed twice");
+    }
+
+    /// The lines of `.env.example` that name a setting: `NAME=value` (its
+    /// default) or `# NAME=...` (commented out), as (name, value, commented).
+    fn env_example_lines() -> Vec<(String, String, bool)> {
+        let text = include_str!("../.env.example");
+        text.lines()
+            .filter_map(|line| {
+                let (commented, rest) = match line.strip_prefix("# ") {
+                    Some(rest) => (true, rest),
+                    None => (false, line),
+                };
+                let (name, value) = rest.split_once('=')?;
+                let is_name = name.starts_with(|c: char| c.is_ascii_uppercase())
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+                is_name.then(|| (name.to_owned(), value.to_owned(), commented))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn env_example_shows_every_setting_once_with_its_default() {
+        let lines = env_example_lines();
+        let mut problems = Vec::new();
+        for (name, value, commented) in &lines {
+            let Some(s) = SETTINGS.iter().find(|s| s.name == name) else {
+                problems.push(format!("{name}: not in config::SETTINGS"));
+                continue;
+            };
+            match (s.default, commented) {
+                (Some(default), false) if default == value => {}
+                (Some(default), _) => {
+                    problems.push(format!("{name}: should read `{name}={default}`"))
+                }
+                (None, true) => {}
+                (None, false) => problems.push(format!(
+                    "{name}: has no default, so should be commented out (`# {name}=`)"
+                )),
+            }
+        }
+        for s in SETTINGS {
+            let times = lines.iter().filter(|(name, ..)| name == s.name).count();
+            if times != 1 {
+                problems.push(format!("{}: appears {times} times", s.name));
+            }
+        }
+        assert!(
+            problems.is_empty(),
+            ".env.example:\n{}",
+            problems.join("\n")
+        );
+    }
+
+    /// `docs/configuration.md`'s table (`| Setting | Default | Meaning |`,
+    /// each setting's name in backticks) lists exactly [`SETTINGS`]. The
+    /// table can be regenerated from `markdown_table()`:
+    /// `cargo test --lib print_the_settings_table -- --ignored --nocapture`.
+    #[test]
+    fn the_configuration_page_lists_exactly_the_settings() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/configuration.md");
+        let Ok(page) = std::fs::read_to_string(path) else {
+            eprintln!("{path} does not exist: nothing to check");
+            return;
+        };
+        let mut in_table = false;
+        let mut documented = Vec::new();
+        for line in page.lines() {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            if cells.get(1..4) == Some(&["Setting", "Default", "Meaning"][..]) {
+                in_table = true;
+                continue;
+            }
+            if !line.starts_with('|') {
+                in_table = false;
+                continue;
+            }
+            if let Some(name) = cells
+                .get(1)
+                .filter(|_| in_table)
+                .and_then(|c| c.strip_prefix('`')?.strip_suffix('`'))
+            {
+                documented.push(name.to_owned());
+            }
+        }
+        let mut listed: Vec<String> = SETTINGS.iter().map(|s| s.name.to_owned()).collect();
+        listed.sort();
+        documented.sort();
+        assert_eq!(
+            documented, listed,
+            "docs/configuration.md's settings table (left) against config::SETTINGS (right)"
+        );
+    }
+
+    #[test]
+    #[ignore = "prints the settings table for docs/configuration.md"]
+    fn print_the_settings_table() {
+        print!("{}", markdown_table());
+    }
+
+    #[test]
+    fn the_markdown_table_has_a_row_per_setting() {
+        let table = markdown_table();
+        assert!(table.starts_with("| Setting | Default | Meaning |\n"));
+        assert_eq!(table.lines().count(), SETTINGS.len() + 2);
+        assert!(table.contains("| `BCRYPT_COST` | `12` | "));
     }
 
     proptest::proptest! {

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use tollgate::config::Settings;
+use tollgate::config::{self, Settings};
 use tollgate::db;
 use tollgate::domain::username::username_key;
 use tollgate::domain::{EventKind, Plan, Requester};
@@ -56,7 +56,12 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
-    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_owned());
+    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| {
+        config::setting("RUST_LOG")
+            .default
+            .unwrap_or_default()
+            .to_owned()
+    });
     let filter = match EnvFilter::try_new(&filter) {
         Ok(filter) => filter,
         Err(e) => {

@@ -131,8 +131,8 @@ pub async fn hash(password: String, cost: u32) -> Result<String, ApiError> {
     run_hashing(move || hash_whole(password.as_bytes(), cost).map_err(ApiError::internal)).await
 }
 
-/// Hashes on the calling thread; for start-up and the CLI only.
-pub fn hash_now(password: &str, cost: u32) -> anyhow::Result<String> {
+/// Hashes on the calling thread: for the dummy hash at start-up (and tests).
+fn hash_now(password: &str, cost: u32) -> anyhow::Result<String> {
     Ok(hash_whole(password.as_bytes(), cost)?)
 }
 
@@ -194,7 +194,7 @@ pub enum Verified {
 }
 
 /// The cost a bcrypt hash (`$2b$12$...`) was made with.
-pub fn cost_of(hash: &str) -> Option<u32> {
+fn cost_of(hash: &str) -> Option<u32> {
     hash.split('$').nth(2)?.parse().ok()
 }
 

@@ -21,7 +21,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::users::UserRow;
 use crate::db::{self, events, ip_limits, throttle, users, Pool};
-use crate::domain::{EventKind, IpLimit, Requester};
+use crate::domain::{EventKind, IpLimit, Password, Requester};
 use crate::error::ApiError;
 
 /// One async mutex per username currently being checked. An entry lives
@@ -40,7 +40,7 @@ pub struct Turn<'a> {
 }
 
 impl Turns {
-    pub async fn take(&self, key: &str) -> Turn<'_> {
+    async fn take(&self, key: &str) -> Turn<'_> {
         let lock = {
             let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
             map.entry(key.to_owned()).or_default().clone()
@@ -69,13 +69,42 @@ impl Drop for Turn<'_> {
 }
 
 /// Whose password is being checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Account {
     /// A login: the account (if any) with this lower-cased username. Logins
     /// are also refused (`429 too_many_requests`) from a client IP that has
     /// failed LOGIN_MAX_FAILURES_PER_IP times this window.
     Named,
+    /// A login with a name that is not a valid username, so belongs to no
+    /// account. It costs a bcrypt like any other, so its answer takes as
+    /// long as a real one, but nothing is looked up (it may hold bytes,
+    /// such as NUL, that PostgreSQL refuses in text) and it counts towards
+    /// no username's lockout (only towards the client IP's failures).
+    Unnamable,
     /// A logged-in user confirming their password.
     Id(i64),
+}
+
+impl Account {
+    /// Whether a failure counts towards the username's lockout, and a
+    /// lockout refuses the check.
+    fn counted(self) -> bool {
+        !matches!(self, Account::Unnamable)
+    }
+
+    /// Whether this is a login, held to the client IP's failure limit.
+    fn is_login(self) -> bool {
+        matches!(self, Account::Named | Account::Unnamable)
+    }
+}
+
+/// One password check: whose, under which username's lockout, and by whom.
+pub struct Attempt<'a> {
+    /// The lower-cased username whose lockout the check is under.
+    pub key: &'a str,
+    pub account: Account,
+    pub password: String,
+    pub by: &'a Requester,
 }
 
 /// A password that matched, with the turn still held so that the caller's
@@ -94,7 +123,7 @@ pub struct LoginThrottle {
     turns: Turns,
     dummy_hash: DummyHash,
     /// BCRYPT_COST: new hashes are made at it, older ones upgraded to it.
-    pub bcrypt_cost: u32,
+    bcrypt_cost: u32,
     max_failures: u32,
     /// LOGIN_LOCKOUT_SECONDS: the window failures are counted in, and how
     /// long a lockout lasts.
@@ -105,6 +134,11 @@ pub struct LoginThrottle {
 }
 
 impl LoginThrottle {
+    /// Hashes a new password at BCRYPT_COST, off the async workers.
+    pub async fn hash(&self, password: &Password) -> Result<String, ApiError> {
+        password::hash(password.expose().to_owned(), self.bcrypt_cost).await
+    }
+
     /// Makes the dummy hash at the configured cost (a bcrypt: start-up only).
     pub fn new(settings: &Settings) -> anyhow::Result<Self> {
         Ok(LoginThrottle {
@@ -121,27 +155,27 @@ impl LoginThrottle {
         })
     }
 
-    /// Checks `password` for the account under the lockout of `key`.
-    /// `Ok(None)` is a wrong password (or no such account), already counted.
-    /// `counted: false` is for names that cannot belong to any account: they
-    /// cost a bcrypt like any other but are not locked (they still count
-    /// against the client IP's failures).
+    /// Checks the attempt's password for its account under the lockout of
+    /// its `key`. `Ok(None)` is a wrong password (or no such account),
+    /// already counted.
     ///
     /// A failure is recorded in one write transaction: the username's
     /// count, the client IP's count, and for an existing account its
     /// `login_failed` event (and `login_locked` when this failure locked
     /// the name).
-    #[allow(clippy::too_many_arguments)]
     pub async fn check_password(
         &self,
         pool: &Pool,
         clock: &Clock,
-        key: &str,
-        counted: bool,
-        account: Account,
-        password: String,
-        by: &Requester,
+        attempt: Attempt<'_>,
     ) -> Result<Option<Passed<'_>>, ApiError> {
+        let Attempt {
+            key,
+            account,
+            password,
+            by,
+        } = attempt;
+        let counted = account.counted();
         let ip = by.ip.map(|ip| ip.to_string());
         let turn = self.turns.take(key).await;
         let found = {
@@ -149,7 +183,7 @@ impl LoginThrottle {
             let now = clock.now();
             let (ip, per_ip) = (ip.clone(), self.per_ip);
             db::run(pool, move |conn| {
-                if let (Account::Named, Some(ip)) = (&account, &ip) {
+                if let (true, Some(ip)) = (account.is_login(), &ip) {
                     let failures = ip_limits::hits(conn, &per_ip, ip, now)?;
                     if let Some(retry_after_secs) = per_ip.refusal(failures, now) {
                         return Err(ApiError::TooManyRequests { retry_after_secs });
@@ -161,10 +195,7 @@ impl LoginThrottle {
                     }
                 }
                 Ok(match account {
-                    // A name that is not a valid username has no account; it
-                    // is not even looked up (it may hold bytes, such as NUL,
-                    // that PostgreSQL refuses in text).
-                    Account::Named if !counted => None,
+                    Account::Unnamable => None,
                     Account::Named => users::find_by_key(conn, &key)?,
                     Account::Id(id) => users::find(conn, id)?,
                 })

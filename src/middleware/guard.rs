@@ -3,7 +3,8 @@
 //! [`SessionState`] in the request's extensions (and, for a metered read of
 //! a post, what the meter says, read in the same job: see
 //! [`blog::metered_read`]), then lets a request pass
-//! only with a live session, or to a public path. Everything else —
+//! only with a live session, or to a path the route table marks public
+//! ([`routes::ENDPOINTS`]). Everything else —
 //! unknown paths included, so an anonymous caller learns nothing about
 //! which routes exist — gets `401 not_logged_in` (or `503` when the
 //! database cannot be asked, since the session cannot be checked then).
@@ -23,25 +24,9 @@ use actix_web::{web, HttpMessage, ResponseError};
 use crate::client_ip;
 use crate::db;
 use crate::error::{ApiError, NoSession};
-use crate::routes::blog;
+use crate::routes::{self, blog};
 use crate::session::{self, store, SessionState, COOKIE_NAME};
 use crate::state::AppState;
-
-/// The routes anyone may call. Matched exactly: `/login/` is not `/login`.
-pub const PUBLIC_PATHS: [&str; 9] = [
-    "/register",
-    "/login",
-    "/check_session",
-    "/health",
-    "/openapi.yaml",
-    // Stripe's servers call it; its signature is its authentication.
-    "/webhooks/stripe",
-    // Emailed links are followed by someone who may not be logged in (a
-    // forgotten password, another device).
-    "/email/verify",
-    "/password/forgot",
-    "/password/reset",
-];
 
 pub async fn require_session(
     state: web::Data<AppState>,
@@ -50,7 +35,7 @@ pub async fn require_session(
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     // The path as the router will match it (percent-decoded), so that
     // `/logi%6E` is judged as the `/login` it will reach.
-    let public = PUBLIC_PATHS.contains(&req.match_info().as_str());
+    let public = routes::is_public(req.match_info().as_str());
     let session = match store::token_hash(&req.get_session()) {
         Some(token_hash) => {
             let ip = client_ip::of(req.request());
@@ -96,7 +81,7 @@ pub async fn require_session(
 /// session middleware run (see `middleware::cross_site`); `None` leaves the
 /// request to the full path.
 pub fn refuse_without_cookie(req: &ServiceRequest) -> Option<ApiError> {
-    if PUBLIC_PATHS.contains(&req.match_info().as_str()) || req.cookie(COOKIE_NAME).is_some() {
+    if routes::is_public(req.match_info().as_str()) || req.cookie(COOKIE_NAME).is_some() {
         return None;
     }
     Some(ApiError::NotLoggedIn(NoSession::Missing))

@@ -3,6 +3,8 @@
 //! anything actix or a library answered itself, the cross-site defences,
 //! and a stay-signed-in cookie's lifetime. Inside it come CORS,
 //! actix-session and the guard.
+//!
+//! [`edge`]: crate::middleware::edge
 
 pub mod access_log;
 pub mod cross_site;
@@ -29,9 +31,9 @@ pub const CONTRACT_HEADERS: [(&str, &str); 3] = [
 ];
 
 /// The outer layers, in one: each `from_fn` layer costs every request two
-/// boxed futures and a dynamic call, so the five that used to stand here
-/// (the log, the headers, JSON errors, cross-site, the cookie's lifetime)
-/// are steps of this one. In request order:
+/// boxed futures and a dynamic call, so five concerns (the log, the
+/// headers, JSON errors, cross-site, the cookie's lifetime) are steps of
+/// this one layer rather than five. In request order:
 ///
 /// 1. the access log notes the start ([`access_log::Started`]);
 /// 2. a cross-site refusal, or the early `401`, is answered here

@@ -6,12 +6,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
 use super::body::{Fields, JsonObject};
+use super::common::{clear_lockout, confirm_password, record_event, AccountView};
 use super::pagination::{pagination, Pagination};
-use super::requester;
-use crate::auth::{password, Account};
 use crate::db::email_tokens::{self, Purpose};
 use crate::db::{self, billing, events, sessions, users};
-use crate::domain::username::username_key;
 use crate::domain::{EventKind, Password, Requester};
 use crate::error::ApiError;
 use crate::session::{self, CurrentSession};
@@ -65,7 +63,7 @@ pub async fn list_sessions(
 pub async fn end_session(
     state: web::Data<AppState>,
     session: Session,
-    req: HttpRequest,
+    by: Requester,
     current: CurrentSession,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
@@ -77,15 +75,13 @@ pub async fn end_session(
     }
     let is_current = id == current.0.id;
     let user_id = current.0.user.id;
-    let (by, now) = (requester(&req), state.clock.now());
-    let ended = db::run(&state.pool, move |conn| {
-        db::write_transaction(conn, |conn| {
-            let ended = sessions::revoke(conn, user_id, &id)?;
-            if ended {
-                revoked(conn, now, user_id, &by, &id)?;
-            }
-            Ok::<_, ApiError>(ended)
-        })
+    let now = state.clock.now();
+    let ended = super::write(&state.pool, move |conn| {
+        let ended = sessions::revoke(conn, user_id, &id)?;
+        if ended {
+            revoked(conn, now, user_id, &by, &id)?;
+        }
+        Ok(ended)
     })
     .await?;
     if !ended {
@@ -100,75 +96,19 @@ pub async fn end_session(
 /// "Log out everywhere else."
 pub async fn end_other_sessions(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    by: Requester,
     current: CurrentSession,
 ) -> Result<HttpResponse, ApiError> {
     let (user_id, keep) = (current.0.user.id, current.0.id);
-    let (by, now) = (requester(&req), state.clock.now());
-    db::run(&state.pool, move |conn| {
-        db::write_transaction(conn, |conn| {
-            for id in sessions::revoke_others(conn, user_id, &keep)? {
-                revoked(conn, now, user_id, &by, &id)?;
-            }
-            Ok::<_, ApiError>(())
-        })
+    let now = state.clock.now();
+    super::write(&state.pool, move |conn| {
+        for id in sessions::revoke_others(conn, user_id, &keep)? {
+            revoked(conn, now, user_id, &by, &id)?;
+        }
+        Ok(())
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// The Account object: the User, its email address and its subscription.
-#[derive(Serialize)]
-pub(super) struct AccountView {
-    #[serde(flatten)]
-    user: crate::domain::User,
-    email: Option<String>,
-    email_verified: bool,
-    subscription: Option<SubscriptionView>,
-}
-
-/// A Stripe subscription as the webhook events last told it.
-#[derive(Serialize)]
-struct SubscriptionView {
-    status: String,
-    #[serde(serialize_with = "serialize_optional_time")]
-    current_period_end: Option<i64>,
-    cancel_at_period_end: bool,
-}
-
-fn serialize_optional_time<S: serde::Serializer>(
-    at: &Option<i64>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    match at {
-        Some(secs) => rfc3339::serialize_unix(secs, s),
-        None => s.serialize_none(),
-    }
-}
-
-impl AccountView {
-    /// The account as stored now, or `None` if it has just been deleted.
-    pub(super) fn load(conn: &mut db::Conn, user_id: i64) -> diesel::QueryResult<Option<Self>> {
-        let (Some(user), Some(email)) =
-            (users::find(conn, user_id)?, users::email_of(conn, user_id)?)
-        else {
-            return Ok(None);
-        };
-        Ok(Some(AccountView {
-            user: user.to_user(),
-            email: email.email,
-            email_verified: email.email_verified,
-            // One that gives premium if there is one, else the latest.
-            subscription: billing::subscriptions_of(conn, user_id)?
-                .into_iter()
-                .next()
-                .map(|sub| SubscriptionView {
-                    status: sub.status,
-                    current_period_end: sub.current_period_end,
-                    cancel_at_period_end: sub.cancel_at_period_end,
-                }),
-        }))
-    }
 }
 
 /// `GET /account`.
@@ -198,27 +138,6 @@ fn revoked(
     events::record(conn, now, user_id, EventKind::SessionRevoked, by, detail)
 }
 
-/// Checks the caller's password, or answers `401 invalid_credentials`. A
-/// stolen cookie must not become a way around the login lockout, so these
-/// checks count towards it too.
-pub(super) async fn confirm_password(
-    state: &AppState,
-    current: &CurrentSession,
-    password: String,
-    by: &Requester,
-) -> Result<(), ApiError> {
-    let key = username_key(&current.0.user.username);
-    let account = Account::Id(current.0.user.id);
-    let checked = state
-        .logins
-        .check_password(&state.pool, &state.clock, &key, true, account, password, by)
-        .await?;
-    match checked {
-        Some(_) => Ok(()),
-        None => Err(ApiError::InvalidCredentials),
-    }
-}
-
 /// Changes the password. Every other session ends — whoever else held one
 /// may be who the user is locking out — and this one gets a new token (the
 /// same login otherwise: its lifetimes still count from the login).
@@ -226,7 +145,7 @@ pub(super) async fn confirm_password(
 pub async fn change_password(
     state: web::Data<AppState>,
     session: Session,
-    req: HttpRequest,
+    by: Requester,
     current: CurrentSession,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
@@ -241,23 +160,19 @@ pub async fn change_password(
     };
 
     let user_id = current.0.user.id;
-    let by = requester(&req);
     confirm_password(&state, &current, current_password, &by).await?;
-    let hash = password::hash(new_password.expose().to_owned(), state.logins.bcrypt_cost).await?;
+    let hash = state.logins.hash(&new_password).await?;
 
     let (session_id, stay) = (current.0.id.clone(), current.0.stay_signed_in);
     let now = state.clock.now();
-    let token = db::run(&state.pool, move |conn| {
-        db::write_transaction(conn, |conn| {
-            users::update_password_hash(conn, user_id, &hash)?;
-            // Any password change kills outstanding reset links.
-            email_tokens::delete_for_user(conn, user_id, Purpose::Reset)?;
-            // The sessions this ends are part of the change: one event.
-            sessions::revoke_others(conn, user_id, &session_id)?;
-            let changed = EventKind::PasswordChanged;
-            events::record(conn, now, user_id, changed, &by, Default::default())?;
-            Ok::<_, ApiError>(session::rotate(conn, &session_id)?)
-        })
+    let token = super::write(&state.pool, move |conn| {
+        users::update_password_hash(conn, user_id, &hash)?;
+        // Any password change kills outstanding reset links.
+        email_tokens::delete_for_user(conn, user_id, Purpose::Reset)?;
+        // The sessions this ends are part of the change: one event.
+        sessions::revoke_others(conn, user_id, &session_id)?;
+        record_event(conn, now, user_id, EventKind::PasswordChanged, &by)?;
+        Ok(session::rotate(conn, &session_id)?)
     })
     .await?;
     let remember_for = stay.then_some(state.lifetimes.remember);
@@ -278,7 +193,7 @@ pub async fn change_password(
 pub async fn delete_account(
     state: web::Data<AppState>,
     session: Session,
-    req: HttpRequest,
+    by: Requester,
     current: CurrentSession,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
@@ -288,7 +203,7 @@ pub async fn delete_account(
     };
 
     let user_id = current.0.user.id;
-    confirm_password(&state, &current, password, &requester(&req)).await?;
+    confirm_password(&state, &current, password, &by).await?;
     let now = state.clock.now();
     let (live, checkouts) = db::run(&state.pool, move |conn| {
         let live = billing::live_subscription_ids(conn, user_id)?;
@@ -323,13 +238,11 @@ pub async fn delete_account(
             }
         }
     }
-    let key = username_key(&current.0.user.username);
-    db::run(&state.pool, move |conn| {
-        db::write_transaction(conn, |conn| {
-            users::delete(conn, user_id)?;
-            db::throttle::clear(conn, &key)?;
-            Ok::<_, ApiError>(())
-        })
+    let username = current.0.user.username;
+    super::write(&state.pool, move |conn| {
+        users::delete(conn, user_id)?;
+        clear_lockout(conn, &username)?;
+        Ok(())
     })
     .await?;
     tracing::info!(user_id, "account deleted");

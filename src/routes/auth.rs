@@ -4,12 +4,11 @@ use actix_session::Session;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::body::{Fields, JsonObject};
-use super::recovery::send_verification;
-use super::requester;
-use crate::auth::{ip_limits, password, Account};
-use crate::db::{self, events, sessions, users};
+use super::common::{clear_lockout, record_event, send_verification};
+use crate::auth::{ip_limits, Account, Attempt};
+use crate::db::{self, sessions, users};
 use crate::domain::username::username_key;
-use crate::domain::{Email, EventKind, Password, Username};
+use crate::domain::{Email, EventKind, Password, Requester, Username};
 use crate::error::ApiError;
 use crate::metrics::LoginOutcome;
 use crate::session::{self, CurrentSession, SessionState};
@@ -56,6 +55,7 @@ pub async fn register(
     state: web::Data<AppState>,
     session: Session,
     req: HttpRequest,
+    by: Requester,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
     let sent = credentials(&body)?;
@@ -77,7 +77,6 @@ pub async fn register(
     // name — before spending a bcrypt hash; the transaction below still
     // decides races (the IP count's upsert, the UNIQUE constraint).
     let key = username.key();
-    let by = requester(&req);
     let client_ip = by.ip.map(|ip| ip.to_string()).unwrap_or_default();
     let limit = state.ip_limits.register;
     let now = state.clock.now();
@@ -90,43 +89,33 @@ pub async fn register(
     {
         return Err(ApiError::UsernameTaken);
     }
-    let hash = password::hash(password.expose().to_owned(), state.logins.bcrypt_cost).await?;
+    let hash = state.logins.hash(&password).await?;
 
     let lifetimes = state.lifetimes;
     let stay = sent.stay_signed_in;
     let previous = previous_session(&req);
     let now = state.clock.now();
     let app = state.clone();
-    let (user, issued, queued) = db::run(&state.pool, move |conn| {
-        db::write_transaction(conn, |conn| {
-            let user =
-                users::insert(conn, &username, &hash, now)?.ok_or(ApiError::UsernameTaken)?;
-            // Only accounts actually created count towards the IP's limit:
-            // a refusal here rolls the account back with the count.
-            ip_limits::spend(conn, &limit, &client_ip, now)?;
-            // The address and its verification link commit with the
-            // account, or not at all. Any number of accounts may hold an
-            // address unverified, so this never reveals another's.
-            let mut queued = false;
-            if let Some(email) = &email {
-                users::set_email(conn, user.id, Some(email))?;
-                queued = send_verification(&app, conn, now, user.id, &user.username, email)?;
-            }
-            if let Some(id) = &previous {
-                sessions::end(conn, id)?;
-            }
-            let issued = session::start(conn, user.id, stay, &by, now, &lifetimes)?;
-            // The session it opens is part of the registration: one event.
-            events::record(
-                conn,
-                now,
-                user.id,
-                EventKind::Registered,
-                &by,
-                Default::default(),
-            )?;
-            Ok::<_, ApiError>((user, issued, queued))
-        })
+    let (user, issued, queued) = super::write(&state.pool, move |conn| {
+        let user = users::insert(conn, &username, &hash, now)?.ok_or(ApiError::UsernameTaken)?;
+        // Only accounts actually created count towards the IP's limit:
+        // a refusal here rolls the account back with the count.
+        ip_limits::spend(conn, &limit, &client_ip, now)?;
+        // The address and its verification link commit with the
+        // account, or not at all. Any number of accounts may hold an
+        // address unverified, so this never reveals another's.
+        let mut queued = false;
+        if let Some(email) = &email {
+            users::set_email(conn, user.id, Some(email))?;
+            queued = send_verification(&app, conn, now, user.id, &user.username, email)?;
+        }
+        if let Some(id) = &previous {
+            sessions::end(conn, id)?;
+        }
+        let issued = session::start(conn, user.id, stay, &by, now, &lifetimes)?;
+        // The session it opens is part of the registration: one event.
+        record_event(conn, now, user.id, EventKind::Registered, &by)?;
+        Ok((user, issued, queued))
     })
     .await?;
     if queued {
@@ -148,9 +137,10 @@ pub async fn login(
     state: web::Data<AppState>,
     session: Session,
     req: HttpRequest,
+    by: Requester,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
-    let result = log_in(&state, &session, &req, body).await;
+    let result = log_in(&state, &session, &req, by, body).await;
     let outcome = match &result {
         Ok(_) => Some(LoginOutcome::Success),
         Err(ApiError::InvalidCredentials) => Some(LoginOutcome::Failure),
@@ -169,58 +159,50 @@ async fn log_in(
     state: &AppState,
     session: &Session,
     req: &HttpRequest,
+    by: Requester,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
     let sent = credentials(&body)?;
-    let by = requester(req);
     let key = username_key(&sent.username);
     // No account can have an invalid name, so such a login only needs to
     // cost what a real one does; it is not counted towards any lockout.
-    let counted = Username::parse(&sent.username).is_ok();
+    let account = match Username::parse(&sent.username) {
+        Ok(_) => Account::Named,
+        Err(_) => Account::Unnamable,
+    };
+    let attempt = Attempt {
+        key: &key,
+        account,
+        password: sent.password,
+        by: &by,
+    };
     let Some(passed) = state
         .logins
-        .check_password(
-            &state.pool,
-            &state.clock,
-            &key,
-            counted,
-            Account::Named,
-            sent.password,
-            &by,
-        )
+        .check_password(&state.pool, &state.clock, attempt)
         .await?
     else {
         return Err(ApiError::InvalidCredentials);
     };
 
     let lifetimes = state.lifetimes;
-    let stay = sent.stay_signed_in;
+    let (stay, username) = (sent.stay_signed_in, sent.username);
     let previous = previous_session(req);
     let user = passed.user.to_user();
     let (user_id, rehashed) = (user.id, passed.rehashed);
     let now = state.clock.now();
-    let issued = db::run(&state.pool, move |conn| {
-        db::write_transaction(conn, |conn| {
-            db::throttle::clear(conn, &key)?;
-            // The stored hash was made at another BCRYPT_COST: upgrade it
-            // now, while the plaintext is at hand.
-            if let Some(new_hash) = &rehashed {
-                users::update_password_hash(conn, user_id, new_hash)?;
-            }
-            if let Some(id) = &previous {
-                sessions::end(conn, id)?;
-            }
-            let issued = session::start(conn, user_id, stay, &by, now, &lifetimes)?;
-            events::record(
-                conn,
-                now,
-                user_id,
-                EventKind::Login,
-                &by,
-                Default::default(),
-            )?;
-            Ok::<_, ApiError>(issued)
-        })
+    let issued = super::write(&state.pool, move |conn| {
+        clear_lockout(conn, &username)?;
+        // The stored hash was made at another BCRYPT_COST: upgrade it
+        // now, while the plaintext is at hand.
+        if let Some(new_hash) = &rehashed {
+            users::update_password_hash(conn, user_id, new_hash)?;
+        }
+        if let Some(id) = &previous {
+            sessions::end(conn, id)?;
+        }
+        let issued = session::start(conn, user_id, stay, &by, now, &lifetimes)?;
+        record_event(conn, now, user_id, EventKind::Login, &by)?;
+        Ok(issued)
     })
     .await?;
     drop(passed.turn);
@@ -246,28 +228,19 @@ pub async fn check_session(req: HttpRequest) -> Result<HttpResponse, ApiError> {
 pub async fn logout(
     state: web::Data<AppState>,
     session: Session,
-    req: HttpRequest,
+    by: Requester,
     current: CurrentSession,
 ) -> Result<HttpResponse, ApiError> {
     // Revoke here, so a database outage answers 503 rather than 204 with
     // the session still alive.
     let (user_id, id) = (current.0.user.id, current.0.id);
-    let (by, now) = (requester(&req), state.clock.now());
-    db::run(&state.pool, move |conn| {
-        db::write_transaction(conn, |conn| {
-            // Two logouts racing with one cookie end one session: one event.
-            if sessions::revoke(conn, user_id, &id)? {
-                events::record(
-                    conn,
-                    now,
-                    user_id,
-                    EventKind::Logout,
-                    &by,
-                    Default::default(),
-                )?;
-            }
-            Ok::<_, ApiError>(())
-        })
+    let now = state.clock.now();
+    super::write(&state.pool, move |conn| {
+        // Two logouts racing with one cookie end one session: one event.
+        if sessions::revoke(conn, user_id, &id)? {
+            record_event(conn, now, user_id, EventKind::Logout, &by)?;
+        }
+        Ok(())
     })
     .await?;
     session::end(&session);

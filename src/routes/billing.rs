@@ -25,7 +25,7 @@ use crate::state::AppState;
 /// The webhook's body limit: Stripe's events are far larger than anything
 /// a browser sends here (a subscription with its items and invoice
 /// settings), so this route alone reads up to 256 KiB.
-pub const WEBHOOK_BODY_LIMIT: usize = 256 * 1024;
+const WEBHOOK_BODY_LIMIT: usize = 256 * 1024;
 
 /// Billing's settings and client, or `501 billing_not_configured`.
 fn configured(state: &AppState) -> Result<(&Stripe, &StripeClient), ApiError> {
@@ -63,10 +63,8 @@ pub async fn checkout(
                 .await
                 .map_err(unavailable)?;
             let now = state.clock.now();
-            db::run(&state.pool, move |conn| {
-                db::write_transaction(conn, |conn| {
-                    Ok::<_, ApiError>(billing::remember_customer(conn, user_id, &made, now)?)
-                })
+            super::write(&state.pool, move |conn| {
+                Ok(billing::remember_customer(conn, user_id, &made, now)?)
             })
             .await?
         }
@@ -86,8 +84,8 @@ pub async fn checkout(
     // Remembered until it expires, so that deleting the account can expire
     // it at Stripe first.
     let (id, expires_at) = (session.id, session.expires_at);
-    db::write(&state.pool, move |conn| {
-        Ok::<_, ApiError>(billing::remember_checkout(conn, user_id, &id, expires_at)?)
+    super::write(&state.pool, move |conn| {
+        Ok(billing::remember_checkout(conn, user_id, &id, expires_at)?)
     })
     .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "url": session.url })))
@@ -155,8 +153,8 @@ pub async fn stripe_webhook(
     let (id, kind) = (event.id.clone(), event.kind.clone());
     let event = std::sync::Arc::new(event);
     let first = event.clone();
-    let applied = db::write(&state.pool, move |conn| {
-        Ok::<_, ApiError>(billing::apply_event(conn, &first, now)?)
+    let applied = super::write(&state.pool, move |conn| {
+        Ok(billing::apply_event(conn, &first, now)?)
     })
     .await?;
     // Both cases that need Stripe first record nothing until Stripe has
@@ -171,8 +169,8 @@ pub async fn stripe_webhook(
                 .map_err(unavailable)?;
             let fetched = crate::domain::billing::parse_subscription(&object)
                 .map_err(|missing| ApiError::field(missing.0, "is missing or of the wrong type"))?;
-            db::write(&state.pool, move |conn| {
-                Ok::<_, ApiError>(billing::apply_event_as_fetched(
+            super::write(&state.pool, move |conn| {
+                Ok(billing::apply_event_as_fetched(
                     conn, &event, &fetched, now,
                 )?)
             })
@@ -190,8 +188,8 @@ pub async fn stripe_webhook(
                     "cancelled a subscription checked out for a deleted account"
                 );
             }
-            db::write(&state.pool, move |conn| {
-                Ok::<_, ApiError>(billing::record_event(conn, &event, now)?)
+            super::write(&state.pool, move |conn| {
+                Ok(billing::record_event(conn, &event, now)?)
             })
             .await?;
             billing::Applied::Orphaned { subscription }

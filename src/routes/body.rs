@@ -73,7 +73,7 @@ impl FromRequest for JsonObject {
 }
 
 /// Syntax errors are `400`; valid JSON that is not an object is `422`.
-pub fn parse_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
+fn parse_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::InvalidJson("the body is empty".to_owned()));
     }
@@ -88,7 +88,7 @@ pub fn parse_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
 /// one `422` can name every field that is wrong.
 ///
 /// Each getter answers a [`Field`]: the value, or [`Rejected`], which only
-/// [`Fields::reject`] makes, after recording the problem. So a handler that
+/// `Fields::reject` makes, after recording the problem. So a handler that
 /// has every field `Ok` has every value, and one with any field `Err` has a
 /// problem to report ([`Fields::into_error`]) — the types leave no third
 /// case to handle.
@@ -156,7 +156,7 @@ impl<'a> Fields<'a> {
     }
 
     /// Records a rule a field breaks (the first problem per field is kept).
-    pub fn reject(&mut self, name: &str, problem: impl Into<String>) -> Rejected {
+    fn reject(&mut self, name: &str, problem: impl Into<String>) -> Rejected {
         self.errors
             .entry(name.to_owned())
             .or_insert_with(|| problem.into());

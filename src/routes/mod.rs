@@ -1,94 +1,312 @@
-//! The HTTP routes, one file per resource, and the table that wires them.
+//! The HTTP routes, one file per resource (shared pieces in `common`), and
+//! what they all stand on: the one route table ([`ENDPOINTS`]) the router,
+//! the guard's allowlist and the spec test are derived from, the
+//! [`Requester`] extractor, and the write-transaction helper.
+//!
+//! [`ENDPOINTS`]: crate::routes::ENDPOINTS
+//! [`Requester`]: crate::domain::Requester
 
 pub mod account;
 pub mod auth;
 pub mod billing;
 pub mod blog;
 pub mod body;
+mod common;
 pub mod health;
 pub mod pagination;
 pub mod recovery;
 
 use actix_web::http::Method;
-use actix_web::{guard, web, HttpRequest, HttpResponse, Resource, Route};
+use std::future::{ready, Ready};
+
+use actix_web::dev::Payload;
+use actix_web::{guard, web, FromRequest, HttpRequest, HttpResponse, Resource, Route};
 
 use crate::client_ip;
+use crate::db;
 use crate::domain::Requester;
 use crate::error::ApiError;
 
-/// The contract's routes, as (path, method). `configure` below registers
-/// exactly these; a test holds this table to `configure` (through each
-/// path's `Allow` header) and to `openapi.yaml`.
-pub const ROUTES: &[(&str, &str)] = &[
-    ("/register", "POST"),
-    ("/login", "POST"),
-    ("/check_session", "GET"),
-    ("/logout", "DELETE"),
-    ("/blog", "GET"),
-    ("/blog/{id}", "GET"),
-    ("/sessions", "GET"),
-    ("/sessions", "DELETE"),
-    ("/sessions/{id}", "DELETE"),
-    ("/password", "POST"),
-    ("/account", "GET"),
-    ("/account", "DELETE"),
-    ("/account/events", "GET"),
-    ("/billing/checkout", "POST"),
-    ("/billing/portal", "POST"),
-    ("/webhooks/stripe", "POST"),
-    ("/email", "POST"),
-    ("/email/verify", "POST"),
-    ("/password/forgot", "POST"),
-    ("/password/reset", "POST"),
-    ("/health", "GET"),
-    ("/openapi.yaml", "GET"),
+/// Who may call a path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone; the guard lets the request through without a session.
+    Public,
+    /// Only a caller with a live session; the guard answers `401` to others.
+    Session,
+}
+
+/// An HTTP method a route answers to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verb {
+    /// GET, and HEAD with it.
+    Get,
+    Post,
+    Delete,
+}
+
+impl Verb {
+    /// The method's name as HTTP writes it (HEAD is implied by GET).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Verb::Get => "GET",
+            Verb::Post => "POST",
+            Verb::Delete => "DELETE",
+        }
+    }
+
+    /// The actix route for this method, before its handler is attached.
+    fn route(self) -> Route {
+        match self {
+            // Monitors and HTTP clients expect HEAD wherever GET works;
+            // actix sends the headers without the body.
+            Verb::Get => methods([Method::GET, Method::HEAD]),
+            Verb::Post => methods([Method::POST]),
+            Verb::Delete => methods([Method::DELETE]),
+        }
+    }
+}
+
+/// One method of a path and the handler that answers it.
+pub struct Handler {
+    pub verb: Verb,
+    /// Attaches the handler to the method's route (`|r| r.to(f)`): each
+    /// handler is its own type, so the table holds this instead.
+    attach: fn(Route) -> Route,
+}
+
+/// A path of the contract: who may call it, and its methods.
+pub struct Endpoint {
+    pub path: &'static str,
+    pub access: Access,
+    pub handlers: &'static [Handler],
+}
+
+const fn get(attach: fn(Route) -> Route) -> Handler {
+    Handler {
+        verb: Verb::Get,
+        attach,
+    }
+}
+
+const fn post(attach: fn(Route) -> Route) -> Handler {
+    Handler {
+        verb: Verb::Post,
+        attach,
+    }
+}
+
+const fn delete(attach: fn(Route) -> Route) -> Handler {
+    Handler {
+        verb: Verb::Delete,
+        attach,
+    }
+}
+
+/// The contract's routes, written once. The router ([`configure`]), the
+/// guard's allowlist ([`is_public`]), the metrics' route labels
+/// ([`patterns`]) and [`ROUTES`] (held to `openapi.yaml` and to the
+/// server's `Allow` headers by a test) are all read from here. A public
+/// path is matched exactly: `/login/` is not `/login`.
+pub const ENDPOINTS: &[Endpoint] = &[
+    Endpoint {
+        path: "/register",
+        access: Access::Public,
+        handlers: &[post(|r| r.to(auth::register))],
+    },
+    Endpoint {
+        path: "/login",
+        access: Access::Public,
+        handlers: &[post(|r| r.to(auth::login))],
+    },
+    Endpoint {
+        path: "/check_session",
+        access: Access::Public,
+        handlers: &[get(|r| r.to(auth::check_session))],
+    },
+    Endpoint {
+        path: "/logout",
+        access: Access::Session,
+        handlers: &[delete(|r| r.to(auth::logout))],
+    },
+    Endpoint {
+        path: "/blog",
+        access: Access::Session,
+        handlers: &[get(|r| r.to(blog::list))],
+    },
+    Endpoint {
+        path: "/blog/{id}",
+        access: Access::Session,
+        handlers: &[get(|r| r.to(blog::read))],
+    },
+    Endpoint {
+        path: "/sessions",
+        access: Access::Session,
+        handlers: &[
+            get(|r| r.to(account::list_sessions)),
+            delete(|r| r.to(account::end_other_sessions)),
+        ],
+    },
+    Endpoint {
+        path: "/sessions/{id}",
+        access: Access::Session,
+        handlers: &[delete(|r| r.to(account::end_session))],
+    },
+    Endpoint {
+        path: "/password",
+        access: Access::Session,
+        handlers: &[post(|r| r.to(account::change_password))],
+    },
+    Endpoint {
+        path: "/account",
+        access: Access::Session,
+        handlers: &[
+            get(|r| r.to(account::account)),
+            delete(|r| r.to(account::delete_account)),
+        ],
+    },
+    Endpoint {
+        path: "/account/events",
+        access: Access::Session,
+        handlers: &[get(|r| r.to(account::list_events))],
+    },
+    Endpoint {
+        path: "/billing/checkout",
+        access: Access::Session,
+        handlers: &[post(|r| r.to(billing::checkout))],
+    },
+    Endpoint {
+        path: "/billing/portal",
+        access: Access::Session,
+        handlers: &[post(|r| r.to(billing::portal))],
+    },
+    Endpoint {
+        path: billing::WEBHOOK_PATH,
+        // Stripe's servers call it; its signature is its authentication.
+        access: Access::Public,
+        handlers: &[post(|r| r.to(billing::stripe_webhook))],
+    },
+    Endpoint {
+        path: "/email",
+        access: Access::Session,
+        handlers: &[post(|r| r.to(recovery::set_email))],
+    },
+    // Emailed links are followed by someone who may not be logged in (a
+    // forgotten password, another device): the three below are public.
+    Endpoint {
+        path: "/email/verify",
+        access: Access::Public,
+        handlers: &[post(|r| r.to(recovery::verify_email))],
+    },
+    Endpoint {
+        path: "/password/forgot",
+        access: Access::Public,
+        handlers: &[post(|r| r.to(recovery::forgot_password))],
+    },
+    Endpoint {
+        path: "/password/reset",
+        access: Access::Public,
+        handlers: &[post(|r| r.to(recovery::reset_password))],
+    },
+    Endpoint {
+        path: "/health",
+        access: Access::Public,
+        handlers: &[get(|r| r.to(health::health))],
+    },
+    Endpoint {
+        path: "/openapi.yaml",
+        access: Access::Public,
+        handlers: &[get(|r| r.to(health::openapi))],
+    },
 ];
 
-/// Every route of the contract. A known path called with another method
+/// Every (path, method) of [`ENDPOINTS`], in its order.
+pub const ROUTES: &[(&str, &str)] = &route_pairs::<{ route_count(ENDPOINTS) }>(ENDPOINTS);
+
+/// The paths of [`ENDPOINTS`] anyone may call. An array compared in place,
+/// so the guard's check on every request allocates and locks nothing.
+const PUBLIC_PATHS: [&str; public_count(ENDPOINTS)] = public_paths(ENDPOINTS);
+
+const fn route_count(table: &[Endpoint]) -> usize {
+    let (mut count, mut i) = (0, 0);
+    while i < table.len() {
+        count += table[i].handlers.len();
+        i += 1;
+    }
+    count
+}
+
+const fn route_pairs<const N: usize>(table: &[Endpoint]) -> [(&'static str, &'static str); N] {
+    let mut pairs = [("", ""); N];
+    let (mut k, mut i) = (0, 0);
+    while i < table.len() {
+        let mut j = 0;
+        while j < table[i].handlers.len() {
+            pairs[k] = (table[i].path, table[i].handlers[j].verb.name());
+            k += 1;
+            j += 1;
+        }
+        i += 1;
+    }
+    pairs
+}
+
+const fn public_count(table: &[Endpoint]) -> usize {
+    let (mut count, mut i) = (0, 0);
+    while i < table.len() {
+        if matches!(table[i].access, Access::Public) {
+            count += 1;
+        }
+        i += 1;
+    }
+    count
+}
+
+const fn public_paths<const N: usize>(table: &[Endpoint]) -> [&'static str; N] {
+    let mut paths = [""; N];
+    let (mut k, mut i) = (0, 0);
+    while i < table.len() {
+        if matches!(table[i].access, Access::Public) {
+            paths[k] = table[i].path;
+            k += 1;
+        }
+        i += 1;
+    }
+    paths
+}
+
+/// Whether anyone may call `path` (as the router matches it).
+#[inline]
+pub fn is_public(path: &str) -> bool {
+    PUBLIC_PATHS.contains(&path)
+}
+
+/// Every route of [`ENDPOINTS`]. A known path called with another method
 /// answers `405` with an `Allow` header listing the methods it has.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/register", "POST").route(post().to(auth::register)))
-        .service(resource("/login", "POST").route(post().to(auth::login)))
-        .service(resource("/check_session", "GET, HEAD").route(get().to(auth::check_session)))
-        .service(resource("/logout", "DELETE").route(delete().to(auth::logout)))
-        .service(resource("/blog", "GET, HEAD").route(get().to(blog::list)))
-        .service(resource("/blog/{id}", "GET, HEAD").route(get().to(blog::read)))
-        .service(
-            resource("/sessions", "GET, HEAD, DELETE")
-                .route(get().to(account::list_sessions))
-                .route(delete().to(account::end_other_sessions)),
-        )
-        .service(resource("/sessions/{id}", "DELETE").route(delete().to(account::end_session)))
-        .service(resource("/password", "POST").route(post().to(account::change_password)))
-        .service(
-            resource("/account", "GET, HEAD, DELETE")
-                .route(get().to(account::account))
-                .route(delete().to(account::delete_account)),
-        )
-        .service(resource("/account/events", "GET, HEAD").route(get().to(account::list_events)))
-        .service(resource("/billing/checkout", "POST").route(post().to(billing::checkout)))
-        .service(resource("/billing/portal", "POST").route(post().to(billing::portal)))
-        .service(resource(billing::WEBHOOK_PATH, "POST").route(post().to(billing::stripe_webhook)))
-        .service(resource("/email", "POST").route(post().to(recovery::set_email)))
-        .service(resource("/email/verify", "POST").route(post().to(recovery::verify_email)))
-        .service(resource("/password/forgot", "POST").route(post().to(recovery::forgot_password)))
-        .service(resource("/password/reset", "POST").route(post().to(recovery::reset_password)))
-        .service(resource("/health", "GET, HEAD").route(get().to(health::health)))
-        .service(resource("/openapi.yaml", "GET, HEAD").route(get().to(health::openapi)));
+    for endpoint in ENDPOINTS {
+        let mut resource = resource(endpoint.path, allow_header(endpoint.handlers));
+        for handler in endpoint.handlers {
+            resource = resource.route((handler.attach)(handler.verb.route()));
+        }
+        cfg.service(resource);
+    }
 }
 
-/// GET, and HEAD with it (monitors and HTTP clients expect HEAD wherever GET
-/// works; actix sends the headers without the body).
-fn get() -> Route {
-    methods([Method::GET, Method::HEAD])
-}
-
-fn post() -> Route {
-    methods([Method::POST])
-}
-
-fn delete() -> Route {
-    methods([Method::DELETE])
+/// The `Allow` header of a path with these handlers, in the order GET,
+/// HEAD, POST, DELETE.
+fn allow_header(handlers: &[Handler]) -> &'static str {
+    let has = |verb| handlers.iter().any(|h| h.verb == verb);
+    match (has(Verb::Get), has(Verb::Post), has(Verb::Delete)) {
+        (true, false, false) => "GET, HEAD",
+        (false, true, false) => "POST",
+        (false, false, true) => "DELETE",
+        (true, true, false) => "GET, HEAD, POST",
+        (true, false, true) => "GET, HEAD, DELETE",
+        (false, true, true) => "POST, DELETE",
+        (true, true, true) => "GET, HEAD, POST, DELETE",
+        (false, false, false) => "",
+    }
 }
 
 /// A route for these methods. Not actix's method guards (`web::get()` and
@@ -119,23 +337,81 @@ pub async fn not_found() -> Result<HttpResponse, ApiError> {
 }
 
 /// The caller's `User-Agent`, shortened, for the session list.
-pub fn user_agent(req: &HttpRequest) -> Option<String> {
+fn user_agent(req: &HttpRequest) -> Option<String> {
     let ua = req.headers().get("user-agent")?.to_str().ok()?;
     Some(ua.chars().take(256).collect())
 }
 
-/// Who is making this request, for the account events it causes.
-pub fn requester(req: &HttpRequest) -> Requester {
+/// Who is making this request, for the account events it causes. Most
+/// handlers take it as an argument (the extractor below); a metered read
+/// builds it only when it writes an event, keeping the user agent's copy
+/// off the hot path.
+fn requester(req: &HttpRequest) -> Requester {
     Requester::new(client_ip::of(req), user_agent(req))
 }
 
-/// The distinct route patterns of [`ROUTES`], for the metrics' `route` label.
-pub fn patterns() -> Vec<&'static str> {
-    let mut patterns: Vec<&'static str> = Vec::new();
-    for (path, _) in ROUTES {
-        if !patterns.contains(path) {
-            patterns.push(path);
-        }
+impl FromRequest for Requester {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Ok(requester(req)))
     }
-    patterns
+}
+
+/// [`db::write`] with the handlers' error type, so that a closure can end
+/// in a plain `Ok(…)`.
+async fn write<T, F>(pool: &db::Pool, f: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut db::Conn) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    db::write(pool, f).await
+}
+
+/// The route patterns of [`ENDPOINTS`], for the metrics' `route` label.
+pub fn patterns() -> Vec<&'static str> {
+    ENDPOINTS.iter().map(|endpoint| endpoint.path).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_public_paths_are_the_contracts() {
+        let mut public = PUBLIC_PATHS.to_vec();
+        public.sort_unstable();
+        assert_eq!(
+            public,
+            [
+                "/check_session",
+                "/email/verify",
+                "/health",
+                "/login",
+                "/openapi.yaml",
+                "/password/forgot",
+                "/password/reset",
+                "/register",
+                "/webhooks/stripe",
+            ]
+        );
+        assert!(is_public("/login") && !is_public("/login/") && !is_public("/blog/1"));
+    }
+
+    #[test]
+    fn each_path_and_method_is_listed_once() {
+        let mut paths: Vec<&str> = ENDPOINTS.iter().map(|e| e.path).collect();
+        paths.sort_unstable();
+        paths.dedup();
+        assert_eq!(paths.len(), ENDPOINTS.len(), "a path is listed twice");
+        for endpoint in ENDPOINTS {
+            let mut verbs: Vec<&str> = endpoint.handlers.iter().map(|h| h.verb.name()).collect();
+            verbs.sort_unstable();
+            verbs.dedup();
+            assert_eq!(verbs.len(), endpoint.handlers.len(), "{}", endpoint.path);
+            assert!(!allow_header(endpoint.handlers).is_empty());
+        }
+        assert_eq!(ROUTES.len(), 22);
+    }
 }

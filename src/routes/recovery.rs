@@ -8,17 +8,17 @@
 //! account has already verified says so (`409 email_taken`), to the owner
 //! of a valid link for it.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 
-use super::account::{confirm_password, AccountView};
 use super::body::{Fields, JsonObject};
+use super::common::{
+    clear_lockout, confirm_password, record_event, send_verification, AccountView,
+};
 use crate::auth::ip_limits;
 use crate::db::email_tokens::{self, Purpose};
 use crate::db::{self, events, forgot_requests, sessions, users};
-use crate::domain::username::username_key;
-use crate::domain::{Email, EventKind, Password};
+use crate::domain::{Email, EventKind, Password, Requester};
 use crate::error::{ApiError, NoSession};
-use crate::mail::Recipient;
 use crate::session::{token, CurrentSession};
 use crate::state::AppState;
 
@@ -30,7 +30,7 @@ use crate::state::AppState;
 pub async fn set_email(
     state: web::Data<AppState>,
     current: CurrentSession,
-    req: HttpRequest,
+    by: Requester,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
     let mut fields = Fields::new(&body.0);
@@ -42,50 +42,47 @@ pub async fn set_email(
     let (Ok(email), Ok(password)) = (email, password) else {
         return Err(fields.into_error());
     };
-    let by = super::requester(&req);
     confirm_password(&state, &current, password, &by).await?;
 
     let user_id = current.0.user.id;
     let username = current.0.user.username.clone();
     let now = state.clock.now();
     let app = state.clone();
-    let (view, queued) = db::run(&state.pool, move |conn| {
-        db::write_transaction(conn, |conn| {
-            let changed = |conn: &mut db::Conn, to: Option<&Email>| {
-                let detail = serde_json::json!({ "email": to.map(Email::as_str) });
-                events::record(conn, now, user_id, EventKind::EmailChanged, &by, detail)
-            };
-            let held =
-                users::email_of(conn, user_id)?.ok_or(ApiError::NotLoggedIn(NoSession::Invalid))?;
-            let mut queued = false;
-            match &email {
-                None => {
-                    if held.email_key.is_some() {
-                        users::set_email(conn, user_id, None)?;
-                        forget_links(conn, user_id)?;
-                        changed(conn, None)?;
-                    }
-                }
-                Some(email) if held.email_key.as_deref() == Some(email.key().as_str()) => {
-                    // The same address, perhaps typed differently: a new
-                    // link if it is still unverified, nothing otherwise.
-                    users::retype_email(conn, user_id, email)?;
-                    if !held.email_verified {
-                        queued = send_verification(&app, conn, now, user_id, &username, email)?;
-                    }
-                }
-                Some(email) => {
-                    users::set_email(conn, user_id, Some(email))?;
-                    // Links for the old address die with it.
+    let (view, queued) = super::write(&state.pool, move |conn| {
+        let changed = |conn: &mut db::Conn, to: Option<&Email>| {
+            let detail = serde_json::json!({ "email": to.map(Email::as_str) });
+            events::record(conn, now, user_id, EventKind::EmailChanged, &by, detail)
+        };
+        let held =
+            users::email_of(conn, user_id)?.ok_or(ApiError::NotLoggedIn(NoSession::Invalid))?;
+        let mut queued = false;
+        match &email {
+            None => {
+                if held.email_key.is_some() {
+                    users::set_email(conn, user_id, None)?;
                     forget_links(conn, user_id)?;
-                    changed(conn, Some(email))?;
+                    changed(conn, None)?;
+                }
+            }
+            Some(email) if held.email_key.as_deref() == Some(email.key().as_str()) => {
+                // The same address, perhaps typed differently: a new
+                // link if it is still unverified, nothing otherwise.
+                users::retype_email(conn, user_id, email)?;
+                if !held.email_verified {
                     queued = send_verification(&app, conn, now, user_id, &username, email)?;
                 }
             }
-            let view = AccountView::load(conn, user_id)?
-                .ok_or(ApiError::NotLoggedIn(NoSession::Invalid))?;
-            Ok::<_, ApiError>((view, queued))
-        })
+            Some(email) => {
+                users::set_email(conn, user_id, Some(email))?;
+                // Links for the old address die with it.
+                forget_links(conn, user_id)?;
+                changed(conn, Some(email))?;
+                queued = send_verification(&app, conn, now, user_id, &username, email)?;
+            }
+        }
+        let view =
+            AccountView::load(conn, user_id)?.ok_or(ApiError::NotLoggedIn(NoSession::Invalid))?;
+        Ok((view, queued))
     })
     .await?;
     if queued {
@@ -102,33 +99,11 @@ fn forget_links(conn: &mut db::Conn, user_id: i64) -> diesel::QueryResult<()> {
     Ok(())
 }
 
-/// Queues a verification link to `email` for the account, in the caller's
-/// transaction; `false` when the address's hourly limit is spent.
-pub(super) fn send_verification(
-    state: &AppState,
-    conn: &mut db::Conn,
-    now: i64,
-    user_id: i64,
-    username: &str,
-    email: &Email,
-) -> diesel::QueryResult<bool> {
-    state.mail.send_verification(
-        conn,
-        now,
-        &Recipient {
-            user_id,
-            username,
-            email: email.as_str(),
-            email_key: &email.key(),
-        },
-    )
-}
-
 /// `POST /email/verify` (public): spends a verification link.
 #[tracing::instrument(name = "verify_email", skip_all)]
 pub async fn verify_email(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    by: Requester,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
     let mut fields = Fields::new(&body.0);
@@ -138,29 +113,25 @@ pub async fn verify_email(
     };
     let token_hash = token::hash(&sent);
     let now = state.clock.now();
-    let by = super::requester(&req);
-    let user_id = db::run(&state.pool, move |conn| {
-        db::write_transaction(conn, |conn| {
-            // Spent in one statement: of two requests with one link, one
-            // gets the row.
-            let (user_id, key) = email_tokens::spend(conn, &token_hash, Purpose::Verify, now)?
-                .ok_or(ApiError::InvalidToken)?;
-            match users::mark_verified(conn, user_id, &key) {
-                Ok(true) => {
-                    let verified = EventKind::EmailVerified;
-                    events::record(conn, now, user_id, verified, &by, Default::default())?;
-                    Ok(user_id)
-                }
-                // The account holds another address now: the link is dead.
-                Ok(false) => Err(ApiError::InvalidToken),
-                // Another account has verified this address (the partial
-                // unique index decides, whatever the timing). The whole
-                // transaction rolls back, so the link stays usable should
-                // that account let the address go.
-                Err(e) if db::is_unique_violation(&e) => Err(ApiError::EmailTaken),
-                Err(e) => Err(e.into()),
+    let user_id = super::write(&state.pool, move |conn| {
+        // Spent in one statement: of two requests with one link, one
+        // gets the row.
+        let (user_id, key) = email_tokens::spend(conn, &token_hash, Purpose::Verify, now)?
+            .ok_or(ApiError::InvalidToken)?;
+        match users::mark_verified(conn, user_id, &key) {
+            Ok(true) => {
+                record_event(conn, now, user_id, EventKind::EmailVerified, &by)?;
+                Ok(user_id)
             }
-        })
+            // The account holds another address now: the link is dead.
+            Ok(false) => Err(ApiError::InvalidToken),
+            // Another account has verified this address (the partial
+            // unique index decides, whatever the timing). The whole
+            // transaction rolls back, so the link stays usable should
+            // that account let the address go.
+            Err(e) if db::is_unique_violation(&e) => Err(ApiError::EmailTaken),
+            Err(e) => Err(e.into()),
+        }
     })
     .await?;
     tracing::info!(user_id, "email address verified");
@@ -178,7 +149,7 @@ pub async fn verify_email(
 #[tracing::instrument(name = "forgot_password", skip_all)]
 pub async fn forgot_password(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    by: Requester,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
     let mut fields = Fields::new(&body.0);
@@ -187,27 +158,24 @@ pub async fn forgot_password(
         return Err(fields.into_error());
     };
     let now = state.clock.now();
-    let by = super::requester(&req);
     let limit = state.ip_limits.forgot;
-    db::run(&state.pool, move |conn| {
-        db::write_transaction(conn, |conn| {
-            // FORGOT_MAX_PER_IP_PER_HOUR: every request from the client IP
-            // counts, whoever holds the address, so the refusal says
-            // nothing about accounts either.
-            let ip = by.ip.map(|ip| ip.to_string());
-            ip_limits::spend(conn, &limit, ip.as_deref().unwrap_or_default(), now)?;
-            forgot_requests::insert(
-                conn,
-                &forgot_requests::NewRequest {
-                    email: email.as_str(),
-                    email_key: &email.key(),
-                    ip: ip.as_deref(),
-                    user_agent: by.user_agent.as_deref(),
-                    now,
-                },
-            )?;
-            Ok::<_, ApiError>(())
-        })
+    super::write(&state.pool, move |conn| {
+        // FORGOT_MAX_PER_IP_PER_HOUR: every request from the client IP
+        // counts, whoever holds the address, so the refusal says
+        // nothing about accounts either.
+        let ip = by.ip.map(|ip| ip.to_string());
+        ip_limits::spend(conn, &limit, ip.as_deref().unwrap_or_default(), now)?;
+        forgot_requests::insert(
+            conn,
+            &forgot_requests::NewRequest {
+                email: email.as_str(),
+                email_key: &email.key(),
+                ip: ip.as_deref(),
+                user_agent: by.user_agent.as_deref(),
+                now,
+            },
+        )?;
+        Ok(())
     })
     .await?;
     state.mail.wake();
@@ -221,7 +189,7 @@ pub async fn forgot_password(
 #[tracing::instrument(name = "reset_password", skip_all)]
 pub async fn reset_password(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    by: Requester,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
     let mut fields = Fields::new(&body.0);
@@ -253,37 +221,31 @@ pub async fn reset_password(
     }) else {
         return Err(fields.into_error());
     };
-    let hash =
-        crate::auth::password::hash(new_password.expose().to_owned(), state.logins.bcrypt_cost)
-            .await?;
+    let hash = state.logins.hash(&new_password).await?;
 
     let user_id = holder.id;
-    let name_key = username_key(&holder.username);
-    let by = super::requester(&req);
-    db::run(&state.pool, move |conn| {
-        db::write_transaction(conn, |conn| {
-            // Spent now, in one statement: a link used twice at once
-            // resets once; the second gets `400`.
-            let (spent_by, key) = email_tokens::spend(conn, &token_hash, Purpose::Reset, now)?
-                .ok_or(ApiError::InvalidToken)?;
-            let still_held = users::email_of(conn, spent_by)?
-                .is_some_and(|row| row.email_key.as_deref() == Some(key.as_str()));
-            if spent_by != user_id || !still_held {
-                return Err(ApiError::InvalidToken);
-            }
-            users::update_password_hash(conn, user_id, &hash)?;
-            email_tokens::delete_for_user(conn, user_id, Purpose::Reset)?;
-            sessions::end_all(conn, user_id)?;
-            db::throttle::clear(conn, &name_key)?;
-            // The link proved the address, unless another account has
-            // verified it meanwhile: then the reset still stands and the
-            // address stays unverified.
-            users::mark_verified_unless_taken(conn, user_id, &key)?;
-            // The sessions this ends are part of the reset: one event.
-            let reset = EventKind::PasswordReset;
-            events::record(conn, now, user_id, reset, &by, Default::default())?;
-            Ok::<_, ApiError>(())
-        })
+    let username = holder.username;
+    super::write(&state.pool, move |conn| {
+        // Spent now, in one statement: a link used twice at once
+        // resets once; the second gets `400`.
+        let (spent_by, key) = email_tokens::spend(conn, &token_hash, Purpose::Reset, now)?
+            .ok_or(ApiError::InvalidToken)?;
+        let still_held = users::email_of(conn, spent_by)?
+            .is_some_and(|row| row.email_key.as_deref() == Some(key.as_str()));
+        if spent_by != user_id || !still_held {
+            return Err(ApiError::InvalidToken);
+        }
+        users::update_password_hash(conn, user_id, &hash)?;
+        email_tokens::delete_for_user(conn, user_id, Purpose::Reset)?;
+        sessions::end_all(conn, user_id)?;
+        clear_lockout(conn, &username)?;
+        // The link proved the address, unless another account has
+        // verified it meanwhile: then the reset still stands and the
+        // address stays unverified.
+        users::mark_verified_unless_taken(conn, user_id, &key)?;
+        // The sessions this ends are part of the reset: one event.
+        record_event(conn, now, user_id, EventKind::PasswordReset, &by)?;
+        Ok(())
     })
     .await?;
     tracing::info!(user_id, "password reset by emailed link");

@@ -12,6 +12,15 @@
 //! - Handlers create and end sessions in their own database transactions
 //!   ([`start`], [`rotate`], `db::sessions`), then tell actix-session what
 //!   to do with the cookie ([`begin`], [`end`]).
+//!
+//! [`SessionState`]: crate::session::SessionState
+//! [`CurrentSession`]: crate::session::CurrentSession
+//! [`store::TokenStore`]: crate::session::store::TokenStore
+//! [`lookup`]: crate::session::lookup
+//! [`start`]: crate::session::start
+//! [`rotate`]: crate::session::rotate
+//! [`begin`]: crate::session::begin
+//! [`end`]: crate::session::end
 
 pub mod cookie;
 pub mod secret;

@@ -12,7 +12,7 @@
 //! one place:
 //!
 //! - `load` recovers the token from the verified cookie and puts it in the
-//!   state as the one entry [`TOKEN`]; the guard looks the session up
+//!   state as the one entry `TOKEN`; the guard looks the session up
 //!   (`session::lookup`), typed, with no JSON round trip.
 //! - `save` is called after a login renewed the session: it hands
 //!   actix-session the token that the handler minted and stored
@@ -33,7 +33,7 @@ use actix_web::cookie::time::Duration;
 type State = HashMap<String, String>;
 
 /// The state entry holding the verified cookie's token (raw, not JSON).
-pub const TOKEN: &str = "token";
+const TOKEN: &str = "token";
 /// The state entry holding a token minted by a login, for the new cookie.
 const NEW_TOKEN: &str = "new_token";
 

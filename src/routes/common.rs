@@ -1,0 +1,135 @@
+//! What the route files share, so that none imports another: the Account
+//! object several of them answer with, the password re-check before a
+//! sensitive change, queueing a verification link, recording an account
+//! event, and clearing a username's login lockout.
+
+use serde::Serialize;
+
+use crate::auth::{Account, Attempt};
+use crate::db::{self, billing, events, users};
+use crate::domain::username::username_key;
+use crate::domain::{Email, EventKind, Requester};
+use crate::error::ApiError;
+use crate::mail::Recipient;
+use crate::session::CurrentSession;
+use crate::state::AppState;
+use crate::time::rfc3339;
+
+/// The Account object: the User, its email address and its subscription.
+#[derive(Serialize)]
+pub struct AccountView {
+    #[serde(flatten)]
+    user: crate::domain::User,
+    email: Option<String>,
+    email_verified: bool,
+    subscription: Option<SubscriptionView>,
+}
+
+/// A Stripe subscription as the webhook events last told it.
+#[derive(Serialize)]
+struct SubscriptionView {
+    status: String,
+    #[serde(serialize_with = "serialize_optional_time")]
+    current_period_end: Option<i64>,
+    cancel_at_period_end: bool,
+}
+
+fn serialize_optional_time<S: serde::Serializer>(
+    at: &Option<i64>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match at {
+        Some(secs) => rfc3339::serialize_unix(secs, s),
+        None => s.serialize_none(),
+    }
+}
+
+impl AccountView {
+    /// The account as stored now, or `None` if it has just been deleted.
+    pub fn load(conn: &mut db::Conn, user_id: i64) -> diesel::QueryResult<Option<Self>> {
+        let (Some(user), Some(email)) =
+            (users::find(conn, user_id)?, users::email_of(conn, user_id)?)
+        else {
+            return Ok(None);
+        };
+        Ok(Some(AccountView {
+            user: user.to_user(),
+            email: email.email,
+            email_verified: email.email_verified,
+            // One that gives premium if there is one, else the latest.
+            subscription: billing::subscriptions_of(conn, user_id)?
+                .into_iter()
+                .next()
+                .map(|sub| SubscriptionView {
+                    status: sub.status,
+                    current_period_end: sub.current_period_end,
+                    cancel_at_period_end: sub.cancel_at_period_end,
+                }),
+        }))
+    }
+}
+
+/// Checks the caller's password, or answers `401 invalid_credentials`. A
+/// stolen cookie must not become a way around the login lockout, so these
+/// checks count towards it too.
+pub async fn confirm_password(
+    state: &AppState,
+    current: &CurrentSession,
+    password: String,
+    by: &Requester,
+) -> Result<(), ApiError> {
+    let key = username_key(&current.0.user.username);
+    let attempt = Attempt {
+        key: &key,
+        account: Account::Id(current.0.user.id),
+        password,
+        by,
+    };
+    let checked = state
+        .logins
+        .check_password(&state.pool, &state.clock, attempt)
+        .await?;
+    match checked {
+        Some(_) => Ok(()),
+        None => Err(ApiError::InvalidCredentials),
+    }
+}
+
+/// Queues a verification link to `email` for the account, in the caller's
+/// transaction; `false` when the address's hourly limit is spent.
+pub fn send_verification(
+    state: &AppState,
+    conn: &mut db::Conn,
+    now: i64,
+    user_id: i64,
+    username: &str,
+    email: &Email,
+) -> diesel::QueryResult<bool> {
+    state.mail.send_verification(
+        conn,
+        now,
+        &Recipient {
+            user_id,
+            username,
+            email: email.as_str(),
+            email_key: &email.key(),
+        },
+    )
+}
+
+/// Records an account event that carries no detail.
+pub fn record_event(
+    conn: &mut db::Conn,
+    now: i64,
+    user_id: i64,
+    kind: EventKind,
+    by: &Requester,
+) -> diesel::QueryResult<()> {
+    events::record(conn, now, user_id, kind, by, Default::default())
+}
+
+/// Ends the login lockout of `username` (a password was proved, or the
+/// account is gone), so that its failures count from zero again.
+pub fn clear_lockout(conn: &mut db::Conn, username: &str) -> diesel::QueryResult<()> {
+    db::throttle::clear(conn, &username_key(username))
+}
