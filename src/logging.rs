@@ -192,7 +192,7 @@ const QUIET: &[&str] = &[
 /// How much the [`QUIET`] crates may say: their warnings and errors.
 const QUIET_LEVEL: &str = "warn";
 
-/// `RUST_LOG`'s filter, with the [`QUIET`] crates held to their warnings:
+/// `RUST_LOG`'s filter, with the `QUIET` crates held to their warnings:
 /// any directive of the caller's for one of them (or a module inside one)
 /// is dropped, and a directive capping it is added.
 pub fn filter(rust_log: &str) -> Result<tracing_subscriber::EnvFilter, String> {

@@ -8,7 +8,6 @@ use tollgate::db;
 use tollgate::domain::username::username_key;
 use tollgate::domain::{EventKind, Plan, Requester};
 use tollgate::startup::Application;
-use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
 #[command(
@@ -62,7 +61,9 @@ fn main() -> ExitCode {
             .unwrap_or_default()
             .to_owned()
     });
-    let filter = match EnvFilter::try_new(&filter) {
+    // The drivers that see statements, SMTP and headers say only their
+    // warnings, whatever RUST_LOG asks (logging::filter).
+    let filter = match tollgate::logging::filter(&filter) {
         Ok(filter) => filter,
         Err(e) => {
             eprintln!("tollgate: invalid value for RUST_LOG: {e}");
