@@ -151,6 +151,18 @@ pub async fn read(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    // Only script (`fetch`, whose destination is `empty`) may spend a read:
+    // an `<img src=…/blog/7>` on a same-site page, a frame or a navigation
+    // would otherwise spend one of the reader's without their asking.
+    // Browsers say what loads a resource in `Sec-Fetch-Dest`; clients
+    // without it (curl, Postman, servers) are not browsers loading a page.
+    if req
+        .headers()
+        .get("sec-fetch-dest")
+        .is_some_and(|dest| dest.as_bytes() != b"empty")
+    {
+        return Err(ApiError::ForbiddenOrigin);
+    }
     let post_id = post_id(&id).ok_or(ApiError::NotFound)?;
     let user = current.0.user;
     let now = state.clock.now();

@@ -240,3 +240,28 @@ async fn head_answers_like_get_but_never_spends_a_read() {
     assert_eq!(used().await, 1);
 }
 }
+
+backend_test! {
+async fn only_script_spends_a_read_not_an_image_a_frame_or_a_navigation() {
+    let (app, client) = spawn_app_and_user("Alice").await;
+
+    for dest in ["image", "iframe", "document", "script", "style"] {
+        let response = app.get_with(&client, "/blog/7", &[("Sec-Fetch-Dest", dest)]).await;
+        assert_error(response, StatusCode::FORBIDDEN, "forbidden_origin").await;
+    }
+    assert_eq!(used(&app, &client).await, 0, "no read spent");
+
+    let fetched = app.get_with(&client, "/blog/7", &[("Sec-Fetch-Dest", "empty")]).await;
+    assert_eq!(fetched.status(), StatusCode::OK);
+    assert_eq!(used(&app, &client).await, 1);
+    // A client that is no browser sends no such header.
+    assert_eq!(app.get(&client, "/blog/8").await.status(), StatusCode::OK);
+    assert_eq!(used(&app, &client).await, 2);
+}
+}
+
+/// The reads spent this month, as the listing's meter shows them.
+async fn used(app: &crate::support::TestApp, client: &reqwest::Client) -> i64 {
+    let list: Value = app.get(client, "/blog").await.json().await.unwrap();
+    list["meter"]["used"].as_i64().unwrap()
+}

@@ -147,7 +147,10 @@ export interface paths {
          *     re-opening an unlocked post is free and always allowed. Premium users
          *     are not metered (`meter: null`). The meter lives on the server, per
          *     user, and `used` never exceeds `limit`. An unknown post or an id that
-         *     is not a positive integer gets `404` and never uses a read.
+         *     is not a positive integer gets `404` and never uses a read. Only
+         *     script spends a read: a request whose `Sec-Fetch-Dest` is present and
+         *     not `empty` (an `<img>`, a frame, a navigation) gets
+         *     `403 forbidden_origin`.
          */
         get: operations["readPost"];
         put?: never;
