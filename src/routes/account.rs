@@ -6,12 +6,13 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
 use super::body::{Fields, JsonObject};
-use super::common::{clear_lockout, confirm_password, record_event, AccountView};
+use super::common::{clear_lockout, confirm_password, record_event, send_notice, AccountView};
 use super::pagination::{pagination, Pagination};
 use crate::db::email_tokens::{self, Purpose};
 use crate::db::{self, billing, events, sessions, users};
 use crate::domain::{EventKind, Password, Requester};
 use crate::error::ApiError;
+use crate::mail::message::Notice;
 use crate::session::{self, CurrentSession};
 use crate::state::AppState;
 use crate::time::rfc3339;
@@ -165,16 +166,25 @@ pub async fn change_password(
 
     let (session_id, stay) = (current.0.id.clone(), current.0.stay_signed_in);
     let now = state.clock.now();
-    let token = super::write(&state.pool, move |conn| {
+    let app = state.clone();
+    let (token, noticed) = super::write(&state.pool, move |conn| {
+        let held = users::email_of(conn, user_id)?;
         users::update_password_hash(conn, user_id, &hash)?;
         // Any password change kills outstanding reset links.
         email_tokens::delete_for_user(conn, user_id, Purpose::Reset)?;
         // The sessions this ends are part of the change: one event.
         sessions::revoke_others(conn, user_id, &session_id)?;
         record_event(conn, now, user_id, EventKind::PasswordChanged, &by)?;
-        Ok(session::rotate(conn, &session_id)?)
+        let noticed = match &held {
+            Some(held) => send_notice(&app, conn, now, held, Notice::PasswordChanged)?,
+            None => false,
+        };
+        Ok((session::rotate(conn, &session_id)?, noticed))
     })
     .await?;
+    if noticed {
+        state.mail.wake();
+    }
     let remember_for = stay.then_some(state.lifetimes.remember);
     session::begin(
         &session,

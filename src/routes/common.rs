@@ -10,6 +10,7 @@ use crate::db::{self, billing, events, users};
 use crate::domain::username::username_key;
 use crate::domain::{Email, EventKind, Requester};
 use crate::error::ApiError;
+use crate::mail::message::Notice;
 use crate::mail::Recipient;
 use crate::session::CurrentSession;
 use crate::state::AppState;
@@ -114,6 +115,34 @@ pub fn send_verification(
             email: email.as_str(),
             email_key: &email.key(),
         },
+    )
+}
+
+/// Queues a notice of `kind` to the account's address as `held` before
+/// the change, if that address is verified (a notice to an address nobody
+/// proved would tell a stranger of the account); `false` when there is
+/// none to send or the address's hourly limit is spent.
+pub fn send_notice(
+    state: &AppState,
+    conn: &mut db::Conn,
+    now: i64,
+    held: &users::EmailRow,
+    kind: Notice,
+) -> diesel::QueryResult<bool> {
+    let (Some(email), Some(email_key), true) = (&held.email, &held.email_key, held.email_verified)
+    else {
+        return Ok(false);
+    };
+    state.mail.send_notice(
+        conn,
+        now,
+        &Recipient {
+            user_id: held.id,
+            username: &held.username,
+            email,
+            email_key,
+        },
+        kind,
     )
 }
 

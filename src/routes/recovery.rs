@@ -12,13 +12,14 @@ use actix_web::{web, HttpResponse};
 
 use super::body::{Fields, JsonObject};
 use super::common::{
-    clear_lockout, confirm_password, record_event, send_verification, AccountView,
+    clear_lockout, confirm_password, record_event, send_notice, send_verification, AccountView,
 };
 use crate::auth::ip_limits;
 use crate::db::email_tokens::{self, Purpose};
 use crate::db::{self, events, forgot_requests, sessions, users};
 use crate::domain::{Email, EventKind, Password, Requester};
 use crate::error::{ApiError, NoSession};
+use crate::mail::message::Notice;
 use crate::session::{token, CurrentSession};
 use crate::state::AppState;
 
@@ -62,6 +63,7 @@ pub async fn set_email(
                     users::set_email(conn, user_id, None)?;
                     forget_links(conn, user_id)?;
                     changed(conn, None)?;
+                    queued |= send_notice(&app, conn, now, &held, Notice::EmailChanged)?;
                 }
             }
             Some(email) if held.email_key.as_deref() == Some(email.key().as_str()) => {
@@ -78,6 +80,8 @@ pub async fn set_email(
                 forget_links(conn, user_id)?;
                 changed(conn, Some(email))?;
                 queued = send_verification(&app, conn, now, user_id, &username, email)?;
+                // The old address, if it was proved, hears of it.
+                queued |= send_notice(&app, conn, now, &held, Notice::EmailChanged)?;
             }
         }
         let view =
@@ -224,8 +228,9 @@ pub async fn reset_password(
     let hash = state.logins.hash(&new_password).await?;
 
     let user_id = holder.id;
-    let username = holder.username;
-    super::write(&state.pool, move |conn| {
+    let username = holder.username.clone();
+    let app = state.clone();
+    let noticed = super::write(&state.pool, move |conn| {
         // Spent now, in one statement: a link used twice at once
         // resets once; the second gets `400`.
         let (spent_by, key) = email_tokens::spend(conn, &token_hash, Purpose::Reset, now)?
@@ -245,9 +250,17 @@ pub async fn reset_password(
         users::mark_verified_unless_taken(conn, user_id, &key)?;
         // The sessions this ends are part of the reset: one event.
         record_event(conn, now, user_id, EventKind::PasswordReset, &by)?;
-        Ok(())
+        // To the address as it now stands (the link proved it).
+        let held = users::email_of(conn, user_id)?;
+        Ok(match &held {
+            Some(held) => send_notice(&app, conn, now, held, Notice::PasswordReset)?,
+            None => false,
+        })
     })
     .await?;
+    if noticed {
+        state.mail.wake();
+    }
     tracing::info!(user_id, "password reset by emailed link");
     Ok(HttpResponse::NoContent().finish())
 }

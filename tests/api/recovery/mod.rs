@@ -4,6 +4,7 @@
 //! loopback (`support/mail.rs`) and links followed as a user would.
 
 mod delivery;
+mod notices;
 mod reset;
 mod verify;
 
