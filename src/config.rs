@@ -72,6 +72,8 @@ pub struct Settings {
     pub forgot_max_per_ip_per_hour: u32,
     /// Failed logins (any usernames) per client IP per lockout window.
     pub login_max_failures_per_ip: u32,
+    /// IPV6_LIMIT_PREFIX: the IPv6 network the per-IP limits count by.
+    pub ipv6_limit_prefix: u8,
     /// How long account events are kept.
     pub event_retention: Duration,
     /// Where `/metrics` listens; `None`: no metrics listener.
@@ -322,10 +324,16 @@ pub const SETTINGS: &[Setting] = &[
         help: "Comma-separated addresses or CIDR ranges of proxies whose `X-Forwarded-For` is believed; empty: the client IP is the TCP peer.",
     },
     Setting {
+        name: "IPV6_LIMIT_PREFIX",
+        default: Some("64"),
+        range: Some(Range::Whole { min: 32, max: 128 }),
+        help: "Per-IP limits count an IPv6 client by its first this many bits (one customer usually holds a /64); IPv4 clients by their address.",
+    },
+    Setting {
         name: "REGISTER_MAX_PER_IP_PER_HOUR",
         default: Some("20"),
         range: PER_IP,
-        help: "Accounts created per client IP per hour, across instances.",
+        help: "Registration attempts (answered `201` or `409`) per client network per hour, across instances.",
     },
     Setting {
         name: "FORGOT_MAX_PER_IP_PER_HOUR",
@@ -552,6 +560,7 @@ impl Settings {
             register_max_per_ip_per_hour: env.int("REGISTER_MAX_PER_IP_PER_HOUR")? as u32,
             forgot_max_per_ip_per_hour: env.int("FORGOT_MAX_PER_IP_PER_HOUR")? as u32,
             login_max_failures_per_ip: env.int("LOGIN_MAX_FAILURES_PER_IP")? as u32,
+            ipv6_limit_prefix: env.int("IPV6_LIMIT_PREFIX")? as u8,
             event_retention: Duration::from_secs(env.int("EVENT_RETENTION_DAYS")? * 86_400),
             metrics_addr,
         })

@@ -3,15 +3,18 @@
 //! [`check`] before the costly part (a bcrypt, a message) answers early,
 //! and [`spend`] inside the write transaction of the action itself decides
 //! for certain. A refusal is `429 too_many_requests` with `Retry-After`; a
-//! limit counts only its own client IP, so it never blocks another.
+//! limit counts only its own client network ([`IpLimits::network`]: an
+//! IPv4 address, or an IPv6 prefix), so it never blocks another.
 //!
 //! Adding a limit to a route is one line in its transaction, e.g. for
 //! `POST /password/forgot`:
 //! `ip_limits::spend(conn, &state.ip_limits.forgot, &ip, now)?;`
 
+use std::net::IpAddr;
+
 use crate::config::Settings;
 use crate::db::{ip_limits, Conn};
-use crate::domain::IpLimit;
+use crate::domain::{network_of, IpLimit};
 use crate::error::ApiError;
 
 /// One hour, the window of the hourly limits.
@@ -25,6 +28,8 @@ pub struct IpLimits {
     pub register: IpLimit,
     /// FORGOT_MAX_PER_IP_PER_HOUR forgot-password requests.
     pub forgot: IpLimit,
+    /// IPV6_LIMIT_PREFIX.
+    pub v6_prefix: u8,
 }
 
 impl IpLimits {
@@ -32,7 +37,15 @@ impl IpLimits {
         IpLimits {
             register: IpLimit::new("register", settings.register_max_per_ip_per_hour, HOUR),
             forgot: IpLimit::new("forgot", settings.forgot_max_per_ip_per_hour, HOUR),
+            v6_prefix: settings.ipv6_limit_prefix,
         }
+    }
+
+    /// The client network the limits count `ip` under; an unknown client
+    /// (no peer address) counts as one network of its own.
+    pub fn network(&self, ip: Option<IpAddr>) -> String {
+        ip.map(|ip| network_of(ip, self.v6_prefix))
+            .unwrap_or_default()
     }
 }
 

@@ -128,9 +128,11 @@ pub struct LoginThrottle {
     /// LOGIN_LOCKOUT_SECONDS: the window failures are counted in, and how
     /// long a lockout lasts.
     window: i64,
-    /// LOGIN_MAX_FAILURES_PER_IP failed logins (any usernames) per client IP
-    /// per window: credential stuffing across many names.
+    /// LOGIN_MAX_FAILURES_PER_IP failed logins (any usernames) per client
+    /// network per window: credential stuffing across many names.
     pub per_ip: IpLimit,
+    /// IPV6_LIMIT_PREFIX: the network an IPv6 client is counted by.
+    v6_prefix: u8,
 }
 
 impl LoginThrottle {
@@ -152,6 +154,7 @@ impl LoginThrottle {
                 settings.login_max_failures_per_ip,
                 settings.login_lockout.as_secs() as i64,
             ),
+            v6_prefix: settings.ipv6_limit_prefix,
         })
     }
 
@@ -159,10 +162,13 @@ impl LoginThrottle {
     /// its `key`. `Ok(None)` is a wrong password (or no such account),
     /// already counted.
     ///
-    /// A failure is recorded in one write transaction: the username's
-    /// count, the client IP's count, and for an existing account its
-    /// `login_failed` event (and `login_locked` when this failure locked
-    /// the name).
+    /// The client network's failure is reserved before the hash is checked,
+    /// in one atomic upsert, and given back if the password was right: so
+    /// with N failures allowed, parallel wrong logins from one network, on
+    /// any number of instances, never get more than N hashes checked. A
+    /// failure is then recorded in one write transaction: the username's
+    /// count, and for an existing account its `login_failed` event (and
+    /// `login_locked` when this failure locked the name).
     pub async fn check_password(
         &self,
         pool: &Pool,
@@ -176,22 +182,29 @@ impl LoginThrottle {
             by,
         } = attempt;
         let counted = account.counted();
-        let ip = by.ip.map(|ip| ip.to_string());
+        let network = by
+            .ip
+            .filter(|_| account.is_login())
+            .map(|ip| crate::domain::network_of(ip, self.v6_prefix));
         let turn = self.turns.take(key).await;
+        let reserved_at = clock.now();
         let found = {
             let key = key.to_owned();
-            let now = clock.now();
-            let (ip, per_ip) = (ip.clone(), self.per_ip);
-            db::run(pool, move |conn| {
-                if let (true, Some(ip)) = (account.is_login(), &ip) {
-                    let failures = ip_limits::hits(conn, &per_ip, ip, now)?;
-                    if let Some(retry_after_secs) = per_ip.refusal(failures, now) {
-                        return Err(ApiError::TooManyRequests { retry_after_secs });
-                    }
-                }
+            let now = reserved_at;
+            let (network, per_ip) = (network.clone(), self.per_ip);
+            db::write(pool, move |conn| {
                 if counted {
                     if let Some(retry_after_secs) = throttle::lockout_remaining(conn, &key, now)? {
                         return Err(ApiError::TooManyAttempts { retry_after_secs });
+                    }
+                }
+                if let Some(network) = &network {
+                    // Over the limit rolls this transaction back, the
+                    // reservation with it.
+                    let failures = ip_limits::hit(conn, &per_ip, network, now)?;
+                    if let Some(retry_after_secs) = per_ip.refusal(failures.saturating_sub(1), now)
+                    {
+                        return Err(ApiError::TooManyRequests { retry_after_secs });
                     }
                 }
                 Ok(match account {
@@ -204,26 +217,46 @@ impl LoginThrottle {
         };
 
         let stored = found.as_ref().map(|u| u.password_hash.clone());
-        let verified =
-            password::verify(password, stored, &self.dummy_hash, self.bcrypt_cost).await?;
+        let verified = password::verify(password, stored, &self.dummy_hash, self.bcrypt_cost).await;
+        let give_back = |network: Option<String>| {
+            let per_ip = self.per_ip;
+            async move {
+                let Some(network) = network else {
+                    return Ok(());
+                };
+                db::write(pool, move |conn| {
+                    Ok::<_, ApiError>(ip_limits::give_back(conn, &per_ip, &network, reserved_at)?)
+                })
+                .await
+            }
+        };
+        let verified = match verified {
+            Ok(verified) => verified,
+            // No answer on the password (the hashing queue is full): the
+            // attempt does not count.
+            Err(e) => {
+                give_back(network).await?;
+                return Err(e);
+            }
+        };
         match (verified, found) {
-            (Verified::Yes { rehashed }, Some(user)) => Ok(Some(Passed {
-                user,
-                rehashed,
-                turn,
-            })),
+            (Verified::Yes { rehashed }, Some(user)) => {
+                give_back(network).await?;
+                Ok(Some(Passed {
+                    user,
+                    rehashed,
+                    turn,
+                }))
+            }
             (_, found) => {
                 let key = key.to_owned();
                 let (max, window, now) = (self.max_failures, self.window, clock.now());
-                let (per_ip, by) = (self.per_ip, by.clone());
+                let by = by.clone();
                 let user_id = found.map(|user| user.id);
                 db::run(pool, move |conn| {
                     db::write_transaction(conn, |conn| {
                         let locked =
                             counted && throttle::record_failure(conn, &key, now, max, window)?;
-                        if let Some(ip) = &ip {
-                            ip_limits::hit(conn, &per_ip, ip, now)?;
-                        }
                         if let Some(user_id) = user_id {
                             let failed = EventKind::LoginFailed;
                             events::record(conn, now, user_id, failed, &by, Default::default())?;

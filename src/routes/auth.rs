@@ -6,7 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use super::body::{Fields, JsonObject};
 use super::common::{clear_lockout, record_event, send_verification};
 use crate::auth::{ip_limits, Account, Attempt};
-use crate::db::{self, sessions, users};
+use crate::db::{sessions, users};
 use crate::domain::username::username_key;
 use crate::domain::{Email, EventKind, Password, Requester, Username};
 use crate::error::ApiError;
@@ -73,17 +73,20 @@ pub async fn register(
         return Err(fields.into_error());
     };
 
-    // Cheap early answers — a client IP over its registrations, a taken
-    // name — before spending a bcrypt hash; the transaction below still
-    // decides races (the IP count's upsert, the UNIQUE constraint).
+    // The attempt is counted against the client network's registrations
+    // before anything costs: every attempt answered `201` or `409` counts,
+    // so that probing for taken names (to harvest them, then lock them
+    // out) is limited like creating accounts, and the count is one atomic
+    // upsert, so parallel attempts cannot all slip past it before a bcrypt
+    // each. A taken name is answered then, without a hash; the transaction
+    // below still decides a race for a name (the UNIQUE constraint).
     let key = username.key();
-    let client_ip = by.ip.map(|ip| ip.to_string()).unwrap_or_default();
+    let network = state.ip_limits.network(by.ip);
     let limit = state.ip_limits.register;
     let now = state.clock.now();
-    let ip = client_ip.clone();
-    if db::run(&state.pool, move |conn| {
-        ip_limits::check(conn, &limit, &ip, now)?;
-        Ok::<_, ApiError>(users::exists(conn, &key)?)
+    if super::write(&state.pool, move |conn| {
+        ip_limits::spend(conn, &limit, &network, now)?;
+        Ok(users::exists(conn, &key)?)
     })
     .await?
     {
@@ -98,9 +101,6 @@ pub async fn register(
     let app = state.clone();
     let (user, issued, queued) = super::write(&state.pool, move |conn| {
         let user = users::insert(conn, &username, &hash, now)?.ok_or(ApiError::UsernameTaken)?;
-        // Only accounts actually created count towards the IP's limit:
-        // a refusal here rolls the account back with the count.
-        ip_limits::spend(conn, &limit, &client_ip, now)?;
         // The address and its verification link commit with the
         // account, or not at all. Any number of accounts may hold an
         // address unverified, so this never reveals another's.

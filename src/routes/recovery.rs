@@ -163,12 +163,13 @@ pub async fn forgot_password(
     };
     let now = state.clock.now();
     let limit = state.ip_limits.forgot;
+    let network = state.ip_limits.network(by.ip);
     super::write(&state.pool, move |conn| {
         // FORGOT_MAX_PER_IP_PER_HOUR: every request from the client IP
         // counts, whoever holds the address, so the refusal says
         // nothing about accounts either.
         let ip = by.ip.map(|ip| ip.to_string());
-        ip_limits::spend(conn, &limit, ip.as_deref().unwrap_or_default(), now)?;
+        ip_limits::spend(conn, &limit, &network, now)?;
         forgot_requests::insert(
             conn,
             &forgot_requests::NewRequest {

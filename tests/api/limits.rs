@@ -1,7 +1,8 @@
-//! The per-client-IP abuse limits, shared by every instance through the
-//! database: registrations per hour, failed logins per lockout window.
-//! Each test trusts 127.0.0.1 as a proxy, so that X-Forwarded-For gives
-//! each request the client IP the test means.
+//! The per-client-network abuse limits, shared by every instance through
+//! the database: registration attempts per hour, failed logins per lockout
+//! window; an IPv6 client counted by its /64. Each test trusts 127.0.0.1 as
+//! a proxy, so that X-Forwarded-For gives each request the client IP the
+//! test means.
 
 use reqwest::{Response, StatusCode};
 use serde_json::json;
@@ -38,13 +39,13 @@ backend_test! {
 async fn registrations_per_ip_are_limited_across_instances() {
     let a = spawn_app_with(&[
         ("TRUSTED_PROXIES", "127.0.0.1"),
-        ("REGISTER_MAX_PER_IP_PER_HOUR", "2"),
+        ("REGISTER_MAX_PER_IP_PER_HOUR", "3"),
     ])
     .await;
     let b = a.sibling().await;
     const IP: &str = "203.0.113.9";
     assert_eq!(register_as(&a, IP, "first").await.status(), StatusCode::CREATED);
-    // A refused registration (a taken name) does not count.
+    // A taken name counts too: probing for names is limited like signing up.
     assert_eq!(register_as(&b, IP, "FIRST").await.status(), StatusCode::CONFLICT);
     assert_eq!(register_as(&b, IP, "second").await.status(), StatusCode::CREATED);
 
@@ -133,5 +134,107 @@ async fn parallel_registrations_from_one_ip_never_exceed_the_limit() {
         (3, 7),
         "{statuses:?}"
     );
+}
+}
+
+backend_test! {
+async fn probing_for_taken_names_is_limited_like_signing_up() {
+    let app = spawn_app_with(&[
+        ("TRUSTED_PROXIES", "127.0.0.1"),
+        ("REGISTER_MAX_PER_IP_PER_HOUR", "3"),
+    ])
+    .await;
+    assert_eq!(register_as(&app, "198.51.100.1", "Alice").await.status(), StatusCode::CREATED);
+    const PROBER: &str = "203.0.113.9";
+    for name in ["alice", "ALICE", "Alice"] {
+        assert_eq!(register_as(&app, PROBER, name).await.status(), StatusCode::CONFLICT);
+    }
+    // The fourth probe learns nothing: taken or not, it is refused.
+    for name in ["alice", "free_name"] {
+        let response = register_as(&app, PROBER, name).await;
+        assert_error(response, StatusCode::TOO_MANY_REQUESTS, "too_many_requests").await;
+    }
+}
+}
+
+backend_test! {
+async fn parallel_wrong_logins_from_one_network_get_no_more_checks_than_the_limit() {
+    let a = spawn_app_with(&[
+        ("TRUSTED_PROXIES", "127.0.0.1"),
+        ("LOGIN_MAX_FAILURES_PER_IP", "5"),
+        ("LOGIN_LOCKOUT_SECONDS", "600"),
+    ])
+    .await;
+    let b = a.sibling().await;
+    // Forty wrong passwords for forty names at once, on two instances.
+    let attempts = (0..40).map(|i| {
+        let app = if i % 2 == 0 { &a } else { &b };
+        async move { login_as(app, "203.0.113.9", &format!("user{i}"), "wrong").await.status() }
+    });
+    let statuses = futures_util::future::join_all(attempts).await;
+    assert_eq!(
+        tally(&statuses, StatusCode::UNAUTHORIZED, StatusCode::TOO_MANY_REQUESTS),
+        (5, 35),
+        "only five got a password check: {statuses:?}"
+    );
+    assert_eq!(
+        count(&a, "SELECT COALESCE(SUM(hits), 0) AS n FROM ip_limits WHERE kind = 'login_failure'"),
+        5
+    );
+}
+}
+
+backend_test! {
+async fn a_right_password_gives_its_reservation_back() {
+    let app = spawn_app_with(&[
+        ("TRUSTED_PROXIES", "127.0.0.1"),
+        ("LOGIN_MAX_FAILURES_PER_IP", "2"),
+    ])
+    .await;
+    const IP: &str = "203.0.113.9";
+    assert_eq!(register_as(&app, "198.51.100.1", "Alice").await.status(), StatusCode::CREATED);
+    // Any number of right passwords: none counts as a failure.
+    for _ in 0..4 {
+        assert_eq!(login_as(&app, IP, "Alice", PASSWORD).await.status(), StatusCode::OK);
+    }
+    assert_eq!(login_as(&app, IP, "Alice", "wrong").await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(login_as(&app, IP, "Alice", PASSWORD).await.status(), StatusCode::OK);
+}
+}
+
+backend_test! {
+async fn an_ipv6_client_is_counted_by_its_network_and_recorded_by_its_address() {
+    let app = spawn_app_with(&[
+        ("TRUSTED_PROXIES", "127.0.0.1"),
+        ("REGISTER_MAX_PER_IP_PER_HOUR", "2"),
+    ])
+    .await;
+    // One customer's /64: rotating addresses inside it buys nothing.
+    let first = app.user("first").forwarded_for("2001:db8:1:2::1").register().await;
+    assert_eq!(register_as(&app, "2001:db8:1:2:ffff:ffff:ffff:ffff", "second").await.status(), StatusCode::CREATED);
+    let response = register_as(&app, "2001:db8:1:2:abcd::9", "third").await;
+    assert_error(response, StatusCode::TOO_MANY_REQUESTS, "too_many_requests").await;
+    // The next /64 is another client.
+    assert_eq!(register_as(&app, "2001:db8:1:3::1", "third").await.status(), StatusCode::CREATED);
+    // Events (and sessions) keep the whole address.
+    let events: serde_json::Value = app.events(&first, "").await.json().await.unwrap();
+    let registered = &events["events"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(registered["kind"], "registered", "{events}");
+    assert_eq!(registered["ip"], "2001:db8:1:2::1", "{events}");
+}
+}
+
+backend_test! {
+async fn a_shorter_ipv6_prefix_counts_a_wider_network() {
+    let app = spawn_app_with(&[
+        ("TRUSTED_PROXIES", "127.0.0.1"),
+        ("REGISTER_MAX_PER_IP_PER_HOUR", "1"),
+        ("IPV6_LIMIT_PREFIX", "48"),
+    ])
+    .await;
+    assert_eq!(register_as(&app, "2001:db8:1:2::1", "first").await.status(), StatusCode::CREATED);
+    let response = register_as(&app, "2001:db8:1:ffff::1", "second").await;
+    assert_error(response, StatusCode::TOO_MANY_REQUESTS, "too_many_requests").await;
+    assert_eq!(register_as(&app, "2001:db8:2::1", "second").await.status(), StatusCode::CREATED);
 }
 }

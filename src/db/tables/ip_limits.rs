@@ -6,6 +6,9 @@
 //! locks the row and adds to the committed count, so parallel hits on two
 //! instances both count and each sees its own total. A caller that finds the
 //! total over the limit rolls its transaction back, the hit with it.
+//!
+//! The `ip` column holds the client's *network* as the limits count it (an
+//! IPv4 address, or an IPv6 prefix: `domain::network_of`).
 
 use diesel::prelude::*;
 
@@ -42,6 +45,20 @@ pub fn hit(conn: &mut Conn, limit: &IpLimit, ip: &str, now: i64) -> QueryResult<
         .returning(ip_limits::hits)
         .get_result(c))?;
     Ok(hits.max(0) as u32)
+}
+
+/// Takes back one action counted by [`hit`] in the window that held `at`
+/// (a reservation that turned out not to count: a right password). Never
+/// below zero.
+pub fn give_back(conn: &mut Conn, limit: &IpLimit, ip: &str, at: i64) -> QueryResult<()> {
+    let window_start = limit.window_start(at);
+    let update = diesel::update(
+        ip_limits::table
+            .find((ip, limit.kind, window_start))
+            .filter(ip_limits::hits.gt(0)),
+    )
+    .set(ip_limits::hits.eq(ip_limits::hits - 1));
+    super::direct!(conn, |c| update.execute(c)).map(|_| ())
 }
 
 /// Deletes the counters of windows that have ended: however many distinct
