@@ -1,108 +1,155 @@
-//! The server's own log output, through a whole session, never contains a
-//! password, a password hash, a cookie or a session token — even at the
-//! debug level.
+//! The server's own log output, through a whole session at `RUST_LOG=trace`
+//! on each backend — register with an address, a wrong and a right login,
+//! reads, a password change, a forgotten password and its reset link, a
+//! checkout and a Stripe webhook — never contains a password, a password
+//! hash, a cookie, a session token, an emailed link's token or its hash,
+//! or a Stripe secret.
 
-use reqwest::StatusCode;
+use reqwest::{Client, StatusCode};
 use serde_json::json;
 
-use crate::support::spawn_binary;
+use crate::support::fakes::smtp::read_messages;
+use crate::support::fakes::stripe_stand_in::StandIn;
+use crate::support::internals::token;
+use crate::support::stripe::{signature, stripe_settings, SECRET_KEY, WEBHOOK_SECRET};
+use crate::support::{eventually, spawn_app_with, spawn_binary};
 
-#[tokio::test]
-async fn no_secret_reaches_the_log() {
-    let dir = tempfile::tempdir().unwrap();
-    let (mut child, port, output) = spawn_binary(dir.path(), &[("RUST_LOG", "debug")]);
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .unwrap();
-    let password = "Sup3r-secret-passphrase!";
-    let new_password = "An0ther-secret-passphrase!";
+const SESSION_SECRET: &str =
+    "log-test-secret-log-test-secret-log-test-secret-log-test-secret-log-test-secret-";
 
-    let registered = client
-        .post(format!("{base}/register"))
-        .json(&json!({"username": "Logan", "password": password}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(registered.status(), StatusCode::CREATED);
-    let mut cookies: Vec<String> = registered
+/// The `session=` values of a response's cookies.
+fn cookies_of(response: &reqwest::Response) -> Vec<String> {
+    response
         .headers()
         .get_all("set-cookie")
         .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .collect();
-    client
-        .post(format!("{base}/login"))
-        .json(&json!({"username": "logan", "password": "a wrong one, also secret"}))
-        .send()
+        .filter_map(|v| v.to_str().ok()?.split(';').next()?.strip_prefix("session="))
+        .map(str::to_owned)
+        .collect()
+}
+
+backend_test! {
+async fn no_secret_reaches_the_log_at_any_level() {
+    // The harness makes the database; the real binary serves it, so that
+    // its whole output is the log to read.
+    let app = spawn_app_with(&[]).await;
+    app.stop().await;
+    let dir = tempfile::tempdir().unwrap();
+    let stripe = StandIn::start().await;
+    let mut env = vec![
+        ("DATABASE_URL", app.database_url.as_str()),
+        ("SESSION_SECRET", SESSION_SECRET),
+        ("RUST_LOG", "trace"),
+    ];
+    env.extend(stripe_settings(&stripe.base));
+    let (mut child, port, output) = spawn_binary(dir.path(), &env);
+    let base = format!("http://127.0.0.1:{port}");
+    let client = Client::builder().cookie_store(true).build().unwrap();
+    let post = |path: &str, body: serde_json::Value| {
+        client.post(format!("{base}{path}")).json(&body).send()
+    };
+    let password = "Sup3r-secret-passphrase!";
+    let new_password = "An0ther-secret-passphrase!";
+    let reset_password = "Th1rd-secret-passphrase!";
+    let mut cookies = Vec::new();
+
+    let registered = post(
+        "/register",
+        json!({"username": "Logan", "password": password, "email": "logan@example.com"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(registered.status(), StatusCode::CREATED);
+    cookies.extend(cookies_of(&registered));
+    post("/login", json!({"username": "logan", "password": "a wrong one, also secret"}))
         .await
         .unwrap();
-    let login = client
-        .post(format!("{base}/login"))
-        .json(&json!({"username": "logan", "password": password, "stay_signed_in": true}))
-        .send()
+    let login = post("/login", json!({"username": "logan", "password": password, "stay_signed_in": true}))
         .await
         .unwrap();
-    cookies.extend(
-        login
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .map(|v| v.to_str().unwrap().to_owned()),
-    );
-    client
-        .get(format!("{base}/check_session"))
-        .send()
-        .await
-        .unwrap();
+    cookies.extend(cookies_of(&login));
+    client.get(format!("{base}/check_session")).send().await.unwrap();
     client.get(format!("{base}/blog/1")).send().await.unwrap();
-    let changed = client
-        .post(format!("{base}/password"))
-        .json(&json!({"current_password": password, "new_password": new_password}))
+    let changed = post("/password", json!({"current_password": password, "new_password": new_password}))
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), StatusCode::NO_CONTENT);
+    cookies.extend(cookies_of(&changed));
+
+    // A forgotten password, and its link followed.
+    let forgot = post("/password/forgot", json!({"email": "logan@example.com"})).await.unwrap();
+    assert_eq!(forgot.status(), StatusCode::ACCEPTED);
+    let mail = dir.path().join("mail");
+    eventually(|| read_messages(&mail).iter().any(|m| m.token("/reset-password").is_some())).await;
+    let messages = read_messages(&mail);
+    let links: Vec<String> = messages
+        .iter()
+        .filter_map(|m| m.token("/verify-email").or_else(|| m.token("/reset-password")))
+        .collect();
+    let reset_token = messages
+        .iter()
+        .find_map(|m| m.token("/reset-password"))
+        .unwrap();
+    let reset = post("/password/reset", json!({"token": reset_token, "new_password": reset_password}))
+        .await
+        .unwrap();
+    assert_eq!(reset.status(), StatusCode::NO_CONTENT);
+    let login = post("/login", json!({"username": "logan", "password": reset_password}))
+        .await
+        .unwrap();
+    cookies.extend(cookies_of(&login));
+
+    // Billing: a checkout (the Stripe key goes out) and a signed webhook.
+    let checkout = client.post(format!("{base}/billing/checkout")).send().await.unwrap();
+    assert_eq!(checkout.status(), StatusCode::OK);
+    // A separate process: its clock is the system's, not one a test moves.
+    #[allow(clippy::disallowed_methods)]
+    let now = chrono::Utc::now().timestamp();
+    let event = serde_json::to_vec(&json!({
+        "id": "evt_log", "object": "event", "type": "invoice.paid", "created": now,
+        "data": {"object": {"id": "in_1"}},
+    }))
+    .unwrap();
+    let signed = signature(WEBHOOK_SECRET, now, &event);
+    let hooked = client
+        .post(format!("{base}/webhooks/stripe"))
+        .header("Stripe-Signature", &signed)
+        .body(event)
         .send()
         .await
         .unwrap();
-    cookies.extend(
-        changed
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .map(|v| v.to_str().unwrap().to_owned()),
-    );
-    client
-        .delete(format!("{base}/logout"))
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(hooked.status(), StatusCode::OK);
+    client.delete(format!("{base}/logout")).send().await.unwrap();
     let _ = child.kill();
     let _ = child.wait();
+    // The reader threads finish with the process's pipes.
     std::thread::sleep(std::time::Duration::from_millis(200));
 
     let log = output.lock().unwrap().clone();
-    assert!(
-        log.contains("request"),
-        "the access log was captured: {log}"
-    );
-    for secret in [password, new_password, "a wrong one, also secret"] {
+    assert!(log.contains("TRACE") || log.contains("trace"), "a trace-level log: {}", &log[..log.len().min(2000)]);
+    assert!(log.contains("request"), "the access log was captured");
+    for secret in [password, new_password, reset_password, "a wrong one, also secret"] {
         assert!(!log.contains(secret), "a password is in the log");
     }
-    for cookie in &cookies {
-        let value = cookie
-            .split(';')
-            .next()
-            .unwrap()
-            .trim_start_matches("session=");
-        if value.len() > 8 {
-            assert!(!log.contains(value), "a cookie value is in the log");
-            let decoded = value
-                .replace("%2F", "/")
-                .replace("%3D", "=")
-                .replace("%2B", "+");
-            // The token is the part after the 44-character signature.
-            let token = decoded.get(44..).unwrap_or(&decoded);
-            assert!(!log.contains(token), "a session token is in the log");
-        }
-    }
     assert!(!log.contains("$2b$"), "a bcrypt hash is in the log");
+    assert!(cookies.len() >= 4, "{cookies:?}");
+    for cookie in &cookies {
+        assert!(!log.contains(cookie.as_str()), "a cookie value is in the log");
+        let decoded = cookie.replace("%2F", "/").replace("%3D", "=").replace("%2B", "+");
+        // The token is the part after the 44-character signature.
+        let token = decoded.get(44..).unwrap_or(&decoded);
+        assert!(!log.contains(token), "a session token is in the log");
+        assert!(!log.contains(&token::hash(token)), "a session token's hash is in the log");
+    }
+    assert!(links.len() >= 2, "a verification and a reset link: {links:?}");
+    for link in &links {
+        assert!(!log.contains(link.as_str()), "an emailed link's token is in the log");
+        assert!(!log.contains(&token::hash(link)), "a link token's hash is in the log");
+    }
+    for secret in [SECRET_KEY, WEBHOOK_SECRET, SESSION_SECRET, signed.as_str()] {
+        assert!(!log.contains(secret), "a Stripe or session secret is in the log");
+    }
+    let v1 = signed.split("v1=").nth(1).unwrap();
+    assert!(!log.contains(v1), "the webhook's signature is in the log");
+}
 }
