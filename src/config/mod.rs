@@ -1,0 +1,408 @@
+//! Settings from the environment (and `.env`, loaded by `main`). Owns the
+//! one table of every variable ([`SETTINGS`]: name, default, range, help)
+//! and the parser that reads them through it. Every invalid value is
+//! reported with the name of its variable, so an operator knows what to fix
+//! before anything starts; secrets never show in a `Debug` dump.
+//!
+//! [`SETTINGS`]: crate::config::SETTINGS
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use actix_web::cookie::SameSite;
+use ipnet::IpNet;
+
+/// Everything tollgate can be configured with. Built once at start-up.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// A SQLite file path, or a `postgres://` URL.
+    pub database_url: String,
+    pub host: String,
+    pub port: u16,
+    /// `None` means "generate once and keep beside the database".
+    pub session_secret: Option<Secret>,
+    pub cookie_secure: bool,
+    pub cookie_same_site: SameSite,
+    /// Idle lifetime of a browser-session login.
+    pub session_ttl: Duration,
+    /// Longest life of a browser-session login, however active.
+    pub session_absolute_ttl: Duration,
+    /// Lifetime of a stay-signed-in login, counted from the login.
+    pub remember_ttl: Duration,
+    pub bcrypt_cost: u32,
+    pub free_reads: u32,
+    pub login_max_failures: u32,
+    pub login_lockout: Duration,
+    pub cors_allowed_origins: Vec<String>,
+    pub seed_demo_posts: bool,
+    pub database_pool_size: u32,
+    pub database_timeout: Duration,
+    /// How often expired sessions and login-throttle rows are deleted.
+    pub purge_interval: Duration,
+    /// HTTP worker threads; `None` lets actix pick one per core.
+    pub workers: Option<usize>,
+
+    /// The SPA's base URL (no trailing slash), for links in messages and
+    /// billing redirects.
+    pub app_url: String,
+    /// Where to send mail; `None` writes `.eml` files into `mail_dir`. A
+    /// secret: the URL may carry a password.
+    pub smtp_url: Option<Secret>,
+    /// The sender of every message, as a mailbox (`name <address>`).
+    pub mail_from: String,
+    pub mail_dir: PathBuf,
+    pub mail_max_per_address_per_hour: u32,
+    /// Life of an email-verification link.
+    pub verify_token_ttl: Duration,
+    /// Life of a password-reset link.
+    pub reset_token_ttl: Duration,
+
+    /// Billing, when all three `STRIPE_*` settings are set.
+    pub stripe: Option<Stripe>,
+    /// Some but not all of the `STRIPE_*` settings are set (billing is off;
+    /// start-up says so in the log).
+    pub stripe_incomplete: bool,
+    /// Where Stripe's API is (a stand-in in tests).
+    pub stripe_api_base: String,
+
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpNet>,
+    pub register_max_per_ip_per_hour: u32,
+    pub forgot_max_per_ip_per_hour: u32,
+    /// Failed logins (any usernames) per client IP per lockout window.
+    pub login_max_failures_per_ip: u32,
+    /// IPV6_LIMIT_PREFIX: the IPv6 network the per-IP limits count by.
+    pub ipv6_limit_prefix: u8,
+    /// How long account events are kept.
+    pub event_retention: Duration,
+    /// Where `/metrics` listens; `None`: no metrics listener.
+    pub metrics_addr: Option<SocketAddr>,
+}
+
+/// The Stripe settings, all three present.
+#[derive(Clone, Debug)]
+pub struct Stripe {
+    pub secret_key: Secret,
+    pub price_id: String,
+    pub webhook_secret: Secret,
+}
+
+/// A secret value whose `Debug` never shows it, so a settings dump in a log
+/// line cannot leak the cookie-signing key.
+#[derive(Clone)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// A setting that could not be used; its message names the variable.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid value for {name}: {reason}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub reason: String,
+}
+
+mod table;
+#[cfg(test)]
+mod tests;
+
+pub use table::{markdown_table, setting, Range, Setting, SETTINGS};
+
+/// The shortest cookie-signing key accepted: actix's `Key::from` needs 64 bytes.
+pub const MIN_SECRET_BYTES: usize = 64;
+
+impl Settings {
+    /// Reads the process environment. A value that is not UTF-8 is an
+    /// error, never silently "unset" (which would, say, quietly replace a
+    /// broken SESSION_SECRET with a generated one).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        for setting in SETTINGS {
+            if let Err(std::env::VarError::NotUnicode(_)) = std::env::var(setting.name) {
+                return Err(invalid(setting.name, "is not valid UTF-8"));
+            }
+        }
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup`, so tests can pass their own values
+    /// through exactly the parsing the binary uses.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Env(&lookup);
+        let cookie_secure = env.bool("COOKIE_SECURE")?;
+        let cookie_same_site = match env.text("COOKIE_SAMESITE").trim().to_ascii_lowercase().as_str() {
+            "lax" => SameSite::Lax,
+            "strict" => SameSite::Strict,
+            "none" if cookie_secure => SameSite::None,
+            "none" => {
+                return Err(invalid(
+                    "COOKIE_SAMESITE",
+                    "`none` requires COOKIE_SECURE=true (browsers reject SameSite=None cookies without Secure)",
+                ))
+            }
+            _ => return Err(invalid("COOKIE_SAMESITE", "must be strict, lax or none")),
+        };
+        let session_secret = match env.raw("SESSION_SECRET") {
+            None => None,
+            Some(s) if s.len() < MIN_SECRET_BYTES => {
+                return Err(invalid(
+                    "SESSION_SECRET",
+                    &format!("must be at least {MIN_SECRET_BYTES} bytes long"),
+                ))
+            }
+            Some(s) => Some(Secret(s)),
+        };
+        let database_url = env.text("DATABASE_URL");
+        if database_url.trim().is_empty() {
+            return Err(invalid("DATABASE_URL", "must not be empty"));
+        }
+        let host = env.text("HOST");
+        if host.trim().is_empty() {
+            return Err(invalid("HOST", "must not be empty"));
+        }
+        let workers = env.whole("WORKERS")?.map(|n| n as usize);
+        let app_url = env.base_url("APP_URL")?;
+        let stripe_api_base = env.base_url("STRIPE_API_BASE")?;
+        let smtp_url = match env.raw("SMTP_URL").filter(|v| !v.trim().is_empty()) {
+            None => None,
+            Some(raw) => match url::Url::parse(raw.trim()) {
+                Ok(url) if matches!(url.scheme(), "smtp" | "smtps") && url.host().is_some() => {
+                    Some(Secret(raw.trim().to_owned()))
+                }
+                _ => {
+                    return Err(invalid(
+                        "SMTP_URL",
+                        "must be smtp://host[:port] or smtps://[user:password@]host[:port]",
+                    ))
+                }
+            },
+        };
+        let mail_from = env.text("MAIL_FROM");
+        if !mail_from.contains('@') || mail_from.chars().any(char::is_control) {
+            return Err(invalid(
+                "MAIL_FROM",
+                "must be a mailbox such as `tollgate <no-reply@example.com>`",
+            ));
+        }
+        let mail_dir = env.text("MAIL_DIR");
+        if mail_dir.trim().is_empty() {
+            return Err(invalid("MAIL_DIR", "must not be empty"));
+        }
+        let stripe_parts = (
+            env.raw("STRIPE_SECRET_KEY").filter(|v| !v.is_empty()),
+            env.raw("STRIPE_PRICE_ID").filter(|v| !v.is_empty()),
+            env.raw("STRIPE_WEBHOOK_SECRET").filter(|v| !v.is_empty()),
+        );
+        let stripe_incomplete = !matches!(
+            stripe_parts,
+            (None, None, None) | (Some(_), Some(_), Some(_))
+        );
+        let stripe = match stripe_parts {
+            (Some(secret_key), Some(price_id), Some(webhook_secret)) => Some(Stripe {
+                secret_key: Secret(secret_key),
+                price_id,
+                webhook_secret: Secret(webhook_secret),
+            }),
+            _ => None,
+        };
+        let trusted_proxies = env.networks("TRUSTED_PROXIES")?;
+        let metrics_addr = match env.raw("METRICS_ADDR").filter(|v| !v.trim().is_empty()) {
+            None => None,
+            Some(raw) => Some(raw.trim().parse::<SocketAddr>().map_err(|_| {
+                invalid(
+                    "METRICS_ADDR",
+                    "must be an address and port such as 127.0.0.1:9464",
+                )
+            })?),
+        };
+
+        Ok(Settings {
+            database_url,
+            host,
+            port: env.int("PORT")? as u16,
+            session_secret,
+            cookie_secure,
+            cookie_same_site,
+            session_ttl: env.seconds("SESSION_TTL_SECONDS")?,
+            session_absolute_ttl: env.seconds("SESSION_ABSOLUTE_TTL_SECONDS")?,
+            remember_ttl: env.seconds("REMEMBER_TTL_SECONDS")?,
+            bcrypt_cost: env.int("BCRYPT_COST")? as u32,
+            free_reads: env.int("FREE_READS")? as u32,
+            login_max_failures: env.int("LOGIN_MAX_FAILURES")? as u32,
+            login_lockout: env.seconds("LOGIN_LOCKOUT_SECONDS")?,
+            cors_allowed_origins: env.origins("CORS_ALLOWED_ORIGINS")?,
+            seed_demo_posts: env.bool("SEED_DEMO_POSTS")?,
+            database_pool_size: env.int("DATABASE_POOL_SIZE")? as u32,
+            database_timeout: env.seconds("DATABASE_TIMEOUT_SECONDS")?,
+            purge_interval: env.seconds("PURGE_INTERVAL_SECONDS")?,
+            workers,
+            app_url,
+            smtp_url,
+            mail_from,
+            mail_dir: PathBuf::from(mail_dir),
+            mail_max_per_address_per_hour: env.int("MAIL_MAX_PER_ADDRESS_PER_HOUR")? as u32,
+            verify_token_ttl: env.seconds("VERIFY_TOKEN_TTL_SECONDS")?,
+            reset_token_ttl: env.seconds("RESET_TOKEN_TTL_SECONDS")?,
+            stripe,
+            stripe_incomplete,
+            stripe_api_base,
+            trusted_proxies,
+            register_max_per_ip_per_hour: env.int("REGISTER_MAX_PER_IP_PER_HOUR")? as u32,
+            forgot_max_per_ip_per_hour: env.int("FORGOT_MAX_PER_IP_PER_HOUR")? as u32,
+            login_max_failures_per_ip: env.int("LOGIN_MAX_FAILURES_PER_IP")? as u32,
+            ipv6_limit_prefix: env.int("IPV6_LIMIT_PREFIX")? as u8,
+            event_retention: Duration::from_secs(env.int("EVENT_RETENTION_DAYS")? * 86_400),
+            metrics_addr,
+        })
+    }
+
+    /// `host:port` to bind.
+    pub fn address(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+}
+
+fn invalid(name: &'static str, reason: &str) -> ConfigError {
+    ConfigError {
+        name,
+        reason: reason.to_owned(),
+    }
+}
+
+/// Typed access to the variables, each parser naming its variable on error.
+struct Env<'a>(&'a dyn Fn(&str) -> Option<String>);
+
+impl Env<'_> {
+    /// The variable as set. Only names in [`SETTINGS`] are read.
+    fn raw(&self, name: &'static str) -> Option<String> {
+        (self.0)(setting(name).name)
+    }
+
+    /// The variable as set, else its default from [`SETTINGS`].
+    fn value(&self, name: &'static str) -> Option<String> {
+        self.raw(name)
+            .or_else(|| setting(name).default.map(str::to_owned))
+    }
+
+    /// The value of a setting that has a default, so is never absent.
+    fn text(&self, name: &'static str) -> String {
+        self.value(name)
+            .unwrap_or_else(|| panic!("{name} has no default in config::SETTINGS"))
+    }
+
+    /// A whole number within the setting's [`Range::Whole`]; `None` when
+    /// it is unset and has no default.
+    fn whole(&self, name: &'static str) -> Result<Option<u64>, ConfigError> {
+        let Some(Range::Whole { min, max }) = setting(name).range else {
+            panic!("{name} has no whole-number range in config::SETTINGS");
+        };
+        let Some(raw) = self.value(name) else {
+            return Ok(None);
+        };
+        match raw.trim().parse::<u64>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(Some(n)),
+            _ => Err(invalid(
+                name,
+                &format!("must be a whole number from {min} to {max}"),
+            )),
+        }
+    }
+
+    fn int(&self, name: &'static str) -> Result<u64, ConfigError> {
+        self.whole(name)
+            .map(|n| n.unwrap_or_else(|| panic!("{name} has no default in config::SETTINGS")))
+    }
+
+    fn seconds(&self, name: &'static str) -> Result<Duration, ConfigError> {
+        self.int(name).map(Duration::from_secs)
+    }
+
+    fn bool(&self, name: &'static str) -> Result<bool, ConfigError> {
+        match self.text(name).trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => Ok(true),
+            "false" | "0" | "no" | "off" => Ok(false),
+            _ => Err(invalid(name, "must be true or false")),
+        }
+    }
+
+    /// A base URL (`http`/`https`, no query or fragment), kept without a
+    /// trailing slash so that paths can be appended.
+    fn base_url(&self, name: &'static str) -> Result<String, ConfigError> {
+        let raw = self.text(name);
+        match url::Url::parse(raw.trim()) {
+            Ok(url)
+                if matches!(url.scheme(), "http" | "https")
+                    && url.host().is_some()
+                    && url.query().is_none()
+                    && url.fragment().is_none() =>
+            {
+                Ok(url.as_str().trim_end_matches('/').to_owned())
+            }
+            _ => Err(invalid(
+                name,
+                "must be an http(s) URL such as https://app.example.com",
+            )),
+        }
+    }
+
+    /// Comma-separated addresses or CIDR ranges (`10.0.0.1`, `10.0.0.0/8`,
+    /// `::1`); an address alone is a range of one.
+    fn networks(&self, name: &'static str) -> Result<Vec<IpNet>, ConfigError> {
+        let raw = self.text(name);
+        raw.split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|part| {
+                part.parse::<IpNet>()
+                    .or_else(|_| part.parse::<std::net::IpAddr>().map(IpNet::from))
+                    .map_err(|_| {
+                        invalid(
+                            name,
+                            &format!("`{part}` is not an IP address or CIDR range"),
+                        )
+                    })
+            })
+            .collect()
+    }
+
+    /// Explicit origins only: a wildcard with credentials would let any site
+    /// read a logged-in user's data, so `*` is refused rather than honoured.
+    /// Each origin is kept in the form browsers send (`Origin` header):
+    /// lower-case host, no default port, no trailing slash — otherwise a
+    /// listed origin could never match.
+    fn origins(&self, name: &'static str) -> Result<Vec<String>, ConfigError> {
+        let raw = self.text(name);
+        raw.split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|part| {
+                normalize_origin(part).ok_or_else(|| {
+                    invalid(
+                        name,
+                        &format!("`{part}` is not an origin like https://app.example.com (scheme, host and optional port; no path, no wildcard)"),
+                    )
+                })
+            })
+            .collect()
+    }
+}
+
+/// `scheme://host[:port]` as a browser would send it, or `None`.
+fn normalize_origin(raw: &str) -> Option<String> {
+    let url = url::Url::parse(raw).ok()?;
+    let plain = matches!(url.scheme(), "http" | "https")
+        && url
+            .host_str()
+            .is_some_and(|h| !h.is_empty() && !h.contains('*'))
+        && url.username().is_empty()
+        && url.password().is_none()
+        && url.path() == "/"
+        && url.query().is_none()
+        && url.fragment().is_none()
+        && !raw.contains('*');
+    plain.then(|| url.origin().ascii_serialization())
+}
