@@ -121,17 +121,7 @@ impl Outbox {
             );
             return Ok(false);
         }
-        let rendered = message::notice(kind, to.username);
-        outbox::insert(
-            conn,
-            &outbox::NewMessage {
-                recipient: to.email,
-                recipient_key: to.email_key,
-                subject: &rendered.subject,
-                body: &rendered.body,
-                now,
-            },
-        )?;
+        enqueue(conn, now, to, &message::notice(kind, to.username))?;
         Ok(true)
     }
 
@@ -180,16 +170,26 @@ impl Outbox {
                 expires_at: now + ttl,
             },
         )?;
-        outbox::insert(
-            conn,
-            &outbox::NewMessage {
-                recipient: to.email,
-                recipient_key: to.email_key,
-                subject: &rendered.subject,
-                body: &rendered.body,
-                now,
-            },
-        )?;
+        enqueue(conn, now, to, &rendered)?;
         Ok(true)
     }
+}
+
+/// Puts `rendered` in the outbox for `to`, in the caller's transaction.
+fn enqueue(
+    conn: &mut Conn,
+    now: i64,
+    to: &Recipient<'_>,
+    rendered: &message::Rendered,
+) -> QueryResult<()> {
+    outbox::insert(
+        conn,
+        &outbox::NewMessage {
+            recipient: to.email,
+            recipient_key: to.email_key,
+            subject: &rendered.subject,
+            body: &rendered.body,
+            now,
+        },
+    )
 }
