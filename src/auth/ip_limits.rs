@@ -71,3 +71,9 @@ pub fn spend(conn: &mut Conn, limit: &IpLimit, ip: &str, now: i64) -> Result<(),
         None => Ok(()),
     }
 }
+
+/// Takes back an action [`spend`] counted at `at` that turned out not to
+/// count (the server could not answer it).
+pub fn give_back(conn: &mut Conn, limit: &IpLimit, network: &str, at: i64) -> Result<(), ApiError> {
+    Ok(ip_limits::give_back(conn, limit, network, at)?)
+}

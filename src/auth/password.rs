@@ -3,8 +3,10 @@
 //! queued on an async worker.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, LazyLock, Mutex};
+use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
@@ -29,7 +31,63 @@ type Job = Box<dyn FnOnce() + Send>;
 /// One thread per CPU core, each running one hash at a time; the jobs
 /// queue in order. More threads would not finish any sooner (bcrypt is
 /// pure CPU), but a flood of logins would then hold every core.
-struct Hashers(Sender<Job>);
+struct Hashers {
+    jobs: Sender<Job>,
+    threads: usize,
+}
+
+/// What the hashing threads have in hand, and how long a hash has taken
+/// lately: enough to tell, when a job is offered, when its turn would come.
+/// A flood of password checks (wrong passwords from many addresses) would
+/// otherwise queue without bound, and every honest login behind it would
+/// wait as long as the flood lasts; a job whose turn would come later than
+/// its caller can wait is refused at once (`503`), and the queue stays
+/// short enough for the logins that are let in.
+struct Backlog {
+    /// Jobs offered and not yet finished (or dropped).
+    queued: AtomicUsize,
+    /// A hash's recent duration in nanoseconds, averaged (0: none yet).
+    nanos: AtomicU64,
+}
+
+static BACKLOG: Backlog = Backlog {
+    queued: AtomicUsize::new(0),
+    nanos: AtomicU64::new(0),
+};
+
+impl Backlog {
+    /// How long a job offered now would wait for a thread, with `ahead`
+    /// jobs before it on `threads` threads.
+    fn wait(&self, ahead: usize, threads: usize) -> Duration {
+        let rounds = (ahead / threads.max(1)) as u64;
+        Duration::from_nanos(self.nanos.load(Ordering::Relaxed).saturating_mul(rounds))
+    }
+
+    /// Folds one hash's duration into the average (an eighth of it: a
+    /// change of cost shows within a few dozen hashes).
+    fn record(&self, took: Duration) {
+        let took = took.as_nanos().min(u128::from(u64::MAX)) as u64;
+        let _ = self
+            .nanos
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |old| {
+                Some(if old == 0 {
+                    took
+                } else {
+                    old - old / 8 + took / 8
+                })
+            });
+    }
+}
+
+/// A job's place in [`BACKLOG`], given up however the job ends: run,
+/// skipped (its caller gone), panicked, or never sent.
+struct Place;
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        BACKLOG.queued.fetch_sub(1, Ordering::Relaxed);
+    }
+}
 
 static HASHERS: LazyLock<Hashers> = LazyLock::new(|| {
     let (jobs, queue) = mpsc::channel::<Job>();
@@ -44,7 +102,7 @@ static HASHERS: LazyLock<Hashers> = LazyLock::new(|| {
             tracing::error!(error = %e, "could not start a hashing thread");
         }
     }
-    Hashers(jobs)
+    Hashers { jobs, threads }
 });
 
 fn hash_jobs(queue: &Mutex<Receiver<Job>>) {
@@ -80,20 +138,36 @@ fn lower_priority() {
 /// Runs one bcrypt computation on a hashing thread, inside the caller's
 /// tracing span, so that an async worker is never stalled and log lines
 /// keep their request context. (Database work has its own way off the
-/// workers: `db::run`.)
+/// workers: `db::run`.) `503 unavailable` at once, with nothing queued,
+/// when its turn would come later than `max_wait` (see [`Backlog`]).
 async fn run_hashing<T: Send + 'static>(
+    max_wait: Duration,
     f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
+    let hashers = &*HASHERS;
+    let ahead = BACKLOG.queued.fetch_add(1, Ordering::Relaxed);
+    let place = Place;
+    if BACKLOG.wait(ahead, hashers.threads) > max_wait {
+        tracing::warn!(
+            queued = ahead,
+            "turned a password check away: the hashing queue is full"
+        );
+        return Err(ApiError::Unavailable);
+    }
     let (answer, result) = oneshot::channel();
     let span = tracing::Span::current();
     let job: Job = Box::new(move || {
+        let _place = place;
         // A caller that has gone (its client hung up) no longer needs it.
         if !answer.is_closed() {
-            let _ = answer.send(span.in_scope(f));
+            let started = Instant::now();
+            let done = span.in_scope(f);
+            BACKLOG.record(started.elapsed());
+            let _ = answer.send(done);
         }
     });
-    HASHERS
-        .0
+    hashers
+        .jobs
         .send(job)
         .map_err(|_| ApiError::internal(anyhow::anyhow!("no hashing thread is running")))?;
     result
@@ -126,9 +200,14 @@ fn verify_whole(password: &[u8], hash: &str) -> Result<bool, bcrypt::BcryptError
     bcrypt::verify(password, hash)
 }
 
+/// Hashes a new password at `cost`; `503` if the hashing queue could not
+/// get to it within `max_wait`.
 #[tracing::instrument(name = "hash_password", skip_all, fields(cost))]
-pub async fn hash(password: String, cost: u32) -> Result<String, ApiError> {
-    run_hashing(move || hash_whole(password.as_bytes(), cost).map_err(ApiError::internal)).await
+pub async fn hash(password: String, cost: u32, max_wait: Duration) -> Result<String, ApiError> {
+    run_hashing(max_wait, move || {
+        hash_whole(password.as_bytes(), cost).map_err(ApiError::internal)
+    })
+    .await
 }
 
 /// Hashes on the calling thread: for the dummy hash at start-up (and tests).
@@ -144,22 +223,29 @@ pub struct DummyHash(Arc<str>);
 
 impl DummyHash {
     pub fn new(cost: u32) -> anyhow::Result<Self> {
-        Ok(DummyHash(hash_now("tollgate dummy password", cost)?.into()))
+        let started = Instant::now();
+        let dummy = DummyHash(hash_now("tollgate dummy password", cost)?.into());
+        // The first measure of a hash at this cost, so that a flood at
+        // start-up is already weighed (see `Backlog`).
+        BACKLOG.record(started.elapsed());
+        Ok(dummy)
     }
 }
 
 /// Checks `password` against `stored` (or against the dummy hash when
 /// `stored` is `None`) and, on a match made at a cost other than
-/// `current_cost`, returns a new hash at the current cost to store.
+/// `current_cost`, returns a new hash at the current cost to store. `503`
+/// if the hashing queue could not get to it within `max_wait`.
 #[tracing::instrument(name = "verify_password", skip_all)]
 pub async fn verify(
     password: String,
     stored: Option<String>,
     dummy: &DummyHash,
     current_cost: u32,
+    max_wait: Duration,
 ) -> Result<Verified, ApiError> {
     let dummy = dummy.0.clone();
-    run_hashing(move || {
+    run_hashing(max_wait, move || {
         let Some(stored) = stored else {
             // Spend the same time, then fail whatever the result.
             let _ = bcrypt::verify(password.as_bytes(), &dummy);
@@ -202,6 +288,26 @@ fn cost_of(hash: &str) -> Option<u32> {
 mod tests {
     use super::*;
 
+    /// Long enough that these tests never meet a full queue.
+    const WAIT: Duration = Duration::from_secs(3_600);
+
+    #[test]
+    fn a_job_s_wait_is_the_hashes_ahead_of_it_per_thread() {
+        let backlog = Backlog {
+            queued: AtomicUsize::new(0),
+            nanos: AtomicU64::new(0),
+        };
+        // No hash measured yet: nothing to refuse on.
+        assert_eq!(backlog.wait(1_000, 2), Duration::ZERO);
+        backlog.record(Duration::from_millis(80));
+        assert_eq!(backlog.wait(1, 2), Duration::ZERO, "a free thread");
+        assert_eq!(backlog.wait(2, 2), Duration::from_millis(80));
+        assert_eq!(backlog.wait(25, 2), Duration::from_millis(12 * 80));
+        // The average follows a change of cost, an eighth at a time.
+        backlog.record(Duration::from_millis(160));
+        assert_eq!(backlog.wait(2, 2), Duration::from_millis(90));
+    }
+
     #[test]
     fn a_72_byte_password_is_hashed_whole_and_a_73_byte_one_refused() {
         let p72 = "a".repeat(71) + "b";
@@ -231,7 +337,7 @@ mod tests {
         let all_running = Arc::new(std::sync::Barrier::new(cores));
         let jobs = (0..cores).map(|_| {
             let all_running = all_running.clone();
-            run_hashing(move || {
+            run_hashing(WAIT, move || {
                 all_running.wait();
                 Ok(std::thread::current().name().map(str::to_owned))
             })
@@ -245,7 +351,7 @@ mod tests {
         ran_on.dedup();
         assert_eq!(ran_on.len(), cores, "one job per thread: {ran_on:?}");
         assert!(ran_on.iter().all(|name| name.starts_with("bcrypt-")));
-        hash("a password".into(), 4).await.unwrap();
+        hash("a password".into(), 4, WAIT).await.unwrap();
 
         let niceness: Vec<i64> = std::fs::read_dir("/proc/self/task")
             .unwrap()
@@ -268,19 +374,31 @@ mod tests {
     async fn verifies_and_rehashes_on_a_cost_change() {
         let dummy = DummyHash::new(4).unwrap();
         let stored = hash_now("right password", 4).unwrap();
-        let same = verify("right password".into(), Some(stored.clone()), &dummy, 4)
-            .await
-            .unwrap();
+        let same = verify(
+            "right password".into(),
+            Some(stored.clone()),
+            &dummy,
+            4,
+            WAIT,
+        )
+        .await
+        .unwrap();
         assert!(matches!(same, Verified::Yes { rehashed: None }));
-        let wrong = verify("wrong password".into(), Some(stored.clone()), &dummy, 4)
-            .await
-            .unwrap();
+        let wrong = verify(
+            "wrong password".into(),
+            Some(stored.clone()),
+            &dummy,
+            4,
+            WAIT,
+        )
+        .await
+        .unwrap();
         assert!(matches!(wrong, Verified::No));
-        let unknown = verify("right password".into(), None, &dummy, 4)
+        let unknown = verify("right password".into(), None, &dummy, 4, WAIT)
             .await
             .unwrap();
         assert!(matches!(unknown, Verified::No));
-        match verify("right password".into(), Some(stored), &dummy, 5)
+        match verify("right password".into(), Some(stored), &dummy, 5, WAIT)
             .await
             .unwrap()
         {

@@ -133,12 +133,20 @@ pub struct LoginThrottle {
     pub per_ip: IpLimit,
     /// IPV6_LIMIT_PREFIX: the network an IPv6 client is counted by.
     v6_prefix: u8,
+    /// DATABASE_TIMEOUT_SECONDS: the longest a password check may wait for
+    /// a hashing thread before it is answered `503` instead.
+    max_wait: std::time::Duration,
 }
 
 impl LoginThrottle {
     /// Hashes a new password at BCRYPT_COST, off the async workers.
     pub async fn hash(&self, password: &Password) -> Result<String, ApiError> {
-        password::hash(password.expose().to_owned(), self.bcrypt_cost).await
+        password::hash(
+            password.expose().to_owned(),
+            self.bcrypt_cost,
+            self.max_wait,
+        )
+        .await
     }
 
     /// Makes the dummy hash at the configured cost (a bcrypt: start-up only).
@@ -155,6 +163,7 @@ impl LoginThrottle {
                 settings.login_lockout.as_secs() as i64,
             ),
             v6_prefix: settings.ipv6_limit_prefix,
+            max_wait: settings.database_timeout,
         })
     }
 
@@ -217,7 +226,14 @@ impl LoginThrottle {
         };
 
         let stored = found.as_ref().map(|u| u.password_hash.clone());
-        let verified = password::verify(password, stored, &self.dummy_hash, self.bcrypt_cost).await;
+        let verified = password::verify(
+            password,
+            stored,
+            &self.dummy_hash,
+            self.bcrypt_cost,
+            self.max_wait,
+        )
+        .await;
         let give_back = |network: Option<String>| {
             let per_ip = self.per_ip;
             async move {

@@ -83,16 +83,27 @@ pub async fn register(
     let key = username.key();
     let network = state.ip_limits.network(by.ip);
     let limit = state.ip_limits.register;
-    let now = state.clock.now();
+    let reserved_at = state.clock.now();
+    let reserved = network.clone();
     if super::write(&state.pool, move |conn| {
-        ip_limits::spend(conn, &limit, &network, now)?;
+        ip_limits::spend(conn, &limit, &reserved, reserved_at)?;
         Ok(users::exists(conn, &key)?)
     })
     .await?
     {
         return Err(ApiError::UsernameTaken);
     }
-    let hash = state.logins.hash(&password).await?;
+    let hash = match state.logins.hash(&password).await {
+        Ok(hash) => hash,
+        // Not answered (the hashing queue is full): it does not count.
+        Err(e) => {
+            super::write(&state.pool, move |conn| {
+                ip_limits::give_back(conn, &limit, &network, reserved_at)
+            })
+            .await?;
+            return Err(e);
+        }
+    };
 
     let lifetimes = state.lifetimes;
     let stay = sent.stay_signed_in;

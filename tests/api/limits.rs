@@ -238,3 +238,72 @@ async fn a_shorter_ipv6_prefix_counts_a_wider_network() {
     assert_eq!(register_as(&app, "2001:db8:2::1", "second").await.status(), StatusCode::CREATED);
 }
 }
+
+/// A flood of password checks (wrong passwords for many names, as from a
+/// botnet that no per-network limit stops) is turned away at once with
+/// `503` once the hashing queue holds more than DATABASE_TIMEOUT_SECONDS of
+/// work, instead of queuing without bound in front of every honest login.
+/// In a process of its own: the hashing threads are the process's.
+#[tokio::test]
+async fn a_flood_of_password_checks_is_turned_away_not_queued() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_child, port, _output) = crate::support::spawn_binary(
+        dir.path(),
+        &[("BCRYPT_COST", "10"), ("DATABASE_TIMEOUT_SECONDS", "1")],
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let registered = client
+        .post(format!("{base}/register"))
+        .json(&json!({"username": "honest", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(registered.status(), StatusCode::CREATED);
+
+    let flood = (0..150).map(|i| {
+        let (client, base) = (reqwest::Client::new(), base.clone());
+        async move {
+            client
+                .post(format!("{base}/login"))
+                .json(&json!({"username": format!("bot{i}"), "password": "wrong"}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    });
+    let probe = async {
+        // A session check needs no hash: it is answered during the flood.
+        client
+            .get(format!("{base}/check_session"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    let (statuses, probed) = tokio::join!(futures_util::future::join_all(flood), probe);
+
+    assert_eq!(probed, StatusCode::OK);
+    let (checked, refused) = tally(
+        &statuses,
+        StatusCode::UNAUTHORIZED,
+        StatusCode::SERVICE_UNAVAILABLE,
+    );
+    assert_eq!(checked + refused, 150, "only 401 or 503: {statuses:?}");
+    assert!(
+        checked >= 2 && refused >= 10,
+        "checked {checked}, refused {refused}"
+    );
+    // The queue drains: an honest login gets through afterwards.
+    let login = client
+        .post(format!("{base}/login"))
+        .json(&json!({"username": "honest", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::OK);
+}
