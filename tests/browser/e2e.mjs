@@ -352,11 +352,15 @@ async function main() {
     const sent = await (await fetch(`${STRIPE_URL}/_requests`)).json();
     const session = sent.find((r) => r.method === "POST" && r.path === "/v1/checkout/sessions");
     if (!session) throw new Error(`no checkout session was requested: ${JSON.stringify(sent)}`);
-    if (session.form.mode !== "subscription" || !session.idempotency_key) {
+    const marked = session.form["subscription_data[metadata][tollgate_user_id]"];
+    if (session.form.mode !== "subscription" || !session.idempotency_key || !marked
+        || session.form["metadata[tollgate_user_id]"] !== marked) {
       throw new Error(`checkout request: ${JSON.stringify(session)}`);
     }
 
-    // Stripe, once paid: a signed customer.subscription.created.
+    // Stripe, once paid: a signed customer.subscription.created, carrying
+    // the metadata the checkout asked Stripe to give the subscription (by
+    // which tollgate knows it for one of its own).
     const now = Math.floor(Date.now() / 1000);
     const body = JSON.stringify({
       id: `evt_e2e_${now}`, object: "event", api_version: "2024-06-20", created: now,
@@ -364,6 +368,7 @@ async function main() {
       data: { object: {
         id: "sub_e2e_1", object: "subscription", customer: session.form.customer, status: "active",
         cancel_at_period_end: false, current_period_end: now + 30 * 86400,
+        metadata: { tollgate_user_id: marked },
       } },
     });
     const v1 = createHmac("sha256", WEBHOOK_SECRET).update(`${now}.${body}`).digest("hex");
