@@ -1,8 +1,9 @@
 //! The contract's per-client-IP abuse limits, shared by every instance
-//! through the database (`db::ip_limits`), as two calls a handler makes:
-//! [`check`] before the costly part (a bcrypt, a message) answers early,
-//! and [`spend`] inside the write transaction of the action itself decides
-//! for certain. A refusal is `429 too_many_requests` with `Retry-After`; a
+//! through the database (`db::ip_limits`): a handler calls [`spend`] in a
+//! write transaction before the costly part (a bcrypt, a message), so that
+//! parallel requests on any instance cannot all slip past the count, and
+//! [`give_back`] if the attempt turns out not to count. A refusal is
+//! `429 too_many_requests` with `Retry-After`; a
 //! limit counts only its own client network ([`IpLimits::network`]: an
 //! IPv4 address, or an IPv6 prefix), so it never blocks another.
 //!
@@ -46,16 +47,6 @@ impl IpLimits {
     pub fn network(&self, ip: Option<IpAddr>) -> String {
         ip.map(|ip| network_of(ip, self.v6_prefix))
             .unwrap_or_default()
-    }
-}
-
-/// `429` if `ip` has already used up `limit` in this window. A read only:
-/// the early answer before work that costs, not the decision (see [`spend`]).
-pub fn check(conn: &mut Conn, limit: &IpLimit, ip: &str, now: i64) -> Result<(), ApiError> {
-    let hits = ip_limits::hits(conn, limit, ip, now)?;
-    match limit.refusal(hits, now) {
-        Some(retry_after_secs) => Err(ApiError::TooManyRequests { retry_after_secs }),
-        None => Ok(()),
     }
 }
 

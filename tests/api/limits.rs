@@ -252,17 +252,7 @@ async fn a_flood_of_password_checks_is_turned_away_not_queued() {
         &[("BCRYPT_COST", "10"), ("DATABASE_TIMEOUT_SECONDS", "1")],
     );
     let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .unwrap();
-    let registered = client
-        .post(format!("{base}/register"))
-        .json(&json!({"username": "honest", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(registered.status(), StatusCode::CREATED);
+    let client = crate::support::registered_on(&base, "honest").await;
 
     let flood = (0..150).map(|i| {
         let (client, base) = (reqwest::Client::new(), base.clone());

@@ -16,17 +16,6 @@ use super::schema::ip_limits;
 use super::Conn;
 use crate::domain::IpLimit;
 
-/// How many actions of `limit`'s kind `ip` has made in the current window.
-pub fn hits(conn: &mut Conn, limit: &IpLimit, ip: &str, now: i64) -> QueryResult<u32> {
-    let window_start = limit.window_start(now);
-    let hits: Option<i32> = super::direct!(conn, |c| ip_limits::table
-        .find((ip, limit.kind, window_start))
-        .select(ip_limits::hits)
-        .get_result(c) // no LIMIT: see the note in db/engine/mod.rs
-        .optional())?;
-    Ok(hits.unwrap_or(0).max(0) as u32)
-}
-
 /// Counts one action of `limit`'s kind for `ip` and returns the window's
 /// total, this one included. Call it in a write transaction.
 pub fn hit(conn: &mut Conn, limit: &IpLimit, ip: &str, now: i64) -> QueryResult<u32> {

@@ -241,17 +241,7 @@ async fn no_stripe_secret_reaches_the_log() {
         ],
     );
     let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .unwrap();
-    let registered = client
-        .post(format!("{base}/register"))
-        .json(&json!({"username": "Logan", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(registered.status(), StatusCode::CREATED);
+    let client = crate::support::registered_on(&base, "Logan").await;
     let checkout = client
         .post(format!("{base}/billing/checkout"))
         .send()

@@ -274,6 +274,23 @@ impl TestApp {
     }
 }
 
+/// A cookie-keeping client for the binary serving at `base`, registered
+/// there as `username` (with [`PASSWORD`]) and so logged in.
+pub async fn registered_on(base: &str, username: &str) -> reqwest::Client {
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let registered = client
+        .post(format!("{base}/register"))
+        .json(&serde_json::json!({"username": username, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(registered.status(), reqwest::StatusCode::CREATED);
+    client
+}
+
 /// Starts the real `tollgate` binary in `dir` (SQLite there, port 0, cheap
 /// bcrypt, plus `env`) and returns it with its port and a buffer that
 /// collects everything it prints.
