@@ -2166,6 +2166,15 @@ export interface operations {
             413: components["responses"]["WebhookPayloadTooLarge"];
             422: components["responses"]["ValidationFailed"];
             500: components["responses"]["Internal"];
+            /** @description Applying the event needs Stripe first and Stripe failed: two events of one subscription in the same second (the subscription is read from Stripe), or a checkout completed for a deleted account (its subscription is cancelled). Nothing was recorded, so Stripe's retry applies it. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             503: components["responses"]["Unavailable"];
         };
     };
