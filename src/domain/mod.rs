@@ -1,7 +1,7 @@
 //! Pure rules: parsing usernames, passwords and email addresses, the
 //! paywall, session lifetimes, account event kinds, per-IP limit windows,
-//! what a subscription and a billing event mean. No I/O, so every rule is
-//! unit-tested without a server.
+//! what a subscription and a billing event mean, blog posts' fields and
+//! their rendering. No I/O, so every rule is unit-tested without a server.
 
 pub mod billing;
 pub mod email;
@@ -11,6 +11,7 @@ pub mod lifetime;
 pub mod password;
 pub mod paywall;
 pub mod plan;
+pub mod post;
 pub mod user;
 pub mod username;
 
@@ -21,5 +22,6 @@ pub use lifetime::Lifetimes;
 pub use password::Password;
 pub use paywall::{Meter, Month};
 pub use plan::Plan;
+pub use post::{Access, Body, Excerpt, Slug, Title};
 pub use user::User;
 pub use username::Username;
