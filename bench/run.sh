@@ -182,6 +182,42 @@ scenarios() {
   paced_forgot "$rows"
 }
 
+# floods ROWS DATABASE_URL: S8 and S9, each on a server of its own that
+# believes X-Forwarded-For from loopback, so that the flood and the honest
+# user come from networks of their own. Three clients at once: the flood of
+# wrong passwords (128 connections, flood.lua), the honest user's logins
+# (honest.lua) and S5's check_session probe. S8 runs with the default per-IP
+# login limit against a flood from one IPv6 /64; S9 with that limit out of
+# the way against a flood from a new network every request, where only the
+# hashing queue's bound (DATABASE_TIMEOUT_SECONDS) keeps the honest user's
+# wait finite. The username lockout stays out of the way in both: the flood
+# spreads over 64 usernames, as one aimed at a site's many users would.
+floods() {
+  local rows=$1 url=$2 kind per_ip flood honest
+  for kind in S8 S9; do
+    per_ip=1000000000 flood_env=(SPREAD=1)
+    [ "$kind" = S8 ] && per_ip=100 flood_env=()
+    LOGIN_MAX_FAILURES_PER_IP=$per_ip TRUSTED_PROXIES=127.0.0.1 start_tollgate "$url" "$work/$kind-server.log"
+    [ "$kind" = S8 ] && register honest > /dev/null
+    env "${flood_env[@]}" taskset -c "$load_core" wrk --latency -d "${seconds}s" --timeout 60s -t1 -c128 -s bench/lua/flood.lua "$base" > "$work/$kind-flood.txt" &
+    flood=$!
+    taskset -c "$load_core" wrk --latency -d "${seconds}s" --timeout 60s -t1 -c1 -s bench/lua/honest.lua "$base" > "$work/$kind-honest.txt" &
+    honest=$!
+    wrk_run "$rows" "${kind}c" "$server_pid" "$base/check_session" -t1 -c4 -s bench/lua/probe.lua
+    wait "$flood" "$honest"
+    wrk_row "$rows" "${kind}f" "$work/$kind-flood.txt"
+    wrk_row "$rows" "${kind}l" "$work/$kind-honest.txt"
+    stop_tollgate
+  done
+}
+
+# wrk_row ROWS NAME FILE: a row for a wrk run that ran beside another
+# (no CPU of its own to tell), its answer counts in the errors column.
+wrk_row() {
+  local out=$3
+  echo "$2|$(awk '/Requests\/sec/ {printf "%.1f", $2}' "$out")|$(awk '$1=="50%" {print $2}' "$out")|$(awk '$1=="99%" {print $2}' "$out")|-|$(peak_rss_kib "$server_pid")|$(awk '/^answers:|Socket errors/ {$1=$1; print}' "$out" | tr '\n' ' ')" >> "$1"
+}
+
 # paced_forgot ROWS: S7 paced, known and unknown address alternated for
 # $rounds rounds of half a scenario each (the first of a round taking turns),
 # each after the mail sender has worked through the requests recorded before
@@ -314,6 +350,7 @@ for backend in "${backends[@]}"; do
     scenarios "$rows"
     echo "all|-|-|-|-|$(peak_rss_kib "$server_pid")|" >> "$rows"
     stop_tollgate
+    floods "$rows" "$db_url"
   fi
   if [ "$multi" != 0 ]; then
     # A database of its own: on the last one, the mail sender would still
@@ -347,6 +384,12 @@ describe() {
     S7u) echo "S7 \`POST /password/forgot\`, an address no account holds, 16 conn." ;;
     S7pk) echo "S7 paced (4 conn., ~400 req/s), an address an account holds (median of $rounds rounds)" ;;
     S7pu) echo "S7 paced (4 conn., ~400 req/s), an address no account holds (median of $rounds rounds)" ;;
+    S8f) echo "S8 wrong-password flood from one IPv6 /64, 128 conn., default per-IP limit" ;;
+    S8l) echo "S8 an honest login during S8f (1 conn., 100 ms apart)" ;;
+    S8c) echo "S8 \`GET /check_session\` during S8f (4 conn., ~400 req/s)" ;;
+    S9f) echo "S9 wrong-password flood from a new network every request, 128 conn." ;;
+    S9l) echo "S9 an honest login during S9f (1 conn., 100 ms apart)" ;;
+    S9c) echo "S9 \`GET /check_session\` during S9f (4 conn., ~400 req/s)" ;;
   esac
 }
 echo
@@ -361,12 +404,15 @@ for backend in "${backends[@]}"; do
     echo
     echo "| scenario | req/s | × ceiling | p50 | p99 | server CPU/req | server + PostgreSQL CPU/req | peak RSS | non-2xx / errors |"
     echo "|---|---|---|---|---|---|---|---|---|"
-    for s in C1 S1 C2 S2 C3 S3 S4 S5 S6 S7k S7u S7pk S7pu; do
+    for s in C1 S1 C2 S2 C3 S3 S4 S5 S6 S7k S7u S7pk S7pu S8f S8l S8c S9f S9l S9c; do
       IFS='|' read -r _ rps p50 p99 cpu rss errors both < <(grep "^$s|" "$rows")
       if [ "$s" = S4 ]; then
         ratio=$(awk -v a="$rps" -v l="$limit" 'BEGIN { printf "%.2f × bcrypt limit", a / l }')
       elif [ "$s" = S5 ]; then
         ratio="– (a probe)"; cpu="– (the storm's)"; both=$cpu
+      elif [[ $s == S[89]? ]]; then
+        ratio="– (a probe)"; cpu="– (the flood's)"; both=$cpu
+        [[ $s == *f ]] && ratio="–"
       elif [ "$s" = S7pk ] || [ "$s" = S7pu ]; then
         ratio="– (a probe)"
       elif [ "$s" = S6 ] || [ "$s" = S7k ] || [ "$s" = S7u ]; then
@@ -401,6 +447,19 @@ for backend in "${backends[@]}"; do
     echo "| (the rounds, known / unknown p50) | $(paste -d/ <(grep '^k|' "$rows.paced" | cut -d'|' -f3) <(grep '^u|' "$rows.paced" | cut -d'|' -f3) | paste -sd' ' | sed 's/ /, /g') | |"
     s7k=$(to_ms "$(field "$rows" S7k 3)"); s7u=$(to_ms "$(field "$rows" S7u 3)")
     echo "| (not a target) S7 forgot, saturated: known vs unknown p50 | ${s7k} ms vs ${s7u} ms | $(awk -v a="$s7k" -v b="$s7u" 'BEGIN { printf "%+.0f %%", (a / b - 1) * 100 }') |"
+    # The floods: what the per-network limit let through to the password
+    # check, and the honest user's and the probe's waits (one hash's time
+    # is the mean of the two timed around S4; DATABASE_TIMEOUT_SECONDS is 5).
+    hash_ms=$(awk '{ printf "%.1f", ($1 + $2) / 2 }' "$rows.hash")
+    s8_checked=$(field "$rows" S8f 7 | awk '{ print $2 }')
+    echo "| S8 the flood's password checks ≤ LOGIN_MAX_FAILURES_PER_IP (100) | ${s8_checked:-?} | $(ok "${s8_checked:-1000000} <= 100") |"
+    for k in S8 S9; do
+      c_p99=$(to_ms "$(field "$rows" "${k}c" 4)"); l_p50=$(to_ms "$(field "$rows" "${k}l" 3)"); l_p99=$(to_ms "$(field "$rows" "${k}l" 4)")
+      echo "| $k check_session p99 ≤ 5 × S1 p99 | ${c_p99} ms vs ${s1_p99} ms | $(ok "$c_p99 <= 5 * $s1_p99") |"
+      echo "| $k honest login p99 ≤ 5 s + 2 hashes (the queue's bound) | ${l_p99} ms (p50 ${l_p50} ms; one hash ${hash_ms} ms; $(field "$rows" "${k}l" 7)) | $(ok "$l_p99 <= 5000 + 2 * $hash_ms") |"
+    done
+    s8_p50=$(to_ms "$(field "$rows" S8l 3)")
+    echo "| S8 honest login p50 ≤ 3 hashes (the limit refuses the flood before its hash) | ${s8_p50} ms | $(ok "$s8_p50 <= 3 * $hash_ms") |"
     echo "| peak RSS < 64 MiB, all scenarios | $rss MiB | $(ok "$rss < 64") |"
     if [ -f "$work/$backend.seeded" ]; then
       seeded_rows=$work/$backend.seeded
