@@ -52,6 +52,12 @@ impl Clock {
         Utc::now().timestamp() + self.shared.offset.load(Ordering::Relaxed)
     }
 
+    /// The current instant, in Unix microseconds (a post's `updated_at`).
+    #[allow(clippy::disallowed_methods)] // the system clock, as in `now`
+    pub fn now_micros(&self) -> i64 {
+        Utc::now().timestamp_micros() + self.shared.offset.load(Ordering::Relaxed) * 1_000_000
+    }
+
     /// Moves this clock (and every clone of it) forward by `by`, and wakes
     /// whatever waits in [`Clock::moved`]. For tests: time only ever moves
     /// forward, as it does on a real server.

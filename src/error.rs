@@ -29,6 +29,8 @@ pub enum ApiError {
     InvalidCredentials,
     #[error("paywall")]
     Paywall(Meter),
+    #[error("premium required")]
+    PremiumRequired(Meter),
     #[error("forbidden origin")]
     ForbiddenOrigin,
     #[error("not found")]
@@ -38,7 +40,8 @@ pub enum ApiError {
     #[error("username taken")]
     UsernameTaken,
     #[error("payload too large")]
-    PayloadTooLarge,
+    /// A body over the route's limit (in bytes).
+    PayloadTooLarge(usize),
     #[error("unsupported media type")]
     UnsupportedMediaType,
     #[error("validation failed")]
@@ -57,6 +60,14 @@ pub enum ApiError {
     InvalidSignature,
     #[error("email taken")]
     EmailTaken,
+    /// The caller's role does not allow the route.
+    #[error("forbidden")]
+    Forbidden,
+    #[error("slug taken")]
+    SlugTaken,
+    /// A post saved by someone else since the version the editor sent.
+    #[error("edit conflict")]
+    EditConflict,
     #[error("already premium")]
     AlreadyPremium,
     #[error("no billing account")]
@@ -125,6 +136,11 @@ impl ApiError {
                 "You have read all your free articles this month. Upgrade to premium to keep reading."
                     .to_owned(),
             ),
+            PremiumRequired(_) => (
+                StatusCode::PAYMENT_REQUIRED,
+                "premium_required",
+                "This article is for premium readers. Upgrade to premium to read it.".to_owned(),
+            ),
             ForbiddenOrigin => (
                 StatusCode::FORBIDDEN,
                 "forbidden_origin",
@@ -145,10 +161,10 @@ impl ApiError {
                 "username_taken",
                 "That username is already taken.".to_owned(),
             ),
-            PayloadTooLarge => (
+            PayloadTooLarge(limit) => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload_too_large",
-                format!("The request body is larger than {BODY_LIMIT} bytes."),
+                format!("The request body is larger than {limit} bytes."),
             ),
             UnsupportedMediaType => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -186,6 +202,22 @@ impl ApiError {
                 StatusCode::CONFLICT,
                 "email_taken",
                 "Another account has already verified this email address.".to_owned(),
+            ),
+            Forbidden => (
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "Your role does not allow this.".to_owned(),
+            ),
+            SlugTaken => (
+                StatusCode::CONFLICT,
+                "slug_taken",
+                "Another post already has this slug.".to_owned(),
+            ),
+            EditConflict => (
+                StatusCode::CONFLICT,
+                "edit_conflict",
+                "Someone else saved this post after you opened it. Reload it to see their changes."
+                    .to_owned(),
             ),
             AlreadyPremium => (
                 StatusCode::CONFLICT,
@@ -257,7 +289,7 @@ impl ApiError {
             401 => NotLoggedIn(NoSession::Missing),
             403 => ForbiddenOrigin,
             404 => NotFound,
-            413 => PayloadTooLarge,
+            413 => PayloadTooLarge(BODY_LIMIT),
             415 => UnsupportedMediaType,
             422 => Validation(BTreeMap::new()),
             503 => Unavailable,
@@ -293,7 +325,7 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(status);
         match self {
             ApiError::Validation(fields) => body.fields = Some(fields),
-            ApiError::Paywall(meter) => body.meter = Some(meter),
+            ApiError::Paywall(meter) | ApiError::PremiumRequired(meter) => body.meter = Some(meter),
             ApiError::MethodNotAllowed(allow) => {
                 response.insert_header((header::ALLOW, *allow));
             }

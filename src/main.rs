@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use tollgate::config::{self, Settings};
 use tollgate::db;
 use tollgate::domain::username::username_key;
-use tollgate::domain::{EventKind, Plan, Requester};
+use tollgate::domain::{EventKind, Plan, Requester, Role};
 use tollgate::startup::Application;
 
 #[derive(Parser)]
@@ -32,12 +32,25 @@ enum Command {
         #[arg(value_enum)]
         plan: PlanArg,
     },
+    /// Change a user's role (this is how the first admin is made).
+    SetRole {
+        username: String,
+        #[arg(value_enum)]
+        role: RoleArg,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
 enum PlanArg {
     Free,
     Premium,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RoleArg {
+    Reader,
+    Author,
+    Admin,
 }
 
 /// mimalloc instead of the system allocator: a request makes a few dozen
@@ -103,6 +116,7 @@ fn main() -> ExitCode {
         Command::Serve => actix_web::rt::System::new().block_on(serve(settings)),
         Command::Migrate => migrate(&settings),
         Command::SetPlan { username, plan } => set_plan(&settings, &username, plan),
+        Command::SetRole { username, role } => set_role(&settings, &username, role),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -135,32 +149,84 @@ fn set_plan(settings: &Settings, username: &str, plan: PlanArg) -> anyhow::Resul
         PlanArg::Free => Plan::Free,
         PlanArg::Premium => Plan::Premium,
     };
-    let mut conn = db::connect_one(settings)?;
-    db::migrate(&mut conn)?;
-    let key = username_key(username);
-    let now = tollgate::clock::Clock::system().now();
-    // The change and its `plan_changed` event in one transaction; setting
-    // the plan a user already has changes nothing and records nothing.
-    let found = db::write_transaction(&mut conn, |conn| {
-        let Some(user) = db::users::find_by_key(conn, &key)? else {
-            return Ok::<_, diesel::result::Error>(false);
-        };
+    change_user(settings, username, |conn, user, now| {
         let from = user.to_user().plan;
         if from != plan {
-            db::users::set_plan(conn, &key, plan)?;
+            db::users::set_plan(conn, user.id, plan)?;
             let detail = serde_json::json!({
                 "from": from.as_str(),
                 "to": plan.as_str(),
                 "source": "cli",
             });
-            let (kind, by) = (EventKind::PlanChanged, &Requester::NOBODY);
-            db::events::record(conn, now, user.id, kind, by, detail)?;
+            db::events::record(
+                conn,
+                now,
+                user.id,
+                EventKind::PlanChanged,
+                &Requester::NOBODY,
+                detail,
+            )?;
         }
+        Ok(())
+    })?;
+    println!("{username} is now on the {} plan", plan.as_str());
+    Ok(())
+}
+
+fn set_role(settings: &Settings, username: &str, role: RoleArg) -> anyhow::Result<()> {
+    let role = match role {
+        RoleArg::Reader => Role::Reader,
+        RoleArg::Author => Role::Author,
+        RoleArg::Admin => Role::Admin,
+    };
+    change_user(settings, username, |conn, user, now| {
+        let from = user.to_user().role;
+        if from != role {
+            db::users::set_role(conn, user.id, role)?;
+            // `by` is the admin who changed it; nobody, from the CLI.
+            let detail = serde_json::json!({
+                "from": from.as_str(),
+                "to": role.as_str(),
+                "by": null,
+            });
+            db::events::record(
+                conn,
+                now,
+                user.id,
+                EventKind::RoleChanged,
+                &Requester::NOBODY,
+                detail,
+            )?;
+        }
+        Ok(())
+    })?;
+    let article = if role == Role::Reader { "a" } else { "an" };
+    println!("{username} is now {article} {}", role.as_str());
+    Ok(())
+}
+
+/// Runs `change` on the user named `username` (any case) in one
+/// transaction with the events it records, after applying any pending
+/// migrations; an error naming the user when there is none. A change to
+/// what the user has already should change and record nothing.
+fn change_user(
+    settings: &Settings,
+    username: &str,
+    change: impl FnOnce(&mut db::Conn, &db::users::UserRow, i64) -> diesel::QueryResult<()>,
+) -> anyhow::Result<()> {
+    let mut conn = db::connect_one(settings)?;
+    db::migrate(&mut conn)?;
+    let key = username_key(username);
+    let now = tollgate::clock::Clock::system().now();
+    let found = db::write_transaction(&mut conn, |conn| {
+        let Some(user) = db::users::find_by_key(conn, &key)? else {
+            return Ok::<_, diesel::result::Error>(false);
+        };
+        change(conn, &user, now)?;
         Ok(true)
     })?;
     if !found {
         anyhow::bail!("no user named {username:?}");
     }
-    println!("{username} is now on the {} plan", plan.as_str());
     Ok(())
 }

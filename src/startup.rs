@@ -253,7 +253,7 @@ async fn wait_for_database(pool: &Pool) {
 /// Explicit origins with credentials; never a wildcard.
 fn cors(origins: &[String]) -> Cors {
     let mut cors = Cors::default()
-        .allowed_methods(["GET", "POST", "DELETE"])
+        .allowed_methods(["GET", "POST", "PATCH", "DELETE"])
         .allowed_header(header::CONTENT_TYPE)
         .expose_headers([header::RETRY_AFTER])
         .supports_credentials()

@@ -10,6 +10,22 @@ pub fn from_unix(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(secs, 0).unwrap_or_default()
 }
 
+/// Unix microseconds as RFC 3339 with as many fraction digits as they need
+/// (none, 3 or 6).
+pub fn format_micros(micros: i64) -> String {
+    DateTime::from_timestamp_micros(micros)
+        .unwrap_or_default()
+        .to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+/// Microseconds from RFC 3339 text with any fraction (`None` when it is not
+/// such text): what a client sends back of a `serialize_micros` field.
+pub fn parse_micros(text: &str) -> Option<i64> {
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|at| at.with_timezone(&Utc).timestamp_micros())
+}
+
 /// `2026-11-21T10:00:00Z`.
 pub fn format(at: DateTime<Utc>) -> String {
     match Text::of(at) {
@@ -75,6 +91,24 @@ pub mod rfc3339 {
     /// For fields kept as Unix seconds.
     pub fn serialize_unix<S: Serializer>(secs: &i64, s: S) -> Result<S::Ok, S::Error> {
         serialize(&super::from_unix(*secs), s)
+    }
+
+    /// For optional fields kept as Unix seconds (`null` when absent).
+    pub fn serialize_optional_unix<S: Serializer>(
+        secs: &Option<i64>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match secs {
+            Some(secs) => serialize_unix(secs, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    /// For fields kept as Unix microseconds (a post's `updated_at`, which
+    /// two saves within one second must not share): the fraction as far as
+    /// it goes (`…T10:00:00Z`, `…T10:00:00.250Z`, `…T10:00:00.000001Z`).
+    pub fn serialize_micros<S: Serializer>(micros: &i64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::format_micros(*micros))
     }
 }
 

@@ -26,8 +26,8 @@ use anyhow::Context;
 #[cfg(test)]
 pub use engine::testing;
 pub use engine::{
-    connect_one, is_unique_violation, migrate, pg, ping, read, read_ahead, run, write,
-    write_transaction, Backend, Conn, DbConnection, Error,
+    connect_one, is_unique_violation, pg, ping, read, read_ahead, run, write, write_transaction,
+    Backend, Conn, DbConnection, Error,
 };
 pub use read_ahead::{Lookup, SessionsAndMeters};
 pub use tables::{
@@ -42,6 +42,14 @@ pub type Pool = engine::Pool<SessionsAndMeters>;
 /// Opens the pool for `settings.database_url` (see [`engine::connect`]).
 pub fn connect(settings: &crate::config::Settings) -> anyhow::Result<Pool> {
     engine::connect(settings)
+}
+
+/// Applies the migrations the database lacks (see [`engine::migrate`]),
+/// then renders the posts stored before rendering existed: what a
+/// migration cannot do in SQL.
+pub fn migrate(conn: &mut Conn) -> anyhow::Result<()> {
+    engine::migrate(conn)?;
+    posts::render_pending(conn).context("cannot render the stored posts")
 }
 
 /// Gives a fresh database (one with no posts) the demo posts 1–12.

@@ -116,6 +116,7 @@ impl ReadAhead for SessionsAndMeters {
 
 #[cfg(test)]
 mod tests {
+    use diesel::connection::SimpleConnection;
     use diesel::prelude::*;
 
     use super::*;
@@ -128,6 +129,9 @@ mod tests {
     use crate::db::tables::{posts, users};
     use crate::domain::{Month, Username};
     use diesel::SqliteConnection;
+
+    /// A time after every demo post's.
+    const LATER: i64 = 1_800_000_000;
 
     /// Sessions and meters read ahead in one pipelined round trip, and
     /// sessions alone, each answer where it belongs: a failed or misfiled
@@ -171,8 +175,15 @@ mod tests {
                 user_id: alice,
                 key: unlocks::MeterKey { month, post_id: 1 },
                 limit: 5,
+                now: LATER,
             };
-            unlocks::open_metered(conn, read, 2).unwrap();
+            unlocks::open_metered(conn, read).unwrap();
+            // Post 3 is a draft again, post 4 deleted: neither is found.
+            conn.batch_execute(
+                "UPDATE posts SET status = 'draft' WHERE id = 3;
+                 UPDATE posts SET deleted_at = 1 WHERE id = 4;",
+            )
+            .unwrap();
             diesel::insert_into(paywall_notices::table)
                 .values((
                     paywall_notices::user_id.eq(alice),
@@ -193,13 +204,21 @@ mod tests {
                 metered("nobody's", 1),
                 metered("bob's", 1),
                 metered("alice's", 999),
+                metered("alice's", 3),
+                metered("alice's", 4),
             ];
-            let title = |conn: &mut Conn, id| posts::find(conn, id).unwrap().unwrap().title;
+            // The whole post, as a reader's own query finds it.
+            let post = |conn: &mut Conn, id| {
+                let post = posts::find_visible(conn, id, LATER).unwrap().unwrap();
+                Some(format!("{post:?}"))
+            };
             let expected = [
-                Some((alice, Some((1, title(conn, 1))), 1, true, true)),
-                Some((alice, Some((2, title(conn, 2))), 1, false, true)),
+                Some((alice, post(conn, 1), 1, true, true)),
+                Some((alice, post(conn, 2), 1, false, true)),
                 None,
-                Some((bob, Some((1, title(conn, 1))), 0, false, false)),
+                Some((bob, post(conn, 1), 0, false, false)),
+                Some((alice, None, 1, false, true)),
+                Some((alice, None, 1, false, true)),
                 Some((alice, None, 1, false, true)),
             ];
             // What this chunk read ahead for a meter, field by field.
@@ -210,12 +229,14 @@ mod tests {
                     ("nobody's", 1),
                     ("bob's", 1),
                     ("alice's", 999),
+                    ("alice's", 3),
+                    ("alice's", 4),
                 ]
                 .map(|(token_hash, post_id)| {
                     unlocks::read_ahead::found(token_hash, key(post_id)).map(|m| {
                         (
                             m.user_id,
-                            m.post.map(|post| (post.id, post.title)),
+                            m.post.map(|post| format!("{post:?}")),
                             m.meter.used_before,
                             m.meter.was_unlocked,
                             m.meter.noticed,
@@ -252,7 +273,7 @@ mod tests {
                     if with_meters {
                         assert_eq!(meters, expected, "{at}");
                     } else {
-                        assert_eq!(meters, [None, None, None, None, None], "{at}");
+                        assert_eq!(meters, [None, None, None, None, None, None, None], "{at}");
                     }
                 }
             }

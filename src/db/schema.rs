@@ -12,6 +12,9 @@ diesel::table! {
         email -> Nullable<Text>,
         email_key -> Nullable<Text>,
         email_verified -> Bool,
+        role -> Text,
+        disabled -> Bool,
+        last_login_at -> Nullable<BigInt>,
     }
 }
 
@@ -35,6 +38,16 @@ diesel::table! {
         title -> Text,
         body -> Text,
         published_at -> BigInt,
+        slug -> Text,
+        html -> Nullable<Text>,
+        excerpt -> Text,
+        excerpt_given -> Bool,
+        access -> Text,
+        status -> Text,
+        author_id -> Nullable<BigInt>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+        deleted_at -> Nullable<BigInt>,
     }
 }
 
@@ -169,6 +182,7 @@ diesel::joinable!(billing_subscriptions -> users (user_id));
 diesel::joinable!(email_tokens -> users (user_id));
 diesel::joinable!(unlocks -> users (user_id));
 diesel::joinable!(unlocks -> posts (post_id));
+diesel::joinable!(posts -> users (author_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,

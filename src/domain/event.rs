@@ -26,14 +26,17 @@ pub enum EventKind {
     PasswordReset,
     EmailChanged,
     EmailVerified,
-    /// `detail`: `from`, `to`, `source` (`cli` | `billing`).
+    /// `detail`: `from`, `to`, `source` (`cli` | `billing` | `admin`).
     PlanChanged,
+    /// `detail`: `from`, `to`, `by` (the admin's username; `null` for the
+    /// CLI).
+    RoleChanged,
     /// The first paywall refusal of a month.
     Paywall,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 13] = [
+    pub const ALL: [EventKind; 14] = [
         EventKind::Registered,
         EventKind::Login,
         EventKind::LoginFailed,
@@ -46,6 +49,7 @@ impl EventKind {
         EventKind::EmailChanged,
         EventKind::EmailVerified,
         EventKind::PlanChanged,
+        EventKind::RoleChanged,
         EventKind::Paywall,
     ];
 
@@ -64,6 +68,7 @@ impl EventKind {
             EventKind::EmailChanged => "email_changed",
             EventKind::EmailVerified => "email_verified",
             EventKind::PlanChanged => "plan_changed",
+            EventKind::RoleChanged => "role_changed",
             EventKind::Paywall => "paywall",
         }
     }

@@ -1,4 +1,4 @@
-//! Pure rules: parsing usernames, passwords and email addresses, the
+//! Pure rules: parsing usernames, passwords and email addresses, roles, the
 //! paywall, session lifetimes, account event kinds, per-IP limit windows,
 //! what a subscription and a billing event mean, blog posts' fields and
 //! their rendering. No I/O, so every rule is unit-tested without a server.
@@ -12,6 +12,7 @@ pub mod password;
 pub mod paywall;
 pub mod plan;
 pub mod post;
+pub mod role;
 pub mod user;
 pub mod username;
 
@@ -23,5 +24,6 @@ pub use password::Password;
 pub use paywall::{Meter, Month};
 pub use plan::Plan;
 pub use post::{Access, Body, Excerpt, Slug, Title};
+pub use role::Role;
 pub use user::User;
 pub use username::Username;

@@ -1,9 +1,11 @@
 //! The paywall rule, whole, in [`limit_for`] and [`decide`]:
 //!
-//! - a **premium** reader is not metered;
-//! - a **free** reader may open `FREE_READS` distinct posts per calendar
-//!   month (UTC); opening a post unlocks it for the rest of that month;
-//! - **re-opening** a post unlocked this month is free and always allowed.
+//! - a **premium** reader is not metered, and may open every post;
+//! - a **free** reader may open `FREE_READS` distinct `metered` posts per
+//!   calendar month (UTC); opening one unlocks it for the rest of that month;
+//! - **re-opening** a post unlocked this month is free and always allowed;
+//! - a `free` post is open to every reader and spends nothing; a `premium`
+//!   one is for premium readers only, and refusing it spends nothing.
 //!
 //! `db::unlocks` applies this rule to stored unlocks: on SQLite by calling
 //! [`decide`], on PostgreSQL in one SQL statement that mirrors it (the
@@ -13,6 +15,7 @@
 use chrono::{DateTime, Datelike, TimeZone, Utc};
 use serde::Serialize;
 
+use crate::domain::post::Access;
 use crate::domain::Plan;
 use crate::time::rfc3339;
 
@@ -34,17 +37,22 @@ pub enum Decision {
     Unlock,
     /// Not unlocked and the meter is used up: `402 paywall`.
     Refuse,
+    /// A `free` post: open, and nothing spent.
+    Open,
+    /// A `premium` post: `402 premium_required`, and nothing spent.
+    PremiumOnly,
 }
 
-/// The rule for a metered reader who has used `used` of `limit` reads this
-/// month and has (`unlocked`) or has not opened this post before.
-pub fn decide(unlocked: bool, used: u32, limit: u32) -> Decision {
-    if unlocked {
-        Decision::Reread
-    } else if used < limit {
-        Decision::Unlock
-    } else {
-        Decision::Refuse
+/// The rule for a metered reader opening a post with `access`, who has used
+/// `used` of `limit` reads this month and has (`unlocked`) or has not
+/// opened this post before.
+pub fn decide(access: Access, unlocked: bool, used: u32, limit: u32) -> Decision {
+    match access {
+        Access::Free => Decision::Open,
+        Access::Premium => Decision::PremiumOnly,
+        Access::Metered if unlocked => Decision::Reread,
+        Access::Metered if used < limit => Decision::Unlock,
+        Access::Metered => Decision::Refuse,
     }
 }
 
@@ -142,11 +150,20 @@ mod tests {
 
     #[test]
     fn rereads_are_free_and_new_posts_need_room() {
-        assert_eq!(decide(true, 5, 5), Decision::Reread);
-        assert_eq!(decide(true, 0, 0), Decision::Reread);
-        assert_eq!(decide(false, 4, 5), Decision::Unlock);
-        assert_eq!(decide(false, 5, 5), Decision::Refuse);
-        assert_eq!(decide(false, 0, 0), Decision::Refuse);
+        let metered = Access::Metered;
+        assert_eq!(decide(metered, true, 5, 5), Decision::Reread);
+        assert_eq!(decide(metered, true, 0, 0), Decision::Reread);
+        assert_eq!(decide(metered, false, 4, 5), Decision::Unlock);
+        assert_eq!(decide(metered, false, 5, 5), Decision::Refuse);
+        assert_eq!(decide(metered, false, 0, 0), Decision::Refuse);
+        // Free and premium posts never touch the meter, whatever it says.
+        for (unlocked, used) in [(false, 0), (true, 5), (false, 5)] {
+            assert_eq!(decide(Access::Free, unlocked, used, 5), Decision::Open);
+            assert_eq!(
+                decide(Access::Premium, unlocked, used, 5),
+                Decision::PremiumOnly
+            );
+        }
     }
 
     #[test]

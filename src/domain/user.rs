@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::Plan;
+use crate::domain::{Plan, Role};
 use crate::time::rfc3339;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -12,6 +12,7 @@ pub struct User {
     pub username: String,
     #[serde(with = "plan_text")]
     pub plan: Plan,
+    pub role: Role,
     #[serde(
         serialize_with = "rfc3339::serialize_unix",
         deserialize_with = "unix_or_text"
@@ -52,12 +53,13 @@ mod tests {
             id: 1,
             username: "Alice".into(),
             plan: Plan::Free,
+            role: Role::Author,
             created_at: 1_795_255_200,
         };
         let json = serde_json::to_value(&user).unwrap();
         assert_eq!(
             json,
-            serde_json::json!({"id": 1, "username": "Alice", "plan": "free", "created_at": "2026-11-21T10:00:00Z"})
+            serde_json::json!({"id": 1, "username": "Alice", "plan": "free", "role": "author", "created_at": "2026-11-21T10:00:00Z"})
         );
         assert_eq!(serde_json::from_value::<User>(json).unwrap(), user);
     }

@@ -71,7 +71,7 @@ fn is_refused(req: &ServiceRequest) -> bool {
     };
     let preflight = req.method() == Method::OPTIONS
         && headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
-    let state_changing = matches!(*req.method(), Method::POST | Method::DELETE);
+    let state_changing = matches!(*req.method(), Method::POST | Method::PATCH | Method::DELETE);
     (preflight || state_changing) && !allowed && !is_same_origin(req, origin)
 }
 

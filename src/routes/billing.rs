@@ -209,14 +209,14 @@ async fn read_body(req: &HttpRequest, mut payload: web::Payload) -> Result<Vec<u
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > WEBHOOK_BODY_LIMIT as u64) {
-        return Err(ApiError::PayloadTooLarge);
+        return Err(ApiError::PayloadTooLarge(WEBHOOK_BODY_LIMIT));
     }
     let mut body = Vec::new();
     while let Some(chunk) = payload.next().await {
         let chunk =
             chunk.map_err(|_| ApiError::InvalidJson("the body could not be read".into()))?;
         if body.len() + chunk.len() > WEBHOOK_BODY_LIMIT {
-            return Err(ApiError::PayloadTooLarge);
+            return Err(ApiError::PayloadTooLarge(WEBHOOK_BODY_LIMIT));
         }
         body.extend_from_slice(&chunk);
     }

@@ -4,11 +4,13 @@ use actix_web::http::Method;
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use serde::Serialize;
 
+use super::common::{author, Author};
 use super::pagination::{pagination, Pagination};
 use crate::db::posts::PostRow;
 use crate::db::unlocks::{self, MeterKey, Opened};
 use crate::db::{self, paywall_notices, posts};
 use crate::domain::paywall::limit_for;
+use crate::domain::post::{Access, Slug};
 use crate::domain::{Meter, Month, Requester};
 use crate::error::ApiError;
 use crate::metrics::PaywallOutcome;
@@ -19,18 +21,28 @@ use crate::time::rfc3339;
 #[derive(Serialize)]
 struct PostView {
     id: i64,
+    slug: String,
     title: String,
     body: String,
+    html: String,
+    excerpt: String,
+    access: String,
+    author: Option<Author>,
     #[serde(serialize_with = "rfc3339::serialize_unix")]
     published_at: i64,
+    #[serde(serialize_with = "rfc3339::serialize_micros")]
+    updated_at: i64,
     meter: Option<Meter>,
 }
 
 #[derive(Serialize)]
 struct Summary {
     id: i64,
+    slug: String,
     title: String,
     excerpt: String,
+    access: String,
+    author: Option<Author>,
     #[serde(serialize_with = "rfc3339::serialize_unix")]
     published_at: i64,
     /// The caller may open it without spending a read.
@@ -46,20 +58,6 @@ struct PostList {
     meter: Option<Meter>,
 }
 
-/// The longest excerpt, in characters, before an ellipsis.
-const EXCERPT_CHARS: usize = 160;
-
-/// The first paragraph, cut at a word boundary.
-fn excerpt(body: &str) -> String {
-    let first = body.split("\n\n").next().unwrap_or(body).trim();
-    if first.chars().count() <= EXCERPT_CHARS {
-        return first.to_owned();
-    }
-    let cut: String = first.chars().take(EXCERPT_CHARS).collect();
-    let cut = cut.rsplit_once(' ').map_or(cut.as_str(), |(head, _)| head);
-    format!("{}…", cut.trim_end_matches([',', '.', ';', ':']))
-}
-
 /// Listing is never metered, but it shows the meter, and which posts the
 /// caller may open for free. For a free user both come from one query, the
 /// month's unlocked post ids (at most FREE_READS rows): the meter's `used`
@@ -72,9 +70,10 @@ pub async fn list(
     let Pagination { page, per_page } = pagination(req.query_string())?;
     let user = current.0.user;
     let limit = limit_for(user.plan, state.settings.free_reads);
-    let month = Month::containing(crate::time::from_unix(state.clock.now()));
+    let now = state.clock.now();
+    let month = Month::containing(crate::time::from_unix(now));
     let (rows, total, unlocked) = db::read(&state.pool, move |conn| {
-        let (rows, total) = posts::page(conn, page, per_page)?;
+        let (rows, total) = posts::page(conn, now, page, per_page)?;
         let unlocked = match limit {
             None => None,
             Some(_) => Some(unlocks::unlocked_ids(conn, user.id, month)?),
@@ -89,11 +88,19 @@ pub async fn list(
     let posts = rows
         .into_iter()
         .map(|row| Summary {
-            excerpt: excerpt(&row.body),
-            // Premium readers (no list) are never metered.
-            unlocked: unlocked.as_ref().is_none_or(|ids| ids.contains(&row.id)),
+            // Premium readers (no list) open everything; others a free
+            // post, or a metered one they unlocked this month.
+            unlocked: match (Access::parse(&row.access).unwrap_or_default(), &unlocked) {
+                (_, None) | (Access::Free, _) => true,
+                (Access::Premium, Some(_)) => false,
+                (Access::Metered, Some(ids)) => ids.contains(&row.id),
+            },
             id: row.id,
+            slug: row.slug,
             title: row.title,
+            excerpt: row.excerpt,
+            access: row.access,
+            author: author(row.author),
             published_at: row.published_at,
         })
         .collect();
@@ -115,12 +122,35 @@ fn post_id(raw: &str) -> Option<i64> {
     raw.parse::<i64>().ok().filter(|id| *id >= 1)
 }
 
+/// The post `raw` names: an id, or a slug (one lookup, to the id the
+/// meter counts by); `None` when it names none.
+async fn named_post(state: &AppState, raw: &str) -> Result<Option<i64>, ApiError> {
+    if let Some(id) = post_id(raw) {
+        return Ok(Some(id));
+    }
+    // All digits but not a post id (`0`, too long): never a slug.
+    let Ok(slug) = Slug::parse(raw) else {
+        return Ok(None);
+    };
+    let id = db::read(&state.pool, move |conn| {
+        Ok::<_, ApiError>(posts::id_by_slug(conn, slug.as_str())?)
+    })
+    .await?;
+    Ok(id)
+}
+
 fn view(row: PostRow, meter: Option<Meter>) -> PostView {
     PostView {
         id: row.id,
+        slug: row.slug,
         title: row.title,
         body: row.body,
+        html: row.html,
+        excerpt: row.excerpt,
+        access: row.access,
+        author: author(row.author),
         published_at: row.published_at,
+        updated_at: row.updated_at,
         meter,
     }
 }
@@ -163,7 +193,7 @@ pub async fn read(
     {
         return Err(ApiError::ForbiddenOrigin);
     }
-    let post_id = post_id(&id).ok_or(ApiError::NotFound)?;
+    let post_id = named_post(&state, &id).await?.ok_or(ApiError::NotFound)?;
     let user = current.0.user;
     let now = state.clock.now();
     let month = Month::containing(crate::time::from_unix(now));
@@ -171,7 +201,7 @@ pub async fn read(
 
     let Some(limit) = limit_for(user.plan, state.settings.free_reads) else {
         let row = db::read(&state.pool, move |conn| {
-            Ok::<_, ApiError>(posts::find(conn, post_id)?)
+            Ok::<_, ApiError>(posts::find_visible(conn, post_id, now)?)
         })
         .await?
         .ok_or(ApiError::NotFound)?;
@@ -223,6 +253,12 @@ pub async fn read(
             }
             Err(ApiError::Paywall(Meter::new(limit, used, month)))
         }
+        Opened::PremiumRequired { used } => {
+            if spend {
+                state.metrics.paywall(PaywallOutcome::Refused);
+            }
+            Err(ApiError::PremiumRequired(Meter::new(limit, used, month)))
+        }
         Opened::NotFound => Err(ApiError::NotFound),
     }
 }
@@ -246,12 +282,13 @@ async fn open(
         user_id,
         key: MeterKey { month, post_id },
         limit,
+        now,
     };
     let opened = db::read(&state.pool, move |conn: &mut db::Conn| {
         let Some(by) = &by else {
             return Ok(unlocks::peek_metered(conn, read)?);
         };
-        let opened = unlocks::open_metered(conn, read, now)?;
+        let opened = unlocks::open_metered(conn, read)?;
         if let Opened::Paywalled {
             used,
             first_of_month: true,
@@ -322,15 +359,6 @@ mod tests {
         ] {
             assert_eq!(metered_read(&method, path), None, "{method} {path}");
         }
-    }
-
-    #[test]
-    fn excerpts_are_short_and_end_on_a_word() {
-        assert_eq!(excerpt("Short.\n\nSecond"), "Short.");
-        let long = "word ".repeat(100);
-        let e = excerpt(&long);
-        assert!(e.chars().count() <= EXCERPT_CHARS + 1);
-        assert!(e.ends_with("word…"));
     }
 
     proptest::proptest! {

@@ -1,4 +1,5 @@
-//! Reading request bodies: JSON only, at most 16 KiB, and an object. Fields
+//! Reading request bodies: JSON only, at most 16 KiB (more where a route
+//! says so), and an object. Fields
 //! are then taken one by one so that a `422` can name each field that is
 //! missing or of the wrong type — serde's derive would stop at the first.
 
@@ -14,8 +15,13 @@ use serde_json::{Map, Value};
 
 use crate::error::{ApiError, BODY_LIMIT};
 
-/// A request body that is a JSON object.
-pub struct JsonObject(pub Map<String, Value>);
+/// A request body that is a JSON object of at most `LIMIT` bytes (16 KiB
+/// unless the route says otherwise).
+pub struct JsonObject<const LIMIT: usize = BODY_LIMIT>(pub Map<String, Value>);
+
+/// A JSON object, or no body at all (taken as `{}`): for routes whose
+/// every field is optional (`POST /posts/{id}/publish`).
+pub struct OptionalObject(pub Map<String, Value>);
 
 /// `application/json`, or any `application/*+json`, with any parameters.
 fn is_json(content_type: &str) -> bool {
@@ -29,47 +35,72 @@ fn is_json(content_type: &str) -> bool {
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
-impl FromRequest for JsonObject {
+impl<const LIMIT: usize> FromRequest for JsonObject<LIMIT> {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        // Only JSON: an HTML form on another site can send text/plain or
-        // form-encoded bodies without a CORS preflight, but not JSON.
-        let content_type = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .map(|v| v.to_str().unwrap_or_default().to_owned());
-        let declared_length = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        let mut payload = payload.take();
-        Box::pin(async move {
-            if content_type.as_deref().is_some_and(|ct| !is_json(ct)) {
-                return Err(ApiError::UnsupportedMediaType);
-            }
-            if declared_length.is_some_and(|n| n > BODY_LIMIT as u64) {
-                return Err(ApiError::PayloadTooLarge);
-            }
-            let mut body = Vec::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| match e {
-                    PayloadError::Overflow => ApiError::PayloadTooLarge,
-                    _ => ApiError::InvalidJson("the body could not be read".to_owned()),
-                })?;
-                if body.len() + chunk.len() > BODY_LIMIT {
-                    return Err(ApiError::PayloadTooLarge);
-                }
-                body.extend_from_slice(&chunk);
-            }
-            if content_type.is_none() && !body.is_empty() {
-                return Err(ApiError::UnsupportedMediaType);
-            }
-            parse_object(&body).map(JsonObject)
-        })
+        let read = read_object(req, payload, LIMIT, false);
+        Box::pin(async move { read.await.map(JsonObject) })
     }
+}
+
+impl FromRequest for OptionalObject {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let read = read_object(req, payload, BODY_LIMIT, true);
+        Box::pin(async move { read.await.map(OptionalObject) })
+    }
+}
+
+/// Reads the body as a JSON object of at most `limit` bytes; an empty body
+/// is `{}` when `empty_is_object`, else a `400`.
+fn read_object(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    limit: usize,
+    empty_is_object: bool,
+) -> LocalBoxFuture<'static, Result<Map<String, Value>, ApiError>> {
+    // Only JSON: an HTML form on another site can send text/plain or
+    // form-encoded bodies without a CORS preflight, but not JSON.
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap_or_default().to_owned());
+    let declared_length = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let mut payload = payload.take();
+    Box::pin(async move {
+        if content_type.as_deref().is_some_and(|ct| !is_json(ct)) {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        if declared_length.is_some_and(|n| n > limit as u64) {
+            return Err(ApiError::PayloadTooLarge(limit));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(|e| match e {
+                PayloadError::Overflow => ApiError::PayloadTooLarge(limit),
+                _ => ApiError::InvalidJson("the body could not be read".to_owned()),
+            })?;
+            if body.len() + chunk.len() > limit {
+                return Err(ApiError::PayloadTooLarge(limit));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        if content_type.is_none() && !body.is_empty() {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        if empty_is_object && body.is_empty() {
+            return Ok(Map::new());
+        }
+        parse_object(&body)
+    })
 }
 
 /// Syntax errors are `400`; valid JSON that is not an object is `422`.

@@ -16,6 +16,17 @@ use crate::session::CurrentSession;
 use crate::state::AppState;
 use crate::time::rfc3339;
 
+/// A post's author as readers and editors see it (`null` once their
+/// account is gone, and for the demo posts).
+#[derive(Serialize)]
+pub struct Author {
+    username: String,
+}
+
+pub fn author(username: Option<String>) -> Option<Author> {
+    username.map(|username| Author { username })
+}
+
 /// The Account object: the User, its email address and its subscription.
 #[derive(Serialize)]
 pub struct AccountView {
@@ -30,19 +41,9 @@ pub struct AccountView {
 #[derive(Serialize)]
 struct SubscriptionView {
     status: String,
-    #[serde(serialize_with = "serialize_optional_time")]
+    #[serde(serialize_with = "rfc3339::serialize_optional_unix")]
     current_period_end: Option<i64>,
     cancel_at_period_end: bool,
-}
-
-fn serialize_optional_time<S: serde::Serializer>(
-    at: &Option<i64>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    match at {
-        Some(secs) => rfc3339::serialize_unix(secs, s),
-        None => s.serialize_none(),
-    }
 }
 
 impl AccountView {

@@ -163,6 +163,7 @@ pub async fn lookup(
                     user_id: user.id,
                     key,
                     limit,
+                    now,
                 };
                 unlocks::answer_read_only(conn, &token_hash, read)?
                     .map(|opened| MeterAnswer { key, opened })

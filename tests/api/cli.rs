@@ -116,3 +116,59 @@ async fn the_commands_exit_with_their_documented_status_every_time() {
     }
 }
 }
+
+backend_test! {
+async fn set_role_changes_the_role_on_live_sessions_at_once() {
+    let (app, client) = spawn_app_and_user("Alice").await;
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        tollgate(dir.path())
+            .args(args)
+            .env("DATABASE_URL", &app.database_url)
+            .env("SESSION_SECRET", "s".repeat(64))
+            .output()
+            .unwrap()
+    };
+    let role = || async {
+        let me: serde_json::Value = app.check_session(&client).await.json().await.unwrap();
+        me["role"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(role().await, "reader", "everyone starts a reader");
+
+    let output = run(&["set-role", "ALICE", "author"]);
+
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        "ALICE is now an author"
+    );
+    assert_eq!(role().await, "author", "on the session she already held");
+    assert_eq!(app.account_json(&client).await["role"], "author");
+    assert!(run(&["set-role", "alice", "admin"]).status.success());
+    assert!(run(&["set-role", "alice", "admin"]).status.success(), "again: no change");
+    assert_eq!(role().await, "admin");
+    let events: serde_json::Value = app.events(&client, "").await.json().await.unwrap();
+    let changes: Vec<_> = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "role_changed")
+        .map(|e| e["detail"].clone())
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            serde_json::json!({"from": "author", "to": "admin", "by": null}),
+            serde_json::json!({"from": "reader", "to": "author", "by": null}),
+        ],
+        "one event a change, newest first"
+    );
+
+    let unknown = run(&["set-role", "nobody", "admin"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("nobody"));
+    let bad = run(&["set-role", "alice", "superuser"]);
+    assert!(!bad.status.success());
+    assert_eq!(role().await, "admin", "nothing changed");
+}
+}

@@ -74,7 +74,7 @@ async fn the_server_serves_exactly_the_route_table() {
             .replace("{id}", "1")
             .replace("/sessions/1", "/sessions/0123456789abcdef0123456789abcdef");
         let response = client
-            .request(reqwest::Method::PATCH, app.url(&concrete))
+            .request(reqwest::Method::PUT, app.url(&concrete))
             .send()
             .await
             .unwrap();

@@ -1,43 +1,181 @@
 //! Queries on `posts`.
+//!
+//! A post is never removed: unlocks spent on it stay spent, so a deleted
+//! one keeps its row with `deleted_at` set (and its slug becomes free).
+//! Readers see a post when it is *live* (not deleted), `published`, and its
+//! `published_at` has come: that last part is asked at read time, with the
+//! app's clock, so a scheduled post appears by itself on every instance.
 
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
 use super::demo_posts::DEMO_POSTS;
-use diesel::connection::SimpleConnection;
-
-use super::schema::posts;
+use super::schema::{posts, users};
 use super::{Conn, DbConnection};
+use crate::domain::post::{derive_excerpt, render, Slug};
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+/// A post as readers get it (`GET /blog/{id}`), its author's name joined.
+/// PostgreSQL's metered statements return it by name: their columns are
+/// `post_columns!`.
+#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = posts)]
 pub struct PostRow {
     pub id: i64,
+    pub slug: String,
     pub title: String,
     pub body: String,
+    /// NULL only before start-up has rendered the posts stored before
+    /// rendering existed ([`render_pending`]), which it does before serving.
+    #[diesel(select_expression = posts::html.assume_not_null())]
+    #[diesel(select_expression_type = diesel::dsl::AssumeNotNull<posts::html>)]
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub html: String,
+    pub excerpt: String,
+    pub access: String,
     pub published_at: i64,
+    /// Microseconds.
+    pub updated_at: i64,
+    #[diesel(select_expression = users::username.nullable())]
+    #[diesel(select_expression_type = diesel::dsl::Nullable<users::username>)]
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub author: Option<String>,
 }
 
-pub fn find(conn: &mut Conn, id: i64) -> QueryResult<Option<PostRow>> {
+/// [`PostRow`]'s columns in SQL, from `posts p LEFT JOIN users a ON a.id =
+/// p.author_id`, for the statements written out by hand.
+macro_rules! post_columns {
+    () => {
+        "p.id, p.slug, p.title, p.body, COALESCE(p.html, '') AS html, p.excerpt, \
+         p.access, p.published_at, p.updated_at, a.username AS author"
+    };
+}
+pub(crate) use post_columns;
+
+/// A post as `GET /blog` lists it: no body, no html.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = posts)]
+pub struct SummaryRow {
+    pub id: i64,
+    pub slug: String,
+    pub title: String,
+    pub excerpt: String,
+    pub access: String,
+    pub published_at: i64,
+    #[diesel(select_expression = users::username.nullable())]
+    #[diesel(select_expression_type = diesel::dsl::Nullable<users::username>)]
+    pub author: Option<String>,
+}
+
+/// The posts readers may see at `now` (see the module's doc). Written out
+/// the same in every reader's query: it is also the predicate of the
+/// partial index `posts_for_readers`, which the planners use only when a
+/// query repeats it.
+macro_rules! visible_at {
+    ($now:expr) => {
+        posts::status
+            .eq("published")
+            .and(posts::deleted_at.is_null())
+            .and(posts::published_at.le($now))
+    };
+}
+pub(crate) use visible_at;
+
+/// The post with this id, if readers may see it at `now`.
+pub fn find_visible(conn: &mut Conn, id: i64, now: i64) -> QueryResult<Option<PostRow>> {
     super::direct!(conn, |c| posts::table
-        .find(id)
+        .left_join(users::table)
+        .filter(posts::id.eq(id))
+        .filter(visible_at!(now))
         .select(PostRow::as_select())
         .get_result(c) // no LIMIT: see the note in db/engine/mod.rs
         .optional())
 }
 
-/// One page of posts, newest first, and the total count.
-pub fn page(conn: &mut Conn, page: i64, per_page: i64) -> QueryResult<(Vec<PostRow>, i64)> {
-    let total = super::direct!(conn, |c| posts::table.count().get_result(c))?;
+/// The id of the live post with this slug (visible to readers or not:
+/// whether it is, is the caller's next question).
+pub fn id_by_slug(conn: &mut Conn, slug: &str) -> QueryResult<Option<i64>> {
+    super::direct!(conn, |c| posts::table
+        .filter(posts::slug.eq(slug))
+        .filter(posts::deleted_at.is_null())
+        .select(posts::id)
+        .get_result(c)
+        .optional())
+}
+
+/// One page of the posts readers may see at `now`, newest first, and how
+/// many there are.
+pub fn page(
+    conn: &mut Conn,
+    now: i64,
+    page: i64,
+    per_page: i64,
+) -> QueryResult<(Vec<SummaryRow>, i64)> {
+    let total = super::direct!(conn, |c| posts::table
+        .filter(visible_at!(now))
+        .count()
+        .get_result(c))?;
     let rows = super::direct!(conn, |c| posts::table
+        .left_join(users::table)
+        .filter(visible_at!(now))
         .order((posts::published_at.desc(), posts::id.desc()))
         .limit(per_page)
         .offset((page - 1).saturating_mul(per_page))
-        .select(PostRow::as_select())
+        .select(SummaryRow::as_select())
         .load(c))?;
     Ok((rows, total))
 }
 
-/// Inserts the demo posts with ids 1–12 when the table is empty.
+/// Renders the posts stored before rendering existed (their `html` is
+/// NULL): their html and excerpt from the body, their slug from the title
+/// (the migration that added slugs gave them `post-<id>` to start with).
+/// Runs at start-up, after the migrations and before serving; a database
+/// with nothing to render costs one indexed read.
+pub fn render_pending(conn: &mut Conn) -> QueryResult<()> {
+    super::write_transaction(conn, |conn| {
+        let pending: Vec<(i64, String, String)> = posts::table
+            .filter(posts::html.is_null())
+            .select((posts::id, posts::title, posts::body))
+            .order(posts::id)
+            .load(conn)?;
+        for (id, title, body) in pending {
+            let slug = free_slug(conn, &Slug::from_text(&title))?;
+            diesel::update(posts::table.find(id))
+                .set((
+                    posts::slug.eq(slug.as_str()),
+                    posts::html.eq(render(&body)),
+                    posts::excerpt.eq(derive_excerpt(&body)),
+                ))
+                .execute(conn)?;
+        }
+        Ok(())
+    })
+}
+
+/// `wanted`, or the first of `wanted-2`, `wanted-3`, … that no live post
+/// has. Inside a write transaction (SQLite's is the database's one write
+/// lock; on PostgreSQL the unique index is the arbiter, and the caller
+/// tries again when it loses a race).
+pub fn free_slug(conn: &mut Conn, wanted: &Slug) -> QueryResult<Slug> {
+    let taken: Vec<String> = posts::table
+        .filter(posts::deleted_at.is_null())
+        .filter(
+            posts::slug
+                .eq(wanted.as_str())
+                .or(posts::slug.like(format!("{}-%", wanted.as_str()))),
+        )
+        .select(posts::slug)
+        .load(conn)?;
+    if !taken.iter().any(|s| s == wanted.as_str()) {
+        return Ok(wanted.clone());
+    }
+    Ok((2..)
+        .map(|n| wanted.numbered(n))
+        .find(|slug| !taken.iter().any(|s| s == slug.as_str()))
+        .unwrap_or_else(|| wanted.clone()))
+}
+
+/// Inserts the demo posts with ids 1–12 when the table is empty: published,
+/// metered, by nobody, with slugs from their titles.
 pub fn seed_if_empty(conn: &mut Conn) -> QueryResult<()> {
     super::write_transaction(conn, |conn| {
         if let DbConnection::Postgres(pg) = conn {
@@ -53,12 +191,18 @@ pub fn seed_if_empty(conn: &mut Conn) -> QueryResult<()> {
             let published_at = chrono::DateTime::parse_from_rfc3339(post.published_at)
                 .map(|t| t.timestamp())
                 .unwrap_or_default();
+            let slug = free_slug(conn, &Slug::from_text(post.title))?;
             diesel::insert_into(posts::table)
                 .values((
                     posts::id.eq(index as i64 + 1),
+                    posts::slug.eq(slug.as_str()),
                     posts::title.eq(post.title),
                     posts::body.eq(post.body),
+                    posts::html.eq(render(post.body)),
+                    posts::excerpt.eq(derive_excerpt(post.body)),
                     posts::published_at.eq(published_at),
+                    posts::created_at.eq(published_at),
+                    posts::updated_at.eq(published_at * 1_000_000),
                 ))
                 .execute(conn)?;
         }
@@ -68,4 +212,244 @@ pub fn seed_if_empty(conn: &mut Conn) -> QueryResult<()> {
         }
         Ok(())
     })
+}
+
+/// A post as its author or an admin edits it (`EditablePost`), wherever it
+/// stands; deleted posts are not found.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = posts)]
+pub struct EditableRow {
+    pub id: i64,
+    pub slug: String,
+    pub title: String,
+    pub body: String,
+    #[diesel(select_expression = posts::html.assume_not_null())]
+    #[diesel(select_expression_type = diesel::dsl::AssumeNotNull<posts::html>)]
+    pub html: String,
+    pub excerpt: String,
+    pub excerpt_given: bool,
+    pub access: String,
+    pub status: String,
+    pub published_at: i64,
+    pub created_at: i64,
+    /// Microseconds.
+    pub updated_at: i64,
+    pub author_id: Option<i64>,
+    #[diesel(select_expression = users::username.nullable())]
+    #[diesel(select_expression_type = diesel::dsl::Nullable<users::username>)]
+    pub author: Option<String>,
+}
+
+/// The live post with this id, as its editors see it.
+pub fn find_editable(conn: &mut Conn, id: i64) -> QueryResult<Option<EditableRow>> {
+    super::direct!(conn, |c| posts::table
+        .left_join(users::table)
+        .filter(posts::id.eq(id))
+        .filter(posts::deleted_at.is_null())
+        .select(EditableRow::as_select())
+        .get_result(c)
+        .optional())
+}
+
+/// Which of an editor's posts `GET /posts` lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    Draft,
+    /// Published, its time still to come.
+    Scheduled,
+    /// Published, and readers see it.
+    Published,
+}
+
+/// One page of the live posts by `author` (every author's: `None`) at
+/// `stage` (any: `None`) at `now`, most recently updated first, and how
+/// many there are.
+pub fn page_for_editor(
+    conn: &mut Conn,
+    author: Option<i64>,
+    stage: Option<Stage>,
+    now: i64,
+    (page, per_page): (i64, i64),
+) -> QueryResult<(Vec<EditableRow>, i64)> {
+    // The same filter for the count and the page, built per backend (a
+    // boxed query is typed by its backend).
+    macro_rules! filtered {
+        () => {{
+            let mut query = posts::table
+                .left_join(users::table)
+                .filter(posts::deleted_at.is_null())
+                .into_boxed();
+            if let Some(author) = author {
+                query = query.filter(posts::author_id.eq(author));
+            }
+            match stage {
+                None => query,
+                Some(Stage::Draft) => query.filter(posts::status.eq("draft")),
+                Some(Stage::Scheduled) => query
+                    .filter(posts::status.eq("published"))
+                    .filter(posts::published_at.gt(now)),
+                Some(Stage::Published) => query
+                    .filter(posts::status.eq("published"))
+                    .filter(posts::published_at.le(now)),
+            }
+        }};
+    }
+    let (total, rows) = super::direct!(conn, |c| (
+        filtered!().count().get_result(c)?,
+        filtered!()
+            .order((posts::updated_at.desc(), posts::id.desc()))
+            .limit(per_page)
+            .offset((page - 1).saturating_mul(per_page))
+            .select(EditableRow::as_select())
+            .load(c)?,
+    ));
+    Ok((rows, total))
+}
+
+/// What a save writes: every field an editor can change, already checked,
+/// with the html rendered and the excerpt derived where none was given.
+pub struct Content<'a> {
+    pub title: &'a str,
+    pub body: &'a str,
+    pub html: &'a str,
+    pub excerpt: &'a str,
+    pub excerpt_given: bool,
+    pub access: &'a str,
+}
+
+/// A save that could not be made.
+#[derive(Debug)]
+pub enum Refused {
+    /// The slug given is another live post's.
+    SlugTaken,
+    /// The post was saved by someone else (or deleted) since the version
+    /// the editor started from.
+    Conflict,
+}
+
+/// Inserts a draft by `author_id` at `now_micros` and returns its id.
+/// With `slug` given, `Err(SlugTaken)` when a live post has it; without,
+/// one is made from `wanted` (`wanted-2`, … when taken): on SQLite inside
+/// the write lock, on PostgreSQL with the unique index as the arbiter,
+/// trying the next free one when a parallel creation took it first.
+pub fn insert(
+    conn: &mut Conn,
+    content: &Content<'_>,
+    slug: Result<&Slug, &Slug>,
+    author_id: i64,
+    now_micros: i64,
+) -> Result<Result<(i64, Slug), Refused>, super::Error> {
+    let now = now_micros.div_euclid(1_000_000);
+    for _ in 0..16 {
+        let result = super::write_transaction(conn, |conn| {
+            let slug = match slug {
+                Ok(given) => given.clone(),
+                Err(wanted) => free_slug(conn, wanted)?,
+            };
+            let id = diesel::insert_into(posts::table)
+                .values((
+                    posts::slug.eq(slug.as_str()),
+                    posts::title.eq(content.title),
+                    posts::body.eq(content.body),
+                    posts::html.eq(content.html),
+                    posts::excerpt.eq(content.excerpt),
+                    posts::excerpt_given.eq(content.excerpt_given),
+                    posts::access.eq(content.access),
+                    posts::status.eq("draft"),
+                    posts::author_id.eq(author_id),
+                    posts::published_at.eq(now),
+                    posts::created_at.eq(now),
+                    posts::updated_at.eq(now_micros),
+                ))
+                .returning(posts::id)
+                .get_result::<i64>(conn)?;
+            Ok::<_, diesel::result::Error>((id, slug))
+        });
+        match result {
+            Ok(saved) => return Ok(Ok(saved)),
+            Err(e) if super::is_unique_violation(&e) => {
+                if slug.is_ok() {
+                    return Ok(Err(Refused::SlugTaken));
+                }
+                // A parallel creation took the slug between our look and
+                // our insert (PostgreSQL): look again.
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(super::Error::Unavailable)
+}
+
+/// What a save of an existing post changes, besides `updated_at`.
+pub enum Change<'a> {
+    /// The editable fields (a `PATCH`), and the slug when one was sent.
+    Content(Content<'a>, Option<&'a Slug>),
+    /// Published from `at` (seconds): now, back-dated or scheduled.
+    Publish { at: i64 },
+    /// A draft again.
+    Unpublish,
+}
+
+/// Saves `change` to the live post `id` if it was last saved at
+/// `expected` (microseconds), moving `updated_at` forward to `now_micros`
+/// (or one microsecond past the last save, should the clock not have
+/// moved): a compare-and-set, so that of two editors who started from the
+/// same version only one saves (the other gets `Refused::Conflict`).
+pub fn save(
+    conn: &mut Conn,
+    id: i64,
+    expected: i64,
+    now_micros: i64,
+    change: &Change<'_>,
+) -> Result<Result<(), Refused>, super::Error> {
+    let updated_at = now_micros.max(expected.saturating_add(1));
+    let target = posts::table
+        .filter(posts::id.eq(id))
+        .filter(posts::deleted_at.is_null())
+        .filter(posts::updated_at.eq(expected));
+    let result = super::write_transaction(conn, |conn| match change {
+        Change::Content(content, slug) => diesel::update(target)
+            .set((
+                posts::title.eq(content.title),
+                posts::body.eq(content.body),
+                posts::html.eq(content.html),
+                posts::excerpt.eq(content.excerpt),
+                posts::excerpt_given.eq(content.excerpt_given),
+                posts::access.eq(content.access),
+                // The slug changes only when one is sent.
+                slug.map(|slug| posts::slug.eq(slug.as_str())),
+                posts::updated_at.eq(updated_at),
+            ))
+            .execute(conn),
+        Change::Publish { at } => diesel::update(target)
+            .set((
+                posts::status.eq("published"),
+                posts::published_at.eq(at),
+                posts::updated_at.eq(updated_at),
+            ))
+            .execute(conn),
+        Change::Unpublish => diesel::update(target)
+            .set((posts::status.eq("draft"), posts::updated_at.eq(updated_at)))
+            .execute(conn),
+    });
+    match result {
+        Ok(1) => Ok(Ok(())),
+        Ok(_) => Ok(Err(Refused::Conflict)),
+        Err(e) if super::is_unique_violation(&e) => Ok(Err(Refused::SlugTaken)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Deletes post `id` at `at`: gone for readers and editors, its slug free
+/// for another post; the row stays, so reads spent on it stay spent.
+/// Whatever was saved meanwhile, deleting is what was asked.
+pub fn delete(conn: &mut Conn, id: i64, at: i64) -> QueryResult<()> {
+    diesel::update(
+        posts::table
+            .filter(posts::id.eq(id))
+            .filter(posts::deleted_at.is_null()),
+    )
+    .set(posts::deleted_at.eq(at))
+    .execute(conn)
+    .map(|_| ())
 }

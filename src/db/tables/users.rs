@@ -4,7 +4,7 @@ use diesel::prelude::*;
 
 use super::schema::users;
 use super::Conn;
-use crate::domain::{Email, Plan, User, Username};
+use crate::domain::{Email, Plan, Role, User, Username};
 
 /// A user row as stored, hash included: never leaves the server.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -15,6 +15,10 @@ pub struct UserRow {
     pub password_hash: String,
     pub plan: String,
     pub created_at: i64,
+    pub role: String,
+    /// Disabled by an admin: every session was ended then, and a login
+    /// with the right password is refused.
+    pub disabled: bool,
 }
 
 impl UserRow {
@@ -24,6 +28,8 @@ impl UserRow {
             username: self.username.clone(),
             // The CHECK constraint allows only these two values.
             plan: Plan::parse(&self.plan).unwrap_or(Plan::Free),
+            // Likewise for the three roles.
+            role: Role::parse(&self.role).unwrap_or_default(),
             created_at: self.created_at,
         }
     }
@@ -68,29 +74,22 @@ pub fn insert(
             users::username_key.eq(username.key()),
             users::password_hash.eq(password_hash),
             users::plan.eq(Plan::Free.as_str()),
+            users::role.eq(Role::Reader.as_str()),
             users::created_at.eq(now),
         ))
-        // Columns listed rather than `UserRow::as_returning()`, which Diesel's
-        // multi-backend connection cannot forward to each backend.
-        .returning((
-            users::id,
-            users::username,
-            users::password_hash,
-            users::plan,
-            users::created_at,
-        ))
-        .get_result::<(i64, String, String, String, i64)>(conn);
+        // Only the id comes back: `RETURNING` with `UserRow::as_returning()`
+        // is what Diesel's multi-backend connection cannot forward to each
+        // backend, and the rest is what was just written.
+        .returning(users::id)
+        .get_result::<i64>(conn);
     match result {
-        Ok((id, username, password_hash, plan, created_at)) => Ok(Some(
-            UserRow {
-                id,
-                username,
-                password_hash,
-                plan,
-                created_at,
-            }
-            .to_user(),
-        )),
+        Ok(id) => Ok(Some(User {
+            id,
+            username: username.as_str().to_owned(),
+            plan: Plan::Free,
+            role: Role::Reader,
+            created_at: now,
+        })),
         Err(e) if super::is_unique_violation(&e) => Ok(None),
         Err(e) => Err(e),
     }
@@ -103,12 +102,21 @@ pub fn update_password_hash(conn: &mut Conn, id: i64, hash: &str) -> QueryResult
         .map(|_| ())
 }
 
-/// Sets a plan by username (any case); `false` when no such user exists.
-pub fn set_plan(conn: &mut Conn, key: &str, plan: Plan) -> QueryResult<bool> {
-    diesel::update(users::table.filter(users::username_key.eq(key)))
+/// Sets a user's plan (until the next subscription event says otherwise).
+pub fn set_plan(conn: &mut Conn, id: i64, plan: Plan) -> QueryResult<()> {
+    diesel::update(users::table.find(id))
         .set(users::plan.eq(plan.as_str()))
         .execute(conn)
-        .map(|n| n > 0)
+        .map(|_| ())
+}
+
+/// Sets a user's role. Sessions read the role with the user on every
+/// request, so it holds at once on every session.
+pub fn set_role(conn: &mut Conn, id: i64, role: Role) -> QueryResult<()> {
+    diesel::update(users::table.find(id))
+        .set(users::role.eq(role.as_str()))
+        .execute(conn)
+        .map(|_| ())
 }
 
 /// Deletes a user; their sessions and unlocks go with them (ON DELETE CASCADE).

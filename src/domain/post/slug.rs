@@ -50,8 +50,13 @@ impl Slug {
     /// would be read as an id, gets the same word in front: `2026` gives
     /// `post-2026`, which keeps the number readable in the URL.
     pub fn from_title(title: &Title) -> Slug {
+        Slug::from_text(title.as_str())
+    }
+
+    /// [`Slug::from_title`] for text already stored as a title.
+    pub fn from_text(title: &str) -> Slug {
         // Characters deunicode has no reading for become a separator.
-        let ascii = deunicode::deunicode_with_tofu(title.as_str(), " ");
+        let ascii = deunicode::deunicode_with_tofu(title, " ");
         let mut joined = String::with_capacity(ascii.len());
         let mut pending_dash = false;
         for c in ascii.chars() {

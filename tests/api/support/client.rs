@@ -35,6 +35,15 @@ impl TestApp {
             .expect("request sent")
     }
 
+    pub async fn patch_json(&self, client: &Client, path: &str, body: &Value) -> Response {
+        client
+            .patch(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
     pub async fn delete_json(&self, client: &Client, path: &str, body: &Value) -> Response {
         client
             .delete(self.url(path))
@@ -67,6 +76,22 @@ impl TestApp {
             .send()
             .await
             .expect("request sent")
+    }
+
+    /// Sends a request with an arbitrary method and, if given, a JSON body.
+    pub async fn send_json(
+        &self,
+        client: &Client,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Response {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a method");
+        let mut request = client.request(method, self.url(path));
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        request.send().await.expect("request sent")
     }
 
     /// `GET path` from `client` with extra request headers (`Origin`,
@@ -129,6 +154,42 @@ impl TestApp {
 
     pub async fn blog_post(&self, client: &Client, id: u32) -> Response {
         self.get(client, &format!("/blog/{id}")).await
+    }
+
+    // ------------------------------------------------------------ posts
+    // The authors' side of the blog.
+
+    /// `GET /posts` with `query` (`""`, or `?status=draft` and the like).
+    pub async fn posts(&self, client: &Client, query: &str) -> Response {
+        self.get(client, &format!("/posts{query}")).await
+    }
+
+    pub async fn create_post(&self, client: &Client, body: &Value) -> Response {
+        self.post_json(client, "/posts", body).await
+    }
+
+    /// `GET /posts/{id}`: the author's preview.
+    pub async fn editable_post(&self, client: &Client, id: i64) -> Response {
+        self.get(client, &format!("/posts/{id}")).await
+    }
+
+    pub async fn edit_post(&self, client: &Client, id: i64, body: &Value) -> Response {
+        self.patch_json(client, &format!("/posts/{id}"), body).await
+    }
+
+    /// `POST /posts/{id}/publish` with `body` (`{}`, or `{"at": …}`).
+    pub async fn publish_post(&self, client: &Client, id: i64, body: &Value) -> Response {
+        self.post_json(client, &format!("/posts/{id}/publish"), body)
+            .await
+    }
+
+    pub async fn unpublish_post(&self, client: &Client, id: i64) -> Response {
+        self.send(client, "POST", &format!("/posts/{id}/unpublish"))
+            .await
+    }
+
+    pub async fn delete_post(&self, client: &Client, id: i64) -> Response {
+        self.delete(client, &format!("/posts/{id}")).await
     }
 
     // ---------------------------------------------------------- account

@@ -51,7 +51,8 @@ pub fn add_posts(app: &TestApp) {
     let mut db = app.db();
     for id in 13..=20 {
         diesel::sql_query(format!(
-            "INSERT INTO posts (id, title, body, published_at) VALUES ({id}, 'Post {id}', 'Body {id}', 1700000000)"
+            "INSERT INTO posts (id, slug, title, body, html, excerpt, published_at) \
+             VALUES ({id}, 'post-{id}', 'Post {id}', 'Body {id}', '<p>Body {id}</p>', 'Body {id}', 1700000000)"
         ))
         .execute(&mut db)
         .unwrap();

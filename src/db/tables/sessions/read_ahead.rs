@@ -116,7 +116,7 @@ const READ_AHEAD: &str = "
     CROSS JOIN LATERAL (
         SELECT s.id, s.user_id, s.stay_signed_in, s.created_at, s.last_seen_at,
                s.expires_at, s.user_agent, s.ip,
-               u.id, u.username, u.password_hash, u.plan, u.created_at
+               u.id, u.username, u.password_hash, u.plan, u.created_at, u.role, u.disabled
         FROM sessions s JOIN users u ON u.id = s.user_id
         WHERE s.token_hash = k.token_hash
         OFFSET 0
@@ -142,7 +142,7 @@ type AheadSqlType = (
         Nullable<Text>,
         Nullable<Text>,
     ),
-    (BigInt, Text, Text, Text, BigInt),
+    (BigInt, Text, Text, Text, BigInt, Text, Bool),
 );
 
 impl QueryFragment<Pg> for ReadAhead<'_> {
@@ -164,7 +164,7 @@ impl QueryFragment<Pg> for ReadAhead<'_> {
 const READ_AHEAD_SQLITE: &str = "
     SELECT s.token_hash, s.id, s.user_id, s.stay_signed_in, s.created_at,
            s.last_seen_at, s.expires_at, s.user_agent, s.ip,
-           u.id, u.username, u.password_hash, u.plan, u.created_at
+           u.id, u.username, u.password_hash, u.plan, u.created_at, u.role, u.disabled
     FROM sessions s JOIN users u ON u.id = s.user_id
     WHERE s.token_hash IN (SELECT value FROM json_each(";
 

@@ -11,11 +11,12 @@ use diesel::prelude::*;
 use diesel::query_builder::{AstPass, QueryFragment};
 
 use super::paywall_notices;
-use super::posts::PostRow;
-use super::schema::{posts, unlocks};
+use super::posts::{post_columns, visible_at, PostRow};
+use super::schema::{posts, unlocks, users};
 use super::{Conn, DbConnection, Error};
 use crate::db::engine::statement::prepared;
 use crate::domain::paywall::{decide, Decision};
+use crate::domain::post::Access;
 use crate::domain::Month;
 
 /// What opening a post came to.
@@ -30,10 +31,10 @@ pub enum Opened {
     /// The meter is used up and this post was not unlocked this month.
     /// `first_of_month`: no refusal of this month has been recorded for the
     /// user yet (`db::paywall_notices`), so this one should be.
-    Paywalled {
-        used: u32,
-        first_of_month: bool,
-    },
+    Paywalled { used: u32, first_of_month: bool },
+    /// A `premium` post, for premium readers only; nothing was spent.
+    PremiumRequired { used: u32 },
+    /// No post readers may see has that id.
     NotFound,
 }
 
@@ -46,7 +47,8 @@ impl Opened {
         }
     }
 
-    /// A read spent: `used` counts it.
+    /// A read spent (`used` counts it), or a `free` post, which spends
+    /// none.
     fn unlocked(post: PostRow, used: u32) -> Opened {
         Opened::Granted {
             post,
@@ -54,33 +56,57 @@ impl Opened {
             reread: false,
         }
     }
+
+    /// The answer every path gives for a decision that needs no write:
+    /// `None` for an unlock, and for a refusal, which each path words with
+    /// what it knows of the month's notices.
+    fn settled(decision: Decision, post: PostRow, used: u32) -> Option<Opened> {
+        match decision {
+            Decision::Reread => Some(Opened::reread(post, used)),
+            Decision::Open => Some(Opened::unlocked(post, used)),
+            Decision::PremiumOnly => Some(Opened::PremiumRequired { used }),
+            Decision::Unlock | Decision::Refuse => None,
+        }
+    }
 }
 
-/// A metered read: `user_id` opening `key.post_id` in `key.month`, with a
-/// meter of `limit` reads a month.
+/// The post's access level as stored (the CHECK constraint allows only
+/// the three).
+fn access_of(post: &PostRow) -> Access {
+    Access::parse(&post.access).unwrap_or_default()
+}
+
+/// A metered read: `user_id` opening `key.post_id` in `key.month` at
+/// `now`, with a meter of `limit` reads a month.
 #[derive(Clone, Copy, Debug)]
 pub struct MeteredRead {
     pub user_id: i64,
     pub key: MeterKey,
     pub limit: u32,
+    pub now: i64,
 }
 
-/// The post and the ids of the posts the reader unlocked in the month, in
-/// one query (`None` when the post does not exist). The invariant keeps
-/// the month's unlocks at most FREE_READS rows, so this answers "how many
-/// used" and "is this one unlocked" along with the post itself.
+/// The post, if readers may see it at `read.now`, and the ids of the posts
+/// the reader unlocked in the month, in one query (`None` when there is no
+/// such post). The invariant keeps the month's unlocks at most FREE_READS
+/// rows, so this answers "how many used" and "is this one unlocked" along
+/// with the post itself.
 fn post_and_unlocked_ids(
     conn: &mut Conn,
     read: MeteredRead,
 ) -> QueryResult<Option<(PostRow, Vec<i64>)>> {
-    let MeteredRead { user_id, key, .. } = read;
+    let MeteredRead {
+        user_id, key, now, ..
+    } = read;
     let rows: Vec<(PostRow, Option<i64>)> = super::direct!(conn, |c| posts::table
+        .left_join(users::table)
         .left_join(
             unlocks::table.on(unlocks::user_id
                 .eq(user_id)
                 .and(unlocks::month.eq(key.month.index()))),
         )
         .filter(posts::id.eq(key.post_id))
+        .filter(visible_at!(now))
         .select((PostRow::as_select(), unlocks::post_id.nullable()))
         .load(c))?;
     let Some((post, _)) = rows.first().cloned() else {
@@ -108,25 +134,29 @@ pub fn peek_metered(conn: &mut Conn, read: MeteredRead) -> QueryResult<Opened> {
         return Ok(Opened::NotFound);
     };
     let used = ids.len() as u32;
-    Ok(
-        match decide(ids.contains(&read.key.post_id), used, read.limit) {
-            Decision::Reread => Opened::reread(post, used),
-            // Nothing is spent, so the meter stays as it is.
-            Decision::Unlock => Opened::unlocked(post, used),
-            // A HEAD records nothing, so it does not ask.
-            Decision::Refuse => Opened::Paywalled {
-                used,
-                first_of_month: false,
-            },
+    let decision = decide(
+        access_of(&post),
+        ids.contains(&read.key.post_id),
+        used,
+        read.limit,
+    );
+    Ok(match decision {
+        // Nothing is spent, so the meter stays as it is.
+        Decision::Unlock => Opened::unlocked(post, used),
+        // A HEAD records nothing, so it does not ask.
+        Decision::Refuse => Opened::Paywalled {
+            used,
+            first_of_month: false,
         },
-    )
+        settled => Opened::settled(settled, post, used).unwrap_or(Opened::NotFound),
+    })
 }
 
 /// Opens the post for a metered reader, unlocking it if the rule allows.
-pub fn open_metered(conn: &mut Conn, read: MeteredRead, now: i64) -> Result<Opened, Error> {
+pub fn open_metered(conn: &mut Conn, read: MeteredRead) -> Result<Opened, Error> {
     match conn {
-        DbConnection::Postgres(pg) => open_metered_pg(pg, read, now),
-        DbConnection::Sqlite(_) => open_metered_serialized(conn, read, now),
+        DbConnection::Postgres(pg) => open_metered_pg(pg, read),
+        DbConnection::Sqlite(_) => open_metered_serialized(conn, read),
     }
 }
 
@@ -135,30 +165,31 @@ pub fn open_metered(conn: &mut Conn, read: MeteredRead, now: i64) -> Result<Open
 /// single write lock before its first read, so every count-then-insert runs
 /// alone: no two can both see `used = limit - 1`, and a second open of the
 /// same post finds the first one's row.
-fn open_metered_serialized(conn: &mut Conn, read: MeteredRead, now: i64) -> Result<Opened, Error> {
+fn open_metered_serialized(conn: &mut Conn, read: MeteredRead) -> Result<Opened, Error> {
     let MeteredRead {
         user_id,
         key,
         limit,
+        now,
     } = read;
     let Some((post, ids)) = post_and_unlocked_ids(conn, read)? else {
         return Ok(Opened::NotFound);
     };
     let used = ids.len() as u32;
-    match decide(ids.contains(&key.post_id), used, limit) {
-        Decision::Reread => return Ok(Opened::reread(post, used)),
+    let access = access_of(&post);
+    match decide(access, ids.contains(&key.post_id), used, limit) {
         // Within a month `used` only grows, so a refusal read without the
         // lock cannot be wrong.
         Decision::Refuse => return refused(conn, user_id, key.month, used),
         Decision::Unlock => {}
+        settled => return Ok(Opened::settled(settled, post, used).unwrap_or(Opened::NotFound)),
     }
     super::write_transaction(conn, |conn| {
         // Decided again under the lock: another request may have unlocked
         // this post, or used the last read, since the plain read above.
         let ids = unlocked_ids(conn, user_id, key.month)?;
         let used = ids.len() as u32;
-        match decide(ids.contains(&key.post_id), used, limit) {
-            Decision::Reread => Ok(Opened::reread(post, used)),
+        match decide(access, ids.contains(&key.post_id), used, limit) {
             Decision::Refuse => refused(conn, user_id, key.month, used),
             Decision::Unlock => {
                 diesel::insert_into(unlocks::table)
@@ -172,6 +203,7 @@ fn open_metered_serialized(conn: &mut Conn, read: MeteredRead, now: i64) -> Resu
                     .execute(conn)?;
                 Ok(Opened::unlocked(post, used + 1))
             }
+            settled => Ok(Opened::settled(settled, post, used).unwrap_or(Opened::NotFound)),
         }
     })
 }
@@ -198,75 +230,83 @@ fn refused(conn: &mut Conn, user_id: i64, month: Month, used: u32) -> Result<Ope
 /// The primary key (user, month, post) likewise makes a second open of the
 /// same post skip. A request that lost a race sees neither its slot nor a
 /// refusal, and simply asks again.
-fn open_metered_pg(
-    pg: &mut super::pg::PgConn,
-    read: MeteredRead,
-    now: i64,
-) -> Result<Opened, Error> {
+fn open_metered_pg(pg: &mut super::pg::PgConn, read: MeteredRead) -> Result<Opened, Error> {
     let open = OpenMetered {
         user_id: read.user_id,
         month: read.key.month.index(),
         post_id: read.key.post_id,
         limit: i64::from(read.limit),
-        now,
+        now: read.now,
     };
     // Each retry follows a commit by a competing request, so a handful is
     // plenty; more would mean something else is wrong.
     for _ in 0..8 {
         let rows: Vec<OpenRow> = open.load(pg)?;
-        let Some(row) = rows.into_iter().next() else {
+        let Some(OpenRow {
+            post,
+            claimed_slot,
+            meter,
+        }) = rows.into_iter().next()
+        else {
             return Ok(Opened::NotFound);
         };
-        let post = PostRow {
-            id: row.id,
-            title: row.title,
-            body: row.body,
-            published_at: row.published_at,
-        };
-        let used_before = row.meter.used_before as u32;
-        match (
-            decide(row.meter.was_unlocked, used_before, read.limit),
-            row.claimed_slot,
-        ) {
-            (Decision::Reread, _) => return Ok(Opened::reread(post, used_before)),
+        let used_before = meter.used_before as u32;
+        let decision = decide(
+            access_of(&post),
+            meter.was_unlocked,
+            used_before,
+            read.limit,
+        );
+        match (decision, claimed_slot) {
             // Whether the month's first refusal is recorded is asked in the
             // same statement, so a refusal stays one round trip.
             (Decision::Refuse, _) => {
                 return Ok(Opened::Paywalled {
                     used: used_before,
-                    first_of_month: !row.meter.noticed,
+                    first_of_month: !meter.noticed,
                 })
             }
             // This statement's claim won the slot.
             (Decision::Unlock, Some(slot)) => return Ok(Opened::unlocked(post, slot as u32)),
             // Lost a race for the slot (or for this post): ask again.
             (Decision::Unlock, None) => {}
+            (settled, _) => {
+                return Ok(Opened::settled(settled, post, used_before).unwrap_or(Opened::NotFound))
+            }
         }
     }
     Err(Error::Unavailable)
 }
 
-/// The metered read on PostgreSQL (see [`open_metered_pg`]).
-const OPEN: &str = "
+/// The metered read on PostgreSQL (see [`open_metered_pg`]). Only a
+/// `metered` post is claimed; `free` and `premium` ones spend nothing.
+const OPEN: &str = concat!(
+    "
     WITH post AS (
-        SELECT id, title, body, published_at FROM posts WHERE id = $3
+        SELECT ",
+    post_columns!(),
+    "
+        FROM posts p LEFT JOIN users a ON a.id = p.author_id
+        WHERE p.id = $3 AND p.status = 'published' AND p.deleted_at IS NULL
+          AND p.published_at <= $5
     ), claimed AS (
         INSERT INTO unlocks (user_id, month, post_id, slot, unlocked_at)
         SELECT $1, $2, $3, COUNT(*) + 1, $5
         FROM unlocks
         WHERE user_id = $1 AND month = $2
-        HAVING COUNT(*) < $4 AND EXISTS (SELECT 1 FROM post)
+        HAVING COUNT(*) < $4 AND EXISTS (SELECT 1 FROM post WHERE access = 'metered')
         ON CONFLICT DO NOTHING
         RETURNING slot
     )
-    SELECT post.id, post.title, post.body, post.published_at,
+    SELECT post.*,
            (SELECT slot FROM claimed) AS claimed_slot,
            (SELECT COUNT(*) FROM unlocks WHERE user_id = $1 AND month = $2) AS used_before,
            EXISTS (SELECT 1 FROM unlocks
                    WHERE user_id = $1 AND month = $2 AND post_id = $3) AS was_unlocked,
            EXISTS (SELECT 1 FROM paywall_notices
                    WHERE user_id = $1 AND month = $2) AS noticed
-    FROM post";
+    FROM post"
+);
 
 /// [`open_metered_pg`]'s statement with its parameters, prepared once per
 /// connection (PostgreSQL would otherwise parse and plan it on every read).
@@ -330,6 +370,7 @@ pub fn answer_read_only(
         user_id,
         key,
         limit,
+        now,
     } = read;
     let (post, used, was_unlocked, noticed) = match conn {
         DbConnection::Postgres(_) => {
@@ -337,7 +378,10 @@ pub fn answer_read_only(
             else {
                 return Ok(None);
             };
-            let Some(post) = row.post else {
+            // The read-ahead knows no clock: it found the post if it is
+            // live and published, and whether its time has come is asked
+            // here, at the request's own `now`.
+            let Some(post) = row.post.filter(|post| post.published_at <= now) else {
                 return Ok(Some(Opened::NotFound));
             };
             (
@@ -354,8 +398,7 @@ pub fn answer_read_only(
             (post, ids.len() as u32, ids.contains(&key.post_id), None)
         }
     };
-    Ok(match decide(was_unlocked, used, limit) {
-        Decision::Reread => Some(Opened::reread(post, used)),
+    Ok(match decide(access_of(&post), was_unlocked, used, limit) {
         Decision::Refuse => {
             let noticed = match noticed {
                 Some(noticed) => noticed,
@@ -366,20 +409,14 @@ pub fn answer_read_only(
                 first_of_month: !noticed,
             })
         }
-        Decision::Unlock => None,
+        settled => Opened::settled(settled, post, used),
     })
 }
 
 #[derive(QueryableByName)]
 struct OpenRow {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    id: i64,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    title: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    body: String,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    published_at: i64,
+    #[diesel(embed)]
+    post: PostRow,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Integer>)]
     claimed_slot: Option<i32>,
     #[diesel(embed)]

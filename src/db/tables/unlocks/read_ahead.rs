@@ -8,7 +8,7 @@ use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, QueryFragment};
 
-use super::super::posts::PostRow;
+use super::super::posts::{post_columns, PostRow};
 use super::{MeterKey, MeterState};
 use crate::db::engine::cache::ChunkCache;
 use crate::db::engine::statement::prepared;
@@ -18,7 +18,7 @@ use crate::db::engine::statement::prepared;
 pub struct Metered {
     /// The session's user, as this statement saw it.
     pub user_id: i64,
-    /// `None`: no such post.
+    /// `None`: no live, published post has that id.
     pub post: Option<PostRow>,
     pub meter: MeterState,
 }
@@ -38,9 +38,10 @@ thread_local! {
 /// any number of them and it stays prepared). The user is found by the
 /// session's token hash (expiry is the session check's business); a
 /// session that is not there has no row.
-const READ_AHEAD: &str = "
-    SELECT q.token_hash, q.month, q.post_id, s.user_id, p.title, p.body, p.published_at,
-           m.used_before, m.was_unlocked, n.noticed
+const READ_AHEAD: &str = concat!(
+    "
+    SELECT q.token_hash, q.month, q.post_id, s.user_id, p.*, m.used_before, m.was_unlocked,
+           n.noticed
     FROM unnest($1::text[], $2::int[], $3::bigint[]) AS q(token_hash, month, post_id)
     -- Every table is read per key, by index, whatever the statistics say:
     -- the plan is made once per connection (force_generic_plan), often on
@@ -51,9 +52,15 @@ const READ_AHEAD: &str = "
     CROSS JOIN LATERAL (
         SELECT s.user_id FROM sessions s WHERE s.token_hash = q.token_hash OFFSET 0
     ) s
+    -- The post if it is live and published (whether its time has come is
+    -- the reader's question, asked with the request's clock).
     LEFT JOIN LATERAL (
-        SELECT p.title, p.body, p.published_at FROM posts p
-        WHERE p.id = q.post_id OFFSET 0
+        SELECT ",
+    post_columns!(),
+    "
+        FROM posts p LEFT JOIN users a ON a.id = p.author_id
+        WHERE p.id = q.post_id AND p.status = 'published' AND p.deleted_at IS NULL
+        OFFSET 0
     ) p ON true
     -- The month's unlocks (at most FREE_READS rows) read once.
     CROSS JOIN LATERAL (
@@ -65,7 +72,8 @@ const READ_AHEAD: &str = "
     CROSS JOIN LATERAL (
         SELECT COUNT(*) > 0 AS noticed FROM paywall_notices n
         WHERE n.user_id = s.user_id AND n.month = q.month
-    ) n";
+    ) n"
+);
 
 /// The metered reads a chunk reads ahead, each once, by token hash;
 /// `None` when there are none.
@@ -101,18 +109,9 @@ pub fn keep(rows: QueryResult<Vec<ReadAheadRow>>) {
     };
     let mut found = Found::new();
     for row in rows {
-        let post = match (row.title, row.body, row.published_at) {
-            (Some(title), Some(body), Some(published_at)) => Some(PostRow {
-                id: row.post_id,
-                title,
-                body,
-                published_at,
-            }),
-            _ => None,
-        };
         let metered = Metered {
             user_id: row.user_id,
-            post,
+            post: row.post,
             meter: row.meter,
         };
         found
@@ -172,12 +171,9 @@ pub struct ReadAheadRow {
     post_id: i64,
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     user_id: i64,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-    title: Option<String>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-    body: Option<String>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
-    published_at: Option<i64>,
+    /// `None`: no live, published post has that id.
+    #[diesel(embed)]
+    post: Option<PostRow>,
     #[diesel(embed)]
     meter: MeterState,
 }

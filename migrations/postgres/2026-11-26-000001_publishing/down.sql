@@ -1,0 +1,18 @@
+DROP INDEX posts_by_update;
+DROP INDEX posts_by_author;
+DROP INDEX posts_slug;
+DROP INDEX posts_for_readers;
+CREATE INDEX posts_newest_first ON posts (published_at DESC, id DESC);
+ALTER TABLE posts DROP COLUMN deleted_at;
+ALTER TABLE posts DROP COLUMN updated_at;
+ALTER TABLE posts DROP COLUMN created_at;
+ALTER TABLE posts DROP COLUMN author_id;
+ALTER TABLE posts DROP COLUMN status;
+ALTER TABLE posts DROP COLUMN access;
+ALTER TABLE posts DROP COLUMN excerpt_given;
+ALTER TABLE posts DROP COLUMN excerpt;
+ALTER TABLE posts DROP COLUMN html;
+ALTER TABLE posts DROP COLUMN slug;
+ALTER TABLE users DROP COLUMN last_login_at;
+ALTER TABLE users DROP COLUMN disabled;
+ALTER TABLE users DROP COLUMN role;

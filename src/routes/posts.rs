@@ -1,0 +1,538 @@
+//! The authors' side of the blog: `/posts`, `/posts/{id}` and its
+//! `publish` and `unpublish`, for authors (their own posts) and admins
+//! (every post). A reader gets `403 forbidden`; an author asking for
+//! another author's post gets `404`, as if it did not exist
+//! (`Role::may_edit`).
+//!
+//! A post's html is rendered and sanitized, and its excerpt derived, when
+//! it is saved — never on read — on the blocking pool: 200 KB of Markdown
+//! is milliseconds of CPU, which an event-loop thread must not spend.
+//! Every save is a compare-and-set on `updated_at` (`db::posts::save`), so
+//! two editors never overwrite each other silently.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::body::{Fields, JsonObject, OptionalObject};
+use super::common::{author, Author};
+use super::pagination::{pagination, Pagination};
+use crate::db::posts::{self, Change, Content, EditableRow, Refused, Stage};
+use crate::db::{self};
+use crate::domain::post::{derive_excerpt, render, Access, Body, Excerpt, Slug, Title};
+use crate::domain::Role;
+use crate::error::ApiError;
+use crate::session::CurrentSession;
+use crate::state::AppState;
+use crate::time::{self, rfc3339};
+
+/// The largest body `POST /posts` and `PATCH /posts/{id}` take: a post of
+/// 200,000 bytes of Markdown, escaped as JSON, with its other fields.
+pub const POST_BODY_LIMIT: usize = 256 * 1024;
+
+/// A post's fields, as an editor sends them.
+pub type PostBody = JsonObject<POST_BODY_LIMIT>;
+
+/// `EditablePost`: a post as its editors see it. `body` and `html` are left
+/// out of listings.
+#[derive(Serialize)]
+struct EditablePost {
+    id: i64,
+    slug: String,
+    title: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    html: Option<String>,
+    excerpt: String,
+    access: String,
+    status: &'static str,
+    /// `null` for a draft.
+    #[serde(serialize_with = "rfc3339::serialize_optional_unix")]
+    published_at: Option<i64>,
+    #[serde(serialize_with = "rfc3339::serialize_unix")]
+    created_at: i64,
+    #[serde(serialize_with = "rfc3339::serialize_micros")]
+    updated_at: i64,
+    author: Option<Author>,
+}
+
+impl EditablePost {
+    fn new(row: EditableRow, now: i64, whole: bool) -> EditablePost {
+        let stage = stage_of(&row, now);
+        EditablePost {
+            id: row.id,
+            slug: row.slug,
+            title: row.title,
+            body: whole.then_some(row.body),
+            html: whole.then_some(row.html),
+            excerpt: row.excerpt,
+            access: row.access,
+            status: match stage {
+                Stage::Draft => "draft",
+                Stage::Scheduled => "scheduled",
+                Stage::Published => "published",
+            },
+            published_at: (stage != Stage::Draft).then_some(row.published_at),
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            author: author(row.author),
+        }
+    }
+}
+
+/// Where a post stands at `now`: a scheduled post is a published one
+/// whose time has not come.
+fn stage_of(row: &EditableRow, now: i64) -> Stage {
+    match (row.status.as_str(), row.published_at > now) {
+        ("published", true) => Stage::Scheduled,
+        ("published", false) => Stage::Published,
+        _ => Stage::Draft,
+    }
+}
+
+#[derive(Serialize)]
+struct EditableList {
+    posts: Vec<EditablePost>,
+    page: i64,
+    per_page: i64,
+    total: i64,
+}
+
+/// The caller, if their role writes posts.
+fn editor(current: &CurrentSession) -> Result<(i64, Role), ApiError> {
+    let user = &current.0.user;
+    if user.role.writes() {
+        Ok((user.id, user.role))
+    } else {
+        Err(ApiError::Forbidden)
+    }
+}
+
+/// A post id in the path: a positive integer, or no post.
+fn post_id(raw: &str) -> Result<i64, ApiError> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|id| *id >= 1 && raw.bytes().all(|b| b.is_ascii_digit()))
+        .ok_or(ApiError::NotFound)
+}
+
+/// The post `id`, if the caller may edit it (else `404`).
+async fn editable(
+    state: &AppState,
+    (user_id, role): (i64, Role),
+    id: i64,
+) -> Result<EditableRow, ApiError> {
+    let row = db::read(&state.pool, move |conn| {
+        Ok::<_, ApiError>(posts::find_editable(conn, id)?)
+    })
+    .await?;
+    row.filter(|row| role.may_edit(user_id, row.author_id))
+        .ok_or(ApiError::NotFound)
+}
+
+/// `GET /posts`: the caller's posts (an admin's: everyone's), most
+/// recently updated first, optionally at one `status`.
+pub async fn list(
+    state: web::Data<AppState>,
+    current: CurrentSession,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let (user_id, role) = editor(&current)?;
+    let Pagination { page, per_page } = pagination(req.query_string())?;
+    let stage = stage_query(req.query_string())?;
+    let now = state.clock.now();
+    let author = (role != Role::Admin).then_some(user_id);
+    let (rows, total) = db::read(&state.pool, move |conn| {
+        Ok::<_, ApiError>(posts::page_for_editor(
+            conn,
+            author,
+            stage,
+            now,
+            (page, per_page),
+        )?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(EditableList {
+        posts: rows
+            .into_iter()
+            .map(|row| EditablePost::new(row, now, false))
+            .collect(),
+        page,
+        per_page,
+        total,
+    }))
+}
+
+/// The `status` query parameter, if given.
+fn stage_query(query: &str) -> Result<Option<Stage>, ApiError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
+        .map_err(|_| ApiError::field("query", "is not a valid query string"))?;
+    let mut given = pairs.iter().filter(|(k, _)| k == "status");
+    let stage = match (given.next(), given.next()) {
+        (None, _) => return Ok(None),
+        (Some(_), Some(_)) => None,
+        (Some((_, value)), None) => match value.as_str() {
+            "draft" => Some(Stage::Draft),
+            "scheduled" => Some(Stage::Scheduled),
+            "published" => Some(Stage::Published),
+            _ => None,
+        },
+    };
+    stage.map(Some).ok_or_else(|| {
+        ApiError::field(
+            "status",
+            "must be given once, as draft, scheduled or published",
+        )
+    })
+}
+
+/// A post's fields as sent, checked: each present one parsed by its rule,
+/// every problem named in one `422`. `whole`: a new post, whose title and
+/// body are required.
+#[derive(Clone)]
+struct Sent {
+    title: Option<Title>,
+    body: Option<Body>,
+    /// `Some(None)`: `null`, back to the derived excerpt.
+    excerpt: Option<Option<Excerpt>>,
+    slug: Option<Slug>,
+    access: Option<Access>,
+    /// The version the editor started from (microseconds).
+    updated_at: Option<i64>,
+}
+
+fn sent(object: &Map<String, Value>, whole: bool) -> Result<Sent, ApiError> {
+    let mut fields = Fields::new(object);
+    let optional = |fields: &mut Fields, name: &str| {
+        if whole {
+            fields.text(name).map(Some)
+        } else {
+            fields.text_or_null(name, false)
+        }
+    };
+    let title = optional(&mut fields, "title");
+    let title = fields.parse("title", title, |t| {
+        t.as_deref().map(Title::parse).transpose()
+    });
+    let body = optional(&mut fields, "body");
+    let body = fields.parse("body", body, |b| b.as_deref().map(Body::parse).transpose());
+    let excerpt = fields.text_or_null("excerpt", false);
+    let excerpt = fields.parse("excerpt", excerpt, |e| {
+        e.as_deref().map(Excerpt::parse).transpose()
+    });
+    let slug = fields.text_or_null("slug", false);
+    let slug = fields.parse("slug", slug, |s| s.as_deref().map(Slug::parse).transpose());
+    let access = fields.text_or_null("access", false);
+    let access = fields.parse("access", access, |a| {
+        a.as_deref().map(Access::parse).transpose()
+    });
+    let updated_at = fields.text_or_null("updated_at", false);
+    let updated_at = fields.parse("updated_at", updated_at, |u| match u {
+        None => Ok(None),
+        Some(text) => time::parse_micros(&text)
+            .map(Some)
+            .ok_or("must be a time as the post's updated_at gives it"),
+    });
+    // `null` is absent for every field but the excerpt, where it means
+    // "derive it again".
+    let excerpt_sent = object.contains_key("excerpt");
+    let (Ok(title), Ok(body), Ok(excerpt), Ok(slug), Ok(access), Ok(updated_at)) =
+        (title, body, excerpt, slug, access, updated_at)
+    else {
+        return Err(fields.into_error());
+    };
+    if !whole && title.is_none() && object.get("title").is_some_and(Value::is_null) {
+        return Err(ApiError::field("title", "must be a string"));
+    }
+    if !whole && body.is_none() && object.get("body").is_some_and(Value::is_null) {
+        return Err(ApiError::field("body", "must be a string"));
+    }
+    Ok(Sent {
+        title,
+        body,
+        excerpt: excerpt_sent.then_some(excerpt),
+        slug,
+        access,
+        updated_at,
+    })
+}
+
+/// What a save stores, rendered off the event loop.
+struct Rendered {
+    title: String,
+    body: String,
+    html: String,
+    excerpt: String,
+    excerpt_given: bool,
+    access: Access,
+}
+
+impl Rendered {
+    fn content(&self) -> Content<'_> {
+        Content {
+            title: &self.title,
+            body: &self.body,
+            html: &self.html,
+            excerpt: &self.excerpt,
+            excerpt_given: self.excerpt_given,
+            access: self.access.as_str(),
+        }
+    }
+}
+
+/// Renders the body (when it is new) and derives the excerpt (when none is
+/// given), on the blocking pool. `html` is the stored one when the body is
+/// the stored one.
+async fn rendered(
+    title: String,
+    body: String,
+    stored_html: Option<String>,
+    excerpt: Option<String>,
+    access: Access,
+) -> Result<Rendered, ApiError> {
+    web::block(move || {
+        let html = stored_html.unwrap_or_else(|| render(&body));
+        let (excerpt, excerpt_given) = match excerpt {
+            Some(given) => (given, true),
+            None => (derive_excerpt(&body), false),
+        };
+        Rendered {
+            title,
+            body,
+            html,
+            excerpt,
+            excerpt_given,
+            access,
+        }
+    })
+    .await
+    .map_err(ApiError::internal)
+}
+
+/// `POST /posts`: a new draft by the caller.
+pub async fn create(
+    state: web::Data<AppState>,
+    current: CurrentSession,
+    body: PostBody,
+) -> Result<HttpResponse, ApiError> {
+    let (user_id, _) = editor(&current)?;
+    let sent = sent(&body.0, true)?;
+    let (Some(title), Some(text)) = (sent.title, sent.body) else {
+        return Err(ApiError::internal(anyhow::anyhow!(
+            "a whole post lacks its title or body"
+        )));
+    };
+    let wanted = Slug::from_title(&title);
+    let excerpt = sent.excerpt.flatten().map(|e| e.as_str().to_owned());
+    let access = sent.access.unwrap_or_default();
+    let post = rendered(
+        title.as_str().to_owned(),
+        text.as_str().to_owned(),
+        None,
+        excerpt,
+        access,
+    )
+    .await?;
+    // In microseconds, as every save's `updated_at`: a post created just
+    // after another was saved must list before it (most recent first).
+    let now_micros = state.clock.now_micros();
+    let now = now_micros.div_euclid(1_000_000);
+    let slug = sent.slug;
+    let row = db::run(&state.pool, move |conn| {
+        let slug = slug.as_ref().ok_or(&wanted);
+        let (id, _) = match posts::insert(conn, &post.content(), slug, user_id, now_micros)? {
+            Ok(saved) => saved,
+            Err(Refused::SlugTaken) => return Err(ApiError::SlugTaken),
+            Err(Refused::Conflict) => return Err(ApiError::EditConflict),
+        };
+        posts::find_editable(conn, id)?
+            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("a new post was not found")))
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(EditablePost::new(row, now, true)))
+}
+
+/// `GET /posts/{id}`: the author's preview, at any stage.
+pub async fn read(
+    state: web::Data<AppState>,
+    current: CurrentSession,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let editor = editor(&current)?;
+    let row = editable(&state, editor, post_id(&id)?).await?;
+    Ok(HttpResponse::Ok().json(EditablePost::new(row, state.clock.now(), true)))
+}
+
+/// `PATCH /posts/{id}`: changes the fields sent; the others stay.
+pub async fn edit(
+    state: web::Data<AppState>,
+    current: CurrentSession,
+    id: web::Path<String>,
+    body: PostBody,
+) -> Result<HttpResponse, ApiError> {
+    let editor = editor(&current)?;
+    let id = post_id(&id)?;
+    let sent = sent(&body.0, false)?;
+    let row = if sent.updated_at.is_some() {
+        edit_once(&state, editor, id, sent).await?
+    } else {
+        // No version sent, so no version check asked for: a save that
+        // meets another one starts again from the newer version rather
+        // than answering a conflict nobody asked about.
+        retrying(|| edit_once(&state, editor, id, sent.clone())).await?
+    };
+    Ok(HttpResponse::Ok().json(EditablePost::new(row, state.clock.now(), true)))
+}
+
+/// One try at an edit: read the post, render, compare-and-set.
+async fn edit_once(
+    state: &AppState,
+    editor: (i64, Role),
+    id: i64,
+    sent: Sent,
+) -> Result<EditableRow, ApiError> {
+    let row = editable(state, editor, id).await?;
+    if sent.updated_at.is_some_and(|seen| row.updated_at > seen) {
+        return Err(ApiError::EditConflict);
+    }
+    // The stored html is kept unless the body changes.
+    let body_changed = sent.body.as_ref().is_some_and(|b| b.as_str() != row.body);
+    let excerpt = match sent.excerpt {
+        Some(Some(given)) => Some(given.as_str().to_owned()),
+        Some(None) => None,
+        None if row.excerpt_given => Some(row.excerpt.clone()),
+        None => None,
+    };
+    let post = rendered(
+        sent.title.map_or(row.title, |t| t.as_str().to_owned()),
+        sent.body.map_or(row.body, |b| b.as_str().to_owned()),
+        (!body_changed).then_some(row.html),
+        excerpt,
+        sent.access
+            .unwrap_or_else(|| Access::parse(&row.access).unwrap_or_default()),
+    )
+    .await?;
+    let slug = sent.slug;
+    save(state, id, row.updated_at, move |conn, expected, now| {
+        let change = Change::Content(post.content(), slug.as_ref());
+        posts::save(conn, id, expected, now, &change)
+    })
+    .await
+}
+
+/// `POST /posts/{id}/publish`: at once (`at` absent or not in the future,
+/// back-dated to `at` if given), or scheduled for `at`.
+pub async fn publish(
+    state: web::Data<AppState>,
+    current: CurrentSession,
+    id: web::Path<String>,
+    body: OptionalObject,
+) -> Result<HttpResponse, ApiError> {
+    let editor = editor(&current)?;
+    let id = post_id(&id)?;
+    let mut fields = Fields::new(&body.0);
+    let at = fields.text_or_null("at", false);
+    let at = fields.parse("at", at, |at| match at {
+        None => Ok(None),
+        Some(text) => chrono::DateTime::parse_from_rfc3339(&text)
+            .map(|at| Some(at.timestamp()))
+            .map_err(|_| "must be an RFC 3339 time, e.g. 2026-12-01T09:00:00Z"),
+    });
+    let Ok(at) = at else {
+        return Err(fields.into_error());
+    };
+    let at = at.unwrap_or_else(|| state.clock.now());
+    let state = &state;
+    let row = retrying(|| async move {
+        let row = editable(state, editor, id).await?;
+        save(state, id, row.updated_at, move |conn, expected, now| {
+            posts::save(conn, id, expected, now, &Change::Publish { at })
+        })
+        .await
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(EditablePost::new(row, state.clock.now(), true)))
+}
+
+/// `POST /posts/{id}/unpublish`: a draft again. Reads spent stay spent.
+pub async fn unpublish(
+    state: web::Data<AppState>,
+    current: CurrentSession,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let editor = editor(&current)?;
+    let id = post_id(&id)?;
+    let state = &state;
+    let row = retrying(|| async move {
+        let row = editable(state, editor, id).await?;
+        save(state, id, row.updated_at, move |conn, expected, now| {
+            posts::save(conn, id, expected, now, &Change::Unpublish)
+        })
+        .await
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(EditablePost::new(row, state.clock.now(), true)))
+}
+
+/// `DELETE /posts/{id}`: gone for readers (`404`) and editors; reads spent
+/// on it stay spent, and its slug is free again.
+pub async fn delete(
+    state: web::Data<AppState>,
+    current: CurrentSession,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let editor = editor(&current)?;
+    let id = post_id(&id)?;
+    editable(&state, editor, id).await?;
+    let at = state.clock.now();
+    db::write(&state.pool, move |conn| {
+        Ok::<_, ApiError>(posts::delete(conn, id, at)?)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// How often a save that sent no version is tried before another editor's
+/// saves, landing in between every time, make it answer `409`.
+const SAVE_ATTEMPTS: usize = 3;
+
+/// Runs `attempt` (read the post, then save it compare-and-set) again when
+/// another save landed between its read and its write.
+async fn retrying<F, Fut>(mut attempt: F) -> Result<EditableRow, ApiError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<EditableRow, ApiError>>,
+{
+    for _ in 1..SAVE_ATTEMPTS {
+        match attempt().await {
+            Err(ApiError::EditConflict) => continue,
+            answer => return answer,
+        }
+    }
+    attempt().await
+}
+
+/// Runs a compare-and-set save of post `id` from version `expected` and
+/// answers the post as saved: `409 edit_conflict` when someone else saved
+/// first, `409 slug_taken` for a slug another live post has.
+async fn save<F>(
+    state: &AppState,
+    id: i64,
+    expected: i64,
+    write: F,
+) -> Result<EditableRow, ApiError>
+where
+    F: FnOnce(&mut db::Conn, i64, i64) -> Result<Result<(), Refused>, db::Error> + Send + 'static,
+{
+    let now = state.clock.now_micros();
+    db::run(&state.pool, move |conn| {
+        match write(conn, expected, now)? {
+            Ok(()) => {}
+            Err(Refused::SlugTaken) => return Err(ApiError::SlugTaken),
+            Err(Refused::Conflict) => return Err(ApiError::EditConflict),
+        }
+        posts::find_editable(conn, id)?.ok_or(ApiError::NotFound)
+    })
+    .await
+}
