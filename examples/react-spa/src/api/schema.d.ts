@@ -146,8 +146,13 @@ export interface paths {
          *     (UTC). Opening a post unlocks it for the rest of that month;
          *     re-opening an unlocked post is free and always allowed. Premium users
          *     are not metered (`meter: null`). The meter lives on the server, per
-         *     user, and `used` never exceeds `limit`. An unknown post or an id that
-         *     is not a positive integer gets `404` and never uses a read. Only
+         *     user, and `used` never exceeds `limit`. A `free` post is read without
+         *     using a read; a `premium` one is for premium users only (a free user
+         *     gets `402 premium_required` with the meter, and no read is used).
+         *     `{id}` is a post's id or its slug: both name the same post and the
+         *     same unlock. An unknown post, an id that is not a positive integer,
+         *     and a draft, scheduled, unpublished or deleted post get `404` and
+         *     never use a read. Only
          *     script spends a read: a request whose `Sec-Fetch-Dest` is present and
          *     not `empty` (an `<img>`, a frame, a navigation) gets
          *     `403 forbidden_origin`.
@@ -155,6 +160,135 @@ export interface paths {
         get: operations["readPost"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/posts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the caller's posts, for editing
+         * @description The caller's own posts (an admin's: everyone's), most recently
+         *     updated first, drafts and scheduled posts included, without `body`
+         *     and `html`. `status` keeps one stage. Role `author` or `admin`: a
+         *     reader gets `403 forbidden`.
+         */
+        get: operations["listOwnPosts"];
+        put?: never;
+        /**
+         * Write a new post (a draft)
+         * @description A new draft by the caller. The Markdown `body` is rendered to
+         *     sanitized `html` now, once; the `excerpt`, when none is given, is
+         *     derived from the body; the `slug`, when none is given, from the
+         *     title, made unique with `-2`, `-3`, …. A given slug that another
+         *     post has → `409 slug_taken`. Bodies up to 256 KiB.
+         */
+        post: operations["createPost"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/posts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The post's id (a positive integer).
+                 * @example 13
+                 */
+                id: components["parameters"]["PostId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Preview a post, at any stage
+         * @description The author's preview: drafts and scheduled posts too. Another
+         *     author's post is `404`, as if it did not exist; an admin sees every
+         *     post. Reading here never spends a read.
+         */
+        get: operations["readOwnPost"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a post
+         * @description Readers get `404` for it from then on, and its slug is free again.
+         *     Reads already spent on it stay spent.
+         */
+        delete: operations["deletePost"];
+        options?: never;
+        head?: never;
+        /**
+         * Edit a post
+         * @description Changes the fields sent; absent ones stay, and `"excerpt": null`
+         *     goes back to the derived excerpt. With `updated_at` (the one the
+         *     editor loaded), a post saved since then → `409 edit_conflict` and
+         *     nothing changes. Every save moves `updated_at` forward. The slug
+         *     changes only when sent; the old one then names nothing.
+         */
+        patch: operations["editPost"];
+        trace?: never;
+    };
+    "/posts/{id}/publish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The post's id (a positive integer).
+                 * @example 13
+                 */
+                id: components["parameters"]["PostId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Publish a post now, back-dated, or at a time
+         * @description No `at`, or `at` not in the future: published at once, with
+         *     `published_at` = `at` or now (back-dating is allowed). `at` in the
+         *     future: `scheduled`; readers see the post from `at` on, on every
+         *     instance, with nothing running at that moment (a restart in
+         *     between changes nothing). The body may be empty.
+         */
+        post: operations["publishPost"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/posts/{id}/unpublish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The post's id (a positive integer).
+                 * @example 13
+                 */
+                id: components["parameters"]["PostId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Take a post back to draft
+         * @description A draft again (`published_at` null): readers get `404` for it.
+         *     Reads already spent on it stay spent.
+         */
+        post: operations["unpublishPost"];
         delete?: never;
         options?: never;
         head?: never;
@@ -522,6 +656,7 @@ export interface components {
          *       "id": 1,
          *       "username": "Alice",
          *       "plan": "free",
+         *       "role": "reader",
          *       "created_at": "2026-11-21T10:00:00Z"
          *     }
          */
@@ -532,8 +667,16 @@ export interface components {
             username: string;
             /** @enum {string} */
             plan: "free" | "premium";
+            role: components["schemas"]["Role"];
             created_at: components["schemas"]["Timestamp"];
         };
+        /**
+         * @description `reader` (everyone who registers), `author` (writes and publishes
+         *     their own posts) or `admin` (every post, and every user). A change
+         *     holds at once, on existing sessions too.
+         * @enum {string}
+         */
+        Role: "reader" | "author" | "admin";
         /**
          * @description The caller's account: a User with its email address and billing.
          *     Never includes a password, a hash or a session token.
@@ -541,6 +684,7 @@ export interface components {
          *       "id": 1,
          *       "username": "Alice",
          *       "plan": "free",
+         *       "role": "reader",
          *       "created_at": "2026-11-21T10:00:00Z",
          *       "email": null,
          *       "email_verified": false,
@@ -553,6 +697,7 @@ export interface components {
             username: string;
             /** @enum {string} */
             plan: "free" | "premium";
+            role: components["schemas"]["Role"];
             created_at: components["schemas"]["Timestamp"];
             /** @description The account's address, as typed; `null` when it has none. */
             email: string | null;
@@ -586,9 +731,15 @@ export interface components {
         /**
          * @example {
          *       "id": 3,
+         *       "slug": "getting-started-with-tollgate",
          *       "title": "Getting started with tollgate",
          *       "body": "Every route sits behind one guard. This post explains how it decides…",
+         *       "html": "<p>Every route sits behind one guard. This post explains how it decides…</p>",
+         *       "excerpt": "Every route sits behind one guard. This post explains how it decides…",
+         *       "access": "metered",
+         *       "author": null,
          *       "published_at": "2026-11-05T09:00:00Z",
+         *       "updated_at": "2026-11-05T09:00:00Z",
          *       "meter": {
          *         "limit": 5,
          *         "used": 3,
@@ -600,23 +751,160 @@ export interface components {
         Post: {
             /** Format: int64 */
             id: number;
+            slug: components["schemas"]["Slug"];
             title: string;
+            /** @description The post's Markdown. */
             body: string;
+            /**
+             * @description The body rendered when the post was saved (CommonMark with
+             *     tables and strikethrough) and sanitized by an allowlist: no
+             *     script, style, iframe, object, embed, form, input, svg, math or
+             *     base elements, no `on*` or `style` attributes, only `http:`,
+             *     `https:`, `mailto:` and relative URLs; links carry
+             *     `rel="noopener noreferrer nofollow"`.
+             */
+            html: string;
+            excerpt: string;
+            access: components["schemas"]["Access"];
+            author: components["schemas"]["Author"];
             published_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["PreciseTimestamp"];
             meter: components["schemas"]["Meter"];
         };
         Summary: {
             /**
              * @description The caller may open this post without spending a read: they are
-             *     premium, or already unlocked it this month.
+             *     premium, or it is a `free` post, or a `metered` one they already
+             *     unlocked this month. A `premium` post is unlocked only for
+             *     premium users.
              */
             unlocked: boolean;
             /** Format: int64 */
             id: number;
+            slug: components["schemas"]["Slug"];
             title: string;
             excerpt: string;
+            access: components["schemas"]["Access"];
+            author: components["schemas"]["Author"];
             published_at: components["schemas"]["Timestamp"];
         };
+        /**
+         * @description `draft`: only its editors see it. `scheduled`: published with a
+         *     `published_at` still to come. `published`: readers see it.
+         * @enum {string}
+         */
+        PostStatus: "draft" | "scheduled" | "published";
+        /**
+         * @example {
+         *       "id": 13,
+         *       "slug": "why-we-meter-reads",
+         *       "title": "Why we meter reads",
+         *       "body": "Five free articles a month, then **premium**.",
+         *       "html": "<p>Five free articles a month, then <strong>premium</strong>.</p>",
+         *       "excerpt": "Five free articles a month, then premium.",
+         *       "access": "metered",
+         *       "status": "scheduled",
+         *       "published_at": "2026-12-01T09:00:00Z",
+         *       "created_at": "2026-11-21T10:00:00Z",
+         *       "updated_at": "2026-11-21T10:04:12.031Z",
+         *       "author": {
+         *         "username": "Alice"
+         *       }
+         *     }
+         */
+        EditablePost: {
+            /** Format: int64 */
+            id: number;
+            slug: components["schemas"]["Slug"];
+            title: string;
+            /** @description The post's Markdown. */
+            body: string;
+            /** @description The body as readers get it, rendered and sanitized when the post was saved. */
+            html: string;
+            excerpt: string;
+            access: components["schemas"]["Access"];
+            status: components["schemas"]["PostStatus"];
+            /** @description `null` for a draft; the time readers see it from otherwise. */
+            published_at: components["schemas"]["Timestamp"] | null;
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["PreciseTimestamp"];
+            author: components["schemas"]["Author"];
+        };
+        /** @description An EditablePost without `body` and `html`. */
+        EditableSummary: {
+            /** Format: int64 */
+            id: number;
+            slug: components["schemas"]["Slug"];
+            title: string;
+            excerpt: string;
+            access: components["schemas"]["Access"];
+            status: components["schemas"]["PostStatus"];
+            published_at: components["schemas"]["Timestamp"] | null;
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["PreciseTimestamp"];
+            author: components["schemas"]["Author"];
+        };
+        EditablePostList: {
+            /** @description Most recently updated first. */
+            posts: components["schemas"]["EditableSummary"][];
+            page: number;
+            per_page: number;
+            /** @description Number of posts in all pages. */
+            total: number;
+        };
+        PostCreateRequest: {
+            /** @description 1–200 characters, not only whitespace. */
+            title: string;
+            /** @description Markdown (CommonMark with tables and strikethrough), at most 200,000 bytes. */
+            body: string;
+            /** @description At most 500 characters; derived from the body when absent. */
+            excerpt?: string;
+            /** @description Derived from the title when absent. Not only digits; taken → `409 slug_taken`. */
+            slug?: components["schemas"]["Slug"];
+            access?: components["schemas"]["Access"];
+        };
+        PostEditRequest: {
+            title?: string;
+            body?: string;
+            /** @description `null`: back to the excerpt derived from the body. */
+            excerpt?: string | null;
+            slug?: components["schemas"]["Slug"];
+            access?: components["schemas"]["Access"];
+            /**
+             * @description The `updated_at` of the version the editor started from: when
+             *     the post has been saved since, `409 edit_conflict` and nothing
+             *     changes.
+             */
+            updated_at?: components["schemas"]["PreciseTimestamp"];
+        };
+        PublishRequest: {
+            /**
+             * @description Absent or not in the future: published at once (back-dated to
+             *     `at` if given). In the future: scheduled for `at`.
+             */
+            at?: components["schemas"]["Timestamp"];
+        };
+        /**
+         * @description A post's name in URLs: words of `a-z 0-9` joined by single `-`, not
+         *     only digits, unique among live posts.
+         */
+        Slug: string;
+        /**
+         * @description `free`: every reader, no read spent; `metered` (the default): the
+         *     monthly meter; `premium`: premium users only.
+         * @enum {string}
+         */
+        Access: "free" | "metered" | "premium";
+        /** @description The post's author; `null` for the demo posts and once the author's account is deleted. */
+        Author: {
+            username: string;
+        } | null;
+        /**
+         * Format: date-time
+         * @description RFC 3339 in UTC with a `Z`, with a fraction of a second when there is one (two saves within a second differ).
+         * @example 2026-11-21T10:00:00.250Z
+         */
+        PreciseTimestamp: string;
         PostList: {
             /** @description Newest first. */
             posts: components["schemas"]["Summary"][];
@@ -658,11 +946,12 @@ export interface components {
              *     `logout`, `session_revoked` (`detail.session_id`), `password_changed`,
              *     `password_reset_requested`, `password_reset`, `email_changed`,
              *     `email_verified`, `plan_changed` (`detail`: `from`, `to`,
-             *     `source`: `cli` | `billing`), `paywall` (the first `402` of a
-             *     month; `detail`: `used`, `limit`).
+             *     `source`: `cli` | `billing`), `role_changed` (`detail`: `from`,
+             *     `to`, `by`: the admin's username, `null` for the CLI), `paywall`
+             *     (the first `402 paywall` of a month; `detail`: `used`, `limit`).
              * @enum {string}
              */
-            kind: "registered" | "login" | "login_failed" | "login_locked" | "logout" | "session_revoked" | "password_changed" | "password_reset_requested" | "password_reset" | "email_changed" | "email_verified" | "plan_changed" | "paywall";
+            kind: "registered" | "login" | "login_failed" | "login_locked" | "logout" | "session_revoked" | "password_changed" | "password_reset_requested" | "password_reset" | "email_changed" | "email_verified" | "plan_changed" | "role_changed" | "paywall";
             /** @description The client IP of the request that caused it; `null` for the CLI and webhooks. */
             ip: string | null;
             /** @description The `User-Agent` of the request that caused it; `null` for the CLI and webhooks. */
@@ -671,16 +960,25 @@ export interface components {
              * @description More about the event, by kind (`{}` when there is nothing
              *     more): `session_revoked`: `session_id`; `email_changed`:
              *     `email` (the new address, `null` when removed); `plan_changed`:
-             *     `from`, `to`, `source`; `paywall`: `used`, `limit`.
+             *     `from`, `to`, `source`; `role_changed`: `from`, `to`, `by`;
+             *     `paywall`: `used`, `limit`.
              */
             detail: {
                 /** @description The public handle of the ended session. */
                 session_id?: string;
                 email?: string | null;
-                /** @enum {string} */
-                from?: "free" | "premium";
-                /** @enum {string} */
-                to?: "free" | "premium";
+                /**
+                 * @description The plan or role before.
+                 * @enum {string}
+                 */
+                from?: "free" | "premium" | "reader" | "author" | "admin";
+                /**
+                 * @description The plan or role after.
+                 * @enum {string}
+                 */
+                to?: "free" | "premium" | "reader" | "author" | "admin";
+                /** @description The admin who changed the role; `null` for the CLI. */
+                by?: string | null;
                 /** @enum {string} */
                 source?: "cli" | "billing";
                 used?: number;
@@ -705,7 +1003,7 @@ export interface components {
             /** @description A sentence for a person. */
             error: string;
             /** @enum {string} */
-            code: "invalid_json" | "not_logged_in" | "invalid_credentials" | "paywall" | "forbidden_origin" | "not_found" | "method_not_allowed" | "username_taken" | "invalid_token" | "email_taken" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "too_many_attempts" | "too_many_requests" | "internal" | "unavailable" | "invalid_signature" | "already_premium" | "no_billing_account" | "billing_not_configured" | "billing_unavailable";
+            code: "invalid_json" | "not_logged_in" | "invalid_credentials" | "paywall" | "premium_required" | "forbidden" | "forbidden_origin" | "not_found" | "method_not_allowed" | "username_taken" | "slug_taken" | "edit_conflict" | "invalid_token" | "email_taken" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "too_many_attempts" | "too_many_requests" | "internal" | "unavailable" | "invalid_signature" | "already_premium" | "no_billing_account" | "billing_not_configured" | "billing_unavailable";
         };
         /**
          * @example {
@@ -781,7 +1079,7 @@ export interface components {
          */
         PaywallError: components["schemas"]["Error"] & {
             /** @enum {unknown} */
-            code?: "paywall";
+            code?: "paywall" | "premium_required";
             /** @description The caller's meter (never null here). */
             meter: components["schemas"]["Meter"];
         };
@@ -1031,8 +1329,9 @@ export interface components {
             };
         };
         /**
-         * @description The monthly meter is used up and this post is not already unlocked.
-         *     No read was used.
+         * @description `paywall`: the monthly meter is used up and this post is not already
+         *     unlocked. `premium_required`: a free user opening a `premium` post.
+         *     No read was used either way.
          */
         Paywall: {
             headers: {
@@ -1058,7 +1357,7 @@ export interface components {
             };
         };
         /**
-         * @description A cross-site request the contract refuses: a `POST`/`DELETE` from an
+         * @description A cross-site request the contract refuses: a `POST`/`PATCH`/`DELETE` from an
          *     origin that is neither allowed nor the server's own, or any request
          *     with `Sec-Fetch-Site: cross-site` whose `Origin` is not allowed.
          */
@@ -1170,7 +1469,7 @@ export interface components {
                 };
             };
         };
-        /** @description The request body is over 16 KiB. */
+        /** @description The request body is over the route's limit (16 KiB; 256 KiB for a post and for Stripe's webhook). */
         PayloadTooLarge: {
             headers: {
                 "Cache-Control": components["headers"]["CacheControl"];
@@ -1181,7 +1480,7 @@ export interface components {
             content: {
                 /**
                  * @example {
-                 *       "error": "The request body is larger than 16 KiB.",
+                 *       "error": "The request body is larger than 16384 bytes.",
                  *       "code": "payload_too_large"
                  *     }
                  */
@@ -1513,6 +1812,56 @@ export interface components {
                 "application/json": components["schemas"]["BillingUrl"];
             };
         };
+        /**
+         * @description `forbidden`: the caller's role does not allow the route (a reader on
+         *     `/posts`). `forbidden_origin`: a cross-site request the contract
+         *     refuses (see CORS and cross-site requests).
+         */
+        Forbidden: {
+            headers: {
+                "Cache-Control": components["headers"]["CacheControl"];
+                "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": "Your role does not allow this.",
+                 *       "code": "forbidden"
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"] & {
+                    /** @enum {unknown} */
+                    code?: "forbidden" | "forbidden_origin";
+                };
+            };
+        };
+        /**
+         * @description `slug_taken`: another post already has the slug sent.
+         *     `edit_conflict`: the post was saved after the `updated_at` sent
+         *     (someone else saved in between); nothing changed.
+         */
+        PostConflict: {
+            headers: {
+                "Cache-Control": components["headers"]["CacheControl"];
+                "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": "Someone else saved this post after you opened it. Reload it to see their changes.",
+                 *       "code": "edit_conflict"
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"] & {
+                    /** @enum {unknown} */
+                    code?: "slug_taken" | "edit_conflict";
+                };
+            };
+        };
     };
     parameters: {
         /**
@@ -1526,6 +1875,11 @@ export interface components {
          *     is refused, not lowered to 100.
          */
         PerPage: number;
+        /**
+         * @description The post's id (a positive integer).
+         * @example 13
+         */
+        PostId: number;
     };
     requestBodies: {
         Register: {
@@ -1613,6 +1967,39 @@ export interface components {
                  *     }
                  */
                 "application/json": components["schemas"]["PasswordResetRequest"];
+            };
+        };
+        PostCreate: {
+            content: {
+                /**
+                 * @example {
+                 *       "title": "Why we meter reads",
+                 *       "body": "Five free articles a month, then **premium**.\n\n| plan | reads |\n|------|-------|\n| free | 5 |\n",
+                 *       "access": "metered"
+                 *     }
+                 */
+                "application/json": components["schemas"]["PostCreateRequest"];
+            };
+        };
+        PostEdit: {
+            content: {
+                /**
+                 * @example {
+                 *       "title": "Why we meter reads (and how)",
+                 *       "updated_at": "2026-11-21T10:00:00.250Z"
+                 *     }
+                 */
+                "application/json": components["schemas"]["PostEditRequest"];
+            };
+        };
+        Publish: {
+            content: {
+                /**
+                 * @example {
+                 *       "at": "2026-12-01T09:00:00Z"
+                 *     }
+                 */
+                "application/json": components["schemas"]["PublishRequest"];
             };
         };
     };
@@ -1829,15 +2216,23 @@ export interface operations {
                      *       "posts": [
                      *         {
                      *           "id": 12,
+                     *           "slug": "why-we-meter-reads",
                      *           "title": "Why we meter reads",
                      *           "excerpt": "A short note on how the free tier works…",
+                     *           "access": "free",
+                     *           "author": {
+                     *             "username": "Alice"
+                     *           },
                      *           "published_at": "2026-11-20T09:00:00Z",
                      *           "unlocked": true
                      *         },
                      *         {
                      *           "id": 11,
+                     *           "slug": "cookies-without-tears",
                      *           "title": "Cookies without tears",
                      *           "excerpt": "HttpOnly, SameSite and what they protect against…",
+                     *           "access": "metered",
+                     *           "author": null,
                      *           "published_at": "2026-11-18T09:00:00Z",
                      *           "unlocked": false
                      *         }
@@ -1869,10 +2264,10 @@ export interface operations {
             header?: never;
             path: {
                 /**
-                 * @description The post id, a positive integer.
+                 * @description The post's id (a positive integer) or its slug.
                  * @example 3
                  */
-                id: number;
+                id: string;
             };
             cookie?: never;
         };
@@ -1894,6 +2289,255 @@ export interface operations {
             402: components["responses"]["Paywall"];
             403: components["responses"]["ForbiddenOrigin"];
             404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listOwnPosts: {
+        parameters: {
+            query?: {
+                status?: "draft" | "scheduled" | "published";
+                /**
+                 * @description The page number, a whole number from 1 to 10^9. Anything else, or
+                 *     `page` given twice, is `422 validation_failed`.
+                 */
+                page?: components["parameters"]["Page"];
+                /**
+                 * @description Items per page, a whole number from 1 to 100. Anything else, or
+                 *     `per_page` given twice, is `422 validation_failed`; a larger value
+                 *     is refused, not lowered to 100.
+                 */
+                per_page?: components["parameters"]["PerPage"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of the caller's posts. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EditablePostList"];
+                };
+            };
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createPost: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: components["requestBodies"]["PostCreate"];
+        responses: {
+            /** @description The new draft. */
+            201: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EditablePost"];
+                };
+            };
+            400: components["responses"]["InvalidJson"];
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["PostConflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    readOwnPost: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The post's id (a positive integer).
+                 * @example 13
+                 */
+                id: components["parameters"]["PostId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The post as its editors see it. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EditablePost"];
+                };
+            };
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    deletePost: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The post's id (a positive integer).
+                 * @example 13
+                 */
+                id: components["parameters"]["PostId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The post is deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    editPost: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The post's id (a positive integer).
+                 * @example 13
+                 */
+                id: components["parameters"]["PostId"];
+            };
+            cookie?: never;
+        };
+        requestBody: components["requestBodies"]["PostEdit"];
+        responses: {
+            /** @description The post as saved. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EditablePost"];
+                };
+            };
+            400: components["responses"]["InvalidJson"];
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["PostConflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    publishPost: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The post's id (a positive integer).
+                 * @example 13
+                 */
+                id: components["parameters"]["PostId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: components["requestBodies"]["Publish"];
+        responses: {
+            /** @description The post, published or scheduled. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EditablePost"];
+                };
+            };
+            400: components["responses"]["InvalidJson"];
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["PostConflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    unpublishPost: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The post's id (a positive integer).
+                 * @example 13
+                 */
+                id: components["parameters"]["PostId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The post, a draft again. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EditablePost"];
+                };
+            };
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["PostConflict"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };

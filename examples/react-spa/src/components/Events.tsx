@@ -18,6 +18,7 @@ const LABELS: Record<AccountEvent["kind"], string> = {
   email_changed: "Email changed",
   email_verified: "Email verified",
   plan_changed: "Plan changed",
+  role_changed: "Role changed",
   paywall: "Paywall reached (free posts used up this month)",
 };
 

@@ -16,7 +16,7 @@ export default function PostView({ id, onBack, onAuthLost }: {
   useEffect(() => {
     let current = true;
     setState({ status: "loading" });
-    call(client.GET("/blog/{id}", { params: { path: { id } } }))
+    call(client.GET("/blog/{id}", { params: { path: { id: String(id) } } }))
       .then((post) => current && setState({ status: "ok", post }))
       .catch((caught: unknown) => {
         if (!current) return;
@@ -39,10 +39,13 @@ export default function PostView({ id, onBack, onAuthLost }: {
         <h2 data-testid="post-title">{post.title}</h2>
         <time dateTime={post.published_at}>{new Date(post.published_at).toLocaleDateString()}</time>
         <Meter meter={post.meter} testid="post-meter" />
-        {post.body.split(/\n{2,}/).map((para, i) => <p key={i}>{para}</p>)}
+        {/* The server renders the Markdown when the post is saved and
+            sanitizes it by an allowlist (no script, no event handlers, no
+            javascript: URLs), so its html is safe to insert as it is. */}
+        <div data-testid="post-body" dangerouslySetInnerHTML={{ __html: post.html }} />
       </article>
     );
-  } else if (state.err.code === "paywall") {
+  } else if (state.err.code === "paywall" || state.err.code === "premium_required") {
     content = (
       <div className="paywall" data-testid="paywall">
         <h2>Paywall</h2>
