@@ -63,6 +63,12 @@ pub enum ApiError {
     /// The caller's role does not allow the route.
     #[error("forbidden")]
     Forbidden,
+    /// The right password, for an account an admin has disabled.
+    #[error("account disabled")]
+    AccountDisabled,
+    /// A change that would leave no enabled admin.
+    #[error("last admin")]
+    LastAdmin,
     #[error("slug taken")]
     SlugTaken,
     /// A post saved by someone else since the version the editor sent.
@@ -207,6 +213,16 @@ impl ApiError {
                 StatusCode::FORBIDDEN,
                 "forbidden",
                 "Your role does not allow this.".to_owned(),
+            ),
+            AccountDisabled => (
+                StatusCode::FORBIDDEN,
+                "account_disabled",
+                "This account has been disabled. Contact the site's administrators.".to_owned(),
+            ),
+            LastAdmin => (
+                StatusCode::CONFLICT,
+                "last_admin",
+                "This would leave no enabled admin. Make someone else an admin first.".to_owned(),
             ),
             SlugTaken => (
                 StatusCode::CONFLICT,

@@ -31,12 +31,16 @@ pub enum EventKind {
     /// `detail`: `from`, `to`, `by` (the admin's username; `null` for the
     /// CLI).
     RoleChanged,
+    /// An admin disabled the account (every session ended); `detail.by`.
+    AccountDisabled,
+    /// An admin enabled it again; `detail.by`.
+    AccountEnabled,
     /// The first paywall refusal of a month.
     Paywall,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 14] = [
+    pub const ALL: [EventKind; 16] = [
         EventKind::Registered,
         EventKind::Login,
         EventKind::LoginFailed,
@@ -50,6 +54,8 @@ impl EventKind {
         EventKind::EmailVerified,
         EventKind::PlanChanged,
         EventKind::RoleChanged,
+        EventKind::AccountDisabled,
+        EventKind::AccountEnabled,
         EventKind::Paywall,
     ];
 
@@ -69,6 +75,8 @@ impl EventKind {
             EventKind::EmailVerified => "email_verified",
             EventKind::PlanChanged => "plan_changed",
             EventKind::RoleChanged => "role_changed",
+            EventKind::AccountDisabled => "account_disabled",
+            EventKind::AccountEnabled => "account_enabled",
             EventKind::Paywall => "paywall",
         }
     }

@@ -195,6 +195,11 @@ async fn log_in(
         return Err(ApiError::InvalidCredentials);
     };
 
+    // Told only to whoever proved the password: to anyone else a disabled
+    // account answers as any other would.
+    if passed.user.disabled {
+        return Err(ApiError::AccountDisabled);
+    }
     let lifetimes = state.lifetimes;
     let (stay, username) = (sent.stay_signed_in, sent.username);
     let previous = previous_session(req);
@@ -212,6 +217,7 @@ async fn log_in(
             sessions::end(conn, id)?;
         }
         let issued = session::start(conn, user_id, stay, &by, now, &lifetimes)?;
+        users::mark_login(conn, user_id, now)?;
         record_event(conn, now, user_id, EventKind::Login, &by)?;
         Ok(issued)
     })

@@ -164,6 +164,17 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// A string field that may be absent (`None`), but not `null`: for a
+    /// field whose absence means "leave it as it is" and that has no
+    /// "nothing" value.
+    pub fn optional_text(&mut self, name: &str) -> Field<Option<String>> {
+        match self.object.get(name) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(self.reject(name, "must be a string")),
+        }
+    }
+
     /// An optional boolean field, `false` when absent. `null` is not a
     /// boolean: the contract's field is `bool` when present.
     pub fn flag(&mut self, name: &str) -> Field<bool> {

@@ -7,6 +7,7 @@
 //! [`Requester`]: crate::domain::Requester
 
 pub mod account;
+pub mod admin;
 pub mod auth;
 pub mod billing;
 pub mod blog;
@@ -173,6 +174,16 @@ pub const ENDPOINTS: &[Endpoint] = &[
         path: "/posts/{id}/unpublish",
         access: Access::Session,
         handlers: &[post(|r| r.to(posts::unpublish))],
+    },
+    Endpoint {
+        path: "/admin/users",
+        access: Access::Session,
+        handlers: &[get(|r| r.to(admin::list))],
+    },
+    Endpoint {
+        path: "/admin/users/{id}",
+        access: Access::Session,
+        handlers: &[patch(|r| r.to(admin::edit))],
     },
     Endpoint {
         path: "/sessions",
@@ -452,6 +463,6 @@ mod tests {
             assert_eq!(verbs.len(), endpoint.handlers.len(), "{}", endpoint.path);
         }
         assert!(ALLOW.iter().all(|allow| !allow.is_empty()));
-        assert_eq!(ROUTES.len(), 29);
+        assert_eq!(ROUTES.len(), 31);
     }
 }

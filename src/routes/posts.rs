@@ -208,7 +208,7 @@ fn sent(object: &Map<String, Value>, whole: bool) -> Result<Sent, ApiError> {
         if whole {
             fields.text(name).map(Some)
         } else {
-            fields.text_or_null(name, false)
+            fields.optional_text(name)
         }
     };
     let title = optional(&mut fields, "title");
@@ -221,9 +221,9 @@ fn sent(object: &Map<String, Value>, whole: bool) -> Result<Sent, ApiError> {
     let excerpt = fields.parse("excerpt", excerpt, |e| {
         e.as_deref().map(Excerpt::parse).transpose()
     });
-    let slug = fields.text_or_null("slug", false);
+    let slug = fields.optional_text("slug");
     let slug = fields.parse("slug", slug, |s| s.as_deref().map(Slug::parse).transpose());
-    let access = fields.text_or_null("access", false);
+    let access = fields.optional_text("access");
     let access = fields.parse("access", access, |a| {
         a.as_deref().map(Access::parse).transpose()
     });
@@ -234,20 +234,15 @@ fn sent(object: &Map<String, Value>, whole: bool) -> Result<Sent, ApiError> {
             .map(Some)
             .ok_or("must be a time as the post's updated_at gives it"),
     });
-    // `null` is absent for every field but the excerpt, where it means
-    // "derive it again".
+    // `null` is refused for the fields that have no "nothing" value; for
+    // the excerpt it means "derive it again", and an `updated_at` of
+    // `null` is no version sent.
     let excerpt_sent = object.contains_key("excerpt");
     let (Ok(title), Ok(body), Ok(excerpt), Ok(slug), Ok(access), Ok(updated_at)) =
         (title, body, excerpt, slug, access, updated_at)
     else {
         return Err(fields.into_error());
     };
-    if !whole && title.is_none() && object.get("title").is_some_and(Value::is_null) {
-        return Err(ApiError::field("title", "must be a string"));
-    }
-    if !whole && body.is_none() && object.get("body").is_some_and(Value::is_null) {
-        return Err(ApiError::field("body", "must be a string"));
-    }
     Ok(Sent {
         title,
         body,

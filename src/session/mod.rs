@@ -146,6 +146,11 @@ pub async fn lookup(
         let Some((session, user)) = sessions::find_live(conn, &token_hash, now)? else {
             return Ok(None);
         };
+        // Disabling an account ends its sessions; one a login was starting
+        // at that very moment is no session either.
+        if user.disabled {
+            return Ok(None);
+        }
         // Compared as addresses, so the hot path formats nothing.
         let moved = session.ip.as_deref().and_then(|s| s.parse::<IpAddr>().ok()) != Some(ip);
         if moved || lifetimes.needs_refresh(session.last_seen_at, now) {

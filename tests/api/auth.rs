@@ -22,10 +22,11 @@ async fn register_creates_a_free_user_and_logs_them_in() {
     let user: Value = response.json().await.unwrap();
     assert_eq!(user["username"], "Alice");
     assert_eq!(user["plan"], "free");
+    assert_eq!(user["role"], "reader", "everyone who registers");
     assert!(user["id"].as_i64().is_some());
     let created = user["created_at"].as_str().unwrap();
     assert!(created.ends_with('Z') && created.len() == 20, "{created}");
-    assert_eq!(user.as_object().unwrap().len(), 4, "no secrets: {user}");
+    assert_eq!(user.as_object().unwrap().len(), 5, "no secrets: {user}");
 
     let me: Value = app.check_session(&client).await.json().await.unwrap();
     assert_eq!(me, user);

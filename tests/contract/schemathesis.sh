@@ -42,9 +42,11 @@ TOLLGATE_SESSION=$(curl -si "http://127.0.0.1:$port/register" -H 'Content-Type: 
   -d '{"username":"schemathesis","password":"a long enough passphrase"}' |
   tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: session=\([^;]*\).*/\1/p')
 export TOLLGATE_SESSION
-# An author, so that the publishing routes are fuzzed past their 403 (the
-# CLI works on the server's database; a role change holds on live sessions).
-(cd "$dir" && "$root/target/debug/tollgate" set-role schemathesis author >/dev/null)
+# An admin, so that the publishing and admin routes are fuzzed past their
+# 403 (the CLI works on the server's database; a role change holds on live
+# sessions). Being the only admin, it cannot demote or disable itself
+# (409 last_admin), so the fuzzing cannot end its own session.
+(cd "$dir" && "$root/target/debug/tollgate" set-role schemathesis admin >/dev/null)
 # The billing operations are left out of the logged-in run: this server has
 # no STRIPE_* settings (Stripe cannot be reached from here), so they answer
 # their documented 501 billing_not_configured, which schemathesis counts as
@@ -55,4 +57,11 @@ schemathesis --config-file tests/contract/schemathesis-logged-in.toml run openap
   --exclude-operation-id register --exclude-operation-id login \
   --exclude-operation-id logout --exclude-operation-id changePassword \
   --exclude-operation-id deleteAccount --exclude-operation-id endSession \
-  --exclude-operation-id billingCheckout --exclude-operation-id billingPortal
+  --exclude-operation-id billingCheckout --exclude-operation-id billingPortal \
+  --exclude-operation-id editUser
+
+# Changing users last: the fuzzer may make another user an admin and then
+# demote or disable itself, after which its own calls are 403 (or 401).
+echo "-- logged in, an admin changing users"
+schemathesis --config-file tests/contract/schemathesis-logged-in.toml run openapi.yaml "${common[@]}" \
+  --include-operation-id editUser --phases examples,coverage,fuzzing

@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 
 use super::schema::users;
-use super::Conn;
+use super::{Conn, DbConnection};
 use crate::domain::{Email, Plan, Role, User, Username};
 
 /// A user row as stored, hash included: never leaves the server.
@@ -119,6 +119,103 @@ pub fn set_role(conn: &mut Conn, id: i64, role: Role) -> QueryResult<()> {
         .map(|_| ())
 }
 
+/// Notes a login's time (for admins' user lists).
+pub fn mark_login(conn: &mut Conn, id: i64, now: i64) -> QueryResult<()> {
+    diesel::update(users::table.find(id))
+        .set(users::last_login_at.eq(now))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// A user as an admin sees them (`AdminUser`): no hash, no token.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct AdminRow {
+    pub id: i64,
+    pub username: String,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub plan: String,
+    pub role: String,
+    pub disabled: bool,
+    pub created_at: i64,
+    pub last_login_at: Option<i64>,
+}
+
+/// One page of users, newest first, and how many there are: all of them,
+/// or those whose username or address contains `part` in any case.
+pub fn search(
+    conn: &mut Conn,
+    part: Option<&str>,
+    (page, per_page): (i64, i64),
+) -> QueryResult<(Vec<AdminRow>, i64)> {
+    // Both keys are stored lower-cased, so a lower-cased pattern matches
+    // in any case on both backends (PostgreSQL's LIKE minds case). `%`,
+    // `_` and the escape itself are literal in what an admin types.
+    let pattern = part.map(|part| {
+        let escaped = part
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        format!("%{escaped}%")
+    });
+    let matching = || {
+        let mut query = users::table.into_boxed();
+        if let Some(pattern) = &pattern {
+            query = query.filter(
+                users::username_key
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(users::email_key.like(pattern.clone()).escape('\\')),
+            );
+        }
+        query
+    };
+    let total = matching().count().get_result(conn)?;
+    let rows = matching()
+        .order((users::created_at.desc(), users::id.desc()))
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+        .select(AdminRow::as_select())
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+pub fn find_for_admin(conn: &mut Conn, id: i64) -> QueryResult<Option<AdminRow>> {
+    users::table
+        .find(id)
+        .select(AdminRow::as_select())
+        .get_result(conn) // no LIMIT: see the note in db/engine/mod.rs
+        .optional()
+}
+
+/// Whether any enabled admin other than `id` is left. Admins' changes
+/// take turns on this (the SQLite write lock; a PostgreSQL advisory lock
+/// held to the end of the caller's transaction), so two admins demoting
+/// each other at once cannot both see the other one left.
+pub fn another_admin_than(conn: &mut Conn, id: i64) -> QueryResult<bool> {
+    if let DbConnection::Postgres(pg) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext('tollgate:admins'))")
+            .execute(pg)?;
+    }
+    diesel::select(diesel::dsl::exists(
+        users::table
+            .filter(users::role.eq(Role::Admin.as_str()))
+            .filter(users::disabled.eq(false))
+            .filter(users::id.ne(id)),
+    ))
+    .get_result(conn)
+}
+
+/// Disables or enables a user.
+pub fn set_disabled(conn: &mut Conn, id: i64, disabled: bool) -> QueryResult<()> {
+    diesel::update(users::table.find(id))
+        .set(users::disabled.eq(disabled))
+        .execute(conn)
+        .map(|_| ())
+}
+
 /// Deletes a user; their sessions and unlocks go with them (ON DELETE CASCADE).
 pub fn delete(conn: &mut Conn, id: i64) -> QueryResult<()> {
     diesel::delete(users::table.find(id))
@@ -146,10 +243,14 @@ pub fn email_of(conn: &mut Conn, id: i64) -> QueryResult<Option<EmailRow>> {
         .optional()
 }
 
-/// Every account holding the address `key`, verified or not.
+/// Every account holding the address `key`, verified or not, that is not
+/// disabled: a disabled account gets no reset link (it could not log in
+/// with the new password anyway, and the mail would tell whoever reads it
+/// that the account exists).
 pub fn holding_email(conn: &mut Conn, key: &str) -> QueryResult<Vec<EmailRow>> {
     users::table
         .filter(users::email_key.eq(key))
+        .filter(users::disabled.eq(false))
         .order(users::id)
         .select(EmailRow::as_select())
         .load(conn)

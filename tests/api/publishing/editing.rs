@@ -283,6 +283,8 @@ async fn fields_that_break_a_rule_are_422_naming_the_field() {
         ("an empty title", "title", json!("")),
         ("a null title", "title", Value::Null),
         ("a null body", "body", Value::Null),
+        ("a null slug", "slug", Value::Null),
+        ("a null access", "access", Value::Null),
         (
             "a body of 200,001 bytes",
             "body",

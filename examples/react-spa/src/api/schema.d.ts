@@ -295,6 +295,55 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Search users (admins)
+         * @description Every user, newest first; `q` keeps those whose username or email
+         *     address contains it, in any case (`%` and `_` are plain
+         *     characters). Role `admin`: anyone else gets `403 forbidden`.
+         */
+        get: operations["listUsers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/users/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change a user's role, plan or disabled state (admins)
+         * @description Absent fields stay. Disabling ends every session of the user; their
+         *     login with the right password then gets `403 account_disabled`, and
+         *     forgot-password sends them nothing, until they are enabled again. A
+         *     plan set here lasts until the next subscription event. A change
+         *     that would leave no enabled admin → `409 last_admin`. The user's
+         *     events record it (`role_changed`, `plan_changed` with source
+         *     `admin`, `account_disabled`, `account_enabled`; `detail.by`: the
+         *     admin's username).
+         */
+        patch: operations["editUser"];
+        trace?: never;
+    };
     "/sessions": {
         parameters: {
             query?: never;
@@ -857,8 +906,8 @@ export interface components {
             title: string;
             /** @description Markdown (CommonMark with tables and strikethrough), at most 200,000 bytes. */
             body: string;
-            /** @description At most 500 characters; derived from the body when absent. */
-            excerpt?: string;
+            /** @description At most 500 characters; derived from the body when absent or `null`. */
+            excerpt?: string | null;
             /** @description Derived from the title when absent. Not only digits; taken → `409 slug_taken`. */
             slug?: components["schemas"]["Slug"];
             access?: components["schemas"]["Access"];
@@ -873,16 +922,58 @@ export interface components {
             /**
              * @description The `updated_at` of the version the editor started from: when
              *     the post has been saved since, `409 edit_conflict` and nothing
-             *     changes.
+             *     changes. Absent or `null`: no version check.
              */
-            updated_at?: components["schemas"]["PreciseTimestamp"];
+            updated_at?: components["schemas"]["PreciseTimestamp"] | null;
         };
         PublishRequest: {
             /**
-             * @description Absent or not in the future: published at once (back-dated to
-             *     `at` if given). In the future: scheduled for `at`.
+             * @description Absent, `null` or not in the future: published at once
+             *     (back-dated to `at` if given). In the future: scheduled for
+             *     `at`.
              */
-            at?: components["schemas"]["Timestamp"];
+            at?: components["schemas"]["Timestamp"] | null;
+        };
+        /**
+         * @example {
+         *       "id": 7,
+         *       "username": "Alice",
+         *       "email": "alice@example.com",
+         *       "email_verified": true,
+         *       "plan": "free",
+         *       "role": "author",
+         *       "disabled": false,
+         *       "created_at": "2026-11-21T10:00:00Z",
+         *       "last_login_at": "2026-11-24T08:30:00Z"
+         *     }
+         */
+        AdminUser: {
+            /** Format: int64 */
+            id: number;
+            username: string;
+            email: string | null;
+            email_verified: boolean;
+            /** @enum {string} */
+            plan: "free" | "premium";
+            role: components["schemas"]["Role"];
+            disabled: boolean;
+            created_at: components["schemas"]["Timestamp"];
+            /** @description The last login with a password; `null` if none since registering. */
+            last_login_at: components["schemas"]["Timestamp"] | null;
+        };
+        AdminUserList: {
+            /** @description Newest first. */
+            users: components["schemas"]["AdminUser"][];
+            page: number;
+            per_page: number;
+            /** @description Number of matching users in all pages. */
+            total: number;
+        };
+        AdminUserChangeRequest: {
+            role?: components["schemas"]["Role"];
+            /** @enum {string} */
+            plan?: "free" | "premium";
+            disabled?: boolean;
         };
         /**
          * @description A post's name in URLs: words of `a-z 0-9` joined by single `-`, not
@@ -946,15 +1037,17 @@ export interface components {
              *     `logout`, `session_revoked` (`detail.session_id`), `password_changed`,
              *     `password_reset_requested`, `password_reset`, `email_changed`,
              *     `email_verified`, `plan_changed` (`detail`: `from`, `to`,
-             *     `source`: `cli` | `billing`), `role_changed` (`detail`: `from`,
-             *     `to`, `by`: the admin's username, `null` for the CLI), `paywall`
+             *     `source`: `cli` | `billing` | `admin`, and `by` for an admin),
+             *     `role_changed` (`detail`: `from`, `to`, `by`: the admin's
+             *     username, `null` for the CLI), `account_disabled` and
+             *     `account_enabled` (`detail.by`: the admin), `paywall`
              *     (the first `402 paywall` of a month; `detail`: `used`, `limit`).
              * @enum {string}
              */
-            kind: "registered" | "login" | "login_failed" | "login_locked" | "logout" | "session_revoked" | "password_changed" | "password_reset_requested" | "password_reset" | "email_changed" | "email_verified" | "plan_changed" | "role_changed" | "paywall";
-            /** @description The client IP of the request that caused it; `null` for the CLI and webhooks. */
+            kind: "registered" | "login" | "login_failed" | "login_locked" | "logout" | "session_revoked" | "password_changed" | "password_reset_requested" | "password_reset" | "email_changed" | "email_verified" | "plan_changed" | "role_changed" | "account_disabled" | "account_enabled" | "paywall";
+            /** @description The client IP of the request that caused it; `null` for the CLI, webhooks and an admin's changes. */
             ip: string | null;
-            /** @description The `User-Agent` of the request that caused it; `null` for the CLI and webhooks. */
+            /** @description The `User-Agent` of the request that caused it; `null` for the CLI, webhooks and an admin's changes. */
             user_agent: string | null;
             /**
              * @description More about the event, by kind (`{}` when there is nothing
@@ -977,10 +1070,10 @@ export interface components {
                  * @enum {string}
                  */
                 to?: "free" | "premium" | "reader" | "author" | "admin";
-                /** @description The admin who changed the role; `null` for the CLI. */
+                /** @description The admin who made the change; `null` for the CLI. */
                 by?: string | null;
                 /** @enum {string} */
-                source?: "cli" | "billing";
+                source?: "cli" | "billing" | "admin";
                 used?: number;
                 limit?: number;
             };
@@ -1003,7 +1096,7 @@ export interface components {
             /** @description A sentence for a person. */
             error: string;
             /** @enum {string} */
-            code: "invalid_json" | "not_logged_in" | "invalid_credentials" | "paywall" | "premium_required" | "forbidden" | "forbidden_origin" | "not_found" | "method_not_allowed" | "username_taken" | "slug_taken" | "edit_conflict" | "invalid_token" | "email_taken" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "too_many_attempts" | "too_many_requests" | "internal" | "unavailable" | "invalid_signature" | "already_premium" | "no_billing_account" | "billing_not_configured" | "billing_unavailable";
+            code: "invalid_json" | "not_logged_in" | "invalid_credentials" | "paywall" | "premium_required" | "forbidden" | "forbidden_origin" | "account_disabled" | "not_found" | "method_not_allowed" | "username_taken" | "slug_taken" | "edit_conflict" | "last_admin" | "invalid_token" | "email_taken" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "too_many_attempts" | "too_many_requests" | "internal" | "unavailable" | "invalid_signature" | "already_premium" | "no_billing_account" | "billing_not_configured" | "billing_unavailable";
         };
         /**
          * @example {
@@ -1814,7 +1907,7 @@ export interface components {
         };
         /**
          * @description `forbidden`: the caller's role does not allow the route (a reader on
-         *     `/posts`). `forbidden_origin`: a cross-site request the contract
+         *     `/posts`, a non-admin on `/admin/…`). `forbidden_origin`: a cross-site request the contract
          *     refuses (see CORS and cross-site requests).
          */
         Forbidden: {
@@ -1859,6 +1952,52 @@ export interface components {
                 "application/json": components["schemas"]["Error"] & {
                     /** @enum {unknown} */
                     code?: "slug_taken" | "edit_conflict";
+                };
+            };
+        };
+        /** @description The change would leave no enabled admin; nothing changed. */
+        LastAdmin: {
+            headers: {
+                "Cache-Control": components["headers"]["CacheControl"];
+                "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": "This would leave no enabled admin. Make someone else an admin first.",
+                 *       "code": "last_admin"
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"] & {
+                    /** @enum {unknown} */
+                    code?: "last_admin";
+                };
+            };
+        };
+        /**
+         * @description `account_disabled`: the right password, for an account an admin
+         *     has disabled (a wrong one is `401 invalid_credentials`).
+         *     `forbidden_origin`: a cross-site request the contract refuses.
+         */
+        AccountDisabledOrForbiddenOrigin: {
+            headers: {
+                "Cache-Control": components["headers"]["CacheControl"];
+                "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": "This account has been disabled. Contact the site's administrators.",
+                 *       "code": "account_disabled"
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"] & {
+                    /** @enum {unknown} */
+                    code?: "account_disabled" | "forbidden_origin";
                 };
             };
         };
@@ -2002,6 +2141,17 @@ export interface components {
                 "application/json": components["schemas"]["PublishRequest"];
             };
         };
+        AdminUserChange: {
+            content: {
+                /**
+                 * @example {
+                 *       "role": "author",
+                 *       "disabled": false
+                 *     }
+                 */
+                "application/json": components["schemas"]["AdminUserChangeRequest"];
+            };
+        };
     };
     headers: {
         /** @description Every JSON response is `no-store`. */
@@ -2114,7 +2264,7 @@ export interface operations {
             };
             400: components["responses"]["InvalidJson"];
             401: components["responses"]["InvalidCredentials"];
-            403: components["responses"]["ForbiddenOrigin"];
+            403: components["responses"]["AccountDisabledOrForbiddenOrigin"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
@@ -2538,6 +2688,87 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["PostConflict"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listUsers: {
+        parameters: {
+            query?: {
+                /** @example alice */
+                q?: string;
+                /**
+                 * @description The page number, a whole number from 1 to 10^9. Anything else, or
+                 *     `page` given twice, is `422 validation_failed`.
+                 */
+                page?: components["parameters"]["Page"];
+                /**
+                 * @description Items per page, a whole number from 1 to 100. Anything else, or
+                 *     `per_page` given twice, is `422 validation_failed`; a larger value
+                 *     is refused, not lowered to 100.
+                 */
+                per_page?: components["parameters"]["PerPage"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of users. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminUserList"];
+                };
+            };
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    editUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The user's id.
+                 * @example 7
+                 */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: components["requestBodies"]["AdminUserChange"];
+        responses: {
+            /** @description The user as changed. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminUser"];
+                };
+            };
+            400: components["responses"]["InvalidJson"];
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["LastAdmin"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };

@@ -19,6 +19,8 @@ const LABELS: Record<AccountEvent["kind"], string> = {
   email_verified: "Email verified",
   plan_changed: "Plan changed",
   role_changed: "Role changed",
+  account_disabled: "Account disabled by an admin",
+  account_enabled: "Account enabled by an admin",
   paywall: "Paywall reached (free posts used up this month)",
 };
 

@@ -1,0 +1,219 @@
+//! Admins manage people: `GET /admin/users` (search) and
+//! `PATCH /admin/users/{id}` (role, plan, disabled). Anyone else gets
+//! `403 forbidden`.
+//!
+//! A change is one transaction with the events it records on the changed
+//! user's account (`detail.by`: the admin's username). Those events carry
+//! no IP or user agent: they are the admin's, not the user's, and the user
+//! reads them. No change may leave the site without an enabled admin
+//! (`409 last_admin`; `db::users::another_admin_than` makes admins' changes
+//! take turns on that question).
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::body::{Fields, JsonObject};
+use super::pagination::{pagination, Pagination};
+use crate::db::{self, events, sessions, users};
+use crate::domain::{EventKind, Plan, Requester, Role};
+use crate::error::ApiError;
+use crate::session::CurrentSession;
+use crate::state::AppState;
+use crate::time::rfc3339;
+
+/// `AdminUser`: what an admin sees of a user. Never a hash or a token.
+#[derive(Serialize)]
+struct AdminUser {
+    id: i64,
+    username: String,
+    email: Option<String>,
+    email_verified: bool,
+    plan: String,
+    role: String,
+    disabled: bool,
+    #[serde(serialize_with = "rfc3339::serialize_unix")]
+    created_at: i64,
+    #[serde(serialize_with = "rfc3339::serialize_optional_unix")]
+    last_login_at: Option<i64>,
+}
+
+impl From<users::AdminRow> for AdminUser {
+    fn from(row: users::AdminRow) -> Self {
+        AdminUser {
+            id: row.id,
+            username: row.username,
+            email: row.email,
+            email_verified: row.email_verified,
+            plan: row.plan,
+            role: row.role,
+            disabled: row.disabled,
+            created_at: row.created_at,
+            last_login_at: row.last_login_at,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct AdminUserList {
+    users: Vec<AdminUser>,
+    page: i64,
+    per_page: i64,
+    total: i64,
+}
+
+/// The caller's username, if they are an admin.
+fn admin(current: &CurrentSession) -> Result<String, ApiError> {
+    let user = &current.0.user;
+    if user.role == Role::Admin {
+        Ok(user.username.clone())
+    } else {
+        Err(ApiError::Forbidden)
+    }
+}
+
+/// `GET /admin/users`: newest first, optionally only those whose username
+/// or address contains `q` (any case).
+pub async fn list(
+    state: web::Data<AppState>,
+    current: CurrentSession,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    admin(&current)?;
+    let Pagination { page, per_page } = pagination(req.query_string())?;
+    let part = search_query(req.query_string())?;
+    let (rows, total) = db::read(&state.pool, move |conn| {
+        Ok::<_, ApiError>(users::search(conn, part.as_deref(), (page, per_page))?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(AdminUserList {
+        users: rows.into_iter().map(AdminUser::from).collect(),
+        page,
+        per_page,
+        total,
+    }))
+}
+
+/// The longest `q` an admin's search takes: more than any username or
+/// address.
+const MAX_QUERY: usize = 254;
+
+/// The `q` query parameter: `None` when absent or blank.
+fn search_query(query: &str) -> Result<Option<String>, ApiError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
+        .map_err(|_| ApiError::field("query", "is not a valid query string"))?;
+    let mut given = pairs.iter().filter(|(k, _)| k == "q");
+    match (given.next(), given.next()) {
+        (None, _) => Ok(None),
+        (Some((_, q)), None) if q.chars().count() <= MAX_QUERY => {
+            let q = q.trim();
+            Ok((!q.is_empty()).then(|| q.to_owned()))
+        }
+        _ => Err(ApiError::field(
+            "q",
+            "must be given once, at most 254 characters",
+        )),
+    }
+}
+
+/// What `PATCH /admin/users/{id}` asks to change; absent fields stay.
+struct Change {
+    role: Option<Role>,
+    plan: Option<Plan>,
+    disabled: Option<bool>,
+}
+
+fn change(object: &serde_json::Map<String, Value>) -> Result<Change, ApiError> {
+    let mut fields = Fields::new(object);
+    let role = fields.optional_text("role");
+    let role = fields.parse("role", role, |role| match role {
+        None => Ok(None),
+        Some(raw) => Role::parse(&raw)
+            .map(Some)
+            .ok_or("must be reader, author or admin"),
+    });
+    let plan = fields.optional_text("plan");
+    let plan = fields.parse("plan", plan, |plan| match plan {
+        None => Ok(None),
+        Some(raw) => Plan::parse(&raw).map(Some).ok_or("must be free or premium"),
+    });
+    let disabled = fields.parse(
+        "disabled",
+        Ok(object.get("disabled")),
+        |value| match value {
+            None => Ok(None),
+            Some(Value::Bool(disabled)) => Ok(Some(*disabled)),
+            Some(_) => Err("must be true or false"),
+        },
+    );
+    let (Ok(role), Ok(plan), Ok(disabled)) = (role, plan, disabled) else {
+        return Err(fields.into_error());
+    };
+    Ok(Change {
+        role,
+        plan,
+        disabled,
+    })
+}
+
+/// `PATCH /admin/users/{id}`: a role, a plan (until the next subscription
+/// event, as with `tollgate set-plan`), disabled or enabled. Disabling ends
+/// every session of that user.
+pub async fn edit(
+    state: web::Data<AppState>,
+    current: CurrentSession,
+    id: web::Path<String>,
+    body: JsonObject,
+) -> Result<HttpResponse, ApiError> {
+    let by = admin(&current)?;
+    let id = id
+        .parse::<i64>()
+        .ok()
+        .filter(|id| *id >= 1)
+        .ok_or(ApiError::NotFound)?;
+    let change = change(&body.0)?;
+    let now = state.clock.now();
+    let row = super::write(&state.pool, move |conn| {
+        let row = users::find_for_admin(conn, id)?.ok_or(ApiError::NotFound)?;
+        let role = Role::parse(&row.role).unwrap_or_default();
+        let plan = Plan::parse(&row.plan).unwrap_or(Plan::Free);
+        let new_role = change.role.unwrap_or(role);
+        let disabled = change.disabled.unwrap_or(row.disabled);
+        let was_admin = role == Role::Admin && !row.disabled;
+        let stays_admin = new_role == Role::Admin && !disabled;
+        if was_admin && !stays_admin && !users::another_admin_than(conn, id)? {
+            return Err(ApiError::LastAdmin);
+        }
+        let record = |conn: &mut db::Conn, kind, detail| {
+            events::record(conn, now, id, kind, &Requester::NOBODY, detail)
+        };
+        if new_role != role {
+            users::set_role(conn, id, new_role)?;
+            let detail = json!({"from": role.as_str(), "to": new_role.as_str(), "by": by});
+            record(conn, EventKind::RoleChanged, detail)?;
+        }
+        if let Some(new_plan) = change.plan.filter(|new_plan| *new_plan != plan) {
+            users::set_plan(conn, id, new_plan)?;
+            let detail = json!({
+                "from": plan.as_str(),
+                "to": new_plan.as_str(),
+                "source": "admin",
+                "by": by,
+            });
+            record(conn, EventKind::PlanChanged, detail)?;
+        }
+        if disabled != row.disabled {
+            users::set_disabled(conn, id, disabled)?;
+            let kind = if disabled {
+                sessions::end_all(conn, id)?;
+                EventKind::AccountDisabled
+            } else {
+                EventKind::AccountEnabled
+            };
+            record(conn, kind, json!({"by": by}))?;
+        }
+        users::find_for_admin(conn, id)?.ok_or(ApiError::NotFound)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(AdminUser::from(row)))
+}
