@@ -443,16 +443,7 @@ pub async fn publish(
         return Err(fields.into_error());
     };
     let at = at.unwrap_or_else(|| state.clock.now());
-    let state = &state;
-    let row = retrying(|| async move {
-        let row = editable(state, editor, id).await?;
-        save(state, id, row.updated_at, move |conn, expected, now| {
-            posts::save(conn, id, expected, now, &Change::Publish { at })
-        })
-        .await
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(EditablePost::new(row, state.clock.now(), true)))
+    change_status(&state, editor, id, Change::Publish { at }).await
 }
 
 /// `POST /posts/{id}/unpublish`: a draft again. Reads spent stay spent.
@@ -463,11 +454,22 @@ pub async fn unpublish(
 ) -> Result<HttpResponse, ApiError> {
     let editor = editor(&current)?;
     let id = post_id(&id)?;
-    let state = &state;
+    change_status(&state, editor, id, Change::Unpublish).await
+}
+
+/// Publishes or unpublishes post `id` over whatever version is stored: the
+/// caller sent no version, so a save that meets another one reads the
+/// newer version and tries again (see [`retrying`]).
+async fn change_status(
+    state: &AppState,
+    editor: (i64, Role),
+    id: i64,
+    change: Change<'static>,
+) -> Result<HttpResponse, ApiError> {
     let row = retrying(|| async move {
         let row = editable(state, editor, id).await?;
         save(state, id, row.updated_at, move |conn, expected, now| {
-            posts::save(conn, id, expected, now, &Change::Unpublish)
+            posts::save(conn, id, expected, now, &change)
         })
         .await
     })

@@ -308,6 +308,7 @@ pub fn page_for_editor(
 
 /// What a save writes: every field an editor can change, already checked,
 /// with the html rendered and the excerpt derived where none was given.
+#[derive(Clone, Copy)]
 pub struct Content<'a> {
     pub title: &'a str,
     pub body: &'a str,
@@ -381,6 +382,7 @@ pub fn insert(
 }
 
 /// What a save of an existing post changes, besides `updated_at`.
+#[derive(Clone, Copy)]
 pub enum Change<'a> {
     /// The editable fields (a `PATCH`), and the slug when one was sent.
     Content(Content<'a>, Option<&'a Slug>),
