@@ -215,29 +215,17 @@ pub fn seed_if_empty(conn: &mut Conn) -> QueryResult<()> {
 }
 
 /// A post as its author or an admin edits it (`EditablePost`), wherever it
-/// stands; deleted posts are not found.
+/// stands: what readers get of it, and what only its editors see.
+/// Deleted posts are not found.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = posts)]
 pub struct EditableRow {
-    pub id: i64,
-    pub slug: String,
-    pub title: String,
-    pub body: String,
-    #[diesel(select_expression = posts::html.assume_not_null())]
-    #[diesel(select_expression_type = diesel::dsl::AssumeNotNull<posts::html>)]
-    pub html: String,
-    pub excerpt: String,
+    #[diesel(embed)]
+    pub post: PostRow,
     pub excerpt_given: bool,
-    pub access: String,
     pub status: String,
-    pub published_at: i64,
     pub created_at: i64,
-    /// Microseconds.
-    pub updated_at: i64,
     pub author_id: Option<i64>,
-    #[diesel(select_expression = users::username.nullable())]
-    #[diesel(select_expression_type = diesel::dsl::Nullable<users::username>)]
-    pub author: Option<String>,
 }
 
 /// The live post with this id, as its editors see it.
