@@ -296,7 +296,9 @@ pub fn page_for_editor(
 
 /// What a save writes: every field an editor can change, already checked,
 /// with the html rendered and the excerpt derived where none was given.
-#[derive(Clone, Copy)]
+/// A creation inserts these columns and an edit sets them.
+#[derive(Clone, Copy, Insertable, AsChangeset)]
+#[diesel(table_name = posts)]
 pub struct Content<'a> {
     pub title: &'a str,
     pub body: &'a str,
@@ -337,13 +339,8 @@ pub fn insert(
             };
             let id = diesel::insert_into(posts::table)
                 .values((
+                    content,
                     posts::slug.eq(slug.as_str()),
-                    posts::title.eq(content.title),
-                    posts::body.eq(content.body),
-                    posts::html.eq(content.html),
-                    posts::excerpt.eq(content.excerpt),
-                    posts::excerpt_given.eq(content.excerpt_given),
-                    posts::access.eq(content.access),
                     posts::status.eq("draft"),
                     posts::author_id.eq(author_id),
                     posts::published_at.eq(now),
@@ -400,12 +397,7 @@ pub fn save(
     let result = super::write_transaction(conn, |conn| match change {
         Change::Content(content, slug) => diesel::update(target)
             .set((
-                posts::title.eq(content.title),
-                posts::body.eq(content.body),
-                posts::html.eq(content.html),
-                posts::excerpt.eq(content.excerpt),
-                posts::excerpt_given.eq(content.excerpt_given),
-                posts::access.eq(content.access),
+                content,
                 // The slug changes only when one is sent.
                 slug.map(|slug| posts::slug.eq(slug.as_str())),
                 posts::updated_at.eq(updated_at),
