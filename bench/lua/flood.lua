@@ -6,15 +6,13 @@
 -- Counts the answers by status: 401 (the password was checked) and the
 -- refusals, 429 (the network's limit) and 503 (the queue's bound).
 local spread = os.getenv("SPREAD")
-local threads = {}
+local n = 0
 
-function setup(thread)
-  table.insert(threads, thread)
-end
-
-function init()
-  n, checked, limited, unavailable = 0, 0, 0, 0
-end
+dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "") .. "tally.lua")({
+  { 401, "checked" },
+  { 429, "limited" },
+  { 503, "unavailable" },
+})
 
 function request()
   n = n + 1
@@ -27,22 +25,4 @@ function request()
   local body = '{"username":"bench' .. (n % 64) .. '","password":"not the passphrase"}'
   return wrk.format("POST", "/login",
     { ["Content-Type"] = "application/json", ["X-Forwarded-For"] = from }, body)
-end
-
-function response(status)
-  if status == 401 then
-    checked = checked + 1
-  elseif status == 429 then
-    limited = limited + 1
-  elseif status == 503 then
-    unavailable = unavailable + 1
-  end
-end
-
-function done()
-  local c, l, u = 0, 0, 0
-  for _, t in ipairs(threads) do
-    c, l, u = c + t:get("checked"), l + t:get("limited"), u + t:get("unavailable")
-  end
-  io.write(string.format("answers: %d checked, %d limited, %d unavailable\n", c, l, u))
 end

@@ -60,23 +60,24 @@ struct EditablePost {
 impl EditablePost {
     fn new(row: EditableRow, now: i64, whole: bool) -> EditablePost {
         let stage = stage_of(&row, now);
+        let post = row.post;
         EditablePost {
-            id: row.id,
-            slug: row.slug,
-            title: row.title,
-            body: whole.then_some(row.body),
-            html: whole.then_some(row.html),
-            excerpt: row.excerpt,
-            access: row.access,
+            id: post.id,
+            slug: post.slug,
+            title: post.title,
+            body: whole.then_some(post.body),
+            html: whole.then_some(post.html),
+            excerpt: post.excerpt,
+            access: post.access,
             status: match stage {
                 Stage::Draft => "draft",
                 Stage::Scheduled => "scheduled",
                 Stage::Published => "published",
             },
-            published_at: (stage != Stage::Draft).then_some(row.published_at),
+            published_at: (stage != Stage::Draft).then_some(post.published_at),
             created_at: row.created_at,
-            updated_at: row.updated_at,
-            author: author(row.author),
+            updated_at: post.updated_at,
+            author: author(post.author),
         }
     }
 }
@@ -84,7 +85,7 @@ impl EditablePost {
 /// Where a post stands at `now`: a scheduled post is a published one
 /// whose time has not come.
 fn stage_of(row: &EditableRow, now: i64) -> Stage {
-    match (row.status.as_str(), row.published_at > now) {
+    match (row.status.as_str(), row.post.published_at > now) {
         ("published", true) => Stage::Scheduled,
         ("published", false) => Stage::Published,
         _ => Stage::Draft,
@@ -387,29 +388,36 @@ async fn edit_once(
     id: i64,
     sent: Sent,
 ) -> Result<EditableRow, ApiError> {
-    let row = editable(state, editor, id).await?;
-    if sent.updated_at.is_some_and(|seen| row.updated_at > seen) {
+    let EditableRow {
+        post: stored,
+        excerpt_given,
+        ..
+    } = editable(state, editor, id).await?;
+    if sent.updated_at.is_some_and(|seen| stored.updated_at > seen) {
         return Err(ApiError::EditConflict);
     }
     // The stored html is kept unless the body changes.
-    let body_changed = sent.body.as_ref().is_some_and(|b| b.as_str() != row.body);
+    let body_changed = sent
+        .body
+        .as_ref()
+        .is_some_and(|b| b.as_str() != stored.body);
     let excerpt = match sent.excerpt {
         Some(Some(given)) => Some(given.as_str().to_owned()),
         Some(None) => None,
-        None if row.excerpt_given => Some(row.excerpt.clone()),
+        None if excerpt_given => Some(stored.excerpt.clone()),
         None => None,
     };
     let post = rendered(
-        sent.title.map_or(row.title, |t| t.as_str().to_owned()),
-        sent.body.map_or(row.body, |b| b.as_str().to_owned()),
-        (!body_changed).then_some(row.html),
+        sent.title.map_or(stored.title, |t| t.as_str().to_owned()),
+        sent.body.map_or(stored.body, |b| b.as_str().to_owned()),
+        (!body_changed).then_some(stored.html),
         excerpt,
         sent.access
-            .unwrap_or_else(|| Access::parse(&row.access).unwrap_or_default()),
+            .unwrap_or_else(|| Access::parse(&stored.access).unwrap_or_default()),
     )
     .await?;
     let slug = sent.slug;
-    save(state, id, row.updated_at, move |conn, expected, now| {
+    save(state, id, stored.updated_at, move |conn, expected, now| {
         let change = Change::Content(post.content(), slug.as_ref());
         posts::save(conn, id, expected, now, &change)
     })
@@ -438,16 +446,7 @@ pub async fn publish(
         return Err(fields.into_error());
     };
     let at = at.unwrap_or_else(|| state.clock.now());
-    let state = &state;
-    let row = retrying(|| async move {
-        let row = editable(state, editor, id).await?;
-        save(state, id, row.updated_at, move |conn, expected, now| {
-            posts::save(conn, id, expected, now, &Change::Publish { at })
-        })
-        .await
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(EditablePost::new(row, state.clock.now(), true)))
+    change_status(&state, editor, id, Change::Publish { at }).await
 }
 
 /// `POST /posts/{id}/unpublish`: a draft again. Reads spent stay spent.
@@ -458,12 +457,26 @@ pub async fn unpublish(
 ) -> Result<HttpResponse, ApiError> {
     let editor = editor(&current)?;
     let id = post_id(&id)?;
-    let state = &state;
+    change_status(&state, editor, id, Change::Unpublish).await
+}
+
+/// Publishes or unpublishes post `id` over whatever version is stored: the
+/// caller sent no version, so a save that meets another one reads the
+/// newer version and tries again (see [`retrying`]).
+async fn change_status(
+    state: &AppState,
+    editor: (i64, Role),
+    id: i64,
+    change: Change<'static>,
+) -> Result<HttpResponse, ApiError> {
     let row = retrying(|| async move {
         let row = editable(state, editor, id).await?;
-        save(state, id, row.updated_at, move |conn, expected, now| {
-            posts::save(conn, id, expected, now, &Change::Unpublish)
-        })
+        save(
+            state,
+            id,
+            row.post.updated_at,
+            move |conn, expected, now| posts::save(conn, id, expected, now, &change),
+        )
         .await
     })
     .await?;

@@ -1,6 +1,6 @@
 //! The `tollgate` binary itself: its commands and its refusal of bad settings.
 
-use std::process::Command;
+use std::process::{Command, Output};
 
 use crate::support::spawn_app_and_user;
 
@@ -12,6 +12,16 @@ fn tollgate(dir: &std::path::Path) -> Command {
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("RUST_LOG", "warn");
     command
+}
+
+/// Runs `tollgate args` in `dir` on the test app's database.
+fn tollgate_on(dir: &std::path::Path, database_url: &str, args: &[&str]) -> Output {
+    tollgate(dir)
+        .args(args)
+        .env("DATABASE_URL", database_url)
+        .env("SESSION_SECRET", "s".repeat(64))
+        .output()
+        .unwrap()
 }
 
 #[test]
@@ -91,14 +101,7 @@ async fn the_commands_exit_with_their_documented_status_every_time() {
     // the status the README documents: 0, or 1 for an unknown user.
     let (app, _) = spawn_app_and_user("Alice").await;
     let dir = tempfile::tempdir().unwrap();
-    let run = |args: &[&str]| {
-        tollgate(dir.path())
-            .args(args)
-            .env("DATABASE_URL", &app.database_url)
-            .env("SESSION_SECRET", "s".repeat(64))
-            .output()
-            .unwrap()
-    };
+    let run = |args: &[&str]| tollgate_on(dir.path(), &app.database_url, args);
 
     for round in 0..20 {
         for (args, expected) in [
@@ -121,14 +124,7 @@ backend_test! {
 async fn set_role_changes_the_role_on_live_sessions_at_once() {
     let (app, client) = spawn_app_and_user("Alice").await;
     let dir = tempfile::tempdir().unwrap();
-    let run = |args: &[&str]| {
-        tollgate(dir.path())
-            .args(args)
-            .env("DATABASE_URL", &app.database_url)
-            .env("SESSION_SECRET", "s".repeat(64))
-            .output()
-            .unwrap()
-    };
+    let run = |args: &[&str]| tollgate_on(dir.path(), &app.database_url, args);
     let role = || async {
         let me: serde_json::Value = app.check_session(&client).await.json().await.unwrap();
         me["role"].as_str().unwrap().to_owned()

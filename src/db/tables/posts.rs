@@ -215,29 +215,17 @@ pub fn seed_if_empty(conn: &mut Conn) -> QueryResult<()> {
 }
 
 /// A post as its author or an admin edits it (`EditablePost`), wherever it
-/// stands; deleted posts are not found.
+/// stands: what readers get of it, and what only its editors see.
+/// Deleted posts are not found.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = posts)]
 pub struct EditableRow {
-    pub id: i64,
-    pub slug: String,
-    pub title: String,
-    pub body: String,
-    #[diesel(select_expression = posts::html.assume_not_null())]
-    #[diesel(select_expression_type = diesel::dsl::AssumeNotNull<posts::html>)]
-    pub html: String,
-    pub excerpt: String,
+    #[diesel(embed)]
+    pub post: PostRow,
     pub excerpt_given: bool,
-    pub access: String,
     pub status: String,
-    pub published_at: i64,
     pub created_at: i64,
-    /// Microseconds.
-    pub updated_at: i64,
     pub author_id: Option<i64>,
-    #[diesel(select_expression = users::username.nullable())]
-    #[diesel(select_expression_type = diesel::dsl::Nullable<users::username>)]
-    pub author: Option<String>,
 }
 
 /// The live post with this id, as its editors see it.
@@ -308,6 +296,9 @@ pub fn page_for_editor(
 
 /// What a save writes: every field an editor can change, already checked,
 /// with the html rendered and the excerpt derived where none was given.
+/// A creation inserts these columns and an edit sets them.
+#[derive(Clone, Copy, Insertable, AsChangeset)]
+#[diesel(table_name = posts)]
 pub struct Content<'a> {
     pub title: &'a str,
     pub body: &'a str,
@@ -348,13 +339,8 @@ pub fn insert(
             };
             let id = diesel::insert_into(posts::table)
                 .values((
+                    content,
                     posts::slug.eq(slug.as_str()),
-                    posts::title.eq(content.title),
-                    posts::body.eq(content.body),
-                    posts::html.eq(content.html),
-                    posts::excerpt.eq(content.excerpt),
-                    posts::excerpt_given.eq(content.excerpt_given),
-                    posts::access.eq(content.access),
                     posts::status.eq("draft"),
                     posts::author_id.eq(author_id),
                     posts::published_at.eq(now),
@@ -381,6 +367,7 @@ pub fn insert(
 }
 
 /// What a save of an existing post changes, besides `updated_at`.
+#[derive(Clone, Copy)]
 pub enum Change<'a> {
     /// The editable fields (a `PATCH`), and the slug when one was sent.
     Content(Content<'a>, Option<&'a Slug>),
@@ -410,12 +397,7 @@ pub fn save(
     let result = super::write_transaction(conn, |conn| match change {
         Change::Content(content, slug) => diesel::update(target)
             .set((
-                posts::title.eq(content.title),
-                posts::body.eq(content.body),
-                posts::html.eq(content.html),
-                posts::excerpt.eq(content.excerpt),
-                posts::excerpt_given.eq(content.excerpt_given),
-                posts::access.eq(content.access),
+                content,
                 // The slug changes only when one is sent.
                 slug.map(|slug| posts::slug.eq(slug.as_str())),
                 posts::updated_at.eq(updated_at),

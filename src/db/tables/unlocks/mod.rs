@@ -118,6 +118,26 @@ fn post_and_unlocked_ids(
     )))
 }
 
+/// [`decide`] applied to the plain read ([`post_and_unlocked_ids`]): the
+/// post, the month's reads spent, and the decision (`None` when there is
+/// no such post).
+fn decide_from_plain_read(
+    conn: &mut Conn,
+    read: MeteredRead,
+) -> QueryResult<Option<(PostRow, u32, Decision)>> {
+    let Some((post, ids)) = post_and_unlocked_ids(conn, read)? else {
+        return Ok(None);
+    };
+    let used = ids.len() as u32;
+    let decision = decide(
+        access_of(&post),
+        ids.contains(&read.key.post_id),
+        used,
+        read.limit,
+    );
+    Ok(Some((post, used, decision)))
+}
+
 /// The posts `user_id` unlocked in `month` (at most FREE_READS of them).
 pub fn unlocked_ids(conn: &mut Conn, user_id: i64, month: Month) -> QueryResult<Vec<i64>> {
     super::direct!(conn, |c| unlocks::table
@@ -130,16 +150,9 @@ pub fn unlocked_ids(conn: &mut Conn, user_id: i64, month: Month) -> QueryResult<
 /// What opening the post would come to, without spending a read: for
 /// `HEAD`, which delivers nothing.
 pub fn peek_metered(conn: &mut Conn, read: MeteredRead) -> QueryResult<Opened> {
-    let Some((post, ids)) = post_and_unlocked_ids(conn, read)? else {
+    let Some((post, used, decision)) = decide_from_plain_read(conn, read)? else {
         return Ok(Opened::NotFound);
     };
-    let used = ids.len() as u32;
-    let decision = decide(
-        access_of(&post),
-        ids.contains(&read.key.post_id),
-        used,
-        read.limit,
-    );
     Ok(match decision {
         // Nothing is spent, so the meter stays as it is.
         Decision::Unlock => Opened::unlocked(post, used),
@@ -172,18 +185,17 @@ fn open_metered_serialized(conn: &mut Conn, read: MeteredRead) -> Result<Opened,
         limit,
         now,
     } = read;
-    let Some((post, ids)) = post_and_unlocked_ids(conn, read)? else {
+    let Some((post, used, decision)) = decide_from_plain_read(conn, read)? else {
         return Ok(Opened::NotFound);
     };
-    let used = ids.len() as u32;
-    let access = access_of(&post);
-    match decide(access, ids.contains(&key.post_id), used, limit) {
+    match decision {
         // Within a month `used` only grows, so a refusal read without the
         // lock cannot be wrong.
         Decision::Refuse => return refused(conn, user_id, key.month, used),
         Decision::Unlock => {}
         settled => return Ok(Opened::settled(settled, post, used).unwrap_or(Opened::NotFound)),
     }
+    let access = access_of(&post);
     super::write_transaction(conn, |conn| {
         // Decided again under the lock: another request may have unlocked
         // this post, or used the last read, since the plain read above.
@@ -366,43 +378,35 @@ pub fn answer_read_only(
     token_hash: &str,
     read: MeteredRead,
 ) -> QueryResult<Option<Opened>> {
-    let MeteredRead {
-        user_id,
-        key,
-        limit,
-        now,
-    } = read;
-    let (post, used, was_unlocked, noticed) = match conn {
+    let (post, used, decision, noticed) = match conn {
         DbConnection::Postgres(_) => {
-            let Some(row) = read_ahead::found(token_hash, key).filter(|row| row.user_id == user_id)
+            let Some(row) =
+                read_ahead::found(token_hash, read.key).filter(|row| row.user_id == read.user_id)
             else {
                 return Ok(None);
             };
             // The read-ahead knows no clock: it found the post if it is
             // live and published, and whether its time has come is asked
             // here, at the request's own `now`.
-            let Some(post) = row.post.filter(|post| post.published_at <= now) else {
+            let Some(post) = row.post.filter(|post| post.published_at <= read.now) else {
                 return Ok(Some(Opened::NotFound));
             };
-            (
-                post,
-                row.meter.used_before as u32,
-                row.meter.was_unlocked,
-                Some(row.meter.noticed),
-            )
+            let used = row.meter.used_before as u32;
+            let decision = decide(access_of(&post), row.meter.was_unlocked, used, read.limit);
+            (post, used, decision, Some(row.meter.noticed))
         }
         DbConnection::Sqlite(_) => {
-            let Some((post, ids)) = post_and_unlocked_ids(conn, read)? else {
+            let Some((post, used, decision)) = decide_from_plain_read(conn, read)? else {
                 return Ok(Some(Opened::NotFound));
             };
-            (post, ids.len() as u32, ids.contains(&key.post_id), None)
+            (post, used, decision, None)
         }
     };
-    Ok(match decide(access_of(&post), was_unlocked, used, limit) {
+    Ok(match decision {
         Decision::Refuse => {
             let noticed = match noticed {
                 Some(noticed) => noticed,
-                None => paywall_notices::noticed(conn, user_id, key.month)?,
+                None => paywall_notices::noticed(conn, read.user_id, read.key.month)?,
             };
             Some(Opened::Paywalled {
                 used,
