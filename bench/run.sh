@@ -458,8 +458,11 @@ for backend in "${backends[@]}"; do
       echo "| $k check_session p99 ≤ 5 × S1 p99 | ${c_p99} ms vs ${s1_p99} ms | $(ok "$c_p99 <= 5 * $s1_p99") |"
       echo "| $k honest login p99 ≤ 5 s + 2 hashes (the queue's bound) | ${l_p99} ms (p50 ${l_p50} ms; one hash ${hash_ms} ms; $(field "$rows" "${k}l" 7)) | $(ok "$l_p99 <= 5000 + 2 * $hash_ms") |"
     done
-    s8_p50=$(to_ms "$(field "$rows" S8l 3)")
-    echo "| S8 honest login p50 ≤ 3 hashes (the limit refuses the flood before its hash) | ${s8_p50} ms | $(ok "$s8_p50 <= 3 * $hash_ms") |"
+    # Until the flood has spent its per-network budget, the hashing queue
+    # is full and the honest user may be turned away (503, at once); once
+    # the limit refuses the flood before its hash, she signs in again.
+    s8_signed=$(field "$rows" S8l 7 | sed -n 's/.*answers: \([0-9]*\) signed in.*/\1/p')
+    echo "| S8 the honest user signs in during the flood (the limit stops the flood's hashing within the run) | ${s8_signed:-0} logins | $(ok "${s8_signed:-0} >= 1") |"
     echo "| peak RSS < 64 MiB, all scenarios | $rss MiB | $(ok "$rss < 64") |"
     if [ -f "$work/$backend.seeded" ]; then
       seeded_rows=$work/$backend.seeded

@@ -9,16 +9,19 @@
 //! (`409 last_admin`; `db::users::another_admin_than` makes admins' changes
 //! take turns on that question).
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use std::future::{ready, Ready};
+
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::body::{Fields, JsonObject};
+use super::common::caller_whose_role;
 use super::pagination::{pagination, Pagination};
 use crate::db::{self, events, sessions, users};
 use crate::domain::{EventKind, Plan, Requester, Role};
 use crate::error::ApiError;
-use crate::session::CurrentSession;
 use crate::state::AppState;
 use crate::time::rfc3339;
 
@@ -62,13 +65,18 @@ struct AdminUserList {
     total: i64,
 }
 
-/// The caller's username, if they are an admin.
-fn admin(current: &CurrentSession) -> Result<String, ApiError> {
-    let user = &current.0.user;
-    if user.role == Role::Admin {
-        Ok(user.username.clone())
-    } else {
-        Err(ApiError::Forbidden)
+/// The caller, an admin (their username): an extractor, so that a
+/// handler holds an admin or never runs (`403 forbidden` for anyone else,
+/// before the body is read; `401` with no session).
+pub struct Admin(String);
+
+impl FromRequest for Admin {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let admin = caller_whose_role(req, payload, |role| role == Role::Admin);
+        ready(admin.map(|user| Admin(user.username)))
     }
 }
 
@@ -76,10 +84,9 @@ fn admin(current: &CurrentSession) -> Result<String, ApiError> {
 /// or address contains `q` (any case).
 pub async fn list(
     state: web::Data<AppState>,
-    current: CurrentSession,
+    _: Admin,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    admin(&current)?;
     let Pagination { page, per_page } = pagination(req.query_string())?;
     let part = search_query(req.query_string())?;
     let (rows, total) = db::read(&state.pool, move |conn| {
@@ -161,11 +168,10 @@ fn change(object: &serde_json::Map<String, Value>) -> Result<Change, ApiError> {
 /// every session of that user.
 pub async fn edit(
     state: web::Data<AppState>,
-    current: CurrentSession,
+    Admin(by): Admin,
     id: web::Path<String>,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
-    let by = admin(&current)?;
     let id = id
         .parse::<i64>()
         .ok()

@@ -3,18 +3,39 @@
 //! sensitive change, queueing a verification link, recording an account
 //! event, and clearing a username's login lockout.
 
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest};
 use serde::Serialize;
 
 use crate::auth::{Account, Attempt};
 use crate::db::{self, billing, events, users};
 use crate::domain::username::username_key;
-use crate::domain::{Email, EventKind, Requester};
+use crate::domain::{Email, EventKind, Requester, Role, User};
 use crate::error::ApiError;
 use crate::mail::message::Notice;
 use crate::mail::Recipient;
 use crate::session::CurrentSession;
 use crate::state::AppState;
 use crate::time::rfc3339;
+
+/// The caller, if `allowed` lets their role through (`403 forbidden`
+/// otherwise; `401` with no session): what the role extractors
+/// (`posts::Editor`, `admin::Admin`) stand on.
+pub fn caller_whose_role(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    allowed: impl FnOnce(Role) -> bool,
+) -> Result<User, ApiError> {
+    let user = CurrentSession::from_request(req, payload)
+        .into_inner()?
+        .0
+        .user;
+    if allowed(user.role) {
+        Ok(user)
+    } else {
+        Err(ApiError::Forbidden)
+    }
+}
 
 /// A post's author as readers and editors see it (`null` once their
 /// account is gone, and for the demo posts).

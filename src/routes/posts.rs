@@ -10,19 +10,21 @@
 //! Every save is a compare-and-set on `updated_at` (`db::posts::save`), so
 //! two editors never overwrite each other silently.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use std::future::{ready, Ready};
+
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::body::{Fields, JsonObject, OptionalObject};
-use super::common::{author, Author};
+use super::common::{author, caller_whose_role, Author};
 use super::pagination::{pagination, Pagination};
 use crate::db::posts::{self, Change, Content, EditableRow, Refused, Stage};
 use crate::db::{self};
 use crate::domain::post::{derive_excerpt, render, Access, Body, Excerpt, Slug, Title};
 use crate::domain::Role;
 use crate::error::ApiError;
-use crate::session::CurrentSession;
 use crate::state::AppState;
 use crate::time::{self, rfc3339};
 
@@ -100,13 +102,26 @@ struct EditableList {
     total: i64,
 }
 
-/// The caller, if their role writes posts.
-fn editor(current: &CurrentSession) -> Result<(i64, Role), ApiError> {
-    let user = &current.0.user;
-    if user.role.writes() {
-        Ok((user.id, user.role))
-    } else {
-        Err(ApiError::Forbidden)
+/// The caller, whose role writes posts: an extractor, so that a handler
+/// holds an editor or never runs (`403 forbidden` for a reader, before
+/// the body is read; `401` with no session).
+#[derive(Clone, Copy)]
+pub struct Editor {
+    user_id: i64,
+    role: Role,
+}
+
+impl FromRequest for Editor {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        ready(
+            caller_whose_role(req, payload, Role::writes).map(|user| Editor {
+                user_id: user.id,
+                role: user.role,
+            }),
+        )
     }
 }
 
@@ -121,7 +136,7 @@ fn post_id(raw: &str) -> Result<i64, ApiError> {
 /// The post `id`, if the caller may edit it (else `404`).
 async fn editable(
     state: &AppState,
-    (user_id, role): (i64, Role),
+    Editor { user_id, role }: Editor,
     id: i64,
 ) -> Result<EditableRow, ApiError> {
     let row = db::read(&state.pool, move |conn| {
@@ -136,10 +151,9 @@ async fn editable(
 /// recently updated first, optionally at one `status`.
 pub async fn list(
     state: web::Data<AppState>,
-    current: CurrentSession,
+    Editor { user_id, role }: Editor,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let (user_id, role) = editor(&current)?;
     let Pagination { page, per_page } = pagination(req.query_string())?;
     let stage = stage_query(req.query_string())?;
     let now = state.clock.now();
@@ -309,10 +323,10 @@ async fn rendered(
 /// `POST /posts`: a new draft by the caller.
 pub async fn create(
     state: web::Data<AppState>,
-    current: CurrentSession,
+    editor: Editor,
     body: PostBody,
 ) -> Result<HttpResponse, ApiError> {
-    let (user_id, _) = editor(&current)?;
+    let user_id = editor.user_id;
     let sent = sent(&body.0, true)?;
     let (Some(title), Some(text)) = (sent.title, sent.body) else {
         return Err(ApiError::internal(anyhow::anyhow!(
@@ -352,10 +366,9 @@ pub async fn create(
 /// `GET /posts/{id}`: the author's preview, at any stage.
 pub async fn read(
     state: web::Data<AppState>,
-    current: CurrentSession,
+    editor: Editor,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let editor = editor(&current)?;
     let row = editable(&state, editor, post_id(&id)?).await?;
     Ok(HttpResponse::Ok().json(EditablePost::new(row, state.clock.now(), true)))
 }
@@ -363,11 +376,10 @@ pub async fn read(
 /// `PATCH /posts/{id}`: changes the fields sent; the others stay.
 pub async fn edit(
     state: web::Data<AppState>,
-    current: CurrentSession,
+    editor: Editor,
     id: web::Path<String>,
     body: PostBody,
 ) -> Result<HttpResponse, ApiError> {
-    let editor = editor(&current)?;
     let id = post_id(&id)?;
     let sent = sent(&body.0, false)?;
     let row = if sent.updated_at.is_some() {
@@ -384,7 +396,7 @@ pub async fn edit(
 /// One try at an edit: read the post, render, compare-and-set.
 async fn edit_once(
     state: &AppState,
-    editor: (i64, Role),
+    editor: Editor,
     id: i64,
     sent: Sent,
 ) -> Result<EditableRow, ApiError> {
@@ -428,11 +440,10 @@ async fn edit_once(
 /// back-dated to `at` if given), or scheduled for `at`.
 pub async fn publish(
     state: web::Data<AppState>,
-    current: CurrentSession,
+    editor: Editor,
     id: web::Path<String>,
     body: OptionalObject,
 ) -> Result<HttpResponse, ApiError> {
-    let editor = editor(&current)?;
     let id = post_id(&id)?;
     let mut fields = Fields::new(&body.0);
     let at = fields.text_or_null("at", false);
@@ -452,10 +463,9 @@ pub async fn publish(
 /// `POST /posts/{id}/unpublish`: a draft again. Reads spent stay spent.
 pub async fn unpublish(
     state: web::Data<AppState>,
-    current: CurrentSession,
+    editor: Editor,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let editor = editor(&current)?;
     let id = post_id(&id)?;
     change_status(&state, editor, id, Change::Unpublish).await
 }
@@ -465,7 +475,7 @@ pub async fn unpublish(
 /// newer version and tries again (see [`retrying`]).
 async fn change_status(
     state: &AppState,
-    editor: (i64, Role),
+    editor: Editor,
     id: i64,
     change: Change<'static>,
 ) -> Result<HttpResponse, ApiError> {
@@ -487,10 +497,9 @@ async fn change_status(
 /// on it stay spent, and its slug is free again.
 pub async fn delete(
     state: web::Data<AppState>,
-    current: CurrentSession,
+    editor: Editor,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let editor = editor(&current)?;
     let id = post_id(&id)?;
     editable(&state, editor, id).await?;
     let at = state.clock.now();
