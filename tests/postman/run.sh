@@ -89,6 +89,14 @@ if [ -z "$healthy" ] || ! kill -0 "$server" 2>/dev/null; then
 fi
 echo "-- server up on $base (fresh database in $dir)"
 
+# The admin the Publishing folder logs in as: registered, then made an admin
+# on the command line, as an operator makes the first one.
+admin_username="admin$(date +%s)"
+admin_password="an admin's long passphrase"
+curl -sf "$base/register" -H 'Content-Type: application/json' \
+  -d "{\"username\":\"$admin_username\",\"password\":\"$admin_password\"}" > /dev/null
+(cd "$dir" && DATABASE_URL=tollgate.db "$root/target/debug/tollgate" set-role "$admin_username" admin > /dev/null)
+
 # --- the collection
 cli_opts=(--reporter-cli-no-banner)
 [ -n "${POSTMAN_VERBOSE:-}" ] || cli_opts+=(--reporter-cli-no-success-assertions)
@@ -101,6 +109,7 @@ rc=0
   -e postman/tollgate.postman_environment.json \
   --env-var "baseUrl=$base" \
   --env-var "loginMaxFailures=$max_failures" \
+  --env-var "adminUsername=$admin_username" --env-var "adminPassword=$admin_password" \
   --reporters cli,json --reporter-json-export "$dir/newman.json" "${cli_opts[@]}" \
   --color "$color" --timeout-request 10000 --timeout 120000 2>&1 | decolor || rc=$?
 
