@@ -71,9 +71,13 @@ pub struct SummaryRow {
 /// partial index `posts_for_readers`, which the planners use only when a
 /// query repeats it.
 macro_rules! visible_at {
+    // `'published'` is written into the SQL, not bound: SQLite decides
+    // whether a partial index applies from a bound value, and then
+    // recompiles the statement whenever that parameter is bound again,
+    // which would be on every execution.
     ($now:expr) => {
         posts::status
-            .eq("published")
+            .eq(diesel::dsl::sql::<diesel::sql_types::Text>("'published'"))
             .and(posts::deleted_at.is_null())
             .and(posts::published_at.le($now))
     };
