@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 
 use super::body::{Fields, JsonObject};
 use super::common::caller_whose_role;
-use super::pagination::{pagination, Pagination};
+use super::pagination::{pagination, single, Pagination};
 use crate::db::{self, events, sessions, users};
 use crate::domain::{EventKind, Plan, Requester, Role};
 use crate::error::ApiError;
@@ -107,12 +107,9 @@ const MAX_QUERY: usize = 254;
 
 /// The `q` query parameter: `None` when absent or blank.
 fn search_query(query: &str) -> Result<Option<String>, ApiError> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
-        .map_err(|_| ApiError::field("query", "is not a valid query string"))?;
-    let mut given = pairs.iter().filter(|(k, _)| k == "q");
-    match (given.next(), given.next()) {
-        (None, _) => Ok(None),
-        (Some((_, q)), None) if q.chars().count() <= MAX_QUERY => {
+    match single(query, "q")? {
+        Ok(None) => Ok(None),
+        Ok(Some(q)) if q.chars().count() <= MAX_QUERY => {
             let q = q.trim();
             Ok((!q.is_empty()).then(|| q.to_owned()))
         }

@@ -8,6 +8,20 @@ pub struct Pagination {
     pub per_page: i64,
 }
 
+/// The parameter `name` of a query string, when given: `Ok(None)` when
+/// absent, `Err(())` when given more than once. A query string that is not
+/// one is `422` on `query`, as for `page`.
+pub fn single(query: &str, name: &str) -> Result<Result<Option<String>, ()>, ApiError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
+        .map_err(|_| ApiError::field("query", "is not a valid query string"))?;
+    let mut given = pairs.into_iter().filter(|(k, _)| k == name);
+    Ok(match (given.next(), given.next()) {
+        (None, _) => Ok(None),
+        (Some((_, value)), None) => Ok(Some(value)),
+        (Some(_), Some(_)) => Err(()),
+    })
+}
+
 pub fn pagination(query: &str) -> Result<Pagination, ApiError> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
         .map_err(|_| ApiError::field("query", "is not a valid query string"))?;

@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 
 use super::body::{Fields, JsonObject, OptionalObject};
 use super::common::{author, caller_whose_role, Author};
-use super::pagination::{pagination, Pagination};
+use super::pagination::{pagination, single, Pagination};
 use crate::db::posts::{self, Change, Content, EditableRow, Refused, Stage};
 use crate::db::{self};
 use crate::domain::post::{derive_excerpt, render, Access, Body, Excerpt, Slug, Title};
@@ -181,18 +181,15 @@ pub async fn list(
 
 /// The `status` query parameter, if given.
 fn stage_query(query: &str) -> Result<Option<Stage>, ApiError> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
-        .map_err(|_| ApiError::field("query", "is not a valid query string"))?;
-    let mut given = pairs.iter().filter(|(k, _)| k == "status");
-    let stage = match (given.next(), given.next()) {
-        (None, _) => return Ok(None),
-        (Some(_), Some(_)) => None,
-        (Some((_, value)), None) => match value.as_str() {
+    let stage = match single(query, "status")? {
+        Ok(None) => return Ok(None),
+        Ok(Some(value)) => match value.as_str() {
             "draft" => Some(Stage::Draft),
             "scheduled" => Some(Stage::Scheduled),
             "published" => Some(Stage::Published),
             _ => None,
         },
+        Err(()) => None,
     };
     stage.map(Some).ok_or_else(|| {
         ApiError::field(
