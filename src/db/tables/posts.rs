@@ -71,18 +71,42 @@ pub struct SummaryRow {
 /// partial index `posts_for_readers`, which the planners use only when a
 /// query repeats it.
 macro_rules! visible_at {
-    // `'published'` is written into the SQL, not bound: SQLite decides
-    // whether a partial index applies from a bound value, and then
-    // recompiles the statement whenever that parameter is bound again,
-    // which would be on every execution.
     ($now:expr) => {
         posts::status
-            .eq(diesel::dsl::sql::<diesel::sql_types::Text>("'published'"))
+            .eq($crate::db::tables::posts::Published)
             .and(posts::deleted_at.is_null())
             .and(posts::published_at.le($now))
     };
 }
 pub(crate) use visible_at;
+
+/// The SQL literal `'published'`, for [`visible_at!`]. Written into the
+/// SQL, not bound: SQLite decides whether a partial index applies from a
+/// bound value, and then recompiles the statement whenever that parameter
+/// is bound again, which would be on every execution. Not
+/// `diesel::dsl::sql` either: diesel never caches a statement holding one
+/// (its text could be anything), so every read would be compiled anew.
+/// This fragment's text is fixed, so the statement stays prepared.
+#[derive(Debug, Clone, Copy, diesel::query_builder::QueryId, diesel::expression::ValidGrouping)]
+pub struct Published;
+
+impl diesel::expression::Expression for Published {
+    type SqlType = diesel::sql_types::Text;
+}
+
+impl<QS> diesel::expression::AppearsOnTable<QS> for Published {}
+
+impl<QS> diesel::expression::SelectableExpression<QS> for Published {}
+
+impl<DB: diesel::backend::Backend> diesel::query_builder::QueryFragment<DB> for Published {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
+    ) -> QueryResult<()> {
+        out.push_sql("'published'");
+        Ok(())
+    }
+}
 
 /// The post with this id, if readers may see it at `now`.
 pub fn find_visible(conn: &mut Conn, id: i64, now: i64) -> QueryResult<Option<PostRow>> {
@@ -438,4 +462,31 @@ pub fn delete(conn: &mut Conn, id: i64, at: i64) -> QueryResult<()> {
     .set(posts::deleted_at.eq(at))
     .execute(conn)
     .map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::pg::Pg;
+    use diesel::query_builder::{QueryFragment, QueryId};
+    use diesel::sqlite::Sqlite;
+
+    use super::*;
+
+    /// The readers' condition must leave a statement cacheable, on both
+    /// backends: otherwise every metered read is compiled anew.
+    #[test]
+    fn readers_queries_stay_prepared() {
+        let query = posts::table
+            .filter(posts::id.eq(1))
+            .filter(visible_at!(0))
+            .select(posts::id);
+        fn check<Q: QueryId>(_: &Q) -> bool {
+            Q::HAS_STATIC_QUERY_ID
+        }
+        assert!(check(&query));
+        assert!(QueryFragment::<Sqlite>::is_safe_to_cache_prepared(&query, &Sqlite).unwrap());
+        assert!(QueryFragment::<Pg>::is_safe_to_cache_prepared(&query, &Pg).unwrap());
+        let sql = diesel::debug_query::<Sqlite, _>(&query).to_string();
+        assert!(sql.contains("= 'published'"), "{sql}");
+    }
 }
