@@ -4,7 +4,10 @@
 # `vite preview`, then drives Debian's Chromium through playwright-core
 # (tests/browser/e2e.mjs). Billing is on, with a local Stripe stand-in
 # (tests/browser/stripe-stand-in.mjs; there is no internet here) as its
-# API. Screenshots of each step go to artifacts/browser/.
+# API. Before the browser starts, an admin is registered and made one with
+# `tollgate set-role`, as an operator makes the first admin; e2e.mjs signs
+# in as them (E2E_ADMIN_USERNAME, E2E_ADMIN_PASSWORD). Screenshots of each
+# step go to artifacts/browser/.
 #
 # Non-interactive; fine under CI=true. Needs node/npm, cargo, and Chromium
 # (installed with apt-get when /usr/bin/chromium is missing).
@@ -138,11 +141,22 @@ wait_for "the Stripe stand-in" "$STRIPE_URL/_requests" "$STRIPE_PID"
 wait_for tollgate "http://127.0.0.1:$API_PORT/health" "$API_PID"
 wait_for "vite preview" "$SPA_URL/" "$SPA_PID"
 
+# --- the first admin ------------------------------------------------------------
+# A name as short as the other test users', so the header shows it whole at 360 px.
+export E2E_ADMIN_USERNAME="adm_$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+export E2E_ADMIN_PASSWORD="Admin-$(head -c 9 /dev/urandom | od -An -tx1 | tr -d ' \n')!"
+say "registering $E2E_ADMIN_USERNAME and making them an admin with tollgate set-role"
+curl -fsS --max-time 10 -o /dev/null "http://127.0.0.1:$API_PORT/register" -H 'Content-Type: application/json' \
+  -d "{\"username\":\"$E2E_ADMIN_USERNAME\",\"password\":\"$E2E_ADMIN_PASSWORD\"}" \
+  || die "could not register $E2E_ADMIN_USERNAME"
+(cd "$WORK" && env DATABASE_URL="$WORK/tollgate.db" RUST_LOG=warn "$TOLLGATE" set-role "$E2E_ADMIN_USERNAME" admin >/dev/null) \
+  || die "tollgate set-role $E2E_ADMIN_USERNAME admin failed"
+
 # --- the test -----------------------------------------------------------------
 say "running e2e.mjs in Chromium"
 cd "$TEST_DIR"
 # In the background so that a signal to this script is handled at once.
-timeout 180 node e2e.mjs &
+timeout 360 node e2e.mjs &
 E2E_PID=$!
 wait "$E2E_PID" || die "e2e.mjs failed (exit $?); screenshots in $ARTIFACTS_DIR"
 E2E_PID=""

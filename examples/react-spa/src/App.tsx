@@ -5,11 +5,24 @@ import PostList from "./components/PostList";
 import PostView from "./components/PostView";
 import Sessions from "./components/Sessions";
 import Account from "./components/Account";
+import Editor from "./components/Editor";
+import MyPosts from "./components/MyPosts";
+import Users from "./components/Users";
+import { managesUsers, writesPosts } from "./roles";
 import { BillingAction } from "./components/Billing";
 import { ForgotPassword, ResetPassword, VerifyEmail } from "./components/Recovery";
 
-/** What the app shows below the header. */
-type View = { name: "posts" | "sessions" | "account" } | { name: "post"; id: number };
+/**
+ * What the app shows below the header. An editor's `key` is new each time
+ * one is opened, so "New post" always starts from an empty form.
+ */
+type View =
+  | { name: "posts" | "sessions" | "account" | "mine" | "users" }
+  | { name: "post"; id: number }
+  | { name: "editor"; id: number | null; key: number };
+
+let editors = 0;
+const editorView = (id: number | null): View => ({ name: "editor", id, key: (editors += 1) });
 
 // Where Stripe sends the browser back (APP_URL/billing/success, /cancel,
 // and /account from the portal): a note, then the app as usual.
@@ -57,10 +70,21 @@ export default function App() {
   }, []);
 
   // Any 401 while logged in means the session ended elsewhere (expired,
-  // revoked from another device): go back to the login form.
+  // revoked from another device): go back to the login form. A 403
+  // forbidden means the role changed meanwhile (an admin's change holds at
+  // once): ask who we are again, so the navigation offers what the role
+  // allows now.
+  const refreshUser = useCallback(() => {
+    call(client.GET("/check_session"))
+      .then(setUser)
+      .catch((caught: unknown) => {
+        if (asApiError(caught).status === 401) setUser(null);
+      });
+  }, []);
   const onAuthLost: OnAuthLost = useCallback((err) => {
     if (err.status === 401) setUser(null);
-  }, []);
+    if (err.code === "forbidden") refreshUser();
+  }, [refreshUser]);
 
   async function logout() {
     try {
@@ -105,16 +129,24 @@ export default function App() {
     );
   }
 
+  const writer = writesPosts(user.role);
+  const admin = managesUsers(user.role);
+  // A page the role no longer allows (after a change by an admin) falls back to the blog.
+  const shown: View =
+    (!writer && (view.name === "mine" || view.name === "editor")) || (!admin && view.name === "users")
+      ? { name: "posts" }
+      : view;
+
   return (
     <main className="app">
       <header className="bar">
         <h1>tollgate</h1>
         <nav>
-          <button className={view.name !== "sessions" && view.name !== "account" ? "active" : ""} data-testid="nav-posts"
+          <button className={shown.name === "posts" || shown.name === "post" ? "active" : ""} data-testid="nav-posts"
             onClick={() => setView({ name: "posts" })}>Posts</button>
-          <button className={view.name === "sessions" ? "active" : ""} data-testid="nav-sessions"
+          <button className={shown.name === "sessions" ? "active" : ""} data-testid="nav-sessions"
             onClick={() => setView({ name: "sessions" })}>Sessions</button>
-          <button className={view.name === "account" ? "active" : ""} data-testid="nav-account"
+          <button className={shown.name === "account" ? "active" : ""} data-testid="nav-account"
             onClick={() => setView({ name: "account" })}>Account</button>
         </nav>
         <span className="who" title={`Signed in as ${user.username} (${user.plan})`}>
@@ -125,20 +157,40 @@ export default function App() {
         <BillingAction plan={user.plan} />
         <button className="logout" data-testid="logout" onClick={logout}>Log out</button>
       </header>
+      {writer && (
+        // Only for the roles that may use them: a reader never sees these.
+        <nav className="tools" aria-label="Publishing" data-testid="tools">
+          {/* The editor belongs to the list it opens from; "New post" is an action, never a place. */}
+          <button className={shown.name === "mine" || shown.name === "editor" ? "active" : ""}
+            data-testid="nav-mine" onClick={() => setView({ name: "mine" })}>{admin ? "All posts" : "My posts"}</button>
+          <button data-testid="nav-new-post" onClick={() => setView(editorView(null))}>New post</button>
+          {admin && (
+            <button className={shown.name === "users" ? "active" : ""} data-testid="nav-users"
+              onClick={() => setView({ name: "users" })}>Users</button>
+          )}
+        </nav>
+      )}
       {note && (
         <p className="note" data-testid="billing-note">
           {note} <button className="link" onClick={() => setNote(null)}>Dismiss</button>
         </p>
       )}
 
-      {view.name === "posts" && (
+      {shown.name === "posts" && (
         <PostList onOpen={(id) => setView({ name: "post", id })} onAuthLost={onAuthLost} />
       )}
-      {view.name === "post" && (
-        <PostView id={view.id} onBack={() => setView({ name: "posts" })} onAuthLost={onAuthLost} />
+      {shown.name === "post" && (
+        <PostView id={shown.id} onBack={() => setView({ name: "posts" })} onAuthLost={onAuthLost} />
       )}
-      {view.name === "sessions" && <Sessions onAuthLost={onAuthLost} />}
-      {view.name === "account" && <Account onAuthLost={onAuthLost} />}
+      {shown.name === "sessions" && <Sessions onAuthLost={onAuthLost} />}
+      {shown.name === "account" && <Account onAuthLost={onAuthLost} />}
+      {shown.name === "mine" && (
+        <MyPosts everyone={admin} onOpen={(id) => setView(editorView(id))} onAuthLost={onAuthLost} />
+      )}
+      {shown.name === "editor" && (
+        <Editor key={shown.key} id={shown.id} onClose={() => setView({ name: "mine" })} onAuthLost={onAuthLost} />
+      )}
+      {shown.name === "users" && <Users me={user.id} onSelfChanged={refreshUser} onAuthLost={onAuthLost} />}
     </main>
   );
 }

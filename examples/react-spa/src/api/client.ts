@@ -21,6 +21,13 @@ export type PostList = Schemas["PostList"];
 export type Session = Schemas["Session"];
 export type AccountEvent = Schemas["Event"];
 export type Plan = User["plan"];
+export type Role = Schemas["Role"];
+export type Access = Schemas["Access"];
+export type PostStatus = Schemas["PostStatus"];
+export type EditablePost = Schemas["EditablePost"];
+export type EditablePostList = Schemas["EditablePostList"];
+export type AdminUser = Schemas["AdminUser"];
+export type AdminUserList = Schemas["AdminUserList"];
 
 export const API_URL = (import.meta.env.VITE_API_URL ?? "http://localhost:8080").replace(/\/$/, "");
 

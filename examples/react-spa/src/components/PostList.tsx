@@ -41,6 +41,9 @@ export default function PostList({ onOpen, onAuthLost }: {
             <button className="link" data-testid={`post-link-${p.id}`} onClick={() => onOpen(p.id)}>
               {p.title}
             </button>
+            {p.access === "premium" && (
+              <span className="tag" data-testid={`premium-${p.id}`}> premium</span>
+            )}
             {data.meter && p.unlocked && (
               <span className="tag" data-testid={`unlocked-${p.id}`}> unlocked this month</span>
             )}

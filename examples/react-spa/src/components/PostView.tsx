@@ -1,11 +1,14 @@
 import { useEffect, useState } from "react";
 import { ApiError, asApiError, call, client, type OnAuthLost, type Post } from "../api/client";
 import Meter from "./Meter";
+import PostHtml from "./PostHtml";
 import { UpgradeButton } from "./Billing";
 
 type State = { status: "loading" } | { status: "ok"; post: Post } | { status: "error"; err: ApiError };
 
-// GET /blog/{id}: the metered read. 402 means the month's free reads are used up.
+// GET /blog/{id}: the metered read. A 402 is either the paywall (the month's
+// free reads are used up) or a premium post opened on the free plan; neither
+// spends a read.
 export default function PostView({ id, onBack, onAuthLost }: {
   id: number;
   onBack: () => void;
@@ -39,16 +42,23 @@ export default function PostView({ id, onBack, onAuthLost }: {
         <h2 data-testid="post-title">{post.title}</h2>
         <time dateTime={post.published_at}>{new Date(post.published_at).toLocaleDateString()}</time>
         <Meter meter={post.meter} testid="post-meter" />
-        {/* The server renders the Markdown when the post is saved and
-            sanitizes it by an allowlist (no script, no event handlers, no
-            javascript: URLs), so its html is safe to insert as it is. */}
-        <div data-testid="post-body" dangerouslySetInnerHTML={{ __html: post.html }} />
+        <PostHtml html={post.html} testid="post-body" />
       </article>
     );
-  } else if (state.err.code === "paywall" || state.err.code === "premium_required") {
+  } else if (state.err.code === "premium_required") {
     content = (
-      <div className="paywall" data-testid="paywall">
-        <h2>Paywall</h2>
+      <div className="paywall" data-testid="paywall" data-code={state.err.code}>
+        <h2 data-testid="paywall-title">Premium post</h2>
+        <p data-testid="paywall-message">{state.err.message}</p>
+        <p className="hint">Opening it used none of your free reads.</p>
+        <Meter meter={state.err.meter} testid="paywall-meter" />
+        <UpgradeButton />
+      </div>
+    );
+  } else if (state.err.code === "paywall") {
+    content = (
+      <div className="paywall" data-testid="paywall" data-code={state.err.code}>
+        <h2 data-testid="paywall-title">Paywall</h2>
         <p data-testid="paywall-message">{state.err.message}</p>
         <Meter meter={state.err.meter} testid="paywall-meter" />
         <p className="hint">Posts you already opened this month stay free to re-read.</p>

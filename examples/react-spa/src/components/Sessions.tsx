@@ -42,7 +42,7 @@ export default function Sessions({ onAuthLost }: { onAuthLost: OnAuthLost }) {
     <section>
       <h2>Your sessions</h2>
       {error && <p className="error" data-testid="sessions-error">{error}</p>}
-      <table className="sessions" data-testid="session-list">
+      <table className="list sessions" data-testid="session-list">
         <thead>
           <tr><th>Device</th><th>Address</th><th>Signed in</th><th>Last seen</th><th>Expires</th><th></th></tr>
         </thead>

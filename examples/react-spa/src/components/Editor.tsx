@@ -1,0 +1,413 @@
+import { useEffect, useState, type FormEvent } from "react";
+import {
+  asApiError,
+  call,
+  client,
+  type Access,
+  type ApiError,
+  type EditablePost,
+  type OnAuthLost,
+} from "../api/client";
+import PostHtml from "./PostHtml";
+
+// The author's editor: POST /posts (a new draft), GET /posts/{id} (any
+// stage), PATCH /posts/{id}, publish (now, scheduled or back-dated),
+// unpublish and DELETE.
+//
+// Every save sends the `updated_at` of the version the form started from,
+// so a save over someone else's newer one is refused (409 edit_conflict)
+// instead of silently overwriting it. Publishing, unpublishing and saving
+// each answer the post as stored, whose `updated_at` the next save sends.
+
+/** What the form edits. */
+type Draft = { title: string; body: string; excerpt: string; access: Access };
+
+const BLANK: Draft = { title: "", body: "", excerpt: "", access: "metered" };
+
+const draftOf = (post: EditablePost): Draft => ({
+  title: post.title,
+  body: post.body,
+  excerpt: post.excerpt,
+  access: post.access,
+});
+
+const ACCESS: { value: Access; label: string; means: string }[] = [
+  { value: "free", label: "Free", means: "Everyone signed in reads it without using a free read." },
+  { value: "metered", label: "Metered", means: "Free readers spend one of their monthly free reads on it." },
+  { value: "premium", label: "Premium", means: "Premium members only; free readers are offered the upgrade." },
+];
+
+/** The fields a 422 may name that the form shows next to an input. */
+const SHOWN_FIELDS = ["title", "body", "excerpt", "access", "at"];
+
+const when = (t: string) => new Date(t).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+
+/** A `datetime-local` value (the browser's local time) as the API's UTC time. */
+function utc(local: string): string | null {
+  const at = new Date(local);
+  return Number.isNaN(at.getTime()) ? null : at.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+/** "Draft", "Scheduled for …", "Published …". */
+function statusText(post: EditablePost): string {
+  if (post.status === "draft" || !post.published_at) return "Draft";
+  if (post.status === "scheduled") return `Scheduled for ${when(post.published_at)}`;
+  return `Published ${when(post.published_at)}`;
+}
+
+export default function Editor({ id, onClose, onAuthLost }: {
+  /** The post to open; null for a new one. */
+  id: number | null;
+  /** Back to the list (after a delete too). */
+  onClose: () => void;
+  onAuthLost: OnAuthLost;
+}) {
+  // The post as the server last answered it: its updated_at is the version
+  // the next save starts from, its html the preview.
+  const [saved, setSaved] = useState<EditablePost | null>(null);
+  const [draft, setDraft] = useState<Draft>(BLANK);
+  const [loading, setLoading] = useState(id !== null);
+  const [busy, setBusy] = useState(false);
+  const [tab, setTab] = useState<"write" | "preview">("write");
+  const [fields, setFields] = useState<Record<string, string>>({});
+  const [error, setError] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  // Set when a save met a newer version: the server's sentence.
+  const [conflict, setConflict] = useState<string | null>(null);
+  // The text the person had typed when their save was refused, kept after
+  // they load the other version so that nothing they wrote is lost.
+  const [unsaved, setUnsaved] = useState<Draft | null>(null);
+  const [publishAt, setPublishAt] = useState("");
+  const [confirmDelete, setConfirmDelete] = useState(false);
+
+  useEffect(() => {
+    if (id === null) return;
+    let current = true;
+    call(client.GET("/posts/{id}", { params: { path: { id } } }))
+      .then((post) => {
+        if (!current) return;
+        setSaved(post);
+        setDraft(draftOf(post));
+      })
+      .catch((caught: unknown) => {
+        if (!current) return;
+        const err = asApiError(caught);
+        setError(err.message);
+        onAuthLost(err);
+      })
+      .finally(() => current && setLoading(false));
+    return () => {
+      current = false;
+    };
+  }, [id, onAuthLost]);
+
+  const base = saved ? draftOf(saved) : BLANK;
+  const dirty = (Object.keys(base) as (keyof Draft)[]).some((k) => draft[k] !== base[k]);
+
+  function edit<K extends keyof Draft>(key: K, value: Draft[K]) {
+    setDraft((d) => ({ ...d, [key]: value }));
+    setNotice(null);
+  }
+
+  /** Shows what went wrong: 422 fields next to their inputs, a conflict, or the sentence. */
+  function fail(err: ApiError) {
+    if (err.code === "validation_failed") {
+      setFields(err.fields);
+      const elsewhere = Object.keys(err.fields).filter((f) => !SHOWN_FIELDS.includes(f));
+      if (elsewhere.length) setError(err.message);
+    } else if (err.code === "edit_conflict") {
+      setConflict(err.message);
+    } else {
+      setError(err.message);
+      onAuthLost(err);
+    }
+  }
+
+  /** Takes the server's answer as the new starting point. */
+  function adopt(post: EditablePost) {
+    setSaved(post);
+    setDraft(draftOf(post));
+  }
+
+  /**
+   * Stores the form: a new draft, or a PATCH of the fields changed since
+   * the version it started from (an excerpt emptied goes back to the
+   * derived one). The post as stored, or null when the save was refused.
+   */
+  async function store(): Promise<EditablePost | null> {
+    if (saved && !dirty) return saved;
+    try {
+      let post: EditablePost;
+      if (!saved) {
+        const excerpt = draft.excerpt.trim() ? draft.excerpt : undefined;
+        post = await call(client.POST("/posts", {
+          body: { title: draft.title, body: draft.body, access: draft.access, excerpt },
+        }));
+      } else {
+        post = await call(client.PATCH("/posts/{id}", {
+          params: { path: { id: saved.id } },
+          body: {
+            title: draft.title !== saved.title ? draft.title : undefined,
+            body: draft.body !== saved.body ? draft.body : undefined,
+            access: draft.access !== saved.access ? draft.access : undefined,
+            excerpt: draft.excerpt !== saved.excerpt ? (draft.excerpt.trim() ? draft.excerpt : null) : undefined,
+            updated_at: saved.updated_at,
+          },
+        }));
+      }
+      adopt(post);
+      setUnsaved(null);
+      return post;
+    } catch (caught) {
+      fail(asApiError(caught));
+      return null;
+    }
+  }
+
+  /** Runs one action with the form locked and the last messages cleared. */
+  async function run(action: () => Promise<void>) {
+    setBusy(true);
+    setFields({});
+    setError(null);
+    setNotice(null);
+    try {
+      await action();
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const save = (event: FormEvent) => {
+    event.preventDefault();
+    return run(async () => {
+      const post = await store();
+      if (post) setNotice(`Saved at ${new Date().toLocaleTimeString()}.`);
+    });
+  };
+
+  /** Publishes now (`at` null) or at a time; unsaved changes are saved first. */
+  const publish = (at: string | null) =>
+    run(async () => {
+      const post = await store();
+      if (!post) return;
+      try {
+        adopt(await call(client.POST("/posts/{id}/publish", {
+          params: { path: { id: post.id } },
+          body: at === null ? {} : { at },
+        })));
+        setPublishAt("");
+      } catch (caught) {
+        fail(asApiError(caught));
+      }
+    });
+
+  const publishAtChosen = () => {
+    const at = utc(publishAt);
+    if (at === null) {
+      setFields({ at: "Choose a date and a time." });
+      return;
+    }
+    return publish(at);
+  };
+
+  /** Back to draft; unsaved changes are saved first. */
+  const unpublish = () =>
+    run(async () => {
+      const post = await store();
+      if (!post) return;
+      try {
+        adopt(await call(client.POST("/posts/{id}/unpublish", { params: { path: { id: post.id } } })));
+      } catch (caught) {
+        fail(asApiError(caught));
+      }
+    });
+
+  const remove = () =>
+    run(async () => {
+      if (!saved) return;
+      try {
+        await call(client.DELETE("/posts/{id}", { params: { path: { id: saved.id } } }));
+        onClose();
+      } catch (caught) {
+        setConfirmDelete(false);
+        fail(asApiError(caught));
+      }
+    });
+
+  /** After a conflict: the version someone else saved replaces the form. */
+  const reload = () =>
+    run(async () => {
+      if (!saved) return;
+      const mine = draft;
+      try {
+        adopt(await call(client.GET("/posts/{id}", { params: { path: { id: saved.id } } })));
+        setConflict(null);
+        setUnsaved(mine);
+      } catch (caught) {
+        fail(asApiError(caught));
+      }
+    });
+
+  if (loading) return <p>Loading the post…</p>;
+  if (id !== null && !saved) {
+    return (
+      <section>
+        <button className="link" data-testid="editor-back" onClick={onClose}>← My posts</button>
+        <p className="error" data-testid="editor-error">{error}</p>
+      </section>
+    );
+  }
+
+  // An empty time offers to schedule, the usual case; a past one back-dates.
+  const backDate = publishAt !== "" && new Date(publishAt).getTime() <= Date.now();
+  const fieldError = (name: string) =>
+    fields[name] ? <p className="field-error" data-testid={`editor-error-${name}`}>{fields[name]}</p> : null;
+
+  return (
+    <section className="editor" data-testid="editor" data-post-id={saved?.id ?? ""}
+      data-updated-at={saved?.updated_at ?? ""}>
+      <button className="link" data-testid="editor-back" onClick={onClose}>← My posts</button>
+      <div className="editor-head">
+        <h2>{saved ? "Edit post" : "New post"}</h2>
+        <span className={`status ${saved?.status ?? "new"}`} data-testid="editor-status"
+          data-status={saved?.status ?? "new"}>
+          {saved ? statusText(saved) : "Not saved yet"}
+        </span>
+      </div>
+
+      {conflict && (
+        <div className="conflict" role="alert" data-testid="editor-conflict">
+          <h3>Someone else saved this post meanwhile</h3>
+          <p data-testid="editor-conflict-message">
+            {conflict} Your changes are not saved, and nothing of theirs was overwritten.
+          </p>
+          <button type="button" data-testid="editor-reload" disabled={busy} onClick={reload}>
+            Load their version
+          </button>
+          <span className="hint"> Your text stays on this page to copy from.</span>
+        </div>
+      )}
+      {unsaved && (
+        <details className="unsaved" data-testid="editor-unsaved">
+          <summary>Your unsaved text (from before you loaded their version)</summary>
+          <p><strong>{unsaved.title}</strong></p>
+          <textarea readOnly rows={6} value={unsaved.body} aria-label="Your unsaved text" />
+        </details>
+      )}
+
+      <div className="tabs" role="group" aria-label="Show">
+        <button type="button" aria-pressed={tab === "write"} className={tab === "write" ? "active" : ""}
+          data-testid="editor-tab-write" onClick={() => setTab("write")}>Write</button>
+        <button type="button" aria-pressed={tab === "preview"} className={tab === "preview" ? "active" : ""}
+          data-testid="editor-tab-preview" onClick={() => setTab("preview")}>Preview</button>
+      </div>
+
+      {tab === "write" ? (
+        <form className="card" onSubmit={save} data-testid="editor-form" noValidate>
+          <fieldset disabled={busy}>
+            <label htmlFor="editor-title">Title</label>
+            <input id="editor-title" data-testid="editor-title" value={draft.title}
+              aria-invalid={fields.title ? true : undefined} onChange={(e) => edit("title", e.target.value)} />
+            {fieldError("title")}
+
+            <label htmlFor="editor-body">Body <span className="hint">(Markdown)</span></label>
+            <textarea id="editor-body" data-testid="editor-body" rows={14} value={draft.body}
+              aria-invalid={fields.body ? true : undefined} onChange={(e) => edit("body", e.target.value)} />
+            {fieldError("body")}
+
+            <label htmlFor="editor-access">Who may read it</label>
+            <select id="editor-access" data-testid="editor-access" value={draft.access}
+              aria-invalid={fields.access ? true : undefined}
+              onChange={(e) => edit("access", e.target.value as Access)}>
+              {ACCESS.map((a) => <option key={a.value} value={a.value}>{a.label}</option>)}
+            </select>
+            <p className="hint" data-testid="editor-access-means">
+              {ACCESS.find((a) => a.value === draft.access)?.means}
+            </p>
+            {fieldError("access")}
+
+            <label htmlFor="editor-excerpt">Excerpt <span className="hint">(optional: the start of the body when empty)</span></label>
+            <textarea id="editor-excerpt" data-testid="editor-excerpt" rows={2} value={draft.excerpt}
+              aria-invalid={fields.excerpt ? true : undefined} onChange={(e) => edit("excerpt", e.target.value)} />
+            {fieldError("excerpt")}
+
+            {saved && <p className="hint" data-testid="editor-slug">Address: /blog/{saved.slug}</p>}
+            <div className="actions">
+              <button type="submit" data-testid="editor-save">
+                {busy ? "Saving…" : saved && saved.status !== "draft" ? "Save changes" : "Save draft"}
+              </button>
+              {dirty && saved && <span className="hint" data-testid="editor-dirty">Unsaved changes</span>}
+              {notice && !dirty && <span className="hint" data-testid="editor-notice">{notice}</span>}
+            </div>
+          </fieldset>
+        </form>
+      ) : (
+        <div className="preview" data-testid="editor-preview-pane">
+          {saved ? (
+            <>
+              {dirty && (
+                <p className="note" data-testid="editor-preview-stale">
+                  The preview shows the last saved version; save to see your latest changes.
+                </p>
+              )}
+              <article>
+                <h2 data-testid="editor-preview-title">{saved.title}</h2>
+                <PostHtml html={saved.html} testid="editor-preview" />
+              </article>
+            </>
+          ) : (
+            <p className="hint">Save the draft to see it as readers will.</p>
+          )}
+        </div>
+      )}
+
+      {error && <p className="error" role="alert" data-testid="editor-error">{error}</p>}
+
+      <div className="card publish" data-testid="editor-publish-panel">
+        <h3>Publishing</h3>
+        <div className="actions">
+          {saved?.status !== "published" && (
+            <button type="button" data-testid="editor-publish" disabled={busy} onClick={() => publish(null)}>
+              Publish now
+            </button>
+          )}
+          {saved && saved.status !== "draft" && (
+            <button type="button" data-testid="editor-unpublish" disabled={busy} onClick={unpublish}>
+              Unpublish
+            </button>
+          )}
+        </div>
+        <label htmlFor="editor-publish-at">Or publish at a date and time (your time zone)</label>
+        <div className="actions">
+          <input id="editor-publish-at" data-testid="editor-publish-at" type="datetime-local" value={publishAt}
+            aria-invalid={fields.at ? true : undefined} onChange={(e) => setPublishAt(e.target.value)} />
+          <button type="button" data-testid="editor-publish-at-submit" disabled={busy || publishAt === ""}
+            onClick={publishAtChosen}>
+            {backDate ? "Back-date" : "Schedule"}
+          </button>
+        </div>
+        {fieldError("at")}
+        <p className="hint">A time to come schedules the post: readers see it from then on. A past time publishes it now, dated then.</p>
+      </div>
+
+      {saved && (
+        <div className="danger">
+          {confirmDelete ? (
+            <p data-testid="editor-delete-confirm">
+              Delete “{saved.title}” for good? Readers lose it at once.{" "}
+              <button type="button" className="destructive" data-testid="editor-delete-yes" disabled={busy}
+                onClick={remove}>Delete</button>{" "}
+              <button type="button" data-testid="editor-delete-no" onClick={() => setConfirmDelete(false)}>
+                Keep it
+              </button>
+            </p>
+          ) : (
+            <button type="button" data-testid="editor-delete" disabled={busy} onClick={() => setConfirmDelete(true)}>
+              Delete…
+            </button>
+          )}
+        </div>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,107 @@
+import { useEffect, useState } from "react";
+import {
+  asApiError,
+  call,
+  client,
+  type EditablePostList,
+  type OnAuthLost,
+  type PostStatus,
+} from "../api/client";
+
+const PER_PAGE = 20;
+
+const FILTERS: { status: PostStatus | null; label: string; empty: string }[] = [
+  { status: null, label: "All", empty: "No posts yet." },
+  { status: "draft", label: "Drafts", empty: "No drafts." },
+  { status: "scheduled", label: "Scheduled", empty: "Nothing scheduled." },
+  { status: "published", label: "Published", empty: "Nothing published yet." },
+];
+
+const day = (t: string) => new Date(t).toLocaleDateString();
+
+// GET /posts: the caller's posts at every stage (an admin's: everyone's),
+// most recently updated first, filtered by `status`, a page at a time.
+export default function MyPosts({ everyone, onOpen, onAuthLost }: {
+  /** The caller is an admin: the list holds every author's posts. */
+  everyone: boolean;
+  onOpen: (id: number) => void;
+  onAuthLost: OnAuthLost;
+}) {
+  const [status, setStatus] = useState<PostStatus | null>(null);
+  const [page, setPage] = useState(1);
+  const [data, setData] = useState<EditablePostList | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    let current = true;
+    setError(null);
+    const query = { page, per_page: PER_PAGE, ...(status ? { status } : {}) };
+    call(client.GET("/posts", { params: { query } }))
+      .then((d) => current && setData(d))
+      .catch((caught: unknown) => {
+        if (!current) return;
+        const err = asApiError(caught);
+        setError(err.message);
+        onAuthLost(err);
+      });
+    return () => {
+      current = false;
+    };
+  }, [status, page, onAuthLost]);
+
+  function filter(next: PostStatus | null) {
+    setStatus(next);
+    setPage(1);
+  }
+
+  const shown = FILTERS.find((f) => f.status === status) ?? FILTERS[0]!;
+  const pages = data ? Math.max(1, Math.ceil(data.total / data.per_page)) : 1;
+  return (
+    <section data-testid="my-posts">
+      <h2>{everyone ? "All posts" : "My posts"}</h2>
+      <div className="filters" role="group" aria-label="Show">
+        {FILTERS.map((f) => (
+          <button key={f.label} className={f.status === status ? "active" : ""} aria-pressed={f.status === status}
+            data-testid={`mine-filter-${f.status ?? "all"}`} onClick={() => filter(f.status)}>
+            {f.label}
+          </button>
+        ))}
+      </div>
+      {error && <p className="error" data-testid="mine-error">{error}</p>}
+      {!data ? (
+        !error && <p>Loading your posts…</p>
+      ) : data.posts.length === 0 ? (
+        <p className="hint" data-testid="mine-empty">{shown.empty}</p>
+      ) : (
+        <ul className="posts" data-testid="mine-list" data-status={status ?? "all"}>
+          {data.posts.map((p) => (
+            <li key={p.id} data-testid="mine-row" data-id={p.id} data-status={p.status}>
+              <button className="link" data-testid={`mine-open-${p.id}`} onClick={() => onOpen(p.id)}>
+                {p.title}
+              </button>
+              <p className="meta">
+                <span className={`status ${p.status}`}>{p.status}</span>{" "}
+                <span className="tag">{p.access}</span>
+                {everyone && <span className="tag"> · by {p.author?.username ?? "a deleted account"}</span>}
+                <span className="tag">
+                  {" · "}
+                  {p.published_at
+                    ? `${p.status === "scheduled" ? "appears" : "published"} ${day(p.published_at)}`
+                    : `edited ${day(p.updated_at)}`}
+                </span>
+              </p>
+              <p>{p.excerpt}</p>
+            </li>
+          ))}
+        </ul>
+      )}
+      {pages > 1 && (
+        <nav className="pager">
+          <button disabled={page <= 1} onClick={() => setPage(page - 1)}>← Previous</button>
+          <span>Page {page} of {pages}</span>
+          <button disabled={page >= pages} onClick={() => setPage(page + 1)}>Next →</button>
+        </nav>
+      )}
+    </section>
+  );
+}

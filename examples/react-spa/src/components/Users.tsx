@@ -1,0 +1,167 @@
+import { useEffect, useState, type FormEvent } from "react";
+import {
+  asApiError,
+  call,
+  client,
+  type AdminUser,
+  type AdminUserList,
+  type ApiError,
+  type OnAuthLost,
+  type Plan,
+  type Role,
+} from "../api/client";
+
+const PER_PAGE = 20;
+const ROLES: Role[] = ["reader", "author", "admin"];
+const PLANS: Plan[] = ["free", "premium"];
+
+type Change = { role?: Role; plan?: Plan; disabled?: boolean };
+type Outcome = { ok: true } | { ok: false; err: ApiError };
+
+const day = (t: string) => new Date(t).toLocaleDateString();
+
+// Admin → Users: GET /admin/users?q= (a part of the username or address),
+// and PATCH /admin/users/{id} for a role, a plan or the disabled switch.
+// Each control saves as soon as it changes; until the server has answered,
+// the row shows what is stored, so a refused change (409 last_admin, …)
+// leaves the control where it was, with the server's sentence beside it.
+export default function Users({ me, onSelfChanged, onAuthLost }: {
+  /** The admin's own id: a change to their own row changes what they may do. */
+  me: number;
+  onSelfChanged: () => void;
+  onAuthLost: OnAuthLost;
+}) {
+  const [typed, setTyped] = useState("");
+  const [q, setQ] = useState("");
+  const [page, setPage] = useState(1);
+  const [data, setData] = useState<AdminUserList | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState<number | null>(null);
+  // Per row: the last change's outcome.
+  const [outcome, setOutcome] = useState<Record<number, Outcome | null>>({});
+
+  useEffect(() => {
+    let current = true;
+    setError(null);
+    const query = { page, per_page: PER_PAGE, ...(q ? { q } : {}) };
+    call(client.GET("/admin/users", { params: { query } }))
+      .then((d) => current && setData(d))
+      .catch((caught: unknown) => {
+        if (!current) return;
+        const err = asApiError(caught);
+        setError(err.message);
+        onAuthLost(err);
+      });
+    return () => {
+      current = false;
+    };
+  }, [q, page, onAuthLost]);
+
+  function search(event: FormEvent) {
+    event.preventDefault();
+    setQ(typed.trim());
+    setPage(1);
+    setOutcome({});
+  }
+
+  async function change(user: AdminUser, body: Change) {
+    setBusy(user.id);
+    setOutcome((o) => ({ ...o, [user.id]: null }));
+    try {
+      const changed = await call(client.PATCH("/admin/users/{id}", { params: { path: { id: user.id } }, body }));
+      setData((d) => d && { ...d, users: d.users.map((u) => (u.id === changed.id ? changed : u)) });
+      setOutcome((o) => ({ ...o, [user.id]: { ok: true } }));
+      if (user.id === me) onSelfChanged();
+    } catch (caught) {
+      const err = asApiError(caught);
+      setOutcome((o) => ({ ...o, [user.id]: { ok: false, err } }));
+      onAuthLost(err);
+    }
+    setBusy(null);
+  }
+
+  const pages = data ? Math.max(1, Math.ceil(data.total / data.per_page)) : 1;
+  return (
+    <section data-testid="admin-users">
+      <h2>Admin · Users</h2>
+      <form className="search" onSubmit={search} role="search">
+        <label htmlFor="users-q" className="visually-hidden">Search by username or email address</label>
+        <input id="users-q" data-testid="users-q" type="search" value={typed} placeholder="Username or email address"
+          onChange={(e) => setTyped(e.target.value)} />
+        <button type="submit" data-testid="users-search">Search</button>
+      </form>
+      {error && <p className="error" data-testid="users-error">{error}</p>}
+      {!data ? (
+        !error && <p>Loading users…</p>
+      ) : data.users.length === 0 ? (
+        <p className="hint" data-testid="users-empty">No user matches “{q}”.</p>
+      ) : (
+        <>
+          <p className="hint" data-testid="users-total">
+            {data.total} user{data.total === 1 ? "" : "s"}{q ? ` matching “${q}”` : ""}
+          </p>
+          <table className="list users" data-testid="user-list">
+            <thead>
+              <tr><th>User</th><th>Role</th><th>Plan</th><th>Account</th><th>Joined</th><th>Last login</th></tr>
+            </thead>
+            <tbody>
+              {data.users.map((u) => {
+                const result = outcome[u.id];
+                return (
+                  <tr key={u.id} data-testid="user-row" data-username={u.username} data-role={u.role}
+                    data-plan={u.plan} data-disabled={u.disabled ? "true" : "false"}>
+                    <td>
+                      <span data-testid={`user-name-${u.id}`}>{u.username}</span>
+                      {u.id === me && <span className="tag"> you</span>}
+                      {u.email && (
+                        <span className="email">
+                          {u.email} <span className="tag">{u.email_verified ? "verified" : "not verified"}</span>
+                        </span>
+                      )}
+                      {result && (result.ok ? (
+                        <span className="saved" data-testid={`user-saved-${u.id}`}>Saved</span>
+                      ) : (
+                        <span className="error" role="alert" data-testid={`user-error-${u.id}`}
+                          data-code={result.err.code}>
+                          {result.err.message}
+                        </span>
+                      ))}
+                    </td>
+                    <td data-label="Role">
+                      <select data-testid={`user-role-${u.id}`} aria-label={`Role of ${u.username}`} value={u.role}
+                        disabled={busy === u.id} onChange={(e) => change(u, { role: e.target.value as Role })}>
+                        {ROLES.map((r) => <option key={r} value={r}>{r}</option>)}
+                      </select>
+                    </td>
+                    <td data-label="Plan">
+                      <select data-testid={`user-plan-${u.id}`} aria-label={`Plan of ${u.username}`} value={u.plan}
+                        disabled={busy === u.id} onChange={(e) => change(u, { plan: e.target.value as Plan })}>
+                        {PLANS.map((p) => <option key={p} value={p}>{p}</option>)}
+                      </select>
+                    </td>
+                    <td data-label="Account">
+                      <label className="check">
+                        <input type="checkbox" data-testid={`user-disabled-${u.id}`} checked={u.disabled}
+                          disabled={busy === u.id} onChange={(e) => change(u, { disabled: e.target.checked })} />
+                        disabled
+                      </label>
+                    </td>
+                    <td data-label="Joined">{day(u.created_at)}</td>
+                    <td data-label="Last login">{u.last_login_at ? day(u.last_login_at) : "never"}</td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </>
+      )}
+      {pages > 1 && (
+        <nav className="pager">
+          <button disabled={page <= 1} onClick={() => setPage(page - 1)}>← Newer</button>
+          <span>Page {page} of {pages}</span>
+          <button disabled={page >= pages} onClick={() => setPage(page + 1)}>Older →</button>
+        </nav>
+      )}
+    </section>
+  );
+}
