@@ -10,6 +10,7 @@
 //! | [`startup`] | `Application`: builds the server, binds its port, runs until stopped. |
 //! | [`middleware`] | Access log, contract headers, JSON errors, cross-site defences, the guard. |
 //! | [`routes`] | The HTTP handlers, one file per resource, and the route table. |
+//! | [`import`] | `tollgate import`: posts moved in from Markdown files with YAML front matter. |
 //! | [`state`] | `AppState`: what handlers and middleware reach through `web::Data`. |
 //! | [`mail`] | Email: messages queued in the outbox with their tokens, and the background sender that delivers them. |
 //! | [`auth`] | Password hashing off the async workers, and the login lockout. |
@@ -33,6 +34,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod import;
 pub mod logging;
 pub mod mail;
 pub mod metrics;

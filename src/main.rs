@@ -1,5 +1,6 @@
 //! The `tollgate` binary: settings, logging, and the CLI — nothing else.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -37,6 +38,14 @@ enum Command {
         username: String,
         #[arg(value_enum)]
         role: RoleArg,
+    },
+    /// Create or update posts from Markdown files with YAML front matter
+    /// (docs/api.md, "Command line").
+    Import {
+        /// Files, or folders whose *.md and *.markdown files below them are
+        /// read in sorted order.
+        #[arg(required = true, value_name = "FILE OR FOLDER")]
+        paths: Vec<PathBuf>,
     },
 }
 
@@ -117,6 +126,12 @@ fn main() -> ExitCode {
         Command::Migrate => migrate(&settings),
         Command::SetPlan { username, plan } => set_plan(&settings, &username, plan),
         Command::SetRole { username, role } => set_role(&settings, &username, role),
+        Command::Import { paths } => match import(&settings, &paths) {
+            // Each file that failed has said why on stderr.
+            Ok(report) if report.failed > 0 => return ExitCode::FAILURE,
+            Ok(_) => Ok(()),
+            Err(e) => Err(e),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -203,6 +218,23 @@ fn set_role(settings: &Settings, username: &str, role: RoleArg) -> anyhow::Resul
     let article = if role == Role::Reader { "a" } else { "an" };
     println!("{username} is now {article} {}", role.as_str());
     Ok(())
+}
+
+/// Imports the files `paths` name, each in a transaction of its own, after
+/// applying any pending migrations; prints a line per file and a summary.
+fn import(settings: &Settings, paths: &[PathBuf]) -> anyhow::Result<tollgate::import::Report> {
+    let mut conn = db::connect_one(settings)?;
+    db::migrate(&mut conn)?;
+    let clock = tollgate::clock::Clock::system();
+    let report = tollgate::import::run(
+        &mut conn,
+        paths,
+        &clock,
+        &mut std::io::stdout(),
+        &mut std::io::stderr(),
+    )?;
+    println!("{}", report.summary());
+    Ok(report)
 }
 
 /// Runs `change` on the user named `username` (any case) in one

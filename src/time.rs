@@ -26,6 +26,16 @@ pub fn parse_micros(text: &str) -> Option<i64> {
         .map(|at| at.with_timezone(&Utc).timestamp_micros())
 }
 
+/// Unix seconds from RFC 3339 text with any offset and fraction (`None`
+/// when it is not such text; the fraction is dropped): a time a publisher
+/// gives for a post, as `POST /posts/{id}/publish`'s `at` or an imported
+/// file's `date`.
+pub fn parse_seconds(text: &str) -> Option<i64> {
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|at| at.timestamp())
+}
+
 /// `2026-11-21T10:00:00Z`.
 pub fn format(at: DateTime<Utc>) -> String {
     match Text::of(at) {
@@ -121,6 +131,22 @@ mod tests {
         assert_eq!(format(from_unix(1_795_255_200)), "2026-11-21T10:00:00Z");
         assert_eq!(format(from_unix(0)), "1970-01-01T00:00:00Z");
         assert_eq!(format(from_unix(951_827_696)), "2000-02-29T12:34:56Z");
+    }
+
+    #[test]
+    fn parses_seconds_from_rfc3339_with_any_offset() {
+        assert_eq!(parse_seconds("2026-11-21T10:00:00Z"), Some(1_795_255_200));
+        assert_eq!(
+            parse_seconds("2026-11-21T11:00:00+01:00"),
+            Some(1_795_255_200)
+        );
+        assert_eq!(
+            parse_seconds("2026-11-21T10:00:00.999Z"),
+            Some(1_795_255_200)
+        );
+        for bad in ["", "2026-11-21", "2026-11-21T10:00:00", "tomorrow"] {
+            assert_eq!(parse_seconds(bad), None, "{bad:?}");
+        }
     }
 
     proptest::proptest! {

@@ -54,7 +54,7 @@ use scan::{blank_comments_and_literals, root_paths, scan, Graph, ModuleGraph, Ow
 const LAYERS: &[&[&str]] = &[
     &["main"],
     &["startup"],
-    &["routes", "middleware"],
+    &["routes", "middleware", "import"],
     &["state"],
     &["auth", "session", "billing", "mail"],
     &["error"],

@@ -446,9 +446,9 @@ pub async fn publish(
     let at = fields.text_or_null("at", false);
     let at = fields.parse("at", at, |at| match at {
         None => Ok(None),
-        Some(text) => chrono::DateTime::parse_from_rfc3339(&text)
-            .map(|at| Some(at.timestamp()))
-            .map_err(|_| "must be an RFC 3339 time, e.g. 2026-12-01T09:00:00Z"),
+        Some(text) => time::parse_seconds(&text)
+            .map(Some)
+            .ok_or("must be an RFC 3339 time, e.g. 2026-12-01T09:00:00Z"),
     });
     let Ok(at) = at else {
         return Err(fields.into_error());

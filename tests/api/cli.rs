@@ -1,28 +1,7 @@
 //! The `tollgate` binary itself: its commands and its refusal of bad settings.
 
-use std::process::{Command, Output};
-
+use crate::support::cli::{tollgate, tollgate_on};
 use crate::support::spawn_app_and_user;
-
-fn tollgate(dir: &std::path::Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tollgate"));
-    command
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("RUST_LOG", "warn");
-    command
-}
-
-/// Runs `tollgate args` in `dir` on the test app's database.
-fn tollgate_on(dir: &std::path::Path, database_url: &str, args: &[&str]) -> Output {
-    tollgate(dir)
-        .args(args)
-        .env("DATABASE_URL", database_url)
-        .env("SESSION_SECRET", "s".repeat(64))
-        .output()
-        .unwrap()
-}
 
 #[test]
 fn migrate_creates_the_database_and_exits() {

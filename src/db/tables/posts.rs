@@ -358,25 +358,13 @@ pub fn insert(
     author_id: i64,
     now_micros: i64,
 ) -> Result<Result<(i64, Slug), Refused>, super::Error> {
-    let now = now_micros.div_euclid(1_000_000);
     for _ in 0..16 {
         let result = super::write_transaction(conn, |conn| {
             let slug = match slug {
                 Ok(given) => given.clone(),
                 Err(wanted) => free_slug(conn, wanted)?,
             };
-            let id = diesel::insert_into(posts::table)
-                .values((
-                    content,
-                    posts::slug.eq(slug.as_str()),
-                    posts::status.eq("draft"),
-                    posts::author_id.eq(author_id),
-                    posts::published_at.eq(now),
-                    posts::created_at.eq(now),
-                    posts::updated_at.eq(now_micros),
-                ))
-                .returning(posts::id)
-                .get_result::<i64>(conn)?;
+            let id = insert_row(conn, content, &slug, Some(author_id), None, now_micros)?;
             Ok::<_, diesel::result::Error>((id, slug))
         });
         match result {
@@ -394,6 +382,40 @@ pub fn insert(
     Err(super::Error::Unavailable)
 }
 
+/// Inserts a post with `slug` at `now_micros`: published from
+/// `published_at` (seconds), or a draft when that is `None`. Its id.
+fn insert_row(
+    conn: &mut Conn,
+    content: &Content<'_>,
+    slug: &Slug,
+    author_id: Option<i64>,
+    published_at: Option<i64>,
+    now_micros: i64,
+) -> QueryResult<i64> {
+    let now = now_micros.div_euclid(1_000_000);
+    diesel::insert_into(posts::table)
+        .values((
+            content,
+            posts::slug.eq(slug.as_str()),
+            posts::status.eq(status_of(published_at)),
+            posts::author_id.eq(author_id),
+            // A draft's `published_at` means nothing until it is published.
+            posts::published_at.eq(published_at.unwrap_or(now)),
+            posts::created_at.eq(now),
+            posts::updated_at.eq(now_micros),
+        ))
+        .returning(posts::id)
+        .get_result(conn)
+}
+
+/// The `status` of a post published from `published_at`, or of a draft.
+fn status_of(published_at: Option<i64>) -> &'static str {
+    match published_at {
+        Some(_) => "published",
+        None => "draft",
+    }
+}
+
 /// What a save of an existing post changes, besides `updated_at`.
 #[derive(Clone, Copy)]
 pub enum Change<'a> {
@@ -403,6 +425,14 @@ pub enum Change<'a> {
     Publish { at: i64 },
     /// A draft again.
     Unpublish,
+    /// Everything an imported file says of a post: its fields, its author
+    /// (none: `None`), and published from `published_at` or, when that is
+    /// `None`, a draft. The slug stays: it is how the file found the post.
+    Replace {
+        content: Content<'a>,
+        author_id: Option<i64>,
+        published_at: Option<i64>,
+    },
 }
 
 /// Saves `change` to the live post `id` if it was last saved at
@@ -417,12 +447,26 @@ pub fn save(
     now_micros: i64,
     change: &Change<'_>,
 ) -> Result<Result<(), Refused>, super::Error> {
+    let result =
+        super::write_transaction(conn, |conn| update(conn, id, expected, now_micros, change));
+    saved(result)
+}
+
+/// [`save`]'s compare-and-set `UPDATE`, in the caller's transaction: the
+/// number of rows it changed (0 or 1).
+fn update(
+    conn: &mut Conn,
+    id: i64,
+    expected: i64,
+    now_micros: i64,
+    change: &Change<'_>,
+) -> QueryResult<usize> {
     let updated_at = now_micros.max(expected.saturating_add(1));
     let target = posts::table
         .filter(posts::id.eq(id))
         .filter(posts::deleted_at.is_null())
         .filter(posts::updated_at.eq(expected));
-    let result = super::write_transaction(conn, |conn| match change {
+    match change {
         Change::Content(content, slug) => diesel::update(target)
             .set((
                 content,
@@ -441,13 +485,88 @@ pub fn save(
         Change::Unpublish => diesel::update(target)
             .set((posts::status.eq("draft"), posts::updated_at.eq(updated_at)))
             .execute(conn),
-    });
+        Change::Replace {
+            content,
+            author_id,
+            published_at,
+        } => diesel::update(target)
+            .set((
+                content,
+                posts::author_id.eq(author_id),
+                posts::status.eq(status_of(*published_at)),
+                // A draft keeps the time it had, as an unpublished one does.
+                published_at.map(|at| posts::published_at.eq(at)),
+                posts::updated_at.eq(updated_at),
+            ))
+            .execute(conn),
+    }
+}
+
+/// What a compare-and-set `UPDATE` that changed `result` rows means.
+fn saved(result: QueryResult<usize>) -> Result<Result<(), Refused>, super::Error> {
     match result {
         Ok(1) => Ok(Ok(())),
         Ok(_) => Ok(Err(Refused::Conflict)),
         Err(e) if super::is_unique_violation(&e) => Ok(Err(Refused::SlugTaken)),
         Err(e) => Err(e.into()),
     }
+}
+
+/// What [`import`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Imported {
+    /// A new post, with this id.
+    Created(i64),
+    /// The live post with the slug, with this id.
+    Updated(i64),
+}
+
+/// Stores a post read from a file, found by `slug`: the live post that
+/// has it gets everything the file says ([`Change::Replace`]) in a save
+/// like an editor's, a compare-and-set that moves `updated_at` forward, so
+/// that an editor still holding the older version gets `409
+/// edit_conflict`; with none (a deleted post's slug is free, as the
+/// partial unique index `posts_slug` says), a new post is inserted with
+/// it. Published from `published_at`, or a draft when that is `None`.
+///
+/// Runs in the caller's [`super::write_transaction`] and opens none of its
+/// own, so that what the caller read for it (the author) and this write
+/// commit together or not at all. (A `write_transaction` inside another
+/// would wait for ever on SQLite for the writer's turn its caller holds.)
+/// On PostgreSQL another writer can come between the look and the write: a
+/// post created with the slug meanwhile makes the insert
+/// `Refused::SlugTaken` (and leaves the transaction failed), an editor's
+/// save makes the update `Refused::Conflict` (nothing changed). Either
+/// way the caller rolls the transaction back. On SQLite the caller's
+/// transaction holds the write lock from its start, so neither happens.
+pub fn import(
+    conn: &mut Conn,
+    content: &Content<'_>,
+    slug: &Slug,
+    author_id: Option<i64>,
+    published_at: Option<i64>,
+    now_micros: i64,
+) -> Result<Result<Imported, Refused>, super::Error> {
+    let live: Option<(i64, i64)> = posts::table
+        .filter(posts::slug.eq(slug.as_str()))
+        .filter(posts::deleted_at.is_null())
+        .select((posts::id, posts::updated_at))
+        .get_result(conn)
+        .optional()?;
+    let Some((id, expected)) = live else {
+        return match insert_row(conn, content, slug, author_id, published_at, now_micros) {
+            Ok(id) => Ok(Ok(Imported::Created(id))),
+            Err(e) if super::is_unique_violation(&e) => Ok(Err(Refused::SlugTaken)),
+            Err(e) => Err(e.into()),
+        };
+    };
+    let change = Change::Replace {
+        content: *content,
+        author_id,
+        published_at,
+    };
+    let result = update(conn, id, expected, now_micros, &change);
+    Ok(saved(result)?.map(|()| Imported::Updated(id)))
 }
 
 /// Deletes post `id` at `at`: gone for readers and editors, its slug free

@@ -1,5 +1,7 @@
-//! Publishing: what authors write and readers see of posts, and roles.
+//! Publishing: what authors write and readers see of posts, roles, and
+//! posts moved in from Markdown files.
 
 mod admin;
 mod editing;
+mod import;
 mod reading;

@@ -1,12 +1,14 @@
 //! Everything the tests share, apart from the tests themselves: the app on
 //! a free port with a fresh database ([`app`]), one method per endpoint
-//! ([`client`]), a logged-in test user ([`user`]), the contract's checks
-//! ([`assert`]), the database's side door ([`db`]), the app's mail as a
-//! reader sees it ([`mail`]), Stripe's side of billing ([`stripe`]), and
-//! the services the app talks to, faked on loopback ([`fakes`]).
+//! ([`client`]), a logged-in test user ([`user`]), the binary's commands
+//! ([`cli`]), the contract's checks ([`assert`]), the database's side door
+//! ([`db`]), the app's mail as a reader sees it ([`mail`]), Stripe's side
+//! of billing ([`stripe`]), and the services the app talks to, faked on
+//! loopback ([`fakes`]).
 
 pub mod app;
 pub mod assert;
+pub mod cli;
 pub mod client;
 pub mod db;
 pub mod fakes;
