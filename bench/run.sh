@@ -17,6 +17,7 @@
 #   BENCH_PINNED=0 bash bench/run.sh         # only the every-worker runs
 #   BENCH_ROUNDS=5 bash bench/run.sh         # more every-worker and paced S7 rounds (3)
 #   BENCH_BACKENDS=postgres bash bench/run.sh # one backend (or sqlite)
+#   BENCH_POSTS=0 bash bench/run.sh          # skip the publishing runs
 #
 # Besides the pinned one-worker scenarios, each backend gets an every-worker
 # run: tollgate and the ceiling with one worker per core, neither pinned,
@@ -35,6 +36,7 @@ seed_users=${BENCH_SEED_USERS:-1000000}
 multi=${BENCH_MULTI:-1}
 pinned=${BENCH_PINNED:-1}
 rounds=${BENCH_ROUNDS:-3}
+posts_count=${BENCH_POSTS:-100000}
 cores=$(nproc)
 
 need() { command -v "$1" >/dev/null || { apt-get update -qq && apt-get install -y -qq "$2" >/dev/null; }; }
@@ -108,6 +110,16 @@ ceiling_run() {
 }
 server_cores=$server_core
 wrk_threads=1
+
+# same_ceiling_run ROWS NAME FILE: the ceiling answering with FILE's JSON
+# (a post as tollgate served it), for a ratio against the same bytes.
+same_ceiling_run() {
+  taskset -c "$server_cores" "$ceiling" serve 18900 1 "$3" > /dev/null & pids+=($!)
+  local pid=$!
+  wait_for http://127.0.0.1:18900/same
+  wrk_run "$1" "$2" "$pid" http://127.0.0.1:18900/same -t1 -c64
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+}
 
 # start_tollgate DATABASE_URL LOG: sets $server_pid.
 start_tollgate() {
@@ -311,6 +323,59 @@ seeded() {
   stop_tollgate
 }
 
+# big_post_body: Markdown of a long article (headings, emphasis, code,
+# links, lists) that renders to about 20 KiB of html, JSON-escaped.
+big_post_body() {
+  local i
+  for i in $(seq 1 36); do
+    printf '## Section %d\\n\\nA paragraph of a long article, with **bold words**, *emphasis*, `inline code` and [a link](https://example.com/notes/%d) as a real one carries. It goes on for a while, so that the section reads like one: another sentence, then another, until the paragraph is as long as those in a magazine piece.\\n\\n- a first point\\n- a second point, a little longer\\n\\n' "$i" "$i"
+  done
+}
+
+# publishing ROWS BACKEND: the publishing scenarios, first with the 12
+# demo posts, then on another database with $posts_count published posts
+# added (bench/seed_posts.sh, with drafts and scheduled posts readers do
+# not see). P1 `/blog` page 1 and P3 a re-read by slug on both; P2 a page
+# in the middle of the 100,000 on the big one. On the small one, the
+# cost of a post's size: P5 re-reads demo post 3 and P4 an article of
+# about 20 KiB of html, each beside the ceiling answering its very bytes
+# (C5, C4).
+publishing() {
+  local rows=$1 backend=$2 slug author id
+  new_database "$backend" posts12
+  start_tollgate "$db_url" "$work/posts12-server.log"
+  prepare_reader posts
+  slug=$(curl -s -H "Cookie: $COOKIE" "$base/blog/3" | sed -n 's/.*"slug":"\([^"]*\)".*/\1/p')
+  wrk_run "$rows" P1s "$server_pid" "$base/blog" -t1 -c64 -H "Cookie: $COOKIE"
+  wrk_run "$rows" P3s "$server_pid" "$base/blog/$slug" -t1 -c64 -H "Cookie: $COOKIE"
+  curl -s -H "Cookie: $COOKIE" "$base/blog/3" > "$work/demo-post.json"
+  same_ceiling_run "$rows" C5 "$work/demo-post.json"
+  wrk_run "$rows" P5 "$server_pid" "$base/blog/3" -t1 -c64 -H "Cookie: $COOKIE"
+  author=$(register bigauthor)
+  (cd "$work" && DATABASE_URL=$db_url "$tollgate" set-role bigauthor author > /dev/null)
+  id=$(curl -s "$base/posts" -H "Cookie: $author" -H 'Content-Type: application/json' \
+    -d "{\"title\":\"A long read\",\"body\":\"$(big_post_body)\"}" | sed -n 's/^{"id":\([0-9]*\).*/\1/p')
+  [ -n "$id" ] || { echo "could not create the long post" >&2; exit 1; }
+  curl -s -o /dev/null "$base/posts/$id/publish" -H "Cookie: $author" -H 'Content-Type: application/json' -d '{}'
+  local big_cookie; big_cookie=$(register bigreader)
+  curl -s -H "Cookie: $big_cookie" "$base/blog/$id" > "$work/big-post.json"
+  echo "$(wc -c < "$work/demo-post.json") $(wc -c < "$work/big-post.json")" > "$rows.sizes"
+  same_ceiling_run "$rows" C4 "$work/big-post.json"
+  wrk_run "$rows" P4 "$server_pid" "$base/blog/$id" -t1 -c64 -H "Cookie: $big_cookie"
+  stop_tollgate
+
+  new_database "$backend" posts_big
+  start_tollgate "$db_url" "$work/posts-big-server.log"
+  local started; started=$(date +%s)
+  bash bench/seed_posts.sh "$db_url" "$posts_count"
+  echo "$(($(date +%s) - started))" > "$rows.seed-time"
+  prepare_reader postsbig
+  wrk_run "$rows" P1 "$server_pid" "$base/blog" -t1 -c64 -H "Cookie: $COOKIE"
+  wrk_run "$rows" P2 "$server_pid" "$base/blog?page=$((posts_count / 40))" -t1 -c64 -H "Cookie: $COOKIE"
+  wrk_run "$rows" P3 "$server_pid" "$base/blog/$slug" -t1 -c64 -H "Cookie: $COOKIE"
+  stop_tollgate
+}
+
 # new_database BACKEND NAME: sets $db_url to a new, empty database.
 new_database() {
   if [ "$1" = sqlite ]; then
@@ -357,6 +422,9 @@ for backend in "${backends[@]}"; do
     # be working through what S7 left while this runs.
     new_database "$backend" multi
     every_worker "$work/$backend.multi" "$db_url"
+  fi
+  if [ "$posts_count" -gt 0 ]; then
+    publishing "$work/$backend.posts" "$backend"
   fi
   if [ "$seed_users" -gt 0 ]; then
     new_database "$backend" seeded
@@ -473,6 +541,42 @@ for backend in "${backends[@]}"; do
       echo
       echo "Seeded: $(cat "$work/$backend.seed-time"); peak RSS of the seeded server $(( $(field "$seeded_rows" S2 6) / 1024 )) MiB."
     fi
+  fi
+  if [ -f "$work/$backend.posts" ]; then
+    p=$work/$backend.posts
+    read -r demo_bytes big_bytes < "$p.sizes"
+    echo
+    echo "Publishing: the 12 demo posts, then $posts_count published posts more (with $((posts_count / 10)) drafts and $((posts_count / 100)) scheduled ones, seeded in $(cat "$p.seed-time") s):"
+    echo
+    echo "| scenario | req/s | p50 | p99 | server CPU/req | server + PostgreSQL CPU/req | peak RSS |"
+    echo "|---|---|---|---|---|---|---|"
+    for s in P1s P1 P2 P3s P3 C5 P5 C4 P4; do
+      IFS='|' read -r _ rps p50 p99 cpu rss _ both < <(grep "^$s|" "$p")
+      case $s in
+        P1s) name="\`GET /blog\`, page 1, 12 posts" ;;
+        P1) name="\`GET /blog\`, page 1, $posts_count posts" ;;
+        P2) name="\`GET /blog?page=$((posts_count / 40))\`, the middle of $posts_count posts" ;;
+        P3s) name="\`GET /blog/{slug}\`, a re-read by slug, 12 posts" ;;
+        P3) name="\`GET /blog/{slug}\`, a re-read by slug, $posts_count posts" ;;
+        C5) name="ceiling serving demo post 3's $demo_bytes bytes" ;;
+        P5) name="\`GET /blog/3\`, demo post 3 re-read ($demo_bytes bytes)" ;;
+        C4) name="ceiling serving the long post's $big_bytes bytes" ;;
+        P4) name="\`GET /blog/{id}\`, a post of about 20 KiB of html re-read ($big_bytes bytes)" ;;
+      esac
+      [[ $s == C* ]] && both="–" || { [ "$backend" = postgres ] && both="$both µs" || both="= server"; }
+      echo "| $name | $rps | $p50 | $p99 | $cpu µs | $both | $((rss / 1024)) MiB |"
+    done
+    echo
+    echo "| target | this run | |"
+    echo "|---|---|---|"
+    for s in P1 P3; do
+      small=$(field "$p" "${s}s|" 2); big=$(field "$p" "$s|" 2)
+      echo "| $s with $posts_count posts within 20 % of 12 posts | $big vs $small req/s ($(awk -v a="$big" -v b="$small" 'BEGIN { printf "%+.0f %%", (a / b - 1) * 100 }')) | $(ok "$big >= 0.8 * $small") |"
+    done
+    demo_ratio=$(awk -v a="$(field "$p" "P5|" 2)" -v b="$(field "$p" "C5|" 2)" 'BEGIN { printf "%.3f", a / b }')
+    big_ratio=$(awk -v a="$(field "$p" "P4|" 2)" -v b="$(field "$p" "C4|" 2)" 'BEGIN { printf "%.3f", a / b }')
+    echo "| the long post × its ceiling ≥ 0.9 × the demo post × its ceiling | $big_ratio vs $demo_ratio | $(ok "$big_ratio >= 0.9 * $demo_ratio") |"
+    echo "| (not a target) the middle page against page 1, $posts_count posts | $(awk -v a="$(field "$p" "P2|" 2)" -v b="$(field "$p" "P1|" 2)" 'BEGIN { printf "%.2f", a / b }') × | |"
   fi
   if [ -f "$work/$backend.multi" ]; then
     m=$work/$backend.multi

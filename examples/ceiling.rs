@@ -3,7 +3,10 @@
 //! tollgate, and nothing else (no session, no database, no middleware
 //! stack). `bench/run.sh` measures it beside tollgate.
 //!
-//! `ceiling serve PORT [WORKERS]` serves (one worker unless told);
+//! `ceiling serve PORT [WORKERS] [FILE]` serves (one worker unless told);
+//! with FILE, `GET /same` also answers with FILE's JSON, parsed once and
+//! serialized again for every request as tollgate serializes a post, with
+//! the same headers: the ceiling for a read of a post of that size.
 //! `ceiling hash COST` prints how long one
 //! bcrypt hash takes at that cost, in milliseconds (the login storm's
 //! limit is cores ÷ that time).
@@ -35,6 +38,18 @@ async fn check_session() -> HttpResponse {
         })
 }
 
+/// `GET /same`: the JSON of the file given to `serve`.
+async fn same(body: web::Data<serde_json::Value>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .insert_header((
+            "Content-Security-Policy",
+            "default-src 'none'; frame-ancestors 'none'",
+        ))
+        .json(body.get_ref())
+}
+
 fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     match args.get(1).map(String::as_str) {
@@ -54,16 +69,26 @@ fn main() -> std::io::Result<()> {
         Some("serve") => {
             let port: u16 = args.get(2).and_then(|p| p.parse().ok()).unwrap_or(18900);
             let workers: usize = args.get(3).and_then(|w| w.parse().ok()).unwrap_or(1);
+            let same_body: serde_json::Value = match args.get(4) {
+                Some(path) => serde_json::from_slice(&std::fs::read(path)?)?,
+                None => serde_json::Value::Null,
+            };
+            let same_body = web::Data::new(same_body);
             actix_web::rt::System::new().block_on(async move {
-                HttpServer::new(|| App::new().route("/check_session", web::get().to(check_session)))
-                    .workers(workers)
-                    .bind(("127.0.0.1", port))?
-                    .run()
-                    .await
+                HttpServer::new(move || {
+                    App::new()
+                        .app_data(same_body.clone())
+                        .route("/check_session", web::get().to(check_session))
+                        .route("/same", web::get().to(same))
+                })
+                .workers(workers)
+                .bind(("127.0.0.1", port))?
+                .run()
+                .await
             })
         }
         _ => {
-            eprintln!("usage: ceiling serve PORT [WORKERS] | ceiling hash COST");
+            eprintln!("usage: ceiling serve PORT [WORKERS] [FILE] | ceiling hash COST");
             std::process::exit(2);
         }
     }

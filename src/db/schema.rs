@@ -176,6 +176,13 @@ diesel::table! {
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(events -> users (user_id));
 diesel::joinable!(paywall_notices -> users (user_id));
+diesel::table! {
+    post_totals (id) {
+        id -> Integer,
+        published -> BigInt,
+    }
+}
+
 diesel::joinable!(billing_checkouts -> users (user_id));
 diesel::joinable!(billing_customers -> users (user_id));
 diesel::joinable!(billing_subscriptions -> users (user_id));
@@ -188,6 +195,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     users,
     sessions,
     posts,
+    post_totals,
     unlocks,
     login_throttle,
     events,

@@ -1016,3 +1016,55 @@ async fn an_authors_posts_stay_with_no_author_when_they_delete_their_account() {
     assert_error(response, StatusCode::NOT_FOUND, "not_found").await;
 }
 }
+
+backend_test! {
+async fn readers_total_follows_parallel_publishing_unpublishing_and_deleting() {
+    let (app, author) = spawn_app_and_author().await;
+    let reader = app.logged_in_client("Reader").await;
+    let readers_total = || async {
+        let response = app.blog(&reader, "").await;
+        body_of(response, StatusCode::OK).await["total"].as_i64().unwrap()
+    };
+    let demo = readers_total().await;
+    let mut ids = Vec::new();
+    for n in 0..8 {
+        let fields = json!({"title": format!("Post {n}"), "body": "Body"});
+        ids.push(body_of(app.create_post(&author, &fields).await, StatusCode::CREATED).await["id"]
+            .as_i64()
+            .unwrap());
+    }
+    assert_eq!(readers_total().await, demo, "drafts are not counted");
+
+    let now = json!({});
+    let published = join_all(ids.iter().map(|&id| app.publish_post(&author, id, &now))).await;
+    for response in published {
+        body_of(response, StatusCode::OK).await;
+    }
+    assert_eq!(readers_total().await, demo + 8);
+
+    // Two unpublished, two deleted, one scheduled, one published twice,
+    // all at once.
+    let later = json!({"at": rfc3339(app.now() + 3600)});
+    let (a, b, c, d, e, f) = (ids[0], ids[1], ids[2], ids[3], ids[4], ids[5]);
+    let responses = tokio::join!(
+        app.unpublish_post(&author, a),
+        app.unpublish_post(&author, b),
+        app.delete_post(&author, c),
+        app.delete_post(&author, d),
+        app.publish_post(&author, e, &later),
+        app.publish_post(&author, f, &now),
+    );
+    for response in [responses.0, responses.1, responses.4, responses.5] {
+        body_of(response, StatusCode::OK).await;
+    }
+    for response in [responses.2, responses.3] {
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    }
+    assert_eq!(readers_total().await, demo + 3);
+    let listed = app.blog(&reader, "?per_page=100").await;
+    let listed = body_of(listed, StatusCode::OK).await["posts"].as_array().unwrap().len();
+    assert_eq!(listed as i64, demo + 3, "total is what the pages hold");
+    app.advance_clock(3600);
+    assert_eq!(readers_total().await, demo + 4, "the scheduled post counts at its time");
+}
+}

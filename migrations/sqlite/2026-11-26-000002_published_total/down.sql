@@ -1,0 +1,4 @@
+DROP TRIGGER post_totals_update;
+DROP TRIGGER post_totals_delete;
+DROP TRIGGER post_totals_insert;
+DROP TABLE post_totals;
