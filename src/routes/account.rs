@@ -76,8 +76,7 @@ pub async fn end_session(
     }
     let is_current = id == current.0.id;
     let user_id = current.0.user.id;
-    let now = state.clock.now();
-    let ended = super::write(&state.pool, move |conn| {
+    let ended = super::write_now(&state, move |conn, now| {
         let ended = sessions::revoke(conn, user_id, &id)?;
         if ended {
             revoked(conn, now, user_id, &by, &id)?;
@@ -101,8 +100,7 @@ pub async fn end_other_sessions(
     current: CurrentSession,
 ) -> Result<HttpResponse, ApiError> {
     let (user_id, keep) = (current.0.user.id, current.0.id);
-    let now = state.clock.now();
-    super::write(&state.pool, move |conn| {
+    super::write_now(&state, move |conn, now| {
         for id in sessions::revoke_others(conn, user_id, &keep)? {
             revoked(conn, now, user_id, &by, &id)?;
         }
@@ -165,9 +163,8 @@ pub async fn change_password(
     let hash = state.logins.hash(&new_password).await?;
 
     let (session_id, stay) = (current.0.id.clone(), current.0.stay_signed_in);
-    let now = state.clock.now();
     let app = state.clone();
-    let (token, noticed) = super::write(&state.pool, move |conn| {
+    let (token, noticed) = super::write_now(&state, move |conn, now| {
         let held = users::email_of(conn, user_id)?;
         users::update_password_hash(conn, user_id, &hash)?;
         // Any password change kills outstanding reset links.

@@ -108,9 +108,8 @@ pub async fn register(
     let lifetimes = state.lifetimes;
     let stay = sent.stay_signed_in;
     let previous = previous_session(&req);
-    let now = state.clock.now();
     let app = state.clone();
-    let (user, issued, queued) = super::write(&state.pool, move |conn| {
+    let (user, issued, queued) = super::write_now(&state, move |conn, now| {
         let user = users::insert(conn, &username, &hash, now)?.ok_or(ApiError::UsernameTaken)?;
         // The address and its verification link commit with the
         // account, or not at all. Any number of accounts may hold an
@@ -205,8 +204,7 @@ async fn log_in(
     let previous = previous_session(req);
     let user = passed.user.to_user();
     let (user_id, rehashed) = (user.id, passed.rehashed);
-    let now = state.clock.now();
-    let issued = super::write(&state.pool, move |conn| {
+    let issued = super::write_now(state, move |conn, now| {
         clear_lockout(conn, &username)?;
         // The stored hash was made at another BCRYPT_COST: upgrade it
         // now, while the plaintext is at hand.
@@ -251,8 +249,7 @@ pub async fn logout(
     // Revoke here, so a database outage answers 503 rather than 204 with
     // the session still alive.
     let (user_id, id) = (current.0.user.id, current.0.id);
-    let now = state.clock.now();
-    super::write(&state.pool, move |conn| {
+    super::write_now(&state, move |conn, now| {
         // Two logouts racing with one cookie end one session: one event.
         if sessions::revoke(conn, user_id, &id)? {
             record_event(conn, now, user_id, EventKind::Logout, &by)?;

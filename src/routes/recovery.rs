@@ -47,9 +47,8 @@ pub async fn set_email(
 
     let user_id = current.0.user.id;
     let username = current.0.user.username.clone();
-    let now = state.clock.now();
     let app = state.clone();
-    let (view, queued) = super::write(&state.pool, move |conn| {
+    let (view, queued) = super::write_now(&state, move |conn, now| {
         let changed = |conn: &mut db::Conn, to: Option<&Email>| {
             let detail = serde_json::json!({ "email": to.map(Email::as_str) });
             events::record(conn, now, user_id, EventKind::EmailChanged, &by, detail)
@@ -116,8 +115,7 @@ pub async fn verify_email(
         return Err(fields.into_error());
     };
     let token_hash = token::hash(&sent);
-    let now = state.clock.now();
-    let user_id = super::write(&state.pool, move |conn| {
+    let user_id = super::write_now(&state, move |conn, now| {
         // Spent in one statement: of two requests with one link, one
         // gets the row.
         let (user_id, key) = email_tokens::spend(conn, &token_hash, Purpose::Verify, now)?
@@ -161,10 +159,9 @@ pub async fn forgot_password(
     let Ok(email) = fields.parse("email", email, |raw| Email::parse(&raw)) else {
         return Err(fields.into_error());
     };
-    let now = state.clock.now();
     let limit = state.ip_limits.forgot;
     let network = state.ip_limits.network(by.ip);
-    super::write(&state.pool, move |conn| {
+    super::write_now(&state, move |conn, now| {
         // FORGOT_MAX_PER_IP_PER_HOUR: every request from the client IP
         // counts, whoever holds the address, so the refusal says
         // nothing about accounts either.
