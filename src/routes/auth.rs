@@ -4,14 +4,14 @@ use actix_session::Session;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::body::{Fields, JsonObject};
-use super::common::{clear_lockout, record_event, send_verification};
+use super::common::{clear_lockout, record_event, send_verification, SignedIn};
 use crate::auth::{ip_limits, Account, Attempt};
 use crate::db::{sessions, users};
 use crate::domain::username::username_key;
 use crate::domain::{Email, EventKind, Password, Requester, Username};
 use crate::error::ApiError;
 use crate::metrics::LoginOutcome;
-use crate::session::{self, CurrentSession, SessionState};
+use crate::session::{self, SessionState};
 use crate::state::AppState;
 
 /// Username, password and the stay-signed-in choice, as sent.
@@ -242,21 +242,19 @@ pub async fn check_session(req: HttpRequest) -> Result<HttpResponse, ApiError> {
 
 pub async fn logout(
     state: web::Data<AppState>,
-    session: Session,
-    by: Requester,
-    current: CurrentSession,
+    caller: SignedIn,
 ) -> Result<HttpResponse, ApiError> {
     // Revoke here, so a database outage answers 503 rather than 204 with
     // the session still alive.
-    let (user_id, id) = (current.0.user.id, current.0.id);
+    let (user_id, id) = (caller.session.user.id, caller.session.id);
     super::write_now(&state, move |conn, now| {
         // Two logouts racing with one cookie end one session: one event.
         if sessions::revoke(conn, user_id, &id)? {
-            record_event(conn, now, user_id, EventKind::Logout, &by)?;
+            record_event(conn, now, user_id, EventKind::Logout, &caller.by)?;
         }
         Ok(())
     })
     .await?;
-    session::end(&session);
+    session::end(&caller.cookie);
     Ok(HttpResponse::NoContent().finish())
 }
