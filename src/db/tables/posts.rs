@@ -80,7 +80,7 @@ macro_rules! visible_at {
 }
 pub(crate) use visible_at;
 
-/// The SQL literal `'published'`, for [`visible_at!`]. Written into the
+/// The SQL literal `'published'`, for `visible_at!`. Written into the
 /// SQL, not bound: SQLite decides whether a partial index applies from a
 /// bound value, and then recompiles the statement whenever that parameter
 /// is bound again, which would be on every execution. Not
