@@ -22,7 +22,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use crate::clock::Clock;
-use crate::db::posts::{self, Content, Imported, Refused};
+use crate::db::posts::{self, Content, Imported, Refused, Whole};
 use crate::db::{self, users, Conn};
 use crate::domain::post::{derive_excerpt, render, Slug};
 use crate::domain::username::username_key;
@@ -181,14 +181,12 @@ fn store(conn: &mut Conn, post: &FilePost, now_micros: i64) -> Result<Imported, 
             Some(name) => Some(writer_named(conn, name)?),
             None => None,
         };
-        match posts::import(
-            conn,
-            &content,
-            &post.slug,
+        let whole = Whole {
+            content,
             author_id,
-            post.published_at,
-            now_micros,
-        )? {
+            published_at: post.published_at,
+        };
+        match posts::import(conn, &whole, &post.slug, now_micros)? {
             Ok(imported) => Ok(imported),
             Err(Refused::SlugTaken) => Err(Failure::SlugTaken(post.slug.as_str().to_owned())),
             Err(Refused::Conflict) => Err(Failure::Conflict),

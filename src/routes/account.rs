@@ -1,12 +1,13 @@
 //! `GET/DELETE /sessions`, `DELETE /sessions/{id}`, `POST /password`,
 //! `DELETE /account`, `GET /account/events`.
 
-use actix_session::Session;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
 use super::body::{Fields, JsonObject};
-use super::common::{clear_lockout, confirm_password, record_event, send_notice, AccountView};
+use super::common::{
+    clear_lockout, confirm_password, record_event, send_notice, AccountView, SignedIn,
+};
 use super::pagination::{pagination, Pagination};
 use crate::db::email_tokens::{self, Purpose};
 use crate::db::{self, billing, events, sessions, users};
@@ -63,9 +64,7 @@ pub async fn list_sessions(
 /// exactly like an id that does not exist, so ids cannot be probed.
 pub async fn end_session(
     state: web::Data<AppState>,
-    session: Session,
-    by: Requester,
-    current: CurrentSession,
+    caller: SignedIn,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
@@ -74,13 +73,12 @@ pub async fn end_session(
     if id.len() != 32 || !id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
         return Err(ApiError::NotFound);
     }
-    let is_current = id == current.0.id;
-    let user_id = current.0.user.id;
-    let now = state.clock.now();
-    let ended = super::write(&state.pool, move |conn| {
+    let is_current = id == caller.session.id;
+    let user_id = caller.session.user.id;
+    let ended = super::write_now(&state, move |conn, now| {
         let ended = sessions::revoke(conn, user_id, &id)?;
         if ended {
-            revoked(conn, now, user_id, &by, &id)?;
+            revoked(conn, now, user_id, &caller.by, &id)?;
         }
         Ok(ended)
     })
@@ -89,7 +87,7 @@ pub async fn end_session(
         return Err(ApiError::NotFound);
     }
     if is_current {
-        session::end(&session);
+        session::end(&caller.cookie);
     }
     Ok(HttpResponse::NoContent().finish())
 }
@@ -97,14 +95,12 @@ pub async fn end_session(
 /// "Log out everywhere else."
 pub async fn end_other_sessions(
     state: web::Data<AppState>,
-    by: Requester,
-    current: CurrentSession,
+    caller: SignedIn,
 ) -> Result<HttpResponse, ApiError> {
-    let (user_id, keep) = (current.0.user.id, current.0.id);
-    let now = state.clock.now();
-    super::write(&state.pool, move |conn| {
+    let (user_id, keep) = (caller.session.user.id, caller.session.id);
+    super::write_now(&state, move |conn, now| {
         for id in sessions::revoke_others(conn, user_id, &keep)? {
-            revoked(conn, now, user_id, &by, &id)?;
+            revoked(conn, now, user_id, &caller.by, &id)?;
         }
         Ok(())
     })
@@ -142,39 +138,36 @@ fn revoked(
 /// Changes the password. Every other session ends — whoever else held one
 /// may be who the user is locking out — and this one gets a new token (the
 /// same login otherwise: its lifetimes still count from the login).
-#[tracing::instrument(name = "change_password", skip_all, fields(user_id = current.0.user.id))]
+#[tracing::instrument(name = "change_password", skip_all, fields(user_id = caller.session.user.id))]
 pub async fn change_password(
     state: web::Data<AppState>,
-    session: Session,
-    by: Requester,
-    current: CurrentSession,
+    caller: SignedIn,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
     let mut fields = Fields::new(&body.0);
     let current_password = fields.text("current_password");
     let new_password = fields.text("new_password");
     let new_password = fields.parse("new_password", new_password, |p| {
-        Password::parse(p, &current.0.user.username)
+        Password::parse(p, &caller.session.user.username)
     });
     let (Ok(current_password), Ok(new_password)) = (current_password, new_password) else {
         return Err(fields.into_error());
     };
 
-    let user_id = current.0.user.id;
-    confirm_password(&state, &current, current_password, &by).await?;
+    let user_id = caller.session.user.id;
+    confirm_password(&state, &caller, current_password).await?;
     let hash = state.logins.hash(&new_password).await?;
 
-    let (session_id, stay) = (current.0.id.clone(), current.0.stay_signed_in);
-    let now = state.clock.now();
+    let (session_id, stay) = (caller.session.id, caller.session.stay_signed_in);
     let app = state.clone();
-    let (token, noticed) = super::write(&state.pool, move |conn| {
+    let (token, noticed) = super::write_now(&state, move |conn, now| {
         let held = users::email_of(conn, user_id)?;
         users::update_password_hash(conn, user_id, &hash)?;
         // Any password change kills outstanding reset links.
         email_tokens::delete_for_user(conn, user_id, Purpose::Reset)?;
         // The sessions this ends are part of the change: one event.
         sessions::revoke_others(conn, user_id, &session_id)?;
-        record_event(conn, now, user_id, EventKind::PasswordChanged, &by)?;
+        record_event(conn, now, user_id, EventKind::PasswordChanged, &caller.by)?;
         let noticed = match &held {
             Some(held) => send_notice(&app, conn, now, held, Notice::PasswordChanged)?,
             None => false,
@@ -187,7 +180,7 @@ pub async fn change_password(
     }
     let remember_for = stay.then_some(state.lifetimes.remember);
     session::begin(
-        &session,
+        &caller.cookie,
         token,
         remember_for,
         HttpResponse::NoContent().finish(),
@@ -199,12 +192,10 @@ pub async fn change_password(
 /// at Stripe first: if that fails (`502`), nothing is deleted, so nobody
 /// keeps paying for an account that is gone. (The webhook events its
 /// cancellation sends then find no customer and change nothing.)
-#[tracing::instrument(name = "delete_account", skip_all, fields(user_id = current.0.user.id))]
+#[tracing::instrument(name = "delete_account", skip_all, fields(user_id = caller.session.user.id))]
 pub async fn delete_account(
     state: web::Data<AppState>,
-    session: Session,
-    by: Requester,
-    current: CurrentSession,
+    caller: SignedIn,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
     let mut fields = Fields::new(&body.0);
@@ -212,8 +203,8 @@ pub async fn delete_account(
         return Err(fields.into_error());
     };
 
-    let user_id = current.0.user.id;
-    confirm_password(&state, &current, password, &by).await?;
+    let user_id = caller.session.user.id;
+    confirm_password(&state, &caller, password).await?;
     let now = state.clock.now();
     let (live, checkouts) = db::run(&state.pool, move |conn| {
         let live = billing::live_subscription_ids(conn, user_id)?;
@@ -248,7 +239,7 @@ pub async fn delete_account(
             }
         }
     }
-    let username = current.0.user.username;
+    let username = caller.session.user.username;
     super::write(&state.pool, move |conn| {
         users::delete(conn, user_id)?;
         clear_lockout(conn, &username)?;
@@ -256,7 +247,7 @@ pub async fn delete_account(
     })
     .await?;
     tracing::info!(user_id, "account deleted");
-    session::end(&session);
+    session::end(&caller.cookie);
     Ok(HttpResponse::NoContent().finish())
 }
 

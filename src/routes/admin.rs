@@ -175,8 +175,7 @@ pub async fn edit(
         .filter(|id| *id >= 1)
         .ok_or(ApiError::NotFound)?;
     let change = change(&body.0)?;
-    let now = state.clock.now();
-    let row = super::write(&state.pool, move |conn| {
+    let row = super::write_now(&state, move |conn, now| {
         let row = users::find_for_admin(conn, id)?.ok_or(ApiError::NotFound)?;
         let role = Role::parse(&row.role).unwrap_or_default();
         let plan = Plan::parse(&row.plan).unwrap_or(Plan::Free);

@@ -1,18 +1,46 @@
 //! `POST /register`, `POST /login`, `GET /check_session`, `DELETE /logout`.
 
-use actix_session::Session;
-use actix_web::{web, HttpRequest, HttpResponse};
+use std::future::{ready, Ready};
+
+use actix_session::{Session, SessionExt};
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 
 use super::body::{Fields, JsonObject};
-use super::common::{clear_lockout, record_event, send_verification};
+use super::common::{clear_lockout, record_event, send_verification, SignedIn};
 use crate::auth::{ip_limits, Account, Attempt};
 use crate::db::{sessions, users};
 use crate::domain::username::username_key;
 use crate::domain::{Email, EventKind, Password, Requester, Username};
 use crate::error::ApiError;
 use crate::metrics::LoginOutcome;
-use crate::session::{self, CurrentSession, SessionState};
+use crate::session::{self, SessionState};
 use crate::state::AppState;
+
+/// The caller of a route that signs them in (`/register`, `/login`).
+pub struct SigningIn {
+    /// Where the request comes from, for the new session and its event.
+    by: Requester,
+    /// The session the cookie named until now, which signing in ends: a
+    /// token that existed before authentication must not survive it
+    /// (session fixation).
+    previous: Option<String>,
+    /// The cookie the new session's token is handed to.
+    cookie: Session,
+}
+
+impl FromRequest for SigningIn {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Ok(SigningIn {
+            by: super::requester(req),
+            previous: SessionState::peek(req, |state| state.id().map(str::to_owned)),
+            cookie: req.get_session(),
+        }))
+    }
+}
 
 /// Username, password and the stay-signed-in choice, as sent.
 struct Credentials {
@@ -40,22 +68,20 @@ fn credentials(body: &JsonObject) -> Result<Credentials, ApiError> {
 /// Answers a login or registration: the user, and the new session cookie.
 fn logged_in(
     state: &AppState,
-    session: &Session,
+    cookie: &Session,
     mut response: actix_web::HttpResponseBuilder,
     user: crate::domain::User,
     token: String,
     stay_signed_in: bool,
 ) -> Result<HttpResponse, ApiError> {
     let remember_for = stay_signed_in.then_some(state.lifetimes.remember);
-    session::begin(session, token, remember_for, response.json(user))
+    session::begin(cookie, token, remember_for, response.json(user))
 }
 
 #[tracing::instrument(name = "register", skip_all)]
 pub async fn register(
     state: web::Data<AppState>,
-    session: Session,
-    req: HttpRequest,
-    by: Requester,
+    caller: SigningIn,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
     let sent = credentials(&body)?;
@@ -81,7 +107,7 @@ pub async fn register(
     // each. A taken name is answered then, without a hash; the transaction
     // below still decides a race for a name (the UNIQUE constraint).
     let key = username.key();
-    let network = state.ip_limits.network(by.ip);
+    let network = state.ip_limits.network(caller.by.ip);
     let limit = state.ip_limits.register;
     let reserved_at = state.clock.now();
     let reserved = network.clone();
@@ -107,10 +133,8 @@ pub async fn register(
 
     let lifetimes = state.lifetimes;
     let stay = sent.stay_signed_in;
-    let previous = previous_session(&req);
-    let now = state.clock.now();
     let app = state.clone();
-    let (user, issued, queued) = super::write(&state.pool, move |conn| {
+    let (user, issued, queued) = super::write_now(&state, move |conn, now| {
         let user = users::insert(conn, &username, &hash, now)?.ok_or(ApiError::UsernameTaken)?;
         // The address and its verification link commit with the
         // account, or not at all. Any number of accounts may hold an
@@ -120,12 +144,12 @@ pub async fn register(
             users::set_email(conn, user.id, Some(email))?;
             queued = send_verification(&app, conn, now, user.id, &user.username, email)?;
         }
-        if let Some(id) = &previous {
+        if let Some(id) = &caller.previous {
             sessions::end(conn, id)?;
         }
-        let issued = session::start(conn, user.id, stay, &by, now, &lifetimes)?;
+        let issued = session::start(conn, user.id, stay, &caller.by, now, &lifetimes)?;
         // The session it opens is part of the registration: one event.
-        record_event(conn, now, user.id, EventKind::Registered, &by)?;
+        record_event(conn, now, user.id, EventKind::Registered, &caller.by)?;
         Ok((user, issued, queued))
     })
     .await?;
@@ -135,7 +159,7 @@ pub async fn register(
     tracing::info!(user_id = user.id, "registered");
     logged_in(
         &state,
-        &session,
+        &caller.cookie,
         HttpResponse::Created(),
         user,
         issued.token,
@@ -146,12 +170,10 @@ pub async fn register(
 #[tracing::instrument(name = "login", skip_all)]
 pub async fn login(
     state: web::Data<AppState>,
-    session: Session,
-    req: HttpRequest,
-    by: Requester,
+    caller: SigningIn,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
-    let result = log_in(&state, &session, &req, by, body).await;
+    let result = log_in(&state, caller, body).await;
     let outcome = match &result {
         Ok(_) => Some(LoginOutcome::Success),
         Err(ApiError::InvalidCredentials) => Some(LoginOutcome::Failure),
@@ -168,9 +190,7 @@ pub async fn login(
 
 async fn log_in(
     state: &AppState,
-    session: &Session,
-    req: &HttpRequest,
-    by: Requester,
+    caller: SigningIn,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
     let sent = credentials(&body)?;
@@ -185,7 +205,7 @@ async fn log_in(
         key: &key,
         account,
         password: sent.password,
-        by: &by,
+        by: &caller.by,
     };
     let Some(passed) = state
         .logins
@@ -202,36 +222,34 @@ async fn log_in(
     }
     let lifetimes = state.lifetimes;
     let (stay, username) = (sent.stay_signed_in, sent.username);
-    let previous = previous_session(req);
     let user = passed.user.to_user();
     let (user_id, rehashed) = (user.id, passed.rehashed);
-    let now = state.clock.now();
-    let issued = super::write(&state.pool, move |conn| {
+    let issued = super::write_now(state, move |conn, now| {
         clear_lockout(conn, &username)?;
         // The stored hash was made at another BCRYPT_COST: upgrade it
         // now, while the plaintext is at hand.
         if let Some(new_hash) = &rehashed {
             users::update_password_hash(conn, user_id, new_hash)?;
         }
-        if let Some(id) = &previous {
+        if let Some(id) = &caller.previous {
             sessions::end(conn, id)?;
         }
-        let issued = session::start(conn, user_id, stay, &by, now, &lifetimes)?;
+        let issued = session::start(conn, user_id, stay, &caller.by, now, &lifetimes)?;
         users::mark_login(conn, user_id, now)?;
-        record_event(conn, now, user_id, EventKind::Login, &by)?;
+        record_event(conn, now, user_id, EventKind::Login, &caller.by)?;
         Ok(issued)
     })
     .await?;
     drop(passed.turn);
     tracing::info!(user_id, "logged in");
-    logged_in(state, session, HttpResponse::Ok(), user, issued.token, stay)
-}
-
-/// The session this caller held before logging in, which the login ends: a
-/// token that existed before authentication must not survive it (session
-/// fixation).
-fn previous_session(req: &HttpRequest) -> Option<String> {
-    SessionState::peek(req, |state| state.id().map(str::to_owned))
+    logged_in(
+        state,
+        &caller.cookie,
+        HttpResponse::Ok(),
+        user,
+        issued.token,
+        stay,
+    )
 }
 
 /// Public, so that an SPA can ask "who am I?" on load. The user is
@@ -244,22 +262,19 @@ pub async fn check_session(req: HttpRequest) -> Result<HttpResponse, ApiError> {
 
 pub async fn logout(
     state: web::Data<AppState>,
-    session: Session,
-    by: Requester,
-    current: CurrentSession,
+    caller: SignedIn,
 ) -> Result<HttpResponse, ApiError> {
     // Revoke here, so a database outage answers 503 rather than 204 with
     // the session still alive.
-    let (user_id, id) = (current.0.user.id, current.0.id);
-    let now = state.clock.now();
-    super::write(&state.pool, move |conn| {
+    let (user_id, id) = (caller.session.user.id, caller.session.id);
+    super::write_now(&state, move |conn, now| {
         // Two logouts racing with one cookie end one session: one event.
         if sessions::revoke(conn, user_id, &id)? {
-            record_event(conn, now, user_id, EventKind::Logout, &by)?;
+            record_event(conn, now, user_id, EventKind::Logout, &caller.by)?;
         }
         Ok(())
     })
     .await?;
-    session::end(&session);
+    session::end(&caller.cookie);
     Ok(HttpResponse::NoContent().finish())
 }

@@ -62,8 +62,7 @@ pub async fn checkout(
                 .create_customer(user_id, user.created_at, &user.username)
                 .await
                 .map_err(unavailable)?;
-            let now = state.clock.now();
-            super::write(&state.pool, move |conn| {
+            super::write_now(&state, move |conn, now| {
                 Ok(billing::remember_customer(conn, user_id, &made, now)?)
             })
             .await?

@@ -1,8 +1,12 @@
-//! What the route files share, so that none imports another: the Account
+//! What the route files share, so that none imports another: the
+//! signed-in caller of a route that changes their account, the Account
 //! object several of them answer with, the password re-check before a
 //! sensitive change, queueing a verification link, recording an account
 //! event, and clearing a username's login lockout.
 
+use std::future::{ready, Ready};
+
+use actix_session::{Session, SessionExt};
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
 use serde::Serialize;
@@ -14,9 +18,36 @@ use crate::domain::{Email, EventKind, Requester, Role, User};
 use crate::error::ApiError;
 use crate::mail::message::Notice;
 use crate::mail::Recipient;
-use crate::session::CurrentSession;
+use crate::session::{CurrentSession, SessionRecord};
 use crate::state::AppState;
 use crate::time::rfc3339;
+
+/// The signed-in caller of a route that acts on their own account (`401`
+/// with no session): what such a route always needs together.
+pub struct SignedIn {
+    /// Their session and user, as the guard loaded them.
+    pub session: SessionRecord,
+    /// Where the request comes from, for the events the change records.
+    pub by: Requester,
+    /// The session cookie, for a change that ends or renews the session.
+    pub cookie: Session,
+}
+
+impl FromRequest for SignedIn {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let signed_in = CurrentSession::from_request(req, payload)
+            .into_inner()
+            .map(|current| SignedIn {
+                session: current.0,
+                by: super::requester(req),
+                cookie: req.get_session(),
+            });
+        ready(signed_in)
+    }
+}
 
 /// The caller, if `allowed` lets their role through (`403 forbidden`
 /// otherwise; `401` with no session): what the role extractors
@@ -97,16 +128,16 @@ impl AccountView {
 /// checks count towards it too.
 pub async fn confirm_password(
     state: &AppState,
-    current: &CurrentSession,
+    caller: &SignedIn,
     password: String,
-    by: &Requester,
 ) -> Result<(), ApiError> {
-    let key = username_key(&current.0.user.username);
+    let user = &caller.session.user;
+    let key = username_key(&user.username);
     let attempt = Attempt {
         key: &key,
-        account: Account::Id(current.0.user.id),
+        account: Account::Id(user.id),
         password,
-        by,
+        by: &caller.by,
     };
     let checked = state
         .logins

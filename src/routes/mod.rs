@@ -1,7 +1,7 @@
 //! The HTTP routes, one file per resource (shared pieces in `common`), and
 //! what they all stand on: the one route table ([`ENDPOINTS`]) the router,
 //! the guard's allowlist and the spec test are derived from, the
-//! [`Requester`] extractor, and the write-transaction helper.
+//! [`Requester`] extractor, and the write-transaction helpers.
 //!
 //! [`ENDPOINTS`]: crate::routes::ENDPOINTS
 //! [`Requester`]: crate::domain::Requester
@@ -28,6 +28,7 @@ use crate::client_ip;
 use crate::db;
 use crate::domain::Requester;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// Who may call a path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -418,6 +419,18 @@ where
     T: Send + 'static,
 {
     db::write(pool, f).await
+}
+
+/// [`write`], handing `f` the request's time: `now` from the app's clock
+/// (which tests move), read as the write is asked for, for every row and
+/// event the transaction stamps.
+async fn write_now<T, F>(state: &AppState, f: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut db::Conn, i64) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    let now = state.clock.now();
+    write(&state.pool, move |conn| f(conn, now)).await
 }
 
 /// The route patterns of [`ENDPOINTS`], for the metrics' `route` label.

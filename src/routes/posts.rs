@@ -499,11 +499,7 @@ pub async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     let id = post_id(&id)?;
     editable(&state, editor, id).await?;
-    let at = state.clock.now();
-    db::write(&state.pool, move |conn| {
-        Ok::<_, ApiError>(posts::delete(conn, id, at)?)
-    })
-    .await?;
+    super::write_now(&state, move |conn, now| Ok(posts::delete(conn, id, now)?)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

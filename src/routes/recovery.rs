@@ -13,6 +13,7 @@ use actix_web::{web, HttpResponse};
 use super::body::{Fields, JsonObject};
 use super::common::{
     clear_lockout, confirm_password, record_event, send_notice, send_verification, AccountView,
+    SignedIn,
 };
 use crate::auth::ip_limits;
 use crate::db::email_tokens::{self, Purpose};
@@ -20,18 +21,17 @@ use crate::db::{self, events, forgot_requests, sessions, users};
 use crate::domain::{Email, EventKind, Password, Requester};
 use crate::error::{ApiError, NoSession};
 use crate::mail::message::Notice;
-use crate::session::{token, CurrentSession};
+use crate::session::token;
 use crate::state::AppState;
 
 /// `POST /email`: sets the caller's address (unverified) and sends it a
 /// verification link; `null` removes it; the same unverified address again
 /// sends a new link. Requires the password: whoever controls the address
 /// can reset the password.
-#[tracing::instrument(name = "set_email", skip_all, fields(user_id = current.0.user.id))]
+#[tracing::instrument(name = "set_email", skip_all, fields(user_id = caller.session.user.id))]
 pub async fn set_email(
     state: web::Data<AppState>,
-    current: CurrentSession,
-    by: Requester,
+    caller: SignedIn,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
     let mut fields = Fields::new(&body.0);
@@ -43,13 +43,12 @@ pub async fn set_email(
     let (Ok(email), Ok(password)) = (email, password) else {
         return Err(fields.into_error());
     };
-    confirm_password(&state, &current, password, &by).await?;
+    confirm_password(&state, &caller, password).await?;
 
-    let user_id = current.0.user.id;
-    let username = current.0.user.username.clone();
-    let now = state.clock.now();
+    let (user_id, username) = (caller.session.user.id, caller.session.user.username);
+    let by = caller.by;
     let app = state.clone();
-    let (view, queued) = super::write(&state.pool, move |conn| {
+    let (view, queued) = super::write_now(&state, move |conn, now| {
         let changed = |conn: &mut db::Conn, to: Option<&Email>| {
             let detail = serde_json::json!({ "email": to.map(Email::as_str) });
             events::record(conn, now, user_id, EventKind::EmailChanged, &by, detail)
@@ -116,8 +115,7 @@ pub async fn verify_email(
         return Err(fields.into_error());
     };
     let token_hash = token::hash(&sent);
-    let now = state.clock.now();
-    let user_id = super::write(&state.pool, move |conn| {
+    let user_id = super::write_now(&state, move |conn, now| {
         // Spent in one statement: of two requests with one link, one
         // gets the row.
         let (user_id, key) = email_tokens::spend(conn, &token_hash, Purpose::Verify, now)?
@@ -161,10 +159,9 @@ pub async fn forgot_password(
     let Ok(email) = fields.parse("email", email, |raw| Email::parse(&raw)) else {
         return Err(fields.into_error());
     };
-    let now = state.clock.now();
     let limit = state.ip_limits.forgot;
     let network = state.ip_limits.network(by.ip);
-    super::write(&state.pool, move |conn| {
+    super::write_now(&state, move |conn, now| {
         // FORGOT_MAX_PER_IP_PER_HOUR: every request from the client IP
         // counts, whoever holds the address, so the refusal says
         // nothing about accounts either.

@@ -80,7 +80,7 @@ macro_rules! visible_at {
 }
 pub(crate) use visible_at;
 
-/// The SQL literal `'published'`, for [`visible_at!`]. Written into the
+/// The SQL literal `'published'`, for `visible_at!`. Written into the
 /// SQL, not bound: SQLite decides whether a partial index applies from a
 /// bound value, and then recompiles the statement whenever that parameter
 /// is bound again, which would be on every execution. Not
@@ -371,6 +371,16 @@ pub struct Content<'a> {
     pub access: &'a str,
 }
 
+/// Everything stored of a post but its slug and its times: its content,
+/// its author (none: `None`), and published from `published_at` (seconds)
+/// or, when that is `None`, a draft.
+#[derive(Clone, Copy)]
+pub struct Whole<'a> {
+    pub content: Content<'a>,
+    pub author_id: Option<i64>,
+    pub published_at: Option<i64>,
+}
+
 /// A save that could not be made.
 #[derive(Debug)]
 pub enum Refused {
@@ -393,13 +403,18 @@ pub fn insert(
     author_id: i64,
     now_micros: i64,
 ) -> Result<Result<(i64, Slug), Refused>, super::Error> {
+    let draft = Whole {
+        content: *content,
+        author_id: Some(author_id),
+        published_at: None,
+    };
     for _ in 0..16 {
         let result = super::write_transaction(conn, |conn| {
             let slug = match slug {
                 Ok(given) => given.clone(),
                 Err(wanted) => free_slug(conn, wanted)?,
             };
-            let id = insert_row(conn, content, &slug, Some(author_id), None, now_micros)?;
+            let id = insert_row(conn, &draft, &slug, now_micros)?;
             Ok::<_, diesel::result::Error>((id, slug))
         });
         match result {
@@ -417,25 +432,17 @@ pub fn insert(
     Err(super::Error::Unavailable)
 }
 
-/// Inserts a post with `slug` at `now_micros`: published from
-/// `published_at` (seconds), or a draft when that is `None`. Its id.
-fn insert_row(
-    conn: &mut Conn,
-    content: &Content<'_>,
-    slug: &Slug,
-    author_id: Option<i64>,
-    published_at: Option<i64>,
-    now_micros: i64,
-) -> QueryResult<i64> {
+/// Inserts `post` with `slug` at `now_micros`. Its id.
+fn insert_row(conn: &mut Conn, post: &Whole<'_>, slug: &Slug, now_micros: i64) -> QueryResult<i64> {
     let now = now_micros.div_euclid(1_000_000);
     diesel::insert_into(posts::table)
         .values((
-            content,
+            post.content,
             posts::slug.eq(slug.as_str()),
-            posts::status.eq(status_of(published_at)),
-            posts::author_id.eq(author_id),
+            posts::status.eq(status_of(post.published_at)),
+            posts::author_id.eq(post.author_id),
             // A draft's `published_at` means nothing until it is published.
-            posts::published_at.eq(published_at.unwrap_or(now)),
+            posts::published_at.eq(post.published_at.unwrap_or(now)),
             posts::created_at.eq(now),
             posts::updated_at.eq(now_micros),
         ))
@@ -460,14 +467,9 @@ pub enum Change<'a> {
     Publish { at: i64 },
     /// A draft again.
     Unpublish,
-    /// Everything an imported file says of a post: its fields, its author
-    /// (none: `None`), and published from `published_at` or, when that is
-    /// `None`, a draft. The slug stays: it is how the file found the post.
-    Replace {
-        content: Content<'a>,
-        author_id: Option<i64>,
-        published_at: Option<i64>,
-    },
+    /// Everything an imported file says of a post. The slug stays: it is
+    /// how the file found the post.
+    Replace(Whole<'a>),
 }
 
 /// Saves `change` to the live post `id` if it was last saved at
@@ -520,17 +522,13 @@ fn update(
         Change::Unpublish => diesel::update(target)
             .set((posts::status.eq("draft"), posts::updated_at.eq(updated_at)))
             .execute(conn),
-        Change::Replace {
-            content,
-            author_id,
-            published_at,
-        } => diesel::update(target)
+        Change::Replace(post) => diesel::update(target)
             .set((
-                content,
-                posts::author_id.eq(author_id),
-                posts::status.eq(status_of(*published_at)),
+                post.content,
+                posts::author_id.eq(post.author_id),
+                posts::status.eq(status_of(post.published_at)),
                 // A draft keeps the time it had, as an unpublished one does.
-                published_at.map(|at| posts::published_at.eq(at)),
+                post.published_at.map(|at| posts::published_at.eq(at)),
                 posts::updated_at.eq(updated_at),
             ))
             .execute(conn),
@@ -556,13 +554,13 @@ pub enum Imported {
     Updated(i64),
 }
 
-/// Stores a post read from a file, found by `slug`: the live post that
+/// Stores `post` as read from a file, found by `slug`: the live post that
 /// has it gets everything the file says ([`Change::Replace`]) in a save
 /// like an editor's, a compare-and-set that moves `updated_at` forward, so
 /// that an editor still holding the older version gets `409
 /// edit_conflict`; with none (a deleted post's slug is free, as the
 /// partial unique index `posts_slug` says), a new post is inserted with
-/// it. Published from `published_at`, or a draft when that is `None`.
+/// it.
 ///
 /// Runs in the caller's [`super::write_transaction`] and opens none of its
 /// own, so that what the caller read for it (the author) and this write
@@ -576,10 +574,8 @@ pub enum Imported {
 /// transaction holds the write lock from its start, so neither happens.
 pub fn import(
     conn: &mut Conn,
-    content: &Content<'_>,
+    post: &Whole<'_>,
     slug: &Slug,
-    author_id: Option<i64>,
-    published_at: Option<i64>,
     now_micros: i64,
 ) -> Result<Result<Imported, Refused>, super::Error> {
     let live: Option<(i64, i64)> = posts::table
@@ -589,18 +585,13 @@ pub fn import(
         .get_result(conn)
         .optional()?;
     let Some((id, expected)) = live else {
-        return match insert_row(conn, content, slug, author_id, published_at, now_micros) {
+        return match insert_row(conn, post, slug, now_micros) {
             Ok(id) => Ok(Ok(Imported::Created(id))),
             Err(e) if super::is_unique_violation(&e) => Ok(Err(Refused::SlugTaken)),
             Err(e) => Err(e.into()),
         };
     };
-    let change = Change::Replace {
-        content: *content,
-        author_id,
-        published_at,
-    };
-    let result = update(conn, id, expected, now_micros, &change);
+    let result = update(conn, id, expected, now_micros, &Change::Replace(*post));
     Ok(saved(result)?.map(|()| Imported::Updated(id)))
 }
 
