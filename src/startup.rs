@@ -93,6 +93,7 @@ impl Application {
             None => None,
         };
         let trusted_proxies = TrustedProxies::new(&settings.trusted_proxies);
+        let not_yet_due = Arc::new(crate::db::posts::NotYetDue::default());
 
         if settings.stripe_incomplete {
             tracing::warn!(
@@ -114,6 +115,7 @@ impl Application {
             metrics,
             stripe,
             mail,
+            not_yet_due: not_yet_due.clone(),
         });
         let cookie_secure = settings.cookie_secure;
         let same_site = settings.cookie_same_site;

@@ -32,4 +32,6 @@ pub struct AppState {
     pub stripe: Option<StripeClient>,
     /// Queues messages in the caller's transaction; wakes the sender.
     pub mail: Outbox,
+    /// `/blog`'s count of scheduled posts not yet due, between changes.
+    pub not_yet_due: Arc<crate::db::posts::NotYetDue>,
 }

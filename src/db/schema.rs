@@ -180,6 +180,7 @@ diesel::table! {
     post_totals (id) {
         id -> Integer,
         published -> BigInt,
+        changes -> BigInt,
     }
 }
 

@@ -72,8 +72,9 @@ pub async fn list(
     let limit = limit_for(user.plan, state.settings.free_reads);
     let now = state.clock.now();
     let month = Month::containing(crate::time::from_unix(now));
+    let not_yet = state.not_yet_due.clone();
     let (rows, total, unlocked) = db::read(&state.pool, move |conn| {
-        let (rows, total) = posts::page(conn, now, page, per_page)?;
+        let (rows, total) = posts::page(conn, now, page, per_page, &not_yet)?;
         let unlocked = match limit {
             None => None,
             Some(_) => Some(unlocks::unlocked_ids(conn, user.id, month)?),

@@ -1,35 +1,42 @@
 -- How many posts are published and live, kept by triggers in the same
 -- transaction as every change to a post, so that `/blog`'s `total` costs
 -- the same with 100,000 posts as with 12: total = this count minus the
--- published posts whose time has not come yet (a short range of the
--- readers' index). Triggers rather than application code, so that every
--- writer (the API, `tollgate import`, an operator's SQL) keeps it true.
+-- published posts whose time has not come yet, which a server counts once
+-- and remembers until `changes` moves or the first of them is due.
+-- `changes` moves with every statement that touches a published post, on
+-- whichever instance ran it. Triggers rather than application code, so
+-- that every writer (the API, `tollgate import`, an operator's SQL) keeps
+-- both true.
 -- Concurrent changes take turns on the one row, and each adds its own
 -- difference to the value the one before it committed.
 CREATE TABLE post_totals (
     id INTEGER PRIMARY KEY CHECK (id = 1),
-    published BIGINT NOT NULL
+    published BIGINT NOT NULL,
+    changes BIGINT NOT NULL
 );
-INSERT INTO post_totals (id, published)
-    SELECT 1, COUNT(*) FROM posts WHERE status = 'published' AND deleted_at IS NULL;
+INSERT INTO post_totals (id, published, changes)
+    SELECT 1, COUNT(*), 0 FROM posts WHERE status = 'published' AND deleted_at IS NULL;
 
 -- Statement-level, with transition tables: a statement that writes many
 -- posts (a bulk import, an operator's UPDATE) changes the row once, not
 -- once per post, which would leave that many dead versions of it behind.
 CREATE FUNCTION post_totals_count() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    delta BIGINT := 0;
+    added BIGINT := 0;
+    removed BIGINT := 0;
 BEGIN
     IF TG_OP <> 'DELETE' THEN
-        delta := delta + (SELECT COUNT(*) FROM new_rows
-                          WHERE status = 'published' AND deleted_at IS NULL);
+        SELECT COUNT(*) INTO added FROM new_rows
+        WHERE status = 'published' AND deleted_at IS NULL;
     END IF;
     IF TG_OP <> 'INSERT' THEN
-        delta := delta - (SELECT COUNT(*) FROM old_rows
-                          WHERE status = 'published' AND deleted_at IS NULL);
+        SELECT COUNT(*) INTO removed FROM old_rows
+        WHERE status = 'published' AND deleted_at IS NULL;
     END IF;
-    IF delta <> 0 THEN
-        UPDATE post_totals SET published = published + delta WHERE id = 1;
+    IF added > 0 OR removed > 0 THEN
+        UPDATE post_totals
+        SET published = published + added - removed, changes = changes + 1
+        WHERE id = 1;
     END IF;
     RETURN NULL;
 END

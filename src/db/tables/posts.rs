@@ -6,6 +6,8 @@
 //! `published_at` has come: that last part is asked at read time, with the
 //! app's clock, so a scheduled post appears by itself on every instance.
 
+use std::sync::{Mutex, PoisonError};
+
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
@@ -130,14 +132,45 @@ pub fn id_by_slug(conn: &mut Conn, slug: &str) -> QueryResult<Option<i64>> {
         .optional())
 }
 
+/// What [`page`] remembers of the published posts not yet due, so that
+/// `total` costs one row's read however long the editorial queue is: their
+/// count, for the `post_totals.changes` it was counted at and for the span
+/// of time from the `now` it was counted at until the first of them is
+/// due. Any change to a published post (on any instance: the triggers
+/// count them in the database) or a `now` outside that span counts again.
+#[derive(Default)]
+pub struct NotYetDue(Mutex<Option<Counted>>);
+
+#[derive(Clone, Copy)]
+struct Counted {
+    changes: i64,
+    from: i64,
+    /// When the first of them is due (`None`: there are none).
+    until: Option<i64>,
+    count: i64,
+}
+
+impl NotYetDue {
+    fn get(&self, changes: i64, now: i64) -> Option<i64> {
+        let counted = (*self.0.lock().unwrap_or_else(PoisonError::into_inner))?;
+        let in_span = counted.from <= now && counted.until.is_none_or(|due| now < due);
+        (counted.changes == changes && in_span).then_some(counted.count)
+    }
+
+    fn set(&self, counted: Counted) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(counted);
+    }
+}
+
 /// One page of the posts readers may see at `now`, newest first, and how
 /// many there are.
 ///
-/// Neither part grows with the number of posts where it can be helped:
+/// Neither part grows with the number of posts:
 /// - `total` is the published posts' count that triggers keep in
-///   `post_totals`, less the published posts whose time has not come yet
-///   (a range of the readers' index from `now` on, as short as the list of
-///   scheduled posts), rather than a count of every visible post.
+///   `post_totals`, less the published posts whose time has not come yet,
+///   which `not_yet` remembers until a post changes or the first of them
+///   is due (counting them is a walk of the readers' index from `now` on,
+///   as long as the editorial queue).
 /// - The page is found by its ids first, skipping `OFFSET` entries of the
 ///   readers' index alone (it holds `published_at` and the id, so no row
 ///   is read to be skipped), and only the page's rows are then read. A
@@ -149,22 +182,19 @@ pub fn page(
     now: i64,
     page: i64,
     per_page: i64,
+    not_yet: &NotYetDue,
 ) -> QueryResult<(Vec<SummaryRow>, i64)> {
-    let published: i64 = super::direct!(conn, |c| post_totals::table
-        .select(post_totals::published)
+    let (published, changes): (i64, i64) = super::direct!(conn, |c| post_totals::table
+        .select((post_totals::published, post_totals::changes))
         .get_result(c))?;
-    // `<= i64::MAX` says nothing to the rows, everything to PostgreSQL's
-    // plan: the plan is made once, for any `now` (force_generic_plan),
-    // and an open range `> $1` is guessed at a third of the table (a
-    // sequential scan of every post), a closed one at a sliver (a short
-    // walk of the readers' index, which is what it is).
-    let not_yet: i64 = super::direct!(conn, |c| posts::table
-        .filter(posts::status.eq(Published))
-        .filter(posts::deleted_at.is_null())
-        .filter(posts::published_at.gt(now))
-        .filter(posts::published_at.le(i64::MAX))
-        .count()
-        .get_result(c))?;
+    let not_yet_due = match not_yet.get(changes, now) {
+        Some(count) => count,
+        None => {
+            let counted = count_not_yet_due(conn, now, changes)?;
+            not_yet.set(counted);
+            counted.count
+        }
+    };
     // The same condition as `visible_at!`, on the subquery's own name for
     // the table.
     diesel::alias!(posts as listed: Listed);
@@ -185,7 +215,36 @@ pub fn page(
         .order((posts::published_at.desc(), posts::id.desc()))
         .select(SummaryRow::as_select())
         .load(c))?;
-    Ok((rows, published - not_yet))
+    Ok((rows, published - not_yet_due))
+}
+
+/// The published posts not yet due at `now`: how many, and when the first
+/// is.
+fn count_not_yet_due(conn: &mut Conn, now: i64, changes: i64) -> QueryResult<Counted> {
+    // `<= i64::MAX` says nothing to the rows, everything to PostgreSQL's
+    // plan: the plan is made once, for any `now` (force_generic_plan),
+    // and an open range `> $1` is guessed at a third of the table (a
+    // sequential scan of every post), a closed one at a sliver (a short
+    // walk of the readers' index, which is what it is).
+    macro_rules! not_yet_due {
+        () => {
+            posts::table
+                .filter(posts::status.eq(Published))
+                .filter(posts::deleted_at.is_null())
+                .filter(posts::published_at.gt(now))
+                .filter(posts::published_at.le(i64::MAX))
+        };
+    }
+    let count: i64 = super::direct!(conn, |c| not_yet_due!().count().get_result(c))?;
+    let until: Option<i64> = super::direct!(conn, |c| not_yet_due!()
+        .select(diesel::dsl::min(posts::published_at))
+        .get_result(c))?;
+    Ok(Counted {
+        changes,
+        from: now,
+        until,
+        count,
+    })
 }
 
 /// Renders the posts stored before rendering existed (their `html` is

@@ -1066,5 +1066,15 @@ async fn readers_total_follows_parallel_publishing_unpublishing_and_deleting() {
     assert_eq!(listed as i64, demo + 3, "total is what the pages hold");
     app.advance_clock(3600);
     assert_eq!(readers_total().await, demo + 4, "the scheduled post counts at its time");
+
+    // Another instance's changes count here at once, scheduled ones too.
+    let other = app.sibling().await;
+    let in_an_hour = json!({"at": rfc3339(app.now() + 3600)});
+    body_of(other.publish_post(&author, a, &in_an_hour).await, StatusCode::OK).await;
+    assert_eq!(readers_total().await, demo + 4);
+    body_of(other.publish_post(&author, b, &now).await, StatusCode::OK).await;
+    assert_eq!(readers_total().await, demo + 5);
+    app.advance_clock(3600);
+    assert_eq!(readers_total().await, demo + 6);
 }
 }
