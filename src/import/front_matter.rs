@@ -14,7 +14,8 @@
 //! The front matter runs from a first line `---` to the next `---` line;
 //! the rest is the body (blank lines right after the closing `---` are
 //! left out). Its keys are `title`, `slug`, `date` or `published_at`,
-//! `draft`, `access`, `excerpt` and `author`; others are ignored, so a file
+//! `draft` (Hugo's) or `published` (Jekyll's), `access`, `excerpt` and
+//! `author`; others are ignored, so a file
 //! written for Hugo or Jekyll (`tags`, `layout`, …) reads as it is.
 
 use chrono::NaiveDate;
@@ -77,7 +78,7 @@ fn describe(errors: &[FieldError]) -> String {
 
 /// The keys a front matter may have. Each is read as text (a YAML number
 /// or date is text here: `title: 1984` is the title "1984"), except
-/// `draft`, a boolean.
+/// `draft` and `published`, booleans.
 #[derive(Debug, Default, Deserialize)]
 #[serde(expecting = "keys and values, such as `title: Hello`")]
 struct Keys {
@@ -86,6 +87,7 @@ struct Keys {
     date: Option<String>,
     published_at: Option<String>,
     draft: Option<bool>,
+    published: Option<bool>,
     access: Option<String>,
     excerpt: Option<String>,
     author: Option<String>,
@@ -169,8 +171,9 @@ impl Keys {
             excerpt: excerpt.flatten(),
             access,
             // A draft stays one, whatever date it carries: that is what
-            // `draft: true` means to Hugo and Jekyll too.
-            published_at: published_at.filter(|_| self.draft != Some(true)),
+            // Hugo's `draft: true` and Jekyll's `published: false` mean.
+            published_at: published_at
+                .filter(|_| self.draft != Some(true) && self.published != Some(false)),
             author: self.author,
         })
     }
@@ -286,6 +289,14 @@ mod tests {
         assert_eq!(
             post("title: A\ndate: 2026-11-21\ndraft: true\n").published_at,
             None
+        );
+        assert_eq!(
+            post("title: A\ndate: 2026-11-21\npublished: false\n").published_at,
+            None
+        );
+        assert_eq!(
+            post("title: A\ndate: 2026-11-21\npublished: true\n").published_at,
+            Some(NOV_21_2026)
         );
         assert_eq!(
             post("title: A\ndate: 2026-11-21\ndraft: false\n").published_at,
