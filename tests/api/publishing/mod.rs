@@ -2,6 +2,8 @@
 //! posts moved in from Markdown files.
 
 mod admin;
+mod authors;
 mod editing;
 mod import;
+mod lifecycle;
 mod reading;

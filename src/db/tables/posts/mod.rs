@@ -6,15 +6,18 @@
 //! `published_at` has come: that last part is asked at read time, with the
 //! app's clock, so a scheduled post appears by itself on every instance.
 
-use std::sync::{Mutex, PoisonError};
-
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
 use super::demo_posts::DEMO_POSTS;
-use super::schema::{post_totals, posts, users};
+use super::schema::{posts, users};
 use super::{Conn, DbConnection};
 use crate::domain::post::{derive_excerpt, render, Slug};
+
+mod readers;
+
+pub(crate) use readers::visible_at;
+pub use readers::{find_visible, id_by_slug, page, NotYetDue, Published, SummaryRow};
 
 /// A post as readers get it (`GET /blog/{id}`), its author's name joined.
 /// PostgreSQL's metered statements return it by name: their columns are
@@ -52,200 +55,6 @@ macro_rules! post_columns {
     };
 }
 pub(crate) use post_columns;
-
-/// A post as `GET /blog` lists it: no body, no html.
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = posts)]
-pub struct SummaryRow {
-    pub id: i64,
-    pub slug: String,
-    pub title: String,
-    pub excerpt: String,
-    pub access: String,
-    pub published_at: i64,
-    #[diesel(select_expression = users::username.nullable())]
-    #[diesel(select_expression_type = diesel::dsl::Nullable<users::username>)]
-    pub author: Option<String>,
-}
-
-/// The posts readers may see at `now` (see the module's doc). Written out
-/// the same in every reader's query: it is also the predicate of the
-/// partial index `posts_for_readers`, which the planners use only when a
-/// query repeats it.
-macro_rules! visible_at {
-    ($now:expr) => {
-        posts::status
-            .eq($crate::db::tables::posts::Published)
-            .and(posts::deleted_at.is_null())
-            .and(posts::published_at.le($now))
-    };
-}
-pub(crate) use visible_at;
-
-/// The SQL literal `'published'`, for `visible_at!`. Written into the
-/// SQL, not bound: SQLite decides whether a partial index applies from a
-/// bound value, and then recompiles the statement whenever that parameter
-/// is bound again, which would be on every execution. Not
-/// `diesel::dsl::sql` either: diesel never caches a statement holding one
-/// (its text could be anything), so every read would be compiled anew.
-/// This fragment's text is fixed, so the statement stays prepared.
-#[derive(Debug, Clone, Copy, diesel::query_builder::QueryId, diesel::expression::ValidGrouping)]
-pub struct Published;
-
-impl diesel::expression::Expression for Published {
-    type SqlType = diesel::sql_types::Text;
-}
-
-impl<QS> diesel::expression::AppearsOnTable<QS> for Published {}
-
-impl<QS> diesel::expression::SelectableExpression<QS> for Published {}
-
-impl<DB: diesel::backend::Backend> diesel::query_builder::QueryFragment<DB> for Published {
-    fn walk_ast<'b>(
-        &'b self,
-        mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
-    ) -> QueryResult<()> {
-        out.push_sql("'published'");
-        Ok(())
-    }
-}
-
-/// The post with this id, if readers may see it at `now`.
-pub fn find_visible(conn: &mut Conn, id: i64, now: i64) -> QueryResult<Option<PostRow>> {
-    super::direct!(conn, |c| posts::table
-        .left_join(users::table)
-        .filter(posts::id.eq(id))
-        .filter(visible_at!(now))
-        .select(PostRow::as_select())
-        .get_result(c) // no LIMIT: see the note in db/engine/mod.rs
-        .optional())
-}
-
-/// The id of the live post with this slug (visible to readers or not:
-/// whether it is, is the caller's next question).
-pub fn id_by_slug(conn: &mut Conn, slug: &str) -> QueryResult<Option<i64>> {
-    super::direct!(conn, |c| posts::table
-        .filter(posts::slug.eq(slug))
-        .filter(posts::deleted_at.is_null())
-        .select(posts::id)
-        .get_result(c)
-        .optional())
-}
-
-/// What [`page`] remembers of the published posts not yet due, so that
-/// `total` costs one row's read however long the editorial queue is: their
-/// count, for the `post_totals.changes` it was counted at and for the span
-/// of time from the `now` it was counted at until the first of them is
-/// due. Any change to a published post (on any instance: the triggers
-/// count them in the database) or a `now` outside that span counts again.
-#[derive(Default)]
-pub struct NotYetDue(Mutex<Option<Counted>>);
-
-#[derive(Clone, Copy)]
-struct Counted {
-    changes: i64,
-    from: i64,
-    /// When the first of them is due (`None`: there are none).
-    until: Option<i64>,
-    count: i64,
-}
-
-impl NotYetDue {
-    fn get(&self, changes: i64, now: i64) -> Option<i64> {
-        let counted = (*self.0.lock().unwrap_or_else(PoisonError::into_inner))?;
-        let in_span = counted.from <= now && counted.until.is_none_or(|due| now < due);
-        (counted.changes == changes && in_span).then_some(counted.count)
-    }
-
-    fn set(&self, counted: Counted) {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(counted);
-    }
-}
-
-/// One page of the posts readers may see at `now`, newest first, and how
-/// many there are.
-///
-/// Neither part grows with the number of posts:
-/// - `total` is the published posts' count that triggers keep in
-///   `post_totals`, less the published posts whose time has not come yet,
-///   which `not_yet` remembers until a post changes or the first of them
-///   is due (counting them is a walk of the readers' index from `now` on,
-///   as long as the editorial queue).
-/// - The page is found by its ids first, skipping `OFFSET` entries of the
-///   readers' index alone (it holds `published_at` and the id, so no row
-///   is read to be skipped), and only the page's rows are then read. A
-///   deep page still walks the entries it skips, a few bytes each; page
-///   numbers (the contract's) cannot jump into an index the way a cursor
-///   could.
-pub fn page(
-    conn: &mut Conn,
-    now: i64,
-    page: i64,
-    per_page: i64,
-    not_yet: &NotYetDue,
-) -> QueryResult<(Vec<SummaryRow>, i64)> {
-    let (published, changes): (i64, i64) = super::direct!(conn, |c| post_totals::table
-        .select((post_totals::published, post_totals::changes))
-        .get_result(c))?;
-    let not_yet_due = match not_yet.get(changes, now) {
-        Some(count) => count,
-        None => {
-            let counted = count_not_yet_due(conn, now, changes)?;
-            not_yet.set(counted);
-            counted.count
-        }
-    };
-    // The same condition as `visible_at!`, on the subquery's own name for
-    // the table.
-    diesel::alias!(posts as listed: Listed);
-    let ids = listed
-        .filter(listed.field(posts::status).eq(Published))
-        .filter(listed.field(posts::deleted_at).is_null())
-        .filter(listed.field(posts::published_at).le(now))
-        .order((
-            listed.field(posts::published_at).desc(),
-            listed.field(posts::id).desc(),
-        ))
-        .limit(per_page)
-        .offset((page - 1).saturating_mul(per_page))
-        .select(listed.field(posts::id));
-    let rows = super::direct!(conn, |c| posts::table
-        .left_join(users::table)
-        .filter(posts::id.eq_any(ids))
-        .order((posts::published_at.desc(), posts::id.desc()))
-        .select(SummaryRow::as_select())
-        .load(c))?;
-    Ok((rows, published - not_yet_due))
-}
-
-/// The published posts not yet due at `now`: how many, and when the first
-/// is.
-fn count_not_yet_due(conn: &mut Conn, now: i64, changes: i64) -> QueryResult<Counted> {
-    // `<= i64::MAX` says nothing to the rows, everything to PostgreSQL's
-    // plan: the plan is made once, for any `now` (force_generic_plan),
-    // and an open range `> $1` is guessed at a third of the table (a
-    // sequential scan of every post), a closed one at a sliver (a short
-    // walk of the readers' index, which is what it is).
-    macro_rules! not_yet_due {
-        () => {
-            posts::table
-                .filter(posts::status.eq(Published))
-                .filter(posts::deleted_at.is_null())
-                .filter(posts::published_at.gt(now))
-                .filter(posts::published_at.le(i64::MAX))
-        };
-    }
-    let count: i64 = super::direct!(conn, |c| not_yet_due!().count().get_result(c))?;
-    let until: Option<i64> = super::direct!(conn, |c| not_yet_due!()
-        .select(diesel::dsl::min(posts::published_at))
-        .get_result(c))?;
-    Ok(Counted {
-        changes,
-        from: now,
-        until,
-        count,
-    })
-}
 
 /// Renders the posts stored before rendering existed (their `html` is
 /// NULL): their html and excerpt from the body, their slug from the title
@@ -666,31 +475,4 @@ pub fn delete(conn: &mut Conn, id: i64, at: i64) -> QueryResult<()> {
     .set(posts::deleted_at.eq(at))
     .execute(conn)
     .map(|_| ())
-}
-
-#[cfg(test)]
-mod tests {
-    use diesel::pg::Pg;
-    use diesel::query_builder::{QueryFragment, QueryId};
-    use diesel::sqlite::Sqlite;
-
-    use super::*;
-
-    /// The readers' condition must leave a statement cacheable, on both
-    /// backends: otherwise every metered read is compiled anew.
-    #[test]
-    fn readers_queries_stay_prepared() {
-        let query = posts::table
-            .filter(posts::id.eq(1))
-            .filter(visible_at!(0))
-            .select(posts::id);
-        fn check<Q: QueryId>(_: &Q) -> bool {
-            Q::HAS_STATIC_QUERY_ID
-        }
-        assert!(check(&query));
-        assert!(QueryFragment::<Sqlite>::is_safe_to_cache_prepared(&query, &Sqlite).unwrap());
-        assert!(QueryFragment::<Pg>::is_safe_to_cache_prepared(&query, &Pg).unwrap());
-        let sql = diesel::debug_query::<Sqlite, _>(&query).to_string();
-        assert!(sql.contains("= 'published'"), "{sql}");
-    }
 }
