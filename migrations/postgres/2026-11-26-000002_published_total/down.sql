@@ -1,3 +1,4 @@
+DROP INDEX posts_unrendered;
 DROP TRIGGER post_totals_delete ON posts;
 DROP TRIGGER post_totals_update ON posts;
 DROP TRIGGER post_totals_insert ON posts;

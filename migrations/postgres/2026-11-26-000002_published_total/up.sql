@@ -52,3 +52,7 @@ CREATE TRIGGER post_totals_update AFTER UPDATE ON posts
 CREATE TRIGGER post_totals_delete AFTER DELETE ON posts
     REFERENCING OLD TABLE AS old_rows
     FOR EACH STATEMENT EXECUTE FUNCTION post_totals_count();
+
+-- Start-up renders the posts stored before rendering existed (`html` NULL):
+-- this finds them, or that there are none, without reading every post.
+CREATE INDEX posts_unrendered ON posts (id) WHERE html IS NULL;

@@ -1,3 +1,4 @@
+DROP INDEX posts_unrendered;
 DROP TRIGGER post_totals_update;
 DROP TRIGGER post_totals_delete;
 DROP TRIGGER post_totals_insert;

@@ -37,3 +37,7 @@ BEGIN
         changes = changes + 1
     WHERE id = 1;
 END;
+
+-- Start-up renders the posts stored before rendering existed (`html` NULL):
+-- this finds them, or that there are none, without reading every post.
+CREATE INDEX posts_unrendered ON posts (id) WHERE html IS NULL;
