@@ -86,55 +86,43 @@ pub struct MeteredRead {
     pub now: i64,
 }
 
-/// The post, if readers may see it at `read.now`, and the ids of the posts
-/// the reader unlocked in the month, in one query (`None` when there is no
-/// such post). The invariant keeps the month's unlocks at most FREE_READS
-/// rows, so this answers "how many used" and "is this one unlocked" along
-/// with the post itself.
-fn post_and_unlocked_ids(
-    conn: &mut Conn,
-    read: MeteredRead,
-) -> QueryResult<Option<(PostRow, Vec<i64>)>> {
+/// The post, if readers may see it at `read.now`, with how many posts the
+/// reader unlocked in the month and whether this is one of them, in one
+/// statement and one row (`None` when there is no such post). The month's
+/// unlocks are counted in subqueries, not joined: a join would repeat the
+/// post's columns (its body and html) once per unlocked post.
+fn post_and_meter(conn: &mut Conn, read: MeteredRead) -> QueryResult<Option<(PostRow, u32, bool)>> {
     let MeteredRead {
         user_id, key, now, ..
     } = read;
-    let rows: Vec<(PostRow, Option<i64>)> = super::direct!(conn, |c| posts::table
+    let months_unlocks = unlocks::table
+        .filter(unlocks::user_id.eq(user_id))
+        .filter(unlocks::month.eq(key.month.index()));
+    let row: Option<(PostRow, i64, bool)> = super::direct!(conn, |c| posts::table
         .left_join(users::table)
-        .left_join(
-            unlocks::table.on(unlocks::user_id
-                .eq(user_id)
-                .and(unlocks::month.eq(key.month.index()))),
-        )
         .filter(posts::id.eq(key.post_id))
         .filter(visible_at!(now))
-        .select((PostRow::as_select(), unlocks::post_id.nullable()))
-        .load(c))?;
-    let Some((post, _)) = rows.first().cloned() else {
-        return Ok(None);
-    };
-    Ok(Some((
-        post,
-        rows.into_iter().filter_map(|(_, id)| id).collect(),
-    )))
+        .select((
+            PostRow::as_select(),
+            months_unlocks.count().single_value().assume_not_null(),
+            diesel::dsl::exists(months_unlocks.filter(unlocks::post_id.eq(key.post_id))),
+        ))
+        .get_result(c) // no LIMIT: see the note in db/engine/mod.rs
+        .optional())?;
+    Ok(row.map(|(post, used, unlocked)| (post, used as u32, unlocked)))
 }
 
-/// [`decide`] applied to the plain read ([`post_and_unlocked_ids`]): the
+/// [`decide`] applied to the plain read ([`post_and_meter`]): the
 /// post, the month's reads spent, and the decision (`None` when there is
 /// no such post).
 fn decide_from_plain_read(
     conn: &mut Conn,
     read: MeteredRead,
 ) -> QueryResult<Option<(PostRow, u32, Decision)>> {
-    let Some((post, ids)) = post_and_unlocked_ids(conn, read)? else {
+    let Some((post, used, unlocked)) = post_and_meter(conn, read)? else {
         return Ok(None);
     };
-    let used = ids.len() as u32;
-    let decision = decide(
-        access_of(&post),
-        ids.contains(&read.key.post_id),
-        used,
-        read.limit,
-    );
+    let decision = decide(access_of(&post), unlocked, used, read.limit);
     Ok(Some((post, used, decision)))
 }
 
