@@ -17,6 +17,9 @@
 #                    (dropped afterwards) instead of a SQLite file
 #   AB_SECONDS=8 AB_ROUNDS=3        the defaults
 #   AB_LOG_B=warn                   B's RUST_LOG (AB_LOG_A likewise; info)
+#   AB_SQL_A=file.sql               run against A's database once it serves,
+#                    before the reader registers (AB_SQL_B likewise): e.g.
+#                    give an older build's post the bytes of a newer answer
 set -euo pipefail
 a=$1 b=$2
 seconds=${AB_SECONDS:-8} rounds=${AB_ROUNDS:-3}
@@ -28,6 +31,7 @@ work=$(mktemp -d)
 pids=()
 server=${AB_POSTGRES:-}
 server=${server%/}
+[ -z "${AB_SQL_A:-}${AB_SQL_B:-}" ] || [ -n "$server" ] || command -v sqlite3 >/dev/null || apt-get install -y -qq sqlite3 >/dev/null
 databases() { # create|drop
   [ -n "$server" ] || return 0
   for port in 18921 18922; do
@@ -54,6 +58,14 @@ cookie() {
     -d '{"username":"reader","password":"a benchmark passphrase"}' |
     tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: \(session=[^;]*\).*/\1/p'
 }
+prepare() { # PORT SQL-FILE
+  [ -n "$2" ] || return 0
+  for _ in $(seq 1 200); do curl -s -o /dev/null "http://127.0.0.1:$1/health" && break; sleep 0.05; done
+  if [ -n "$server" ]; then psql -q -X -v ON_ERROR_STOP=1 "$(database_url "$1")" -f "$2" >/dev/null
+  else sqlite3 -bail "$work/$1.db" < "$2"; fi
+}
+prepare 18921 "${AB_SQL_A:-}"
+prepare 18922 "${AB_SQL_B:-}"
 cookie_a=$(cookie 18921) cookie_b=$(cookie 18922)
 for i in 1 2 3 4 5; do
   curl -s -o /dev/null -H "Cookie: $cookie_a" "http://127.0.0.1:18921/blog/$i"
