@@ -27,6 +27,13 @@ pub enum ApiError {
     NotLoggedIn(NoSession),
     #[error("invalid credentials")]
     InvalidCredentials,
+    /// A wrong authenticator or recovery code at the second sign-in step.
+    #[error("invalid code")]
+    InvalidCode,
+    #[error("two-factor sign-in already on")]
+    TwoFactorEnabled,
+    #[error("two-factor sign-in not on")]
+    TwoFactorNotEnabled,
     #[error("paywall")]
     Paywall(Meter),
     #[error("premium required")]
@@ -135,6 +142,25 @@ impl ApiError {
                 StatusCode::UNAUTHORIZED,
                 "invalid_credentials",
                 "The username or password is incorrect.".to_owned(),
+            ),
+            InvalidCode => (
+                StatusCode::UNAUTHORIZED,
+                "invalid_code",
+                "That code is not right. Use the current code from your authenticator app, \
+                 or one of your recovery codes."
+                    .to_owned(),
+            ),
+            TwoFactorEnabled => (
+                StatusCode::CONFLICT,
+                "two_factor_enabled",
+                "An authenticator app is already set up. Turn it off first to set up another."
+                    .to_owned(),
+            ),
+            TwoFactorNotEnabled => (
+                StatusCode::CONFLICT,
+                "two_factor_not_enabled",
+                "No authenticator app is set up (or waiting to be confirmed) on this account."
+                    .to_owned(),
             ),
             Paywall(_) => (
                 StatusCode::PAYMENT_REQUIRED,

@@ -23,7 +23,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::{
     self, billing, email_tokens, events, ip_limits, outbox, paywall_notices, sessions, throttle,
-    Pool,
+    two_factor, Pool,
 };
 use crate::domain::{Lifetimes, Month};
 use crate::mail::{self, Outbox};
@@ -325,6 +325,7 @@ fn metrics_server(
 #[allow(dead_code)] // read through Debug, in the log line
 struct Purged {
     sessions: usize,
+    pending_logins: usize,
     throttles: usize,
     ip_windows: usize,
     events: usize,
@@ -335,7 +336,7 @@ struct Purged {
     messages: usize,
 }
 
-/// Deletes expired sessions, stale lockout rows, ended per-IP windows,
+/// Deletes expired sessions and pending sign-ins, stale lockout rows, ended per-IP windows,
 /// events older than EVENT_RETENTION_DAYS, past months' paywall notices
 /// and old billing event ids
 /// every `interval` (and whenever a test moves the clock), so the tables
@@ -364,6 +365,7 @@ async fn purge_expired(
             db::write_transaction(conn, |conn| {
                 Ok::<_, db::Error>(Purged {
                     sessions: sessions::purge_expired(conn, now)?,
+                    pending_logins: two_factor::purge_expired_pending(conn, now)?,
                     throttles: throttle::purge_expired(conn, now, lockout_window)?,
                     ip_windows: ip_limits::purge_expired(conn, now)?,
                     events: events::purge_older_than(conn, now - event_retention)?,

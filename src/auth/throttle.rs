@@ -83,6 +83,10 @@ pub enum Account {
     Unnamable,
     /// A logged-in user confirming their password.
     Id(i64),
+    /// The second step of a sign-in (an authenticator or recovery code):
+    /// held to the username's lockout and the client IP's failure limit
+    /// like a login.
+    SecondStep(i64),
 }
 
 impl Account {
@@ -94,7 +98,10 @@ impl Account {
 
     /// Whether this is a login, held to the client IP's failure limit.
     fn is_login(self) -> bool {
-        matches!(self, Account::Named | Account::Unnamable)
+        matches!(
+            self,
+            Account::Named | Account::Unnamable | Account::SecondStep(_)
+        )
     }
 }
 
@@ -170,14 +177,6 @@ impl LoginThrottle {
     /// Checks the attempt's password for its account under the lockout of
     /// its `key`. `Ok(None)` is a wrong password (or no such account),
     /// already counted.
-    ///
-    /// The client network's failure is reserved before the hash is checked,
-    /// in one atomic upsert, and given back if the password was right: so
-    /// with N failures allowed, parallel wrong logins from one network, on
-    /// any number of instances, never get more than N hashes checked. A
-    /// failure is then recorded in one write transaction: the username's
-    /// count, and for an existing account its `login_failed` event (and
-    /// `login_locked` when this failure locked the name).
     pub async fn check_password(
         &self,
         pool: &Pool,
@@ -190,6 +189,50 @@ impl LoginThrottle {
             password,
             by,
         } = attempt;
+        let (dummy, cost, max_wait) = (&self.dummy_hash, self.bcrypt_cost, self.max_wait);
+        let judged = self
+            .judge(pool, clock, key, account, by, |found| async move {
+                let stored = found.as_ref().map(|u| u.password_hash.clone());
+                Ok(
+                    match password::verify(password, stored, dummy, cost, max_wait).await? {
+                        Verified::Yes { rehashed } => found.map(|user| (user, rehashed)),
+                        Verified::No => None,
+                    },
+                )
+            })
+            .await?;
+        Ok(judged.map(|((user, rehashed), turn)| Passed {
+            user,
+            rehashed,
+            turn,
+        }))
+    }
+
+    /// Judges one attempt at `account`'s secret under the lockout of `key`
+    /// and the client network's failure limit: `check` is given the account
+    /// (if any) and says whether the secret was right (`Some`) or not.
+    /// `Ok(None)` is a wrong one, already counted.
+    ///
+    /// The client network's failure is reserved before `check` runs, in one
+    /// atomic upsert, and given back if the secret was right: so with N
+    /// failures allowed, parallel wrong attempts from one network, on any
+    /// number of instances, never get more than N secrets checked. A
+    /// failure is then recorded in one write transaction: the username's
+    /// count, and for an existing account its `login_failed` event (and
+    /// `login_locked` when this failure locked the name).
+    pub async fn judge<T, F, Fut>(
+        &self,
+        pool: &Pool,
+        clock: &Clock,
+        key: &str,
+        account: Account,
+        by: &Requester,
+        check: F,
+    ) -> Result<Option<(T, Turn<'_>)>, ApiError>
+    where
+        F: FnOnce(Option<UserRow>) -> Fut,
+        Fut: std::future::Future<Output = Result<Option<T>, ApiError>>,
+    {
         let counted = account.counted();
         let network = by
             .ip
@@ -219,21 +262,13 @@ impl LoginThrottle {
                 Ok(match account {
                     Account::Unnamable => None,
                     Account::Named => users::find_by_key(conn, &key)?,
-                    Account::Id(id) => users::find(conn, id)?,
+                    Account::Id(id) | Account::SecondStep(id) => users::find(conn, id)?,
                 })
             })
             .await?
         };
 
-        let stored = found.as_ref().map(|u| u.password_hash.clone());
-        let verified = password::verify(
-            password,
-            stored,
-            &self.dummy_hash,
-            self.bcrypt_cost,
-            self.max_wait,
-        )
-        .await;
+        let user_id = found.as_ref().map(|user| user.id);
         let give_back = |network: Option<String>| {
             let per_ip = self.per_ip;
             async move {
@@ -246,29 +281,21 @@ impl LoginThrottle {
                 .await
             }
         };
-        let verified = match verified {
-            Ok(verified) => verified,
-            // No answer on the password (the hashing queue is full): the
-            // attempt does not count.
+        match check(found).await {
+            Ok(Some(passed)) => {
+                give_back(network).await?;
+                Ok(Some((passed, turn)))
+            }
+            // No answer on the secret (the hashing queue is full, or the
+            // database failed): the attempt does not count.
             Err(e) => {
                 give_back(network).await?;
-                return Err(e);
+                Err(e)
             }
-        };
-        match (verified, found) {
-            (Verified::Yes { rehashed }, Some(user)) => {
-                give_back(network).await?;
-                Ok(Some(Passed {
-                    user,
-                    rehashed,
-                    turn,
-                }))
-            }
-            (_, found) => {
+            Ok(None) => {
                 let key = key.to_owned();
                 let (max, window, now) = (self.max_failures, self.window, clock.now());
                 let by = by.clone();
-                let user_id = found.map(|user| user.id);
                 db::run(pool, move |conn| {
                     db::write_transaction(conn, |conn| {
                         let locked =

@@ -46,6 +46,8 @@ pub struct Settings {
     /// The SPA's base URL (no trailing slash), for links in messages and
     /// billing redirects.
     pub app_url: String,
+    /// The issuer authenticator apps show (the `otpauth://` URL's label).
+    pub totp_issuer: String,
     /// Where to send mail; `None` writes `.eml` files into `mail_dir`. A
     /// secret: the URL may carry a password.
     pub smtp_url: Option<Secret>,
@@ -167,6 +169,16 @@ impl Settings {
         let workers = env.whole("WORKERS")?.map(|n| n as usize);
         let app_url = env.base_url("APP_URL")?;
         let stripe_api_base = env.base_url("STRIPE_API_BASE")?;
+        let totp_issuer = env.text("TOTP_ISSUER").trim().to_owned();
+        if totp_issuer.is_empty()
+            || totp_issuer.contains(':')
+            || totp_issuer.chars().any(char::is_control)
+        {
+            return Err(invalid(
+                "TOTP_ISSUER",
+                "must be a name such as `tollgate`, without `:`",
+            ));
+        }
         let smtp_url = match env.raw("SMTP_URL").filter(|v| !v.trim().is_empty()) {
             None => None,
             Some(raw) => match url::Url::parse(raw.trim()) {
@@ -241,6 +253,7 @@ impl Settings {
             purge_interval: env.seconds("PURGE_INTERVAL_SECONDS")?,
             workers,
             app_url,
+            totp_issuer,
             smtp_url,
             mail_from,
             mail_dir: PathBuf::from(mail_dir),

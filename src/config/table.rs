@@ -171,6 +171,12 @@ pub const SETTINGS: &[Setting] = &[
         help: "The SPA's base URL, for emailed links and Stripe's redirects.",
     },
     Setting {
+        name: "TOTP_ISSUER",
+        default: Some("tollgate"),
+        range: None,
+        help: "The name authenticator apps show above an account's codes (no `:`).",
+    },
+    Setting {
         name: "SMTP_URL",
         default: None,
         range: None,

@@ -173,7 +173,40 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    totp (user_id) {
+        user_id -> BigInt,
+        secret -> Text,
+        enabled -> Bool,
+        last_step -> Nullable<BigInt>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    recovery_codes (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        digest -> Text,
+        created_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    pending_logins (token_hash) {
+        token_hash -> Text,
+        user_id -> BigInt,
+        stay_signed_in -> Bool,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(totp -> users (user_id));
+diesel::joinable!(recovery_codes -> users (user_id));
+diesel::joinable!(pending_logins -> users (user_id));
 diesel::joinable!(events -> users (user_id));
 diesel::joinable!(paywall_notices -> users (user_id));
 diesel::table! {
@@ -209,4 +242,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     email_tokens,
     outbox,
     forgot_requests,
+    totp,
+    recovery_codes,
+    pending_logins,
 );

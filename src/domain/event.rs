@@ -37,10 +37,19 @@ pub enum EventKind {
     AccountEnabled,
     /// The first paywall refusal of a month.
     Paywall,
+    /// An authenticator app was confirmed; `detail.by` when an admin acted.
+    TwoFactorEnabled,
+    /// The authenticator app and recovery codes were removed (by the user,
+    /// or by an admin: `detail.by`).
+    TwoFactorDisabled,
+    RecoveryCodesRegenerated,
+    /// A recovery code was spent at the second sign-in step;
+    /// `detail.left` is how many remain.
+    RecoveryCodeUsed,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 16] = [
+    pub const ALL: [EventKind; 20] = [
         EventKind::Registered,
         EventKind::Login,
         EventKind::LoginFailed,
@@ -57,6 +66,10 @@ impl EventKind {
         EventKind::AccountDisabled,
         EventKind::AccountEnabled,
         EventKind::Paywall,
+        EventKind::TwoFactorEnabled,
+        EventKind::TwoFactorDisabled,
+        EventKind::RecoveryCodesRegenerated,
+        EventKind::RecoveryCodeUsed,
     ];
 
     /// The name stored and shown (`"login_failed"`).
@@ -78,6 +91,10 @@ impl EventKind {
             EventKind::AccountDisabled => "account_disabled",
             EventKind::AccountEnabled => "account_enabled",
             EventKind::Paywall => "paywall",
+            EventKind::TwoFactorEnabled => "two_factor_enabled",
+            EventKind::TwoFactorDisabled => "two_factor_disabled",
+            EventKind::RecoveryCodesRegenerated => "recovery_codes_regenerated",
+            EventKind::RecoveryCodeUsed => "recovery_code_used",
         }
     }
 

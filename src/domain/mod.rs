@@ -1,7 +1,7 @@
 //! Pure rules: parsing usernames, passwords and email addresses, roles, the
 //! paywall, session lifetimes, account event kinds, per-IP limit windows,
 //! what a subscription and a billing event mean, blog posts' fields and
-//! their rendering. No I/O, so every rule is unit-tested without a server.
+//! their rendering, authenticator and recovery codes. No I/O, so every rule is unit-tested without a server.
 
 pub mod billing;
 pub mod email;
@@ -12,7 +12,9 @@ pub mod password;
 pub mod paywall;
 pub mod plan;
 pub mod post;
+pub mod recovery_code;
 pub mod role;
+pub mod totp;
 pub mod user;
 pub mod username;
 

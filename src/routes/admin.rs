@@ -1,5 +1,6 @@
 //! Admins manage people: `GET /admin/users` (search) and
-//! `PATCH /admin/users/{id}` (role, plan, disabled). Anyone else gets
+//! `PATCH /admin/users/{id}` (role, plan, disabled), and
+//! `DELETE /admin/users/{id}/two-factor` (a lost phone). Anyone else gets
 //! `403 forbidden`.
 //!
 //! A change is one transaction with the events it records on the changed
@@ -19,7 +20,7 @@ use serde_json::{json, Value};
 use super::body::{Fields, JsonObject};
 use super::common::caller_whose_role;
 use super::pagination::{pagination, single, Pagination};
-use crate::db::{self, events, sessions, users};
+use crate::db::{self, events, sessions, two_factor, users};
 use crate::domain::{EventKind, Plan, Requester, Role};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -160,6 +161,38 @@ fn change(object: &serde_json::Map<String, Value>) -> Result<Change, ApiError> {
     })
 }
 
+/// The user id in an admin route's path; `404` for anything else.
+fn user_id(raw: &str) -> Result<i64, ApiError> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|id| *id >= 1)
+        .ok_or(ApiError::NotFound)
+}
+
+/// `DELETE /admin/users/{id}/two-factor`: the user's authenticator app and
+/// recovery codes are removed (a lost phone), and any sign-in waiting for
+/// them ends. The next sign-in asks for the password alone.
+pub async fn reset_two_factor(
+    state: web::Data<AppState>,
+    Admin(by): Admin,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = user_id(&id)?;
+    super::write_now(&state, move |conn, now| {
+        users::find(conn, id)?.ok_or(ApiError::NotFound)?;
+        let was_on = two_factor::remove(conn, id)?;
+        two_factor::end_pending_of(conn, id)?;
+        if was_on {
+            let detail = json!({ "by": by });
+            let kind = EventKind::TwoFactorDisabled;
+            events::record(conn, now, id, kind, &Requester::NOBODY, detail)?;
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
 /// `PATCH /admin/users/{id}`: a role, a plan (until the next subscription
 /// event, as with `tollgate set-plan`), disabled or enabled. Disabling ends
 /// every session of that user.
@@ -169,11 +202,7 @@ pub async fn edit(
     id: web::Path<String>,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id
-        .parse::<i64>()
-        .ok()
-        .filter(|id| *id >= 1)
-        .ok_or(ApiError::NotFound)?;
+    let id = user_id(&id)?;
     let change = change(&body.0)?;
     let row = super::write_now(&state, move |conn, now| {
         let row = users::find_for_admin(conn, id)?.ok_or(ApiError::NotFound)?;
@@ -208,6 +237,7 @@ pub async fn edit(
             users::set_disabled(conn, id, disabled)?;
             let kind = if disabled {
                 sessions::end_all(conn, id)?;
+                two_factor::end_pending_of(conn, id)?;
                 EventKind::AccountDisabled
             } else {
                 EventKind::AccountEnabled

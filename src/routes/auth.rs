@@ -8,8 +8,9 @@ use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 
 use super::body::{Fields, JsonObject};
 use super::common::{clear_lockout, record_event, send_verification, SignedIn};
+use super::two_factor as two_factor_routes;
 use crate::auth::{ip_limits, Account, Attempt};
-use crate::db::{sessions, users};
+use crate::db::{events, sessions, two_factor, users};
 use crate::domain::username::username_key;
 use crate::domain::{Email, EventKind, Password, Requester, Username};
 use crate::error::ApiError;
@@ -40,6 +41,13 @@ impl FromRequest for SigningIn {
             cookie: req.get_session(),
         }))
     }
+}
+
+/// What a right password at `/login` opened.
+enum Entry {
+    Session(session::Issued),
+    /// A sign-in waiting for its second step; the cookie's new token.
+    Pending(String),
 }
 
 /// Username, password and the stay-signed-in choice, as sent.
@@ -224,8 +232,10 @@ async fn log_in(
     let (stay, username) = (sent.stay_signed_in, sent.username);
     let user = passed.user.to_user();
     let (user_id, rehashed) = (user.id, passed.rehashed);
-    let issued = super::write_now(state, move |conn, now| {
-        clear_lockout(conn, &username)?;
+    let by = caller.by.clone();
+    // A pending sign-in the cookie held (a password given again) ends too.
+    let earlier_pending = session::store::token_hash(&caller.cookie);
+    let entry = super::write_now(state, move |conn, now| {
         // The stored hash was made at another BCRYPT_COST: upgrade it
         // now, while the plaintext is at hand.
         if let Some(new_hash) = &rehashed {
@@ -234,13 +244,41 @@ async fn log_in(
         if let Some(id) = &caller.previous {
             sessions::end(conn, id)?;
         }
-        let issued = session::start(conn, user_id, stay, &caller.by, now, &lifetimes)?;
+        if let Some(token_hash) = &earlier_pending {
+            two_factor::end_pending(conn, token_hash)?;
+        }
+        // An authenticator on: the password opens a pending sign-in, not
+        // a session. The username's failures are not cleared yet, or a
+        // thief of the password could guess codes without end, clearing
+        // the count with the password between guesses.
+        if two_factor::totp_of(conn, user_id)?.is_some_and(|totp| totp.enabled) {
+            let token = session::token::generate();
+            let expires_at = now + two_factor_routes::PENDING_SECONDS;
+            let token_hash = session::token::hash(&token);
+            two_factor::insert_pending(conn, &token_hash, user_id, stay, now, expires_at)?;
+            return Ok(Entry::Pending(token));
+        }
+        clear_lockout(conn, &username)?;
+        let issued = session::start(conn, user_id, stay, &by, now, &lifetimes)?;
         users::mark_login(conn, user_id, now)?;
-        record_event(conn, now, user_id, EventKind::Login, &caller.by)?;
-        Ok(issued)
+        let detail = serde_json::json!({ "method": "password" });
+        events::record(conn, now, user_id, EventKind::Login, &by, detail)?;
+        Ok(Entry::Session(issued))
     })
     .await?;
     drop(passed.turn);
+    let issued = match entry {
+        Entry::Session(issued) => issued,
+        Entry::Pending(token) => {
+            tracing::info!(user_id, "password right; second step pending");
+            let answer = HttpResponse::Accepted().json(serde_json::json!({
+                "status": "two_factor_required",
+                "methods": ["totp", "recovery_code"],
+            }));
+            // A browser-session cookie: the pending sign-in is short-lived.
+            return session::begin(&caller.cookie, token, None, answer);
+        }
+    };
     tracing::info!(user_id, "logged in");
     logged_in(
         state,

@@ -12,7 +12,7 @@ use actix_web::{FromRequest, HttpRequest};
 use serde::Serialize;
 
 use crate::auth::{Account, Attempt};
-use crate::db::{self, billing, events, users};
+use crate::db::{self, billing, events, two_factor, users};
 use crate::domain::username::username_key;
 use crate::domain::{Email, EventKind, Requester, Role, User};
 use crate::error::ApiError;
@@ -87,6 +87,18 @@ pub struct AccountView {
     email: Option<String>,
     email_verified: bool,
     subscription: Option<SubscriptionView>,
+    /// Every account has a password until it can sign in with another
+    /// provider instead.
+    has_password: bool,
+    two_factor: TwoFactorView,
+}
+
+/// What second factors the account has.
+#[derive(Serialize)]
+struct TwoFactorView {
+    totp: bool,
+    recovery_codes_left: i64,
+    passkeys: i64,
 }
 
 /// A Stripe subscription as the webhook events last told it.
@@ -106,7 +118,19 @@ impl AccountView {
         else {
             return Ok(None);
         };
+        let totp = two_factor::totp_of(conn, user_id)?.is_some_and(|row| row.enabled);
+        let two_factor = TwoFactorView {
+            totp,
+            recovery_codes_left: if totp {
+                two_factor::codes_left(conn, user_id)?
+            } else {
+                0
+            },
+            passkeys: 0,
+        };
         Ok(Some(AccountView {
+            has_password: !user.password_hash.is_empty(),
+            two_factor,
             user: user.to_user(),
             email: email.email,
             email_verified: email.email_verified,

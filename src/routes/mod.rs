@@ -17,6 +17,7 @@ pub mod health;
 pub mod pagination;
 pub mod posts;
 pub mod recovery;
+pub mod two_factor;
 
 use actix_web::http::Method;
 use std::future::{ready, Ready};
@@ -133,6 +134,12 @@ pub const ENDPOINTS: &[Endpoint] = &[
         handlers: &[post(|r| r.to(auth::login))],
     },
     Endpoint {
+        path: "/login/two-factor",
+        // The pending sign-in the cookie names is its authentication.
+        access: Access::Public,
+        handlers: &[post(|r| r.to(two_factor::second_step))],
+    },
+    Endpoint {
         path: "/check_session",
         access: Access::Public,
         handlers: &[get(|r| r.to(auth::check_session))],
@@ -187,6 +194,11 @@ pub const ENDPOINTS: &[Endpoint] = &[
         handlers: &[patch(|r| r.to(admin::edit))],
     },
     Endpoint {
+        path: "/admin/users/{id}/two-factor",
+        access: Access::Session,
+        handlers: &[delete(|r| r.to(admin::reset_two_factor))],
+    },
+    Endpoint {
         path: "/sessions",
         access: Access::Session,
         handlers: &[
@@ -211,6 +223,24 @@ pub const ENDPOINTS: &[Endpoint] = &[
             get(|r| r.to(account::account)),
             delete(|r| r.to(account::delete_account)),
         ],
+    },
+    Endpoint {
+        path: "/account/totp",
+        access: Access::Session,
+        handlers: &[
+            post(|r| r.to(two_factor::start)),
+            delete(|r| r.to(two_factor::turn_off)),
+        ],
+    },
+    Endpoint {
+        path: "/account/totp/confirm",
+        access: Access::Session,
+        handlers: &[post(|r| r.to(two_factor::confirm))],
+    },
+    Endpoint {
+        path: "/account/recovery-codes",
+        access: Access::Session,
+        handlers: &[post(|r| r.to(two_factor::regenerate_codes))],
     },
     Endpoint {
         path: "/account/events",
@@ -453,6 +483,7 @@ mod tests {
                 "/email/verify",
                 "/health",
                 "/login",
+                "/login/two-factor",
                 "/openapi.yaml",
                 "/password/forgot",
                 "/password/reset",
@@ -476,6 +507,6 @@ mod tests {
             assert_eq!(verbs.len(), endpoint.handlers.len(), "{}", endpoint.path);
         }
         assert!(ALLOW.iter().all(|allow| !allow.is_empty()));
-        assert_eq!(ROUTES.len(), 31);
+        assert_eq!(ROUTES.len(), 37);
     }
 }

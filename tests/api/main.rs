@@ -60,3 +60,4 @@ mod shutdown;
 mod soak;
 mod spec;
 mod support;
+mod two_factor;

@@ -20,6 +20,7 @@ pub mod paywall_notices;
 pub mod posts;
 pub mod sessions;
 pub mod throttle;
+pub mod two_factor;
 pub mod unlocks;
 pub mod users;
 

@@ -1,0 +1,3 @@
+DROP TABLE pending_logins;
+DROP TABLE recovery_codes;
+DROP TABLE totp;
