@@ -28,6 +28,10 @@ export type EditablePost = Schemas["EditablePost"];
 export type EditablePostList = Schemas["EditablePostList"];
 export type AdminUser = Schemas["AdminUser"];
 export type AdminUserList = Schemas["AdminUserList"];
+export type TwoFactor = Schemas["TwoFactor"];
+export type TwoFactorRequired = Schemas["TwoFactorRequired"];
+export type TotpEnrolment = Schemas["TotpEnrolment"];
+export type RecoveryCodes = Schemas["RecoveryCodes"];
 
 export const API_URL = (import.meta.env.VITE_API_URL ?? "http://localhost:8080").replace(/\/$/, "");
 
@@ -103,6 +107,16 @@ export async function call<D>(pending: Promise<Answer<D>>): Promise<D> {
     throw new ApiError(response.status, error, retry === null ? null : Number(retry));
   }
   return data as D;
+}
+
+/**
+ * Whether `POST /login` answered `202`: the password was right, but the
+ * account has an authenticator app on, so the login waits for
+ * `POST /login/two-factor` (a code, or a recovery code) instead of
+ * answering the User.
+ */
+export function needsSecondStep(answer: User | TwoFactorRequired): answer is TwoFactorRequired {
+  return "status" in answer && answer.status === "two_factor_required";
 }
 
 /** Narrows a caught value to ApiError; anything else is a bug, so rethrown. */

@@ -61,8 +61,61 @@ export interface paths {
          *     one client IP within `LOGIN_LOCKOUT_SECONDS`, across all instances,
          *     every login from that IP gets `429 too_many_requests` with
          *     `Retry-After`; other IPs are unaffected.
+         *
+         *     For an account with an authenticator app on, the right password
+         *     does not log in: it answers `202 two_factor_required`, and the
+         *     `session` cookie then holds a pending sign-in, 300 s long, that
+         *     only `POST /login/two-factor` accepts (everywhere else it is no
+         *     session: `401`). The password alone does not reset the username's
+         *     failure count; the second step does, so that someone who has the
+         *     password cannot go on guessing codes by logging in between
+         *     guesses.
          */
         post: operations["login"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/login/two-factor": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Finish a login with an authenticator or recovery code
+         * @description The second step of a login that `POST /login` answered with `202`.
+         *     The guard lets this route through; what it reads is the pending
+         *     sign-in that the `session` cookie set by that `202` names. Send
+         *     exactly one of `code`, the authenticator app's current code, or
+         *     `recovery_code`, one of the account's unused recovery codes (both
+         *     or neither: `422`).
+         *
+         *     The right one ends the pending sign-in and starts a session of the
+         *     kind asked for at `/login` (`stay_signed_in`: a cookie with
+         *     `Max-Age` = `REMEMBER_TTL_SECONDS`), under a new token. An
+         *     authenticator code of the step before or after the current one is
+         *     accepted too (a phone's clock may be a little off), but a code once
+         *     accepted is never accepted again for the account; a recovery code
+         *     works once, and the `recovery_code_used` event says how many are
+         *     left.
+         *
+         *     A wrong code is `401 invalid_code` and counts as a failed login for
+         *     the username: after `LOGIN_MAX_FAILURES` the username is locked
+         *     (`429 too_many_attempts`), and the client IP's failed-login limit
+         *     applies as at `/login` (`429 too_many_requests`). The pending
+         *     sign-in stays until it expires, so the user can try again. No
+         *     pending sign-in — none was started, it has expired (300 s), it is
+         *     already finished, or the account's second factors were removed
+         *     meanwhile — is `401 not_logged_in`: log in again. A disabled
+         *     account: `403 account_disabled`.
+         */
+        post: operations["loginTwoFactor"];
         delete?: never;
         options?: never;
         head?: never;
@@ -344,6 +397,32 @@ export interface paths {
         patch: operations["editUser"];
         trace?: never;
     };
+    "/admin/users/{id}/two-factor": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove a user's second factors (admins)
+         * @description For a user who lost their phone and their recovery codes: removes
+         *     their authenticator app (on or waiting for its first code) and
+         *     every recovery code, and ends any sign-in of theirs waiting for a
+         *     code. Their next login asks for the password alone. Their events
+         *     record it (`two_factor_disabled`, `detail.by`: the admin's
+         *     username) when an app was on. A user without one also gets `204`.
+         *     Role `admin`: anyone else gets `403 forbidden`.
+         */
+        delete: operations["resetUserTwoFactor"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sessions": {
         parameters: {
             query?: never;
@@ -441,6 +520,104 @@ export interface paths {
          *     this answers `429 too_many_attempts` like a login.
          */
         delete: operations["deleteAccount"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/account/totp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start adding an authenticator app
+         * @description Makes a new secret for an authenticator app and answers it three
+         *     ways: as text to type in (`secret`), as the `otpauth://` URL apps
+         *     read, and as that URL's QR code (`qr_svg`) to show beside it.
+         *     Nothing changes at login until the app's first code is sent to
+         *     `POST /account/totp/confirm`; calling this again before then
+         *     replaces the secret. Already on: `409 two_factor_enabled` (turn it
+         *     off first to move to another app).
+         *
+         *     Needs the password (`401 invalid_credentials` when wrong, and it
+         *     counts towards the login lockout: once locked,
+         *     `429 too_many_attempts`), so that a session left open on someone
+         *     else's screen cannot add a second factor the owner does not have.
+         */
+        post: operations["startTotp"];
+        /**
+         * Turn the authenticator app off
+         * @description Removes the authenticator app and every recovery code, and ends any
+         *     sign-in waiting for a code; the next login asks for the password
+         *     alone. Needs the password (`401 invalid_credentials` when wrong,
+         *     and it counts towards the login lockout: once locked,
+         *     `429 too_many_attempts`) and a second factor, `code`: the app's
+         *     current code or an unused recovery code (wrong: `422` on
+         *     `fields.code`), so that a stolen password and an open session are
+         *     not enough to take it off. No app on (or one still waiting for its
+         *     first code): `409 two_factor_not_enabled`.
+         */
+        delete: operations["removeTotp"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/account/totp/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Turn the authenticator app on with its first code
+         * @description The app's current code (the step before or after is accepted too)
+         *     proves it holds the secret of `POST /account/totp`: from now on
+         *     login asks for a code after the password. The answer carries ten
+         *     recovery codes, each good for one login (or for turning the app off)
+         *     without the phone. They are shown this once and only their digests
+         *     are kept, so the user must store them now; new ones replace them
+         *     with `POST /account/recovery-codes`.
+         *
+         *     A wrong code: `422` on `fields.code` (the enrolment stays, try the
+         *     next code). No enrolment started: `409 two_factor_not_enabled`;
+         *     already on: `409 two_factor_enabled`.
+         */
+        post: operations["confirmTotp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/account/recovery-codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replace the recovery codes
+         * @description Ten new recovery codes, shown this once; every earlier one, used or
+         *     not, stops working (for a user whose codes are running out, or who
+         *     fears a copy was seen). Needs the password
+         *     (`401 invalid_credentials` when wrong, counted towards the login
+         *     lockout: once locked, `429 too_many_attempts`). No authenticator
+         *     app on: `409 two_factor_not_enabled`.
+         */
+        post: operations["regenerateRecoveryCodes"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -737,7 +914,13 @@ export interface components {
          *       "created_at": "2026-11-21T10:00:00Z",
          *       "email": null,
          *       "email_verified": false,
-         *       "subscription": null
+         *       "subscription": null,
+         *       "has_password": true,
+         *       "two_factor": {
+         *         "totp": true,
+         *         "recovery_codes_left": 9,
+         *         "passkeys": 0
+         *       }
          *     }
          */
         Account: {
@@ -752,6 +935,100 @@ export interface components {
             email: string | null;
             email_verified: boolean;
             subscription: components["schemas"]["Subscription"];
+            /**
+             * @description Whether the account has a password (`true` for every account
+             *     made by `POST /register`).
+             */
+            has_password: boolean;
+            two_factor: components["schemas"]["TwoFactor"];
+        };
+        /**
+         * @description The account's second factors, which login asks for after the password.
+         * @example {
+         *       "totp": true,
+         *       "recovery_codes_left": 9,
+         *       "passkeys": 0
+         *     }
+         */
+        TwoFactor: {
+            /**
+             * @description An authenticator app is on (`false` while one waits for its
+             *     first code).
+             */
+            totp: boolean;
+            /** @description Unused recovery codes; `0` when no authenticator app is on. */
+            recovery_codes_left: number;
+            /** @description Passkeys on the account (none can be added on this server yet, so `0`). */
+            passkeys: number;
+        };
+        /**
+         * @description The answer to a right password for an account with a second
+         *     factor: the login waits for `POST /login/two-factor`.
+         * @example {
+         *       "status": "two_factor_required",
+         *       "methods": [
+         *         "totp",
+         *         "recovery_code"
+         *       ]
+         *     }
+         */
+        TwoFactorRequired: {
+            /** @enum {string} */
+            status: "two_factor_required";
+            /**
+             * @description The ways this login may be finished: `totp` (send `code`, from
+             *     the authenticator app) and `recovery_code` (send
+             *     `recovery_code`).
+             */
+            methods: ("totp" | "recovery_code")[];
+        };
+        /**
+         * @description A new authenticator secret, waiting for its first code.
+         * @example {
+         *       "secret": "XJL7MGLN2WB7TXAJADAHCOOVLCBLABCE",
+         *       "otpauth_url": "otpauth://totp/tollgate:Alice?secret=XJL7MGLN2WB7TXAJADAHCOOVLCBLABCE&issuer=tollgate&algorithm=SHA1&digits=6&period=30",
+         *       "qr_svg": "<?xml version=\"1.0\" standalone=\"yes\"?><svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"212\" height=\"212\" viewBox=\"0 0 212 212\">…</svg>"
+         *     }
+         */
+        TotpEnrolment: {
+            /**
+             * @description The shared secret (160 bits), in base32 as apps take it typed
+             *     in. Shown only now; keep it from logs.
+             */
+            secret: string;
+            /**
+             * @description The same secret as the `otpauth://totp/` URL apps read from a
+             *     QR code, labelled `TOTP_ISSUER:username` (issuer `TOTP_ISSUER`,
+             *     `tollgate` by default; SHA-1, 6 digits, 30 s).
+             */
+            otpauth_url: string;
+            /**
+             * @description `otpauth_url` as a QR code: an SVG document, to show inline
+             *     (e.g. as an `<img>` with a `data:image/svg+xml` URL).
+             */
+            qr_svg: string;
+        };
+        /**
+         * @description Ten recovery codes, shown this once: each lets the user log in (or
+         *     turn the authenticator app off) once without the phone. Typed back
+         *     in any case, with or without spaces and `-`.
+         * @example {
+         *       "recovery_codes": [
+         *         "k7pq-3xv9-m2tz-8hcw-5rnd-q4ja",
+         *         "9fzc-w2hm-4tqa-7kxe-1vbn-r6sd",
+         *         "m3ve-8rkd-q1xw-5cah-2tpz-j7gn",
+         *         "x4nb-6jdt-0wfq-9mre-3kvc-h8sa",
+         *         "t2gw-7cpm-5znd-1qhv-8xrk-e4bj",
+         *         "c8ra-3vkn-6mxt-2pjw-9dze-f5hq",
+         *         "q5mz-1dwx-8tgb-4rka-7nhe-v3cp",
+         *         "h9tc-2nfq-6axj-3zvm-0kwd-p7re",
+         *         "w6kd-9pha-3cmr-7ebz-1xnt-g4vq",
+         *         "e1xn-5qtv-2rdh-8jcm-6waz-b9kf"
+         *       ]
+         *     }
+         */
+        RecoveryCodes: {
+            recovery_codes: string[];
         };
         /** @description The user's Stripe subscription, `null` when they never subscribed. */
         Subscription: {
@@ -1031,9 +1308,11 @@ export interface components {
             at: components["schemas"]["Timestamp"];
             /**
              * @description What happened: exactly one event per state change.
-             *     `registered` (the session it opens is part of it), `login`,
-             *     `login_failed` (a wrong password for this account, at `/login`
-             *     or confirming one), `login_locked` (a failure locked the name),
+             *     `registered` (the session it opens is part of it), `login`
+             *     (`detail.method`: how it was finished), `login_failed`
+             *     (a wrong password for this account, at `/login` or confirming
+             *     one, or a wrong code at `/login/two-factor`), `login_locked` (a
+             *     failure locked the name),
              *     `logout`, `session_revoked` (`detail.session_id`), `password_changed`,
              *     `password_reset_requested`, `password_reset`, `email_changed`,
              *     `email_verified`, `plan_changed` (`detail`: `from`, `to`,
@@ -1041,10 +1320,15 @@ export interface components {
              *     `role_changed` (`detail`: `from`, `to`, `by`: the admin's
              *     username, `null` for the CLI), `account_disabled` and
              *     `account_enabled` (`detail.by`: the admin), `paywall`
-             *     (the first `402 paywall` of a month; `detail`: `used`, `limit`).
+             *     (the first `402 paywall` of a month; `detail`: `used`, `limit`),
+             *     `two_factor_enabled` (an authenticator app confirmed),
+             *     `two_factor_disabled` (the app and the recovery codes removed, by
+             *     the user or by an admin: `detail.by`),
+             *     `recovery_codes_regenerated`, `recovery_code_used` (at
+             *     `/login/two-factor`; `detail.left`: the unused codes left).
              * @enum {string}
              */
-            kind: "registered" | "login" | "login_failed" | "login_locked" | "logout" | "session_revoked" | "password_changed" | "password_reset_requested" | "password_reset" | "email_changed" | "email_verified" | "plan_changed" | "role_changed" | "account_disabled" | "account_enabled" | "paywall";
+            kind: "registered" | "login" | "login_failed" | "login_locked" | "logout" | "session_revoked" | "password_changed" | "password_reset_requested" | "password_reset" | "email_changed" | "email_verified" | "plan_changed" | "role_changed" | "account_disabled" | "account_enabled" | "paywall" | "two_factor_enabled" | "two_factor_disabled" | "recovery_codes_regenerated" | "recovery_code_used";
             /** @description The client IP of the request that caused it; `null` for the CLI, webhooks and an admin's changes. */
             ip: string | null;
             /** @description The `User-Agent` of the request that caused it; `null` for the CLI, webhooks and an admin's changes. */
@@ -1054,7 +1338,9 @@ export interface components {
              *     more): `session_revoked`: `session_id`; `email_changed`:
              *     `email` (the new address, `null` when removed); `plan_changed`:
              *     `from`, `to`, `source`; `role_changed`: `from`, `to`, `by`;
-             *     `paywall`: `used`, `limit`.
+             *     `paywall`: `used`, `limit`; `login`: `method`;
+             *     `two_factor_disabled` by an admin: `by`; `recovery_code_used`:
+             *     `left`.
              */
             detail: {
                 /** @description The public handle of the ended session. */
@@ -1076,6 +1362,15 @@ export interface components {
                 source?: "cli" | "billing" | "admin";
                 used?: number;
                 limit?: number;
+                /**
+                 * @description How a `login` was finished: `password` (no second factor
+                 *     asked), or the second step's `totp` (an authenticator code) or
+                 *     `recovery_code`.
+                 * @enum {string}
+                 */
+                method?: "password" | "totp" | "recovery_code";
+                /** @description The recovery codes still unused after this one. */
+                left?: number;
             };
         };
         EventList: {
@@ -1096,7 +1391,7 @@ export interface components {
             /** @description A sentence for a person. */
             error: string;
             /** @enum {string} */
-            code: "invalid_json" | "not_logged_in" | "invalid_credentials" | "paywall" | "premium_required" | "forbidden" | "forbidden_origin" | "account_disabled" | "not_found" | "method_not_allowed" | "username_taken" | "slug_taken" | "edit_conflict" | "last_admin" | "invalid_token" | "email_taken" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "too_many_attempts" | "too_many_requests" | "internal" | "unavailable" | "invalid_signature" | "already_premium" | "no_billing_account" | "billing_not_configured" | "billing_unavailable";
+            code: "invalid_json" | "not_logged_in" | "invalid_credentials" | "invalid_code" | "paywall" | "premium_required" | "forbidden" | "forbidden_origin" | "account_disabled" | "not_found" | "method_not_allowed" | "username_taken" | "slug_taken" | "edit_conflict" | "last_admin" | "two_factor_enabled" | "two_factor_not_enabled" | "invalid_token" | "email_taken" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "too_many_attempts" | "too_many_requests" | "internal" | "unavailable" | "invalid_signature" | "already_premium" | "no_billing_account" | "billing_not_configured" | "billing_unavailable";
         };
         /**
          * @example {
@@ -1267,6 +1562,61 @@ export interface components {
         };
         /**
          * @example {
+         *       "password": "tangerine-lantern-72"
+         *     }
+         */
+        PasswordRequest: {
+            /** @description The account's current password. */
+            password: string;
+        };
+        /**
+         * @example {
+         *       "code": "492039"
+         *     }
+         */
+        TotpConfirmRequest: {
+            /**
+             * @description The six digits the authenticator app shows now (spaces
+             *     ignored).
+             */
+            code: string;
+        };
+        /**
+         * @example {
+         *       "password": "tangerine-lantern-72",
+         *       "code": "492039"
+         *     }
+         */
+        TotpRemoveRequest: {
+            /** @description The account's current password. */
+            password: string;
+            /**
+             * @description The authenticator app's current code (six digits), or an unused
+             *     recovery code (any case, spaces and `-` ignored).
+             */
+            code: string;
+        };
+        /**
+         * @description Exactly one of `code` and `recovery_code`.
+         * @example {
+         *       "code": "492039"
+         *     }
+         */
+        SecondStepRequest: {
+            /**
+             * @description The six digits the authenticator app shows now (spaces
+             *     ignored).
+             */
+            code: string;
+        } | {
+            /**
+             * @description An unused recovery code of the account, in any case, with or
+             *     without spaces and `-`.
+             */
+            recovery_code: string;
+        };
+        /**
+         * @example {
          *       "email": "alice@example.com",
          *       "password": "tangerine-lantern-72"
          *     }
@@ -1400,6 +1750,28 @@ export interface components {
                 "application/json": components["schemas"]["Error"] & {
                     /** @enum {unknown} */
                     code?: "invalid_credentials";
+                };
+            };
+        };
+        /**
+         * @description `invalid_code`: the code is not the authenticator app's code of now
+         *     (nor of the step just before or after), or was accepted before; or
+         *     the recovery code is not an unused one of the account. It counts as
+         *     a failed login. `not_logged_in`: no pending sign-in: none was
+         *     started, it has expired (300 s), it is already finished, or the
+         *     account's second factors were removed meanwhile. Log in again.
+         */
+        NotLoggedInOrInvalidCode: {
+            headers: {
+                "Cache-Control": components["headers"]["CacheControl"];
+                "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"] & {
+                    /** @enum {unknown} */
+                    code?: "invalid_code" | "not_logged_in";
                 };
             };
         };
@@ -1976,6 +2348,73 @@ export interface components {
                 };
             };
         };
+        /** @description The account already has an authenticator app on; nothing changed. */
+        TwoFactorEnabled: {
+            headers: {
+                "Cache-Control": components["headers"]["CacheControl"];
+                "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": "An authenticator app is already set up. Turn it off first to set up another.",
+                 *       "code": "two_factor_enabled"
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"] & {
+                    /** @enum {unknown} */
+                    code?: "two_factor_enabled";
+                };
+            };
+        };
+        /** @description The account has no authenticator app on; nothing changed. */
+        TwoFactorNotEnabled: {
+            headers: {
+                "Cache-Control": components["headers"]["CacheControl"];
+                "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": "No authenticator app is set up (or waiting to be confirmed) on this account.",
+                 *       "code": "two_factor_not_enabled"
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"] & {
+                    /** @enum {unknown} */
+                    code?: "two_factor_not_enabled";
+                };
+            };
+        };
+        /**
+         * @description `two_factor_not_enabled`: no enrolment was started
+         *     (`POST /account/totp`). `two_factor_enabled`: the authenticator app
+         *     is already on. Nothing changed either way.
+         */
+        TwoFactorEnabledOrNotEnabled: {
+            headers: {
+                "Cache-Control": components["headers"]["CacheControl"];
+                "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": "No authenticator app is set up (or waiting to be confirmed) on this account.",
+                 *       "code": "two_factor_not_enabled"
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"] & {
+                    /** @enum {unknown} */
+                    code?: "two_factor_not_enabled" | "two_factor_enabled";
+                };
+            };
+        };
         /**
          * @description `account_disabled`: the right password, for an account an admin
          *     has disabled (a wrong one is `401 invalid_credentials`).
@@ -2141,6 +2580,36 @@ export interface components {
                 "application/json": components["schemas"]["PublishRequest"];
             };
         };
+        Password: {
+            content: {
+                /**
+                 * @example {
+                 *       "password": "tangerine-lantern-72"
+                 *     }
+                 */
+                "application/json": components["schemas"]["PasswordRequest"];
+            };
+        };
+        TotpConfirm: {
+            content: {
+                /**
+                 * @example {
+                 *       "code": "492039"
+                 *     }
+                 */
+                "application/json": components["schemas"]["TotpConfirmRequest"];
+            };
+        };
+        TotpRemove: {
+            content: {
+                "application/json": components["schemas"]["TotpRemoveRequest"];
+            };
+        };
+        SecondStep: {
+            content: {
+                "application/json": components["schemas"]["SecondStepRequest"];
+            };
+        };
         AdminUserChange: {
             content: {
                 /**
@@ -2168,6 +2637,16 @@ export interface components {
          * @example session=kq3V0xYbZ8m1Tn6Rw2Lc5Hs9Jd4Fg7Pa; Path=/; HttpOnly; SameSite=Lax; Max-Age=2592000
          */
         SetSessionCookie: string;
+        /**
+         * @description A new `session` cookie naming the pending sign-in (`HttpOnly`,
+         *     `Path=/`, `SameSite=Lax` by default, `Secure` when
+         *     `COOKIE_SECURE=true`): a browser-session cookie (no `Max-Age`, no
+         *     `Expires`) whatever `stay_signed_in` says; the server forgets the
+         *     pending sign-in after 300 s. Any session the caller held before has
+         *     ended.
+         * @example session=Vb4mQ8zR1xT6wK0nJ3sL9dF2hG7pC5aE; Path=/; HttpOnly; SameSite=Lax
+         */
+        SetPendingCookie: string;
         /**
          * @description Clears the `session` cookie (`Max-Age=0`).
          * @example session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0
@@ -2262,8 +2741,77 @@ export interface operations {
                     "application/json": components["schemas"]["User"];
                 };
             };
+            /**
+             * @description The password is right and the account has an authenticator app
+             *     on: no User and no session yet. The cookie holds the pending
+             *     sign-in; finish it with `POST /login/two-factor` within 300 s,
+             *     by one of `methods`.
+             */
+            202: {
+                headers: {
+                    "Set-Cookie": components["headers"]["SetPendingCookie"];
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": "two_factor_required",
+                     *       "methods": [
+                     *         "totp",
+                     *         "recovery_code"
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TwoFactorRequired"];
+                };
+            };
             400: components["responses"]["InvalidJson"];
             401: components["responses"]["InvalidCredentials"];
+            403: components["responses"]["AccountDisabledOrForbiddenOrigin"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyAttemptsOrRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    loginTwoFactor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: components["requestBodies"]["SecondStep"];
+        responses: {
+            /** @description Logged in; a new session cookie is set. */
+            200: {
+                headers: {
+                    "Set-Cookie": components["headers"]["SetSessionCookie"];
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": 1,
+                     *       "username": "Alice",
+                     *       "plan": "free",
+                     *       "role": "reader",
+                     *       "created_at": "2026-11-21T10:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            400: components["responses"]["InvalidJson"];
+            401: components["responses"]["NotLoggedInOrInvalidCode"];
             403: components["responses"]["AccountDisabledOrForbiddenOrigin"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -2773,6 +3321,35 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    resetUserTwoFactor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The user's id.
+                 * @example 7
+                 */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The user has no second factor any more. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     listSessions: {
         parameters: {
             query?: never;
@@ -2964,6 +3541,132 @@ export interface operations {
             429: components["responses"]["TooManyAttempts"];
             500: components["responses"]["Internal"];
             502: components["responses"]["BillingUnavailable"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    startTotp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: components["requestBodies"]["Password"];
+        responses: {
+            /** @description A new secret, waiting for its first code. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TotpEnrolment"];
+                };
+            };
+            400: components["responses"]["InvalidJson"];
+            401: components["responses"]["NotLoggedInOrInvalidCredentials"];
+            403: components["responses"]["ForbiddenOrigin"];
+            409: components["responses"]["TwoFactorEnabled"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyAttempts"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    removeTotp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: components["requestBodies"]["TotpRemove"];
+        responses: {
+            /** @description The authenticator app and the recovery codes are gone. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["InvalidJson"];
+            401: components["responses"]["NotLoggedInOrInvalidCredentials"];
+            403: components["responses"]["ForbiddenOrigin"];
+            409: components["responses"]["TwoFactorNotEnabled"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyAttempts"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    confirmTotp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: components["requestBodies"]["TotpConfirm"];
+        responses: {
+            /** @description The authenticator app is on; the recovery codes, shown this once. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecoveryCodes"];
+                };
+            };
+            400: components["responses"]["InvalidJson"];
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["ForbiddenOrigin"];
+            409: components["responses"]["TwoFactorEnabledOrNotEnabled"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    regenerateRecoveryCodes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: components["requestBodies"]["Password"];
+        responses: {
+            /** @description The new recovery codes, shown this once. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecoveryCodes"];
+                };
+            };
+            400: components["responses"]["InvalidJson"];
+            401: components["responses"]["NotLoggedInOrInvalidCredentials"];
+            403: components["responses"]["ForbiddenOrigin"];
+            409: components["responses"]["TwoFactorNotEnabled"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyAttempts"];
+            500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };
     };

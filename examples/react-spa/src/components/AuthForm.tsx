@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from "react";
-import { asApiError, call, client, type Schemas, type User } from "../api/client";
+import { asApiError, call, client, needsSecondStep, type Schemas, type User } from "../api/client";
 
 type Kind = "login" | "register";
 
@@ -31,11 +31,18 @@ export default function AuthForm({ kind, onSuccess, onForgot }: {
     setFields({});
     try {
       const login: Schemas["LoginRequest"] = { username, password, stay_signed_in: stay };
-      const user =
+      const answer =
         kind === "login"
           ? await call(client.POST("/login", { body: login }))
           : await call(client.POST("/register", { body: { ...login, ...(email.trim() ? { email: email.trim() } : {}) } }));
-      onSuccess(user);
+      if (needsSecondStep(answer)) {
+        // 202: the account has an authenticator app on. This example has
+        // no form for the second step (POST /login/two-factor) yet.
+        setError("This account asks for a code from an authenticator app after the password, which this app cannot take yet.");
+        setBusy(false);
+        return;
+      }
+      onSuccess(answer);
     } catch (caught) {
       const err = asApiError(caught);
       if (err.code === "validation_failed") {
