@@ -16,14 +16,15 @@ use anyhow::Context;
 
 use std::sync::Arc;
 
+use crate::auth::passkeys::RelyingParty;
 use crate::auth::{IpLimits, LoginThrottle};
 use crate::billing::StripeClient;
 use crate::client_ip::TrustedProxies;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::{
-    self, billing, email_tokens, events, ip_limits, outbox, paywall_notices, sessions, throttle,
-    two_factor, Pool,
+    self, billing, email_tokens, events, ip_limits, outbox, passkeys, paywall_notices, sessions,
+    throttle, two_factor, Pool,
 };
 use crate::domain::{Lifetimes, Month};
 use crate::mail::{self, Outbox};
@@ -116,6 +117,10 @@ impl Application {
             stripe,
             mail,
             not_yet_due: not_yet_due.clone(),
+            passkeys: Arc::new(RelyingParty::new(
+                &settings.webauthn_rp_id,
+                settings.webauthn_origins.clone(),
+            )?),
         });
         let cookie_secure = settings.cookie_secure;
         let same_site = settings.cookie_same_site;
@@ -326,6 +331,7 @@ fn metrics_server(
 struct Purged {
     sessions: usize,
     pending_logins: usize,
+    webauthn_challenges: usize,
     throttles: usize,
     ip_windows: usize,
     events: usize,
@@ -366,6 +372,7 @@ async fn purge_expired(
                 Ok::<_, db::Error>(Purged {
                     sessions: sessions::purge_expired(conn, now)?,
                     pending_logins: two_factor::purge_expired_pending(conn, now)?,
+                    webauthn_challenges: passkeys::purge_expired(conn, now)?,
                     throttles: throttle::purge_expired(conn, now, lockout_window)?,
                     ip_windows: ip_limits::purge_expired(conn, now)?,
                     events: events::purge_older_than(conn, now - event_retention)?,

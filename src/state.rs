@@ -34,4 +34,6 @@ pub struct AppState {
     pub mail: Outbox,
     /// `/blog`'s count of scheduled posts not yet due, between changes.
     pub not_yet_due: Arc<crate::db::posts::NotYetDue>,
+    /// Passkeys' relying party (`WEBAUTHN_RP_ID`, `WEBAUTHN_ORIGINS`).
+    pub passkeys: Arc<crate::auth::passkeys::RelyingParty>,
 }

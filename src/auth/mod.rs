@@ -7,6 +7,7 @@
 //! [`IpLimits`]: crate::auth::IpLimits
 
 pub mod ip_limits;
+pub mod passkeys;
 pub mod password;
 pub mod throttle;
 

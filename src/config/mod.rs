@@ -48,6 +48,10 @@ pub struct Settings {
     pub app_url: String,
     /// The issuer authenticator apps show (the `otpauth://` URL's label).
     pub totp_issuer: String,
+    /// Passkeys' relying party id (a domain).
+    pub webauthn_rp_id: String,
+    /// The origins allowed in passkey ceremonies.
+    pub webauthn_origins: Vec<String>,
     /// Where to send mail; `None` writes `.eml` files into `mail_dir`. A
     /// secret: the URL may carry a password.
     pub smtp_url: Option<Secret>,
@@ -232,6 +236,43 @@ impl Settings {
             })?),
         };
 
+        let app_origin = url::Url::parse(&app_url)
+            .map(|url| url.origin().ascii_serialization())
+            .unwrap_or_default();
+        let webauthn_origins = match env.raw("WEBAUTHN_ORIGINS").filter(|v| !v.trim().is_empty()) {
+            None => vec![app_origin],
+            Some(_) => env.origins("WEBAUTHN_ORIGINS")?,
+        };
+        let webauthn_rp_id = match env.raw("WEBAUTHN_RP_ID").filter(|v| !v.trim().is_empty()) {
+            Some(raw) => raw.trim().to_ascii_lowercase(),
+            None => url::Url::parse(&app_url)
+                .ok()
+                .and_then(|url| url.host_str().map(str::to_owned))
+                .unwrap_or_default(),
+        };
+        // WebAuthn binds a passkey to a domain that every page using it is
+        // on: the origin's host itself or a parent domain of it.
+        for origin in &webauthn_origins {
+            let host = url::Url::parse(origin)
+                .ok()
+                .and_then(|url| url.host_str().map(str::to_owned))
+                .unwrap_or_default();
+            if host != webauthn_rp_id && !host.ends_with(&format!(".{webauthn_rp_id}")) {
+                return Err(invalid(
+                    "WEBAUTHN_RP_ID",
+                    &format!("`{webauthn_rp_id}` must be the host of {origin} or a parent domain of it (see WEBAUTHN_ORIGINS)"),
+                ));
+            }
+        }
+        if url::Host::parse(&webauthn_rp_id)
+            .map_or(true, |host| !matches!(host, url::Host::Domain(_)))
+        {
+            return Err(invalid(
+                "WEBAUTHN_RP_ID",
+                "must be a domain name such as example.com",
+            ));
+        }
+
         Ok(Settings {
             database_url,
             host,
@@ -254,6 +295,8 @@ impl Settings {
             workers,
             app_url,
             totp_issuer,
+            webauthn_rp_id,
+            webauthn_origins,
             smtp_url,
             mail_from,
             mail_dir: PathBuf::from(mail_dir),

@@ -171,6 +171,18 @@ pub const SETTINGS: &[Setting] = &[
         help: "The SPA's base URL, for emailed links and Stripe's redirects.",
     },
     Setting {
+        name: "WEBAUTHN_RP_ID",
+        default: None,
+        range: None,
+        help: "Passkeys' relying party id: the domain passkeys are bound to, the host of every origin in `WEBAUTHN_ORIGINS` or a parent domain of it; unset: the host of `APP_URL`.",
+    },
+    Setting {
+        name: "WEBAUTHN_ORIGINS",
+        default: None,
+        range: None,
+        help: "The origins (comma-separated) whose pages may create and use passkeys; unset: the origin of `APP_URL`.",
+    },
+    Setting {
         name: "TOTP_ISSUER",
         default: Some("tollgate"),
         range: None,

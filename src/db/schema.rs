@@ -15,6 +15,7 @@ diesel::table! {
         role -> Text,
         disabled -> Bool,
         last_login_at -> Nullable<BigInt>,
+        passkey_handle -> Nullable<Text>,
     }
 }
 
@@ -203,7 +204,31 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    passkeys (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        credential_id -> Text,
+        public_key -> Text,
+        counter -> Text,
+        name -> Text,
+        created_at -> BigInt,
+        last_used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    webauthn_challenges (challenge) {
+        challenge -> Text,
+        kind -> Text,
+        user_id -> Nullable<BigInt>,
+        state -> Text,
+        expires_at -> BigInt,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(passkeys -> users (user_id));
 diesel::joinable!(totp -> users (user_id));
 diesel::joinable!(recovery_codes -> users (user_id));
 diesel::joinable!(pending_logins -> users (user_id));
@@ -245,4 +270,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     totp,
     recovery_codes,
     pending_logins,
+    passkeys,
+    webauthn_challenges,
 );

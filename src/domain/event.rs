@@ -46,10 +46,14 @@ pub enum EventKind {
     /// A recovery code was spent at the second sign-in step;
     /// `detail.left` is how many remain.
     RecoveryCodeUsed,
+    /// `detail`: the passkey's `id` and `name`.
+    PasskeyAdded,
+    /// `detail.id`: the passkey's id.
+    PasskeyRemoved,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 20] = [
+    pub const ALL: [EventKind; 22] = [
         EventKind::Registered,
         EventKind::Login,
         EventKind::LoginFailed,
@@ -70,6 +74,8 @@ impl EventKind {
         EventKind::TwoFactorDisabled,
         EventKind::RecoveryCodesRegenerated,
         EventKind::RecoveryCodeUsed,
+        EventKind::PasskeyAdded,
+        EventKind::PasskeyRemoved,
     ];
 
     /// The name stored and shown (`"login_failed"`).
@@ -95,6 +101,8 @@ impl EventKind {
             EventKind::TwoFactorDisabled => "two_factor_disabled",
             EventKind::RecoveryCodesRegenerated => "recovery_codes_regenerated",
             EventKind::RecoveryCodeUsed => "recovery_code_used",
+            EventKind::PasskeyAdded => "passkey_added",
+            EventKind::PasskeyRemoved => "passkey_removed",
         }
     }
 

@@ -70,6 +70,9 @@ pub enum Notice {
     PasswordChanged,
     PasswordReset,
     EmailChanged,
+    /// The account's authenticator app (and recovery codes) or passkeys
+    /// were removed, by its owner or an admin.
+    SecondFactorOff,
 }
 
 /// A notice's text. It carries no link: nothing in it signs anyone in or
@@ -90,6 +93,11 @@ pub fn notice(kind: Notice, username: &str) -> Rendered {
             "Your email address was changed",
             "The email address of your account was changed: messages about it,\n\
              password resets included, now go to the new address, not this one.",
+        ),
+        Notice::SecondFactorOff => (
+            "Two-step sign-in was turned off",
+            "The second sign-in step of your account was removed: signing in\n\
+             now takes the password alone (or a passkey, if one is left).",
         ),
     };
     Rendered {

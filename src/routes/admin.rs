@@ -18,9 +18,9 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::body::{Fields, JsonObject};
-use super::common::caller_whose_role;
+use super::common::{caller_whose_role, notice_second_factor_off};
 use super::pagination::{pagination, single, Pagination};
-use crate::db::{self, events, sessions, two_factor, users};
+use crate::db::{self, events, passkeys, sessions, two_factor, users};
 use crate::domain::{EventKind, Plan, Requester, Role};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -169,8 +169,8 @@ fn user_id(raw: &str) -> Result<i64, ApiError> {
         .ok_or(ApiError::NotFound)
 }
 
-/// `DELETE /admin/users/{id}/two-factor`: the user's authenticator app and
-/// recovery codes are removed (a lost phone), and any sign-in waiting for
+/// `DELETE /admin/users/{id}/two-factor`: the user's authenticator app,
+/// recovery codes and passkeys are removed (a lost phone), and any sign-in waiting for
 /// them ends. The next sign-in asks for the password alone.
 pub async fn reset_two_factor(
     state: web::Data<AppState>,
@@ -178,18 +178,24 @@ pub async fn reset_two_factor(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = user_id(&id)?;
-    super::write_now(&state, move |conn, now| {
+    let app = state.clone();
+    let noticed = super::write_now(&state, move |conn, now| {
         users::find(conn, id)?.ok_or(ApiError::NotFound)?;
         let was_on = two_factor::remove(conn, id)?;
+        let passkeys = passkeys::remove_all(conn, id)?;
         two_factor::end_pending_of(conn, id)?;
-        if was_on {
-            let detail = json!({ "by": by });
-            let kind = EventKind::TwoFactorDisabled;
-            events::record(conn, now, id, kind, &Requester::NOBODY, detail)?;
+        if !was_on && passkeys == 0 {
+            return Ok(false);
         }
-        Ok(())
+        let detail = json!({ "by": by });
+        let kind = EventKind::TwoFactorDisabled;
+        events::record(conn, now, id, kind, &Requester::NOBODY, detail)?;
+        Ok(notice_second_factor_off(&app, conn, now, id)?)
     })
     .await?;
+    if noticed {
+        state.mail.wake();
+    }
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -8,9 +8,8 @@ use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 
 use super::body::{Fields, JsonObject};
 use super::common::{clear_lockout, record_event, send_verification, SignedIn};
-use super::two_factor as two_factor_routes;
 use crate::auth::{ip_limits, Account, Attempt};
-use crate::db::{events, sessions, two_factor, users};
+use crate::db::{events, passkeys, sessions, two_factor, users};
 use crate::domain::username::username_key;
 use crate::domain::{Email, EventKind, Password, Requester, Username};
 use crate::error::ApiError;
@@ -46,8 +45,9 @@ impl FromRequest for SigningIn {
 /// What a right password at `/login` opened.
 enum Entry {
     Session(session::Issued),
-    /// A sign-in waiting for its second step; the cookie's new token.
-    Pending(String),
+    /// A sign-in waiting for its second step: the cookie's new token, and
+    /// whether the account has a passkey to finish it with.
+    Pending(String, bool),
 }
 
 /// Username, password and the stay-signed-in choice, as sent.
@@ -252,11 +252,12 @@ async fn log_in(
         // thief of the password could guess codes without end, clearing
         // the count with the password between guesses.
         if two_factor::totp_of(conn, user_id)?.is_some_and(|totp| totp.enabled) {
+            let with_passkey = passkeys::count_of(conn, user_id)? > 0;
             let token = session::token::generate();
-            let expires_at = now + two_factor_routes::PENDING_SECONDS;
+            let expires_at = now + super::common::PENDING_SECONDS;
             let token_hash = session::token::hash(&token);
             two_factor::insert_pending(conn, &token_hash, user_id, stay, now, expires_at)?;
-            return Ok(Entry::Pending(token));
+            return Ok(Entry::Pending(token, with_passkey));
         }
         clear_lockout(conn, &username)?;
         let issued = session::start(conn, user_id, stay, &by, now, &lifetimes)?;
@@ -269,11 +270,15 @@ async fn log_in(
     drop(passed.turn);
     let issued = match entry {
         Entry::Session(issued) => issued,
-        Entry::Pending(token) => {
+        Entry::Pending(token, with_passkey) => {
             tracing::info!(user_id, "password right; second step pending");
+            let mut methods = vec!["totp", "recovery_code"];
+            if with_passkey {
+                methods.push("passkey");
+            }
             let answer = HttpResponse::Accepted().json(serde_json::json!({
                 "status": "two_factor_required",
-                "methods": ["totp", "recovery_code"],
+                "methods": methods,
             }));
             // A browser-session cookie: the pending sign-in is short-lived.
             return session::begin(&caller.cookie, token, None, answer);

@@ -12,7 +12,7 @@ use actix_web::{FromRequest, HttpRequest};
 use serde::Serialize;
 
 use crate::auth::{Account, Attempt};
-use crate::db::{self, billing, events, two_factor, users};
+use crate::db::{self, billing, events, passkeys, two_factor, users};
 use crate::domain::username::username_key;
 use crate::domain::{Email, EventKind, Requester, Role, User};
 use crate::error::ApiError;
@@ -126,7 +126,7 @@ impl AccountView {
             } else {
                 0
             },
-            passkeys: 0,
+            passkeys: passkeys::count_of(conn, user_id)?,
         };
         Ok(Some(AccountView {
             has_password: !user.password_hash.is_empty(),
@@ -221,6 +221,31 @@ pub fn send_notice(
         },
         kind,
     )
+}
+
+/// How long a pending sign-in (a right password, waiting for a second
+/// factor) lives, in seconds.
+pub const PENDING_SECONDS: i64 = 300;
+
+/// The one required string field `name` of a body (`422` otherwise).
+pub fn one_text(body: &super::body::JsonObject, name: &str) -> Result<String, ApiError> {
+    let mut fields = super::body::Fields::new(&body.0);
+    fields.text(name).map_err(|_| fields.into_error())
+}
+
+/// Queues the notice that the account's second factor was turned off, to
+/// its verified address (if any), in the caller's transaction; whether one
+/// was queued.
+pub fn notice_second_factor_off(
+    state: &AppState,
+    conn: &mut db::Conn,
+    now: i64,
+    user_id: i64,
+) -> diesel::QueryResult<bool> {
+    Ok(match users::email_of(conn, user_id)? {
+        Some(held) => send_notice(state, conn, now, &held, Notice::SecondFactorOff)?,
+        None => false,
+    })
 }
 
 /// Records an account event that carries no detail.

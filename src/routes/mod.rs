@@ -15,6 +15,7 @@ pub mod body;
 mod common;
 pub mod health;
 pub mod pagination;
+pub mod passkeys;
 pub mod posts;
 pub mod recovery;
 pub mod two_factor;
@@ -140,6 +141,17 @@ pub const ENDPOINTS: &[Endpoint] = &[
         handlers: &[post(|r| r.to(two_factor::second_step))],
     },
     Endpoint {
+        path: "/login/passkey/options",
+        access: Access::Public,
+        handlers: &[post(|r| r.to(passkeys::login_options))],
+    },
+    Endpoint {
+        path: "/login/passkey",
+        // The passkey is its authentication.
+        access: Access::Public,
+        handlers: &[post(|r| r.to(passkeys::login))],
+    },
+    Endpoint {
         path: "/check_session",
         access: Access::Public,
         handlers: &[get(|r| r.to(auth::check_session))],
@@ -241,6 +253,24 @@ pub const ENDPOINTS: &[Endpoint] = &[
         path: "/account/recovery-codes",
         access: Access::Session,
         handlers: &[post(|r| r.to(two_factor::regenerate_codes))],
+    },
+    Endpoint {
+        path: "/account/passkeys/options",
+        access: Access::Session,
+        handlers: &[post(|r| r.to(passkeys::registration_options))],
+    },
+    Endpoint {
+        path: "/account/passkeys",
+        access: Access::Session,
+        handlers: &[
+            get(|r| r.to(passkeys::list)),
+            post(|r| r.to(passkeys::register)),
+        ],
+    },
+    Endpoint {
+        path: "/account/passkeys/{id}",
+        access: Access::Session,
+        handlers: &[delete(|r| r.to(passkeys::remove))],
     },
     Endpoint {
         path: "/account/events",
@@ -483,6 +513,8 @@ mod tests {
                 "/email/verify",
                 "/health",
                 "/login",
+                "/login/passkey",
+                "/login/passkey/options",
                 "/login/two-factor",
                 "/openapi.yaml",
                 "/password/forgot",
@@ -507,6 +539,6 @@ mod tests {
             assert_eq!(verbs.len(), endpoint.handlers.len(), "{}", endpoint.path);
         }
         assert!(ALLOW.iter().all(|allow| !allow.is_empty()));
-        assert_eq!(ROUTES.len(), 37);
+        assert_eq!(ROUTES.len(), 43);
     }
 }

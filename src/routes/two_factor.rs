@@ -14,7 +14,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
 use super::body::{Fields, JsonObject};
-use super::common::{clear_lockout, confirm_password, record_event, SignedIn};
+use super::common::{
+    clear_lockout, confirm_password, notice_second_factor_off, one_text, record_event, SignedIn,
+};
 use crate::auth::Account;
 use crate::db::{self, events, two_factor, users};
 use crate::domain::recovery_code::{self, digest};
@@ -25,15 +27,6 @@ use crate::error::{ApiError, NoSession};
 use crate::metrics::LoginOutcome;
 use crate::session::{self, store};
 use crate::state::AppState;
-
-/// How long a pending sign-in waits for its second step, in seconds.
-pub const PENDING_SECONDS: i64 = 300;
-
-/// The one required string field `name` of the body.
-fn one_text(body: &JsonObject, name: &str) -> Result<String, ApiError> {
-    let mut fields = Fields::new(&body.0);
-    fields.text(name).map_err(|_| fields.into_error())
-}
 
 /// A fresh set of recovery codes, and the digests that are all the
 /// database keeps of them.
@@ -119,21 +112,38 @@ pub async fn turn_off(
     };
     confirm_password(&state, &caller, password).await?;
     let user_id = caller.session.user.id;
-    super::write_now(&state, move |conn, now| {
-        match spend(conn, user_id, &Proof::either(code), now)? {
-            Spent::Yes => {}
-            Spent::No => return Err(ApiError::field(
-                "code",
-                "is neither the current code of the authenticator app nor an unused recovery code",
-            )),
-            Spent::NotOn => return Err(ApiError::TwoFactorNotEnabled),
-        }
-        two_factor::remove(conn, user_id)?;
-        two_factor::end_pending_of(conn, user_id)?;
-        record_event(conn, now, user_id, EventKind::TwoFactorDisabled, &caller.by)?;
-        Ok(())
-    })
-    .await?;
+    let app = state.clone();
+    let (pool, clock, by) = (&state.pool, state.clock.clone(), caller.by.clone());
+    // A wrong code counts towards the username's lockout, as at sign-in:
+    // a stolen session must not be a way to try codes without end.
+    let key = username_key(&caller.session.user.username);
+    let judged = state
+        .logins
+        .judge(pool, &state.clock, &key, Account::Id(user_id), &caller.by, |_| async move {
+            let now = clock.now();
+            db::write(pool, move |conn| {
+                match spend(conn, user_id, &Proof::either(code), now)? {
+                    Spent::Yes => {}
+                    Spent::No => return Ok(None),
+                    Spent::NotOn => return Err(ApiError::TwoFactorNotEnabled),
+                }
+                two_factor::remove(conn, user_id)?;
+                two_factor::end_pending_of(conn, user_id)?;
+                record_event(conn, now, user_id, EventKind::TwoFactorDisabled, &by)?;
+                Ok(Some(notice_second_factor_off(&app, conn, now, user_id)?))
+            })
+            .await
+        })
+        .await?;
+    let Some((noticed, _turn)) = judged else {
+        return Err(ApiError::field(
+            "code",
+            "is neither the current code of the authenticator app nor an unused recovery code",
+        ));
+    };
+    if noticed {
+        state.mail.wake();
+    }
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -16,6 +16,7 @@ pub mod events;
 pub mod forgot_requests;
 pub mod ip_limits;
 pub mod outbox;
+pub mod passkeys;
 pub mod paywall_notices;
 pub mod posts;
 pub mod sessions;

@@ -8,6 +8,7 @@
 
 pub mod app;
 pub mod assert;
+pub mod authenticator;
 pub mod cli;
 pub mod client;
 pub mod db;

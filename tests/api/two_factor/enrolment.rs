@@ -6,8 +6,9 @@ use serde_json::{json, Value};
 
 use super::{code, enrolled, ok, pending, second_step, step_start};
 use crate::support::db::count;
-use crate::support::mail::event_kinds;
-use crate::support::{assert_error, assert_invalid_field, spawn_app, PASSWORD};
+use crate::support::fakes::smtp::read_messages;
+use crate::support::mail::{event_kinds, mailed_token};
+use crate::support::{assert_error, assert_invalid_field, eventually, spawn_app, PASSWORD};
 
 backend_test! {
 async fn enrolment_waits_for_a_first_code_then_shows_ten_recovery_codes_once() {
@@ -197,5 +198,55 @@ async fn an_admin_removes_a_users_second_factor_for_a_lost_phone() {
         .expect("a two_factor_disabled event");
     assert_eq!(removed["detail"]["by"], "Ada");
     assert_eq!(removed["ip"], Value::Null);
+}
+}
+
+backend_test! {
+async fn turning_it_off_sends_a_notice_to_the_verified_address() {
+    let app = spawn_app().await;
+    let client = app.user("alice").email(Some("alice@example.com")).register().await;
+    let token = mailed_token(&app, "/verify-email", 1).await;
+    assert_eq!(app.verify_email(&token).await.status(), StatusCode::NO_CONTENT);
+    let started = ok(app.post_json(&client, "/account/totp", &json!({"password": PASSWORD})).await).await;
+    let secret = started["secret"].as_str().unwrap().to_owned();
+    step_start(&app);
+    let response = app
+        .post_json(&client, "/account/totp/confirm", &json!({"code": code(&app, &secret, 0)}))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let dir = app.mail_dir();
+    let notices = || {
+        read_messages(&dir)
+            .iter()
+            .filter(|m| m.subject().contains("Two-step sign-in was turned off"))
+            .count()
+    };
+    assert_eq!(notices(), 0, "turning it on sends nothing");
+    step_start(&app);
+    let response = app
+        .delete_json(&client, "/account/totp", &json!({"password": PASSWORD, "code": code(&app, &secret, 0)}))
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    eventually(|| notices() == 1).await;
+    assert_eq!(notices(), 1);
+}
+}
+
+backend_test! {
+async fn wrong_codes_when_turning_it_off_count_towards_the_lockout() {
+    let app = crate::support::spawn_app_with(&[("LOGIN_MAX_FAILURES", "3")]).await;
+    let alice = enrolled(&app, "Alice").await;
+    for wrong in ["000000", "111111", "222222"] {
+        let response = app
+            .delete_json(&alice.client, "/account/totp", &json!({"password": PASSWORD, "code": wrong}))
+            .await;
+        assert_invalid_field(response, "code").await;
+    }
+    let right = code(&app, &alice.secret, 0);
+    let response = app
+        .delete_json(&alice.client, "/account/totp", &json!({"password": PASSWORD, "code": right}))
+        .await;
+    assert_error(response, StatusCode::TOO_MANY_REQUESTS, "too_many_attempts").await;
+    assert_eq!(app.account_json(&alice.client).await["two_factor"]["totp"], true);
 }
 }

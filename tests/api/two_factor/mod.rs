@@ -4,6 +4,7 @@
 //! hands out, at the app's clock, which the tests move instead of waiting.
 
 mod enrolment;
+mod passkeys;
 mod sign_in;
 
 use reqwest::{Client, Response, StatusCode};
