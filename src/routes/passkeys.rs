@@ -14,12 +14,12 @@ use super::common::{clear_lockout, confirm_password, one_text, SignedIn};
 use crate::auth::passkeys::{new_handle, RelyingParty, Stored};
 use crate::auth::Account;
 use crate::db::passkeys::{self as keys, Kind, NewPasskey};
-use crate::db::{self, events, two_factor, users};
+use crate::db::{self, events, sessions, two_factor, users};
 use crate::domain::username::username_key;
 use crate::domain::{EventKind, Requester};
 use crate::error::ApiError;
 use crate::metrics::LoginOutcome;
-use crate::session::{self, store};
+use crate::session::{self, store, SessionState};
 use crate::state::AppState;
 use crate::time::rfc3339;
 
@@ -314,6 +314,8 @@ async fn sign_in(
     })?;
     let cookie = req.get_session();
     let pending_hash = store::token_hash(&cookie);
+    // A session the cookie named ends with this sign-in, as at /login.
+    let earlier_session = SessionState::peek(req, |state| state.id().map(str::to_owned));
     let (challenge, credential_id) = (assertion.challenge.clone(), assertion.credential_id.clone());
     let asserted_handle = assertion.handle.clone();
     let looked_up = pending_hash.clone();
@@ -414,6 +416,9 @@ async fn sign_in(
                         if let Some(hash) = &pending_hash {
                             two_factor::end_pending(conn, hash)?;
                         }
+                    }
+                    if let Some(id) = &earlier_session {
+                        sessions::end(conn, id)?;
                     }
                     clear_lockout(conn, &account.username)?;
                     let issued =

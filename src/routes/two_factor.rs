@@ -119,21 +119,28 @@ pub async fn turn_off(
     let key = username_key(&caller.session.user.username);
     let judged = state
         .logins
-        .judge(pool, &state.clock, &key, Account::Id(user_id), &caller.by, |_| async move {
-            let now = clock.now();
-            db::write(pool, move |conn| {
-                match spend(conn, user_id, &Proof::either(code), now)? {
-                    Spent::Yes => {}
-                    Spent::No => return Ok(None),
-                    Spent::NotOn => return Err(ApiError::TwoFactorNotEnabled),
-                }
-                two_factor::remove(conn, user_id)?;
-                two_factor::end_pending_of(conn, user_id)?;
-                record_event(conn, now, user_id, EventKind::TwoFactorDisabled, &by)?;
-                Ok(Some(notice_second_factor_off(&app, conn, now, user_id)?))
-            })
-            .await
-        })
+        .judge(
+            pool,
+            &state.clock,
+            &key,
+            Account::Id(user_id),
+            &caller.by,
+            |_| async move {
+                let now = clock.now();
+                db::write(pool, move |conn| {
+                    match spend(conn, user_id, &Proof::either(code), now)? {
+                        Spent::Yes => {}
+                        Spent::No => return Ok(None),
+                        Spent::NotOn => return Err(ApiError::TwoFactorNotEnabled),
+                    }
+                    two_factor::remove(conn, user_id)?;
+                    two_factor::end_pending_of(conn, user_id)?;
+                    record_event(conn, now, user_id, EventKind::TwoFactorDisabled, &by)?;
+                    Ok(Some(notice_second_factor_off(&app, conn, now, user_id)?))
+                })
+                .await
+            },
+        )
         .await?;
     let Some((noticed, _turn)) = judged else {
         return Err(ApiError::field(

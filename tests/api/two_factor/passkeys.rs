@@ -265,3 +265,18 @@ async fn a_disabled_account_is_refused_and_an_admin_reset_removes_passkeys() {
     let _ = pending;
 }
 }
+
+backend_test! {
+async fn a_passkey_sign_in_ends_the_session_the_browser_held() {
+    let app = spawn_app().await;
+    let alice = app.logged_in_client("Alice").await;
+    let mut laptop = Authenticator::local();
+    add(&app, &alice, &mut laptop).await;
+    let sessions: Value = ok(app.get(&alice, "/sessions").await).await;
+    assert_eq!(sessions["sessions"].as_array().unwrap().len(), 1);
+    let options = request_options(&app, &alice).await;
+    assert_eq!(sign_in(&app, &alice, laptop.get(&options)).await.status(), StatusCode::OK);
+    let sessions: Value = ok(app.get(&alice, "/sessions").await).await;
+    assert_eq!(sessions["sessions"].as_array().unwrap().len(), 1, "the earlier session ended: {sessions}");
+}
+}
