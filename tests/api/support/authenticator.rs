@@ -22,6 +22,9 @@ pub struct Authenticator {
     pub rp_id: String,
     /// The signature counter the next assertion carries (then one more).
     pub counter: u32,
+    /// The flags of the next assertion: user present (`0x01`) and verified
+    /// (`0x04`) unless a test takes them away.
+    pub flags: u8,
 }
 
 // CBOR, only as much as an attestation object needs.
@@ -70,6 +73,7 @@ impl Authenticator {
             origin: origin.to_owned(),
             rp_id: rp_id.to_owned(),
             counter: 1,
+            flags: 0x01 | 0x04,
         }
     }
 
@@ -148,7 +152,7 @@ impl Authenticator {
             .as_str()
             .expect("a challenge");
         let mut auth_data = self.rp_id_hash();
-        auth_data.push(0x01 | 0x04);
+        auth_data.push(self.flags);
         auth_data.extend_from_slice(&self.counter.to_be_bytes());
         self.counter += 1;
         let client_data = client_data("webauthn.get", challenge, &self.origin);

@@ -176,6 +176,14 @@ async fn a_sign_in_is_refused_for_a_wrong_origin_rp_challenge_or_counter() {
     refused(sign_in(&app, &browser, laptop.get(&options)).await).await;
     laptop.rp_id = "localhost".to_owned();
 
+    // No user present, or present but not verified.
+    for flags in [0x04, 0x01] {
+        laptop.flags = flags;
+        let options = request_options(&app, &browser).await;
+        refused(sign_in(&app, &browser, laptop.get(&options)).await).await;
+    }
+    laptop.flags = 0x01 | 0x04;
+
     // A replayed answer: its challenge was taken by the first.
     laptop.counter = 10;
     let options = request_options(&app, &browser).await;
