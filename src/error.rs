@@ -27,6 +27,10 @@ pub enum ApiError {
     NotLoggedIn(NoSession),
     #[error("invalid credentials")]
     InvalidCredentials,
+    /// A passkey sign-in that failed verification (same code as a wrong
+    /// password, its own sentence).
+    #[error("passkey refused")]
+    PasskeyRefused,
     /// A wrong authenticator or recovery code at the second sign-in step.
     #[error("invalid code")]
     InvalidCode,
@@ -142,6 +146,11 @@ impl ApiError {
                 StatusCode::UNAUTHORIZED,
                 "invalid_credentials",
                 "The username or password is incorrect.".to_owned(),
+            ),
+            PasskeyRefused => (
+                StatusCode::UNAUTHORIZED,
+                "invalid_credentials",
+                "This passkey could not be verified. Try again, or sign in another way.".to_owned(),
             ),
             InvalidCode => (
                 StatusCode::UNAUTHORIZED,

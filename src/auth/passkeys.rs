@@ -246,6 +246,15 @@ impl RelyingParty {
     /// Reads a sign-in's credential: its challenge, credential id and user
     /// handle, before anything is looked up.
     pub fn assertion(credential: &Value) -> Result<Assertion, Refused> {
+        // The library takes a `null` user handle for a discoverable
+        // assertion and then fails an assertion of its own on reading it:
+        // such an answer is refused here, before it is parsed.
+        if !credential
+            .pointer("/response/userHandle")
+            .is_some_and(|handle| handle.as_str().is_some_and(|h| !h.is_empty()))
+        {
+            return Err(refused("an assertion without a user handle"));
+        }
         let parsed: DiscoverableAuthentication16 =
             serde_json::from_value(credential.clone()).map_err(refused)?;
         let challenge = parsed.challenge().map_err(|e| refused(format!("{e:?}")))?;

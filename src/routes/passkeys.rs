@@ -275,7 +275,7 @@ pub async fn login(
     let result = sign_in(&state, &req, by, body).await;
     let outcome = match &result {
         Ok(_) => Some(LoginOutcome::Success),
-        Err(ApiError::InvalidCredentials) => Some(LoginOutcome::Failure),
+        Err(ApiError::PasskeyRefused) => Some(LoginOutcome::Failure),
         Err(ApiError::TooManyAttempts { .. }) => Some(LoginOutcome::Locked),
         Err(ApiError::TooManyRequests { .. }) => Some(LoginOutcome::RateLimited),
         Err(_) => None,
@@ -310,7 +310,7 @@ async fn sign_in(
     };
     let assertion = RelyingParty::assertion(&credential).map_err(|e| {
         tracing::info!(why = e.0, "passkey sign-in refused");
-        ApiError::InvalidCredentials
+        ApiError::PasskeyRefused
     })?;
     let cookie = req.get_session();
     let pending_hash = store::token_hash(&cookie);
@@ -353,7 +353,7 @@ async fn sign_in(
     })
     .await?;
     let found = match found {
-        None => return Err(ApiError::InvalidCredentials),
+        None => return Err(ApiError::PasskeyRefused),
         Some(found) => found,
     };
     let owner = match &found {
@@ -364,7 +364,7 @@ async fn sign_in(
         Ok::<_, ApiError>(users::find(conn, owner)?)
     })
     .await?
-    .ok_or(ApiError::InvalidCredentials)?;
+    .ok_or(ApiError::PasskeyRefused)?;
     let key = username_key(&user.username);
     let (pool, clock, rp, lifetimes) = (
         &state.pool,
@@ -433,7 +433,7 @@ async fn sign_in(
         )
         .await?;
     let Some(((user, issued, stay), turn)) = judged else {
-        return Err(ApiError::InvalidCredentials);
+        return Err(ApiError::PasskeyRefused);
     };
     drop(turn);
     tracing::info!(user_id = user.id, method = "passkey", "logged in");

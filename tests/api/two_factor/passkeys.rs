@@ -288,3 +288,26 @@ async fn a_passkey_sign_in_ends_the_session_the_browser_held() {
     assert_eq!(sessions["sessions"].as_array().unwrap().len(), 1, "the earlier session ended: {sessions}");
 }
 }
+
+backend_test! {
+async fn an_assertion_without_a_user_handle_is_refused_not_a_crash() {
+    let app = spawn_app().await;
+    let alice = app.logged_in_client("Alice").await;
+    let mut laptop = Authenticator::local();
+    add(&app, &alice, &mut laptop).await;
+    let browser = app.client();
+    for handle in [Value::Null, json!(""), json!(5)] {
+        let options = request_options(&app, &browser).await;
+        let mut credential = laptop.get(&options);
+        credential["response"]["userHandle"] = handle;
+        let response = sign_in(&app, &browser, credential).await;
+        let body = assert_error(response, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+        assert!(body["error"].as_str().unwrap().contains("passkey"), "{body}");
+    }
+    let mut credential = laptop.get(&request_options(&app, &browser).await);
+    credential["response"].as_object_mut().unwrap().remove("userHandle");
+    let response = sign_in(&app, &browser, credential).await;
+    assert_error(response, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+    assert_eq!(app.check_session(&alice).await.status(), StatusCode::OK);
+}
+}
