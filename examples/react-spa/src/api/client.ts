@@ -32,6 +32,12 @@ export type TwoFactor = Schemas["TwoFactor"];
 export type TwoFactorRequired = Schemas["TwoFactorRequired"];
 export type TotpEnrolment = Schemas["TotpEnrolment"];
 export type RecoveryCodes = Schemas["RecoveryCodes"];
+export type Passkey = Schemas["Passkey"];
+export type PasskeyList = Schemas["PasskeyList"];
+export type PasskeyCreationOptions = Schemas["PasskeyCreationOptions"];
+export type PasskeyRequestOptions = Schemas["PasskeyRequestOptions"];
+export type RegistrationCredential = Schemas["RegistrationCredential"];
+export type AuthenticationCredential = Schemas["AuthenticationCredential"];
 
 export const API_URL = (import.meta.env.VITE_API_URL ?? "http://localhost:8080").replace(/\/$/, "");
 
@@ -112,7 +118,8 @@ export async function call<D>(pending: Promise<Answer<D>>): Promise<D> {
 /**
  * Whether `POST /login` answered `202`: the password was right, but the
  * account has an authenticator app on, so the login waits for
- * `POST /login/two-factor` (a code, or a recovery code) instead of
+ * `POST /login/two-factor` (a code, or a recovery code) or, when
+ * `methods` includes `passkey`, `POST /login/passkey`, instead of
  * answering the User.
  */
 export function needsSecondStep(answer: User | TwoFactorRequired): answer is TwoFactorRequired {

@@ -65,8 +65,10 @@ export interface paths {
          *     For an account with an authenticator app on, the right password
          *     does not log in: it answers `202 two_factor_required`, and the
          *     `session` cookie then holds a pending sign-in, 300 s long, that
-         *     only `POST /login/two-factor` accepts (everywhere else it is no
-         *     session: `401`). The password alone does not reset the username's
+         *     only `POST /login/two-factor` and the passkey routes
+         *     (`POST /login/passkey/options`, `POST /login/passkey`) accept
+         *     (everywhere else it is no session: `401`). The password alone
+         *     does not reset the username's
          *     failure count; the second step does, so that someone who has the
          *     password cannot go on guessing codes by logging in between
          *     guesses.
@@ -116,6 +118,91 @@ export interface paths {
          *     account: `403 account_disabled`.
          */
         post: operations["loginTwoFactor"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/login/passkey/options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Begin a sign-in with a passkey
+         * @description The first call of a passkey sign-in: request options for the
+         *     browser, in the JSON form that
+         *     `PublicKeyCredential.parseRequestOptionsFromJSON()` takes. Hand
+         *     `publicKey` to it, pass the result to
+         *     `navigator.credentials.get({publicKey})`, and send
+         *     `credential.toJSON()` to `POST /login/passkey`.
+         *
+         *     Public: no username is asked. Outside a pending sign-in the options
+         *     list no credentials (no `allowCredentials`), so the browser offers
+         *     whichever discoverable passkeys it holds for this site and the
+         *     authenticator says whose account it is. During a pending sign-in
+         *     (the `session` cookie from a `202` of `POST /login`),
+         *     `allowCredentials` lists that account's passkeys, and the answer
+         *     must come from one of them.
+         *
+         *     Each call makes a new challenge (128 random bits), kept on the
+         *     server for 300 s (on any instance) and answered once. The body may
+         *     be empty or `{}`; any fields are ignored.
+         */
+        post: operations["passkeyLoginOptions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/login/passkey": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign in with a passkey
+         * @description The authenticator's answer to options from
+         *     `POST /login/passkey/options`, as `credential.toJSON()` gives it.
+         *     On its own it is a whole sign-in, no username or password: a
+         *     passkey is both factors (something the user has, unlocked by
+         *     something they are or know). During a pending sign-in it is the
+         *     second step instead, and must be a passkey of that account.
+         *
+         *     Checked: the challenge (one of this server's, live, not answered
+         *     before, and made for this pending sign-in's account when it was
+         *     made during one), the origin against `WEBAUTHN_ORIGINS`, the hash
+         *     of `WEBAUTHN_RP_ID`, user presence and user verification, the
+         *     signature by the stored public key, and a signature counter that
+         *     must grow where the authenticator keeps one (one that does not
+         *     means a cloned authenticator). Any failure is
+         *     `401 invalid_credentials`, with no more said; when the credential
+         *     is one of this server's passkeys, it counts as a failed login of
+         *     its account (after `LOGIN_MAX_FAILURES`, `429 too_many_attempts`)
+         *     and of the client IP (`429 too_many_requests`), as at `/login`.
+         *     A challenge once answered is spent, right or wrong: ask for new
+         *     options to try again.
+         *
+         *     Success starts a session under a new token, of the kind
+         *     `stay_signed_in` asks for (default `false`) or, finishing a pending
+         *     sign-in, of the kind asked for at `/login` (`stay_signed_in` here
+         *     is then ignored); the pending sign-in ends, and the username's
+         *     failure count is cleared. The `login` event has
+         *     `detail.method: passkey`, and the passkey's `last_used_at` is set.
+         *     A disabled account: `403 account_disabled`, told only to whoever
+         *     proved the passkey. `credential` missing or not an object: `422`.
+         */
+        post: operations["loginPasskey"];
         delete?: never;
         options?: never;
         head?: never;
@@ -409,13 +496,16 @@ export interface paths {
         post?: never;
         /**
          * Remove a user's second factors (admins)
-         * @description For a user who lost their phone and their recovery codes: removes
-         *     their authenticator app (on or waiting for its first code) and
-         *     every recovery code, and ends any sign-in of theirs waiting for a
-         *     code. Their next login asks for the password alone. Their events
-         *     record it (`two_factor_disabled`, `detail.by`: the admin's
-         *     username) when an app was on. A user without one also gets `204`.
-         *     Role `admin`: anyone else gets `403 forbidden`.
+         * @description For a user who lost their phone (or security key) and their
+         *     recovery codes: removes their authenticator app (on or waiting for
+         *     its first code), every recovery code and every passkey, and ends
+         *     any sign-in of theirs waiting for a second step. Their next login
+         *     asks for the password alone. When something was removed (an app
+         *     that was on, or a passkey), their events record it
+         *     (`two_factor_disabled`, `detail.by`: the admin's username) and a
+         *     notice goes to their verified email address, if they have one. A
+         *     user without a second factor also gets `204`. Role `admin`: anyone
+         *     else gets `403 forbidden`.
          */
         delete: operations["resetUserTwoFactor"];
         options?: never;
@@ -559,8 +649,10 @@ export interface paths {
          *     `429 too_many_attempts`) and a second factor, `code`: the app's
          *     current code or an unused recovery code (wrong: `422` on
          *     `fields.code`), so that a stolen password and an open session are
-         *     not enough to take it off. No app on (or one still waiting for its
-         *     first code): `409 two_factor_not_enabled`.
+         *     not enough to take it off; a wrong code counts towards the login
+         *     lockout too. No app on (or one still waiting for its first code):
+         *     `409 two_factor_not_enabled`. A notice goes to the account's
+         *     verified email address, if it has one. Passkeys stay.
          */
         delete: operations["removeTotp"];
         options?: never;
@@ -618,6 +710,108 @@ export interface paths {
          */
         post: operations["regenerateRecoveryCodes"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/account/passkeys/options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Begin adding a passkey
+         * @description Creation options for a new passkey of the caller's account, in the
+         *     JSON form that `PublicKeyCredential.parseCreationOptionsFromJSON()`
+         *     takes. Hand `publicKey` to it, pass the result to
+         *     `navigator.credentials.create({publicKey})`, and send
+         *     `credential.toJSON()` to `POST /account/passkeys`.
+         *
+         *     The passkey asked for is discoverable (`residentKey: required`, so
+         *     it signs in without a username) and verifies its user
+         *     (`userVerification: required`: a fingerprint, face or PIN); no
+         *     attestation is asked. `excludeCredentials` lists the account's
+         *     passkeys, so that an authenticator that already holds one is not
+         *     registered twice. `user.id` is the account's random user handle,
+         *     the same for all its passkeys, never its id or name. The challenge
+         *     (128 random bits) is kept on the server for 300 s (on any
+         *     instance) and answered once.
+         *
+         *     Needs the password (`401 invalid_credentials` when wrong, and it
+         *     counts towards the login lockout: once locked,
+         *     `429 too_many_attempts`), so that a session left open on someone
+         *     else's screen cannot add a way into the account.
+         */
+        post: operations["passkeyCreationOptions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/account/passkeys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's passkeys
+         * @description The caller's passkeys, oldest first (`[]` when there are none).
+         */
+        get: operations["listPasskeys"];
+        put?: never;
+        /**
+         * Add a passkey
+         * @description The authenticator's answer to options from
+         *     `POST /account/passkeys/options`, as `credential.toJSON()` gives
+         *     it, and an optional `name` for the user to tell their passkeys
+         *     apart (spaces around it are dropped; default `Passkey`).
+         *
+         *     Checked: the challenge (one of this server's, live, not answered
+         *     before, and made for the caller's account), the origin against
+         *     `WEBAUTHN_ORIGINS`, the hash of `WEBAUTHN_RP_ID`, user presence and
+         *     user verification, and the format. Any failure, or a credential
+         *     already registered, is `422` on `fields.credential`; a challenge
+         *     once answered is spent, right or wrong, so ask for new options to
+         *     try again. Once added, the passkey signs in on its own
+         *     (`POST /login/passkey`) and finishes a pending sign-in of the
+         *     account. The account's events record `passkey_added` (`detail`:
+         *     `id`, `name`).
+         */
+        post: operations["addPasskey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/account/passkeys/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove a passkey
+         * @description Removes one of the caller's passkeys: it signs in no more. Needs
+         *     the password (`401 invalid_credentials` when wrong, and it counts
+         *     towards the login lockout: once locked, `429 too_many_attempts`).
+         *     An id that is none of the caller's passkeys: `404 not_found`, once
+         *     the password is right. The account's events record
+         *     `passkey_removed` (`detail.id`).
+         */
+        delete: operations["removePasskey"];
         options?: never;
         head?: never;
         patch?: never;
@@ -943,11 +1137,12 @@ export interface components {
             two_factor: components["schemas"]["TwoFactor"];
         };
         /**
-         * @description The account's second factors, which login asks for after the password.
+         * @description The account's second factors. Login asks for one after the password
+         *     when `totp` is on; passkeys alone do not change the password login.
          * @example {
          *       "totp": true,
          *       "recovery_codes_left": 9,
-         *       "passkeys": 0
+         *       "passkeys": 1
          *     }
          */
         TwoFactor: {
@@ -958,12 +1153,15 @@ export interface components {
             totp: boolean;
             /** @description Unused recovery codes; `0` when no authenticator app is on. */
             recovery_codes_left: number;
-            /** @description Passkeys on the account (none can be added on this server yet, so `0`). */
+            /**
+             * @description Passkeys on the account (`GET /account/passkeys` lists them).
+             *     Each signs in on its own, and finishes a pending sign-in.
+             */
             passkeys: number;
         };
         /**
-         * @description The answer to a right password for an account with a second
-         *     factor: the login waits for `POST /login/two-factor`.
+         * @description The answer to a right password for an account with an
+         *     authenticator app on: the login waits for its second step.
          * @example {
          *       "status": "two_factor_required",
          *       "methods": [
@@ -977,10 +1175,12 @@ export interface components {
             status: "two_factor_required";
             /**
              * @description The ways this login may be finished: `totp` (send `code`, from
-             *     the authenticator app) and `recovery_code` (send
-             *     `recovery_code`).
+             *     the authenticator app, to `POST /login/two-factor`),
+             *     `recovery_code` (send `recovery_code` there), and `passkey`
+             *     when the account has one (`POST /login/passkey/options`, then
+             *     `POST /login/passkey`).
              */
-            methods: ("totp" | "recovery_code")[];
+            methods: ("totp" | "recovery_code" | "passkey")[];
         };
         /**
          * @description A new authenticator secret, waiting for its first code.
@@ -1029,6 +1229,258 @@ export interface components {
          */
         RecoveryCodes: {
             recovery_codes: string[];
+        };
+        /**
+         * @description One of the account's passkeys, as its owner sees it (never its key).
+         * @example {
+         *       "id": 3,
+         *       "name": "Work laptop",
+         *       "created_at": "2026-11-21T10:00:00Z",
+         *       "last_used_at": "2026-11-22T08:15:30Z"
+         *     }
+         */
+        Passkey: {
+            /** Format: int64 */
+            id: number;
+            /** @description The name given when it was added (`Passkey` by default). */
+            name: string;
+            created_at: components["schemas"]["Timestamp"];
+            /** @description Its last sign-in; `null` when it has not signed in yet. */
+            last_used_at: components["schemas"]["Timestamp"] | null;
+        };
+        /**
+         * @example {
+         *       "passkeys": [
+         *         {
+         *           "id": 3,
+         *           "name": "Work laptop",
+         *           "created_at": "2026-11-21T10:00:00Z",
+         *           "last_used_at": "2026-11-22T08:15:30Z"
+         *         },
+         *         {
+         *           "id": 5,
+         *           "name": "Phone",
+         *           "created_at": "2026-11-22T09:00:00Z",
+         *           "last_used_at": null
+         *         }
+         *       ]
+         *     }
+         */
+        PasskeyList: {
+            /** @description The caller's passkeys, oldest first. */
+            passkeys: components["schemas"]["Passkey"][];
+        };
+        /** @description Bytes in base64url without padding, as WebAuthn's JSON forms carry them. */
+        Base64Url: string;
+        /** @description 128 random bits (base64url), answered once, within 300 s. */
+        WebAuthnChallenge: string;
+        /** @description A passkey by its credential id (`PublicKeyCredentialDescriptorJSON`). */
+        CredentialDescriptor: {
+            /** @enum {string} */
+            type: "public-key";
+            id: components["schemas"]["Base64Url"];
+            /** @description How the browser may reach the authenticator, when known. */
+            transports?: string[];
+        };
+        /**
+         * @description `{"publicKey": …}`: `publicKey` is a
+         *     `PublicKeyCredentialCreationOptionsJSON` (WebAuthn Level 3), for
+         *     `PublicKeyCredential.parseCreationOptionsFromJSON()`.
+         * @example {
+         *       "publicKey": {
+         *         "rp": {
+         *           "id": "example.com",
+         *           "name": "example.com"
+         *         },
+         *         "user": {
+         *           "id": "YhgapUhaYFOI5Y8p6zWvPw",
+         *           "name": "Alice",
+         *           "displayName": ""
+         *         },
+         *         "challenge": "VxfwlMnc_ZeqVOHX40zffQ",
+         *         "pubKeyCredParams": [
+         *           {
+         *             "type": "public-key",
+         *             "alg": -8
+         *           },
+         *           {
+         *             "type": "public-key",
+         *             "alg": -7
+         *           },
+         *           {
+         *             "type": "public-key",
+         *             "alg": -35
+         *           },
+         *           {
+         *             "type": "public-key",
+         *             "alg": -257
+         *           }
+         *         ],
+         *         "timeout": 300000,
+         *         "excludeCredentials": [
+         *           {
+         *             "type": "public-key",
+         *             "id": "3q2-7wAAAAAAAAAAAAAAAA",
+         *             "transports": []
+         *           }
+         *         ],
+         *         "authenticatorSelection": {
+         *           "residentKey": "required",
+         *           "requireResidentKey": true,
+         *           "userVerification": "required"
+         *         },
+         *         "hints": [],
+         *         "attestation": "none",
+         *         "attestationFormats": [
+         *           "none"
+         *         ],
+         *         "extensions": {}
+         *       }
+         *     }
+         */
+        PasskeyCreationOptions: {
+            publicKey: {
+                rp: {
+                    /** @description `WEBAUTHN_RP_ID`. */
+                    id: string;
+                    /** @description The name authenticators may show; `WEBAUTHN_RP_ID` too. */
+                    name: string;
+                };
+                user: {
+                    /**
+                     * @description The account's user handle: 16 random bytes, the same for
+                     *     all its passkeys (neither its id nor its name).
+                     */
+                    id: components["schemas"]["Base64Url"];
+                    /** @description The username, which authenticators show beside the passkey. */
+                    name: string;
+                    /** @description Empty (authenticators then show `name`). */
+                    displayName: string;
+                };
+                challenge: components["schemas"]["WebAuthnChallenge"];
+                /**
+                 * @description The signature algorithms accepted, as COSE identifiers:
+                 *     `-8` (Ed25519), `-7` (ES256), `-35` (ES384), `-257` (RS256).
+                 */
+                pubKeyCredParams: {
+                    /** @enum {string} */
+                    type: "public-key";
+                    alg: number;
+                }[];
+                /** @description Milliseconds the browser should wait for the user (300000, the challenge's life). */
+                timeout: number;
+                /** @description The account's passkeys, which the authenticator must not register again. */
+                excludeCredentials: components["schemas"]["CredentialDescriptor"][];
+                authenticatorSelection: {
+                    /** @enum {string} */
+                    authenticatorAttachment?: "platform" | "cross-platform";
+                    /**
+                     * @description A discoverable credential, which signs in without a username.
+                     * @enum {string}
+                     */
+                    residentKey: "required";
+                    /** @enum {boolean} */
+                    requireResidentKey: true;
+                    /**
+                     * @description The authenticator must verify its user (fingerprint, face or PIN).
+                     * @enum {string}
+                     */
+                    userVerification: "required";
+                };
+                hints: ("security-key" | "client-device" | "hybrid")[];
+                /**
+                 * @description No attestation is asked (nor checked).
+                 * @enum {string}
+                 */
+                attestation: "none";
+                attestationFormats: string[];
+                /** @description Extension inputs (`{}` when none are asked). */
+                extensions: Record<string, never>;
+            };
+        };
+        /**
+         * @description `{"publicKey": …}`: `publicKey` is a
+         *     `PublicKeyCredentialRequestOptionsJSON` (WebAuthn Level 3), for
+         *     `PublicKeyCredential.parseRequestOptionsFromJSON()`.
+         * @example {
+         *       "publicKey": {
+         *         "challenge": "gS1KNzo8_apcRHNGM7bzBw",
+         *         "timeout": 300000,
+         *         "rpId": "example.com",
+         *         "userVerification": "required",
+         *         "hints": [],
+         *         "extensions": {}
+         *       }
+         *     }
+         */
+        PasskeyRequestOptions: {
+            publicKey: {
+                challenge: components["schemas"]["WebAuthnChallenge"];
+                /** @description Milliseconds the browser should wait for the user (300000, the challenge's life). */
+                timeout: number;
+                /** @description `WEBAUTHN_RP_ID`. */
+                rpId: string;
+                /**
+                 * @description Only during a pending sign-in: that account's passkeys (the
+                 *     answer must come from one of them). Absent otherwise: the
+                 *     browser offers the discoverable passkeys it holds for the
+                 *     site.
+                 */
+                allowCredentials?: components["schemas"]["CredentialDescriptor"][];
+                /**
+                 * @description The authenticator must verify its user (fingerprint, face or PIN).
+                 * @enum {string}
+                 */
+                userVerification: "required";
+                hints: ("security-key" | "client-device" | "hybrid")[];
+                /** @description Extension inputs (`{}` when none are asked). */
+                extensions: Record<string, never>;
+            };
+        };
+        /**
+         * @description What `credential.toJSON()` gives for the `PublicKeyCredential` that
+         *     `navigator.credentials.create()` returned
+         *     (`RegistrationResponseJSON`, binary fields in base64url). Send it as
+         *     it is.
+         */
+        RegistrationCredential: {
+            id: components["schemas"]["Base64Url"];
+            rawId: components["schemas"]["Base64Url"];
+            /** @enum {string} */
+            type: "public-key";
+            response: {
+                clientDataJSON: components["schemas"]["Base64Url"];
+                attestationObject: components["schemas"]["Base64Url"];
+                authenticatorData?: components["schemas"]["Base64Url"];
+                transports?: string[];
+                publicKey?: components["schemas"]["Base64Url"];
+                publicKeyAlgorithm?: number;
+            };
+            /** @enum {string} */
+            authenticatorAttachment?: "platform" | "cross-platform";
+            clientExtensionResults: Record<string, never>;
+        };
+        /**
+         * @description What `credential.toJSON()` gives for the `PublicKeyCredential` that
+         *     `navigator.credentials.get()` returned
+         *     (`AuthenticationResponseJSON`, binary fields in base64url). Send it
+         *     as it is.
+         */
+        AuthenticationCredential: {
+            id: components["schemas"]["Base64Url"];
+            rawId: components["schemas"]["Base64Url"];
+            /** @enum {string} */
+            type: "public-key";
+            response: {
+                clientDataJSON: components["schemas"]["Base64Url"];
+                authenticatorData: components["schemas"]["Base64Url"];
+                signature: components["schemas"]["Base64Url"];
+                /** @description The account's user handle, which a passkey always gives back. */
+                userHandle: components["schemas"]["Base64Url"];
+            };
+            /** @enum {string} */
+            authenticatorAttachment?: "platform" | "cross-platform";
+            clientExtensionResults: Record<string, never>;
         };
         /** @description The user's Stripe subscription, `null` when they never subscribed. */
         Subscription: {
@@ -1311,7 +1763,9 @@ export interface components {
              *     `registered` (the session it opens is part of it), `login`
              *     (`detail.method`: how it was finished), `login_failed`
              *     (a wrong password for this account, at `/login` or confirming
-             *     one, or a wrong code at `/login/two-factor`), `login_locked` (a
+             *     one; a wrong code at `/login/two-factor` or turning the app off;
+             *     a refused answer of one of its passkeys at `/login/passkey`),
+             *     `login_locked` (a
              *     failure locked the name),
              *     `logout`, `session_revoked` (`detail.session_id`), `password_changed`,
              *     `password_reset_requested`, `password_reset`, `email_changed`,
@@ -1325,10 +1779,12 @@ export interface components {
              *     `two_factor_disabled` (the app and the recovery codes removed, by
              *     the user or by an admin: `detail.by`),
              *     `recovery_codes_regenerated`, `recovery_code_used` (at
-             *     `/login/two-factor`; `detail.left`: the unused codes left).
+             *     `/login/two-factor`; `detail.left`: the unused codes left),
+             *     `passkey_added` (`detail`: `id`, `name`), `passkey_removed`
+             *     (`detail.id`; an admin's removal is `two_factor_disabled`).
              * @enum {string}
              */
-            kind: "registered" | "login" | "login_failed" | "login_locked" | "logout" | "session_revoked" | "password_changed" | "password_reset_requested" | "password_reset" | "email_changed" | "email_verified" | "plan_changed" | "role_changed" | "account_disabled" | "account_enabled" | "paywall" | "two_factor_enabled" | "two_factor_disabled" | "recovery_codes_regenerated" | "recovery_code_used";
+            kind: "registered" | "login" | "login_failed" | "login_locked" | "logout" | "session_revoked" | "password_changed" | "password_reset_requested" | "password_reset" | "email_changed" | "email_verified" | "plan_changed" | "role_changed" | "account_disabled" | "account_enabled" | "paywall" | "two_factor_enabled" | "two_factor_disabled" | "recovery_codes_regenerated" | "recovery_code_used" | "passkey_added" | "passkey_removed";
             /** @description The client IP of the request that caused it; `null` for the CLI, webhooks and an admin's changes. */
             ip: string | null;
             /** @description The `User-Agent` of the request that caused it; `null` for the CLI, webhooks and an admin's changes. */
@@ -1340,7 +1796,7 @@ export interface components {
              *     `from`, `to`, `source`; `role_changed`: `from`, `to`, `by`;
              *     `paywall`: `used`, `limit`; `login`: `method`;
              *     `two_factor_disabled` by an admin: `by`; `recovery_code_used`:
-             *     `left`.
+             *     `left`; `passkey_added`: `id`, `name`; `passkey_removed`: `id`.
              */
             detail: {
                 /** @description The public handle of the ended session. */
@@ -1364,13 +1820,21 @@ export interface components {
                 limit?: number;
                 /**
                  * @description How a `login` was finished: `password` (no second factor
-                 *     asked), or the second step's `totp` (an authenticator code) or
-                 *     `recovery_code`.
+                 *     asked), the second step's `totp` (an authenticator code) or
+                 *     `recovery_code`, or `passkey` (a passkey alone, or as the
+                 *     second step).
                  * @enum {string}
                  */
-                method?: "password" | "totp" | "recovery_code";
+                method?: "password" | "totp" | "recovery_code" | "passkey";
                 /** @description The recovery codes still unused after this one. */
                 left?: number;
+                /**
+                 * Format: int64
+                 * @description The passkey's id.
+                 */
+                id?: number;
+                /** @description The passkey's name. */
+                name?: string;
             };
         };
         EventList: {
@@ -1614,6 +2078,27 @@ export interface components {
              *     without spaces and `-`.
              */
             recovery_code: string;
+        };
+        PasskeyAddRequest: {
+            credential: components["schemas"]["RegistrationCredential"];
+            /**
+             * @description For the user to tell their passkeys apart ("Work laptop"): 1–64
+             *     characters once spaces around it are dropped, no control
+             *     characters. Default `Passkey`.
+             */
+            name?: string;
+        };
+        /** @description Nothing is read from it; `{}`, or no body at all. */
+        PasskeyLoginOptionsRequest: Record<string, never>;
+        PasskeyLoginRequest: {
+            credential: components["schemas"]["AuthenticationCredential"];
+            /**
+             * @description A persistent cookie (`Max-Age` = `REMEMBER_TTL_SECONDS`) or a
+             *     browser-session one. Ignored when finishing a pending sign-in,
+             *     which keeps the choice made at `/login`.
+             * @default false
+             */
+            stay_signed_in: boolean;
         };
         /**
          * @example {
@@ -2416,8 +2901,66 @@ export interface components {
             };
         };
         /**
-         * @description `account_disabled`: the right password, for an account an admin
-         *     has disabled (a wrong one is `401 invalid_credentials`).
+         * @description The passkey's answer failed a check (unknown credential, challenge
+         *     unknown, expired, answered before or made for another account,
+         *     wrong origin or RP id hash, no user presence or verification, a bad
+         *     signature, a counter that did not grow, or a passkey of another
+         *     account than the pending sign-in's), or could not be read. One
+         *     answer for all; it counts as a failed login of the passkey's
+         *     account, when the credential is one of this server's passkeys.
+         */
+        PasskeyRefused: {
+            headers: {
+                "Cache-Control": components["headers"]["CacheControl"];
+                "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": "The username or password is incorrect.",
+                 *       "code": "invalid_credentials"
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"] & {
+                    /** @enum {unknown} */
+                    code?: "invalid_credentials";
+                };
+            };
+        };
+        /**
+         * @description `fields.credential`: missing, not an object, or it failed
+         *     verification (challenge unknown, expired, answered before or made
+         *     for another account; wrong origin or RP id hash; no user presence
+         *     or verification; a format that cannot be read), or the credential
+         *     is registered already. `fields.name`: not a string of 1–64
+         *     characters (after dropping spaces around it) without control
+         *     characters.
+         */
+        PasskeyValidationFailed: {
+            headers: {
+                "Cache-Control": components["headers"]["CacheControl"];
+                "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": "Some fields are missing or invalid.",
+                 *       "code": "validation_failed",
+                 *       "fields": {
+                 *         "credential": "failed verification: it does not answer a live challenge of this account, or comes from another site"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["ValidationError"];
+            };
+        };
+        /**
+         * @description `account_disabled`: the right password (or code, or passkey), for
+         *     an account an admin has disabled (a wrong one is `401`).
          *     `forbidden_origin`: a cross-site request the contract refuses.
          */
         AccountDisabledOrForbiddenOrigin: {
@@ -2610,6 +3153,63 @@ export interface components {
                 "application/json": components["schemas"]["SecondStepRequest"];
             };
         };
+        PasskeyAdd: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "Work laptop",
+                 *       "credential": {
+                 *         "id": "3q2-7wAAAAAAAAAAAAAAAA",
+                 *         "rawId": "3q2-7wAAAAAAAAAAAAAAAA",
+                 *         "type": "public-key",
+                 *         "response": {
+                 *           "clientDataJSON": "eyJ0eXBlIjoid2ViYXV0aG4uY3JlYXRlIiwiY2hhbGxlbmdlIjoiVnhmd2xNbmNfWmVxVk9IWDQwemZmUSIsIm9yaWdpbiI6Imh0dHBzOi8vZXhhbXBsZS5jb20ifQ",
+                 *           "attestationObject": "o2NmbXRkbm9uZWdhdHRTdG10oGhhdXRoRGF0YVjFSZYN5YgOjGh0NBcPZHZgW4_krrmihjLHmVzzuoMdl2NFAAAAAA",
+                 *           "authenticatorData": "SZYN5YgOjGh0NBcPZHZgW4_krrmihjLHmVzzuoMdl2NFAAAAAA",
+                 *           "transports": [
+                 *             "internal",
+                 *             "hybrid"
+                 *           ],
+                 *           "publicKey": "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE",
+                 *           "publicKeyAlgorithm": -7
+                 *         },
+                 *         "authenticatorAttachment": "platform",
+                 *         "clientExtensionResults": {}
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["PasskeyAddRequest"];
+            };
+        };
+        PasskeyLoginOptions: {
+            content: {
+                /** @example {} */
+                "application/json": components["schemas"]["PasskeyLoginOptionsRequest"];
+            };
+        };
+        PasskeyLogin: {
+            content: {
+                /**
+                 * @example {
+                 *       "stay_signed_in": true,
+                 *       "credential": {
+                 *         "id": "3q2-7wAAAAAAAAAAAAAAAA",
+                 *         "rawId": "3q2-7wAAAAAAAAAAAAAAAA",
+                 *         "type": "public-key",
+                 *         "response": {
+                 *           "clientDataJSON": "eyJ0eXBlIjoid2ViYXV0aG4uZ2V0IiwiY2hhbGxlbmdlIjoiZ1MxS056bzhfYXBjUkhOR003YnpCdyIsIm9yaWdpbiI6Imh0dHBzOi8vZXhhbXBsZS5jb20ifQ",
+                 *           "authenticatorData": "SZYN5YgOjGh0NBcPZHZgW4_krrmihjLHmVzzuoMdl2MFAAAAKg",
+                 *           "signature": "MEUCIQDkz5Hq0w9DtUAbGH7Zx4cPNMrdbvJ3Y8xF2vWw",
+                 *           "userHandle": "YhgapUhaYFOI5Y8p6zWvPw"
+                 *         },
+                 *         "authenticatorAttachment": "platform",
+                 *         "clientExtensionResults": {}
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["PasskeyLoginRequest"];
+            };
+        };
         AdminUserChange: {
             content: {
                 /**
@@ -2744,8 +3344,10 @@ export interface operations {
             /**
              * @description The password is right and the account has an authenticator app
              *     on: no User and no session yet. The cookie holds the pending
-             *     sign-in; finish it with `POST /login/two-factor` within 300 s,
-             *     by one of `methods`.
+             *     sign-in; finish it within 300 s by one of `methods`:
+             *     `POST /login/two-factor` for `totp` and `recovery_code`,
+             *     `POST /login/passkey/options` then `POST /login/passkey` for
+             *     `passkey`.
              */
             202: {
                 headers: {
@@ -2756,15 +3358,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "status": "two_factor_required",
-                     *       "methods": [
-                     *         "totp",
-                     *         "recovery_code"
-                     *       ]
-                     *     }
-                     */
                     "application/json": components["schemas"]["TwoFactorRequired"];
                 };
             };
@@ -2812,6 +3405,78 @@ export interface operations {
             };
             400: components["responses"]["InvalidJson"];
             401: components["responses"]["NotLoggedInOrInvalidCode"];
+            403: components["responses"]["AccountDisabledOrForbiddenOrigin"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyAttemptsOrRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    passkeyLoginOptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: components["requestBodies"]["PasskeyLoginOptions"];
+        responses: {
+            /** @description Request options, waiting for the authenticator's answer. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasskeyRequestOptions"];
+                };
+            };
+            400: components["responses"]["InvalidJson"];
+            403: components["responses"]["ForbiddenOrigin"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    loginPasskey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: components["requestBodies"]["PasskeyLogin"];
+        responses: {
+            /** @description Logged in; a new session cookie is set. */
+            200: {
+                headers: {
+                    "Set-Cookie": components["headers"]["SetSessionCookie"];
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": 1,
+                     *       "username": "Alice",
+                     *       "plan": "free",
+                     *       "role": "reader",
+                     *       "created_at": "2026-11-21T10:00:00Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            400: components["responses"]["InvalidJson"];
+            401: components["responses"]["PasskeyRefused"];
             403: components["responses"]["AccountDisabledOrForbiddenOrigin"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -3662,6 +4327,138 @@ export interface operations {
             401: components["responses"]["NotLoggedInOrInvalidCredentials"];
             403: components["responses"]["ForbiddenOrigin"];
             409: components["responses"]["TwoFactorNotEnabled"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyAttempts"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    passkeyCreationOptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: components["requestBodies"]["Password"];
+        responses: {
+            /** @description Creation options, waiting for the authenticator's answer. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasskeyCreationOptions"];
+                };
+            };
+            400: components["responses"]["InvalidJson"];
+            401: components["responses"]["NotLoggedInOrInvalidCredentials"];
+            403: components["responses"]["ForbiddenOrigin"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyAttempts"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listPasskeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller's passkeys. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasskeyList"];
+                };
+            };
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["ForbiddenOrigin"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    addPasskey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: components["requestBodies"]["PasskeyAdd"];
+        responses: {
+            /** @description The new passkey. */
+            201: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": 3,
+                     *       "name": "Work laptop",
+                     *       "created_at": "2026-11-21T10:00:00Z",
+                     *       "last_used_at": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Passkey"];
+                };
+            };
+            400: components["responses"]["InvalidJson"];
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["ForbiddenOrigin"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["PasskeyValidationFailed"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    removePasskey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The passkey's id (from `GET /account/passkeys`).
+                 * @example 3
+                 */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: components["requestBodies"]["Password"];
+        responses: {
+            /** @description The passkey is gone. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["InvalidJson"];
+            401: components["responses"]["NotLoggedInOrInvalidCredentials"];
+            403: components["responses"]["ForbiddenOrigin"];
+            404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];

@@ -23,9 +23,11 @@ const LABELS: Record<AccountEvent["kind"], string> = {
   account_enabled: "Account enabled by an admin",
   paywall: "Paywall reached (free posts used up this month)",
   two_factor_enabled: "Authenticator app turned on",
-  two_factor_disabled: "Authenticator app turned off",
+  two_factor_disabled: "Two-step sign-in turned off",
   recovery_codes_regenerated: "New recovery codes made",
   recovery_code_used: "Recovery code used to log in",
+  passkey_added: "Passkey added",
+  passkey_removed: "Passkey removed",
 };
 
 /** "2 minutes ago", "3 days ago", "just now". */
