@@ -249,10 +249,8 @@ impl RelyingParty {
         // The library takes a `null` user handle for a discoverable
         // assertion and then fails an assertion of its own on reading it:
         // such an answer is refused here, before it is parsed.
-        if !credential
-            .pointer("/response/userHandle")
-            .is_some_and(|handle| handle.as_str().is_some_and(|h| !h.is_empty()))
-        {
+        let handle = credential.pointer("/response/userHandle");
+        if handle.and_then(Value::as_str).is_none_or(str::is_empty) {
             return Err(refused("an assertion without a user handle"));
         }
         let parsed: DiscoverableAuthentication16 =
