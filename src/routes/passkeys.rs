@@ -353,7 +353,22 @@ async fn sign_in(
     })
     .await?;
     let found = match found {
-        None => return Err(ApiError::PasskeyRefused),
+        // A credential no account has: no account's failure, but the
+        // client network's, as a login with an unknown name is.
+        None => {
+            state
+                .logins
+                .judge(
+                    &state.pool,
+                    &state.clock,
+                    "",
+                    Account::Unnamable,
+                    &by,
+                    |_| async { Ok(None::<()>) },
+                )
+                .await?;
+            return Err(ApiError::PasskeyRefused);
+        }
         Some(found) => found,
     };
     let owner = match &found {

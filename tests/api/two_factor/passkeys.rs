@@ -194,9 +194,11 @@ async fn a_sign_in_is_refused_for_a_wrong_origin_rp_challenge_or_counter() {
     laptop.counter = 5;
     let options = request_options(&app, &browser).await;
     refused(sign_in(&app, &browser, laptop.get(&options)).await).await;
-    // An unknown credential.
+    // An unknown credential, for a user handle that is Alice's.
+    let mut stranger = Authenticator::local();
+    stranger.user_handle = laptop.user_handle.clone();
     let options = request_options(&app, &browser).await;
-    refused(sign_in(&app, &browser, Authenticator::local().get(&options)).await).await;
+    refused(sign_in(&app, &browser, stranger.get(&options)).await).await;
     // A challenge older than 300 s.
     laptop.counter = 20;
     let options = request_options(&app, &browser).await;
@@ -309,5 +311,25 @@ async fn an_assertion_without_a_user_handle_is_refused_not_a_crash() {
     let response = sign_in(&app, &browser, credential).await;
     assert_error(response, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
     assert_eq!(app.check_session(&alice).await.status(), StatusCode::OK);
+}
+}
+
+backend_test! {
+async fn unknown_passkeys_count_towards_the_client_networks_failed_logins() {
+    let app = crate::support::spawn_app_with(&[("LOGIN_MAX_FAILURES_PER_IP", "2")]).await;
+    let browser = app.client();
+    let unknown = || {
+        let mut stranger = Authenticator::local();
+        stranger.user_handle = vec![7; 16];
+        stranger
+    };
+    for _ in 0..2 {
+        let options = request_options(&app, &browser).await;
+        let response = sign_in(&app, &browser, unknown().get(&options)).await;
+        assert_error(response, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+    }
+    let options = request_options(&app, &browser).await;
+    let response = sign_in(&app, &browser, unknown().get(&options)).await;
+    assert_error(response, StatusCode::TOO_MANY_REQUESTS, "too_many_requests").await;
 }
 }
