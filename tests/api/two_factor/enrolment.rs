@@ -36,6 +36,9 @@ async fn enrolment_waits_for_a_first_code_then_shows_ten_recovery_codes_once() {
 
     // Not on until confirmed: the password alone still signs in.
     assert_eq!(app.login(&app.client(), "Alice", PASSWORD).await.status(), StatusCode::OK);
+    let events: Value = app.events(&client, "").await.json().await.unwrap();
+    let login = events["events"].as_array().unwrap().iter().find(|e| e["kind"] == "login");
+    assert_eq!(login.expect("a login event")["detail"], json!({"method": "password"}));
     assert_eq!(app.account_json(&client).await["two_factor"]["totp"], false);
 
     // A restart gives a new secret; the first one's codes no longer confirm.
