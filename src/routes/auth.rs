@@ -183,6 +183,9 @@ pub async fn login(
 ) -> Result<HttpResponse, ApiError> {
     let result = log_in(&state, caller, body).await;
     let outcome = match &result {
+        // A right password waiting for its second step: the sign-in is
+        // counted when that step answers.
+        Ok(answer) if answer.status() == actix_web::http::StatusCode::ACCEPTED => None,
         Ok(_) => Some(LoginOutcome::Success),
         Err(ApiError::InvalidCredentials) => Some(LoginOutcome::Failure),
         Err(ApiError::TooManyAttempts { .. }) => Some(LoginOutcome::Locked),

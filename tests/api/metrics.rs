@@ -88,3 +88,25 @@ async fn without_metrics_addr_there_is_no_listener() {
     assert!(app.metrics_address.is_none());
 }
 }
+
+backend_test! {
+async fn a_two_step_sign_in_counts_once_when_its_second_step_answers() {
+    let app = spawn_app_with(&[("METRICS_ADDR", "127.0.0.1:0")]).await;
+    let alice = crate::two_factor::enrolled(&app, "Alice").await;
+    let before = scrape(&app).await;
+    let browser = crate::two_factor::pending(&app, "Alice").await;
+    let wrong = crate::two_factor::second_step(&app, &browser, serde_json::json!({"code": "000000"})).await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    let code = crate::two_factor::code(&app, &alice.secret, 0);
+    let right = crate::two_factor::second_step(&app, &browser, serde_json::json!({"code": code})).await;
+    assert_eq!(right.status(), StatusCode::OK);
+    let after = scrape(&app).await;
+    let moved = |series: &str| value(&after, series) - value(&before, series);
+    assert_eq!(moved(r#"tollgate_logins_total{outcome="success"}"#), 1.0);
+    assert_eq!(moved(r#"tollgate_logins_total{outcome="failure"}"#), 1.0);
+    assert_eq!(
+        moved(r#"tollgate_http_requests_total{method="POST",route="/login/two-factor",status="200"}"#),
+        1.0
+    );
+}
+}
