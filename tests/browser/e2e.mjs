@@ -20,6 +20,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { publishing } from "./publishing.mjs";
+import { twoFactor } from "./two_factor.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const SPA_URL = process.env.SPA_URL ?? "http://localhost:5173";
@@ -367,9 +368,11 @@ async function main() {
   await step(`the layout holds at ${LAYOUT_WIDTHS.join(", ")} px: no header item wraps, nothing overflows`, async () => {
     for (const width of LAYOUT_WIDTHS) {
       await page.setViewportSize({ width, height: 800 });
-      for (const view of ["posts", "sessions", "account"]) {
+      for (const view of ["posts", "sessions", "account", "security"]) {
+        // Account security is a page of the account area: Account, then its tab.
+        if (view === "security") await page.getByTestId("nav-account").click();
         await page.getByTestId(`nav-${view}`).click();
-        const ready = { posts: "post-list", sessions: "session-list", account: "account" }[view];
+        const ready = { posts: "post-list", sessions: "session-list", account: "account", security: "security" }[view];
         await page.getByTestId(ready).waitFor();
         await expectLayoutHolds(page, `the ${view} page`);
         await shot(page, `layout-${width}-${view}.png`, { fullPage: false });
@@ -554,6 +557,8 @@ async function main() {
   });
 
   await publishing({ step, shot, until, textOf, expectText, expectCount, shotsAtWidths, newTab, register, login, dataOf, expectStatus, expectAbsent, meterText, API_URL, ADMIN_USERNAME, ADMIN_PASSWORD, browser, page }, { suffix, password });
+
+  await twoFactor({ step, shot, until, textOf, expectText, expectCount, shotsAtWidths, newTab, register }, { suffix, password });
 
   await step("no uncaught errors in the page", async () => {
     const errors = browserLog.filter((line) => line.startsWith("pageerror:"));

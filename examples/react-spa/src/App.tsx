@@ -5,6 +5,7 @@ import PostList from "./components/PostList";
 import PostView from "./components/PostView";
 import Sessions from "./components/Sessions";
 import Account from "./components/Account";
+import Security from "./components/Security";
 import Editor from "./components/Editor";
 import MyPosts from "./components/MyPosts";
 import Users from "./components/Users";
@@ -17,7 +18,7 @@ import { ForgotPassword, ResetPassword, VerifyEmail } from "./components/Recover
  * one is opened, so "New post" always starts from an empty form.
  */
 type View =
-  | { name: "posts" | "sessions" | "account" | "mine" | "users" }
+  | { name: "posts" | "sessions" | "account" | "security" | "mine" | "users" }
   | { name: "post"; id: number }
   | { name: "editor"; id: number | null; key: number };
 
@@ -146,7 +147,7 @@ export default function App() {
             onClick={() => setView({ name: "posts" })}>Posts</button>
           <button className={shown.name === "sessions" ? "active" : ""} data-testid="nav-sessions"
             onClick={() => setView({ name: "sessions" })}>Sessions</button>
-          <button className={shown.name === "account" ? "active" : ""} data-testid="nav-account"
+          <button className={shown.name === "account" || shown.name === "security" ? "active" : ""} data-testid="nav-account"
             onClick={() => setView({ name: "account" })}>Account</button>
         </nav>
         <span className="who" title={`Signed in as ${user.username} (${user.plan})`}>
@@ -183,7 +184,17 @@ export default function App() {
         <PostView id={shown.id} onBack={() => setView({ name: "posts" })} onAuthLost={onAuthLost} />
       )}
       {shown.name === "sessions" && <Sessions onAuthLost={onAuthLost} />}
+      {(shown.name === "account" || shown.name === "security") && (
+        // The account area's own pages; the header has no room for more entries at 1,100 px.
+        <nav className="tabs" aria-label="Account pages" data-testid="account-tabs">
+          <button className={shown.name === "account" ? "active" : ""} aria-current={shown.name === "account" ? "page" : undefined}
+            data-testid="nav-account-details" onClick={() => setView({ name: "account" })}>Plan and email</button>
+          <button className={shown.name === "security" ? "active" : ""} aria-current={shown.name === "security" ? "page" : undefined}
+            data-testid="nav-security" onClick={() => setView({ name: "security" })}>Account security</button>
+        </nav>
+      )}
       {shown.name === "account" && <Account onAuthLost={onAuthLost} />}
+      {shown.name === "security" && <Security onAuthLost={onAuthLost} />}
       {shown.name === "mine" && (
         <MyPosts everyone={admin} onOpen={(id) => setView(editorView(id))} onAuthLost={onAuthLost} />
       )}

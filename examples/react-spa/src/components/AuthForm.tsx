@@ -1,5 +1,7 @@
 import { useState, type FormEvent } from "react";
-import { asApiError, call, client, needsSecondStep, type Schemas, type User } from "../api/client";
+import { asApiError, call, client, needsSecondStep, type Schemas, type TwoFactorRequired, type User } from "../api/client";
+import { passkeysSupported } from "../webauthn";
+import SecondStep, { signInWithPasskey } from "./SecondStep";
 
 type Kind = "login" | "register";
 
@@ -23,6 +25,8 @@ export default function AuthForm({ kind, onSuccess, onForgot }: {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null); // one sentence for the whole form
   const [fields, setFields] = useState<Record<string, string>>({}); // 422: per-field messages
+  // Login only: the password was right and the account asks for a second step.
+  const [pending, setPending] = useState<TwoFactorRequired | null>(null);
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -36,26 +40,53 @@ export default function AuthForm({ kind, onSuccess, onForgot }: {
           ? await call(client.POST("/login", { body: login }))
           : await call(client.POST("/register", { body: { ...login, ...(email.trim() ? { email: email.trim() } : {}) } }));
       if (needsSecondStep(answer)) {
-        // 202: the account has an authenticator app on. This example has
-        // no form for the second step (POST /login/two-factor) yet.
-        setError("This account asks for a code from an authenticator app after the password, which this app cannot take yet.");
+        // 202: the account has an authenticator app on; the session cookie
+        // now holds a pending sign-in that only the second step accepts.
+        setPending(answer);
+        setPassword("");
         setBusy(false);
         return;
       }
       onSuccess(answer);
     } catch (caught) {
-      const err = asApiError(caught);
-      if (err.code === "validation_failed") {
-        setFields(err.fields);
-      } else if (err.code === "username_taken") {
-        setFields({ username: err.message });
-      } else if (err.code === "too_many_attempts" && err.retryAfter != null) {
-        setError(`${err.message} Try again in ${Math.ceil(err.retryAfter / 60)} min.`);
-      } else {
-        setError(err.message);
-      }
-      setBusy(false);
+      failed(caught);
     }
+  }
+
+  // A passkey alone: no username, no password (the browser offers the
+  // passkeys it holds for this site).
+  async function passkey() {
+    setBusy(true);
+    setError(null);
+    setFields({});
+    try {
+      onSuccess(await signInWithPasskey(stay));
+    } catch (caught) {
+      failed(caught);
+    }
+  }
+
+  function failed(caught: unknown) {
+    const err = asApiError(caught);
+    if (err.code === "validation_failed") {
+      setFields(err.fields);
+    } else if (err.code === "username_taken") {
+      setFields({ username: err.message });
+    } else if (err.code === "too_many_attempts" && err.retryAfter != null) {
+      setError(`${err.message} Try again in ${Math.ceil(err.retryAfter / 60)} min.`);
+    } else {
+      setError(err.message);
+    }
+    setBusy(false);
+  }
+
+  if (pending) {
+    return (
+      <SecondStep methods={pending.methods} onSuccess={onSuccess} onRestart={(reason) => {
+        setPending(null);
+        setError(reason);
+      }} />
+    );
   }
 
   const id = (name: string) => `${kind}-${name}`;
@@ -87,8 +118,13 @@ export default function AuthForm({ kind, onSuccess, onForgot }: {
         Stay signed in
       </label>
 
-      {error && <p className="error" data-testid={id("error")}>{error}</p>}
+      <p className="error" role="alert" data-testid={id("error")} hidden={!error}>{error}</p>
       <button type="submit" data-testid={id("submit")} disabled={busy}>{busy ? "…" : t.submit}</button>
+      {kind === "login" && passkeysSupported() && (
+        <button type="button" data-testid="login-passkey" disabled={busy} onClick={passkey}>
+          Sign in with a passkey
+        </button>
+      )}
       {kind === "login" && onForgot && (
         <button type="button" className="link" data-testid="forgot-link" onClick={onForgot}>
           Forgot your password?

@@ -1,0 +1,117 @@
+import { useState, type FormEvent } from "react";
+import { ApiError, asApiError, call, client, type TwoFactorRequired, type User } from "../api/client";
+import { getPasskey, passkeyFailure, passkeysSupported } from "../webauthn";
+
+/**
+ * Signs in with a passkey: POST /login/passkey/options, the browser's
+ * prompt, POST /login/passkey. On its own it is a whole sign-in (a passkey
+ * is both factors); after a right password it finishes the pending one
+ * (the server then lists that user's passkeys and ignores `stay`).
+ */
+export async function signInWithPasskey(stay: boolean): Promise<User> {
+  const options = await call(client.POST("/login/passkey/options", { body: {} }));
+  let credential;
+  try {
+    credential = await getPasskey(options.publicKey);
+  } catch (refused) {
+    // The browser's refusal reads like the API's errors, so forms handle one shape.
+    throw new ApiError(0, { error: passkeyFailure(refused), code: "unknown" });
+  }
+  return call(client.POST("/login/passkey", { body: { credential, stay_signed_in: stay } }));
+}
+
+// The second step of a login (POST /login answered 202): a code from the
+// authenticator app, a recovery code, or a passkey, within the 300 s the
+// pending sign-in lives.
+export default function SecondStep({ methods, onSuccess, onRestart }: {
+  methods: TwoFactorRequired["methods"];
+  onSuccess: (user: User) => void;
+  /** Back to the password step, with the reason to show there. */
+  onRestart: (reason: string | null) => void;
+}) {
+  const [recovery, setRecovery] = useState(!methods.includes("totp"));
+  const [code, setCode] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const canRecover = methods.includes("recovery_code");
+  const canPasskey = methods.includes("passkey") && passkeysSupported();
+
+  function failed(caught: unknown) {
+    const err = asApiError(caught);
+    if (err.code === "not_logged_in") {
+      // The pending sign-in is gone (its 300 s passed): start again.
+      onRestart("The sign-in timed out after 5 minutes. Enter your password again.");
+      return;
+    }
+    if (err.code === "invalid_code") setError(recovery ? "That recovery code is not right (or was used already)." : "That code is not right.");
+    else if (err.code === "too_many_attempts" && err.retryAfter != null) {
+      setError(`${err.message} Try again in ${Math.ceil(err.retryAfter / 60)} min.`);
+    } else setError(err.message);
+    setBusy(false);
+  }
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const body = recovery ? { recovery_code: code.trim() } : { code: code.replace(/\s/g, "") };
+      onSuccess(await call(client.POST("/login/two-factor", { body })));
+    } catch (caught) {
+      failed(caught);
+    }
+  }
+
+  async function passkey() {
+    setBusy(true);
+    setError(null);
+    try {
+      onSuccess(await signInWithPasskey(false));
+    } catch (caught) {
+      failed(caught);
+    }
+  }
+
+  function switchMode() {
+    setRecovery(!recovery);
+    setCode("");
+    setError(null);
+  }
+
+  return (
+    <form className="card" onSubmit={submit} data-testid="second-step" noValidate>
+      <h2>Two-step sign-in</h2>
+      <p className="hint">Your password is right. Now prove it is you with your second factor.</p>
+      {recovery ? (
+        <>
+          <label htmlFor="second-step-recovery">A recovery code</label>
+          <input id="second-step-recovery" data-testid="second-step-recovery" value={code} autoComplete="off"
+            autoCapitalize="off" spellCheck={false} placeholder="xxxx-xxxx-xxxx-xxxx" autoFocus
+            aria-invalid={error ? true : undefined} aria-describedby="second-step-error"
+            onChange={(e) => setCode(e.target.value)} />
+        </>
+      ) : (
+        <>
+          <label htmlFor="second-step-code">The 6-digit code from your authenticator app</label>
+          <input id="second-step-code" data-testid="second-step-code" value={code} inputMode="numeric"
+            autoComplete="one-time-code" pattern="[0-9 ]*" maxLength={7} autoFocus
+            aria-invalid={error ? true : undefined} aria-describedby="second-step-error"
+            onChange={(e) => setCode(e.target.value)} />
+        </>
+      )}
+      <p className="error" id="second-step-error" role="alert" data-testid="second-step-error" hidden={!error}>{error}</p>
+      <button type="submit" data-testid="second-step-submit" disabled={busy || !code.trim()}>{busy ? "…" : "Sign in"}</button>
+      {canRecover && methods.includes("totp") && (
+        <button type="button" className="link" data-testid="second-step-switch" aria-pressed={recovery} onClick={switchMode}>
+          {recovery ? "Use a code from the app instead" : "Lost your phone? Use a recovery code"}
+        </button>
+      )}
+      {canPasskey && (
+        <button type="button" data-testid="second-step-passkey" disabled={busy} onClick={passkey}>Use a passkey</button>
+      )}
+      <button type="button" className="link" data-testid="second-step-cancel" onClick={() => onRestart(null)}>
+        Back to the password
+      </button>
+    </form>
+  );
+}

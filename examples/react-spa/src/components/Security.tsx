@@ -1,0 +1,381 @@
+import { useCallback, useEffect, useState, type FormEvent } from "react";
+import {
+  ApiError, asApiError, call, client, type OnAuthLost, type Passkey, type TotpEnrolment, type TwoFactor,
+} from "../api/client";
+import { createPasskey, passkeyFailure, passkeysSupported } from "../webauthn";
+
+const day = (t: string) => new Date(t).toLocaleDateString();
+const when = (t: string) => new Date(t).toLocaleString();
+
+/** The base32 secret in groups of four, easier to type into an app. */
+const grouped = (secret: string) => secret.replace(/(.{4})(?=.)/g, "$1 ");
+
+/**
+ * What a failed call means for a form here: a 422's field messages, or one
+ * sentence. A wrong password is a 401 too (invalid_credentials); only a lost
+ * session (not_logged_in) goes back to the login form.
+ */
+function useFailure(onAuthLost: OnAuthLost) {
+  const [error, setError] = useState<string | null>(null);
+  const [fields, setFields] = useState<Record<string, string>>({});
+  const fail = useCallback((caught: unknown) => {
+    const err: ApiError = asApiError(caught);
+    if (err.code === "validation_failed" && Object.keys(err.fields).length) setFields(err.fields);
+    else setError(err.message);
+    if (err.code === "not_logged_in") onAuthLost(err);
+  }, [onAuthLost]);
+  const clear = useCallback(() => {
+    setError(null);
+    setFields({});
+  }, []);
+  return { error, fields, fail, clear };
+}
+
+/** An error sentence, announced to screen readers as it appears. */
+function Problem({ text, testid }: { text: string | null; testid: string }) {
+  return <p className="error" role="alert" data-testid={testid} hidden={!text}>{text}</p>;
+}
+
+// The account's second factors: the authenticator app (POST/DELETE
+// /account/totp, POST /account/totp/confirm, POST /account/recovery-codes)
+// and passkeys (GET/POST /account/passkeys, DELETE /account/passkeys/{id}).
+export default function Security({ onAuthLost }: { onAuthLost: OnAuthLost }) {
+  const [status, setStatus] = useState<TwoFactor | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  const load = useCallback(() => {
+    return call(client.GET("/account"))
+      .then((a) => setStatus(a.two_factor))
+      .catch((caught: unknown) => {
+        const err = asApiError(caught);
+        setError(err.message);
+        onAuthLost(err);
+      });
+  }, [onAuthLost]);
+
+  useEffect(() => {
+    load();
+  }, [load]);
+
+  if (!status) {
+    return error ? <p className="error" data-testid="security-error">{error}</p> : <p>Loading your sign-in settings…</p>;
+  }
+  return (
+    <section className="security" data-testid="security">
+      <h2>Account security</h2>
+      <p className="hint">
+        After your password, sign-in can ask for a code from an authenticator app. Passkeys sign you in
+        on their own, without the password.
+      </p>
+      <div className="security-grid">
+        <Authenticator status={status} onChanged={load} onAuthLost={onAuthLost} />
+        <Passkeys onChanged={load} onAuthLost={onAuthLost} />
+      </div>
+    </section>
+  );
+}
+
+/** Recovery codes, shown this once, until the user says they have kept them. */
+function RecoveryCodes({ codes, onDone }: { codes: string[]; onDone: () => void }) {
+  return (
+    <div className="codes" data-testid="recovery-codes">
+      <p role="status"><strong>Save these recovery codes now.</strong> They are shown only this once.</p>
+      <p className="hint">
+        Each one signs you in once, or turns the authenticator app off, if you lose your phone. Keep them
+        somewhere safe, apart from the phone (a password manager, or printed).
+      </p>
+      <ol>
+        {codes.map((c) => <li key={c}><code data-testid="recovery-code">{c}</code></li>)}
+      </ol>
+      <button type="button" data-testid="recovery-codes-done" onClick={onDone}>Done, I have saved them</button>
+    </div>
+  );
+}
+
+function Authenticator({ status, onChanged, onAuthLost }: {
+  status: TwoFactor;
+  onChanged: () => Promise<unknown>;
+  onAuthLost: OnAuthLost;
+}) {
+  // Which form is open: none, set-up (password, then the code), new codes, turn off.
+  const [open, setOpen] = useState<"none" | "setup" | "regenerate" | "off">("none");
+  const [password, setPassword] = useState("");
+  const [code, setCode] = useState("");
+  const [enrolment, setEnrolment] = useState<TotpEnrolment | null>(null);
+  const [codes, setCodes] = useState<string[] | null>(null);
+  const [busy, setBusy] = useState(false);
+  const { error, fields, fail, clear } = useFailure(onAuthLost);
+
+  function show(form: typeof open) {
+    clear();
+    setPassword("");
+    setCode("");
+    setEnrolment(null);
+    setOpen(form);
+  }
+
+  async function run(action: () => Promise<void>) {
+    setBusy(true);
+    clear();
+    try {
+      await action();
+    } catch (caught) {
+      fail(caught);
+    }
+    setBusy(false);
+  }
+
+  const start = (event: FormEvent) => {
+    event.preventDefault();
+    return run(async () => {
+      setEnrolment(await call(client.POST("/account/totp", { body: { password } })));
+      setPassword("");
+    });
+  };
+  const confirm = (event: FormEvent) => {
+    event.preventDefault();
+    return run(async () => {
+      const answer = await call(client.POST("/account/totp/confirm", { body: { code } }));
+      setCodes(answer.recovery_codes);
+      show("none");
+      await onChanged();
+    });
+  };
+  const regenerate = (event: FormEvent) => {
+    event.preventDefault();
+    return run(async () => {
+      const answer = await call(client.POST("/account/recovery-codes", { body: { password } }));
+      setCodes(answer.recovery_codes);
+      show("none");
+      await onChanged();
+    });
+  };
+  const turnOff = (event: FormEvent) => {
+    event.preventDefault();
+    return run(async () => {
+      await call(client.DELETE("/account/totp", { body: { password, code } }));
+      show("none");
+      await onChanged();
+    });
+  };
+
+  const passwordField = (id: string) => (
+    <>
+      <label htmlFor={id}>Your password</label>
+      <input id={id} data-testid={id} type="password" value={password} autoComplete="current-password"
+        aria-invalid={fields.password ? true : undefined} onChange={(e) => setPassword(e.target.value)} />
+      {fields.password && <p className="field-error" data-testid={`${id}-error`}>{fields.password}</p>}
+    </>
+  );
+
+  return (
+    <div className="card" data-testid="totp">
+      <h3>Authenticator app</h3>
+      <p data-testid="totp-status" data-on={status.totp ? "true" : "false"}>
+        {status.totp
+          ? <>On. <span data-testid="recovery-codes-left">{status.recovery_codes_left}</span> unused recovery code{status.recovery_codes_left === 1 ? "" : "s"}.</>
+          : "Off: your password alone signs you in."}
+      </p>
+
+      {codes && <RecoveryCodes codes={codes} onDone={() => setCodes(null)} />}
+
+      {!codes && open === "none" && (
+        <div className="actions">
+          {!status.totp && <button type="button" data-testid="totp-setup" onClick={() => show("setup")}>Set up an authenticator app</button>}
+          {status.totp && <button type="button" data-testid="recovery-regenerate" onClick={() => show("regenerate")}>New recovery codes</button>}
+          {status.totp && <button type="button" data-testid="totp-off" onClick={() => show("off")}>Turn off</button>}
+        </div>
+      )}
+
+      {open === "setup" && !enrolment && (
+        <form className="stack" onSubmit={start} data-testid="totp-setup-form" noValidate>
+          <p className="hint">Confirm it is you; then scan a QR code with an app such as Aegis, Google Authenticator or 1Password.</p>
+          {passwordField("totp-setup-password")}
+          <Problem text={error} testid="totp-setup-error" />
+          <div className="actions">
+            <button type="submit" data-testid="totp-setup-submit" disabled={busy}>{busy ? "…" : "Continue"}</button>
+            <button type="button" className="link" onClick={() => show("none")}>Cancel</button>
+          </div>
+        </form>
+      )}
+
+      {open === "setup" && enrolment && (
+        <form className="stack" onSubmit={confirm} data-testid="totp-confirm-form" noValidate>
+          <img className="qr" data-testid="totp-qr" width={212} height={212}
+            src={"data:image/svg+xml;utf8," + encodeURIComponent(enrolment.qr_svg)}
+            alt="QR code of the authenticator secret: scan it with your authenticator app, or type in the key below" />
+          <p>
+            Can't scan it? Type in this key:{" "}
+            <code className="secret" data-testid="totp-secret" data-secret={enrolment.secret}>{grouped(enrolment.secret)}</code>
+          </p>
+          <label htmlFor="totp-code">The 6-digit code the app shows now</label>
+          <input id="totp-code" data-testid="totp-code" value={code} inputMode="numeric" autoComplete="one-time-code"
+            maxLength={8} aria-invalid={fields.code ? true : undefined} aria-describedby={fields.code ? "totp-code-error" : undefined}
+            onChange={(e) => setCode(e.target.value)} />
+          {fields.code && <p className="field-error" id="totp-code-error" role="alert" data-testid="totp-error-code">{fields.code}</p>}
+          <Problem text={error} testid="totp-confirm-error" />
+          <div className="actions">
+            <button type="submit" data-testid="totp-confirm" disabled={busy}>{busy ? "…" : "Turn on"}</button>
+            <button type="button" className="link" onClick={() => show("none")}>Cancel</button>
+          </div>
+        </form>
+      )}
+
+      {open === "regenerate" && (
+        <form className="stack" onSubmit={regenerate} data-testid="recovery-regenerate-form" noValidate>
+          <p className="hint">Ten new codes; the ones you have now stop working.</p>
+          {passwordField("recovery-regenerate-password")}
+          <Problem text={error} testid="recovery-regenerate-error" />
+          <div className="actions">
+            <button type="submit" data-testid="recovery-regenerate-submit" disabled={busy}>{busy ? "…" : "Make new codes"}</button>
+            <button type="button" className="link" onClick={() => show("none")}>Cancel</button>
+          </div>
+        </form>
+      )}
+
+      {open === "off" && (
+        <form className="stack" onSubmit={turnOff} data-testid="totp-off-form" noValidate>
+          <p className="hint">Sign-in will ask for your password only; the recovery codes stop working.</p>
+          {passwordField("totp-off-password")}
+          <label htmlFor="totp-off-code">A code from the app, or a recovery code</label>
+          <input id="totp-off-code" data-testid="totp-off-code" value={code} autoComplete="one-time-code"
+            aria-invalid={fields.code ? true : undefined} onChange={(e) => setCode(e.target.value)} />
+          {fields.code && <p className="field-error" data-testid="totp-off-error-code">{fields.code}</p>}
+          <Problem text={error} testid="totp-off-error" />
+          <div className="actions">
+            <button type="submit" className="destructive" data-testid="totp-off-submit" disabled={busy}>{busy ? "…" : "Turn off"}</button>
+            <button type="button" className="link" onClick={() => show("none")}>Cancel</button>
+          </div>
+        </form>
+      )}
+    </div>
+  );
+}
+
+function Passkeys({ onChanged, onAuthLost }: { onChanged: () => Promise<unknown>; onAuthLost: OnAuthLost }) {
+  const [passkeys, setPasskeys] = useState<Passkey[] | null>(null);
+  const [name, setName] = useState("");
+  const [password, setPassword] = useState("");
+  const [removing, setRemoving] = useState<Passkey | null>(null);
+  const [removePassword, setRemovePassword] = useState("");
+  const [notice, setNotice] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const add = useFailure(onAuthLost);
+  const remove = useFailure(onAuthLost);
+  const list = useFailure(onAuthLost);
+  const supported = passkeysSupported();
+
+  const load = useCallback(() => {
+    return call(client.GET("/account/passkeys")).then((d) => setPasskeys(d.passkeys)).catch(list.fail);
+  }, [list.fail]);
+
+  useEffect(() => {
+    load();
+  }, [load]);
+
+  async function submitAdd(event: FormEvent) {
+    event.preventDefault();
+    setBusy(true);
+    add.clear();
+    setNotice(null);
+    try {
+      const options = await call(client.POST("/account/passkeys/options", { body: { password } }));
+      let credential;
+      try {
+        credential = await createPasskey(options.publicKey);
+      } catch (refused) {
+        throw new ApiError(0, { error: passkeyFailure(refused), code: "unknown" });
+      }
+      const trimmed = name.trim();
+      const added = await call(client.POST("/account/passkeys", { body: { credential, ...(trimmed ? { name: trimmed } : {}) } }));
+      setName("");
+      setPassword("");
+      setNotice(`Passkey “${added.name}” added: it signs you in without your password.`);
+      await Promise.all([load(), onChanged()]);
+    } catch (caught) {
+      add.fail(caught);
+    }
+    setBusy(false);
+  }
+
+  async function submitRemove(event: FormEvent) {
+    event.preventDefault();
+    if (!removing) return;
+    setBusy(true);
+    remove.clear();
+    setNotice(null);
+    try {
+      await call(client.DELETE("/account/passkeys/{id}", { params: { path: { id: removing.id } }, body: { password: removePassword } }));
+      setNotice(`Passkey “${removing.name}” removed.`);
+      setRemoving(null);
+      setRemovePassword("");
+      await Promise.all([load(), onChanged()]);
+    } catch (caught) {
+      remove.fail(caught);
+    }
+    setBusy(false);
+  }
+
+  return (
+    <div className="card" data-testid="passkeys">
+      <h3>Passkeys</h3>
+      {!passkeys ? (
+        list.error ? <p className="error" data-testid="passkeys-error">{list.error}</p> : <p>Loading passkeys…</p>
+      ) : passkeys.length === 0 ? (
+        <p data-testid="passkeys-none">No passkeys yet.</p>
+      ) : (
+        <table className="list passkeys" data-testid="passkey-list">
+          <thead><tr><th>Name</th><th>Added</th><th>Last used</th><th></th></tr></thead>
+          <tbody>
+            {passkeys.map((p) => (
+              <tr key={p.id} data-testid="passkey-row" data-name={p.name}>
+                <td data-label="Name">{p.name}</td>
+                <td data-label="Added">{day(p.created_at)}</td>
+                <td data-label="Last used" data-testid="passkey-last-used">{p.last_used_at ? when(p.last_used_at) : "never"}</td>
+                <td className="actions">
+                  <button type="button" data-testid={`passkey-remove-${p.id}`} aria-label={`Remove the passkey ${p.name}`}
+                    onClick={() => { remove.clear(); setRemovePassword(""); setRemoving(p); }}>Remove</button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <p className="hint" role="status" data-testid="passkeys-notice" hidden={!notice}>{notice}</p>
+
+      {removing && (
+        <form className="stack" onSubmit={submitRemove} data-testid="passkey-remove-form" noValidate>
+          <h4>Remove “{removing.name}”?</h4>
+          <label htmlFor="passkey-remove-password">Your password</label>
+          <input id="passkey-remove-password" data-testid="passkey-remove-password" type="password" value={removePassword}
+            autoComplete="current-password" onChange={(e) => setRemovePassword(e.target.value)} />
+          <Problem text={remove.error} testid="passkey-remove-error" />
+          <div className="actions">
+            <button type="submit" className="destructive" data-testid="passkey-remove-submit" disabled={busy}>{busy ? "…" : "Remove passkey"}</button>
+            <button type="button" className="link" onClick={() => setRemoving(null)}>Cancel</button>
+          </div>
+        </form>
+      )}
+
+      {supported ? (
+        <form className="stack" onSubmit={submitAdd} data-testid="passkey-add-form" noValidate>
+          <h4>Add a passkey</h4>
+          <label htmlFor="passkey-name">Name (to tell your passkeys apart)</label>
+          <input id="passkey-name" data-testid="passkey-name" value={name} maxLength={64} placeholder="Work laptop"
+            aria-invalid={add.fields.name ? true : undefined} onChange={(e) => setName(e.target.value)} />
+          {add.fields.name && <p className="field-error" data-testid="passkey-error-name">{add.fields.name}</p>}
+          <label htmlFor="passkey-password">Your password</label>
+          <input id="passkey-password" data-testid="passkey-password" type="password" value={password}
+            autoComplete="current-password" aria-invalid={add.fields.password ? true : undefined}
+            onChange={(e) => setPassword(e.target.value)} />
+          {add.fields.password && <p className="field-error" data-testid="passkey-error-password">{add.fields.password}</p>}
+          {add.fields.credential && <p className="field-error" role="alert" data-testid="passkey-error-credential">{add.fields.credential}</p>}
+          <Problem text={add.error} testid="passkey-add-error" />
+          <button type="submit" data-testid="passkey-add" disabled={busy}>{busy ? "…" : "Add a passkey"}</button>
+        </form>
+      ) : (
+        <p className="hint">This browser cannot make passkeys.</p>
+      )}
+    </div>
+  );
+}
