@@ -47,7 +47,7 @@ pub struct RelyingParty {
 /// A ceremony begun: the options for the browser, and what to keep until
 /// it answers (under its challenge).
 pub struct Begun {
-    /// The challenge, as the key it is kept under ([`challenge_key`]).
+    /// The challenge, as the key it is kept under: its 128 bits in decimal.
     pub challenge: String,
     /// The library's server state, encoded (base64).
     pub state: String,
