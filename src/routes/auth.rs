@@ -7,13 +7,12 @@ use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 
 use super::body::{Fields, JsonObject};
-use super::common::{clear_lockout, record_event, send_verification, SignedIn};
+use super::common::{clear_lockout, count_login, record_event, send_verification, SignedIn};
 use crate::auth::{ip_limits, Account, Attempt};
 use crate::db::{events, passkeys, sessions, two_factor, users};
 use crate::domain::username::username_key;
 use crate::domain::{Email, EventKind, Password, Requester, Username};
 use crate::error::ApiError;
-use crate::metrics::LoginOutcome;
 use crate::session::{self, SessionState};
 use crate::state::AppState;
 
@@ -182,20 +181,7 @@ pub async fn login(
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
     let result = log_in(&state, caller, body).await;
-    let outcome = match &result {
-        // A right password waiting for its second step: the sign-in is
-        // counted when that step answers.
-        Ok(answer) if answer.status() == actix_web::http::StatusCode::ACCEPTED => None,
-        Ok(_) => Some(LoginOutcome::Success),
-        Err(ApiError::InvalidCredentials) => Some(LoginOutcome::Failure),
-        Err(ApiError::TooManyAttempts { .. }) => Some(LoginOutcome::Locked),
-        Err(ApiError::TooManyRequests { .. }) => Some(LoginOutcome::RateLimited),
-        // A malformed body or an outage is not a login attempt.
-        Err(_) => None,
-    };
-    if let Some(outcome) = outcome {
-        state.metrics.login(outcome);
-    }
+    count_login(&state, &result);
     result
 }
 

@@ -8,7 +8,8 @@ use std::future::{ready, Ready};
 
 use actix_session::{Session, SessionExt};
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest};
+use actix_web::http::StatusCode;
+use actix_web::{FromRequest, HttpRequest, HttpResponse};
 use serde::Serialize;
 
 use crate::auth::{Account, Attempt};
@@ -18,6 +19,7 @@ use crate::domain::{Email, EventKind, Requester, Role, User};
 use crate::error::ApiError;
 use crate::mail::message::Notice;
 use crate::mail::Recipient;
+use crate::metrics::LoginOutcome;
 use crate::session::{CurrentSession, SessionRecord};
 use crate::state::AppState;
 use crate::time::rfc3339;
@@ -221,6 +223,27 @@ pub fn send_notice(
         },
         kind,
     )
+}
+
+/// Counts a sign-in's answer in `tollgate_logins_total` (`/login`, its
+/// second step, a passkey): a success, a wrong secret, a lockout or a
+/// per-IP refusal. A malformed body or an outage is not an attempt, and a
+/// right password waiting for its second step (`202`) is counted when that
+/// step answers.
+pub fn count_login(state: &AppState, result: &Result<HttpResponse, ApiError>) {
+    let outcome = match result {
+        Ok(answer) if answer.status() == StatusCode::ACCEPTED => None,
+        Ok(_) => Some(LoginOutcome::Success),
+        Err(ApiError::InvalidCredentials | ApiError::InvalidCode | ApiError::PasskeyRefused) => {
+            Some(LoginOutcome::Failure)
+        }
+        Err(ApiError::TooManyAttempts { .. }) => Some(LoginOutcome::Locked),
+        Err(ApiError::TooManyRequests { .. }) => Some(LoginOutcome::RateLimited),
+        Err(_) => None,
+    };
+    if let Some(outcome) = outcome {
+        state.metrics.login(outcome);
+    }
 }
 
 /// How long a pending sign-in (a right password, waiting for a second

@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::body::{Fields, JsonObject, OptionalObject};
-use super::common::{clear_lockout, confirm_password, one_text, SignedIn};
+use super::common::{clear_lockout, confirm_password, count_login, one_text, SignedIn};
 use crate::auth::passkeys::{new_handle, RelyingParty, Stored};
 use crate::auth::Account;
 use crate::db::passkeys::{self as keys, Kind, NewPasskey};
@@ -18,7 +18,6 @@ use crate::db::{self, events, sessions, two_factor, users};
 use crate::domain::username::username_key;
 use crate::domain::{EventKind, Requester};
 use crate::error::ApiError;
-use crate::metrics::LoginOutcome;
 use crate::session::{self, store, SessionState};
 use crate::state::AppState;
 use crate::time::rfc3339;
@@ -273,16 +272,7 @@ pub async fn login(
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
     let result = sign_in(&state, &req, by, body).await;
-    let outcome = match &result {
-        Ok(_) => Some(LoginOutcome::Success),
-        Err(ApiError::PasskeyRefused) => Some(LoginOutcome::Failure),
-        Err(ApiError::TooManyAttempts { .. }) => Some(LoginOutcome::Locked),
-        Err(ApiError::TooManyRequests { .. }) => Some(LoginOutcome::RateLimited),
-        Err(_) => None,
-    };
-    if let Some(outcome) = outcome {
-        state.metrics.login(outcome);
-    }
+    count_login(&state, &result);
     result
 }
 

@@ -15,7 +15,8 @@ use serde_json::json;
 
 use super::body::{Fields, JsonObject};
 use super::common::{
-    clear_lockout, confirm_password, notice_second_factor_off, one_text, record_event, SignedIn,
+    clear_lockout, confirm_password, count_login, notice_second_factor_off, one_text, record_event,
+    SignedIn,
 };
 use crate::auth::Account;
 use crate::db::{self, events, two_factor, users};
@@ -24,7 +25,6 @@ use crate::domain::totp::{qr_svg, TotpSecret};
 use crate::domain::username::username_key;
 use crate::domain::{EventKind, Requester};
 use crate::error::{ApiError, NoSession};
-use crate::metrics::LoginOutcome;
 use crate::session::{self, store};
 use crate::state::AppState;
 
@@ -262,16 +262,7 @@ pub async fn second_step(
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
     let result = finish(&state, &req, by, body).await;
-    let outcome = match &result {
-        Ok(_) => Some(LoginOutcome::Success),
-        Err(ApiError::InvalidCode) => Some(LoginOutcome::Failure),
-        Err(ApiError::TooManyAttempts { .. }) => Some(LoginOutcome::Locked),
-        Err(ApiError::TooManyRequests { .. }) => Some(LoginOutcome::RateLimited),
-        Err(_) => None,
-    };
-    if let Some(outcome) = outcome {
-        state.metrics.login(outcome);
-    }
+    count_login(&state, &result);
     result
 }
 
