@@ -109,8 +109,16 @@ fn challenge_key(challenge: SentChallenge) -> String {
     challenge.0.to_string()
 }
 
-fn wrap(options: Value) -> Value {
-    serde_json::json!({ "publicKey": options })
+impl Begun {
+    /// A ceremony begun with `challenge`: the library's state, `encoded`,
+    /// to keep under it, and the browser's `options`.
+    fn new(challenge: SentChallenge, encoded: &[u8], options: Value) -> Begun {
+        Begun {
+            challenge: challenge_key(challenge),
+            state: B64.encode(encoded),
+            options: serde_json::json!({ "publicKey": options }),
+        }
+    }
 }
 
 impl RelyingParty {
@@ -159,13 +167,8 @@ impl RelyingParty {
             .start_ceremony()
             .map_err(|e| refused(format!("{e:?}")))?;
         let options = serde_json::to_value(&client).map_err(refused)?;
-        let challenge = challenge_key(*Borrow::<SentChallenge>::borrow(&server));
-        let state = B64.encode(server.encode().map_err(|e| refused(format!("{e:?}")))?);
-        Ok(Begun {
-            challenge,
-            state,
-            options: wrap(options),
-        })
+        let encoded = server.encode().map_err(|e| refused(format!("{e:?}")))?;
+        Ok(Begun::new(*server.borrow(), &encoded, options))
     }
 
     /// The challenge a registration answers, read from its client data.
@@ -234,13 +237,8 @@ impl RelyingParty {
                 }
             }
         }
-        let challenge = challenge_key(*Borrow::<SentChallenge>::borrow(&server));
-        let state = B64.encode(server.encode().map_err(|e| refused(format!("{e:?}")))?);
-        Ok(Begun {
-            challenge,
-            state,
-            options: wrap(options),
-        })
+        let encoded = server.encode().map_err(|e| refused(format!("{e:?}")))?;
+        Ok(Begun::new(*server.borrow(), &encoded, options))
     }
 
     /// Reads a sign-in's credential: its challenge, credential id and user
