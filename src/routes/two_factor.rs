@@ -6,8 +6,9 @@
 //! A right password for an account with an authenticator opens a *pending*
 //! sign-in (`auth::login`): a row in `pending_logins` named by the cookie's
 //! token, which the guard does not know as a session, so every other route
-//! answers `401` to it. Only [`second_step`] reads it, and turns it into a
-//! session in the same transaction that spends the code.
+//! answers `401` to it. Only [`second_step`] and the passkey sign-in
+//! (`routes::passkeys`) read it, and each turns it into a session in the
+//! same transaction that spends the second factor.
 
 use actix_session::SessionExt;
 use actix_web::{web, HttpRequest, HttpResponse};
