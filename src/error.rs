@@ -38,6 +38,13 @@ pub enum ApiError {
     TwoFactorEnabled,
     #[error("two-factor sign-in not on")]
     TwoFactorNotEnabled,
+    /// A sensitive change by an account without a password, too long after
+    /// signing in.
+    #[error("signing in again required")]
+    ReauthRequired,
+    /// Removing an account's only way to sign in.
+    #[error("last login method")]
+    LastLoginMethod,
     #[error("paywall")]
     Paywall(Meter),
     #[error("premium required")]
@@ -169,6 +176,20 @@ impl ApiError {
                 StatusCode::CONFLICT,
                 "two_factor_not_enabled",
                 "No authenticator app is set up (or waiting to be confirmed) on this account."
+                    .to_owned(),
+            ),
+            ReauthRequired => (
+                StatusCode::FORBIDDEN,
+                "reauth_required",
+                "This account has no password, so this change needs a fresh sign-in: \
+                 sign in again with your provider, then retry within 5 minutes."
+                    .to_owned(),
+            ),
+            LastLoginMethod => (
+                StatusCode::CONFLICT,
+                "last_login_method",
+                "This is the only way left to sign in to this account. Set a password or \
+                 add a passkey or another provider first."
                     .to_owned(),
             ),
             Paywall(_) => (

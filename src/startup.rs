@@ -17,14 +17,15 @@ use anyhow::Context;
 use std::sync::Arc;
 
 use crate::auth::passkeys::RelyingParty;
+use crate::auth::providers::Providers;
 use crate::auth::{IpLimits, LoginThrottle};
 use crate::billing::StripeClient;
 use crate::client_ip::TrustedProxies;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::{
-    self, billing, email_tokens, events, ip_limits, outbox, passkeys, paywall_notices, sessions,
-    throttle, two_factor, Pool,
+    self, billing, email_tokens, events, identities, ip_limits, outbox, passkeys, paywall_notices,
+    sessions, throttle, two_factor, Pool,
 };
 use crate::domain::{Lifetimes, Month};
 use crate::mail::{self, Outbox};
@@ -120,6 +121,10 @@ impl Application {
             passkeys: Arc::new(RelyingParty::new(
                 &settings.webauthn_rp_id,
                 settings.webauthn_origins.clone(),
+            )?),
+            providers: Arc::new(Providers::new(
+                &settings.providers,
+                settings.public_url_on(port),
             )?),
         });
         let cookie_secure = settings.cookie_secure;
@@ -332,6 +337,7 @@ struct Purged {
     sessions: usize,
     pending_logins: usize,
     webauthn_challenges: usize,
+    provider_flows: usize,
     throttles: usize,
     ip_windows: usize,
     events: usize,
@@ -342,7 +348,7 @@ struct Purged {
     messages: usize,
 }
 
-/// Deletes expired sessions and pending sign-ins, stale lockout rows, ended per-IP windows,
+/// Deletes expired sessions, pending sign-ins and provider sign-ins, stale lockout rows, ended per-IP windows,
 /// events older than EVENT_RETENTION_DAYS, past months' paywall notices
 /// and old billing event ids
 /// every `interval` (and whenever a test moves the clock), so the tables
@@ -373,6 +379,7 @@ async fn purge_expired(
                     sessions: sessions::purge_expired(conn, now)?,
                     pending_logins: two_factor::purge_expired_pending(conn, now)?,
                     webauthn_challenges: passkeys::purge_expired(conn, now)?,
+                    provider_flows: identities::purge_expired(conn, now)?,
                     throttles: throttle::purge_expired(conn, now, lockout_window)?,
                     ip_windows: ip_limits::purge_expired(conn, now)?,
                     events: events::purge_older_than(conn, now - event_retention)?,

@@ -36,4 +36,6 @@ pub struct AppState {
     pub not_yet_due: Arc<crate::db::posts::NotYetDue>,
     /// Passkeys' relying party (`WEBAUTHN_RP_ID`, `WEBAUTHN_ORIGINS`).
     pub passkeys: Arc<crate::auth::passkeys::RelyingParty>,
+    /// The providers one can sign in with (OIDC_PROVIDERS, GitHub).
+    pub providers: Arc<crate::auth::providers::Providers>,
 }

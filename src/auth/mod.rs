@@ -9,6 +9,7 @@
 pub mod ip_limits;
 pub mod passkeys;
 pub mod password;
+pub mod providers;
 pub mod throttle;
 
 pub use ip_limits::IpLimits;

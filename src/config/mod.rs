@@ -84,6 +84,37 @@ pub struct Settings {
     pub event_retention: Duration,
     /// Where `/metrics` listens; `None`: no metrics listener.
     pub metrics_addr: Option<SocketAddr>,
+
+    /// The API's own base URL as browsers reach it (no trailing slash), if
+    /// set; unset, it is `http://{HOST}:{port}` with the port bound
+    /// ([`Settings::public_url_on`]).
+    pub public_url: Option<String>,
+    /// The providers one can sign in with, in the order configured
+    /// (OpenID Connect ones, then GitHub).
+    pub providers: Vec<ProviderSettings>,
+}
+
+/// One provider to sign in with.
+#[derive(Clone, Debug)]
+pub struct ProviderSettings {
+    /// The name in the routes (`/auth/{name}/…`) and in `oidc:{name}`.
+    pub name: String,
+    pub client_id: String,
+    pub client_secret: Secret,
+    pub kind: ProviderKind,
+}
+
+/// How a provider is spoken to.
+#[derive(Clone, Debug)]
+pub enum ProviderKind {
+    /// OpenID Connect: endpoints and keys from the issuer's discovery
+    /// document.
+    Oidc { issuer: String },
+    /// GitHub's OAuth 2 and user API (it is not an OpenID provider).
+    Github {
+        oauth_base: String,
+        api_base: String,
+    },
 }
 
 /// The Stripe settings, all three present.
@@ -273,10 +304,17 @@ impl Settings {
             ));
         }
 
+        let port = env.int("PORT")? as u16;
+        let public_url = match env.raw("PUBLIC_URL").filter(|v| !v.trim().is_empty()) {
+            Some(_) => Some(env.base_url("PUBLIC_URL")?),
+            None => None,
+        };
+        let providers = env.providers()?;
+
         Ok(Settings {
             database_url,
             host,
-            port: env.int("PORT")? as u16,
+            port,
             session_secret,
             cookie_secure,
             cookie_same_site,
@@ -313,12 +351,31 @@ impl Settings {
             ipv6_limit_prefix: env.int("IPV6_LIMIT_PREFIX")? as u8,
             event_retention: Duration::from_secs(env.int("EVENT_RETENTION_DAYS")? * 86_400),
             metrics_addr,
+            public_url,
+            providers,
         })
     }
 
     /// `host:port` to bind.
     pub fn address(&self) -> String {
         format!("{}:{}", self.host, self.port)
+    }
+
+    /// The API's base URL as browsers reach it, once listening on `port`
+    /// (which differs from PORT when that is `0`).
+    pub fn public_url_on(&self, port: u16) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}:{port}", bracketed(self.host.trim())))
+    }
+}
+
+/// A host as a URL writes it: an IPv6 address in brackets.
+fn bracketed(host: &str) -> String {
+    if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]")
+    } else {
+        host.to_owned()
     }
 }
 
@@ -403,6 +460,94 @@ impl Env<'_> {
                 "must be an http(s) URL such as https://app.example.com",
             )),
         }
+    }
+
+    /// The providers of `OIDC_PROVIDERS` (each with its three
+    /// `OIDC_<NAME>_*` variables, read by a name made from the provider's)
+    /// and GitHub when both of its credentials are set. A provider whose
+    /// settings are partial stops start-up: signing in would fail later,
+    /// in front of a user, for a reason only the operator can fix.
+    fn providers(&self) -> Result<Vec<ProviderSettings>, ConfigError> {
+        let mut providers = Vec::new();
+        let listed = self.raw("OIDC_PROVIDERS").unwrap_or_default();
+        for name in listed.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            let name = name.to_ascii_lowercase();
+            let valid = name.len() <= 32
+                && name.starts_with(|c: char| c.is_ascii_lowercase())
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+            if !valid
+                || name == "github"
+                || providers.iter().any(|p: &ProviderSettings| p.name == name)
+            {
+                return Err(invalid(
+                    "OIDC_PROVIDERS",
+                    &format!("`{name}` must be a name of letters, digits and `_` (at most 32, starting with a letter), listed once, and not `github` (built in)"),
+                ));
+            }
+            let var = |part: &str| {
+                let key = format!("OIDC_{}_{part}", name.to_ascii_uppercase());
+                (self.0)(&key).filter(|v| !v.trim().is_empty())
+            };
+            let (Some(issuer), Some(client_id), Some(client_secret)) =
+                (var("ISSUER"), var("CLIENT_ID"), var("CLIENT_SECRET"))
+            else {
+                return Err(invalid(
+                    "OIDC_PROVIDERS",
+                    &format!("`{name}` needs OIDC_{0}_ISSUER, OIDC_{0}_CLIENT_ID and OIDC_{0}_CLIENT_SECRET", name.to_ascii_uppercase()),
+                ));
+            };
+            // Kept exactly as given: the discovery document's `issuer` must
+            // equal it, and some issuers end in `/` (Auth0's do).
+            let issuer = issuer.trim().to_owned();
+            if !url::Url::parse(&issuer)
+                .is_ok_and(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some())
+            {
+                return Err(invalid(
+                    "OIDC_PROVIDERS",
+                    &format!(
+                        "OIDC_{}_ISSUER must be an http(s) URL such as https://accounts.google.com",
+                        name.to_ascii_uppercase()
+                    ),
+                ));
+            }
+            providers.push(ProviderSettings {
+                name,
+                client_id: client_id.trim().to_owned(),
+                client_secret: Secret(client_secret.trim().to_owned()),
+                kind: ProviderKind::Oidc { issuer },
+            });
+        }
+        // Checked whether or not GitHub is on: a wrong value is a mistake
+        // to report now, not when someone turns GitHub on.
+        let oauth_base = self.base_url("GITHUB_OAUTH_BASE")?;
+        let api_base = self.base_url("GITHUB_API_BASE")?;
+        let id = self
+            .raw("GITHUB_CLIENT_ID")
+            .filter(|v| !v.trim().is_empty());
+        let secret = self
+            .raw("GITHUB_CLIENT_SECRET")
+            .filter(|v| !v.trim().is_empty());
+        match (id, secret) {
+            (Some(id), Some(secret)) => providers.push(ProviderSettings {
+                name: "github".to_owned(),
+                client_id: id.trim().to_owned(),
+                client_secret: Secret(secret.trim().to_owned()),
+                kind: ProviderKind::Github {
+                    oauth_base,
+                    api_base,
+                },
+            }),
+            (None, None) => {}
+            _ => {
+                return Err(invalid(
+                    "GITHUB_CLIENT_SECRET",
+                    "GitHub sign-in needs both GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET",
+                ))
+            }
+        }
+        Ok(providers)
     }
 
     /// Comma-separated addresses or CIDR ranges (`10.0.0.1`, `10.0.0.0/8`,

@@ -302,6 +302,42 @@ pub const SETTINGS: &[Setting] = &[
         range: None,
         help: "Where Stripe's API is (tests point it at a local stand-in).",
     },
+    Setting {
+        name: "PUBLIC_URL",
+        default: None,
+        range: None,
+        help: "The API's own base URL as browsers reach it, for the providers' callbacks (`{PUBLIC_URL}/auth/{provider}/callback`); unset: `http://{HOST}:{PORT}`.",
+    },
+    Setting {
+        name: "OIDC_PROVIDERS",
+        default: None,
+        range: None,
+        help: "OpenID Connect providers to sign in with, comma-separated names such as `google,corp`; each needs `OIDC_<NAME>_ISSUER`, `OIDC_<NAME>_CLIENT_ID` and `OIDC_<NAME>_CLIENT_SECRET` (docs/sign-in-providers.md).",
+    },
+    Setting {
+        name: "GITHUB_CLIENT_ID",
+        default: None,
+        range: None,
+        help: "A GitHub OAuth app's client id; GitHub sign-in is on when it and `GITHUB_CLIENT_SECRET` are set.",
+    },
+    Setting {
+        name: "GITHUB_CLIENT_SECRET",
+        default: None,
+        range: None,
+        help: "The GitHub OAuth app's client secret.",
+    },
+    Setting {
+        name: "GITHUB_OAUTH_BASE",
+        default: Some("https://github.com"),
+        range: None,
+        help: "Where GitHub's authorization and token endpoints are (tests point it at a local stand-in).",
+    },
+    Setting {
+        name: "GITHUB_API_BASE",
+        default: Some("https://api.github.com"),
+        range: None,
+        help: "Where GitHub's REST API is (tests point it at a local stand-in).",
+    },
 ];
 
 /// The setting called `name`. Every name the parser asks for is in

@@ -29,6 +29,50 @@ fn defaults_follow_the_contract() {
 }
 
 #[test]
+fn providers_are_read_with_their_own_settings() {
+    let s = settings(&[
+        ("HOST", "::1"),
+        ("PORT", "9000"),
+        ("OIDC_PROVIDERS", " Google, corp_2 "),
+        ("OIDC_GOOGLE_ISSUER", "https://accounts.google.com/"),
+        ("OIDC_GOOGLE_CLIENT_ID", "id-g"),
+        ("OIDC_GOOGLE_CLIENT_SECRET", "secret-g"),
+        ("OIDC_CORP_2_ISSUER", "https://kc.example.com/realms/staff"),
+        ("OIDC_CORP_2_CLIENT_ID", "id-c"),
+        ("OIDC_CORP_2_CLIENT_SECRET", "secret-c"),
+        ("GITHUB_CLIENT_ID", "id-h"),
+        ("GITHUB_CLIENT_SECRET", "secret-h"),
+    ])
+    .unwrap();
+    let names: Vec<&str> = s.providers.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["google", "corp_2", "github"]);
+    let ProviderKind::Oidc { issuer } = &s.providers[0].kind else {
+        panic!("google is OpenID Connect")
+    };
+    assert_eq!(issuer, "https://accounts.google.com/");
+    let ProviderKind::Github {
+        oauth_base,
+        api_base,
+    } = &s.providers[2].kind
+    else {
+        panic!("github is GitHub")
+    };
+    assert_eq!(
+        (oauth_base.as_str(), api_base.as_str()),
+        ("https://github.com", "https://api.github.com")
+    );
+    assert!(
+        !format!("{s:?}").contains("secret-"),
+        "secrets stay out of Debug"
+    );
+    // Unset, the public URL is the address listened on.
+    assert_eq!(s.public_url_on(9001), "http://[::1]:9001");
+    let set = settings(&[("PUBLIC_URL", "https://api.example.com/")]).unwrap();
+    assert_eq!(set.public_url_on(9001), "https://api.example.com");
+    assert!(settings(&[]).unwrap().providers.is_empty());
+}
+
+#[test]
 fn a_bad_value_names_its_variable() {
     for (name, value) in [
         ("BCRYPT_COST", "3"),
@@ -54,6 +98,12 @@ fn a_bad_value_names_its_variable() {
         ("METRICS_ADDR", "9464"),
         ("EVENT_RETENTION_DAYS", "0"),
         ("REGISTER_MAX_PER_IP_PER_HOUR", "0"),
+        ("PUBLIC_URL", "api.example.com"),
+        ("OIDC_PROVIDERS", "github"),
+        ("OIDC_PROVIDERS", "bad name"),
+        ("OIDC_PROVIDERS", "corp"),
+        ("GITHUB_CLIENT_SECRET", "only-the-secret"),
+        ("GITHUB_API_BASE", "api.github.com"),
     ] {
         let err = settings(&[(name, value)]).unwrap_err();
         assert_eq!(err.name, name, "{name}={value}");

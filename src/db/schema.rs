@@ -231,7 +231,33 @@ diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(passkeys -> users (user_id));
 diesel::joinable!(totp -> users (user_id));
 diesel::joinable!(recovery_codes -> users (user_id));
+diesel::table! {
+    identities (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        provider -> Text,
+        subject -> Text,
+        email -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    provider_flows (state_hash) {
+        state_hash -> Text,
+        browser_hash -> Text,
+        provider -> Text,
+        nonce -> Text,
+        pkce_verifier -> Text,
+        return_to -> Text,
+        user_id -> Nullable<BigInt>,
+        stay_signed_in -> Bool,
+        expires_at -> BigInt,
+    }
+}
+
 diesel::joinable!(pending_logins -> users (user_id));
+diesel::joinable!(identities -> users (user_id));
 diesel::joinable!(events -> users (user_id));
 diesel::joinable!(paywall_notices -> users (user_id));
 diesel::table! {
@@ -272,4 +298,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     pending_logins,
     passkeys,
     webauthn_challenges,
+    identities,
+    provider_flows,
 );

@@ -50,10 +50,14 @@ pub enum EventKind {
     PasskeyAdded,
     /// `detail.id`: the passkey's id.
     PasskeyRemoved,
+    /// `detail`: the identity's `id` and `provider`.
+    IdentityLinked,
+    /// `detail`: the identity's `id` and `provider`.
+    IdentityUnlinked,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 22] = [
+    pub const ALL: [EventKind; 24] = [
         EventKind::Registered,
         EventKind::Login,
         EventKind::LoginFailed,
@@ -76,6 +80,8 @@ impl EventKind {
         EventKind::RecoveryCodeUsed,
         EventKind::PasskeyAdded,
         EventKind::PasskeyRemoved,
+        EventKind::IdentityLinked,
+        EventKind::IdentityUnlinked,
     ];
 
     /// The name stored and shown (`"login_failed"`).
@@ -103,6 +109,8 @@ impl EventKind {
             EventKind::RecoveryCodeUsed => "recovery_code_used",
             EventKind::PasskeyAdded => "passkey_added",
             EventKind::PasskeyRemoved => "passkey_removed",
+            EventKind::IdentityLinked => "identity_linked",
+            EventKind::IdentityUnlinked => "identity_unlinked",
         }
     }
 

@@ -40,6 +40,49 @@ impl Username {
     }
 }
 
+/// Usernames to try, in order, for an account made by signing in with a
+/// provider, from the name it gave (`preferred_username`, GitHub's
+/// `login`) or else the local part of the address: the characters the
+/// rule allows (transliterated to ASCII first, so `José` is `Jose`), cut
+/// to fit, `user` when nothing is left; then the same with `-2` … `-9`,
+/// then with random digits, for when those are taken too.
+pub fn candidates(wanted: &str) -> impl Iterator<Item = Username> {
+    let ascii = deunicode::deunicode(wanted);
+    let mut base: String = ascii
+        .chars()
+        .map(|c| if c == ' ' { '_' } else { c })
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+        .collect();
+    let trimmed = base
+        .trim_matches(|c| matches!(c, '_' | '.' | '-'))
+        .to_owned();
+    base = if trimmed.len() < Username::MIN_LEN {
+        format!("user{trimmed}")
+    } else {
+        trimmed
+    };
+    base.truncate(Username::MAX_LEN);
+    let numbered = (2..=9).map(|n| n.to_string());
+    let random = std::iter::repeat_with(|| {
+        use rand::Rng;
+        rand::thread_rng().gen_range(100_000..1_000_000).to_string()
+    });
+    std::iter::once(None)
+        .chain(numbered.chain(random).map(Some))
+        .map(move |suffix| {
+            let name = match suffix {
+                None => base.clone(),
+                // The base is cut to leave room for the suffix.
+                Some(suffix) => {
+                    let room = Username::MAX_LEN - suffix.len() - 1;
+                    let cut = base.get(..room.min(base.len())).unwrap_or(&base);
+                    format!("{cut}-{suffix}")
+                }
+            };
+            Username::parse(&name).expect("built from the allowed alphabet, 3 to 32 long")
+        })
+}
+
 /// The lookup key for any typed username (valid or not), used by login and
 /// the lockout so that `ALICE` finds `Alice`.
 pub fn username_key(raw: &str) -> String {
@@ -49,6 +92,27 @@ pub fn username_key(raw: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_providers_name_is_made_valid() {
+        let first = |raw: &str| candidates(raw).next().unwrap().as_str().to_owned();
+        assert_eq!(first("alice"), "alice");
+        assert_eq!(first("José Núñez"), "Jose_Nunez");
+        assert_eq!(first("a"), "usera");
+        assert_eq!(first("@@"), "user");
+        assert_eq!(first("_-x"), "userx");
+        assert_eq!(first(&"long".repeat(20)).len(), Username::MAX_LEN);
+        assert_eq!(first(&"x".repeat(32)), "x".repeat(32));
+        let next: Vec<String> = candidates("bob")
+            .take(11)
+            .map(|u| u.as_str().to_owned())
+            .collect();
+        assert_eq!(&next[..3], ["bob", "bob-2", "bob-3"]);
+        assert!(next[9].starts_with("bob-") && next[9].len() == 10);
+        assert!(candidates(&"x".repeat(40))
+            .take(20)
+            .all(|u| u.as_str().len() <= 32));
+    }
 
     #[test]
     fn accepts_the_allowed_alphabet_and_keeps_case() {

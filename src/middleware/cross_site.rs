@@ -56,6 +56,13 @@ fn is_refused(req: &ServiceRequest) -> bool {
     if req.path() == crate::billing::WEBHOOK_PATH {
         return false;
     }
+    // A provider sign-in is two top-level navigations, from the SPA to
+    // `start` and from the provider back to `callback`: cross-site by
+    // nature, and carrying no `Origin`. The flow's own state, bound to the
+    // browser by its cookie, is what stops a forged one.
+    if req.method() == Method::GET && req.path().starts_with(crate::routes::PROVIDER_PATHS) {
+        return false;
+    }
     let headers = req.headers();
     let origin = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok());
     let allowed = origin.is_some_and(|o| is_allowed_origin(req, o));

@@ -145,7 +145,7 @@ pub async fn change_password(
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
     let mut fields = Fields::new(&body.0);
-    let current_password = fields.text("current_password");
+    let current_password = caller.password_in(&mut fields, "current_password");
     let new_password = fields.text("new_password");
     let new_password = fields.parse("new_password", new_password, |p| {
         Password::parse(p, &caller.session.user.username)
@@ -199,7 +199,7 @@ pub async fn delete_account(
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
     let mut fields = Fields::new(&body.0);
-    let Ok(password) = fields.text("password") else {
+    let Ok(password) = caller.password_in(&mut fields, "password") else {
         return Err(fields.into_error());
     };
 

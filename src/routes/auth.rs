@@ -19,13 +19,13 @@ use crate::state::AppState;
 /// The caller of a route that signs them in (`/register`, `/login`).
 pub struct SigningIn {
     /// Where the request comes from, for the new session and its event.
-    by: Requester,
+    pub(super) by: Requester,
     /// The session the cookie named until now, which signing in ends: a
     /// token that existed before authentication must not survive it
     /// (session fixation).
-    previous: Option<String>,
+    pub(super) previous: Option<String>,
     /// The cookie the new session's token is handed to.
-    cookie: Session,
+    pub(super) cookie: Session,
 }
 
 impl FromRequest for SigningIn {

@@ -13,7 +13,7 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse};
 use serde::Serialize;
 
 use crate::auth::{Account, Attempt};
-use crate::db::{self, billing, events, passkeys, two_factor, users};
+use crate::db::{self, billing, events, identities, passkeys, two_factor, users};
 use crate::domain::username::username_key;
 use crate::domain::{Email, EventKind, Requester, Role, User};
 use crate::error::ApiError;
@@ -33,6 +33,31 @@ pub struct SignedIn {
     pub by: Requester,
     /// The session cookie, for a change that ends or renews the session.
     pub cookie: Session,
+}
+
+impl SignedIn {
+    /// The password field `name` of a sensitive change: required of an
+    /// account that has a password (`422` without it), and not asked of
+    /// one that has none, whose recent sign-in stands for it (see
+    /// [`confirm_password`]).
+    pub fn password_in(
+        &self,
+        fields: &mut super::body::Fields,
+        name: &str,
+    ) -> super::body::Field<Option<String>> {
+        if self.session.has_password {
+            fields.text(name).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// [`SignedIn::password_in`] for a body whose one field is the password.
+    pub fn password_of(&self, body: &super::body::JsonObject) -> Result<Option<String>, ApiError> {
+        let mut fields = super::body::Fields::new(&body.0);
+        self.password_in(&mut fields, "password")
+            .map_err(|_| fields.into_error())
+    }
 }
 
 impl FromRequest for SignedIn {
@@ -149,14 +174,34 @@ impl AccountView {
     }
 }
 
-/// Checks the caller's password, or answers `401 invalid_credentials`. A
-/// stolen cookie must not become a way around the login lockout, so these
-/// checks count towards it too.
+/// How long after signing in an account without a password may make a
+/// sensitive change, in seconds.
+pub const REAUTH_SECONDS: i64 = 300;
+
+/// Confirms that the caller is the account's owner before a sensitive
+/// change. With a password: checks it, or answers `401
+/// invalid_credentials`; a stolen cookie must not become a way around the
+/// login lockout, so these checks count towards it too. Without one (an
+/// account made by signing in with a provider): the sign-in that opened
+/// this session must be at most [`REAUTH_SECONDS`] old, or `403
+/// reauth_required` — a cookie left in a browser for a day proves less
+/// than a provider's sign-in a minute ago.
 pub async fn confirm_password(
     state: &AppState,
     caller: &SignedIn,
-    password: String,
+    password: Option<String>,
 ) -> Result<(), ApiError> {
+    let Some(password) = password else {
+        if caller.session.has_password {
+            return Err(ApiError::InvalidCredentials);
+        }
+        let age = state.clock.now() - caller.session.signed_in_at;
+        return if age <= REAUTH_SECONDS {
+            Ok(())
+        } else {
+            Err(ApiError::ReauthRequired)
+        };
+    };
     let user = &caller.session.user;
     let key = username_key(&user.username);
     let attempt = Attempt {
@@ -286,4 +331,27 @@ pub fn record_event(
 /// account is gone), so that its failures count from zero again.
 pub fn clear_lockout(conn: &mut db::Conn, username: &str) -> diesel::QueryResult<()> {
     db::throttle::clear(conn, &username_key(username))
+}
+
+/// Takes the account's write lock for a transaction that removes one of
+/// its ways to sign in (a passkey, an identity), so that two such removals
+/// are decided one after the other and [`still_a_way_in`] counts what the
+/// other left.
+pub fn lock_ways_in(conn: &mut db::Conn, user_id: i64) -> diesel::QueryResult<()> {
+    identities::lock_account(conn, user_id)
+}
+
+/// After such a removal, in its transaction: `409 last_login_method` (and
+/// the removal rolls back) when the account is left with no password, no
+/// passkey and no identity, so that nobody could sign in to it again.
+pub fn still_a_way_in(conn: &mut db::Conn, user_id: i64) -> Result<(), ApiError> {
+    let has_password = users::find(conn, user_id)?.is_some_and(|u| !u.password_hash.is_empty());
+    if has_password
+        || passkeys::count_of(conn, user_id)? > 0
+        || identities::count_of(conn, user_id)? > 0
+    {
+        Ok(())
+    } else {
+        Err(ApiError::LastLoginMethod)
+    }
 }

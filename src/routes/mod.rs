@@ -17,6 +17,7 @@ pub mod health;
 pub mod pagination;
 pub mod passkeys;
 pub mod posts;
+pub mod providers;
 pub mod recovery;
 pub mod two_factor;
 
@@ -151,6 +152,24 @@ pub const ENDPOINTS: &[Endpoint] = &[
         access: Access::Public,
         handlers: &[post(|r| r.to(passkeys::login))],
     },
+    // Sign-in with other providers: browser navigations to and back from
+    // the provider, public like `/login` (the guard lets every `/auth/…`
+    // path through; see `is_public`).
+    Endpoint {
+        path: "/auth/providers",
+        access: Access::Public,
+        handlers: &[get(|r| r.to(providers::list))],
+    },
+    Endpoint {
+        path: "/auth/{provider}/start",
+        access: Access::Public,
+        handlers: &[get(|r| r.to(providers::start))],
+    },
+    Endpoint {
+        path: "/auth/{provider}/callback",
+        access: Access::Public,
+        handlers: &[get(|r| r.to(providers::callback))],
+    },
     Endpoint {
         path: "/check_session",
         access: Access::Public,
@@ -273,6 +292,16 @@ pub const ENDPOINTS: &[Endpoint] = &[
         handlers: &[delete(|r| r.to(passkeys::remove))],
     },
     Endpoint {
+        path: "/account/identities",
+        access: Access::Session,
+        handlers: &[get(|r| r.to(providers::identities))],
+    },
+    Endpoint {
+        path: "/account/identities/{id}",
+        access: Access::Session,
+        handlers: &[delete(|r| r.to(providers::unlink))],
+    },
+    Endpoint {
         path: "/account/events",
         access: Access::Session,
         handlers: &[get(|r| r.to(account::list_events))],
@@ -382,10 +411,15 @@ const fn public_paths<const N: usize>(table: &[Endpoint]) -> [&'static str; N] {
     paths
 }
 
+/// The prefix of the paths of signing in with other providers, all public
+/// (the contract's `/auth/…`): their second segment is a provider's name,
+/// so they cannot be matched exactly.
+pub const PROVIDER_PATHS: &str = "/auth/";
+
 /// Whether anyone may call `path` (as the router matches it).
 #[inline]
 pub fn is_public(path: &str) -> bool {
-    PUBLIC_PATHS.contains(&path)
+    PUBLIC_PATHS.contains(&path) || path.starts_with(PROVIDER_PATHS)
 }
 
 /// Every route of [`ENDPOINTS`]. A known path called with another method
@@ -509,6 +543,9 @@ mod tests {
         assert_eq!(
             public,
             [
+                "/auth/providers",
+                "/auth/{provider}/callback",
+                "/auth/{provider}/start",
                 "/check_session",
                 "/email/verify",
                 "/health",
@@ -524,6 +561,7 @@ mod tests {
             ]
         );
         assert!(is_public("/login") && !is_public("/login/") && !is_public("/blog/1"));
+        assert!(is_public("/auth/google/start") && !is_public("/authx") && !is_public("/auth"));
     }
 
     #[test]
@@ -539,6 +577,6 @@ mod tests {
             assert_eq!(verbs.len(), endpoint.handlers.len(), "{}", endpoint.path);
         }
         assert!(ALLOW.iter().all(|allow| !allow.is_empty()));
-        assert_eq!(ROUTES.len(), 43);
+        assert_eq!(ROUTES.len(), 48);
     }
 }

@@ -10,7 +10,9 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::body::{Fields, JsonObject, OptionalObject};
-use super::common::{clear_lockout, confirm_password, count_login, one_text, SignedIn};
+use super::common::{
+    clear_lockout, confirm_password, count_login, lock_ways_in, still_a_way_in, SignedIn,
+};
 use crate::auth::passkeys::{new_handle, RelyingParty, Stored};
 use crate::auth::Account;
 use crate::db::passkeys::{self as keys, Kind, NewPasskey};
@@ -56,7 +58,7 @@ pub async fn registration_options(
     caller: SignedIn,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
-    let password = one_text(&body, "password")?;
+    let password = caller.password_of(&body)?;
     confirm_password(&state, &caller, password).await?;
     let user_id = caller.session.user.id;
     let fresh = new_handle();
@@ -198,13 +200,15 @@ pub async fn remove(
         .ok()
         .filter(|id| *id >= 1)
         .ok_or(ApiError::NotFound)?;
-    let password = one_text(&body, "password")?;
+    let password = caller.password_of(&body)?;
     confirm_password(&state, &caller, password).await?;
     let user_id = caller.session.user.id;
     super::write_now(&state, move |conn, now| {
+        lock_ways_in(conn, user_id)?;
         if !keys::remove(conn, user_id, id)? {
             return Err(ApiError::NotFound);
         }
+        still_a_way_in(conn, user_id)?;
         let detail = json!({ "id": id });
         events::record(
             conn,

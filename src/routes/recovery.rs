@@ -39,7 +39,7 @@ pub async fn set_email(
     let email = fields.parse("email", email, |raw| {
         raw.as_deref().map(Email::parse).transpose()
     });
-    let password = fields.text("password");
+    let password = caller.password_in(&mut fields, "password");
     let (Ok(email), Ok(password)) = (email, password) else {
         return Err(fields.into_error());
     };

@@ -44,7 +44,7 @@ pub async fn start(
     caller: SignedIn,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
-    let password = one_text(&body, "password")?;
+    let password = caller.password_of(&body)?;
     confirm_password(&state, &caller, password).await?;
     let secret = TotpSecret::generate();
     let (user_id, stored) = (caller.session.user.id, secret.as_base32().to_owned());
@@ -108,7 +108,8 @@ pub async fn turn_off(
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
     let mut fields = Fields::new(&body.0);
-    let (Ok(password), Ok(code)) = (fields.text("password"), fields.text("code")) else {
+    let password = caller.password_in(&mut fields, "password");
+    let (Ok(password), Ok(code)) = (password, fields.text("code")) else {
         return Err(fields.into_error());
     };
     confirm_password(&state, &caller, password).await?;
@@ -162,7 +163,7 @@ pub async fn regenerate_codes(
     caller: SignedIn,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
-    let password = one_text(&body, "password")?;
+    let password = caller.password_of(&body)?;
     confirm_password(&state, &caller, password).await?;
     let (codes, digests) = new_codes();
     let user_id = caller.session.user.id;

@@ -49,6 +49,12 @@ pub struct SessionRecord {
     /// The public id (never the token).
     pub id: String,
     pub stay_signed_in: bool,
+    /// When this login began (a password change keeps it): sensitive
+    /// changes by an account without a password are judged by it.
+    pub signed_in_at: i64,
+    /// Whether the account has a password to confirm sensitive changes
+    /// with (an account made by signing in with a provider may not).
+    pub has_password: bool,
     pub user: User,
 }
 
@@ -160,6 +166,7 @@ pub async fn lookup(
                 sessions::touch(conn, &session.id, now, expires_at, &ip)
             })?;
         }
+        let has_password = !user.password_hash.is_empty();
         let user = user.to_user();
         let limit = meter.and_then(|ask| limit_for(user.plan, ask.free_reads));
         let answer = match (key, limit) {
@@ -178,6 +185,8 @@ pub async fn lookup(
         let record = SessionRecord {
             id: session.id,
             stay_signed_in: session.stay_signed_in,
+            signed_in_at: session.created_at,
+            has_password,
             user,
         };
         Ok(Some((record, answer)))

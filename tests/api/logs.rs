@@ -153,3 +153,78 @@ async fn no_secret_reaches_the_log_at_any_level() {
     assert!(!log.contains(v1), "the webhook's signature is in the log");
 }
 }
+
+backend_test! {
+async fn no_secret_of_a_provider_sign_in_reaches_the_log() {
+    use crate::support::free_port;
+    use crate::support::oidc::OidcProvider;
+
+    let Some(provider) = OidcProvider::start().await else { return };
+    let app = spawn_app_with(&[]).await;
+    app.stop().await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port().to_string();
+    let callback = format!("http://127.0.0.1:{port}/auth/corp/callback");
+    let (client_id, client_secret) = provider.register_client(&callback, None).await;
+    provider
+        .set_account("logan-sub", json!({"email": "logan@example.com", "email_verified": true}))
+        .await;
+    let issuer = provider.issuer();
+    let env = [
+        ("DATABASE_URL", app.database_url.as_str()),
+        ("SESSION_SECRET", SESSION_SECRET),
+        ("RUST_LOG", "trace"),
+        ("PORT", port.as_str()),
+        ("OIDC_PROVIDERS", "corp"),
+        ("OIDC_CORP_ISSUER", issuer.as_str()),
+        ("OIDC_CORP_CLIENT_ID", client_id.as_str()),
+        ("OIDC_CORP_CLIENT_SECRET", client_secret.as_str()),
+    ];
+    let (mut child, port, output) = spawn_binary(dir.path(), &env);
+    let base = format!("http://127.0.0.1:{port}");
+    let browser = Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let start = browser.get(format!("{base}/auth/corp/start")).send().await.unwrap();
+    assert_eq!(start.status(), StatusCode::FOUND);
+    let flow_cookie = start
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok()?.split(';').next()?.strip_prefix("tollgate_flow="))
+        .expect("the flow's cookie")
+        .to_owned();
+    let to = start.headers()["location"].to_str().unwrap().to_owned();
+    let back = provider.authorize(&browser, &to, "logan-sub", &callback).await;
+    let back_url = reqwest::Url::parse(&back).unwrap();
+    let param = |name: &str| {
+        back_url
+            .query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+            .expect("a parameter of the callback")
+    };
+    let (code, state) = (param("code"), param("state"));
+    let signed_in = browser.get(&back).send().await.unwrap();
+    assert_eq!(signed_in.status(), StatusCode::FOUND);
+    let cookies = cookies_of(&signed_in);
+    assert_eq!(cookies.len(), 1, "a session cookie");
+    // The log is written off the request's thread: wait for its line.
+    let logged = crate::support::wait_for(10, || {
+        output.lock().unwrap().contains("signed in with a provider")
+    })
+    .await;
+    let _ = child.kill();
+    let _ = child.wait();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+
+    let log = output.lock().unwrap().clone();
+    assert!(logged, "the sign-in was logged");
+    for secret in [&code, &state, &flow_cookie, &client_secret, &cookies[0]] {
+        assert!(!log.contains(secret.as_str()), "a secret of the sign-in is in the log");
+    }
+    assert!(!log.contains(&token::hash(&state)), "the state's hash is in the log");
+    assert!(!log.contains("eyJ"), "a JSON Web Token is in the log");
+}
+}

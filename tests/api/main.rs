@@ -52,6 +52,7 @@ mod limits;
 mod logs;
 mod metrics;
 mod outage;
+mod providers;
 mod publishing;
 mod recovery;
 mod scale;

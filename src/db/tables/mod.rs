@@ -14,6 +14,7 @@ pub mod demo_posts;
 pub mod email_tokens;
 pub mod events;
 pub mod forgot_requests;
+pub mod identities;
 pub mod ip_limits;
 pub mod outbox;
 pub mod passkeys;

@@ -95,6 +95,25 @@ pub fn insert(
     }
 }
 
+/// [`insert`] in a savepoint, for a caller that tries names in one
+/// transaction: on PostgreSQL a name taken in the meantime would otherwise
+/// abort the whole transaction, not only this insert.
+pub fn insert_in_savepoint(
+    conn: &mut Conn,
+    username: &Username,
+    password_hash: &str,
+    now: i64,
+) -> QueryResult<Option<User>> {
+    let inserted = conn.transaction(|conn| match insert(conn, username, password_hash, now)? {
+        Some(user) => Ok(Some(user)),
+        None => Err(diesel::result::Error::RollbackTransaction),
+    });
+    match inserted {
+        Err(diesel::result::Error::RollbackTransaction) => Ok(None),
+        other => other,
+    }
+}
+
 pub fn update_password_hash(conn: &mut Conn, id: i64, hash: &str) -> QueryResult<()> {
     diesel::update(users::table.find(id))
         .set(users::password_hash.eq(hash))

@@ -3,8 +3,9 @@
 //! ([`client`]), a logged-in test user ([`user`]), the binary's commands
 //! ([`cli`]), the contract's checks ([`assert`]), the database's side door
 //! ([`db`]), the app's mail as a reader sees it ([`mail`]), Stripe's side
-//! of billing ([`stripe`]), and the services the app talks to, faked on
-//! loopback ([`fakes`]).
+//! of billing ([`stripe`]), the services the app talks to, faked on
+//! loopback ([`fakes`]), and a real OpenID Connect provider to sign in
+//! with ([`oidc`]).
 
 pub mod app;
 pub mod assert;
@@ -14,6 +15,7 @@ pub mod client;
 pub mod db;
 pub mod fakes;
 pub mod mail;
+pub mod oidc;
 pub mod stripe;
 pub mod user;
 

@@ -1,0 +1,2 @@
+DROP TABLE provider_flows;
+DROP TABLE identities;

@@ -1,0 +1,114 @@
+//! Accounts made by a provider, without a password: sensitive changes
+//! within 300 s of signing in (`403 reauth_required` after, on the app's
+//! clock), a first password set under the same rule, and the last way in
+//! kept (`409 last_login_method`).
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use super::{account, identities, lands_at, last_event, spawn, Kind, Person};
+use crate::support::assert_error;
+
+fn frank() -> Person {
+    Person::new("9001", "frank", "frank@example.com")
+}
+
+const NEW_PASSWORD: &str = "a long new passphrase";
+
+backend_test! {
+    async fn sensitive_changes_need_a_recent_sign_in() {
+        let Some((idp, app)) = spawn(Kind::Github, &[]).await else { return };
+        let browser = app.client();
+        lands_at(&idp.sign_in(&app, &browser, &frank()).await, "/");
+
+        // Within 300 s the sign-in stands for the password, omitted.
+        let started = app.post_json(&browser, "/account/totp", &json!({})).await;
+        assert_eq!(started.status(), StatusCode::OK);
+        app.advance_clock(301);
+        for (method, path) in [
+            ("POST", "/account/totp"),
+            ("POST", "/account/passkeys/options"),
+            ("POST", "/email"),
+            ("POST", "/password"),
+            ("DELETE", "/account"),
+        ] {
+            let body = match path {
+                "/email" => json!({"email": "f2@example.com"}),
+                "/password" => json!({"new_password": NEW_PASSWORD}),
+                _ => json!({}),
+            };
+            let answer = match method {
+                "POST" => app.post_json(&browser, path, &body).await,
+                _ => app.delete_json(&browser, path, &body).await,
+            };
+            assert_error(answer, StatusCode::FORBIDDEN, "reauth_required").await;
+        }
+        assert_eq!(account(&app, &browser).await["has_password"], false);
+
+        // Signing in again opens the window again: a first password.
+        lands_at(&idp.sign_in(&app, &browser, &frank()).await, "/");
+        let set = app
+            .post_json(&browser, "/password", &json!({"new_password": NEW_PASSWORD}))
+            .await;
+        assert_eq!(set.status(), StatusCode::NO_CONTENT);
+        assert_eq!(account(&app, &browser).await["has_password"], true);
+        last_event(&app, &browser, "password_changed").await;
+        let login = app
+            .post_json(
+                &app.client(),
+                "/login",
+                &json!({"username": "frank", "password": NEW_PASSWORD}),
+            )
+            .await;
+        assert_eq!(login.status(), StatusCode::OK);
+
+        // With a password, it is asked for again, however recent the
+        // sign-in.
+        let without = app.post_json(&browser, "/account/recovery-codes", &json!({})).await;
+        assert_error(without, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    }
+}
+
+backend_test! {
+    async fn the_last_way_in_cannot_be_removed() {
+        let Some((idp, app)) = spawn(Kind::Github, &[]).await else { return };
+        let browser = app.client();
+        lands_at(&idp.sign_in(&app, &browser, &frank()).await, "/");
+        let linked = identities(&app, &browser).await;
+        let path = format!("/account/identities/{}", linked[0]["id"]);
+        assert_error(
+            app.delete(&browser, &path).await,
+            StatusCode::CONFLICT,
+            "last_login_method",
+        )
+        .await;
+        assert_eq!(identities(&app, &browser).await.len(), 1);
+
+        // Another's identity, or none, is not found.
+        let other = app.logged_in_client("grace").await;
+        assert_error(app.delete(&other, &path).await, StatusCode::NOT_FOUND, "not_found").await;
+        assert_error(
+            app.delete(&browser, "/account/identities/x").await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        )
+        .await;
+
+        // With a password it may go; the account signs in with that.
+        let set = app
+            .post_json(&browser, "/password", &json!({"new_password": NEW_PASSWORD}))
+            .await;
+        assert_eq!(set.status(), StatusCode::NO_CONTENT);
+        assert_eq!(app.delete(&browser, &path).await.status(), StatusCode::NO_CONTENT);
+        assert!(identities(&app, &browser).await.is_empty());
+        let unlinked = last_event(&app, &browser, "identity_unlinked").await;
+        assert_eq!(unlinked["detail"]["provider"], "github");
+
+        // The address both sides verified still leads the provider here,
+        // and links the identity again.
+        let fresh = app.client();
+        lands_at(&idp.sign_in(&app, &fresh, &frank()).await, "/");
+        assert_eq!(account(&app, &fresh).await["id"], account(&app, &browser).await["id"]);
+        assert_eq!(identities(&app, &browser).await.len(), 1);
+    }
+}
