@@ -10,7 +10,7 @@
 // 401 not_logged_in.
 
 import createClient from "openapi-fetch";
-import type { components, paths } from "./schema";
+import type { components, operations, paths } from "./schema";
 
 export type Schemas = components["schemas"];
 export type User = Schemas["User"];
@@ -38,6 +38,9 @@ export type PasskeyCreationOptions = Schemas["PasskeyCreationOptions"];
 export type PasskeyRequestOptions = Schemas["PasskeyRequestOptions"];
 export type RegistrationCredential = Schemas["RegistrationCredential"];
 export type AuthenticationCredential = Schemas["AuthenticationCredential"];
+export type Provider = Schemas["Provider"];
+export type Identity = Schemas["Identity"];
+export type ProviderSignInError = Schemas["ProviderSignInError"];
 
 export const API_URL = (import.meta.env.VITE_API_URL ?? "http://localhost:8080").replace(/\/$/, "");
 
@@ -130,4 +133,67 @@ export function needsSecondStep(answer: User | TwoFactorRequired): answer is Two
 export function asApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
   throw err;
+}
+
+// Signing in with other providers (OpenID Connect, GitHub). A sign-in is a
+// browser navigation, not a fetch: the browser goes to the API's
+// `/auth/{provider}/start`, on to the provider, back to the API, and ends
+// at this app — at `return_to` with a session cookie, at
+// `/login/two-factor` when the account has an authenticator app on, or at
+// `/login?error=<code>`.
+
+/** `GET /auth/providers`: the names for the "Continue with …" buttons (`[]` when none is set up). */
+export async function providers(): Promise<Provider[]> {
+  return (await call(client.GET("/auth/providers"))).providers;
+}
+
+/** `GET /account/identities`: the provider identities linked to the caller's account, oldest first. */
+export async function identities(): Promise<Identity[]> {
+  return (await call(client.GET("/account/identities"))).identities;
+}
+
+/**
+ * `DELETE /account/identities/{id}`. Throws an ApiError with code
+ * `last_login_method` when it is the account's only way left to sign in
+ * (no password, no passkey, no other identity).
+ */
+export async function unlinkIdentity(id: Identity["id"]): Promise<void> {
+  await call(client.DELETE("/account/identities/{id}", { params: { path: { id } } }));
+}
+
+/** The route a sign-in starts at, checked against the contract's paths. */
+const PROVIDER_START: keyof paths = "/auth/{provider}/start";
+type ProviderStartQuery = NonNullable<operations["startProviderSignIn"]["parameters"]["query"]>;
+
+/**
+ * The URL to send the browser to (`window.location.assign(…)`, or a link's
+ * `href`) to sign in with provider `name`, coming back to `returnTo`, a path
+ * of this app (the server replaces anything else with `/`). Signed in
+ * already, the same URL links the provider's identity to the account.
+ */
+export function providerStartUrl(name: Provider["name"], returnTo = "/", staySignedIn = false): string {
+  const query: ProviderStartQuery = { return_to: returnTo, ...(staySignedIn ? { stay_signed_in: true } : {}) };
+  const url = new URL(API_URL + PROVIDER_START.replace("{provider}", encodeURIComponent(name)));
+  for (const [key, value] of Object.entries(query)) url.searchParams.set(key, String(value));
+  return url.toString();
+}
+
+const PROVIDER_SIGN_IN_ERRORS: Record<ProviderSignInError, true> = {
+  invalid_state: true,
+  access_denied: true,
+  provider_error: true,
+  invalid_id_token: true,
+  account_disabled: true,
+  unavailable: true,
+  internal: true,
+};
+
+/**
+ * The code a failed provider sign-in left in this app's `/login?error=…`
+ * (pass `window.location.search`), or null when there is none or it is not
+ * one of the contract's.
+ */
+export function providerSignInError(search: string): ProviderSignInError | null {
+  const code = new URLSearchParams(search).get("error");
+  return code !== null && Object.hasOwn(PROVIDER_SIGN_IN_ERRORS, code) ? (code as ProviderSignInError) : null;
 }

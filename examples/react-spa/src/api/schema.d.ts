@@ -209,6 +209,126 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/auth/providers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The providers one can sign in with
+         * @description The providers this server is set up for, in the order configured:
+         *     the OpenID Connect ones of `OIDC_PROVIDERS`, then `github` when
+         *     `GITHUB_CLIENT_ID` and `GITHUB_CLIENT_SECRET` are set (`[]` when
+         *     there are none). For the SPA's "Continue with …" buttons: each
+         *     sends the browser to `GET /auth/{name}/start`.
+         */
+        get: operations["listProviders"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/{provider}/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Begin signing in with a provider (a browser navigation)
+         * @description Not for `fetch`: the SPA sends the browser here
+         *     (`window.location.assign(…)`, or a link), and this answers `302` to
+         *     the provider's authorization page. An authorization code flow with
+         *     PKCE (S256), scope `openid email profile` (GitHub:
+         *     `read:user user:email`), and a random `state` and `nonce`, kept on
+         *     the server (on any instance) for 600 s and used once, and
+         *     `redirect_uri` `{PUBLIC_URL}/auth/{provider}/callback`.
+         *
+         *     The flow is bound to this browser by the `tollgate_flow` cookie
+         *     (`HttpOnly`, `SameSite=Lax`, `Path=/auth/`, 600 s): a callback that
+         *     comes back without it, in another browser, is refused, so nobody
+         *     can sign a victim in to the attacker's account (login CSRF). A
+         *     browser that already holds one keeps it, so that two sign-ins
+         *     started in two tabs can both finish.
+         *
+         *     Started with a valid session, the flow links the provider's
+         *     identity to that account instead of signing in
+         *     (`GET /account/identities`).
+         *
+         *     When the provider's discovery document cannot be fetched, the
+         *     browser goes straight to `{APP_URL}/login?error=provider_error`.
+         *     An unknown provider (not configured here) is `404 not_found`.
+         */
+        get: operations["startProviderSignIn"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/{provider}/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Where the provider sends the browser back (a browser navigation)
+         * @description The provider's redirect back, registered there as
+         *     `{PUBLIC_URL}/auth/{provider}/callback`; never called by the SPA.
+         *     A navigation from another site, so the cross-site rule does not
+         *     apply to it: the flow's `state`, bound to this browser by the
+         *     `tollgate_flow` cookie, does that work.
+         *
+         *     The flow named by `state` is taken out (used once, whatever
+         *     follows) and must be live, for this provider, and started in this
+         *     browser. The code is traded (with the PKCE verifier) for the
+         *     person's profile: for OpenID Connect, the ID token's signature by
+         *     the issuer's published keys, `iss`, `aud`, `exp` and `nonce` are
+         *     checked; for GitHub, the user and their primary address come from
+         *     its API.
+         *
+         *     The account signed in is, in order: the one already linked to
+         *     this provider's subject; the caller's, when the flow was started
+         *     with a session (the identity is linked to it, and the session goes
+         *     on); the account holding the provider's address *verified*, when
+         *     the provider says it is verified too (GitHub: a verified primary
+         *     address); else a new account, with a username made from the
+         *     provider's (`preferred_username`, GitHub's `login`) or the
+         *     address's local part, made valid and free; no password; and the
+         *     address, verified when the provider says so (otherwise a
+         *     verification link is sent, as at registration).
+         *
+         *     Then `302` to `{APP_URL}{return_to}` with a new session cookie of
+         *     the kind `stay_signed_in` asked for (the `login` event, or a new
+         *     account's one `registered` event, has
+         *     `detail.method: oidc:<provider>`). An account with an authenticator app on gets a
+         *     pending sign-in instead, and `{APP_URL}/login/two-factor`, where
+         *     the SPA finishes it as after a password (`POST /login/two-factor`,
+         *     `POST /login/passkey`). Any failure goes to
+         *     `{APP_URL}/login?error=<code>` (see the `ProviderSignInError`
+         *     schema for the codes) with no session change.
+         *
+         *     An unknown provider is `404 not_found`.
+         */
+        get: operations["finishProviderSignIn"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/check_session": {
         parameters: {
             query?: never;
@@ -575,6 +695,14 @@ export interface paths {
          *     Wrong passwords here count towards the login lockout of the user's
          *     name (a stolen cookie must not be a way around it): once locked,
          *     this answers `429 too_many_attempts` like a login.
+         *
+         *     An account without a password (`has_password: false`, made by
+         *     signing in with a provider) sets its first one by sending
+         *     `new_password` alone: its recent sign-in stands for
+         *     `current_password`, so this is allowed only within 300 s of
+         *     signing in, and is `403 reauth_required` after (sign in with the
+         *     provider again, then retry). A password reset by email works for
+         *     it too.
          */
         post: operations["changePassword"];
         delete?: never;
@@ -608,6 +736,12 @@ export interface paths {
          *     Wrong passwords here count towards the login lockout of the user's
          *     name (a stolen cookie must not be a way around it): once locked,
          *     this answers `429 too_many_attempts` like a login.
+         *
+         *     An account without a password (`has_password: false`, made by
+         *     signing in with a provider) omits `password`: its recent sign-in
+         *     stands for it, so the change is allowed only within 300 s of
+         *     signing in, and is `403 reauth_required` after (sign in with the
+         *     provider again, then retry).
          */
         delete: operations["deleteAccount"];
         options?: never;
@@ -638,6 +772,12 @@ export interface paths {
          *     counts towards the login lockout: once locked,
          *     `429 too_many_attempts`), so that a session left open on someone
          *     else's screen cannot add a second factor the owner does not have.
+         *
+         *     An account without a password (`has_password: false`, made by
+         *     signing in with a provider) omits `password`: its recent sign-in
+         *     stands for it, so the change is allowed only within 300 s of
+         *     signing in, and is `403 reauth_required` after (sign in with the
+         *     provider again, then retry).
          */
         post: operations["startTotp"];
         /**
@@ -653,6 +793,12 @@ export interface paths {
          *     lockout too. No app on (or one still waiting for its first code):
          *     `409 two_factor_not_enabled`. A notice goes to the account's
          *     verified email address, if it has one. Passkeys stay.
+         *
+         *     An account without a password (`has_password: false`, made by
+         *     signing in with a provider) omits `password`: its recent sign-in
+         *     stands for it, so the change is allowed only within 300 s of
+         *     signing in, and is `403 reauth_required` after (sign in with the
+         *     provider again, then retry).
          */
         delete: operations["removeTotp"];
         options?: never;
@@ -707,6 +853,12 @@ export interface paths {
          *     (`401 invalid_credentials` when wrong, counted towards the login
          *     lockout: once locked, `429 too_many_attempts`). No authenticator
          *     app on: `409 two_factor_not_enabled`.
+         *
+         *     An account without a password (`has_password: false`, made by
+         *     signing in with a provider) omits `password`: its recent sign-in
+         *     stands for it, so the change is allowed only within 300 s of
+         *     signing in, and is `403 reauth_required` after (sign in with the
+         *     provider again, then retry).
          */
         post: operations["regenerateRecoveryCodes"];
         delete?: never;
@@ -746,6 +898,12 @@ export interface paths {
          *     counts towards the login lockout: once locked,
          *     `429 too_many_attempts`), so that a session left open on someone
          *     else's screen cannot add a way into the account.
+         *
+         *     An account without a password (`has_password: false`, made by
+         *     signing in with a provider) omits `password`: its recent sign-in
+         *     stands for it, so the change is allowed only within 300 s of
+         *     signing in, and is `403 reauth_required` after (sign in with the
+         *     provider again, then retry).
          */
         post: operations["passkeyCreationOptions"];
         delete?: never;
@@ -809,9 +967,68 @@ export interface paths {
          *     towards the login lockout: once locked, `429 too_many_attempts`).
          *     An id that is none of the caller's passkeys: `404 not_found`, once
          *     the password is right. The account's events record
-         *     `passkey_removed` (`detail.id`).
+         *     `passkey_removed` (`detail.id`). Removing the account's last way
+         *     to sign in (no password, no other passkey, no provider identity) is
+         *     `409 last_login_method`, and nothing changes.
+         *
+         *     An account without a password (`has_password: false`, made by
+         *     signing in with a provider) omits `password`: its recent sign-in
+         *     stands for it, so the change is allowed only within 300 s of
+         *     signing in, and is `403 reauth_required` after (sign in with the
+         *     provider again, then retry).
          */
         delete: operations["removePasskey"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/account/identities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's identities at other providers
+         * @description The provider identities linked to the caller's account, oldest
+         *     first (`[]` when there are none): each signs in to it. A sign-in
+         *     with a provider started while signed in (`GET /auth/{provider}/start`
+         *     with a session) adds one; so does the first sign-in that made or
+         *     joined the account.
+         */
+        get: operations["listIdentities"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/account/identities/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Unlink an identity
+         * @description Unlinks one of the caller's identities: that provider account signs
+         *     in to this one no more (signing in with it again makes a new
+         *     account, unless its address joins one). When it is the account's
+         *     only way in — no password, no passkey, no other identity —
+         *     `409 last_login_method` and nothing changes: set a password
+         *     (`POST /password`) or add a passkey first. An id that is none of
+         *     the caller's identities: `404 not_found`. The account's events
+         *     record `identity_unlinked` (`detail`: `id`, `provider`).
+         */
+        delete: operations["unlinkIdentity"];
         options?: never;
         head?: never;
         patch?: never;
@@ -938,6 +1155,12 @@ export interface paths {
          *     towards the login lockout: once locked, `429 too_many_attempts`).
          *     Past `MAIL_MAX_PER_ADDRESS_PER_HOUR` messages to the address, it
          *     still answers `200` but sends nothing.
+         *
+         *     An account without a password (`has_password: false`, made by
+         *     signing in with a provider) omits `password`: its recent sign-in
+         *     stands for it, so the change is allowed only within 300 s of
+         *     signing in, and is `403 reauth_required` after (sign in with the
+         *     provider again, then retry).
          */
         post: operations["setEmail"];
         delete?: never;
@@ -1131,7 +1354,11 @@ export interface components {
             subscription: components["schemas"]["Subscription"];
             /**
              * @description Whether the account has a password (`true` for every account
-             *     made by `POST /register`).
+             *     made by `POST /register`). `false` for an account made by
+             *     signing in with a provider until it sets one: it then omits
+             *     `password` (and `current_password`) on the routes that ask for
+             *     it, which it may call only within 300 s of signing in
+             *     (`403 reauth_required` after).
              */
             has_password: boolean;
             two_factor: components["schemas"]["TwoFactor"];
@@ -1270,6 +1497,82 @@ export interface components {
             /** @description The caller's passkeys, oldest first. */
             passkeys: components["schemas"]["Passkey"][];
         };
+        /**
+         * @description A provider one can sign in with.
+         * @example {
+         *       "name": "google"
+         *     }
+         */
+        Provider: {
+            /**
+             * @description Its name in the routes (`/auth/{name}/start`) and in events
+             *     (`oidc:{name}`): a name of `OIDC_PROVIDERS`, in lower case, or
+             *     `github`.
+             */
+            name: string;
+        };
+        ProviderList: {
+            /** @description The configured providers, OpenID Connect ones first, then `github`. */
+            providers: components["schemas"]["Provider"][];
+        };
+        /**
+         * @description An identity at a provider, linked to the caller's account: it signs
+         *     in to it. Never includes the provider's subject id or any token.
+         * @example {
+         *       "id": 4,
+         *       "provider": "google",
+         *       "email": "alice@example.com",
+         *       "created_at": "2026-11-21T10:00:00Z"
+         *     }
+         */
+        Identity: {
+            /** Format: int64 */
+            id: number;
+            /** @description The provider's name, as `GET /auth/providers` lists it. */
+            provider: string;
+            /**
+             * @description The address the provider gave when the identity was linked, for
+             *     the person to tell their identities apart; `null` when it gave
+             *     none. Not the account's address (`GET /account` has that).
+             */
+            email: string | null;
+            created_at: components["schemas"]["Timestamp"];
+        };
+        /**
+         * @example {
+         *       "identities": [
+         *         {
+         *           "id": 4,
+         *           "provider": "google",
+         *           "email": "alice@example.com",
+         *           "created_at": "2026-11-21T10:00:00Z"
+         *         },
+         *         {
+         *           "id": 7,
+         *           "provider": "github",
+         *           "email": null,
+         *           "created_at": "2026-11-22T09:00:00Z"
+         *         }
+         *       ]
+         *     }
+         */
+        IdentityList: {
+            /** @description The caller's identities, oldest first. */
+            identities: components["schemas"]["Identity"][];
+        };
+        /**
+         * @description Why a provider sign-in ended at `{APP_URL}/login?error=<code>`
+         *     instead of signing in: `invalid_state` (the flow is unknown,
+         *     used, expired — 600 s — or was started in another browser: start
+         *     again), `access_denied` (the person said no at the provider),
+         *     `provider_error` (the provider could not be reached, or refused
+         *     the code), `invalid_id_token` (the ID token failed a check:
+         *     signature, issuer, audience, expiry or nonce), `account_disabled`
+         *     (an admin has disabled the account), `unavailable` (the database
+         *     could not be reached; try again), `internal` (a bug).
+         * @enum {string}
+         */
+        ProviderSignInError: "invalid_state" | "access_denied" | "provider_error" | "invalid_id_token" | "account_disabled" | "unavailable" | "internal";
         /** @description Bytes in base64url without padding, as WebAuthn's JSON forms carry them. */
         Base64Url: string;
         /** @description 128 random bits (base64url), answered once, within 300 s. */
@@ -1781,10 +2084,13 @@ export interface components {
              *     `recovery_codes_regenerated`, `recovery_code_used` (at
              *     `/login/two-factor`; `detail.left`: the unused codes left),
              *     `passkey_added` (`detail`: `id`, `name`), `passkey_removed`
-             *     (`detail.id`; an admin's removal is `two_factor_disabled`).
+             *     (`detail.id`; an admin's removal is `two_factor_disabled`),
+             *     `identity_linked` and `identity_unlinked` (`detail`: `id`,
+             *     `provider`; an identity an account is made with is part of its
+             *     `registered` event).
              * @enum {string}
              */
-            kind: "registered" | "login" | "login_failed" | "login_locked" | "logout" | "session_revoked" | "password_changed" | "password_reset_requested" | "password_reset" | "email_changed" | "email_verified" | "plan_changed" | "role_changed" | "account_disabled" | "account_enabled" | "paywall" | "two_factor_enabled" | "two_factor_disabled" | "recovery_codes_regenerated" | "recovery_code_used" | "passkey_added" | "passkey_removed";
+            kind: "registered" | "login" | "login_failed" | "login_locked" | "logout" | "session_revoked" | "password_changed" | "password_reset_requested" | "password_reset" | "email_changed" | "email_verified" | "plan_changed" | "role_changed" | "account_disabled" | "account_enabled" | "paywall" | "two_factor_enabled" | "two_factor_disabled" | "recovery_codes_regenerated" | "recovery_code_used" | "passkey_added" | "passkey_removed" | "identity_linked" | "identity_unlinked";
             /** @description The client IP of the request that caused it; `null` for the CLI, webhooks and an admin's changes. */
             ip: string | null;
             /** @description The `User-Agent` of the request that caused it; `null` for the CLI, webhooks and an admin's changes. */
@@ -1794,9 +2100,11 @@ export interface components {
              *     more): `session_revoked`: `session_id`; `email_changed`:
              *     `email` (the new address, `null` when removed); `plan_changed`:
              *     `from`, `to`, `source`; `role_changed`: `from`, `to`, `by`;
-             *     `paywall`: `used`, `limit`; `login`: `method`;
-             *     `two_factor_disabled` by an admin: `by`; `recovery_code_used`:
-             *     `left`; `passkey_added`: `id`, `name`; `passkey_removed`: `id`.
+             *     `paywall`: `used`, `limit`; `login`: `method`; `registered`
+             *     by a provider: `method`; `two_factor_disabled` by an admin:
+             *     `by`; `recovery_code_used`: `left`; `passkey_added`: `id`,
+             *     `name`; `passkey_removed`: `id`; `identity_linked`,
+             *     `identity_unlinked`: `id`, `provider`.
              */
             detail: {
                 /** @description The public handle of the ended session. */
@@ -1821,20 +2129,24 @@ export interface components {
                 /**
                  * @description How a `login` was finished: `password` (no second factor
                  *     asked), the second step's `totp` (an authenticator code) or
-                 *     `recovery_code`, or `passkey` (a passkey alone, or as the
-                 *     second step).
-                 * @enum {string}
+                 *     `recovery_code`, `passkey` (a passkey alone, or as the
+                 *     second step), or `oidc:<provider>` (a provider's sign-in,
+                 *     GitHub's included: `oidc:github`). On `registered`:
+                 *     `oidc:<provider>` for an account made by signing in with a
+                 *     provider (absent for `POST /register`).
                  */
-                method?: "password" | "totp" | "recovery_code" | "passkey";
+                method?: string;
                 /** @description The recovery codes still unused after this one. */
                 left?: number;
                 /**
                  * Format: int64
-                 * @description The passkey's id.
+                 * @description The passkey's or the identity's id.
                  */
                 id?: number;
                 /** @description The passkey's name. */
                 name?: string;
+                /** @description The identity's provider (`google`, `github`, …). */
+                provider?: string;
             };
         };
         EventList: {
@@ -1855,7 +2167,7 @@ export interface components {
             /** @description A sentence for a person. */
             error: string;
             /** @enum {string} */
-            code: "invalid_json" | "not_logged_in" | "invalid_credentials" | "invalid_code" | "paywall" | "premium_required" | "forbidden" | "forbidden_origin" | "account_disabled" | "not_found" | "method_not_allowed" | "username_taken" | "slug_taken" | "edit_conflict" | "last_admin" | "two_factor_enabled" | "two_factor_not_enabled" | "invalid_token" | "email_taken" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "too_many_attempts" | "too_many_requests" | "internal" | "unavailable" | "invalid_signature" | "already_premium" | "no_billing_account" | "billing_not_configured" | "billing_unavailable";
+            code: "invalid_json" | "not_logged_in" | "invalid_credentials" | "invalid_code" | "paywall" | "premium_required" | "forbidden" | "forbidden_origin" | "account_disabled" | "not_found" | "method_not_allowed" | "username_taken" | "slug_taken" | "edit_conflict" | "last_admin" | "two_factor_enabled" | "two_factor_not_enabled" | "reauth_required" | "last_login_method" | "invalid_token" | "email_taken" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "too_many_attempts" | "too_many_requests" | "internal" | "unavailable" | "invalid_signature" | "already_premium" | "no_billing_account" | "billing_not_configured" | "billing_unavailable";
         };
         /**
          * @example {
@@ -2006,7 +2318,14 @@ export interface components {
          *     }
          */
         PasswordChangeRequest: {
-            current_password: string;
+            /**
+             * @description The account's current password; required when it has one
+             *     (`422` without it). An account without one
+             *     (`has_password: false`) omits it to set its first password:
+             *     signing in within the last 300 s stands for it
+             *     (`403 reauth_required` otherwise).
+             */
+            current_password?: string;
             /**
              * @description Follows the register password rules: 8–72 bytes of UTF-8, no
              *     NUL, not a commonly used password, not containing the username.
@@ -2022,7 +2341,13 @@ export interface components {
          *     }
          */
         AccountDeleteRequest: {
-            password: string;
+            /**
+             * @description The account's current password; required when it has one
+             *     (`422` without it). An account without one
+             *     (`has_password: false`) omits it: signing in within the last
+             *     300 s stands for it (`403 reauth_required` otherwise).
+             */
+            password?: string;
         };
         /**
          * @example {
@@ -2030,8 +2355,13 @@ export interface components {
          *     }
          */
         PasswordRequest: {
-            /** @description The account's current password. */
-            password: string;
+            /**
+             * @description The account's current password; required when it has one
+             *     (`422` without it). An account without one
+             *     (`has_password: false`) omits it: signing in within the last
+             *     300 s stands for it (`403 reauth_required` otherwise).
+             */
+            password?: string;
         };
         /**
          * @example {
@@ -2052,8 +2382,13 @@ export interface components {
          *     }
          */
         TotpRemoveRequest: {
-            /** @description The account's current password. */
-            password: string;
+            /**
+             * @description The account's current password; required when it has one
+             *     (`422` without it). An account without one
+             *     (`has_password: false`) omits it: signing in within the last
+             *     300 s stands for it (`403 reauth_required` otherwise).
+             */
+            password?: string;
             /**
              * @description The authenticator app's current code (six digits), or an unused
              *     recovery code (any case, spaces and `-` ignored).
@@ -2116,8 +2451,13 @@ export interface components {
              *     refused (`422`) below 254 characters.
              */
             email: string | null;
-            /** @description The account's current password. */
-            password: string;
+            /**
+             * @description The account's current password; required when it has one
+             *     (`422` without it). An account without one
+             *     (`has_password: false`) omits it: signing in within the last
+             *     300 s stands for it (`403 reauth_required` otherwise).
+             */
+            password?: string;
         };
         /**
          * @example {
@@ -2983,6 +3323,51 @@ export interface components {
                 };
             };
         };
+        /**
+         * @description `reauth_required`: the account has no password (it signs in with a
+         *     provider) and signed in more than 300 s ago; sign in with the
+         *     provider again, then retry. Nothing changed.
+         *     `forbidden_origin`: a cross-site request the contract refuses.
+         */
+        ReauthRequiredOrForbiddenOrigin: {
+            headers: {
+                "Cache-Control": components["headers"]["CacheControl"];
+                "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"] & {
+                    /** @enum {unknown} */
+                    code?: "reauth_required" | "forbidden_origin";
+                };
+            };
+        };
+        /**
+         * @description This is the account's only way left to sign in (no password, no
+         *     other passkey, no other provider identity); nothing changed. Set a
+         *     password, or add a passkey or another provider, first.
+         */
+        LastLoginMethod: {
+            headers: {
+                "Cache-Control": components["headers"]["CacheControl"];
+                "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": "This is the only way left to sign in to this account. Set a password or add a passkey or another provider first.",
+                 *       "code": "last_login_method"
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"] & {
+                    /** @enum {unknown} */
+                    code?: "last_login_method";
+                };
+            };
+        };
     };
     parameters: {
         /**
@@ -2996,6 +3381,13 @@ export interface components {
          *     is refused, not lowered to 100.
          */
         PerPage: number;
+        /**
+         * @description A provider's name, as `GET /auth/providers` lists it: one of
+         *     `OIDC_PROVIDERS` (lower case), or `github`. Any other is
+         *     `404 not_found`.
+         * @example google
+         */
+        Provider: string;
         /**
          * @description The post's id (a positive integer).
          * @example 13
@@ -3248,6 +3640,17 @@ export interface components {
          */
         SetPendingCookie: string;
         /**
+         * @description The `tollgate_flow` cookie that binds a provider sign-in to this
+         *     browser: an opaque random value (256 bits), `HttpOnly`,
+         *     `SameSite=Lax` (sent with the provider's top-level redirect back,
+         *     not with other sites' requests), `Path=/auth/`, `Max-Age=600`, and
+         *     `Secure` when `COOKIE_SECURE=true`. Only a hash of it is kept on
+         *     the server. A browser that already holds one gets the same value
+         *     again.
+         * @example tollgate_flow=p0Jd7sVqK2mXc9LrT4wZb1YhN6fGe3Ua8Qk5Rj0Ci2E; HttpOnly; SameSite=Lax; Path=/auth/; Max-Age=600
+         */
+        SetFlowCookie: string;
+        /**
          * @description Clears the `session` cookie (`Max-Age=0`).
          * @example session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0
          */
@@ -3484,6 +3887,158 @@ export interface operations {
             429: components["responses"]["TooManyAttemptsOrRequests"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
+        };
+    };
+    listProviders: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The configured providers. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "providers": [
+                     *         {
+                     *           "name": "google"
+                     *         },
+                     *         {
+                     *           "name": "corp"
+                     *         },
+                     *         {
+                     *           "name": "github"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ProviderList"];
+                };
+            };
+            500: components["responses"]["Internal"];
+        };
+    };
+    startProviderSignIn: {
+        parameters: {
+            query?: {
+                /**
+                 * @description A path of the SPA to come back to once signed in
+                 *     (`/blog/3?tab=comments`), appended to `APP_URL`. Anything that
+                 *     is not a plain path — another origin, `//host`, a backslash,
+                 *     `%2f` or `%5c`, whitespace or a control character, over 2048
+                 *     characters — is replaced by `/`, so the redirect never leaves
+                 *     the SPA.
+                 * @example /blog/3
+                 */
+                return_to?: string;
+                /**
+                 * @description `true`: the session the sign-in opens is a persistent one
+                 *     (`Max-Age` = `REMEMBER_TTL_SECONDS`), as at `/login`. Any other
+                 *     value, or none, is a browser-session one.
+                 */
+                stay_signed_in?: boolean;
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description A provider's name, as `GET /auth/providers` lists it: one of
+                 *     `OIDC_PROVIDERS` (lower case), or `github`. Any other is
+                 *     `404 not_found`.
+                 * @example google
+                 */
+                provider: components["parameters"]["Provider"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the provider's authorization page. */
+            302: {
+                headers: {
+                    /**
+                     * @description The provider's authorization endpoint, with `client_id`,
+                     *     `redirect_uri`, `scope`, `state`, `nonce` (OpenID Connect),
+                     *     `code_challenge` and `code_challenge_method=S256`; or, when
+                     *     the provider cannot be reached,
+                     *     `{APP_URL}/login?error=provider_error`.
+                     * @example https://accounts.google.com/o/oauth2/v2/auth?response_type=code&client_id=1234.apps.googleusercontent.com&state=Xq3…&code_challenge=E9Mel…&code_challenge_method=S256&redirect_uri=https%3A%2F%2Fapi.example.com%2Fauth%2Fgoogle%2Fcallback&scope=openid+email+profile&nonce=k2T…
+                     */
+                    Location: string;
+                    "Set-Cookie": components["headers"]["SetFlowCookie"];
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    finishProviderSignIn: {
+        parameters: {
+            query?: {
+                /** @description The provider's authorization code. */
+                code?: string;
+                /** @description The `state` sent at `start`, as the provider returns it. */
+                state?: string;
+                /**
+                 * @description The provider's OAuth error instead of a code
+                 *     (`access_denied` when the person said no).
+                 */
+                error?: string;
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description A provider's name, as `GET /auth/providers` lists it: one of
+                 *     `OIDC_PROVIDERS` (lower case), or `github`. Any other is
+                 *     `404 not_found`.
+                 * @example google
+                 */
+                provider: components["parameters"]["Provider"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the SPA, signed in (or linked), or to its login page with an error code. */
+            302: {
+                headers: {
+                    /**
+                     * @description `{APP_URL}{return_to}` (signed in, or the identity linked);
+                     *     `{APP_URL}/login/two-factor` (an authenticator app is on:
+                     *     a pending sign-in waits for its second step); or
+                     *     `{APP_URL}/login?error=<code>`, `<code>` one of
+                     *     `ProviderSignInError`.
+                     */
+                    Location: string;
+                    /**
+                     * @description Present when a sign-in began: a new `session` cookie, as
+                     *     `SetSessionCookie` describes (or, for an account with an
+                     *     authenticator app on, a pending sign-in's, as
+                     *     `SetPendingCookie` does). Absent when the identity was
+                     *     linked to the caller's own session, and on every failure.
+                     * @example session=kq3V0xYbZ8m1Tn6Rw2Lc5Hs9Jd4Fg7Pa; Path=/; HttpOnly; SameSite=Lax
+                     */
+                    "Set-Cookie"?: string;
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
         };
     };
     checkSession: {
@@ -4144,7 +4699,7 @@ export interface operations {
             };
             400: components["responses"]["InvalidJson"];
             401: components["responses"]["NotLoggedInOrInvalidCredentials"];
-            403: components["responses"]["ForbiddenOrigin"];
+            403: components["responses"]["ReauthRequiredOrForbiddenOrigin"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
@@ -4199,7 +4754,7 @@ export interface operations {
             };
             400: components["responses"]["InvalidJson"];
             401: components["responses"]["NotLoggedInOrInvalidCredentials"];
-            403: components["responses"]["ForbiddenOrigin"];
+            403: components["responses"]["ReauthRequiredOrForbiddenOrigin"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
@@ -4232,7 +4787,7 @@ export interface operations {
             };
             400: components["responses"]["InvalidJson"];
             401: components["responses"]["NotLoggedInOrInvalidCredentials"];
-            403: components["responses"]["ForbiddenOrigin"];
+            403: components["responses"]["ReauthRequiredOrForbiddenOrigin"];
             409: components["responses"]["TwoFactorEnabled"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -4260,7 +4815,7 @@ export interface operations {
             };
             400: components["responses"]["InvalidJson"];
             401: components["responses"]["NotLoggedInOrInvalidCredentials"];
-            403: components["responses"]["ForbiddenOrigin"];
+            403: components["responses"]["ReauthRequiredOrForbiddenOrigin"];
             409: components["responses"]["TwoFactorNotEnabled"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -4325,7 +4880,7 @@ export interface operations {
             };
             400: components["responses"]["InvalidJson"];
             401: components["responses"]["NotLoggedInOrInvalidCredentials"];
-            403: components["responses"]["ForbiddenOrigin"];
+            403: components["responses"]["ReauthRequiredOrForbiddenOrigin"];
             409: components["responses"]["TwoFactorNotEnabled"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -4358,7 +4913,7 @@ export interface operations {
             };
             400: components["responses"]["InvalidJson"];
             401: components["responses"]["NotLoggedInOrInvalidCredentials"];
-            403: components["responses"]["ForbiddenOrigin"];
+            403: components["responses"]["ReauthRequiredOrForbiddenOrigin"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
@@ -4457,12 +5012,70 @@ export interface operations {
             };
             400: components["responses"]["InvalidJson"];
             401: components["responses"]["NotLoggedInOrInvalidCredentials"];
-            403: components["responses"]["ForbiddenOrigin"];
+            403: components["responses"]["ReauthRequiredOrForbiddenOrigin"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["LastLoginMethod"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyAttempts"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listIdentities: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller's identities. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdentityList"];
+                };
+            };
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["ForbiddenOrigin"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    unlinkIdentity: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The identity's id (from `GET /account/identities`).
+                 * @example 4
+                 */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The identity is unlinked. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["ForbiddenOrigin"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["LastLoginMethod"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };
@@ -4643,7 +5256,7 @@ export interface operations {
             };
             400: components["responses"]["InvalidJson"];
             401: components["responses"]["NotLoggedInOrInvalidCredentials"];
-            403: components["responses"]["ForbiddenOrigin"];
+            403: components["responses"]["ReauthRequiredOrForbiddenOrigin"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];

@@ -28,6 +28,8 @@ const LABELS: Record<AccountEvent["kind"], string> = {
   recovery_code_used: "Recovery code used to log in",
   passkey_added: "Passkey added",
   passkey_removed: "Passkey removed",
+  identity_linked: "Sign-in provider linked",
+  identity_unlinked: "Sign-in provider unlinked",
 };
 
 /** "2 minutes ago", "3 days ago", "just now". */
@@ -46,6 +48,9 @@ export function describeEvent(event: AccountEvent, now?: number): string {
   // A server newer than this app may send a kind it has no label for yet.
   let what: string = LABELS[event.kind] ?? event.kind;
   if (event.kind === "plan_changed" && event.detail.to) what += ` to ${event.detail.to}`;
+  if ((event.kind === "identity_linked" || event.kind === "identity_unlinked") && event.detail.provider) {
+    what += ` (${event.detail.provider})`;
+  }
   const parts = [event.ip ? `${what} from ${event.ip}` : what];
   const agent = describeAgent(event.user_agent);
   if (agent) parts.push(agent);
