@@ -10,6 +10,8 @@
 //   MAIL_DIR       where the server writes its messages as .eml files (no SMTP_URL)
 //   E2E_ADMIN_USERNAME, E2E_ADMIN_PASSWORD
 //                  an admin that run.sh made with `tollgate set-role` before the run
+//   OIDC_ISSUER    the OpenID Connect provider (tests/oidc/provider.mjs) that
+//                  run.sh started and configured tollgate with, as `corp`
 //
 // Exits 0 when every step passed, 1 with a "FAIL" line otherwise.
 
@@ -21,6 +23,7 @@ import { fileURLToPath } from "node:url";
 
 import { publishing } from "./publishing.mjs";
 import { twoFactor } from "./two_factor.mjs";
+import { providers } from "./providers.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const SPA_URL = process.env.SPA_URL ?? "http://localhost:5173";
@@ -559,6 +562,8 @@ async function main() {
   await publishing({ step, shot, until, textOf, expectText, expectCount, shotsAtWidths, newTab, register, login, dataOf, expectStatus, expectAbsent, meterText, API_URL, ADMIN_USERNAME, ADMIN_PASSWORD, browser, page }, { suffix, password });
 
   await twoFactor({ step, shot, until, textOf, expectText, expectCount, shotsAtWidths, newTab, register }, { suffix, password });
+
+  await providers({ step, shot, until, textOf, expectText, expectCount, shotsAtWidths, newTab, register }, { suffix, password, SPA_URL, API_URL });
 
   await step("no uncaught errors in the page", async () => {
     const errors = browserLog.filter((line) => line.startsWith("pageerror:"));

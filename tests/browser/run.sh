@@ -6,8 +6,12 @@
 # (tests/browser/stripe-stand-in.mjs; there is no internet here) as its
 # API. Before the browser starts, an admin is registered and made one with
 # `tollgate set-role`, as an operator makes the first admin; e2e.mjs signs
-# in as them (E2E_ADMIN_USERNAME, E2E_ADMIN_PASSWORD). Screenshots of each
-# step go to artifacts/browser/.
+# in as them (E2E_ADMIN_USERNAME, E2E_ADMIN_PASSWORD). Sign-in with another
+# provider is on too: a real OpenID Connect provider (tests/oidc/provider.mjs,
+# oidc-provider from npm) on loopback, with which tollgate is registered as
+# the client `corp` (Dynamic Client Registration); providers.mjs signs in on
+# its own login page (OIDC_ISSUER). Screenshots of each step go to
+# artifacts/browser/.
 #
 # Non-interactive; fine under CI=true. Needs node/npm, cargo, and Chromium
 # (installed with apt-get when /usr/bin/chromium is missing).
@@ -15,9 +19,13 @@
 #   E2E_API_PORT  tollgate's port   (default 8080)
 #   E2E_SPA_PORT  vite preview port (default 5173)
 #   E2E_STRIPE_PORT  the Stripe stand-in's port (default 12111)
+#   E2E_OIDC_PORT the OpenID Connect provider's port (default 0: any free one)
 #   CHROMIUM      the browser binary (default /usr/bin/chromium)
-# Both ports must be free. The SPA and the API are both addressed as
-# `localhost`, so they are the same site and the SameSite=Lax cookie flows.
+#   CARGO_TARGET_DIR  where cargo builds tollgate (default <repo>/target)
+# The ports must be free. The SPA and the API are both addressed as
+# `localhost`, so they are the same site and the SameSite=Lax cookie flows;
+# tollgate's PUBLIC_URL is that address too, so the provider sends the
+# browser back to the host whose cookies it holds.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -26,6 +34,8 @@ TEST_DIR="$ROOT/tests/browser"
 API_PORT="${E2E_API_PORT:-8080}"
 SPA_PORT="${E2E_SPA_PORT:-5173}"
 STRIPE_PORT="${E2E_STRIPE_PORT:-12111}"
+OIDC_PORT="${E2E_OIDC_PORT:-0}"
+OIDC_DIR="$ROOT/tests/oidc"
 export CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
 export ARTIFACTS_DIR="$ROOT/artifacts/browser"
 export SPA_URL="http://localhost:$SPA_PORT"
@@ -40,8 +50,8 @@ say() { printf '== %s (%ss)\n' "$*" "$((SECONDS - START))"; }
 die() { printf 'browser e2e: FAIL: %s\n' "$*" >&2; exit 1; }
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for port in "$API_PORT" "$SPA_PORT" "$STRIPE_PORT"; do
-  port_in_use "$port" && die "port $port is already in use (another server?); free it or set E2E_API_PORT / E2E_SPA_PORT"
+for port in "$API_PORT" "$SPA_PORT" "$STRIPE_PORT" $([[ $OIDC_PORT == 0 ]] || echo "$OIDC_PORT"); do
+  port_in_use "$port" && die "port $port is already in use (another server?); free it or set E2E_API_PORT / E2E_SPA_PORT / E2E_STRIPE_PORT / E2E_OIDC_PORT"
 done
 
 # --- Chromium -------------------------------------------------------------
@@ -67,13 +77,19 @@ npm_install() {
 say "npm ci (examples/react-spa, tests/browser)"
 npm_install "$SPA_DIR"
 npm_install "$TEST_DIR"
+if [[ ! -f "$OIDC_DIR/node_modules/oidc-provider/package.json" ]]; then
+  say "npm ci (tests/oidc)"
+  npm_install "$OIDC_DIR"
+fi
 
 say "building the SPA (VITE_API_URL=$API_URL)"
 (cd "$SPA_DIR" && VITE_API_URL="$API_URL" timeout 120 npm run build --silent -- --logLevel warn)
 
 say "cargo build --bin tollgate"
 (cd "$ROOT" && cargo build --bin tollgate --quiet)
-TOLLGATE="$ROOT/target/debug/tollgate"
+TARGET_DIR="${CARGO_TARGET_DIR:-target}"
+[[ "$TARGET_DIR" == /* ]] || TARGET_DIR="$ROOT/$TARGET_DIR" # cargo reads a relative one from where it runs
+TOLLGATE="$TARGET_DIR/debug/tollgate"
 [[ -x "$TOLLGATE" ]] || die "no binary at $TOLLGATE (is CARGO_TARGET_DIR set elsewhere?)"
 
 # --- servers ----------------------------------------------------------------
@@ -82,16 +98,17 @@ API_PID=""
 SPA_PID=""
 E2E_PID=""
 STRIPE_PID=""
+OIDC_PID=""
 cleanup() {
   local rc=$?
-  for pid in $E2E_PID $SPA_PID $API_PID $STRIPE_PID; do
+  for pid in $E2E_PID $SPA_PID $API_PID $STRIPE_PID $OIDC_PID; do
     kill "$pid" 2>/dev/null || true
   done
-  for pid in $E2E_PID $SPA_PID $API_PID $STRIPE_PID; do
+  for pid in $E2E_PID $SPA_PID $API_PID $STRIPE_PID $OIDC_PID; do
     wait "$pid" 2>/dev/null || true
   done
   if [[ $rc -ne 0 ]]; then
-    for log in "$WORK/tollgate.log" "$WORK/vite.log" "$WORK/stripe.log"; do
+    for log in "$WORK/tollgate.log" "$WORK/vite.log" "$WORK/stripe.log" "$WORK/oidc.log"; do
       [[ -s "$log" ]] && { echo "--- last lines of $(basename "$log")"; tail -n 30 "$log"; }
     done
   fi
@@ -104,6 +121,30 @@ trap 'exit 130' INT TERM
 say "starting the Stripe stand-in on 127.0.0.1:$STRIPE_PORT"
 node "$TEST_DIR/stripe-stand-in.mjs" "$STRIPE_PORT" >"$WORK/stripe.log" 2>&1 &
 STRIPE_PID=$!
+
+say "starting the OpenID Connect provider (tests/oidc/provider.mjs)"
+# It runs until its stdin closes: a pipe this script holds open as fd 8, so
+# the provider goes with the script even if the script is killed outright.
+# (The servers started below do not inherit that end: 8>&-.)
+exec 8> >(cd "$OIDC_DIR" && PORT="$OIDC_PORT" exec node provider.mjs >"$WORK/oidc.out" 2>"$WORK/oidc.log")
+OIDC_PID=$!
+deadline=$((SECONDS + 30))
+until OIDC_PORT="$(sed -n 's/^listening \([0-9]*\)$/\1/p' "$WORK/oidc.out" 2>/dev/null)" && [[ -n "$OIDC_PORT" ]]; do
+  kill -0 "$OIDC_PID" 2>/dev/null || die "the OpenID Connect provider exited before listening"
+  ((SECONDS < deadline)) || die "the OpenID Connect provider did not listen within 30 s"
+  sleep 0.2
+done
+export OIDC_ISSUER="http://127.0.0.1:$OIDC_PORT"
+# tollgate as a client of its own (open Dynamic Client Registration), sent
+# back to the API at the address the browser uses.
+REGISTRATION="$(curl -fsS --max-time 10 "$OIDC_ISSUER/reg" -H 'Content-Type: application/json' \
+  -d "{\"redirect_uris\":[\"$API_URL/auth/corp/callback\"],\"token_endpoint_auth_method\":\"client_secret_basic\",\"grant_types\":[\"authorization_code\"],\"response_types\":[\"code\"]}")" \
+  || die "the OpenID Connect provider refused to register tollgate as a client"
+client_field() { printf '%s' "$REGISTRATION" | node -e 'let s = ""; process.stdin.on("data", (d) => { s += d; }).on("end", () => process.stdout.write(JSON.parse(s)[process.argv[1]] ?? ""));' "$1"; }
+OIDC_CLIENT_ID="$(client_field client_id)"
+OIDC_CLIENT_SECRET="$(client_field client_secret)"
+[[ -n "$OIDC_CLIENT_ID" && -n "$OIDC_CLIENT_SECRET" ]] || die "no client_id or client_secret in the registration: $REGISTRATION"
+say "the provider is $OIDC_ISSUER; tollgate is its client $OIDC_CLIENT_ID"
 
 # No SMTP_URL: messages are written as .eml files here, where e2e.mjs reads
 # them and follows their links as the recipient would.
@@ -118,15 +159,17 @@ say "starting tollgate on 127.0.0.1:$API_PORT (fresh database in $WORK)"
     CORS_ALLOWED_ORIGINS="$SPA_URL" DATABASE_URL="$WORK/tollgate.db" \
     FREE_READS=5 SEED_DEMO_POSTS=true APP_URL="$SPA_URL" MAIL_DIR="$MAIL_DIR" \
     STRIPE_SECRET_KEY=sk_test_e2e STRIPE_PRICE_ID=price_e2e STRIPE_WEBHOOK_SECRET="$WEBHOOK_SECRET" \
-    STRIPE_API_BASE="$STRIPE_URL" "$TOLLGATE" serve
-) >"$WORK/tollgate.log" 2>&1 &
+    STRIPE_API_BASE="$STRIPE_URL" PUBLIC_URL="$API_URL" \
+    OIDC_PROVIDERS=corp OIDC_CORP_ISSUER="$OIDC_ISSUER" \
+    OIDC_CORP_CLIENT_ID="$OIDC_CLIENT_ID" OIDC_CORP_CLIENT_SECRET="$OIDC_CLIENT_SECRET" "$TOLLGATE" serve
+) >"$WORK/tollgate.log" 2>&1 8>&- &
 API_PID=$!
 
 say "starting vite preview on localhost:$SPA_PORT"
 (
   cd "$SPA_DIR"
   exec ./node_modules/.bin/vite preview --port "$SPA_PORT" --strictPort --host localhost
-) >"$WORK/vite.log" 2>&1 &
+) >"$WORK/vite.log" 2>&1 8>&- &
 SPA_PID=$!
 
 wait_for() { # name url pid
@@ -138,6 +181,7 @@ wait_for() { # name url pid
   done
 }
 wait_for "the Stripe stand-in" "$STRIPE_URL/_requests" "$STRIPE_PID"
+wait_for "the OpenID Connect provider" "$OIDC_ISSUER/.well-known/openid-configuration" "$OIDC_PID"
 wait_for tollgate "http://127.0.0.1:$API_PORT/health" "$API_PID"
 wait_for "vite preview" "$SPA_URL/" "$SPA_PID"
 
@@ -156,7 +200,7 @@ curl -fsS --max-time 10 -o /dev/null "http://127.0.0.1:$API_PORT/register" -H 'C
 say "running e2e.mjs in Chromium"
 cd "$TEST_DIR"
 # In the background so that a signal to this script is handled at once.
-timeout 360 node e2e.mjs &
+timeout 360 node e2e.mjs 8>&- &
 E2E_PID=$!
 wait "$E2E_PID" || die "e2e.mjs failed (exit $?); screenshots in $ARTIFACTS_DIR"
 E2E_PID=""

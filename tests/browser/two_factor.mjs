@@ -29,10 +29,10 @@ function base32Decode(text) {
 }
 
 /** The 30-s step `unixSeconds` falls in. */
-const stepOf = (unixSeconds) => Math.floor(unixSeconds / 30);
+export const stepOf = (unixSeconds) => Math.floor(unixSeconds / 30);
 
 /** RFC 6238 TOTP (HMAC-SHA-1, 6 digits) for the time step `step`. */
-function totp(secret, step) {
+export function totp(secret, step) {
   const counter = Buffer.alloc(8);
   counter.writeBigUInt64BE(BigInt(step));
   const mac = createHmac("sha1", base32Decode(secret)).update(counter).digest();

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState, type ComponentType } from "react";
-import { asApiError, call, client, type OnAuthLost, type User } from "./api/client";
+import { asApiError, call, client, providerSignInError, type OnAuthLost, type User } from "./api/client";
 import AuthForm from "./components/AuthForm";
 import PostList from "./components/PostList";
 import PostView from "./components/PostView";
@@ -12,6 +12,8 @@ import Users from "./components/Users";
 import { managesUsers, writesPosts } from "./roles";
 import { BillingAction } from "./components/Billing";
 import { ForgotPassword, ResetPassword, VerifyEmail } from "./components/Recovery";
+import SecondStep from "./components/SecondStep";
+import { SIGN_IN_ERRORS } from "./components/Providers";
 
 /**
  * What the app shows below the header. An editor's `key` is new each time
@@ -26,16 +28,35 @@ let editors = 0;
 const editorView = (id: number | null): View => ({ name: "editor", id, key: (editors += 1) });
 
 // Where Stripe sends the browser back (APP_URL/billing/success, /cancel,
-// and /account from the portal): a note, then the app as usual.
-function landing(): { view: "posts" | "account"; note: string | null } {
+// and /account from the portal): a note, then the app as usual. Where a
+// provider sign-in sends it back: the page it started from (/account,
+// /account/security), or APP_URL/login?error=<code> when it failed, shown
+// on the login form (or, signed in, as a note on the security page, where
+// linking starts).
+function landing(): { view: "posts" | "account" | "security"; note: string | null; signInError: string | null } {
   const path = window.location.pathname;
+  if (path === "/login") {
+    const code = providerSignInError(window.location.search);
+    return { view: code ? "security" : "posts", note: null, signInError: code && SIGN_IN_ERRORS[code] };
+  }
+  const page = landingPage(path);
+  return { ...page, signInError: null };
+}
+
+function landingPage(path: string): { view: "posts" | "account" | "security"; note: string | null } {
   if (path === "/billing/success") {
     return { view: "account", note: "Thank you! Your premium plan starts as soon as Stripe confirms the payment." };
   }
   if (path === "/billing/cancel") return { view: "posts", note: "Checkout cancelled: nothing was charged." };
   if (path === "/account") return { view: "account", note: null };
+  if (path === "/account/security") return { view: "security", note: null };
   return { view: "posts", note: null };
 }
+
+// After a provider, an account with an authenticator app on finishes its
+// sign-in here ({APP_URL}/login/two-factor): the session cookie holds the
+// pending sign-in, which only the second step accepts.
+const SECOND_STEP_PATH = "/login/two-factor";
 
 // The pages an emailed link opens ({APP_URL}/verify-email?token=…,
 // {APP_URL}/reset-password?token=…): shown whether or not anyone is logged in.
@@ -52,6 +73,8 @@ export default function App() {
   const [note, setNote] = useState(first.note);
   const [startupError, setStartupError] = useState<string | null>(null);
   const [forgot, setForgot] = useState(false);
+  const [signInError, setSignInError] = useState(first.signInError);
+  const [secondStep, setSecondStep] = useState(window.location.pathname === SECOND_STEP_PATH);
   const LinkPage = LINK_PAGES[window.location.pathname];
 
   // Who am I? The cookie is HttpOnly, so only the server can tell.
@@ -68,6 +91,19 @@ export default function App() {
   const loggedIn = useCallback((u: User) => {
     setUser(u);
     setView({ name: "posts" });
+    setSignInError(null);
+  }, []);
+
+  // A failed provider sign-in is said once: a reload does not say it again.
+  useEffect(() => {
+    if (window.location.pathname === "/login") window.history.replaceState(null, "", "/");
+  }, []);
+
+  /** Leaves the provider's second step, for the app (signed in) or the login form. */
+  const endSecondStep = useCallback((reason: string | null) => {
+    window.history.replaceState(null, "", "/");
+    setSecondStep(false);
+    setSignInError(reason);
   }, []);
 
   // Any 401 while logged in means the session ended elsewhere (expired,
@@ -119,10 +155,19 @@ export default function App() {
         <h1>tollgate</h1>
         {startupError && <p className="error" data-testid="startup-error">{startupError}</p>}
         <div className="auth">
-          {forgot ? (
+          {secondStep ? (
+            <SecondStep methods={["totp", "recovery_code"]} intro="Your provider has signed you in."
+              onSuccess={(u) => {
+                endSecondStep(null);
+                loggedIn(u);
+              }}
+              // The pending sign-in lasts 5 minutes; then it is the provider again.
+              onRestart={(reason) => endSecondStep(reason && "The sign-in timed out after 5 minutes. Please sign in again.")} />
+          ) : forgot ? (
             <ForgotPassword onCancel={() => setForgot(false)} />
           ) : (
-            <AuthForm kind="login" onSuccess={loggedIn} onForgot={() => setForgot(true)} />
+            // Keyed by the message, so a new one shows even after the form was used.
+            <AuthForm key={signInError ?? ""} kind="login" onSuccess={loggedIn} onForgot={() => setForgot(true)} problem={signInError} />
           )}
           <AuthForm kind="register" onSuccess={loggedIn} />
         </div>
@@ -174,6 +219,13 @@ export default function App() {
       {note && (
         <p className="note" data-testid="billing-note">
           {note} <button className="link" onClick={() => setNote(null)}>Dismiss</button>
+        </p>
+      )}
+      {signInError && (
+        // Signed in: linking a provider (or signing in again with one) did not finish.
+        <p className="note" role="alert" data-testid="sign-in-note">
+          The sign-in with your provider did not finish. {signInError}{" "}
+          <button className="link" onClick={() => setSignInError(null)}>Dismiss</button>
         </p>
       )}
 

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState, type FormEvent } from "react";
 import { asApiError, call, client, type Account as AccountData, type OnAuthLost } from "../api/client";
 import { BillingAction } from "./Billing";
+import { SignInAgain } from "./Providers";
 
 const day = (t: string) => new Date(t).toLocaleDateString();
 
@@ -13,6 +14,8 @@ export default function Account({ onAuthLost }: { onAuthLost: OnAuthLost }) {
   const [password, setPassword] = useState("");
   const [fields, setFields] = useState<Record<string, string>>({});
   const [notice, setNotice] = useState<string | null>(null);
+  // reauth_required: no password, and the sign-in is too old for this change.
+  const [reauth, setReauth] = useState(false);
   const [busy, setBusy] = useState(false);
 
   const load = useCallback(() => {
@@ -38,8 +41,11 @@ export default function Account({ onAuthLost }: { onAuthLost: OnAuthLost }) {
     setError(null);
     setFields({});
     setNotice(null);
+    setReauth(false);
     try {
-      const a = await call(client.POST("/email", { body: { email: email.trim() || null, password } }));
+      // An account without a password sends none: its recent sign-in stands for it.
+      const proof = account?.has_password === false ? {} : { password };
+      const a = await call(client.POST("/email", { body: { email: email.trim() || null, ...proof } }));
       setAccount(a);
       setPassword("");
       setNotice(a.email ? `We have sent a link to ${a.email}; open it to verify the address.` : "The address is removed.");
@@ -47,6 +53,7 @@ export default function Account({ onAuthLost }: { onAuthLost: OnAuthLost }) {
       const err = asApiError(caught);
       if (err.code === "validation_failed") setFields(err.fields);
       else setError(err.message);
+      setReauth(err.code === "reauth_required");
       // A wrong password is a 401 too (invalid_credentials); only a lost
       // session goes back to the login form.
       if (err.code === "not_logged_in") onAuthLost(err);
@@ -78,6 +85,9 @@ export default function Account({ onAuthLost }: { onAuthLost: OnAuthLost }) {
         <p data-testid="subscription" data-status="none">No subscription.</p>
       )}
       <BillingAction plan={account.plan} />
+      <p data-testid="account-password" data-set={account.has_password ? "true" : "false"}>
+        {account.has_password ? "Password: set." : "Password: none, you sign in with a provider (Account security can set one)."}
+      </p>
       <p>
         Email address:{" "}
         <strong data-testid="account-email">{account.email ?? "none"}</strong>{" "}
@@ -93,10 +103,15 @@ export default function Account({ onAuthLost }: { onAuthLost: OnAuthLost }) {
         <input id="email-new" data-testid="email-new" type="email" value={email} autoComplete="email"
           aria-invalid={fields.email ? true : undefined} onChange={(e) => setEmail(e.target.value)} />
         {fields.email && <p className="field-error" data-testid="email-error-email">{fields.email}</p>}
-        <label htmlFor="email-password">Your password</label>
-        <input id="email-password" data-testid="email-password" type="password" value={password}
-          autoComplete="current-password" onChange={(e) => setPassword(e.target.value)} />
+        {account.has_password && (
+          <>
+            <label htmlFor="email-password">Your password</label>
+            <input id="email-password" data-testid="email-password" type="password" value={password}
+              autoComplete="current-password" onChange={(e) => setPassword(e.target.value)} />
+          </>
+        )}
         {error && <p className="error" data-testid="email-error">{error}</p>}
+        {reauth && <SignInAgain returnTo="/account" />}
         {notice && <p data-testid="email-notice">{notice}</p>}
         <button type="submit" data-testid="email-submit" disabled={busy}>{busy ? "…" : "Save"}</button>
       </form>

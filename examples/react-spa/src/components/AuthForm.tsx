@@ -2,6 +2,7 @@ import { useState, type FormEvent } from "react";
 import { asApiError, call, client, needsSecondStep, type Schemas, type TwoFactorRequired, type User } from "../api/client";
 import { passkeysSupported } from "../webauthn";
 import SecondStep, { signInWithPasskey } from "./SecondStep";
+import { goToProvider, providerLabel, thisPage, useProviders } from "./Providers";
 
 type Kind = "login" | "register";
 
@@ -10,12 +11,15 @@ const TEXT: Record<Kind, { title: string; submit: string; password: string }> = 
   register: { title: "Create an account", submit: "Register", password: "new-password" },
 };
 
-// The login and the register form: same fields, different route.
+// The login and the register form: same fields, different route. The login
+// form also offers "Continue with …" for each provider the server has.
 // `kind` also prefixes every data-testid ("login-username", "register-error-password", …).
-export default function AuthForm({ kind, onSuccess, onForgot }: {
+export default function AuthForm({ kind, onSuccess, onForgot, problem = null }: {
   kind: Kind;
   onSuccess: (user: User) => void;
   onForgot?: () => void;
+  /** A sentence to show at first: why the last sign-in (at a provider) did not finish. */
+  problem?: string | null;
 }) {
   const t = TEXT[kind];
   const [username, setUsername] = useState("");
@@ -23,10 +27,11 @@ export default function AuthForm({ kind, onSuccess, onForgot }: {
   const [email, setEmail] = useState(""); // register only; optional
   const [stay, setStay] = useState(false);
   const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null); // one sentence for the whole form
+  const [error, setError] = useState<string | null>(problem); // one sentence for the whole form
   const [fields, setFields] = useState<Record<string, string>>({}); // 422: per-field messages
   // Login only: the password was right and the account asks for a second step.
   const [pending, setPending] = useState<TwoFactorRequired | null>(null);
+  const providers = useProviders(kind === "login");
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -125,6 +130,13 @@ export default function AuthForm({ kind, onSuccess, onForgot }: {
           Sign in with a passkey
         </button>
       )}
+      {kind === "login" && providers.map(({ name }) => (
+        // A navigation to the provider and back to this page; "Stay signed in" holds for it too.
+        <button type="button" key={name} data-testid={`login-provider-${name}`} disabled={busy}
+          onClick={() => goToProvider(name, thisPage(), stay)}>
+          Continue with {providerLabel(name)}
+        </button>
+      ))}
       {kind === "login" && onForgot && (
         <button type="button" className="link" data-testid="forgot-link" onClick={onForgot}>
           Forgot your password?

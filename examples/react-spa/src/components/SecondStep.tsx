@@ -20,14 +20,17 @@ export async function signInWithPasskey(stay: boolean): Promise<User> {
   return call(client.POST("/login/passkey", { body: { credential, stay_signed_in: stay } }));
 }
 
-// The second step of a login (POST /login answered 202): a code from the
+// The second step of a login (POST /login answered 202, or a provider
+// sign-in sent the browser to /login/two-factor): a code from the
 // authenticator app, a recovery code, or a passkey, within the 300 s the
 // pending sign-in lives.
-export default function SecondStep({ methods, onSuccess, onRestart }: {
+export default function SecondStep({ methods, onSuccess, onRestart, intro = "Your password is right." }: {
   methods: TwoFactorRequired["methods"];
   onSuccess: (user: User) => void;
   /** Back to the password step, with the reason to show there. */
   onRestart: (reason: string | null) => void;
+  /** What the first step was. */
+  intro?: string;
 }) {
   const [recovery, setRecovery] = useState(!methods.includes("totp"));
   const [code, setCode] = useState("");
@@ -81,7 +84,7 @@ export default function SecondStep({ methods, onSuccess, onRestart }: {
   return (
     <form className="card" onSubmit={submit} data-testid="second-step" noValidate>
       <h2>Two-step sign-in</h2>
-      <p className="hint">Your password is right. Now prove it is you with your second factor.</p>
+      <p className="hint">{intro} Now prove it is you with your second factor.</p>
       {recovery ? (
         <>
           <label htmlFor="second-step-recovery">A recovery code</label>

@@ -1,8 +1,13 @@
 import { useCallback, useEffect, useState, type FormEvent } from "react";
 import {
-  ApiError, asApiError, call, client, type OnAuthLost, type Passkey, type TotpEnrolment, type TwoFactor,
+  ApiError, asApiError, call, client, identities, unlinkIdentity, type Account, type Identity, type OnAuthLost,
+  type Passkey, type TotpEnrolment, type TwoFactor,
 } from "../api/client";
 import { createPasskey, passkeyFailure, passkeysSupported } from "../webauthn";
+import { goToProvider, providerLabel, SignInAgain, useProviders } from "./Providers";
+
+/** Where a sign-in with a provider started on this page comes back to (App's landing). */
+const THIS_PAGE = "/account/security";
 
 const day = (t: string) => new Date(t).toLocaleDateString();
 const when = (t: string) => new Date(t).toLocaleString();
@@ -13,39 +18,56 @@ const grouped = (secret: string) => secret.replace(/(.{4})(?=.)/g, "$1 ");
 /**
  * What a failed call means for a form here: a 422's field messages, or one
  * sentence. A wrong password is a 401 too (invalid_credentials); only a lost
- * session (not_logged_in) goes back to the login form.
+ * session (not_logged_in) goes back to the login form. `reauth`: an account
+ * without a password signed in too long ago for this change
+ * (reauth_required), so the form offers to sign in again with its provider.
  */
 function useFailure(onAuthLost: OnAuthLost) {
   const [error, setError] = useState<string | null>(null);
   const [fields, setFields] = useState<Record<string, string>>({});
+  const [reauth, setReauth] = useState(false);
   const fail = useCallback((caught: unknown) => {
     const err: ApiError = asApiError(caught);
     if (err.code === "validation_failed" && Object.keys(err.fields).length) setFields(err.fields);
     else setError(err.message);
+    setReauth(err.code === "reauth_required");
     if (err.code === "not_logged_in") onAuthLost(err);
   }, [onAuthLost]);
   const clear = useCallback(() => {
     setError(null);
     setFields({});
+    setReauth(false);
   }, []);
-  return { error, fields, fail, clear };
+  return { error, fields, reauth, fail, clear };
 }
 
-/** An error sentence, announced to screen readers as it appears. */
-function Problem({ text, testid }: { text: string | null; testid: string }) {
-  return <p className="error" role="alert" data-testid={testid} hidden={!text}>{text}</p>;
+/**
+ * An error sentence, announced to screen readers as it appears; after
+ * reauth_required, the buttons to sign in again with a provider.
+ */
+function Problem({ text, testid, reauth = false }: { text: string | null; testid: string; reauth?: boolean }) {
+  return (
+    <>
+      <p className="error" role="alert" data-testid={testid} hidden={!text}>{text}</p>
+      {reauth && <SignInAgain returnTo={THIS_PAGE} />}
+    </>
+  );
 }
 
 // The account's second factors: the authenticator app (POST/DELETE
 // /account/totp, POST /account/totp/confirm, POST /account/recovery-codes)
-// and passkeys (GET/POST /account/passkeys, DELETE /account/passkeys/{id}).
+// and passkeys (GET/POST /account/passkeys, DELETE /account/passkeys/{id});
+// the providers it signs in with (GET/DELETE /account/identities); and, for
+// an account made by a provider, its first password (POST /password).
+// Such an account has no password to type: its forms leave the field out.
 export default function Security({ onAuthLost }: { onAuthLost: OnAuthLost }) {
-  const [status, setStatus] = useState<TwoFactor | null>(null);
+  const [account, setAccount] = useState<Account | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [passwordSet, setPasswordSet] = useState(false);
 
   const load = useCallback(() => {
     return call(client.GET("/account"))
-      .then((a) => setStatus(a.two_factor))
+      .then(setAccount)
       .catch((caught: unknown) => {
         const err = asApiError(caught);
         setError(err.message);
@@ -57,9 +79,11 @@ export default function Security({ onAuthLost }: { onAuthLost: OnAuthLost }) {
     load();
   }, [load]);
 
-  if (!status) {
+  if (!account) {
     return error ? <p className="error" data-testid="security-error">{error}</p> : <p>Loading your sign-in settings…</p>;
   }
+  const status = account.two_factor;
+  const hasPassword = account.has_password;
   return (
     <section className="security" data-testid="security">
       <h2>Account security</h2>
@@ -67,9 +91,16 @@ export default function Security({ onAuthLost }: { onAuthLost: OnAuthLost }) {
         After your password, sign-in can ask for a code from an authenticator app. Passkeys sign you in
         on their own, without the password.
       </p>
+      {passwordSet && (
+        <p className="note" role="status" data-testid="password-set">
+          Your password is set: you can now sign in with your username and password too.
+        </p>
+      )}
       <div className="security-grid">
-        <Authenticator status={status} onChanged={load} onAuthLost={onAuthLost} />
-        <Passkeys onChanged={load} onAuthLost={onAuthLost} />
+        <Authenticator status={status} hasPassword={hasPassword} onChanged={load} onAuthLost={onAuthLost} />
+        <Passkeys hasPassword={hasPassword} onChanged={load} onAuthLost={onAuthLost} />
+        <SignInProviders onAuthLost={onAuthLost} />
+        {!hasPassword && <SetPassword onChanged={() => load().then(() => setPasswordSet(true))} onAuthLost={onAuthLost} />}
       </div>
     </section>
   );
@@ -92,8 +123,9 @@ function RecoveryCodes({ codes, onDone }: { codes: string[]; onDone: () => void 
   );
 }
 
-function Authenticator({ status, onChanged, onAuthLost }: {
+function Authenticator({ status, hasPassword, onChanged, onAuthLost }: {
   status: TwoFactor;
+  hasPassword: boolean;
   onChanged: () => Promise<unknown>;
   onAuthLost: OnAuthLost;
 }) {
@@ -104,7 +136,9 @@ function Authenticator({ status, onChanged, onAuthLost }: {
   const [enrolment, setEnrolment] = useState<TotpEnrolment | null>(null);
   const [codes, setCodes] = useState<string[] | null>(null);
   const [busy, setBusy] = useState(false);
-  const { error, fields, fail, clear } = useFailure(onAuthLost);
+  const { error, fields, reauth, fail, clear } = useFailure(onAuthLost);
+  // Without a password, a recent sign-in stands for it.
+  const proof = hasPassword ? { password } : {};
 
   function show(form: typeof open) {
     clear();
@@ -128,7 +162,7 @@ function Authenticator({ status, onChanged, onAuthLost }: {
   const start = (event: FormEvent) => {
     event.preventDefault();
     return run(async () => {
-      setEnrolment(await call(client.POST("/account/totp", { body: { password } })));
+      setEnrolment(await call(client.POST("/account/totp", { body: proof })));
       setPassword("");
     });
   };
@@ -144,7 +178,7 @@ function Authenticator({ status, onChanged, onAuthLost }: {
   const regenerate = (event: FormEvent) => {
     event.preventDefault();
     return run(async () => {
-      const answer = await call(client.POST("/account/recovery-codes", { body: { password } }));
+      const answer = await call(client.POST("/account/recovery-codes", { body: proof }));
       setCodes(answer.recovery_codes);
       show("none");
       await onChanged();
@@ -153,13 +187,13 @@ function Authenticator({ status, onChanged, onAuthLost }: {
   const turnOff = (event: FormEvent) => {
     event.preventDefault();
     return run(async () => {
-      await call(client.DELETE("/account/totp", { body: { password, code } }));
+      await call(client.DELETE("/account/totp", { body: { ...proof, code } }));
       show("none");
       await onChanged();
     });
   };
 
-  const passwordField = (id: string) => (
+  const passwordField = (id: string) => hasPassword && (
     <>
       <label htmlFor={id}>Your password</label>
       <input id={id} data-testid={id} type="password" value={password} autoComplete="current-password"
@@ -174,7 +208,7 @@ function Authenticator({ status, onChanged, onAuthLost }: {
       <p data-testid="totp-status" data-on={status.totp ? "true" : "false"}>
         {status.totp
           ? <>On. <span data-testid="recovery-codes-left">{status.recovery_codes_left}</span> unused recovery code{status.recovery_codes_left === 1 ? "" : "s"}.</>
-          : "Off: your password alone signs you in."}
+          : `Off: your ${hasPassword ? "password" : "provider"} alone signs you in.`}
       </p>
 
       {codes && <RecoveryCodes codes={codes} onDone={() => setCodes(null)} />}
@@ -189,9 +223,9 @@ function Authenticator({ status, onChanged, onAuthLost }: {
 
       {open === "setup" && !enrolment && (
         <form className="stack" onSubmit={start} data-testid="totp-setup-form" noValidate>
-          <p className="hint">Confirm it is you; then scan a QR code with an app such as Aegis, Google Authenticator or 1Password.</p>
+          <p className="hint">{hasPassword ? "Confirm it is you; then scan" : "Scan"} a QR code with an app such as Aegis, Google Authenticator or 1Password.</p>
           {passwordField("totp-setup-password")}
-          <Problem text={error} testid="totp-setup-error" />
+          <Problem text={error} testid="totp-setup-error" reauth={reauth} />
           <div className="actions">
             <button type="submit" data-testid="totp-setup-submit" disabled={busy}>{busy ? "…" : "Continue"}</button>
             <button type="button" className="link" onClick={() => show("none")}>Cancel</button>
@@ -225,7 +259,7 @@ function Authenticator({ status, onChanged, onAuthLost }: {
         <form className="stack" onSubmit={regenerate} data-testid="recovery-regenerate-form" noValidate>
           <p className="hint">Ten new codes; the ones you have now stop working.</p>
           {passwordField("recovery-regenerate-password")}
-          <Problem text={error} testid="recovery-regenerate-error" />
+          <Problem text={error} testid="recovery-regenerate-error" reauth={reauth} />
           <div className="actions">
             <button type="submit" data-testid="recovery-regenerate-submit" disabled={busy}>{busy ? "…" : "Make new codes"}</button>
             <button type="button" className="link" onClick={() => show("none")}>Cancel</button>
@@ -241,7 +275,7 @@ function Authenticator({ status, onChanged, onAuthLost }: {
           <input id="totp-off-code" data-testid="totp-off-code" value={code} autoComplete="one-time-code"
             aria-invalid={fields.code ? true : undefined} onChange={(e) => setCode(e.target.value)} />
           {fields.code && <p className="field-error" data-testid="totp-off-error-code">{fields.code}</p>}
-          <Problem text={error} testid="totp-off-error" />
+          <Problem text={error} testid="totp-off-error" reauth={reauth} />
           <div className="actions">
             <button type="submit" className="destructive" data-testid="totp-off-submit" disabled={busy}>{busy ? "…" : "Turn off"}</button>
             <button type="button" className="link" onClick={() => show("none")}>Cancel</button>
@@ -252,7 +286,11 @@ function Authenticator({ status, onChanged, onAuthLost }: {
   );
 }
 
-function Passkeys({ onChanged, onAuthLost }: { onChanged: () => Promise<unknown>; onAuthLost: OnAuthLost }) {
+function Passkeys({ hasPassword, onChanged, onAuthLost }: {
+  hasPassword: boolean;
+  onChanged: () => Promise<unknown>;
+  onAuthLost: OnAuthLost;
+}) {
   const [passkeys, setPasskeys] = useState<Passkey[] | null>(null);
   const [name, setName] = useState("");
   const [password, setPassword] = useState("");
@@ -279,7 +317,7 @@ function Passkeys({ onChanged, onAuthLost }: { onChanged: () => Promise<unknown>
     add.clear();
     setNotice(null);
     try {
-      const options = await call(client.POST("/account/passkeys/options", { body: { password } }));
+      const options = await call(client.POST("/account/passkeys/options", { body: hasPassword ? { password } : {} }));
       let credential;
       try {
         credential = await createPasskey(options.publicKey);
@@ -305,7 +343,7 @@ function Passkeys({ onChanged, onAuthLost }: { onChanged: () => Promise<unknown>
     remove.clear();
     setNotice(null);
     try {
-      await call(client.DELETE("/account/passkeys/{id}", { params: { path: { id: removing.id } }, body: { password: removePassword } }));
+      await call(client.DELETE("/account/passkeys/{id}", { params: { path: { id: removing.id } }, body: hasPassword ? { password: removePassword } : {} }));
       setNotice(`Passkey “${removing.name}” removed.`);
       setRemoving(null);
       setRemovePassword("");
@@ -346,10 +384,14 @@ function Passkeys({ onChanged, onAuthLost }: { onChanged: () => Promise<unknown>
       {removing && (
         <form className="stack" onSubmit={submitRemove} data-testid="passkey-remove-form" noValidate>
           <h4>Remove “{removing.name}”?</h4>
-          <label htmlFor="passkey-remove-password">Your password</label>
-          <input id="passkey-remove-password" data-testid="passkey-remove-password" type="password" value={removePassword}
-            autoComplete="current-password" onChange={(e) => setRemovePassword(e.target.value)} />
-          <Problem text={remove.error} testid="passkey-remove-error" />
+          {hasPassword && (
+            <>
+              <label htmlFor="passkey-remove-password">Your password</label>
+              <input id="passkey-remove-password" data-testid="passkey-remove-password" type="password" value={removePassword}
+                autoComplete="current-password" onChange={(e) => setRemovePassword(e.target.value)} />
+            </>
+          )}
+          <Problem text={remove.error} testid="passkey-remove-error" reauth={remove.reauth} />
           <div className="actions">
             <button type="submit" className="destructive" data-testid="passkey-remove-submit" disabled={busy}>{busy ? "…" : "Remove passkey"}</button>
             <button type="button" className="link" onClick={() => setRemoving(null)}>Cancel</button>
@@ -364,18 +406,137 @@ function Passkeys({ onChanged, onAuthLost }: { onChanged: () => Promise<unknown>
           <input id="passkey-name" data-testid="passkey-name" value={name} maxLength={64} placeholder="Work laptop"
             aria-invalid={add.fields.name ? true : undefined} onChange={(e) => setName(e.target.value)} />
           {add.fields.name && <p className="field-error" data-testid="passkey-error-name">{add.fields.name}</p>}
-          <label htmlFor="passkey-password">Your password</label>
-          <input id="passkey-password" data-testid="passkey-password" type="password" value={password}
-            autoComplete="current-password" aria-invalid={add.fields.password ? true : undefined}
-            onChange={(e) => setPassword(e.target.value)} />
-          {add.fields.password && <p className="field-error" data-testid="passkey-error-password">{add.fields.password}</p>}
+          {hasPassword && (
+            <>
+              <label htmlFor="passkey-password">Your password</label>
+              <input id="passkey-password" data-testid="passkey-password" type="password" value={password}
+                autoComplete="current-password" aria-invalid={add.fields.password ? true : undefined}
+                onChange={(e) => setPassword(e.target.value)} />
+              {add.fields.password && <p className="field-error" data-testid="passkey-error-password">{add.fields.password}</p>}
+            </>
+          )}
           {add.fields.credential && <p className="field-error" role="alert" data-testid="passkey-error-credential">{add.fields.credential}</p>}
-          <Problem text={add.error} testid="passkey-add-error" />
+          <Problem text={add.error} testid="passkey-add-error" reauth={add.reauth} />
           <button type="submit" data-testid="passkey-add" disabled={busy}>{busy ? "…" : "Add a passkey"}</button>
         </form>
       ) : (
         <p className="hint">This browser cannot make passkeys.</p>
       )}
     </div>
+  );
+}
+
+/**
+ * The providers the account signs in with: each linked identity with
+ * Remove (refused, 409 last_login_method, while it is the only way in), and
+ * "Link …" for each provider not linked yet: a sign-in started while signed
+ * in links the identity to this account and comes back here.
+ */
+function SignInProviders({ onAuthLost }: { onAuthLost: OnAuthLost }) {
+  const [linked, setLinked] = useState<Identity[] | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const list = useFailure(onAuthLost);
+  const remove = useFailure(onAuthLost);
+  const offered = useProviders();
+
+  const load = useCallback(() => identities().then(setLinked).catch(list.fail), [list.fail]);
+
+  useEffect(() => {
+    load();
+  }, [load]);
+
+  async function unlink(identity: Identity) {
+    setBusy(true);
+    remove.clear();
+    setNotice(null);
+    try {
+      await unlinkIdentity(identity.id);
+      setNotice(`${providerLabel(identity.provider)} no longer signs you in.`);
+      await load();
+    } catch (caught) {
+      remove.fail(caught);
+    }
+    setBusy(false);
+  }
+
+  const unlinked = offered.filter((p) => !linked?.some((i) => i.provider === p.name));
+  return (
+    <div className="card" data-testid="identities">
+      <h3>Sign-in providers</h3>
+      {!linked ? (
+        list.error ? <p className="error" data-testid="identities-error">{list.error}</p> : <p>Loading providers…</p>
+      ) : linked.length === 0 ? (
+        <p data-testid="identities-none">No provider signs you in yet.</p>
+      ) : (
+        <table className="list identities" data-testid="identity-list">
+          <thead><tr><th>Provider</th><th>Email</th><th>Linked</th><th></th></tr></thead>
+          <tbody>
+            {linked.map((i) => (
+              <tr key={i.id} data-testid="identity-row" data-provider={i.provider}>
+                <td data-label="Provider">{providerLabel(i.provider)}</td>
+                <td data-label="Email" className="email" data-testid="identity-email">{i.email ?? "—"}</td>
+                <td data-label="Linked">{day(i.created_at)}</td>
+                <td className="actions">
+                  <button type="button" data-testid={`identity-remove-${i.id}`} disabled={busy}
+                    aria-label={`Stop signing in with ${providerLabel(i.provider)}`} onClick={() => unlink(i)}>Remove</button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <Problem text={remove.error} testid="identity-unlink-error" />
+      <p className="hint" role="status" data-testid="identities-notice" hidden={!notice}>{notice}</p>
+      {unlinked.length > 0 && (
+        <div className="actions">
+          {unlinked.map(({ name }) => (
+            <button type="button" key={name} data-testid={`identity-link-${name}`} onClick={() => goToProvider(name, THIS_PAGE)}>
+              Link {providerLabel(name)}
+            </button>
+          ))}
+        </div>
+      )}
+    </div>
+  );
+}
+
+/**
+ * An account made by a provider has no password: it may set one
+ * (POST /password with only `new_password`) within 5 minutes of signing in,
+ * then sign in with its username and that password too.
+ */
+function SetPassword({ onChanged, onAuthLost }: { onChanged: () => Promise<unknown>; onAuthLost: OnAuthLost }) {
+  const [password, setPassword] = useState("");
+  const [busy, setBusy] = useState(false);
+  const { error, fields, reauth, fail, clear } = useFailure(onAuthLost);
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    setBusy(true);
+    clear();
+    try {
+      await call(client.POST("/password", { body: { new_password: password } }));
+      setPassword("");
+      await onChanged(); // has_password is now true: this card goes, the forms ask for it
+    } catch (caught) {
+      fail(caught);
+      setBusy(false);
+    }
+  }
+
+  return (
+    <form className="card" onSubmit={submit} data-testid="set-password-form" noValidate>
+      <h3>Password</h3>
+      <p className="hint">
+        You sign in with a provider and have no password here. Set one to sign in with your username too.
+      </p>
+      <label htmlFor="set-password">New password</label>
+      <input id="set-password" data-testid="set-password" type="password" value={password} autoComplete="new-password"
+        aria-invalid={fields.new_password ? true : undefined} onChange={(e) => setPassword(e.target.value)} />
+      {fields.new_password && <p className="field-error" data-testid="set-password-error-field">{fields.new_password}</p>}
+      <Problem text={error} testid="set-password-error" reauth={reauth} />
+      <button type="submit" data-testid="set-password-submit" disabled={busy || !password}>{busy ? "…" : "Set a password"}</button>
+    </form>
   );
 }
