@@ -16,9 +16,16 @@ cd "$(dirname "$0")/../.."
 root=$PWD
 
 # The server settings the collection relies on (demo posts, 5 free reads,
-# a lockout after 3 failed logins, billing off). Set explicitly, so that nothing in the
-# caller's environment changes them.
+# a lockout after 3 failed logins, billing off, GitHub sign-in on and no other
+# provider). Set explicitly, so that nothing in the caller's environment changes them.
 max_failures=3
+# The SPA's address, where a refused provider callback sends the browser.
+app_url=http://localhost:5173
+# GitHub sign-in with dummy credentials: the collection follows a sign-in only
+# as far as the redirect to GitHub (which it does not follow) and a callback
+# with a made-up state, so nothing at this address is ever contacted.
+github_client_id=postman-client
+github_oauth_base=http://127.0.0.1:9
 
 # --- newman, pinned by the lock file
 nm="$root/target/postman-newman"
@@ -34,6 +41,10 @@ fi
 # --- the server
 echo "-- cargo build --bin tollgate"
 cargo build --quiet --bin tollgate
+# Where cargo put it: target/ unless CARGO_TARGET_DIR (or a cargo config) moves it.
+target_dir=$(cargo metadata --no-deps --format-version 1 |
+  node -e 'let s = ""; process.stdin.on("data", d => s += d).on("end", () => console.log(JSON.parse(s).target_directory))')
+tollgate="$target_dir/debug/tollgate"
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 if [ -n "${POSTMAN_PORT:-}" ]; then
@@ -71,7 +82,10 @@ trap cleanup EXIT
     REGISTER_MAX_PER_IP_PER_HOUR=1000000000 LOGIN_MAX_FAILURES_PER_IP=1000000000 FORGOT_MAX_PER_IP_PER_HOUR=1000000000 \
     COOKIE_SECURE=false COOKIE_SAMESITE=lax RUST_LOG=warn \
     STRIPE_SECRET_KEY= STRIPE_PRICE_ID= STRIPE_WEBHOOK_SECRET= \
-    "$root/target/debug/tollgate"
+    APP_URL="$app_url" PUBLIC_URL="http://127.0.0.1:$port" OIDC_PROVIDERS= \
+    GITHUB_CLIENT_ID="$github_client_id" GITHUB_CLIENT_SECRET=postman-secret \
+    GITHUB_OAUTH_BASE="$github_oauth_base" GITHUB_API_BASE="$github_oauth_base" \
+    "$tollgate"
 ) > "$dir/server.log" 2>&1 &
 server=$!
 
@@ -95,7 +109,7 @@ admin_username="admin$(date +%s)"
 admin_password="an admin's long passphrase"
 curl -sf "$base/register" -H 'Content-Type: application/json' \
   -d "{\"username\":\"$admin_username\",\"password\":\"$admin_password\"}" > /dev/null
-(cd "$dir" && DATABASE_URL=tollgate.db "$root/target/debug/tollgate" set-role "$admin_username" admin > /dev/null)
+(cd "$dir" && DATABASE_URL=tollgate.db "$tollgate" set-role "$admin_username" admin > /dev/null)
 
 # --- the collection
 cli_opts=(--reporter-cli-no-banner)
@@ -110,6 +124,8 @@ rc=0
   --env-var "baseUrl=$base" \
   --env-var "loginMaxFailures=$max_failures" \
   --env-var "adminUsername=$admin_username" --env-var "adminPassword=$admin_password" \
+  --env-var "appUrl=$app_url" --env-var "expectedProviders=github" \
+  --env-var "githubClientId=$github_client_id" --env-var "githubOauthBase=$github_oauth_base" \
   --reporters cli,json --reporter-json-export "$dir/newman.json" "${cli_opts[@]}" \
   --color "$color" --timeout-request 10000 --timeout 120000 2>&1 | decolor || rc=$?
 
