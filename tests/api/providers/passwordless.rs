@@ -4,10 +4,12 @@
 //! kept (`409 last_login_method`).
 
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::{account, identities, lands_at, last_event, spawn, Kind, Person};
 use crate::support::assert_error;
+use crate::support::authenticator::Authenticator;
+use crate::support::mail::mailed_token;
 
 fn frank() -> Person {
     Person::new("9001", "frank", "frank@example.com")
@@ -110,5 +112,61 @@ backend_test! {
         lands_at(&idp.sign_in(&app, &fresh, &frank()).await, "/");
         assert_eq!(account(&app, &fresh).await["id"], account(&app, &browser).await["id"]);
         assert_eq!(identities(&app, &browser).await.len(), 1);
+    }
+}
+
+backend_test! {
+    async fn a_reset_link_gives_a_first_password() {
+        let Some((idp, app)) = spawn(Kind::Github, &[]).await else { return };
+        let browser = app.client();
+        lands_at(&idp.sign_in(&app, &browser, &frank()).await, "/");
+        // The provider verified the address: no link was sent for it, so
+        // the reset's is the first message.
+        let asked = app.forgot_password("frank@example.com").await;
+        assert_eq!(asked.status(), StatusCode::ACCEPTED);
+        let token = mailed_token(&app, "/reset-password", 1).await;
+        let reset = app.reset_password(&token, NEW_PASSWORD).await;
+        assert_eq!(reset.status(), StatusCode::NO_CONTENT);
+        let login = app
+            .post_json(
+                &app.client(),
+                "/login",
+                &json!({"username": "frank", "password": NEW_PASSWORD}),
+            )
+            .await;
+        assert_eq!(login.status(), StatusCode::OK);
+    }
+}
+
+backend_test! {
+    async fn a_passkey_is_a_way_in_too() {
+        let Some((idp, app)) = spawn(Kind::Github, &[]).await else { return };
+        let browser = app.client();
+        lands_at(&idp.sign_in(&app, &browser, &frank()).await, "/");
+        // Within the window, a passkey without a password.
+        let options: Value = app
+            .post_json(&browser, "/account/passkeys/options", &json!({}))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let mut laptop = Authenticator::local();
+        let credential = laptop.create(&options);
+        let added = app
+            .post_json(&browser, "/account/passkeys", &json!({"credential": credential}))
+            .await;
+        assert_eq!(added.status(), StatusCode::CREATED);
+        let passkey: Value = added.json().await.unwrap();
+
+        // The identity may go now: the passkey is left.
+        let linked = identities(&app, &browser).await;
+        let path = format!("/account/identities/{}", linked[0]["id"]);
+        assert_eq!(app.delete(&browser, &path).await.status(), StatusCode::NO_CONTENT);
+        // And the passkey is the last way in.
+        let removed = app
+            .delete_json(&browser, &format!("/account/passkeys/{}", passkey["id"]), &json!({}))
+            .await;
+        assert_error(removed, StatusCode::CONFLICT, "last_login_method").await;
+        assert_eq!(account(&app, &browser).await["two_factor"]["passkeys"], 1);
     }
 }

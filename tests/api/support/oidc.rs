@@ -78,7 +78,10 @@ fn available() -> bool {
     if let Err(why) = ready {
         // CI installs the provider first (.ci/run): there a missing one is
         // a broken set-up, never a quiet pass.
-        assert!(std::env::var_os("CI").is_none(), "the OpenID Connect tests {why}");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "the OpenID Connect tests {why}"
+        );
         eprintln!("skipped: {why}");
     }
     ready.is_ok()
