@@ -333,18 +333,39 @@ pub fn clear_lockout(conn: &mut db::Conn, username: &str) -> diesel::QueryResult
     db::throttle::clear(conn, &username_key(username))
 }
 
-/// Takes the account's write lock for a transaction that removes one of
-/// its ways to sign in (a passkey, an identity), so that two such removals
-/// are decided one after the other and [`still_a_way_in`] counts what the
-/// other left.
-pub fn lock_ways_in(conn: &mut db::Conn, user_id: i64) -> diesel::QueryResult<()> {
-    identities::lock_account(conn, user_id)
+/// Removes one of the caller's ways to sign in (a passkey, an identity)
+/// with `remove`, which answers the event's detail, or `None` when the
+/// account has no such thing (`404`); records `kind`; answers `204`. The
+/// account's row is locked first, so that two removals are decided one
+/// after the other, and what would leave no way in at all is refused
+/// (`409 last_login_method`, see [`still_a_way_in`]) and rolled back.
+pub async fn remove_way_in<F>(
+    state: &AppState,
+    caller: SignedIn,
+    kind: EventKind,
+    remove: F,
+) -> Result<HttpResponse, ApiError>
+where
+    F: FnOnce(&mut db::Conn, i64) -> diesel::QueryResult<Option<serde_json::Value>>
+        + Send
+        + 'static,
+{
+    let user_id = caller.session.user.id;
+    super::write_now(state, move |conn, now| {
+        identities::lock_account(conn, user_id)?;
+        let detail = remove(conn, user_id)?.ok_or(ApiError::NotFound)?;
+        still_a_way_in(conn, user_id)?;
+        events::record(conn, now, user_id, kind, &caller.by, detail)?;
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
-/// After such a removal, in its transaction: `409 last_login_method` (and
-/// the removal rolls back) when the account is left with no password, no
-/// passkey and no identity, so that nobody could sign in to it again.
-pub fn still_a_way_in(conn: &mut db::Conn, user_id: i64) -> Result<(), ApiError> {
+/// After a removal, in its transaction: `409 last_login_method` when the
+/// account is left with no password, no passkey and no identity, so that
+/// nobody could sign in to it again.
+fn still_a_way_in(conn: &mut db::Conn, user_id: i64) -> Result<(), ApiError> {
     let has_password = users::find(conn, user_id)?.is_some_and(|u| !u.password_hash.is_empty());
     if has_password
         || passkeys::count_of(conn, user_id)? > 0

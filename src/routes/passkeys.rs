@@ -10,9 +10,7 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::body::{Fields, JsonObject, OptionalObject};
-use super::common::{
-    clear_lockout, confirm_password, count_login, lock_ways_in, still_a_way_in, SignedIn,
-};
+use super::common::{clear_lockout, confirm_password, count_login, remove_way_in, SignedIn};
 use crate::auth::passkeys::{new_handle, RelyingParty, Stored};
 use crate::auth::Account;
 use crate::db::passkeys::{self as keys, Kind, NewPasskey};
@@ -202,26 +200,16 @@ pub async fn remove(
         .ok_or(ApiError::NotFound)?;
     let password = caller.password_of(&body)?;
     confirm_password(&state, &caller, password).await?;
-    let user_id = caller.session.user.id;
-    super::write_now(&state, move |conn, now| {
-        lock_ways_in(conn, user_id)?;
-        if !keys::remove(conn, user_id, id)? {
-            return Err(ApiError::NotFound);
-        }
-        still_a_way_in(conn, user_id)?;
-        let detail = json!({ "id": id });
-        events::record(
-            conn,
-            now,
-            user_id,
-            EventKind::PasskeyRemoved,
-            &caller.by,
-            detail,
-        )?;
-        Ok(())
-    })
-    .await?;
-    Ok(HttpResponse::NoContent().finish())
+    remove_way_in(
+        &state,
+        caller,
+        EventKind::PasskeyRemoved,
+        move |conn, user_id| {
+            let removed = keys::remove(conn, user_id, id)?;
+            Ok(removed.then(|| json!({ "id": id })))
+        },
+    )
+    .await
 }
 
 /// `POST /login/passkey/options` `{}`: request options. During a pending

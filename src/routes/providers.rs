@@ -23,7 +23,7 @@ use serde_json::json;
 use subtle::ConstantTimeEq;
 
 use super::auth::SigningIn;
-use super::common::{lock_ways_in, send_verification, still_a_way_in, SignedIn, PENDING_SECONDS};
+use super::common::{remove_way_in, send_verification, SignedIn, PENDING_SECONDS};
 use crate::auth::providers::{random_token, FlowSecrets, Profile, ProviderError};
 use crate::db::identities::{self, FlowRow, NewFlow};
 use crate::db::{self, events, sessions, two_factor, users};
@@ -594,24 +594,16 @@ pub async fn unlink(
         .ok()
         .filter(|id| *id >= 1)
         .ok_or(ApiError::NotFound)?;
-    let user_id = caller.session.user.id;
-    super::write_now(&state, move |conn, now| {
-        lock_ways_in(conn, user_id)?;
-        let provider = identities::unlink(conn, user_id, id)?.ok_or(ApiError::NotFound)?;
-        still_a_way_in(conn, user_id)?;
-        let detail = json!({ "id": id, "provider": provider });
-        events::record(
-            conn,
-            now,
-            user_id,
-            EventKind::IdentityUnlinked,
-            &caller.by,
-            detail,
-        )?;
-        Ok(())
-    })
-    .await?;
-    Ok(HttpResponse::NoContent().finish())
+    remove_way_in(
+        &state,
+        caller,
+        EventKind::IdentityUnlinked,
+        move |conn, user_id| {
+            let provider = identities::unlink(conn, user_id, id)?;
+            Ok(provider.map(|provider| json!({ "id": id, "provider": provider })))
+        },
+    )
+    .await
 }
 
 #[cfg(test)]

@@ -7,15 +7,21 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use super::{account, identities, lands_at, last_event, spawn, Kind, Person};
-use crate::support::assert_error;
 use crate::support::authenticator::Authenticator;
 use crate::support::mail::mailed_token;
+use crate::support::{assert_error, TestApp};
 
 fn frank() -> Person {
     Person::new("9001", "frank", "frank@example.com")
 }
 
 const NEW_PASSWORD: &str = "a long new passphrase";
+
+/// Frank's login with the password he has set, in a new browser.
+async fn frank_logs_in(app: &TestApp) -> StatusCode {
+    let body = json!({"username": "frank", "password": NEW_PASSWORD});
+    app.post_json(&app.client(), "/login", &body).await.status()
+}
 
 backend_test! {
     async fn sensitive_changes_need_a_recent_sign_in() {
@@ -55,14 +61,7 @@ backend_test! {
         assert_eq!(set.status(), StatusCode::NO_CONTENT);
         assert_eq!(account(&app, &browser).await["has_password"], true);
         last_event(&app, &browser, "password_changed").await;
-        let login = app
-            .post_json(
-                &app.client(),
-                "/login",
-                &json!({"username": "frank", "password": NEW_PASSWORD}),
-            )
-            .await;
-        assert_eq!(login.status(), StatusCode::OK);
+        assert_eq!(frank_logs_in(&app).await, StatusCode::OK);
 
         // With a password, it is asked for again, however recent the
         // sign-in.
@@ -127,14 +126,7 @@ backend_test! {
         let token = mailed_token(&app, "/reset-password", 1).await;
         let reset = app.reset_password(&token, NEW_PASSWORD).await;
         assert_eq!(reset.status(), StatusCode::NO_CONTENT);
-        let login = app
-            .post_json(
-                &app.client(),
-                "/login",
-                &json!({"username": "frank", "password": NEW_PASSWORD}),
-            )
-            .await;
-        assert_eq!(login.status(), StatusCode::OK);
+        assert_eq!(frank_logs_in(&app).await, StatusCode::OK);
     }
 }
 

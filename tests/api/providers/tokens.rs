@@ -6,6 +6,8 @@
 use reqwest::StatusCode;
 
 use super::{lands_at, location, refused_with, spawn_oidc, Idp, Person, CORP};
+use crate::support::oidc::OidcProvider;
+use crate::support::{free_port, spawn_app_with};
 
 fn erin() -> Person {
     Person::new("8001", "erin", "erin@example.com")
@@ -78,5 +80,32 @@ backend_test! {
         let browser = app.client();
         lands_at(&idp.sign_in(&app, &browser, &erin()).await, "/");
         assert_eq!(app.check_session(&browser).await.status(), StatusCode::OK);
+    }
+}
+
+backend_test! {
+    async fn an_issuer_that_names_itself_otherwise_is_refused() {
+        // The provider, configured by another name for its host: its
+        // discovery document names its real issuer, which must be the one
+        // configured, or tokens it signs could pass for another issuer's.
+        let Some(provider) = OidcProvider::start().await else { return };
+        let port = free_port().to_string();
+        let callback = format!("http://127.0.0.1:{port}/auth/{CORP}/callback");
+        let (client_id, secret) = provider.register_client(&callback, None).await;
+        let elsewhere = provider.issuer().replace("127.0.0.1", "localhost");
+        let app = spawn_app_with(&[
+            ("PORT", port.as_str()),
+            ("OIDC_PROVIDERS", CORP),
+            ("OIDC_CORP_ISSUER", elsewhere.as_str()),
+            ("OIDC_CORP_CLIENT_ID", client_id.as_str()),
+            ("OIDC_CORP_CLIENT_SECRET", secret.as_str()),
+        ])
+        .await;
+        // The provider answers at that name too.
+        let discovery = format!("{elsewhere}/.well-known/openid-configuration");
+        assert_eq!(reqwest::get(&discovery).await.unwrap().status(), StatusCode::OK);
+        let browser = app.client();
+        let start = app.get(&browser, &format!("/auth/{CORP}/start")).await;
+        refused_with(&start, "provider_error");
     }
 }
