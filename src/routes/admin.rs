@@ -18,7 +18,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::body::{Fields, JsonObject};
-use super::common::{caller_whose_role, notice_second_factor_off};
+use super::common::{caller_whose_role, notice_second_factor_off, path_id};
 use super::pagination::{pagination, single, Pagination};
 use crate::db::{self, events, passkeys, sessions, two_factor, users};
 use crate::domain::{EventKind, Plan, Requester, Role};
@@ -161,14 +161,6 @@ fn change(object: &serde_json::Map<String, Value>) -> Result<Change, ApiError> {
     })
 }
 
-/// The user id in an admin route's path; `404` for anything else.
-fn user_id(raw: &str) -> Result<i64, ApiError> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|id| *id >= 1)
-        .ok_or(ApiError::NotFound)
-}
-
 /// `DELETE /admin/users/{id}/two-factor`: the user's authenticator app,
 /// recovery codes and passkeys are removed (a lost phone), and any sign-in waiting for
 /// them ends. The next sign-in asks for the password alone.
@@ -177,7 +169,7 @@ pub async fn reset_two_factor(
     Admin(by): Admin,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = user_id(&id)?;
+    let id = path_id(&id)?;
     let app = state.clone();
     let noticed = super::write_now(&state, move |conn, now| {
         users::find(conn, id)?.ok_or(ApiError::NotFound)?;
@@ -208,7 +200,7 @@ pub async fn edit(
     id: web::Path<String>,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
-    let id = user_id(&id)?;
+    let id = path_id(&id)?;
     let change = change(&body.0)?;
     let row = super::write_now(&state, move |conn, now| {
         let row = users::find_for_admin(conn, id)?.ok_or(ApiError::NotFound)?;

@@ -1,8 +1,10 @@
 //! What the route files share, so that none imports another: the
 //! signed-in caller of a route that changes their account, the Account
 //! object several of them answer with, the password re-check before a
-//! sensitive change, queueing a verification link, recording an account
-//! event, and clearing a username's login lockout.
+//! sensitive change (or, without a password, a recent sign-in), removing
+//! one of an account's ways to sign in, queueing a verification link,
+//! recording an account event, clearing a username's login lockout, and
+//! the id in a route's path.
 
 use std::future::{ready, Ready};
 
@@ -114,8 +116,8 @@ pub struct AccountView {
     email: Option<String>,
     email_verified: bool,
     subscription: Option<SubscriptionView>,
-    /// Every account has a password until it can sign in with another
-    /// provider instead.
+    /// False for an account made by signing in with a provider, until it
+    /// sets a password.
     has_password: bool,
     two_factor: TwoFactorView,
 }
@@ -156,7 +158,7 @@ impl AccountView {
             passkeys: passkeys::count_of(conn, user_id)?,
         };
         Ok(Some(AccountView {
-            has_password: !user.password_hash.is_empty(),
+            has_password: user.has_password(),
             two_factor,
             user: user.to_user(),
             email: email.email,
@@ -291,6 +293,15 @@ pub fn count_login(state: &AppState, result: &Result<HttpResponse, ApiError>) {
     }
 }
 
+/// The id in a route's path (`/account/passkeys/{id}`, `/admin/users/{id}`):
+/// a positive integer, or `404` like an id that names nothing.
+pub fn path_id(raw: &str) -> Result<i64, ApiError> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|id| *id >= 1)
+        .ok_or(ApiError::NotFound)
+}
+
 /// How long a pending sign-in (a right password, waiting for a second
 /// factor) lives, in seconds.
 pub const PENDING_SECONDS: i64 = 300;
@@ -352,7 +363,7 @@ where
 {
     let user_id = caller.session.user.id;
     super::write_now(state, move |conn, now| {
-        identities::lock_account(conn, user_id)?;
+        users::lock(conn, user_id)?;
         let detail = remove(conn, user_id)?.ok_or(ApiError::NotFound)?;
         still_a_way_in(conn, user_id)?;
         events::record(conn, now, user_id, kind, &caller.by, detail)?;
@@ -366,7 +377,7 @@ where
 /// account is left with no password, no passkey and no identity, so that
 /// nobody could sign in to it again.
 fn still_a_way_in(conn: &mut db::Conn, user_id: i64) -> Result<(), ApiError> {
-    let has_password = users::find(conn, user_id)?.is_some_and(|u| !u.password_hash.is_empty());
+    let has_password = users::find(conn, user_id)?.is_some_and(|u| u.has_password());
     if has_password
         || passkeys::count_of(conn, user_id)? > 0
         || identities::count_of(conn, user_id)? > 0

@@ -10,7 +10,9 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::body::{Fields, JsonObject, OptionalObject};
-use super::common::{clear_lockout, confirm_password, count_login, remove_way_in, SignedIn};
+use super::common::{
+    clear_lockout, confirm_password, count_login, path_id, remove_way_in, SignedIn,
+};
 use crate::auth::passkeys::{new_handle, RelyingParty, Stored};
 use crate::auth::Account;
 use crate::db::passkeys::{self as keys, Kind, NewPasskey};
@@ -193,11 +195,7 @@ pub async fn remove(
     id: web::Path<String>,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id
-        .parse::<i64>()
-        .ok()
-        .filter(|id| *id >= 1)
-        .ok_or(ApiError::NotFound)?;
+    let id = path_id(&id)?;
     let password = caller.password_of(&body)?;
     confirm_password(&state, &caller, password).await?;
     remove_way_in(

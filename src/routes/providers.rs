@@ -23,8 +23,8 @@ use serde_json::json;
 use subtle::ConstantTimeEq;
 
 use super::auth::SigningIn;
-use super::common::{remove_way_in, send_verification, SignedIn, PENDING_SECONDS};
-use crate::auth::providers::{random_token, FlowSecrets, Profile, ProviderError};
+use super::common::{path_id, remove_way_in, send_verification, SignedIn, PENDING_SECONDS};
+use crate::auth::providers::{random_token, FlowSecrets, Profile, Provider, ProviderError};
 use crate::db::identities::{self, FlowRow, NewFlow};
 use crate::db::{self, events, sessions, two_factor, users};
 use crate::domain::username::candidates;
@@ -105,10 +105,6 @@ fn refused(state: &AppState, code: &str) -> HttpResponse {
     redirect(&to_app(state, &format!("/login?error={code}")))
 }
 
-fn sha256_hex(value: &str) -> String {
-    token::hash(value)
-}
-
 /// The query string's parameters; a malformed one reads as empty.
 fn query(req: &HttpRequest) -> Vec<(String, String)> {
     serde_urlencoded::from_str(req.query_string()).unwrap_or_default()
@@ -157,21 +153,18 @@ pub async fn start(
             return Ok(refused(&state, e.code()));
         }
     };
-    let row = FlowRow {
-        browser_hash: sha256_hex(&browser),
-        provider: provider.name().to_owned(),
-        nonce: secrets.nonce,
-        pkce_verifier: secrets.pkce_verifier,
-        return_to,
-        user_id: linking,
-        stay_signed_in,
-        expires_at: 0,
-    };
-    let state_hash = sha256_hex(&secrets.state);
+    let (state_hash, browser_hash) = (token::hash(&secrets.state), token::hash(&browser));
+    let provider_name = provider.name().to_owned();
     super::write_now(&state, move |conn, now| {
         let row = FlowRow {
+            browser_hash,
+            provider: provider_name,
+            nonce: secrets.nonce,
+            pkce_verifier: secrets.pkce_verifier,
+            return_to,
+            user_id: linking,
+            stay_signed_in,
             expires_at: now + FLOW_SECONDS,
-            ..row
         };
         identities::put_flow(
             conn,
@@ -223,10 +216,8 @@ pub async fn callback(
     name: web::Path<String>,
     caller: SigningIn,
 ) -> Result<HttpResponse, ApiError> {
-    if state.providers.get(&name).is_none() {
-        return Err(ApiError::NotFound);
-    }
-    match sign_in(&state, &req, &name, caller).await {
+    let provider = state.providers.get(&name).ok_or(ApiError::NotFound)?;
+    match sign_in(&state, &req, provider, caller).await {
         Ok(answer) => Ok(answer),
         Err(Refusal(code)) => Ok(refused(&state, code)),
     }
@@ -249,22 +240,16 @@ impl From<ApiError> for Refusal {
     }
 }
 
-impl From<db::Error> for Refusal {
-    fn from(e: db::Error) -> Self {
-        Refusal::from(ApiError::from(e))
-    }
-}
-
 async fn sign_in(
     state: &web::Data<AppState>,
     req: &HttpRequest,
-    name: &str,
+    provider: &Provider,
     caller: SigningIn,
 ) -> Result<HttpResponse, Refusal> {
-    let provider = state.providers.get(name).ok_or(Refusal("invalid_state"))?;
+    let name = provider.name();
     let query = query(req);
     let state_param = param(&query, "state").ok_or(Refusal("invalid_state"))?;
-    let state_hash = sha256_hex(state_param);
+    let state_hash = token::hash(state_param);
     let now = state.clock.now();
     let flow = super::write(&state.pool, move |conn| {
         Ok(identities::take_flow(conn, &state_hash)?)
@@ -272,7 +257,7 @@ async fn sign_in(
     .await?
     .filter(|flow| flow.expires_at > now && flow.provider == name)
     .ok_or(Refusal("invalid_state"))?;
-    let browser = req.cookie(FLOW_COOKIE).map(|c| sha256_hex(c.value()));
+    let browser = req.cookie(FLOW_COOKIE).map(|c| token::hash(c.value()));
     let same_browser =
         browser.is_some_and(|hash| bool::from(hash.as_bytes().ct_eq(flow.browser_hash.as_bytes())));
     if !same_browser {
@@ -424,7 +409,7 @@ fn decide(
         } else if let (Some(email), true) = (&email, profile.email_verified) {
             // Only an address both sides have verified joins two
             // accounts: an unverified one proves nobody owns it.
-            if let Some(holder) = identities::verified_holder(conn, &email.key())? {
+            if let Some(holder) = users::verified_holder(conn, &email.key())? {
                 user_id = linked(conn, holder)?;
             }
         }
@@ -589,11 +574,7 @@ pub async fn unlink(
     caller: SignedIn,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id
-        .parse::<i64>()
-        .ok()
-        .filter(|id| *id >= 1)
-        .ok_or(ApiError::NotFound)?;
+    let id = path_id(&id)?;
     remove_way_in(
         &state,
         caller,

@@ -166,7 +166,7 @@ pub async fn lookup(
                 sessions::touch(conn, &session.id, now, expires_at, &ip)
             })?;
         }
-        let has_password = !user.password_hash.is_empty();
+        let has_password = user.has_password();
         let user = user.to_user();
         let limit = meter.and_then(|ask| limit_for(user.plan, ask.free_reads));
         let answer = match (key, limit) {

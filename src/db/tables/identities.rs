@@ -9,7 +9,7 @@
 
 use diesel::prelude::*;
 
-use super::schema::{identities, provider_flows, users};
+use super::schema::{identities, provider_flows};
 use super::Conn;
 
 /// An identity as its owner sees it.
@@ -90,29 +90,6 @@ pub fn unlink(conn: &mut Conn, user_id: i64, id: i64) -> QueryResult<Option<Stri
     .returning(identities::provider)
     .get_result(conn)
     .optional()
-}
-
-/// Takes the write lock on the account's row until the transaction ends,
-/// so that two requests removing its ways in one each (an identity, a
-/// passkey) are decided one after the other: each then counts what the
-/// other left, and the last way in is never removed. SQLite's write
-/// transactions are one at a time already; PostgreSQL locks the row.
-pub fn lock_account(conn: &mut Conn, user_id: i64) -> QueryResult<()> {
-    diesel::update(users::table.find(user_id))
-        .set(users::id.eq(user_id))
-        .execute(conn)
-        .map(|_| ())
-}
-
-/// The account holding the address `key` *verified*, if any (at most one
-/// can: the partial unique index `users_verified_email`).
-pub fn verified_holder(conn: &mut Conn, key: &str) -> QueryResult<Option<i64>> {
-    users::table
-        .filter(users::email_key.eq(key))
-        .filter(users::email_verified.eq(true))
-        .select(users::id)
-        .get_result(conn) // no LIMIT: see the note in db/engine/mod.rs
-        .optional()
 }
 
 /// A sign-in sent to a provider, as the callback needs it back.

@@ -22,6 +22,12 @@ pub struct UserRow {
 }
 
 impl UserRow {
+    /// Whether the account has a password: one made by signing in with a
+    /// provider is stored with an empty hash until it sets one.
+    pub fn has_password(&self) -> bool {
+        !self.password_hash.is_empty()
+    }
+
     pub fn to_user(&self) -> User {
         User {
             id: self.id,
@@ -273,6 +279,29 @@ pub fn holding_email(conn: &mut Conn, key: &str) -> QueryResult<Vec<EmailRow>> {
         .order(users::id)
         .select(EmailRow::as_select())
         .load(conn)
+}
+
+/// Takes the write lock on the account's row until the transaction ends,
+/// so that two requests removing its ways in one each (an identity, a
+/// passkey) are decided one after the other: each then counts what the
+/// other left, and the last way in is never removed. SQLite's write
+/// transactions are one at a time already; PostgreSQL locks the row.
+pub fn lock(conn: &mut Conn, user_id: i64) -> QueryResult<()> {
+    diesel::update(users::table.find(user_id))
+        .set(users::id.eq(user_id))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// The account holding the address `key` *verified*, if any (at most one
+/// can: the partial unique index `users_verified_email`).
+pub fn verified_holder(conn: &mut Conn, key: &str) -> QueryResult<Option<i64>> {
+    users::table
+        .filter(users::email_key.eq(key))
+        .filter(users::email_verified.eq(true))
+        .select(users::id)
+        .get_result(conn) // no LIMIT: see the note in db/engine/mod.rs
+        .optional()
 }
 
 /// Gives the account an unverified address (or none).
