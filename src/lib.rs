@@ -11,6 +11,7 @@
 //! | [`middleware`] | Access log, contract headers, JSON errors, cross-site defences, the guard. |
 //! | [`routes`] | The HTTP handlers, one file per resource, and the route table. |
 //! | [`import`] | `tollgate import`: posts moved in from Markdown files with YAML front matter. |
+//! | [`accounts`] | What several routes do to an account alike: finish a sign-in, keep a way in, confirm the owner, notices, the Account object. |
 //! | [`state`] | `AppState`: what handlers and middleware reach through `web::Data`. |
 //! | [`mail`] | Email: messages queued in the outbox with their tokens, and the background sender that delivers them. |
 //! | [`auth`] | Password hashing off the async workers, and the login lockout. |
@@ -26,6 +27,7 @@
 //! | [`metrics`] | The Prometheus series served at METRICS_ADDR. |
 //! | [`time`] | RFC 3339 times and Unix seconds. |
 
+pub mod accounts;
 pub mod auth;
 pub mod billing;
 pub mod client_ip;

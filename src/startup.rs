@@ -8,9 +8,11 @@ use std::time::Duration;
 use actix_cors::Cors;
 use actix_session::config::{BrowserSession, CookieContentSecurity};
 use actix_session::SessionMiddleware;
-use actix_web::dev::{Server, ServerHandle};
+use actix_web::body::BoxBody;
+use actix_web::dev::{Server, ServerHandle, ServiceRequest};
 use actix_web::http::header;
 use actix_web::middleware::from_fn;
+use actix_web::middleware::Next;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 
@@ -31,7 +33,7 @@ use crate::domain::{Lifetimes, Month};
 use crate::mail::{self, Outbox};
 use crate::metrics::Metrics;
 use crate::middleware;
-use crate::middleware::guard::require_session;
+use crate::middleware::guard;
 use crate::routes;
 use crate::session::{secret, TokenStore, COOKIE_NAME};
 use crate::state::AppState;
@@ -91,7 +93,12 @@ impl Application {
 
         let metrics = Arc::new(Metrics::new(&routes::patterns()).context("cannot set up metrics")?);
         let metrics_server = match settings.metrics_addr {
-            Some(addr) => Some(metrics_server(addr, metrics.clone(), pool.clone())?),
+            Some(addr) => Some(metrics_server(
+                addr,
+                metrics.clone(),
+                pool.clone(),
+                clock.clone(),
+            )?),
             None => None,
         };
         let trusted_proxies = TrustedProxies::new(&settings.trusted_proxies);
@@ -147,13 +154,13 @@ impl Application {
             // `wrap` stacks outward: the last one wrapped sees the request
             // first. In request order: the edge (access log, cross-site
             // refusals; on the way out the cookie's lifetime, JSON errors,
-            // contract headers) → CORS → session → guard → routes.
+            // contract headers) → CORS → session → the route's guard → the
+            // route.
             App::new()
                 .app_data(state.clone())
                 .app_data(trusted_proxies.clone())
-                .configure(routes::configure)
-                .default_service(web::to(routes::not_found))
-                .wrap(from_fn(require_session))
+                .configure(guarded_routes)
+                .default_service(web::to(guard::unknown_path))
                 .wrap(sessions)
                 .wrap(cors(&origins))
                 .wrap(from_fn(middleware::edge))
@@ -236,6 +243,17 @@ impl Application {
     }
 }
 
+/// Every route of the table, each behind the guard with its own rule.
+fn guarded_routes(cfg: &mut web::ServiceConfig) {
+    for (endpoint, resource) in routes::resources() {
+        cfg.service(resource.wrap(from_fn(
+            move |state: web::Data<AppState>, req: ServiceRequest, next: Next<BoxBody>| {
+                guard::require_session(endpoint, state, req, next)
+            },
+        )));
+    }
+}
+
 /// Waits, saying so in the log, until the database answers: an instance
 /// started while its database is down comes up when the database does,
 /// rather than exiting or serving errors.
@@ -291,22 +309,26 @@ fn metrics_server(
     addr: std::net::SocketAddr,
     metrics: Arc<Metrics>,
     pool: Pool,
+    clock: Clock,
 ) -> anyhow::Result<(Server, u16)> {
     let listener = TcpListener::bind(addr)
         .with_context(|| format!("cannot listen on {addr} (METRICS_ADDR)"))?;
     let port = listener.local_addr()?.port();
     let server = HttpServer::new(move || {
-        let (metrics, pool) = (metrics.clone(), pool.clone());
+        let (metrics, pool, clock) = (metrics.clone(), pool.clone(), clock.clone());
         App::new().route(
             "/metrics",
             web::get().to(move || {
-                let (metrics, pool) = (metrics.clone(), pool.clone());
+                let (metrics, pool, now) = (metrics.clone(), pool.clone(), clock.now());
                 async move {
                     let (idle, in_use) = pool.connection_counts();
                     metrics.set_pool(idle, in_use);
                     // Read at scrape time, like the pool: the outbox is
                     // shared by every instance, so this is the whole queue.
-                    match db::read(&pool, |conn| Ok::<_, db::Error>(outbox::pending(conn)?)).await {
+                    let pending = db::idempotent(&pool, now, |conn, _| {
+                        Ok::<_, db::Error>(outbox::pending(conn)?)
+                    });
+                    match pending.await {
                         Ok(pending) => metrics.mail_outbox_pending.set(pending),
                         Err(e) => tracing::warn!(error = %e, "cannot count the mail outbox"),
                     }
@@ -372,25 +394,23 @@ async fn purge_expired(
             }
         }
         let now = clock.now();
-        let month = Month::containing(crate::time::from_unix(now));
-        let purged = db::run(&pool, move |conn| {
-            db::write_transaction(conn, |conn| {
-                Ok::<_, db::Error>(Purged {
-                    sessions: sessions::purge_expired(conn, now)?,
-                    pending_logins: two_factor::purge_expired_pending(conn, now)?,
-                    webauthn_challenges: passkeys::purge_expired(conn, now)?,
-                    provider_flows: identities::purge_expired(conn, now)?,
-                    throttles: throttle::purge_expired(conn, now, lockout_window)?,
-                    ip_windows: ip_limits::purge_expired(conn, now)?,
-                    events: events::purge_older_than(conn, now - event_retention)?,
-                    paywall_notices: paywall_notices::purge_before(conn, month)?,
-                    billing_events: billing::purge_events(conn, now - BILLING_EVENTS_KEPT_SECS)?,
-                    checkouts: billing::purge_checkouts(conn, now)?,
-                    email_tokens: email_tokens::purge_expired(conn, now)?,
-                    // Done messages are kept an hour: the per-address
-                    // limit counts them.
-                    messages: outbox::purge_done(conn, now - 3_600)?,
-                })
+        let month = Month::at(now);
+        let purged = db::once(&pool, now, move |conn, now| {
+            Ok::<_, db::Error>(Purged {
+                sessions: sessions::purge_expired(conn, now)?,
+                pending_logins: two_factor::purge_expired_pending(conn, now)?,
+                webauthn_challenges: passkeys::purge_expired(conn, now)?,
+                provider_flows: identities::purge_expired(conn, now)?,
+                throttles: throttle::purge_expired(conn, now, lockout_window)?,
+                ip_windows: ip_limits::purge_expired(conn, now)?,
+                events: events::purge_older_than(conn, now - event_retention)?,
+                paywall_notices: paywall_notices::purge_before(conn, month)?,
+                billing_events: billing::purge_events(conn, now - BILLING_EVENTS_KEPT_SECS)?,
+                checkouts: billing::purge_checkouts(conn, now)?,
+                email_tokens: email_tokens::purge_expired(conn, now)?,
+                // Done messages are kept an hour: the per-address
+                // limit counts them.
+                messages: outbox::purge_done(conn, now - 3_600)?,
             })
         })
         .await;

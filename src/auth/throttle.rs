@@ -244,7 +244,7 @@ impl LoginThrottle {
             let key = key.to_owned();
             let now = reserved_at;
             let (network, per_ip) = (network.clone(), self.per_ip);
-            db::write(pool, move |conn| {
+            db::once(pool, now, move |conn, now| {
                 if counted {
                     if let Some(retry_after_secs) = throttle::lockout_remaining(conn, &key, now)? {
                         return Err(ApiError::TooManyAttempts { retry_after_secs });
@@ -275,7 +275,7 @@ impl LoginThrottle {
                 let Some(network) = network else {
                     return Ok(());
                 };
-                db::write(pool, move |conn| {
+                db::once(pool, reserved_at, move |conn, reserved_at| {
                     Ok::<_, ApiError>(ip_limits::give_back(conn, &per_ip, &network, reserved_at)?)
                 })
                 .await
@@ -296,27 +296,15 @@ impl LoginThrottle {
                 let key = key.to_owned();
                 let (max, window, now) = (self.max_failures, self.window, clock.now());
                 let by = by.clone();
-                db::run(pool, move |conn| {
-                    db::write_transaction(conn, |conn| {
-                        let locked =
-                            counted && throttle::record_failure(conn, &key, now, max, window)?;
-                        if let Some(user_id) = user_id {
-                            let failed = EventKind::LoginFailed;
-                            events::record(conn, now, user_id, failed, &by, Default::default())?;
-                            if locked {
-                                let locked = EventKind::LoginLocked;
-                                events::record(
-                                    conn,
-                                    now,
-                                    user_id,
-                                    locked,
-                                    &by,
-                                    Default::default(),
-                                )?;
-                            }
+                db::once(pool, now, move |conn, now| {
+                    let locked = counted && throttle::record_failure(conn, &key, now, max, window)?;
+                    if let Some(user_id) = user_id {
+                        events::record_plain(conn, now, user_id, EventKind::LoginFailed, &by)?;
+                        if locked {
+                            events::record_plain(conn, now, user_id, EventKind::LoginLocked, &by)?;
                         }
-                        Ok::<_, ApiError>(())
-                    })
+                    }
+                    Ok::<_, ApiError>(())
                 })
                 .await?;
                 Ok(None)

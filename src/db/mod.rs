@@ -11,8 +11,8 @@
 //! session, and a metered read's meter), handed to the engine as the pool's
 //! type parameter. [`schema`] is Diesel's, generated from the migrations.
 //!
-//! The rest of the crate reaches both through this module: `db::run`,
-//! `db::users::find`, … Everything here answers in database terms
+//! The rest of the crate reaches both through this module: `db::once`,
+//! `db::idempotent`, `db::users::find`, … Everything here answers in database terms
 //! ([`Error`], Diesel's results, rows and `Option`s); what a failure means
 //! to a client is decided in `crate::error`, never here.
 
@@ -26,10 +26,10 @@ use anyhow::Context;
 #[cfg(test)]
 pub use engine::testing;
 pub use engine::{
-    connect_one, is_unique_violation, pg, ping, read, read_ahead, run, write, write_transaction,
-    Backend, Conn, DbConnection, Error,
+    connect_one, idempotent, idempotent_reading_ahead, is_unique_violation, once, pg, ping,
+    write_transaction, Backend, Conn, DbConnection, Error,
 };
-pub use read_ahead::{Lookup, SessionsAndMeters};
+pub use read_ahead::{Ahead, Lookup, SessionsAndMeters};
 pub use tables::{
     billing, email_tokens, events, forgot_requests, identities, ip_limits, outbox, passkeys,
     paywall_notices, posts, sessions, throttle, two_factor, unlocks, users,

@@ -6,12 +6,13 @@
 //! work) costs more than the query; on SQLite each statement is its own
 //! read transaction, whose file locks cost more than the lookup. So a job
 //! says what it starts by reading (a [`Lookup`]), and its chunk reads that
-//! for all its jobs in one statement per kind before they run; each job
-//! finds its answer there instead of asking on its own. Sessions are read
-//! ahead on both backends (on SQLite only for larger batches, see
-//! [`sessions::read_ahead::to_read_ahead`]); meters on PostgreSQL, keyed by
-//! the session's token hash: a metered read asks for its meter along with
-//! its session, in the same job (see [`unlocks::answer_read_only`]).
+//! for all its jobs in one statement per kind before they run; each job is
+//! handed what was found for it (an [`Ahead`]) instead of asking on its
+//! own. Sessions are read ahead on both backends (on SQLite only for larger
+//! batches, see [`sessions::read_ahead::to_read_ahead`]); meters on
+//! PostgreSQL, keyed by the session's token hash: a metered read asks for
+//! its meter along with its session, in the same job (see
+//! [`unlocks::answer_read_only`]).
 //!
 //! What a job finds is what the statement saw at the start of its chunk,
 //! before the jobs ahead of it in the chunk ran. That is an order the
@@ -40,11 +41,23 @@ impl Lookup {
     }
 }
 
+/// What a [`Lookup`]'s chunk read ahead for it, handed to its job.
+#[derive(Default)]
+pub struct Ahead {
+    /// The session: `None` when the chunk did not look sessions up (too
+    /// few to pay, or the read failed), `Some(None)` when no session has
+    /// the hash. Expired ones are included: see [`sessions::read_ahead::live`].
+    pub session: Option<Option<sessions::read_ahead::Found>>,
+    /// The metered read: `None` when it was not read ahead.
+    pub meter: Option<unlocks::read_ahead::Metered>,
+}
+
 /// Sessions and meters, read ahead per chunk (see the module's doc).
 pub struct SessionsAndMeters;
 
 impl ReadAhead for SessionsAndMeters {
     type Key = Lookup;
+    type Found = Ahead;
 
     /// On PostgreSQL the read-aheads of both kinds are pipelined: both
     /// statements go out before either answer is read, so a chunk of
@@ -57,8 +70,8 @@ impl ReadAhead for SessionsAndMeters {
     /// cost less than a statement whose length varied with the chunk. (The
     /// sessions' read-ahead takes its keys as one JSON array, prepared
     /// once; that form is untried for meters.)
-    fn read<'a>(conn: &mut Conn, lookups: impl Iterator<Item = &'a Lookup>) {
-        let mut hashes = Vec::new();
+    fn read(conn: &mut Conn, lookups: &[&Lookup]) -> Vec<Ahead> {
+        let mut hashes = Vec::with_capacity(lookups.len());
         let mut metered = Vec::new();
         for lookup in lookups {
             hashes.push(lookup.token_hash.as_str());
@@ -71,12 +84,13 @@ impl ReadAhead for SessionsAndMeters {
             Conn::Sqlite(_) => None,
         };
         let hashes = sessions::read_ahead::to_read_ahead(conn, &hashes, metered.is_some());
-        match conn {
+        let (sessions, meters) = match conn {
             Conn::Sqlite(c) => {
-                if let Some(hashes) = hashes {
+                let sessions = hashes.map(|hashes| {
                     let found = sessions::read_ahead::read_sqlite(c, &hashes);
-                    sessions::read_ahead::keep(&hashes, found);
-                }
+                    sessions::read_ahead::sheet(&hashes, found)
+                });
+                (sessions.flatten(), None)
             }
             Conn::Postgres(pg) => {
                 let (wanted, keys) = (hashes.as_deref(), metered.as_deref());
@@ -98,19 +112,27 @@ impl ReadAhead for SessionsAndMeters {
                         },
                     )
                 });
-                if let (Some(hashes), Some(found)) = (&hashes, found) {
-                    sessions::read_ahead::keep(hashes, found);
-                }
-                if let Some(opens) = opens {
-                    unlocks::read_ahead::keep(opens);
-                }
+                let sessions = match (&hashes, found) {
+                    (Some(hashes), Some(found)) => sessions::read_ahead::sheet(hashes, found),
+                    _ => None,
+                };
+                (sessions, opens.and_then(unlocks::read_ahead::sheet))
             }
-        }
-    }
-
-    fn forget() {
-        sessions::read_ahead::forget();
-        unlocks::read_ahead::forget();
+        };
+        lookups
+            .iter()
+            .map(|lookup| Ahead {
+                session: sessions
+                    .as_ref()
+                    .map(|sheet| sheet.get(&lookup.token_hash).cloned().flatten()),
+                meter: match (&meters, lookup.meter) {
+                    (Some(sheet), Some(key)) => {
+                        unlocks::read_ahead::find(sheet, &lookup.token_hash, key)
+                    }
+                    _ => None,
+                },
+            })
+            .collect()
     }
 }
 
@@ -124,7 +146,7 @@ mod tests {
     use crate::db::engine::testing::on_postgres;
     use crate::db::engine::{migrate, DbConnection};
     use crate::db::schema::paywall_notices;
-    use crate::db::tables::sessions::read_ahead::found;
+    use crate::db::tables::sessions::read_ahead::live;
     use crate::db::tables::sessions::{find_live, insert, touch, NewSession};
     use crate::db::tables::{posts, users};
     use crate::domain::{Month, Username};
@@ -221,28 +243,25 @@ mod tests {
                 Some((alice, None, 1, false, true)),
                 Some((alice, None, 1, false, true)),
             ];
-            // What this chunk read ahead for a meter, field by field.
-            let read = || {
-                [
-                    ("alice's", 1),
-                    ("alice's", 2),
-                    ("nobody's", 1),
-                    ("bob's", 1),
-                    ("alice's", 999),
-                    ("alice's", 3),
-                    ("alice's", 4),
-                ]
-                .map(|(token_hash, post_id)| {
-                    unlocks::read_ahead::found(token_hash, key(post_id)).map(|m| {
-                        (
-                            m.user_id,
-                            m.post.map(|post| format!("{post:?}")),
-                            m.meter.used_before,
-                            m.meter.was_unlocked,
-                            m.meter.noticed,
-                        )
+            // What a chunk's read-ahead handed each lookup's job for its
+            // meter, field by field (`lookups[2]` asks for none).
+            let meters = |found: &[Ahead]| -> Vec<_> {
+                found
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| *i != 2)
+                    .map(|(_, ahead)| {
+                        ahead.meter.clone().map(|m| {
+                            (
+                                m.user_id,
+                                m.post.map(|post| format!("{post:?}")),
+                                m.meter.used_before,
+                                m.meter.was_unlocked,
+                                m.meter.noticed,
+                            )
+                        })
                     })
-                })
+                    .collect()
             };
             // Alice's session and user, column by column, as found alone.
             let direct = sessions::find_live(conn, "alice's", 0).unwrap();
@@ -259,34 +278,39 @@ mod tests {
                             meter: lookup.meter.filter(|_| with_meters),
                         })
                         .collect();
-                    SessionsAndMeters::read(conn, chunk.iter());
-                    let session = sessions::read_ahead::found("alice's");
-                    let nobody = sessions::read_ahead::found("nobody's");
-                    let meters = read();
-                    SessionsAndMeters::forget();
+                    let found = SessionsAndMeters::read(conn, &chunk.iter().collect::<Vec<_>>());
 
                     let at = format!("round {round}, meters {with_meters}");
-                    let session = session.expect("sessions read ahead");
+                    assert_eq!(found.len(), chunk.len(), "{at}");
+                    let session = found[0].session.clone().expect("sessions read ahead");
                     let session = session.expect("alice's session found");
                     assert_eq!(format!("{session:?}"), direct, "{at}");
-                    assert!(matches!(nobody, Some(None)), "{at}");
+                    assert!(matches!(found[2].session, Some(None)), "{at}");
                     if with_meters {
-                        assert_eq!(meters, expected, "{at}");
+                        assert_eq!(meters(&found), expected, "{at}");
                     } else {
-                        assert_eq!(meters, [None, None, None, None, None, None, None], "{at}");
+                        assert_eq!(
+                            meters(&found),
+                            [None, None, None, None, None, None, None],
+                            "{at}"
+                        );
                     }
                 }
             }
             // One metered read alone: its session is read ahead with it.
-            SessionsAndMeters::read(conn, [metered("bob's", 1)].iter());
-            let (session, meter) = (sessions::read_ahead::found("bob's"), read()[3].clone());
-            SessionsAndMeters::forget();
-            assert!(matches!(session, Some(Some(_))));
+            let lookup = metered("bob's", 1);
+            let found = SessionsAndMeters::read(conn, &[&lookup]);
+            assert!(matches!(found[0].session, Some(Some(_))));
+            let meter = found[0].meter.clone().map(|m| {
+                (
+                    m.user_id,
+                    m.post.map(|post| format!("{post:?}")),
+                    m.meter.used_before,
+                    m.meter.was_unlocked,
+                    m.meter.noticed,
+                )
+            });
             assert_eq!(meter, expected[3]);
-            assert!(
-                sessions::read_ahead::found("alice's").is_none(),
-                "forgotten"
-            );
         });
     }
 
@@ -335,23 +359,25 @@ mod tests {
         chunk.extend(hashes.iter().map(|h| Lookup::session(h.clone())));
         chunk.push(Lookup::session("nobody's".into()));
         chunk.push(Lookup::session("nobody's either".into()));
+        let keys: Vec<&Lookup> = chunk.iter().collect();
         for round in 1..=2 {
-            SessionsAndMeters::read(conn, chunk.iter());
-            for (hash, direct) in hashes.iter().zip(&direct) {
-                let found = sessions::read_ahead::found(hash).expect("read ahead");
-                let found = found.expect("found");
-                assert_eq!(&format!("{found:?}"), direct, "round {round}");
+            let found = SessionsAndMeters::read(conn, &keys);
+            assert_eq!(found.len(), keys.len());
+            for (i, direct) in direct.iter().enumerate() {
+                // Each hash's two lookups find the same session.
+                for ahead in [&found[i], &found[i + hashes.len()]] {
+                    let session = ahead.session.clone().expect("read ahead");
+                    let session = session.expect("found");
+                    assert_eq!(&format!("{session:?}"), direct, "round {round}");
+                }
             }
-            assert!(matches!(
-                sessions::read_ahead::found("nobody's"),
-                Some(None)
-            ));
-            SessionsAndMeters::forget();
-            assert!(
-                sessions::read_ahead::found(&hashes[0]).is_none(),
-                "forgotten"
-            );
+            assert!(matches!(found[10].session, Some(None)));
+            assert!(matches!(found[11].session, Some(None)));
+            assert!(found.iter().all(|ahead| ahead.meter.is_none()));
         }
+        // Below eight lookups SQLite reads nothing ahead: each job asks.
+        let found = SessionsAndMeters::read(conn, &keys[..7]);
+        assert!(found.iter().all(|ahead| ahead.session.is_none()));
     }
 
     /// The read-ahead finds, for every hash, what [`find_live`] finds on
@@ -387,16 +413,15 @@ mod tests {
             .iter()
             .map(|h| Lookup::session(h.to_string()))
             .collect();
-        SessionsAndMeters::read(conn, lookups.iter());
-        let ahead: Vec<_> = hashes.iter().map(|h| found(h)).collect();
-        SessionsAndMeters::forget();
-        for (hash, ahead) in hashes.iter().zip(ahead) {
-            let ahead = ahead.unwrap_or_else(|| panic!("{hash} was not read ahead"));
-            let live = ahead.filter(|(session, _)| session.expires_at > 10);
+        let found = SessionsAndMeters::read(conn, &lookups.iter().collect::<Vec<_>>());
+        for (hash, ahead) in hashes.iter().zip(found) {
+            let ahead = ahead
+                .session
+                .unwrap_or_else(|| panic!("{hash} was not read ahead"));
+            let live = live(ahead, 10);
             let direct = find_live(conn, hash, 10).unwrap();
             assert_eq!(format!("{live:?}"), format!("{direct:?}"), "{hash}");
         }
-        assert!(found("live").is_none(), "forgotten");
         let (session, user) = find_live(conn, "live", 10).unwrap().unwrap();
         assert_eq!(
             (session.ip.as_deref(), user.username.as_str()),

@@ -1,4 +1,4 @@
-//! Pure rules: parsing usernames, passwords and email addresses, roles, the
+//! Pure rules: parsing usernames, passwords, email addresses and ids, roles, the
 //! paywall, session lifetimes, account event kinds, per-IP limit windows,
 //! what a subscription and a billing event mean, blog posts' fields and
 //! their rendering, authenticator and recovery codes. No I/O, so every rule is unit-tested without a server.
@@ -6,6 +6,7 @@
 pub mod billing;
 pub mod email;
 pub mod event;
+pub mod id;
 pub mod ip_limit;
 pub mod lifetime;
 pub mod password;
@@ -20,12 +21,13 @@ pub mod username;
 
 pub use email::Email;
 pub use event::{EventKind, Requester};
+pub use id::parse_id;
 pub use ip_limit::{network_of, IpLimit};
 pub use lifetime::Lifetimes;
 pub use password::Password;
 pub use paywall::{Meter, Month};
 pub use plan::Plan;
-pub use post::{Access, Body, Excerpt, Slug, Title};
+pub use post::{Access, Author, Body, Excerpt, Slug, Title};
 pub use role::Role;
 pub use user::User;
 pub use username::Username;

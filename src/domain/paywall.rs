@@ -28,6 +28,33 @@ pub fn limit_for(plan: Plan, free_reads: u32) -> Option<u32> {
     }
 }
 
+/// What one read is judged by: the request's time, the month it falls in,
+/// and the reader's limit (`None`: not metered). Worked out once per
+/// request, by whoever first knows the reader (the guard, for a read it
+/// asks about along with the session), and handed on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reading {
+    pub now: i64,
+    pub month: Month,
+    pub limit: Option<u32>,
+}
+
+impl Reading {
+    /// A read at `now` (unix seconds) by a reader on `plan`.
+    pub fn at(now: i64, plan: Plan, free_reads: u32) -> Reading {
+        Reading {
+            now,
+            month: Month::at(now),
+            limit: limit_for(plan, free_reads),
+        }
+    }
+
+    /// The meter after this read, for a metered reader who has used `used`.
+    pub fn meter(&self, used: u32) -> Option<Meter> {
+        self.limit.map(|limit| Meter::new(limit, used, self.month))
+    }
+}
+
 /// What opening a post comes to for a metered reader.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
@@ -64,6 +91,11 @@ pub struct Month(i32);
 impl Month {
     /// The month that contains `now`. Taking the instant as an argument (an
     /// injected clock) is what lets the rollover be tested.
+    /// The month of `now`, in unix seconds.
+    pub fn at(now: i64) -> Month {
+        Month::containing(crate::time::from_unix(now))
+    }
+
     pub fn containing(now: DateTime<Utc>) -> Month {
         Month(now.year() * 12 + now.month0() as i32)
     }

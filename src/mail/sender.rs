@@ -249,10 +249,8 @@ impl Sender {
             // was under way is not kept waiting behind all the others.
             self.act_on_forgot_requests().await?;
             let now = self.clock.now();
-            let claimed = db::run(&self.pool, move |conn| {
-                db::write_transaction(conn, |conn| {
-                    Ok::<_, db::Error>(outbox::claim(conn, now, now + LEASE_SECS, BATCH)?)
-                })
+            let claimed = db::once(&self.pool, now, move |conn, now| {
+                Ok::<_, db::Error>(outbox::claim(conn, now, now + LEASE_SECS, BATCH)?)
             })
             .await?;
             if claimed.is_empty() {
@@ -261,20 +259,18 @@ impl Sender {
             for message in claimed {
                 let outcome = self.attempt(&message).await;
                 let id = message.id;
-                db::run(&self.pool, move |conn| {
-                    db::write_transaction(conn, |conn| {
-                        match outcome {
-                            Outcome::Sent => outbox::finish(conn, id, None)?,
-                            Outcome::GiveUp(why) => outbox::finish(conn, id, Some(&why))?,
-                            Outcome::Retry { at } => outbox::retry_at(conn, id, at)?,
-                        }
-                        Ok::<_, db::Error>(())
-                    })
+                db::once(&self.pool, self.clock.now(), move |conn, _| {
+                    match outcome {
+                        Outcome::Sent => outbox::finish(conn, id, None)?,
+                        Outcome::GiveUp(why) => outbox::finish(conn, id, Some(&why))?,
+                        Outcome::Retry { at } => outbox::retry_at(conn, id, at)?,
+                    }
+                    Ok::<_, db::Error>(())
                 })
                 .await?;
             }
         }
-        db::run(&self.pool, |conn| {
+        db::idempotent(&self.pool, self.clock.now(), |conn, _| {
             Ok::<_, db::Error>(outbox::next_due(conn)?)
         })
         .await
@@ -291,21 +287,19 @@ impl Sender {
         loop {
             let now = self.clock.now();
             let queue = self.queue.clone();
-            let (taken, queued, held_back, stale) = db::run(&self.pool, move |conn| {
-                db::write_transaction(conn, |conn| {
-                    let requests = forgot_requests::take(conn, FORGOT_BATCH)?;
-                    let (mut queued, mut held_back, mut stale) = (0, 0, 0);
-                    for request in &requests {
-                        if request.requested_at < now - queue.settings.reset_ttl {
-                            stale += 1;
-                            continue;
-                        }
-                        let (sent, not_sent) = act_on(conn, &queue, request)?;
-                        queued += sent;
-                        held_back += not_sent;
+            let (taken, queued, held_back, stale) = db::once(&self.pool, now, move |conn, now| {
+                let requests = forgot_requests::take(conn, FORGOT_BATCH)?;
+                let (mut queued, mut held_back, mut stale) = (0, 0, 0);
+                for request in &requests {
+                    if request.requested_at < now - queue.settings.reset_ttl {
+                        stale += 1;
+                        continue;
                     }
-                    Ok::<_, db::Error>((requests.len() as i64, queued, held_back, stale))
-                })
+                    let (sent, not_sent) = act_on(conn, &queue, request)?;
+                    queued += sent;
+                    held_back += not_sent;
+                }
+                Ok::<_, db::Error>((requests.len() as i64, queued, held_back, stale))
             })
             .await?;
             if stale > 0 {

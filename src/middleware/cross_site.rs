@@ -60,7 +60,7 @@ fn is_refused(req: &ServiceRequest) -> bool {
     // `start` and from the provider back to `callback`: cross-site by
     // nature, and carrying no `Origin`. The flow's own state, bound to the
     // browser by its cookie, is what stops a forged one.
-    if req.method() == Method::GET && req.path().starts_with(crate::routes::PROVIDER_PATHS) {
+    if req.method() == Method::GET && req.path().starts_with(crate::routes::table::PROVIDER_PATHS) {
         return false;
     }
     let headers = req.headers();

@@ -1,71 +1,59 @@
-//! The guard: one middleware in front of every handler. It looks up the
-//! request's session (if its cookie carries a token) and puts the typed
-//! [`SessionState`] in the request's extensions (and, for a metered read of
-//! a post, what the meter says, read in the same job: see
-//! [`blog::metered_read`]), then lets a request pass
-//! only with a live session, or to a path the route table marks public
-//! ([`routes::ENDPOINTS`]). Everything else —
-//! unknown paths included, so an anonymous caller learns nothing about
-//! which routes exist — gets `401 not_logged_in` (or `503` when the
-//! database cannot be asked, since the session cannot be checked then).
+//! The guard: in front of every route's handler, with that route's rule
+//! from the route table (its [`Endpoint`]). It looks up the request's
+//! session (if its cookie carries a token) and puts the typed
+//! [`SessionState`] in the request's extensions — and, for a route whose
+//! lookup reads a meter ahead ([`ReadsAhead::Meter`]), what the meter says
+//! of the post its path names, read in the same job ([`Metering`]) — then
+//! lets the request pass only with a live session, or to a public route.
+//! Everything else gets `401 not_logged_in` (or `503` when the database
+//! cannot be asked, since the session cannot be checked then), and so do
+//! paths no route matches ([`unknown_path`]): an anonymous caller learns
+//! nothing about which routes exist.
 //!
 //! CORS preflights never get here: the CORS layer in front answers those
 //! from allowed origins, and the cross-site layer refuses the rest. An
 //! `OPTIONS` that reaches the guard is not a preflight the CORS layer
 //! recognised, so it is treated like any other request (exempting it would
 //! let a malformed "preflight" probe for routes through their `405`s).
+//!
+//! [`Metering`]: crate::session::Metering
 
 use actix_session::SessionExt;
-use actix_web::body::{EitherBody, MessageBody};
+use actix_web::body::{BoxBody, EitherBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
 use actix_web::middleware::Next;
-use actix_web::{web, HttpMessage, ResponseError};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 
 use crate::client_ip;
 use crate::db;
+use crate::domain::parse_id;
 use crate::error::{ApiError, NoSession};
-use crate::routes::{self, blog};
+use crate::routes::is_public;
+use crate::routes::table::{Access, Endpoint, ReadsAhead};
 use crate::session::{self, store, SessionState, COOKIE_NAME};
 use crate::state::AppState;
 
+/// The guard of `endpoint`'s route (see the module's doc).
 pub async fn require_session(
+    endpoint: &'static Endpoint,
     state: web::Data<AppState>,
     req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    // The path as the router will match it (percent-decoded), so that
-    // `/logi%6E` is judged as the `/login` it will reach.
-    let public = routes::is_public(req.match_info().as_str());
-    let session = match store::token_hash(&req.get_session()) {
-        Some(token_hash) => {
-            let ip = client_ip::of(req.request());
-            let meter =
-                blog::metered_read(req.method(), req.match_info().as_str()).map(|post_id| {
-                    session::MeterAsk {
-                        post_id,
-                        free_reads: state.settings.free_reads,
-                    }
-                });
-            let pool = &state.pool;
-            match session::lookup(pool, &state.clock, state.lifetimes, token_hash, ip, meter).await
-            {
-                Ok(Some((record, answer))) => {
-                    if let Some(answer) = answer {
-                        req.extensions_mut().insert(answer);
-                    }
-                    SessionState::Active(record)
-                }
-                Ok(None) => SessionState::Anonymous(NoSession::Invalid),
-                Err(db::Error::Unavailable) => SessionState::Unavailable,
-                Err(e) => return Err(ApiError::from(e).into()),
-            }
-        }
-        // A cookie that failed its signature check reaches here without a
-        // token (actix caches the parsed cookies, so this is no second parse).
-        None if req.cookie(COOKIE_NAME).is_some() => SessionState::Anonymous(NoSession::Invalid),
-        None => SessionState::Anonymous(NoSession::Missing),
+    next: Next<BoxBody>,
+) -> Result<ServiceResponse<EitherBody<BoxBody>>, actix_web::Error> {
+    let meter = match endpoint.reads_ahead {
+        ReadsAhead::Meter if req.method() == Method::GET => req
+            .match_info()
+            .get("id")
+            .and_then(parse_id)
+            .map(|post_id| session::MeterAsk {
+                post_id,
+                free_reads: state.settings.free_reads,
+            }),
+        _ => None,
     };
-    if !public {
+    let session = look_up(&state, req.request(), meter).await?;
+    if endpoint.access == Access::Session {
         if let Some(refusal) = session.refusal() {
             let response = refusal.error_response();
             return Ok(req.into_response(response).map_into_right_body());
@@ -75,13 +63,62 @@ pub async fn require_session(
     Ok(next.call(req).await?.map_into_left_body())
 }
 
+/// The answer to a path no route matches: `401` (or `503`) to a caller
+/// without a live session, as every guarded path answers it, and `404` to
+/// one with it. A path under a public prefix (a provider's name that names
+/// none) is `404` to anyone.
+pub async fn unknown_path(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    if !is_public(req.match_info().as_str()) {
+        let session = look_up(&state, &req, None).await?;
+        if let Some(refusal) = session.refusal() {
+            return Err(refusal);
+        }
+        req.extensions_mut().insert(session);
+    }
+    Err(ApiError::NotFound)
+}
+
+/// The session the request's cookie names, with what the route's lookup
+/// reads ahead (`meter`) left in the request's extensions for the handler.
+async fn look_up(
+    state: &AppState,
+    req: &HttpRequest,
+    meter: Option<session::MeterAsk>,
+) -> Result<SessionState, ApiError> {
+    Ok(match store::token_hash(&req.get_session()) {
+        Some(token_hash) => {
+            let ip = client_ip::of(req);
+            let pool = &state.pool;
+            match session::lookup(pool, &state.clock, state.lifetimes, token_hash, ip, meter).await
+            {
+                Ok(Some((record, metering))) => {
+                    if let Some(metering) = metering {
+                        req.extensions_mut().insert(metering);
+                    }
+                    SessionState::Active(record)
+                }
+                Ok(None) => SessionState::Anonymous(NoSession::Invalid),
+                Err(db::Error::Unavailable) => SessionState::Unavailable,
+                Err(e) => return Err(ApiError::from(e)),
+            }
+        }
+        // A cookie that failed its signature check reaches here without a
+        // token (actix caches the parsed cookies, so this is no second parse).
+        None if req.cookie(COOKIE_NAME).is_some() => SessionState::Anonymous(NoSession::Invalid),
+        None => SessionState::Anonymous(NoSession::Missing),
+    })
+}
+
 /// The guard's answer, decided without the session layer, for a request
 /// that cannot have a session: a guarded path and no session cookie at all.
 /// The cheapest refusal there is, so it is given before CORS and the
 /// session middleware run (see `middleware::cross_site`); `None` leaves the
 /// request to the full path.
 pub fn refuse_without_cookie(req: &ServiceRequest) -> Option<ApiError> {
-    if routes::is_public(req.match_info().as_str()) || req.cookie(COOKIE_NAME).is_some() {
+    if is_public(req.match_info().as_str()) || req.cookie(COOKIE_NAME).is_some() {
         return None;
     }
     Some(ApiError::NotLoggedIn(NoSession::Missing))

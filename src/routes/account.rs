@@ -5,12 +5,14 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
 use super::body::{Fields, JsonObject};
-use super::common::{
-    clear_lockout, confirm_password, record_event, send_notice, AccountView, SignedIn,
-};
+use super::extract::SignedIn;
 use super::pagination::{pagination, Pagination};
+use crate::accounts::notices::send_notice;
+use crate::accounts::owner::confirm_owner;
+use crate::accounts::view::AccountView;
 use crate::db::email_tokens::{self, Purpose};
-use crate::db::{self, billing, events, sessions, users};
+use crate::db::{self, billing, events, sessions, throttle, users};
+use crate::domain::username::username_key;
 use crate::domain::{EventKind, Password, Requester};
 use crate::error::ApiError;
 use crate::mail::message::Notice;
@@ -39,8 +41,8 @@ pub async fn list_sessions(
     state: web::Data<AppState>,
     current: CurrentSession,
 ) -> Result<HttpResponse, ApiError> {
-    let (user_id, now) = (current.0.user.id, state.clock.now());
-    let rows = db::read(&state.pool, move |conn| {
+    let user_id = current.0.user.id;
+    let rows = db::idempotent(&state.pool, state.clock.now(), move |conn, now| {
         Ok::<_, ApiError>(sessions::list(conn, user_id, now)?)
     })
     .await?;
@@ -75,12 +77,12 @@ pub async fn end_session(
     }
     let is_current = id == caller.session.id;
     let user_id = caller.session.user.id;
-    let ended = super::write_now(&state, move |conn, now| {
+    let ended = db::once(&state.pool, state.clock.now(), move |conn, now| {
         let ended = sessions::revoke(conn, user_id, &id)?;
         if ended {
             revoked(conn, now, user_id, &caller.by, &id)?;
         }
-        Ok(ended)
+        Ok::<_, ApiError>(ended)
     })
     .await?;
     if !ended {
@@ -98,11 +100,11 @@ pub async fn end_other_sessions(
     caller: SignedIn,
 ) -> Result<HttpResponse, ApiError> {
     let (user_id, keep) = (caller.session.user.id, caller.session.id);
-    super::write_now(&state, move |conn, now| {
+    db::once(&state.pool, state.clock.now(), move |conn, now| {
         for id in sessions::revoke_others(conn, user_id, &keep)? {
             revoked(conn, now, user_id, &caller.by, &id)?;
         }
-        Ok(())
+        Ok::<_, ApiError>(())
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -114,7 +116,7 @@ pub async fn account(
     current: CurrentSession,
 ) -> Result<HttpResponse, ApiError> {
     let user_id = current.0.user.id;
-    let view = db::read(&state.pool, move |conn| {
+    let view = db::idempotent(&state.pool, state.clock.now(), move |conn, _| {
         Ok::<_, ApiError>(AccountView::load(conn, user_id)?)
     })
     .await?
@@ -155,24 +157,24 @@ pub async fn change_password(
     };
 
     let user_id = caller.session.user.id;
-    confirm_password(&state, &caller, current_password).await?;
+    confirm_owner(&state, &caller.session, &caller.by, current_password).await?;
     let hash = state.logins.hash(&new_password).await?;
 
     let (session_id, stay) = (caller.session.id, caller.session.stay_signed_in);
     let app = state.clone();
-    let (token, noticed) = super::write_now(&state, move |conn, now| {
+    let (token, noticed) = db::once(&state.pool, state.clock.now(), move |conn, now| {
         let held = users::email_of(conn, user_id)?;
         users::update_password_hash(conn, user_id, &hash)?;
         // Any password change kills outstanding reset links.
         email_tokens::delete_for_user(conn, user_id, Purpose::Reset)?;
         // The sessions this ends are part of the change: one event.
         sessions::revoke_others(conn, user_id, &session_id)?;
-        record_event(conn, now, user_id, EventKind::PasswordChanged, &caller.by)?;
+        events::record_plain(conn, now, user_id, EventKind::PasswordChanged, &caller.by)?;
         let noticed = match &held {
-            Some(held) => send_notice(&app, conn, now, held, Notice::PasswordChanged)?,
+            Some(held) => send_notice(&app.mail, conn, now, held, Notice::PasswordChanged)?,
             None => false,
         };
-        Ok((session::rotate(conn, &session_id)?, noticed))
+        Ok::<_, ApiError>((session::rotate(conn, &session_id)?, noticed))
     })
     .await?;
     if noticed {
@@ -204,9 +206,8 @@ pub async fn delete_account(
     };
 
     let user_id = caller.session.user.id;
-    confirm_password(&state, &caller, password).await?;
-    let now = state.clock.now();
-    let (live, checkouts) = db::run(&state.pool, move |conn| {
+    confirm_owner(&state, &caller.session, &caller.by, password).await?;
+    let (live, checkouts) = db::idempotent(&state.pool, state.clock.now(), move |conn, now| {
         let live = billing::live_subscription_ids(conn, user_id)?;
         Ok::<_, ApiError>((live, billing::open_checkouts(conn, user_id, now)?))
     })
@@ -239,11 +240,13 @@ pub async fn delete_account(
             }
         }
     }
-    let username = caller.session.user.username;
-    super::write(&state.pool, move |conn| {
+    let key = username_key(&caller.session.user.username);
+    db::once(&state.pool, state.clock.now(), move |conn, _| {
         users::delete(conn, user_id)?;
-        clear_lockout(conn, &username)?;
-        Ok(())
+        // The name is free: its failures do not carry over to whoever
+        // takes it next.
+        throttle::clear(conn, &key)?;
+        Ok::<_, ApiError>(())
     })
     .await?;
     tracing::info!(user_id, "account deleted");
@@ -271,7 +274,7 @@ pub async fn list_events(
 ) -> Result<HttpResponse, ApiError> {
     let Pagination { page, per_page } = pagination(req.query_string())?;
     let user_id = current.0.user.id;
-    let (rows, total) = db::run(&state.pool, move |conn| {
+    let (rows, total) = db::idempotent(&state.pool, state.clock.now(), move |conn, _| {
         Ok::<_, ApiError>(events::page(conn, user_id, page, per_page)?)
     })
     .await?;

@@ -10,19 +10,19 @@
 //! (`409 last_admin`; `db::users::another_admin_than` makes admins' changes
 //! take turns on that question).
 
-use std::future::{ready, Ready};
-
-use actix_web::dev::Payload;
-use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::body::{Fields, JsonObject};
-use super::common::{caller_whose_role, notice_second_factor_off, path_id};
+use super::extract::{Admin, PathId};
 use super::pagination::{pagination, single, Pagination};
+use crate::accounts::notices::notify;
+use crate::accounts::ways_in::remove_keeping_one;
 use crate::db::{self, events, passkeys, sessions, two_factor, users};
 use crate::domain::{EventKind, Plan, Requester, Role};
 use crate::error::ApiError;
+use crate::mail::message::Notice;
 use crate::state::AppState;
 use crate::time::rfc3339;
 
@@ -66,21 +66,6 @@ struct AdminUserList {
     total: i64,
 }
 
-/// The caller, an admin (their username): an extractor, so that a
-/// handler holds an admin or never runs (`403 forbidden` for anyone else,
-/// before the body is read; `401` with no session).
-pub struct Admin(String);
-
-impl FromRequest for Admin {
-    type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
-
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let admin = caller_whose_role(req, payload, |role| role == Role::Admin);
-        ready(admin.map(|user| Admin(user.username)))
-    }
-}
-
 /// `GET /admin/users`: newest first, optionally only those whose username
 /// or address contains `q` (any case).
 pub async fn list(
@@ -90,7 +75,7 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let Pagination { page, per_page } = pagination(req.query_string())?;
     let part = search_query(req.query_string())?;
-    let (rows, total) = db::read(&state.pool, move |conn| {
+    let (rows, total) = db::idempotent(&state.pool, state.clock.now(), move |conn, _| {
         Ok::<_, ApiError>(users::search(conn, part.as_deref(), (page, per_page))?)
     })
     .await?;
@@ -162,19 +147,22 @@ fn change(object: &serde_json::Map<String, Value>) -> Result<Change, ApiError> {
 }
 
 /// `DELETE /admin/users/{id}/two-factor`: the user's authenticator app,
-/// recovery codes and passkeys are removed (a lost phone), and any sign-in waiting for
-/// them ends. The next sign-in asks for the password alone.
+/// recovery codes and passkeys are removed (a lost phone), and any sign-in
+/// waiting for them ends. The next sign-in asks for the password alone —
+/// so an account with no password and no identity keeps its passkeys
+/// (`409 last_login_method`): removing them would lock everyone out of it.
 pub async fn reset_two_factor(
     state: web::Data<AppState>,
     Admin(by): Admin,
-    id: web::Path<String>,
+    PathId(id): PathId,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path_id(&id)?;
     let app = state.clone();
-    let noticed = super::write_now(&state, move |conn, now| {
+    let noticed = db::once(&state.pool, state.clock.now(), move |conn, now| {
         users::find(conn, id)?.ok_or(ApiError::NotFound)?;
-        let was_on = two_factor::remove(conn, id)?;
-        let passkeys = passkeys::remove_all(conn, id)?;
+        let (was_on, passkeys) = remove_keeping_one(conn, id, |conn| {
+            let was_on = two_factor::remove(conn, id)?;
+            Ok((was_on, passkeys::remove_all(conn, id)?))
+        })?;
         two_factor::end_pending_of(conn, id)?;
         if !was_on && passkeys == 0 {
             return Ok(false);
@@ -182,7 +170,7 @@ pub async fn reset_two_factor(
         let detail = json!({ "by": by });
         let kind = EventKind::TwoFactorDisabled;
         events::record(conn, now, id, kind, &Requester::NOBODY, detail)?;
-        Ok(notice_second_factor_off(&app, conn, now, id)?)
+        Ok::<_, ApiError>(notify(&app.mail, conn, now, id, Notice::SecondFactorOff)?)
     })
     .await?;
     if noticed {
@@ -197,12 +185,11 @@ pub async fn reset_two_factor(
 pub async fn edit(
     state: web::Data<AppState>,
     Admin(by): Admin,
-    id: web::Path<String>,
+    PathId(id): PathId,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path_id(&id)?;
     let change = change(&body.0)?;
-    let row = super::write_now(&state, move |conn, now| {
+    let row = db::once(&state.pool, state.clock.now(), move |conn, now| {
         let row = users::find_for_admin(conn, id)?.ok_or(ApiError::NotFound)?;
         let role = Role::parse(&row.role).unwrap_or_default();
         let plan = Plan::parse(&row.plan).unwrap_or(Plan::Free);

@@ -1,53 +1,19 @@
 //! `POST /register`, `POST /login`, `GET /check_session`, `DELETE /logout`.
 
-use std::future::{ready, Ready};
-
-use actix_session::{Session, SessionExt};
-use actix_web::dev::Payload;
-use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::json;
 
 use super::body::{Fields, JsonObject};
-use super::common::{clear_lockout, count_login, record_event, send_verification, SignedIn};
+use super::extract::{SignedIn, SigningIn};
+use crate::accounts::notices::send_verification;
+use crate::accounts::sign_in::{self, Held, Method, SignIn, Step};
 use crate::auth::{ip_limits, Account, Attempt};
-use crate::db::{events, passkeys, sessions, two_factor, users};
+use crate::db::{self, events, sessions, users};
 use crate::domain::username::username_key;
-use crate::domain::{Email, EventKind, Password, Requester, Username};
+use crate::domain::{Email, EventKind, Password, Username};
 use crate::error::ApiError;
-use crate::session::{self, SessionState};
+use crate::session::{self, store, SessionState};
 use crate::state::AppState;
-
-/// The caller of a route that signs them in (`/register`, `/login`).
-pub struct SigningIn {
-    /// Where the request comes from, for the new session and its event.
-    pub(super) by: Requester,
-    /// The session the cookie named until now, which signing in ends: a
-    /// token that existed before authentication must not survive it
-    /// (session fixation).
-    pub(super) previous: Option<String>,
-    /// The cookie the new session's token is handed to.
-    pub(super) cookie: Session,
-}
-
-impl FromRequest for SigningIn {
-    type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(Ok(SigningIn {
-            by: super::requester(req),
-            previous: SessionState::peek(req, |state| state.id().map(str::to_owned)),
-            cookie: req.get_session(),
-        }))
-    }
-}
-
-/// What a right password at `/login` opened.
-enum Entry {
-    Session(session::Issued),
-    /// A sign-in waiting for its second step: the cookie's new token, and
-    /// whether the account has a passkey to finish it with.
-    Pending(String, bool),
-}
 
 /// Username, password and the stay-signed-in choice, as sent.
 struct Credentials {
@@ -72,17 +38,13 @@ fn credentials(body: &JsonObject) -> Result<Credentials, ApiError> {
     })
 }
 
-/// Answers a login or registration: the user, and the new session cookie.
-fn logged_in(
-    state: &AppState,
-    cookie: &Session,
-    mut response: actix_web::HttpResponseBuilder,
-    user: crate::domain::User,
-    token: String,
-    stay_signed_in: bool,
-) -> Result<HttpResponse, ApiError> {
-    let remember_for = stay_signed_in.then_some(state.lifetimes.remember);
-    session::begin(cookie, token, remember_for, response.json(user))
+/// What the browser held that signing in ends: its session, or a pending
+/// sign-in (a password given again).
+fn held(caller: &SigningIn) -> Held {
+    Held {
+        session: caller.previous.clone(),
+        pending: store::token_hash(&caller.cookie),
+    }
 }
 
 #[tracing::instrument(name = "register", skip_all)]
@@ -118,19 +80,19 @@ pub async fn register(
     let limit = state.ip_limits.register;
     let reserved_at = state.clock.now();
     let reserved = network.clone();
-    if super::write(&state.pool, move |conn| {
-        ip_limits::spend(conn, &limit, &reserved, reserved_at)?;
-        Ok(users::exists(conn, &key)?)
+    let taken = db::once(&state.pool, reserved_at, move |conn, now| {
+        ip_limits::spend(conn, &limit, &reserved, now)?;
+        Ok::<_, ApiError>(users::exists(conn, &key)?)
     })
-    .await?
-    {
+    .await?;
+    if taken {
         return Err(ApiError::UsernameTaken);
     }
     let hash = match state.logins.hash(&password).await {
         Ok(hash) => hash,
         // Not answered (the hashing queue is full): it does not count.
         Err(e) => {
-            super::write(&state.pool, move |conn| {
+            db::once(&state.pool, reserved_at, move |conn, reserved_at| {
                 ip_limits::give_back(conn, &limit, &network, reserved_at)
             })
             .await?;
@@ -139,9 +101,9 @@ pub async fn register(
     };
 
     let lifetimes = state.lifetimes;
-    let stay = sent.stay_signed_in;
     let app = state.clone();
-    let (user, issued, queued) = super::write_now(&state, move |conn, now| {
+    let held = held(&caller);
+    let (user, entered, queued) = db::once(&state.pool, state.clock.now(), move |conn, now| {
         let user = users::insert(conn, &username, &hash, now)?.ok_or(ApiError::UsernameTaken)?;
         // The address and its verification link commit with the
         // account, or not at all. Any number of accounts may hold an
@@ -149,28 +111,30 @@ pub async fn register(
         let mut queued = false;
         if let Some(email) = &email {
             users::set_email(conn, user.id, Some(email))?;
-            queued = send_verification(&app, conn, now, user.id, &user.username, email)?;
+            queued = send_verification(&app.mail, conn, now, user.id, &user.username, email)?;
         }
-        if let Some(id) = &caller.previous {
-            sessions::end(conn, id)?;
-        }
-        let issued = session::start(conn, user.id, stay, &caller.by, now, &lifetimes)?;
-        // The session it opens is part of the registration: one event.
-        record_event(conn, now, user.id, EventKind::Registered, &caller.by)?;
-        Ok((user, issued, queued))
+        let sign_in = SignIn {
+            user_id: user.id,
+            username: &user.username,
+            method: Method::Password,
+            step: Step::Registered,
+            stay: sent.stay_signed_in,
+            by: &caller.by,
+            held: &held,
+        };
+        let entered = sign_in::enter(conn, now, &lifetimes, sign_in)?;
+        Ok::<_, ApiError>((user, entered, queued))
     })
     .await?;
     if queued {
         state.mail.wake();
     }
-    tracing::info!(user_id = user.id, "registered");
-    logged_in(
-        &state,
+    entered.answer(
         &caller.cookie,
-        HttpResponse::Created(),
-        user,
-        issued.token,
-        stay,
+        &state.metrics,
+        lifetimes.remember,
+        || HttpResponse::Created().json(&user),
+        |_| HttpResponse::Created().json(&user),
     )
 }
 
@@ -181,7 +145,9 @@ pub async fn login(
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
     let result = log_in(&state, caller, body).await;
-    count_login(&state, &result);
+    if let Err(refusal) = &result {
+        sign_in::count_refusal(&state.metrics, refusal);
+    }
     result
 }
 
@@ -218,70 +184,51 @@ async fn log_in(
         return Err(ApiError::AccountDisabled);
     }
     let lifetimes = state.lifetimes;
-    let (stay, username) = (sent.stay_signed_in, sent.username);
+    let stay = sent.stay_signed_in;
     let user = passed.user.to_user();
     let (user_id, rehashed) = (user.id, passed.rehashed);
     let by = caller.by.clone();
-    // A pending sign-in the cookie held (a password given again) ends too.
-    let earlier_pending = session::store::token_hash(&caller.cookie);
-    let entry = super::write_now(state, move |conn, now| {
+    let held = held(&caller);
+    let username = user.username.clone();
+    let entered = db::once(&state.pool, state.clock.now(), move |conn, now| {
         // The stored hash was made at another BCRYPT_COST: upgrade it
         // now, while the plaintext is at hand.
         if let Some(new_hash) = &rehashed {
             users::update_password_hash(conn, user_id, new_hash)?;
         }
-        if let Some(id) = &caller.previous {
-            sessions::end(conn, id)?;
-        }
-        if let Some(token_hash) = &earlier_pending {
-            two_factor::end_pending(conn, token_hash)?;
-        }
-        // An authenticator on: the password opens a pending sign-in, not
-        // a session. The username's failures are not cleared yet, or a
-        // thief of the password could guess codes without end, clearing
-        // the count with the password between guesses.
-        if two_factor::totp_of(conn, user_id)?.is_some_and(|totp| totp.enabled) {
-            let with_passkey = passkeys::count_of(conn, user_id)? > 0;
-            let token = session::token::generate();
-            let expires_at = now + super::common::PENDING_SECONDS;
-            let token_hash = session::token::hash(&token);
-            two_factor::insert_pending(conn, &token_hash, user_id, stay, now, expires_at)?;
-            return Ok(Entry::Pending(token, with_passkey));
-        }
-        clear_lockout(conn, &username)?;
-        let issued = session::start(conn, user_id, stay, &by, now, &lifetimes)?;
-        users::mark_login(conn, user_id, now)?;
-        let detail = serde_json::json!({ "method": "password" });
-        events::record(conn, now, user_id, EventKind::Login, &by, detail)?;
-        Ok(Entry::Session(issued))
+        let sign_in = SignIn {
+            user_id,
+            username: &username,
+            method: Method::Password,
+            step: Step::FirstFactor,
+            stay,
+            by: &by,
+            held: &held,
+        };
+        Ok::<_, ApiError>(sign_in::enter(conn, now, &lifetimes, sign_in)?)
     })
     .await?;
     drop(passed.turn);
-    let issued = match entry {
-        Entry::Session(issued) => issued,
-        Entry::Pending(token, with_passkey) => {
-            tracing::info!(user_id, "password right; second step pending");
-            let mut methods = vec!["totp", "recovery_code"];
-            if with_passkey {
-                methods.push("passkey");
-            }
-            let answer = HttpResponse::Accepted().json(serde_json::json!({
-                "status": "two_factor_required",
-                "methods": methods,
-            }));
-            // A browser-session cookie: the pending sign-in is short-lived.
-            return session::begin(&caller.cookie, token, None, answer);
-        }
-    };
-    tracing::info!(user_id, "logged in");
-    logged_in(
-        state,
+    entered.answer(
         &caller.cookie,
-        HttpResponse::Ok(),
-        user,
-        issued.token,
-        stay,
+        &state.metrics,
+        lifetimes.remember,
+        || HttpResponse::Ok().json(&user),
+        two_factor_required,
     )
+}
+
+/// `202`: the password was right, and the account's second step is due
+/// (`passkey`: a passkey may finish it too).
+pub fn two_factor_required(passkey: bool) -> HttpResponse {
+    let mut methods = vec!["totp", "recovery_code"];
+    if passkey {
+        methods.push("passkey");
+    }
+    HttpResponse::Accepted().json(json!({
+        "status": "two_factor_required",
+        "methods": methods,
+    }))
 }
 
 /// Public, so that an SPA can ask "who am I?" on load. The user is
@@ -299,12 +246,12 @@ pub async fn logout(
     // Revoke here, so a database outage answers 503 rather than 204 with
     // the session still alive.
     let (user_id, id) = (caller.session.user.id, caller.session.id);
-    super::write_now(&state, move |conn, now| {
+    db::once(&state.pool, state.clock.now(), move |conn, now| {
         // Two logouts racing with one cookie end one session: one event.
         if sessions::revoke(conn, user_id, &id)? {
-            record_event(conn, now, user_id, EventKind::Logout, &caller.by)?;
+            events::record_plain(conn, now, user_id, EventKind::Logout, &caller.by)?;
         }
-        Ok(())
+        Ok::<_, ApiError>(())
     })
     .await?;
     session::end(&caller.cookie);

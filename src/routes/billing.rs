@@ -51,7 +51,7 @@ pub async fn checkout(
         return Err(ApiError::AlreadyPremium);
     }
     let user_id = user.id;
-    let known = db::run(&state.pool, move |conn| {
+    let known = db::idempotent(&state.pool, state.clock.now(), move |conn, _| {
         Ok::<_, ApiError>(billing::customer_of(conn, user_id)?)
     })
     .await?;
@@ -62,8 +62,8 @@ pub async fn checkout(
                 .create_customer(user_id, user.created_at, &user.username)
                 .await
                 .map_err(unavailable)?;
-            super::write_now(&state, move |conn, now| {
-                Ok(billing::remember_customer(conn, user_id, &made, now)?)
+            db::once(&state.pool, state.clock.now(), move |conn, now| {
+                Ok::<_, ApiError>(billing::remember_customer(conn, user_id, &made, now)?)
             })
             .await?
         }
@@ -83,8 +83,8 @@ pub async fn checkout(
     // Remembered until it expires, so that deleting the account can expire
     // it at Stripe first.
     let (id, expires_at) = (session.id, session.expires_at);
-    super::write(&state.pool, move |conn| {
-        Ok(billing::remember_checkout(conn, user_id, &id, expires_at)?)
+    db::once(&state.pool, state.clock.now(), move |conn, _| {
+        Ok::<_, ApiError>(billing::remember_checkout(conn, user_id, &id, expires_at)?)
     })
     .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "url": session.url })))
@@ -98,7 +98,7 @@ pub async fn portal(
 ) -> Result<HttpResponse, ApiError> {
     let (_, stripe) = configured(&state)?;
     let user_id = current.0.user.id;
-    let customer = db::run(&state.pool, move |conn| {
+    let customer = db::idempotent(&state.pool, state.clock.now(), move |conn, _| {
         let customer = billing::customer_of(conn, user_id)?;
         let subscribed = billing::has_subscribed(conn, user_id)?;
         Ok::<_, ApiError>(customer.filter(|_| subscribed))
@@ -152,8 +152,8 @@ pub async fn stripe_webhook(
     let (id, kind) = (event.id.clone(), event.kind.clone());
     let event = std::sync::Arc::new(event);
     let first = event.clone();
-    let applied = super::write(&state.pool, move |conn| {
-        Ok(billing::apply_event(conn, &first, now)?)
+    let applied = db::once(&state.pool, now, move |conn, now| {
+        Ok::<_, ApiError>(billing::apply_event(conn, &first, now)?)
     })
     .await?;
     // Both cases that need Stripe first record nothing until Stripe has
@@ -168,8 +168,8 @@ pub async fn stripe_webhook(
                 .map_err(unavailable)?;
             let fetched = crate::domain::billing::parse_subscription(&object)
                 .map_err(|missing| ApiError::field(missing.0, "is missing or of the wrong type"))?;
-            super::write(&state.pool, move |conn| {
-                Ok(billing::apply_event_as_fetched(
+            db::once(&state.pool, now, move |conn, now| {
+                Ok::<_, ApiError>(billing::apply_event_as_fetched(
                     conn, &event, &fetched, now,
                 )?)
             })
@@ -187,8 +187,8 @@ pub async fn stripe_webhook(
                     "cancelled a subscription checked out for a deleted account"
                 );
             }
-            super::write(&state.pool, move |conn| {
-                Ok(billing::record_event(conn, &event, now)?)
+            db::once(&state.pool, now, move |conn, now| {
+                Ok::<_, ApiError>(billing::record_event(conn, &event, now)?)
             })
             .await?;
             billing::Applied::Orphaned { subscription }

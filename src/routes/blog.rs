@@ -1,20 +1,20 @@
 //! `GET /blog` and `GET /blog/{id}`, the metered paywall.
 
 use actix_web::http::Method;
-use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
-use super::common::{author, Author};
+use super::extract::requester;
 use super::pagination::{pagination, Pagination};
 use crate::db::posts::PostRow;
 use crate::db::unlocks::{self, MeterKey, Opened};
 use crate::db::{self, paywall_notices, posts};
-use crate::domain::paywall::limit_for;
-use crate::domain::post::{Access, Slug};
-use crate::domain::{Meter, Month, Requester};
+use crate::domain::paywall::Reading;
+use crate::domain::post::{Access, Author, Slug};
+use crate::domain::{parse_id, Meter, Requester};
 use crate::error::ApiError;
 use crate::metrics::PaywallOutcome;
-use crate::session::{CurrentSession, MeterAnswer};
+use crate::session::{AheadMeter, CurrentSession};
 use crate::state::AppState;
 use crate::time::rfc3339;
 
@@ -69,23 +69,18 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let Pagination { page, per_page } = pagination(req.query_string())?;
     let user = current.0.user;
-    let limit = limit_for(user.plan, state.settings.free_reads);
-    let now = state.clock.now();
-    let month = Month::containing(crate::time::from_unix(now));
+    let reading = Reading::at(state.clock.now(), user.plan, state.settings.free_reads);
     let not_yet = state.not_yet_due.clone();
-    let (rows, total, unlocked) = db::read(&state.pool, move |conn| {
+    let (rows, total, unlocked) = db::idempotent(&state.pool, reading.now, move |conn, now| {
         let (rows, total) = posts::page(conn, now, page, per_page, &not_yet)?;
-        let unlocked = match limit {
+        let unlocked = match reading.limit {
             None => None,
-            Some(_) => Some(unlocks::unlocked_ids(conn, user.id, month)?),
+            Some(_) => Some(unlocks::unlocked_ids(conn, user.id, reading.month)?),
         };
         Ok::<_, ApiError>((rows, total, unlocked))
     })
     .await?;
-    let meter = limit.map(|limit| {
-        let used = unlocked.as_ref().map_or(0, Vec::len) as u32;
-        Meter::new(limit, used, month)
-    });
+    let meter = reading.meter(unlocked.as_ref().map_or(0, Vec::len) as u32);
     let posts = rows
         .into_iter()
         .map(|row| Summary {
@@ -101,7 +96,7 @@ pub async fn list(
             title: row.title,
             excerpt: row.excerpt,
             access: row.access,
-            author: author(row.author),
+            author: Author::of(row.author),
             published_at: row.published_at,
         })
         .collect();
@@ -114,26 +109,18 @@ pub async fn list(
     }))
 }
 
-/// A post id is a positive integer in plain decimal; anything else names
-/// no post (`404`) and never uses a read.
-fn post_id(raw: &str) -> Option<i64> {
-    if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    raw.parse::<i64>().ok().filter(|id| *id >= 1)
-}
-
-/// The post `raw` names: an id, or a slug (one lookup, to the id the
-/// meter counts by); `None` when it names none.
+/// The post `raw` names: an id (a positive integer in plain decimal), or
+/// a slug (one lookup, to the id the meter counts by); `None` when it names
+/// none, which never uses a read.
 async fn named_post(state: &AppState, raw: &str) -> Result<Option<i64>, ApiError> {
-    if let Some(id) = post_id(raw) {
+    if let Some(id) = parse_id(raw) {
         return Ok(Some(id));
     }
     // All digits but not a post id (`0`, too long): never a slug.
     let Ok(slug) = Slug::parse(raw) else {
         return Ok(None);
     };
-    let id = db::read(&state.pool, move |conn| {
+    let id = db::idempotent(&state.pool, state.clock.now(), move |conn, _| {
         Ok::<_, ApiError>(posts::id_by_slug(conn, slug.as_str())?)
     })
     .await?;
@@ -163,36 +150,27 @@ fn view(row: PostRow, meter: Option<Meter>) -> PostView {
         html: row.html,
         excerpt: row.excerpt,
         access: row.access,
-        author: author(row.author),
+        author: Author::of(row.author),
         published_at: row.published_at,
         updated_at: row.updated_at,
         meter,
     }
 }
 
-/// The post a request opens through the meter, if it is one: a `GET` of
-/// `/blog/{id}` (`path` as the router matches it) for a post id that could
-/// exist. The guard asks for its meter along with the session, so that a
-/// re-read or a refusal goes to the database once (see [`read`]).
-pub fn metered_read(method: &Method, path: &str) -> Option<i64> {
-    if method != Method::GET {
-        return None;
-    }
-    post_id(path.strip_prefix("/blog/")?)
-}
-
 /// Opens a post through the paywall (`domain::paywall`). `HEAD` gets the
 /// answer `GET` would get without spending a read: it delivers nothing.
 ///
-/// A `GET` from a free reader usually finds its answer already: the guard
-/// read the meter along with the session ([`metered_read`]), and left what
-/// it says unless it is an unlock (a re-read, a refusal, no such post).
-/// Only an unlock comes to the database again, where
+/// A `GET` by id usually finds its answer already: the route reads the
+/// meter ahead (`routes::table`), so the guard read it along with the
+/// session and hands it here ([`AheadMeter`]) unless it is an unlock (a
+/// re-read, a refusal, no such post), with the [`Reading`] it was judged
+/// by. Only an unlock comes to the database again, where
 /// [`unlocks::open_metered`] decides under its own guarantees, and the
 /// month's first refusal, to be recorded.
 pub async fn read(
     state: web::Data<AppState>,
     current: CurrentSession,
+    ahead: AheadMeter,
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
@@ -210,12 +188,17 @@ pub async fn read(
     }
     let post_id = named_post(&state, &id).await?.ok_or(ApiError::NotFound)?;
     let user = current.0.user;
-    let now = state.clock.now();
-    let month = Month::containing(crate::time::from_unix(now));
     let spend = req.method() != Method::HEAD;
+    let (reading, answered) = match ahead.0.filter(|metering| metering.post_id == post_id) {
+        Some(metering) => (metering.reading, metering.answer),
+        None => (
+            Reading::at(state.clock.now(), user.plan, state.settings.free_reads),
+            None,
+        ),
+    };
 
-    let Some(limit) = limit_for(user.plan, state.settings.free_reads) else {
-        let row = db::read(&state.pool, move |conn| {
+    let Some(limit) = reading.limit else {
+        let row = db::idempotent(&state.pool, reading.now, move |conn, now| {
             Ok::<_, ApiError>(posts::find_visible(conn, post_id, now)?)
         })
         .await?
@@ -226,20 +209,18 @@ pub async fn read(
         return answer(view(row, None));
     };
 
-    // Read for this post in this month (not across a month's turn).
-    let key = MeterKey { month, post_id };
-    let answered = req
-        .extensions_mut()
-        .remove::<MeterAnswer>()
-        .filter(|answer| answer.key == key);
-    let opened = match answered.map(|answer| answer.opened) {
+    let key = MeterKey {
+        month: reading.month,
+        post_id,
+    };
+    let opened = match answered {
         Some(Opened::Paywalled {
             used,
             first_of_month: true,
         }) => {
-            let by = super::requester(&req);
+            let by = requester(&req);
             // Safe to run twice: the notice's primary key keeps it to one.
-            db::read(&state.pool, move |conn| {
+            db::idempotent(&state.pool, reading.now, move |conn, now| {
                 record_refusal(conn, user.id, key, now, &by, used, limit)
             })
             .await?;
@@ -249,8 +230,9 @@ pub async fn read(
             }
         }
         Some(opened) => opened,
-        None => open(&state, &req, user.id, key, limit, now).await?,
+        None => open(&state, &req, user.id, key, limit, reading.now).await?,
     };
+    let meter = |used| Meter::new(limit, used, reading.month);
     match opened {
         Opened::Granted { post, used, reread } => {
             if spend {
@@ -260,19 +242,19 @@ pub async fn read(
                     PaywallOutcome::Granted
                 });
             }
-            answer(view(post, Some(Meter::new(limit, used, month))))
+            answer(view(post, Some(meter(used))))
         }
         Opened::Paywalled { used, .. } => {
             if spend {
                 state.metrics.paywall(PaywallOutcome::Refused);
             }
-            Err(ApiError::Paywall(Meter::new(limit, used, month)))
+            Err(ApiError::Paywall(meter(used)))
         }
         Opened::PremiumRequired { used } => {
             if spend {
                 state.metrics.paywall(PaywallOutcome::Refused);
             }
-            Err(ApiError::PremiumRequired(Meter::new(limit, used, month)))
+            Err(ApiError::PremiumRequired(meter(used)))
         }
         Opened::NotFound => Err(ApiError::NotFound),
     }
@@ -290,7 +272,7 @@ async fn open(
 ) -> Result<Opened, ApiError> {
     // Only a GET's refusal is recorded as the month's `paywall` event: a
     // HEAD asks what a GET would get, and delivers nothing either way.
-    let by = (req.method() != Method::HEAD).then(|| super::requester(req));
+    let by = (req.method() != Method::HEAD).then(|| requester(req));
     // Safe to run twice: opening a post again changes nothing, and the
     // month's notice is kept to one by its primary key.
     let read = unlocks::MeteredRead {
@@ -299,7 +281,7 @@ async fn open(
         limit,
         now,
     };
-    let opened = db::read(&state.pool, move |conn: &mut db::Conn| {
+    let opened = db::idempotent(&state.pool, now, move |conn: &mut db::Conn, now| {
         let Some(by) = &by else {
             return Ok(unlocks::peek_metered(conn, read)?);
         };
@@ -335,55 +317,4 @@ fn record_refusal(
         paywall_notices::notice(conn, user_id, month, now, by, used, limit)
     })?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn post_ids_are_plain_positive_integers() {
-        assert_eq!(post_id("1"), Some(1));
-        assert_eq!(post_id("012"), Some(12));
-        for bad in [
-            "0",
-            "-1",
-            "+1",
-            "1.0",
-            "abc",
-            "",
-            " 1",
-            "99999999999999999999",
-        ] {
-            assert_eq!(post_id(bad), None, "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn only_a_get_of_a_post_is_a_metered_read() {
-        assert_eq!(metered_read(&Method::GET, "/blog/3"), Some(3));
-        for (method, path) in [
-            (Method::HEAD, "/blog/3"),
-            (Method::POST, "/blog/3"),
-            (Method::GET, "/blog"),
-            (Method::GET, "/blog/"),
-            (Method::GET, "/blog/3/x"),
-            (Method::GET, "/blog/0"),
-            (Method::GET, "/blogs/3"),
-            (Method::GET, "/check_session"),
-        ] {
-            assert_eq!(metered_read(&method, path), None, "{method} {path}");
-        }
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn post_ids_are_positive_whatever_the_text(raw in "\\PC{0,30}|[0-9+-]{0,30}") {
-            if let Some(id) = post_id(&raw) {
-                proptest::prop_assert!(id >= 1);
-                proptest::prop_assert!(raw.bytes().all(|b| b.is_ascii_digit()));
-            }
-        }
-
-    }
 }

@@ -19,6 +19,14 @@ use crate::error::{ApiError, BODY_LIMIT};
 /// unless the route says otherwise).
 pub struct JsonObject<const LIMIT: usize = BODY_LIMIT>(pub Map<String, Value>);
 
+impl<const LIMIT: usize> JsonObject<LIMIT> {
+    /// The one required string field `name` of a body (`422` otherwise).
+    pub fn one_text(&self, name: &str) -> Result<String, ApiError> {
+        let mut fields = Fields::new(&self.0);
+        fields.text(name).map_err(|_| fields.into_error())
+    }
+}
+
 /// A JSON object, or no body at all (taken as `{}`): for routes whose
 /// every field is optional (`POST /posts/{id}/publish`).
 pub struct OptionalObject(pub Map<String, Value>);

@@ -8,7 +8,10 @@ use crate::state::AppState;
 
 /// Whether this instance can reach its database.
 pub async fn health(state: web::Data<AppState>) -> HttpResponse {
-    match db::read(&state.pool, |conn| Ok::<_, db::Error>(db::ping(conn)?)).await {
+    let pinged = db::idempotent(&state.pool, state.clock.now(), |conn, _| {
+        Ok::<_, db::Error>(db::ping(conn)?)
+    });
+    match pinged.await {
         Ok(()) => HttpResponse::Ok().json(json!({"status": "ok", "database": "ok"})),
         Err(e) => {
             tracing::warn!(error = %e, "health check failed");

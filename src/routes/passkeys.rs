@@ -10,17 +10,18 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::body::{Fields, JsonObject, OptionalObject};
-use super::common::{
-    clear_lockout, confirm_password, count_login, path_id, remove_way_in, SignedIn,
-};
+use super::extract::{PathId, SignedIn};
+use crate::accounts::owner::confirm_owner;
+use crate::accounts::sign_in::{self, Held, Method, SignIn, Step};
+use crate::accounts::ways_in::remove_keeping_one;
 use crate::auth::passkeys::{new_handle, RelyingParty, Stored};
 use crate::auth::Account;
 use crate::db::passkeys::{self as keys, Kind, NewPasskey};
-use crate::db::{self, events, sessions, two_factor, users};
+use crate::db::{self, events, two_factor, users};
 use crate::domain::username::username_key;
 use crate::domain::{EventKind, Requester};
 use crate::error::ApiError;
-use crate::session::{self, store, SessionState};
+use crate::session::{store, SessionState};
 use crate::state::AppState;
 use crate::time::rfc3339;
 
@@ -59,12 +60,12 @@ pub async fn registration_options(
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
     let password = caller.password_of(&body)?;
-    confirm_password(&state, &caller, password).await?;
+    confirm_owner(&state, &caller.session, &caller.by, password).await?;
     let user_id = caller.session.user.id;
     let fresh = new_handle();
-    let (handle, existing) = super::write(&state.pool, move |conn| {
+    let (handle, existing) = db::once(&state.pool, state.clock.now(), move |conn, _| {
         let handle = keys::handle_of(conn, user_id, &fresh)?;
-        Ok((handle, keys::credential_ids_of(conn, user_id)?))
+        Ok::<_, ApiError>((handle, keys::credential_ids_of(conn, user_id)?))
     })
     .await?;
     let begun = state
@@ -72,7 +73,7 @@ pub async fn registration_options(
         .creation(&handle, &caller.session.user.username, &existing)
         .map_err(|e| ApiError::internal(anyhow::anyhow!("passkey options: {}", e.0)))?;
     let (challenge, kept) = (begun.challenge, begun.state);
-    super::write_now(&state, move |conn, now| {
+    db::once(&state.pool, state.clock.now(), move |conn, now| {
         let expires_at = now + CHALLENGE_SECONDS;
         keys::put_challenge(
             conn,
@@ -82,7 +83,7 @@ pub async fn registration_options(
             &kept,
             expires_at,
         )?;
-        Ok(())
+        Ok::<_, ApiError>(())
     })
     .await?;
     Ok(HttpResponse::Ok().json(begun.options))
@@ -134,18 +135,20 @@ pub async fn register(
         .map_err(|e| refused("registration", e.0))?;
     let user_id = caller.session.user.id;
     // Taken out whatever follows: a challenge is answered once.
-    let kept = super::write_now(&state, move |conn, now| {
-        match keys::take_challenge(conn, &challenge, Kind::Register, now)? {
+    let kept = db::once(
+        &state.pool,
+        state.clock.now(),
+        move |conn, now| match keys::take_challenge(conn, &challenge, Kind::Register, now)? {
             Some((Some(owner), kept)) if owner == user_id => Ok(kept),
             _ => Err(unverified()),
-        }
-    })
+        },
+    )
     .await?;
     let new = state
         .passkeys
         .register(&registration, &kept)
         .map_err(|e| refused("registration", e.0))?;
-    let row = super::write_now(&state, move |conn, now| {
+    let row = db::once(&state.pool, state.clock.now(), move |conn, now| {
         let stored = NewPasskey {
             user_id,
             credential_id: &new.credential_id,
@@ -164,7 +167,7 @@ pub async fn register(
             &caller.by,
             detail,
         )?;
-        Ok(row)
+        Ok::<_, ApiError>(row)
     })
     .await?;
     Ok(HttpResponse::Created().json(PasskeyView::from(row)))
@@ -180,7 +183,7 @@ fn refused(ceremony: &str, why: String) -> ApiError {
 /// `GET /account/passkeys`.
 pub async fn list(state: web::Data<AppState>, caller: SignedIn) -> Result<HttpResponse, ApiError> {
     let user_id = caller.session.user.id;
-    let rows = db::read(&state.pool, move |conn| {
+    let rows = db::idempotent(&state.pool, state.clock.now(), move |conn, _| {
         Ok::<_, ApiError>(keys::list(conn, user_id)?)
     })
     .await?;
@@ -188,26 +191,31 @@ pub async fn list(state: web::Data<AppState>, caller: SignedIn) -> Result<HttpRe
     Ok(HttpResponse::Ok().json(json!({ "passkeys": passkeys })))
 }
 
-/// `DELETE /account/passkeys/{id}` `{"password"}`.
+/// `DELETE /account/passkeys/{id}` `{"password"}`: `409
+/// last_login_method` when it is the account's only way in.
 pub async fn remove(
     state: web::Data<AppState>,
     caller: SignedIn,
-    id: web::Path<String>,
+    PathId(id): PathId,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path_id(&id)?;
     let password = caller.password_of(&body)?;
-    confirm_password(&state, &caller, password).await?;
-    remove_way_in(
-        &state,
-        caller,
-        EventKind::PasskeyRemoved,
-        move |conn, user_id| {
-            let removed = keys::remove(conn, user_id, id)?;
-            Ok(removed.then(|| json!({ "id": id })))
-        },
-    )
-    .await
+    confirm_owner(&state, &caller.session, &caller.by, password).await?;
+    let user_id = caller.session.user.id;
+    db::once(&state.pool, state.clock.now(), move |conn, now| {
+        remove_keeping_one(conn, user_id, |conn| {
+            keys::remove(conn, user_id, id)?
+                .then_some(())
+                .ok_or(ApiError::NotFound)
+        })?;
+        let detail = json!({ "id": id });
+        let kind = EventKind::PasskeyRemoved;
+        Ok::<_, ApiError>(events::record(
+            conn, now, user_id, kind, &caller.by, detail,
+        )?)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// `POST /login/passkey/options` `{}`: request options. During a pending
@@ -219,8 +227,7 @@ pub async fn login_options(
     _: OptionalObject,
 ) -> Result<HttpResponse, ApiError> {
     let pending = store::token_hash(&req.get_session());
-    let now = state.clock.now();
-    let allowed = db::read(&state.pool, move |conn| {
+    let allowed = db::idempotent(&state.pool, state.clock.now(), move |conn, now| {
         let Some(pending) = pending
             .as_deref()
             .map(|hash| two_factor::find_pending(conn, hash, now))
@@ -241,10 +248,10 @@ pub async fn login_options(
         .map_err(|e| ApiError::internal(anyhow::anyhow!("passkey options: {}", e.0)))?;
     let (challenge, kept) = (begun.challenge, begun.state);
     let user_id = allowed.map(|(user_id, _)| user_id);
-    super::write_now(&state, move |conn, now| {
+    db::once(&state.pool, state.clock.now(), move |conn, now| {
         let expires_at = now + CHALLENGE_SECONDS;
         keys::put_challenge(conn, &challenge, Kind::Login, user_id, &kept, expires_at)?;
-        Ok(())
+        Ok::<_, ApiError>(())
     })
     .await?;
     Ok(HttpResponse::Ok().json(begun.options))
@@ -261,8 +268,10 @@ pub async fn login(
     by: Requester,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
-    let result = sign_in(&state, &req, by, body).await;
-    count_login(&state, &result);
+    let result = sign_in_with(&state, &req, by, body).await;
+    if let Err(refusal) = &result {
+        sign_in::count_refusal(&state.metrics, refusal);
+    }
     result
 }
 
@@ -276,7 +285,7 @@ struct Found {
     pending: Option<two_factor::PendingRow>,
 }
 
-async fn sign_in(
+async fn sign_in_with(
     state: &AppState,
     req: &HttpRequest,
     by: Requester,
@@ -299,7 +308,7 @@ async fn sign_in(
     let (challenge, credential_id) = (assertion.challenge.clone(), assertion.credential_id.clone());
     let asserted_handle = assertion.handle.clone();
     let looked_up = pending_hash.clone();
-    let found = super::write_now(state, move |conn, now| {
+    let found = db::once(&state.pool, state.clock.now(), move |conn, now| {
         // Taken out first: a challenge is answered once, right or wrong.
         let taken = keys::take_challenge(conn, &challenge, Kind::Login, now)?;
         let Some(passkey) = keys::by_credential_id(conn, &credential_id)? else {
@@ -324,7 +333,7 @@ async fn sign_in(
         let handle = keys::user_by_handle(conn, &asserted_handle)?
             .filter(|user| *user == owner)
             .map(|_| asserted_handle.clone());
-        Ok(Some(Ok(Found {
+        Ok::<_, ApiError>(Some(Ok(Found {
             kept,
             passkey,
             handle,
@@ -355,7 +364,7 @@ async fn sign_in(
         Ok(found) => found.passkey.user_id,
         Err(owner) => *owner,
     };
-    let user = db::read(&state.pool, move |conn| {
+    let user = db::idempotent(&state.pool, state.clock.now(), move |conn, _| {
         Ok::<_, ApiError>(users::find(conn, owner)?)
     })
     .await?
@@ -401,42 +410,40 @@ async fn sign_in(
                     return Err(ApiError::AccountDisabled);
                 }
                 let stay = found.pending.as_ref().map_or(stay, |p| p.stay_signed_in);
-                let now = clock.now();
                 let (passkey_id, previous) = (found.passkey.id, found.passkey.counter.clone());
-                db::write(pool, move |conn| {
+                let held = Held {
+                    session: earlier_session,
+                    pending: pending_hash.filter(|_| found.pending.is_some()),
+                };
+                db::once(pool, clock.now(), move |conn, now| {
                     if !keys::used(conn, passkey_id, &previous, &counter, now)? {
                         return Ok(None);
                     }
-                    if found.pending.is_some() {
-                        if let Some(hash) = &pending_hash {
-                            two_factor::end_pending(conn, hash)?;
-                        }
-                    }
-                    if let Some(id) = &earlier_session {
-                        sessions::end(conn, id)?;
-                    }
-                    clear_lockout(conn, &account.username)?;
-                    let issued =
-                        session::start(conn, account.id, stay, &event_by, now, &lifetimes)?;
-                    users::mark_login(conn, account.id, now)?;
-                    let detail = json!({ "method": "passkey" });
-                    events::record(conn, now, account.id, EventKind::Login, &event_by, detail)?;
-                    Ok(Some((account.to_user(), issued, stay)))
+                    let sign_in = SignIn {
+                        user_id: account.id,
+                        username: &account.username,
+                        method: Method::Passkey,
+                        step: Step::BothFactors,
+                        stay,
+                        by: &event_by,
+                        held: &held,
+                    };
+                    let entered = sign_in::enter(conn, now, &lifetimes, sign_in)?;
+                    Ok(Some((account.to_user(), entered)))
                 })
                 .await
             },
         )
         .await?;
-    let Some(((user, issued, stay), turn)) = judged else {
+    let Some(((user, entered), turn)) = judged else {
         return Err(ApiError::PasskeyRefused);
     };
     drop(turn);
-    tracing::info!(user_id = user.id, method = "passkey", "logged in");
-    let remember_for = stay.then_some(lifetimes.remember);
-    session::begin(
+    entered.answer(
         &cookie,
-        issued.token,
-        remember_for,
-        HttpResponse::Ok().json(user),
+        &state.metrics,
+        lifetimes.remember,
+        || HttpResponse::Ok().json(&user),
+        |_| HttpResponse::Ok().json(&user),
     )
 }

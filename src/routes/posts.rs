@@ -10,19 +10,16 @@
 //! Every save is a compare-and-set on `updated_at` (`db::posts::save`), so
 //! two editors never overwrite each other silently.
 
-use std::future::{ready, Ready};
-
-use actix_web::dev::Payload;
-use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::body::{Fields, JsonObject, OptionalObject};
-use super::common::{author, caller_whose_role, Author};
+use super::extract::{Editor, PathId};
 use super::pagination::{pagination, single, Pagination};
 use crate::db::posts::{self, Change, Content, EditableRow, Refused, Stage};
 use crate::db::{self};
-use crate::domain::post::{derive_excerpt, render, Access, Body, Excerpt, Slug, Title};
+use crate::domain::post::{derive_excerpt, render, Access, Author, Body, Excerpt, Slug, Title};
 use crate::domain::Role;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -79,7 +76,7 @@ impl EditablePost {
             published_at: (stage != Stage::Draft).then_some(post.published_at),
             created_at: row.created_at,
             updated_at: post.updated_at,
-            author: author(post.author),
+            author: Author::of(post.author),
         }
     }
 }
@@ -102,44 +99,13 @@ struct EditableList {
     total: i64,
 }
 
-/// The caller, whose role writes posts: an extractor, so that a handler
-/// holds an editor or never runs (`403 forbidden` for a reader, before
-/// the body is read; `401` with no session).
-#[derive(Clone, Copy)]
-pub struct Editor {
-    user_id: i64,
-    role: Role,
-}
-
-impl FromRequest for Editor {
-    type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
-
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        ready(
-            caller_whose_role(req, payload, Role::writes).map(|user| Editor {
-                user_id: user.id,
-                role: user.role,
-            }),
-        )
-    }
-}
-
-/// A post id in the path: a positive integer, or no post.
-fn post_id(raw: &str) -> Result<i64, ApiError> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|id| *id >= 1 && raw.bytes().all(|b| b.is_ascii_digit()))
-        .ok_or(ApiError::NotFound)
-}
-
 /// The post `id`, if the caller may edit it (else `404`).
 async fn editable(
     state: &AppState,
     Editor { user_id, role }: Editor,
     id: i64,
 ) -> Result<EditableRow, ApiError> {
-    let row = db::read(&state.pool, move |conn| {
+    let row = db::idempotent(&state.pool, state.clock.now(), move |conn, _| {
         Ok::<_, ApiError>(posts::find_editable(conn, id)?)
     })
     .await?;
@@ -158,7 +124,7 @@ pub async fn list(
     let stage = stage_query(req.query_string())?;
     let now = state.clock.now();
     let author = (role != Role::Admin).then_some(user_id);
-    let (rows, total) = db::read(&state.pool, move |conn| {
+    let (rows, total) = db::idempotent(&state.pool, now, move |conn, _| {
         Ok::<_, ApiError>(posts::page_for_editor(
             conn,
             author,
@@ -346,7 +312,7 @@ pub async fn create(
     let now_micros = state.clock.now_micros();
     let now = now_micros.div_euclid(1_000_000);
     let slug = sent.slug;
-    let row = db::run(&state.pool, move |conn| {
+    let row = db::once(&state.pool, now, move |conn, _| {
         let slug = slug.as_ref().ok_or(&wanted);
         let (id, _) = match posts::insert(conn, &post.content(), slug, user_id, now_micros)? {
             Ok(saved) => saved,
@@ -364,9 +330,9 @@ pub async fn create(
 pub async fn read(
     state: web::Data<AppState>,
     editor: Editor,
-    id: web::Path<String>,
+    PathId(id): PathId,
 ) -> Result<HttpResponse, ApiError> {
-    let row = editable(&state, editor, post_id(&id)?).await?;
+    let row = editable(&state, editor, id).await?;
     Ok(HttpResponse::Ok().json(EditablePost::new(row, state.clock.now(), true)))
 }
 
@@ -374,10 +340,9 @@ pub async fn read(
 pub async fn edit(
     state: web::Data<AppState>,
     editor: Editor,
-    id: web::Path<String>,
+    PathId(id): PathId,
     body: PostBody,
 ) -> Result<HttpResponse, ApiError> {
-    let id = post_id(&id)?;
     let sent = sent(&body.0, false)?;
     let row = if sent.updated_at.is_some() {
         edit_once(&state, editor, id, sent).await?
@@ -438,10 +403,9 @@ async fn edit_once(
 pub async fn publish(
     state: web::Data<AppState>,
     editor: Editor,
-    id: web::Path<String>,
+    PathId(id): PathId,
     body: OptionalObject,
 ) -> Result<HttpResponse, ApiError> {
-    let id = post_id(&id)?;
     let mut fields = Fields::new(&body.0);
     let at = fields.text_or_null("at", false);
     let at = fields.parse("at", at, |at| match at {
@@ -461,9 +425,8 @@ pub async fn publish(
 pub async fn unpublish(
     state: web::Data<AppState>,
     editor: Editor,
-    id: web::Path<String>,
+    PathId(id): PathId,
 ) -> Result<HttpResponse, ApiError> {
-    let id = post_id(&id)?;
     change_status(&state, editor, id, Change::Unpublish).await
 }
 
@@ -495,11 +458,13 @@ async fn change_status(
 pub async fn delete(
     state: web::Data<AppState>,
     editor: Editor,
-    id: web::Path<String>,
+    PathId(id): PathId,
 ) -> Result<HttpResponse, ApiError> {
-    let id = post_id(&id)?;
     editable(&state, editor, id).await?;
-    super::write_now(&state, move |conn, now| Ok(posts::delete(conn, id, now)?)).await?;
+    db::once(&state.pool, state.clock.now(), move |conn, now| {
+        Ok::<_, ApiError>(posts::delete(conn, id, now)?)
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -535,9 +500,10 @@ async fn save<F>(
 where
     F: FnOnce(&mut db::Conn, i64, i64) -> Result<Result<(), Refused>, db::Error> + Send + 'static,
 {
-    let now = state.clock.now_micros();
-    db::run(&state.pool, move |conn| {
-        match write(conn, expected, now)? {
+    let now_micros = state.clock.now_micros();
+    let now = now_micros.div_euclid(1_000_000);
+    db::once(&state.pool, now, move |conn, _| {
+        match write(conn, expected, now_micros)? {
             Ok(()) => {}
             Err(Refused::SlugTaken) => return Err(ApiError::SlugTaken),
             Err(Refused::Conflict) => return Err(ApiError::EditConflict),

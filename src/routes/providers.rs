@@ -22,16 +22,18 @@ use serde::Serialize;
 use serde_json::json;
 use subtle::ConstantTimeEq;
 
-use super::auth::SigningIn;
-use super::common::{path_id, remove_way_in, send_verification, SignedIn, PENDING_SECONDS};
+use super::extract::{PathId, SignedIn, SigningIn};
+use crate::accounts::notices::send_verification;
+use crate::accounts::sign_in::{self, Entered, Held, Method, SignIn, Step};
+use crate::accounts::ways_in::remove_keeping_one;
 use crate::auth::providers::{random_token, FlowSecrets, Profile, Provider, ProviderError};
 use crate::db::identities::{self, FlowRow, NewFlow};
-use crate::db::{self, events, sessions, two_factor, users};
+use crate::db::{self, events, users};
 use crate::domain::username::candidates;
-use crate::domain::{Email, EventKind, Requester};
+use crate::domain::{Email, EventKind, Lifetimes, Requester};
 use crate::error::ApiError;
 use crate::metrics::LoginOutcome;
-use crate::session::{self, token, SessionState};
+use crate::session::{store, token, SessionState};
 use crate::state::AppState;
 use crate::time::rfc3339;
 
@@ -155,7 +157,7 @@ pub async fn start(
     };
     let (state_hash, browser_hash) = (token::hash(&secrets.state), token::hash(&browser));
     let provider_name = provider.name().to_owned();
-    super::write_now(&state, move |conn, now| {
+    db::once(&state.pool, state.clock.now(), move |conn, now| {
         let row = FlowRow {
             browser_hash,
             provider: provider_name,
@@ -173,7 +175,7 @@ pub async fn start(
                 row: &row,
             },
         )?;
-        Ok(())
+        Ok::<_, ApiError>(())
     })
     .await?;
     let cookie = Cookie::build(FLOW_COOKIE, browser)
@@ -193,15 +195,10 @@ pub async fn start(
 
 /// What the callback's decision came to.
 enum Outcome {
-    /// A new session for the account.
-    Session {
-        token: String,
-        user_id: i64,
-        stay: bool,
-    },
-    /// The account has an authenticator: a pending sign-in, finished at
-    /// `/login/two-factor` in the SPA.
-    Pending { token: String, user_id: i64 },
+    /// A sign-in: a new session for the account, or (an account with an
+    /// authenticator) a pending sign-in, finished at `/login/two-factor`
+    /// in the SPA.
+    SignedIn(Entered),
     /// The identity was linked to the caller's own account, whose session
     /// goes on.
     Linked,
@@ -251,8 +248,8 @@ async fn sign_in(
     let state_param = param(&query, "state").ok_or(Refusal("invalid_state"))?;
     let state_hash = token::hash(state_param);
     let now = state.clock.now();
-    let flow = super::write(&state.pool, move |conn| {
-        Ok(identities::take_flow(conn, &state_hash)?)
+    let flow = db::once(&state.pool, now, move |conn, _| {
+        Ok::<_, ApiError>(identities::take_flow(conn, &state_hash)?)
     })
     .await?
     .filter(|flow| flow.expires_at > now && flow.provider == name)
@@ -300,13 +297,15 @@ async fn sign_in(
         current,
         stay: flow.stay_signed_in,
         by: caller.by.clone(),
-        previous: caller.previous.clone(),
-        earlier_pending: session::store::token_hash(&caller.cookie),
+        held: Held {
+            session: caller.previous.clone(),
+            pending: store::token_hash(&caller.cookie),
+        },
     };
     let mut tried = false;
     let (outcome, queued) = loop {
         let (lifetimes, app, ask) = (state.lifetimes, state.clone(), ask.clone());
-        let decided = super::write_now(state, move |conn, now| {
+        let decided = db::once(&state.pool, state.clock.now(), move |conn, now| {
             decide(conn, now, &lifetimes, &app, ask)
         })
         .await;
@@ -324,26 +323,15 @@ async fn sign_in(
     match outcome {
         Outcome::Disabled => Err(Refusal("account_disabled")),
         Outcome::Linked => Ok(redirect(&to_app(state, &flow.return_to))),
-        Outcome::Pending { token, user_id } => {
-            tracing::info!(
-                user_id,
-                provider = name,
-                "provider sign-in; second step pending"
-            );
-            let answer = redirect(&to_app(state, "/login/two-factor"));
-            session::begin(&caller.cookie, token, None, answer).map_err(Refusal::from)
-        }
-        Outcome::Session {
-            token,
-            user_id,
-            stay,
-        } => {
-            tracing::info!(user_id, provider = name, "signed in with a provider");
-            state.metrics.login(LoginOutcome::Success);
-            let remember_for = stay.then_some(state.lifetimes.remember);
-            let answer = redirect(&to_app(state, &flow.return_to));
-            session::begin(&caller.cookie, token, remember_for, answer).map_err(Refusal::from)
-        }
+        Outcome::SignedIn(entered) => entered
+            .answer(
+                &caller.cookie,
+                &state.metrics,
+                state.lifetimes.remember,
+                || redirect(&to_app(state, &flow.return_to)),
+                |_| redirect(&to_app(state, "/login/two-factor")),
+            )
+            .map_err(Refusal::from),
     }
 }
 
@@ -358,26 +346,25 @@ struct Decide {
     current: Option<i64>,
     stay: bool,
     by: Requester,
-    previous: Option<String>,
-    earlier_pending: Option<String>,
+    /// What the browser held, which signing in ends.
+    held: Held,
 }
 
 /// Which account the profile signs in, in the contract's order: the one
 /// already linked to this identity; the account that started the flow
 /// signed in; the account holding the provider's address verified, when
 /// the provider vouches for it too; else a new account. Then the sign-in
-/// itself, as `/login` does it. One transaction, so a link, an account
-/// and its session commit together or not at all.
+/// itself, the way every sign-in finishes. One transaction, so a link, an
+/// account and its session commit together or not at all.
 fn decide(
     conn: &mut db::Conn,
     now: i64,
-    lifetimes: &crate::domain::Lifetimes,
+    lifetimes: &Lifetimes,
     app: &AppState,
     ask: Decide,
 ) -> Result<(Outcome, bool), ApiError> {
     let profile = &ask.profile;
     let provider = ask.provider.as_str();
-    let method = format!("oidc:{provider}");
     // An address the provider gives that the contract's rule accepts.
     let email = profile.email.as_deref().and_then(|e| Email::parse(e).ok());
     let linked = |conn: &mut db::Conn, user_id: i64| -> Result<Option<i64>, ApiError> {
@@ -441,48 +428,21 @@ fn decide(
     if linked_now && ask.current == Some(user_id) {
         return Ok((Outcome::Linked, queued));
     }
-    if let Some(id) = &ask.previous {
-        sessions::end(conn, id)?;
-    }
-    if let Some(token_hash) = &ask.earlier_pending {
-        two_factor::end_pending(conn, token_hash)?;
-    }
-    // A second factor applies whoever vouched for the first.
-    if two_factor::totp_of(conn, user_id)?.is_some_and(|totp| totp.enabled) {
-        let token = session::token::generate();
-        let token_hash = session::token::hash(&token);
-        two_factor::insert_pending(
-            conn,
-            &token_hash,
-            user_id,
-            ask.stay,
-            now,
-            now + PENDING_SECONDS,
-        )?;
-        return Ok((Outcome::Pending { token, user_id }, queued));
-    }
-    let issued = session::start(conn, user_id, ask.stay, &ask.by, now, lifetimes)?;
-    users::mark_login(conn, user_id, now)?;
-    // The session a new account opens is part of its registration: one
-    // event, `registered`, as at `/register`.
-    if !made {
-        events::record(
-            conn,
-            now,
-            user_id,
-            EventKind::Login,
-            &ask.by,
-            json!({ "method": method }),
-        )?;
-    }
-    Ok((
-        Outcome::Session {
-            token: issued.token,
-            user_id,
-            stay: ask.stay,
+    let sign_in = SignIn {
+        user_id,
+        username: &user.username,
+        method: Method::Provider(provider.to_owned()),
+        step: if made {
+            Step::Registered
+        } else {
+            Step::FirstFactor
         },
-        queued,
-    ))
+        stay: ask.stay,
+        by: &ask.by,
+        held: &ask.held,
+    };
+    let entered = sign_in::enter(conn, now, lifetimes, sign_in)?;
+    Ok((Outcome::SignedIn(entered), queued))
 }
 
 /// A new account for the profile: a valid, free username made from the
@@ -520,18 +480,17 @@ fn new_account(
         let verified = ask.profile.email_verified
             && users::mark_verified_unless_taken(conn, user.id, &email.key())?;
         if !verified {
-            queued = send_verification(app, conn, now, user.id, &user.username, email)?;
+            queued = send_verification(&app.mail, conn, now, user.id, &user.username, email)?;
         }
     }
     let address = email.map(Email::as_str);
     let provider = ask.provider.as_str();
     // `None`: a parallel callback linked this identity first; everything
     // here rolls back, and the caller tries again (see `sign_in`).
+    // The identity it is made with is part of the registration, whose
+    // one event the sign-in records.
     identities::link(conn, user.id, provider, &ask.profile.subject, address, now)?
         .ok_or(ApiError::UsernameTaken)?;
-    // The identity it is made with is part of the registration: one event.
-    let detail = json!({ "method": format!("oidc:{provider}") });
-    events::record(conn, now, user.id, EventKind::Registered, &ask.by, detail)?;
     Ok((user.id, queued))
 }
 
@@ -551,7 +510,7 @@ pub async fn identities(
     caller: SignedIn,
 ) -> Result<HttpResponse, ApiError> {
     let user_id = caller.session.user.id;
-    let rows = db::read(&state.pool, move |conn| {
+    let rows = db::idempotent(&state.pool, state.clock.now(), move |conn, _| {
         Ok::<_, ApiError>(identities::list(conn, user_id)?)
     })
     .await?;
@@ -572,19 +531,21 @@ pub async fn identities(
 pub async fn unlink(
     state: web::Data<AppState>,
     caller: SignedIn,
-    id: web::Path<String>,
+    PathId(id): PathId,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path_id(&id)?;
-    remove_way_in(
-        &state,
-        caller,
-        EventKind::IdentityUnlinked,
-        move |conn, user_id| {
-            let provider = identities::unlink(conn, user_id, id)?;
-            Ok(provider.map(|provider| json!({ "id": id, "provider": provider })))
-        },
-    )
-    .await
+    let user_id = caller.session.user.id;
+    db::once(&state.pool, state.clock.now(), move |conn, now| {
+        let provider = remove_keeping_one(conn, user_id, |conn| {
+            identities::unlink(conn, user_id, id)?.ok_or(ApiError::NotFound)
+        })?;
+        let detail = json!({ "id": id, "provider": provider });
+        let kind = EventKind::IdentityUnlinked;
+        Ok::<_, ApiError>(events::record(
+            conn, now, user_id, kind, &caller.by, detail,
+        )?)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 #[cfg(test)]

@@ -11,13 +11,14 @@
 use actix_web::{web, HttpResponse};
 
 use super::body::{Fields, JsonObject};
-use super::common::{
-    clear_lockout, confirm_password, record_event, send_notice, send_verification, AccountView,
-    SignedIn,
-};
+use super::extract::SignedIn;
+use crate::accounts::notices::{send_notice, send_verification};
+use crate::accounts::owner::confirm_owner;
+use crate::accounts::view::AccountView;
 use crate::auth::ip_limits;
 use crate::db::email_tokens::{self, Purpose};
-use crate::db::{self, events, forgot_requests, sessions, users};
+use crate::db::{self, events, forgot_requests, sessions, throttle, users};
+use crate::domain::username::username_key;
 use crate::domain::{Email, EventKind, Password, Requester};
 use crate::error::{ApiError, NoSession};
 use crate::mail::message::Notice;
@@ -43,12 +44,13 @@ pub async fn set_email(
     let (Ok(email), Ok(password)) = (email, password) else {
         return Err(fields.into_error());
     };
-    confirm_password(&state, &caller, password).await?;
+    confirm_owner(&state, &caller.session, &caller.by, password).await?;
 
     let (user_id, username) = (caller.session.user.id, caller.session.user.username);
     let by = caller.by;
     let app = state.clone();
-    let (view, queued) = super::write_now(&state, move |conn, now| {
+    let (view, queued) = db::once(&state.pool, state.clock.now(), move |conn, now| {
+        let outbox = &app.mail;
         let changed = |conn: &mut db::Conn, to: Option<&Email>| {
             let detail = serde_json::json!({ "email": to.map(Email::as_str) });
             events::record(conn, now, user_id, EventKind::EmailChanged, &by, detail)
@@ -62,7 +64,7 @@ pub async fn set_email(
                     users::set_email(conn, user_id, None)?;
                     forget_links(conn, user_id)?;
                     changed(conn, None)?;
-                    queued |= send_notice(&app, conn, now, &held, Notice::EmailChanged)?;
+                    queued |= send_notice(outbox, conn, now, &held, Notice::EmailChanged)?;
                 }
             }
             Some(email) if held.email_key.as_deref() == Some(email.key().as_str()) => {
@@ -70,7 +72,7 @@ pub async fn set_email(
                 // link if it is still unverified, nothing otherwise.
                 users::retype_email(conn, user_id, email)?;
                 if !held.email_verified {
-                    queued = send_verification(&app, conn, now, user_id, &username, email)?;
+                    queued = send_verification(outbox, conn, now, user_id, &username, email)?;
                 }
             }
             Some(email) => {
@@ -78,14 +80,14 @@ pub async fn set_email(
                 // Links for the old address die with it.
                 forget_links(conn, user_id)?;
                 changed(conn, Some(email))?;
-                queued = send_verification(&app, conn, now, user_id, &username, email)?;
+                queued = send_verification(outbox, conn, now, user_id, &username, email)?;
                 // The old address, if it was proved, hears of it.
-                queued |= send_notice(&app, conn, now, &held, Notice::EmailChanged)?;
+                queued |= send_notice(outbox, conn, now, &held, Notice::EmailChanged)?;
             }
         }
         let view =
             AccountView::load(conn, user_id)?.ok_or(ApiError::NotLoggedIn(NoSession::Invalid))?;
-        Ok((view, queued))
+        Ok::<_, ApiError>((view, queued))
     })
     .await?;
     if queued {
@@ -115,14 +117,14 @@ pub async fn verify_email(
         return Err(fields.into_error());
     };
     let token_hash = token::hash(&sent);
-    let user_id = super::write_now(&state, move |conn, now| {
+    let user_id = db::once(&state.pool, state.clock.now(), move |conn, now| {
         // Spent in one statement: of two requests with one link, one
         // gets the row.
         let (user_id, key) = email_tokens::spend(conn, &token_hash, Purpose::Verify, now)?
             .ok_or(ApiError::InvalidToken)?;
         match users::mark_verified(conn, user_id, &key) {
             Ok(true) => {
-                record_event(conn, now, user_id, EventKind::EmailVerified, &by)?;
+                events::record_plain(conn, now, user_id, EventKind::EmailVerified, &by)?;
                 Ok(user_id)
             }
             // The account holds another address now: the link is dead.
@@ -161,7 +163,7 @@ pub async fn forgot_password(
     };
     let limit = state.ip_limits.forgot;
     let network = state.ip_limits.network(by.ip);
-    super::write_now(&state, move |conn, now| {
+    db::once(&state.pool, state.clock.now(), move |conn, now| {
         // FORGOT_MAX_PER_IP_PER_HOUR: every request from the client IP
         // counts, whoever holds the address, so the refusal says
         // nothing about accounts either.
@@ -177,7 +179,7 @@ pub async fn forgot_password(
                 now,
             },
         )?;
-        Ok(())
+        Ok::<_, ApiError>(())
     })
     .await?;
     state.mail.wake();
@@ -206,7 +208,7 @@ pub async fn reset_password(
     // Whose link is it? Read first, without spending it, so that a new
     // password the rules refuse (422) leaves the link usable.
     let lookup = token_hash.clone();
-    let holder = db::run(&state.pool, move |conn| {
+    let holder = db::idempotent(&state.pool, now, move |conn, now| {
         let Some((user_id, key)) = email_tokens::find_live(conn, &lookup, Purpose::Reset, now)?
         else {
             return Ok::<_, ApiError>(None);
@@ -226,9 +228,9 @@ pub async fn reset_password(
     let hash = state.logins.hash(&new_password).await?;
 
     let user_id = holder.id;
-    let username = holder.username.clone();
+    let lockout = username_key(&holder.username);
     let app = state.clone();
-    let noticed = super::write(&state.pool, move |conn| {
+    let noticed = db::once(&state.pool, now, move |conn, now| {
         // Spent now, in one statement: a link used twice at once
         // resets once; the second gets `400`.
         let (spent_by, key) = email_tokens::spend(conn, &token_hash, Purpose::Reset, now)?
@@ -241,17 +243,17 @@ pub async fn reset_password(
         users::update_password_hash(conn, user_id, &hash)?;
         email_tokens::delete_for_user(conn, user_id, Purpose::Reset)?;
         sessions::end_all(conn, user_id)?;
-        clear_lockout(conn, &username)?;
+        throttle::clear(conn, &lockout)?;
         // The link proved the address, unless another account has
         // verified it meanwhile: then the reset still stands and the
         // address stays unverified.
         users::mark_verified_unless_taken(conn, user_id, &key)?;
         // The sessions this ends are part of the reset: one event.
-        record_event(conn, now, user_id, EventKind::PasswordReset, &by)?;
+        events::record_plain(conn, now, user_id, EventKind::PasswordReset, &by)?;
         // To the address as it now stands (the link proved it).
         let held = users::email_of(conn, user_id)?;
-        Ok(match &held {
-            Some(held) => send_notice(&app, conn, now, held, Notice::PasswordReset)?,
+        Ok::<_, ApiError>(match &held {
+            Some(held) => send_notice(&app.mail, conn, now, held, Notice::PasswordReset)?,
             None => false,
         })
     })

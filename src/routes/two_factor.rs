@@ -3,22 +3,22 @@
 //! `DELETE /account/totp`, `POST /account/recovery-codes`, and the second
 //! step of a sign-in, `POST /login/two-factor`.
 //!
-//! A right password for an account with an authenticator opens a *pending*
-//! sign-in (`auth::login`): a row in `pending_logins` named by the cookie's
-//! token, which the guard does not know as a session, so every other route
-//! answers `401` to it. Only [`second_step`] and the passkey sign-in
-//! (`routes::passkeys`) read it, and each turns it into a session in the
-//! same transaction that spends the second factor.
+//! A first factor proved for an account with an authenticator opens a
+//! *pending* sign-in (`accounts::sign_in`): a row in `pending_logins`
+//! named by the cookie's token, which the guard does not know as a
+//! session, so every other route answers `401` to it. Only [`second_step`]
+//! and the passkey sign-in (`routes::passkeys`) read it, and each turns it
+//! into a session in the same transaction that spends the second factor.
 
 use actix_session::SessionExt;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
 use super::body::{Fields, JsonObject};
-use super::common::{
-    clear_lockout, confirm_password, count_login, notice_second_factor_off, one_text, record_event,
-    SignedIn,
-};
+use super::extract::SignedIn;
+use crate::accounts::notices::notify;
+use crate::accounts::owner::confirm_owner;
+use crate::accounts::sign_in::{self, Held, Method, SignIn, Step};
 use crate::auth::Account;
 use crate::db::{self, events, two_factor, users};
 use crate::domain::recovery_code::{self, digest};
@@ -26,7 +26,8 @@ use crate::domain::totp::{qr_svg, TotpSecret};
 use crate::domain::username::username_key;
 use crate::domain::{EventKind, Requester};
 use crate::error::{ApiError, NoSession};
-use crate::session::{self, store};
+use crate::mail::message::Notice;
+use crate::session::store;
 use crate::state::AppState;
 
 /// A fresh set of recovery codes, and the digests that are all the
@@ -45,11 +46,11 @@ pub async fn start(
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
     let password = caller.password_of(&body)?;
-    confirm_password(&state, &caller, password).await?;
+    confirm_owner(&state, &caller.session, &caller.by, password).await?;
     let secret = TotpSecret::generate();
     let (user_id, stored) = (caller.session.user.id, secret.as_base32().to_owned());
-    let started = super::write_now(&state, move |conn, now| {
-        Ok(two_factor::start_enrolment(conn, user_id, &stored, now)?)
+    let started = db::once(&state.pool, state.clock.now(), move |conn, now| {
+        Ok::<_, ApiError>(two_factor::start_enrolment(conn, user_id, &stored, now)?)
     })
     .await?;
     if !started {
@@ -70,10 +71,10 @@ pub async fn confirm(
     caller: SignedIn,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
-    let code = one_text(&body, "code")?;
+    let code = body.one_text("code")?;
     let (codes, digests) = new_codes();
     let user_id = caller.session.user.id;
-    super::write_now(&state, move |conn, now| {
+    db::once(&state.pool, state.clock.now(), move |conn, now| {
         let row = two_factor::totp_of(conn, user_id)?;
         let row = match row {
             Some(row) if !row.enabled => row,
@@ -93,8 +94,8 @@ pub async fn confirm(
             ));
         }
         two_factor::replace_codes(conn, user_id, &digests, now)?;
-        record_event(conn, now, user_id, EventKind::TwoFactorEnabled, &caller.by)?;
-        Ok(())
+        events::record_plain(conn, now, user_id, EventKind::TwoFactorEnabled, &caller.by)?;
+        Ok::<_, ApiError>(())
     })
     .await?;
     Ok(HttpResponse::Ok().json(json!({ "recovery_codes": codes })))
@@ -112,7 +113,7 @@ pub async fn turn_off(
     let (Ok(password), Ok(code)) = (password, fields.text("code")) else {
         return Err(fields.into_error());
     };
-    confirm_password(&state, &caller, password).await?;
+    confirm_owner(&state, &caller.session, &caller.by, password).await?;
     let user_id = caller.session.user.id;
     let app = state.clone();
     let (pool, clock, by) = (&state.pool, state.clock.clone(), caller.by.clone());
@@ -128,8 +129,7 @@ pub async fn turn_off(
             Account::Id(user_id),
             &caller.by,
             |_| async move {
-                let now = clock.now();
-                db::write(pool, move |conn| {
+                db::once(pool, clock.now(), move |conn, now| {
                     match spend(conn, user_id, &Proof::either(code), now)? {
                         Spent::Yes => {}
                         Spent::No => return Ok(None),
@@ -137,8 +137,14 @@ pub async fn turn_off(
                     }
                     two_factor::remove(conn, user_id)?;
                     two_factor::end_pending_of(conn, user_id)?;
-                    record_event(conn, now, user_id, EventKind::TwoFactorDisabled, &by)?;
-                    Ok(Some(notice_second_factor_off(&app, conn, now, user_id)?))
+                    events::record_plain(conn, now, user_id, EventKind::TwoFactorDisabled, &by)?;
+                    Ok(Some(notify(
+                        &app.mail,
+                        conn,
+                        now,
+                        user_id,
+                        Notice::SecondFactorOff,
+                    )?))
                 })
                 .await
             },
@@ -164,16 +170,16 @@ pub async fn regenerate_codes(
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
     let password = caller.password_of(&body)?;
-    confirm_password(&state, &caller, password).await?;
+    confirm_owner(&state, &caller.session, &caller.by, password).await?;
     let (codes, digests) = new_codes();
     let user_id = caller.session.user.id;
-    super::write_now(&state, move |conn, now| {
+    db::once(&state.pool, state.clock.now(), move |conn, now| {
         if !two_factor::totp_of(conn, user_id)?.is_some_and(|row| row.enabled) {
             return Err(ApiError::TwoFactorNotEnabled);
         }
         two_factor::replace_codes(conn, user_id, &digests, now)?;
         let kind = EventKind::RecoveryCodesRegenerated;
-        record_event(conn, now, user_id, kind, &caller.by)?;
+        events::record_plain(conn, now, user_id, kind, &caller.by)?;
         Ok(())
     })
     .await?;
@@ -197,10 +203,10 @@ impl Proof {
     }
 
     /// The method a sign-in with it is recorded as.
-    fn method(&self) -> &'static str {
+    fn method(&self) -> Method {
         match self {
-            Proof::Code(_) => "totp",
-            Proof::Recovery(_) | Proof::Either(_) => "recovery_code",
+            Proof::Code(_) => Method::Totp,
+            Proof::Recovery(_) | Proof::Either(_) => Method::RecoveryCode,
         }
     }
 }
@@ -264,7 +270,9 @@ pub async fn second_step(
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
     let result = finish(&state, &req, by, body).await;
-    count_login(&state, &result);
+    if let Err(refusal) = &result {
+        sign_in::count_refusal(&state.metrics, refusal);
+    }
     result
 }
 
@@ -276,10 +284,9 @@ async fn finish(
 ) -> Result<HttpResponse, ApiError> {
     let cookie = req.get_session();
     let token_hash = store::token_hash(&cookie).ok_or(ApiError::NotLoggedIn(NoSession::Missing))?;
-    let now = state.clock.now();
     let pending = {
         let token_hash = token_hash.clone();
-        db::read(&state.pool, move |conn| {
+        db::idempotent(&state.pool, state.clock.now(), move |conn, now| {
             let Some(pending) = two_factor::find_pending(conn, &token_hash, now)? else {
                 return Ok(None);
             };
@@ -316,10 +323,10 @@ async fn finish(
                     return Err(ApiError::AccountDisabled);
                 }
                 let user_id = found.id;
-                let now = clock.now();
-                // The code is spent, the pending sign-in ended and the session
-                // started in one transaction: none of it happens without the rest.
-                db::write(pool, move |conn| {
+                // The code is spent, the pending sign-in ended and the
+                // session started in one transaction: none of it happens
+                // without the rest.
+                db::once(pool, clock.now(), move |conn, now| {
                     if !matches!(spend(conn, user_id, &proof, now)?, Spent::Yes) {
                         return Ok(None);
                     }
@@ -327,33 +334,37 @@ async fn finish(
                         // Another request finished this sign-in first.
                         return Err(ApiError::NotLoggedIn(NoSession::Invalid));
                     }
-                    clear_lockout(conn, &found.username)?;
-                    let issued = session::start(conn, user_id, stay, &event_by, now, &lifetimes)?;
-                    users::mark_login(conn, user_id, now)?;
-                    let detail = json!({ "method": method });
-                    events::record(conn, now, user_id, EventKind::Login, &event_by, detail)?;
+                    let sign_in = SignIn {
+                        user_id,
+                        username: &found.username,
+                        method,
+                        step: Step::BothFactors,
+                        stay,
+                        by: &event_by,
+                        held: &Held::default(),
+                    };
+                    let entered = sign_in::enter(conn, now, &lifetimes, sign_in)?;
                     if let Proof::Recovery(_) = proof {
                         let left = two_factor::codes_left(conn, user_id)?;
                         let detail = json!({ "left": left });
                         let kind = EventKind::RecoveryCodeUsed;
                         events::record(conn, now, user_id, kind, &event_by, detail)?;
                     }
-                    Ok(Some((found.to_user(), issued)))
+                    Ok(Some((found.to_user(), entered)))
                 })
                 .await
             },
         )
         .await?;
-    let Some(((user, issued), turn)) = judged else {
+    let Some(((user, entered), turn)) = judged else {
         return Err(ApiError::InvalidCode);
     };
     drop(turn);
-    tracing::info!(user_id = user.id, method, "logged in");
-    let remember_for = stay.then_some(lifetimes.remember);
-    session::begin(
+    entered.answer(
         &cookie,
-        issued.token,
-        remember_for,
-        HttpResponse::Ok().json(user),
+        &state.metrics,
+        lifetimes.remember,
+        || HttpResponse::Ok().json(&user),
+        |_| HttpResponse::Ok().json(&user),
     )
 }

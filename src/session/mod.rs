@@ -8,13 +8,17 @@
 //! - The guard (`middleware::guard`) takes the token from actix-session and
 //!   calls [`lookup`], which finds the live session and its user in one
 //!   query (and, for a metered read, what the meter says, in the same job)
-//!   and puts the typed [`SessionState`] in the request's extensions.
+//!   and puts the typed [`SessionState`] (and the [`Metering`]) in the
+//!   request's extensions, for the handler's extractors ([`CurrentSession`],
+//!   [`AheadMeter`]).
 //! - Handlers create and end sessions in their own database transactions
 //!   ([`start`], [`rotate`], `db::sessions`), then tell actix-session what
 //!   to do with the cookie ([`begin`], [`end`]).
 //!
 //! [`SessionState`]: crate::session::SessionState
 //! [`CurrentSession`]: crate::session::CurrentSession
+//! [`Metering`]: crate::session::Metering
+//! [`AheadMeter`]: crate::session::AheadMeter
 //! [`store::TokenStore`]: crate::session::store::TokenStore
 //! [`lookup`]: crate::session::lookup
 //! [`start`]: crate::session::start
@@ -36,7 +40,7 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse};
 use crate::clock::Clock;
 use crate::db::unlocks::{self, MeterKey, Opened};
 use crate::db::{self, sessions, Conn, Pool};
-use crate::domain::paywall::limit_for;
+use crate::domain::paywall::{limit_for, Reading};
 use crate::domain::{Lifetimes, Month, Requester, User};
 use crate::error::{ApiError, NoSession};
 
@@ -106,22 +110,21 @@ pub struct MeterAsk {
     pub free_reads: u32,
 }
 
-/// What [`lookup`] learned of the request's metered read, unless only the
-/// write that grants an unlock can tell (see
-/// [`unlocks::answer_read_only`]). The guard
-/// leaves it in the request's extensions for the handler, which uses it if
-/// it names the same post and month.
-pub struct MeterAnswer {
-    pub key: MeterKey,
-    pub opened: Opened,
+/// What [`lookup`] learned of the request's metered read, which the guard
+/// hands to the handler ([`AheadMeter`]): what the read is judged by, and
+/// the meter's answer unless only the write that grants an unlock can tell
+/// (see [`unlocks::answer_read_only`]).
+pub struct Metering {
+    pub post_id: i64,
+    pub reading: Reading,
+    pub answer: Option<Opened>,
 }
 
-/// The live session whose token hashes to `token_hash` ([`token::hash`]),
+/// The live session whose token hash is `token_hash` ([`token::hash`]),
 /// with its user, in one query: the only database round trip an
-/// authenticated request needs. Expiry is
-/// enforced here, on the server, whatever the cookie says; a browser
-/// session's idle expiry slides forward at most once per
-/// [`Lifetimes::refresh_after`].
+/// authenticated request needs. Expiry is enforced here, on the server,
+/// whatever the cookie says; a browser session's idle expiry slides
+/// forward at most once per [`Lifetimes::refresh_after`].
 ///
 /// `ip` is the request's client IP. It is written only when it differs from
 /// the stored one, or together with the refresh of `last_seen_at` that
@@ -137,19 +140,23 @@ pub async fn lookup(
     token_hash: String,
     ip: IpAddr,
     meter: Option<MeterAsk>,
-) -> Result<Option<(SessionRecord, Option<MeterAnswer>)>, db::Error> {
+) -> Result<Option<(SessionRecord, Option<Metering>)>, db::Error> {
     let now = clock.now();
-    let key = meter.map(|ask| MeterKey {
-        month: Month::containing(crate::time::from_unix(now)),
-        post_id: ask.post_id,
-    });
+    let month = Month::at(now);
     let lookup = db::Lookup {
         token_hash: token_hash.clone(),
-        meter: key,
+        meter: meter.map(|ask| MeterKey {
+            month,
+            post_id: ask.post_id,
+        }),
     };
     // Safe to run twice: reads, and a touch that slides the same expiry.
-    db::read_ahead(pool, lookup, move |conn| {
-        let Some((session, user)) = sessions::find_live(conn, &token_hash, now)? else {
+    db::idempotent_reading_ahead(pool, now, lookup, move |conn, ahead, now| {
+        let found = match ahead.session {
+            Some(found) => sessions::read_ahead::live(found, now),
+            None => sessions::find_live(conn, &token_hash, now)?,
+        };
+        let Some((session, user)) = found else {
             return Ok(None);
         };
         // Disabling an account ends its sessions; one a login was starting
@@ -168,19 +175,35 @@ pub async fn lookup(
         }
         let has_password = user.has_password();
         let user = user.to_user();
-        let limit = meter.and_then(|ask| limit_for(user.plan, ask.free_reads));
-        let answer = match (key, limit) {
-            (Some(key), Some(limit)) => {
-                let read = unlocks::MeteredRead {
-                    user_id: user.id,
-                    key,
-                    limit,
+        let metering = match meter {
+            Some(ask) => {
+                let reading = Reading {
                     now,
+                    month,
+                    limit: limit_for(user.plan, ask.free_reads),
                 };
-                unlocks::answer_read_only(conn, &token_hash, read)?
-                    .map(|opened| MeterAnswer { key, opened })
+                let answer = match reading.limit {
+                    Some(limit) => {
+                        let read = unlocks::MeteredRead {
+                            user_id: user.id,
+                            key: MeterKey {
+                                month,
+                                post_id: ask.post_id,
+                            },
+                            limit,
+                            now,
+                        };
+                        unlocks::answer_read_only(conn, read, ahead.meter.clone())?
+                    }
+                    None => None,
+                };
+                Some(Metering {
+                    post_id: ask.post_id,
+                    reading,
+                    answer,
+                })
             }
-            _ => None,
+            None => None,
         };
         let record = SessionRecord {
             id: session.id,
@@ -189,7 +212,7 @@ pub async fn lookup(
             has_password,
             user,
         };
-        Ok(Some((record, answer)))
+        Ok(Some((record, metering)))
     })
     .await
 }
@@ -249,6 +272,20 @@ impl FromRequest for CurrentSession {
         ready(SessionState::peek(req, |state| {
             state.active().cloned().map(CurrentSession)
         }))
+    }
+}
+
+/// What the guard read of this request's metered read along with its
+/// session ([`Metering`]), handed to the handler as an argument; `None`
+/// for a read the guard did not ask about (a `HEAD`, a slug).
+pub struct AheadMeter(pub Option<Metering>);
+
+impl FromRequest for AheadMeter {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        ready(Ok(AheadMeter(req.extensions_mut().remove::<Metering>())))
     }
 }
 

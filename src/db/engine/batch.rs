@@ -34,11 +34,12 @@ use super::{Conn, Manager, ReadAhead};
 
 /// What a finished job does on the caller's behalf: hand over its result.
 pub type Done = Box<dyn FnOnce() + Send>;
-/// One caller's database work. `None` when no connection could be had.
-pub type Work = Box<dyn FnOnce(Option<&mut Conn>) -> Done + Send>;
+/// One caller's database work, handed its connection (`None` when none
+/// could be had) and what its chunk read ahead for its key.
+pub type Work<A> = Box<dyn FnOnce(Option<&mut Conn>, <A as ReadAhead>::Found) -> Done + Send>;
 
 pub struct Job<A: ReadAhead> {
-    pub work: Work,
+    pub work: Work<A>,
     /// What this work starts by reading, if it says: a chunk reads that
     /// ahead for all of its jobs at once (see [`ReadAhead`]).
     pub key: Option<A::Key>,
@@ -183,32 +184,35 @@ fn checkout(pool: &r2d2::Pool<Manager>) -> Option<r2d2::PooledConnection<Manager
 pub(super) fn run_chunk<A: ReadAhead>(pool: &r2d2::Pool<Manager>, jobs: Vec<Job<A>>) {
     let mut conn = checkout(pool);
     let mut finished = Vec::with_capacity(jobs.len());
-    if let Some(pooled) = conn.as_deref_mut() {
-        A::read(pooled, jobs.iter().filter_map(|j| j.key.as_ref()));
+    let keys: Vec<&A::Key> = jobs.iter().filter_map(|j| j.key.as_ref()).collect();
+    let mut found = match conn.as_deref_mut() {
+        Some(pooled) if !keys.is_empty() => A::read(pooled, &keys),
+        _ => Vec::new(),
     }
+    .into_iter();
     for job in jobs {
-        super::lost::take();
+        // Each key's answer, in the jobs' order; a job without a key, or
+        // one whose chunk read nothing, finds nothing ahead.
+        let ahead = match job.key {
+            Some(_) => found.next().unwrap_or_default(),
+            None => A::Found::default(),
+        };
         let this = conn.as_deref_mut().map(|pooled| &mut **pooled);
         let work = job.work;
         // A panicking job drops its own result sender (its caller sees the
         // failure); the rest of the chunk goes on.
-        if let Ok(done) = catch_unwind(AssertUnwindSafe(move || work(this))) {
+        if let Ok(done) = catch_unwind(AssertUnwindSafe(move || work(this, ahead))) {
             finished.push(done);
         }
-        if super::lost::take() {
-            // The connection died in the pool: drop it (the pool checks the
-            // others it holds before handing them out) and carry on with
-            // another.
+        if conn.as_ref().is_some_and(|pooled| pooled.lost()) {
+            // The connection died in the pool: drop it (the pool counts the
+            // loss and checks the others it holds before handing them out)
+            // and carry on with another.
             tracing::warn!("a pooled database connection was dead; replacing it");
-            if let Some(dead) = conn.as_mut() {
-                dead.lost = true;
-            }
-            // Returned marked, the pool counts the loss and drops it.
             drop(conn.take());
             conn = checkout(pool);
         }
     }
-    A::forget();
     // The connection goes back before the callers wake and ask for more.
     drop(conn);
     for done in finished {
@@ -226,7 +230,7 @@ mod tests {
 
     use super::super::lanes::{Lanes, PATIENCE};
     use super::super::testing::{answers, on_one_worker, results, sqlite_pool, TestPool};
-    use super::super::{run, Error};
+    use super::super::{idempotent, Error};
 
     fn pool(path: &str, parallel: usize) -> TestPool {
         sqlite_pool(path, parallel, Lanes::new(1, PATIENCE))
@@ -264,7 +268,7 @@ mod tests {
         use super::super::testing::ReadsNothing;
         use super::{chunks, Job};
         let job = |reads_ahead: bool, n: usize| Job::<ReadsNothing> {
-            work: Box::new(|_| Box::new(|| ())),
+            work: Box::new(|_, _| Box::new(|| ())),
             key: reads_ahead.then(|| format!("hash {n}")),
         };
         // Sixty lookups and ten other jobs, mixed, as a busy turn brings them.
@@ -300,7 +304,7 @@ mod tests {
                     .map(|i| {
                         let pool = pool.clone();
                         tokio::task::spawn_local(async move {
-                            run(&pool, move |conn| {
+                            idempotent(&pool, 0, move |conn, _| {
                                 let echo: Echo = diesel::sql_query("SELECT ? AS n")
                                     .bind::<BigInt, _>(i)
                                     .get_result(conn)
@@ -330,7 +334,7 @@ mod tests {
                 .map(|i| {
                     let pool = pool.clone();
                     tokio::task::spawn_local(async move {
-                        run(&pool, move |_conn| {
+                        idempotent(&pool, 0, move |_conn, _| {
                             if i == 4 {
                                 panic!("a bug in one handler");
                             }
@@ -362,7 +366,7 @@ mod tests {
                 let leader = tokio::task::spawn_local({
                     let pool = pool.clone();
                     async move {
-                        run(&pool, move |_conn| {
+                        idempotent(&pool, 0, move |_conn, _| {
                             leader_ran.store(true, Ordering::SeqCst);
                             Ok::<_, Error>(())
                         })
@@ -371,7 +375,7 @@ mod tests {
                 });
                 let follower = tokio::task::spawn_local({
                     let pool = pool.clone();
-                    async move { run(&pool, |_conn| Ok::<_, Error>("answered")).await }
+                    async move { idempotent(&pool, 0, |_conn, _| Ok::<_, Error>("answered")).await }
                 });
                 // Both start: the first leads and yields, the second queues.
                 tokio::task::yield_now().await;
@@ -392,9 +396,9 @@ mod tests {
             let tasks: Vec<_> = (0..5)
                 .map(|_| {
                     let pool = pool.clone();
-                    tokio::task::spawn_local(
-                        async move { run(&pool, |_conn| Ok::<_, Error>(())).await },
-                    )
+                    tokio::task::spawn_local(async move {
+                        idempotent(&pool, 0, |_conn, _| Ok::<_, Error>(())).await
+                    })
                 })
                 .collect();
             results(tasks).await

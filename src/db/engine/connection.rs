@@ -49,68 +49,52 @@ pub(crate) use direct;
 /// ping on every checkout, which would cost every request the round trip
 /// the batching saves:
 ///
-/// - a query that meets a dead connection is noted (on its thread, by the
-///   conversion of its error into [`Error`]); the batch that ran it drops
-///   the connection and takes another for the rest of its jobs, and counts
-///   a loss in the pool;
+/// - a statement that meets a dead connection marks the connection itself
+///   ([`pg::PgConn::lost`]; a SQLite file does not die); the batch that ran
+///   it drops the connection and takes another for the rest of its jobs,
+///   and counts a loss in the pool;
 /// - a connection is pinged on checkout only when a loss has been counted
 ///   since it was last known good: after a restart, every idle connection
 ///   is checked once, and a dead one is replaced;
-/// - [`read`] runs a job that met a dead connection once more, on a good
-///   one, so the request that found the loss does not fail for it.
-pub(super) mod lost {
-    use std::cell::Cell;
-
-    thread_local! {
-        static NOTED: Cell<bool> = const { Cell::new(false) };
-    }
-
-    /// Notes `err` if it says the connection itself is gone.
-    pub fn note(err: &diesel::result::Error) {
-        if is_connection_lost(err) {
-            NOTED.set(true);
-        }
-    }
-
-    /// Whether a query on this thread met a dead connection since the last
-    /// [`take`].
-    pub fn noted() -> bool {
-        NOTED.get()
-    }
-
-    pub fn take() -> bool {
-        NOTED.replace(false)
-    }
-
-    fn is_connection_lost(err: &diesel::result::Error) -> bool {
-        use diesel::result::{DatabaseErrorKind, Error};
-        match err {
-            Error::DatabaseError(
-                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
-                _,
-            ) => true,
-            // The driver reports a lost link (no answer from the server at
-            // all) as UnableToSendCommand, above; a server that ends the
-            // session says so in an error of its own (57P01 and kin).
-            Error::DatabaseError(_, info) => [
-                "terminating connection",
-                "the database system is shutting down",
-            ]
-            .iter()
-            .any(|m| info.message().contains(m)),
-            _ => false,
+/// - [`super::idempotent`] runs a job that met a dead connection once more,
+///   on a good one, so the request that found the loss does not fail for it.
+impl DbConnection {
+    /// Whether a statement found this connection dead.
+    pub fn lost(&self) -> bool {
+        match self {
+            DbConnection::Sqlite(_) => false,
+            DbConnection::Postgres(pg) => pg.lost(),
         }
     }
 }
 
+/// Whether `err` says that the connection itself is gone.
+pub(super) fn is_connection_lost(err: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match err {
+        Error::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _,
+        ) => true,
+        // The driver reports a lost link (no answer from the server at
+        // all) as UnableToSendCommand, above; a server that ends the
+        // session says so in an error of its own (57P01 and kin).
+        Error::DatabaseError(_, info) => [
+            "terminating connection",
+            "the database system is shutting down",
+        ]
+        .iter()
+        .any(|m| info.message().contains(m)),
+        _ => false,
+    }
+}
+
 /// A pooled connection and what the pool knows of its health (see
-/// `lost`). Dereferences to the connection itself.
+/// [`DbConnection::lost`]). Dereferences to the connection itself.
 pub struct Pooled {
     pub(super) conn: DbConnection,
     /// The pool's loss count when this connection was last known good.
     pub(super) good_at: u64,
-    /// A query met this connection dead: the pool drops it on return.
-    pub(super) lost: bool,
 }
 
 impl std::ops::Deref for Pooled {
@@ -227,12 +211,11 @@ impl ManageConnection for Manager {
         Ok(Pooled {
             conn: self.open()?,
             good_at,
-            lost: false,
         })
     }
 
     /// On checkout: free unless a dead connection has been met since this
-    /// one was last known good (see `lost`); then one ping.
+    /// one was last known good (see [`DbConnection::lost`]); then one ping.
     fn is_valid(&self, pooled: &mut Pooled) -> Result<(), r2d2::Error> {
         let losses = self.losses.load(Ordering::Relaxed);
         if pooled.good_at == losses {
@@ -244,7 +227,7 @@ impl ManageConnection for Manager {
     }
 
     fn has_broken(&self, pooled: &mut Pooled) -> bool {
-        if pooled.lost {
+        if pooled.conn.lost() {
             // Counted before the batch that met it asks for another, so
             // that every older idle connection is checked first.
             self.losses.fetch_add(1, Ordering::Relaxed);

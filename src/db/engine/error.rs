@@ -23,7 +23,6 @@ pub enum Error {
 impl From<diesel::result::Error> for Error {
     fn from(err: diesel::result::Error) -> Self {
         use diesel::result::{DatabaseErrorKind, Error as Diesel};
-        super::connection::lost::note(&err);
         match err {
             _ if is_unavailable(&err) => Error::Unavailable,
             Diesel::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => Error::Vanished,

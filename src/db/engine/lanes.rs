@@ -293,7 +293,7 @@ mod tests {
         F: FnOnce() + Send + 'static,
     {
         let key = "no such session".to_owned();
-        run_noting_loss(pool, Some(key), move |_conn| {
+        run_noting_loss(pool, Some(key), move |_conn, ()| {
             f();
             Ok(std::thread::current().id())
         })
@@ -393,7 +393,7 @@ mod tests {
         // The one lane busy (as if with a chunk), so a waiting job arms one.
         pool.lanes.lock().running.push((0, Instant::now()));
         let job = || Job::<crate::db::engine::testing::ReadsNothing> {
-            work: Box::new(|_| Box::new(|| ())),
+            work: Box::new(|_, _| Box::new(|| ())),
             key: None,
         };
         for _ in 0..2 {
@@ -425,7 +425,7 @@ mod tests {
                                 let pool = pool.clone();
                                 tokio::task::spawn_local(async move {
                                     let key = format!("hash {worker} {i}");
-                                    run_noting_loss(&pool, Some(key), move |_| {
+                                    run_noting_loss(&pool, Some(key), move |_, ()| {
                                         Ok::<_, Error>((worker, i))
                                     })
                                     .await

@@ -5,9 +5,12 @@
 //! names no table: what is read ahead, and how, is the tables' business,
 //! handed in as a [`ReadAhead`] (the pool's type parameter).
 //!
-//! Every query runs through [`run`] (or [`read`], for work safe to repeat,
-//! or [`read_ahead`], for work that says what it starts by reading), so no
-//! database call ever blocks an async worker.
+//! Work reaches the database through two entry points, named by what they
+//! promise: [`idempotent`] (safe to run twice, and run again after a lost
+//! connection; [`idempotent_reading_ahead`] is its form for work that says
+//! what it starts by reading) and [`once`] (one write transaction, never
+//! repeated). Both run on the blocking pool, so no database call ever
+//! blocks an async worker, and both hand the work the request's time.
 //!
 //! Lookups by a unique key use `.get_result()`, never `.first()`: `first`
 //! adds `LIMIT ?`, and SQLite's planner reads a bound LIMIT's value, so
@@ -16,7 +19,6 @@
 //! measured; see docs/performance.md).
 
 mod batch;
-pub mod cache;
 mod connection;
 mod error;
 mod lanes;
@@ -34,8 +36,8 @@ use diesel::r2d2;
 use thread_local::ThreadLocal;
 
 pub(crate) use connection::direct;
+use connection::manager;
 pub use connection::{connect_one, ping, Backend, Conn, DbConnection, Manager, Pooled};
-use connection::{lost, manager};
 pub use error::{is_unique_violation, Error};
 pub use migrations::migrate;
 #[cfg(test)]
@@ -52,19 +54,22 @@ use crate::config::Settings;
 /// its own read transaction, whose file locks cost more than the lookup.
 /// So a job may announce what it starts by reading (a [`ReadAhead::Key`]),
 /// and the chunk it runs in reads that for all its jobs before they run,
-/// keeping the answers on its thread (a [`cache::ChunkCache`]) for the jobs
-/// to find instead of asking on their own.
+/// handing each job what was found for its key (a [`ReadAhead::Found`]) as
+/// an argument: nothing is kept anywhere else, so a query's answer depends
+/// on its arguments alone.
 pub trait ReadAhead: 'static {
     /// What one job announces it starts by reading.
     type Key: Send + 'static;
+    /// What the chunk's read-ahead found for one job's key. The default is
+    /// "nothing read ahead": what a job without a key, or one run again
+    /// after a lost connection, is handed.
+    type Found: Default;
 
     /// Reads ahead, on `conn`, what `keys` announce, for the chunk about to
-    /// run there. A failure is left for the jobs to meet (and report)
-    /// themselves.
-    fn read<'a>(conn: &mut Conn, keys: impl Iterator<Item = &'a Self::Key>);
-
-    /// Forgets what [`ReadAhead::read`] kept, when its chunk ends.
-    fn forget();
+    /// run there: what was found for each key, in their order. A failure
+    /// reads as nothing found ahead (the default), left for the jobs to
+    /// meet (and report) themselves.
+    fn read(conn: &mut Conn, keys: &[&Self::Key]) -> Vec<Self::Found>;
 }
 
 /// The connection pool, and the batches of work waiting for it; `A` says
@@ -159,80 +164,87 @@ pub fn connect<A: ReadAhead>(settings: &Settings) -> anyhow::Result<Pool<A>> {
     })
 }
 
-/// Runs `f` with a pooled connection on the blocking pool, batched with
-/// the other database work of this event-loop turn (see `batch`), inside
-/// the caller's tracing span. A pool that cannot hand out a connection
-/// within DATABASE_TIMEOUT_SECONDS means the database is unreachable:
-/// [`Error::Unavailable`].
+/// Database work that is safe to run twice — a read, or a write that
+/// changes nothing the second time (re-opening an unlocked post, sliding
+/// a session's expiry, a notice kept to one by its primary key) — run on
+/// the blocking pool, batched with the other database work of this
+/// event-loop turn (see `batch`), inside the caller's tracing span, and
+/// handed `now`, the request's time. If it met a connection that had died
+/// in the pool, it runs once more on a good one, so a database restart
+/// that no request saw stays unseen (see `connection::lost`). A write in
+/// it goes through [`write_transaction`] itself.
 ///
-/// `f` answers in the caller's error type, so a handler's closure can end
-/// with its own refusal; database failures convert into it.
-pub async fn run<A, T, E, F>(pool: &Pool<A>, f: F) -> Result<T, E>
+/// A pool that cannot hand out a connection within
+/// DATABASE_TIMEOUT_SECONDS means the database is unreachable:
+/// [`Error::Unavailable`]. `f` answers in the caller's error type, so a
+/// handler's closure can end with its own refusal; database failures
+/// convert into it.
+pub async fn idempotent<A, T, E, F>(pool: &Pool<A>, now: i64, f: F) -> Result<T, E>
 where
     A: ReadAhead,
-    F: FnOnce(&mut Conn) -> Result<T, E> + Send + 'static,
+    F: Fn(&mut Conn, i64) -> Result<T, E> + Send + Sync + 'static,
     T: Send + 'static,
     E: From<Error> + Send + 'static,
 {
-    run_noting_loss(pool, None, f).await.0
+    retried(pool, None, move |conn, _: A::Found| f(conn, now)).await
 }
 
-/// [`run`] inside [`write_transaction`]: the work commits as a whole or
-/// not at all.
-pub async fn write<A, T, E, F>(pool: &Pool<A>, f: F) -> Result<T, E>
+/// Database work that runs once, as one [`write_transaction`]: it commits
+/// as a whole or not at all, and is never repeated (a lost connection is
+/// the caller's error). Batched and handed `now` as [`idempotent`] is.
+pub async fn once<A, T, E, F>(pool: &Pool<A>, now: i64, f: F) -> Result<T, E>
 where
     A: ReadAhead,
-    F: FnOnce(&mut Conn) -> Result<T, E> + Send + 'static,
+    F: FnOnce(&mut Conn, i64) -> Result<T, E> + Send + 'static,
     T: Send + 'static,
     E: From<Error> + From<diesel::result::Error> + Send + 'static,
 {
-    run(pool, move |conn| write_transaction(conn, f)).await
+    let work = move |conn: &mut Conn, _: A::Found| write_transaction(conn, |conn| f(conn, now));
+    run_noting_loss(pool, None, work).await.0
 }
 
-/// Like [`run`], for work that is safe to run twice — a read, or a write
-/// that changes nothing the second time (re-opening an unlocked post,
-/// sliding a session's expiry): if it met a connection that had died in
-/// the pool, it runs once more on a good one, so a database restart that
-/// no request saw stays unseen (see `connection::lost`).
-pub async fn read<A, T, E, F>(pool: &Pool<A>, f: F) -> Result<T, E>
+/// [`idempotent`] work that starts by reading what `key` says: the chunk
+/// it runs in reads that for all such work at once (see [`ReadAhead`]),
+/// and hands `f` what it found for `key` — or nothing found (the default)
+/// when it runs again after a lost connection.
+pub async fn idempotent_reading_ahead<A, T, E, F>(
+    pool: &Pool<A>,
+    now: i64,
+    key: A::Key,
+    f: F,
+) -> Result<T, E>
 where
     A: ReadAhead,
-    F: Fn(&mut Conn) -> Result<T, E> + Send + Sync + 'static,
+    F: Fn(&mut Conn, A::Found, i64) -> Result<T, E> + Send + Sync + 'static,
     T: Send + 'static,
     E: From<Error> + Send + 'static,
 {
-    read_with(pool, None, f).await
+    retried(pool, Some(key), move |conn, found| f(conn, found, now)).await
 }
 
-/// [`read`], for work that starts by reading what `key` says: the chunk it
-/// runs in reads that for all such work at once (see [`ReadAhead`]).
-pub async fn read_ahead<A, T, E, F>(pool: &Pool<A>, key: A::Key, f: F) -> Result<T, E>
+/// Runs `f`, and once more, without reading ahead, if it met a dead
+/// connection.
+async fn retried<A, T, E, F>(pool: &Pool<A>, key: Option<A::Key>, f: F) -> Result<T, E>
 where
     A: ReadAhead,
-    F: Fn(&mut Conn) -> Result<T, E> + Send + Sync + 'static,
-    T: Send + 'static,
-    E: From<Error> + Send + 'static,
-{
-    read_with(pool, Some(key), f).await
-}
-
-async fn read_with<A, T, E, F>(pool: &Pool<A>, key: Option<A::Key>, f: F) -> Result<T, E>
-where
-    A: ReadAhead,
-    F: Fn(&mut Conn) -> Result<T, E> + Send + Sync + 'static,
+    F: Fn(&mut Conn, A::Found) -> Result<T, E> + Send + Sync + 'static,
     T: Send + 'static,
     E: From<Error> + Send + 'static,
 {
     let f = Arc::new(f);
     let first = f.clone();
-    match run_noting_loss(pool, key, move |conn| first(conn)).await {
-        (Err(_), true) => run(pool, move |conn| f(conn)).await,
+    match run_noting_loss(pool, key, move |conn, found| first(conn, found)).await {
+        (Err(_), true) => {
+            run_noting_loss(pool, None, move |conn, found| f(conn, found))
+                .await
+                .0
+        }
         (result, _) => result,
     }
 }
 
-/// [`run`], and whether `f` met a dead connection. `key`: see
-/// [`read_ahead`].
+/// Runs `f` on a pooled connection, batched, and says whether it met a
+/// dead connection. `key`: see [`idempotent_reading_ahead`].
 async fn run_noting_loss<A, T, E, F>(
     pool: &Pool<A>,
     key: Option<A::Key>,
@@ -240,18 +252,20 @@ async fn run_noting_loss<A, T, E, F>(
 ) -> (Result<T, E>, bool)
 where
     A: ReadAhead,
-    F: FnOnce(&mut Conn) -> Result<T, E> + Send + 'static,
+    F: FnOnce(&mut Conn, A::Found) -> Result<T, E> + Send + 'static,
     T: Send + 'static,
     E: From<Error> + Send + 'static,
 {
     let (send, receive) = tokio::sync::oneshot::channel();
     let span = tracing::Span::current();
-    let work: batch::Work = Box::new(move |conn| {
-        let result = span.in_scope(|| match conn {
-            Some(conn) => f(conn),
-            None => Err(Error::Unavailable.into()),
+    let work: batch::Work<A> = Box::new(move |conn, found| {
+        let (result, lost) = span.in_scope(|| match conn {
+            Some(conn) => {
+                let result = f(conn, found);
+                (result, conn.lost())
+            }
+            None => (Err(Error::Unavailable.into()), false),
         });
-        let lost = lost::noted();
         Box::new(move || {
             // The caller may have gone (a closed connection); nothing to do.
             let _ = send.send((result, lost));

@@ -7,18 +7,20 @@
 //! handlers race a pool's threads in a process that exits.
 //!
 //! The rest of tollgate sees an ordinary synchronous Diesel connection:
-//! [`PgConn`] wraps `diesel-async`'s [`AsyncConnectionWrapper`], which runs
-//! each query to completion on a single-threaded tokio runtime owned by the
+//! [`PgConn`] holds `diesel-async`'s [`AsyncPgConnection`] and runs each
+//! query to completion on a single-threaded tokio runtime owned by the
 //! connection. The connection's socket task lives on that runtime too, so a
 //! query never leaves the thread that runs it (the blocking pool's, as for
 //! SQLite): the async workers are never blocked, and no thread hand-off is
 //! added per query.
 //!
-//! `PgConn` is a type of tollgate's own, not the wrapper itself, because
-//! Diesel's `MultiConnection` (our [`super::DbConnection`]) needs two things
-//! of it that the wrapper lacks: a way to carry PostgreSQL's type lookup
-//! through the multi-backend bind collector (see `NoCustomTypes`), and
-//! r2d2's health hooks.
+//! `PgConn` makes the async connection a synchronous one itself, rather
+//! than through `diesel-async`'s wrapper, for three things the wrapper
+//! lacks: the runtime the socket task was spawned on is handed to the
+//! connection (the wrapper builds its runtime from nothing), PostgreSQL's
+//! type lookup is carried through the multi-backend bind collector (see
+//! `NoCustomTypes`), and a statement that finds the connection dead leaves
+//! a mark on the connection itself ([`PgConn::lost`]), for the pool.
 
 use std::sync::Arc;
 
@@ -30,20 +32,23 @@ use diesel::expression::QueryMetadata;
 use diesel::pg::{Pg, PgMetadataLookup, PgTypeMetadata};
 use diesel::query_builder::{Query, QueryFragment, QueryId};
 use diesel::{ConnectionError, ConnectionResult, QueryResult};
-use diesel_async::async_connection_wrapper::{AsyncConnectionWrapper, BlockOn};
-use diesel_async::AsyncPgConnection;
+use diesel_async::{
+    AsyncConnection, AsyncConnectionCore, AsyncPgConnection, SimpleAsyncConnection,
+};
+use futures_util::StreamExt;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 
-type Inner = AsyncConnectionWrapper<AsyncPgConnection, Runtime>;
-
 /// A PostgreSQL connection, used like any synchronous Diesel connection
 /// (on the blocking pool, never on an async worker).
-///
-/// Boxed: the driver's state is large, and a `DbConnection` moves around.
-/// The runtime is the wrapper's too, shared, for [`PgConn::pipelined`].
-pub struct PgConn(Box<Inner>, Runtime);
+pub struct PgConn {
+    /// Boxed: the driver's state is large, and a `DbConnection` moves around.
+    conn: Box<AsyncPgConnection>,
+    runtime: Runtime,
+    /// A statement found the connection dead (see [`PgConn::lost`]).
+    lost: bool,
+}
 
 impl PgConn {
     /// Connects to `database_url` (a libpq-style URL; see `Tls` for the
@@ -77,10 +82,19 @@ impl PgConn {
                 }
             }
         })?;
-        // The wrapper takes its runtime from `Runtime::get_runtime`; hand
-        // it the one the connection's socket task was just spawned on.
-        PENDING.set(Some(runtime.clone()));
-        Ok(PgConn(Box::new(Inner::from(inner)), runtime))
+        Ok(PgConn {
+            conn: Box::new(inner),
+            runtime,
+            lost: false,
+        })
+    }
+
+    /// Whether a statement since the connection opened found it dead: the
+    /// server gone, or ending the session. The pool then replaces it, and
+    /// work that is safe to repeat runs again on another
+    /// (`engine::connection::lost`).
+    pub fn lost(&self) -> bool {
+        self.lost
     }
 
     /// Runs the future `f` makes on this connection's driver, to
@@ -94,34 +108,27 @@ impl PgConn {
         F: FnOnce(&'a AsyncPgConnection) -> Fut,
         Fut: std::future::Future,
     {
-        let conn: &'a AsyncPgConnection = &self.0;
-        self.1.block_on(f(conn))
+        let conn: &'a AsyncPgConnection = &self.conn;
+        self.runtime.block_on(f(conn))
     }
-}
-
-thread_local! {
-    /// The runtime [`PgConn::open`] made, on its way into the wrapper.
-    static PENDING: std::cell::Cell<Option<Runtime>> = const { std::cell::Cell::new(None) };
 }
 
 /// A connection's own single-threaded tokio runtime. It drives the
 /// connection's socket only while a query is being waited for, on the
-/// thread that waits, which is what a blocking driver does too. Shared by
-/// the wrapper and [`PgConn`]; the last of them to go drops it.
-#[derive(Clone)]
-pub struct Runtime(Arc<Owned>);
+/// thread that waits, which is what a blocking driver does too.
+pub struct Runtime(Owned);
 
 struct Owned(Option<tokio::runtime::Runtime>);
 
 impl Runtime {
     fn new() -> Runtime {
-        Runtime(Arc::new(Owned(Some(
+        Runtime(Owned(Some(
             tokio::runtime::Builder::new_current_thread()
                 .enable_io()
                 .enable_time()
                 .build()
                 .expect("a single-threaded tokio runtime can always be built"),
-        ))))
+        )))
     }
 
     fn runtime(&self) -> &tokio::runtime::Runtime {
@@ -142,7 +149,9 @@ impl Drop for Owned {
     }
 }
 
-impl BlockOn for Runtime {
+impl Runtime {
+    /// Runs `f` to completion on this thread, driving the connection's
+    /// socket meanwhile.
     fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
         use tokio::runtime::{Handle, RuntimeFlavor};
         // tollgate queries on blocking threads, where this is a plain
@@ -156,10 +165,6 @@ impl BlockOn for Runtime {
             }
             _ => self.runtime().block_on(f),
         }
-    }
-
-    fn get_runtime() -> Runtime {
-        PENDING.take().unwrap_or_else(Runtime::new)
     }
 }
 
@@ -339,14 +344,27 @@ impl ServerCertVerifier for Relaxed {
     }
 }
 
-// What follows makes `PgConn` a Diesel connection by handing each call to
-// the wrapper.
+// What follows makes `PgConn` a Diesel connection: each call is the async
+// connection's, waited for on the connection's runtime.
 
 impl ConnectionSealed for PgConn {}
 
 impl SimpleConnection for PgConn {
     fn batch_execute(&mut self, query: &str) -> QueryResult<()> {
-        self.0.batch_execute(query)
+        let f = SimpleAsyncConnection::batch_execute(&mut *self.conn, query);
+        // The future borrows the connection; the wait notes into `lost`.
+        let answer = self.runtime.block_on(f);
+        self.noted(answer)
+    }
+}
+
+impl PgConn {
+    /// `answer`, with a lost connection noted.
+    fn noted<T>(&mut self, answer: QueryResult<T>) -> QueryResult<T> {
+        if let Err(e) = &answer {
+            self.lost |= super::connection::is_connection_lost(e);
+        }
+        answer
     }
 }
 
@@ -362,31 +380,53 @@ impl Connection for PgConn {
     where
         T: QueryFragment<Pg> + QueryId,
     {
-        self.0.execute_returning_count(source)
+        let f = AsyncConnectionCore::execute_returning_count(&mut *self.conn, source);
+        let answer = self.runtime.block_on(f);
+        self.noted(answer)
     }
 
     fn transaction_state(
         &mut self,
     ) -> &mut <Transactions as TransactionManager<PgConn>>::TransactionStateData {
-        self.0.transaction_state()
+        AsyncConnection::transaction_state(&mut *self.conn)
     }
 
     fn instrumentation(&mut self) -> &mut dyn Instrumentation {
-        self.0.instrumentation()
+        AsyncConnection::instrumentation(&mut *self.conn)
     }
 
     fn set_instrumentation(&mut self, instrumentation: impl Instrumentation) {
-        self.0.set_instrumentation(instrumentation)
+        AsyncConnection::set_instrumentation(&mut *self.conn, instrumentation)
     }
 
     fn set_prepared_statement_cache_size(&mut self, size: CacheSize) {
-        self.0.set_prepared_statement_cache_size(size)
+        AsyncConnection::set_prepared_statement_cache_size(&mut *self.conn, size)
+    }
+}
+
+/// The rows of a query, each waited for in turn on the connection's
+/// runtime; a lost connection met on the way is noted on the connection.
+pub struct Rows<'conn, 'query> {
+    stream: std::pin::Pin<Box<<AsyncPgConnection as AsyncConnectionCore>::Stream<'conn, 'query>>>,
+    runtime: &'conn Runtime,
+    lost: &'conn mut bool,
+}
+
+impl<'conn, 'query> Iterator for Rows<'conn, 'query> {
+    type Item = QueryResult<<AsyncPgConnection as AsyncConnectionCore>::Row<'conn, 'query>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let row = self.runtime.block_on(self.stream.next());
+        if let Some(Err(e)) = &row {
+            *self.lost |= super::connection::is_connection_lost(e);
+        }
+        row
     }
 }
 
 impl LoadConnection for PgConn {
-    type Cursor<'conn, 'query> = <Inner as LoadConnection>::Cursor<'conn, 'query>;
-    type Row<'conn, 'query> = <Inner as LoadConnection>::Row<'conn, 'query>;
+    type Cursor<'conn, 'query> = Rows<'conn, 'query>;
+    type Row<'conn, 'query> = <AsyncPgConnection as AsyncConnectionCore>::Row<'conn, 'query>;
 
     fn load<'conn, 'query, T>(
         &'conn mut self,
@@ -396,37 +436,70 @@ impl LoadConnection for PgConn {
         T: Query + QueryFragment<Pg> + QueryId + 'query,
         Pg: QueryMetadata<T::SqlType>,
     {
-        self.0.load(source)
+        let PgConn {
+            conn,
+            runtime,
+            lost,
+        } = self;
+        match runtime.block_on(AsyncConnectionCore::load(&mut **conn, source)) {
+            Ok(stream) => Ok(Rows {
+                stream: Box::pin(stream),
+                runtime,
+                lost,
+            }),
+            Err(e) => {
+                *lost |= super::connection::is_connection_lost(&e);
+                Err(e)
+            }
+        }
     }
 }
 
-/// The wrapper's transaction manager, for `PgConn`.
+/// The async connection's transaction manager, for `PgConn`: each step
+/// waited for, a lost connection noted.
 pub struct Transactions;
 
-type InnerTransactions = <Inner as Connection>::TransactionManager;
+type AsyncTransactions = <AsyncPgConnection as AsyncConnection>::TransactionManager;
 
 impl TransactionManager<PgConn> for Transactions {
-    type TransactionStateData =
-        <InnerTransactions as TransactionManager<Inner>>::TransactionStateData;
+    type TransactionStateData = <AsyncTransactions as diesel_async::TransactionManager<
+        AsyncPgConnection,
+    >>::TransactionStateData;
 
     fn begin_transaction(conn: &mut PgConn) -> QueryResult<()> {
-        InnerTransactions::begin_transaction(&mut conn.0)
+        let f = <AsyncTransactions as diesel_async::TransactionManager<_>>::begin_transaction(
+            &mut *conn.conn,
+        );
+        let answer = conn.runtime.block_on(f);
+        conn.noted(answer)
     }
 
     fn rollback_transaction(conn: &mut PgConn) -> QueryResult<()> {
-        InnerTransactions::rollback_transaction(&mut conn.0)
+        let f = <AsyncTransactions as diesel_async::TransactionManager<_>>::rollback_transaction(
+            &mut *conn.conn,
+        );
+        let answer = conn.runtime.block_on(f);
+        conn.noted(answer)
     }
 
     fn commit_transaction(conn: &mut PgConn) -> QueryResult<()> {
-        InnerTransactions::commit_transaction(&mut conn.0)
+        let f = <AsyncTransactions as diesel_async::TransactionManager<_>>::commit_transaction(
+            &mut *conn.conn,
+        );
+        let answer = conn.runtime.block_on(f);
+        conn.noted(answer)
     }
 
     fn transaction_manager_status_mut(conn: &mut PgConn) -> &mut TransactionManagerStatus {
-        InnerTransactions::transaction_manager_status_mut(&mut conn.0)
+        <AsyncTransactions as diesel_async::TransactionManager<_>>::transaction_manager_status_mut(
+            &mut *conn.conn,
+        )
     }
 
     fn is_broken_transaction_manager(conn: &mut PgConn) -> bool {
-        InnerTransactions::is_broken_transaction_manager(&mut conn.0)
+        <AsyncTransactions as diesel_async::TransactionManager<_>>::is_broken_transaction_manager(
+            &mut *conn.conn,
+        )
     }
 }
 
@@ -436,7 +509,7 @@ impl diesel::r2d2::R2D2Connection for PgConn {
     }
 
     fn is_broken(&mut self) -> bool {
-        Transactions::is_broken_transaction_manager(self)
+        self.lost || Transactions::is_broken_transaction_manager(self)
     }
 }
 

@@ -27,8 +27,9 @@ static SQLITE_WRITERS: std::sync::Mutex<()> = std::sync::Mutex::new(());
 /// locks inside it.
 ///
 /// Both go through Diesel's transaction manager, so a transaction opened
-/// inside `f` is a savepoint, and an error (or a panic, which leaves the
-/// connection marked broken and out of the pool) rolls everything back.
+/// inside `f` — a `write_transaction` too — is a savepoint, and an error
+/// (or a panic, which leaves the connection marked broken and out of the
+/// pool) rolls everything back.
 pub fn write_transaction<T, E>(
     conn: &mut Conn,
     f: impl FnOnce(&mut Conn) -> Result<T, E>,
@@ -39,6 +40,14 @@ where
     let DbConnection::Sqlite(sqlite) = &mut *conn else {
         return conn.transaction(f);
     };
+    // Already inside one (this writer's turn is held): a savepoint. Taking
+    // the turn again would wait for ever on this very transaction.
+    let depth = AnsiTransactionManager::transaction_manager_status_mut(sqlite)
+        .transaction_depth()
+        .map_err(E::from)?;
+    if depth.is_some() {
+        return conn.transaction(f);
+    }
     // A panic while holding it leaves nothing to repair.
     let _turn = SQLITE_WRITERS.lock().unwrap_or_else(|e| e.into_inner());
     AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
@@ -120,5 +129,19 @@ mod tests {
         // And the connection is usable again, with no transaction open.
         write_transaction(&mut conn, |conn| insert(conn, 4)).unwrap();
         assert_eq!(rows(&mut conn), 2);
+
+        // A write transaction inside another is a savepoint of it, not a
+        // wait for the writer's turn its caller holds.
+        write_transaction(&mut conn, |conn| {
+            insert(conn, 5)?;
+            let inner = write_transaction(conn, |conn| {
+                insert(conn, 6)?;
+                Err::<(), _>(Diesel::RollbackTransaction)
+            });
+            assert!(inner.is_err());
+            write_transaction(conn, |conn| insert(conn, 7))
+        })
+        .unwrap();
+        assert_eq!(rows(&mut conn), 4);
     }
 }

@@ -48,6 +48,17 @@ pub fn record(
         .map(|_| ())
 }
 
+/// [`record`] for an event that carries no detail.
+pub fn record_plain(
+    conn: &mut Conn,
+    at: i64,
+    user_id: i64,
+    kind: EventKind,
+    by: &Requester,
+) -> QueryResult<()> {
+    record(conn, at, user_id, kind, by, serde_json::Value::Null)
+}
+
 /// One page of `user_id`'s events, newest first, and how many they have.
 pub fn page(
     conn: &mut Conn,

@@ -14,6 +14,7 @@
 //!   or one made from the title ([`Slug::from_title`]).
 
 mod access;
+mod author;
 mod body;
 mod excerpt;
 #[cfg(test)]
@@ -23,6 +24,7 @@ mod slug;
 mod title;
 
 pub use access::Access;
+pub use author::Author;
 pub use body::Body;
 pub use excerpt::{derive_excerpt, Excerpt};
 pub use render::render;

@@ -432,8 +432,7 @@ pub enum Imported {
 ///
 /// Runs in the caller's [`super::write_transaction`] and opens none of its
 /// own, so that what the caller read for it (the author) and this write
-/// commit together or not at all. (A `write_transaction` inside another
-/// would wait for ever on SQLite for the writer's turn its caller holds.)
+/// commit together or not at all.
 /// On PostgreSQL another writer can come between the look and the write: a
 /// post created with the slug meanwhile makes the insert
 /// `Refused::SlugTaken` (and leaves the transaction failed), an editor's

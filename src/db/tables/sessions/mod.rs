@@ -63,17 +63,14 @@ pub fn set_token_hash(conn: &mut Conn, id: &str, token_hash: &str) -> QueryResul
 }
 
 /// The live session with this token hash and its user, in one query: this
-/// is the only database round trip an authenticated request needs — and on
-/// PostgreSQL, usually not even that: the batch looked it up already (see
-/// [`read_ahead`]).
+/// is the only database round trip an authenticated request needs — and
+/// usually not even that: its chunk looked it up already, for every job at
+/// once (see [`read_ahead`], and [`read_ahead::live`] for the answer).
 pub fn find_live(
     conn: &mut Conn,
     token_hash: &str,
     now: i64,
 ) -> QueryResult<Option<(SessionRow, UserRow)>> {
-    if let Some(found) = read_ahead::found(token_hash) {
-        return Ok(found.filter(|(session, _)| session.expires_at > now));
-    }
     // No LIMIT (see the note in db/engine/mod.rs); straight to the backend.
     super::direct!(conn, |c| sessions::table
         .inner_join(users::table)

@@ -1,6 +1,6 @@
 //! A chunk's sessions, looked up in one statement before its jobs run
-//! (see `crate::db::engine::ReadAhead`), for [`super::find_live`] to answer
-//! from.
+//! (see `crate::db::engine::ReadAhead`): each job is handed what was found
+//! for its token hash instead of asking [`super::find_live`] on its own.
 
 use std::collections::HashMap;
 
@@ -12,10 +12,15 @@ use diesel::sqlite::Sqlite;
 
 use super::super::users::UserRow;
 use super::{Conn, SessionRow};
-use crate::db::engine::cache::ChunkCache;
 use crate::db::engine::statement::prepared;
 
-type Found = (SessionRow, UserRow);
+/// A session found, with its user.
+pub type Found = (SessionRow, UserRow);
+
+/// What a chunk's read-ahead found: each hash asked for, and its session
+/// if one has it (expired ones included: each job judges expiry at its
+/// own `now`, see [`live`]).
+pub type Sheet = HashMap<String, Option<Found>>;
 
 /// The smallest batch whose sessions SQLite looks up in one statement (see
 /// [`to_read_ahead`]). Under S1's load (64 connections) it took `check_session`
@@ -25,21 +30,14 @@ type Found = (SessionRow, UserRow);
 /// prepared once per connection, `READ_AHEAD_SQLITE`.)
 const SQLITE_READ_AHEAD_FROM: usize = 8;
 
-thread_local! {
-    /// The sessions a chunk of batched work looked up before its jobs ran:
-    /// each hash asked for, and what was found for it.
-    static FOUND: ChunkCache<HashMap<String, Option<Found>>> = const { ChunkCache::new() };
-}
-
 /// What a session read-ahead returns: each hash found, with its session
 /// and user.
 pub type AheadRow = (String, SessionRow, UserRow);
 
 /// The hashes a chunk reads ahead (`READ_AHEAD` on PostgreSQL,
-/// `READ_AHEAD_SQLITE` on SQLite), each once, for [`super::find_live`] to
-/// answer from; `None` when there are too few
-/// for it to pay.
-/// Expiry is still checked by each caller against its own `now`.
+/// `READ_AHEAD_SQLITE` on SQLite), each once; `None` when there are too
+/// few for it to pay. Expiry is still checked by each job against its own
+/// `now` ([`live`]).
 ///
 /// On PostgreSQL this saves a round trip per request, so it is worth it
 /// from two hashes on, or from one when another read-ahead shares its
@@ -84,18 +82,21 @@ pub async fn read_pg(
     diesel_async::RunQueryDsl::load(ReadAhead { hashes: distinct }, &mut conn).await
 }
 
-/// Keeps what a read-ahead of `distinct` found, for the chunk's jobs; a
-/// failed one is left for the jobs to meet (and report) themselves.
-pub fn keep(distinct: &[&str], found: QueryResult<Vec<AheadRow>>) {
-    let Ok(found) = found else {
-        return;
-    };
-    let mut answers: HashMap<String, Option<Found>> =
-        distinct.iter().map(|h| ((*h).to_owned(), None)).collect();
+/// What a read-ahead of `distinct` found, as the chunk's jobs look it up;
+/// `None` when it failed, which each job then meets (and reports) itself.
+pub fn sheet(distinct: &[&str], found: QueryResult<Vec<AheadRow>>) -> Option<Sheet> {
+    let found = found.ok()?;
+    let mut answers: Sheet = distinct.iter().map(|h| ((*h).to_owned(), None)).collect();
     for (hash, session, user) in found {
         answers.insert(hash, Some((session, user)));
     }
-    FOUND.with(|cache| cache.keep(answers));
+    Some(answers)
+}
+
+/// The session read ahead, if it is still live at `now`: what
+/// [`super::find_live`] would have answered.
+pub fn live(found: Option<Found>, now: i64) -> Option<Found> {
+    found.filter(|(session, _)| session.expires_at > now)
 }
 
 /// PostgreSQL's read-ahead of sessions: each hash looked up by the unique
@@ -183,14 +184,4 @@ impl QueryFragment<Sqlite> for ReadAheadSqlite {
         out.push_sql("))");
         Ok(())
     }
-}
-
-/// Ends what [`keep`] kept.
-pub fn forget() {
-    FOUND.with(ChunkCache::forget);
-}
-
-/// `Some(answer)` if this chunk looked `token_hash` up already.
-pub(crate) fn found(token_hash: &str) -> Option<Option<Found>> {
-    FOUND.with(|cache| cache.find(|answers| answers.get(token_hash).cloned()))
 }

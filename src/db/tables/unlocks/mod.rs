@@ -358,19 +358,17 @@ pub struct MeterKey {
 /// request's lifetime, which is a valid answer to it: within a month an
 /// unlock is never undone and `used` only grows, so a re-read or refusal
 /// seen then is still one. On PostgreSQL it comes from the chunk's
-/// read-ahead (see [`read_ahead`]), keyed by the session's token hash
-/// because the user is not known before the session is read; on SQLite
-/// from a plain read, the read half of `open_metered_serialized`.
+/// read-ahead, `ahead` (see [`read_ahead`]: keyed by the session's token
+/// hash, because the user is not known before the session is read); on
+/// SQLite from a plain read, the read half of `open_metered_serialized`.
 pub fn answer_read_only(
     conn: &mut Conn,
-    token_hash: &str,
     read: MeteredRead,
+    ahead: Option<read_ahead::Metered>,
 ) -> QueryResult<Option<Opened>> {
     let (post, used, decision, noticed) = match conn {
         DbConnection::Postgres(_) => {
-            let Some(row) =
-                read_ahead::found(token_hash, read.key).filter(|row| row.user_id == read.user_id)
-            else {
+            let Some(row) = ahead.filter(|row| row.user_id == read.user_id) else {
                 return Ok(None);
             };
             // The read-ahead knows no clock: it found the post if it is

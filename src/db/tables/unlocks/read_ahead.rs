@@ -1,6 +1,6 @@
 //! A chunk's metered reads, read in one statement before its jobs run (on
-//! PostgreSQL; see `crate::db::read_ahead`), for
-//! [`super::answer_read_only`] to answer from.
+//! PostgreSQL; see `crate::db::read_ahead`): each job is handed what was
+//! found for its read, for [`super::answer_read_only`] to decide with.
 
 use std::collections::HashMap;
 
@@ -10,7 +10,6 @@ use diesel::query_builder::{AstPass, QueryFragment};
 
 use super::super::posts::{post_columns, PostRow};
 use super::{MeterKey, MeterState};
-use crate::db::engine::cache::ChunkCache;
 use crate::db::engine::statement::prepared;
 
 /// What the read-ahead found for one session's metered read.
@@ -26,12 +25,7 @@ pub struct Metered {
 /// What a chunk read ahead, by token hash, then month index and post id
 /// (a token's few reads in a chunk are searched in a list, so that a
 /// lookup by `&str` allocates no key).
-type Found = HashMap<String, Vec<(i32, i64, Metered)>>;
-
-thread_local! {
-    /// What the chunk running on this thread read ahead.
-    static FOUND: ChunkCache<Found> = const { ChunkCache::new() };
-}
+pub type Sheet = HashMap<String, Vec<(i32, i64, Metered)>>;
 
 /// The read half of [`OPEN`], for every session's metered read at once, in
 /// one statement (the keys as three arrays, so its text is the same for
@@ -101,13 +95,11 @@ pub async fn read_pg(
     diesel_async::RunQueryDsl::load(read, &mut conn).await
 }
 
-/// Keeps what a read-ahead found, for the chunk's jobs; a failed one is
-/// left for the jobs to meet (and report) themselves.
-pub fn keep(rows: QueryResult<Vec<ReadAheadRow>>) {
-    let Ok(rows) = rows else {
-        return;
-    };
-    let mut found = Found::new();
+/// What a read-ahead found, as the chunk's jobs look it up; `None` when it
+/// failed, which each job then meets (and reports) itself.
+pub fn sheet(rows: QueryResult<Vec<ReadAheadRow>>) -> Option<Sheet> {
+    let rows = rows.ok()?;
+    let mut found = Sheet::new();
     for row in rows {
         let metered = Metered {
             user_id: row.user_id,
@@ -119,26 +111,17 @@ pub fn keep(rows: QueryResult<Vec<ReadAheadRow>>) {
             .or_default()
             .push((row.month, row.post_id, metered));
     }
-    FOUND.with(|cache| cache.keep(found));
+    Some(found)
 }
 
-/// Ends what [`keep`] kept.
-pub fn forget() {
-    FOUND.with(ChunkCache::forget);
-}
-
-/// What this chunk read ahead for `token_hash`'s read of `key`, if it did.
-pub(crate) fn found(token_hash: &str, key: MeterKey) -> Option<Metered> {
+/// What `sheet` holds for `token_hash`'s read of `key`, if anything.
+pub fn find(sheet: &Sheet, token_hash: &str, key: MeterKey) -> Option<Metered> {
     let (month, post_id) = (key.month.index(), key.post_id);
-    FOUND.with(|cache| {
-        cache.find(|found| {
-            found
-                .get(token_hash)?
-                .iter()
-                .find(|(m, p, _)| (*m, *p) == (month, post_id))
-                .map(|(_, _, metered)| metered.clone())
-        })
-    })
+    sheet
+        .get(token_hash)?
+        .iter()
+        .find(|(m, p, _)| (*m, *p) == (month, post_id))
+        .map(|(_, _, metered)| metered.clone())
 }
 
 /// `READ_AHEAD` with its parameters, prepared once per connection.

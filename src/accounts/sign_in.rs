@@ -1,0 +1,219 @@
+//! Finishing a sign-in: the one path every way in takes — a password (and
+//! a registration), the second step, a passkey, another provider — so
+//! that none of them can forget a step.
+//!
+//! A sign-in finishes in two halves. [`enter`] runs in the caller's write
+//! transaction, with whatever proved the caller: it ends what the browser
+//! held (a session, or a pending sign-in: no token that existed before
+//! authentication survives it), then either opens the pending second step
+//! — when the account has an authenticator and only a first factor was
+//! proved — or starts the session, notes the login, clears the username's
+//! lockout and records the event. [`Entered::answer`] runs after the
+//! commit: the cookie, the log line and the login metric.
+
+use actix_session::Session;
+use actix_web::HttpResponse;
+use serde_json::json;
+
+use crate::db::{self, events, passkeys, sessions, throttle, two_factor, users};
+use crate::domain::username::username_key;
+use crate::domain::{EventKind, Lifetimes, Requester};
+use crate::error::ApiError;
+use crate::metrics::{LoginOutcome, Metrics};
+use crate::session::{self, token, Issued};
+
+/// How long a pending sign-in (a first factor proved, waiting for the
+/// second) lives, in seconds.
+pub const PENDING_SECONDS: i64 = 300;
+
+/// How the caller proved who they are: the `method` of the `login` (or
+/// `registered`) event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Method {
+    Password,
+    Totp,
+    RecoveryCode,
+    Passkey,
+    /// Another provider, by its name (`oidc:<name>`).
+    Provider(String),
+}
+
+impl Method {
+    /// As the event's `detail.method` says it.
+    pub fn name(&self) -> String {
+        match self {
+            Method::Password => "password".to_owned(),
+            Method::Totp => "totp".to_owned(),
+            Method::RecoveryCode => "recovery_code".to_owned(),
+            Method::Passkey => "passkey".to_owned(),
+            Method::Provider(name) => format!("oidc:{name}"),
+        }
+    }
+}
+
+/// How far a sign-in has come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// A new account, made by this request: its session is part of its
+    /// registration (one `registered` event, and no login noted).
+    Registered,
+    /// A first factor (a password, a provider): an account with an
+    /// authenticator is asked for its second.
+    FirstFactor,
+    /// Both factors: the second step finished, or a passkey alone.
+    BothFactors,
+}
+
+/// What the browser held when it signed in, which signing in ends.
+#[derive(Debug, Clone, Default)]
+pub struct Held {
+    /// The id of the session its cookie named.
+    pub session: Option<String>,
+    /// The token hash of a pending sign-in its cookie held.
+    pub pending: Option<String>,
+}
+
+/// A sign-in to one account, as its route has proved it.
+pub struct SignIn<'a> {
+    pub user_id: i64,
+    pub username: &'a str,
+    pub method: Method,
+    pub step: Step,
+    /// The stay-signed-in choice.
+    pub stay: bool,
+    pub by: &'a Requester,
+    pub held: &'a Held,
+}
+
+/// What a sign-in opened. (No `Debug`: it holds the new token.)
+pub struct Entered {
+    pub user_id: i64,
+    method: Method,
+    stay: bool,
+    opened: Opened,
+}
+
+enum Opened {
+    Session {
+        issued: Issued,
+        registered: bool,
+    },
+    /// A sign-in waiting for its second step: the cookie's new token, and
+    /// whether the account has a passkey to finish it with.
+    Pending {
+        token: String,
+        passkey: bool,
+    },
+}
+
+/// The first half of every sign-in, in the caller's write transaction
+/// (see the module's doc).
+pub fn enter(
+    conn: &mut db::Conn,
+    now: i64,
+    lifetimes: &Lifetimes,
+    sign_in: SignIn<'_>,
+) -> diesel::QueryResult<Entered> {
+    let SignIn {
+        user_id,
+        username,
+        method,
+        step,
+        stay,
+        by,
+        held,
+    } = sign_in;
+    if let Some(id) = &held.session {
+        sessions::end(conn, id)?;
+    }
+    if let Some(token_hash) = &held.pending {
+        two_factor::end_pending(conn, token_hash)?;
+    }
+    // A second factor applies whoever vouched for the first. The
+    // username's failures are not cleared yet, or a thief of the password
+    // could guess codes without end, clearing the count with the password
+    // between guesses.
+    if step == Step::FirstFactor && two_factor::totp_of(conn, user_id)?.is_some_and(|t| t.enabled) {
+        let passkey = passkeys::count_of(conn, user_id)? > 0;
+        let token = token::generate();
+        let token_hash = token::hash(&token);
+        two_factor::insert_pending(conn, &token_hash, user_id, stay, now, now + PENDING_SECONDS)?;
+        return Ok(Entered {
+            user_id,
+            method,
+            stay,
+            opened: Opened::Pending { token, passkey },
+        });
+    }
+    throttle::clear(conn, &username_key(username))?;
+    let issued = session::start(conn, user_id, stay, by, now, lifetimes)?;
+    let detail = json!({ "method": method.name() });
+    let registered = step == Step::Registered;
+    if registered {
+        events::record(conn, now, user_id, EventKind::Registered, by, detail)?;
+    } else {
+        users::mark_login(conn, user_id, now)?;
+        events::record(conn, now, user_id, EventKind::Login, by, detail)?;
+    }
+    Ok(Entered {
+        user_id,
+        method,
+        stay,
+        opened: Opened::Session { issued, registered },
+    })
+}
+
+impl Entered {
+    /// Whether the sign-in waits for its second step.
+    pub fn is_pending(&self) -> bool {
+        matches!(self.opened, Opened::Pending { .. })
+    }
+
+    /// The second half of every sign-in, after its transaction committed:
+    /// `signed_in` is the answer with a session, `pending` the answer
+    /// while the second step is due (given whether a passkey may finish
+    /// it). The cookie gets the new token — a stay-signed-in session's a
+    /// `Max-Age` of `remember` seconds, a pending one the browser
+    /// session's —, a sign-in is counted in the metrics, and logged.
+    pub fn answer(
+        self,
+        cookie: &Session,
+        metrics: &Metrics,
+        remember: i64,
+        signed_in: impl FnOnce() -> HttpResponse,
+        pending: impl FnOnce(bool) -> HttpResponse,
+    ) -> Result<HttpResponse, ApiError> {
+        let (user_id, method) = (self.user_id, self.method.name());
+        match self.opened {
+            Opened::Session { issued, registered } => {
+                if registered {
+                    tracing::info!(user_id, method, "registered");
+                } else {
+                    metrics.login(LoginOutcome::Success);
+                    tracing::info!(user_id, method, "logged in");
+                }
+                let remember_for = self.stay.then_some(remember);
+                session::begin(cookie, issued.token, remember_for, signed_in())
+            }
+            Opened::Pending { token, passkey } => {
+                tracing::info!(user_id, method, "first factor right; second step pending");
+                session::begin(cookie, token, None, pending(passkey))
+            }
+        }
+    }
+}
+
+/// Counts a refused sign-in in `tollgate_logins_total`: a wrong secret, a
+/// lockout or a per-IP refusal. A malformed body or an outage is not an
+/// attempt, and is not counted.
+pub fn count_refusal(metrics: &Metrics, refusal: &ApiError) {
+    let outcome = match refusal {
+        ApiError::InvalidCredentials | ApiError::InvalidCode | ApiError::PasskeyRefused => {
+            LoginOutcome::Failure
+        }
+        ApiError::TooManyAttempts { .. } => LoginOutcome::Locked,
+        ApiError::TooManyRequests { .. } => LoginOutcome::RateLimited,
+        _ => return,
+    };
+    metrics.login(outcome);
+}

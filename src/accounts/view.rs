@@ -1,0 +1,75 @@
+//! The Account object, as `GET /account` and the routes that change an
+//! account answer it.
+
+use serde::Serialize;
+
+use crate::db::{self, billing, passkeys, two_factor, users};
+use crate::time::rfc3339;
+
+/// The Account object: the User, its email address and its subscription.
+#[derive(Serialize)]
+pub struct AccountView {
+    #[serde(flatten)]
+    user: crate::domain::User,
+    email: Option<String>,
+    email_verified: bool,
+    subscription: Option<SubscriptionView>,
+    /// False for an account made by signing in with a provider, until it
+    /// sets a password.
+    has_password: bool,
+    two_factor: TwoFactorView,
+}
+
+/// What second factors the account has.
+#[derive(Serialize)]
+struct TwoFactorView {
+    totp: bool,
+    recovery_codes_left: i64,
+    passkeys: i64,
+}
+
+/// A Stripe subscription as the webhook events last told it.
+#[derive(Serialize)]
+struct SubscriptionView {
+    status: String,
+    #[serde(serialize_with = "rfc3339::serialize_optional_unix")]
+    current_period_end: Option<i64>,
+    cancel_at_period_end: bool,
+}
+
+impl AccountView {
+    /// The account as stored now, or `None` if it has just been deleted.
+    pub fn load(conn: &mut db::Conn, user_id: i64) -> diesel::QueryResult<Option<Self>> {
+        let (Some(user), Some(email)) =
+            (users::find(conn, user_id)?, users::email_of(conn, user_id)?)
+        else {
+            return Ok(None);
+        };
+        let totp = two_factor::totp_of(conn, user_id)?.is_some_and(|row| row.enabled);
+        let two_factor = TwoFactorView {
+            totp,
+            recovery_codes_left: if totp {
+                two_factor::codes_left(conn, user_id)?
+            } else {
+                0
+            },
+            passkeys: passkeys::count_of(conn, user_id)?,
+        };
+        Ok(Some(AccountView {
+            has_password: user.has_password(),
+            two_factor,
+            user: user.to_user(),
+            email: email.email,
+            email_verified: email.email_verified,
+            // One that gives premium if there is one, else the latest.
+            subscription: billing::subscriptions_of(conn, user_id)?
+                .into_iter()
+                .next()
+                .map(|sub| SubscriptionView {
+                    status: sub.status,
+                    current_period_end: sub.current_period_end,
+                    cancel_at_period_end: sub.cancel_at_period_end,
+                }),
+        }))
+    }
+}

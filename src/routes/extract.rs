@@ -1,0 +1,184 @@
+//! What handlers take from a request besides its body: who is calling
+//! ([`Requester`], [`SignedIn`], [`SigningIn`], [`Editor`], [`Admin`]) and
+//! the id in the path ([`PathId`]). Each is an extractor, so a handler
+//! that needs an admin holds one or never runs.
+
+use std::future::{ready, Ready};
+
+use actix_session::{Session, SessionExt};
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest};
+
+use super::body::{Field, Fields, JsonObject};
+use crate::client_ip;
+use crate::domain::{parse_id, Requester, Role, User};
+use crate::error::ApiError;
+use crate::session::{CurrentSession, SessionRecord, SessionState};
+
+/// The caller's `User-Agent`, shortened, for the session list.
+fn user_agent(req: &HttpRequest) -> Option<String> {
+    let ua = req.headers().get("user-agent")?.to_str().ok()?;
+    Some(ua.chars().take(256).collect())
+}
+
+/// Who is making this request, for the account events it causes. Most
+/// handlers take it as an argument (the extractor below); a metered read
+/// builds it only when it writes an event, keeping the user agent's copy
+/// off the hot path.
+pub fn requester(req: &HttpRequest) -> Requester {
+    Requester::new(client_ip::of(req), user_agent(req))
+}
+
+impl FromRequest for Requester {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Ok(requester(req)))
+    }
+}
+
+/// The signed-in caller of a route that acts on their own account (`401`
+/// with no session): what such a route always needs together.
+pub struct SignedIn {
+    /// Their session and user, as the guard loaded them.
+    pub session: SessionRecord,
+    /// Where the request comes from, for the events the change records.
+    pub by: Requester,
+    /// The session cookie, for a change that ends or renews the session.
+    pub cookie: Session,
+}
+
+impl SignedIn {
+    /// The password field `name` of a sensitive change: required of an
+    /// account that has a password (`422` without it), and not asked of
+    /// one that has none, whose recent sign-in stands for it (see
+    /// `accounts::confirm_owner`).
+    pub fn password_in(&self, fields: &mut Fields, name: &str) -> Field<Option<String>> {
+        if self.session.has_password {
+            fields.text(name).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// [`SignedIn::password_in`] for a body whose one field is the password.
+    pub fn password_of(&self, body: &JsonObject) -> Result<Option<String>, ApiError> {
+        let mut fields = Fields::new(&body.0);
+        self.password_in(&mut fields, "password")
+            .map_err(|_| fields.into_error())
+    }
+}
+
+impl FromRequest for SignedIn {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let signed_in = CurrentSession::from_request(req, payload)
+            .into_inner()
+            .map(|current| SignedIn {
+                session: current.0,
+                by: requester(req),
+                cookie: req.get_session(),
+            });
+        ready(signed_in)
+    }
+}
+
+/// The caller of a route that signs them in (`/register`, `/login`, the
+/// second step, a passkey, a provider's callback).
+pub struct SigningIn {
+    /// Where the request comes from, for the new session and its event.
+    pub by: Requester,
+    /// The session the cookie named until now, which signing in ends: a
+    /// token that existed before authentication must not survive it
+    /// (session fixation).
+    pub previous: Option<String>,
+    /// The cookie the new session's token is handed to; it may hold a
+    /// pending sign-in instead, which signing in ends too.
+    pub cookie: Session,
+}
+
+impl FromRequest for SigningIn {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Ok(SigningIn {
+            by: requester(req),
+            previous: SessionState::peek(req, |state| state.id().map(str::to_owned)),
+            cookie: req.get_session(),
+        }))
+    }
+}
+
+/// The caller, if `allowed` lets their role through (`403 forbidden`
+/// otherwise; `401` with no session).
+fn caller_whose_role(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    allowed: impl FnOnce(Role) -> bool,
+) -> Result<User, ApiError> {
+    let user = CurrentSession::from_request(req, payload)
+        .into_inner()?
+        .0
+        .user;
+    if allowed(user.role) {
+        Ok(user)
+    } else {
+        Err(ApiError::Forbidden)
+    }
+}
+
+/// The caller, whose role writes posts (`403 forbidden` for a reader,
+/// before the body is read; `401` with no session).
+#[derive(Clone, Copy)]
+pub struct Editor {
+    pub user_id: i64,
+    pub role: Role,
+}
+
+impl FromRequest for Editor {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        ready(
+            caller_whose_role(req, payload, Role::writes).map(|user| Editor {
+                user_id: user.id,
+                role: user.role,
+            }),
+        )
+    }
+}
+
+/// The caller, an admin, by username (`403 forbidden` for anyone else,
+/// before the body is read; `401` with no session).
+pub struct Admin(pub String);
+
+impl FromRequest for Admin {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let admin = caller_whose_role(req, payload, |role| role == Role::Admin);
+        ready(admin.map(|user| Admin(user.username)))
+    }
+}
+
+/// The `{id}` of the route's path (`/posts/{id}`, `/account/passkeys/{id}`,
+/// …): a positive integer in plain decimal, or `404`, like an id that names
+/// nothing ([`parse_id`]).
+#[derive(Clone, Copy)]
+pub struct PathId(pub i64);
+
+impl FromRequest for PathId {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let id = req.match_info().get("id").and_then(parse_id);
+        ready(id.map(PathId).ok_or(ApiError::NotFound))
+    }
+}
