@@ -1,7 +1,8 @@
 //! The module graph, checked: no cycles between `src/`'s top-level modules,
 //! and every reference pointing down the layers in [`LAYERS`]; and the same
 //! inside `src/db/`, whose rooms are layered by [`DB_LAYERS`] (the engine
-//! names no table).
+//! names no table), and inside `src/routes/`, by [`ROUTES_LAYERS`] (no
+//! resource reaches up into the route table or its parent).
 //!
 //! Why: dependencies point one way, and a module never imports one that
 //! imports it back. Two modules that import each other are
@@ -55,6 +56,7 @@ const LAYERS: &[&[&str]] = &[
     &["main"],
     &["startup"],
     &["routes", "middleware", "import"],
+    &["accounts"],
     &["state"],
     &["auth", "session", "billing", "mail"],
     &["error"],
@@ -77,6 +79,39 @@ const DB_LAYERS: &[&[&str]] = &[
     &["tables"],
     &["schema"],
     &["engine"],
+];
+
+/// The rooms of `src/routes/`, top to bottom, checked as [`LAYERS`] are:
+/// `routes/mod.rs` (the module list, and re-exports of the table), the
+/// route table (which names every handler), the resources (one file each,
+/// which never name each other), and what they stand on: the extractors
+/// and `page`, then the body. `mod.rs` defines nothing, so a resource that
+/// reached up for a helper there (`super::write`) would name no room and
+/// fail as an unknown module; a resource naming the table or another
+/// resource fails as an upward or sideways reference.
+const ROUTES_LAYERS: &[&[&str]] = &[
+    &["routes"],
+    &["table"],
+    RESOURCES,
+    &["extract", "pagination"],
+    &["body"],
+];
+
+/// The resources of `src/routes/`, one layer of [`ROUTES_LAYERS`]; within
+/// it, [`resources_name_no_other_resource`] refuses any reference between
+/// two of them.
+const RESOURCES: &[&str] = &[
+    "account",
+    "admin",
+    "auth",
+    "billing",
+    "blog",
+    "health",
+    "passkeys",
+    "posts",
+    "providers",
+    "recovery",
+    "two_factor",
 ];
 
 /// What one check reads: the crate, or a module's insides.
@@ -103,6 +138,13 @@ const DB: Scope = Scope {
     root_file: "mod.rs",
     root_module: Some("db"),
     layers: DB_LAYERS,
+};
+
+const ROUTES: Scope = Scope {
+    prefix: &["routes"],
+    root_file: "mod.rs",
+    root_module: Some("routes"),
+    layers: ROUTES_LAYERS,
 };
 
 /// The library's name, as the binary (`main.rs`) writes it in paths.
@@ -145,6 +187,49 @@ fn inside_db_every_reference_points_down_and_the_engine_names_no_table() {
         problems.is_empty(),
         "src/db/'s rooms break the layering in DB_LAYERS (tests/architecture.rs, top to \
          bottom; a room may refer to its own layer or lower ones):\n\n{}\n",
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn inside_routes_no_room_imports_one_that_imports_it_back() {
+    let graph = scan(&source_root().join("routes"), &ROUTES);
+    let cycles = cycles(&graph.edges);
+    assert!(cycles.is_empty(), "{}", cycle_report(&cycles, &graph.edges));
+}
+
+#[test]
+fn inside_routes_every_reference_points_down_and_none_reaches_the_parent() {
+    let graph = scan(&source_root().join("routes"), &ROUTES);
+    for room in ["routes", "table", "extract", "body", "pagination", "auth"] {
+        assert!(graph.modules.contains(room), "src/routes/ has no {room}");
+    }
+    let problems = layer_problems(&graph, &ROUTES);
+    assert!(
+        problems.is_empty(),
+        "src/routes/'s rooms break the layering in ROUTES_LAYERS (tests/architecture.rs, top \
+         to bottom; a room may refer to its own layer or lower ones, and a resource reaches \
+         the crate's other layers, never its parent):\n\n{}\n",
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn resources_name_no_other_resource() {
+    let graph = scan(&source_root().join("routes"), &ROUTES);
+    let mut problems = Vec::new();
+    for (from, targets) in &graph.edges {
+        for (to, sites) in targets {
+            if RESOURCES.contains(&from.as_str()) && RESOURCES.contains(&to.as_str()) {
+                let sites: Vec<String> = sites.iter().map(|site| site.to_string()).collect();
+                problems.push(format!("  {from} -> {to}: {}", sites.join(", ")));
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "a route's file names another's: what both need belongs in extract, body, \
+         pagination or the accounts layer:\n{}",
         problems.join("\n")
     );
 }
