@@ -380,15 +380,24 @@ impl Drop for KillOnDrop {
     }
 }
 
-/// Waits (at most ten seconds) until `done` holds: for work the app does in
-/// the background, such as the purge a moved clock wakes. Not a way to let
+/// Waits until `done` holds, for work the app does in the background, such
+/// as the purge a moved clock wakes; fails the test, naming the caller's
+/// line, when it still does not hold after ten seconds. Not a way to let
 /// time pass; tests move the clock for that.
-pub async fn eventually(mut done: impl FnMut() -> bool) {
-    for _ in 0..1_000 {
-        if done() {
-            return;
+#[track_caller]
+pub fn eventually(mut done: impl FnMut() -> bool) -> impl std::future::Future<Output = ()> {
+    let caller = std::panic::Location::caller();
+    async move {
+        for _ in 0..1_000 {
+            if done() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        assert!(
+            done(),
+            "{caller}: what the test waited for never came (10 s)"
+        );
     }
 }
 
