@@ -31,13 +31,13 @@
 //! so changing the user later does not change who an earlier sign-in was.
 //!
 //! It records what tollgate sent (method, path, query, form fields, the
-//! `Authorization`, `User-Agent` and `Accept` headers) for assertions.
+//! `Authorization`, `User-Agent` and `Accept` headers; see `stand_in`) for
+//! assertions.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 
 use actix_web::http::StatusCode;
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use actix_web::HttpResponse;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use rand::distributions::{Alphanumeric, DistString};
@@ -63,36 +63,8 @@ pub struct GithubUser {
     pub emails: Vec<(String, bool, bool)>,
 }
 
-/// One request as the stand-in received it.
-#[derive(Debug, Clone)]
-pub struct Recorded {
-    pub method: String,
-    pub path: String,
-    pub query: Vec<(String, String)>,
-    pub form: Vec<(String, String)>,
-    pub authorization: Option<String>,
-    pub user_agent: Option<String>,
-    pub accept: Option<String>,
-}
-
-impl Recorded {
-    /// The value of form field `name`, if sent once.
-    pub fn field(&self, name: &str) -> Option<&str> {
-        only(&self.form, name)
-    }
-
-    /// The value of query parameter `name`, if sent once.
-    pub fn param(&self, name: &str) -> Option<&str> {
-        only(&self.query, name)
-    }
-}
-
-fn only<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    let mut values = pairs.iter().filter(|(k, _)| k == name);
-    let (_, value) = values.next()?;
-    assert!(values.next().is_none(), "{name} sent twice");
-    Some(value)
-}
+pub use super::stand_in::Recorded;
+use super::stand_in::StandInServer;
 
 /// A code handed out by the authorize endpoint and not yet spent.
 struct Grant {
@@ -119,12 +91,10 @@ struct Inner {
     deny_next: bool,
     grants: HashMap<String, Grant>,
     tokens: HashMap<String, Token>,
-    requests: Vec<Recorded>,
 }
 
 pub struct GithubStandIn {
-    base: String,
-    inner: Arc<Mutex<Inner>>,
+    server: StandInServer<Inner>,
 }
 
 impl GithubStandIn {
@@ -133,7 +103,7 @@ impl GithubStandIn {
     /// the app needs this URL in its settings before it starts, and its own
     /// address (hence its callback) is known only once it has.
     pub async fn start(client_id: &str, client_secret: &str) -> GithubStandIn {
-        let inner = Arc::new(Mutex::new(Inner {
+        let inner = Inner {
             client_id: client_id.to_owned(),
             client_secret: client_secret.to_owned(),
             callback: None,
@@ -141,31 +111,15 @@ impl GithubStandIn {
             deny_next: false,
             grants: HashMap::new(),
             tokens: HashMap::new(),
-            requests: Vec::new(),
-        }));
-        let shared = web::Data::from(inner.clone());
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
-        let port = listener.local_addr().unwrap().port();
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(shared.clone())
-                .default_service(web::to(answer))
-        })
-        .workers(1)
-        .listen(listener)
-        .expect("the stand-in listens")
-        .run();
-        // It stops with the test's runtime, like the app.
-        tokio::spawn(server);
+        };
         GithubStandIn {
-            base: format!("http://127.0.0.1:{port}"),
-            inner,
+            server: StandInServer::start(inner, answer).await,
         }
     }
 
     /// `GITHUB_OAUTH_BASE` and `GITHUB_API_BASE` for tollgate.
     pub fn url(&self) -> String {
-        self.base.clone()
+        self.server.base.clone()
     }
 
     /// The OAuth app's callback URL, e.g.
@@ -173,60 +127,36 @@ impl GithubStandIn {
     /// `redirect_uri` must be this URL or below it (same scheme, host and
     /// port, a path under it); an authorize request without one is sent here.
     pub fn set_callback(&self, callback: &str) {
-        self.inner.lock().unwrap().callback = Some(callback.to_owned());
+        self.server.state().callback = Some(callback.to_owned());
     }
 
     /// Who is signed in to GitHub when the authorize page is visited, for
     /// the codes handed out from now on.
     pub fn set_user(&self, user: GithubUser) {
-        self.inner.lock().unwrap().user = Some(user);
+        self.server.state().user = Some(user);
     }
 
     /// The next authorize request is answered as by a user who declines.
     pub fn deny_next(&self) {
-        self.inner.lock().unwrap().deny_next = true;
+        self.server.state().deny_next = true;
     }
 
     /// Everything received so far, in order.
     pub fn requests(&self) -> Vec<Recorded> {
-        self.inner.lock().unwrap().requests.clone()
+        self.server.requests()
     }
 
     /// The requests to `path`.
     pub fn requests_to(&self, method: &str, path: &str) -> Vec<Recorded> {
-        self.requests()
-            .into_iter()
-            .filter(|r| r.method == method && r.path == path)
-            .collect()
+        self.server.requests_to(method, path)
     }
 }
 
-async fn answer(
-    inner: web::Data<Mutex<Inner>>,
-    req: HttpRequest,
-    body: web::Bytes,
-) -> HttpResponse {
-    let header = |name: &str| {
-        req.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
-    let recorded = Recorded {
-        method: req.method().to_string(),
-        path: req.path().to_owned(),
-        query: serde_urlencoded::from_str(req.query_string()).unwrap_or_default(),
-        form: serde_urlencoded::from_bytes(&body).unwrap_or_default(),
-        authorization: header("authorization"),
-        user_agent: header("user-agent"),
-        accept: header("accept"),
-    };
-    let mut inner = inner.lock().unwrap();
-    inner.requests.push(recorded.clone());
+fn answer(inner: &mut Inner, recorded: &Recorded) -> HttpResponse {
     match (recorded.method.as_str(), recorded.path.as_str()) {
-        ("GET", "/login/oauth/authorize") => authorize(&mut inner, &recorded),
-        ("POST", "/login/oauth/access_token") => access_token(&mut inner, &recorded),
-        ("GET", "/user" | "/user/emails") => api(&inner, &recorded),
+        ("GET", "/login/oauth/authorize") => authorize(inner, recorded),
+        ("POST", "/login/oauth/access_token") => access_token(inner, recorded),
+        ("GET", "/user" | "/user/emails") => api(inner, recorded),
         _ => HttpResponse::NotFound().json(json!({"message": "Not Found"})),
     }
 }

@@ -12,40 +12,22 @@
 //! - `DELETE /v1/subscriptions/{id}`: the subscription, `canceled`.
 //!
 //! It records what tollgate sent (method, path, form fields, the
-//! `Authorization` and `Idempotency-Key` headers) and, like Stripe, answers
+//! `Authorization` and `Idempotency-Key` headers; see `stand_in`) and, like
+//! Stripe, answers
 //! a repeated idempotency key with the first answer instead of doing the
 //! work again. A test can make it lose its next answer (the work is done,
 //! the caller sees a 500) or refuse everything (an outage).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use actix_web::HttpResponse;
 use serde_json::{json, Value};
 
-/// One request as the stand-in received it.
-#[derive(Debug, Clone)]
-pub struct Recorded {
-    pub method: String,
-    pub path: String,
-    pub form: Vec<(String, String)>,
-    pub authorization: Option<String>,
-    pub idempotency_key: Option<String>,
-}
-
-impl Recorded {
-    /// The value of form field `name`, if sent once.
-    pub fn field(&self, name: &str) -> Option<&str> {
-        let mut values = self.form.iter().filter(|(k, _)| k == name);
-        let (_, value) = values.next()?;
-        assert!(values.next().is_none(), "{name} sent twice");
-        Some(value)
-    }
-}
+pub use super::stand_in::Recorded;
+use super::stand_in::StandInServer;
 
 #[derive(Default)]
 struct Inner {
-    requests: Vec<Recorded>,
     /// Answers by idempotency key, replayed for a repeated key.
     answers: HashMap<String, Value>,
     /// How many objects of each kind were made.
@@ -61,95 +43,53 @@ struct Inner {
 pub struct StandIn {
     /// `STRIPE_API_BASE` for tollgate.
     pub base: String,
-    inner: Arc<Mutex<Inner>>,
+    server: StandInServer<Inner>,
 }
 
 impl StandIn {
     pub async fn start() -> StandIn {
-        let inner = Arc::new(Mutex::new(Inner::default()));
-        let shared = web::Data::from(inner.clone());
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
-        let port = listener.local_addr().unwrap().port();
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(shared.clone())
-                .default_service(web::to(answer))
-        })
-        .workers(1)
-        .listen(listener)
-        .expect("the stand-in listens")
-        .run();
-        // It stops with the test's runtime, like the app.
-        tokio::spawn(server);
+        let server = StandInServer::start(Inner::default(), answer).await;
         StandIn {
-            base: format!("http://127.0.0.1:{port}"),
-            inner,
+            base: server.base.clone(),
+            server,
         }
     }
 
     /// Everything received so far, in order.
     pub fn requests(&self) -> Vec<Recorded> {
-        self.inner.lock().unwrap().requests.clone()
+        self.server.requests()
     }
 
     /// The requests to `path`.
     pub fn requests_to(&self, method: &str, path: &str) -> Vec<Recorded> {
-        self.requests()
-            .into_iter()
-            .filter(|r| r.method == method && r.path == path)
-            .collect()
+        self.server.requests_to(method, path)
     }
 
     /// How many objects of a kind (`customer`, `checkout.session`, …) were
     /// really made, replays not counted.
     pub fn made(&self, kind: &str) -> u32 {
-        self.inner
-            .lock()
-            .unwrap()
-            .made
-            .get(kind)
-            .copied()
-            .unwrap_or(0)
+        self.server.state().made.get(kind).copied().unwrap_or(0)
     }
 
     /// The next request is carried out (and remembered under its key), but
     /// its answer is lost: the caller gets a 500.
     pub fn lose_next_answer(&self) {
-        self.inner.lock().unwrap().lose_next_answer = true;
+        self.server.state().lose_next_answer = true;
     }
 
     /// What `GET /v1/subscriptions/{id}` answers for `object["id"]`.
     pub fn set_subscription(&self, object: Value) {
         let id = object["id"].as_str().expect("a subscription id").to_owned();
-        self.inner.lock().unwrap().subscriptions.insert(id, object);
+        self.server.state().subscriptions.insert(id, object);
     }
 
     /// Every request fails with a 500 until `false`.
     pub fn set_down(&self, down: bool) {
-        self.inner.lock().unwrap().down = down;
+        self.server.state().down = down;
     }
 }
 
-async fn answer(
-    inner: web::Data<Mutex<Inner>>,
-    req: HttpRequest,
-    body: web::Bytes,
-) -> HttpResponse {
-    let header = |name: &str| {
-        req.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
-    let recorded = Recorded {
-        method: req.method().to_string(),
-        path: req.path().to_owned(),
-        form: serde_urlencoded::from_bytes(&body).unwrap_or_default(),
-        authorization: header("authorization"),
-        idempotency_key: header("idempotency-key"),
-    };
-    let mut inner = inner.lock().unwrap();
-    inner.requests.push(recorded.clone());
+fn answer(inner: &mut Inner, recorded: &Recorded) -> HttpResponse {
     if inner.down {
         return stripe_error(500, "api_error", None, "Stripe is down (stand-in).");
     }
