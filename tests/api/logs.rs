@@ -212,7 +212,7 @@ async fn no_secret_of_a_provider_sign_in_reaches_the_log() {
     assert_eq!(cookies.len(), 1, "a session cookie");
     // The log is written off the request's thread: wait for its line.
     let logged = crate::support::wait_for(10, || {
-        output.lock().unwrap().contains("signed in with a provider")
+        output.lock().unwrap().contains("oidc:corp")
     })
     .await;
     let _ = child.kill();

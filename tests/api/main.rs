@@ -58,6 +58,7 @@ mod recovery;
 mod scale;
 mod sessions;
 mod shutdown;
+mod sign_in;
 mod soak;
 mod spec;
 mod support;

@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 
 use crate::support::{spawn_app_with, spawn_app_with_user, TestApp, PASSWORD};
 
-async fn scrape(app: &TestApp) -> String {
+pub async fn scrape(app: &TestApp) -> String {
     let address = app.metrics_address.as_ref().expect("METRICS_ADDR is set");
     let response = reqwest::get(format!("{address}/metrics")).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
@@ -17,7 +17,7 @@ async fn scrape(app: &TestApp) -> String {
 }
 
 /// The value of one series (`name{labels}` exactly as exposed), 0 if absent.
-fn value(text: &str, series: &str) -> f64 {
+pub fn value(text: &str, series: &str) -> f64 {
     text.lines()
         .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
         .map_or(0.0, |v| v.trim().parse().unwrap())

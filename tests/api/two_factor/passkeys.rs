@@ -277,6 +277,32 @@ async fn a_disabled_account_is_refused_and_an_admin_reset_removes_passkeys() {
 }
 
 backend_test! {
+async fn an_admin_reset_never_takes_an_accounts_last_way_in() {
+    let app = spawn_app().await;
+    let alice = app.logged_in_client("Alice").await;
+    let mut laptop = Authenticator::local();
+    add(&app, &alice, &mut laptop).await;
+    // Her passkey is all Alice has: no password (as an account a provider
+    // made, whose identity was then unlinked) and no identity.
+    crate::support::db::execute(&app, "UPDATE users SET password_hash = '' WHERE username = 'Alice'");
+    let admin = app.logged_in_client("Ada").await;
+    crate::support::db::execute(&app, "UPDATE users SET role = 'admin' WHERE username = 'Ada'");
+    let id = app.account_json(&alice).await["id"].as_i64().unwrap();
+
+    let response = app.delete(&admin, &format!("/admin/users/{id}/two-factor")).await;
+    assert_error(response, StatusCode::CONFLICT, "last_login_method").await;
+    // Nothing was removed: the passkey still signs in, and nothing says
+    // the second factor went.
+    assert_eq!(app.account_json(&alice).await["two_factor"]["passkeys"], 1);
+    let browser = app.client();
+    let options = request_options(&app, &browser).await;
+    assert_eq!(sign_in(&app, &browser, laptop.get(&options)).await.status(), StatusCode::OK);
+    let kinds = event_kinds(&app, &browser).await;
+    assert!(!kinds.contains(&"two_factor_disabled".to_owned()), "{kinds:?}");
+}
+}
+
+backend_test! {
 async fn a_passkey_sign_in_ends_the_session_the_browser_held() {
     let app = spawn_app().await;
     let alice = app.logged_in_client("Alice").await;
