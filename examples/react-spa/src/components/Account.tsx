@@ -1,9 +1,8 @@
 import { useCallback, useEffect, useState, type FormEvent } from "react";
 import { asApiError, call, client, type Account as AccountData, type OnAuthLost } from "../api/client";
+import { day } from "../dates";
 import { BillingAction } from "./Billing";
 import { SignInAgain } from "./Providers";
-
-const day = (t: string) => new Date(t).toLocaleDateString();
 
 // GET /account: the plan and the Stripe subscription, the address and
 // whether it is verified; POST /email changes or removes the address.

@@ -7,6 +7,7 @@ import {
   type OnAuthLost,
   type PostStatus,
 } from "../api/client";
+import { day } from "../dates";
 
 const PER_PAGE = 20;
 
@@ -16,8 +17,6 @@ const FILTERS: { status: PostStatus | null; label: string; empty: string }[] = [
   { status: "scheduled", label: "Scheduled", empty: "Nothing scheduled." },
   { status: "published", label: "Published", empty: "Nothing published yet." },
 ];
-
-const day = (t: string) => new Date(t).toLocaleDateString();
 
 // GET /posts: the caller's posts at every stage (an admin's: everyone's),
 // most recently updated first, filtered by `status`, a page at a time.

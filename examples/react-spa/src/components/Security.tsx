@@ -3,14 +3,12 @@ import {
   ApiError, asApiError, call, client, identities, unlinkIdentity, type Account, type Identity, type OnAuthLost,
   type Passkey, type TotpEnrolment, type TwoFactor,
 } from "../api/client";
+import { day, when } from "../dates";
 import { createPasskey, passkeyFailure, passkeysSupported } from "../webauthn";
 import { goToProvider, providerLabel, SignInAgain, useProviders } from "./Providers";
 
 /** Where a sign-in with a provider started on this page comes back to (App's landing). */
 const THIS_PAGE = "/account/security";
-
-const day = (t: string) => new Date(t).toLocaleDateString();
-const when = (t: string) => new Date(t).toLocaleString();
 
 /** The base32 secret in groups of four, easier to type into an app. */
 const grouped = (secret: string) => secret.replace(/(.{4})(?=.)/g, "$1 ");

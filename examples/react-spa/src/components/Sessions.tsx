@@ -1,9 +1,8 @@
 import { useCallback, useEffect, useState } from "react";
 import { ApiError, asApiError, call, client, type OnAuthLost, type Session } from "../api/client";
 import { describeAgent } from "../agent";
+import { when } from "../dates";
 import Events from "./Events";
-
-const when = (t: string) => new Date(t).toLocaleString();
 
 // GET /sessions, DELETE /sessions/{id}, DELETE /sessions ("log out everywhere else").
 export default function Sessions({ onAuthLost }: { onAuthLost: OnAuthLost }) {

@@ -10,6 +10,7 @@ import {
   type Plan,
   type Role,
 } from "../api/client";
+import { day } from "../dates";
 
 const PER_PAGE = 20;
 const ROLES: Role[] = ["reader", "author", "admin"];
@@ -17,8 +18,6 @@ const PLANS: Plan[] = ["free", "premium"];
 
 type Change = { role?: Role; plan?: Plan; disabled?: boolean };
 type Outcome = { ok: true } | { ok: false; err: ApiError };
-
-const day = (t: string) => new Date(t).toLocaleDateString();
 
 // Admin → Users: GET /admin/users?q= (a part of the username or address),
 // and PATCH /admin/users/{id} for a role, a plan or the disabled switch.
