@@ -1,18 +1,18 @@
-import { useEffect, useState, type FormEvent } from "react";
+import { useState, type FormEvent } from "react";
 import {
   asApiError,
   call,
   client,
   type AdminUser,
-  type AdminUserList,
   type ApiError,
   type OnAuthLost,
   type Plan,
   type Role,
 } from "../api/client";
 import { day } from "../dates";
+import { usePagedList } from "../hooks/usePagedList";
+import Pager from "./Pager";
 
-const PER_PAGE = 20;
 const ROLES: Role[] = ["reader", "author", "admin"];
 const PLANS: Plan[] = ["free", "premium"];
 
@@ -32,34 +32,20 @@ export default function Users({ me, onSelfChanged, onAuthLost }: {
 }) {
   const [typed, setTyped] = useState("");
   const [q, setQ] = useState("");
-  const [page, setPage] = useState(1);
-  const [data, setData] = useState<AdminUserList | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const list = usePagedList(
+    (paging) => call(client.GET("/admin/users", { params: { query: { ...paging, ...(q ? { q } : {}) } } })),
+    [q],
+    onAuthLost,
+  );
+  const { data, error, setData } = list;
   const [busy, setBusy] = useState<number | null>(null);
   // Per row: the last change's outcome.
   const [outcome, setOutcome] = useState<Record<number, Outcome | null>>({});
 
-  useEffect(() => {
-    let current = true;
-    setError(null);
-    const query = { page, per_page: PER_PAGE, ...(q ? { q } : {}) };
-    call(client.GET("/admin/users", { params: { query } }))
-      .then((d) => current && setData(d))
-      .catch((caught: unknown) => {
-        if (!current) return;
-        const err = asApiError(caught);
-        setError(err.message);
-        onAuthLost(err);
-      });
-    return () => {
-      current = false;
-    };
-  }, [q, page, onAuthLost]);
-
   function search(event: FormEvent) {
     event.preventDefault();
     setQ(typed.trim());
-    setPage(1);
+    list.setPage(1);
     setOutcome({});
   }
 
@@ -79,7 +65,6 @@ export default function Users({ me, onSelfChanged, onAuthLost }: {
     setBusy(null);
   }
 
-  const pages = data ? Math.max(1, Math.ceil(data.total / data.per_page)) : 1;
   return (
     <section data-testid="admin-users">
       <h2>Admin · Users</h2>
@@ -89,7 +74,7 @@ export default function Users({ me, onSelfChanged, onAuthLost }: {
           onChange={(e) => setTyped(e.target.value)} />
         <button type="submit" data-testid="users-search">Search</button>
       </form>
-      {error && <p className="error" data-testid="users-error">{error}</p>}
+      {error && <p className="error" data-testid="users-error">{error.message}</p>}
       {!data ? (
         !error && <p>Loading users…</p>
       ) : data.users.length === 0 ? (
@@ -154,13 +139,7 @@ export default function Users({ me, onSelfChanged, onAuthLost }: {
           </table>
         </>
       )}
-      {pages > 1 && (
-        <nav className="pager">
-          <button disabled={page <= 1} onClick={() => setPage(page - 1)}>← Newer</button>
-          <span>Page {page} of {pages}</span>
-          <button disabled={page >= pages} onClick={() => setPage(page + 1)}>Older →</button>
-        </nav>
-      )}
+      <Pager paging={list} />
     </section>
   );
 }
