@@ -111,18 +111,10 @@ export default function Users({ me, onSelfChanged, onAuthLost }: {
                         </span>
                       ))}
                     </td>
-                    <td data-label="Role">
-                      <select data-testid={`user-role-${u.id}`} aria-label={`Role of ${u.username}`} value={u.role}
-                        disabled={busy === u.id} onChange={(e) => change(u, { role: e.target.value as Role })}>
-                        {ROLES.map((r) => <option key={r} value={r}>{r}</option>)}
-                      </select>
-                    </td>
-                    <td data-label="Plan">
-                      <select data-testid={`user-plan-${u.id}`} aria-label={`Plan of ${u.username}`} value={u.plan}
-                        disabled={busy === u.id} onChange={(e) => change(u, { plan: e.target.value as Plan })}>
-                        {PLANS.map((p) => <option key={p} value={p}>{p}</option>)}
-                      </select>
-                    </td>
+                    <SelectCell user={u} field="role" label="Role" options={ROLES} disabled={busy === u.id}
+                      onSelect={(role) => change(u, { role })} />
+                    <SelectCell user={u} field="plan" label="Plan" options={PLANS} disabled={busy === u.id}
+                      onSelect={(plan) => change(u, { plan })} />
                     <td data-label="Account">
                       <label className="check">
                         <input type="checkbox" data-testid={`user-disabled-${u.id}`} checked={u.disabled}
@@ -141,5 +133,24 @@ export default function Users({ me, onSelfChanged, onAuthLost }: {
       )}
       <Pager paging={list} />
     </section>
+  );
+}
+
+/** A row's role or plan, as a select that saves as soon as it changes. */
+function SelectCell<F extends "role" | "plan">({ user, field, label, options, disabled, onSelect }: {
+  user: AdminUser;
+  field: F;
+  label: string;
+  options: AdminUser[F][];
+  disabled: boolean;
+  onSelect: (value: AdminUser[F]) => void;
+}) {
+  return (
+    <td data-label={label}>
+      <select data-testid={`user-${field}-${user.id}`} aria-label={`${label} of ${user.username}`} value={user[field]}
+        disabled={disabled} onChange={(e) => onSelect(e.target.value as AdminUser[F])}>
+        {options.map((o) => <option key={o} value={o}>{o}</option>)}
+      </select>
+    </td>
   );
 }
