@@ -1,39 +1,29 @@
-import { useCallback, useEffect, useState, type FormEvent } from "react";
-import { asApiError, call, client, type Account as AccountData, type OnAuthLost } from "../api/client";
+import { useState, type FormEvent } from "react";
+import { asApiError, call, client, type OnAuthLost } from "../api/client";
+import { day } from "../dates";
+import { useLoad } from "../hooks/useLoad";
 import { BillingAction } from "./Billing";
 import { SignInAgain } from "./Providers";
-
-const day = (t: string) => new Date(t).toLocaleDateString();
 
 // GET /account: the plan and the Stripe subscription, the address and
 // whether it is verified; POST /email changes or removes the address.
 export default function Account({ onAuthLost }: { onAuthLost: OnAuthLost }) {
-  const [account, setAccount] = useState<AccountData | null>(null);
-  const [error, setError] = useState<string | null>(null);
   const [email, setEmail] = useState("");
+  const { data: account, error: loadError, setData: setAccount } = useLoad(
+    () => call(client.GET("/account")).then((a) => {
+      setEmail(a.email ?? "");
+      return a;
+    }),
+    [],
+    onAuthLost,
+  );
+  const [error, setError] = useState<string | null>(null);
   const [password, setPassword] = useState("");
   const [fields, setFields] = useState<Record<string, string>>({});
   const [notice, setNotice] = useState<string | null>(null);
   // reauth_required: no password, and the sign-in is too old for this change.
   const [reauth, setReauth] = useState(false);
   const [busy, setBusy] = useState(false);
-
-  const load = useCallback(() => {
-    return call(client.GET("/account"))
-      .then((a) => {
-        setAccount(a);
-        setEmail(a.email ?? "");
-      })
-      .catch((caught: unknown) => {
-        const err = asApiError(caught);
-        setError(err.message);
-        onAuthLost(err);
-      });
-  }, [onAuthLost]);
-
-  useEffect(() => {
-    load();
-  }, [load]);
 
   async function save(event: FormEvent) {
     event.preventDefault();
@@ -62,7 +52,7 @@ export default function Account({ onAuthLost }: { onAuthLost: OnAuthLost }) {
   }
 
   if (!account) {
-    return error ? <p className="error" data-testid="account-error">{error}</p> : <p>Loading your account…</p>;
+    return loadError ? <p className="error" data-testid="account-error">{loadError.message}</p> : <p>Loading your account…</p>;
   }
 
   const sub = account.subscription;

@@ -22,30 +22,33 @@ function useStripeRedirect(path: "/billing/checkout" | "/billing/portal") {
   return [state, go] as const;
 }
 
-/** "Upgrade" for free users: a Stripe Checkout for the premium plan. */
-export function UpgradeButton() {
-  const [{ busy, error }, go] = useStripeRedirect("/billing/checkout");
+/** A button off to one of Stripe's pages, with the server's sentence beside it when that fails. */
+function StripeButton({ path, testid, label, opening }: {
+  path: "/billing/checkout" | "/billing/portal";
+  testid: string;
+  label: string;
+  /** The button's words while the server is asked for the page. */
+  opening: string;
+}) {
+  const [{ busy, error }, go] = useStripeRedirect(path);
   return (
     <span className="billing">
-      <button data-testid="upgrade" disabled={busy} onClick={go}>
-        {busy ? "Opening checkout…" : "Upgrade to premium"}
+      <button data-testid={testid} disabled={busy} onClick={go}>
+        {busy ? opening : label}
       </button>
       {error && <span className="error" data-testid="billing-error" data-code={error.code}> {error.message}</span>}
     </span>
   );
 }
 
+/** "Upgrade" for free users: a Stripe Checkout for the premium plan. */
+export function UpgradeButton() {
+  return <StripeButton path="/billing/checkout" testid="upgrade" label="Upgrade to premium" opening="Opening checkout…" />;
+}
+
 /** "Manage billing" for subscribers: Stripe's billing portal. */
 export function ManageBillingButton() {
-  const [{ busy, error }, go] = useStripeRedirect("/billing/portal");
-  return (
-    <span className="billing">
-      <button data-testid="manage-billing" disabled={busy} onClick={go}>
-        {busy ? "Opening…" : "Manage billing"}
-      </button>
-      {error && <span className="error" data-testid="billing-error" data-code={error.code}> {error.message}</span>}
-    </span>
-  );
+  return <StripeButton path="/billing/portal" testid="manage-billing" label="Manage billing" opening="Opening…" />;
 }
 
 /** The offer that fits the user's plan. */

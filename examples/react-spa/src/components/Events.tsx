@@ -1,6 +1,6 @@
-import { useEffect, useState } from "react";
-import { asApiError, call, client, type AccountEvent, type OnAuthLost } from "../api/client";
+import { call, client, type AccountEvent, type OnAuthLost } from "../api/client";
 import { describeAgent } from "../agent";
+import { useLoad } from "../hooks/useLoad";
 
 // What each event kind reads as, for a person ("Login from …"). A Record
 // over the contract's kinds: a kind added to openapi.yaml fails the type
@@ -60,20 +60,13 @@ export function describeEvent(event: AccountEvent, now?: number): string {
 
 // GET /account/events: the account's recent activity, newest first.
 export default function Events({ onAuthLost }: { onAuthLost: OnAuthLost }) {
-  const [events, setEvents] = useState<AccountEvent[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const { data: events, error } = useLoad(
+    () => call(client.GET("/account/events", { params: { query: { per_page: 20 } } })).then((d) => d.events),
+    [],
+    onAuthLost,
+  );
 
-  useEffect(() => {
-    call(client.GET("/account/events", { params: { query: { per_page: 20 } } }))
-      .then((d) => setEvents(d.events))
-      .catch((caught: unknown) => {
-        const err = asApiError(caught);
-        setError(err.message);
-        onAuthLost(err);
-      });
-  }, [onAuthLost]);
-
-  if (!events) return error ? <p className="error">{error}</p> : <p>Loading activity…</p>;
+  if (!events) return error ? <p className="error">{error.message}</p> : <p>Loading activity…</p>;
   return (
     <section>
       <h2>Recent activity</h2>

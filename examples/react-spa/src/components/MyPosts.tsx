@@ -1,14 +1,8 @@
-import { useEffect, useState } from "react";
-import {
-  asApiError,
-  call,
-  client,
-  type EditablePostList,
-  type OnAuthLost,
-  type PostStatus,
-} from "../api/client";
-
-const PER_PAGE = 20;
+import { useState } from "react";
+import { call, client, type OnAuthLost, type PostStatus } from "../api/client";
+import { day } from "../dates";
+import { usePagedList } from "../hooks/usePagedList";
+import Pager from "./Pager";
 
 const FILTERS: { status: PostStatus | null; label: string; empty: string }[] = [
   { status: null, label: "All", empty: "No posts yet." },
@@ -16,8 +10,6 @@ const FILTERS: { status: PostStatus | null; label: string; empty: string }[] = [
   { status: "scheduled", label: "Scheduled", empty: "Nothing scheduled." },
   { status: "published", label: "Published", empty: "Nothing published yet." },
 ];
-
-const day = (t: string) => new Date(t).toLocaleDateString();
 
 // GET /posts: the caller's posts at every stage (an admin's: everyone's),
 // most recently updated first, filtered by `status`, a page at a time.
@@ -28,34 +20,19 @@ export default function MyPosts({ everyone, onOpen, onAuthLost }: {
   onAuthLost: OnAuthLost;
 }) {
   const [status, setStatus] = useState<PostStatus | null>(null);
-  const [page, setPage] = useState(1);
-  const [data, setData] = useState<EditablePostList | null>(null);
-  const [error, setError] = useState<string | null>(null);
-
-  useEffect(() => {
-    let current = true;
-    setError(null);
-    const query = { page, per_page: PER_PAGE, ...(status ? { status } : {}) };
-    call(client.GET("/posts", { params: { query } }))
-      .then((d) => current && setData(d))
-      .catch((caught: unknown) => {
-        if (!current) return;
-        const err = asApiError(caught);
-        setError(err.message);
-        onAuthLost(err);
-      });
-    return () => {
-      current = false;
-    };
-  }, [status, page, onAuthLost]);
+  const list = usePagedList(
+    (paging) => call(client.GET("/posts", { params: { query: { ...paging, ...(status ? { status } : {}) } } })),
+    [status],
+    onAuthLost,
+  );
+  const { data, error } = list;
 
   function filter(next: PostStatus | null) {
     setStatus(next);
-    setPage(1);
+    list.setPage(1);
   }
 
   const shown = FILTERS.find((f) => f.status === status) ?? FILTERS[0]!;
-  const pages = data ? Math.max(1, Math.ceil(data.total / data.per_page)) : 1;
   return (
     <section data-testid="my-posts">
       <h2>{everyone ? "All posts" : "My posts"}</h2>
@@ -67,7 +44,7 @@ export default function MyPosts({ everyone, onOpen, onAuthLost }: {
           </button>
         ))}
       </div>
-      {error && <p className="error" data-testid="mine-error">{error}</p>}
+      {error && <p className="error" data-testid="mine-error">{error.message}</p>}
       {!data ? (
         !error && <p>Loading your posts…</p>
       ) : data.posts.length === 0 ? (
@@ -95,13 +72,7 @@ export default function MyPosts({ everyone, onOpen, onAuthLost }: {
           ))}
         </ul>
       )}
-      {pages > 1 && (
-        <nav className="pager">
-          <button disabled={page <= 1} onClick={() => setPage(page - 1)}>← Previous</button>
-          <span>Page {page} of {pages}</span>
-          <button disabled={page >= pages} onClick={() => setPage(page + 1)}>Next →</button>
-        </nav>
-      )}
+      <Pager paging={list} previous="← Previous" next="Next →" />
     </section>
   );
 }

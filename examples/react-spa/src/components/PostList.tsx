@@ -1,37 +1,19 @@
-import { useEffect, useState } from "react";
-import { asApiError, call, client, type OnAuthLost, type PostList as PostListData } from "../api/client";
+import { call, client, type OnAuthLost } from "../api/client";
+import { usePagedList } from "../hooks/usePagedList";
 import Meter from "./Meter";
-
-const PER_PAGE = 20;
+import Pager from "./Pager";
 
 // GET /blog: listing is never metered, but the answer carries the meter.
 export default function PostList({ onOpen, onAuthLost }: {
   onOpen: (id: number) => void;
   onAuthLost: OnAuthLost;
 }) {
-  const [page, setPage] = useState(1);
-  const [data, setData] = useState<PostListData | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const list = usePagedList((query) => call(client.GET("/blog", { params: { query } })), [], onAuthLost);
+  const { data, error } = list;
 
-  useEffect(() => {
-    let current = true;
-    call(client.GET("/blog", { params: { query: { page, per_page: PER_PAGE } } }))
-      .then((d) => current && setData(d))
-      .catch((caught: unknown) => {
-        if (!current) return;
-        const err = asApiError(caught);
-        setError(err.message);
-        onAuthLost(err);
-      });
-    return () => {
-      current = false;
-    };
-  }, [page, onAuthLost]);
-
-  if (error) return <p className="error" data-testid="posts-error">{error}</p>;
+  if (error) return <p className="error" data-testid="posts-error">{error.message}</p>;
   if (!data) return <p>Loading posts…</p>;
 
-  const pages = Math.max(1, Math.ceil(data.total / data.per_page));
   return (
     <section>
       <Meter meter={data.meter} testid="meter" />
@@ -52,13 +34,7 @@ export default function PostList({ onOpen, onAuthLost }: {
           </li>
         ))}
       </ul>
-      {pages > 1 && (
-        <nav className="pager">
-          <button disabled={page <= 1} onClick={() => setPage(page - 1)}>← Newer</button>
-          <span>Page {page} of {pages}</span>
-          <button disabled={page >= pages} onClick={() => setPage(page + 1)}>Older →</button>
-        </nav>
-      )}
+      <Pager paging={list} />
     </section>
   );
 }

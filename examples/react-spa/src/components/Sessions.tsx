@@ -1,40 +1,31 @@
-import { useCallback, useEffect, useState } from "react";
-import { ApiError, asApiError, call, client, type OnAuthLost, type Session } from "../api/client";
+import { useState } from "react";
+import { asApiError, call, client, type ApiError, type OnAuthLost } from "../api/client";
 import { describeAgent } from "../agent";
+import { when } from "../dates";
+import { useLoad } from "../hooks/useLoad";
 import Events from "./Events";
-
-const when = (t: string) => new Date(t).toLocaleString();
 
 // GET /sessions, DELETE /sessions/{id}, DELETE /sessions ("log out everywhere else").
 export default function Sessions({ onAuthLost }: { onAuthLost: OnAuthLost }) {
-  const [sessions, setSessions] = useState<Session[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const list = useLoad(() => call(client.GET("/sessions")).then((d) => d.sessions), [], onAuthLost);
+  const sessions = list.data;
+  const [endError, setEndError] = useState<ApiError | null>(null);
 
-  const fail = useCallback((caught: unknown) => {
-    const err: ApiError = asApiError(caught);
-    setError(err.message);
-    onAuthLost(err);
-  }, [onAuthLost]);
-
-  const load = useCallback(() => {
-    return call(client.GET("/sessions")).then((d) => setSessions(d.sessions)).catch(fail);
-  }, [fail]);
-
-  useEffect(() => {
-    load();
-  }, [load]);
-
-  /** Ends one session (`id`), or every other session (no `id`). */
+  /** Ends one session (`id`), or every other session (no `id`); the list is loaded again either way. */
   async function end(id?: string) {
-    setError(null);
+    setEndError(null);
     try {
       await call(id ? client.DELETE("/sessions/{id}", { params: { path: { id } } }) : client.DELETE("/sessions"));
     } catch (caught) {
-      fail(caught);
+      const err = asApiError(caught);
+      setEndError(err);
+      onAuthLost(err);
     }
-    await load();
+    await list.reload();
   }
 
+  // The list's error is the newer one when both failed.
+  const error = (list.error ?? endError)?.message;
   if (!sessions) return error ? <p className="error">{error}</p> : <p>Loading sessions…</p>;
 
   const others = sessions.filter((s) => !s.current).length;

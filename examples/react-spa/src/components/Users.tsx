@@ -1,24 +1,23 @@
-import { useEffect, useState, type FormEvent } from "react";
+import { useState, type FormEvent } from "react";
 import {
   asApiError,
   call,
   client,
   type AdminUser,
-  type AdminUserList,
   type ApiError,
   type OnAuthLost,
   type Plan,
   type Role,
 } from "../api/client";
+import { day } from "../dates";
+import { usePagedList } from "../hooks/usePagedList";
+import Pager from "./Pager";
 
-const PER_PAGE = 20;
 const ROLES: Role[] = ["reader", "author", "admin"];
 const PLANS: Plan[] = ["free", "premium"];
 
 type Change = { role?: Role; plan?: Plan; disabled?: boolean };
 type Outcome = { ok: true } | { ok: false; err: ApiError };
-
-const day = (t: string) => new Date(t).toLocaleDateString();
 
 // Admin → Users: GET /admin/users?q= (a part of the username or address),
 // and PATCH /admin/users/{id} for a role, a plan or the disabled switch.
@@ -33,34 +32,20 @@ export default function Users({ me, onSelfChanged, onAuthLost }: {
 }) {
   const [typed, setTyped] = useState("");
   const [q, setQ] = useState("");
-  const [page, setPage] = useState(1);
-  const [data, setData] = useState<AdminUserList | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const list = usePagedList(
+    (paging) => call(client.GET("/admin/users", { params: { query: { ...paging, ...(q ? { q } : {}) } } })),
+    [q],
+    onAuthLost,
+  );
+  const { data, error, setData } = list;
   const [busy, setBusy] = useState<number | null>(null);
   // Per row: the last change's outcome.
   const [outcome, setOutcome] = useState<Record<number, Outcome | null>>({});
 
-  useEffect(() => {
-    let current = true;
-    setError(null);
-    const query = { page, per_page: PER_PAGE, ...(q ? { q } : {}) };
-    call(client.GET("/admin/users", { params: { query } }))
-      .then((d) => current && setData(d))
-      .catch((caught: unknown) => {
-        if (!current) return;
-        const err = asApiError(caught);
-        setError(err.message);
-        onAuthLost(err);
-      });
-    return () => {
-      current = false;
-    };
-  }, [q, page, onAuthLost]);
-
   function search(event: FormEvent) {
     event.preventDefault();
     setQ(typed.trim());
-    setPage(1);
+    list.setPage(1);
     setOutcome({});
   }
 
@@ -80,7 +65,6 @@ export default function Users({ me, onSelfChanged, onAuthLost }: {
     setBusy(null);
   }
 
-  const pages = data ? Math.max(1, Math.ceil(data.total / data.per_page)) : 1;
   return (
     <section data-testid="admin-users">
       <h2>Admin · Users</h2>
@@ -90,7 +74,7 @@ export default function Users({ me, onSelfChanged, onAuthLost }: {
           onChange={(e) => setTyped(e.target.value)} />
         <button type="submit" data-testid="users-search">Search</button>
       </form>
-      {error && <p className="error" data-testid="users-error">{error}</p>}
+      {error && <p className="error" data-testid="users-error">{error.message}</p>}
       {!data ? (
         !error && <p>Loading users…</p>
       ) : data.users.length === 0 ? (
@@ -127,18 +111,10 @@ export default function Users({ me, onSelfChanged, onAuthLost }: {
                         </span>
                       ))}
                     </td>
-                    <td data-label="Role">
-                      <select data-testid={`user-role-${u.id}`} aria-label={`Role of ${u.username}`} value={u.role}
-                        disabled={busy === u.id} onChange={(e) => change(u, { role: e.target.value as Role })}>
-                        {ROLES.map((r) => <option key={r} value={r}>{r}</option>)}
-                      </select>
-                    </td>
-                    <td data-label="Plan">
-                      <select data-testid={`user-plan-${u.id}`} aria-label={`Plan of ${u.username}`} value={u.plan}
-                        disabled={busy === u.id} onChange={(e) => change(u, { plan: e.target.value as Plan })}>
-                        {PLANS.map((p) => <option key={p} value={p}>{p}</option>)}
-                      </select>
-                    </td>
+                    <SelectCell user={u} field="role" label="Role" options={ROLES} disabled={busy === u.id}
+                      onSelect={(role) => change(u, { role })} />
+                    <SelectCell user={u} field="plan" label="Plan" options={PLANS} disabled={busy === u.id}
+                      onSelect={(plan) => change(u, { plan })} />
                     <td data-label="Account">
                       <label className="check">
                         <input type="checkbox" data-testid={`user-disabled-${u.id}`} checked={u.disabled}
@@ -155,13 +131,26 @@ export default function Users({ me, onSelfChanged, onAuthLost }: {
           </table>
         </>
       )}
-      {pages > 1 && (
-        <nav className="pager">
-          <button disabled={page <= 1} onClick={() => setPage(page - 1)}>← Newer</button>
-          <span>Page {page} of {pages}</span>
-          <button disabled={page >= pages} onClick={() => setPage(page + 1)}>Older →</button>
-        </nav>
-      )}
+      <Pager paging={list} />
     </section>
+  );
+}
+
+/** A row's role or plan, as a select that saves as soon as it changes. */
+function SelectCell<F extends "role" | "plan">({ user, field, label, options, disabled, onSelect }: {
+  user: AdminUser;
+  field: F;
+  label: string;
+  options: AdminUser[F][];
+  disabled: boolean;
+  onSelect: (value: AdminUser[F]) => void;
+}) {
+  return (
+    <td data-label={label}>
+      <select data-testid={`user-${field}-${user.id}`} aria-label={`${label} of ${user.username}`} value={user[field]}
+        disabled={disabled} onChange={(e) => onSelect(e.target.value as AdminUser[F])}>
+        {options.map((o) => <option key={o} value={o}>{o}</option>)}
+      </select>
+    </td>
   );
 }
