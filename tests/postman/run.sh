@@ -103,8 +103,9 @@ if [ -z "$healthy" ] || ! kill -0 "$server" 2>/dev/null; then
 fi
 echo "-- server up on $base (fresh database in $dir)"
 
-# The admin the Publishing folder logs in as: registered, then made an admin
-# on the command line, as an operator makes the first one.
+# The admin the Publishing and Two-step sign-in folders log in as: registered,
+# then made an admin on the command line, as an operator makes the first one.
+# (Without adminUsername the collection skips the requests that need an admin.)
 admin_username="admin$(date +%s)"
 admin_password="an admin's long passphrase"
 curl -sf "$base/register" -H 'Content-Type: application/json' \
