@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the Postman collection (postman/tollgate.postman_collection.json) with
 # newman against a freshly started server with a fresh SQLite database, and
-# fails on any failed assertion, script error or request error.
+# fails on any failed assertion, script error or request error, and on any
+# request the collection skipped.
 #
 # newman is pinned in tests/postman/package-lock.json. It is installed with
 # `npm ci` into target/postman-newman/ (ignored by git, like all of target/),
