@@ -17,10 +17,11 @@ use serde_json::json;
 
 use crate::db::{self, events, passkeys, sessions, throttle, two_factor, users};
 use crate::domain::username::username_key;
-use crate::domain::{EventKind, Lifetimes, Requester};
+use crate::domain::{EventKind, Lifetimes, Requester, User};
 use crate::error::ApiError;
 use crate::metrics::{LoginOutcome, Metrics};
 use crate::session::{self, token, Issued};
+use crate::state::AppState;
 
 /// How long a pending sign-in (a first factor proved, waiting for the
 /// second) lives, in seconds.
@@ -164,22 +165,16 @@ pub fn enter(
 }
 
 impl Entered {
-    /// Whether the sign-in waits for its second step.
-    pub fn is_pending(&self) -> bool {
-        matches!(self.opened, Opened::Pending { .. })
-    }
-
     /// The second half of every sign-in, after its transaction committed:
     /// `signed_in` is the answer with a session, `pending` the answer
     /// while the second step is due (given whether a passkey may finish
-    /// it). The cookie gets the new token — a stay-signed-in session's a
-    /// `Max-Age` of `remember` seconds, a pending one the browser
-    /// session's —, a sign-in is counted in the metrics, and logged.
+    /// it). The cookie gets the new token — a stay-signed-in session's with
+    /// a `Max-Age`, a pending one the browser session's —, a sign-in is
+    /// counted in the metrics, and logged.
     pub fn answer(
         self,
+        state: &AppState,
         cookie: &Session,
-        metrics: &Metrics,
-        remember: i64,
         signed_in: impl FnOnce() -> HttpResponse,
         pending: impl FnOnce(bool) -> HttpResponse,
     ) -> Result<HttpResponse, ApiError> {
@@ -189,10 +184,10 @@ impl Entered {
                 if registered {
                     tracing::info!(user_id, method, "registered");
                 } else {
-                    metrics.login(LoginOutcome::Success);
+                    state.metrics.login(LoginOutcome::Success);
                     tracing::info!(user_id, method, "logged in");
                 }
-                let remember_for = self.stay.then_some(remember);
+                let remember_for = self.stay.then_some(state.lifetimes.remember);
                 session::begin(cookie, issued.token, remember_for, signed_in())
             }
             Opened::Pending { token, passkey } => {
@@ -201,6 +196,31 @@ impl Entered {
             }
         }
     }
+
+    /// [`Entered::answer`] for a sign-in that proved both factors, and so
+    /// never waits for a second: `200` with the User.
+    pub fn answer_user(
+        self,
+        state: &AppState,
+        cookie: &Session,
+        user: &User,
+    ) -> Result<HttpResponse, ApiError> {
+        let json = || HttpResponse::Ok().json(user);
+        self.answer(state, cookie, json, |_| json())
+    }
+}
+
+/// `answered`, a sign-in route's answer, with a refusal counted in
+/// `tollgate_logins_total` (see [`count_refusal`]; a success is counted by
+/// [`Entered::answer`]).
+pub fn counted(
+    metrics: &Metrics,
+    answered: Result<HttpResponse, ApiError>,
+) -> Result<HttpResponse, ApiError> {
+    if let Err(refusal) = &answered {
+        count_refusal(metrics, refusal);
+    }
+    answered
 }
 
 /// Counts a refused sign-in in `tollgate_logins_total`: a wrong secret, a

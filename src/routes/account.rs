@@ -8,7 +8,6 @@ use super::body::{Fields, JsonObject};
 use super::extract::SignedIn;
 use super::pagination::{pagination, Pagination};
 use crate::accounts::notices::send_notice;
-use crate::accounts::owner::confirm_owner;
 use crate::accounts::view::AccountView;
 use crate::db::email_tokens::{self, Purpose};
 use crate::db::{self, billing, events, sessions, throttle, users};
@@ -157,7 +156,7 @@ pub async fn change_password(
     };
 
     let user_id = caller.session.user.id;
-    confirm_owner(&state, &caller.session, &caller.by, current_password).await?;
+    caller.confirm(&state, current_password).await?;
     let hash = state.logins.hash(&new_password).await?;
 
     let (session_id, stay) = (caller.session.id, caller.session.stay_signed_in);
@@ -206,7 +205,7 @@ pub async fn delete_account(
     };
 
     let user_id = caller.session.user.id;
-    confirm_owner(&state, &caller.session, &caller.by, password).await?;
+    caller.confirm(&state, password).await?;
     let (live, checkouts) = db::idempotent(&state.pool, state.clock.now(), move |conn, now| {
         let live = billing::live_subscription_ids(conn, user_id)?;
         Ok::<_, ApiError>((live, billing::open_checkouts(conn, user_id, now)?))
@@ -266,6 +265,22 @@ struct EventView {
     detail: serde_json::Value,
 }
 
+impl From<events::EventRow> for EventView {
+    fn from(row: events::EventRow) -> Self {
+        EventView {
+            id: row.id,
+            at: row.at,
+            kind: row.kind,
+            ip: row.ip,
+            user_agent: row.user_agent,
+            // Written by `events::record` from a JSON value; an unreadable
+            // one (never expected) shows as an empty object, not a 500.
+            detail: serde_json::from_str(&row.detail)
+                .unwrap_or_else(|_| serde_json::Value::Object(Default::default())),
+        }
+    }
+}
+
 /// The caller's own events, newest first, paginated like `/blog`.
 pub async fn list_events(
     state: web::Data<AppState>,
@@ -278,20 +293,7 @@ pub async fn list_events(
         Ok::<_, ApiError>(events::page(conn, user_id, page, per_page)?)
     })
     .await?;
-    let events: Vec<EventView> = rows
-        .into_iter()
-        .map(|row| EventView {
-            id: row.id,
-            at: row.at,
-            kind: row.kind,
-            ip: row.ip,
-            user_agent: row.user_agent,
-            // Written by `events::record` from a JSON value; an unreadable
-            // one (never expected) shows as an empty object, not a 500.
-            detail: serde_json::from_str(&row.detail)
-                .unwrap_or_else(|_| serde_json::Value::Object(Default::default())),
-        })
-        .collect();
+    let events: Vec<EventView> = rows.into_iter().map(EventView::from).collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "events": events,
         "page": page,

@@ -129,13 +129,8 @@ pub async fn register(
     if queued {
         state.mail.wake();
     }
-    entered.answer(
-        &caller.cookie,
-        &state.metrics,
-        lifetimes.remember,
-        || HttpResponse::Created().json(&user),
-        |_| HttpResponse::Created().json(&user),
-    )
+    let created = || HttpResponse::Created().json(&user);
+    entered.answer(&state, &caller.cookie, created, |_| created())
 }
 
 #[tracing::instrument(name = "login", skip_all)]
@@ -144,11 +139,8 @@ pub async fn login(
     caller: SigningIn,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
-    let result = log_in(&state, caller, body).await;
-    if let Err(refusal) = &result {
-        sign_in::count_refusal(&state.metrics, refusal);
-    }
-    result
+    let answered = log_in(&state, caller, body).await;
+    sign_in::counted(&state.metrics, answered)
 }
 
 async fn log_in(
@@ -210,9 +202,8 @@ async fn log_in(
     .await?;
     drop(passed.turn);
     entered.answer(
+        state,
         &caller.cookie,
-        &state.metrics,
-        lifetimes.remember,
         || HttpResponse::Ok().json(&user),
         two_factor_required,
     )

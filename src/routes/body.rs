@@ -172,6 +172,21 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// A time field that may be `null` or absent (`None`), read by `parse`
+    /// (`None` from it: the field breaks `rule`).
+    pub fn time_or_null(
+        &mut self,
+        name: &str,
+        parse: fn(&str) -> Option<i64>,
+        rule: &'static str,
+    ) -> Field<Option<i64>> {
+        let text = self.text_or_null(name, false);
+        self.parse(name, text, |text| match text {
+            None => Ok(None),
+            Some(text) => parse(&text).map(Some).ok_or(rule),
+        })
+    }
+
     /// A string field that may be absent (`None`), but not `null`: for a
     /// field whose absence means "leave it as it is" and that has no
     /// "nothing" value.

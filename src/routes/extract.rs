@@ -1,19 +1,22 @@
 //! What handlers take from a request besides its body: who is calling
-//! ([`Requester`], [`SignedIn`], [`SigningIn`], [`Editor`], [`Admin`]) and
-//! the id in the path ([`PathId`]). Each is an extractor, so a handler
+//! ([`Requester`], [`SignedIn`], [`Confirmed`], [`SigningIn`], [`Editor`],
+//! [`Admin`]) and the id in the path ([`PathId`]). Each is an extractor, so a handler
 //! that needs an admin holds one or never runs.
 
 use std::future::{ready, Ready};
 
 use actix_session::{Session, SessionExt};
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest};
+use actix_web::{web, FromRequest, HttpRequest};
+use futures_util::future::LocalBoxFuture;
 
 use super::body::{Field, Fields, JsonObject};
+use crate::accounts::owner::confirm_owner;
 use crate::client_ip;
 use crate::domain::{parse_id, Requester, Role, User};
-use crate::error::ApiError;
+use crate::error::{ApiError, BODY_LIMIT};
 use crate::session::{CurrentSession, SessionRecord, SessionState};
+use crate::state::AppState;
 
 /// The caller's `User-Agent`, shortened, for the session list.
 fn user_agent(req: &HttpRequest) -> Option<String> {
@@ -53,7 +56,7 @@ impl SignedIn {
     /// The password field `name` of a sensitive change: required of an
     /// account that has a password (`422` without it), and not asked of
     /// one that has none, whose recent sign-in stands for it (see
-    /// `accounts::confirm_owner`).
+    /// [`SignedIn::confirm`]).
     pub fn password_in(&self, fields: &mut Fields, name: &str) -> Field<Option<String>> {
         if self.session.has_password {
             fields.text(name).map(Some)
@@ -62,11 +65,14 @@ impl SignedIn {
         }
     }
 
-    /// [`SignedIn::password_in`] for a body whose one field is the password.
-    pub fn password_of(&self, body: &JsonObject) -> Result<Option<String>, ApiError> {
-        let mut fields = Fields::new(&body.0);
-        self.password_in(&mut fields, "password")
-            .map_err(|_| fields.into_error())
+    /// Confirms that the caller owns the account, by `password`, as taken
+    /// from the body with [`SignedIn::password_in`] (see [`confirm_owner`]).
+    pub async fn confirm(
+        &self,
+        state: &AppState,
+        password: Option<String>,
+    ) -> Result<(), ApiError> {
+        confirm_owner(state, &self.session, &self.by, password).await
     }
 }
 
@@ -83,6 +89,36 @@ impl FromRequest for SignedIn {
                 cookie: req.get_session(),
             });
         ready(signed_in)
+    }
+}
+
+/// The signed-in caller of a sensitive change whose body is its password
+/// (`{"password"}`, or nothing for an account without one), confirmed as
+/// the account's owner ([`confirm_owner`]): a handler that takes it never
+/// runs for anyone else.
+pub struct Confirmed(pub SignedIn);
+
+impl FromRequest for Confirmed {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let caller = SignedIn::from_request(req, payload).into_inner();
+        let body = JsonObject::<BODY_LIMIT>::from_request(req, payload);
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        Box::pin(async move {
+            let caller = caller?;
+            let body = body.await?;
+            let mut fields = Fields::new(&body.0);
+            let password = caller
+                .password_in(&mut fields, "password")
+                .map_err(|_| fields.into_error())?;
+            let state = state.ok_or_else(|| {
+                ApiError::internal(anyhow::anyhow!("the app's state is not registered"))
+            })?;
+            caller.confirm(&state, password).await?;
+            Ok(Confirmed(caller))
+        })
     }
 }
 

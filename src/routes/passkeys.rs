@@ -10,8 +10,7 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::body::{Fields, JsonObject, OptionalObject};
-use super::extract::{PathId, SignedIn};
-use crate::accounts::owner::confirm_owner;
+use super::extract::{Confirmed, PathId, SignedIn};
 use crate::accounts::sign_in::{self, Held, Method, SignIn, Step};
 use crate::accounts::ways_in::remove_keeping_one;
 use crate::auth::passkeys::{new_handle, RelyingParty, Stored};
@@ -56,11 +55,8 @@ impl From<keys::PasskeyRow> for PasskeyView {
 /// a discoverable passkey, excluding the account's own.
 pub async fn registration_options(
     state: web::Data<AppState>,
-    caller: SignedIn,
-    body: JsonObject,
+    Confirmed(caller): Confirmed,
 ) -> Result<HttpResponse, ApiError> {
-    let password = caller.password_of(&body)?;
-    confirm_owner(&state, &caller.session, &caller.by, password).await?;
     let user_id = caller.session.user.id;
     let fresh = new_handle();
     let (handle, existing) = db::once(&state.pool, state.clock.now(), move |conn, _| {
@@ -195,12 +191,9 @@ pub async fn list(state: web::Data<AppState>, caller: SignedIn) -> Result<HttpRe
 /// last_login_method` when it is the account's only way in.
 pub async fn remove(
     state: web::Data<AppState>,
-    caller: SignedIn,
     PathId(id): PathId,
-    body: JsonObject,
+    Confirmed(caller): Confirmed,
 ) -> Result<HttpResponse, ApiError> {
-    let password = caller.password_of(&body)?;
-    confirm_owner(&state, &caller.session, &caller.by, password).await?;
     let user_id = caller.session.user.id;
     db::once(&state.pool, state.clock.now(), move |conn, now| {
         remove_keeping_one(conn, user_id, |conn| {
@@ -268,11 +261,8 @@ pub async fn login(
     by: Requester,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
-    let result = sign_in_with(&state, &req, by, body).await;
-    if let Err(refusal) = &result {
-        sign_in::count_refusal(&state.metrics, refusal);
-    }
-    result
+    let answered = sign_in_with(&state, &req, by, body).await;
+    sign_in::counted(&state.metrics, answered)
 }
 
 /// What a sign-in's answer found before it is verified.
@@ -439,11 +429,5 @@ async fn sign_in_with(
         return Err(ApiError::PasskeyRefused);
     };
     drop(turn);
-    entered.answer(
-        &cookie,
-        &state.metrics,
-        lifetimes.remember,
-        || HttpResponse::Ok().json(&user),
-        |_| HttpResponse::Ok().json(&user),
-    )
+    entered.answer_user(state, &cookie, &user)
 }

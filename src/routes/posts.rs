@@ -205,13 +205,11 @@ fn sent(object: &Map<String, Value>, whole: bool) -> Result<Sent, ApiError> {
     let access = fields.parse("access", access, |a| {
         a.as_deref().map(Access::parse).transpose()
     });
-    let updated_at = fields.text_or_null("updated_at", false);
-    let updated_at = fields.parse("updated_at", updated_at, |u| match u {
-        None => Ok(None),
-        Some(text) => time::parse_micros(&text)
-            .map(Some)
-            .ok_or("must be a time as the post's updated_at gives it"),
-    });
+    let updated_at = fields.time_or_null(
+        "updated_at",
+        time::parse_micros,
+        "must be a time as the post's updated_at gives it",
+    );
     // `null` is refused for the fields that have no "nothing" value; for
     // the excerpt it means "derive it again", and an `updated_at` of
     // `null` is no version sent.
@@ -407,13 +405,11 @@ pub async fn publish(
     body: OptionalObject,
 ) -> Result<HttpResponse, ApiError> {
     let mut fields = Fields::new(&body.0);
-    let at = fields.text_or_null("at", false);
-    let at = fields.parse("at", at, |at| match at {
-        None => Ok(None),
-        Some(text) => time::parse_seconds(&text)
-            .map(Some)
-            .ok_or("must be an RFC 3339 time, e.g. 2026-12-01T09:00:00Z"),
-    });
+    let at = fields.time_or_null(
+        "at",
+        time::parse_seconds,
+        "must be an RFC 3339 time, e.g. 2026-12-01T09:00:00Z",
+    );
     let Ok(at) = at else {
         return Err(fields.into_error());
     };

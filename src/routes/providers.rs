@@ -325,9 +325,8 @@ async fn sign_in(
         Outcome::Linked => Ok(redirect(&to_app(state, &flow.return_to))),
         Outcome::SignedIn(entered) => entered
             .answer(
+                state,
                 &caller.cookie,
-                &state.metrics,
-                state.lifetimes.remember,
                 || redirect(&to_app(state, &flow.return_to)),
                 |_| redirect(&to_app(state, "/login/two-factor")),
             )
@@ -504,6 +503,17 @@ struct IdentityView {
     created_at: i64,
 }
 
+impl From<identities::IdentityRow> for IdentityView {
+    fn from(row: identities::IdentityRow) -> Self {
+        IdentityView {
+            id: row.id,
+            provider: row.provider,
+            email: row.email,
+            created_at: row.created_at,
+        }
+    }
+}
+
 /// `GET /account/identities`.
 pub async fn identities(
     state: web::Data<AppState>,
@@ -514,15 +524,7 @@ pub async fn identities(
         Ok::<_, ApiError>(identities::list(conn, user_id)?)
     })
     .await?;
-    let identities: Vec<IdentityView> = rows
-        .into_iter()
-        .map(|row| IdentityView {
-            id: row.id,
-            provider: row.provider,
-            email: row.email,
-            created_at: row.created_at,
-        })
-        .collect();
+    let identities: Vec<IdentityView> = rows.into_iter().map(IdentityView::from).collect();
     Ok(HttpResponse::Ok().json(json!({ "identities": identities })))
 }
 

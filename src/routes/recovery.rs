@@ -13,7 +13,6 @@ use actix_web::{web, HttpResponse};
 use super::body::{Fields, JsonObject};
 use super::extract::SignedIn;
 use crate::accounts::notices::{send_notice, send_verification};
-use crate::accounts::owner::confirm_owner;
 use crate::accounts::view::AccountView;
 use crate::auth::ip_limits;
 use crate::db::email_tokens::{self, Purpose};
@@ -44,7 +43,7 @@ pub async fn set_email(
     let (Ok(email), Ok(password)) = (email, password) else {
         return Err(fields.into_error());
     };
-    confirm_owner(&state, &caller.session, &caller.by, password).await?;
+    caller.confirm(&state, password).await?;
 
     let (user_id, username) = (caller.session.user.id, caller.session.user.username);
     let by = caller.by;

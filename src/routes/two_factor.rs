@@ -15,9 +15,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
 use super::body::{Fields, JsonObject};
-use super::extract::SignedIn;
+use super::extract::{Confirmed, SignedIn};
 use crate::accounts::notices::notify;
-use crate::accounts::owner::confirm_owner;
 use crate::accounts::sign_in::{self, Held, Method, SignIn, Step};
 use crate::auth::Account;
 use crate::db::{self, events, two_factor, users};
@@ -42,11 +41,8 @@ fn new_codes() -> (Vec<String>, Vec<String>) {
 /// first code. Sign-in is unchanged until it is confirmed.
 pub async fn start(
     state: web::Data<AppState>,
-    caller: SignedIn,
-    body: JsonObject,
+    Confirmed(caller): Confirmed,
 ) -> Result<HttpResponse, ApiError> {
-    let password = caller.password_of(&body)?;
-    confirm_owner(&state, &caller.session, &caller.by, password).await?;
     let secret = TotpSecret::generate();
     let (user_id, stored) = (caller.session.user.id, secret.as_base32().to_owned());
     let started = db::once(&state.pool, state.clock.now(), move |conn, now| {
@@ -113,7 +109,7 @@ pub async fn turn_off(
     let (Ok(password), Ok(code)) = (password, fields.text("code")) else {
         return Err(fields.into_error());
     };
-    confirm_owner(&state, &caller.session, &caller.by, password).await?;
+    caller.confirm(&state, password).await?;
     let user_id = caller.session.user.id;
     let app = state.clone();
     let (pool, clock, by) = (&state.pool, state.clock.clone(), caller.by.clone());
@@ -166,11 +162,8 @@ pub async fn turn_off(
 /// ones stop working.
 pub async fn regenerate_codes(
     state: web::Data<AppState>,
-    caller: SignedIn,
-    body: JsonObject,
+    Confirmed(caller): Confirmed,
 ) -> Result<HttpResponse, ApiError> {
-    let password = caller.password_of(&body)?;
-    confirm_owner(&state, &caller.session, &caller.by, password).await?;
     let (codes, digests) = new_codes();
     let user_id = caller.session.user.id;
     db::once(&state.pool, state.clock.now(), move |conn, now| {
@@ -269,11 +262,8 @@ pub async fn second_step(
     by: Requester,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
-    let result = finish(&state, &req, by, body).await;
-    if let Err(refusal) = &result {
-        sign_in::count_refusal(&state.metrics, refusal);
-    }
-    result
+    let answered = finish(&state, &req, by, body).await;
+    sign_in::counted(&state.metrics, answered)
 }
 
 async fn finish(
@@ -360,11 +350,5 @@ async fn finish(
         return Err(ApiError::InvalidCode);
     };
     drop(turn);
-    entered.answer(
-        &cookie,
-        &state.metrics,
-        lifetimes.remember,
-        || HttpResponse::Ok().json(&user),
-        |_| HttpResponse::Ok().json(&user),
-    )
+    entered.answer_user(state, &cookie, &user)
 }
