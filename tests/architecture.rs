@@ -234,6 +234,43 @@ fn resources_name_no_other_resource() {
     );
 }
 
+/// ARCHITECTURE.md's module map is the layering a newcomer reads: each row
+/// names its layer and its modules, and they must be [`LAYERS`]' own.
+#[test]
+fn the_module_map_in_architecture_md_is_layers() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("ARCHITECTURE.md");
+    let text = std::fs::read_to_string(&path).expect("ARCHITECTURE.md");
+    let map = text
+        .split("## The module map")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("ARCHITECTURE.md has a section `## The module map`");
+    let mut documented: Vec<Vec<String>> = Vec::new();
+    for row in map.lines().filter(|line| line.starts_with("| ")) {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        let Ok(layer) = cells[1].parse::<usize>() else {
+            continue;
+        };
+        if documented.len() < layer {
+            documented.resize(layer, Vec::new());
+        }
+        let modules = cells[2]
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(|name| name.trim_end_matches(".rs").to_owned());
+        documented[layer - 1].extend(modules);
+    }
+    let expected: Vec<Vec<String>> = LAYERS
+        .iter()
+        .map(|layer| layer.iter().map(|m| (*m).to_owned()).collect())
+        .collect();
+    assert_eq!(
+        documented, expected,
+        "ARCHITECTURE.md's module map (layer, module) must list LAYERS' modules, layer by layer"
+    );
+}
+
 /// Inside a scope, paths go through the scope's root: `crate::db::engine`
 /// names the engine room, `super::` climbing out of a room reaches db's
 /// root, and `crate::` paths elsewhere are not the scope's business.

@@ -131,7 +131,7 @@ const PG_MIN_CHUNK: usize = 8;
 
 /// Opens the pool for `settings.database_url`. Connections are made in the
 /// background; a database that is down at start-up is waited for, and a
-/// request that finds none answers `503` (see [`run`]).
+/// request that finds none answers `503` (see [`once`]).
 pub fn connect<A: ReadAhead>(settings: &Settings) -> anyhow::Result<Pool<A>> {
     let manager = manager(settings)?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());

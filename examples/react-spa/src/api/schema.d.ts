@@ -2063,7 +2063,8 @@ export interface components {
             at: components["schemas"]["Timestamp"];
             /**
              * @description What happened: exactly one event per state change.
-             *     `registered` (the session it opens is part of it), `login`
+             *     `registered` (the session it opens is part of it;
+             *     `detail.method`: `password` or `oidc:<provider>`), `login`
              *     (`detail.method`: how it was finished), `login_failed`
              *     (a wrong password for this account, at `/login` or confirming
              *     one; a wrong code at `/login/two-factor` or turning the app off;
