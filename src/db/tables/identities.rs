@@ -101,9 +101,13 @@ pub struct FlowRow {
     pub nonce: String,
     pub pkce_verifier: String,
     pub return_to: String,
+    /// The account a link is for (`None`: a sign-in).
     pub user_id: Option<i64>,
     pub stay_signed_in: bool,
     pub expires_at: i64,
+    /// The session that asked for the link, which must still be the
+    /// browser's when the provider sends it back.
+    pub session_id: Option<String>,
 }
 
 /// A new flow, named by the hash of its `state`.
@@ -125,6 +129,7 @@ pub fn put_flow(conn: &mut Conn, new: NewFlow<'_>) -> QueryResult<()> {
             provider_flows::user_id.eq(row.user_id),
             provider_flows::stay_signed_in.eq(row.stay_signed_in),
             provider_flows::expires_at.eq(row.expires_at),
+            provider_flows::session_id.eq(row.session_id.as_deref()),
         ))
         .execute(conn)
         .map(|_| ())
