@@ -56,6 +56,15 @@ pub async fn first_reset_token(smtp: &SmtpServer) -> String {
         .unwrap()
 }
 
+/// The `n`th message (from 1) the sender wrote into the app's MAIL_DIR,
+/// once it has: its subject, a blank line, and its text.
+pub async fn mailed_message(app: &TestApp, n: usize) -> String {
+    let dir = app.mail_dir();
+    eventually(|| read_messages(&dir).len() >= n).await;
+    let message = &read_messages(&dir)[n - 1];
+    format!("{}\n\n{}", message.subject(), message.text())
+}
+
 /// The token of the newest `.eml` message in the app's MAIL_DIR linking to
 /// `path`, once the sender has written it.
 pub async fn mailed_token(app: &TestApp, path: &str, messages: usize) -> String {
