@@ -354,14 +354,7 @@ async fn sign_in_with(
         None => {
             state
                 .logins
-                .judge(
-                    &state.pool,
-                    &state.clock,
-                    "",
-                    Account::Unnamable,
-                    &by,
-                    |_| async { Ok(None::<()>) },
-                )
+                .judge("", Account::Unnamable, &by, |_| async { Ok(None::<()>) })
                 .await?;
             return Err(ApiError::PasskeyRefused);
         }
@@ -387,8 +380,6 @@ async fn sign_in_with(
     let judged = state
         .logins
         .judge(
-            pool,
-            &state.clock,
             &key,
             Account::SecondStep(owner),
             &by,

@@ -11,6 +11,7 @@ use diesel::prelude::*;
 
 use super::schema::{identities, provider_flows};
 use super::Conn;
+use crate::db::engine::Unique;
 
 /// An identity as its owner sees it.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -28,8 +29,7 @@ pub fn owner(conn: &mut Conn, provider: &str, subject: &str) -> QueryResult<Opti
         .filter(identities::provider.eq(provider))
         .filter(identities::subject.eq(subject))
         .select(identities::user_id)
-        .get_result(conn) // no LIMIT: see the note in db/engine/mod.rs
-        .optional()
+        .unique(conn)
 }
 
 /// Links `subject` at `provider` to the account: its id, or `None` when

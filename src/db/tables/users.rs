@@ -4,6 +4,7 @@ use diesel::prelude::*;
 
 use super::schema::users;
 use super::{Conn, DbConnection};
+use crate::db::engine::Unique;
 use crate::domain::{Email, Plan, Role, User, Username};
 
 /// A user row as stored, hash included: never leaves the server.
@@ -45,16 +46,14 @@ pub fn find_by_key(conn: &mut Conn, key: &str) -> QueryResult<Option<UserRow>> {
     super::direct!(conn, |c| users::table
         .filter(users::username_key.eq(key))
         .select(UserRow::as_select())
-        .get_result(c) // no LIMIT: see the note in db/engine/mod.rs
-        .optional())
+        .unique(c))
 }
 
 pub fn find(conn: &mut Conn, id: i64) -> QueryResult<Option<UserRow>> {
     super::direct!(conn, |c| users::table
         .find(id)
         .select(UserRow::as_select())
-        .get_result(c) // no LIMIT: see the note in db/engine/mod.rs
-        .optional())
+        .unique(c))
 }
 
 pub fn exists(conn: &mut Conn, key: &str) -> QueryResult<bool> {
@@ -211,8 +210,7 @@ pub fn find_for_admin(conn: &mut Conn, id: i64) -> QueryResult<Option<AdminRow>>
     users::table
         .find(id)
         .select(AdminRow::as_select())
-        .get_result(conn) // no LIMIT: see the note in db/engine/mod.rs
-        .optional()
+        .unique(conn)
 }
 
 /// Whether any enabled admin other than `id` is left. Admins' changes
@@ -264,8 +262,7 @@ pub fn email_of(conn: &mut Conn, id: i64) -> QueryResult<Option<EmailRow>> {
     users::table
         .find(id)
         .select(EmailRow::as_select())
-        .get_result(conn) // no LIMIT: see the note in db/engine/mod.rs
-        .optional()
+        .unique(conn)
 }
 
 /// Every account holding the address `key`, verified or not, that is not
@@ -300,8 +297,7 @@ pub fn verified_holder(conn: &mut Conn, key: &str) -> QueryResult<Option<i64>> {
         .filter(users::email_key.eq(key))
         .filter(users::email_verified.eq(true))
         .select(users::id)
-        .get_result(conn) // no LIMIT: see the note in db/engine/mod.rs
-        .optional()
+        .unique(conn)
 }
 
 /// Gives the account an unverified address (or none).

@@ -11,7 +11,7 @@ use serde_json::json;
 use super::{account, identities, lands_at, last_event, refused_with, spawn, Person};
 use crate::each_provider;
 use crate::support::db::{count, execute};
-use crate::support::mail::{event_kinds, mailed_message, mailed_token};
+use crate::support::mail::{event_kinds, mailed_message, verified_user};
 use crate::support::{assert_error, assert_invalid_field, PASSWORD};
 use crate::two_factor::{code, enrolled, second_step, step_start};
 
@@ -57,9 +57,7 @@ backend_test! {
     async fn a_verified_address_on_both_sides_joins_that_account() {
         each_provider!(kind, {
             let Some((idp, app)) = spawn(kind, &[]).await else { continue };
-            let alice = app.user("alice").email(Some("alice@example.com")).register().await;
-            let token = mailed_token(&app, "/verify-email", 1).await;
-            assert_eq!(app.verify_email(&token).await.status(), StatusCode::NO_CONTENT);
+            let alice = verified_user(&app, "alice", "alice@example.com").await;
             let id = account(&app, &alice).await["id"].clone();
 
             let person = Person::new("2001", "someone", "ALICE@example.com");
@@ -84,9 +82,7 @@ backend_test! {
         each_provider!(kind, {
             let Some((idp, app)) = spawn(kind, &[]).await else { continue };
             // Verified here, not at the provider.
-            let alice = app.user("alice").email(Some("alice@example.com")).register().await;
-            let token = mailed_token(&app, "/verify-email", 1).await;
-            assert_eq!(app.verify_email(&token).await.status(), StatusCode::NO_CONTENT);
+            let alice = verified_user(&app, "alice", "alice@example.com").await;
             let alice_id = account(&app, &alice).await["id"].clone();
             let claims_alice = Person::new("3001", "alice", "alice@example.com").unverified();
             let browser = app.client();
@@ -116,9 +112,7 @@ backend_test! {
     async fn a_link_asked_for_with_the_password_links_the_identity_to_the_caller() {
         each_provider!(kind, {
             let Some((idp, app)) = spawn(kind, &[]).await else { continue };
-            let alice = app.user("alice").email(Some("alice@example.com")).register().await;
-            let token = mailed_token(&app, "/verify-email", 1).await;
-            assert_eq!(app.verify_email(&token).await.status(), StatusCode::NO_CONTENT);
+            let alice = verified_user(&app, "alice", "alice@example.com").await;
             let id = account(&app, &alice).await["id"].clone();
             // An address nobody here holds, so only the flow's own account
             // can be the one it lands on.
@@ -227,9 +221,7 @@ backend_test! {
 
             // Joined by its verified address, refused: the identity the
             // refused sign-in would have linked is not linked.
-            let dora = app.user("dora").email(Some("dora@example.com")).register().await;
-            let token = mailed_token(&app, "/verify-email", 1).await;
-            assert_eq!(app.verify_email(&token).await.status(), StatusCode::NO_CONTENT);
+            let dora = verified_user(&app, "dora", "dora@example.com").await;
             let dora_id = account(&app, &dora).await["id"].clone();
             execute(&app, "UPDATE users SET disabled = TRUE WHERE username_key = 'dora'");
             let claims_dora = Person::new("5002", "dora-at-idp", "dora@example.com");

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use super::{code, enrol, enrolled, ok, pending, second_step, step_start};
 use crate::support::db::count;
 use crate::support::fakes::smtp::read_messages;
-use crate::support::mail::{event_kinds, mailed_token};
+use crate::support::mail::{event_kinds, verified_user};
 use crate::support::{assert_error, assert_invalid_field, eventually, spawn_app, PASSWORD};
 
 backend_test! {
@@ -207,9 +207,7 @@ async fn an_admin_removes_a_users_second_factor_for_a_lost_phone() {
 backend_test! {
 async fn turning_it_off_sends_a_notice_to_the_verified_address() {
     let app = spawn_app().await;
-    let client = app.user("alice").email(Some("alice@example.com")).register().await;
-    let token = mailed_token(&app, "/verify-email", 1).await;
-    assert_eq!(app.verify_email(&token).await.status(), StatusCode::NO_CONTENT);
+    let client = verified_user(&app, "alice", "alice@example.com").await;
     let alice = enrol(&app, client).await;
     let dir = app.mail_dir();
     let notices = || {

@@ -8,6 +8,7 @@ use diesel::prelude::*;
 
 use super::super::schema::{post_totals, posts, users};
 use super::{Conn, PostRow};
+use crate::db::engine::Unique;
 
 /// A post as `GET /blog` lists it: no body, no html.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -73,8 +74,7 @@ pub fn find_visible(conn: &mut Conn, id: i64, now: i64) -> QueryResult<Option<Po
         .filter(posts::id.eq(id))
         .filter(visible_at!(now))
         .select(PostRow::as_select())
-        .get_result(c) // no LIMIT: see the note in db/engine/mod.rs
-        .optional())
+        .unique(c))
 }
 
 /// The id of the live post with this slug (visible to readers or not:
