@@ -78,6 +78,34 @@ backend_test! {
 }
 
 backend_test! {
+    async fn a_look_alike_address_joins_nothing() {
+        each_provider!(kind, {
+            let Some((idp, app)) = spawn(kind, &[]).await else { continue };
+            let kate = app.user("kate").email(Some("kate@example.com")).register().await;
+            let token = mailed_token(&app, "/verify-email", 1).await;
+            assert_eq!(app.verify_email(&token).await.status(), StatusCode::NO_CONTENT);
+            let kate_id = account(&app, &kate).await["id"].clone();
+
+            // Vouched for by the provider, and written with the Kelvin sign
+            // (U+212A), which Unicode's case rules lower-case to `k`: not
+            // Kate's address, so not Kate's account.
+            let person = Person::new("7001", "kelvin", "\u{212A}ate@example.com");
+            let browser = app.client();
+            lands_at(&idp.sign_in(&app, &browser, &person).await, "/");
+            let made = account(&app, &browser).await;
+            assert_ne!(made["id"], kate_id, "{kind:?}");
+            assert_eq!(made["username"], "kelvin");
+            assert_eq!(made["email"], "\u{212A}ate@example.com");
+            assert_eq!(made["email_verified"], true);
+            // Kate's account is as it was, her session too.
+            assert!(identities(&app, &kate).await.is_empty());
+            assert_eq!(app.check_session(&kate).await.status(), StatusCode::OK);
+            assert_eq!(account(&app, &kate).await["email_verified"], true);
+        });
+    }
+}
+
+backend_test! {
     async fn an_unverified_address_on_either_side_joins_nothing() {
         each_provider!(kind, {
             let Some((idp, app)) = spawn(kind, &[]).await else { continue };

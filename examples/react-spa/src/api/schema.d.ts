@@ -577,8 +577,9 @@ export interface paths {
         /**
          * Search users (admins)
          * @description Every user, newest first; `q` keeps those whose username or email
-         *     address contains it, in any case (`%` and `_` are plain
-         *     characters). Role `admin`: anyone else gets `403 forbidden`.
+         *     address contains it, ignoring the case of ASCII letters (`%` and
+         *     `_` are plain characters). Role `admin`: anyone else gets
+         *     `403 forbidden`.
          */
         get: operations["listUsers"];
         put?: never;
@@ -2332,7 +2333,8 @@ export interface components {
              * @description At most 254 bytes of UTF-8, exactly one `@`, a non-empty local
              *     part, a domain with at least one dot, no whitespace (Unicode
              *     `White_Space`) or control characters (`Cc`). Kept as typed,
-             *     compared case-insensitively. `maxLength` counts characters and
+             *     compared ignoring the case of ASCII letters only (the Kelvin
+             *     sign `K` is not `k`). `maxLength` counts characters and
              *     the server bytes: an address of multi-byte characters may be
              *     refused (`422`) below 254 characters.
              */
@@ -2491,7 +2493,8 @@ export interface components {
              * @description At most 254 bytes of UTF-8, exactly one `@`, a non-empty local
              *     part, a domain with at least one dot, no whitespace (Unicode
              *     `White_Space`) or control characters (`Cc`). Kept as typed,
-             *     compared case-insensitively. `maxLength` counts characters and
+             *     compared ignoring the case of ASCII letters only (the Kelvin
+             *     sign `K` is not `k`). `maxLength` counts characters and
              *     the server bytes: an address of multi-byte characters may be
              *     refused (`422`) below 254 characters.
              */
@@ -2523,7 +2526,8 @@ export interface components {
              * @description At most 254 bytes of UTF-8, exactly one `@`, a non-empty local
              *     part, a domain with at least one dot, no whitespace (Unicode
              *     `White_Space`) or control characters (`Cc`). Kept as typed,
-             *     compared case-insensitively. `maxLength` counts characters and
+             *     compared ignoring the case of ASCII letters only (the Kelvin
+             *     sign `K` is not `k`). `maxLength` counts characters and
              *     the server bytes: an address of multi-byte characters may be
              *     refused (`422`) below 254 characters.
              */
