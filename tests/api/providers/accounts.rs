@@ -81,9 +81,7 @@ backend_test! {
     async fn a_look_alike_address_joins_nothing() {
         each_provider!(kind, {
             let Some((idp, app)) = spawn(kind, &[]).await else { continue };
-            let kate = app.user("kate").email(Some("kate@example.com")).register().await;
-            let token = mailed_token(&app, "/verify-email", 1).await;
-            assert_eq!(app.verify_email(&token).await.status(), StatusCode::NO_CONTENT);
+            let kate = verified_user(&app, "kate", "kate@example.com").await;
             let kate_id = account(&app, &kate).await["id"].clone();
 
             // Vouched for by the provider, and written with the Kelvin sign
