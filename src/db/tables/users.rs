@@ -355,9 +355,8 @@ mod tests {
     use diesel::connection::SimpleConnection;
 
     use super::*;
-    use crate::db::engine::pg::PgConn;
-    use crate::db::engine::testing::on_postgres;
-    use crate::db::engine::{migrate, redo_from, DbConnection};
+    use crate::db::engine::testing::on_each_backend;
+    use crate::db::engine::{migrate, redo_from};
 
     /// Addresses stored before the bare-address rule, as a raw insert would
     /// have kept them, and what the bare-address migration leaves of them.
@@ -382,11 +381,7 @@ mod tests {
         }
         redo_from(conn, "2026-11-25-000001").unwrap();
         for (name, email, verified) in rows {
-            let row = users::table
-                .filter(users::username_key.eq(name))
-                .select((users::email, users::email_key, users::email_verified))
-                .get_result::<(Option<String>, Option<String>, bool)>(conn)
-                .unwrap();
+            let row = stored_address(conn, name);
             let expected = if name == "bare" {
                 (Some(email.to_owned()), Some(email.to_owned()), verified)
             } else {
@@ -458,11 +453,7 @@ mod tests {
         redo_from(conn, "2026-11-29-000001").unwrap();
 
         for (name, email, verified) in rows {
-            let row = users::table
-                .filter(users::username_key.eq(name))
-                .select((users::email, users::email_key, users::email_verified))
-                .get_result::<(Option<String>, Option<String>, bool)>(conn)
-                .unwrap();
+            let row = stored_address(conn, name);
             let key = Email::parse(email).unwrap().key();
             assert_eq!(row, (Some(email.to_owned()), Some(key), verified), "{name}");
         }
@@ -506,20 +497,18 @@ mod tests {
         assert_eq!(counted, [KELVIN_KATE, "kate@example.com"]);
     }
 
-    #[test]
-    fn sqlite_makes_keys_again_by_the_ascii_rule() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("users.db").to_string_lossy().into_owned();
-        let mut conn = DbConnection::Sqlite(diesel::SqliteConnection::establish(&path).unwrap());
-        keys_are_made_again_by_the_ascii_rule(&mut conn);
+    /// The address `name`'s row holds: as typed, its key, verified or not.
+    fn stored_address(conn: &mut Conn, name: &str) -> (Option<String>, Option<String>, bool) {
+        users::table
+            .filter(users::username_key.eq(name))
+            .select((users::email, users::email_key, users::email_verified))
+            .get_result(conn)
+            .unwrap()
     }
 
     #[test]
-    fn postgres_makes_keys_again_by_the_ascii_rule() {
-        on_postgres("ascii_email_keys", |url| {
-            let mut conn = DbConnection::Postgres(PgConn::establish(url).unwrap());
-            keys_are_made_again_by_the_ascii_rule(&mut conn);
-        });
+    fn keys_are_made_again_by_the_ascii_rule_on_each_backend() {
+        on_each_backend("ascii_email_keys", keys_are_made_again_by_the_ascii_rule);
     }
 
     /// What the migration's comment relies on: two addresses with one key by
@@ -559,18 +548,10 @@ mod tests {
     }
 
     #[test]
-    fn sqlite_keeps_only_bare_addresses() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("users.db").to_string_lossy().into_owned();
-        let mut conn = DbConnection::Sqlite(diesel::SqliteConnection::establish(&path).unwrap());
-        display_names_are_removed_and_bare_addresses_kept(&mut conn);
-    }
-
-    #[test]
-    fn postgres_keeps_only_bare_addresses() {
-        on_postgres("bare_addresses", |url| {
-            let mut conn = DbConnection::Postgres(PgConn::establish(url).unwrap());
-            display_names_are_removed_and_bare_addresses_kept(&mut conn);
-        });
+    fn only_bare_addresses_are_kept_on_each_backend() {
+        on_each_backend(
+            "bare_addresses",
+            display_names_are_removed_and_bare_addresses_kept,
+        );
     }
 }
