@@ -16,6 +16,7 @@
 mod access;
 mod author;
 mod body;
+mod cursor;
 mod excerpt;
 #[cfg(test)]
 mod html_tree;
@@ -26,6 +27,7 @@ mod title;
 pub use access::Access;
 pub use author::Author;
 pub use body::Body;
+pub use cursor::Cursor;
 pub use excerpt::{derive_excerpt, Excerpt};
 pub use render::render;
 pub use slug::Slug;

@@ -395,6 +395,15 @@ export interface paths {
          * @description Lists post summaries, newest first. Listing is never metered; the
          *     response shows the caller's meter (`null` for premium users).
          *     Bad query values get `422 validation_failed`.
+         *
+         *     Deep pages by cursor: every answer has `next`, an opaque cursor for
+         *     the page after this one (`null` on the last). `?after=<cursor>`
+         *     answers that page (with `"page": null`). A cursor names a position,
+         *     not an offset: posts published or removed in between never make a
+         *     post listed twice or skipped, and a page a thousand pages deep
+         *     costs what page 1 costs. A numbered page walks the index entries of
+         *     every page before it: cheap, but not free when deep. A malformed
+         *     cursor, or `after` with `page`, is `422` (`fields.after`).
          */
         get: operations["listPosts"];
         put?: never;
@@ -2076,7 +2085,13 @@ export interface components {
         PostList: {
             /** @description Newest first. */
             posts: components["schemas"]["Summary"][];
-            page: number;
+            /** @description The page number asked for; `null` for a page after a cursor. */
+            page: number | null;
+            /**
+             * @description An opaque cursor: `GET /blog?after=<next>` is the page after this
+             *     one. `null` on the last page.
+             */
+            next: string | null;
             per_page: number;
             /** @description Number of posts in all pages. */
             total: number;
@@ -4163,6 +4178,11 @@ export interface operations {
                  *     is refused, not lowered to 100.
                  */
                 per_page?: components["parameters"]["PerPage"];
+                /**
+                 * @description The `next` of the page before: this page starts after its last
+                 *     post. Not with `page`.
+                 */
+                after?: string;
             };
             header?: never;
             path?: never;
@@ -4208,6 +4228,7 @@ export interface operations {
                      *       "page": 1,
                      *       "per_page": 2,
                      *       "total": 12,
+                     *       "next": "MTc2MzYyNTYwMC4xMQ",
                      *       "meter": {
                      *         "limit": 5,
                      *         "used": 2,
