@@ -6,7 +6,7 @@
 //! own test binary, so that no other test's queries are counted.
 //!
 //! On PostgreSQL: `check_session` costs one round trip; a metered re-read
-//! or refusal one too, of two statements: the guard reads the meter along
+//! (by id or by slug) or refusal one too, of two statements: the guard reads the meter along
 //! with the session, both read-aheads pipelined; a new unlock two (the
 //! read-aheads, then the statement that claims a slot: unlocks are at most
 //! FREE_READS a month, re-reads are most reads). Under load the session and
@@ -68,6 +68,7 @@ async fn count(app: &TestApp, client: &reqwest::Client, path: &str) -> (StatusCo
 struct Figures {
     check_session: Cost,
     re_read: Cost,
+    re_read_by_slug: Cost,
     new_unlock: Cost,
     paywalled: Cost,
     first_refusal: Cost,
@@ -79,13 +80,24 @@ async fn measure() -> Figures {
     // Let the pool's connection and the first purge settle, and send every
     // statement once so that none is counted while being prepared.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    for path in ["/check_session", "/blog/1", "/blog/1", "/blog/2"] {
+    // Post 1 by its slug, as a reader's link names it.
+    let slug: serde_json::Value = app.get(&client, "/blog/1").await.json().await.unwrap();
+    let by_slug = format!("/blog/{}", slug["slug"].as_str().unwrap());
+    for path in [
+        "/check_session",
+        "/blog/1",
+        "/blog/1",
+        "/blog/2",
+        by_slug.as_str(),
+    ] {
         app.get(&client, path).await;
     }
 
     let (status, check_session) = count(&app, &client, "/check_session").await;
     assert_eq!(status, StatusCode::OK);
     let (status, re_read) = count(&app, &client, "/blog/1").await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, re_read_by_slug) = count(&app, &client, &by_slug).await;
     assert_eq!(status, StatusCode::OK);
     let (status, new_unlock) = count(&app, &client, "/blog/3").await;
     assert_eq!(status, StatusCode::OK);
@@ -101,6 +113,7 @@ async fn measure() -> Figures {
     Figures {
         check_session,
         re_read,
+        re_read_by_slug,
         new_unlock,
         paywalled,
         first_refusal,
@@ -110,9 +123,10 @@ async fn measure() -> Figures {
 fn report(backend: &str, f: &Figures) {
     let show = |c: Cost| format!("{} ({} statements)", c.round_trips, c.statements);
     println!(
-        "{backend}, round trips: check_session {} | metered re-read {} | new unlock {} | paywalled {} (the month's first: {})",
+        "{backend}, round trips: check_session {} | metered re-read {} (by slug {}) | new unlock {} | paywalled {} (the month's first: {})",
         show(f.check_session),
         show(f.re_read),
+        show(f.re_read_by_slug),
         show(f.new_unlock),
         show(f.paywalled),
         show(f.first_refusal)
@@ -127,8 +141,14 @@ async fn round_trips_per_request() {
         let figures = measure().await;
         report("sqlite", &figures);
         assert_eq!(figures.check_session.statements, 1);
-        // The session, then the post with the month's unlocks.
+        // The session, then the post with the month's unlocks, by id or
+        // by slug alike.
         assert!(figures.re_read.statements <= 2);
+        assert!(
+            figures.re_read_by_slug.statements <= 2,
+            "{:?}",
+            figures.re_read_by_slug
+        );
     })
     .await;
 
@@ -139,6 +159,17 @@ async fn round_trips_per_request() {
         assert_eq!(f.check_session.statements, 1, "check_session");
         assert_eq!(trips(f.re_read), 1, "re-read: {:?}", f.re_read);
         assert!(f.re_read.statements <= 2, "re-read: {:?}", f.re_read);
+        assert_eq!(
+            trips(f.re_read_by_slug),
+            1,
+            "by slug: {:?}",
+            f.re_read_by_slug
+        );
+        assert!(
+            f.re_read_by_slug.statements <= 2,
+            "by slug: {:?}",
+            f.re_read_by_slug
+        );
         assert!(trips(f.new_unlock) <= 2, "new unlock: {:?}", f.new_unlock);
         assert_eq!(trips(f.paywalled), 1, "paywalled: {:?}", f.paywalled);
         // The read-aheads, then BEGIN, the notice, the event, COMMIT.

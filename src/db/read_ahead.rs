@@ -28,7 +28,7 @@ use super::tables::{sessions, unlocks};
 /// user's meter says of it ([`unlocks::answer_read_only`]).
 pub struct Lookup {
     pub token_hash: String,
-    pub meter: Option<unlocks::MeterKey>,
+    pub meter: Option<unlocks::Asked>,
 }
 
 impl Lookup {
@@ -75,8 +75,8 @@ impl ReadAhead for SessionsAndMeters {
         let mut metered = Vec::new();
         for lookup in lookups {
             hashes.push(lookup.token_hash.as_str());
-            if let Some(key) = lookup.meter {
-                metered.push((lookup.token_hash.as_str(), key));
+            if let Some(asked) = &lookup.meter {
+                metered.push((lookup.token_hash.as_str(), asked));
             }
         }
         let metered = match conn {
@@ -125,9 +125,9 @@ impl ReadAhead for SessionsAndMeters {
                 session: sessions
                     .as_ref()
                     .map(|sheet| sheet.get(&lookup.token_hash).cloned().flatten()),
-                meter: match (&meters, lookup.meter) {
-                    (Some(sheet), Some(key)) => {
-                        unlocks::read_ahead::find(sheet, &lookup.token_hash, key)
+                meter: match (&meters, &lookup.meter) {
+                    (Some(sheet), Some(asked)) => {
+                        unlocks::read_ahead::find(sheet, &lookup.token_hash, asked)
                     }
                     _ => None,
                 },
@@ -214,11 +214,18 @@ mod tests {
                 .execute(conn)
                 .unwrap();
 
-            let key = |post_id| unlocks::MeterKey { month, post_id };
+            let asked = |post| unlocks::Asked { month, post };
             let metered = |token_hash: &str, post_id| Lookup {
                 token_hash: token_hash.to_owned(),
-                meter: Some(key(post_id)),
+                meter: Some(asked(unlocks::PostRef::Id(post_id))),
             };
+            let by_slug = |token_hash: &str, slug: &str| Lookup {
+                token_hash: token_hash.to_owned(),
+                meter: Some(asked(unlocks::PostRef::Slug(slug.to_owned()))),
+            };
+            let slug_of =
+                |conn: &mut Conn, id| posts::find_visible(conn, id, LATER).unwrap().unwrap().slug;
+            let (slug_1, slug_3) = (slug_of(conn, 1), "the-third-is-a-draft-now".to_owned());
             let lookups = [
                 metered("alice's", 1),
                 metered("alice's", 2),
@@ -228,6 +235,10 @@ mod tests {
                 metered("alice's", 999),
                 metered("alice's", 3),
                 metered("alice's", 4),
+                // By slug, what by id finds: post 1, and no post for a
+                // slug nobody has.
+                by_slug("alice's", &slug_1),
+                by_slug("alice's", &slug_3),
             ];
             // The whole post, as a reader's own query finds it.
             let post = |conn: &mut Conn, id| {
@@ -241,6 +252,8 @@ mod tests {
                 Some((bob, post(conn, 1), 0, false, false)),
                 Some((alice, None, 1, false, true)),
                 Some((alice, None, 1, false, true)),
+                Some((alice, None, 1, false, true)),
+                Some((alice, post(conn, 1), 1, true, true)),
                 Some((alice, None, 1, false, true)),
             ];
             // What a chunk's read-ahead handed each lookup's job for its
@@ -275,7 +288,7 @@ mod tests {
                         .iter()
                         .map(|lookup| Lookup {
                             token_hash: lookup.token_hash.clone(),
-                            meter: lookup.meter.filter(|_| with_meters),
+                            meter: lookup.meter.clone().filter(|_| with_meters),
                         })
                         .collect();
                     let found = SessionsAndMeters::read(conn, &chunk.iter().collect::<Vec<_>>());
@@ -291,7 +304,7 @@ mod tests {
                     } else {
                         assert_eq!(
                             meters(&found),
-                            [None, None, None, None, None, None, None],
+                            [None, None, None, None, None, None, None, None, None],
                             "{at}"
                         );
                     }

@@ -100,6 +100,11 @@ impl Month {
         Month(now.year() * 12 + now.month0() as i32)
     }
 
+    /// The month whose [`Month::index`] is `index`.
+    pub fn from_index(index: i32) -> Month {
+        Month(index)
+    }
+
     pub fn index(self) -> i32 {
         self.0
     }

@@ -27,7 +27,8 @@ use actix_web::{web, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 
 use crate::client_ip;
 use crate::db;
-use crate::domain::parse_id;
+use crate::db::unlocks::PostRef;
+use crate::domain::{parse_id, Slug};
 use crate::error::{ApiError, NoSession};
 use crate::routes::is_public;
 use crate::routes::table::{Access, Endpoint, ReadsAhead};
@@ -45,9 +46,9 @@ pub async fn require_session(
         ReadsAhead::Meter if req.method() == Method::GET => req
             .match_info()
             .get("id")
-            .and_then(parse_id)
-            .map(|post_id| session::MeterAsk {
-                post_id,
+            .and_then(post_named)
+            .map(|post| session::MeterAsk {
+                post,
                 free_reads: state.settings.free_reads,
             }),
         _ => None,
@@ -61,6 +62,17 @@ pub async fn require_session(
     }
     req.extensions_mut().insert(session);
     Ok(next.call(req).await?.map_into_left_body())
+}
+
+/// The post a path's `{id}` names: a post id, or a slug (a text that is
+/// neither names no post, and is left to the handler's `404`).
+fn post_named(raw: &str) -> Option<PostRef> {
+    match parse_id(raw) {
+        Some(id) => Some(PostRef::Id(id)),
+        None => Slug::parse(raw)
+            .ok()
+            .map(|slug| PostRef::Slug(slug.as_str().to_owned())),
+    }
 }
 
 /// The answer to a path no route matches: `401` (or `503`) to a caller

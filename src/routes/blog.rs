@@ -11,7 +11,7 @@ use crate::db::unlocks::{self, MeterKey, Opened};
 use crate::db::{self, paywall_notices, posts};
 use crate::domain::paywall::Reading;
 use crate::domain::post::{Access, Author, Cursor, Slug};
-use crate::domain::{parse_id, Meter, Requester};
+use crate::domain::{parse_id, Meter, Month, Requester};
 use crate::error::ApiError;
 use crate::metrics::PaywallOutcome;
 use crate::session::{AheadMeter, CurrentSession};
@@ -195,10 +195,11 @@ pub async fn read(
     {
         return Err(ApiError::ForbiddenOrigin);
     }
-    let post_id = named_post(&state, &id).await?.ok_or(ApiError::NotFound)?;
     let user = current.0.user;
     let spend = req.method() != Method::HEAD;
-    let (reading, answered) = match ahead.0.filter(|metering| metering.post_id == post_id) {
+    // What the guard read along with the session, for this very path (a
+    // `GET` by id or by slug), when it did.
+    let (reading, answered) = match ahead.0 {
         Some(metering) => (metering.reading, metering.answer),
         None => (
             Reading::at(state.clock.now(), user.plan, state.settings.free_reads),
@@ -207,6 +208,7 @@ pub async fn read(
     };
 
     let Some(limit) = reading.limit else {
+        let post_id = named_post(&state, &id).await?.ok_or(ApiError::NotFound)?;
         let row = db::idempotent(&state.pool, reading.now, move |conn, now| {
             Ok::<_, ApiError>(posts::find_visible(conn, post_id, now)?)
         })
@@ -218,10 +220,7 @@ pub async fn read(
         return answer(view(row, None));
     };
 
-    let key = MeterKey {
-        month: reading.month,
-        post_id,
-    };
+    let month = reading.month;
     let opened = match answered {
         Some(Opened::Paywalled {
             used,
@@ -230,7 +229,7 @@ pub async fn read(
             let by = requester(&req);
             // Safe to run twice: the notice's primary key keeps it to one.
             db::idempotent(&state.pool, reading.now, move |conn, now| {
-                record_refusal(conn, user.id, key, now, &by, used, limit)
+                record_refusal(conn, user.id, month, now, &by, used, limit)
             })
             .await?;
             Opened::Paywalled {
@@ -239,7 +238,13 @@ pub async fn read(
             }
         }
         Some(opened) => opened,
-        None => open(&state, &req, user.id, key, limit, reading.now).await?,
+        // An unlock, which only the write that grants it may decide (or a
+        // read the guard did not ask about: a `HEAD`).
+        None => {
+            let post_id = named_post(&state, &id).await?.ok_or(ApiError::NotFound)?;
+            let key = MeterKey { month, post_id };
+            open(&state, &req, user.id, key, limit, reading.now).await?
+        }
     };
     let meter = |used| Meter::new(limit, used, reading.month);
     match opened {
@@ -300,8 +305,7 @@ async fn open(
             first_of_month: true,
         } = opened
         {
-            let key = MeterKey { month, post_id };
-            record_refusal(conn, user_id, key, now, by, used, limit)?;
+            record_refusal(conn, user_id, month, now, by, used, limit)?;
         }
         Ok::<_, db::Error>(opened)
     })
@@ -316,7 +320,7 @@ async fn open(
 fn record_refusal(
     conn: &mut db::Conn,
     user_id: i64,
-    MeterKey { month, .. }: MeterKey,
+    month: Month,
     now: i64,
     by: &Requester,
     used: u32,

@@ -38,7 +38,7 @@ use actix_session::Session;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse};
 
 use crate::clock::Clock;
-use crate::db::unlocks::{self, MeterKey, Opened};
+use crate::db::unlocks::{self, Asked, Opened, PostRef};
 use crate::db::{self, sessions, Conn, Pool};
 use crate::domain::paywall::{limit_for, Reading};
 use crate::domain::{Lifetimes, Month, Requester, User};
@@ -102,11 +102,12 @@ impl SessionState {
     }
 }
 
-/// A metered read of post `post_id` that the guard asks about along with
-/// the session (see [`lookup`]); `free_reads` is the free plan's limit.
-#[derive(Debug, Clone, Copy)]
+/// A metered read of the post `post` names that the guard asks about
+/// along with the session (see [`lookup`]); `free_reads` is the free
+/// plan's limit.
+#[derive(Debug, Clone)]
 pub struct MeterAsk {
-    pub post_id: i64,
+    pub post: PostRef,
     pub free_reads: u32,
 }
 
@@ -115,7 +116,7 @@ pub struct MeterAsk {
 /// the meter's answer unless only the write that grants an unlock can tell
 /// (see [`unlocks::answer_read_only`]).
 pub struct Metering {
-    pub post_id: i64,
+    pub post: PostRef,
     pub reading: Reading,
     pub answer: Option<Opened>,
 }
@@ -143,12 +144,14 @@ pub async fn lookup(
 ) -> Result<Option<(SessionRecord, Option<Metering>)>, db::Error> {
     let now = clock.now();
     let month = Month::at(now);
+    let asked = meter.as_ref().map(|ask| Asked {
+        month,
+        post: ask.post.clone(),
+    });
+    let free_reads = meter.as_ref().map(|ask| ask.free_reads);
     let lookup = db::Lookup {
         token_hash: token_hash.clone(),
-        meter: meter.map(|ask| MeterKey {
-            month,
-            post_id: ask.post_id,
-        }),
+        meter: asked.clone(),
     };
     // Safe to run twice: reads, and a touch that slides the same expiry.
     db::idempotent_reading_ahead(pool, now, lookup, move |conn, ahead, now| {
@@ -175,35 +178,32 @@ pub async fn lookup(
         }
         let has_password = user.has_password();
         let user = user.to_user();
-        let metering = match meter {
-            Some(ask) => {
+        let metering = match (&asked, free_reads) {
+            (Some(asked), Some(free_reads)) => {
                 let reading = Reading {
                     now,
                     month,
-                    limit: limit_for(user.plan, ask.free_reads),
+                    limit: limit_for(user.plan, free_reads),
                 };
                 let answer = match reading.limit {
                     Some(limit) => {
-                        let read = unlocks::MeteredRead {
+                        let look = unlocks::Look {
                             user_id: user.id,
-                            key: MeterKey {
-                                month,
-                                post_id: ask.post_id,
-                            },
+                            asked,
                             limit,
                             now,
                         };
-                        unlocks::answer_read_only(conn, read, ahead.meter.clone())?
+                        unlocks::answer_read_only(conn, look, ahead.meter.clone())?
                     }
                     None => None,
                 };
                 Some(Metering {
-                    post_id: ask.post_id,
+                    post: asked.post.clone(),
                     reading,
                     answer,
                 })
             }
-            None => None,
+            _ => None,
         };
         let record = SessionRecord {
             id: session.id,

@@ -87,39 +87,67 @@ pub struct MeteredRead {
     pub now: i64,
 }
 
-/// The post, if readers may see it at `read.now`, with how many posts the
-/// reader unlocked in the month and whether this is one of them, in one
-/// statement and one row (`None` when there is no such post). The month's
-/// unlocks are counted in subqueries, not joined: a join would repeat the
-/// post's columns (its body and html) once per unlocked post.
-fn post_and_meter(conn: &mut Conn, read: MeteredRead) -> QueryResult<Option<(PostRow, u32, bool)>> {
-    let MeteredRead {
-        user_id, key, now, ..
-    } = read;
+/// A post as a reader's path names it: by id or by slug.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub enum PostRef {
+    Id(i64),
+    Slug(String),
+}
+
+/// The post `post` names, if readers may see it at `now`, with how many
+/// posts `user_id` unlocked in `month` and whether this is one of them, in
+/// one statement and one row (`None` when there is no such post). The
+/// month's unlocks are counted in subqueries, not joined: a join would
+/// repeat the post's columns (its body and html) once per unlocked post.
+/// A slug is looked up by the live posts' unique index on it, as an id by
+/// the primary key: one lookup either way.
+fn post_and_meter(
+    conn: &mut Conn,
+    user_id: i64,
+    month: Month,
+    post: &PostRef,
+    now: i64,
+) -> QueryResult<Option<(PostRow, u32, bool)>> {
     let months_unlocks = unlocks::table
         .filter(unlocks::user_id.eq(user_id))
-        .filter(unlocks::month.eq(key.month.index()));
-    let row: Option<(PostRow, i64, bool)> = super::direct!(conn, |c| posts::table
-        .left_join(users::table)
-        .filter(posts::id.eq(key.post_id))
-        .filter(visible_at!(now))
-        .select((
-            PostRow::as_select(),
-            months_unlocks.count().single_value().assume_not_null(),
-            diesel::dsl::exists(months_unlocks.filter(unlocks::post_id.eq(key.post_id))),
-        ))
-        .unique(c))?;
+        .filter(unlocks::month.eq(month.index()));
+    // Written once, compiled for each backend (`direct!`).
+    macro_rules! columns {
+        () => {
+            (
+                PostRow::as_select(),
+                months_unlocks.count().single_value().assume_not_null(),
+                diesel::dsl::exists(months_unlocks.filter(unlocks::post_id.eq(posts::id))),
+            )
+        };
+    }
+    let row: Option<(PostRow, i64, bool)> = match post {
+        PostRef::Id(id) => super::direct!(conn, |c| posts::table
+            .left_join(users::table)
+            .filter(posts::id.eq(id))
+            .filter(visible_at!(now))
+            .select(columns!())
+            .unique(c))?,
+        PostRef::Slug(slug) => super::direct!(conn, |c| posts::table
+            .left_join(users::table)
+            .filter(posts::slug.eq(slug))
+            .filter(visible_at!(now))
+            .select(columns!())
+            .unique(c))?,
+    };
     Ok(row.map(|(post, used, unlocked)| (post, used as u32, unlocked)))
 }
 
-/// [`decide`] applied to the plain read ([`post_and_meter`]): the
-/// post, the month's reads spent, and the decision (`None` when there is
-/// no such post).
+/// [`decide`] applied to the plain read ([`post_and_meter`]) of `read`'s
+/// post (by id): the post, the month's reads spent, and the decision
+/// (`None` when there is no such post).
 fn decide_from_plain_read(
     conn: &mut Conn,
     read: MeteredRead,
 ) -> QueryResult<Option<(PostRow, u32, Decision)>> {
-    let Some((post, used, unlocked)) = post_and_meter(conn, read)? else {
+    let (user_id, month, post) = (read.user_id, read.key.month, PostRef::Id(read.key.post_id));
+    let Some((post, used, unlocked)) = post_and_meter(conn, user_id, month, &post, read.now)?
+    else {
         return Ok(None);
     };
     let decision = decide(access_of(&post), unlocked, used, read.limit);
@@ -338,12 +366,29 @@ impl QueryFragment<Pg> for OpenMetered {
     }
 }
 
-/// A metered read a request asks about along with its session: post
-/// `post_id`, in `month` (see [`answer_read_only`]).
+/// A month's meter for one post (by id), as an unlock spends it.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct MeterKey {
     pub month: Month,
     pub post_id: i64,
+}
+
+/// A metered read a request asks about along with its session: the post
+/// its path names, in `month` (see [`answer_read_only`]).
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct Asked {
+    pub month: Month,
+    pub post: PostRef,
+}
+
+/// A read-only look at a metered read, asked with the session: `user_id`
+/// opening the post `asked` names, at `now`, with a meter of `limit`.
+#[derive(Clone, Copy, Debug)]
+pub struct Look<'a> {
+    pub user_id: i64,
+    pub asked: &'a Asked,
+    pub limit: u32,
+    pub now: i64,
 }
 
 /// What opening a post comes to, unless it is an unlock: a re-read, a
@@ -363,28 +408,32 @@ pub struct MeterKey {
 /// SQLite from a plain read, the read half of `open_metered_serialized`.
 pub fn answer_read_only(
     conn: &mut Conn,
-    read: MeteredRead,
+    look: Look<'_>,
     ahead: Option<read_ahead::Metered>,
 ) -> QueryResult<Option<Opened>> {
     let (post, used, decision, noticed) = match conn {
         DbConnection::Postgres(_) => {
-            let Some(row) = ahead.filter(|row| row.user_id == read.user_id) else {
+            let Some(row) = ahead.filter(|row| row.user_id == look.user_id) else {
                 return Ok(None);
             };
             // The read-ahead knows no clock: it found the post if it is
             // live and published, and whether its time has come is asked
             // here, at the request's own `now`.
-            let Some(post) = row.post.filter(|post| post.published_at <= read.now) else {
+            let Some(post) = row.post.filter(|post| post.published_at <= look.now) else {
                 return Ok(Some(Opened::NotFound));
             };
             let used = row.meter.used_before as u32;
-            let decision = decide(access_of(&post), row.meter.was_unlocked, used, read.limit);
+            let decision = decide(access_of(&post), row.meter.was_unlocked, used, look.limit);
             (post, used, decision, Some(row.meter.noticed))
         }
         DbConnection::Sqlite(_) => {
-            let Some((post, used, decision)) = decide_from_plain_read(conn, read)? else {
+            let (month, post) = (look.asked.month, &look.asked.post);
+            let Some((post, used, unlocked)) =
+                post_and_meter(conn, look.user_id, month, post, look.now)?
+            else {
                 return Ok(Some(Opened::NotFound));
             };
+            let decision = decide(access_of(&post), unlocked, used, look.limit);
             (post, used, decision, None)
         }
     };
@@ -392,7 +441,7 @@ pub fn answer_read_only(
         Decision::Refuse => {
             let noticed = match noticed {
                 Some(noticed) => noticed,
-                None => paywall_notices::noticed(conn, read.user_id, read.key.month)?,
+                None => paywall_notices::noticed(conn, look.user_id, look.asked.month)?,
             };
             Some(Opened::Paywalled {
                 used,

@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use diesel::query_builder::{AstPass, QueryFragment};
 
 use super::super::posts::{post_columns, PostRow};
-use super::{MeterKey, MeterState};
+use super::{Asked, MeterState, PostRef};
 use crate::db::engine::statement::prepared;
 
 /// What the read-ahead found for one session's metered read.
@@ -22,21 +22,24 @@ pub struct Metered {
     pub meter: MeterState,
 }
 
-/// What a chunk read ahead, by token hash, then month index and post id
-/// (a token's few reads in a chunk are searched in a list, so that a
-/// lookup by `&str` allocates no key).
-pub type Sheet = HashMap<String, Vec<(i32, i64, Metered)>>;
+/// What a chunk read ahead, by token hash, then what was asked (a token's
+/// few reads in a chunk are searched in a list, so that a lookup by `&str`
+/// allocates no key).
+pub type Sheet = HashMap<String, Vec<(Asked, Metered)>>;
 
 /// The read half of [`OPEN`], for every session's metered read at once, in
-/// one statement (the keys as three arrays, so its text is the same for
+/// one statement (the keys as four arrays, so its text is the same for
 /// any number of them and it stays prepared). The user is found by the
 /// session's token hash (expiry is the session check's business); a
-/// session that is not there has no row.
+/// session that is not there has no row. A post is asked for by its id or
+/// by its slug (the other is NULL), so that a read by slug costs what a
+/// read by id does.
 const READ_AHEAD: &str = concat!(
     "
-    SELECT q.token_hash, q.month, q.post_id, s.user_id, p.*, m.used_before, m.was_unlocked,
-           n.noticed
-    FROM unnest($1::text[], $2::int[], $3::bigint[]) AS q(token_hash, month, post_id)
+    SELECT q.token_hash, q.month, q.post_id AS asked_id, q.slug AS asked_slug, s.user_id,
+           p.*, m.used_before, m.was_unlocked, n.noticed
+    FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[])
+         AS q(token_hash, month, post_id, slug)
     -- Every table is read per key, by index, whatever the statistics say:
     -- the plan is made once per connection (force_generic_plan), often on
     -- a young database whose tiny tables make hash joins and a hashed
@@ -47,19 +50,33 @@ const READ_AHEAD: &str = concat!(
         SELECT s.user_id FROM sessions s WHERE s.token_hash = q.token_hash OFFSET 0
     ) s
     -- The post if it is live and published (whether its time has come is
-    -- the reader's question, asked with the request's clock).
+    -- the reader's question, asked with the request's clock): by its id
+    -- (the primary key), or by its slug (the live posts' unique index on
+    -- it, whose predicate is repeated so that the generic plan may use it).
+    -- One branch finds nothing for each key: its one-time filter on
+    -- q.post_id skips it.
     LEFT JOIN LATERAL (
-        SELECT ",
+        SELECT * FROM (
+            SELECT ",
     post_columns!(),
     "
-        FROM posts p LEFT JOIN users a ON a.id = p.author_id
-        WHERE p.id = q.post_id AND p.status = 'published' AND p.deleted_at IS NULL
+            FROM posts p LEFT JOIN users a ON a.id = p.author_id
+            WHERE q.post_id IS NOT NULL AND p.id = q.post_id
+              AND p.status = 'published' AND p.deleted_at IS NULL
+            UNION ALL
+            SELECT ",
+    post_columns!(),
+    "
+            FROM posts p LEFT JOIN users a ON a.id = p.author_id
+            WHERE q.post_id IS NULL AND p.slug = q.slug
+              AND p.status = 'published' AND p.deleted_at IS NULL
+        ) found
         OFFSET 0
     ) p ON true
     -- The month's unlocks (at most FREE_READS rows) read once.
     CROSS JOIN LATERAL (
         SELECT COUNT(*) AS used_before,
-               COALESCE(bool_or(u.post_id = q.post_id), false) AS was_unlocked
+               COALESCE(bool_or(u.post_id = p.id), false) AS was_unlocked
         FROM unlocks u
         WHERE u.user_id = s.user_id AND u.month = q.month
     ) m
@@ -71,7 +88,7 @@ const READ_AHEAD: &str = concat!(
 
 /// The metered reads a chunk reads ahead, each once, by token hash;
 /// `None` when there are none.
-pub fn to_read_ahead<'a>(keys: &[(&'a str, MeterKey)]) -> Option<Vec<(&'a str, MeterKey)>> {
+pub fn to_read_ahead<'a>(keys: &[(&'a str, &'a Asked)]) -> Option<Vec<(&'a str, &'a Asked)>> {
     if keys.is_empty() {
         return None;
     }
@@ -85,12 +102,25 @@ pub fn to_read_ahead<'a>(keys: &[(&'a str, MeterKey)]) -> Option<Vec<(&'a str, M
 /// session read-ahead (see `crate::db::engine::pg::PgConn::pipelined`).
 pub async fn read_pg(
     mut conn: &diesel_async::AsyncPgConnection,
-    keys: &[(&str, MeterKey)],
+    keys: &[(&str, &Asked)],
 ) -> QueryResult<Vec<ReadAheadRow>> {
     let read = ReadAhead {
         token_hashes: keys.iter().map(|(hash, _)| *hash).collect(),
         months: keys.iter().map(|(_, k)| k.month.index()).collect(),
-        post_ids: keys.iter().map(|(_, k)| k.post_id).collect(),
+        post_ids: keys
+            .iter()
+            .map(|(_, k)| match &k.post {
+                PostRef::Id(id) => Some(*id),
+                PostRef::Slug(_) => None,
+            })
+            .collect(),
+        slugs: keys
+            .iter()
+            .map(|(_, k)| match &k.post {
+                PostRef::Id(_) => None,
+                PostRef::Slug(slug) => Some(slug.as_str()),
+            })
+            .collect(),
     };
     diesel_async::RunQueryDsl::load(read, &mut conn).await
 }
@@ -101,6 +131,15 @@ pub fn sheet(rows: QueryResult<Vec<ReadAheadRow>>) -> Option<Sheet> {
     let rows = rows.ok()?;
     let mut found = Sheet::new();
     for row in rows {
+        let post = match (row.asked_id, row.asked_slug) {
+            (Some(id), _) => PostRef::Id(id),
+            (None, Some(slug)) => PostRef::Slug(slug),
+            (None, None) => continue,
+        };
+        let asked = Asked {
+            month: crate::domain::Month::from_index(row.month),
+            post,
+        };
         let metered = Metered {
             user_id: row.user_id,
             post: row.post,
@@ -109,37 +148,38 @@ pub fn sheet(rows: QueryResult<Vec<ReadAheadRow>>) -> Option<Sheet> {
         found
             .entry(row.token_hash)
             .or_default()
-            .push((row.month, row.post_id, metered));
+            .push((asked, metered));
     }
     Some(found)
 }
 
-/// What `sheet` holds for `token_hash`'s read of `key`, if anything.
-pub fn find(sheet: &Sheet, token_hash: &str, key: MeterKey) -> Option<Metered> {
-    let (month, post_id) = (key.month.index(), key.post_id);
+/// What `sheet` holds for `token_hash`'s read of `asked`, if anything.
+pub fn find(sheet: &Sheet, token_hash: &str, asked: &Asked) -> Option<Metered> {
     sheet
         .get(token_hash)?
         .iter()
-        .find(|(m, p, _)| (*m, *p) == (month, post_id))
-        .map(|(_, _, metered)| metered.clone())
+        .find(|(found, _)| found == asked)
+        .map(|(_, metered)| metered.clone())
 }
 
 /// `READ_AHEAD` with its parameters, prepared once per connection.
 struct ReadAhead<'a> {
     token_hashes: Vec<&'a str>,
     months: Vec<i32>,
-    post_ids: Vec<i64>,
+    post_ids: Vec<Option<i64>>,
+    slugs: Vec<Option<&'a str>>,
 }
 
 prepared!(ReadAhead<'_>, id = ReadAhead<'static>, rows = diesel::sql_types::Untyped);
 
 impl QueryFragment<Pg> for ReadAhead<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        use diesel::sql_types::{Array, BigInt, Integer, Text};
+        use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text};
         out.push_sql(READ_AHEAD);
         out.push_bind_param_value_only::<Array<Text>, _>(&self.token_hashes)?;
         out.push_bind_param_value_only::<Array<Integer>, _>(&self.months)?;
-        out.push_bind_param_value_only::<Array<BigInt>, _>(&self.post_ids)
+        out.push_bind_param_value_only::<Array<Nullable<BigInt>>, _>(&self.post_ids)?;
+        out.push_bind_param_value_only::<Array<Nullable<Text>>, _>(&self.slugs)
     }
 }
 
@@ -150,8 +190,10 @@ pub struct ReadAheadRow {
     token_hash: String,
     #[diesel(sql_type = diesel::sql_types::Integer)]
     month: i32,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    post_id: i64,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+    asked_id: Option<i64>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    asked_slug: Option<String>,
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     user_id: i64,
     /// `None`: no live, published post has that id.
