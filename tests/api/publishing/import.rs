@@ -504,6 +504,21 @@ async fn a_file_holding_u0000_is_named_with_its_field_and_stores_nothing() {
 }
 }
 
+// A file's body is held to what rendering may cost, as a request's is.
+backend_test! {
+async fn a_file_nested_deeper_than_100_levels_is_named_and_stores_nothing() {
+    let (app, author) = spawn_app_and_author().await;
+    let deep = "body: must not nest block quotes and lists more than 100 levels deep";
+    let again = ["title: Moving in, revised", "slug: moving-in", "author: alice"];
+    let files = [
+        ("post.md", markdown(&again, &format!("{}deep\n", "> ".repeat(101))), deep.to_owned()),
+        ("new.md", markdown(&["title: New"], &format!("{}deep\n", "- ".repeat(101))), deep.to_owned()),
+    ];
+
+    assert_refused_files(&app, &author, &files).await;
+}
+}
+
 backend_test! {
 async fn import_needs_a_path_and_names_the_ones_that_are_not_there() {
     let (app, _) = spawn_app_and_user("Alice").await;
