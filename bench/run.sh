@@ -226,6 +226,32 @@ floods() {
   done
 }
 
+# start_flood ROWS DATABASE_URL: F1, on a server of its own that believes
+# X-Forwarded-For from loopback, with GitHub sign-in on (its address is
+# never contacted: a start only builds the URL) and the default
+# SIGN_IN_STARTS_MAX_PER_IP_PER_HOUR: a flood of provider sign-in starts
+# and passkey options from one IPv6 /64 (128 connections, starts.lua),
+# beside S5's check_session probe. What it stored (flows and challenges)
+# must stop at the network's limit, and the probe must not notice.
+start_flood() {
+  local rows=$1 url=$2 flood stored
+  SIGN_IN_STARTS_MAX_PER_IP_PER_HOUR=600 TRUSTED_PROXIES=127.0.0.1 \
+    GITHUB_CLIENT_ID=bench GITHUB_CLIENT_SECRET=bench \
+    GITHUB_OAUTH_BASE=http://127.0.0.1:9 GITHUB_API_BASE=http://127.0.0.1:9 \
+    start_tollgate "$url" "$work/F1-server.log"
+  prepare_reader flood
+  taskset -c "$load_core" wrk --latency -d "${seconds}s" --timeout 30s -t1 -c128 -s bench/lua/starts.lua "$base" > "$work/F1-flood.txt" &
+  flood=$!
+  wrk_run "$rows" F1c "$server_pid" "$base/check_session" -t1 -c4 -s bench/lua/probe.lua
+  wait "$flood"
+  wrk_row "$rows" F1f "$work/F1-flood.txt"
+  local count='SELECT (SELECT count(*) FROM provider_flows) + (SELECT count(*) FROM webauthn_challenges)'
+  if [ "${measure_db:-0}" = 1 ]; then stored=$(psql "$url" -tAc "$count")
+  else stored=$(sqlite3 "$url" "$count"); fi
+  echo "$stored" > "$rows.F1stored"
+  stop_tollgate
+}
+
 # wrk_row ROWS NAME FILE: a row for a wrk run that ran beside another
 # (no CPU of its own to tell), its answer counts in the errors column.
 wrk_row() {
@@ -470,6 +496,7 @@ for backend in "${backends[@]}"; do
     echo "all|-|-|-|-|$(peak_rss_kib "$server_pid")|" >> "$rows"
     stop_tollgate
     floods "$rows" "$db_url"
+    start_flood "$rows" "$db_url"
   fi
   if [ "$multi" != 0 ]; then
     # A database of its own: on the last one, the mail sender would still
@@ -515,6 +542,8 @@ describe() {
     S9f) echo "S9 wrong-password flood from a new network every request, 128 conn." ;;
     S9l) echo "S9 an honest login during S9f (1 conn., 100 ms apart)" ;;
     S9c) echo "S9 \`GET /check_session\` during S9f (4 conn., ~400 req/s)" ;;
+    F1f) echo "F1 flood of provider sign-in starts (2 KiB \`return_to\`) and passkey options from one IPv6 /64, 128 conn., default per-network limit (600)" ;;
+    F1c) echo "F1 \`GET /check_session\` during F1f (4 conn., ~400 req/s)" ;;
   esac
 }
 echo
@@ -529,13 +558,13 @@ for backend in "${backends[@]}"; do
     echo
     echo "| scenario | req/s | × ceiling | p50 | p99 | server CPU/req | server + PostgreSQL CPU/req | peak RSS | non-2xx / errors |"
     echo "|---|---|---|---|---|---|---|---|---|"
-    for s in C1 S1 C2 S2 C3 S3 S4 S5 S6 S7k S7u S7pk S7pu S8f S8l S8c S9f S9l S9c; do
+    for s in C1 S1 C2 S2 C3 S3 S4 S5 S6 S7k S7u S7pk S7pu S8f S8l S8c S9f S9l S9c F1f F1c; do
       IFS='|' read -r _ rps p50 p99 cpu rss errors both < <(grep "^$s|" "$rows")
       if [ "$s" = S4 ]; then
         ratio=$(awk -v a="$rps" -v l="$limit" 'BEGIN { printf "%.2f × bcrypt limit", a / l }')
       elif [ "$s" = S5 ]; then
         ratio="– (a probe)"; cpu="– (the storm's)"; both=$cpu
-      elif [[ $s == S[89]? ]]; then
+      elif [[ $s == S[89]? || $s == F1? ]]; then
         ratio="– (a probe)"; cpu="– (the flood's)"; both=$cpu
         [[ $s == *f ]] && ratio="–"
       elif [ "$s" = S7pk ] || [ "$s" = S7pu ]; then
@@ -588,6 +617,11 @@ for backend in "${backends[@]}"; do
     # the limit refuses the flood before its hash, she signs in again.
     s8_signed=$(field "$rows" S8l 7 | sed -n 's/.*answers: \([0-9]*\) signed in.*/\1/p')
     echo "| S8 the honest user signs in during the flood (the limit stops the flood's hashing within the run) | ${s8_signed:-0} logins | $(ok "${s8_signed:-0} >= 1") |"
+    # The start flood: what it stored, and the probe beside it.
+    f1_stored=$(cat "$rows.F1stored" 2>/dev/null || echo 1000000)
+    echo "| F1 rows the flood stored ≤ SIGN_IN_STARTS_MAX_PER_IP_PER_HOUR (600) | ${f1_stored} ($(field "$rows" F1f 7)) | $(ok "$f1_stored <= 600") |"
+    f1_p99=$(to_ms "$(field "$rows" F1c 4)")
+    echo "| F1 check_session p99 ≤ 5 × S1 p99 | ${f1_p99} ms vs ${s1_p99} ms | $(ok "$f1_p99 <= 5 * $s1_p99") |"
     echo "| peak RSS < 64 MiB, all scenarios | $rss MiB | $(ok "$rss < 64") |"
     if [ -f "$work/$backend.seeded" ]; then
       seeded_rows=$work/$backend.seeded

@@ -11,7 +11,7 @@
 //! bcrypt hash takes at that cost, in milliseconds (the login storm's
 //! limit is cores ÷ that time).
 
-use actix_web::{web, App, HttpResponse, HttpServer};
+use actix_web::{web, App, HttpResponse, HttpResponseBuilder, HttpServer};
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -22,32 +22,31 @@ struct User {
     created_at: &'static str,
 }
 
-async fn check_session() -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
+/// A `200 OK` with the headers tollgate sends on every JSON answer, so
+/// that the ceiling writes as many bytes as tollgate does.
+fn ok_with_tollgate_headers() -> HttpResponseBuilder {
+    let mut ok = HttpResponse::Ok();
+    ok.insert_header(("Cache-Control", "no-store"))
         .insert_header(("X-Content-Type-Options", "nosniff"))
         .insert_header((
             "Content-Security-Policy",
             "default-src 'none'; frame-ancestors 'none'",
-        ))
-        .json(User {
-            id: 1,
-            username: "bench",
-            plan: "free",
-            created_at: "2026-11-21T10:00:00Z",
-        })
+        ));
+    ok
+}
+
+async fn check_session() -> HttpResponse {
+    ok_with_tollgate_headers().json(User {
+        id: 1,
+        username: "bench",
+        plan: "free",
+        created_at: "2026-11-21T10:00:00Z",
+    })
 }
 
 /// `GET /same`: the JSON of the file given to `serve`.
 async fn same(body: web::Data<serde_json::Value>) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
-        .insert_header(("X-Content-Type-Options", "nosniff"))
-        .insert_header((
-            "Content-Security-Policy",
-            "default-src 'none'; frame-ancestors 'none'",
-        ))
-        .json(body.get_ref())
+    ok_with_tollgate_headers().json(body.get_ref())
 }
 
 fn main() -> std::io::Result<()> {

@@ -4,14 +4,22 @@
 //! cheapest requests (the guard's 401) the default formatter was the
 //! largest cost left in our own code (docs/performance.md). A terminal keeps
 //! the default, coloured format.
+//!
+//! Whatever the format, one event is one line: the values of its fields
+//! (and of its spans' fields) are written through [`OneLine`], which
+//! escapes every character that could end a line. Some of what is logged
+//! comes from a request (a provider's `error`, a path), and any field may
+//! hold such text; a line break in it would otherwise start a line of the
+//! sender's choosing, dated and levelled like a real one.
 
 use std::cell::RefCell;
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use tracing::{Event, Subscriber};
-use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::field::RecordFields;
+use tracing_subscriber::fmt::format::{DefaultFields, Writer};
 use tracing_subscriber::fmt::time::FormatTime;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields};
 use tracing_subscriber::registry::LookupSpan;
@@ -55,6 +63,58 @@ where
         w.write_str(": ")?;
         ctx.format_fields(w.by_ref(), event)?;
         w.write_char('\n')
+    }
+}
+
+/// Characters a reader of the log may take for the end of a line: CR and
+/// LF, and the others Unicode counts as line breaks (VT, FF, NEL, LS, PS),
+/// which some viewers and parsers split on too.
+fn ends_a_line(c: char) -> bool {
+    matches!(
+        c,
+        '\n' | '\u{b}' | '\u{c}' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}'
+    )
+}
+
+/// A writer that passes text on with every character that could end a
+/// line escaped: `\r` and `\n` as those two characters each, the rarer
+/// ones as `\u{2028}`. Everything else, other control characters included,
+/// is left to the formatter (tracing-subscriber escapes terminal escape
+/// sequences in messages and errors).
+pub struct OneLine<'a, W: fmt::Write + ?Sized>(pub &'a mut W);
+
+impl<W: fmt::Write + ?Sized> fmt::Write for OneLine<'_, W> {
+    fn write_str(&mut self, mut text: &str) -> fmt::Result {
+        while let Some((at, c)) = text.char_indices().find(|&(_, c)| ends_a_line(c)) {
+            self.0.write_str(&text[..at])?;
+            match c {
+                '\r' => self.0.write_str("\\r")?,
+                '\n' => self.0.write_str("\\n")?,
+                c => write!(self.0, "\\u{{{:x}}}", u32::from(c))?,
+            }
+            text = &text[at + c.len_utf8()..];
+        }
+        self.0.write_str(text)
+    }
+}
+
+/// The fields of events and spans as tracing-subscriber's default writes
+/// them (`message name=value …`), through [`OneLine`]: no value, however it
+/// is recorded (`%` Display, `?` Debug, an error and its sources, the
+/// message), can break the line it is on. Used by the plain and the
+/// terminal format alike; in a terminal the field names lose their italics,
+/// since a `Writer` that may colour can only be made inside
+/// tracing-subscriber.
+pub struct OneLineFields;
+
+impl<'writer> FormatFields<'writer> for OneLineFields {
+    fn format_fields<R: RecordFields>(
+        &self,
+        mut writer: Writer<'writer>,
+        fields: R,
+    ) -> fmt::Result {
+        let mut one_line = OneLine(&mut writer);
+        DefaultFields::new().format_fields(Writer::new(&mut one_line), fields)
     }
 }
 
@@ -110,9 +170,10 @@ fn access_line(text: &mut String, line: &Access<'_>) {
     let mut numbers = itoa::Buffer::new();
     let _ = Timestamp.format_time(&mut Writer::new(text));
     text.push_str("  INFO tollgate::access: request method=");
-    text.push_str(line.method);
+    // The request's own text, kept on this line as the event's fields are.
+    let _ = OneLine(text).write_str(line.method);
     text.push_str(" path=");
-    text.push_str(line.path);
+    let _ = OneLine(text).write_str(line.path);
     text.push_str(" status=");
     text.push_str(numbers.format(line.status));
     text.push_str(" latency_us=");
@@ -281,7 +342,8 @@ mod tests {
         let builder = tracing_subscriber::fmt()
             .with_writer(buffer.clone())
             .with_ansi(false)
-            .with_timer(Timestamp);
+            .with_timer(Timestamp)
+            .fmt_fields(OneLineFields);
         if plain {
             tracing::subscriber::with_default(builder.event_format(PlainLine).finish(), emit);
         } else {
@@ -294,19 +356,79 @@ mod tests {
 
     #[test]
     fn hand_written_access_lines_read_exactly_like_the_event() {
-        for user_id in [None, Some(42)] {
+        for (user_id, path) in [
+            (None, "/sessions/ab%20cd"),
+            (Some(42), "/sessions/ab%20cd"),
+            (
+                None,
+                "/a\r\n2026-01-01T00:00:00.000000Z  INFO forged\u{2028}b",
+            ),
+        ] {
             let line = Access {
                 method: "DELETE",
-                path: "/sessions/ab%20cd",
+                path,
                 status: 204,
                 latency_us: 1234,
                 user_id,
             };
             let mut by_hand = String::new();
             access_line(&mut by_hand, &line);
+            assert_eq!(by_hand.matches('\n').count(), 1, "{by_hand:?}");
             let by_hand = by_hand.split_once(' ').unwrap().1.to_owned();
             let event = capture(true, || access(&line));
             assert_eq!(by_hand, event);
+        }
+    }
+
+    #[test]
+    fn line_breaks_in_values_are_escaped() {
+        let mut text = String::new();
+        OneLine(&mut text)
+            .write_str("a\rb\nc\r\nd\u{b}\u{c}\u{85}\u{2028}\u{2029}é\tz")
+            .unwrap();
+        assert_eq!(
+            text,
+            "a\\rb\\nc\\r\\nd\\u{b}\\u{c}\\u{85}\\u{2028}\\u{2029}é\tz"
+        );
+    }
+
+    /// Text from a request, in every way a field can be recorded, in an
+    /// event and in its spans (given when the span opens and recorded
+    /// later), stays on the event's one line, plain or default.
+    #[test]
+    fn no_field_can_start_a_line() {
+        #[derive(Debug)]
+        struct Failure(&'static str);
+        impl std::fmt::Display for Failure {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.0)
+            }
+        }
+        impl std::error::Error for Failure {}
+
+        const SENT: &str = "x\r\n2026-01-01T00:00:00.000000Z ERROR tollgate: forged\ry";
+        for plain in [true, false] {
+            let line = capture(plain, || {
+                let span =
+                    tracing::info_span!("callback", error = %SENT, later = tracing::field::Empty);
+                let _span = span.enter();
+                span.record("later", tracing::field::display(SENT));
+                let failure = Failure(SENT);
+                tracing::warn!(
+                    shown = %SENT,
+                    debugged = ?SENT,
+                    text = SENT,
+                    error = &failure as &(dyn std::error::Error + 'static),
+                    "the provider answered `{SENT}`"
+                );
+            });
+            assert!(line.ends_with('\n'), "{line:?}");
+            assert_eq!(line.matches(['\r', '\n']).count(), 1, "{line:?}");
+            assert_eq!(
+                line.matches("forged").count(),
+                7,
+                "every value is kept: {line:?}"
+            );
         }
     }
 

@@ -101,10 +101,12 @@ fn main() -> ExitCode {
         std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout()),
     );
     let access_writer = writer.clone();
+    // Each event on one line, whatever its fields hold (logging::OneLine).
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)
-        .with_timer(tollgate::logging::Timestamp);
+        .with_timer(tollgate::logging::Timestamp)
+        .fmt_fields(tollgate::logging::OneLineFields);
     if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
         logs.init();
     } else {

@@ -76,7 +76,7 @@ impl Application {
         .await
         .context("the migrations panicked")??;
         let key = secret::signing_key(&settings)?;
-        let logins = LoginThrottle::new(&settings)?;
+        let logins = LoginThrottle::new(&settings, pool.clone(), clock.clone())?;
         let lifetimes = Lifetimes::new(
             settings.session_ttl,
             settings.session_absolute_ttl,

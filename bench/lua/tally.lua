@@ -6,8 +6,10 @@
 -- statuses to count, in the order they are printed:
 --   tally({ { 401, "checked" }, { 503, "unavailable" } })
 -- It defines wrk's setup, init, response and done; the script keeps
--- request (and delay).
-return function(counted)
+-- request (and delay). An optional second argument, classify(status,
+-- headers), gives the number an answer is counted under, for answers that
+-- share a status but not a meaning (a redirect to two places, say).
+return function(counted, classify)
   local threads = {}
 
   -- Each thread's counts are globals of its own Lua state, which is what
@@ -26,8 +28,8 @@ return function(counted)
     end
   end
 
-  function response(status)
-    local key = name(status)
+  function response(status, headers)
+    local key = name(classify and classify(status, headers) or status)
     if _G[key] then
       _G[key] = _G[key] + 1
     end

@@ -43,10 +43,7 @@ pub async fn confirm_owner(
         password,
         by,
     };
-    let checked = state
-        .logins
-        .check_password(&state.pool, &state.clock, attempt)
-        .await?;
+    let checked = state.logins.check_password(attempt).await?;
     match checked {
         Some(_) => Ok(()),
         None => Err(ApiError::InvalidCredentials),

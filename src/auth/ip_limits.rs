@@ -29,6 +29,10 @@ pub struct IpLimits {
     pub register: IpLimit,
     /// FORGOT_MAX_PER_IP_PER_HOUR forgot-password requests.
     pub forgot: IpLimit,
+    /// SIGN_IN_STARTS_MAX_PER_IP_PER_HOUR provider sign-ins started and
+    /// passkey sign-in options: each stores a row for a caller nobody
+    /// knows yet, and takes the write lock logins need.
+    pub sign_in_starts: IpLimit,
     /// IPV6_LIMIT_PREFIX.
     pub v6_prefix: u8,
 }
@@ -38,6 +42,11 @@ impl IpLimits {
         IpLimits {
             register: IpLimit::new("register", settings.register_max_per_ip_per_hour, HOUR),
             forgot: IpLimit::new("forgot", settings.forgot_max_per_ip_per_hour, HOUR),
+            sign_in_starts: IpLimit::new(
+                "sign_in_start",
+                settings.sign_in_starts_max_per_ip_per_hour,
+                HOUR,
+            ),
             v6_prefix: settings.ipv6_limit_prefix,
         }
     }

@@ -143,6 +143,10 @@ pub struct LoginThrottle {
     /// DATABASE_TIMEOUT_SECONDS: the longest a password check may wait for
     /// a hashing thread before it is answered `503` instead.
     max_wait: std::time::Duration,
+    /// Where the counts are kept, shared by every instance.
+    pool: Pool,
+    /// Whose "now" the windows are counted in (tests move it).
+    clock: Clock,
 }
 
 impl LoginThrottle {
@@ -157,7 +161,7 @@ impl LoginThrottle {
     }
 
     /// Makes the dummy hash at the configured cost (a bcrypt: start-up only).
-    pub fn new(settings: &Settings) -> anyhow::Result<Self> {
+    pub fn new(settings: &Settings, pool: Pool, clock: Clock) -> anyhow::Result<Self> {
         Ok(LoginThrottle {
             turns: Turns::default(),
             dummy_hash: DummyHash::new(settings.bcrypt_cost)?,
@@ -171,6 +175,8 @@ impl LoginThrottle {
             ),
             v6_prefix: settings.ipv6_limit_prefix,
             max_wait: settings.database_timeout,
+            pool,
+            clock,
         })
     }
 
@@ -179,8 +185,6 @@ impl LoginThrottle {
     /// already counted.
     pub async fn check_password(
         &self,
-        pool: &Pool,
-        clock: &Clock,
         attempt: Attempt<'_>,
     ) -> Result<Option<Passed<'_>>, ApiError> {
         let Attempt {
@@ -191,7 +195,7 @@ impl LoginThrottle {
         } = attempt;
         let (dummy, cost, max_wait) = (&self.dummy_hash, self.bcrypt_cost, self.max_wait);
         let judged = self
-            .judge(pool, clock, key, account, by, |found| async move {
+            .judge(key, account, by, |found| async move {
                 let stored = found.as_ref().map(|u| u.password_hash.clone());
                 Ok(
                     match password::verify(password, stored, dummy, cost, max_wait).await? {
@@ -222,8 +226,6 @@ impl LoginThrottle {
     /// `login_locked` when this failure locked the name).
     pub async fn judge<T, F, Fut>(
         &self,
-        pool: &Pool,
-        clock: &Clock,
         key: &str,
         account: Account,
         by: &Requester,
@@ -238,6 +240,7 @@ impl LoginThrottle {
             .ip
             .filter(|_| account.is_login())
             .map(|ip| crate::domain::network_of(ip, self.v6_prefix));
+        let (pool, clock) = (&self.pool, &self.clock);
         let turn = self.turns.take(key).await;
         let reserved_at = clock.now();
         let found = {

@@ -76,6 +76,10 @@ pub struct Settings {
     pub trusted_proxies: Vec<IpNet>,
     pub register_max_per_ip_per_hour: u32,
     pub forgot_max_per_ip_per_hour: u32,
+    /// SIGN_IN_STARTS_MAX_PER_IP_PER_HOUR: provider sign-ins started and
+    /// passkey sign-in options, which each store a row before anyone is
+    /// known.
+    pub sign_in_starts_max_per_ip_per_hour: u32,
     /// Failed logins (any usernames) per client IP per lockout window.
     pub login_max_failures_per_ip: u32,
     /// IPV6_LIMIT_PREFIX: the IPv6 network the per-IP limits count by.
@@ -347,6 +351,8 @@ impl Settings {
             trusted_proxies,
             register_max_per_ip_per_hour: env.int("REGISTER_MAX_PER_IP_PER_HOUR")? as u32,
             forgot_max_per_ip_per_hour: env.int("FORGOT_MAX_PER_IP_PER_HOUR")? as u32,
+            sign_in_starts_max_per_ip_per_hour: env.int("SIGN_IN_STARTS_MAX_PER_IP_PER_HOUR")?
+                as u32,
             login_max_failures_per_ip: env.int("LOGIN_MAX_FAILURES_PER_IP")? as u32,
             ipv6_limit_prefix: env.int("IPV6_LIMIT_PREFIX")? as u8,
             event_retention: Duration::from_secs(env.int("EVENT_RETENTION_DAYS")? * 86_400),

@@ -255,6 +255,12 @@ pub const SETTINGS: &[Setting] = &[
         help: "Forgot-password requests per client IP per hour, across instances.",
     },
     Setting {
+        name: "SIGN_IN_STARTS_MAX_PER_IP_PER_HOUR",
+        default: Some("600"),
+        range: PER_IP,
+        help: "Sign-ins started with another provider, and passkey sign-in options, per client network per hour, across instances.",
+    },
+    Setting {
         name: "LOGIN_MAX_FAILURES_PER_IP",
         default: Some("100"),
         range: PER_IP,

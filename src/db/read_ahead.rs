@@ -430,18 +430,10 @@ mod tests {
     }
 
     #[test]
-    fn sqlite_sessions_read_ahead_are_what_find_live_finds() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("s.db").to_string_lossy().into_owned();
-        let mut conn = DbConnection::Sqlite(SqliteConnection::establish(&path).unwrap());
-        sessions_read_ahead_are_what_find_live_finds(&mut conn);
-    }
-
-    #[test]
-    fn postgres_sessions_read_ahead_are_what_find_live_finds() {
-        crate::db::engine::testing::on_postgres("sessions", |url| {
-            let mut conn = DbConnection::Postgres(PgConn::establish(url).unwrap());
-            sessions_read_ahead_are_what_find_live_finds(&mut conn);
-        });
+    fn sessions_read_ahead_are_what_find_live_finds_on_each_backend() {
+        crate::db::engine::testing::on_each_backend(
+            "sessions",
+            sessions_read_ahead_are_what_find_live_finds,
+        );
     }
 }

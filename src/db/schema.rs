@@ -253,6 +253,7 @@ diesel::table! {
         user_id -> Nullable<BigInt>,
         stay_signed_in -> Bool,
         expires_at -> BigInt,
+        session_id -> Nullable<Text>,
     }
 }
 

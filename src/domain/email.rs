@@ -1,7 +1,8 @@
 //! `Email`: an account's address, by the contract's rule — at most 254
 //! bytes, exactly one `@`, a non-empty local part, a domain with at least
 //! one dot, no whitespace or control characters, and nothing but the
-//! address itself. Kept as typed, compared through its canonical `key`.
+//! address itself. Kept as typed, compared through its canonical `key`,
+//! which ignores the case of ASCII letters only.
 //!
 //! "Nothing but the address" is checked by the mail library's own parser
 //! of a bare address (lettre's `Address`, RFC 5322's addr-spec): the
@@ -54,10 +55,18 @@ impl Email {
     }
 
     /// The identity of this address: `A@X.org` and `a@x.org` are one.
-    /// Only the case is folded; the address is already the bare one the
-    /// mail goes to.
+    /// Only the case of ASCII letters is folded, and nothing else; the
+    /// address is already the bare one the mail goes to.
+    ///
+    /// Unicode's case rules would join characters that are not one letter
+    /// in two cases: the Kelvin sign `K` (U+212A) lower-cases to `k`, the
+    /// dotted `İ` to `i` and a combining dot. The key decides which account
+    /// a provider's vouched-for address signs in to, which account holds an
+    /// address verified, and who gets a reset link; with those rules, a
+    /// provider vouching for `Kate@…` written with the Kelvin sign would
+    /// sign in to the account of `kate@…`.
     pub fn key(&self) -> String {
-        self.0.to_lowercase()
+        self.0.to_ascii_lowercase()
     }
 }
 
@@ -71,6 +80,25 @@ mod tests {
         assert_eq!(email.as_str(), "Alice.Smith+tag@Example.co.uk");
         assert_eq!(email.key(), "alice.smith+tag@example.co.uk");
         assert!(Email::parse("a@b.c").is_ok());
+    }
+
+    #[test]
+    fn only_ascii_letters_are_folded() {
+        let key = |raw: &str| Email::parse(raw).unwrap().key();
+        assert_eq!(key("KATE@Example.COM"), "kate@example.com");
+        // Unicode's case rules would make each of these an ASCII address,
+        // or one letter of another: the Kelvin sign `K` is not `k`, the
+        // dotted `İ` not `i`, `É` not `é`.
+        for (raw, ascii_twin) in [
+            ("\u{212A}ate@example.com", "kate@example.com"),
+            ("kate@\u{212A}ate.example", "kate@kate.example"),
+            ("\u{130}van@example.com", "ivan@example.com"),
+            ("\u{c9}lise@example.com", "\u{e9}lise@example.com"),
+        ] {
+            assert_eq!(key(raw), raw, "{raw:?} is kept as it is");
+            assert_ne!(key(raw), key(ascii_twin), "{raw:?}");
+        }
+        assert_eq!(key("\u{212A}ATE@EXAMPLE.com"), "\u{212A}ate@example.com");
     }
 
     #[test]

@@ -73,6 +73,13 @@ pub enum Notice {
     /// The account's authenticator app (and recovery codes) or passkeys
     /// were removed, by its owner or an admin.
     SecondFactorOff,
+    /// A passkey was added: it signs in without the password.
+    PasskeyAdded,
+    /// The owner linked a sign-in with another provider.
+    IdentityLinked,
+    /// A provider that vouched for the account's verified address signed
+    /// in to it, linking itself; the account's other sessions ended.
+    IdentityJoined,
 }
 
 /// A notice's text. It carries no link: nothing in it signs anyone in or
@@ -98,6 +105,23 @@ pub fn notice(kind: Notice, username: &str) -> Rendered {
             "Two-step sign-in was turned off",
             "The second sign-in step of your account was removed: signing in\n\
              now takes the password alone (or a passkey, if one is left).",
+        ),
+        Notice::PasskeyAdded => (
+            "A passkey was added",
+            "A passkey was added to your account: it signs in to it without\n\
+             the password.",
+        ),
+        Notice::IdentityLinked => (
+            "A sign-in provider was linked",
+            "A sign-in with another provider was linked to your account: it\n\
+             signs in to it without the password. Your account's security\n\
+             page lists the providers linked.",
+        ),
+        Notice::IdentityJoined => (
+            "A sign-in provider signed in to your account",
+            "A sign-in with another provider that vouches for this address was\n\
+             linked to your account and signed in to it, and every other\n\
+             session of your account was ended.",
         ),
     };
     Rendered {
@@ -166,6 +190,10 @@ mod tests {
             Notice::PasswordChanged,
             Notice::PasswordReset,
             Notice::EmailChanged,
+            Notice::SecondFactorOff,
+            Notice::PasskeyAdded,
+            Notice::IdentityLinked,
+            Notice::IdentityJoined,
         ] {
             let m = notice(kind, "Bob");
             assert!(m.subject.contains("(Bob)"), "{m:?}");

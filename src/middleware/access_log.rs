@@ -1,6 +1,8 @@
 //! One structured log line per request: method, path, status, latency and,
 //! once known, the user id. Never the query string's values, a body, a
-//! header or a cookie — nothing secret can reach the log from here.
+//! header or a cookie — nothing secret can reach the log from here. The
+//! method and path are the request's own text; `logging` writes them
+//! escaped, so they cannot break the line.
 //!
 //! The same measurement feeds the request metrics (`crate::metrics`), here
 //! rather than in a layer of their own: every layer costs every request.

@@ -5,7 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
 use super::body::{Fields, JsonObject};
-use super::extract::SignedIn;
+use super::extract::{Confirmed, SignedIn};
 use super::pagination::{pagination, Pagination};
 use crate::accounts::notices::send_notice;
 use crate::accounts::view::AccountView;
@@ -196,16 +196,9 @@ pub async fn change_password(
 #[tracing::instrument(name = "delete_account", skip_all, fields(user_id = caller.session.user.id))]
 pub async fn delete_account(
     state: web::Data<AppState>,
-    caller: SignedIn,
-    body: JsonObject,
+    Confirmed(caller): Confirmed,
 ) -> Result<HttpResponse, ApiError> {
-    let mut fields = Fields::new(&body.0);
-    let Ok(password) = caller.password_in(&mut fields, "password") else {
-        return Err(fields.into_error());
-    };
-
     let user_id = caller.session.user.id;
-    caller.confirm(&state, password).await?;
     let (live, checkouts) = db::idempotent(&state.pool, state.clock.now(), move |conn, now| {
         let live = billing::live_subscription_ids(conn, user_id)?;
         Ok::<_, ApiError>((live, billing::open_checkouts(conn, user_id, now)?))

@@ -162,11 +162,7 @@ async fn log_in(
         password: sent.password,
         by: &caller.by,
     };
-    let Some(passed) = state
-        .logins
-        .check_password(&state.pool, &state.clock, attempt)
-        .await?
-    else {
+    let Some(passed) = state.logins.check_password(attempt).await? else {
         return Err(ApiError::InvalidCredentials);
     };
 

@@ -5,12 +5,12 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
 use super::extract::requester;
-use super::pagination::{pagination, Pagination};
-use crate::db::posts::PostRow;
+use super::pagination::{listing, Listing};
+use crate::db::posts::{PostRow, Start};
 use crate::db::unlocks::{self, MeterKey, Opened};
 use crate::db::{self, paywall_notices, posts};
 use crate::domain::paywall::Reading;
-use crate::domain::post::{Access, Author, Slug};
+use crate::domain::post::{Access, Author, Cursor, Slug};
 use crate::domain::{parse_id, Meter, Requester};
 use crate::error::ApiError;
 use crate::metrics::PaywallOutcome;
@@ -52,36 +52,41 @@ struct Summary {
 #[derive(Serialize)]
 struct PostList {
     posts: Vec<Summary>,
-    page: i64,
+    /// `null` for a page after a cursor.
+    page: Option<i64>,
     per_page: i64,
     total: i64,
+    /// The cursor of the page after this one (`null` on the last).
+    next: Option<String>,
     meter: Option<Meter>,
 }
 
 /// Listing is never metered, but it shows the meter, and which posts the
 /// caller may open for free. For a free user both come from one query, the
 /// month's unlocked post ids (at most FREE_READS rows): the meter's `used`
-/// is their count.
+/// is their count. A page starts at a page number or after a cursor
+/// (`?after=`, the `next` of the page before it).
 pub async fn list(
     state: web::Data<AppState>,
     current: CurrentSession,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let Pagination { page, per_page } = pagination(req.query_string())?;
+    let Listing { start, per_page } = listing(req.query_string())?;
     let user = current.0.user;
     let reading = Reading::at(state.clock.now(), user.plan, state.settings.free_reads);
     let not_yet = state.not_yet_due.clone();
-    let (rows, total, unlocked) = db::idempotent(&state.pool, reading.now, move |conn, now| {
-        let (rows, total) = posts::page(conn, now, page, per_page, &not_yet)?;
+    let (listed, unlocked) = db::idempotent(&state.pool, reading.now, move |conn, now| {
+        let listed = posts::page(conn, now, start, per_page, &not_yet)?;
         let unlocked = match reading.limit {
             None => None,
             Some(_) => Some(unlocks::unlocked_ids(conn, user.id, reading.month)?),
         };
-        Ok::<_, ApiError>((rows, total, unlocked))
+        Ok::<_, ApiError>((listed, unlocked))
     })
     .await?;
     let meter = reading.meter(unlocked.as_ref().map_or(0, Vec::len) as u32);
-    let posts = rows
+    let posts = listed
+        .rows
         .into_iter()
         .map(|row| Summary {
             // Premium readers (no list) open everything; others a free
@@ -102,9 +107,13 @@ pub async fn list(
         .collect();
     Ok(HttpResponse::Ok().json(PostList {
         posts,
-        page,
+        page: match start {
+            Start::Page(page) => Some(page),
+            Start::After(_) => None,
+        },
         per_page,
-        total,
+        total: listed.total,
+        next: listed.next.map(Cursor::encode),
         meter,
     }))
 }

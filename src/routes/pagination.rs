@@ -1,5 +1,8 @@
-//! `page` and `per_page`, as `/blog` and `/account/events` take them.
+//! `page` and `per_page`, as `/blog` and `/account/events` take them, and
+//! `/blog`'s `after` (a cursor).
 
+use crate::db::posts::Start;
+use crate::domain::post::Cursor;
 use crate::domain::text;
 use crate::error::ApiError;
 
@@ -67,9 +70,57 @@ pub fn pagination(query: &str) -> Result<Pagination, ApiError> {
     }
 }
 
+/// Where a page of `/blog` starts, and how long it is.
+pub struct Listing {
+    pub start: Start,
+    pub per_page: i64,
+}
+
+/// `/blog`'s query: `page` or `after` (a cursor a `next` handed out),
+/// never both, and `per_page` (`422` naming what is wrong).
+pub fn listing(query: &str) -> Result<Listing, ApiError> {
+    let Pagination { page, per_page } = pagination(query)?;
+    let start = match single(query, "after")? {
+        Ok(None) => Start::Page(page),
+        Ok(Some(_)) if single(query, "page")? != Ok(None) => {
+            return Err(ApiError::field("after", "cannot be given with page"));
+        }
+        Ok(Some(text)) => Start::After(Cursor::parse(&text).ok_or_else(|| {
+            ApiError::field("after", "is not a cursor this server handed out (`next`)")
+        })?),
+        Err(()) => return Err(ApiError::field("after", "must be given once")),
+    };
+    Ok(Listing { start, per_page })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_listing_starts_at_a_page_or_after_a_cursor_never_both() {
+        let after = Cursor {
+            published_at: 1_764_100_000,
+            id: 7,
+        }
+        .encode();
+        assert!(matches!(listing("").unwrap().start, Start::Page(1)));
+        let listed = listing(&format!("after={after}&per_page=5")).unwrap();
+        assert!(matches!(listed.start, Start::After(c) if c.id == 7));
+        assert_eq!(listed.per_page, 5);
+        for bad in [
+            format!("after={after}&page=1"),
+            format!("after={after}&after={after}"),
+            "after=nonsense".to_owned(),
+            "after=".to_owned(),
+            format!("after={after}&per_page=0"),
+        ] {
+            assert!(
+                matches!(listing(&bad), Err(ApiError::Validation(_))),
+                "{bad}"
+            );
+        }
+    }
 
     #[test]
     fn pagination_defaults_and_bounds() {

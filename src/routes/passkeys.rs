@@ -11,15 +11,17 @@ use serde_json::{json, Map, Value};
 
 use super::body::{Fields, JsonObject, OptionalObject};
 use super::extract::{Confirmed, PathId, SignedIn};
+use crate::accounts::notices::notify;
 use crate::accounts::sign_in::{self, Held, Method, SignIn, Step};
 use crate::accounts::ways_in::remove_keeping_one;
 use crate::auth::passkeys::{new_handle, RelyingParty, Stored};
-use crate::auth::Account;
+use crate::auth::{ip_limits, Account};
 use crate::db::passkeys::{self as keys, Kind, NewPasskey};
 use crate::db::{self, events, two_factor, users};
 use crate::domain::username::username_key;
 use crate::domain::{EventKind, Requester};
 use crate::error::ApiError;
+use crate::mail::message::Notice;
 use crate::session::{store, SessionState};
 use crate::state::AppState;
 use crate::time::rfc3339;
@@ -144,7 +146,8 @@ pub async fn register(
         .passkeys
         .register(&registration, &kept)
         .map_err(|e| refused("registration", e.0))?;
-    let row = db::once(&state.pool, state.clock.now(), move |conn, now| {
+    let app = state.clone();
+    let (row, noticed) = db::once(&state.pool, state.clock.now(), move |conn, now| {
         let stored = NewPasskey {
             user_id,
             credential_id: &new.credential_id,
@@ -163,9 +166,14 @@ pub async fn register(
             &caller.by,
             detail,
         )?;
-        Ok::<_, ApiError>(row)
+        // A new way in that needs no password: its owner hears of it.
+        let noticed = notify(&app.mail, conn, now, user_id, Notice::PasskeyAdded)?;
+        Ok::<_, ApiError>((row, noticed))
     })
     .await?;
+    if noticed {
+        state.mail.wake();
+    }
     Ok(HttpResponse::Created().json(PasskeyView::from(row)))
 }
 
@@ -217,6 +225,7 @@ pub async fn remove(
 pub async fn login_options(
     state: web::Data<AppState>,
     req: HttpRequest,
+    by: Requester,
     _: OptionalObject,
 ) -> Result<HttpResponse, ApiError> {
     let pending = store::token_hash(&req.get_session());
@@ -241,7 +250,15 @@ pub async fn login_options(
         .map_err(|e| ApiError::internal(anyhow::anyhow!("passkey options: {}", e.0)))?;
     let (challenge, kept) = (begun.challenge, begun.state);
     let user_id = allowed.map(|(user_id, _)| user_id);
+    let (limit, network) = (
+        state.ip_limits.sign_in_starts,
+        state.ip_limits.network(by.ip),
+    );
     db::once(&state.pool, state.clock.now(), move |conn, now| {
+        // Each stores a challenge for a caller nobody knows yet:
+        // SIGN_IN_STARTS_MAX_PER_IP_PER_HOUR, with provider sign-ins
+        // started; over it rolls back, nothing stored.
+        ip_limits::spend(conn, &limit, &network, now)?;
         let expires_at = now + CHALLENGE_SECONDS;
         keys::put_challenge(conn, &challenge, Kind::Login, user_id, &kept, expires_at)?;
         Ok::<_, ApiError>(())
@@ -337,14 +354,7 @@ async fn sign_in_with(
         None => {
             state
                 .logins
-                .judge(
-                    &state.pool,
-                    &state.clock,
-                    "",
-                    Account::Unnamable,
-                    &by,
-                    |_| async { Ok(None::<()>) },
-                )
+                .judge("", Account::Unnamable, &by, |_| async { Ok(None::<()>) })
                 .await?;
             return Err(ApiError::PasskeyRefused);
         }
@@ -370,8 +380,6 @@ async fn sign_in_with(
     let judged = state
         .logins
         .judge(
-            pool,
-            &state.clock,
             &key,
             Account::SecondStep(owner),
             &by,

@@ -22,16 +22,19 @@ use serde::Serialize;
 use serde_json::json;
 use subtle::ConstantTimeEq;
 
+use super::body::{Fields, JsonObject};
 use super::extract::{PathId, SignedIn, SigningIn};
-use crate::accounts::notices::send_verification;
+use crate::accounts::notices::{notify, send_verification};
 use crate::accounts::sign_in::{self, Entered, Held, Method, SignIn, Step};
 use crate::accounts::ways_in::remove_keeping_one;
+use crate::auth::ip_limits;
 use crate::auth::providers::{random_token, FlowSecrets, Profile, Provider, ProviderError};
 use crate::db::identities::{self, FlowRow, NewFlow};
-use crate::db::{self, events, users};
+use crate::db::{self, events, sessions, two_factor, users};
 use crate::domain::username::candidates;
 use crate::domain::{Email, EventKind, Lifetimes, Requester};
 use crate::error::ApiError;
+use crate::mail::message::Notice;
 use crate::metrics::LoginOutcome;
 use crate::session::{store, token, SessionState};
 use crate::state::AppState;
@@ -54,7 +57,12 @@ pub async fn list(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(json!({ "providers": providers }))
 }
 
-/// `return_to` as sent, if it is a path of the SPA: it must start with one
+/// The longest `return_to` kept, in bytes: a path of the SPA, not a
+/// payload (each start stores it until its flow expires).
+const MAX_RETURN_TO: usize = 512;
+
+/// `return_to` as sent, if it is a path of the SPA of at most
+/// [`MAX_RETURN_TO`] bytes: it must start with one
 /// `/`, and hold no backslash, no control character and nothing a browser
 /// would read as another host. Anything else is dropped for `/`: the SPA's
 /// address is prefixed to it, so `//evil.example` or `/\evil.example`
@@ -66,7 +74,7 @@ fn safe_return_to(raw: Option<&str>) -> String {
     };
     let plain = path.starts_with('/')
         && !path.starts_with("//")
-        && path.len() <= 2048
+        && path.len() <= MAX_RETURN_TO
         && !path
             .chars()
             .any(|c| c == '\\' || c.is_control() || c.is_whitespace())
@@ -119,18 +127,105 @@ fn param<'a>(query: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-/// `GET /auth/{provider}/start?return_to=/path&stay_signed_in=true`.
+/// `GET /auth/{provider}/start?return_to=/path&stay_signed_in=true`: a
+/// sign-in, whoever calls it — reached with a session, the session it ends
+/// in replaces that one; linking is `POST /account/identities`. At most
+/// SIGN_IN_STARTS_MAX_PER_IP_PER_HOUR per client network: each stores a
+/// flow for a caller nobody knows yet.
 pub async fn start(
     state: web::Data<AppState>,
     req: HttpRequest,
     name: web::Path<String>,
+    by: Requester,
 ) -> Result<HttpResponse, ApiError> {
     let provider = state.providers.get(&name).ok_or(ApiError::NotFound)?;
     let query = query(&req);
-    let return_to = safe_return_to(param(&query, "return_to"));
-    let stay_signed_in = param(&query, "stay_signed_in") == Some("true");
-    // Started signed in: the identity is to be linked to this account.
-    let linking = SessionState::peek(&req, |s| s.active().ok().map(|r| r.user.id));
+    let flow = Flow {
+        return_to: safe_return_to(param(&query, "return_to")),
+        stay_signed_in: param(&query, "stay_signed_in") == Some("true"),
+        link: None,
+        network: Some(state.ip_limits.network(by.ip)),
+    };
+    Ok(match begin(&state, &req, provider, flow).await? {
+        Begun::Sent { url, cookie } => HttpResponse::Found()
+            .insert_header((header::LOCATION, url))
+            .cookie(cookie)
+            .finish(),
+        Begun::Refused(code) => refused(&state, code),
+    })
+}
+
+/// `POST /account/identities` `{"provider", "password"?, "return_to"?}`:
+/// `200 {"url"}`, where to send the browser to link the provider to the
+/// caller's account. Linking is a sensitive change (a way in that outlives
+/// the session and its password), so it takes the password — or, for an
+/// account without one, a sign-in at most `REAUTH_SECONDS` old — as adding
+/// a passkey does. The flow is bound to this browser and this session.
+pub async fn link(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    caller: SignedIn,
+    body: JsonObject,
+) -> Result<HttpResponse, ApiError> {
+    let mut fields = Fields::new(&body.0);
+    let provider = fields.text("provider");
+    let password = caller.password_in(&mut fields, "password");
+    let return_to = fields.optional_text("return_to");
+    let (Ok(provider), Ok(password), Ok(return_to)) = (provider, password, return_to) else {
+        return Err(fields.into_error());
+    };
+    let provider = state.providers.get(&provider).ok_or(ApiError::NotFound)?;
+    caller.confirm(&state, password).await?;
+    let flow = Flow {
+        return_to: safe_return_to(return_to.as_deref()),
+        stay_signed_in: false,
+        link: Some((caller.session.user.id, caller.session.id.clone())),
+        network: None,
+    };
+    Ok(match begin(&state, &req, provider, flow).await? {
+        Begun::Sent { url, cookie } => HttpResponse::Ok()
+            .cookie(cookie)
+            .json(json!({ "url": url })),
+        // Where the browser would have landed had the provider been
+        // reached: the SPA's login page, saying why.
+        Begun::Refused(code) => HttpResponse::Ok().json(json!({
+            "url": to_app(&state, &format!("/login?error={code}")),
+        })),
+    })
+}
+
+/// A flow about to start.
+struct Flow {
+    return_to: String,
+    stay_signed_in: bool,
+    /// For a link: the account, and the session that asked for it.
+    link: Option<(i64, String)>,
+    /// The client network a sign-in's start is counted against.
+    network: Option<String>,
+}
+
+/// How starting a flow came out.
+enum Begun {
+    /// To the provider's `url`, with the cookie binding the flow to this
+    /// browser.
+    Sent {
+        url: String,
+        cookie: Cookie<'static>,
+    },
+    /// Not started: the error code the SPA's login page is given.
+    Refused(&'static str),
+}
+
+/// Makes a flow's secrets, asks the provider where to send the browser,
+/// and keeps the flow for [`FLOW_SECONDS`] under the hash of its `state`,
+/// bound to this browser (see the module's doc). A start over its client
+/// network's limit stores nothing.
+async fn begin(
+    state: &AppState,
+    req: &HttpRequest,
+    provider: &Provider,
+    flow: Flow,
+) -> Result<Begun, ApiError> {
     // One browser, one binding: a second sign-in started in another tab
     // keeps the first one's cookie, so both can finish.
     let browser = req
@@ -152,21 +247,28 @@ pub async fn start(
         Ok(url) => url,
         Err(e) => {
             tracing::warn!(provider = provider.name(), error = %e, "could not start a sign-in");
-            return Ok(refused(&state, e.code()));
+            return Ok(Begun::Refused(e.code()));
         }
     };
     let (state_hash, browser_hash) = (token::hash(&secrets.state), token::hash(&browser));
     let provider_name = provider.name().to_owned();
-    db::once(&state.pool, state.clock.now(), move |conn, now| {
+    let limit = state.ip_limits.sign_in_starts;
+    let (user_id, session_id) = flow.link.unzip();
+    let stored = db::once(&state.pool, state.clock.now(), move |conn, now| {
+        if let Some(network) = &flow.network {
+            // Over the limit rolls this transaction back: nothing stored.
+            ip_limits::spend(conn, &limit, network, now)?;
+        }
         let row = FlowRow {
             browser_hash,
             provider: provider_name,
             nonce: secrets.nonce,
             pkce_verifier: secrets.pkce_verifier,
-            return_to,
-            user_id: linking,
-            stay_signed_in,
+            return_to: flow.return_to,
+            user_id,
+            stay_signed_in: flow.stay_signed_in,
             expires_at: now + FLOW_SECONDS,
+            session_id,
         };
         identities::put_flow(
             conn,
@@ -177,7 +279,12 @@ pub async fn start(
         )?;
         Ok::<_, ApiError>(())
     })
-    .await?;
+    .await;
+    match stored {
+        Ok(()) => {}
+        Err(ApiError::TooManyRequests { .. }) => return Ok(Begun::Refused("too_many_requests")),
+        Err(e) => return Err(e),
+    }
     let cookie = Cookie::build(FLOW_COOKIE, browser)
         .path(state.providers.cookie_path())
         .http_only(true)
@@ -187,10 +294,7 @@ pub async fn start(
         .secure(state.settings.cookie_secure)
         .max_age(CookieDuration::seconds(FLOW_SECONDS))
         .finish();
-    Ok(HttpResponse::Found()
-        .insert_header((header::LOCATION, url))
-        .cookie(cookie)
-        .finish())
+    Ok(Begun::Sent { url, cookie })
 }
 
 /// What the callback's decision came to.
@@ -202,8 +306,6 @@ enum Outcome {
     /// The identity was linked to the caller's own account, whose session
     /// goes on.
     Linked,
-    /// The account is disabled.
-    Disabled,
 }
 
 /// `GET /auth/{provider}/callback?code&state` (or `?error&state`).
@@ -214,21 +316,57 @@ pub async fn callback(
     caller: SigningIn,
 ) -> Result<HttpResponse, ApiError> {
     let provider = state.providers.get(&name).ok_or(ApiError::NotFound)?;
-    match sign_in(&state, &req, provider, caller).await {
+    match come_back(&state, &req, provider, caller).await {
         Ok(answer) => Ok(answer),
         Err(Refusal(code)) => Ok(refused(&state, code)),
     }
 }
 
-/// A callback that ends at the SPA's login page with this error code.
+/// A callback that ends at the SPA's login page with this error code, and
+/// changes nothing: whatever its transaction did is rolled back.
 struct Refusal(&'static str);
+
+/// Why a callback's transaction rolled back.
+enum Undone {
+    Api(ApiError),
+    /// The identity a link flow brought belongs to another account.
+    IdentityTaken,
+}
+
+impl From<ApiError> for Undone {
+    fn from(e: ApiError) -> Self {
+        Undone::Api(e)
+    }
+}
+
+impl From<db::Error> for Undone {
+    fn from(e: db::Error) -> Self {
+        Undone::Api(e.into())
+    }
+}
+
+impl From<diesel::result::Error> for Undone {
+    fn from(e: diesel::result::Error) -> Self {
+        Undone::Api(e.into())
+    }
+}
+
+impl From<Undone> for Refusal {
+    fn from(undone: Undone) -> Self {
+        match undone {
+            Undone::Api(e) => e.into(),
+            Undone::IdentityTaken => Refusal("identity_taken"),
+        }
+    }
+}
 
 impl From<ApiError> for Refusal {
     fn from(e: ApiError) -> Self {
         match e {
             ApiError::Unavailable => Refusal("unavailable"),
-            // The account went away while its sign-in was being decided.
-            ApiError::NotFound => Refusal("invalid_state"),
+            ApiError::AccountDisabled => Refusal("account_disabled"),
+            // The flow's session or account went away while it was out.
+            ApiError::NotFound | ApiError::NotLoggedIn(_) => Refusal("invalid_state"),
             e => {
                 tracing::error!(error = %e, "a provider sign-in failed");
                 Refusal("internal")
@@ -237,7 +375,7 @@ impl From<ApiError> for Refusal {
     }
 }
 
-async fn sign_in(
+async fn come_back(
     state: &web::Data<AppState>,
     req: &HttpRequest,
     provider: &Provider,
@@ -260,6 +398,18 @@ async fn sign_in(
     if !same_browser {
         tracing::info!(provider = name, "a sign-in came back in another browser");
         return Err(Refusal("invalid_state"));
+    }
+    // A link goes on only with the session that asked for it: one ended
+    // meanwhile (a logout, a password change) asked for nothing any more.
+    if let Some(asked_by) = &flow.session_id {
+        let same_session = SessionState::peek(req, |s| s.id() == Some(asked_by.as_str()));
+        if !same_session {
+            tracing::info!(
+                provider = name,
+                "a link came back without the session that asked"
+            );
+            return Err(Refusal("invalid_state"));
+        }
     }
     if let Some(error) = param(&query, "error") {
         let e = match error {
@@ -289,12 +439,10 @@ async fn sign_in(
             Refusal(e.code())
         })?;
 
-    let current = SessionState::peek(req, |s| s.active().ok().map(|r| r.user.id));
     let ask = Decide {
         provider: name.to_owned(),
         profile,
-        flow_user: flow.user_id,
-        current,
+        linking: flow.user_id,
         stay: flow.stay_signed_in,
         by: caller.by.clone(),
         held: Held {
@@ -313,7 +461,7 @@ async fn sign_in(
             // A parallel callback for the same new person made their
             // account first (this one rolled back): the second try finds
             // it by the identity.
-            Err(ApiError::UsernameTaken) if !tried => tried = true,
+            Err(Undone::Api(ApiError::UsernameTaken)) if !tried => tried = true,
             other => break other?,
         }
     };
@@ -321,7 +469,6 @@ async fn sign_in(
         state.mail.wake();
     }
     match outcome {
-        Outcome::Disabled => Err(Refusal("account_disabled")),
         Outcome::Linked => Ok(redirect(&to_app(state, &flow.return_to))),
         Outcome::SignedIn(entered) => entered
             .answer(
@@ -339,93 +486,72 @@ async fn sign_in(
 struct Decide {
     provider: String,
     profile: Profile,
-    /// The account that started the flow signed in (linking).
-    flow_user: Option<i64>,
-    /// The account of the session the callback came with.
-    current: Option<i64>,
+    /// The account a link flow is for; `None` for a sign-in.
+    linking: Option<i64>,
     stay: bool,
     by: Requester,
     /// What the browser held, which signing in ends.
     held: Held,
 }
 
-/// Which account the profile signs in, in the contract's order: the one
-/// already linked to this identity; the account that started the flow
-/// signed in; the account holding the provider's address verified, when
-/// the provider vouches for it too; else a new account. Then the sign-in
-/// itself, the way every sign-in finishes. One transaction, so a link, an
-/// account and its session commit together or not at all.
+/// What the callback does, in one transaction, so that a link, an
+/// account and its session commit together or not at all — and a refusal
+/// (a disabled account, an identity another account holds) changes
+/// nothing. A link flow links the identity to its account
+/// ([`link_to`]). A sign-in signs in, in the contract's order: the
+/// account already linked to this identity; the account holding the
+/// provider's address verified, when the provider vouches for it too (a
+/// join, which ends that account's other sessions and tells its address);
+/// else a new account. Then the sign-in itself, the way every sign-in
+/// finishes. Whether a message was queued comes with the outcome.
 fn decide(
     conn: &mut db::Conn,
     now: i64,
     lifetimes: &Lifetimes,
     app: &AppState,
     ask: Decide,
-) -> Result<(Outcome, bool), ApiError> {
+) -> Result<(Outcome, bool), Undone> {
+    if let Some(user_id) = ask.linking {
+        return Ok((Outcome::Linked, link_to(conn, now, app, &ask, user_id)?));
+    }
     let profile = &ask.profile;
     let provider = ask.provider.as_str();
     // An address the provider gives that the contract's rule accepts.
     let email = profile.email.as_deref().and_then(|e| Email::parse(e).ok());
-    let linked = |conn: &mut db::Conn, user_id: i64| -> Result<Option<i64>, ApiError> {
-        let email = email.as_ref().map(Email::as_str);
-        let Some(id) = identities::link(conn, user_id, provider, &profile.subject, email, now)?
-        else {
-            return Ok(None);
-        };
-        let detail = json!({ "id": id, "provider": provider });
-        events::record(
-            conn,
-            now,
-            user_id,
-            EventKind::IdentityLinked,
-            &ask.by,
-            detail,
-        )?;
-        Ok(Some(user_id))
-    };
-
     let mut queued = false;
     let mut user_id = identities::owner(conn, provider, &profile.subject)?;
-    // Linked by this very sign-in, to the account that started it signed in.
-    let mut linked_now = false;
-    if user_id.is_none() {
-        if let Some(caller) = ask.flow_user {
-            user_id = linked(conn, caller)?;
-            linked_now = user_id.is_some();
-        } else if let (Some(email), true) = (&email, profile.email_verified) {
-            // Only an address both sides have verified joins two
-            // accounts: an unverified one proves nobody owns it.
-            if let Some(holder) = users::verified_holder(conn, &email.key())? {
-                user_id = linked(conn, holder)?;
+    if let (None, Some(email), true) = (user_id, &email, profile.email_verified) {
+        // Only an address both sides have verified joins two accounts: an
+        // unverified one proves nobody owns it. Whoever registered it
+        // first and verified it keeps the account, but not its sessions:
+        // the provider's person signs in, and anyone else signed in to it
+        // is signed out and told.
+        if let Some(holder) = users::verified_holder(conn, &email.key())? {
+            if linked(conn, now, &ask, holder)? {
+                sessions::end_all(conn, holder)?;
+                two_factor::end_pending_of(conn, holder)?;
+                queued |= notify(&app.mail, conn, now, holder, Notice::IdentityJoined)?;
+                user_id = Some(holder);
             }
         }
-    }
-    // A parallel callback for this identity linked it first.
-    if user_id.is_none() && ask.flow_user.is_some() {
-        user_id = identities::owner(conn, provider, &profile.subject)?;
     }
     let made = user_id.is_none();
     let user_id = match user_id {
         Some(id) => id,
         None => {
             let (id, sent) = new_account(conn, now, app, &ask, email.as_ref())?;
-            queued = sent;
+            queued |= sent;
             id
         }
     };
 
     let Some(user) = users::find(conn, user_id)? else {
         // Deleted in between: nothing to sign in to.
-        return Err(ApiError::NotFound);
+        return Err(ApiError::NotFound.into());
     };
     if user.disabled {
-        return Ok((Outcome::Disabled, queued));
-    }
-    // Linking from a signed-in session: that session goes on. Signing in
-    // again with an identity linked before is a sign-in like any other
-    // (it renews the session, and the window for sensitive changes).
-    if linked_now && ask.current == Some(user_id) {
-        return Ok((Outcome::Linked, queued));
+        // Rolls back whatever this callback linked or made.
+        return Err(ApiError::AccountDisabled.into());
     }
     let sign_in = SignIn {
         user_id,
@@ -442,6 +568,66 @@ fn decide(
     };
     let entered = sign_in::enter(conn, now, lifetimes, sign_in)?;
     Ok((Outcome::SignedIn(entered), queued))
+}
+
+/// Links the profile's identity to `user_id`, recording `identity_linked`:
+/// `false` when another request linked it first.
+fn linked(conn: &mut db::Conn, now: i64, ask: &Decide, user_id: i64) -> Result<bool, ApiError> {
+    let provider = ask.provider.as_str();
+    let email = ask
+        .profile
+        .email
+        .as_deref()
+        .and_then(|e| Email::parse(e).ok());
+    let address = email.as_ref().map(Email::as_str);
+    let Some(id) = identities::link(conn, user_id, provider, &ask.profile.subject, address, now)?
+    else {
+        return Ok(false);
+    };
+    let detail = json!({ "id": id, "provider": provider });
+    events::record(
+        conn,
+        now,
+        user_id,
+        EventKind::IdentityLinked,
+        &ask.by,
+        detail,
+    )?;
+    Ok(true)
+}
+
+/// A link flow's end: the identity linked to `user_id`, and its verified
+/// address told; nothing to do if it is linked to it already; `409
+/// `identity_taken` (the SPA's login page, with nothing changed) when
+/// another account holds it. Whether a message was queued.
+fn link_to(
+    conn: &mut db::Conn,
+    now: i64,
+    app: &AppState,
+    ask: &Decide,
+    user_id: i64,
+) -> Result<bool, Undone> {
+    let subject = &ask.profile.subject;
+    match identities::owner(conn, &ask.provider, subject)? {
+        Some(owner) if owner == user_id => return Ok(false),
+        Some(_) => return Err(Undone::IdentityTaken),
+        None => {}
+    }
+    users::find(conn, user_id)?.ok_or(ApiError::NotFound)?;
+    if !linked(conn, now, ask, user_id)? {
+        // Another request linked it first, to this account or another.
+        return match identities::owner(conn, &ask.provider, subject)? {
+            Some(owner) if owner == user_id => Ok(false),
+            _ => Err(Undone::IdentityTaken),
+        };
+    }
+    Ok(notify(
+        &app.mail,
+        conn,
+        now,
+        user_id,
+        Notice::IdentityLinked,
+    )?)
 }
 
 /// A new account for the profile: a valid, free username made from the
@@ -556,9 +742,12 @@ mod tests {
 
     #[test]
     fn return_to_stays_a_path_of_the_spa() {
-        for good in ["/", "/blog/3", "/account?tab=security", "/a/b#c"] {
+        let longest = format!("/{}", "a".repeat(MAX_RETURN_TO - 1));
+        for good in ["/", "/blog/3", "/account?tab=security", "/a/b#c", &longest] {
             assert_eq!(safe_return_to(Some(good)), good);
         }
+        let too_long = format!("{longest}a");
+        assert_eq!(safe_return_to(Some(&too_long)), "/");
         for bad in [
             "https://evil.example/",
             "//evil.example",

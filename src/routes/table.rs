@@ -316,7 +316,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
         path: "/account/identities",
         access: Access::Session,
         reads_ahead: ReadsAhead::Session,
-        handlers: &[get(|r| r.to(providers::identities))],
+        handlers: &[
+            get(|r| r.to(providers::identities)),
+            post(|r| r.to(providers::link)),
+        ],
     },
     Endpoint {
         path: "/account/identities/{id}",
@@ -561,7 +564,7 @@ mod tests {
             assert_eq!(verbs.len(), endpoint.handlers.len(), "{}", endpoint.path);
         }
         assert!(ALLOW.iter().all(|allow| !allow.is_empty()));
-        assert_eq!(ROUTES.len(), 48);
+        assert_eq!(ROUTES.len(), 49);
     }
 
     #[test]

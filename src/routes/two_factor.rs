@@ -118,33 +118,26 @@ pub async fn turn_off(
     let key = username_key(&caller.session.user.username);
     let judged = state
         .logins
-        .judge(
-            pool,
-            &state.clock,
-            &key,
-            Account::Id(user_id),
-            &caller.by,
-            |_| async move {
-                db::once(pool, clock.now(), move |conn, now| {
-                    match spend(conn, user_id, &Proof::either(code), now)? {
-                        Spent::Yes => {}
-                        Spent::No => return Ok(None),
-                        Spent::NotOn => return Err(ApiError::TwoFactorNotEnabled),
-                    }
-                    two_factor::remove(conn, user_id)?;
-                    two_factor::end_pending_of(conn, user_id)?;
-                    events::record_plain(conn, now, user_id, EventKind::TwoFactorDisabled, &by)?;
-                    Ok(Some(notify(
-                        &app.mail,
-                        conn,
-                        now,
-                        user_id,
-                        Notice::SecondFactorOff,
-                    )?))
-                })
-                .await
-            },
-        )
+        .judge(&key, Account::Id(user_id), &caller.by, |_| async move {
+            db::once(pool, clock.now(), move |conn, now| {
+                match spend(conn, user_id, &Proof::either(code), now)? {
+                    Spent::Yes => {}
+                    Spent::No => return Ok(None),
+                    Spent::NotOn => return Err(ApiError::TwoFactorNotEnabled),
+                }
+                two_factor::remove(conn, user_id)?;
+                two_factor::end_pending_of(conn, user_id)?;
+                events::record_plain(conn, now, user_id, EventKind::TwoFactorDisabled, &by)?;
+                Ok(Some(notify(
+                    &app.mail,
+                    conn,
+                    now,
+                    user_id,
+                    Notice::SecondFactorOff,
+                )?))
+            })
+            .await
+        })
         .await?;
     let Some((noticed, _turn)) = judged else {
         return Err(ApiError::field(
@@ -300,8 +293,6 @@ async fn finish(
     let judged = state
         .logins
         .judge(
-            pool,
-            &state.clock,
             &key,
             Account::SecondStep(user.id),
             &by,

@@ -3,8 +3,10 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
+use crate::support::db::execute;
 use crate::support::{
-    assert_error, assert_json, spawn_app, spawn_app_and_user, spawn_app_with_user,
+    assert_error, assert_invalid_field, assert_json, spawn_app, spawn_app_and_user,
+    spawn_app_with_user,
 };
 
 backend_test! {
@@ -62,6 +64,58 @@ async fn the_blog_pages() {
     assert_eq!(list["total"], 12);
     let past_the_end: Value = app.get(&client, "/blog?page=9").await.json().await.unwrap();
     assert_eq!(past_the_end["posts"].as_array().unwrap().len(), 0);
+}
+}
+
+backend_test! {
+async fn deep_pages_by_cursor_list_each_post_once_whatever_changes_meanwhile() {
+    let (app, client) = spawn_app_and_user("Alice").await;
+    let ids = |list: &Value| -> Vec<i64> {
+        list["posts"].as_array().unwrap().iter().map(|p| p["id"].as_i64().unwrap()).collect()
+    };
+    let first: Value = app.get(&client, "/blog?per_page=5").await.json().await.unwrap();
+    assert_eq!(ids(&first), [12, 11, 10, 9, 8]);
+    let next = first["next"].as_str().expect("a cursor to the next page").to_owned();
+
+    // Between two pages a post is published on top and one the reader has
+    // not reached yet is removed: the next page starts where the last one
+    // ended all the same, and lists the rest once.
+    let now = app.now();
+    execute(
+        &app,
+        &format!(
+            "INSERT INTO posts (id, slug, title, body, html, excerpt, published_at) \
+             VALUES (13, 'news', 'News', 'News', '<p>News</p>', 'News', {now})"
+        ),
+    );
+    execute(&app, "UPDATE posts SET deleted_at = 1 WHERE id = 6");
+    let second: Value = app
+        .get(&client, &format!("/blog?after={next}&per_page=5"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ids(&second), [7, 5, 4, 3, 2]);
+    assert_eq!(second["page"], Value::Null);
+    assert_eq!(second["per_page"], 5);
+    assert_eq!(second["total"], 12);
+    let next = second["next"].as_str().unwrap().to_owned();
+    let last: Value = app.get(&client, &format!("/blog?after={next}&per_page=5")).await.json().await.unwrap();
+    assert_eq!(ids(&last), [1]);
+    assert_eq!(last["next"], Value::Null, "the last page has no next");
+    // Numbered pages carry a cursor too, and the last one none.
+    let numbered: Value = app.get(&client, "/blog?page=3&per_page=5").await.json().await.unwrap();
+    assert_eq!(numbered["next"], Value::Null);
+
+    let cursor = first["next"].as_str().unwrap();
+    for bad in [
+        format!("/blog?after={cursor}&page=2"),
+        format!("/blog?after={cursor}&after={cursor}"),
+        "/blog?after=not-a-cursor".to_owned(),
+        "/blog?after=".to_owned(),
+    ] {
+        assert_invalid_field(app.get(&client, &bad).await, "after").await;
+    }
 }
 }
 

@@ -297,3 +297,60 @@ async fn a_flood_of_password_checks_is_turned_away_not_queued() {
         .unwrap();
     assert_eq!(login.status(), StatusCode::OK);
 }
+
+backend_test! {
+async fn sign_in_starts_per_ip_are_limited_across_instances_and_store_nothing_past_it() {
+    use crate::providers::{location, spawn, Kind, APP};
+
+    let limit = [
+        ("TRUSTED_PROXIES", "127.0.0.1"),
+        ("SIGN_IN_STARTS_MAX_PER_IP_PER_HOUR", "3"),
+    ];
+    let Some((_github, a)) = spawn(Kind::Github, &limit).await else { return };
+    let b = a.sibling().await;
+    const IP: &str = "203.0.113.9";
+    // Browsers that follow no redirect: the start's answer is the test's.
+    let start = |app: &TestApp, ip: &str, return_to: &str| {
+        app.client()
+            .get(app.url(&format!("/auth/github/start?return_to={return_to}")))
+            .header("X-Forwarded-For", ip)
+            .send()
+    };
+    let options = |app: &TestApp, ip: &str| {
+        app.client()
+            .post(app.url("/login/passkey/options"))
+            .header("X-Forwarded-For", ip)
+            .json(&json!({}))
+            .send()
+    };
+    let flows = || count(&a, "SELECT COUNT(*) AS n FROM provider_flows");
+    let challenges = || count(&a, "SELECT COUNT(*) AS n FROM webauthn_challenges");
+
+    // Three, from either instance, of either kind: a start, options, a
+    // start whose return_to is too long to keep.
+    let too_long = format!("/{}", "a".repeat(600));
+    assert!(location(&start(&a, IP, "/blog").await.unwrap()).starts_with("http://127.0.0.1:"));
+    assert_eq!(options(&b, IP).await.unwrap().status(), StatusCode::OK);
+    assert!(location(&start(&b, IP, &too_long).await.unwrap()).starts_with("http://127.0.0.1:"));
+    assert_eq!((flows(), challenges()), (2, 1));
+    let kept = count(&a, "SELECT COUNT(*) AS n FROM provider_flows WHERE return_to = '/'");
+    assert_eq!(kept, 1, "a return_to over 512 bytes counts as absent");
+
+    // The fourth of either kind, on either instance: refused, nothing stored.
+    for app in [&a, &b] {
+        let refused = start(app, IP, "/blog").await.unwrap();
+        assert_eq!(refused.status(), StatusCode::FOUND);
+        assert_eq!(location(&refused), format!("{APP}/login?error=too_many_requests"));
+        let refused = options(app, IP).await.unwrap();
+        let wait = retry_after(&refused);
+        assert!((1..=3600).contains(&wait), "Retry-After {wait}");
+        assert_error(refused, StatusCode::TOO_MANY_REQUESTS, "too_many_requests").await;
+    }
+    assert_eq!((flows(), challenges()), (2, 1), "a refused start stored something");
+    // Never another network's problem, and a new hour starts anew.
+    assert_eq!(options(&a, "203.0.113.10").await.unwrap().status(), StatusCode::OK);
+    a.advance_clock(3_600);
+    b.advance_clock(3_600);
+    assert_eq!(options(&b, IP).await.unwrap().status(), StatusCode::OK);
+}
+}

@@ -3,7 +3,8 @@
 //! reads, a password change, a forgotten password and its reset link, a
 //! checkout and a Stripe webhook — never contains a password, a password
 //! hash, a cookie, a session token, an emailed link's token or its hash,
-//! or a Stripe secret.
+//! or a Stripe secret. And a line break a request brings (a provider's
+//! `error`, a username, a `User-Agent`) never starts a line of the log.
 
 use reqwest::{Client, StatusCode};
 use serde_json::json;
@@ -226,5 +227,119 @@ async fn no_secret_of_a_provider_sign_in_reaches_the_log() {
     }
     assert!(!log.contains(&token::hash(&state)), "the state's hash is in the log");
     assert!(!log.contains("eyJ"), "a JSON Web Token is in the log");
+}
+}
+
+/// A line forged after an injected line break, dressed as a real one.
+const FORGED: &str = "2026-01-01T00:00:00.000000Z  INFO tollgate::access: forged";
+/// Text after an injected line break that would start a line of its own.
+const LOOSE: &str = "LOOSE-TEXT";
+
+/// Every line of `log`, cut at any CR or LF: a log reader may take either
+/// for the end of a line.
+fn log_lines(log: &str) -> Vec<&str> {
+    log.split(['\r', '\n'])
+        .filter(|line| !line.is_empty())
+        .collect()
+}
+
+/// One request written by hand, so that its `User-Agent` may hold what
+/// an HTTP client refuses to send; whatever the server answers.
+async fn raw_request(port: u16, user_agent: &[u8]) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let mut request = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: ".to_vec();
+    request.extend_from_slice(user_agent);
+    request.extend_from_slice(b"\r\nConnection: close\r\n\r\n");
+    stream.write_all(&request).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer).await;
+}
+
+backend_test! {
+async fn line_breaks_a_request_brings_never_start_a_log_line() {
+    use crate::support::fakes::github_stand_in::GithubStandIn;
+    use crate::support::free_port;
+
+    let app = spawn_app_with(&[]).await;
+    app.stop().await;
+    let dir = tempfile::tempdir().unwrap();
+    let github = GithubStandIn::start("gh-client", "gh-secret").await;
+    let port = free_port().to_string();
+    github.set_callback(&format!("http://127.0.0.1:{port}/auth/github/callback"));
+    let base = github.url();
+    let env = [
+        ("DATABASE_URL", app.database_url.as_str()),
+        ("SESSION_SECRET", SESSION_SECRET),
+        ("RUST_LOG", "trace"),
+        ("PORT", port.as_str()),
+        ("GITHUB_CLIENT_ID", "gh-client"),
+        ("GITHUB_CLIENT_SECRET", "gh-secret"),
+        ("GITHUB_OAUTH_BASE", base.as_str()),
+        ("GITHUB_API_BASE", base.as_str()),
+    ];
+    let (mut child, port, output) = spawn_binary(dir.path(), &env);
+    let server = format!("http://127.0.0.1:{port}");
+    let browser = Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+
+    // A provider's `error`: the flow is the browser's own, so the callback
+    // reads the error and logs it.
+    for breaks in ["\n", "\r", "\r\n"] {
+        let start = browser.get(format!("{server}/auth/github/start")).send().await.unwrap();
+        assert_eq!(start.status(), StatusCode::FOUND);
+        let to = reqwest::Url::parse(start.headers()["location"].to_str().unwrap()).unwrap();
+        let state = to.query_pairs().find(|(k, _)| k == "state").unwrap().1.into_owned();
+        let error = format!("server_error{breaks}{FORGED}{breaks}{LOOSE}");
+        let callback = reqwest::Url::parse_with_params(
+            &format!("{server}/auth/github/callback"),
+            [("error", error.as_str()), ("state", state.as_str())],
+        )
+        .unwrap();
+        let back = browser.get(callback).send().await.unwrap();
+        assert_eq!(back.status(), StatusCode::FOUND);
+        assert!(back.headers()["location"].to_str().unwrap().ends_with("?error=provider_error"));
+    }
+    // A username at /login, and a User-Agent.
+    for breaks in ["\n", "\r", "\r\n"] {
+        let username = format!("logan{breaks}{FORGED}{breaks}{LOOSE}");
+        let login = browser
+            .post(format!("{server}/login"))
+            .json(&json!({"username": username, "password": "whatever it is"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(login.status(), StatusCode::UNAUTHORIZED);
+        let agent = format!("agent{breaks}{FORGED}{breaks}{LOOSE}");
+        raw_request(port, agent.as_bytes()).await;
+    }
+    // The log is written off the requests' threads: wait for the last
+    // callback's line.
+    let logged = crate::support::wait_for(10, || {
+        output.lock().unwrap().matches("the provider sent no code").count() == 3
+    })
+    .await;
+    let _ = child.kill();
+    let _ = child.wait();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+
+    let log = output.lock().unwrap().clone();
+    assert!(logged, "each provider error was logged: {log}");
+    assert!(log.contains("forged"), "the provider's error is in the log, escaped");
+    for line in log_lines(&log) {
+        assert!(!line.starts_with(FORGED), "a forged line: {line:?}");
+        assert!(!line.starts_with(LOOSE), "a line of loose text: {line:?}");
+        let stamp = line.split(' ').next().unwrap_or_default();
+        assert!(
+            chrono::DateTime::parse_from_rfc3339(stamp).is_ok(),
+            "a line that does not start with a timestamp: {line:?}"
+        );
+    }
 }
 }

@@ -7,8 +7,8 @@
 // app on without a password and then finishes a Corp sign-in with its code,
 // is offered "Sign in again with Corp" on a reauth_required answer, sets a
 // first password; a cancel at the provider comes back to the sign-in page
-// as a message; a password user links Corp from the security page and then
-// signs in with it.
+// as a message; a password user links Corp from the security page (a link
+// asks for their password) and then signs in with it.
 
 import { stepOf, totp } from "./two_factor.mjs";
 
@@ -195,7 +195,7 @@ export async function providers(t, { suffix, password, SPA_URL, API_URL }) {
     await p.context().close();
   });
 
-  await step(`${linker} (a password account) links Corp from the security page, and Corp then signs them in`, async () => {
+  await step(`${linker} (a password account) links Corp from the security page with their password, and Corp then signs them in`, async () => {
     // An address the provider does not vouch for: only the link joins the two.
     await providerAccount(linkerSub, { email: `${linker}@corp.example`, email_verified: false, preferred_username: `${linker}_corp` });
     q = await offlineTab();
@@ -204,6 +204,9 @@ export async function providers(t, { suffix, password, SPA_URL, API_URL }) {
     await q.getByTestId("identities-none").waitFor();
     await expectText(q, "identity-link-corp", "Link Corp");
     await q.getByTestId("identity-link-corp").click();
+    await q.getByTestId("identity-link-password").fill(password);
+    await shotsAtWidths(q, "oidc-09-link-form", "the security page's link form");
+    await q.getByTestId("identity-link-submit").click();
     await atTheProvider(q, linkerSub);
     await backAt(q, "/account/security");
     await expectText(q, "current-user", linker);

@@ -12,11 +12,8 @@
 //! repeated). Both run on the blocking pool, so no database call ever
 //! blocks an async worker, and both hand the work the request's time.
 //!
-//! Lookups by a unique key use `.get_result()`, never `.first()`: `first`
-//! adds `LIMIT ?`, and SQLite's planner reads a bound LIMIT's value, so
-//! every re-bind expires the cached statement and SQLite parses and plans
-//! the query again on each call (a quarter of `check_session`'s CPU when
-//! measured; see docs/performance.md).
+//! Lookups by a unique key use [`Unique::unique`], never `.first()` (see
+//! there why).
 
 mod batch;
 mod connection;
@@ -29,6 +26,7 @@ mod sync;
 #[cfg(test)]
 pub mod testing;
 mod transaction;
+mod unique;
 
 use std::sync::Arc;
 
@@ -43,6 +41,7 @@ pub use migrations::migrate;
 #[cfg(test)]
 pub use migrations::redo_from;
 pub use transaction::write_transaction;
+pub use unique::Unique;
 
 use crate::config::Settings;
 

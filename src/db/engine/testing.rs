@@ -62,6 +62,21 @@ pub fn on_postgres(name: &str, test: impl FnOnce(&str) + std::panic::UnwindSafe)
     }
 }
 
+/// Runs `test` on a connection to a fresh SQLite file, then on one to a
+/// fresh PostgreSQL database (see [`on_postgres`]; `name` names it): a
+/// check of SQL that both backends must answer alike.
+pub fn on_each_backend(name: &str, test: impl Fn(&mut Conn) + std::panic::RefUnwindSafe) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(format!("{name}.db"));
+    let sqlite = diesel::SqliteConnection::establish(&path.to_string_lossy()).unwrap();
+    test(&mut super::DbConnection::Sqlite(sqlite));
+    on_postgres(name, |url| {
+        test(&mut super::DbConnection::Postgres(
+            PgConn::establish(url).unwrap(),
+        ));
+    });
+}
+
 /// A pool of two connections to the SQLite file at `path`, its chunks of
 /// jobs that do not read ahead split `parallel` ways, those that do going
 /// through `lanes`.

@@ -9,6 +9,7 @@ use super::schema::{
     billing_checkouts, billing_customers, billing_events, billing_subscriptions, users,
 };
 use super::{Conn, DbConnection};
+use crate::db::engine::Unique;
 use crate::domain::billing::{plan_for_status, Change, Event, Subscription, PREMIUM_STATUSES};
 use crate::domain::{EventKind, Plan, Requester};
 
@@ -28,8 +29,7 @@ pub fn customer_of(conn: &mut Conn, user_id: i64) -> QueryResult<Option<String>>
     billing_customers::table
         .find(user_id)
         .select(billing_customers::customer_id)
-        .get_result(conn) // no LIMIT: see the note in db/engine/mod.rs
-        .optional()
+        .unique(conn)
 }
 
 /// Remembers `customer_id` as `user_id`'s customer, unless they already

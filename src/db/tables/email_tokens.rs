@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use super::schema::email_tokens;
 use super::Conn;
+use crate::db::engine::Unique;
 
 /// What a token may be used for; a verification token cannot reset a
 /// password, nor the other way round.
@@ -60,8 +61,7 @@ pub fn find_live(
         .filter(email_tokens::purpose.eq(purpose.as_str()))
         .filter(email_tokens::expires_at.gt(now))
         .select((email_tokens::user_id, email_tokens::email_key))
-        .get_result(conn) // no LIMIT: see the note in db/engine/mod.rs
-        .optional()
+        .unique(conn)
 }
 
 /// Spends the live token with this hash and purpose: deletes it and says

@@ -11,6 +11,7 @@ use diesel::prelude::*;
 
 use super::schema::{identities, provider_flows};
 use super::Conn;
+use crate::db::engine::Unique;
 
 /// An identity as its owner sees it.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -28,8 +29,7 @@ pub fn owner(conn: &mut Conn, provider: &str, subject: &str) -> QueryResult<Opti
         .filter(identities::provider.eq(provider))
         .filter(identities::subject.eq(subject))
         .select(identities::user_id)
-        .get_result(conn) // no LIMIT: see the note in db/engine/mod.rs
-        .optional()
+        .unique(conn)
 }
 
 /// Links `subject` at `provider` to the account: its id, or `None` when
@@ -101,9 +101,13 @@ pub struct FlowRow {
     pub nonce: String,
     pub pkce_verifier: String,
     pub return_to: String,
+    /// The account a link is for (`None`: a sign-in).
     pub user_id: Option<i64>,
     pub stay_signed_in: bool,
     pub expires_at: i64,
+    /// The session that asked for the link, which must still be the
+    /// browser's when the provider sends it back.
+    pub session_id: Option<String>,
 }
 
 /// A new flow, named by the hash of its `state`.
@@ -125,6 +129,7 @@ pub fn put_flow(conn: &mut Conn, new: NewFlow<'_>) -> QueryResult<()> {
             provider_flows::user_id.eq(row.user_id),
             provider_flows::stay_signed_in.eq(row.stay_signed_in),
             provider_flows::expires_at.eq(row.expires_at),
+            provider_flows::session_id.eq(row.session_id.as_deref()),
         ))
         .execute(conn)
         .map(|_| ())

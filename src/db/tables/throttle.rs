@@ -4,6 +4,7 @@ use diesel::prelude::*;
 
 use super::schema::login_throttle;
 use super::{Conn, DbConnection};
+use crate::db::engine::Unique;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = login_throttle)]
@@ -19,8 +20,7 @@ pub fn lockout_remaining(conn: &mut Conn, key: &str, now: i64) -> QueryResult<Op
     let locked_until: Option<Option<i64>> = super::direct!(conn, |c| login_throttle::table
         .find(key)
         .select(login_throttle::locked_until)
-        .get_result(c) // no LIMIT: see the note in db/engine/mod.rs
-        .optional())?;
+        .unique(c))?;
     Ok(locked_until
         .flatten()
         .filter(|until| *until > now)
@@ -55,8 +55,7 @@ pub fn record_failure(
     let row: Option<ThrottleRow> = login_throttle::table
         .find(key)
         .select(ThrottleRow::as_select())
-        .get_result(conn) // no LIMIT: see the note in db/engine/mod.rs
-        .optional()?;
+        .unique(conn)?;
     let (failures, window_started_at) = match row {
         // Still counting within the window, and not serving a lockout.
         Some(row) if row.window_started_at + window > now && row.locked_until.is_none() => {

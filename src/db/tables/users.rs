@@ -4,6 +4,7 @@ use diesel::prelude::*;
 
 use super::schema::users;
 use super::{Conn, DbConnection};
+use crate::db::engine::Unique;
 use crate::domain::{Email, Plan, Role, User, Username};
 
 /// A user row as stored, hash included: never leaves the server.
@@ -45,16 +46,14 @@ pub fn find_by_key(conn: &mut Conn, key: &str) -> QueryResult<Option<UserRow>> {
     super::direct!(conn, |c| users::table
         .filter(users::username_key.eq(key))
         .select(UserRow::as_select())
-        .get_result(c) // no LIMIT: see the note in db/engine/mod.rs
-        .optional())
+        .unique(c))
 }
 
 pub fn find(conn: &mut Conn, id: i64) -> QueryResult<Option<UserRow>> {
     super::direct!(conn, |c| users::table
         .find(id)
         .select(UserRow::as_select())
-        .get_result(c) // no LIMIT: see the note in db/engine/mod.rs
-        .optional())
+        .unique(c))
 }
 
 pub fn exists(conn: &mut Conn, key: &str) -> QueryResult<bool> {
@@ -174,12 +173,14 @@ pub fn search(
     part: Option<&str>,
     (page, per_page): (i64, i64),
 ) -> QueryResult<(Vec<AdminRow>, i64)> {
-    // Both keys are stored lower-cased, so a lower-cased pattern matches
-    // in any case on both backends (PostgreSQL's LIKE minds case). `%`,
-    // `_` and the escape itself are literal in what an admin types.
+    // Both keys are stored with their ASCII letters lower-cased, so a
+    // pattern folded the same way matches in any case on both backends
+    // (PostgreSQL's LIKE minds case); other letters match as typed, as
+    // they are compared. `%`, `_` and the escape itself are literal in
+    // what an admin types.
     let pattern = part.map(|part| {
         let escaped = part
-            .to_lowercase()
+            .to_ascii_lowercase()
             .replace('\\', "\\\\")
             .replace('%', "\\%")
             .replace('_', "\\_");
@@ -211,8 +212,7 @@ pub fn find_for_admin(conn: &mut Conn, id: i64) -> QueryResult<Option<AdminRow>>
     users::table
         .find(id)
         .select(AdminRow::as_select())
-        .get_result(conn) // no LIMIT: see the note in db/engine/mod.rs
-        .optional()
+        .unique(conn)
 }
 
 /// Whether any enabled admin other than `id` is left. Admins' changes
@@ -264,8 +264,7 @@ pub fn email_of(conn: &mut Conn, id: i64) -> QueryResult<Option<EmailRow>> {
     users::table
         .find(id)
         .select(EmailRow::as_select())
-        .get_result(conn) // no LIMIT: see the note in db/engine/mod.rs
-        .optional()
+        .unique(conn)
 }
 
 /// Every account holding the address `key`, verified or not, that is not
@@ -300,8 +299,7 @@ pub fn verified_holder(conn: &mut Conn, key: &str) -> QueryResult<Option<i64>> {
         .filter(users::email_key.eq(key))
         .filter(users::email_verified.eq(true))
         .select(users::id)
-        .get_result(conn) // no LIMIT: see the note in db/engine/mod.rs
-        .optional()
+        .unique(conn)
 }
 
 /// Gives the account an unverified address (or none).
@@ -357,9 +355,8 @@ mod tests {
     use diesel::connection::SimpleConnection;
 
     use super::*;
-    use crate::db::engine::pg::PgConn;
-    use crate::db::engine::testing::on_postgres;
-    use crate::db::engine::{migrate, redo_from, DbConnection};
+    use crate::db::engine::testing::on_each_backend;
+    use crate::db::engine::{migrate, redo_from};
 
     /// Addresses stored before the bare-address rule, as a raw insert would
     /// have kept them, and what the bare-address migration leaves of them.
@@ -384,11 +381,7 @@ mod tests {
         }
         redo_from(conn, "2026-11-25-000001").unwrap();
         for (name, email, verified) in rows {
-            let row = users::table
-                .filter(users::username_key.eq(name))
-                .select((users::email, users::email_key, users::email_verified))
-                .get_result::<(Option<String>, Option<String>, bool)>(conn)
-                .unwrap();
+            let row = stored_address(conn, name);
             let expected = if name == "bare" {
                 (Some(email.to_owned()), Some(email.to_owned()), verified)
             } else {
@@ -398,19 +391,167 @@ mod tests {
         }
     }
 
-    #[test]
-    fn sqlite_keeps_only_bare_addresses() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("users.db").to_string_lossy().into_owned();
-        let mut conn = DbConnection::Sqlite(diesel::SqliteConnection::establish(&path).unwrap());
-        display_names_are_removed_and_bare_addresses_kept(&mut conn);
+    /// Addresses and what holds their keys, stored as they were when keys
+    /// were lower-cased by Unicode's rules, and what the ASCII-keys
+    /// migration makes of them: the look-alikes' keys split off, nothing
+    /// else moves, every account keeps its address and whether it is
+    /// verified, and the split frees the ASCII address for its own owner.
+    fn keys_are_made_again_by_the_ascii_rule(conn: &mut Conn) {
+        use super::super::schema::{email_tokens, forgot_requests, outbox};
+
+        migrate(conn).unwrap();
+        const KELVIN_KATE: &str = "\u{212A}ate@example.com";
+        const KELVIN_KIM: &str = "\u{212A}im@Example.com";
+        // (username, address, verified): at most one verified per old key.
+        let rows = [
+            ("kate", "kate@example.com", true),
+            ("kelvin", KELVIN_KATE, false),
+            ("shouty", "KATE@Example.com", false),
+            ("elise", "\u{c9}lise@Example.com", true),
+            ("kelvinkim", KELVIN_KIM, true),
+            ("kim", "Kim@example.com", false),
+        ];
+        let mut ids = std::collections::HashMap::new();
+        for (name, email, verified) in rows {
+            conn.batch_execute(&format!(
+                "INSERT INTO users (username, username_key, password_hash, plan, created_at, \
+                 email, email_key, email_verified) VALUES ('{name}', '{name}', 'h', 'free', 1, \
+                 '{email}', '{}', {verified})",
+                email.to_lowercase(),
+            ))
+            .unwrap();
+            let id: i64 = users::table
+                .filter(users::username_key.eq(name))
+                .select(users::id)
+                .get_result(conn)
+                .unwrap();
+            ids.insert(name, id);
+        }
+        // Links: Kelvin's and Kate's for the address each holds, and one of
+        // Kate's for an address she no longer holds.
+        for (hash, name, key) in [
+            ("t-kelvin", "kelvin", "kate@example.com"),
+            ("t-kate", "kate", "kate@example.com"),
+            ("t-old", "kate", "old@example.com"),
+        ] {
+            conn.batch_execute(&format!(
+                "INSERT INTO email_tokens (token_hash, user_id, purpose, email_key, created_at, \
+                 expires_at) VALUES ('{hash}', {}, 'verify', '{key}', 1, 2)",
+                ids[name]
+            ))
+            .unwrap();
+        }
+        conn.batch_execute(&format!(
+            "INSERT INTO forgot_requests (email, email_key, requested_at) \
+             VALUES ('{KELVIN_KATE}', 'kate@example.com', 1), ('KATE@example.com', 'kate@example.com', 1); \
+             INSERT INTO outbox (recipient, recipient_key, subject, body, created_at, next_attempt_at) \
+             VALUES ('{KELVIN_KATE}', 'kate@example.com', 's', 'b', 1, 1), \
+             ('Kate@Example.com', 'kate@example.com', 's', 'b', 1, 1)"
+        ))
+        .unwrap();
+
+        redo_from(conn, "2026-11-29-000001").unwrap();
+
+        for (name, email, verified) in rows {
+            let row = stored_address(conn, name);
+            let key = Email::parse(email).unwrap().key();
+            assert_eq!(row, (Some(email.to_owned()), Some(key), verified), "{name}");
+        }
+        assert_eq!(
+            verified_holder(conn, "kate@example.com").unwrap(),
+            Some(ids["kate"])
+        );
+        assert_eq!(verified_holder(conn, KELVIN_KATE).unwrap(), None);
+        assert_eq!(
+            verified_holder(conn, "\u{212A}im@example.com").unwrap(),
+            Some(ids["kelvinkim"])
+        );
+        // Kim's address was taken, by its look-alike; it is Kim's to verify.
+        assert_eq!(verified_holder(conn, "kim@example.com").unwrap(), None);
+        assert!(mark_verified(conn, ids["kim"], "kim@example.com").unwrap());
+
+        let tokens: Vec<(String, String)> = email_tokens::table
+            .order(email_tokens::token_hash)
+            .select((email_tokens::token_hash, email_tokens::email_key))
+            .load(conn)
+            .unwrap();
+        assert_eq!(
+            tokens,
+            [
+                ("t-kate".to_owned(), "kate@example.com".to_owned()),
+                ("t-kelvin".to_owned(), KELVIN_KATE.to_owned()),
+                ("t-old".to_owned(), "old@example.com".to_owned()),
+            ]
+        );
+        let requests: Vec<String> = forgot_requests::table
+            .order(forgot_requests::id)
+            .select(forgot_requests::email_key)
+            .load(conn)
+            .unwrap();
+        assert_eq!(requests, [KELVIN_KATE, "kate@example.com"]);
+        let counted: Vec<String> = outbox::table
+            .order(outbox::id)
+            .select(outbox::recipient_key)
+            .load(conn)
+            .unwrap();
+        assert_eq!(counted, [KELVIN_KATE, "kate@example.com"]);
+    }
+
+    /// The address `name`'s row holds: as typed, its key, verified or not.
+    fn stored_address(conn: &mut Conn, name: &str) -> (Option<String>, Option<String>, bool) {
+        users::table
+            .filter(users::username_key.eq(name))
+            .select((users::email, users::email_key, users::email_verified))
+            .get_result(conn)
+            .unwrap()
     }
 
     #[test]
-    fn postgres_keeps_only_bare_addresses() {
-        on_postgres("bare_addresses", |url| {
-            let mut conn = DbConnection::Postgres(PgConn::establish(url).unwrap());
-            display_names_are_removed_and_bare_addresses_kept(&mut conn);
-        });
+    fn keys_are_made_again_by_the_ascii_rule_on_each_backend() {
+        on_each_backend("ascii_email_keys", keys_are_made_again_by_the_ascii_rule);
+    }
+
+    /// What the migration's comment relies on: two addresses with one key by
+    /// the ASCII rule had one key by Unicode's rules too (keys only split),
+    /// and lower-casing by Unicode's rules twice is lower-casing once (so no
+    /// row's new key is, midway through the migration, the old key of
+    /// another verified row).
+    #[test]
+    fn the_ascii_keys_only_split_the_unicode_ones() {
+        for c in (0..=u32::from(char::MAX)).filter_map(char::from_u32) {
+            let once = c.to_lowercase().collect::<String>();
+            assert_eq!(once.to_lowercase(), once, "{c:?}");
+            let ascii = c.to_ascii_lowercase();
+            assert_eq!(ascii.to_lowercase().collect::<String>(), once, "{c:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn one_ascii_key_is_one_unicode_key(
+            a in "[aAkK\u{212A}\u{130}iI\u{c9}\u{e9}\u{3a3}\u{3c3}\u{3c2} .@]{0,12}",
+            flips in proptest::collection::vec(proptest::bool::ANY, 12),
+        ) {
+            // `b`: `a` with some of its ASCII letters in the other case.
+            let b: String = a
+                .chars()
+                .zip(flips.iter().chain(std::iter::repeat(&false)))
+                .map(|(c, flip)| match (flip, c.is_ascii_lowercase()) {
+                    (true, true) => c.to_ascii_uppercase(),
+                    (true, false) => c.to_ascii_lowercase(),
+                    _ => c,
+                })
+                .collect();
+            proptest::prop_assert_eq!(a.to_ascii_lowercase(), b.to_ascii_lowercase());
+            proptest::prop_assert_eq!(a.to_lowercase(), b.to_lowercase());
+        }
+    }
+
+    #[test]
+    fn only_bare_addresses_are_kept_on_each_backend() {
+        on_each_backend(
+            "bare_addresses",
+            display_names_are_removed_and_bare_addresses_kept,
+        );
     }
 }

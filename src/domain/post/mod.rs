@@ -18,6 +18,7 @@ mod access;
 mod author;
 mod body;
 mod cost;
+mod cursor;
 mod excerpt;
 #[cfg(test)]
 mod html_tree;
@@ -28,6 +29,7 @@ mod title;
 pub use access::Access;
 pub use author::Author;
 pub use body::Body;
+pub use cursor::Cursor;
 pub use excerpt::{derive_excerpt, Excerpt};
 pub use render::render;
 pub use slug::Slug;

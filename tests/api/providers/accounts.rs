@@ -1,8 +1,9 @@
 //! Which account a provider's sign-in lands on, in the contract's order:
-//! the one linked to the identity; the caller's, when the flow began
-//! signed in; the one holding the provider's address verified, when both
-//! sides verified it; else a new account without a password. Each test
-//! runs with the real OpenID provider and with the GitHub stand-in.
+//! the one linked to the identity; the one holding the provider's address
+//! verified, when both sides verified it; else a new account without a
+//! password. And linking, which only a signed-in owner's request starts
+//! (`POST /account/identities`). Each test runs with the real OpenID
+//! provider and with the GitHub stand-in.
 
 use reqwest::StatusCode;
 use serde_json::json;
@@ -10,7 +11,8 @@ use serde_json::json;
 use super::{account, identities, lands_at, last_event, refused_with, spawn, Person};
 use crate::each_provider;
 use crate::support::db::{count, execute};
-use crate::support::mail::{event_kinds, mailed_token};
+use crate::support::mail::{event_kinds, mailed_message, verified_user};
+use crate::support::{assert_error, assert_invalid_field, PASSWORD};
 use crate::two_factor::{code, enrolled, second_step, step_start};
 
 backend_test! {
@@ -55,9 +57,7 @@ backend_test! {
     async fn a_verified_address_on_both_sides_joins_that_account() {
         each_provider!(kind, {
             let Some((idp, app)) = spawn(kind, &[]).await else { continue };
-            let alice = app.user("alice").email(Some("alice@example.com")).register().await;
-            let token = mailed_token(&app, "/verify-email", 1).await;
-            assert_eq!(app.verify_email(&token).await.status(), StatusCode::NO_CONTENT);
+            let alice = verified_user(&app, "alice", "alice@example.com").await;
             let id = account(&app, &alice).await["id"].clone();
 
             let person = Person::new("2001", "someone", "ALICE@example.com");
@@ -68,6 +68,37 @@ backend_test! {
             assert_eq!(joined["has_password"], true);
             let linked = last_event(&app, &browser, "identity_linked").await;
             assert_eq!(linked["detail"]["provider"], idp.name());
+            // Whoever registered the address first is signed out, and the
+            // address is told.
+            assert_eq!(app.check_session(&alice).await.status(), StatusCode::UNAUTHORIZED);
+            let notice = mailed_message(&app, 2).await;
+            assert!(notice.contains("signed in to your account"), "{notice}");
+        });
+    }
+}
+
+backend_test! {
+    async fn a_look_alike_address_joins_nothing() {
+        each_provider!(kind, {
+            let Some((idp, app)) = spawn(kind, &[]).await else { continue };
+            let kate = verified_user(&app, "kate", "kate@example.com").await;
+            let kate_id = account(&app, &kate).await["id"].clone();
+
+            // Vouched for by the provider, and written with the Kelvin sign
+            // (U+212A), which Unicode's case rules lower-case to `k`: not
+            // Kate's address, so not Kate's account.
+            let person = Person::new("7001", "kelvin", "\u{212A}ate@example.com");
+            let browser = app.client();
+            lands_at(&idp.sign_in(&app, &browser, &person).await, "/");
+            let made = account(&app, &browser).await;
+            assert_ne!(made["id"], kate_id, "{kind:?}");
+            assert_eq!(made["username"], "kelvin");
+            assert_eq!(made["email"], "\u{212A}ate@example.com");
+            assert_eq!(made["email_verified"], true);
+            // Kate's account is as it was, her session too.
+            assert!(identities(&app, &kate).await.is_empty());
+            assert_eq!(app.check_session(&kate).await.status(), StatusCode::OK);
+            assert_eq!(account(&app, &kate).await["email_verified"], true);
         });
     }
 }
@@ -77,9 +108,7 @@ backend_test! {
         each_provider!(kind, {
             let Some((idp, app)) = spawn(kind, &[]).await else { continue };
             // Verified here, not at the provider.
-            let alice = app.user("alice").email(Some("alice@example.com")).register().await;
-            let token = mailed_token(&app, "/verify-email", 1).await;
-            assert_eq!(app.verify_email(&token).await.status(), StatusCode::NO_CONTENT);
+            let alice = verified_user(&app, "alice", "alice@example.com").await;
             let alice_id = account(&app, &alice).await["id"].clone();
             let claims_alice = Person::new("3001", "alice", "alice@example.com").unverified();
             let browser = app.client();
@@ -106,23 +135,27 @@ backend_test! {
 }
 
 backend_test! {
-    async fn signing_in_while_signed_in_links_the_identity_to_the_caller() {
+    async fn a_link_asked_for_with_the_password_links_the_identity_to_the_caller() {
         each_provider!(kind, {
             let Some((idp, app)) = spawn(kind, &[]).await else { continue };
-            let alice = app.logged_in_client("alice").await;
+            let alice = verified_user(&app, "alice", "alice@example.com").await;
             let id = account(&app, &alice).await["id"].clone();
             // An address nobody here holds, so only the flow's own account
             // can be the one it lands on.
             let person = Person::new("4001", "ally", "ally@example.org");
-            let answer = idp
-                .sign_in_with(&app, &alice, &person, "?return_to=/account")
+            let asked = idp
+                .ask_to_link(&app, &alice, json!({"password": PASSWORD, "return_to": "/account"}))
                 .await;
+            let answer = idp.link_through(&app, &alice, &person, asked).await;
             lands_at(&answer, "/account");
             // The same session goes on.
             assert_eq!(account(&app, &alice).await["id"], id, "{kind:?}");
             assert_eq!(identities(&app, &alice).await.len(), 1);
             let linked = last_event(&app, &alice, "identity_linked").await;
             assert_eq!(linked["detail"]["provider"], idp.name());
+            // Its verified address is told.
+            let notice = mailed_message(&app, 2).await;
+            assert!(notice.contains("A sign-in provider was linked"), "{notice}");
 
             // And from now on the provider signs in to Alice's account.
             let elsewhere = app.client();
@@ -133,7 +166,75 @@ backend_test! {
 }
 
 backend_test! {
-    async fn a_disabled_account_is_refused() {
+    async fn a_start_never_links_whoever_calls_it() {
+        each_provider!(kind, {
+            let Some((idp, app)) = spawn(kind, &[]).await else { continue };
+            // A stolen cookie: its holder starts a sign-in with their own
+            // provider account, which must not become a way into Alice's.
+            let alice = app.logged_in_client("alice").await;
+            let id = account(&app, &alice).await["id"].clone();
+            let thief = Person::new("4101", "thief", "thief@example.org");
+            lands_at(&idp.sign_in(&app, &alice, &thief).await, "/");
+            let landed = account(&app, &alice).await;
+            assert_ne!(landed["id"], id, "{kind:?}: the start linked");
+            assert_eq!(landed["username"], "thief");
+            assert_eq!(count(&app, "SELECT COUNT(*) AS n FROM identities"), 1);
+            let alice_again = app.client();
+            assert_eq!(app.login(&alice_again, "alice", PASSWORD).await.status(), StatusCode::OK);
+            assert!(identities(&app, &alice_again).await.is_empty());
+            // The session the browser held was replaced, as any sign-in
+            // replaces it: only the one just opened is Alice's.
+            let sessions = format!("SELECT COUNT(*) AS n FROM sessions WHERE user_id = {id}");
+            assert_eq!(count(&app, &sessions), 1);
+        });
+    }
+}
+
+backend_test! {
+    async fn a_link_needs_the_password_and_the_session_that_asked() {
+        each_provider!(kind, {
+            let Some((idp, app)) = spawn(kind, &[]).await else { continue };
+            let alice = app.logged_in_client("alice").await;
+            let missing = idp.ask_to_link(&app, &alice, json!({})).await;
+            assert_invalid_field(missing, "password").await;
+            let wrong = idp.ask_to_link(&app, &alice, json!({"password": "not hers"})).await;
+            assert_error(wrong, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+            let events = event_kinds(&app, &alice).await;
+            assert!(events.contains(&"login_failed".to_owned()), "{events:?}");
+            let body = json!({"provider": "nobody", "password": PASSWORD});
+            let unknown = app.post_json(&alice, "/account/identities", &body).await;
+            assert_error(unknown, StatusCode::NOT_FOUND, "not_found").await;
+
+            // Asked for, then the session ends before the provider sends
+            // the browser back: nothing is linked.
+            let person = Person::new("4201", "ally", "ally@example.org");
+            let asked = idp.ask_to_link(&app, &alice, json!({"password": PASSWORD})).await;
+            assert_eq!(app.logout(&alice).await.status(), StatusCode::NO_CONTENT);
+            refused_with(&idp.link_through(&app, &alice, &person, asked).await, "invalid_state");
+            assert_eq!(count(&app, "SELECT COUNT(*) AS n FROM identities"), 0, "{kind:?}");
+        });
+    }
+}
+
+backend_test! {
+    async fn a_link_to_an_identity_another_account_holds_changes_nothing() {
+        each_provider!(kind, {
+            let Some((idp, app)) = spawn(kind, &[]).await else { continue };
+            let person = Person::new("4301", "bob", "bob@example.org");
+            let bob = app.client();
+            lands_at(&idp.sign_in(&app, &bob, &person).await, "/");
+            let alice = app.logged_in_client("alice").await;
+            refused_with(&idp.link(&app, &alice, &person).await, "identity_taken");
+            assert!(identities(&app, &alice).await.is_empty(), "{kind:?}");
+            assert_eq!(identities(&app, &bob).await.len(), 1);
+            // Alice's session goes on.
+            assert_eq!(app.check_session(&alice).await.status(), StatusCode::OK);
+        });
+    }
+}
+
+backend_test! {
+    async fn a_disabled_account_is_refused_and_nothing_changes() {
         each_provider!(kind, {
             let Some((idp, app)) = spawn(kind, &[]).await else { continue };
             let person = Person::new("5001", "carol", "carol@example.com");
@@ -143,6 +244,22 @@ backend_test! {
             let again = app.client();
             refused_with(&idp.sign_in(&app, &again, &person).await, "account_disabled");
             assert_eq!(app.check_session(&again).await.status(), StatusCode::UNAUTHORIZED);
+
+            // Joined by its verified address, refused: the identity the
+            // refused sign-in would have linked is not linked.
+            let dora = verified_user(&app, "dora", "dora@example.com").await;
+            let dora_id = account(&app, &dora).await["id"].clone();
+            execute(&app, "UPDATE users SET disabled = TRUE WHERE username_key = 'dora'");
+            let claims_dora = Person::new("5002", "dora-at-idp", "dora@example.com");
+            refused_with(&idp.sign_in(&app, &app.client(), &claims_dora).await, "account_disabled");
+            let dora_identities =
+                count(&app, &format!("SELECT COUNT(*) AS n FROM identities WHERE user_id = {dora_id}"));
+            assert_eq!(dora_identities, 0, "{kind:?}: a refused callback linked");
+            let events = count(
+                &app,
+                &format!("SELECT COUNT(*) AS n FROM events WHERE user_id = {dora_id} AND kind = 'identity_linked'"),
+            );
+            assert_eq!(events, 0);
         });
     }
 }
@@ -153,7 +270,7 @@ backend_test! {
             let Some((idp, app)) = spawn(kind, &[]).await else { continue };
             let alice = enrolled(&app, "alice").await;
             let person = Person::new("6001", "alice-elsewhere", "a6@example.org");
-            lands_at(&idp.sign_in(&app, &alice.client, &person).await, "/");
+            lands_at(&idp.link(&app, &alice.client, &person).await, "/");
             assert_eq!(identities(&app, &alice.client).await.len(), 1);
 
             let browser = app.client();

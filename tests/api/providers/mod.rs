@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 
 use crate::support::fakes::github_stand_in::{GithubStandIn, GithubUser};
 use crate::support::oidc::OidcProvider;
-use crate::support::{free_port, spawn_app_with, TestApp};
+use crate::support::{free_port, spawn_app_with, TestApp, PASSWORD};
 
 /// The SPA's address, where every sign-in ends (the default APP_URL).
 pub const APP: &str = "http://localhost:5173";
@@ -158,6 +158,41 @@ impl Idp {
         query: &str,
     ) -> Response {
         let back = self.to_callback(app, browser, person, query).await;
+        browser.get(&back).send().await.expect("the app answers")
+    }
+
+    /// Asks to link the provider to the account `browser` is signed in to
+    /// (`POST /account/identities` with `body`, the provider's name added):
+    /// the answer.
+    pub async fn ask_to_link(&self, app: &TestApp, browser: &Client, body: Value) -> Response {
+        let mut body = body;
+        body["provider"] = json!(self.name());
+        app.post_json(browser, "/account/identities", &body).await
+    }
+
+    /// A whole link, with the password, as `person`: the callback's answer.
+    pub async fn link(&self, app: &TestApp, browser: &Client, person: &Person) -> Response {
+        let asked = self
+            .ask_to_link(app, browser, json!({"password": PASSWORD}))
+            .await;
+        self.link_through(app, browser, person, asked).await
+    }
+
+    /// From a link's `200 {"url"}` (`asked`), through the provider as
+    /// `person`, and back: the callback's answer.
+    pub async fn link_through(
+        &self,
+        app: &TestApp,
+        browser: &Client,
+        person: &Person,
+        asked: Response,
+    ) -> Response {
+        assert_eq!(asked.status(), StatusCode::OK, "the link is asked for");
+        let to: Value = asked.json().await.unwrap();
+        self.set_person(person).await;
+        let back = self
+            .through(app, browser, to["url"].as_str().expect("a url"), person)
+            .await;
         browser.get(&back).send().await.expect("the app answers")
     }
 }

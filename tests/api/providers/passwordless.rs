@@ -38,10 +38,12 @@ backend_test! {
             ("POST", "/account/passkeys/options"),
             ("POST", "/email"),
             ("POST", "/password"),
+            ("POST", "/account/identities"),
             ("DELETE", "/account"),
         ] {
             let body = match path {
                 "/email" => json!({"email": "f2@example.com"}),
+                "/account/identities" => json!({"provider": "github"}),
                 "/password" => json!({"new_password": NEW_PASSWORD}),
                 _ => json!({}),
             };
@@ -106,11 +108,14 @@ backend_test! {
         assert_eq!(unlinked["detail"]["provider"], "github");
 
         // The address both sides verified still leads the provider here,
-        // and links the identity again.
+        // and links the identity again — a join, which signs out the
+        // account's other sessions.
+        let id = account(&app, &browser).await["id"].clone();
         let fresh = app.client();
         lands_at(&idp.sign_in(&app, &fresh, &frank()).await, "/");
-        assert_eq!(account(&app, &fresh).await["id"], account(&app, &browser).await["id"]);
-        assert_eq!(identities(&app, &browser).await.len(), 1);
+        assert_eq!(account(&app, &fresh).await["id"], id);
+        assert_eq!(identities(&app, &fresh).await.len(), 1);
+        assert_eq!(app.check_session(&browser).await.status(), StatusCode::UNAUTHORIZED);
     }
 }
 

@@ -141,6 +141,20 @@ async fn an_admin_searches_users_by_name_or_address_newest_first() {
 }
 
 backend_test! {
+async fn an_admin_search_ignores_the_case_of_ascii_letters_only() {
+    let (app, admin) = spawn_app_and_admin().await;
+    app.user("elise").email(Some("\u{c9}lise@Example.com")).register().await;
+    app.user("kate").email(Some("\u{212A}ate@Example.com")).register().await;
+
+    // As addresses are compared: `É` is not `é`, nor the Kelvin sign `k`.
+    assert_eq!(usernames(&users_of(&app, &admin, "?q=%C3%89LISE%40EXAMPLE").await), ["elise"]);
+    assert_eq!(users_of(&app, &admin, "?q=%C3%A9lise").await["total"], 0);
+    assert_eq!(usernames(&users_of(&app, &admin, "?q=%E2%84%AAATE%40").await), ["kate"]);
+    assert_eq!(users_of(&app, &admin, "?q=kate%40").await["total"], 0);
+}
+}
+
+backend_test! {
 async fn an_admin_changes_roles_and_plans_at_once_with_events_saying_who() {
     let (app, admin) = spawn_app_and_admin().await;
     let bob = app.logged_in_client("bob").await;

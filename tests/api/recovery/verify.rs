@@ -6,11 +6,12 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::support::db::count;
+use crate::support::fakes::smtp::read_messages;
 use crate::support::mail::{
-    app_with_smtp, forgot_settled, last_message_to, outbox, reset_requested_events,
+    app_with_smtp, forgot_settled, last_message_to, mailed_token, outbox, reset_requested_events,
     wait_for_messages, OutboxRow,
 };
-use crate::support::{assert_error, eventually, PASSWORD};
+use crate::support::{assert_error, eventually, spawn_app_with, PASSWORD};
 
 backend_test! {
 async fn registering_with_an_email_sends_a_link_that_verifies_it() {
@@ -235,5 +236,39 @@ async fn two_accounts_verifying_one_address_at_once_one_wins() {
 
     let verified = count(&app, "SELECT COUNT(*) AS n FROM users WHERE email_verified");
     assert_eq!(verified, 1);
+}
+}
+
+backend_test! {
+async fn an_address_with_a_look_alike_letter_is_another_address() {
+    // The Kelvin sign (U+212A), which Unicode's case rules lower-case to
+    // `k`: only ASCII letters are compared without their case.
+    const KELVIN: &str = "\u{212A}ate@example.com";
+    let app = spawn_app_with(&[]).await;
+    let kate = app.user("kate").email(Some("kate@example.com")).register().await;
+    let token = mailed_token(&app, "/verify-email", 1).await;
+    assert_eq!(app.verify_email(&token).await.status(), StatusCode::NO_CONTENT);
+
+    // Another account verifies the look-alike: not the address Kate holds.
+    let eve = app.user("eve").email(Some(KELVIN)).register().await;
+    let token = mailed_token(&app, "/verify-email", 2).await;
+    assert_eq!(app.verify_email(&token).await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.account_json(&eve).await["email"], KELVIN);
+    assert_eq!(app.account_json(&eve).await["email_verified"], true);
+    assert_eq!(app.account_json(&kate).await["email_verified"], true);
+
+    // A forgotten password for the look-alike reaches its holder only.
+    assert_eq!(app.forgot_password(KELVIN).await.status(), StatusCode::ACCEPTED);
+    forgot_settled(&app).await;
+    assert_eq!(outbox(&app).len(), 3, "one reset message, after the two links");
+    assert_eq!(reset_requested_events(&app), 1);
+    let reset = || {
+        read_messages(&app.mail_dir())
+            .into_iter()
+            .find(|m| m.token("/reset-password").is_some())
+    };
+    eventually(|| reset().is_some()).await;
+    let subject = reset().unwrap().subject();
+    assert!(subject.contains("eve"), "{subject}");
 }
 }

@@ -163,6 +163,10 @@ async fn start(storage: Arc<Storage>, vars: Vec<(String, String)>) -> TestApp {
         // way unless a test sets them (tests/api/limits.rs).
         ("REGISTER_MAX_PER_IP_PER_HOUR".into(), "1000000000".into()),
         ("FORGOT_MAX_PER_IP_PER_HOUR".into(), "1000000000".into()),
+        (
+            "SIGN_IN_STARTS_MAX_PER_IP_PER_HOUR".into(),
+            "1000000000".into(),
+        ),
         ("LOGIN_MAX_FAILURES_PER_IP".into(), "1000000000".into()),
         // Messages (when no SMTP_URL is set) go into the test's own folder.
         (
@@ -310,6 +314,7 @@ pub fn spawn_binary(
         .env("REGISTER_MAX_PER_IP_PER_HOUR", "1000000000")
         .env("LOGIN_MAX_FAILURES_PER_IP", "1000000000")
         .env("FORGOT_MAX_PER_IP_PER_HOUR", "1000000000")
+        .env("SIGN_IN_STARTS_MAX_PER_IP_PER_HOUR", "1000000000")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     for (name, value) in env {

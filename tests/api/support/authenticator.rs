@@ -127,22 +127,14 @@ impl Authenticator {
         let mut spki =
             hex::decode("3059301306072a8648ce3d020106082a8648ce3d030107034200").expect("hex");
         spki.extend_from_slice(point.as_bytes());
-        let id = B64.encode(&self.credential_id);
-        json!({
-            "id": id,
-            "rawId": id,
-            "type": "public-key",
-            "response": {
-                "clientDataJSON": B64.encode(client_data("webauthn.create", challenge, &self.origin)),
-                "attestationObject": B64.encode(&attestation),
-                "transports": ["internal"],
-                "authenticatorData": B64.encode(&auth_data),
-                "publicKey": B64.encode(&spki),
-                "publicKeyAlgorithm": -7,
-            },
-            "authenticatorAttachment": "platform",
-            "clientExtensionResults": {},
-        })
+        self.credential_json(json!({
+            "clientDataJSON": B64.encode(client_data("webauthn.create", challenge, &self.origin)),
+            "attestationObject": B64.encode(&attestation),
+            "transports": ["internal"],
+            "authenticatorData": B64.encode(&auth_data),
+            "publicKey": B64.encode(&spki),
+            "publicKeyAlgorithm": -7,
+        }))
     }
 
     /// `credential.toJSON()` of an assertion answering `options`
@@ -159,17 +151,23 @@ impl Authenticator {
         let mut signed = auth_data.clone();
         signed.extend_from_slice(&Sha256::digest(client_data.as_bytes()));
         let signature: Signature = self.key.sign(&signed);
+        self.credential_json(json!({
+            "clientDataJSON": B64.encode(&client_data),
+            "authenticatorData": B64.encode(&auth_data),
+            "signature": B64.encode(signature.to_der().as_bytes()),
+            "userHandle": B64.encode(&self.user_handle),
+        }))
+    }
+
+    /// This credential as `credential.toJSON()` writes it, around the
+    /// ceremony's `response` (an attestation or an assertion).
+    fn credential_json(&self, response: Value) -> Value {
         let id = B64.encode(&self.credential_id);
         json!({
             "id": id,
             "rawId": id,
             "type": "public-key",
-            "response": {
-                "clientDataJSON": B64.encode(&client_data),
-                "authenticatorData": B64.encode(&auth_data),
-                "signature": B64.encode(signature.to_der().as_bytes()),
-                "userHandle": B64.encode(&self.user_handle),
-            },
+            "response": response,
             "authenticatorAttachment": "platform",
             "clientExtensionResults": {},
         })

@@ -56,6 +56,32 @@ pub async fn first_reset_token(smtp: &SmtpServer) -> String {
         .unwrap()
 }
 
+/// Registers `username` with `email` and verifies the address through the
+/// link mailed to it: a new browser, signed in.
+pub async fn verified_user(app: &TestApp, username: &str, email: &str) -> reqwest::Client {
+    let client = app.user(username).email(Some(email)).register().await;
+    let dir = app.mail_dir();
+    eventually(|| read_messages(&dir).iter().any(|m| m.is_to(email))).await;
+    let token = read_messages(&dir)
+        .iter()
+        .rev()
+        .filter(|m| m.is_to(email))
+        .find_map(|m| m.token("/verify-email"))
+        .expect("a verification link");
+    let verified = app.verify_email(&token).await;
+    assert_eq!(verified.status(), reqwest::StatusCode::NO_CONTENT);
+    client
+}
+
+/// The `n`th message (from 1) the sender wrote into the app's MAIL_DIR,
+/// once it has: its subject, a blank line, and its text.
+pub async fn mailed_message(app: &TestApp, n: usize) -> String {
+    let dir = app.mail_dir();
+    eventually(|| read_messages(&dir).len() >= n).await;
+    let message = &read_messages(&dir)[n - 1];
+    format!("{}\n\n{}", message.subject(), message.text())
+}
+
 /// The token of the newest `.eml` message in the app's MAIL_DIR linking to
 /// `path`, once the sender has written it.
 pub async fn mailed_token(app: &TestApp, path: &str, messages: usize) -> String {

@@ -4,10 +4,10 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use super::{code, enrolled, ok, pending, second_step, step_start};
+use super::{code, enrol, enrolled, ok, pending, second_step, step_start};
 use crate::support::db::count;
 use crate::support::fakes::smtp::read_messages;
-use crate::support::mail::{event_kinds, mailed_token};
+use crate::support::mail::{event_kinds, verified_user};
 use crate::support::{assert_error, assert_invalid_field, eventually, spawn_app, PASSWORD};
 
 backend_test! {
@@ -207,16 +207,8 @@ async fn an_admin_removes_a_users_second_factor_for_a_lost_phone() {
 backend_test! {
 async fn turning_it_off_sends_a_notice_to_the_verified_address() {
     let app = spawn_app().await;
-    let client = app.user("alice").email(Some("alice@example.com")).register().await;
-    let token = mailed_token(&app, "/verify-email", 1).await;
-    assert_eq!(app.verify_email(&token).await.status(), StatusCode::NO_CONTENT);
-    let started = ok(app.post_json(&client, "/account/totp", &json!({"password": PASSWORD})).await).await;
-    let secret = started["secret"].as_str().unwrap().to_owned();
-    step_start(&app);
-    let response = app
-        .post_json(&client, "/account/totp/confirm", &json!({"code": code(&app, &secret, 0)}))
-        .await;
-    assert_eq!(response.status(), StatusCode::OK);
+    let client = verified_user(&app, "alice", "alice@example.com").await;
+    let alice = enrol(&app, client).await;
     let dir = app.mail_dir();
     let notices = || {
         read_messages(&dir)
@@ -225,10 +217,8 @@ async fn turning_it_off_sends_a_notice_to_the_verified_address() {
             .count()
     };
     assert_eq!(notices(), 0, "turning it on sends nothing");
-    step_start(&app);
-    let response = app
-        .delete_json(&client, "/account/totp", &json!({"password": PASSWORD, "code": code(&app, &secret, 0)}))
-        .await;
+    let off = json!({"password": PASSWORD, "code": code(&app, &alice.secret, 0)});
+    let response = app.delete_json(&alice.client, "/account/totp", &off).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     eventually(|| notices() == 1).await;
     assert_eq!(notices(), 1);

@@ -48,11 +48,16 @@ async fn ok(response: Response) -> Value {
     body
 }
 
-/// Registers `username` and turns the authenticator app on, its first
-/// code spent at the start of a fresh step; the clock is then moved two
-/// steps on, so that no code of the window around it is spent.
+/// Registers `username` and turns the authenticator app on ([`enrol`]).
 pub async fn enrolled(app: &TestApp, username: &str) -> Enrolled {
-    let client = app.logged_in_client(username).await;
+    enrol(app, app.logged_in_client(username).await).await
+}
+
+/// Turns the authenticator app on for the account `client` is logged in
+/// to, its first code spent at the start of a fresh step; the clock is
+/// then moved two steps on, so that no code of the window around it is
+/// spent.
+pub async fn enrol(app: &TestApp, client: Client) -> Enrolled {
     let started = ok(app
         .post_json(&client, "/account/totp", &json!({"password": PASSWORD}))
         .await)

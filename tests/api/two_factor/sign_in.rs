@@ -6,7 +6,7 @@ use futures_util::future::join_all;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use super::{code, enrolled, pending, pending_with, second_step, step_start};
+use super::{code, enrol, enrolled, pending, pending_with, second_step};
 use crate::support::mail::{app_with_smtp, event_kinds, first_reset_token};
 use crate::support::{
     assert_error, assert_logged_in, session_set_cookie, spawn_app, spawn_app_with, tally, PASSWORD,
@@ -200,19 +200,7 @@ backend_test! {
 async fn a_password_reset_leaves_the_second_factor_on() {
     let Some((smtp, app)) = app_with_smtp(&[]).await else { return };
     let client = app.user("alice").email(Some("alice@example.com")).register().await;
-    let started: Value = app
-        .post_json(&client, "/account/totp", &json!({"password": PASSWORD}))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let secret = started["secret"].as_str().unwrap().to_owned();
-    step_start(&app);
-    let response = app
-        .post_json(&client, "/account/totp/confirm", &json!({"code": code(&app, &secret, 0)}))
-        .await;
-    assert_eq!(response.status(), StatusCode::OK);
-    step_start(&app);
+    let alice = enrol(&app, client).await;
 
     assert_eq!(app.forgot_password("alice@example.com").await.status(), StatusCode::ACCEPTED);
     let token = first_reset_token(&smtp).await;
@@ -222,7 +210,7 @@ async fn a_password_reset_leaves_the_second_factor_on() {
     let browser = app.client();
     let response = app.login(&browser, "alice", new_password).await;
     assert_eq!(response.status(), StatusCode::ACCEPTED, "still two steps");
-    let response = second_step(&app, &browser, json!({"code": code(&app, &secret, 0)})).await;
+    let response = second_step(&app, &browser, json!({"code": code(&app, &alice.secret, 0)})).await;
     assert_eq!(response.status(), StatusCode::OK);
 }
 }

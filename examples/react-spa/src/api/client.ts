@@ -140,7 +140,8 @@ export function asApiError(err: unknown): ApiError {
 // `/auth/{provider}/start`, on to the provider, back to the API, and ends
 // at this app — at `return_to` with a session cookie, at
 // `/login/two-factor` when the account has an authenticator app on, or at
-// `/login?error=<code>`.
+// `/login?error=<code>`. A link starts with a fetch (`linkIdentity`), which
+// answers the address of the same journey.
 
 /** `GET /auth/providers`: the names for the "Continue with …" buttons (`[]` when none is set up). */
 export async function providers(): Promise<Provider[]> {
@@ -161,6 +162,21 @@ export async function unlinkIdentity(id: Identity["id"]): Promise<void> {
   await call(client.DELETE("/account/identities/{id}", { params: { path: { id } } }));
 }
 
+/**
+ * `POST /account/identities`: the URL to send the browser to
+ * (`window.location.assign(…)`) to link provider `name` to the caller's
+ * account; the provider sends it back to `returnTo` with the identity
+ * linked and the same session. A sensitive change: `password` is the
+ * account's (a wrong one is `invalid_credentials`), undefined for an account
+ * without one, which may link only within 5 minutes of signing in
+ * (`reauth_required`). The answer also sets a cookie that binds the flow
+ * to this browser.
+ */
+export async function linkIdentity(name: Provider["name"], password: string | undefined, returnTo: string): Promise<string> {
+  const body = { provider: name, return_to: returnTo, ...(password === undefined ? {} : { password }) };
+  return (await call(client.POST("/account/identities", { body }))).url;
+}
+
 /** The route a sign-in starts at, checked against the contract's paths. */
 const PROVIDER_START: keyof paths = "/auth/{provider}/start";
 type ProviderStartQuery = NonNullable<operations["startProviderSignIn"]["parameters"]["query"]>;
@@ -169,7 +185,8 @@ type ProviderStartQuery = NonNullable<operations["startProviderSignIn"]["paramet
  * The URL to send the browser to (`window.location.assign(…)`, or a link's
  * `href`) to sign in with provider `name`, coming back to `returnTo`, a path
  * of this app (the server replaces anything else with `/`). Signed in
- * already, the same URL links the provider's identity to the account.
+ * already, it is a sign-in all the same, whose session replaces this one;
+ * linking an identity is `linkIdentity`.
  */
 export function providerStartUrl(name: Provider["name"], returnTo = "/", staySignedIn = false): string {
   const query: ProviderStartQuery = { return_to: returnTo, ...(staySignedIn ? { stay_signed_in: true } : {}) };
@@ -184,6 +201,8 @@ const PROVIDER_SIGN_IN_ERRORS: Record<ProviderSignInError, true> = {
   provider_error: true,
   invalid_id_token: true,
   account_disabled: true,
+  identity_taken: true,
+  too_many_requests: true,
   unavailable: true,
   internal: true,
 };

@@ -153,6 +153,11 @@ export interface paths {
          *     Each call makes a new challenge (128 random bits), kept on the
          *     server for 300 s (on any instance) and answered once. The body may
          *     be empty or `{}`; any fields are ignored.
+         *
+         *     At most `SIGN_IN_STARTS_MAX_PER_IP_PER_HOUR` calls per client
+         *     network and hour, across instances, counted with the sign-ins
+         *     started with other providers (default 600); past that
+         *     `429 too_many_requests`, and nothing is stored.
          */
         post: operations["passkeyLoginOptions"];
         delete?: never;
@@ -257,9 +262,16 @@ export interface paths {
          *     browser that already holds one keeps it, so that two sign-ins
          *     started in two tabs can both finish.
          *
-         *     Started with a valid session, the flow links the provider's
-         *     identity to that account instead of signing in
-         *     (`GET /account/identities`).
+         *     It never links: started with a session it is a sign-in like any
+         *     other, and the session it ends in replaces the one the browser
+         *     held. Linking a provider to an account is `POST
+         *     /account/identities`, which asks for the password.
+         *
+         *     At most `SIGN_IN_STARTS_MAX_PER_IP_PER_HOUR` starts per client
+         *     network and hour, across instances (default 600; passkey sign-in
+         *     options count too): each stores a flow for a caller nobody knows
+         *     yet. Past that the browser goes to
+         *     `{APP_URL}/login?error=too_many_requests`, and nothing is stored.
          *
          *     When the provider's discovery document cannot be fetched, the
          *     browser goes straight to `{APP_URL}/login?error=provider_error`.
@@ -383,6 +395,15 @@ export interface paths {
          * @description Lists post summaries, newest first. Listing is never metered; the
          *     response shows the caller's meter (`null` for premium users).
          *     Bad query values get `422 validation_failed`.
+         *
+         *     Deep pages by cursor: every answer has `next`, an opaque cursor for
+         *     the page after this one (`null` on the last). `?after=<cursor>`
+         *     answers that page (with `"page": null`). A cursor names a position,
+         *     not an offset: posts published or removed in between never make a
+         *     post listed twice or skipped, and a page a thousand pages deep
+         *     costs what page 1 costs. A numbered page walks the index entries of
+         *     every page before it: cheap, but not free when deep. A malformed
+         *     cursor, or `after` with `page`, is `422` (`fields.after`).
          */
         get: operations["listPosts"];
         put?: never;
@@ -565,8 +586,9 @@ export interface paths {
         /**
          * Search users (admins)
          * @description Every user, newest first; `q` keeps those whose username or email
-         *     address contains it, in any case (`%` and `_` are plain
-         *     characters). Role `admin`: anyone else gets `403 forbidden`.
+         *     address contains it, ignoring the case of ASCII letters (`%` and
+         *     `_` are plain characters). Role `admin`: anyone else gets
+         *     `403 forbidden`.
          */
         get: operations["listUsers"];
         put?: never;
@@ -993,14 +1015,40 @@ export interface paths {
         /**
          * The caller's identities at other providers
          * @description The provider identities linked to the caller's account, oldest
-         *     first (`[]` when there are none): each signs in to it. A sign-in
-         *     with a provider started while signed in (`GET /auth/{provider}/start`
-         *     with a session) adds one; so does the first sign-in that made or
-         *     joined the account.
+         *     first (`[]` when there are none): each signs in to it. A link
+         *     (`POST /account/identities`) adds one; so does the first sign-in
+         *     that made or joined the account.
          */
         get: operations["listIdentities"];
         put?: never;
-        post?: never;
+        /**
+         * Link a provider to the caller's account
+         * @description Asks to link a provider to the caller's account, and answers where
+         *     to send the browser: `200 {"url"}`, the provider's authorization
+         *     page (`window.location.assign(url)`). The provider sends the
+         *     browser back to `/auth/{provider}/callback`, which links the
+         *     provider's identity to this account (`identity_linked`, and a
+         *     notice to the account's verified address) and goes on with this
+         *     session, to `{APP_URL}{return_to}`. When that identity already
+         *     belongs to another account the browser goes to
+         *     `{APP_URL}/login?error=identity_taken` and nothing changes.
+         *
+         *     A link is a sensitive change — a way in that outlives this session,
+         *     a logout and a password change — so it needs the password, as
+         *     adding a passkey does (`422` without it, `401 invalid_credentials`
+         *     when wrong, counted as a failed login). An account without a
+         *     password omits it, and may link only within 300 s of signing in
+         *     (`403 reauth_required` after).
+         *
+         *     The flow lives 600 s and is bound to this browser (the
+         *     `tollgate_flow` cookie this answer sets) and to this session: a
+         *     callback that comes back after the session ended (a logout) goes
+         *     to `{APP_URL}/login?error=invalid_state` and links nothing. When
+         *     the provider cannot be reached, `url` is
+         *     `{APP_URL}/login?error=provider_error`. An unknown provider (not
+         *     configured here) is `404 not_found`.
+         */
+        post: operations["linkIdentity"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1568,11 +1616,17 @@ export interface components {
          *     `provider_error` (the provider could not be reached, or refused
          *     the code), `invalid_id_token` (the ID token failed a check:
          *     signature, issuer, audience, expiry or nonce), `account_disabled`
-         *     (an admin has disabled the account), `unavailable` (the database
-         *     could not be reached; try again), `internal` (a bug).
+         *     (an admin has disabled the account), `identity_taken` (a link
+         *     brought an identity another account holds), `too_many_requests`
+         *     (too many sign-ins started from this network this hour),
+         *     `unavailable` (the database could not be reached; try again),
+         *     `internal` (a bug). A callback that ends so changes nothing: no
+         *     identity is linked and no account is made. For a link,
+         *     `invalid_state` also means the session that asked for it ended
+         *     meanwhile.
          * @enum {string}
          */
-        ProviderSignInError: "invalid_state" | "access_denied" | "provider_error" | "invalid_id_token" | "account_disabled" | "unavailable" | "internal";
+        ProviderSignInError: "invalid_state" | "access_denied" | "provider_error" | "invalid_id_token" | "account_disabled" | "identity_taken" | "too_many_requests" | "unavailable" | "internal";
         /** @description Bytes in base64url without padding, as WebAuthn's JSON forms carry them. */
         Base64Url: string;
         /** @description 128 random bits (base64url), answered once, within 300 s. */
@@ -2031,7 +2085,13 @@ export interface components {
         PostList: {
             /** @description Newest first. */
             posts: components["schemas"]["Summary"][];
-            page: number;
+            /** @description The page number asked for; `null` for a page after a cursor. */
+            page: number | null;
+            /**
+             * @description An opaque cursor: `GET /blog?after=<next>` is the page after this
+             *     one. `null` on the last page.
+             */
+            next: string | null;
             per_page: number;
             /** @description Number of posts in all pages. */
             total: number;
@@ -2288,7 +2348,8 @@ export interface components {
              * @description At most 254 bytes of UTF-8, exactly one `@`, a non-empty local
              *     part, a domain with at least one dot, no whitespace (Unicode
              *     `White_Space`) or control characters (`Cc`). Kept as typed,
-             *     compared case-insensitively. `maxLength` counts characters and
+             *     compared ignoring the case of ASCII letters only (the Kelvin
+             *     sign `K` is not `k`). `maxLength` counts characters and
              *     the server bytes: an address of multi-byte characters may be
              *     refused (`422`) below 254 characters.
              */
@@ -2447,7 +2508,8 @@ export interface components {
              * @description At most 254 bytes of UTF-8, exactly one `@`, a non-empty local
              *     part, a domain with at least one dot, no whitespace (Unicode
              *     `White_Space`) or control characters (`Cc`). Kept as typed,
-             *     compared case-insensitively. `maxLength` counts characters and
+             *     compared ignoring the case of ASCII letters only (the Kelvin
+             *     sign `K` is not `k`). `maxLength` counts characters and
              *     the server bytes: an address of multi-byte characters may be
              *     refused (`422`) below 254 characters.
              */
@@ -2479,7 +2541,8 @@ export interface components {
              * @description At most 254 bytes of UTF-8, exactly one `@`, a non-empty local
              *     part, a domain with at least one dot, no whitespace (Unicode
              *     `White_Space`) or control characters (`Cc`). Kept as typed,
-             *     compared case-insensitively. `maxLength` counts characters and
+             *     compared ignoring the case of ASCII letters only (the Kelvin
+             *     sign `K` is not `k`). `maxLength` counts characters and
              *     the server bytes: an address of multi-byte characters may be
              *     refused (`422`) below 254 characters.
              */
@@ -3844,6 +3907,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };
@@ -3936,9 +4000,9 @@ export interface operations {
                  * @description A path of the SPA to come back to once signed in
                  *     (`/blog/3?tab=comments`), appended to `APP_URL`. Anything that
                  *     is not a plain path — another origin, `//host`, a backslash,
-                 *     `%2f` or `%5c`, whitespace or a control character, over 2048
-                 *     characters — is replaced by `/`, so the redirect never leaves
-                 *     the SPA.
+                 *     `%2f` or `%5c`, whitespace or a control character, over 512
+                 *     bytes — is replaced by `/`, so the redirect never leaves the
+                 *     SPA.
                  * @example /blog/3
                  */
                 return_to?: string;
@@ -4114,6 +4178,11 @@ export interface operations {
                  *     is refused, not lowered to 100.
                  */
                 per_page?: components["parameters"]["PerPage"];
+                /**
+                 * @description The `next` of the page before: this page starts after its last
+                 *     post. Not with `page`.
+                 */
+                after?: string;
             };
             header?: never;
             path?: never;
@@ -4159,6 +4228,7 @@ export interface operations {
                      *       "page": 1,
                      *       "per_page": 2,
                      *       "total": 12,
+                     *       "next": "MTc2MzYyNTYwMC4xMQ",
                      *       "meter": {
                      *         "limit": 5,
                      *         "used": 2,
@@ -5047,6 +5117,72 @@ export interface operations {
             };
             401: components["responses"]["NotLoggedIn"];
             403: components["responses"]["ForbiddenOrigin"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    linkIdentity: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description A name from `GET /auth/providers`.
+                     * @example github
+                     */
+                    provider: string;
+                    /**
+                     * Format: password
+                     * @description The account's password; omitted by an account without one.
+                     */
+                    password?: string;
+                    /**
+                     * @description A path of the SPA to come back to, as for
+                     *     `GET /auth/{provider}/start` (anything else, or over
+                     *     512 bytes, is `/`).
+                     * @example /account
+                     */
+                    return_to?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Where to send the browser. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    /**
+                     * @description `tollgate_flow=…; HttpOnly; SameSite=Lax; Path=/auth/;
+                     *     Max-Age=600`: binds the flow to this browser.
+                     */
+                    "Set-Cookie"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * Format: uri
+                         * @example https://github.com/login/oauth/authorize?client_id=…
+                         */
+                        url: string;
+                    };
+                };
+            };
+            400: components["responses"]["InvalidJson"];
+            401: components["responses"]["NotLoggedInOrInvalidCredentials"];
+            403: components["responses"]["ReauthRequiredOrForbiddenOrigin"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyAttempts"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };

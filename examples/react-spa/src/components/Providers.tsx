@@ -16,6 +16,8 @@ export const SIGN_IN_ERRORS: Record<ProviderSignInError, string> = {
   provider_error: "The provider could not sign you in. Please try again in a moment.",
   invalid_id_token: "The provider's answer could not be verified, so you were not signed in.",
   account_disabled: "This account is disabled.",
+  identity_taken: "That provider account already signs in to another account here, so it was not linked to this one.",
+  too_many_requests: "Too many sign-ins were started from your network. Please try again later.",
   unavailable: "The server is busy. Please try again in a moment.",
   internal: "Something went wrong on our side. Please try again.",
 };
@@ -23,8 +25,8 @@ export const SIGN_IN_ERRORS: Record<ProviderSignInError, string> = {
 /**
  * Sends the browser to the provider: a navigation, not a fetch, because the
  * provider's pages are where the person signs in. Started while signed in,
- * the provider's identity is linked to this account (or, already linked,
- * signs in again, which renews the window for sensitive changes).
+ * it signs in again, and the new session replaces this one (which renews
+ * the window for the sensitive changes of an account without a password).
  */
 export function goToProvider(name: string, returnTo: string, stay = false) {
   window.location.assign(providerStartUrl(name, returnTo, stay));

@@ -35,7 +35,7 @@ export default function Security({ onAuthLost }: { onAuthLost: OnAuthLost }) {
       <div className="security-grid">
         <Authenticator status={account.two_factor} hasPassword={hasPassword} onChanged={reload} onAuthLost={onAuthLost} />
         <Passkeys hasPassword={hasPassword} onChanged={reload} onAuthLost={onAuthLost} />
-        <SignInProviders onAuthLost={onAuthLost} />
+        <SignInProviders hasPassword={hasPassword} onAuthLost={onAuthLost} />
         {!hasPassword && <SetPassword onChanged={() => reload().then(() => setPasswordSet(true))} onAuthLost={onAuthLost} />}
       </div>
     </section>

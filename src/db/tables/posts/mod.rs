@@ -17,7 +17,7 @@ use crate::domain::post::{derive_excerpt, render, Slug};
 mod readers;
 
 pub(crate) use readers::visible_at;
-pub use readers::{find_visible, id_by_slug, page, NotYetDue, Published, SummaryRow};
+pub use readers::{find_visible, id_by_slug, page, NotYetDue, Page, Published, Start, SummaryRow};
 
 /// A post as readers get it (`GET /blog/{id}`), its author's name joined.
 /// PostgreSQL's metered statements return it by name: their columns are

@@ -8,6 +8,8 @@ use diesel::prelude::*;
 
 use super::super::schema::{post_totals, posts, users};
 use super::{Conn, PostRow};
+use crate::db::engine::Unique;
+use crate::domain::post::Cursor;
 
 /// A post as `GET /blog` lists it: no body, no html.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -73,8 +75,7 @@ pub fn find_visible(conn: &mut Conn, id: i64, now: i64) -> QueryResult<Option<Po
         .filter(posts::id.eq(id))
         .filter(visible_at!(now))
         .select(PostRow::as_select())
-        .get_result(c) // no LIMIT: see the note in db/engine/mod.rs
-        .optional())
+        .unique(c))
 }
 
 /// The id of the live post with this slug (visible to readers or not:
@@ -118,8 +119,25 @@ impl NotYetDue {
     }
 }
 
-/// One page of the posts readers may see at `now`, newest first, and how
-/// many there are.
+/// Where a page of `/blog` starts: a page number, or the position after
+/// the last post of the page before (a cursor).
+#[derive(Debug, Clone, Copy)]
+pub enum Start {
+    Page(i64),
+    After(Cursor),
+}
+
+/// One page of `/blog`.
+pub struct Page {
+    pub rows: Vec<SummaryRow>,
+    /// How many posts readers may see.
+    pub total: i64,
+    /// The position after this page's last post, when more follow.
+    pub next: Option<Cursor>,
+}
+
+/// One page of the posts readers may see at `now`, newest first, how many
+/// there are, and where the next page starts.
 ///
 /// Neither part grows with the number of posts:
 /// - `total` is the published posts' count that triggers keep in
@@ -127,19 +145,23 @@ impl NotYetDue {
 ///   which `not_yet` remembers until a post changes or the first of them
 ///   is due (counting them is a walk of the readers' index from `now` on,
 ///   as long as the editorial queue).
-/// - The page is found by its ids first, skipping `OFFSET` entries of the
-///   readers' index alone (it holds `published_at` and the id, so no row
-///   is read to be skipped), and only the page's rows are then read. A
-///   deep page still walks the entries it skips, a few bytes each; page
-///   numbers (the contract's) cannot jump into an index the way a cursor
-///   could.
+/// - A page after a cursor starts at its position in the readers' index
+///   and reads its rows, wherever it is: page 1 and the thousandth cost
+///   alike.
+/// - A numbered page is found by its ids first, skipping `OFFSET` entries
+///   of the readers' index alone (it holds `published_at` and the id, so
+///   no row is read to be skipped), and only the page's rows are then read.
+///   A deep page still walks the entries it skips, a few bytes each: page
+///   numbers cannot jump into an index the way a cursor does.
+///
+/// One row more than the page is read, to know whether a next page exists.
 pub fn page(
     conn: &mut Conn,
     now: i64,
-    page: i64,
+    start: Start,
     per_page: i64,
     not_yet: &NotYetDue,
-) -> QueryResult<(Vec<SummaryRow>, i64)> {
+) -> QueryResult<Page> {
     let (published, changes): (i64, i64) = super::super::direct!(conn, |c| post_totals::table
         .select((post_totals::published, post_totals::changes))
         .get_result(c))?;
@@ -151,27 +173,82 @@ pub fn page(
             counted.count
         }
     };
-    // The same condition as `visible_at!`, on the subquery's own name for
-    // the table.
-    diesel::alias!(posts as listed: Listed);
-    let ids = listed
-        .filter(listed.field(posts::status).eq(Published))
-        .filter(listed.field(posts::deleted_at).is_null())
-        .filter(listed.field(posts::published_at).le(now))
-        .order((
-            listed.field(posts::published_at).desc(),
-            listed.field(posts::id).desc(),
-        ))
-        .limit(per_page)
-        .offset((page - 1).saturating_mul(per_page))
-        .select(listed.field(posts::id));
-    let rows = super::super::direct!(conn, |c| posts::table
-        .left_join(users::table)
-        .filter(posts::id.eq_any(ids))
-        .order((posts::published_at.desc(), posts::id.desc()))
-        .select(SummaryRow::as_select())
-        .load(c))?;
-    Ok((rows, published - not_yet_due))
+    let mut rows = match start {
+        Start::Page(page) => {
+            // The same condition as `visible_at!`, on the subquery's own
+            // name for the table.
+            diesel::alias!(posts as listed: Listed);
+            let ids = listed
+                .filter(listed.field(posts::status).eq(Published))
+                .filter(listed.field(posts::deleted_at).is_null())
+                .filter(listed.field(posts::published_at).le(now))
+                .order((
+                    listed.field(posts::published_at).desc(),
+                    listed.field(posts::id).desc(),
+                ))
+                .limit(per_page + 1)
+                .offset((page - 1).saturating_mul(per_page))
+                .select(listed.field(posts::id));
+            super::super::direct!(conn, |c| posts::table
+                .left_join(users::table)
+                .filter(posts::id.eq_any(ids))
+                .order((posts::published_at.desc(), posts::id.desc()))
+                .select(SummaryRow::as_select())
+                .load(c))?
+        }
+        Start::After(cursor) => super::super::direct!(conn, |c| posts::table
+            .left_join(users::table)
+            .filter(visible_at!(now))
+            .filter(Before(cursor.published_at, cursor.id))
+            .order((posts::published_at.desc(), posts::id.desc()))
+            .limit(per_page + 1)
+            .select(SummaryRow::as_select())
+            .load(c))?,
+    };
+    let next = (rows.len() as i64 > per_page).then(|| {
+        rows.truncate(per_page as usize);
+        let last = &rows[rows.len() - 1];
+        Cursor {
+            published_at: last.published_at,
+            id: last.id,
+        }
+    });
+    Ok(Page {
+        rows,
+        total: published - not_yet_due,
+        next,
+    })
+}
+
+/// `(posts.published_at, posts.id) < (?, ?)`: the posts after a position
+/// in `/blog`'s order. A row-value comparison, which both planners answer
+/// by starting the walk of the readers' index at the position; its text
+/// is fixed, so the statement stays prepared.
+#[derive(Debug, Clone, Copy, diesel::query_builder::QueryId, diesel::expression::ValidGrouping)]
+struct Before(i64, i64);
+
+impl diesel::expression::Expression for Before {
+    type SqlType = diesel::sql_types::Bool;
+}
+
+impl<QS> diesel::expression::AppearsOnTable<QS> for Before {}
+
+impl<DB> diesel::query_builder::QueryFragment<DB> for Before
+where
+    DB: diesel::backend::Backend,
+    i64: diesel::serialize::ToSql<diesel::sql_types::BigInt, DB>,
+{
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
+    ) -> QueryResult<()> {
+        out.push_sql("(posts.published_at, posts.id) < (");
+        out.push_bind_param::<diesel::sql_types::BigInt, _>(&self.0)?;
+        out.push_sql(", ");
+        out.push_bind_param::<diesel::sql_types::BigInt, _>(&self.1)?;
+        out.push_sql(")");
+        Ok(())
+    }
 }
 
 /// The published posts not yet due at `now`: how many, and when the first

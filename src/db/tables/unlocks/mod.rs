@@ -15,6 +15,7 @@ use super::posts::{post_columns, visible_at, PostRow};
 use super::schema::{posts, unlocks, users};
 use super::{Conn, DbConnection, Error};
 use crate::db::engine::statement::prepared;
+use crate::db::engine::Unique;
 use crate::domain::paywall::{decide, Decision};
 use crate::domain::post::Access;
 use crate::domain::Month;
@@ -107,8 +108,7 @@ fn post_and_meter(conn: &mut Conn, read: MeteredRead) -> QueryResult<Option<(Pos
             months_unlocks.count().single_value().assume_not_null(),
             diesel::dsl::exists(months_unlocks.filter(unlocks::post_id.eq(key.post_id))),
         ))
-        .get_result(c) // no LIMIT: see the note in db/engine/mod.rs
-        .optional())?;
+        .unique(c))?;
     Ok(row.map(|(post, used, unlocked)| (post, used as u32, unlocked)))
 }
 
