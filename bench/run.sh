@@ -18,6 +18,7 @@
 #   BENCH_ROUNDS=5 bash bench/run.sh         # more every-worker and paced S7 rounds (3)
 #   BENCH_BACKENDS=postgres bash bench/run.sh # one backend (or sqlite)
 #   BENCH_POSTS=0 bash bench/run.sh          # skip the publishing runs
+#   BENCH_MARKDOWN=0 bash bench/run.sh       # skip the pathological Markdown saves
 #
 # Besides the pinned one-worker scenarios, each backend gets an every-worker
 # run: tollgate and the ceiling with one worker per core, neither pinned,
@@ -37,12 +38,14 @@ multi=${BENCH_MULTI:-1}
 pinned=${BENCH_PINNED:-1}
 rounds=${BENCH_ROUNDS:-3}
 posts_count=${BENCH_POSTS:-100000}
+markdown=${BENCH_MARKDOWN:-1}
 cores=$(nproc)
 
 need() { command -v "$1" >/dev/null || { apt-get update -qq && apt-get install -y -qq "$2" >/dev/null; }; }
 need wrk wrk
 need sqlite3 sqlite3
 need curl curl
+need python3 python3
 cargo build --quiet --release --bin tollgate --example ceiling
 # BENCH_TOLLGATE runs another build of tollgate (to compare two builds).
 tollgate=${BENCH_TOLLGATE:-$root/target/release/tollgate}
@@ -402,6 +405,63 @@ publishing() {
   stop_tollgate
 }
 
+# thread_cpu PID: "thread nanoseconds" for each of PID's threads, its time
+# on a CPU as the scheduler counts it (/proc's schedstat): precise enough
+# for one request, where the process's ticks (10 ms) are not.
+thread_cpu() {
+  local f ns
+  for f in /proc/"$1"/task/*/schedstat; do
+    read -r ns _ 2>/dev/null < "$f" && echo "${f%/schedstat} $ns"
+  done
+}
+# cpu_ms BEFORE AFTER: the milliseconds of CPU between two thread_cpu
+# files (a thread started in between counts from zero).
+cpu_ms() { awk 'NR == FNR { before[$1] = $2; next } { used += $2 - before[$1] } END { printf "%.3f\n", used / 1e6 }' "$1" "$2"; }
+
+# markdown_saves ROWS BACKEND: "Pathological Markdown". An author saves
+# each body bench/pathological.py makes (CommonMark's pathological cases,
+# tables and HTML that outgrow their size or nest deep, plain prose) at
+# 100 KB and at 200 KB, the two sizes taking turns for $rounds rounds, one
+# save at a time, curl on the load core. A row per body and size:
+# kind|size asked|bytes|status|median answer ms|median server CPU ms.
+# Saving costs time in proportion to the body's size: a 200 KB body takes
+# about twice what the 100 KB one does, whether it is saved (201) or
+# refused (422), never four times.
+markdown_saves() {
+  local rows=$1 backend=$2 author kind small big small_bytes big_bytes size file round status seconds
+  new_database "$backend" markdown
+  start_tollgate "$db_url" "$work/markdown-server.log"
+  author=$(register mdauthor)
+  (cd "$work" && DATABASE_URL=$db_url "$tollgate" set-role mdauthor author > /dev/null)
+  python3 bench/pathological.py "$work/bodies" 100000 200000 > "$work/bodies.list"
+  # A fresh server's first saves fault in its memory and fill its caches:
+  # a few of the largest plain body first, not counted.
+  for _ in 1 2 3; do
+    curl -s -o /dev/null "$base/posts" -H "Cookie: $author" -H 'Content-Type: application/json' \
+      --data-binary "@$(awk -F'\t' 'NR == 2 { print $4 }' "$work/bodies.list")"
+  done
+  # The list has each kind at 100 KB, then at 200 KB.
+  while IFS=$'\t' read -r kind _ small_bytes small && IFS=$'\t' read -r _ _ big_bytes big; do
+    rm -f "$work"/md-*.ms
+    for round in $(seq 1 "$rounds"); do
+      for size in small big; do
+        file=${!size}
+        thread_cpu "$server_pid" > "$work/cpu-before"
+        read -r status seconds < <(taskset -c "$load_core" curl -s -o /dev/null -w '%{http_code} %{time_total}\n' \
+          "$base/posts" -H "Cookie: $author" -H 'Content-Type: application/json' --data-binary "@$file")
+        thread_cpu "$server_pid" > "$work/cpu-after"
+        awk -v s="$seconds" 'BEGIN { print s * 1000 }' >> "$work/md-$size-answer.ms"
+        cpu_ms "$work/cpu-before" "$work/cpu-after" >> "$work/md-$size-cpu.ms"
+        echo "$status" > "$work/md-$size.status"
+      done
+    done
+    echo "$kind|100000|$small_bytes|$(cat "$work/md-small.status")|$(median < "$work/md-small-answer.ms")|$(median < "$work/md-small-cpu.ms")" >> "$rows"
+    echo "$kind|200000|$big_bytes|$(cat "$work/md-big.status")|$(median < "$work/md-big-answer.ms")|$(median < "$work/md-big-cpu.ms")" >> "$rows"
+  done < "$work/bodies.list"
+  peak_rss_kib "$server_pid" > "$rows.rss"
+  stop_tollgate
+}
+
 # new_database BACKEND NAME: sets $db_url to a new, empty database.
 new_database() {
   if [ "$1" = sqlite ]; then
@@ -452,6 +512,9 @@ for backend in "${backends[@]}"; do
   fi
   if [ "$posts_count" -gt 0 ]; then
     publishing "$work/$backend.posts" "$backend"
+  fi
+  if [ "$markdown" != 0 ]; then
+    markdown_saves "$work/$backend.markdown" "$backend"
   fi
   if [ "$seed_users" -gt 0 ]; then
     new_database "$backend" seeded
@@ -611,6 +674,38 @@ for backend in "${backends[@]}"; do
     big_ratio=$(awk -v a="$(field "$p" "P4|" 2)" -v b="$(field "$p" "C4|" 2)" 'BEGIN { printf "%.3f", a / b }')
     echo "| the long post × its ceiling ≥ 0.9 × the demo post × its ceiling | $big_ratio vs $demo_ratio | $(ok "$big_ratio >= 0.9 * $demo_ratio") |"
     echo "| (not a target) the middle page against page 1, $posts_count posts | $(awk -v a="$(field "$p" "P2|" 2)" -v b="$(field "$p" "P1|" 2)" 'BEGIN { printf "%.2f", a / b }') × | |"
+  fi
+  if [ -f "$work/$backend.markdown" ]; then
+    md=$work/$backend.markdown
+    echo
+    echo "Pathological Markdown: each body saved by an author, 100 KB and 200 KB taking turns for $rounds rounds, one save at a time; medians of the answer time and of the server's CPU for the save, and that CPU per KB of Markdown (\`201\` saved, \`422\` refused on \`body\`):"
+    echo
+    echo "| body | answer | 100 KB: answer ms | CPU ms | CPU ms/KB | 200 KB: answer ms | CPU ms | CPU ms/KB | 200 KB ÷ 100 KB (CPU) |"
+    echo "|---|---|---|---|---|---|---|---|---|"
+    worst_ratio=0 worst_ms=0 slowest_kind=- not_linear=()
+    while IFS='|' read -r kind small_bytes small_status small_ms small_cpu; do
+      IFS='|' read -r big_bytes big_status big_ms big_cpu < <(awk -F'|' -v k="$kind" '$1 == k && $2 == 200000 { print $3 "|" $4 "|" $5 "|" $6 }' "$md")
+      awk -v k="$kind" -v sb="$small_bytes" -v sm="$small_ms" -v sc="$small_cpu" -v bb="$big_bytes" -v bm="$big_ms" -v bc="$big_cpu" -v st="$small_status" -v bt="$big_status" 'BEGIN {
+        answer = (st == bt) ? st : st " / " bt
+        printf "| %s | %s | %.1f | %.1f | %.3f | %.1f | %.1f | %.3f | %.2f |\n", k, answer, sm, sc, sc * 1000 / sb, bm, bc, bc * 1000 / bb, bc / sc }'
+      # In proportion: the 200 KB body's CPU within 3 times the 100 KB
+      # one's (a cost in the square of the size would be 4 times; a larger
+      # body's work outgrows the CPU's caches), 1 ms allowed for what a save
+      # costs whatever its size.
+      if awk -v a="$big_cpu" -v b="$small_cpu" 'BEGIN { exit !(a > 3 * b + 1) }'; then not_linear+=("$kind"); fi
+      worst_ratio=$(awk -v r="$worst_ratio" -v a="$big_cpu" -v b="$small_cpu" 'BEGIN { x = a / b; print (x > r) ? x : r }')
+      if awk -v a="$big_ms" -v m="$worst_ms" 'BEGIN { exit !(a > m) }'; then
+        worst_ms=$(awk -v a="$big_ms" 'BEGIN { printf "%.1f", a }') slowest_kind=$kind
+      fi
+    done < <(awk -F'|' '$2 == 100000 { print $1 "|" $3 "|" $4 "|" $5 "|" $6 }' "$md")
+    echo
+    echo "| target | this run | |"
+    echo "|---|---|---|"
+    if [ ${#not_linear[@]} -eq 0 ]; then linear=met; else linear="**NOT MET**: $(IFS=';'; echo "${not_linear[*]}")"; fi
+    echo "| every body: the 200 KB save's CPU within 3 × the 100 KB one's (+1 ms) | largest ratio $(awk -v r="$worst_ratio" 'BEGIN { printf "%.2f", r }') | $linear |"
+    echo "| every 200 KB body saved or refused within 2 s | slowest ${worst_ms} ms ($slowest_kind) | $(ok "$worst_ms <= 2000") |"
+    echo
+    echo "Peak RSS of the server over every save: $(( $(cat "$md.rss") / 1024 )) MiB."
   fi
   if [ -f "$work/$backend.multi" ]; then
     m=$work/$backend.multi

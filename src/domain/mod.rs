@@ -1,7 +1,8 @@
 //! Pure rules: parsing usernames, passwords, email addresses and ids, roles, the
 //! paywall, session lifetimes, account event kinds, per-IP limit windows,
 //! what a subscription and a billing event mean, blog posts' fields and
-//! their rendering, authenticator and recovery codes. No I/O, so every rule is unit-tested without a server.
+//! their rendering, authenticator and recovery codes, and the one rule every
+//! text keeps (no U+0000). No I/O, so every rule is unit-tested without a server.
 
 pub mod billing;
 pub mod email;
@@ -15,6 +16,7 @@ pub mod plan;
 pub mod post;
 pub mod recovery_code;
 pub mod role;
+pub mod text;
 pub mod totp;
 pub mod user;
 pub mod username;

@@ -22,6 +22,7 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 
 use crate::domain::post::{Access, Body, Excerpt, Slug, Title};
+use crate::domain::text::without_nul;
 use crate::time;
 
 /// A post as a file describes it, every field checked.
@@ -129,19 +130,27 @@ fn is_fence(line: &str) -> bool {
 }
 
 impl Keys {
-    /// Every field checked by its rule, each problem named.
+    /// Every field checked by its rule, each problem named. A text holding
+    /// U+0000 breaks the rule every text keeps (`domain::text`) before its
+    /// own rule reads it, the author's name included, which is looked up.
     fn check(self, body: &str) -> Result<FilePost, Invalid> {
         let mut errors = Vec::new();
         let title = match self.title {
-            Some(title) => checked(&mut errors, "title", Title::parse(&title)),
+            Some(title) => checked(&mut errors, "title", text(&title).and_then(Title::parse)),
             None => checked(&mut errors, "title", Err("is required".to_owned())),
         };
         let slug = self
             .slug
-            .map(|slug| checked(&mut errors, "slug", Slug::parse(&slug)));
+            .map(|slug| checked(&mut errors, "slug", text(&slug).and_then(Slug::parse)));
         let published_at = match (self.date, self.published_at) {
-            (Some(date), None) => checked(&mut errors, "date", publication_time(&date)),
-            (None, Some(at)) => checked(&mut errors, "published_at", publication_time(&at)),
+            (Some(date), None) => {
+                checked(&mut errors, "date", text(&date).and_then(publication_time))
+            }
+            (None, Some(at)) => checked(
+                &mut errors,
+                "published_at",
+                text(&at).and_then(publication_time),
+            ),
             (Some(_), Some(_)) => checked(
                 &mut errors,
                 "published_at",
@@ -152,13 +161,21 @@ impl Keys {
         let access = checked(
             &mut errors,
             "access",
-            self.access
-                .map_or(Ok(Access::default()), |access| Access::parse(&access)),
+            self.access.map_or(Ok(Access::default()), |access| {
+                text(&access).and_then(Access::parse)
+            }),
         );
-        let excerpt = self
-            .excerpt
-            .map(|excerpt| checked(&mut errors, "excerpt", Excerpt::parse(&excerpt)));
-        let body = checked(&mut errors, "body", Body::parse(body));
+        let excerpt = self.excerpt.map(|excerpt| {
+            checked(
+                &mut errors,
+                "excerpt",
+                text(&excerpt).and_then(Excerpt::parse),
+            )
+        });
+        let author = self
+            .author
+            .map(|author| checked(&mut errors, "author", text(&author).map(str::to_owned)));
+        let body = checked(&mut errors, "body", text(body).and_then(Body::parse));
         let (Some(title), Some(access), Some(body), true) =
             (title, access, body, errors.is_empty())
         else {
@@ -174,9 +191,14 @@ impl Keys {
             // Hugo's `draft: true` and Jekyll's `published: false` mean.
             published_at: published_at
                 .filter(|_| self.draft != Some(true) && self.published != Some(false)),
-            author: self.author,
+            author: author.flatten(),
         })
     }
+}
+
+/// A text of the file, unless it holds U+0000 (`domain::text`).
+fn text(value: &str) -> Result<&str, String> {
+    without_nul(value).map_err(str::to_owned)
 }
 
 /// `result`'s value, or `None` with its problem noted under `field`.
@@ -369,6 +391,41 @@ mod tests {
             invalid.to_string(),
             "title: is required; access: must be one of free, metered, premium"
         );
+    }
+
+    #[test]
+    fn no_text_of_the_file_may_hold_nul() {
+        // YAML's `\0` escape, in a double-quoted scalar, is U+0000.
+        for key in [
+            "title",
+            "slug",
+            "date",
+            "published_at",
+            "access",
+            "excerpt",
+            "author",
+        ] {
+            let front_matter = match key {
+                "title" => "title: \"A\\0B\"\n".to_owned(),
+                _ => format!("title: A\n{key}: \"a\\0\"\n"),
+            };
+            assert_eq!(
+                errors(&front_matter),
+                [format!("{key}: must not contain U+0000 (NUL)")],
+                "{front_matter:?}"
+            );
+        }
+        assert_eq!(
+            parse(&file("title: A\n", "Hello\0world.\n"))
+                .unwrap_err()
+                .to_string(),
+            "body: must not contain U+0000 (NUL)"
+        );
+        // Written as it is, U+0000 is no YAML at all.
+        assert!(matches!(
+            parse(&file("title: A\0B\n", "Hello.\n")),
+            Err(Invalid::Yaml(_) | Invalid::Fields(_))
+        ));
     }
 
     #[test]

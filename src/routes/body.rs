@@ -2,6 +2,9 @@
 //! says so), and an object. Fields
 //! are then taken one by one so that a `422` can name each field that is
 //! missing or of the wrong type — serde's derive would stop at the first.
+//! Every string read here is held to `domain::text`'s rule (no U+0000)
+//! before a route sees it, so no route can store or look up one that
+//! PostgreSQL would refuse.
 
 use std::collections::BTreeMap;
 
@@ -13,6 +16,7 @@ use futures_util::future::LocalBoxFuture;
 use futures_util::StreamExt;
 use serde_json::{Map, Value};
 
+use crate::domain::text;
 use crate::error::{ApiError, BODY_LIMIT};
 
 /// A request body that is a JSON object of at most `LIMIT` bytes (16 KiB
@@ -153,8 +157,9 @@ impl<'a> Fields<'a> {
 
     /// A required string field.
     pub fn text(&mut self, name: &str) -> Field<String> {
-        match self.object.get(name) {
-            Some(Value::String(s)) => Ok(s.clone()),
+        let object = self.object;
+        match object.get(name) {
+            Some(Value::String(s)) => self.string(name, s),
             None | Some(Value::Null) => Err(self.reject(name, "is required")),
             Some(_) => Err(self.reject(name, "must be a string")),
         }
@@ -163,8 +168,9 @@ impl<'a> Fields<'a> {
     /// A string field that may be `null` (or, when `required` is false,
     /// absent): `None` for either.
     pub fn text_or_null(&mut self, name: &str, required: bool) -> Field<Option<String>> {
-        match self.object.get(name) {
-            Some(Value::String(s)) => Ok(Some(s.clone())),
+        let object = self.object;
+        match object.get(name) {
+            Some(Value::String(s)) => self.string(name, s).map(Some),
             Some(Value::Null) => Ok(None),
             None if !required => Ok(None),
             None => Err(self.reject(name, "is required (a string, or null)")),
@@ -191,10 +197,20 @@ impl<'a> Fields<'a> {
     /// field whose absence means "leave it as it is" and that has no
     /// "nothing" value.
     pub fn optional_text(&mut self, name: &str) -> Field<Option<String>> {
-        match self.object.get(name) {
+        let object = self.object;
+        match object.get(name) {
             None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(Value::String(s)) => self.string(name, s).map(Some),
             Some(_) => Err(self.reject(name, "must be a string")),
+        }
+    }
+
+    /// The string `value` of the field `name`, unless it holds U+0000:
+    /// every text getter reads through here, so no field escapes the rule.
+    fn string(&mut self, name: &str, value: &str) -> Field<String> {
+        match text::without_nul(value) {
+            Ok(value) => Ok(value.to_owned()),
+            Err(rule) => Err(self.reject(name, rule)),
         }
     }
 
@@ -289,6 +305,28 @@ mod tests {
         assert_eq!(fields.text_or_null("missing", false).unwrap(), None);
         assert!(fields.text_or_null("missing", true).is_err());
         assert!(fields.text_or_null("c", false).is_err());
+    }
+
+    #[test]
+    fn every_text_getter_refuses_nul_naming_its_field() {
+        let map = parse_object(
+            br#"{"a": "x\u0000", "b": "\u0000", "c": "y\u0000z", "d": "\\u0000 is six characters"}"#,
+        )
+        .unwrap();
+        let mut fields = Fields::new(&map);
+        assert!(fields.text("a").is_err());
+        assert!(fields.text_or_null("b", true).is_err());
+        assert!(fields.optional_text("c").is_err());
+        assert_eq!(fields.text("d").unwrap(), "\\u0000 is six characters");
+        match fields.into_error() {
+            ApiError::Validation(errors) => {
+                assert_eq!(errors.len(), 3, "{errors:?}");
+                for name in ["a", "b", "c"] {
+                    assert_eq!(errors[name], text::NO_NUL);
+                }
+            }
+            _ => panic!("expected a validation error"),
+        }
     }
 
     proptest::proptest! {

@@ -3,6 +3,7 @@
 
 use crate::db::posts::Start;
 use crate::domain::post::Cursor;
+use crate::domain::text;
 use crate::error::ApiError;
 
 /// `page` (≥ 1, default 1) and `per_page` (1–100, default 20).
@@ -13,14 +14,18 @@ pub struct Pagination {
 
 /// The parameter `name` of a query string, when given: `Ok(None)` when
 /// absent, `Err(())` when given more than once. A query string that is not
-/// one is `422` on `query`, as for `page`.
+/// one is `422` on `query`, as for `page`; a value holding U+0000 (`%00`)
+/// is `422` on `name`, as a body's text is (`domain::text`).
 pub fn single(query: &str, name: &str) -> Result<Result<Option<String>, ()>, ApiError> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
         .map_err(|_| ApiError::field("query", "is not a valid query string"))?;
     let mut given = pairs.into_iter().filter(|(k, _)| k == name);
     Ok(match (given.next(), given.next()) {
         (None, _) => Ok(None),
-        (Some((_, value)), None) => Ok(Some(value)),
+        (Some((_, value)), None) => {
+            text::without_nul(&value).map_err(|rule| ApiError::field(name, rule))?;
+            Ok(Some(value))
+        }
         (Some(_), Some(_)) => Err(()),
     })
 }
@@ -136,6 +141,19 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn a_single_value_holding_nul_is_422_on_its_name() {
+        match single("q=a%00b", "q") {
+            Err(ApiError::Validation(errors)) => assert_eq!(errors["q"], text::NO_NUL),
+            other => panic!("expected a validation error, got {:?}", other.map(|_| ())),
+        }
+        assert_eq!(
+            single("q=a%2500b", "q").unwrap(),
+            Ok(Some("a%00b".to_owned()))
+        );
+        assert_eq!(single("other=%00", "q").unwrap(), Ok(None));
     }
 
     proptest::proptest! {

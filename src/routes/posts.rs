@@ -4,9 +4,10 @@
 //! another author's post gets `404`, as if it did not exist
 //! (`Role::may_edit`).
 //!
-//! A post's html is rendered and sanitized, and its excerpt derived, when
-//! it is saved — never on read — on the blocking pool: 200 KB of Markdown
-//! is milliseconds of CPU, which an event-loop thread must not spend.
+//! A post's fields are read, its html rendered and sanitized, and its
+//! excerpt derived, when it is saved — never on read — on the blocking
+//! pool: 200 KB of Markdown is milliseconds of CPU, which an event-loop
+//! thread must not spend.
 //! Every save is a compare-and-set on `updated_at` (`db::posts::save`), so
 //! two editors never overwrite each other silently.
 
@@ -180,6 +181,15 @@ struct Sent {
     updated_at: Option<i64>,
 }
 
+/// [`sent`] on the blocking pool: a body's rules read its Markdown
+/// (`Body::parse` measures its nesting), milliseconds of CPU for a long
+/// one, which an event-loop thread must not spend.
+async fn read_sent(object: Map<String, Value>, whole: bool) -> Result<Sent, ApiError> {
+    web::block(move || sent(&object, whole))
+        .await
+        .map_err(ApiError::internal)?
+}
+
 fn sent(object: &Map<String, Value>, whole: bool) -> Result<Sent, ApiError> {
     let mut fields = Fields::new(object);
     let optional = |fields: &mut Fields, name: &str| {
@@ -288,7 +298,7 @@ pub async fn create(
     body: PostBody,
 ) -> Result<HttpResponse, ApiError> {
     let user_id = editor.user_id;
-    let sent = sent(&body.0, true)?;
+    let sent = read_sent(body.0, true).await?;
     let (Some(title), Some(text)) = (sent.title, sent.body) else {
         return Err(ApiError::internal(anyhow::anyhow!(
             "a whole post lacks its title or body"
@@ -341,7 +351,7 @@ pub async fn edit(
     PathId(id): PathId,
     body: PostBody,
 ) -> Result<HttpResponse, ApiError> {
-    let sent = sent(&body.0, false)?;
+    let sent = read_sent(body.0, false).await?;
     let row = if sent.updated_at.is_some() {
         edit_once(&state, editor, id, sent).await?
     } else {

@@ -1,19 +1,20 @@
 //! Hostile input everywhere: malformed bodies, headers, cookies, query
-//! strings and paths, sent byte for byte over a raw socket. Every answer is
-//! a contract 4xx (JSON, with the contract headers), never a 5xx, and what
-//! was stored before is unchanged.
+//! strings and paths, sent byte for byte over a raw socket, and U+0000 in
+//! every kind of text field. Every answer is a contract 4xx (JSON, with the
+//! contract headers), never a 5xx, and what was stored before is unchanged.
 
 use std::time::Duration;
 
 use diesel::RunQueryDsl;
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::support::db::execute;
 use crate::support::{
-    assert_error, assert_logged_in, session_cookie, spawn_app, spawn_app_and_user, TestApp,
-    PASSWORD,
+    assert_error, assert_invalid_field_in, assert_logged_in, session_cookie, spawn_app,
+    spawn_app_and_user, TestApp, PASSWORD,
 };
 
 /// What came back for one raw request.
@@ -250,5 +251,64 @@ async fn odd_session_ids_are_not_found() {
         assert_error(response, StatusCode::NOT_FOUND, "not_found").await;
     }
     assert_logged_in(&app, &client).await;
+}
+}
+
+// PostgreSQL's text cannot hold U+0000 and SQLite's can: a field is refused
+// for it wherever text is read, so that both answer the same 422, and no
+// query or stored row ever sees one.
+backend_test! {
+async fn u0000_in_any_text_field_is_422_naming_it_and_changes_nothing() {
+    let (app, alice) = spawn_app_and_user("Alice").await;
+    // An admin: she writes posts and searches users too.
+    execute(&app, "UPDATE users SET role = 'admin' WHERE username = 'Alice'");
+    let created = app
+        .create_post(&alice, &json!({"title": "Title", "body": "Text", "excerpt": "Short."}))
+        .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let id = created.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let post = format!("/posts/{id}");
+    let stored = app.get(&alice, &post).await.json::<Value>().await.unwrap();
+    let before = snapshot(&app);
+    let cases = [
+        ("POST", "/posts", json!({"title": "Ti\0tle", "body": "Text"}), "title"),
+        ("POST", "/posts", json!({"title": "Title", "body": "Te\0xt"}), "body"),
+        ("POST", "/posts", json!({"title": "Title", "body": "Text", "excerpt": "\0"}), "excerpt"),
+        ("POST", "/posts", json!({"title": "Title", "body": "Text", "slug": "a\0b"}), "slug"),
+        ("PATCH", post.as_str(), json!({"title": "Ti\0tle"}), "title"),
+        ("PATCH", post.as_str(), json!({"body": "Te\0xt"}), "body"),
+        ("PATCH", post.as_str(), json!({"excerpt": "Short\0"}), "excerpt"),
+        ("PATCH", post.as_str(), json!({"access": "free\0"}), "access"),
+        ("POST", "/register", json!({"username": "Bob\0", "password": PASSWORD}), "username"),
+        (
+            "POST",
+            "/register",
+            json!({"username": "Bob", "password": PASSWORD, "email": "bob\0@example.com"}),
+            "email",
+        ),
+        ("POST", "/login", json!({"username": "Alice\0", "password": PASSWORD}), "username"),
+        ("POST", "/login", json!({"username": "Alice", "password": format!("{PASSWORD}\0")}), "password"),
+        ("POST", "/email", json!({"email": "alice\0@example.com", "password": PASSWORD}), "email"),
+        ("POST", "/password/forgot", json!({"email": "alice\0@example.com"}), "email"),
+    ];
+
+    for (method, path, body, field) in &cases {
+        let case = format!("{method} {path} with U+0000 in {field}");
+        let response = app.send_json(&alice, method, path, Some(body)).await;
+        let answer = assert_invalid_field_in(&case, response, field).await;
+        assert_eq!(answer["fields"][field], "must not contain U+0000 (NUL)", "{case}");
+    }
+    // A query's text too: an admin's search, an author's list.
+    for (path, field) in [("/admin/users?q=Al%00ice", "q"), ("/posts?status=draft%00", "status")] {
+        let response = app.get(&alice, path).await;
+        let answer = assert_invalid_field_in(path, response, field).await;
+        assert_eq!(answer["fields"][field], "must not contain U+0000 (NUL)", "{path}");
+    }
+
+    assert_eq!(snapshot(&app), before);
+    assert_eq!(app.get(&alice, &post).await.json::<Value>().await.unwrap(), stored);
+    let account = app.account_json(&alice).await;
+    assert_eq!(account["email"], Value::Null, "{account}");
+    assert_logged_in(&app, &alice).await;
 }
 }

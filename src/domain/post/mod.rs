@@ -5,8 +5,9 @@
 //! The contract's fields, and where each rule lives:
 //!
 //! - `title`: 1–200 characters, not only whitespace ([`Title`]).
-//! - `body`: Markdown, at most 200,000 bytes ([`Body`]), rendered to
-//!   sanitized HTML when the post is saved ([`render`]).
+//! - `body`: Markdown, at most 200,000 bytes, nested at most 100 levels
+//!   and costing no more to render than its size ([`Body`], `cost`),
+//!   rendered to sanitized HTML when the post is saved ([`render`]).
 //! - `excerpt`: at most 500 characters ([`Excerpt`]), or the start of the
 //!   body's text ([`derive_excerpt`]).
 //! - `access`: `free`, `metered` (the default) or `premium` ([`Access`]).
@@ -16,6 +17,7 @@
 mod access;
 mod author;
 mod body;
+mod cost;
 mod cursor;
 mod excerpt;
 #[cfg(test)]

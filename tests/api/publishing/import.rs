@@ -446,6 +446,79 @@ async fn a_file_that_fails_leaves_the_post_it_would_have_updated_as_it_was() {
 }
 }
 
+/// Imports `post.md` (`title: Moving in`, by alice), which must be
+/// created; then each of `files`, which must fail with its error and store
+/// nothing: `moving-in` stays as it was, and no post is added.
+async fn assert_refused_files(app: &TestApp, author: &Client, files: &[(&str, String, String)]) {
+    let dir = tempfile::tempdir().unwrap();
+    let first = markdown(
+        &["title: Moving in", "access: free", "author: alice"],
+        "First.\n",
+    );
+    write(dir.path(), "post.md", &first);
+    let output = import(app, dir.path(), &["post.md"]);
+    assert_imported(
+        &output,
+        "created moving-in\n1 created, 0 updated, 0 failed\n",
+    );
+    let before = preview(app, author, "moving-in").await;
+    let posts = count(app, "SELECT COUNT(*) AS n FROM posts");
+
+    for (name, text, error) in files {
+        write(dir.path(), name, text);
+
+        let output = import(app, dir.path(), &[name]);
+
+        assert_eq!(output.status.code(), Some(1), "{output:?}");
+        assert_eq!(stderr(&output), format!("{name}: {error}\n"));
+        assert_eq!(stdout(&output), "0 created, 0 updated, 1 failed\n");
+    }
+    assert_eq!(preview(app, author, "moving-in").await, before);
+    assert_eq!(count(app, "SELECT COUNT(*) AS n FROM posts"), posts);
+}
+
+// PostgreSQL's text cannot hold U+0000 and SQLite's can: a file holding it
+// anywhere is refused, as a request would be, on both.
+backend_test! {
+async fn a_file_holding_u0000_is_named_with_its_field_and_stores_nothing() {
+    let (app, author) = spawn_app_and_author().await;
+    let nul = "must not contain U+0000 (NUL)";
+    let again = ["title: Moving in, revised", "slug: moving-in", "author: alice"];
+    let files = [
+        ("post.md", markdown(&again, "Second\0.\n"), format!("body: {nul}")),
+        (
+            "post.md",
+            // YAML's `\0` escape, in a double-quoted scalar, is U+0000.
+            markdown(&["title: \"Moving\\0in\"", "slug: moving-in"], "Second.\n"),
+            format!("title: {nul}"),
+        ),
+        (
+            "post.md",
+            markdown(&["title: Moving in", "slug: moving-in", "author: \"alice\\0\""], "Second.\n"),
+            format!("author: {nul}"),
+        ),
+        ("new.md", markdown(&["title: New"], "\0"), format!("body: {nul}")),
+    ];
+
+    assert_refused_files(&app, &author, &files).await;
+}
+}
+
+// A file's body is held to what rendering may cost, as a request's is.
+backend_test! {
+async fn a_file_nested_deeper_than_100_levels_is_named_and_stores_nothing() {
+    let (app, author) = spawn_app_and_author().await;
+    let deep = "body: must not nest block quotes and lists more than 100 levels deep";
+    let again = ["title: Moving in, revised", "slug: moving-in", "author: alice"];
+    let files = [
+        ("post.md", markdown(&again, &format!("{}deep\n", "> ".repeat(101))), deep.to_owned()),
+        ("new.md", markdown(&["title: New"], &format!("{}deep\n", "- ".repeat(101))), deep.to_owned()),
+    ];
+
+    assert_refused_files(&app, &author, &files).await;
+}
+}
+
 backend_test! {
 async fn import_needs_a_path_and_names_the_ones_that_are_not_there() {
     let (app, _) = spawn_app_and_user("Alice").await;

@@ -1,5 +1,5 @@
-//! Publishing: what authors write and readers see of posts, roles, and
-//! posts moved in from Markdown files.
+//! Publishing: what authors write and readers see of posts, roles, what a
+//! body may cost to render, and posts moved in from Markdown files.
 
 mod admin;
 mod authors;
@@ -7,3 +7,4 @@ mod editing;
 mod import;
 mod lifecycle;
 mod reading;
+mod rendering;

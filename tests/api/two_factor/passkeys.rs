@@ -359,3 +359,28 @@ async fn unknown_passkeys_count_towards_the_client_networks_failed_logins() {
     assert_error(response, StatusCode::TOO_MANY_REQUESTS, "too_many_requests").await;
 }
 }
+
+backend_test! {
+async fn a_passkey_name_holding_u0000_is_422_and_its_challenge_is_kept() {
+    let app = spawn_app().await;
+    let alice = app.logged_in_client("Alice").await;
+    let options = creation_options(&app, &alice).await;
+    let credential = Authenticator::local().create(&options);
+
+    let response = app
+        .post_json(&alice, "/account/passkeys", &json!({"credential": credential, "name": "Lap\0top"}))
+        .await;
+
+    let answer = assert_invalid_field(response, "name").await;
+    assert_eq!(answer["fields"]["name"], "must not contain U+0000 (NUL)");
+    assert_eq!(ok(app.get(&alice, "/account/passkeys").await).await["passkeys"], json!([]));
+    // Refused before its challenge was looked at: the same answer, named
+    // well, is still good.
+    let response = app
+        .post_json(&alice, "/account/passkeys", &json!({"credential": credential, "name": "Laptop"}))
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let passkeys = ok(app.get(&alice, "/account/passkeys").await).await;
+    assert_eq!(passkeys["passkeys"][0]["name"], "Laptop", "{passkeys}");
+}
+}
