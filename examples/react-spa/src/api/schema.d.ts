@@ -469,7 +469,11 @@ export interface paths {
          *     sanitized `html` now, once; the `excerpt`, when none is given, is
          *     derived from the body; the `slug`, when none is given, from the
          *     title, made unique with `-2`, `-3`, …. A given slug that another
-         *     post has → `409 slug_taken`. Bodies up to 256 KiB.
+         *     post has → `409 slug_taken`. Bodies up to 256 KiB. Saving costs
+         *     time in proportion to the body's size: a body nested deeper than
+         *     100 levels (block quotes and lists together), or one that would
+         *     cost more to render than its size allows, is `422` on `body`
+         *     (see `PostCreateRequest`).
          */
         post: operations["createPost"];
         delete?: never;
@@ -514,7 +518,8 @@ export interface paths {
          *     goes back to the derived excerpt. With `updated_at` (the one the
          *     editor loaded), a post saved since then → `409 edit_conflict` and
          *     nothing changes. Every save moves `updated_at` forward. The slug
-         *     changes only when sent; the old one then names nothing.
+         *     changes only when sent; the old one then names nothing. A body is
+         *     held to the rules of `POST /posts` (`422` on `body`).
          */
         patch: operations["editPost"];
         trace?: never;
@@ -1990,7 +1995,17 @@ export interface components {
         PostCreateRequest: {
             /** @description 1–200 characters, not only whitespace. */
             title: string;
-            /** @description Markdown (CommonMark with tables and strikethrough), at most 200,000 bytes. */
+            /**
+             * @description Markdown (CommonMark with tables and strikethrough), at most
+             *     200,000 bytes. Its rendering costs time in proportion to its
+             *     size: refused (`422`) when its block quotes and lists nest
+             *     deeper than 100 levels (together: `> - > a` is three), when it
+             *     would render to more than 32 bytes of HTML per byte (a table's
+             *     short rows are filled with empty cells), or when its HTML would
+             *     nest elements more than 512 deep or make more than 2 per byte
+             *     (filled cells, or formatting tags left open, opened again in
+             *     every block after them).
+             */
             body: string;
             /** @description At most 500 characters; derived from the body when absent or `null`. */
             excerpt?: string | null;
@@ -2000,6 +2015,7 @@ export interface components {
         };
         PostEditRequest: {
             title?: string;
+            /** @description As in `PostCreateRequest`, held to the same rules. */
             body?: string;
             /** @description `null`: back to the excerpt derived from the body. */
             excerpt?: string | null;
@@ -2867,8 +2883,9 @@ export interface components {
         };
         /**
          * @description Valid JSON (or query values) of the wrong shape: not an object, a
-         *     field missing, of the wrong type, or failing its rule. `fields` maps
-         *     each offending field to what is wrong with it.
+         *     field missing, of the wrong type, or failing its rule (a string
+         *     holding U+0000 fails every field's). `fields` maps each offending
+         *     field to what is wrong with it.
          */
         ValidationFailed: {
             headers: {
