@@ -310,6 +310,22 @@ async fn parallel_posts_with_one_title_all_get_their_own_slug() {
 }
 
 backend_test! {
+async fn a_title_at_the_slug_limit_is_numbered_past_slugs_its_shortened_base_meets() {
+    let (app, author) = spawn_app_and_author().await;
+    // "post" and "post-2" are held; a title of 200 digits wants the
+    // 80-character `post-000…`, whose numbered forms shorten to `post-N`.
+    let long = "0".repeat(200);
+    let mut slugs = Vec::new();
+    for title in ["Post", "Post", long.as_str(), long.as_str(), long.as_str()] {
+        let post = create(&app, &author, json!({"title": title, "body": "Text."})).await;
+        slugs.push(post["slug"].as_str().unwrap().to_owned());
+    }
+    let at_limit = format!("post-{}", "0".repeat(75));
+    assert_eq!(slugs, ["post", "post-2", at_limit.as_str(), "post-3", "post-4"]);
+}
+}
+
+backend_test! {
 async fn a_new_slug_renames_the_post_for_readers_and_a_new_title_does_not() {
     let (app, author) = spawn_app_and_author().await;
     let reader = app.logged_in_client("Rita").await;

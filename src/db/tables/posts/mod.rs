@@ -86,23 +86,37 @@ pub fn render_pending(conn: &mut Conn) -> QueryResult<()> {
 /// has. Inside a write transaction (SQLite's is the database's one write
 /// lock; on PostgreSQL the unique index is the arbiter, and the caller
 /// tries again when it loses a race).
+///
+/// The candidates are asked for by name, a batch at a time, rather than by
+/// a `wanted-%` pattern: a slug at the 80-character limit is numbered on a
+/// shortened base (`post-000…` becomes `post-2`), which such a pattern would
+/// miss and another post may already hold.
 pub fn free_slug(conn: &mut Conn, wanted: &Slug) -> QueryResult<Slug> {
-    let taken: Vec<String> = posts::table
-        .filter(posts::deleted_at.is_null())
-        .filter(
-            posts::slug
-                .eq(wanted.as_str())
-                .or(posts::slug.like(format!("{}-%", wanted.as_str()))),
-        )
-        .select(posts::slug)
-        .load(conn)?;
-    if !taken.iter().any(|s| s == wanted.as_str()) {
-        return Ok(wanted.clone());
+    const BATCH: u32 = 32;
+    let mut first: u32 = 1;
+    loop {
+        let candidates: Vec<Slug> = (first..first.saturating_add(BATCH))
+            .map(|n| {
+                if n == 1 {
+                    wanted.clone()
+                } else {
+                    wanted.numbered(n)
+                }
+            })
+            .collect();
+        let taken: Vec<String> = posts::table
+            .filter(posts::deleted_at.is_null())
+            .filter(posts::slug.eq_any(candidates.iter().map(Slug::as_str)))
+            .select(posts::slug)
+            .load(conn)?;
+        if let Some(free) = candidates
+            .into_iter()
+            .find(|slug| !taken.iter().any(|s| s == slug.as_str()))
+        {
+            return Ok(free);
+        }
+        first = first.saturating_add(BATCH);
     }
-    Ok((2..)
-        .map(|n| wanted.numbered(n))
-        .find(|slug| !taken.iter().any(|s| s == slug.as_str()))
-        .unwrap_or_else(|| wanted.clone()))
 }
 
 /// Inserts the demo posts with ids 1–12 when the table is empty: published,
