@@ -125,6 +125,7 @@ impl Application {
             stripe,
             mail,
             not_yet_due: not_yet_due.clone(),
+            reader_json: Arc::default(),
             passkeys: Arc::new(RelyingParty::new(
                 &settings.webauthn_rp_id,
                 settings.webauthn_origins.clone(),

@@ -34,6 +34,8 @@ pub struct AppState {
     pub mail: Outbox,
     /// `/blog`'s count of scheduled posts not yet due, between changes.
     pub not_yet_due: Arc<crate::db::posts::NotYetDue>,
+    /// The answers made of the posts read lately, by version.
+    pub reader_json: Arc<crate::domain::post::reader_json::Kept>,
     /// Passkeys' relying party (`WEBAUTHN_RP_ID`, `WEBAUTHN_ORIGINS`).
     pub passkeys: Arc<crate::auth::passkeys::RelyingParty>,
     /// The providers one can sign in with (OIDC_PROVIDERS, GitHub).

@@ -223,8 +223,13 @@ mod tests {
                 token_hash: token_hash.to_owned(),
                 meter: Some(asked(unlocks::PostRef::Slug(slug.to_owned()))),
             };
-            let slug_of =
-                |conn: &mut Conn, id| posts::find_visible(conn, id, LATER).unwrap().unwrap().slug;
+            let slug_of = |conn: &mut Conn, id| {
+                let row = posts::find_visible(conn, id, LATER).unwrap().unwrap();
+                posts::find_content(conn, id, row.updated_at)
+                    .unwrap()
+                    .unwrap()
+                    .slug
+            };
             let (slug_1, slug_3) = (slug_of(conn, 1), "the-third-is-a-draft-now".to_owned());
             let lookups = [
                 metered("alice's", 1),

@@ -10,6 +10,7 @@ use crate::db::posts::{PostRow, Start};
 use crate::db::unlocks::{self, MeterKey, Opened};
 use crate::db::{self, paywall_notices, posts};
 use crate::domain::paywall::Reading;
+use crate::domain::post::reader_json::{self, Made};
 use crate::domain::post::{Access, Author, Cursor, Slug};
 use crate::domain::{parse_id, Meter, Month, Requester};
 use crate::error::ApiError;
@@ -17,23 +18,6 @@ use crate::metrics::PaywallOutcome;
 use crate::session::{AheadMeter, CurrentSession};
 use crate::state::AppState;
 use crate::time::rfc3339;
-
-#[derive(Serialize)]
-struct PostView {
-    id: i64,
-    slug: String,
-    title: String,
-    body: String,
-    html: String,
-    excerpt: String,
-    access: String,
-    author: Option<Author>,
-    #[serde(serialize_with = "rfc3339::serialize_unix")]
-    published_at: i64,
-    #[serde(serialize_with = "rfc3339::serialize_micros")]
-    updated_at: i64,
-    meter: Option<Meter>,
-}
 
 #[derive(Serialize)]
 struct Summary {
@@ -136,35 +120,37 @@ async fn named_post(state: &AppState, raw: &str) -> Result<Option<i64>, ApiError
     Ok(id)
 }
 
-/// `200` with the post as JSON, written into a buffer sized for it up
-/// front: a post is a few KiB (its Markdown and its html), and growing
-/// the buffer by doubling from empty copied it over and over.
-fn answer(post: PostView) -> Result<HttpResponse, ApiError> {
-    // Escaping makes html a little longer; what is left over is headroom
-    // for the other fields and the meter.
-    let size = post.body.len() + post.html.len() * 9 / 8 + post.excerpt.len() + 512;
-    let mut json = Vec::with_capacity(size);
-    serde_json::to_writer(&mut json, &post).map_err(|e| ApiError::Internal(e.into()))?;
-    Ok(HttpResponse::Ok()
-        .content_type(actix_web::http::header::ContentType::json())
-        .body(json))
+/// The answer kept for `post`'s version, made from the stored content
+/// when this instance has none; `None` when the post was saved (or
+/// deleted) since `post` was read, and is to be decided on again.
+async fn made(state: &AppState, post: &PostRow) -> Result<Option<Made>, ApiError> {
+    let (id, version) = (post.id, post.updated_at);
+    if let Some(made) = state.reader_json.get(id, version) {
+        return Ok(Some(made));
+    }
+    let content = db::idempotent(&state.pool, state.clock.now(), move |conn, _| {
+        Ok::<_, ApiError>(posts::find_content(conn, id, version)?)
+    })
+    .await?;
+    Ok(content.map(|content| {
+        let made = Made::of(&content.fields());
+        state.reader_json.keep(id, version, made.clone());
+        made
+    }))
 }
 
-fn view(row: PostRow, meter: Option<Meter>) -> PostView {
-    PostView {
-        id: row.id,
-        slug: row.slug,
-        title: row.title,
-        body: row.body,
-        html: row.html,
-        excerpt: row.excerpt,
-        access: row.access,
-        author: Author::of(row.author),
-        published_at: row.published_at,
-        updated_at: row.updated_at,
-        meter,
-    }
+/// `200` with the post as JSON: its kept fields, then its author and the
+/// meter.
+fn answer(made: &Made, post: &PostRow, meter: Option<&Meter>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(actix_web::http::header::ContentType::json())
+        .body(reader_json::answer(made, post.author.as_deref(), meter))
 }
+
+/// How many times a read decides again when the post it decided on is
+/// saved before its answer is made: one save between is rare, more is a
+/// post being saved faster than it can be read.
+const DECISIONS: usize = 3;
 
 /// Opens a post through the paywall (`domain::paywall`). `HEAD` gets the
 /// answer `GET` would get without spending a read: it delivers nothing.
@@ -209,15 +195,20 @@ pub async fn read(
 
     let Some(limit) = reading.limit else {
         let post_id = named_post(&state, &id).await?.ok_or(ApiError::NotFound)?;
-        let row = db::idempotent(&state.pool, reading.now, move |conn, now| {
-            Ok::<_, ApiError>(posts::find_visible(conn, post_id, now)?)
-        })
-        .await?
-        .ok_or(ApiError::NotFound)?;
-        if spend {
-            state.metrics.paywall(PaywallOutcome::Granted);
+        for _ in 0..DECISIONS {
+            let row = db::idempotent(&state.pool, reading.now, move |conn, now| {
+                Ok::<_, ApiError>(posts::find_visible(conn, post_id, now)?)
+            })
+            .await?
+            .ok_or(ApiError::NotFound)?;
+            if let Some(made) = made(&state, &row).await? {
+                if spend {
+                    state.metrics.paywall(PaywallOutcome::Granted);
+                }
+                return Ok(answer(&made, &row, None));
+            }
         }
-        return answer(view(row, None));
+        return Err(ApiError::Unavailable);
     };
 
     let month = reading.month;
@@ -247,17 +238,32 @@ pub async fn read(
         }
     };
     let meter = |used| Meter::new(limit, used, reading.month);
-    match opened {
-        Opened::Granted { post, used, reread } => {
-            if spend {
-                state.metrics.paywall(if reread {
-                    PaywallOutcome::Reread
-                } else {
-                    PaywallOutcome::Granted
-                });
-            }
-            answer(view(post, Some(meter(used))))
+    let mut opened = opened;
+    for _ in 0..DECISIONS {
+        let Opened::Granted { post, used, reread } = opened else {
+            break;
+        };
+        let Some(made) = made(&state, &post).await? else {
+            // Saved meanwhile: what the reader gets is decided on the
+            // version stored now (an unlock already made stays made).
+            let key = MeterKey {
+                month,
+                post_id: post.id,
+            };
+            opened = open(&state, &req, user.id, key, limit, reading.now).await?;
+            continue;
+        };
+        if spend {
+            state.metrics.paywall(if reread {
+                PaywallOutcome::Reread
+            } else {
+                PaywallOutcome::Granted
+            });
         }
+        return Ok(answer(&made, &post, Some(&meter(used))));
+    }
+    match opened {
+        Opened::Granted { .. } => Err(ApiError::Unavailable),
         Opened::Paywalled { used, .. } => {
             if spend {
                 state.metrics.paywall(PaywallOutcome::Refused);

@@ -60,7 +60,7 @@ struct EditablePost {
 impl EditablePost {
     fn new(row: EditableRow, now: i64, whole: bool) -> EditablePost {
         let stage = stage_of(&row, now);
-        let post = row.post;
+        let (post, author) = (row.post, row.author);
         EditablePost {
             id: post.id,
             slug: post.slug,
@@ -77,7 +77,7 @@ impl EditablePost {
             published_at: (stage != Stage::Draft).then_some(post.published_at),
             created_at: row.created_at,
             updated_at: post.updated_at,
-            author: Author::of(post.author),
+            author: Author::of(author),
         }
     }
 }

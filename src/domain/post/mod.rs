@@ -22,6 +22,7 @@ mod cursor;
 mod excerpt;
 #[cfg(test)]
 mod html_tree;
+pub mod reader_json;
 mod render;
 mod slug;
 mod title;

@@ -2,7 +2,7 @@
 //! `/posts/{id}` (by role), what a save keeps and changes, slugs, versions
 //! and edit conflicts.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use futures_util::future::join_all;
 use reqwest::StatusCode;
@@ -497,5 +497,55 @@ async fn a_save_from_an_older_version_is_an_edit_conflict_and_changes_nothing() 
     // Without updated_at there is no check: the last save wins.
     let third = edit(&app, &author, id, &json!({"title": "Third"})).await;
     assert_eq!(third["title"], "Third");
+}
+}
+
+backend_test! {
+async fn a_save_is_read_at_once_on_every_instance_and_no_read_mixes_two_versions() {
+    let (a, author) = spawn_app_and_author().await;
+    let b = a.sibling().await;
+    let reader = a.logged_in_client("Rita").await;
+    let id = new_post(&a, &author, "Versions", "version 0").await;
+    let published = publish(&a, &author, id, &json!({})).await;
+    let path = format!("/blog/{id}");
+    // Both instances have made the answer of the first version.
+    for app in [&a, &b] {
+        assert_eq!(read(app, &reader, &path).await["body"], "version 0");
+    }
+
+    // Saved on one, read on both at once.
+    let saved = edit(&a, &author, id, &json!({"body": "version 1"})).await;
+    for app in [&b, &a] {
+        let post = read(app, &reader, &path).await;
+        assert_eq!(post["body"], "version 1");
+        assert_eq!(post["updated_at"], saved["updated_at"]);
+    }
+
+    // Saves on one instance while both serve reads: every answer is one
+    // version whole, its body with its own `updated_at`.
+    let mut versions = HashMap::new();
+    versions.insert(published["updated_at"].to_string(), "version 0".to_owned());
+    versions.insert(saved["updated_at"].to_string(), "version 1".to_owned());
+    let saves = async {
+        let mut saved = Vec::new();
+        for n in 2..12 {
+            let body = format!("version {n}");
+            let post = edit(&a, &author, id, &json!({"body": body})).await;
+            saved.push((post["updated_at"].to_string(), body));
+        }
+        saved
+    };
+    let reads = join_all((0..40).map(|n| {
+        let (app, reader, path) = (if n % 2 == 0 { &a } else { &b }, &reader, &path);
+        async move { read(app, reader, path).await }
+    }));
+    let (saved, answers) = tokio::join!(saves, reads);
+    versions.extend(saved);
+    for post in answers {
+        let body = versions.get(&post["updated_at"].to_string());
+        assert_eq!(body.map(String::as_str), post["body"].as_str(), "{post}");
+        assert_eq!(post["html"], format!("<p>{}</p>\n", post["body"].as_str().unwrap()));
+    }
+    assert_eq!(read(&b, &reader, &path).await["body"], "version 11");
 }
 }

@@ -12,6 +12,7 @@ use diesel::prelude::*;
 use super::demo_posts::DEMO_POSTS;
 use super::schema::{posts, users};
 use super::{Conn, DbConnection};
+use crate::domain::post::reader_json::Fields;
 use crate::domain::post::{derive_excerpt, render, Slug};
 
 mod readers;
@@ -19,12 +20,30 @@ mod readers;
 pub(crate) use readers::visible_at;
 pub use readers::{find_visible, id_by_slug, page, NotYetDue, Page, Published, Start, SummaryRow};
 
-/// A post as readers get it (`GET /blog/{id}`), its author's name joined.
-/// PostgreSQL's metered statements return it by name: their columns are
-/// `post_columns!`.
+/// What a reader's path needs of a post to decide on it and to find its
+/// answer: its access level, its version, and its author's name joined.
+/// Not its content: a read copies the answer this instance made of the
+/// post's version (`domain::post::reader_json`), and fetches the content
+/// ([`find_content`]) only to make it. PostgreSQL's metered statements
+/// return it by name: their columns are `post_columns!`.
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = posts)]
 pub struct PostRow {
+    pub id: i64,
+    pub access: String,
+    pub published_at: i64,
+    /// Microseconds; every save moves it forward.
+    pub updated_at: i64,
+    #[diesel(select_expression = users::username.nullable())]
+    #[diesel(select_expression_type = diesel::dsl::Nullable<users::username>)]
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub author: Option<String>,
+}
+
+/// A post's content and times: what readers get of it besides its author.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = posts)]
+pub struct PostContent {
     pub id: i64,
     pub slug: String,
     pub title: String,
@@ -33,25 +52,48 @@ pub struct PostRow {
     /// rendering existed ([`render_pending`]), which it does before serving.
     #[diesel(select_expression = posts::html.assume_not_null())]
     #[diesel(select_expression_type = diesel::dsl::AssumeNotNull<posts::html>)]
-    #[diesel(sql_type = diesel::sql_types::Text)]
     pub html: String,
     pub excerpt: String,
     pub access: String,
     pub published_at: i64,
     /// Microseconds.
     pub updated_at: i64,
-    #[diesel(select_expression = users::username.nullable())]
-    #[diesel(select_expression_type = diesel::dsl::Nullable<users::username>)]
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-    pub author: Option<String>,
+}
+
+impl PostContent {
+    /// What readers get of it, as `domain::post::reader_json` writes it.
+    pub fn fields(&self) -> Fields<'_> {
+        Fields {
+            id: self.id,
+            slug: &self.slug,
+            title: &self.title,
+            body: &self.body,
+            html: &self.html,
+            excerpt: &self.excerpt,
+            access: &self.access,
+            published_at: self.published_at,
+            updated_at: self.updated_at,
+        }
+    }
+}
+
+/// Post `id`'s content as of `updated_at`, if it is still at that version
+/// (`None` once it was saved again, or deleted).
+pub fn find_content(conn: &mut Conn, id: i64, updated_at: i64) -> QueryResult<Option<PostContent>> {
+    super::direct!(conn, |c| posts::table
+        .filter(posts::id.eq(id))
+        .filter(posts::updated_at.eq(updated_at))
+        .filter(posts::deleted_at.is_null())
+        .select(PostContent::as_select())
+        .get_result(c)
+        .optional())
 }
 
 /// [`PostRow`]'s columns in SQL, from `posts p LEFT JOIN users a ON a.id =
 /// p.author_id`, for the statements written out by hand.
 macro_rules! post_columns {
     () => {
-        "p.id, p.slug, p.title, p.body, COALESCE(p.html, '') AS html, p.excerpt, \
-         p.access, p.published_at, p.updated_at, a.username AS author"
+        "p.id, p.access, p.published_at, p.updated_at, a.username AS author"
     };
 }
 pub(crate) use post_columns;
@@ -166,7 +208,10 @@ pub fn seed_if_empty(conn: &mut Conn) -> QueryResult<()> {
 #[diesel(table_name = posts)]
 pub struct EditableRow {
     #[diesel(embed)]
-    pub post: PostRow,
+    pub post: PostContent,
+    #[diesel(select_expression = users::username.nullable())]
+    #[diesel(select_expression_type = diesel::dsl::Nullable<users::username>)]
+    pub author: Option<String>,
     pub excerpt_given: bool,
     pub status: String,
     pub created_at: i64,
