@@ -77,9 +77,9 @@ pub enum Account {
     Named,
     /// A login with a name that is not a valid username, so belongs to no
     /// account. It costs a bcrypt like any other, so its answer takes as
-    /// long as a real one, but nothing is looked up (it may hold bytes,
-    /// such as NUL, that PostgreSQL refuses in text) and it counts towards
-    /// no username's lockout (only towards the client IP's failures).
+    /// long as a real one, but nothing is looked up (no account can have
+    /// it) and it counts towards no username's lockout (only towards the
+    /// client IP's failures).
     Unnamable,
     /// A logged-in user confirming their password.
     Id(i64),

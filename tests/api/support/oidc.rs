@@ -143,7 +143,11 @@ impl OidcProvider {
                 }
             }
         });
-        let port = match tokio::time::timeout(Duration::from_secs(30), port_rx).await {
+        // Node loads the provider's few hundred modules before it listens:
+        // about a second alone, far longer when every core is busy with
+        // the rest of the suite. The bound only turns a provider that never
+        // starts into a failure with its log.
+        let port = match tokio::time::timeout(Duration::from_secs(120), port_rx).await {
             Ok(Ok(port)) => port,
             _ => {
                 let _ = child.kill();
