@@ -196,9 +196,16 @@ pub fn page(
                 .select(SummaryRow::as_select())
                 .load(c))?
         }
+        // The readers' condition with one upper bound on `published_at`,
+        // the lower of `now` and the cursor's: given two, SQLite walks the
+        // index from the one it picks (`now`, the newest post) and filters
+        // the walk by the other, which made a deep page cost every entry
+        // before it.
         Start::After(cursor) => super::super::direct!(conn, |c| posts::table
             .left_join(users::table)
-            .filter(visible_at!(now))
+            .filter(posts::status.eq(Published))
+            .filter(posts::deleted_at.is_null())
+            .filter(posts::published_at.le(now.min(cursor.published_at)))
             .filter(Before(cursor.published_at, cursor.id))
             .order((posts::published_at.desc(), posts::id.desc()))
             .limit(per_page + 1)
