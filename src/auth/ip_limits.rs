@@ -11,7 +11,9 @@
 //! `POST /password/forgot`:
 //! `ip_limits::spend(conn, &state.ip_limits.forgot, &ip, now)?;`
 
+use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::config::Settings;
 use crate::db::{ip_limits, Conn};
@@ -23,7 +25,7 @@ const HOUR: i64 = 3_600;
 
 /// The per-IP limits other than failed logins (those are counted with the
 /// username's lockout, in `auth::throttle`).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct IpLimits {
     /// REGISTER_MAX_PER_IP_PER_HOUR accounts created.
     pub register: IpLimit,
@@ -35,6 +37,8 @@ pub struct IpLimits {
     pub sign_in_starts: IpLimit,
     /// IPV6_LIMIT_PREFIX.
     pub v6_prefix: u8,
+    /// The networks this instance has seen refused, until their windows end.
+    pub spent: Arc<Spent>,
 }
 
 impl IpLimits {
@@ -48,6 +52,7 @@ impl IpLimits {
                 HOUR,
             ),
             v6_prefix: settings.ipv6_limit_prefix,
+            spent: Arc::default(),
         }
     }
 
@@ -76,4 +81,87 @@ pub fn spend(conn: &mut Conn, limit: &IpLimit, ip: &str, now: i64) -> Result<(),
 /// count (the server could not answer it).
 pub fn give_back(conn: &mut Conn, limit: &IpLimit, network: &str, at: i64) -> Result<(), ApiError> {
     Ok(ip_limits::give_back(conn, limit, network, at)?)
+}
+
+/// The client networks this instance has seen use up a limit, each until
+/// the end of the window it used up: a flood refused once is refused again
+/// from memory, without a write per request (each refusal otherwise takes
+/// the database's write lock, or a row lock and a transaction on
+/// PostgreSQL, which slowed every other request on the server). A window's
+/// count only grows, so what one instance saw spent stays spent; another
+/// instance learns it at its own first refusal. Only for limits that
+/// nothing gives back ([`give_back`] is for failed logins, counted
+/// elsewhere).
+#[derive(Debug, Default)]
+pub struct Spent(Mutex<HashMap<(&'static str, String), i64>>);
+
+impl Spent {
+    /// How many networks are remembered at most: past it, the windows that
+    /// have ended are forgotten, and if that is not enough, all (each is
+    /// then refused by the database again, once).
+    const MAX: usize = 10_000;
+
+    /// `429` when `network` is known to have used up `limit` in the window
+    /// that holds `now`.
+    pub fn check(&self, limit: &IpLimit, network: &str, now: i64) -> Result<(), ApiError> {
+        let spent = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        match spent.get(&(limit.kind, network.to_owned())) {
+            Some(&until) if now < until => Err(ApiError::TooManyRequests {
+                retry_after_secs: (until - now).max(1) as u64,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Remembers that `network` used up `limit` in the window that holds
+    /// `now`, when `answer` is its refusal; gives `answer` back.
+    pub fn note<T>(
+        &self,
+        limit: &IpLimit,
+        network: &str,
+        now: i64,
+        answer: Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        if let Err(ApiError::TooManyRequests { .. }) = &answer {
+            let mut spent = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+            if spent.len() >= Self::MAX {
+                spent.retain(|_, until| now < *until);
+                if spent.len() >= Self::MAX {
+                    spent.clear();
+                }
+            }
+            spent.insert((limit.kind, network.to_owned()), limit.window_end(now));
+        }
+        answer
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_spent_network_is_refused_until_its_window_ends() {
+        let limit = IpLimit::new("starts", 2, 3_600);
+        let spent = Spent::default();
+        assert!(spent.check(&limit, "10.0.0.1", 100).is_ok());
+        let refused = Err::<(), _>(ApiError::TooManyRequests {
+            retry_after_secs: 1,
+        });
+        assert!(spent.note(&limit, "10.0.0.1", 100, refused).is_err());
+        match spent.check(&limit, "10.0.0.1", 3_000) {
+            Err(ApiError::TooManyRequests { retry_after_secs }) => {
+                assert_eq!(retry_after_secs, 600)
+            }
+            other => panic!("{other:?}"),
+        }
+        // Another network, another limit, the next window: not refused.
+        assert!(spent.check(&limit, "10.0.0.2", 3_000).is_ok());
+        let other = IpLimit::new("forgot", 2, 3_600);
+        assert!(spent.check(&other, "10.0.0.1", 3_000).is_ok());
+        assert!(spent.check(&limit, "10.0.0.1", 3_600).is_ok());
+        // An answer that is not a refusal is remembered as nothing.
+        assert!(spent.note(&limit, "10.0.0.3", 100, Ok(())).is_ok());
+        assert!(spent.check(&limit, "10.0.0.3", 100).is_ok());
+    }
 }

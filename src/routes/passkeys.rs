@@ -254,16 +254,20 @@ pub async fn login_options(
         state.ip_limits.sign_in_starts,
         state.ip_limits.network(by.ip),
     );
-    db::once(&state.pool, state.clock.now(), move |conn, now| {
+    let now = state.clock.now();
+    state.ip_limits.spent.check(&limit, &network, now)?;
+    let counted = network.clone();
+    let stored = db::once(&state.pool, now, move |conn, now| {
         // Each stores a challenge for a caller nobody knows yet:
         // SIGN_IN_STARTS_MAX_PER_IP_PER_HOUR, with provider sign-ins
         // started; over it rolls back, nothing stored.
-        ip_limits::spend(conn, &limit, &network, now)?;
+        ip_limits::spend(conn, &limit, &counted, now)?;
         let expires_at = now + CHALLENGE_SECONDS;
         keys::put_challenge(conn, &challenge, Kind::Login, user_id, &kept, expires_at)?;
         Ok::<_, ApiError>(())
     })
-    .await?;
+    .await;
+    state.ip_limits.spent.note(&limit, &network, now, stored)?;
     Ok(HttpResponse::Ok().json(begun.options))
 }
 

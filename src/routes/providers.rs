@@ -238,6 +238,17 @@ async fn begin(
         })
         .unwrap_or_else(random_token);
 
+    let limit = state.ip_limits.sign_in_starts;
+    if let Some(network) = &flow.network {
+        if state
+            .ip_limits
+            .spent
+            .check(&limit, network, state.clock.now())
+            .is_err()
+        {
+            return Ok(Begun::Refused("too_many_requests"));
+        }
+    }
     let secrets = FlowSecrets::generate();
     let callback = state.providers.callback_url(provider.name());
     let url = match provider
@@ -252,9 +263,10 @@ async fn begin(
     };
     let (state_hash, browser_hash) = (token::hash(&secrets.state), token::hash(&browser));
     let provider_name = provider.name().to_owned();
-    let limit = state.ip_limits.sign_in_starts;
     let (user_id, session_id) = flow.link.unzip();
-    let stored = db::once(&state.pool, state.clock.now(), move |conn, now| {
+    let network = flow.network.clone();
+    let now = state.clock.now();
+    let stored = db::once(&state.pool, now, move |conn, now| {
         if let Some(network) = &flow.network {
             // Over the limit rolls this transaction back: nothing stored.
             ip_limits::spend(conn, &limit, network, now)?;
@@ -280,6 +292,10 @@ async fn begin(
         Ok::<_, ApiError>(())
     })
     .await;
+    let stored = match &network {
+        Some(network) => state.ip_limits.spent.note(&limit, network, now, stored),
+        None => stored,
+    };
     match stored {
         Ok(()) => {}
         Err(ApiError::TooManyRequests { .. }) => return Ok(Begun::Refused("too_many_requests")),
