@@ -228,6 +228,15 @@ pub async fn login_options(
     by: Requester,
     _: OptionalObject,
 ) -> Result<HttpResponse, ApiError> {
+    let (limit, network) = (
+        state.ip_limits.sign_in_starts,
+        state.ip_limits.network(by.ip),
+    );
+    // A network refused already is refused before any database work.
+    state
+        .ip_limits
+        .spent
+        .check(&limit, &network, state.clock.now())?;
     let pending = store::token_hash(&req.get_session());
     let allowed = db::idempotent(&state.pool, state.clock.now(), move |conn, now| {
         let Some(pending) = pending
@@ -250,12 +259,7 @@ pub async fn login_options(
         .map_err(|e| ApiError::internal(anyhow::anyhow!("passkey options: {}", e.0)))?;
     let (challenge, kept) = (begun.challenge, begun.state);
     let user_id = allowed.map(|(user_id, _)| user_id);
-    let (limit, network) = (
-        state.ip_limits.sign_in_starts,
-        state.ip_limits.network(by.ip),
-    );
     let now = state.clock.now();
-    state.ip_limits.spent.check(&limit, &network, now)?;
     let counted = network.clone();
     let stored = db::once(&state.pool, now, move |conn, now| {
         // Each stores a challenge for a caller nobody knows yet:
