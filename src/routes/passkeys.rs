@@ -236,7 +236,8 @@ pub async fn login_options(
     state
         .ip_limits
         .spent
-        .check(&limit, &network, state.clock.now())?;
+        .check(&limit, &network, state.clock.now())
+        .await?;
     let pending = store::token_hash(&req.get_session());
     let allowed = db::idempotent(&state.pool, state.clock.now(), move |conn, now| {
         let Some(pending) = pending

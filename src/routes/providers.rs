@@ -244,6 +244,7 @@ async fn begin(
             .ip_limits
             .spent
             .check(&limit, network, state.clock.now())
+            .await
             .is_err()
         {
             return Ok(Begun::Refused("too_many_requests"));
