@@ -34,6 +34,9 @@ pub enum ApiError {
     /// A wrong authenticator or recovery code at the second sign-in step.
     #[error("invalid code")]
     InvalidCode,
+    /// A sign-in by email's code that is wrong, used, expired or dead.
+    #[error("invalid emailed code")]
+    InvalidEmailCode,
     #[error("two-factor sign-in already on")]
     TwoFactorEnabled,
     #[error("two-factor sign-in not on")]
@@ -164,6 +167,13 @@ impl ApiError {
                 "invalid_code",
                 "That code is not right. Use the current code from your authenticator app, \
                  or one of your recovery codes."
+                    .to_owned(),
+            ),
+            InvalidEmailCode => (
+                StatusCode::UNAUTHORIZED,
+                "invalid_code",
+                "That code is not right, or no longer works. Use the code of the latest \
+                 message, or ask for a new one."
                     .to_owned(),
             ),
             TwoFactorEnabled => (

@@ -26,8 +26,8 @@ use crate::client_ip::TrustedProxies;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::{
-    self, billing, email_tokens, events, identities, ip_limits, outbox, passkeys, paywall_notices,
-    sessions, throttle, two_factor, Pool,
+    self, billing, email_sign_ins, email_tokens, events, identities, ip_limits, outbox, passkeys,
+    paywall_notices, sessions, throttle, two_factor, Pool,
 };
 use crate::domain::{Lifetimes, Month};
 use crate::mail::{self, Outbox};
@@ -368,10 +368,11 @@ struct Purged {
     billing_events: usize,
     checkouts: usize,
     email_tokens: usize,
+    email_sign_ins: usize,
     messages: usize,
 }
 
-/// Deletes expired sessions, pending sign-ins and provider sign-ins, stale lockout rows, ended per-IP windows,
+/// Deletes expired sessions, pending sign-ins, provider sign-ins and emailed sign-ins, stale lockout rows, ended per-IP windows,
 /// events older than EVENT_RETENTION_DAYS, past months' paywall notices
 /// and old billing event ids
 /// every `interval` (and whenever a test moves the clock), so the tables
@@ -409,6 +410,7 @@ async fn purge_expired(
                 billing_events: billing::purge_events(conn, now - BILLING_EVENTS_KEPT_SECS)?,
                 checkouts: billing::purge_checkouts(conn, now)?,
                 email_tokens: email_tokens::purge_expired(conn, now)?,
+                email_sign_ins: email_sign_ins::purge_expired(conn, now)?,
                 // Done messages are kept an hour: the per-address
                 // limit counts them.
                 messages: outbox::purge_done(conn, now - 3_600)?,

@@ -106,6 +106,7 @@ const RESOURCES: &[&str] = &[
     "auth",
     "billing",
     "blog",
+    "email_sign_in",
     "health",
     "passkeys",
     "posts",

@@ -1,6 +1,7 @@
 //! Finishing a sign-in: the one path every way in takes — a password (and
-//! a registration), the second step, a passkey, another provider — so
-//! that none of them can forget a step.
+//! a registration), the second step, a passkey, another provider, an
+//! emailed link or code — so that none of them can forget a step; and the
+//! account a way in without a password makes ([`new_passwordless`]).
 //!
 //! A sign-in finishes in two halves. [`enter`] runs in the caller's write
 //! transaction, with whatever proved the caller: it ends what the browser
@@ -15,8 +16,8 @@ use actix_session::Session;
 use actix_web::HttpResponse;
 use serde_json::json;
 
-use crate::db::{self, events, passkeys, sessions, throttle, two_factor, users};
-use crate::domain::username::username_key;
+use crate::db::{self, email_sign_ins, events, passkeys, sessions, throttle, two_factor, users};
+use crate::domain::username::{candidates, username_key};
 use crate::domain::{EventKind, Lifetimes, Requester, User};
 use crate::error::ApiError;
 use crate::metrics::{LoginOutcome, Metrics};
@@ -37,6 +38,8 @@ pub enum Method {
     Passkey,
     /// Another provider, by its name (`oidc:<name>`).
     Provider(String),
+    /// A link or a code sent to the account's address.
+    Email,
 }
 
 impl Method {
@@ -48,6 +51,7 @@ impl Method {
             Method::RecoveryCode => "recovery_code".to_owned(),
             Method::Passkey => "passkey".to_owned(),
             Method::Provider(name) => format!("oidc:{name}"),
+            Method::Email => "email".to_owned(),
         }
     }
 }
@@ -105,6 +109,44 @@ enum Opened {
         token: String,
         passkey: bool,
     },
+}
+
+/// Names tried for a new account before giving up (the contract's
+/// candidates: the name wanted, then numbered, then random suffixes).
+const NAMES_TRIED: usize = 20;
+
+/// A new account without a password, for a way in that needs none (a
+/// provider, an emailed link): the first free one of `wanted`'s valid
+/// candidates (`domain::username::candidates`). `None` when every name
+/// tried was taken.
+pub fn new_passwordless(
+    conn: &mut db::Conn,
+    wanted: &str,
+    now: i64,
+) -> diesel::QueryResult<Option<User>> {
+    for name in candidates(wanted).take(NAMES_TRIED) {
+        if users::exists(conn, &name.key())? {
+            continue;
+        }
+        // An empty hash is an account without a password.
+        if let Some(user) = users::insert_in_savepoint(conn, &name, "", now)? {
+            return Ok(Some(user));
+        }
+    }
+    Ok(None)
+}
+
+/// Ends the outstanding sign-ins by email of the account's verified
+/// address, in the caller's transaction: its password changed or was
+/// reset, its address is about to change, or it is about to go. (An
+/// unverified address's sign-ins are not the account's to end: they offer
+/// whoever proves it a new account.)
+pub fn end_emailed(conn: &mut db::Conn, user_id: i64) -> diesel::QueryResult<()> {
+    let held = users::email_of(conn, user_id)?.filter(|row| row.email_verified);
+    if let Some(key) = held.and_then(|row| row.email_key) {
+        email_sign_ins::end_for_address(conn, &key)?;
+    }
+    Ok(())
 }
 
 /// The first half of every sign-in, in the caller's write transaction
@@ -210,6 +252,19 @@ impl Entered {
     }
 }
 
+/// `202`: a first factor was right, and the account's second step is due
+/// (`passkey`: a passkey may finish it too).
+pub fn two_factor_required(passkey: bool) -> HttpResponse {
+    let mut methods = vec!["totp", "recovery_code"];
+    if passkey {
+        methods.push("passkey");
+    }
+    HttpResponse::Accepted().json(json!({
+        "status": "two_factor_required",
+        "methods": methods,
+    }))
+}
+
 /// `answered`, a sign-in route's answer, with a refusal counted in
 /// `tollgate_logins_total` (see [`count_refusal`]; a success is counted by
 /// [`Entered::answer`]).
@@ -228,9 +283,10 @@ pub fn counted(
 /// attempt, and is not counted.
 pub fn count_refusal(metrics: &Metrics, refusal: &ApiError) {
     let outcome = match refusal {
-        ApiError::InvalidCredentials | ApiError::InvalidCode | ApiError::PasskeyRefused => {
-            LoginOutcome::Failure
-        }
+        ApiError::InvalidCredentials
+        | ApiError::InvalidCode
+        | ApiError::InvalidEmailCode
+        | ApiError::PasskeyRefused => LoginOutcome::Failure,
         ApiError::TooManyAttempts { .. } => LoginOutcome::Locked,
         ApiError::TooManyRequests { .. } => LoginOutcome::RateLimited,
         _ => return,

@@ -1,6 +1,7 @@
 //! An account keeps a way to sign in: removing a passkey or an identity
 //! (by the account's owner) or the second factors (by an admin) never
-//! leaves it with no password, no passkey and no identity.
+//! leaves it with no password, no passkey and no identity; nor does
+//! removing the address of an account that signs in by email alone.
 
 use crate::db::{self, identities, passkeys, users};
 use crate::error::ApiError;
@@ -19,13 +20,18 @@ pub fn remove_keeping_one<T>(
 ) -> Result<T, ApiError> {
     users::lock(conn, user_id)?;
     let removed = remove(conn)?;
-    let has_password = users::find(conn, user_id)?.is_some_and(|u| u.has_password());
-    if has_password
-        || passkeys::count_of(conn, user_id)? > 0
-        || identities::count_of(conn, user_id)? > 0
-    {
+    if has_a_way_in(conn, user_id)? {
         Ok(removed)
     } else {
         Err(ApiError::LastLoginMethod)
     }
+}
+
+/// Whether the account has a password, a passkey or a linked identity:
+/// a way in besides its address.
+pub fn has_a_way_in(conn: &mut db::Conn, user_id: i64) -> diesel::QueryResult<bool> {
+    let has_password = users::find(conn, user_id)?.is_some_and(|u| u.has_password());
+    Ok(has_password
+        || passkeys::count_of(conn, user_id)? > 0
+        || identities::count_of(conn, user_id)? > 0)
 }

@@ -31,6 +31,8 @@ pub struct IpLimits {
     pub register: IpLimit,
     /// FORGOT_MAX_PER_IP_PER_HOUR forgot-password requests.
     pub forgot: IpLimit,
+    /// EMAIL_SIGN_IN_MAX_PER_IP_PER_HOUR sign-ins by email asked for.
+    pub email_sign_in: IpLimit,
     /// SIGN_IN_STARTS_MAX_PER_IP_PER_HOUR provider sign-ins started and
     /// passkey sign-in options: each stores a row for a caller nobody
     /// knows yet, and takes the write lock logins need.
@@ -46,6 +48,11 @@ impl IpLimits {
         IpLimits {
             register: IpLimit::new("register", settings.register_max_per_ip_per_hour, HOUR),
             forgot: IpLimit::new("forgot", settings.forgot_max_per_ip_per_hour, HOUR),
+            email_sign_in: IpLimit::new(
+                "email_sign_in",
+                settings.email_sign_in_max_per_ip_per_hour,
+                HOUR,
+            ),
             sign_in_starts: IpLimit::new(
                 "sign_in_start",
                 settings.sign_in_starts_max_per_ip_per_hour,

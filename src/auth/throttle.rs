@@ -87,20 +87,31 @@ pub enum Account {
     /// held to the username's lockout and the client IP's failure limit
     /// like a login.
     SecondStep(i64),
+    /// An emailed sign-in code for the address this account holds
+    /// verified: held to its username's lockout and the client IP's
+    /// failure limit like a login.
+    EmailCode(i64),
+    /// An emailed sign-in code for an address no account holds verified:
+    /// held to the client IP's failure limit only (no username to lock).
+    AddressCode,
 }
 
 impl Account {
     /// Whether a failure counts towards the username's lockout, and a
     /// lockout refuses the check.
     fn counted(self) -> bool {
-        !matches!(self, Account::Unnamable)
+        !matches!(self, Account::Unnamable | Account::AddressCode)
     }
 
     /// Whether this is a login, held to the client IP's failure limit.
     fn is_login(self) -> bool {
         matches!(
             self,
-            Account::Named | Account::Unnamable | Account::SecondStep(_)
+            Account::Named
+                | Account::Unnamable
+                | Account::SecondStep(_)
+                | Account::EmailCode(_)
+                | Account::AddressCode
         )
     }
 }
@@ -263,9 +274,11 @@ impl LoginThrottle {
                     }
                 }
                 Ok(match account {
-                    Account::Unnamable => None,
+                    Account::Unnamable | Account::AddressCode => None,
                     Account::Named => users::find_by_key(conn, &key)?,
-                    Account::Id(id) | Account::SecondStep(id) => users::find(conn, id)?,
+                    Account::Id(id) | Account::SecondStep(id) | Account::EmailCode(id) => {
+                        users::find(conn, id)?
+                    }
                 })
             })
             .await?

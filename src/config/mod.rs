@@ -63,6 +63,11 @@ pub struct Settings {
     pub verify_token_ttl: Duration,
     /// Life of a password-reset link.
     pub reset_token_ttl: Duration,
+    /// Life of an emailed sign-in's link and code.
+    pub email_login_ttl: Duration,
+    /// EMAIL_SIGN_UP: a sign-in by email for an address nobody holds
+    /// verified offers a new account.
+    pub email_sign_up: bool,
 
     /// Billing, when all three `STRIPE_*` settings are set.
     pub stripe: Option<Stripe>,
@@ -76,6 +81,7 @@ pub struct Settings {
     pub trusted_proxies: Vec<IpNet>,
     pub register_max_per_ip_per_hour: u32,
     pub forgot_max_per_ip_per_hour: u32,
+    pub email_sign_in_max_per_ip_per_hour: u32,
     /// SIGN_IN_STARTS_MAX_PER_IP_PER_HOUR: provider sign-ins started and
     /// passkey sign-in options, which each store a row before anyone is
     /// known.
@@ -345,12 +351,15 @@ impl Settings {
             mail_max_per_address_per_hour: env.int("MAIL_MAX_PER_ADDRESS_PER_HOUR")? as u32,
             verify_token_ttl: env.seconds("VERIFY_TOKEN_TTL_SECONDS")?,
             reset_token_ttl: env.seconds("RESET_TOKEN_TTL_SECONDS")?,
+            email_login_ttl: env.seconds("EMAIL_LOGIN_TTL_SECONDS")?,
+            email_sign_up: env.bool("EMAIL_SIGN_UP")?,
             stripe,
             stripe_incomplete,
             stripe_api_base,
             trusted_proxies,
             register_max_per_ip_per_hour: env.int("REGISTER_MAX_PER_IP_PER_HOUR")? as u32,
             forgot_max_per_ip_per_hour: env.int("FORGOT_MAX_PER_IP_PER_HOUR")? as u32,
+            email_sign_in_max_per_ip_per_hour: env.int("EMAIL_SIGN_IN_MAX_PER_IP_PER_HOUR")? as u32,
             sign_in_starts_max_per_ip_per_hour: env.int("SIGN_IN_STARTS_MAX_PER_IP_PER_HOUR")?
                 as u32,
             login_max_failures_per_ip: env.int("LOGIN_MAX_FAILURES_PER_IP")? as u32,

@@ -225,6 +225,18 @@ pub const SETTINGS: &[Setting] = &[
         help: "Life of a password-reset link.",
     },
     Setting {
+        name: "EMAIL_LOGIN_TTL_SECONDS",
+        default: Some("900"),
+        range: SECONDS,
+        help: "Life of an emailed sign-in's link and code.",
+    },
+    Setting {
+        name: "EMAIL_SIGN_UP",
+        default: Some("true"),
+        range: FLAG,
+        help: "Whether `POST /login/email` for an address no account holds verified offers a new account; `false`: nothing is sent for it.",
+    },
+    Setting {
         name: "WORKERS",
         default: None,
         range: Some(Range::Whole { min: 1, max: 1_024 }),
@@ -253,6 +265,12 @@ pub const SETTINGS: &[Setting] = &[
         default: Some("10"),
         range: PER_IP,
         help: "Forgot-password requests per client IP per hour, across instances.",
+    },
+    Setting {
+        name: "EMAIL_SIGN_IN_MAX_PER_IP_PER_HOUR",
+        default: Some("10"),
+        range: PER_IP,
+        help: "Sign-ins by email asked for (`POST /login/email`) per client network per hour, across instances.",
     },
     Setting {
         name: "SIGN_IN_STARTS_MAX_PER_IP_PER_HOUR",

@@ -171,6 +171,22 @@ diesel::table! {
         ip -> Nullable<Text>,
         user_agent -> Nullable<Text>,
         requested_at -> BigInt,
+        purpose -> Text,
+        stay_signed_in -> Bool,
+    }
+}
+
+diesel::table! {
+    email_sign_ins (id) {
+        id -> BigInt,
+        token_hash -> Text,
+        code_hash -> Text,
+        email -> Text,
+        email_key -> Text,
+        stay_signed_in -> Bool,
+        wrong_codes -> Integer,
+        created_at -> BigInt,
+        expires_at -> BigInt,
     }
 }
 
@@ -293,6 +309,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     billing_events,
     email_tokens,
     outbox,
+    email_sign_ins,
     forgot_requests,
     totp,
     recovery_codes,

@@ -16,6 +16,7 @@ pub mod plan;
 pub mod post;
 pub mod recovery_code;
 pub mod role;
+pub mod sign_in_code;
 pub mod text;
 pub mod totp;
 pub mod user;

@@ -62,6 +62,65 @@ pub fn reset(app_url: &str, token: &str, username: &str, ttl_secs: i64) -> Rende
     }
 }
 
+/// Whom a sign-in by email is for: the account holding the address, or
+/// nobody yet (the message offers a new account).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInFor<'a> {
+    Account { username: &'a str },
+    NewAccount,
+}
+
+/// The message of a sign-in by email: `{APP_URL}/login/email?token=…` and
+/// a 6-digit code, both for one request. The code ends the subject line,
+/// where a phone's notification shows it, and opens the body. No password
+/// is named: the reader may never have had one.
+pub fn sign_in(
+    app_url: &str,
+    token: &str,
+    code: &str,
+    to: SignInFor<'_>,
+    ttl_secs: i64,
+) -> Rendered {
+    let link = format!("{app_url}/login/email?token={token}");
+    let life = lifetime(ttl_secs);
+    let (word, hello, what, otherwise) = match to {
+        SignInFor::Account { username } => (
+            "sign-in",
+            format!("Hello {username},"),
+            format!(
+                "Someone asked to sign in to the account \"{username}\" with this\n\
+                 address. To sign in, open this link and confirm:"
+            ),
+            "nobody can sign in without it.",
+        ),
+        SignInFor::NewAccount => (
+            "sign-up",
+            "Hello,".to_owned(),
+            "Someone asked to sign in with this address, which no account has\n\
+             confirmed yet. To create an account for it and sign in, open this\n\
+             link and confirm:"
+                .to_owned(),
+            "no account is made without it.",
+        ),
+    };
+    Rendered {
+        subject: format!("Your {word} code is {code}"),
+        body: format!(
+            "Your {word} code is {code}\n\
+             \n\
+             {hello}\n\
+             \n\
+             {what}\n\
+             \n\
+             {link}\n\
+             \n\
+             or type the code above where you asked. The link and the code work\n\
+             once, in any browser, for {life}. If you did not ask for this,\n\
+             ignore this message: {otherwise}\n"
+        ),
+    }
+}
+
 /// A change to an account that its owner is told of, at the verified
 /// address (for an address change, the old one): if it was not them, they
 /// learn of it while they can still act.
@@ -240,6 +299,32 @@ mod tests {
             .body
             .contains("\nhttp://localhost:5173/reset-password?token=abc\n"));
         assert!(m.body.contains("for 1 hour."));
+    }
+
+    #[test]
+    fn a_sign_in_message_carries_its_link_and_its_code_up_front_and_names_no_password() {
+        let account = SignInFor::Account { username: "Ann" };
+        for to in [account, SignInFor::NewAccount] {
+            let m = sign_in("https://app.example.com", "t-_1", "042917", to, 900);
+            assert!(m.subject.ends_with("042917"), "{m:?}");
+            assert!(m.body.lines().next().unwrap().ends_with("042917"), "{m:?}");
+            assert!(m
+                .body
+                .contains("\nhttps://app.example.com/login/email?token=t-_1\n"));
+            assert!(m.body.contains("for 15 minutes."), "{m:?}");
+            assert!(!m.body.to_lowercase().contains("password"), "{m:?}");
+            assert!(m.body.is_ascii());
+        }
+        let m = sign_in("https://a.example", "t", "000001", account, 900);
+        assert!(m.body.contains("\"Ann\""));
+        let m = sign_in(
+            "https://a.example",
+            "t",
+            "000001",
+            SignInFor::NewAccount,
+            900,
+        );
+        assert!(m.body.contains("create an account"));
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! Email: the links emailed to prove an address or reset a password, and
-//! the notices of changes to an account, queued
+//! Email: the links emailed to prove an address, reset a password or sign
+//! in, and the notices of changes to an account, queued
 //! in the database's outbox in the caller's transaction, and the
 //! background sender that delivers them ([`sender`]).
 //!
@@ -20,7 +20,8 @@ use tokio::sync::Notify;
 
 use crate::config::Settings;
 use crate::db::email_tokens::{self, Purpose};
-use crate::db::{outbox, Conn};
+use crate::db::{email_sign_ins, outbox, Conn};
+use crate::domain::sign_in_code;
 use crate::session::token;
 
 /// What queueing needs from the settings.
@@ -33,6 +34,10 @@ pub struct MailSettings {
     /// VERIFY_TOKEN_TTL_SECONDS, RESET_TOKEN_TTL_SECONDS.
     pub verify_ttl: i64,
     pub reset_ttl: i64,
+    /// EMAIL_LOGIN_TTL_SECONDS.
+    pub sign_in_ttl: i64,
+    /// EMAIL_SIGN_UP.
+    pub sign_up: bool,
 }
 
 /// Queues messages (in the caller's transaction) and wakes this instance's
@@ -40,6 +45,17 @@ pub struct MailSettings {
 pub struct Outbox {
     pub settings: MailSettings,
     wake: Arc<Notify>,
+}
+
+/// A sign-in by email to send: to the address as the request typed it (or
+/// as its account holds it), for that account or for a new one.
+pub struct SignInTo<'a> {
+    pub email: &'a str,
+    pub email_key: &'a str,
+    /// `None`: no account holds the address verified; the message offers
+    /// a new one.
+    pub username: Option<&'a str>,
+    pub stay_signed_in: bool,
 }
 
 /// Where a message goes, and whose account it concerns.
@@ -59,6 +75,8 @@ impl Outbox {
                 max_per_address_per_hour: settings.mail_max_per_address_per_hour,
                 verify_ttl: settings.verify_token_ttl.as_secs() as i64,
                 reset_ttl: settings.reset_token_ttl.as_secs() as i64,
+                sign_in_ttl: settings.email_login_ttl.as_secs() as i64,
+                sign_up: settings.email_sign_up,
             },
             wake: Arc::default(),
         }
@@ -121,7 +139,42 @@ impl Outbox {
             );
             return Ok(false);
         }
-        enqueue(conn, now, to, &message::notice(kind, to.username))?;
+        let notice = message::notice(kind, to.username);
+        enqueue(conn, now, to.email, to.email_key, &notice)?;
+        Ok(true)
+    }
+
+    /// Queues a sign-in by email asked for at `at` (see [`SignInTo`]): a
+    /// new link and code, stored as hashes, living EMAIL_LOGIN_TTL_SECONDS
+    /// from `at`; `false` when the address's hourly limit is spent.
+    pub fn send_sign_in(&self, conn: &mut Conn, at: i64, to: &SignInTo<'_>) -> QueryResult<bool> {
+        if !self.within_limit(conn, to.email_key, at)? {
+            return Ok(false);
+        }
+        // The link's token as the other links' (256 bits); the code is
+        // for typing. Both exist in plain only in the queued message and
+        // the recipient's mailbox.
+        let plain = token::generate();
+        let code = sign_in_code::generate();
+        let ttl = self.settings.sign_in_ttl;
+        email_sign_ins::insert(
+            conn,
+            &email_sign_ins::NewSignIn {
+                token_hash: &token::hash(&plain),
+                code_hash: &sign_in_code::digest(to.email_key, &code),
+                email: to.email,
+                email_key: to.email_key,
+                stay_signed_in: to.stay_signed_in,
+                now: at,
+                expires_at: at + ttl,
+            },
+        )?;
+        let whom = match to.username {
+            Some(username) => message::SignInFor::Account { username },
+            None => message::SignInFor::NewAccount,
+        };
+        let rendered = message::sign_in(&self.settings.app_url, &plain, &code, whom, ttl);
+        enqueue(conn, at, to.email, to.email_key, &rendered)?;
         Ok(true)
     }
 
@@ -170,23 +223,25 @@ impl Outbox {
                 expires_at: now + ttl,
             },
         )?;
-        enqueue(conn, now, to, &rendered)?;
+        enqueue(conn, now, to.email, to.email_key, &rendered)?;
         Ok(true)
     }
 }
 
-/// Puts `rendered` in the outbox for `to`, in the caller's transaction.
+/// Puts `rendered` in the outbox for `email` (whose key is `email_key`),
+/// in the caller's transaction.
 fn enqueue(
     conn: &mut Conn,
     now: i64,
-    to: &Recipient<'_>,
+    email: &str,
+    email_key: &str,
     rendered: &message::Rendered,
 ) -> QueryResult<()> {
     outbox::insert(
         conn,
         &outbox::NewMessage {
-            recipient: to.email,
-            recipient_key: to.email_key,
+            recipient: email,
+            recipient_key: email_key,
             subject: &rendered.subject,
             body: &rendered.body,
             now,

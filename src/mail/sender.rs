@@ -5,10 +5,10 @@
 //! [`GIVE_UP_AFTER`] seconds after it was queued is given up with a
 //! warning, never retried forever.
 //!
-//! Before delivering, it acts on the recorded `POST /password/forgot`
-//! requests ([`Sender::act_on_forgot_requests`]): the request itself only
-//! records one row, the same whoever holds the address, and the sender
-//! does the rest, out of the request's time.
+//! Before delivering, it acts on the recorded `POST /password/forgot` and
+//! `POST /login/email` requests ([`Sender::act_on_forgot_requests`]): the
+//! request itself only records one row, the same whoever holds the
+//! address, and the sender does the rest, out of the request's time.
 //!
 //! It wakes when this instance queues mail ([`super::Outbox::wake`]), when
 //! a test moves the clock, when the earliest retry is due, and every
@@ -25,9 +25,10 @@ use lettre::message::{Body, Mailbox, MultiPart};
 use lettre::{Message, SmtpTransport, Transport as _};
 use tokio::sync::{watch, Notify};
 
-use super::{message, Outbox, Recipient};
+use super::{message, Outbox, Recipient, SignInTo};
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::db::forgot_requests::Asked;
 use crate::db::{self, events, forgot_requests, outbox, users, Pool};
 use crate::domain::{EventKind, Requester};
 
@@ -171,7 +172,7 @@ pub struct Sender {
     /// MAIL_FROM.
     pub from: Mailbox,
     pub wake: Arc<Notify>,
-    /// Queues the reset links of forgot-password requests.
+    /// Queues the links of forgot-password and sign-in requests.
     pub queue: Arc<Outbox>,
 }
 
@@ -276,13 +277,15 @@ impl Sender {
         .await
     }
 
-    /// Acts on every recorded `POST /password/forgot` request: for each,
-    /// in one write transaction with taking (deleting) its row, a
+    /// Acts on every recorded `POST /password/forgot` and
+    /// `POST /login/email` request, each in one write transaction with
+    /// taking (deleting) its row. A forgot-password request: a
     /// `password_reset_requested` event and a reset link (within the
     /// address's hourly limit) for every account holding the address, as
-    /// of when it was asked. Nothing for an address nobody holds, and
-    /// nothing for a request older than a reset link's lifetime (one left
-    /// that long, by a database outage, would be a surprise to get).
+    /// of when it was asked; nothing for an address nobody holds. A
+    /// sign-in: see [`offer_sign_in`]. Nothing for a request older than
+    /// its link's lifetime (one left that long, by a database outage,
+    /// would be a surprise to get).
     pub async fn act_on_forgot_requests(&self) -> Result<(), db::Error> {
         loop {
             let now = self.clock.now();
@@ -291,11 +294,24 @@ impl Sender {
                 let requests = forgot_requests::take(conn, FORGOT_BATCH)?;
                 let (mut queued, mut held_back, mut stale) = (0, 0, 0);
                 for request in &requests {
-                    if request.requested_at < now - queue.settings.reset_ttl {
+                    // Asked by a newer build sharing the database: that
+                    // build's sender acts on it, or nobody should.
+                    let Some(asked) = request.asked() else {
+                        stale += 1;
+                        continue;
+                    };
+                    let ttl = match asked {
+                        Asked::Reset => queue.settings.reset_ttl,
+                        Asked::SignIn => queue.settings.sign_in_ttl,
+                    };
+                    if request.requested_at < now - ttl {
                         stale += 1;
                         continue;
                     }
-                    let (sent, not_sent) = act_on(conn, &queue, request)?;
+                    let (sent, not_sent) = match asked {
+                        Asked::Reset => act_on(conn, &queue, request)?,
+                        Asked::SignIn => offer_sign_in(conn, &queue, request)?,
+                    };
                     queued += sent;
                     held_back += not_sent;
                 }
@@ -305,16 +321,16 @@ impl Sender {
             if stale > 0 {
                 tracing::warn!(
                     requests = stale,
-                    "dropped password-reset requests older than a reset link's lifetime"
+                    "dropped requests for a link older than the link's lifetime"
                 );
             }
             if queued > 0 {
-                tracing::info!(messages = queued, "queued password-reset links");
+                tracing::info!(messages = queued, "queued password-reset and sign-in links");
             }
             if held_back > 0 {
                 tracing::info!(
                     messages = held_back,
-                    "not sending password-reset links: their addresses' hourly limit is spent"
+                    "not sending password-reset or sign-in links: their addresses' hourly limit is spent"
                 );
             }
             if taken < FORGOT_BATCH {
@@ -434,6 +450,45 @@ fn act_on(
         }
     }
     Ok((queued, held_back))
+}
+
+/// One `POST /login/email` request (see [`Sender::act_on_forgot_requests`]):
+/// a sign-in link and code to the address, for the enabled account holding
+/// it verified, or — no account holding it verified, and EMAIL_SIGN_UP on
+/// — offering a new account. Nothing for a disabled account, nor without
+/// EMAIL_SIGN_UP for an address nobody holds verified. Answers as
+/// [`act_on`] does.
+fn offer_sign_in(
+    conn: &mut db::Conn,
+    queue: &Outbox,
+    request: &forgot_requests::Taken,
+) -> diesel::QueryResult<(u32, u32)> {
+    let holder = match users::verified_holder(conn, &request.email_key)? {
+        Some(id) => users::find(conn, id)?,
+        None => None,
+    };
+    let held = match &holder {
+        Some(user) if user.disabled => return Ok((0, 0)),
+        Some(user) => Some((user.id, user.username.as_str())),
+        None if !queue.settings.sign_up => return Ok((0, 0)),
+        None => None,
+    };
+    // To the account's address as it typed it, or as the request did.
+    let typed = match held {
+        Some((id, _)) => users::email_of(conn, id)?.and_then(|row| row.email),
+        None => None,
+    };
+    let to = SignInTo {
+        email: typed.as_deref().unwrap_or(&request.email),
+        email_key: &request.email_key,
+        username: held.map(|(_, username)| username),
+        stay_signed_in: request.stay_signed_in,
+    };
+    Ok(if queue.send_sign_in(conn, request.requested_at, &to)? {
+        (1, 0)
+    } else {
+        (0, 1)
+    })
 }
 
 /// 7-bit when the text allows (ASCII, lines under SMTP's 998-byte limit;

@@ -8,6 +8,7 @@ use super::body::{Fields, JsonObject};
 use super::extract::{Confirmed, SignedIn};
 use super::pagination::{pagination, Pagination};
 use crate::accounts::notices::send_notice;
+use crate::accounts::sign_in;
 use crate::accounts::view::AccountView;
 use crate::db::email_tokens::{self, Purpose};
 use crate::db::{self, billing, events, sessions, throttle, users};
@@ -164,8 +165,10 @@ pub async fn change_password(
     let (token, noticed) = db::once(&state.pool, state.clock.now(), move |conn, now| {
         let held = users::email_of(conn, user_id)?;
         users::update_password_hash(conn, user_id, &hash)?;
-        // Any password change kills outstanding reset links.
+        // Any password change kills outstanding reset links, and
+        // sign-ins by email.
         email_tokens::delete_for_user(conn, user_id, Purpose::Reset)?;
+        sign_in::end_emailed(conn, user_id)?;
         // The sessions this ends are part of the change: one event.
         sessions::revoke_others(conn, user_id, &session_id)?;
         events::record_plain(conn, now, user_id, EventKind::PasswordChanged, &caller.by)?;
@@ -234,6 +237,9 @@ pub async fn delete_account(
     }
     let key = username_key(&caller.session.user.username);
     db::once(&state.pool, state.clock.now(), move |conn, _| {
+        // A sign-in by email asked for before would otherwise make a
+        // new account for the address.
+        sign_in::end_emailed(conn, user_id)?;
         users::delete(conn, user_id)?;
         // The name is free: its failures do not carry over to whoever
         // takes it next.

@@ -1,12 +1,11 @@
 //! `POST /register`, `POST /login`, `GET /check_session`, `DELETE /logout`.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::json;
 
 use super::body::{Fields, JsonObject};
 use super::extract::{SignedIn, SigningIn};
 use crate::accounts::notices::send_verification;
-use crate::accounts::sign_in::{self, Held, Method, SignIn, Step};
+use crate::accounts::sign_in::{self, two_factor_required, Held, Method, SignIn, Step};
 use crate::auth::{ip_limits, Account, Attempt};
 use crate::db::{self, events, sessions, users};
 use crate::domain::username::username_key;
@@ -203,19 +202,6 @@ async fn log_in(
         || HttpResponse::Ok().json(&user),
         two_factor_required,
     )
-}
-
-/// `202`: the password was right, and the account's second step is due
-/// (`passkey`: a passkey may finish it too).
-pub fn two_factor_required(passkey: bool) -> HttpResponse {
-    let mut methods = vec!["totp", "recovery_code"];
-    if passkey {
-        methods.push("passkey");
-    }
-    HttpResponse::Accepted().json(json!({
-        "status": "two_factor_required",
-        "methods": methods,
-    }))
 }
 
 /// Public, so that an SPA can ask "who am I?" on load. The user is

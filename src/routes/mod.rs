@@ -8,7 +8,7 @@
 //!   [`two_factor`] (the authenticator app, recovery codes and the second
 //!   step), [`passkeys`], [`providers`] (signing in with other providers,
 //!   and the account's identities), [`recovery`] (addresses and forgotten
-//!   passwords), [`blog`] for readers, [`posts`] for authors, [`admin`],
+//!   passwords), [`email_sign_in`] (signing in by an emailed link or code), [`blog`] for readers, [`posts`] for authors, [`admin`],
 //!   [`billing`], [`health`].
 //!
 //! A resource's file calls the layers below it (`accounts`, `db`, …) and
@@ -20,6 +20,7 @@ pub mod auth;
 pub mod billing;
 pub mod blog;
 pub mod body;
+pub mod email_sign_in;
 pub mod extract;
 pub mod health;
 pub mod pagination;

@@ -31,7 +31,6 @@ use crate::auth::ip_limits;
 use crate::auth::providers::{random_token, FlowSecrets, Profile, Provider, ProviderError};
 use crate::db::identities::{self, FlowRow, NewFlow};
 use crate::db::{self, events, sessions, two_factor, users};
-use crate::domain::username::candidates;
 use crate::domain::{Email, EventKind, Lifetimes, Requester};
 use crate::error::ApiError;
 use crate::mail::message::Notice;
@@ -665,17 +664,7 @@ fn new_account(
         .clone()
         .or_else(|| email.map(|e| e.as_str().split('@').next().unwrap_or("").to_owned()))
         .unwrap_or_default();
-    let mut user = None;
-    for name in candidates(&wanted).take(20) {
-        if users::exists(conn, &name.key())? {
-            continue;
-        }
-        user = users::insert_in_savepoint(conn, &name, "", now)?;
-        if user.is_some() {
-            break;
-        }
-    }
-    let user = user.ok_or(ApiError::UsernameTaken)?;
+    let user = sign_in::new_passwordless(conn, &wanted, now)?.ok_or(ApiError::UsernameTaken)?;
     let mut queued = false;
     if let Some(email) = email {
         users::set_email(conn, user.id, Some(email))?;

@@ -14,9 +14,10 @@ use super::body::{Fields, JsonObject};
 use super::extract::SignedIn;
 use crate::accounts::notices::{send_notice, send_verification};
 use crate::accounts::view::AccountView;
-use crate::auth::ip_limits;
+use crate::accounts::{by_mail, sign_in, ways_in};
 use crate::db::email_tokens::{self, Purpose};
-use crate::db::{self, events, forgot_requests, sessions, throttle, users};
+use crate::db::forgot_requests::Asked;
+use crate::db::{self, events, sessions, throttle, users};
 use crate::domain::username::username_key;
 use crate::domain::{Email, EventKind, Password, Requester};
 use crate::error::{ApiError, NoSession};
@@ -60,6 +61,13 @@ pub async fn set_email(
         match &email {
             None => {
                 if held.email_key.is_some() {
+                    // An account made by signing in by email has no
+                    // other way in: its address stays.
+                    users::lock(conn, user_id)?;
+                    if !ways_in::has_a_way_in(conn, user_id)? {
+                        return Err(ApiError::LastLoginMethod);
+                    }
+                    sign_in::end_emailed(conn, user_id)?;
                     users::set_email(conn, user_id, None)?;
                     forget_links(conn, user_id)?;
                     changed(conn, None)?;
@@ -75,6 +83,7 @@ pub async fn set_email(
                 }
             }
             Some(email) => {
+                sign_in::end_emailed(conn, user_id)?;
                 users::set_email(conn, user_id, Some(email))?;
                 // Links for the old address die with it.
                 forget_links(conn, user_id)?;
@@ -161,27 +170,7 @@ pub async fn forgot_password(
         return Err(fields.into_error());
     };
     let limit = state.ip_limits.forgot;
-    let network = state.ip_limits.network(by.ip);
-    db::once(&state.pool, state.clock.now(), move |conn, now| {
-        // FORGOT_MAX_PER_IP_PER_HOUR: every request from the client IP
-        // counts, whoever holds the address, so the refusal says
-        // nothing about accounts either.
-        let ip = by.ip.map(|ip| ip.to_string());
-        ip_limits::spend(conn, &limit, &network, now)?;
-        forgot_requests::insert(
-            conn,
-            &forgot_requests::NewRequest {
-                email: email.as_str(),
-                email_key: &email.key(),
-                ip: ip.as_deref(),
-                user_agent: by.user_agent.as_deref(),
-                now,
-            },
-        )?;
-        Ok::<_, ApiError>(())
-    })
-    .await?;
-    state.mail.wake();
+    by_mail::record(&state, by, Asked::Reset, email, false, limit).await?;
     Ok(HttpResponse::Accepted().json(serde_json::json!({ "status": "accepted" })))
 }
 
@@ -247,6 +236,7 @@ pub async fn reset_password(
         // verified it meanwhile: then the reset still stands and the
         // address stays unverified.
         users::mark_verified_unless_taken(conn, user_id, &key)?;
+        sign_in::end_emailed(conn, user_id)?;
         // The sessions this ends are part of the reset: one event.
         events::record_plain(conn, now, user_id, EventKind::PasswordReset, &by)?;
         // To the address as it now stands (the link proved it).

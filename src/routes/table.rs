@@ -10,7 +10,8 @@ use actix_web::http::Method;
 use actix_web::{guard, web, HttpResponse, Resource, Route};
 
 use super::{
-    account, admin, auth, billing, blog, health, passkeys, posts, providers, recovery, two_factor,
+    account, admin, auth, billing, blog, email_sign_in, health, passkeys, posts, providers,
+    recovery, two_factor,
 };
 use crate::error::ApiError;
 
@@ -134,6 +135,19 @@ pub const ENDPOINTS: &[Endpoint] = &[
         access: Access::Public,
         reads_ahead: ReadsAhead::Session,
         handlers: &[post(|r| r.to(two_factor::second_step))],
+    },
+    Endpoint {
+        path: "/login/email",
+        access: Access::Public,
+        reads_ahead: ReadsAhead::Session,
+        handlers: &[post(|r| r.to(email_sign_in::request))],
+    },
+    Endpoint {
+        path: "/login/email/verify",
+        // The emailed link or code is its authentication.
+        access: Access::Public,
+        reads_ahead: ReadsAhead::Session,
+        handlers: &[post(|r| r.to(email_sign_in::verify))],
     },
     Endpoint {
         path: "/login/passkey/options",
@@ -537,6 +551,8 @@ mod tests {
                 "/email/verify",
                 "/health",
                 "/login",
+                "/login/email",
+                "/login/email/verify",
                 "/login/passkey",
                 "/login/passkey/options",
                 "/login/two-factor",
@@ -564,7 +580,7 @@ mod tests {
             assert_eq!(verbs.len(), endpoint.handlers.len(), "{}", endpoint.path);
         }
         assert!(ALLOW.iter().all(|allow| !allow.is_empty()));
-        assert_eq!(ROUTES.len(), 49);
+        assert_eq!(ROUTES.len(), 51);
     }
 
     #[test]

@@ -44,6 +44,7 @@ mod client_ip;
 mod concurrency;
 mod cors;
 mod crash;
+mod email_sign_in;
 mod errors;
 mod events;
 mod hostile;

@@ -11,6 +11,7 @@
 
 pub mod billing;
 pub mod demo_posts;
+pub mod email_sign_ins;
 pub mod email_tokens;
 pub mod events;
 pub mod forgot_requests;
