@@ -276,6 +276,23 @@ async function emailedLink(address, linkPath) {
   });
 }
 
+/**
+ * The 6-digit code of the newest sign-in message to `address` in MAIL_DIR
+ * (it ends the subject line), waiting for it to be written.
+ */
+async function emailedCode(address) {
+  return until(`a sign-in code for ${address} in ${MAIL_DIR}`, async () => {
+    const names = (await readdir(MAIL_DIR)).filter((n) => n.endsWith(".eml")).sort();
+    for (const name of names.reverse()) {
+      const text = await readFile(path.join(MAIL_DIR, name), "utf8");
+      const to = /^To: (.*)$/m.exec(text)?.[1] ?? "";
+      const code = /^Subject: Your sign-(?:in|up) code is (\d{6})$/m.exec(text.replace(/\r/g, ""))?.[1];
+      if (to.includes(address) && code) return code;
+    }
+    return null;
+  });
+}
+
 async function main() {
   await rm(ARTIFACTS, { recursive: true, force: true });
   await mkdir(ARTIFACTS, { recursive: true });
@@ -557,6 +574,48 @@ async function main() {
     await login(page, mailUser, newPassword);
     await expectText(page, "current-user", mailUser);
     await shot(page, "11-logged-in-with-new-password.png");
+  });
+
+  // Sign-in by email: asked for here, the link opened in another browser
+  // (a phone, say), where a button spends it; then a new reader signs up
+  // with the code typed where it was asked.
+  await step("sign in by email: asked for here, the link opened in another browser and confirmed with a button", async () => {
+    await page.getByTestId("logout").click();
+    await page.getByTestId("login-email-link").click();
+    await page.getByTestId("email-address").fill(mailAddress);
+    await page.getByTestId("email-submit").click();
+    await page.getByTestId("email-sent").waitFor();
+    await shot(page, "11a-email-sent.png");
+    const link = await emailedLink(mailAddress, "/login/email");
+    const phone = await newTab();
+    await phone.goto(link);
+    // Opening the link spends nothing (mail scanners open links): the button does.
+    await phone.getByTestId("email-link-confirm").waitFor();
+    await shot(phone, "11b-email-link.png");
+    await phone.getByTestId("email-link-confirm").click();
+    await expectText(phone, "email-link-user", mailUser);
+    await phone.getByTestId("recovery-home").click();
+    await expectText(phone, "current-user", mailUser);
+    await phone.context().close();
+  });
+
+  await step("a new reader signs up by email with the code from the message", async () => {
+    const newcomer = `e2e_${suffix}_n`;
+    const address = `${newcomer}@example.com`;
+    await page.getByTestId("email-again").click();
+    await page.getByTestId("email-address").fill(address);
+    await page.getByTestId("email-submit").click();
+    await page.getByTestId("email-sent").waitFor();
+    const code = await emailedCode(address);
+    await page.getByTestId("email-code").fill("000000" === code ? "111111" : "000000");
+    await page.getByTestId("email-code-submit").click();
+    await page.getByTestId("email-error").waitFor(); // 401 invalid_code: one of five tries
+    await page.getByTestId("email-code").fill(code);
+    await page.getByTestId("email-code-submit").click();
+    await expectText(page, "current-user", newcomer);
+    await shot(page, "11c-signed-up-by-email.png");
+    await page.getByTestId("logout").click();
+    await login(page, mailUser, newPassword);
   });
 
   await publishing({ step, shot, until, textOf, expectText, expectCount, shotsAtWidths, newTab, register, login, dataOf, expectStatus, expectAbsent, meterText, API_URL, ADMIN_USERNAME, ADMIN_PASSWORD, browser, page }, { suffix, password });

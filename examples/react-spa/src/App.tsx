@@ -12,6 +12,7 @@ import Users from "./components/Users";
 import { managesUsers, writesPosts } from "./roles";
 import { BillingAction } from "./components/Billing";
 import { ForgotPassword, ResetPassword, VerifyEmail } from "./components/Recovery";
+import { EmailLinkPage, EmailSignInForm } from "./components/EmailSignIn";
 import SecondStep from "./components/SecondStep";
 import { SIGN_IN_ERRORS } from "./components/Providers";
 
@@ -59,10 +60,12 @@ function landingPage(path: string): { view: "posts" | "account" | "security"; no
 const SECOND_STEP_PATH = "/login/two-factor";
 
 // The pages an emailed link opens ({APP_URL}/verify-email?token=…,
-// {APP_URL}/reset-password?token=…): shown whether or not anyone is logged in.
+// {APP_URL}/reset-password?token=…, {APP_URL}/login/email?token=…): shown
+// whether or not anyone is logged in.
 const LINK_PAGES: Record<string, ComponentType | undefined> = {
   "/verify-email": VerifyEmail,
   "/reset-password": ResetPassword,
+  "/login/email": EmailLinkPage,
 };
 
 export default function App() {
@@ -73,6 +76,7 @@ export default function App() {
   const [note, setNote] = useState(first.note);
   const [startupError, setStartupError] = useState<string | null>(null);
   const [forgot, setForgot] = useState(false);
+  const [byEmail, setByEmail] = useState(false);
   const [signInError, setSignInError] = useState(first.signInError);
   const [secondStep, setSecondStep] = useState(window.location.pathname === SECOND_STEP_PATH);
   const LinkPage = LINK_PAGES[window.location.pathname];
@@ -165,9 +169,15 @@ export default function App() {
               onRestart={(reason) => endSecondStep(reason && "The sign-in timed out after 5 minutes. Please sign in again.")} />
           ) : forgot ? (
             <ForgotPassword onCancel={() => setForgot(false)} />
+          ) : byEmail ? (
+            <EmailSignInForm onCancel={() => setByEmail(false)} onSuccess={(u) => {
+              setByEmail(false);
+              loggedIn(u);
+            }} />
           ) : (
             // Keyed by the message, so a new one shows even after the form was used.
-            <AuthForm key={signInError ?? ""} kind="login" onSuccess={loggedIn} onForgot={() => setForgot(true)} problem={signInError} />
+            <AuthForm key={signInError ?? ""} kind="login" onSuccess={loggedIn} onForgot={() => setForgot(true)}
+              onEmail={() => setByEmail(true)} problem={signInError} />
           )}
           <AuthForm kind="register" onSuccess={loggedIn} />
         </div>

@@ -124,6 +124,90 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/login/email": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask for a sign-in link and code by email
+         * @description For readers without a password, and for new readers who have only
+         *     an address. Always `202 {"status": "accepted"}`, with the same body
+         *     and about the same time whatever the address: the request is
+         *     recorded, and the mail sender decides what to send. `422` only for
+         *     a malformed address.
+         *
+         *     When an enabled account holds the address *verified*, a message
+         *     goes to it with a link `{APP_URL}/login/email?token=…` and a 6-digit
+         *     code (at the end of the subject line and on the first line), both
+         *     for this request and living `EMAIL_LOGIN_TTL_SECONDS` (default
+         *     900). When no account holds it verified and `EMAIL_SIGN_UP` is on
+         *     (the default), the message offers a new account instead, with the
+         *     same link and code. Nothing is sent for a disabled account, or
+         *     with `EMAIL_SIGN_UP=false` for an address nobody holds verified,
+         *     nor past `MAIL_MAX_PER_ADDRESS_PER_HOUR` messages to the address.
+         *
+         *     `stay_signed_in` (default `false`) is the kind of session the link
+         *     or code opens, in whichever browser it is used. At most
+         *     `EMAIL_SIGN_IN_MAX_PER_IP_PER_HOUR` requests per client network
+         *     and hour (default 10), across instances, whatever the address;
+         *     past that `429 too_many_requests` with `Retry-After`.
+         */
+        post: operations["emailSignIn"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/login/email/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign in with an emailed link or code
+         * @description Send the link's `token` (the SPA's page at
+         *     `{APP_URL}/login/email` sends it when the person confirms: there is
+         *     no `GET`, so a mail scanner opening the link spends nothing), or
+         *     the `email` and its 6-digit `code` where the sign-in was asked for.
+         *     Either works in any browser, once: using one ends its request, and
+         *     signing in by email ends every other outstanding request for the
+         *     address. A password change or reset, or a change of the account's
+         *     address, ends them too.
+         *
+         *     The account holding the address verified is signed in: `200` with
+         *     the User and a new session of the kind the request asked for (the
+         *     session the browser held ends, as at `/login`); an account with an
+         *     authenticator app gets the pending sign-in instead (`202`, as
+         *     `/login` answers). No account holding it verified: `201` with the
+         *     User of a new account — the address verified, no password
+         *     (`has_password` false), a username from the address's local part
+         *     made valid and unique. A disabled account: `403 account_disabled`.
+         *
+         *     An unknown, used or expired token is `400 invalid_token`. A wrong
+         *     code is `401 invalid_code` and counts as a failed login for the
+         *     account holding the address (`LOGIN_MAX_FAILURES`, then
+         *     `429 too_many_attempts`) and for the client network
+         *     (`LOGIN_MAX_FAILURES_PER_IP`, then `429 too_many_requests`); the
+         *     fifth wrong code for an address ends its requests, links included.
+         *     A code for an address with no live request is `401 invalid_code`.
+         */
+        post: operations["emailSignInVerify"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/login/passkey/options": {
         parameters: {
             query?: never;
@@ -2547,6 +2631,27 @@ export interface components {
             /** @description The `token` query value of the emailed link. */
             token: string;
         };
+        EmailSignInRequest: {
+            /** @description An address by the rule of `ForgotRequest`'s `email`. */
+            email: string;
+            /**
+             * @description The kind of session the link or code opens.
+             * @default false
+             */
+            stay_signed_in: boolean;
+        };
+        /**
+         * @description The link's `token`, or the `email` and its `code`. With a `token`
+         *     (or without an `email`), the token is what is read.
+         */
+        EmailSignInVerifyRequest: {
+            /** @description The `token` query value of the emailed link. */
+            token: string;
+        } | {
+            email: string;
+            /** @description The 6 digits of the message (spaces between them are ignored). */
+            code: string;
+        };
         /**
          * @example {
          *       "email": "alice@example.com"
@@ -2655,6 +2760,31 @@ export interface components {
                 "application/json": components["schemas"]["Error"] & {
                     /** @enum {unknown} */
                     code?: "invalid_credentials";
+                };
+            };
+        };
+        /**
+         * @description `invalid_code`: the code is not the one of a live sign-in by email
+         *     for the address (wrong, used, expired, or its request ended). It
+         *     counts as a failed login.
+         */
+        InvalidEmailCode: {
+            headers: {
+                "Cache-Control": components["headers"]["CacheControl"];
+                "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": "That code is not right, or no longer works. Use the code of the latest message, or ask for a new one.",
+                 *       "code": "invalid_code"
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"] & {
+                    /** @enum {unknown} */
+                    code?: "invalid_code";
                 };
             };
         };
@@ -3542,6 +3672,22 @@ export interface components {
                 "application/json": components["schemas"]["TokenRequest"];
             };
         };
+        EmailSignIn: {
+            content: {
+                /**
+                 * @example {
+                 *       "email": "alice@example.com",
+                 *       "stay_signed_in": true
+                 *     }
+                 */
+                "application/json": components["schemas"]["EmailSignInRequest"];
+            };
+        };
+        EmailSignInVerify: {
+            content: {
+                "application/json": components["schemas"]["EmailSignInVerifyRequest"];
+            };
+        };
         Forgot: {
             content: {
                 /**
@@ -3889,6 +4035,100 @@ export interface operations {
             };
             400: components["responses"]["InvalidJson"];
             401: components["responses"]["NotLoggedInOrInvalidCode"];
+            403: components["responses"]["AccountDisabledOrForbiddenOrigin"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyAttemptsOrRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    emailSignIn: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: components["requestBodies"]["EmailSignIn"];
+        responses: {
+            /** @description Accepted, whoever holds the address. */
+            202: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Accepted"];
+                };
+            };
+            400: components["responses"]["InvalidJson"];
+            403: components["responses"]["ForbiddenOrigin"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    emailSignInVerify: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: components["requestBodies"]["EmailSignInVerify"];
+        responses: {
+            /** @description Signed in to the account holding the address; a new session cookie is set. */
+            200: {
+                headers: {
+                    "Set-Cookie": components["headers"]["SetSessionCookie"];
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            /** @description A new account for the address, signed in; a new session cookie is set. */
+            201: {
+                headers: {
+                    "Set-Cookie": components["headers"]["SetSessionCookie"];
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            /**
+             * @description The address is proved and the account has an authenticator app
+             *     on: no User and no session yet. Finish within 300 s as after
+             *     `POST /login`'s `202`.
+             */
+            202: {
+                headers: {
+                    "Set-Cookie": components["headers"]["SetPendingCookie"];
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TwoFactorRequired"];
+                };
+            };
+            400: components["responses"]["InvalidJsonOrToken"];
+            401: components["responses"]["InvalidEmailCode"];
             403: components["responses"]["AccountDisabledOrForbiddenOrigin"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];

@@ -14,10 +14,12 @@ const TEXT: Record<Kind, { title: string; submit: string; password: string }> = 
 // The login and the register form: same fields, different route. The login
 // form also offers "Continue with …" for each provider the server has.
 // `kind` also prefixes every data-testid ("login-username", "register-error-password", …).
-export default function AuthForm({ kind, onSuccess, onForgot, problem = null }: {
+export default function AuthForm({ kind, onSuccess, onForgot, onEmail, problem = null }: {
   kind: Kind;
   onSuccess: (user: User) => void;
   onForgot?: () => void;
+  /** Offers "Email me a sign-in link" (login only). */
+  onEmail?: () => void;
   /** A sentence to show at first: why the last sign-in (at a provider) did not finish. */
   problem?: string | null;
 }) {
@@ -137,6 +139,11 @@ export default function AuthForm({ kind, onSuccess, onForgot, problem = null }: 
           Continue with {providerLabel(name)}
         </button>
       ))}
+      {kind === "login" && onEmail && (
+        <button type="button" data-testid="login-email-link" disabled={busy} onClick={onEmail}>
+          Email me a sign-in link
+        </button>
+      )}
       {kind === "login" && onForgot && (
         <button type="button" className="link" data-testid="forgot-link" onClick={onForgot}>
           Forgot your password?

@@ -1,0 +1,166 @@
+import { useState, type FormEvent } from "react";
+import { asApiError, call, client, needsSecondStep, type TwoFactorRequired, type User } from "../api/client";
+import SecondStep from "./SecondStep";
+import { linkToken } from "./Recovery";
+
+// Sign-in by email, for readers without a password: POST /login/email sends
+// a link and a 6-digit code; the code is typed here, the link opens
+// EmailLinkPage (in this browser or any other). An address no account holds
+// gets an account made for it the same way.
+
+/** "Email me a sign-in link": the address, then the code from the message. */
+export function EmailSignInForm({ onSuccess, onCancel }: {
+  onSuccess: (user: User) => void;
+  onCancel: () => void;
+}) {
+  const [email, setEmail] = useState("");
+  const [stay, setStay] = useState(false);
+  const [sent, setSent] = useState(false);
+  const [code, setCode] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [pending, setPending] = useState<TwoFactorRequired | null>(null);
+
+  async function ask(event: FormEvent) {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      // The same answer whoever holds the address: nothing here says
+      // whether an account exists.
+      await call(client.POST("/login/email", { body: { email: email.trim(), stay_signed_in: stay } }));
+      setSent(true);
+    } catch (caught) {
+      const err = asApiError(caught);
+      setError(err.fields.email ? `The address ${err.fields.email}.` : err.message);
+    }
+    setBusy(false);
+  }
+
+  async function verify(event: FormEvent) {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const answer = await call(client.POST("/login/email/verify", { body: { email: email.trim(), code } }));
+      if (needsSecondStep(answer)) {
+        setPending(answer);
+      } else {
+        onSuccess(answer);
+        return;
+      }
+    } catch (caught) {
+      setError(asApiError(caught).message);
+    }
+    setBusy(false);
+  }
+
+  if (pending) {
+    return (
+      <SecondStep methods={pending.methods} intro="Your email address is confirmed." onSuccess={onSuccess}
+        onRestart={(reason) => {
+          setPending(null);
+          setSent(false);
+          setError(reason);
+        }} />
+    );
+  }
+
+  return (
+    <form className="card" onSubmit={sent ? verify : ask} data-testid="email-sign-in" noValidate>
+      <h2>Sign in with your email</h2>
+      {sent ? (
+        <>
+          <p data-testid="email-sent">
+            We have sent a sign-in link and a code to <strong>{email.trim()}</strong>. Open the link on any device,
+            or type the code here. Both work once, for 15 minutes.
+          </p>
+          <label htmlFor="email-code">Code from the message</label>
+          <input id="email-code" data-testid="email-code" value={code} inputMode="numeric" autoComplete="one-time-code"
+            maxLength={7} onChange={(e) => setCode(e.target.value)} />
+          {error && <p className="error" role="alert" data-testid="email-error">{error}</p>}
+          <button type="submit" data-testid="email-code-submit" disabled={busy || !code.trim()}>
+            {busy ? "…" : "Sign in"}
+          </button>
+          <button type="button" className="link" data-testid="email-again" onClick={() => {
+            setSent(false);
+            setCode("");
+            setError(null);
+          }}>Use another address, or send a new message</button>
+        </>
+      ) : (
+        <>
+          <p>No password needed: we email you a link and a code. New here? The same gets you an account.</p>
+          <label htmlFor="email-address">Your email address</label>
+          <input id="email-address" data-testid="email-address" type="email" value={email} autoComplete="email"
+            onChange={(e) => setEmail(e.target.value)} />
+          <label className="check">
+            <input type="checkbox" data-testid="email-stay" checked={stay} onChange={(e) => setStay(e.target.checked)} />
+            Stay signed in
+          </label>
+          {error && <p className="error" role="alert" data-testid="email-error">{error}</p>}
+          <button type="submit" data-testid="email-submit" disabled={busy}>
+            {busy ? "…" : "Email me a sign-in link"}
+          </button>
+        </>
+      )}
+      <button type="button" className="link" data-testid="email-cancel" onClick={onCancel}>Back to log in</button>
+    </form>
+  );
+}
+
+/**
+ * `/login/email?token=…`: the emailed link. Nothing is spent by opening it
+ * (mail scanners open links too): the person confirms with the button.
+ */
+export function EmailLinkPage() {
+  const [state, setState] = useState<
+    | { status: "ready" | "working" }
+    | { status: "signed-in"; user: User }
+    | { status: "second-step"; pending: TwoFactorRequired }
+    | { status: "failed"; message: string }
+  >({ status: "ready" });
+
+  async function confirm() {
+    setState({ status: "working" });
+    try {
+      // 200 for an account, 201 for one made now, 202 for its second step.
+      const answer = await call(client.POST("/login/email/verify", { body: { token: linkToken() } }));
+      if (needsSecondStep(answer)) setState({ status: "second-step", pending: answer });
+      else setState({ status: "signed-in", user: answer });
+    } catch (caught) {
+      setState({ status: "failed", message: asApiError(caught).message });
+    }
+  }
+
+  if (state.status === "second-step") {
+    return (
+      <section className="card narrow" data-testid="email-link-page">
+        <SecondStep methods={state.pending.methods} intro="Your email address is confirmed."
+          onSuccess={() => window.location.assign("/")}
+          onRestart={(reason) => setState({ status: "failed", message: reason ?? "Please ask for a new link." })} />
+      </section>
+    );
+  }
+  return (
+    <section className="card narrow" data-testid="email-link-page">
+      <h2>Sign in</h2>
+      {(state.status === "ready" || state.status === "working") && (
+        <>
+          <p>Sign in with the link from your email, in this browser.</p>
+          <button type="button" data-testid="email-link-confirm" disabled={state.status === "working"}
+            onClick={confirm}>
+            {state.status === "working" ? "…" : "Sign in"}
+          </button>
+        </>
+      )}
+      {state.status === "signed-in" && (
+        <p data-testid="email-link-done">
+          You are signed in as <strong data-testid="email-link-user">{state.user.username}</strong>.
+        </p>
+      )}
+      {state.status === "failed" && <p className="error" data-testid="email-link-error">{state.message}</p>}
+      <a href="/" data-testid="recovery-home">{state.status === "signed-in" ? "Continue" : "Back to the start page"}</a>
+    </section>
+  );
+}
