@@ -603,6 +603,7 @@ async function main() {
     const newcomer = `e2e_${suffix}_n`;
     const address = `${newcomer}@example.com`;
     await page.getByTestId("email-again").click();
+    await page.getByTestId("email-code").waitFor({ state: "detached" });
     await page.getByTestId("email-address").fill(address);
     await page.getByTestId("email-submit").click();
     await page.getByTestId("email-sent").waitFor();

@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from "react";
+import { Fragment, useState, type FormEvent } from "react";
 import { asApiError, call, client, needsSecondStep, type TwoFactorRequired, type User } from "../api/client";
 import SecondStep from "./SecondStep";
 import { linkToken } from "./Recovery";
@@ -69,8 +69,10 @@ export function EmailSignInForm({ onSuccess, onCancel }: {
   return (
     <form className="card" onSubmit={sent ? verify : ask} data-testid="email-sign-in" noValidate>
       <h2>Sign in with your email</h2>
+      {/* Keyed, so that no element of one step is reused for the other: a
+          click on "Use another address" must not land on a submit button. */}
       {sent ? (
-        <>
+        <Fragment key="code">
           <p data-testid="email-sent">
             We have sent a sign-in link and a code to <strong>{email.trim()}</strong>. Open the link on any device,
             or type the code here. Both work once, for 15 minutes.
@@ -87,9 +89,9 @@ export function EmailSignInForm({ onSuccess, onCancel }: {
             setCode("");
             setError(null);
           }}>Use another address, or send a new message</button>
-        </>
+        </Fragment>
       ) : (
-        <>
+        <Fragment key="address">
           <p>No password needed: we email you a link and a code. New here? The same gets you an account.</p>
           <label htmlFor="email-address">Your email address</label>
           <input id="email-address" data-testid="email-address" type="email" value={email} autoComplete="email"
@@ -102,7 +104,7 @@ export function EmailSignInForm({ onSuccess, onCancel }: {
           <button type="submit" data-testid="email-submit" disabled={busy}>
             {busy ? "…" : "Email me a sign-in link"}
           </button>
-        </>
+        </Fragment>
       )}
       <button type="button" className="link" data-testid="email-cancel" onClick={onCancel}>Back to log in</button>
     </form>
