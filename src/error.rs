@@ -52,6 +52,16 @@ pub enum ApiError {
     Paywall(Meter),
     #[error("premium required")]
     PremiumRequired(Meter),
+    /// Gifting a post, by a user who is not premium (with their meter).
+    #[error("gifting needs premium")]
+    GiftingNeedsPremium(Meter),
+    /// The month's gifts are used up (with the gift meter).
+    #[error("gift limit")]
+    GiftLimit(Meter),
+    #[error("gift expired")]
+    GiftExpired,
+    #[error("gift exhausted")]
+    GiftExhausted,
     #[error("forbidden origin")]
     ForbiddenOrigin,
     #[error("not found")]
@@ -212,6 +222,30 @@ impl ApiError {
                 StatusCode::PAYMENT_REQUIRED,
                 "premium_required",
                 "This article is for premium readers. Upgrade to premium to read it.".to_owned(),
+            ),
+            GiftingNeedsPremium(_) => (
+                StatusCode::PAYMENT_REQUIRED,
+                "premium_required",
+                "Gifting posts is for premium readers. Upgrade to premium to share them.".to_owned(),
+            ),
+            GiftLimit(gifts) => (
+                StatusCode::CONFLICT,
+                "gift_limit",
+                format!(
+                    "You have gifted {} posts this month, as many as you may. More from {}.",
+                    gifts.used,
+                    gifts.resets_at.format("%B %-d")
+                ),
+            ),
+            GiftExpired => (
+                StatusCode::GONE,
+                "gift_expired",
+                "This gift link has expired. Ask whoever sent it for a new one.".to_owned(),
+            ),
+            GiftExhausted => (
+                StatusCode::GONE,
+                "gift_exhausted",
+                "This gift link has been opened by as many readers as it may serve.".to_owned(),
             ),
             ForbiddenOrigin => (
                 StatusCode::FORBIDDEN,
@@ -403,11 +437,15 @@ impl ResponseError for ApiError {
             code,
             fields: None,
             meter: None,
+            gifts: None,
         };
         let mut response = HttpResponse::build(status);
         match self {
             ApiError::Validation(fields) => body.fields = Some(fields),
-            ApiError::Paywall(meter) | ApiError::PremiumRequired(meter) => body.meter = Some(meter),
+            ApiError::Paywall(meter)
+            | ApiError::PremiumRequired(meter)
+            | ApiError::GiftingNeedsPremium(meter) => body.meter = Some(meter),
+            ApiError::GiftLimit(gifts) => body.gifts = Some(gifts),
             ApiError::MethodNotAllowed(allow) => {
                 response.insert_header((header::ALLOW, *allow));
             }
@@ -431,6 +469,8 @@ struct ErrorBody<'a> {
     fields: Option<&'a BTreeMap<String, String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     meter: Option<&'a Meter>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gifts: Option<&'a Meter>,
 }
 
 /// What a database failure means to a client. A locked, busy or

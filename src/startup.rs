@@ -29,6 +29,7 @@ use crate::db::{
     self, billing, email_sign_ins, email_tokens, events, identities, ip_limits, outbox, passkeys,
     paywall_notices, sessions, throttle, two_factor, Pool,
 };
+use crate::domain::gift::GiftKey;
 use crate::domain::{Lifetimes, Month};
 use crate::mail::{self, Outbox};
 use crate::metrics::Metrics;
@@ -134,6 +135,7 @@ impl Application {
                 &settings.providers,
                 settings.public_url_on(port),
             )?),
+            gift_key: GiftKey::derive(key.signing()),
         });
         let cookie_secure = settings.cookie_secure;
         let same_site = settings.cookie_same_site;

@@ -40,4 +40,6 @@ pub struct AppState {
     pub passkeys: Arc<crate::auth::passkeys::RelyingParty>,
     /// The providers one can sign in with (OIDC_PROVIDERS, GitHub).
     pub providers: Arc<crate::auth::providers::Providers>,
+    /// Derives gift links' tokens (from the cookie-signing key).
+    pub gift_key: crate::domain::gift::GiftKey,
 }

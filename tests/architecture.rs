@@ -93,7 +93,7 @@ const ROUTES_LAYERS: &[&[&str]] = &[
     &["routes"],
     &["table"],
     RESOURCES,
-    &["extract", "pagination"],
+    &["extract", "pagination", "reading"],
     &["body"],
 ];
 
@@ -107,6 +107,7 @@ const RESOURCES: &[&str] = &[
     "billing",
     "blog",
     "email_sign_in",
+    "gifts",
     "health",
     "passkeys",
     "posts",

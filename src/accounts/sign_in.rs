@@ -16,7 +16,9 @@ use actix_session::Session;
 use actix_web::HttpResponse;
 use serde_json::json;
 
-use crate::db::{self, email_sign_ins, events, passkeys, sessions, throttle, two_factor, users};
+use crate::db::{
+    self, email_sign_ins, events, gifts, passkeys, sessions, throttle, two_factor, users,
+};
 use crate::domain::username::{candidates, username_key};
 use crate::domain::{EventKind, Lifetimes, Requester, User};
 use crate::error::ApiError;
@@ -76,6 +78,10 @@ pub struct Held {
     pub session: Option<String>,
     /// The token hash of a pending sign-in its cookie held.
     pub pending: Option<String>,
+    /// Who it is as a gift's reader (`domain::gift::browser_reader`), when
+    /// it has the cookie: a registration from it credits the last gift it
+    /// opened.
+    pub reader: Option<String>,
 }
 
 /// A sign-in to one account, as its route has proved it.
@@ -194,6 +200,9 @@ pub fn enter(
     let registered = step == Step::Registered;
     if registered {
         events::record(conn, now, user_id, EventKind::Registered, by, detail)?;
+        if let Some(reader) = &held.reader {
+            gifts::credit(conn, user_id, reader, now)?;
+        }
     } else {
         users::mark_login(conn, user_id, now)?;
         events::record(conn, now, user_id, EventKind::Login, by, detail)?;

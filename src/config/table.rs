@@ -123,6 +123,24 @@ pub const SETTINGS: &[Setting] = &[
         help: "Free distinct posts per user per calendar month (UTC); `0` paywalls everything.",
     },
     Setting {
+        name: "GIFTS_PER_MONTH",
+        default: Some("10"),
+        range: Some(Range::Whole { min: 0, max: 1_000 }),
+        help: "Distinct posts a premium user may gift per calendar month (UTC); `0`: no gifts.",
+    },
+    Setting {
+        name: "GIFT_LINK_DAYS",
+        default: Some("14"),
+        range: Some(Range::Whole { min: 1, max: 3_650 }),
+        help: "How long a gift link works, in days.",
+    },
+    Setting {
+        name: "GIFT_MAX_READERS",
+        default: Some("25"),
+        range: Some(Range::Whole { min: 1, max: 1_000_000 }),
+        help: "Distinct readers (signed-in users or browsers) one gift link serves.",
+    },
+    Setting {
         name: "LOGIN_MAX_FAILURES",
         default: Some("5"),
         range: Some(Range::Whole { min: 1, max: 1_000_000 }),

@@ -126,6 +126,10 @@ fn mail_billing_and_limit_settings_have_the_contracts_defaults() {
     assert!(s.trusted_proxies.is_empty());
     assert_eq!(s.register_max_per_ip_per_hour, 20);
     assert_eq!(s.forgot_max_per_ip_per_hour, 10);
+    assert_eq!(
+        (s.gifts_per_month, s.gift_link_days, s.gift_max_readers),
+        (10, 14, 25)
+    );
     assert_eq!(s.email_sign_in_max_per_ip_per_hour, 10);
     assert_eq!(s.email_login_ttl, Duration::from_secs(900));
     assert!(s.email_sign_up);

@@ -177,6 +177,38 @@ diesel::table! {
 }
 
 diesel::table! {
+    gifts (id) {
+        id -> BigInt,
+        giver_id -> BigInt,
+        post_id -> BigInt,
+        month -> Integer,
+        token_hash -> Text,
+        nonce -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        revoked_at -> Nullable<BigInt>,
+        readers -> Integer,
+    }
+}
+
+diesel::table! {
+    gift_readers (gift_id, reader) {
+        gift_id -> BigInt,
+        reader -> Text,
+        opened_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    gift_credits (user_id) {
+        user_id -> BigInt,
+        gift_id -> BigInt,
+        post_id -> BigInt,
+        registered_at -> BigInt,
+    }
+}
+
+diesel::table! {
     email_sign_ins (id) {
         id -> BigInt,
         token_hash -> Text,
@@ -292,6 +324,8 @@ diesel::joinable!(email_tokens -> users (user_id));
 diesel::joinable!(unlocks -> users (user_id));
 diesel::joinable!(unlocks -> posts (post_id));
 diesel::joinable!(posts -> users (author_id));
+diesel::joinable!(gifts -> posts (post_id));
+diesel::joinable!(gift_readers -> gifts (gift_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -311,6 +345,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox,
     email_sign_ins,
     forgot_requests,
+    gifts,
+    gift_readers,
+    gift_credits,
     totp,
     recovery_codes,
     pending_logins,

@@ -54,10 +54,12 @@ pub enum EventKind {
     IdentityLinked,
     /// `detail`: the identity's `id` and `provider`.
     IdentityUnlinked,
+    /// `detail`: the gift's `gift_id` and `post_id`.
+    GiftCreated,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 24] = [
+    pub const ALL: [EventKind; 25] = [
         EventKind::Registered,
         EventKind::Login,
         EventKind::LoginFailed,
@@ -82,6 +84,7 @@ impl EventKind {
         EventKind::PasskeyRemoved,
         EventKind::IdentityLinked,
         EventKind::IdentityUnlinked,
+        EventKind::GiftCreated,
     ];
 
     /// The name stored and shown (`"login_failed"`).
@@ -111,6 +114,7 @@ impl EventKind {
             EventKind::PasskeyRemoved => "passkey_removed",
             EventKind::IdentityLinked => "identity_linked",
             EventKind::IdentityUnlinked => "identity_unlinked",
+            EventKind::GiftCreated => "gift_created",
         }
     }
 

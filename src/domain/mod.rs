@@ -7,6 +7,7 @@
 pub mod billing;
 pub mod email;
 pub mod event;
+pub mod gift;
 pub mod id;
 pub mod ip_limit;
 pub mod lifetime;

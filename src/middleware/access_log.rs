@@ -1,8 +1,9 @@
 //! One structured log line per request: method, path, status, latency and,
 //! once known, the user id. Never the query string's values, a body, a
-//! header or a cookie — nothing secret can reach the log from here. The
-//! method and path are the request's own text; `logging` writes them
-//! escaped, so they cannot break the line.
+//! header or a cookie — nothing secret can reach the log from here; a gift
+//! link's path, whose last segment is its token, is logged as
+//! `/gift/{token}`. The method and path are the request's own text;
+//! `logging` writes them escaped, so they cannot break the line.
 //!
 //! The same measurement feeds the request metrics (`crate::metrics`), here
 //! rather than in a layer of their own: every layer costs every request.
@@ -27,12 +28,22 @@ pub struct Started {
     state: Option<web::Data<AppState>>,
 }
 
+/// `path` as the log may hold it: a gift link's token (its path is the
+/// secret) is left out.
+fn loggable(path: &str) -> String {
+    if path.starts_with(crate::routes::table::GIFT_PATHS) {
+        "/gift/{token}".to_owned()
+    } else {
+        path.to_owned()
+    }
+}
+
 impl Started {
     pub fn now(req: &ServiceRequest) -> Started {
         Started {
             at: Instant::now(),
             method: req.method().clone(),
-            path: req.path().to_owned(),
+            path: loggable(req.path()),
             state: req.app_data::<web::Data<AppState>>().cloned(),
         }
     }

@@ -5,13 +5,13 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use super::body::{Fields, JsonObject};
 use super::extract::{SignedIn, SigningIn};
 use crate::accounts::notices::send_verification;
-use crate::accounts::sign_in::{self, two_factor_required, Held, Method, SignIn, Step};
+use crate::accounts::sign_in::{self, two_factor_required, Method, SignIn, Step};
 use crate::auth::{ip_limits, Account, Attempt};
 use crate::db::{self, events, sessions, users};
 use crate::domain::username::username_key;
 use crate::domain::{Email, EventKind, Password, Username};
 use crate::error::ApiError;
-use crate::session::{self, store, SessionState};
+use crate::session::{self, SessionState};
 use crate::state::AppState;
 
 /// Username, password and the stay-signed-in choice, as sent.
@@ -35,15 +35,6 @@ fn credentials(body: &JsonObject) -> Result<Credentials, ApiError> {
         password,
         stay_signed_in,
     })
-}
-
-/// What the browser held that signing in ends: its session, or a pending
-/// sign-in (a password given again).
-fn held(caller: &SigningIn) -> Held {
-    Held {
-        session: caller.previous.clone(),
-        pending: store::token_hash(&caller.cookie),
-    }
 }
 
 #[tracing::instrument(name = "register", skip_all)]
@@ -101,7 +92,7 @@ pub async fn register(
 
     let lifetimes = state.lifetimes;
     let app = state.clone();
-    let held = held(&caller);
+    let held = caller.held();
     let (user, entered, queued) = db::once(&state.pool, state.clock.now(), move |conn, now| {
         let user = users::insert(conn, &username, &hash, now)?.ok_or(ApiError::UsernameTaken)?;
         // The address and its verification link commit with the
@@ -175,7 +166,7 @@ async fn log_in(
     let user = passed.user.to_user();
     let (user_id, rehashed) = (user.id, passed.rehashed);
     let by = caller.by.clone();
-    let held = held(&caller);
+    let held = caller.held();
     let username = user.username.clone();
     let entered = db::once(&state.pool, state.clock.now(), move |conn, now| {
         // The stored hash was made at another BCRYPT_COST: upgrade it

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::extract::requester;
 use super::pagination::{listing, Listing};
+use super::reading::made;
 use crate::db::posts::{PostRow, Start};
 use crate::db::unlocks::{self, MeterKey, Opened};
 use crate::db::{self, paywall_notices, posts};
@@ -118,25 +119,6 @@ async fn named_post(state: &AppState, raw: &str) -> Result<Option<i64>, ApiError
     })
     .await?;
     Ok(id)
-}
-
-/// The answer kept for `post`'s version, made from the stored content
-/// when this instance has none; `None` when the post was saved (or
-/// deleted) since `post` was read, and is to be decided on again.
-async fn made(state: &AppState, post: &PostRow) -> Result<Option<Made>, ApiError> {
-    let (id, version) = (post.id, post.updated_at);
-    if let Some(made) = state.reader_json.get(id, version) {
-        return Ok(Some(made));
-    }
-    let content = db::idempotent(&state.pool, state.clock.now(), move |conn, _| {
-        Ok::<_, ApiError>(posts::find_content(conn, id, version)?)
-    })
-    .await?;
-    Ok(content.map(|content| {
-        let made = Made::of(&content.fields());
-        state.reader_json.keep(id, version, made.clone());
-        made
-    }))
 }
 
 /// `200` with the post as JSON: its kept fields, then its author and the

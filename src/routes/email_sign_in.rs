@@ -24,7 +24,7 @@ use crate::db::{self, users};
 use crate::domain::username::username_key;
 use crate::domain::{sign_in_code, Email, Lifetimes, Requester, User};
 use crate::error::ApiError;
-use crate::session::{store, token};
+use crate::session::token;
 use crate::state::AppState;
 
 /// `POST /login/email` (public): records the request and answers `202`,
@@ -116,10 +116,7 @@ async fn verify_proof(
         lifetimes: state.lifetimes,
         sign_up: state.mail.settings.sign_up,
         by: caller.by.clone(),
-        held: Held {
-            session: caller.previous.clone(),
-            pending: store::token_hash(&caller.cookie),
-        },
+        held: caller.held(),
     };
     let finished = match proof {
         Proof::Link { token_hash } => {

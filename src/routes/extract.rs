@@ -12,9 +12,12 @@ use futures_util::future::LocalBoxFuture;
 
 use super::body::{Field, Fields, JsonObject};
 use crate::accounts::owner::confirm_owner;
+use crate::accounts::sign_in::Held;
 use crate::client_ip;
+use crate::domain::gift::{browser_reader, is_token_shaped, READER_COOKIE};
 use crate::domain::{parse_id, Requester, Role, User};
 use crate::error::{ApiError, BODY_LIMIT};
+use crate::session::store;
 use crate::session::{CurrentSession, SessionRecord, SessionState};
 use crate::state::AppState;
 
@@ -134,6 +137,20 @@ pub struct SigningIn {
     /// The cookie the new session's token is handed to; it may hold a
     /// pending sign-in instead, which signing in ends too.
     pub cookie: Session,
+    /// Who the browser is as a gift's reader, if it opened one.
+    pub reader: Option<String>,
+}
+
+impl SigningIn {
+    /// What the browser held, which signing in ends (its session, or a
+    /// pending sign-in), and who it is as a gift's reader.
+    pub fn held(&self) -> Held {
+        Held {
+            session: self.previous.clone(),
+            pending: store::token_hash(&self.cookie),
+            reader: self.reader.clone(),
+        }
+    }
 }
 
 impl FromRequest for SigningIn {
@@ -145,6 +162,11 @@ impl FromRequest for SigningIn {
             by: requester(req),
             previous: SessionState::peek(req, |state| state.id().map(str::to_owned)),
             cookie: req.get_session(),
+            reader: req
+                .cookie(READER_COOKIE)
+                .map(|c| c.value().to_owned())
+                .filter(|v| is_token_shaped(v))
+                .map(|v| browser_reader(&v)),
         }))
     }
 }

@@ -421,6 +421,8 @@ async fn sign_in_with(
                 let held = Held {
                     session: earlier_session,
                     pending: pending_hash.filter(|_| found.pending.is_some()),
+                    // A passkey signs in to an account that exists.
+                    reader: None,
                 };
                 db::once(pool, clock.now(), move |conn, now| {
                     if !keys::used(conn, passkey_id, &previous, &counter, now)? {

@@ -35,7 +35,7 @@ use crate::domain::{Email, EventKind, Lifetimes, Requester};
 use crate::error::ApiError;
 use crate::mail::message::Notice;
 use crate::metrics::LoginOutcome;
-use crate::session::{store, token, SessionState};
+use crate::session::{token, SessionState};
 use crate::state::AppState;
 use crate::time::rfc3339;
 
@@ -461,10 +461,7 @@ async fn come_back(
         linking: flow.user_id,
         stay: flow.stay_signed_in,
         by: caller.by.clone(),
-        held: Held {
-            session: caller.previous.clone(),
-            pending: store::token_hash(&caller.cookie),
-        },
+        held: caller.held(),
     };
     let mut tried = false;
     let (outcome, queued) = loop {

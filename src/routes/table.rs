@@ -10,7 +10,7 @@ use actix_web::http::Method;
 use actix_web::{guard, web, HttpResponse, Resource, Route};
 
 use super::{
-    account, admin, auth, billing, blog, email_sign_in, health, passkeys, posts, providers,
+    account, admin, auth, billing, blog, email_sign_in, gifts, health, passkeys, posts, providers,
     recovery, two_factor,
 };
 use crate::error::ApiError;
@@ -207,6 +207,31 @@ pub const ENDPOINTS: &[Endpoint] = &[
         // A free reader's re-read goes to the database once.
         reads_ahead: ReadsAhead::Meter,
         handlers: &[get(|r| r.to(blog::read))],
+    },
+    Endpoint {
+        path: "/blog/{id}/gift",
+        access: Access::Session,
+        reads_ahead: ReadsAhead::Session,
+        handlers: &[post(|r| r.to(gifts::gift))],
+    },
+    Endpoint {
+        path: "/gifts",
+        access: Access::Session,
+        reads_ahead: ReadsAhead::Session,
+        handlers: &[get(|r| r.to(gifts::list))],
+    },
+    Endpoint {
+        path: "/gifts/{id}",
+        access: Access::Session,
+        reads_ahead: ReadsAhead::Session,
+        handlers: &[delete(|r| r.to(gifts::revoke))],
+    },
+    Endpoint {
+        path: "/gift/{token}",
+        // The link is its authentication; a session, if any, says who reads.
+        access: Access::Public,
+        reads_ahead: ReadsAhead::Session,
+        handlers: &[get(|r| r.to(gifts::open))],
     },
     Endpoint {
         path: "/posts",
@@ -466,10 +491,14 @@ const fn public_paths<const N: usize>(table: &[Endpoint]) -> [&'static str; N] {
 /// so they cannot be matched exactly.
 pub const PROVIDER_PATHS: &str = "/auth/";
 
+/// The prefix of gift links (`/gift/{token}`), public: the token is its
+/// authentication.
+pub const GIFT_PATHS: &str = "/gift/";
+
 /// Whether anyone may call `path` (as the router matches it).
 #[inline]
 pub fn is_public(path: &str) -> bool {
-    PUBLIC_PATHS.contains(&path) || path.starts_with(PROVIDER_PATHS)
+    PUBLIC_PATHS.contains(&path) || path.starts_with(PROVIDER_PATHS) || path.starts_with(GIFT_PATHS)
 }
 
 /// Every route of [`ENDPOINTS`], with the endpoint it serves: the caller
@@ -549,6 +578,7 @@ mod tests {
                 "/auth/{provider}/start",
                 "/check_session",
                 "/email/verify",
+                "/gift/{token}",
                 "/health",
                 "/login",
                 "/login/email",
@@ -565,6 +595,7 @@ mod tests {
         );
         assert!(is_public("/login") && !is_public("/login/") && !is_public("/blog/1"));
         assert!(is_public("/auth/google/start") && !is_public("/authx") && !is_public("/auth"));
+        assert!(is_public("/gift/abc") && !is_public("/gifts") && !is_public("/gifts/1"));
     }
 
     #[test]
@@ -580,7 +611,7 @@ mod tests {
             assert_eq!(verbs.len(), endpoint.handlers.len(), "{}", endpoint.path);
         }
         assert!(ALLOW.iter().all(|allow| !allow.is_empty()));
-        assert_eq!(ROUTES.len(), 51);
+        assert_eq!(ROUTES.len(), 55);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The server's own log output, through a whole session at `RUST_LOG=trace`
 //! on each backend — register with an address, a wrong and a right login,
 //! reads, a password change, a forgotten password and its reset link, a
+//! sign-in by email's code and link, a gift link and its reader cookie, a
 //! checkout and a Stripe webhook — never contains a password, a password
 //! hash, a cookie, a session token, an emailed link's token or its hash,
 //! or a Stripe secret. And a line break a request brings (a provider's
@@ -41,6 +42,8 @@ async fn no_secret_reaches_the_log_at_any_level() {
         ("DATABASE_URL", app.database_url.as_str()),
         ("SESSION_SECRET", SESSION_SECRET),
         ("RUST_LOG", "trace"),
+        // The sign-ins by email below come after four messages.
+        ("MAIL_MAX_PER_ADDRESS_PER_HOUR", "100"),
     ];
     env.extend(stripe_settings(&stripe.base));
     let (mut child, port, output) = spawn_binary(dir.path(), &env);
@@ -100,6 +103,32 @@ async fn no_secret_reaches_the_log_at_any_level() {
         .unwrap();
     cookies.extend(cookies_of(&login));
 
+    // Sign-in by email: a code, then a link (the address was verified by
+    // the reset link).
+    let mut sign_in_secrets = Vec::new();
+    for n in 1..=2 {
+        let asked = post("/login/email", json!({"email": "logan@example.com"})).await.unwrap();
+        assert_eq!(asked.status(), StatusCode::ACCEPTED);
+        eventually(|| read_messages(&mail).iter().filter(|m| m.token("/login/email").is_some()).count() >= n).await;
+        let message = read_messages(&mail)
+            .into_iter()
+            .filter(|m| m.token("/login/email").is_some())
+            .nth(n - 1)
+            .unwrap();
+        let token = message.token("/login/email").unwrap();
+        let code = message.subject().rsplit(' ').next().unwrap().to_owned();
+        let body = if n == 1 {
+            json!({"email": "logan@example.com", "code": code})
+        } else {
+            json!({"token": token})
+        };
+        let signed_in = post("/login/email/verify", body).await.unwrap();
+        assert_eq!(signed_in.status(), StatusCode::OK);
+        cookies.extend(cookies_of(&signed_in));
+        // (Not the code: six digits turn up in any log, in timings.)
+        sign_in_secrets.push(token);
+    }
+
     // Billing: a checkout (the Stripe key goes out) and a signed webhook.
     let checkout = client.post(format!("{base}/billing/checkout")).send().await.unwrap();
     assert_eq!(checkout.status(), StatusCode::OK);
@@ -120,6 +149,24 @@ async fn no_secret_reaches_the_log_at_any_level() {
         .await
         .unwrap();
     assert_eq!(hooked.status(), StatusCode::OK);
+    // A gift link, opened by a browser that gets its reader cookie.
+    crate::support::db::execute(&app, "UPDATE users SET plan = 'premium' WHERE username_key = 'logan'");
+    let gifted = client.post(format!("{base}/blog/1/gift")).send().await.unwrap();
+    assert_eq!(gifted.status(), StatusCode::CREATED);
+    let gifted: serde_json::Value = gifted.json().await.unwrap();
+    let gift_url = gifted["gift"]["url"].as_str().unwrap().to_owned();
+    let gift_token = gift_url.rsplit('/').next().unwrap().to_owned();
+    let opened = Client::new().get(format!("{base}/gift/{gift_token}")).send().await.unwrap();
+    assert_eq!(opened.status(), StatusCode::OK);
+    let reader_cookie = opened
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.split(';').next()?.strip_prefix("tollgate_reader="))
+        .map(str::to_owned)
+        .next()
+        .expect("a reader cookie");
+
     client.delete(format!("{base}/logout")).send().await.unwrap();
     let _ = child.kill();
     let _ = child.wait();
@@ -146,6 +193,14 @@ async fn no_secret_reaches_the_log_at_any_level() {
     for link in &links {
         assert!(!log.contains(link.as_str()), "an emailed link's token is in the log");
         assert!(!log.contains(&token::hash(link)), "a link token's hash is in the log");
+    }
+    for secret in &sign_in_secrets {
+        assert!(!log.contains(secret.as_str()), "an emailed sign-in's token is in the log");
+        assert!(!log.contains(&token::hash(secret)), "an emailed sign-in's token hash is in the log");
+    }
+    for secret in [&gift_token, &reader_cookie] {
+        assert!(!log.contains(secret.as_str()), "a gift token or a reader cookie is in the log");
+        assert!(!log.contains(&token::hash(secret)), "its hash is in the log");
     }
     for secret in [SECRET_KEY, WEBHOOK_SECRET, SESSION_SECRET, signed.as_str()] {
         assert!(!log.contains(secret), "a Stripe or session secret is in the log");

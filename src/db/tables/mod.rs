@@ -15,6 +15,7 @@ pub mod email_sign_ins;
 pub mod email_tokens;
 pub mod events;
 pub mod forgot_requests;
+pub mod gifts;
 pub mod identities;
 pub mod ip_limits;
 pub mod outbox;

@@ -1,0 +1,3 @@
+DROP TABLE gift_credits;
+DROP TABLE gift_readers;
+DROP TABLE gifts;
