@@ -77,6 +77,15 @@ pub async fn gift(
     let user = current.0.user;
     let now = state.clock.now();
     let month = Month::at(now);
+    // What cannot name a post is no post, whoever asks.
+    let named = id.into_inner();
+    let (by_id, by_slug) = match parse_id(&named) {
+        Some(id) => (Some(id), None),
+        None => (
+            None,
+            Some(Slug::parse(&named).map_err(|_| ApiError::NotFound)?),
+        ),
+    };
     if user.plan != Plan::Premium {
         // Told with the caller's meter, as a premium post's refusal is.
         let reading = Reading::at(now, user.plan, state.settings.free_reads);
@@ -88,7 +97,6 @@ pub async fn gift(
         let meter = Meter::new(limit, used as u32, reading.month);
         return Err(ApiError::GiftingNeedsPremium(meter));
     }
-    let named = id.into_inner();
     let nonce = GiftKey::nonce();
     let token_hash = token::hash(&state.gift_key.token(&nonce));
     let limit = i64::from(state.settings.gifts_per_month);
@@ -96,12 +104,10 @@ pub async fn gift(
     let made = db::once(&state.pool, now, move |conn, now| {
         // The giver's gifts are decided one at a time (see `db::gifts`).
         users::lock(conn, user.id)?;
-        let post_id = match parse_id(&named) {
-            Some(id) => Some(id),
-            None => match Slug::parse(&named) {
-                Ok(slug) => posts::id_by_slug(conn, slug.as_str())?,
-                Err(_) => None,
-            },
+        let post_id = match (by_id, &by_slug) {
+            (Some(id), _) => Some(id),
+            (None, Some(slug)) => posts::id_by_slug(conn, slug.as_str())?,
+            (None, None) => None,
         };
         let Some(post) = post_id
             .map(|id| posts::find_visible(conn, id, now))

@@ -619,6 +619,40 @@ async function main() {
     await login(page, mailUser, newPassword);
   });
 
+  // Gift links: the premium reader (upgraded through the Stripe stand-in
+  // above) gifts a post; a stranger opens the link in a browser of their
+  // own, reads it, and creates an account from there.
+  await step("a premium reader gifts a post; a stranger reads it in another browser, then creates an account", async () => {
+    const giver = await newTab();
+    await login(giver, username, password);
+    const first = await giver.locator('[data-testid^="post-link-"]').first().getAttribute("data-testid");
+    await giver.getByTestId(first).click();
+    await giver.getByTestId("gift-button").click();
+    const url = await giver.getByTestId("gift-url").inputValue();
+    if (!url.startsWith(`${SPA_URL}/gift/`)) throw new Error(`gift link: ${url}`);
+    await expectText(giver, "gift-left", "9 of 10 gifts left this month");
+    await shot(giver, "11d-gift-made.png");
+
+    const stranger = await newTab();
+    await stranger.goto(url);
+    await stranger.getByTestId("gift-title").waitFor();
+    const from = await textOf(stranger, "gift-from");
+    if (!from.includes(username)) throw new Error(`gift-from: ${JSON.stringify(from)}`);
+    await shot(stranger, "11e-gift-opened.png");
+    await stranger.getByTestId("gift-join").click();
+    const newcomer = `e2e_${suffix}_g`;
+    await stranger.getByTestId("register-username").fill(newcomer);
+    await stranger.getByTestId("register-password").fill(password);
+    await stranger.getByTestId("register-submit").click();
+    await expectText(stranger, "current-user", newcomer);
+    await stranger.context().close();
+
+    // The giver sees the reader on the account page.
+    await giver.getByTestId("nav-account").click();
+    await expectText(giver, "gift-readers", "1");
+    await giver.context().close();
+  });
+
   await publishing({ step, shot, until, textOf, expectText, expectCount, shotsAtWidths, newTab, register, login, dataOf, expectStatus, expectAbsent, meterText, API_URL, ADMIN_USERNAME, ADMIN_PASSWORD, browser, page }, { suffix, password });
 
   await twoFactor({ step, shot, until, textOf, expectText, expectCount, shotsAtWidths, newTab, register }, { suffix, password });

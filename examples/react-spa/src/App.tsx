@@ -13,6 +13,7 @@ import { managesUsers, writesPosts } from "./roles";
 import { BillingAction } from "./components/Billing";
 import { ForgotPassword, ResetPassword, VerifyEmail } from "./components/Recovery";
 import { EmailLinkPage, EmailSignInForm } from "./components/EmailSignIn";
+import { GiftPage, MyGifts, giftToken } from "./components/Gifts";
 import SecondStep from "./components/SecondStep";
 import { SIGN_IN_ERRORS } from "./components/Providers";
 
@@ -80,6 +81,8 @@ export default function App() {
   const [signInError, setSignInError] = useState(first.signInError);
   const [secondStep, setSecondStep] = useState(window.location.pathname === SECOND_STEP_PATH);
   const LinkPage = LINK_PAGES[window.location.pathname];
+  // {APP_URL}/gift/<token>: a gifted post, readable signed in or not.
+  const gift = giftToken(window.location.pathname);
 
   // Who am I? The cookie is HttpOnly, so only the server can tell.
   useEffect(() => {
@@ -145,6 +148,15 @@ export default function App() {
       <main className="app">
         <h1>tollgate</h1>
         <LinkPage />
+      </main>
+    );
+  }
+
+  if (gift) {
+    return (
+      <main className="app">
+        <h1>tollgate</h1>
+        <GiftPage token={gift} />
       </main>
     );
   }
@@ -243,7 +255,8 @@ export default function App() {
         <PostList onOpen={(id) => setView({ name: "post", id })} onAuthLost={onAuthLost} />
       )}
       {shown.name === "post" && (
-        <PostView id={shown.id} onBack={() => setView({ name: "posts" })} onAuthLost={onAuthLost} />
+        <PostView id={shown.id} premium={user.plan === "premium"} onBack={() => setView({ name: "posts" })}
+          onAuthLost={onAuthLost} />
       )}
       {shown.name === "sessions" && <Sessions onAuthLost={onAuthLost} />}
       {(shown.name === "account" || shown.name === "security") && (
@@ -256,6 +269,7 @@ export default function App() {
         </nav>
       )}
       {shown.name === "account" && <Account onAuthLost={onAuthLost} />}
+      {shown.name === "account" && user.plan === "premium" && <MyGifts onAuthLost={onAuthLost} />}
       {shown.name === "security" && <Security onAuthLost={onAuthLost} />}
       {shown.name === "mine" && (
         <MyPosts everyone={admin} onOpen={(id) => setView(editorView(id))} onAuthLost={onAuthLost} />

@@ -531,6 +531,109 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/blog/{id}/gift": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Gift a post (premium readers)
+         * @description A premium user may gift up to `GIFTS_PER_MONTH` (default 10)
+         *     distinct posts per calendar month (UTC). The answer's `gift.url`
+         *     (`{APP_URL}/gift/<token>`) lets whoever opens it read the post
+         *     without paying, without an account and without spending a read,
+         *     for `GIFT_LINK_DAYS` days (default 14) and at most
+         *     `GIFT_MAX_READERS` distinct readers (default 25). The same post
+         *     gifted again in the same month answers `200` with the same live
+         *     link, and nothing more is used. A free user gets
+         *     `402 premium_required` with their `meter`; the month's gifts used
+         *     up, `409 gift_limit` with `gifts`; a post readers cannot see (a
+         *     draft, scheduled, unpublished or deleted one, or none), `404`.
+         *     Records `gift_created`. The body is ignored.
+         */
+        post: operations["giftPost"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/gifts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My gifts of this month
+         * @description The caller's gifts of this calendar month (UTC), newest first,
+         *     revoked ones included (a revoked gift stays used), with the month's
+         *     gift meter.
+         */
+        get: operations["listGifts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/gifts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke a gift link
+         * @description The link stops working at once, on every instance (`404`); the gift
+         *     stays used. Revoking it again is `204`; another user's gift, `404`.
+         */
+        delete: operations["revokeGift"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/gift/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read a gifted post (public)
+         * @description The post of a gift link, for anyone: `meter` is `null` and nothing
+         *     is spent (a signed-in reader's meter does not move). A reader is a
+         *     signed-in user, or else a browser, known by the `tollgate_reader`
+         *     cookie (random, `HttpOnly`, `SameSite=Lax`, `Path=/`, one year),
+         *     set when a browser without one opens a gift; a reader opening
+         *     again counts once. Past the link's days: `410 gift_expired`; a new
+         *     reader past `GIFT_MAX_READERS`: `410 gift_exhausted`; an unknown
+         *     or revoked token, or a post readers can no longer see: `404`.
+         *     A registration from a browser that opened a gift in the 30 days
+         *     before is credited to that gift and its post.
+         */
+        get: operations["openGift"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/posts": {
         parameters: {
             query?: never;
@@ -1954,6 +2057,57 @@ export interface components {
         } | null;
         /**
          * @example {
+         *       "id": 4,
+         *       "post_id": 3,
+         *       "url": "http://localhost:5173/gift/q8Zc1u0m3kq2N5mYw0Xl4o6bU9dJ2pS7fH1tR3vA5eC",
+         *       "created_at": "2026-11-21T10:00:00Z",
+         *       "expires_at": "2026-12-05T10:00:00Z",
+         *       "readers": 2,
+         *       "revoked": false
+         *     }
+         */
+        Gift: {
+            id: number;
+            post_id: number;
+            /**
+             * Format: uri
+             * @description `{APP_URL}/gift/<token>`: the same for the gift's whole life.
+             */
+            url: string;
+            created_at: components["schemas"]["Timestamp"];
+            expires_at: components["schemas"]["Timestamp"];
+            /** @description Distinct readers so far (at most `GIFT_MAX_READERS`). */
+            readers: number;
+            revoked: boolean;
+        };
+        /** @description A premium user's gifts this calendar month (UTC). */
+        GiftMeter: {
+            /** @description `GIFTS_PER_MONTH`. */
+            limit: number;
+            used: number;
+            remaining: number;
+            resets_at: components["schemas"]["Timestamp"];
+        };
+        GiftMade: {
+            gift: components["schemas"]["Gift"];
+            gifts: components["schemas"]["GiftMeter"];
+        };
+        GiftList: {
+            gifts: components["schemas"]["Gift"][];
+            meter: components["schemas"]["GiftMeter"];
+        };
+        GiftedPost: {
+            post: components["schemas"]["Post"];
+            gift: {
+                /** @description The giver, by username only. */
+                from: {
+                    username: string;
+                };
+                expires_at: components["schemas"]["Timestamp"];
+            };
+        };
+        /**
+         * @example {
          *       "id": 3,
          *       "slug": "getting-started-with-tollgate",
          *       "title": "Getting started with tollgate",
@@ -2251,7 +2405,7 @@ export interface components {
              *     `registered` event).
              * @enum {string}
              */
-            kind: "registered" | "login" | "login_failed" | "login_locked" | "logout" | "session_revoked" | "password_changed" | "password_reset_requested" | "password_reset" | "email_changed" | "email_verified" | "plan_changed" | "role_changed" | "account_disabled" | "account_enabled" | "paywall" | "two_factor_enabled" | "two_factor_disabled" | "recovery_codes_regenerated" | "recovery_code_used" | "passkey_added" | "passkey_removed" | "identity_linked" | "identity_unlinked";
+            kind: "registered" | "login" | "login_failed" | "login_locked" | "logout" | "session_revoked" | "password_changed" | "password_reset_requested" | "password_reset" | "email_changed" | "email_verified" | "plan_changed" | "role_changed" | "account_disabled" | "account_enabled" | "paywall" | "two_factor_enabled" | "two_factor_disabled" | "recovery_codes_regenerated" | "recovery_code_used" | "passkey_added" | "passkey_removed" | "identity_linked" | "identity_unlinked" | "gift_created";
             /** @description The client IP of the request that caused it; `null` for the CLI, webhooks and an admin's changes. */
             ip: string | null;
             /** @description The `User-Agent` of the request that caused it; `null` for the CLI, webhooks and an admin's changes. */
@@ -2262,10 +2416,11 @@ export interface components {
              *     `email` (the new address, `null` when removed); `plan_changed`:
              *     `from`, `to`, `source`; `role_changed`: `from`, `to`, `by`;
              *     `paywall`: `used`, `limit`; `login`: `method`; `registered`
-             *     by a provider: `method`; `two_factor_disabled` by an admin:
+             *     by a provider or by email: `method`; `two_factor_disabled` by an admin:
              *     `by`; `recovery_code_used`: `left`; `passkey_added`: `id`,
              *     `name`; `passkey_removed`: `id`; `identity_linked`,
-             *     `identity_unlinked`: `id`, `provider`.
+             *     `identity_unlinked`: `id`, `provider`; `gift_created`:
+             *     `gift_id`, `post_id`.
              */
             detail: {
                 /** @description The public handle of the ended session. */
@@ -2328,7 +2483,7 @@ export interface components {
             /** @description A sentence for a person. */
             error: string;
             /** @enum {string} */
-            code: "invalid_json" | "not_logged_in" | "invalid_credentials" | "invalid_code" | "paywall" | "premium_required" | "forbidden" | "forbidden_origin" | "account_disabled" | "not_found" | "method_not_allowed" | "username_taken" | "slug_taken" | "edit_conflict" | "last_admin" | "two_factor_enabled" | "two_factor_not_enabled" | "reauth_required" | "last_login_method" | "invalid_token" | "email_taken" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "too_many_attempts" | "too_many_requests" | "internal" | "unavailable" | "invalid_signature" | "already_premium" | "no_billing_account" | "billing_not_configured" | "billing_unavailable";
+            code: "invalid_json" | "not_logged_in" | "invalid_credentials" | "invalid_code" | "paywall" | "premium_required" | "forbidden" | "forbidden_origin" | "account_disabled" | "not_found" | "method_not_allowed" | "username_taken" | "slug_taken" | "edit_conflict" | "last_admin" | "two_factor_enabled" | "two_factor_not_enabled" | "reauth_required" | "last_login_method" | "invalid_token" | "email_taken" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "too_many_attempts" | "too_many_requests" | "internal" | "unavailable" | "invalid_signature" | "already_premium" | "no_billing_account" | "billing_not_configured" | "billing_unavailable" | "gift_limit" | "gift_expired" | "gift_exhausted";
         };
         /**
          * @example {
@@ -2405,7 +2560,7 @@ export interface components {
         PaywallError: components["schemas"]["Error"] & {
             /** @enum {unknown} */
             code?: "paywall" | "premium_required";
-            /** @description The caller's meter (never null here). */
+            /** @description The caller's read meter (never null here). */
             meter: components["schemas"]["Meter"];
         };
         Health: {
@@ -2878,6 +3033,59 @@ export interface components {
                 "application/json": components["schemas"]["Error"] & {
                     /** @enum {unknown} */
                     code?: "forbidden_origin";
+                };
+            };
+        };
+        /** @description The month's gifts are used up; `gifts` says when they return. */
+        GiftLimit: {
+            headers: {
+                "Cache-Control": components["headers"]["CacheControl"];
+                "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": "You have gifted 10 posts this month, as many as you may. More from December 1.",
+                 *       "code": "gift_limit",
+                 *       "gifts": {
+                 *         "limit": 10,
+                 *         "used": 10,
+                 *         "remaining": 0,
+                 *         "resets_at": "2026-12-01T00:00:00Z"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"] & {
+                    /** @enum {unknown} */
+                    code?: "gift_limit";
+                    gifts: components["schemas"]["GiftMeter"];
+                };
+            };
+        };
+        /**
+         * @description `gift_expired`: the link is past its `GIFT_LINK_DAYS`.
+         *     `gift_exhausted`: it has served `GIFT_MAX_READERS` readers, and this
+         *     is a new one.
+         */
+        GiftGone: {
+            headers: {
+                "Cache-Control": components["headers"]["CacheControl"];
+                "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": "This gift link has expired. Ask whoever sent it for a new one.",
+                 *       "code": "gift_expired"
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"] & {
+                    /** @enum {unknown} */
+                    code?: "gift_expired" | "gift_exhausted";
                 };
             };
         };
@@ -4535,6 +4743,142 @@ export interface operations {
             402: components["responses"]["Paywall"];
             403: components["responses"]["ForbiddenOrigin"];
             404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    giftPost: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The post's id (a positive integer) or its slug.
+                 * @example 3
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The post's live link of this month, made before; nothing more used. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GiftMade"];
+                };
+            };
+            /** @description A new gift link. */
+            201: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GiftMade"];
+                };
+            };
+            401: components["responses"]["NotLoggedIn"];
+            402: components["responses"]["Paywall"];
+            403: components["responses"]["ForbiddenOrigin"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["GiftLimit"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listGifts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The gifts and the meter. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GiftList"];
+                };
+            };
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["ForbiddenOrigin"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    revokeGift: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked. */
+            204: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["ForbiddenOrigin"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    openGift: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The token of the gift's link. */
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The gifted post, and who gave it. */
+            200: {
+                headers: {
+                    /** @description `tollgate_reader=…; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax`, when the browser had none. */
+                    "Set-Cookie"?: string;
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GiftedPost"];
+                };
+            };
+            403: components["responses"]["ForbiddenOrigin"];
+            404: components["responses"]["NotFound"];
+            410: components["responses"]["GiftGone"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };

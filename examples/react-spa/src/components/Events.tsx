@@ -30,6 +30,7 @@ const LABELS: Record<AccountEvent["kind"], string> = {
   passkey_removed: "Passkey removed",
   identity_linked: "Sign-in provider linked",
   identity_unlinked: "Sign-in provider unlinked",
+  gift_created: "Gift link made",
 };
 
 /** "2 minutes ago", "3 days ago", "just now". */

@@ -3,12 +3,15 @@ import { useLoad } from "../hooks/useLoad";
 import Meter from "./Meter";
 import PostHtml from "./PostHtml";
 import { UpgradeButton } from "./Billing";
+import { GiftButton } from "./Gifts";
 
 // GET /blog/{id}: the metered read. A 402 is either the paywall (the month's
 // free reads are used up) or a premium post opened on the free plan; neither
 // spends a read.
-export default function PostView({ id, onBack, onAuthLost }: {
+export default function PostView({ id, premium, onBack, onAuthLost }: {
   id: number;
+  /** The reader is on the premium plan, and so may gift posts. */
+  premium: boolean;
   onBack: () => void;
   onAuthLost: OnAuthLost;
 }) {
@@ -48,6 +51,8 @@ export default function PostView({ id, onBack, onAuthLost }: {
         <time dateTime={post.published_at}>{new Date(post.published_at).toLocaleDateString()}</time>
         <Meter meter={post.meter} testid="post-meter" />
         <PostHtml html={post.html} testid="post-body" />
+        {/* Premium readers (no meter) may gift what they read. */}
+        {post.meter === null && premium && <GiftButton postId={post.id} />}
       </article>
     );
   } else {
