@@ -175,7 +175,9 @@ pub fn find(
             .filter(gift_readers::gift_id.eq(gifts::id))
             .filter(gift_readers::reader.eq(reader.to_owned())),
     );
-    let row: Option<(i64, i64, PostRow, String, bool)> = gifts::table
+    // On the concrete connection: a re-open is the hot path, and the
+    // multi-backend connection would render the SQL again on every call.
+    let row: Option<(i64, i64, PostRow, String, bool)> = super::direct!(conn, |c| gifts::table
         .inner_join(posts::table.left_join(users::table))
         .inner_join(giver.on(giver.field(users::id).eq(gifts::giver_id)))
         .filter(gifts::token_hash.eq(token_hash))
@@ -186,9 +188,9 @@ pub fn find(
             gifts::expires_at,
             PostRow::as_select(),
             giver.field(users::username),
-            seen,
+            seen.clone(),
         ))
-        .unique(conn)?;
+        .unique(c))?;
     Ok(row.map(|(gift_id, expires_at, post, giver, seen)| Found {
         gift_id,
         expires_at,
