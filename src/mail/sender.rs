@@ -283,7 +283,7 @@ impl Sender {
     /// `password_reset_requested` event and a reset link (within the
     /// address's hourly limit) for every account holding the address, as
     /// of when it was asked; nothing for an address nobody holds. A
-    /// sign-in: see [`offer_sign_in`]. Nothing for a request older than
+    /// sign-in: see `offer_sign_in`. Nothing for a request older than
     /// its link's lifetime (one left that long, by a database outage,
     /// would be a surprise to get).
     pub async fn act_on_forgot_requests(&self) -> Result<(), db::Error> {
