@@ -224,13 +224,12 @@ pub async fn open(
     }
     let token_hash = token::hash(&sent);
     let signed_in = SessionState::peek(&req, |s| s.active().ok().map(|r| r.user.id));
-    let cookie = reader_cookie(&req);
-    let fresh = cookie.is_none().then(token::generate);
-    let reader = match (signed_in, cookie.as_ref().or(fresh.as_ref())) {
-        (Some(user_id), _) => user_reader(user_id),
-        (None, Some(cookie)) => browser_reader(cookie),
-        (None, None) => unreachable!("a cookie is either sent or made"),
+    // The browser's reader cookie, or a new one to set with the answer.
+    let (browser, fresh) = match reader_cookie(&req) {
+        Some(cookie) => (cookie, false),
+        None => (token::generate(), true),
     };
+    let reader = signed_in.map_or_else(|| browser_reader(&browser), user_reader);
     let cap = i32::try_from(state.settings.gift_max_readers).unwrap_or(i32::MAX);
     let opened = db::idempotent(&state.pool, state.clock.now(), move |conn, now| {
         Ok::<_, ApiError>(gifts::open(conn, &token_hash, &reader, now, cap)?)
@@ -261,8 +260,8 @@ pub async fn open(
     body.push(b'}');
     let mut answer = HttpResponse::Ok();
     answer.content_type(actix_web::http::header::ContentType::json());
-    if let Some(value) = fresh {
-        answer.cookie(new_reader_cookie(value, state.settings.cookie_secure));
+    if fresh {
+        answer.cookie(new_reader_cookie(browser, state.settings.cookie_secure));
     }
     Ok(answer.body(body))
 }
