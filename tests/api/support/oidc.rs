@@ -107,6 +107,38 @@ impl OidcProvider {
         {
             return None;
         }
+        // A start that fails is tried again: on a machine busy with the
+        // rest of the suite, Node now and then does not get to listen.
+        let mut failures = Vec::new();
+        let (child, port, log) = loop {
+            match Self::spawn().await {
+                Ok(started) => break started,
+                Err(why) if failures.len() < 2 => failures.push(why),
+                Err(why) => {
+                    failures.push(why);
+                    panic!(
+                        "the OpenID Connect provider did not start:\n{}",
+                        failures.join("\n---\n")
+                    );
+                }
+            }
+        };
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .expect("a client");
+        Some(OidcProvider {
+            child,
+            port,
+            log,
+            http,
+        })
+    }
+
+    /// One start of the provider: its process, port and stderr, or what it
+    /// printed before it failed to listen.
+    #[allow(clippy::type_complexity)]
+    async fn spawn() -> Result<(Child, u16, Arc<Mutex<String>>), String> {
         let mut child = Command::new("node")
             .arg("provider.mjs")
             .current_dir(folder())
@@ -152,22 +184,11 @@ impl OidcProvider {
             _ => {
                 let _ = child.kill();
                 let _ = child.wait();
-                panic!(
-                    "the OpenID Connect provider did not start:\n{}",
-                    log.lock().unwrap()
-                );
+                let why = log.lock().unwrap().clone();
+                return Err(why);
             }
         };
-        let http = reqwest::Client::builder()
-            .no_proxy()
-            .build()
-            .expect("a client");
-        Some(OidcProvider {
-            child,
-            port,
-            log,
-            http,
-        })
+        Ok((child, port, log))
     }
 
     /// `http://127.0.0.1:{port}`, also the base of every endpoint (its
