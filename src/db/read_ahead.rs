@@ -1,5 +1,6 @@
 //! What tollgate's hot paths read ahead, given to the engine as the pool's
-//! [`ReadAhead`]: a request's session, and a metered read's meter.
+//! [`ReadAhead`]: a request's session, a metered read's meter, and a gift
+//! opened.
 //!
 //! On PostgreSQL every statement is a round trip to another process, and
 //! the round trip (both ends' system calls, PostgreSQL's per-statement
@@ -12,7 +13,8 @@
 //! batches, see [`sessions::read_ahead::to_read_ahead`]); meters on
 //! PostgreSQL, keyed by the session's token hash: a metered read asks for
 //! its meter along with its session, in the same job (see
-//! [`unlocks::answer_read_only`]).
+//! [`unlocks::answer_read_only`]); gift opens on both
+//! ([`gifts::read_ahead`]).
 //!
 //! What a job finds is what the statement saw at the start of its chunk,
 //! before the jobs ahead of it in the chunk ran. That is an order the
@@ -21,22 +23,43 @@
 //! of answer is used only where that holds (see the readers).
 
 use super::engine::{Conn, ReadAhead};
-use super::tables::{sessions, unlocks};
+use super::tables::{gifts, sessions, unlocks};
 
 /// What a job starts by reading: the live session with this token hash
 /// ([`sessions::find_live`]) and, for a metered read of a post, what its
-/// user's meter says of it ([`unlocks::answer_read_only`]).
+/// user's meter says of it ([`unlocks::answer_read_only`]); or a gift
+/// opened ([`gifts::open`]), which reads no session.
 pub struct Lookup {
-    pub token_hash: String,
-    pub meter: Option<unlocks::Asked>,
+    token_hash: Option<String>,
+    meter: Option<unlocks::Asked>,
+    gift: Option<gifts::read_ahead::Asked>,
 }
 
 impl Lookup {
     /// A session check alone.
     pub fn session(token_hash: String) -> Lookup {
         Lookup {
-            token_hash,
+            token_hash: Some(token_hash),
             meter: None,
+            gift: None,
+        }
+    }
+
+    /// A session check, and the metered read `meter` asks for if any.
+    pub fn metered(token_hash: String, meter: Option<unlocks::Asked>) -> Lookup {
+        Lookup {
+            token_hash: Some(token_hash),
+            meter,
+            gift: None,
+        }
+    }
+
+    /// A gift opened.
+    pub fn gift(asked: gifts::read_ahead::Asked) -> Lookup {
+        Lookup {
+            token_hash: None,
+            meter: None,
+            gift: Some(asked),
         }
     }
 }
@@ -50,51 +73,68 @@ pub struct Ahead {
     pub session: Option<Option<sessions::read_ahead::Found>>,
     /// The metered read: `None` when it was not read ahead.
     pub meter: Option<unlocks::read_ahead::Metered>,
+    /// The gift opened: `None` when it was not read ahead, `Some(None)`
+    /// when no live gift of a live post has the token. Whether the post's
+    /// time has come is left to the job: see [`gifts::read_ahead::found_at`].
+    pub gift: Option<Option<gifts::Found>>,
 }
 
-/// Sessions and meters, read ahead per chunk (see the module's doc).
+/// Sessions, meters and gifts, read ahead per chunk (see the module's doc).
 pub struct SessionsAndMeters;
 
 impl ReadAhead for SessionsAndMeters {
     type Key = Lookup;
     type Found = Ahead;
 
-    /// On PostgreSQL the read-aheads of both kinds are pipelined: both
-    /// statements go out before either answer is read, so a chunk of
-    /// session checks and metered reads (every logged-in reader's article)
-    /// costs one round trip, not two — one wake-up of PostgreSQL's backend
-    /// and of this thread instead of two. Each statement is still executed
-    /// on its own, which is most of what it costs PostgreSQL; one statement
-    /// for both was measured to cost as much as the two (docs/performance.md).
-    /// On SQLite meters are not read ahead: a plain read in the process
-    /// cost less than a statement whose length varied with the chunk. (The
-    /// sessions' read-ahead takes its keys as one JSON array, prepared
-    /// once; that form is untried for meters.)
+    /// On PostgreSQL the read-aheads of every kind are pipelined: all the
+    /// statements go out before any answer is read, so a chunk of session
+    /// checks, metered reads (every logged-in reader's article) and gift
+    /// opens costs one round trip, not one per kind — one wake-up of
+    /// PostgreSQL's backend and of this thread instead of several. Each
+    /// statement is still executed on its own, which is most of what it
+    /// costs PostgreSQL; one statement for sessions and meters was measured
+    /// to cost as much as the two (docs/performance.md). On SQLite meters
+    /// are not read ahead: a plain read in the process cost less than a
+    /// statement whose length varied with the chunk. (The sessions' and the
+    /// gifts' read-aheads take their keys as one JSON array, prepared once;
+    /// that form is untried for meters.)
     fn read(conn: &mut Conn, lookups: &[&Lookup]) -> Vec<Ahead> {
         let mut hashes = Vec::with_capacity(lookups.len());
         let mut metered = Vec::new();
+        let mut opened = Vec::new();
         for lookup in lookups {
-            hashes.push(lookup.token_hash.as_str());
-            if let Some(asked) = &lookup.meter {
-                metered.push((lookup.token_hash.as_str(), asked));
+            if let Some(token_hash) = &lookup.token_hash {
+                hashes.push(token_hash.as_str());
+                if let Some(asked) = &lookup.meter {
+                    metered.push((token_hash.as_str(), asked));
+                }
+            }
+            if let Some(asked) = &lookup.gift {
+                opened.push(asked);
             }
         }
         let metered = match conn {
             Conn::Postgres(_) => unlocks::read_ahead::to_read_ahead(&metered),
             Conn::Sqlite(_) => None,
         };
-        let hashes = sessions::read_ahead::to_read_ahead(conn, &hashes, metered.is_some());
-        let (sessions, meters) = match conn {
+        let gifts = gifts::read_ahead::to_read_ahead(&opened);
+        let with_others = metered.is_some() || gifts.is_some();
+        let hashes = sessions::read_ahead::to_read_ahead(conn, &hashes, with_others);
+        let (sessions, meters, gifts) = match conn {
             Conn::Sqlite(c) => {
                 let sessions = hashes.map(|hashes| {
                     let found = sessions::read_ahead::read_sqlite(c, &hashes);
                     sessions::read_ahead::sheet(&hashes, found)
                 });
-                (sessions.flatten(), None)
+                let gifts = gifts.and_then(|keys| {
+                    gifts::read_ahead::sheet(gifts::read_ahead::read_sqlite(c, &keys))
+                });
+                (sessions.flatten(), None, gifts)
             }
             Conn::Postgres(pg) => {
-                let (wanted, keys) = (hashes.as_deref(), metered.as_deref());
-                let (found, opens) = pg.pipelined(|c| async move {
+                let (wanted, keys, gift_keys) =
+                    (hashes.as_deref(), metered.as_deref(), gifts.as_deref());
+                let (found, opens, gifts) = pg.pipelined(|c| async move {
                     tokio::join!(
                         async move {
                             match wanted {
@@ -110,25 +150,42 @@ impl ReadAhead for SessionsAndMeters {
                                 None => None,
                             }
                         },
+                        async move {
+                            match gift_keys {
+                                Some(keys) => Some(gifts::read_ahead::read_pg(c, keys).await),
+                                None => None,
+                            }
+                        },
                     )
                 });
                 let sessions = match (&hashes, found) {
                     (Some(hashes), Some(found)) => sessions::read_ahead::sheet(hashes, found),
                     _ => None,
                 };
-                (sessions, opens.and_then(unlocks::read_ahead::sheet))
+                (
+                    sessions,
+                    opens.and_then(unlocks::read_ahead::sheet),
+                    gifts.and_then(gifts::read_ahead::sheet),
+                )
             }
         };
         lookups
             .iter()
             .map(|lookup| Ahead {
-                session: sessions
-                    .as_ref()
-                    .map(|sheet| sheet.get(&lookup.token_hash).cloned().flatten()),
-                meter: match (&meters, &lookup.meter) {
-                    (Some(sheet), Some(asked)) => {
-                        unlocks::read_ahead::find(sheet, &lookup.token_hash, asked)
+                session: match (&sessions, &lookup.token_hash) {
+                    (Some(sheet), Some(token_hash)) => {
+                        Some(sheet.get(token_hash).cloned().flatten())
                     }
+                    _ => None,
+                },
+                meter: match (&meters, &lookup.token_hash, &lookup.meter) {
+                    (Some(sheet), Some(token_hash), Some(asked)) => {
+                        unlocks::read_ahead::find(sheet, token_hash, asked)
+                    }
+                    _ => None,
+                },
+                gift: match (&gifts, &lookup.gift) {
+                    (Some(sheet), Some(asked)) => Some(gifts::read_ahead::find(sheet, asked)),
                     _ => None,
                 },
             })
@@ -215,13 +272,17 @@ mod tests {
                 .unwrap();
 
             let asked = |post| unlocks::Asked { month, post };
-            let metered = |token_hash: &str, post_id| Lookup {
-                token_hash: token_hash.to_owned(),
-                meter: Some(asked(unlocks::PostRef::Id(post_id))),
+            let metered = |token_hash: &str, post_id| {
+                Lookup::metered(
+                    token_hash.to_owned(),
+                    Some(asked(unlocks::PostRef::Id(post_id))),
+                )
             };
-            let by_slug = |token_hash: &str, slug: &str| Lookup {
-                token_hash: token_hash.to_owned(),
-                meter: Some(asked(unlocks::PostRef::Slug(slug.to_owned()))),
+            let by_slug = |token_hash: &str, slug: &str| {
+                Lookup::metered(
+                    token_hash.to_owned(),
+                    Some(asked(unlocks::PostRef::Slug(slug.to_owned()))),
+                )
             };
             let slug_of = |conn: &mut Conn, id| {
                 let row = posts::find_visible(conn, id, LATER).unwrap().unwrap();
@@ -291,9 +352,11 @@ mod tests {
                 for with_meters in [true, false] {
                     let chunk: Vec<Lookup> = lookups
                         .iter()
-                        .map(|lookup| Lookup {
-                            token_hash: lookup.token_hash.clone(),
-                            meter: lookup.meter.clone().filter(|_| with_meters),
+                        .map(|lookup| {
+                            Lookup::metered(
+                                lookup.token_hash.clone().unwrap(),
+                                lookup.meter.clone().filter(|_| with_meters),
+                            )
                         })
                         .collect();
                     let found = SessionsAndMeters::read(conn, &chunk.iter().collect::<Vec<_>>());
@@ -453,5 +516,109 @@ mod tests {
             "sessions",
             sessions_read_ahead_are_what_find_live_finds,
         );
+    }
+
+    /// The gifts read ahead are what [`gifts::find`] finds for each token
+    /// and reader on its own, at a time before and after a scheduled
+    /// post's: a live gift seen and not seen by its reader, a revoked one,
+    /// one of a draft, of a deleted post and of a scheduled one, a token
+    /// nobody holds, one key twice, beside a session check (a failed
+    /// read-ahead would show in no response: each job would ask on its
+    /// own). Twice: the second run finds the statement prepared.
+    fn gifts_read_ahead_are_what_find_finds(conn: &mut Conn) {
+        use crate::db::schema::gift_readers;
+        migrate(conn).unwrap();
+        posts::seed_if_empty(conn).unwrap();
+        let giver = users::insert(conn, &Username::parse("giver").unwrap(), "a hash", 1)
+            .unwrap()
+            .unwrap()
+            .id;
+        let month = Month::containing(chrono::DateTime::from_timestamp(LATER, 0).unwrap());
+        let mut gift = |post_id, token_hash: &str| {
+            let new = gifts::NewGift {
+                giver_id: giver,
+                post_id,
+                month,
+                token_hash,
+                nonce: "a nonce",
+                now: LATER,
+                expires_at: LATER + 100,
+            };
+            match gifts::make(conn, &new, 100).unwrap() {
+                gifts::Made::New { gift, .. } => gift.id,
+                made => panic!("{made:?}"),
+            }
+        };
+        let live = gift(1, "live");
+        gift(2, "revoked");
+        gift(3, "of a draft");
+        gift(4, "of a deleted post");
+        gift(5, "scheduled");
+        diesel::insert_into(gift_readers::table)
+            .values((
+                gift_readers::gift_id.eq(live),
+                gift_readers::reader.eq("b:seen"),
+                gift_readers::opened_at.eq(LATER),
+            ))
+            .execute(conn)
+            .unwrap();
+        conn.batch_execute(&format!(
+            "UPDATE gifts SET revoked_at = 1 WHERE token_hash = 'revoked';
+             UPDATE posts SET status = 'draft' WHERE id = 3;
+             UPDATE posts SET deleted_at = 1 WHERE id = 4;
+             UPDATE posts SET published_at = {} WHERE id = 5;",
+            LATER + 50
+        ))
+        .unwrap();
+        let ask = |token_hash: &str, reader: &str| gifts::read_ahead::Asked {
+            token_hash: token_hash.to_owned(),
+            reader: reader.to_owned(),
+        };
+        let asked = [
+            ask("live", "b:seen"),
+            ask("live", "u:7"),
+            ask("revoked", "b:seen"),
+            ask("of a draft", "b:seen"),
+            ask("of a deleted post", "b:seen"),
+            ask("scheduled", "b:seen"),
+            ask("nobody's", "b:seen"),
+            ask("live", "b:seen"),
+        ];
+        let mut chunk: Vec<Lookup> = asked.iter().cloned().map(Lookup::gift).collect();
+        chunk.push(Lookup::session("nobody's".into()));
+        for round in 1..=2 {
+            let found = SessionsAndMeters::read(conn, &chunk.iter().collect::<Vec<_>>());
+            assert_eq!(found.len(), chunk.len());
+            for now in [LATER + 10, LATER + 60] {
+                for (asked, ahead) in asked.iter().zip(&found) {
+                    let at = format!("round {round}, at {now}, {asked:?}");
+                    let ahead = ahead.gift.clone().expect(&at);
+                    let ahead = gifts::read_ahead::found_at(ahead, now);
+                    let direct = gifts::find(conn, &asked.token_hash, &asked.reader, now);
+                    assert_eq!(
+                        format!("{ahead:?}"),
+                        format!("{:?}", direct.unwrap()),
+                        "{at}"
+                    );
+                }
+            }
+            let found_live = found[0].gift.clone().flatten().expect("the live gift");
+            assert!(found_live.seen && found_live.giver == "giver");
+            assert!(!found[1].gift.clone().flatten().unwrap().seen);
+            // Revoked, a draft's, a deleted post's, nobody's: not found.
+            for i in [2, 3, 4, 6] {
+                assert!(matches!(found[i].gift, Some(None)), "{:?}", asked[i]);
+            }
+            // The scheduled post's, found, and readable once its time came.
+            let scheduled = found[5].gift.clone().flatten();
+            assert!(gifts::read_ahead::found_at(scheduled.clone(), LATER + 10).is_none());
+            assert!(gifts::read_ahead::found_at(scheduled, LATER + 60).is_some());
+            assert!(found[8].gift.is_none(), "a session check reads no gift");
+        }
+    }
+
+    #[test]
+    fn gifts_read_ahead_are_what_find_finds_on_each_backend() {
+        crate::db::engine::testing::on_each_backend("gifts", gifts_read_ahead_are_what_find_finds);
     }
 }

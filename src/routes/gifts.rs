@@ -231,9 +231,16 @@ pub async fn open(
     };
     let reader = signed_in.map_or_else(|| browser_reader(&browser), user_reader);
     let cap = i32::try_from(state.settings.gift_max_readers).unwrap_or(i32::MAX);
-    let opened = db::idempotent(&state.pool, state.clock.now(), move |conn, now| {
-        Ok::<_, ApiError>(gifts::open(conn, &token_hash, &reader, now, cap)?)
-    })
+    let asked = gifts::read_ahead::Asked { token_hash, reader };
+    // Read ahead with the other gift opens of its chunk: a re-open is
+    // then no round trip of its own (see `db::read_ahead`).
+    let lookup = db::Lookup::gift(asked.clone());
+    let opened = db::idempotent_reading_ahead(
+        &state.pool,
+        state.clock.now(),
+        lookup,
+        move |conn, ahead, now| Ok::<_, ApiError>(gifts::open(conn, &asked, ahead.gift, now, cap)?),
+    )
     .await?;
     let found = match opened {
         Opened::Read(found) => found,

@@ -149,10 +149,7 @@ pub async fn lookup(
         post: ask.post.clone(),
     });
     let free_reads = meter.as_ref().map(|ask| ask.free_reads);
-    let lookup = db::Lookup {
-        token_hash: token_hash.clone(),
-        meter: asked.clone(),
-    };
+    let lookup = db::Lookup::metered(token_hash.clone(), asked.clone());
     // Safe to run twice: reads, and a touch that slides the same expiry.
     db::idempotent_reading_ahead(pool, now, lookup, move |conn, ahead, now| {
         let found = match ahead.session {

@@ -9,10 +9,12 @@
 //! readers are capped by one `UPDATE … WHERE readers < cap`, in the
 //! transaction that records the new reader: a reader refused rolls back.
 
+pub mod read_ahead;
+
 use diesel::prelude::*;
 
-use super::posts::{visible_at, PostRow};
-use super::schema::{gift_credits, gift_readers, gifts, posts, users};
+use super::posts::PostRow;
+use super::schema::{gift_credits, gift_readers, gifts};
 use super::{write_transaction, Conn};
 use crate::db::engine::Unique;
 use crate::domain::Month;
@@ -162,55 +164,39 @@ pub enum Opened {
 
 /// The live gift with this token hash, with its post if readers may see
 /// it at `now`, its giver, and whether `reader` opened it before: one
-/// read.
+/// read, the statement a chunk reads gifts ahead with, for one key (see
+/// [`read_ahead`] for why it is written so).
 pub fn find(
     conn: &mut Conn,
     token_hash: &str,
     reader: &str,
     now: i64,
 ) -> QueryResult<Option<Found>> {
-    let giver = diesel::alias!(users as giver);
-    let seen = diesel::dsl::exists(
-        gift_readers::table
-            .filter(gift_readers::gift_id.eq(gifts::id))
-            .filter(gift_readers::reader.eq(reader.to_owned())),
-    );
-    // On the concrete connection: a re-open is the hot path, and the
-    // multi-backend connection would render the SQL again on every call.
-    let row: Option<(i64, i64, PostRow, String, bool)> = super::direct!(conn, |c| gifts::table
-        .inner_join(posts::table.left_join(users::table))
-        .inner_join(giver.on(giver.field(users::id).eq(gifts::giver_id)))
-        .filter(gifts::token_hash.eq(token_hash))
-        .filter(gifts::revoked_at.is_null())
-        .filter(visible_at!(now))
-        .select((
-            gifts::id,
-            gifts::expires_at,
-            PostRow::as_select(),
-            giver.field(users::username),
-            seen.clone(),
-        ))
-        .unique(c))?;
-    Ok(row.map(|(gift_id, expires_at, post, giver, seen)| Found {
-        gift_id,
-        expires_at,
-        post,
-        giver,
-        seen,
-    }))
+    let key = [read_ahead::Asked {
+        token_hash: token_hash.to_owned(),
+        reader: reader.to_owned(),
+    }];
+    let sheet = read_ahead::read(conn, &key)?;
+    Ok(read_ahead::found_at(read_ahead::find(&sheet, &key[0]), now))
 }
 
-/// Opens the gift with this token hash for `reader` at `now`: a reader who
-/// opened it before reads on with nothing written; a new one is counted
-/// within `cap` (see the module note).
+/// Opens the gift `asked` names at `now`: a reader who opened it before
+/// reads on with nothing written; a new one is counted within `cap` (see
+/// the module note). `ahead`: what the chunk read ahead for it (see
+/// [`read_ahead`]), `None` when nothing was.
 pub fn open(
     conn: &mut Conn,
-    token_hash: &str,
-    reader: &str,
+    asked: &read_ahead::Asked,
+    ahead: Option<Option<Found>>,
     now: i64,
     cap: i32,
 ) -> QueryResult<Opened> {
-    let Some(found) = find(conn, token_hash, reader, now)? else {
+    let reader = asked.reader.as_str();
+    let found = match ahead {
+        Some(found) => read_ahead::found_at(found, now),
+        None => find(conn, &asked.token_hash, reader, now)?,
+    };
+    let Some(found) = found else {
         return Ok(Opened::NotFound);
     };
     if now >= found.expires_at {
