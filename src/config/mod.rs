@@ -32,6 +32,8 @@ pub struct Settings {
     pub remember_ttl: Duration,
     pub bcrypt_cost: u32,
     pub free_reads: u32,
+    /// PUBLIC_LISTING: `GET /blog` answers anonymous callers too.
+    pub public_listing: bool,
     /// GIFTS_PER_MONTH, GIFT_LINK_DAYS, GIFT_MAX_READERS.
     pub gifts_per_month: u32,
     pub gift_link_days: u32,
@@ -340,6 +342,7 @@ impl Settings {
             gifts_per_month: env.int("GIFTS_PER_MONTH")? as u32,
             gift_link_days: env.int("GIFT_LINK_DAYS")? as u32,
             gift_max_readers: env.int("GIFT_MAX_READERS")? as u32,
+            public_listing: env.bool("PUBLIC_LISTING")?,
             login_max_failures: env.int("LOGIN_MAX_FAILURES")? as u32,
             login_lockout: env.seconds("LOGIN_LOCKOUT_SECONDS")?,
             cors_allowed_origins: env.origins("CORS_ALLOWED_ORIGINS")?,

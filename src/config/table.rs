@@ -123,6 +123,12 @@ pub const SETTINGS: &[Setting] = &[
         help: "Free distinct posts per user per calendar month (UTC); `0` paywalls everything.",
     },
     Setting {
+        name: "PUBLIC_LISTING",
+        default: Some("false"),
+        range: FLAG,
+        help: "Whether `GET /blog` answers anonymous callers too (titles and excerpts for a front page; reading a post still needs a session).",
+    },
+    Setting {
         name: "GIFTS_PER_MONTH",
         default: Some("10"),
         range: Some(Range::Whole { min: 0, max: 1_000 }),

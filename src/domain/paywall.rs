@@ -1,6 +1,7 @@
 //! The paywall rule, whole, in [`limit_for`] and [`decide`]:
 //!
-//! - a **premium** reader is not metered, and may open every post;
+//! - a **premium** reader is not metered, and may open every post; nor is
+//!   **staff** (authors and admins), whatever their plan;
 //! - a **free** reader may open `FREE_READS` distinct `metered` posts per
 //!   calendar month (UTC); opening one unlocks it for the rest of that month;
 //! - **re-opening** a post unlocked this month is free and always allowed;
@@ -16,15 +17,17 @@ use chrono::{DateTime, Datelike, TimeZone, Utc};
 use serde::Serialize;
 
 use crate::domain::post::Access;
-use crate::domain::Plan;
+use crate::domain::{Plan, Role};
 use crate::time::rfc3339;
 
-/// How many new posts a reader on `plan` may unlock per month: `None` for
-/// an unmetered (premium) reader.
-pub fn limit_for(plan: Plan, free_reads: u32) -> Option<u32> {
-    match plan {
-        Plan::Premium => None,
-        Plan::Free => Some(free_reads),
+/// How many new posts a reader on `plan` with `role` may unlock per
+/// month: `None` for an unmetered reader — premium, or staff (authors and
+/// admins read every post as premium readers do: they write and check
+/// what readers pay for).
+pub fn limit_for(plan: Plan, role: Role, free_reads: u32) -> Option<u32> {
+    match (plan, role) {
+        (_, Role::Author | Role::Admin) | (Plan::Premium, Role::Reader) => None,
+        (Plan::Free, Role::Reader) => Some(free_reads),
     }
 }
 
@@ -40,12 +43,12 @@ pub struct Reading {
 }
 
 impl Reading {
-    /// A read at `now` (unix seconds) by a reader on `plan`.
-    pub fn at(now: i64, plan: Plan, free_reads: u32) -> Reading {
+    /// A read at `now` (unix seconds) by a reader on `plan` with `role`.
+    pub fn at(now: i64, plan: Plan, role: Role, free_reads: u32) -> Reading {
         Reading {
             now,
             month: Month::at(now),
-            limit: limit_for(plan, free_reads),
+            limit: limit_for(plan, role, free_reads),
         }
     }
 
@@ -180,9 +183,14 @@ mod tests {
     }
 
     #[test]
-    fn premium_is_unmetered_and_free_has_the_setting() {
-        assert_eq!(limit_for(Plan::Premium, 5), None);
-        assert_eq!(limit_for(Plan::Free, 5), Some(5));
+    fn premium_and_staff_are_unmetered_and_free_readers_have_the_setting() {
+        assert_eq!(limit_for(Plan::Free, Role::Reader, 5), Some(5));
+        assert_eq!(limit_for(Plan::Premium, Role::Reader, 5), None);
+        for role in [Role::Author, Role::Admin] {
+            for plan in [Plan::Free, Plan::Premium] {
+                assert_eq!(limit_for(plan, role, 5), None, "{plan:?} {role:?}");
+            }
+        }
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! [`SessionState`] in the request's extensions — and, for a route whose
 //! lookup reads a meter ahead ([`ReadsAhead::Meter`]), what the meter says
 //! of the post its path names, read in the same job ([`Metering`]) — then
-//! lets the request pass only with a live session, or to a public route.
+//! lets the request pass only with a live session, or to a public route
+//! (and to the listing when PUBLIC_LISTING opens it).
 //! Everything else gets `401 not_logged_in` (or `503` when the database
 //! cannot be asked, since the session cannot be checked then), and so do
 //! paths no route matches ([`unknown_path`]): an anonymous caller learns
@@ -31,7 +32,7 @@ use crate::db::unlocks::PostRef;
 use crate::domain::{parse_id, Slug};
 use crate::error::{ApiError, NoSession};
 use crate::routes::is_public;
-use crate::routes::table::{Access, Endpoint, ReadsAhead};
+use crate::routes::table::{Access, Endpoint, ReadsAhead, LISTING_PATH};
 use crate::session::{self, store, SessionState, COOKIE_NAME};
 use crate::state::AppState;
 
@@ -54,7 +55,7 @@ pub async fn require_session(
         _ => None,
     };
     let session = look_up(&state, req.request(), meter).await?;
-    if endpoint.access == Access::Session {
+    if !endpoint.access.is_open(&state.settings) {
         if let Some(refusal) = session.refusal() {
             let response = refusal.error_response();
             return Ok(req.into_response(response).map_into_right_body());
@@ -130,8 +131,17 @@ async fn look_up(
 /// session middleware run (see `middleware::cross_site`); `None` leaves the
 /// request to the full path.
 pub fn refuse_without_cookie(req: &ServiceRequest) -> Option<ApiError> {
-    if is_public(req.match_info().as_str()) || req.cookie(COOKIE_NAME).is_some() {
+    let path = req.match_info().as_str();
+    if is_public(path) || req.cookie(COOKIE_NAME).is_some() || is_open_listing(req, path) {
         return None;
     }
     Some(ApiError::NotLoggedIn(NoSession::Missing))
+}
+
+/// Whether `path` is the listing and PUBLIC_LISTING opens it to anyone.
+fn is_open_listing(req: &ServiceRequest, path: &str) -> bool {
+    path == LISTING_PATH
+        && req
+            .app_data::<web::Data<AppState>>()
+            .is_some_and(|state| Access::Listing.is_open(&state.settings))
 }

@@ -16,7 +16,7 @@ use crate::domain::post::{Access, Author, Cursor, Slug};
 use crate::domain::{parse_id, Meter, Month, Requester};
 use crate::error::ApiError;
 use crate::metrics::PaywallOutcome;
-use crate::session::{AheadMeter, CurrentSession};
+use crate::session::{AheadMeter, CurrentSession, SessionState};
 use crate::state::AppState;
 use crate::time::rfc3339;
 
@@ -46,40 +46,63 @@ struct PostList {
     meter: Option<Meter>,
 }
 
+/// What a listing's caller may open of its posts.
+enum Unlocked {
+    /// Nothing: an anonymous caller of a public listing.
+    Nothing,
+    /// Everything: a reader who is not metered.
+    Everything,
+    /// Free posts, and these metered ones (unlocked this month).
+    These(Vec<i64>),
+}
+
 /// Listing is never metered, but it shows the meter, and which posts the
 /// caller may open for free. For a free user both come from one query, the
 /// month's unlocked post ids (at most FREE_READS rows): the meter's `used`
 /// is their count. A page starts at a page number or after a cursor
 /// (`?after=`, the `next` of the page before it).
-pub async fn list(
-    state: web::Data<AppState>,
-    current: CurrentSession,
-    req: HttpRequest,
-) -> Result<HttpResponse, ApiError> {
+///
+/// With PUBLIC_LISTING on, an anonymous caller (the guard let it through)
+/// gets the same page with no meter and nothing unlocked: it can open
+/// nothing before it signs in.
+pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let Listing { start, per_page } = listing(req.query_string())?;
-    let user = current.0.user;
-    let reading = Reading::at(state.clock.now(), user.plan, state.settings.free_reads);
+    let caller = SessionState::peek(&req, |s| s.active().ok().map(|r| r.user.clone()));
+    let now = state.clock.now();
+    // The caller's reading, if any: `None` for an anonymous caller.
+    let reading = caller.as_ref().map(|user| {
+        let reading = Reading::at(now, user.plan, user.role, state.settings.free_reads);
+        (user.id, reading)
+    });
     let not_yet = state.not_yet_due.clone();
-    let (listed, unlocked) = db::idempotent(&state.pool, reading.now, move |conn, now| {
+    let (listed, unlocked) = db::idempotent(&state.pool, now, move |conn, now| {
         let listed = posts::page(conn, now, start, per_page, &not_yet)?;
-        let unlocked = match reading.limit {
-            None => None,
-            Some(_) => Some(unlocks::unlocked_ids(conn, user.id, reading.month)?),
+        let unlocked = match reading {
+            None => Unlocked::Nothing,
+            Some((_, Reading { limit: None, .. })) => Unlocked::Everything,
+            Some((user_id, reading)) => {
+                Unlocked::These(unlocks::unlocked_ids(conn, user_id, reading.month)?)
+            }
         };
         Ok::<_, ApiError>((listed, unlocked))
     })
     .await?;
-    let meter = reading.meter(unlocked.as_ref().map_or(0, Vec::len) as u32);
+    let meter = match (&reading, &unlocked) {
+        (Some((_, reading)), Unlocked::These(ids)) => reading.meter(ids.len() as u32),
+        _ => None,
+    };
     let posts = listed
         .rows
         .into_iter()
         .map(|row| Summary {
-            // Premium readers (no list) open everything; others a free
-            // post, or a metered one they unlocked this month.
+            // Unmetered readers open everything; metered ones a free
+            // post, or a metered one they unlocked this month; anonymous
+            // callers nothing.
             unlocked: match (Access::parse(&row.access).unwrap_or_default(), &unlocked) {
-                (_, None) | (Access::Free, _) => true,
-                (Access::Premium, Some(_)) => false,
-                (Access::Metered, Some(ids)) => ids.contains(&row.id),
+                (_, Unlocked::Nothing) => false,
+                (_, Unlocked::Everything) | (Access::Free, _) => true,
+                (Access::Premium, Unlocked::These(_)) => false,
+                (Access::Metered, Unlocked::These(ids)) => ids.contains(&row.id),
             },
             id: row.id,
             slug: row.slug,
@@ -170,7 +193,12 @@ pub async fn read(
     let (reading, answered) = match ahead.0 {
         Some(metering) => (metering.reading, metering.answer),
         None => (
-            Reading::at(state.clock.now(), user.plan, state.settings.free_reads),
+            Reading::at(
+                state.clock.now(),
+                user.plan,
+                user.role,
+                state.settings.free_reads,
+            ),
             None,
         ),
     };

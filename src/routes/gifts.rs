@@ -22,7 +22,7 @@ use crate::domain::gift::{browser_reader, is_token_shaped, user_reader, GiftKey,
 use crate::domain::paywall::Reading;
 use crate::domain::post::reader_json;
 use crate::domain::post::{Author, Slug};
-use crate::domain::{parse_id, EventKind, Meter, Month, Plan, Requester};
+use crate::domain::{parse_id, EventKind, Meter, Month, Plan, Requester, Role};
 use crate::error::ApiError;
 use crate::session::{token, CurrentSession, SessionState};
 use crate::state::AppState;
@@ -87,8 +87,9 @@ pub async fn gift(
         ),
     };
     if user.plan != Plan::Premium {
-        // Told with the caller's meter, as a premium post's refusal is.
-        let reading = Reading::at(now, user.plan, state.settings.free_reads);
+        // Told with the free plan's meter, as a premium post's refusal is
+        // (staff on it are not metered, but gifting is a subscriber's).
+        let reading = Reading::at(now, user.plan, Role::Reader, state.settings.free_reads);
         let used = db::idempotent(&state.pool, now, move |conn, _| {
             Ok::<_, ApiError>(unlocks::unlocked_ids(conn, user.id, reading.month)?.len())
         })

@@ -22,6 +22,21 @@ pub enum Access {
     Public,
     /// Only a caller with a live session; the guard answers `401` to others.
     Session,
+    /// The listing (`GET /blog`): anyone when PUBLIC_LISTING is on, else
+    /// as [`Access::Session`].
+    Listing,
+}
+
+impl Access {
+    /// Whether the guard lets a caller without a session through.
+    #[inline]
+    pub fn is_open(self, settings: &crate::config::Settings) -> bool {
+        match self {
+            Access::Public => true,
+            Access::Session => false,
+            Access::Listing => settings.public_listing,
+        }
+    }
 }
 
 /// An HTTP method a route answers to.
@@ -196,8 +211,9 @@ pub const ENDPOINTS: &[Endpoint] = &[
         handlers: &[delete(|r| r.to(auth::logout))],
     },
     Endpoint {
-        path: "/blog",
-        access: Access::Session,
+        path: LISTING_PATH,
+        // Public when PUBLIC_LISTING is on: a front page's titles.
+        access: Access::Listing,
         reads_ahead: ReadsAhead::Session,
         handlers: &[get(|r| r.to(blog::list))],
     },
@@ -490,6 +506,10 @@ const fn public_paths<const N: usize>(table: &[Endpoint]) -> [&'static str; N] {
 /// (the contract's `/auth/…`): their second segment is a provider's name,
 /// so they cannot be matched exactly.
 pub const PROVIDER_PATHS: &str = "/auth/";
+
+/// The listing's path, public when PUBLIC_LISTING is on (see
+/// [`Access::Listing`]).
+pub const LISTING_PATH: &str = "/blog";
 
 /// The prefix of gift links (`/gift/{token}`), public: the token is its
 /// authentication.

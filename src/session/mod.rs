@@ -180,7 +180,7 @@ pub async fn lookup(
                 let reading = Reading {
                     now,
                     month,
-                    limit: limit_for(user.plan, free_reads),
+                    limit: limit_for(user.plan, user.role, free_reads),
                 };
                 let answer = match reading.limit {
                     Some(limit) => {

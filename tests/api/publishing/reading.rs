@@ -7,9 +7,11 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::support::db::execute;
+use crate::support::db::{count, execute};
 use crate::support::stripe::set_plan;
-use crate::support::{assert_error, spawn_app_and_user, TestApp};
+use crate::support::{
+    assert_error, spawn_app, spawn_app_and_user, spawn_app_with, spawn_app_with_user, TestApp,
+};
 
 async fn json(response: reqwest::Response) -> Value {
     assert_eq!(response.status(), StatusCode::OK);
@@ -198,5 +200,91 @@ async fn reads_spent_on_a_post_stay_spent_when_it_goes() {
     assert_eq!(list["meter"]["used"], 2);
     let next = json(app.blog_post(&client, 3).await).await;
     assert_eq!(next["meter"]["used"], 3);
+}
+}
+
+backend_test! {
+async fn staff_read_every_post_unmetered_whatever_their_plan() {
+    let (app, client) = spawn_app_with_user(&[("FREE_READS", "1")], "Sam").await;
+    execute(&app, "UPDATE posts SET access = 'premium' WHERE id = 2");
+    // A role change holds on the session already open.
+    for role in ["author", "admin"] {
+        execute(&app, &format!("UPDATE users SET role = '{role}' WHERE username = 'Sam'"));
+        for id in [1, 2, 3, 4] {
+            let post = json(app.blog_post(&client, id).await).await;
+            assert_eq!(post["meter"], Value::Null, "{role} reading {id}");
+        }
+        let list = listing(&app, &client).await;
+        assert_eq!(list["meter"], Value::Null, "{role}");
+        assert!(
+            list["posts"].as_array().unwrap().iter().all(|p| p["unlocked"] == true),
+            "{role}: {list}"
+        );
+    }
+    assert_eq!(count(&app, "SELECT COUNT(*) AS n FROM unlocks"), 0, "nothing spent");
+    // A reader again: metered from an untouched meter.
+    execute(&app, "UPDATE users SET role = 'reader' WHERE username = 'Sam'");
+    assert_eq!(json(app.blog_post(&client, 3).await).await["meter"]["used"], 1);
+    let refused = app.blog_post(&client, 4).await;
+    assert_error(refused, StatusCode::PAYMENT_REQUIRED, "paywall").await;
+    let refused = app.blog_post(&client, 2).await;
+    assert_error(refused, StatusCode::PAYMENT_REQUIRED, "premium_required").await;
+}
+}
+
+backend_test! {
+async fn the_listing_is_public_only_when_public_listing_is_on() {
+    // Off (the default): the listing needs a session, as every route does.
+    let app = spawn_app().await;
+    let anonymous = app.client();
+    assert_error(app.blog(&anonymous, "").await, StatusCode::UNAUTHORIZED, "not_logged_in").await;
+
+    let app = spawn_app_with(&[("PUBLIC_LISTING", "true")]).await;
+    execute(&app, "UPDATE posts SET access = 'free' WHERE id = 1");
+    let anonymous = app.client();
+    let list = json(app.blog(&anonymous, "?per_page=100").await).await;
+    assert_eq!(list["meter"], Value::Null);
+    assert_eq!(list["total"], 12);
+    assert!(
+        list["posts"].as_array().unwrap().iter().all(|p| p["unlocked"] == false),
+        "an anonymous caller can open nothing, a free post neither: {list}"
+    );
+    assert!(summary(&list, 3)["excerpt"].as_str().is_some_and(|e| !e.is_empty()));
+    // From an SPA's origin (through CORS, not the early refusal), by
+    // cursor, and with a cookie that names no session: the same.
+    let from_spa = anonymous
+        .get(app.url("/blog"))
+        .header("Origin", "http://localhost:5173")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json(from_spa).await["total"], 12);
+    let next = list["next"].clone();
+    assert_eq!(next, Value::Null, "one page of 100");
+    let page = json(app.blog(&anonymous, "?per_page=5").await).await;
+    let cursor = page["next"].as_str().unwrap().to_owned();
+    let after = json(app.blog(&anonymous, &format!("?per_page=5&after={cursor}")).await).await;
+    assert_eq!(after["posts"].as_array().unwrap().len(), 5);
+    let stale = app
+        .bare_client()
+        .get(app.url("/blog"))
+        .header("Cookie", "session=not-a-session")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json(stale).await["meter"], Value::Null);
+    // Bad query values are still 422; reading a post still needs a session.
+    let bad = app.blog(&anonymous, "?page=0").await;
+    assert_error(bad, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    let read = app.blog_post(&anonymous, 1).await;
+    assert_error(read, StatusCode::UNAUTHORIZED, "not_logged_in").await;
+    // A signed-in reader gets the listing as before: the meter, the unlocks.
+    let reader = app.logged_in_client("Rita").await;
+    json(app.blog_post(&reader, 3).await).await;
+    let list = listing(&app, &reader).await;
+    assert_eq!(list["meter"]["used"], 1);
+    assert_eq!(summary(&list, 1)["unlocked"], true);
+    assert_eq!(summary(&list, 3)["unlocked"], true);
+    assert_eq!(summary(&list, 4)["unlocked"], false);
 }
 }
