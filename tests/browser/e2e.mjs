@@ -454,7 +454,7 @@ async function main() {
 
     // Stripe sends the browser back; the user is premium and reads on.
     await page.goto(`${SPA_URL}/billing/success?session_id=cs_test_1`);
-    await page.getByTestId("billing-note").waitFor();
+    await page.getByTestId("billing-note").filter({ hasText: "You're premium." }).waitFor();
     await expectText(page, "current-plan", "premium");
     await page.locator('[data-testid="subscription"][data-status="active"]').waitFor();
     await page.getByTestId("manage-billing").first().waitFor();
@@ -464,6 +464,29 @@ async function main() {
     await page.getByTestId("post-title").waitFor();
     await shot(page, "03c-read-past-the-meter.png");
     await page.getByTestId("back").click();
+  });
+
+  await step("the checkout's note is its buyer's alone: said once, gone at logout and for the next user here", async () => {
+    await page.goto(`${SPA_URL}/billing/success?session_id=cs_test_1`);
+    await page.getByTestId("billing-note").waitFor();
+    if (new URL(page.url()).pathname !== "/") throw new Error(`the way back from Stripe stays in the address bar: ${page.url()}`);
+    await page.getByTestId("logout").click();
+    await page.getByTestId("register-form").waitFor();
+    await expectAbsent(page, '[data-testid="billing-note"]', "after logout");
+    // The next person at this browser, without a reload: a free user.
+    const next = `${username}_next`;
+    await page.getByTestId("register-username").fill(next);
+    await page.getByTestId("register-password").fill(password);
+    await page.getByTestId("register-submit").click();
+    await expectText(page, "current-user", next);
+    await expectText(page, "current-plan", "free");
+    await expectAbsent(page, '[data-testid="billing-note"]', "for the next user");
+    await page.getByTestId("nav-account").click();
+    await page.getByTestId("upgrade").first().waitFor();
+    await expectAbsent(page, '[data-testid="billing-note"]', "on the next user's account page");
+    await page.getByTestId("logout").click();
+    await login(page, username, password);
+    await expectAbsent(page, '[data-testid="billing-note"]', "after signing in again");
   });
 
   await step("sessions: end one, then log out everywhere else", async () => {
@@ -477,6 +500,7 @@ async function main() {
     await page.getByTestId("nav-sessions").click();
     await expectCount(page, '[data-testid="session-row"]', 3);
     await expectCount(page, '[data-testid="session-row"][data-current="true"]', 1);
+    await expectCellsInTheirRows(page, '[data-testid="session-row"]');
     await shot(page, "04-sessions.png");
 
     // End one other session with its own button.
@@ -655,9 +679,9 @@ async function main() {
 
   await publishing({ step, shot, until, textOf, expectText, expectCount, shotsAtWidths, newTab, register, login, dataOf, expectStatus, expectAbsent, meterText, API_URL, ADMIN_USERNAME, ADMIN_PASSWORD, browser, page }, { suffix, password });
 
-  await twoFactor({ step, shot, until, textOf, expectText, expectCount, shotsAtWidths, newTab, register }, { suffix, password });
+  await twoFactor({ step, shot, until, textOf, expectText, expectCount, expectCellsInTheirRows, shotsAtWidths, newTab, register }, { suffix, password });
 
-  await providers({ step, shot, until, textOf, expectText, expectCount, shotsAtWidths, newTab, register }, { suffix, password, SPA_URL, API_URL });
+  await providers({ step, shot, until, textOf, expectText, expectCount, expectCellsInTheirRows, shotsAtWidths, newTab, register }, { suffix, password, SPA_URL, API_URL });
 
   await step("no uncaught errors in the page", async () => {
     const errors = browserLog.filter((line) => line.startsWith("pageerror:"));
@@ -677,6 +701,26 @@ async function expectStatus(p, status) {
   await p.locator(`[data-testid="editor-status"][data-status="${status}"]`).waitFor().catch(async () => {
     throw new Error(`the editor's status is ${JSON.stringify(await dataOf(p, "editor-status", "status"))}, expected ${status}`);
   });
+}
+
+/**
+ * Every cell of the table rows `rowSelector` picks sits in its row: the same
+ * top and bottom (within a pixel), as a table lays cells out. An action
+ * cell made a flex box leaves the table's layout and fails this.
+ */
+async function expectCellsInTheirRows(p, rowSelector) {
+  const problems = await p.locator(rowSelector).evaluateAll((rows) =>
+    rows.flatMap((row, i) => {
+      const r = row.getBoundingClientRect();
+      return [...row.cells].flatMap((cell, j) => {
+        const c = cell.getBoundingClientRect();
+        return Math.abs(c.top - r.top) > 1 || Math.abs(c.bottom - r.bottom) > 1
+          ? [`row ${i} cell ${j} (${cell.className || "-"}): ${c.top}-${c.bottom} in a row at ${r.top}-${r.bottom}`]
+          : [];
+      });
+    }),
+  );
+  if (problems.length) throw new Error(`cells off their rows: ${problems.join("; ")}`);
 }
 
 async function expectAbsent(p, selector, what) {

@@ -15,7 +15,7 @@ import { stepOf, totp } from "./two_factor.mjs";
 const OIDC_ISSUER = process.env.OIDC_ISSUER;
 
 export async function providers(t, { suffix, password, SPA_URL, API_URL }) {
-  const { step, shot, until, textOf, expectText, expectCount, shotsAtWidths, newTab, register } = t;
+  const { step, shot, until, textOf, expectText, expectCount, expectCellsInTheirRows, shotsAtWidths, newTab, register } = t;
   if (!OIDC_ISSUER) throw new Error("OIDC_ISSUER is not set (run tests/browser/run.sh)");
   // As short as the other test users' names, so the header shows it whole at 360 px.
   const reader = `c_${suffix}`;
@@ -90,6 +90,7 @@ export async function providers(t, { suffix, password, SPA_URL, API_URL }) {
   await step("the security page lists the Corp identity; removing it is refused (the only way in); no password fields", async () => {
     await openSecurity(p);
     await expectCount(p, '[data-testid="identity-row"][data-provider="corp"]', 1);
+    await expectCellsInTheirRows(p, '[data-testid="identity-row"]');
     await expectText(p, "identity-email", `${reader}@corp.example`);
     // Linked already: no "Link Corp".
     await expectCount(p, '[data-testid="identity-link-corp"]', 0);

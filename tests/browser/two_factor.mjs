@@ -44,7 +44,7 @@ export function totp(secret, step) {
 const now = () => Math.floor(Date.now() / 1000);
 
 export async function twoFactor(t, { suffix, password }) {
-  const { step, shot, until, textOf, expectText, expectCount, shotsAtWidths, newTab, register } = t;
+  const { step, shot, until, textOf, expectText, expectCount, expectCellsInTheirRows, shotsAtWidths, newTab, register } = t;
   // As short as the other test users' names, so the header shows it whole at 360 px.
   const user = `f_${suffix}`;
   let p; // this user's tab
@@ -177,6 +177,7 @@ export async function twoFactor(t, { suffix, password }) {
     await p.getByTestId("passkey-password").fill(password);
     await p.getByTestId("passkey-add").click();
     await expectCount(p, '[data-testid="passkey-row"][data-name="E2E laptop"]', 1);
+    await expectCellsInTheirRows(p, '[data-testid="passkey-row"]');
     await expectText(p, "passkey-last-used", "never");
     const { credentials } = await cdp.send("WebAuthn.getCredentials", { authenticatorId });
     if (credentials.length !== 1 || !credentials[0].isResidentCredential || credentials[0].rpId !== "localhost") {

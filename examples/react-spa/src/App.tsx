@@ -35,7 +35,7 @@ const editorView = (id: number | null): View => ({ name: "editor", id, key: (edi
 // /account/security), or APP_URL/login?error=<code> when it failed, shown
 // on the login form (or, signed in, as a note on the security page, where
 // linking starts).
-function landing(): { view: "posts" | "account" | "security"; note: string | null; signInError: string | null } {
+function landing(): { view: "posts" | "account" | "security"; note: Note | null; signInError: string | null } {
   const path = window.location.pathname;
   if (path === "/login") {
     const code = providerSignInError(window.location.search);
@@ -45,14 +45,23 @@ function landing(): { view: "posts" | "account" | "security"; note: string | nul
   return { ...page, signInError: null };
 }
 
-function landingPage(path: string): { view: "posts" | "account" | "security"; note: string | null } {
-  if (path === "/billing/success") {
-    return { view: "account", note: "Thank you! Your premium plan starts as soon as Stripe confirms the payment." };
-  }
-  if (path === "/billing/cancel") return { view: "posts", note: "Checkout cancelled: nothing was charged." };
+/** A note shown once, on landing: the checkout's outcome. */
+type Note = "checkout-done" | "checkout-cancelled";
+
+function landingPage(path: string): { view: "posts" | "account" | "security"; note: Note | null } {
+  if (path === "/billing/success") return { view: "account", note: "checkout-done" };
+  if (path === "/billing/cancel") return { view: "posts", note: "checkout-cancelled" };
   if (path === "/account") return { view: "account", note: null };
   if (path === "/account/security") return { view: "security", note: null };
   return { view: "posts", note: null };
+}
+
+/** The words of a landing note, for a user on `plan`. */
+function noteText(note: Note, plan: User["plan"]): string {
+  if (note === "checkout-cancelled") return "Checkout cancelled: nothing was charged.";
+  return plan === "premium"
+    ? "You're premium. Thank you for subscribing!"
+    : "Thank you! Your premium plan starts as soon as Stripe confirms the payment.";
 }
 
 // After a provider, an account with an authenticator app on finishes its
@@ -95,16 +104,35 @@ export default function App() {
       });
   }, []);
 
+  // What one user was told is theirs alone: a sign-in, like a logout,
+  // starts from no note and no sign-in error.
   const loggedIn = useCallback((u: User) => {
     setUser(u);
     setView({ name: "posts" });
+    setNote(null);
     setSignInError(null);
   }, []);
 
-  // A failed provider sign-in is said once: a reload does not say it again.
+  // A failed provider sign-in, or the way back from Stripe, is said once:
+  // a reload does not say it again.
   useEffect(() => {
-    if (window.location.pathname === "/login") window.history.replaceState(null, "", "/");
+    const path = window.location.pathname;
+    if (path === "/login" || path.startsWith("/billing/")) window.history.replaceState(null, "", "/");
   }, []);
+
+  // Back from Checkout, the plan changes when Stripe's event reaches the
+  // server, usually within seconds: ask again until it has (a minute at most).
+  const waitingForPlan = note === "checkout-done" && user?.plan === "free";
+  useEffect(() => {
+    if (!waitingForPlan) return;
+    let asked = 0;
+    const timer = window.setInterval(() => {
+      asked += 1;
+      if (asked > 20) window.clearInterval(timer);
+      call(client.GET("/check_session")).then(setUser).catch(() => {});
+    }, 3000);
+    return () => window.clearInterval(timer);
+  }, [waitingForPlan]);
 
   /** Leaves the provider's second step, for the app (signed in) or the login form. */
   const endSecondStep = useCallback((reason: string | null) => {
@@ -141,6 +169,9 @@ export default function App() {
       }
     }
     setUser(null);
+    setNote(null);
+    setSignInError(null);
+    setView({ name: "posts" });
   }
 
   if (LinkPage) {
@@ -239,8 +270,8 @@ export default function App() {
         </nav>
       )}
       {note && (
-        <p className="note" data-testid="billing-note">
-          {note} <button className="link" onClick={() => setNote(null)}>Dismiss</button>
+        <p className="note" role="status" data-testid="billing-note" data-note={note}>
+          {noteText(note, user.plan)} <button className="link" onClick={() => setNote(null)}>Dismiss</button>
         </p>
       )}
       {signInError && (
