@@ -83,10 +83,14 @@ export async function publishing(t, { suffix, password }) {
     await shot(admin, "21-admin-last-admin-1440.png");
   });
 
-  await step("the role holds at once: the author's open tab now offers My posts (and no Users)", async () => {
+  await step("the role holds at once: the author's open tab now offers My posts (and no Users), says the role, and sells nothing", async () => {
     await author.reload();
     await expectText(author, "nav-mine", "My posts");
     await expectAbsent(author, '[data-testid="nav-users"]', "an author's page");
+    // Staff read unmetered: their role, never an upsell.
+    await expectText(author, "current-role", "author");
+    await expectText(author, "meter", "Staff: every post, unmetered");
+    await expectAbsent(author, '[data-testid="upgrade"]', "an author's page");
   });
 
   await step("the author writes Markdown: a 422 shows beside its field, then the draft saves", async () => {

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useState, type ComponentType } from "react";
 import { asApiError, call, client, providerSignInError, type OnAuthLost, type User } from "./api/client";
 import AuthForm from "./components/AuthForm";
-import PostList from "./components/PostList";
+import PostList, { type Summary } from "./components/PostList";
 import PostView from "./components/PostView";
 import Sessions from "./components/Sessions";
 import Account from "./components/Account";
@@ -15,6 +15,7 @@ import { ForgotPassword, ResetPassword, VerifyEmail } from "./components/Recover
 import { EmailLinkPage, EmailSignInForm } from "./components/EmailSignIn";
 import { GiftPage, MyGifts, giftToken } from "./components/Gifts";
 import SecondStep from "./components/SecondStep";
+import FrontPage from "./components/FrontPage";
 import { SIGN_IN_ERRORS } from "./components/Providers";
 
 /**
@@ -23,7 +24,7 @@ import { SIGN_IN_ERRORS } from "./components/Providers";
  */
 type View =
   | { name: "posts" | "sessions" | "account" | "security" | "mine" | "users" }
-  | { name: "post"; id: number }
+  | { name: "post"; id: number; summary?: Summary }
   | { name: "editor"; id: number | null; key: number };
 
 let editors = 0;
@@ -87,6 +88,9 @@ export default function App() {
   const [startupError, setStartupError] = useState<string | null>(null);
   const [forgot, setForgot] = useState(false);
   const [byEmail, setByEmail] = useState(false);
+  // Logged out: the register form instead of the login form (at first too
+  // when a link says so: {APP_URL}/?join, the gift page's invitation).
+  const [joining, setJoining] = useState(() => new URLSearchParams(window.location.search).has("join"));
   const [signInError, setSignInError] = useState(first.signInError);
   const [secondStep, setSecondStep] = useState(window.location.pathname === SECOND_STEP_PATH);
   const LinkPage = LINK_PAGES[window.location.pathname];
@@ -171,6 +175,7 @@ export default function App() {
     setUser(null);
     setNote(null);
     setSignInError(null);
+    setJoining(false);
     setView({ name: "posts" });
   }
 
@@ -199,9 +204,8 @@ export default function App() {
   if (user === null) {
     return (
       <main className="app">
-        <h1>tollgate</h1>
-        {startupError && <p className="error" data-testid="startup-error">{startupError}</p>}
-        <div className="auth">
+        <FrontPage>
+          {startupError && <p className="error" data-testid="startup-error">{startupError}</p>}
           {secondStep ? (
             <SecondStep methods={["totp", "recovery_code"]} intro="Your provider has signed you in."
               onSuccess={(u) => {
@@ -217,13 +221,29 @@ export default function App() {
               setByEmail(false);
               loggedIn(u);
             }} />
+          ) : joining ? (
+            // One form at a time: a newcomer's, with the way back.
+            <>
+              <AuthForm kind="register" onSuccess={loggedIn} />
+              <p className="switch">
+                Already have an account?{" "}
+                <button className="link" data-testid="show-login" onClick={() => setJoining(false)}>Log in</button>
+              </p>
+            </>
           ) : (
-            // Keyed by the message, so a new one shows even after the form was used.
-            <AuthForm key={signInError ?? ""} kind="login" onSuccess={loggedIn} onForgot={() => setForgot(true)}
-              onEmail={() => setByEmail(true)} problem={signInError} />
+            <>
+              {/* Keyed by the message, so a new one shows even after the form was used. */}
+              <AuthForm key={signInError ?? ""} kind="login" onSuccess={loggedIn} onForgot={() => setForgot(true)}
+                onEmail={() => setByEmail(true)} problem={signInError} />
+              <p className="switch">
+                New here?{" "}
+                <button className="link" data-testid="show-register" onClick={() => setJoining(true)}>
+                  Create an account
+                </button>
+              </p>
+            </>
           )}
-          <AuthForm kind="register" onSuccess={loggedIn} />
-        </div>
+        </FrontPage>
       </main>
     );
   }
@@ -253,12 +273,14 @@ export default function App() {
           <strong data-testid="current-user">{user.username}</strong>{" "}
           <span className="plan" data-testid="current-plan">{user.plan}</span>
         </span>
-        <BillingAction plan={user.plan} />
+        <BillingAction plan={user.plan} staff={writer} />
         <button className="logout" data-testid="logout" onClick={logout}>Log out</button>
       </header>
       {writer && (
         // Only for the roles that may use them: a reader never sees these.
         <nav className="tools" aria-label="Publishing" data-testid="tools">
+          {/* Staff read unmetered whatever their plan: their role says what they are. */}
+          <span className="role" data-testid="current-role">{user.role}</span>
           {/* The editor belongs to the list it opens from; "New post" is an action, never a place. */}
           <button className={shown.name === "mine" || shown.name === "editor" ? "active" : ""}
             data-testid="nav-mine" onClick={() => setView({ name: "mine" })}>{admin ? "All posts" : "My posts"}</button>
@@ -283,10 +305,12 @@ export default function App() {
       )}
 
       {shown.name === "posts" && (
-        <PostList onOpen={(id) => setView({ name: "post", id })} onAuthLost={onAuthLost} />
+        <PostList staff={writer} onOpen={(id, summary) => setView({ name: "post", id, summary })}
+          onAuthLost={onAuthLost} />
       )}
       {shown.name === "post" && (
-        <PostView id={shown.id} premium={user.plan === "premium"} onBack={() => setView({ name: "posts" })}
+        <PostView id={shown.id} summary={shown.summary} premium={user.plan === "premium"} staff={writer}
+          onBack={() => setView({ name: "posts" })}
           onAuthLost={onAuthLost} />
       )}
       {shown.name === "sessions" && <Sessions onAuthLost={onAuthLost} />}

@@ -1,4 +1,5 @@
 import type { Meter } from "./api/client";
+import { dayText } from "./publication";
 
 // Human text for a Meter ({limit, used, remaining, resets_at}) or null (premium).
 
@@ -11,5 +12,5 @@ export function meterText(meter: Meter): string {
 
 export function resetsText(meter: Meter): string {
   if (meter == null) return "";
-  return `Resets ${new Date(meter.resets_at).toLocaleDateString(undefined, { dateStyle: "medium" })}`;
+  return `Resets ${dayText(meter.resets_at)}`;
 }

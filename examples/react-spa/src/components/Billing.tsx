@@ -23,17 +23,19 @@ function useStripeRedirect(path: "/billing/checkout" | "/billing/portal") {
 }
 
 /** A button off to one of Stripe's pages, with the server's sentence beside it when that fails. */
-function StripeButton({ path, testid, label, opening }: {
+function StripeButton({ path, testid, label, opening, primary = false }: {
   path: "/billing/checkout" | "/billing/portal";
   testid: string;
   label: string;
   /** The button's words while the server is asked for the page. */
   opening: string;
+  /** The view's one primary action (filled). */
+  primary?: boolean;
 }) {
   const [{ busy, error }, go] = useStripeRedirect(path);
   return (
     <span className="billing">
-      <button data-testid={testid} disabled={busy} onClick={go}>
+      <button className={primary ? "primary" : undefined} data-testid={testid} disabled={busy} onClick={go}>
         {busy ? opening : label}
       </button>
       {error && <span className="error" data-testid="billing-error" data-code={error.code}> {error.message}</span>}
@@ -42,8 +44,11 @@ function StripeButton({ path, testid, label, opening }: {
 }
 
 /** "Upgrade" for free users: a Stripe Checkout for the premium plan. */
-export function UpgradeButton() {
-  return <StripeButton path="/billing/checkout" testid="upgrade" label="Upgrade to premium" opening="Opening checkout…" />;
+export function UpgradeButton({ primary = false }: { primary?: boolean }) {
+  return (
+    <StripeButton path="/billing/checkout" testid="upgrade" label="Upgrade to premium" opening="Opening checkout…"
+      primary={primary} />
+  );
 }
 
 /** "Manage billing" for subscribers: Stripe's billing portal. */
@@ -51,7 +56,8 @@ export function ManageBillingButton() {
   return <StripeButton path="/billing/portal" testid="manage-billing" label="Manage billing" opening="Opening…" />;
 }
 
-/** The offer that fits the user's plan. */
-export function BillingAction({ plan }: { plan: Plan }) {
-  return plan === "premium" ? <ManageBillingButton /> : <UpgradeButton />;
+/** The offer that fits the user's plan: none to staff on the free plan (they read everything). */
+export function BillingAction({ plan, staff = false }: { plan: Plan; staff?: boolean }) {
+  if (plan === "premium") return <ManageBillingButton />;
+  return staff ? null : <UpgradeButton />;
 }

@@ -134,7 +134,7 @@ export function GiftPage({ token }: { token: string }) {
         </article>
       )}
       <p>
-        <a href="/" data-testid="gift-join">Create a free account</a> to read more.
+        <a href="/?join" data-testid="gift-join">Create a free account</a> to read more.
       </p>
     </section>
   );

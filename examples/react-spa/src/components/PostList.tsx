@@ -1,11 +1,19 @@
-import { call, client, type OnAuthLost } from "../api/client";
+import { call, client, type OnAuthLost, type Schemas } from "../api/client";
+import { dayText } from "../publication";
 import { usePagedList } from "../hooks/usePagedList";
 import Meter from "./Meter";
 import Pager from "./Pager";
 
-// GET /blog: listing is never metered, but the answer carries the meter.
-export default function PostList({ onOpen, onAuthLost }: {
-  onOpen: (id: number) => void;
+/** What the list knows of a post, for the paywall to show if it refuses it. */
+export type Summary = Pick<Schemas["Summary"], "title" | "excerpt">;
+
+// GET /blog: listing is never metered, but the answer carries the meter,
+// and each post whether it is open to the reader (`unlocked`): a post the
+// meter would refuse is marked before the click.
+export default function PostList({ onOpen, staff, onAuthLost }: {
+  onOpen: (id: number, summary: Summary) => void;
+  /** The reader is an author or an admin: unmetered. */
+  staff: boolean;
   onAuthLost: OnAuthLost;
 }) {
   const list = usePagedList((query) => call(client.GET("/blog", { params: { query } })), [], onAuthLost);
@@ -16,11 +24,12 @@ export default function PostList({ onOpen, onAuthLost }: {
 
   return (
     <section>
-      <Meter meter={data.meter} testid="meter" />
+      <Meter meter={data.meter} testid="meter" staff={staff} />
       <ul className="posts" data-testid="post-list">
         {data.posts.map((p) => (
           <li key={p.id}>
-            <button className="link" data-testid={`post-link-${p.id}`} onClick={() => onOpen(p.id)}>
+            <button className="link" data-testid={`post-link-${p.id}`}
+              onClick={() => onOpen(p.id, { title: p.title, excerpt: p.excerpt })}>
               {p.title}
             </button>
             {p.access === "premium" && (
@@ -29,7 +38,11 @@ export default function PostList({ onOpen, onAuthLost }: {
             {data.meter && p.unlocked && (
               <span className="tag" data-testid={`unlocked-${p.id}`}> unlocked this month</span>
             )}
-            <time dateTime={p.published_at}>{new Date(p.published_at).toLocaleDateString()}</time>
+            {data.meter && !p.unlocked && p.access === "metered" && data.meter.remaining === 0 && (
+              // The meter would refuse it: said before the click.
+              <span className="tag locked" data-testid={`locked-${p.id}`}> for subscribers this month</span>
+            )}
+            <time dateTime={p.published_at}>{dayText(p.published_at)}</time>
             <p>{p.excerpt}</p>
           </li>
         ))}

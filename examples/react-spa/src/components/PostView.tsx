@@ -1,4 +1,6 @@
-import { call, client, type OnAuthLost } from "../api/client";
+import { call, client, type Meter as MeterData, type OnAuthLost } from "../api/client";
+import { dayText } from "../publication";
+import type { Summary } from "./PostList";
 import { useLoad } from "../hooks/useLoad";
 import Meter from "./Meter";
 import PostHtml from "./PostHtml";
@@ -8,10 +10,14 @@ import { GiftButton } from "./Gifts";
 // GET /blog/{id}: the metered read. A 402 is either the paywall (the month's
 // free reads are used up) or a premium post opened on the free plan; neither
 // spends a read.
-export default function PostView({ id, premium, onBack, onAuthLost }: {
+export default function PostView({ id, summary, premium, staff, onBack, onAuthLost }: {
   id: number;
+  /** What the list showed of the post: the paywall shows it, faded. */
+  summary?: Summary;
   /** The reader is on the premium plan, and so may gift posts. */
   premium: boolean;
+  /** The reader is an author or an admin: unmetered. */
+  staff: boolean;
   onBack: () => void;
   onAuthLost: OnAuthLost;
 }) {
@@ -24,23 +30,15 @@ export default function PostView({ id, premium, onBack, onAuthLost }: {
   let content;
   if (error?.code === "premium_required") {
     content = (
-      <div className="paywall" data-testid="paywall" data-code={error.code}>
-        <h2 data-testid="paywall-title">Premium post</h2>
-        <p data-testid="paywall-message">{error.message}</p>
-        <p className="hint">Opening it used none of your free reads.</p>
-        <Meter meter={error.meter} testid="paywall-meter" />
-        <UpgradeButton />
-      </div>
+      <Paywall code={error.code} summary={summary} meter={error.meter} title="Premium post"
+        message={error.message} hint="For subscribers only. Opening it used none of your free reads." />
     );
   } else if (error?.code === "paywall") {
+    const limit = error.meter?.limit ?? 0;
     content = (
-      <div className="paywall" data-testid="paywall" data-code={error.code}>
-        <h2 data-testid="paywall-title">Paywall</h2>
-        <p data-testid="paywall-message">{error.message}</p>
-        <Meter meter={error.meter} testid="paywall-meter" />
-        <p className="hint">Posts you already opened this month stay free to re-read.</p>
-        <UpgradeButton />
-      </div>
+      <Paywall code={error.code} summary={summary} meter={error.meter}
+        title={`You've read your ${limit} free article${limit === 1 ? "" : "s"} this month`}
+        message={error.message} hint="Posts you already opened this month stay free to re-read." />
     );
   } else if (error) {
     content = <p className="error" data-testid="post-error">{error.message}</p>;
@@ -48,8 +46,11 @@ export default function PostView({ id, premium, onBack, onAuthLost }: {
     content = (
       <article data-testid="post">
         <h2 data-testid="post-title">{post.title}</h2>
-        <time dateTime={post.published_at}>{new Date(post.published_at).toLocaleDateString()}</time>
-        <Meter meter={post.meter} testid="post-meter" />
+        <p className="byline" data-testid="post-byline">
+          {post.author && <span>By {post.author.username} · </span>}
+          <time dateTime={post.published_at}>{dayText(post.published_at)}</time>
+        </p>
+        <Meter meter={post.meter} testid="post-meter" staff={staff} />
         <PostHtml html={post.html} testid="post-body" />
         {/* Premium readers (no meter) may gift what they read. */}
         {post.meter === null && premium && <GiftButton postId={post.id} />}
@@ -64,5 +65,42 @@ export default function PostView({ id, premium, onBack, onAuthLost }: {
       <button className="link" data-testid="back" onClick={onBack}>← All posts</button>
       {content}
     </section>
+  );
+}
+
+/**
+ * The answer to a 402: the post the reader asked for (its title and
+ * excerpt, faded out), why it is closed, when free reads come back, and one
+ * primary action, the upgrade.
+ */
+function Paywall({ code, summary, meter, title, message, hint }: {
+  code: "paywall" | "premium_required";
+  summary?: Summary;
+  meter: MeterData;
+  title: string;
+  message: string;
+  hint: string;
+}) {
+  return (
+    <div className="paywall" data-testid="paywall" data-code={code}>
+      {summary && (
+        <div className="teaser" data-testid="paywall-teaser">
+          <h2>{summary.title}</h2>
+          <p>{summary.excerpt}</p>
+        </div>
+      )}
+      <h3 data-testid="paywall-title">{title}</h3>
+      {code === "paywall" ? (
+        // The title says what the server's sentence says; the date is new.
+        meter && <p data-testid="paywall-resets">Free reads return {dayText(meter.resets_at)}.</p>
+      ) : (
+        <>
+          <p data-testid="paywall-message">{message}</p>
+          <Meter meter={meter} testid="paywall-meter" />
+        </>
+      )}
+      <p className="hint">{hint}</p>
+      <UpgradeButton primary />
+    </div>
   );
 }
