@@ -477,8 +477,13 @@ export interface paths {
         /**
          * List posts, newest first
          * @description Lists post summaries, newest first. Listing is never metered; the
-         *     response shows the caller's meter (`null` for premium users).
-         *     Bad query values get `422 validation_failed`.
+         *     response shows the caller's meter (`null` for premium users, authors
+         *     and admins). Bad query values get `422 validation_failed`.
+         *
+         *     With `PUBLIC_LISTING=true` (default `false`) the listing is public:
+         *     an anonymous caller gets it with `"meter": null` and every
+         *     `unlocked` false, so a front page can show titles and excerpts
+         *     before sign-in. Reading a post still needs a session.
          *
          *     Deep pages by cursor: every answer has `next`, an opaque cursor for
          *     the page after this one (`null` on the last). `?after=<cursor>`
@@ -510,7 +515,8 @@ export interface paths {
          * @description A free user may open `FREE_READS` distinct posts per calendar month
          *     (UTC). Opening a post unlocks it for the rest of that month;
          *     re-opening an unlocked post is free and always allowed. Premium users
-         *     are not metered (`meter: null`). The meter lives on the server, per
+         *     are not metered (`meter: null`), nor are authors and admins, whatever
+         *     their plan (they read every post as premium users do). The meter lives on the server, per
          *     user, and `used` never exceeds `limit`. A `free` post is read without
          *     using a read; a `premium` one is for premium users only (a free user
          *     gets `402 premium_required` with the meter, and no read is used).
