@@ -711,6 +711,32 @@ async function main() {
 
   await providers({ step, shot, until, textOf, expectText, expectCount, expectCellsInTheirRows, shotsAtWidths, newTab, register }, { suffix, password, SPA_URL, API_URL });
 
+  await step("a reader changes the password on the account page: a wrong current one is said under its field, then only the new one signs in", async () => {
+    const tab = await newTab();
+    const name = `pw_${suffix}`;
+    const changed = `Changed-${randomBytes(6).toString("hex")}!`;
+    await register(tab, name, password);
+    await tab.getByTestId("nav-account").click();
+    await tab.getByTestId("password-change").click();
+    await tab.getByTestId("password-current").fill("not the password at all");
+    await tab.getByTestId("password-new").fill(changed);
+    await tab.getByTestId("password-submit").click();
+    await expectText(tab, "password-error-current", "That is not your current password.");
+    await tab.getByTestId("password-current").fill(password);
+    await tab.getByTestId("password-submit").click();
+    await tab.getByTestId("password-changed").waitFor();
+    await shotsAtWidths(tab, "12-password-changed", "the account page");
+    await tab.getByTestId("logout").click();
+    await tab.getByTestId("login-form").waitFor();
+    await tab.getByTestId("login-username").fill(name);
+    await tab.getByTestId("login-password").fill(password);
+    await tab.getByTestId("login-submit").click();
+    await tab.getByTestId("login-error").waitFor({ state: "visible" });
+    await login(tab, name, changed);
+    await expectText(tab, "current-user", name);
+    await tab.context().close();
+  });
+
   await step("no uncaught errors in the page", async () => {
     const errors = browserLog.filter((line) => line.startsWith("pageerror:"));
     if (errors.length) throw new Error(errors.join("; "));

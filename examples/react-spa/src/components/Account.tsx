@@ -4,6 +4,7 @@ import { day } from "../dates";
 import { useLoad } from "../hooks/useLoad";
 import { BillingAction } from "./Billing";
 import { SignInAgain } from "./Providers";
+import ChangePassword from "./ChangePassword";
 
 // GET /account: the plan and the Stripe subscription, the address and
 // whether it is verified; POST /email changes or removes the address.
@@ -24,6 +25,7 @@ export default function Account({ onAuthLost }: { onAuthLost: OnAuthLost }) {
   // reauth_required: no password, and the sign-in is too old for this change.
   const [reauth, setReauth] = useState(false);
   const [busy, setBusy] = useState(false);
+  const [changingPassword, setChangingPassword] = useState(false);
 
   async function save(event: FormEvent) {
     event.preventDefault();
@@ -75,9 +77,15 @@ export default function Account({ onAuthLost }: { onAuthLost: OnAuthLost }) {
         <p data-testid="subscription" data-status="none">No subscription.</p>
       )}
       <BillingAction plan={account.plan} />
-      <p data-testid="account-password" data-set={account.has_password ? "true" : "false"}>
-        {account.has_password ? "Password: set." : "Password: none, you sign in with a provider (Account security can set one)."}
-      </p>
+      <div className="row" data-testid="password-row">
+        <p data-testid="account-password" data-set={account.has_password ? "true" : "false"}>
+          {account.has_password ? "Password: set." : "Password: none, you sign in with a provider (Account security can set one)."}
+        </p>
+        {account.has_password && !changingPassword && (
+          <button data-testid="password-change" onClick={() => setChangingPassword(true)}>Change password</button>
+        )}
+      </div>
+      {changingPassword && <ChangePassword onDone={() => setChangingPassword(false)} onAuthLost={onAuthLost} />}
       <p>
         Email address:{" "}
         <strong data-testid="account-email">{account.email ?? "none"}</strong>{" "}
