@@ -65,6 +65,27 @@ export async function publishing(t, { suffix, password }) {
     await shotsAtWidths(admin, "20-admin-users", "Admin → Users");
   });
 
+  await step("making an admin or disabling an account asks first; Cancel changes nothing", async () => {
+    const row = admin.locator(`[data-testid="user-row"][data-username="${writer}"]`);
+    const id = (await row.locator('select[data-testid^="user-role-"]').getAttribute("data-testid")).slice("user-role-".length);
+    await admin.getByTestId(`user-role-${id}`).selectOption("admin");
+    const asked = await textOf(admin, `user-confirm-${id}`);
+    if (!asked.startsWith(`Make ${writer} an admin?`)) throw new Error(`the question: ${JSON.stringify(asked)}`);
+    await shot(admin, "20b-admin-confirm-1440.png");
+    await admin.getByTestId(`user-confirm-no-${id}`).click();
+    await expectCount(admin, `[data-testid="user-confirm-${id}"]`, 0);
+    await admin.getByTestId(`user-disabled-${id}`).click();
+    const disabling = await textOf(admin, `user-confirm-${id}`);
+    if (!disabling.includes("signed out everywhere")) throw new Error(`the question: ${JSON.stringify(disabling)}`);
+    await admin.getByTestId(`user-confirm-no-${id}`).click();
+    // Nothing was sent: the author is still an author, and enabled.
+    await admin.reload();
+    await admin.getByTestId("nav-users").click();
+    await admin.getByTestId("users-q").fill(writer);
+    await admin.getByTestId("users-search").click();
+    await admin.locator(`[data-testid="user-row"][data-username="${writer}"][data-role="author"][data-disabled="false"]`).waitFor();
+  });
+
   await step("the last admin cannot step down: the row shows 409 last_admin and stays admin", async () => {
     await admin.getByTestId("users-q").fill(ADMIN_USERNAME);
     await admin.getByTestId("users-search").click();

@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from "react";
+import { useState, type FormEvent, type ReactNode } from "react";
 import {
   asApiError,
   call,
@@ -17,7 +17,31 @@ const ROLES: Role[] = ["reader", "author", "admin"];
 const PLANS: Plan[] = ["free", "premium"];
 
 type Change = { role?: Role; plan?: Plan; disabled?: boolean };
-type Outcome = { ok: true } | { ok: false; err: ApiError };
+type Field = keyof Change;
+/** The last change of a row: to which control, and how it went. */
+type Outcome = { field: Field; ok: true; note: string } | { field: Field; ok: false; err: ApiError };
+/** A change that needs a second thought before it is sent. */
+type Pending = { change: Change; question: string; yes: string };
+
+/** What a change needs confirmed, if anything: giving every power, or taking the account away. */
+function needsConfirming(user: AdminUser, change: Change): Pending | null {
+  if (change.role === "admin") {
+    return {
+      change,
+      question: `Make ${user.username} an admin? They will be able to edit every post and change every user.`,
+      yes: "Make admin",
+    };
+  }
+  if (change.disabled === true) {
+    return { change, question: `Disable ${user.username}? They will be signed out everywhere.`, yes: "Disable" };
+  }
+  return null;
+}
+
+/** What "Saved" adds for a change: a premium plan set here is not billed. */
+function savedNote(change: Change): string {
+  return change.plan === "premium" ? "Saved. Premium by hand: not billed, and Stripe's next event for them may change it." : "Saved";
+}
 
 // Admin → Users: GET /admin/users?q= (a part of the username or address),
 // and PATCH /admin/users/{id} for a role, a plan or the disabled switch.
@@ -39,8 +63,9 @@ export default function Users({ me, onSelfChanged, onAuthLost }: {
   );
   const { data, error, setData } = list;
   const [busy, setBusy] = useState<number | null>(null);
-  // Per row: the last change's outcome.
+  // Per row: the last change's outcome, and a change waiting for its confirmation.
   const [outcome, setOutcome] = useState<Record<number, Outcome | null>>({});
+  const [pending, setPending] = useState<Record<number, Pending | null>>({});
 
   function search(event: FormEvent) {
     event.preventDefault();
@@ -49,17 +74,27 @@ export default function Users({ me, onSelfChanged, onAuthLost }: {
     setOutcome({});
   }
 
+  /** A control changed: sent at once, or asked about first (see `needsConfirming`). */
+  function propose(user: AdminUser, body: Change) {
+    setOutcome((o) => ({ ...o, [user.id]: null }));
+    const question = needsConfirming(user, body);
+    if (question) setPending((p) => ({ ...p, [user.id]: question }));
+    else void change(user, body);
+  }
+
   async function change(user: AdminUser, body: Change) {
+    const field = Object.keys(body)[0] as Field;
+    setPending((p) => ({ ...p, [user.id]: null }));
     setBusy(user.id);
     setOutcome((o) => ({ ...o, [user.id]: null }));
     try {
       const changed = await call(client.PATCH("/admin/users/{id}", { params: { path: { id: user.id } }, body }));
       setData((d) => d && { ...d, users: d.users.map((u) => (u.id === changed.id ? changed : u)) });
-      setOutcome((o) => ({ ...o, [user.id]: { ok: true } }));
+      setOutcome((o) => ({ ...o, [user.id]: { field, ok: true, note: savedNote(body) } }));
       if (user.id === me) onSelfChanged();
     } catch (caught) {
       const err = asApiError(caught);
-      setOutcome((o) => ({ ...o, [user.id]: { ok: false, err } }));
+      setOutcome((o) => ({ ...o, [user.id]: { field, ok: false, err } }));
       onAuthLost(err);
     }
     setBusy(null);
@@ -91,6 +126,15 @@ export default function Users({ me, onSelfChanged, onAuthLost }: {
             <tbody>
               {data.users.map((u) => {
                 const result = outcome[u.id];
+                const asking = pending[u.id];
+                // The outcome beside the control that changed.
+                const said = (field: Field) => result && result.field === field && (result.ok ? (
+                  <span className="saved" data-testid={`user-saved-${u.id}`}>{result.note}</span>
+                ) : (
+                  <span className="error" role="alert" data-testid={`user-error-${u.id}`} data-code={result.err.code}>
+                    {result.err.message}
+                  </span>
+                ));
                 return (
                   <tr key={u.id} data-testid="user-row" data-username={u.username} data-role={u.role}
                     data-plan={u.plan} data-disabled={u.disabled ? "true" : "false"}>
@@ -102,25 +146,29 @@ export default function Users({ me, onSelfChanged, onAuthLost }: {
                           {u.email} <span className="tag">{u.email_verified ? "verified" : "not verified"}</span>
                         </span>
                       )}
-                      {result && (result.ok ? (
-                        <span className="saved" data-testid={`user-saved-${u.id}`}>Saved</span>
-                      ) : (
-                        <span className="error" role="alert" data-testid={`user-error-${u.id}`}
-                          data-code={result.err.code}>
-                          {result.err.message}
+                      {asking && (
+                        <span className="confirm" role="alert" data-testid={`user-confirm-${u.id}`}>
+                          {asking.question}{" "}
+                          <span className="actions">
+                            <button className="destructive" data-testid={`user-confirm-yes-${u.id}`}
+                              onClick={() => change(u, asking.change)}>{asking.yes}</button>
+                            <button data-testid={`user-confirm-no-${u.id}`}
+                              onClick={() => setPending((p) => ({ ...p, [u.id]: null }))}>Cancel</button>
+                          </span>
                         </span>
-                      ))}
+                      )}
                     </td>
-                    <SelectCell user={u} field="role" label="Role" options={ROLES} disabled={busy === u.id}
-                      onSelect={(role) => change(u, { role })} />
-                    <SelectCell user={u} field="plan" label="Plan" options={PLANS} disabled={busy === u.id}
-                      onSelect={(plan) => change(u, { plan })} />
+                    <SelectCell user={u} field="role" label="Role" options={ROLES} disabled={busy === u.id || !!asking}
+                      onSelect={(role) => propose(u, { role })}>{said("role")}</SelectCell>
+                    <SelectCell user={u} field="plan" label="Plan" options={PLANS} disabled={busy === u.id || !!asking}
+                      onSelect={(plan) => propose(u, { plan })}>{said("plan")}</SelectCell>
                     <td data-label="Account">
                       <label className="check">
                         <input type="checkbox" data-testid={`user-disabled-${u.id}`} checked={u.disabled}
-                          disabled={busy === u.id} onChange={(e) => change(u, { disabled: e.target.checked })} />
+                          disabled={busy === u.id || !!asking} onChange={(e) => propose(u, { disabled: e.target.checked })} />
                         disabled
                       </label>
+                      {said("disabled")}
                     </td>
                     <td data-label="Joined">{day(u.created_at)}</td>
                     <td data-label="Last login">{u.last_login_at ? day(u.last_login_at) : "never"}</td>
@@ -137,13 +185,15 @@ export default function Users({ me, onSelfChanged, onAuthLost }: {
 }
 
 /** A row's role or plan, as a select that saves as soon as it changes. */
-function SelectCell<F extends "role" | "plan">({ user, field, label, options, disabled, onSelect }: {
+function SelectCell<F extends "role" | "plan">({ user, field, label, options, disabled, onSelect, children }: {
   user: AdminUser;
   field: F;
   label: string;
   options: AdminUser[F][];
   disabled: boolean;
   onSelect: (value: AdminUser[F]) => void;
+  /** What the last change of this control came to. */
+  children?: ReactNode;
 }) {
   return (
     <td data-label={label}>
@@ -151,6 +201,7 @@ function SelectCell<F extends "role" | "plan">({ user, field, label, options, di
         disabled={disabled} onChange={(e) => onSelect(e.target.value as AdminUser[F])}>
         {options.map((o) => <option key={o} value={o}>{o}</option>)}
       </select>
+      {children}
     </td>
   );
 }
