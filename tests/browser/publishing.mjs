@@ -187,8 +187,11 @@ export async function publishing(t, { suffix, password }) {
     const mine = "\n\nA line written in the first tab.";
     await author.getByTestId("editor-body").fill(markdown + mine);
     await author.getByTestId("editor-save").click();
+    // The same author's other tab is not "someone else": the message names no one, and its button says what it loads.
     const message = await textOf(author, "editor-conflict-message");
-    if (!/someone else saved/i.test(message)) throw new Error(`conflict message: ${JSON.stringify(message)}`);
+    if (!/saved after you opened it here/i.test(message) || /someone else/i.test(message)) throw new Error(`conflict message: ${JSON.stringify(message)}`);
+    await expectText(author, "editor-reload", "Load the newer version");
+    await expectAbsent(author, '[data-testid="editor-publish-at"]', "a published post's editor");
     if ((await dataOf(author, "editor", "updated-at")) !== before) throw new Error("the editor moved to another version without being asked");
     await shotsAtWidths(author, "25-conflict", "the edit conflict");
 

@@ -5,6 +5,7 @@ import { useLoad } from "../hooks/useLoad";
 import { BillingAction } from "./Billing";
 import { SignInAgain } from "./Providers";
 import ChangePassword from "./ChangePassword";
+import Address from "./Address";
 
 // GET /account: the plan and the Stripe subscription, the address and
 // whether it is verified; POST /email changes or removes the address.
@@ -88,7 +89,7 @@ export default function Account({ onAuthLost }: { onAuthLost: OnAuthLost }) {
       {changingPassword && <ChangePassword onDone={() => setChangingPassword(false)} onAuthLost={onAuthLost} />}
       <p>
         Email address:{" "}
-        <strong data-testid="account-email">{account.email ?? "none"}</strong>{" "}
+        <strong data-testid="account-email">{account.email ? <Address email={account.email} /> : "none"}</strong>{" "}
         {account.email && (
           <span className="tag" data-testid="account-verified">
             {account.email_verified ? "verified" : "not verified"}

@@ -15,7 +15,7 @@ import PostHtml from "./PostHtml";
 // unpublish and DELETE.
 //
 // Every save sends the `updated_at` of the version the form started from,
-// so a save over someone else's newer one is refused (409 edit_conflict)
+// so a save over a newer one (another editor's, or another tab's) is refused (409 edit_conflict)
 // instead of silently overwriting it. Publishing, unpublishing and saving
 // each answer the post as stored, whose `updated_at` the next save sends.
 
@@ -234,7 +234,7 @@ export default function Editor({ id, onClose, onAuthLost }: {
       }
     });
 
-  /** After a conflict: the version someone else saved replaces the form. */
+  /** After a conflict: the newer saved version replaces the form. */
   const reload = () =>
     run(async () => {
       if (!saved) return;
@@ -277,19 +277,21 @@ export default function Editor({ id, onClose, onAuthLost }: {
 
       {conflict && (
         <div className="conflict" role="alert" data-testid="editor-conflict">
-          <h3>Someone else saved this post meanwhile</h3>
+          {/* Whoever saved it (another editor, or this author in another tab): the server cannot tell which. */}
+          <h3>This post was saved elsewhere meanwhile</h3>
           <p data-testid="editor-conflict-message">
-            {conflict} Your changes are not saved, and nothing of theirs was overwritten.
+            It was saved after you opened it here — in another tab or window, or by another editor. Your
+            changes are not saved, and nothing of the newer version was overwritten.
           </p>
-          <button type="button" data-testid="editor-reload" disabled={busy} onClick={reload}>
-            Load their version
+          <button type="button" className="primary" data-testid="editor-reload" disabled={busy} onClick={reload}>
+            Load the newer version
           </button>
           <span className="hint"> Your text stays on this page to copy from.</span>
         </div>
       )}
       {unsaved && (
         <details className="unsaved" data-testid="editor-unsaved">
-          <summary>Your unsaved text (from before you loaded their version)</summary>
+          <summary>Your unsaved text (from before you loaded the newer version)</summary>
           <p><strong>{unsaved.title}</strong></p>
           <textarea readOnly rows={6} value={unsaved.body} aria-label="Your unsaved text" />
         </details>
@@ -377,17 +379,22 @@ export default function Editor({ id, onClose, onAuthLost }: {
             </button>
           )}
         </div>
-        <label htmlFor="editor-publish-at">Or publish at a date and time (your time zone)</label>
-        <div className="actions">
-          <input id="editor-publish-at" data-testid="editor-publish-at" type="datetime-local" value={publishAt}
-            aria-invalid={fields.at ? true : undefined} onChange={(e) => setPublishAt(e.target.value)} />
-          <button type="button" data-testid="editor-publish-at-submit" disabled={busy || publishAt === ""}
-            onClick={publishAtChosen}>
-            {backDate ? "Back-date" : "Schedule"}
-          </button>
-        </div>
-        {fieldError("at")}
-        <p className="hint">A time to come schedules the post: readers see it from then on. A past time publishes it now, dated then.</p>
+        {saved?.status !== "published" && (
+          // A published post is out: a date is chosen before, or after unpublishing.
+          <>
+            <label htmlFor="editor-publish-at">Or publish at a date and time (your time zone)</label>
+            <div className="actions">
+              <input id="editor-publish-at" data-testid="editor-publish-at" type="datetime-local" value={publishAt}
+                aria-invalid={fields.at ? true : undefined} onChange={(e) => setPublishAt(e.target.value)} />
+              <button type="button" data-testid="editor-publish-at-submit" disabled={busy || publishAt === ""}
+                onClick={publishAtChosen}>
+                {backDate ? "Back-date" : "Schedule"}
+              </button>
+            </div>
+            {fieldError("at")}
+            <p className="hint">A time to come schedules the post: readers see it from then on. A past time publishes it now, dated then.</p>
+          </>
+        )}
       </div>
 
       {saved && (

@@ -12,6 +12,7 @@ import {
 import { day } from "../dates";
 import { usePagedList } from "../hooks/usePagedList";
 import Pager from "./Pager";
+import Address from "./Address";
 
 const ROLES: Role[] = ["reader", "author", "admin"];
 const PLANS: Plan[] = ["free", "premium"];
@@ -143,7 +144,7 @@ export default function Users({ me, onSelfChanged, onAuthLost }: {
                       {u.id === me && <span className="tag"> you</span>}
                       {u.email && (
                         <span className="email">
-                          {u.email} <span className="tag">{u.email_verified ? "verified" : "not verified"}</span>
+                          <Address email={u.email} /> <span className="tag">{u.email_verified ? "verified" : "not verified"}</span>
                         </span>
                       )}
                       {asking && (

@@ -4,6 +4,7 @@ import { day } from "../../dates";
 import { useLoad } from "../../hooks/useLoad";
 import { providerLabel, useProviders } from "../Providers";
 import { ChangeForm, PasswordField, Problem, THIS_PAGE, useAction } from "./forms";
+import Address from "../Address";
 
 /**
  * The providers the account signs in with (GET/DELETE /account/identities):
@@ -59,7 +60,7 @@ export default function SignInProviders({ hasPassword, onAuthLost }: { hasPasswo
             {linked.map((i) => (
               <tr key={i.id} data-testid="identity-row" data-provider={i.provider}>
                 <td data-label="Provider">{providerLabel(i.provider)}</td>
-                <td data-label="Email" className="email" data-testid="identity-email">{i.email ?? "—"}</td>
+                <td data-label="Email" className="email" data-testid="identity-email">{i.email ? <Address email={i.email} /> : "—"}</td>
                 <td data-label="Linked">{day(i.created_at)}</td>
                 <td className="actions">
                   <button type="button" data-testid={`identity-remove-${i.id}`} disabled={remove.busy}
