@@ -120,20 +120,18 @@ async function expectCount(p, selector, n) {
 }
 
 // The widths the layout must hold at: a small phone, a laptop (where a
-// wrapping header would leave "Log out" alone on a second line), a desktop. From ONE_ROW_MIN px up, the header is
-// one row; below it, "Log out" shares the first row with the brand and the
-// name (styles.css has the layouts).
+// wrapping header would leave "Log out" alone on a second line), a desktop.
+// The header is one row at each (styles.css has the layout).
 const LAYOUT_WIDTHS = [360, 1100, 1440];
-const ONE_ROW_MIN = 960;
 
 /**
  * Runs in the page: what is wrong with the layout at this width, as
  * sentences (none when it holds). Nothing may overflow the viewport
  * sideways; in the header no text may wrap, every button is one line high,
- * the name is shown in full, and the items share the rows the layout gives
- * them.
+ * the name (where it is shown) is shown in full, and every item shown is on
+ * one row.
  */
-function layoutProblems(oneRow) {
+function layoutProblems() {
   const problems = [];
   const label = (el) => el.dataset.testid || el.className || el.tagName.toLowerCase();
   const width = window.innerWidth;
@@ -143,7 +141,8 @@ function layoutProblems(oneRow) {
   const header = document.querySelector("header.bar");
   // The front page (signed out) has the publication's masthead instead.
   if (!header) return document.querySelector('[data-testid="front-page"]') ? problems : ["no header"];
-  const items = [...header.querySelectorAll("h1, nav button, .who, .billing > button, .logout")];
+  const shown = (el) => el.getClientRects().length > 0;
+  const items = [...header.querySelectorAll("h1, nav button, .who, .billing > button, .logout")].filter(shown);
   const box = (el) => el.getBoundingClientRect();
   for (const el of items) {
     const b = box(el);
@@ -163,27 +162,38 @@ function layoutProblems(oneRow) {
     }
   }
 
-  // Every header button as high as "Posts", a one-word button.
+  // Every header button as high as "Posts", a one-word button (the
+  // "Upgrade" pill is smaller by design).
   const posts = header.querySelector('[data-testid="nav-posts"]');
   const oneLine = box(posts).height;
-  for (const button of header.querySelectorAll("button")) {
+  for (const button of header.querySelectorAll("button:not(.pill)")) {
     const h = box(button).height;
     if (Math.abs(h - oneLine) > 1) problems.push(`${label(button)} is ${h} px high, one line is ${oneLine} px`);
   }
 
   const name = header.querySelector('[data-testid="current-user"]');
-  if (name.scrollWidth > name.clientWidth) problems.push(`the name "${name.textContent}" is cut off`);
+  if (shown(name) && name.scrollWidth > name.clientWidth) problems.push(`the name "${name.textContent}" is cut off`);
 
-  // Rows: "Log out" always beside the brand and the name; from ONE_ROW_MIN
-  // up, every item on that one row.
+  // No two items overlap (a grid cell too narrow for its item lets it
+  // spill over its neighbour).
+  const boxes = items.map((el) => [el, box(el)]);
+  for (const [i, [a, ba]] of boxes.entries()) {
+    for (const [b, bb] of boxes.slice(i + 1)) {
+      if (a.contains(b) || b.contains(a)) continue;
+      if (ba.left < bb.right - 1 && bb.left < ba.right - 1 && ba.top < bb.bottom - 1 && bb.top < ba.bottom - 1) {
+        problems.push(`${label(a)} and ${label(b)} overlap`);
+      }
+    }
+  }
+
+  // One row: every item shown on the row of "Log out".
   const logout = box(header.querySelector('[data-testid="logout"]'));
   const sameRow = (el) => {
     const b = box(el);
     const middle = (b.top + b.bottom) / 2;
     return middle > logout.top && middle < logout.bottom;
   };
-  const mustShare = oneRow ? items : [header.querySelector("h1"), header.querySelector(".who")];
-  for (const el of mustShare) {
+  for (const el of items) {
     if (!sameRow(el)) problems.push(`${label(el)} is not on the row of "Log out" (${Math.round(box(el).top)} px vs ${Math.round(logout.top)} px)`);
   }
   return problems;
@@ -213,7 +223,7 @@ function buttonRowProblems() {
 
 async function expectLayoutHolds(p, what) {
   const width = p.viewportSize().width;
-  const problems = [...await p.evaluate(layoutProblems, width >= ONE_ROW_MIN), ...await p.evaluate(buttonRowProblems)];
+  const problems = [...await p.evaluate(layoutProblems), ...await p.evaluate(buttonRowProblems)];
   if (problems.length) throw new Error(`${what} at ${width} px: ${problems.join("; ")}`);
 }
 
@@ -415,8 +425,8 @@ async function main() {
     for (const width of LAYOUT_WIDTHS) {
       await page.setViewportSize({ width, height: 800 });
       for (const view of ["posts", "sessions", "account", "security"]) {
-        // Account security is a page of the account area: Account, then its tab.
-        if (view === "security") await page.getByTestId("nav-account").click();
+        // Security and sessions are pages of the account area: Account, then its tab.
+        if (view === "security" || view === "sessions") await page.getByTestId("nav-account").click();
         await page.getByTestId(`nav-${view}`).click();
         const ready = { posts: "post-list", sessions: "session-list", account: "account", security: "security" }[view];
         await page.getByTestId(ready).waitFor();
@@ -524,6 +534,7 @@ async function main() {
     await expectText(other1, "current-user", username);
     await login(other2, username, password);
 
+    await page.getByTestId("nav-account").click();
     await page.getByTestId("nav-sessions").click();
     await expectCount(page, '[data-testid="session-row"]', 3);
     await expectCount(page, '[data-testid="session-row"][data-current="true"]', 1);

@@ -255,6 +255,7 @@ export default function App() {
     (!writer && (view.name === "mine" || view.name === "editor")) || (!admin && view.name === "users")
       ? { name: "posts" }
       : view;
+  const inAccount = shown.name === "account" || shown.name === "security" || shown.name === "sessions";
 
   return (
     <main className="app">
@@ -263,9 +264,7 @@ export default function App() {
         <nav>
           <button className={shown.name === "posts" || shown.name === "post" ? "active" : ""} data-testid="nav-posts"
             onClick={() => setView({ name: "posts" })}>Posts</button>
-          <button className={shown.name === "sessions" ? "active" : ""} data-testid="nav-sessions"
-            onClick={() => setView({ name: "sessions" })}>Sessions</button>
-          <button className={shown.name === "account" || shown.name === "security" ? "active" : ""} data-testid="nav-account"
+          <button className={inAccount ? "active" : ""} data-testid="nav-account"
             onClick={() => setView({ name: "account" })}>Account</button>
         </nav>
         <span className="who" title={`Signed in as ${user.username} (${user.plan})`}>
@@ -273,7 +272,7 @@ export default function App() {
           <strong data-testid="current-user">{user.username}</strong>{" "}
           <span className="plan" data-testid="current-plan">{user.plan}</span>
         </span>
-        <BillingAction plan={user.plan} staff={writer} />
+        <BillingAction plan={user.plan} staff={writer} compact />
         <button className="logout" data-testid="logout" onClick={logout}>Log out</button>
       </header>
       {writer && (
@@ -313,16 +312,18 @@ export default function App() {
           onBack={() => setView({ name: "posts" })}
           onAuthLost={onAuthLost} />
       )}
-      {shown.name === "sessions" && <Sessions onAuthLost={onAuthLost} />}
-      {(shown.name === "account" || shown.name === "security") && (
-        // The account area's own pages; the header has no room for more entries at 1,100 px.
+      {inAccount && (
+        // The account area's own pages: the header stays one row, down to a phone's 360 px.
         <nav className="tabs" aria-label="Account pages" data-testid="account-tabs">
           <button className={shown.name === "account" ? "active" : ""} aria-current={shown.name === "account" ? "page" : undefined}
             data-testid="nav-account-details" onClick={() => setView({ name: "account" })}>Plan and email</button>
           <button className={shown.name === "security" ? "active" : ""} aria-current={shown.name === "security" ? "page" : undefined}
             data-testid="nav-security" onClick={() => setView({ name: "security" })}>Account security</button>
+          <button className={shown.name === "sessions" ? "active" : ""} aria-current={shown.name === "sessions" ? "page" : undefined}
+            data-testid="nav-sessions" onClick={() => setView({ name: "sessions" })}>Sessions</button>
         </nav>
       )}
+      {shown.name === "sessions" && <Sessions onAuthLost={onAuthLost} />}
       {shown.name === "account" && <Account onAuthLost={onAuthLost} />}
       {shown.name === "account" && user.plan === "premium" && <MyGifts onAuthLost={onAuthLost} />}
       {shown.name === "security" && <Security onAuthLost={onAuthLost} />}

@@ -23,7 +23,7 @@ function useStripeRedirect(path: "/billing/checkout" | "/billing/portal") {
 }
 
 /** A button off to one of Stripe's pages, with the server's sentence beside it when that fails. */
-function StripeButton({ path, testid, label, opening, primary = false }: {
+function StripeButton({ path, testid, label, opening, primary = false, pill = false }: {
   path: "/billing/checkout" | "/billing/portal";
   testid: string;
   label: string;
@@ -31,11 +31,13 @@ function StripeButton({ path, testid, label, opening, primary = false }: {
   opening: string;
   /** The view's one primary action (filled). */
   primary?: boolean;
+  /** A small pill (the header's). */
+  pill?: boolean;
 }) {
   const [{ busy, error }, go] = useStripeRedirect(path);
   return (
     <span className="billing">
-      <button className={primary ? "primary" : undefined} data-testid={testid} disabled={busy} onClick={go}>
+      <button className={primary ? "primary" : pill ? "pill" : undefined} data-testid={testid} disabled={busy} onClick={go}>
         {busy ? opening : label}
       </button>
       {error && <span className="error" data-testid="billing-error" data-code={error.code}> {error.message}</span>}
@@ -56,8 +58,18 @@ export function ManageBillingButton() {
   return <StripeButton path="/billing/portal" testid="manage-billing" label="Manage billing" opening="Opening…" />;
 }
 
-/** The offer that fits the user's plan: none to staff on the free plan (they read everything). */
-export function BillingAction({ plan, staff = false }: { plan: Plan; staff?: boolean }) {
-  if (plan === "premium") return <ManageBillingButton />;
-  return staff ? null : <UpgradeButton />;
+/**
+ * The offer that fits the user's plan: none to staff on the free plan
+ * (they read everything). `compact`: the header's, a small "Upgrade" pill
+ * and nothing for subscribers (the account page manages billing).
+ */
+export function BillingAction({ plan, staff = false, compact = false }: { plan: Plan; staff?: boolean; compact?: boolean }) {
+  if (plan === "premium") return compact ? null : <ManageBillingButton />;
+  if (staff) return null;
+  return compact ? <UpgradePill /> : <UpgradeButton />;
+}
+
+/** The header's upgrade: a small pill, the same checkout. */
+function UpgradePill() {
+  return <StripeButton path="/billing/checkout" testid="upgrade" label="Upgrade" opening="…" pill />;
 }
