@@ -7,6 +7,7 @@
 // with it, signs in with it alone, and removes it.
 
 import { createHmac } from "node:crypto";
+import { readFile } from "node:fs/promises";
 
 /** RFC 4648 base32 (A–Z, 2–7; spaces and padding ignored) → bytes. */
 function base32Decode(text) {
@@ -60,6 +61,8 @@ export async function twoFactor(t, { suffix, password }) {
     await p.getByTestId("login-password").fill(password);
     await p.getByTestId("login-submit").click();
     await p.getByTestId("second-step").waitFor();
+    // That person has an account: no "Create an account" beside the second step.
+    await expectCount(p, '[data-testid="show-register"]', 0);
   }
 
   /** Account, then its "Account security" tab. */
@@ -87,6 +90,7 @@ export async function twoFactor(t, { suffix, password }) {
 
   await step("set up the authenticator app: password, QR code and key, a wrong code (422), the right one", async () => {
     await p.getByTestId("totp-setup").click();
+    await expectCount(p, '[data-testid="totp-steps"] li', 3);
     await p.getByTestId("totp-setup-password").fill(password);
     await p.getByTestId("totp-setup-submit").click();
     const qr = p.getByTestId("totp-qr");
@@ -100,6 +104,14 @@ export async function twoFactor(t, { suffix, password }) {
     if (!/^[A-Z2-7]{16,}$/.test(secret ?? "") || shown !== secret) {
       throw new Error(`the key: data-secret=${JSON.stringify(secret)}, shown ${JSON.stringify(shown)}`);
     }
+    // A phone cannot scan its own screen: the key opens in the app, or copies.
+    const open = await p.getByTestId("totp-open-app").getAttribute("href");
+    if (!open?.startsWith("otpauth://totp/") || !open.includes(`secret=${secret}`)) throw new Error(`"Open in authenticator app": ${open}`);
+    await p.context().grantPermissions(["clipboard-read", "clipboard-write"]);
+    await p.getByTestId("totp-copy").click();
+    await expectText(p, "totp-copy-said", "Copied");
+    const copied = await p.evaluate(() => navigator.clipboard.readText());
+    if (copied !== secret) throw new Error(`the clipboard holds ${JSON.stringify(copied)}, not the key`);
     await shotsAtWidths(p, "2fa-02-totp-setup", "the authenticator set-up");
 
     // A code of no nearby step: the server answers 422 fields.code.
@@ -122,6 +134,13 @@ export async function twoFactor(t, { suffix, password }) {
     }
     const warning = await textOf(p, "recovery-codes");
     if (!/save these/i.test(warning)) throw new Error(`no "save these now" message: ${JSON.stringify(warning)}`);
+    // Kept as a file: every code in it.
+    const [download] = await Promise.all([p.waitForEvent("download"), p.getByTestId("recovery-codes-download").click()]);
+    const file = await readFile(await download.path(), "utf8");
+    if (download.suggestedFilename() !== "recovery-codes.txt" || recoveryCodes.some((c) => !file.includes(c))) {
+      throw new Error(`the downloaded codes (${download.suggestedFilename()}): ${JSON.stringify(file)}`);
+    }
+    await p.getByTestId("recovery-codes-print").waitFor();
     await shotsAtWidths(p, "2fa-03-recovery-codes", "the recovery codes");
     await p.getByTestId("recovery-codes-done").click();
     await expectCount(p, '[data-testid="recovery-code"]', 0);

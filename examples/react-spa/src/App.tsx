@@ -91,6 +91,8 @@ export default function App() {
   // Logged out: the register form instead of the login form (at first too
   // when a link says so: {APP_URL}/?join, the gift page's invitation).
   const [joining, setJoining] = useState(() => new URLSearchParams(window.location.search).has("join"));
+  // The login form has turned into a sign-in's second step.
+  const [inSecondStep, setInSecondStep] = useState(false);
   const [signInError, setSignInError] = useState(first.signInError);
   const [secondStep, setSecondStep] = useState(window.location.pathname === SECOND_STEP_PATH);
   const LinkPage = LINK_PAGES[window.location.pathname];
@@ -115,6 +117,7 @@ export default function App() {
     setView({ name: "posts" });
     setNote(null);
     setSignInError(null);
+    setInSecondStep(false);
   }, []);
 
   // A failed provider sign-in, or the way back from Stripe, is said once:
@@ -234,13 +237,16 @@ export default function App() {
             <>
               {/* Keyed by the message, so a new one shows even after the form was used. */}
               <AuthForm key={signInError ?? ""} kind="login" onSuccess={loggedIn} onForgot={() => setForgot(true)}
-                onEmail={() => setByEmail(true)} problem={signInError} />
-              <p className="switch">
-                New here?{" "}
-                <button className="link" data-testid="show-register" onClick={() => setJoining(true)}>
-                  Create an account
-                </button>
-              </p>
+                onEmail={() => setByEmail(true)} problem={signInError} onSecondStep={setInSecondStep} />
+              {/* Not beside a sign-in's second step: that person has an account. */}
+              {!inSecondStep && (
+                <p className="switch">
+                  New here?{" "}
+                  <button className="link" data-testid="show-register" onClick={() => setJoining(true)}>
+                    Create an account
+                  </button>
+                </p>
+              )}
             </>
           )}
         </FrontPage>

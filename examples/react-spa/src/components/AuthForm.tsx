@@ -14,7 +14,7 @@ const TEXT: Record<Kind, { title: string; submit: string; password: string }> = 
 // The login and the register form: same fields, different route. The login
 // form also offers "Continue with …" for each provider the server has.
 // `kind` also prefixes every data-testid ("login-username", "register-error-password", …).
-export default function AuthForm({ kind, onSuccess, onForgot, onEmail, problem = null }: {
+export default function AuthForm({ kind, onSuccess, onForgot, onEmail, problem = null, onSecondStep }: {
   kind: Kind;
   onSuccess: (user: User) => void;
   onForgot?: () => void;
@@ -22,6 +22,8 @@ export default function AuthForm({ kind, onSuccess, onForgot, onEmail, problem =
   onEmail?: () => void;
   /** A sentence to show at first: why the last sign-in (at a provider) did not finish. */
   problem?: string | null;
+  /** Told when the form turns into the second step, and back. */
+  onSecondStep?: (pending: boolean) => void;
 }) {
   const t = TEXT[kind];
   const [username, setUsername] = useState("");
@@ -50,6 +52,7 @@ export default function AuthForm({ kind, onSuccess, onForgot, onEmail, problem =
         // 202: the account has an authenticator app on; the session cookie
         // now holds a pending sign-in that only the second step accepts.
         setPending(answer);
+        onSecondStep?.(true);
         setPassword("");
         setBusy(false);
         return;
@@ -91,6 +94,7 @@ export default function AuthForm({ kind, onSuccess, onForgot, onEmail, problem =
     return (
       <SecondStep methods={pending.methods} onSuccess={onSuccess} onRestart={(reason) => {
         setPending(null);
+        onSecondStep?.(false);
         setError(reason);
       }} />
     );

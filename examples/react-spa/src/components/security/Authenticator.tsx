@@ -1,12 +1,43 @@
-import { useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { call, client, type OnAuthLost, type TotpEnrolment, type TwoFactor } from "../../api/client";
 import { ChangeForm, PasswordField, useAction } from "./forms";
 
 /** The base32 secret in groups of four, easier to type into an app. */
 const grouped = (secret: string) => secret.replace(/(.{4})(?=.)/g, "$1 ");
 
+/**
+ * A button that copies `text` to the clipboard and says so ("Copied"), or
+ * says it could not (a browser that refuses: the text is on screen to
+ * select by hand).
+ */
+function CopyButton({ text, testid, label }: { text: string; testid: string; label: string }) {
+  const [said, setSaid] = useState<string | null>(null);
+  async function copy() {
+    try {
+      await navigator.clipboard.writeText(text);
+      setSaid("Copied");
+    } catch {
+      setSaid("This browser did not allow copying: select the text instead.");
+    }
+  }
+  return (
+    <>
+      <button type="button" data-testid={testid} onClick={copy}>{label}</button>
+      {said && <span className="hint" role="status" data-testid={`${testid}-said`}>{said}</span>}
+    </>
+  );
+}
+
+/** The codes as a text file to keep: one per line, and what they are. */
+function codesFile(codes: string[]): string {
+  return `Recovery codes for ${window.location.host}\nEach one signs you in once if you lose your authenticator app.\n\n${codes.join("\n")}\n`;
+}
+
 /** Recovery codes, shown this once, until the user says they have kept them. */
 function RecoveryCodes({ codes, onDone }: { codes: string[]; onDone: () => void }) {
+  // The file to download, made once for these codes and let go with them.
+  const download = useMemo(() => URL.createObjectURL(new Blob([codesFile(codes)], { type: "text/plain" })), [codes]);
+  useEffect(() => () => URL.revokeObjectURL(download), [download]);
   return (
     <div className="codes" data-testid="recovery-codes">
       <p role="status"><strong>Save these recovery codes now.</strong> They are shown only this once.</p>
@@ -17,7 +48,12 @@ function RecoveryCodes({ codes, onDone }: { codes: string[]; onDone: () => void 
       <ol>
         {codes.map((c) => <li key={c}><code data-testid="recovery-code">{c}</code></li>)}
       </ol>
-      <button type="button" data-testid="recovery-codes-done" onClick={onDone}>Done, I have saved them</button>
+      <div className="actions">
+        <CopyButton text={codes.join("\n")} testid="recovery-codes-copy" label="Copy" />
+        <a className="button" href={download} download="recovery-codes.txt" data-testid="recovery-codes-download">Download</a>
+        <button type="button" data-testid="recovery-codes-print" onClick={() => window.print()}>Print</button>
+      </div>
+      <button type="button" className="primary" data-testid="recovery-codes-done" onClick={onDone}>Done, I have saved them</button>
     </div>
   );
 }
@@ -96,7 +132,11 @@ export default function Authenticator({ status, hasPassword, onChanged, onAuthLo
 
       {open === "setup" && !enrolment && (
         <ChangeForm name="totp-setup" action={action} onSubmit={start} submit="Continue" onCancel={close}>
-          <p className="hint">{hasPassword ? "Confirm it is you; then scan" : "Scan"} a QR code with an app such as Aegis, Google Authenticator or 1Password.</p>
+          <ol className="steps" data-testid="totp-steps">
+            <li aria-current="step">{hasPassword ? "Confirm it is you." : "Continue (your recent sign-in stands for a password)."}</li>
+            <li>Add this account to an authenticator app such as Aegis, Google Authenticator or 1Password.</li>
+            <li>Type the 6-digit code the app shows.</li>
+          </ol>
           {passwordField("totp-setup-password")}
         </ChangeForm>
       )}
@@ -104,13 +144,26 @@ export default function Authenticator({ status, hasPassword, onChanged, onAuthLo
       {open === "setup" && enrolment && (
         <ChangeForm name="totp-confirm" submitTestid="totp-confirm" action={action} onSubmit={confirm} submit="Turn on"
           onCancel={close} offerReauth={false}>
+          <ol className="steps" start={2}>
+            <li aria-current="step">
+              Add this account to your authenticator app. On another device, scan the code; on this one (a
+              phone cannot scan its own screen), open it in the app or copy the key.
+            </li>
+          </ol>
           <img className="qr" data-testid="totp-qr" width={212} height={212}
             src={"data:image/svg+xml;utf8," + encodeURIComponent(enrolment.qr_svg)}
             alt="QR code of the authenticator secret: scan it with your authenticator app, or type in the key below" />
+          <div className="actions">
+            <a className="button" href={enrolment.otpauth_url} data-testid="totp-open-app">Open in authenticator app</a>
+            <CopyButton text={enrolment.secret} testid="totp-copy" label="Copy the key" />
+          </div>
           <p>
-            Can't scan it? Type in this key:{" "}
+            Or type in this key:{" "}
             <code className="secret" data-testid="totp-secret" data-secret={enrolment.secret}>{grouped(enrolment.secret)}</code>
           </p>
+          <ol className="steps" start={3}>
+            <li>Type the code the app shows for this account.</li>
+          </ol>
           <label htmlFor="totp-code">The 6-digit code the app shows now</label>
           <input id="totp-code" data-testid="totp-code" value={code} inputMode="numeric" autoComplete="one-time-code"
             maxLength={8} aria-invalid={action.fields.code ? true : undefined}
