@@ -597,6 +597,13 @@ async function main() {
     await expectText(page, "account-email", mailAddress);
     await expectText(page, "account-verified", "not verified");
     await shot(page, "07-account-unverified.png");
+    // The link again, from the account page: a new message with a new link.
+    const first = await emailedLink(mailAddress, "/verify-email");
+    await page.getByTestId("email-resend").click();
+    await page.getByTestId("email-resend-password").fill(password);
+    await page.getByTestId("email-resend-submit").click();
+    await expectText(page, "email-resent", `A new link is on its way to ${mailAddress}.`);
+    await until("a second verification link", async () => (await emailedLink(mailAddress, "/verify-email")) !== first);
   });
 
   await step("open the emailed verification link: the address is verified", async () => {

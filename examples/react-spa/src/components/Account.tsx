@@ -27,6 +27,30 @@ export default function Account({ onAuthLost }: { onAuthLost: OnAuthLost }) {
   const [reauth, setReauth] = useState(false);
   const [busy, setBusy] = useState(false);
   const [changingPassword, setChangingPassword] = useState(false);
+  // The verification link sent again: the same unverified address, re-sent.
+  const [resending, setResending] = useState(false);
+  const [resendPassword, setResendPassword] = useState("");
+  const [resent, setResent] = useState<string | null>(null);
+  const [resendError, setResendError] = useState<string | null>(null);
+
+  async function resend(event: FormEvent) {
+    event.preventDefault();
+    if (!account?.email) return;
+    setBusy(true);
+    setResendError(null);
+    try {
+      const proof = account.has_password ? { password: resendPassword } : {};
+      setAccount(await call(client.POST("/email", { body: { email: account.email, ...proof } })));
+      setResent(`A new link is on its way to ${account.email}.`);
+      setResending(false);
+      setResendPassword("");
+    } catch (caught) {
+      const err = asApiError(caught);
+      setResendError(err.message);
+      if (err.code === "not_logged_in") onAuthLost(err);
+    }
+    setBusy(false);
+  }
 
   async function save(event: FormEvent) {
     event.preventDefault();
@@ -72,7 +96,7 @@ export default function Account({ onAuthLost }: { onAuthLost: OnAuthLost }) {
           {sub.current_period_end &&
             (sub.cancel_at_period_end
               ? `, ends on ${day(sub.current_period_end)}`
-              : `, renews on ${day(sub.current_period_end)}`)}
+              : `, next charge on ${day(sub.current_period_end)}`)}
         </p>
       ) : (
         <p data-testid="subscription" data-status="none">No subscription.</p>
@@ -87,15 +111,41 @@ export default function Account({ onAuthLost }: { onAuthLost: OnAuthLost }) {
         )}
       </div>
       {changingPassword && <ChangePassword onDone={() => setChangingPassword(false)} onAuthLost={onAuthLost} />}
-      <p>
-        Email address:{" "}
-        <strong data-testid="account-email">{account.email ? <Address email={account.email} /> : "none"}</strong>{" "}
-        {account.email && (
-          <span className="tag" data-testid="account-verified">
-            {account.email_verified ? "verified" : "not verified"}
-          </span>
+      <div className="row" data-testid="email-row">
+        <p>
+          Email address:{" "}
+          <strong data-testid="account-email">{account.email ? <Address email={account.email} /> : "none"}</strong>{" "}
+          {account.email && (
+            <span className="tag" data-testid="account-verified">
+              {account.email_verified ? "verified" : "not verified"}
+            </span>
+          )}
+        </p>
+        {account.email && !account.email_verified && !resending && (
+          <button data-testid="email-resend" onClick={() => { setResent(null); setResending(true); }}>
+            Send the link again
+          </button>
         )}
-      </p>
+      </div>
+      {resending && (
+        <form className="stack" onSubmit={resend} data-testid="email-resend-form" noValidate>
+          {account.has_password && (
+            <>
+              <label htmlFor="email-resend-password">Your password</label>
+              <input id="email-resend-password" data-testid="email-resend-password" type="password" value={resendPassword}
+                autoComplete="current-password" onChange={(e) => setResendPassword(e.target.value)} />
+            </>
+          )}
+          <p className="error" role="alert" data-testid="email-resend-error" hidden={!resendError}>{resendError}</p>
+          <div className="actions">
+            <button type="submit" className="primary" data-testid="email-resend-submit" disabled={busy}>
+              {busy ? "…" : "Send the link"}
+            </button>
+            <button type="button" className="link" onClick={() => setResending(false)}>Cancel</button>
+          </div>
+        </form>
+      )}
+      {resent && <p className="note" role="status" data-testid="email-resent">{resent}</p>}
       <form className="card narrow" onSubmit={save} data-testid="email-form" noValidate>
         <h2>Change your email address</h2>
         <label htmlFor="email-new">Email address (empty to remove it)</label>
