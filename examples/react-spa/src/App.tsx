@@ -16,6 +16,7 @@ import { EmailLinkPage, EmailSignInForm } from "./components/EmailSignIn";
 import { GiftPage, MyGifts, giftToken } from "./components/Gifts";
 import SecondStep from "./components/SecondStep";
 import FrontPage from "./components/FrontPage";
+import { PUBLICATION } from "./publication";
 import { SIGN_IN_ERRORS } from "./components/Providers";
 
 /**
@@ -185,7 +186,7 @@ export default function App() {
   if (LinkPage) {
     return (
       <main className="app">
-        <h1>tollgate</h1>
+        <h1 className="publication">{PUBLICATION}</h1>
         <LinkPage />
       </main>
     );
@@ -194,7 +195,7 @@ export default function App() {
   if (gift) {
     return (
       <main className="app">
-        <h1>tollgate</h1>
+        <h1 className="publication">{PUBLICATION}</h1>
         <GiftPage token={gift} />
       </main>
     );
@@ -266,6 +267,7 @@ export default function App() {
   return (
     <main className="app">
       <header className="bar">
+        {/* The short name: the header is one row down to 360 px. */}
         <h1>tollgate</h1>
         <nav>
           <button className={shown.name === "posts" || shown.name === "post" ? "active" : ""} data-testid="nav-posts"
