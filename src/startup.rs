@@ -21,6 +21,7 @@ use std::sync::Arc;
 use crate::auth::passkeys::RelyingParty;
 use crate::auth::providers::Providers;
 use crate::auth::{IpLimits, LoginThrottle};
+use crate::billing::prices::Kept;
 use crate::billing::StripeClient;
 use crate::client_ip::TrustedProxies;
 use crate::clock::Clock;
@@ -124,6 +125,7 @@ impl Application {
             ip_limits: IpLimits::new(&settings),
             metrics,
             stripe,
+            prices: Kept::default(),
             mail,
             not_yet_due: not_yet_due.clone(),
             reader_json: Arc::default(),

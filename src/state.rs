@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use crate::auth::{IpLimits, LoginThrottle};
+use crate::billing::prices::Kept;
 use crate::billing::StripeClient;
 use crate::clock::Clock;
 use crate::config::Settings;
@@ -30,6 +31,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Stripe's API, when billing is configured (`settings.stripe`).
     pub stripe: Option<StripeClient>,
+    /// The prices sold, as last read from Stripe (`GET /billing/prices`).
+    pub prices: Kept,
     /// Queues messages in the caller's transaction; wakes the sender.
     pub mail: Outbox,
     /// `/blog`'s count of scheduled posts not yet due, between changes.

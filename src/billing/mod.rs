@@ -1,7 +1,9 @@
-//! Stripe: the webhook signature check ([`signature`]) and the small client
-//! for the few API calls tollgate makes ([`stripe`]). What events mean is
+//! Stripe: the webhook signature check ([`signature`]), the small client
+//! for the few API calls tollgate makes ([`stripe`]), and the prices sold,
+//! kept ([`prices`]). What events mean is
 //! `domain::billing`; what they change is `db::billing`.
 
+pub mod prices;
 pub mod signature;
 pub mod stripe;
 

@@ -173,6 +173,24 @@ impl StripeClient {
         self.send(request).await
     }
 
+    /// `GET /v1/prices/{id}`: a recurring price as Stripe has it.
+    pub async fn price(&self, id: &str) -> Result<StripePrice, StripeError> {
+        let path = format!("/v1/prices/{}", encode_path(id));
+        let request = self.http()?.get(format!("{}{path}", self.base));
+        let answer = self.send(request).await?;
+        let recurring = &answer["recurring"];
+        Ok(StripePrice {
+            amount: answer["unit_amount"]
+                .as_i64()
+                .ok_or(StripeError::Unexpected("unit_amount"))?,
+            currency: text(&answer, "currency")?,
+            interval: text(recurring, "interval")?,
+            interval_count: recurring["interval_count"]
+                .as_i64()
+                .ok_or(StripeError::Unexpected("recurring.interval_count"))?,
+        })
+    }
+
     /// `POST /v1/billing_portal/sessions`; answers its URL. Portal sessions
     /// are short-lived, so the key holds for a minute.
     pub async fn create_portal_session(
@@ -261,6 +279,18 @@ pub struct CheckoutSession {
     pub id: String,
     pub url: String,
     pub expires_at: i64,
+}
+
+/// A recurring price as Stripe's price object has it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StripePrice {
+    /// In the currency's smallest unit (`unit_amount`).
+    pub amount: i64,
+    /// ISO 4217, lower case, as Stripe writes it.
+    pub currency: String,
+    /// `day`, `week`, `month` or `year` (`recurring.interval`).
+    pub interval: String,
+    pub interval_count: i64,
 }
 
 /// What a Checkout Session is made for.

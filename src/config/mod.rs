@@ -137,8 +137,55 @@ pub enum ProviderKind {
 #[derive(Clone, Debug)]
 pub struct Stripe {
     pub secret_key: Secret,
-    pub price_id: String,
+    /// The prices sold, in the configured order: never empty, the first
+    /// the default (STRIPE_PRICES, or STRIPE_PRICE_ID as `default`).
+    pub prices: Vec<NamedPrice>,
     pub webhook_secret: Secret,
+}
+
+impl Stripe {
+    /// The price a checkout without a name subscribes to.
+    pub fn default_price(&self) -> &NamedPrice {
+        &self.prices[0]
+    }
+}
+
+/// A price as configured: the name clients use, and Stripe's id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NamedPrice {
+    pub name: String,
+    pub id: String,
+}
+
+/// `STRIPE_PRICES`' pairs, checked: each `name=price_id`, names of 1-32 of
+/// `a-z 0-9 _ -` and distinct, ids without spaces.
+fn parse_prices(raw: &str) -> Result<Vec<NamedPrice>, ConfigError> {
+    let wrong = |reason: &str| invalid("STRIPE_PRICES", reason);
+    let mut prices: Vec<NamedPrice> = Vec::new();
+    for pair in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (name, id) = pair
+            .split_once('=')
+            .ok_or_else(|| wrong("each entry is name=price_id"))?;
+        let (name, id) = (name.trim(), id.trim());
+        let name_ok = (1..=32).contains(&name.len())
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+        if !name_ok {
+            return Err(wrong("a name is 1-32 of a-z 0-9 _ -"));
+        }
+        if id.is_empty() || id.chars().any(char::is_whitespace) {
+            return Err(wrong("a price id is a Stripe id such as price_1Ab"));
+        }
+        if prices.iter().any(|p| p.name == name) {
+            return Err(wrong("a name is given twice"));
+        }
+        prices.push(NamedPrice {
+            name: name.to_owned(),
+            id: id.to_owned(),
+        });
+    }
+    Ok(prices)
 }
 
 /// A secret value whose `Debug` never shows it, so a settings dump in a log
@@ -255,9 +302,26 @@ impl Settings {
         if mail_dir.trim().is_empty() {
             return Err(invalid("MAIL_DIR", "must not be empty"));
         }
+        let prices = match (
+            env.raw("STRIPE_PRICES").filter(|v| !v.trim().is_empty()),
+            env.raw("STRIPE_PRICE_ID").filter(|v| !v.is_empty()),
+        ) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    "STRIPE_PRICES",
+                    "set it or STRIPE_PRICE_ID, not both",
+                ))
+            }
+            (Some(raw), None) => Some(parse_prices(&raw)?).filter(|p| !p.is_empty()),
+            (None, Some(id)) => Some(vec![NamedPrice {
+                name: "default".to_owned(),
+                id,
+            }]),
+            (None, None) => None,
+        };
         let stripe_parts = (
             env.raw("STRIPE_SECRET_KEY").filter(|v| !v.is_empty()),
-            env.raw("STRIPE_PRICE_ID").filter(|v| !v.is_empty()),
+            prices,
             env.raw("STRIPE_WEBHOOK_SECRET").filter(|v| !v.is_empty()),
         );
         let stripe_incomplete = !matches!(
@@ -265,9 +329,9 @@ impl Settings {
             (None, None, None) | (Some(_), Some(_), Some(_))
         );
         let stripe = match stripe_parts {
-            (Some(secret_key), Some(price_id), Some(webhook_secret)) => Some(Stripe {
+            (Some(secret_key), Some(prices), Some(webhook_secret)) => Some(Stripe {
                 secret_key: Secret(secret_key),
-                price_id,
+                prices,
                 webhook_secret: Secret(webhook_secret),
             }),
             _ => None,

@@ -330,13 +330,19 @@ pub const SETTINGS: &[Setting] = &[
         name: "STRIPE_SECRET_KEY",
         default: None,
         range: None,
-        help: "Stripe's secret API key; billing is on when it, `STRIPE_PRICE_ID` and `STRIPE_WEBHOOK_SECRET` are all set.",
+        help: "Stripe's secret API key; billing is on when it, a price (`STRIPE_PRICES` or `STRIPE_PRICE_ID`) and `STRIPE_WEBHOOK_SECRET` are all set.",
+    },
+    Setting {
+        name: "STRIPE_PRICES",
+        default: None,
+        range: None,
+        help: "The prices sold, as comma-separated `name=price_id` pairs (`monthly=price_1Ab,yearly=price_2Cd`), the first the default; names of 1-32 of `a-z 0-9 _ -`.",
     },
     Setting {
         name: "STRIPE_PRICE_ID",
         default: None,
         range: None,
-        help: "The Stripe price a checkout subscribes to.",
+        help: "One Stripe price, sold as the price named `default`; instead of `STRIPE_PRICES`, not with it.",
     },
     Setting {
         name: "STRIPE_WEBHOOK_SECRET",

@@ -149,6 +149,50 @@ fn billing_is_on_only_with_all_three_stripe_settings() {
     let partial = settings(&all[..2]).unwrap();
     assert!(partial.stripe.is_none() && partial.stripe_incomplete);
     assert!(!format!("{:?}", settings(&all).unwrap()).contains("sk_test_x"));
+    // STRIPE_PRICE_ID alone is the one price named `default`.
+    let stripe = settings(&all).unwrap().stripe.unwrap();
+    assert_eq!(
+        (stripe.prices.len(), stripe.default_price().name.as_str()),
+        (1, "default")
+    );
+}
+
+#[test]
+fn stripe_prices_are_named_in_order_and_checked() {
+    let with = |prices: &str| {
+        settings(&[
+            ("STRIPE_SECRET_KEY", "sk_test_x"),
+            ("STRIPE_PRICES", prices),
+            ("STRIPE_WEBHOOK_SECRET", "whsec_x"),
+        ])
+    };
+    let stripe = with(" monthly=price_m , yearly=price_y")
+        .unwrap()
+        .stripe
+        .unwrap();
+    let named: Vec<(&str, &str)> = stripe
+        .prices
+        .iter()
+        .map(|p| (p.name.as_str(), p.id.as_str()))
+        .collect();
+    assert_eq!(named, [("monthly", "price_m"), ("yearly", "price_y")]);
+    assert_eq!(stripe.default_price().name, "monthly");
+    for wrong in [
+        "monthly",
+        "Monthly=price_m",
+        "=price_m",
+        "monthly=",
+        "a=p,a=q",
+        "a=price x",
+    ] {
+        let err = with(wrong).unwrap_err();
+        assert_eq!(err.name, "STRIPE_PRICES", "{wrong}");
+    }
+    let both = settings(&[
+        ("STRIPE_PRICES", "a=price_a"),
+        ("STRIPE_PRICE_ID", "price_b"),
+    ]);
+    assert_eq!(both.unwrap_err().name, "STRIPE_PRICES");
 }
 
 #[test]

@@ -1,5 +1,5 @@
-//! `POST /billing/checkout`, `POST /billing/portal` and the Stripe webhook
-//! `POST /webhooks/stripe`.
+//! `GET /billing/prices`, `POST /billing/checkout`, `POST /billing/portal`
+//! and the Stripe webhook `POST /webhooks/stripe`.
 //!
 //! The two billing routes talk to Stripe between database calls, never
 //! inside one: a slow Stripe holds no connection. The webhook is where
@@ -39,6 +39,20 @@ fn unavailable(err: StripeError) -> ApiError {
     ApiError::BillingUnavailable(err.into())
 }
 
+/// `GET /billing/prices` (public): the prices sold, in the configured
+/// order, as Stripe has them (kept up to an hour: `billing::prices`).
+pub async fn prices(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let (settings, stripe) = configured(&state)?;
+    // Checkout gives no trial: every price's is 0 days.
+    let trial_days = 0;
+    let prices = state
+        .prices
+        .prices(stripe, &settings.prices, trial_days, state.clock.now())
+        .await
+        .map_err(unavailable)?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "prices": prices })))
+}
+
 /// A Stripe Checkout Session for the premium price: `200 {"url"}`.
 #[tracing::instrument(name = "checkout", skip_all, fields(user_id = current.0.user.id))]
 pub async fn checkout(
@@ -73,7 +87,7 @@ pub async fn checkout(
             &Checkout {
                 user_id,
                 customer: &customer,
-                price_id: &settings.price_id,
+                price_id: &settings.default_price().id,
                 app_url: &state.settings.app_url,
             },
             state.clock.now(),

@@ -389,6 +389,13 @@ pub const ENDPOINTS: &[Endpoint] = &[
         handlers: &[get(|r| r.to(account::list_events))],
     },
     Endpoint {
+        path: "/billing/prices",
+        // The offer, shown before sign-in (a front page, a paywall).
+        access: Access::Public,
+        reads_ahead: ReadsAhead::Session,
+        handlers: &[get(|r| r.to(billing::prices))],
+    },
+    Endpoint {
         path: "/billing/checkout",
         access: Access::Session,
         reads_ahead: ReadsAhead::Session,
@@ -596,6 +603,7 @@ mod tests {
                 "/auth/providers",
                 "/auth/{provider}/callback",
                 "/auth/{provider}/start",
+                "/billing/prices",
                 "/check_session",
                 "/email/verify",
                 "/gift/{token}",
@@ -631,7 +639,7 @@ mod tests {
             assert_eq!(verbs.len(), endpoint.handlers.len(), "{}", endpoint.path);
         }
         assert!(ALLOW.iter().all(|allow| !allow.is_empty()));
-        assert_eq!(ROUTES.len(), 55);
+        assert_eq!(ROUTES.len(), 56);
     }
 
     #[test]

@@ -35,8 +35,14 @@ done
 common=(--url "http://127.0.0.1:$port" --checks all --generation-codec ascii
         --max-examples "${SCHEMATHESIS_EXAMPLES:-50}" --seed 1 --no-color)
 
-echo "-- anonymous, every operation"
-schemathesis --config-file tests/contract/schemathesis.toml run openapi.yaml "${common[@]}"
+# The prices are left out everywhere: public, they answer this server (no
+# STRIPE_* settings) their documented 501 billing_not_configured to anyone,
+# which schemathesis counts as a server error whatever the spec says. The
+# Postman collection checks that 501; tests/api/billing/prices.rs checks
+# the answers against a local Stripe stand-in.
+echo "-- anonymous, every operation but the prices"
+schemathesis --config-file tests/contract/schemathesis.toml run openapi.yaml "${common[@]}" \
+  --exclude-operation-id billingPrices
 
 TOLLGATE_SESSION=$(curl -si "http://127.0.0.1:$port/register" -H 'Content-Type: application/json' \
   -d '{"username":"schemathesis","password":"a long enough passphrase"}' |
@@ -58,7 +64,7 @@ schemathesis --config-file tests/contract/schemathesis-logged-in.toml run openap
   --exclude-operation-id logout --exclude-operation-id changePassword \
   --exclude-operation-id deleteAccount --exclude-operation-id endSession \
   --exclude-operation-id billingCheckout --exclude-operation-id billingPortal \
-  --exclude-operation-id editUser
+  --exclude-operation-id billingPrices --exclude-operation-id editUser
 
 # Changing users last: the fuzzer may make another user an admin and then
 # demote or disable itself, after which its own calls are 403 (or 401).

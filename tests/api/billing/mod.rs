@@ -1,5 +1,5 @@
-//! Billing: `POST /billing/checkout`, `POST /billing/portal`, the Stripe
-//! webhook, the plan that follows the subscription, and leaving cleanly.
+//! Billing: `GET /billing/prices`, `POST /billing/checkout`,
+//! `POST /billing/portal`, the Stripe webhook, the plan that follows the subscription, and leaving cleanly.
 //!
 //! Stripe is the local stand-in of `support/fakes/stripe_stand_in.rs`
 //! (there is no internet here, and Stripe has no offline server). Webhook
@@ -9,4 +9,5 @@
 mod checkout;
 mod edges;
 mod plan;
+mod prices;
 mod webhook;

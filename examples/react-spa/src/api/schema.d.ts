@@ -1280,6 +1280,34 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/billing/prices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The prices sold (public)
+         * @description The prices `STRIPE_PRICES` names, in the configured order (the first
+         *     is the default), each as Stripe has it (`GET /v1/prices/{id}`):
+         *     `amount` in the currency's smallest unit, `currency` as Stripe writes
+         *     it, the billing `interval` and `interval_count`, and the trial a
+         *     checkout gives (`trial_days`). Public, so that a front page or a
+         *     paywall can show the offer before sign-in. Read from Stripe at most
+         *     once an hour per instance and kept: within the hour a Stripe outage
+         *     changes nothing; past it, with Stripe unreachable,
+         *     `502 billing_unavailable`. `501` with billing off.
+         */
+        get: operations["billingPrices"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/billing/checkout": {
         parameters: {
             query?: never;
@@ -2490,6 +2518,40 @@ export interface components {
             error: string;
             /** @enum {string} */
             code: "invalid_json" | "not_logged_in" | "invalid_credentials" | "invalid_code" | "paywall" | "premium_required" | "forbidden" | "forbidden_origin" | "account_disabled" | "not_found" | "method_not_allowed" | "username_taken" | "slug_taken" | "edit_conflict" | "last_admin" | "two_factor_enabled" | "two_factor_not_enabled" | "reauth_required" | "last_login_method" | "invalid_token" | "email_taken" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "too_many_attempts" | "too_many_requests" | "internal" | "unavailable" | "invalid_signature" | "already_premium" | "no_billing_account" | "billing_not_configured" | "billing_unavailable" | "gift_limit" | "gift_expired" | "gift_exhausted";
+        };
+        PriceList: {
+            /** @description In the configured order; the first is the default. */
+            prices: components["schemas"]["Price"][];
+        };
+        /**
+         * @example {
+         *       "name": "yearly",
+         *       "amount": 5000,
+         *       "currency": "eur",
+         *       "interval": "year",
+         *       "interval_count": 1,
+         *       "trial_days": 0
+         *     }
+         */
+        Price: {
+            /** @description The configured name, what a checkout asks for. */
+            name: string;
+            /**
+             * Format: int64
+             * @description In the currency's smallest unit (cents for `usd`).
+             */
+            amount: number;
+            /**
+             * @description ISO 4217, lower case, as Stripe writes it.
+             * @example eur
+             */
+            currency: string;
+            /** @enum {string} */
+            interval: "day" | "week" | "month" | "year";
+            /** Format: int64 */
+            interval_count: number;
+            /** @description The free trial a checkout on this price gives, in days. */
+            trial_days: number;
         };
         /**
          * @example {
@@ -5822,6 +5884,33 @@ export interface operations {
             409: components["responses"]["LastLoginMethod"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
+        };
+    };
+    billingPrices: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The prices, in the configured order. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PriceList"];
+                };
+            };
+            403: components["responses"]["ForbiddenOrigin"];
+            500: components["responses"]["Internal"];
+            501: components["responses"]["BillingNotConfigured"];
+            502: components["responses"]["BillingUnavailable"];
         };
     };
     billingCheckout: {

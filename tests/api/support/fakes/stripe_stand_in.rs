@@ -9,6 +9,8 @@
 //!   `400` for one already expired, as Stripe answers);
 //! - `GET /v1/subscriptions/{id}`: the subscription as the test said Stripe
 //!   has it ([`StandIn::set_subscription`]), else `404 resource_missing`;
+//! - `GET /v1/prices/{id}`: the price as the test said Stripe has it
+//!   ([`StandIn::set_price`]), else `404 resource_missing`;
 //! - `DELETE /v1/subscriptions/{id}`: the subscription, `canceled`.
 //!
 //! It records what tollgate sent (method, path, form fields, the
@@ -36,6 +38,8 @@ struct Inner {
     down: bool,
     /// Subscriptions as `GET /v1/subscriptions/{id}` answers them.
     subscriptions: HashMap<String, Value>,
+    /// Prices as `GET /v1/prices/{id}` answers them.
+    prices: HashMap<String, Value>,
     /// Checkout Sessions expired so far.
     expired: Vec<String>,
 }
@@ -83,6 +87,12 @@ impl StandIn {
         self.server.state().subscriptions.insert(id, object);
     }
 
+    /// What `GET /v1/prices/{id}` answers for `object["id"]`.
+    pub fn set_price(&self, object: Value) {
+        let id = object["id"].as_str().expect("a price id").to_owned();
+        self.server.state().prices.insert(id, object);
+    }
+
     /// Every request fails with a 500 until `false`.
     pub fn set_down(&self, down: bool) {
         self.server.state().down = down;
@@ -114,6 +124,17 @@ fn answer(inner: &mut Inner, recorded: &Recorded) -> HttpResponse {
                 "invalid_request_error",
                 Some("resource_missing"),
                 "No such subscription (stand-in).",
+            ),
+        };
+    }
+    if let ("GET", Some(id)) = (recorded.method.as_str(), path.strip_prefix("/v1/prices/")) {
+        return match inner.prices.get(id) {
+            Some(object) => HttpResponse::Ok().json(object),
+            None => stripe_error(
+                404,
+                "invalid_request_error",
+                Some("resource_missing"),
+                "No such price (stand-in).",
             ),
         };
     }
