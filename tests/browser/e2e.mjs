@@ -335,6 +335,8 @@ async function main() {
     await page.goto(SPA_URL);
     await page.getByTestId("login-form").waitFor();
     await expectText(page, "offer", "5 free articles a month. Subscribe to read everything.");
+    // The prices run.sh sells, from GET /billing/prices (the Stripe stand-in's).
+    await expectText(page, "front-offer", "Premium: €5 a month, or €50 a year (save 17%)");
     // run.sh sets PUBLIC_LISTING=true: titles and excerpts before sign-in.
     await expectCount(page, '[data-testid^="public-post-"]', 6);
     await expectAbsent(page, '[data-testid="register-form"]', "the register form beside the login form");
@@ -401,6 +403,7 @@ async function main() {
         await expectText(page, "paywall-title", `You've read your ${limit} free articles this month`);
         const resets = await textOf(page, "paywall-resets");
         if (!/^Free reads return [A-Z][a-z]{2} \d{1,2}, \d{4}\.$/.test(resets)) throw new Error(`paywall-resets: ${JSON.stringify(resets)}`);
+        await expectText(page, "paywall-offer", "Premium: €5 a month, or €50 a year (save 17%)");
         await page.locator('[data-testid="paywall"] [data-testid="upgrade"].primary').waitFor();
         await shotsAtWidths(page, "02-paywall", "the paywall");
         await page.setViewportSize({ width: 1100, height: 800 });

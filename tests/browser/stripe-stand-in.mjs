@@ -1,7 +1,8 @@
 // A local stand-in for the Stripe API, for the browser test: there is no
 // internet here and Stripe has no offline server. It answers the endpoints
 // tollgate calls (customers, checkout sessions, billing portal sessions,
-// cancelling a subscription) with Stripe-shaped JSON, replays an answer for
+// cancelling a subscription, and the two prices run.sh sells, monthly and
+// yearly) with Stripe-shaped JSON, replays an answer for
 // a repeated Idempotency-Key as Stripe does, and shows what it received at
 // GET /_requests (method, path, form fields, Authorization,
 // Idempotency-Key) so that e2e.mjs can check it.
@@ -14,6 +15,12 @@ const port = Number(process.argv[2] ?? 12111);
 const requests = [];
 const answers = new Map();
 const made = {};
+// The prices run.sh names in STRIPE_PRICES, as Stripe's price objects.
+const price = (id, amount, interval) => ({
+  id, object: "price", active: true, type: "recurring", currency: "eur", unit_amount: amount,
+  product: "prod_e2e", recurring: { interval, interval_count: 1, trial_period_days: null, usage_type: "licensed" },
+});
+const prices = { price_e2e_monthly: price("price_e2e_monthly", 500, "month"), price_e2e_yearly: price("price_e2e_yearly", 5000, "year") };
 
 function send(res, status, body) {
   res.writeHead(status, { "Content-Type": "application/json" });
@@ -45,6 +52,10 @@ http
       } else if (req.method === "POST" && path === "/v1/billing_portal/sessions") {
         const n = next("portal");
         object = { id: `bps_test_${n}`, object: "billing_portal.session", customer: form.customer, url: `https://billing.stripe.com/p/session/test_${n}` };
+      } else if (req.method === "GET" && path.startsWith("/v1/prices/")) {
+        const known = prices[path.slice("/v1/prices/".length)];
+        if (!known) return send(res, 404, { error: { type: "invalid_request_error", code: "resource_missing", message: "No such price (stand-in)." } });
+        return send(res, 200, known);
       } else if (req.method === "DELETE" && path.startsWith("/v1/subscriptions/")) {
         object = { id: path.slice("/v1/subscriptions/".length), object: "subscription", status: "canceled" };
       } else {

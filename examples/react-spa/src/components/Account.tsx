@@ -6,6 +6,7 @@ import { BillingAction } from "./Billing";
 import { SignInAgain } from "./Providers";
 import ChangePassword from "./ChangePassword";
 import Address from "./Address";
+import { offerLine, usePrices } from "../prices";
 
 // GET /account: the plan and the Stripe subscription, the address and
 // whether it is verified; POST /email changes or removes the address.
@@ -27,6 +28,7 @@ export default function Account({ onAuthLost }: { onAuthLost: OnAuthLost }) {
   const [reauth, setReauth] = useState(false);
   const [busy, setBusy] = useState(false);
   const [changingPassword, setChangingPassword] = useState(false);
+  const offer = offerLine(usePrices());
   // The verification link sent again: the same unverified address, re-sent.
   const [resending, setResending] = useState(false);
   const [resendPassword, setResendPassword] = useState("");
@@ -99,7 +101,9 @@ export default function Account({ onAuthLost }: { onAuthLost: OnAuthLost }) {
               : `, next charge on ${day(sub.current_period_end)}`)}
         </p>
       ) : (
-        <p data-testid="subscription" data-status="none">No subscription.</p>
+        <p data-testid="subscription" data-status="none">
+          No subscription.{account.plan === "free" && offer && <> <span data-testid="account-offer">{offer}.</span></>}
+        </p>
       )}
       <BillingAction plan={account.plan} />
       <div className="row" data-testid="password-row">

@@ -2,6 +2,7 @@ import type { ReactNode } from "react";
 import { asApiError, call, client, type PostList } from "../api/client";
 import { useLoad } from "../hooks/useLoad";
 import { PUBLICATION, dayText, offerText } from "../publication";
+import { offerLine, usePrices } from "../prices";
 
 /**
  * What a visitor who is not signed in sees: the publication's name and its
@@ -10,11 +11,13 @@ import { PUBLICATION, dayText, offerText } from "../publication";
  * shown), and the sign-in forms (`children`).
  */
 export default function FrontPage({ children }: { children: ReactNode }) {
+  const offer = offerLine(usePrices());
   return (
     <section className="front" data-testid="front-page">
       <header className="masthead">
         <h1 data-testid="publication">{PUBLICATION}</h1>
         <p className="offer" data-testid="offer">{offerText()}</p>
+        {offer && <p className="hint" data-testid="front-offer">{offer}</p>}
       </header>
       <div className="front-grid">
         <div className="front-forms">{children}</div>

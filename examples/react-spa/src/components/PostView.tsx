@@ -1,6 +1,7 @@
 import { call, client, type Meter as MeterData, type OnAuthLost } from "../api/client";
 import { dayText } from "../publication";
 import type { Summary } from "./PostList";
+import { offerLine, usePrices } from "../prices";
 import { useLoad } from "../hooks/useLoad";
 import Meter from "./Meter";
 import PostHtml from "./PostHtml";
@@ -81,6 +82,7 @@ function Paywall({ code, summary, meter, title, message, hint }: {
   message: string;
   hint: string;
 }) {
+  const offer = offerLine(usePrices());
   return (
     <div className="paywall" data-testid="paywall" data-code={code}>
       {summary && (
@@ -100,6 +102,7 @@ function Paywall({ code, summary, meter, title, message, hint }: {
         </>
       )}
       <p className="hint">{hint}</p>
+      {offer && <p className="offer-line" data-testid="paywall-offer">{offer}</p>}
       <UpgradeButton primary />
     </div>
   );

@@ -1,0 +1,57 @@
+import { useEffect, useState } from "react";
+import { call, client, type Schemas } from "./api/client";
+
+export type Price = Schemas["Price"];
+
+// GET /billing/prices, asked once per page load and shared: the server keeps
+// Stripe's answer an hour, and the offer does not change while a page is open.
+let asked: Promise<Price[]> | null = null;
+
+/** The prices sold (the first the default); empty when billing is off or Stripe cannot be reached. */
+export function usePrices(): Price[] {
+  const [prices, setPrices] = useState<Price[]>([]);
+  useEffect(() => {
+    asked ??= call(client.GET("/billing/prices"))
+      .then((answer) => answer.prices)
+      .catch(() => []);
+    let live = true;
+    asked.then((p) => live && setPrices(p));
+    return () => {
+      live = false;
+    };
+  }, []);
+  return prices;
+}
+
+/** An amount in the currency's smallest unit, as money: "€5", "€4.50", "¥500". */
+export function money(amount: number, currency: string): string {
+  const format = new Intl.NumberFormat("en-US", { style: "currency", currency: currency.toUpperCase() });
+  const digits = format.resolvedOptions().maximumFractionDigits ?? 2;
+  const value = amount / 10 ** digits;
+  return Number.isInteger(value)
+    ? new Intl.NumberFormat("en-US", { style: "currency", currency: currency.toUpperCase(), maximumFractionDigits: 0 }).format(value)
+    : format.format(value);
+}
+
+/** "€5 a month", "€50 a year", "€9 every 3 months". */
+export function priceText(p: Price): string {
+  const every = p.interval_count === 1 ? `a ${p.interval}` : `every ${p.interval_count} ${p.interval}s`;
+  return `${money(p.amount, p.currency)} ${every}`;
+}
+
+/** How much a yearly price saves against twelve months of a monthly one, in whole per cent (null: nothing to compare). */
+export function yearlySaving(prices: Price[]): number | null {
+  const monthly = prices.find((p) => p.interval === "month" && p.interval_count === 1);
+  const yearly = prices.find((p) => p.interval === "year" && p.interval_count === 1);
+  if (!monthly || !yearly || monthly.currency !== yearly.currency) return null;
+  const saving = Math.round((1 - yearly.amount / (monthly.amount * 12)) * 100);
+  return saving > 0 ? saving : null;
+}
+
+/** The offer in one line: "Premium: €5 a month, or €50 a year (save 17%)". Null without prices. */
+export function offerLine(prices: Price[]): string | null {
+  if (prices.length === 0) return null;
+  const saving = yearlySaving(prices);
+  const each = prices.map((p) => (p.interval === "year" && saving ? `${priceText(p)} (save ${saving}%)` : priceText(p)));
+  return `Premium: ${each.join(", or ")}`;
+}
