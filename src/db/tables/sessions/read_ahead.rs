@@ -41,17 +41,17 @@ pub type AheadRow = (String, SessionRow, UserRow);
 ///
 /// On PostgreSQL this saves a round trip per request, so it is worth it
 /// from two hashes on, or from one when another read-ahead shares its
-/// round trip (`with_meters`: see `crate::db::read_ahead`). On
-/// SQLite it saves each lookup's read transaction (its file locks are most
+/// round trip (`shared`: the chunk reads metered reads or gift opens
+/// ahead too; see `crate::db::read_ahead`). On SQLite it saves each lookup's read transaction (its file locks are most
 /// of what a lookup costs); it reads ahead for a batch of
 /// `SQLITE_READ_AHEAD_FROM` or more.
 pub fn to_read_ahead<'a>(
     conn: &Conn,
     token_hashes: &[&'a str],
-    with_meters: bool,
+    shared: bool,
 ) -> Option<Vec<&'a str>> {
     let enough = match conn {
-        Conn::Postgres(_) if with_meters => 1,
+        Conn::Postgres(_) if shared => 1,
         Conn::Postgres(_) => 2,
         Conn::Sqlite(_) => SQLITE_READ_AHEAD_FROM,
     };
