@@ -32,6 +32,8 @@ pub enum StripeError {
         status: u16,
         /// Stripe's `error.code`, e.g. `resource_missing`.
         code: Option<String>,
+        /// Stripe's `error.param`: the parameter it refused, if one.
+        param: Option<String>,
         message: String,
     },
     #[error("Stripe's answer lacks `{0}`")]
@@ -95,57 +97,64 @@ impl StripeClient {
     }
 
     /// `POST /v1/checkout/sessions` in subscription mode; answers the
-    /// session. The key names the user, customer and price, and the hour: a
-    /// retry within the hour gets the same (still open) session back, not a
-    /// second one a user could pay for twice. The session expires after
-    /// [`CHECKOUT_LIFETIME`], and it and the subscription it starts carry
-    /// `metadata[tollgate_user_id]`, by which tollgate knows them for its
-    /// own among whatever else the Stripe account sells.
+    /// session. The idempotency key names everything the session is made
+    /// of and its start (`checkout.start`): a retry from the same start
+    /// asks for exactly the same session, so Stripe answers the first one
+    /// again rather than a second one a user could pay for twice (Stripe
+    /// refuses a key reused with other parameters, and the expiry is one
+    /// of them, so it is fixed by the start too). The session expires
+    /// [`CHECKOUT_LIFETIME`] after its start, and it and the subscription
+    /// it starts carry `metadata[tollgate_user_id]`, by which tollgate
+    /// knows them for its own among whatever else the Stripe account
+    /// sells.
     pub async fn create_checkout_session(
         &self,
         checkout: &Checkout<'_>,
-        now: i64,
     ) -> Result<CheckoutSession, StripeError> {
+        let expires_at = checkout.start + CHECKOUT_LIFETIME;
         let key = format!(
-            "tollgate-checkout-{}-{}-{}-{}",
+            "tollgate-checkout-{}-{}-{}-{}-{}-{}",
             checkout.user_id,
             checkout.customer,
             checkout.price_id,
-            now.div_euclid(3_600)
+            checkout.promotion.unwrap_or("any"),
+            checkout.trial_days.unwrap_or(0),
+            checkout.start
         );
         let app = checkout.app_url;
-        let answer = self
-            .post(
-                "/v1/checkout/sessions",
-                &key,
-                &[
-                    ("mode", "subscription".to_owned()),
-                    ("customer", checkout.customer.to_owned()),
-                    ("client_reference_id", checkout.user_id.to_string()),
-                    ("line_items[0][price]", checkout.price_id.to_owned()),
-                    ("line_items[0][quantity]", "1".to_owned()),
-                    // `{CHECKOUT_SESSION_ID}` is Stripe's placeholder, which
-                    // it fills in when it redirects.
-                    (
-                        "success_url",
-                        format!("{app}/billing/success?session_id={{CHECKOUT_SESSION_ID}}"),
-                    ),
-                    ("cancel_url", format!("{app}/billing/cancel")),
-                    ("expires_at", (now + CHECKOUT_LIFETIME).to_string()),
-                    ("metadata[tollgate_user_id]", checkout.user_id.to_string()),
-                    (
-                        "subscription_data[metadata][tollgate_user_id]",
-                        checkout.user_id.to_string(),
-                    ),
-                ],
-            )
-            .await?;
+        let mut form = vec![
+            ("mode", "subscription".to_owned()),
+            ("customer", checkout.customer.to_owned()),
+            ("client_reference_id", checkout.user_id.to_string()),
+            ("line_items[0][price]", checkout.price_id.to_owned()),
+            ("line_items[0][quantity]", "1".to_owned()),
+            // `{CHECKOUT_SESSION_ID}` is Stripe's placeholder, which it
+            // fills in when it redirects.
+            (
+                "success_url",
+                format!("{app}/billing/success?session_id={{CHECKOUT_SESSION_ID}}"),
+            ),
+            ("cancel_url", format!("{app}/billing/cancel")),
+            ("expires_at", expires_at.to_string()),
+            ("metadata[tollgate_user_id]", checkout.user_id.to_string()),
+            (
+                "subscription_data[metadata][tollgate_user_id]",
+                checkout.user_id.to_string(),
+            ),
+        ];
+        // Stripe takes a discount or the code field, never both.
+        match checkout.promotion {
+            Some(promotion) => form.push(("discounts[0][promotion_code]", promotion.to_owned())),
+            None => form.push(("allow_promotion_codes", "true".to_owned())),
+        }
+        if let Some(days) = checkout.trial_days {
+            form.push(("subscription_data[trial_period_days]", days.to_string()));
+        }
+        let answer = self.post("/v1/checkout/sessions", &key, &form).await?;
         Ok(CheckoutSession {
             id: text(&answer, "id")?,
             url: text(&answer, "url")?,
-            expires_at: answer["expires_at"]
-                .as_i64()
-                .unwrap_or(now + CHECKOUT_LIFETIME),
+            expires_at: answer["expires_at"].as_i64().unwrap_or(expires_at),
         })
     }
 
@@ -171,6 +180,23 @@ impl StripeClient {
         let path = format!("/v1/subscriptions/{}", encode_path(id));
         let request = self.http()?.get(format!("{}{path}", self.base));
         self.send(request).await
+    }
+
+    /// `GET /v1/promotion_codes?code=…&active=true`: the id of the active
+    /// promotion code customers type as `code`, if Stripe has one.
+    pub async fn active_promotion_code(&self, code: &str) -> Result<Option<String>, StripeError> {
+        let request = self
+            .http()?
+            .get(format!("{}/v1/promotion_codes", self.base))
+            .query(&[("code", code), ("active", "true"), ("limit", "1")]);
+        let answer = self.send(request).await?;
+        let found = answer["data"]
+            .as_array()
+            .ok_or(StripeError::Unexpected("data"))?
+            .first()
+            .map(|promotion| text(promotion, "id"))
+            .transpose()?;
+        Ok(found)
     }
 
     /// `GET /v1/prices/{id}`: a recurring price as Stripe has it.
@@ -260,6 +286,7 @@ impl StripeClient {
         Err(StripeError::Refused {
             status: status.as_u16(),
             code: error["code"].as_str().map(str::to_owned),
+            param: error["param"].as_str().map(str::to_owned),
             message: error["message"]
                 .as_str()
                 .unwrap_or("no error message")
@@ -298,6 +325,14 @@ pub struct Checkout<'a> {
     pub user_id: i64,
     pub customer: &'a str,
     pub price_id: &'a str,
+    /// A promotion code's id (`promo_…`) to apply; `None`: the customer
+    /// may enter one.
+    pub promotion: Option<&'a str>,
+    /// The free trial, in days, for a first subscription.
+    pub trial_days: Option<u32>,
+    /// When the session starts: its expiry and its idempotency key follow
+    /// from it ([`StripeClient::create_checkout_session`]).
+    pub start: i64,
     /// `APP_URL`, where Stripe sends the user back.
     pub app_url: &'a str,
 }

@@ -141,6 +141,9 @@ pub struct Stripe {
     /// the default (STRIPE_PRICES, or STRIPE_PRICE_ID as `default`).
     pub prices: Vec<NamedPrice>,
     pub webhook_secret: Secret,
+    /// The free trial of an account's first subscription, in days
+    /// (`TRIAL_DAYS`; 0: none).
+    pub trial_days: u32,
 }
 
 impl Stripe {
@@ -328,11 +331,13 @@ impl Settings {
             stripe_parts,
             (None, None, None) | (Some(_), Some(_), Some(_))
         );
+        let trial_days = env.int("TRIAL_DAYS")? as u32;
         let stripe = match stripe_parts {
             (Some(secret_key), Some(prices), Some(webhook_secret)) => Some(Stripe {
                 secret_key: Secret(secret_key),
                 prices,
                 webhook_secret: Secret(webhook_secret),
+                trial_days,
             }),
             _ => None,
         };

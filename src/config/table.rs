@@ -345,6 +345,13 @@ pub const SETTINGS: &[Setting] = &[
         help: "One Stripe price, sold as the price named `default`; instead of `STRIPE_PRICES`, not with it.",
     },
     Setting {
+        name: "TRIAL_DAYS",
+        default: Some("0"),
+        // Stripe's longest trial.
+        range: Some(Range::Whole { min: 0, max: 730 }),
+        help: "Days of free trial for an account's first subscription (one per account, ever); `0`: no trial.",
+    },
+    Setting {
         name: "STRIPE_WEBHOOK_SECRET",
         default: None,
         range: None,

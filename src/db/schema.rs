@@ -129,6 +129,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    billing_trials (user_id) {
+        user_id -> BigInt,
+        price -> Text,
+        promotion_code -> Text,
+        claimed_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
     billing_events (id) {
         id -> Text,
         kind -> Text,
@@ -341,6 +351,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     billing_customers,
     billing_subscriptions,
     billing_events,
+    billing_trials,
     email_tokens,
     outbox,
     email_sign_ins,

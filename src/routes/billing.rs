@@ -10,11 +10,12 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 
+use super::body::{Fields, OptionalObject};
 use crate::billing::signature;
-use crate::billing::stripe::Checkout;
+use crate::billing::stripe::{Checkout, CHECKOUT_LIFETIME};
 pub use crate::billing::WEBHOOK_PATH;
 use crate::billing::{StripeClient, StripeError};
-use crate::config::Stripe;
+use crate::config::{NamedPrice, Stripe};
 use crate::db::{self, billing};
 use crate::domain::billing::parse_event;
 use crate::domain::Plan;
@@ -43,28 +44,92 @@ fn unavailable(err: StripeError) -> ApiError {
 /// order, as Stripe has them (kept up to an hour: `billing::prices`).
 pub async fn prices(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let (settings, stripe) = configured(&state)?;
-    // Checkout gives no trial: every price's is 0 days.
-    let trial_days = 0;
     let prices = state
         .prices
-        .prices(stripe, &settings.prices, trial_days, state.clock.now())
+        .prices(
+            stripe,
+            &settings.prices,
+            settings.trial_days,
+            state.clock.now(),
+        )
         .await
         .map_err(unavailable)?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "prices": prices })))
 }
 
-/// A Stripe Checkout Session for the premium price: `200 {"url"}`.
+/// What a checkout asks for: `{"price"?, "promotion_code"?}`.
+struct Asked<'a> {
+    price: &'a NamedPrice,
+    /// As the customer typed it; `None` for none (or a blank field).
+    promotion_code: Option<String>,
+}
+
+impl<'a> Asked<'a> {
+    fn read(body: &OptionalObject, settings: &'a Stripe) -> Result<Asked<'a>, ApiError> {
+        let mut fields = Fields::new(&body.0);
+        let price = fields.text_or_null("price", false);
+        let price = fields.parse("price", price, |name| match name {
+            None => Ok(settings.default_price()),
+            Some(name) => settings
+                .prices
+                .iter()
+                .find(|price| price.name == name)
+                .ok_or("is not a price sold here (see GET /billing/prices)"),
+        });
+        let code = fields.text_or_null("promotion_code", false);
+        let code = fields.parse("promotion_code", code, |code| {
+            let code = code.as_deref().map(str::trim).unwrap_or("");
+            if code.is_empty() {
+                Ok(None)
+            } else if code.len() <= 100
+                && code
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                Ok(Some(code.to_owned()))
+            } else {
+                Err("is not a promotion code (letters and digits)")
+            }
+        });
+        match (price, code) {
+            (Ok(price), Ok(promotion_code)) => Ok(Asked {
+                price,
+                promotion_code,
+            }),
+            _ => Err(fields.into_error()),
+        }
+    }
+}
+
+fn unknown_code() -> ApiError {
+    ApiError::field("promotion_code", "is not an active promotion code")
+}
+
+/// A Stripe Checkout Session for a price sold: `200 {"url"}`.
 #[tracing::instrument(name = "checkout", skip_all, fields(user_id = current.0.user.id))]
 pub async fn checkout(
     state: web::Data<AppState>,
     current: CurrentSession,
+    body: OptionalObject,
 ) -> Result<HttpResponse, ApiError> {
     let (settings, stripe) = configured(&state)?;
+    let asked = Asked::read(&body, settings)?;
     let user = current.0.user;
     if user.plan == Plan::Premium {
         return Err(ApiError::AlreadyPremium);
     }
     let user_id = user.id;
+    // The code first: a checkout that cannot be made makes no customer.
+    let promotion = match &asked.promotion_code {
+        None => None,
+        Some(code) => Some(
+            stripe
+                .active_promotion_code(code)
+                .await
+                .map_err(unavailable)?
+                .ok_or_else(unknown_code)?,
+        ),
+    };
     let known = db::idempotent(&state.pool, state.clock.now(), move |conn, _| {
         Ok::<_, ApiError>(billing::customer_of(conn, user_id)?)
     })
@@ -82,18 +147,52 @@ pub async fn checkout(
             .await?
         }
     };
+    // The trial is claimed before Stripe is asked, so that of parallel
+    // checkouts at most one (and its retries) offers it.
+    let trial_start = match settings.trial_days {
+        0 => None,
+        _ => {
+            let price = asked.price.name.clone();
+            let code = promotion.clone().unwrap_or_default();
+            db::once(&state.pool, state.clock.now(), move |conn, now| {
+                Ok::<_, ApiError>(billing::claim_trial(
+                    conn,
+                    user_id,
+                    &price,
+                    &code,
+                    now,
+                    CHECKOUT_LIFETIME,
+                )?)
+            })
+            .await?
+        }
+    };
+    // Without a trial the session starts on the minute: a double click
+    // asks Stripe for the same session twice.
+    let now = state.clock.now();
+    let start = trial_start.unwrap_or(now - now.rem_euclid(60));
     let session = stripe
-        .create_checkout_session(
-            &Checkout {
-                user_id,
-                customer: &customer,
-                price_id: &settings.default_price().id,
-                app_url: &state.settings.app_url,
-            },
-            state.clock.now(),
-        )
+        .create_checkout_session(&Checkout {
+            user_id,
+            customer: &customer,
+            price_id: &asked.price.id,
+            promotion: promotion.as_deref(),
+            trial_days: trial_start.map(|_| settings.trial_days),
+            start,
+            app_url: &state.settings.app_url,
+        })
         .await
-        .map_err(unavailable)?;
+        .map_err(|err| match err {
+            // A code Stripe knows but will not apply here (limited to
+            // first-time customers, another product, its redemptions
+            // used up).
+            StripeError::Refused {
+                status: 400,
+                param: Some(param),
+                ..
+            } if param.starts_with("discounts") => unknown_code(),
+            err => unavailable(err),
+        })?;
     // Remembered until it expires, so that deleting the account can expire
     // it at Stripe first.
     let (id, expires_at) = (session.id, session.expires_at);

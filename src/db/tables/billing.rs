@@ -1,12 +1,13 @@
 //! Queries on `billing_customers`, `billing_subscriptions`,
-//! `billing_checkouts` and `billing_events`, and [`apply_event`]: a Stripe
+//! `billing_checkouts`, `billing_trials` and `billing_events`, and [`apply_event`]: a Stripe
 //! webhook event's effects, committed with the record that the event was
 //! applied.
 
 use diesel::prelude::*;
 
 use super::schema::{
-    billing_checkouts, billing_customers, billing_events, billing_subscriptions, users,
+    billing_checkouts, billing_customers, billing_events, billing_subscriptions, billing_trials,
+    users,
 };
 use super::{Conn, DbConnection};
 use crate::db::engine::Unique;
@@ -98,6 +99,78 @@ pub fn open_checkouts(conn: &mut Conn, user_id: i64, now: i64) -> QueryResult<Ve
         .filter(billing_checkouts::expires_at.gt(now))
         .select(billing_checkouts::id)
         .load(conn)
+}
+
+/// How long a claimed trial may be offered again by a checkout asking for
+/// the same price and code: the Checkout Session made for it is then asked
+/// for again with the same parameters, which Stripe answers with the same
+/// session. Stripe takes a session's `expires_at` only 30 minutes or more
+/// ahead, and it is fixed by the claim, so a claim older than this is no
+/// longer offered (the trial comes back when its session has expired).
+pub const TRIAL_REOFFER_SECONDS: i64 = 1_800;
+
+/// Claims `user_id`'s one trial for a checkout of `price` with
+/// `promotion_code` (`""`: none), its session to expire at `now +
+/// lifetime`. Answers the moment the trial was claimed, which fixes the
+/// Checkout Session's idempotency key and expiry, or `None`: no trial
+/// (the user has subscribed before, or another checkout holds the trial).
+/// Call it in a write transaction.
+///
+/// The user's row in `billing_trials` decides parallel checkouts: on
+/// PostgreSQL the second insert waits for the first transaction and then
+/// finds its claim (SQLite's write lock runs them one after the other).
+/// The same price and code then share the claim, and so one session;
+/// anything else gets no trial.
+pub fn claim_trial(
+    conn: &mut Conn,
+    user_id: i64,
+    price: &str,
+    promotion_code: &str,
+    now: i64,
+    lifetime: i64,
+) -> QueryResult<Option<i64>> {
+    if has_subscribed(conn, user_id)? {
+        return Ok(None);
+    }
+    let claim = (
+        billing_trials::price.eq(price),
+        billing_trials::promotion_code.eq(promotion_code),
+        billing_trials::claimed_at.eq(now),
+        billing_trials::expires_at.eq(now + lifetime),
+    );
+    let insert = diesel::insert_into(billing_trials::table)
+        .values((billing_trials::user_id.eq(user_id), claim))
+        .on_conflict_do_nothing();
+    if super::direct!(conn, |c| insert.execute(c))? > 0 {
+        return Ok(Some(now));
+    }
+    // A claim whose session expired unpaid is taken over; the condition is
+    // part of the UPDATE, so of two checkouts one takes it.
+    let taken = diesel::update(
+        billing_trials::table
+            .find(user_id)
+            .filter(billing_trials::expires_at.le(now)),
+    )
+    .set(claim)
+    .execute(conn)?;
+    if taken > 0 {
+        return Ok(Some(now));
+    }
+    let held: Option<(String, String, i64)> = billing_trials::table
+        .find(user_id)
+        .select((
+            billing_trials::price,
+            billing_trials::promotion_code,
+            billing_trials::claimed_at,
+        ))
+        .get_result(conn)
+        .optional()?;
+    Ok(held.and_then(|(held_price, held_code, claimed_at)| {
+        (held_price == price
+            && held_code == promotion_code
+            && now - claimed_at < TRIAL_REOFFER_SECONDS)
+            .then_some(claimed_at)
+    }))
 }
 
 /// Forgets Checkout Sessions that expired before `now`.

@@ -8,6 +8,7 @@
 
 mod checkout;
 mod edges;
+mod offers;
 mod plan;
 mod prices;
 mod webhook;

@@ -1319,12 +1319,21 @@ export interface paths {
         put?: never;
         /**
          * Start a Stripe Checkout for premium
-         * @description A Stripe Checkout Session in subscription mode for `STRIPE_PRICE_ID`,
-         *     for the caller's Stripe customer (made once and remembered), with
+         * @description A Stripe Checkout Session in subscription mode for the price named
+         *     `price` (the first of `GET /billing/prices` without one), for the
+         *     caller's Stripe customer (made once and remembered), with
          *     `client_reference_id` = the user id. Send the browser to `url`;
          *     Stripe brings it back to `{APP_URL}/billing/success?session_id=…` or
          *     `{APP_URL}/billing/cancel`. The plan changes when Stripe's webhook
-         *     event arrives, not here. No request body is read.
+         *     event arrives, not here.
+         *
+         *     A `promotion_code` is looked up at Stripe and applied; without one,
+         *     Checkout has a field for the customer to enter it. With
+         *     `TRIAL_DAYS` set, an account that never had a subscription gets the
+         *     trial — once: not after a cancellation, and of parallel checkouts
+         *     only those asking for the same price and code share it (they get the
+         *     same session). The same checkout asked for again within the minute
+         *     (or while its trial is held) is the same session.
          */
         post: operations["billingCheckout"];
         delete?: never;
@@ -2307,6 +2316,23 @@ export interface components {
              *     `at`.
              */
             at?: components["schemas"]["Timestamp"] | null;
+        };
+        CheckoutRequest: {
+            /**
+             * @description A price's `name` from `GET /billing/prices`; absent or `null`:
+             *     the first. Another name is `422` (`fields.price`).
+             * @example yearly
+             */
+            price?: string | null;
+            /**
+             * @description A promotion code as the customer types it (letters, digits,
+             *     `-`, `_`; matched at Stripe without regard to case). Blank or
+             *     `null`: none, and Checkout offers its own code field. A code
+             *     Stripe does not have active, or will not apply to this checkout,
+             *     is `422` (`fields.promotion_code`).
+             * @example SPRING26
+             */
+            promotion_code?: string | null;
         };
         /**
          * @example {
@@ -4016,6 +4042,17 @@ export interface components {
                  *     }
                  */
                 "application/json": components["schemas"]["PublishRequest"];
+            };
+        };
+        Checkout: {
+            content: {
+                /**
+                 * @example {
+                 *       "price": "yearly",
+                 *       "promotion_code": "SPRING26"
+                 *     }
+                 */
+                "application/json": components["schemas"]["CheckoutRequest"];
             };
         };
         Password: {
@@ -5920,12 +5957,16 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: components["requestBodies"]["Checkout"];
         responses: {
             200: components["responses"]["BillingUrl"];
+            400: components["responses"]["InvalidJson"];
             401: components["responses"]["NotLoggedIn"];
             403: components["responses"]["ForbiddenOrigin"];
             409: components["responses"]["AlreadyPremium"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
             500: components["responses"]["Internal"];
             501: components["responses"]["BillingNotConfigured"];
             502: components["responses"]["BillingUnavailable"];

@@ -11,7 +11,15 @@
 //!   has it ([`StandIn::set_subscription`]), else `404 resource_missing`;
 //! - `GET /v1/prices/{id}`: the price as the test said Stripe has it
 //!   ([`StandIn::set_price`]), else `404 resource_missing`;
+//! - `GET /v1/promotion_codes?code=…&active=…`: a list of the promotion
+//!   codes the test gave ([`StandIn::set_promotion_code`]) with that
+//!   customer-facing code (case-insensitive, as Stripe matches it) and
+//!   that `active`;
 //! - `DELETE /v1/subscriptions/{id}`: the subscription, `canceled`.
+//!
+//! A Checkout Session with `discounts[0][promotion_code]` naming a code the
+//! test said Stripe will not apply ([`StandIn::refuse_discount`]) is
+//! refused as Stripe refuses it: `400`, `param` naming the discount.
 //!
 //! It records what tollgate sent (method, path, form fields, the
 //! `Authorization` and `Idempotency-Key` headers; see `stand_in`) and, like
@@ -40,6 +48,10 @@ struct Inner {
     subscriptions: HashMap<String, Value>,
     /// Prices as `GET /v1/prices/{id}` answers them.
     prices: HashMap<String, Value>,
+    /// Promotion codes, as `GET /v1/promotion_codes` lists them.
+    promotion_codes: Vec<Value>,
+    /// Promotion code ids a checkout may not apply.
+    refused_discounts: Vec<String>,
     /// Checkout Sessions expired so far.
     expired: Vec<String>,
 }
@@ -93,6 +105,22 @@ impl StandIn {
         self.server.state().prices.insert(id, object);
     }
 
+    /// A promotion code object as Stripe's API has it (`id`, `code`,
+    /// `active`, `coupon`).
+    pub fn set_promotion_code(&self, object: Value) {
+        let mut state = self.server.state();
+        state
+            .promotion_codes
+            .retain(|known| known["id"] != object["id"]);
+        state.promotion_codes.push(object);
+    }
+
+    /// Checkouts applying promotion code `id` are refused (a code limited
+    /// to first-time customers, say).
+    pub fn refuse_discount(&self, id: &str) {
+        self.server.state().refused_discounts.push(id.to_owned());
+    }
+
     /// Every request fails with a 500 until `false`.
     pub fn set_down(&self, down: bool) {
         self.server.state().down = down;
@@ -137,6 +165,30 @@ fn answer(inner: &mut Inner, recorded: &Recorded) -> HttpResponse {
                 "No such price (stand-in).",
             ),
         };
+    }
+    if (recorded.method.as_str(), path) == ("GET", "/v1/promotion_codes") {
+        let code = recorded.param("code").unwrap_or("");
+        let active = recorded.param("active").map(|a| a == "true");
+        let data: Vec<&Value> = inner
+            .promotion_codes
+            .iter()
+            .filter(|p| p["code"].as_str().unwrap_or("").eq_ignore_ascii_case(code))
+            .filter(|p| active.is_none_or(|active| p["active"] == active))
+            .collect();
+        return HttpResponse::Ok().json(json!({
+            "object": "list", "url": "/v1/promotion_codes",
+            "has_more": false, "data": data,
+        }));
+    }
+    if let Some(promotion) = recorded
+        .field("discounts[0][promotion_code]")
+        .filter(|id| inner.refused_discounts.iter().any(|refused| refused == id))
+    {
+        return HttpResponse::BadRequest().json(json!({"error": {
+            "type": "invalid_request_error", "code": null,
+            "param": "discounts[0][promotion_code]",
+            "message": format!("Promotion code {promotion} cannot be applied (stand-in)."),
+        }}));
     }
     if let Some(id) = path
         .strip_prefix("/v1/checkout/sessions/")
