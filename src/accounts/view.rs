@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::config::NamedPrice;
 use crate::db::{self, billing, passkeys, two_factor, users};
 use crate::time::rfc3339;
 
@@ -35,11 +36,21 @@ struct SubscriptionView {
     #[serde(serialize_with = "rfc3339::serialize_optional_unix")]
     current_period_end: Option<i64>,
     cancel_at_period_end: bool,
+    /// The name in `STRIPE_PRICES` of the price it is on; `None` for a
+    /// price not (or no longer) configured.
+    price: Option<String>,
+    #[serde(serialize_with = "rfc3339::serialize_optional_unix")]
+    trial_end: Option<i64>,
 }
 
 impl AccountView {
-    /// The account as stored now, or `None` if it has just been deleted.
-    pub fn load(conn: &mut db::Conn, user_id: i64) -> diesel::QueryResult<Option<Self>> {
+    /// The account as stored now, or `None` if it has just been deleted;
+    /// `prices` are the prices sold, by which its subscription's is named.
+    pub fn load(
+        conn: &mut db::Conn,
+        user_id: i64,
+        prices: &[NamedPrice],
+    ) -> diesel::QueryResult<Option<Self>> {
         let (Some(user), Some(email)) =
             (users::find(conn, user_id)?, users::email_of(conn, user_id)?)
         else {
@@ -69,6 +80,11 @@ impl AccountView {
                     status: sub.status,
                     current_period_end: sub.current_period_end,
                     cancel_at_period_end: sub.cancel_at_period_end,
+                    price: prices
+                        .iter()
+                        .find(|price| Some(&price.id) == sub.price_id.as_ref())
+                        .map(|price| price.name.clone()),
+                    trial_end: sub.trial_end,
                 }),
         }))
     }

@@ -220,6 +220,11 @@ pub use table::{markdown_table, setting, Range, Setting, SETTINGS};
 pub const MIN_SECRET_BYTES: usize = 64;
 
 impl Settings {
+    /// The prices sold, in the configured order (none with billing off).
+    pub fn prices_sold(&self) -> &[NamedPrice] {
+        self.stripe.as_ref().map_or(&[], |stripe| &stripe.prices)
+    }
+
     /// Reads the process environment. A value that is not UTF-8 is an
     /// error, never silently "unset" (which would, say, quietly replace a
     /// broken SESSION_SECRET with a generated one).

@@ -117,6 +117,12 @@ diesel::table! {
         cancel_at_period_end -> Bool,
         last_event_created -> BigInt,
         updated_at -> BigInt,
+        price_id -> Nullable<Text>,
+        price_amount -> Nullable<BigInt>,
+        price_currency -> Nullable<Text>,
+        price_interval -> Nullable<Text>,
+        price_interval_count -> Nullable<BigInt>,
+        trial_end -> Nullable<BigInt>,
     }
 }
 

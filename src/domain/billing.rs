@@ -4,8 +4,11 @@
 //!
 //! Events are read as Stripe documents them
 //! (<https://docs.stripe.com/api/events/object>): `id`, `type`, `created`
-//! and `data.object`. Only the fields tollgate acts on are read, so a newer
-//! API version that adds fields changes nothing here.
+//! and `data.object`. The shapes read are those of API version
+//! `2025-03-31.basil` (the period on the subscription's items, the price
+//! expanded on each item), and the older ones where they differ (the period
+//! on the subscription). Only the fields tollgate acts on are read, so a
+//! newer API version that adds fields changes nothing here.
 
 use serde_json::Value;
 
@@ -72,10 +75,28 @@ pub struct Subscription {
     pub status: String,
     pub current_period_end: Option<i64>,
     pub cancel_at_period_end: bool,
+    /// The price of its first item: what it was sold at.
+    pub price: Option<ItemPrice>,
+    /// When its free trial ends (`trial_end`), if it has one.
+    pub trial_end: Option<i64>,
     /// `metadata[tollgate_user_id]`, which tollgate's checkouts give the
     /// subscriptions they start: one without it was started elsewhere
     /// (one Stripe account may serve several products).
     pub tollgate_user: Option<i64>,
+}
+
+/// A subscription item's price, as the subscription carries it (Stripe
+/// expands it on every item): its id, and the amount and interval it bills.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemPrice {
+    /// `price_…`: `GET /account` names it by `STRIPE_PRICES`.
+    pub id: String,
+    /// `unit_amount`, in the currency's smallest unit.
+    pub amount: Option<i64>,
+    pub currency: Option<String>,
+    /// `recurring.interval`: `day`, `week`, `month` or `year`.
+    pub interval: Option<String>,
+    pub interval_count: Option<i64>,
 }
 
 /// Why an event's body could not be read (the signature was good, so this
@@ -138,7 +159,22 @@ fn subscription(object: &Value) -> Option<Subscription> {
             .as_i64()
             .or_else(|| object["items"]["data"][0]["current_period_end"].as_i64()),
         cancel_at_period_end: object["cancel_at_period_end"].as_bool().unwrap_or(false),
+        price: item_price(&object["items"]["data"][0]["price"]),
+        trial_end: object["trial_end"].as_i64(),
         tollgate_user: tollgate_user(object),
+    })
+}
+
+/// A subscription item's `price` (tollgate's checkouts make subscriptions
+/// of one item).
+fn item_price(price: &Value) -> Option<ItemPrice> {
+    let recurring = &price["recurring"];
+    Some(ItemPrice {
+        id: id_of(price)?,
+        amount: price["unit_amount"].as_i64(),
+        currency: text(price, "currency"),
+        interval: text(recurring, "interval"),
+        interval_count: recurring["interval_count"].as_i64(),
     })
 }
 
@@ -218,8 +254,53 @@ mod tests {
                 status: "active".into(),
                 current_period_end: Some(1_700_100_000),
                 cancel_at_period_end: true,
+                price: None,
+                trial_end: None,
                 tollgate_user: None,
             })
+        );
+    }
+
+    #[test]
+    fn the_price_and_the_trial_come_with_the_subscription() {
+        // As API version 2025-03-31.basil sends it: the price expanded on
+        // each item, the period on the item.
+        let body = event(
+            "customer.subscription.created",
+            json!({"id": "sub_1", "object": "subscription", "customer": "cus_1",
+            "status": "trialing", "trial_start": 1_700_000_000,
+            "trial_end": 1_701_209_600,
+            "items": {"object": "list", "data": [{
+                "id": "si_1", "object": "subscription_item",
+                "current_period_end": 1_701_209_600,
+                "price": {"id": "price_y", "object": "price", "currency": "eur",
+                          "unit_amount": 5000, "type": "recurring",
+                          "recurring": {"interval": "year", "interval_count": 1}},
+            }]}}),
+        );
+        let Change::Subscription(sub) = parse_event(&body).unwrap().change else {
+            panic!("a subscription change");
+        };
+        assert_eq!(sub.trial_end, Some(1_701_209_600));
+        assert_eq!(
+            sub.price,
+            Some(ItemPrice {
+                id: "price_y".into(),
+                amount: Some(5000),
+                currency: Some("eur".into()),
+                interval: Some("year".into()),
+                interval_count: Some(1),
+            })
+        );
+        // A price named only by its id still names it.
+        let mut bare = body.clone();
+        bare["data"]["object"]["items"]["data"][0]["price"] = json!("price_m");
+        let Change::Subscription(sub) = parse_event(&bare).unwrap().change else {
+            panic!("a subscription change");
+        };
+        assert_eq!(
+            sub.price.map(|p| (p.id, p.amount)),
+            Some(("price_m".into(), None))
         );
     }
 

@@ -116,8 +116,10 @@ pub async fn account(
     current: CurrentSession,
 ) -> Result<HttpResponse, ApiError> {
     let user_id = current.0.user.id;
+    let held = state.clone();
     let view = db::idempotent(&state.pool, state.clock.now(), move |conn, _| {
-        Ok::<_, ApiError>(AccountView::load(conn, user_id)?)
+        let prices = held.settings.prices_sold();
+        Ok::<_, ApiError>(AccountView::load(conn, user_id, prices)?)
     })
     .await?
     // Deleted since the session was loaded.

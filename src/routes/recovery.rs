@@ -93,8 +93,8 @@ pub async fn set_email(
                 queued |= send_notice(outbox, conn, now, &held, Notice::EmailChanged)?;
             }
         }
-        let view =
-            AccountView::load(conn, user_id)?.ok_or(ApiError::NotLoggedIn(NoSession::Invalid))?;
+        let view = AccountView::load(conn, user_id, app.settings.prices_sold())?
+            .ok_or(ApiError::NotLoggedIn(NoSession::Invalid))?;
         Ok::<_, ApiError>((view, queued))
     })
     .await?;

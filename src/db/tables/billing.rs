@@ -23,6 +23,8 @@ pub struct SubscriptionRow {
     pub current_period_end: Option<i64>,
     pub cancel_at_period_end: bool,
     pub updated_at: i64,
+    pub price_id: Option<String>,
+    pub trial_end: Option<i64>,
 }
 
 /// The Stripe customer made for `user_id`, if one was.
@@ -291,25 +293,33 @@ fn user_exists(conn: &mut Conn, user_id: i64) -> QueryResult<bool> {
 /// something else. (The same again is no tie: applying it changes
 /// nothing.)
 fn is_tie(conn: &mut Conn, sub: &Subscription, created: i64) -> QueryResult<bool> {
-    let stored: Option<(i64, String, Option<i64>, bool)> = billing_subscriptions::table
+    type Stored = (i64, String, Option<i64>, bool, Option<String>, Option<i64>);
+    let stored: Option<Stored> = billing_subscriptions::table
         .find(&sub.id)
         .select((
             billing_subscriptions::last_event_created,
             billing_subscriptions::status,
             billing_subscriptions::current_period_end,
             billing_subscriptions::cancel_at_period_end,
+            billing_subscriptions::price_id,
+            billing_subscriptions::trial_end,
         ))
         .get_result(conn)
         .optional()?;
-    Ok(stored.is_some_and(|(last, status, end, cancel)| {
-        last == created
-            && (status.as_str(), end, cancel)
-                != (
-                    sub.status.as_str(),
-                    sub.current_period_end,
-                    sub.cancel_at_period_end,
-                )
-    }))
+    let price_id = sub.price.as_ref().map(|price| price.id.as_str());
+    Ok(
+        stored.is_some_and(|(last, status, end, cancel, price, trial_end)| {
+            last == created
+                && (status.as_str(), end, cancel, price.as_deref(), trial_end)
+                    != (
+                        sub.status.as_str(),
+                        sub.current_period_end,
+                        sub.cancel_at_period_end,
+                        price_id,
+                        sub.trial_end,
+                    )
+        }),
+    )
 }
 
 /// `checkout.session.completed`: `customer` is `user_id`'s. Normally
@@ -407,6 +417,7 @@ fn apply_subscription(
     }
     // What the event says of the subscription: inserted, or set on the
     // stored row.
+    let price = sub.price.as_ref();
     let fields = (
         billing_subscriptions::user_id.eq(user_id),
         billing_subscriptions::status.eq(&sub.status),
@@ -414,6 +425,14 @@ fn apply_subscription(
         billing_subscriptions::cancel_at_period_end.eq(sub.cancel_at_period_end),
         billing_subscriptions::last_event_created.eq(created),
         billing_subscriptions::updated_at.eq(now),
+        billing_subscriptions::trial_end.eq(sub.trial_end),
+        (
+            billing_subscriptions::price_id.eq(price.map(|p| &p.id)),
+            billing_subscriptions::price_amount.eq(price.and_then(|p| p.amount)),
+            billing_subscriptions::price_currency.eq(price.and_then(|p| p.currency.as_ref())),
+            billing_subscriptions::price_interval.eq(price.and_then(|p| p.interval.as_ref())),
+            billing_subscriptions::price_interval_count.eq(price.and_then(|p| p.interval_count)),
+        ),
     );
     let insert = diesel::insert_into(billing_subscriptions::table)
         .values((billing_subscriptions::id.eq(&sub.id), fields))

@@ -6,6 +6,7 @@
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
 
+use crate::support::db::count;
 use crate::support::fakes::stripe_stand_in::{Recorded, StandIn};
 use crate::support::stripe::{
     deliver_ok, subscription_event, Customer, SECRET_KEY, WEBHOOK_SECRET,
@@ -230,5 +231,65 @@ async fn parallel_checkouts_offer_one_trial() {
     assert_eq!(prices.len(), 1, "{prices:?}");
     // The other price's checkouts were made, without a trial.
     assert!(sessions(&stripe).iter().any(|s| s.field(TRIAL).is_none()));
+}
+}
+
+/// RFC 3339 as the API writes it.
+fn at(unix: i64) -> String {
+    chrono::DateTime::from_timestamp(unix, 0)
+        .unwrap()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+backend_test! {
+async fn the_account_names_the_price_and_shows_the_trial() {
+    let (app, _stripe) = selling("14").await;
+    let client = app.client();
+    let user: Value = app.register(&client, "Alice").await.json().await.unwrap();
+    assert_eq!(checkout(&app, &client, json!({"price": "yearly"})).await.status(), StatusCode::OK);
+    let customer = Customer { id: "cus_test_1".into(), user_id: user["id"].as_i64().unwrap() };
+
+    // The subscription the trial checkout started, as Stripe's event has it.
+    let t = app.now();
+    let trial_end = t + 14 * 86_400;
+    let mut created = subscription_event(
+        "evt_1", "customer.subscription.created", t, "sub_1", &customer, "trialing",
+    );
+    let object = &mut created["data"]["object"];
+    object["trial_start"] = json!(t);
+    object["trial_end"] = json!(trial_end);
+    object["items"]["data"][0]["current_period_end"] = json!(trial_end);
+    object["items"]["data"][0]["price"] = json!({
+        "id": "price_y", "object": "price", "currency": "eur", "unit_amount": 5000,
+        "type": "recurring", "recurring": {"interval": "year", "interval_count": 1},
+    });
+    deliver_ok(&app, &created).await;
+
+    let account = app.account_json(&client).await;
+    assert_eq!(account["plan"], "premium", "a trial is premium");
+    assert_eq!(
+        account["subscription"],
+        json!({"status": "trialing", "current_period_end": at(trial_end),
+               "cancel_at_period_end": false, "price": "yearly", "trial_end": at(trial_end)})
+    );
+    // What it was sold at is kept with it.
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) AS n FROM billing_subscriptions WHERE price_id = 'price_y' \
+                     AND price_amount = 5000 AND price_currency = 'eur' \
+                     AND price_interval = 'year' AND price_interval_count = 1"),
+        1
+    );
+
+    // Moved (in the portal, say) to a price this server does not sell:
+    // named by none, the trial over.
+    let mut moved = subscription_event(
+        "evt_2", "customer.subscription.updated", t + 60, "sub_1", &customer, "active",
+    );
+    moved["data"]["object"]["items"]["data"][0]["price"]["id"] = json!("price_legacy");
+    deliver_ok(&app, &moved).await;
+    let subscription = &app.account_json(&client).await["subscription"];
+    assert_eq!(subscription["price"], Value::Null);
+    assert_eq!(subscription["trial_end"], Value::Null);
+    assert_eq!(subscription["status"], "active");
 }
 }

@@ -48,11 +48,12 @@ async fn the_account_shows_the_subscription() {
     let mut updated = subscription_event(
         "evt_1", "customer.subscription.updated", t, "sub_1", &customer, "active",
     );
-    // A newer API version: the period end is on the item only.
+    // An API version before 2025-03-31: the period end on the
+    // subscription, not on its item.
     let object = &mut updated["data"]["object"];
     object["cancel_at_period_end"] = json!(true);
-    object.as_object_mut().unwrap().remove("current_period_end");
-    object["items"]["data"][0]["current_period_end"] = json!(1_798_761_600);
+    object["current_period_end"] = json!(1_798_761_600);
+    object["items"]["data"][0].as_object_mut().unwrap().remove("current_period_end");
 
     deliver_ok(&app, &updated).await;
 
@@ -61,7 +62,7 @@ async fn the_account_shows_the_subscription() {
     assert_eq!(
         account["subscription"],
         json!({"status": "active", "current_period_end": "2027-01-01T00:00:00Z",
-               "cancel_at_period_end": true})
+               "cancel_at_period_end": true, "price": "default", "trial_end": null})
     );
 }
 }

@@ -126,17 +126,27 @@ pub fn subscription_event(
         id,
         kind,
         created,
+        // As API version 2025-03-31.basil sends it: the period on the
+        // item, and the item's price expanded.
         json!({
             "id": sub,
             "object": "subscription",
             "customer": customer.id,
             "status": status,
             "cancel_at_period_end": false,
-            "current_period_start": created,
-            "current_period_end": created + 30 * 86_400,
+            "trial_start": null,
+            "trial_end": null,
             "items": {"object": "list", "data": [{
                 "id": "si_test_1", "object": "subscription_item",
-                "price": {"id": PRICE, "object": "price"}, "quantity": 1,
+                "current_period_start": created,
+                "current_period_end": created + 30 * 86_400,
+                "price": {
+                    "id": PRICE, "object": "price", "active": true,
+                    "currency": "eur", "unit_amount": 500, "type": "recurring",
+                    "recurring": {"interval": "month", "interval_count": 1,
+                                  "usage_type": "licensed"},
+                },
+                "quantity": 1,
             }]},
             "metadata": metadata,
         }),

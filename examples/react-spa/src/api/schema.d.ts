@@ -2080,6 +2080,14 @@ export interface components {
             status: string;
             current_period_end: components["schemas"]["Timestamp"] | null;
             cancel_at_period_end: boolean;
+            /**
+             * @description The `name` (as in `GET /billing/prices`) of the price the
+             *     subscription is on; `null` for a price this server does not sell.
+             * @example yearly
+             */
+            price: string | null;
+            /** @description When its free trial ends, `null` when it has none. */
+            trial_end: components["schemas"]["Timestamp"] | null;
         } | null;
         /**
          * @description A free user's monthly read meter (calendar month, UTC). `null` for
