@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use tollgate::accounts::grants::{self, Giver};
 use tollgate::config::{self, Settings};
 use tollgate::db;
 use tollgate::domain::username::username_key;
@@ -27,11 +28,15 @@ enum Command {
     Serve,
     /// Apply pending migrations and exit.
     Migrate,
-    /// Change a user's plan.
+    /// Change a user's plan, or give complimentary premium (`--until`).
     SetPlan {
         username: String,
         #[arg(value_enum)]
         plan: PlanArg,
+        /// With `premium`: premium until this RFC 3339 time, a grant that
+        /// no subscription event shortens (the stored plan stays as it is).
+        #[arg(long, value_name = "TIME", value_parser = rfc3339_seconds)]
+        until: Option<i64>,
     },
     /// Change a user's role (this is how the first admin is made).
     SetRole {
@@ -47,6 +52,12 @@ enum Command {
         #[arg(required = true, value_name = "FILE OR FOLDER")]
         paths: Vec<PathBuf>,
     },
+}
+
+/// `--until`'s value, as Unix seconds.
+fn rfc3339_seconds(text: &str) -> Result<i64, String> {
+    tollgate::time::parse_seconds(text)
+        .ok_or_else(|| "an RFC 3339 time such as 2027-01-31T00:00:00Z".to_owned())
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -126,7 +137,23 @@ fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => actix_web::rt::System::new().block_on(serve(settings)),
         Command::Migrate => migrate(&settings),
-        Command::SetPlan { username, plan } => set_plan(&settings, &username, plan),
+        Command::SetPlan {
+            username,
+            plan,
+            until: None,
+        } => set_plan(&settings, &username, plan),
+        Command::SetPlan {
+            username,
+            plan: PlanArg::Premium,
+            until: Some(until),
+        } => grant_premium(&settings, &username, until),
+        Command::SetPlan {
+            plan: PlanArg::Free,
+            until: Some(_),
+            ..
+        } => Err(anyhow::anyhow!(
+            "--until gives premium until a time: use it with `premium`"
+        )),
         Command::SetRole { username, role } => set_role(&settings, &username, role),
         Command::Import { paths } => match import(&settings, &paths) {
             // Each file that failed has said why on stderr.
@@ -167,7 +194,7 @@ fn set_plan(settings: &Settings, username: &str, plan: PlanArg) -> anyhow::Resul
         PlanArg::Premium => Plan::Premium,
     };
     change_user(settings, username, |conn, user, now| {
-        let from = user.to_user().plan;
+        let from = user.stored_plan();
         if from != plan {
             db::users::set_plan(conn, user.id, plan)?;
             let detail = serde_json::json!({
@@ -190,6 +217,19 @@ fn set_plan(settings: &Settings, username: &str, plan: PlanArg) -> anyhow::Resul
     Ok(())
 }
 
+fn grant_premium(settings: &Settings, username: &str, until: i64) -> anyhow::Result<()> {
+    let now = tollgate::clock::Clock::system().now();
+    if until <= now {
+        anyhow::bail!("--until must be in the future");
+    }
+    change_user(settings, username, |conn, user, now| {
+        grants::set(conn, now, user, Some(until), Giver::Cli).map(|_| ())
+    })?;
+    let until = tollgate::time::format(tollgate::time::from_unix(until));
+    println!("{username} is premium until {until}");
+    Ok(())
+}
+
 fn set_role(settings: &Settings, username: &str, role: RoleArg) -> anyhow::Result<()> {
     let role = match role {
         RoleArg::Reader => Role::Reader,
@@ -197,7 +237,7 @@ fn set_role(settings: &Settings, username: &str, role: RoleArg) -> anyhow::Resul
         RoleArg::Admin => Role::Admin,
     };
     change_user(settings, username, |conn, user, now| {
-        let from = user.to_user().role;
+        let from = user.role();
         if from != role {
             db::users::set_role(conn, user.id, role)?;
             // `by` is the admin who changed it; nobody, from the CLI.

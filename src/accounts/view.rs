@@ -14,6 +14,9 @@ pub struct AccountView {
     user: crate::domain::User,
     email: Option<String>,
     email_verified: bool,
+    /// Complimentary premium until then (`plan` is premium meanwhile).
+    #[serde(serialize_with = "rfc3339::serialize_optional_unix")]
+    premium_until: Option<i64>,
     subscription: Option<SubscriptionView>,
     /// False for an account made by signing in with a provider, until it
     /// sets a password.
@@ -44,12 +47,14 @@ struct SubscriptionView {
 }
 
 impl AccountView {
-    /// The account as stored now, or `None` if it has just been deleted;
-    /// `prices` are the prices sold, by which its subscription's is named.
+    /// The account as stored at `now`, or `None` if it has just been
+    /// deleted; `prices` are the prices sold, by which its subscription's
+    /// is named.
     pub fn load(
         conn: &mut db::Conn,
         user_id: i64,
         prices: &[NamedPrice],
+        now: i64,
     ) -> diesel::QueryResult<Option<Self>> {
         let (Some(user), Some(email)) =
             (users::find(conn, user_id)?, users::email_of(conn, user_id)?)
@@ -69,7 +74,9 @@ impl AccountView {
         Ok(Some(AccountView {
             has_password: user.has_password(),
             two_factor,
-            user: user.to_user(),
+            user: user.to_user(now),
+            // A lapsed grant is no grant.
+            premium_until: user.premium_until.filter(|until| *until > now),
             email: email.email,
             email_verified: email.email_verified,
             // One that gives premium if there is one, else the latest.

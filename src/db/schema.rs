@@ -16,6 +16,7 @@ diesel::table! {
         disabled -> Bool,
         last_login_at -> Nullable<BigInt>,
         passkey_handle -> Nullable<Text>,
+        premium_until -> Nullable<BigInt>,
     }
 }
 

@@ -199,7 +199,7 @@ fn store(conn: &mut Conn, post: &FilePost, now_micros: i64) -> Result<Imported, 
 fn writer_named(conn: &mut Conn, name: &str) -> Result<i64, Failure> {
     let user = users::find_by_key(conn, &username_key(name))?
         .ok_or_else(|| Failure::UnknownAuthor(name.to_owned()))?;
-    if !user.to_user().role.writes() {
+    if !user.role().writes() {
         return Err(Failure::NotAWriter(user.username));
     }
     Ok(user.id)

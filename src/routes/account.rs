@@ -117,9 +117,9 @@ pub async fn account(
 ) -> Result<HttpResponse, ApiError> {
     let user_id = current.0.user.id;
     let held = state.clone();
-    let view = db::idempotent(&state.pool, state.clock.now(), move |conn, _| {
+    let view = db::idempotent(&state.pool, state.clock.now(), move |conn, now| {
         let prices = held.settings.prices_sold();
-        Ok::<_, ApiError>(AccountView::load(conn, user_id, prices)?)
+        Ok::<_, ApiError>(AccountView::load(conn, user_id, prices, now)?)
     })
     .await?
     // Deleted since the session was loaded.

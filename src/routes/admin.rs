@@ -1,5 +1,6 @@
 //! Admins manage people: `GET /admin/users` (search) and
-//! `PATCH /admin/users/{id}` (role, plan, disabled), and
+//! `PATCH /admin/users/{id}` (role, plan, complimentary premium, disabled),
+//! and
 //! `DELETE /admin/users/{id}/two-factor` (a lost phone). Anyone else gets
 //! `403 forbidden`.
 //!
@@ -17,6 +18,7 @@ use serde_json::{json, Value};
 use super::body::{Fields, JsonObject};
 use super::extract::{Admin, PathId};
 use super::pagination::{pagination, single, Pagination};
+use crate::accounts::grants::{self, Giver};
 use crate::accounts::notices::notify;
 use crate::accounts::ways_in::remove_keeping_one;
 use crate::db::{self, events, passkeys, sessions, two_factor, users};
@@ -40,20 +42,29 @@ struct AdminUser {
     created_at: i64,
     #[serde(serialize_with = "rfc3339::serialize_optional_unix")]
     last_login_at: Option<i64>,
+    /// Complimentary premium until then; `plan` is the plan in force.
+    #[serde(serialize_with = "rfc3339::serialize_optional_unix")]
+    premium_until: Option<i64>,
 }
 
-impl From<users::AdminRow> for AdminUser {
-    fn from(row: users::AdminRow) -> Self {
+impl AdminUser {
+    /// `row` as it stands at `now`.
+    fn at(row: users::AdminRow, now: i64) -> Self {
+        let stored = Plan::parse(&row.plan).unwrap_or(Plan::Free);
+        let premium_until = row.premium_until.filter(|until| *until > now);
         AdminUser {
             id: row.id,
             username: row.username,
             email: row.email,
             email_verified: row.email_verified,
-            plan: row.plan,
+            plan: Plan::in_force(stored, premium_until, now)
+                .as_str()
+                .to_owned(),
             role: row.role,
             disabled: row.disabled,
             created_at: row.created_at,
             last_login_at: row.last_login_at,
+            premium_until,
         }
     }
 }
@@ -75,12 +86,16 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let Pagination { page, per_page } = pagination(req.query_string())?;
     let part = search_query(req.query_string())?;
-    let (rows, total) = db::idempotent(&state.pool, state.clock.now(), move |conn, _| {
+    let now = state.clock.now();
+    let (rows, total) = db::idempotent(&state.pool, now, move |conn, _| {
         Ok::<_, ApiError>(users::search(conn, part.as_deref(), (page, per_page))?)
     })
     .await?;
     Ok(HttpResponse::Ok().json(AdminUserList {
-        users: rows.into_iter().map(AdminUser::from).collect(),
+        users: rows
+            .into_iter()
+            .map(|row| AdminUser::at(row, now))
+            .collect(),
         page,
         per_page,
         total,
@@ -110,10 +125,13 @@ fn search_query(query: &str) -> Result<Option<String>, ApiError> {
 struct Change {
     role: Option<Role>,
     plan: Option<Plan>,
+    /// `Some(None)`: remove the grant.
+    premium_until: Option<Option<i64>>,
     disabled: Option<bool>,
 }
 
-fn change(object: &serde_json::Map<String, Value>) -> Result<Change, ApiError> {
+/// The change asked for at `now` (a grant must end after it).
+fn change(object: &serde_json::Map<String, Value>, now: i64) -> Result<Change, ApiError> {
     let mut fields = Fields::new(object);
     let role = fields.optional_text("role");
     let role = fields.parse("role", role, |role| match role {
@@ -136,12 +154,25 @@ fn change(object: &serde_json::Map<String, Value>) -> Result<Change, ApiError> {
             Some(_) => Err("must be true or false"),
         },
     );
-    let (Ok(role), Ok(plan), Ok(disabled)) = (role, plan, disabled) else {
+    let until = fields.time_or_null(
+        "premium_until",
+        crate::time::parse_seconds,
+        "must be an RFC 3339 time, or null",
+    );
+    let premium_until = fields.parse("premium_until", until, |until| match until {
+        Some(until) if until <= now => Err("must be in the future (null removes the grant)"),
+        // Absent leaves the grant as it is; null removes it.
+        until => Ok(object.contains_key("premium_until").then_some(until)),
+    });
+    let (Ok(role), Ok(plan), Ok(premium_until), Ok(disabled)) =
+        (role, plan, premium_until, disabled)
+    else {
         return Err(fields.into_error());
     };
     Ok(Change {
         role,
         plan,
+        premium_until,
         disabled,
     })
 }
@@ -180,16 +211,17 @@ pub async fn reset_two_factor(
 }
 
 /// `PATCH /admin/users/{id}`: a role, a plan (until the next subscription
-/// event, as with `tollgate set-plan`), disabled or enabled. Disabling ends
-/// every session of that user.
+/// event, as with `tollgate set-plan`), complimentary premium until a time
+/// (which no subscription event shortens), disabled or enabled. Disabling
+/// ends every session of that user.
 pub async fn edit(
     state: web::Data<AppState>,
     Admin(by): Admin,
     PathId(id): PathId,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
-    let change = change(&body.0)?;
-    let row = db::once(&state.pool, state.clock.now(), move |conn, now| {
+    let change = change(&body.0, state.clock.now())?;
+    let (row, now) = db::once(&state.pool, state.clock.now(), move |conn, now| {
         let row = users::find_for_admin(conn, id)?.ok_or(ApiError::NotFound)?;
         let role = Role::parse(&row.role).unwrap_or_default();
         let plan = Plan::parse(&row.plan).unwrap_or(Plan::Free);
@@ -218,6 +250,10 @@ pub async fn edit(
             });
             record(conn, EventKind::PlanChanged, detail)?;
         }
+        if let Some(until) = change.premium_until {
+            let user = users::find(conn, id)?.ok_or(ApiError::NotFound)?;
+            grants::set(conn, now, &user, until, Giver::Admin(&by))?;
+        }
         if disabled != row.disabled {
             users::set_disabled(conn, id, disabled)?;
             let kind = if disabled {
@@ -229,8 +265,9 @@ pub async fn edit(
             };
             record(conn, kind, json!({"by": by}))?;
         }
-        users::find_for_admin(conn, id)?.ok_or(ApiError::NotFound)
+        let row = users::find_for_admin(conn, id)?.ok_or(ApiError::NotFound)?;
+        Ok::<_, ApiError>((row, now))
     })
     .await?;
-    Ok(HttpResponse::Ok().json(AdminUser::from(row)))
+    Ok(HttpResponse::Ok().json(AdminUser::at(row, now)))
 }

@@ -163,7 +163,7 @@ async fn log_in(
     }
     let lifetimes = state.lifetimes;
     let stay = sent.stay_signed_in;
-    let user = passed.user.to_user();
+    let user = passed.user.to_user(state.clock.now());
     let (user_id, rehashed) = (user.id, passed.rehashed);
     let by = caller.by.clone();
     let held = caller.held();

@@ -218,7 +218,7 @@ fn finish_sign_in(
             if row.disabled {
                 return Err(ApiError::AccountDisabled);
             }
-            (row.to_user(), Step::FirstFactor)
+            (row.to_user(now), Step::FirstFactor)
         }
         // Asked for while the address was held, which it is no more.
         None if !finish.sign_up => return Err(ApiError::InvalidToken),

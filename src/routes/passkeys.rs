@@ -438,7 +438,7 @@ async fn sign_in_with(
                         held: &held,
                     };
                     let entered = sign_in::enter(conn, now, &lifetimes, sign_in)?;
-                    Ok(Some((account.to_user(), entered)))
+                    Ok(Some((account.to_user(now), entered)))
                 })
                 .await
             },

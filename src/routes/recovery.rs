@@ -93,7 +93,7 @@ pub async fn set_email(
                 queued |= send_notice(outbox, conn, now, &held, Notice::EmailChanged)?;
             }
         }
-        let view = AccountView::load(conn, user_id, app.settings.prices_sold())?
+        let view = AccountView::load(conn, user_id, app.settings.prices_sold(), now)?
             .ok_or(ApiError::NotLoggedIn(NoSession::Invalid))?;
         Ok::<_, ApiError>((view, queued))
     })

@@ -331,7 +331,7 @@ async fn finish(
                         let kind = EventKind::RecoveryCodeUsed;
                         events::record(conn, now, user_id, kind, &event_by, detail)?;
                     }
-                    Ok(Some((found.to_user(), entered)))
+                    Ok(Some((found.to_user(now), entered)))
                 })
                 .await
             },

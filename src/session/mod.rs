@@ -174,7 +174,7 @@ pub async fn lookup(
             })?;
         }
         let has_password = user.has_password();
-        let user = user.to_user();
+        let user = user.to_user(now);
         let metering = match (&asked, free_reads) {
             (Some(asked), Some(free_reads)) => {
                 let reading = Reading {

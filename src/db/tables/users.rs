@@ -20,6 +20,8 @@ pub struct UserRow {
     /// Disabled by an admin: every session was ended then, and a login
     /// with the right password is refused.
     pub disabled: bool,
+    /// Complimentary premium until then ([`Plan::in_force`]).
+    pub premium_until: Option<i64>,
 }
 
 impl UserRow {
@@ -29,16 +31,26 @@ impl UserRow {
         !self.password_hash.is_empty()
     }
 
-    pub fn to_user(&self) -> User {
+    /// The user as the API shows them at `now`: the plan in force then.
+    pub fn to_user(&self, now: i64) -> User {
         User {
             id: self.id,
             username: self.username.clone(),
-            // The CHECK constraint allows only these two values.
-            plan: Plan::parse(&self.plan).unwrap_or(Plan::Free),
-            // Likewise for the three roles.
-            role: Role::parse(&self.role).unwrap_or_default(),
+            plan: Plan::in_force(self.stored_plan(), self.premium_until, now),
+            role: self.role(),
             created_at: self.created_at,
         }
+    }
+
+    pub fn role(&self) -> Role {
+        // The CHECK constraint allows only the three roles.
+        Role::parse(&self.role).unwrap_or_default()
+    }
+
+    /// The plan as stored, without a grant.
+    pub fn stored_plan(&self) -> Plan {
+        // The CHECK constraint allows only these two values.
+        Plan::parse(&self.plan).unwrap_or(Plan::Free)
     }
 }
 
@@ -134,6 +146,14 @@ pub fn set_plan(conn: &mut Conn, id: i64, plan: Plan) -> QueryResult<()> {
         .map(|_| ())
 }
 
+/// Sets or (`None`) removes a user's complimentary premium.
+pub fn set_premium_until(conn: &mut Conn, id: i64, until: Option<i64>) -> QueryResult<()> {
+    diesel::update(users::table.find(id))
+        .set(users::premium_until.eq(until))
+        .execute(conn)
+        .map(|_| ())
+}
+
 /// Sets a user's role. Sessions read the role with the user on every
 /// request, so it holds at once on every session.
 pub fn set_role(conn: &mut Conn, id: i64, role: Role) -> QueryResult<()> {
@@ -164,6 +184,7 @@ pub struct AdminRow {
     pub disabled: bool,
     pub created_at: i64,
     pub last_login_at: Option<i64>,
+    pub premium_until: Option<i64>,
 }
 
 /// One page of users, newest first, and how many there are: all of them,

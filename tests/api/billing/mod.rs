@@ -7,6 +7,7 @@
 //! them, with a test secret, at the app's clock (`support/stripe.rs`).
 
 mod checkout;
+mod complimentary;
 mod edges;
 mod offers;
 mod plan;

@@ -116,8 +116,9 @@ async fn an_admin_searches_users_by_name_or_address_newest_first() {
     assert_eq!(bob["email_verified"], false);
     assert_eq!((&bob["plan"], &bob["role"], &bob["disabled"]), (&json!("free"), &json!("reader"), &json!(false)));
     assert_eq!(bob["last_login_at"], Value::Null, "registered, never logged in");
+    assert_eq!(bob["premium_until"], Value::Null, "no complimentary premium");
     let fields: Vec<&String> = bob.as_object().unwrap().keys().collect();
-    assert_eq!(fields.len(), 9, "AdminUser's fields, no more: {fields:?}");
+    assert_eq!(fields.len(), 10, "AdminUser's fields, no more: {fields:?}");
 
     assert_eq!(usernames(&users_of(&app, &admin, "?q=BOB").await), ["bobby_tables", "bob"]);
     assert_eq!(usernames(&users_of(&app, &admin, "?q=robert%40ex").await), ["bob"]);

@@ -811,11 +811,14 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * Change a user's role, plan or disabled state (admins)
+         * Change a user's role, plan, complimentary premium or disabled state (admins)
          * @description Absent fields stay. Disabling ends every session of the user; their
          *     login with the right password then gets `403 account_disabled`, and
          *     forgot-password sends them nothing, until they are enabled again. A
-         *     plan set here lasts until the next subscription event. A change
+         *     plan set here lasts until the next subscription event;
+         *     `premium_until` gives premium until a time whatever the plan (a
+         *     time not in the future is `422`), and `plan` in the answer is the
+         *     plan in force. A change
          *     that would leave no enabled admin → `409 last_admin`. The user's
          *     events record it (`role_changed`, `plan_changed` with source
          *     `admin`, `account_disabled`, `account_enabled`; `detail.by`: the
@@ -1614,6 +1617,7 @@ export interface components {
          *       "created_at": "2026-11-21T10:00:00Z",
          *       "email": null,
          *       "email_verified": false,
+         *       "premium_until": null,
          *       "subscription": null,
          *       "has_password": true,
          *       "two_factor": {
@@ -1634,6 +1638,11 @@ export interface components {
             /** @description The account's address, as typed; `null` when it has none. */
             email: string | null;
             email_verified: boolean;
+            /**
+             * @description Complimentary premium until then, given by an admin (`plan` is
+             *     premium meanwhile); `null` when there is none running.
+             */
+            premium_until: components["schemas"]["Timestamp"] | null;
             subscription: components["schemas"]["Subscription"];
             /**
              * @description Whether the account has a password (`true` for every account
@@ -2352,7 +2361,8 @@ export interface components {
          *       "role": "author",
          *       "disabled": false,
          *       "created_at": "2026-11-21T10:00:00Z",
-         *       "last_login_at": "2026-11-24T08:30:00Z"
+         *       "last_login_at": "2026-11-24T08:30:00Z",
+         *       "premium_until": null
          *     }
          */
         AdminUser: {
@@ -2368,6 +2378,11 @@ export interface components {
             created_at: components["schemas"]["Timestamp"];
             /** @description The last login with a password; `null` if none since registering. */
             last_login_at: components["schemas"]["Timestamp"] | null;
+            /**
+             * @description Complimentary premium until then (`plan` is the plan in force:
+             *     premium meanwhile); `null` when there is no grant running.
+             */
+            premium_until: components["schemas"]["Timestamp"] | null;
         };
         AdminUserList: {
             /** @description Newest first. */
@@ -2379,8 +2394,19 @@ export interface components {
         };
         AdminUserChangeRequest: {
             role?: components["schemas"]["Role"];
-            /** @enum {string} */
+            /**
+             * @description The stored plan, until the next subscription event sets it again
+             *     (a complimentary grant is apart from it).
+             * @enum {string}
+             */
             plan?: "free" | "premium";
+            /**
+             * @description Complimentary premium until this time (in the future): the user
+             *     is premium until then whatever the stored plan, and free again by
+             *     itself after; subscription events never shorten it. `null`
+             *     removes it; absent leaves it.
+             */
+            premium_until?: components["schemas"]["Timestamp"] | null;
             disabled?: boolean;
         };
         /**
@@ -4155,6 +4181,7 @@ export interface components {
                 /**
                  * @example {
                  *       "role": "author",
+                 *       "premium_until": "2027-01-31T00:00:00Z",
                  *       "disabled": false
                  *     }
                  */

@@ -117,7 +117,8 @@ const READ_AHEAD: &str = "
     CROSS JOIN LATERAL (
         SELECT s.id, s.user_id, s.stay_signed_in, s.created_at, s.last_seen_at,
                s.expires_at, s.user_agent, s.ip,
-               u.id, u.username, u.password_hash, u.plan, u.created_at, u.role, u.disabled
+               u.id, u.username, u.password_hash, u.plan, u.created_at, u.role, u.disabled,
+               u.premium_until
         FROM sessions s JOIN users u ON u.id = s.user_id
         WHERE s.token_hash = k.token_hash
         OFFSET 0
@@ -143,7 +144,16 @@ type AheadSqlType = (
         Nullable<Text>,
         Nullable<Text>,
     ),
-    (BigInt, Text, Text, Text, BigInt, Text, Bool),
+    (
+        BigInt,
+        Text,
+        Text,
+        Text,
+        BigInt,
+        Text,
+        Bool,
+        Nullable<BigInt>,
+    ),
 );
 
 impl QueryFragment<Pg> for ReadAhead<'_> {
@@ -165,7 +175,8 @@ impl QueryFragment<Pg> for ReadAhead<'_> {
 const READ_AHEAD_SQLITE: &str = "
     SELECT s.token_hash, s.id, s.user_id, s.stay_signed_in, s.created_at,
            s.last_seen_at, s.expires_at, s.user_agent, s.ip,
-           u.id, u.username, u.password_hash, u.plan, u.created_at, u.role, u.disabled
+           u.id, u.username, u.password_hash, u.plan, u.created_at, u.role, u.disabled,
+           u.premium_until
     FROM sessions s JOIN users u ON u.id = s.user_id
     WHERE s.token_hash IN (SELECT value FROM json_each(";
 
