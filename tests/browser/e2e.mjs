@@ -404,7 +404,14 @@ async function main() {
         const resets = await textOf(page, "paywall-resets");
         if (!/^Free reads return [A-Z][a-z]{2} \d{1,2}, \d{4}\.$/.test(resets)) throw new Error(`paywall-resets: ${JSON.stringify(resets)}`);
         await expectText(page, "paywall-offer", "Premium: €5 a month, or €50 a year (save 17%)");
+        // The choice of price (the default first, chosen), its trial (run.sh
+        // sets TRIAL_DAYS=14), a code field, and one filled button.
+        if (!await page.getByTestId("price-choice-monthly").isChecked()) throw new Error("the default price is not the one chosen");
+        await expectText(page, "price-saving-yearly", "save 17%");
+        await expectText(page, "trial", "14 days free, then €5 a month");
+        await page.getByTestId("promotion-code").waitFor();
         await page.locator('[data-testid="paywall"] [data-testid="upgrade"].primary').waitFor();
+        await expectCount(page, "button.primary", 1);
         await shotsAtWidths(page, "02-paywall", "the paywall");
         await page.setViewportSize({ width: 1100, height: 800 });
       }
@@ -477,22 +484,11 @@ async function main() {
     // the metadata the checkout asked Stripe to give the subscription (by
     // which tollgate knows it for one of its own).
     const now = Math.floor(Date.now() / 1000);
-    const body = JSON.stringify({
-      id: `evt_e2e_${now}`, object: "event", api_version: "2024-06-20", created: now,
-      type: "customer.subscription.created", livemode: false,
-      data: { object: {
-        id: "sub_e2e_1", object: "subscription", customer: session.form.customer, status: "active",
-        cancel_at_period_end: false, current_period_end: now + 30 * 86400,
-        metadata: { tollgate_user_id: marked },
-      } },
+    await deliverStripeEvent("customer.subscription.created", {
+      id: "sub_e2e_1", object: "subscription", customer: session.form.customer, status: "active",
+      cancel_at_period_end: false, current_period_end: now + 30 * 86400,
+      metadata: { tollgate_user_id: marked },
     });
-    const v1 = createHmac("sha256", WEBHOOK_SECRET).update(`${now}.${body}`).digest("hex");
-    const delivered = await fetch(`${API_URL}/webhooks/stripe`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", "Stripe-Signature": `t=${now},v1=${v1}` },
-      body,
-    });
-    if (delivered.status !== 200) throw new Error(`webhook: ${delivered.status} ${await delivered.text()}`);
 
     // Stripe sends the browser back; the user is premium and reads on.
     await page.goto(`${SPA_URL}/billing/success?session_id=cs_test_1`);
@@ -530,6 +526,79 @@ async function main() {
     await page.getByTestId("logout").click();
     await login(page, username, password);
     await expectAbsent(page, '[data-testid="billing-note"]', "after signing in again");
+  });
+
+  await step("a reader buys a yearly plan with a code through the stand-in: a wrong code is said under its field, the trial is asked for", async () => {
+    const tab = await newTab();
+    const buyer = `y_${suffix}`;
+    await register(tab, buyer, password);
+    await tab.getByTestId("nav-account").click();
+    await tab.locator('[data-testid="subscription"][data-status="none"]').waitFor();
+    await expectText(tab, "account-offer", "Premium: €5 a month, or €50 a year (save 17%).");
+    await expectText(tab, "trial", "14 days free, then €5 a month");
+    await tab.getByTestId("price-choice-yearly").check();
+    await expectText(tab, "trial", "14 days free, then €50 a year");
+
+    // A code Stripe has, but not active: refused before anything is made.
+    const before = (await (await fetch(`${STRIPE_URL}/_requests`)).json()).length;
+    await tab.getByTestId("promotion-code").fill("E2EOLD");
+    await tab.getByTestId("checkout-form").getByTestId("upgrade").click();
+    await expectText(tab, "promotion-code-error", "is not an active promotion code");
+    if (await tab.getByTestId("promotion-code").getAttribute("aria-invalid") !== "true") throw new Error("the refused code's field is not marked invalid");
+    if (!await tab.getByTestId("price-choice-yearly").isChecked()) throw new Error("the yearly price is no longer chosen after the refusal");
+    await shotsAtWidths(tab, "03d-checkout-code-refused", "the account page's checkout with a refused code");
+    await tab.setViewportSize({ width: 1100, height: 800 });
+
+    // The good code, typed as a customer might: Stripe matches it without regard to case.
+    await tab.context().route("https://checkout.stripe.com/**", (route) =>
+      route.fulfill({ status: 200, contentType: "text/html", body: "<h1>Stripe Checkout (stand-in)</h1>" }),
+    );
+    await tab.getByTestId("promotion-code").fill("e2e20");
+    await tab.getByTestId("checkout-form").getByTestId("upgrade").click();
+    await tab.waitForURL(/^https:\/\/checkout\.stripe\.com\/c\/pay\/cs_test_/);
+
+    const sent = (await (await fetch(`${STRIPE_URL}/_requests`)).json()).slice(before);
+    const lookups = sent.filter((r) => r.method === "GET" && r.path === "/v1/promotion_codes").map((r) => r.query);
+    if (lookups.length !== 2 || lookups[0].code !== "E2EOLD" || lookups[1].code !== "e2e20" || lookups.some((q) => q.active !== "true")) {
+      throw new Error(`promotion code look-ups: ${JSON.stringify(lookups)}`);
+    }
+    const sessions = sent.filter((r) => r.method === "POST" && r.path === "/v1/checkout/sessions");
+    if (sessions.length !== 1) throw new Error(`${sessions.length} checkout sessions asked for, expected 1: ${JSON.stringify(sessions)}`);
+    const { form } = sessions[0];
+    const expected = {
+      "line_items[0][price]": "price_e2e_yearly",
+      "discounts[0][promotion_code]": "promo_e2e20",
+      "subscription_data[trial_period_days]": "14",
+    };
+    for (const [field, value] of Object.entries(expected)) {
+      if (form[field] !== value) throw new Error(`the checkout session has ${field}=${JSON.stringify(form[field])}, expected ${value}: ${JSON.stringify(form)}`);
+    }
+    // A discount given, Checkout's own code field is not offered too (Stripe takes one or the other).
+    if ("allow_promotion_codes" in form) throw new Error(`the checkout session also allows promotion codes: ${JSON.stringify(form)}`);
+
+    // Stripe starts the trial; the account page names the price and the trial's end.
+    const now = Math.floor(Date.now() / 1000);
+    const trialEnd = now + 14 * 86400;
+    await deliverStripeEvent("customer.subscription.created", {
+      id: "sub_e2e_yearly", object: "subscription", customer: form.customer, status: "trialing",
+      cancel_at_period_end: false, trial_start: now, trial_end: trialEnd,
+      items: { object: "list", data: [{
+        id: "si_e2e_yearly", object: "subscription_item", current_period_end: trialEnd,
+        price: { id: "price_e2e_yearly", object: "price", currency: "eur", unit_amount: 5000, type: "recurring",
+          recurring: { interval: "year", interval_count: 1 } },
+      }] },
+      metadata: { tollgate_user_id: form["metadata[tollgate_user_id]"] },
+    });
+    const checkout = new URL(tab.url()).pathname.split("/").pop();
+    await tab.goto(`${SPA_URL}/billing/success?session_id=${checkout}`);
+    await tab.getByTestId("billing-note").filter({ hasText: "You're premium." }).waitFor();
+    await tab.getByTestId("nav-account").click();
+    await tab.locator('[data-testid="subscription"][data-status="trialing"]').waitFor();
+    const day = new Date(trialEnd * 1000).toLocaleDateString("en-US", { month: "short", day: "numeric", year: "numeric", timeZone: "UTC" });
+    await expectText(tab, "subscription", `Subscription: trialing, free trial until ${day}, then €50 a year`);
+    await expectText(tab, "subscription-price", "€50 a year");
+    await shotsAtWidths(tab, "03e-account-trialing", "the account page of a trialing subscriber");
+    await tab.context().close();
   });
 
   await step("sessions: end one, then log out everywhere else", async () => {
@@ -767,6 +836,25 @@ async function main() {
   });
 }
 
+
+/**
+ * Delivers a Stripe event of `type` about `object` to tollgate's webhook,
+ * signed with WEBHOOK_SECRET as Stripe signs it; fails unless it is taken.
+ */
+async function deliverStripeEvent(type, object) {
+  const now = Math.floor(Date.now() / 1000);
+  const body = JSON.stringify({
+    id: `evt_e2e_${object.id}_${now}`, object: "event", api_version: "2024-06-20", created: now,
+    type, livemode: false, data: { object },
+  });
+  const v1 = createHmac("sha256", WEBHOOK_SECRET).update(`${now}.${body}`).digest("hex");
+  const delivered = await fetch(`${API_URL}/webhooks/stripe`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", "Stripe-Signature": `t=${now},v1=${v1}` },
+    body,
+  });
+  if (delivered.status !== 200) throw new Error(`webhook: ${delivered.status} ${await delivered.text()}`);
+}
 
 /** The value of `data-<name>` on the element `testid`. */
 async function dataOf(p, testid, name) {

@@ -271,6 +271,45 @@ export async function publishing(t, { suffix, password }) {
     await expectText(readerTab, "meter", meterText(limit - 1));
   });
 
+  await step("the admin gives the reader complimentary premium until a date: the premium post opens; removed, the reader is free again", async () => {
+    await admin.getByTestId("users-q").fill(reader);
+    await admin.getByTestId("users-search").click();
+    const row = admin.locator(`[data-testid="user-row"][data-username="${reader}"]`);
+    await row.waitFor();
+    const id = (await row.locator('select[data-testid^="user-role-"]').getAttribute("data-testid")).slice("user-role-".length);
+    // A date input takes YYYY-MM-DD; the grant ends as that day begins (UTC).
+    const until = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
+    await admin.getByTestId(`user-premium-until-${id}`).fill(until);
+    await admin.getByTestId(`user-grant-${id}-give`).click();
+    await admin.locator(`[data-testid="user-row"][data-username="${reader}"][data-plan="premium"]`).waitFor();
+    const grant = await textOf(admin, `user-grant-${id}`);
+    if (!grant.startsWith("Complimentary until ") || !grant.includes(until.slice(0, 4))) throw new Error(`the grant reads ${JSON.stringify(grant)}`);
+    const saved = await textOf(admin, `user-saved-${id}`);
+    if (!saved.includes("not billed")) throw new Error(`the saved note: ${JSON.stringify(saved)}`);
+    await shotsAtWidths(admin, "26b-admin-complimentary", "Admin → Users with a complimentary grant");
+
+    // The reader's next request reads the grant: the premium post opens.
+    await readerTab.reload();
+    await readerTab.getByTestId(`post-link-${premiumId}`).click();
+    await readerTab.getByTestId("post-body").waitFor();
+    await expectAbsent(readerTab, '[data-testid="paywall"]', "the premium post during a grant");
+    await readerTab.getByTestId("nav-account").click();
+    await expectText(readerTab, "account-plan", "premium");
+    const shown = await textOf(readerTab, "account-grant");
+    if (!shown.startsWith(", complimentary until ")) throw new Error(`the account's grant reads ${JSON.stringify(shown)}`);
+
+    await admin.getByTestId(`user-grant-remove-${id}`).click();
+    await admin.locator(`[data-testid="user-row"][data-username="${reader}"][data-plan="free"]`).waitFor();
+    await admin.getByTestId(`user-premium-until-${id}`).waitFor();
+    await readerTab.reload();
+    await readerTab.getByTestId("nav-account").click();
+    await expectText(readerTab, "account-plan", "free");
+    await expectAbsent(readerTab, '[data-testid="account-grant"]', "the account after the grant was removed");
+    await readerTab.getByTestId("nav-posts").click();
+    // Reads during the grant spent nothing.
+    await expectText(readerTab, "meter", meterText(limit - 1));
+  });
+
   await step("unpublish takes the post from readers; delete (confirmed) removes the premium one", async () => {
     await author.getByTestId("nav-mine").click();
     await author.getByTestId("mine-filter-all").click();

@@ -4,7 +4,8 @@
 # `vite preview`, then drives Debian's Chromium through playwright-core
 # (tests/browser/e2e.mjs). Billing is on, with a local Stripe stand-in
 # (tests/browser/stripe-stand-in.mjs; there is no internet here) as its
-# API. Before the browser starts, an admin is registered and made one with
+# API, two prices (monthly, yearly) and a 14-day trial. Before the browser
+# starts, an admin is registered and made one with
 # `tollgate set-role`, as an operator makes the first admin; e2e.mjs signs
 # in as them (E2E_ADMIN_USERNAME, E2E_ADMIN_PASSWORD). Sign-in with another
 # provider is on too: a real OpenID Connect provider (tests/oidc/provider.mjs,
@@ -158,7 +159,7 @@ say "starting tollgate on 127.0.0.1:$API_PORT (fresh database in $WORK)"
     REGISTER_MAX_PER_IP_PER_HOUR=1000000000 LOGIN_MAX_FAILURES_PER_IP=1000000000 FORGOT_MAX_PER_IP_PER_HOUR=1000000000 EMAIL_SIGN_IN_MAX_PER_IP_PER_HOUR=1000000000 MAIL_MAX_PER_ADDRESS_PER_HOUR=100 SIGN_IN_STARTS_MAX_PER_IP_PER_HOUR=1000000000 \
     CORS_ALLOWED_ORIGINS="$SPA_URL" DATABASE_URL="$WORK/tollgate.db" \
     FREE_READS=5 PUBLIC_LISTING=true SEED_DEMO_POSTS=true APP_URL="$SPA_URL" MAIL_DIR="$MAIL_DIR" \
-    STRIPE_SECRET_KEY=sk_test_e2e STRIPE_PRICES=monthly=price_e2e_monthly,yearly=price_e2e_yearly STRIPE_WEBHOOK_SECRET="$WEBHOOK_SECRET" \
+    STRIPE_SECRET_KEY=sk_test_e2e STRIPE_PRICES=monthly=price_e2e_monthly,yearly=price_e2e_yearly TRIAL_DAYS=14 STRIPE_WEBHOOK_SECRET="$WEBHOOK_SECRET" \
     STRIPE_API_BASE="$STRIPE_URL" PUBLIC_URL="$API_URL" \
     OIDC_PROVIDERS=corp OIDC_CORP_ISSUER="$OIDC_ISSUER" \
     OIDC_CORP_CLIENT_ID="$OIDC_CLIENT_ID" OIDC_CORP_CLIENT_SECRET="$OIDC_CLIENT_SECRET" "$TOLLGATE" serve

@@ -6,14 +6,21 @@ export type Price = Schemas["Price"];
 // GET /billing/prices, asked once per page load and shared: the server keeps
 // Stripe's answer an hour, and the offer does not change while a page is open.
 let asked: Promise<Price[]> | null = null;
+// The answer once it is in: a view opened later starts with the offer
+// instead of drawing itself first without it.
+let known: Price[] | null = null;
 
-/** The prices sold (the first the default); empty when billing is off or Stripe cannot be reached. */
-export function usePrices(): Price[] {
-  const [prices, setPrices] = useState<Price[]>([]);
+/**
+ * The prices sold (the first the default): `null` until the answer is in,
+ * empty when billing is off or Stripe cannot be reached.
+ */
+export function usePrices(): Price[] | null {
+  const [prices, setPrices] = useState<Price[] | null>(known);
   useEffect(() => {
     asked ??= call(client.GET("/billing/prices"))
       .then((answer) => answer.prices)
-      .catch(() => []);
+      .catch(() => [])
+      .then((p) => (known = p));
     let live = true;
     asked.then((p) => live && setPrices(p));
     return () => {
@@ -39,6 +46,18 @@ export function priceText(p: Price): string {
   return `${money(p.amount, p.currency)} ${every}`;
 }
 
+/** What the chooser calls a price, by how often it bills: "Monthly", "Yearly", "Every 3 months". */
+export function periodName(p: Price): string {
+  if (p.interval_count !== 1) return `Every ${p.interval_count} ${p.interval}s`;
+  return { day: "Daily", week: "Weekly", month: "Monthly", year: "Yearly" }[p.interval];
+}
+
+/** A price's free trial: "14 days free, then €5 a month"; null when it has none. */
+export function trialText(p: Price): string | null {
+  if (p.trial_days <= 0) return null;
+  return `${p.trial_days} day${p.trial_days === 1 ? "" : "s"} free, then ${priceText(p)}`;
+}
+
 /** How much a yearly price saves against twelve months of a monthly one, in whole per cent (null: nothing to compare). */
 export function yearlySaving(prices: Price[]): number | null {
   const monthly = prices.find((p) => p.interval === "month" && p.interval_count === 1);
@@ -49,8 +68,8 @@ export function yearlySaving(prices: Price[]): number | null {
 }
 
 /** The offer in one line: "Premium: €5 a month, or €50 a year (save 17%)". Null without prices. */
-export function offerLine(prices: Price[]): string | null {
-  if (prices.length === 0) return null;
+export function offerLine(prices: Price[] | null): string | null {
+  if (!prices?.length) return null;
   const saving = yearlySaving(prices);
   const each = prices.map((p) => (p.interval === "year" && saving ? `${priceText(p)} (save ${saving}%)` : priceText(p)));
   return `Premium: ${each.join(", or ")}`;

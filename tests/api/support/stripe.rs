@@ -172,7 +172,10 @@ pub async fn customer(app: &TestApp, stripe: &StandIn, name: &str) -> (Client, i
 /// The caller's plan, as `/check_session` reports it.
 pub async fn plan(app: &TestApp, client: &Client) -> String {
     let me: Value = app.check_session(client).await.json().await.unwrap();
-    me["plan"].as_str().unwrap_or_else(|| panic!("{me}")).to_owned()
+    me["plan"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{me}"))
+        .to_owned()
 }
 
 /// As `tollgate set-plan` would.

@@ -1,12 +1,12 @@
 import { useState, type FormEvent } from "react";
-import { asApiError, call, client, type OnAuthLost } from "../api/client";
+import { asApiError, call, client, type Account as AccountData, type OnAuthLost } from "../api/client";
 import { day } from "../dates";
 import { useLoad } from "../hooks/useLoad";
 import { BillingAction } from "./Billing";
 import { SignInAgain } from "./Providers";
 import ChangePassword from "./ChangePassword";
 import Address from "./Address";
-import { offerLine, usePrices } from "../prices";
+import { offerLine, priceText, usePrices, type Price } from "../prices";
 
 // GET /account: the plan and the Stripe subscription, the address and
 // whether it is verified; POST /email changes or removes the address.
@@ -28,7 +28,8 @@ export default function Account({ onAuthLost }: { onAuthLost: OnAuthLost }) {
   const [reauth, setReauth] = useState(false);
   const [busy, setBusy] = useState(false);
   const [changingPassword, setChangingPassword] = useState(false);
-  const offer = offerLine(usePrices());
+  const prices = usePrices();
+  const offer = offerLine(prices);
   // The verification link sent again: the same unverified address, re-sent.
   const [resending, setResending] = useState(false);
   const [resendPassword, setResendPassword] = useState("");
@@ -91,21 +92,20 @@ export default function Account({ onAuthLost }: { onAuthLost: OnAuthLost }) {
       <p>
         <strong>{account.username}</strong>, member since {day(account.created_at)}, plan{" "}
         <span className="plan" data-testid="account-plan">{account.plan}</span>
+        {account.premium_until && (
+          <span data-testid="account-grant">, complimentary until {day(account.premium_until)}</span>
+        )}
       </p>
       {sub ? (
-        <p data-testid="subscription" data-status={sub.status}>
-          Subscription: <strong>{sub.status.replace("_", " ")}</strong>
-          {sub.current_period_end &&
-            (sub.cancel_at_period_end
-              ? `, ends on ${day(sub.current_period_end)}`
-              : `, next charge on ${day(sub.current_period_end)}`)}
-        </p>
+        <Subscription sub={sub} price={prices?.find((p) => p.name === sub.price)} />
       ) : (
         <p data-testid="subscription" data-status="none">
           No subscription.{account.plan === "free" && offer && <> <span data-testid="account-offer">{offer}.</span></>}
         </p>
       )}
-      <BillingAction plan={account.plan} />
+      {/* The trial is for a first subscription: an account that had one is offered none. */}
+      {/* Premium by a grant alone: nothing to buy, and no billing to manage. */}
+      {!(account.premium_until && !sub) && <BillingAction plan={account.plan} trial={!sub} />}
       <div className="row" data-testid="password-row">
         <p data-testid="account-password" data-set={account.has_password ? "true" : "false"}>
           {account.has_password ? "Password: set." : "Password: none, you sign in with a provider (Account security can set one)."}
@@ -169,5 +169,30 @@ export default function Account({ onAuthLost }: { onAuthLost: OnAuthLost }) {
         <button type="submit" data-testid="email-submit" disabled={busy}>{busy ? "…" : "Save"}</button>
       </form>
     </section>
+  );
+}
+
+/**
+ * The subscription in one line: "active, €50 a year, next charge on May 1,
+ * 2027"; while trialing "trialing, free trial until Apr 1, 2026, then €50 a
+ * year". The price is the one the subscription is on, when it is one of
+ * those sold (GET /billing/prices).
+ */
+function Subscription({ sub, price }: { sub: NonNullable<AccountData["subscription"]>; price: Price | undefined }) {
+  const trialUntil = sub.status === "trialing" ? sub.trial_end : null;
+  const end = sub.current_period_end;
+  return (
+    <p data-testid="subscription" data-status={sub.status}>
+      Subscription: <strong>{sub.status.replace("_", " ")}</strong>
+      {trialUntil && <>, <span data-testid="subscription-trial">free trial until {day(trialUntil)}</span></>}
+      {price && (
+        <>, {trialUntil && !sub.cancel_at_period_end && "then "}
+          <span data-testid="subscription-price">{priceText(price)}</span></>
+      )}
+      {end && (sub.cancel_at_period_end
+        ? `, ends on ${day(end)}`
+        // The trial's end is the first charge: said once.
+        : trialUntil && day(trialUntil) === day(end) ? null : `, next charge on ${day(end)}`)}
+    </p>
   );
 }

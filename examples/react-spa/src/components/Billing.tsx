@@ -1,17 +1,25 @@
-import { useState } from "react";
+import { useId, useState, type FormEvent } from "react";
 import { ApiError, asApiError, call, client, type Plan } from "../api/client";
+import { periodName, priceText, trialText, usePrices, yearlySaving, type Price } from "../prices";
 
 // POST /billing/checkout or /billing/portal, then off to the Stripe-hosted
 // page it names. Stripe brings the browser back to APP_URL/billing/success
 // (or /billing/cancel, or /account from the portal). The plan changes when
 // Stripe's webhook reaches the server, not on the way back.
+
+/** Sends the browser to the Stripe page the server answered with. */
+async function goTo(page: Promise<{ url: string }>) {
+  const { url } = await page;
+  window.location.assign(url);
+}
+
 function useStripeRedirect(path: "/billing/checkout" | "/billing/portal") {
   const [state, setState] = useState<{ busy: boolean; error: ApiError | null }>({ busy: false, error: null });
   async function go() {
     setState({ busy: true, error: null });
     try {
-      const { url } = await call(client.POST(path));
-      window.location.assign(url);
+      // No body: a checkout for the default price.
+      await goTo(call(client.POST(path)));
     } catch (caught) {
       const err = asApiError(caught);
       // 501 billing_not_configured, 502 billing_unavailable, 409 …: the
@@ -20,6 +28,11 @@ function useStripeRedirect(path: "/billing/checkout" | "/billing/portal") {
     }
   }
   return [state, go] as const;
+}
+
+/** The server's sentence when Stripe's page could not be had. */
+function BillingError({ error }: { error: ApiError | null }) {
+  return error && <span className="error" role="alert" data-testid="billing-error" data-code={error.code}> {error.message}</span>;
 }
 
 /** A button off to one of Stripe's pages, with the server's sentence beside it when that fails. */
@@ -40,16 +53,109 @@ function StripeButton({ path, testid, label, opening, primary = false, pill = fa
       <button className={primary ? "primary" : pill ? "pill" : undefined} data-testid={testid} disabled={busy} onClick={go}>
         {busy ? opening : label}
       </button>
-      {error && <span className="error" data-testid="billing-error" data-code={error.code}> {error.message}</span>}
+      <BillingError error={error} />
     </span>
   );
 }
 
-/** "Upgrade" for free users: a Stripe Checkout for the premium plan. */
-export function UpgradeButton({ primary = false }: { primary?: boolean }) {
+/**
+ * "Upgrade" for free users: the prices to choose from and a promotion code
+ * field, then Stripe Checkout. Without prices (billing off, Stripe out of
+ * reach) a single button for the default price, whose failure the server
+ * explains.
+ */
+export function UpgradeButton({ primary = false, trial = true }: {
+  primary?: boolean;
+  /** The reader may still have a free trial (none for an account that ever subscribed). */
+  trial?: boolean;
+}) {
+  const prices = usePrices();
+  // Nothing while the prices are asked for: the choice would take the
+  // button's place a moment later.
+  if (prices === null) return null;
+  const [first, ...others] = prices;
+  if (!first) {
+    return (
+      <StripeButton path="/billing/checkout" testid="upgrade" label="Upgrade to premium" opening="Opening checkout…"
+        primary={primary} />
+    );
+  }
+  return <CheckoutForm prices={[first, ...others]} primary={primary} trial={trial} />;
+}
+
+/**
+ * The choice of price (real radio inputs, drawn as a row of cards), the
+ * chosen one's trial, an optional promotion code and the button. The
+ * server checks the code at Stripe: one it does not have active, or will
+ * not apply, comes back as a 422 shown under the field, and nothing is
+ * bought.
+ */
+function CheckoutForm({ prices, primary, trial }: {
+  /** The prices sold, the default first. */
+  prices: [Price, ...Price[]];
+  primary: boolean;
+  trial: boolean;
+}) {
+  const id = useId();
+  const [chosen, setChosen] = useState(prices[0].name);
+  const [code, setCode] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [fields, setFields] = useState<Record<string, string>>({});
+  const [error, setError] = useState<ApiError | null>(null);
+  const price = prices.find((p) => p.name === chosen) ?? prices[0];
+  const saving = yearlySaving(prices);
+  const trialLine = trial ? trialText(price) : null;
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    setBusy(true);
+    setFields({});
+    setError(null);
+    try {
+      // A blank code is none: Checkout then has a code field of its own.
+      const body = { price: price.name, promotion_code: code.trim() || null };
+      await goTo(call(client.POST("/billing/checkout", { body })));
+    } catch (caught) {
+      const err = asApiError(caught);
+      if (err.code === "validation_failed" && (err.fields.price || err.fields.promotion_code)) setFields(err.fields);
+      else setError(err);
+      setBusy(false);
+    }
+  }
+
   return (
-    <StripeButton path="/billing/checkout" testid="upgrade" label="Upgrade to premium" opening="Opening checkout…"
-      primary={primary} />
+    <form className="checkout" onSubmit={submit} noValidate data-testid="checkout-form">
+      <fieldset className="price-choice" aria-describedby={fields.price ? `${id}-price-error` : undefined}>
+        <legend className="visually-hidden">How often to pay</legend>
+        {prices.map((p) => (
+          <label key={p.name} className="price-option">
+            <input type="radio" name={`${id}-price`} value={p.name} data-testid={`price-choice-${p.name}`}
+              checked={p.name === price.name} onChange={() => setChosen(p.name)} />
+            <span className="period">{periodName(p)}</span>
+            <span>{priceText(p)}</span>
+            {p.interval === "year" && p.interval_count === 1 && saving && (
+              <span className="saving" data-testid={`price-saving-${p.name}`}>save {saving}%</span>
+            )}
+          </label>
+        ))}
+      </fieldset>
+      {fields.price && <p className="field-error" id={`${id}-price-error`} data-testid="price-error">{fields.price}</p>}
+      {trialLine && <p className="trial" data-testid="trial">{trialLine}</p>}
+      <label htmlFor={`${id}-code`}>Promotion code (optional)</label>
+      <input id={`${id}-code`} data-testid="promotion-code" value={code} autoComplete="off" autoCapitalize="characters"
+        spellCheck={false} aria-invalid={fields.promotion_code ? true : undefined}
+        aria-describedby={fields.promotion_code ? `${id}-code-error` : undefined}
+        onChange={(e) => setCode(e.target.value)} />
+      {fields.promotion_code && (
+        <p className="field-error" id={`${id}-code-error`} data-testid="promotion-code-error">{fields.promotion_code}</p>
+      )}
+      <span className="billing">
+        <button type="submit" className={primary ? "primary" : undefined} data-testid="upgrade" disabled={busy}>
+          {busy ? "Opening checkout…" : "Upgrade to premium"}
+        </button>
+        <BillingError error={error} />
+      </span>
+    </form>
   );
 }
 
@@ -63,13 +169,19 @@ export function ManageBillingButton() {
  * (they read everything). `compact`: the header's, a small "Upgrade" pill
  * and nothing for subscribers (the account page manages billing).
  */
-export function BillingAction({ plan, staff = false, compact = false }: { plan: Plan; staff?: boolean; compact?: boolean }) {
+export function BillingAction({ plan, staff = false, compact = false, trial = true }: {
+  plan: Plan;
+  staff?: boolean;
+  compact?: boolean;
+  /** The reader may still have a free trial. */
+  trial?: boolean;
+}) {
   if (plan === "premium") return compact ? null : <ManageBillingButton />;
   if (staff) return null;
-  return compact ? <UpgradePill /> : <UpgradeButton />;
+  return compact ? <UpgradePill /> : <UpgradeButton trial={trial} />;
 }
 
-/** The header's upgrade: a small pill, the same checkout. */
+/** The header's upgrade: a small pill, a checkout for the default price. */
 function UpgradePill() {
   return <StripeButton path="/billing/checkout" testid="upgrade" label="Upgrade" opening="…" pill />;
 }

@@ -17,7 +17,7 @@ import Address from "./Address";
 const ROLES: Role[] = ["reader", "author", "admin"];
 const PLANS: Plan[] = ["free", "premium"];
 
-type Change = { role?: Role; plan?: Plan; disabled?: boolean };
+type Change = { role?: Role; plan?: Plan; premium_until?: string | null; disabled?: boolean };
 type Field = keyof Change;
 /** The last change of a row: to which control, and how it went. */
 type Outcome = { field: Field; ok: true; note: string } | { field: Field; ok: false; err: ApiError };
@@ -39,13 +39,17 @@ function needsConfirming(user: AdminUser, change: Change): Pending | null {
   return null;
 }
 
-/** What "Saved" adds for a change: a premium plan set here is not billed. */
+/** What "Saved" adds for a change: premium set here is not billed. */
 function savedNote(change: Change): string {
-  return change.plan === "premium" ? "Saved. Premium by hand: not billed, and Stripe's next event for them may change it." : "Saved";
+  if (change.plan === "premium") return "Saved. Premium by hand: not billed, and Stripe's next event for them may change it.";
+  if (change.premium_until) return `Saved. Premium until ${day(change.premium_until)}, not billed; it ends by itself.`;
+  if (change.premium_until === null) return "Saved. No complimentary premium.";
+  return "Saved";
 }
 
 // Admin → Users: GET /admin/users?q= (a part of the username or address),
-// and PATCH /admin/users/{id} for a role, a plan or the disabled switch.
+// and PATCH /admin/users/{id} for a role, a plan, complimentary premium
+// until a date, or the disabled switch.
 // Each control saves as soon as it changes; until the server has answered,
 // the row shows what is stored, so a refused change (409 last_admin, …)
 // leaves the control where it was, with the server's sentence beside it.
@@ -162,7 +166,12 @@ export default function Users({ me, onSelfChanged, onAuthLost }: {
                     <SelectCell user={u} field="role" label="Role" options={ROLES} disabled={busy === u.id || !!asking}
                       onSelect={(role) => propose(u, { role })}>{said("role")}</SelectCell>
                     <SelectCell user={u} field="plan" label="Plan" options={PLANS} disabled={busy === u.id || !!asking}
-                      onSelect={(plan) => propose(u, { plan })}>{said("plan")}</SelectCell>
+                      onSelect={(plan) => propose(u, { plan })}>
+                      {said("plan")}
+                      <Complimentary user={u} disabled={busy === u.id || !!asking}
+                        onGrant={(premium_until) => propose(u, { premium_until })} />
+                      {said("premium_until")}
+                    </SelectCell>
                     <td data-label="Account">
                       <label className="check">
                         <input type="checkbox" data-testid={`user-disabled-${u.id}`} checked={u.disabled}
@@ -204,5 +213,42 @@ function SelectCell<F extends "role" | "plan">({ user, field, label, options, di
       </select>
       {children}
     </td>
+  );
+}
+
+/** Tomorrow's date as a date input writes it (UTC): the first day a grant may end on. */
+function tomorrow(): string {
+  return new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+}
+
+/**
+ * Complimentary premium: premium until a date whatever the plan (not
+ * billed, never shortened by Stripe), ending by itself as that day begins
+ * (UTC). A running grant shows its end and can be removed.
+ */
+function Complimentary({ user, disabled, onGrant }: {
+  user: AdminUser;
+  disabled: boolean;
+  onGrant: (until: string | null) => void;
+}) {
+  const [date, setDate] = useState("");
+  const id = `user-premium-until-${user.id}`;
+  if (user.premium_until) {
+    return (
+      <span className="grant" data-testid={`user-grant-${user.id}`}>
+        Complimentary until {day(user.premium_until)}{" "}
+        <button data-testid={`user-grant-remove-${user.id}`} disabled={disabled} onClick={() => onGrant(null)}>
+          Remove
+        </button>
+      </span>
+    );
+  }
+  return (
+    <form className="grant" onSubmit={(e) => { e.preventDefault(); if (date) onGrant(`${date}T00:00:00Z`); }}>
+      <label htmlFor={id}>Premium until</label>
+      <input id={id} data-testid={id} type="date" min={tomorrow()} value={date} disabled={disabled}
+        onChange={(e) => setDate(e.target.value)} />
+      <button type="submit" data-testid={`user-grant-${user.id}-give`} disabled={disabled || !date}>Give</button>
+    </form>
   );
 }
