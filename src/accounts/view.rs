@@ -14,6 +14,8 @@ pub struct AccountView {
     user: crate::domain::User,
     email: Option<String>,
     email_verified: bool,
+    /// Takes the newsletter (sent only once the address is verified).
+    newsletter: bool,
     /// Complimentary premium until then (`plan` is premium meanwhile).
     #[serde(serialize_with = "rfc3339::serialize_optional_unix")]
     premium_until: Option<i64>,
@@ -79,6 +81,7 @@ impl AccountView {
             premium_until: user.premium_until.filter(|until| *until > now),
             email: email.email,
             email_verified: email.email_verified,
+            newsletter: email.newsletter,
             // One that gives premium if there is one, else the latest.
             subscription: billing::subscriptions_of(conn, user_id)?
                 .into_iter()

@@ -17,6 +17,7 @@ diesel::table! {
         last_login_at -> Nullable<BigInt>,
         passkey_handle -> Nullable<Text>,
         premium_until -> Nullable<BigInt>,
+        newsletter -> Bool,
     }
 }
 

@@ -56,10 +56,14 @@ pub enum EventKind {
     IdentityUnlinked,
     /// `detail`: the gift's `gift_id` and `post_id`.
     GiftCreated,
+    /// `detail.via`: `account` (`PATCH /account`).
+    NewsletterSubscribed,
+    /// `detail.via`: `account`, or `link` (a message's unsubscribe link).
+    NewsletterUnsubscribed,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 25] = [
+    pub const ALL: [EventKind; 27] = [
         EventKind::Registered,
         EventKind::Login,
         EventKind::LoginFailed,
@@ -85,6 +89,8 @@ impl EventKind {
         EventKind::IdentityLinked,
         EventKind::IdentityUnlinked,
         EventKind::GiftCreated,
+        EventKind::NewsletterSubscribed,
+        EventKind::NewsletterUnsubscribed,
     ];
 
     /// The name stored and shown (`"login_failed"`).
@@ -115,6 +121,8 @@ impl EventKind {
             EventKind::IdentityLinked => "identity_linked",
             EventKind::IdentityUnlinked => "identity_unlinked",
             EventKind::GiftCreated => "gift_created",
+            EventKind::NewsletterSubscribed => "newsletter_subscribed",
+            EventKind::NewsletterUnsubscribed => "newsletter_unsubscribed",
         }
     }
 

@@ -127,6 +127,47 @@ pub async fn account(
     Ok(HttpResponse::Ok().json(view))
 }
 
+/// `PATCH /account` with `{"newsletter": bool}`: `200` + Account. A change
+/// records `newsletter_subscribed` or `newsletter_unsubscribed` (`via:
+/// account`); the same value again records nothing.
+#[tracing::instrument(name = "edit_account", skip_all, fields(user_id = caller.session.user.id))]
+pub async fn edit_account(
+    state: web::Data<AppState>,
+    caller: SignedIn,
+    body: JsonObject,
+) -> Result<HttpResponse, ApiError> {
+    let mut fields = Fields::new(&body.0);
+    let newsletter = fields.parse(
+        "newsletter",
+        Ok(body.0.get("newsletter")),
+        |value| match value {
+            Some(serde_json::Value::Bool(on)) => Ok(*on),
+            _ => Err("is required: true or false"),
+        },
+    );
+    let Ok(newsletter) = newsletter else {
+        return Err(fields.into_error());
+    };
+    let (user_id, by) = (caller.session.user.id, caller.by);
+    let held = state.clone();
+    let view = db::once(&state.pool, state.clock.now(), move |conn, now| {
+        if users::set_newsletter(conn, user_id, newsletter)? {
+            let kind = if newsletter {
+                EventKind::NewsletterSubscribed
+            } else {
+                EventKind::NewsletterUnsubscribed
+            };
+            let detail = serde_json::json!({ "via": "account" });
+            events::record(conn, now, user_id, kind, &by, detail)?;
+        }
+        let prices = held.settings.prices_sold();
+        Ok::<_, ApiError>(AccountView::load(conn, user_id, prices, now)?)
+    })
+    .await?
+    .ok_or(ApiError::NotLoggedIn(crate::error::NoSession::Invalid))?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
 /// The `session_revoked` event of one session a user ended.
 fn revoked(
     conn: &mut db::Conn,

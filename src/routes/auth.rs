@@ -54,7 +54,11 @@ pub async fn register(
     let email = fields.parse("email", email, |raw| {
         raw.as_deref().map(Email::parse).transpose()
     });
-    let (Ok(username), Ok(password), Ok(email)) = (username, password, email) else {
+    // The newsletter is asked for, never assumed.
+    let newsletter = fields.flag("newsletter");
+    let (Ok(username), Ok(password), Ok(email), Ok(newsletter)) =
+        (username, password, email, newsletter)
+    else {
         return Err(fields.into_error());
     };
 
@@ -95,6 +99,10 @@ pub async fn register(
     let held = caller.held();
     let (user, entered, queued) = db::once(&state.pool, state.clock.now(), move |conn, now| {
         let user = users::insert(conn, &username, &hash, now)?.ok_or(ApiError::UsernameTaken)?;
+        // Part of the registration: no event of its own.
+        if newsletter {
+            users::set_newsletter(conn, user.id, true)?;
+        }
         // The address and its verification link commit with the
         // account, or not at all. Any number of accounts may hold an
         // address unverified, so this never reveals another's.

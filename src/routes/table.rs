@@ -322,6 +322,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         reads_ahead: ReadsAhead::Session,
         handlers: &[
             get(|r| r.to(account::account)),
+            patch(|r| r.to(account::edit_account)),
             delete(|r| r.to(account::delete_account)),
         ],
     },
@@ -639,7 +640,7 @@ mod tests {
             assert_eq!(verbs.len(), endpoint.handlers.len(), "{}", endpoint.path);
         }
         assert!(ALLOW.iter().all(|allow| !allow.is_empty()));
-        assert_eq!(ROUTES.len(), 56);
+        assert_eq!(ROUTES.len(), 57);
     }
 
     #[test]

@@ -53,6 +53,7 @@ mod instances;
 mod limits;
 mod logs;
 mod metrics;
+mod newsletters;
 mod outage;
 mod providers;
 mod publishing;

@@ -660,17 +660,32 @@ async function main() {
   const mailUser = `e2e_${suffix}_m`;
   const mailAddress = `${mailUser}@example.com`;
   const newPassword = `Renewed-${randomBytes(6).toString("hex")}!`;
-  await step(`register ${mailUser} with an email address; the account page shows it unverified`, async () => {
+  await step(`register ${mailUser} with an email address and the newsletter; the account page shows both, the address unverified`, async () => {
     if (!MAIL_DIR) throw new Error("MAIL_DIR is not set (run tests/browser/run.sh)");
     await openRegister(page);
     await page.getByTestId("register-username").fill(mailUser);
     await page.getByTestId("register-password").fill(password);
     await page.getByTestId("register-email").fill(mailAddress);
+    await page.getByTestId("register-newsletter").check();
     await page.getByTestId("register-submit").click();
     await expectText(page, "current-user", mailUser);
     await page.getByTestId("nav-account").click();
     await expectText(page, "account-email", mailAddress);
     await expectText(page, "account-verified", "not verified");
+    // Asked for at registration; sent only once the address is verified.
+    if (!(await page.getByTestId("newsletter").isChecked())) throw new Error("the newsletter box is not ticked after asking for it");
+    await expectText(page, "newsletter-hint", "They go out once your address is verified.");
+    // Switched off and on again from the account page: each a PATCH /account
+    // the server keeps (the box shows what is stored, so it changes once the
+    // server has answered: a click, not Playwright's check()).
+    await page.getByTestId("newsletter").click();
+    await until("the newsletter off", async () => !(await page.getByTestId("newsletter").isChecked()) && !(await page.getByTestId("newsletter").isDisabled()));
+    await page.reload();
+    await page.getByTestId("nav-account").click();
+    await page.getByTestId("newsletter-row").waitFor();
+    if (await page.getByTestId("newsletter").isChecked()) throw new Error("the newsletter came back on after a reload");
+    await page.getByTestId("newsletter").click();
+    await page.getByTestId("newsletter-hint").waitFor();
     await shotsAtWidths(page, "07-account-unverified", "the account page");
     // The link again, from the account page: a new message with a new link.
     const first = await emailedLink(mailAddress, "/verify-email");
@@ -689,6 +704,9 @@ async function main() {
     await page.getByTestId("recovery-home").click();
     await page.getByTestId("nav-account").click();
     await expectText(page, "account-verified", "verified");
+    // Verified: the newsletter goes to it, so nothing more is asked.
+    if (!(await page.getByTestId("newsletter").isChecked())) throw new Error("the newsletter is off after verifying");
+    await expectAbsent(page, '[data-testid="newsletter-hint"]', "the account page with a verified address");
   });
 
   await step("log out, ask for a reset link, set a new password from it", async () => {

@@ -146,6 +146,18 @@ pub fn set_plan(conn: &mut Conn, id: i64, plan: Plan) -> QueryResult<()> {
         .map(|_| ())
 }
 
+/// Sets whether a user takes the newsletter; `true` if that changed it.
+pub fn set_newsletter(conn: &mut Conn, id: i64, newsletter: bool) -> QueryResult<bool> {
+    let changed = diesel::update(
+        users::table
+            .find(id)
+            .filter(users::newsletter.ne(newsletter)),
+    )
+    .set(users::newsletter.eq(newsletter))
+    .execute(conn)?;
+    Ok(changed > 0)
+}
+
 /// Sets or (`None`) removes a user's complimentary premium.
 pub fn set_premium_until(conn: &mut Conn, id: i64, until: Option<i64>) -> QueryResult<()> {
     diesel::update(users::table.find(id))
@@ -279,6 +291,8 @@ pub struct EmailRow {
     pub email: Option<String>,
     pub email_key: Option<String>,
     pub email_verified: bool,
+    /// Takes the newsletter (sent only to a verified address).
+    pub newsletter: bool,
 }
 
 pub fn email_of(conn: &mut Conn, id: i64) -> QueryResult<Option<EmailRow>> {

@@ -969,7 +969,14 @@ export interface paths {
         delete: operations["deleteAccount"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Switch the newsletter
+         * @description `{"newsletter": bool}`: whether the account takes the newsletter.
+         *     A change records `newsletter_subscribed` or
+         *     `newsletter_unsubscribed` (`detail.via`: `account`); the same value
+         *     again records nothing.
+         */
+        patch: operations["editAccount"];
         trace?: never;
     };
     "/account/totp": {
@@ -1617,6 +1624,7 @@ export interface components {
          *       "created_at": "2026-11-21T10:00:00Z",
          *       "email": null,
          *       "email_verified": false,
+         *       "newsletter": false,
          *       "premium_until": null,
          *       "subscription": null,
          *       "has_password": true,
@@ -1638,6 +1646,11 @@ export interface components {
             /** @description The account's address, as typed; `null` when it has none. */
             email: string | null;
             email_verified: boolean;
+            /**
+             * @description Takes the newsletter: each post emailed to it is sent to the
+             *     address once it is verified. `PATCH /account` switches it.
+             */
+            newsletter: boolean;
             /**
              * @description Complimentary premium until then, given by an admin (`plan` is
              *     premium meanwhile); `null` when there is none running.
@@ -2499,7 +2512,7 @@ export interface components {
              *     `registered` event).
              * @enum {string}
              */
-            kind: "registered" | "login" | "login_failed" | "login_locked" | "logout" | "session_revoked" | "password_changed" | "password_reset_requested" | "password_reset" | "email_changed" | "email_verified" | "plan_changed" | "role_changed" | "account_disabled" | "account_enabled" | "paywall" | "two_factor_enabled" | "two_factor_disabled" | "recovery_codes_regenerated" | "recovery_code_used" | "passkey_added" | "passkey_removed" | "identity_linked" | "identity_unlinked" | "gift_created";
+            kind: "registered" | "login" | "login_failed" | "login_locked" | "logout" | "session_revoked" | "password_changed" | "password_reset_requested" | "password_reset" | "email_changed" | "email_verified" | "plan_changed" | "role_changed" | "account_disabled" | "account_enabled" | "paywall" | "two_factor_enabled" | "two_factor_disabled" | "recovery_codes_regenerated" | "recovery_code_used" | "passkey_added" | "passkey_removed" | "identity_linked" | "identity_unlinked" | "gift_created" | "newsletter_subscribed" | "newsletter_unsubscribed";
             /** @description The client IP of the request that caused it; `null` for the CLI, webhooks and an admin's changes. */
             ip: string | null;
             /** @description The `User-Agent` of the request that caused it; `null` for the CLI, webhooks and an admin's changes. */
@@ -2514,7 +2527,9 @@ export interface components {
              *     `by`; `recovery_code_used`: `left`; `passkey_added`: `id`,
              *     `name`; `passkey_removed`: `id`; `identity_linked`,
              *     `identity_unlinked`: `id`, `provider`; `gift_created`:
-             *     `gift_id`, `post_id`.
+             *     `gift_id`, `post_id`; `newsletter_subscribed`,
+             *     `newsletter_unsubscribed`: `via` (`account`, or `link` for a
+             *     message's unsubscribe link).
              */
             detail: {
                 /** @description The public handle of the ended session. */
@@ -2702,7 +2717,8 @@ export interface components {
          *       "username": "Alice",
          *       "password": "tangerine-lantern-72",
          *       "stay_signed_in": false,
-         *       "email": "alice@example.com"
+         *       "email": "alice@example.com",
+         *       "newsletter": true
          *     }
          */
         RegisterRequest: {
@@ -2737,6 +2753,12 @@ export interface components {
              *     refused (`422`) below 254 characters.
              */
             email?: string | null;
+            /**
+             * @description Take the newsletter (posts by email, sent once the address is
+             *     verified). Off unless asked for.
+             * @default false
+             */
+            newsletter: boolean;
         };
         /**
          * @example {
@@ -4066,6 +4088,18 @@ export interface components {
                  *     }
                  */
                 "application/json": components["schemas"]["PostEditRequest"];
+            };
+        };
+        AccountChange: {
+            content: {
+                /**
+                 * @example {
+                 *       "newsletter": true
+                 *     }
+                 */
+                "application/json": {
+                    newsletter: boolean;
+                };
             };
         };
         Publish: {
@@ -5573,6 +5607,37 @@ export interface operations {
             429: components["responses"]["TooManyAttempts"];
             500: components["responses"]["Internal"];
             502: components["responses"]["BillingUnavailable"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    editAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: components["requestBodies"]["AccountChange"];
+        responses: {
+            /** @description The account as changed. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Account"];
+                };
+            };
+            400: components["responses"]["InvalidJson"];
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["ForbiddenOrigin"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };
     };

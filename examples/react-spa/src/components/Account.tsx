@@ -55,6 +55,23 @@ export default function Account({ onAuthLost }: { onAuthLost: OnAuthLost }) {
     setBusy(false);
   }
 
+  // PATCH /account: the newsletter switch saves as soon as it changes; the
+  // box shows what is stored until the server has answered.
+  const [switching, setSwitching] = useState(false);
+  const [newsletterError, setNewsletterError] = useState<string | null>(null);
+  async function switchNewsletter(newsletter: boolean) {
+    setSwitching(true);
+    setNewsletterError(null);
+    try {
+      setAccount(await call(client.PATCH("/account", { body: { newsletter } })));
+    } catch (caught) {
+      const err = asApiError(caught);
+      setNewsletterError(err.message);
+      onAuthLost(err);
+    }
+    setSwitching(false);
+  }
+
   async function save(event: FormEvent) {
     event.preventDefault();
     setBusy(true);
@@ -150,6 +167,19 @@ export default function Account({ onAuthLost }: { onAuthLost: OnAuthLost }) {
         </form>
       )}
       {resent && <p className="note" role="status" data-testid="email-resent">{resent}</p>}
+      <div className="row" data-testid="newsletter-row">
+        <label className="check">
+          <input type="checkbox" data-testid="newsletter" checked={account.newsletter} disabled={switching}
+            onChange={(e) => switchNewsletter(e.target.checked)} />
+          Email me new posts
+        </label>
+        {account.newsletter && !account.email_verified && (
+          <span className="hint" data-testid="newsletter-hint">
+            {account.email ? "They go out once your address is verified." : "Add an address below to receive them."}
+          </span>
+        )}
+        {newsletterError && <span className="error" role="alert" data-testid="newsletter-error">{newsletterError}</span>}
+      </div>
       <form className="card narrow" onSubmit={save} data-testid="email-form" noValidate>
         <h2>Change your email address</h2>
         <label htmlFor="email-new">Email address (empty to remove it)</label>

@@ -30,6 +30,7 @@ export default function AuthForm({ kind, onSuccess, onForgot, onEmail, problem =
   const [password, setPassword] = useState("");
   const [email, setEmail] = useState(""); // register only; optional
   const [stay, setStay] = useState(false);
+  const [newsletter, setNewsletter] = useState(false); // register only; off unless asked for
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(problem); // one sentence for the whole form
   const [fields, setFields] = useState<Record<string, string>>({}); // 422: per-field messages
@@ -47,7 +48,9 @@ export default function AuthForm({ kind, onSuccess, onForgot, onEmail, problem =
       const answer =
         kind === "login"
           ? await call(client.POST("/login", { body: login }))
-          : await call(client.POST("/register", { body: { ...login, ...(email.trim() ? { email: email.trim() } : {}) } }));
+          : await call(client.POST("/register", {
+            body: { ...login, newsletter, ...(email.trim() ? { email: email.trim() } : {}) },
+          }));
       if (needsSecondStep(answer)) {
         // 202: the account has an authenticator app on; the session cookie
         // now holds a pending sign-in that only the second step accepts.
@@ -121,6 +124,11 @@ export default function AuthForm({ kind, onSuccess, onForgot, onEmail, problem =
           <input id={id("email")} data-testid={id("email")} type="email" value={email} autoComplete="email"
             aria-invalid={fields.email ? true : undefined} onChange={(e) => setEmail(e.target.value)} />
           {fields.email && <p className="field-error" data-testid={id("error-email")}>{fields.email}</p>}
+          <label className="check">
+            <input type="checkbox" data-testid={id("newsletter")} checked={newsletter}
+              onChange={(e) => setNewsletter(e.target.checked)} />
+            Email me new posts (once the address is verified)
+          </label>
         </>
       )}
 

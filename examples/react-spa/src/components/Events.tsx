@@ -28,6 +28,8 @@ const LABELS: Record<AccountEvent["kind"], string> = {
   recovery_code_used: "Recovery code used to log in",
   passkey_added: "Passkey added",
   passkey_removed: "Passkey removed",
+  newsletter_subscribed: "Newsletter turned on",
+  newsletter_unsubscribed: "Newsletter turned off",
   identity_linked: "Sign-in provider linked",
   identity_unlinked: "Sign-in provider unlinked",
   gift_created: "Gift link made",
