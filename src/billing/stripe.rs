@@ -175,6 +175,22 @@ impl StripeClient {
         }
     }
 
+    /// `GET /v1/checkout/sessions/{id}`: whether the session was completed
+    /// (paid, or a trial started). One Stripe does not have was not.
+    pub async fn checkout_session_completed(&self, id: &str) -> Result<bool, StripeError> {
+        let path = format!("/v1/checkout/sessions/{}", encode_path(id));
+        let request = self.http()?.get(format!("{}{path}", self.base));
+        match self.send(request).await {
+            Ok(session) => Ok(session["status"] == "complete"),
+            Err(StripeError::Refused { code, .. })
+                if code.as_deref() == Some("resource_missing") =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// `GET /v1/subscriptions/{id}`: the subscription as Stripe has it now.
     pub async fn subscription(&self, id: &str) -> Result<Value, StripeError> {
         let path = format!("/v1/subscriptions/{}", encode_path(id));

@@ -143,6 +143,7 @@ diesel::table! {
         promotion_code -> Text,
         claimed_at -> BigInt,
         expires_at -> BigInt,
+        session_id -> Nullable<Text>,
     }
 }
 

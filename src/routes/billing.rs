@@ -147,25 +147,9 @@ pub async fn checkout(
             .await?
         }
     };
-    // The trial is claimed before Stripe is asked, so that of parallel
-    // checkouts at most one (and its retries) offers it.
     let trial_start = match settings.trial_days {
         0 => None,
-        _ => {
-            let price = asked.price.name.clone();
-            let code = promotion.clone().unwrap_or_default();
-            db::once(&state.pool, state.clock.now(), move |conn, now| {
-                Ok::<_, ApiError>(billing::claim_trial(
-                    conn,
-                    user_id,
-                    &price,
-                    &code,
-                    now,
-                    CHECKOUT_LIFETIME,
-                )?)
-            })
-            .await?
-        }
+        _ => claim_trial(&state, stripe, user_id, asked.price, promotion.as_deref()).await?,
     };
     // Without a trial the session starts on the minute: a double click
     // asks Stripe for the same session twice.
@@ -194,13 +178,72 @@ pub async fn checkout(
             err => unavailable(err),
         })?;
     // Remembered until it expires, so that deleting the account can expire
-    // it at Stripe first.
+    // it at Stripe first; a trial's claim notes it, so that Stripe can be
+    // asked whether it was paid once the claim has lapsed.
     let (id, expires_at) = (session.id, session.expires_at);
     db::once(&state.pool, state.clock.now(), move |conn, _| {
-        Ok::<_, ApiError>(billing::remember_checkout(conn, user_id, &id, expires_at)?)
+        billing::remember_checkout(conn, user_id, &id, expires_at)?;
+        if let Some(claimed_at) = trial_start {
+            billing::note_trial_session(conn, user_id, claimed_at, &id)?;
+        }
+        Ok::<_, ApiError>(())
     })
     .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "url": session.url })))
+}
+
+/// Claims the account's one trial for this checkout: the moment it was
+/// claimed (its session's start), or `None`. Claimed before Stripe is
+/// asked for the session, so that of parallel checkouts at most one (and
+/// its retries) offers it. A claim whose session has expired is taken over
+/// only once Stripe says that session was never paid: its subscription's
+/// events may simply not have arrived yet.
+async fn claim_trial(
+    state: &AppState,
+    stripe: &StripeClient,
+    user_id: i64,
+    price: &NamedPrice,
+    promotion: Option<&str>,
+) -> Result<Option<i64>, ApiError> {
+    let asked = (price.name.clone(), promotion.unwrap_or_default().to_owned());
+    let mut unpaid: Option<String> = None;
+    loop {
+        let (asked, checked) = (asked.clone(), unpaid.clone());
+        let trial = db::once(&state.pool, state.clock.now(), move |conn, now| {
+            let asked = (asked.0.as_str(), asked.1.as_str());
+            let checked = checked.as_deref();
+            Ok::<_, ApiError>(billing::claim_trial(
+                conn,
+                user_id,
+                asked,
+                now,
+                CHECKOUT_LIFETIME,
+                checked,
+            )?)
+        })
+        .await?;
+        match trial {
+            billing::Trial::Offered(start) => return Ok(Some(start)),
+            billing::Trial::Refused => return Ok(None),
+            // Asked about once; lapsed again since (another checkout's
+            // claim came and went): no trial this time.
+            billing::Trial::Lapsed { .. } if unpaid.is_some() => return Ok(None),
+            billing::Trial::Lapsed { session } => {
+                let paid = stripe
+                    .checkout_session_completed(&session)
+                    .await
+                    .map_err(unavailable)?;
+                if paid {
+                    db::once(&state.pool, state.clock.now(), move |conn, _| {
+                        Ok::<_, ApiError>(billing::keep_trial_used(conn, user_id)?)
+                    })
+                    .await?;
+                    return Ok(None);
+                }
+                unpaid = Some(session);
+            }
+        }
+    }
 }
 
 /// A Stripe Billing Portal session: `200 {"url"}`.

@@ -111,12 +111,27 @@ pub fn open_checkouts(conn: &mut Conn, user_id: i64, now: i64) -> QueryResult<Ve
 /// longer offered (the trial comes back when its session has expired).
 pub const TRIAL_REOFFER_SECONDS: i64 = 1_800;
 
+/// What [`claim_trial`] came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trial {
+    /// Offered: the moment the trial was claimed, which fixes the Checkout
+    /// Session's idempotency key and expiry.
+    Offered(i64),
+    /// No trial: the user has subscribed before, or another checkout holds
+    /// it.
+    Refused,
+    /// An earlier claim's session has expired and no subscription was
+    /// recorded for it, but Stripe may have been paid and not told tollgate
+    /// yet (a webhook delayed past the hour). The caller asks Stripe about
+    /// `session`, then claims again with it as `unpaid`, or
+    /// [`keep_trial_used`] if it was paid.
+    Lapsed { session: String },
+}
+
 /// Claims `user_id`'s one trial for a checkout of `price` with
 /// `promotion_code` (`""`: none), its session to expire at `now +
-/// lifetime`. Answers the moment the trial was claimed, which fixes the
-/// Checkout Session's idempotency key and expiry, or `None`: no trial
-/// (the user has subscribed before, or another checkout holds the trial).
-/// Call it in a write transaction.
+/// lifetime`. `unpaid` is a lapsed claim's session that Stripe said was
+/// never paid. Call it in a write transaction.
 ///
 /// The user's row in `billing_trials` decides parallel checkouts: on
 /// PostgreSQL the second insert waits for the first transaction and then
@@ -126,53 +141,102 @@ pub const TRIAL_REOFFER_SECONDS: i64 = 1_800;
 pub fn claim_trial(
     conn: &mut Conn,
     user_id: i64,
-    price: &str,
-    promotion_code: &str,
+    (price, promotion_code): (&str, &str),
     now: i64,
     lifetime: i64,
-) -> QueryResult<Option<i64>> {
+    unpaid: Option<&str>,
+) -> QueryResult<Trial> {
     if has_subscribed(conn, user_id)? {
-        return Ok(None);
+        return Ok(Trial::Refused);
     }
-    let claim = (
-        billing_trials::price.eq(price),
-        billing_trials::promotion_code.eq(promotion_code),
-        billing_trials::claimed_at.eq(now),
-        billing_trials::expires_at.eq(now + lifetime),
-    );
+    let claim = || {
+        (
+            billing_trials::price.eq(price),
+            billing_trials::promotion_code.eq(promotion_code),
+            billing_trials::claimed_at.eq(now),
+            billing_trials::expires_at.eq(now + lifetime),
+            billing_trials::session_id.eq(None::<String>),
+        )
+    };
     let insert = diesel::insert_into(billing_trials::table)
-        .values((billing_trials::user_id.eq(user_id), claim))
+        .values((billing_trials::user_id.eq(user_id), claim()))
         .on_conflict_do_nothing();
     if super::direct!(conn, |c| insert.execute(c))? > 0 {
-        return Ok(Some(now));
+        return Ok(Trial::Offered(now));
     }
-    // A claim whose session expired unpaid is taken over; the condition is
-    // part of the UPDATE, so of two checkouts one takes it.
-    let taken = diesel::update(
-        billing_trials::table
-            .find(user_id)
-            .filter(billing_trials::expires_at.le(now)),
-    )
-    .set(claim)
-    .execute(conn)?;
-    if taken > 0 {
-        return Ok(Some(now));
-    }
-    let held: Option<(String, String, i64)> = billing_trials::table
+    type Held = (String, String, i64, i64, Option<String>);
+    let held: Option<Held> = billing_trials::table
         .find(user_id)
         .select((
             billing_trials::price,
             billing_trials::promotion_code,
             billing_trials::claimed_at,
+            billing_trials::expires_at,
+            billing_trials::session_id,
         ))
         .get_result(conn)
         .optional()?;
-    Ok(held.and_then(|(held_price, held_code, claimed_at)| {
-        (held_price == price
-            && held_code == promotion_code
-            && now - claimed_at < TRIAL_REOFFER_SECONDS)
-            .then_some(claimed_at)
-    }))
+    let Some((held_price, held_code, claimed_at, expires_at, session)) = held else {
+        return Ok(Trial::Refused);
+    };
+    if expires_at <= now {
+        match session {
+            Some(session) if unpaid != Some(session.as_str()) => {
+                return Ok(Trial::Lapsed { session });
+            }
+            // Never made at Stripe, or Stripe says it was not paid: taken
+            // over, the condition part of the UPDATE, so of two checkouts
+            // one takes it and the other finds its claim below.
+            _ => {
+                let taken = diesel::update(
+                    billing_trials::table
+                        .find(user_id)
+                        .filter(billing_trials::claimed_at.eq(claimed_at))
+                        .filter(billing_trials::expires_at.le(now)),
+                )
+                .set(claim())
+                .execute(conn)?;
+                if taken > 0 {
+                    return Ok(Trial::Offered(now));
+                }
+                return claim_trial(conn, user_id, (price, promotion_code), now, lifetime, None);
+            }
+        }
+    }
+    let shared = held_price == price
+        && held_code == promotion_code
+        && now - claimed_at < TRIAL_REOFFER_SECONDS;
+    Ok(if shared {
+        Trial::Offered(claimed_at)
+    } else {
+        Trial::Refused
+    })
+}
+
+/// Notes the Checkout Session made for the trial claimed at `claimed_at`.
+pub fn note_trial_session(
+    conn: &mut Conn,
+    user_id: i64,
+    claimed_at: i64,
+    session_id: &str,
+) -> QueryResult<()> {
+    diesel::update(
+        billing_trials::table
+            .find(user_id)
+            .filter(billing_trials::claimed_at.eq(claimed_at)),
+    )
+    .set(billing_trials::session_id.eq(session_id))
+    .execute(conn)
+    .map(|_| ())
+}
+
+/// Keeps `user_id`'s trial used for good: Stripe says the session of a
+/// lapsed claim was paid (its subscription's events have yet to arrive).
+pub fn keep_trial_used(conn: &mut Conn, user_id: i64) -> QueryResult<()> {
+    diesel::update(billing_trials::table.find(user_id))
+        .set(billing_trials::expires_at.eq(i64::MAX))
+        .execute(conn)
+        .map(|_| ())
 }
 
 /// Forgets Checkout Sessions that expired before `now`.

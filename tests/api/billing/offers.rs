@@ -293,3 +293,50 @@ async fn the_account_names_the_price_and_shows_the_trial() {
     assert_eq!(subscription["status"], "active");
 }
 }
+
+/// The Checkout Session id in a checkout's answer.
+async fn session_id(response: Response) -> String {
+    assert_eq!(response.status(), StatusCode::OK);
+    let answer: Value = response.json().await.unwrap();
+    let url = answer["url"].as_str().unwrap();
+    url.rsplit('/').next().unwrap().to_owned()
+}
+
+backend_test! {
+async fn a_lapsed_trial_comes_back_only_if_stripe_says_its_session_was_not_paid() {
+    let (app, stripe) = selling("14").await;
+    let alice = app.logged_in_client("Alice").await;
+    let bob = app.logged_in_client("Bob").await;
+    let paid = session_id(checkout(&app, &alice, json!({})).await).await;
+    let abandoned = session_id(checkout(&app, &bob, json!({})).await).await;
+    assert!(sessions(&stripe).iter().all(|s| s.field(TRIAL) == Some("14")));
+
+    // Alice paid, but Stripe's events have not arrived when her claim
+    // lapses (an endpoint down for a while); Bob never paid.
+    stripe.complete_session(&paid);
+    app.advance_clock(3_600);
+    for client in [&alice, &bob] {
+        assert_eq!(checkout(&app, client, json!({})).await.status(), StatusCode::OK);
+    }
+    let made = sessions(&stripe);
+    assert_eq!(made[2].field(TRIAL), None, "Alice's trial was used: {:?}", made[2]);
+    assert_eq!(made[3].field(TRIAL), Some("14"), "Bob's comes back");
+    for id in [&paid, &abandoned] {
+        let asked = stripe.requests_to("GET", &format!("/v1/checkout/sessions/{id}"));
+        assert_eq!(asked.len(), 1, "Stripe asked about {id} once");
+    }
+
+    // Used for good: later checkouts offer Alice nothing and ask Stripe
+    // nothing more.
+    app.advance_clock(3_600);
+    assert_eq!(checkout(&app, &alice, json!({"price": "yearly"})).await.status(), StatusCode::OK);
+    assert_eq!(sessions(&stripe)[4].field(TRIAL), None);
+    assert_eq!(stripe.requests_to("GET", &format!("/v1/checkout/sessions/{paid}")).len(), 1);
+
+    // Stripe cannot be reached to say: nothing is sold blind.
+    app.advance_clock(3_600);
+    stripe.set_down(true);
+    let down = checkout(&app, &bob, json!({})).await;
+    assert_error(down, StatusCode::BAD_GATEWAY, "billing_unavailable").await;
+}
+}

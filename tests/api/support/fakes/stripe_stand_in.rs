@@ -7,6 +7,9 @@
 //!   `POST /v1/billing_portal/sessions`: a new Stripe-shaped object each;
 //! - `POST /v1/checkout/sessions/{id}/expire`: the session, `expired` (a
 //!   `400` for one already expired, as Stripe answers);
+//! - `GET /v1/checkout/sessions/{id}`: the session as made, `open` until
+//!   the test pays it ([`StandIn::complete_session`]) or it is expired,
+//!   else `404 resource_missing`;
 //! - `GET /v1/subscriptions/{id}`: the subscription as the test said Stripe
 //!   has it ([`StandIn::set_subscription`]), else `404 resource_missing`;
 //! - `GET /v1/prices/{id}`: the price as the test said Stripe has it
@@ -52,6 +55,8 @@ struct Inner {
     promotion_codes: Vec<Value>,
     /// Promotion code ids a checkout may not apply.
     refused_discounts: Vec<String>,
+    /// Checkout Sessions made, by id, with their status now.
+    sessions: HashMap<String, Value>,
     /// Checkout Sessions expired so far.
     expired: Vec<String>,
 }
@@ -119,6 +124,16 @@ impl StandIn {
     /// to first-time customers, say).
     pub fn refuse_discount(&self, id: &str) {
         self.server.state().refused_discounts.push(id.to_owned());
+    }
+
+    /// The customer paid Checkout Session `id` (its status `complete`).
+    pub fn complete_session(&self, id: &str) {
+        let mut state = self.server.state();
+        let session = state
+            .sessions
+            .get_mut(id)
+            .expect("a session the stand-in made");
+        session["status"] = json!("complete");
     }
 
     /// Every request fails with a 500 until `false`.
@@ -190,6 +205,20 @@ fn answer(inner: &mut Inner, recorded: &Recorded) -> HttpResponse {
             "message": format!("Promotion code {promotion} cannot be applied (stand-in)."),
         }}));
     }
+    if let ("GET", Some(id)) = (
+        recorded.method.as_str(),
+        path.strip_prefix("/v1/checkout/sessions/"),
+    ) {
+        return match inner.sessions.get(id) {
+            Some(session) => HttpResponse::Ok().json(session),
+            None => stripe_error(
+                404,
+                "invalid_request_error",
+                Some("resource_missing"),
+                "No such checkout.session (stand-in).",
+            ),
+        };
+    }
     if let Some(id) = path
         .strip_prefix("/v1/checkout/sessions/")
         .and_then(|rest| rest.strip_suffix("/expire"))
@@ -203,6 +232,9 @@ fn answer(inner: &mut Inner, recorded: &Recorded) -> HttpResponse {
             );
         }
         inner.expired.push(id.to_owned());
+        if let Some(session) = inner.sessions.get_mut(id) {
+            session["status"] = json!("expired");
+        }
         return HttpResponse::Ok()
             .json(json!({"id": id, "object": "checkout.session", "status": "expired"}));
     }
@@ -252,6 +284,10 @@ fn answer(inner: &mut Inner, recorded: &Recorded) -> HttpResponse {
     };
     if let Some(key) = &recorded.idempotency_key {
         inner.answers.insert(key.clone(), object.clone());
+    }
+    if kind == "checkout.session" {
+        let id = object["id"].as_str().unwrap_or_default().to_owned();
+        inner.sessions.insert(id, object.clone());
     }
     if std::mem::take(&mut inner.lose_next_answer) {
         return stripe_error(500, "api_error", None, "The answer was lost (stand-in).");
