@@ -21,6 +21,9 @@ use crate::config::Secret;
 
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(8);
+/// How long to wait before asking again after Stripe's `409` for a key in
+/// use by a request still running.
+const IDEMPOTENT_RETRY_AFTER: Duration = Duration::from_millis(500);
 
 /// A Stripe call that did not succeed.
 #[derive(Debug, thiserror::Error)]
@@ -113,13 +116,14 @@ impl StripeClient {
     ) -> Result<CheckoutSession, StripeError> {
         let expires_at = checkout.start + CHECKOUT_LIFETIME;
         let key = format!(
-            "tollgate-checkout-{}-{}-{}-{}-{}-{}",
+            "tollgate-checkout-{}-{}-{}-{}-{}-{}-{}",
             checkout.user_id,
             checkout.customer,
             checkout.price_id,
             checkout.promotion.unwrap_or("any"),
             checkout.trial_days.unwrap_or(0),
-            checkout.start
+            checkout.start,
+            checkout.generation
         );
         let app = checkout.app_url;
         let mut form = vec![
@@ -175,17 +179,33 @@ impl StripeClient {
         }
     }
 
-    /// `GET /v1/checkout/sessions/{id}`: whether the session was completed
-    /// (paid, or a trial started). One Stripe does not have was not.
-    pub async fn checkout_session_completed(&self, id: &str) -> Result<bool, StripeError> {
+    /// Settles a Checkout Session: whether it was completed (paid, or a
+    /// trial started), after making sure it no longer can be. One still
+    /// open is expired first (Stripe refuses to expire one completed
+    /// meanwhile, and the status read after says which); one Stripe does
+    /// not have was never completed.
+    pub async fn settle_checkout_session(&self, id: &str) -> Result<bool, StripeError> {
+        let status = match self.checkout_session_status(id).await? {
+            Some(status) if status == "open" => {
+                self.expire_checkout_session(id).await?;
+                self.checkout_session_status(id).await?
+            }
+            status => status,
+        };
+        Ok(status.as_deref() == Some("complete"))
+    }
+
+    /// `GET /v1/checkout/sessions/{id}`: its `status` (`open`, `complete`
+    /// or `expired`); `None` for one Stripe does not have.
+    async fn checkout_session_status(&self, id: &str) -> Result<Option<String>, StripeError> {
         let path = format!("/v1/checkout/sessions/{}", encode_path(id));
         let request = self.http()?.get(format!("{}{path}", self.base));
         match self.send(request).await {
-            Ok(session) => Ok(session["status"] == "complete"),
+            Ok(session) => Ok(Some(text(&session, "status")?)),
             Err(StripeError::Refused { code, .. })
                 if code.as_deref() == Some("resource_missing") =>
             {
-                Ok(false)
+                Ok(None)
             }
             Err(e) => Err(e),
         }
@@ -278,12 +298,23 @@ impl StripeClient {
         idempotency_key: &str,
         form: &[(&str, String)],
     ) -> Result<Value, StripeError> {
-        let request = self
-            .http()?
-            .post(format!("{}{path}", self.base))
-            .header("Idempotency-Key", idempotency_key)
-            .form(form);
-        self.send(request).await
+        let request = || -> Result<reqwest::RequestBuilder, StripeError> {
+            Ok(self
+                .http()?
+                .post(format!("{}{path}", self.base))
+                .header("Idempotency-Key", idempotency_key)
+                .form(form))
+        };
+        match self.send(request()?).await {
+            // Stripe answers `409` while another request with the same key
+            // is still running there (a double click, two instances): once
+            // that one is done, the same key gets its answer.
+            Err(StripeError::Refused { status: 409, .. }) => {
+                tokio::time::sleep(IDEMPOTENT_RETRY_AFTER).await;
+                self.send(request()?).await
+            }
+            answered => answered,
+        }
     }
 
     async fn send(&self, request: reqwest::RequestBuilder) -> Result<Value, StripeError> {
@@ -349,6 +380,9 @@ pub struct Checkout<'a> {
     /// When the session starts: its expiry and its idempotency key follow
     /// from it ([`StripeClient::create_checkout_session`]).
     pub start: i64,
+    /// A trial's claim generation, part of the key: two claims made in one
+    /// second are two sessions.
+    pub generation: i64,
     /// `APP_URL`, where Stripe sends the user back.
     pub app_url: &'a str,
 }

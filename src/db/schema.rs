@@ -144,6 +144,7 @@ diesel::table! {
         claimed_at -> BigInt,
         expires_at -> BigInt,
         session_id -> Nullable<Text>,
+        generation -> BigInt,
     }
 }
 

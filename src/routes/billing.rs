@@ -154,8 +154,8 @@ pub async fn checkout(
     // Without a trial the session starts on the minute: a double click
     // asks Stripe for the same session twice.
     let now = state.clock.now();
-    let start = trial_start.unwrap_or(now - now.rem_euclid(60));
-    let session = stripe
+    let start = trial_start.map_or(now - now.rem_euclid(60), |claim| claim.at);
+    let made = stripe
         .create_checkout_session(&Checkout {
             user_id,
             customer: &customer,
@@ -163,28 +163,44 @@ pub async fn checkout(
             promotion: promotion.as_deref(),
             trial_days: trial_start.map(|_| settings.trial_days),
             start,
+            generation: trial_start.map_or(0, |claim| claim.generation),
             app_url: &state.settings.app_url,
         })
-        .await
-        .map_err(|err| match err {
-            // A code Stripe knows but will not apply here (limited to
-            // first-time customers, another product, its redemptions
-            // used up).
-            StripeError::Refused {
-                status: 400,
-                param: Some(param),
-                ..
-            } if param.starts_with("discounts") => unknown_code(),
-            err => unavailable(err),
-        })?;
+        .await;
+    // Stripe refused to make the session (a code it will not apply): the
+    // trial claimed for it is given back, so asking again another way
+    // offers it.
+    if let (
+        Err(StripeError::Refused {
+            status: 400..=499, ..
+        }),
+        Some(claim),
+    ) = (&made, trial_start)
+    {
+        db::once(&state.pool, state.clock.now(), move |conn, _| {
+            Ok::<_, ApiError>(billing::release_trial(conn, user_id, claim)?)
+        })
+        .await?;
+    }
+    let session = made.map_err(|err| match err {
+        // A code Stripe knows but will not apply here (limited to
+        // first-time customers, another product, its redemptions
+        // used up).
+        StripeError::Refused {
+            status: 400,
+            param: Some(param),
+            ..
+        } if param.starts_with("discounts") => unknown_code(),
+        err => unavailable(err),
+    })?;
     // Remembered until it expires, so that deleting the account can expire
     // it at Stripe first; a trial's claim notes it, so that Stripe can be
     // asked whether it was paid once the claim has lapsed.
     let (id, expires_at) = (session.id, session.expires_at);
     db::once(&state.pool, state.clock.now(), move |conn, _| {
         billing::remember_checkout(conn, user_id, &id, expires_at)?;
-        if let Some(claimed_at) = trial_start {
-            billing::note_trial_session(conn, user_id, claimed_at, &id)?;
+        if let Some(claim) = trial_start {
+            billing::note_trial_session(conn, user_id, claim, &id)?;
         }
         Ok::<_, ApiError>(())
     })
@@ -192,19 +208,20 @@ pub async fn checkout(
     Ok(HttpResponse::Ok().json(serde_json::json!({ "url": session.url })))
 }
 
-/// Claims the account's one trial for this checkout: the moment it was
-/// claimed (its session's start), or `None`. Claimed before Stripe is
+/// Claims the account's one trial for this checkout: the claim (its
+/// session's start and name), or `None`. Claimed before Stripe is
 /// asked for the session, so that of parallel checkouts at most one (and
-/// its retries) offers it. A claim whose session has expired is taken over
-/// only once Stripe says that session was never paid: its subscription's
-/// events may simply not have arrived yet.
+/// its retries) offers it. A claim held by another of the user's sessions
+/// is taken over only once Stripe has settled that session: expired if it
+/// was still open, and kept used for good if it was completed (its
+/// subscription's events may simply not have arrived yet).
 async fn claim_trial(
     state: &AppState,
     stripe: &StripeClient,
     user_id: i64,
     price: &NamedPrice,
     promotion: Option<&str>,
-) -> Result<Option<i64>, ApiError> {
+) -> Result<Option<billing::Claim>, ApiError> {
     let asked = (price.name.clone(), promotion.unwrap_or_default().to_owned());
     let mut unpaid: Option<String> = None;
     loop {
@@ -223,19 +240,19 @@ async fn claim_trial(
         })
         .await?;
         match trial {
-            billing::Trial::Offered(start) => return Ok(Some(start)),
+            billing::Trial::Offered(claim) => return Ok(Some(claim)),
             billing::Trial::Refused => return Ok(None),
-            // Asked about once; lapsed again since (another checkout's
-            // claim came and went): no trial this time.
-            billing::Trial::Lapsed { .. } if unpaid.is_some() => return Ok(None),
-            billing::Trial::Lapsed { session } => {
-                let paid = stripe
-                    .checkout_session_completed(&session)
+            // Settled once; held by another session since (a parallel
+            // checkout's): no trial this time.
+            billing::Trial::Settle { .. } if unpaid.is_some() => return Ok(None),
+            billing::Trial::Settle { session } => {
+                let completed = stripe
+                    .settle_checkout_session(&session)
                     .await
                     .map_err(unavailable)?;
-                if paid {
+                if completed {
                     db::once(&state.pool, state.clock.now(), move |conn, _| {
-                        Ok::<_, ApiError>(billing::keep_trial_used(conn, user_id)?)
+                        Ok::<_, ApiError>(billing::keep_trial_used(conn, user_id, &session)?)
                     })
                     .await?;
                     return Ok(None);

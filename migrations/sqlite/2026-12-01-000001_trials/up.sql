@@ -12,5 +12,8 @@ CREATE TABLE billing_trials (
     claimed_at     BIGINT  NOT NULL,
     expires_at     BIGINT  NOT NULL,
     -- The Checkout Session made for the claim, once Stripe has made it.
-    session_id     TEXT
+    session_id     TEXT,
+    -- Counts the claims of this row: each names its own Checkout Session
+    -- (in the request's idempotency key), even two made in one second.
+    generation     BIGINT  NOT NULL DEFAULT 0
 );

@@ -107,37 +107,53 @@ pub fn open_checkouts(conn: &mut Conn, user_id: i64, now: i64) -> QueryResult<Ve
 /// the same price and code: the Checkout Session made for it is then asked
 /// for again with the same parameters, which Stripe answers with the same
 /// session. Stripe takes a session's `expires_at` only 30 minutes or more
-/// ahead, and it is fixed by the claim, so a claim older than this is no
-/// longer offered (the trial comes back when its session has expired).
-pub const TRIAL_REOFFER_SECONDS: i64 = 1_800;
+/// ahead, and it is fixed by the claim, so a claim older than this (with a
+/// margin for the request's own time) is settled instead (see [`Trial`]).
+pub const TRIAL_REOFFER_SECONDS: i64 = 1_500;
+
+/// A claim's `expires_at` once its session is known to have been completed:
+/// it never lapses.
+const TRIAL_USED: i64 = i64::MAX;
+
+/// A claim of the trial: when it was made, which fixes its Checkout
+/// Session's expiry, and its generation, which with that names the session
+/// (its idempotency key) and the claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Claim {
+    pub at: i64,
+    pub generation: i64,
+}
 
 /// What [`claim_trial`] came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Trial {
-    /// Offered: the moment the trial was claimed, which fixes the Checkout
-    /// Session's idempotency key and expiry.
-    Offered(i64),
-    /// No trial: the user has subscribed before, or another checkout holds
-    /// it.
+    /// Offered by the claim [`Claim`].
+    Offered(Claim),
+    /// No trial: the user has subscribed before, or another checkout is
+    /// making its session right now.
     Refused,
-    /// An earlier claim's session has expired and no subscription was
-    /// recorded for it, but Stripe may have been paid and not told tollgate
-    /// yet (a webhook delayed past the hour). The caller asks Stripe about
-    /// `session`, then claims again with it as `unpaid`, or
-    /// [`keep_trial_used`] if it was paid.
-    Lapsed { session: String },
+    /// The trial is held by another of the user's Checkout Sessions, one
+    /// for another price or code, an old one, or one whose hour is over
+    /// though no subscription was recorded (Stripe may have been paid and
+    /// not told tollgate yet: a webhook endpoint down for a while). The
+    /// caller settles `session` at Stripe — expired if still open, so it
+    /// can no longer be paid — and claims again with it as `unpaid`, or
+    /// [`keep_trial_used`] if it was completed.
+    Settle { session: String },
 }
 
 /// Claims `user_id`'s one trial for a checkout of `price` with
 /// `promotion_code` (`""`: none), its session to expire at `now +
-/// lifetime`. `unpaid` is a lapsed claim's session that Stripe said was
-/// never paid. Call it in a write transaction.
+/// lifetime`. `unpaid` is a session Stripe said is expired and was never
+/// completed. Call it in a write transaction.
 ///
 /// The user's row in `billing_trials` decides parallel checkouts: on
 /// PostgreSQL the second insert waits for the first transaction and then
 /// finds its claim (SQLite's write lock runs them one after the other).
-/// The same price and code then share the claim, and so one session;
-/// anything else gets no trial.
+/// The same price and code then share the claim, and so one session; a
+/// claim whose session is not made yet refuses anything else; one whose
+/// session is made is settled first ([`Trial::Settle`]), and a take-over
+/// is one conditional UPDATE, so of two checkouts one takes it.
 pub fn claim_trial(
     conn: &mut Conn,
     user_id: i64,
@@ -162,9 +178,12 @@ pub fn claim_trial(
         .values((billing_trials::user_id.eq(user_id), claim()))
         .on_conflict_do_nothing();
     if super::direct!(conn, |c| insert.execute(c))? > 0 {
-        return Ok(Trial::Offered(now));
+        return Ok(Trial::Offered(Claim {
+            at: now,
+            generation: 0,
+        }));
     }
-    type Held = (String, String, i64, i64, Option<String>);
+    type Held = (String, String, i64, i64, Option<String>, i64);
     let held: Option<Held> = billing_trials::table
         .find(user_id)
         .select((
@@ -173,70 +192,103 @@ pub fn claim_trial(
             billing_trials::claimed_at,
             billing_trials::expires_at,
             billing_trials::session_id,
+            billing_trials::generation,
         ))
         .get_result(conn)
         .optional()?;
-    let Some((held_price, held_code, claimed_at, expires_at, session)) = held else {
+    let Some((held_price, held_code, claimed_at, expires_at, session, generation)) = held else {
         return Ok(Trial::Refused);
     };
-    if expires_at <= now {
-        match session {
-            Some(session) if unpaid != Some(session.as_str()) => {
-                return Ok(Trial::Lapsed { session });
-            }
-            // Never made at Stripe, or Stripe says it was not paid: taken
-            // over, the condition part of the UPDATE, so of two checkouts
-            // one takes it and the other finds its claim below.
-            _ => {
-                let taken = diesel::update(
-                    billing_trials::table
-                        .find(user_id)
-                        .filter(billing_trials::claimed_at.eq(claimed_at))
-                        .filter(billing_trials::expires_at.le(now)),
-                )
-                .set(claim())
-                .execute(conn)?;
-                if taken > 0 {
-                    return Ok(Trial::Offered(now));
-                }
-                return claim_trial(conn, user_id, (price, promotion_code), now, lifetime, None);
-            }
-        }
+    if expires_at == TRIAL_USED {
+        return Ok(Trial::Refused);
     }
-    let shared = held_price == price
+    let lapsed = expires_at <= now;
+    let shared = !lapsed
+        && held_price == price
         && held_code == promotion_code
         && now - claimed_at < TRIAL_REOFFER_SECONDS;
-    Ok(if shared {
-        Trial::Offered(claimed_at)
-    } else {
-        Trial::Refused
-    })
+    let free = match session.as_deref() {
+        _ if shared => {
+            return Ok(Trial::Offered(Claim {
+                at: claimed_at,
+                generation,
+            }))
+        }
+        // Its session was never made (Stripe refused it) and its hour is
+        // over; or Stripe said it is over unpaid.
+        None => lapsed,
+        Some(session) => unpaid == Some(session),
+    };
+    match session {
+        _ if free => {
+            // The condition is part of the UPDATE: of two checkouts one
+            // takes it, and the other finds its claim on the next pass.
+            let taken = diesel::update(
+                billing_trials::table
+                    .find(user_id)
+                    .filter(billing_trials::generation.eq(generation)),
+            )
+            .set((claim(), billing_trials::generation.eq(generation + 1)))
+            .execute(conn)?;
+            if taken > 0 {
+                Ok(Trial::Offered(Claim {
+                    at: now,
+                    generation: generation + 1,
+                }))
+            } else {
+                claim_trial(conn, user_id, (price, promotion_code), now, lifetime, None)
+            }
+        }
+        // Its session is being made by a parallel checkout.
+        None => Ok(Trial::Refused),
+        Some(session) => Ok(Trial::Settle { session }),
+    }
 }
 
-/// Notes the Checkout Session made for the trial claimed at `claimed_at`.
+/// Notes the Checkout Session made for the trial's claim `claim`.
 pub fn note_trial_session(
     conn: &mut Conn,
     user_id: i64,
-    claimed_at: i64,
+    claim: Claim,
     session_id: &str,
 ) -> QueryResult<()> {
     diesel::update(
         billing_trials::table
             .find(user_id)
-            .filter(billing_trials::claimed_at.eq(claimed_at)),
+            .filter(billing_trials::generation.eq(claim.generation)),
     )
     .set(billing_trials::session_id.eq(session_id))
     .execute(conn)
     .map(|_| ())
 }
 
-/// Keeps `user_id`'s trial used for good: Stripe says the session of a
-/// lapsed claim was paid (its subscription's events have yet to arrive).
-pub fn keep_trial_used(conn: &mut Conn, user_id: i64) -> QueryResult<()> {
-    diesel::update(billing_trials::table.find(user_id))
-        .set(billing_trials::expires_at.eq(i64::MAX))
-        .execute(conn)
-        .map(|_| ())
+/// Gives back the trial's claim `claim`, whose session Stripe refused to
+/// make (a promotion code it will not apply, say): the next checkout,
+/// whatever it asks, may offer it at once. (The row stays, lapsed, so
+/// that the next claim is a new generation.)
+pub fn release_trial(conn: &mut Conn, user_id: i64, claim: Claim) -> QueryResult<()> {
+    diesel::update(
+        billing_trials::table
+            .find(user_id)
+            .filter(billing_trials::generation.eq(claim.generation))
+            .filter(billing_trials::session_id.is_null()),
+    )
+    .set(billing_trials::expires_at.eq(claim.at))
+    .execute(conn)
+    .map(|_| ())
+}
+
+/// Keeps `user_id`'s trial used for good: Stripe says `session`, which
+/// holds it, was completed (its subscription's events have yet to arrive).
+pub fn keep_trial_used(conn: &mut Conn, user_id: i64, session: &str) -> QueryResult<()> {
+    diesel::update(
+        billing_trials::table
+            .find(user_id)
+            .filter(billing_trials::session_id.eq(session)),
+    )
+    .set(billing_trials::expires_at.eq(TRIAL_USED))
+    .execute(conn)
+    .map(|_| ())
 }
 
 /// Forgets Checkout Sessions that expired before `now`.
@@ -530,12 +582,19 @@ fn apply_subscription(
     )
     .set(users::plan.eq(plan.as_str()))
     .execute(conn)?;
-    if changed > 0 {
+    // An event says what changed for the user: the plan in force, which a
+    // complimentary grant may hold at premium whatever the stored plan.
+    let granted: Option<i64> = users::table
+        .find(user_id)
+        .select(users::premium_until)
+        .get_result(conn)?;
+    let stored_before = match plan {
+        Plan::Premium => Plan::Free,
+        Plan::Free => Plan::Premium,
+    };
+    let from = Plan::in_force(stored_before, granted, now);
+    if changed > 0 && from != Plan::in_force(plan, granted, now) {
         // The change and its event commit together, with the event id.
-        let from = match plan {
-            Plan::Premium => Plan::Free,
-            Plan::Free => Plan::Premium,
-        };
         let detail = serde_json::json!({
             "from": from.as_str(),
             "to": plan.as_str(),

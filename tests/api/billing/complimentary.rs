@@ -116,10 +116,13 @@ async fn subscription_events_never_shorten_a_grant() {
     let event = &events(&app, &reader).await["events"][0];
     assert_eq!((&event["detail"]["from"], &event["detail"]["to"]), (&json!("premium"), &json!("premium")));
 
-    // The subscription ends: the stored plan is free, the grant holds.
+    // The subscription ends: the stored plan is free, the grant holds, and
+    // as the plan in force did not change, no plan_changed says it did.
+    let before = plan_changes(&app, id);
     deliver_ok(&app, &subscription_event("evt_2", "customer.subscription.deleted", t + 60, "sub_1", &customer, "canceled")).await;
     assert_eq!(plan(&app, &reader).await, "premium");
     assert_eq!(count(&app, &format!("SELECT COUNT(*) AS n FROM users WHERE id = {id} AND plan = 'free'")), 1);
+    assert_eq!(plan_changes(&app, id), before);
     let account = app.account_json(&reader).await;
     assert_eq!(account["premium_until"], at(until));
 

@@ -174,13 +174,19 @@ async fn one_trial_per_account_ever() {
     assert_eq!(made[0].field(TRIAL), Some("14"));
     assert_eq!(made[0].idempotency_key, made[1].idempotency_key);
 
-    // Another price while that session may still be paid: no second trial.
+    // Another price: the trial moves to it, and the first session is
+    // expired at Stripe first, so that only one trial can be paid for.
+    let first_id = first.rsplit('/').next().unwrap().to_owned();
     let other = checkout(&app, &client, json!({"price": "yearly"})).await;
     assert_eq!(other.status(), StatusCode::OK);
-    assert_eq!(sessions(&stripe)[2].field(TRIAL), None);
+    assert_eq!(sessions(&stripe)[2].field(TRIAL), Some("14"));
+    let expired = format!("/v1/checkout/sessions/{first_id}/expire");
+    assert_eq!(stripe.requests_to("POST", &expired).len(), 1);
+    let open = stripe.open_sessions();
+    assert_eq!(open.len(), 1, "one session can still be paid");
+    assert_eq!(open[0].field("line_items[0][price]"), Some("price_y"));
 
-    // Once that session has expired unpaid, the trial is there again, for
-    // whatever is asked.
+    // Once that session's hour is over, unpaid, the trial is there again.
     app.advance_clock(3_600);
     assert_eq!(checkout(&app, &client, json!({"price": "yearly"})).await.status(), StatusCode::OK);
     assert_eq!(sessions(&stripe)[3].field(TRIAL), Some("14"));
@@ -207,30 +213,26 @@ backend_test! {
 async fn parallel_checkouts_offer_one_trial() {
     let (app, stripe) = selling("7").await;
     let client = app.logged_in_client("Alice").await;
+    // Two instances on one database, both prices, all at once.
+    let sibling = app.sibling().await;
     let asks = (0..8).map(|i| {
-        let (app, client) = (&app, &client);
+        let (app, client) = (if i % 4 < 2 { &app } else { &sibling }, &client);
         let price = if i % 2 == 0 { "monthly" } else { "yearly" };
         async move { checkout(app, client, json!({"price": price})).await.status() }
     });
     let statuses = futures_util::future::join_all(asks).await;
     assert!(statuses.iter().all(|s| *s == StatusCode::OK), "{statuses:?}");
 
-    let with_trial: Vec<Recorded> = sessions(&stripe)
+    // However the race went (the trial may have moved from one price to
+    // the other, each move expiring the session it left), one session
+    // with a trial can still be paid.
+    let open_trials: Vec<Recorded> = stripe
+        .open_sessions()
         .into_iter()
         .filter(|s| s.field(TRIAL).is_some())
         .collect();
-    assert!(!with_trial.is_empty());
-    // Every request that offered the trial asked for one and the same
-    // session: one price, one key.
-    let key = with_trial[0].idempotency_key.clone();
-    assert!(with_trial.iter().all(|s| s.idempotency_key == key), "{with_trial:?}");
-    let prices: std::collections::BTreeSet<_> = with_trial
-        .iter()
-        .map(|s| s.field("line_items[0][price]"))
-        .collect();
-    assert_eq!(prices.len(), 1, "{prices:?}");
-    // The other price's checkouts were made, without a trial.
-    assert!(sessions(&stripe).iter().any(|s| s.field(TRIAL).is_none()));
+    assert_eq!(open_trials.len(), 1, "{open_trials:?}");
+    assert!(sessions(&stripe).iter().any(|s| s.field(TRIAL).is_some()));
 }
 }
 
@@ -321,10 +323,13 @@ async fn a_lapsed_trial_comes_back_only_if_stripe_says_its_session_was_not_paid(
     let made = sessions(&stripe);
     assert_eq!(made[2].field(TRIAL), None, "Alice's trial was used: {:?}", made[2]);
     assert_eq!(made[3].field(TRIAL), Some("14"), "Bob's comes back");
-    for id in [&paid, &abandoned] {
-        let asked = stripe.requests_to("GET", &format!("/v1/checkout/sessions/{id}"));
-        assert_eq!(asked.len(), 1, "Stripe asked about {id} once");
-    }
+    let asked = |id: &str| stripe.requests_to("GET", &format!("/v1/checkout/sessions/{id}"));
+    assert_eq!(asked(&paid).len(), 1, "Stripe asked about the paid one once");
+    // Still open by Stripe's clock: expired first, so it can no longer be
+    // paid, then asked again.
+    assert_eq!(asked(&abandoned).len(), 2);
+    let expire = format!("/v1/checkout/sessions/{abandoned}/expire");
+    assert_eq!(stripe.requests_to("POST", &expire).len(), 1);
 
     // Used for good: later checkouts offer Alice nothing and ask Stripe
     // nothing more.
@@ -338,5 +343,23 @@ async fn a_lapsed_trial_comes_back_only_if_stripe_says_its_session_was_not_paid(
     stripe.set_down(true);
     let down = checkout(&app, &bob, json!({})).await;
     assert_error(down, StatusCode::BAD_GATEWAY, "billing_unavailable").await;
+}
+}
+
+backend_test! {
+async fn a_code_stripe_refuses_gives_the_trial_back_at_once() {
+    let (app, stripe) = selling("14").await;
+    stripe.set_promotion_code(promotion_code("promo_first", "FIRST", true));
+    stripe.refuse_discount("promo_first");
+    let client = app.logged_in_client("Alice").await;
+
+    let refused = checkout(&app, &client, json!({"promotion_code": "FIRST"})).await;
+    assert_invalid_field(refused, "promotion_code").await;
+    // The same checkout without the code, at once: with the trial.
+    assert_eq!(checkout(&app, &client, json!({})).await.status(), StatusCode::OK);
+    let made = sessions(&stripe);
+    assert_eq!(made.len(), 2);
+    assert_eq!(made[1].field(TRIAL), Some("14"));
+    assert_eq!(stripe.open_sessions().len(), 1);
 }
 }

@@ -6,7 +6,7 @@
 //! - `POST /v1/customers`, `POST /v1/checkout/sessions`,
 //!   `POST /v1/billing_portal/sessions`: a new Stripe-shaped object each;
 //! - `POST /v1/checkout/sessions/{id}/expire`: the session, `expired` (a
-//!   `400` for one already expired, as Stripe answers);
+//!   `400` for one already expired or completed, as Stripe answers);
 //! - `GET /v1/checkout/sessions/{id}`: the session as made, `open` until
 //!   the test pays it ([`StandIn::complete_session`]) or it is expired,
 //!   else `404 resource_missing`;
@@ -55,8 +55,10 @@ struct Inner {
     promotion_codes: Vec<Value>,
     /// Promotion code ids a checkout may not apply.
     refused_discounts: Vec<String>,
-    /// Checkout Sessions made, by id, with their status now.
+    /// Checkout Sessions made, by id, with their status now and the
+    /// request that made each.
     sessions: HashMap<String, Value>,
+    made_by: HashMap<String, Recorded>,
     /// Checkout Sessions expired so far.
     expired: Vec<String>,
 }
@@ -124,6 +126,20 @@ impl StandIn {
     /// to first-time customers, say).
     pub fn refuse_discount(&self, id: &str) {
         self.server.state().refused_discounts.push(id.to_owned());
+    }
+
+    /// The requests that made the Checkout Sessions still open: those a
+    /// customer could still pay.
+    pub fn open_sessions(&self) -> Vec<Recorded> {
+        let state = self.server.state();
+        let mut open: Vec<(String, Recorded)> = state
+            .sessions
+            .iter()
+            .filter(|(_, session)| session["status"] == "open")
+            .map(|(id, _)| (id.clone(), state.made_by[id].clone()))
+            .collect();
+        open.sort_by(|a, b| a.0.cmp(&b.0));
+        open.into_iter().map(|(_, made)| made).collect()
     }
 
     /// The customer paid Checkout Session `id` (its status `complete`).
@@ -223,7 +239,11 @@ fn answer(inner: &mut Inner, recorded: &Recorded) -> HttpResponse {
         .strip_prefix("/v1/checkout/sessions/")
         .and_then(|rest| rest.strip_suffix("/expire"))
     {
-        if inner.expired.iter().any(|done| done == id) {
+        let not_open = inner
+            .sessions
+            .get(id)
+            .is_some_and(|session| session["status"] != "open");
+        if not_open || inner.expired.iter().any(|done| done == id) {
             return stripe_error(
                 400,
                 "invalid_request_error",
@@ -287,6 +307,7 @@ fn answer(inner: &mut Inner, recorded: &Recorded) -> HttpResponse {
     }
     if kind == "checkout.session" {
         let id = object["id"].as_str().unwrap_or_default().to_owned();
+        inner.made_by.insert(id.clone(), recorded.clone());
         inner.sessions.insert(id, object.clone());
     }
     if std::mem::take(&mut inner.lose_next_answer) {
