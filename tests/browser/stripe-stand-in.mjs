@@ -1,6 +1,6 @@
 // A local stand-in for the Stripe API, for the browser test: there is no
 // internet here and Stripe has no offline server. It answers the endpoints
-// tollgate calls (customers, checkout sessions, billing portal sessions,
+// tollgate calls (customers, checkout sessions made, read and expired, billing portal sessions,
 // cancelling a subscription, the two prices run.sh sells, monthly and
 // yearly, and looking up a promotion code) with Stripe-shaped JSON, replays
 // an answer for a repeated Idempotency-Key as Stripe does, and shows what it
@@ -19,6 +19,8 @@ const port = Number(process.argv[2] ?? 12111);
 const requests = [];
 const answers = new Map();
 const made = {};
+// Checkout Sessions made, by id, as GET /v1/checkout/sessions/{id} answers them.
+const sessions = new Map();
 // The prices run.sh names in STRIPE_PRICES, as Stripe's price objects.
 const price = (id, amount, interval) => ({
   id, object: "price", active: true, type: "recurring", currency: "eur", unit_amount: amount,
@@ -62,6 +64,18 @@ http
           customer: form.customer, client_reference_id: form.client_reference_id,
           url: `https://checkout.stripe.com/c/pay/cs_test_${n}`,
         };
+        sessions.set(object.id, object);
+      } else if (path.startsWith("/v1/checkout/sessions/")) {
+        // A session as made, and its expiry (Stripe refuses to expire one
+        // that is not open).
+        const [id, action] = path.slice("/v1/checkout/sessions/".length).split("/");
+        const session = sessions.get(id);
+        if (!session) return send(res, 404, { error: { type: "invalid_request_error", code: "resource_missing", message: "No such checkout.session (stand-in)." } });
+        if (req.method === "GET" && !action) return send(res, 200, session);
+        if (req.method !== "POST" || action !== "expire") return send(res, 404, { error: { type: "invalid_request_error", message: "Unrecognized request URL (stand-in)." } });
+        if (session.status !== "open") return send(res, 400, { error: { type: "invalid_request_error", message: "Only open Checkout Sessions can be expired (stand-in)." } });
+        session.status = "expired";
+        object = session;
       } else if (req.method === "POST" && path === "/v1/billing_portal/sessions") {
         const n = next("portal");
         object = { id: `bps_test_${n}`, object: "billing_portal.session", customer: form.customer, url: `https://billing.stripe.com/p/session/test_${n}` };
