@@ -193,7 +193,9 @@ fn set_plan(settings: &Settings, username: &str, plan: PlanArg) -> anyhow::Resul
         PlanArg::Free => Plan::Free,
         PlanArg::Premium => Plan::Premium,
     };
+    let mut granted = None;
     change_user(settings, username, |conn, user, now| {
+        granted = user.premium_until.filter(|until| *until > now);
         let from = user.stored_plan();
         if from != plan {
             db::users::set_plan(conn, user.id, plan)?;
@@ -214,6 +216,10 @@ fn set_plan(settings: &Settings, username: &str, plan: PlanArg) -> anyhow::Resul
         Ok(())
     })?;
     println!("{username} is now on the {} plan", plan.as_str());
+    if let (Plan::Free, Some(until)) = (plan, granted) {
+        let until = tollgate::time::format(tollgate::time::from_unix(until));
+        println!("(complimentary premium keeps {username} premium until {until})");
+    }
     Ok(())
 }
 

@@ -178,6 +178,13 @@ async fn set_plan_until_gives_the_same_grant_from_the_command_line() {
     assert_eq!(count(&app, "SELECT COUNT(*) AS n FROM users WHERE username = 'Bea' AND plan = 'free'"), 1, "the stored plan stays");
     let event = &events(&app, &reader).await["events"][0];
     assert_eq!((&event["detail"]["source"], &event["detail"]["to"]), (&json!("cli"), &json!("premium")));
+    // The stored plan set by hand meanwhile: the grant still rules, and
+    // the command says so.
+    let output = run(&["set-plan", "bea", "free"]);
+    assert!(output.status.success(), "{output:?}");
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert!(said.contains("complimentary premium keeps bea premium until"), "{said}");
+    assert_eq!(plan(&app, &reader).await, "premium");
     app.advance_clock((2 * HOUR + 60) as u64);
     assert_eq!(plan(&app, &reader).await, "free");
 
