@@ -49,6 +49,7 @@ pub struct Application {
     settings: Settings,
     clock: Clock,
     sender: mail::sender::Sender,
+    newsletters: mail::newsletters::NewsletterSender,
 }
 
 impl Application {
@@ -92,6 +93,13 @@ impl Application {
         let listener = TcpListener::bind(settings.address())
             .with_context(|| format!("cannot listen on {} (HOST, PORT)", settings.address()))?;
         let port = listener.local_addr()?.port();
+        let newsletters = mail::newsletters::NewsletterSender::new(
+            &settings,
+            pool.clone(),
+            clock.clone(),
+            mail.newsletters_waker(),
+            settings.public_url_on(port),
+        )?;
 
         let metrics = Arc::new(Metrics::new(&routes::patterns()).context("cannot set up metrics")?);
         let metrics_server = match settings.metrics_addr {
@@ -192,6 +200,7 @@ impl Application {
             settings,
             clock,
             sender,
+            newsletters,
         })
     }
 
@@ -215,7 +224,8 @@ impl Application {
     /// the next start (or another instance).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let (stop_sender, stop) = tokio::sync::watch::channel(false);
-        let mut sender = tokio::spawn(self.sender.run(stop));
+        let mut sender = tokio::spawn(self.sender.run(stop.clone()));
+        let mut newsletters = tokio::spawn(self.newsletters.run(stop));
         let purger = tokio::spawn(purge_expired(
             self.pool.clone(),
             self.clock.clone(),
@@ -238,6 +248,12 @@ impl Application {
             .is_err()
         {
             sender.abort();
+        }
+        if tokio::time::timeout(Duration::from_secs(5), &mut newsletters)
+            .await
+            .is_err()
+        {
+            newsletters.abort();
         }
         // The metrics listener lives as long as the API does.
         if let Some((handle, task)) = metrics {

@@ -55,6 +55,28 @@ diesel::table! {
 }
 
 diesel::table! {
+    newsletters (post_id) {
+        post_id -> BigInt,
+        status -> Text,
+        recipients -> BigInt,
+        sent -> BigInt,
+        created_at -> BigInt,
+        queued_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    newsletter_recipients (post_id, user_id) {
+        post_id -> BigInt,
+        user_id -> BigInt,
+        state -> Text,
+        next_attempt_at -> BigInt,
+        attempts -> Integer,
+        token_hash -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     unlocks (user_id, month, post_id) {
         user_id -> BigInt,
         month -> Integer,
@@ -345,6 +367,9 @@ diesel::joinable!(unlocks -> users (user_id));
 diesel::joinable!(unlocks -> posts (post_id));
 diesel::joinable!(posts -> users (author_id));
 diesel::joinable!(gifts -> posts (post_id));
+diesel::joinable!(newsletters -> posts (post_id));
+diesel::joinable!(newsletter_recipients -> newsletters (post_id));
+diesel::joinable!(newsletter_recipients -> users (user_id));
 diesel::joinable!(gift_readers -> gifts (gift_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -369,6 +394,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     gifts,
     gift_readers,
     gift_credits,
+    newsletters,
+    newsletter_recipients,
     totp,
     recovery_codes,
     pending_logins,

@@ -224,7 +224,8 @@ pub fn html_of(text: &str) -> String {
     html
 }
 
-fn escape(text: &str) -> String {
+/// `text` escaped for HTML text and attribute values.
+pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

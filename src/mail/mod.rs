@@ -11,6 +11,7 @@
 //! delivers rows; `db::outbox` explains why each is sent once.
 
 pub mod message;
+pub mod newsletters;
 pub mod sender;
 
 use std::sync::Arc;
@@ -45,6 +46,8 @@ pub struct MailSettings {
 pub struct Outbox {
     pub settings: MailSettings,
     wake: Arc<Notify>,
+    /// The newsletters' sender's ([`newsletters`]).
+    newsletters: Arc<Notify>,
 }
 
 /// A sign-in by email to send: to the address as the request typed it (or
@@ -79,6 +82,7 @@ impl Outbox {
                 sign_up: settings.email_sign_up,
             },
             wake: Arc::default(),
+            newsletters: Arc::default(),
         }
     }
 
@@ -92,6 +96,17 @@ impl Outbox {
     /// The handle the sender waits on.
     pub fn waker(&self) -> Arc<Notify> {
         self.wake.clone()
+    }
+
+    /// Tells the newsletters' sender that a newsletter may be due: after
+    /// the publish that asked for it commits.
+    pub fn wake_newsletters(&self) {
+        self.newsletters.notify_one();
+    }
+
+    /// The handle the newsletters' sender waits on.
+    pub fn newsletters_waker(&self) -> Arc<Notify> {
+        self.newsletters.clone()
     }
 
     /// Whether one more message to `email_key` stays within

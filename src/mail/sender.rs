@@ -90,7 +90,12 @@ impl Transport {
 
     /// Delivers one message; blocking (network or disk), so it runs on the
     /// blocking pool.
-    fn deliver(&self, id: i64, created_at: i64, message: &Message) -> anyhow::Result<()> {
+    pub(crate) fn deliver(
+        &self,
+        tag: &str,
+        created_at: i64,
+        message: &Message,
+    ) -> anyhow::Result<()> {
         match self {
             Transport::Smtp(smtp) => {
                 smtp.send(message)?;
@@ -100,7 +105,7 @@ impl Transport {
                 // Named by the row: a redelivery after a crash rewrites the
                 // same file rather than adding a copy. Written aside, then
                 // renamed, so a reader never sees half a message.
-                let name = eml_name(id, created_at, message);
+                let name = eml_name(tag, created_at, message);
                 let part = dir.join(format!(".{name}.part"));
                 write_private(&part, &message.formatted())?;
                 std::fs::rename(&part, dir.join(name))?;
@@ -113,19 +118,20 @@ impl Transport {
 /// Whether a delivery failed for good: the SMTP server answered with a
 /// permanent (5xx) refusal. A connection that failed, a timeout or a 4xx
 /// may pass, and is retried.
-fn is_permanent(error: &anyhow::Error) -> bool {
+pub(crate) fn is_permanent(error: &anyhow::Error) -> bool {
     error
         .downcast_ref::<lettre::transport::smtp::Error>()
         .is_some_and(lettre::transport::smtp::Error::is_permanent)
 }
 
 /// A `.eml` file's name: when the message was queued (UTC, to the second),
-/// its outbox id, and whom it is for, so that a listing sorts by time and
+/// its tag (its outbox id, zero-padded; a newsletter's post and
+/// recipient), and whom it is for, so that a listing sorts by time and
 /// says who each message went to — and nothing secret (the links are inside
 /// only): `20261125T101500Z-000000000042-alice@example.com.eml`. The id is
 /// zero-padded, so names sort as they were queued. Characters a file system
 /// might refuse or a shell might read become `_`.
-fn eml_name(id: i64, created_at: i64, message: &Message) -> String {
+fn eml_name(tag: &str, created_at: i64, message: &Message) -> String {
     let at = crate::time::from_unix(created_at).format("%Y%m%dT%H%M%SZ");
     let to = message.envelope().to().first().map_or_else(
         || "nobody".to_owned(),
@@ -140,7 +146,7 @@ fn eml_name(id: i64, created_at: i64, message: &Message) -> String {
                 .collect()
         },
     );
-    format!("{at}-{id:012}-{to}.eml")
+    format!("{at}-{tag}-{to}.eml")
 }
 
 /// Creates `dir` readable by this user alone (`0700` on Unix): the files
@@ -353,7 +359,7 @@ impl Sender {
         let created_at = claimed.created_at;
         let span = tracing::Span::current();
         let delivered = tokio::task::spawn_blocking(move || {
-            span.in_scope(|| transport.deliver(id, created_at, &message))
+            span.in_scope(|| transport.deliver(&format!("{id:012}"), created_at, &message))
         })
         .await
         .map_err(|e| anyhow::anyhow!("the delivery task failed: {e}"))
@@ -494,7 +500,7 @@ fn offer_sign_in(
 /// 7-bit when the text allows (ASCII, lines under SMTP's 998-byte limit;
 /// lettre's own choice re-encodes lines over 76, which would break the
 /// link in a raw `.eml` file), otherwise lettre's choice.
-fn body_of(text: String) -> Body {
+pub(crate) fn body_of(text: String) -> Body {
     if text.is_ascii() && !text.contains('\0') && text.lines().all(|l| l.len() < 998) {
         let crlf = text.replace("\r\n", "\n").replace('\n', "\r\n");
         Body::dangerous_pre_encoded(crlf.into_bytes(), ContentTransferEncoding::SevenBit)
@@ -504,7 +510,7 @@ fn body_of(text: String) -> Body {
 }
 
 /// The delay before the next attempt after `attempts` failed ones.
-fn backoff(attempts: i32) -> i64 {
+pub(crate) fn backoff(attempts: i32) -> i64 {
     let doublings = attempts.saturating_sub(1).clamp(0, 20) as u32;
     (FIRST_BACKOFF_SECS << doublings).min(MAX_BACKOFF_SECS)
 }
@@ -534,7 +540,7 @@ mod tests {
     #[test]
     fn eml_names_sort_by_time_and_say_whom_but_no_secret() {
         let name = eml_name(
-            42,
+            "000000000042",
             1_795_000_000,
             &message_to("Alice <alice+news@example.com>"),
         );
@@ -544,8 +550,16 @@ mod tests {
         );
         assert!(!name.contains("secret"));
         // Queued later, or later the same second: sorts after, as text.
-        let later = eml_name(43, 1_795_000_000, &message_to("bob@example.com"));
-        let next_day = eml_name(9, 1_795_086_400, &message_to("bob@example.com"));
+        let later = eml_name(
+            "000000000043",
+            1_795_000_000,
+            &message_to("bob@example.com"),
+        );
+        let next_day = eml_name(
+            "000000000009",
+            1_795_086_400,
+            &message_to("bob@example.com"),
+        );
         let mut names = vec![next_day.clone(), later.clone(), name.clone()];
         names.sort();
         assert_eq!(names, [name, later, next_day]);
@@ -559,7 +573,11 @@ mod tests {
         let dir = root.path().join("mail");
         let transport = Transport::Folder(dir.clone());
         transport
-            .deliver(1, 1_795_000_000, &message_to("alice@example.com"))
+            .deliver(
+                "000000000001",
+                1_795_000_000,
+                &message_to("alice@example.com"),
+            )
             .unwrap();
         let mode =
             |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;

@@ -12,9 +12,10 @@
 //! - a CORS preflight from an origin that is not allowed (no CORS headers).
 //!
 //! Requests with neither header (curl, Postman, servers) are not affected:
-//! they carry no ambient browser credentials to abuse. Nor is the Stripe
-//! webhook, whatever it carries: it is server to server, acts on no
-//! cookie, and is authenticated by its signature alone.
+//! they carry no ambient browser credentials to abuse. Nor are the Stripe
+//! webhook and the newsletter's one-click unsubscribe, whatever they
+//! carry: they are server to server, act on no cookie, and are
+//! authenticated by a signature or an emailed token alone.
 
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{header, Method};
@@ -53,7 +54,11 @@ pub fn early_answer(req: &ServiceRequest) -> Option<HttpResponse> {
 }
 
 fn is_refused(req: &ServiceRequest) -> bool {
-    if req.path() == crate::billing::WEBHOOK_PATH {
+    // Server to server: Stripe's webhook, and a mail provider's one-click
+    // unsubscribe (its token is its authentication).
+    if req.path() == crate::billing::WEBHOOK_PATH
+        || req.path() == crate::routes::table::NEWSLETTER_UNSUBSCRIBE_PATH
+    {
         return false;
     }
     // A provider sign-in is two top-level navigations, from the SPA to

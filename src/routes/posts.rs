@@ -55,6 +55,17 @@ struct EditablePost {
     #[serde(serialize_with = "rfc3339::serialize_micros")]
     updated_at: i64,
     author: Option<Author>,
+    /// Its newsletter's progress; `null` when it was never asked to be
+    /// emailed.
+    email: Option<Email>,
+}
+
+/// `EditablePost.email`.
+#[derive(Serialize)]
+struct Email {
+    status: String,
+    recipients: i64,
+    sent: i64,
 }
 
 impl EditablePost {
@@ -78,6 +89,11 @@ impl EditablePost {
             created_at: row.created_at,
             updated_at: post.updated_at,
             author: Author::of(author),
+            email: row.email_status.map(|status| Email {
+                status,
+                recipients: row.email_recipients.unwrap_or(0),
+                sent: row.email_sent.unwrap_or(0),
+            }),
         }
     }
 }
@@ -407,7 +423,9 @@ async fn edit_once(
 }
 
 /// `POST /posts/{id}/publish`: at once (`at` absent or not in the future,
-/// back-dated to `at` if given), or scheduled for `at`.
+/// back-dated to `at` if given), or scheduled for `at`; with `email`, the
+/// post goes to the newsletter's subscribers once readers can see it
+/// (`crate::mail::newsletters`).
 pub async fn publish(
     state: web::Data<AppState>,
     editor: Editor,
@@ -420,11 +438,18 @@ pub async fn publish(
         time::parse_seconds,
         "must be an RFC 3339 time, e.g. 2026-12-01T09:00:00Z",
     );
-    let Ok(at) = at else {
+    let email = fields.flag("email");
+    let (Ok(at), Ok(email)) = (at, email) else {
         return Err(fields.into_error());
     };
     let at = at.unwrap_or_else(|| state.clock.now());
-    change_status(&state, editor, id, Change::Publish { at }).await
+    let answer = change_status(&state, editor, id, Change::Publish { at, email }).await;
+    if email && answer.is_ok() {
+        // Visible now: the newsletter's sender starts at once rather than
+        // at its next look.
+        state.mail.wake_newsletters();
+    }
+    answer
 }
 
 /// `POST /posts/{id}/unpublish`: a draft again. Reads spent stay spent.

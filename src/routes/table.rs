@@ -10,8 +10,8 @@ use actix_web::http::Method;
 use actix_web::{guard, web, HttpResponse, Resource, Route};
 
 use super::{
-    account, admin, auth, billing, blog, email_sign_in, gifts, health, passkeys, posts, providers,
-    recovery, two_factor,
+    account, admin, auth, billing, blog, email_sign_in, gifts, health, newsletters, passkeys,
+    posts, providers, recovery, two_factor,
 };
 use crate::error::ApiError;
 
@@ -409,6 +409,14 @@ pub const ENDPOINTS: &[Endpoint] = &[
         handlers: &[post(|r| r.to(billing::portal))],
     },
     Endpoint {
+        path: NEWSLETTER_UNSUBSCRIBE_PATH,
+        // Mail providers post here from their servers (RFC 8058): the
+        // emailed token is its authentication.
+        access: Access::Public,
+        reads_ahead: ReadsAhead::Session,
+        handlers: &[post(|r| r.to(newsletters::unsubscribe))],
+    },
+    Endpoint {
         path: billing::WEBHOOK_PATH,
         // Stripe's servers call it; its signature is its authentication.
         access: Access::Public,
@@ -519,6 +527,10 @@ pub const PROVIDER_PATHS: &str = "/auth/";
 /// [`Access::Listing`]).
 pub const LISTING_PATH: &str = "/blog";
 
+/// The one-click unsubscribe of newsletter messages, posted by mail
+/// providers' servers: no cross-site rule applies to it.
+pub const NEWSLETTER_UNSUBSCRIBE_PATH: &str = "/newsletter/unsubscribe";
+
 /// The prefix of gift links (`/gift/{token}`), public: the token is its
 /// authentication.
 pub const GIFT_PATHS: &str = "/gift/";
@@ -615,6 +627,7 @@ mod tests {
                 "/login/passkey",
                 "/login/passkey/options",
                 "/login/two-factor",
+                "/newsletter/unsubscribe",
                 "/openapi.yaml",
                 "/password/forgot",
                 "/password/reset",
@@ -640,7 +653,7 @@ mod tests {
             assert_eq!(verbs.len(), endpoint.handlers.len(), "{}", endpoint.path);
         }
         assert!(ALLOW.iter().all(|allow| !allow.is_empty()));
-        assert_eq!(ROUTES.len(), 57);
+        assert_eq!(ROUTES.len(), 58);
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod forgot_requests;
 pub mod gifts;
 pub mod identities;
 pub mod ip_limits;
+pub mod newsletters;
 pub mod outbox;
 pub mod passkeys;
 pub mod paywall_notices;

@@ -302,6 +302,44 @@ pub fn email_of(conn: &mut Conn, id: i64) -> QueryResult<Option<EmailRow>> {
         .unique(conn)
 }
 
+/// An account as a newsletter's message to it needs it: whether it still
+/// takes the newsletter, where, and its plan.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct Subscriber {
+    pub id: i64,
+    pub username: String,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub newsletter: bool,
+    pub disabled: bool,
+    pub plan: String,
+    pub premium_until: Option<i64>,
+}
+
+impl Subscriber {
+    /// The address to send the newsletter to, if the account still takes
+    /// it there: enabled, taking the newsletter, at a verified address.
+    pub fn address(&self) -> Option<&str> {
+        let takes = self.newsletter && self.email_verified && !self.disabled;
+        self.email.as_deref().filter(|_| takes)
+    }
+
+    /// The plan in force at `now`.
+    pub fn plan_at(&self, now: i64) -> Plan {
+        let stored = Plan::parse(&self.plan).unwrap_or(Plan::Free);
+        Plan::in_force(stored, self.premium_until, now)
+    }
+}
+
+/// The accounts with these ids (those that still exist).
+pub fn subscribers(conn: &mut Conn, ids: &[i64]) -> QueryResult<Vec<Subscriber>> {
+    users::table
+        .filter(users::id.eq_any(ids))
+        .select(Subscriber::as_select())
+        .load(conn)
+}
+
 /// Every account holding the address `key`, verified or not, that is not
 /// disabled: a disabled account gets no reset link (it could not log in
 /// with the new password anyway, and the mail would tell whoever reads it

@@ -739,6 +739,12 @@ export interface paths {
          *     future: `scheduled`; readers see the post from `at` on, on every
          *     instance, with nothing running at that moment (a restart in
          *     between changes nothing). The body may be empty.
+         *
+         *     With `email: true`, the post is emailed once to every enabled
+         *     account taking the newsletter at a verified address, when readers
+         *     can first see it (sending begins within 60 s); `email` in the answer
+         *     shows its progress. A post asked to be emailed before is never
+         *     emailed again. Unpublishing or deleting stops what is not yet sent.
          */
         post: operations["publishPost"];
         delete?: never;
@@ -1369,6 +1375,33 @@ export interface paths {
          *     subscribed. No request body is read.
          */
         post: operations["billingPortal"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/newsletter/unsubscribe": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Leave the newsletter through an emailed link (public)
+         * @description The one-click unsubscribe of every newsletter message (RFC 8058):
+         *     its `List-Unsubscribe` header names this URL, and mail providers
+         *     post here from their servers, so the cross-site rule does not
+         *     apply. The body is not read: the form `List-Unsubscribe=One-Click`,
+         *     `{}` or nothing. The token names the recipient; the account's
+         *     `newsletter` is now `false` (`newsletter_unsubscribed`, `via:
+         *     link`, recorded for a change only), and the same token again is
+         *     `200` as well. A token no message carried: `400 invalid_token`.
+         */
+        post: operations["unsubscribeNewsletter"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2260,6 +2293,11 @@ export interface components {
          *       "updated_at": "2026-11-21T10:04:12.031Z",
          *       "author": {
          *         "username": "Alice"
+         *       },
+         *       "email": {
+         *         "status": "pending",
+         *         "recipients": 0,
+         *         "sent": 0
          *       }
          *     }
          */
@@ -2280,6 +2318,31 @@ export interface components {
             created_at: components["schemas"]["Timestamp"];
             updated_at: components["schemas"]["PreciseTimestamp"];
             author: components["schemas"]["Author"];
+            email: components["schemas"]["PostEmail"];
+        };
+        /**
+         * @description The post's newsletter: `null` when it was never asked to be emailed.
+         *     `pending` until readers can see the post, `sending` once its
+         *     recipients are queued (`recipients` of them), `sent` when none is
+         *     left to send (or unpublishing stopped it); `sent` counts the
+         *     messages that left.
+         */
+        PostEmail: {
+            /** @enum {string} */
+            status: "pending" | "sending" | "sent";
+            /** Format: int64 */
+            recipients: number;
+            /** Format: int64 */
+            sent: number;
+        } | null;
+        /**
+         * @example {
+         *       "status": "unsubscribed"
+         *     }
+         */
+        Unsubscribed: {
+            /** @enum {string} */
+            status: "unsubscribed";
         };
         /** @description An EditablePost without `body` and `html`. */
         EditableSummary: {
@@ -2294,6 +2357,7 @@ export interface components {
             created_at: components["schemas"]["Timestamp"];
             updated_at: components["schemas"]["PreciseTimestamp"];
             author: components["schemas"]["Author"];
+            email: components["schemas"]["PostEmail"];
         };
         EditablePostList: {
             /** @description Most recently updated first. */
@@ -2340,6 +2404,11 @@ export interface components {
             updated_at?: components["schemas"]["PreciseTimestamp"] | null;
         };
         PublishRequest: {
+            /**
+             * @description Email the post to the newsletter's subscribers when readers can
+             *     first see it (default `false`).
+             */
+            email?: boolean;
             /**
              * @description Absent, `null` or not in the future: published at once
              *     (back-dated to `at` if given). In the future: scheduled for
@@ -6089,6 +6158,43 @@ export interface operations {
             500: components["responses"]["Internal"];
             501: components["responses"]["BillingNotConfigured"];
             502: components["responses"]["BillingUnavailable"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    unsubscribeNewsletter: {
+        parameters: {
+            query: {
+                /** @description The token of the message's unsubscribe link. */
+                token: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/x-www-form-urlencoded": {
+                    /** @enum {string} */
+                    "List-Unsubscribe"?: "One-Click";
+                };
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description The account no longer takes the newsletter. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Unsubscribed"];
+                };
+            };
+            400: components["responses"]["InvalidJsonOrToken"];
+            500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };
     };

@@ -10,7 +10,8 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
 use super::demo_posts::DEMO_POSTS;
-use super::schema::{posts, users};
+use super::newsletters as newsletter;
+use super::schema::{newsletters, posts, users};
 use super::{Conn, DbConnection};
 use crate::domain::post::reader_json::Fields;
 use crate::domain::post::{derive_excerpt, render, Slug};
@@ -18,7 +19,9 @@ use crate::domain::post::{derive_excerpt, render, Slug};
 mod readers;
 
 pub(crate) use readers::visible_at;
-pub use readers::{find_visible, id_by_slug, page, NotYetDue, Page, Published, Start, SummaryRow};
+pub use readers::{
+    find_visible, id_by_slug, page, visible_content, NotYetDue, Page, Published, Start, SummaryRow,
+};
 
 /// What a reader's path needs of a post to decide on it and to find its
 /// answer: its access level, its version, and its author's name joined.
@@ -216,12 +219,24 @@ pub struct EditableRow {
     pub status: String,
     pub created_at: i64,
     pub author_id: Option<i64>,
+    /// Its newsletter's progress, when it was asked to be emailed
+    /// (`crate::db::newsletters`).
+    #[diesel(select_expression = newsletters::status.nullable())]
+    #[diesel(select_expression_type = diesel::dsl::Nullable<newsletters::status>)]
+    pub email_status: Option<String>,
+    #[diesel(select_expression = newsletters::recipients.nullable())]
+    #[diesel(select_expression_type = diesel::dsl::Nullable<newsletters::recipients>)]
+    pub email_recipients: Option<i64>,
+    #[diesel(select_expression = newsletters::sent.nullable())]
+    #[diesel(select_expression_type = diesel::dsl::Nullable<newsletters::sent>)]
+    pub email_sent: Option<i64>,
 }
 
 /// The live post with this id, as its editors see it.
 pub fn find_editable(conn: &mut Conn, id: i64) -> QueryResult<Option<EditableRow>> {
     super::direct!(conn, |c| posts::table
         .left_join(users::table)
+        .left_join(newsletters::table)
         .filter(posts::id.eq(id))
         .filter(posts::deleted_at.is_null())
         .select(EditableRow::as_select())
@@ -255,6 +270,7 @@ pub fn page_for_editor(
         () => {{
             let mut query = posts::table
                 .left_join(users::table)
+                .left_join(newsletters::table)
                 .filter(posts::deleted_at.is_null())
                 .into_boxed();
             if let Some(author) = author {
@@ -390,8 +406,10 @@ fn status_of(published_at: Option<i64>) -> &'static str {
 pub enum Change<'a> {
     /// The editable fields (a `PATCH`), and the slug when one was sent.
     Content(Content<'a>, Option<&'a Slug>),
-    /// Published from `at` (seconds): now, back-dated or scheduled.
-    Publish { at: i64 },
+    /// Published from `at` (seconds): now, back-dated or scheduled; and
+    /// with `email`, emailed to the newsletter's subscribers when readers
+    /// can see it (once ever: `db::newsletters::ask`).
+    Publish { at: i64, email: bool },
     /// A draft again.
     Unpublish,
     /// Everything an imported file says of a post. The slug stays: it is
@@ -439,16 +457,28 @@ fn update(
                 posts::updated_at.eq(updated_at),
             ))
             .execute(conn),
-        Change::Publish { at } => diesel::update(target)
-            .set((
-                posts::status.eq("published"),
-                posts::published_at.eq(at),
-                posts::updated_at.eq(updated_at),
-            ))
-            .execute(conn),
-        Change::Unpublish => diesel::update(target)
-            .set((posts::status.eq("draft"), posts::updated_at.eq(updated_at)))
-            .execute(conn),
+        Change::Publish { at, email } => {
+            let saved = diesel::update(target)
+                .set((
+                    posts::status.eq("published"),
+                    posts::published_at.eq(at),
+                    posts::updated_at.eq(updated_at),
+                ))
+                .execute(conn)?;
+            if saved == 1 && *email {
+                newsletter::ask(conn, id, now_micros.div_euclid(1_000_000))?;
+            }
+            Ok(saved)
+        }
+        Change::Unpublish => {
+            let saved = diesel::update(target)
+                .set((posts::status.eq("draft"), posts::updated_at.eq(updated_at)))
+                .execute(conn)?;
+            if saved == 1 {
+                newsletter::stop(conn, id)?;
+            }
+            Ok(saved)
+        }
         Change::Replace(post) => diesel::update(target)
             .set((
                 post.content,
@@ -525,12 +555,15 @@ pub fn import(
 /// for another post; the row stays, so reads spent on it stay spent.
 /// Whatever was saved meanwhile, deleting is what was asked.
 pub fn delete(conn: &mut Conn, id: i64, at: i64) -> QueryResult<()> {
-    diesel::update(
-        posts::table
-            .filter(posts::id.eq(id))
-            .filter(posts::deleted_at.is_null()),
-    )
-    .set(posts::deleted_at.eq(at))
-    .execute(conn)
-    .map(|_| ())
+    super::write_transaction(conn, |conn| {
+        diesel::update(
+            posts::table
+                .filter(posts::id.eq(id))
+                .filter(posts::deleted_at.is_null()),
+        )
+        .set(posts::deleted_at.eq(at))
+        .execute(conn)?;
+        // What its newsletter has not sent yet is never sent.
+        newsletter::stop(conn, id)
+    })
 }

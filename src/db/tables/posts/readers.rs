@@ -7,7 +7,7 @@ use std::sync::{Mutex, PoisonError};
 use diesel::prelude::*;
 
 use super::super::schema::{post_totals, posts, users};
-use super::{Conn, PostRow};
+use super::{Conn, PostContent, PostRow};
 use crate::db::engine::Unique;
 use crate::domain::post::Cursor;
 
@@ -76,6 +76,16 @@ pub fn find_visible(conn: &mut Conn, id: i64, now: i64) -> QueryResult<Option<Po
         .filter(visible_at!(now))
         .select(PostRow::as_select())
         .unique(c))
+}
+
+/// The content of the post with this id, if readers may see it at `now`
+/// (what a newsletter sends of it).
+pub fn visible_content(conn: &mut Conn, id: i64, now: i64) -> QueryResult<Option<PostContent>> {
+    posts::table
+        .filter(posts::id.eq(id))
+        .filter(visible_at!(now))
+        .select(PostContent::as_select())
+        .unique(conn)
 }
 
 /// The id of the live post with this slug (visible to readers or not:

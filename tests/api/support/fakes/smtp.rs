@@ -54,10 +54,33 @@ impl SmtpServer {
     /// Starts a server on `port` (for a test that has pointed the app at a
     /// port before anything listened there). Call [`available`] first.
     pub async fn start_on(port: u16) -> SmtpServer {
+        SmtpServer::start_with(port, None).await
+    }
+
+    /// Starts a server that holds the message titled `subject` that comes
+    /// after `after` others titled so: it keeps its sender waiting until
+    /// [`SmtpServer::release`], then answers `451` (try again later)
+    /// without keeping it (`smtp_handler.py`). `None` where `aiosmtpd` is
+    /// missing.
+    pub async fn start_holding(subject: &str, after: usize) -> Option<SmtpServer> {
+        if !available() {
+            return None;
+        }
+        Some(SmtpServer::start_with(free_port(), Some((subject, after))).await)
+    }
+
+    async fn start_with(port: u16, hold: Option<(&str, usize)>) -> SmtpServer {
         let dir = tempfile::tempdir().expect("a temporary folder");
         let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/api/support/fakes");
-        let child = Command::new("python3")
-            .env("PYTHONPATH", here)
+        let mut command = Command::new("python3");
+        command.env("PYTHONPATH", here);
+        if let Some((subject, after)) = hold {
+            command
+                .env("SMTP_HOLD_SUBJECT", subject)
+                .env("SMTP_HOLD_AFTER", after.to_string())
+                .env("SMTP_HOLD_DIR", dir.path());
+        }
+        let child = command
             .args(["-m", "aiosmtpd", "-n", "-l"])
             .arg(format!("127.0.0.1:{port}"))
             .args(["-c", "smtp_handler.RefusingMailbox"])
@@ -73,6 +96,16 @@ impl SmtpServer {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         server
+    }
+
+    /// Whether the server holds the message it was told to hold.
+    pub fn holding(&self) -> bool {
+        self.dir.path().join("held").exists()
+    }
+
+    /// Lets the held message go (answered `451`, not kept).
+    pub fn release(&self) {
+        std::fs::write(self.dir.path().join("release"), b"").expect("the release file");
     }
 
     pub fn url(&self) -> String {

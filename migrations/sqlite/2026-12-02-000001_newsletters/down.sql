@@ -1,0 +1,2 @@
+DROP TABLE newsletter_recipients;
+DROP TABLE newsletters;

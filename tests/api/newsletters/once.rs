@@ -1,0 +1,107 @@
+//! One message per subscriber per post, whatever happens while it is
+//! sent: two instances sending one newsletter, a `kill -9` in the middle
+//! of a send, and promised mail (a reset link) leaving at once while a
+//! newsletter is under way.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use super::*;
+use crate::support::fakes::smtp::SmtpServer;
+use crate::support::mail::first_reset_token;
+use crate::support::{spawn_app_with, spawn_binary, wait_for};
+
+backend_test! {
+async fn two_instances_send_each_subscriber_one_message() {
+    let Some(smtp) = SmtpServer::start().await else { return };
+    let url = smtp.url();
+    let app = spawn_app_with(&[("SMTP_URL", &url)]).await;
+    let sibling = app.sibling().await;
+    let alice = author(&app).await;
+    // More than one claim's worth, so that both instances take some.
+    seed_subscribers(&app, "sub", 150);
+    let id = draft(&app, &alice, "To everyone", "free").await;
+    publish(&app, &alice, id, json!({"email": true})).await;
+    sibling.advance_clock(1); // wakes the sibling's sender too
+
+    let got = wait_for_letters(&smtp, "To everyone", 150).await;
+    once_each(&got, "sub", 150);
+    eventually_email(&app, &alice, id, json!({"status": "sent", "recipients": 150, "sent": 150})).await;
+}
+}
+
+backend_test! {
+async fn a_kill_9_in_the_middle_of_a_send_repeats_and_loses_nothing() {
+    let Some(smtp) = SmtpServer::start_holding("Killed midway", 4).await else { return };
+    let url = smtp.url();
+    // The harness makes the data (and stops); the real binary sends, so
+    // that it can be killed.
+    let app = spawn_app_with(&[]).await;
+    let alice = author(&app).await;
+    seed_subscribers(&app, "k", 12);
+    let id = draft(&app, &alice, "Killed midway", "free").await;
+    app.stop().await;
+    let dir = tempfile::tempdir().unwrap();
+    let secret = "newsletter-test-secret-".repeat(4);
+    let env = [
+        ("DATABASE_URL", app.database_url.as_str()),
+        ("SMTP_URL", url.as_str()),
+        ("SESSION_SECRET", secret.as_str()),
+    ];
+    let (mut child, port, output) = spawn_binary(dir.path(), &env);
+    let api = format!("http://127.0.0.1:{port}");
+    let browser = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let login = browser.post(format!("{api}/login"))
+        .json(&json!({"username": "Alice", "password": PASSWORD})).send().await.unwrap();
+    assert_eq!(login.status(), StatusCode::OK);
+    let published = browser.post(format!("{api}/posts/{id}/publish"))
+        .json(&json!({"email": true})).send().await.unwrap();
+    assert_eq!(published.status(), StatusCode::OK);
+
+    // Four accepted; the fifth is in the server's hands, unanswered.
+    let held = wait_for(30, || smtp.holding()).await;
+    assert!(held, "the send did not reach the fifth message:\n{}", output.lock().unwrap());
+    child.0.kill().unwrap(); // SIGKILL: no chance to record anything
+    child.0.wait().unwrap();
+    assert_eq!(letters(&smtp, "Killed midway").len(), 4);
+    smtp.release();
+
+    // Started again (on the harness's clock, which the test moves past the
+    // dead sender's lease): the other eight, and nothing twice.
+    let app = app.restart_with(&[("SMTP_URL", &url)]).await;
+    app.advance_clock(10 * 60);
+    let got = wait_for_letters(&smtp, "Killed midway", 12).await;
+    once_each(&got, "k", 12);
+    let alice = app.client();
+    assert_eq!(app.login(&alice, "Alice", PASSWORD).await.status(), StatusCode::OK);
+    eventually_email(&app, &alice, id, json!({"status": "sent", "recipients": 12, "sent": 12})).await;
+}
+}
+
+backend_test! {
+async fn a_reset_link_leaves_at_once_while_a_newsletter_is_held() {
+    let Some(smtp) = SmtpServer::start_holding("Big issue", 0).await else { return };
+    let url = smtp.url();
+    let app = spawn_app_with(&[("SMTP_URL", &url)]).await;
+    let alice = author(&app).await;
+    reader(&app, &smtp, "Fred", "fred@example.com", true).await;
+    seed_subscribers(&app, "big", 20);
+    let id = draft(&app, &alice, "Big issue", "free").await;
+    publish(&app, &alice, id, json!({"email": true})).await;
+    assert!(wait_for(30, || smtp.holding()).await, "the newsletter's first message is held");
+
+    // The newsletter's sender is stuck in the SMTP server; promised mail
+    // has its own sender and its own connections.
+    assert_eq!(app.forgot_password("fred@example.com").await.status(), StatusCode::ACCEPTED);
+    first_reset_token(&smtp).await;
+    assert!(smtp.holding());
+    assert!(letters(&smtp, "Big issue").is_empty());
+
+    // Let go (answered "try again later"): the retry, on the app's clock.
+    smtp.release();
+    app.advance_clock(60);
+    let got = wait_for_letters(&smtp, "Big issue", 21).await;
+    assert_eq!(got.iter().filter(|m| m.is_to("fred@example.com")).count(), 1);
+    eventually_email(&app, &alice, id, json!({"status": "sent", "recipients": 21, "sent": 21})).await;
+}
+}
