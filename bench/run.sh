@@ -19,6 +19,7 @@
 #   BENCH_BACKENDS=postgres bash bench/run.sh # one backend (or sqlite)
 #   BENCH_POSTS=0 bash bench/run.sh          # skip the publishing runs
 #   BENCH_MARKDOWN=0 bash bench/run.sh       # skip the pathological Markdown saves
+#   BENCH_SUBSCRIBERS=0 bash bench/run.sh    # skip the newsletter run (100000)
 #
 # Besides the pinned one-worker scenarios, each backend gets an every-worker
 # run: tollgate and the ceiling with one worker per core, neither pinned,
@@ -39,6 +40,7 @@ pinned=${BENCH_PINNED:-1}
 rounds=${BENCH_ROUNDS:-3}
 posts_count=${BENCH_POSTS:-100000}
 markdown=${BENCH_MARKDOWN:-1}
+subscribers=${BENCH_SUBSCRIBERS:-100000}
 cores=$(nproc)
 
 need() { command -v "$1" >/dev/null || { apt-get update -qq && apt-get install -y -qq "$2" >/dev/null; }; }
@@ -481,6 +483,69 @@ markdown_saves() {
   stop_tollgate
 }
 
+# email_of ID COOKIE: "status recipients sent" of post ID's newsletter.
+email_of() {
+  curl -s -H "Cookie: $2" "$base/posts/$1" |
+    sed -n 's/.*"email":{"status":"\([a-z]*\)","recipients":\([0-9]*\),"sent":\([0-9]*\)}.*/\1 \2 \3/p'
+}
+
+# newsletter ROWS BACKEND: one post emailed to $subscribers subscribers
+# (bench/seed_subscribers.sh, one in ten premium) through an SMTP sink on
+# the load core that accepts every message and keeps none (aiosmtpd's
+# Sink; tollgate reuses its connections). Measured: the time from the
+# publish to the recipients queued (and the queueing statement's own, from
+# the server's log), the send rate over the whole send, and S1 and S2
+# against their ceilings at rest (N0) and while the send runs (N1).
+newsletter() {
+  local rows=$1 backend=$2 author id started queued_at done_at state sink
+  new_database "$backend" newsletter
+  python3 -c 'import aiosmtpd' 2>/dev/null ||
+    python3 -m pip install --quiet --disable-pip-version-check 'aiosmtpd==1.4.6'
+  taskset -c "$load_core" python3 -m aiosmtpd -n -l 127.0.0.1:18925 -c aiosmtpd.handlers.Sink > /dev/null 2>&1 & pids+=($!)
+  sink=$!
+  export SMTP_URL=smtp://127.0.0.1:18925
+  start_tollgate "$db_url" "$work/$backend-newsletter.log"
+  unset SMTP_URL
+  bash bench/seed_subscribers.sh "$db_url" "$subscribers"
+  prepare_reader news
+  ceiling_run "$rows" N0c1
+  wrk_run "$rows" N0s1 "$server_pid" "$base/check_session" -t1 -c64 -H "Cookie: $COOKIE"
+  ceiling_run "$rows" N0c2
+  wrk_run "$rows" N0s2 "$server_pid" "$base" -t1 -c64 -s bench/lua/reread.lua
+  author=$(register newsauthor)
+  (cd "$work" && DATABASE_URL=$db_url "$tollgate" set-role newsauthor author > /dev/null)
+  id=$(curl -s "$base/posts" -H "Cookie: $author" -H 'Content-Type: application/json' \
+    -d '{"title":"This week","body":"A short issue, with **one** point.","access":"metered"}' | sed -n 's/^{"id":\([0-9]*\).*/\1/p')
+  [ -n "$id" ] || { echo "could not create the newsletter's post" >&2; exit 1; }
+  started=$(date +%s%N)
+  curl -s -o /dev/null "$base/posts/$id/publish" -H "Cookie: $author" -H 'Content-Type: application/json' -d '{"email":true}'
+  for _ in $(seq 1 6000); do
+    state=$(email_of "$id" "$author")
+    [[ $state == sending* || $state == sent* ]] && break
+    sleep 0.05
+  done
+  queued_at=$(date +%s%N)
+  [[ $state == *" $subscribers "* ]] || { echo "the newsletter was not queued to $subscribers: $state" >&2; exit 1; }
+  ceiling_run "$rows" N1c1
+  wrk_run "$rows" N1s1 "$server_pid" "$base/check_session" -t1 -c64 -H "Cookie: $COOKIE"
+  ceiling_run "$rows" N1c2
+  wrk_run "$rows" N1s2 "$server_pid" "$base" -t1 -c64 -s bench/lua/reread.lua
+  local during; during=$(email_of "$id" "$author")
+  for _ in $(seq 1 36000); do
+    state=$(email_of "$id" "$author")
+    [[ $state == sent* ]] && break
+    sleep 0.1
+  done
+  done_at=$(date +%s%N)
+  [[ $state == "sent $subscribers $subscribers" ]] || echo "warning: the newsletter ended as: $state" >&2
+  # queue ms (publish to queued, as a client sees it) | the statement's ms
+  # (server log) | send seconds (queued to all sent) | sent when S2
+  # during the send ended | peak RSS KiB
+  echo "$(((queued_at - started) / 1000000))|$(grep -o 'elapsed_ms=[0-9]*' "$work/$backend-newsletter.log" | head -1 | cut -d= -f2)|$(awk -v a="$queued_at" -v b="$done_at" 'BEGIN { printf "%.1f", (b - a) / 1e9 }')|${during##* }|$(peak_rss_kib "$server_pid")" > "$rows.newsletter"
+  stop_tollgate
+  kill "$sink"; wait "$sink" 2>/dev/null || true
+}
+
 # new_database BACKEND NAME: sets $db_url to a new, empty database.
 new_database() {
   if [ "$1" = sqlite ]; then
@@ -534,6 +599,9 @@ for backend in "${backends[@]}"; do
   fi
   if [ "$markdown" != 0 ]; then
     markdown_saves "$work/$backend.markdown" "$backend"
+  fi
+  if [ "$subscribers" -gt 0 ]; then
+    newsletter "$work/$backend.news" "$backend"
   fi
   if [ "$seed_users" -gt 0 ]; then
     new_database "$backend" seeded
@@ -743,6 +811,32 @@ for backend in "${backends[@]}"; do
     echo "| every 200 KB body saved or refused within 2 s | slowest ${worst_ms} ms ($slowest_kind) | $(ok "$worst_ms <= 2000") |"
     echo
     echo "Peak RSS of the server over every save: $(( $(cat "$md.rss") / 1024 )) MiB."
+  fi
+  if [ -f "$work/$backend.news.newsletter" ]; then
+    n=$work/$backend.news
+    IFS='|' read -r queue_ms statement_ms send_s sent_during news_rss < "$n.newsletter"
+    echo
+    echo "Newsletter: one post emailed to $subscribers subscribers (one in ten premium) through an SMTP sink on the load core that keeps nothing; S1 and S2 at rest (N0) and while it sends (N1), each × its own ceiling measured just before it:"
+    echo
+    echo "| scenario | req/s | × ceiling | p50 | p99 | server CPU/req | server + PostgreSQL CPU/req | peak RSS |"
+    echo "|---|---|---|---|---|---|---|---|"
+    for s in N0s1 N0s2 N1s1 N1s2; do
+      IFS='|' read -r _ rps p50 p99 cpu rss _ both < <(grep "^$s|" "$n")
+      c=$(field "$n" "${s%s?}c${s: -1}|" 2)
+      case $s in N0s1) name="S1 at rest" ;; N0s2) name="S2 at rest" ;; N1s1) name="S1 during the send" ;; N1s2) name="S2 during the send" ;; esac
+      echo "| $name | $rps | $(awk -v a="$rps" -v b="$c" 'BEGIN { printf "%.2f", a / b }') | $p50 | $p99 | $cpu µs | $both µs | $((rss / 1024)) MiB |"
+    done
+    ratio() { awk -v a="$(field "$n" "$1s$2|" 2)" -v b="$(field "$n" "$1c$2|" 2)" 'BEGIN { printf "%.3f", a / b }'; }
+    rest1=$(ratio N0 1) rest2=$(ratio N0 2) during1=$(ratio N1 1) during2=$(ratio N1 2)
+    echo
+    echo "| figure | this run | |"
+    echo "|---|---|---|"
+    echo "| publish to $subscribers recipients queued (as the author sees it) | $queue_ms ms | |"
+    echo "| the queueing statement (\`INSERT … SELECT\`, server log) | ${statement_ms:-?} ms | |"
+    echo "| send: $subscribers messages | $send_s s, $(awk -v n="$subscribers" -v s="$send_s" 'BEGIN { printf "%.0f", n / s }') messages/s ($sent_during sent when N1 ended) | |"
+    echo "| S1 during the send ≥ 0.8 × at rest (× ceiling) | $during1 vs $rest1 | $(ok "$during1 >= 0.8 * $rest1") |"
+    echo "| S2 during the send ≥ 0.8 × at rest (× ceiling) | $during2 vs $rest2 | $(ok "$during2 >= 0.8 * $rest2") |"
+    echo "| peak RSS through the send < 64 MiB | $((news_rss / 1024)) MiB | $(ok "$news_rss < 64 * 1024") |"
   fi
   if [ -f "$work/$backend.multi" ]; then
     m=$work/$backend.multi

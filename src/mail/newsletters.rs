@@ -34,7 +34,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::newsletters::{self, Claimed, Done};
 use crate::db::posts::PostContent;
-use crate::db::users::{self, Subscriber};
+use crate::db::users::Subscriber;
 use crate::db::{self, posts, Pool};
 use crate::domain::post::Access;
 use crate::domain::Plan;
@@ -138,12 +138,12 @@ pub struct NewsletterSender {
     pub public_url: String,
 }
 
-/// What one claimed batch brought: each message with its token, the
-/// accounts and the posts it needs.
+/// What one claimed batch brought: each message with its token, and the
+/// posts they send. (Whom each is for is read again just before it is
+/// made: an account may leave meanwhile.)
 struct Batch {
     lease_until: i64,
     messages: Vec<(Claimed, String)>,
-    subscribers: Vec<Subscriber>,
     posts: Vec<(i64, Option<PostContent>, Option<i64>)>,
 }
 
@@ -245,12 +245,14 @@ impl NewsletterSender {
         })
         .await?;
         for post_id in due {
+            let started = std::time::Instant::now();
             let queued = db::once(&self.pool, now, move |conn, now| {
                 Ok::<_, db::Error>(newsletters::queue(conn, post_id, now)?)
             })
             .await?;
             if let Some(recipients) = queued {
-                tracing::info!(post_id, recipients, "queued a newsletter");
+                let elapsed_ms = started.elapsed().as_millis() as u64;
+                tracing::info!(post_id, recipients, elapsed_ms, "queued a newsletter");
             }
         }
         Ok(())
@@ -268,9 +270,16 @@ impl NewsletterSender {
             if *stop.borrow() || self.clock.now() >= batch.lease_until - LEASE_MARGIN_SECS {
                 break;
             }
-            let subscriber = batch.subscribers.iter().find(|s| s.id == claimed.user_id);
-            let post = batch.posts.iter().find(|(id, _, _)| *id == claimed.post_id);
-            let outcome = match (subscriber, post) {
+            let (post_id, user_id) = (claimed.post_id, claimed.user_id);
+            let subscriber = db::idempotent(&self.pool, self.clock.now(), move |conn, _| {
+                Ok::<_, db::Error>(newsletters::recipient(conn, post_id, user_id)?)
+            })
+            .await?;
+            let post = batch.posts.iter().find(|(id, _, _)| *id == post_id);
+            let outcome = match (&subscriber, post) {
+                // Stopped (the post unpublished or deleted), or the account
+                // deleted, since the claim: nothing to record either.
+                (None, _) | (_, None) => continue,
                 (Some(subscriber), Some((_, Some(post), queued_at))) => {
                     match subscriber.address() {
                         Some(address) => {
@@ -286,10 +295,7 @@ impl NewsletterSender {
                 (Some(_), Some((_, None, _))) => Outcome::Retry {
                     at: self.clock.now() + POLL_SECS,
                 },
-                // The account was deleted (its row with it).
-                _ => Outcome::Done(Done::Skipped),
             };
-            let (post_id, user_id) = (claimed.post_id, claimed.user_id);
             db::once(&self.pool, self.clock.now(), move |conn, _| {
                 match outcome {
                     Outcome::Done(done) => newsletters::finish(conn, post_id, user_id, done)?,
@@ -386,10 +392,6 @@ fn claim(conn: &mut db::Conn, now: i64) -> Result<Batch, db::Error> {
         newsletters::set_token(conn, message.post_id, message.user_id, &token::hash(&plain))?;
         messages.push((message, plain));
     }
-    let mut ids: Vec<i64> = messages.iter().map(|(m, _)| m.user_id).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let subscribers = users::subscribers(conn, &ids)?;
     let mut post_ids: Vec<i64> = messages.iter().map(|(m, _)| m.post_id).collect();
     post_ids.sort_unstable();
     post_ids.dedup();
@@ -402,7 +404,6 @@ fn claim(conn: &mut db::Conn, now: i64) -> Result<Batch, db::Error> {
     Ok(Batch {
         lease_until,
         messages,
-        subscribers,
         posts,
     })
 }

@@ -22,6 +22,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { publishing } from "./publishing.mjs";
+import { newsletters } from "./newsletters.mjs";
 import { twoFactor } from "./two_factor.mjs";
 import { providers } from "./providers.mjs";
 
@@ -817,6 +818,8 @@ async function main() {
   });
 
   await publishing({ step, shot, until, textOf, expectText, expectCount, shotsAtWidths, newTab, register, login, dataOf, expectStatus, expectAbsent, meterText, API_URL, ADMIN_USERNAME, ADMIN_PASSWORD, browser, page }, { suffix, password });
+
+  await newsletters({ step, shot, until, textOf, expectText, expectAbsent, shotsAtWidths, newTab, login, dataOf, expectStatus, ADMIN_USERNAME, ADMIN_PASSWORD }, { suffix, password, emailedLink, MAIL_DIR, SPA_URL, API_URL });
 
   await twoFactor({ step, shot, until, textOf, expectText, expectCount, expectCellsInTheirRows, shotsAtWidths, newTab, register }, { suffix, password });
 

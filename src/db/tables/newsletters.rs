@@ -8,6 +8,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer};
 
 use super::schema::{newsletter_recipients, newsletters, posts, users};
+use super::users::Subscriber;
 use super::{Conn, DbConnection};
 use crate::db::engine::Unique;
 
@@ -212,6 +213,17 @@ fn pending(post_id: i64, user_id: i64) -> Pending {
     newsletter_recipients::table
         .find((post_id, user_id))
         .filter(newsletter_recipients::state.eq("pending"))
+}
+
+/// The account a claimed message is for, read just before the message is
+/// made: `None` when the message is no longer pending (unpublishing or
+/// deleting the post stopped it) or the account is gone. Whether it still
+/// takes the newsletter is [`Subscriber::address`]'s question.
+pub fn recipient(conn: &mut Conn, post_id: i64, user_id: i64) -> QueryResult<Option<Subscriber>> {
+    pending(post_id, user_id)
+        .inner_join(users::table)
+        .select(Subscriber::as_select())
+        .unique(conn)
 }
 
 /// Records the hash of the unsubscribe token a claimed message carries,

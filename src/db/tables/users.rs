@@ -332,14 +332,6 @@ impl Subscriber {
     }
 }
 
-/// The accounts with these ids (those that still exist).
-pub fn subscribers(conn: &mut Conn, ids: &[i64]) -> QueryResult<Vec<Subscriber>> {
-    users::table
-        .filter(users::id.eq_any(ids))
-        .select(Subscriber::as_select())
-        .load(conn)
-}
-
 /// Every account holding the address `key`, verified or not, that is not
 /// disabled: a disabled account gets no reset link (it could not log in
 /// with the new password anyway, and the mail would tell whoever reads it

@@ -105,3 +105,53 @@ async fn a_reset_link_leaves_at_once_while_a_newsletter_is_held() {
     eventually_email(&app, &alice, id, json!({"status": "sent", "recipients": 21, "sent": 21})).await;
 }
 }
+
+backend_test! {
+async fn who_leaves_before_their_message_leaves_gets_none_and_deleting_the_post_stops_the_rest() {
+    let Some(smtp) = SmtpServer::start_holding("Held back", 0).await else { return };
+    let url = smtp.url();
+    let app = spawn_app_with(&[("SMTP_URL", &url)]).await;
+    let alice = author(&app).await;
+    // The first message is the earliest account's: it is held while the
+    // others change their minds.
+    reader(&app, &smtp, "Early", "early@example.com", true).await;
+    let quitter = reader(&app, &smtp, "Quitter", "quitter@example.com", true).await;
+    let leaver = reader(&app, &smtp, "Leaver", "leaver@example.com", true).await;
+    reader(&app, &smtp, "Barred", "barred@example.com", true).await;
+    reader(&app, &smtp, "Stays", "stays@example.com", true).await;
+    let id = draft(&app, &alice, "Held back", "free").await;
+    publish(&app, &alice, id, json!({"email": true})).await;
+    assert!(wait_for(30, || smtp.holding()).await, "the first message is held");
+
+    let off = app.patch_json(&quitter, "/account", &json!({"newsletter": false})).await;
+    assert_eq!(off.status(), StatusCode::OK);
+    assert_eq!(app.delete_account(&leaver, PASSWORD).await.status(), StatusCode::NO_CONTENT);
+    execute(&app, "UPDATE users SET disabled = TRUE WHERE username = 'Barred'");
+    smtp.release();
+    app.advance_clock(60);
+    let got = wait_for_letters(&smtp, "Held back", 2).await;
+    let mut to: Vec<bool> = ["early@", "stays@"].iter().map(|a| got.iter().any(|m| m.is_to(a))).collect();
+    to.dedup();
+    assert_eq!(to, [true], "{got:#?}");
+    eventually_email(&app, &alice, id, json!({"status": "sent", "recipients": 5, "sent": 2})).await;
+
+    // A post deleted while its newsletter is held back sends nothing more.
+    seed_subscribers(&app, "gone", 5);
+    let doomed = draft(&app, &alice, "Doomed", "free").await;
+    let holder = SmtpServer::start_holding("Doomed", 0).await.unwrap();
+    let app = app.restart_with(&[("SMTP_URL", &holder.url())]).await;
+    let alice = app.client();
+    assert_eq!(app.login(&alice, "Alice", PASSWORD).await.status(), StatusCode::OK);
+    publish(&app, &alice, doomed, json!({"email": true})).await;
+    assert!(wait_for(30, || holder.holding()).await, "the first message is held");
+    assert_eq!(app.delete_post(&alice, doomed).await.status(), StatusCode::NO_CONTENT);
+    holder.release();
+    app.advance_clock(60);
+    // A later newsletter is the witness: its messages come after any of
+    // the deleted post's.
+    let later = draft(&app, &alice, "After the deletion", "free").await;
+    publish(&app, &alice, later, json!({"email": true})).await;
+    wait_for_letters(&holder, "After the deletion", 7).await;
+    assert!(letters(&holder, "Doomed").is_empty());
+}
+}

@@ -52,6 +52,15 @@ async fn a_post_goes_once_to_each_subscriber_with_what_their_plan_may_read() {
     }
     eventually_email(&app, &alice, id, json!({"status": "sent", "recipients": 2, "sent": 2})).await;
 
+    // A premium post: the same, and a line saying whom it is for.
+    let members = draft(&app, &alice, "Members only", "premium").await;
+    publish(&app, &alice, members, json!({"email": true})).await;
+    let got = wait_for_letters(&smtp, "Members only", 2).await;
+    let fred = got.iter().find(|m| m.is_to("fred@example.com")).expect("Fred's");
+    let pam = got.iter().find(|m| m.is_to("pam@example.com")).expect("Pam's");
+    assert!(!fred.raw.contains("owl flies") && fred.raw.contains("for premium members"), "{}", fred.raw);
+    assert!(pam.raw.contains(SECRET) && !pam.raw.contains("for premium members"), "{}", pam.raw);
+
     // Published again, with email: never emailed again. A later post's
     // newsletter is the witness (its messages come after any of this one).
     assert_eq!(app.unpublish_post(&alice, id).await.status(), StatusCode::OK);

@@ -479,16 +479,23 @@ fn update(
             }
             Ok(saved)
         }
-        Change::Replace(post) => diesel::update(target)
-            .set((
-                post.content,
-                posts::author_id.eq(post.author_id),
-                posts::status.eq(status_of(post.published_at)),
-                // A draft keeps the time it had, as an unpublished one does.
-                post.published_at.map(|at| posts::published_at.eq(at)),
-                posts::updated_at.eq(updated_at),
-            ))
-            .execute(conn),
+        Change::Replace(post) => {
+            let saved = diesel::update(target)
+                .set((
+                    post.content,
+                    posts::author_id.eq(post.author_id),
+                    posts::status.eq(status_of(post.published_at)),
+                    // A draft keeps the time it had, as an unpublished one does.
+                    post.published_at.map(|at| posts::published_at.eq(at)),
+                    posts::updated_at.eq(updated_at),
+                ))
+                .execute(conn)?;
+            // A draft again: as an unpublish, it stops its newsletter.
+            if saved == 1 && post.published_at.is_none() {
+                newsletter::stop(conn, id)?;
+            }
+            Ok(saved)
+        }
     }
 }
 
