@@ -79,6 +79,8 @@ pub struct Metrics {
     pool: IntGaugeVec,
     /// Mail waiting in the outbox, counted when `/metrics` is scraped.
     pub mail_outbox_pending: IntGauge,
+    /// Newsletter messages queued and not yet sent, counted likewise.
+    pub newsletter_pending: IntGauge,
 }
 
 impl Metrics {
@@ -122,6 +124,10 @@ impl Metrics {
             "tollgate_mail_outbox_pending",
             "Messages stored in the mail outbox and not yet delivered.",
         )?;
+        let newsletter_pending = IntGauge::new(
+            "tollgate_newsletter_messages_pending",
+            "Newsletter messages queued and not yet sent.",
+        )?;
         let build_info = IntGaugeVec::new(
             Opts::new("tollgate_build_info", "The running build; always 1."),
             &["version"],
@@ -136,6 +142,7 @@ impl Metrics {
             Box::new(paywall.clone()),
             Box::new(pool.clone()),
             Box::new(mail_outbox_pending.clone()),
+            Box::new(newsletter_pending.clone()),
             Box::new(build_info),
         ] {
             registry.register(collector)?;
@@ -167,6 +174,7 @@ impl Metrics {
             paywall,
             pool,
             mail_outbox_pending,
+            newsletter_pending,
         })
     }
 
@@ -260,6 +268,7 @@ mod tests {
         assert!(text.contains(r#"tollgate_paywall_reads_total{outcome="refused"} 1"#));
         assert!(text.contains(r#"tollgate_build_info{version=""#));
         assert!(text.contains("tollgate_mail_outbox_pending 0"));
+        assert!(text.contains("tollgate_newsletter_messages_pending 0"));
         assert!(text.contains(r#"tollgate_db_pool_connections{state="idle"} 0"#));
         assert!(text.contains(
             r#"tollgate_http_request_duration_seconds_bucket{route="/blog/{id}",le="0.001"} 2"#

@@ -347,10 +347,15 @@ fn metrics_server(
                     // Read at scrape time, like the pool: the outbox is
                     // shared by every instance, so this is the whole queue.
                     let pending = db::idempotent(&pool, now, |conn, _| {
-                        Ok::<_, db::Error>(outbox::pending(conn)?)
+                        let outbox = outbox::pending(conn)?;
+                        let newsletters = db::newsletters::pending(conn)?;
+                        Ok::<_, db::Error>((outbox, newsletters))
                     });
                     match pending.await {
-                        Ok(pending) => metrics.mail_outbox_pending.set(pending),
+                        Ok((outbox, newsletters)) => {
+                            metrics.mail_outbox_pending.set(outbox);
+                            metrics.newsletter_pending.set(newsletters);
+                        }
                         Err(e) => tracing::warn!(error = %e, "cannot count the mail outbox"),
                     }
                     match metrics.encode() {

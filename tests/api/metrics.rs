@@ -69,6 +69,7 @@ async fn counters_move_with_logins_reads_and_refusals() {
     assert!(after.contains("# TYPE tollgate_http_request_duration_seconds histogram"));
     assert_eq!(value(&after, r#"tollgate_build_info{version="0.1.0"}"#), 1.0);
     assert_eq!(value(&after, "tollgate_mail_outbox_pending"), 0.0);
+    assert_eq!(value(&after, "tollgate_newsletter_messages_pending"), 0.0);
     assert!(after.contains(r#"tollgate_db_pool_connections{state="idle"}"#));
     assert!(after.contains(r#"tollgate_db_pool_connections{state="in_use"}"#));
 }

@@ -1,7 +1,8 @@
 // The browser test's newsletter flow (run by e2e.mjs, which hands it its
 // helpers and its browser): a reader takes the newsletter at a verified
 // address; the admin publishes a metered post with "Email it to
-// subscribers" and watches the editor count the messages; the reader's
+// subscribers" and watches the editor count the messages (and schedules
+// another, which waits for its time until unpublished); the reader's
 // message (an .eml file in MAIL_DIR) carries the title, the one-click
 // unsubscribe headers, the excerpt and a link but not the body (a free
 // member); its unsubscribe link, opened signed out and confirmed, turns the

@@ -74,6 +74,7 @@ for series in \
   'tollgate_db_pool_connections{state="idle"}' \
   'tollgate_db_pool_connections{state="in_use"}' \
   'tollgate_mail_outbox_pending 0' \
+  'tollgate_newsletter_messages_pending 0' \
   'tollgate_build_info{version='; do
   grep -qF "$series" "$scrape" || { echo "missing from the scrape: $series" >&2; exit 1; }
 done

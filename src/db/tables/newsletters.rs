@@ -209,7 +209,7 @@ type Pending = diesel::dsl::Filter<
     diesel::dsl::Eq<newsletter_recipients::state, &'static str>,
 >;
 
-fn pending(post_id: i64, user_id: i64) -> Pending {
+fn still_pending(post_id: i64, user_id: i64) -> Pending {
     newsletter_recipients::table
         .find((post_id, user_id))
         .filter(newsletter_recipients::state.eq("pending"))
@@ -220,7 +220,7 @@ fn pending(post_id: i64, user_id: i64) -> Pending {
 /// deleting the post stopped it) or the account is gone. Whether it still
 /// takes the newsletter is [`Subscriber::address`]'s question.
 pub fn recipient(conn: &mut Conn, post_id: i64, user_id: i64) -> QueryResult<Option<Subscriber>> {
-    pending(post_id, user_id)
+    still_pending(post_id, user_id)
         .inner_join(users::table)
         .select(Subscriber::as_select())
         .unique(conn)
@@ -257,7 +257,7 @@ pub fn finish(conn: &mut Conn, post_id: i64, user_id: i64, done: Done) -> QueryR
         Done::Skipped => "skipped",
         Done::Failed => "failed",
     };
-    let changed = diesel::update(pending(post_id, user_id))
+    let changed = diesel::update(still_pending(post_id, user_id))
         .set(newsletter_recipients::state.eq(state))
         .execute(conn)?;
     if changed > 0 && done == Done::Sent {
@@ -270,7 +270,7 @@ pub fn finish(conn: &mut Conn, post_id: i64, user_id: i64, done: Done) -> QueryR
 
 /// A failed attempt: try again at `at`.
 pub fn retry_at(conn: &mut Conn, post_id: i64, user_id: i64, at: i64) -> QueryResult<()> {
-    diesel::update(pending(post_id, user_id))
+    diesel::update(still_pending(post_id, user_id))
         .set(newsletter_recipients::next_attempt_at.eq(at))
         .execute(conn)
         .map(|_| ())
@@ -295,6 +295,14 @@ pub fn next_due(conn: &mut Conn) -> QueryResult<Option<i64>> {
     newsletter_recipients::table
         .filter(newsletter_recipients::state.eq("pending"))
         .select(diesel::dsl::min(newsletter_recipients::next_attempt_at))
+        .get_result(conn)
+}
+
+/// How many newsletter messages wait to be sent (every instance's).
+pub fn pending(conn: &mut Conn) -> QueryResult<i64> {
+    newsletter_recipients::table
+        .filter(newsletter_recipients::state.eq("pending"))
+        .count()
         .get_result(conn)
 }
 
