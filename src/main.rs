@@ -195,7 +195,7 @@ fn set_plan(settings: &Settings, username: &str, plan: PlanArg) -> anyhow::Resul
     };
     let mut granted = None;
     change_user(settings, username, |conn, user, now| {
-        granted = user.premium_until.filter(|until| *until > now);
+        granted = Plan::running_grant(user.premium_until, now);
         let from = user.stored_plan();
         if from != plan {
             db::users::set_plan(conn, user.id, plan)?;

@@ -30,7 +30,7 @@ pub fn set(
     until: Option<i64>,
     giver: Giver<'_>,
 ) -> QueryResult<bool> {
-    let held = user.premium_until.filter(|held| *held > now);
+    let held = Plan::running_grant(user.premium_until, now);
     if held == until {
         return Ok(false);
     }

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::config::NamedPrice;
 use crate::db::{self, billing, passkeys, two_factor, users};
+use crate::domain::Plan;
 use crate::time::rfc3339;
 
 /// The Account object: the User, its email address and its subscription.
@@ -77,8 +78,7 @@ impl AccountView {
             has_password: user.has_password(),
             two_factor,
             user: user.to_user(now),
-            // A lapsed grant is no grant.
-            premium_until: user.premium_until.filter(|until| *until > now),
+            premium_until: Plan::running_grant(user.premium_until, now),
             email: email.email,
             email_verified: email.email_verified,
             newsletter: email.newsletter,

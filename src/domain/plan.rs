@@ -19,10 +19,16 @@ impl Plan {
     /// (`premium_until` after `now`). Nothing runs when a grant lapses:
     /// every read of a user decides it again.
     pub fn in_force(stored: Plan, premium_until: Option<i64>, now: i64) -> Plan {
-        match premium_until {
-            Some(until) if until > now => Plan::Premium,
-            _ => stored,
+        match Plan::running_grant(premium_until, now) {
+            Some(_) => Plan::Premium,
+            None => stored,
         }
+    }
+
+    /// The end of a complimentary grant still running at `now`: a lapsed
+    /// grant is no grant.
+    pub fn running_grant(premium_until: Option<i64>, now: i64) -> Option<i64> {
+        premium_until.filter(|until| *until > now)
     }
 
     pub fn parse(raw: &str) -> Option<Plan> {

@@ -51,7 +51,7 @@ impl AdminUser {
     /// `row` as it stands at `now`.
     fn at(row: users::AdminRow, now: i64) -> Self {
         let stored = Plan::parse(&row.plan).unwrap_or(Plan::Free);
-        let premium_until = row.premium_until.filter(|until| *until > now);
+        let premium_until = Plan::running_grant(row.premium_until, now);
         AdminUser {
             id: row.id,
             username: row.username,

@@ -129,7 +129,8 @@ pub struct Claim {
 pub enum Trial {
     /// Offered by the claim [`Claim`].
     Offered(Claim),
-    /// No trial: the user has subscribed before, or another checkout is
+    /// No trial: the user has subscribed before, a session that held the
+    /// trial was paid (it stays used for good), or another checkout is
     /// making its session right now.
     Refused,
     /// The trial is held by another of the user's Checkout Sessions, one
