@@ -15,6 +15,7 @@ import { ForgotPassword, ResetPassword, VerifyEmail } from "./components/Recover
 import { EmailLinkPage, EmailSignInForm } from "./components/EmailSignIn";
 import { GiftPage, MyGifts, giftToken } from "./components/Gifts";
 import SecondStep from "./components/SecondStep";
+import UnsubscribePage from "./components/Unsubscribe";
 import FrontPage from "./components/FrontPage";
 import { PUBLICATION } from "./publication";
 import { SIGN_IN_ERRORS } from "./components/Providers";
@@ -72,12 +73,14 @@ function noteText(note: Note, plan: User["plan"]): string {
 const SECOND_STEP_PATH = "/login/two-factor";
 
 // The pages an emailed link opens ({APP_URL}/verify-email?token=…,
-// {APP_URL}/reset-password?token=…, {APP_URL}/login/email?token=…): shown
-// whether or not anyone is logged in.
+// {APP_URL}/reset-password?token=…, {APP_URL}/login/email?token=…, and a
+// newsletter's {APP_URL}/unsubscribe?token=…): shown whether or not anyone
+// is logged in.
 const LINK_PAGES: Record<string, ComponentType | undefined> = {
   "/verify-email": VerifyEmail,
   "/reset-password": ResetPassword,
   "/login/email": EmailLinkPage,
+  "/unsubscribe": UnsubscribePage,
 };
 
 export default function App() {

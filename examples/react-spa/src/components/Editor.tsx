@@ -11,8 +11,8 @@ import {
 import PostHtml from "./PostHtml";
 
 // The author's editor: POST /posts (a new draft), GET /posts/{id} (any
-// stage), PATCH /posts/{id}, publish (now, scheduled or back-dated),
-// unpublish and DELETE.
+// stage), PATCH /posts/{id}, publish (now, scheduled or back-dated, and
+// emailed to the newsletter's subscribers if asked), unpublish and DELETE.
 //
 // Every save sends the `updated_at` of the version the form started from,
 // so a save over a newer one (another editor's, or another tab's) is refused (409 edit_conflict)
@@ -48,6 +48,35 @@ function utc(local: string): string | null {
   return Number.isNaN(at.getTime()) ? null : at.toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
+/**
+ * Where the post's newsletter is: waiting for readers to see the post,
+ * "Sending: 3 of 40", "Sent to 40 of 40 subscribers". Null when the post
+ * was never asked to be emailed.
+ */
+function emailText(post: EditablePost): string | null {
+  const email = post.email;
+  if (!email) return null;
+  if (email.status === "pending") {
+    return post.status === "scheduled"
+      ? "Emailing to subscribers: waiting for the post's time"
+      : "Emailing to subscribers: starting now";
+  }
+  if (email.status === "sending") return `Sending: ${email.sent} of ${email.recipients}`;
+  if (email.recipients === 0) return "Sent to no one: nobody took the newsletter at a verified address";
+  return `Sent to ${email.sent} of ${email.recipients} subscriber${email.recipients === 1 ? "" : "s"}`;
+}
+
+/**
+ * How often the post is asked for again while its email is on its way, so
+ * that the count moves: every few seconds once readers can see it, now and
+ * then while it waits for a scheduled time (which may pass with the page
+ * open). Null when there is nothing to follow.
+ */
+function emailRefresh(post: EditablePost | null): number | null {
+  if (!post?.email || post.email.status === "sent") return null;
+  return post.email.status === "pending" && post.status === "scheduled" ? 60_000 : 3_000;
+}
+
 /** "Draft", "Scheduled for …", "Published …". */
 function statusText(post: EditablePost): string {
   if (post.status === "draft" || !post.published_at) return "Draft";
@@ -78,6 +107,8 @@ export default function Editor({ id, onClose, onAuthLost }: {
   // they load the other version so that nothing they wrote is lost.
   const [unsaved, setUnsaved] = useState<Draft | null>(null);
   const [publishAt, setPublishAt] = useState("");
+  // "Email it to subscribers", sent with the next publish.
+  const [emailIt, setEmailIt] = useState(false);
   const [confirmDelete, setConfirmDelete] = useState(false);
 
   useEffect(() => {
@@ -100,6 +131,35 @@ export default function Editor({ id, onClose, onAuthLost }: {
       current = false;
     };
   }, [id, onAuthLost]);
+
+  // The newsletter's progress moves on the server alone: only `email` and
+  // `status` (a scheduled post's time passing) are taken from each answer.
+  // The form and its `updated_at` stay the version being edited, so a
+  // save still meets a newer version as a conflict.
+  const postId = saved?.id;
+  const refreshEvery = emailRefresh(saved);
+  useEffect(() => {
+    if (postId === undefined || refreshEvery === null) return;
+    let current = true;
+    const timer = window.setInterval(() => {
+      call(client.GET("/posts/{id}", { params: { path: { id: postId } } }))
+        .then((post) => {
+          if (!current) return;
+          setSaved((s) => (s && s.id === post.id ? { ...s, email: post.email, status: post.status } : s));
+        })
+        .catch((caught: unknown) => {
+          if (!current) return;
+          const err = asApiError(caught);
+          onAuthLost(err);
+          // Gone, or no longer this person's to see: asking again changes nothing.
+          if (err.status >= 400 && err.status < 500) window.clearInterval(timer);
+        });
+    }, refreshEvery);
+    return () => {
+      current = false;
+      window.clearInterval(timer);
+    };
+  }, [postId, refreshEvery, onAuthLost]);
 
   const base = saved ? draftOf(saved) : BLANK;
   const dirty = (Object.keys(base) as (keyof Draft)[]).some((k) => draft[k] !== base[k]);
@@ -185,7 +245,10 @@ export default function Editor({ id, onClose, onAuthLost }: {
     });
   };
 
-  /** Publishes now (`at` null) or at a time; unsaved changes are saved first. */
+  /**
+   * Publishes now (`at` null) or at a time, emailed to the subscribers when
+   * the box is ticked; unsaved changes are saved first.
+   */
   const publish = (at: string | null) =>
     run(async () => {
       const post = await store();
@@ -193,9 +256,10 @@ export default function Editor({ id, onClose, onAuthLost }: {
       try {
         adopt(await call(client.POST("/posts/{id}/publish", {
           params: { path: { id: post.id } },
-          body: at === null ? {} : { at },
+          body: { ...(at === null ? {} : { at }), ...(emailIt ? { email: true } : {}) },
         })));
         setPublishAt("");
+        setEmailIt(false);
       } catch (caught) {
         fail(asApiError(caught));
       }
@@ -262,6 +326,7 @@ export default function Editor({ id, onClose, onAuthLost }: {
   const backDate = publishAt !== "" && new Date(publishAt).getTime() <= Date.now();
   const fieldError = (name: string) =>
     fields[name] ? <p className="field-error" data-testid={`editor-error-${name}`}>{fields[name]}</p> : null;
+  const emailStatus = saved ? emailText(saved) : null;
 
   return (
     <section className="editor" data-testid="editor" data-post-id={saved?.id ?? ""}
@@ -367,6 +432,23 @@ export default function Editor({ id, onClose, onAuthLost }: {
 
       <div className="card publish" data-testid="editor-publish-panel">
         <h3>Publishing</h3>
+        {saved?.status !== "published" && !saved?.email && (
+          // A post is emailed once ever: the box is gone once it was asked for.
+          <>
+            <label className="check">
+              <input type="checkbox" data-testid="publish-email" checked={emailIt} disabled={busy}
+                aria-describedby="publish-email-hint" onChange={(e) => setEmailIt(e.target.checked)} />
+              Email it to subscribers
+            </label>
+            <p className="hint" id="publish-email-hint">
+              Once, when readers can first see it: to everyone who takes the newsletter at a verified address.
+              Free members get the title, the excerpt and a link unless the post is free.
+            </p>
+          </>
+        )}
+        {emailStatus && (
+          <p role="status" data-testid="post-email-status" data-status={saved?.email?.status}>{emailStatus}</p>
+        )}
         <div className="actions">
           {saved?.status !== "published" && (
             <button type="button" data-testid="editor-publish" disabled={busy} onClick={() => publish(null)}>
