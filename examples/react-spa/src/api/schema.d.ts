@@ -2633,6 +2633,12 @@ export interface components {
                 /** @description The recovery codes still unused after this one. */
                 left?: number;
                 /**
+                 * @description How a newsletter was switched: `account` (`PATCH /account`)
+                 *     or `link` (a message's unsubscribe link).
+                 * @enum {string}
+                 */
+                via?: "account" | "link";
+                /**
                  * Format: int64
                  * @description The passkey's or the identity's id.
                  */
