@@ -23,6 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use futures_util::StreamExt;
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::Message;
@@ -40,10 +41,17 @@ use crate::domain::post::Access;
 use crate::domain::Plan;
 use crate::session::token;
 
-/// Messages claimed at once. A batch's messages are delivered one after
-/// the other within one lease; one that the lease would not cover is left
-/// for the next claim (see [`NewsletterSender::deliver_batch`]).
+/// Messages claimed at once. A batch's messages are delivered
+/// [`CONCURRENCY`] at a time within one lease; one that the lease would not
+/// cover is left for the next claim (see [`NewsletterSender::deliver_batch`]).
 const BATCH: i64 = 64;
+/// Deliveries under way at once, each on an SMTP connection of its own
+/// (kept open and reused). One connection delivers a message in about the
+/// time its server takes to acknowledge the message's last packet — up to
+/// 40 ms where the server delays its acknowledgements, as Linux does — so
+/// a newsletter goes out over several at once; relays take far more
+/// connections than this from one client.
+const CONCURRENCY: usize = 16;
 /// A batch stops this long before its lease ends: a delivery begun then
 /// still finishes (each SMTP step times out well before).
 const LEASE_MARGIN_SECS: i64 = 120;
@@ -168,7 +176,7 @@ impl NewsletterSender {
         Ok(NewsletterSender {
             pool,
             clock,
-            transport: Transport::from_settings(settings)?,
+            transport: Transport::from_settings(settings, CONCURRENCY as u32)?,
             from,
             wake,
             app_url: settings.app_url.clone(),
@@ -258,54 +266,77 @@ impl NewsletterSender {
         Ok(())
     }
 
-    /// Delivers a claimed batch one message at a time, recording each as
-    /// it goes; stops early (the rest come back when their lease ends) when
-    /// asked to stop or when the lease would not cover another delivery.
+    /// Delivers a claimed batch, [`CONCURRENCY`] messages at a time,
+    /// recording each as it leaves; one not begun when asked to stop, or
+    /// when the lease would not cover another delivery, is left to come
+    /// back when its lease ends. Every delivery begun is recorded before
+    /// this answers, even after a database error (the first is answered).
     async fn deliver_batch(
         &self,
         batch: Batch,
         stop: &watch::Receiver<bool>,
     ) -> Result<(), db::Error> {
-        for (claimed, plain) in &batch.messages {
-            if *stop.borrow() || self.clock.now() >= batch.lease_until - LEASE_MARGIN_SECS {
-                break;
+        // Made first (a future does nothing until polled), then run
+        // CONCURRENCY at a time.
+        let deliveries: Vec<_> = batch
+            .messages
+            .iter()
+            .map(|(claimed, plain)| self.deliver_one(&batch, claimed, plain, stop))
+            .collect();
+        let mut deliveries = futures_util::stream::iter(deliveries).buffer_unordered(CONCURRENCY);
+        let mut first_error = None;
+        while let Some(done) = deliveries.next().await {
+            if let Err(e) = done {
+                first_error.get_or_insert(e);
             }
-            let (post_id, user_id) = (claimed.post_id, claimed.user_id);
-            let subscriber = db::idempotent(&self.pool, self.clock.now(), move |conn, _| {
-                Ok::<_, db::Error>(newsletters::recipient(conn, post_id, user_id)?)
-            })
-            .await?;
-            let post = batch.posts.iter().find(|(id, _, _)| *id == post_id);
-            let outcome = match (&subscriber, post) {
-                // Stopped (the post unpublished or deleted), or the account
-                // deleted, since the claim: nothing to record either.
-                (None, _) | (_, None) => continue,
-                (Some(subscriber), Some((_, Some(post), queued_at))) => {
-                    match subscriber.address() {
-                        Some(address) => {
-                            let queued_at = queued_at.unwrap_or(self.clock.now());
-                            self.attempt(claimed, address, subscriber, post, plain, queued_at)
-                                .await
-                        }
-                        // Unsubscribed, unverified or disabled since it was queued.
-                        None => Outcome::Done(Done::Skipped),
-                    }
-                }
-                // Scheduled again for later since it was queued: try then.
-                (Some(_), Some((_, None, _))) => Outcome::Retry {
-                    at: self.clock.now() + POLL_SECS,
-                },
-            };
-            db::once(&self.pool, self.clock.now(), move |conn, _| {
-                match outcome {
-                    Outcome::Done(done) => newsletters::finish(conn, post_id, user_id, done)?,
-                    Outcome::Retry { at } => newsletters::retry_at(conn, post_id, user_id, at)?,
-                }
-                Ok::<_, db::Error>(())
-            })
-            .await?;
         }
-        Ok(())
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// One message of `batch`: the account read again (it may have left
+    /// meanwhile), the message made, delivered and recorded.
+    async fn deliver_one(
+        &self,
+        batch: &Batch,
+        claimed: &Claimed,
+        plain: &str,
+        stop: &watch::Receiver<bool>,
+    ) -> Result<(), db::Error> {
+        if *stop.borrow() || self.clock.now() >= batch.lease_until - LEASE_MARGIN_SECS {
+            return Ok(());
+        }
+        let (post_id, user_id) = (claimed.post_id, claimed.user_id);
+        let subscriber = db::idempotent(&self.pool, self.clock.now(), move |conn, _| {
+            Ok::<_, db::Error>(newsletters::recipient(conn, post_id, user_id)?)
+        })
+        .await?;
+        let post = batch.posts.iter().find(|(id, _, _)| *id == post_id);
+        let outcome = match (&subscriber, post) {
+            // Stopped (the post unpublished or deleted), or the account
+            // deleted, since the claim: nothing to record either.
+            (None, _) | (_, None) => return Ok(()),
+            (Some(subscriber), Some((_, Some(post), queued_at))) => match subscriber.address() {
+                Some(address) => {
+                    let queued_at = queued_at.unwrap_or(self.clock.now());
+                    self.attempt(claimed, address, subscriber, post, plain, queued_at)
+                        .await
+                }
+                // Unsubscribed, unverified or disabled since it was queued.
+                None => Outcome::Done(Done::Skipped),
+            },
+            // Scheduled again for later since it was queued: try then.
+            (Some(_), Some((_, None, _))) => Outcome::Retry {
+                at: self.clock.now() + POLL_SECS,
+            },
+        };
+        db::once(&self.pool, self.clock.now(), move |conn, _| {
+            match outcome {
+                Outcome::Done(done) => newsletters::finish(conn, post_id, user_id, done)?,
+                Outcome::Retry { at } => newsletters::retry_at(conn, post_id, user_id, at)?,
+            }
+            Ok::<_, db::Error>(())
+        })
+        .await
     }
 
     async fn attempt(

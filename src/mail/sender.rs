@@ -22,6 +22,7 @@ use std::time::Duration;
 use anyhow::Context;
 use lettre::message::header::ContentTransferEncoding;
 use lettre::message::{Body, Mailbox, MultiPart};
+use lettre::transport::smtp::PoolConfig;
 use lettre::{Message, SmtpTransport, Transport as _};
 use tokio::sync::{watch, Notify};
 
@@ -67,12 +68,15 @@ impl Transport {
     /// SMTP when SMTP_URL is set (plain `smtp://`, STARTTLS with
     /// `?tls=required`, TLS with `smtps://`; credentials from the URL),
     /// otherwise the MAIL_DIR folder, created now.
-    pub fn from_settings(settings: &Settings) -> anyhow::Result<Transport> {
+    /// `connections`: how many SMTP connections it keeps open and reuses
+    /// (one per delivery under way).
+    pub fn from_settings(settings: &Settings, connections: u32) -> anyhow::Result<Transport> {
         match &settings.smtp_url {
             Some(url) => {
                 let transport = SmtpTransport::from_url(&url.0)
                     .context("SMTP_URL is not a usable SMTP URL")?
                     .timeout(Some(SMTP_TIMEOUT))
+                    .pool_config(PoolConfig::new().max_size(connections))
                     .build();
                 Ok(Transport::Smtp(Arc::new(transport)))
             }
@@ -206,7 +210,7 @@ impl Sender {
         Ok(Sender {
             pool,
             clock,
-            transport: Transport::from_settings(settings)?,
+            transport: Transport::from_settings(settings, 1)?,
             from,
             wake,
             queue: Arc::new(Outbox::new(settings)),

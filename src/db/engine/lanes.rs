@@ -16,6 +16,12 @@
 //!
 //! On PostgreSQL there is one lane, on SQLite one per core (its read-aheads
 //! are CPU work in this process, which one lane would keep to one core).
+//! On PostgreSQL the lanes run on connections of their own (two, outside
+//! DATABASE_POOL_SIZE): a burst of writes that holds every pooled
+//! connection — a flood of sign-in starts, each a write transaction until
+//! its network's limit — would otherwise keep every session check waiting
+//! for one (the benchmark's F1 probe measured 36 ms at p99 against 1.6 ms
+//! without the flood).
 //! A job can wait on a lock, so a lane whose chunk has run for longer than
 //! [`PATIENCE`] no longer counts as one: the next batch opens another (and
 //! if none comes, a timer does), so a statement stuck on a lock holds up
@@ -37,6 +43,14 @@ use super::{Manager, ReadAhead};
 /// µs each (docs/performance.md). Shorter (0.25 to 1 ms) measured
 /// no better.
 pub const PATIENCE: Duration = Duration::from_millis(2);
+
+/// Where a lane's chunks get their connection: the reserved ones when one
+/// is idle, else the pool (see `batch::run_chunk`).
+#[derive(Clone)]
+struct Pools {
+    connections: r2d2::Pool<Manager>,
+    reserved: Option<r2d2::Pool<Manager>>,
+}
 
 /// The lanes, and the jobs waiting for one.
 pub struct Lanes<A: ReadAhead> {
@@ -99,6 +113,7 @@ impl<A: ReadAhead> Lanes<A> {
         self: &Arc<Self>,
         jobs: Vec<Job<A>>,
         connections: &r2d2::Pool<Manager>,
+        reserved: Option<&r2d2::Pool<Manager>>,
         runtime: &tokio::runtime::Handle,
     ) {
         if jobs.is_empty() {
@@ -109,7 +124,11 @@ impl<A: ReadAhead> Lanes<A> {
             pending.jobs.extend(jobs);
             self.next(&mut pending)
         };
-        self.act(next, connections, runtime);
+        let pools = Pools {
+            connections: connections.clone(),
+            reserved: reserved.cloned(),
+        };
+        self.act(next, &pools, runtime);
     }
 
     /// What to do for the jobs now waiting, if they are not on their way.
@@ -129,17 +148,12 @@ impl<A: ReadAhead> Lanes<A> {
         }
     }
 
-    fn act(
-        self: &Arc<Self>,
-        next: Step,
-        connections: &r2d2::Pool<Manager>,
-        runtime: &tokio::runtime::Handle,
-    ) {
+    fn act(self: &Arc<Self>, next: Step, pools: &Pools, runtime: &tokio::runtime::Handle) {
         match next {
             Step::Nothing => {}
             Step::Run(id) => {
-                let (connections, mut runner) = (
-                    connections.clone(),
+                let (pools, mut runner) = (
+                    pools.clone(),
                     Lane {
                         lanes: self.clone(),
                         id,
@@ -148,7 +162,7 @@ impl<A: ReadAhead> Lanes<A> {
                 );
                 runtime.spawn_blocking(move || {
                     while let Some(jobs) = runner.next_chunk() {
-                        run_chunk(&connections, jobs);
+                        run_chunk(&pools.connections, pools.reserved.as_ref(), jobs);
                     }
                 });
             }
@@ -157,7 +171,7 @@ impl<A: ReadAhead> Lanes<A> {
                     lanes: self.clone(),
                     armed: true,
                 };
-                runtime.spawn(watch.run(connections.clone()));
+                runtime.spawn(watch.run(pools.clone()));
             }
         }
     }
@@ -180,7 +194,7 @@ struct StuckLaneTimer<A: ReadAhead> {
 }
 
 impl<A: ReadAhead> StuckLaneTimer<A> {
-    async fn run(mut self, connections: r2d2::Pool<Manager>) {
+    async fn run(mut self, pools: Pools) {
         loop {
             tokio::time::sleep(self.lanes.patience).await;
             let next = {
@@ -195,7 +209,7 @@ impl<A: ReadAhead> StuckLaneTimer<A> {
                 continue;
             }
             if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-                self.lanes.act(next, &connections, &runtime);
+                self.lanes.act(next, &pools, &runtime);
             }
             return;
         }
@@ -402,7 +416,7 @@ mod tests {
                 .build()
                 .unwrap();
             pool.lanes
-                .dispatch(vec![job()], &pool.connections, runtime.handle());
+                .dispatch(vec![job()], &pool.connections, None, runtime.handle());
             assert!(pool.lanes.lock().watched, "a timer armed");
             drop(runtime);
             assert!(!pool.lanes.lock().watched, "the dropped timer disarmed");

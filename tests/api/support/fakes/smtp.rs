@@ -54,7 +54,7 @@ impl SmtpServer {
     /// Starts a server on `port` (for a test that has pointed the app at a
     /// port before anything listened there). Call [`available`] first.
     pub async fn start_on(port: u16) -> SmtpServer {
-        SmtpServer::start_with(port, None).await
+        SmtpServer::start_with(port, None, None).await
     }
 
     /// Starts a server that holds the message titled `subject` that comes
@@ -66,10 +66,25 @@ impl SmtpServer {
         if !available() {
             return None;
         }
-        Some(SmtpServer::start_with(free_port(), Some((subject, after))).await)
+        Some(SmtpServer::start_with(free_port(), Some((subject, after)), None).await)
     }
 
-    async fn start_with(port: u16, hold: Option<(&str, usize)>) -> SmtpServer {
+    /// Starts a server that answers `451` (try again later) the first time
+    /// a message titled `subject` comes for an address starting with
+    /// `prefix`, and takes it after (`smtp_handler.py`). `None` where
+    /// `aiosmtpd` is missing.
+    pub async fn start_deferring_once(subject: &str, prefix: &str) -> Option<SmtpServer> {
+        if !available() {
+            return None;
+        }
+        Some(SmtpServer::start_with(free_port(), None, Some((subject, prefix))).await)
+    }
+
+    async fn start_with(
+        port: u16,
+        hold: Option<(&str, usize)>,
+        defer: Option<(&str, &str)>,
+    ) -> SmtpServer {
         let dir = tempfile::tempdir().expect("a temporary folder");
         let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/api/support/fakes");
         let mut command = Command::new("python3");
@@ -78,6 +93,12 @@ impl SmtpServer {
             command
                 .env("SMTP_HOLD_SUBJECT", subject)
                 .env("SMTP_HOLD_AFTER", after.to_string())
+                .env("SMTP_HOLD_DIR", dir.path());
+        }
+        if let Some((subject, prefix)) = defer {
+            command
+                .env("SMTP_DEFER_SUBJECT", subject)
+                .env("SMTP_DEFER_PREFIX", prefix)
                 .env("SMTP_HOLD_DIR", dir.path());
         }
         let child = command
@@ -101,6 +122,11 @@ impl SmtpServer {
     /// Whether the server holds the message it was told to hold.
     pub fn holding(&self) -> bool {
         self.dir.path().join("held").exists()
+    }
+
+    /// Whether a message to `address` was deferred once.
+    pub fn deferred(&self, address: &str) -> bool {
+        self.dir.path().join(format!("deferred-{address}")).exists()
     }
 
     /// Lets the held message go (answered `451`, not kept).

@@ -11,6 +11,11 @@ server then writes `held` into `SMTP_HOLD_DIR`, keeps the sender waiting
 for its answer until the test writes `release` there, and answers `451`
 (try again later) without saving it. A sender killed while it waits has
 had nothing accepted, so whatever comes later is its only copy.
+
+Or defer, once each, the messages with subject `SMTP_DEFER_SUBJECT` to
+addresses starting with `SMTP_DEFER_PREFIX`: answered `451` the first
+time (with a file `deferred-<address>` in `SMTP_HOLD_DIR`), accepted
+after.
 """
 
 import asyncio
@@ -19,6 +24,8 @@ import os
 from aiosmtpd.handlers import Mailbox
 
 HOLD_SUBJECT = os.environ.get("SMTP_HOLD_SUBJECT")
+DEFER_SUBJECT = os.environ.get("SMTP_DEFER_SUBJECT")
+DEFER_PREFIX = os.environ.get("SMTP_DEFER_PREFIX", "")
 HOLD_AFTER = int(os.environ.get("SMTP_HOLD_AFTER", "0"))
 HOLD_DIR = os.environ.get("SMTP_HOLD_DIR", "")
 
@@ -44,6 +51,12 @@ class RefusingMailbox(Mailbox):
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if DEFER_SUBJECT and subject_of(envelope.content) == DEFER_SUBJECT:
+            for address in envelope.rcpt_tos:
+                marker = os.path.join(HOLD_DIR, "deferred-" + address.lower())
+                if address.lower().startswith(DEFER_PREFIX) and not os.path.exists(marker):
+                    open(marker, "w").close()
+                    return "451 4.3.0 Deferred by the test; try again later"
         if HOLD_SUBJECT and not self.held and subject_of(envelope.content) == HOLD_SUBJECT:
             self.seen += 1
             if self.seen > HOLD_AFTER:
