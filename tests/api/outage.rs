@@ -149,3 +149,50 @@ async fn a_restart_nobody_saw_stays_unseen() {
     })
     .await
 }
+
+/// Writes that hold every pooled connection (here the only one, waiting on
+/// a lock the test holds) never keep a session check waiting for one: on
+/// PostgreSQL the session checks' read-ahead has connections of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_checks_never_wait_behind_writes_holding_every_pooled_connection() {
+    use diesel::RunQueryDsl;
+    on_postgres(async {
+        let app = crate::support::spawn_app_with(&[
+            ("DATABASE_POOL_SIZE", "1"),
+            ("DATABASE_TIMEOUT_SECONDS", "2"),
+        ])
+        .await;
+        let client = app.logged_in_client("Alice").await;
+        // The lock a registration with this address takes to count the
+        // address's messages (`outbox::lock_address`), held by the test.
+        let mut holder = app.db();
+        let crate::support::db::DbConnection::Postgres(pg) = &mut holder else {
+            unreachable!("on PostgreSQL")
+        };
+        diesel::sql_query("SELECT pg_advisory_lock(hashtext('outbox:held@example.com'))")
+            .execute(pg)
+            .unwrap();
+        let registering = {
+            let (app_url, body) = (
+                app.url("/register"),
+                serde_json::json!({"username": "Held", "password": crate::support::PASSWORD, "email": "held@example.com"}),
+            );
+            tokio::spawn(async move { reqwest::Client::new().post(app_url).json(&body).send().await })
+        };
+        // The registration now waits on the lock, holding the pool's only
+        // connection; session checks still answer, again and again.
+        let waiting = "SELECT COUNT(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted";
+        let waits = crate::support::wait_for(30, || crate::support::db::count(&app, waiting) == 1).await;
+        assert!(waits, "the registration waits on the lock");
+        for _ in 0..5 {
+            assert_logged_in(&app, &client).await;
+        }
+        assert!(!registering.is_finished(), "the registration still waits on the lock");
+        diesel::sql_query("SELECT pg_advisory_unlock(hashtext('outbox:held@example.com'))")
+            .execute(pg)
+            .unwrap();
+        let registered = registering.await.unwrap().unwrap();
+        assert_eq!(registered.status(), StatusCode::CREATED);
+    })
+    .await
+}
