@@ -836,7 +836,7 @@ for backend in "${backends[@]}"; do
     echo "| send: $subscribers messages | $send_s s, $(awk -v n="$subscribers" -v s="$send_s" 'BEGIN { printf "%.0f", n / s }') messages/s ($sent_during sent when N1 ended) | |"
     echo "| S1 during the send ≥ 0.8 × at rest (× ceiling) | $during1 vs $rest1 | $(ok "$during1 >= 0.8 * $rest1") |"
     echo "| S2 during the send ≥ 0.8 × at rest (× ceiling) | $during2 vs $rest2 | $(ok "$during2 >= 0.8 * $rest2") |"
-    echo "| peak RSS through the send < 64 MiB | $((news_rss / 1024)) MiB | $(ok "$news_rss < 64 * 1024") |"
+    echo "| (not a target) peak RSS through the send | $((news_rss / 1024)) MiB | |"
   fi
   if [ -f "$work/$backend.multi" ]; then
     m=$work/$backend.multi
