@@ -130,11 +130,10 @@ impl<A: ReadAhead> Drop for Dispatch<'_, A> {
         };
         let pool = self.pool;
         let (ahead, rest) = chunks(jobs, pool.parallel, pool.min_chunk);
-        pool.lanes
-            .dispatch(ahead, &pool.connections, pool.reserved.as_ref(), &runtime);
+        pool.lanes.dispatch(ahead, &pool.connections, &runtime);
         for chunk in rest {
             let connections = pool.connections.clone();
-            runtime.spawn_blocking(move || run_chunk(&connections, None, chunk));
+            runtime.spawn_blocking(move || run_chunk(&connections, chunk));
         }
     }
 }
@@ -172,15 +171,7 @@ fn chunk_size(jobs: usize, parallel: usize, min_chunk: usize) -> usize {
     jobs.div_ceil(chunks).max(1)
 }
 
-fn checkout(
-    pool: &r2d2::Pool<Manager>,
-    reserved: Option<&r2d2::Pool<Manager>>,
-) -> Option<r2d2::PooledConnection<Manager>> {
-    // A reserved connection idle, or else the pool's (never waiting on
-    // the reserve: a lane opened beside a stuck one may find it all taken).
-    if let Some(conn) = reserved.and_then(r2d2::Pool::try_get) {
-        return Some(conn);
-    }
+fn checkout(pool: &r2d2::Pool<Manager>) -> Option<r2d2::PooledConnection<Manager>> {
     match pool.get() {
         Ok(conn) => Some(conn),
         Err(e) => {
@@ -190,14 +181,8 @@ fn checkout(
     }
 }
 
-/// Runs a chunk on one connection: `reserved`'s if one is idle (the
-/// read-ahead lanes', see `lanes`), else `pool`'s.
-pub(super) fn run_chunk<A: ReadAhead>(
-    pool: &r2d2::Pool<Manager>,
-    reserved: Option<&r2d2::Pool<Manager>>,
-    jobs: Vec<Job<A>>,
-) {
-    let mut conn = checkout(pool, reserved);
+pub(super) fn run_chunk<A: ReadAhead>(pool: &r2d2::Pool<Manager>, jobs: Vec<Job<A>>) {
+    let mut conn = checkout(pool);
     let mut finished = Vec::with_capacity(jobs.len());
     let keys: Vec<&A::Key> = jobs.iter().filter_map(|j| j.key.as_ref()).collect();
     let mut found = match conn.as_deref_mut() {
@@ -225,7 +210,7 @@ pub(super) fn run_chunk<A: ReadAhead>(
             // and carry on with another.
             tracing::warn!("a pooled database connection was dead; replacing it");
             drop(conn.take());
-            conn = checkout(pool, reserved);
+            conn = checkout(pool);
         }
     }
     // The connection goes back before the callers wake and ask for more.

@@ -16,12 +16,6 @@
 //!
 //! On PostgreSQL there is one lane, on SQLite one per core (its read-aheads
 //! are CPU work in this process, which one lane would keep to one core).
-//! On PostgreSQL the lanes run on connections of their own (two, outside
-//! DATABASE_POOL_SIZE): a burst of writes that holds every pooled
-//! connection — a flood of sign-in starts, each a write transaction until
-//! its network's limit — would otherwise keep every session check waiting
-//! for one (the benchmark's F1 probe measured 36 ms at p99 against 1.6 ms
-//! without the flood).
 //! A job can wait on a lock, so a lane whose chunk has run for longer than
 //! [`PATIENCE`] no longer counts as one: the next batch opens another (and
 //! if none comes, a timer does), so a statement stuck on a lock holds up
@@ -43,14 +37,6 @@ use super::{Manager, ReadAhead};
 /// µs each (docs/performance.md). Shorter (0.25 to 1 ms) measured
 /// no better.
 pub const PATIENCE: Duration = Duration::from_millis(2);
-
-/// Where a lane's chunks get their connection: the reserved ones when one
-/// is idle, else the pool (see `batch::run_chunk`).
-#[derive(Clone)]
-struct Pools {
-    connections: r2d2::Pool<Manager>,
-    reserved: Option<r2d2::Pool<Manager>>,
-}
 
 /// The lanes, and the jobs waiting for one.
 pub struct Lanes<A: ReadAhead> {
@@ -113,7 +99,6 @@ impl<A: ReadAhead> Lanes<A> {
         self: &Arc<Self>,
         jobs: Vec<Job<A>>,
         connections: &r2d2::Pool<Manager>,
-        reserved: Option<&r2d2::Pool<Manager>>,
         runtime: &tokio::runtime::Handle,
     ) {
         if jobs.is_empty() {
@@ -124,11 +109,7 @@ impl<A: ReadAhead> Lanes<A> {
             pending.jobs.extend(jobs);
             self.next(&mut pending)
         };
-        let pools = Pools {
-            connections: connections.clone(),
-            reserved: reserved.cloned(),
-        };
-        self.act(next, &pools, runtime);
+        self.act(next, connections, runtime);
     }
 
     /// What to do for the jobs now waiting, if they are not on their way.
@@ -148,12 +129,17 @@ impl<A: ReadAhead> Lanes<A> {
         }
     }
 
-    fn act(self: &Arc<Self>, next: Step, pools: &Pools, runtime: &tokio::runtime::Handle) {
+    fn act(
+        self: &Arc<Self>,
+        next: Step,
+        connections: &r2d2::Pool<Manager>,
+        runtime: &tokio::runtime::Handle,
+    ) {
         match next {
             Step::Nothing => {}
             Step::Run(id) => {
-                let (pools, mut runner) = (
-                    pools.clone(),
+                let (connections, mut runner) = (
+                    connections.clone(),
                     Lane {
                         lanes: self.clone(),
                         id,
@@ -162,7 +148,7 @@ impl<A: ReadAhead> Lanes<A> {
                 );
                 runtime.spawn_blocking(move || {
                     while let Some(jobs) = runner.next_chunk() {
-                        run_chunk(&pools.connections, pools.reserved.as_ref(), jobs);
+                        run_chunk(&connections, jobs);
                     }
                 });
             }
@@ -171,7 +157,7 @@ impl<A: ReadAhead> Lanes<A> {
                     lanes: self.clone(),
                     armed: true,
                 };
-                runtime.spawn(watch.run(pools.clone()));
+                runtime.spawn(watch.run(connections.clone()));
             }
         }
     }
@@ -194,7 +180,7 @@ struct StuckLaneTimer<A: ReadAhead> {
 }
 
 impl<A: ReadAhead> StuckLaneTimer<A> {
-    async fn run(mut self, pools: Pools) {
+    async fn run(mut self, connections: r2d2::Pool<Manager>) {
         loop {
             tokio::time::sleep(self.lanes.patience).await;
             let next = {
@@ -209,7 +195,7 @@ impl<A: ReadAhead> StuckLaneTimer<A> {
                 continue;
             }
             if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-                self.lanes.act(next, &pools, &runtime);
+                self.lanes.act(next, &connections, &runtime);
             }
             return;
         }
@@ -416,7 +402,7 @@ mod tests {
                 .build()
                 .unwrap();
             pool.lanes
-                .dispatch(vec![job()], &pool.connections, None, runtime.handle());
+                .dispatch(vec![job()], &pool.connections, runtime.handle());
             assert!(pool.lanes.lock().watched, "a timer armed");
             drop(runtime);
             assert!(!pool.lanes.lock().watched, "the dropped timer disarmed");

@@ -75,11 +75,6 @@ pub trait ReadAhead: 'static {
 /// what a chunk reads ahead.
 pub struct Pool<A: ReadAhead> {
     connections: r2d2::Pool<Manager>,
-    /// Connections kept for the read-ahead lanes alone, on PostgreSQL (see
-    /// `lanes`): a session check then never queues for a connection behind
-    /// a burst of writes that hold every pooled one (a flood of sign-in
-    /// starts, each a write transaction until its network's limit).
-    reserved: Option<r2d2::Pool<Manager>>,
     /// One batcher per worker thread (see `batch`): a batch gathers the
     /// work of one event loop's turn, so each event loop has its own.
     batchers: Arc<ThreadLocal<batch::Batcher<A>>>,
@@ -102,7 +97,6 @@ impl<A: ReadAhead> Clone for Pool<A> {
     fn clone(&self) -> Self {
         Pool {
             connections: self.connections.clone(),
-            reserved: self.reserved.clone(),
             batchers: self.batchers.clone(),
             lanes: self.lanes.clone(),
             parallel: self.parallel,
@@ -147,25 +141,12 @@ pub fn connect<A: ReadAhead>(settings: &Settings) -> anyhow::Result<Pool<A>> {
         Backend::Sqlite { .. } => (cores, 1, cores),
         Backend::Postgres { .. } => (settings.database_pool_size as usize, PG_MIN_CHUNK, 1),
     };
-    let builder = || {
-        r2d2::Pool::builder()
-            .connection_timeout(settings.database_timeout)
-            // Costs an atomic load, not a round trip, unless a dead
-            // connection has been met (see `lost`).
-            .test_on_check_out(true)
-    };
-    // The lane's own connection, and one for a second lane opened beside
-    // a stuck one; a lane finding neither idle takes one from the pool.
-    let reserved = match &manager.backend {
-        Backend::Sqlite { .. } => None,
-        Backend::Postgres { .. } => Some(
-            builder()
-                .max_size(2)
-                .build_unchecked(self::manager(settings)?),
-        ),
-    };
-    let connections = builder()
+    let connections = r2d2::Pool::builder()
         .max_size(settings.database_pool_size)
+        .connection_timeout(settings.database_timeout)
+        // Costs an atomic load, not a round trip, unless a dead connection
+        // has been met (see `lost`).
+        .test_on_check_out(true)
         .build_unchecked(manager);
     // Each worker batches on its own, so each gets its share: with every
     // worker dispatching `parallel` chunks, twice as many blocking threads
@@ -173,7 +154,6 @@ pub fn connect<A: ReadAhead>(settings: &Settings) -> anyhow::Result<Pool<A>> {
     let workers = settings.workers.unwrap_or(cores).max(1);
     Ok(Pool {
         connections,
-        reserved,
         batchers: Arc::default(),
         lanes: Arc::new(lanes::Lanes::new(lanes, lanes::PATIENCE)),
         parallel: parallel

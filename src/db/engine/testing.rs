@@ -96,7 +96,6 @@ pub fn sqlite_pool<A: ReadAhead>(
             .max_size(2)
             .connection_timeout(std::time::Duration::from_millis(500))
             .build_unchecked(manager),
-        reserved: None,
         batchers: std::sync::Arc::default(),
         lanes: std::sync::Arc::new(lanes),
         parallel,
