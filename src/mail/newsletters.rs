@@ -20,7 +20,6 @@
 //! or a sign-in code that a request promised.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
 use futures_util::StreamExt;
@@ -30,7 +29,9 @@ use lettre::Message;
 use tokio::sync::{watch, Notify};
 
 use super::message::{escape, html_of};
-use super::sender::{backoff, body_of, is_permanent, Transport, GIVE_UP_AFTER, LEASE_SECS};
+use super::sender::{
+    backoff, body_of, is_permanent, mail_from, pause, Transport, GIVE_UP_AFTER, LEASE_SECS,
+};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::newsletters::{self, Claimed, Done};
@@ -169,15 +170,11 @@ impl NewsletterSender {
         wake: Arc<Notify>,
         public_url: String,
     ) -> anyhow::Result<NewsletterSender> {
-        let from = settings
-            .mail_from
-            .parse::<Mailbox>()
-            .context("MAIL_FROM is not a mailbox such as `tollgate <no-reply@example.com>`")?;
         Ok(NewsletterSender {
             pool,
             clock,
             transport: Transport::from_settings(settings, CONCURRENCY as u32)?,
-            from,
+            from: mail_from(settings)?,
             wake,
             app_url: settings.app_url.clone(),
             public_url,
@@ -200,15 +197,8 @@ impl NewsletterSender {
                     5
                 }
             };
-            tokio::select! {
-                _ = stop.changed() => {}
-                _ = self.wake.notified() => {}
-                changed = moved.changed() => {
-                    if changed.is_err() {
-                        return;
-                    }
-                }
-                _ = tokio::time::sleep(Duration::from_secs(wait as u64)) => {}
+            if !pause(&mut stop, &self.wake, &mut moved, wait).await {
+                return;
             }
         }
     }

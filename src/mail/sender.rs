@@ -174,6 +174,31 @@ fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     options.open(path)?.write_all(bytes)
 }
 
+/// MAIL_FROM, as a mailbox.
+pub(crate) fn mail_from(settings: &Settings) -> anyhow::Result<Mailbox> {
+    settings
+        .mail_from
+        .parse::<Mailbox>()
+        .context("MAIL_FROM is not a mailbox such as `tollgate <no-reply@example.com>`")
+}
+
+/// A sender's wait between rounds: until `stop` changes, `wake` is
+/// notified, the clock is moved, or `secs` seconds pass. `false` when the
+/// clock is gone (the app is shutting down).
+pub(crate) async fn pause(
+    stop: &mut watch::Receiver<bool>,
+    wake: &Notify,
+    moved: &mut watch::Receiver<u64>,
+    secs: i64,
+) -> bool {
+    tokio::select! {
+        _ = stop.changed() => true,
+        _ = wake.notified() => true,
+        changed = moved.changed() => changed.is_ok(),
+        _ = tokio::time::sleep(Duration::from_secs(secs as u64)) => true,
+    }
+}
+
 /// The sender of one instance.
 pub struct Sender {
     pub pool: Pool,
@@ -203,15 +228,11 @@ impl Sender {
         clock: Clock,
         wake: Arc<Notify>,
     ) -> anyhow::Result<Sender> {
-        let from = settings
-            .mail_from
-            .parse::<Mailbox>()
-            .context("MAIL_FROM is not a mailbox such as `tollgate <no-reply@example.com>`")?;
         Ok(Sender {
             pool,
             clock,
             transport: Transport::from_settings(settings, 1)?,
-            from,
+            from: mail_from(settings)?,
             wake,
             queue: Arc::new(Outbox::new(settings)),
         })
@@ -233,15 +254,8 @@ impl Sender {
                     POLL_SECS.min(5)
                 }
             };
-            tokio::select! {
-                _ = stop.changed() => {}
-                _ = self.wake.notified() => {}
-                changed = moved.changed() => {
-                    if changed.is_err() {
-                        return;
-                    }
-                }
-                _ = tokio::time::sleep(Duration::from_secs(wait as u64)) => {}
+            if !pause(&mut stop, &self.wake, &mut moved, wait).await {
+                return;
             }
         }
     }

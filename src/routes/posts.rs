@@ -445,8 +445,8 @@ pub async fn publish(
     let at = at.unwrap_or_else(|| state.clock.now());
     let answer = change_status(&state, editor, id, Change::Publish { at, email }).await;
     if email && answer.is_ok() {
-        // Visible now: the newsletter's sender starts at once rather than
-        // at its next look.
+        // The newsletter's sender looks at once: a post visible now is
+        // queued without waiting for its next look.
         state.mail.wake_newsletters();
     }
     answer
