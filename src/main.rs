@@ -198,7 +198,7 @@ fn set_plan(settings: &Settings, username: &str, plan: PlanArg) -> anyhow::Resul
         granted = Plan::running_grant(user.premium_until, now);
         let from = user.stored_plan();
         if from != plan {
-            db::users::set_plan(conn, user.id, plan)?;
+            db::users::set_plan(conn, user.id, plan, now)?;
             let detail = serde_json::json!({
                 "from": from.as_str(),
                 "to": plan.as_str(),

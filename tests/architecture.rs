@@ -109,6 +109,7 @@ const RESOURCES: &[&str] = &[
     "email_sign_in",
     "gifts",
     "health",
+    "insights",
     "newsletters",
     "passkeys",
     "posts",

@@ -71,6 +71,7 @@ struct Figures {
     re_read_by_slug: Cost,
     new_unlock: Cost,
     paywalled: Cost,
+    new_refusal: Cost,
     first_refusal: Cost,
 }
 
@@ -110,8 +111,11 @@ async fn measure() -> Figures {
         app.get(&client, &format!("/blog/{id}")).await;
     }
     // The month's first refusal also writes its `paywall` event (once per
-    // user and month); the refusals after it are the steady state.
+    // user and month); a post's first refusal of the day is counted in
+    // insights; the same refusal again is the steady state.
     let (status, first_refusal) = count(&app, &client, "/blog/7").await;
+    assert_eq!(status, StatusCode::PAYMENT_REQUIRED);
+    let (status, new_refusal) = count(&app, &client, "/blog/8").await;
     assert_eq!(status, StatusCode::PAYMENT_REQUIRED);
     let (status, paywalled) = count(&app, &client, "/blog/8").await;
     assert_eq!(status, StatusCode::PAYMENT_REQUIRED);
@@ -121,6 +125,7 @@ async fn measure() -> Figures {
         re_read_by_slug,
         new_unlock,
         paywalled,
+        new_refusal,
         first_refusal,
     }
 }
@@ -128,12 +133,13 @@ async fn measure() -> Figures {
 fn report(backend: &str, f: &Figures) {
     let show = |c: Cost| format!("{} ({} statements)", c.round_trips, c.statements);
     println!(
-        "{backend}, round trips: check_session {} | metered re-read {} (by slug {}) | new unlock {} | paywalled {} (the month's first: {})",
+        "{backend}, round trips: check_session {} | metered re-read {} (by slug {}) | new unlock {} | paywalled {} (a post's first of the day: {}; the month's first: {})",
         show(f.check_session),
         show(f.re_read),
         show(f.re_read_by_slug),
         show(f.new_unlock),
         show(f.paywalled),
+        show(f.new_refusal),
         show(f.first_refusal)
     );
 }
@@ -175,11 +181,20 @@ async fn round_trips_per_request() {
             "by slug: {:?}",
             f.re_read_by_slug
         );
-        assert!(trips(f.new_unlock) <= 2, "new unlock: {:?}", f.new_unlock);
+        // The read-ahead, the unlock, and the day's reader counted (one
+        // statement).
+        assert!(trips(f.new_unlock) <= 3, "new unlock: {:?}", f.new_unlock);
         assert_eq!(trips(f.paywalled), 1, "paywalled: {:?}", f.paywalled);
-        // The read-aheads, then BEGIN, the notice, the event, COMMIT.
+        // The read-ahead, and the refusal counted (one statement).
         assert!(
-            trips(f.first_refusal) <= 5,
+            trips(f.new_refusal) <= 2,
+            "new refusal: {:?}",
+            f.new_refusal
+        );
+        // The read-aheads, then BEGIN, the notice, the event, the refusal
+        // counted, COMMIT.
+        assert!(
+            trips(f.first_refusal) <= 6,
             "first refusal: {:?}",
             f.first_refusal
         );

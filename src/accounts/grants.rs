@@ -34,7 +34,7 @@ pub fn set(
     if held == until {
         return Ok(false);
     }
-    users::set_premium_until(conn, user.id, until)?;
+    users::set_premium_until(conn, user.id, until, now)?;
     let stored = user.stored_plan();
     let from = Plan::in_force(stored, held, now);
     let to = Plan::in_force(stored, until, now);

@@ -33,6 +33,14 @@ pub struct Price {
 pub struct Kept(tokio::sync::Mutex<Option<(i64, Vec<Price>)>>);
 
 impl Kept {
+    /// The currency of the prices as last read, however long ago (`None`
+    /// before the first read).
+    pub async fn currency(&self) -> Option<String> {
+        let kept = self.0.lock().await;
+        let (_, prices) = kept.as_ref()?;
+        prices.first().map(|price| price.currency.clone())
+    }
+
     /// The configured prices, as kept when they were read less than
     /// [`KEEP_SECONDS`] before `now`, else as Stripe has them now (then
     /// kept). A price Stripe cannot answer fails the whole list: a partial

@@ -31,9 +31,9 @@ pub use engine::{
 };
 pub use read_ahead::{Ahead, Lookup, SessionsAndMeters};
 pub use tables::{
-    billing, email_sign_ins, email_tokens, events, forgot_requests, gifts, identities, ip_limits,
-    newsletters, outbox, passkeys, paywall_notices, posts, sessions, throttle, two_factor, unlocks,
-    users,
+    billing, email_sign_ins, email_tokens, events, forgot_requests, gifts, identities, insights,
+    ip_limits, newsletters, outbox, passkeys, paywall_notices, posts, sessions, throttle,
+    two_factor, unlocks, users,
 };
 
 /// The pool tollgate runs on: the engine's, reading sessions and meters

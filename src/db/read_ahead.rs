@@ -271,7 +271,11 @@ mod tests {
                 .execute(conn)
                 .unwrap();
 
-            let asked = |post| unlocks::Asked { month, post };
+            let asked = |post| unlocks::Asked {
+                month,
+                day: crate::domain::insights::Day::of(LATER).0,
+                post,
+            };
             let metered = |token_hash: &str, post_id| {
                 Lookup::metered(
                     token_hash.to_owned(),

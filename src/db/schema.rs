@@ -238,6 +238,74 @@ diesel::table! {
         gift_id -> BigInt,
         reader -> Text,
         opened_at -> BigInt,
+        last_day -> Nullable<Integer>,
+        last_opened_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    insight_days (day) {
+        day -> Integer,
+        registrations -> Integer,
+        conversions -> Integer,
+        cancellations -> Integer,
+        members_delta -> Integer,
+        premium_delta -> Integer,
+        readers -> Integer,
+        paywall_hits -> Integer,
+        gift_readers -> Integer,
+    }
+}
+
+diesel::table! {
+    post_days (post_id, day) {
+        post_id -> BigInt,
+        day -> Integer,
+        paywall_hits -> Integer,
+        gift_readers -> Integer,
+        conversions -> Integer,
+        registrations -> Integer,
+    }
+}
+
+diesel::table! {
+    post_readers (post_id, day, user_id) {
+        post_id -> BigInt,
+        day -> Integer,
+        user_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    day_readers (day, user_id) {
+        day -> Integer,
+        user_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    paywall_hits (user_id, post_id, day) {
+        user_id -> BigInt,
+        post_id -> BigInt,
+        day -> Integer,
+        at -> BigInt,
+    }
+}
+
+diesel::table! {
+    plan_moves (day, user_id, direction) {
+        day -> Integer,
+        user_id -> BigInt,
+        direction -> Text,
+        moves -> Integer,
+    }
+}
+
+diesel::table! {
+    revenue_days (day, currency) {
+        day -> Integer,
+        currency -> Text,
+        delta -> BigInt,
     }
 }
 
@@ -371,6 +439,9 @@ diesel::joinable!(newsletters -> posts (post_id));
 diesel::joinable!(newsletter_recipients -> newsletters (post_id));
 diesel::joinable!(newsletter_recipients -> users (user_id));
 diesel::joinable!(gift_readers -> gifts (gift_id));
+diesel::joinable!(post_days -> posts (post_id));
+diesel::joinable!(post_readers -> posts (post_id));
+diesel::joinable!(paywall_hits -> posts (post_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -396,6 +467,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     gift_credits,
     newsletters,
     newsletter_recipients,
+    insight_days,
+    post_days,
+    post_readers,
+    day_readers,
+    paywall_hits,
+    plan_moves,
+    revenue_days,
     totp,
     recovery_codes,
     pending_logins,

@@ -9,6 +9,7 @@ pub mod email;
 pub mod event;
 pub mod gift;
 pub mod id;
+pub mod insights;
 pub mod ip_limit;
 pub mod lifetime;
 pub mod password;

@@ -279,11 +279,11 @@ pub async fn delete_account(
         }
     }
     let key = username_key(&caller.session.user.username);
-    db::once(&state.pool, state.clock.now(), move |conn, _| {
+    db::once(&state.pool, state.clock.now(), move |conn, now| {
         // A sign-in by email asked for before would otherwise make a
         // new account for the address.
         sign_in::end_emailed(conn, user_id)?;
-        users::delete(conn, user_id)?;
+        users::delete(conn, user_id, now)?;
         // The name is free: its failures do not carry over to whoever
         // takes it next.
         throttle::clear(conn, &key)?;

@@ -241,7 +241,7 @@ pub async fn edit(
             record(conn, EventKind::RoleChanged, detail)?;
         }
         if let Some(new_plan) = change.plan.filter(|new_plan| *new_plan != plan) {
-            users::set_plan(conn, id, new_plan)?;
+            users::set_plan(conn, id, new_plan, now)?;
             let detail = json!({
                 "from": plan.as_str(),
                 "to": new_plan.as_str(),

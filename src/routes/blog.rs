@@ -8,8 +8,8 @@ use super::extract::requester;
 use super::pagination::{listing, Listing};
 use super::reading::made;
 use crate::db::posts::{PostRow, Start};
-use crate::db::unlocks::{self, MeterKey, Opened};
-use crate::db::{self, paywall_notices, posts};
+use crate::db::unlocks::{self, MeterKey, Opened, Seen};
+use crate::db::{self, insights, paywall_notices, posts};
 use crate::domain::paywall::Reading;
 use crate::domain::post::reader_json::{self, Made};
 use crate::domain::post::{Access, Author, Cursor, Slug};
@@ -205,15 +205,19 @@ pub async fn read(
 
     let Some(limit) = reading.limit else {
         let post_id = named_post(&state, &id).await?.ok_or(ApiError::NotFound)?;
+        let user_id = user.id;
         for _ in 0..DECISIONS {
-            let row = db::idempotent(&state.pool, reading.now, move |conn, now| {
-                Ok::<_, ApiError>(posts::find_visible(conn, post_id, now)?)
+            let (row, read_today) = db::idempotent(&state.pool, reading.now, move |conn, now| {
+                Ok::<_, ApiError>(posts::find_visible_to(conn, post_id, user_id, now)?)
             })
             .await?
             .ok_or(ApiError::NotFound)?;
             if let Some(made) = made(&state, &row).await? {
                 if spend {
                     state.metrics.paywall(PaywallOutcome::Granted);
+                    if !read_today {
+                        count(&state, Counted::Read, row.id, user_id, reading.now).await;
+                    }
                 }
                 return Ok(answer(&made, &row, None));
             }
@@ -224,18 +228,34 @@ pub async fn read(
     let month = reading.month;
     let opened = match answered {
         Some(Opened::Paywalled {
+            post_id,
             used,
             first_of_month: true,
-        }) => {
+            seen,
+        }) if spend => {
             let by = requester(&req);
-            // Safe to run twice: the notice's primary key keeps it to one.
+            let refusal = Refusal {
+                user_id: user.id,
+                post_id,
+                month,
+                used,
+                limit,
+                counted: seen.refused,
+            };
+            // Safe to run twice: the notice's primary key keeps it to one,
+            // and insights count a refusal once a day.
             db::idempotent(&state.pool, reading.now, move |conn, now| {
-                record_refusal(conn, user.id, month, now, &by, used, limit)
+                record_refusal(conn, refusal, now, &by)
             })
             .await?;
             Opened::Paywalled {
+                post_id,
                 used,
                 first_of_month: false,
+                seen: Seen {
+                    refused: true,
+                    ..seen
+                },
             }
         }
         Some(opened) => opened,
@@ -250,7 +270,13 @@ pub async fn read(
     let meter = |used| Meter::new(limit, used, reading.month);
     let mut opened = opened;
     for _ in 0..DECISIONS {
-        let Opened::Granted { post, used, reread } = opened else {
+        let Opened::Granted {
+            post,
+            used,
+            reread,
+            seen,
+        } = opened
+        else {
             break;
         };
         let Some(made) = made(&state, &post).await? else {
@@ -269,20 +295,38 @@ pub async fn read(
             } else {
                 PaywallOutcome::Granted
             });
+            if !seen.read {
+                count(&state, Counted::Read, post.id, user.id, reading.now).await;
+            }
         }
         return Ok(answer(&made, &post, Some(&meter(used))));
     }
     match opened {
         Opened::Granted { .. } => Err(ApiError::Unavailable),
-        Opened::Paywalled { used, .. } => {
+        Opened::Paywalled {
+            post_id,
+            used,
+            seen,
+            ..
+        } => {
             if spend {
                 state.metrics.paywall(PaywallOutcome::Refused);
+                if !seen.refused {
+                    count(&state, Counted::Refused, post_id, user.id, reading.now).await;
+                }
             }
             Err(ApiError::Paywall(meter(used)))
         }
-        Opened::PremiumRequired { used } => {
+        Opened::PremiumRequired {
+            post_id,
+            used,
+            seen,
+        } => {
             if spend {
                 state.metrics.paywall(PaywallOutcome::Refused);
+                if !seen.refused {
+                    count(&state, Counted::Refused, post_id, user.id, reading.now).await;
+                }
             }
             Err(ApiError::PremiumRequired(meter(used)))
         }
@@ -317,11 +361,31 @@ async fn open(
         };
         let opened = unlocks::open_metered(conn, read)?;
         if let Opened::Paywalled {
+            post_id,
             used,
             first_of_month: true,
+            seen,
         } = opened
         {
-            record_refusal(conn, user_id, month, now, by, used, limit)?;
+            let refusal = Refusal {
+                user_id,
+                post_id,
+                month,
+                used,
+                limit,
+                counted: seen.refused,
+            };
+            record_refusal(conn, refusal, now, by)?;
+            // Counted with the notice.
+            return Ok(Opened::Paywalled {
+                post_id,
+                used,
+                first_of_month: true,
+                seen: Seen {
+                    refused: true,
+                    ..seen
+                },
+            });
         }
         Ok::<_, db::Error>(opened)
     })
@@ -329,21 +393,70 @@ async fn open(
     Ok(opened)
 }
 
-/// Records the month's first refusal as its one `paywall` event (the
-/// notice's primary key keeps it to one under races); every later refusal
-/// learns from the metered read itself that it is not the first, and
-/// writes nothing.
-fn record_refusal(
-    conn: &mut db::Conn,
+/// The month's first refusal of a user, as recorded.
+#[derive(Clone, Copy)]
+struct Refusal {
     user_id: i64,
+    post_id: i64,
     month: Month,
-    now: i64,
-    by: &Requester,
     used: u32,
     limit: u32,
+    /// Insights hold it already.
+    counted: bool,
+}
+
+/// Records the month's first refusal as its one `paywall` event (the
+/// notice's primary key keeps it to one under races), and counts it in
+/// insights in the same transaction; every later refusal learns from the
+/// metered read itself that it is not the first, and writes nothing for
+/// the notice.
+fn record_refusal(
+    conn: &mut db::Conn,
+    refusal: Refusal,
+    now: i64,
+    by: &Requester,
 ) -> Result<(), db::Error> {
+    let Refusal {
+        user_id,
+        post_id,
+        month,
+        used,
+        limit,
+        counted,
+    } = refusal;
     db::write_transaction(conn, |conn| {
-        paywall_notices::notice(conn, user_id, month, now, by, used, limit)
+        paywall_notices::notice(conn, user_id, month, now, by, used, limit)?;
+        if !counted {
+            insights::refused(conn, post_id, user_id, now)?;
+        }
+        Ok::<_, diesel::result::Error>(())
     })?;
     Ok(())
+}
+
+/// What a read tells insights.
+#[derive(Clone, Copy)]
+enum Counted {
+    /// The user was answered the post.
+    Read,
+    /// The user was refused it (`402`).
+    Refused,
+}
+
+/// Counts a read or a refusal in insights (`db::insights`): only the
+/// first of the day, and for a refusal the first since another post
+/// refused the user, comes here, which the read itself found out. A
+/// failure costs the count, never the reader's answer.
+async fn count(state: &AppState, counted: Counted, post_id: i64, user_id: i64, now: i64) {
+    let written = db::idempotent(&state.pool, now, move |conn, now| {
+        match counted {
+            Counted::Read => insights::read(conn, post_id, user_id, now)?,
+            Counted::Refused => insights::refused(conn, post_id, user_id, now)?,
+        }
+        Ok::<_, db::Error>(())
+    })
+    .await;
+    if let Err(e) = written {
+        tracing::warn!(post_id, user_id, error = %e, "a read was not counted in insights");
+    }
 }

@@ -25,6 +25,7 @@ pub mod email_sign_in;
 pub mod extract;
 pub mod gifts;
 pub mod health;
+pub mod insights;
 pub mod newsletters;
 pub mod pagination;
 pub mod passkeys;

@@ -10,8 +10,8 @@ use actix_web::http::Method;
 use actix_web::{guard, web, HttpResponse, Resource, Route};
 
 use super::{
-    account, admin, auth, billing, blog, email_sign_in, gifts, health, newsletters, passkeys,
-    posts, providers, recovery, two_factor,
+    account, admin, auth, billing, blog, email_sign_in, gifts, health, insights, newsletters,
+    passkeys, posts, providers, recovery, two_factor,
 };
 use crate::error::ApiError;
 
@@ -276,6 +276,18 @@ pub const ENDPOINTS: &[Endpoint] = &[
         access: Access::Session,
         reads_ahead: ReadsAhead::Session,
         handlers: &[post(|r| r.to(posts::unpublish))],
+    },
+    Endpoint {
+        path: "/insights",
+        access: Access::Session,
+        reads_ahead: ReadsAhead::Session,
+        handlers: &[get(|r| r.to(insights::site))],
+    },
+    Endpoint {
+        path: "/insights/posts",
+        access: Access::Session,
+        reads_ahead: ReadsAhead::Session,
+        handlers: &[get(|r| r.to(insights::posts))],
     },
     Endpoint {
         path: "/admin/users",
@@ -653,7 +665,7 @@ mod tests {
             assert_eq!(verbs.len(), endpoint.handlers.len(), "{}", endpoint.path);
         }
         assert!(ALLOW.iter().all(|allow| !allow.is_empty()));
-        assert_eq!(ROUTES.len(), 58);
+        assert_eq!(ROUTES.len(), 60);
     }
 
     #[test]

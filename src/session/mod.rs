@@ -146,6 +146,7 @@ pub async fn lookup(
     let month = Month::at(now);
     let asked = meter.as_ref().map(|ask| Asked {
         month,
+        day: crate::domain::insights::Day::of(now).0,
         post: ask.post.clone(),
     });
     let free_reads = meter.as_ref().map(|ask| ask.free_reads);

@@ -49,6 +49,7 @@ mod errors;
 mod events;
 mod gifts;
 mod hostile;
+mod insights;
 mod instances;
 mod limits;
 mod logs;

@@ -551,6 +551,7 @@ fn apply_subscription(
             billing_subscriptions::price_interval_count.eq(price.and_then(|p| p.interval_count)),
         ),
     );
+    let earned_before = earning(conn, &sub.id)?;
     let insert = diesel::insert_into(billing_subscriptions::table)
         .values((billing_subscriptions::id.eq(&sub.id), fields))
         .on_conflict_do_nothing();
@@ -569,6 +570,17 @@ fn apply_subscription(
             return Ok(Applied::Stale);
         }
     }
+    // Its share of monthly revenue, counted as it changes.
+    let earned_after = earning(conn, &sub.id)?;
+    if earned_before != earned_after {
+        for (currency, delta) in earned_before
+            .iter()
+            .map(|(c, m)| (c, -m))
+            .chain(earned_after.iter().map(|(c, m)| (c, *m)))
+        {
+            super::insights::revenue_moved(conn, currency, delta, now)?;
+        }
+    }
     let premium: bool = diesel::select(diesel::dsl::exists(
         billing_subscriptions::table
             .filter(billing_subscriptions::user_id.eq(user_id))
@@ -576,29 +588,24 @@ fn apply_subscription(
     ))
     .get_result(conn)?;
     let plan = if premium { Plan::Premium } else { Plan::Free };
-    let changed = diesel::update(
-        users::table
-            .find(user_id)
-            .filter(users::plan.ne(plan.as_str())),
-    )
-    .set(users::plan.eq(plan.as_str()))
-    .execute(conn)?;
+    let Some((before, after)) = super::users::set_plan(conn, user_id, plan, now)? else {
+        return Ok(Applied::Unknown);
+    };
     // An event says what changed for the user: the plan in force, which a
     // complimentary grant may hold at premium whatever the stored plan.
-    let granted: Option<i64> = users::table
-        .find(user_id)
-        .select(users::premium_until)
-        .get_result(conn)?;
-    let stored_before = match plan {
-        Plan::Premium => Plan::Free,
-        Plan::Free => Plan::Premium,
-    };
-    let from = Plan::in_force(stored_before, granted, now);
-    if changed > 0 && from != Plan::in_force(plan, granted, now) {
+    if before.is_premium() != after.is_premium() {
+        let (from, to) = match after.is_premium() {
+            true => (Plan::Free, Plan::Premium),
+            false => (Plan::Premium, Plan::Free),
+        };
+        if to == Plan::Premium {
+            // Became premium through billing: a conversion to credit.
+            super::insights::converted(conn, user_id, now)?;
+        }
         // The change and its event commit together, with the event id.
         let detail = serde_json::json!({
             "from": from.as_str(),
-            "to": plan.as_str(),
+            "to": to.as_str(),
             "source": "billing",
         });
         super::events::record(
@@ -612,6 +619,52 @@ fn apply_subscription(
         tracing::info!(user_id, plan = plan.as_str(), "plan changed by billing");
     }
     Ok(Applied::Applied)
+}
+
+/// A subscription's share of monthly recurring revenue as stored: its
+/// currency and monthly amount while it makes its user premium, `None`
+/// otherwise (or when its price is not known).
+fn earning(conn: &mut Conn, id: &str) -> QueryResult<Option<(String, i64)>> {
+    type Row = (
+        String,
+        Option<i64>,
+        Option<String>,
+        Option<String>,
+        Option<i64>,
+    );
+    let row: Option<Row> = billing_subscriptions::table
+        .find(id)
+        .select((
+            billing_subscriptions::status,
+            billing_subscriptions::price_amount,
+            billing_subscriptions::price_currency,
+            billing_subscriptions::price_interval,
+            billing_subscriptions::price_interval_count,
+        ))
+        .get_result(conn)
+        .optional()?;
+    Ok(row.and_then(|(status, amount, currency, interval, count)| {
+        if !PREMIUM_STATUSES.contains(&status.as_str()) {
+            return None;
+        }
+        let monthly = crate::domain::insights::monthly(amount?, interval.as_deref()?, count)?;
+        Some((currency?, monthly))
+    }))
+}
+
+/// Takes `user_id`'s subscriptions out of monthly recurring revenue at
+/// `now`, as their account is deleted (cancelled at Stripe first).
+pub fn forget_revenue(conn: &mut Conn, user_id: i64, now: i64) -> QueryResult<()> {
+    let ids: Vec<String> = billing_subscriptions::table
+        .filter(billing_subscriptions::user_id.eq(user_id))
+        .select(billing_subscriptions::id)
+        .load(conn)?;
+    for id in ids {
+        if let Some((currency, monthly)) = earning(conn, &id)? {
+            super::insights::revenue_moved(conn, &currency, -monthly, now)?;
+        }
+    }
+    Ok(())
 }
 
 /// The ids of `user_id`'s subscriptions that Stripe may still charge for.

@@ -17,6 +17,7 @@ pub mod events;
 pub mod forgot_requests;
 pub mod gifts;
 pub mod identities;
+pub mod insights;
 pub mod ip_limits;
 pub mod newsletters;
 pub mod outbox;

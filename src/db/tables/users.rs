@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use super::schema::users;
 use super::{Conn, DbConnection};
 use crate::db::engine::Unique;
+use crate::domain::insights::Premium;
 use crate::domain::{Email, Plan, Role, User, Username};
 
 /// A user row as stored, hash included: never leaves the server.
@@ -99,17 +100,21 @@ pub fn insert(
         // backend, and the rest is what was just written.
         .returning(users::id)
         .get_result::<i64>(conn);
-    match result {
-        Ok(id) => Ok(Some(User {
+    let user = match result {
+        Ok(id) => Some(User {
             id,
             username: username.as_str().to_owned(),
             plan: Plan::Free,
             role: Role::Reader,
             created_at: now,
-        })),
-        Err(e) if super::is_unique_violation(&e) => Ok(None),
-        Err(e) => Err(e),
+        }),
+        Err(e) if super::is_unique_violation(&e) => None,
+        Err(e) => return Err(e),
+    };
+    if user.is_some() {
+        super::insights::registered(conn, now)?;
     }
+    Ok(user)
 }
 
 /// [`insert`] in a savepoint, for a caller that tries names in one
@@ -138,12 +143,40 @@ pub fn update_password_hash(conn: &mut Conn, id: i64, hash: &str) -> QueryResult
         .map(|_| ())
 }
 
-/// Sets a user's plan (until the next subscription event says otherwise).
-pub fn set_plan(conn: &mut Conn, id: i64, plan: Plan) -> QueryResult<()> {
+/// Whether `id` is premium at `now` (`None`: no such user), the row
+/// locked until the transaction ends (on PostgreSQL, by a write that
+/// changes nothing; SQLite's one writer already holds it), so that a
+/// change made after it counts from what it read.
+fn premium_locked(conn: &mut Conn, id: i64, now: i64) -> QueryResult<Option<Premium>> {
+    diesel::update(users::table.find(id))
+        .set(users::plan.eq(users::plan))
+        .execute(conn)?;
+    let row: Option<(String, Option<i64>)> = users::table
+        .find(id)
+        .select((users::plan, users::premium_until))
+        .get_result(conn)
+        .optional()?;
+    Ok(row.map(|(plan, until)| Premium::of(Plan::parse(&plan).unwrap_or(Plan::Free), until, now)))
+}
+
+/// Sets a user's plan (until the next subscription event says otherwise)
+/// at `now`, counting the change in insights. Answers what the user was
+/// and is now (`None`: no such user).
+pub fn set_plan(
+    conn: &mut Conn,
+    id: i64,
+    plan: Plan,
+    now: i64,
+) -> QueryResult<Option<(Premium, Premium)>> {
+    let Some(before) = premium_locked(conn, id, now)? else {
+        return Ok(None);
+    };
     diesel::update(users::table.find(id))
         .set(users::plan.eq(plan.as_str()))
-        .execute(conn)
-        .map(|_| ())
+        .execute(conn)?;
+    let after = premium_locked(conn, id, now)?.unwrap_or(before);
+    super::insights::plan_moved(conn, id, before, after, now)?;
+    Ok(Some((before, after)))
 }
 
 /// Sets whether a user takes the newsletter; `true` if that changed it.
@@ -158,12 +191,22 @@ pub fn set_newsletter(conn: &mut Conn, id: i64, newsletter: bool) -> QueryResult
     Ok(changed > 0)
 }
 
-/// Sets or (`None`) removes a user's complimentary premium.
-pub fn set_premium_until(conn: &mut Conn, id: i64, until: Option<i64>) -> QueryResult<()> {
+/// Sets or (`None`) removes a user's complimentary premium at `now`,
+/// counting the change in insights.
+pub fn set_premium_until(
+    conn: &mut Conn,
+    id: i64,
+    until: Option<i64>,
+    now: i64,
+) -> QueryResult<()> {
+    let Some(before) = premium_locked(conn, id, now)? else {
+        return Ok(());
+    };
     diesel::update(users::table.find(id))
         .set(users::premium_until.eq(until))
-        .execute(conn)
-        .map(|_| ())
+        .execute(conn)?;
+    let after = premium_locked(conn, id, now)?.unwrap_or(before);
+    super::insights::plan_moved(conn, id, before, after, now)
 }
 
 /// Sets a user's role. Sessions read the role with the user on every
@@ -274,11 +317,16 @@ pub fn set_disabled(conn: &mut Conn, id: i64, disabled: bool) -> QueryResult<()>
         .map(|_| ())
 }
 
-/// Deletes a user; their sessions and unlocks go with them (ON DELETE CASCADE).
-pub fn delete(conn: &mut Conn, id: i64) -> QueryResult<()> {
-    diesel::delete(users::table.find(id))
-        .execute(conn)
-        .map(|_| ())
+/// Deletes a user at `now`; their sessions and unlocks go with them (ON
+/// DELETE CASCADE), and insights count one member fewer (and the revenue
+/// of their subscriptions gone).
+pub fn delete(conn: &mut Conn, id: i64, now: i64) -> QueryResult<()> {
+    let Some(before) = premium_locked(conn, id, now)? else {
+        return Ok(());
+    };
+    super::billing::forget_revenue(conn, id, now)?;
+    diesel::delete(users::table.find(id)).execute(conn)?;
+    super::insights::account_deleted(conn, id, before, now)
 }
 
 /// An account's address as stored, for `GET /account` and the recovery

@@ -17,6 +17,7 @@ use super::posts::PostRow;
 use super::schema::{gift_credits, gift_readers, gifts};
 use super::{write_transaction, Conn};
 use crate::db::engine::Unique;
+use crate::domain::insights::Day;
 use crate::domain::Month;
 
 /// A gift as its giver sees it.
@@ -148,6 +149,9 @@ pub struct Found {
     pub giver: String,
     /// This reader opened it before.
     pub seen: bool,
+    /// The last day this reader opened it (insights count a reader once a
+    /// day), as days since 1970-01-01.
+    pub last_day: Option<i32>,
 }
 
 /// What opening a gift came to.
@@ -202,16 +206,44 @@ pub fn open(
     if now >= found.expires_at {
         return Ok(Opened::Expired);
     }
+    let today = Day::of(now);
+    let (gift_id, post_id) = (found.gift_id, found.post.id);
     if found.seen {
+        if found.last_day != Some(today.0) {
+            // The first open of the day: counted once (a reader opening
+            // it on two instances at once is counted by one update).
+            write_transaction(conn, |conn| {
+                let opened = diesel::update(
+                    gift_readers::table
+                        .filter(gift_readers::gift_id.eq(gift_id))
+                        .filter(gift_readers::reader.eq(reader))
+                        .filter(
+                            gift_readers::last_day
+                                .is_null()
+                                .or(gift_readers::last_day.lt(today.0)),
+                        ),
+                )
+                .set((
+                    gift_readers::last_day.eq(today.0),
+                    gift_readers::last_opened_at.eq(now),
+                ))
+                .execute(conn)?;
+                if opened == 1 {
+                    super::insights::gift_read(conn, post_id, now)?;
+                }
+                Ok::<_, diesel::result::Error>(())
+            })?;
+        }
         return Ok(Opened::Read(found));
     }
-    let gift_id = found.gift_id;
     let counted = write_transaction(conn, |conn| {
         let insert = diesel::insert_into(gift_readers::table)
             .values((
                 gift_readers::gift_id.eq(gift_id),
                 gift_readers::reader.eq(reader),
                 gift_readers::opened_at.eq(now),
+                gift_readers::last_day.eq(today.0),
+                gift_readers::last_opened_at.eq(now),
             ))
             .on_conflict_do_nothing();
         let new = super::direct!(conn, |c| insert.execute(c))?;
@@ -219,6 +251,7 @@ pub fn open(
             // Opened meanwhile by this same reader, elsewhere.
             return Ok(true);
         }
+        super::insights::gift_read(conn, post_id, now)?;
         let room = diesel::update(
             gifts::table
                 .filter(gifts::id.eq(gift_id))
@@ -264,7 +297,9 @@ pub fn credit(conn: &mut Conn, user_id: i64, reader: &str, now: i64) -> QueryRes
                 gift_credits::registered_at.eq(now),
             ))
             .on_conflict_do_nothing();
-        super::direct!(conn, |c| insert.execute(c))?;
+        if super::direct!(conn, |c| insert.execute(c))? == 1 {
+            super::insights::registration_credited(conn, post_id, now)?;
+        }
     }
     Ok(())
 }

@@ -70,7 +70,7 @@ pub fn to_read_ahead(asked: &[&Asked]) -> Option<Vec<Asked>> {
 /// arrays, so the text is the same for any number of them.
 const READ_AHEAD: &str = "
     SELECT q.token_hash, q.reader, f.gift_id, f.expires_at, f.giver,
-           f.id, f.access, f.published_at, f.updated_at, f.author, s.seen
+           f.id, f.access, f.published_at, f.updated_at, f.author, s.seen, s.last_day
     FROM unnest($1::text[], $2::text[]) AS q(token_hash, reader)
     CROSS JOIN LATERAL (
         SELECT g.id AS gift_id, g.expires_at, v.username AS giver,
@@ -84,7 +84,7 @@ const READ_AHEAD: &str = "
         OFFSET 0
     ) f
     CROSS JOIN LATERAL (
-        SELECT COUNT(*) > 0 AS seen FROM gift_readers r
+        SELECT COUNT(*) > 0 AS seen, MAX(r.last_day) AS last_day FROM gift_readers r
         WHERE r.gift_id = f.gift_id AND r.reader = q.reader
     ) s
     WHERE f.status = 'published' AND f.deleted_at IS NULL";
@@ -101,7 +101,9 @@ const READ_AHEAD_SQLITE: &str = concat!(
     post_columns!(),
     ",
            EXISTS (SELECT 1 FROM gift_readers r
-                   WHERE r.gift_id = g.id AND r.reader = q.reader) AS seen
+                   WHERE r.gift_id = g.id AND r.reader = q.reader) AS seen,
+           (SELECT r.last_day FROM gift_readers r
+            WHERE r.gift_id = g.id AND r.reader = q.reader) AS last_day
     FROM (SELECT json_extract(value, '$[0]') AS token_hash,
                  json_extract(value, '$[1]') AS reader
           FROM json_each("
@@ -132,6 +134,8 @@ pub struct AheadRow {
     post: PostRow,
     #[diesel(sql_type = Bool)]
     seen: bool,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Integer>)]
+    last_day: Option<i32>,
 }
 
 /// What a read-ahead found, as the chunk's jobs look it up; `None` when it
@@ -163,6 +167,7 @@ fn sheet_of(rows: Vec<AheadRow>) -> Sheet {
                 post: row.post,
                 giver: row.giver,
                 seen: row.seen,
+                last_day: row.last_day,
             };
             (asked, found)
         })

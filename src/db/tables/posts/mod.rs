@@ -20,7 +20,8 @@ mod readers;
 
 pub(crate) use readers::visible_at;
 pub use readers::{
-    find_visible, id_by_slug, page, visible_content, NotYetDue, Page, Published, Start, SummaryRow,
+    find_visible, find_visible_to, id_by_slug, page, visible_content, NotYetDue, Page, Published,
+    Start, SummaryRow,
 };
 
 /// What a reader's path needs of a post to decide on it and to find its

@@ -6,9 +6,10 @@ use std::sync::{Mutex, PoisonError};
 
 use diesel::prelude::*;
 
-use super::super::schema::{post_totals, posts, users};
+use super::super::schema::{post_readers, post_totals, posts, users};
 use super::{Conn, PostContent, PostRow};
 use crate::db::engine::Unique;
+use crate::domain::insights::Day;
 use crate::domain::post::Cursor;
 
 /// A post as `GET /blog` lists it: no body, no html.
@@ -75,6 +76,27 @@ pub fn find_visible(conn: &mut Conn, id: i64, now: i64) -> QueryResult<Option<Po
         .filter(posts::id.eq(id))
         .filter(visible_at!(now))
         .select(PostRow::as_select())
+        .unique(c))
+}
+
+/// [`find_visible`] for `user_id`, with whether insights counted them
+/// among its readers on the day of `now` already (in the same statement,
+/// so that a re-read stays one round trip and writes nothing).
+pub fn find_visible_to(
+    conn: &mut Conn,
+    id: i64,
+    user_id: i64,
+    now: i64,
+) -> QueryResult<Option<(PostRow, bool)>> {
+    let read_today = post_readers::table
+        .filter(post_readers::post_id.eq(posts::id))
+        .filter(post_readers::day.eq(Day::of(now).0))
+        .filter(post_readers::user_id.eq(user_id));
+    super::super::direct!(conn, |c| posts::table
+        .left_join(users::table)
+        .filter(posts::id.eq(id))
+        .filter(visible_at!(now))
+        .select((PostRow::as_select(), diesel::dsl::exists(read_today)))
         .unique(c))
 }
 

@@ -10,12 +10,13 @@ use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, QueryFragment};
 
-use super::paywall_notices;
 use super::posts::{post_columns, visible_at, PostRow};
-use super::schema::{posts, unlocks, users};
+use super::schema::{post_readers, posts, unlocks, users};
+use super::{insights, paywall_notices};
 use super::{Conn, DbConnection, Error};
 use crate::db::engine::statement::prepared;
 use crate::db::engine::Unique;
+use crate::domain::insights::Day;
 use crate::domain::paywall::{decide, Decision};
 use crate::domain::post::Access;
 use crate::domain::Month;
@@ -28,44 +29,68 @@ pub enum Opened {
         post: PostRow,
         used: u32,
         reread: bool,
+        seen: Seen,
     },
     /// The meter is used up and this post was not unlocked this month.
     /// `first_of_month`: no refusal of this month has been recorded for the
     /// user yet (`db::paywall_notices`), so this one should be.
-    Paywalled { used: u32, first_of_month: bool },
+    Paywalled {
+        post_id: i64,
+        used: u32,
+        first_of_month: bool,
+        seen: Seen,
+    },
     /// A `premium` post, for premium readers only; nothing was spent.
-    PremiumRequired { used: u32 },
+    PremiumRequired { post_id: i64, used: u32, seen: Seen },
     /// No post readers may see has that id.
     NotFound,
 }
 
+/// What insights already hold of a read today (`db::insights`), as the
+/// read itself found it: a read counted, or a refusal counted as the
+/// user's latest. What is not is written after the answer is decided,
+/// once a day, so that a re-read or a refusal repeated writes nothing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Seen {
+    /// Today's reader row of this user and post exists.
+    pub read: bool,
+    /// This post refused this user today, and was their latest refusal.
+    pub refused: bool,
+}
+
 impl Opened {
-    fn reread(post: PostRow, used: u32) -> Opened {
+    fn reread(post: PostRow, used: u32, seen: Seen) -> Opened {
         Opened::Granted {
             post,
             used,
             reread: true,
+            seen,
         }
     }
 
     /// A read spent (`used` counts it), or a `free` post, which spends
     /// none.
-    fn unlocked(post: PostRow, used: u32) -> Opened {
+    fn unlocked(post: PostRow, used: u32, seen: Seen) -> Opened {
         Opened::Granted {
             post,
             used,
             reread: false,
+            seen,
         }
     }
 
     /// The answer every path gives for a decision that needs no write:
     /// `None` for an unlock, and for a refusal, which each path words with
     /// what it knows of the month's notices.
-    fn settled(decision: Decision, post: PostRow, used: u32) -> Option<Opened> {
+    fn settled(decision: Decision, post: PostRow, used: u32, seen: Seen) -> Option<Opened> {
         match decision {
-            Decision::Reread => Some(Opened::reread(post, used)),
-            Decision::Open => Some(Opened::unlocked(post, used)),
-            Decision::PremiumOnly => Some(Opened::PremiumRequired { used }),
+            Decision::Reread => Some(Opened::reread(post, used, seen)),
+            Decision::Open => Some(Opened::unlocked(post, used, seen)),
+            Decision::PremiumOnly => Some(Opened::PremiumRequired {
+                post_id: post.id,
+                used,
+                seen,
+            }),
             Decision::Unlock | Decision::Refuse => None,
         }
     }
@@ -107,10 +132,13 @@ fn post_and_meter(
     month: Month,
     post: &PostRef,
     now: i64,
-) -> QueryResult<Option<(PostRow, u32, bool)>> {
+) -> QueryResult<Option<(PostRow, u32, bool, bool)>> {
     let months_unlocks = unlocks::table
         .filter(unlocks::user_id.eq(user_id))
         .filter(unlocks::month.eq(month.index()));
+    let read_today = post_readers::table
+        .filter(post_readers::day.eq(Day::of(now).0))
+        .filter(post_readers::user_id.eq(user_id));
     // Written once, compiled for each backend (`direct!`).
     macro_rules! columns {
         () => {
@@ -118,10 +146,11 @@ fn post_and_meter(
                 PostRow::as_select(),
                 months_unlocks.count().single_value().assume_not_null(),
                 diesel::dsl::exists(months_unlocks.filter(unlocks::post_id.eq(posts::id))),
+                diesel::dsl::exists(read_today.filter(post_readers::post_id.eq(posts::id))),
             )
         };
     }
-    let row: Option<(PostRow, i64, bool)> = match post {
+    let row: Option<(PostRow, i64, bool, bool)> = match post {
         PostRef::Id(id) => super::direct!(conn, |c| posts::table
             .left_join(users::table)
             .filter(posts::id.eq(id))
@@ -135,23 +164,28 @@ fn post_and_meter(
             .select(columns!())
             .unique(c))?,
     };
-    Ok(row.map(|(post, used, unlocked)| (post, used as u32, unlocked)))
+    Ok(row.map(|(post, used, unlocked, read)| (post, used as u32, unlocked, read)))
 }
 
 /// [`decide`] applied to the plain read ([`post_and_meter`]) of `read`'s
-/// post (by id): the post, the month's reads spent, and the decision
-/// (`None` when there is no such post).
+/// post (by id): the post, the month's reads spent, the decision, and
+/// whether today's read is counted (`None` when there is no such post).
 fn decide_from_plain_read(
     conn: &mut Conn,
     read: MeteredRead,
-) -> QueryResult<Option<(PostRow, u32, Decision)>> {
+) -> QueryResult<Option<(PostRow, u32, Decision, Seen)>> {
     let (user_id, month, post) = (read.user_id, read.key.month, PostRef::Id(read.key.post_id));
-    let Some((post, used, unlocked)) = post_and_meter(conn, user_id, month, &post, read.now)?
+    let Some((post, used, unlocked, read_today)) =
+        post_and_meter(conn, user_id, month, &post, read.now)?
     else {
         return Ok(None);
     };
     let decision = decide(access_of(&post), unlocked, used, read.limit);
-    Ok(Some((post, used, decision)))
+    let seen = Seen {
+        read: read_today,
+        refused: false,
+    };
+    Ok(Some((post, used, decision, seen)))
 }
 
 /// The posts `user_id` unlocked in `month` (at most FREE_READS of them).
@@ -166,18 +200,20 @@ pub fn unlocked_ids(conn: &mut Conn, user_id: i64, month: Month) -> QueryResult<
 /// What opening the post would come to, without spending a read: for
 /// `HEAD`, which delivers nothing.
 pub fn peek_metered(conn: &mut Conn, read: MeteredRead) -> QueryResult<Opened> {
-    let Some((post, used, decision)) = decide_from_plain_read(conn, read)? else {
+    let Some((post, used, decision, seen)) = decide_from_plain_read(conn, read)? else {
         return Ok(Opened::NotFound);
     };
     Ok(match decision {
         // Nothing is spent, so the meter stays as it is.
-        Decision::Unlock => Opened::unlocked(post, used),
+        Decision::Unlock => Opened::unlocked(post, used, seen),
         // A HEAD records nothing, so it does not ask.
         Decision::Refuse => Opened::Paywalled {
+            post_id: post.id,
             used,
             first_of_month: false,
+            seen,
         },
-        settled => Opened::settled(settled, post, used).unwrap_or(Opened::NotFound),
+        settled => Opened::settled(settled, post, used, seen).unwrap_or(Opened::NotFound),
     })
 }
 
@@ -201,15 +237,17 @@ fn open_metered_serialized(conn: &mut Conn, read: MeteredRead) -> Result<Opened,
         limit,
         now,
     } = read;
-    let Some((post, used, decision)) = decide_from_plain_read(conn, read)? else {
+    let Some((post, used, decision, seen)) = decide_from_plain_read(conn, read)? else {
         return Ok(Opened::NotFound);
     };
     match decision {
         // Within a month `used` only grows, so a refusal read without the
         // lock cannot be wrong.
-        Decision::Refuse => return refused(conn, user_id, key.month, used),
+        Decision::Refuse => return refused(conn, read, used, seen),
         Decision::Unlock => {}
-        settled => return Ok(Opened::settled(settled, post, used).unwrap_or(Opened::NotFound)),
+        settled => {
+            return Ok(Opened::settled(settled, post, used, seen).unwrap_or(Opened::NotFound))
+        }
     }
     let access = access_of(&post);
     super::write_transaction(conn, |conn| {
@@ -218,7 +256,7 @@ fn open_metered_serialized(conn: &mut Conn, read: MeteredRead) -> Result<Opened,
         let ids = unlocked_ids(conn, user_id, key.month)?;
         let used = ids.len() as u32;
         match decide(access, ids.contains(&key.post_id), used, limit) {
-            Decision::Refuse => refused(conn, user_id, key.month, used),
+            Decision::Refuse => refused(conn, read, used, seen),
             Decision::Unlock => {
                 diesel::insert_into(unlocks::table)
                     .values((
@@ -229,19 +267,25 @@ fn open_metered_serialized(conn: &mut Conn, read: MeteredRead) -> Result<Opened,
                         unlocks::slot.eq(used as i32 + 1),
                     ))
                     .execute(conn)?;
-                Ok(Opened::unlocked(post, used + 1))
+                Ok(Opened::unlocked(post, used + 1, seen))
             }
-            settled => Ok(Opened::settled(settled, post, used).unwrap_or(Opened::NotFound)),
+            settled => Ok(Opened::settled(settled, post, used, seen).unwrap_or(Opened::NotFound)),
         }
     })
 }
 
-/// A refusal on SQLite, with whether it is the month's first (a read in
-/// the process, no round trip).
-fn refused(conn: &mut Conn, user_id: i64, month: Month, used: u32) -> Result<Opened, Error> {
+/// A refusal on SQLite, with whether it is the month's first and whether
+/// insights hold it already (reads in the process, no round trip).
+fn refused(conn: &mut Conn, read: MeteredRead, used: u32, seen: Seen) -> Result<Opened, Error> {
+    let (user_id, post_id) = (read.user_id, read.key.post_id);
     Ok(Opened::Paywalled {
+        post_id,
         used,
-        first_of_month: !paywall_notices::noticed(conn, user_id, month)?,
+        first_of_month: !paywall_notices::noticed(conn, user_id, read.key.month)?,
+        seen: Seen {
+            refused: insights::refusal_seen(conn, user_id, post_id, read.now)?,
+            ..seen
+        },
     })
 }
 
@@ -265,6 +309,7 @@ fn open_metered_pg(pg: &mut super::pg::PgConn, read: MeteredRead) -> Result<Open
         post_id: read.key.post_id,
         limit: i64::from(read.limit),
         now: read.now,
+        day: Day::of(read.now).0,
     };
     // Each retry follows a commit by a competing request, so a handful is
     // plenty; more would mean something else is wrong.
@@ -279,6 +324,7 @@ fn open_metered_pg(pg: &mut super::pg::PgConn, read: MeteredRead) -> Result<Open
             return Ok(Opened::NotFound);
         };
         let used_before = meter.used_before as u32;
+        let seen = meter.seen();
         let decision = decide(
             access_of(&post),
             meter.was_unlocked,
@@ -290,16 +336,20 @@ fn open_metered_pg(pg: &mut super::pg::PgConn, read: MeteredRead) -> Result<Open
             // same statement, so a refusal stays one round trip.
             (Decision::Refuse, _) => {
                 return Ok(Opened::Paywalled {
+                    post_id: post.id,
                     used: used_before,
                     first_of_month: !meter.noticed,
+                    seen,
                 })
             }
             // This statement's claim won the slot.
-            (Decision::Unlock, Some(slot)) => return Ok(Opened::unlocked(post, slot as u32)),
+            (Decision::Unlock, Some(slot)) => return Ok(Opened::unlocked(post, slot as u32, seen)),
             // Lost a race for the slot (or for this post): ask again.
             (Decision::Unlock, None) => {}
             (settled, _) => {
-                return Ok(Opened::settled(settled, post, used_before).unwrap_or(Opened::NotFound))
+                return Ok(
+                    Opened::settled(settled, post, used_before, seen).unwrap_or(Opened::NotFound)
+                )
             }
         }
     }
@@ -332,7 +382,12 @@ const OPEN: &str = concat!(
            EXISTS (SELECT 1 FROM unlocks
                    WHERE user_id = $1 AND month = $2 AND post_id = $3) AS was_unlocked,
            EXISTS (SELECT 1 FROM paywall_notices
-                   WHERE user_id = $1 AND month = $2) AS noticed
+                   WHERE user_id = $1 AND month = $2) AS noticed,
+           EXISTS (SELECT 1 FROM post_readers
+                   WHERE post_id = $3 AND day = $6 AND user_id = $1) AS read_today,
+           COALESCE((SELECT h.post_id = $3 AND h.day = $6 FROM paywall_hits h
+                     WHERE h.user_id = $1
+                     ORDER BY h.at DESC, h.post_id DESC LIMIT 1), false) AS refusal_counted
     FROM post"
 );
 
@@ -345,6 +400,7 @@ struct OpenMetered {
     post_id: i64,
     limit: i64,
     now: i64,
+    day: i32,
 }
 
 prepared!(
@@ -357,12 +413,13 @@ impl QueryFragment<Pg> for OpenMetered {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         use diesel::sql_types::{BigInt, Integer};
         out.push_sql(OPEN);
-        // In the order of $1..$5.
+        // In the order of $1..$6.
         out.push_bind_param_value_only::<BigInt, _>(&self.user_id)?;
         out.push_bind_param_value_only::<Integer, _>(&self.month)?;
         out.push_bind_param_value_only::<BigInt, _>(&self.post_id)?;
         out.push_bind_param_value_only::<BigInt, _>(&self.limit)?;
-        out.push_bind_param_value_only::<BigInt, _>(&self.now)
+        out.push_bind_param_value_only::<BigInt, _>(&self.now)?;
+        out.push_bind_param_value_only::<Integer, _>(&self.day)
     }
 }
 
@@ -374,10 +431,12 @@ pub struct MeterKey {
 }
 
 /// A metered read a request asks about along with its session: the post
-/// its path names, in `month` (see [`answer_read_only`]).
+/// its path names, in `month`, on `day` (the request's UTC day, which
+/// insights count a reader on: see [`answer_read_only`]).
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub struct Asked {
     pub month: Month,
+    pub day: i32,
     pub post: PostRef,
 }
 
@@ -411,7 +470,7 @@ pub fn answer_read_only(
     look: Look<'_>,
     ahead: Option<read_ahead::Metered>,
 ) -> QueryResult<Option<Opened>> {
-    let (post, used, decision, noticed) = match conn {
+    let (post, used, decision, noticed, seen) = match conn {
         DbConnection::Postgres(_) => {
             let Some(row) = ahead.filter(|row| row.user_id == look.user_id) else {
                 return Ok(None);
@@ -424,31 +483,49 @@ pub fn answer_read_only(
             };
             let used = row.meter.used_before as u32;
             let decision = decide(access_of(&post), row.meter.was_unlocked, used, look.limit);
-            (post, used, decision, Some(row.meter.noticed))
+            (
+                post,
+                used,
+                decision,
+                Some(row.meter.noticed),
+                row.meter.seen(),
+            )
         }
         DbConnection::Sqlite(_) => {
             let (month, post) = (look.asked.month, &look.asked.post);
-            let Some((post, used, unlocked)) =
+            let Some((post, used, unlocked, read)) =
                 post_and_meter(conn, look.user_id, month, post, look.now)?
             else {
                 return Ok(Some(Opened::NotFound));
             };
             let decision = decide(access_of(&post), unlocked, used, look.limit);
-            (post, used, decision, None)
+            let seen = Seen {
+                read,
+                refused: false,
+            };
+            (post, used, decision, None, seen)
         }
     };
     Ok(match decision {
         Decision::Refuse => {
-            let noticed = match noticed {
-                Some(noticed) => noticed,
-                None => paywall_notices::noticed(conn, look.user_id, look.asked.month)?,
+            let (noticed, seen) = match noticed {
+                Some(noticed) => (noticed, seen),
+                None => (
+                    paywall_notices::noticed(conn, look.user_id, look.asked.month)?,
+                    Seen {
+                        refused: insights::refusal_seen(conn, look.user_id, post.id, look.now)?,
+                        ..seen
+                    },
+                ),
             };
             Some(Opened::Paywalled {
+                post_id: post.id,
                 used,
                 first_of_month: !noticed,
+                seen,
             })
         }
-        settled => Opened::settled(settled, post, used),
+        settled => Opened::settled(settled, post, used, seen),
     })
 }
 
@@ -475,4 +552,19 @@ pub struct MeterState {
     /// The month's first refusal is recorded already.
     #[diesel(sql_type = diesel::sql_types::Bool)]
     pub noticed: bool,
+    /// Today's reader row of this user and post exists.
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub read_today: bool,
+    /// This post refused this user today, and was their latest refusal.
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub refusal_counted: bool,
+}
+
+impl MeterState {
+    fn seen(&self) -> Seen {
+        Seen {
+            read: self.read_today,
+            refused: self.refusal_counted,
+        }
+    }
 }

@@ -36,10 +36,10 @@ pub type Sheet = HashMap<String, Vec<(Asked, Metered)>>;
 /// read by id does.
 const READ_AHEAD: &str = concat!(
     "
-    SELECT q.token_hash, q.month, q.post_id AS asked_id, q.slug AS asked_slug, s.user_id,
-           p.*, m.used_before, m.was_unlocked, n.noticed
-    FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[])
-         AS q(token_hash, month, post_id, slug)
+    SELECT q.token_hash, q.month, q.day, q.post_id AS asked_id, q.slug AS asked_slug, s.user_id,
+           p.*, m.used_before, m.was_unlocked, n.noticed, r.read_today, h.refusal_counted
+    FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[], $5::int[])
+         AS q(token_hash, month, post_id, slug, day)
     -- Every table is read per key, by index, whatever the statistics say:
     -- the plan is made once per connection (force_generic_plan), often on
     -- a young database whose tiny tables make hash joins and a hashed
@@ -83,7 +83,18 @@ const READ_AHEAD: &str = concat!(
     CROSS JOIN LATERAL (
         SELECT COUNT(*) > 0 AS noticed FROM paywall_notices n
         WHERE n.user_id = s.user_id AND n.month = q.month
-    ) n"
+    ) n
+    -- What insights hold of today already (a reader counted; this post as
+    -- the user's latest refusal today), so that a re-read writes nothing.
+    CROSS JOIN LATERAL (
+        SELECT COUNT(*) > 0 AS read_today FROM post_readers r
+        WHERE r.post_id = p.id AND r.day = q.day AND r.user_id = s.user_id
+    ) r
+    CROSS JOIN LATERAL (
+        SELECT COALESCE(bool_or(h.post_id = p.id AND h.day = q.day), false) AS refusal_counted
+        FROM (SELECT h.post_id, h.day FROM paywall_hits h WHERE h.user_id = s.user_id
+              ORDER BY h.at DESC, h.post_id DESC LIMIT 1) h
+    ) h"
 );
 
 /// The metered reads a chunk reads ahead, each once, by token hash;
@@ -107,6 +118,7 @@ pub async fn read_pg(
     let read = ReadAhead {
         token_hashes: keys.iter().map(|(hash, _)| *hash).collect(),
         months: keys.iter().map(|(_, k)| k.month.index()).collect(),
+        days: keys.iter().map(|(_, k)| k.day).collect(),
         post_ids: keys
             .iter()
             .map(|(_, k)| match &k.post {
@@ -138,6 +150,7 @@ pub fn sheet(rows: QueryResult<Vec<ReadAheadRow>>) -> Option<Sheet> {
         };
         let asked = Asked {
             month: crate::domain::Month::from_index(row.month),
+            day: row.day,
             post,
         };
         let metered = Metered {
@@ -166,6 +179,7 @@ pub fn find(sheet: &Sheet, token_hash: &str, asked: &Asked) -> Option<Metered> {
 struct ReadAhead<'a> {
     token_hashes: Vec<&'a str>,
     months: Vec<i32>,
+    days: Vec<i32>,
     post_ids: Vec<Option<i64>>,
     slugs: Vec<Option<&'a str>>,
 }
@@ -179,7 +193,8 @@ impl QueryFragment<Pg> for ReadAhead<'_> {
         out.push_bind_param_value_only::<Array<Text>, _>(&self.token_hashes)?;
         out.push_bind_param_value_only::<Array<Integer>, _>(&self.months)?;
         out.push_bind_param_value_only::<Array<Nullable<BigInt>>, _>(&self.post_ids)?;
-        out.push_bind_param_value_only::<Array<Nullable<Text>>, _>(&self.slugs)
+        out.push_bind_param_value_only::<Array<Nullable<Text>>, _>(&self.slugs)?;
+        out.push_bind_param_value_only::<Array<Integer>, _>(&self.days)
     }
 }
 
@@ -190,6 +205,8 @@ pub struct ReadAheadRow {
     token_hash: String,
     #[diesel(sql_type = diesel::sql_types::Integer)]
     month: i32,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    day: i32,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
     asked_id: Option<i64>,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
