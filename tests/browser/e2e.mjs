@@ -25,6 +25,7 @@ import { publishing } from "./publishing.mjs";
 import { newsletters } from "./newsletters.mjs";
 import { twoFactor } from "./two_factor.mjs";
 import { providers } from "./providers.mjs";
+import { insights } from "./insights.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const SPA_URL = process.env.SPA_URL ?? "http://localhost:5173";
@@ -817,13 +818,18 @@ async function main() {
     await giver.context().close();
   });
 
-  await publishing({ step, shot, until, textOf, expectText, expectCount, shotsAtWidths, newTab, register, login, dataOf, expectStatus, expectAbsent, meterText, API_URL, ADMIN_USERNAME, ADMIN_PASSWORD, browser, page }, { suffix, password });
+  const published = await publishing({ step, shot, until, textOf, expectText, expectCount, shotsAtWidths, newTab, register, login, dataOf, expectStatus, expectAbsent, meterText, API_URL, ADMIN_USERNAME, ADMIN_PASSWORD, browser, page }, { suffix, password });
 
   await newsletters({ step, shot, until, textOf, expectText, expectAbsent, shotsAtWidths, newTab, login, dataOf, expectStatus, ADMIN_USERNAME, ADMIN_PASSWORD }, { suffix, password, emailedLink, MAIL_DIR, SPA_URL, API_URL });
 
   await twoFactor({ step, shot, until, textOf, expectText, expectCount, expectCellsInTheirRows, shotsAtWidths, newTab, register }, { suffix, password });
 
   await providers({ step, shot, until, textOf, expectText, expectCount, expectCellsInTheirRows, shotsAtWidths, newTab, register }, { suffix, password, SPA_URL, API_URL });
+
+  // Insights last among the flows, with everything above to count: the first
+  // reader's reads and paywall (402), the Stripe stand-in's subscribers, the
+  // gift, the publishing flow's reader of the writer's post.
+  await insights({ step, until, textOf, expectText, expectAbsent, shotsAtWidths, newTab, login, ADMIN_USERNAME, ADMIN_PASSWORD }, { API_URL, password, writer: published.writer, writerPostId: published.postId });
 
   await step("a reader changes the password on the account page: a wrong current one is said under its field, then only the new one signs in", async () => {
     const tab = await newTab();

@@ -336,4 +336,7 @@ export async function publishing(t, { suffix, password }) {
     await expectText(readerTab, "meter", meterText(limit - 1));
     for (const p of [author, admin, readerTab]) await p.context().close();
   });
+
+  // For the flows after this one (insights.mjs): the author, and the post the reader read.
+  return { writer, postId };
 }

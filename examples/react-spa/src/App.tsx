@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState, type ComponentType } from "react";
+import { lazy, Suspense, useCallback, useEffect, useState, type ComponentType } from "react";
 import { asApiError, call, client, providerSignInError, type OnAuthLost, type User } from "./api/client";
 import AuthForm from "./components/AuthForm";
 import PostList, { type Summary } from "./components/PostList";
@@ -9,7 +9,7 @@ import Security from "./components/Security";
 import Editor from "./components/Editor";
 import MyPosts from "./components/MyPosts";
 import Users from "./components/Users";
-import { managesUsers, writesPosts } from "./roles";
+import { managesUsers, readsPostInsights, readsSiteInsights, writesPosts } from "./roles";
 import { BillingAction } from "./components/Billing";
 import { ForgotPassword, ResetPassword, VerifyEmail } from "./components/Recovery";
 import { EmailLinkPage, EmailSignInForm } from "./components/EmailSignIn";
@@ -20,12 +20,15 @@ import FrontPage from "./components/FrontPage";
 import { PUBLICATION } from "./publication";
 import { SIGN_IN_ERRORS } from "./components/Providers";
 
+// Insights and its chart library load when the page is first opened: readers never download them.
+const Insights = lazy(() => import("./components/Insights"));
+
 /**
  * What the app shows below the header. An editor's `key` is new each time
  * one is opened, so "New post" always starts from an empty form.
  */
 type View =
-  | { name: "posts" | "sessions" | "account" | "security" | "mine" | "users" }
+  | { name: "posts" | "sessions" | "account" | "security" | "mine" | "users" | "insights" }
   | { name: "post"; id: number; summary?: Summary }
   | { name: "editor"; id: number | null; key: number };
 
@@ -260,9 +263,11 @@ export default function App() {
 
   const writer = writesPosts(user.role);
   const admin = managesUsers(user.role);
+  const insights = readsPostInsights(user.role);
   // A page the role no longer allows (after a change by an admin) falls back to the blog.
   const shown: View =
-    (!writer && (view.name === "mine" || view.name === "editor")) || (!admin && view.name === "users")
+    (!writer && (view.name === "mine" || view.name === "editor")) || (!admin && view.name === "users") ||
+    (!insights && view.name === "insights")
       ? { name: "posts" }
       : view;
   const inAccount = shown.name === "account" || shown.name === "security" || shown.name === "sessions";
@@ -294,6 +299,11 @@ export default function App() {
           {/* The editor belongs to the list it opens from; "New post" is an action, never a place. */}
           <button className={shown.name === "mine" || shown.name === "editor" ? "active" : ""}
             data-testid="nav-mine" onClick={() => setView({ name: "mine" })}>{admin ? "All posts" : "My posts"}</button>
+          {/* Beside the posts it counts: an author's own, an admin's every post and the whole site. */}
+          {insights && (
+            <button className={shown.name === "insights" ? "active" : ""} data-testid="nav-insights"
+              onClick={() => setView({ name: "insights" })}>Insights</button>
+          )}
           <button data-testid="nav-new-post" onClick={() => setView(editorView(null))}>New post</button>
           {admin && (
             <button className={shown.name === "users" ? "active" : ""} data-testid="nav-users"
@@ -345,6 +355,12 @@ export default function App() {
         <Editor key={shown.key} id={shown.id} onClose={() => setView({ name: "mine" })} onAuthLost={onAuthLost} />
       )}
       {shown.name === "users" && <Users me={user.id} onSelfChanged={refreshUser} onAuthLost={onAuthLost} />}
+      {shown.name === "insights" && (
+        // Keyed by the role: a change between author and admin starts the page afresh.
+        <Suspense fallback={<p data-testid="insights-loading">Loading insights…</p>}>
+          <Insights key={user.role} site={readsSiteInsights(user.role)} onAuthLost={onAuthLost} />
+        </Suspense>
+      )}
     </main>
   );
 }

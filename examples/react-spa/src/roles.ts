@@ -9,3 +9,9 @@ export const writesPosts = (role: Role) => role === "author" || role === "admin"
 
 /** Admins manage users (and see every author's posts). */
 export const managesUsers = (role: Role) => role === "admin";
+
+/** Authors see their own posts' insights (readers, paywall hits, conversions), admins every post's. */
+export const readsPostInsights = (role: Role) => writesPosts(role);
+
+/** Only admins see the whole site's figures: members, conversions, revenue. */
+export const readsSiteInsights = (role: Role) => role === "admin";

@@ -862,6 +862,61 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/insights": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The whole site's figures, day by day (admins)
+         * @description Who joined, who converted and who read, one day at a time from
+         *     `from` to `to`, with the period's totals and the monthly recurring
+         *     revenue at its end. Days are UTC days, both ends included; `from`
+         *     and `to` default to the 30 days ending today. A malformed date,
+         *     `to` before `from`, or more than 366 days is
+         *     `422 validation_failed`. Role `admin`: anyone else (an author too)
+         *     gets `403 forbidden`; an author's own posts are in
+         *     `GET /insights/posts`.
+         */
+        get: operations["readInsights"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/insights/posts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Each post's readers, paywall hits and conversions
+         * @description One row per post over the period from `from` to `to` (UTC days,
+         *     both ends included; by default the 30 days ending today): an
+         *     admin's list holds every post, an author's their own, drafts too
+         *     and with zeros where nothing was counted; a deleted post is not
+         *     listed. Rows come largest `sort` figure first, ties by post id
+         *     (ascending), a page at a time as on `/blog`. A malformed date, `to`
+         *     before `from`, more than 366 days, or a bad `sort`, `page` or
+         *     `per_page` is `422 validation_failed`. Role `author` or `admin`: a
+         *     reader gets `403 forbidden`.
+         */
+        get: operations["listPostInsights"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sessions": {
         parameters: {
             query?: never;
@@ -2492,6 +2547,204 @@ export interface components {
             disabled?: boolean;
         };
         /**
+         * Format: date
+         * @description A UTC day, `YYYY-MM-DD`.
+         * @example 2026-11-21
+         */
+        InsightDate: string;
+        /**
+         * @description The whole site over a period of UTC days, both ends included: one
+         *     Day per date, the totals, and the monthly recurring revenue at the
+         *     period's end.
+         */
+        Insights: {
+            /** @description The period's first day. */
+            from: components["schemas"]["InsightDate"];
+            /** @description The period's last day. */
+            to: components["schemas"]["InsightDate"];
+            /** @description One per date from `from` to `to`, oldest first. */
+            days: components["schemas"]["InsightDay"][];
+            totals: components["schemas"]["InsightTotals"];
+            /**
+             * @description Monthly recurring revenue at the end of `to`; `null` with
+             *     billing off.
+             */
+            mrr: components["schemas"]["Mrr"] | null;
+        };
+        /** @description One UTC day of the whole site. */
+        InsightDay: {
+            date: components["schemas"]["InsightDate"];
+            /**
+             * Format: int64
+             * @description Accounts created that day, any way (register, email, provider).
+             */
+            registrations: number;
+            /**
+             * Format: int64
+             * @description Users whose plan became premium that day, whatever changed it.
+             */
+            conversions: number;
+            /**
+             * Format: int64
+             * @description Users whose plan went back to free that day, whatever changed it.
+             */
+            cancellations: number;
+            /**
+             * Format: int64
+             * @description Accounts at the end of that day.
+             */
+            members: number;
+            /**
+             * Format: int64
+             * @description Premium accounts at the end of that day.
+             */
+            premium_members: number;
+            /**
+             * Format: int64
+             * @description Distinct users answered `200` by `/blog/{id}` that day.
+             */
+            readers: number;
+            /**
+             * Format: int64
+             * @description Distinct (user, post) pairs answered `402` that day.
+             */
+            paywall_hits: number;
+            /**
+             * Format: int64
+             * @description Distinct (reader, gift) pairs that opened a gift that day.
+             */
+            gift_readers: number;
+        };
+        /**
+         * @description The period's days summed, each count as its Day defines it (a user
+         *     who read on three days is three `readers` here), except `members`
+         *     and `premium_members`, which are those at the end of `to`.
+         */
+        InsightTotals: {
+            /**
+             * Format: int64
+             * @description The days' `registrations` summed.
+             */
+            registrations: number;
+            /**
+             * Format: int64
+             * @description The days' `conversions` summed.
+             */
+            conversions: number;
+            /**
+             * Format: int64
+             * @description The days' `cancellations` summed.
+             */
+            cancellations: number;
+            /**
+             * Format: int64
+             * @description Accounts at the end of `to`.
+             */
+            members: number;
+            /**
+             * Format: int64
+             * @description Premium accounts at the end of `to`.
+             */
+            premium_members: number;
+            /**
+             * Format: int64
+             * @description The days' `readers` summed.
+             */
+            readers: number;
+            /**
+             * Format: int64
+             * @description The days' `paywall_hits` summed.
+             */
+            paywall_hits: number;
+            /**
+             * Format: int64
+             * @description The days' `gift_readers` summed.
+             */
+            gift_readers: number;
+        };
+        /**
+         * @description Monthly recurring revenue at the end of the period, from the
+         *     subscriptions that make their users premium, at the prices Stripe's
+         *     events carried: a yearly price counts one twelfth, in the smallest
+         *     currency unit, rounded down. Amounts in different currencies are
+         *     never added together: the figure is in the currency the prices are
+         *     sold in (or else the one bringing the most).
+         * @example {
+         *       "amount": 10583,
+         *       "currency": "eur"
+         *     }
+         */
+        Mrr: {
+            /**
+             * Format: int64
+             * @description In the currency's smallest unit (cents for `usd`).
+             */
+            amount: number;
+            /**
+             * @description ISO 4217, lower case, as Stripe writes it.
+             * @example eur
+             */
+            currency: string;
+        };
+        /**
+         * @description The figure a list of post insights is ordered by, largest first;
+         *     ties by post id (ascending).
+         * @default readers
+         * @enum {string}
+         */
+        InsightSort: "readers" | "paywall_hits" | "conversions" | "registrations" | "gift_readers";
+        PostInsights: {
+            /** @description Largest `sort` figure first, ties by post id (ascending). */
+            posts: components["schemas"]["PostInsight"][];
+            page: number;
+            per_page: number;
+            /** @description Number of posts in all pages. */
+            total: number;
+        };
+        /** @description One post's figures over the period. */
+        PostInsight: {
+            post: {
+                /** Format: int64 */
+                id: number;
+                slug: components["schemas"]["Slug"];
+                title: string;
+                author: components["schemas"]["Author"];
+            };
+            /**
+             * Format: int64
+             * @description Distinct users answered `200` by `/blog/{id}` for this post in
+             *     the period (a gift open is not a read).
+             */
+            readers: number;
+            /**
+             * Format: int64
+             * @description Distinct users this post answered `402`, counted per day as in
+             *     a Day and summed over the period.
+             */
+            paywall_hits: number;
+            /**
+             * Format: int64
+             * @description Users who became premium through billing in the period, each
+             *     credited to the last post that answered them `402` in the 30
+             *     days before, or else to the post of the last gift they opened in
+             *     those 30 days, or else to none.
+             */
+            conversions: number;
+            /**
+             * Format: int64
+             * @description Registrations in the period credited to a gift of this post: a
+             *     registration from a browser that opened a gift link in the 30
+             *     days before is credited to that gift and its post.
+             */
+            registrations: number;
+            /**
+             * Format: int64
+             * @description Distinct (reader, gift) pairs that opened a gift of this post,
+             *     counted per day as in a Day and summed over the period.
+             */
+            gift_readers: number;
+        };
+        /**
          * @description A post's name in URLs: words of `a-z 0-9` joined by single `-`, not
          *     only digits, unique among live posts.
          */
@@ -3748,7 +4001,8 @@ export interface components {
         };
         /**
          * @description `forbidden`: the caller's role does not allow the route (a reader on
-         *     `/posts`, a non-admin on `/admin/…`). `forbidden_origin`: a cross-site request the contract
+         *     `/posts` or `/insights/posts`, a non-admin on `/admin/…` or
+         *     `/insights`). `forbidden_origin`: a cross-site request the contract
          *     refuses (see CORS and cross-site requests).
          */
         Forbidden: {
@@ -4025,6 +4279,23 @@ export interface components {
          *     is refused, not lowered to 100.
          */
         PerPage: number;
+        /**
+         * @description The period's first day, a UTC date (`YYYY-MM-DD`), included.
+         *     Absent, the period is the 30 days ending `to` (with `to` absent
+         *     too: the 30 days ending today). A malformed date, one after `to`,
+         *     or `from` given twice is `422 validation_failed`.
+         * @example 2026-10-23
+         */
+        InsightsFrom: string;
+        /**
+         * @description The period's last day, a UTC date (`YYYY-MM-DD`), included.
+         *     Absent, the period is the 30 days starting `from`, ending today at
+         *     the latest (with `from` absent too: the 30 days ending today). A
+         *     malformed date, one before `from`, a period of more than 366 days,
+         *     or `to` given twice is `422 validation_failed`.
+         * @example 2026-11-21
+         */
+        InsightsTo: string;
         /**
          * @description A provider's name, as `GET /auth/providers` lists it: one of
          *     `OIDC_PROVIDERS` (lower case), or `github`. Any other is
@@ -5487,6 +5758,196 @@ export interface operations {
             401: components["responses"]["NotLoggedIn"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    readInsights: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The period's first day, a UTC date (`YYYY-MM-DD`), included.
+                 *     Absent, the period is the 30 days ending `to` (with `to` absent
+                 *     too: the 30 days ending today). A malformed date, one after `to`,
+                 *     or `from` given twice is `422 validation_failed`.
+                 * @example 2026-10-23
+                 */
+                from?: components["parameters"]["InsightsFrom"];
+                /**
+                 * @description The period's last day, a UTC date (`YYYY-MM-DD`), included.
+                 *     Absent, the period is the 30 days starting `from`, ending today at
+                 *     the latest (with `from` absent too: the 30 days ending today). A
+                 *     malformed date, one before `from`, a period of more than 366 days,
+                 *     or `to` given twice is `422 validation_failed`.
+                 * @example 2026-11-21
+                 */
+                to?: components["parameters"]["InsightsTo"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The period's days, oldest first, and its totals. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "from": "2026-11-20",
+                     *       "to": "2026-11-21",
+                     *       "days": [
+                     *         {
+                     *           "date": "2026-11-20",
+                     *           "registrations": 4,
+                     *           "conversions": 1,
+                     *           "cancellations": 0,
+                     *           "members": 118,
+                     *           "premium_members": 21,
+                     *           "readers": 37,
+                     *           "paywall_hits": 9,
+                     *           "gift_readers": 3
+                     *         },
+                     *         {
+                     *           "date": "2026-11-21",
+                     *           "registrations": 2,
+                     *           "conversions": 2,
+                     *           "cancellations": 1,
+                     *           "members": 120,
+                     *           "premium_members": 22,
+                     *           "readers": 41,
+                     *           "paywall_hits": 6,
+                     *           "gift_readers": 5
+                     *         }
+                     *       ],
+                     *       "totals": {
+                     *         "registrations": 6,
+                     *         "conversions": 3,
+                     *         "cancellations": 1,
+                     *         "members": 120,
+                     *         "premium_members": 22,
+                     *         "readers": 78,
+                     *         "paywall_hits": 15,
+                     *         "gift_readers": 8
+                     *       },
+                     *       "mrr": {
+                     *         "amount": 10583,
+                     *         "currency": "eur"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Insights"];
+                };
+            };
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listPostInsights: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The period's first day, a UTC date (`YYYY-MM-DD`), included.
+                 *     Absent, the period is the 30 days ending `to` (with `to` absent
+                 *     too: the 30 days ending today). A malformed date, one after `to`,
+                 *     or `from` given twice is `422 validation_failed`.
+                 * @example 2026-10-23
+                 */
+                from?: components["parameters"]["InsightsFrom"];
+                /**
+                 * @description The period's last day, a UTC date (`YYYY-MM-DD`), included.
+                 *     Absent, the period is the 30 days starting `from`, ending today at
+                 *     the latest (with `from` absent too: the 30 days ending today). A
+                 *     malformed date, one before `from`, a period of more than 366 days,
+                 *     or `to` given twice is `422 validation_failed`.
+                 * @example 2026-11-21
+                 */
+                to?: components["parameters"]["InsightsTo"];
+                /**
+                 * @description The figure the rows are ordered by, largest first; ties by post
+                 *     id (ascending). Any other value, or `sort` given twice, is
+                 *     `422 validation_failed`.
+                 */
+                sort?: components["schemas"]["InsightSort"];
+                /**
+                 * @description The page number, a whole number from 1 to 10^9. Anything else, or
+                 *     `page` given twice, is `422 validation_failed`.
+                 */
+                page?: components["parameters"]["Page"];
+                /**
+                 * @description Items per page, a whole number from 1 to 100. Anything else, or
+                 *     `per_page` given twice, is `422 validation_failed`; a larger value
+                 *     is refused, not lowered to 100.
+                 */
+                per_page?: components["parameters"]["PerPage"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of posts with their figures. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "posts": [
+                     *         {
+                     *           "post": {
+                     *             "id": 12,
+                     *             "slug": "why-we-meter-reads",
+                     *             "title": "Why we meter reads",
+                     *             "author": {
+                     *               "username": "Alice"
+                     *             }
+                     *           },
+                     *           "readers": 31,
+                     *           "paywall_hits": 7,
+                     *           "conversions": 2,
+                     *           "registrations": 1,
+                     *           "gift_readers": 4
+                     *         },
+                     *         {
+                     *           "post": {
+                     *             "id": 11,
+                     *             "slug": "cookies-without-tears",
+                     *             "title": "Cookies without tears",
+                     *             "author": null
+                     *           },
+                     *           "readers": 18,
+                     *           "paywall_hits": 3,
+                     *           "conversions": 0,
+                     *           "registrations": 0,
+                     *           "gift_readers": 0
+                     *         }
+                     *       ],
+                     *       "page": 1,
+                     *       "per_page": 2,
+                     *       "total": 12
+                     *     }
+                     */
+                    "application/json": components["schemas"]["PostInsights"];
+                };
+            };
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["ValidationFailed"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };
