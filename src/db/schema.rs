@@ -258,9 +258,10 @@ diesel::table! {
 }
 
 diesel::table! {
-    post_days (post_id, day) {
+    post_tallies (post_id, day) {
         post_id -> BigInt,
         day -> Integer,
+        first_readers -> Integer,
         paywall_hits -> Integer,
         gift_readers -> Integer,
         conversions -> Integer,
@@ -269,10 +270,11 @@ diesel::table! {
 }
 
 diesel::table! {
-    post_readers (post_id, day, user_id) {
+    post_readers (post_id, user_id, day) {
         post_id -> BigInt,
-        day -> Integer,
         user_id -> BigInt,
+        day -> Integer,
+        prev_day -> Nullable<Integer>,
     }
 }
 
@@ -439,7 +441,7 @@ diesel::joinable!(newsletters -> posts (post_id));
 diesel::joinable!(newsletter_recipients -> newsletters (post_id));
 diesel::joinable!(newsletter_recipients -> users (user_id));
 diesel::joinable!(gift_readers -> gifts (gift_id));
-diesel::joinable!(post_days -> posts (post_id));
+diesel::joinable!(post_tallies -> posts (post_id));
 diesel::joinable!(post_readers -> posts (post_id));
 diesel::joinable!(paywall_hits -> posts (post_id));
 
@@ -468,7 +470,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     newsletters,
     newsletter_recipients,
     insight_days,
-    post_days,
+    post_tallies,
     post_readers,
     day_readers,
     paywall_hits,

@@ -23,29 +23,40 @@ CREATE TABLE insight_days (
     gift_readers  INTEGER NOT NULL DEFAULT 0
 );
 
--- A post's summable figures per day.
-CREATE TABLE post_days (
+-- A post's figures as running totals: each row holds the post's counts
+-- from its first day up to and including `day`, written on the days
+-- something happened to it. A range's figure is the row at its end less
+-- the row before its start (each found by the primary key), so a report
+-- costs the same over a year as over a week. `first_readers`: users
+-- reading the post for the first time.
+CREATE TABLE post_tallies (
     post_id       BIGINT  NOT NULL REFERENCES posts (id) ON DELETE CASCADE,
     day           INTEGER NOT NULL,
+    first_readers INTEGER NOT NULL DEFAULT 0,
     paywall_hits  INTEGER NOT NULL DEFAULT 0,
     gift_readers  INTEGER NOT NULL DEFAULT 0,
     conversions   INTEGER NOT NULL DEFAULT 0,
     registrations INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (post_id, day)
 );
-CREATE INDEX post_days_by_day ON post_days (day, post_id);
 
--- Who read a post on a day (one row per post, day and reader: a re-read
--- the same day writes nothing). A post's distinct readers over a range are
--- counted from here; the day's distinct readers of the whole site are kept
--- in `insight_days`, as `day_readers` first sees each one.
+-- Who read a post on a day (one row per post, reader and day: a re-read
+-- the same day writes nothing), and the day they read it last before
+-- (`prev_day`, NULL the first time). A post's distinct readers over a
+-- range are its first readers in it (`post_tallies`) and the readers who
+-- came back in it after reading it before it began: the rows of the range
+-- whose `prev_day` is before its start (their own index, which holds only
+-- the readers who came back). The site's distinct readers of a day are
+-- kept in `insight_days`, as `day_readers` first sees each one.
 CREATE TABLE post_readers (
-    post_id BIGINT  NOT NULL REFERENCES posts (id) ON DELETE CASCADE,
-    day     INTEGER NOT NULL,
-    user_id BIGINT  NOT NULL,
-    PRIMARY KEY (post_id, day, user_id)
+    post_id  BIGINT  NOT NULL REFERENCES posts (id) ON DELETE CASCADE,
+    user_id  BIGINT  NOT NULL,
+    day      INTEGER NOT NULL,
+    prev_day INTEGER,
+    PRIMARY KEY (post_id, user_id, day)
 );
-CREATE INDEX post_readers_by_day ON post_readers (day, post_id, user_id);
+CREATE INDEX post_readers_back ON post_readers (day, prev_day, post_id)
+    WHERE prev_day IS NOT NULL;
 
 CREATE TABLE day_readers (
     day     INTEGER NOT NULL,

@@ -3,7 +3,7 @@ DROP TABLE plan_moves;
 DROP TABLE paywall_hits;
 DROP TABLE day_readers;
 DROP TABLE post_readers;
-DROP TABLE post_days;
+DROP TABLE post_tallies;
 DROP TABLE insight_days;
 ALTER TABLE gift_readers DROP COLUMN last_opened_at;
 ALTER TABLE gift_readers DROP COLUMN last_day;

@@ -1,8 +1,9 @@
-//! Queries on insights' tables (`insight_days`, `post_days`,
+//! Queries on insights' tables (`insight_days`, `post_tallies`,
 //! `post_readers`, `day_readers`, `paywall_hits`, `plan_moves`,
 //! `revenue_days`): each count is kept as it happens, in the transaction
-//! of what causes it, and a report over a range reads the kept counts (one
-//! row per day, and per post and day) — never the history behind them.
+//! of what causes it, and a report over a range reads the kept counts (a
+//! row per day for the site; for each post, its running totals at the
+//! range's two ends) — never the history behind them.
 //! The rules (what a day is, how a plan's change moves the counts) are
 //! `domain::insights`'.
 
@@ -10,7 +11,7 @@ use diesel::prelude::*;
 
 use super::schema::{
     day_readers, gift_credits, gift_readers, gifts, insight_days, paywall_hits, plan_moves,
-    post_days, post_readers, revenue_days,
+    post_readers, post_tallies, revenue_days,
 };
 use super::{Conn, DbConnection};
 use crate::domain::gift::user_reader;
@@ -34,19 +35,57 @@ macro_rules! bump_day {
     }};
 }
 
-/// Adds one to `post_days.$column` for `$post_id` on `$day`.
-macro_rules! bump_post {
+/// A post's running totals on a day (`post_tallies`).
+#[derive(Debug, Clone, Copy, Default, Queryable, Selectable)]
+#[diesel(table_name = post_tallies)]
+struct Tally {
+    first_readers: i32,
+    paywall_hits: i32,
+    gift_readers: i32,
+    conversions: i32,
+    registrations: i32,
+}
+
+/// Adds one to `$column` of `$post_id`'s running totals from `$day` on:
+/// to the rows of later days (an instance whose clock runs a little ahead
+/// may have written one), and to the day's own row, made from the last
+/// row before it when there is none. Inside the caller's transaction; two
+/// instances making the day's row at once meet in its primary key, and the
+/// second adds to the first's.
+macro_rules! tally {
     ($conn:expr, $post_id:expr, $day:expr, $column:ident) => {{
-        let bump = diesel::insert_into(post_days::table)
+        let (post_id, day): (i64, Day) = ($post_id, $day);
+        diesel::update(
+            post_tallies::table
+                .filter(post_tallies::post_id.eq(post_id))
+                .filter(post_tallies::day.gt(day.0)),
+        )
+        .set(post_tallies::$column.eq(post_tallies::$column + 1))
+        .execute($conn)?;
+        let mut row: Tally = post_tallies::table
+            .filter(post_tallies::post_id.eq(post_id))
+            .filter(post_tallies::day.lt(day.0))
+            .order(post_tallies::day.desc())
+            .select(Tally::as_select())
+            .limit(1)
+            .load($conn)?
+            .pop()
+            .unwrap_or_default();
+        row.$column += 1;
+        let insert = diesel::insert_into(post_tallies::table)
             .values((
-                post_days::post_id.eq($post_id),
-                post_days::day.eq($day.0),
-                post_days::$column.eq(1),
+                post_tallies::post_id.eq(post_id),
+                post_tallies::day.eq(day.0),
+                post_tallies::first_readers.eq(row.first_readers),
+                post_tallies::paywall_hits.eq(row.paywall_hits),
+                post_tallies::gift_readers.eq(row.gift_readers),
+                post_tallies::conversions.eq(row.conversions),
+                post_tallies::registrations.eq(row.registrations),
             ))
-            .on_conflict((post_days::post_id, post_days::day))
+            .on_conflict((post_tallies::post_id, post_tallies::day))
             .do_update()
-            .set(post_days::$column.eq(post_days::$column + 1));
-        super::direct!($conn, |c| bump.execute(c)).map(|_| ())
+            .set(post_tallies::$column.eq(post_tallies::$column + 1));
+        super::direct!($conn, |c| insert.execute(c)).map(|_| ())
     }};
 }
 
@@ -160,15 +199,25 @@ pub fn read(conn: &mut Conn, post_id: i64, user_id: i64, now: i64) -> QueryResul
             .map(|_| ());
     }
     super::write_transaction(conn, |conn| {
+        let prev_day: Option<i32> = post_readers::table
+            .filter(post_readers::post_id.eq(post_id))
+            .filter(post_readers::user_id.eq(user_id))
+            .filter(post_readers::day.lt(today.0))
+            .select(diesel::dsl::max(post_readers::day))
+            .get_result(conn)?;
         let post = diesel::insert_into(post_readers::table)
             .values((
                 post_readers::post_id.eq(post_id),
-                post_readers::day.eq(today.0),
                 post_readers::user_id.eq(user_id),
+                post_readers::day.eq(today.0),
+                post_readers::prev_day.eq(prev_day),
             ))
             .on_conflict_do_nothing();
         if super::direct!(conn, |c| post.execute(c))? == 0 {
             return Ok(());
+        }
+        if prev_day.is_none() {
+            tally!(conn, post_id, today, first_readers)?;
         }
         let site = diesel::insert_into(day_readers::table)
             .values((
@@ -184,11 +233,28 @@ pub fn read(conn: &mut Conn, post_id: i64, user_id: i64, now: i64) -> QueryResul
 }
 
 /// [`read`] on PostgreSQL: each step only if the one before it wrote
-/// (`$1` the post, `$2` the day, `$3` the user).
+/// (`$1` the post, `$2` the day, `$3` the user); a first reader of the
+/// post added to its running totals as [`tally!`] does.
 const READ_PG: &str = "
     WITH post AS (
-        INSERT INTO post_readers (post_id, day, user_id) VALUES ($1, $2, $3)
-        ON CONFLICT DO NOTHING RETURNING 1
+        INSERT INTO post_readers (post_id, user_id, day, prev_day)
+        SELECT $1, $3, $2, (SELECT MAX(r.day) FROM post_readers r
+                            WHERE r.post_id = $1 AND r.user_id = $3 AND r.day < $2)
+        ON CONFLICT DO NOTHING RETURNING prev_day
+    ), later AS (
+        UPDATE post_tallies SET first_readers = first_readers + 1
+        WHERE post_id = $1 AND day > $2 AND EXISTS (SELECT 1 FROM post WHERE prev_day IS NULL)
+    ), first AS (
+        INSERT INTO post_tallies (post_id, day, first_readers, paywall_hits, gift_readers,
+                                  conversions, registrations)
+        SELECT $1, $2, COALESCE(l.first_readers, 0) + 1, COALESCE(l.paywall_hits, 0),
+               COALESCE(l.gift_readers, 0), COALESCE(l.conversions, 0),
+               COALESCE(l.registrations, 0)
+        FROM post
+        LEFT JOIN LATERAL (SELECT * FROM post_tallies t WHERE t.post_id = $1 AND t.day < $2
+                           ORDER BY t.day DESC LIMIT 1) l ON true
+        WHERE post.prev_day IS NULL
+        ON CONFLICT (post_id, day) DO UPDATE SET first_readers = post_tallies.first_readers + 1
     ), site AS (
         INSERT INTO day_readers (day, user_id) SELECT $2, $3 FROM post
         ON CONFLICT DO NOTHING RETURNING 1
@@ -210,9 +276,18 @@ const REFUSED_PG: &str = "
     ), site AS (
         INSERT INTO insight_days (day, paywall_hits) SELECT $3, 1 FROM hit
         ON CONFLICT (day) DO UPDATE SET paywall_hits = insight_days.paywall_hits + 1
+    ), later AS (
+        UPDATE post_tallies SET paywall_hits = paywall_hits + 1
+        WHERE post_id = $2 AND day > $3 AND EXISTS (SELECT 1 FROM hit)
     )
-    INSERT INTO post_days (post_id, day, paywall_hits) SELECT $2, $3, 1 FROM hit
-    ON CONFLICT (post_id, day) DO UPDATE SET paywall_hits = post_days.paywall_hits + 1";
+    INSERT INTO post_tallies (post_id, day, first_readers, paywall_hits, gift_readers,
+                              conversions, registrations)
+    SELECT $2, $3, COALESCE(l.first_readers, 0), COALESCE(l.paywall_hits, 0) + 1,
+           COALESCE(l.gift_readers, 0), COALESCE(l.conversions, 0), COALESCE(l.registrations, 0)
+    FROM hit
+    LEFT JOIN LATERAL (SELECT * FROM post_tallies t WHERE t.post_id = $2 AND t.day < $3
+                       ORDER BY t.day DESC LIMIT 1) l ON true
+    ON CONFLICT (post_id, day) DO UPDATE SET paywall_hits = post_tallies.paywall_hits + 1";
 
 /// `user_id` was answered `402` for `post_id` at `now`: the day's pair
 /// counted once, and the post made the user's latest refusal (the caller
@@ -239,7 +314,7 @@ pub fn refused(conn: &mut Conn, post_id: i64, user_id: i64, now: i64) -> QueryRe
             .on_conflict_do_nothing();
         if super::direct!(conn, |c| insert.execute(c))? == 1 {
             bump_day!(conn, today, paywall_hits, 1)?;
-            return bump_post!(conn, post_id, today, paywall_hits);
+            return tally!(conn, post_id, today, paywall_hits);
         }
         diesel::update(
             paywall_hits::table
@@ -272,12 +347,12 @@ pub fn refusal_seen(conn: &mut Conn, user_id: i64, post_id: i64, now: i64) -> Qu
 pub fn gift_read(conn: &mut Conn, post_id: i64, now: i64) -> QueryResult<()> {
     let today = Day::of(now);
     bump_day!(conn, today, gift_readers, 1)?;
-    bump_post!(conn, post_id, today, gift_readers)
+    tally!(conn, post_id, today, gift_readers)
 }
 
 /// A registration at `now` credited to a gift of `post_id`.
 pub fn registration_credited(conn: &mut Conn, post_id: i64, now: i64) -> QueryResult<()> {
-    bump_post!(conn, post_id, Day::of(now), registrations)
+    tally!(conn, post_id, Day::of(now), registrations)
 }
 
 /// `user_id` became premium through billing at `now`: credited to the
@@ -299,7 +374,7 @@ pub fn converted(conn: &mut Conn, user_id: i64, now: i64) -> QueryResult<()> {
         None => last_gift(conn, user_id, since)?,
     };
     if let Some(post_id) = post {
-        bump_post!(conn, post_id, Day::of(now), conversions)?;
+        tally!(conn, post_id, Day::of(now), conversions)?;
     }
     Ok(())
 }
@@ -455,32 +530,38 @@ pub struct PostFigures {
 }
 
 /// Every live post's figures over a range, one statement for both
-/// engines: the kept per-day counts summed (`post_days`, by its day
-/// index), and the distinct readers counted from `post_readers`' day
-/// index (a reader on several days of the range counts once). `{range}`,
-/// `{author}`, `{order}` and `{page}` are filled in with numbers and a
-/// column name of [`Sort`]'s, never with anything a request wrote.
+/// engines, its cost the same for any range: each post's running totals
+/// at the range's end less those before its start (two lookups by primary
+/// key), and for its readers, those who came back in the range after
+/// reading it before (`post_readers_back`, the rows of readers who came
+/// back). `{from}`, `{to}`, `{author}`, `{order}`, `{limit}` and
+/// `{offset}` are filled in with numbers and a column name of [`Sort`]'s,
+/// never with anything a request wrote.
 const POST_FIGURES: &str = "
     SELECT p.id, p.slug, p.title, a.username AS author,
-           CAST(COALESCE(r.readers, 0) AS BIGINT) AS readers,
-           CAST(COALESCE(d.paywall_hits, 0) AS BIGINT) AS paywall_hits,
-           CAST(COALESCE(d.conversions, 0) AS BIGINT) AS conversions,
-           CAST(COALESCE(d.registrations, 0) AS BIGINT) AS registrations,
-           CAST(COALESCE(d.gift_readers, 0) AS BIGINT) AS gift_readers
+           CAST(COALESCE(hi.first_readers, 0) - COALESCE(lo.first_readers, 0)
+                + COALESCE(back.readers, 0) AS BIGINT) AS readers,
+           CAST(COALESCE(hi.paywall_hits, 0) - COALESCE(lo.paywall_hits, 0) AS BIGINT)
+               AS paywall_hits,
+           CAST(COALESCE(hi.conversions, 0) - COALESCE(lo.conversions, 0) AS BIGINT)
+               AS conversions,
+           CAST(COALESCE(hi.registrations, 0) - COALESCE(lo.registrations, 0) AS BIGINT)
+               AS registrations,
+           CAST(COALESCE(hi.gift_readers, 0) - COALESCE(lo.gift_readers, 0) AS BIGINT)
+               AS gift_readers
     FROM posts p
     LEFT JOIN users a ON a.id = p.author_id
+    LEFT JOIN post_tallies hi ON hi.post_id = p.id
+        AND hi.day = (SELECT MAX(t.day) FROM post_tallies t
+                      WHERE t.post_id = p.id AND t.day <= {to})
+    LEFT JOIN post_tallies lo ON lo.post_id = p.id
+        AND lo.day = (SELECT MAX(t.day) FROM post_tallies t
+                      WHERE t.post_id = p.id AND t.day < {from})
     LEFT JOIN (
-        SELECT post_id, COUNT(*) AS readers
-        FROM (SELECT DISTINCT post_id, user_id FROM post_readers
-              WHERE day BETWEEN {from} AND {to}) distinct_readers
+        SELECT post_id, COUNT(*) AS readers FROM post_readers
+        WHERE prev_day IS NOT NULL AND day BETWEEN {from} AND {to} AND prev_day < {from}
         GROUP BY post_id
-    ) r ON r.post_id = p.id
-    LEFT JOIN (
-        SELECT post_id, SUM(paywall_hits) AS paywall_hits, SUM(conversions) AS conversions,
-               SUM(registrations) AS registrations, SUM(gift_readers) AS gift_readers
-        FROM post_days WHERE day BETWEEN {from} AND {to}
-        GROUP BY post_id
-    ) d ON d.post_id = p.id
+    ) back ON back.post_id = p.id
     WHERE p.deleted_at IS NULL {author}
     ORDER BY {order} DESC, p.id ASC
     LIMIT {limit} OFFSET {offset}";
