@@ -18,8 +18,13 @@
 #   BENCH_ROUNDS=5 bash bench/run.sh         # more every-worker and paced S7 rounds (3)
 #   BENCH_BACKENDS=postgres bash bench/run.sh # one backend (or sqlite)
 #   BENCH_POSTS=0 bash bench/run.sh          # skip the publishing runs
+#   BENCH_PUBLISHING=0 bash bench/run.sh     # skip the publishing runs, keep
+#                                            # BENCH_POSTS for the insights run
 #   BENCH_MARKDOWN=0 bash bench/run.sh       # skip the pathological Markdown saves
 #   BENCH_SUBSCRIBERS=0 bash bench/run.sh    # skip the newsletter run (100000)
+#   BENCH_INSIGHT_READS=0 bash bench/run.sh  # skip the insights run (10^6 reader
+#                                            # rows, BENCH_INSIGHT_USERS=10000,
+#                                            # over BENCH_POSTS posts)
 #
 # Besides the pinned one-worker scenarios, each backend gets an every-worker
 # run: tollgate and the ceiling with one worker per core, neither pinned,
@@ -41,6 +46,9 @@ rounds=${BENCH_ROUNDS:-3}
 posts_count=${BENCH_POSTS:-100000}
 markdown=${BENCH_MARKDOWN:-1}
 subscribers=${BENCH_SUBSCRIBERS:-100000}
+publishing_run=${BENCH_PUBLISHING:-1}
+insight_reads=${BENCH_INSIGHT_READS:-1000000}
+insight_users=${BENCH_INSIGHT_USERS:-10000}
 cores=$(nproc)
 
 need() { command -v "$1" >/dev/null || { apt-get update -qq && apt-get install -y -qq "$2" >/dev/null; }; }
@@ -546,6 +554,29 @@ newsletter() {
   kill "$sink"; wait "$sink" 2>/dev/null || true
 }
 
+# insights ROWS BACKEND: `GET /insights` and `GET /insights/posts` over the
+# 30 and the 366 days ending today, on $posts_count posts with
+# $insight_users users and $insight_reads reader rows seeded over those
+# 366 days (bench/seed_insights.sh), one admin on one connection at a time
+# (I1/I2: the site over 30/366 days; I3/I4: every post over 30/366 days).
+insights() {
+  local rows=$1 backend=$2 admin today month year
+  new_database "$backend" insights
+  start_tollgate "$db_url" "$work/$backend-insights.log"
+  bash bench/seed_posts.sh "$db_url" "$posts_count"
+  bash bench/seed_insights.sh "$db_url" "$insight_users" "$insight_reads"
+  admin=$(register insightsadmin)
+  (cd "$work" && DATABASE_URL=$db_url "$tollgate" set-role insightsadmin admin > /dev/null)
+  today=$(date -u +%F) month=$(date -u -d '29 days ago' +%F) year=$(date -u -d '365 days ago' +%F)
+  curl -sf -o /dev/null -H "Cookie: $admin" "$base/insights/posts?from=$year&to=$today" ||
+    { echo "the admin could not read insights" >&2; exit 1; }
+  wrk_run "$rows" I1 "$server_pid" "$base/insights?from=$month&to=$today" -t1 -c1 -H "Cookie: $admin"
+  wrk_run "$rows" I2 "$server_pid" "$base/insights?from=$year&to=$today" -t1 -c1 -H "Cookie: $admin"
+  wrk_run "$rows" I3 "$server_pid" "$base/insights/posts?from=$month&to=$today" -t1 -c1 -H "Cookie: $admin"
+  wrk_run "$rows" I4 "$server_pid" "$base/insights/posts?from=$year&to=$today" -t1 -c1 -H "Cookie: $admin"
+  stop_tollgate
+}
+
 # new_database BACKEND NAME: sets $db_url to a new, empty database.
 new_database() {
   if [ "$1" = sqlite ]; then
@@ -594,7 +625,7 @@ for backend in "${backends[@]}"; do
     new_database "$backend" multi
     every_worker "$work/$backend.multi" "$db_url"
   fi
-  if [ "$posts_count" -gt 0 ]; then
+  if [ "$posts_count" -gt 0 ] && [ "$publishing_run" != 0 ]; then
     publishing "$work/$backend.posts" "$backend"
   fi
   if [ "$markdown" != 0 ]; then
@@ -602,6 +633,9 @@ for backend in "${backends[@]}"; do
   fi
   if [ "$subscribers" -gt 0 ]; then
     newsletter "$work/$backend.news" "$backend"
+  fi
+  if [ "$insight_reads" -gt 0 ] && [ "$posts_count" -gt 0 ]; then
+    insights "$work/$backend.insights" "$backend"
   fi
   if [ "$seed_users" -gt 0 ]; then
     new_database "$backend" seeded
@@ -811,6 +845,28 @@ for backend in "${backends[@]}"; do
     echo "| every 200 KB body saved or refused within 2 s | slowest ${worst_ms} ms ($slowest_kind) | $(ok "$worst_ms <= 2000") |"
     echo
     echo "Peak RSS of the server over every save: $(( $(cat "$md.rss") / 1024 )) MiB."
+  fi
+  if [ -f "$work/$backend.insights" ]; then
+    n=$work/$backend.insights
+    echo
+    echo "Insights: $posts_count posts, $insight_users users and $insight_reads reader rows over the 366 days ending today; one admin, one connection; cost = server (+ PostgreSQL) CPU per request:"
+    echo
+    echo "| request | req/s | p50 | p99 | server CPU/req | server + PostgreSQL CPU/req |"
+    echo "|---|---|---|---|---|---|"
+    for s in I1 I2 I3 I4; do
+      IFS='|' read -r _ rps p50 p99 cpu _ _ both < <(grep "^$s|" "$n")
+      case $s in I1) name="\`/insights\`, 30 days" ;; I2) name="\`/insights\`, 366 days" ;; I3) name="\`/insights/posts\`, 30 days" ;; I4) name="\`/insights/posts\`, 366 days" ;; esac
+      echo "| $name | $rps | $p50 | $p99 | $cpu µs | $both µs |"
+    done
+    # The cost that counts: the server's, plus PostgreSQL's where it runs.
+    cost() { if [ "$backend" = postgres ]; then field "$n" "$1|" 8; else field "$n" "$1|" 5; fi; }
+    site=$(awk -v a="$(cost I2)" -v b="$(cost I1)" 'BEGIN { printf "%.2f", a / b }')
+    per_post=$(awk -v a="$(cost I4)" -v b="$(cost I3)" 'BEGIN { printf "%.2f", a / b }')
+    echo
+    echo "| target | this run | |"
+    echo "|---|---|---|"
+    echo "| \`/insights\`: 366 days at most 3 × 30 days | $site × | $(ok "$site <= 3") |"
+    echo "| \`/insights/posts\`: 366 days at most 3 × 30 days | $per_post × | $(ok "$per_post <= 3") |"
   fi
   if [ -f "$work/$backend.news.newsletter" ]; then
     n=$work/$backend.news

@@ -78,7 +78,7 @@ postgres://* | postgresql://*)
   false=FALSE
   {
     echo "SET synchronous_commit = off; BEGIN;"
-    echo "CREATE TEMP TABLE seq AS SELECT i FROM generate_series(1, $reads) AS i;"
+    echo "CREATE TEMP TABLE seq AS SELECT i FROM generate_series(1::bigint, $reads) AS i;"
     statements "$today"
     echo "COMMIT;"
   } | psql "$url" -v ON_ERROR_STOP=1 -q >/dev/null

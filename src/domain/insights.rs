@@ -3,7 +3,7 @@
 //! counted ahead, on its own day), and a subscription's share of monthly
 //! recurring revenue.
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 
 use crate::domain::Plan;
 
@@ -53,7 +53,11 @@ impl Day {
         } else {
             date.checked_sub_days(chrono::Days::new(u64::from(self.0.unsigned_abs())))
         };
-        date.map_or_else(String::new, |date| date.format("%Y-%m-%d").to_string())
+        // Written out by hand: chrono's formatter interprets its pattern
+        // on every call, and a year's report formats 366 dates.
+        date.map_or_else(String::new, |date| {
+            format!("{:04}-{:02}-{:02}", date.year(), date.month(), date.day())
+        })
     }
 
     pub fn next(self) -> Day {

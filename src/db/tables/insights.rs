@@ -534,9 +534,10 @@ pub struct PostFigures {
 /// at the range's end less those before its start (two lookups by primary
 /// key), and for its readers, those who came back in the range after
 /// reading it before (`post_readers_back`, the rows of readers who came
-/// back). `{from}`, `{to}`, `{author}`, `{order}`, `{limit}` and
-/// `{offset}` are filled in with numbers and a column name of [`Sort`]'s,
-/// never with anything a request wrote.
+/// back). `{tallies}` is [`TALLIES_SQLITE`] or [`TALLIES_PG`]; `{from}`,
+/// `{to}`, `{author}`, `{order}`, `{limit}` and `{offset}` are filled in
+/// with numbers and a column name of [`Sort`]'s, never with anything a
+/// request wrote.
 const POST_FIGURES: &str = "
     SELECT p.id, p.slug, p.title, a.username AS author,
            CAST(COALESCE(hi.first_readers, 0) - COALESCE(lo.first_readers, 0)
@@ -551,12 +552,7 @@ const POST_FIGURES: &str = "
                AS gift_readers
     FROM posts p
     LEFT JOIN users a ON a.id = p.author_id
-    LEFT JOIN post_tallies hi ON hi.post_id = p.id
-        AND hi.day = (SELECT MAX(t.day) FROM post_tallies t
-                      WHERE t.post_id = p.id AND t.day <= {to})
-    LEFT JOIN post_tallies lo ON lo.post_id = p.id
-        AND lo.day = (SELECT MAX(t.day) FROM post_tallies t
-                      WHERE t.post_id = p.id AND t.day < {from})
+    {tallies}
     LEFT JOIN (
         SELECT post_id, COUNT(*) AS readers FROM post_readers
         WHERE prev_day IS NOT NULL AND day BETWEEN {from} AND {to} AND prev_day < {from}
@@ -565,6 +561,24 @@ const POST_FIGURES: &str = "
     WHERE p.deleted_at IS NULL {author}
     ORDER BY {order} DESC, p.id ASC
     LIMIT {limit} OFFSET {offset}";
+
+/// Each post's running totals at the range's end (`hi`) and before its
+/// start (`lo`), on SQLite: the day found by the primary key, then its row.
+const TALLIES_SQLITE: &str = "
+    LEFT JOIN post_tallies hi ON hi.post_id = p.id
+        AND hi.day = (SELECT MAX(t.day) FROM post_tallies t
+                      WHERE t.post_id = p.id AND t.day <= {to})
+    LEFT JOIN post_tallies lo ON lo.post_id = p.id
+        AND lo.day = (SELECT MAX(t.day) FROM post_tallies t
+                      WHERE t.post_id = p.id AND t.day < {from})";
+
+/// The same on PostgreSQL, where a lateral lookup per post keeps the plan
+/// on the primary key (joined as above, it hashes every post's every row).
+const TALLIES_PG: &str = "
+    LEFT JOIN LATERAL (SELECT * FROM post_tallies t WHERE t.post_id = p.id AND t.day <= {to}
+                       ORDER BY t.day DESC LIMIT 1) hi ON true
+    LEFT JOIN LATERAL (SELECT * FROM post_tallies t WHERE t.post_id = p.id AND t.day < {from}
+                       ORDER BY t.day DESC LIMIT 1) lo ON true";
 
 /// A page of live posts' figures over `range` (`author`: only theirs),
 /// sorted by `sort`, with how many posts there are.
@@ -586,7 +600,12 @@ pub fn posts(
         }
         live.count().get_result(c)
     })?;
+    let tallies = match conn {
+        DbConnection::Sqlite(_) => TALLIES_SQLITE,
+        DbConnection::Postgres(_) => TALLIES_PG,
+    };
     let sql = POST_FIGURES
+        .replace("{tallies}", tallies)
         .replace("{from}", &range.from.0.to_string())
         .replace("{to}", &range.to.0.to_string())
         .replace(
@@ -596,6 +615,14 @@ pub fn posts(
         .replace("{order}", sort.column())
         .replace("{limit}", &per_page.to_string())
         .replace("{offset}", &((page - 1) * per_page).to_string());
-    let rows = diesel::sql_query(sql).load(conn)?;
+    let rows = match conn {
+        DbConnection::Sqlite(sqlite) => diesel::sql_query(sql).load(sqlite)?,
+        // Compiling the statement to machine code (PostgreSQL's JIT, which
+        // its cost estimate asks for) takes longer than running it.
+        DbConnection::Postgres(pg) => pg.transaction(|pg| {
+            diesel::sql_query("SET LOCAL jit = off").execute(pg)?;
+            diesel::sql_query(sql).load(pg)
+        })?,
+    };
     Ok((total, rows))
 }
