@@ -626,3 +626,86 @@ pub fn posts(
     };
     Ok((total, rows))
 }
+
+#[cfg(test)]
+mod tests {
+    use diesel::connection::SimpleConnection;
+
+    use super::*;
+    use crate::db::engine::testing::on_each_backend;
+    use crate::db::engine::{migrate, redo_from};
+
+    const DAY: i64 = 86_400;
+
+    /// Accounts, a complimentary grant and a subscription stored before
+    /// insights, and what the migration that brings them counts of them:
+    /// each account registered on its day, premium from it, the grant's
+    /// lapse ahead on its own day, the subscription's revenue from the day
+    /// it last changed.
+    fn what_was_there_before_counts_from_its_day(conn: &mut Conn) {
+        migrate(conn).unwrap();
+        conn.batch_execute(&format!(
+            "INSERT INTO users (username, username_key, password_hash, plan, created_at, premium_until)
+             VALUES ('ann', 'ann', 'h', 'free', {ten}, NULL),
+                    ('bea', 'bea', 'h', 'premium', {ten}, NULL),
+                    ('cid', 'cid', 'h', 'free', {twelve}, {twenty});
+             INSERT INTO billing_subscriptions (id, user_id, status, cancel_at_period_end,
+                 last_event_created, updated_at, price_amount, price_currency, price_interval,
+                 price_interval_count)
+             VALUES ('sub_1', 2, 'active', FALSE, 1, {eleven}, 12001, 'eur', 'year', 1),
+                    ('sub_2', 1, 'canceled', FALSE, 1, {eleven}, 500, 'eur', 'month', 1);",
+            ten = 10 * DAY + 5,
+            eleven = 11 * DAY,
+            twelve = 12 * DAY + 7,
+            twenty = 20 * DAY + 3_600,
+        ))
+        .unwrap();
+        redo_from(conn, "2026-12-03-000001").unwrap();
+
+        let range = Range {
+            from: Day(0),
+            to: Day(30),
+        };
+        let (before, rows) = days(conn, range).unwrap();
+        assert_eq!(before, (0, 0));
+        let counted: Vec<_> = rows
+            .iter()
+            .map(|r| {
+                let figures = [r.registrations, r.conversions, r.cancellations];
+                (r.day, figures, r.members_delta, r.premium_delta)
+            })
+            .collect();
+        assert_eq!(
+            counted,
+            [
+                (10, [2, 0, 0], 2, 1),
+                (12, [1, 0, 0], 1, 1),
+                (20, [0, 0, 1], 0, -1),
+            ]
+        );
+        // The lapse is a move counted ahead, which a change to the grant
+        // takes back.
+        plan_moved(
+            conn,
+            3,
+            Premium::Until(20 * DAY + 3_600),
+            Premium::No,
+            15 * DAY,
+        )
+        .unwrap();
+        let (_, rows) = days(conn, range).unwrap();
+        let lapse = rows.iter().find(|r| r.day == 20);
+        assert!(lapse.is_none_or(|r| (r.cancellations, r.premium_delta) == (0, 0)));
+        // A yearly 120.01: 10.00 a month; the canceled one none.
+        assert_eq!(revenue(conn, Day(30)).unwrap(), [("eur".to_owned(), 1000)]);
+        assert_eq!(revenue(conn, Day(10)).unwrap(), []);
+    }
+
+    #[test]
+    fn what_was_there_before_counts_from_its_day_on_each_backend() {
+        on_each_backend(
+            "insights_baseline",
+            what_was_there_before_counts_from_its_day,
+        );
+    }
+}
