@@ -12,7 +12,7 @@ use crate::support::stripe::{deliver_ok, stripe_settings, subscription_event, Cu
 use crate::support::TestApp;
 
 /// A free reader's `GET /blog/{id}`, answered `status`.
-async fn read(app: &TestApp, client: &Client, post: i64, status: StatusCode) {
+pub(super) async fn read(app: &TestApp, client: &Client, post: i64, status: StatusCode) {
     let response = app.get(client, &format!("/blog/{post}")).await;
     let got = response.status();
     assert_eq!(
@@ -24,13 +24,13 @@ async fn read(app: &TestApp, client: &Client, post: i64, status: StatusCode) {
 }
 
 /// `id` of the account `client` is signed in to.
-async fn id_of(app: &TestApp, client: &Client) -> i64 {
+pub(super) async fn id_of(app: &TestApp, client: &Client) -> i64 {
     let me: Value = app.check_session(client).await.json().await.unwrap();
     me["id"].as_i64().unwrap()
 }
 
 /// `client`'s checkout, and the Stripe customer it made.
-async fn checkout(app: &TestApp, stripe: &StandIn, client: &Client) -> Customer {
+pub(super) async fn checkout(app: &TestApp, stripe: &StandIn, client: &Client) -> Customer {
     assert_eq!(app.checkout(client).await.status(), StatusCode::OK);
     let made = stripe.requests_to("POST", "/v1/customers");
     Customer {
@@ -41,7 +41,7 @@ async fn checkout(app: &TestApp, stripe: &StandIn, client: &Client) -> Customer 
 
 /// A `customer.subscription.*` event at the app's clock, at `price` per
 /// `interval`.
-fn subscription(
+pub(super) fn subscription(
     app: &TestApp,
     id: &str,
     kind: &str,

@@ -6,6 +6,7 @@
 //! readers counted once on two instances; who may see what.
 
 mod access;
+mod credit;
 mod history;
 
 use reqwest::{Client, StatusCode};
