@@ -131,36 +131,9 @@ impl<A: ReadAhead> Drop for Dispatch<'_, A> {
         let pool = self.pool;
         let (ahead, rest) = chunks(jobs, pool.parallel, pool.min_chunk);
         pool.lanes.dispatch(ahead, &pool.connections, &runtime);
-        // The other chunks go to the blocking pool no more than the pool
-        // has connections for them: more would wait there for a
-        // connection, each on a thread, and a lane's runner sent after
-        // them would queue behind them all (a flood of sign-in starts held
-        // `check_session` up to 50 ms that way on PostgreSQL). One that
-        // finds no permit waits for one on the event loop instead.
         for chunk in rest {
             let connections = pool.connections.clone();
-            match pool.chunk_permits.clone().try_acquire_owned() {
-                Ok(permit) => {
-                    runtime.spawn_blocking(move || {
-                        run_chunk(&connections, chunk);
-                        drop(permit);
-                    });
-                }
-                Err(_) => {
-                    let permits = pool.chunk_permits.clone();
-                    runtime.spawn(async move {
-                        // Never closed: the semaphore lives as long as
-                        // the pool.
-                        let Ok(permit) = permits.acquire_owned().await else {
-                            return;
-                        };
-                        tokio::task::spawn_blocking(move || {
-                            run_chunk(&connections, chunk);
-                            drop(permit);
-                        });
-                    });
-                }
-            }
+            runtime.spawn_blocking(move || run_chunk(&connections, chunk));
         }
     }
 }

@@ -90,10 +90,6 @@ pub struct Pool<A: ReadAhead> {
     /// each chunk costs a checkout and a hop to the blocking pool; on
     /// SQLite, 1.
     min_chunk: usize,
-    /// Chunks that do not read ahead, on a blocking thread or waiting for
-    /// one, at most a connection each, leaving the read-ahead lanes theirs
-    /// (see `batch::Dispatch`).
-    chunk_permits: Arc<tokio::sync::Semaphore>,
 }
 
 // Not derived: a derive would ask `A: Clone` of a type that is only a name.
@@ -105,7 +101,6 @@ impl<A: ReadAhead> Clone for Pool<A> {
             lanes: self.lanes.clone(),
             parallel: self.parallel,
             min_chunk: self.min_chunk,
-            chunk_permits: self.chunk_permits.clone(),
         }
     }
 }
@@ -165,11 +160,6 @@ pub fn connect<A: ReadAhead>(settings: &Settings) -> anyhow::Result<Pool<A>> {
             .min(settings.database_pool_size as usize)
             .div_ceil(workers),
         min_chunk,
-        chunk_permits: Arc::new(tokio::sync::Semaphore::new(
-            (settings.database_pool_size as usize)
-                .saturating_sub(lanes)
-                .max(1),
-        )),
     })
 }
 

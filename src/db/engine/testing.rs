@@ -100,7 +100,6 @@ pub fn sqlite_pool<A: ReadAhead>(
         lanes: std::sync::Arc::new(lanes),
         parallel,
         min_chunk: 1,
-        chunk_permits: std::sync::Arc::new(tokio::sync::Semaphore::new(2)),
     }
 }
 
