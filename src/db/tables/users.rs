@@ -143,11 +143,11 @@ pub fn update_password_hash(conn: &mut Conn, id: i64, hash: &str) -> QueryResult
         .map(|_| ())
 }
 
-/// Whether `id` is premium at `now` (`None`: no such user), the row
+/// `id`'s stored plan and complimentary grant (`None`: no such user), the row
 /// locked until the transaction ends (on PostgreSQL, by a write that
 /// changes nothing; SQLite's one writer already holds it), so that a
 /// change made after it counts from what it read.
-fn premium_locked(conn: &mut Conn, id: i64, now: i64) -> QueryResult<Option<Premium>> {
+fn standing_locked(conn: &mut Conn, id: i64) -> QueryResult<Option<(Plan, Option<i64>)>> {
     diesel::update(users::table.find(id))
         .set(users::plan.eq(users::plan))
         .execute(conn)?;
@@ -156,7 +156,7 @@ fn premium_locked(conn: &mut Conn, id: i64, now: i64) -> QueryResult<Option<Prem
         .select((users::plan, users::premium_until))
         .get_result(conn)
         .optional()?;
-    Ok(row.map(|(plan, until)| Premium::of(Plan::parse(&plan).unwrap_or(Plan::Free), until, now)))
+    Ok(row.map(|(plan, until)| (Plan::parse(&plan).unwrap_or(Plan::Free), until)))
 }
 
 /// Sets a user's plan (until the next subscription event says otherwise)
@@ -168,13 +168,16 @@ pub fn set_plan(
     plan: Plan,
     now: i64,
 ) -> QueryResult<Option<(Premium, Premium)>> {
-    let Some(before) = premium_locked(conn, id, now)? else {
+    let Some((stored, until)) = standing_locked(conn, id)? else {
         return Ok(None);
     };
     diesel::update(users::table.find(id))
         .set(users::plan.eq(plan.as_str()))
         .execute(conn)?;
-    let after = premium_locked(conn, id, now)?.unwrap_or(before);
+    let (before, after) = (
+        Premium::of(stored, until, now),
+        Premium::of(plan, until, now),
+    );
     super::insights::plan_moved(conn, id, before, after, now)?;
     Ok(Some((before, after)))
 }
@@ -199,13 +202,16 @@ pub fn set_premium_until(
     until: Option<i64>,
     now: i64,
 ) -> QueryResult<()> {
-    let Some(before) = premium_locked(conn, id, now)? else {
+    let Some((stored, held)) = standing_locked(conn, id)? else {
         return Ok(());
     };
     diesel::update(users::table.find(id))
         .set(users::premium_until.eq(until))
         .execute(conn)?;
-    let after = premium_locked(conn, id, now)?.unwrap_or(before);
+    let (before, after) = (
+        Premium::of(stored, held, now),
+        Premium::of(stored, until, now),
+    );
     super::insights::plan_moved(conn, id, before, after, now)
 }
 
@@ -321,9 +327,10 @@ pub fn set_disabled(conn: &mut Conn, id: i64, disabled: bool) -> QueryResult<()>
 /// DELETE CASCADE), and insights count one member fewer (and the revenue
 /// of their subscriptions gone).
 pub fn delete(conn: &mut Conn, id: i64, now: i64) -> QueryResult<()> {
-    let Some(before) = premium_locked(conn, id, now)? else {
+    let Some((stored, until)) = standing_locked(conn, id)? else {
         return Ok(());
     };
+    let before = Premium::of(stored, until, now);
     super::billing::forget_revenue(conn, id, now)?;
     diesel::delete(users::table.find(id)).execute(conn)?;
     super::insights::account_deleted(conn, id, before, now)
