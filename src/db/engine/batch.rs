@@ -133,7 +133,7 @@ impl<A: ReadAhead> Drop for Dispatch<'_, A> {
         pool.lanes.dispatch(ahead, &pool.connections, &runtime);
         for chunk in rest {
             let connections = pool.connections.clone();
-            runtime.spawn_blocking(move || run_chunk(&connections, chunk));
+            runtime.spawn_blocking(move || run_chunk(|| connections.shared(), chunk));
         }
     }
 }
@@ -171,7 +171,9 @@ fn chunk_size(jobs: usize, parallel: usize, min_chunk: usize) -> usize {
     jobs.div_ceil(chunks).max(1)
 }
 
-fn checkout(pool: &r2d2::Pool<Manager>) -> Option<r2d2::PooledConnection<Manager>> {
+/// A connection from `pool`, waiting for one as long as the pool's
+/// timeout; `None` (logged) when none came.
+pub(super) fn checkout(pool: &r2d2::Pool<Manager>) -> Option<r2d2::PooledConnection<Manager>> {
     match pool.get() {
         Ok(conn) => Some(conn),
         Err(e) => {
@@ -181,8 +183,13 @@ fn checkout(pool: &r2d2::Pool<Manager>) -> Option<r2d2::PooledConnection<Manager
     }
 }
 
-pub(super) fn run_chunk<A: ReadAhead>(pool: &r2d2::Pool<Manager>, jobs: Vec<Job<A>>) {
-    let mut conn = checkout(pool);
+/// Runs `jobs` one after another on a connection from `checkout` (another
+/// one if it dies), then wakes their callers.
+pub(super) fn run_chunk<A: ReadAhead>(
+    checkout: impl Fn() -> Option<r2d2::PooledConnection<Manager>>,
+    jobs: Vec<Job<A>>,
+) {
+    let mut conn = checkout();
     let mut finished = Vec::with_capacity(jobs.len());
     let keys: Vec<&A::Key> = jobs.iter().filter_map(|j| j.key.as_ref()).collect();
     let mut found = match conn.as_deref_mut() {
@@ -210,7 +217,7 @@ pub(super) fn run_chunk<A: ReadAhead>(pool: &r2d2::Pool<Manager>, jobs: Vec<Job<
             // and carry on with another.
             tracing::warn!("a pooled database connection was dead; replacing it");
             drop(conn.take());
-            conn = checkout(pool);
+            conn = checkout();
         }
     }
     // The connection goes back before the callers wake and ask for more.
@@ -233,7 +240,7 @@ mod tests {
     use super::super::{idempotent, Error};
 
     fn pool(path: &str, parallel: usize) -> TestPool {
-        sqlite_pool(path, parallel, Lanes::new(1, PATIENCE))
+        sqlite_pool(path, parallel, Lanes::new(1, PATIENCE, 4).unwrap())
     }
 
     fn temp_db() -> (tempfile::TempDir, String) {

@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -144,13 +145,15 @@ impl Backend {
     }
 }
 
-/// Opens connections for the pool, of the kind the backend names.
-#[derive(Debug)]
+/// Opens connections for the pool, of the kind the backend names. Its
+/// clones (the lanes' connections, see `Connections`) count losses
+/// together: a dead connection met by either makes both check theirs.
+#[derive(Debug, Clone)]
 pub struct Manager {
     pub(super) backend: Backend,
     timeout: Duration,
     /// How many dead connections queries have met (see `lost`).
-    losses: AtomicU64,
+    losses: Arc<AtomicU64>,
 }
 
 impl Manager {
@@ -158,7 +161,7 @@ impl Manager {
         Manager {
             backend,
             timeout,
-            losses: AtomicU64::new(0),
+            losses: Arc::default(),
         }
     }
 

@@ -25,11 +25,9 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use diesel::r2d2;
-
 use super::batch::{run_chunk, Job};
 use super::sync::lock;
-use super::{Manager, ReadAhead};
+use super::{Connections, ReadAhead};
 
 /// How long a chunk may run before its lane is taken for stuck. Under load
 /// a chunk of read-aheads takes well under a millisecond: S2 with two
@@ -44,6 +42,44 @@ pub struct Lanes<A: ReadAhead> {
     /// How many lanes there are.
     count: usize,
     patience: Duration,
+    threads: Threads,
+}
+
+/// Threads of the lanes' own. On the runtime's blocking pool a lane's
+/// runner queued behind every chunk sent there before it, and a flood of
+/// work that reads nothing ahead fills that pool with chunks waiting for a
+/// connection: the runner of `check_session`'s lane then started tens of
+/// milliseconds late (docs/performance.md). These threads run nothing
+/// else; like the blocking pool's, they are made when needed and end
+/// after ten idle seconds.
+struct Threads(Option<tokio::runtime::Runtime>);
+
+impl Threads {
+    /// At most `max` threads: there are never more runners with work to do
+    /// than connections for them.
+    fn new(max: usize) -> std::io::Result<Threads> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .max_blocking_threads(max.max(1))
+            .thread_name("tollgate-lane")
+            .build()?;
+        Ok(Threads(Some(runtime)))
+    }
+
+    fn spawn(&self, runner: impl FnOnce() + Send + 'static) {
+        if let Some(runtime) = &self.0 {
+            runtime.spawn_blocking(runner);
+        }
+    }
+}
+
+impl Drop for Threads {
+    /// Without waiting for a runner still at work: the pool may go away
+    /// on an event loop, where a runtime's drop must not block.
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 struct Waiting<A: ReadAhead> {
@@ -80,8 +116,9 @@ enum Step {
 }
 
 impl<A: ReadAhead> Lanes<A> {
-    pub fn new(lanes: usize, patience: Duration) -> Lanes<A> {
-        Lanes {
+    /// `lanes` lanes, on at most `threads` threads.
+    pub fn new(lanes: usize, patience: Duration, threads: usize) -> std::io::Result<Lanes<A>> {
+        Ok(Lanes {
             pending: Mutex::new(Waiting {
                 jobs: Vec::new(),
                 starting: false,
@@ -91,14 +128,15 @@ impl<A: ReadAhead> Lanes<A> {
             }),
             count: lanes.max(1),
             patience,
-        }
+            threads: Threads::new(threads)?,
+        })
     }
 
     /// Sends `jobs` on: into a free lane at once, or to wait for one.
-    pub fn dispatch(
+    pub(super) fn dispatch(
         self: &Arc<Self>,
         jobs: Vec<Job<A>>,
-        connections: &r2d2::Pool<Manager>,
+        connections: &Connections,
         runtime: &tokio::runtime::Handle,
     ) {
         if jobs.is_empty() {
@@ -132,7 +170,7 @@ impl<A: ReadAhead> Lanes<A> {
     fn act(
         self: &Arc<Self>,
         next: Step,
-        connections: &r2d2::Pool<Manager>,
+        connections: &Connections,
         runtime: &tokio::runtime::Handle,
     ) {
         match next {
@@ -146,9 +184,9 @@ impl<A: ReadAhead> Lanes<A> {
                         state: LaneState::Sent,
                     },
                 );
-                runtime.spawn_blocking(move || {
+                self.threads.spawn(move || {
                     while let Some(jobs) = runner.next_chunk() {
-                        run_chunk(&connections, jobs);
+                        run_chunk(|| connections.for_lane(), jobs);
                     }
                 });
             }
@@ -180,7 +218,7 @@ struct StuckLaneTimer<A: ReadAhead> {
 }
 
 impl<A: ReadAhead> StuckLaneTimer<A> {
-    async fn run(mut self, connections: r2d2::Pool<Manager>) {
+    async fn run(mut self, connections: Connections) {
         loop {
             tokio::time::sleep(self.lanes.patience).await;
             let next = {
@@ -278,13 +316,15 @@ impl<A: ReadAhead> Drop for Lane<A> {
 mod tests {
     use std::thread::ThreadId;
 
+    use diesel::r2d2;
+
     use super::*;
     use crate::db::engine::testing::{answers, on_one_worker, sqlite_pool, TestPool};
     use crate::db::engine::{run_noting_loss, Error};
 
     fn pool(dir: &tempfile::TempDir, lanes: usize, patience: Duration) -> TestPool {
         let path = dir.path().join("lanes.db").to_string_lossy().into_owned();
-        sqlite_pool(&path, 1, Lanes::new(lanes, patience))
+        sqlite_pool(&path, 1, Lanes::new(lanes, patience, 4).unwrap())
     }
 
     /// A job that reads ahead and answers with the thread it ran on.
@@ -381,6 +421,69 @@ mod tests {
             let stuck = stuck.await.unwrap().unwrap();
             assert_ne!(next, stuck);
             assert_ne!(later, stuck);
+        });
+    }
+
+    /// A flood of other work holds every shared connection and every
+    /// thread of the blocking pool, with more of it queued there: a job
+    /// that reads ahead still answers at once, on a lane's own thread and
+    /// connection. (On the blocking pool it waited behind the flood.)
+    #[test]
+    fn a_lane_waits_for_no_thread_or_connection_of_other_work() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut pool = pool(&dir, 1, PATIENCE);
+        let shared = pool.connections.shared.clone();
+        let path = dir.path().join("lanes.db").to_string_lossy().into_owned();
+        let manager = crate::db::engine::Manager::new(
+            crate::db::engine::Backend::Sqlite { path },
+            Duration::from_secs(1),
+        );
+        pool.connections.lanes = Some(r2d2::Pool::builder().max_size(1).build(manager).unwrap());
+        // One blocking thread, as if the flood had taken all the others.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .max_blocking_threads(1)
+            .build()
+            .unwrap();
+        tokio::task::LocalSet::new().block_on(&runtime, async {
+            // The flood: one job holding the blocking thread and one of the
+            // two shared connections, the other connection held outside,
+            // and another job queued behind it for the thread.
+            let held = shared.get().unwrap();
+            let (on_start, release, holding) = {
+                let (started, on_start) = tokio::sync::oneshot::channel();
+                let (release, on_release) = std::sync::mpsc::channel::<()>();
+                let pool = pool.clone();
+                let job = async move {
+                    run_noting_loss(&pool, None, move |_conn, ()| {
+                        let _ = started.send(());
+                        let _ = on_release.recv();
+                        Ok::<_, Error>(())
+                    })
+                    .await
+                    .0
+                };
+                (on_start, release, job)
+            };
+            let holding = tokio::task::spawn_local(holding);
+            on_start.await.unwrap();
+            let queued = tokio::task::spawn_local({
+                let pool = pool.clone();
+                async move {
+                    run_noting_loss(&pool, None, |_, ()| Ok::<_, Error>(()))
+                        .await
+                        .0
+                }
+            });
+            tokio::task::yield_now().await;
+            let lane = tokio::time::timeout(Duration::from_secs(30), reading_ahead(&pool, || ()))
+                .await
+                .expect("a job that reads ahead waited for the flood");
+            assert!(lane.is_ok(), "it had a connection: {lane:?}");
+            release.send(()).unwrap();
+            drop(held);
+            holding.await.unwrap().unwrap();
+            queued.await.unwrap().unwrap();
         });
     }
 

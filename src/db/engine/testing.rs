@@ -92,10 +92,13 @@ pub fn sqlite_pool<A: ReadAhead>(
         std::time::Duration::from_secs(1),
     );
     Pool {
-        connections: diesel::r2d2::Pool::builder()
-            .max_size(2)
-            .connection_timeout(std::time::Duration::from_millis(500))
-            .build_unchecked(manager),
+        connections: super::Connections {
+            shared: diesel::r2d2::Pool::builder()
+                .max_size(2)
+                .connection_timeout(std::time::Duration::from_millis(500))
+                .build_unchecked(manager),
+            lanes: None,
+        },
         batchers: std::sync::Arc::default(),
         lanes: std::sync::Arc::new(lanes),
         parallel,
