@@ -133,7 +133,7 @@ impl<A: ReadAhead> Drop for Dispatch<'_, A> {
         pool.lanes.dispatch(ahead, &pool.connections, &runtime);
         for chunk in rest {
             let connections = pool.connections.clone();
-            runtime.spawn_blocking(move || run_chunk(|| connections.shared(), chunk));
+            runtime.spawn_blocking(move || run_chunk(&connections, chunk));
         }
     }
 }
@@ -171,9 +171,7 @@ fn chunk_size(jobs: usize, parallel: usize, min_chunk: usize) -> usize {
     jobs.div_ceil(chunks).max(1)
 }
 
-/// A connection from `pool`, waiting for one as long as the pool's
-/// timeout; `None` (logged) when none came.
-pub(super) fn checkout(pool: &r2d2::Pool<Manager>) -> Option<r2d2::PooledConnection<Manager>> {
+fn checkout(pool: &r2d2::Pool<Manager>) -> Option<r2d2::PooledConnection<Manager>> {
     match pool.get() {
         Ok(conn) => Some(conn),
         Err(e) => {
@@ -183,13 +181,8 @@ pub(super) fn checkout(pool: &r2d2::Pool<Manager>) -> Option<r2d2::PooledConnect
     }
 }
 
-/// Runs `jobs` one after another on a connection from `checkout` (another
-/// one if it dies), then wakes their callers.
-pub(super) fn run_chunk<A: ReadAhead>(
-    checkout: impl Fn() -> Option<r2d2::PooledConnection<Manager>>,
-    jobs: Vec<Job<A>>,
-) {
-    let mut conn = checkout();
+pub(super) fn run_chunk<A: ReadAhead>(pool: &r2d2::Pool<Manager>, jobs: Vec<Job<A>>) {
+    let mut conn = checkout(pool);
     let mut finished = Vec::with_capacity(jobs.len());
     let keys: Vec<&A::Key> = jobs.iter().filter_map(|j| j.key.as_ref()).collect();
     let mut found = match conn.as_deref_mut() {
@@ -217,7 +210,7 @@ pub(super) fn run_chunk<A: ReadAhead>(
             // and carry on with another.
             tracing::warn!("a pooled database connection was dead; replacing it");
             drop(conn.take());
-            conn = checkout();
+            conn = checkout(pool);
         }
     }
     // The connection goes back before the callers wake and ask for more.

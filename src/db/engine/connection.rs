@@ -5,7 +5,6 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -145,15 +144,13 @@ impl Backend {
     }
 }
 
-/// Opens connections for the pool, of the kind the backend names. Its
-/// clones (the lanes' connections, see `Connections`) count losses
-/// together: a dead connection met by either makes both check theirs.
-#[derive(Debug, Clone)]
+/// Opens connections for the pool, of the kind the backend names.
+#[derive(Debug)]
 pub struct Manager {
     pub(super) backend: Backend,
     timeout: Duration,
     /// How many dead connections queries have met (see `lost`).
-    losses: Arc<AtomicU64>,
+    losses: AtomicU64,
 }
 
 impl Manager {
@@ -161,7 +158,7 @@ impl Manager {
         Manager {
             backend,
             timeout,
-            losses: Arc::default(),
+            losses: AtomicU64::new(0),
         }
     }
 

@@ -25,9 +25,11 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use diesel::r2d2;
+
 use super::batch::{run_chunk, Job};
 use super::sync::lock;
-use super::{Connections, ReadAhead};
+use super::{Manager, ReadAhead};
 
 /// How long a chunk may run before its lane is taken for stuck. Under load
 /// a chunk of read-aheads takes well under a millisecond: S2 with two
@@ -133,10 +135,10 @@ impl<A: ReadAhead> Lanes<A> {
     }
 
     /// Sends `jobs` on: into a free lane at once, or to wait for one.
-    pub(super) fn dispatch(
+    pub fn dispatch(
         self: &Arc<Self>,
         jobs: Vec<Job<A>>,
-        connections: &Connections,
+        connections: &r2d2::Pool<Manager>,
         runtime: &tokio::runtime::Handle,
     ) {
         if jobs.is_empty() {
@@ -170,7 +172,7 @@ impl<A: ReadAhead> Lanes<A> {
     fn act(
         self: &Arc<Self>,
         next: Step,
-        connections: &Connections,
+        connections: &r2d2::Pool<Manager>,
         runtime: &tokio::runtime::Handle,
     ) {
         match next {
@@ -186,7 +188,7 @@ impl<A: ReadAhead> Lanes<A> {
                 );
                 self.threads.spawn(move || {
                     while let Some(jobs) = runner.next_chunk() {
-                        run_chunk(|| connections.for_lane(), jobs);
+                        run_chunk(&connections, jobs);
                     }
                 });
             }
@@ -218,7 +220,7 @@ struct StuckLaneTimer<A: ReadAhead> {
 }
 
 impl<A: ReadAhead> StuckLaneTimer<A> {
-    async fn run(mut self, connections: Connections) {
+    async fn run(mut self, connections: r2d2::Pool<Manager>) {
         loop {
             tokio::time::sleep(self.lanes.patience).await;
             let next = {
@@ -315,8 +317,6 @@ impl<A: ReadAhead> Drop for Lane<A> {
 #[cfg(test)]
 mod tests {
     use std::thread::ThreadId;
-
-    use diesel::r2d2;
 
     use super::*;
     use crate::db::engine::testing::{answers, on_one_worker, sqlite_pool, TestPool};
@@ -424,21 +424,14 @@ mod tests {
         });
     }
 
-    /// A flood of other work holds every shared connection and every
-    /// thread of the blocking pool, with more of it queued there: a job
-    /// that reads ahead still answers at once, on a lane's own thread and
-    /// connection. (On the blocking pool it waited behind the flood.)
+    /// A flood of other work holds every thread of the blocking pool,
+    /// with more of it queued there: a job that reads ahead still answers
+    /// at once, on a lane's own thread. (On the blocking pool it waited
+    /// behind the flood.)
     #[test]
-    fn a_lane_waits_for_no_thread_or_connection_of_other_work() {
+    fn a_lane_waits_for_no_thread_of_other_work() {
         let dir = tempfile::tempdir().unwrap();
-        let mut pool = pool(&dir, 1, PATIENCE);
-        let shared = pool.connections.shared.clone();
-        let path = dir.path().join("lanes.db").to_string_lossy().into_owned();
-        let manager = crate::db::engine::Manager::new(
-            crate::db::engine::Backend::Sqlite { path },
-            Duration::from_secs(1),
-        );
-        pool.connections.lanes = Some(r2d2::Pool::builder().max_size(1).build(manager).unwrap());
+        let pool = pool(&dir, 1, PATIENCE);
         // One blocking thread, as if the flood had taken all the others.
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -446,15 +439,13 @@ mod tests {
             .build()
             .unwrap();
         tokio::task::LocalSet::new().block_on(&runtime, async {
-            // The flood: one job holding the blocking thread and one of the
-            // two shared connections, the other connection held outside,
-            // and another job queued behind it for the thread.
-            let held = shared.get().unwrap();
-            let (on_start, release, holding) = {
-                let (started, on_start) = tokio::sync::oneshot::channel();
-                let (release, on_release) = std::sync::mpsc::channel::<()>();
+            // The flood: one job holding the blocking thread, another
+            // queued behind it.
+            let (started, on_start) = tokio::sync::oneshot::channel();
+            let (release, on_release) = std::sync::mpsc::channel::<()>();
+            let holding = tokio::task::spawn_local({
                 let pool = pool.clone();
-                let job = async move {
+                async move {
                     run_noting_loss(&pool, None, move |_conn, ()| {
                         let _ = started.send(());
                         let _ = on_release.recv();
@@ -462,10 +453,8 @@ mod tests {
                     })
                     .await
                     .0
-                };
-                (on_start, release, job)
-            };
-            let holding = tokio::task::spawn_local(holding);
+                }
+            });
             on_start.await.unwrap();
             let queued = tokio::task::spawn_local({
                 let pool = pool.clone();
@@ -479,9 +468,8 @@ mod tests {
             let lane = tokio::time::timeout(Duration::from_secs(30), reading_ahead(&pool, || ()))
                 .await
                 .expect("a job that reads ahead waited for the flood");
-            assert!(lane.is_ok(), "it had a connection: {lane:?}");
+            assert!(lane.is_ok(), "{lane:?}");
             release.send(()).unwrap();
-            drop(held);
             holding.await.unwrap().unwrap();
             queued.await.unwrap().unwrap();
         });

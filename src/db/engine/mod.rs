@@ -74,7 +74,7 @@ pub trait ReadAhead: 'static {
 /// The connection pool, and the batches of work waiting for it; `A` says
 /// what a chunk reads ahead.
 pub struct Pool<A: ReadAhead> {
-    connections: Connections,
+    connections: r2d2::Pool<Manager>,
     /// One batcher per worker thread (see `batch`): a batch gathers the
     /// work of one event loop's turn, so each event loop has its own.
     batchers: Arc<ThreadLocal<batch::Batcher<A>>>,
@@ -108,49 +108,16 @@ impl<A: ReadAhead> Clone for Pool<A> {
 impl<A: ReadAhead> Pool<A> {
     /// A connection for work outside a request (start-up).
     pub fn get(&self) -> Result<r2d2::PooledConnection<Manager>, r2d2::PoolError> {
-        self.connections.shared.get()
+        self.connections.get()
     }
 
     /// Open connections `(idle, in use)`, for the metrics.
     pub fn connection_counts(&self) -> (u32, u32) {
-        let mut counts = (0, 0);
-        for pool in std::iter::once(&self.connections.shared).chain(&self.connections.lanes) {
-            let state = pool.state();
-            counts.0 += state.idle_connections;
-            counts.1 += state.connections - state.idle_connections;
-        }
-        counts
-    }
-}
-
-/// The pool's connections: those every chunk shares, and those kept for
-/// the read-ahead lanes. A flood of work that reads nothing ahead (sign-in
-/// starts, wrong passwords) keeps every shared connection busy and more
-/// chunks waiting for one; a lane that had to queue among them held up
-/// every `check_session` of its chunk by one of theirs (PostgreSQL, beside
-/// a flood of sign-in starts: a p99 of 43 ms against 2 ms alone;
-/// docs/performance.md). With a connection of its own it waits for none.
-#[derive(Clone)]
-pub(super) struct Connections {
-    shared: r2d2::Pool<Manager>,
-    /// One per lane, out of DATABASE_POOL_SIZE, when that leaves the
-    /// shared pool one at least (`None` otherwise).
-    lanes: Option<r2d2::Pool<Manager>>,
-}
-
-impl Connections {
-    /// A shared connection, waited for up to the pool's timeout.
-    pub(super) fn shared(&self) -> Option<r2d2::PooledConnection<Manager>> {
-        batch::checkout(&self.shared)
-    }
-
-    /// A lane's connection; a shared one when every lane's is taken (a
-    /// lane opened beside a stuck one holds the stuck one's).
-    pub(super) fn for_lane(&self) -> Option<r2d2::PooledConnection<Manager>> {
-        self.lanes
-            .as_ref()
-            .and_then(r2d2::Pool::try_get)
-            .or_else(|| self.shared())
+        let state = self.connections.state();
+        (
+            state.idle_connections,
+            state.connections - state.idle_connections,
+        )
     }
 }
 
@@ -174,21 +141,13 @@ pub fn connect<A: ReadAhead>(settings: &Settings) -> anyhow::Result<Pool<A>> {
         Backend::Sqlite { .. } => (cores, 1, cores),
         Backend::Postgres { .. } => (settings.database_pool_size as usize, PG_MIN_CHUNK, 1),
     };
-    let size = settings.database_pool_size;
-    let kept = (lanes as u32).min(size - 1);
-    let pool = |size: u32, manager: Manager| {
-        r2d2::Pool::builder()
-            .max_size(size)
-            .connection_timeout(settings.database_timeout)
-            // Costs an atomic load, not a round trip, unless a dead
-            // connection has been met (see `lost`).
-            .test_on_check_out(true)
-            .build_unchecked(manager)
-    };
-    let connections = Connections {
-        lanes: (kept > 0).then(|| pool(kept, manager.clone())),
-        shared: pool(size - kept, manager),
-    };
+    let connections = r2d2::Pool::builder()
+        .max_size(settings.database_pool_size)
+        .connection_timeout(settings.database_timeout)
+        // Costs an atomic load, not a round trip, unless a dead connection
+        // has been met (see `lost`).
+        .test_on_check_out(true)
+        .build_unchecked(manager);
     // Each worker batches on its own, so each gets its share: with every
     // worker dispatching `parallel` chunks, twice as many blocking threads
     // as connections (or cores) would wait on each other.
@@ -196,8 +155,14 @@ pub fn connect<A: ReadAhead>(settings: &Settings) -> anyhow::Result<Pool<A>> {
     Ok(Pool {
         connections,
         batchers: Arc::default(),
-        lanes: Arc::new(lanes::Lanes::new(lanes, lanes::PATIENCE, size as usize)?),
-        parallel: parallel.min((size - kept) as usize).div_ceil(workers),
+        lanes: Arc::new(lanes::Lanes::new(
+            lanes,
+            lanes::PATIENCE,
+            settings.database_pool_size as usize,
+        )?),
+        parallel: parallel
+            .min(settings.database_pool_size as usize)
+            .div_ceil(workers),
         min_chunk,
     })
 }

@@ -92,13 +92,10 @@ pub fn sqlite_pool<A: ReadAhead>(
         std::time::Duration::from_secs(1),
     );
     Pool {
-        connections: super::Connections {
-            shared: diesel::r2d2::Pool::builder()
-                .max_size(2)
-                .connection_timeout(std::time::Duration::from_millis(500))
-                .build_unchecked(manager),
-            lanes: None,
-        },
+        connections: diesel::r2d2::Pool::builder()
+            .max_size(2)
+            .connection_timeout(std::time::Duration::from_millis(500))
+            .build_unchecked(manager),
         batchers: std::sync::Arc::default(),
         lanes: std::sync::Arc::new(lanes),
         parallel,
