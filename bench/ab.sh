@@ -12,6 +12,7 @@
 #   bash bench/ab.sh target/release/tollgate /tmp/before
 #
 #   AB_SCENARIO=S2   re-reads of an unlocked post instead of check_session
+#   AB_SCENARIO=S3   anonymous GET /blog (the guard's 401), no cookie
 #   AB_POSTGRES=postgres://postgres@127.0.0.1:5432/
 #                    each build on a fresh database of that PostgreSQL server
 #                    (dropped afterwards) instead of a SQLite file
@@ -73,12 +74,14 @@ for i in 1 2 3 4 5; do
 done
 path=/check_session
 [ "${AB_SCENARIO:-S1}" = S2 ] && path=/blog/3
+send_a=(-H "Cookie: $cookie_a") send_b=(-H "Cookie: $cookie_b")
+if [ "${AB_SCENARIO:-S1}" = S3 ]; then path=/blog send_a=() send_b=(); fi
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 for _ in $(seq 1 "$rounds"); do
   a0=$(ticks "${pids[0]}") b0=$(ticks "${pids[1]}")
-  taskset -c 1 wrk -t1 -c64 -d"${seconds}s" -H "Cookie: $cookie_a" "http://127.0.0.1:18921$path" > "$work/a" &
+  taskset -c 1 wrk -t1 -c64 -d"${seconds}s" "${send_a[@]}" "http://127.0.0.1:18921$path" > "$work/a" &
   load_a=$!
-  taskset -c 1 wrk -t1 -c64 -d"${seconds}s" -H "Cookie: $cookie_b" "http://127.0.0.1:18922$path" > "$work/b"
+  taskset -c 1 wrk -t1 -c64 -d"${seconds}s" "${send_b[@]}" "http://127.0.0.1:18922$path" > "$work/b"
   wait "$load_a"
   a1=$(ticks "${pids[0]}") b1=$(ticks "${pids[1]}")
   awk -v ra="$(awk '/requests in/ {print $1}' "$work/a")" -v rb="$(awk '/requests in/ {print $1}' "$work/b")" \
