@@ -81,6 +81,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// mimalloc's `mi_option_arena_eager_commit` (mimalloc.h; the crate names
 /// no constant for it).
+#[cfg(target_os = "linux")]
 const ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
 
 /// Lets mimalloc give memory that was freed back to the system. An arena
@@ -88,11 +89,14 @@ const ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
 /// purged: whatever start-up, a bcrypt hash or a burst of requests once
 /// touched stayed resident. Measured on PostgreSQL, the peak RSS through
 /// check_session, a metered re-read and an anonymous listing was 67 MiB
-/// with it and 31 MiB without (SQLite 54 and 31; docs/performance.md).
+/// with it and 30 MiB without (SQLite 54 and 31; docs/performance.md).
 ///
 /// It must be set before the first allocation reserves the arena, which
 /// happens before `main`: so it runs as a constructor, ahead of those
 /// without a priority (mimalloc's own) and of the runtime's allocations.
+/// Linux only: the system mimalloc takes to overcommit, and so commits
+/// its arenas up front on.
+#[cfg(target_os = "linux")]
 extern "C" fn return_freed_memory() {
     // SAFETY: sets a number mimalloc reads when it reserves an arena; runs
     // once, while the process is loading, on its only thread. A default:
