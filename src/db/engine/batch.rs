@@ -6,9 +6,9 @@
 //! (docs/performance.md has the figures). So the first request of an event-loop
 //! turn to need the database becomes the batch's leader: it yields to the
 //! event loop until no more requests queue work behind it, then sends the
-//! whole batch to the blocking pool: the jobs that read ahead through the
-//! read-ahead lanes ([`super::lanes`]), the others in at most `parallel`
-//! chunks (see [`chunks`]). Each chunk runs its jobs one after another on
+//! whole batch off the event loop: the jobs that read ahead through the
+//! read-ahead lanes ([`super::lanes`], on threads of their own), the others
+//! to the blocking pool in at most `parallel` chunks (see [`chunks`]). Each chunk runs its jobs one after another on
 //! one pooled connection and wakes their callers at the end. A lone
 //! request waits two yields (a few microseconds), not a timer.
 //!

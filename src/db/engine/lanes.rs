@@ -3,7 +3,7 @@
 //! A chunk of jobs that read ahead costs PostgreSQL about the same whatever
 //! the number of jobs in it (a statement per kind of read-ahead, each
 //! executed once for all its keys), and each chunk costs this process a
-//! hop to the blocking pool and a wake-up of each worker it answers. Sent
+//! hop to another thread and a wake-up of each worker it answers. Sent
 //! as each worker's batch came, with two workers a chunk served half as
 //! many requests as with one, and PostgreSQL's CPU per request doubled
 //! (docs/performance.md). So their chunks go through lanes: while
@@ -87,7 +87,7 @@ impl Drop for Threads {
 struct Waiting<A: ReadAhead> {
     /// Jobs waiting for a lane.
     jobs: Vec<Job<A>>,
-    /// A runner has been sent to the blocking pool and will take `jobs`
+    /// A runner has been sent to the lanes' threads and will take `jobs`
     /// when it starts.
     starting: bool,
     /// The runners started, each with when its current chunk began.
@@ -254,7 +254,7 @@ impl<A: ReadAhead> Drop for StuckLaneTimer<A> {
     }
 }
 
-/// A lane, on a thread of the blocking pool: takes the waiting jobs as a
+/// A lane, on one of the lanes' threads ([`Threads`]): takes the waiting jobs as a
 /// chunk for as long as there are some.
 struct Lane<A: ReadAhead> {
     lanes: Arc<Lanes<A>>,
