@@ -1,5 +1,6 @@
 //! The invariants under parallel requests: the meter never over-grants,
-//! parallel opens of one post cost one read, and one name registers once.
+//! parallel opens of one post cost one read, one name registers once, and
+//! the counts insights keep are shared without a deadlock.
 
 use futures_util::future::join_all;
 use reqwest::StatusCode;
@@ -7,7 +8,7 @@ use serde_json::Value;
 
 use crate::support::db::{add_posts, count};
 use crate::support::{
-    spawn_app, spawn_app_and_user, spawn_app_with_user, tally, TestApp, PASSWORD,
+    spawn_app, spawn_app_and_user, spawn_app_with, spawn_app_with_user, tally, TestApp, PASSWORD,
 };
 
 backend_test! {
@@ -179,5 +180,51 @@ async fn parallel_readers_each_get_their_own_session_and_meter() {
         6,
         "one paywall event per spent reader"
     );
+}
+}
+
+backend_test! {
+async fn first_reads_and_refusals_of_one_post_in_parallel_are_all_answered_and_counted() {
+    // A post's first readers and the readers it refuses both add to the
+    // post's tallies and to the day's counts: rows every one of them
+    // shares, which they must all take in one order.
+    let app = spawn_app_with(&[("FREE_READS", "6")]).await;
+    add_posts(&app);
+    let mut spent = Vec::new();
+    let mut fresh = Vec::new();
+    for i in 0..12 {
+        let client = app.logged_in_client(&format!("spent{i}")).await;
+        for id in 1..=6 {
+            assert_eq!(app.blog_post(&client, id).await.status(), 200);
+        }
+        spent.push(client);
+        fresh.push(app.logged_in_client(&format!("fresh{i}")).await);
+    }
+
+    // The month's first refusal (with its notice), then refusals only
+    // counted, each beside as many first reads of the same post.
+    for id in 13..=18 {
+        let reads = fresh.iter().map(|client| (client, 200));
+        let refusals = spent.iter().map(|client| (client, 402));
+        let requests: Vec<_> = reads.chain(refusals).collect();
+        let path = format!("/blog/{id}");
+        let responses =
+            join_all(requests.iter().map(|(client, _)| app.get(client, &path))).await;
+        for ((_, status), response) in requests.iter().zip(responses) {
+            assert_eq!(response.status().as_u16(), *status, "{path}");
+        }
+        // Running totals: the latest row holds them, whatever the day.
+        let tallies = |column: &str| {
+            count(
+                &app,
+                &format!(
+                    "SELECT CAST({column} AS BIGINT) AS n FROM post_tallies \
+                     WHERE post_id = {id} ORDER BY day DESC LIMIT 1"
+                ),
+            )
+        };
+        assert_eq!(tallies("first_readers"), 12, "{path}");
+        assert_eq!(tallies("paywall_hits"), 12, "{path}");
+    }
 }
 }

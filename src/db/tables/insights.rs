@@ -6,6 +6,17 @@
 //! range's two ends) — never the history behind them.
 //! The rules (what a day is, how a plan's change moves the counts) are
 //! `domain::insights`'.
+//!
+//! On PostgreSQL the counts are shared rows that parallel transactions
+//! update, so every writer takes them in one order: the day's row
+//! (`insight_days`) before any post's tallies (`post_tallies`), and a
+//! post's tallies day by day, oldest first. Two writers taking them in
+//! opposite orders could each hold a row the other waits for, and one
+//! would be ended as a deadlock. In the one-statement writes (`READ_PG`,
+//! `REFUSED_PG`) the day's row is the main statement and the tallies are
+//! sub-statements it does not read: PostgreSQL runs those after the main
+//! statement, the last listed first (so the later days, listed first, come
+//! last).
 
 use diesel::prelude::*;
 
@@ -47,21 +58,14 @@ struct Tally {
 }
 
 /// Adds one to `$column` of `$post_id`'s running totals from `$day` on:
-/// to the rows of later days (an instance whose clock runs a little ahead
-/// may have written one), and to the day's own row, made from the last
-/// row before it when there is none. Inside the caller's transaction; two
+/// to the day's own row, made from the last row before it when there is
+/// none, and then to the rows of later days (an instance whose clock runs
+/// a little ahead may have written one). Inside the caller's transaction; two
 /// instances making the day's row at once meet in its primary key, and the
 /// second adds to the first's.
 macro_rules! tally {
     ($conn:expr, $post_id:expr, $day:expr, $column:ident) => {{
         let (post_id, day): (i64, Day) = ($post_id, $day);
-        diesel::update(
-            post_tallies::table
-                .filter(post_tallies::post_id.eq(post_id))
-                .filter(post_tallies::day.gt(day.0)),
-        )
-        .set(post_tallies::$column.eq(post_tallies::$column + 1))
-        .execute($conn)?;
         let mut row: Tally = post_tallies::table
             .filter(post_tallies::post_id.eq(post_id))
             .filter(post_tallies::day.lt(day.0))
@@ -85,7 +89,15 @@ macro_rules! tally {
             .on_conflict((post_tallies::post_id, post_tallies::day))
             .do_update()
             .set(post_tallies::$column.eq(post_tallies::$column + 1));
-        super::direct!($conn, |c| insert.execute(c)).map(|_| ())
+        super::direct!($conn, |c| insert.execute(c))?;
+        diesel::update(
+            post_tallies::table
+                .filter(post_tallies::post_id.eq(post_id))
+                .filter(post_tallies::day.gt(day.0)),
+        )
+        .set(post_tallies::$column.eq(post_tallies::$column + 1))
+        .execute($conn)
+        .map(|_| ())
     }};
 }
 
@@ -216,19 +228,19 @@ pub fn read(conn: &mut Conn, post_id: i64, user_id: i64, now: i64) -> QueryResul
         if super::direct!(conn, |c| post.execute(c))? == 0 {
             return Ok(());
         }
-        if prev_day.is_none() {
-            tally!(conn, post_id, today, first_readers)?;
-        }
         let site = diesel::insert_into(day_readers::table)
             .values((
                 day_readers::day.eq(today.0),
                 day_readers::user_id.eq(user_id),
             ))
             .on_conflict_do_nothing();
-        if super::direct!(conn, |c| site.execute(c))? == 0 {
-            return Ok(());
+        if super::direct!(conn, |c| site.execute(c))? == 1 {
+            bump_day!(conn, today, readers, 1)?;
         }
-        bump_day!(conn, today, readers, 1)
+        if prev_day.is_none() {
+            tally!(conn, post_id, today, first_readers)?;
+        }
+        Ok(())
     })
 }
 
@@ -265,7 +277,9 @@ const READ_PG: &str = "
 /// [`refused`] on PostgreSQL (`$1` the user, `$2` the post, `$3` the day,
 /// `$4` the time): a new pair is counted; one refused again today becomes
 /// the latest. The update cannot see the insert's row (one snapshot), so
-/// exactly one of the two writes.
+/// exactly one of the two writes. The day's row is the main statement and
+/// the post's tallies come after it, as in [`READ_PG`] (see the module's
+/// note on the order of locks).
 const REFUSED_PG: &str = "
     WITH hit AS (
         INSERT INTO paywall_hits (user_id, post_id, day, at) VALUES ($1, $2, $3, $4)
@@ -273,21 +287,22 @@ const REFUSED_PG: &str = "
     ), again AS (
         UPDATE paywall_hits SET at = $4
         WHERE user_id = $1 AND post_id = $2 AND day = $3 AND NOT EXISTS (SELECT 1 FROM hit)
-    ), site AS (
-        INSERT INTO insight_days (day, paywall_hits) SELECT $3, 1 FROM hit
-        ON CONFLICT (day) DO UPDATE SET paywall_hits = insight_days.paywall_hits + 1
     ), later AS (
         UPDATE post_tallies SET paywall_hits = paywall_hits + 1
         WHERE post_id = $2 AND day > $3 AND EXISTS (SELECT 1 FROM hit)
+    ), first AS (
+        INSERT INTO post_tallies (post_id, day, first_readers, paywall_hits, gift_readers,
+                                  conversions, registrations)
+        SELECT $2, $3, COALESCE(l.first_readers, 0), COALESCE(l.paywall_hits, 0) + 1,
+               COALESCE(l.gift_readers, 0), COALESCE(l.conversions, 0),
+               COALESCE(l.registrations, 0)
+        FROM hit
+        LEFT JOIN LATERAL (SELECT * FROM post_tallies t WHERE t.post_id = $2 AND t.day < $3
+                           ORDER BY t.day DESC LIMIT 1) l ON true
+        ON CONFLICT (post_id, day) DO UPDATE SET paywall_hits = post_tallies.paywall_hits + 1
     )
-    INSERT INTO post_tallies (post_id, day, first_readers, paywall_hits, gift_readers,
-                              conversions, registrations)
-    SELECT $2, $3, COALESCE(l.first_readers, 0), COALESCE(l.paywall_hits, 0) + 1,
-           COALESCE(l.gift_readers, 0), COALESCE(l.conversions, 0), COALESCE(l.registrations, 0)
-    FROM hit
-    LEFT JOIN LATERAL (SELECT * FROM post_tallies t WHERE t.post_id = $2 AND t.day < $3
-                       ORDER BY t.day DESC LIMIT 1) l ON true
-    ON CONFLICT (post_id, day) DO UPDATE SET paywall_hits = post_tallies.paywall_hits + 1";
+    INSERT INTO insight_days (day, paywall_hits) SELECT $3, 1 FROM hit
+    ON CONFLICT (day) DO UPDATE SET paywall_hits = insight_days.paywall_hits + 1";
 
 /// `user_id` was answered `402` for `post_id` at `now`: the day's pair
 /// counted once, and the post made the user's latest refusal (the caller
