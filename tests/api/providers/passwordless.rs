@@ -1,7 +1,7 @@
 //! Accounts made by a provider, without a password: sensitive changes
 //! within 300 s of signing in (`403 reauth_required` after, on the app's
-//! clock), a first password set under the same rule, and the last way in
-//! kept (`409 last_login_method`).
+//! clock), a link to another identity and a first password set under the
+//! same rule, and the last way in kept (`409 last_login_method`).
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -69,6 +69,34 @@ backend_test! {
         // sign-in.
         let without = app.post_json(&browser, "/account/recovery-codes", &json!({})).await;
         assert_error(without, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    }
+}
+
+backend_test! {
+    async fn an_account_without_a_password_links_another_identity_within_300_s_of_signing_in() {
+        let Some((idp, app)) = spawn(Kind::Github, &[]).await else { return };
+        let browser = app.client();
+        lands_at(&idp.sign_in(&app, &browser, &frank()).await, "/");
+        let id = account(&app, &browser).await["id"].clone();
+
+        // The sign-in stands for the password it does not have.
+        let work = Person::new("9002", "frank-at-work", "frank@work.example");
+        let asked = idp.ask_to_link(&app, &browser, json!({})).await;
+        lands_at(&idp.link_through(&app, &browser, &work, asked).await, "/");
+        assert_eq!(identities(&app, &browser).await.len(), 2);
+        assert_eq!(account(&app, &browser).await["id"], id);
+        last_event(&app, &browser, "identity_linked").await;
+
+        // Past the window the same ask is refused, and starts nothing.
+        app.advance_clock(301);
+        let late = idp.ask_to_link(&app, &browser, json!({})).await;
+        assert_error(late, StatusCode::FORBIDDEN, "reauth_required").await;
+        assert_eq!(identities(&app, &browser).await.len(), 2);
+
+        // The identity linked signs in to the same account.
+        let elsewhere = app.client();
+        lands_at(&idp.sign_in(&app, &elsewhere, &work).await, "/");
+        assert_eq!(account(&app, &elsewhere).await["id"], id);
     }
 }
 
