@@ -13,6 +13,9 @@
 #
 #   AB_SCENARIO=S2   re-reads of an unlocked post instead of check_session
 #   AB_SCENARIO=S3   anonymous GET /blog (the guard's 401), no cookie
+#   AB_SCENARIO=S10  A re-reads post 3 by id and B by its slug: give the
+#                    same build twice to weigh a read by slug against one
+#                    by id, each server on its own database
 #   AB_POSTGRES=postgres://postgres@127.0.0.1:5432/
 #                    each build on a fresh database of that PostgreSQL server
 #                    (dropped afterwards) instead of a SQLite file
@@ -76,12 +79,18 @@ path=/check_session
 [ "${AB_SCENARIO:-S1}" = S2 ] && path=/blog/3
 send_a=(-H "Cookie: $cookie_a") send_b=(-H "Cookie: $cookie_b")
 if [ "${AB_SCENARIO:-S1}" = S3 ]; then path=/blog send_a=() send_b=(); fi
+path_b=$path
+if [ "${AB_SCENARIO:-S1}" = S10 ]; then
+  path=/blog/3
+  path_b=/blog/$(curl -s -H "Cookie: $cookie_b" "http://127.0.0.1:18922/blog/3" | sed -n 's/.*"slug":"\([^"]*\)".*/\1/p')
+  [ "$path_b" != /blog/ ] || { echo "post 3 has no slug" >&2; exit 1; }
+fi
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 for _ in $(seq 1 "$rounds"); do
   a0=$(ticks "${pids[0]}") b0=$(ticks "${pids[1]}")
   taskset -c 1 wrk -t1 -c64 -d"${seconds}s" "${send_a[@]}" "http://127.0.0.1:18921$path" > "$work/a" &
   load_a=$!
-  taskset -c 1 wrk -t1 -c64 -d"${seconds}s" "${send_b[@]}" "http://127.0.0.1:18922$path" > "$work/b"
+  taskset -c 1 wrk -t1 -c64 -d"${seconds}s" "${send_b[@]}" "http://127.0.0.1:18922$path_b" > "$work/b"
   wait "$load_a"
   a1=$(ticks "${pids[0]}") b1=$(ticks "${pids[1]}")
   awk -v ra="$(awk '/requests in/ {print $1}' "$work/a")" -v rb="$(awk '/requests in/ {print $1}' "$work/b")" \

@@ -85,6 +85,16 @@ pub struct OneLine<'a, W: fmt::Write + ?Sized>(pub &'a mut W);
 
 impl<W: fmt::Write + ?Sized> fmt::Write for OneLine<'_, W> {
     fn write_str(&mut self, mut text: &str) -> fmt::Result {
+        // Nearly every text (each request's path among them) holds no byte
+        // that can start a line break: LF, VT, FF, CR, and the first bytes
+        // of NEL (C2 85), LS and PS (E2 80 A8, E2 80 A9). Such a text is
+        // checked a byte at a time and passed on whole.
+        if !text
+            .bytes()
+            .any(|b| matches!(b, b'\n'..=b'\r' | 0xC2 | 0xE2))
+        {
+            return self.0.write_str(text);
+        }
         while let Some((at, c)) = text.char_indices().find(|&(_, c)| ends_a_line(c)) {
             self.0.write_str(&text[..at])?;
             match c {

@@ -72,7 +72,7 @@ fn post_named(raw: &str) -> Option<PostRef> {
         Some(id) => Some(PostRef::Id(id)),
         None => Slug::parse(raw)
             .ok()
-            .map(|slug| PostRef::Slug(slug.as_str().to_owned())),
+            .map(|slug| PostRef::Slug(slug.into_string())),
     }
 }
 

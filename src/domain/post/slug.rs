@@ -99,6 +99,10 @@ impl Slug {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
 }
 
 /// The longest start of `slug` (ASCII words joined by single `-`) of at
