@@ -160,9 +160,9 @@ const DECISIONS: usize = 3;
 /// Opens a post through the paywall (`domain::paywall`). `HEAD` gets the
 /// answer `GET` would get without spending a read: it delivers nothing.
 ///
-/// A `GET` by id usually finds its answer already: the route reads the
-/// meter ahead (`routes::table`), so the guard read it along with the
-/// session and hands it here ([`AheadMeter`]) unless it is an unlock (a
+/// A `GET` by id or by slug usually finds its answer already: the route
+/// reads the meter ahead (`routes::table`), so the guard read it along
+/// with the session and hands it here ([`AheadMeter`]) unless it is an unlock (a
 /// re-read, a refusal, no such post), with the [`Reading`] it was judged
 /// by. Only an unlock comes to the database again, where
 /// [`unlocks::open_metered`] decides under its own guarantees, and the

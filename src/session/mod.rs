@@ -275,7 +275,7 @@ impl FromRequest for CurrentSession {
 
 /// What the guard read of this request's metered read along with its
 /// session ([`Metering`]), handed to the handler as an argument; `None`
-/// for a read the guard did not ask about (a `HEAD`, a slug).
+/// for a read the guard did not ask about (a `HEAD`).
 pub struct AheadMeter(pub Option<Metering>);
 
 impl FromRequest for AheadMeter {
