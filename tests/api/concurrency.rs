@@ -3,7 +3,7 @@
 //! the counts insights keep are shared without a deadlock.
 
 use futures_util::future::join_all;
-use reqwest::StatusCode;
+use reqwest::{Client, StatusCode};
 use serde_json::Value;
 
 use crate::support::db::{add_posts, count};
@@ -90,6 +90,22 @@ async fn parallel_logins_and_reads_never_answer_5xx() {
 }
 }
 
+/// `n` readers who each read posts 1 to `reads` (their month's free
+/// reads), and `n` others who read nothing yet.
+async fn spent_and_fresh(app: &TestApp, n: usize, reads: u32) -> (Vec<Client>, Vec<Client>) {
+    let mut spent = Vec::new();
+    let mut fresh = Vec::new();
+    for i in 0..n {
+        let client = app.logged_in_client(&format!("spent{i}")).await;
+        for id in 1..=reads {
+            assert_eq!(app.blog_post(&client, id).await.status(), 200);
+        }
+        spent.push(client);
+        fresh.push(app.logged_in_client(&format!("fresh{i}")).await);
+    }
+    (spent, fresh)
+}
+
 fn unlock_count(app: &TestApp) -> i64 {
     count(app, "SELECT COUNT(*) AS n FROM unlocks")
 }
@@ -136,16 +152,7 @@ async fn parallel_readers_each_get_their_own_session_and_meter() {
     add_posts(&app);
     // Spent: all five reads used on posts 1-5. Fresh: none used.
     // Gone: logged out.
-    let mut spent = Vec::new();
-    let mut fresh = Vec::new();
-    for i in 0..6 {
-        let client = app.logged_in_client(&format!("spent{i}")).await;
-        for id in 1..=5 {
-            assert_eq!(app.blog_post(&client, id).await.status(), 200);
-        }
-        spent.push(client);
-        fresh.push(app.logged_in_client(&format!("fresh{i}")).await);
-    }
+    let (spent, fresh) = spent_and_fresh(&app, 6, 5).await;
     let gone = app.logged_in_client("gone").await;
     assert_eq!(app.logout(&gone).await.status(), 204);
 
@@ -190,16 +197,7 @@ async fn first_reads_and_refusals_of_one_post_in_parallel_are_all_answered_and_c
     // shares, which they must all take in one order.
     let app = spawn_app_with(&[("FREE_READS", "6")]).await;
     add_posts(&app);
-    let mut spent = Vec::new();
-    let mut fresh = Vec::new();
-    for i in 0..12 {
-        let client = app.logged_in_client(&format!("spent{i}")).await;
-        for id in 1..=6 {
-            assert_eq!(app.blog_post(&client, id).await.status(), 200);
-        }
-        spent.push(client);
-        fresh.push(app.logged_in_client(&format!("fresh{i}")).await);
-    }
+    let (spent, fresh) = spent_and_fresh(&app, 12, 6).await;
 
     // The month's first refusal (with its notice), then refusals only
     // counted, each beside as many first reads of the same post.

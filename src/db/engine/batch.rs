@@ -8,9 +8,10 @@
 //! event loop until no more requests queue work behind it, then sends the
 //! whole batch off the event loop: the jobs that read ahead through the
 //! read-ahead lanes ([`super::lanes`], on threads of their own), the others
-//! to the blocking pool in at most `parallel` chunks (see [`chunks`]). Each chunk runs its jobs one after another on
-//! one pooled connection and wakes their callers at the end. A lone
-//! request waits two yields (a few microseconds), not a timer.
+//! to the blocking pool in at most `parallel` chunks (see [`chunks`]). Each
+//! chunk runs its jobs one after another on one pooled connection and
+//! wakes their callers at the end. A lone request waits two yields (a few
+//! microseconds), not a timer.
 //!
 //! There is one batcher per worker thread ([`super::Pool`] keeps them in a
 //! `ThreadLocal`): a leader yields to its own event loop, so only that
