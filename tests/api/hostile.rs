@@ -101,7 +101,9 @@ fn snapshot(app: &TestApp) -> String {
 }
 
 fn bodies() -> Vec<(&'static str, Vec<u8>)> {
-    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    // Deep, yet under the 16 KiB a body may have, so that the parser meets
+    // it (a longer one is refused for its size before anything reads it).
+    let deep = format!("{}{}", "[".repeat(8_000), "]".repeat(8_000));
     vec![
         ("invalid UTF-8", b"{\"username\": \"\xff\xfe\", \"password\": \"x\"}".to_vec()),
         ("NUL", b"{\"username\": \"a\0b\", \"password\": \"\0\"}".to_vec()),

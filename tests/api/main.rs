@@ -12,7 +12,7 @@
 //! When that variable is unset, the `postgres` half does not run its body:
 //! it prints a `skipped:` line to stderr (which the test harness shows only
 //! with `--nocapture`) and passes, so it is counted as passed, not as
-//! ignored (see `support::on_postgres`).
+//! ignored (see `support::run_on_postgres`).
 
 macro_rules! backend_test {
     ($(#[$attr:meta])* async fn $name:ident() $body:block) => {
@@ -26,10 +26,10 @@ macro_rules! backend_test {
                 crate::support::on_sqlite(async $body).await
             }
 
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[test]
             $(#[$attr])*
-            async fn postgres() {
-                crate::support::on_postgres(async $body).await
+            fn postgres() {
+                crate::support::run_on_postgres(async $body)
             }
         }
     };

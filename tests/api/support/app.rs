@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use actix_web::dev::ServerHandle;
 use diesel::connection::SimpleConnection;
@@ -21,12 +21,16 @@ use tollgate::startup::Application;
 use super::db::PgConnection;
 
 /// Which database the current test runs on.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub enum TestBackend {
     Sqlite,
-    /// The server URL from `TOLLGATE_TEST_POSTGRES`.
-    Postgres(String),
+    /// The server URL from `TOLLGATE_TEST_POSTGRES`, and where a test run
+    /// by [`run_on_postgres`] keeps its databases until its runtime stops.
+    Postgres(String, Option<Kept>),
 }
+
+/// A test's PostgreSQL databases, dropped with the last of these.
+type Kept = Arc<Mutex<Vec<Arc<PgDatabase>>>>;
 
 tokio::task_local! {
     static BACKEND: TestBackend;
@@ -39,19 +43,52 @@ pub async fn on_sqlite(body: impl std::future::Future<Output = ()>) {
 
 /// Runs a test body on PostgreSQL, or reports it skipped.
 pub async fn on_postgres(body: impl std::future::Future<Output = ()>) {
-    match std::env::var("TOLLGATE_TEST_POSTGRES") {
-        Ok(server) if !server.is_empty() => {
-            BACKEND.scope(TestBackend::Postgres(server), body).await
+    match postgres_server() {
+        Some(server) => {
+            BACKEND
+                .scope(TestBackend::Postgres(server, None), body)
+                .await
         }
-        _ => eprintln!("skipped: set TOLLGATE_TEST_POSTGRES to a PostgreSQL server URL to run"),
+        None => skipped(),
     }
+}
+
+/// Runs a test body on PostgreSQL on a runtime of its own (as
+/// `#[tokio::test]` would make it), or reports it skipped. The databases
+/// the test made are dropped once that runtime has stopped, not when the
+/// test lets go of its apps: an app's work still winding down as the
+/// runtime stops (a batch whose leading request was dropped goes out from
+/// its `Drop`) then finds its database, instead of waiting
+/// DATABASE_TIMEOUT_SECONDS for a connection to one that is gone.
+pub fn run_on_postgres(body: impl std::future::Future<Output = ()>) {
+    let Some(server) = postgres_server() else {
+        return skipped();
+    };
+    // Declared before the runtime, so dropped after it, panic or not.
+    let kept = Kept::default();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(BACKEND.scope(TestBackend::Postgres(server, Some(kept.clone())), body));
+}
+
+fn postgres_server() -> Option<String> {
+    std::env::var("TOLLGATE_TEST_POSTGRES")
+        .ok()
+        .filter(|server| !server.is_empty())
+}
+
+fn skipped() {
+    eprintln!("skipped: set TOLLGATE_TEST_POSTGRES to a PostgreSQL server URL to run")
 }
 
 /// Runs a test body on PostgreSQL at `server` (a server URL, as
 /// TOLLGATE_TEST_POSTGRES would be): a private server (`private_pg`).
 pub async fn on_postgres_at(server: &str, body: impl std::future::Future<Output = ()>) {
     BACKEND
-        .scope(TestBackend::Postgres(server.to_owned()), body)
+        .scope(TestBackend::Postgres(server.to_owned(), None), body)
         .await
 }
 
@@ -61,8 +98,9 @@ fn current_backend() -> TestBackend {
         .unwrap_or(TestBackend::Sqlite)
 }
 
-/// A PostgreSQL database made for one test, dropped when the test ends.
-struct PgDatabase {
+/// A PostgreSQL database made for one test, dropped when the test ends
+/// (with the last of its handles: see [`run_on_postgres`]).
+pub struct PgDatabase {
     server: String,
     name: String,
 }
@@ -102,7 +140,7 @@ impl Drop for PgDatabase {
 /// alive across restarts.
 struct Storage {
     dir: TempDir,
-    postgres: Option<PgDatabase>,
+    postgres: Option<Arc<PgDatabase>>,
     clock: Clock,
 }
 
@@ -133,7 +171,13 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
     let postgres = match current_backend() {
         TestBackend::Sqlite => None,
-        TestBackend::Postgres(server) => Some(PgDatabase::create(&server)),
+        TestBackend::Postgres(server, kept) => {
+            let database = Arc::new(PgDatabase::create(&server));
+            if let Some(kept) = kept {
+                kept.lock().unwrap().push(database.clone());
+            }
+            Some(database)
+        }
     };
     let storage = Arc::new(Storage {
         dir: tempfile::tempdir().expect("a temporary folder"),
@@ -274,7 +318,7 @@ impl TestApp {
 
     /// The URL of this test's own PostgreSQL database, on PostgreSQL runs.
     pub(super) fn postgres_url(&self) -> Option<String> {
-        self.storage.postgres.as_ref().map(PgDatabase::url)
+        self.storage.postgres.as_deref().map(PgDatabase::url)
     }
 }
 
