@@ -285,7 +285,7 @@ mod tests {
             let by_slug = |token_hash: &str, slug: &str| {
                 Lookup::metered(
                     token_hash.to_owned(),
-                    Some(asked(unlocks::PostRef::Slug(slug.to_owned()))),
+                    Some(asked(unlocks::PostRef::Slug(slug.into()))),
                 )
             };
             let slug_of = |conn: &mut Conn, id| {

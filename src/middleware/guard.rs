@@ -70,9 +70,7 @@ pub async fn require_session(
 fn post_named(raw: &str) -> Option<PostRef> {
     match parse_id(raw) {
         Some(id) => Some(PostRef::Id(id)),
-        None => Slug::parse(raw)
-            .ok()
-            .map(|slug| PostRef::Slug(slug.into_string())),
+        None => Slug::shared(raw).map(PostRef::Slug),
     }
 }
 

@@ -116,7 +116,6 @@ pub struct MeterAsk {
 /// the meter's answer unless only the write that grants an unlock can tell
 /// (see [`unlocks::answer_read_only`]).
 pub struct Metering {
-    pub post: PostRef,
     pub reading: Reading,
     pub answer: Option<Opened>,
 }
@@ -144,12 +143,12 @@ pub async fn lookup(
 ) -> Result<Option<(SessionRecord, Option<Metering>)>, db::Error> {
     let now = clock.now();
     let month = Month::at(now);
-    let asked = meter.as_ref().map(|ask| Asked {
+    let free_reads = meter.as_ref().map(|ask| ask.free_reads);
+    let asked = meter.map(|ask| Asked {
         month,
         day: crate::domain::insights::Day::of(now).0,
-        post: ask.post.clone(),
+        post: ask.post,
     });
-    let free_reads = meter.as_ref().map(|ask| ask.free_reads);
     let lookup = db::Lookup::metered(token_hash.clone(), asked.clone());
     // Safe to run twice: reads, and a touch that slides the same expiry.
     db::idempotent_reading_ahead(pool, now, lookup, move |conn, ahead, now| {
@@ -195,11 +194,7 @@ pub async fn lookup(
                     }
                     None => None,
                 };
-                Some(Metering {
-                    post: asked.post.clone(),
-                    reading,
-                    answer,
-                })
+                Some(Metering { reading, answer })
             }
             _ => None,
         };

@@ -6,6 +6,8 @@
 //! ([`Slug::from_title`]); keeping slugs unique is the database's part,
 //! which tries [`Slug::numbered`] (`-2`, `-3`, …) on a clash.
 
+use std::sync::Arc;
+
 use super::Title;
 
 /// A slug that satisfies the contract's rule.
@@ -22,6 +24,37 @@ impl Slug {
 
     /// Parses a slug, or says in a sentence fragment what is wrong.
     pub fn parse(raw: &str) -> Result<Self, String> {
+        Self::check(raw).map(|()| Slug(raw.to_owned()))
+    }
+
+    /// A path's slug checked as [`Slug::parse`] checks it, in the one
+    /// allocation a read's lookups then share (each clone of it is a
+    /// count, not a copy).
+    pub fn shared(raw: &str) -> Option<Arc<str>> {
+        Self::check(raw).ok().map(|()| Arc::from(raw))
+    }
+
+    /// [`Slug::parse`]'s rule. A good slug is read in one pass over its
+    /// bytes, as every read by slug asks; only a bad one is read again,
+    /// to say what is wrong with it.
+    fn check(raw: &str) -> Result<(), String> {
+        let (mut after_dash, mut digits_only) = (true, true);
+        let mut good = raw.len() <= Self::MAX_LEN;
+        for &b in raw.as_bytes() {
+            match b {
+                b'a'..=b'z' => (after_dash, digits_only) = (false, false),
+                b'0'..=b'9' => after_dash = false,
+                b'-' if !after_dash => (after_dash, digits_only) = (true, false),
+                _ => {
+                    good = false;
+                    break;
+                }
+            }
+        }
+        // `after_dash` still set: empty, or a trailing `-`.
+        if good && !after_dash && !digits_only {
+            return Ok(());
+        }
         if raw.is_empty() || raw.chars().count() > Self::MAX_LEN {
             return Err(format!("must be 1 to {} characters long", Self::MAX_LEN));
         }
@@ -37,7 +70,7 @@ impl Slug {
         if raw.bytes().all(|b| b.is_ascii_digit()) {
             return Err("must not be only digits (an all-digit path is a post's id)".to_owned());
         }
-        Ok(Slug(raw.to_owned()))
+        Ok(())
     }
 
     /// The slug a title gives: transliterated to ASCII (`Café` → `cafe`,
@@ -98,10 +131,6 @@ impl Slug {
 
     pub fn as_str(&self) -> &str {
         &self.0
-    }
-
-    pub fn into_string(self) -> String {
-        self.0
     }
 }
 

@@ -6,6 +6,8 @@
 
 pub mod read_ahead;
 
+use std::sync::Arc;
+
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, QueryFragment};
@@ -112,11 +114,12 @@ pub struct MeteredRead {
     pub now: i64,
 }
 
-/// A post as a reader's path names it: by id or by slug.
+/// A post as a reader's path names it: by id or by slug (shared: a read
+/// hands it to its lookup, its chunk's key and what the chunk found).
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub enum PostRef {
     Id(i64),
-    Slug(String),
+    Slug(Arc<str>),
 }
 
 /// The post `post` names, if readers may see it at `now`, with how many
@@ -159,7 +162,7 @@ fn post_and_meter(
             .unique(c))?,
         PostRef::Slug(slug) => super::direct!(conn, |c| posts::table
             .left_join(users::table)
-            .filter(posts::slug.eq(slug))
+            .filter(posts::slug.eq(&**slug))
             .filter(visible_at!(now))
             .select(columns!())
             .unique(c))?,

@@ -130,7 +130,7 @@ pub async fn read_pg(
             .iter()
             .map(|(_, k)| match &k.post {
                 PostRef::Id(_) => None,
-                PostRef::Slug(slug) => Some(slug.as_str()),
+                PostRef::Slug(slug) => Some(&**slug),
             })
             .collect(),
     };
@@ -145,7 +145,7 @@ pub fn sheet(rows: QueryResult<Vec<ReadAheadRow>>) -> Option<Sheet> {
     for row in rows {
         let post = match (row.asked_id, row.asked_slug) {
             (Some(id), _) => PostRef::Id(id),
-            (None, Some(slug)) => PostRef::Slug(slug),
+            (None, Some(slug)) => PostRef::Slug(slug.into()),
             (None, None) => continue,
         };
         let asked = Asked {
