@@ -18,12 +18,16 @@
 #                    by id, each server on its own database
 #   AB_POSTGRES=postgres://postgres@127.0.0.1:5432/
 #                    each build on a fresh database of that PostgreSQL server
-#                    (dropped afterwards) instead of a SQLite file
+#                    (dropped afterwards) instead of a SQLite file; each
+#                    line then also gives the CPU per request of the
+#                    server's backends serving that build's database
 #   AB_SECONDS=8 AB_ROUNDS=3        the defaults
 #   AB_LOG_B=warn                   B's RUST_LOG (AB_LOG_A likewise; info)
 #   AB_SQL_A=file.sql               run against A's database once it serves,
 #                    before the reader registers (AB_SQL_B likewise): e.g.
 #                    give an older build's post the bytes of a newer answer
+#   AB_POSTS=100000  fill each database with that many more published posts
+#                    (bench/seed_posts.sh) before the reader registers
 set -euo pipefail
 a=$1 b=$2
 seconds=${AB_SECONDS:-8} rounds=${AB_ROUNDS:-3}
@@ -63,8 +67,10 @@ cookie() {
     tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: \(session=[^;]*\).*/\1/p'
 }
 prepare() { # PORT SQL-FILE
-  [ -n "$2" ] || return 0
+  [ -n "$2${AB_POSTS:-}" ] || return 0
   for _ in $(seq 1 200); do curl -s -o /dev/null "http://127.0.0.1:$1/health" && break; sleep 0.05; done
+  [ -z "${AB_POSTS:-}" ] || bash "$(dirname "$0")/seed_posts.sh" "$(database_url "$1")" "$AB_POSTS"
+  [ -n "$2" ] || return 0
   if [ -n "$server" ]; then psql -q -X -v ON_ERROR_STOP=1 "$(database_url "$1")" -f "$2" >/dev/null
   else sqlite3 -bail "$work/$1.db" < "$2"; fi
 }
@@ -86,15 +92,31 @@ if [ "${AB_SCENARIO:-S1}" = S10 ]; then
   [ "$path_b" != /blog/ ] || { echo "post 3 has no slug" >&2; exit 1; }
 fi
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+backends() { # PORT: "pid ticks" of each PostgreSQL backend on that build's database
+  [ -n "$server" ] || return 0
+  psql -AtX "$server/postgres" -c "SELECT pid FROM pg_stat_activity WHERE datname = 'tollgate_ab_$1'" |
+    while read -r pid; do echo "$pid $(ticks "$pid" 2>/dev/null || echo 0)"; done
+}
+spent() { # BEFORE AFTER: ticks the backends spent between the two (a backend that started between counts whole)
+  awk 'NR == FNR { before[$1] = $2; next } { total += $2 - before[$1] } END { print total + 0 }' "$1" "$2"
+}
 for _ in $(seq 1 "$rounds"); do
   a0=$(ticks "${pids[0]}") b0=$(ticks "${pids[1]}")
+  backends 18921 > "$work/pa0"; backends 18922 > "$work/pb0"
   taskset -c 1 wrk -t1 -c64 -d"${seconds}s" "${send_a[@]}" "http://127.0.0.1:18921$path" > "$work/a" &
   load_a=$!
   taskset -c 1 wrk -t1 -c64 -d"${seconds}s" "${send_b[@]}" "http://127.0.0.1:18922$path_b" > "$work/b"
   wait "$load_a"
   a1=$(ticks "${pids[0]}") b1=$(ticks "${pids[1]}")
+  backends 18921 > "$work/pa1"; backends 18922 > "$work/pb1"
   awk -v ra="$(awk '/requests in/ {print $1}' "$work/a")" -v rb="$(awk '/requests in/ {print $1}' "$work/b")" \
-    -v ta=$((a1 - a0)) -v tb=$((b1 - b0)) -v hz="$(getconf CLK_TCK)" 'BEGIN {
+    -v ta=$((a1 - a0)) -v tb=$((b1 - b0)) -v hz="$(getconf CLK_TCK)" -v pg="$server" \
+    -v pa="$(spent "$work/pa0" "$work/pa1")" -v pb="$(spent "$work/pb0" "$work/pb1")" 'BEGIN {
       ua = ta * 1e6 / hz / ra; ub = tb * 1e6 / hz / rb
-      printf "A %d req, %.2f µs/req | B %d req, %.2f µs/req | B/A cost %.3f\n", ra, ua, rb, ub, ub / ua }'
+      printf "A %d req, %.2f µs/req | B %d req, %.2f µs/req | B/A cost %.3f", ra, ua, rb, ub, ub / ua
+      if (pg != "") {
+        qa = pa * 1e6 / hz / ra; qb = pb * 1e6 / hz / rb
+        printf " | PostgreSQL A %.2f, B %.2f µs/req, B/A %.3f; both, B/A %.3f", qa, qb, qb / qa, (ub + qb) / (ua + qa)
+      }
+      printf "\n" }'
 done
