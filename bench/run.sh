@@ -17,6 +17,7 @@
 #   BENCH_PINNED=0 bash bench/run.sh         # only the every-worker runs
 #   BENCH_ROUNDS=5 bash bench/run.sh         # more every-worker and paced S7 rounds (3)
 #   BENCH_BACKENDS=postgres bash bench/run.sh # one backend (or sqlite)
+#   BENCH_PROFILE=dev bash bench/run.sh      # the debug build (a smoke run)
 #   BENCH_POSTS=0 bash bench/run.sh          # skip the publishing runs
 #   BENCH_PUBLISHING=0 bash bench/run.sh     # skip the publishing runs, keep
 #                                            # BENCH_POSTS for the insights run
@@ -56,10 +57,16 @@ need wrk wrk
 need sqlite3 sqlite3
 need curl curl
 need python3 python3
-cargo build --quiet --release --bin tollgate --example ceiling
+# BENCH_PROFILE=dev runs the debug build: for a smoke run, whose figures
+# mean nothing, so that it costs no optimized build.
+case ${BENCH_PROFILE:-release} in
+release) cargo build --quiet --release --bin tollgate --example ceiling; built=release ;;
+dev) cargo build --quiet --bin tollgate --example ceiling; built=debug ;;
+*) echo "BENCH_PROFILE is release or dev" >&2; exit 2 ;;
+esac
 # BENCH_TOLLGATE runs another build of tollgate (to compare two builds).
-tollgate=${BENCH_TOLLGATE:-$root/target/release/tollgate}
-ceiling=$root/target/release/examples/ceiling
+tollgate=${BENCH_TOLLGATE:-$root/target/$built/tollgate}
+ceiling=$root/target/$built/examples/ceiling
 
 work=$(mktemp -d)
 pids=()
