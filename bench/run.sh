@@ -378,15 +378,6 @@ big_post_body() {
   done
 }
 
-# publishing ROWS BACKEND: the publishing scenarios, first with the 12
-# demo posts, then on another database with $posts_count published posts
-# added (bench/seed_posts.sh, with drafts and scheduled posts readers do
-# not see). P1 `/blog` page 1 and P3 a re-read by slug on both; on the big
-# one P2 a page in the middle of the 100,000 by its number and P2c the same
-# page by cursor, and P6 the post P3 reads, by id. On the small one, the
-# cost of a post's size: P5 re-reads demo post 3 and P4 an article of
-# about 20 KiB of html, each beside the ceiling answering its very bytes
-# (C5, C4).
 # slug_and_id ROWS TAG SLUG-URL ID-URL: the reader's ($COOKIE) re-read of a
 # post by its slug and by its id, alternated for $rounds rounds of half a
 # scenario each (the first of a round taking turns), into ROWS.slugid as
@@ -404,6 +395,15 @@ slug_and_id() {
   done
 }
 
+# publishing ROWS BACKEND: the publishing scenarios, first with the 12
+# demo posts, then on another database with $posts_count published posts
+# added (bench/seed_posts.sh, with drafts and scheduled posts readers do
+# not see). P1 `/blog` page 1 and P3 a re-read by slug on both; on the big
+# one P2 a page in the middle of the 100,000 by its number and P2c the same
+# page by cursor, and P6 the post P3 reads, by id. On the small one, the
+# cost of a post's size: P5 re-reads demo post 3 and P4 an article of
+# about 20 KiB of html, each beside the ceiling answering its very bytes
+# (C5, C4).
 publishing() {
   local rows=$1 backend=$2 slug author id
   new_database "$backend" posts12

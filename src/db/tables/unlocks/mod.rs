@@ -114,8 +114,9 @@ pub struct MeteredRead {
     pub now: i64,
 }
 
-/// A post as a reader's path names it: by id or by slug (shared: a read
-/// hands it to its lookup, its chunk's key and what the chunk found).
+/// A post as a reader's path names it: by id or by slug (shared: the
+/// guard hands one copy to the read's lookup and its chunk's key; what a
+/// PostgreSQL read-ahead found carries the row's own).
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub enum PostRef {
     Id(i64),
