@@ -10,9 +10,9 @@
 //! for all its jobs in one statement per kind before they run; each job is
 //! handed what was found for it (an [`Ahead`]) instead of asking on its
 //! own. Sessions are read ahead on both backends (on SQLite only for larger
-//! batches, see [`sessions::read_ahead::to_read_ahead`]); meters on
-//! PostgreSQL, keyed by the session's token hash: a metered read asks for
-//! its meter along with its session, in the same job (see
+//! batches, see [`sessions::read_ahead::to_read_ahead`]); meters on both,
+//! keyed by the session's token hash: a metered read asks for its meter
+//! along with its session, in the same job (see
 //! [`unlocks::answer_read_only`]); gift opens on both
 //! ([`gifts::read_ahead`]).
 //!
@@ -93,11 +93,13 @@ impl ReadAhead for SessionsAndMeters {
     /// PostgreSQL's backend and of this thread instead of several. Each
     /// statement is still executed on its own, which is most of what it
     /// costs PostgreSQL; one statement for sessions and meters was measured
-    /// to cost as much as the two (docs/performance.md). On SQLite meters
-    /// are not read ahead: a plain read in the process cost less than a
-    /// statement whose length varied with the chunk. (The sessions' and the
-    /// gifts' read-aheads take their keys as one JSON array, prepared once;
-    /// that form is untried for meters.)
+    /// to cost as much as the two (docs/performance.md). On SQLite each
+    /// kind is a statement of its own, its keys as one JSON array so that
+    /// it is prepared once. Meters read that way took a fifth off a
+    /// re-read's CPU (S2, `bench/results/2026-11-27-sqlite-meters.md`):
+    /// each job's own read was a statement Diesel renders on every call,
+    /// and a read transaction of its own, whose file locks cost more than
+    /// its lookups.
     fn read(conn: &mut Conn, lookups: &[&Lookup]) -> Vec<Ahead> {
         let mut hashes = Vec::with_capacity(lookups.len());
         let mut metered = Vec::new();
@@ -113,10 +115,7 @@ impl ReadAhead for SessionsAndMeters {
                 opened.push(asked);
             }
         }
-        let metered = match conn {
-            Conn::Postgres(_) => unlocks::read_ahead::to_read_ahead(&metered),
-            Conn::Sqlite(_) => None,
-        };
+        let metered = unlocks::read_ahead::to_read_ahead(&metered);
         let gifts = gifts::read_ahead::to_read_ahead(&opened);
         let with_others = metered.is_some() || gifts.is_some();
         let hashes = sessions::read_ahead::to_read_ahead(conn, &hashes, with_others);
@@ -126,10 +125,13 @@ impl ReadAhead for SessionsAndMeters {
                     let found = sessions::read_ahead::read_sqlite(c, &hashes);
                     sessions::read_ahead::sheet(&hashes, found)
                 });
+                let meters = metered.and_then(|keys| {
+                    unlocks::read_ahead::sheet(unlocks::read_ahead::read_sqlite(c, &keys))
+                });
                 let gifts = gifts.and_then(|keys| {
                     gifts::read_ahead::sheet(gifts::read_ahead::read_sqlite(c, &keys))
                 });
-                (sessions.flatten(), None, gifts)
+                (sessions.flatten(), meters, gifts)
             }
             Conn::Postgres(pg) => {
                 let (wanted, keys, gift_keys) =

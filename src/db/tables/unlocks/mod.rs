@@ -465,20 +465,20 @@ pub struct Look<'a> {
 /// meter. The answer is what the meter said at a moment within the
 /// request's lifetime, which is a valid answer to it: within a month an
 /// unlock is never undone and `used` only grows, so a re-read or refusal
-/// seen then is still one. On PostgreSQL it comes from the chunk's
-/// read-ahead, `ahead` (see [`read_ahead`]: keyed by the session's token
-/// hash, because the user is not known before the session is read); on
-/// SQLite from a plain read, the read half of `open_metered_serialized`.
+/// seen then is still one. It comes from the chunk's read-ahead, `ahead`
+/// (see [`read_ahead`]: keyed by the session's token hash, because the
+/// user is not known before the session is read); on SQLite, when the
+/// chunk read nothing ahead for it, from a plain read, the read half of
+/// `open_metered_serialized`.
 pub fn answer_read_only(
     conn: &mut Conn,
     look: Look<'_>,
     ahead: Option<read_ahead::Metered>,
 ) -> QueryResult<Option<Opened>> {
-    let (post, used, decision, noticed, seen) = match conn {
-        DbConnection::Postgres(_) => {
-            let Some(row) = ahead.filter(|row| row.user_id == look.user_id) else {
-                return Ok(None);
-            };
+    let ahead = ahead.filter(|row| row.user_id == look.user_id);
+    let (post, used, decision, noticed, seen) = match (ahead, &*conn) {
+        (None, DbConnection::Postgres(_)) => return Ok(None),
+        (Some(row), _) => {
             // The read-ahead knows no clock: it found the post if it is
             // live and published, and whether its time has come is asked
             // here, at the request's own `now`.
@@ -495,7 +495,7 @@ pub fn answer_read_only(
                 row.meter.seen(),
             )
         }
-        DbConnection::Sqlite(_) => {
+        (None, DbConnection::Sqlite(_)) => {
             let (month, post) = (look.asked.month, &look.asked.post);
             let Some((post, used, unlocked, read)) =
                 post_and_meter(conn, look.user_id, month, post, look.now)?

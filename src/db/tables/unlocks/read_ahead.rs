@@ -1,12 +1,13 @@
-//! A chunk's metered reads, read in one statement before its jobs run (on
-//! PostgreSQL; see `crate::db::read_ahead`): each job is handed what was
-//! found for its read, for [`super::answer_read_only`] to decide with.
+//! A chunk's metered reads, read in one statement before its jobs run (see
+//! `crate::db::read_ahead`): each job is handed what was found for its
+//! read, for [`super::answer_read_only`] to decide with.
 
 use std::collections::HashMap;
 
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, QueryFragment};
+use diesel::sqlite::Sqlite;
 
 use super::super::posts::{post_columns, PostRow};
 use super::{Asked, MeterState, PostRef};
@@ -97,6 +98,52 @@ const READ_AHEAD: &str = concat!(
     ) h"
 );
 
+/// SQLite's read-ahead: what `READ_AHEAD` reads, with the keys as one JSON
+/// array of `[token_hash, month, day, post_id, slug]` (one of the last two
+/// null), so that the text is the same for any number of them and each
+/// connection prepares it once. Each statement on SQLite is a read
+/// transaction of its own, whose file locks (two `fcntl` calls) and
+/// Diesel's rendering of the query cost more than its lookups: read one
+/// by one, a re-read's meter was a fifth of its CPU. SQLite's planner walks
+/// the indexes per key (`EXPLAIN QUERY PLAN`: the session by its unique
+/// token hash, the post by its primary key, a slug by the live posts'
+/// unique index, each count by its table's key, the latest refusal by
+/// `paywall_hits_latest`). The parameter goes between this and
+/// `READ_AHEAD_SQLITE_TAIL`.
+const READ_AHEAD_SQLITE: &str = concat!(
+    "
+    SELECT q.token_hash, q.month, q.day, q.post_id AS asked_id, q.slug AS asked_slug, s.user_id, ",
+    post_columns!(),
+    ",
+           (SELECT COUNT(*) FROM unlocks u
+            WHERE u.user_id = s.user_id AND u.month = q.month) AS used_before,
+           EXISTS (SELECT 1 FROM unlocks u
+                   WHERE u.user_id = s.user_id AND u.month = q.month
+                     AND u.post_id = p.id) AS was_unlocked,
+           EXISTS (SELECT 1 FROM paywall_notices n
+                   WHERE n.user_id = s.user_id AND n.month = q.month) AS noticed,
+           EXISTS (SELECT 1 FROM post_readers r
+                   WHERE r.post_id = p.id AND r.user_id = s.user_id
+                     AND r.day = q.day) AS read_today,
+           COALESCE((SELECT h.post_id = p.id AND h.day = q.day FROM paywall_hits h
+                     WHERE h.user_id = s.user_id
+                     ORDER BY h.at DESC, h.post_id DESC LIMIT 1), 0) AS refusal_counted
+    FROM (SELECT value ->> 0 AS token_hash, value ->> 1 AS month, value ->> 2 AS day,
+                 value ->> 3 AS post_id, value ->> 4 AS slug
+          FROM json_each("
+);
+
+/// The rest of `READ_AHEAD_SQLITE`, after its parameter. A post asked for
+/// by slug is found by the live posts' unique index, then read as one
+/// asked for by id.
+const READ_AHEAD_SQLITE_TAIL: &str = ")) q
+    JOIN sessions s ON s.token_hash = q.token_hash
+    LEFT JOIN posts p
+           ON p.id = COALESCE(q.post_id, (SELECT l.id FROM posts l
+                                          WHERE l.slug = q.slug AND l.deleted_at IS NULL))
+          AND p.status = 'published' AND p.deleted_at IS NULL
+    LEFT JOIN users a ON a.id = p.author_id";
+
 /// The metered reads a chunk reads ahead, each once, by token hash;
 /// `None` when there are none.
 pub fn to_read_ahead<'a>(keys: &[(&'a str, &'a Asked)]) -> Option<Vec<(&'a str, &'a Asked)>> {
@@ -135,6 +182,24 @@ pub async fn read_pg(
             .collect(),
     };
     diesel_async::RunQueryDsl::load(read, &mut conn).await
+}
+
+/// SQLite's read-ahead of `keys` (`READ_AHEAD_SQLITE`).
+pub fn read_sqlite(
+    c: &mut SqliteConnection,
+    keys: &[(&str, &Asked)],
+) -> QueryResult<Vec<ReadAheadRow>> {
+    type Key<'a> = (&'a str, i32, i32, Option<i64>, Option<&'a str>);
+    let keys: Vec<Key<'_>> = keys
+        .iter()
+        .map(|(hash, asked)| match &asked.post {
+            PostRef::Id(id) => (*hash, asked.month.index(), asked.day, Some(*id), None),
+            PostRef::Slug(slug) => (*hash, asked.month.index(), asked.day, None, Some(&**slug)),
+        })
+        .collect();
+    let keys = serde_json::to_string(&keys)
+        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+    ReadAheadSqlite { keys }.load(c)
 }
 
 /// What a read-ahead found, as the chunk's jobs look it up; `None` when it
@@ -198,7 +263,27 @@ impl QueryFragment<Pg> for ReadAhead<'_> {
     }
 }
 
-/// A row of `READ_AHEAD`.
+/// `READ_AHEAD_SQLITE` with its parameter, prepared once per connection.
+struct ReadAheadSqlite {
+    keys: String,
+}
+
+prepared!(
+    ReadAheadSqlite,
+    id = ReadAheadSqlite,
+    rows = diesel::sql_types::Untyped
+);
+
+impl QueryFragment<Sqlite> for ReadAheadSqlite {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        out.push_sql(READ_AHEAD_SQLITE);
+        out.push_bind_param::<diesel::sql_types::Text, _>(&self.keys)?;
+        out.push_sql(READ_AHEAD_SQLITE_TAIL);
+        Ok(())
+    }
+}
+
+/// A row of `READ_AHEAD` or `READ_AHEAD_SQLITE`.
 #[derive(QueryableByName)]
 pub struct ReadAheadRow {
     #[diesel(sql_type = diesel::sql_types::Text)]
