@@ -2,6 +2,7 @@
 //! given its HTTP status and contract `code`.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
@@ -421,6 +422,9 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
+        if let ApiError::NotLoggedIn(NoSession::Missing) = self {
+            return no_cookie_refusal();
+        }
         let (status, code, sentence) = self.parts();
         match self {
             // The client learns nothing; the log gets the whole cause chain.
@@ -459,6 +463,30 @@ impl ResponseError for ApiError {
     }
 }
 
+/// The guard's `401` to a request without a session cookie: the most
+/// frequent answer there is (every anonymous request for a guarded path),
+/// and always the same, so its body is serialized once and shared.
+fn no_cookie_refusal() -> HttpResponse {
+    static BODY: OnceLock<actix_web::web::Bytes> = OnceLock::new();
+    let body = BODY.get_or_init(|| {
+        let (_, code, sentence) = ApiError::NotLoggedIn(NoSession::Missing).parts();
+        let body = ErrorBody {
+            error: &sentence,
+            code,
+            fields: None,
+            meter: None,
+            gifts: None,
+        };
+        // Two plain strings cannot fail to serialize.
+        serde_json::to_vec(&body)
+            .expect("an error body serializes")
+            .into()
+    });
+    HttpResponse::Unauthorized()
+        .insert_header(header::ContentType::json())
+        .body(body.clone())
+}
+
 /// The contract's error body, serialized straight from borrowed parts (the
 /// guard's 401 is the most frequent answer there is; no `Value` tree).
 #[derive(serde::Serialize)]
@@ -493,5 +521,26 @@ impl From<db::Error> for ApiError {
 impl From<diesel::result::Error> for ApiError {
     fn from(err: diesel::result::Error) -> Self {
         db::Error::from(err).into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shared_refusal_is_the_refusal() {
+        let response = ApiError::NotLoggedIn(NoSession::Missing).error_response();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            response.headers().get(header::CONTENT_TYPE).unwrap(),
+            "application/json"
+        );
+        let body = actix_web::rt::System::new()
+            .block_on(actix_web::body::to_bytes(response.into_body()))
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let (_, code, sentence) = ApiError::NotLoggedIn(NoSession::Missing).parts();
+        assert_eq!(body, serde_json::json!({ "error": sentence, "code": code }));
     }
 }

@@ -128,6 +128,47 @@ impl<'writer> FormatFields<'writer> for OneLineFields {
     }
 }
 
+/// The log's output behind its background thread (tracing-appender's
+/// worker), written out at most once per `pause`. That thread takes what is
+/// queued, writes it here, then flushes; were every flush written at once,
+/// a server answering a request at a time would write each line by itself,
+/// and each request would wake the thread that writes it, a system call and
+/// two context switches on the request's core. So a flush within `pause` of
+/// the last one first sleeps out the rest of `pause`: while the thread
+/// sleeps it is not waiting on its queue, so lines are queued without
+/// waking anyone, and the next flush writes all of them at once. A line
+/// after a quiet spell is written at once.
+pub struct Paced<W: std::io::Write> {
+    inner: W,
+    pause: std::time::Duration,
+    flushed: std::time::Instant,
+}
+
+impl<W: std::io::Write> Paced<W> {
+    pub fn new(inner: W, pause: std::time::Duration) -> Paced<W> {
+        let now = std::time::Instant::now();
+        Paced {
+            inner,
+            pause,
+            flushed: now.checked_sub(pause).unwrap_or(now),
+        }
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for Paced<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.inner.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if let Some(rest) = self.pause.checked_sub(self.flushed.elapsed()) {
+            std::thread::sleep(rest);
+        }
+        self.flushed = std::time::Instant::now();
+        self.inner.flush()
+    }
+}
+
 /// Where plain access lines go: the same background writer as every other
 /// line (so their order is kept), set once by `main` when the log is plain
 /// text. Unset (a terminal, or the app started by the tests), the access

@@ -136,11 +136,13 @@ fn main() -> ExitCode {
     // Log lines are written by a background thread, so a request never
     // waits on stdout; colours only for a terminal, never in a log file.
     // The buffer turns a burst of lines into one write (stdout alone makes a
-    // system call per line); the thread flushes it whenever it has caught
-    // up, so no line waits for the next one.
-    let (writer, _flush_on_exit) = tracing_appender::non_blocking(
+    // system call per line), and the thread writes at most once a
+    // millisecond (logging::Paced), so a busy server's requests hand it
+    // their lines without waking it; no line waits longer than that.
+    let (writer, _flush_on_exit) = tracing_appender::non_blocking(tollgate::logging::Paced::new(
         std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout()),
-    );
+        std::time::Duration::from_millis(1),
+    ));
     let access_writer = writer.clone();
     // Each event on one line, whatever its fields hold (logging::OneLine).
     let logs = tracing_subscriber::fmt()
