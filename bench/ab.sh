@@ -116,7 +116,10 @@ for _ in $(seq 1 "$rounds"); do
       printf "A %d req, %.2f µs/req | B %d req, %.2f µs/req | B/A cost %.3f", ra, ua, rb, ub, ub / ua
       if (pg != "") {
         qa = pa * 1e6 / hz / ra; qb = pb * 1e6 / hz / rb
-        printf " | PostgreSQL A %.2f, B %.2f µs/req, B/A %.3f; both, B/A %.3f", qa, qb, qb / qa, (ub + qb) / (ua + qa)
+        # A scenario that asks the database nothing (S3) leaves the backends idle.
+        printf " | PostgreSQL A %.2f, B %.2f µs/req", qa, qb
+        if (qa > 0) printf ", B/A %.3f", qb / qa
+        printf "; both, B/A %.3f", (ub + qb) / (ua + qa)
       }
       printf "\n" }'
 done
