@@ -16,6 +16,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::{web, HttpMessage};
 
+use crate::routes::table::static_route;
 use crate::session::SessionState;
 use crate::state::AppState;
 
@@ -26,6 +27,8 @@ pub struct Started {
     method: Method,
     path: String,
     state: Option<web::Data<AppState>>,
+    /// Answered before routing (see [`Started::answered_before_routing`]).
+    unrouted: bool,
 }
 
 /// `path` as the log may hold it: a gift link's token (its path is the
@@ -45,7 +48,16 @@ impl Started {
             method: req.method().clone(),
             path: loggable(req.path()),
             state: req.app_data::<web::Data<AppState>>().cloned(),
+            unrouted: false,
         }
+    }
+
+    /// The answer was given before the router ran (the early `401`, a
+    /// cross-site refusal): its route, for the metrics, is then looked up
+    /// in the route table when the path has no parameters
+    /// ([`crate::routes::table::static_route`]).
+    pub fn answered_before_routing(&mut self) {
+        self.unrouted = true;
     }
 
     /// Counts the answer in the metrics and writes its line.
@@ -68,7 +80,11 @@ impl Started {
             // The route pattern by the resource's name (see
             // `routes::resource`): found without allocating, and bounded
             // whatever the path.
-            let route = res.as_ref().ok().and_then(|res| res.request().match_name());
+            let route = res.as_ref().ok().and_then(|res| {
+                let req = res.request();
+                let known = self.unrouted.then(|| static_route(req.path())).flatten();
+                known.or_else(|| req.match_name())
+            });
             state.metrics.observe_request(
                 self.method.as_str(),
                 route,

@@ -30,10 +30,9 @@ pub fn error_to_json(err: actix_web::Error, preflight: bool) -> actix_web::Error
     let status = err.as_response_error().status_code();
     let mut response = ApiError::from_status(status, preflight).error_response();
     for (name, value) in CONTRACT_HEADERS {
-        response.headers_mut().insert(
-            header::HeaderName::from_static(name),
-            header::HeaderValue::from_static(value),
-        );
+        response
+            .headers_mut()
+            .insert(name, header::HeaderValue::from_static(value));
     }
     InternalError::from_response(err.to_string(), response).into()
 }

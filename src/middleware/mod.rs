@@ -13,7 +13,7 @@ pub mod json_errors;
 
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 
 use crate::session::cookie;
@@ -21,11 +21,11 @@ use crate::session::cookie;
 /// The headers every response carries: nothing is cached (responses are
 /// per-user), nothing is sniffed into HTML, and nothing here may be framed
 /// or load sub-resources.
-pub const CONTRACT_HEADERS: [(&str, &str); 3] = [
-    ("cache-control", "no-store"),
-    ("x-content-type-options", "nosniff"),
+pub const CONTRACT_HEADERS: [(HeaderName, &str); 3] = [
+    (header::CACHE_CONTROL, "no-store"),
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
     (
-        "content-security-policy",
+        header::CONTENT_SECURITY_POLICY,
         "default-src 'none'; frame-ancestors 'none'",
     ),
 ];
@@ -48,10 +48,13 @@ pub async fn edge<B: MessageBody>(
     req: ServiceRequest,
     next: Next<B>,
 ) -> Result<ServiceResponse<EitherBody<B, BoxBody>>, actix_web::Error> {
-    let started = access_log::Started::now(&req);
+    let mut started = access_log::Started::now(&req);
     let preflight = json_errors::is_preflight(&req);
     let res = match cross_site::early_answer(&req) {
-        Some(answer) => Ok(req.into_response(answer).map_into_right_body()),
+        Some(answer) => {
+            started.answered_before_routing();
+            Ok(req.into_response(answer).map_into_right_body())
+        }
         None => match next.call(req).await {
             Ok(mut res) => {
                 cross_site::strip_stray_cors_headers(&mut res);
@@ -64,7 +67,6 @@ pub async fn edge<B: MessageBody>(
     let res = res.map(|mut res| {
         let headers = res.headers_mut();
         for (name, value) in CONTRACT_HEADERS {
-            let name = HeaderName::from_static(name);
             if !headers.contains_key(&name) {
                 headers.insert(name, HeaderValue::from_static(value));
             }

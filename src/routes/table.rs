@@ -482,6 +482,57 @@ pub const ROUTES: &[(&str, &str)] = &route_pairs::<{ route_count(ENDPOINTS) }>(E
 /// so the guard's check on every request allocates and locks nothing.
 const PUBLIC_PATHS: [&str; public_count(ENDPOINTS)] = public_paths(ENDPOINTS);
 
+/// The paths of [`ENDPOINTS`] that hold no parameter, compared in place
+/// like [`PUBLIC_PATHS`] (see [`static_route`]).
+const STATIC_PATHS: [&str; static_count(ENDPOINTS)] = static_paths(ENDPOINTS);
+
+/// The route `path` is when it names one without parameters. An answer
+/// given before routing (the guard's early `401`) is counted under its
+/// route; asking actix's resource map would walk the patterns again, and
+/// run the regex of each parameterised one ahead of it, on the most
+/// frequent answer there is. No pattern ahead of a static path in the
+/// table matches it (a test holds that), so this is the route the router
+/// would have taken.
+pub fn static_route(path: &str) -> Option<&'static str> {
+    STATIC_PATHS.iter().copied().find(|known| *known == path)
+}
+
+const fn has_parameter(path: &str) -> bool {
+    let bytes = path.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'{' {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
+const fn static_count(table: &[Endpoint]) -> usize {
+    let (mut count, mut i) = (0, 0);
+    while i < table.len() {
+        if !has_parameter(table[i].path) {
+            count += 1;
+        }
+        i += 1;
+    }
+    count
+}
+
+const fn static_paths<const N: usize>(table: &[Endpoint]) -> [&'static str; N] {
+    let mut paths = [""; N];
+    let (mut k, mut i) = (0, 0);
+    while i < table.len() {
+        if !has_parameter(table[i].path) {
+            paths[k] = table[i].path;
+            k += 1;
+        }
+        i += 1;
+    }
+    paths
+}
+
 const fn route_count(table: &[Endpoint]) -> usize {
     let (mut count, mut i) = (0, 0);
     while i < table.len() {
@@ -666,6 +717,33 @@ mod tests {
         }
         assert!(ALLOW.iter().all(|allow| !allow.is_empty()));
         assert_eq!(ROUTES.len(), 60);
+    }
+
+    #[test]
+    fn a_static_path_is_the_route_the_router_takes() {
+        let mut statics = 0;
+        for (i, endpoint) in ENDPOINTS.iter().enumerate() {
+            if has_parameter(endpoint.path) {
+                continue;
+            }
+            statics += 1;
+            assert_eq!(static_route(endpoint.path), Some(endpoint.path));
+            // The router takes the first pattern that matches, in this order.
+            for ahead in &ENDPOINTS[..i] {
+                let pattern = actix_web::dev::ResourceDef::new(ahead.path);
+                assert!(
+                    !pattern.is_match(endpoint.path),
+                    "{} before {}",
+                    ahead.path,
+                    endpoint.path
+                );
+            }
+        }
+        assert_eq!(statics, STATIC_PATHS.len());
+        assert_eq!(static_route("/blog"), Some("/blog"));
+        for path in ["/blog/1", "/blog/", "/auth/google/start", "", "/nowhere"] {
+            assert_eq!(static_route(path), None, "{path}");
+        }
     }
 
     #[test]

@@ -39,6 +39,12 @@ async fn counters_move_with_logins_reads_and_refusals() {
     ] {
         assert_eq!(app.get(&client, path).await.status(), status);
     }
+    // Refused before routing, without a cookie: still counted under the
+    // route, and a parameterised one too.
+    let anonymous = app.client();
+    for path in ["/blog", "/blog/1"] {
+        assert_eq!(app.get(&anonymous, path).await.status(), StatusCode::UNAUTHORIZED);
+    }
     let after = scrape(&app).await;
 
     let moved = |series: &str| value(&after, series) - value(&before, series);
@@ -57,6 +63,11 @@ async fn counters_move_with_logins_reads_and_refusals() {
     );
     assert_eq!(
         moved(r#"tollgate_http_requests_total{method="GET",route="unmatched",status="404"}"#),
+        1.0
+    );
+    assert_eq!(moved(r#"tollgate_http_requests_total{method="GET",route="/blog",status="401"}"#), 1.0);
+    assert_eq!(
+        moved(r#"tollgate_http_requests_total{method="GET",route="/blog/{id}",status="401"}"#),
         1.0
     );
     assert_eq!(
