@@ -96,9 +96,9 @@ pub fn give_back(conn: &mut Conn, limit: &IpLimit, network: &str, at: i64) -> Re
 /// the database's write lock, or a row lock and a transaction on
 /// PostgreSQL, which slowed every other request on the server). A window's
 /// count only grows, so what one instance saw spent stays spent; another
-/// instance learns it at its own first refusal. Only for limits that
-/// nothing gives back ([`give_back`] is for failed logins, counted
-/// elsewhere).
+/// instance learns it at its own first refusal. Failed logins
+/// (`auth::throttle`) are remembered too, though an attempt can be given
+/// back ([`give_back`]): see `LoginThrottle::judge` for why that is sound.
 ///
 /// A refusal from memory is answered after [`Spent::PAUSE`]: a flood's
 /// connections each wait for their answer, so past its limit a flood

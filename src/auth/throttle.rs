@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::OwnedMutexGuard;
 
+use crate::auth::ip_limits::Spent;
 use crate::auth::password::{self, DummyHash, Verified};
 use crate::clock::Clock;
 use crate::config::Settings;
@@ -151,6 +152,9 @@ pub struct LoginThrottle {
     pub per_ip: IpLimit,
     /// IPV6_LIMIT_PREFIX: the network an IPv6 client is counted by.
     v6_prefix: u8,
+    /// The networks this instance has seen refused by `per_ip`, until
+    /// their windows end (see [`LoginThrottle::judge`]).
+    spent: Spent,
     /// DATABASE_TIMEOUT_SECONDS: the longest a password check may wait for
     /// a hashing thread before it is answered `503` instead.
     max_wait: std::time::Duration,
@@ -185,6 +189,7 @@ impl LoginThrottle {
                 settings.login_lockout.as_secs() as i64,
             ),
             v6_prefix: settings.ipv6_limit_prefix,
+            spent: Spent::default(),
             max_wait: settings.database_timeout,
             pool,
             clock,
@@ -235,6 +240,17 @@ impl LoginThrottle {
     /// failure is then recorded in one write transaction: the username's
     /// count, and for an existing account its `login_failed` event (and
     /// `login_locked` when this failure locked the name).
+    ///
+    /// A network the database refused once is refused again from memory
+    /// until its window ends ([`Spent`], after its pause), before the
+    /// username's turn: a flood of wrong passwords from one network
+    /// otherwise costs a write transaction per attempt, each taking the
+    /// network's row lock, and on PostgreSQL those held up the session
+    /// checks served beside them. A window's count only falls when an
+    /// attempt reserved before the refusal turns out right and is given
+    /// back; such an attempt, in flight at the very moment a flood used
+    /// the limit up, is the only way the database could have let the
+    /// network in again within the window, and memory does not.
     pub async fn judge<T, F, Fut>(
         &self,
         key: &str,
@@ -252,19 +268,22 @@ impl LoginThrottle {
             .filter(|_| account.is_login())
             .map(|ip| crate::domain::network_of(ip, self.v6_prefix));
         let (pool, clock) = (&self.pool, &self.clock);
+        if let Some(network) = &network {
+            self.spent.check(&self.per_ip, network, clock.now()).await?;
+        }
         let turn = self.turns.take(key).await;
         let reserved_at = clock.now();
         let found = {
             let key = key.to_owned();
             let now = reserved_at;
-            let (network, per_ip) = (network.clone(), self.per_ip);
-            db::once(pool, now, move |conn, now| {
+            let (asked, per_ip) = (network.clone(), self.per_ip);
+            let found = db::once(pool, now, move |conn, now| {
                 if counted {
                     if let Some(retry_after_secs) = throttle::lockout_remaining(conn, &key, now)? {
                         return Err(ApiError::TooManyAttempts { retry_after_secs });
                     }
                 }
-                if let Some(network) = &network {
+                if let Some(network) = &asked {
                     // Over the limit rolls this transaction back, the
                     // reservation with it.
                     let failures = ip_limits::hit(conn, &per_ip, network, now)?;
@@ -281,7 +300,11 @@ impl LoginThrottle {
                     }
                 })
             })
-            .await?
+            .await;
+            match &network {
+                Some(network) => self.spent.note(&self.per_ip, network, now, found)?,
+                None => found?,
+            }
         };
 
         let user_id = found.as_ref().map(|user| user.id);

@@ -7,7 +7,7 @@
 use reqwest::{Response, StatusCode};
 use serde_json::json;
 
-use crate::support::db::count;
+use crate::support::db::{count, execute};
 use crate::support::{assert_error, eventually, spawn_app_with, tally, TestApp, PASSWORD};
 
 async fn register_as(app: &TestApp, ip: &str, username: &str) -> Response {
@@ -97,6 +97,46 @@ async fn failed_logins_per_ip_are_limited_across_instances_and_usernames() {
     a.advance_clock(600);
     let response = login_as(&a, STUFFER, "Alice", PASSWORD).await;
     assert_eq!(response.status(), StatusCode::OK);
+}
+}
+
+backend_test! {
+async fn a_network_refused_once_is_refused_from_memory_until_its_window_ends() {
+    let a = spawn_app_with(&[
+        ("TRUSTED_PROXIES", "127.0.0.1"),
+        ("LOGIN_MAX_FAILURES_PER_IP", "2"),
+        ("LOGIN_LOCKOUT_SECONDS", "600"),
+    ])
+    .await;
+    let b = a.sibling().await;
+    assert_eq!(register_as(&a, "198.51.100.1", "Alice").await.status(), StatusCode::CREATED);
+    const FLOOD: &str = "203.0.113.9";
+    for name in ["alice", "bob"] {
+        let response = login_as(&a, FLOOD, name, "wrong password").await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    // Instance a hears the database refuse the network once.
+    let refused = login_as(&a, FLOOD, "Alice", PASSWORD).await;
+    assert_error(refused, StatusCode::TOO_MANY_REQUESTS, "too_many_requests").await;
+
+    // The stored count goes (an operator's hand): instance b, which never
+    // saw the refusal, asks the database and checks the password again;
+    // instance a refuses from memory, with the time left in the window.
+    execute(&a, "DELETE FROM ip_limits");
+    let checked = login_as(&b, FLOOD, "alice", "wrong password").await;
+    assert_eq!(checked.status(), StatusCode::UNAUTHORIZED);
+    let remembered = login_as(&a, FLOOD, "Alice", PASSWORD).await;
+    let wait = retry_after(&remembered);
+    assert!((1..=600).contains(&wait), "Retry-After {wait}");
+    assert_error(remembered, StatusCode::TOO_MANY_REQUESTS, "too_many_requests").await;
+    assert_eq!(count(&a, "SELECT COUNT(*) AS n FROM ip_limits"), 1, "a's refusal wrote nothing");
+
+    // Only that network, and only until its window ends.
+    let other = login_as(&a, "203.0.113.10", "Alice", PASSWORD).await;
+    assert_eq!(other.status(), StatusCode::OK);
+    a.advance_clock(600);
+    let later = login_as(&a, FLOOD, "Alice", PASSWORD).await;
+    assert_eq!(later.status(), StatusCode::OK);
 }
 }
 
