@@ -180,6 +180,7 @@ scenarios() {
   wrk_run "$rows" "S2" "$server_pid" "$base" -t1 -c64 -s bench/lua/reread.lua
   ceiling_run "$rows" C3
   wrk_run "$rows" "S3" "$server_pid" "$base/blog" -t1 -c64
+  guard_rounds "$rows"
   # S4 and S5 together: the storm, and a light check_session probe (a few
   # hundred requests a second, so that it measures latency, not capacity).
   # One hash's time is measured on the server's core just before and just
@@ -375,6 +376,24 @@ big_post_body() {
   local i
   for i in $(seq 1 36); do
     printf '## Section %d\\n\\nA paragraph of a long article, with **bold words**, *emphasis*, `inline code` and [a link](https://example.com/notes/%d) as a real one carries. It goes on for a while, so that the section reads like one: another sentence, then another, until the paragraph is as long as those in a magazine piece.\\n\\n- a first point\\n- a second point, a little longer\\n\\n' "$i" "$i"
+  done
+}
+
+# guard_rounds ROWS: S3 and its ceiling taking turns for $rounds rounds of
+# half a scenario each (the first of a round taking turns), into
+# ROWS.guard as C3r and S3r rows. S3's target (0.9) is close to 1, and
+# the ceiling alone moved between 8.5 and 12.5 µs per answer within one
+# run: the report judges S3 on the median of the rounds' ratios.
+guard_rounds() {
+  local rows=$1 round kind
+  for round in $(seq 1 "$rounds"); do
+    for kind in $( ((round % 2)) && echo "C3r S3r" || echo "S3r C3r"); do
+      if [ "$kind" = C3r ]; then
+        seconds=$(((seconds + 1) / 2)) ceiling_run "$rows.guard" "$kind"
+      else
+        seconds=$(((seconds + 1) / 2)) wrk_run "$rows.guard" "$kind" "$server_pid" "$base/blog" -t1 -c64
+      fi
+    done
   done
 }
 
@@ -746,7 +765,12 @@ for backend in "${backends[@]}"; do
     if [ "$backend" = postgres ]; then t1=0.25 t2=0.33; else t1=0.5 t2=0.40; fi
     echo "| S1 ≥ $t1 × ceiling | $(awk -v a="$s1" -v b="$c1" 'BEGIN { printf "%.2f", a / b }') | $(ok "$s1 >= $t1 * $c1") |"
     echo "| S2 ≥ $t2 × ceiling | $(awk -v a="$s2" -v b="$c2" 'BEGIN { printf "%.2f", a / b }') | $(ok "$s2 >= $t2 * $c2") |"
-    echo "| S3 ≥ 0.9 × ceiling | $(awk -v a="$s3" -v b="$c3" 'BEGIN { printf "%.2f", a / b }') | $(ok "$s3 >= 0.9 * $c3") |"
+    # S3 by the median of its rounds beside the ceiling (guard_rounds).
+    s3r=$(paste -d' ' <(grep '^S3r|' "$rows.guard" | cut -d'|' -f2) <(grep '^C3r|' "$rows.guard" | cut -d'|' -f2) |
+      awk '{ printf "%.3f\n", $1 / $2 }')
+    s3m=$(median <<< "$s3r")
+    echo "| S3 ≥ 0.9 × ceiling (median of $rounds rounds taking turns with it) | $(awk -v m="$s3m" 'BEGIN { printf "%.2f", m }') | $(ok "$s3m >= 0.9") |"
+    echo "| (the rounds' ratios; the single run above: $(awk -v a="$s3" -v b="$c3" 'BEGIN { printf "%.2f", a / b }')) | $(paste -sd' ' <<< "$s3r" | sed 's/ /, /g') | |"
     echo "| S4 ≥ 0.9 × bcrypt limit ($limit logins/s: one hash took $(awk '{ printf "%.1f ms before and %.1f ms after", $1, $2 }' "$rows.hash") the storm) | $(awk -v a="$s4" -v l="$limit" 'BEGIN { printf "%.2f", a / l }') | $(ok "$s4 >= 0.9 * $limit") |"
     echo "| S5 p99 ≤ 5 × S1 p99 | ${s5_p99} ms vs ${s1_p99} ms | $(ok "$s5_p99 <= 5 * $s1_p99") |"
     s7k=$(to_ms "$(field "$rows" S7pk 3)"); s7u=$(to_ms "$(field "$rows" S7pu 3)")
