@@ -467,6 +467,9 @@ publishing() {
   echo "$(($(date +%s) - started))" > "$rows.seed-time"
   prepare_reader postsbig
   wrk_run "$rows" P1 "$server_pid" "$base/blog" -t1 -c64 -H "Cookie: $COOKIE"
+  # Page 1 as long as the 12 posts' (P1s): the same answer, for the
+  # within-20 % target (a page of 20 summaries is a longer answer).
+  wrk_run "$rows" P1e "$server_pid" "$base/blog?per_page=12" -t1 -c64 -H "Cookie: $COOKIE"
   wrk_run "$rows" P2 "$server_pid" "$base/blog?page=$((posts_count / 40))" -t1 -c64 -H "Cookie: $COOKIE"
   # The same page by cursor: the `next` of the page before it.
   local cursor
@@ -820,11 +823,12 @@ for backend in "${backends[@]}"; do
     echo
     echo "| scenario | req/s | p50 | p99 | server CPU/req | server + PostgreSQL CPU/req | peak RSS |"
     echo "|---|---|---|---|---|---|---|"
-    for s in P1s P1 P2 P2c P3s P3 P6 C5 P5 C6 G1 C4 P4; do
+    for s in P1s P1 P1e P2 P2c P3s P3 P6 C5 P5 C6 G1 C4 P4; do
       IFS='|' read -r _ rps p50 p99 cpu rss _ both < <(grep "^$s|" "$p")
       case $s in
         P1s) name="\`GET /blog\`, page 1, 12 posts" ;;
         P1) name="\`GET /blog\`, page 1, $posts_count posts" ;;
+        P1e) name="\`GET /blog?per_page=12\`, page 1 as long as the 12 posts', $posts_count posts" ;;
         P2) name="\`GET /blog?page=$((posts_count / 40))\`, the middle of $posts_count posts" ;;
         P3s) name="\`GET /blog/{slug}\`, a re-read by slug, 12 posts" ;;
         P2c) name="\`GET /blog?after=…\`, the same page by cursor" ;;
@@ -845,8 +849,11 @@ for backend in "${backends[@]}"; do
     echo "|---|---|---|"
     for s in P1 P3; do
       small=$(field "$p" "${s}s|" 2); big=$(field "$p" "$s|" 2)
-      echo "| $s with $posts_count posts within 20 % of 12 posts | $big vs $small req/s ($(awk -v a="$big" -v b="$small" 'BEGIN { printf "%+.0f %%", (a / b - 1) * 100 }')) | $(ok "$big >= 0.8 * $small") |"
+      # Page 1 is judged on answers of one length (P1e: 12 summaries).
+      [ "$s" = P1 ] && big=$(field "$p" "P1e|" 2)
+      echo "| $s with $posts_count posts within 20 % of 12 posts$([ "$s" = P1 ] && echo ", 12 summaries each") | $big vs $small req/s ($(awk -v a="$big" -v b="$small" 'BEGIN { printf "%+.0f %%", (a / b - 1) * 100 }')) | $(ok "$big >= 0.8 * $small") |"
     done
+    echo "| (not a target) page 1 of 20 summaries against the 12 posts' | $(field "$p" "P1|" 2) vs $(field "$p" "P1s|" 2) req/s | |"
     demo_ratio=$(awk -v a="$(field "$p" "P5|" 2)" -v b="$(field "$p" "C5|" 2)" 'BEGIN { printf "%.3f", a / b }')
     big_ratio=$(awk -v a="$(field "$p" "P4|" 2)" -v b="$(field "$p" "C4|" 2)" 'BEGIN { printf "%.3f", a / b }')
     echo "| the long post × its ceiling ≥ 0.9 × the demo post × its ceiling | $big_ratio vs $demo_ratio | $(ok "$big_ratio >= 0.9 * $demo_ratio") |"

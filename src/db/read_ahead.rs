@@ -125,9 +125,8 @@ impl ReadAhead for SessionsAndMeters {
                     let found = sessions::read_ahead::read_sqlite(c, &hashes);
                     sessions::read_ahead::sheet(&hashes, found)
                 });
-                let meters = metered.and_then(|keys| {
-                    unlocks::read_ahead::sheet(unlocks::read_ahead::read_sqlite(c, &keys))
-                });
+                let meters =
+                    metered.and_then(|keys| unlocks::read_ahead::read_sqlite(c, &keys).ok());
                 let gifts = gifts.and_then(|keys| {
                     gifts::read_ahead::sheet(gifts::read_ahead::read_sqlite(c, &keys))
                 });

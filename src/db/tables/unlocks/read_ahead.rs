@@ -101,7 +101,9 @@ const READ_AHEAD: &str = concat!(
 /// SQLite's read-ahead: what `READ_AHEAD` reads, with the keys as one JSON
 /// array of `[token_hash, month, day, post_id, slug]` (one of the last two
 /// null), so that the text is the same for any number of them and each
-/// connection prepares it once. Each statement on SQLite is a read
+/// connection prepares it once. A row names its key by its place in the
+/// array, not by echoing it: the key is at hand already, and its token
+/// hash and slug need not be read back and copied again. Each statement on SQLite is a read
 /// transaction of its own, whose file locks (two `fcntl` calls) and
 /// Diesel's rendering of the query cost more than its lookups: read one
 /// by one, a re-read's meter was a fifth of its CPU. SQLite's planner walks
@@ -112,7 +114,7 @@ const READ_AHEAD: &str = concat!(
 /// `READ_AHEAD_SQLITE_TAIL`.
 const READ_AHEAD_SQLITE: &str = concat!(
     "
-    SELECT q.token_hash, q.month, q.day, q.post_id AS asked_id, q.slug AS asked_slug, s.user_id, ",
+    SELECT q.key AS asked, s.user_id, ",
     post_columns!(),
     ",
            (SELECT COUNT(*) FROM unlocks u
@@ -128,7 +130,7 @@ const READ_AHEAD_SQLITE: &str = concat!(
            COALESCE((SELECT h.post_id = p.id AND h.day = q.day FROM paywall_hits h
                      WHERE h.user_id = s.user_id
                      ORDER BY h.at DESC, h.post_id DESC LIMIT 1), 0) AS refusal_counted
-    FROM (SELECT value ->> 0 AS token_hash, value ->> 1 AS month, value ->> 2 AS day,
+    FROM (SELECT key, value ->> 0 AS token_hash, value ->> 1 AS month, value ->> 2 AS day,
                  value ->> 3 AS post_id, value ->> 4 AS slug
           FROM json_each("
 );
@@ -184,22 +186,37 @@ pub async fn read_pg(
     diesel_async::RunQueryDsl::load(read, &mut conn).await
 }
 
-/// SQLite's read-ahead of `keys` (`READ_AHEAD_SQLITE`).
-pub fn read_sqlite(
-    c: &mut SqliteConnection,
-    keys: &[(&str, &Asked)],
-) -> QueryResult<Vec<ReadAheadRow>> {
+/// SQLite's read-ahead of `keys` (`READ_AHEAD_SQLITE`), as the chunk's
+/// jobs look it up.
+pub fn read_sqlite(c: &mut SqliteConnection, keys: &[(&str, &Asked)]) -> QueryResult<Sheet> {
     type Key<'a> = (&'a str, i32, i32, Option<i64>, Option<&'a str>);
-    let keys: Vec<Key<'_>> = keys
+    let json: Vec<Key<'_>> = keys
         .iter()
         .map(|(hash, asked)| match &asked.post {
             PostRef::Id(id) => (*hash, asked.month.index(), asked.day, Some(*id), None),
             PostRef::Slug(slug) => (*hash, asked.month.index(), asked.day, None, Some(&**slug)),
         })
         .collect();
-    let keys = serde_json::to_string(&keys)
+    let json = serde_json::to_string(&json)
         .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
-    ReadAheadSqlite { keys }.load(c)
+    let rows: Vec<SqliteAheadRow> = ReadAheadSqlite { keys: json }.load(c)?;
+    let mut found = Sheet::new();
+    for row in rows {
+        // json_each's key: the row's place in `keys`.
+        let Some((hash, asked)) = usize::try_from(row.asked).ok().and_then(|i| keys.get(i)) else {
+            continue;
+        };
+        let metered = Metered {
+            user_id: row.user_id,
+            post: row.post,
+            meter: row.meter,
+        };
+        found
+            .entry((*hash).to_owned())
+            .or_default()
+            .push(((*asked).clone(), metered));
+    }
+    Ok(found)
 }
 
 /// What a read-ahead found, as the chunk's jobs look it up; `None` when it
@@ -283,7 +300,21 @@ impl QueryFragment<Sqlite> for ReadAheadSqlite {
     }
 }
 
-/// A row of `READ_AHEAD` or `READ_AHEAD_SQLITE`.
+/// A row of `READ_AHEAD_SQLITE`.
+#[derive(QueryableByName)]
+struct SqliteAheadRow {
+    /// The key's place in the array of keys.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    asked: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    user_id: i64,
+    #[diesel(embed)]
+    post: Option<PostRow>,
+    #[diesel(embed)]
+    meter: MeterState,
+}
+
+/// A row of `READ_AHEAD`.
 #[derive(QueryableByName)]
 pub struct ReadAheadRow {
     #[diesel(sql_type = diesel::sql_types::Text)]
