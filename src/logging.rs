@@ -129,15 +129,16 @@ impl<'writer> FormatFields<'writer> for OneLineFields {
 }
 
 /// The log's output behind its background thread (tracing-appender's
-/// worker), written out at most once per `pause`. That thread takes what is
-/// queued, writes it here, then flushes; were every flush written at once,
-/// a server answering a request at a time would write each line by itself,
-/// and each request would wake the thread that writes it, a system call and
-/// two context switches on the request's core. So a flush within `pause` of
-/// the last one first sleeps out the rest of `pause`: while the thread
-/// sleeps it is not waiting on its queue, so lines are queued without
-/// waking anyone, and the next flush writes all of them at once. A line
-/// after a quiet spell is written at once.
+/// worker), flushed at most once per `pause` (a full buffer is written
+/// whenever it fills). That thread takes what is queued, writes it here,
+/// then flushes; were every flush written at once, a server answering a
+/// request at a time would write each line by itself, and each request
+/// would wake the thread that writes it, a system call and two context
+/// switches on the request's core. So a flush within `pause` of the last
+/// one first sleeps out the rest of `pause`: while the thread sleeps it is
+/// not waiting on its queue, so lines are queued without waking anyone,
+/// and the next round writes all of them at once. A line waits about two
+/// pauses at most; one after a quiet spell is written at once.
 pub struct Paced<W: std::io::Write> {
     inner: W,
     pause: std::time::Duration,

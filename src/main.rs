@@ -136,9 +136,10 @@ fn main() -> ExitCode {
     // Log lines are written by a background thread, so a request never
     // waits on stdout; colours only for a terminal, never in a log file.
     // The buffer turns a burst of lines into one write (stdout alone makes a
-    // system call per line), and the thread writes at most once a
+    // system call per line), and the thread flushes at most once a
     // millisecond (logging::Paced), so a busy server's requests hand it
-    // their lines without waking it; no line waits longer than that.
+    // their lines without waking it; a line waits a couple of
+    // milliseconds at most.
     let (writer, _flush_on_exit) = tracing_appender::non_blocking(tollgate::logging::Paced::new(
         std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout()),
         std::time::Duration::from_millis(1),

@@ -152,14 +152,17 @@ async fn round_trips_per_request() {
         let figures = measure().await;
         report("sqlite", &figures);
         assert_eq!(figures.check_session.statements, 1);
-        // The session, then the post with the month's unlocks, by id or
-        // by slug alike.
+        // The meters' read-ahead (the post with the month's unlocks, by id
+        // or by slug alike), then the session: a lone request's is read
+        // by itself.
         assert!(figures.re_read.statements <= 2);
         assert!(
             figures.re_read_by_slug.statements <= 2,
             "{:?}",
             figures.re_read_by_slug
         );
+        // A refusal seen before: the read-ahead says so too.
+        assert!(figures.paywalled.statements <= 2, "{:?}", figures.paywalled);
     })
     .await;
 

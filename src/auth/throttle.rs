@@ -243,14 +243,16 @@ impl LoginThrottle {
     ///
     /// A network the database refused once is refused again from memory
     /// until its window ends ([`Spent`], after its pause), before the
-    /// username's turn: a flood of wrong passwords from one network
-    /// otherwise costs a write transaction per attempt, each taking the
-    /// network's row lock, and on PostgreSQL those held up the session
-    /// checks served beside them. A window's count only falls when an
-    /// attempt reserved before the refusal turns out right and is given
-    /// back; such an attempt, in flight at the very moment a flood used
-    /// the limit up, is the only way the database could have let the
-    /// network in again within the window, and memory does not.
+    /// username's turn and its lockout (so a locked name tried from such a
+    /// network is answered with the network's refusal): a flood of wrong
+    /// passwords from one network would otherwise cost a write
+    /// transaction per attempt, each taking the network's row lock, and
+    /// on PostgreSQL keep the pool's connections from the session checks
+    /// served beside it. A window's count only falls when an attempt
+    /// reserved before the refusal is given back (its password was right,
+    /// or it went unanswered: the hashing queue full, the database
+    /// failing), or by hand; memory ignores that fall, so it can be
+    /// stricter than the database within the window, never looser.
     pub async fn judge<T, F, Fut>(
         &self,
         key: &str,

@@ -95,11 +95,11 @@ impl ReadAhead for SessionsAndMeters {
     /// costs PostgreSQL; one statement for sessions and meters was measured
     /// to cost as much as the two (docs/performance.md). On SQLite each
     /// kind is a statement of its own, its keys as one JSON array so that
-    /// it is prepared once. Meters read that way took a fifth off a
-    /// re-read's CPU (S2, `bench/results/2026-11-27-sqlite-meters.md`):
-    /// each job's own read was a statement Diesel renders on every call,
-    /// and a read transaction of its own, whose file locks cost more than
-    /// its lookups.
+    /// it is prepared once. Each job's own read of its meter would be a
+    /// statement Diesel renders on every call, and a read transaction of
+    /// its own, whose file locks cost more than its lookups: read ahead,
+    /// a re-read costs a fifth less CPU (S2,
+    /// `bench/results/2026-11-27-sqlite-meters.md`).
     fn read(conn: &mut Conn, lookups: &[&Lookup]) -> Vec<Ahead> {
         let mut hashes = Vec::with_capacity(lookups.len());
         let mut metered = Vec::new();

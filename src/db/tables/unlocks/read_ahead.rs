@@ -103,10 +103,11 @@ const READ_AHEAD: &str = concat!(
 /// null), so that the text is the same for any number of them and each
 /// connection prepares it once. A row names its key by its place in the
 /// array, not by echoing it: the key is at hand already, and its token
-/// hash and slug need not be read back and copied again. Each statement on SQLite is a read
-/// transaction of its own, whose file locks (two `fcntl` calls) and
-/// Diesel's rendering of the query cost more than its lookups: read one
-/// by one, a re-read's meter was a fifth of its CPU. SQLite's planner walks
+/// hash and slug need not be read back and copied again. Each statement
+/// on SQLite is a read transaction of its own, whose file locks (two
+/// `fcntl` calls) and Diesel's rendering of the query cost more than its
+/// lookups: read one by one, a re-read's meter is a fifth of its CPU.
+/// SQLite's planner walks
 /// the indexes per key (`EXPLAIN QUERY PLAN`: the session by its unique
 /// token hash, the post by its primary key, a slug by the live posts'
 /// unique index, each count by its table's key, the latest refusal by
