@@ -480,11 +480,11 @@ pub const ROUTES: &[(&str, &str)] = &route_pairs::<{ route_count(ENDPOINTS) }>(E
 
 /// The paths of [`ENDPOINTS`] anyone may call. An array compared in place,
 /// so the guard's check on every request allocates and locks nothing.
-const PUBLIC_PATHS: [&str; public_count(ENDPOINTS)] = public_paths(ENDPOINTS);
+const PUBLIC_PATHS: [&str; path_count(ENDPOINTS, Paths::Public)] = paths(ENDPOINTS, Paths::Public);
 
 /// The paths of [`ENDPOINTS`] that hold no parameter, compared in place
 /// like [`PUBLIC_PATHS`] (see [`static_route`]).
-const STATIC_PATHS: [&str; static_count(ENDPOINTS)] = static_paths(ENDPOINTS);
+const STATIC_PATHS: [&str; path_count(ENDPOINTS, Paths::Static)] = paths(ENDPOINTS, Paths::Static);
 
 /// The route `path` is when it names one without parameters. An answer
 /// given before routing (the guard's early `401`) is counted under its
@@ -509,10 +509,28 @@ const fn has_parameter(path: &str) -> bool {
     false
 }
 
-const fn static_count(table: &[Endpoint]) -> usize {
+/// Which of the table's paths an array holds.
+#[derive(Clone, Copy)]
+enum Paths {
+    /// The endpoints anyone may call.
+    Public,
+    /// The paths without parameters.
+    Static,
+}
+
+impl Paths {
+    const fn holds(self, endpoint: &Endpoint) -> bool {
+        match self {
+            Paths::Public => matches!(endpoint.access, Access::Public),
+            Paths::Static => !has_parameter(endpoint.path),
+        }
+    }
+}
+
+const fn path_count(table: &[Endpoint], which: Paths) -> usize {
     let (mut count, mut i) = (0, 0);
     while i < table.len() {
-        if !has_parameter(table[i].path) {
+        if which.holds(&table[i]) {
             count += 1;
         }
         i += 1;
@@ -520,11 +538,11 @@ const fn static_count(table: &[Endpoint]) -> usize {
     count
 }
 
-const fn static_paths<const N: usize>(table: &[Endpoint]) -> [&'static str; N] {
+const fn paths<const N: usize>(table: &[Endpoint], which: Paths) -> [&'static str; N] {
     let mut paths = [""; N];
     let (mut k, mut i) = (0, 0);
     while i < table.len() {
-        if !has_parameter(table[i].path) {
+        if which.holds(&table[i]) {
             paths[k] = table[i].path;
             k += 1;
         }
@@ -555,30 +573,6 @@ const fn route_pairs<const N: usize>(table: &[Endpoint]) -> [(&'static str, &'st
         i += 1;
     }
     pairs
-}
-
-const fn public_count(table: &[Endpoint]) -> usize {
-    let (mut count, mut i) = (0, 0);
-    while i < table.len() {
-        if matches!(table[i].access, Access::Public) {
-            count += 1;
-        }
-        i += 1;
-    }
-    count
-}
-
-const fn public_paths<const N: usize>(table: &[Endpoint]) -> [&'static str; N] {
-    let mut paths = [""; N];
-    let (mut k, mut i) = (0, 0);
-    while i < table.len() {
-        if matches!(table[i].access, Access::Public) {
-            paths[k] = table[i].path;
-            k += 1;
-        }
-        i += 1;
-    }
-    paths
 }
 
 /// The prefix of the paths of signing in with other providers, all public

@@ -13,13 +13,17 @@ use super::super::posts::{post_columns, PostRow};
 use super::{Asked, MeterState, PostRef};
 use crate::db::engine::statement::prepared;
 
-/// What the read-ahead found for one session's metered read.
-#[derive(Clone)]
+/// What the read-ahead found for one session's metered read (the columns
+/// both read-aheads return after their key).
+#[derive(Clone, QueryableByName)]
 pub struct Metered {
     /// The session's user, as this statement saw it.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub user_id: i64,
     /// `None`: no live, published post has that id.
+    #[diesel(embed)]
     pub post: Option<PostRow>,
+    #[diesel(embed)]
     pub meter: MeterState,
 }
 
@@ -107,11 +111,10 @@ const READ_AHEAD: &str = concat!(
 /// on SQLite is a read transaction of its own, whose file locks (two
 /// `fcntl` calls) and Diesel's rendering of the query cost more than its
 /// lookups: read one by one, a re-read's meter is a fifth of its CPU.
-/// SQLite's planner walks
-/// the indexes per key (`EXPLAIN QUERY PLAN`: the session by its unique
-/// token hash, the post by its primary key, a slug by the live posts'
-/// unique index, each count by its table's key, the latest refusal by
-/// `paywall_hits_latest`). The parameter goes between this and
+/// SQLite's planner walks the indexes per key (`EXPLAIN QUERY PLAN`: the
+/// session by its unique token hash, the post by its primary key, a slug
+/// by the live posts' unique index, each count by its table's key, the
+/// latest refusal by `paywall_hits_latest`). The parameter goes between this and
 /// `READ_AHEAD_SQLITE_TAIL`.
 const READ_AHEAD_SQLITE: &str = concat!(
     "
@@ -207,15 +210,10 @@ pub fn read_sqlite(c: &mut SqliteConnection, keys: &[(&str, &Asked)]) -> QueryRe
         let Some((hash, asked)) = usize::try_from(row.asked).ok().and_then(|i| keys.get(i)) else {
             continue;
         };
-        let metered = Metered {
-            user_id: row.user_id,
-            post: row.post,
-            meter: row.meter,
-        };
         found
             .entry((*hash).to_owned())
             .or_default()
-            .push(((*asked).clone(), metered));
+            .push(((*asked).clone(), row.found));
     }
     Ok(found)
 }
@@ -236,15 +234,10 @@ pub fn sheet(rows: QueryResult<Vec<ReadAheadRow>>) -> Option<Sheet> {
             day: row.day,
             post,
         };
-        let metered = Metered {
-            user_id: row.user_id,
-            post: row.post,
-            meter: row.meter,
-        };
         found
             .entry(row.token_hash)
             .or_default()
-            .push((asked, metered));
+            .push((asked, row.found));
     }
     Some(found)
 }
@@ -307,12 +300,8 @@ struct SqliteAheadRow {
     /// The key's place in the array of keys.
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     asked: i64,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    user_id: i64,
     #[diesel(embed)]
-    post: Option<PostRow>,
-    #[diesel(embed)]
-    meter: MeterState,
+    found: Metered,
 }
 
 /// A row of `READ_AHEAD`.
@@ -328,11 +317,6 @@ pub struct ReadAheadRow {
     asked_id: Option<i64>,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
     asked_slug: Option<String>,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    user_id: i64,
-    /// `None`: no live, published post has that id.
     #[diesel(embed)]
-    post: Option<PostRow>,
-    #[diesel(embed)]
-    meter: MeterState,
+    found: Metered,
 }
