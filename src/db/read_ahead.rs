@@ -208,7 +208,6 @@ mod tests {
     use crate::db::tables::sessions::{find_live, insert, touch, NewSession};
     use crate::db::tables::{posts, users};
     use crate::domain::{Month, Username};
-    use diesel::SqliteConnection;
 
     /// A time after every demo post's.
     const LATER: i64 = 1_800_000_000;
@@ -413,7 +412,7 @@ mod tests {
             .join("read_ahead.db")
             .to_string_lossy()
             .into_owned();
-        let conn = &mut DbConnection::Sqlite(SqliteConnection::establish(&path).unwrap());
+        let conn = &mut DbConnection::Sqlite(crate::db::engine::open_sqlite(&path).unwrap());
         migrate(conn).unwrap();
         let mut hashes = Vec::new();
         for n in 0..5 {

@@ -130,8 +130,33 @@ const fn delete(attach: fn(Route) -> Route) -> Handler {
 }
 
 /// The contract's routes, written once (see the module's doc). A public
-/// path is matched exactly: `/login/` is not `/login`.
+/// path is matched exactly: `/login/` is not `/login`. actix tries the
+/// routes in this order, each pattern in turn until one matches, so the
+/// paths a reader's SPA calls most come first, the static ones (a string
+/// comparison each) ahead of the post's pattern (a regex): what comes
+/// after them is never tried for them. (A static path must still come
+/// before any pattern that would match it: a test holds that.)
 pub const ENDPOINTS: &[Endpoint] = &[
+    Endpoint {
+        path: "/check_session",
+        access: Access::Public,
+        reads_ahead: ReadsAhead::Session,
+        handlers: &[get(|r| r.to(auth::check_session))],
+    },
+    Endpoint {
+        path: LISTING_PATH,
+        // Public when PUBLIC_LISTING is on: a front page's titles.
+        access: Access::Listing,
+        reads_ahead: ReadsAhead::Session,
+        handlers: &[get(|r| r.to(blog::list))],
+    },
+    Endpoint {
+        path: "/blog/{id}",
+        access: Access::Session,
+        // A free reader's re-read goes to the database once.
+        reads_ahead: ReadsAhead::Meter,
+        handlers: &[get(|r| r.to(blog::read))],
+    },
     Endpoint {
         path: "/register",
         access: Access::Public,
@@ -199,30 +224,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
         handlers: &[get(|r| r.to(providers::callback))],
     },
     Endpoint {
-        path: "/check_session",
-        access: Access::Public,
-        reads_ahead: ReadsAhead::Session,
-        handlers: &[get(|r| r.to(auth::check_session))],
-    },
-    Endpoint {
         path: "/logout",
         access: Access::Session,
         reads_ahead: ReadsAhead::Session,
         handlers: &[delete(|r| r.to(auth::logout))],
-    },
-    Endpoint {
-        path: LISTING_PATH,
-        // Public when PUBLIC_LISTING is on: a front page's titles.
-        access: Access::Listing,
-        reads_ahead: ReadsAhead::Session,
-        handlers: &[get(|r| r.to(blog::list))],
-    },
-    Endpoint {
-        path: "/blog/{id}",
-        access: Access::Session,
-        // A free reader's re-read goes to the database once.
-        reads_ahead: ReadsAhead::Meter,
-        handlers: &[get(|r| r.to(blog::read))],
     },
     Endpoint {
         path: "/blog/{id}/gift",

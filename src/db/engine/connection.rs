@@ -144,6 +144,31 @@ impl Backend {
     }
 }
 
+/// Opens a connection to the SQLite file at `path`. Every SQLite
+/// connection of the process is opened here, so that the first one puts
+/// SQLite in multi-thread mode before SQLite initializes itself.
+///
+/// SQLite's default (serialized) mode locks a connection's mutex on every
+/// call into it: each column read, bind, step and reset, about fifty lock
+/// and unlock pairs for a metered re-read. Tollgate never shares a
+/// connection between threads at once (the pool hands each to one job at
+/// a time), which is all multi-thread mode asks.
+pub fn open_sqlite(path: &str) -> ConnectionResult<SqliteConnection> {
+    static MULTI_THREAD: std::sync::Once = std::sync::Once::new();
+    MULTI_THREAD.call_once(|| {
+        // SAFETY: `sqlite3_config` must not run beside any other SQLite
+        // call, nor after SQLite has initialized itself (then it only
+        // answers SQLITE_MISUSE). It runs once, before this process's
+        // first SQLite connection: every one is opened through here.
+        let answer =
+            unsafe { libsqlite3_sys::sqlite3_config(libsqlite3_sys::SQLITE_CONFIG_MULTITHREAD) };
+        if answer != libsqlite3_sys::SQLITE_OK {
+            tracing::debug!(answer, "SQLite stays in serialized mode");
+        }
+    });
+    SqliteConnection::establish(path)
+}
+
 /// Opens connections for the pool, of the kind the backend names.
 #[derive(Debug)]
 pub struct Manager {
@@ -166,8 +191,7 @@ impl Manager {
         let millis = self.timeout.as_millis();
         match &self.backend {
             Backend::Sqlite { path } => {
-                let mut conn =
-                    SqliteConnection::establish(path).map_err(r2d2::Error::ConnectionError)?;
+                let mut conn = open_sqlite(path).map_err(r2d2::Error::ConnectionError)?;
                 // (WAL, set in `connect`, lets readers proceed while one
                 // writer commits.) busy_timeout makes a writer wait for the
                 // lock, up to DATABASE_TIMEOUT_SECONDS, instead of failing at
@@ -258,7 +282,7 @@ pub(super) fn manager(settings: &Settings) -> anyhow::Result<Manager> {
         owner_only(path).with_context(|| {
             format!("cannot make the SQLite database {path:?} private (DATABASE_URL)")
         })?;
-        let mut conn = SqliteConnection::establish(path)
+        let mut conn = open_sqlite(path)
             .with_context(|| format!("cannot open the SQLite database {path:?} (DATABASE_URL)"))?;
         conn.batch_execute(&format!(
             "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL;",
@@ -338,7 +362,7 @@ mod tests {
         assert_eq!(mode(&old), 0o600);
         assert_eq!(mode(&format!("{old}-wal")), 0o600);
         // SQLite opens what was made, and makes its WAL files alike.
-        let mut conn = SqliteConnection::establish(&new).unwrap();
+        let mut conn = open_sqlite(&new).unwrap();
         conn.batch_execute("PRAGMA journal_mode = WAL; CREATE TABLE t (n INTEGER);")
             .unwrap();
         assert_eq!(mode(&format!("{new}-wal")), 0o600);

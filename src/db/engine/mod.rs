@@ -35,7 +35,9 @@ use thread_local::ThreadLocal;
 
 pub(crate) use connection::direct;
 use connection::manager;
-pub use connection::{connect_one, ping, Backend, Conn, DbConnection, Manager, Pooled};
+pub use connection::{
+    connect_one, open_sqlite, ping, Backend, Conn, DbConnection, Manager, Pooled,
+};
 pub use error::{is_unique_violation, Error};
 pub use migrations::migrate;
 #[cfg(test)]

@@ -68,7 +68,7 @@ pub fn on_postgres(name: &str, test: impl FnOnce(&str) + std::panic::UnwindSafe)
 pub fn on_each_backend(name: &str, test: impl Fn(&mut Conn) + std::panic::RefUnwindSafe) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(format!("{name}.db"));
-    let sqlite = diesel::SqliteConnection::establish(&path.to_string_lossy()).unwrap();
+    let sqlite = super::open_sqlite(&path.to_string_lossy()).unwrap();
     test(&mut super::DbConnection::Sqlite(sqlite));
     on_postgres(name, |url| {
         test(&mut super::DbConnection::Postgres(

@@ -76,7 +76,6 @@ mod tests {
     use diesel::sql_types::BigInt;
 
     use diesel::connection::SimpleConnection;
-    use diesel::sqlite::SqliteConnection;
 
     use super::*;
 
@@ -103,7 +102,7 @@ mod tests {
     fn a_transaction_inside_a_write_transaction_is_a_savepoint() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("tx.db").to_string_lossy().into_owned();
-        let mut conn = DbConnection::Sqlite(SqliteConnection::establish(&path).unwrap());
+        let mut conn = DbConnection::Sqlite(crate::db::engine::open_sqlite(&path).unwrap());
         conn.batch_execute("CREATE TABLE t (n INTEGER)").unwrap();
 
         write_transaction(&mut conn, |conn| {

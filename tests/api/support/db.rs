@@ -7,7 +7,7 @@
 use diesel::connection::SimpleConnection;
 use diesel::query_builder::SqlQuery;
 use diesel::query_dsl::LoadQuery;
-use diesel::{Connection, RunQueryDsl, SqliteConnection};
+use diesel::{Connection, RunQueryDsl};
 
 pub use tollgate::db::billing::{apply_event, Applied};
 pub use tollgate::db::pg::PgConn as PgConnection;
@@ -69,7 +69,7 @@ impl TestApp {
             }
             None => {
                 let mut conn =
-                    SqliteConnection::establish(&self.database_url).expect("the test db");
+                    tollgate::db::engine::open_sqlite(&self.database_url).expect("the test db");
                 conn.batch_execute("PRAGMA busy_timeout = 5000;")
                     .expect("busy timeout");
                 DbConnection::Sqlite(conn)
