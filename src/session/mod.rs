@@ -173,8 +173,8 @@ pub async fn lookup(
                 sessions::touch(conn, &session.id, now, expires_at, &ip)
             })?;
         }
-        let has_password = user.has_password();
-        let user = user.to_user(now);
+        let has_password = user.has_password;
+        let user = user.into_user(now);
         let metering = match (&asked, free_reads) {
             (Some(asked), Some(free_reads)) => {
                 let reading = Reading {

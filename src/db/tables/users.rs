@@ -34,25 +34,84 @@ impl UserRow {
 
     /// The user as the API shows them at `now`: the plan in force then.
     pub fn to_user(&self, now: i64) -> User {
-        User {
-            id: self.id,
-            username: self.username.clone(),
-            plan: Plan::in_force(self.stored_plan(), self.premium_until, now),
-            role: self.role(),
-            created_at: self.created_at,
-        }
+        shown(
+            self.id,
+            self.username.clone(),
+            (&self.plan, self.premium_until, now),
+            &self.role,
+            self.created_at,
+        )
     }
 
     pub fn role(&self) -> Role {
-        // The CHECK constraint allows only the three roles.
-        Role::parse(&self.role).unwrap_or_default()
+        stored_role(&self.role)
     }
 
     /// The plan as stored, without a grant.
     pub fn stored_plan(&self) -> Plan {
-        // The CHECK constraint allows only these two values.
-        Plan::parse(&self.plan).unwrap_or(Plan::Free)
+        stored_plan(&self.plan)
     }
+}
+
+/// A user as a session check reads them: what the API shows of them,
+/// whether they have a password and whether they are disabled. Not the
+/// password's hash, which checking a session has no use for: the check on
+/// every request never reads it into memory.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct SessionUser {
+    pub id: i64,
+    pub username: String,
+    /// See [`UserRow::has_password`].
+    #[diesel(select_expression = users::password_hash.ne(""))]
+    #[diesel(select_expression_type = diesel::dsl::NotEq<users::password_hash, &'static str>)]
+    pub has_password: bool,
+    pub plan: String,
+    pub created_at: i64,
+    pub role: String,
+    pub disabled: bool,
+    pub premium_until: Option<i64>,
+}
+
+impl SessionUser {
+    /// The user as the API shows them at `now` (see [`UserRow::to_user`]).
+    pub fn into_user(self, now: i64) -> User {
+        shown(
+            self.id,
+            self.username,
+            (&self.plan, self.premium_until, now),
+            &self.role,
+            self.created_at,
+        )
+    }
+}
+
+/// A user row as the API shows it; `plan` is the stored plan, the end of
+/// a complimentary premium and the time to judge it at.
+fn shown(
+    id: i64,
+    username: String,
+    (plan, premium_until, now): (&str, Option<i64>, i64),
+    role: &str,
+    created_at: i64,
+) -> User {
+    User {
+        id,
+        username,
+        plan: Plan::in_force(stored_plan(plan), premium_until, now),
+        role: stored_role(role),
+        created_at,
+    }
+}
+
+fn stored_role(role: &str) -> Role {
+    // The CHECK constraint allows only the three roles.
+    Role::parse(role).unwrap_or_default()
+}
+
+fn stored_plan(plan: &str) -> Plan {
+    // The CHECK constraint allows only these two values.
+    Plan::parse(plan).unwrap_or(Plan::Free)
 }
 
 pub fn find_by_key(conn: &mut Conn, key: &str) -> QueryResult<Option<UserRow>> {

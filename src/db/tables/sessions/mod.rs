@@ -7,7 +7,7 @@ pub mod read_ahead;
 use diesel::prelude::*;
 
 use super::schema::{sessions, users};
-use super::users::UserRow;
+use super::users::SessionUser;
 use super::Conn;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -20,6 +20,21 @@ pub struct SessionRow {
     pub last_seen_at: i64,
     pub expires_at: i64,
     pub user_agent: Option<String>,
+    /// The client IP that last used it.
+    pub ip: Option<String>,
+}
+
+/// A session as the guard checks it: a [`SessionRow`] without the user
+/// agent, which only the list of a user's sessions shows.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = sessions)]
+pub struct LiveSession {
+    pub id: String,
+    pub user_id: i64,
+    pub stay_signed_in: bool,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
     /// The client IP that last used it.
     pub ip: Option<String>,
 }
@@ -70,13 +85,13 @@ pub fn find_live(
     conn: &mut Conn,
     token_hash: &str,
     now: i64,
-) -> QueryResult<Option<(SessionRow, UserRow)>> {
+) -> QueryResult<Option<(LiveSession, SessionUser)>> {
     // No LIMIT (see the note in db/engine/mod.rs); straight to the backend.
     super::direct!(conn, |c| sessions::table
         .inner_join(users::table)
         .filter(sessions::token_hash.eq(token_hash))
         .filter(sessions::expires_at.gt(now))
-        .select((SessionRow::as_select(), UserRow::as_select()))
+        .select((LiveSession::as_select(), SessionUser::as_select()))
         .get_result(c)
         .optional())
 }

@@ -10,12 +10,12 @@ use diesel::query_builder::{AstPass, QueryFragment};
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text};
 use diesel::sqlite::Sqlite;
 
-use super::super::users::UserRow;
-use super::{Conn, SessionRow};
+use super::super::users::SessionUser;
+use super::{Conn, LiveSession};
 use crate::db::engine::statement::prepared;
 
 /// A session found, with its user.
-pub type Found = (SessionRow, UserRow);
+pub type Found = (LiveSession, SessionUser);
 
 /// What a chunk's read-ahead found: each hash asked for, and its session
 /// if one has it (expired ones included: each job judges expiry at its
@@ -32,7 +32,7 @@ const SQLITE_READ_AHEAD_FROM: usize = 8;
 
 /// What a session read-ahead returns: each hash found, with its session
 /// and user.
-pub type AheadRow = (String, SessionRow, UserRow);
+pub type AheadRow = (String, LiveSession, SessionUser);
 
 /// The hashes a chunk reads ahead (`READ_AHEAD` on PostgreSQL,
 /// `READ_AHEAD_SQLITE` on SQLite), each once; `None` when there are too
@@ -108,17 +108,17 @@ pub fn live(found: Option<Found>, now: i64) -> Option<Found> {
 /// (docs/performance.md), and a lateral join per table added a
 /// `Memoize` node that does the same. Per hash, the planner expects one
 /// session, so it joins its user by index. SQLite's planner walks the
-/// indexes anyway. The columns are `token_hash`, then [`SessionRow`]'s and
-/// [`UserRow`]'s fields in their order (`OFFSET 0` keeps the subquery from
+/// indexes anyway. The columns are `token_hash`, then [`LiveSession`]'s and
+/// [`SessionUser`]'s fields in their order (`OFFSET 0` keeps the subquery from
 /// being flattened into a join that could be hashed again).
 const READ_AHEAD: &str = "
     SELECT k.token_hash, f.*
     FROM unnest($1::text[]) AS k(token_hash)
     CROSS JOIN LATERAL (
         SELECT s.id, s.user_id, s.stay_signed_in, s.created_at, s.last_seen_at,
-               s.expires_at, s.user_agent, s.ip,
-               u.id, u.username, u.password_hash, u.plan, u.created_at, u.role, u.disabled,
-               u.premium_until
+               s.expires_at, s.ip,
+               u.id, u.username, u.password_hash <> '' AS has_password, u.plan, u.created_at,
+               u.role, u.disabled, u.premium_until
         FROM sessions s JOIN users u ON u.id = s.user_id
         WHERE s.token_hash = k.token_hash
         OFFSET 0
@@ -134,20 +134,11 @@ prepared!(ReadAhead<'_>, id = ReadAhead<'static>, rows = AheadSqlType);
 /// The SQL types of an [`AheadRow`], as both read-aheads return it.
 type AheadSqlType = (
     Text,
+    (Text, BigInt, Bool, BigInt, BigInt, BigInt, Nullable<Text>),
     (
-        Text,
         BigInt,
+        Text,
         Bool,
-        BigInt,
-        BigInt,
-        BigInt,
-        Nullable<Text>,
-        Nullable<Text>,
-    ),
-    (
-        BigInt,
-        Text,
-        Text,
         Text,
         BigInt,
         Text,
@@ -174,9 +165,9 @@ impl QueryFragment<Pg> for ReadAhead<'_> {
 /// the statement ends in its parameter and `))` ([`ReadAheadSqlite`]).
 const READ_AHEAD_SQLITE: &str = "
     SELECT s.token_hash, s.id, s.user_id, s.stay_signed_in, s.created_at,
-           s.last_seen_at, s.expires_at, s.user_agent, s.ip,
-           u.id, u.username, u.password_hash, u.plan, u.created_at, u.role, u.disabled,
-           u.premium_until
+           s.last_seen_at, s.expires_at, s.ip,
+           u.id, u.username, u.password_hash <> '' AS has_password, u.plan, u.created_at,
+           u.role, u.disabled, u.premium_until
     FROM sessions s JOIN users u ON u.id = s.user_id
     WHERE s.token_hash IN (SELECT value FROM json_each(";
 
