@@ -13,7 +13,7 @@
 use std::time::Instant;
 
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::Method;
+use actix_web::http::{Method, Uri};
 use actix_web::{web, HttpMessage};
 
 use crate::routes::table::static_route;
@@ -21,11 +21,12 @@ use crate::session::SessionState;
 use crate::state::AppState;
 
 /// A request on its way through, as the access log will report it. The
-/// method and path are copied now: the request is gone with an error.
+/// method and URI are kept now, since the request is gone with an error:
+/// the URI's text is shared with the request, not copied.
 pub struct Started {
     at: Instant,
     method: Method,
-    path: String,
+    uri: Uri,
     state: Option<web::Data<AppState>>,
     /// Answered before routing (see [`Started::answered_before_routing`]).
     unrouted: bool,
@@ -39,11 +40,11 @@ pub struct Routed(pub &'static str);
 
 /// `path` as the log may hold it: a gift link's token (its path is the
 /// secret) is left out.
-fn loggable(path: &str) -> String {
+fn loggable(path: &str) -> &str {
     if path.starts_with(crate::routes::table::GIFT_PATHS) {
-        "/gift/{token}".to_owned()
+        "/gift/{token}"
     } else {
-        path.to_owned()
+        path
     }
 }
 
@@ -52,7 +53,7 @@ impl Started {
         Started {
             at: Instant::now(),
             method: req.method().clone(),
-            path: loggable(req.path()),
+            uri: req.uri().clone(),
             state: req.app_data::<web::Data<AppState>>().cloned(),
             unrouted: false,
         }
@@ -104,7 +105,7 @@ impl Started {
         }
         crate::logging::access(&crate::logging::Access {
             method: self.method.as_str(),
-            path: &self.path,
+            path: loggable(self.uri.path()),
             status: status.as_u16(),
             // Whole microseconds: an integer formats several times faster
             // than an f64.
