@@ -32,12 +32,6 @@ pub struct Started {
     unrouted: bool,
 }
 
-/// The route pattern of the route the router chose, put in the request
-/// by that route's guard. Asking actix instead (`match_name`) would walk
-/// the patterns again, running the regex of each parameterised one up to
-/// the request's own, on every routed request.
-pub struct Routed(pub &'static str);
-
 /// `path` as the log may hold it: a gift link's token (its path is the
 /// secret) is left out.
 fn loggable(path: &str) -> &str {
@@ -84,17 +78,16 @@ impl Started {
             Err(err) => (err.as_response_error().status_code(), None),
         };
         if let Some(state) = &self.state {
-            // The route pattern: as the guard of the route the router
-            // chose named it, or, for an answer given before routing, from
-            // the route table or actix's resource map (by the resource's
-            // name, see `routes::resource`). Bounded whatever the path.
+            // The route pattern by the resource's name (see
+            // `routes::resource`): found without allocating, and bounded
+            // whatever the path. actix names a routed answer's route by the
+            // resource its router chose; an answer given before routing
+            // (the early `401`) is named from the route table when it can
+            // be, since actix would match the path against its patterns.
             let route = res.as_ref().ok().and_then(|res| {
                 let req = res.request();
-                if self.unrouted {
-                    static_route(req.path()).or_else(|| req.match_name())
-                } else {
-                    req.extensions().get::<Routed>().map(|routed| routed.0)
-                }
+                let known = self.unrouted.then(|| static_route(req.path())).flatten();
+                known.or_else(|| req.match_name())
             });
             state.metrics.observe_request(
                 self.method.as_str(),

@@ -31,7 +31,6 @@ use crate::db;
 use crate::db::unlocks::PostRef;
 use crate::domain::{parse_id, Slug};
 use crate::error::{ApiError, NoSession};
-use crate::middleware::access_log::Routed;
 use crate::routes::is_public;
 use crate::routes::table::{Access, Endpoint, ReadsAhead, LISTING_PATH};
 use crate::session::{self, store, SessionState, COOKIE_NAME};
@@ -44,7 +43,6 @@ pub async fn require_session(
     req: ServiceRequest,
     next: Next<BoxBody>,
 ) -> Result<ServiceResponse<EitherBody<BoxBody>>, actix_web::Error> {
-    req.extensions_mut().insert(Routed(endpoint.path));
     let meter = match endpoint.reads_ahead {
         ReadsAhead::Meter if req.method() == Method::GET => req
             .match_info()

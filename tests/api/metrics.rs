@@ -45,9 +45,24 @@ async fn counters_move_with_logins_reads_and_refusals() {
     for path in ["/blog", "/blog/1"] {
         assert_eq!(app.get(&anonymous, path).await.status(), StatusCode::UNAUTHORIZED);
     }
+    // A CORS preflight, answered by the CORS layer without routing: still
+    // counted under its route.
+    let preflight = app
+        .bare_client()
+        .request(reqwest::Method::OPTIONS, app.url("/blog/1"))
+        .header("origin", "http://localhost:5173")
+        .header("access-control-request-method", "GET")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), StatusCode::OK);
     let after = scrape(&app).await;
 
     let moved = |series: &str| value(&after, series) - value(&before, series);
+    assert_eq!(
+        moved(r#"tollgate_http_requests_total{method="OPTIONS",route="/blog/{id}",status="200"}"#),
+        1.0
+    );
     assert_eq!(moved(r#"tollgate_logins_total{outcome="success"}"#), 2.0);
     assert_eq!(moved(r#"tollgate_logins_total{outcome="failure"}"#), 1.0);
     assert_eq!(moved(r#"tollgate_paywall_reads_total{outcome="granted"}"#), 1.0);
