@@ -88,12 +88,11 @@ impl<W: fmt::Write + ?Sized> fmt::Write for OneLine<'_, W> {
         // Nearly every text (each request's path among them) holds no byte
         // that can start a line break: LF, VT, FF, CR, and the first bytes
         // of NEL (C2 85), LS and PS (E2 80 A8, E2 80 A9). Such a text is
-        // passed on whole. Every byte is checked, without stopping at the
-        // first match, so that the compiler checks many bytes at a time.
-        let may_break = text.bytes().fold(false, |seen, b| {
-            seen | matches!(b, b'\n'..=b'\r' | 0xC2 | 0xE2)
-        });
-        if !may_break {
+        // checked a byte at a time and passed on whole.
+        if !text
+            .bytes()
+            .any(|b| matches!(b, b'\n'..=b'\r' | 0xC2 | 0xE2))
+        {
             return self.0.write_str(text);
         }
         while let Some((at, c)) = text.char_indices().find(|&(_, c)| ends_a_line(c)) {
