@@ -276,8 +276,17 @@ async function login(p, username, password, { stay = false } = {}) {
   await p.getByTestId("login-username").fill(username);
   await p.getByTestId("login-password").fill(password);
   if (stay) await p.getByTestId("login-stay").check();
+  // The login's own answer, so that a failure says which side it was on:
+  // no request sent, the server's refusal, or a page that did not follow.
+  const answered = p.waitForResponse((r) => r.url() === `${API_URL}/login` && r.request().method() === "POST")
+    .catch((err) => { throw new Error(`no answer to POST /login: ${err.message}`); });
   await p.getByTestId("login-submit").click();
-  await p.getByTestId("current-user").waitFor();
+  const answer = await answered;
+  if (answer.status() !== 200) throw new Error(`POST /login answered ${answer.status()}: ${await answer.text()}`);
+  await p.getByTestId("current-user").waitFor().catch(async (err) => {
+    const said = await p.getByTestId("login-error").textContent({ timeout: 500 }).catch(() => null);
+    throw new Error(`${err.message} (POST /login answered 200; the login form says ${JSON.stringify(said)})`);
+  });
 }
 
 /**
