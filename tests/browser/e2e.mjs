@@ -276,12 +276,18 @@ async function login(p, username, password, { stay = false } = {}) {
   await p.getByTestId("login-username").fill(username);
   await p.getByTestId("login-password").fill(password);
   if (stay) await p.getByTestId("login-stay").check();
-  // The login's own answer, so that a failure says which side it was on:
-  // no request sent, the server's refusal, or a page that did not follow.
-  const answered = p.waitForResponse((r) => r.url() === `${API_URL}/login` && r.request().method() === "POST")
-    .catch((err) => { throw new Error(`no answer to POST /login: ${err.message}`); });
+  // The login's own request and answer, so that a failure says which side
+  // it was on: never sent, sent and not answered, refused, or answered and
+  // not followed by the page. (Handled at once: a click that throws must not
+  // leave them to reject unheard.)
+  const isLogin = (r) => r.url() === `${API_URL}/login` && r.method() === "POST";
+  const sent = p.waitForRequest(isLogin);
+  const answered = p.waitForResponse((r) => isLogin(r.request()));
+  sent.catch(() => {});
+  answered.catch(() => {});
   await p.getByTestId("login-submit").click();
-  const answer = await answered;
+  await sent.catch((err) => { throw new Error(`POST /login was never sent: ${err.message}`); });
+  const answer = await answered.catch((err) => { throw new Error(`POST /login was sent and not answered: ${err.message}`); });
   if (answer.status() !== 200) throw new Error(`POST /login answered ${answer.status()}: ${await answer.text()}`);
   await p.getByTestId("current-user").waitFor().catch(async (err) => {
     const said = await p.getByTestId("login-error").textContent({ timeout: 500 }).catch(() => null);
@@ -345,6 +351,9 @@ async function main() {
   await step("the front page: the publication, its offer, the latest posts (PUBLIC_LISTING), one form at a time", async () => {
     await page.goto(SPA_URL);
     await page.getByTestId("login-form").waitFor();
+    // The form appears with the listing beside it, never before it: the
+    // listing's arrival would move it from under the pointer.
+    if (!(await page.getByTestId("public-posts").isVisible())) throw new Error("the login form was drawn before the latest posts");
     await expectText(page, "offer", "5 free articles a month. Subscribe to read everything.");
     // The prices run.sh sells, from GET /billing/prices (the Stripe stand-in's).
     await expectText(page, "front-offer", "Premium: €5 a month, or €50 a year (save 17%)");

@@ -11,25 +11,9 @@ import { offerLine, usePrices } from "../prices";
  * shown), and the sign-in forms (`children`).
  */
 export default function FrontPage({ children }: { children: ReactNode }) {
-  const offer = offerLine(usePrices());
-  return (
-    <section className="front" data-testid="front-page">
-      <header className="masthead">
-        <h1 data-testid="publication">{PUBLICATION}</h1>
-        <p className="offer" data-testid="offer">{offerText()}</p>
-        {offer && <p className="hint" data-testid="front-offer">{offer}</p>}
-      </header>
-      <div className="front-grid">
-        <div className="front-forms">{children}</div>
-        <LatestPosts />
-      </div>
-    </section>
-  );
-}
-
-/** The first page of posts, when the listing is public; nothing otherwise. */
-function LatestPosts() {
-  const { data } = useLoad<PostList | null>(
+  const prices = usePrices();
+  const offer = offerLine(prices);
+  const latest = useLoad<PostList | null>(
     () =>
       call(client.GET("/blog", { params: { query: { per_page: 6 } } })).catch((caught: unknown) => {
         // 401: the listing is for members only. Anything else: no list either.
@@ -38,12 +22,42 @@ function LatestPosts() {
       }),
     [],
   );
-  if (!data || data.posts.length === 0) return null;
+  const posts = latest.data?.posts ?? [];
+  return (
+    <section className="front" data-testid="front-page">
+      <header className="masthead">
+        <h1 data-testid="publication">{PUBLICATION}</h1>
+        <p className="offer" data-testid="offer">{offerText()}</p>
+        {offer ? (
+          <p className="hint" data-testid="front-offer">{offer}</p>
+        ) : (
+          // Its line is kept while the prices are on their way, so that
+          // their arrival does not move the form under a visitor's pointer.
+          prices === null && <p className="hint" aria-hidden="true">&nbsp;</p>
+        )}
+      </header>
+      {latest.loading ? (
+        // The forms wait for the listing: alone they are centred, beside
+        // it they move to its left, and a form that moved as it was
+        // clicked would lose the click.
+        <p className="hint front-wait">Loading…</p>
+      ) : (
+        <div className="front-grid">
+          <div className="front-forms">{children}</div>
+          {posts.length > 0 && <LatestPosts posts={posts} />}
+        </div>
+      )}
+    </section>
+  );
+}
+
+/** The first page of posts, when the listing is public. */
+function LatestPosts({ posts }: { posts: PostList["posts"] }) {
   return (
     <section className="latest" aria-labelledby="latest-title" data-testid="public-posts">
       <h2 id="latest-title">Latest</h2>
       <ul className="posts">
-        {data.posts.map((p) => (
+        {posts.map((p) => (
           <li key={p.id} data-testid={`public-post-${p.id}`}>
             <h3>{p.title}</h3>
             <p className="byline">
