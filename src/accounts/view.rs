@@ -75,7 +75,7 @@ impl AccountView {
             passkeys: passkeys::count_of(conn, user_id)?,
         };
         Ok(Some(AccountView {
-            has_password: user.has_password(),
+            has_password: user.has_password,
             two_factor,
             user: user.to_user(now),
             premium_until: Plan::running_grant(user.premium_until, now),

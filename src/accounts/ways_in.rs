@@ -30,7 +30,7 @@ pub fn remove_keeping_one<T>(
 /// Whether the account has a password, a passkey or a linked identity:
 /// a way in besides its address.
 pub fn has_a_way_in(conn: &mut db::Conn, user_id: i64) -> diesel::QueryResult<bool> {
-    let has_password = users::find(conn, user_id)?.is_some_and(|u| u.has_password());
+    let has_password = users::find(conn, user_id)?.is_some_and(|u| u.has_password);
     Ok(has_password
         || passkeys::count_of(conn, user_id)? > 0
         || identities::count_of(conn, user_id)? > 0)

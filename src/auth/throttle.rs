@@ -20,7 +20,7 @@ use crate::auth::ip_limits::Spent;
 use crate::auth::password::{self, DummyHash, Verified};
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::db::users::UserRow;
+use crate::db::users::{Credentials, UserRow};
 use crate::db::{self, events, ip_limits, throttle, users, Pool};
 use crate::domain::{EventKind, IpLimit, Password, Requester};
 use crate::error::ApiError;
@@ -212,10 +212,10 @@ impl LoginThrottle {
         let (dummy, cost, max_wait) = (&self.dummy_hash, self.bcrypt_cost, self.max_wait);
         let judged = self
             .judge(key, account, by, |found| async move {
-                let stored = found.as_ref().map(|u| u.password_hash.clone());
+                let stored = found.as_ref().map(|c| c.password_hash.clone());
                 Ok(
                     match password::verify(password, stored, dummy, cost, max_wait).await? {
-                        Verified::Yes { rehashed } => found.map(|user| (user, rehashed)),
+                        Verified::Yes { rehashed } => found.map(|c| (c.user, rehashed)),
                         Verified::No => None,
                     },
                 )
@@ -261,7 +261,7 @@ impl LoginThrottle {
         check: F,
     ) -> Result<Option<(T, Turn<'_>)>, ApiError>
     where
-        F: FnOnce(Option<UserRow>) -> Fut,
+        F: FnOnce(Option<Credentials>) -> Fut,
         Fut: std::future::Future<Output = Result<Option<T>, ApiError>>,
     {
         let counted = account.counted();
@@ -296,9 +296,9 @@ impl LoginThrottle {
                 }
                 Ok(match account {
                     Account::Unnamable | Account::AddressCode => None,
-                    Account::Named => users::find_by_key(conn, &key)?,
+                    Account::Named => users::credentials_by_key(conn, &key)?,
                     Account::Id(id) | Account::SecondStep(id) | Account::EmailCode(id) => {
-                        users::find(conn, id)?
+                        users::credentials_of(conn, id)?
                     }
                 })
             })
@@ -309,7 +309,7 @@ impl LoginThrottle {
             }
         };
 
-        let user_id = found.as_ref().map(|user| user.id);
+        let user_id = found.as_ref().map(|found| found.user.id);
         let give_back = |network: Option<String>| {
             let per_ip = self.per_ip;
             async move {

@@ -393,7 +393,7 @@ async fn sign_in_with(
             Account::SecondStep(owner),
             &by,
             |account| async move {
-                let (Some(account), Ok(found)) = (account, found) else {
+                let (Some(account), Ok(found)) = (account.map(|c| c.user), found) else {
                     return Ok(None);
                 };
                 let (Some(handle), Some(kept)) = (&found.handle, &found.kept) else {

@@ -297,7 +297,7 @@ async fn finish(
             Account::SecondStep(user.id),
             &by,
             |found| async move {
-                let Some(found) = found else {
+                let Some(found) = found.map(|c| c.user) else {
                     return Ok(None);
                 };
                 if found.disabled {

@@ -8,13 +8,21 @@ use crate::db::engine::Unique;
 use crate::domain::insights::Premium;
 use crate::domain::{Email, Plan, Role, User, Username};
 
-/// A user row as stored, hash included: never leaves the server.
+/// A user row as everything but a password check reads it: what the API
+/// shows of them, whether they have a password and whether they are
+/// disabled. Not the password's hash, which only a password check reads
+/// ([`Credentials`]): the session check on every request, the account
+/// page and an admin's change never hold it in memory.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = users)]
 pub struct UserRow {
     pub id: i64,
     pub username: String,
-    pub password_hash: String,
+    /// Whether the account has a password: one made by signing in with a
+    /// provider is stored with an empty hash until it sets one.
+    #[diesel(select_expression = users::password_hash.ne(""))]
+    #[diesel(select_expression_type = diesel::dsl::NotEq<users::password_hash, &'static str>)]
+    pub has_password: bool,
     pub plan: String,
     pub created_at: i64,
     pub role: String,
@@ -26,17 +34,22 @@ pub struct UserRow {
 }
 
 impl UserRow {
-    /// Whether the account has a password: one made by signing in with a
-    /// provider is stored with an empty hash until it sets one.
-    pub fn has_password(&self) -> bool {
-        !self.password_hash.is_empty()
-    }
-
     /// The user as the API shows them at `now`: the plan in force then.
     pub fn to_user(&self, now: i64) -> User {
         shown(
             self.id,
             self.username.clone(),
+            (&self.plan, self.premium_until, now),
+            &self.role,
+            self.created_at,
+        )
+    }
+
+    /// [`UserRow::to_user`], moving the name instead of copying it.
+    pub fn into_user(self, now: i64) -> User {
+        shown(
+            self.id,
+            self.username,
             (&self.plan, self.premium_until, now),
             &self.role,
             self.created_at,
@@ -53,37 +66,14 @@ impl UserRow {
     }
 }
 
-/// A user as a session check reads them: what the API shows of them,
-/// whether they have a password and whether they are disabled. Not the
-/// password's hash, which checking a session has no use for: the check on
-/// every request never reads it into memory.
+/// A user row with the password's hash, read only to check a password (or
+/// another secret under the same lockout): never leaves the server.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = users)]
-pub struct SessionUser {
-    pub id: i64,
-    pub username: String,
-    /// See [`UserRow::has_password`].
-    #[diesel(select_expression = users::password_hash.ne(""))]
-    #[diesel(select_expression_type = diesel::dsl::NotEq<users::password_hash, &'static str>)]
-    pub has_password: bool,
-    pub plan: String,
-    pub created_at: i64,
-    pub role: String,
-    pub disabled: bool,
-    pub premium_until: Option<i64>,
-}
-
-impl SessionUser {
-    /// The user as the API shows them at `now` (see [`UserRow::to_user`]).
-    pub fn into_user(self, now: i64) -> User {
-        shown(
-            self.id,
-            self.username,
-            (&self.plan, self.premium_until, now),
-            &self.role,
-            self.created_at,
-        )
-    }
+pub struct Credentials {
+    #[diesel(embed)]
+    pub user: UserRow,
+    pub password_hash: String,
 }
 
 /// A user row as the API shows it; `plan` is the stored plan, the end of
@@ -125,6 +115,22 @@ pub fn find(conn: &mut Conn, id: i64) -> QueryResult<Option<UserRow>> {
     super::direct!(conn, |c| users::table
         .find(id)
         .select(UserRow::as_select())
+        .unique(c))
+}
+
+/// The account with this lower-cased username, hash included, for a login.
+pub fn credentials_by_key(conn: &mut Conn, key: &str) -> QueryResult<Option<Credentials>> {
+    super::direct!(conn, |c| users::table
+        .filter(users::username_key.eq(key))
+        .select(Credentials::as_select())
+        .unique(c))
+}
+
+/// The account `id`, hash included, for a check of its password.
+pub fn credentials_of(conn: &mut Conn, id: i64) -> QueryResult<Option<Credentials>> {
+    super::direct!(conn, |c| users::table
+        .find(id)
+        .select(Credentials::as_select())
         .unique(c))
 }
 

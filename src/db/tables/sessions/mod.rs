@@ -7,7 +7,7 @@ pub mod read_ahead;
 use diesel::prelude::*;
 
 use super::schema::{sessions, users};
-use super::users::SessionUser;
+use super::users::UserRow;
 use super::Conn;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -85,13 +85,13 @@ pub fn find_live(
     conn: &mut Conn,
     token_hash: &str,
     now: i64,
-) -> QueryResult<Option<(LiveSession, SessionUser)>> {
+) -> QueryResult<Option<(LiveSession, UserRow)>> {
     // No LIMIT (see the note in db/engine/mod.rs); straight to the backend.
     super::direct!(conn, |c| sessions::table
         .inner_join(users::table)
         .filter(sessions::token_hash.eq(token_hash))
         .filter(sessions::expires_at.gt(now))
-        .select((LiveSession::as_select(), SessionUser::as_select()))
+        .select((LiveSession::as_select(), UserRow::as_select()))
         .get_result(c)
         .optional())
 }

@@ -10,12 +10,12 @@ use diesel::query_builder::{AstPass, QueryFragment};
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text};
 use diesel::sqlite::Sqlite;
 
-use super::super::users::SessionUser;
+use super::super::users::UserRow;
 use super::{Conn, LiveSession};
 use crate::db::engine::statement::prepared;
 
 /// A session found, with its user.
-pub type Found = (LiveSession, SessionUser);
+pub type Found = (LiveSession, UserRow);
 
 /// What a chunk's read-ahead found: each hash asked for, and its session
 /// if one has it (expired ones included: each job judges expiry at its
@@ -32,7 +32,7 @@ const SQLITE_READ_AHEAD_FROM: usize = 8;
 
 /// What a session read-ahead returns: each hash found, with its session
 /// and user.
-pub type AheadRow = (String, LiveSession, SessionUser);
+pub type AheadRow = (String, LiveSession, UserRow);
 
 /// The hashes a chunk reads ahead (`READ_AHEAD` on PostgreSQL,
 /// `READ_AHEAD_SQLITE` on SQLite), each once; `None` when there are too
@@ -109,7 +109,7 @@ pub fn live(found: Option<Found>, now: i64) -> Option<Found> {
 /// `Memoize` node that does the same. Per hash, the planner expects one
 /// session, so it joins its user by index. SQLite's planner walks the
 /// indexes anyway. The columns are `token_hash`, then [`LiveSession`]'s and
-/// [`SessionUser`]'s fields in their order (`OFFSET 0` keeps the subquery from
+/// [`UserRow`]'s fields in their order (`OFFSET 0` keeps the subquery from
 /// being flattened into a join that could be hashed again).
 const READ_AHEAD: &str = "
     SELECT k.token_hash, f.*
