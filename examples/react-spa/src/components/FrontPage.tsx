@@ -1,8 +1,11 @@
-import type { ReactNode } from "react";
+import { useEffect, useState, type ReactNode } from "react";
 import { asApiError, call, client, type PostList } from "../api/client";
 import { useLoad } from "../hooks/useLoad";
 import { PUBLICATION, dayText, offerText } from "../publication";
 import { offerLine, usePrices } from "../prices";
+
+/** How long the sign-in forms wait for the listing at most. */
+const LISTING_WAIT_MS = 1500;
 
 /**
  * What a visitor who is not signed in sees: the publication's name and its
@@ -23,6 +26,12 @@ export default function FrontPage({ children }: { children: ReactNode }) {
     [],
   );
   const posts = latest.data?.posts ?? [];
+  // A listing that has not answered by then no longer holds the forms back.
+  const [waited, setWaited] = useState(false);
+  useEffect(() => {
+    const timer = window.setTimeout(() => setWaited(true), LISTING_WAIT_MS);
+    return () => window.clearTimeout(timer);
+  }, []);
   return (
     <section className="front" data-testid="front-page">
       <header className="masthead">
@@ -36,7 +45,7 @@ export default function FrontPage({ children }: { children: ReactNode }) {
           prices === null && <p className="hint" aria-hidden="true">&nbsp;</p>
         )}
       </header>
-      {latest.loading ? (
+      {latest.loading && !waited ? (
         // The forms wait for the listing: alone they are centred, beside
         // it they move to its left, and a form that moved as it was
         // clicked would lose the click.
