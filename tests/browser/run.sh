@@ -87,7 +87,10 @@ say "building the SPA (VITE_API_URL=$API_URL)"
 (cd "$SPA_DIR" && VITE_API_URL="$API_URL" timeout 120 npm run build --silent -- --logLevel warn)
 
 say "cargo build --bin tollgate"
-(cd "$ROOT" && cargo build --bin tollgate --quiet)
+# Built with the ceiling example beside it so that dev-dependencies take
+# part in resolving features, as under `cargo test`: the binary the suite
+# built is reused, where a plain build would compile some 40 crates again.
+(cd "$ROOT" && cargo build --bin tollgate --example ceiling --quiet)
 TARGET_DIR="${CARGO_TARGET_DIR:-target}"
 [[ "$TARGET_DIR" == /* ]] || TARGET_DIR="$ROOT/$TARGET_DIR" # cargo reads a relative one from where it runs
 TOLLGATE="$TARGET_DIR/debug/tollgate"
