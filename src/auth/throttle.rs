@@ -20,8 +20,8 @@ use crate::auth::ip_limits::Spent;
 use crate::auth::password::{self, DummyHash, Verified};
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::db::users::{Credentials, UserRow};
-use crate::db::{self, events, ip_limits, throttle, users, Pool};
+use crate::db::users::{Credentials, Lookup, UserRow};
+use crate::db::{self, events, ip_limits, throttle, Pool};
 use crate::domain::{EventKind, IpLimit, Password, Requester};
 use crate::error::ApiError;
 
@@ -211,7 +211,7 @@ impl LoginThrottle {
         } = attempt;
         let (dummy, cost, max_wait) = (&self.dummy_hash, self.bcrypt_cost, self.max_wait);
         let judged = self
-            .judge(key, account, by, |found| async move {
+            .judge(key, account, by, |found: Option<Credentials>| async move {
                 let stored = found.as_ref().map(|c| c.password_hash.clone());
                 Ok(
                     match password::verify(password, stored, dummy, cost, max_wait).await? {
@@ -231,7 +231,9 @@ impl LoginThrottle {
     /// Judges one attempt at `account`'s secret under the lockout of `key`
     /// and the client network's failure limit: `check` is given the account
     /// (if any) and says whether the secret was right (`Some`) or not.
-    /// `Ok(None)` is a wrong one, already counted.
+    /// `Ok(None)` is a wrong one, already counted. The account is read as
+    /// `check` asks: [`Credentials`] for a password, a [`UserRow`] (no hash)
+    /// for any other secret.
     ///
     /// The client network's failure is reserved before `check` runs, in one
     /// atomic upsert, and given back if the secret was right: so with N
@@ -253,7 +255,7 @@ impl LoginThrottle {
     /// or it went unanswered: the hashing queue full, the database
     /// failing), or by hand; memory ignores that fall, so it can be
     /// stricter than the database within the window, never looser.
-    pub async fn judge<T, F, Fut>(
+    pub async fn judge<R, T, F, Fut>(
         &self,
         key: &str,
         account: Account,
@@ -261,7 +263,8 @@ impl LoginThrottle {
         check: F,
     ) -> Result<Option<(T, Turn<'_>)>, ApiError>
     where
-        F: FnOnce(Option<Credentials>) -> Fut,
+        R: Lookup + Send + 'static,
+        F: FnOnce(Option<R>) -> Fut,
         Fut: std::future::Future<Output = Result<Option<T>, ApiError>>,
     {
         let counted = account.counted();
@@ -296,9 +299,9 @@ impl LoginThrottle {
                 }
                 Ok(match account {
                     Account::Unnamable | Account::AddressCode => None,
-                    Account::Named => users::credentials_by_key(conn, &key)?,
+                    Account::Named => R::by_key(conn, &key)?,
                     Account::Id(id) | Account::SecondStep(id) | Account::EmailCode(id) => {
-                        users::credentials_of(conn, id)?
+                        R::by_id(conn, id)?
                     }
                 })
             })
@@ -309,7 +312,7 @@ impl LoginThrottle {
             }
         };
 
-        let user_id = found.as_ref().map(|found| found.user.id);
+        let user_id = found.as_ref().map(Lookup::user_id);
         let give_back = |network: Option<String>| {
             let per_ip = self.per_ip;
             async move {

@@ -178,7 +178,7 @@ async fn by_code(
     let now = state.clock.now();
     let judged = state
         .logins
-        .judge(&key, account, &by, |_| async move {
+        .judge(&key, account, &by, |_: Option<users::UserRow>| async move {
             db::once(
                 &pool,
                 now,

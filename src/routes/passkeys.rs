@@ -363,7 +363,12 @@ async fn sign_in_with(
         None => {
             state
                 .logins
-                .judge("", Account::Unnamable, &by, |_| async { Ok(None::<()>) })
+                .judge(
+                    "",
+                    Account::Unnamable,
+                    &by,
+                    |_: Option<users::UserRow>| async { Ok(None::<()>) },
+                )
                 .await?;
             return Err(ApiError::PasskeyRefused);
         }
@@ -392,8 +397,8 @@ async fn sign_in_with(
             &key,
             Account::SecondStep(owner),
             &by,
-            |account| async move {
-                let (Some(account), Ok(found)) = (account.map(|c| c.user), found) else {
+            |account: Option<users::UserRow>| async move {
+                let (Some(account), Ok(found)) = (account, found) else {
                     return Ok(None);
                 };
                 let (Some(handle), Some(kept)) = (&found.handle, &found.kept) else {

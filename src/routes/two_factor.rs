@@ -118,26 +118,31 @@ pub async fn turn_off(
     let key = username_key(&caller.session.user.username);
     let judged = state
         .logins
-        .judge(&key, Account::Id(user_id), &caller.by, |_| async move {
-            db::once(pool, clock.now(), move |conn, now| {
-                match spend(conn, user_id, &Proof::either(code), now)? {
-                    Spent::Yes => {}
-                    Spent::No => return Ok(None),
-                    Spent::NotOn => return Err(ApiError::TwoFactorNotEnabled),
-                }
-                two_factor::remove(conn, user_id)?;
-                two_factor::end_pending_of(conn, user_id)?;
-                events::record_plain(conn, now, user_id, EventKind::TwoFactorDisabled, &by)?;
-                Ok(Some(notify(
-                    &app.mail,
-                    conn,
-                    now,
-                    user_id,
-                    Notice::SecondFactorOff,
-                )?))
-            })
-            .await
-        })
+        .judge(
+            &key,
+            Account::Id(user_id),
+            &caller.by,
+            |_: Option<users::UserRow>| async move {
+                db::once(pool, clock.now(), move |conn, now| {
+                    match spend(conn, user_id, &Proof::either(code), now)? {
+                        Spent::Yes => {}
+                        Spent::No => return Ok(None),
+                        Spent::NotOn => return Err(ApiError::TwoFactorNotEnabled),
+                    }
+                    two_factor::remove(conn, user_id)?;
+                    two_factor::end_pending_of(conn, user_id)?;
+                    events::record_plain(conn, now, user_id, EventKind::TwoFactorDisabled, &by)?;
+                    Ok(Some(notify(
+                        &app.mail,
+                        conn,
+                        now,
+                        user_id,
+                        Notice::SecondFactorOff,
+                    )?))
+                })
+                .await
+            },
+        )
         .await?;
     let Some((noticed, _turn)) = judged else {
         return Err(ApiError::field(
@@ -296,8 +301,8 @@ async fn finish(
             &key,
             Account::SecondStep(user.id),
             &by,
-            |found| async move {
-                let Some(found) = found.map(|c| c.user) else {
+            |found: Option<users::UserRow>| async move {
+                let Some(found) = found else {
                     return Ok(None);
                 };
                 if found.disabled {

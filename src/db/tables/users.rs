@@ -66,8 +66,8 @@ impl UserRow {
     }
 }
 
-/// A user row with the password's hash, read only to check a password (or
-/// another secret under the same lockout): never leaves the server.
+/// A user row with the password's hash, read only to check a password:
+/// never leaves the server.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = users)]
 pub struct Credentials {
@@ -118,20 +118,48 @@ pub fn find(conn: &mut Conn, id: i64) -> QueryResult<Option<UserRow>> {
         .unique(c))
 }
 
-/// The account with this lower-cased username, hash included, for a login.
-pub fn credentials_by_key(conn: &mut Conn, key: &str) -> QueryResult<Option<Credentials>> {
-    super::direct!(conn, |c| users::table
-        .filter(users::username_key.eq(key))
-        .select(Credentials::as_select())
-        .unique(c))
+/// A user row read by its lower-cased username or by its id: [`UserRow`],
+/// or [`Credentials`] where the password's hash is checked. A caller that
+/// reads either way (the login throttle's `judge`) says which by the type
+/// it asks for, so only a password check holds the hash.
+pub trait Lookup: Sized {
+    fn by_key(conn: &mut Conn, key: &str) -> QueryResult<Option<Self>>;
+    fn by_id(conn: &mut Conn, id: i64) -> QueryResult<Option<Self>>;
+    fn user_id(&self) -> i64;
 }
 
-/// The account `id`, hash included, for a check of its password.
-pub fn credentials_of(conn: &mut Conn, id: i64) -> QueryResult<Option<Credentials>> {
-    super::direct!(conn, |c| users::table
-        .find(id)
-        .select(Credentials::as_select())
-        .unique(c))
+impl Lookup for UserRow {
+    fn by_key(conn: &mut Conn, key: &str) -> QueryResult<Option<Self>> {
+        find_by_key(conn, key)
+    }
+
+    fn by_id(conn: &mut Conn, id: i64) -> QueryResult<Option<Self>> {
+        find(conn, id)
+    }
+
+    fn user_id(&self) -> i64 {
+        self.id
+    }
+}
+
+impl Lookup for Credentials {
+    fn by_key(conn: &mut Conn, key: &str) -> QueryResult<Option<Self>> {
+        super::direct!(conn, |c| users::table
+            .filter(users::username_key.eq(key))
+            .select(Credentials::as_select())
+            .unique(c))
+    }
+
+    fn by_id(conn: &mut Conn, id: i64) -> QueryResult<Option<Self>> {
+        super::direct!(conn, |c| users::table
+            .find(id)
+            .select(Credentials::as_select())
+            .unique(c))
+    }
+
+    fn user_id(&self) -> i64 {
+        self.user.id
+    }
 }
 
 pub fn exists(conn: &mut Conn, key: &str) -> QueryResult<bool> {
