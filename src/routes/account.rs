@@ -48,15 +48,15 @@ pub async fn list_sessions(
     .await?;
     let views: Vec<SessionView> = rows
         .into_iter()
-        .map(|row| SessionView {
-            current: row.id == current.0.id,
-            id: row.id,
-            stay_signed_in: row.stay_signed_in,
-            created_at: row.created_at,
-            last_seen_at: row.last_seen_at,
-            expires_at: row.expires_at,
-            user_agent: row.user_agent,
-            ip: row.ip,
+        .map(|sessions::SessionRow { live, user_agent }| SessionView {
+            current: live.id == current.0.id,
+            id: live.id,
+            stay_signed_in: live.stay_signed_in,
+            created_at: live.created_at,
+            last_seen_at: live.last_seen_at,
+            expires_at: live.expires_at,
+            user_agent,
+            ip: live.ip,
         })
         .collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({ "sessions": views })))

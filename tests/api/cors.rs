@@ -14,18 +14,6 @@ const SPA: &str = "http://localhost:5173";
 const OTHER_SPA: &str = "http://localhost:3000";
 const EVIL: &str = "https://evil.example";
 
-/// A CORS preflight for a JSON `method` request to `path` from `origin`.
-async fn preflight(app: &TestApp, path: &str, origin: &str, method: &str) -> Response {
-    app.bare_client()
-        .request(reqwest::Method::OPTIONS, app.url(path))
-        .header("origin", origin)
-        .header("access-control-request-method", method)
-        .header("access-control-request-headers", "content-type")
-        .send()
-        .await
-        .expect("request sent")
-}
-
 /// `POST /login` with a JSON body, from `origin`.
 async fn login_from(app: &TestApp, client: &Client, origin: &str, password: &str) -> Response {
     client
@@ -94,7 +82,7 @@ backend_test! {
 async fn a_preflight_from_an_allowed_origin_succeeds_with_credentials() {
     let app = spawn_app().await;
 
-    let response = preflight(&app, "/login", SPA, "POST").await;
+    let response = app.preflight("/login", SPA, "POST").await;
 
     assert!(response.status().is_success(), "{}", response.status());
     assert_cors_headers_for(&response, SPA);
@@ -116,7 +104,7 @@ backend_test! {
 async fn a_preflight_from_the_second_default_origin_succeeds() {
     let app = spawn_app().await;
 
-    let response = preflight(&app, "/logout", OTHER_SPA, "DELETE").await;
+    let response = app.preflight("/logout", OTHER_SPA, "DELETE").await;
 
     assert!(response.status().is_success(), "{}", response.status());
     assert_cors_headers_for(&response, OTHER_SPA);
@@ -131,7 +119,7 @@ backend_test! {
 async fn a_preflight_from_another_origin_is_403_without_cors_headers() {
     let app = spawn_app().await;
 
-    let response = preflight(&app, "/login", EVIL, "POST").await;
+    let response = app.preflight("/login", EVIL, "POST").await;
 
     assert_no_cors_headers(&response);
     assert_error(response, StatusCode::FORBIDDEN, "forbidden_origin").await;
@@ -335,8 +323,8 @@ backend_test! {
 async fn configured_origins_replace_the_defaults() {
     let app = spawn_app_with(&[("CORS_ALLOWED_ORIGINS", "https://app.example.com")]).await;
 
-    let allowed = preflight(&app, "/login", "https://app.example.com", "POST").await;
-    let refused = preflight(&app, "/login", SPA, "POST").await;
+    let allowed = app.preflight("/login", "https://app.example.com", "POST").await;
+    let refused = app.preflight("/login", SPA, "POST").await;
 
     assert!(allowed.status().is_success(), "{}", allowed.status());
     assert_cors_headers_for(&allowed, "https://app.example.com");
@@ -363,7 +351,7 @@ backend_test! {
 async fn a_preflight_to_a_guarded_path_passes_the_guard_without_a_session() {
     let app = spawn_app().await;
 
-    let response = preflight(&app, "/blog/1", SPA, "GET").await;
+    let response = app.preflight("/blog/1", SPA, "GET").await;
 
     assert!(response.status().is_success(), "{}", response.status());
     assert_cors_headers_for(&response, SPA);
@@ -374,7 +362,7 @@ backend_test! {
 async fn a_preflight_for_a_method_outside_get_post_delete_is_refused_as_json() {
     let app = spawn_app().await;
 
-    let response = preflight(&app, "/blog", SPA, "PUT").await;
+    let response = app.preflight("/blog", SPA, "PUT").await;
 
     assert!(!response.status().is_success(), "{}", response.status());
     assert_error(response, StatusCode::FORBIDDEN, "forbidden_origin").await;

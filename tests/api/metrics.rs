@@ -47,14 +47,7 @@ async fn counters_move_with_logins_reads_and_refusals() {
     }
     // A CORS preflight, answered by the CORS layer without routing: still
     // counted under its route.
-    let preflight = app
-        .bare_client()
-        .request(reqwest::Method::OPTIONS, app.url("/blog/1"))
-        .header("origin", "http://localhost:5173")
-        .header("access-control-request-method", "GET")
-        .send()
-        .await
-        .unwrap();
+    let preflight = app.preflight("/blog/1", "http://localhost:5173", "GET").await;
     assert_eq!(preflight.status(), StatusCode::OK);
     let after = scrape(&app).await;
 

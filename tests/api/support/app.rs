@@ -277,6 +277,19 @@ impl TestApp {
         Client::builder().build().expect("a client")
     }
 
+    /// A CORS preflight for a JSON `method` request to `path` from
+    /// `origin`, as a browser sends it (no cookie).
+    pub async fn preflight(&self, path: &str, origin: &str, method: &str) -> reqwest::Response {
+        self.bare_client()
+            .request(reqwest::Method::OPTIONS, self.url(path))
+            .header("origin", origin)
+            .header("access-control-request-method", method)
+            .header("access-control-request-headers", "content-type")
+            .send()
+            .await
+            .expect("request sent")
+    }
+
     /// Stops this server and starts a new one on the same database (and
     /// the same kept session secret), with `extra` settings on top.
     pub async fn restart_with(self, extra: &[(&str, &str)]) -> TestApp {

@@ -10,22 +10,8 @@ use super::schema::{sessions, users};
 use super::users::UserRow;
 use super::Conn;
 
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = sessions)]
-pub struct SessionRow {
-    pub id: String,
-    pub user_id: i64,
-    pub stay_signed_in: bool,
-    pub created_at: i64,
-    pub last_seen_at: i64,
-    pub expires_at: i64,
-    pub user_agent: Option<String>,
-    /// The client IP that last used it.
-    pub ip: Option<String>,
-}
-
-/// A session as the guard checks it: a [`SessionRow`] without the user
-/// agent, which only the list of a user's sessions shows.
+/// A session as the guard checks it: everything but the user agent, which
+/// only the list of a user's sessions shows ([`SessionRow`]).
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = sessions)]
 pub struct LiveSession {
@@ -37,6 +23,15 @@ pub struct LiveSession {
     pub expires_at: i64,
     /// The client IP that last used it.
     pub ip: Option<String>,
+}
+
+/// A session as the list of a user's sessions shows it.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = sessions)]
+pub struct SessionRow {
+    #[diesel(embed)]
+    pub live: LiveSession,
+    pub user_agent: Option<String>,
 }
 
 /// A session row to insert; `token_hash` is all that is kept of the token.
