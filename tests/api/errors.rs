@@ -566,6 +566,44 @@ async fn a_first_read_while_the_database_stays_locked_is_503_and_uses_no_read() 
     assert_eq!(post["meter"]["used"], 1, "{post}");
 }
 
+#[tokio::test]
+async fn reads_queued_behind_a_locked_database_are_all_answered_within_about_the_timeout() {
+    // Eight first reads at once, each of which must write, while another
+    // process holds the write lock: each is answered 503 once it has
+    // waited DATABASE_TIMEOUT_SECONDS (1 s), not after the waits of every
+    // read queued ahead of it (one after another, the last would answer
+    // after some 8 s).
+    let (app, client) = spawn_app_with_user(
+        &[("DATABASE_TIMEOUT_SECONDS", "1"), ("FREE_READS", "20")],
+        "alice",
+    )
+    .await;
+    let mut lock = app.db();
+    lock.batch_execute("BEGIN EXCLUSIVE;")
+        .expect("the write lock");
+
+    let started = std::time::Instant::now();
+    let reads = (1..=8).map(|id| app.blog_post(&client, id));
+    let answers = futures_util::future::join_all(reads).await;
+    let waited = started.elapsed();
+
+    let statuses: Vec<StatusCode> = answers.iter().map(Response::status).collect();
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::SERVICE_UNAVAILABLE),
+        "{statuses:?}"
+    );
+    assert!(
+        waited < std::time::Duration::from_secs(4),
+        "{waited:?}: one timeout each, not one after another"
+    );
+    lock.batch_execute("COMMIT;").expect("the lock released");
+    let unlocked: i64 = unlocks::table.count().get_result(&mut app.db()).unwrap();
+    assert_eq!(unlocked, 0, "no unlock row");
+    assert_eq!(app.blog_post(&client, 1).await.status(), StatusCode::OK);
+}
+
 backend_test! {
 async fn the_early_401_is_the_guards_401() {
     // A cookie-less request to a guarded path is answered before the CORS

@@ -27,6 +27,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Mutex;
+use std::time::Instant;
 
 use diesel::r2d2;
 
@@ -44,6 +45,8 @@ pub struct Job<A: ReadAhead> {
     /// What this work starts by reading, if it says: a chunk reads that
     /// ahead for all of its jobs at once (see [`ReadAhead`]).
     pub key: Option<A::Key>,
+    /// When its caller queued it (see [`run_chunk`]).
+    pub queued: Instant,
 }
 
 /// A bound on how long a leader gathers, so a steady stream of arrivals
@@ -182,7 +185,19 @@ fn checkout(pool: &r2d2::Pool<Manager>) -> Option<r2d2::PooledConnection<Manager
     }
 }
 
+/// Runs `jobs` one after another on one pooled connection, then wakes
+/// their callers.
+///
+/// A job whose caller has already waited DATABASE_TIMEOUT_SECONDS when its
+/// turn comes is answered as if no connection could be had (`503
+/// unavailable`) without running: the setting bounds how long a client
+/// waits on the database, and the jobs ahead of it may each have waited
+/// that long for a lock (another process holding SQLite's write lock, a
+/// row lock on PostgreSQL). Without it, the last of n jobs queued behind
+/// such a lock would wait n timeouts.
 pub(super) fn run_chunk<A: ReadAhead>(pool: &r2d2::Pool<Manager>, jobs: Vec<Job<A>>) {
+    let patience = pool.connection_timeout();
+    let mut overdue = 0;
     let mut conn = checkout(pool);
     let mut finished = Vec::with_capacity(jobs.len());
     let keys: Vec<&A::Key> = jobs.iter().filter_map(|j| j.key.as_ref()).collect();
@@ -198,7 +213,12 @@ pub(super) fn run_chunk<A: ReadAhead>(pool: &r2d2::Pool<Manager>, jobs: Vec<Job<
             Some(_) => found.next().unwrap_or_default(),
             None => A::Found::default(),
         };
-        let this = conn.as_deref_mut().map(|pooled| &mut **pooled);
+        let late = job.queued.elapsed() >= patience;
+        overdue += usize::from(late);
+        let this = conn
+            .as_deref_mut()
+            .filter(|_| !late)
+            .map(|pooled| &mut **pooled);
         let work = job.work;
         // A panicking job drops its own result sender (its caller sees the
         // failure); the rest of the chunk goes on.
@@ -214,6 +234,12 @@ pub(super) fn run_chunk<A: ReadAhead>(pool: &r2d2::Pool<Manager>, jobs: Vec<Job<
             conn = checkout(pool);
         }
     }
+    if overdue > 0 {
+        tracing::warn!(
+            jobs = overdue,
+            "database work waited longer than DATABASE_TIMEOUT_SECONDS for its turn; answered 503"
+        );
+    }
     // The connection goes back before the callers wake and ask for more.
     drop(conn);
     for done in finished {
@@ -225,6 +251,7 @@ pub(super) fn run_chunk<A: ReadAhead>(pool: &r2d2::Pool<Manager>, jobs: Vec<Job<
 mod tests {
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
+    use std::time::Instant;
 
     use diesel::prelude::*;
     use diesel::sql_types::BigInt;
@@ -271,6 +298,7 @@ mod tests {
         let job = |reads_ahead: bool, n: usize| Job::<ReadsNothing> {
             work: Box::new(|_, _| Box::new(|| ())),
             key: reads_ahead.then(|| format!("hash {n}")),
+            queued: Instant::now(),
         };
         // Sixty lookups and ten other jobs, mixed, as a busy turn brings them.
         let jobs: Vec<Job<ReadsNothing>> = (0..70).map(|n| job(n % 7 != 3, n)).collect();
@@ -324,6 +352,36 @@ mod tests {
                 "parallel = {parallel}"
             );
         }
+    }
+
+    #[test]
+    fn a_job_that_waited_the_database_timeout_for_its_turn_runs_without_a_connection() {
+        use super::super::testing::ReadsNothing;
+        use super::{run_chunk, Job};
+        let (_dir, path) = temp_db();
+        let pool = sqlite_pool::<ReadsNothing>(&path, 1, Lanes::new(1, PATIENCE, 2).unwrap());
+        let patience = pool.connections.connection_timeout();
+        let got = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let job = |waited: std::time::Duration| {
+            let got = got.clone();
+            Job::<ReadsNothing> {
+                work: Box::new(move |conn, _| {
+                    got.lock().unwrap().push(conn.is_some());
+                    Box::new(|| ())
+                }),
+                key: None,
+                queued: Instant::now() - waited,
+            }
+        };
+        run_chunk(
+            &pool.connections,
+            vec![
+                job(std::time::Duration::ZERO),
+                job(patience),
+                job(std::time::Duration::ZERO),
+            ],
+        );
+        assert_eq!(*got.lock().unwrap(), [true, false, true]);
     }
 
     #[test]

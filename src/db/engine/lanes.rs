@@ -486,6 +486,7 @@ mod tests {
         let job = || Job::<crate::db::engine::testing::ReadsNothing> {
             work: Box::new(|_, _| Box::new(|| ())),
             key: None,
+            queued: Instant::now(),
         };
         for _ in 0..2 {
             let runtime = tokio::runtime::Builder::new_current_thread()

@@ -276,7 +276,11 @@ where
             let _ = send.send((result, lost));
         })
     });
-    let job = batch::Job { work, key };
+    let job = batch::Job {
+        work,
+        key,
+        queued: std::time::Instant::now(),
+    };
     pool.batchers.get_or_default().submit(pool, job).await;
     // A job that panicked dropped its sender without answering.
     receive

@@ -1,6 +1,9 @@
 //! Transactions that write: one at a time per SQLite file in this process,
 //! ordinary READ COMMITTED ones on PostgreSQL.
 
+use std::sync::{Condvar, Mutex};
+use std::time::Duration;
+
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::prelude::*;
 
@@ -13,10 +16,100 @@ use super::{Conn, DbConnection};
 /// likely cause of an 89 ms S5 p99 seen once; docs/performance.md). Every write
 /// goes through [`write_transaction`], so every writer of this process
 /// queues here. Writers in other processes on the same file still meet
-/// `busy_timeout`. One lock for the process, whatever the file: several
+/// `busy_timeout`. One queue for the process, whatever the file: several
 /// SQLite databases in one process (the tests) only queue their short
 /// transactions a little.
-static SQLITE_WRITERS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+static SQLITE_WRITERS: Turnstile = Turnstile::new();
+
+/// A turn that is waited for at most a given time: SQLite's writers wait
+/// here no longer than they would in its busy handler (the connection's
+/// `busy_timeout`, DATABASE_TIMEOUT_SECONDS). An unbounded wait would let
+/// a lock held by another process (a backup, a `sqlite3` shell left in a
+/// transaction) make the n-th writer queued behind it wait n timeouts.
+struct Turnstile {
+    state: Mutex<Gate>,
+    freed: Condvar,
+}
+
+struct Gate {
+    taken: bool,
+    /// Writers waiting for the turn: one is woken when it is given back,
+    /// and only then (a wake-up is a system call, and most turns are
+    /// taken and given back with nobody waiting).
+    waiting: usize,
+}
+
+/// The turn, given back when dropped. Made only once the turn is taken
+/// (`then`, not `then_some`, which would make and drop one when it is not,
+/// freeing another writer's turn under its lock).
+struct Turn(&'static Turnstile);
+
+impl Turnstile {
+    const fn new() -> Turnstile {
+        Turnstile {
+            state: Mutex::new(Gate {
+                taken: false,
+                waiting: 0,
+            }),
+            freed: Condvar::new(),
+        }
+    }
+
+    fn gate(&self) -> std::sync::MutexGuard<'_, Gate> {
+        // Nothing can panic while it is held.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn try_enter(&'static self) -> Option<Turn> {
+        let mut gate = self.gate();
+        (!std::mem::replace(&mut gate.taken, true)).then(|| Turn(self))
+    }
+
+    fn enter(&'static self, patience: Duration) -> Option<Turn> {
+        let mut gate = self.gate();
+        gate.waiting += 1;
+        let (mut gate, _) = self
+            .freed
+            .wait_timeout_while(gate, patience, |gate| gate.taken)
+            .unwrap_or_else(|e| e.into_inner());
+        gate.waiting -= 1;
+        (!std::mem::replace(&mut gate.taken, true)).then(|| Turn(self))
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        let mut gate = self.0.gate();
+        gate.taken = false;
+        if gate.waiting > 0 {
+            self.0.freed.notify_one();
+        }
+    }
+}
+
+/// The connection's `busy_timeout`: how long its writer may wait for the
+/// lock.
+fn busy_timeout(sqlite: &mut SqliteConnection) -> QueryResult<Duration> {
+    #[derive(QueryableByName)]
+    struct Timeout {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        timeout: i64,
+    }
+    let millis = diesel::sql_query("PRAGMA busy_timeout")
+        .get_result::<Timeout>(sqlite)?
+        .timeout;
+    Ok(Duration::from_millis(u64::try_from(millis).unwrap_or(0)))
+}
+
+/// What a writer that waited its whole `busy_timeout` for its turn gets:
+/// the error SQLite gives one that waited as long for the lock itself, so
+/// that it is answered the same way (`503 unavailable`).
+fn locked() -> diesel::result::Error {
+    diesel::result::Error::DatabaseError(
+        diesel::result::DatabaseErrorKind::Unknown,
+        Box::new("database is locked (this process's writers' turn)".to_owned()),
+    )
+}
 
 /// Runs `f` in a transaction that will write; every statement that writes
 /// runs inside one. On SQLite it begins IMMEDIATE: the write lock is taken
@@ -48,8 +141,14 @@ where
     if depth.is_some() {
         return conn.transaction(f);
     }
-    // A panic while holding it leaves nothing to repair.
-    let _turn = SQLITE_WRITERS.lock().unwrap_or_else(|e| e.into_inner());
+    // A panic while holding it leaves nothing to repair (the turn is given
+    // back as the stack unwinds).
+    let _turn = match SQLITE_WRITERS.try_enter() {
+        Some(turn) => turn,
+        None => SQLITE_WRITERS
+            .enter(busy_timeout(sqlite)?)
+            .ok_or_else(|| E::from(locked()))?,
+    };
     AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
     // From here on the transaction is Diesel's like any other: commit and
     // rollback go through the connection's own manager (as in
@@ -96,6 +195,21 @@ mod tests {
         diesel::sql_query("INSERT INTO t VALUES (?)")
             .bind::<BigInt, _>(n)
             .execute(conn)
+    }
+
+    #[test]
+    fn a_writers_turn_is_waited_for_at_most_the_patience_given() {
+        static TURNSTILE: Turnstile = Turnstile::new();
+        let first = TURNSTILE.try_enter().expect("a free turn");
+        // Taken: asking again neither gets it nor frees it.
+        assert!(TURNSTILE.try_enter().is_none());
+        assert!(TURNSTILE.enter(Duration::from_millis(20)).is_none());
+        assert!(TURNSTILE.try_enter().is_none());
+        // Given back while another waits (or before it asks): it gets it.
+        let waiter = std::thread::spawn(|| TURNSTILE.enter(Duration::from_secs(30)).is_some());
+        drop(first);
+        assert!(waiter.join().unwrap());
+        assert!(TURNSTILE.try_enter().is_some());
     }
 
     #[test]
