@@ -94,7 +94,9 @@ pub fn sqlite_pool<A: ReadAhead>(
     Pool {
         connections: diesel::r2d2::Pool::builder()
             .max_size(2)
-            .connection_timeout(std::time::Duration::from_millis(500))
+            // Also how long a job may wait for its turn in a chunk: long
+            // enough for a slow machine's test to queue one behind another.
+            .connection_timeout(std::time::Duration::from_secs(2))
             .build_unchecked(manager),
         batchers: std::sync::Arc::default(),
         lanes: std::sync::Arc::new(lanes),

@@ -17,15 +17,23 @@ use super::{Conn, DbConnection};
 /// goes through [`write_transaction`], so every writer of this process
 /// queues here. Writers in other processes on the same file still meet
 /// `busy_timeout`. One queue for the process, whatever the file: several
-/// SQLite databases in one process (the tests) only queue their short
-/// transactions a little.
+/// SQLite databases in one process (the tests) queue their short
+/// transactions together, and a writer held up by another process's lock
+/// on one file holds up the writers of the others too, each for its own
+/// `busy_timeout` at most.
 static SQLITE_WRITERS: Turnstile = Turnstile::new();
 
 /// A turn that is waited for at most a given time: SQLite's writers wait
 /// here no longer than they would in its busy handler (the connection's
-/// `busy_timeout`, DATABASE_TIMEOUT_SECONDS). An unbounded wait would let
-/// a lock held by another process (a backup, a `sqlite3` shell left in a
+/// `busy_timeout`, DATABASE_TIMEOUT_SECONDS; a connection without one, as
+/// SQLite opens it, waits without a bound). An unbounded wait would let a
+/// lock held by another process (a backup, a `sqlite3` shell left in a
 /// transaction) make the n-th writer queued behind it wait n timeouts.
+///
+/// Like the mutex it replaces, it is not first come, first served: a
+/// writer that finds the turn free takes it even if others wait. Its
+/// transactions are short, so a waiter that keeps losing it for a whole
+/// timeout is a database that is not keeping up, which `503` reports.
 struct Turnstile {
     state: Mutex<Gate>,
     freed: Condvar,
@@ -40,8 +48,8 @@ struct Gate {
 }
 
 /// The turn, given back when dropped. Made only once the turn is taken
-/// (`then`, not `then_some`, which would make and drop one when it is not,
-/// freeing another writer's turn under its lock).
+/// (`then`, not `then_some`: a `Turn` made and dropped when the turn is
+/// not free would lock the gate it is already under, and wait for ever).
 struct Turn(&'static Turnstile);
 
 impl Turnstile {
@@ -65,13 +73,22 @@ impl Turnstile {
         (!std::mem::replace(&mut gate.taken, true)).then(|| Turn(self))
     }
 
-    fn enter(&'static self, patience: Duration) -> Option<Turn> {
+    /// Waits for the turn, for at most `patience` if there is one.
+    fn enter(&'static self, patience: Option<Duration>) -> Option<Turn> {
         let mut gate = self.gate();
         gate.waiting += 1;
-        let (mut gate, _) = self
-            .freed
-            .wait_timeout_while(gate, patience, |gate| gate.taken)
-            .unwrap_or_else(|e| e.into_inner());
+        let mut gate = match patience {
+            Some(patience) => {
+                self.freed
+                    .wait_timeout_while(gate, patience, |gate| gate.taken)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0
+            }
+            None => self
+                .freed
+                .wait_while(gate, |gate| gate.taken)
+                .unwrap_or_else(|e| e.into_inner()),
+        };
         gate.waiting -= 1;
         (!std::mem::replace(&mut gate.taken, true)).then(|| Turn(self))
     }
@@ -88,8 +105,9 @@ impl Drop for Turn {
 }
 
 /// The connection's `busy_timeout`: how long its writer may wait for the
-/// lock.
-fn busy_timeout(sqlite: &mut SqliteConnection) -> QueryResult<Duration> {
+/// lock; `None` when it has none (0, SQLite's default: it would refuse at
+/// once, where this process's writers have always queued for their turn).
+fn busy_timeout(sqlite: &mut SqliteConnection) -> QueryResult<Option<Duration>> {
     #[derive(QueryableByName)]
     struct Timeout {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
@@ -98,7 +116,10 @@ fn busy_timeout(sqlite: &mut SqliteConnection) -> QueryResult<Duration> {
     let millis = diesel::sql_query("PRAGMA busy_timeout")
         .get_result::<Timeout>(sqlite)?
         .timeout;
-    Ok(Duration::from_millis(u64::try_from(millis).unwrap_or(0)))
+    Ok(u64::try_from(millis)
+        .ok()
+        .filter(|millis| *millis > 0)
+        .map(Duration::from_millis))
 }
 
 /// What a writer that waited its whole `busy_timeout` for its turn gets:
@@ -134,7 +155,8 @@ where
         return conn.transaction(f);
     };
     // Already inside one (this writer's turn is held): a savepoint. Taking
-    // the turn again would wait for ever on this very transaction.
+    // the turn again would wait on this very transaction until it timed
+    // out.
     let depth = AnsiTransactionManager::transaction_manager_status_mut(sqlite)
         .transaction_depth()
         .map_err(E::from)?;
@@ -203,13 +225,52 @@ mod tests {
         let first = TURNSTILE.try_enter().expect("a free turn");
         // Taken: asking again neither gets it nor frees it.
         assert!(TURNSTILE.try_enter().is_none());
-        assert!(TURNSTILE.enter(Duration::from_millis(20)).is_none());
+        assert!(TURNSTILE.enter(Some(Duration::from_millis(20))).is_none());
         assert!(TURNSTILE.try_enter().is_none());
         // Given back while another waits (or before it asks): it gets it.
-        let waiter = std::thread::spawn(|| TURNSTILE.enter(Duration::from_secs(30)).is_some());
+        let waiter = std::thread::spawn(|| TURNSTILE.enter(None).is_some());
         drop(first);
         assert!(waiter.join().unwrap());
         assert!(TURNSTILE.try_enter().is_some());
+    }
+
+    #[test]
+    fn a_writer_waits_for_the_turn_no_longer_than_its_busy_timeout() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("turn.db").to_string_lossy().into_owned();
+        let open = |millis: u32| {
+            let mut conn = DbConnection::Sqlite(crate::db::engine::open_sqlite(&path).unwrap());
+            conn.batch_execute(&format!("PRAGMA busy_timeout = {millis}"))
+                .unwrap();
+            conn
+        };
+        let mut holder = open(5000);
+        holder.batch_execute("CREATE TABLE t (n INTEGER)").unwrap();
+        let (held, on_held) = std::sync::mpsc::channel();
+        let (finish, on_finish) = std::sync::mpsc::channel::<()>();
+        // This process's turn held by a writer that is not done yet (for
+        // 10 s at most, so that a waiter without a bound gets the turn and
+        // fails the test rather than hanging it).
+        let holding = std::thread::spawn(move || {
+            write_transaction(&mut holder, |conn| {
+                held.send(()).unwrap();
+                let _ = on_finish.recv_timeout(std::time::Duration::from_secs(10));
+                insert(conn, 1)
+            })
+        });
+        on_held.recv().unwrap();
+
+        let mut waiter = open(50);
+        let refused = write_transaction(&mut waiter, |conn| insert(conn, 2));
+
+        finish.send(()).unwrap();
+        holding.join().unwrap().unwrap();
+        let refused = refused.expect_err("the turn was held past the waiter's busy_timeout");
+        assert!(
+            refused.to_string().contains("database is locked"),
+            "{refused}: answered as a locked database is (503)"
+        );
+        assert_eq!(rows(&mut waiter), 1);
     }
 
     #[test]
