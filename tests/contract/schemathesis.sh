@@ -11,13 +11,15 @@
 # guarded operations that do not end the session.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-root=$PWD
 
 python3 -m pip install --quiet --disable-pip-version-check 'schemathesis==4.32.5'
 # Built with the ceiling example beside it so that dev-dependencies take
 # part in resolving features, as under `cargo test`: the binary the suite
 # built is reused, where a plain build would compile some 40 crates again.
 cargo build --quiet --bin tollgate --example ceiling
+# Where cargo put it: target/ unless CARGO_TARGET_DIR (or a cargo config) moves it.
+tollgate=$(cargo metadata --no-deps --format-version 1 |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')/debug/tollgate
 
 port=${SCHEMATHESIS_PORT:-18390}
 dir=$(mktemp -d)
@@ -26,7 +28,7 @@ dir=$(mktemp -d)
   exec env BCRYPT_COST=4 PORT="$port" FREE_READS=1000000 LOGIN_MAX_FAILURES=1000000 \
     REGISTER_MAX_PER_IP_PER_HOUR=1000000000 LOGIN_MAX_FAILURES_PER_IP=1000000000 FORGOT_MAX_PER_IP_PER_HOUR=1000000000 EMAIL_SIGN_IN_MAX_PER_IP_PER_HOUR=1000000000 SIGN_IN_STARTS_MAX_PER_IP_PER_HOUR=1000000000 \
     STRIPE_SECRET_KEY= STRIPE_PRICE_ID= STRIPE_WEBHOOK_SECRET= \
-    RUST_LOG=warn "$root/target/debug/tollgate"
+    RUST_LOG=warn "$tollgate"
 ) > "$dir/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true; rm -rf "$dir"' EXIT
@@ -55,7 +57,7 @@ export TOLLGATE_SESSION
 # 403 (the CLI works on the server's database; a role change holds on live
 # sessions). Being the only admin, it cannot demote or disable itself
 # (409 last_admin), so the fuzzing cannot end its own session.
-(cd "$dir" && "$root/target/debug/tollgate" set-role schemathesis admin >/dev/null)
+(cd "$dir" && "$tollgate" set-role schemathesis admin >/dev/null)
 # The billing operations are left out of the logged-in run: this server has
 # no STRIPE_* settings (Stripe cannot be reached from here), so they answer
 # their documented 501 billing_not_configured, which schemathesis counts as

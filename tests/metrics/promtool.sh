@@ -8,7 +8,6 @@
 # comes from Debian's `prometheus` package, installed when missing.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-root=$PWD
 
 if ! command -v promtool >/dev/null; then
   echo "-- installing promtool (Debian's prometheus package)"
@@ -19,6 +18,9 @@ fi
 # part in resolving features, as under `cargo test`: the binary the suite
 # built is reused, where a plain build would compile some 40 crates again.
 cargo build --quiet --bin tollgate --example ceiling
+# Where cargo put it: target/ unless CARGO_TARGET_DIR (or a cargo config) moves it.
+tollgate=$(cargo metadata --no-deps --format-version 1 |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')/debug/tollgate
 
 port=${PROMTOOL_PORT:-18590}
 metrics_port=${PROMTOOL_METRICS_PORT:-18591}
@@ -27,7 +29,7 @@ dir=$(mktemp -d)
   cd "$dir"
   exec env BCRYPT_COST=4 PORT="$port" HOST=127.0.0.1 DATABASE_URL="$dir/tollgate.db" \
     METRICS_ADDR="127.0.0.1:$metrics_port" FREE_READS=2 RUST_LOG=warn \
-    "$root/target/debug/tollgate"
+    "$tollgate"
 ) > "$dir/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; rm -rf "$dir"' EXIT
