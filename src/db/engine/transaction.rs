@@ -30,7 +30,7 @@ static SQLITE_WRITERS: Turnstile = Turnstile::new();
 /// lock held by another process (a backup, a `sqlite3` shell left in a
 /// transaction) make the n-th writer queued behind it wait n timeouts.
 ///
-/// Like the mutex it replaces, it is not first come, first served: a
+/// It is not first come, first served (no more than a std mutex is): a
 /// writer that finds the turn free takes it even if others wait. Its
 /// transactions are short, so a waiter that keeps losing it for a whole
 /// timeout is a database that is not keeping up, which `503` reports.
@@ -68,9 +68,13 @@ impl Turnstile {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn try_enter(&'static self) -> Option<Turn> {
-        let mut gate = self.gate();
+    /// The turn if it is free, taken under the gate's lock.
+    fn take(&'static self, gate: &mut Gate) -> Option<Turn> {
         (!std::mem::replace(&mut gate.taken, true)).then(|| Turn(self))
+    }
+
+    fn try_enter(&'static self) -> Option<Turn> {
+        self.take(&mut self.gate())
     }
 
     /// Waits for the turn, for at most `patience` if there is one.
@@ -90,7 +94,7 @@ impl Turnstile {
                 .unwrap_or_else(|e| e.into_inner()),
         };
         gate.waiting -= 1;
-        (!std::mem::replace(&mut gate.taken, true)).then(|| Turn(self))
+        self.take(&mut gate)
     }
 }
 
@@ -155,16 +159,18 @@ where
         return conn.transaction(f);
     };
     // Already inside one (this writer's turn is held): a savepoint. Taking
-    // the turn again would wait on this very transaction until it timed
-    // out.
+    // the turn again would wait on this very transaction: until its
+    // busy_timeout, or for ever on a connection without one.
     let depth = AnsiTransactionManager::transaction_manager_status_mut(sqlite)
         .transaction_depth()
         .map_err(E::from)?;
     if depth.is_some() {
         return conn.transaction(f);
     }
-    // A panic while holding it leaves nothing to repair (the turn is given
-    // back as the stack unwinds).
+    // A free turn is taken without asking the connection its busy_timeout,
+    // a statement only a writer that has to wait needs. A panic while
+    // holding it leaves nothing to repair (the turn is given back as the
+    // stack unwinds).
     let _turn = match SQLITE_WRITERS.try_enter() {
         Some(turn) => turn,
         None => SQLITE_WRITERS
