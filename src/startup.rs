@@ -120,10 +120,13 @@ impl Application {
                  STRIPE_WEBHOOK_SECRET to turn it on (only some are set)"
             );
         }
-        let stripe = settings
-            .stripe
-            .as_ref()
-            .map(|stripe| StripeClient::new(&settings.stripe_api_base, stripe.secret_key.clone()));
+        let stripe = settings.stripe.as_ref().map(|stripe| {
+            StripeClient::new(
+                &settings.stripe_api_base,
+                stripe.secret_key.clone(),
+                settings.stripe_timeout,
+            )
+        });
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             settings: settings.clone(),

@@ -7,9 +7,9 @@
 //! derived from what makes the request unique, so a retried request (a
 //! double click, a timeout whose request did reach Stripe) gets Stripe's
 //! first answer back instead of a second customer. Each call gives up
-//! after [`CONNECT_TIMEOUT`] to connect and [`REQUEST_TIMEOUT`] in all: a
-//! Stripe outage becomes a quick `502 billing_unavailable`, never a request
-//! that hangs. The calls are async: none holds a database connection or
+//! after [`CONNECT_TIMEOUT`] to connect and `STRIPE_TIMEOUT_SECONDS` in
+//! all: a Stripe outage becomes a quick `502 billing_unavailable`, never a
+//! request that hangs. The calls are async: none holds a database connection or
 //! blocks a worker while it waits.
 
 use std::time::Duration;
@@ -19,8 +19,9 @@ use thread_local::ThreadLocal;
 
 use crate::config::Secret;
 
+/// The longest wait to connect, within the call's own timeout: a Stripe
+/// that cannot be reached is known sooner than one that is slow to answer.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(8);
 /// How long to wait before asking again after Stripe's `409` for a key in
 /// use by a request still running.
 const IDEMPOTENT_RETRY_AFTER: Duration = Duration::from_millis(500);
@@ -51,15 +52,18 @@ pub enum StripeError {
 pub struct StripeClient {
     base: String,
     secret_key: Secret,
+    timeout: Duration,
     http: ThreadLocal<reqwest::Client>,
 }
 
 impl StripeClient {
-    /// A client for the API at `base` (`STRIPE_API_BASE`).
-    pub fn new(base: &str, secret_key: Secret) -> StripeClient {
+    /// A client for the API at `base` (`STRIPE_API_BASE`), each call
+    /// bounded by `timeout` (`STRIPE_TIMEOUT_SECONDS`).
+    pub fn new(base: &str, secret_key: Secret, timeout: Duration) -> StripeClient {
         StripeClient {
             base: base.trim_end_matches('/').to_owned(),
             secret_key,
+            timeout,
             http: ThreadLocal::new(),
         }
     }
@@ -68,8 +72,8 @@ impl StripeClient {
         self.http.get_or_try(|| {
             reqwest::Client::builder()
                 .use_rustls_tls()
-                .connect_timeout(CONNECT_TIMEOUT)
-                .timeout(REQUEST_TIMEOUT)
+                .connect_timeout(CONNECT_TIMEOUT.min(self.timeout))
+                .timeout(self.timeout)
                 .user_agent(concat!("tollgate/", env!("CARGO_PKG_VERSION")))
                 .build()
                 .map_err(StripeError::Client)

@@ -82,6 +82,8 @@ pub struct Settings {
     pub stripe_incomplete: bool,
     /// Where Stripe's API is (a stand-in in tests).
     pub stripe_api_base: String,
+    /// The longest wait for one Stripe call, connecting included.
+    pub stripe_timeout: Duration,
 
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpNet>,
@@ -440,6 +442,7 @@ impl Settings {
             stripe,
             stripe_incomplete,
             stripe_api_base,
+            stripe_timeout: env.seconds("STRIPE_TIMEOUT_SECONDS")?,
             trusted_proxies,
             register_max_per_ip_per_hour: env.int("REGISTER_MAX_PER_IP_PER_HOUR")? as u32,
             forgot_max_per_ip_per_hour: env.int("FORGOT_MAX_PER_IP_PER_HOUR")? as u32,

@@ -364,6 +364,12 @@ pub const SETTINGS: &[Setting] = &[
         help: "Where Stripe's API is (tests point it at a local stand-in).",
     },
     Setting {
+        name: "STRIPE_TIMEOUT_SECONDS",
+        default: Some("8"),
+        range: Some(Range::Whole { min: 1, max: 60 }),
+        help: "Longest wait for one Stripe call, connecting included; past it the request is answered `502 billing_unavailable`.",
+    },
+    Setting {
         name: "PUBLIC_URL",
         default: None,
         range: None,

@@ -123,6 +123,7 @@ fn mail_billing_and_limit_settings_have_the_contracts_defaults() {
     assert_eq!(s.reset_token_ttl, Duration::from_secs(3_600));
     assert!(s.stripe.is_none() && !s.stripe_incomplete);
     assert_eq!(s.stripe_api_base, "https://api.stripe.com");
+    assert_eq!(s.stripe_timeout, Duration::from_secs(8));
     assert!(s.trusted_proxies.is_empty());
     assert_eq!(s.register_max_per_ip_per_hour, 20);
     assert_eq!(s.forgot_max_per_ip_per_hour, 10);
