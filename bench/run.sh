@@ -870,6 +870,11 @@ for backend in "${backends[@]}"; do
       b=$(grep "^$tag-id|" "$p.slugid" | cut -d'|' -f2 | median)
       echo "| a read by slug within 5 % of a read by id, $count posts (medians of $rounds alternated rounds) | $a vs $b req/s ($(awk -v a="$a" -v b="$b" 'BEGIN { printf "%+.1f %%", (a / b - 1) * 100 }')) | $(ok "$a >= 0.95 * $b") |"
       echo "| (the rounds, slug / id req/s) | $(paste -d/ <(grep "^$tag-slug|" "$p.slugid" | cut -d'|' -f2) <(grep "^$tag-id|" "$p.slugid" | cut -d'|' -f2) | paste -sd' ' | sed 's/ /, /g') | |"
+      # What each read costs, which moves less from round to round than
+      # throughput does (on PostgreSQL, the database's CPU included).
+      a=$(grep "^$tag-slug|" "$p.slugid" | cut -d'|' -f8 | median)
+      b=$(grep "^$tag-id|" "$p.slugid" | cut -d'|' -f8 | median)
+      echo "| (not a target) the same rounds' CPU per request, slug / id (medians) | $a vs $b µs ($(awk -v a="$a" -v b="$b" 'BEGIN { printf "%+.1f %%", (a / b - 1) * 100 }')) | |"
     done
     content_rss=$(cut -d'|' -f6 "$p" | sort -n | tail -1)
     echo "| peak RSS < 64 MiB with the content scenarios | $((content_rss / 1024)) MiB | $(ok "$content_rss < 64 * 1024") |"
