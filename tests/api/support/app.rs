@@ -410,6 +410,22 @@ pub fn spawn_binary(
     (child, port, output)
 }
 
+/// Everything a binary started by [`spawn_binary`] printed, once it has
+/// been killed and waited for. Its pipes' readers end with the process and
+/// let go of the buffer as they end, so the text is whole when nobody else
+/// holds it; a fixed pause would be a guess at how long they take.
+pub fn whole_output(output: &Arc<std::sync::Mutex<String>>) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while Arc::strong_count(output) > 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the binary's pipes are still open: was it killed and waited for?"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    output.lock().unwrap().clone()
+}
+
 /// A port nothing listens on right now (bound, then let go).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
