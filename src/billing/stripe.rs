@@ -9,8 +9,8 @@
 //! first answer back instead of a second customer. Each call gives up
 //! after [`CONNECT_TIMEOUT`] to connect and `STRIPE_TIMEOUT_SECONDS` in
 //! all: a Stripe outage becomes a quick `502 billing_unavailable`, never a
-//! request that hangs. The calls are async: none holds a database connection or
-//! blocks a worker while it waits.
+//! request that hangs. The calls are async: none holds a database
+//! connection or blocks a worker while it waits.
 
 use std::time::Duration;
 

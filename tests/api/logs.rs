@@ -171,7 +171,7 @@ async fn no_secret_reaches_the_log_at_any_level() {
     let _ = child.kill();
     let _ = child.wait();
 
-    let log = crate::support::whole_output(&output);
+    let log = crate::support::whole_output(&output).await;
     assert!(log.contains("TRACE") || log.contains("trace"), "a trace-level log: {}", &log[..log.len().min(2000)]);
     assert!(log.contains("request"), "the access log was captured");
     for secret in [password, new_password, reset_password, "a wrong one, also secret"] {
@@ -272,7 +272,7 @@ async fn no_secret_of_a_provider_sign_in_reaches_the_log() {
     let _ = child.kill();
     let _ = child.wait();
 
-    let log = crate::support::whole_output(&output);
+    let log = crate::support::whole_output(&output).await;
     assert!(logged, "the sign-in was logged");
     for secret in [&code, &state, &flow_cookie, &client_secret, &cookies[0]] {
         assert!(!log.contains(secret.as_str()), "a secret of the sign-in is in the log");
@@ -380,7 +380,7 @@ async fn line_breaks_a_request_brings_never_start_a_log_line() {
     let _ = child.kill();
     let _ = child.wait();
 
-    let log = crate::support::whole_output(&output);
+    let log = crate::support::whole_output(&output).await;
     assert!(logged, "each provider error was logged: {log}");
     assert!(log.contains("forged"), "the provider's error is in the log, escaped");
     for line in log_lines(&log) {

@@ -319,7 +319,7 @@ async fn no_stripe_secret_reaches_the_log() {
     let _ = child.kill();
     let _ = child.wait();
 
-    let log = crate::support::whole_output(&output);
+    let log = crate::support::whole_output(&output).await;
     assert!(log.contains("billing event"), "the log was captured: {log}");
     assert!(
         log.contains("payment provider failed"),

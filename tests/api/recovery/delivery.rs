@@ -346,7 +346,7 @@ async fn no_link_token_reaches_the_log() {
     let _ = child.0.kill();
     let _ = child.0.wait();
 
-    let log = crate::support::whole_output(&output);
+    let log = crate::support::whole_output(&output).await;
     assert!(
         log.contains("message delivered"),
         "the sender's log was captured: {log}"

@@ -414,15 +414,8 @@ pub fn spawn_binary(
 /// been killed and waited for. Its pipes' readers end with the process and
 /// let go of the buffer as they end, so the text is whole when nobody else
 /// holds it; a fixed pause would be a guess at how long they take.
-pub fn whole_output(output: &Arc<std::sync::Mutex<String>>) -> String {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while Arc::strong_count(output) > 1 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the binary's pipes are still open: was it killed and waited for?"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
+pub async fn whole_output(output: &Arc<std::sync::Mutex<String>>) -> String {
+    eventually(|| Arc::strong_count(output) == 1).await;
     output.lock().unwrap().clone()
 }
 
