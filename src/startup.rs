@@ -8,11 +8,8 @@ use std::time::Duration;
 use actix_cors::Cors;
 use actix_session::config::{BrowserSession, CookieContentSecurity};
 use actix_session::SessionMiddleware;
-use actix_web::body::BoxBody;
-use actix_web::dev::{Server, ServerHandle, ServiceRequest};
+use actix_web::dev::{Server, ServerHandle};
 use actix_web::http::header;
-use actix_web::middleware::from_fn;
-use actix_web::middleware::Next;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 
@@ -175,11 +172,11 @@ impl Application {
             App::new()
                 .app_data(state.clone())
                 .app_data(trusted_proxies.clone())
-                .configure(guarded_routes)
+                .configure(|cfg| guarded_routes(cfg, &state))
                 .default_service(web::to(guard::unknown_path))
                 .wrap(sessions)
                 .wrap(cors(&origins))
-                .wrap(from_fn(middleware::edge))
+                .wrap(middleware::Edge)
         })
         .listen(listener)?
         // Blocking work is database calls (at most one per pooled
@@ -268,13 +265,9 @@ impl Application {
 }
 
 /// Every route of the table, each behind the guard with its own rule.
-fn guarded_routes(cfg: &mut web::ServiceConfig) {
+fn guarded_routes(cfg: &mut web::ServiceConfig, state: &web::Data<AppState>) {
     for (endpoint, resource) in routes::resources() {
-        cfg.service(resource.wrap(from_fn(
-            move |state: web::Data<AppState>, req: ServiceRequest, next: Next<BoxBody>| {
-                guard::require_session(endpoint, state, req, next)
-            },
-        )));
+        cfg.service(resource.wrap(guard::Guard::new(endpoint, state.clone())));
     }
 }
 

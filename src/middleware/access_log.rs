@@ -7,7 +7,7 @@
 //!
 //! The same measurement feeds the request metrics (`crate::metrics`), here
 //! rather than in a layer of their own: every layer costs every request.
-//! [`super::edge`] starts the measurement before anything else runs and
+//! [`super::Edge`] starts the measurement before anything else runs and
 //! finishes it with the answer that leaves.
 
 use std::time::Instant;

@@ -35,7 +35,7 @@ use crate::state::AppState;
 /// equal.
 ///
 /// On the way out, [`strip_stray_cors_headers`] tidies the answers to the
-/// rest. Both run in [`super::edge`]: every layer costs every request an
+/// rest. Both run in [`super::Edge`]: every layer costs every request an
 /// allocation and a dynamic call.
 pub fn early_answer(req: &ServiceRequest) -> Option<HttpResponse> {
     if is_refused(req) {

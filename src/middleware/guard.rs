@@ -19,12 +19,16 @@
 //!
 //! [`Metering`]: crate::session::Metering
 
+use std::future::{ready, Ready};
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
 use actix_session::SessionExt;
 use actix_web::body::{BoxBody, EitherBody};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::http::Method;
-use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse, ResponseError};
+use futures_util::future::LocalBoxFuture;
 
 use crate::client_ip;
 use crate::db;
@@ -36,13 +40,78 @@ use crate::routes::table::{Access, Endpoint, ReadsAhead, LISTING_PATH};
 use crate::session::{self, store, SessionState, COOKIE_NAME};
 use crate::state::AppState;
 
-/// The guard of `endpoint`'s route (see the module's doc).
-pub async fn require_session(
+/// The guard of one route (see the module's doc), with that route's rule,
+/// as the middleware of its resource. Written out rather than made with
+/// `from_fn`, whose every call boxes the inner service's future once more
+/// behind a dynamic call and looks the app's state up again: this layer
+/// runs on every routed request.
+pub struct Guard {
     endpoint: &'static Endpoint,
     state: web::Data<AppState>,
+}
+
+impl Guard {
+    pub fn new(endpoint: &'static Endpoint, state: web::Data<AppState>) -> Guard {
+        Guard { endpoint, state }
+    }
+}
+
+impl<S> Transform<S, ServiceRequest> for Guard
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<BoxBody>, Error = actix_web::Error>
+        + 'static,
+{
+    type Response = ServiceResponse<EitherBody<BoxBody>>;
+    type Error = actix_web::Error;
+    type Transform = GuardService<S>;
+    type InitError = ();
+    type Future = Ready<Result<GuardService<S>, ()>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(GuardService(Rc::new(Guarded {
+            endpoint: self.endpoint,
+            state: self.state.clone(),
+            service,
+        }))))
+    }
+}
+
+/// A route's handler behind its [`Guard`].
+pub struct GuardService<S>(Rc<Guarded<S>>);
+
+struct Guarded<S> {
+    endpoint: &'static Endpoint,
+    state: web::Data<AppState>,
+    service: S,
+}
+
+impl<S> Service<ServiceRequest> for GuardService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<BoxBody>, Error = actix_web::Error>
+        + 'static,
+{
+    type Response = ServiceResponse<EitherBody<BoxBody>>;
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.0.service.poll_ready(cx)
+    }
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        Box::pin(require_session(Rc::clone(&self.0), req))
+    }
+}
+
+/// The guard's work for one request, then the route's handler.
+async fn require_session<S>(
+    guarded: Rc<Guarded<S>>,
     req: ServiceRequest,
-    next: Next<BoxBody>,
-) -> Result<ServiceResponse<EitherBody<BoxBody>>, actix_web::Error> {
+) -> Result<ServiceResponse<EitherBody<BoxBody>>, actix_web::Error>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<BoxBody>, Error = actix_web::Error>,
+{
+    let (endpoint, state) = (guarded.endpoint, &guarded.state);
     let meter = match endpoint.reads_ahead {
         ReadsAhead::Meter if req.method() == Method::GET => req
             .match_info()
@@ -54,7 +123,7 @@ pub async fn require_session(
             }),
         _ => None,
     };
-    let session = look_up(&state, req.request(), meter).await?;
+    let session = look_up(state, req.request(), meter).await?;
     if !endpoint.access.is_open(&state.settings) {
         if let Some(refusal) = session.refusal() {
             let response = refusal.error_response();
@@ -62,7 +131,7 @@ pub async fn require_session(
         }
     }
     req.extensions_mut().insert(session);
-    Ok(next.call(req).await?.map_into_left_body())
+    Ok(guarded.service.call(req).await?.map_into_left_body())
 }
 
 /// The post a path's `{id}` names: a post id, or a slug (a text that is

@@ -19,7 +19,7 @@ pub const COOKIE_NAME: &str = "session";
 pub struct RememberFor(pub i64);
 
 /// Gives the new session cookie of a response marked with [`RememberFor`]
-/// its `Max-Age`. Called on the way out by `middleware::edge`, outside
+/// its `Max-Age`. Called on the way out by `middleware::Edge`, outside
 /// actix-session, which has set the cookie by then.
 pub fn apply_lifetime<B>(res: &mut ServiceResponse<B>) {
     let Some(RememberFor(secs)) = res.response().extensions().get::<RememberFor>().copied() else {
