@@ -167,7 +167,8 @@ impl Application {
             // `wrap` stacks outward: the last one wrapped sees the request
             // first. In request order: the edge (access log, cross-site
             // refusals; on the way out the cookie's lifetime, JSON errors,
-            // contract headers) → CORS → session → the route's guard → the
+            // contract headers), with CORS inside it for a request with an
+            // `Origin` or an `OPTIONS` → session → the route's guard → the
             // route.
             App::new()
                 .app_data(state.clone())
@@ -175,8 +176,7 @@ impl Application {
                 .configure(|cfg| guarded_routes(cfg, &state))
                 .default_service(web::to(guard::unknown_path))
                 .wrap(sessions)
-                .wrap(cors(&origins))
-                .wrap(middleware::Edge)
+                .wrap(middleware::Edge::new(cors(&origins)))
         })
         .listen(listener)?
         // Blocking work is database calls (at most one per pooled

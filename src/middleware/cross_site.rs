@@ -115,6 +115,34 @@ fn is_same_origin(req: &ServiceRequest, origin: &str) -> bool {
 /// The `Vary` actix-cors puts on every answer it passes.
 const CORS_VARY: &str = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers";
 
+/// Whether actix-cors has anything to do for `req`: a preflight to answer
+/// or an origin to allow, which only an `OPTIONS` or a request with an
+/// `Origin` can be. For any other request it would only pass the answer
+/// on with its `Vary` and two headers that [`strip_stray_cors_headers`]
+/// takes off again (no origin was allowed), so [`super::Edge`] sends it
+/// around actix-cors and adds the `Vary` itself
+/// ([`vary_as_cors_would`]): a layer fewer for every request from a
+/// same-origin page, a server or a command line.
+pub fn needs_cors(req: &ServiceRequest) -> bool {
+    req.method() == Method::OPTIONS || req.headers().contains_key(header::ORIGIN)
+}
+
+/// The `Vary` actix-cors adds to an answer it passes: its three names
+/// after whatever the answer varies on already.
+pub fn vary_as_cors_would(headers: &mut header::HeaderMap) {
+    let value = match headers.get(header::VARY) {
+        Some(own) => {
+            let mut both = own.as_bytes().to_vec();
+            both.extend_from_slice(b", ");
+            both.extend_from_slice(CORS_VARY.as_bytes());
+            header::HeaderValue::from_bytes(&both)
+                .unwrap_or_else(|_| header::HeaderValue::from_static(CORS_VARY))
+        }
+        None => header::HeaderValue::from_static(CORS_VARY),
+    };
+    headers.insert(header::VARY, value);
+}
+
 /// actix-cors adds `Access-Control-Allow-Credentials` and
 /// `Access-Control-Expose-Headers` to every response it passes, even one to
 /// an origin it did not allow (or to no origin at all). The contract says
@@ -125,5 +153,27 @@ pub fn strip_stray_cors_headers<B>(res: &mut ServiceResponse<B>) {
     if !headers.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN) {
         headers.remove(header::ACCESS_CONTROL_ALLOW_CREDENTIALS);
         headers.remove(header::ACCESS_CONTROL_EXPOSE_HEADERS);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::http::header::{HeaderMap, HeaderValue, VARY};
+
+    #[test]
+    fn the_vary_is_actix_cors_own_after_what_the_answer_varies_on() {
+        let mut none = HeaderMap::new();
+        vary_as_cors_would(&mut none);
+        assert_eq!(none.get(VARY).unwrap(), CORS_VARY);
+
+        let mut own = HeaderMap::new();
+        own.insert(VARY, HeaderValue::from_static("Accept-Encoding"));
+        vary_as_cors_would(&mut own);
+        assert_eq!(
+            own.get(VARY).unwrap(),
+            "Accept-Encoding, Origin, Access-Control-Request-Method, Access-Control-Request-Headers"
+        );
+        assert_eq!(own.get_all(VARY).count(), 1);
     }
 }

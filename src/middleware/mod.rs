@@ -1,8 +1,8 @@
-//! Cross-cutting HTTP layers. Everything that runs outside CORS is one
-//! layer, [`Edge`]: the access log, the contract headers, JSON errors for
-//! anything actix or a library answered itself, the cross-site defences,
-//! and a stay-signed-in cookie's lifetime. Inside it come CORS,
-//! actix-session and the guard.
+//! Cross-cutting HTTP layers. Everything that runs outside actix-session
+//! is one layer, [`Edge`]: the access log, the contract headers, JSON
+//! errors for anything actix or a library answered itself, the cross-site
+//! defences, a stay-signed-in cookie's lifetime, and actix-cors for the
+//! requests it concerns. Inside it come actix-session and the guard.
 //!
 //! [`Edge`]: crate::middleware::Edge
 
@@ -11,10 +11,10 @@ pub mod cross_site;
 pub mod guard;
 pub mod json_errors;
 
-use std::future::{ready, Ready};
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
+use actix_cors::{Cors, CorsMiddleware};
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
@@ -34,54 +34,97 @@ pub const CONTRACT_HEADERS: [(HeaderName, &str); 3] = [
     ),
 ];
 
-/// The outer layers, in one: each layer costs every request a boxed
-/// future and a dynamic call, so five concerns (the log, the headers, JSON
-/// errors, cross-site, the cookie's lifetime) are steps of this one layer
-/// rather than five, and the layer is written out rather than made with
-/// `from_fn`, which boxes the inner service's future a second time. In
-/// request order:
+/// The outer layers, in one, with CORS inside: each layer costs every
+/// request a boxed future and a dynamic call, so five concerns (the log,
+/// the headers, JSON errors, cross-site, the cookie's lifetime) are steps
+/// of this one layer rather than five, the layer is written out rather
+/// than made with `from_fn` (which boxes the inner service's future a
+/// second time), and a request CORS has nothing to do for goes around it
+/// ([`cross_site::needs_cors`]). In request order:
 ///
 /// 1. the access log notes the start ([`access_log::Started`]);
 /// 2. a cross-site refusal, or the early `401`, is answered here
-///    ([`cross_site::early_answer`]); anything else goes on inside;
+///    ([`cross_site::early_answer`]); anything else goes on inside,
+///    through actix-cors if it has an `Origin` or is an `OPTIONS`, and
+///    otherwise straight on, given the `Vary` actix-cors would have added
+///    ([`cross_site::vary_as_cors_would`]);
 /// 3. on the way out: stray CORS headers come off
 ///    ([`cross_site::strip_stray_cors_headers`]), a stay-signed-in login's
 ///    cookie gets its `Max-Age` ([`cookie::apply_lifetime`]), a non-JSON
 ///    error becomes contract JSON ([`json_errors`]);
 /// 4. the contract headers go on, where the answer has not set its own;
 /// 5. the access log writes its line with the status that leaves.
-pub struct Edge;
+pub struct Edge {
+    cors: Cors,
+}
+
+impl Edge {
+    /// The edge, with `cors` the CORS layer inside it.
+    pub fn new(cors: Cors) -> Edge {
+        Edge { cors }
+    }
+}
 
 impl<S, B> Transform<S, ServiceRequest> for Edge
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
     B: MessageBody + 'static,
 {
-    type Response = ServiceResponse<EitherBody<B, BoxBody>>;
+    type Response = ServiceResponse<EitherBody<EitherBody<B>, BoxBody>>;
     type Error = actix_web::Error;
     type Transform = EdgeService<S>;
     type InitError = ();
-    type Future = Ready<Result<EdgeService<S>, ()>>;
+    type Future = LocalBoxFuture<'static, Result<EdgeService<S>, ()>>;
 
     fn new_transform(&self, service: S) -> Self::Future {
-        ready(Ok(EdgeService(Rc::new(service))))
+        let app = Rc::new(service);
+        let cors = self.cors.new_transform(Shared(Rc::clone(&app)));
+        Box::pin(async move {
+            Ok(EdgeService(Rc::new(Layers {
+                cors: cors.await?,
+                app,
+            })))
+        })
     }
 }
 
 /// The app behind its [`Edge`].
-pub struct EdgeService<S>(Rc<S>);
+pub struct EdgeService<S>(Rc<Layers<S>>);
+
+/// The app, and the same app behind actix-cors.
+struct Layers<S> {
+    cors: CorsMiddleware<Shared<S>>,
+    app: Rc<S>,
+}
+
+/// The app, shared by the CORS layer and the way around it.
+struct Shared<S>(Rc<S>);
+
+impl<S: Service<ServiceRequest>> Service<ServiceRequest> for Shared<S> {
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        self.0.call(req)
+    }
+}
 
 impl<S, B> Service<ServiceRequest> for EdgeService<S>
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
     B: MessageBody + 'static,
 {
-    type Response = ServiceResponse<EitherBody<B, BoxBody>>;
+    type Response = ServiceResponse<EitherBody<EitherBody<B>, BoxBody>>;
     type Error = actix_web::Error;
     type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
 
     fn poll_ready(&self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.0.poll_ready(cx)
+        self.0.cors.poll_ready(cx)
     }
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
@@ -91,12 +134,12 @@ where
 
 /// One request through the [`Edge`]'s steps.
 async fn edge<S, B>(
-    service: Rc<S>,
+    layers: Rc<Layers<S>>,
     req: ServiceRequest,
-) -> Result<ServiceResponse<EitherBody<B, BoxBody>>, actix_web::Error>
+) -> Result<ServiceResponse<EitherBody<EitherBody<B>, BoxBody>>, actix_web::Error>
 where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: MessageBody + 'static,
 {
     let mut started = access_log::Started::now(&req);
     let preflight = json_errors::is_preflight(&req);
@@ -105,7 +148,7 @@ where
             started.answered_before_routing();
             Ok(req.into_response(answer).map_into_right_body())
         }
-        None => match service.call(req).await {
+        None => match inside(&layers, req).await {
             Ok(mut res) => {
                 cross_site::strip_stray_cors_headers(&mut res);
                 cookie::apply_lifetime(&mut res);
@@ -125,4 +168,22 @@ where
     });
     started.finish(&res);
     res
+}
+
+/// What the layers inside the edge answer: through actix-cors when it has
+/// something to do, and otherwise around it with its `Vary`.
+async fn inside<S, B>(
+    layers: &Layers<S>,
+    req: ServiceRequest,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: MessageBody + 'static,
+{
+    if cross_site::needs_cors(&req) {
+        return layers.cors.call(req).await;
+    }
+    let mut res = layers.app.call(req).await?;
+    cross_site::vary_as_cors_would(res.headers_mut());
+    Ok(res.map_into_left_body())
 }

@@ -228,6 +228,49 @@ async fn an_answer_to_another_origin_carries_no_cors_headers_at_all() {
 }
 }
 
+// A request without an `Origin` (a same-origin page, a server, curl) goes
+// around actix-cors, which has nothing to allow it. Its answers must carry
+// what actix-cors leaves on an answer to an origin it does not allow, its
+// `Vary` included: for a success, a handler's error, the guard's `404` to a
+// path no route matches, and actix's own `405`.
+backend_test! {
+async fn an_answer_without_an_origin_carries_what_cors_leaves_for_an_origin_it_does_not_allow() {
+    let (app, client) = spawn_app_and_user("alice").await;
+    let headers = |response: &Response| {
+        let mut pairs: Vec<(String, String)> = response
+            .headers()
+            .iter()
+            .filter(|(name, _)| *name != "date")
+            .map(|(name, value)| (name.to_string(), value.to_str().unwrap().to_owned()))
+            .collect();
+        pairs.sort();
+        pairs
+    };
+    let paths = [
+        ("/check_session", StatusCode::OK),
+        ("/blog/1", StatusCode::OK),
+        ("/blog/999999", StatusCode::NOT_FOUND),
+        ("/no/such/path", StatusCode::NOT_FOUND),
+        ("/logout", StatusCode::METHOD_NOT_ALLOWED),
+    ];
+    // Both reads of the post below are re-reads, with answers alike.
+    assert_eq!(app.blog_post(&client, 1).await.status(), StatusCode::OK);
+    for (path, status) in paths {
+        let plain = app.get(&client, path).await;
+        let elsewhere = app.get_with(&client, path, &[("origin", EVIL)]).await;
+        assert_eq!(plain.status(), status, "{path}");
+        assert_eq!(elsewhere.status(), status, "{path}");
+        assert_eq!(headers(&plain), headers(&elsewhere), "{path}");
+        assert_eq!(
+            header(&plain, "vary"),
+            Some("Origin, Access-Control-Request-Method, Access-Control-Request-Headers"),
+            "{path}"
+        );
+        assert_no_cors_headers(&plain);
+    }
+}
+}
+
 backend_test! {
 async fn a_cross_site_navigation_to_a_post_is_403_and_uses_no_read() {
     let (app, client) = spawn_app_and_user("alice").await;
