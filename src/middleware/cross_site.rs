@@ -41,12 +41,10 @@ pub fn early_answer(req: &ServiceRequest) -> Option<HttpResponse> {
     if is_refused(req) {
         return Some(ApiError::ForbiddenOrigin.error_response());
     }
-    if req.method() != Method::OPTIONS && !req.headers().contains_key(header::ORIGIN) {
+    if !needs_cors(req) {
         if let Some(refusal) = super::guard::refuse_without_cookie(req) {
             let mut response = refusal.error_response();
-            response
-                .headers_mut()
-                .insert(header::VARY, header::HeaderValue::from_static(CORS_VARY));
+            vary_as_cors_would(response.headers_mut());
             return Some(response);
         }
     }
