@@ -28,7 +28,7 @@ use crate::state::AppState;
 ///
 /// It also gives the guard's `401` early to a request that can have no
 /// session — no session cookie, a guarded path — when CORS has nothing to
-/// add (no `Origin`, not a preflight): the same answer the guard would
+/// add (no `Origin`, not an `OPTIONS`): the same answer the guard would
 /// give, with the `Vary` actix-cors would have added, without the CORS and
 /// session layers (the most frequent refusal, made about a fifth cheaper;
 /// bench/README.md). `tests/api/errors.rs` holds the two paths' answers
@@ -37,11 +37,14 @@ use crate::state::AppState;
 /// On the way out, [`strip_stray_cors_headers`] tidies the answers to the
 /// rest. Both run in [`super::Edge`]: every layer costs every request an
 /// allocation and a dynamic call.
-pub fn early_answer(req: &ServiceRequest) -> Option<HttpResponse> {
+///
+/// `needs_cors` is [`needs_cors`] of `req`, asked once by the edge, which
+/// also routes by it.
+pub fn early_answer(req: &ServiceRequest, needs_cors: bool) -> Option<HttpResponse> {
     if is_refused(req) {
         return Some(ApiError::ForbiddenOrigin.error_response());
     }
-    if !needs_cors(req) {
+    if !needs_cors {
         if let Some(refusal) = super::guard::refuse_without_cookie(req) {
             let mut response = refusal.error_response();
             vary_as_cors_would(response.headers_mut());

@@ -143,12 +143,13 @@ where
 {
     let mut started = access_log::Started::now(&req);
     let preflight = json_errors::is_preflight(&req);
-    let res = match cross_site::early_answer(&req) {
+    let cors = cross_site::needs_cors(&req);
+    let res = match cross_site::early_answer(&req, cors) {
         Some(answer) => {
             started.answered_before_routing();
             Ok(req.into_response(answer).map_into_right_body())
         }
-        None => match inside(&layers, req).await {
+        None => match inside(&layers, req, cors).await {
             Ok(mut res) => {
                 cross_site::strip_stray_cors_headers(&mut res);
                 cookie::apply_lifetime(&mut res);
@@ -171,16 +172,17 @@ where
 }
 
 /// What the layers inside the edge answer: through actix-cors when it has
-/// something to do, and otherwise around it with its `Vary`.
+/// something to do (`needs_cors`), and otherwise around it with its `Vary`.
 async fn inside<S, B>(
     layers: &Layers<S>,
     req: ServiceRequest,
+    needs_cors: bool,
 ) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error>
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
     B: MessageBody + 'static,
 {
-    if cross_site::needs_cors(&req) {
+    if needs_cors {
         return layers.cors.call(req).await;
     }
     let mut res = layers.app.call(req).await?;

@@ -96,6 +96,20 @@ pub fn assert_json(response: &Response) {
     check_json(response, "");
 }
 
+/// A response's headers as sorted name and value pairs, without `Date`
+/// (which moves from one answer to the next): for comparing two answers'
+/// headers whole.
+pub fn headers_but_date(response: &Response) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = response
+        .headers()
+        .iter()
+        .filter(|(name, _)| *name != "date")
+        .map(|(name, value)| (name.to_string(), value.to_str().unwrap().to_owned()))
+        .collect();
+    pairs.sort();
+    pairs
+}
+
 pub fn assert_contract_headers(response: &Response) {
     check_contract_headers(response, "");
 }
