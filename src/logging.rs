@@ -11,6 +11,9 @@
 //! comes from a request (a provider's `error`, a path), and any field may
 //! hold such text; a line break in it would otherwise start a line of the
 //! sender's choosing, dated and levelled like a real one.
+//!
+//! Whatever the format, lines reach stdout through [`LogWriter`], whose
+//! thread writes them so that no request waits on the output.
 
 use std::cell::RefCell;
 use std::fmt::{self, Write as _};
@@ -173,12 +176,27 @@ pub struct LogFlusher {
     done: std::sync::mpsc::Receiver<()>,
 }
 
-fn lock_pending(shared: &Shared) -> MutexGuard<'_, Pending> {
-    // A panic while holding the lock leaves plain bytes: still usable.
-    shared
-        .pending
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Pending> {
+        // A panic while holding the lock leaves plain bytes: still usable.
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Waits for something to write and swaps it into `batch` (empty):
+    /// the lines dropped since the last call, and whether to stop.
+    fn take(&self, batch: &mut Vec<u8>) -> (u64, bool) {
+        let mut pending = self.lock();
+        while pending.text.is_empty() && pending.dropped == 0 && !pending.closing {
+            pending.waiting = true;
+            pending = self
+                .wake
+                .wait(pending)
+                .unwrap_or_else(PoisonError::into_inner);
+            pending.waiting = false;
+        }
+        std::mem::swap(&mut pending.text, batch);
+        (std::mem::take(&mut pending.dropped), pending.closing)
+    }
 }
 
 impl LogWriter {
@@ -194,15 +212,13 @@ impl LogWriter {
             cap,
         });
         let (finished, done) = std::sync::mpsc::channel();
-        let writer = LogWriter {
-            shared: shared.clone(),
-        };
+        let taken = shared.clone();
         std::thread::Builder::new()
             .name("tollgate-log".into())
             .spawn(move || {
                 let mut batch = Vec::new();
                 loop {
-                    let (dropped, closing) = writer.take(&mut batch);
+                    let (dropped, closing) = taken.take(&mut batch);
                     // Nowhere to say that the log's own output failed.
                     let _ = out.write_all(&batch);
                     // The lines dropped came after those kept.
@@ -230,26 +246,9 @@ impl LogWriter {
         ))
     }
 
-    /// Waits for something to write and swaps it into `batch` (empty):
-    /// the lines dropped since the last call, and whether to stop.
-    fn take(&self, batch: &mut Vec<u8>) -> (u64, bool) {
-        let mut pending = lock_pending(&self.shared);
-        while pending.text.is_empty() && pending.dropped == 0 && !pending.closing {
-            pending.waiting = true;
-            pending = self
-                .shared
-                .wake
-                .wait(pending)
-                .unwrap_or_else(PoisonError::into_inner);
-            pending.waiting = false;
-        }
-        std::mem::swap(&mut pending.text, batch);
-        (std::mem::take(&mut pending.dropped), pending.closing)
-    }
-
     /// Queues `line` (whole lines: a write never waits and is never split).
     pub fn append(&self, line: &[u8]) {
-        let mut pending = lock_pending(&self.shared);
+        let mut pending = self.shared.lock();
         if pending.text.len() + line.len() > self.shared.cap {
             pending.dropped += 1;
         } else {
@@ -295,7 +294,7 @@ impl<'a> MakeWriter<'a> for LogWriter {
 
 impl Drop for LogFlusher {
     fn drop(&mut self) {
-        lock_pending(&self.shared).closing = true;
+        self.shared.lock().closing = true;
         self.shared.wake.notify_one();
         let _ = self.done.recv_timeout(Duration::from_secs(1));
     }
