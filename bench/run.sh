@@ -91,6 +91,15 @@ db_ticks() {
   done
   echo "$total"
 }
+# core_jiffies: the busy and the idle jiffies so far of the server's core
+# (of the whole machine when the server is not pinned to one core), for
+# "server core busy": a server that waits on its database leaves its core
+# idle, which its CPU per request does not show.
+core_jiffies() {
+  local line=cpu
+  [[ $server_cores =~ ^[0-9]+$ ]] && line=cpu$server_cores
+  awk -v c="$line" '$1 == c { print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6 }' /proc/stat
+}
 peak_rss_kib() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
 ticks_per_second=$(getconf CLK_TCK)
 to_ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) { sub(/us$/, "", v); print v / 1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v); print v } else if (v ~ /s$/) { sub(/s$/, "", v); print v * 1000 } else print v }'; }
@@ -100,15 +109,15 @@ median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]
 median_ratio() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 # wrk_run ROWS NAME PID URL [wrk args...]: one scenario, one row in ROWS:
-# name|req/s|p50|p99|CPU µs per request|peak RSS KiB|errors|server + database CPU µs per request
+# name|req/s|p50|p99|CPU µs per request|peak RSS KiB|errors|server + database CPU µs per request|server core busy
 # wrk runs on $load_cores (unset for the every-worker runs: any core).
 load_cores=$load_core
 wrk_run() {
   local rows=$1 name=$2 pid=$3 url=$4; shift 4
-  local before after db_before db_after out rps p50 p99 reqs errors cpu_us both_us
-  before=$(cpu_ticks "$pid"); db_before=$(db_ticks)
+  local before after db_before db_after core_before core_after out rps p50 p99 reqs errors cpu_us both_us busy
+  before=$(cpu_ticks "$pid"); db_before=$(db_ticks); core_before=$(core_jiffies)
   out=$(taskset -c "$load_cores" wrk --latency -d "${seconds}s" "$@" "$url")
-  after=$(cpu_ticks "$pid"); db_after=$(db_ticks)
+  after=$(cpu_ticks "$pid"); db_after=$(db_ticks); core_after=$(core_jiffies)
   rps=$(awk '/Requests\/sec/ {printf "%.0f", $2}' <<<"$out")
   reqs=$(awk '/requests in/ {print $1}' <<<"$out")
   p50=$(awk '$1=="50%" {print $2}' <<<"$out")
@@ -116,7 +125,9 @@ wrk_run() {
   errors=$(awk '/Non-2xx|Socket errors/ {$1=$1; print}' <<<"$out" | tr '\n' ' ')
   cpu_us=$(awk -v t="$((after - before))" -v hz="$ticks_per_second" -v n="$reqs" 'BEGIN { if (n > 0) printf "%.1f", t / hz * 1e6 / n; else print "-" }')
   both_us=$(awk -v t="$((after - before + db_after - db_before))" -v hz="$ticks_per_second" -v n="$reqs" 'BEGIN { if (n > 0) printf "%.1f", t / hz * 1e6 / n; else print "-" }')
-  echo "$name|$rps|$p50|$p99|$cpu_us|$(peak_rss_kib "$pid")|$errors|$both_us" >> "$rows"
+  busy=$(awk -v a="$core_before" -v b="$core_after" 'BEGIN { split(a, x, " "); split(b, y, " ")
+    t = y[1] - x[1] + y[2] - x[2]; if (t > 0) printf "%.0f %%", (y[1] - x[1]) * 100 / t; else print "-" }')
+  echo "$name|$rps|$p50|$p99|$cpu_us|$(peak_rss_kib "$pid")|$errors|$both_us|$busy" >> "$rows"
 }
 field() { grep "^$2" "$1" | head -1 | cut -d'|' -f"$3"; }
 
@@ -745,10 +756,10 @@ for backend in "${backends[@]}"; do
     c1=$(field "$rows" C1 2); c2=$(field "$rows" C2 2); c3=$(field "$rows" C3 2)
     limit=$(limit "$backend")
     echo
-    echo "| scenario | req/s | × ceiling | p50 | p99 | server CPU/req | server + PostgreSQL CPU/req | peak RSS | non-2xx / errors |"
-    echo "|---|---|---|---|---|---|---|---|---|"
+    echo "| scenario | req/s | × ceiling | p50 | p99 | server CPU/req | server + PostgreSQL CPU/req | server core busy | peak RSS | non-2xx / errors |"
+    echo "|---|---|---|---|---|---|---|---|---|---|"
     for s in C1 S1 C2 S2 C3 S3 S4 S5 S6 S7k S7u S7pk S7pu S8f S8l S8c S9f S9l S9c F1f F1c; do
-      IFS='|' read -r _ rps p50 p99 cpu rss errors both < <(grep "^$s|" "$rows")
+      IFS='|' read -r _ rps p50 p99 cpu rss errors both busy < <(grep "^$s|" "$rows")
       if [ "$s" = S4 ]; then
         ratio=$(awk -v a="$rps" -v l="$limit" 'BEGIN { printf "%.2f × bcrypt limit", a / l }')
       elif [ "$s" = S5 ]; then
@@ -769,7 +780,7 @@ for backend in "${backends[@]}"; do
       # SQLite runs inside the server: its CPU is the server's.
       [ "$backend" = postgres ] || [[ $s == C* ]] || both="= server"
       [[ $s == C* ]] && both="–"
-      echo "| $(describe "$s") | $rps | $ratio | $p50 | $p99 | $cpu | ${both:--} | $((rss / 1024)) MiB | ${errors:-none} |"
+      echo "| $(describe "$s") | $rps | $ratio | $p50 | $p99 | $cpu | ${both:--} | ${busy:--} | $((rss / 1024)) MiB | ${errors:-none} |"
     done
     s1=$(field "$rows" S1 2); s2=$(field "$rows" S2 2); s3=$(field "$rows" S3 2); s4=$(field "$rows" S4 2)
     s1_p99=$(to_ms "$(field "$rows" S1 4)"); s5_p99=$(to_ms "$(field "$rows" S5 4)")
@@ -838,7 +849,7 @@ for backend in "${backends[@]}"; do
     echo "| scenario | req/s | p50 | p99 | server CPU/req | server + PostgreSQL CPU/req | peak RSS |"
     echo "|---|---|---|---|---|---|---|"
     for s in P1s P1 P1e P2 P2c P3s P3 P6 C5 P5 C6 G1 C4 P4; do
-      IFS='|' read -r _ rps p50 p99 cpu rss _ both < <(grep "^$s|" "$p")
+      IFS='|' read -r _ rps p50 p99 cpu rss _ both _ < <(grep "^$s|" "$p")
       case $s in
         P1s) name="\`GET /blog\`, page 1, 12 posts" ;;
         P1) name="\`GET /blog\`, page 1, $posts_count posts" ;;
@@ -936,7 +947,7 @@ for backend in "${backends[@]}"; do
     echo "| request | req/s | p50 | p99 | server CPU/req | server + PostgreSQL CPU/req |"
     echo "|---|---|---|---|---|---|"
     for s in I1 I2 I3 I4; do
-      IFS='|' read -r _ rps p50 p99 cpu _ _ both < <(grep "^$s|" "$n")
+      IFS='|' read -r _ rps p50 p99 cpu _ _ both _ < <(grep "^$s|" "$n")
       case $s in I1) name="\`/insights\`, 30 days" ;; I2) name="\`/insights\`, 366 days" ;; I3) name="\`/insights/posts\`, 30 days" ;; I4) name="\`/insights/posts\`, 366 days" ;; esac
       echo "| $name | $rps | $p50 | $p99 | $cpu µs | $both µs |"
     done
@@ -959,7 +970,7 @@ for backend in "${backends[@]}"; do
     echo "| scenario | req/s | × ceiling | p50 | p99 | server CPU/req | server + PostgreSQL CPU/req | peak RSS |"
     echo "|---|---|---|---|---|---|---|---|"
     for s in N0s1 N0s2 N1s1 N1s2; do
-      IFS='|' read -r _ rps p50 p99 cpu rss _ both < <(grep "^$s|" "$n")
+      IFS='|' read -r _ rps p50 p99 cpu rss _ both _ < <(grep "^$s|" "$n")
       c=$(field "$n" "${s%s?}c${s: -1}|" 2)
       case $s in N0s1) name="S1 at rest" ;; N0s2) name="S2 at rest" ;; N1s1) name="S1 during the send" ;; N1s2) name="S2 during the send" ;; esac
       echo "| $name | $rps | $(awk -v a="$rps" -v b="$c" 'BEGIN { printf "%.2f", a / b }') | $p50 | $p99 | $cpu µs | $both µs | $((rss / 1024)) MiB |"
