@@ -14,6 +14,8 @@
 # postgres:// URL, as the server takes it, of a migrated database (the
 # demo posts may be there already). Rows are made inside the database, one
 # statement per kind; the triggers that keep `post_totals` count them.
+# SEED_POSTS_ANALYZE=0 leaves PostgreSQL's statistics and its connections'
+# cached plans as they were (bench/stale_plans.sh).
 set -euo pipefail
 url=${1:?usage: bench/seed_posts.sh DATABASE_URL [POSTS]}
 posts=${2:-100000}
@@ -45,7 +47,8 @@ SQL
   # On its own, after the rows are committed: the vacuum marks the pages
   # all-visible, as autovacuum would have long since on a live site, so
   # that index-only scans can skip the table.
-  psql "$url" -v ON_ERROR_STOP=1 -q -c 'VACUUM (ANALYZE) posts' >/dev/null
+  [ "${SEED_POSTS_ANALYZE:-1}" = 0 ] ||
+    psql "$url" -v ON_ERROR_STOP=1 -q -c 'VACUUM (ANALYZE) posts' >/dev/null
   ;;
 *)
   command -v sqlite3 >/dev/null || { apt-get update -qq && apt-get install -y -qq sqlite3 >/dev/null; }

@@ -321,6 +321,12 @@ fn import(settings: &Settings, paths: &[PathBuf]) -> anyhow::Result<tollgate::im
         &mut std::io::stdout(),
         &mut std::io::stderr(),
     )?;
+    // Many posts at once: fresh statistics, so that the plans a running
+    // server made while the posts were few are made again now
+    // (`posts::keep_statistics`).
+    if report.created > 0 {
+        db::posts::analyze(&mut conn)?;
+    }
     println!("{}", report.summary());
     Ok(report)
 }

@@ -25,7 +25,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::{
     self, billing, email_sign_ins, email_tokens, events, identities, ip_limits, outbox, passkeys,
-    paywall_notices, sessions, throttle, two_factor, Pool,
+    paywall_notices, posts, sessions, throttle, two_factor, Pool,
 };
 use crate::domain::gift::GiftKey;
 use crate::domain::{Lifetimes, Month};
@@ -395,7 +395,8 @@ struct Purged {
 
 /// Deletes expired sessions, pending sign-ins, provider sign-ins and emailed sign-ins, stale lockout rows, ended per-IP windows,
 /// events older than EVENT_RETENTION_DAYS, past months' paywall notices
-/// and old billing event ids
+/// and old billing event ids, and refreshes the statistics of posts on
+/// PostgreSQL when they have fallen far behind,
 /// every `interval` (and whenever a test moves the clock), so the tables
 /// stay bounded however many logins are abandoned or IPs flood in.
 async fn purge_expired(
@@ -441,6 +442,18 @@ async fn purge_expired(
         match purged {
             Ok(purged) => tracing::debug!(?purged, "purged expired rows"),
             Err(e) => tracing::warn!(error = %e, "could not purge expired rows"),
+        }
+        // Where autovacuum does not run (or lags a bulk load), the plans of
+        // the readers' paths would outlive the number of posts they were
+        // made for (see `posts::keep_statistics`).
+        let checked = db::once(&pool, now, |conn, _| {
+            Ok::<_, db::Error>(posts::keep_statistics(conn)?)
+        })
+        .await;
+        match checked {
+            Ok(true) => tracing::info!("analyzed posts: their statistics had fallen behind"),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "could not check the statistics of posts"),
         }
     }
 }

@@ -10,9 +10,11 @@ use std::sync::Arc;
 use futures_util::future::join_all;
 use reqwest::StatusCode;
 
-use crate::support::db::count_in;
+use crate::support::db::{count, count_in, execute};
 use crate::support::fakes::private_pg::{make_ca, PrivatePg};
-use crate::support::{on_postgres, on_postgres_at, spawn_app_with, spawn_app_with_user, TestApp};
+use crate::support::{
+    eventually, on_postgres, on_postgres_at, spawn_app_with, spawn_app_with_user, TestApp,
+};
 
 fn database_name(app: &TestApp) -> String {
     let url = url::Url::parse(&app.database_url).unwrap();
@@ -266,6 +268,68 @@ async fn four_instances_stay_within_four_pools_of_connections() {
         assert!(
             (4..=12).contains(&most),
             "{most} connections from 4 instances with pools of 3"
+        );
+    })
+    .await;
+}
+
+/// How many rows PostgreSQL's statistics of `posts` counted (-1: never
+/// analyzed), rounded: `ANALYZE` sets it in the same transaction.
+fn counted_posts(app: &TestApp) -> i64 {
+    count(
+        app,
+        "SELECT reltuples::bigint AS n FROM pg_class WHERE oid = 'posts'::regclass",
+    )
+}
+
+/// Posts added in bulk, with autovacuum off for the table as some servers
+/// run it: the purge (woken by moving the clock) finds the published posts
+/// have outgrown twice what the statistics counted plus a thousand, and
+/// analyzes the table, so that the plans the app's connections made on
+/// thirteen posts are made again; short of that it leaves them alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_purge_analyzes_posts_once_they_outgrow_their_statistics() {
+    on_postgres(async {
+        let app = spawn_app_with(&[("PURGE_INTERVAL_SECONDS", "3600")]).await;
+        // A session for the purge to delete, the sign of a purge done.
+        let _alice = app.logged_in_client("Alice").await;
+        execute(&app, "ALTER TABLE posts SET (autovacuum_enabled = false)");
+        execute(&app, "ANALYZE posts");
+        let demo = counted_posts(&app);
+        assert!((12..20).contains(&demo), "{demo}");
+        let add = |from: i64, to: i64| {
+            execute(
+                &app,
+                &format!(
+                    "INSERT INTO posts (title, body, html, excerpt, slug, status, access,
+                                        published_at, created_at, updated_at)
+                     SELECT 'Bulk ' || i, 'body', '<p>body</p>', 'body', 'bulk-' || i,
+                            'published', 'metered', 1, 1, 1
+                     FROM generate_series({from}, {to}) AS i"
+                ),
+            )
+        };
+
+        // Within the slack: left as counted, after a purge that did run
+        // (its expired session is gone).
+        add(1, 900);
+        execute(&app, "UPDATE sessions SET expires_at = 0");
+        app.advance_clock(1);
+        eventually(|| count(&app, "SELECT COUNT(*) AS n FROM sessions") == 0).await;
+        assert_eq!(counted_posts(&app), demo);
+
+        // Past it: analyzed by the next purge.
+        add(901, 1_100);
+        app.advance_clock(1);
+        let total = count(&app, "SELECT COUNT(*) AS n FROM posts");
+        eventually(|| counted_posts(&app) == total).await;
+
+        // And the readers' paths answer as before.
+        let client = app.logged_in_client("Bob").await;
+        assert_eq!(app.get(&client, "/blog/3").await.status(), StatusCode::OK);
+        assert_eq!(
+            app.get(&client, "/blog/bulk-1000").await.status(),
+            StatusCode::OK
         );
     })
     .await;

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use crate::support::cli::tollgate_on;
 use crate::support::db::{count, execute};
-use crate::support::{assert_error, assert_error_in, spawn_app_and_user, TestApp};
+use crate::support::{assert_error, assert_error_in, on_postgres, spawn_app_and_user, TestApp};
 
 /// A fresh app with the author `Alice` logged in.
 async fn spawn_app_and_author() -> (TestApp, Client) {
@@ -537,4 +537,38 @@ async fn import_needs_a_path_and_names_the_ones_that_are_not_there() {
     assert_eq!(stdout(&missing), "0 created, 0 updated, 2 failed\n");
     assert_eq!(count(&app, "SELECT COUNT(*) AS n FROM posts"), 12);
 }
+}
+
+/// On PostgreSQL an import that created posts leaves fresh statistics of
+/// them (the running server's plans, made while the posts were few, are
+/// made again), even where autovacuum is off for the table.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_on_postgres_leaves_fresh_statistics_of_the_posts() {
+    on_postgres(async {
+        let (app, _author) = spawn_app_and_author().await;
+        execute(&app, "ALTER TABLE posts SET (autovacuum_enabled = false)");
+        let counted = || {
+            count(
+                &app,
+                "SELECT reltuples::bigint AS n FROM pg_class WHERE oid = 'posts'::regclass",
+            )
+        };
+        let before = counted();
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["one", "two", "three"] {
+            let file = markdown(&[&format!("title: {name}"), "author: alice"], "Body.\n");
+            write(dir.path(), &format!("{name}.md"), &file);
+        }
+
+        let output = import(&app, dir.path(), &["."]);
+
+        assert_imported(
+            &output,
+            "created one\ncreated three\ncreated two\n3 created, 0 updated, 0 failed\n",
+        );
+        let total = count(&app, "SELECT COUNT(*) AS n FROM posts");
+        assert_ne!(before, total);
+        assert_eq!(counted(), total);
+    })
+    .await;
 }

@@ -165,6 +165,55 @@ pub fn free_slug(conn: &mut Conn, wanted: &Slug) -> QueryResult<Slug> {
     }
 }
 
+/// How many published posts PostgreSQL's statistics of `posts` may fall
+/// behind before [`keep_statistics`] refreshes them: twice as many as they
+/// counted, and this many more.
+pub const STATISTICS_SLACK: i64 = 1_000;
+
+/// On PostgreSQL, `ANALYZE posts` when the published posts (`post_totals`,
+/// kept by triggers) number more than twice what its statistics last
+/// counted, plus [`STATISTICS_SLACK`]; whether it did. Every connection
+/// keeps each statement's generic plan (`force_generic_plan`) until a table
+/// it reads is analyzed, and a plan made while the posts were few can walk
+/// all of them once they are many: a metered re-read went from 25,000 to
+/// 340 a second when 100,000 posts were added with autovacuum off, and
+/// back after `ANALYZE` (`bench/stale_plans.sh`,
+/// `bench/results/2026-11-28-stale-plans.md`). Autovacuum analyzes a table
+/// long before it doubles, so where it runs this finds nothing to do. SQLite
+/// keeps no plan across statistics this way: nothing to do there.
+pub fn keep_statistics(conn: &mut Conn) -> QueryResult<bool> {
+    #[derive(QueryableByName)]
+    struct Due {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        due: bool,
+    }
+    let DbConnection::Postgres(pg) = conn else {
+        return Ok(false);
+    };
+    let due = diesel::sql_query(
+        "SELECT t.published > 2 * GREATEST(c.reltuples, 0)::bigint + $1 AS due
+         FROM post_totals t, pg_class c
+         WHERE t.id = 1 AND c.oid = 'posts'::regclass",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(STATISTICS_SLACK)
+    .get_result::<Due>(pg)
+    .optional()?
+    .is_some_and(|row| row.due);
+    if due {
+        analyze(conn)?;
+    }
+    Ok(due)
+}
+
+/// On PostgreSQL, `ANALYZE posts`: fresh statistics, and every
+/// connection's plans that read posts made again (see [`keep_statistics`]).
+pub fn analyze(conn: &mut Conn) -> QueryResult<()> {
+    match conn {
+        DbConnection::Postgres(pg) => pg.batch_execute("ANALYZE posts"),
+        DbConnection::Sqlite(_) => Ok(()),
+    }
+}
+
 /// Inserts the demo posts with ids 1–12 when the table is empty: published,
 /// metered, by nobody, with slugs from their titles.
 pub fn seed_if_empty(conn: &mut Conn) -> QueryResult<()> {
