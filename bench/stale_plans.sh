@@ -19,9 +19,8 @@
 # database server is BENCH_POSTGRES (as bench/run.sh). STALE_SQL=file adds
 # the posts with that SQL file instead of bench/seed_posts.sh (what is
 # found depends on the rows added: bench/results/2026-11-28-stale-plans.md).
-# wrk with 8
-# connections, 3 s per path, nothing pinned: the ratios between the
-# states are the finding, not the rates.
+# wrk with 8 connections, 3 s per path, nothing pinned: the ratios between
+# the states are the finding, not the rates.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$(realpath "${1:-target/release/tollgate}")

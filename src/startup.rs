@@ -419,6 +419,20 @@ async fn purge_expired(
         }
         let now = clock.now();
         let month = Month::at(now);
+        // Where autovacuum does not run (or lags a bulk load), the plans of
+        // the readers' paths would outlive the number of posts they were
+        // made for (see `posts::keep_statistics`). Before the purge, so
+        // that rows the purge removed show this check has run; a job of
+        // its own, so that a failed check leaves the purge to do its work.
+        let checked = db::once(&pool, now, |conn, _| {
+            Ok::<_, db::Error>(posts::keep_statistics(conn)?)
+        })
+        .await;
+        match checked {
+            Ok(true) => tracing::info!("analyzed posts: their statistics had fallen behind"),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "could not check the statistics of posts"),
+        }
         let purged = db::once(&pool, now, move |conn, now| {
             Ok::<_, db::Error>(Purged {
                 sessions: sessions::purge_expired(conn, now)?,
@@ -442,18 +456,6 @@ async fn purge_expired(
         match purged {
             Ok(purged) => tracing::debug!(?purged, "purged expired rows"),
             Err(e) => tracing::warn!(error = %e, "could not purge expired rows"),
-        }
-        // Where autovacuum does not run (or lags a bulk load), the plans of
-        // the readers' paths would outlive the number of posts they were
-        // made for (see `posts::keep_statistics`).
-        let checked = db::once(&pool, now, |conn, _| {
-            Ok::<_, db::Error>(posts::keep_statistics(conn)?)
-        })
-        .await;
-        match checked {
-            Ok(true) => tracing::info!("analyzed posts: their statistics had fallen behind"),
-            Ok(false) => {}
-            Err(e) => tracing::warn!(error = %e, "could not check the statistics of posts"),
         }
     }
 }

@@ -311,7 +311,7 @@ async fn the_purge_analyzes_posts_once_they_outgrow_their_statistics() {
         };
 
         // Within the slack: left as counted, after a purge that did run
-        // (its expired session is gone).
+        // (its expired session is gone, and the check comes before it).
         add(1, 900);
         execute(&app, "UPDATE sessions SET expires_at = 0");
         app.advance_clock(1);

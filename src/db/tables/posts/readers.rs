@@ -1,6 +1,7 @@
 //! What readers see of posts: a post by its id or slug, and `/blog`'s
-//! pages with their `total`. Every query here repeats `visible_at!`: it
-//! is also the predicate of the partial index `posts_for_readers`.
+//! pages with their `total`. Every query here repeats `visible_at!` (the
+//! numbered page on PostgreSQL, [`PageByNumber`], writes it out as text):
+//! it is also the predicate of the partial index `posts_for_readers`.
 
 use std::sync::{Mutex, PoisonError};
 
