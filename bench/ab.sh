@@ -16,6 +16,8 @@
 #   AB_SCENARIO=S10  A re-reads post 3 by id and B by its slug: give the
 #                    same build twice to weigh a read by slug against one
 #                    by id, each server on its own database
+#   AB_PATH=/blog    instead of a scenario, any path both read with the
+#                    reader's cookie (e.g. '/blog?page=2')
 #   AB_POSTGRES=postgres://postgres@127.0.0.1:5432/
 #                    each build on a fresh database of that PostgreSQL server
 #                    (dropped afterwards) instead of a SQLite file; each
@@ -85,6 +87,7 @@ path=/check_session
 [ "${AB_SCENARIO:-S1}" = S2 ] && path=/blog/3
 send_a=(-H "Cookie: $cookie_a") send_b=(-H "Cookie: $cookie_b")
 if [ "${AB_SCENARIO:-S1}" = S3 ]; then path=/blog send_a=() send_b=(); fi
+[ -z "${AB_PATH:-}" ] || path=$AB_PATH
 path_b=$path
 if [ "${AB_SCENARIO:-S1}" = S10 ]; then
   path=/blog/3

@@ -10,8 +10,9 @@
 //! with the session, both read-aheads pipelined; a new unlock two (the
 //! read-aheads, then the statement that claims a slot: unlocks are at most
 //! FREE_READS a month, re-reads are most reads). Under load the session and
-//! meter reads are shared by a whole batch. `cargo test --test round_trips
-//! -- --nocapture` prints the figures.
+//! meter reads are shared by a whole batch. A page of `/blog` costs two:
+//! the session, then its totals, rows and the reader's unlocks pipelined.
+//! `cargo test --test round_trips -- --nocapture` prints the figures.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -73,6 +74,8 @@ struct Figures {
     paywalled: Cost,
     new_refusal: Cost,
     first_refusal: Cost,
+    listing: Cost,
+    listing_after: Cost,
 }
 
 async fn measure() -> Figures {
@@ -89,12 +92,21 @@ async fn measure() -> Figures {
     // fetches its content once more).
     let other = app.logged_in_client("Bob").await;
     app.get(&other, "/blog/3").await;
+    let first: serde_json::Value = app
+        .get(&client, "/blog?per_page=5")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let after = format!("/blog?per_page=5&after={}", first["next"].as_str().unwrap());
     for path in [
         "/check_session",
         "/blog/1",
         "/blog/1",
         "/blog/2",
         by_slug.as_str(),
+        "/blog",
+        after.as_str(),
     ] {
         app.get(&client, path).await;
     }
@@ -104,6 +116,10 @@ async fn measure() -> Figures {
     let (status, re_read) = count(&app, &client, "/blog/1").await;
     assert_eq!(status, StatusCode::OK);
     let (status, re_read_by_slug) = count(&app, &client, &by_slug).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, listing) = count(&app, &client, "/blog").await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, listing_after) = count(&app, &client, &after).await;
     assert_eq!(status, StatusCode::OK);
     let (status, new_unlock) = count(&app, &client, "/blog/3").await;
     assert_eq!(status, StatusCode::OK);
@@ -127,20 +143,24 @@ async fn measure() -> Figures {
         paywalled,
         new_refusal,
         first_refusal,
+        listing,
+        listing_after,
     }
 }
 
 fn report(backend: &str, f: &Figures) {
     let show = |c: Cost| format!("{} ({} statements)", c.round_trips, c.statements);
     println!(
-        "{backend}, round trips: check_session {} | metered re-read {} (by slug {}) | new unlock {} | paywalled {} (a post's first of the day: {}; the month's first: {})",
+        "{backend}, round trips: check_session {} | metered re-read {} (by slug {}) | new unlock {} | paywalled {} (a post's first of the day: {}; the month's first: {}) | /blog {} (after a cursor {})",
         show(f.check_session),
         show(f.re_read),
         show(f.re_read_by_slug),
         show(f.new_unlock),
         show(f.paywalled),
         show(f.new_refusal),
-        show(f.first_refusal)
+        show(f.first_refusal),
+        show(f.listing),
+        show(f.listing_after)
     );
 }
 
@@ -163,6 +183,8 @@ async fn round_trips_per_request() {
         );
         // A refusal seen before: the read-ahead says so too.
         assert!(figures.paywalled.statements <= 2, "{:?}", figures.paywalled);
+        // The session, then the totals, the page and the month's unlocks.
+        assert!(figures.listing.statements <= 4, "{:?}", figures.listing);
     })
     .await;
 
@@ -188,6 +210,11 @@ async fn round_trips_per_request() {
         // statement).
         assert!(trips(f.new_unlock) <= 3, "new unlock: {:?}", f.new_unlock);
         assert_eq!(trips(f.paywalled), 1, "paywalled: {:?}", f.paywalled);
+        // The session (the guard's), then the totals, the page and the
+        // month's unlocks pipelined: one round trip each, by number or
+        // after a cursor.
+        assert_eq!(trips(f.listing), 2, "/blog: {:?}", f.listing);
+        assert_eq!(trips(f.listing_after), 2, "after: {:?}", f.listing_after);
         // The read-ahead, and the refusal counted (one statement).
         assert!(
             trips(f.new_refusal) <= 2,

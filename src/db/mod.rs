@@ -17,6 +17,7 @@
 //! to a client is decided in `crate::error`, never here.
 
 pub mod engine;
+pub mod listing;
 pub mod read_ahead;
 pub mod schema;
 pub mod tables;

@@ -75,18 +75,28 @@ pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
         (user.id, reading)
     });
     let not_yet = state.not_yet_due.clone();
-    let (listed, unlocked) = db::idempotent(&state.pool, now, move |conn, now| {
-        let listed = posts::page(conn, now, start, per_page, &not_yet)?;
-        let unlocked = match reading {
-            None => Unlocked::Nothing,
-            Some((_, Reading { limit: None, .. })) => Unlocked::Everything,
-            Some((user_id, reading)) => {
-                Unlocked::These(unlocks::unlocked_ids(conn, user_id, reading.month)?)
-            }
-        };
-        Ok::<_, ApiError>((listed, unlocked))
+    // A metered reader's unlocks this month; an unmetered one opens all.
+    let unlocked_by = match reading {
+        Some((
+            user_id,
+            Reading {
+                limit: Some(_),
+                month,
+                ..
+            },
+        )) => Some((user_id, month)),
+        _ => None,
+    };
+    let (listed, unlocked_ids) = db::idempotent(&state.pool, now, move |conn, now| {
+        let page = (start, per_page);
+        Ok::<_, ApiError>(db::listing::page(conn, now, page, &not_yet, unlocked_by)?)
     })
     .await?;
+    let unlocked = match (&reading, unlocked_ids) {
+        (None, _) => Unlocked::Nothing,
+        (Some(_), Some(ids)) => Unlocked::These(ids),
+        (Some(_), None) => Unlocked::Everything,
+    };
     let meter = match (&reading, &unlocked) {
         (Some((_, reading)), Unlocked::These(ids)) => reading.meter(ids.len() as u32),
         _ => None,

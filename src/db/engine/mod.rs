@@ -12,13 +12,15 @@
 //! repeated). Both run on the blocking pool, so no database call ever
 //! blocks an async worker, and both hand the work the request's time.
 //!
-//! Lookups by a unique key use [`Unique::unique`], never `.first()` (see
-//! there why).
+//! Lookups by a unique key use [`Unique::unique`], never `.first()`, and a
+//! `LIMIT` is written into the statement's text ([`WrittenLimit`]), never
+//! bound (see there why).
 
 mod batch;
 mod connection;
 mod error;
 mod lanes;
+mod limit;
 mod migrations;
 pub mod pg;
 pub mod statement;
@@ -39,6 +41,7 @@ pub use connection::{
     connect_one, open_sqlite, ping, Backend, Conn, DbConnection, Manager, Pooled,
 };
 pub use error::{is_unique_violation, Error};
+pub use limit::{Limited, WrittenLimit};
 pub use migrations::migrate;
 #[cfg(test)]
 pub use migrations::redo_from;

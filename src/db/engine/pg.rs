@@ -359,8 +359,9 @@ impl SimpleConnection for PgConn {
 }
 
 impl PgConn {
-    /// `answer`, with a lost connection noted.
-    fn noted<T>(&mut self, answer: QueryResult<T>) -> QueryResult<T> {
+    /// `answer`, with a lost connection noted: for what a future run by
+    /// [`PgConn::pipelined`] answered.
+    pub fn noted<T>(&mut self, answer: QueryResult<T>) -> QueryResult<T> {
         if let Err(e) = &answer {
             self.lost |= super::connection::is_connection_lost(e);
         }

@@ -135,3 +135,83 @@ pub async fn answers<T, E: std::fmt::Debug>(
         .map(Result::unwrap)
         .collect()
 }
+
+/// The SQL of every statement `work` runs on a fresh, migrated SQLite
+/// file, and the file's path (kept until the directory is dropped).
+pub fn sqlite_statements(
+    work: impl FnOnce(&mut Conn),
+) -> (tempfile::TempDir, std::path::PathBuf, Vec<String>) {
+    use std::sync::{Arc, Mutex};
+
+    use diesel::connection::InstrumentationEvent;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("statements.db");
+    let mut conn =
+        super::DbConnection::Sqlite(super::open_sqlite(&path.to_string_lossy()).unwrap());
+    super::migrate(&mut conn).unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let record = move |event: InstrumentationEvent<'_>| {
+        if let InstrumentationEvent::StartQuery { query, .. } = event {
+            let text = query.to_string();
+            let sql = text
+                .split(" -- binds:")
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            log.lock().unwrap().push(sql);
+        }
+    };
+    if let super::DbConnection::Sqlite(c) = &mut conn {
+        c.set_instrumentation(record);
+    }
+    work(&mut conn);
+    let statements = std::mem::take(&mut *seen.lock().unwrap());
+    (dir, path, statements)
+}
+
+/// Whether SQLite compiles `sql` again each time its parameters are bound
+/// again, on the database at `path`: it does when a bound value steers its
+/// plan (a bound `LIMIT`, a bound value matched against a partial index's
+/// predicate, a bound `LIKE` pattern), and diesel binds every parameter on
+/// every execution, so such a statement is parsed and planned on every
+/// call however long it stays cached. Found through `EXPLAIN`, which
+/// compiles the statement as its execution would and runs nothing.
+pub fn sqlite_recompiles(path: &std::path::Path, sql: &str) -> bool {
+    use libsqlite3_sys as ffi;
+    use std::ffi::CString;
+
+    let file = CString::new(path.to_string_lossy().as_bytes()).unwrap();
+    let explain = CString::new(format!("EXPLAIN {sql}")).unwrap();
+    // SAFETY: a connection and a statement of this function's own, each
+    // checked before use and finalized or closed before it returns.
+    unsafe {
+        let mut db = std::ptr::null_mut();
+        assert_eq!(
+            ffi::sqlite3_open_v2(
+                file.as_ptr(),
+                &mut db,
+                ffi::SQLITE_OPEN_READWRITE,
+                std::ptr::null()
+            ),
+            ffi::SQLITE_OK
+        );
+        let mut stmt = std::ptr::null_mut();
+        let prepared =
+            ffi::sqlite3_prepare_v2(db, explain.as_ptr(), -1, &mut stmt, std::ptr::null_mut());
+        assert_eq!(prepared, ffi::SQLITE_OK, "{sql}");
+        for i in 1..=ffi::sqlite3_bind_parameter_count(stmt) {
+            ffi::sqlite3_bind_null(stmt, i);
+        }
+        let stepped = ffi::sqlite3_step(stmt);
+        assert!(
+            matches!(stepped, ffi::SQLITE_ROW | ffi::SQLITE_DONE),
+            "{sql}"
+        );
+        let recompiled = ffi::sqlite3_stmt_status(stmt, ffi::SQLITE_STMTSTATUS_REPREPARE, 0);
+        ffi::sqlite3_finalize(stmt);
+        ffi::sqlite3_close(db);
+        recompiled > 0
+    }
+}

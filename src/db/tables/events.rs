@@ -6,6 +6,7 @@ use diesel::prelude::*;
 
 use super::schema::events;
 use super::Conn;
+use crate::db::engine::WrittenLimit;
 use crate::domain::{EventKind, Requester};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -73,9 +74,9 @@ pub fn page(
     let rows = events::table
         .filter(events::user_id.eq(user_id))
         .order((events::at.desc(), events::id.desc()))
-        .limit(per_page)
-        .offset((page - 1) * per_page)
         .select(EventRow::as_select())
+        .limit_written(per_page)
+        .offset((page - 1) * per_page)
         .load(conn)?;
     Ok((rows, total))
 }

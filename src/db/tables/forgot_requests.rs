@@ -98,22 +98,21 @@ impl Taken {
 
 /// Deletes and returns up to `limit` of the oldest requests (see the module
 /// note). The caller runs this in the write transaction that acts on them.
+/// The `LIMIT` is written into the text, never bound (`db::engine::limit`).
 pub fn take(conn: &mut Conn, limit: i64) -> QueryResult<Vec<Taken>> {
     let mut taken: Vec<Taken> = match conn {
-        DbConnection::Postgres(pg) => diesel::sql_query(
+        DbConnection::Postgres(pg) => diesel::sql_query(format!(
             "DELETE FROM forgot_requests \
-             WHERE id IN (SELECT id FROM forgot_requests ORDER BY id LIMIT $1 \
+             WHERE id IN (SELECT id FROM forgot_requests ORDER BY id LIMIT {limit} \
                           FOR UPDATE SKIP LOCKED) \
-             RETURNING id, email, email_key, ip, user_agent, requested_at, purpose, stay_signed_in",
-        )
-        .bind::<BigInt, _>(limit)
+             RETURNING id, email, email_key, ip, user_agent, requested_at, purpose, stay_signed_in"
+        ))
         .load(pg)?,
-        DbConnection::Sqlite(sqlite) => diesel::sql_query(
+        DbConnection::Sqlite(sqlite) => diesel::sql_query(format!(
             "DELETE FROM forgot_requests \
-             WHERE id IN (SELECT id FROM forgot_requests ORDER BY id LIMIT ?) \
-             RETURNING id, email, email_key, ip, user_agent, requested_at, purpose, stay_signed_in",
-        )
-        .bind::<BigInt, _>(limit)
+             WHERE id IN (SELECT id FROM forgot_requests ORDER BY id LIMIT {limit}) \
+             RETURNING id, email, email_key, ip, user_agent, requested_at, purpose, stay_signed_in"
+        ))
         .load(sqlite)?,
     };
     // RETURNING promises no order; act on them as they came.

@@ -25,6 +25,7 @@ use super::schema::{
     post_readers, post_tallies, revenue_days,
 };
 use super::{Conn, DbConnection};
+use crate::db::engine::WrittenLimit;
 use crate::domain::gift::user_reader;
 use crate::domain::insights::{moves, Day, Direction, Premium, Range};
 use diesel::sql_types::{BigInt, Integer};
@@ -71,7 +72,7 @@ macro_rules! tally {
             .filter(post_tallies::day.lt(day.0))
             .order(post_tallies::day.desc())
             .select(Tally::as_select())
-            .limit(1)
+            .limit_written(1)
             .load($conn)?
             .pop()
             .unwrap_or_default();
@@ -351,7 +352,7 @@ pub fn refusal_seen(conn: &mut Conn, user_id: i64, post_id: i64, now: i64) -> Qu
         .filter(paywall_hits::user_id.eq(user_id))
         .order((paywall_hits::at.desc(), paywall_hits::post_id.desc()))
         .select((paywall_hits::post_id, paywall_hits::day))
-        .limit(1)
+        .limit_written(1)
         .load(conn)?
         .pop();
     Ok(latest == Some((post_id, Day::of(now).0)))
@@ -381,7 +382,7 @@ pub fn converted(conn: &mut Conn, user_id: i64, now: i64) -> QueryResult<()> {
         .filter(paywall_hits::at.ge(since))
         .order((paywall_hits::at.desc(), paywall_hits::post_id.desc()))
         .select(paywall_hits::post_id)
-        .limit(1)
+        .limit_written(1)
         .load(conn)?
         .pop();
     let post = match refused {
@@ -402,7 +403,7 @@ fn last_gift(conn: &mut Conn, user_id: i64, since: i64) -> QueryResult<Option<i6
         .filter(gift_readers::last_opened_at.ge(since))
         .order((gift_readers::last_opened_at.desc(), gifts::id.desc()))
         .select((gift_readers::last_opened_at, gifts::post_id))
-        .limit(1)
+        .limit_written(1)
         .load(conn)?
         .pop();
     let credited: Option<(i64, i64)> = gift_credits::table

@@ -35,3 +35,6 @@ use super::engine::{
     direct, is_unique_violation, pg, write_transaction, Conn, DbConnection, Error,
 };
 use super::schema;
+
+#[cfg(test)]
+mod compiled_once;

@@ -85,7 +85,7 @@ pub fn due(conn: &mut Conn, now: i64) -> QueryResult<Vec<i64>> {
     newsletters::table
         .inner_join(posts::table)
         .filter(newsletters::status.eq("pending"))
-        .filter(posts::status.eq("published"))
+        .filter(posts::status.eq(super::posts::Published))
         .filter(posts::deleted_at.is_null())
         .filter(posts::published_at.le(now))
         .select(newsletters::post_id)
@@ -99,7 +99,7 @@ pub fn next_visible(conn: &mut Conn) -> QueryResult<Option<i64>> {
     newsletters::table
         .inner_join(posts::table)
         .filter(newsletters::status.eq("pending"))
-        .filter(posts::status.eq("published"))
+        .filter(posts::status.eq(super::posts::Published))
         .filter(posts::deleted_at.is_null())
         .select(diesel::dsl::min(posts::published_at))
         .get_result(conn)
@@ -175,30 +175,29 @@ pub struct Claimed {
 /// `db::outbox::claim` does (`FOR UPDATE SKIP LOCKED` on PostgreSQL, the
 /// write transaction on SQLite). The caller runs this in a write
 /// transaction.
+/// The `LIMIT` is written into the text, never bound (`db::engine::limit`).
 pub fn claim(conn: &mut Conn, now: i64, lease_until: i64, limit: i64) -> QueryResult<Vec<Claimed>> {
     match conn {
-        DbConnection::Postgres(pg) => diesel::sql_query(
+        DbConnection::Postgres(pg) => diesel::sql_query(format!(
             "UPDATE newsletter_recipients SET next_attempt_at = $1, attempts = attempts + 1 \
              WHERE (post_id, user_id) IN (SELECT post_id, user_id FROM newsletter_recipients \
                           WHERE state = 'pending' AND next_attempt_at <= $2 \
-                          ORDER BY next_attempt_at, post_id, user_id LIMIT $3 \
+                          ORDER BY next_attempt_at, post_id, user_id LIMIT {limit} \
                           FOR UPDATE SKIP LOCKED) \
-             RETURNING post_id, user_id, attempts",
-        )
+             RETURNING post_id, user_id, attempts"
+        ))
         .bind::<BigInt, _>(lease_until)
         .bind::<BigInt, _>(now)
-        .bind::<BigInt, _>(limit)
         .load(pg),
-        DbConnection::Sqlite(sqlite) => diesel::sql_query(
+        DbConnection::Sqlite(sqlite) => diesel::sql_query(format!(
             "UPDATE newsletter_recipients SET next_attempt_at = ?, attempts = attempts + 1 \
              WHERE (post_id, user_id) IN (SELECT post_id, user_id FROM newsletter_recipients \
                           WHERE state = 'pending' AND next_attempt_at <= ? \
-                          ORDER BY next_attempt_at, post_id, user_id LIMIT ?) \
-             RETURNING post_id, user_id, attempts",
-        )
+                          ORDER BY next_attempt_at, post_id, user_id LIMIT {limit}) \
+             RETURNING post_id, user_id, attempts"
+        ))
         .bind::<BigInt, _>(lease_until)
         .bind::<BigInt, _>(now)
-        .bind::<BigInt, _>(limit)
         .load(sqlite),
     }
 }

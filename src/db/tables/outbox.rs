@@ -88,30 +88,29 @@ pub struct Claimed {
 
 /// Claims up to `limit` due messages until `lease_until` (see the module
 /// note). The caller runs this in a write transaction.
+/// The `LIMIT` is written into the text, never bound (`db::engine::limit`).
 pub fn claim(conn: &mut Conn, now: i64, lease_until: i64, limit: i64) -> QueryResult<Vec<Claimed>> {
     match conn {
-        DbConnection::Postgres(pg) => diesel::sql_query(
+        DbConnection::Postgres(pg) => diesel::sql_query(format!(
             "UPDATE outbox SET next_attempt_at = $1, attempts = attempts + 1 \
              WHERE id IN (SELECT id FROM outbox \
                           WHERE state = 'pending' AND next_attempt_at <= $2 \
-                          ORDER BY next_attempt_at, id LIMIT $3 \
+                          ORDER BY next_attempt_at, id LIMIT {limit} \
                           FOR UPDATE SKIP LOCKED) \
-             RETURNING id, recipient, subject, body, created_at, attempts",
-        )
+             RETURNING id, recipient, subject, body, created_at, attempts"
+        ))
         .bind::<BigInt, _>(lease_until)
         .bind::<BigInt, _>(now)
-        .bind::<BigInt, _>(limit)
         .load(pg),
-        DbConnection::Sqlite(sqlite) => diesel::sql_query(
+        DbConnection::Sqlite(sqlite) => diesel::sql_query(format!(
             "UPDATE outbox SET next_attempt_at = ?, attempts = attempts + 1 \
              WHERE id IN (SELECT id FROM outbox \
                           WHERE state = 'pending' AND next_attempt_at <= ? \
-                          ORDER BY next_attempt_at, id LIMIT ?) \
-             RETURNING id, recipient, subject, body, created_at, attempts",
-        )
+                          ORDER BY next_attempt_at, id LIMIT {limit}) \
+             RETURNING id, recipient, subject, body, created_at, attempts"
+        ))
         .bind::<BigInt, _>(lease_until)
         .bind::<BigInt, _>(now)
-        .bind::<BigInt, _>(limit)
         .load(sqlite),
     }
 }

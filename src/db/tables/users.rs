@@ -4,7 +4,7 @@ use diesel::prelude::*;
 
 use super::schema::users;
 use super::{Conn, DbConnection};
-use crate::db::engine::Unique;
+use crate::db::engine::{Unique, WrittenLimit};
 use crate::domain::insights::Premium;
 use crate::domain::{Email, Plan, Role, User, Username};
 
@@ -376,9 +376,9 @@ pub fn search(
     let total = matching().count().get_result(conn)?;
     let rows = matching()
         .order((users::created_at.desc(), users::id.desc()))
-        .limit(per_page)
-        .offset((page - 1) * per_page)
         .select(AdminRow::as_select())
+        .limit_written(per_page)
+        .offset((page - 1) * per_page)
         .load(conn)?;
     Ok((rows, total))
 }

@@ -16,7 +16,7 @@ use diesel::prelude::*;
 use super::posts::PostRow;
 use super::schema::{gift_credits, gift_readers, gifts};
 use super::{write_transaction, Conn};
-use crate::db::engine::Unique;
+use crate::db::engine::{Unique, WrittenLimit};
 use crate::domain::insights::Day;
 use crate::domain::Month;
 
@@ -284,7 +284,7 @@ pub fn credit(conn: &mut Conn, user_id: i64, reader: &str, now: i64) -> QueryRes
         .filter(gift_readers::opened_at.ge(now - CREDIT_SECONDS))
         .order((gift_readers::opened_at.desc(), gifts::id.desc()))
         .select((gifts::id, gifts::post_id))
-        .limit(1)
+        .limit_written(1)
         .load(conn)?
         .into_iter()
         .next();

@@ -13,6 +13,7 @@ use super::demo_posts::DEMO_POSTS;
 use super::newsletters as newsletter;
 use super::schema::{newsletters, posts, users};
 use super::{Conn, DbConnection};
+use crate::db::engine::WrittenLimit;
 use crate::domain::post::reader_json::Fields;
 use crate::domain::post::{derive_excerpt, render, Slug};
 
@@ -20,8 +21,8 @@ mod readers;
 
 pub(crate) use readers::visible_at;
 pub use readers::{
-    find_visible, find_visible_to, id_by_slug, page, visible_content, NotYetDue, Page, Published,
-    Start, SummaryRow,
+    find_visible, find_visible_to, id_by_slug, page, page_of, page_pg, visible_content, Draft,
+    NotYetDue, Page, Published, Start, SummaryRow, Totals,
 };
 
 /// What a reader's path needs of a post to decide on it and to find its
@@ -328,12 +329,12 @@ pub fn page_for_editor(
             }
             match stage {
                 None => query,
-                Some(Stage::Draft) => query.filter(posts::status.eq("draft")),
+                Some(Stage::Draft) => query.filter(posts::status.eq(Draft)),
                 Some(Stage::Scheduled) => query
-                    .filter(posts::status.eq("published"))
+                    .filter(posts::status.eq(Published))
                     .filter(posts::published_at.gt(now)),
                 Some(Stage::Published) => query
-                    .filter(posts::status.eq("published"))
+                    .filter(posts::status.eq(Published))
                     .filter(posts::published_at.le(now)),
             }
         }};
@@ -342,9 +343,9 @@ pub fn page_for_editor(
         filtered!().count().get_result(c)?,
         filtered!()
             .order((posts::updated_at.desc(), posts::id.desc()))
-            .limit(per_page)
-            .offset((page - 1).saturating_mul(per_page))
             .select(EditableRow::as_select())
+            .limit_written(per_page)
+            .offset((page - 1).saturating_mul(per_page))
             .load(c)?,
     ));
     Ok((rows, total))

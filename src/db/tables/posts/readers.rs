@@ -1,15 +1,15 @@
 //! What readers see of posts: a post by its id or slug, and `/blog`'s
 //! pages with their `total`. Every query here repeats `visible_at!` (the
-//! numbered page on PostgreSQL, [`PageByNumber`], writes it out as text):
-//! it is also the predicate of the partial index `posts_for_readers`.
+//! numbered page, [`PageByNumber`], writes it out as text): it is also the
+//! predicate of the partial index `posts_for_readers`.
 
 use std::sync::{Mutex, PoisonError};
 
 use diesel::prelude::*;
 
 use super::super::schema::{post_readers, post_totals, posts, users};
-use super::{Conn, DbConnection, PostContent, PostRow};
-use crate::db::engine::Unique;
+use super::{Conn, PostContent, PostRow};
+use crate::db::engine::{Unique, WrittenLimit};
 use crate::domain::insights::Day;
 use crate::domain::post::Cursor;
 
@@ -42,33 +42,44 @@ macro_rules! visible_at {
 }
 pub(crate) use visible_at;
 
-/// The SQL literal `'published'`, for `visible_at!`. Written into the
-/// SQL, not bound: SQLite decides whether a partial index applies from a
-/// bound value, and then recompiles the statement whenever that parameter
-/// is bound again, which would be on every execution. Not
+/// A post's status as an SQL literal (`'published'`, `'draft'`), for
+/// `visible_at!` and every filter on the status. Written into the SQL, not
+/// bound: SQLite decides whether a partial index applies from a bound
+/// value compared with its predicate (`posts_for_readers`' `status =
+/// 'published'`), and then recompiles the statement whenever that
+/// parameter is bound again, which would be on every execution. Not
 /// `diesel::dsl::sql` either: diesel never caches a statement holding one
 /// (its text could be anything), so every read would be compiled anew.
-/// This fragment's text is fixed, so the statement stays prepared.
-#[derive(Debug, Clone, Copy, diesel::query_builder::QueryId, diesel::expression::ValidGrouping)]
-pub struct Published;
+/// These fragments' text is fixed, so the statement stays prepared.
+macro_rules! status_literal {
+    ($name:ident, $sql:literal) => {
+        #[derive(
+            Debug, Clone, Copy, diesel::query_builder::QueryId, diesel::expression::ValidGrouping,
+        )]
+        pub struct $name;
 
-impl diesel::expression::Expression for Published {
-    type SqlType = diesel::sql_types::Text;
+        impl diesel::expression::Expression for $name {
+            type SqlType = diesel::sql_types::Text;
+        }
+
+        impl<QS> diesel::expression::AppearsOnTable<QS> for $name {}
+
+        impl<QS> diesel::expression::SelectableExpression<QS> for $name {}
+
+        impl<DB: diesel::backend::Backend> diesel::query_builder::QueryFragment<DB> for $name {
+            fn walk_ast<'b>(
+                &'b self,
+                mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
+            ) -> QueryResult<()> {
+                out.push_sql($sql);
+                Ok(())
+            }
+        }
+    };
 }
 
-impl<QS> diesel::expression::AppearsOnTable<QS> for Published {}
-
-impl<QS> diesel::expression::SelectableExpression<QS> for Published {}
-
-impl<DB: diesel::backend::Backend> diesel::query_builder::QueryFragment<DB> for Published {
-    fn walk_ast<'b>(
-        &'b self,
-        mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
-    ) -> QueryResult<()> {
-        out.push_sql("'published'");
-        Ok(())
-    }
-}
+status_literal!(Published, "'published'");
+status_literal!(Draft, "'draft'");
 
 /// The post with this id, if readers may see it at `now`.
 pub fn find_visible(conn: &mut Conn, id: i64, now: i64) -> QueryResult<Option<PostRow>> {
@@ -169,6 +180,33 @@ pub struct Page {
     pub next: Option<Cursor>,
 }
 
+/// What [`page`] reads of `post_totals`.
+macro_rules! totals {
+    () => {
+        post_totals::table.select((post_totals::published, post_totals::changes))
+    };
+}
+
+/// The rows of a page after a cursor, and one more: the readers' condition
+/// with one upper bound on `published_at`, the lower of `now` and the
+/// cursor's. Given two, SQLite walks the index from the one it picks
+/// (`now`, the newest post) and filters the walk by the other, which made
+/// a deep page cost every entry before it.
+macro_rules! after_cursor {
+    ($now:expr, $cursor:expr, $per_page:expr) => {{
+        let (now, cursor, per_page): (i64, Cursor, i64) = ($now, $cursor, $per_page);
+        posts::table
+            .left_join(users::table)
+            .filter(posts::status.eq(Published))
+            .filter(posts::deleted_at.is_null())
+            .filter(posts::published_at.le(now.min(cursor.published_at)))
+            .filter(Before(cursor.published_at, cursor.id))
+            .order((posts::published_at.desc(), posts::id.desc()))
+            .select(SummaryRow::as_select())
+            .limit_written(per_page + 1)
+    }};
+}
+
 /// One page of the posts readers may see at `now`, newest first, how many
 /// there are, and where the next page starts.
 ///
@@ -195,9 +233,60 @@ pub fn page(
     per_page: i64,
     not_yet: &NotYetDue,
 ) -> QueryResult<Page> {
-    let (published, changes): (i64, i64) = super::super::direct!(conn, |c| post_totals::table
-        .select((post_totals::published, post_totals::changes))
-        .get_result(c))?;
+    let totals = super::super::direct!(conn, |c| totals!().get_result(c))?;
+    let rows = match start {
+        Start::Page(page) => {
+            let page = PageByNumber::new(now, page, per_page);
+            super::super::direct!(conn, |c| page.load(c))?
+        }
+        Start::After(cursor) => {
+            super::super::direct!(conn, |c| after_cursor!(now, cursor, per_page).load(c))?
+        }
+    };
+    page_of(conn, totals, rows, now, per_page, not_yet)
+}
+
+/// The published posts' count and the count of their changes
+/// (`post_totals`), as [`page`] reads them.
+pub type Totals = (i64, i64);
+
+/// [`page`]'s two reads as futures on a PostgreSQL connection's driver,
+/// so that they share one round trip with each other and with what the
+/// caller reads beside them (see `crate::db::engine::pg::PgConn::pipelined`);
+/// [`page_of`] makes the page of what they found.
+pub async fn page_pg(
+    mut conn: &diesel_async::AsyncPgConnection,
+    now: i64,
+    start: Start,
+    per_page: i64,
+) -> (QueryResult<Totals>, QueryResult<Vec<SummaryRow>>) {
+    use diesel_async::RunQueryDsl as Async;
+
+    let totals = async move { Async::get_result(totals!(), &mut conn).await };
+    let rows = async move {
+        match start {
+            Start::Page(page) => {
+                Async::load(PageByNumber::new(now, page, per_page), &mut conn).await
+            }
+            Start::After(cursor) => {
+                Async::load(after_cursor!(now, cursor, per_page), &mut conn).await
+            }
+        }
+    };
+    tokio::join!(totals, rows)
+}
+
+/// The page of `rows` (one more than `per_page` when more follow) and
+/// `totals`, read at `now`: the readers' `total`, and where the next page
+/// starts.
+pub fn page_of(
+    conn: &mut Conn,
+    (published, changes): Totals,
+    mut rows: Vec<SummaryRow>,
+    now: i64,
+    per_page: i64,
+    not_yet: &NotYetDue,
+) -> QueryResult<Page> {
     let not_yet_due = match not_yet.get(changes, now) {
         Some(count) => count,
         None => {
@@ -205,56 +294,6 @@ pub fn page(
             not_yet.set(counted);
             counted.count
         }
-    };
-    let mut rows = match start {
-        Start::Page(page) => {
-            let (rows_wanted, skipped) = (per_page + 1, (page - 1).saturating_mul(per_page));
-            match conn {
-                DbConnection::Postgres(pg) => PageByNumber {
-                    now,
-                    limit: rows_wanted,
-                    offset: skipped,
-                }
-                .load(pg)?,
-                DbConnection::Sqlite(c) => {
-                    // The same condition as `visible_at!`, on the subquery's
-                    // own name for the table.
-                    diesel::alias!(posts as listed: Listed);
-                    let ids = listed
-                        .filter(listed.field(posts::status).eq(Published))
-                        .filter(listed.field(posts::deleted_at).is_null())
-                        .filter(listed.field(posts::published_at).le(now))
-                        .order((
-                            listed.field(posts::published_at).desc(),
-                            listed.field(posts::id).desc(),
-                        ))
-                        .limit(rows_wanted)
-                        .offset(skipped)
-                        .select(listed.field(posts::id));
-                    posts::table
-                        .left_join(users::table)
-                        .filter(posts::id.eq_any(ids))
-                        .order((posts::published_at.desc(), posts::id.desc()))
-                        .select(SummaryRow::as_select())
-                        .load(c)?
-                }
-            }
-        }
-        // The readers' condition with one upper bound on `published_at`,
-        // the lower of `now` and the cursor's: given two, SQLite walks the
-        // index from the one it picks (`now`, the newest post) and filters
-        // the walk by the other, which made a deep page cost every entry
-        // before it.
-        Start::After(cursor) => super::super::direct!(conn, |c| posts::table
-            .left_join(users::table)
-            .filter(posts::status.eq(Published))
-            .filter(posts::deleted_at.is_null())
-            .filter(posts::published_at.le(now.min(cursor.published_at)))
-            .filter(Before(cursor.published_at, cursor.id))
-            .order((posts::published_at.desc(), posts::id.desc()))
-            .limit(per_page + 1)
-            .select(SummaryRow::as_select())
-            .load(c))?,
     };
     let next = (rows.len() as i64 > per_page).then(|| {
         rows.truncate(per_page as usize);
@@ -271,19 +310,32 @@ pub fn page(
     })
 }
 
-/// A numbered page on PostgreSQL: SQLite's statement with its `LIMIT`
-/// written into the text, not bound. A generic plan guesses a bound
-/// `LIMIT` at a tenth of the rows, and for 3,334 of 100,000 posts it
+/// A numbered page: the page's ids first, from the readers' index alone,
+/// then their rows. Written out because of its `LIMIT`, which is written
+/// into the text, not bound (see `db::engine::limit`). Bound, SQLite
+/// compiled the statement again on every execution, and PostgreSQL's
+/// generic plan guessed a tenth of the rows: for 3,334 of 100,000 posts it
 /// chose a sequential scan of every post (a hash semi-join, or a sort of
-/// the page's ids) over the readers' index: 25–33 ms per page once the
-/// statistics said the rows were narrow. A written `LIMIT` is taken at its
-/// word: the index is walked, 0.4 ms (`bench/results/2026-11-28-stale-plans.md`).
-/// The text then changes with `per_page` (at most a hundred texts), so
-/// the statement is cached by its text, not by a static id.
+/// the page's ids) over the readers' index, 25–33 ms per page once the
+/// statistics said the rows were narrow. Written, the index is walked,
+/// 0.4 ms (`bench/results/2026-11-28-stale-plans.md`). The text then
+/// changes with `per_page` (at most a hundred texts), so the statement is
+/// cached by its text, not by a static id.
 struct PageByNumber {
     now: i64,
     limit: i64,
     offset: i64,
+}
+
+impl PageByNumber {
+    /// Page `page` of `per_page` posts, and one more.
+    fn new(now: i64, page: i64, per_page: i64) -> PageByNumber {
+        PageByNumber {
+            now,
+            limit: per_page + 1,
+            offset: (page - 1).saturating_mul(per_page),
+        }
+    }
 }
 
 impl diesel::query_builder::QueryId for PageByNumber {
@@ -305,16 +357,20 @@ impl diesel::query_builder::Query for PageByNumber {
 
 impl<C> diesel::RunQueryDsl<C> for PageByNumber {}
 
-impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for PageByNumber {
+impl<DB> diesel::query_builder::QueryFragment<DB> for PageByNumber
+where
+    DB: diesel::backend::Backend,
+    i64: diesel::serialize::ToSql<diesel::sql_types::BigInt, DB>,
+{
     fn walk_ast<'b>(
         &'b self,
-        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+        mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
     ) -> QueryResult<()> {
         use diesel::sql_types::BigInt;
         out.push_sql(
             "SELECT p.id, p.slug, p.title, p.excerpt, p.access, p.published_at, a.username
              FROM posts p LEFT JOIN users a ON a.id = p.author_id
-             WHERE p.id = ANY(
+             WHERE p.id IN (
                  SELECT l.id FROM posts l
                  WHERE l.status = 'published' AND l.deleted_at IS NULL AND l.published_at <= ",
         );
@@ -413,6 +469,40 @@ mod tests {
         assert!(QueryFragment::<Pg>::is_safe_to_cache_prepared(&query, &Pg).unwrap());
         let sql = diesel::debug_query::<Sqlite, _>(&query).to_string();
         assert!(sql.contains("= 'published'"), "{sql}");
+    }
+
+    /// Every statement of `/blog`'s pages, numbered and after a cursor,
+    /// stays compiled on SQLite however its parameters are bound: with a
+    /// bound `LIMIT`, SQLite parsed and planned each page's statement again
+    /// on every call.
+    #[test]
+    fn pages_on_sqlite_are_never_compiled_again() {
+        use crate::db::engine::testing::{sqlite_recompiles, sqlite_statements};
+
+        let not_yet = NotYetDue::default();
+        let (_dir, path, statements) = sqlite_statements(|conn| {
+            super::super::seed_if_empty(conn).unwrap();
+            let now = 1_800_000_000;
+            let first = page(conn, now, Start::Page(1), 5, &not_yet).unwrap();
+            page(conn, now, Start::Page(2), 5, &not_yet).unwrap();
+            page(conn, now, Start::After(first.next.unwrap()), 5, &not_yet).unwrap();
+        });
+        let pages: Vec<_> = statements
+            .iter()
+            .filter(|sql| sql.contains("LIMIT"))
+            .collect();
+        assert_eq!(pages.len(), 3, "{statements:#?}");
+        for sql in statements.iter().filter(|sql| sql.starts_with("SELECT")) {
+            assert!(
+                !sqlite_recompiles(&path, sql),
+                "compiled on every call: {sql}"
+            );
+        }
+        // What the check finds: a bound LIMIT.
+        assert!(sqlite_recompiles(
+            &path,
+            "SELECT id FROM posts ORDER BY id LIMIT ?"
+        ));
     }
 
     /// A numbered page's generic plan on 100,000 narrow posts with fresh

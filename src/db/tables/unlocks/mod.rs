@@ -193,12 +193,30 @@ fn decide_from_plain_read(
 }
 
 /// The posts `user_id` unlocked in `month` (at most FREE_READS of them).
+macro_rules! unlocked_ids {
+    ($user_id:expr, $month:expr) => {{
+        let (user_id, month): (i64, Month) = ($user_id, $month);
+        unlocks::table
+            .filter(unlocks::user_id.eq(user_id))
+            .filter(unlocks::month.eq(month.index()))
+            .select(unlocks::post_id)
+    }};
+}
+
+/// The posts `user_id` unlocked in `month` (at most FREE_READS of them).
 pub fn unlocked_ids(conn: &mut Conn, user_id: i64, month: Month) -> QueryResult<Vec<i64>> {
-    super::direct!(conn, |c| unlocks::table
-        .filter(unlocks::user_id.eq(user_id))
-        .filter(unlocks::month.eq(month.index()))
-        .select(unlocks::post_id)
-        .load(c))
+    super::direct!(conn, |c| unlocked_ids!(user_id, month).load(c))
+}
+
+/// [`unlocked_ids`] as a future on a PostgreSQL connection's driver, to
+/// share a round trip with other reads (see
+/// `crate::db::engine::pg::PgConn::pipelined`).
+pub async fn unlocked_ids_pg(
+    mut conn: &diesel_async::AsyncPgConnection,
+    user_id: i64,
+    month: Month,
+) -> QueryResult<Vec<i64>> {
+    diesel_async::RunQueryDsl::load(unlocked_ids!(user_id, month), &mut conn).await
 }
 
 /// What opening the post would come to, without spending a read: for
