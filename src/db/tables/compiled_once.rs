@@ -52,6 +52,32 @@ fn the_statements_of_busy_paths_stay_compiled_on_sqlite() {
         let _ = posts::find_visible(conn, 3, now);
         let _ = posts::find_visible_to(conn, 3, 1, now);
         let _ = posts::id_by_slug(conn, "x");
+        // The read-aheads, and a metered read that reads for itself.
+        let asked = unlocks::Asked {
+            month: Month::at(now),
+            day: crate::domain::insights::Day::of(now).0,
+            post: unlocks::PostRef::Id(3),
+        };
+        let gift = gifts::read_ahead::Asked {
+            token_hash: "hash".into(),
+            reader: "reader".into(),
+        };
+        if let crate::db::engine::DbConnection::Sqlite(c) = conn {
+            let _ = sessions::read_ahead::read_sqlite(c, &["hash"]);
+            let _ = unlocks::read_ahead::read_sqlite(c, &[("hash", &asked)]);
+        }
+        let _ = gifts::read_ahead::read(conn, &[gift]);
+        let read = unlocks::MeteredRead {
+            user_id: 1,
+            key: unlocks::MeterKey {
+                month: Month::at(now),
+                post_id: 3,
+            },
+            limit: 5,
+            now,
+        };
+        let _ = unlocks::peek_metered(conn, read);
+        let _ = unlocks::open_metered(conn, read);
     });
     assert!(found.is_empty(), "{found:#?}");
 }
