@@ -1,8 +1,9 @@
 //! What `GET /blog` reads: a page of posts and, for a metered reader, the
 //! posts they unlocked this month. On PostgreSQL its three statements
 //! (the totals, the page, the unlocks) are pipelined into one round trip;
-//! one by one they were three, each a wake-up of PostgreSQL's backend and
-//! of this thread, which cost a page more than PostgreSQL's work on it
+//! one by one they were three round trips, each a wake-up of PostgreSQL's
+//! backend and of this thread: a quarter of a page's CPU, the server's
+//! and PostgreSQL's alike
 //! (`bench/results/2026-11-28-sqlite-recompiles.md`). On SQLite they run
 //! one after another in one read transaction: one snapshot, and one pair
 //! of file locks instead of one per statement (8 % of a page's CPU).

@@ -192,7 +192,8 @@ fn decide_from_plain_read(
     Ok(Some((post, used, decision, seen)))
 }
 
-/// The posts `user_id` unlocked in `month` (at most FREE_READS of them).
+/// The query of [`unlocked_ids`], for its synchronous and its pipelined
+/// form.
 macro_rules! unlocked_ids {
     ($user_id:expr, $month:expr) => {{
         let (user_id, month): (i64, Month) = ($user_id, $month);
