@@ -2,7 +2,7 @@
 //! instrumentation (connections are opened and their statements prepared
 //! before counting starts). A statement sent while another is still
 //! waiting for its answer shares that one's round trip (pipelined, see
-//! `db::prefetch`); every other statement is a round trip of its own. Its
+//! `db::read_ahead` and `db::listing`); every other statement is a round trip of its own. Its
 //! own test binary, so that no other test's queries are counted.
 //!
 //! On PostgreSQL: `check_session` costs one round trip; a metered re-read

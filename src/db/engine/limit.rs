@@ -3,8 +3,8 @@
 //! SQLite reads the value bound to a `LIMIT` while it plans, so it marks
 //! the statement to be compiled again whenever that parameter is bound
 //! again: diesel binds every parameter on every execution, so a cached
-//! statement with `LIMIT ?` is parsed and planned anew each time (a
-//! quarter of `GET /blog`'s CPU on SQLite when measured,
+//! statement with `LIMIT ?` is parsed and planned anew each time (about
+//! 40 % of a `GET /blog` page's CPU on SQLite when measured,
 //! `bench/results/2026-11-28-sqlite-recompiles.md`). PostgreSQL's generic
 //! plan guesses a bound `LIMIT` at a tenth of the rows, which can choose a
 //! walk of every row (see `posts::readers`). Written as an integer, both
