@@ -68,7 +68,8 @@ const LAYERS: &[&[&str]] = &[
 /// The rooms of `src/db/`, top to bottom, checked as [`LAYERS`] are: the
 /// facade (`db/mod.rs`, which only re-exports), what the hot paths read
 /// ahead (`db/read_ahead.rs`, the hook between the two rooms) and what
-/// `/blog` reads in one round trip (`db/listing.rs`), the tables' queries, Diesel's generated schema, and the engine. The engine is last:
+/// `/blog` reads in one round trip (`db/listing.rs`), the tables' queries,
+/// Diesel's generated schema, and the engine. The engine is last:
 /// it names no table and knows nothing of what is read ahead, which comes
 /// to it as a type parameter. Code inside `db/` reaches another room
 /// through the room's own path (`crate::db::engine::Conn`), not through

@@ -1,7 +1,9 @@
 //! What readers see of posts: a post by its id or slug, and `/blog`'s
-//! pages with their `total`. Every query here repeats `visible_at!` (the
-//! numbered page, [`PageByNumber`], writes it out as text): it is also the
-//! predicate of the partial index `posts_for_readers`.
+//! pages with their `total`. Every query here repeats `visible_at!`'s
+//! condition, the predicate of the partial index `posts_for_readers`: the
+//! numbered page ([`PageByNumber`]) writes it out as text, and the page
+//! after a cursor (`after_cursor!`) bounds `published_at` once, by the lower
+//! of `now` and the cursor's.
 
 use std::sync::{Mutex, PoisonError};
 
