@@ -18,11 +18,17 @@
 //! authenticated by a signature or an emailed token alone.
 
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::{header, Method};
+use actix_web::http::header::{self, HeaderName};
+use actix_web::http::Method;
 use actix_web::{web, HttpResponse, ResponseError};
 
 use crate::error::ApiError;
 use crate::state::AppState;
+
+/// `Sec-Fetch-Site`, which the `http` crate does not name. A header asked
+/// for by a `&str` it does not know is copied into a new name first: on
+/// every request, for this one.
+const SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
 
 /// The answer to a request refused here (above), if it is one.
 ///
@@ -73,7 +79,7 @@ fn is_refused(req: &ServiceRequest) -> bool {
     let origin = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok());
     let allowed = origin.is_some_and(|o| is_allowed_origin(req, o));
     let cross_site = headers
-        .get("sec-fetch-site")
+        .get(&SEC_FETCH_SITE)
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"cross-site"));
 
     if cross_site && !allowed {

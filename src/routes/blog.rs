@@ -1,22 +1,23 @@
 //! `GET /blog` and `GET /blog/{id}`, the metered paywall.
 
+use actix_web::http::header::HeaderName;
 use actix_web::http::Method;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
 use super::extract::requester;
 use super::pagination::{listing, Listing};
-use super::reading::made;
+use super::reading::{made, Parts};
 use crate::db::posts::{PostRow, Start};
 use crate::db::unlocks::{self, MeterKey, Opened, Seen};
 use crate::db::{self, insights, paywall_notices, posts};
 use crate::domain::paywall::Reading;
 use crate::domain::post::reader_json::{self, Made};
 use crate::domain::post::{Access, Author, Cursor, Slug};
-use crate::domain::{parse_id, Meter, Month, Requester};
+use crate::domain::{parse_id, Meter, Month, Plan, Requester, Role};
 use crate::error::ApiError;
 use crate::metrics::PaywallOutcome;
-use crate::session::{AheadMeter, CurrentSession, SessionState};
+use crate::session::{AheadMeter, SessionState};
 use crate::state::AppState;
 use crate::time::rfc3339;
 
@@ -157,9 +158,22 @@ async fn named_post(state: &AppState, raw: &str) -> Result<Option<i64>, ApiError
 /// `200` with the post as JSON: its kept fields, then its author and the
 /// meter.
 fn answer(made: &Made, post: &PostRow, meter: Option<&Meter>) -> HttpResponse {
+    let answer = reader_json::answer(made, post.author.as_deref(), meter);
     HttpResponse::Ok()
         .content_type(actix_web::http::header::ContentType::json())
-        .body(reader_json::answer(made, post.author.as_deref(), meter))
+        .body(Parts::new([answer.made, answer.rest.into()]))
+}
+
+/// `Sec-Fetch-Dest`, named once (see `middleware::cross_site`'s
+/// `Sec-Fetch-Site`): not copied into a new name on every read.
+const SEC_FETCH_DEST: HeaderName = HeaderName::from_static("sec-fetch-dest");
+
+/// What a metered read needs of its reader.
+#[derive(Clone, Copy)]
+struct Reader {
+    id: i64,
+    plan: Plan,
+    role: Role,
 }
 
 /// How many times a read decides again when the post it decided on is
@@ -179,7 +193,6 @@ const DECISIONS: usize = 3;
 /// month's first refusal, to be recorded.
 pub async fn read(
     state: web::Data<AppState>,
-    current: CurrentSession,
     ahead: AheadMeter,
     req: HttpRequest,
     id: web::Path<String>,
@@ -191,12 +204,20 @@ pub async fn read(
     // without it (curl, Postman, servers) are not browsers loading a page.
     if req
         .headers()
-        .get("sec-fetch-dest")
+        .get(&SEC_FETCH_DEST)
         .is_some_and(|dest| dest.as_bytes() != b"empty")
     {
         return Err(ApiError::ForbiddenOrigin);
     }
-    let user = current.0.user;
+    // What a read needs of its reader, copied out of the guard's record
+    // rather than the record cloned whole.
+    let user = SessionState::peek(&req, |state| {
+        state.active().map(|record| Reader {
+            id: record.user.id,
+            plan: record.user.plan,
+            role: record.user.role,
+        })
+    })?;
     let spend = req.method() != Method::HEAD;
     // What the guard read along with the session, for this very path (a
     // `GET` by id or by slug), when it did.

@@ -11,11 +11,12 @@
 
 use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
 use actix_web::{web, HttpRequest, HttpResponse};
+use bytes::Bytes;
 use serde::Serialize;
 use serde_json::json;
 
 use super::extract::PathId;
-use super::reading::made;
+use super::reading::{made, Parts};
 use crate::db::gifts::{self, GiftRow, Made, NewGift, Opened};
 use crate::db::{self, events, posts, unlocks, users};
 use crate::domain::gift::{browser_reader, is_token_shaped, user_reader, GiftKey, READER_COOKIE};
@@ -253,19 +254,18 @@ pub async fn open(
     let made = made(&state, &found.post)
         .await?
         .ok_or(ApiError::Unavailable)?;
-    let mut post = reader_json::answer(&made, found.post.author.as_deref(), None);
+    let post = reader_json::answer(&made, found.post.author.as_deref(), None);
     // `{"post": {…}, "gift": {"from": Author, "expires_at"}}`, the post as
     // readers get it (its meter `null`).
     let gift = json!({
         "from": Author::of(Some(found.giver)),
         "expires_at": crate::time::format(crate::time::from_unix(found.expires_at)),
     });
-    let mut body = Vec::with_capacity(post.len() + 128);
-    body.extend_from_slice(b"{\"post\":");
-    body.append(&mut post);
-    body.extend_from_slice(b",\"gift\":");
-    serde_json::to_writer(&mut body, &gift).map_err(ApiError::internal)?;
-    body.push(b'}');
+    let mut rest = post.rest;
+    rest.extend_from_slice(b",\"gift\":");
+    serde_json::to_writer(&mut rest, &gift).map_err(ApiError::internal)?;
+    rest.push(b'}');
+    let body = Parts::new([Bytes::from_static(b"{\"post\":"), post.made, rest.into()]);
     let mut answer = HttpResponse::Ok();
     answer.content_type(actix_web::http::header::ContentType::json());
     if fresh {

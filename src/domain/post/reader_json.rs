@@ -9,10 +9,16 @@
 //! post's id and `updated_at`: every save moves `updated_at` forward
 //! (a compare-and-set, `db::posts::save`), so a kept answer is never
 //! served for a version it was not made from, on any instance.
+//!
+//! A read's answer goes out as its parts ([`Answer`]): the kept bytes,
+//! shared, then the little a read writes. Joining them into one buffer
+//! would copy the whole post once more on every read, only for the
+//! server to copy it again into the connection's buffer.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 
+use bytes::Bytes;
 use serde::Serialize;
 
 use crate::domain::Meter;
@@ -36,9 +42,10 @@ pub struct Fields<'a> {
 }
 
 /// A post's own fields in JSON: an object left open after its last
-/// field, for [`answer`] to close with the author and the meter.
+/// field, for [`answer`] to close with the author and the meter. Shared:
+/// a clone counts a reference.
 #[derive(Clone, Debug)]
-pub struct Made(Arc<[u8]>);
+pub struct Made(Bytes);
 
 impl Made {
     pub fn of(fields: &Fields<'_>) -> Made {
@@ -56,23 +63,42 @@ impl Made {
     }
 }
 
+/// A read's answer, in the order it is sent: the post's kept fields, then
+/// the rest of the object (the author and the meter).
+pub struct Answer {
+    pub made: Bytes,
+    /// Ends the object; a caller wrapping the post in more JSON appends
+    /// to it.
+    pub rest: Vec<u8>,
+}
+
+impl Answer {
+    /// The answer in one buffer, for a test to read.
+    #[cfg(test)]
+    pub fn joined(&self) -> Vec<u8> {
+        [&self.made[..], &self.rest[..]].concat()
+    }
+}
+
 /// The whole answer: `made`, then the author and the meter.
-pub fn answer(made: &Made, author: Option<&str>, meter: Option<&Meter>) -> Vec<u8> {
+pub fn answer(made: &Made, author: Option<&str>, meter: Option<&Meter>) -> Answer {
     /// `Author`, borrowed.
     #[derive(Serialize)]
     struct Author<'a> {
         username: &'a str,
     }
-    let mut json = Vec::with_capacity(made.len() + 192);
-    json.extend_from_slice(&made.0);
-    json.extend_from_slice(b",\"author\":");
+    let mut rest = Vec::with_capacity(192);
+    rest.extend_from_slice(b",\"author\":");
     // Writing plain strings and numbers into a Vec cannot fail.
     let author = author.map(|username| Author { username });
-    serde_json::to_writer(&mut json, &author).expect("an author serializes");
-    json.extend_from_slice(b",\"meter\":");
-    serde_json::to_writer(&mut json, &meter).expect("a meter serializes");
-    json.push(b'}');
-    json
+    serde_json::to_writer(&mut rest, &author).expect("an author serializes");
+    rest.extend_from_slice(b",\"meter\":");
+    serde_json::to_writer(&mut rest, &meter).expect("a meter serializes");
+    rest.push(b'}');
+    Answer {
+        made: made.0.clone(),
+        rest,
+    }
 }
 
 /// The [`Made`] answers of the posts read lately, by id and version, up to
@@ -152,14 +178,14 @@ mod tests {
     fn the_answer_is_the_fields_then_the_author_and_the_meter() {
         let made = Made::of(&fields("x\n", 1_000_000));
         let json = answer(&made, Some("Al\"ice"), None);
-        let value: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        let value: serde_json::Value = serde_json::from_slice(&json.joined()).unwrap();
         assert_eq!(value["title"], "A \"post\"");
         assert_eq!(value["body"], "x\n");
         assert_eq!(value["author"]["username"], "Al\"ice");
         assert_eq!(value["meter"], serde_json::Value::Null);
         assert_eq!(value["updated_at"], "1970-01-01T00:00:01Z");
         let anonymous = answer(&made, None, None);
-        let value: serde_json::Value = serde_json::from_slice(&anonymous).unwrap();
+        let value: serde_json::Value = serde_json::from_slice(&anonymous.joined()).unwrap();
         assert_eq!(value["author"], serde_json::Value::Null);
     }
 
