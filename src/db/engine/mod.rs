@@ -50,6 +50,17 @@ pub use unique::Unique;
 
 use crate::config::Settings;
 
+/// A map of what a chunk reads ahead, filled and searched once per job
+/// (by token hash, by key). Hashed with foldhash rather than SipHash: the
+/// keys are SHA-256 hashes and ids, not texts a client chooses, so
+/// SipHash's defence against chosen keys buys nothing here, at several
+/// times foldhash's cost on a 64-character hash. foldhash is seeded per
+/// process, and actix builds it already.
+pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
+/// The set of [`FastMap`]'s kind, for a chunk's keys asked for once.
+pub type FastSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
+
 /// What a chunk of batched work reads ahead for its jobs, given to the
 /// engine by the tables (see `db::read_ahead`).
 ///

@@ -15,7 +15,6 @@
 //! would copy the whole post once more on every read, only for the
 //! server to copy it again into the connection's buffer.
 
-use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
 use bytes::Bytes;
@@ -110,7 +109,10 @@ pub struct Kept(Mutex<Entries>);
 
 #[derive(Default)]
 struct Entries {
-    by_id: HashMap<i64, (i64, Made)>,
+    /// Hashed with foldhash, not SipHash, as `db::engine::FastMap` is (this
+    /// layer does not reach into the database's): every read looks here,
+    /// and the keys are post ids the database gave.
+    by_id: std::collections::HashMap<i64, (i64, Made), foldhash::fast::RandomState>,
     bytes: usize,
 }
 

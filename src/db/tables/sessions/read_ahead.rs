@@ -2,7 +2,7 @@
 //! (see `crate::db::engine::ReadAhead`): each job is handed what was found
 //! for its token hash instead of asking [`super::find_live`] on its own.
 
-use std::collections::HashMap;
+use crate::db::engine::FastMap;
 
 use diesel::pg::Pg;
 use diesel::prelude::*;
@@ -20,7 +20,7 @@ pub type Found = (LiveSession, UserRow);
 /// What a chunk's read-ahead found: each hash asked for, and its session
 /// if one has it (expired ones included: each job judges expiry at its
 /// own `now`, see [`live`]).
-pub type Sheet = HashMap<String, Option<Found>>;
+pub type Sheet = FastMap<String, Option<Found>>;
 
 /// The smallest batch whose sessions SQLite looks up in one statement (see
 /// [`to_read_ahead`]). Under S1's load (64 connections) it took `check_session`

@@ -2,7 +2,7 @@
 //! `crate::db::read_ahead`): each job is handed what was found for its
 //! read, for [`super::answer_read_only`] to decide with.
 
-use std::collections::HashMap;
+use crate::db::engine::{FastMap, FastSet};
 
 use diesel::pg::Pg;
 use diesel::prelude::*;
@@ -30,7 +30,7 @@ pub struct Metered {
 /// What a chunk read ahead, by token hash, then what was asked (a token's
 /// few reads in a chunk are searched in a list, so that a lookup by `&str`
 /// allocates no key).
-pub type Sheet = HashMap<String, Vec<(Asked, Metered)>>;
+pub type Sheet = FastMap<String, Vec<(Asked, Metered)>>;
 
 /// The read half of [`OPEN`], for every session's metered read at once, in
 /// one statement (the keys as four arrays, so its text is the same for
@@ -157,7 +157,7 @@ pub fn to_read_ahead<'a>(keys: &[(&'a str, &'a Asked)]) -> Option<Vec<(&'a str, 
         return None;
     }
     // One reader's requests often share a key: each is asked for once.
-    let mut seen = std::collections::HashSet::with_capacity(keys.len());
+    let mut seen = FastSet::with_capacity_and_hasher(keys.len(), Default::default());
     Some(keys.iter().copied().filter(|k| seen.insert(*k)).collect())
 }
 
@@ -204,7 +204,7 @@ pub fn read_sqlite(c: &mut SqliteConnection, keys: &[(&str, &Asked)]) -> QueryRe
     let json = serde_json::to_string(&json)
         .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
     let rows: Vec<SqliteAheadRow> = ReadAheadSqlite { keys: json }.load(c)?;
-    let mut found = Sheet::new();
+    let mut found = Sheet::default();
     for row in rows {
         // json_each's key: the row's place in `keys`.
         let Some((hash, asked)) = usize::try_from(row.asked).ok().and_then(|i| keys.get(i)) else {
@@ -222,7 +222,7 @@ pub fn read_sqlite(c: &mut SqliteConnection, keys: &[(&str, &Asked)]) -> QueryRe
 /// failed, which each job then meets (and reports) itself.
 pub fn sheet(rows: QueryResult<Vec<ReadAheadRow>>) -> Option<Sheet> {
     let rows = rows.ok()?;
-    let mut found = Sheet::new();
+    let mut found = Sheet::default();
     for row in rows {
         let post = match (row.asked_id, row.asked_slug) {
             (Some(id), _) => PostRef::Id(id),
