@@ -50,18 +50,6 @@ pub use unique::Unique;
 
 use crate::config::Settings;
 
-/// A map of what a chunk reads ahead, filled and searched once per job
-/// (by token hash, by key). Hashed with foldhash rather than SipHash, at
-/// a fraction of its cost on a 64-character hash: the keys are SHA-256
-/// hashes of tokens whose cookie's signature was checked, post ids, and
-/// slugs held to the slug's rule, and foldhash is seeded at random per
-/// process, so no client can aim its keys at one bucket. actix builds
-/// foldhash already.
-pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
-
-/// The set of [`FastMap`]'s kind, for a chunk's keys asked for once.
-pub type FastSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
-
 /// What a chunk of batched work reads ahead for its jobs, given to the
 /// engine by the tables (see `db::read_ahead`).
 ///

@@ -109,10 +109,9 @@ pub struct Kept(Mutex<Entries>);
 
 #[derive(Default)]
 struct Entries {
-    /// Hashed with foldhash, not SipHash, as `db::engine::FastMap` is (this
-    /// layer does not reach into the database's): every read looks here,
-    /// and the keys are post ids the database gave.
-    by_id: std::collections::HashMap<i64, (i64, Made), foldhash::fast::RandomState>,
+    /// Hashed with foldhash, not SipHash: every read looks here, and the
+    /// keys are post ids the database gave.
+    by_id: foldhash::HashMap<i64, (i64, Made)>,
     bytes: usize,
 }
 

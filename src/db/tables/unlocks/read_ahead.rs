@@ -2,8 +2,6 @@
 //! `crate::db::read_ahead`): each job is handed what was found for its
 //! read, for [`super::answer_read_only`] to decide with.
 
-use crate::db::engine::{FastMap, FastSet};
-
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, QueryFragment};
@@ -30,7 +28,8 @@ pub struct Metered {
 /// What a chunk read ahead, by token hash, then what was asked (a token's
 /// few reads in a chunk are searched in a list, so that a lookup by `&str`
 /// allocates no key).
-pub type Sheet = FastMap<String, Vec<(Asked, Metered)>>;
+/// Hashed with foldhash, as the sessions' sheet is (see there why).
+pub type Sheet = foldhash::HashMap<String, Vec<(Asked, Metered)>>;
 
 /// The read half of [`OPEN`], for every session's metered read at once, in
 /// one statement (the keys as four arrays, so its text is the same for
@@ -157,7 +156,7 @@ pub fn to_read_ahead<'a>(keys: &[(&'a str, &'a Asked)]) -> Option<Vec<(&'a str, 
         return None;
     }
     // One reader's requests often share a key: each is asked for once.
-    let mut seen = FastSet::with_capacity_and_hasher(keys.len(), Default::default());
+    let mut seen = foldhash::HashSet::with_capacity_and_hasher(keys.len(), Default::default());
     Some(keys.iter().copied().filter(|k| seen.insert(*k)).collect())
 }
 
