@@ -22,8 +22,8 @@ pub type Found = (LiveSession, UserRow);
 /// Hashed with foldhash rather than SipHash, at a fraction of its cost on
 /// a 64-character hash, since it is filled and searched once per job: the
 /// keys are SHA-256 hashes of tokens whose cookie's signature was checked
-/// (and, in the meters' sheet, post ids and slugs held to the slug's
-/// rule), and foldhash is seeded at random per process, so no client can
+/// (and, in the meters' set of the reads asked for, post ids and slugs
+/// held to the slug's rule), and foldhash is seeded at random per process, so no client can
 /// aim its keys at one bucket. actix builds foldhash already.
 pub type Sheet = foldhash::HashMap<String, Option<Found>>;
 

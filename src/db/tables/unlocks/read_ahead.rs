@@ -28,7 +28,9 @@ pub struct Metered {
 /// What a chunk read ahead, by token hash, then what was asked (a token's
 /// few reads in a chunk are searched in a list, so that a lookup by `&str`
 /// allocates no key).
-/// Hashed with foldhash, as the sessions' sheet is (see there why).
+///
+/// Hashed with foldhash, as the sessions' sheet is (see there why), and so
+/// is [`to_read_ahead`]'s set of the reads asked for.
 pub type Sheet = foldhash::HashMap<String, Vec<(Asked, Metered)>>;
 
 /// The read half of [`OPEN`], for every session's metered read at once, in
