@@ -2,8 +2,10 @@
 # Two builds of tollgate compared on a noisy host: both servers pinned to
 # the same core *at once* (each with its own database and logged-in
 # reader), one wrk each on another core, so whatever else the host does
-# hits both alike. Prints each build's CPU per request (from /proc) and
-# B's cost as a fraction of A's, per round. The same build against itself
+# hits both alike. Prints, per round, each build's CPU per request (from
+# /proc), its throughput and its p99 (wrk's), and B's as a fraction of
+# A's: a change is judged on all three, since a wait (a stall on the
+# network, a lock) costs no CPU and shows only in the other two. The same build against itself
 # comes out a few per cent apart by position, so run it in both orders
 # and combine the two ratios (bench/README.md, "Comparing two builds"):
 #
@@ -103,20 +105,27 @@ backends() { # PORT: "pid ticks" of each PostgreSQL backend on that build's data
 spent() { # BEFORE AFTER: ticks the backends spent between the two (a backend that started between counts whole)
   awk 'NR == FNR { before[$1] = $2; next } { total += $2 - before[$1] } END { print total + 0 }' "$1" "$2"
 }
+throughput() { awk '/^Requests\/sec:/ {print $2}' "$1"; }
+p99() { # wrk's 99th percentile, in ms
+  awk '$1 == "99%" { v = $2; u = v; sub(/^[0-9.]+/, "", u); v += 0
+    print (u == "us" ? v / 1000 : u == "s" ? v * 1000 : u == "m" ? v * 60000 : v) }' "$1"
+}
 for _ in $(seq 1 "$rounds"); do
   a0=$(ticks "${pids[0]}") b0=$(ticks "${pids[1]}")
   backends 18921 > "$work/pa0"; backends 18922 > "$work/pb0"
-  taskset -c 1 wrk -t1 -c64 -d"${seconds}s" "${send_a[@]}" "http://127.0.0.1:18921$path" > "$work/a" &
+  taskset -c 1 wrk -t1 -c64 -d"${seconds}s" --latency "${send_a[@]}" "http://127.0.0.1:18921$path" > "$work/a" &
   load_a=$!
-  taskset -c 1 wrk -t1 -c64 -d"${seconds}s" "${send_b[@]}" "http://127.0.0.1:18922$path_b" > "$work/b"
+  taskset -c 1 wrk -t1 -c64 -d"${seconds}s" --latency "${send_b[@]}" "http://127.0.0.1:18922$path_b" > "$work/b"
   wait "$load_a"
   a1=$(ticks "${pids[0]}") b1=$(ticks "${pids[1]}")
   backends 18921 > "$work/pa1"; backends 18922 > "$work/pb1"
   awk -v ra="$(awk '/requests in/ {print $1}' "$work/a")" -v rb="$(awk '/requests in/ {print $1}' "$work/b")" \
+    -v sa="$(throughput "$work/a")" -v sb="$(throughput "$work/b")" -v la="$(p99 "$work/a")" -v lb="$(p99 "$work/b")" \
     -v ta=$((a1 - a0)) -v tb=$((b1 - b0)) -v hz="$(getconf CLK_TCK)" -v pg="$server" \
     -v pa="$(spent "$work/pa0" "$work/pa1")" -v pb="$(spent "$work/pb0" "$work/pb1")" 'BEGIN {
       ua = ta * 1e6 / hz / ra; ub = tb * 1e6 / hz / rb
-      printf "A %d req, %.2f µs/req | B %d req, %.2f µs/req | B/A cost %.3f", ra, ua, rb, ub, ub / ua
+      printf "A %d req, %.2f µs/req, %.0f req/s, p99 %.2f ms | B %d req, %.2f µs/req, %.0f req/s, p99 %.2f ms", ra, ua, sa, la, rb, ub, sb, lb
+      printf " | B/A cost %.3f, throughput %.3f, p99 %.3f", ub / ua, sb / sa, lb / la
       if (pg != "") {
         qa = pa * 1e6 / hz / ra; qb = pb * 1e6 / hz / rb
         # A scenario that asks the database nothing (S3) leaves the backends idle.

@@ -81,6 +81,9 @@ fn main() -> std::io::Result<()> {
                         .route("/same", web::get().to(same))
                 })
                 .workers(workers)
+                // As tollgate serves (see its `startup.rs`): no answer
+                // waits on Nagle's algorithm.
+                .tcp_nodelay(true)
                 .bind(("127.0.0.1", port))?
                 .run()
                 .await

@@ -5,6 +5,7 @@ mod admin;
 mod authors;
 mod editing;
 mod import;
+mod large_answers;
 mod lifecycle;
 mod reading;
 mod rendering;
