@@ -47,6 +47,7 @@ mod crash;
 mod email_sign_in;
 mod errors;
 mod events;
+mod framing;
 mod gifts;
 mod hostile;
 mod insights;
