@@ -199,6 +199,16 @@ impl ChunkedState {
         loop {
             match byte!(rdr) {
                 b'\r' => return Poll::Ready(Ok(ChunkedState::TrailerLf)),
+                // A trailer line ends with CRLF only: a bare LF (or another
+                // control character) would let this parser and a proxy in
+                // front of it disagree about where the message ends.
+                b'\t' => continue,
+                0x00..=0x1f | 0x7f => {
+                    return Poll::Ready(Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        "Invalid character in chunk trailer",
+                    )))
+                }
                 _ => continue,
             }
         }
@@ -217,7 +227,20 @@ impl ChunkedState {
     fn read_end_cr(rdr: &mut BytesMut) -> Poll<Result<ChunkedState, io::Error>> {
         match byte!(rdr) {
             b'\r' => Poll::Ready(Ok(ChunkedState::EndLf)),
-            _ => Poll::Ready(Ok(ChunkedState::Trailer)),
+            // After the last chunk comes either the final CRLF or a trailer
+            // field, which starts with a field name's character (RFC 9110
+            // `tchar`). Anything else, a bare LF above all, used to start a
+            // "trailer" that swallowed the next request's head, so the
+            // request hidden in that request's body was served: request
+            // smuggling behind a proxy that ends the message at the LF.
+            b'!' | b'#'..=b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~' => {
+                Poll::Ready(Ok(ChunkedState::Trailer))
+            }
+            b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z' => Poll::Ready(Ok(ChunkedState::Trailer)),
+            _ => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "Invalid chunk end CR",
+            ))),
         }
     }
 
