@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
+use crate::domain::password::prepare;
 use crate::error::ApiError;
 
 /// The hashing threads' nice value: the lowest priority there is (the
@@ -234,8 +235,16 @@ impl DummyHash {
 
 /// Checks `password` against `stored` (or against the dummy hash when
 /// `stored` is `None`) and, on a match made at a cost other than
-/// `current_cost`, returns a new hash at the current cost to store. `503`
-/// if the hashing queue could not get to it within `max_wait`.
+/// `current_cost` or from a password stored before passwords were prepared
+/// (`domain::password::prepare`), returns a new hash at the current cost,
+/// of the prepared form, to store. `503` if the hashing queue could not get
+/// to it within `max_wait`.
+///
+/// The prepared form is checked first. A password stored before that rule
+/// was hashed as typed: when the typed text differs from its prepared form
+/// and the prepared one does not match, the text as typed is checked too,
+/// and the dummy hash is checked twice for such a text, so that an unknown
+/// account still costs what a known one does.
 #[tracing::instrument(name = "verify_password", skip_all)]
 pub async fn verify(
     password: String,
@@ -246,24 +255,35 @@ pub async fn verify(
 ) -> Result<Verified, ApiError> {
     let dummy = dummy.0.clone();
     run_hashing(max_wait, move || {
+        let prepared = prepare(&password);
+        let typed_differs = prepared != password.as_str();
         let Some(stored) = stored else {
             // Spend the same time, then fail whatever the result.
-            let _ = bcrypt::verify(password.as_bytes(), &dummy);
+            let _ = bcrypt::verify(prepared.as_bytes(), &dummy);
+            if typed_differs {
+                let _ = bcrypt::verify(password.as_bytes(), &dummy);
+            }
             return Ok(Verified::No);
         };
         // A password over 72 bytes can never match (it could not have been
         // registered), but it still costs a verification.
-        let matched = verify_whole(password.as_bytes(), &stored).unwrap_or_else(|_| {
-            let _ = bcrypt::verify(b"x", &dummy);
+        let matches = |candidate: &str| {
+            verify_whole(candidate.as_bytes(), &stored).unwrap_or_else(|_| {
+                let _ = bcrypt::verify(b"x", &dummy);
+                false
+            })
+        };
+        let stored_prepared = if matches(&prepared) {
+            true
+        } else if typed_differs && matches(&password) {
             false
-        });
-        if !matched {
+        } else {
             return Ok(Verified::No);
-        }
-        if cost_of(&stored) == Some(current_cost) {
+        };
+        if stored_prepared && cost_of(&stored) == Some(current_cost) {
             return Ok(Verified::Yes { rehashed: None });
         }
-        let rehashed = hash_whole(password.as_bytes(), current_cost).map_err(ApiError::internal)?;
+        let rehashed = hash_whole(prepared.as_bytes(), current_cost).map_err(ApiError::internal)?;
         Ok(Verified::Yes {
             rehashed: Some(rehashed),
         })

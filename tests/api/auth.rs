@@ -379,3 +379,116 @@ async fn head_works_wherever_get_does() {
     assert_eq!(response.text().await.unwrap(), "");
 }
 }
+
+/// `Mañana-Çafé-92!` as a keyboard that composes its accents sends it
+/// (NFC), and as one that sends each accent after its letter (NFD).
+const COMPOSED: &str = "Ma\u{f1}ana-\u{c7}af\u{e9}-92!";
+const DECOMPOSED: &str = "Man\u{303}ana-C\u{327}afe\u{301}-92!";
+
+async fn register_with(
+    app: &crate::support::TestApp,
+    username: &str,
+    password: &str,
+) -> reqwest::Response {
+    app.post_json(
+        &app.client(),
+        "/register",
+        &json!({"username": username, "password": password}),
+    )
+    .await
+}
+
+backend_test! {
+async fn a_password_typed_on_another_system_is_the_same_password() {
+    let app = spawn_app().await;
+    assert_eq!(register_with(&app, "Zed", COMPOSED).await.status(), StatusCode::CREATED);
+    assert_eq!(register_with(&app, "Kim", DECOMPOSED).await.status(), StatusCode::CREATED);
+    for (user, typed) in [("Zed", DECOMPOSED), ("Zed", COMPOSED), ("Kim", COMPOSED), ("Kim", DECOMPOSED)] {
+        assert_eq!(app.login(&app.client(), user, typed).await.status(), StatusCode::OK, "{user}");
+    }
+    // A phone's no-break space is a space; case and full-width letters are
+    // not folded, so nothing else signs in.
+    let spaced = "horse battery staple 92";
+    assert_eq!(register_with(&app, "Cyd", spaced).await.status(), StatusCode::CREATED);
+    let nbsp = spaced.replace(' ', "\u{a0}");
+    assert_eq!(app.login(&app.client(), "Cyd", &nbsp).await.status(), StatusCode::OK);
+    for wrong in ["HORSE BATTERY STAPLE 92", "horse battery staple \u{ff19}\u{ff12}"] {
+        let refused = app.login(&app.client(), "Cyd", wrong).await;
+        assert_error(refused, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+    }
+    // No failure was counted for the logins that matched.
+    assert_eq!(crate::support::db::count(&app, "SELECT COUNT(*) AS n FROM login_throttle WHERE username_key IN ('zed', 'kim')"), 0);
+}
+}
+
+backend_test! {
+async fn a_password_stored_as_typed_signs_in_and_is_stored_again_prepared() {
+    let app = spawn_app().await;
+    assert_eq!(register_with(&app, "Zed", COMPOSED).await.status(), StatusCode::CREATED);
+    // As a release before the rule stored it: the decomposed text, hashed as typed.
+    let legacy = bcrypt::hash(DECOMPOSED.as_bytes(), 4).unwrap();
+    crate::support::db::execute(&app, &format!("UPDATE users SET password_hash = '{legacy}'"));
+
+    assert_eq!(app.login(&app.client(), "Zed", DECOMPOSED).await.status(), StatusCode::OK);
+
+    let stored: Vec<Hash> = diesel::RunQueryDsl::load(
+        diesel::sql_query("SELECT password_hash FROM users"),
+        &mut app.db(),
+    )
+    .unwrap();
+    assert_ne!(stored[0].password_hash, legacy, "stored again");
+    assert!(bcrypt::verify(COMPOSED.as_bytes(), &stored[0].password_hash).unwrap());
+    assert_eq!(app.login(&app.client(), "Zed", COMPOSED).await.status(), StatusCode::OK);
+}
+}
+
+/// A `session` cookie of another app on a parent domain: its own value,
+/// and one signed with another key.
+fn foreign_session_cookies() -> [String; 2] {
+    [
+        "session=eyJhbGciOiJIUzI1NiJ9.c2libGluZw.abc".to_owned(),
+        format!("session={}{}", "A".repeat(44), "a-token-of-another-app"),
+    ]
+}
+
+backend_test! {
+async fn the_session_cookie_that_names_a_session_counts_wherever_it_is() {
+    let app = spawn_app().await;
+    let ours = session_cookie(&app.register(&app.client(), "Alice").await);
+    for foreign in foreign_session_cookies() {
+        for cookie in [format!("{foreign}; {ours}"), format!("{ours}; {foreign}"), format!("theme=dark; {foreign}; lang=en; {ours}")] {
+            let response = app.get_with_cookie("/check_session", &cookie).await;
+            assert_eq!(response.status(), StatusCode::OK, "{cookie}");
+            let user: Value = response.json().await.unwrap();
+            assert_eq!(user["username"], "Alice");
+            let read = app.get_with_cookie("/blog/1", &cookie).await;
+            assert_eq!(read.status(), StatusCode::OK, "{cookie}");
+        }
+        // Sent as two header lines, as HTTP/2 splits cookies.
+        let both = app
+            .bare_client()
+            .get(app.url("/check_session"))
+            .header("Cookie", foreign.as_str())
+            .header("Cookie", ours.as_str())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(both.status(), StatusCode::OK);
+    }
+    // Only foreign ones: no session, said as for any unknown cookie.
+    let [one, other] = foreign_session_cookies();
+    let response = app.get_with_cookie("/check_session", &format!("{one}; {other}")).await;
+    assert_error(response, StatusCode::UNAUTHORIZED, "not_logged_in").await;
+    // Logging out with both ends ours.
+    let out = app
+        .bare_client()
+        .delete(app.url("/logout"))
+        .header("Cookie", format!("{one}; {ours}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), StatusCode::NO_CONTENT);
+    let after = app.get_with_cookie("/check_session", &format!("{one}; {ours}")).await;
+    assert_error(after, StatusCode::UNAUTHORIZED, "not_logged_in").await;
+}
+}
