@@ -176,7 +176,7 @@ impl Application {
                 .configure(|cfg| guarded_routes(cfg, &state))
                 .default_service(web::to(guard::unknown_path))
                 .wrap(sessions)
-                .wrap(middleware::Edge::new(cors(&origins)))
+                .wrap(middleware::Edge::new(cors(&origins), key.clone()))
         })
         // Every answer leaves as soon as it is written. With Nagle's
         // algorithm on, an answer written in more than one piece (a post's

@@ -16,6 +16,7 @@ use std::task::{Context, Poll};
 
 use actix_cors::{Cors, CorsMiddleware};
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
+use actix_web::cookie::Key;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use futures_util::future::LocalBoxFuture;
@@ -42,7 +43,9 @@ pub const CONTRACT_HEADERS: [(HeaderName, &str); 3] = [
 /// second time), and a request CORS has nothing to do for goes around it
 /// ([`cross_site::needs_cors`]). In request order:
 ///
-/// 1. the access log notes the start ([`access_log::Started`]);
+/// 1. the access log notes the start ([`access_log::Started`]), and of
+///    several `session` cookies only this server's stay
+///    ([`cookie::keep_ours`]);
 /// 2. a cross-site refusal, or the early `401`, is answered here
 ///    ([`cross_site::early_answer`]); anything else goes on inside,
 ///    through actix-cors if it has an `Origin` or is an `OPTIONS`, and
@@ -56,12 +59,15 @@ pub const CONTRACT_HEADERS: [(HeaderName, &str); 3] = [
 /// 5. the access log writes its line with the status that leaves.
 pub struct Edge {
     cors: Cors,
+    /// The session cookie's signing key.
+    key: Key,
 }
 
 impl Edge {
-    /// The edge, with `cors` the CORS layer inside it.
-    pub fn new(cors: Cors) -> Edge {
-        Edge { cors }
+    /// The edge, with `cors` the CORS layer inside it; `key` signs the
+    /// session cookie.
+    pub fn new(cors: Cors, key: Key) -> Edge {
+        Edge { cors, key }
     }
 }
 
@@ -79,10 +85,12 @@ where
     fn new_transform(&self, service: S) -> Self::Future {
         let app = Rc::new(service);
         let cors = self.cors.new_transform(Shared(Rc::clone(&app)));
+        let key = self.key.clone();
         Box::pin(async move {
             Ok(EdgeService(Rc::new(Layers {
                 cors: cors.await?,
                 app,
+                key,
             })))
         })
     }
@@ -95,6 +103,7 @@ pub struct EdgeService<S>(Rc<Layers<S>>);
 struct Layers<S> {
     cors: CorsMiddleware<Shared<S>>,
     app: Rc<S>,
+    key: Key,
 }
 
 /// The app, shared by the CORS layer and the way around it.
@@ -135,13 +144,14 @@ where
 /// One request through the [`Edge`]'s steps.
 async fn edge<S, B>(
     layers: Rc<Layers<S>>,
-    req: ServiceRequest,
+    mut req: ServiceRequest,
 ) -> Result<ServiceResponse<EitherBody<EitherBody<B>, BoxBody>>, actix_web::Error>
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
     B: MessageBody + 'static,
 {
     let mut started = access_log::Started::now(&req);
+    cookie::keep_ours(&mut req, &layers.key);
     let preflight = json_errors::is_preflight(&req);
     let cors = cross_site::needs_cors(&req);
     let res = match cross_site::early_answer(&req, cors) {
