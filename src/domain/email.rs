@@ -10,8 +10,16 @@
 //! exactly what it parses. A display name (`Victim<attacker@evil.example>`),
 //! a comment or a list would otherwise be stored whole while the mail went
 //! to the address inside — one mailbox could then verify any number of
-//! accounts' addresses. Otherwise no stricter than that: the only real test
-//! of an address is the verification message.
+//! accounts' addresses.
+//!
+//! Of what that parser takes, only what mail can be sent to and what names
+//! one mailbox once: a dot-atom local part and a domain name. A quoted
+//! local part (`"q"@example.com`) is one mailbox under many spellings
+//! (`"q"` and `q` are the same to the receiving server), so one mailbox
+//! could verify several accounts' addresses; an address literal
+//! (`a@[127.0.0.1]`) names a host, not a domain, and mail to it is
+//! dropped. Otherwise no stricter than that: the only real test of an
+//! address is the verification message.
 
 /// An address that satisfies the contract's rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +48,18 @@ impl Email {
         }
         if !domain.contains('.') {
             return Err("must have a domain with a dot after the '@'".to_owned());
+        }
+        if !is_dot_atom(local) {
+            return Err(
+                "must have a plain name before the '@': letters, digits and \
+                        !#$%&'*+-/=?^_`{|}~ between single dots, no quotes"
+                    .to_owned(),
+            );
+        }
+        if !is_domain_name(domain) {
+            return Err("must have a domain name after the '@', like example.com \
+                        (not an address in brackets)"
+                .to_owned());
         }
         if raw.parse::<lettre::Address>().is_err() {
             return Err(
@@ -70,6 +90,37 @@ impl Email {
     }
 }
 
+/// RFC 5322's `dot-atom-text`, with RFC 6531's non-ASCII characters:
+/// atoms of `atext` joined by single dots.
+fn is_dot_atom(local: &str) -> bool {
+    const SPECIALS: &str = "!#$%&'*+-/=?^_`{|}~";
+    local.split('.').all(|atom| {
+        !atom.is_empty()
+            && atom
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || SPECIALS.contains(c) || !c.is_ascii())
+    })
+}
+
+/// A domain name (international ones as typed): labels of letters, digits
+/// and inner hyphens, at most 63 bytes each, joined by single dots, the
+/// last not all digits (so no IPv4 address poses as one).
+fn is_domain_name(domain: &str) -> bool {
+    let label = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || !c.is_ascii())
+    };
+    domain.split('.').all(label)
+        && domain
+            .rsplit('.')
+            .next()
+            .is_some_and(|last| !last.bytes().all(|b| b.is_ascii_digit()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,6 +131,16 @@ mod tests {
         assert_eq!(email.as_str(), "Alice.Smith+tag@Example.co.uk");
         assert_eq!(email.key(), "alice.smith+tag@example.co.uk");
         assert!(Email::parse("a@b.c").is_ok());
+        for good in [
+            "o'brien@example.ie",
+            "a+tag@sub.example.co.uk",
+            "x!#$%&'*+-/=?^_`{|}~@example.com",
+            "j\u{f6}rg@b\u{fc}cher.example",
+            "a@xn--bcher-kva.example",
+            "a@123.example",
+        ] {
+            assert!(Email::parse(good).is_ok(), "{good:?}");
+        }
     }
 
     #[test]
@@ -124,6 +185,21 @@ mod tests {
             "group:attacker@evil.example;",
             "alice..smith@example.com",
             "alice@-example.com",
+            // One mailbox under many spellings, or a host instead of a domain.
+            "\"q\"@example.com",
+            "\"a b\"@example.com",
+            "\"a@b\"@example.com",
+            "a.\"b\".c@example.com",
+            ".alice@example.com",
+            "alice.@example.com",
+            "a@[127.0.0.1]",
+            "ip@[127.0.0.1]",
+            "a@[IPv6:::1]",
+            "a@[127.0.0.1].example.com",
+            "a@127.0.0.1",
+            "a@example.com.",
+            "a@example..com",
+            "a@exa_mple.com",
         ] {
             assert!(Email::parse(bad).is_err(), "{bad:?}");
         }
