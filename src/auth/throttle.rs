@@ -88,12 +88,10 @@ pub enum Account {
     /// held to the username's lockout and the client IP's failure limit
     /// like a login.
     SecondStep(i64),
-    /// An emailed sign-in code for the address this account holds
-    /// verified: held to its username's lockout and the client IP's
-    /// failure limit like a login.
-    EmailCode(i64),
-    /// An emailed sign-in code for an address no account holds verified:
-    /// held to the client IP's failure limit only (no username to lock).
+    /// An emailed sign-in code: held to the client IP's failure limit
+    /// only, whether or not an account holds the address (so a code's
+    /// answers say nothing of accounts and lock no one out; the address's
+    /// live sign-ins die at the fifth wrong code instead).
     AddressCode,
 }
 
@@ -108,11 +106,7 @@ impl Account {
     fn is_login(self) -> bool {
         matches!(
             self,
-            Account::Named
-                | Account::Unnamable
-                | Account::SecondStep(_)
-                | Account::EmailCode(_)
-                | Account::AddressCode
+            Account::Named | Account::Unnamable | Account::SecondStep(_) | Account::AddressCode
         )
     }
 }
@@ -300,9 +294,7 @@ impl LoginThrottle {
                 Ok(match account {
                     Account::Unnamable | Account::AddressCode => None,
                     Account::Named => R::by_key(conn, &key)?,
-                    Account::Id(id) | Account::SecondStep(id) | Account::EmailCode(id) => {
-                        R::by_id(conn, id)?
-                    }
+                    Account::Id(id) | Account::SecondStep(id) => R::by_id(conn, id)?,
                 })
             })
             .await;

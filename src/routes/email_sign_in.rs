@@ -21,7 +21,6 @@ use crate::auth::Account;
 use crate::db::email_sign_ins::{self, Spent};
 use crate::db::forgot_requests::Asked;
 use crate::db::{self, users};
-use crate::domain::username::username_key;
 use crate::domain::{sign_in_code, Email, Lifetimes, Requester, User};
 use crate::error::ApiError;
 use crate::session::token;
@@ -148,10 +147,13 @@ async fn verify_proof(
     )
 }
 
-/// A code, judged as a login's secret is (`auth::throttle`): under the
-/// lockout of the account holding the address verified, if any, and the
-/// client network's failure limit. A wrong code counts there, and against
-/// the address's live sign-ins, which it kills at the fifth.
+/// A code, judged under the client network's failure limit and the
+/// address's own turn, alike whether or not an account holds the address:
+/// a wrong code counts toward the network's failed logins and against the
+/// address's live sign-ins (killed at the fifth), never toward an account's
+/// username lockout. Guessing codes then neither tells whether an account
+/// holds the address (its answers and their number are the same for any
+/// address) nor locks its owner out of signing in with a password.
 async fn by_code(
     state: &web::Data<AppState>,
     finish: Finish,
@@ -159,41 +161,35 @@ async fn by_code(
     code: String,
 ) -> Result<Finished, ApiError> {
     let email_key = email.key();
-    let lookup = email_key.clone();
-    let holder = db::idempotent(&state.pool, state.clock.now(), move |conn, _| {
-        let Some(id) = users::verified_holder(conn, &lookup)? else {
-            return Ok::<_, ApiError>(None);
-        };
-        Ok(users::find(conn, id)?.map(|row| (id, row.username)))
-    })
-    .await?;
-    let (key, account) = match &holder {
-        Some((id, username)) => (username_key(username), Account::EmailCode(*id)),
-        // No username to lock: the turns are taken by the address.
-        None => (format!("@{email_key}"), Account::AddressCode),
-    };
+    // No username to lock: the turns are taken by the address.
+    let key = format!("@{email_key}");
     let digest = sign_in_code::digest(&email_key, &code);
     let by = finish.by.clone();
     let pool = state.pool.clone();
     let now = state.clock.now();
     let judged = state
         .logins
-        .judge(&key, account, &by, |_: Option<users::UserRow>| async move {
-            db::once(
-                &pool,
-                now,
-                move |conn, now| match email_sign_ins::spend_by_code(
-                    conn, &email_key, &digest, now,
-                )? {
-                    Some(spent) => finish_sign_in(conn, now, &finish, &spent).map(Some),
-                    None => {
-                        email_sign_ins::count_wrong_code(conn, &email_key, now)?;
-                        Ok(None)
-                    }
-                },
-            )
-            .await
-        })
+        .judge(
+            &key,
+            Account::AddressCode,
+            &by,
+            |_: Option<users::UserRow>| async move {
+                db::once(
+                    &pool,
+                    now,
+                    move |conn, now| match email_sign_ins::spend_by_code(
+                        conn, &email_key, &digest, now,
+                    )? {
+                        Some(spent) => finish_sign_in(conn, now, &finish, &spent).map(Some),
+                        None => {
+                            email_sign_ins::count_wrong_code(conn, &email_key, now)?;
+                            Ok(None)
+                        }
+                    },
+                )
+                .await
+            },
+        )
         .await?;
     let (finished, turn) = judged.ok_or(ApiError::InvalidEmailCode)?;
     drop(turn);
