@@ -142,6 +142,35 @@ async fn an_address_is_the_bare_address_nothing_around_it() {
 }
 
 backend_test! {
+async fn only_what_mail_can_reach_and_names_one_mailbox_is_an_address() {
+    let Some((smtp, app)) = app_with_smtp(&[]).await else { return };
+    let client = app.logged_in_client("victim").await;
+    // A quoted local part is one mailbox under many spellings (`"q"` is
+    // `q` to the receiving server); an address literal names a host whose
+    // mail is dropped.
+    for odd in ["ip@[127.0.0.1]", "a@[IPv6:::1]", "a@127.0.0.1", "\"q\"@example.com", "\"a b\"@example.com", "a.\"b\".c@example.com"] {
+        let response = app.set_email(&client, Some(odd), PASSWORD).await;
+        let body = assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+        assert!(body["fields"]["email"].is_string(), "{odd}: {body}");
+        for (path, body) in [
+            ("/register", json!({"username": "eve", "password": PASSWORD, "email": odd})),
+            ("/login/email", json!({"email": odd})),
+            ("/password/forgot", json!({"email": odd})),
+        ] {
+            let response = app.post_json(&app.client(), path, &body).await;
+            let body = assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+            assert!(body["fields"]["email"].is_string(), "{path} {odd}: {body}");
+        }
+    }
+    assert!(app.account_json(&client).await["email"].is_null());
+    // The plain mailbox still is one.
+    let response = app.set_email(&client, Some("q@example.com"), PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    crate::support::eventually(|| smtp.messages().iter().any(|m| m.is_to("q@example.com"))).await;
+}
+}
+
+backend_test! {
 async fn setting_an_address_needs_the_password_and_counts_failures() {
     let Some((_smtp, app)) = app_with_smtp(&[("LOGIN_MAX_FAILURES", "2")]).await else { return };
     let client = app.logged_in_client("alice").await;
