@@ -47,11 +47,13 @@ pub fn connect(settings: &crate::config::Settings) -> anyhow::Result<Pool> {
 }
 
 /// Applies the migrations the database lacks (see [`engine::migrate`]),
-/// then renders the posts stored before rendering existed: what a
-/// migration cannot do in SQL.
+/// then renders the posts stored before rendering existed and derives
+/// again the excerpts an earlier rule derived: what a migration cannot do
+/// in SQL.
 pub fn migrate(conn: &mut Conn) -> anyhow::Result<()> {
     engine::migrate(conn)?;
-    posts::render_pending(conn).context("cannot render the stored posts")
+    posts::render_pending(conn).context("cannot render the stored posts")?;
+    posts::derive_pending_excerpts(conn).context("cannot derive the posts' excerpts")
 }
 
 /// Gives a fresh database (one with no posts) the demo posts 1–12.

@@ -45,6 +45,7 @@ diesel::table! {
         html -> Nullable<Text>,
         excerpt -> Text,
         excerpt_given -> Bool,
+        excerpt_pending -> Bool,
         access -> Text,
         status -> Text,
         author_id -> Nullable<BigInt>,

@@ -166,7 +166,7 @@ fn store(conn: &mut Conn, post: &FilePost, now_micros: i64) -> Result<Imported, 
     let html = render(post.body.as_str());
     let excerpt = match &post.excerpt {
         Some(given) => given.as_str().to_owned(),
-        None => derive_excerpt(post.body.as_str()),
+        None => derive_excerpt(post.body.as_str(), post.access),
     };
     let content = Content {
         title: post.title.as_str(),

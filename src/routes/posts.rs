@@ -292,7 +292,7 @@ async fn rendered(
         let html = stored_html.unwrap_or_else(|| render(&body));
         let (excerpt, excerpt_given) = match excerpt {
             Some(given) => (given, true),
-            None => (derive_excerpt(&body), false),
+            None => (derive_excerpt(&body, access), false),
         };
         Rendered {
             title,

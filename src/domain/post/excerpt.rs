@@ -4,7 +4,7 @@
 
 use pulldown_cmark::{Event, Parser, Tag, TagEnd};
 
-use super::Body;
+use super::{Access, Body};
 
 /// A post's excerpt within the contract's length.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,8 +29,8 @@ impl Excerpt {
 
     /// The excerpt of a post whose author gave none: [`derive_excerpt`] of
     /// its body.
-    pub fn from_body(body: &Body) -> Excerpt {
-        Excerpt(derive_excerpt(body.as_str()))
+    pub fn from_body(body: &Body, access: Access) -> Excerpt {
+        Excerpt(derive_excerpt(body.as_str(), access))
     }
 
     pub fn as_str(&self) -> &str {
@@ -54,8 +54,17 @@ impl Excerpt {
 /// the cut (`,` `:` `.` `—` `(` and the like) is dropped before the `…`.
 /// Text without a space in its first 199 characters (a long URL, or
 /// Chinese or Japanese, written without spaces) is cut mid-word.
-pub fn derive_excerpt(markdown: &str) -> String {
+///
+/// A `metered` or `premium` post's excerpt is shown to readers who may not
+/// read the post (the listing, a `402`, a free member's newsletter), so it
+/// never gives the post away: it holds at most the first half of the
+/// text, ellipsis included, cut at a word and never inside one — a body
+/// too short to halve at a word (one sentence, one long word) has none.
+pub fn derive_excerpt(markdown: &str, access: Access) -> String {
+    let gated = access != Access::Free;
     let max = Excerpt::DERIVED_MAX_CHARS;
+    // Past twice the limit, half the text is more than the limit allows.
+    let enough = if gated { 2 * (max + 1) } else { max };
     let mut text = Collapsed::default();
     let mut in_image = 0_usize;
     for event in Parser::new_ext(markdown, super::MARKDOWN) {
@@ -70,11 +79,14 @@ pub fn derive_excerpt(markdown: &str) -> String {
         }
         // One character past the limit is enough to know a cut is needed
         // and whether it falls between words.
-        if text.chars > max {
+        if text.chars > enough {
             break;
         }
     }
-    cut_at_word(&text.out, max)
+    if gated {
+        return cut_at_word(&text.out, max.min(text.chars / 2), Cut::BetweenWords);
+    }
+    cut_at_word(&text.out, max, Cut::InsideAWord)
 }
 
 /// Inline markup, which sits inside a word as often as around one
@@ -124,30 +136,51 @@ impl Collapsed {
 
 /// `text` (whitespace already collapsed) if it has at most `max`
 /// characters; otherwise its start up to the last word that fits with `…`
-/// after it, without dangling punctuation.
-fn cut_at_word(text: &str, max: usize) -> String {
+/// after it, without dangling punctuation. Text with no whole word that
+/// fits is cut inside its first word when `Cut::InsideAWord` allows it,
+/// and is otherwise no excerpt at all.
+fn cut_at_word(text: &str, max: usize, cut: Cut) -> String {
     if text.chars().count() <= max {
         return text.to_owned();
     }
-    let room = max - 1;
+    let Some(room) = max.checked_sub(1) else {
+        return String::new();
+    };
     let end = text
         .char_indices()
         .nth(room)
         .map_or(text.len(), |(index, _)| index);
     let head = &text[..end];
+    let inside_a_word = match cut {
+        Cut::InsideAWord => head,
+        Cut::BetweenWords => "",
+    };
     let whole_words = if text[end..].starts_with(' ') {
         head
     } else {
-        head.rfind(' ').map_or(head, |space| &head[..space])
+        head.rfind(' ')
+            .map_or(inside_a_word, |space| &head[..space])
     };
     let kept = whole_words.trim_end_matches(|c: char| c.is_whitespace() || dangles(c));
     // Punctuation all the way back: keep the characters as they came.
     let kept = if kept.is_empty() {
-        head.trim_end()
+        inside_a_word.trim_end()
     } else {
         kept
     };
+    if kept.is_empty() {
+        return String::new();
+    }
     format!("{kept}…")
+}
+
+/// Where a derived excerpt may be cut.
+#[derive(Clone, Copy)]
+enum Cut {
+    /// Inside a word, when no whole word fits: text without spaces.
+    InsideAWord,
+    /// Only between words: less than a word is no excerpt.
+    BetweenWords,
 }
 
 /// Punctuation that reads as unfinished before an ellipsis.
@@ -186,6 +219,54 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_gated_posts_excerpt_holds_at_most_half_its_text() {
+        // 105 characters: the whole of it would be the post.
+        let body = "A short premium note that tells everything it has to say in \
+                    one paragraph: a hundred and five characters.";
+        assert_eq!(body.chars().count(), 105);
+        assert_eq!(derive_excerpt(body, Access::Free), body);
+        for access in [Access::Metered, Access::Premium] {
+            let excerpt = derive_excerpt(body, access);
+            assert_eq!(
+                excerpt,
+                "A short premium note that tells everything it has…"
+            );
+            assert!(excerpt.chars().count() <= 52, "{excerpt}");
+        }
+        // Long posts: the usual 200 characters, far below half.
+        let long = "word ".repeat(400);
+        assert_eq!(derive_excerpt(&long, Access::Premium).chars().count(), 200);
+        // Too short to halve at a word: nothing.
+        for short in [
+            "Secret",
+            "One two",
+            "Supercalifragilistic expialidocious",
+            "語語語語語語語語語語",
+            "",
+        ] {
+            assert_eq!(derive_excerpt(short, Access::Metered), "", "{short}");
+        }
+        assert_eq!(
+            derive_excerpt("One two three four five six", Access::Metered),
+            "One two…"
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_gated_excerpt_never_holds_more_than_half_and_is_its_start(words in proptest::collection::vec("[a-z]{1,12}", 0..80)) {
+            let body = words.join(" ");
+            let excerpt = derive_excerpt(&body, Access::Premium);
+            let total = body.chars().count();
+            proptest::prop_assert!(excerpt.chars().count() <= total / 2, "{excerpt:?} of {body:?}");
+            let kept = excerpt.trim_end_matches('…');
+            proptest::prop_assert!(body.starts_with(kept));
+            // Whole words only.
+            proptest::prop_assert!(kept.is_empty() || body[kept.len()..].starts_with(' '));
+        }
+    }
+
+    #[test]
     fn an_authors_excerpt_counts_characters() {
         assert!(Excerpt::parse("").is_ok());
         assert!(Excerpt::parse(&"a".repeat(500)).is_ok());
@@ -197,81 +278,108 @@ mod tests {
     #[test]
     fn strips_markdown_syntax() {
         assert_eq!(
-            derive_excerpt("Some **bold** and _em_ text"),
+            derive_excerpt("Some **bold** and _em_ text", Access::Free),
             "Some bold and em text"
         );
-        assert_eq!(derive_excerpt("**bo**ld"), "bold");
+        assert_eq!(derive_excerpt("**bo**ld", Access::Free), "bold");
         assert_eq!(
-            derive_excerpt("# Heading\n\nFirst paragraph."),
+            derive_excerpt("# Heading\n\nFirst paragraph.", Access::Free),
             "Heading First paragraph."
         );
-        assert_eq!(derive_excerpt("Setext\n======\nnext"), "Setext next");
         assert_eq!(
-            derive_excerpt("See [the docs](https://example.com/x) now"),
+            derive_excerpt("Setext\n======\nnext", Access::Free),
+            "Setext next"
+        );
+        assert_eq!(
+            derive_excerpt("See [the docs](https://example.com/x) now", Access::Free),
             "See the docs now"
         );
         assert_eq!(
-            derive_excerpt("<https://example.com>"),
+            derive_excerpt("<https://example.com>", Access::Free),
             "https://example.com"
         );
         assert_eq!(
-            derive_excerpt("a [ref][r]\n\n[r]: https://example.com"),
+            derive_excerpt("a [ref][r]\n\n[r]: https://example.com", Access::Free),
             "a ref"
         );
-        assert_eq!(derive_excerpt("~~gone~~ here"), "gone here");
-        assert_eq!(derive_excerpt("> quoted\n\nafter"), "quoted after");
+        assert_eq!(derive_excerpt("~~gone~~ here", Access::Free), "gone here");
         assert_eq!(
-            derive_excerpt("- one\n- two\n  - nested\n\n1. three"),
+            derive_excerpt("> quoted\n\nafter", Access::Free),
+            "quoted after"
+        );
+        assert_eq!(
+            derive_excerpt("- one\n- two\n  - nested\n\n1. three", Access::Free),
             "one two nested three"
         );
-        assert_eq!(derive_excerpt("a\n\n---\n\nb"), "a b");
-        assert_eq!(derive_excerpt("escaped \\*stars\\*"), "escaped *stars*");
-        assert_eq!(derive_excerpt("AT&amp;T &lt;3"), "AT&T <3");
+        assert_eq!(derive_excerpt("a\n\n---\n\nb", Access::Free), "a b");
+        assert_eq!(
+            derive_excerpt("escaped \\*stars\\*", Access::Free),
+            "escaped *stars*"
+        );
+        assert_eq!(derive_excerpt("AT&amp;T &lt;3", Access::Free), "AT&T <3");
     }
 
     #[test]
     fn keeps_code_text_without_its_fences() {
-        assert_eq!(derive_excerpt("Call `run()` first"), "Call run() first");
         assert_eq!(
-            derive_excerpt("Intro\n\n```rust\nfn main() {\n    go();\n}\n```\n\nOutro"),
+            derive_excerpt("Call `run()` first", Access::Free),
+            "Call run() first"
+        );
+        assert_eq!(
+            derive_excerpt(
+                "Intro\n\n```rust\nfn main() {\n    go();\n}\n```\n\nOutro",
+                Access::Free
+            ),
             "Intro fn main() { go(); } Outro"
         );
-        assert_eq!(derive_excerpt("~~~\ncode\n~~~"), "code");
+        assert_eq!(derive_excerpt("~~~\ncode\n~~~", Access::Free), "code");
         assert_eq!(
-            derive_excerpt("    indented code\n\ntext"),
+            derive_excerpt("    indented code\n\ntext", Access::Free),
             "indented code text"
         );
     }
 
     #[test]
     fn drops_raw_html_and_images() {
-        assert_eq!(derive_excerpt("Some <b>bold</b> text"), "Some bold text");
-        assert_eq!(derive_excerpt("a <span class=\"x\">b</span> c"), "a b c");
         assert_eq!(
-            derive_excerpt("<div>\nhidden *block*\n</div>\n\nshown"),
+            derive_excerpt("Some <b>bold</b> text", Access::Free),
+            "Some bold text"
+        );
+        assert_eq!(
+            derive_excerpt("a <span class=\"x\">b</span> c", Access::Free),
+            "a b c"
+        );
+        assert_eq!(
+            derive_excerpt("<div>\nhidden *block*\n</div>\n\nshown", Access::Free),
             "shown"
         );
         assert_eq!(
-            derive_excerpt("<script>alert(1)</script>\n\nafter"),
+            derive_excerpt("<script>alert(1)</script>\n\nafter", Access::Free),
             "after"
         );
-        assert_eq!(derive_excerpt("x <!-- note --> y"), "x y");
-        assert_eq!(derive_excerpt("![a diagram](d.png) Caption"), "Caption");
-        assert_eq!(derive_excerpt("[![logo](l.png) Home](/)"), "Home");
+        assert_eq!(derive_excerpt("x <!-- note --> y", Access::Free), "x y");
+        assert_eq!(
+            derive_excerpt("![a diagram](d.png) Caption", Access::Free),
+            "Caption"
+        );
+        assert_eq!(
+            derive_excerpt("[![logo](l.png) Home](/)", Access::Free),
+            "Home"
+        );
     }
 
     #[test]
     fn joins_table_cells_with_spaces() {
         let table = "| a | b |\n|---|:-:|\n| 1 | 2 |\n\nafter";
-        assert_eq!(derive_excerpt(table), "a b 1 2 after");
+        assert_eq!(derive_excerpt(table, Access::Free), "a b 1 2 after");
     }
 
     #[test]
     fn short_text_is_whole() {
-        assert_eq!(derive_excerpt(""), "");
-        assert_eq!(derive_excerpt("  \n\n  "), "");
+        assert_eq!(derive_excerpt("", Access::Free), "");
+        assert_eq!(derive_excerpt("  \n\n  ", Access::Free), "");
         let exact = "a".repeat(200);
-        assert_eq!(derive_excerpt(&exact), exact);
+        assert_eq!(derive_excerpt(&exact, Access::Free), exact);
     }
 
     #[test]
@@ -279,43 +387,52 @@ mod tests {
         // Words of eight letters and a space: the 23rd starts at the 199th
         // character, so the cut falls inside it.
         let text = ["abcdefgh"; 30].join(" ");
-        let excerpt = derive_excerpt(&text);
+        let excerpt = derive_excerpt(&text, Access::Free);
         assert_eq!(excerpt, format!("{}…", ["abcdefgh"; 22].join(" ")));
         assert!(excerpt.chars().count() <= 200);
         // A word ending at the 199th character is kept.
         let text = format!("{} next", "a".repeat(199));
-        assert_eq!(derive_excerpt(&text), format!("{}…", "a".repeat(199)));
+        assert_eq!(
+            derive_excerpt(&text, Access::Free),
+            format!("{}…", "a".repeat(199))
+        );
     }
 
     #[test]
     fn drops_dangling_punctuation_at_the_cut() {
         let text = format!("{} wait, more words here", "a ".repeat(96));
-        let excerpt = derive_excerpt(&text);
+        let excerpt = derive_excerpt(&text, Access::Free);
         assert!(excerpt.ends_with("a wait…"), "{excerpt}");
         let text = format!("{} end. More text here", "a ".repeat(97));
-        assert!(derive_excerpt(&text).ends_with("a end…"));
+        assert!(derive_excerpt(&text, Access::Free).ends_with("a end…"));
         let text = format!("{} — more words follow here", "a ".repeat(98));
-        assert!(derive_excerpt(&text).ends_with("a a…"));
+        assert!(derive_excerpt(&text, Access::Free).ends_with("a a…"));
     }
 
     #[test]
     fn text_without_spaces_is_cut_mid_word() {
         let cjk = "語".repeat(300);
-        assert_eq!(derive_excerpt(&cjk), format!("{}…", "語".repeat(199)));
+        assert_eq!(
+            derive_excerpt(&cjk, Access::Free),
+            format!("{}…", "語".repeat(199))
+        );
         let punct = "!".repeat(300);
-        assert_eq!(derive_excerpt(&punct), format!("{}…", "!".repeat(199)));
+        assert_eq!(
+            derive_excerpt(&punct, Access::Free),
+            format!("{}…", "!".repeat(199))
+        );
     }
 
     #[test]
     fn from_body_derives() {
         let body = Body::parse("# Hi\n\n*there*").unwrap();
-        assert_eq!(Excerpt::from_body(&body).as_str(), "Hi there");
+        assert_eq!(Excerpt::from_body(&body, Access::Free).as_str(), "Hi there");
     }
 
     proptest::proptest! {
         #[test]
         fn a_derived_excerpt_is_short_and_trimmed(markdown in "\\PC{0,400}|([a-z*_#`>\\[\\]()<!-] {0,2}){0,300}") {
-            let excerpt = derive_excerpt(&markdown);
+            let excerpt = derive_excerpt(&markdown, Access::Free);
             proptest::prop_assert!(excerpt.chars().count() <= Excerpt::DERIVED_MAX_CHARS, "{:?}", excerpt);
             proptest::prop_assert_eq!(excerpt.trim(), excerpt.as_str());
             proptest::prop_assert!(!excerpt.contains("  "));

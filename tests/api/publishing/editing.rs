@@ -89,7 +89,8 @@ async fn an_author_creates_a_draft_that_readers_do_not_see() {
         html.contains(r#"rel="noopener noreferrer nofollow""#),
         "{html}"
     );
-    assert_eq!(post["excerpt"], "A strong cup. With milk.");
+    // Metered: the derived excerpt holds at most half the text.
+    assert_eq!(post["excerpt"], "A strong…");
     assert_eq!(post["access"], "metered");
     assert_eq!(post["status"], "draft");
     assert_eq!(post["published_at"], Value::Null);
@@ -406,8 +407,12 @@ async fn an_edit_changes_only_the_fields_sent() {
         (&edited["access"], &edited["html"]),
         (&json!("premium"), &json!(html))
     );
-    // `"excerpt": null` goes back to the derived one, which follows the body.
+    // `"excerpt": null` goes back to the derived one, which follows the
+    // body and the access: a premium post's holds at most half its text,
+    // so two words have none.
     let edited = edit(&app, &author, id, &json!({"excerpt": null})).await;
+    assert_eq!(edited["excerpt"], "");
+    let edited = edit(&app, &author, id, &json!({"access": "free"})).await;
     assert_eq!(edited["excerpt"], "Second body.");
     let edited = edit(&app, &author, id, &json!({"body": "Third body."})).await;
     assert_eq!(edited["excerpt"], "Third body.");

@@ -183,7 +183,7 @@ async fn imported_files_are_published_back_dated_scheduled_or_drafts_as_their_fr
     assert!(!html.contains("script") && !html.contains("javascript"), "{html}");
     // Rendered, sanitized and excerpted exactly as the API does it.
     let same = app
-        .create_post(&author, &json!({"title": "Same body", "body": BODY}))
+        .create_post(&author, &json!({"title": "Same body", "body": BODY, "access": "free"}))
         .await;
     assert_eq!(same.status(), StatusCode::CREATED);
     let same: Value = same.json().await.unwrap();
@@ -258,7 +258,7 @@ async fn importing_a_changed_file_again_updates_the_same_post() {
     let second = markdown(
         &["title: Moving in, revised", "slug: moving-in", "date: 2020-01-02",
           "access: metered", "author: alice"],
-        "Second **take**.\n",
+        "Second **take**, a longer one.\n",
     );
     write(dir.path(), "post.md", &second);
 
@@ -268,8 +268,9 @@ async fn importing_a_changed_file_again_updates_the_same_post() {
     let after = preview(&app, &author, "moving-in").await;
     assert_eq!(after["id"], before["id"], "the same post");
     assert_eq!(after["title"], "Moving in, revised");
-    assert_eq!(after["html"], "<p>Second <strong>take</strong>.</p>\n");
-    assert_eq!(after["excerpt"], "Second take.");
+    assert_eq!(after["html"], "<p>Second <strong>take</strong>, a longer one.</p>\n");
+    // Metered now: the derived excerpt holds at most half the text.
+    assert_eq!(after["excerpt"], "Second take…");
     assert_eq!(after["access"], "metered");
     assert_eq!(after["published_at"], "2020-01-02T00:00:00Z");
     assert_eq!(after["created_at"], before["created_at"]);

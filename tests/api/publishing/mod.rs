@@ -4,6 +4,7 @@
 mod admin;
 mod authors;
 mod editing;
+mod giving_away;
 mod import;
 mod large_answers;
 mod lifecycle;

@@ -15,7 +15,7 @@ use super::schema::{newsletters, posts, users};
 use super::{Conn, DbConnection};
 use crate::db::engine::WrittenLimit;
 use crate::domain::post::reader_json::Fields;
-use crate::domain::post::{derive_excerpt, render, Slug};
+use crate::domain::post::{derive_excerpt, render, Access, Slug};
 
 mod readers;
 
@@ -110,23 +110,58 @@ pub(crate) use post_columns;
 /// with nothing to render costs one indexed read.
 pub fn render_pending(conn: &mut Conn) -> QueryResult<()> {
     super::write_transaction(conn, |conn| {
-        let pending: Vec<(i64, String, String)> = posts::table
+        let pending: Vec<(i64, String, String, String)> = posts::table
             .filter(posts::html.is_null())
-            .select((posts::id, posts::title, posts::body))
+            .select((posts::id, posts::title, posts::body, posts::access))
             .order(posts::id)
             .load(conn)?;
-        for (id, title, body) in pending {
+        for (id, title, body, access) in pending {
             let slug = free_slug(conn, &Slug::from_text(&title))?;
+            let access = Access::parse(&access).unwrap_or_default();
             diesel::update(posts::table.find(id))
                 .set((
                     posts::slug.eq(slug.as_str()),
                     posts::html.eq(render(&body)),
-                    posts::excerpt.eq(derive_excerpt(&body)),
+                    posts::excerpt.eq(derive_excerpt(&body, access)),
                 ))
                 .execute(conn)?;
         }
         Ok(())
     })
+}
+
+/// Derives again the excerpts of the posts a migration marked
+/// (`excerpt_pending`: metered or premium, their excerpt derived by a rule
+/// that could show the whole of a short post), a few hundred to a write
+/// transaction. Runs at start-up, after the migrations and before serving;
+/// with none marked it costs one read.
+pub fn derive_pending_excerpts(conn: &mut Conn) -> QueryResult<()> {
+    loop {
+        let done = super::write_transaction(conn, |conn| {
+            let pending: Vec<(i64, String, String, bool)> = posts::table
+                .filter(posts::excerpt_pending)
+                .select((posts::id, posts::body, posts::access, posts::excerpt_given))
+                .order(posts::id)
+                .limit_written(500)
+                .load(conn)?;
+            for (id, body, access, given) in &pending {
+                let access = Access::parse(access).unwrap_or_default();
+                let derived = (!given).then(|| derive_excerpt(body, access));
+                let target = diesel::update(posts::table.find(id));
+                match derived {
+                    Some(excerpt) => target
+                        .set((posts::excerpt.eq(excerpt), posts::excerpt_pending.eq(false)))
+                        .execute(conn)?,
+                    // Given by its author since it was marked: kept.
+                    None => target.set(posts::excerpt_pending.eq(false)).execute(conn)?,
+                };
+            }
+            Ok::<_, diesel::result::Error>(pending.len() < 500)
+        })?;
+        if done {
+            return Ok(());
+        }
+    }
 }
 
 /// `wanted`, or the first of `wanted-2`, `wanted-3`, … that no live post
@@ -240,7 +275,7 @@ pub fn seed_if_empty(conn: &mut Conn) -> QueryResult<()> {
                     posts::title.eq(post.title),
                     posts::body.eq(post.body),
                     posts::html.eq(render(post.body)),
-                    posts::excerpt.eq(derive_excerpt(post.body)),
+                    posts::excerpt.eq(derive_excerpt(post.body, Access::Metered)),
                     posts::published_at.eq(published_at),
                     posts::created_at.eq(published_at),
                     posts::updated_at.eq(published_at * 1_000_000),
