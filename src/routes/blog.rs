@@ -1,13 +1,12 @@
 //! `GET /blog` and `GET /blog/{id}`, the metered paywall.
 
-use actix_web::http::header::HeaderName;
 use actix_web::http::Method;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
 use super::extract::requester;
 use super::pagination::{listing, Listing};
-use super::reading::{made, Parts};
+use super::reading::{made, only_for_script, Parts};
 use crate::db::posts::{PostRow, Start};
 use crate::db::unlocks::{self, MeterKey, Opened, Seen};
 use crate::db::{self, insights, paywall_notices, posts};
@@ -164,10 +163,6 @@ fn answer(made: &Made, post: &PostRow, meter: Option<&Meter>) -> HttpResponse {
         .body(Parts::new([answer.made, answer.rest.into()]))
 }
 
-/// `Sec-Fetch-Dest`, named once (see `middleware::cross_site`'s
-/// `Sec-Fetch-Site`): not copied into a new name on every read.
-const SEC_FETCH_DEST: HeaderName = HeaderName::from_static("sec-fetch-dest");
-
 /// What a metered read needs of its reader.
 #[derive(Clone, Copy)]
 struct Reader {
@@ -197,18 +192,7 @@ pub async fn read(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    // Only script (`fetch`, whose destination is `empty`) may spend a read:
-    // an `<img src=…/blog/7>` on a same-site page, a frame or a navigation
-    // would otherwise spend one of the reader's without their asking.
-    // Browsers say what loads a resource in `Sec-Fetch-Dest`; clients
-    // without it (curl, Postman, servers) are not browsers loading a page.
-    if req
-        .headers()
-        .get(&SEC_FETCH_DEST)
-        .is_some_and(|dest| dest.as_bytes() != b"empty")
-    {
-        return Err(ApiError::ForbiddenOrigin);
-    }
+    only_for_script(&req)?;
     // What a read needs of its reader, copied out of the guard's record
     // rather than the record cloned whole.
     let user = SessionState::peek(&req, |state| {

@@ -10,13 +10,14 @@
 //! registers credits the gift (`accounts::sign_in`).
 
 use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
+use actix_web::http::Method;
 use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::Bytes;
 use serde::Serialize;
 use serde_json::json;
 
 use super::extract::PathId;
-use super::reading::{made, Parts};
+use super::reading::{made, only_for_script, Parts};
 use crate::db::gifts::{self, GiftRow, Made, NewGift, Opened};
 use crate::db::{self, events, posts, unlocks, users};
 use crate::domain::gift::{browser_reader, is_token_shaped, user_reader, GiftKey, READER_COOKIE};
@@ -212,12 +213,18 @@ fn new_reader_cookie(value: String, secure: bool) -> Cookie<'static> {
 }
 
 /// `GET /gift/{token}` (public): the post, whoever opens it, without
-/// spending a read.
+/// spending a read. A `HEAD` gets the answer a `GET` would get, and what a
+/// page loads without script is refused: neither delivers the post to a
+/// script, so neither counts a reader or sets a reader cookie (a link
+/// checker, a chat's preview or a mail scanner would otherwise use up a
+/// gift's readers).
 pub async fn open(
     state: web::Data<AppState>,
     req: HttpRequest,
     sent: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    only_for_script(&req)?;
+    let delivered = req.method() != Method::HEAD;
     let sent = sent.into_inner();
     // A token as sent is only ever hashed, never stored or logged; one
     // that cannot be a token is nobody's.
@@ -241,7 +248,9 @@ pub async fn open(
         &state.pool,
         state.clock.now(),
         lookup,
-        move |conn, ahead, now| Ok::<_, ApiError>(gifts::open(conn, &asked, ahead.gift, now, cap)?),
+        move |conn, ahead, now| {
+            Ok::<_, ApiError>(gifts::open(conn, &asked, ahead.gift, now, cap, delivered)?)
+        },
     )
     .await?;
     let found = match opened {
@@ -268,7 +277,7 @@ pub async fn open(
     let body = Parts::new([Bytes::from_static(b"{\"post\":"), post.made, rest.into()]);
     let mut answer = HttpResponse::Ok();
     answer.content_type(actix_web::http::header::ContentType::json());
-    if fresh {
+    if fresh && delivered {
         answer.cookie(new_reader_cookie(browser, state.settings.cookie_secure));
     }
     Ok(answer.body(body))

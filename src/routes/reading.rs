@@ -1,13 +1,16 @@
 //! What the routes that hand readers a post share: the post's answer as
 //! kept for its version (`domain::post::reader_json`), made from the
-//! stored content when this instance has none, and the body that sends
-//! an answer in its parts ([`Parts`]).
+//! stored content when this instance has none, the body that sends an
+//! answer in its parts ([`Parts`]), and the refusal of what a page loads
+//! without script ([`only_for_script`]).
 
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use actix_web::body::{BodySize, MessageBody};
+use actix_web::http::header::HeaderName;
+use actix_web::HttpRequest;
 use bytes::Bytes;
 
 use crate::db::posts::PostRow;
@@ -33,6 +36,23 @@ pub async fn made(state: &AppState, post: &PostRow) -> Result<Option<Made>, ApiE
         state.reader_json.keep(id, version, made.clone());
         made
     }))
+}
+
+/// `Sec-Fetch-Dest`, named once: not copied into a new name on every read.
+const SEC_FETCH_DEST: HeaderName = HeaderName::from_static("sec-fetch-dest");
+
+/// `403 forbidden_origin` for a request a page makes without script. Only
+/// script (`fetch`, whose destination is `empty`) may spend a read or
+/// count as a gift's reader: an `<img src=…/blog/7>` on a same-site page,
+/// a frame or a navigation would otherwise spend one of the reader's
+/// without their asking, or use up a gift's readers. Browsers say what
+/// loads a resource in `Sec-Fetch-Dest`; clients without it (curl,
+/// Postman, servers) are not browsers loading a page.
+pub fn only_for_script(req: &HttpRequest) -> Result<(), ApiError> {
+    match req.headers().get(&SEC_FETCH_DEST) {
+        Some(dest) if dest.as_bytes() != b"empty" => Err(ApiError::ForbiddenOrigin),
+        _ => Ok(()),
+    }
 }
 
 /// A body sent as its parts, in order, each as it is: the server copies

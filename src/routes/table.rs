@@ -597,10 +597,16 @@ pub const NEWSLETTER_UNSUBSCRIBE_PATH: &str = "/newsletter/unsubscribe";
 /// authentication.
 pub const GIFT_PATHS: &str = "/gift/";
 
-/// Whether anyone may call `path` (as the router matches it).
+/// Whether anyone may call `path` (as the router matches it). Of the
+/// paths under `/gift/`, only a gift link itself (one segment) is public:
+/// any other is an unknown path, answered as every guarded one is.
 #[inline]
 pub fn is_public(path: &str) -> bool {
-    PUBLIC_PATHS.contains(&path) || path.starts_with(PROVIDER_PATHS) || path.starts_with(GIFT_PATHS)
+    PUBLIC_PATHS.contains(&path)
+        || path.starts_with(PROVIDER_PATHS)
+        || path
+            .strip_prefix(GIFT_PATHS)
+            .is_some_and(|token| !token.is_empty() && !token.contains('/'))
 }
 
 /// Every route of [`ENDPOINTS`], with the endpoint it serves: the caller

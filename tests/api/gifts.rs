@@ -323,3 +323,55 @@ async fn a_registration_from_a_browser_that_opened_a_gift_credits_it() {
     assert_eq!(count(&app, "SELECT COUNT(*) AS n FROM gift_credits"), 1);
 }
 }
+
+backend_test! {
+async fn what_delivers_nothing_to_a_script_counts_no_reader_and_sets_no_cookie() {
+    let app = spawn_app_with(&[("GIFT_MAX_READERS", "1")]).await;
+    let gina = premium(&app, "Gina").await;
+    let made = json_of(gift(&app, &gina, "3").await, StatusCode::CREATED).await;
+    let link = path_of(&made["gift"]);
+
+    // Link checkers, chats' previews and mail scanners: HEADs, and what a
+    // page loads without script.
+    for _ in 0..3 {
+        let head = stranger(&app).head(app.url(&link)).send().await.unwrap();
+        assert_eq!(head.status(), StatusCode::OK);
+        assert!(head.headers().get("set-cookie").is_none());
+    }
+    for dest in ["document", "image", "iframe"] {
+        let loaded = app.get_with(&stranger(&app), &link, &[("Sec-Fetch-Dest", dest)]).await;
+        assert!(loaded.headers().get("set-cookie").is_none(), "{dest}");
+        assert_error(loaded, StatusCode::FORBIDDEN, "forbidden_origin").await;
+    }
+    assert_eq!(count(&app, "SELECT COUNT(*) AS n FROM gift_readers"), 0);
+
+    // The one reader the link serves is still there for a person.
+    let reader = stranger(&app);
+    let opened = app.get_with(&reader, &link, &[("Sec-Fetch-Dest", "empty")]).await;
+    assert_eq!(opened.status(), StatusCode::OK);
+    assert_eq!(count(&app, "SELECT COUNT(*) AS n FROM gifts WHERE readers = 1"), 1);
+    // A HEAD by another browser now answers as its GET would: exhausted.
+    let head = stranger(&app).head(app.url(&link)).send().await.unwrap();
+    assert_eq!(head.status(), StatusCode::GONE);
+    let other = app.get(&stranger(&app), &link).await;
+    assert_error(other, StatusCode::GONE, "gift_exhausted").await;
+    // The reader who opened it may HEAD and re-open.
+    assert_eq!(reader.head(app.url(&link)).send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(app.get(&reader, &link).await.status(), StatusCode::OK);
+}
+}
+
+backend_test! {
+async fn only_a_gift_link_itself_is_public_under_gift() {
+    let app = spawn_app_with(&[]).await;
+    let gina = premium(&app, "Gina").await;
+    let made = json_of(gift(&app, &gina, "3").await, StatusCode::CREATED).await;
+    let link = path_of(&made["gift"]);
+    for path in [format!("{link}/more"), "/gift/a/b".to_owned(), "/gift/".to_owned(), format!("{link}/")] {
+        let anonymous = app.get(&stranger(&app), &path).await;
+        assert_error(anonymous, StatusCode::UNAUTHORIZED, "not_logged_in").await;
+        let member = app.get(&gina, &path).await;
+        assert_error(member, StatusCode::NOT_FOUND, "not_found").await;
+    }
+}
+}

@@ -187,13 +187,15 @@ pub fn find(
 /// Opens the gift `asked` names at `now`: a reader who opened it before
 /// reads on with nothing written; a new one is counted within `cap` (see
 /// the module note). `ahead`: what the chunk read ahead for it (see
-/// [`read_ahead`]), `None` when nothing was.
+/// [`read_ahead`]), `None` when nothing was. Not `delivered` (a `HEAD`):
+/// what a delivery would come to, with nothing counted or written.
 pub fn open(
     conn: &mut Conn,
     asked: &read_ahead::Asked,
     ahead: Option<Option<Found>>,
     now: i64,
     cap: i32,
+    delivered: bool,
 ) -> QueryResult<Opened> {
     let reader = asked.reader.as_str();
     let found = match ahead {
@@ -208,6 +210,20 @@ pub fn open(
     }
     let today = Day::of(now);
     let (gift_id, post_id) = (found.gift_id, found.post.id);
+    if !delivered {
+        let room = found.seen
+            || gifts::table
+                .filter(gifts::id.eq(gift_id))
+                .select(gifts::readers)
+                .load::<i32>(conn)?
+                .into_iter()
+                .all(|readers| readers < cap);
+        return Ok(if room {
+            Opened::Read(found)
+        } else {
+            Opened::Exhausted
+        });
+    }
     if found.seen {
         if found.last_day != Some(today.0) {
             // The first open of the day: counted once (a reader opening
