@@ -8,11 +8,11 @@
 //!
 //! Each `backend_test!` runs twice, as `<name>::sqlite` and
 //! `<name>::postgres`: the second against a fresh database on the server
-//! named by `TOLLGATE_TEST_POSTGRES` (e.g. `postgres://postgres@127.0.0.1:5432/`).
-//! When that variable is unset, the `postgres` half does not run its body:
-//! it prints a `skipped:` line to stderr (which the test harness shows only
-//! with `--nocapture`) and passes, so it is counted as passed, not as
-//! ignored (see `support::run_on_postgres`).
+//! named by `TOLLGATE_TEST_POSTGRES`, or else the machine's own at
+//! `postgres://postgres@127.0.0.1:5432/`. With neither, the `postgres`
+//! half fails and says so (see `support::postgres_server`): it never
+//! passes without running. `cargo test -- --skip postgres` leaves those
+//! halves out, and the runner counts them as filtered out.
 
 macro_rules! backend_test {
     ($(#[$attr:meta])* async fn $name:ident() $body:block) => {

@@ -22,22 +22,40 @@ impl ReadAhead for ReadsNothing {
 
 pub type TestPool = Pool<ReadsNothing>;
 
+/// The PostgreSQL server the tests' PostgreSQL halves run on:
+/// `TOLLGATE_TEST_POSTGRES`, or else the machine's own on its usual port.
+/// A PostgreSQL test never passes without running: with no server there,
+/// it fails and says how to leave those tests out, so that the runner
+/// counts them as filtered out rather than as passed.
+pub fn postgres_server() -> String {
+    const LOCAL: &str = "postgres://postgres@127.0.0.1:5432/";
+    if let Some(server) = std::env::var("TOLLGATE_TEST_POSTGRES")
+        .ok()
+        .filter(|s| !s.is_empty())
+    {
+        return server;
+    }
+    let address = std::net::SocketAddr::from(([127, 0, 0, 1], 5432));
+    let timeout = std::time::Duration::from_secs(2);
+    if std::net::TcpStream::connect_timeout(&address, timeout).is_err() {
+        panic!(
+            "no PostgreSQL server at {LOCAL}: start one, name another in \
+             TOLLGATE_TEST_POSTGRES, or leave PostgreSQL's tests out with \
+             `cargo test -- --skip postgres --skip each_backend`"
+        );
+    }
+    LOCAL.to_owned()
+}
+
 /// Runs `test` with the URL of a new, empty database on the server
-/// `TOLLGATE_TEST_POSTGRES` names, and drops the database afterwards, also
-/// when the test fails. Without that variable the test says so and passes:
-/// `cargo test` needs no PostgreSQL; `.ci/run` sets it.
+/// [`postgres_server`] names, and drops the database afterwards, also
+/// when the test fails.
 ///
 /// The database is `tollgate_unit_{name}_{pid}`: one per test and process,
 /// so tests running in parallel never share one; a leftover of an earlier
 /// process with the same pid is dropped first.
 pub fn on_postgres(name: &str, test: impl FnOnce(&str) + std::panic::UnwindSafe) {
-    let Some(server) = std::env::var("TOLLGATE_TEST_POSTGRES")
-        .ok()
-        .filter(|s| !s.is_empty())
-    else {
-        eprintln!("skipped: set TOLLGATE_TEST_POSTGRES to a PostgreSQL server URL to run");
-        return;
-    };
+    let server = postgres_server();
     let database = format!("tollgate_unit_{name}_{}", std::process::id());
     let mut admin = PgConn::establish(&server).unwrap();
     // (Two calls: one simple query of two statements would be a
@@ -50,7 +68,7 @@ pub fn on_postgres(name: &str, test: impl FnOnce(&str) + std::panic::UnwindSafe)
         .unwrap();
     // The server's URL with the database as its path (its query, say an
     // `sslmode`, kept).
-    let mut url = url::Url::parse(&server).expect("TOLLGATE_TEST_POSTGRES is a URL");
+    let mut url = url::Url::parse(&server).expect("the PostgreSQL server's URL");
     url.set_path(&database);
     let url = url.to_string();
     let result = std::panic::catch_unwind(|| test(&url));

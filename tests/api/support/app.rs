@@ -41,29 +41,22 @@ pub async fn on_sqlite(body: impl std::future::Future<Output = ()>) {
     BACKEND.scope(TestBackend::Sqlite, body).await
 }
 
-/// Runs a test body on PostgreSQL, or reports it skipped.
+/// Runs a test body on PostgreSQL.
 pub async fn on_postgres(body: impl std::future::Future<Output = ()>) {
-    match postgres_server() {
-        Some(server) => {
-            BACKEND
-                .scope(TestBackend::Postgres(server, None), body)
-                .await
-        }
-        None => skipped(),
-    }
+    BACKEND
+        .scope(TestBackend::Postgres(postgres_server(), None), body)
+        .await
 }
 
 /// Runs a test body on PostgreSQL on a runtime of its own (as
-/// `#[tokio::test]` would make it), or reports it skipped. The databases
+/// `#[tokio::test]` would make it). The databases
 /// the test made are dropped once that runtime has stopped, not when the
 /// test lets go of its apps: an app's work still winding down as the
 /// runtime stops (a batch whose leading request was dropped goes out from
 /// its `Drop`) then finds its database, instead of waiting
 /// DATABASE_TIMEOUT_SECONDS for a connection to one that is gone.
 pub fn run_on_postgres(body: impl std::future::Future<Output = ()>) {
-    let Some(server) = postgres_server() else {
-        return skipped();
-    };
+    let server = postgres_server();
     // Declared before the runtime, so dropped after it, panic or not.
     let kept = Kept::default();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -74,14 +67,30 @@ pub fn run_on_postgres(body: impl std::future::Future<Output = ()>) {
     runtime.block_on(BACKEND.scope(TestBackend::Postgres(server, Some(kept.clone())), body));
 }
 
-fn postgres_server() -> Option<String> {
-    std::env::var("TOLLGATE_TEST_POSTGRES")
-        .ok()
-        .filter(|server| !server.is_empty())
-}
-
-fn skipped() {
-    eprintln!("skipped: set TOLLGATE_TEST_POSTGRES to a PostgreSQL server URL to run")
+/// The server the PostgreSQL halves run on: `TOLLGATE_TEST_POSTGRES`, or
+/// else the machine's own on its usual port, checked once. A PostgreSQL
+/// test never passes without running: with no server there, each fails
+/// and says how to leave them out (then counted as filtered out).
+pub fn postgres_server() -> String {
+    static SERVER: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    const LOCAL: &str = "postgres://postgres@127.0.0.1:5432/";
+    let server = SERVER.get_or_init(|| match std::env::var("TOLLGATE_TEST_POSTGRES") {
+        Ok(server) if !server.is_empty() => Some(server),
+        _ => {
+            let address = std::net::SocketAddr::from(([127, 0, 0, 1], 5432));
+            let timeout = std::time::Duration::from_secs(2);
+            std::net::TcpStream::connect_timeout(&address, timeout)
+                .ok()
+                .map(|_| LOCAL.to_owned())
+        }
+    });
+    server.clone().unwrap_or_else(|| {
+        panic!(
+            "no PostgreSQL server at {LOCAL}: start one, name another in \
+             TOLLGATE_TEST_POSTGRES, or leave these tests out with \
+             `cargo test -- --skip postgres`"
+        )
+    })
 }
 
 /// Runs a test body on PostgreSQL at `server` (a server URL, as
