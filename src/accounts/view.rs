@@ -41,7 +41,11 @@ struct SubscriptionView {
     status: String,
     #[serde(serialize_with = "rfc3339::serialize_optional_unix")]
     current_period_end: Option<i64>,
+    /// Whether an end is scheduled, either way Stripe schedules one.
     cancel_at_period_end: bool,
+    /// When the scheduled end is; `None` while it renews.
+    #[serde(serialize_with = "rfc3339::serialize_optional_unix")]
+    cancel_at: Option<i64>,
     /// The name in `STRIPE_PRICES` of the price it is on; `None` for a
     /// price not (or no longer) configured.
     price: Option<String>,
@@ -90,6 +94,7 @@ impl AccountView {
                     status: sub.status,
                     current_period_end: sub.current_period_end,
                     cancel_at_period_end: sub.cancel_at_period_end,
+                    cancel_at: sub.cancel_at,
                     price: prices
                         .iter()
                         .find(|price| Some(&price.id) == sub.price_id.as_ref())

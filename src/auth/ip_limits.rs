@@ -37,6 +37,12 @@ pub struct IpLimits {
     /// passkey sign-in options: each stores a row for a caller nobody
     /// knows yet, and takes the write lock logins need.
     pub sign_in_starts: IpLimit,
+    /// PROMOTION_CODE_TRIES_PER_HOUR promotion codes looked up at Stripe
+    /// per client network, and the same per user (`promotion_codes_of_user`,
+    /// counted by user id): a guess is a call to Stripe, whoever pays for
+    /// it.
+    pub promotion_codes: IpLimit,
+    pub promotion_codes_of_user: IpLimit,
     /// IPV6_LIMIT_PREFIX.
     pub v6_prefix: u8,
     /// The networks this instance has seen refused, until their windows end.
@@ -56,6 +62,16 @@ impl IpLimits {
             sign_in_starts: IpLimit::new(
                 "sign_in_start",
                 settings.sign_in_starts_max_per_ip_per_hour,
+                HOUR,
+            ),
+            promotion_codes: IpLimit::new(
+                "promotion_code",
+                settings.promotion_code_tries_per_hour,
+                HOUR,
+            ),
+            promotion_codes_of_user: IpLimit::new(
+                "promotion_code_user",
+                settings.promotion_code_tries_per_hour,
                 HOUR,
             ),
             v6_prefix: settings.ipv6_limit_prefix,

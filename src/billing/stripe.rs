@@ -44,6 +44,21 @@ pub enum StripeError {
     Unexpected(&'static str),
     #[error("the HTTP client could not be built")]
     Client(#[source] reqwest::Error),
+    #[error("Stripe failed moments ago and is not asked again yet")]
+    FailedJustNow,
+}
+
+impl StripeError {
+    /// Whether Stripe said the object the request's `param` names does not
+    /// exist (`resource_missing`): a customer deleted in its dashboard,
+    /// say. No retry mends that.
+    pub fn is_missing(&self, param: &str) -> bool {
+        matches!(
+            self,
+            StripeError::Refused { code: Some(code), param: Some(named), .. }
+                if code == "resource_missing" && named == param
+        )
+    }
 }
 
 /// The client. One `reqwest::Client` per worker thread: each actix worker
@@ -82,14 +97,20 @@ impl StripeClient {
 
     /// `POST /v1/customers`: a customer for a tollgate user. The key is the
     /// user's (id and creation time, so another deployment's user 1 never
-    /// shares it), so however often it is retried Stripe makes one.
+    /// shares it) and the customer's `generation` (how many of the user's
+    /// Stripe deleted before), so however often it is retried Stripe makes
+    /// one, and a deleted one is never answered again.
     pub async fn create_customer(
         &self,
         user_id: i64,
         user_created_at: i64,
+        generation: i32,
         username: &str,
     ) -> Result<String, StripeError> {
-        let key = format!("tollgate-customer-{user_id}-{user_created_at}");
+        let key = match generation {
+            0 => format!("tollgate-customer-{user_id}-{user_created_at}"),
+            n => format!("tollgate-customer-{user_id}-{user_created_at}-{n}"),
+        };
         let answer = self
             .post(
                 "/v1/customers",
@@ -292,6 +313,40 @@ impl StripeClient {
             {
                 Ok(())
             }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Refunds what invoice `id` charged: `POST /v1/refunds` for its
+    /// payment (the invoice's `payment_intent`; newer API versions list it
+    /// under `payments`; older invoices name a `charge`), once however
+    /// often asked (the key is the invoice's). `false` when it charged
+    /// nothing (a trial, a whole discount).
+    pub async fn refund_invoice(&self, id: &str) -> Result<bool, StripeError> {
+        let path = format!("/v1/invoices/{}", encode_path(id));
+        let invoice = self
+            .send(self.http()?.get(format!("{}{path}", self.base)))
+            .await?;
+        let id_in = |value: &Value| match value {
+            Value::String(id) if !id.is_empty() => Some(id.clone()),
+            Value::Object(_) => value["id"].as_str().map(str::to_owned),
+            _ => None,
+        };
+        let intent = id_in(&invoice["payment_intent"])
+            .or_else(|| id_in(&invoice["payments"]["data"][0]["payment"]["payment_intent"]));
+        let form = match (intent, id_in(&invoice["charge"])) {
+            (Some(intent), _) => [("payment_intent", intent)],
+            (None, Some(charge)) => [("charge", charge)],
+            (None, None) => return Ok(false),
+        };
+        match self
+            .post("/v1/refunds", &format!("tollgate-refund-{id}"), &form)
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(StripeError::Refused {
+                code: Some(code), ..
+            }) if code == "charge_already_refunded" => Ok(true),
             Err(e) => Err(e),
         }
     }

@@ -94,6 +94,9 @@ pub struct Settings {
     /// passkey sign-in options, which each store a row before anyone is
     /// known.
     pub sign_in_starts_max_per_ip_per_hour: u32,
+    /// PROMOTION_CODE_TRIES_PER_HOUR: promotion codes looked up at Stripe,
+    /// per user and per client network.
+    pub promotion_code_tries_per_hour: u32,
     /// Failed logins (any usernames) per client IP per lockout window.
     pub login_max_failures_per_ip: u32,
     /// IPV6_LIMIT_PREFIX: the IPv6 network the per-IP limits count by.
@@ -449,6 +452,7 @@ impl Settings {
             email_sign_in_max_per_ip_per_hour: env.int("EMAIL_SIGN_IN_MAX_PER_IP_PER_HOUR")? as u32,
             sign_in_starts_max_per_ip_per_hour: env.int("SIGN_IN_STARTS_MAX_PER_IP_PER_HOUR")?
                 as u32,
+            promotion_code_tries_per_hour: env.int("PROMOTION_CODE_TRIES_PER_HOUR")? as u32,
             login_max_failures_per_ip: env.int("LOGIN_MAX_FAILURES_PER_IP")? as u32,
             ipv6_limit_prefix: env.int("IPV6_LIMIT_PREFIX")? as u8,
             event_retention: Duration::from_secs(env.int("EVENT_RETENTION_DAYS")? * 86_400),

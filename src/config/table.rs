@@ -345,6 +345,12 @@ pub const SETTINGS: &[Setting] = &[
         help: "One Stripe price, sold as the price named `default`; instead of `STRIPE_PRICES`, not with it.",
     },
     Setting {
+        name: "PROMOTION_CODE_TRIES_PER_HOUR",
+        default: Some("10"),
+        range: PER_IP,
+        help: "Promotion codes looked up at Stripe per user and per client network per hour; past it, `429 too_many_requests` and nothing is asked of Stripe.",
+    },
+    Setting {
         name: "TRIAL_DAYS",
         default: Some("0"),
         // Stripe's longest trial.

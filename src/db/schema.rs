@@ -130,6 +130,8 @@ diesel::table! {
         user_id -> BigInt,
         customer_id -> Text,
         created_at -> BigInt,
+        forgotten -> Bool,
+        generation -> Integer,
     }
 }
 
@@ -148,6 +150,8 @@ diesel::table! {
         price_interval -> Nullable<Text>,
         price_interval_count -> Nullable<BigInt>,
         trial_end -> Nullable<BigInt>,
+        cancel_at -> Nullable<BigInt>,
+        duplicate -> Bool,
     }
 }
 

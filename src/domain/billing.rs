@@ -55,6 +55,8 @@ pub enum Change {
     /// tollgate opened: the customer (and subscription) now belong to the
     /// user named by `client_reference_id` and `metadata[tollgate_user_id]`.
     CheckoutCompleted {
+        /// The Checkout Session (`cs_…`): the user's others are expired.
+        session: String,
         user_id: i64,
         customer: String,
         subscription: Option<String>,
@@ -62,6 +64,9 @@ pub enum Change {
     /// `customer.subscription.created`, `.updated` or `.deleted`: the
     /// subscription as it now is.
     Subscription(Subscription),
+    /// `customer.deleted`: Stripe no longer has this customer; the user it
+    /// was made for gets a new one at their next checkout.
+    CustomerDeleted { customer: String },
     /// Any other type, or a checkout that is not ours to act on: answered
     /// `200` and ignored.
     Ignored,
@@ -74,7 +79,15 @@ pub struct Subscription {
     pub customer: String,
     pub status: String,
     pub current_period_end: Option<i64>,
+    /// Stripe's `cancel_at_period_end`: a cancellation scheduled at the
+    /// period's end the older way.
     pub cancel_at_period_end: bool,
+    /// Stripe's `cancel_at`: when a scheduled cancellation ends it, the
+    /// way the billing portal and newer API versions schedule one (with
+    /// `cancel_at_period_end` false, even at the period's end).
+    pub cancel_at: Option<i64>,
+    /// Its `latest_invoice` (`in_…`): what it charged last.
+    pub latest_invoice: Option<String>,
     /// The price of its first item: what it was sold at.
     pub price: Option<ItemPrice>,
     /// When its free trial ends (`trial_end`), if it has one.
@@ -83,6 +96,24 @@ pub struct Subscription {
     /// subscriptions they start: one without it was started elsewhere
     /// (one Stripe account may serve several products).
     pub tollgate_user: Option<i64>,
+}
+
+impl Subscription {
+    /// When the subscription ends as scheduled, whichever way Stripe
+    /// scheduled it (`cancel_at`, or `cancel_at_period_end` with the period
+    /// end); `None` while it renews.
+    pub fn scheduled_end(&self) -> Option<i64> {
+        match (self.cancel_at, self.cancel_at_period_end) {
+            (Some(at), _) => Some(at),
+            (None, true) => self.current_period_end,
+            (None, false) => None,
+        }
+    }
+
+    /// Whether an end is scheduled, either way.
+    pub fn ends_as_scheduled(&self) -> bool {
+        self.cancel_at_period_end || self.cancel_at.is_some()
+    }
 }
 
 /// A subscription item's price, as the subscription carries it (Stripe
@@ -117,6 +148,9 @@ pub fn parse_event(body: &Value) -> Result<Event, Unreadable> {
         | "customer.subscription.deleted" => {
             Change::Subscription(subscription(object).ok_or(Unreadable("data.object"))?)
         }
+        "customer.deleted" => Change::CustomerDeleted {
+            customer: text(object, "id").ok_or(Unreadable("data.object.id"))?,
+        },
         _ => Change::Ignored,
     };
     Ok(Event {
@@ -136,9 +170,13 @@ fn checkout(object: &Value) -> Change {
     let user_id = text(object, "client_reference_id").and_then(|id| id.parse::<i64>().ok());
     let ours = tollgate_user(object).is_some_and(|marked| Some(marked) == user_id);
     let customer = id_of(&object["customer"]);
-    match (text(object, "mode").as_deref(), user_id, customer) {
-        (Some("subscription"), Some(user_id), Some(customer)) if user_id > 0 && ours => {
+    let session = text(object, "id");
+    match (text(object, "mode").as_deref(), user_id, customer, session) {
+        (Some("subscription"), Some(user_id), Some(customer), Some(session))
+            if user_id > 0 && ours =>
+        {
             Change::CheckoutCompleted {
+                session,
                 user_id,
                 customer,
                 subscription: id_of(&object["subscription"]),
@@ -159,6 +197,8 @@ fn subscription(object: &Value) -> Option<Subscription> {
             .as_i64()
             .or_else(|| object["items"]["data"][0]["current_period_end"].as_i64()),
         cancel_at_period_end: object["cancel_at_period_end"].as_bool().unwrap_or(false),
+        cancel_at: object["cancel_at"].as_i64(),
+        latest_invoice: id_of(&object["latest_invoice"]),
         price: item_price(&object["items"]["data"][0]["price"]),
         trial_end: object["trial_end"].as_i64(),
         tollgate_user: tollgate_user(object),
@@ -254,6 +294,8 @@ mod tests {
                 status: "active".into(),
                 current_period_end: Some(1_700_100_000),
                 cancel_at_period_end: true,
+                cancel_at: None,
+                latest_invoice: None,
                 price: None,
                 trial_end: None,
                 tollgate_user: None,
@@ -330,6 +372,7 @@ mod tests {
                 .unwrap()
                 .change,
             Change::CheckoutCompleted {
+                session: "cs_1".into(),
                 user_id: 7,
                 customer: "cus_1".into(),
                 subscription: Some("sub_1".into())
@@ -352,6 +395,45 @@ mod tests {
                 .change;
             assert_eq!(change, Change::Ignored);
         }
+    }
+
+    #[test]
+    fn a_cancellation_is_scheduled_either_way_stripe_has() {
+        let at = |cancel_at: Value, at_period_end: bool| {
+            let body = event(
+                "customer.subscription.updated",
+                json!({"id": "sub_1", "customer": "cus_1", "status": "active",
+                       "current_period_end": 100, "cancel_at": cancel_at,
+                       "cancel_at_period_end": at_period_end}),
+            );
+            let Change::Subscription(sub) = parse_event(&body).unwrap().change else {
+                panic!("a subscription change");
+            };
+            (sub.scheduled_end(), sub.ends_as_scheduled())
+        };
+        // The portal's way (API 2025-09-30.clover): `cancel_at`, the flag false.
+        assert_eq!(at(json!(100), false), (Some(100), true));
+        // Before the period's end.
+        assert_eq!(at(json!(50), false), (Some(50), true));
+        // The older way, and both at once.
+        assert_eq!(at(Value::Null, true), (Some(100), true));
+        assert_eq!(at(json!(100), true), (Some(100), true));
+        // Taken back.
+        assert_eq!(at(Value::Null, false), (None, false));
+    }
+
+    #[test]
+    fn a_deleted_customer_is_named() {
+        let body = event(
+            "customer.deleted",
+            json!({"id": "cus_1", "object": "customer", "deleted": true}),
+        );
+        assert_eq!(
+            parse_event(&body).unwrap().change,
+            Change::CustomerDeleted {
+                customer: "cus_1".into()
+            }
+        );
     }
 
     #[test]

@@ -60,10 +60,14 @@ pub enum EventKind {
     NewsletterSubscribed,
     /// `detail.via`: `account`, or `link` (a message's unsubscribe link).
     NewsletterUnsubscribed,
+    /// A second live subscription of tollgate's arose for a user who had
+    /// one: it was cancelled at Stripe and what it charged refunded.
+    /// `detail`: `subscription` (its id), `refunded` (bool).
+    SubscriptionDuplicateCancelled,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 27] = [
+    pub const ALL: [EventKind; 28] = [
         EventKind::Registered,
         EventKind::Login,
         EventKind::LoginFailed,
@@ -91,6 +95,7 @@ impl EventKind {
         EventKind::GiftCreated,
         EventKind::NewsletterSubscribed,
         EventKind::NewsletterUnsubscribed,
+        EventKind::SubscriptionDuplicateCancelled,
     ];
 
     /// The name stored and shown (`"login_failed"`).
@@ -123,6 +128,7 @@ impl EventKind {
             EventKind::GiftCreated => "gift_created",
             EventKind::NewsletterSubscribed => "newsletter_subscribed",
             EventKind::NewsletterUnsubscribed => "newsletter_unsubscribed",
+            EventKind::SubscriptionDuplicateCancelled => "subscription_duplicate_cancelled",
         }
     }
 

@@ -11,14 +11,15 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 
 use super::body::{Fields, OptionalObject};
+use crate::auth::ip_limits;
 use crate::billing::signature;
 use crate::billing::stripe::{Checkout, CHECKOUT_LIFETIME};
 pub use crate::billing::WEBHOOK_PATH;
 use crate::billing::{StripeClient, StripeError};
 use crate::config::{NamedPrice, Stripe};
 use crate::db::{self, billing};
-use crate::domain::billing::parse_event;
-use crate::domain::Plan;
+use crate::domain::billing::{parse_event, Change};
+use crate::domain::{Plan, Requester};
 use crate::error::ApiError;
 use crate::session::CurrentSession;
 use crate::state::AppState;
@@ -110,6 +111,7 @@ fn unknown_code() -> ApiError {
 pub async fn checkout(
     state: web::Data<AppState>,
     current: CurrentSession,
+    by: Requester,
     body: OptionalObject,
 ) -> Result<HttpResponse, ApiError> {
     let (settings, stripe) = configured(&state)?;
@@ -122,31 +124,18 @@ pub async fn checkout(
     // The code first: a checkout that cannot be made makes no customer.
     let promotion = match &asked.promotion_code {
         None => None,
-        Some(code) => Some(
-            stripe
-                .active_promotion_code(code)
-                .await
-                .map_err(unavailable)?
-                .ok_or_else(unknown_code)?,
-        ),
-    };
-    let known = db::idempotent(&state.pool, state.clock.now(), move |conn, _| {
-        Ok::<_, ApiError>(billing::customer_of(conn, user_id)?)
-    })
-    .await?;
-    let customer = match known {
-        Some(customer) => customer,
-        None => {
-            let made = stripe
-                .create_customer(user_id, user.created_at, &user.username)
-                .await
-                .map_err(unavailable)?;
-            db::once(&state.pool, state.clock.now(), move |conn, now| {
-                Ok::<_, ApiError>(billing::remember_customer(conn, user_id, &made, now)?)
-            })
-            .await?
+        Some(code) => {
+            spend_promotion_try(&state, user_id, &by).await?;
+            Some(
+                stripe
+                    .active_promotion_code(code)
+                    .await
+                    .map_err(unavailable)?
+                    .ok_or_else(unknown_code)?,
+            )
         }
     };
+    let mut customer = customer_for(&state, stripe, &user).await?;
     let trial_start = match settings.trial_days {
         0 => None,
         _ => claim_trial(&state, stripe, user_id, asked.price, promotion.as_deref()).await?,
@@ -155,18 +144,32 @@ pub async fn checkout(
     // asks Stripe for the same session twice.
     let now = state.clock.now();
     let start = trial_start.map_or(now - now.rem_euclid(60), |claim| claim.at);
-    let made = stripe
-        .create_checkout_session(&Checkout {
-            user_id,
-            customer: &customer,
-            price_id: &asked.price.id,
-            promotion: promotion.as_deref(),
-            trial_days: trial_start.map(|_| settings.trial_days),
-            start,
-            generation: trial_start.map_or(0, |claim| claim.generation),
-            app_url: &state.settings.app_url,
-        })
-        .await;
+    let mut forgot_one = false;
+    let made = loop {
+        let made = stripe
+            .create_checkout_session(&Checkout {
+                user_id,
+                customer: &customer,
+                price_id: &asked.price.id,
+                promotion: promotion.as_deref(),
+                trial_days: trial_start.map(|_| settings.trial_days),
+                start,
+                generation: trial_start.map_or(0, |claim| claim.generation),
+                app_url: &state.settings.app_url,
+            })
+            .await;
+        // Stripe no longer has the customer (deleted in its dashboard, and
+        // its `customer.deleted` not applied yet): forgotten, and the
+        // checkout made for a new one. No retry of the same would mend it.
+        match made {
+            Err(err) if err.is_missing("customer") && !forgot_one => {
+                forget_customer(&state, customer).await?;
+                customer = customer_for(&state, stripe, &user).await?;
+                forgot_one = true;
+            }
+            made => break made,
+        }
+    };
     // Stripe refused to make the session (a code it will not apply): the
     // trial claimed for it is given back, so asking again another way
     // offers it.
@@ -206,6 +209,65 @@ pub async fn checkout(
     })
     .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "url": session.url })))
+}
+
+/// Counts one promotion code looked up, for the user and for the client
+/// network (PROMOTION_CODE_TRIES_PER_HOUR each), before Stripe is asked:
+/// each guess is a call to Stripe, so codes cannot be guessed at its
+/// expense. Past either, `429 too_many_requests` and nothing is asked.
+async fn spend_promotion_try(
+    state: &AppState,
+    user_id: i64,
+    by: &Requester,
+) -> Result<(), ApiError> {
+    let limits = &state.ip_limits;
+    let (per_network, per_user) = (limits.promotion_codes, limits.promotion_codes_of_user);
+    let network = limits.network(by.ip);
+    db::once(&state.pool, state.clock.now(), move |conn, now| {
+        ip_limits::spend(conn, &per_network, &network, now)?;
+        ip_limits::spend(conn, &per_user, &format!("user {user_id}"), now)
+    })
+    .await
+}
+
+/// The user's Stripe customer: the one remembered, or a new one made at
+/// Stripe and remembered (its generation counting the ones Stripe deleted).
+async fn customer_for(
+    state: &AppState,
+    stripe: &StripeClient,
+    user: &crate::domain::User,
+) -> Result<String, ApiError> {
+    let user_id = user.id;
+    let (known, generation) = db::idempotent(&state.pool, state.clock.now(), move |conn, _| {
+        Ok::<_, ApiError>((
+            billing::customer_of(conn, user_id)?,
+            billing::next_customer_generation(conn, user_id)?,
+        ))
+    })
+    .await?;
+    if let Some(customer) = known {
+        return Ok(customer);
+    }
+    let made = stripe
+        .create_customer(user_id, user.created_at, generation, &user.username)
+        .await
+        .map_err(unavailable)?;
+    db::once(&state.pool, state.clock.now(), move |conn, now| {
+        Ok::<_, ApiError>(billing::remember_customer(
+            conn, user_id, &made, generation, now,
+        )?)
+    })
+    .await
+}
+
+/// Forgets `customer`, which Stripe says it no longer has.
+async fn forget_customer(state: &AppState, customer: String) -> Result<(), ApiError> {
+    tracing::info!("Stripe no longer has a user's customer; it is forgotten");
+    db::once(&state.pool, state.clock.now(), move |conn, _| {
+        Ok::<_, ApiError>(billing::forget_customer(conn, &customer)?)
+    })
+    .await
+    .map(|_| ())
 }
 
 /// Claims the account's one trial for this checkout: the claim (its
@@ -279,10 +341,18 @@ pub async fn portal(
     .await?
     .ok_or(ApiError::NoBillingAccount)?;
     let return_url = format!("{}/account", state.settings.app_url);
-    let url = stripe
+    let url = match stripe
         .create_portal_session(&customer, &return_url, state.clock.now())
         .await
-        .map_err(unavailable)?;
+    {
+        Ok(url) => url,
+        // Deleted at Stripe: nothing to manage until a new subscription.
+        Err(err) if err.is_missing("customer") => {
+            forget_customer(&state, customer).await?;
+            return Err(ApiError::NoBillingAccount);
+        }
+        Err(err) => return Err(unavailable(err)),
+    };
     Ok(HttpResponse::Ok().json(serde_json::json!({ "url": url })))
 }
 
@@ -323,6 +393,12 @@ pub async fn stripe_webhook(
     let event = parse_event(&value)
         .map_err(|missing| ApiError::field(missing.0, "is missing or of the wrong type"))?;
     let (id, kind) = (event.id.clone(), event.kind.clone());
+    let completed = match &event.change {
+        Change::CheckoutCompleted {
+            user_id, session, ..
+        } => Some((*user_id, session.clone())),
+        _ => None,
+    };
     let event = std::sync::Arc::new(event);
     let first = event.clone();
     let applied = db::once(&state.pool, now, move |conn, now| {
@@ -348,6 +424,41 @@ pub async fn stripe_webhook(
             })
             .await?
         }
+        billing::Applied::Duplicate {
+            user_id,
+            subscription,
+        } => {
+            let stripe = configured(&state)?.1;
+            let Change::Subscription(sub) = &event.change else {
+                return Err(ApiError::internal(anyhow::anyhow!(
+                    "a duplicate that is not a subscription's event"
+                )));
+            };
+            // Cancelled first, then refunded: a retry of this event (Stripe
+            // asks again after a 502) finds it cancelled and refunds once
+            // (the refund's key is the invoice's).
+            stripe
+                .cancel_subscription(&subscription)
+                .await
+                .map_err(unavailable)?;
+            let refunded = match &sub.latest_invoice {
+                Some(invoice) => stripe.refund_invoice(invoice).await.map_err(unavailable)?,
+                None => false,
+            };
+            tracing::warn!(
+                user_id,
+                subscription = %subscription,
+                refunded,
+                "cancelled a user's second live subscription"
+            );
+            let sub = sub.clone();
+            db::once(&state.pool, now, move |conn, now| {
+                Ok::<_, ApiError>(billing::apply_duplicate(
+                    conn, &event, &sub, user_id, refunded, now,
+                )?)
+            })
+            .await?
+        }
         billing::Applied::Orphaned { subscription } => {
             if let Some(subscription) = &subscription {
                 let stripe = configured(&state)?.1;
@@ -368,8 +479,30 @@ pub async fn stripe_webhook(
         }
         applied => applied,
     };
+    if let (billing::Applied::Applied, Some((user_id, session))) = (&applied, &completed) {
+        expire_other_checkouts(&state, *user_id, session).await;
+    }
     tracing::info!(event.id = %id, event.kind = %kind, outcome = ?applied, "billing event");
     Ok(HttpResponse::Ok().json(serde_json::json!({ "received": true })))
+}
+
+/// Expires the user's Checkout Sessions other than `completed`, which was
+/// just paid: a second tab's session can then no longer be paid too.
+/// Should Stripe fail here, a second session paid meanwhile is still
+/// caught as a second live subscription, cancelled and refunded.
+async fn expire_other_checkouts(state: &AppState, user_id: i64, completed: &str) {
+    let open = db::idempotent(&state.pool, state.clock.now(), move |conn, now| {
+        Ok::<_, ApiError>(billing::open_checkouts(conn, user_id, now)?)
+    })
+    .await;
+    let (Ok(open), Some(stripe)) = (open, &state.stripe) else {
+        return;
+    };
+    for session in open.iter().filter(|session| *session != completed) {
+        if let Err(err) = stripe.expire_checkout_session(session).await {
+            tracing::warn!(user_id, error = %err, "could not expire a user's other checkout");
+        }
+    }
 }
 
 /// The raw body (the signature is over its exact bytes), at most

@@ -25,31 +25,66 @@ pub struct SubscriptionRow {
     pub updated_at: i64,
     pub price_id: Option<String>,
     pub trial_end: Option<i64>,
+    /// When a scheduled cancellation ends it, whichever way Stripe
+    /// scheduled it; `None` while it renews.
+    pub cancel_at: Option<i64>,
 }
 
-/// The Stripe customer made for `user_id`, if one was.
+/// The Stripe customer made for `user_id`, if one was and Stripe still
+/// has it.
 pub fn customer_of(conn: &mut Conn, user_id: i64) -> QueryResult<Option<String>> {
     billing_customers::table
         .find(user_id)
+        .filter(billing_customers::forgotten.eq(false))
         .select(billing_customers::customer_id)
         .unique(conn)
 }
 
-/// Remembers `customer_id` as `user_id`'s customer, unless they already
-/// have one; answers the one they have now. Two checkouts racing to make
-/// the customer both reach here with the same id (the Stripe request's
-/// idempotency key is the user's), and the primary key lets one insert.
+/// The generation of the customer a checkout would make for `user_id`
+/// now: 0 for the first, one more than a forgotten one's. It names the
+/// customer's creation at Stripe, whose answer to a key it has seen is
+/// the object it made then: a deleted customer, for a key reused.
+pub fn next_customer_generation(conn: &mut Conn, user_id: i64) -> QueryResult<i32> {
+    let row: Option<(bool, i32)> = billing_customers::table
+        .find(user_id)
+        .select((billing_customers::forgotten, billing_customers::generation))
+        .unique(conn)?;
+    Ok(row.map_or(0, |(forgotten, generation)| {
+        generation + i32::from(forgotten)
+    }))
+}
+
+/// Remembers `customer_id` (of `generation`) as `user_id`'s customer,
+/// unless they already have one Stripe still has; answers the one they
+/// have now. Two checkouts racing to make the customer both reach here
+/// with the same id (the Stripe request's idempotency key is the user's
+/// and the generation's): the primary key lets one insert, and of a
+/// forgotten customer's replacements one update takes its place.
 pub fn remember_customer(
     conn: &mut Conn,
     user_id: i64,
     customer_id: &str,
+    generation: i32,
     now: i64,
 ) -> QueryResult<String> {
+    diesel::update(
+        billing_customers::table
+            .find(user_id)
+            .filter(billing_customers::forgotten),
+    )
+    .set((
+        billing_customers::customer_id.eq(customer_id),
+        billing_customers::created_at.eq(now),
+        billing_customers::forgotten.eq(false),
+        billing_customers::generation.eq(generation),
+    ))
+    .execute(conn)?;
     let insert = diesel::insert_into(billing_customers::table)
         .values((
             billing_customers::user_id.eq(user_id),
             billing_customers::customer_id.eq(customer_id),
             billing_customers::created_at.eq(now),
+            billing_customers::generation.eq(generation),
         ))
         .on_conflict_do_nothing();
     super::direct!(conn, |c| insert.execute(c))?;
@@ -57,6 +92,20 @@ pub fn remember_customer(
         .find(user_id)
         .select(billing_customers::customer_id)
         .get_result(conn)
+}
+
+/// Forgets `customer_id`: Stripe no longer has it (deleted in its
+/// dashboard). Its user's next checkout makes a new one, and the billing
+/// portal has nothing to show until then; `false` if it was not known.
+pub fn forget_customer(conn: &mut Conn, customer_id: &str) -> QueryResult<bool> {
+    let forgotten = diesel::update(
+        billing_customers::table
+            .filter(billing_customers::customer_id.eq(customer_id))
+            .filter(billing_customers::forgotten.eq(false)),
+    )
+    .set(billing_customers::forgotten.eq(true))
+    .execute(conn)?;
+    Ok(forgotten > 0)
 }
 
 /// `user_id`'s subscriptions, the one to show first: one that gives
@@ -323,6 +372,11 @@ pub enum Applied {
     /// who has since been deleted. The caller cancels its subscription at
     /// Stripe, then records the event ([`record_event`]).
     Orphaned { subscription: Option<String> },
+    /// Nothing recorded: a second live subscription of tollgate's for
+    /// `user_id`, who has one already (two checkouts completed moments
+    /// apart). The caller cancels it at Stripe and refunds what it
+    /// charged, then applies the event ([`apply_duplicate`]).
+    Duplicate { user_id: i64, subscription: String },
 }
 
 /// Applies `event`. Call it inside [`super::write_transaction`]: its
@@ -353,6 +407,14 @@ pub fn apply_event(conn: &mut Conn, event: &Event, now: i64) -> QueryResult<Appl
                 subscription: sub.id.clone(),
             });
         }
+        Change::Subscription(sub) if !recorded(conn, &event.id)? => {
+            if let Some(user_id) = duplicated(conn, sub)? {
+                return Ok(Applied::Duplicate {
+                    user_id,
+                    subscription: sub.id.clone(),
+                });
+            }
+        }
         _ => {}
     }
     if !record_event(conn, event, now)? {
@@ -364,7 +426,108 @@ pub fn apply_event(conn: &mut Conn, event: &Event, now: i64) -> QueryResult<Appl
             user_id, customer, ..
         } => link_customer(conn, *user_id, customer, now),
         Change::Subscription(sub) => apply_subscription(conn, sub, event.created, now),
+        Change::CustomerDeleted { customer } => Ok(match forget_customer(conn, customer)? {
+            true => Applied::Applied,
+            false => Applied::Unknown,
+        }),
     }
+}
+
+/// The user of whom `sub` would be a second live subscription: one of
+/// tollgate's, giving premium, while the user has another that does and
+/// is not itself a cancelled duplicate. `None` otherwise, and for a
+/// subscription already cancelled as a duplicate (its later events never
+/// make it live again: [`apply_subscription`] keeps it cancelled).
+///
+/// On PostgreSQL the user's row is locked first, so two such events
+/// applied at once take turns and the second sees the first's
+/// subscription (SQLite's write lock already runs them one at a time).
+fn duplicated(conn: &mut Conn, sub: &Subscription) -> QueryResult<Option<i64>> {
+    let Some(user_id) = sub.tollgate_user else {
+        return Ok(None);
+    };
+    if plan_for_status(&sub.status) != Plan::Premium {
+        return Ok(None);
+    }
+    let owner: Option<i64> = billing_customers::table
+        .filter(billing_customers::customer_id.eq(&sub.customer))
+        .select(billing_customers::user_id)
+        .get_result(conn)
+        .optional()?;
+    if owner != Some(user_id) {
+        return Ok(None);
+    }
+    if let DbConnection::Postgres(pg) = conn {
+        users::table
+            .find(user_id)
+            .select(users::id)
+            .for_update()
+            .load::<i64>(pg)?;
+    }
+    let other: bool = diesel::select(diesel::dsl::exists(
+        billing_subscriptions::table
+            .filter(billing_subscriptions::user_id.eq(user_id))
+            .filter(billing_subscriptions::id.ne(&sub.id))
+            .filter(billing_subscriptions::duplicate.eq(false))
+            .filter(billing_subscriptions::status.eq_any(PREMIUM_STATUSES)),
+    ))
+    .get_result(conn)?;
+    let marked: bool = diesel::select(diesel::dsl::exists(
+        billing_subscriptions::table
+            .find(&sub.id)
+            .filter(billing_subscriptions::duplicate),
+    ))
+    .get_result(conn)?;
+    Ok((other && !marked).then_some(user_id))
+}
+
+/// Applies `event`, whose subscription `sub` was a second live one of
+/// `user_id`'s ([`Applied::Duplicate`]) and has been cancelled at Stripe:
+/// recorded, stored as cancelled and marked a duplicate (the user's
+/// `subscription_duplicate_cancelled` event says whether its charge was
+/// refunded), so that `Account.subscription` is the one kept.
+pub fn apply_duplicate(
+    conn: &mut Conn,
+    event: &Event,
+    sub: &Subscription,
+    user_id: i64,
+    refunded: bool,
+    now: i64,
+) -> QueryResult<Applied> {
+    if !record_event(conn, event, now)? {
+        return Ok(Applied::Replay);
+    }
+    let price = sub.price.as_ref();
+    let fields = (
+        billing_subscriptions::user_id.eq(user_id),
+        billing_subscriptions::status.eq("canceled"),
+        billing_subscriptions::current_period_end.eq(sub.current_period_end),
+        billing_subscriptions::cancel_at_period_end.eq(false),
+        billing_subscriptions::cancel_at.eq(None::<i64>),
+        billing_subscriptions::last_event_created.eq(event.created),
+        billing_subscriptions::updated_at.eq(now),
+        billing_subscriptions::trial_end.eq(sub.trial_end),
+        billing_subscriptions::price_id.eq(price.map(|p| &p.id)),
+        billing_subscriptions::duplicate.eq(true),
+    );
+    let insert = diesel::insert_into(billing_subscriptions::table)
+        .values((billing_subscriptions::id.eq(&sub.id), fields))
+        .on_conflict_do_nothing();
+    if super::direct!(conn, |c| insert.execute(c))? == 0 {
+        diesel::update(billing_subscriptions::table.find(&sub.id))
+            .set(fields)
+            .execute(conn)?;
+    }
+    let detail = serde_json::json!({ "subscription": sub.id, "refunded": refunded });
+    super::events::record(
+        conn,
+        now,
+        user_id,
+        EventKind::SubscriptionDuplicateCancelled,
+        &Requester::NOBODY,
+        detail,
+    )?;
+    Ok(Applied::Applied)
 }
 
 /// Applies a subscription event whose `created` tied with the last one
@@ -410,14 +573,24 @@ fn user_exists(conn: &mut Conn, user_id: i64) -> QueryResult<bool> {
 /// something else. (The same again is no tie: applying it changes
 /// nothing.)
 fn is_tie(conn: &mut Conn, sub: &Subscription, created: i64) -> QueryResult<bool> {
-    type Stored = (i64, String, Option<i64>, bool, Option<String>, Option<i64>);
+    type Stored = (
+        i64,
+        String,
+        Option<i64>,
+        Option<i64>,
+        Option<String>,
+        Option<i64>,
+    );
+    // A cancelled duplicate's row says what tollgate did, not what an
+    // event said: nothing to tie with.
     let stored: Option<Stored> = billing_subscriptions::table
         .find(&sub.id)
+        .filter(billing_subscriptions::duplicate.eq(false))
         .select((
             billing_subscriptions::last_event_created,
             billing_subscriptions::status,
             billing_subscriptions::current_period_end,
-            billing_subscriptions::cancel_at_period_end,
+            billing_subscriptions::cancel_at,
             billing_subscriptions::price_id,
             billing_subscriptions::trial_end,
         ))
@@ -425,13 +598,13 @@ fn is_tie(conn: &mut Conn, sub: &Subscription, created: i64) -> QueryResult<bool
         .optional()?;
     let price_id = sub.price.as_ref().map(|price| price.id.as_str());
     Ok(
-        stored.is_some_and(|(last, status, end, cancel, price, trial_end)| {
+        stored.is_some_and(|(last, status, end, cancel_at, price, trial_end)| {
             last == created
-                && (status.as_str(), end, cancel, price.as_deref(), trial_end)
+                && (status.as_str(), end, cancel_at, price.as_deref(), trial_end)
                     != (
                         sub.status.as_str(),
                         sub.current_period_end,
-                        sub.cancel_at_period_end,
+                        sub.scheduled_end(),
                         price_id,
                         sub.trial_end,
                     )
@@ -461,14 +634,8 @@ fn link_customer(conn: &mut Conn, user_id: i64, customer: &str, now: i64) -> Que
             Ok(Applied::Unknown)
         }
         None => {
-            let insert = diesel::insert_into(billing_customers::table)
-                .values((
-                    billing_customers::user_id.eq(user_id),
-                    billing_customers::customer_id.eq(customer),
-                    billing_customers::created_at.eq(now),
-                ))
-                .on_conflict_do_nothing();
-            if super::direct!(conn, |c| insert.execute(c))? == 0 {
+            let generation = next_customer_generation(conn, user_id)?;
+            if remember_customer(conn, user_id, customer, generation, now)? != customer {
                 tracing::warn!(
                     user_id,
                     "a checkout named a second customer for a user; the first stays theirs"
@@ -532,14 +699,28 @@ fn apply_subscription(
             return Ok(Applied::Unknown);
         }
     }
+    // A second live subscription cancelled at Stripe stays cancelled,
+    // whatever its later events say ([`apply_duplicate`]).
+    let duplicate: bool = diesel::select(diesel::dsl::exists(
+        billing_subscriptions::table
+            .find(&sub.id)
+            .filter(billing_subscriptions::duplicate),
+    ))
+    .get_result(conn)?;
+    if duplicate {
+        return Ok(Applied::Ignored);
+    }
     // What the event says of the subscription: inserted, or set on the
-    // stored row.
+    // stored row. A cancellation scheduled either way Stripe has is one
+    // scheduled end (`cancel_at`), and `cancel_at_period_end` says there is
+    // one.
     let price = sub.price.as_ref();
     let fields = (
         billing_subscriptions::user_id.eq(user_id),
         billing_subscriptions::status.eq(&sub.status),
         billing_subscriptions::current_period_end.eq(sub.current_period_end),
-        billing_subscriptions::cancel_at_period_end.eq(sub.cancel_at_period_end),
+        billing_subscriptions::cancel_at_period_end.eq(sub.ends_as_scheduled()),
+        billing_subscriptions::cancel_at.eq(sub.scheduled_end()),
         billing_subscriptions::last_event_created.eq(created),
         billing_subscriptions::updated_at.eq(now),
         billing_subscriptions::trial_end.eq(sub.trial_end),

@@ -6,6 +6,7 @@
 //! events are shaped as Stripe's docs show them and signed as Stripe signs
 //! them, with a test secret, at the app's clock (`support/stripe.rs`).
 
+mod as_stripe_changes;
 mod checkout;
 mod complimentary;
 mod edges;

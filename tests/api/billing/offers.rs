@@ -272,7 +272,8 @@ async fn the_account_names_the_price_and_shows_the_trial() {
     assert_eq!(
         account["subscription"],
         json!({"status": "trialing", "current_period_end": at(trial_end),
-               "cancel_at_period_end": false, "price": "yearly", "trial_end": at(trial_end)})
+               "cancel_at_period_end": false, "cancel_at": null, "price": "yearly",
+               "trial_end": at(trial_end)})
     );
     // What it was sold at is kept with it.
     assert_eq!(

@@ -62,7 +62,8 @@ async fn the_account_shows_the_subscription() {
     assert_eq!(
         account["subscription"],
         json!({"status": "active", "current_period_end": "2027-01-01T00:00:00Z",
-               "cancel_at_period_end": true, "price": "default", "trial_end": null})
+               "cancel_at_period_end": true, "cancel_at": "2027-01-01T00:00:00Z",
+               "price": "default", "trial_end": null})
     );
 }
 }

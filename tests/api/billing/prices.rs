@@ -92,9 +92,13 @@ async fn prices_are_kept_an_hour_through_an_outage_then_asked_again() {
     let refused = prices(&app).await;
     assert_error(refused, StatusCode::BAD_GATEWAY, "billing_unavailable").await;
 
-    // Stripe back, the price changed meanwhile: the new one.
+    // Stripe back, the price changed meanwhile: the new one, once the
+    // failure's 30 s are over (until then it is answered at once).
     stripe.set_down(false);
     stripe.set_price(stripe_price("price_m", 700, "usd", "month", 1));
+    let refused = prices(&app).await;
+    assert_error(refused, StatusCode::BAD_GATEWAY, "billing_unavailable").await;
+    app.advance_clock(30);
     assert_eq!(listed(&app).await["prices"][0]["amount"], 700);
     assert_eq!(stripe.requests_to("GET", "/v1/prices/price_m").len(), 3);
 }
@@ -106,6 +110,7 @@ async fn one_price_id_alone_is_the_price_named_default_and_an_unknown_one_is_502
     let refused = prices(&app).await;
     assert_error(refused, StatusCode::BAD_GATEWAY, "billing_unavailable").await;
     stripe.set_price(stripe_price(PRICE, 900, "gbp", "week", 2));
+    app.advance_clock(30);
     let answer = listed(&app).await;
     assert_eq!(answer["prices"].as_array().unwrap().len(), 1);
     assert_eq!(answer["prices"][0]["name"], "default");

@@ -65,6 +65,9 @@ pub type Answer<S> = fn(&mut S, &Recorded) -> HttpResponse;
 struct Shared<S> {
     requests: Vec<Recorded>,
     state: S,
+    /// Requests whose path starts with this are answered this much later
+    /// (the server goes on with others meanwhile).
+    slow: Option<(String, std::time::Duration)>,
 }
 
 /// A running stand-in whose state is an `S`.
@@ -81,6 +84,7 @@ impl<S: Send + 'static> StandInServer<S> {
         let shared = Arc::new(Mutex::new(Shared {
             requests: Vec::new(),
             state,
+            slow: None,
         }));
         let data = web::Data::from(shared.clone());
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
@@ -92,7 +96,17 @@ impl<S: Send + 'static> StandInServer<S> {
                     let mut shared = shared.lock().unwrap();
                     shared.requests.push(recorded.clone());
                     let answered = answer(&mut shared.state, &recorded);
-                    async move { answered }
+                    let wait = shared
+                        .slow
+                        .as_ref()
+                        .filter(|(prefix, _)| recorded.path.starts_with(prefix.as_str()))
+                        .map(|(_, wait)| *wait);
+                    async move {
+                        if let Some(wait) = wait {
+                            tokio::time::sleep(wait).await;
+                        }
+                        answered
+                    }
                 },
             ))
         })
@@ -105,6 +119,12 @@ impl<S: Send + 'static> StandInServer<S> {
             base: format!("http://127.0.0.1:{port}"),
             shared,
         }
+    }
+
+    /// Answers the requests whose path starts with `prefix` after `wait`
+    /// (a slow service), others at once; `None` for none.
+    pub fn slow_down(&self, slow: Option<(&str, std::time::Duration)>) {
+        self.shared.lock().unwrap().slow = slow.map(|(prefix, wait)| (prefix.to_owned(), wait));
     }
 
     /// The stand-in's state, for a test to change or read.

@@ -18,7 +18,16 @@
 //!   codes the test gave ([`StandIn::set_promotion_code`]) with that
 //!   customer-facing code (case-insensitive, as Stripe matches it) and
 //!   that `active`;
-//! - `DELETE /v1/subscriptions/{id}`: the subscription, `canceled`.
+//! - `DELETE /v1/subscriptions/{id}`: the subscription, `canceled`;
+//! - `GET /v1/invoices/{id}`: the invoice as the test said Stripe has it
+//!   ([`StandIn::set_invoice`]), else `404 resource_missing`;
+//! - `POST /v1/refunds`: a refund of the `payment_intent` or `charge`
+//!   sent, `succeeded`.
+//!
+//! A customer the test deleted ([`StandIn::delete_customer`], as in
+//! Stripe's dashboard) is missing to a Checkout Session or a Billing
+//! Portal session made for it: `400 resource_missing`, `param`
+//! `customer`, as Stripe answers. [`StandIn::slow_down`] makes it slow.
 //!
 //! A Checkout Session with `discounts[0][promotion_code]` naming a code the
 //! test said Stripe will not apply ([`StandIn::refuse_discount`]) is
@@ -61,6 +70,10 @@ struct Inner {
     made_by: HashMap<String, Recorded>,
     /// Checkout Sessions expired so far.
     expired: Vec<String>,
+    /// Invoices as `GET /v1/invoices/{id}` answers them.
+    invoices: HashMap<String, Value>,
+    /// Customers deleted in Stripe's dashboard.
+    deleted_customers: Vec<String>,
 }
 
 pub struct StandIn {
@@ -152,6 +165,22 @@ impl StandIn {
         session["status"] = json!("complete");
     }
 
+    /// What `GET /v1/invoices/{id}` answers for `object["id"]`.
+    pub fn set_invoice(&self, object: Value) {
+        let id = object["id"].as_str().expect("an invoice id").to_owned();
+        self.server.state().invoices.insert(id, object);
+    }
+
+    /// Customer `id` is deleted, as in Stripe's dashboard.
+    pub fn delete_customer(&self, id: &str) {
+        self.server.state().deleted_customers.push(id.to_owned());
+    }
+
+    /// Answers the requests whose path starts with `prefix` after `wait`.
+    pub fn slow_down(&self, prefix: &str, wait: std::time::Duration) {
+        self.server.slow_down(Some((prefix, wait)));
+    }
+
     /// Every request fails with a 500 until `false`.
     pub fn set_down(&self, down: bool) {
         self.server.state().down = down;
@@ -185,6 +214,27 @@ fn answer(inner: &mut Inner, recorded: &Recorded) -> HttpResponse {
                 "No such subscription (stand-in).",
             ),
         };
+    }
+    if let ("GET", Some(id)) = (recorded.method.as_str(), path.strip_prefix("/v1/invoices/")) {
+        return match inner.invoices.get(id) {
+            Some(object) => HttpResponse::Ok().json(object),
+            None => stripe_error(
+                404,
+                "invalid_request_error",
+                Some("resource_missing"),
+                "No such invoice (stand-in).",
+            ),
+        };
+    }
+    if let Some(customer) = recorded
+        .field("customer")
+        .filter(|customer| inner.deleted_customers.iter().any(|gone| gone == customer))
+    {
+        return HttpResponse::BadRequest().json(json!({"error": {
+            "type": "invalid_request_error", "code": "resource_missing",
+            "param": "customer",
+            "message": format!("No such customer: '{customer}' (stand-in)."),
+        }}));
     }
     if let ("GET", Some(id)) = (recorded.method.as_str(), path.strip_prefix("/v1/prices/")) {
         return match inner.prices.get(id) {
@@ -262,6 +312,7 @@ fn answer(inner: &mut Inner, recorded: &Recorded) -> HttpResponse {
         ("POST", "/v1/customers") => "customer",
         ("POST", "/v1/checkout/sessions") => "checkout.session",
         ("POST", "/v1/billing_portal/sessions") => "billing_portal.session",
+        ("POST", "/v1/refunds") => "refund",
         ("DELETE", path) if path.starts_with("/v1/subscriptions/") => "subscription",
         _ => {
             return stripe_error(
@@ -290,6 +341,11 @@ fn answer(inner: &mut Inner, recorded: &Recorded) -> HttpResponse {
             "metadata": {"tollgate_user_id": recorded.field("metadata[tollgate_user_id]")},
             "expires_at": recorded.field("expires_at").and_then(|t| t.parse::<i64>().ok()),
             "url": format!("https://checkout.stripe.com/c/pay/cs_test_{n}"),
+        }),
+        "refund" => json!({
+            "id": format!("re_test_{n}"), "object": "refund", "status": "succeeded",
+            "payment_intent": recorded.field("payment_intent"),
+            "charge": recorded.field("charge"),
         }),
         "billing_portal.session" => json!({
             "id": format!("bps_test_{n}"), "object": "billing_portal.session",
