@@ -83,9 +83,9 @@ impl Application {
             settings.remember_ttl,
         );
 
-        let mail = Outbox::new(&settings);
+        let mail = Outbox::new(&settings, &key);
         let sender =
-            mail::sender::Sender::new(&settings, pool.clone(), clock.clone(), mail.waker())?;
+            mail::sender::Sender::new(&settings, &key, pool.clone(), clock.clone(), mail.waker())?;
 
         let listener = TcpListener::bind(settings.address())
             .with_context(|| format!("cannot listen on {} (HOST, PORT)", settings.address()))?;

@@ -5,12 +5,27 @@
 //! Six digits are a million values: what protects a code is that it lives
 //! minutes, and that five wrong tries for an address end its sign-ins
 //! (`db::email_sign_ins`). It is drawn uniformly (`gen_range`, no modulo
-//! bias) from the operating system's generator. What is stored is the
-//! SHA-256 of the address's key and the code, so a copy of the database
-//! shows no code, and one address's code is no other's.
+//! bias) from the operating system's generator. What is stored is an
+//! HMAC-SHA256 of the address's key and the code, keyed with a key derived
+//! from the server's secret ([`CodeKey`]): an unkeyed hash of a million
+//! values is undone in a fraction of a second from a copy of the
+//! database; keyed, the copy alone yields no code. One address's code is
+//! no other's.
 
+use hmac::{Hmac, Mac};
 use rand::Rng;
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
+
+/// The key a code's digest is made with (derived from `SESSION_SECRET`
+/// for this use alone); its `Debug` shows nothing.
+#[derive(Clone)]
+pub struct CodeKey(pub [u8; 32]);
+
+impl std::fmt::Debug for CodeKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CodeKey(<redacted>)")
+    }
+}
 
 /// Digits in a code.
 pub const DIGITS: usize = 6;
@@ -22,15 +37,16 @@ pub fn generate() -> String {
 }
 
 /// What is stored of `code` sent to the address whose key is `email_key`:
-/// hex SHA-256. Spaces a person may type between groups are dropped;
-/// anything else that is not a digit keeps the text from ever matching.
-pub fn digest(email_key: &str, typed: &str) -> String {
+/// hex HMAC-SHA256 under `key`. Spaces a person may type between groups
+/// are dropped; anything else that is not a digit keeps the text from
+/// ever matching.
+pub fn digest(key: &CodeKey, email_key: &str, typed: &str) -> String {
     let code: String = typed.chars().filter(|c| !c.is_whitespace()).collect();
-    let mut hasher = Sha256::new();
-    hasher.update(email_key.as_bytes());
-    hasher.update([0]);
-    hasher.update(code.as_bytes());
-    hex::encode(hasher.finalize())
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key.0).expect("HMAC takes any key length");
+    mac.update(email_key.as_bytes());
+    mac.update(&[0]);
+    mac.update(code.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
 }
 
 #[cfg(test)]
@@ -62,11 +78,21 @@ mod tests {
     }
 
     #[test]
-    fn a_digest_binds_the_code_to_its_address() {
-        let key = "reader@example.com";
-        assert_eq!(digest(key, "123456"), digest(key, "123 456"));
-        assert_ne!(digest(key, "123456"), digest(key, "123457"));
-        assert_ne!(digest(key, "123456"), digest("other@example.com", "123456"));
-        assert_eq!(digest(key, "123456").len(), 64);
+    fn a_digest_binds_the_code_to_its_address_and_the_servers_key() {
+        let (key, other_key) = (CodeKey([1; 32]), CodeKey([2; 32]));
+        let address = "reader@example.com";
+        let of = |key: &CodeKey, address: &str, code: &str| digest(key, address, code);
+        assert_eq!(of(&key, address, "123456"), of(&key, address, "123 456"));
+        assert_ne!(of(&key, address, "123456"), of(&key, address, "123457"));
+        assert_ne!(
+            of(&key, address, "123456"),
+            of(&key, "other@example.com", "123456")
+        );
+        assert_ne!(
+            of(&key, address, "123456"),
+            of(&other_key, address, "123456")
+        );
+        assert_eq!(of(&key, address, "123456").len(), 64);
+        assert!(!format!("{key:?}").contains('1'));
     }
 }

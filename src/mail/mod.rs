@@ -12,6 +12,7 @@
 
 pub mod message;
 pub mod newsletters;
+pub mod sealed;
 pub mod sender;
 
 use std::sync::Arc;
@@ -19,11 +20,14 @@ use std::sync::Arc;
 use diesel::QueryResult;
 use tokio::sync::Notify;
 
+use actix_web::cookie::Key;
+
 use crate::config::Settings;
 use crate::db::email_tokens::{self, Purpose};
 use crate::db::{email_sign_ins, outbox, Conn};
-use crate::domain::sign_in_code;
-use crate::session::token;
+use crate::domain::sign_in_code::{self, CodeKey};
+use crate::session::{secret, token};
+use sealed::Sealer;
 
 /// What queueing needs from the settings.
 #[derive(Debug, Clone)]
@@ -45,6 +49,11 @@ pub struct MailSettings {
 /// sender once they are committed.
 pub struct Outbox {
     pub settings: MailSettings,
+    /// Seals what is queued (`sealed`): a waiting message's link or code
+    /// is no one's to read in a copy of the database.
+    sealer: Sealer,
+    /// Keys what is stored of a sign-in code.
+    codes: CodeKey,
     wake: Arc<Notify>,
     /// The newsletters' sender's ([`newsletters`]).
     newsletters: Arc<Notify>,
@@ -71,8 +80,12 @@ pub struct Recipient<'a> {
 }
 
 impl Outbox {
-    pub fn new(settings: &Settings) -> Outbox {
+    /// An outbox for `settings`, its keys derived from the server's
+    /// secret `key`.
+    pub fn new(settings: &Settings, key: &Key) -> Outbox {
         Outbox {
+            sealer: Sealer::new(&secret::derived_key(key, "tollgate outbox v1")),
+            codes: CodeKey(secret::derived_key(key, "tollgate sign-in codes v1")),
             settings: MailSettings {
                 app_url: settings.app_url.clone(),
                 max_per_address_per_hour: settings.mail_max_per_address_per_hour,
@@ -96,6 +109,17 @@ impl Outbox {
     /// The handle the sender waits on.
     pub fn waker(&self) -> Arc<Notify> {
         self.wake.clone()
+    }
+
+    /// What is stored of sign-in `code` sent to the address whose key is
+    /// `email_key`, and what a typed code is compared by.
+    pub fn code_digest(&self, email_key: &str, code: &str) -> String {
+        sign_in_code::digest(&self.codes, email_key, code)
+    }
+
+    /// The text a queued message's stored `subject` or `body` holds.
+    pub fn open(&self, stored: &str) -> Result<String, sealed::Unopenable> {
+        self.sealer.open(stored)
     }
 
     /// Tells the newsletters' sender that a newsletter may be due: after
@@ -155,7 +179,7 @@ impl Outbox {
             return Ok(false);
         }
         let notice = message::notice(kind, to.username);
-        enqueue(conn, now, to.email, to.email_key, &notice)?;
+        self.enqueue(conn, now, to.email, to.email_key, &notice)?;
         Ok(true)
     }
 
@@ -167,8 +191,8 @@ impl Outbox {
             return Ok(false);
         }
         // The link's token as the other links' (256 bits); the code is
-        // for typing. Both exist in plain only in the queued message and
-        // the recipient's mailbox.
+        // for typing. Both exist in plain only in the recipient's mailbox
+        // (the queued message is sealed).
         let plain = token::generate();
         let code = sign_in_code::generate();
         let ttl = self.settings.sign_in_ttl;
@@ -176,7 +200,7 @@ impl Outbox {
             conn,
             &email_sign_ins::NewSignIn {
                 token_hash: &token::hash(&plain),
-                code_hash: &sign_in_code::digest(to.email_key, &code),
+                code_hash: &self.code_digest(to.email_key, &code),
                 email: to.email,
                 email_key: to.email_key,
                 stay_signed_in: to.stay_signed_in,
@@ -189,7 +213,7 @@ impl Outbox {
             None => message::SignInFor::NewAccount,
         };
         let rendered = message::sign_in(&self.settings.app_url, &plain, &code, whom, ttl);
-        enqueue(conn, at, to.email, to.email_key, &rendered)?;
+        self.enqueue(conn, at, to.email, to.email_key, &rendered)?;
         Ok(true)
     }
 
@@ -213,8 +237,8 @@ impl Outbox {
             return Ok(false);
         }
         // 256 random bits, base64url; only the hash is stored with the
-        // token. The plain token exists only in the queued message (blanked
-        // once it is delivered) and in the recipient's mailbox.
+        // token. The plain token exists only in the queued message (sealed,
+        // and blanked once it is delivered) and in the recipient's mailbox.
         let plain = token::generate();
         let settings = &self.settings;
         let (ttl, rendered) = match purpose {
@@ -238,28 +262,29 @@ impl Outbox {
                 expires_at: now + ttl,
             },
         )?;
-        enqueue(conn, now, to.email, to.email_key, &rendered)?;
+        self.enqueue(conn, now, to.email, to.email_key, &rendered)?;
         Ok(true)
     }
-}
 
-/// Puts `rendered` in the outbox for `email` (whose key is `email_key`),
-/// in the caller's transaction.
-fn enqueue(
-    conn: &mut Conn,
-    now: i64,
-    email: &str,
-    email_key: &str,
-    rendered: &message::Rendered,
-) -> QueryResult<()> {
-    outbox::insert(
-        conn,
-        &outbox::NewMessage {
-            recipient: email,
-            recipient_key: email_key,
-            subject: &rendered.subject,
-            body: &rendered.body,
-            now,
-        },
-    )
+    /// Puts `rendered` in the outbox for `email` (whose key is
+    /// `email_key`), sealed, in the caller's transaction.
+    fn enqueue(
+        &self,
+        conn: &mut Conn,
+        now: i64,
+        email: &str,
+        email_key: &str,
+        rendered: &message::Rendered,
+    ) -> QueryResult<()> {
+        outbox::insert(
+            conn,
+            &outbox::NewMessage {
+                recipient: email,
+                recipient_key: email_key,
+                subject: &self.sealer.seal(&rendered.subject),
+                body: &self.sealer.seal(&rendered.body),
+                now,
+            },
+        )
+    }
 }

@@ -19,6 +19,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use actix_web::cookie::Key;
 use anyhow::Context;
 use lettre::message::header::ContentTransferEncoding;
 use lettre::message::{Body, Mailbox, MultiPart};
@@ -224,6 +225,7 @@ enum Outcome {
 impl Sender {
     pub fn new(
         settings: &Settings,
+        key: &Key,
         pool: Pool,
         clock: Clock,
         wake: Arc<Notify>,
@@ -234,7 +236,7 @@ impl Sender {
             transport: Transport::from_settings(settings, 1)?,
             from: mail_from(settings)?,
             wake,
-            queue: Arc::new(Outbox::new(settings)),
+            queue: Arc::new(Outbox::new(settings, key)),
         })
     }
 
@@ -431,14 +433,19 @@ impl Sender {
             .recipient
             .parse::<Mailbox>()
             .context("the recipient is not an address the mail library accepts")?;
+        // Sealed while it waited (`mail::sealed`); a key that cannot open
+        // it (the server's secret changed meanwhile) never will.
+        let subject = self.queue.open(&claimed.subject)?;
+        let body = self.queue.open(&claimed.body)?;
         // Plain text, and an HTML alternative made from it.
+        let html = message::html_of(&body);
         Ok(Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(claimed.subject.clone())
+            .subject(subject)
             .multipart(MultiPart::alternative_plain_html(
-                body_of(claimed.body.clone()),
-                body_of(message::html_of(&claimed.body)),
+                body_of(body),
+                body_of(html),
             ))?)
     }
 }

@@ -21,7 +21,7 @@ use crate::auth::Account;
 use crate::db::email_sign_ins::{self, Spent};
 use crate::db::forgot_requests::Asked;
 use crate::db::{self, users};
-use crate::domain::{sign_in_code, Email, Lifetimes, Requester, User};
+use crate::domain::{Email, Lifetimes, Requester, User};
 use crate::error::ApiError;
 use crate::session::token;
 use crate::state::AppState;
@@ -163,7 +163,7 @@ async fn by_code(
     let email_key = email.key();
     // No username to lock: the turns are taken by the address.
     let key = format!("@{email_key}");
-    let digest = sign_in_code::digest(&email_key, &code);
+    let digest = state.mail.code_digest(&email_key, &code);
     let by = finish.by.clone();
     let pool = state.pool.clone();
     let now = state.clock.now();

@@ -61,3 +61,15 @@ fn load_or_create(path: &Path) -> anyhow::Result<String> {
         Err(e) => Err(e).with_context(|| format!("cannot create {}", path.display())),
     }
 }
+
+/// A 32-byte key for one `purpose` (`"tollgate outbox v1"`), derived from
+/// the server's secret by HKDF-SHA256: each use of the secret (signing
+/// cookies, sealing the outbox, keying sign-in codes) has a key of its own,
+/// and none reveals another.
+pub fn derived_key(key: &Key, purpose: &str) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    hkdf::Hkdf::<sha2::Sha256>::new(None, key.master())
+        .expand(purpose.as_bytes(), &mut out)
+        .expect("32 bytes is a valid HKDF-SHA256 length");
+    out
+}

@@ -477,3 +477,46 @@ async fn opening_the_link_spends_nothing_and_bad_input_is_a_clear_4xx() {
     assert_error(refused, StatusCode::TOO_MANY_REQUESTS, "too_many_requests").await;
 }
 }
+
+#[derive(diesel::QueryableByName)]
+struct CodeHash {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    code_hash: String,
+}
+
+backend_test! {
+async fn a_stored_code_is_keyed_with_the_servers_secret() {
+    use sha2::{Digest, Sha256};
+    let Some((smtp, app)) = app_with_smtp(&[]).await else { return };
+    assert_eq!(ask(&app, &app.client(), "dana@example.com").await.status(), StatusCode::ACCEPTED);
+    let (_, code) = link_and_code(&nth_sign_in(&smtp, "dana@example.com", 1).await);
+
+    let stored: Vec<CodeHash> = diesel::RunQueryDsl::load(
+        diesel::sql_query("SELECT code_hash FROM email_sign_ins"),
+        &mut app.db(),
+    )
+    .unwrap();
+    assert_eq!(stored.len(), 1);
+    // What a copy of the database would let anyone try a million codes
+    // against: no unkeyed hash of the code, with or without its address.
+    let unkeyed = |parts: &[&[u8]]| {
+        let mut hasher = Sha256::new();
+        for part in parts {
+            hasher.update(part);
+        }
+        hex::encode(hasher.finalize())
+    };
+    let key = b"dana@example.com";
+    for guess in [
+        unkeyed(&[code.as_bytes()]),
+        unkeyed(&[key, b"\0", code.as_bytes()]),
+        unkeyed(&[key, code.as_bytes()]),
+    ] {
+        assert_ne!(stored[0].code_hash, guess);
+    }
+    assert!(!stored[0].code_hash.contains(&code));
+    // And the code still signs in where it is typed.
+    let signed_in = verify(&app, &app.client(), json!({"email": "dana@example.com", "code": code})).await;
+    assert_eq!(signed_in.status(), StatusCode::CREATED);
+}
+}

@@ -115,13 +115,14 @@ pub fn claim(conn: &mut Conn, now: i64, lease_until: i64, limit: i64) -> QueryRe
     }
 }
 
-/// Done: delivered (`failure` is `None`) or given up, and why. The body,
-/// which holds a link's token, is blanked; the row stays an hour for the
-/// per-address limit.
+/// Done: delivered (`failure` is `None`) or given up, and why. The subject
+/// and body, which hold a link's token or a code (sealed), are blanked; the
+/// row stays an hour for the per-address limit.
 pub fn finish(conn: &mut Conn, id: i64, failure: Option<&str>) -> QueryResult<()> {
     diesel::update(outbox::table.find(id))
         .set((
             outbox::state.eq(if failure.is_none() { "sent" } else { "failed" }),
+            outbox::subject.eq(""),
             outbox::body.eq(""),
             outbox::failure.eq(failure),
         ))

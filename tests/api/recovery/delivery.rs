@@ -102,6 +102,44 @@ async fn mail_queued_while_smtp_is_down_is_delivered_once_when_it_is_back() {
 }
 
 backend_test! {
+async fn a_waiting_message_holds_no_link_or_code_in_clear() {
+    if !smtp::available() {
+        return;
+    }
+    let port = free_port();
+    let url = smtp::smtp_url(port);
+    let app = spawn_app_with(&[("SMTP_URL", url.as_str())]).await;
+    // A verification link, a reset link and a sign-in link and code, all
+    // waiting for a mail server that is not there yet.
+    app.user("alice").email(Some("alice@example.com")).register().await;
+    assert_eq!(app.forgot_password("alice@example.com").await.status(), StatusCode::ACCEPTED);
+    let asked = app.post_json(&app.client(), "/login/email", &serde_json::json!({"email": "carol@example.com"})).await;
+    assert_eq!(asked.status(), StatusCode::ACCEPTED);
+    eventually(|| outbox(&app).len() >= 3 && outbox(&app).iter().all(|m| m.attempts >= 1)).await;
+    let waiting = outbox(&app);
+    assert_eq!(waiting.len(), 3, "{waiting:?}");
+    for message in &waiting {
+        assert_eq!(message.state, "pending");
+        for text in [&message.subject, &message.body] {
+            assert!(text.starts_with("sealed:v1:"), "{text}");
+            assert!(!text.contains("token=") && !text.contains("http"), "{text}");
+        }
+    }
+
+    // The server comes: each is opened, delivered whole, and blanked.
+    let smtp = SmtpServer::start_on(port).await;
+    app.advance_clock(60);
+    let messages = wait_for_messages(&smtp, 3).await;
+    let link = messages.iter().find_map(|m| m.token("/verify-email")).expect("a verification link");
+    assert_eq!(app.verify_email(&link).await.status(), StatusCode::NO_CONTENT);
+    assert!(messages.iter().any(|m| m.token("/reset-password").is_some()));
+    assert!(messages.iter().any(|m| m.token("/login/email").is_some() && m.subject().chars().any(|c| c.is_ascii_digit())));
+    eventually(|| outbox(&app).iter().all(|m| m.state == "sent")).await;
+    assert!(outbox(&app).iter().all(|m| m.subject.is_empty() && m.body.is_empty()));
+}
+}
+
+backend_test! {
 async fn a_message_that_keeps_failing_is_given_up_after_a_day() {
     let port = free_port();
     let url = smtp::smtp_url(port);

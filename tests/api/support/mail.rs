@@ -113,6 +113,8 @@ pub struct OutboxRow {
     #[diesel(sql_type = diesel::sql_types::Integer)]
     pub attempts: i32,
     #[diesel(sql_type = diesel::sql_types::Text)]
+    pub subject: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
     pub body: String,
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub created_at: i64,
@@ -126,7 +128,7 @@ pub struct OutboxRow {
 /// The outbox, oldest message first.
 pub fn outbox(app: &TestApp) -> Vec<OutboxRow> {
     diesel::sql_query(
-        "SELECT state, attempts, body, created_at, next_attempt_at, failure FROM outbox ORDER BY id",
+        "SELECT state, attempts, subject, body, created_at, next_attempt_at, failure FROM outbox ORDER BY id",
     )
     .load(&mut app.db())
     .unwrap()
