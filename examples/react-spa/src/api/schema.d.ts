@@ -19,7 +19,12 @@ export interface paths {
          *     The username is unique case-insensitively and kept as typed. The
          *     password is 8–72 bytes of UTF-8 (never truncated), has no NUL
          *     character, is not one of the commonly used passwords, and does not
-         *     contain the username (case-insensitively). An optional `email`
+         *     contain the username (case-insensitively). Every password, here
+         *     and wherever one is asked for, is taken in RFC 8265's form
+         *     (OpaqueString: non-ASCII spaces become U+0020, then Unicode NFC)
+         *     before any rule, hash or comparison, so the same characters typed
+         *     on another system are the same password; the byte limits apply to
+         *     that form. An optional `email`
          *     (`null` or absent: none) is kept unverified and sent a verification
          *     link; any number of accounts may hold one address unverified, so
          *     this never reveals whether another account uses it.
@@ -194,12 +199,13 @@ export interface paths {
          *     made valid and unique. A disabled account: `403 account_disabled`.
          *
          *     An unknown, used or expired token is `400 invalid_token`. A wrong
-         *     code is `401 invalid_code` and counts as a failed login for the
-         *     account holding the address (`LOGIN_MAX_FAILURES`, then
-         *     `429 too_many_attempts`) and for the client network
-         *     (`LOGIN_MAX_FAILURES_PER_IP`, then `429 too_many_requests`); the
-         *     fifth wrong code for an address ends its requests, links included.
-         *     A code for an address with no live request is `401 invalid_code`.
+         *     code is `401 invalid_code` and counts toward the client network's
+         *     failed logins (`LOGIN_MAX_FAILURES_PER_IP`, then
+         *     `429 too_many_requests`), never toward an account's username
+         *     lockout: the answers are the same whether or not an account holds
+         *     the address. The fifth wrong code for an address ends its
+         *     requests, links included, alike for an address nobody holds. A
+         *     code for an address with no live request is `401 invalid_code`.
          */
         post: operations["emailSignInVerify"];
         delete?: never;
@@ -628,6 +634,12 @@ export interface paths {
          *     again counts once. Past the link's days: `410 gift_expired`; a new
          *     reader past `GIFT_MAX_READERS`: `410 gift_exhausted`; an unknown
          *     or revoked token, or a post readers can no longer see: `404`.
+         *     As for `/blog/{id}`, a `HEAD` (what a `GET` would get) and a
+         *     request whose `Sec-Fetch-Dest` is present and not `empty`
+         *     (`403 forbidden_origin`) count no reader and set no cookie:
+         *     nothing was delivered to a script. Only `/gift/{token}` itself is
+         *     public; any other path under `/gift/` is an unknown path (`401`
+         *     anonymously).
          *     A registration from a browser that opened a gift in the 30 days
          *     before is credited to that gift and its post.
          */
@@ -660,7 +672,9 @@ export interface paths {
          * Write a new post (a draft)
          * @description A new draft by the caller. The Markdown `body` is rendered to
          *     sanitized `html` now, once; the `excerpt`, when none is given, is
-         *     derived from the body; the `slug`, when none is given, from the
+         *     derived from the body (for a `metered` or `premium` post, at most
+         *     the first half of its text, cut at a word, so that it never gives
+         *     the post away); the `slug`, when none is given, from the
          *     title, made unique with `-2`, `-3`, …. A given slug that another
          *     post has → `409 slug_taken`. Bodies up to 256 KiB. Saving costs
          *     time in proportion to the body's size: a body nested deeper than
@@ -1368,7 +1382,10 @@ export interface paths {
          *     paywall can show the offer before sign-in. Read from Stripe at most
          *     once an hour per instance and kept: within the hour a Stripe outage
          *     changes nothing; past it, with Stripe unreachable,
-         *     `502 billing_unavailable`. `501` with billing off.
+         *     `502 billing_unavailable`. While the prices are being read, every
+         *     caller waits for that one read, and a failed read is answered
+         *     `502` at once for 30 s before Stripe is asked again. `501` with
+         *     billing off.
          */
         get: operations["billingPrices"];
         put?: never;
@@ -1405,6 +1422,14 @@ export interface paths {
          *     only those asking for the same price and code share it (they get the
          *     same session). The same checkout asked for again within the minute
          *     (or while its trial is held) is the same session.
+         *
+         *     At most `PROMOTION_CODE_TRIES_PER_HOUR` promotion codes are looked
+         *     up per user and per client network an hour: past either,
+         *     `429 too_many_requests` with `Retry-After`, and Stripe is not
+         *     asked. When one of the user's sessions completes, their other open
+         *     ones are expired; a second live subscription that still arises is
+         *     cancelled at Stripe and refunded. A customer Stripe no longer has
+         *     is forgotten and a new one made.
          */
         post: operations["billingCheckout"];
         delete?: never;
@@ -1530,7 +1555,10 @@ export interface paths {
          * Set, change or remove the account's email address
          * @description Sets the address (unverified) and sends a verification message to
          *     it; `null` removes it; the same unverified address again sends a new
-         *     link. Any number of accounts may hold one address unverified, so
+         *     link. An address is the bare address only (no name, comment or
+         *     list), with a dot-atom local part (a quoted one such as
+         *     `"a"@example.com` is `422`) and a domain name (an address literal
+         *     such as `a@[127.0.0.1]` is `422`). Any number of accounts may hold one address unverified, so
          *     this never reveals whether another account uses it. Needs the
          *     password (`401 invalid_credentials` when wrong, and it counts
          *     towards the login lockout: once locked, `429 too_many_attempts`).
@@ -2189,7 +2217,15 @@ export interface components {
             /** @description Stripe's status (active, trialing, past_due, canceled, unpaid, incomplete, ...). */
             status: string;
             current_period_end: components["schemas"]["Timestamp"] | null;
+            /**
+             * @description Whether an end is scheduled, whichever way Stripe scheduled it
+             *     (`cancel_at_period_end`, or a `cancel_at` time, as the billing
+             *     portal and newer API versions do), at the period's end or
+             *     before it.
+             */
             cancel_at_period_end: boolean;
+            /** @description When the scheduled end is; `null` while it renews. */
+            cancel_at: components["schemas"]["Timestamp"] | null;
             /**
              * @description The `name` (as in `GET /billing/prices`) of the price the
              *     subscription is on; `null` for a price this server does not sell.
@@ -2834,7 +2870,7 @@ export interface components {
              *     `registered` event).
              * @enum {string}
              */
-            kind: "registered" | "login" | "login_failed" | "login_locked" | "logout" | "session_revoked" | "password_changed" | "password_reset_requested" | "password_reset" | "email_changed" | "email_verified" | "plan_changed" | "role_changed" | "account_disabled" | "account_enabled" | "paywall" | "two_factor_enabled" | "two_factor_disabled" | "recovery_codes_regenerated" | "recovery_code_used" | "passkey_added" | "passkey_removed" | "identity_linked" | "identity_unlinked" | "gift_created" | "newsletter_subscribed" | "newsletter_unsubscribed";
+            kind: "registered" | "login" | "login_failed" | "login_locked" | "logout" | "session_revoked" | "password_changed" | "password_reset_requested" | "password_reset" | "email_changed" | "email_verified" | "plan_changed" | "role_changed" | "account_disabled" | "account_enabled" | "paywall" | "two_factor_enabled" | "two_factor_disabled" | "recovery_codes_regenerated" | "recovery_code_used" | "passkey_added" | "passkey_removed" | "identity_linked" | "identity_unlinked" | "gift_created" | "newsletter_subscribed" | "newsletter_unsubscribed" | "subscription_duplicate_cancelled";
             /** @description The client IP of the request that caused it; `null` for the CLI, webhooks and an admin's changes. */
             ip: string | null;
             /** @description The `User-Agent` of the request that caused it; `null` for the CLI, webhooks and an admin's changes. */
@@ -6603,6 +6639,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
             501: components["responses"]["BillingNotConfigured"];
             502: components["responses"]["BillingUnavailable"];

@@ -210,7 +210,8 @@ export default function Account({ onAuthLost }: { onAuthLost: OnAuthLost }) {
  */
 function Subscription({ sub, price }: { sub: NonNullable<AccountData["subscription"]>; price: Price | undefined }) {
   const trialUntil = sub.status === "trialing" ? sub.trial_end : null;
-  const end = sub.current_period_end;
+  // A scheduled end (cancel_at) may come before the period's end.
+  const end = sub.cancel_at ?? sub.current_period_end;
   return (
     <p data-testid="subscription" data-status={sub.status}>
       Subscription: <strong>{sub.status.replace("_", " ")}</strong>

@@ -33,6 +33,7 @@ const LABELS: Record<AccountEvent["kind"], string> = {
   identity_linked: "Sign-in provider linked",
   identity_unlinked: "Sign-in provider unlinked",
   gift_created: "Gift link made",
+  subscription_duplicate_cancelled: "Second subscription cancelled and refunded",
 };
 
 /** "2 minutes ago", "3 days ago", "just now". */
