@@ -385,31 +385,18 @@ async fn head_works_wherever_get_does() {
 const COMPOSED: &str = "Ma\u{f1}ana-\u{c7}af\u{e9}-92!";
 const DECOMPOSED: &str = "Man\u{303}ana-C\u{327}afe\u{301}-92!";
 
-async fn register_with(
-    app: &crate::support::TestApp,
-    username: &str,
-    password: &str,
-) -> reqwest::Response {
-    app.post_json(
-        &app.client(),
-        "/register",
-        &json!({"username": username, "password": password}),
-    )
-    .await
-}
-
 backend_test! {
 async fn a_password_typed_on_another_system_is_the_same_password() {
     let app = spawn_app().await;
-    assert_eq!(register_with(&app, "Zed", COMPOSED).await.status(), StatusCode::CREATED);
-    assert_eq!(register_with(&app, "Kim", DECOMPOSED).await.status(), StatusCode::CREATED);
+    assert_eq!(app.register_with_password(&app.client(), "Zed", COMPOSED).await.status(), StatusCode::CREATED);
+    assert_eq!(app.register_with_password(&app.client(), "Kim", DECOMPOSED).await.status(), StatusCode::CREATED);
     for (user, typed) in [("Zed", DECOMPOSED), ("Zed", COMPOSED), ("Kim", COMPOSED), ("Kim", DECOMPOSED)] {
         assert_eq!(app.login(&app.client(), user, typed).await.status(), StatusCode::OK, "{user}");
     }
     // A phone's no-break space is a space; case and full-width letters are
     // not folded, so nothing else signs in.
     let spaced = "horse battery staple 92";
-    assert_eq!(register_with(&app, "Cyd", spaced).await.status(), StatusCode::CREATED);
+    assert_eq!(app.register_with_password(&app.client(), "Cyd", spaced).await.status(), StatusCode::CREATED);
     let nbsp = spaced.replace(' ', "\u{a0}");
     assert_eq!(app.login(&app.client(), "Cyd", &nbsp).await.status(), StatusCode::OK);
     for wrong in ["HORSE BATTERY STAPLE 92", "horse battery staple \u{ff19}\u{ff12}"] {
@@ -424,7 +411,7 @@ async fn a_password_typed_on_another_system_is_the_same_password() {
 backend_test! {
 async fn a_password_stored_as_typed_signs_in_and_is_stored_again_prepared() {
     let app = spawn_app().await;
-    assert_eq!(register_with(&app, "Zed", COMPOSED).await.status(), StatusCode::CREATED);
+    assert_eq!(app.register_with_password(&app.client(), "Zed", COMPOSED).await.status(), StatusCode::CREATED);
     // As a release before the rule stored it: the decomposed text, hashed as typed.
     let legacy = bcrypt::hash(DECOMPOSED.as_bytes(), 4).unwrap();
     crate::support::db::execute(&app, &format!("UPDATE users SET password_hash = '{legacy}'"));

@@ -172,12 +172,8 @@ async fn bodies_of_up_to_16_kib_are_read_in_full() {
 // ---------------------------------------------------------- register rules
 
 async fn register_with(app: &TestApp, username: &str, password: &str) -> Response {
-    app.post_json(
-        &app.client(),
-        "/register",
-        &json!({"username": username, "password": password}),
-    )
-    .await
+    app.register_with_password(&app.client(), username, password)
+        .await
 }
 
 backend_test! {

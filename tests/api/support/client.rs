@@ -120,10 +120,21 @@ impl TestApp {
 
     /// `POST /register` with [`PASSWORD`].
     pub async fn register(&self, client: &Client, username: &str) -> Response {
+        self.register_with_password(client, username, PASSWORD)
+            .await
+    }
+
+    /// `POST /register` with `password`.
+    pub async fn register_with_password(
+        &self,
+        client: &Client,
+        username: &str,
+        password: &str,
+    ) -> Response {
         self.post_json(
             client,
             "/register",
-            &json!({"username": username, "password": PASSWORD}),
+            &json!({"username": username, "password": password}),
         )
         .await
     }
