@@ -68,3 +68,24 @@ fn is_unavailable(err: &diesel::result::Error) -> bool {
         _ => false,
     }
 }
+
+/// Whether `err` says that the connection itself is gone.
+pub(super) fn is_connection_lost(err: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match err {
+        Error::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _,
+        ) => true,
+        // The driver reports a lost link (no answer from the server at
+        // all) as UnableToSendCommand, above; a server that ends the
+        // session says so in an error of its own (57P01 and kin).
+        Error::DatabaseError(_, info) => [
+            "terminating connection",
+            "the database system is shutting down",
+        ]
+        .iter()
+        .any(|m| info.message().contains(m)),
+        _ => false,
+    }
+}

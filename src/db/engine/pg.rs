@@ -92,7 +92,7 @@ impl PgConn {
     /// Whether a statement since the connection opened found it dead: the
     /// server gone, or ending the session. The pool then replaces it, and
     /// work that is safe to repeat runs again on another
-    /// (`engine::connection::lost`).
+    /// (`engine::error::is_connection_lost`).
     pub fn lost(&self) -> bool {
         self.lost
     }
@@ -363,7 +363,7 @@ impl PgConn {
     /// [`PgConn::pipelined`] answered.
     pub fn noted<T>(&mut self, answer: QueryResult<T>) -> QueryResult<T> {
         if let Err(e) = &answer {
-            self.lost |= super::connection::is_connection_lost(e);
+            self.lost |= super::error::is_connection_lost(e);
         }
         answer
     }
@@ -419,7 +419,7 @@ impl<'conn, 'query> Iterator for Rows<'conn, 'query> {
     fn next(&mut self) -> Option<Self::Item> {
         let row = self.runtime.block_on(self.stream.next());
         if let Some(Err(e)) = &row {
-            *self.lost |= super::connection::is_connection_lost(e);
+            *self.lost |= super::error::is_connection_lost(e);
         }
         row
     }
@@ -449,7 +449,7 @@ impl LoadConnection for PgConn {
                 lost,
             }),
             Err(e) => {
-                *lost |= super::connection::is_connection_lost(&e);
+                *lost |= super::error::is_connection_lost(&e);
                 Err(e)
             }
         }
