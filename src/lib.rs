@@ -11,14 +11,15 @@
 //! | [`middleware`] | Access log, contract headers, JSON errors, cross-site defences, the guard. |
 //! | [`routes`] | The HTTP handlers, one file per resource, and the route table. |
 //! | [`import`] | `tollgate import`: posts moved in from Markdown files with YAML front matter. |
-//! | [`accounts`] | What several routes do to an account alike: finish a sign-in, keep a way in, confirm the owner, notices, the Account object. |
+//! | [`accounts`] | What happens to a member, one function each for every caller (join, plan, role, disable, leave, a Stripe event), and what several routes do to an account alike: finish a sign-in, keep a way in, confirm the owner, notices, the Account object. |
+//! | [`publishing`] | What happens to a post, one function each (save, import, delete), with the newsletter it starts or stops. |
 //! | [`state`] | `AppState`: what handlers and middleware reach through `web::Data`. |
 //! | [`mail`] | Email: messages queued in the outbox with their tokens, and the background sender that delivers them. |
 //! | [`auth`] | Password hashing off the async workers, and the login lockout. |
 //! | [`session`] | Session tokens, the session lookup, and actix-session's cookie store. |
 //! | [`billing`] | Stripe: the webhook signature check and the API client. |
 //! | [`error`] | `ApiError`, the only place statuses and codes are chosen. |
-//! | [`db`] | Storage: the engine (pool, backend choice, batching, read-ahead, migrations) and one module of queries per table; database results only, nothing of HTTP. |
+//! | [`db`] | Storage: the engine (pool, backend choice, batching, read-ahead, migrations) one module of queries per table (each a leaf: it names no other table's module), and the rows their joins share; database results only, nothing of HTTP. |
 //! | [`domain`] | Pure rules: usernames, passwords, the paywall, session lifetimes. |
 //! | [`client_ip`] | The client IP behind TRUSTED_PROXIES, and its extractor. |
 //! | [`clock`] | The app's clock, which tests move instead of sleeping. |
@@ -41,6 +42,7 @@ pub mod logging;
 pub mod mail;
 pub mod metrics;
 pub mod middleware;
+pub mod publishing;
 pub mod routes;
 pub mod session;
 pub mod startup;

@@ -4,11 +4,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use tollgate::accounts::grants::{self, Giver};
+use tollgate::accounts::members::{self, PlanChange, Source};
 use tollgate::config::{self, Settings};
 use tollgate::db;
 use tollgate::domain::username::username_key;
-use tollgate::domain::{EventKind, Plan, Requester, Role};
+use tollgate::domain::{Plan, Role};
+use tollgate::error::ApiError;
 use tollgate::startup::Application;
 
 #[derive(Parser)]
@@ -233,27 +234,9 @@ fn set_plan(settings: &Settings, username: &str, plan: PlanArg) -> anyhow::Resul
         PlanArg::Free => Plan::Free,
         PlanArg::Premium => Plan::Premium,
     };
-    let mut granted = None;
-    change_user(settings, username, |conn, user, now| {
-        granted = Plan::running_grant(user.premium_until, now);
-        let from = user.stored_plan();
-        if from != plan {
-            db::users::set_plan(conn, user.id, plan, now)?;
-            let detail = serde_json::json!({
-                "from": from.as_str(),
-                "to": plan.as_str(),
-                "source": "cli",
-            });
-            db::events::record(
-                conn,
-                now,
-                user.id,
-                EventKind::PlanChanged,
-                &Requester::NOBODY,
-                detail,
-            )?;
-        }
-        Ok(())
+    let granted = change_user(settings, username, |conn, user, now| {
+        members::change_plan(conn, now, user.id, PlanChange::Stored(plan), Source::Cli)?;
+        Ok(Plan::running_grant(user.premium_until, now))
     })?;
     println!("{username} is now on the {} plan", plan.as_str());
     if let (Plan::Free, Some(until)) = (plan, granted) {
@@ -269,7 +252,9 @@ fn grant_premium(settings: &Settings, username: &str, until: i64) -> anyhow::Res
         anyhow::bail!("--until must be in the future");
     }
     change_user(settings, username, |conn, user, now| {
-        grants::set(conn, now, user, Some(until), Giver::Cli).map(|_| ())
+        let grant = PlanChange::Grant(Some(until));
+        members::change_plan(conn, now, user.id, grant, Source::Cli)?;
+        Ok(())
     })?;
     let until = tollgate::time::format(tollgate::time::from_unix(until));
     println!("{username} is premium until {until}");
@@ -282,27 +267,15 @@ fn set_role(settings: &Settings, username: &str, role: RoleArg) -> anyhow::Resul
         RoleArg::Author => Role::Author,
         RoleArg::Admin => Role::Admin,
     };
-    change_user(settings, username, |conn, user, now| {
-        let from = user.role();
-        if from != role {
-            db::users::set_role(conn, user.id, role)?;
-            // `by` is the admin who changed it; nobody, from the CLI.
-            let detail = serde_json::json!({
-                "from": from.as_str(),
-                "to": role.as_str(),
-                "by": null,
-            });
-            db::events::record(
-                conn,
-                now,
-                user.id,
-                EventKind::RoleChanged,
-                &Requester::NOBODY,
-                detail,
-            )?;
+    let changed = change_user(settings, username, |conn, user, now| {
+        members::change_role(conn, now, user.id, role, Source::Cli)
+    });
+    if let Err(e) = &changed {
+        if matches!(e.downcast_ref(), Some(ApiError::LastAdmin)) {
+            anyhow::bail!("{username} is the last enabled admin: make another admin first");
         }
-        Ok(())
-    })?;
+    }
+    changed?;
     let article = if role == Role::Reader { "a" } else { "an" };
     println!("{username} is now {article} {}", role.as_str());
     Ok(())
@@ -332,27 +305,23 @@ fn import(settings: &Settings, paths: &[PathBuf]) -> anyhow::Result<tollgate::im
 }
 
 /// Runs `change` on the user named `username` (any case) in one
-/// transaction with the events it records, after applying any pending
-/// migrations; an error naming the user when there is none. A change to
-/// what the user has already should change and record nothing.
-fn change_user(
+/// transaction with all it records, after applying any pending
+/// migrations; an error naming the user when there is none. The change
+/// itself is `accounts::members`', as it is for every other caller.
+fn change_user<T>(
     settings: &Settings,
     username: &str,
-    change: impl FnOnce(&mut db::Conn, &db::users::UserRow, i64) -> diesel::QueryResult<()>,
-) -> anyhow::Result<()> {
+    change: impl FnOnce(&mut db::Conn, &db::users::UserRow, i64) -> Result<T, ApiError>,
+) -> anyhow::Result<T> {
     let mut conn = db::connect_one(settings)?;
     db::migrate(&mut conn)?;
     let key = username_key(username);
     let now = tollgate::clock::Clock::system().now();
-    let found = db::write_transaction(&mut conn, |conn| {
+    let changed = db::write_transaction(&mut conn, |conn| {
         let Some(user) = db::users::find_by_key(conn, &key)? else {
-            return Ok::<_, diesel::result::Error>(false);
+            return Ok::<_, ApiError>(None);
         };
-        change(conn, &user, now)?;
-        Ok(true)
+        change(conn, &user, now).map(Some)
     })?;
-    if !found {
-        anyhow::bail!("no user named {username:?}");
-    }
-    Ok(())
+    changed.ok_or_else(|| anyhow::anyhow!("no user named {username:?}"))
 }

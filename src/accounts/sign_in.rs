@@ -16,6 +16,7 @@ use actix_session::Session;
 use actix_web::HttpResponse;
 use serde_json::json;
 
+use super::members;
 use crate::db::{
     self, email_sign_ins, events, gifts, passkeys, sessions, throttle, two_factor, users,
 };
@@ -135,7 +136,7 @@ pub fn new_passwordless(
             continue;
         }
         // An empty hash is an account without a password.
-        if let Some(user) = users::insert_in_savepoint(conn, &name, "", now)? {
+        if let Some(user) = members::register_in_savepoint(conn, now, &name, "")? {
             return Ok(Some(user));
         }
     }

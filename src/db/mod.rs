@@ -19,6 +19,7 @@
 pub mod engine;
 pub mod listing;
 pub mod read_ahead;
+pub mod rows;
 pub mod schema;
 pub mod tables;
 

@@ -22,10 +22,11 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use crate::clock::Clock;
-use crate::db::posts::{self, Content, Imported, Refused, Whole};
+use crate::db::posts::{Content, Imported, Refused, Whole};
 use crate::db::{self, users, Conn};
 use crate::domain::post::{derive_excerpt, render, Slug};
 use crate::domain::username::username_key;
+use crate::publishing;
 use front_matter::{FilePost, Invalid};
 
 /// What an import run did, file by file.
@@ -186,7 +187,7 @@ fn store(conn: &mut Conn, post: &FilePost, now_micros: i64) -> Result<Imported, 
             author_id,
             published_at: post.published_at,
         };
-        match posts::import(conn, &whole, &post.slug, now_micros)? {
+        match publishing::import(conn, &whole, &post.slug, now_micros)? {
             Ok(imported) => Ok(imported),
             Err(Refused::SlugTaken) => Err(Failure::SlugTaken(post.slug.as_str().to_owned())),
             Err(Refused::Conflict) => Err(Failure::Conflict),

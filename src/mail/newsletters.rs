@@ -34,9 +34,9 @@ use super::sender::{
 };
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::db::newsletters::Subscriber;
 use crate::db::newsletters::{self, Claimed, Done};
 use crate::db::posts::PostContent;
-use crate::db::users::Subscriber;
 use crate::db::{self, posts, Pool};
 use crate::domain::post::Access;
 use crate::domain::Plan;

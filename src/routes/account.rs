@@ -7,6 +7,7 @@ use serde::Serialize;
 use super::body::{Fields, JsonObject};
 use super::extract::{Confirmed, SignedIn};
 use super::pagination::{pagination, Pagination};
+use crate::accounts::members;
 use crate::accounts::notices::send_notice;
 use crate::accounts::sign_in;
 use crate::accounts::view::AccountView;
@@ -283,7 +284,7 @@ pub async fn delete_account(
         // A sign-in by email asked for before would otherwise make a
         // new account for the address.
         sign_in::end_emailed(conn, user_id)?;
-        users::delete(conn, user_id, now)?;
+        members::delete(conn, now, user_id)?;
         // The name is free: its failures do not carry over to whoever
         // takes it next.
         throttle::clear(conn, &key)?;

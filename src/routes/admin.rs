@@ -8,8 +8,7 @@
 //! user's account (`detail.by`: the admin's username). Those events carry
 //! no IP or user agent: they are the admin's, not the user's, and the user
 //! reads them. No change may leave the site without an enabled admin
-//! (`409 last_admin`; `db::users::another_admin_than` makes admins' changes
-//! take turns on that question).
+//! (`409 last_admin`, which `accounts::members` checks for every caller).
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
@@ -18,10 +17,10 @@ use serde_json::{json, Value};
 use super::body::{Fields, JsonObject};
 use super::extract::{Admin, PathId};
 use super::pagination::{pagination, single, Pagination};
-use crate::accounts::grants::{self, Giver};
+use crate::accounts::members::{self, PlanChange, Source};
 use crate::accounts::notices::notify;
 use crate::accounts::ways_in::remove_keeping_one;
-use crate::db::{self, events, passkeys, sessions, two_factor, users};
+use crate::db::{self, events, passkeys, two_factor, users};
 use crate::domain::{EventKind, Plan, Requester, Role};
 use crate::error::ApiError;
 use crate::mail::message::Notice;
@@ -222,48 +221,20 @@ pub async fn edit(
 ) -> Result<HttpResponse, ApiError> {
     let change = change(&body.0, state.clock.now())?;
     let (row, now) = db::once(&state.pool, state.clock.now(), move |conn, now| {
-        let row = users::find_for_admin(conn, id)?.ok_or(ApiError::NotFound)?;
-        let role = Role::parse(&row.role).unwrap_or_default();
-        let plan = Plan::parse(&row.plan).unwrap_or(Plan::Free);
-        let new_role = change.role.unwrap_or(role);
-        let disabled = change.disabled.unwrap_or(row.disabled);
-        let was_admin = role == Role::Admin && !row.disabled;
-        let stays_admin = new_role == Role::Admin && !disabled;
-        if was_admin && !stays_admin && !users::another_admin_than(conn, id)? {
-            return Err(ApiError::LastAdmin);
+        // Each through the one function that makes that change for every
+        // caller, in the order a reader of the events expects.
+        let source = Source::Admin(&by);
+        if let Some(role) = change.role {
+            members::change_role(conn, now, id, role, source)?;
         }
-        let record = |conn: &mut db::Conn, kind, detail| {
-            events::record(conn, now, id, kind, &Requester::NOBODY, detail)
-        };
-        if new_role != role {
-            users::set_role(conn, id, new_role)?;
-            let detail = json!({"from": role.as_str(), "to": new_role.as_str(), "by": by});
-            record(conn, EventKind::RoleChanged, detail)?;
-        }
-        if let Some(new_plan) = change.plan.filter(|new_plan| *new_plan != plan) {
-            users::set_plan(conn, id, new_plan, now)?;
-            let detail = json!({
-                "from": plan.as_str(),
-                "to": new_plan.as_str(),
-                "source": "admin",
-                "by": by,
-            });
-            record(conn, EventKind::PlanChanged, detail)?;
+        if let Some(plan) = change.plan {
+            members::change_plan(conn, now, id, PlanChange::Stored(plan), source)?;
         }
         if let Some(until) = change.premium_until {
-            let user = users::find(conn, id)?.ok_or(ApiError::NotFound)?;
-            grants::set(conn, now, &user, until, Giver::Admin(&by))?;
+            members::change_plan(conn, now, id, PlanChange::Grant(until), source)?;
         }
-        if disabled != row.disabled {
-            users::set_disabled(conn, id, disabled)?;
-            let kind = if disabled {
-                sessions::end_all(conn, id)?;
-                two_factor::end_pending_of(conn, id)?;
-                EventKind::AccountDisabled
-            } else {
-                EventKind::AccountEnabled
-            };
-            record(conn, kind, json!({"by": by}))?;
+        if let Some(disabled) = change.disabled {
+            members::set_disabled(conn, now, id, disabled, &by)?;
         }
         let row = users::find_for_admin(conn, id)?.ok_or(ApiError::NotFound)?;
         Ok::<_, ApiError>((row, now))

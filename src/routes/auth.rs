@@ -4,6 +4,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::body::{Fields, JsonObject};
 use super::extract::{SignedIn, SigningIn};
+use crate::accounts::members;
 use crate::accounts::notices::send_verification;
 use crate::accounts::sign_in::{self, two_factor_required, Method, SignIn, Step};
 use crate::auth::{ip_limits, Account, Attempt};
@@ -98,7 +99,8 @@ pub async fn register(
     let app = state.clone();
     let held = caller.held();
     let (user, entered, queued) = db::once(&state.pool, state.clock.now(), move |conn, now| {
-        let user = users::insert(conn, &username, &hash, now)?.ok_or(ApiError::UsernameTaken)?;
+        let user =
+            members::register(conn, now, &username, &hash)?.ok_or(ApiError::UsernameTaken)?;
         // Part of the registration: no event of its own.
         if newsletter {
             users::set_newsletter(conn, user.id, true)?;

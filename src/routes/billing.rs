@@ -11,6 +11,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 
 use super::body::{Fields, OptionalObject};
+use crate::accounts::subscriptions;
 use crate::auth::ip_limits;
 use crate::billing::signature;
 use crate::billing::stripe::{Checkout, CHECKOUT_LIFETIME};
@@ -402,7 +403,7 @@ pub async fn stripe_webhook(
     let event = std::sync::Arc::new(event);
     let first = event.clone();
     let applied = db::once(&state.pool, now, move |conn, now| {
-        Ok::<_, ApiError>(billing::apply_event(conn, &first, now)?)
+        Ok::<_, ApiError>(subscriptions::apply(conn, &first, now)?)
     })
     .await?;
     // Both cases that need Stripe first record nothing until Stripe has
@@ -418,7 +419,7 @@ pub async fn stripe_webhook(
             let fetched = crate::domain::billing::parse_subscription(&object)
                 .map_err(|missing| ApiError::field(missing.0, "is missing or of the wrong type"))?;
             db::once(&state.pool, now, move |conn, now| {
-                Ok::<_, ApiError>(billing::apply_event_as_fetched(
+                Ok::<_, ApiError>(subscriptions::apply_as_fetched(
                     conn, &event, &fetched, now,
                 )?)
             })
@@ -453,7 +454,7 @@ pub async fn stripe_webhook(
             );
             let sub = sub.clone();
             db::once(&state.pool, now, move |conn, now| {
-                Ok::<_, ApiError>(billing::apply_duplicate(
+                Ok::<_, ApiError>(subscriptions::apply_duplicate(
                     conn, &event, &sub, user_id, refunded, now,
                 )?)
             })

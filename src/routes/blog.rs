@@ -9,11 +9,11 @@ use super::pagination::{listing, Listing};
 use super::reading::{made, only_for_script, Parts};
 use crate::db::posts::{PostRow, Start};
 use crate::db::unlocks::{self, MeterKey, Opened, Seen};
-use crate::db::{self, insights, paywall_notices, posts};
+use crate::db::{self, events, insights, paywall_notices, posts};
 use crate::domain::paywall::Reading;
 use crate::domain::post::reader_json::{self, Made};
 use crate::domain::post::{Access, Author, Cursor, Slug};
-use crate::domain::{parse_id, Meter, Month, Plan, Requester, Role};
+use crate::domain::{parse_id, EventKind, Meter, Month, Plan, Requester, Role};
 use crate::error::ApiError;
 use crate::metrics::PaywallOutcome;
 use crate::session::{AheadMeter, SessionState};
@@ -440,7 +440,10 @@ fn record_refusal(
         counted,
     } = refusal;
     db::write_transaction(conn, |conn| {
-        paywall_notices::notice(conn, user_id, month, now, by, used, limit)?;
+        if paywall_notices::notice(conn, user_id, month)? {
+            let detail = serde_json::json!({ "used": used, "limit": limit });
+            events::record(conn, now, user_id, EventKind::Paywall, by, detail)?;
+        }
         if !counted {
             insights::refused(conn, post_id, user_id, now)?;
         }

@@ -8,7 +8,7 @@
 //! excerpt derived, when it is saved — never on read — on the blocking
 //! pool: 200 KB of Markdown is milliseconds of CPU, which an event-loop
 //! thread must not spend.
-//! Every save is a compare-and-set on `updated_at` (`db::posts::save`), so
+//! Every save is a compare-and-set on `updated_at` (`publishing::save`), so
 //! two editors never overwrite each other silently.
 
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -23,6 +23,7 @@ use crate::db::{self};
 use crate::domain::post::{derive_excerpt, render, Access, Author, Body, Excerpt, Slug, Title};
 use crate::domain::Role;
 use crate::error::ApiError;
+use crate::publishing;
 use crate::state::AppState;
 use crate::time::{self, rfc3339};
 
@@ -417,7 +418,7 @@ async fn edit_once(
     let slug = sent.slug;
     save(state, id, stored.updated_at, move |conn, expected, now| {
         let change = Change::Content(post.content(), slug.as_ref());
-        posts::save(conn, id, expected, now, &change)
+        publishing::save(conn, id, expected, now, &change)
     })
     .await
 }
@@ -476,7 +477,7 @@ async fn change_status(
             state,
             id,
             row.post.updated_at,
-            move |conn, expected, now| posts::save(conn, id, expected, now, &change),
+            move |conn, expected, now| publishing::save(conn, id, expected, now, &change),
         )
         .await
     })
@@ -493,7 +494,7 @@ pub async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     editable(&state, editor, id).await?;
     db::once(&state.pool, state.clock.now(), move |conn, now| {
-        Ok::<_, ApiError>(posts::delete(conn, id, now)?)
+        Ok::<_, ApiError>(publishing::delete(conn, id, now)?)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -145,5 +145,16 @@ async fn set_role_changes_the_role_on_live_sessions_at_once() {
     let bad = run(&["set-role", "alice", "superuser"]);
     assert!(!bad.status.success());
     assert_eq!(role().await, "admin", "nothing changed");
+
+    // The rule an admin's change keeps holds on the command line too.
+    let last = run(&["set-role", "alice", "reader"]);
+    assert_eq!(last.status.code(), Some(1), "{last:?}");
+    let said = String::from_utf8_lossy(&last.stderr);
+    assert!(said.contains("alice is the last enabled admin"), "{said}");
+    assert_eq!(role().await, "admin", "still the admin");
+    app.user("Bob").register().await;
+    assert!(run(&["set-role", "bob", "admin"]).status.success());
+    assert!(run(&["set-role", "alice", "reader"]).status.success(), "another is left");
+    assert_eq!(role().await, "reader");
 }
 }

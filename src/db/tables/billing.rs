@@ -1,7 +1,9 @@
 //! Queries on `billing_customers`, `billing_subscriptions`,
-//! `billing_checkouts`, `billing_trials` and `billing_events`, and [`apply_event`]: a Stripe
-//! webhook event's effects, committed with the record that the event was
-//! applied.
+//! `billing_checkouts`, `billing_trials` and `billing_events`, and
+//! [`apply_event`]: what a Stripe webhook event changes in these tables,
+//! with the record that the event was applied. What it changes for the
+//! member (their plan, its event, insights) is `accounts::subscriptions`',
+//! in the same transaction.
 
 use diesel::prelude::*;
 
@@ -12,7 +14,7 @@ use super::schema::{
 use super::{Conn, DbConnection};
 use crate::db::engine::Unique;
 use crate::domain::billing::{plan_for_status, Change, Event, Subscription, PREMIUM_STATUSES};
-use crate::domain::{EventKind, Plan, Requester};
+use crate::domain::Plan;
 
 /// A subscription as stored (what `GET /account` shows).
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -375,8 +377,22 @@ pub enum Applied {
     /// Nothing recorded: a second live subscription of tollgate's for
     /// `user_id`, who has one already (two checkouts completed moments
     /// apart). The caller cancels it at Stripe and refunds what it
-    /// charged, then applies the event ([`apply_duplicate`]).
+    /// charged, then stores the event ([`store_duplicate`]).
     Duplicate { user_id: i64, subscription: String },
+    /// The subscription is stored as the event shows it; what it makes of
+    /// its member is still to be applied, in the same transaction
+    /// (`accounts::subscriptions` does, and answers [`Applied::Applied`]).
+    Stored(Stored),
+}
+
+/// A subscription's event stored: its member, whether their subscriptions
+/// now make them premium, and how it moved monthly recurring revenue
+/// (currency, monthly amount; negative where it fell).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    pub user_id: i64,
+    pub premium: bool,
+    pub revenue: Vec<(String, i64)>,
 }
 
 /// Applies `event`. Call it inside [`super::write_transaction`]: its
@@ -481,21 +497,20 @@ fn duplicated(conn: &mut Conn, sub: &Subscription) -> QueryResult<Option<i64>> {
     Ok((other && !marked).then_some(user_id))
 }
 
-/// Applies `event`, whose subscription `sub` was a second live one of
-/// `user_id`'s ([`Applied::Duplicate`]) and has been cancelled at Stripe:
-/// recorded, stored as cancelled and marked a duplicate (the user's
-/// `subscription_duplicate_cancelled` event says whether its charge was
-/// refunded), so that `Account.subscription` is the one kept.
-pub fn apply_duplicate(
+/// Records `event`, whose subscription `sub` was a second live one of
+/// `user_id`'s ([`Applied::Duplicate`]) and has been cancelled at Stripe,
+/// and stores it as cancelled and marked a duplicate, so that
+/// `Account.subscription` is the one kept. `false`: the event was applied
+/// already, and nothing changed.
+pub fn store_duplicate(
     conn: &mut Conn,
     event: &Event,
     sub: &Subscription,
     user_id: i64,
-    refunded: bool,
     now: i64,
-) -> QueryResult<Applied> {
+) -> QueryResult<bool> {
     if !record_event(conn, event, now)? {
-        return Ok(Applied::Replay);
+        return Ok(false);
     }
     let price = sub.price.as_ref();
     let fields = (
@@ -518,16 +533,7 @@ pub fn apply_duplicate(
             .set(fields)
             .execute(conn)?;
     }
-    let detail = serde_json::json!({ "subscription": sub.id, "refunded": refunded });
-    super::events::record(
-        conn,
-        now,
-        user_id,
-        EventKind::SubscriptionDuplicateCancelled,
-        &Requester::NOBODY,
-        detail,
-    )?;
-    Ok(Applied::Applied)
+    Ok(true)
 }
 
 /// Applies a subscription event whose `created` tied with the last one
@@ -648,8 +654,8 @@ fn link_customer(conn: &mut Conn, user_id: i64, customer: &str, now: i64) -> Que
 }
 
 /// `customer.subscription.*`: stores the subscription as the event shows
-/// it, unless a newer event about it was applied already, then sets the
-/// user's plan from all their subscriptions.
+/// it, unless a newer event about it was applied already, and answers
+/// what that makes of its user ([`Applied::Stored`]).
 fn apply_subscription(
     conn: &mut Conn,
     sub: &Subscription,
@@ -700,7 +706,7 @@ fn apply_subscription(
         }
     }
     // A second live subscription cancelled at Stripe stays cancelled,
-    // whatever its later events say ([`apply_duplicate`]).
+    // whatever its later events say ([`store_duplicate`]).
     let duplicate: bool = diesel::select(diesel::dsl::exists(
         billing_subscriptions::table
             .find(&sub.id)
@@ -753,14 +759,10 @@ fn apply_subscription(
     }
     // Its share of monthly revenue, counted as it changes.
     let earned_after = earning(conn, &sub.id)?;
+    let mut revenue = Vec::new();
     if earned_before != earned_after {
-        for (currency, delta) in earned_before
-            .iter()
-            .map(|(c, m)| (c, -m))
-            .chain(earned_after.iter().map(|(c, m)| (c, *m)))
-        {
-            super::insights::revenue_moved(conn, currency, delta, now)?;
-        }
+        let taken = earned_before.into_iter().map(|(c, m)| (c, -m));
+        revenue.extend(taken.chain(earned_after));
     }
     let premium: bool = diesel::select(diesel::dsl::exists(
         billing_subscriptions::table
@@ -768,38 +770,11 @@ fn apply_subscription(
             .filter(billing_subscriptions::status.eq_any(PREMIUM_STATUSES)),
     ))
     .get_result(conn)?;
-    let plan = if premium { Plan::Premium } else { Plan::Free };
-    let Some((before, after)) = super::users::set_plan(conn, user_id, plan, now)? else {
-        return Ok(Applied::Unknown);
-    };
-    // An event says what changed for the user: the plan in force, which a
-    // complimentary grant may hold at premium whatever the stored plan.
-    if before.is_premium() != after.is_premium() {
-        let (from, to) = match after.is_premium() {
-            true => (Plan::Free, Plan::Premium),
-            false => (Plan::Premium, Plan::Free),
-        };
-        if to == Plan::Premium {
-            // Became premium through billing: a conversion to credit.
-            super::insights::converted(conn, user_id, now)?;
-        }
-        // The change and its event commit together, with the event id.
-        let detail = serde_json::json!({
-            "from": from.as_str(),
-            "to": to.as_str(),
-            "source": "billing",
-        });
-        super::events::record(
-            conn,
-            now,
-            user_id,
-            EventKind::PlanChanged,
-            &Requester::NOBODY,
-            detail,
-        )?;
-        tracing::info!(user_id, plan = plan.as_str(), "plan changed by billing");
-    }
-    Ok(Applied::Applied)
+    Ok(Applied::Stored(Stored {
+        user_id,
+        premium,
+        revenue,
+    }))
 }
 
 /// A subscription's share of monthly recurring revenue as stored: its
@@ -833,19 +808,19 @@ fn earning(conn: &mut Conn, id: &str) -> QueryResult<Option<(String, i64)>> {
     }))
 }
 
-/// Takes `user_id`'s subscriptions out of monthly recurring revenue at
-/// `now`, as their account is deleted (cancelled at Stripe first).
-pub fn forget_revenue(conn: &mut Conn, user_id: i64, now: i64) -> QueryResult<()> {
+/// What `user_id`'s subscriptions bring in a month, one (currency,
+/// monthly amount) each that makes them premium: taken out of revenue as
+/// their account is deleted (cancelled at Stripe first).
+pub fn revenue_of(conn: &mut Conn, user_id: i64) -> QueryResult<Vec<(String, i64)>> {
     let ids: Vec<String> = billing_subscriptions::table
         .filter(billing_subscriptions::user_id.eq(user_id))
         .select(billing_subscriptions::id)
         .load(conn)?;
+    let mut revenue = Vec::new();
     for id in ids {
-        if let Some((currency, monthly)) = earning(conn, &id)? {
-            super::insights::revenue_moved(conn, &currency, -monthly, now)?;
-        }
+        revenue.extend(earning(conn, &id)?);
     }
-    Ok(())
+    Ok(revenue)
 }
 
 /// The ids of `user_id`'s subscriptions that Stripe may still charge for.

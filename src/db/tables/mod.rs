@@ -10,7 +10,6 @@
 //! its `table!` in `db/schema.rs`.
 
 pub mod billing;
-pub mod demo_posts;
 pub mod email_sign_ins;
 pub mod email_tokens;
 pub mod events;

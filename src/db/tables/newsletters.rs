@@ -8,9 +8,40 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer};
 
 use super::schema::{newsletter_recipients, newsletters, posts, users};
-use super::users::Subscriber;
 use super::{Conn, DbConnection};
 use crate::db::engine::Unique;
+use crate::db::rows::Published;
+use crate::domain::Plan;
+
+/// An account as a newsletter's message to it needs it: whether it still
+/// takes the newsletter, where, and its plan.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct Subscriber {
+    pub id: i64,
+    pub username: String,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub newsletter: bool,
+    pub disabled: bool,
+    pub plan: String,
+    pub premium_until: Option<i64>,
+}
+
+impl Subscriber {
+    /// The address to send the newsletter to, if the account still takes
+    /// it there: enabled, taking the newsletter, at a verified address.
+    pub fn address(&self) -> Option<&str> {
+        let takes = self.newsletter && self.email_verified && !self.disabled;
+        self.email.as_deref().filter(|_| takes)
+    }
+
+    /// The plan in force at `now`.
+    pub fn plan_at(&self, now: i64) -> Plan {
+        let stored = Plan::parse(&self.plan).unwrap_or(Plan::Free);
+        Plan::in_force(stored, self.premium_until, now)
+    }
+}
 
 /// A newsletter's progress, as `EditablePost.email` shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
@@ -85,7 +116,7 @@ pub fn due(conn: &mut Conn, now: i64) -> QueryResult<Vec<i64>> {
     newsletters::table
         .inner_join(posts::table)
         .filter(newsletters::status.eq("pending"))
-        .filter(posts::status.eq(super::posts::Published))
+        .filter(posts::status.eq(Published))
         .filter(posts::deleted_at.is_null())
         .filter(posts::published_at.le(now))
         .select(newsletters::post_id)
@@ -99,7 +130,7 @@ pub fn next_visible(conn: &mut Conn) -> QueryResult<Option<i64>> {
     newsletters::table
         .inner_join(posts::table)
         .filter(newsletters::status.eq("pending"))
-        .filter(posts::status.eq(super::posts::Published))
+        .filter(posts::status.eq(Published))
         .filter(posts::deleted_at.is_null())
         .select(diesel::dsl::min(posts::published_at))
         .get_result(conn)

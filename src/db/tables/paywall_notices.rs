@@ -4,8 +4,8 @@
 use diesel::prelude::*;
 
 use super::schema::paywall_notices;
-use super::{events, Conn};
-use crate::domain::{EventKind, Month, Requester};
+use super::Conn;
+use crate::domain::Month;
 
 /// Whether `user_id`'s first refusal of `month` is already recorded (on
 /// PostgreSQL the metered read asks this in its own statement instead).
@@ -18,21 +18,13 @@ pub fn noticed(conn: &mut Conn, user_id: i64, month: Month) -> QueryResult<bool>
     .get_result(c))
 }
 
-/// Records the `paywall` event of `user_id`'s first refusal in `month`,
-/// unless one is recorded already; `true` if this call recorded it. The
-/// primary key arbitrates parallel refusals on any number of instances:
-/// exactly one insert wins (`ON CONFLICT DO NOTHING` lets the others
-/// through with no row), and only the winner writes the event. Call it in a
-/// write transaction.
-pub fn notice(
-    conn: &mut Conn,
-    user_id: i64,
-    month: Month,
-    at: i64,
-    by: &Requester,
-    used: u32,
-    limit: u32,
-) -> QueryResult<bool> {
+/// Notes `user_id`'s first refusal in `month`, unless one is noted
+/// already; `true` if this call noted it, and its caller then records the
+/// `paywall` event in the same transaction. The primary key arbitrates
+/// parallel refusals on any number of instances: exactly one insert wins
+/// (`ON CONFLICT DO NOTHING` lets the others through with no row), and
+/// only the winner records the event.
+pub fn notice(conn: &mut Conn, user_id: i64, month: Month) -> QueryResult<bool> {
     let inserted = super::direct!(conn, |c| diesel::insert_into(paywall_notices::table)
         .values((
             paywall_notices::user_id.eq(user_id),
@@ -40,18 +32,7 @@ pub fn notice(
         ))
         .on_conflict_do_nothing()
         .execute(c))?;
-    if inserted == 0 {
-        return Ok(false);
-    }
-    events::record(
-        conn,
-        at,
-        user_id,
-        EventKind::Paywall,
-        by,
-        serde_json::json!({ "used": used, "limit": limit }),
-    )?;
-    Ok(true)
+    Ok(inserted == 1)
 }
 
 /// Deletes the notices of months before `month`: a past month can never

@@ -5,66 +5,8 @@ use diesel::prelude::*;
 use super::schema::users;
 use super::{Conn, DbConnection};
 use crate::db::engine::{Unique, WrittenLimit};
-use crate::domain::insights::Premium;
+pub use crate::db::rows::UserRow;
 use crate::domain::{Email, Plan, Role, User, Username};
-
-/// A user row as everything but a password check reads it: what the API
-/// shows of them, whether they have a password and whether they are
-/// disabled. Not the password's hash, which only a password check reads
-/// ([`Credentials`]): the session check on every request, the account
-/// page and an admin's change never hold it in memory.
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = users)]
-pub struct UserRow {
-    pub id: i64,
-    pub username: String,
-    /// Whether the account has a password: one made by signing in with a
-    /// provider is stored with an empty hash until it sets one.
-    #[diesel(select_expression = users::password_hash.ne(""))]
-    #[diesel(select_expression_type = diesel::dsl::NotEq<users::password_hash, &'static str>)]
-    pub has_password: bool,
-    pub plan: String,
-    pub created_at: i64,
-    pub role: String,
-    /// Disabled by an admin: every session was ended then, and a login
-    /// with the right password is refused.
-    pub disabled: bool,
-    /// Complimentary premium until then ([`Plan::in_force`]).
-    pub premium_until: Option<i64>,
-}
-
-impl UserRow {
-    /// The user as the API shows them at `now`: the plan in force then.
-    pub fn to_user(&self, now: i64) -> User {
-        shown(
-            self.id,
-            self.username.clone(),
-            (&self.plan, self.premium_until, now),
-            &self.role,
-            self.created_at,
-        )
-    }
-
-    /// [`UserRow::to_user`], moving the name instead of copying it.
-    pub fn into_user(self, now: i64) -> User {
-        shown(
-            self.id,
-            self.username,
-            (&self.plan, self.premium_until, now),
-            &self.role,
-            self.created_at,
-        )
-    }
-
-    pub fn role(&self) -> Role {
-        stored_role(&self.role)
-    }
-
-    /// The plan as stored, without a grant.
-    pub fn stored_plan(&self) -> Plan {
-        stored_plan(&self.plan)
-    }
-}
 
 /// A user row with the password's hash, read only to check a password:
 /// never leaves the server.
@@ -74,34 +16,6 @@ pub struct Credentials {
     #[diesel(embed)]
     pub user: UserRow,
     pub password_hash: String,
-}
-
-/// A user row as the API shows it; `plan` is the stored plan, the end of
-/// a complimentary premium and the time to judge it at.
-fn shown(
-    id: i64,
-    username: String,
-    (plan, premium_until, now): (&str, Option<i64>, i64),
-    role: &str,
-    created_at: i64,
-) -> User {
-    User {
-        id,
-        username,
-        plan: Plan::in_force(stored_plan(plan), premium_until, now),
-        role: stored_role(role),
-        created_at,
-    }
-}
-
-fn stored_role(role: &str) -> Role {
-    // The CHECK constraint allows only the three roles.
-    Role::parse(role).unwrap_or_default()
-}
-
-fn stored_plan(plan: &str) -> Plan {
-    // The CHECK constraint allows only these two values.
-    Plan::parse(plan).unwrap_or(Plan::Free)
 }
 
 pub fn find_by_key(conn: &mut Conn, key: &str) -> QueryResult<Option<UserRow>> {
@@ -204,9 +118,6 @@ pub fn insert(
         Err(e) if super::is_unique_violation(&e) => None,
         Err(e) => return Err(e),
     };
-    if user.is_some() {
-        super::insights::registered(conn, now)?;
-    }
     Ok(user)
 }
 
@@ -240,7 +151,7 @@ pub fn update_password_hash(conn: &mut Conn, id: i64, hash: &str) -> QueryResult
 /// locked until the transaction ends (on PostgreSQL, by a write that
 /// changes nothing; SQLite's one writer already holds it), so that a
 /// change made after it counts from what it read.
-fn standing_locked(conn: &mut Conn, id: i64) -> QueryResult<Option<(Plan, Option<i64>)>> {
+pub fn standing_locked(conn: &mut Conn, id: i64) -> QueryResult<Option<(Plan, Option<i64>)>> {
     diesel::update(users::table.find(id))
         .set(users::plan.eq(users::plan))
         .execute(conn)?;
@@ -252,27 +163,14 @@ fn standing_locked(conn: &mut Conn, id: i64) -> QueryResult<Option<(Plan, Option
     Ok(row.map(|(plan, until)| (Plan::parse(&plan).unwrap_or(Plan::Free), until)))
 }
 
-/// Sets a user's plan (until the next subscription event says otherwise)
-/// at `now`, counting the change in insights. Answers what the user was
-/// and is now (`None`: no such user).
-pub fn set_plan(
-    conn: &mut Conn,
-    id: i64,
-    plan: Plan,
-    now: i64,
-) -> QueryResult<Option<(Premium, Premium)>> {
-    let Some((stored, until)) = standing_locked(conn, id)? else {
-        return Ok(None);
-    };
+/// Sets a user's stored plan (until the next subscription event says
+/// otherwise). What the change means to the member (insights, events) is
+/// `accounts::members`'.
+pub fn set_plan(conn: &mut Conn, id: i64, plan: Plan) -> QueryResult<()> {
     diesel::update(users::table.find(id))
         .set(users::plan.eq(plan.as_str()))
-        .execute(conn)?;
-    let (before, after) = (
-        Premium::of(stored, until, now),
-        Premium::of(plan, until, now),
-    );
-    super::insights::plan_moved(conn, id, before, after, now)?;
-    Ok(Some((before, after)))
+        .execute(conn)
+        .map(|_| ())
 }
 
 /// Sets whether a user takes the newsletter; `true` if that changed it.
@@ -287,25 +185,12 @@ pub fn set_newsletter(conn: &mut Conn, id: i64, newsletter: bool) -> QueryResult
     Ok(changed > 0)
 }
 
-/// Sets or (`None`) removes a user's complimentary premium at `now`,
-/// counting the change in insights.
-pub fn set_premium_until(
-    conn: &mut Conn,
-    id: i64,
-    until: Option<i64>,
-    now: i64,
-) -> QueryResult<()> {
-    let Some((stored, held)) = standing_locked(conn, id)? else {
-        return Ok(());
-    };
+/// Sets or (`None`) removes a user's complimentary premium.
+pub fn set_premium_until(conn: &mut Conn, id: i64, until: Option<i64>) -> QueryResult<()> {
     diesel::update(users::table.find(id))
         .set(users::premium_until.eq(until))
-        .execute(conn)?;
-    let (before, after) = (
-        Premium::of(stored, held, now),
-        Premium::of(stored, until, now),
-    );
-    super::insights::plan_moved(conn, id, before, after, now)
+        .execute(conn)
+        .map(|_| ())
 }
 
 /// Sets a user's role. Sessions read the role with the user on every
@@ -416,17 +301,12 @@ pub fn set_disabled(conn: &mut Conn, id: i64, disabled: bool) -> QueryResult<()>
         .map(|_| ())
 }
 
-/// Deletes a user at `now`; their sessions and unlocks go with them (ON
-/// DELETE CASCADE), and insights count one member fewer (and the revenue
-/// of their subscriptions gone).
-pub fn delete(conn: &mut Conn, id: i64, now: i64) -> QueryResult<()> {
-    let Some((stored, until)) = standing_locked(conn, id)? else {
-        return Ok(());
-    };
-    let before = Premium::of(stored, until, now);
-    super::billing::forget_revenue(conn, id, now)?;
-    diesel::delete(users::table.find(id)).execute(conn)?;
-    super::insights::account_deleted(conn, id, before, now)
+/// Deletes a user; their sessions and unlocks go with them (ON DELETE
+/// CASCADE).
+pub fn delete(conn: &mut Conn, id: i64) -> QueryResult<()> {
+    diesel::delete(users::table.find(id))
+        .execute(conn)
+        .map(|_| ())
 }
 
 /// An account's address as stored, for `GET /account` and the recovery
@@ -448,36 +328,6 @@ pub fn email_of(conn: &mut Conn, id: i64) -> QueryResult<Option<EmailRow>> {
         .find(id)
         .select(EmailRow::as_select())
         .unique(conn)
-}
-
-/// An account as a newsletter's message to it needs it: whether it still
-/// takes the newsletter, where, and its plan.
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = users)]
-pub struct Subscriber {
-    pub id: i64,
-    pub username: String,
-    pub email: Option<String>,
-    pub email_verified: bool,
-    pub newsletter: bool,
-    pub disabled: bool,
-    pub plan: String,
-    pub premium_until: Option<i64>,
-}
-
-impl Subscriber {
-    /// The address to send the newsletter to, if the account still takes
-    /// it there: enabled, taking the newsletter, at a verified address.
-    pub fn address(&self) -> Option<&str> {
-        let takes = self.newsletter && self.email_verified && !self.disabled;
-        self.email.as_deref().filter(|_| takes)
-    }
-
-    /// The plan in force at `now`.
-    pub fn plan_at(&self, now: i64) -> Plan {
-        let stored = Plan::parse(&self.plan).unwrap_or(Plan::Free);
-        Plan::in_force(stored, self.premium_until, now)
-    }
 }
 
 /// Every account holding the address `key`, verified or not, that is not

@@ -19,6 +19,7 @@ mod author;
 mod body;
 mod cost;
 mod cursor;
+pub mod demo;
 mod excerpt;
 #[cfg(test)]
 mod html_tree;

@@ -13,10 +13,10 @@ pub mod read_ahead;
 
 use diesel::prelude::*;
 
-use super::posts::PostRow;
 use super::schema::{gift_credits, gift_readers, gifts};
 use super::{write_transaction, Conn};
 use crate::db::engine::{Unique, WrittenLimit};
+use crate::db::rows::PostRow;
 use crate::domain::insights::Day;
 use crate::domain::Month;
 

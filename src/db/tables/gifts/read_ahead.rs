@@ -12,9 +12,9 @@ use diesel::query_builder::{AstPass, QueryFragment};
 use diesel::sql_types::{Array, BigInt, Bool, Text, Untyped};
 use diesel::sqlite::Sqlite;
 
-use super::super::posts::{post_columns, PostRow};
 use super::Found;
 use crate::db::engine::statement::prepared;
+use crate::db::rows::{post_columns, PostRow};
 
 /// A gift open a job announces: the token's hash, and who opens it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

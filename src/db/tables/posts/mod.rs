@@ -9,41 +9,20 @@
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
-use super::demo_posts::DEMO_POSTS;
-use super::newsletters as newsletter;
 use super::schema::{newsletters, posts, users};
 use super::{Conn, DbConnection};
 use crate::db::engine::WrittenLimit;
+use crate::domain::post::demo::DEMO_POSTS;
 use crate::domain::post::reader_json::Fields;
 use crate::domain::post::{derive_excerpt, render, Access, Slug};
 
 mod readers;
 
-pub(crate) use readers::visible_at;
+pub use crate::db::rows::{Draft, PostRow, Published};
 pub use readers::{
-    find_visible, find_visible_to, id_by_slug, page, page_of, page_pg, visible_content, Draft,
-    NotYetDue, Page, Published, Start, SummaryRow, Totals,
+    find_visible, find_visible_to, id_by_slug, page, page_of, page_pg, visible_content, NotYetDue,
+    Page, Start, SummaryRow, Totals,
 };
-
-/// What a reader's path needs of a post to decide on it and to find its
-/// answer: its access level, its version, and its author's name joined.
-/// Not its content: a read copies the answer this instance made of the
-/// post's version (`domain::post::reader_json`), and fetches the content
-/// ([`find_content`]) only to make it. PostgreSQL's metered statements
-/// return it by name: their columns are `post_columns!`.
-#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
-#[diesel(table_name = posts)]
-pub struct PostRow {
-    pub id: i64,
-    pub access: String,
-    pub published_at: i64,
-    /// Microseconds; every save moves it forward.
-    pub updated_at: i64,
-    #[diesel(select_expression = users::username.nullable())]
-    #[diesel(select_expression_type = diesel::dsl::Nullable<users::username>)]
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-    pub author: Option<String>,
-}
 
 /// A post's content and times: what readers get of it besides its author.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -93,15 +72,6 @@ pub fn find_content(conn: &mut Conn, id: i64, updated_at: i64) -> QueryResult<Op
         .get_result(c)
         .optional())
 }
-
-/// [`PostRow`]'s columns in SQL, from `posts p LEFT JOIN users a ON a.id =
-/// p.author_id`, for the statements written out by hand.
-macro_rules! post_columns {
-    () => {
-        "p.id, p.access, p.published_at, p.updated_at, a.username AS author"
-    };
-}
-pub(crate) use post_columns;
 
 /// Renders the posts stored before rendering existed (their `html` is
 /// NULL): their html and excerpt from the body, their slug from the title
@@ -507,22 +477,11 @@ pub enum Change<'a> {
 /// `expected` (microseconds), moving `updated_at` forward to `now_micros`
 /// (or one microsecond past the last save, should the clock not have
 /// moved): a compare-and-set, so that of two editors who started from the
-/// same version only one saves (the other gets `Refused::Conflict`).
-pub fn save(
-    conn: &mut Conn,
-    id: i64,
-    expected: i64,
-    now_micros: i64,
-    change: &Change<'_>,
-) -> Result<Result<(), Refused>, super::Error> {
-    let result =
-        super::write_transaction(conn, |conn| update(conn, id, expected, now_micros, change));
-    saved(result)
-}
-
-/// [`save`]'s compare-and-set `UPDATE`, in the caller's transaction: the
-/// number of rows it changed (0 or 1).
-fn update(
+/// same version only one saves (the other gets `Refused::Conflict`, see
+/// [`saved`]). In the caller's transaction: the number of rows it changed
+/// (0 or 1). What a save starts or stops besides (a newsletter) is
+/// `publishing`'s.
+pub fn update(
     conn: &mut Conn,
     id: i64,
     expected: i64,
@@ -543,50 +502,31 @@ fn update(
                 posts::updated_at.eq(updated_at),
             ))
             .execute(conn),
-        Change::Publish { at, email } => {
-            let saved = diesel::update(target)
-                .set((
-                    posts::status.eq("published"),
-                    posts::published_at.eq(at),
-                    posts::updated_at.eq(updated_at),
-                ))
-                .execute(conn)?;
-            if saved == 1 && *email {
-                newsletter::ask(conn, id, now_micros.div_euclid(1_000_000))?;
-            }
-            Ok(saved)
-        }
-        Change::Unpublish => {
-            let saved = diesel::update(target)
-                .set((posts::status.eq("draft"), posts::updated_at.eq(updated_at)))
-                .execute(conn)?;
-            if saved == 1 {
-                newsletter::stop(conn, id)?;
-            }
-            Ok(saved)
-        }
-        Change::Replace(post) => {
-            let saved = diesel::update(target)
-                .set((
-                    post.content,
-                    posts::author_id.eq(post.author_id),
-                    posts::status.eq(status_of(post.published_at)),
-                    // A draft keeps the time it had, as an unpublished one does.
-                    post.published_at.map(|at| posts::published_at.eq(at)),
-                    posts::updated_at.eq(updated_at),
-                ))
-                .execute(conn)?;
-            // A draft again: as an unpublish, it stops its newsletter.
-            if saved == 1 && post.published_at.is_none() {
-                newsletter::stop(conn, id)?;
-            }
-            Ok(saved)
-        }
+        Change::Publish { at, .. } => diesel::update(target)
+            .set((
+                posts::status.eq("published"),
+                posts::published_at.eq(at),
+                posts::updated_at.eq(updated_at),
+            ))
+            .execute(conn),
+        Change::Unpublish => diesel::update(target)
+            .set((posts::status.eq("draft"), posts::updated_at.eq(updated_at)))
+            .execute(conn),
+        Change::Replace(post) => diesel::update(target)
+            .set((
+                post.content,
+                posts::author_id.eq(post.author_id),
+                posts::status.eq(status_of(post.published_at)),
+                // A draft keeps the time it had, as an unpublished one does.
+                post.published_at.map(|at| posts::published_at.eq(at)),
+                posts::updated_at.eq(updated_at),
+            ))
+            .execute(conn),
     }
 }
 
 /// What a compare-and-set `UPDATE` that changed `result` rows means.
-fn saved(result: QueryResult<usize>) -> Result<Result<(), Refused>, super::Error> {
+pub fn saved(result: QueryResult<usize>) -> Result<Result<(), Refused>, super::Error> {
     match result {
         Ok(1) => Ok(Ok(())),
         Ok(_) => Ok(Err(Refused::Conflict)),
@@ -644,19 +584,17 @@ pub fn import(
     Ok(saved(result)?.map(|()| Imported::Updated(id)))
 }
 
-/// Deletes post `id` at `at`: gone for readers and editors, its slug free
-/// for another post; the row stays, so reads spent on it stay spent.
-/// Whatever was saved meanwhile, deleting is what was asked.
+/// Deletes post `id` at `at`, in the caller's transaction: gone for
+/// readers and editors, its slug free for another post; the row stays, so
+/// reads spent on it stay spent. Whatever was saved meanwhile, deleting is
+/// what was asked.
 pub fn delete(conn: &mut Conn, id: i64, at: i64) -> QueryResult<()> {
-    super::write_transaction(conn, |conn| {
-        diesel::update(
-            posts::table
-                .filter(posts::id.eq(id))
-                .filter(posts::deleted_at.is_null()),
-        )
-        .set(posts::deleted_at.eq(at))
-        .execute(conn)?;
-        // What its newsletter has not sent yet is never sent.
-        newsletter::stop(conn, id)
-    })
+    diesel::update(
+        posts::table
+            .filter(posts::id.eq(id))
+            .filter(posts::deleted_at.is_null()),
+    )
+    .set(posts::deleted_at.eq(at))
+    .execute(conn)
+    .map(|_| ())
 }

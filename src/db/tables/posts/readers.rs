@@ -10,8 +10,9 @@ use std::sync::{Mutex, PoisonError};
 use diesel::prelude::*;
 
 use super::super::schema::{post_readers, post_totals, posts, users};
-use super::{Conn, PostContent, PostRow};
+use super::{Conn, PostContent};
 use crate::db::engine::{Unique, WrittenLimit};
+use crate::db::rows::{visible_at, PostRow, Published};
 use crate::domain::insights::Day;
 use crate::domain::post::Cursor;
 
@@ -29,59 +30,6 @@ pub struct SummaryRow {
     #[diesel(select_expression_type = diesel::dsl::Nullable<users::username>)]
     pub author: Option<String>,
 }
-
-/// The posts readers may see at `now` (see the module's doc). Written out
-/// the same in every reader's query: it is also the predicate of the
-/// partial index `posts_for_readers`, which the planners use only when a
-/// query repeats it.
-macro_rules! visible_at {
-    ($now:expr) => {
-        posts::status
-            .eq($crate::db::tables::posts::Published)
-            .and(posts::deleted_at.is_null())
-            .and(posts::published_at.le($now))
-    };
-}
-pub(crate) use visible_at;
-
-/// A post's status as an SQL literal (`'published'`, `'draft'`), for
-/// `visible_at!` and every filter on the status. Written into the SQL, not
-/// bound: SQLite decides whether a partial index applies from a bound
-/// value compared with its predicate (`posts_for_readers`' `status =
-/// 'published'`), and then recompiles the statement whenever that
-/// parameter is bound again, which would be on every execution. Not
-/// `diesel::dsl::sql` either: diesel never caches a statement holding one
-/// (its text could be anything), so every read would be compiled anew.
-/// These fragments' text is fixed, so the statement stays prepared.
-macro_rules! status_literal {
-    ($name:ident, $sql:literal) => {
-        #[derive(
-            Debug, Clone, Copy, diesel::query_builder::QueryId, diesel::expression::ValidGrouping,
-        )]
-        pub struct $name;
-
-        impl diesel::expression::Expression for $name {
-            type SqlType = diesel::sql_types::Text;
-        }
-
-        impl<QS> diesel::expression::AppearsOnTable<QS> for $name {}
-
-        impl<QS> diesel::expression::SelectableExpression<QS> for $name {}
-
-        impl<DB: diesel::backend::Backend> diesel::query_builder::QueryFragment<DB> for $name {
-            fn walk_ast<'b>(
-                &'b self,
-                mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
-            ) -> QueryResult<()> {
-                out.push_sql($sql);
-                Ok(())
-            }
-        }
-    };
-}
-
-status_literal!(Published, "'published'");
-status_literal!(Draft, "'draft'");
 
 /// The post with this id, if readers may see it at `now`.
 pub fn find_visible(conn: &mut Conn, id: i64, now: i64) -> QueryResult<Option<PostRow>> {

@@ -7,8 +7,8 @@ pub mod read_ahead;
 use diesel::prelude::*;
 
 use super::schema::{sessions, users};
-use super::users::UserRow;
 use super::Conn;
+use crate::db::rows::UserRow;
 
 /// A session as the guard checks it: everything but the user agent, which
 /// only the list of a user's sessions shows ([`SessionRow`]).

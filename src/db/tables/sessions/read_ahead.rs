@@ -8,9 +8,9 @@ use diesel::query_builder::{AstPass, QueryFragment};
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text};
 use diesel::sqlite::Sqlite;
 
-use super::super::users::UserRow;
 use super::{Conn, LiveSession};
 use crate::db::engine::statement::prepared;
+use crate::db::rows::UserRow;
 
 /// A session found, with its user.
 pub type Found = (LiveSession, UserRow);

@@ -12,12 +12,12 @@ use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, QueryFragment};
 
-use super::posts::{post_columns, visible_at, PostRow};
 use super::schema::{post_readers, posts, unlocks, users};
 use super::{insights, paywall_notices};
 use super::{Conn, DbConnection, Error};
 use crate::db::engine::statement::prepared;
 use crate::db::engine::Unique;
+use crate::db::rows::{post_columns, visible_at, PostRow};
 use crate::domain::insights::Day;
 use crate::domain::paywall::{decide, Decision};
 use crate::domain::post::Access;

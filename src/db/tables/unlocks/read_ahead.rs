@@ -7,9 +7,9 @@ use diesel::prelude::*;
 use diesel::query_builder::{AstPass, QueryFragment};
 use diesel::sqlite::Sqlite;
 
-use super::super::posts::{post_columns, PostRow};
 use super::{Asked, MeterState, PostRef};
 use crate::db::engine::statement::prepared;
+use crate::db::rows::{post_columns, PostRow};
 
 /// What the read-ahead found for one session's metered read (the columns
 /// both read-aheads return after their key).

@@ -1,0 +1,262 @@
+//! What happens to a member, one function each: joining ([`register`]), a
+//! change of plan or of complimentary premium ([`change_plan`]), of role
+//! ([`change_role`]), being disabled or enabled ([`set_disabled`]), and
+//! leaving ([`delete`]).
+//!
+//! Every caller goes through these: the command line, an admin, a Stripe
+//! event, a way in that makes an account. So each change writes the same
+//! rows, counts the same in insights and records the same event, however
+//! it came, and a rule (the last admin stays one) holds for every caller.
+//! Each runs in the caller's transaction, so the change and all it records
+//! commit together or not at all.
+
+use diesel::QueryResult;
+use serde_json::{json, Value};
+
+use crate::db::{self, billing, events, insights, sessions, two_factor, users};
+use crate::domain::insights::Premium;
+use crate::domain::{EventKind, Plan, Requester, Role, User, Username};
+use crate::error::ApiError;
+use crate::time::{format, from_unix};
+
+/// Who made a change, as its event names them.
+#[derive(Debug, Clone, Copy)]
+pub enum Source<'a> {
+    /// The command line (`tollgate set-plan`, `set-role`).
+    Cli,
+    /// An admin, by username.
+    Admin(&'a str),
+    /// A Stripe event about the member's subscriptions.
+    Billing,
+}
+
+impl Source<'_> {
+    /// Names the source in an event's `detail`: `source` on a plan's
+    /// change, and `by` (the admin; `null` from the command line) on a
+    /// role's.
+    fn mark(self, detail: &mut Value, with_source: bool) {
+        if with_source {
+            detail["source"] = json!(match self {
+                Source::Cli => "cli",
+                Source::Admin(_) => "admin",
+                Source::Billing => "billing",
+            });
+        }
+        match self {
+            Source::Admin(by) => detail["by"] = json!(by),
+            Source::Cli if !with_source => detail["by"] = Value::Null,
+            _ => {}
+        }
+    }
+}
+
+/// A change to what makes a member premium.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanChange {
+    /// The stored plan (until the next subscription event says otherwise).
+    Stored(Plan),
+    /// Complimentary premium until a time (`None`: none), kept apart from
+    /// the stored plan so that no subscription event shortens it; it ends
+    /// by itself ([`Plan::in_force`]).
+    Grant(Option<i64>),
+}
+
+/// What a member was and is after a [`change_plan`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Moved {
+    pub before: Premium,
+    pub after: Premium,
+    /// Whether anything was written: a change to what the member has
+    /// already changes and records nothing.
+    pub changed: bool,
+}
+
+impl Moved {
+    fn nothing(standing: Premium) -> Moved {
+        Moved {
+            before: standing,
+            after: standing,
+            changed: false,
+        }
+    }
+}
+
+/// A new free member with `password_hash` (empty: none yet); `None` when
+/// the name, in any case, is taken. Counted in insights.
+pub fn register(
+    conn: &mut db::Conn,
+    now: i64,
+    username: &Username,
+    password_hash: &str,
+) -> QueryResult<Option<User>> {
+    let user = users::insert(conn, username, password_hash, now)?;
+    registered(conn, now, user)
+}
+
+/// [`register`] in a savepoint, for a caller that tries names in one
+/// transaction (`users::insert_in_savepoint`).
+pub fn register_in_savepoint(
+    conn: &mut db::Conn,
+    now: i64,
+    username: &Username,
+    password_hash: &str,
+) -> QueryResult<Option<User>> {
+    let user = users::insert_in_savepoint(conn, username, password_hash, now)?;
+    registered(conn, now, user)
+}
+
+fn registered(conn: &mut db::Conn, now: i64, user: Option<User>) -> QueryResult<Option<User>> {
+    if user.is_some() {
+        insights::registered(conn, now)?;
+    }
+    Ok(user)
+}
+
+/// Changes what makes member `id` premium at `now`, as `source` asks;
+/// `None` when there is no such member. The member's row is locked first,
+/// so that a change made at the same moment counts from this one's result.
+///
+/// Insights count every change of the plan in force. The `plan_changed`
+/// event records a change of the stored plan by hand (`from` and `to` the
+/// stored plans), a change of the plan in force by billing (a conversion,
+/// too, when it is to premium), and every change of a grant (`from` and
+/// `to` the plan in force, `premium_until` the grant).
+pub fn change_plan(
+    conn: &mut db::Conn,
+    now: i64,
+    id: i64,
+    change: PlanChange,
+    source: Source<'_>,
+) -> QueryResult<Option<Moved>> {
+    let Some((stored, until)) = users::standing_locked(conn, id)? else {
+        return Ok(None);
+    };
+    let before = Premium::of(stored, until, now);
+    let (new_stored, new_until) = match change {
+        PlanChange::Stored(plan) if plan != stored => (plan, until),
+        // A grant that has lapsed counts as none.
+        PlanChange::Grant(grant) if grant != Plan::running_grant(until, now) => (stored, grant),
+        _ => return Ok(Some(Moved::nothing(before))),
+    };
+    match change {
+        PlanChange::Stored(plan) => users::set_plan(conn, id, plan)?,
+        PlanChange::Grant(grant) => users::set_premium_until(conn, id, grant)?,
+    }
+    let after = Premium::of(new_stored, new_until, now);
+    insights::plan_moved(conn, id, before, after, now)?;
+    let in_force = |premium: Premium| match premium.is_premium() {
+        true => Plan::Premium,
+        false => Plan::Free,
+    };
+    let mut detail = match (change, source) {
+        (PlanChange::Stored(_), Source::Billing) => {
+            if before.is_premium() == after.is_premium() {
+                return Ok(Some(Moved {
+                    before,
+                    after,
+                    changed: true,
+                }));
+            }
+            if after.is_premium() {
+                insights::converted(conn, id, now)?;
+            }
+            json!({ "from": in_force(before).as_str(), "to": in_force(after).as_str() })
+        }
+        (PlanChange::Stored(plan), _) => json!({ "from": stored.as_str(), "to": plan.as_str() }),
+        (PlanChange::Grant(grant), _) => json!({
+            "from": in_force(before).as_str(),
+            "to": in_force(after).as_str(),
+            "premium_until": grant.map(|until| format(from_unix(until))),
+        }),
+    };
+    source.mark(&mut detail, true);
+    let kind = EventKind::PlanChanged;
+    events::record(conn, now, id, kind, &Requester::NOBODY, detail)?;
+    Ok(Some(Moved {
+        before,
+        after,
+        changed: true,
+    }))
+}
+
+/// Changes member `id`'s role at `now`; whether it changed.
+/// `409 last_admin` when that would leave no enabled admin;
+/// `404` when there is no such member.
+pub fn change_role(
+    conn: &mut db::Conn,
+    now: i64,
+    id: i64,
+    role: Role,
+    source: Source<'_>,
+) -> Result<bool, ApiError> {
+    let user = users::find(conn, id)?.ok_or(ApiError::NotFound)?;
+    let from = user.role();
+    if from == role {
+        return Ok(false);
+    }
+    if from == Role::Admin && !user.disabled {
+        keep_an_admin(conn, id)?;
+    }
+    users::set_role(conn, id, role)?;
+    let mut detail = json!({ "from": from.as_str(), "to": role.as_str() });
+    source.mark(&mut detail, false);
+    let kind = EventKind::RoleChanged;
+    events::record(conn, now, id, kind, &Requester::NOBODY, detail)?;
+    Ok(true)
+}
+
+/// Disables member `id` (every session ends, and so does any sign-in
+/// waiting for its second step) or enables them, at `now`, as admin `by`
+/// asks; whether it changed. `409 last_admin` when that would leave no
+/// enabled admin; `404` when there is no such member.
+pub fn set_disabled(
+    conn: &mut db::Conn,
+    now: i64,
+    id: i64,
+    disabled: bool,
+    by: &str,
+) -> Result<bool, ApiError> {
+    let user = users::find(conn, id)?.ok_or(ApiError::NotFound)?;
+    if user.disabled == disabled {
+        return Ok(false);
+    }
+    if disabled && user.role() == Role::Admin {
+        keep_an_admin(conn, id)?;
+    }
+    users::set_disabled(conn, id, disabled)?;
+    let kind = if disabled {
+        sessions::end_all(conn, id)?;
+        two_factor::end_pending_of(conn, id)?;
+        EventKind::AccountDisabled
+    } else {
+        EventKind::AccountEnabled
+    };
+    events::record(conn, now, id, kind, &Requester::NOBODY, json!({ "by": by }))?;
+    Ok(true)
+}
+
+/// `409 last_admin` unless an enabled admin other than `id` is left
+/// (`users::another_admin_than` holds the admins still until the
+/// transaction ends, so two admins demoting each other at once cannot both
+/// see the other one left).
+fn keep_an_admin(conn: &mut db::Conn, id: i64) -> Result<(), ApiError> {
+    match users::another_admin_than(conn, id)? {
+        true => Ok(()),
+        false => Err(ApiError::LastAdmin),
+    }
+}
+
+/// Deletes member `id` at `now`: their sessions, unlocks and the rest go
+/// with the row (ON DELETE CASCADE); insights count one member fewer, and
+/// their subscriptions (cancelled at Stripe first) leave monthly revenue.
+pub fn delete(conn: &mut db::Conn, now: i64, id: i64) -> QueryResult<()> {
+    let Some((stored, until)) = users::standing_locked(conn, id)? else {
+        return Ok(());
+    };
+    let before = Premium::of(stored, until, now);
+    for (currency, monthly) in billing::revenue_of(conn, id)? {
+        insights::revenue_moved(conn, &currency, -monthly, now)?;
+    }
+    users::delete(conn, id)?;
+    insights::account_deleted(conn, id, before, now)
+}
