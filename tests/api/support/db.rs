@@ -9,7 +9,10 @@ use diesel::query_builder::SqlQuery;
 use diesel::query_dsl::LoadQuery;
 use diesel::{Connection, RunQueryDsl};
 
-pub use tollgate::db::billing::{apply_event, Applied};
+// A Stripe event applied as the webhook applies it: its rows and its
+// effect on the member, in the caller's transaction.
+pub use tollgate::accounts::subscriptions::apply as apply_event;
+pub use tollgate::db::billing::Applied;
 pub use tollgate::db::pg::PgConn as PgConnection;
 pub use tollgate::db::{schema, write_transaction, DbConnection};
 
