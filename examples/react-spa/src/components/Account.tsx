@@ -1,10 +1,12 @@
 import { useState, type FormEvent } from "react";
-import { asApiError, call, client, type Account as AccountData, type OnAuthLost } from "../api/client";
+import { call, client, type Account as AccountData, type OnAuthLost } from "../api/client";
 import { day } from "../dates";
+import { sentence, useAction } from "../hooks/useAction";
 import { useLoad } from "../hooks/useLoad";
 import { BillingAction } from "./Billing";
 import { SignInAgain } from "./Providers";
 import ChangePassword from "./ChangePassword";
+import { PasswordField, Problem } from "./security/forms";
 import Address from "./Address";
 import { offerLine, priceText, usePrices, type Price } from "../prices";
 
@@ -20,13 +22,10 @@ export default function Account({ onAuthLost }: { onAuthLost: OnAuthLost }) {
     [],
     onAuthLost,
   );
-  const [error, setError] = useState<string | null>(null);
   const [password, setPassword] = useState("");
-  const [fields, setFields] = useState<Record<string, string>>({});
   const [notice, setNotice] = useState<string | null>(null);
-  // reauth_required: no password, and the sign-in is too old for this change.
-  const [reauth, setReauth] = useState(false);
-  const [busy, setBusy] = useState(false);
+  // Saving a new address, or none. Its `reauth`: no password, and the sign-in is too old for this change.
+  const saving = useAction({ onAuthLost });
   const [changingPassword, setChangingPassword] = useState(false);
   const prices = usePrices();
   const offer = offerLine(prices);
@@ -34,68 +33,41 @@ export default function Account({ onAuthLost }: { onAuthLost: OnAuthLost }) {
   const [resending, setResending] = useState(false);
   const [resendPassword, setResendPassword] = useState("");
   const [resent, setResent] = useState<string | null>(null);
-  const [resendError, setResendError] = useState<string | null>(null);
+  // Sending the link again: the form has no field to show a 422 under.
+  const sending = useAction({ onAuthLost, explain: sentence });
+  // One change of the address at a time: either one locks both forms.
+  const busy = saving.busy || sending.busy;
 
-  async function resend(event: FormEvent) {
+  function resend(event: FormEvent) {
     event.preventDefault();
     if (!account?.email) return;
-    setBusy(true);
-    setResendError(null);
-    try {
-      const proof = account.has_password ? { password: resendPassword } : {};
-      setAccount(await call(client.POST("/email", { body: { email: account.email, ...proof } })));
-      setResent(`A new link is on its way to ${account.email}.`);
+    const address = account.email;
+    const proof = account.has_password ? { password: resendPassword } : {};
+    return sending.run(async () => {
+      setAccount(await call(client.POST("/email", { body: { email: address, ...proof } })));
+      setResent(`A new link is on its way to ${address}.`);
       setResending(false);
       setResendPassword("");
-    } catch (caught) {
-      const err = asApiError(caught);
-      setResendError(err.message);
-      if (err.code === "not_logged_in") onAuthLost(err);
-    }
-    setBusy(false);
+    });
   }
 
   // PATCH /account: the newsletter switch saves as soon as it changes; the
   // box shows what is stored until the server has answered.
-  const [switching, setSwitching] = useState(false);
-  const [newsletterError, setNewsletterError] = useState<string | null>(null);
-  async function switchNewsletter(newsletter: boolean) {
-    setSwitching(true);
-    setNewsletterError(null);
-    try {
-      setAccount(await call(client.PATCH("/account", { body: { newsletter } })));
-    } catch (caught) {
-      const err = asApiError(caught);
-      setNewsletterError(err.message);
-      onAuthLost(err);
-    }
-    setSwitching(false);
-  }
+  const switching = useAction({ onAuthLost });
+  const switchNewsletter = (newsletter: boolean) =>
+    switching.run(async () => setAccount(await call(client.PATCH("/account", { body: { newsletter } }))));
 
-  async function save(event: FormEvent) {
+  function save(event: FormEvent) {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    setFields({});
-    setNotice(null);
-    setReauth(false);
-    try {
-      // An account without a password sends none: its recent sign-in stands for it.
-      const proof = account?.has_password === false ? {} : { password };
+    // An account without a password sends none: its recent sign-in stands for it.
+    const proof = account?.has_password === false ? {} : { password };
+    return saving.run(async () => {
+      setNotice(null);
       const a = await call(client.POST("/email", { body: { email: email.trim() || null, ...proof } }));
       setAccount(a);
       setPassword("");
       setNotice(a.email ? `We have sent a link to ${a.email}; open it to verify the address.` : "The address is removed.");
-    } catch (caught) {
-      const err = asApiError(caught);
-      if (err.code === "validation_failed") setFields(err.fields);
-      else setError(err.message);
-      setReauth(err.code === "reauth_required");
-      // A wrong password is a 401 too (invalid_credentials); only a lost
-      // session goes back to the login form.
-      if (err.code === "not_logged_in") onAuthLost(err);
-    }
-    setBusy(false);
+    });
   }
 
   if (!account) {
@@ -151,13 +123,9 @@ export default function Account({ onAuthLost }: { onAuthLost: OnAuthLost }) {
       {resending && (
         <form className="stack" onSubmit={resend} data-testid="email-resend-form" noValidate>
           {account.has_password && (
-            <>
-              <label htmlFor="email-resend-password">Your password</label>
-              <input id="email-resend-password" data-testid="email-resend-password" type="password" value={resendPassword}
-                autoComplete="current-password" onChange={(e) => setResendPassword(e.target.value)} />
-            </>
+            <PasswordField id="email-resend-password" value={resendPassword} onChange={setResendPassword} />
           )}
-          <p className="error" role="alert" data-testid="email-resend-error" hidden={!resendError}>{resendError}</p>
+          <Problem text={sending.error} testid="email-resend-error" />
           <div className="actions">
             <button type="submit" className="primary" data-testid="email-resend-submit" disabled={busy}>
               {busy ? "…" : "Send the link"}
@@ -169,7 +137,7 @@ export default function Account({ onAuthLost }: { onAuthLost: OnAuthLost }) {
       {resent && <p className="note" role="status" data-testid="email-resent">{resent}</p>}
       <div className="row" data-testid="newsletter-row">
         <label className="check">
-          <input type="checkbox" data-testid="newsletter" checked={account.newsletter} disabled={switching}
+          <input type="checkbox" data-testid="newsletter" checked={account.newsletter} disabled={switching.busy}
             onChange={(e) => switchNewsletter(e.target.checked)} />
           Email me new posts
         </label>
@@ -178,23 +146,17 @@ export default function Account({ onAuthLost }: { onAuthLost: OnAuthLost }) {
             {account.email ? "They go out once your address is verified." : "Add an address below to receive them."}
           </span>
         )}
-        {newsletterError && <span className="error" role="alert" data-testid="newsletter-error">{newsletterError}</span>}
+        {switching.error && <span className="error" role="alert" data-testid="newsletter-error">{switching.error}</span>}
       </div>
       <form className="card narrow" onSubmit={save} data-testid="email-form" noValidate>
         <h2>Change your email address</h2>
         <label htmlFor="email-new">Email address (empty to remove it)</label>
         <input id="email-new" data-testid="email-new" type="email" value={email} autoComplete="email"
-          aria-invalid={fields.email ? true : undefined} onChange={(e) => setEmail(e.target.value)} />
-        {fields.email && <p className="field-error" data-testid="email-error-email">{fields.email}</p>}
-        {account.has_password && (
-          <>
-            <label htmlFor="email-password">Your password</label>
-            <input id="email-password" data-testid="email-password" type="password" value={password}
-              autoComplete="current-password" onChange={(e) => setPassword(e.target.value)} />
-          </>
-        )}
-        {error && <p className="error" data-testid="email-error">{error}</p>}
-        {reauth && <SignInAgain returnTo="/account" />}
+          aria-invalid={saving.fields.email ? true : undefined} onChange={(e) => setEmail(e.target.value)} />
+        {saving.fields.email && <p className="field-error" data-testid="email-error-email">{saving.fields.email}</p>}
+        {account.has_password && <PasswordField id="email-password" value={password} onChange={setPassword} />}
+        {saving.error && <p className="error" data-testid="email-error">{saving.error}</p>}
+        {saving.reauth && <SignInAgain returnTo="/account" />}
         {notice && <p data-testid="email-notice">{notice}</p>}
         <button type="submit" data-testid="email-submit" disabled={busy}>{busy ? "…" : "Save"}</button>
       </form>

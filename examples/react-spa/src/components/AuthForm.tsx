@@ -1,8 +1,10 @@
 import { useState, type FormEvent } from "react";
-import { asApiError, call, client, needsSecondStep, type Schemas, type TwoFactorRequired, type User } from "../api/client";
+import { call, client, needsSecondStep, type Schemas, type TwoFactorRequired, type User } from "../api/client";
+import { useAction } from "../hooks/useAction";
 import { passkeysSupported } from "../webauthn";
-import SecondStep, { signInWithPasskey } from "./SecondStep";
+import SecondStep, { lockoutProblem, signInWithPasskey } from "./SecondStep";
 import { goToProvider, providerLabel, thisPage, useProviders } from "./Providers";
+import { Problem } from "./security/forms";
 
 type Kind = "login" | "register";
 
@@ -31,20 +33,23 @@ export default function AuthForm({ kind, onSuccess, onForgot, onEmail, problem =
   const [email, setEmail] = useState(""); // register only; optional
   const [stay, setStay] = useState(false);
   const [newsletter, setNewsletter] = useState(false); // register only; off unless asked for
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(problem); // one sentence for the whole form
-  const [fields, setFields] = useState<Record<string, string>>({}); // 422: per-field messages
+  // One sentence for the whole form, or a 422's messages under their fields.
+  const { busy, error, fields, show, run } = useAction({
+    initialError: problem,
+    explain: (err) => {
+      if (err.code === "validation_failed") return { fields: err.fields };
+      if (err.code === "username_taken") return { fields: { username: err.message } };
+      return lockoutProblem(err);
+    },
+  });
   // Login only: the password was right and the account asks for a second step.
   const [pending, setPending] = useState<TwoFactorRequired | null>(null);
   const providers = useProviders(kind === "login");
 
-  async function submit(event: FormEvent) {
+  function submit(event: FormEvent) {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    setFields({});
-    try {
-      const login: Schemas["LoginRequest"] = { username, password, stay_signed_in: stay };
+    const login: Schemas["LoginRequest"] = { username, password, stay_signed_in: stay };
+    return run(async () => {
       const answer =
         kind === "login"
           ? await call(client.POST("/login", { body: login }))
@@ -57,48 +62,22 @@ export default function AuthForm({ kind, onSuccess, onForgot, onEmail, problem =
         setPending(answer);
         onSecondStep?.(true);
         setPassword("");
-        setBusy(false);
         return;
       }
       onSuccess(answer);
-    } catch (caught) {
-      failed(caught);
-    }
+    });
   }
 
   // A passkey alone: no username, no password (the browser offers the
   // passkeys it holds for this site).
-  async function passkey() {
-    setBusy(true);
-    setError(null);
-    setFields({});
-    try {
-      onSuccess(await signInWithPasskey(stay));
-    } catch (caught) {
-      failed(caught);
-    }
-  }
-
-  function failed(caught: unknown) {
-    const err = asApiError(caught);
-    if (err.code === "validation_failed") {
-      setFields(err.fields);
-    } else if (err.code === "username_taken") {
-      setFields({ username: err.message });
-    } else if (err.code === "too_many_attempts" && err.retryAfter != null) {
-      setError(`${err.message} Try again in ${Math.ceil(err.retryAfter / 60)} min.`);
-    } else {
-      setError(err.message);
-    }
-    setBusy(false);
-  }
+  const passkey = () => run(async () => onSuccess(await signInWithPasskey(stay)));
 
   if (pending) {
     return (
       <SecondStep methods={pending.methods} onSuccess={onSuccess} onRestart={(reason) => {
         setPending(null);
         onSecondStep?.(false);
-        setError(reason);
+        show(reason);
       }} />
     );
   }
@@ -137,7 +116,7 @@ export default function AuthForm({ kind, onSuccess, onForgot, onEmail, problem =
         Stay signed in
       </label>
 
-      <p className="error" role="alert" data-testid={id("error")} hidden={!error}>{error}</p>
+      <Problem text={error} testid={id("error")} />
       <button type="submit" data-testid={id("submit")} disabled={busy}>{busy ? "…" : t.submit}</button>
       {kind === "login" && passkeysSupported() && (
         <button type="button" data-testid="login-passkey" disabled={busy} onClick={passkey}>

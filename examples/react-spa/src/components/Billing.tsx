@@ -1,5 +1,6 @@
 import { useId, useState, type FormEvent } from "react";
-import { ApiError, asApiError, call, client, type Plan } from "../api/client";
+import { call, client, type Plan } from "../api/client";
+import { sentence, useAction, type Action } from "../hooks/useAction";
 import { periodName, priceText, trialText, usePrices, yearlySaving, type Price } from "../prices";
 
 // POST /billing/checkout or /billing/portal, then off to the Stripe-hosted
@@ -13,26 +14,13 @@ async function goTo(page: Promise<{ url: string }>) {
   window.location.assign(url);
 }
 
-function useStripeRedirect(path: "/billing/checkout" | "/billing/portal") {
-  const [state, setState] = useState<{ busy: boolean; error: ApiError | null }>({ busy: false, error: null });
-  async function go() {
-    setState({ busy: true, error: null });
-    try {
-      // No body: a checkout for the default price.
-      await goTo(call(client.POST(path)));
-    } catch (caught) {
-      const err = asApiError(caught);
-      // 501 billing_not_configured, 502 billing_unavailable, 409 …: the
-      // server's sentence says what happened.
-      setState({ busy: false, error: err });
-    }
-  }
-  return [state, go] as const;
-}
-
-/** The server's sentence when Stripe's page could not be had. */
-function BillingError({ error }: { error: ApiError | null }) {
-  return error && <span className="error" role="alert" data-testid="billing-error" data-code={error.code}> {error.message}</span>;
+/**
+ * The server's sentence when Stripe's page could not be had (501
+ * billing_not_configured, 502 billing_unavailable, 409 …: it says what
+ * happened), with its code.
+ */
+function BillingError({ action: { error, failure } }: { action: Action }) {
+  return error && <span className="error" role="alert" data-testid="billing-error" data-code={failure?.code}> {error}</span>;
 }
 
 /** A button off to one of Stripe's pages, with the server's sentence beside it when that fails. */
@@ -47,13 +35,17 @@ function StripeButton({ path, testid, label, opening, primary = false, pill = fa
   /** A small pill (the header's). */
   pill?: boolean;
 }) {
-  const [{ busy, error }, go] = useStripeRedirect(path);
+  // A success leaves for Stripe: the button stays on `opening` until the page goes.
+  const action = useAction({ leaves: true, explain: sentence });
+  // No body: a checkout for the default price.
+  const go = () => action.run(() => goTo(call(client.POST(path))));
   return (
     <span className="billing">
-      <button className={primary ? "primary" : pill ? "pill" : undefined} data-testid={testid} disabled={busy} onClick={go}>
-        {busy ? opening : label}
+      <button className={primary ? "primary" : pill ? "pill" : undefined} data-testid={testid} disabled={action.busy}
+        onClick={go}>
+        {action.busy ? opening : label}
       </button>
-      <BillingError error={error} />
+      <BillingError action={action} />
     </span>
   );
 }
@@ -99,28 +91,22 @@ function CheckoutForm({ prices, primary, trial }: {
   const id = useId();
   const [chosen, setChosen] = useState(prices[0].name);
   const [code, setCode] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [fields, setFields] = useState<Record<string, string>>({});
-  const [error, setError] = useState<ApiError | null>(null);
+  // The two fields' 422s under them; anything else beside the button, as StripeButton says it.
+  const action = useAction({
+    leaves: true,
+    explain: (err) =>
+      err.code === "validation_failed" && (err.fields.price || err.fields.promotion_code) ? { fields: err.fields } : err.message,
+  });
+  const { busy, fields } = action;
   const price = prices.find((p) => p.name === chosen) ?? prices[0];
   const saving = yearlySaving(prices);
   const trialLine = trial ? trialText(price) : null;
 
-  async function submit(event: FormEvent) {
+  function submit(event: FormEvent) {
     event.preventDefault();
-    setBusy(true);
-    setFields({});
-    setError(null);
-    try {
-      // A blank code is none: Checkout then has a code field of its own.
-      const body = { price: price.name, promotion_code: code.trim() || null };
-      await goTo(call(client.POST("/billing/checkout", { body })));
-    } catch (caught) {
-      const err = asApiError(caught);
-      if (err.code === "validation_failed" && (err.fields.price || err.fields.promotion_code)) setFields(err.fields);
-      else setError(err);
-      setBusy(false);
-    }
+    // A blank code is none: Checkout then has a code field of its own.
+    const body = { price: price.name, promotion_code: code.trim() || null };
+    return action.run(() => goTo(call(client.POST("/billing/checkout", { body }))));
   }
 
   return (
@@ -153,7 +139,7 @@ function CheckoutForm({ prices, primary, trial }: {
         <button type="submit" className={primary ? "primary" : undefined} data-testid="upgrade" disabled={busy}>
           {busy ? "Opening checkout…" : "Upgrade to premium"}
         </button>
-        <BillingError error={error} />
+        <BillingError action={action} />
       </span>
     </form>
   );

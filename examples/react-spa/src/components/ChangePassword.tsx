@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from "react";
-import { asApiError, call, client, type OnAuthLost } from "../api/client";
-import { Problem, useAction } from "./security/forms";
+import { call, client, type OnAuthLost } from "../api/client";
+import { standard, useAction } from "../hooks/useAction";
+import { PasswordField, Problem } from "./security/forms";
 
 /**
  * POST /password with the current password and a new one: every other
@@ -11,24 +12,19 @@ import { Problem, useAction } from "./security/forms";
 export default function ChangePassword({ onDone, onAuthLost }: { onDone: () => void; onAuthLost: OnAuthLost }) {
   const [current, setCurrent] = useState("");
   const [next, setNext] = useState("");
-  const [wrong, setWrong] = useState<string | null>(null);
   const [done, setDone] = useState(false);
-  const { busy, error, fields, run } = useAction(onAuthLost);
+  const { busy, error, fields, run } = useAction({
+    onAuthLost,
+    // The current password is the one field a 401 can be about.
+    explain: (err) => err.code === "invalid_credentials"
+      ? { fields: { current_password: "That is not your current password." } }
+      : standard(err),
+  });
 
   function submit(event: FormEvent) {
     event.preventDefault();
-    setWrong(null);
     return run(async () => {
-      try {
-        await call(client.POST("/password", { body: { current_password: current, new_password: next } }));
-      } catch (caught) {
-        // The current password is the one field a 401 can be about.
-        if (asApiError(caught).code === "invalid_credentials") {
-          setWrong("That is not your current password.");
-          return;
-        }
-        throw caught;
-      }
+      await call(client.POST("/password", { body: { current_password: current, new_password: next } }));
       setCurrent("");
       setNext("");
       setDone(true);
@@ -45,14 +41,10 @@ export default function ChangePassword({ onDone, onAuthLost }: { onDone: () => v
   }
   return (
     <form className="stack" onSubmit={submit} data-testid="password-form" noValidate>
-      <label htmlFor="password-current">Current password</label>
-      <input id="password-current" data-testid="password-current" type="password" value={current}
-        autoComplete="current-password" aria-invalid={wrong ? true : undefined} onChange={(e) => setCurrent(e.target.value)} />
-      {wrong && <p className="field-error" data-testid="password-error-current">{wrong}</p>}
-      <label htmlFor="password-new">New password</label>
-      <input id="password-new" data-testid="password-new" type="password" value={next} autoComplete="new-password"
-        aria-invalid={fields.new_password ? true : undefined} onChange={(e) => setNext(e.target.value)} />
-      {fields.new_password && <p className="field-error" data-testid="password-error-new">{fields.new_password}</p>}
+      <PasswordField id="password-current" label="Current password" value={current} onChange={setCurrent}
+        error={fields.current_password} errorTestid="password-error-current" />
+      <PasswordField id="password-new" label="New password" autoComplete="new-password" value={next} onChange={setNext}
+        error={fields.new_password} errorTestid="password-error-new" />
       <Problem text={error} testid="password-error" />
       <div className="actions">
         <button type="submit" className="primary" data-testid="password-submit" disabled={busy || !current || !next}>

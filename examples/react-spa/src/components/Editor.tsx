@@ -4,10 +4,10 @@ import {
   call,
   client,
   type Access,
-  type ApiError,
   type EditablePost,
   type OnAuthLost,
 } from "../api/client";
+import { useAction } from "../hooks/useAction";
 import PostHtml from "./PostHtml";
 
 // The author's editor: POST /posts (a new draft), GET /posts/{id} (any
@@ -96,12 +96,12 @@ export default function Editor({ id, onClose, onAuthLost }: {
   const [saved, setSaved] = useState<EditablePost | null>(null);
   const [draft, setDraft] = useState<Draft>(BLANK);
   const [loading, setLoading] = useState(id !== null);
-  const [busy, setBusy] = useState(false);
+  // Why the post could not be opened.
+  const [loadError, setLoadError] = useState<string | null>(null);
   const [tab, setTab] = useState<"write" | "preview">("write");
-  const [fields, setFields] = useState<Record<string, string>>({});
-  const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
-  // Set when a save met a newer version: the server's sentence.
+  // Set when a save met a newer version: the server's sentence. It stays
+  // through other attempts, until the newer version is loaded.
   const [conflict, setConflict] = useState<string | null>(null);
   // The text the person had typed when their save was refused, kept after
   // they load the other version so that nothing they wrote is lost.
@@ -123,7 +123,7 @@ export default function Editor({ id, onClose, onAuthLost }: {
       .catch((caught: unknown) => {
         if (!current) return;
         const err = asApiError(caught);
-        setError(err.message);
+        setLoadError(err.message);
         onAuthLost(err);
       })
       .finally(() => current && setLoading(false));
@@ -169,19 +169,20 @@ export default function Editor({ id, onClose, onAuthLost }: {
     setNotice(null);
   }
 
-  /** Shows what went wrong: 422 fields next to their inputs, a conflict, or the sentence. */
-  function fail(err: ApiError) {
-    if (err.code === "validation_failed") {
-      setFields(err.fields);
-      const elsewhere = Object.keys(err.fields).filter((f) => !SHOWN_FIELDS.includes(f));
-      if (elsewhere.length) setError(err.message);
-    } else if (err.code === "edit_conflict") {
-      setConflict(err.message);
-    } else {
-      setError(err.message);
-      onAuthLost(err);
-    }
-  }
+  /** What went wrong: 422 fields next to their inputs, a conflict in its own box, or the sentence. */
+  const action = useAction({
+    onAuthLost,
+    explain: (err) => {
+      if (err.code === "edit_conflict") {
+        setConflict(err.message);
+        return {};
+      }
+      if (err.code !== "validation_failed") return err.message;
+      const elsewhere = Object.keys(err.fields).some((f) => !SHOWN_FIELDS.includes(f));
+      return { fields: err.fields, error: elsewhere ? err.message : null };
+    },
+  });
+  const { busy, error, fields } = action;
 
   /** Takes the server's answer as the new starting point. */
   function adopt(post: EditablePost) {
@@ -192,56 +193,44 @@ export default function Editor({ id, onClose, onAuthLost }: {
   /**
    * Stores the form: a new draft, or a PATCH of the fields changed since
    * the version it started from (an excerpt emptied goes back to the
-   * derived one). The post as stored, or null when the save was refused.
+   * derived one). The post as stored; throws when the save was refused.
    */
-  async function store(): Promise<EditablePost | null> {
+  async function store(): Promise<EditablePost> {
     if (saved && !dirty) return saved;
-    try {
-      let post: EditablePost;
-      if (!saved) {
-        const excerpt = draft.excerpt.trim() ? draft.excerpt : undefined;
-        post = await call(client.POST("/posts", {
-          body: { title: draft.title, body: draft.body, access: draft.access, excerpt },
-        }));
-      } else {
-        post = await call(client.PATCH("/posts/{id}", {
-          params: { path: { id: saved.id } },
-          body: {
-            title: draft.title !== saved.title ? draft.title : undefined,
-            body: draft.body !== saved.body ? draft.body : undefined,
-            access: draft.access !== saved.access ? draft.access : undefined,
-            excerpt: draft.excerpt !== saved.excerpt ? (draft.excerpt.trim() ? draft.excerpt : null) : undefined,
-            updated_at: saved.updated_at,
-          },
-        }));
-      }
-      adopt(post);
-      setUnsaved(null);
-      return post;
-    } catch (caught) {
-      fail(asApiError(caught));
-      return null;
+    let post: EditablePost;
+    if (!saved) {
+      const excerpt = draft.excerpt.trim() ? draft.excerpt : undefined;
+      post = await call(client.POST("/posts", {
+        body: { title: draft.title, body: draft.body, access: draft.access, excerpt },
+      }));
+    } else {
+      post = await call(client.PATCH("/posts/{id}", {
+        params: { path: { id: saved.id } },
+        body: {
+          title: draft.title !== saved.title ? draft.title : undefined,
+          body: draft.body !== saved.body ? draft.body : undefined,
+          access: draft.access !== saved.access ? draft.access : undefined,
+          excerpt: draft.excerpt !== saved.excerpt ? (draft.excerpt.trim() ? draft.excerpt : null) : undefined,
+          updated_at: saved.updated_at,
+        },
+      }));
     }
+    adopt(post);
+    setUnsaved(null);
+    return post;
   }
 
-  /** Runs one action with the form locked and the last messages cleared. */
-  async function run(action: () => Promise<void>) {
-    setBusy(true);
-    setFields({});
-    setError(null);
+  /** Runs one change with the form locked and the last messages cleared. */
+  function run(work: () => Promise<void>) {
     setNotice(null);
-    try {
-      await action();
-    } finally {
-      setBusy(false);
-    }
+    return action.run(work);
   }
 
   const save = (event: FormEvent) => {
     event.preventDefault();
     return run(async () => {
-      const post = await store();
-      if (post) setNotice(`Saved at ${new Date().toLocaleTimeString()}.`);
+      await store();
+      setNotice(`Saved at ${new Date().toLocaleTimeString()}.`);
     });
   };
 
@@ -252,23 +241,18 @@ export default function Editor({ id, onClose, onAuthLost }: {
   const publish = (at: string | null) =>
     run(async () => {
       const post = await store();
-      if (!post) return;
-      try {
-        adopt(await call(client.POST("/posts/{id}/publish", {
-          params: { path: { id: post.id } },
-          body: { ...(at === null ? {} : { at }), ...(emailIt ? { email: true } : {}) },
-        })));
-        setPublishAt("");
-        setEmailIt(false);
-      } catch (caught) {
-        fail(asApiError(caught));
-      }
+      adopt(await call(client.POST("/posts/{id}/publish", {
+        params: { path: { id: post.id } },
+        body: { ...(at === null ? {} : { at }), ...(emailIt ? { email: true } : {}) },
+      })));
+      setPublishAt("");
+      setEmailIt(false);
     });
 
   const publishAtChosen = () => {
     const at = utc(publishAt);
     if (at === null) {
-      setFields({ at: "Choose a date and a time." });
+      action.show({ fields: { at: "Choose a date and a time." } });
       return;
     }
     return publish(at);
@@ -278,38 +262,26 @@ export default function Editor({ id, onClose, onAuthLost }: {
   const unpublish = () =>
     run(async () => {
       const post = await store();
-      if (!post) return;
-      try {
-        adopt(await call(client.POST("/posts/{id}/unpublish", { params: { path: { id: post.id } } })));
-      } catch (caught) {
-        fail(asApiError(caught));
-      }
+      adopt(await call(client.POST("/posts/{id}/unpublish", { params: { path: { id: post.id } } })));
     });
 
-  const remove = () =>
-    run(async () => {
+  async function remove() {
+    const done = await run(async () => {
       if (!saved) return;
-      try {
-        await call(client.DELETE("/posts/{id}", { params: { path: { id: saved.id } } }));
-        onClose();
-      } catch (caught) {
-        setConfirmDelete(false);
-        fail(asApiError(caught));
-      }
+      await call(client.DELETE("/posts/{id}", { params: { path: { id: saved.id } } }));
+      onClose();
     });
+    if (!done.ok) setConfirmDelete(false);
+  }
 
   /** After a conflict: the newer saved version replaces the form. */
   const reload = () =>
     run(async () => {
       if (!saved) return;
       const mine = draft;
-      try {
-        adopt(await call(client.GET("/posts/{id}", { params: { path: { id: saved.id } } })));
-        setConflict(null);
-        setUnsaved(mine);
-      } catch (caught) {
-        fail(asApiError(caught));
-      }
+      adopt(await call(client.GET("/posts/{id}", { params: { path: { id: saved.id } } })));
+      setConflict(null);
+      setUnsaved(mine);
     });
 
   if (loading) return <p>Loading the post…</p>;
@@ -317,7 +289,7 @@ export default function Editor({ id, onClose, onAuthLost }: {
     return (
       <section>
         <button className="link" data-testid="editor-back" onClick={onClose}>← My posts</button>
-        <p className="error" data-testid="editor-error">{error}</p>
+        <p className="error" data-testid="editor-error">{loadError}</p>
       </section>
     );
   }

@@ -1,7 +1,8 @@
 import { Fragment, useState, type FormEvent } from "react";
-import { asApiError, call, client, needsSecondStep, type TwoFactorRequired, type User } from "../api/client";
+import { call, client, needsSecondStep, type TwoFactorRequired, type User } from "../api/client";
+import { sentence, useAction } from "../hooks/useAction";
 import SecondStep from "./SecondStep";
-import { linkToken } from "./Recovery";
+import { addressProblem, linkToken } from "./Recovery";
 
 // Sign-in by email, for readers without a password: POST /login/email sends
 // a link and a 6-digit code; the code is typed here, the link opens
@@ -17,42 +18,27 @@ export function EmailSignInForm({ onSuccess, onCancel }: {
   const [stay, setStay] = useState(false);
   const [sent, setSent] = useState(false);
   const [code, setCode] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
   const [pending, setPending] = useState<TwoFactorRequired | null>(null);
+  // A refused address is said as a sentence, as on the other forms that ask for one.
+  const { busy, error, clear, show, run } = useAction({ explain: addressProblem });
 
-  async function ask(event: FormEvent) {
+  function ask(event: FormEvent) {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    return run(async () => {
       // The same answer whoever holds the address: nothing here says
       // whether an account exists.
       await call(client.POST("/login/email", { body: { email: email.trim(), stay_signed_in: stay } }));
       setSent(true);
-    } catch (caught) {
-      const err = asApiError(caught);
-      setError(err.fields.email ? `The address ${err.fields.email}.` : err.message);
-    }
-    setBusy(false);
+    });
   }
 
-  async function verify(event: FormEvent) {
+  function verify(event: FormEvent) {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    return run(async () => {
       const answer = await call(client.POST("/login/email/verify", { body: { email: email.trim(), code } }));
-      if (needsSecondStep(answer)) {
-        setPending(answer);
-      } else {
-        onSuccess(answer);
-        return;
-      }
-    } catch (caught) {
-      setError(asApiError(caught).message);
-    }
-    setBusy(false);
+      if (needsSecondStep(answer)) setPending(answer);
+      else onSuccess(answer);
+    });
   }
 
   if (pending) {
@@ -61,10 +47,12 @@ export function EmailSignInForm({ onSuccess, onCancel }: {
         onRestart={(reason) => {
           setPending(null);
           setSent(false);
-          setError(reason);
+          show(reason);
         }} />
     );
   }
+
+  const problem = error && <p className="error" role="alert" data-testid="email-error">{error}</p>;
 
   return (
     <form className="card" onSubmit={sent ? verify : ask} data-testid="email-sign-in" noValidate>
@@ -80,14 +68,14 @@ export function EmailSignInForm({ onSuccess, onCancel }: {
           <label htmlFor="email-code">Code from the message</label>
           <input id="email-code" data-testid="email-code" value={code} inputMode="numeric" autoComplete="one-time-code"
             maxLength={7} onChange={(e) => setCode(e.target.value)} />
-          {error && <p className="error" role="alert" data-testid="email-error">{error}</p>}
+          {problem}
           <button type="submit" data-testid="email-code-submit" disabled={busy || !code.trim()}>
             {busy ? "…" : "Sign in"}
           </button>
           <button type="button" className="link" data-testid="email-again" onClick={() => {
             setSent(false);
             setCode("");
-            setError(null);
+            clear();
           }}>Use another address, or send a new message</button>
         </Fragment>
       ) : (
@@ -100,7 +88,7 @@ export function EmailSignInForm({ onSuccess, onCancel }: {
             <input type="checkbox" data-testid="email-stay" checked={stay} onChange={(e) => setStay(e.target.checked)} />
             Stay signed in
           </label>
-          {error && <p className="error" role="alert" data-testid="email-error">{error}</p>}
+          {problem}
           <button type="submit" data-testid="email-submit" disabled={busy}>
             {busy ? "…" : "Email me a sign-in link"}
           </button>
@@ -116,53 +104,49 @@ export function EmailSignInForm({ onSuccess, onCancel }: {
  * (mail scanners open links too): the person confirms with the button.
  */
 export function EmailLinkPage() {
-  const [state, setState] = useState<
-    | { status: "ready" | "working" }
-    | { status: "signed-in"; user: User }
-    | { status: "second-step"; pending: TwoFactorRequired }
-    | { status: "failed"; message: string }
-  >({ status: "ready" });
+  const [user, setUser] = useState<User | null>(null);
+  const [pending, setPending] = useState<TwoFactorRequired | null>(null);
+  // A failure ends the page's offer: the link is spent, or was never good.
+  const { busy, error, show, run } = useAction({ explain: sentence });
 
-  async function confirm() {
-    setState({ status: "working" });
-    try {
+  const confirm = () =>
+    run(async () => {
       // 200 for an account, 201 for one made now, 202 for its second step.
       const answer = await call(client.POST("/login/email/verify", { body: { token: linkToken() } }));
-      if (needsSecondStep(answer)) setState({ status: "second-step", pending: answer });
-      else setState({ status: "signed-in", user: answer });
-    } catch (caught) {
-      setState({ status: "failed", message: asApiError(caught).message });
-    }
-  }
+      if (needsSecondStep(answer)) setPending(answer);
+      else setUser(answer);
+    });
 
-  if (state.status === "second-step") {
+  if (pending) {
     return (
       <section className="card narrow" data-testid="email-link-page">
-        <SecondStep methods={state.pending.methods} intro="Your email address is confirmed."
+        <SecondStep methods={pending.methods} intro="Your email address is confirmed."
           onSuccess={() => window.location.assign("/")}
-          onRestart={(reason) => setState({ status: "failed", message: reason ?? "Please ask for a new link." })} />
+          onRestart={(reason) => {
+            setPending(null);
+            show(reason ?? "Please ask for a new link.");
+          }} />
       </section>
     );
   }
   return (
     <section className="card narrow" data-testid="email-link-page">
       <h2>Sign in</h2>
-      {(state.status === "ready" || state.status === "working") && (
+      {!user && !error && (
         <>
           <p>Sign in with the link from your email, in this browser.</p>
-          <button type="button" data-testid="email-link-confirm" disabled={state.status === "working"}
-            onClick={confirm}>
-            {state.status === "working" ? "…" : "Sign in"}
+          <button type="button" data-testid="email-link-confirm" disabled={busy} onClick={confirm}>
+            {busy ? "…" : "Sign in"}
           </button>
         </>
       )}
-      {state.status === "signed-in" && (
+      {user && (
         <p data-testid="email-link-done">
-          You are signed in as <strong data-testid="email-link-user">{state.user.username}</strong>.
+          You are signed in as <strong data-testid="email-link-user">{user.username}</strong>.
         </p>
       )}
-      {state.status === "failed" && <p className="error" data-testid="email-link-error">{state.message}</p>}
-      <a href="/" data-testid="recovery-home">{state.status === "signed-in" ? "Continue" : "Back to the start page"}</a>
+      {error && <p className="error" data-testid="email-link-error">{error}</p>}
+      <a href="/" data-testid="recovery-home">{user ? "Continue" : "Back to the start page"}</a>
     </section>
   );
 }

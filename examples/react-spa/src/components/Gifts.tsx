@@ -1,5 +1,6 @@
 import { useState } from "react";
-import { asApiError, call, client, type OnAuthLost, type Schemas } from "../api/client";
+import { call, client, type OnAuthLost, type Schemas } from "../api/client";
+import { useAction } from "../hooks/useAction";
 import { useLoad } from "../hooks/useLoad";
 import { day } from "../dates";
 import PostHtml from "./PostHtml";
@@ -18,19 +19,10 @@ const left = (meter: GiftMeter) =>
 /** "Gift this post", under a post a premium reader opened. */
 export function GiftButton({ postId }: { postId: number }) {
   const [made, setMade] = useState<{ gift: Gift; gifts: GiftMeter } | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
 
-  async function gift() {
-    setBusy(true);
-    setError(null);
-    try {
-      setMade(await call(client.POST("/blog/{id}/gift", { params: { path: { id: String(postId) } } })));
-    } catch (caught) {
-      setError(asApiError(caught).message);
-    }
-    setBusy(false);
-  }
+  const gift = () =>
+    run(async () => setMade(await call(client.POST("/blog/{id}/gift", { params: { path: { id: String(postId) } } }))));
 
   return (
     <div className="gift" data-testid="gift">
@@ -54,23 +46,19 @@ export function GiftButton({ postId }: { postId: number }) {
 /** "Your gifts this month", on the account page of a premium reader. */
 export function MyGifts({ onAuthLost }: { onAuthLost: OnAuthLost }) {
   const { data, error, reload } = useLoad(() => call(client.GET("/gifts")), [], onAuthLost);
-  const [problem, setProblem] = useState<string | null>(null);
+  const revoking = useAction();
 
-  async function revoke(id: number) {
-    setProblem(null);
-    try {
+  const revoke = (id: number) =>
+    revoking.run(async () => {
       await call(client.DELETE("/gifts/{id}", { params: { path: { id } } }));
       await reload();
-    } catch (caught) {
-      setProblem(asApiError(caught).message);
-    }
-  }
+    });
 
   return (
     <section className="card" data-testid="my-gifts">
       <h2>Your gifts this month</h2>
       {error && <p className="error">{error.message}</p>}
-      {problem && <p className="error" role="alert">{problem}</p>}
+      {revoking.error && <p className="error" role="alert">{revoking.error}</p>}
       {data && (
         <>
           <p className="hint" data-testid="my-gifts-left">{left(data.meter)}</p>

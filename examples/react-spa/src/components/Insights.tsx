@@ -35,6 +35,11 @@ const periodText = ({ from, to }: Period) => (from === to ? day(from) : `${day(f
 /** A count as people read it: "1,234". */
 const count = (n: number) => n.toLocaleString("en-US");
 
+/** A figure's cell in a table: the count as people read it, the number itself in `data-value`. */
+function Figure({ field, value, testid }: { field: string; value: number; testid?: string }) {
+  return <td data-testid={testid} data-field={field} data-value={value}>{count(value)}</td>;
+}
+
 type Count = keyof InsightTotals;
 
 /** The totals, in the order they are shown, with what each one counts. */
@@ -265,9 +270,7 @@ function SiteSection({ figures, error, loading }: {
                   {figures.days.map((d) => (
                     <tr key={d.date} data-testid="insights-day" data-date={d.date}>
                       <th scope="row">{day(d.date)}</th>
-                      {DAY_COLUMNS.map((c) => (
-                        <td key={c.key} data-field={c.key} data-value={d[c.key]}>{count(d[c.key])}</td>
-                      ))}
+                      {DAY_COLUMNS.map((c) => <Figure key={c.key} field={c.key} value={d[c.key]} />)}
                     </tr>
                   ))}
                 </tbody>
@@ -334,9 +337,7 @@ function PostTable({ data, sort, site, onSort }: {
                 {site && <span className="tag">by {post.author?.username ?? "a deleted account"}</span>}
               </th>
               {POST_COLUMNS.map((c) => (
-                <td key={c.key} data-testid={`post-insight-${post.id}-${c.key}`} data-field={c.key} data-value={figures[c.key]}>
-                  {count(figures[c.key])}
-                </td>
+                <Figure key={c.key} field={c.key} value={figures[c.key]} testid={`post-insight-${post.id}-${c.key}`} />
               ))}
             </tr>
           ))}

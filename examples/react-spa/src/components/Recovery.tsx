@@ -1,5 +1,7 @@
 import { useEffect, useState, type FormEvent, type ReactNode } from "react";
-import { asApiError, call, client } from "../api/client";
+import { asApiError, call, client, type ApiError } from "../api/client";
+import { useAction } from "../hooks/useAction";
+import { PasswordField } from "./security/forms";
 
 // The pages an emailed link opens, and the "forgot password" form:
 // POST /password/forgot, POST /password/reset, POST /email/verify.
@@ -47,25 +49,27 @@ export function VerifyEmail() {
   );
 }
 
+/**
+ * A failure of a form whose one field is an email address, as a sentence:
+ * the address's 422 message ("The address is not a valid email address."),
+ * or the server's sentence.
+ */
+export function addressProblem(err: ApiError): string {
+  return err.fields.email ? `The address ${err.fields.email}.` : err.message;
+}
+
 /** "Forgot your password?": the answer is the same whether or not the address has an account. */
 export function ForgotPassword({ onCancel }: { onCancel: () => void }) {
   const [email, setEmail] = useState("");
-  const [busy, setBusy] = useState(false);
   const [done, setDone] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { busy, error, run } = useAction({ explain: addressProblem });
 
-  async function submit(event: FormEvent) {
+  function submit(event: FormEvent) {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    return run(async () => {
       await call(client.POST("/password/forgot", { body: { email } }));
       setDone(true);
-    } catch (caught) {
-      const err = asApiError(caught);
-      setError(err.fields.email ? `The address ${err.fields.email}.` : err.message);
-    }
-    setBusy(false);
+    });
   }
 
   return (
@@ -92,25 +96,18 @@ export function ForgotPassword({ onCancel }: { onCancel: () => void }) {
 /** `/reset-password?token=…`: choose a new password. */
 export function ResetPassword() {
   const [password, setPassword] = useState("");
-  const [busy, setBusy] = useState(false);
   const [done, setDone] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [fieldError, setFieldError] = useState<string | null>(null);
+  // The new password's rules under its field; anything else (a spent link) as a sentence.
+  const { busy, error, fields, run } = useAction({
+    explain: (err) => (err.fields.new_password ? { fields: { new_password: err.fields.new_password } } : err.message),
+  });
 
-  async function submit(event: FormEvent) {
+  function submit(event: FormEvent) {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    setFieldError(null);
-    try {
+    return run(async () => {
       await call(client.POST("/password/reset", { body: { token: linkToken(), new_password: password } }));
       setDone(true);
-    } catch (caught) {
-      const err = asApiError(caught);
-      if (err.fields.new_password) setFieldError(err.fields.new_password);
-      else setError(err.message);
-    }
-    setBusy(false);
+    });
   }
 
   if (done) {
@@ -125,11 +122,8 @@ export function ResetPassword() {
   return (
     <form className="card narrow" onSubmit={submit} data-testid="reset-page" noValidate>
       <h2>Choose a new password</h2>
-      <label htmlFor="reset-password">New password</label>
-      <input id="reset-password" data-testid="reset-password" type="password" value={password}
-        autoComplete="new-password" aria-invalid={fieldError ? true : undefined}
-        onChange={(e) => setPassword(e.target.value)} />
-      {fieldError && <p className="field-error" data-testid="reset-error-password">{fieldError}</p>}
+      <PasswordField id="reset-password" label="New password" autoComplete="new-password" value={password}
+        onChange={setPassword} error={fields.new_password} errorTestid="reset-error-password" />
       {error && <p className="error" data-testid="reset-error">{error}</p>}
       <button type="submit" data-testid="reset-submit" disabled={busy}>{busy ? "…" : "Set the new password"}</button>
       <Home>Cancel</Home>

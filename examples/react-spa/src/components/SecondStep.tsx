@@ -1,5 +1,6 @@
 import { useState, type FormEvent } from "react";
-import { ApiError, asApiError, call, client, type TwoFactorRequired, type User } from "../api/client";
+import { ApiError, call, client, type TwoFactorRequired, type User } from "../api/client";
+import { useAction } from "../hooks/useAction";
 import { getPasskey, passkeyFailure, passkeysSupported } from "../webauthn";
 
 /**
@@ -20,6 +21,13 @@ export async function signInWithPasskey(stay: boolean): Promise<User> {
   return call(client.POST("/login/passkey", { body: { credential, stay_signed_in: stay } }));
 }
 
+/** A sign-in's failure as a sentence; after too many, when the lockout ends. */
+export function lockoutProblem(err: ApiError): string {
+  return err.code === "too_many_attempts" && err.retryAfter != null
+    ? `${err.message} Try again in ${Math.ceil(err.retryAfter / 60)} min.`
+    : err.message;
+}
+
 // The second step of a login (POST /login answered 202, or a provider
 // sign-in sent the browser to /login/two-factor): a code from the
 // authenticator app, a recovery code, or a passkey, within the 300 s the
@@ -34,51 +42,39 @@ export default function SecondStep({ methods, onSuccess, onRestart, intro = "You
 }) {
   const [recovery, setRecovery] = useState(!methods.includes("totp"));
   const [code, setCode] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  // A success signs in: the step stays locked until the app (or the next page) replaces it.
+  const { busy, error, clear, run } = useAction({
+    leaves: true,
+    explain: (err) => {
+      if (err.code === "invalid_code") return recovery ? "That recovery code is not right (or was used already)." : "That code is not right.";
+      // Said by the step that replaces this one (see `attempt`).
+      if (err.code === "not_logged_in") return {};
+      return lockoutProblem(err);
+    },
+  });
   const canRecover = methods.includes("recovery_code");
   const canPasskey = methods.includes("passkey") && passkeysSupported();
 
-  function failed(caught: unknown) {
-    const err = asApiError(caught);
-    if (err.code === "not_logged_in") {
-      // The pending sign-in is gone (its 300 s passed): start again.
+  async function attempt(signIn: () => Promise<User>) {
+    const done = await run(async () => onSuccess(await signIn()));
+    // The pending sign-in is gone (its 300 s passed): start again, from a step that replaces this one.
+    if (!done.ok && done.err.code === "not_logged_in") {
       onRestart("The sign-in timed out after 5 minutes. Enter your password again.");
-      return;
     }
-    if (err.code === "invalid_code") setError(recovery ? "That recovery code is not right (or was used already)." : "That code is not right.");
-    else if (err.code === "too_many_attempts" && err.retryAfter != null) {
-      setError(`${err.message} Try again in ${Math.ceil(err.retryAfter / 60)} min.`);
-    } else setError(err.message);
-    setBusy(false);
   }
 
-  async function submit(event: FormEvent) {
+  function submit(event: FormEvent) {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      const body = recovery ? { recovery_code: code.trim() } : { code: code.replace(/\s/g, "") };
-      onSuccess(await call(client.POST("/login/two-factor", { body })));
-    } catch (caught) {
-      failed(caught);
-    }
+    const body = recovery ? { recovery_code: code.trim() } : { code: code.replace(/\s/g, "") };
+    return attempt(() => call(client.POST("/login/two-factor", { body })));
   }
 
-  async function passkey() {
-    setBusy(true);
-    setError(null);
-    try {
-      onSuccess(await signInWithPasskey(false));
-    } catch (caught) {
-      failed(caught);
-    }
-  }
+  const passkey = () => attempt(() => signInWithPasskey(false));
 
   function switchMode() {
     setRecovery(!recovery);
     setCode("");
-    setError(null);
+    clear();
   }
 
   return (

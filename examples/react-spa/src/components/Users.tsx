@@ -1,6 +1,5 @@
 import { useState, type FormEvent, type ReactNode } from "react";
 import {
-  asApiError,
   call,
   client,
   type AdminUser,
@@ -10,6 +9,7 @@ import {
   type Role,
 } from "../api/client";
 import { day } from "../dates";
+import { useAction } from "../hooks/useAction";
 import { usePagedList } from "../hooks/usePagedList";
 import Pager from "./Pager";
 import Address from "./Address";
@@ -67,7 +67,10 @@ export default function Users({ me, onSelfChanged, onAuthLost }: {
     onAuthLost,
   );
   const { data, error, setData } = list;
-  const [busy, setBusy] = useState<number | null>(null);
+  // A change on its way, and its row, whose controls wait for the answer.
+  const saving = useAction({ onAuthLost });
+  const [changing, setChanging] = useState<number | null>(null);
+  const busy = saving.busy ? changing : null;
   // Per row: the last change's outcome, and a change waiting for its confirmation.
   const [outcome, setOutcome] = useState<Record<number, Outcome | null>>({});
   const [pending, setPending] = useState<Record<number, Pending | null>>({});
@@ -90,19 +93,16 @@ export default function Users({ me, onSelfChanged, onAuthLost }: {
   async function change(user: AdminUser, body: Change) {
     const field = Object.keys(body)[0] as Field;
     setPending((p) => ({ ...p, [user.id]: null }));
-    setBusy(user.id);
+    setChanging(user.id);
     setOutcome((o) => ({ ...o, [user.id]: null }));
-    try {
+    const done = await saving.run(async () => {
       const changed = await call(client.PATCH("/admin/users/{id}", { params: { path: { id: user.id } }, body }));
       setData((d) => d && { ...d, users: d.users.map((u) => (u.id === changed.id ? changed : u)) });
-      setOutcome((o) => ({ ...o, [user.id]: { field, ok: true, note: savedNote(body) } }));
       if (user.id === me) onSelfChanged();
-    } catch (caught) {
-      const err = asApiError(caught);
-      setOutcome((o) => ({ ...o, [user.id]: { field, ok: false, err } }));
-      onAuthLost(err);
-    }
-    setBusy(null);
+    });
+    // Said beside the control that changed, in its row (not the form's one sentence).
+    const said: Outcome = done.ok ? { field, ok: true, note: savedNote(body) } : { field, ok: false, err: done.err };
+    setOutcome((o) => ({ ...o, [user.id]: said }));
   }
 
   return (

@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useState } from "react";
 import { call, client, type OnAuthLost, type TotpEnrolment, type TwoFactor } from "../../api/client";
-import { ChangeForm, PasswordField, useAction } from "./forms";
+import { useAction } from "../../hooks/useAction";
+import { ChangeForm, PasswordField } from "./forms";
 
 /** The base32 secret in groups of four, easier to type into an app. */
 const grouped = (secret: string) => secret.replace(/(.{4})(?=.)/g, "$1 ");
@@ -72,7 +73,7 @@ export default function Authenticator({ status, hasPassword, onChanged, onAuthLo
   const [code, setCode] = useState("");
   const [enrolment, setEnrolment] = useState<TotpEnrolment | null>(null);
   const [codes, setCodes] = useState<string[] | null>(null);
-  const action = useAction(onAuthLost);
+  const action = useAction({ onAuthLost });
   // Without a password, a recent sign-in stands for it.
   const proof = hasPassword ? { password } : {};
 

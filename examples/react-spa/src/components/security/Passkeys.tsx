@@ -1,9 +1,21 @@
 import { useState, type FormEvent } from "react";
 import { ApiError, call, client, type OnAuthLost, type Passkey } from "../../api/client";
 import { day, when } from "../../dates";
+import { useAction } from "../../hooks/useAction";
 import { useLoad } from "../../hooks/useLoad";
 import { createPasskey, passkeyFailure, passkeysSupported } from "../../webauthn";
-import { ChangeForm, PasswordField, Problem, useAction } from "./forms";
+import ListTable, { type Column } from "../ListTable";
+import { ChangeForm, PasswordField, Problem } from "./forms";
+
+const COLUMNS: Column<Passkey>[] = [
+  { label: "Name", cell: (p) => p.name },
+  { label: "Added", cell: (p) => day(p.created_at) },
+  {
+    label: "Last used",
+    cell: (p) => (p.last_used_at ? when(p.last_used_at) : "never"),
+    attributes: () => ({ "data-testid": "passkey-last-used" }),
+  },
+];
 
 // The account's passkeys: GET/POST /account/passkeys (after
 // POST /account/passkeys/options and the browser's prompt), and
@@ -20,8 +32,8 @@ export default function Passkeys({ hasPassword, onChanged, onAuthLost }: {
   const [removing, setRemoving] = useState<Passkey | null>(null);
   const [removePassword, setRemovePassword] = useState("");
   const [notice, setNotice] = useState<string | null>(null);
-  const add = useAction(onAuthLost);
-  const remove = useAction(onAuthLost);
+  const add = useAction({ onAuthLost });
+  const remove = useAction({ onAuthLost });
   // One change at a time: either one locks both forms.
   const busy = add.busy || remove.busy;
   const supported = passkeysSupported();
@@ -64,22 +76,12 @@ export default function Passkeys({ hasPassword, onChanged, onAuthLost }: {
       ) : passkeys.length === 0 ? (
         <p data-testid="passkeys-none">No passkeys yet.</p>
       ) : (
-        <table className="list passkeys" data-testid="passkey-list">
-          <thead><tr><th>Name</th><th>Added</th><th>Last used</th><th></th></tr></thead>
-          <tbody>
-            {passkeys.map((p) => (
-              <tr key={p.id} data-testid="passkey-row" data-name={p.name}>
-                <td data-label="Name">{p.name}</td>
-                <td data-label="Added">{day(p.created_at)}</td>
-                <td data-label="Last used" data-testid="passkey-last-used">{p.last_used_at ? when(p.last_used_at) : "never"}</td>
-                <td className="actions">
-                  <button type="button" data-testid={`passkey-remove-${p.id}`} aria-label={`Remove the passkey ${p.name}`}
-                    onClick={() => { remove.clear(); setRemovePassword(""); setRemoving(p); }}>Remove</button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <ListTable kind="passkeys" testid="passkey-list" columns={COLUMNS} items={passkeys}
+          row={(p) => ({ "data-testid": "passkey-row", "data-name": p.name })}
+          actions={(p) => (
+            <button type="button" data-testid={`passkey-remove-${p.id}`} aria-label={`Remove the passkey ${p.name}`}
+              onClick={() => { remove.clear(); setRemovePassword(""); setRemoving(p); }}>Remove</button>
+          )} />
       )}
       <p className="hint" role="status" data-testid="passkeys-notice" hidden={!notice}>{notice}</p>
 

@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from "react";
 import { call, client, type OnAuthLost } from "../../api/client";
-import { Problem, useAction } from "./forms";
+import { useAction } from "../../hooks/useAction";
+import { PasswordField, Problem } from "./forms";
 
 /**
  * An account made by a provider has no password: it may set one
@@ -9,7 +10,7 @@ import { Problem, useAction } from "./forms";
  */
 export default function SetPassword({ onChanged, onAuthLost }: { onChanged: () => Promise<unknown>; onAuthLost: OnAuthLost }) {
   const [password, setPassword] = useState("");
-  const { busy, error, fields, reauth, run } = useAction(onAuthLost);
+  const { busy, error, fields, reauth, run } = useAction({ onAuthLost });
 
   function submit(event: FormEvent) {
     event.preventDefault();
@@ -26,10 +27,8 @@ export default function SetPassword({ onChanged, onAuthLost }: { onChanged: () =
       <p className="hint">
         You sign in with a provider and have no password here. Set one to sign in with your username too.
       </p>
-      <label htmlFor="set-password">New password</label>
-      <input id="set-password" data-testid="set-password" type="password" value={password} autoComplete="new-password"
-        aria-invalid={fields.new_password ? true : undefined} onChange={(e) => setPassword(e.target.value)} />
-      {fields.new_password && <p className="field-error" data-testid="set-password-error-field">{fields.new_password}</p>}
+      <PasswordField id="set-password" label="New password" autoComplete="new-password" value={password}
+        onChange={setPassword} error={fields.new_password} errorTestid="set-password-error-field" />
       <Problem text={error} testid="set-password-error" reauth={reauth} />
       <button type="submit" data-testid="set-password-submit" disabled={busy || !password}>{busy ? "…" : "Set a password"}</button>
     </form>

@@ -1,10 +1,22 @@
 import { useState } from "react";
 import { identities, linkIdentity, unlinkIdentity, type Identity, type OnAuthLost } from "../../api/client";
 import { day } from "../../dates";
+import { useAction } from "../../hooks/useAction";
 import { useLoad } from "../../hooks/useLoad";
 import { providerLabel, useProviders } from "../Providers";
-import { ChangeForm, PasswordField, Problem, THIS_PAGE, useAction } from "./forms";
+import { ChangeForm, PasswordField, Problem, THIS_PAGE } from "./forms";
 import Address from "../Address";
+import ListTable, { type Column } from "../ListTable";
+
+const COLUMNS: Column<Identity>[] = [
+  { label: "Provider", cell: (i) => providerLabel(i.provider) },
+  {
+    label: "Email",
+    cell: (i) => (i.email ? <Address email={i.email} /> : "—"),
+    attributes: () => ({ className: "email", "data-testid": "identity-email" }),
+  },
+  { label: "Linked", cell: (i) => day(i.created_at) },
+];
 
 /**
  * The providers the account signs in with (GET/DELETE /account/identities):
@@ -18,11 +30,11 @@ export default function SignInProviders({ hasPassword, onAuthLost }: { hasPasswo
   const list = useLoad(identities, [], onAuthLost);
   const linked = list.data;
   const [notice, setNotice] = useState<string | null>(null);
-  const remove = useAction(onAuthLost);
+  const remove = useAction({ onAuthLost });
   const offered = useProviders();
   const [linking, setLinking] = useState<string | null>(null);
   const [password, setPassword] = useState("");
-  const link = useAction(onAuthLost);
+  const link = useAction({ onAuthLost });
 
   function unlink(identity: Identity) {
     return remove.run(async () => {
@@ -54,22 +66,12 @@ export default function SignInProviders({ hasPassword, onAuthLost }: { hasPasswo
       ) : linked.length === 0 ? (
         <p data-testid="identities-none">No provider signs you in yet.</p>
       ) : (
-        <table className="list identities" data-testid="identity-list">
-          <thead><tr><th>Provider</th><th>Email</th><th>Linked</th><th></th></tr></thead>
-          <tbody>
-            {linked.map((i) => (
-              <tr key={i.id} data-testid="identity-row" data-provider={i.provider}>
-                <td data-label="Provider">{providerLabel(i.provider)}</td>
-                <td data-label="Email" className="email" data-testid="identity-email">{i.email ? <Address email={i.email} /> : "—"}</td>
-                <td data-label="Linked">{day(i.created_at)}</td>
-                <td className="actions">
-                  <button type="button" data-testid={`identity-remove-${i.id}`} disabled={remove.busy}
-                    aria-label={`Stop signing in with ${providerLabel(i.provider)}`} onClick={() => unlink(i)}>Remove</button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <ListTable kind="identities" testid="identity-list" columns={COLUMNS} items={linked}
+          row={(i) => ({ "data-testid": "identity-row", "data-provider": i.provider })}
+          actions={(i) => (
+            <button type="button" data-testid={`identity-remove-${i.id}`} disabled={remove.busy}
+              aria-label={`Stop signing in with ${providerLabel(i.provider)}`} onClick={() => unlink(i)}>Remove</button>
+          )} />
       )}
       <Problem text={remove.error} testid="identity-unlink-error" />
       <p className="hint" role="status" data-testid="identities-notice" hidden={!notice}>{notice}</p>

@@ -1,49 +1,9 @@
-import { useCallback, useState, type FormEvent, type ReactNode } from "react";
-import { asApiError, type OnAuthLost } from "../../api/client";
+import type { FormEvent, ReactNode } from "react";
+import type { Action } from "../../hooks/useAction";
 import { SignInAgain } from "../Providers";
 
 /** Where a sign-in with a provider started on this page comes back to (App's landing). */
 export const THIS_PAGE = "/account/security";
-
-/**
- * One thing a form here does, such as "turn the app off". `run` locks the
- * form (`busy`) and keeps what a failure means: a 422's field messages, or
- * one sentence. A wrong password is a 401 too (invalid_credentials); only a
- * lost session (not_logged_in) goes back to the login form. `reauth`: an
- * account without a password signed in too long ago for this change
- * (reauth_required), so the form offers to sign in again with its provider.
- */
-export function useAction(onAuthLost: OnAuthLost) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [fields, setFields] = useState<Record<string, string>>({});
-  const [reauth, setReauth] = useState(false);
-
-  const clear = useCallback(() => {
-    setError(null);
-    setFields({});
-    setReauth(false);
-  }, []);
-
-  const run = useCallback(async (action: () => Promise<void>) => {
-    setBusy(true);
-    clear();
-    try {
-      await action();
-    } catch (caught) {
-      const err = asApiError(caught);
-      if (err.code === "validation_failed" && Object.keys(err.fields).length) setFields(err.fields);
-      else setError(err.message);
-      setReauth(err.code === "reauth_required");
-      if (err.code === "not_logged_in") onAuthLost(err);
-    }
-    setBusy(false);
-  }, [clear, onAuthLost]);
-
-  return { busy, error, fields, reauth, clear, run };
-}
-
-export type Action = ReturnType<typeof useAction>;
 
 /**
  * An error sentence, announced to screen readers as it appears; after
@@ -58,10 +18,17 @@ export function Problem({ text, testid, reauth = false }: { text: string | null;
   );
 }
 
-/** "Your password", for the changes that ask for it; `error` is its 422 message. */
-export function PasswordField({ id, value, onChange, error, errorTestid = `${id}-error` }: {
+/**
+ * A password field: by default "Your password", for the changes that ask
+ * for it; with `autoComplete="new-password"`, one being chosen. `error` is
+ * its 422 message (or what else is wrong with it).
+ */
+export function PasswordField({ id, label = "Your password", autoComplete = "current-password", value, onChange, error,
+  errorTestid = `${id}-error` }: {
   /** Also the input's data-testid. */
   id: string;
+  label?: string;
+  autoComplete?: "current-password" | "new-password";
   value: string;
   onChange: (value: string) => void;
   error?: string;
@@ -69,8 +36,8 @@ export function PasswordField({ id, value, onChange, error, errorTestid = `${id}
 }) {
   return (
     <>
-      <label htmlFor={id}>Your password</label>
-      <input id={id} data-testid={id} type="password" value={value} autoComplete="current-password"
+      <label htmlFor={id}>{label}</label>
+      <input id={id} data-testid={id} type="password" value={value} autoComplete={autoComplete}
         aria-invalid={error ? true : undefined} onChange={(e) => onChange(e.target.value)} />
       {error && <p className="field-error" data-testid={errorTestid}>{error}</p>}
     </>
