@@ -13,6 +13,7 @@
 //! | [`import`] | `tollgate import`: posts moved in from Markdown files with YAML front matter. |
 //! | [`accounts`] | What happens to a member, one function each for every caller (join, plan, role, disable, leave, a Stripe event), and what several routes do to an account alike: finish a sign-in, keep a way in, confirm the owner, notices, the Account object. |
 //! | [`publishing`] | What happens to a post, one function each (save, import, delete), with the newsletter it starts or stops. |
+//! | [`reading`] | The metered read: from a reader, the post a path names and the time to the post's answer with the meter, or a refusal, recorded and counted once. |
 //! | [`state`] | `AppState`: what handlers and middleware reach through `web::Data`. |
 //! | [`mail`] | Email: messages queued in the outbox with their tokens, and the background sender that delivers them. |
 //! | [`auth`] | Password hashing off the async workers, and the login lockout. |
@@ -43,6 +44,7 @@ pub mod mail;
 pub mod metrics;
 pub mod middleware;
 pub mod publishing;
+pub mod reading;
 pub mod routes;
 pub mod session;
 pub mod startup;

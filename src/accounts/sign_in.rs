@@ -18,7 +18,7 @@ use serde_json::json;
 
 use super::members;
 use crate::db::{
-    self, email_sign_ins, events, gifts, passkeys, sessions, throttle, two_factor, users,
+    self, email_sign_ins, events, gifts, insights, passkeys, sessions, throttle, two_factor, users,
 };
 use crate::domain::username::{candidates, username_key};
 use crate::domain::{EventKind, Lifetimes, Requester, User};
@@ -202,7 +202,9 @@ pub fn enter(
     if registered {
         events::record(conn, now, user_id, EventKind::Registered, by, detail)?;
         if let Some(reader) = &held.reader {
-            gifts::credit(conn, user_id, reader, now)?;
+            if let Some(post_id) = gifts::credit(conn, user_id, reader, now)? {
+                insights::registration_credited(conn, post_id, now)?;
+            }
         }
     } else {
         users::mark_login(conn, user_id, now)?;

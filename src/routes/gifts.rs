@@ -17,15 +17,16 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::extract::PathId;
-use super::reading::{made, only_for_script, Parts};
+use super::reading::{only_for_script, Parts};
 use crate::db::gifts::{self, GiftRow, Made, NewGift, Opened};
-use crate::db::{self, events, posts, unlocks, users};
+use crate::db::{self, events, insights, posts, unlocks, users};
 use crate::domain::gift::{browser_reader, is_token_shaped, user_reader, GiftKey, READER_COOKIE};
 use crate::domain::paywall::Reading;
 use crate::domain::post::reader_json;
 use crate::domain::post::{Author, Slug};
 use crate::domain::{parse_id, EventKind, Meter, Month, Plan, Requester, Role};
 use crate::error::ApiError;
+use crate::reading::made;
 use crate::session::{token, CurrentSession, SessionState};
 use crate::state::AppState;
 use crate::time::rfc3339;
@@ -249,7 +250,9 @@ pub async fn open(
         state.clock.now(),
         lookup,
         move |conn, ahead, now| {
-            Ok::<_, ApiError>(gifts::open(conn, &asked, ahead.gift, now, cap, delivered)?)
+            let counted = |conn: &mut db::Conn, post_id| insights::gift_read(conn, post_id, now);
+            let when = (now, cap, delivered);
+            Ok::<_, ApiError>(gifts::open(conn, &asked, ahead.gift, when, counted)?)
         },
     )
     .await?;

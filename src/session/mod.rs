@@ -40,7 +40,7 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse};
 use crate::clock::Clock;
 use crate::db::unlocks::{self, Asked, Opened, PostRef};
 use crate::db::{self, sessions, Conn, Pool};
-use crate::domain::paywall::{limit_for, Reading};
+use crate::domain::paywall::Reading;
 use crate::domain::{Lifetimes, Month, Requester, User};
 use crate::error::{ApiError, NoSession};
 
@@ -177,11 +177,7 @@ pub async fn lookup(
         let user = user.into_user(now);
         let metering = match (&asked, free_reads) {
             (Some(asked), Some(free_reads)) => {
-                let reading = Reading {
-                    now,
-                    month,
-                    limit: limit_for(user.plan, user.role, free_reads),
-                };
+                let reading = Reading::at(now, user.plan, user.role, free_reads);
                 let answer = match reading.limit {
                     Some(limit) => {
                         let look = unlocks::Look {

@@ -40,7 +40,7 @@ fn the_statements_of_busy_paths_stay_compiled_on_sqlite() {
         let _ = newsletters::due(conn, now);
         let _ = newsletters::next_visible(conn);
         let _ = forgot_requests::take(conn, 10);
-        let _ = insights::refusal_seen(conn, 1, 3, now);
+        let _ = unlocks::refusal_seen(conn, 1, 3, now);
         let _ = insights::read(conn, 3, 1, now);
         let _ = insights::refused(conn, 3, 1, now);
         let _ = insights::converted(conn, 1, now);

@@ -344,20 +344,6 @@ pub fn refused(conn: &mut Conn, post_id: i64, user_id: i64, now: i64) -> QueryRe
     })
 }
 
-/// Whether `post_id` refused `user_id` on the day of `now` and is their
-/// latest refusal: then a refusal now has nothing to count (SQLite's
-/// check; PostgreSQL's is part of the metered read's statement).
-pub fn refusal_seen(conn: &mut Conn, user_id: i64, post_id: i64, now: i64) -> QueryResult<bool> {
-    let latest: Option<(i64, i32)> = paywall_hits::table
-        .filter(paywall_hits::user_id.eq(user_id))
-        .order((paywall_hits::at.desc(), paywall_hits::post_id.desc()))
-        .select((paywall_hits::post_id, paywall_hits::day))
-        .limit_written(1)
-        .load(conn)?
-        .pop();
-    Ok(latest == Some((post_id, Day::of(now).0)))
-}
-
 /// A gift of `post_id` opened by a reader for the first time on the day
 /// of `now` (the gift's reader row says so).
 pub fn gift_read(conn: &mut Conn, post_id: i64, now: i64) -> QueryResult<()> {

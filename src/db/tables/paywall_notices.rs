@@ -7,17 +7,6 @@ use super::schema::paywall_notices;
 use super::Conn;
 use crate::domain::Month;
 
-/// Whether `user_id`'s first refusal of `month` is already recorded (on
-/// PostgreSQL the metered read asks this in its own statement instead).
-pub fn noticed(conn: &mut Conn, user_id: i64, month: Month) -> QueryResult<bool> {
-    super::direct!(conn, |c| diesel::select(diesel::dsl::exists(
-        paywall_notices::table
-            .filter(paywall_notices::user_id.eq(user_id))
-            .filter(paywall_notices::month.eq(month.index())),
-    ))
-    .get_result(c))
-}
-
 /// Notes `user_id`'s first refusal in `month`, unless one is noted
 /// already; `true` if this call noted it, and its caller then records the
 /// `paywall` event in the same transaction. The primary key arbitrates

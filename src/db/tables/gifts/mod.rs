@@ -189,13 +189,16 @@ pub fn find(
 /// the module note). `ahead`: what the chunk read ahead for it (see
 /// [`read_ahead`]), `None` when nothing was. Not `delivered` (a `HEAD`):
 /// what a delivery would come to, with nothing counted or written.
+///
+/// `reader_day` writes what else a reader's first open of a day counts
+/// (insights: `db::insights::gift_read`), given the post's id, in the same
+/// transaction as the reader's row: both commit, or neither.
 pub fn open(
     conn: &mut Conn,
     asked: &read_ahead::Asked,
     ahead: Option<Option<Found>>,
-    now: i64,
-    cap: i32,
-    delivered: bool,
+    (now, cap, delivered): (i64, i32, bool),
+    reader_day: impl Fn(&mut Conn, i64) -> QueryResult<()>,
 ) -> QueryResult<Opened> {
     let reader = asked.reader.as_str();
     let found = match ahead {
@@ -245,7 +248,7 @@ pub fn open(
                 ))
                 .execute(conn)?;
                 if opened == 1 {
-                    super::insights::gift_read(conn, post_id, now)?;
+                    reader_day(conn, post_id)?;
                 }
                 Ok::<_, diesel::result::Error>(())
             })?;
@@ -267,7 +270,7 @@ pub fn open(
             // Opened meanwhile by this same reader, elsewhere.
             return Ok(true);
         }
-        super::insights::gift_read(conn, post_id, now)?;
+        reader_day(conn, post_id)?;
         let room = diesel::update(
             gifts::table
                 .filter(gifts::id.eq(gift_id))
@@ -292,8 +295,10 @@ pub fn open(
 pub const CREDIT_SECONDS: i64 = 30 * 86_400;
 
 /// Credits the registration of `user_id` at `now` to the gift the browser
-/// `reader` opened last within [`CREDIT_SECONDS`], if any.
-pub fn credit(conn: &mut Conn, user_id: i64, reader: &str, now: i64) -> QueryResult<()> {
+/// `reader` opened last within [`CREDIT_SECONDS`], if any: the post it
+/// gave, when this call credited it (the caller counts it in insights, in
+/// the same transaction).
+pub fn credit(conn: &mut Conn, user_id: i64, reader: &str, now: i64) -> QueryResult<Option<i64>> {
     let opened: Option<(i64, i64)> = gift_readers::table
         .inner_join(gifts::table)
         .filter(gift_readers::reader.eq(reader))
@@ -314,8 +319,8 @@ pub fn credit(conn: &mut Conn, user_id: i64, reader: &str, now: i64) -> QueryRes
             ))
             .on_conflict_do_nothing();
         if super::direct!(conn, |c| insert.execute(c))? == 1 {
-            super::insights::registration_credited(conn, post_id, now)?;
+            return Ok(Some(post_id));
         }
     }
-    Ok(())
+    Ok(None)
 }

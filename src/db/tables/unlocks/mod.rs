@@ -12,11 +12,10 @@ use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, QueryFragment};
 
-use super::schema::{post_readers, posts, unlocks, users};
-use super::{insights, paywall_notices};
+use super::schema::{paywall_hits, paywall_notices, post_readers, posts, unlocks, users};
 use super::{Conn, DbConnection, Error};
 use crate::db::engine::statement::prepared;
-use crate::db::engine::Unique;
+use crate::db::engine::{Unique, WrittenLimit};
 use crate::db::rows::{post_columns, visible_at, PostRow};
 use crate::domain::insights::Day;
 use crate::domain::paywall::{decide, Decision};
@@ -304,12 +303,39 @@ fn refused(conn: &mut Conn, read: MeteredRead, used: u32, seen: Seen) -> Result<
     Ok(Opened::Paywalled {
         post_id,
         used,
-        first_of_month: !paywall_notices::noticed(conn, user_id, read.key.month)?,
+        first_of_month: !noticed_in(conn, user_id, read.key.month)?,
         seen: Seen {
-            refused: insights::refusal_seen(conn, user_id, post_id, read.now)?,
+            refused: refusal_seen(conn, user_id, post_id, read.now)?,
             ..seen
         },
     })
+}
+
+/// Whether `user_id`'s first refusal of `month` is already noted in
+/// `paywall_notices` (SQLite's check; on PostgreSQL the metered read asks
+/// this in its own statement).
+fn noticed_in(conn: &mut Conn, user_id: i64, month: Month) -> QueryResult<bool> {
+    super::direct!(conn, |c| diesel::select(diesel::dsl::exists(
+        paywall_notices::table
+            .filter(paywall_notices::user_id.eq(user_id))
+            .filter(paywall_notices::month.eq(month.index())),
+    ))
+    .get_result(c))
+}
+
+/// Whether `post_id` refused `user_id` on the day of `now` and is their
+/// latest refusal in `paywall_hits`: then a refusal now has nothing to
+/// count in insights (SQLite's check; PostgreSQL's is part of the metered
+/// read's statement).
+pub fn refusal_seen(conn: &mut Conn, user_id: i64, post_id: i64, now: i64) -> QueryResult<bool> {
+    let latest: Option<(i64, i32)> = paywall_hits::table
+        .filter(paywall_hits::user_id.eq(user_id))
+        .order((paywall_hits::at.desc(), paywall_hits::post_id.desc()))
+        .select((paywall_hits::post_id, paywall_hits::day))
+        .limit_written(1)
+        .load(conn)?
+        .pop();
+    Ok(latest == Some((post_id, Day::of(now).0)))
 }
 
 /// PostgreSQL: one statement, one round trip, no transaction and no lock.
@@ -534,9 +560,9 @@ pub fn answer_read_only(
             let (noticed, seen) = match noticed {
                 Some(noticed) => (noticed, seen),
                 None => (
-                    paywall_notices::noticed(conn, look.user_id, look.asked.month)?,
+                    noticed_in(conn, look.user_id, look.asked.month)?,
                     Seen {
-                        refused: insights::refusal_seen(conn, look.user_id, post.id, look.now)?,
+                        refused: refusal_seen(conn, look.user_id, post.id, look.now)?,
                         ..seen
                     },
                 ),
