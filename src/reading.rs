@@ -3,23 +3,30 @@
 //! meter, or a refusal. `GET /blog/{id}` and its `HEAD` come here; a gift
 //! link's read shares the answer kept for a post's version ([`made`]).
 //!
-//! The guard usually read the meter ahead along with the session
-//! (`session::Metering`), judged by the same [`Reading`]; then only an
+//! The guard usually read the meter ahead along with the session: it
+//! hands `session::lookup` a [`MeterAsk`], which decides in the lookup's
+//! own job ([`Metering`]), judged by the same [`Reading`]; then only an
 //! unlock (which only the write that grants it may decide) and the
 //! month's first refusal (to be recorded) come to the database again.
 //! What a read or refusal tells insights is written once a day, after the
 //! answer is decided, and its failure never costs the reader the answer.
 
+use std::future::{ready, Ready};
+
+use actix_web::{FromRequest, HttpMessage, HttpRequest};
+
 use crate::db::posts::PostRow;
-use crate::db::unlocks::{self, MeterKey, MeteredRead, Opened, Seen};
-use crate::db::{self, events, insights, paywall_notices, posts};
+use crate::db::unlocks::read_ahead::Metered;
+use crate::db::unlocks::{self, Asked, Look, MeterKey, MeteredRead, Opened, PostRef, Seen};
+use crate::db::{self, events, insights, paywall_notices, posts, Conn};
+use crate::domain::insights::Day;
 use crate::domain::paywall::Reading;
 use crate::domain::post::reader_json::Made;
 use crate::domain::post::Slug;
-use crate::domain::{parse_id, EventKind, Meter, Month, Plan, Requester, Role};
+use crate::domain::{parse_id, EventKind, Meter, Month, Plan, Requester, Role, User};
 use crate::error::ApiError;
 use crate::metrics::PaywallOutcome;
-use crate::session::Metering;
+use crate::session::AlongWith;
 use crate::state::AppState;
 
 /// What a metered read needs of its reader.
@@ -28,6 +35,81 @@ pub struct Reader {
     pub id: i64,
     pub plan: Plan,
     pub role: Role,
+}
+
+/// The post a path's `{id}` names: a post id (a positive integer in plain
+/// decimal), or a slug; `None` for a text that is neither, which names no
+/// post and never uses a read.
+pub fn post_named(raw: &str) -> Option<PostRef> {
+    match parse_id(raw) {
+        Some(id) => Some(PostRef::Id(id)),
+        None => Slug::shared(raw).map(PostRef::Slug),
+    }
+}
+
+/// A metered read the guard asks about along with the session: the post
+/// its path names, and the free plan's limit.
+pub struct MeterAsk {
+    pub post: PostRef,
+    pub free_reads: u32,
+}
+
+/// What the guard learned of the request's metered read along with the
+/// session, handed to the handler ([`AheadMeter`]): what the read is
+/// judged by, and the meter's answer unless only the write that grants an
+/// unlock can tell (see `db::unlocks::answer_read_only`).
+pub struct Metering {
+    pub reading: Reading,
+    pub answer: Option<Opened>,
+}
+
+impl AlongWith for MeterAsk {
+    type Found = Metering;
+
+    fn asked(&self, now: i64) -> Asked {
+        let (month, day) = (Month::at(now), Day::of(now).0);
+        let post = self.post.clone();
+        Asked { month, day, post }
+    }
+
+    fn decide(
+        &self,
+        conn: &mut Conn,
+        user: &User,
+        asked: &Asked,
+        ahead: Option<Metered>,
+        now: i64,
+    ) -> Result<Metering, db::Error> {
+        let reading = Reading::at(now, user.plan, user.role, self.free_reads);
+        let answer = match reading.limit {
+            Some(limit) => {
+                let user_id = user.id;
+                let look = Look {
+                    user_id,
+                    asked,
+                    limit,
+                    now,
+                };
+                unlocks::answer_read_only(conn, look, ahead)?
+            }
+            None => None,
+        };
+        Ok(Metering { reading, answer })
+    }
+}
+
+/// What the guard read of this request's metered read along with its
+/// session ([`Metering`]), handed to the handler as an argument; `None`
+/// for a read the guard did not ask about (a `HEAD`).
+pub struct AheadMeter(pub Option<Metering>);
+
+impl FromRequest for AheadMeter {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        ready(Ok(AheadMeter(req.extensions_mut().remove::<Metering>())))
+    }
 }
 
 /// Whether a read delivers the post (a `GET`: it spends a read, counts in
@@ -224,15 +306,13 @@ pub async fn made(state: &AppState, post: &PostRow) -> Result<Option<Made>, ApiE
 /// a slug (one lookup, to the id the meter counts by); `None` when it names
 /// none, which never uses a read.
 async fn named_post(state: &AppState, raw: &str) -> Result<Option<i64>, ApiError> {
-    if let Some(id) = parse_id(raw) {
-        return Ok(Some(id));
-    }
-    // All digits but not a post id (`0`, too long): never a slug.
-    let Ok(slug) = Slug::parse(raw) else {
-        return Ok(None);
+    let slug = match post_named(raw) {
+        Some(PostRef::Id(id)) => return Ok(Some(id)),
+        Some(PostRef::Slug(slug)) => slug,
+        None => return Ok(None),
     };
     let id = db::idempotent(&state.pool, state.clock.now(), move |conn, _| {
-        Ok::<_, ApiError>(posts::id_by_slug(conn, slug.as_str())?)
+        Ok::<_, ApiError>(posts::id_by_slug(conn, &slug)?)
     })
     .await?;
     Ok(id)

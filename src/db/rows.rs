@@ -19,8 +19,9 @@ use crate::domain::{Plan, Role, User};
 /// A user row as everything but a password check reads it: what the API
 /// shows of them, whether they have a password and whether they are
 /// disabled. Not the password's hash, which only a password check reads
-/// ([`Credentials`]): the session check on every request, the account
-/// page and an admin's change never hold it in memory.
+/// ([`Credentials`](crate::db::users::Credentials)): the session check on
+/// every request, the account page and an admin's change never hold it in
+/// memory.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = users)]
 pub struct UserRow {
@@ -106,7 +107,7 @@ fn stored_plan(plan: &str) -> Plan {
 /// answer: its access level, its version, and its author's name joined.
 /// Not its content: a read copies the answer this instance made of the
 /// post's version (`domain::post::reader_json`), and fetches the content
-/// ([`find_content`]) only to make it. PostgreSQL's metered statements
+/// (`db::posts::find_content`) only to make it. PostgreSQL's metered statements
 /// return it by name: their columns are `post_columns!`.
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = posts)]

@@ -17,7 +17,7 @@
 //! recognised, so it is treated like any other request (exempting it would
 //! let a malformed "preflight" probe for routes through their `405`s).
 //!
-//! [`Metering`]: crate::session::Metering
+//! [`Metering`]: crate::reading::Metering
 
 use std::future::{ready, Ready};
 use std::rc::Rc;
@@ -32,9 +32,8 @@ use futures_util::future::LocalBoxFuture;
 
 use crate::client_ip;
 use crate::db;
-use crate::db::unlocks::PostRef;
-use crate::domain::{parse_id, Slug};
 use crate::error::{ApiError, NoSession};
+use crate::reading::{self, MeterAsk};
 use crate::routes::is_public;
 use crate::routes::table::{Access, Endpoint, ReadsAhead, LISTING_PATH};
 use crate::session::{self, store, SessionState, COOKIE_NAME};
@@ -116,8 +115,8 @@ where
         ReadsAhead::Meter if req.method() == Method::GET => req
             .match_info()
             .get("id")
-            .and_then(post_named)
-            .map(|post| session::MeterAsk {
+            .and_then(reading::post_named)
+            .map(|post| MeterAsk {
                 post,
                 free_reads: state.settings.free_reads,
             }),
@@ -132,15 +131,6 @@ where
     }
     req.extensions_mut().insert(session);
     Ok(guarded.service.call(req).await?.map_into_left_body())
-}
-
-/// The post a path's `{id}` names: a post id, or a slug (a text that is
-/// neither names no post, and is left to the handler's `404`).
-fn post_named(raw: &str) -> Option<PostRef> {
-    match parse_id(raw) {
-        Some(id) => Some(PostRef::Id(id)),
-        None => Slug::shared(raw).map(PostRef::Slug),
-    }
 }
 
 /// The answer to a path no route matches: `401` (or `503`) to a caller
@@ -166,7 +156,7 @@ pub async fn unknown_path(
 async fn look_up(
     state: &AppState,
     req: &HttpRequest,
-    meter: Option<session::MeterAsk>,
+    meter: Option<MeterAsk>,
 ) -> Result<SessionState, ApiError> {
     Ok(match store::token_hash(&req.get_session()) {
         Some(token_hash) => {

@@ -14,8 +14,8 @@ use crate::domain::post::reader_json;
 use crate::domain::post::{Access, Author, Cursor};
 use crate::domain::Meter;
 use crate::error::ApiError;
-use crate::reading::{self, Reader, Spend};
-use crate::session::{AheadMeter, SessionState};
+use crate::reading::{self, AheadMeter, Reader, Spend};
+use crate::session::SessionState;
 use crate::state::AppState;
 use crate::time::rfc3339;
 

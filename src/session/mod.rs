@@ -7,18 +7,17 @@
 //!   why), and sets or clears the cookie when a handler logs in or out.
 //! - The guard (`middleware::guard`) takes the token from actix-session and
 //!   calls [`lookup`], which finds the live session and its user in one
-//!   query (and, for a metered read, what the meter says, in the same job)
-//!   and puts the typed [`SessionState`] (and the [`Metering`]) in the
-//!   request's extensions, for the handler's extractors ([`CurrentSession`],
-//!   [`AheadMeter`]).
+//!   query (and whatever the route decides along with it, [`AlongWith`]:
+//!   for a metered read, what the meter says, in the same job) and puts
+//!   the typed [`SessionState`] in the request's extensions, for the
+//!   handler's extractors ([`CurrentSession`]).
 //! - Handlers create and end sessions in their own database transactions
 //!   ([`start`], [`rotate`], `db::sessions`), then tell actix-session what
 //!   to do with the cookie ([`begin`], [`end`]).
 //!
 //! [`SessionState`]: crate::session::SessionState
 //! [`CurrentSession`]: crate::session::CurrentSession
-//! [`Metering`]: crate::session::Metering
-//! [`AheadMeter`]: crate::session::AheadMeter
+//! [`AlongWith`]: crate::session::AlongWith
 //! [`store::TokenStore`]: crate::session::store::TokenStore
 //! [`lookup`]: crate::session::lookup
 //! [`start`]: crate::session::start
@@ -38,10 +37,10 @@ use actix_session::Session;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse};
 
 use crate::clock::Clock;
-use crate::db::unlocks::{self, Asked, Opened, PostRef};
+use crate::db::unlocks::read_ahead::Metered;
+use crate::db::unlocks::Asked;
 use crate::db::{self, sessions, Conn, Pool};
-use crate::domain::paywall::Reading;
-use crate::domain::{Lifetimes, Month, Requester, User};
+use crate::domain::{Lifetimes, Requester, User};
 use crate::error::{ApiError, NoSession};
 
 pub use cookie::COOKIE_NAME;
@@ -102,22 +101,27 @@ impl SessionState {
     }
 }
 
-/// A metered read of the post `post` names that the guard asks about
-/// along with the session (see [`lookup`]); `free_reads` is the free
-/// plan's limit.
-#[derive(Debug, Clone)]
-pub struct MeterAsk {
-    pub post: PostRef,
-    pub free_reads: u32,
-}
+/// What a route reads and decides along with its session, in the
+/// lookup's one job, so that it costs no round trip of its own: asked of
+/// the chunk's read-ahead, then decided once the session's user is known.
+/// The metered read's is `reading::MeterAsk`; the session knows nothing of
+/// what is decided.
+pub trait AlongWith: Send + Sync + 'static {
+    type Found: Send + 'static;
 
-/// What [`lookup`] learned of the request's metered read, which the guard
-/// hands to the handler ([`AheadMeter`]): what the read is judged by, and
-/// the meter's answer unless only the write that grants an unlock can tell
-/// (see [`unlocks::answer_read_only`]).
-pub struct Metering {
-    pub reading: Reading,
-    pub answer: Option<Opened>,
+    /// What the chunk reads ahead for it, for a request at `now`.
+    fn asked(&self, now: i64) -> Asked;
+
+    /// Decided in the lookup's job for the session's `user`, with what the
+    /// chunk read ahead for `asked` (`None`: nothing was).
+    fn decide(
+        &self,
+        conn: &mut Conn,
+        user: &User,
+        asked: &Asked,
+        ahead: Option<Metered>,
+        now: i64,
+    ) -> Result<Self::Found, db::Error>;
 }
 
 /// The live session whose token hash is `token_hash` ([`token::hash`]),
@@ -131,24 +135,19 @@ pub struct Metering {
 /// happens anyway: a session used from one address (nearly all of them)
 /// costs no write for it, so `check_session` stays one round trip.
 ///
-/// `meter`: the request is a metered read, whose meter is read in the same
-/// job (for a free user), so that a re-read goes to the database once.
-pub async fn lookup(
+/// `along`: what the route decides in the same job ([`AlongWith`]: for a
+/// metered read, what the meter says, so that a re-read goes to the
+/// database once).
+pub async fn lookup<A: AlongWith>(
     pool: &Pool,
     clock: &Clock,
     lifetimes: Lifetimes,
     token_hash: String,
     ip: IpAddr,
-    meter: Option<MeterAsk>,
-) -> Result<Option<(SessionRecord, Option<Metering>)>, db::Error> {
+    along: Option<A>,
+) -> Result<Option<(SessionRecord, Option<A::Found>)>, db::Error> {
     let now = clock.now();
-    let month = Month::at(now);
-    let free_reads = meter.as_ref().map(|ask| ask.free_reads);
-    let asked = meter.map(|ask| Asked {
-        month,
-        day: crate::domain::insights::Day::of(now).0,
-        post: ask.post,
-    });
+    let asked = along.as_ref().map(|along| along.asked(now));
     let lookup = db::Lookup::metered(token_hash.clone(), asked.clone());
     // Safe to run twice: reads, and a touch that slides the same expiry.
     db::idempotent_reading_ahead(pool, now, lookup, move |conn, ahead, now| {
@@ -175,22 +174,9 @@ pub async fn lookup(
         }
         let has_password = user.has_password;
         let user = user.into_user(now);
-        let metering = match (&asked, free_reads) {
-            (Some(asked), Some(free_reads)) => {
-                let reading = Reading::at(now, user.plan, user.role, free_reads);
-                let answer = match reading.limit {
-                    Some(limit) => {
-                        let look = unlocks::Look {
-                            user_id: user.id,
-                            asked,
-                            limit,
-                            now,
-                        };
-                        unlocks::answer_read_only(conn, look, ahead.meter.clone())?
-                    }
-                    None => None,
-                };
-                Some(Metering { reading, answer })
+        let found = match (&along, &asked) {
+            (Some(along), Some(asked)) => {
+                Some(along.decide(conn, &user, asked, ahead.meter.clone(), now)?)
             }
             _ => None,
         };
@@ -201,7 +187,7 @@ pub async fn lookup(
             has_password,
             user,
         };
-        Ok(Some((record, metering)))
+        Ok(Some((record, found)))
     })
     .await
 }
@@ -261,20 +247,6 @@ impl FromRequest for CurrentSession {
         ready(SessionState::peek(req, |state| {
             state.active().cloned().map(CurrentSession)
         }))
-    }
-}
-
-/// What the guard read of this request's metered read along with its
-/// session ([`Metering`]), handed to the handler as an argument; `None`
-/// for a read the guard did not ask about (a `HEAD`).
-pub struct AheadMeter(pub Option<Metering>);
-
-impl FromRequest for AheadMeter {
-    type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        ready(Ok(AheadMeter(req.extensions_mut().remove::<Metering>())))
     }
 }
 
