@@ -13,23 +13,21 @@ use crate::db::{self, events, insights};
 use crate::domain::billing::{Event, Subscription};
 use crate::domain::{EventKind, Plan, Requester};
 
-/// Applies `event` (see `db::billing::apply_event`). Call it inside a
-/// write transaction: its effects and the row recording that it was
-/// applied commit together, or not at all.
-pub fn apply(conn: &mut db::Conn, event: &Event, now: i64) -> QueryResult<Applied> {
-    let stored = billing::apply_event(conn, event, now)?;
-    follow(conn, stored, now)
-}
-
-/// Applies an event that tied with the last one applied
-/// ([`Applied::Tie`]) with the subscription as Stripe has it now.
-pub fn apply_as_fetched(
+/// Applies `event` (see `db::billing::apply_event`), or, with `fetched`,
+/// an event that tied with the last one applied ([`Applied::Tie`]) with
+/// the subscription as Stripe has it now. Call it inside a write
+/// transaction: its effects and the row recording that it was applied
+/// commit together, or not at all.
+pub fn apply(
     conn: &mut db::Conn,
     event: &Event,
-    fetched: &Subscription,
+    fetched: Option<&Subscription>,
     now: i64,
 ) -> QueryResult<Applied> {
-    let stored = billing::apply_event_as_fetched(conn, event, fetched, now)?;
+    let stored = match fetched {
+        None => billing::apply_event(conn, event, now)?,
+        Some(fetched) => billing::apply_event_as_fetched(conn, event, fetched, now)?,
+    };
     follow(conn, stored, now)
 }
 

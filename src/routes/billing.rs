@@ -403,7 +403,7 @@ pub async fn stripe_webhook(
     let event = std::sync::Arc::new(event);
     let first = event.clone();
     let applied = db::once(&state.pool, now, move |conn, now| {
-        Ok::<_, ApiError>(subscriptions::apply(conn, &first, now)?)
+        Ok::<_, ApiError>(subscriptions::apply(conn, &first, None, now)?)
     })
     .await?;
     // Both cases that need Stripe first record nothing until Stripe has
@@ -419,9 +419,7 @@ pub async fn stripe_webhook(
             let fetched = crate::domain::billing::parse_subscription(&object)
                 .map_err(|missing| ApiError::field(missing.0, "is missing or of the wrong type"))?;
             db::once(&state.pool, now, move |conn, now| {
-                Ok::<_, ApiError>(subscriptions::apply_as_fetched(
-                    conn, &event, &fetched, now,
-                )?)
+                Ok::<_, ApiError>(subscriptions::apply(conn, &event, Some(&fetched), now)?)
             })
             .await?
         }
