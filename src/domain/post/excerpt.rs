@@ -275,97 +275,66 @@ mod tests {
         assert!(Excerpt::parse(&"語".repeat(501)).is_err());
     }
 
+    /// Each markdown's derived excerpt, as a free post's, is its text.
+    fn free_excerpts(cases: &[(&str, &str)]) {
+        for (markdown, text) in cases {
+            assert_eq!(
+                derive_excerpt(markdown, Access::Free),
+                *text,
+                "{markdown:?}"
+            );
+        }
+    }
+
     #[test]
     fn strips_markdown_syntax() {
-        assert_eq!(
-            derive_excerpt("Some **bold** and _em_ text", Access::Free),
-            "Some bold and em text"
-        );
-        assert_eq!(derive_excerpt("**bo**ld", Access::Free), "bold");
-        assert_eq!(
-            derive_excerpt("# Heading\n\nFirst paragraph.", Access::Free),
-            "Heading First paragraph."
-        );
-        assert_eq!(
-            derive_excerpt("Setext\n======\nnext", Access::Free),
-            "Setext next"
-        );
-        assert_eq!(
-            derive_excerpt("See [the docs](https://example.com/x) now", Access::Free),
-            "See the docs now"
-        );
-        assert_eq!(
-            derive_excerpt("<https://example.com>", Access::Free),
-            "https://example.com"
-        );
-        assert_eq!(
-            derive_excerpt("a [ref][r]\n\n[r]: https://example.com", Access::Free),
-            "a ref"
-        );
-        assert_eq!(derive_excerpt("~~gone~~ here", Access::Free), "gone here");
-        assert_eq!(
-            derive_excerpt("> quoted\n\nafter", Access::Free),
-            "quoted after"
-        );
-        assert_eq!(
-            derive_excerpt("- one\n- two\n  - nested\n\n1. three", Access::Free),
-            "one two nested three"
-        );
-        assert_eq!(derive_excerpt("a\n\n---\n\nb", Access::Free), "a b");
-        assert_eq!(
-            derive_excerpt("escaped \\*stars\\*", Access::Free),
-            "escaped *stars*"
-        );
-        assert_eq!(derive_excerpt("AT&amp;T &lt;3", Access::Free), "AT&T <3");
+        free_excerpts(&[
+            ("Some **bold** and _em_ text", "Some bold and em text"),
+            ("**bo**ld", "bold"),
+            ("# Heading\n\nFirst paragraph.", "Heading First paragraph."),
+            ("Setext\n======\nnext", "Setext next"),
+            (
+                "See [the docs](https://example.com/x) now",
+                "See the docs now",
+            ),
+            ("<https://example.com>", "https://example.com"),
+            ("a [ref][r]\n\n[r]: https://example.com", "a ref"),
+            ("~~gone~~ here", "gone here"),
+            ("> quoted\n\nafter", "quoted after"),
+            (
+                "- one\n- two\n  - nested\n\n1. three",
+                "one two nested three",
+            ),
+            ("a\n\n---\n\nb", "a b"),
+            ("escaped \\*stars\\*", "escaped *stars*"),
+            ("AT&amp;T &lt;3", "AT&T <3"),
+        ]);
     }
 
     #[test]
     fn keeps_code_text_without_its_fences() {
-        assert_eq!(
-            derive_excerpt("Call `run()` first", Access::Free),
-            "Call run() first"
-        );
-        assert_eq!(
-            derive_excerpt(
+        free_excerpts(&[
+            ("Call `run()` first", "Call run() first"),
+            (
                 "Intro\n\n```rust\nfn main() {\n    go();\n}\n```\n\nOutro",
-                Access::Free
+                "Intro fn main() { go(); } Outro",
             ),
-            "Intro fn main() { go(); } Outro"
-        );
-        assert_eq!(derive_excerpt("~~~\ncode\n~~~", Access::Free), "code");
-        assert_eq!(
-            derive_excerpt("    indented code\n\ntext", Access::Free),
-            "indented code text"
-        );
+            ("~~~\ncode\n~~~", "code"),
+            ("    indented code\n\ntext", "indented code text"),
+        ]);
     }
 
     #[test]
     fn drops_raw_html_and_images() {
-        assert_eq!(
-            derive_excerpt("Some <b>bold</b> text", Access::Free),
-            "Some bold text"
-        );
-        assert_eq!(
-            derive_excerpt("a <span class=\"x\">b</span> c", Access::Free),
-            "a b c"
-        );
-        assert_eq!(
-            derive_excerpt("<div>\nhidden *block*\n</div>\n\nshown", Access::Free),
-            "shown"
-        );
-        assert_eq!(
-            derive_excerpt("<script>alert(1)</script>\n\nafter", Access::Free),
-            "after"
-        );
-        assert_eq!(derive_excerpt("x <!-- note --> y", Access::Free), "x y");
-        assert_eq!(
-            derive_excerpt("![a diagram](d.png) Caption", Access::Free),
-            "Caption"
-        );
-        assert_eq!(
-            derive_excerpt("[![logo](l.png) Home](/)", Access::Free),
-            "Home"
-        );
+        free_excerpts(&[
+            ("Some <b>bold</b> text", "Some bold text"),
+            ("a <span class=\"x\">b</span> c", "a b c"),
+            ("<div>\nhidden *block*\n</div>\n\nshown", "shown"),
+            ("<script>alert(1)</script>\n\nafter", "after"),
+            ("x <!-- note --> y", "x y"),
+            ("![a diagram](d.png) Caption", "Caption"),
+            ("[![logo](l.png) Home](/)", "Home"),
+        ]);
     }
 
     #[test]
