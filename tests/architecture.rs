@@ -2,7 +2,9 @@
 //! and every reference pointing down the layers in [`LAYERS`]; and the same
 //! inside `src/db/`, whose rooms are layered by [`DB_LAYERS`] (the engine
 //! names no table), and inside `src/routes/`, by [`ROUTES_LAYERS`] (no
-//! resource reaches up into the route table or its parent).
+//! resource reaches up into the route table or its parent). Inside
+//! `src/db/tables/` every file is read ([`TABLES`]): no cycles, and each
+//! table's module a leaf that names no other.
 //!
 //! Why: dependencies point one way, and a module never imports one that
 //! imports it back. Two modules that import each other are

@@ -175,8 +175,10 @@ async fn an_admin_changes_roles_and_plans_at_once_with_events_saying_who() {
         &("plan_changed".to_owned(), json!({"from": "free", "to": "premium", "source": "admin", "by": "Ada"}))
     );
 
-    // The same values again change and record nothing.
-    ok(change(&app, &admin, id, json!({"role": "author", "plan": "premium"})).await).await;
+    // The same values again change and record nothing (Ghost #25735: an
+    // edit that sends back what the member has must not act on it).
+    let same = json!({"role": "author", "plan": "premium", "disabled": false, "premium_until": null});
+    ok(change(&app, &admin, id, same).await).await;
     assert_eq!(events(&app, &bob).await.len(), seen.len());
     // Bad fields, unknown users.
     let bad = change(&app, &admin, id, json!({"role": "owner"})).await;
@@ -190,8 +192,11 @@ async fn an_admin_changes_roles_and_plans_at_once_with_events_saying_who() {
     let bad = change(&app, &admin, id, json!({"role": null})).await;
     assert_invalid_field(bad, "role").await;
     for unknown in ["9999", "0", "abc"] {
-        let response = app.patch_json(&admin, &format!("/admin/users/{unknown}"), &json!({})).await;
-        assert_error(response, StatusCode::NOT_FOUND, "not_found").await;
+        for fields in [json!({}), json!({"plan": "free", "role": "reader"})] {
+            let path = format!("/admin/users/{unknown}");
+            let response = app.patch_json(&admin, &path, &fields).await;
+            assert_error(response, StatusCode::NOT_FOUND, "not_found").await;
+        }
     }
     let me = ok(app.check_session(&bob).await).await;
     assert_eq!(me["role"], "author", "nothing changed by the refused requests");
