@@ -5,7 +5,9 @@
 //!   database (batched per event-loop turn on the blocking pool, with what
 //!   it starts by reading read ahead per chunk). It names no table.
 //! - [`tables`]: one module per table, that table's queries and nothing
-//!   else. A new table's queries go there.
+//!   else, each a leaf that names no other table's module. A new table's
+//!   queries go there; the rows and SQL several tables' joins share go in
+//!   [`rows`].
 //!
 //! [`mod@read_ahead`] joins them: what tollgate's hot paths read ahead (a
 //! session, and a metered read's meter), handed to the engine as the pool's

@@ -1,6 +1,10 @@
 //! One module per table: that table's queries and nothing else. Each
 //! answers in database terms (rows, `Option`s, `QueryResult`,
-//! [`Error`]) and knows nothing of HTTP. A table whose rows the hot paths
+//! [`Error`]) and knows nothing of HTTP. Each is a leaf: it may join
+//! other tables in SQL, reading them through `db::rows`, but never names
+//! another table's module; a job that spans tables is a service's, above
+//! `db` (`accounts`, `publishing`, `reading`). `tests/architecture.rs`
+//! holds every file here to that. A table whose rows the hot paths
 //! read ahead keeps that part in a `read_ahead` module of its own
 //! (`sessions`, `unlocks`); `crate::db::read_ahead` hands them to the
 //! engine.
