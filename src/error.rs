@@ -53,6 +53,10 @@ pub enum ApiError {
     Paywall(Meter),
     #[error("premium required")]
     PremiumRequired(Meter),
+    /// A browser without a session past its anonymous reads (or its
+    /// network's day): the registration wall, with the browser's meter.
+    #[error("registration required")]
+    RegistrationRequired(Meter),
     /// Gifting a post, by a user who is not premium (with their meter).
     #[error("gifting needs premium")]
     GiftingNeedsPremium(Meter),
@@ -223,6 +227,13 @@ impl ApiError {
                 StatusCode::PAYMENT_REQUIRED,
                 "premium_required",
                 "This article is for premium readers. Upgrade to premium to read it.".to_owned(),
+            ),
+            RegistrationRequired(_) => (
+                StatusCode::PAYMENT_REQUIRED,
+                "registration_required",
+                "You have read the free articles open without an account this month. \
+                 Create a free account to keep reading."
+                    .to_owned(),
             ),
             GiftingNeedsPremium(_) => (
                 StatusCode::PAYMENT_REQUIRED,
@@ -448,6 +459,7 @@ impl ResponseError for ApiError {
             ApiError::Validation(fields) => body.fields = Some(fields),
             ApiError::Paywall(meter)
             | ApiError::PremiumRequired(meter)
+            | ApiError::RegistrationRequired(meter)
             | ApiError::GiftingNeedsPremium(meter) => body.meter = Some(meter),
             ApiError::GiftLimit(gifts) => body.gifts = Some(gifts),
             ApiError::MethodNotAllowed(allow) => {

@@ -23,9 +23,10 @@ use crate::billing::StripeClient;
 use crate::client_ip::TrustedProxies;
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::db::insights::CREDIT_SECONDS;
 use crate::db::{
-    self, billing, email_sign_ins, email_tokens, events, identities, ip_limits, outbox, passkeys,
-    paywall_notices, posts, sessions, throttle, two_factor, Pool,
+    self, anonymous, billing, email_sign_ins, email_tokens, events, identities, ip_limits, outbox,
+    passkeys, paywall_notices, posts, sessions, throttle, two_factor, Pool,
 };
 use crate::domain::gift::GiftKey;
 use crate::domain::{Lifetimes, Month};
@@ -394,6 +395,7 @@ struct Purged {
     ip_windows: usize,
     events: usize,
     paywall_notices: usize,
+    anonymous_meters: usize,
     billing_events: usize,
     checkouts: usize,
     email_tokens: usize,
@@ -403,7 +405,8 @@ struct Purged {
 
 /// Deletes expired sessions, pending sign-ins, provider sign-ins and emailed sign-ins, stale lockout rows, ended per-IP windows,
 /// events older than EVENT_RETENTION_DAYS, past months' paywall notices
-/// and old billing event ids, and refreshes the statistics of posts on
+/// and anonymous meters (and registration walls past their 30 days of
+/// credit), old billing event ids, and refreshes the statistics of posts on
 /// PostgreSQL when they have fallen far behind,
 /// every `interval` (and whenever a test moves the clock), so the tables
 /// stay bounded however many logins are abandoned or IPs flood in.
@@ -451,6 +454,7 @@ async fn purge_expired(
                 ip_windows: ip_limits::purge_expired(conn, now)?,
                 events: events::purge_older_than(conn, now - event_retention)?,
                 paywall_notices: paywall_notices::purge_before(conn, month)?,
+                anonymous_meters: anonymous::purge(conn, month, now - CREDIT_SECONDS)?,
                 billing_events: billing::purge_events(conn, now - BILLING_EVENTS_KEPT_SECS)?,
                 checkouts: billing::purge_checkouts(conn, now)?,
                 email_tokens: email_tokens::purge_expired(conn, now)?,

@@ -17,9 +17,13 @@ use actix_web::HttpResponse;
 use serde_json::json;
 
 use super::members;
+use crate::db::insights::CREDIT_SECONDS;
+use crate::db::unlocks::Granted;
 use crate::db::{
-    self, email_sign_ins, events, gifts, insights, passkeys, sessions, throttle, two_factor, users,
+    self, anonymous, email_sign_ins, events, gifts, insights, passkeys, sessions, throttle,
+    two_factor, unlocks, users,
 };
+use crate::domain::paywall::Reading;
 use crate::domain::username::{candidates, username_key};
 use crate::domain::{EventKind, Lifetimes, Requester, User};
 use crate::error::ApiError;
@@ -83,6 +87,10 @@ pub struct Held {
     /// it has the cookie: a registration from it credits the last gift it
     /// opened.
     pub reader: Option<String>,
+    /// The account's monthly meter (FREE_READS) when anonymous reads are
+    /// on: what the browser opened this month without a session joins
+    /// the account's month, once (when the session starts: see `enter`).
+    pub free_reads: Option<u32>,
 }
 
 /// A sign-in to one account, as its route has proved it.
@@ -197,14 +205,15 @@ pub fn enter(
     }
     throttle::clear(conn, &username_key(username))?;
     let issued = session::start(conn, user_id, stay, by, now, lifetimes)?;
+    if let (Some(reader), Some(free_reads)) = (&held.reader, held.free_reads) {
+        take_anonymous_reads(conn, user_id, reader, free_reads, now)?;
+    }
     let detail = json!({ "method": method.name() });
     let registered = step == Step::Registered;
     if registered {
         events::record(conn, now, user_id, EventKind::Registered, by, detail)?;
         if let Some(reader) = &held.reader {
-            if let Some(post_id) = gifts::credit(conn, user_id, reader, now)? {
-                insights::registration_credited(conn, post_id, now)?;
-            }
+            credit_registration(conn, user_id, reader, now)?;
         }
     } else {
         users::mark_login(conn, user_id, now)?;
@@ -216,6 +225,62 @@ pub fn enter(
         stay,
         opened: Opened::Session { issued, registered },
     })
+}
+
+/// The posts the browser `reader` opened this month without a session,
+/// joined to the month of `user_id`, who has just signed in on it: each
+/// unlocked for the account and counted once on its meter (a post opened
+/// both ways counts once), earliest first, never past `free_reads`. Once
+/// per browser and month, whoever signs in on it after (and however many
+/// sign-ins race: `anonymous::take` lets one through); the browser's own
+/// meter stays spent. An account that is not metered (premium, an author
+/// or an admin) takes nothing, and leaves them.
+fn take_anonymous_reads(
+    conn: &mut db::Conn,
+    user_id: i64,
+    reader: &str,
+    free_reads: u32,
+    now: i64,
+) -> diesel::QueryResult<()> {
+    let Some(user) = users::find(conn, user_id)? else {
+        return Ok(());
+    };
+    let user = user.to_user(now);
+    let reading = Reading::at(now, user.plan, user.role, free_reads);
+    let Some(limit) = reading.limit else {
+        return Ok(());
+    };
+    if !anonymous::take(conn, reader, reading.month, user_id)? {
+        return Ok(());
+    }
+    for post_id in anonymous::opened(conn, reader, reading.month)? {
+        if unlocks::grant(conn, user_id, reading.month, post_id, limit, now)? == Granted::Full {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Credits the registration of `user_id` from the browser `reader` at
+/// `now`: to the post whose registration wall it met last within
+/// [`CREDIT_SECONDS`], or to the gift it opened after that (or without a
+/// wall), if any.
+fn credit_registration(
+    conn: &mut db::Conn,
+    user_id: i64,
+    reader: &str,
+    now: i64,
+) -> diesel::QueryResult<()> {
+    let wall = anonymous::last_wall(conn, reader, now - CREDIT_SECONDS)?;
+    let after = wall.map(|(_, walled_at)| walled_at);
+    let post_id = match gifts::credit(conn, user_id, reader, now, after)? {
+        Some(post_id) => Some(post_id),
+        None => wall.map(|(post_id, _)| post_id),
+    };
+    if let Some(post_id) = post_id {
+        insights::registration_credited(conn, post_id, now)?;
+    }
+    Ok(())
 }
 
 impl Entered {

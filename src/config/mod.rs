@@ -34,6 +34,11 @@ pub struct Settings {
     pub free_reads: u32,
     /// PUBLIC_LISTING: `GET /blog` answers anonymous callers too.
     pub public_listing: bool,
+    /// ANONYMOUS_READS: distinct posts a browser without a session opens
+    /// per month (`0`: reading needs a session).
+    pub anonymous_reads: u32,
+    /// ANONYMOUS_READS_PER_IP_PER_DAY.
+    pub anonymous_reads_per_ip_per_day: u32,
     /// GIFTS_PER_MONTH, GIFT_LINK_DAYS, GIFT_MAX_READERS.
     pub gifts_per_month: u32,
     pub gift_link_days: u32,
@@ -422,6 +427,8 @@ impl Settings {
             gift_link_days: env.int("GIFT_LINK_DAYS")? as u32,
             gift_max_readers: env.int("GIFT_MAX_READERS")? as u32,
             public_listing: env.bool("PUBLIC_LISTING")?,
+            anonymous_reads: env.int("ANONYMOUS_READS")? as u32,
+            anonymous_reads_per_ip_per_day: env.int("ANONYMOUS_READS_PER_IP_PER_DAY")? as u32,
             login_max_failures: env.int("LOGIN_MAX_FAILURES")? as u32,
             login_lockout: env.seconds("LOGIN_LOCKOUT_SECONDS")?,
             cors_allowed_origins: env.origins("CORS_ALLOWED_ORIGINS")?,

@@ -129,6 +129,18 @@ pub const SETTINGS: &[Setting] = &[
         help: "Whether `GET /blog` answers anonymous callers too (titles and excerpts for a front page; reading a post still needs a session).",
     },
     Setting {
+        name: "ANONYMOUS_READS",
+        default: Some("0"),
+        range: Some(Range::Whole { min: 0, max: 1_000_000 }),
+        help: "Distinct posts a browser without a session may open per calendar month (UTC) before a registration wall; `0`: reading needs a session.",
+    },
+    Setting {
+        name: "ANONYMOUS_READS_PER_IP_PER_DAY",
+        default: Some("100"),
+        range: Some(Range::Whole { min: 0, max: 1_000_000_000 }),
+        help: "Posts opened anonymously per client network per UTC day, across all its browsers (clearing cookies buys no more).",
+    },
+    Setting {
         name: "GIFTS_PER_MONTH",
         default: Some("10"),
         range: Some(Range::Whole { min: 0, max: 1_000 }),

@@ -35,8 +35,8 @@ pub use engine::{
 };
 pub use read_ahead::{Ahead, Lookup, SessionsAndMeters};
 pub use tables::{
-    billing, email_sign_ins, email_tokens, events, forgot_requests, gifts, identities, insights,
-    ip_limits, newsletters, outbox, passkeys, paywall_notices, posts, sessions, throttle,
+    anonymous, billing, email_sign_ins, email_tokens, events, forgot_requests, gifts, identities,
+    insights, ip_limits, newsletters, outbox, passkeys, paywall_notices, posts, sessions, throttle,
     two_factor, unlocks, users,
 };
 

@@ -10,8 +10,12 @@
 //!   joined by the metered read, gifts and the read-ahead.
 //! - `visible_at!`, [`Published`] and [`Draft`]: which posts readers see,
 //!   as every reader's query writes it.
+//! - [`PostRef`]: a post as a reader's path names it, which members' and
+//!   anonymous meters both look up.
 
 use diesel::prelude::*;
+
+use std::sync::Arc;
 
 use crate::db::schema::{posts, users};
 use crate::domain::{Plan, Role, User};
@@ -184,3 +188,12 @@ macro_rules! status_literal {
 
 status_literal!(Published, "'published'");
 status_literal!(Draft, "'draft'");
+
+/// A post as a reader's path names it: by id or by slug (shared: the
+/// guard hands one copy to the read's lookup and its chunk's key; what a
+/// PostgreSQL read-ahead found carries the row's own).
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub enum PostRef {
+    Id(i64),
+    Slug(Arc<str>),
+}

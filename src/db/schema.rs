@@ -259,6 +259,43 @@ diesel::table! {
         readers -> Integer,
         paywall_hits -> Integer,
         gift_readers -> Integer,
+        anonymous_readers -> Integer,
+        registration_walls -> Integer,
+    }
+}
+
+diesel::table! {
+    anonymous_unlocks (reader, month, post_id) {
+        reader -> Text,
+        month -> Integer,
+        post_id -> BigInt,
+        slot -> Integer,
+        unlocked_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    anonymous_readers (reader, month) {
+        reader -> Text,
+        month -> Integer,
+        read_day -> Nullable<Integer>,
+        walled_day -> Nullable<Integer>,
+    }
+}
+
+diesel::table! {
+    anonymous_merges (reader, month) {
+        reader -> Text,
+        month -> Integer,
+        user_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    registration_walls (reader) {
+        reader -> Text,
+        post_id -> BigInt,
+        walled_at -> BigInt,
     }
 }
 
@@ -460,6 +497,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     events,
     ip_limits,
     paywall_notices,
+    anonymous_unlocks,
+    anonymous_readers,
+    anonymous_merges,
+    registration_walls,
     billing_checkouts,
     billing_customers,
     billing_subscriptions,

@@ -35,7 +35,7 @@ use crate::db;
 use crate::error::{ApiError, NoSession};
 use crate::reading::{self, MeterAsk};
 use crate::routes::is_public;
-use crate::routes::table::{Access, Endpoint, ReadsAhead, LISTING_PATH};
+use crate::routes::table::{is_post_path, Access, Endpoint, ReadsAhead, LISTING_PATH};
 use crate::session::{self, store, SessionState, COOKIE_NAME};
 use crate::state::AppState;
 
@@ -123,7 +123,11 @@ where
         _ => None,
     };
     let session = look_up(state, req.request(), meter).await?;
-    if !endpoint.access.is_open(&state.settings) {
+    // Only a post's GET and HEAD are what anonymous reads open (a path
+    // whose route has no other method answers `405` to a session alone).
+    let open = endpoint.access.is_open(&state.settings)
+        && (endpoint.access != Access::Reading || is_read(req.method()));
+    if !open {
         if let Some(refusal) = session.refusal() {
             let response = refusal.error_response();
             return Ok(req.into_response(response).map_into_right_body());
@@ -195,10 +199,25 @@ pub fn refuse_without_cookie(req: &ServiceRequest) -> Option<ApiError> {
         req.headers().contains_key(actix_web::http::header::COOKIE)
             && req.cookie(COOKIE_NAME).is_some()
     };
-    if is_public(path) || has_cookie() || is_open_listing(req, path) {
+    if is_public(path) || has_cookie() || is_open_listing(req, path) || is_open_post(req, path) {
         return None;
     }
     Some(ApiError::NotLoggedIn(NoSession::Missing))
+}
+
+/// Whether a request's method reads (`GET`, `HEAD`).
+fn is_read(method: &Method) -> bool {
+    method == Method::GET || method == Method::HEAD
+}
+
+/// Whether `path` is a post's, read, and ANONYMOUS_READS opens it to
+/// anyone.
+fn is_open_post(req: &ServiceRequest, path: &str) -> bool {
+    is_read(req.method())
+        && is_post_path(path)
+        && req
+            .app_data::<web::Data<AppState>>()
+            .is_some_and(|state| Access::Reading.is_open(&state.settings))
 }
 
 /// Whether `path` is the listing and PUBLIC_LISTING opens it to anyone.

@@ -1,20 +1,25 @@
 //! `GET /blog` and `GET /blog/{id}`, the metered paywall.
 
 use actix_web::http::Method;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use serde::Serialize;
 
 use super::extract::requester;
 use super::pagination::{listing, Listing};
-use super::reading::{only_for_script, Parts};
+use super::reading::{new_reader_cookie, only_for_script, reader_cookie, Parts};
+use crate::client_ip;
 use crate::db::posts::Start;
-use crate::db::{self};
+use crate::db::{self, anonymous};
+use crate::domain::gift::browser_reader;
+use crate::domain::network_of;
 use crate::domain::paywall::Reading;
 use crate::domain::post::reader_json;
 use crate::domain::post::{Access, Author, Cursor};
-use crate::domain::Meter;
+use crate::domain::{Meter, Month};
 use crate::error::ApiError;
-use crate::reading::{self, AheadMeter, Reader, Spend};
+use crate::reading::anonymous::Browser;
+use crate::reading::{self, AheadMeter, Answered, Reader, Spend};
+use crate::session::token;
 use crate::session::SessionState;
 use crate::state::AppState;
 use crate::time::rfc3339;
@@ -63,7 +68,9 @@ enum Unlocked {
 ///
 /// With PUBLIC_LISTING on, an anonymous caller (the guard let it through)
 /// gets the same page with no meter and nothing unlocked: it can open
-/// nothing before it signs in.
+/// nothing before it signs in — unless ANONYMOUS_READS lets browsers
+/// read, when the meter is its browser's, and `unlocked` what it may
+/// open without spending (its opens this month, and free posts).
 pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let Listing { start, per_page } = listing(req.query_string())?;
     let caller = SessionState::peek(&req, |s| s.active().ok().map(|r| r.user.clone()));
@@ -86,18 +93,38 @@ pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
         )) => Some((user_id, month)),
         _ => None,
     };
-    let (listed, unlocked_ids) = db::idempotent(&state.pool, now, move |conn, now| {
+    // An anonymous caller's meter is its browser's when anonymous reads
+    // are on (`Some(None)`: a browser without a reader cookie has opened
+    // nothing).
+    let month = Month::at(now);
+    let browser = match (&caller, state.settings.anonymous_reads) {
+        (None, 1..) => Some(reader_cookie(&req).map(|cookie| browser_reader(&cookie))),
+        _ => None,
+    };
+    let asked_browser = browser.clone().flatten();
+    let (listed, unlocked_ids, opened) = db::idempotent(&state.pool, now, move |conn, now| {
         let page = (start, per_page);
-        Ok::<_, ApiError>(db::listing::page(conn, now, page, &not_yet, unlocked_by)?)
+        let (listed, unlocked) = db::listing::page(conn, now, page, &not_yet, unlocked_by)?;
+        let opened = match &asked_browser {
+            Some(reader) => anonymous::opened(conn, reader, month)?,
+            None => Vec::new(),
+        };
+        Ok::<_, ApiError>((listed, unlocked, opened))
     })
     .await?;
-    let unlocked = match (&reading, unlocked_ids) {
-        (None, _) => Unlocked::Nothing,
-        (Some(_), Some(ids)) => Unlocked::These(ids),
-        (Some(_), None) => Unlocked::Everything,
+    let unlocked = match (&reading, unlocked_ids, &browser) {
+        (None, _, Some(_)) => Unlocked::These(opened),
+        (None, _, None) => Unlocked::Nothing,
+        (Some(_), Some(ids), _) => Unlocked::These(ids),
+        (Some(_), None, _) => Unlocked::Everything,
     };
     let meter = match (&reading, &unlocked) {
         (Some((_, reading)), Unlocked::These(ids)) => reading.meter(ids.len() as u32),
+        (None, Unlocked::These(ids)) => Some(Meter::new(
+            state.settings.anonymous_reads,
+            ids.len() as u32,
+            month,
+        )),
         _ => None,
     };
     let posts = listed
@@ -146,24 +173,73 @@ pub async fn read(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     only_for_script(&req)?;
-    // What a read needs of its reader, copied out of the guard's record
-    // rather than the record cloned whole.
-    let reader = SessionState::peek(&req, |state| {
-        state.active().map(|record| Reader {
-            id: record.user.id,
-            plan: record.user.plan,
-            role: record.user.role,
-        })
-    })?;
     // Who asked, only read for what records it (the month's first refusal).
     let by = || requester(&req);
     let spend = match req.method() == Method::HEAD {
         true => Spend::Look,
         false => Spend::Get(&by),
     };
+    // What a read needs of its reader, copied out of the guard's record
+    // rather than the record cloned whole.
+    let reader = SessionState::peek(&req, |state| match state {
+        // The guard let a browser without a session through: anonymous
+        // reads are on.
+        SessionState::Anonymous(_) if state_allows_anonymous(&req) => Ok(None),
+        state => state.active().map(|record| {
+            Some(Reader {
+                id: record.user.id,
+                plan: record.user.plan,
+                role: record.user.role,
+            })
+        }),
+    })?;
+    let Some(reader) = reader else {
+        return read_anonymously(&state, &req, &id, &spend).await;
+    };
     let read = reading::read(&state, reader, &id, ahead.0, spend).await?;
+    Ok(post_answer(&read))
+}
+
+/// Whether the app reads posts to browsers without a session.
+fn state_allows_anonymous(req: &HttpRequest) -> bool {
+    req.app_data::<web::Data<AppState>>()
+        .is_some_and(|state| state.settings.anonymous_reads > 0)
+}
+
+/// `GET /blog/{id}` for a browser without a session (ANONYMOUS_READS):
+/// metered by its `tollgate_reader` cookie, which a browser without one is
+/// given with the answer to its first `GET` (a `200`, or the wall, which
+/// a registration that follows is credited to); a `HEAD` sets nothing.
+async fn read_anonymously(
+    state: &AppState,
+    req: &HttpRequest,
+    named: &str,
+    spend: &Spend<'_>,
+) -> Result<HttpResponse, ApiError> {
+    let (cookie, fresh) = match reader_cookie(req) {
+        Some(cookie) => (cookie, false),
+        None => (token::generate(), true),
+    };
+    let browser = Browser {
+        reader: browser_reader(&cookie),
+        network: network_of(client_ip::of(req), state.settings.ipv6_limit_prefix),
+    };
+    let mut answer = match reading::anonymous::read(state, &browser, named, spend).await {
+        Ok(read) => post_answer(&read),
+        Err(wall @ ApiError::RegistrationRequired(_)) => wall.error_response(),
+        Err(refusal) => return Err(refusal),
+    };
+    if fresh && matches!(spend, Spend::Get(_)) {
+        let cookie = new_reader_cookie(cookie, state.settings.cookie_secure);
+        answer.add_cookie(&cookie).map_err(ApiError::internal)?;
+    }
+    Ok(answer)
+}
+
+/// The answer of a read: the post as kept for its version, with the meter.
+fn post_answer(read: &Answered) -> HttpResponse {
     let answer = reader_json::answer(&read.made, read.post.author.as_deref(), read.meter.as_ref());
-    Ok(HttpResponse::Ok()
+    HttpResponse::Ok()
         .content_type(actix_web::http::header::ContentType::json())
-        .body(Parts::new([answer.made, answer.rest.into()])))
+        .body(Parts::new([answer.made, answer.rest.into()]))
 }

@@ -11,10 +11,11 @@ use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 
 use super::body::{Field, Fields, JsonObject};
+use super::reading::reader_cookie;
 use crate::accounts::owner::confirm_owner;
 use crate::accounts::sign_in::Held;
 use crate::client_ip;
-use crate::domain::gift::{browser_reader, is_token_shaped, READER_COOKIE};
+use crate::domain::gift::browser_reader;
 use crate::domain::{parse_id, Requester, Role, User};
 use crate::error::{ApiError, BODY_LIMIT};
 use crate::session::store;
@@ -139,6 +140,9 @@ pub struct SigningIn {
     pub cookie: Session,
     /// Who the browser is as a gift's reader, if it opened one.
     pub reader: Option<String>,
+    /// The account's meter, when anonymous reads are on (see
+    /// `accounts::sign_in::Held::free_reads`).
+    pub free_reads: Option<u32>,
 }
 
 impl SigningIn {
@@ -149,6 +153,7 @@ impl SigningIn {
             session: self.previous.clone(),
             pending: store::token_hash(&self.cookie),
             reader: self.reader.clone(),
+            free_reads: self.free_reads,
         }
     }
 }
@@ -162,13 +167,23 @@ impl FromRequest for SigningIn {
             by: requester(req),
             previous: SessionState::peek(req, |state| state.id().map(str::to_owned)),
             cookie: req.get_session(),
-            reader: req
-                .cookie(READER_COOKIE)
-                .map(|c| c.value().to_owned())
-                .filter(|v| is_token_shaped(v))
-                .map(|v| browser_reader(&v)),
+            reader: browser_of(req),
+            free_reads: anonymous_reads_join(req),
         }))
     }
+}
+
+/// Who the browser is as a reader without a session (the hash of its
+/// `tollgate_reader` cookie), if it has that cookie.
+pub fn browser_of(req: &HttpRequest) -> Option<String> {
+    reader_cookie(req).map(|cookie| browser_reader(&cookie))
+}
+
+/// FREE_READS when anonymous reads are on: the meter a browser's
+/// anonymous reads join when it signs in.
+pub fn anonymous_reads_join(req: &HttpRequest) -> Option<u32> {
+    let state = req.app_data::<web::Data<AppState>>()?;
+    (state.settings.anonymous_reads > 0).then_some(state.settings.free_reads)
 }
 
 /// The caller, if `allowed` lets their role through (`403 forbidden`

@@ -9,7 +9,6 @@
 //! GIFT_MAX_READERS (`db::gifts`). A browser that opened a gift and then
 //! registers credits the gift (`accounts::sign_in`).
 
-use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
 use actix_web::http::Method;
 use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::Bytes;
@@ -17,10 +16,10 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::extract::PathId;
-use super::reading::{only_for_script, Parts};
+use super::reading::{new_reader_cookie, only_for_script, reader_cookie, Parts};
 use crate::db::gifts::{self, GiftRow, Made, NewGift, Opened};
 use crate::db::{self, events, insights, posts, unlocks, users};
-use crate::domain::gift::{browser_reader, is_token_shaped, user_reader, GiftKey, READER_COOKIE};
+use crate::domain::gift::{browser_reader, is_token_shaped, user_reader, GiftKey};
 use crate::domain::paywall::Reading;
 use crate::domain::post::reader_json;
 use crate::domain::post::{Author, Slug};
@@ -192,25 +191,6 @@ pub async fn revoke(
     }
     tracing::info!(user_id, gift_id = id, "gift link revoked");
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// A browser's `tollgate_reader` value, if it is one this server could
-/// have made.
-fn reader_cookie(req: &HttpRequest) -> Option<String> {
-    let value = req.cookie(READER_COOKIE)?.value().to_owned();
-    is_token_shaped(&value).then_some(value)
-}
-
-/// The `tollgate_reader` cookie of a new value: one year, `HttpOnly`,
-/// `SameSite=Lax`, the whole site.
-fn new_reader_cookie(value: String, secure: bool) -> Cookie<'static> {
-    Cookie::build(READER_COOKIE, value)
-        .path("/")
-        .http_only(true)
-        .secure(secure)
-        .same_site(SameSite::Lax)
-        .max_age(CookieDuration::days(365))
-        .finish()
 }
 
 /// `GET /gift/{token}` (public): the post, whoever opens it, without

@@ -25,6 +25,8 @@ struct Counts {
     readers: i64,
     paywall_hits: i64,
     gift_readers: i64,
+    anonymous_readers: i64,
+    registration_walls: i64,
 }
 
 #[derive(Serialize)]
@@ -106,6 +108,8 @@ pub async fn site(
             readers: row.readers.into(),
             paywall_hits: row.paywall_hits.into(),
             gift_readers: row.gift_readers.into(),
+            anonymous_readers: row.anonymous_readers.into(),
+            registration_walls: row.registration_walls.into(),
         };
         totals = Counts {
             registrations: totals.registrations + counts.registrations,
@@ -116,6 +120,8 @@ pub async fn site(
             readers: totals.readers + counts.readers,
             paywall_hits: totals.paywall_hits + counts.paywall_hits,
             gift_readers: totals.gift_readers + counts.gift_readers,
+            anonymous_readers: totals.anonymous_readers + counts.anonymous_readers,
+            registration_walls: totals.registration_walls + counts.registration_walls,
         };
         days.push(DayOut {
             date: day.format(),

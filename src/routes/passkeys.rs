@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::body::{Fields, JsonObject, OptionalObject};
-use super::extract::{Confirmed, PathId, SignedIn};
+use super::extract::{anonymous_reads_join, browser_of, Confirmed, PathId, SignedIn};
 use crate::accounts::notices::notify;
 use crate::accounts::sign_in::{self, Held, Method, SignIn, Step};
 use crate::accounts::ways_in::remove_keeping_one;
@@ -426,8 +426,8 @@ async fn sign_in_with(
                 let held = Held {
                     session: earlier_session,
                     pending: pending_hash.filter(|_| found.pending.is_some()),
-                    // A passkey signs in to an account that exists.
-                    reader: None,
+                    reader: browser_of(req),
+                    free_reads: anonymous_reads_join(req),
                 };
                 db::once(pool, clock.now(), move |conn, now| {
                     if !keys::used(conn, passkey_id, &previous, &counter, now)? {

@@ -1,18 +1,40 @@
 //! What the routes that hand readers a post share: the body that sends a
 //! post's answer (as kept for its version, `crate::reading::made`) in its
-//! parts ([`Parts`]), and the refusal of what a page loads without script
-//! ([`only_for_script`]).
+//! parts ([`Parts`]), the refusal of what a page loads without script
+//! ([`only_for_script`]), and the `tollgate_reader` cookie that knows a
+//! browser without a session ([`reader_cookie`], [`new_reader_cookie`]).
 
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use actix_web::body::{BodySize, MessageBody};
+use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
 use actix_web::http::header::HeaderName;
 use actix_web::HttpRequest;
 use bytes::Bytes;
 
+use crate::domain::gift::{is_token_shaped, READER_COOKIE};
 use crate::error::ApiError;
+
+/// A browser's `tollgate_reader` value, if it is one this server could
+/// have made.
+pub fn reader_cookie(req: &HttpRequest) -> Option<String> {
+    let value = req.cookie(READER_COOKIE)?.value().to_owned();
+    is_token_shaped(&value).then_some(value)
+}
+
+/// The `tollgate_reader` cookie of a new value: one year, `HttpOnly`,
+/// `SameSite=Lax`, the whole site.
+pub fn new_reader_cookie(value: String, secure: bool) -> Cookie<'static> {
+    Cookie::build(READER_COOKIE, value)
+        .path("/")
+        .http_only(true)
+        .secure(secure)
+        .same_site(SameSite::Lax)
+        .max_age(CookieDuration::days(365))
+        .finish()
+}
 
 /// `Sec-Fetch-Dest`, named once: not copied into a new name on every read.
 const SEC_FETCH_DEST: HeaderName = HeaderName::from_static("sec-fetch-dest");

@@ -25,6 +25,10 @@ pub enum Access {
     /// The listing (`GET /blog`): anyone when PUBLIC_LISTING is on, else
     /// as [`Access::Session`].
     Listing,
+    /// A post (`GET`/`HEAD /blog/{id}`): anyone when ANONYMOUS_READS is
+    /// above 0 (a browser without a session is metered by its reader
+    /// cookie), else as [`Access::Session`].
+    Reading,
 }
 
 impl Access {
@@ -35,6 +39,7 @@ impl Access {
             Access::Public => true,
             Access::Session => false,
             Access::Listing => settings.public_listing,
+            Access::Reading => settings.anonymous_reads > 0,
         }
     }
 }
@@ -151,8 +156,9 @@ pub const ENDPOINTS: &[Endpoint] = &[
         handlers: &[get(|r| r.to(blog::list))],
     },
     Endpoint {
-        path: "/blog/{id}",
-        access: Access::Session,
+        path: POST_PATH,
+        // Public when ANONYMOUS_READS is above 0: a browser's meter.
+        access: Access::Reading,
         // A free reader's re-read goes to the database once.
         reads_ahead: ReadsAhead::Meter,
         handlers: &[get(|r| r.to(blog::read))],
@@ -588,6 +594,16 @@ pub const PROVIDER_PATHS: &str = "/auth/";
 /// The listing's path, public when PUBLIC_LISTING is on (see
 /// [`Access::Listing`]).
 pub const LISTING_PATH: &str = "/blog";
+
+/// A post's path (see [`Access::Reading`]).
+pub const POST_PATH: &str = "/blog/{id}";
+
+/// Whether `path` (as requested) is a post's, which ANONYMOUS_READS may
+/// open to a browser without a session.
+pub fn is_post_path(path: &str) -> bool {
+    path.strip_prefix("/blog/")
+        .is_some_and(|id| !id.is_empty() && !id.contains('/'))
+}
 
 /// The one-click unsubscribe of newsletter messages, posted by mail
 /// providers' servers: no cross-site rule applies to it.

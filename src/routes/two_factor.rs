@@ -15,7 +15,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
 use super::body::{Fields, JsonObject};
-use super::extract::{Confirmed, SignedIn};
+use super::extract::{anonymous_reads_join, browser_of, Confirmed, SignedIn};
 use crate::accounts::notices::notify;
 use crate::accounts::sign_in::{self, Held, Method, SignIn, Step};
 use crate::auth::Account;
@@ -295,6 +295,13 @@ async fn finish(
     let pool = &state.pool;
     let event_by = by.clone();
     let clock = state.clock.clone();
+    // The browser's anonymous reads join the account here, when the
+    // sign-in finishes (the first step opened no session).
+    let held = Held {
+        reader: browser_of(req),
+        free_reads: anonymous_reads_join(req),
+        ..Held::default()
+    };
     let judged = state
         .logins
         .judge(
@@ -327,7 +334,7 @@ async fn finish(
                         step: Step::BothFactors,
                         stay,
                         by: &event_by,
-                        held: &Held::default(),
+                        held: &held,
                     };
                     let entered = sign_in::enter(conn, now, &lifetimes, sign_in)?;
                     if let Proof::Recovery(_) = proof {

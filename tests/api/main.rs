@@ -36,6 +36,7 @@ macro_rules! backend_test {
 }
 
 mod account;
+mod anonymous;
 mod auth;
 mod billing;
 mod blog;

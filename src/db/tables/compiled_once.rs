@@ -44,7 +44,7 @@ fn the_statements_of_busy_paths_stay_compiled_on_sqlite() {
         let _ = insights::read(conn, 3, 1, now);
         let _ = insights::refused(conn, 3, 1, now);
         let _ = insights::converted(conn, 1, now);
-        let _ = gifts::credit(conn, 1, "reader", now);
+        let _ = gifts::credit(conn, 1, "reader", now, None);
         let _ = unlocks::unlocked_ids(conn, 1, Month::at(now));
         let _ = sessions::find_live(conn, "hash", now);
         let _ = sessions::list(conn, 1, now);

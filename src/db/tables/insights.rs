@@ -352,7 +352,20 @@ pub fn gift_read(conn: &mut Conn, post_id: i64, now: i64) -> QueryResult<()> {
     tally!(conn, post_id, today, gift_readers)
 }
 
-/// A registration at `now` credited to a gift of `post_id`.
+/// A browser without a session opened a post for the first time on the
+/// day of `now` (its meter's mark says so: `db::anonymous::mark`).
+pub fn anonymous_read(conn: &mut Conn, now: i64) -> QueryResult<()> {
+    bump_day!(conn, Day::of(now), anonymous_readers, 1)
+}
+
+/// A browser without a session met the registration wall for the first
+/// time on the day of `now`.
+pub fn walled(conn: &mut Conn, now: i64) -> QueryResult<()> {
+    bump_day!(conn, Day::of(now), registration_walls, 1)
+}
+
+/// A registration at `now` credited to `post_id`: through a gift of it,
+/// or its registration wall.
 pub fn registration_credited(conn: &mut Conn, post_id: i64, now: i64) -> QueryResult<()> {
     tally!(conn, post_id, Day::of(now), registrations)
 }
@@ -436,6 +449,8 @@ pub struct DayRow {
     pub readers: i32,
     pub paywall_hits: i32,
     pub gift_readers: i32,
+    pub anonymous_readers: i32,
+    pub registration_walls: i32,
 }
 
 /// The site's kept counts over `range`: members and premium members at

@@ -13,6 +13,7 @@
 //! `migrations/sqlite/` and `migrations/postgres/` (same version name), and
 //! its `table!` in `db/schema.rs`.
 
+pub mod anonymous;
 pub mod billing;
 pub mod email_sign_ins;
 pub mod email_tokens;

@@ -169,7 +169,8 @@ async fn every_number_follows_a_known_history() {
     assert_eq!(
         site["totals"],
         json!({"registrations": 7, "conversions": 4, "cancellations": 2, "members": 6,
-               "premium_members": 2, "readers": 6, "paywall_hits": 3, "gift_readers": 3}),
+               "premium_members": 2, "readers": 6, "paywall_hits": 3, "gift_readers": 3,
+               "anonymous_readers": 0, "registration_walls": 0}),
     );
     // Cal's yearly price, a twelfth of it.
     assert_eq!(site["mrr"], json!({"amount": 500, "currency": "eur"}));

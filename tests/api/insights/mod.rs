@@ -69,5 +69,8 @@ pub fn day(
         "cancellations": cancellations, "members": members,
         "premium_members": premium_members, "readers": readers,
         "paywall_hits": paywall_hits, "gift_readers": gift_readers,
+        // Members' histories: no browser reads without a session here
+        // (anonymous/insights.rs counts those).
+        "anonymous_readers": 0, "registration_walls": 0,
     })
 }

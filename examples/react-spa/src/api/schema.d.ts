@@ -489,7 +489,10 @@ export interface paths {
          *     With `PUBLIC_LISTING=true` (default `false`) the listing is public:
          *     an anonymous caller gets it with `"meter": null` and every
          *     `unlocked` false, so a front page can show titles and excerpts
-         *     before sign-in. Reading a post still needs a session.
+         *     before sign-in. Reading a post still needs a session, unless
+         *     `ANONYMOUS_READS` is above 0: then the anonymous listing's `meter`
+         *     is the browser's, and `unlocked` shows what it may open without
+         *     spending (what it opened this month, and `free` posts).
          *
          *     Deep pages by cursor: every answer has `next`, an opaque cursor for
          *     the page after this one (`null` on the last). `?after=<cursor>`
@@ -533,6 +536,22 @@ export interface paths {
          *     script spends a read: a request whose `Sec-Fetch-Dest` is present and
          *     not `empty` (an `<img>`, a frame, a navigation) gets
          *     `403 forbidden_origin`.
+         *
+         *     **Anonymous readers.** With `ANONYMOUS_READS` above 0 (default
+         *     `0`: reading needs a session) a browser without a session may read
+         *     too: `ANONYMOUS_READS` distinct `metered` posts per calendar month,
+         *     counted on the server against its `tollgate_reader` cookie (set,
+         *     `HttpOnly`, with the answer to its first `GET`; only a hash is
+         *     stored), with the browser's Meter in the answer. Re-reads are free,
+         *     `free` posts spend nothing, a `premium` post gets
+         *     `402 premium_required`; past its limit a new post gets
+         *     `402 registration_required`: the registration wall. Per client
+         *     network at most `ANONYMOUS_READS_PER_IP_PER_DAY` (default 100) posts
+         *     a day are opened anonymously across all its browsers, so clearing
+         *     cookies buys no more. When the browser signs in or registers, every
+         *     way in, what it opened this month joins the account's month once
+         *     (each post counted once, earliest first, never past `FREE_READS`),
+         *     and its own meter stays spent.
          */
         get: operations["readPost"];
         put?: never;
@@ -2650,6 +2669,17 @@ export interface components {
              * @description Distinct (reader, gift) pairs that opened a gift that day.
              */
             gift_readers: number;
+            /**
+             * Format: int64
+             * @description Distinct browsers without a session answered `200` by
+             *     `/blog/{id}` that day (`ANONYMOUS_READS`).
+             */
+            anonymous_readers: number;
+            /**
+             * Format: int64
+             * @description Distinct browsers answered `402 registration_required` that day.
+             */
+            registration_walls: number;
         };
         /**
          * @description The period's days summed, each count as its Day defines it (a user
@@ -2697,6 +2727,16 @@ export interface components {
              * @description The days' `gift_readers` summed.
              */
             gift_readers: number;
+            /**
+             * Format: int64
+             * @description The days' `anonymous_readers` summed.
+             */
+            anonymous_readers: number;
+            /**
+             * Format: int64
+             * @description The days' `registration_walls` summed.
+             */
+            registration_walls: number;
         };
         /**
          * @description Monthly recurring revenue at the end of the period, from the
@@ -2956,7 +2996,7 @@ export interface components {
             /** @description A sentence for a person. */
             error: string;
             /** @enum {string} */
-            code: "invalid_json" | "not_logged_in" | "invalid_credentials" | "invalid_code" | "paywall" | "premium_required" | "forbidden" | "forbidden_origin" | "account_disabled" | "not_found" | "method_not_allowed" | "username_taken" | "slug_taken" | "edit_conflict" | "last_admin" | "two_factor_enabled" | "two_factor_not_enabled" | "reauth_required" | "last_login_method" | "invalid_token" | "email_taken" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "too_many_attempts" | "too_many_requests" | "internal" | "unavailable" | "invalid_signature" | "already_premium" | "no_billing_account" | "billing_not_configured" | "billing_unavailable" | "gift_limit" | "gift_expired" | "gift_exhausted";
+            code: "invalid_json" | "not_logged_in" | "invalid_credentials" | "invalid_code" | "paywall" | "registration_required" | "premium_required" | "forbidden" | "forbidden_origin" | "account_disabled" | "not_found" | "method_not_allowed" | "username_taken" | "slug_taken" | "edit_conflict" | "last_admin" | "two_factor_enabled" | "two_factor_not_enabled" | "reauth_required" | "last_login_method" | "invalid_token" | "email_taken" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "too_many_attempts" | "too_many_requests" | "internal" | "unavailable" | "invalid_signature" | "already_premium" | "no_billing_account" | "billing_not_configured" | "billing_unavailable" | "gift_limit" | "gift_expired" | "gift_exhausted";
         };
         PriceList: {
             /** @description In the configured order; the first is the default. */
@@ -3066,7 +3106,7 @@ export interface components {
          */
         PaywallError: components["schemas"]["Error"] & {
             /** @enum {unknown} */
-            code?: "paywall" | "premium_required";
+            code?: "paywall" | "registration_required" | "premium_required";
             /** @description The caller's read meter (never null here). */
             meter: components["schemas"]["Meter"];
         };
@@ -5286,6 +5326,8 @@ export interface operations {
             /** @description The post, with the meter after this read. */
             200: {
                 headers: {
+                    /** @description `tollgate_reader=…; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax`, to a browser without a session that had none (`ANONYMOUS_READS`). */
+                    "Set-Cookie"?: string;
                     "Cache-Control": components["headers"]["CacheControl"];
                     "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
                     "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
@@ -5848,7 +5890,9 @@ export interface operations {
                      *           "premium_members": 21,
                      *           "readers": 37,
                      *           "paywall_hits": 9,
-                     *           "gift_readers": 3
+                     *           "gift_readers": 3,
+                     *           "anonymous_readers": 112,
+                     *           "registration_walls": 14
                      *         },
                      *         {
                      *           "date": "2026-11-21",
@@ -5859,7 +5903,9 @@ export interface operations {
                      *           "premium_members": 22,
                      *           "readers": 41,
                      *           "paywall_hits": 6,
-                     *           "gift_readers": 5
+                     *           "gift_readers": 5,
+                     *           "anonymous_readers": 98,
+                     *           "registration_walls": 11
                      *         }
                      *       ],
                      *       "totals": {
@@ -5870,7 +5916,9 @@ export interface operations {
                      *         "premium_members": 22,
                      *         "readers": 78,
                      *         "paywall_hits": 15,
-                     *         "gift_readers": 8
+                     *         "gift_readers": 8,
+                     *         "anonymous_readers": 210,
+                     *         "registration_walls": 25
                      *       },
                      *       "mrr": {
                      *         "amount": 10583,

@@ -295,14 +295,25 @@ pub fn open(
 pub const CREDIT_SECONDS: i64 = 30 * 86_400;
 
 /// Credits the registration of `user_id` at `now` to the gift the browser
-/// `reader` opened last within [`CREDIT_SECONDS`], if any: the post it
-/// gave, when this call credited it (the caller counts it in insights, in
-/// the same transaction).
-pub fn credit(conn: &mut Conn, user_id: i64, reader: &str, now: i64) -> QueryResult<Option<i64>> {
+/// `reader` opened last within [`CREDIT_SECONDS`] (and after `after`, when
+/// given: the registration wall the browser met, which a later gift
+/// outranks), if any: the post it gave, when this call credited it (the
+/// caller counts it in insights, in the same transaction).
+pub fn credit(
+    conn: &mut Conn,
+    user_id: i64,
+    reader: &str,
+    now: i64,
+    after: Option<i64>,
+) -> QueryResult<Option<i64>> {
+    let since = match after {
+        Some(after) => (now - CREDIT_SECONDS).max(after + 1),
+        None => now - CREDIT_SECONDS,
+    };
     let opened: Option<(i64, i64)> = gift_readers::table
         .inner_join(gifts::table)
         .filter(gift_readers::reader.eq(reader))
-        .filter(gift_readers::opened_at.ge(now - CREDIT_SECONDS))
+        .filter(gift_readers::opened_at.ge(since))
         .order((gift_readers::opened_at.desc(), gifts::id.desc()))
         .select((gifts::id, gifts::post_id))
         .limit_written(1)

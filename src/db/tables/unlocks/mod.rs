@@ -6,8 +6,6 @@
 
 pub mod read_ahead;
 
-use std::sync::Arc;
-
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, QueryFragment};
@@ -16,6 +14,7 @@ use super::schema::{paywall_hits, paywall_notices, post_readers, posts, unlocks,
 use super::{Conn, DbConnection, Error};
 use crate::db::engine::statement::prepared;
 use crate::db::engine::{Unique, WrittenLimit};
+pub use crate::db::rows::PostRef;
 use crate::db::rows::{post_columns, visible_at, PostRow};
 use crate::domain::insights::Day;
 use crate::domain::paywall::{decide, Decision};
@@ -113,15 +112,6 @@ pub struct MeteredRead {
     pub now: i64,
 }
 
-/// A post as a reader's path names it: by id or by slug (shared: the
-/// guard hands one copy to the read's lookup and its chunk's key; what a
-/// PostgreSQL read-ahead found carries the row's own).
-#[derive(Clone, PartialEq, Eq, Hash, Debug)]
-pub enum PostRef {
-    Id(i64),
-    Slug(Arc<str>),
-}
-
 /// The post `post` names, if readers may see it at `now`, with how many
 /// posts `user_id` unlocked in `month` and whether this is one of them, in
 /// one statement and one row (`None` when there is no such post). The
@@ -217,6 +207,56 @@ pub async fn unlocked_ids_pg(
     month: Month,
 ) -> QueryResult<Vec<i64>> {
     diesel_async::RunQueryDsl::load(unlocked_ids!(user_id, month), &mut conn).await
+}
+
+/// What [`grant`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Granted {
+    /// The post is unlocked now, a read spent on it.
+    Unlocked,
+    /// It was unlocked this month already: nothing spent.
+    Already,
+    /// The meter is used up: it stays closed.
+    Full,
+}
+
+/// Unlocks `post_id` for `user_id` in `month` at `now` unless it is
+/// unlocked already or the meter (`limit`) is used up: a browser's
+/// anonymous reads joining its account. Each try claims slot `used + 1`;
+/// a try that loses its slot to a parallel unlock (which then holds a
+/// slot of its own) counts again, so at most `limit` tries lose.
+pub fn grant(
+    conn: &mut Conn,
+    user_id: i64,
+    month: Month,
+    post_id: i64,
+    limit: u32,
+    now: i64,
+) -> QueryResult<Granted> {
+    for _ in 0..=limit {
+        let ids = unlocked_ids(conn, user_id, month)?;
+        if ids.contains(&post_id) {
+            return Ok(Granted::Already);
+        }
+        let used = ids.len() as u32;
+        if used >= limit {
+            return Ok(Granted::Full);
+        }
+        let inserted = super::direct!(conn, |c| diesel::insert_into(unlocks::table)
+            .values((
+                unlocks::user_id.eq(user_id),
+                unlocks::month.eq(month.index()),
+                unlocks::post_id.eq(post_id),
+                unlocks::unlocked_at.eq(now),
+                unlocks::slot.eq(used as i32 + 1),
+            ))
+            .on_conflict_do_nothing()
+            .execute(c))?;
+        if inserted == 1 {
+            return Ok(Granted::Unlocked);
+        }
+    }
+    Ok(Granted::Full)
 }
 
 /// What opening the post would come to, without spending a read: for

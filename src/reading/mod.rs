@@ -11,6 +11,8 @@
 //! What a read or refusal tells insights is written once a day, after the
 //! answer is decided, and its failure never costs the reader the answer.
 
+pub mod anonymous;
+
 use std::future::{ready, Ready};
 
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
