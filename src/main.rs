@@ -53,6 +53,20 @@ enum Command {
         #[arg(required = true, value_name = "FILE OR FOLDER")]
         paths: Vec<PathBuf>,
     },
+    /// Create members from a CSV file: tollgate's own export or Ghost's
+    /// members export (docs/moving-from-ghost.md). Known addresses are
+    /// skipped; a bad row is reported with its line and skipped.
+    ImportMembers {
+        #[arg(value_name = "FILE.CSV")]
+        file: PathBuf,
+        /// The list's addresses were confirmed: a row's `email_verified`
+        /// makes its address verified here too.
+        #[arg(long)]
+        verified: bool,
+        /// Check every row and print what would happen; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 /// `--until`'s value, as Unix seconds.
@@ -202,6 +216,19 @@ fn main() -> ExitCode {
             Ok(_) => Ok(()),
             Err(e) => Err(e),
         },
+        Command::ImportMembers {
+            file,
+            verified,
+            dry_run,
+        } => {
+            let options = tollgate::import::members::Options { verified, dry_run };
+            match import_members(&settings, &file, options) {
+                // Each refused row has said why on stderr.
+                Ok(report) if report.refused > 0 => return ExitCode::FAILURE,
+                Ok(_) => Ok(()),
+                Err(e) => Err(e),
+            }
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -301,6 +328,27 @@ fn import(settings: &Settings, paths: &[PathBuf]) -> anyhow::Result<tollgate::im
         db::posts::analyze(&mut conn)?;
     }
     println!("{}", report.summary());
+    Ok(report)
+}
+
+/// Imports the members the CSV file at `path` lists, after applying any
+/// pending migrations; prints each refused row and a summary.
+fn import_members(
+    settings: &Settings,
+    path: &std::path::Path,
+    options: tollgate::import::members::Options,
+) -> anyhow::Result<tollgate::import::members::Report> {
+    let mut conn = db::connect_one(settings)?;
+    db::migrate(&mut conn)?;
+    let clock = tollgate::clock::Clock::system();
+    let report =
+        tollgate::import::members::run(&mut conn, path, options, &clock, &mut std::io::stderr())?;
+    let dry = if options.dry_run {
+        " (a dry run: nothing was written)"
+    } else {
+        ""
+    };
+    println!("{}{dry}", report.summary());
     Ok(report)
 }
 

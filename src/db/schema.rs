@@ -132,6 +132,7 @@ diesel::table! {
         created_at -> BigInt,
         forgotten -> Bool,
         generation -> Integer,
+        imported -> Bool,
     }
 }
 

@@ -12,6 +12,7 @@ pub mod id;
 pub mod insights;
 pub mod ip_limit;
 pub mod lifetime;
+pub mod member_csv;
 pub mod password;
 pub mod paywall;
 pub mod plan;

@@ -1,6 +1,7 @@
 //! `tollgate import <file or folder>…`: a blog moved in from Markdown files
 //! with YAML front matter, each file creating a post or, found by its
-//! slug, updating one.
+//! slug, updating one. (Its members come with `tollgate import-members`:
+//! [`members`].)
 //!
 //! A file becomes a post by the API's own rules, never a copy of them: its
 //! fields are parsed by `domain::post`'s types ([`front_matter`]), its body
@@ -15,6 +16,7 @@
 //! Times come from the [`Clock`] the caller passes, the server's kind.
 
 pub mod front_matter;
+pub mod members;
 pub mod walk;
 
 use std::collections::HashMap;

@@ -1,5 +1,5 @@
 //! `GET/DELETE /sessions`, `DELETE /sessions/{id}`, `POST /password`,
-//! `DELETE /account`, `GET /account/events`.
+//! `DELETE /account`, `GET /account/events`, `GET /account/export`.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
@@ -7,6 +7,7 @@ use serde::Serialize;
 use super::body::{Fields, JsonObject};
 use super::extract::{Confirmed, SignedIn};
 use super::pagination::{pagination, Pagination};
+use crate::accounts::export::Export;
 use crate::accounts::members;
 use crate::accounts::notices::send_notice;
 use crate::accounts::sign_in;
@@ -109,6 +110,29 @@ pub async fn end_other_sessions(
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// `GET /account/export`: everything stored about the caller
+/// (`accounts::export`), as a download.
+pub async fn export(
+    state: web::Data<AppState>,
+    current: CurrentSession,
+) -> Result<HttpResponse, ApiError> {
+    let user_id = current.0.user.id;
+    let held = state.clone();
+    let export = db::idempotent(&state.pool, state.clock.now(), move |conn, now| {
+        let prices = held.settings.prices_sold();
+        Ok::<_, ApiError>(Export::load(conn, user_id, prices, now)?)
+    })
+    .await?
+    // Deleted since the session was loaded.
+    .ok_or(ApiError::NotLoggedIn(crate::error::NoSession::Invalid))?;
+    Ok(HttpResponse::Ok()
+        .insert_header((
+            actix_web::http::header::CONTENT_DISPOSITION,
+            "attachment; filename=\"account.json\"",
+        ))
+        .json(export))
 }
 
 /// `GET /account`.

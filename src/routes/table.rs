@@ -313,6 +313,12 @@ pub const ENDPOINTS: &[Endpoint] = &[
         handlers: &[patch(|r| r.to(admin::edit))],
     },
     Endpoint {
+        path: "/admin/members.csv",
+        access: Access::Session,
+        reads_ahead: ReadsAhead::Session,
+        handlers: &[get(|r| r.to(admin::members_csv))],
+    },
+    Endpoint {
         path: "/admin/users/{id}/two-factor",
         access: Access::Session,
         reads_ahead: ReadsAhead::Session,
@@ -348,6 +354,12 @@ pub const ENDPOINTS: &[Endpoint] = &[
             patch(|r| r.to(account::edit_account)),
             delete(|r| r.to(account::delete_account)),
         ],
+    },
+    Endpoint {
+        path: "/account/export",
+        access: Access::Session,
+        reads_ahead: ReadsAhead::Session,
+        handlers: &[get(|r| r.to(account::export))],
     },
     Endpoint {
         path: "/account/totp",

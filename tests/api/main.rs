@@ -55,6 +55,7 @@ mod insights;
 mod instances;
 mod limits;
 mod logs;
+mod members;
 mod metrics;
 mod newsletters;
 mod outage;

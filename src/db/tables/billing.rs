@@ -96,6 +96,36 @@ pub fn remember_customer(
         .get_result(conn)
 }
 
+/// Links `customer_id`, a customer another platform made, to `user_id`,
+/// an imported member, so that the customer's subscription events reach
+/// them (unmarked ones too: see `apply_subscription`); `false`, changing
+/// nothing, when the customer is already someone's or the user already has
+/// one (both are unique, and the insert yields to either).
+pub fn link_imported_customer(
+    conn: &mut Conn,
+    user_id: i64,
+    customer_id: &str,
+    now: i64,
+) -> QueryResult<bool> {
+    let insert = diesel::insert_into(billing_customers::table)
+        .values((
+            billing_customers::user_id.eq(user_id),
+            billing_customers::customer_id.eq(customer_id),
+            billing_customers::created_at.eq(now),
+            billing_customers::imported.eq(true),
+        ))
+        .on_conflict_do_nothing();
+    Ok(super::direct!(conn, |c| insert.execute(c))? > 0)
+}
+
+/// Of the customer ids `ids`, those already linked to a member.
+pub fn customers_known(conn: &mut Conn, ids: &[String]) -> QueryResult<Vec<String>> {
+    billing_customers::table
+        .filter(billing_customers::customer_id.eq_any(ids))
+        .select(billing_customers::customer_id)
+        .load(conn)
+}
+
 /// Forgets `customer_id`: Stripe no longer has it (deleted in its
 /// dashboard). Its user's next checkout makes a new one, and the billing
 /// portal has nothing to show until then; `false` if it was not known.
@@ -662,23 +692,26 @@ fn apply_subscription(
     created: i64,
     now: i64,
 ) -> QueryResult<Applied> {
-    let owner: Option<i64> = billing_customers::table
+    let owner: Option<(i64, bool)> = billing_customers::table
         .filter(billing_customers::customer_id.eq(&sub.customer))
-        .select(billing_customers::user_id)
+        .select((billing_customers::user_id, billing_customers::imported))
         .get_result(conn)
         .optional()?;
-    let Some(user_id) = owner else {
+    let Some((user_id, imported)) = owner else {
         return Ok(Applied::Unknown);
     };
     // Only subscriptions tollgate's checkouts started (marked with the
     // user), or ones stored before they were marked: a customer may also
     // subscribe to another product sold through the same Stripe account.
+    // An imported customer's are the member's too: another platform's
+    // checkouts started them, unmarked, before the member moved here.
     match sub.tollgate_user {
         Some(marked) if marked != user_id => {
             tracing::warn!(user_id, "a subscription marked for another user; ignored");
             return Ok(Applied::Unknown);
         }
         Some(_) => {}
+        None if imported => {}
         None => {
             let known: bool = diesel::select(diesel::dsl::exists(
                 billing_subscriptions::table.find(&sub.id),

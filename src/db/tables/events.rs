@@ -81,6 +81,16 @@ pub fn page(
     Ok((rows, total))
 }
 
+/// Every event `user_id` has (those EVENT_RETENTION_DAYS keep), newest
+/// first: for the account's export.
+pub fn all_of(conn: &mut Conn, user_id: i64) -> QueryResult<Vec<EventRow>> {
+    events::table
+        .filter(events::user_id.eq(user_id))
+        .order((events::at.desc(), events::id.desc()))
+        .select(EventRow::as_select())
+        .load(conn)
+}
+
 /// Deletes events recorded before `cutoff` (EVENT_RETENTION_DAYS ago).
 pub fn purge_older_than(conn: &mut Conn, cutoff: i64) -> QueryResult<usize> {
     diesel::delete(events::table.filter(events::at.lt(cutoff))).execute(conn)

@@ -72,6 +72,20 @@ pub fn list(conn: &mut Conn, user_id: i64) -> QueryResult<Vec<IdentityRow>> {
         .load(conn)
 }
 
+/// The account's identities as the provider names them (provider,
+/// subject, linked at), oldest first: for the account's export.
+pub fn subjects_of(conn: &mut Conn, user_id: i64) -> QueryResult<Vec<(String, String, i64)>> {
+    identities::table
+        .filter(identities::user_id.eq(user_id))
+        .order(identities::id)
+        .select((
+            identities::provider,
+            identities::subject,
+            identities::created_at,
+        ))
+        .load(conn)
+}
+
 pub fn count_of(conn: &mut Conn, user_id: i64) -> QueryResult<i64> {
     identities::table
         .filter(identities::user_id.eq(user_id))

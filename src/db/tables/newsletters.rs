@@ -343,3 +343,14 @@ pub fn token_owner(conn: &mut Conn, hash: &str) -> QueryResult<Option<i64>> {
         .select(newsletter_recipients::user_id)
         .unique(conn)
 }
+
+/// The posts whose newsletter was sent to `user_id`, by post id: for the
+/// account's export.
+pub fn received_by(conn: &mut Conn, user_id: i64) -> QueryResult<Vec<i64>> {
+    newsletter_recipients::table
+        .filter(newsletter_recipients::user_id.eq(user_id))
+        .filter(newsletter_recipients::state.eq("sent"))
+        .order(newsletter_recipients::post_id)
+        .select(newsletter_recipients::post_id)
+        .load(conn)
+}

@@ -309,6 +309,87 @@ pub fn delete(conn: &mut Conn, id: i64) -> QueryResult<()> {
         .map(|_| ())
 }
 
+/// A member as the members' export reads them: the user's row and the
+/// Stripe customer linked to them (joined in SQL; no hash, no token).
+#[derive(Debug, Clone, Queryable)]
+pub struct ExportRow {
+    pub id: i64,
+    pub username: String,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub plan: String,
+    pub premium_until: Option<i64>,
+    pub role: String,
+    pub newsletter: bool,
+    pub created_at: i64,
+    pub last_login_at: Option<i64>,
+    pub stripe_customer_id: Option<String>,
+    pub disabled: bool,
+}
+
+/// Up to `limit` members with an id above `after`, by id: one page of the
+/// members' export, which walks the table by its primary key (each page
+/// an index range, however far in) instead of holding every member.
+pub fn export_page(conn: &mut Conn, after: i64, limit: i64) -> QueryResult<Vec<ExportRow>> {
+    use super::schema::billing_customers as customers;
+    users::table
+        .left_join(
+            customers::table.on(customers::user_id
+                .eq(users::id)
+                .and(customers::forgotten.eq(false))),
+        )
+        .filter(users::id.gt(after))
+        .order(users::id)
+        .select((
+            users::id,
+            users::username,
+            users::email,
+            users::email_verified,
+            users::plan,
+            users::premium_until,
+            users::role,
+            users::newsletter,
+            users::created_at,
+            users::last_login_at,
+            customers::customer_id.nullable(),
+            users::disabled,
+        ))
+        .limit_written(limit)
+        .load(conn)
+}
+
+/// Of the address keys `keys`, those some account holds, verified or not.
+pub fn holding_any(conn: &mut Conn, keys: &[String]) -> QueryResult<Vec<String>> {
+    let held: Vec<Option<String>> = users::table
+        .filter(users::email_key.eq_any(keys))
+        .select(users::email_key)
+        .distinct()
+        .load(conn)?;
+    Ok(held.into_iter().flatten().collect())
+}
+
+/// What an imported member brings besides their name: the address
+/// (verified or not), newsletter consent, and when they joined.
+pub fn set_imported(
+    conn: &mut Conn,
+    id: i64,
+    email: &Email,
+    verified: bool,
+    newsletter: bool,
+    created_at: i64,
+) -> QueryResult<()> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::email.eq(email.as_str()),
+            users::email_key.eq(email.key()),
+            users::email_verified.eq(verified),
+            users::newsletter.eq(newsletter),
+            users::created_at.eq(created_at),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
 /// An account's address as stored, for `GET /account` and the recovery
 /// routes (kept out of [`UserRow`], which every session lookup loads).
 #[derive(Debug, Clone, Queryable, Selectable)]

@@ -128,6 +128,15 @@ pub fn of_month(conn: &mut Conn, giver_id: i64, month: Month) -> QueryResult<Vec
         .load(conn)
 }
 
+/// Every gift the giver has made, newest first: for the account's export.
+pub fn of_giver(conn: &mut Conn, giver_id: i64) -> QueryResult<Vec<GiftRow>> {
+    gifts::table
+        .filter(gifts::giver_id.eq(giver_id))
+        .order((gifts::created_at.desc(), gifts::id.desc()))
+        .select(GiftRow::as_select())
+        .load(conn)
+}
+
 /// Revokes the giver's gift `id` (again is nothing new); `false` when the
 /// giver has no such gift.
 pub fn revoke(conn: &mut Conn, giver_id: i64, id: i64, now: i64) -> QueryResult<bool> {
