@@ -813,6 +813,34 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/members.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every member as CSV (admins)
+         * @description Every member, by id, as RFC 4180 CSV with a header row: the one
+         *     answer besides `/openapi.yaml` that is not JSON. Streamed: the
+         *     server reads members a page at a time as the download goes, so its
+         *     memory does not grow with their number. A cell whose text begins
+         *     with `=`, `+`, `-`, `@`, a tab or a carriage return is written with
+         *     a leading `'`, so a spreadsheet never runs it as a formula
+         *     (`tollgate import-members` takes it off again). `plan` is the plan
+         *     in force and `premium_until` a running grant, as in AdminUser. Role
+         *     `admin`: anyone else gets `403 forbidden`.
+         */
+        get: operations["exportMembers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/users": {
         parameters: {
             query?: never;
@@ -1539,6 +1567,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/account/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Everything stored about me
+         * @description The caller's own data (GDPR articles 15 and 20), as a JSON
+         *     download: the Account, live sessions, events, this month's
+         *     unlocks, gifts (post, dates, readers — not their links), identities
+         *     at other providers (provider and subject), passkeys (name, dates),
+         *     two-step state, and the posts whose newsletter was sent to them.
+         *     Never a password hash, a session token, an authenticator secret, a
+         *     recovery code, a passkey's key or an emailed link or code.
+         */
+        get: operations["exportAccount"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/account/events": {
         parameters: {
             query?: never;
@@ -1748,6 +1802,62 @@ export interface components {
          * @enum {string}
          */
         Role: "reader" | "author" | "admin";
+        AccountExport: {
+            /** Format: date-time */
+            exported_at: string;
+            account: components["schemas"]["Account"];
+            sessions: {
+                /** @description The session's public id, never its token. */
+                id: string;
+                stay_signed_in: boolean;
+                /** Format: date-time */
+                created_at: string;
+                /** Format: date-time */
+                last_seen_at: string;
+                /** Format: date-time */
+                expires_at: string;
+                user_agent: string | null;
+                ip: string | null;
+            }[];
+            events: components["schemas"]["Event"][];
+            unlocks: {
+                post_ids: number[];
+                /** Format: date-time */
+                resets_at: string;
+            };
+            gifts: {
+                /** Format: int64 */
+                id: number;
+                /** Format: int64 */
+                post_id: number;
+                /** Format: date-time */
+                created_at: string;
+                /** Format: date-time */
+                expires_at: string;
+                /** Format: date-time */
+                revoked_at: string | null;
+                readers: number;
+            }[];
+            identities: {
+                provider: string;
+                subject: string;
+                /** Format: date-time */
+                linked_at: string;
+            }[];
+            passkeys: {
+                name: string;
+                /** Format: date-time */
+                created_at: string;
+                /** Format: date-time */
+                last_used_at: string | null;
+            }[];
+            two_factor: {
+                totp: boolean;
+                recovery_codes_left: number;
+                passkeys: number;
+            };
+            newsletters_received: number[];
+        };
         /**
          * @description The caller's account: a User with its email address and billing.
          *     Never includes a password, a hash or a session token.
@@ -5730,6 +5840,38 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    exportMembers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The members, as a download named `members.csv`. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    /** @description `attachment; filename="members.csv"` */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example id,username,email,email_verified,plan,premium_until,role,newsletter,created_at,last_login_at,stripe_customer_id,disabled
+                     *     1,Alice,alice@example.com,true,premium,,admin,true,2026-11-21T10:00:00Z,2026-11-22T08:00:00Z,cus_Q1w2e3,false
+                     *     2,'-dash,'+tag@example.com,false,free,,reader,false,2026-11-21T11:00:00Z,,,false
+                     */
+                    "text/csv": string;
+                };
+            };
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
     listUsers: {
         parameters: {
             query?: {
@@ -6796,6 +6938,31 @@ export interface operations {
                 };
             };
             503: components["responses"]["Unavailable"];
+        };
+    };
+    exportAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller's data, as a download named `account.json`. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                    "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountExport"];
+                };
+            };
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["ForbiddenOrigin"];
         };
     };
     listEvents: {
