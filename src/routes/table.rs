@@ -749,7 +749,7 @@ mod tests {
             assert_eq!(verbs.len(), endpoint.handlers.len(), "{}", endpoint.path);
         }
         assert!(ALLOW.iter().all(|allow| !allow.is_empty()));
-        assert_eq!(ROUTES.len(), 60);
+        assert_eq!(ROUTES.len(), 62);
     }
 
     #[test]
