@@ -17,9 +17,11 @@ cd "$(dirname "$0")/../.."
 root=$PWD
 
 # The server settings the collection relies on (demo posts, 5 free reads,
-# a lockout after 3 failed logins, billing off, GitHub sign-in on and no other
+# 2 anonymous reads, a lockout after 3 failed logins, billing off, GitHub sign-in on and no other
 # provider). Set explicitly, so that nothing in the caller's environment changes them.
 max_failures=3
+# Posts a browser may read without a session (the Anonymous readers folder).
+anonymous_reads=2
 # The SPA's address, where a refused provider callback sends the browser.
 app_url=http://localhost:5173
 # GitHub sign-in with dummy credentials: the collection follows a sign-in only
@@ -83,6 +85,7 @@ trap cleanup EXIT
   cd "$dir"
   exec env HOST=127.0.0.1 PORT="$port" DATABASE_URL=tollgate.db \
     BCRYPT_COST=4 LOGIN_MAX_FAILURES="$max_failures" FREE_READS=5 SEED_DEMO_POSTS=true \
+    ANONYMOUS_READS="$anonymous_reads" \
     REGISTER_MAX_PER_IP_PER_HOUR=1000000000 LOGIN_MAX_FAILURES_PER_IP=1000000000 FORGOT_MAX_PER_IP_PER_HOUR=1000000000 SIGN_IN_STARTS_MAX_PER_IP_PER_HOUR=1000000000 \
     COOKIE_SECURE=false COOKIE_SAMESITE=lax RUST_LOG=warn \
     STRIPE_SECRET_KEY= STRIPE_PRICE_ID= STRIPE_WEBHOOK_SECRET= \
@@ -128,6 +131,7 @@ rc=0
   -e postman/tollgate.postman_environment.json \
   --env-var "baseUrl=$base" \
   --env-var "loginMaxFailures=$max_failures" \
+  --env-var "anonymousReads=$anonymous_reads" \
   --env-var "adminUsername=$admin_username" --env-var "adminPassword=$admin_password" \
   --env-var "appUrl=$app_url" --env-var "expectedProviders=github" \
   --env-var "githubClientId=$github_client_id" --env-var "githubOauthBase=$github_oauth_base" \
