@@ -447,11 +447,12 @@ slug_and_id() {
 # page by cursor, and P6 the post P3 reads, by id. On the small one, the
 # cost of a post's size: P5 re-reads demo post 3 and P4 an article of
 # about 20 KiB of html, each beside the ceiling answering its very bytes
-# (C5, C4).
+# (C5, C4); A5 re-reads demo post 3 as a browser without a session
+# (ANONYMOUS_READS), beside the ceiling answering its bytes (C7).
 publishing() {
   local rows=$1 backend=$2 slug author id
   new_database "$backend" posts12
-  start_tollgate "$db_url" "$work/posts12-server.log"
+  ANONYMOUS_READS=3 start_tollgate "$db_url" "$work/posts12-server.log"
   prepare_reader posts
   slug=$(curl -s -H "Cookie: $COOKIE" "$base/blog/3" | sed -n 's/.*"slug":"\([^"]*\)".*/\1/p')
   wrk_run "$rows" P1s "$server_pid" "$base/blog" -t1 -c64 -H "Cookie: $COOKIE"
@@ -460,6 +461,14 @@ publishing() {
   same_ceiling_run "$rows" C5 "$work/demo-post.json"
   wrk_run "$rows" P5 "$server_pid" "$base/blog/3" -t1 -c64 -H "Cookie: $COOKIE"
   slug_and_id "$rows" small "$base/blog/$slug" "$base/blog/3"
+  # A5: a browser without a session re-reading demo post 3, its reader
+  # cookie set by its first read.
+  local anonymous_cookie
+  anonymous_cookie=$(curl -s -D - -o "$work/anonymous-post.json" "$base/blog/3" | tr -d '\r' |
+    sed -n 's/^[Ss]et-[Cc]ookie: \(tollgate_reader=[^;]*\).*/\1/p')
+  [ -n "$anonymous_cookie" ] || { echo "the anonymous read set no reader cookie" >&2; exit 1; }
+  same_ceiling_run "$rows" C7 "$work/anonymous-post.json"
+  wrk_run "$rows" A5 "$server_pid" "$base/blog/3" -t1 -c64 -H "Cookie: $anonymous_cookie"
   # G1: a reader re-opening a gift of post 3 (its reader cookie set by the
   # first open), beside the ceiling answering the gift's very bytes.
   local giver token reader_cookie
@@ -848,7 +857,7 @@ for backend in "${backends[@]}"; do
     echo
     echo "| scenario | req/s | p50 | p99 | server CPU/req | server + PostgreSQL CPU/req | peak RSS |"
     echo "|---|---|---|---|---|---|---|"
-    for s in P1s P1 P1e P2 P2c P3s P3 P6 C5 P5 C6 G1 C4 P4; do
+    for s in P1s P1 P1e P2 P2c P3s P3 P6 C5 P5 C7 A5 C6 G1 C4 P4; do
       IFS='|' read -r _ rps p50 p99 cpu rss _ both _ < <(grep "^$s|" "$p")
       case $s in
         P1s) name="\`GET /blog\`, page 1, 12 posts" ;;
@@ -861,6 +870,8 @@ for backend in "${backends[@]}"; do
         P6) name="\`GET /blog/3\`, the same post re-read by id, $posts_count posts" ;;
         C5) name="ceiling serving demo post 3's $demo_bytes bytes" ;;
         P5) name="\`GET /blog/3\`, demo post 3 re-read ($demo_bytes bytes)" ;;
+        C7) name="ceiling serving demo post 3 as a browser without a session gets it" ;;
+        A5) name="\`GET /blog/3\`, demo post 3 re-read by a browser without a session (ANONYMOUS_READS)" ;;
         C6) name="ceiling serving the gift of demo post 3's $gift_bytes bytes" ;;
         G1) name="\`GET /gift/{token}\`, the gift of demo post 3 re-opened by its reader ($gift_bytes bytes)" ;;
         C4) name="ceiling serving the long post's $big_bytes bytes" ;;
@@ -884,6 +895,8 @@ for backend in "${backends[@]}"; do
     echo "| the long post × its ceiling ≥ 0.9 × the demo post × its ceiling | $big_ratio vs $demo_ratio | $(ok "$big_ratio >= 0.9 * $demo_ratio") |"
     gift_ratio=$(awk -v a="$(field "$p" "G1|" 2)" -v b="$(field "$p" "C6|" 2)" 'BEGIN { printf "%.3f", a / b }')
     echo "| a gift re-opened × its ceiling ≥ 0.9 × the demo post's metered re-read × its ceiling | $gift_ratio vs $demo_ratio | $(ok "$gift_ratio >= 0.9 * $demo_ratio") |"
+    anonymous_ratio=$(awk -v a="$(field "$p" "A5|" 2)" -v b="$(field "$p" "C7|" 2)" 'BEGIN { printf "%.3f", a / b }')
+    echo "| an anonymous re-read × its ceiling ≥ 0.9 × the demo post's metered re-read × its ceiling | $anonymous_ratio vs $demo_ratio | $(ok "$anonymous_ratio >= 0.9 * $demo_ratio") |"
     echo "| the middle page by cursor ≥ 0.9 × page 1, $posts_count posts | $(awk -v a="$(field "$p" "P2c|" 2)" -v b="$(field "$p" "P1|" 2)" 'BEGIN { printf "%.2f", a / b }') × | $(ok "$(field "$p" "P2c|" 2) >= 0.9 * $(field "$p" "P1|" 2)") |"
     echo "| (not a target) the middle page by number against page 1, $posts_count posts | $(awk -v a="$(field "$p" "P2|" 2)" -v b="$(field "$p" "P1|" 2)" 'BEGIN { printf "%.2f", a / b }') × | |"
     # A read by slug against the same post's read by id: demo post 3, with
