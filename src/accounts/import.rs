@@ -9,7 +9,13 @@
 //!
 //! A member is whole or absent: [`member`] runs in a savepoint of the
 //! caller's transaction, so a refusal after the account was made (a
-//! customer already someone's) leaves nothing of them.
+//! customer already someone's) leaves nothing of them. [`at_once`] brings
+//! a whole batch in with a statement per kind of row rather than several
+//! per member (ten thousand members are then seconds, not minutes, over
+//! a network), all or nothing in its own savepoint: the caller brings the
+//! batch in one by one when it cannot.
+
+use std::collections::HashSet;
 
 use diesel::Connection;
 use serde_json::json;
@@ -18,6 +24,7 @@ use super::members::{self, PlanChange, Source};
 use super::sign_in::new_passwordless;
 use crate::db::{self, billing, events, users};
 use crate::domain::member_csv::{Grant, Incoming, NO_END};
+use crate::domain::username::candidates;
 use crate::domain::{EventKind, Plan, Requester, Username};
 
 /// Why a member was not brought in.
@@ -71,25 +78,7 @@ pub fn member(
         let detail = json!({ "method": "import" });
         let kind = EventKind::Registered;
         events::record(conn, now, user.id, kind, &Requester::NOBODY, detail)?;
-        if let Some(customer) = &incoming.stripe_customer_id {
-            if !billing::link_imported_customer(conn, user.id, customer, now)? {
-                return Err(Failed::Refused(format!(
-                    "stripe_customer_id: {customer} is already another member's"
-                )));
-            }
-        }
-        if incoming.stored_premium {
-            let change = PlanChange::Stored(Plan::Premium);
-            members::change_plan(conn, now, user.id, change, Source::Cli)?;
-        }
-        if let Some(grant) = incoming.grant {
-            let until = match grant {
-                Grant::Always => NO_END,
-                Grant::Until(until) => until,
-            };
-            let change = PlanChange::Grant(Some(until));
-            members::change_plan(conn, now, user.id, change, Source::Cli)?;
-        }
+        given(conn, now, incoming, user.id)?;
         Ok(user.id)
     });
     match made {
@@ -100,4 +89,94 @@ pub fn member(
         )),
         other => other,
     }
+}
+
+/// Names tried for each member of a batch at once (the name wanted, as it
+/// is and made valid, then numbered): a member whose every one is taken
+/// is left to [`member`], which tries more.
+const NAMES_AT_ONCE: usize = 10;
+
+/// Makes every member of `batch` at `now` at once, as [`member`] makes
+/// each (the caller has checked that no account holds any of their
+/// addresses or customers): their ids, in order, or `None` when they
+/// cannot all be brought in so (a name not found free, a name, address or
+/// customer taken meanwhile), and nothing was written. Runs in a
+/// savepoint of the caller's transaction.
+pub fn at_once(
+    conn: &mut db::Conn,
+    now: i64,
+    batch: &[&Incoming],
+    verify: bool,
+) -> Result<Option<Vec<i64>>, diesel::result::Error> {
+    let wanted: Vec<Vec<Username>> = batch
+        .iter()
+        .map(|m| {
+            let kept = Username::parse(&m.wanted_name).ok();
+            let made = candidates(&m.wanted_name).take(NAMES_AT_ONCE);
+            kept.into_iter().chain(made).collect()
+        })
+        .collect();
+    let keys: Vec<String> = wanted.iter().flatten().map(Username::key).collect();
+    let mut taken: HashSet<String> = users::keys_taken(conn, &keys)?.into_iter().collect();
+    let mut names = Vec::with_capacity(batch.len());
+    for tried in &wanted {
+        let Some(name) = tried.iter().find(|n| !taken.contains(&n.key())) else {
+            return Ok(None);
+        };
+        taken.insert(name.key());
+        names.push(name);
+    }
+    let made = conn.transaction(|conn| {
+        let rows: Vec<users::Imported<'_>> = batch
+            .iter()
+            .zip(&names)
+            .map(|(m, name)| users::Imported {
+                username: name,
+                email: &m.email,
+                verified: verify && m.email_verified,
+                newsletter: m.newsletter,
+                created_at: m.created_at.unwrap_or(now),
+            })
+            .collect();
+        let ids = members::register_imported(conn, now, &rows)?;
+        let detail = json!({ "method": "import" });
+        let (kind, by) = (EventKind::Registered, &Requester::NOBODY);
+        events::record_each(conn, now, &ids, kind, by, &detail)?;
+        for (m, id) in batch.iter().zip(&ids) {
+            given(conn, now, m, *id)?;
+        }
+        Ok::<_, Failed>(ids)
+    });
+    match made {
+        Ok(ids) => Ok(Some(ids)),
+        // Taken meanwhile: one by one, each such member is refused alone.
+        Err(Failed::Refused(_)) => Ok(None),
+        Err(Failed::Database(e)) if db::is_unique_violation(&e) => Ok(None),
+        Err(Failed::Database(e)) => Err(e),
+    }
+}
+
+/// What the list gives member `id` besides the account: their Stripe
+/// customer, and premium as `set-plan` gives it.
+fn given(conn: &mut db::Conn, now: i64, incoming: &Incoming, id: i64) -> Result<(), Failed> {
+    if let Some(customer) = &incoming.stripe_customer_id {
+        if !billing::link_imported_customer(conn, id, customer, now)? {
+            return Err(Failed::Refused(format!(
+                "stripe_customer_id: {customer} is already another member's"
+            )));
+        }
+    }
+    if incoming.stored_premium {
+        let change = PlanChange::Stored(Plan::Premium);
+        members::change_plan(conn, now, id, change, Source::Cli)?;
+    }
+    if let Some(grant) = incoming.grant {
+        let until = match grant {
+            Grant::Always => NO_END,
+            Grant::Until(until) => until,
+        };
+        let change = PlanChange::Grant(Some(until));
+        members::change_plan(conn, now, id, change, Source::Cli)?;
+    }
+    Ok(())
 }

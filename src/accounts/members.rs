@@ -105,6 +105,19 @@ pub fn register_in_savepoint(
     registered(conn, now, user)
 }
 
+/// Many accounts at once, brought in by a list (`accounts::import`):
+/// inserted in one statement and counted in insights as registrations, as
+/// [`register`] counts one; their ids, in order.
+pub fn register_imported(
+    conn: &mut db::Conn,
+    now: i64,
+    imported: &[users::Imported<'_>],
+) -> QueryResult<Vec<i64>> {
+    let ids = users::insert_imported(conn, imported)?;
+    insights::registered_many(conn, now, ids.len() as i32)?;
+    Ok(ids)
+}
+
 fn registered(conn: &mut db::Conn, now: i64, user: Option<User>) -> QueryResult<Option<User>> {
     if user.is_some() {
         insights::registered(conn, now)?;

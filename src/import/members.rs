@@ -12,7 +12,8 @@
 //!   address and changes nothing.
 //! - **Safe to interrupt**: rows go in [`BATCH`] at a time, each batch one
 //!   write transaction (a few statements per member, not a round trip per
-//!   field, and one commit per batch), each member in a savepoint of it.
+//!   field, and one commit per batch): all its members at once where they
+//!   can be (`accounts::import::at_once`), else each in a savepoint.
 //!   A crash loses at most the batch it was in, whole, and the next run
 //!   carries on where that one stopped.
 //! - **A bad row is refused, the others go in**: its line and what is
@@ -191,6 +192,8 @@ fn store(
         let linked: HashSet<String> = billing::customers_known(conn, &ids)?.into_iter().collect();
         let mut batch_addresses: HashSet<String> = HashSet::new();
         let mut batch_customers: HashSet<String> = HashSet::new();
+        // The members this batch brings in: not held here, not met before.
+        let mut new = Vec::with_capacity(incoming.len());
         for ((line, member), key) in incoming.iter().zip(keys) {
             if held.contains(&key) || addresses.contains(&key) || batch_addresses.contains(&key) {
                 stored.skipped += 1;
@@ -205,7 +208,24 @@ fn store(
                     stored.refused.push((*line, why));
                     continue;
                 }
+                batch_customers.insert(customer.clone());
             }
+            batch_addresses.insert(key);
+            new.push((*line, member));
+        }
+        // All at once, or else one by one (see `accounts::import`).
+        let at_once: Vec<&Incoming> = new.iter().map(|(_, member)| *member).collect();
+        if !at_once.is_empty() && import::at_once(conn, now, &at_once, options.verified)?.is_some()
+        {
+            stored.created += new.len();
+            new.clear();
+        }
+        if !new.is_empty() {
+            batch_addresses.clear();
+            batch_customers.clear();
+        }
+        for (line, member) in new {
+            let key = member.email.key();
             match import::member(conn, now, member, options.verified) {
                 Ok(_) => {
                     stored.created += 1;
@@ -214,7 +234,7 @@ fn store(
                         batch_customers.insert(customer.clone());
                     }
                 }
-                Err(Failed::Refused(why)) => stored.refused.push((*line, why)),
+                Err(Failed::Refused(why)) => stored.refused.push((line, why)),
                 Err(Failed::Database(e)) => return Err(Halt::Failed(e.into())),
             }
         }

@@ -49,6 +49,37 @@ pub fn record(
         .map(|_| ())
 }
 
+/// [`record`] for many users at once, one statement: the same event of
+/// each (members brought in by a list).
+pub fn record_each(
+    conn: &mut Conn,
+    at: i64,
+    user_ids: &[i64],
+    kind: EventKind,
+    by: &Requester,
+    detail: &serde_json::Value,
+) -> QueryResult<()> {
+    let detail = detail.to_string();
+    let ip = by.ip.map(|ip| ip.to_string());
+    let rows: Vec<_> = user_ids
+        .iter()
+        .map(|user_id| {
+            (
+                events::user_id.eq(*user_id),
+                events::at.eq(at),
+                events::kind.eq(kind.as_str()),
+                events::ip.eq(ip.clone()),
+                events::user_agent.eq(by.user_agent.clone()),
+                events::detail.eq(detail.clone()),
+            )
+        })
+        .collect();
+    super::direct!(conn, |c| diesel::insert_into(events::table)
+        .values(&rows)
+        .execute(c))
+    .map(|_| ())
+}
+
 /// [`record`] for an event that carries no detail.
 pub fn record_plain(
     conn: &mut Conn,

@@ -104,9 +104,14 @@ macro_rules! tally {
 
 /// An account made at `now`, any way.
 pub fn registered(conn: &mut Conn, now: i64) -> QueryResult<()> {
+    registered_many(conn, now, 1)
+}
+
+/// `n` accounts made at `now` (members brought in by a list at once).
+pub fn registered_many(conn: &mut Conn, now: i64, n: i32) -> QueryResult<()> {
     let today = Day::of(now);
-    bump_day!(conn, today, registrations, 1)?;
-    bump_day!(conn, today, members_delta, 1)
+    bump_day!(conn, today, registrations, n)?;
+    bump_day!(conn, today, members_delta, n)
 }
 
 /// `user_id`'s plan in force went from `before` to `after` at `now`.

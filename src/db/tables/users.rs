@@ -368,6 +368,63 @@ pub fn holding_any(conn: &mut Conn, keys: &[String]) -> QueryResult<Vec<String>>
     Ok(held.into_iter().flatten().collect())
 }
 
+/// Of the username keys `keys`, those some account holds.
+pub fn keys_taken(conn: &mut Conn, keys: &[String]) -> QueryResult<Vec<String>> {
+    users::table
+        .filter(users::username_key.eq_any(keys))
+        .select(users::username_key)
+        .load(conn)
+}
+
+/// A member brought in whole by [`insert_imported`]: a name free when it
+/// was looked up, and what the list says of them.
+pub struct Imported<'a> {
+    pub username: &'a Username,
+    pub email: &'a Email,
+    pub verified: bool,
+    pub newsletter: bool,
+    pub created_at: i64,
+}
+
+/// Inserts `members`, free users without a password, in one statement;
+/// their ids, in order. A name or a verified address taken meanwhile fails
+/// the statement (the caller's transaction then brings them in one by
+/// one, where each such member is refused alone).
+pub fn insert_imported(conn: &mut Conn, members: &[Imported<'_>]) -> QueryResult<Vec<i64>> {
+    let rows: Vec<_> = members
+        .iter()
+        .map(|m| {
+            (
+                users::username.eq(m.username.as_str()),
+                users::username_key.eq(m.username.key()),
+                users::password_hash.eq(""),
+                users::plan.eq(Plan::Free.as_str()),
+                users::role.eq(Role::Reader.as_str()),
+                users::created_at.eq(m.created_at),
+                users::email.eq(m.email.as_str()),
+                users::email_key.eq(m.email.key()),
+                users::email_verified.eq(m.verified),
+                users::newsletter.eq(m.newsletter),
+            )
+        })
+        .collect();
+    let keys: Vec<(i64, String)> = super::direct!(conn, |c| diesel::insert_into(users::table)
+        .values(&rows)
+        .returning((users::id, users::username_key))
+        .get_results(c))?;
+    // RETURNING promises no order: each id is matched to its row by name.
+    let ids: std::collections::HashMap<String, i64> =
+        keys.into_iter().map(|(id, key)| (key, id)).collect();
+    members
+        .iter()
+        .map(|m| {
+            ids.get(&m.username.key())
+                .copied()
+                .ok_or(diesel::result::Error::NotFound)
+        })
+        .collect()
+}
+
 /// What an imported member brings besides their name: the address
 /// (verified or not), newsletter consent, and when they joined.
 pub fn set_imported(
