@@ -8,6 +8,7 @@ import Meter from "./Meter";
 import PostHtml from "./PostHtml";
 import { UpgradeButton } from "./Billing";
 import { GiftButton } from "./Gifts";
+import ArticleMarkup, { POST_BODY_CLASS } from "./ArticleMarkup";
 import RegistrationWall, { SignUpForms } from "./RegistrationWall";
 
 // GET /blog/{id}: the metered read. A 402 is the paywall (the month's free
@@ -18,7 +19,7 @@ import RegistrationWall, { SignUpForms } from "./RegistrationWall";
 // when it reads to members only: then the page asks the reader to sign in.
 export default function PostView({ id, summary, premium, staff, onBack, onAuthLost, onSignedIn }: {
   id: number;
-  /** What the list showed of the post: the paywall shows it, faded. */
+  /** What the list showed of the post: the paywall shows it, faded, and the page's markup describes it. */
   summary?: Summary;
   /** The reader is on the premium plan, and so may gift posts. */
   premium: boolean;
@@ -71,13 +72,14 @@ export default function PostView({ id, summary, premium, staff, onBack, onAuthLo
   } else if (post) {
     content = (
       <article data-testid="post" data-access={post.access}>
+        <ArticleMarkup post={post} bodyShown />
         <h2 data-testid="post-title">{post.title}</h2>
         <p className="byline" data-testid="post-byline">
           {post.author && <span>By {post.author.username} · </span>}
           <time dateTime={post.published_at}>{dayText(post.published_at)}</time>
         </p>
         <Meter meter={post.meter} testid="post-meter" staff={staff} signedOut={signedOut} />
-        <PostHtml html={post.html} testid="post-body" />
+        <PostHtml html={post.html} testid="post-body" className={POST_BODY_CLASS} />
         {/* Premium readers (no meter) may gift what they read. */}
         {post.meter === null && premium && <GiftButton postId={post.id} />}
       </article>
@@ -89,6 +91,8 @@ export default function PostView({ id, summary, premium, staff, onBack, onAuthLo
   return (
     <section>
       <button className="link back" data-testid="back" onClick={onBack}>← All posts</button>
+      {/* Closed or not, the page describes the post it stands for. */}
+      {!post && error && summary && error.status !== 404 && <ArticleMarkup post={summary} bodyShown={false} />}
       {content}
     </section>
   );
