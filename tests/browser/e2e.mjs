@@ -26,6 +26,7 @@ import { newsletters } from "./newsletters.mjs";
 import { twoFactor } from "./two_factor.mjs";
 import { providers } from "./providers.mjs";
 import { insights } from "./insights.mjs";
+import { readerWall } from "./reader_wall.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const SPA_URL = process.env.SPA_URL ?? "http://localhost:5173";
@@ -836,7 +837,7 @@ async function main() {
     await giver.context().close();
   });
 
-  const published = await publishing({ step, shot, until, textOf, expectText, expectCount, shotsAtWidths, newTab, register, login, dataOf, expectStatus, expectAbsent, meterText, API_URL, ADMIN_USERNAME, ADMIN_PASSWORD, browser, page }, { suffix, password });
+  const published = await publishing({ step, shot, until, textOf, expectText, expectCount, shotsAtWidths, newTab, register, login, dataOf, expectStatus, expectAbsent, meterText, API_URL, SPA_URL, ADMIN_USERNAME, ADMIN_PASSWORD, browser, page }, { suffix, password });
 
   await newsletters({ step, shot, until, textOf, expectText, expectAbsent, shotsAtWidths, newTab, login, dataOf, expectStatus, ADMIN_USERNAME, ADMIN_PASSWORD }, { suffix, password, emailedLink, MAIL_DIR, SPA_URL, API_URL });
 
@@ -874,6 +875,10 @@ async function main() {
     await expectText(tab, "current-user", name);
     await tab.context().close();
   });
+
+  // Last: a reader without an account, in a browser of its own; its
+  // registration is credited to the wall, after insights have counted.
+  await readerWall({ step, until, textOf, expectText, expectAbsent, shotsAtWidths, newTab, meterText, SPA_URL }, { suffix, password });
 
   await step("no uncaught errors in the page", async () => {
     const errors = browserLog.filter((line) => line.startsWith("pageerror:"));

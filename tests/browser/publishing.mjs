@@ -2,7 +2,8 @@
 // helpers and its browser): an admin (made by run.sh with `tollgate
 // set-role`) makes a new user an author; the author writes, previews and
 // publishes in Markdown, meets another tab's save, schedules, unpublishes
-// and deletes; a reader reads the blog and meets a premium post.
+// and deletes; a reader reads the blog and meets a premium post, and so
+// does a browser without an account, offered an account to subscribe with.
 
 /** `YYYY-MM-DDTHH:mm` in the browser's time zone (a datetime-local value), `days` from now. */
 function localInput(days) {
@@ -12,7 +13,7 @@ function localInput(days) {
 }
 
 export async function publishing(t, { suffix, password }) {
-  const { step, shot, until, textOf, expectText, expectCount, shotsAtWidths, newTab, register, login, dataOf, expectStatus, expectAbsent, meterText, API_URL, ADMIN_USERNAME, ADMIN_PASSWORD, browser, page } = t;
+  const { step, shot, until, textOf, expectText, expectCount, shotsAtWidths, newTab, register, login, dataOf, expectStatus, expectAbsent, meterText, API_URL, SPA_URL, ADMIN_USERNAME, ADMIN_PASSWORD, browser, page } = t;
   // Names as short as the others', so that the header shows them whole at 360 px.
   const writer = `w_${suffix}`;
   const reader = `r_${suffix}`;
@@ -269,6 +270,28 @@ export async function publishing(t, { suffix, password }) {
     await shotsAtWidths(readerTab, "26-premium", "the premium message");
     await readerTab.getByTestId("back").click();
     await expectText(readerTab, "meter", meterText(limit - 1));
+  });
+
+  await step("a browser without an account opening the premium post is offered the subscription, which starts with a free account; it spends none of its free posts", async () => {
+    const stranger = await newTab();
+    await stranger.goto(SPA_URL);
+    const title = await textOf(stranger, `read-post-${premiumId}`);
+    await stranger.getByTestId(`read-post-${premiumId}`).click();
+    const wall = stranger.locator('[data-testid="paywall"][data-code="premium_required"]');
+    await wall.waitFor();
+    await expectText(stranger, "paywall-title", "Premium post");
+    await expectText(stranger, "paywall-meter", "0 of 3 free posts this month"); // run.sh's ANONYMOUS_READS
+    await expectText(stranger, "paywall-offer", "Premium: €5 a month, or €50 a year (save 17%)");
+    // Checkout needs an account: the one action is to make one.
+    await expectAbsent(stranger, '[data-testid="upgrade"]', "the premium post for a browser without an account");
+    await stranger.getByTestId("subscribe-first").click();
+    await wall.getByTestId("register-form").waitFor();
+    const markup = await stranger.locator('script[type="application/ld+json"]').evaluateAll((els) => els.map((el) => JSON.parse(el.textContent)));
+    if (markup.length !== 1 || markup[0].headline !== title || markup[0].isAccessibleForFree !== false || "hasPart" in markup[0]) {
+      throw new Error(`the premium post's markup: ${JSON.stringify(markup)}`);
+    }
+    await shotsAtWidths(stranger, "26a-premium-without-account", "the premium post for a browser without an account");
+    await stranger.context().close();
   });
 
   await step("the admin gives the reader complimentary premium until a date: the premium post opens; removed, the reader is free again", async () => {

@@ -7,7 +7,9 @@
 # API, two prices (monthly, yearly) and a 14-day trial. Before the browser
 # starts, an admin is registered and made one with
 # `tollgate set-role`, as an operator makes the first admin; e2e.mjs signs
-# in as them (E2E_ADMIN_USERNAME, E2E_ADMIN_PASSWORD). Sign-in with another
+# in as them (E2E_ADMIN_USERNAME, E2E_ADMIN_PASSWORD). Browsers without an
+# account read 3 posts a month (ANONYMOUS_READS=3) before the registration
+# wall; accounts read 5 (FREE_READS=5). Sign-in with another
 # provider is on too: a real OpenID Connect provider (tests/oidc/provider.mjs,
 # oidc-provider from npm) on loopback, with which tollgate is registered as
 # the client `corp` (Dynamic Client Registration); providers.mjs signs in on
@@ -161,7 +163,7 @@ say "starting tollgate on 127.0.0.1:$API_PORT (fresh database in $WORK)"
   exec env HOST=127.0.0.1 PORT="$API_PORT" BCRYPT_COST=4 RUST_LOG=warn \
     REGISTER_MAX_PER_IP_PER_HOUR=1000000000 LOGIN_MAX_FAILURES_PER_IP=1000000000 FORGOT_MAX_PER_IP_PER_HOUR=1000000000 EMAIL_SIGN_IN_MAX_PER_IP_PER_HOUR=1000000000 MAIL_MAX_PER_ADDRESS_PER_HOUR=100 SIGN_IN_STARTS_MAX_PER_IP_PER_HOUR=1000000000 \
     CORS_ALLOWED_ORIGINS="$SPA_URL" DATABASE_URL="$WORK/tollgate.db" \
-    FREE_READS=5 PUBLIC_LISTING=true SEED_DEMO_POSTS=true APP_URL="$SPA_URL" MAIL_DIR="$MAIL_DIR" \
+    FREE_READS=5 PUBLIC_LISTING=true ANONYMOUS_READS=3 SEED_DEMO_POSTS=true APP_URL="$SPA_URL" MAIL_DIR="$MAIL_DIR" \
     STRIPE_SECRET_KEY=sk_test_e2e STRIPE_PRICES=monthly=price_e2e_monthly,yearly=price_e2e_yearly TRIAL_DAYS=14 STRIPE_WEBHOOK_SECRET="$WEBHOOK_SECRET" \
     STRIPE_API_BASE="$STRIPE_URL" PUBLIC_URL="$API_URL" \
     OIDC_PROVIDERS=corp OIDC_CORP_ISSUER="$OIDC_ISSUER" \

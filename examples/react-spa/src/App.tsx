@@ -98,6 +98,9 @@ export default function App() {
   // Logged out: the register form instead of the login form (at first too
   // when a link says so: {APP_URL}/?join, the gift page's invitation).
   const [joining, setJoining] = useState(() => new URLSearchParams(window.location.search).has("join"));
+  // Signed out: the post a reader opened from the front page, read without
+  // an account (or walled); signing in from its page goes back to it.
+  const [reading, setReading] = useState<{ id: number; summary: Summary } | null>(null);
   // The login form has turned into a sign-in's second step.
   const [inSecondStep, setInSecondStep] = useState(false);
   const [signInError, setSignInError] = useState(first.signInError);
@@ -118,14 +121,17 @@ export default function App() {
   }, []);
 
   // What one user was told is theirs alone: a sign-in, like a logout,
-  // starts from no note and no sign-in error.
+  // starts from no note and no sign-in error. A sign-in from a post's page
+  // (its wall) lands back on that post, which the account now reads: the
+  // posts the browser opened this month joined the account's meter.
   const loggedIn = useCallback((u: User) => {
     setUser(u);
-    setView({ name: "posts" });
+    setView(reading ? { name: "post", ...reading } : { name: "posts" });
+    setReading(null);
     setNote(null);
     setSignInError(null);
     setInSecondStep(false);
-  }, []);
+  }, [reading]);
 
   // A failed provider sign-in, or the way back from Stripe, is said once:
   // a reload does not say it again.
@@ -186,6 +192,7 @@ export default function App() {
     setNote(null);
     setSignInError(null);
     setJoining(false);
+    setReading(null);
     setView({ name: "posts" });
   }
 
@@ -211,10 +218,20 @@ export default function App() {
     return <main className="app"><p data-testid="loading">Loading…</p></main>;
   }
 
+  if (user === null && reading) {
+    return (
+      <main className="app">
+        <h1 className="publication">{PUBLICATION}</h1>
+        <PostView id={reading.id} summary={reading.summary} premium={false} staff={false}
+          onBack={() => setReading(null)} onSignedIn={loggedIn} />
+      </main>
+    );
+  }
+
   if (user === null) {
     return (
       <main className="app">
-        <FrontPage>
+        <FrontPage onOpen={(id, summary) => setReading({ id, summary })}>
           {startupError && <p className="error" data-testid="startup-error">{startupError}</p>}
           {secondStep ? (
             <SecondStep methods={["totp", "recovery_code"]} intro="Your provider has signed you in."

@@ -14,3 +14,8 @@ export function resetsText(meter: Meter): string {
   if (meter == null) return "";
   return `Resets ${dayText(meter.resets_at)}`;
 }
+
+/** A browser's meter before it has an account: "2 of 3 free posts this month". */
+export function readerMeterText(meter: NonNullable<Meter>): string {
+  return `${meter.used} of ${meter.limit} free post${meter.limit === 1 ? "" : "s"} this month`;
+}

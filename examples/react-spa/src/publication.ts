@@ -9,6 +9,20 @@ export const PUBLICATION = import.meta.env.VITE_PUBLICATION_NAME ?? "The Tollgat
 /** Free articles a reader gets each month (the server's FREE_READS). */
 export const FREE_READS = Number(import.meta.env.VITE_FREE_READS ?? 5);
 
+/** "5 free posts a month" (the server's FREE_READS). */
+function freeReadsText(): string {
+  return `${FREE_READS} free post${FREE_READS === 1 ? "" : "s"} a month`;
+}
+
+/**
+ * The registration wall's offer: a free account and what it reads, never a
+ * price. An account's allowance is FREE_READS, which the server tells no
+ * anonymous caller (the wall's meter is the browser's own, ANONYMOUS_READS).
+ */
+export function joinText(): string {
+  return FREE_READS > 0 ? `Create a free account to keep reading: ${freeReadsText()}` : "Create a free account to keep reading";
+}
+
 /** The offer, in one line. */
 export function offerText(): string {
   return FREE_READS > 0

@@ -3,6 +3,8 @@ import { asApiError, call, client, type PostList } from "../api/client";
 import { useLoad } from "../hooks/useLoad";
 import { PUBLICATION, dayText, offerText } from "../publication";
 import { offerLine, usePrices } from "../prices";
+import { readerMeterText } from "../meter";
+import { summaryOf, type Summary } from "./PostList";
 
 /** How long the sign-in forms wait for the listing at most. */
 const LISTING_WAIT_MS = 1500;
@@ -11,9 +13,11 @@ const LISTING_WAIT_MS = 1500;
  * What a visitor who is not signed in sees: the publication's name and its
  * offer, the latest posts when the server lists them publicly
  * (PUBLIC_LISTING=true; otherwise the listing answers 401 and none are
- * shown), and the sign-in forms (`children`).
+ * shown), and the sign-in forms (`children`). A title opens its post
+ * (`onOpen`): the server reads it to a browser without an account when it
+ * lets one read (ANONYMOUS_READS), or the post's page asks to sign in.
  */
-export default function FrontPage({ children }: { children: ReactNode }) {
+export default function FrontPage({ children, onOpen }: { children: ReactNode; onOpen: (id: number, summary: Summary) => void }) {
   const prices = usePrices();
   const offer = offerLine(prices);
   const latest = useLoad<PostList | null>(
@@ -53,32 +57,50 @@ export default function FrontPage({ children }: { children: ReactNode }) {
       ) : (
         <div className="front-grid">
           <div className="front-forms">{children}</div>
-          {posts.length > 0 && <LatestPosts posts={posts} />}
+          {latest.data && posts.length > 0 && <LatestPosts list={latest.data} onOpen={onOpen} />}
         </div>
       )}
     </section>
   );
 }
 
-/** The first page of posts, when the listing is public. */
-function LatestPosts({ posts }: { posts: PostList["posts"] }) {
+/**
+ * The first page of posts, when the listing is public. The listing's meter
+ * is the browser's own when the server lets browsers read without an
+ * account (null otherwise): then the line above the posts counts its free
+ * posts, and the posts it opened are marked.
+ */
+function LatestPosts({ list, onOpen }: { list: PostList; onOpen: (id: number, summary: Summary) => void }) {
+  const { posts, meter } = list;
   return (
     <section className="latest" aria-labelledby="latest-title" data-testid="public-posts">
       <h2 id="latest-title">Latest</h2>
+      {meter && (
+        <p className="meter" data-testid="public-meter" data-used={meter.used} data-limit={meter.limit}>
+          {meter.used === 0 ? `${meter.limit} free post${meter.limit === 1 ? "" : "s"} a month, no account needed` : readerMeterText(meter)}
+        </p>
+      )}
       <ul className="posts">
         {posts.map((p) => (
-          <li key={p.id} data-testid={`public-post-${p.id}`}>
-            <h3>{p.title}</h3>
+          <li key={p.id} data-testid={`public-post-${p.id}`} data-access={p.access}>
+            <h3>
+              <button className="link" data-testid={`read-post-${p.id}`} onClick={() => onOpen(p.id, summaryOf(p))}>
+                {p.title}
+              </button>
+            </h3>
             <p className="byline">
               {p.author && <span>By {p.author.username} · </span>}
               <time dateTime={p.published_at}>{dayText(p.published_at)}</time>
               {p.access === "premium" && <span className="tag"> · for subscribers</span>}
+              {meter && p.unlocked && p.access === "metered" && (
+                <span className="tag" data-testid={`public-opened-${p.id}`}> · opened this month</span>
+              )}
             </p>
             <p>{p.excerpt}</p>
           </li>
         ))}
       </ul>
-      <p className="hint">Sign in or create a free account to read them.</p>
+      {!meter && <p className="hint">Sign in or create a free account to read them.</p>}
     </section>
   );
 }

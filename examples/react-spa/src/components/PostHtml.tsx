@@ -4,6 +4,9 @@
 // rel="noopener noreferrer nofollow"), so its html is safe to insert as it
 // is. This is the one place the app inserts HTML: the reader's view and the
 // author's preview both show a post through it.
-export default function PostHtml({ html, testid }: { html: string; testid: string }) {
-  return <div className="post-html" data-testid={testid} dangerouslySetInnerHTML={{ __html: html }} />;
+export default function PostHtml({ html, testid, className }: { html: string; testid: string; className?: string }) {
+  return (
+    <div className={className ? `post-html ${className}` : "post-html"} data-testid={testid}
+      dangerouslySetInnerHTML={{ __html: html }} />
+  );
 }

@@ -4,8 +4,12 @@ import { usePagedList } from "../hooks/usePagedList";
 import Meter from "./Meter";
 import Pager from "./Pager";
 
-/** What the list knows of a post, for the paywall to show if it refuses it. */
-export type Summary = Pick<Schemas["Summary"], "title" | "excerpt">;
+/** What the list knows of a post, for the paywall to show if it refuses it, and the page's markup to describe it. */
+export type Summary = Pick<Schemas["Summary"], "title" | "excerpt" | "published_at" | "access" | "author">;
+
+/** The part of a listed post that a post's page keeps. */
+export const summaryOf = ({ title, excerpt, published_at, access, author }: Summary): Summary =>
+  ({ title, excerpt, published_at, access, author });
 
 // GET /blog: listing is never metered, but the answer carries the meter,
 // and each post whether it is open to the reader (`unlocked`): a post the
@@ -29,7 +33,7 @@ export default function PostList({ onOpen, staff, onAuthLost }: {
         {data.posts.map((p) => (
           <li key={p.id}>
             <button className="link" data-testid={`post-link-${p.id}`}
-              onClick={() => onOpen(p.id, { title: p.title, excerpt: p.excerpt })}>
+              onClick={() => onOpen(p.id, summaryOf(p))}>
               {p.title}
             </button>
             {p.access === "premium" && (
