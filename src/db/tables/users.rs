@@ -360,6 +360,9 @@ pub fn export_page(conn: &mut Conn, after: i64, limit: i64) -> QueryResult<Vec<E
 
 /// Of the address keys `keys`, those some account holds, verified or not.
 pub fn holding_any(conn: &mut Conn, keys: &[String]) -> QueryResult<Vec<String>> {
+    if let DbConnection::Postgres(pg) = conn {
+        return found_each(pg, ADDRESSES_FOUND, keys);
+    }
     let held: Vec<Option<String>> = users::table
         .filter(users::email_key.eq_any(keys))
         .select(users::email_key)
@@ -370,10 +373,48 @@ pub fn holding_any(conn: &mut Conn, keys: &[String]) -> QueryResult<Vec<String>>
 
 /// Of the username keys `keys`, those some account holds.
 pub fn keys_taken(conn: &mut Conn, keys: &[String]) -> QueryResult<Vec<String>> {
-    users::table
-        .filter(users::username_key.eq_any(keys))
-        .select(users::username_key)
-        .load(conn)
+    match conn {
+        DbConnection::Postgres(pg) => found_each(pg, NAMES_FOUND, keys),
+        DbConnection::Sqlite(c) => users::table
+            .filter(users::username_key.eq_any(keys))
+            .select(users::username_key)
+            .load(c),
+    }
+}
+
+/// [`keys_taken`] on PostgreSQL: each key looked up by the index on its
+/// own. `username_key = ANY($1)` is planned as a scan of the whole table
+/// that compares each row with every key — while a list is imported the
+/// table grows faster than its statistics, and a batch's thousands of
+/// keys made each lookup cost as much as the rows before it.
+const NAMES_FOUND: &str = "SELECT u.username_key AS key
+    FROM unnest($1::text[]) AS k(key)
+    CROSS JOIN LATERAL (SELECT username_key FROM users WHERE username_key = k.key OFFSET 0) u";
+
+/// [`holding_any`] on PostgreSQL, as [`NAMES_FOUND`] (`DISTINCT`: several
+/// accounts may hold one address unverified).
+const ADDRESSES_FOUND: &str = "SELECT DISTINCT u.email_key AS key
+    FROM unnest($1::text[]) AS k(key)
+    CROSS JOIN LATERAL (SELECT email_key FROM users WHERE email_key = k.key OFFSET 0) u";
+
+/// A key [`NAMES_FOUND`] or [`ADDRESSES_FOUND`] found.
+#[derive(QueryableByName)]
+struct Found {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    key: String,
+}
+
+/// The keys of `keys` that `sql` (one of the above) finds.
+fn found_each(
+    pg: &mut super::pg::PgConn,
+    sql: &'static str,
+    keys: &[String],
+) -> QueryResult<Vec<String>> {
+    use diesel::sql_types::{Array, Text};
+    let found: Vec<Found> = diesel::sql_query(sql)
+        .bind::<Array<Text>, _>(keys)
+        .load(pg)?;
+    Ok(found.into_iter().map(|f| f.key).collect())
 }
 
 /// A member brought in whole by [`insert_imported`]: a name free when it
