@@ -269,3 +269,55 @@ async fn a_ghost_members_export_reads_as_it_is() {
     );
 }
 }
+
+backend_test! {
+async fn a_crash_mid_file_leaves_only_whole_members_and_the_next_run_finishes_it() {
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().unwrap();
+    // Enough rows that the import is still writing when it is killed;
+    // every tenth member with a Stripe customer and complimentary premium.
+    let mut text = String::from("email,name,stripe_customer_id,complimentary_plan\n");
+    let rows = 8_000;
+    for i in 1..=rows {
+        let (customer, premium) = match i % 10 {
+            0 => (format!("cus_crash{i}"), true),
+            _ => (String::new(), false),
+        };
+        text.push_str(&format!("m{i}@example.com,Member {i},{customer},{premium}\n"));
+    }
+    let file = dir.path().join("members.csv");
+    std::fs::write(&file, &text).unwrap();
+    let before = members(&app);
+
+    let mut child = crate::support::cli::tollgate(dir.path())
+        .args(["import-members", file.to_str().unwrap()])
+        .env("DATABASE_URL", &app.database_url)
+        .env("SESSION_SECRET", "s".repeat(64))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Killed (SIGKILL: nothing runs after it) once some batches are in.
+    eventually(|| members(&app) > before + 1_000).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let made = members(&app) - before;
+    assert!(made > 0 && made < rows, "killed after {made} members");
+    // Whole members only: each with its address, and every tenth with its
+    // customer and its premium.
+    let imported = "FROM users WHERE username LIKE 'Member%'";
+    assert_eq!(count(&app, &format!("SELECT COUNT(*) AS n {imported} AND email IS NULL")), 0);
+    let tenths = count(&app, &format!("SELECT COUNT(*) AS n {imported} AND email LIKE '%0@example.com'"));
+    let linked = count(&app, "SELECT COUNT(*) AS n FROM billing_customers c JOIN users u ON u.id = c.user_id WHERE u.username LIKE 'Member%'");
+    let premium = count(&app, &format!("SELECT COUNT(*) AS n {imported} AND premium_until IS NOT NULL"));
+    assert!(tenths > 0);
+    assert_eq!((linked, premium), (tenths, tenths));
+
+    // The next run brings in the rest and skips what is there.
+    let output = tollgate_on(dir.path(), &app.database_url, &["import-members", file.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output).trim(), format!("created {}, skipped {made}, refused 0", rows - made));
+    assert_eq!(members(&app) - before, rows);
+}
+}
