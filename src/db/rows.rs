@@ -11,7 +11,7 @@
 //! - `visible_at!`, [`Published`] and [`Draft`]: which posts readers see,
 //!   as every reader's query writes it.
 //! - [`PostRef`]: a post as a reader's path names it, which members' and
-//!   anonymous meters both look up.
+//!   anonymous meters both look up (`visible_post!`).
 
 use diesel::prelude::*;
 
@@ -149,6 +149,35 @@ macro_rules! visible_at {
     };
 }
 pub(crate) use visible_at;
+
+/// `$columns` of the post `$post` (a [`PostRef`]) names, joined to its
+/// author, if readers may see it at `$now`: at most one row, found by the
+/// primary key or by the live posts' unique index on the slug. A macro, so
+/// that each backend's query is compiled as written (`direct!`) with the
+/// caller's columns.
+macro_rules! visible_post {
+    ($conn:expr, $post:expr, $now:expr, $columns:expr) => {
+        match $post {
+            $crate::db::rows::PostRef::Id(id) => {
+                $crate::db::engine::direct!($conn, |c| posts::table
+                    .left_join(users::table)
+                    .filter(posts::id.eq(id))
+                    .filter($crate::db::rows::visible_at!($now))
+                    .select($columns)
+                    .unique(c))
+            }
+            $crate::db::rows::PostRef::Slug(slug) => {
+                $crate::db::engine::direct!($conn, |c| posts::table
+                    .left_join(users::table)
+                    .filter(posts::slug.eq(&**slug))
+                    .filter($crate::db::rows::visible_at!($now))
+                    .select($columns)
+                    .unique(c))
+            }
+        }
+    };
+}
+pub(crate) use visible_post;
 
 /// A post's status as an SQL literal (`'published'`, `'draft'`), for
 /// `visible_at!` and every filter on the status. Written into the SQL, not

@@ -17,7 +17,7 @@ use super::schema::{
 };
 use super::Conn;
 use crate::db::engine::Unique;
-use crate::db::rows::{visible_at, PostRef, PostRow};
+use crate::db::rows::{visible_post, PostRef, PostRow};
 use crate::domain::Month;
 
 /// What a browser's read finds in one statement: the post, if readers may
@@ -57,20 +57,8 @@ pub fn post_and_meter(
             )
         };
     }
-    let row: Option<(PostRow, i64, bool, Option<i32>)> = match post {
-        PostRef::Id(id) => super::direct!(conn, |c| posts::table
-            .left_join(users::table)
-            .filter(posts::id.eq(id))
-            .filter(visible_at!(now))
-            .select(columns!())
-            .unique(c))?,
-        PostRef::Slug(slug) => super::direct!(conn, |c| posts::table
-            .left_join(users::table)
-            .filter(posts::slug.eq(&**slug))
-            .filter(visible_at!(now))
-            .select(columns!())
-            .unique(c))?,
-    };
+    let row: Option<(PostRow, i64, bool, Option<i32>)> =
+        visible_post!(conn, post, now, columns!())?;
     Ok(row.map(|(post, used, unlocked, read_day)| Found {
         post,
         used: used as u32,

@@ -15,7 +15,7 @@ use super::{Conn, DbConnection, Error};
 use crate::db::engine::statement::prepared;
 use crate::db::engine::{Unique, WrittenLimit};
 pub use crate::db::rows::PostRef;
-use crate::db::rows::{post_columns, visible_at, PostRow};
+use crate::db::rows::{post_columns, visible_post, PostRow};
 use crate::domain::insights::Day;
 use crate::domain::paywall::{decide, Decision};
 use crate::domain::post::Access;
@@ -143,20 +143,7 @@ fn post_and_meter(
             )
         };
     }
-    let row: Option<(PostRow, i64, bool, bool)> = match post {
-        PostRef::Id(id) => super::direct!(conn, |c| posts::table
-            .left_join(users::table)
-            .filter(posts::id.eq(id))
-            .filter(visible_at!(now))
-            .select(columns!())
-            .unique(c))?,
-        PostRef::Slug(slug) => super::direct!(conn, |c| posts::table
-            .left_join(users::table)
-            .filter(posts::slug.eq(&**slug))
-            .filter(visible_at!(now))
-            .select(columns!())
-            .unique(c))?,
-    };
+    let row: Option<(PostRow, i64, bool, bool)> = visible_post!(conn, post, now, columns!())?;
     Ok(row.map(|(post, used, unlocked, read)| (post, used as u32, unlocked, read)))
 }
 
