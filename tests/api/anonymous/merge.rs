@@ -2,13 +2,16 @@
 //! to: every way in (registration, password, the second step, an emailed
 //! link), once, each post counted once, earliest first, never past
 //! FREE_READS; signing out gives the browser nothing new, and premium
-//! readers take nothing.
+//! readers take nothing. (A passkey and each kind of provider too.)
 
 use futures_util::future::join_all;
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 
 use super::{app_reading, listed_used, open, opened};
+use crate::each_provider;
+use crate::providers::{lands_at, spawn, Person};
+use crate::support::authenticator::Authenticator;
 use crate::support::db::{count, execute};
 use crate::support::mail::mailed_token;
 use crate::support::{assert_error, TestApp, PASSWORD};
@@ -162,5 +165,52 @@ async fn premium_readers_and_staff_take_nothing() {
         assert_eq!(post["meter"], Value::Null);
     }
     assert_eq!(count(&app, "SELECT COUNT(*) AS n FROM unlocks"), 0);
+}
+}
+
+backend_test! {
+async fn a_passkey_sign_in_brings_the_reads() {
+    let app = app_reading("3", &[]).await;
+    let alice = app.logged_in_client("alice").await;
+    let options: Value = app
+        .post_json(&alice, "/account/passkeys/options", &json!({"password": PASSWORD}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let mut laptop = Authenticator::local();
+    let credential = laptop.create(&options);
+    let added = app
+        .post_json(&alice, "/account/passkeys", &json!({"credential": credential, "name": "Laptop"}))
+        .await;
+    assert_eq!(added.status(), StatusCode::CREATED);
+    let browser = browser_that_read(&app, &[6, 9]).await;
+
+    let asked: Value = app
+        .post_json(&browser, "/login/passkey/options", &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let signed_in = app
+        .post_json(&browser, "/login/passkey", &json!({"credential": laptop.get(&asked)}))
+        .await;
+    assert_eq!(signed_in.status(), StatusCode::OK);
+
+    assert_eq!(unlocked_ids(&app, &browser).await, vec![6, 9]);
+}
+}
+
+backend_test! {
+async fn a_providers_sign_in_brings_the_reads() {
+    each_provider!(kind, {
+        let Some((idp, app)) = spawn(kind, &[("ANONYMOUS_READS", "3")]).await else { continue };
+        let browser = browser_that_read(&app, &[3, 11]).await;
+
+        let person = Person::new("2002", "reader.two", "Two@Example.com");
+        lands_at(&idp.sign_in(&app, &browser, &person).await, "/");
+
+        assert_eq!(unlocked_ids(&app, &browser).await, vec![3, 11], "{kind:?}");
+    });
 }
 }
