@@ -31,8 +31,9 @@ use std::time::Instant;
 
 use diesel::r2d2;
 
+use super::ahead::ReadAhead;
+use super::connection::{Conn, Manager};
 use super::sync::lock;
-use super::{Conn, Manager, ReadAhead};
 
 /// What a finished job does on the caller's behalf: hand over its result.
 pub type Done = Box<dyn FnOnce() + Send>;

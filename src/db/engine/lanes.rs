@@ -27,9 +27,10 @@ use std::time::{Duration, Instant};
 
 use diesel::r2d2;
 
+use super::ahead::ReadAhead;
 use super::batch::{run_chunk, Job};
+use super::connection::Manager;
 use super::sync::lock;
-use super::{Manager, ReadAhead};
 
 /// How long a chunk may run before its lane is taken for stuck. Under load
 /// a chunk of read-aheads takes well under a millisecond: S2 with two

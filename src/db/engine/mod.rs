@@ -16,6 +16,7 @@
 //! `LIMIT` is written into the statement's text ([`WrittenLimit`]), never
 //! bound (see there why).
 
+mod ahead;
 mod batch;
 mod connection;
 mod error;
@@ -35,6 +36,7 @@ use std::sync::Arc;
 use diesel::r2d2;
 use thread_local::ThreadLocal;
 
+pub use ahead::ReadAhead;
 pub(crate) use connection::direct;
 use connection::manager;
 pub use connection::{
@@ -49,32 +51,6 @@ pub use transaction::write_transaction;
 pub use unique::Unique;
 
 use crate::config::Settings;
-
-/// What a chunk of batched work reads ahead for its jobs, given to the
-/// engine by the tables (see `db::read_ahead`).
-///
-/// On PostgreSQL every statement is a round trip to another process, and
-/// the round trip costs more than the query; on SQLite each statement is
-/// its own read transaction, whose file locks cost more than the lookup.
-/// So a job may announce what it starts by reading (a [`ReadAhead::Key`]),
-/// and the chunk it runs in reads that for all its jobs before they run,
-/// handing each job what was found for its key (a [`ReadAhead::Found`]) as
-/// an argument: nothing is kept anywhere else, so a query's answer depends
-/// on its arguments alone.
-pub trait ReadAhead: 'static {
-    /// What one job announces it starts by reading.
-    type Key: Send + 'static;
-    /// What the chunk's read-ahead found for one job's key. The default is
-    /// "nothing read ahead": what a job without a key, or one run again
-    /// after a lost connection, is handed.
-    type Found: Default;
-
-    /// Reads ahead, on `conn`, what `keys` announce, for the chunk about to
-    /// run there: what was found for each key, in their order. A failure
-    /// reads as nothing found ahead (the default), left for the jobs to
-    /// meet (and report) themselves.
-    fn read(conn: &mut Conn, keys: &[&Self::Key]) -> Vec<Self::Found>;
-}
 
 /// The connection pool, and the batches of work waiting for it; `A` says
 /// what a chunk reads ahead.

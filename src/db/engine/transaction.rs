@@ -7,7 +7,7 @@ use std::time::Duration;
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::prelude::*;
 
-use super::{Conn, DbConnection};
+use super::connection::{Conn, DbConnection};
 
 /// SQLite lets one writer in at a time. This process's writers queue here
 /// first, each woken the moment the one before it finishes, instead of in
