@@ -135,6 +135,20 @@ export function needsSecondStep(answer: User | TwoFactorRequired): answer is Two
   return "status" in answer && answer.status === "two_factor_required";
 }
 
+/**
+ * `GET /admin/members.csv` (admins): every member as CSV, whole. The server
+ * streams it; a download that breaks off midway is an ApiError (`network`),
+ * never a short list.
+ */
+export async function membersCsv(): Promise<Blob> {
+  const body = await call(client.GET("/admin/members.csv", { parseAs: "stream" }));
+  try {
+    return await new Response(body).blob();
+  } catch {
+    throw new ApiError(0, { error: "The download stopped before the end. Please try again.", code: "network" });
+  }
+}
+
 /** Narrows a caught value to ApiError; anything else is a bug, so rethrown. */
 export function asApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
