@@ -47,6 +47,7 @@ export type AuthenticationCredential = Schemas["AuthenticationCredential"];
 export type Provider = Schemas["Provider"];
 export type Identity = Schemas["Identity"];
 export type ProviderSignInError = Schemas["ProviderSignInError"];
+export type AccountExport = Schemas["AccountExport"];
 
 export const API_URL = (import.meta.env.VITE_API_URL ?? "http://localhost:8080").replace(/\/$/, "");
 
@@ -147,6 +148,11 @@ export async function membersCsv(): Promise<Blob> {
   } catch {
     throw new ApiError(0, { error: "The download stopped before the end. Please try again.", code: "network" });
   }
+}
+
+/** `GET /account/export`: everything the server stores about the caller (never a password, secret or token). */
+export async function myData(): Promise<AccountExport> {
+  return call(client.GET("/account/export"));
 }
 
 /** Narrows a caught value to ApiError; anything else is a bug, so rethrown. */
