@@ -27,6 +27,7 @@ import { twoFactor } from "./two_factor.mjs";
 import { providers } from "./providers.mjs";
 import { insights } from "./insights.mjs";
 import { readerWall } from "./reader_wall.mjs";
+import { dataOut } from "./data_out.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const SPA_URL = process.env.SPA_URL ?? "http://localhost:5173";
@@ -875,6 +876,10 @@ async function main() {
     await expectText(tab, "current-user", name);
     await tab.context().close();
   });
+
+  // The members' file and the first reader's own data, once that reader has
+  // read, subscribed and given a gift.
+  await dataOut({ step, until, textOf, expectText, shotsAtWidths, newTab, login, ADMIN_USERNAME, ADMIN_PASSWORD }, { reader: username, password });
 
   // Last: a reader without an account, in a browser of its own; its
   // registration is credited to the wall, after insights have counted.

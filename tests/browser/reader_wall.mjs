@@ -21,7 +21,7 @@ async function articleMarkup(p) {
  * tap target under 24 × 24 px, a control without an accessible name). A
  * checkbox is tapped through its label, which is measured instead.
  */
-function controlProblems(selector) {
+export function controlProblems(selector) {
   const problems = [];
   const root = document.querySelector(selector);
   if (!root) return [`nothing matches ${selector}`];

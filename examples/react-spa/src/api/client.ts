@@ -47,6 +47,7 @@ export type AuthenticationCredential = Schemas["AuthenticationCredential"];
 export type Provider = Schemas["Provider"];
 export type Identity = Schemas["Identity"];
 export type ProviderSignInError = Schemas["ProviderSignInError"];
+export type AccountExport = Schemas["AccountExport"];
 
 export const API_URL = (import.meta.env.VITE_API_URL ?? "http://localhost:8080").replace(/\/$/, "");
 
@@ -133,6 +134,25 @@ export async function call<D>(pending: Promise<Answer<D>>): Promise<D> {
  */
 export function needsSecondStep(answer: User | TwoFactorRequired): answer is TwoFactorRequired {
   return "status" in answer && answer.status === "two_factor_required";
+}
+
+/**
+ * `GET /admin/members.csv` (admins): every member as CSV, whole. The server
+ * streams it; a download that breaks off midway is an ApiError (`network`),
+ * never a short list.
+ */
+export async function membersCsv(): Promise<Blob> {
+  const body = await call(client.GET("/admin/members.csv", { parseAs: "stream" }));
+  try {
+    return await new Response(body).blob();
+  } catch {
+    throw new ApiError(0, { error: "The download stopped before the end. Please try again.", code: "network" });
+  }
+}
+
+/** `GET /account/export`: everything the server stores about the caller (never a password, secret or token). */
+export async function myData(): Promise<AccountExport> {
+  return call(client.GET("/account/export"));
 }
 
 /** Narrows a caught value to ApiError; anything else is a bug, so rethrown. */

@@ -1,5 +1,6 @@
 import { useState, type FormEvent } from "react";
-import { call, client, type Account as AccountData, type OnAuthLost } from "../api/client";
+import { call, client, myData, type Account as AccountData, type OnAuthLost } from "../api/client";
+import { saveFile } from "../download";
 import { day } from "../dates";
 import { sentence, useAction } from "../hooks/useAction";
 import { useLoad } from "../hooks/useLoad";
@@ -35,6 +36,12 @@ export default function Account({ onAuthLost }: { onAuthLost: OnAuthLost }) {
   const [resent, setResent] = useState<string | null>(null);
   // Sending the link again: the form has no field to show a 422 under.
   const sending = useAction({ onAuthLost, explain: sentence });
+  // A copy of everything stored about the reader (GET /account/export), as a file.
+  const downloading = useAction({ onAuthLost, explain: sentence });
+  const downloadMyData = () => downloading.run(async () => {
+    const data = await myData();
+    saveFile(new Blob([JSON.stringify(data, null, 2)], { type: "application/json" }), "tollgate-my-data.json");
+  });
   // One change of the address at a time: either one locks both forms.
   const busy = saving.busy || sending.busy;
 
@@ -160,6 +167,17 @@ export default function Account({ onAuthLost }: { onAuthLost: OnAuthLost }) {
         {notice && <p data-testid="email-notice">{notice}</p>}
         <button type="submit" data-testid="email-submit" disabled={busy}>{busy ? "…" : "Save"}</button>
       </form>
+      <div className="row" data-testid="my-data-row">
+        <p className="hint" id="my-data-what">
+          A file with your account, your sessions, your recent activity, the posts you read this month, your gifts
+          and your sign-in methods; never your password or any other secret.
+        </p>
+        <button data-testid="my-data" onClick={downloadMyData} disabled={downloading.busy} aria-busy={downloading.busy}
+          aria-describedby="my-data-what">
+          {downloading.busy ? "Preparing the file…" : "Download my data"}
+        </button>
+      </div>
+      <Problem text={downloading.error} testid="my-data-error" />
     </section>
   );
 }

@@ -2,6 +2,7 @@ import { useState, type FormEvent, type ReactNode } from "react";
 import {
   call,
   client,
+  membersCsv,
   type AdminUser,
   type ApiError,
   type OnAuthLost,
@@ -9,10 +10,12 @@ import {
   type Role,
 } from "../api/client";
 import { day } from "../dates";
-import { useAction } from "../hooks/useAction";
+import { sentence, useAction } from "../hooks/useAction";
+import { saveFile } from "../download";
 import { usePagedList } from "../hooks/usePagedList";
 import Pager from "./Pager";
 import Address from "./Address";
+import { Problem } from "./security/forms";
 
 const ROLES: Role[] = ["reader", "author", "admin"];
 const PLANS: Plan[] = ["free", "premium"];
@@ -74,6 +77,9 @@ export default function Users({ me, onSelfChanged, onAuthLost }: {
   // Per row: the last change's outcome, and a change waiting for its confirmation.
   const [outcome, setOutcome] = useState<Record<number, Outcome | null>>({});
   const [pending, setPending] = useState<Record<number, Pending | null>>({});
+  // Every member as a spreadsheet file (GET /admin/members.csv): a button with no field, so one sentence.
+  const exporting = useAction({ onAuthLost, explain: sentence });
+  const exportMembers = () => exporting.run(async () => saveFile(await membersCsv(), "members.csv"));
 
   function search(event: FormEvent) {
     event.preventDefault();
@@ -114,6 +120,13 @@ export default function Users({ me, onSelfChanged, onAuthLost }: {
           onChange={(e) => setTyped(e.target.value)} />
         <button type="submit" data-testid="users-search">Search</button>
       </form>
+      <div className="row" data-testid="members-export-row">
+        <p className="hint">Every member, one per line, in a file any spreadsheet opens.</p>
+        <button data-testid="members-export" onClick={exportMembers} disabled={exporting.busy} aria-busy={exporting.busy}>
+          {exporting.busy ? "Preparing the file…" : "Export members (CSV)"}
+        </button>
+      </div>
+      <Problem text={exporting.error} testid="members-export-error" />
       {error && <p className="error" data-testid="users-error">{error.message}</p>}
       {!data ? (
         !error && <p>Loading users…</p>
