@@ -9,12 +9,13 @@
 //!
 //! A re-read (the post opened this month, or a `free` post) is one read
 //! and no write, but for the browser's first read of a day, which insights
-//! count; an open is one write transaction.
+//! count; an open is one more round trip: one statement on PostgreSQL
+//! (`db::anonymous::open_pg`), one write transaction on SQLite.
 
 use diesel::QueryResult;
 
 use super::{made, post_named, Answered, Spend};
-use crate::db::anonymous::{self, Found, Mark};
+use crate::db::anonymous::{self, Found, Mark, OpenAsked};
 use crate::db::rows::PostRow;
 use crate::db::{self, insights, ip_limits, Conn};
 use crate::domain::insights::Day;
@@ -178,10 +179,66 @@ fn open(
             });
         }
         Decision::Refuse if !spends => return Ok(Opened::Walled { used }),
-        Decision::Unlock | Decision::Refuse => {}
+        // Within a month a browser's `used` only grows, so a refusal read
+        // without a lock cannot be wrong.
+        Decision::Refuse => {
+            let reader = browser.reader.as_str();
+            return Ok(db::write_transaction(conn, |conn| {
+                wall(conn, reader, post.id, used, at)
+            })?);
+        }
+        Decision::Unlock => {}
     }
     let reader = browser.reader.as_str();
     let network = network_limit(cap);
+    // PostgreSQL: the open in one statement (`db::anonymous::open_pg`).
+    for _ in 0..=limit {
+        let asked = OpenAsked {
+            reader,
+            month: at.month,
+            post_id: post.id,
+            limit,
+            now: at.now,
+            day: at.day,
+            network: &browser.network,
+            network_kind: network.kind,
+            window: (network.window_start(at.now), network.window_end(at.now)),
+            cap,
+        };
+        let Some(opened) = anonymous::open_pg(conn, asked)? else {
+            break;
+        };
+        let used = opened.used as u32;
+        if opened.was {
+            let (post, reread) = (post.clone(), true);
+            return Ok(Opened::Granted {
+                post,
+                used,
+                reread,
+                first_today,
+            });
+        }
+        if let Some(slot) = opened.claimed_slot {
+            let (post, used, reread, first_today) = (post.clone(), slot as u32, false, false);
+            return Ok(Opened::Granted {
+                post,
+                used,
+                reread,
+                first_today,
+            });
+        }
+        if used >= limit || opened.network_hits.is_none() {
+            return Ok(db::write_transaction(conn, |conn| {
+                wall(conn, reader, post.id, used, at)
+            })?);
+        }
+        // A parallel open of this browser took the slot: ask again.
+    }
+    if !matches!(conn, db::DbConnection::Sqlite(_)) {
+        return Err(db::Error::Unavailable);
+    }
+    // SQLite: in a write transaction, which holds the database's one
+    // write lock from its start, deciding again on what is stored.
     // Each pass that loses its slot follows a parallel open of this
     // browser that took one, so at most `limit` passes lose.
     for _ in 0..=limit {

@@ -10,12 +10,15 @@
 //! only one of two parallel claims of a slot in; the primary key (reader,
 //! month, post) makes a second open of one post claim nothing.
 
+use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, QueryFragment};
 
 use super::schema::{
     anonymous_merges, anonymous_readers, anonymous_unlocks, posts, registration_walls, users,
 };
-use super::Conn;
+use super::{Conn, DbConnection};
+use crate::db::engine::statement::prepared;
 use crate::db::engine::Unique;
 use crate::db::rows::{visible_post, PostRef, PostRow};
 use crate::domain::Month;
@@ -225,4 +228,130 @@ pub fn purge(conn: &mut Conn, month: Month, walls_before: i64) -> QueryResult<us
     )
     .execute(conn)?;
     Ok(opens + readers + merges + walls)
+}
+
+/// A browser's new open on PostgreSQL, decided and written in one
+/// statement ([`OPEN_PG`]): what it came to.
+#[derive(QueryableByName, Debug)]
+pub struct OpenedPg {
+    /// The browser's opens this month before this one.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub used: i64,
+    /// This post was among them (a parallel open of it came first).
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub was: bool,
+    /// The network's new opens today with this one; `None`: not counted
+    /// (the meter was full, or the network's day was).
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Integer>)]
+    pub network_hits: Option<i32>,
+    /// The slot this open took; `None` with `network_hits` set: a
+    /// parallel open of this browser took the slot first.
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Integer>)]
+    pub claimed_slot: Option<i32>,
+}
+
+/// What [`OPEN_PG`] is asked: `reader` opening `post_id` in `month` at
+/// `now` (UTC day `day`) with `limit` opens a month, counted under
+/// `network` in the window `window` (its start and end) of at most `cap`.
+#[derive(Clone, Copy, Debug)]
+pub struct OpenAsked<'a> {
+    pub reader: &'a str,
+    pub month: Month,
+    pub post_id: i64,
+    pub limit: u32,
+    pub now: i64,
+    pub day: i32,
+    pub network: &'a str,
+    pub network_kind: &'static str,
+    pub window: (i64, i64),
+    pub cap: u32,
+}
+
+/// A browser's new open on PostgreSQL in one statement, one round trip:
+/// the month's opens counted; the network's day counted (`ip_limits`,
+/// its row locked by the upsert, refused past the cap); the slot claimed
+/// (`UNIQUE (reader, month, slot)` lets one of two parallel claims in);
+/// the browser's day marked and counted in insights on its first read of
+/// the day. Each write runs only if the one before it did (each selects
+/// from the one before). A claim that loses its slot to a parallel open of
+/// the same browser leaves its network hit counted: the cap errs towards
+/// fewer opens, never more.
+const OPEN_PG: &str = "
+    WITH opened AS (
+        SELECT COUNT(*) AS used, COALESCE(bool_or(post_id = $3), false) AS was
+        FROM anonymous_unlocks WHERE reader = $1 AND month = $2
+    ), net AS (
+        INSERT INTO ip_limits (ip, kind, window_start, hits, expires_at)
+        SELECT $6, $11, $7, 1, $8 FROM opened
+        WHERE opened.used < $4 AND NOT opened.was AND $9 > 0
+        ON CONFLICT (ip, kind, window_start) DO UPDATE SET hits = ip_limits.hits + 1
+        WHERE ip_limits.hits < $9
+        RETURNING hits
+    ), claimed AS (
+        INSERT INTO anonymous_unlocks (reader, month, post_id, slot, unlocked_at)
+        SELECT $1, $2, $3, opened.used + 1, $5 FROM opened, net
+        ON CONFLICT DO NOTHING
+        RETURNING slot
+    ), marked AS (
+        INSERT INTO anonymous_readers (reader, month, read_day)
+        SELECT $1, $2, $10 FROM claimed
+        ON CONFLICT (reader, month) DO UPDATE SET read_day = EXCLUDED.read_day
+        WHERE anonymous_readers.read_day IS DISTINCT FROM EXCLUDED.read_day
+        RETURNING 1
+    ), counted AS (
+        INSERT INTO insight_days (day, anonymous_readers)
+        SELECT $10, 1 FROM marked
+        ON CONFLICT (day) DO UPDATE SET anonymous_readers = insight_days.anonymous_readers + 1
+        RETURNING 1
+    )
+    SELECT opened.used, opened.was,
+           (SELECT hits FROM net) AS network_hits,
+           (SELECT slot FROM claimed) AS claimed_slot
+    FROM opened LEFT JOIN (SELECT COUNT(*) AS n FROM counted) c ON true";
+
+/// [`OPEN_PG`] with its parameters (those of SQL types other than the
+/// asker's kept converted), prepared once per connection.
+struct OpenPg<'a> {
+    asked: OpenAsked<'a>,
+    month: i32,
+    limit: i64,
+    cap: i32,
+}
+
+prepared!(OpenPg<'_>, id = OpenPg<'static>, rows = diesel::sql_types::Untyped);
+
+impl QueryFragment<Pg> for OpenPg<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        use diesel::sql_types::{BigInt, Integer, Text};
+        let a = &self.asked;
+        out.push_sql(OPEN_PG);
+        // In the order of $1..$11.
+        out.push_bind_param_value_only::<Text, _>(a.reader)?;
+        out.push_bind_param_value_only::<Integer, _>(&self.month)?;
+        out.push_bind_param_value_only::<BigInt, _>(&a.post_id)?;
+        out.push_bind_param_value_only::<BigInt, _>(&self.limit)?;
+        out.push_bind_param_value_only::<BigInt, _>(&a.now)?;
+        out.push_bind_param_value_only::<Text, _>(a.network)?;
+        out.push_bind_param_value_only::<BigInt, _>(&a.window.0)?;
+        out.push_bind_param_value_only::<BigInt, _>(&a.window.1)?;
+        out.push_bind_param_value_only::<Integer, _>(&self.cap)?;
+        out.push_bind_param_value_only::<Integer, _>(&a.day)?;
+        out.push_bind_param_value_only::<Text, _>(a.network_kind)
+    }
+}
+
+/// Runs [`OPEN_PG`] on PostgreSQL; `None` on SQLite, where the caller
+/// opens in a write transaction instead.
+pub fn open_pg(conn: &mut Conn, asked: OpenAsked<'_>) -> QueryResult<Option<OpenedPg>> {
+    let DbConnection::Postgres(pg) = conn else {
+        return Ok(None);
+    };
+    let open = OpenPg {
+        asked,
+        month: asked.month.index(),
+        limit: i64::from(asked.limit),
+        cap: i32::try_from(asked.cap).unwrap_or(i32::MAX),
+    };
+    let rows: Vec<OpenedPg> = open.load(pg)?;
+    Ok(rows.into_iter().next())
 }
