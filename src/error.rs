@@ -105,6 +105,9 @@ pub enum ApiError {
     /// A change that would leave no enabled admin.
     #[error("last admin")]
     LastAdmin,
+    /// A webhook delivery asked to be tried again that has not failed.
+    #[error("not failed")]
+    NotFailed,
     #[error("slug taken")]
     SlugTaken,
     /// A post saved by someone else since the version the editor sent.
@@ -335,6 +338,11 @@ impl ApiError {
                 StatusCode::CONFLICT,
                 "last_admin",
                 "This would leave no enabled admin. Make someone else an admin first.".to_owned(),
+            ),
+            NotFailed => (
+                StatusCode::CONFLICT,
+                "not_failed",
+                "Only a failed delivery can be tried again.".to_owned(),
             ),
             SlugTaken => (
                 StatusCode::CONFLICT,

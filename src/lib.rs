@@ -15,6 +15,7 @@
 //! | [`publishing`] | What happens to a post, one function each (save, import, delete), with the newsletter it starts or stops. |
 //! | [`reading`] | The metered read: from a reader, the post a path names and the time to the post's answer with the meter, or a refusal, recorded and counted once. |
 //! | [`state`] | `AppState`: what handlers and middleware reach through `web::Data`. |
+//! | [`webhooks`] | Webhooks: each change's event written in its transaction, the URLs a webhook may reach, and the background deliverer that signs, sends and retries. |
 //! | [`mail`] | Email: messages queued in the outbox with their tokens, and the background sender that delivers them. |
 //! | [`auth`] | Password hashing off the async workers, and the login lockout. |
 //! | [`session`] | Session tokens, the session lookup, and actix-session's cookie store. |
@@ -50,3 +51,4 @@ pub mod session;
 pub mod startup;
 pub mod state;
 pub mod time;
+pub mod webhooks;

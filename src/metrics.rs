@@ -55,6 +55,18 @@ pub enum LoginOutcome {
     RateLimited,
 }
 
+/// What a webhook delivery's attempt came to, for
+/// `tollgate_webhook_deliveries_total{outcome}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookOutcome {
+    /// A `2xx`.
+    Succeeded,
+    /// Not a `2xx`: tried again later.
+    Retried,
+    /// Not a `2xx`, and the retries ran out.
+    Failed,
+}
+
 /// What opening a post came to, for `tollgate_paywall_reads_total{outcome}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PaywallOutcome {
@@ -81,6 +93,9 @@ pub struct Metrics {
     pub mail_outbox_pending: IntGauge,
     /// Newsletter messages queued and not yet sent, counted likewise.
     pub newsletter_pending: IntGauge,
+    webhook_deliveries: [IntCounter; 3],
+    /// Webhook deliveries waiting, counted likewise.
+    pub webhook_pending: IntGauge,
 }
 
 impl Metrics {
@@ -128,6 +143,17 @@ impl Metrics {
             "tollgate_newsletter_messages_pending",
             "Newsletter messages queued and not yet sent.",
         )?;
+        let webhook_deliveries = IntCounterVec::new(
+            Opts::new(
+                "tollgate_webhook_deliveries_total",
+                "Webhook delivery attempts, by outcome.",
+            ),
+            &["outcome"],
+        )?;
+        let webhook_pending = IntGauge::new(
+            "tollgate_webhook_pending",
+            "Webhook deliveries waiting to succeed or fail.",
+        )?;
         let build_info = IntGaugeVec::new(
             Opts::new("tollgate_build_info", "The running build; always 1."),
             &["version"],
@@ -143,6 +169,8 @@ impl Metrics {
             Box::new(pool.clone()),
             Box::new(mail_outbox_pending.clone()),
             Box::new(newsletter_pending.clone()),
+            Box::new(webhook_deliveries.clone()),
+            Box::new(webhook_pending.clone()),
             Box::new(build_info),
         ] {
             registry.register(collector)?;
@@ -160,6 +188,8 @@ impl Metrics {
             .map(|outcome| logins.with_label_values(&[outcome]));
         let paywall =
             ["granted", "reread", "refused"].map(|outcome| paywall.with_label_values(&[outcome]));
+        let webhook_deliveries = ["succeeded", "retried", "failed"]
+            .map(|outcome| webhook_deliveries.with_label_values(&[outcome]));
         // Both states appear from the first scrape on.
         for state in ["idle", "in_use"] {
             pool.with_label_values(&[state]).set(0);
@@ -175,6 +205,8 @@ impl Metrics {
             pool,
             mail_outbox_pending,
             newsletter_pending,
+            webhook_deliveries,
+            webhook_pending,
         })
     }
 
@@ -210,6 +242,10 @@ impl Metrics {
                 .with_label_values(&[method_label, route_label, &status.to_string()])
                 .inc(),
         }
+    }
+
+    pub fn webhook_delivery(&self, outcome: WebhookOutcome) {
+        self.webhook_deliveries[outcome as usize].inc();
     }
 
     pub fn login(&self, outcome: LoginOutcome) {

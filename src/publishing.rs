@@ -11,6 +11,7 @@ use diesel::QueryResult;
 use crate::db::posts::{self, Change, Imported, Refused, Whole};
 use crate::db::{self, newsletters};
 use crate::domain::post::Slug;
+use crate::webhooks::{self, Event, PostKind};
 
 /// Saves `change` to the live post `id` if it was last saved at `expected`
 /// (microseconds), at `now_micros`: a compare-and-set (`db::posts::update`),
@@ -53,15 +54,29 @@ pub fn import(
 pub fn delete(conn: &mut db::Conn, id: i64, at: i64) -> QueryResult<()> {
     db::write_transaction(conn, |conn| {
         posts::delete(conn, id, at)?;
+        let deleted = Event::Post {
+            kind: PostKind::Deleted,
+            id,
+        };
+        webhooks::record(conn, at, deleted)?;
         newsletters::stop(conn, id)
     })
 }
 
 /// What a save of post `id` starts or stops besides, in its transaction:
-/// a publish with `email` asks for the newsletter (once ever:
+/// a publish or an unpublish tells the webhooks; a publish with `email` asks for the newsletter (once ever:
 /// `db::newsletters::ask`); a draft again, by an unpublish or an imported
 /// file, stops it.
 fn follow(conn: &mut db::Conn, id: i64, change: &Change<'_>, now_micros: i64) -> QueryResult<()> {
+    let now = now_micros.div_euclid(1_000_000);
+    let told = match change {
+        Change::Publish { .. } => Some(PostKind::Published),
+        Change::Unpublish => Some(PostKind::Unpublished),
+        Change::Content(..) | Change::Replace(_) => None,
+    };
+    if let Some(kind) = told {
+        webhooks::record(conn, now, Event::Post { kind, id })?;
+    }
     match change {
         Change::Publish { email: true, .. } => {
             newsletters::ask(conn, id, now_micros.div_euclid(1_000_000))

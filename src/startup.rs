@@ -37,6 +37,7 @@ use crate::middleware::guard;
 use crate::routes;
 use crate::session::{secret, TokenStore, COOKIE_NAME};
 use crate::state::AppState;
+use crate::webhooks;
 
 pub struct Application {
     port: u16,
@@ -48,6 +49,7 @@ pub struct Application {
     clock: Clock,
     sender: mail::sender::Sender,
     newsletters: mail::newsletters::NewsletterSender,
+    webhooks: webhooks::deliverer::Deliverer,
 }
 
 impl Application {
@@ -109,6 +111,14 @@ impl Application {
             )?),
             None => None,
         };
+        let webhooks_wake = Arc::new(tokio::sync::Notify::new());
+        let webhooks = webhooks::deliverer::Deliverer::new(
+            &settings,
+            pool.clone(),
+            clock.clone(),
+            metrics.clone(),
+            webhooks_wake.clone(),
+        )?;
         let trusted_proxies = TrustedProxies::new(&settings.trusted_proxies);
         let not_yet_due = Arc::new(crate::db::posts::NotYetDue::default());
 
@@ -147,6 +157,7 @@ impl Application {
                 settings.public_url_on(port),
             )?),
             gift_key: GiftKey::derive(key.signing()),
+            webhooks_wake,
         });
         let cookie_secure = settings.cookie_secure;
         let same_site = settings.cookie_same_site;
@@ -210,6 +221,7 @@ impl Application {
             clock,
             sender,
             newsletters,
+            webhooks,
         })
     }
 
@@ -234,7 +246,8 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let (stop_sender, stop) = tokio::sync::watch::channel(false);
         let mut sender = tokio::spawn(self.sender.run(stop.clone()));
-        let mut newsletters = tokio::spawn(self.newsletters.run(stop));
+        let mut newsletters = tokio::spawn(self.newsletters.run(stop.clone()));
+        let mut webhooks = tokio::spawn(self.webhooks.run(stop));
         let purger = tokio::spawn(purge_expired(
             self.pool.clone(),
             self.clock.clone(),
@@ -263,6 +276,14 @@ impl Application {
             .is_err()
         {
             newsletters.abort();
+        }
+        // An attempt cut off here comes back when its lease ends, with the
+        // same `webhook-id`.
+        if tokio::time::timeout(Duration::from_secs(6), &mut webhooks)
+            .await
+            .is_err()
+        {
+            webhooks.abort();
         }
         // The metrics listener lives as long as the API does.
         if let Some((handle, task)) = metrics {
@@ -354,12 +375,14 @@ fn metrics_server(
                     let pending = db::idempotent(&pool, now, |conn, _| {
                         let outbox = outbox::pending(conn)?;
                         let newsletters = db::newsletters::pending(conn)?;
-                        Ok::<_, db::Error>((outbox, newsletters))
+                        let webhooks = db::webhooks::pending(conn)?;
+                        Ok::<_, db::Error>((outbox, newsletters, webhooks))
                     });
                     match pending.await {
-                        Ok((outbox, newsletters)) => {
+                        Ok((outbox, newsletters, webhooks)) => {
                             metrics.mail_outbox_pending.set(outbox);
                             metrics.newsletter_pending.set(newsletters);
+                            metrics.webhook_pending.set(webhooks);
                         }
                         Err(e) => tracing::warn!(error = %e, "cannot count the mail outbox"),
                     }

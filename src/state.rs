@@ -45,4 +45,8 @@ pub struct AppState {
     pub providers: Arc<crate::auth::providers::Providers>,
     /// Derives gift links' tokens (from the cookie-signing key).
     pub gift_key: crate::domain::gift::GiftKey,
+    /// Wakes the webhooks' deliverer (a webhook made or enabled, a
+    /// delivery to try again), which otherwise looks every second while a
+    /// webhook is enabled and every 30 s while none is.
+    pub webhooks_wake: Arc<tokio::sync::Notify>,
 }

@@ -60,7 +60,7 @@ const LAYERS: &[&[&str]] = &[
     &["routes", "middleware", "import"],
     &["accounts", "publishing", "reading"],
     &["state"],
-    &["auth", "session", "billing", "mail"],
+    &["auth", "session", "billing", "mail", "webhooks"],
     &["error"],
     &["db"],
     &["domain"],
@@ -121,6 +121,7 @@ const RESOURCES: &[&str] = &[
     "providers",
     "recovery",
     "two_factor",
+    "webhooks",
 ];
 
 /// What one check reads: the crate, or a module's insides.

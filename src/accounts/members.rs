@@ -18,6 +18,7 @@ use crate::domain::insights::Premium;
 use crate::domain::{EventKind, Plan, Requester, Role, User, Username};
 use crate::error::ApiError;
 use crate::time::{format, from_unix};
+use crate::webhooks::{self, Event};
 
 /// Who made a change, as its event names them.
 #[derive(Debug, Clone, Copy)]
@@ -31,16 +32,21 @@ pub enum Source<'a> {
 }
 
 impl Source<'_> {
+    /// The source's name, as events and webhooks give it.
+    fn name(self) -> &'static str {
+        match self {
+            Source::Cli => "cli",
+            Source::Admin(_) => "admin",
+            Source::Billing => "billing",
+        }
+    }
+
     /// Names the source in an event's `detail`: `source` on a plan's
     /// change, and `by` (the admin; `null` from the command line) on a
     /// role's.
     fn mark(self, detail: &mut Value, with_source: bool) {
         if with_source {
-            detail["source"] = json!(match self {
-                Source::Cli => "cli",
-                Source::Admin(_) => "admin",
-                Source::Billing => "billing",
-            });
+            detail["source"] = json!(self.name());
         }
         match self {
             Source::Admin(by) => detail["by"] = json!(by),
@@ -119,8 +125,9 @@ pub fn register_imported(
 }
 
 fn registered(conn: &mut db::Conn, now: i64, user: Option<User>) -> QueryResult<Option<User>> {
-    if user.is_some() {
+    if let Some(user) = &user {
         insights::registered(conn, now)?;
+        webhooks::record(conn, now, Event::MemberCreated { id: user.id })?;
     }
     Ok(user)
 }
@@ -183,6 +190,15 @@ pub fn change_plan(
         }),
     };
     source.mark(&mut detail, true);
+    // Webhooks hear of the same changes as the member's events, by the
+    // same rule and with the same `from` and `to`.
+    let changed = Event::PlanChanged {
+        id,
+        from: detail["from"].as_str().unwrap_or_default(),
+        to: detail["to"].as_str().unwrap_or_default(),
+        source: source.name(),
+    };
+    webhooks::record(conn, now, changed)?;
     let kind = EventKind::PlanChanged;
     events::record(conn, now, id, kind, &Requester::NOBODY, detail)?;
     Ok(Some(Moved {
@@ -211,6 +227,7 @@ pub fn change_role(
         keep_an_admin(conn, id)?;
     }
     users::set_role(conn, id, role)?;
+    webhooks::record(conn, now, Event::MemberUpdated { id })?;
     let mut detail = json!({ "from": from.as_str(), "to": role.as_str() });
     source.mark(&mut detail, false);
     let kind = EventKind::RoleChanged;
@@ -237,6 +254,7 @@ pub fn set_disabled(
         keep_an_admin(conn, id)?;
     }
     users::set_disabled(conn, id, disabled)?;
+    webhooks::record(conn, now, Event::MemberUpdated { id })?;
     let kind = if disabled {
         sessions::end_all(conn, id)?;
         two_factor::end_pending_of(conn, id)?;
@@ -271,5 +289,6 @@ pub fn delete(conn: &mut db::Conn, now: i64, id: i64) -> QueryResult<()> {
         insights::revenue_moved(conn, &currency, -monthly, now)?;
     }
     users::delete(conn, id)?;
+    webhooks::record(conn, now, Event::MemberDeleted { id })?;
     insights::account_deleted(conn, id, before, now)
 }

@@ -34,6 +34,11 @@ pub struct Settings {
     pub free_reads: u32,
     /// PUBLIC_LISTING: `GET /blog` answers anonymous callers too.
     pub public_listing: bool,
+    /// WEBHOOK_ALLOW_HTTP: webhooks may use `http://` URLs.
+    pub webhook_allow_http: bool,
+    /// WEBHOOK_ALLOW_PRIVATE: webhooks may reach addresses inside the
+    /// server's network.
+    pub webhook_allow_private: bool,
     /// ANONYMOUS_READS: distinct posts a browser without a session opens
     /// per month (`0`: reading needs a session).
     pub anonymous_reads: u32,
@@ -427,6 +432,8 @@ impl Settings {
             gift_link_days: env.int("GIFT_LINK_DAYS")? as u32,
             gift_max_readers: env.int("GIFT_MAX_READERS")? as u32,
             public_listing: env.bool("PUBLIC_LISTING")?,
+            webhook_allow_http: env.bool("WEBHOOK_ALLOW_HTTP")?,
+            webhook_allow_private: env.bool("WEBHOOK_ALLOW_PRIVATE")?,
             anonymous_reads: env.int("ANONYMOUS_READS")? as u32,
             anonymous_reads_per_ip_per_day: env.int("ANONYMOUS_READS_PER_IP_PER_DAY")? as u32,
             login_max_failures: env.int("LOGIN_MAX_FAILURES")? as u32,

@@ -423,6 +423,18 @@ pub const SETTINGS: &[Setting] = &[
         range: None,
         help: "Where GitHub's REST API is (tests point it at a local stand-in).",
     },
+    Setting {
+        name: "WEBHOOK_ALLOW_HTTP",
+        default: Some("false"),
+        range: FLAG,
+        help: "Whether webhooks may use `http://` URLs (otherwise `https://` only).",
+    },
+    Setting {
+        name: "WEBHOOK_ALLOW_PRIVATE",
+        default: Some("false"),
+        range: FLAG,
+        help: "Whether webhooks may reach loopback, private, link-local, unique-local and unspecified addresses (a receiver inside the server's own network).",
+    },
 ];
 
 /// The setting called `name`. Every name the parser asks for is in

@@ -37,7 +37,7 @@ pub use read_ahead::{Ahead, Lookup, SessionsAndMeters};
 pub use tables::{
     anonymous, billing, email_sign_ins, email_tokens, events, forgot_requests, gifts, identities,
     insights, ip_limits, newsletters, outbox, passkeys, paywall_notices, posts, sessions, throttle,
-    two_factor, unlocks, users,
+    two_factor, unlocks, users, webhooks,
 };
 
 /// The pool tollgate runs on: the engine's, reading sessions and meters

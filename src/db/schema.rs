@@ -430,6 +430,47 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhooks (id) {
+        id -> BigInt,
+        url -> Text,
+        events -> Text,
+        description -> Text,
+        enabled -> Bool,
+        secret -> Text,
+        previous_secret -> Nullable<Text>,
+        previous_until -> Nullable<BigInt>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    webhook_events (seq) {
+        seq -> BigInt,
+        id -> Text,
+        #[sql_name = "type"]
+        kind -> Text,
+        data -> Text,
+        at -> BigInt,
+        fanned_out -> Bool,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> BigInt,
+        event_seq -> BigInt,
+        webhook_id -> BigInt,
+        status -> Text,
+        attempts -> Integer,
+        last_status -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        next_attempt_at -> Nullable<BigInt>,
+        lease_until -> Nullable<BigInt>,
+        created_at -> BigInt,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(passkeys -> users (user_id));
 diesel::joinable!(totp -> users (user_id));
@@ -488,6 +529,9 @@ diesel::joinable!(post_tallies -> posts (post_id));
 diesel::joinable!(post_readers -> posts (post_id));
 diesel::joinable!(paywall_hits -> posts (post_id));
 
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
+diesel::joinable!(webhook_deliveries -> webhook_events (event_seq));
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     sessions,
@@ -530,4 +574,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     webauthn_challenges,
     identities,
     provider_flows,
+    webhooks,
+    webhook_events,
+    webhook_deliveries,
 );

@@ -24,6 +24,7 @@ pub mod text;
 pub mod totp;
 pub mod user;
 pub mod username;
+pub mod webhook;
 
 pub use email::Email;
 pub use event::{EventKind, Requester};

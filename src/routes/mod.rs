@@ -9,7 +9,7 @@
 //!   [`two_factor`] (the authenticator app, recovery codes and the second
 //!   step), [`passkeys`], [`providers`] (signing in with other providers,
 //!   and the account's identities), [`recovery`] (addresses and forgotten
-//!   passwords), [`email_sign_in`] (signing in by an emailed link or code), [`blog`] for readers, [`gifts`] (a subscriber shares a post), [`posts`] for authors, [`admin`],
+//!   passwords), [`email_sign_in`] (signing in by an emailed link or code), [`blog`] for readers, [`gifts`] (a subscriber shares a post), [`posts`] for authors, [`admin`], [`webhooks`] (an admin's webhooks and their deliveries),
 //!   [`billing`], [`health`].
 //!
 //! A resource's file calls the layers below it (`accounts`, `db`, …) and
@@ -35,5 +35,6 @@ pub mod reading;
 pub mod recovery;
 pub mod table;
 pub mod two_factor;
+pub mod webhooks;
 
 pub use table::{is_public, patterns, resources, Endpoint, ReadsAhead, ENDPOINTS, ROUTES};

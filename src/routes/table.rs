@@ -11,7 +11,7 @@ use actix_web::{guard, web, HttpResponse, Resource, Route};
 
 use super::{
     account, admin, auth, billing, blog, email_sign_in, gifts, health, insights, newsletters,
-    passkeys, posts, providers, recovery, two_factor,
+    passkeys, posts, providers, recovery, two_factor, webhooks,
 };
 use crate::error::ApiError;
 
@@ -323,6 +323,42 @@ pub const ENDPOINTS: &[Endpoint] = &[
         access: Access::Session,
         reads_ahead: ReadsAhead::Session,
         handlers: &[delete(|r| r.to(admin::reset_two_factor))],
+    },
+    Endpoint {
+        path: "/admin/webhooks",
+        access: Access::Session,
+        reads_ahead: ReadsAhead::Session,
+        handlers: &[
+            get(|r| r.to(webhooks::list)),
+            post(|r| r.to(webhooks::create)),
+        ],
+    },
+    Endpoint {
+        path: "/admin/webhooks/{id}",
+        access: Access::Session,
+        reads_ahead: ReadsAhead::Session,
+        handlers: &[
+            patch(|r| r.to(webhooks::edit)),
+            delete(|r| r.to(webhooks::delete)),
+        ],
+    },
+    Endpoint {
+        path: "/admin/webhooks/{id}/rotate",
+        access: Access::Session,
+        reads_ahead: ReadsAhead::Session,
+        handlers: &[post(|r| r.to(webhooks::rotate))],
+    },
+    Endpoint {
+        path: "/admin/webhooks/{id}/deliveries",
+        access: Access::Session,
+        reads_ahead: ReadsAhead::Session,
+        handlers: &[get(|r| r.to(webhooks::deliveries))],
+    },
+    Endpoint {
+        path: "/admin/webhooks/{id}/deliveries/{delivery}/retry",
+        access: Access::Session,
+        reads_ahead: ReadsAhead::Session,
+        handlers: &[post(|r| r.to(webhooks::retry))],
     },
     Endpoint {
         path: "/sessions",
@@ -749,7 +785,7 @@ mod tests {
             assert_eq!(verbs.len(), endpoint.handlers.len(), "{}", endpoint.path);
         }
         assert!(ALLOW.iter().all(|allow| !allow.is_empty()));
-        assert_eq!(ROUTES.len(), 62);
+        assert_eq!(ROUTES.len(), 69);
     }
 
     #[test]

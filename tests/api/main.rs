@@ -70,3 +70,4 @@ mod soak;
 mod spec;
 mod support;
 mod two_factor;
+mod webhooks;

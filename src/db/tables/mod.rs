@@ -33,6 +33,7 @@ pub mod throttle;
 pub mod two_factor;
 pub mod unlocks;
 pub mod users;
+pub mod webhooks;
 
 // What every table's queries use, in reach of each as `super::…`.
 use super::engine::{

@@ -9,3 +9,4 @@ pub mod proxy;
 pub mod smtp;
 pub mod stand_in;
 pub mod stripe_stand_in;
+pub mod webhook_receiver;

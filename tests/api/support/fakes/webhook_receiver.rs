@@ -1,0 +1,118 @@
+//! A real webhook receiver on loopback for the tests: a small Python HTTP
+//! server (`webhook_receiver.py`) that verifies every message with
+//! Standard Webhooks' own library (PyPI `standardwebhooks`) and records
+//! what it got, answering the status a test asks for. Killed when dropped.
+//! Where Python has no `standardwebhooks`, the tests that need it report
+//! themselves skipped, like the mail tests without `aiosmtpd`.
+
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use super::super::free_port;
+
+/// Whether `python3` can import `standardwebhooks`; if not, says the test
+/// is skipped.
+pub fn available() -> bool {
+    let ok = Command::new("python3")
+        .args(["-c", "import standardwebhooks"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!(
+            "skipped: needs Standard Webhooks' library; install it with \
+             `python3 -m pip install standardwebhooks`"
+        );
+    }
+    ok
+}
+
+pub struct Receiver {
+    child: Child,
+    pub port: u16,
+    http: reqwest::Client,
+}
+
+impl Receiver {
+    /// Starts a receiver on a free port, or `None` (reported skipped).
+    pub async fn start() -> Option<Receiver> {
+        if !available() {
+            return None;
+        }
+        let port = free_port();
+        let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/api/support/fakes");
+        let child = Command::new("python3")
+            .arg(here.join("webhook_receiver.py"))
+            .arg(port.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 starts");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "the webhook receiver did not start"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Some(Receiver {
+            child,
+            port,
+            http: reqwest::Client::new(),
+        })
+    }
+
+    /// The URL a webhook points at (`/hook` + `path`).
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}/hook{path}", self.port)
+    }
+
+    /// Verify with `secrets` (each alone), answer `status`, and judge
+    /// timestamps against a clock `offset` seconds ahead (the app's).
+    pub async fn configure(&self, secrets: &[&str], status: u16, offset: i64) {
+        let config = json!({ "secrets": secrets, "status": status, "offset": offset });
+        self.http
+            .post(format!("http://127.0.0.1:{}/_config", self.port))
+            .json(&config)
+            .send()
+            .await
+            .expect("the receiver answers");
+    }
+
+    /// Every message so far.
+    pub async fn received(&self) -> Vec<Value> {
+        self.http
+            .get(format!("http://127.0.0.1:{}/_received", self.port))
+            .send()
+            .await
+            .expect("the receiver answers")
+            .json()
+            .await
+            .expect("JSON")
+    }
+
+    /// Waits up to 20 s for at least `n` messages; all that came.
+    pub async fn wait_for(&self, n: usize) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let got = self.received().await;
+            if got.len() >= n || Instant::now() > deadline {
+                return got;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
