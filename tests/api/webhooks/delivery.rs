@@ -242,3 +242,32 @@ async fn the_deliveries_log_pages_newest_first_by_cursor() {
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
 }
+
+backend_test! {
+async fn members_brought_in_by_a_list_are_each_one_member_created_with_their_address() {
+    let Some((app, admin, receiver)) = with_receiver().await else { return };
+    let made = create(&app, &admin, &receiver.url(""), &["member.created"]).await;
+    receiver.configure(&[made["secret"].as_str().unwrap()], 200, 0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("members.csv");
+    std::fs::write(&file, "email,name\nann@example.com,Ann Lee\nbo@example.com,Bo\n").unwrap();
+
+    let output = crate::support::cli::tollgate_on(
+        dir.path(),
+        &app.database_url,
+        &["import-members", file.to_str().unwrap()],
+    );
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+
+    let got = receiver.wait_for(2).await;
+    let mut addresses: Vec<String> = got
+        .iter()
+        .map(|m| {
+            assert_eq!(m["json"]["type"], "member.created");
+            m["json"]["data"]["email"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    addresses.sort();
+    assert_eq!(addresses, ["ann@example.com", "bo@example.com"]);
+}
+}

@@ -44,28 +44,47 @@ impl Receiver {
         if !available() {
             return None;
         }
-        let port = free_port();
         let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/api/support/fakes");
-        let child = Command::new("python3")
-            .arg(here.join("webhook_receiver.py"))
-            .arg(port.to_string())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("python3 starts");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "the webhook receiver did not start"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        // A free port may be taken by another test's server before Python
+        // binds it: then Python exits, and the receiver starts again on
+        // another. It is ours once it answers its own `/_received`.
+        for _ in 0..5 {
+            let port = free_port();
+            let mut child = Command::new("python3")
+                .arg(here.join("webhook_receiver.py"))
+                .arg(port.to_string())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("python3 starts");
+            let http = reqwest::Client::new();
+            let deadline = Instant::now() + Duration::from_secs(20);
+            let mut exited = false;
+            while TcpStream::connect(("127.0.0.1", port)).is_err() {
+                if child.try_wait().ok().flatten().is_some() {
+                    exited = true;
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "the webhook receiver did not start"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            let ours = !exited
+                && http
+                    .get(format!("http://127.0.0.1:{port}/_received"))
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success())
+                && child.try_wait().ok().flatten().is_none();
+            if ours {
+                return Some(Receiver { child, port, http });
+            }
+            let _ = child.kill();
+            let _ = child.wait();
         }
-        Some(Receiver {
-            child,
-            port,
-            http: reqwest::Client::new(),
-        })
+        panic!("the webhook receiver did not start on any of five ports");
     }
 
     /// The URL a webhook points at (`/hook` + `path`).
