@@ -5,6 +5,7 @@
 #   bash bench/import.sh [ROWS]                 # default 100,000
 #   BENCH_BACKENDS=sqlite bash bench/import.sh   # one backend
 #   BENCH_PROFILE=dev bash bench/import.sh 1000  # the debug build (a smoke run)
+#   TOLLGATE_BIN=target/release/tollgate bash bench/import.sh   # a binary built already
 #
 # The file is a Ghost members export (its header and its kinds of cells:
 # names with accents, quoted notes, a tenth complimentary, a twentieth with
@@ -27,7 +28,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [ "$profile" = dev ]; then
+# TOLLGATE_BIN: a binary built already (else the profile's is built now).
+if [ -n "${TOLLGATE_BIN:-}" ]; then
+  tollgate=$TOLLGATE_BIN
+elif [ "$profile" = dev ]; then
   cargo build --quiet --bin tollgate
   tollgate=${CARGO_TARGET_DIR:-target}/debug/tollgate
 else
