@@ -923,6 +923,158 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every webhook (admins)
+         * @description Every webhook, oldest first, without secrets. Role `admin`: anyone
+         *     else gets `403 forbidden`.
+         */
+        get: operations["listWebhooks"];
+        put?: never;
+        /**
+         * Make a webhook (admins)
+         * @description A webhook, enabled, that is sent each event of the types it takes
+         *     as a Standard Webhooks message (docs/webhooks.md). Its `secret` is
+         *     in this answer only. `url`: absolute `https` (`http` too with
+         *     WEBHOOK_ALLOW_HTTP), at most 2,000 characters, and not an address
+         *     inside the server's network — a host that is or resolves to a
+         *     loopback, private, link-local, unique-local or unspecified address
+         *     is refused unless WEBHOOK_ALLOW_PRIVATE (`422 fields.url`). An
+         *     unknown type → `422 fields.events`. At most 20 webhooks
+         *     (`422 fields.webhooks`). Role `admin`.
+         */
+        post: operations["createWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/webhooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook's id.
+                 * @example 1
+                 */
+                id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete a webhook (admins)
+         * @description Nothing more goes to it; its deliveries log goes with it. Role `admin`.
+         */
+        delete: operations["deleteWebhook"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a webhook (admins)
+         * @description Any of `url`, `events`, `description`, `enabled`, held to the rules
+         *     of a new webhook. A disabled webhook is sent nothing: events that
+         *     happen meanwhile are not kept for it. Role `admin`.
+         */
+        patch: operations["editWebhook"];
+        trace?: never;
+    };
+    "/admin/webhooks/{id}/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook's id.
+                 * @example 1
+                 */
+                id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Give a webhook a new secret (admins)
+         * @description A new `secret`, in this answer only. For 24 hours each message is
+         *     signed with both the new secret and the one before (two
+         *     signatures in `webhook-signature`), so the receiver can take the
+         *     new one without missing a message. Role `admin`.
+         */
+        post: operations["rotateWebhookSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/webhooks/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook's id.
+                 * @example 1
+                 */
+                id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * A webhook's deliveries (admins)
+         * @description Newest first, `per_page` at a time (1–100, default 20); `next` is an
+         *     opaque cursor for the page after this one (`null` on the last),
+         *     passed back as `after`. Role `admin`.
+         */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/webhooks/{id}/deliveries/{delivery}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook's id.
+                 * @example 1
+                 */
+                id: components["parameters"]["WebhookId"];
+                /** @description The delivery's id. */
+                delivery: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Try a failed delivery again (admins)
+         * @description A `failed` delivery is tried again at once, as one more attempt
+         *     (if it fails too, it is `failed` again); `409 not_failed` for one
+         *     that is pending or succeeded. Role `admin`.
+         */
+        post: operations["retryWebhookDelivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/insights": {
         parameters: {
             query?: never;
@@ -1769,6 +1921,38 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description The event types a webhook takes, or `["*"]` for every type. */
+        WebhookEvents: ("*" | "member.created" | "member.updated" | "member.deleted" | "member.plan_changed" | "subscription.updated" | "post.published" | "post.unpublished" | "post.deleted" | "newsletter.sent")[];
+        Webhook: {
+            /** Format: int64 */
+            id: number;
+            url: string;
+            events: components["schemas"]["WebhookEvents"];
+            description: string;
+            enabled: boolean;
+            created_at: components["schemas"]["Timestamp"];
+            /**
+             * @description `whsec_` + base64 of 32 random bytes; only in the answers of
+             *     `POST /admin/webhooks` and `POST /admin/webhooks/{id}/rotate`.
+             */
+            secret?: string;
+        };
+        WebhookDelivery: {
+            /** Format: int64 */
+            id: number;
+            /** @description The message's `webhook-id`, the same on every attempt. */
+            event_id: string;
+            type: string;
+            /** @enum {string} */
+            status: "pending" | "succeeded" | "failed";
+            attempts: number;
+            /** @description The HTTP status of the last attempt, if it was answered. */
+            last_status: number | null;
+            last_error: string | null;
+            /** @description When the next attempt is due; `null` once it succeeded or failed. */
+            next_attempt_at: components["schemas"]["Timestamp"] | null;
+            created_at: components["schemas"]["Timestamp"];
+        };
         /**
          * Format: date-time
          * @description RFC 3339 date-time in UTC with a `Z` suffix.
@@ -3106,7 +3290,7 @@ export interface components {
             /** @description A sentence for a person. */
             error: string;
             /** @enum {string} */
-            code: "invalid_json" | "not_logged_in" | "invalid_credentials" | "invalid_code" | "paywall" | "registration_required" | "premium_required" | "forbidden" | "forbidden_origin" | "account_disabled" | "not_found" | "method_not_allowed" | "username_taken" | "slug_taken" | "edit_conflict" | "last_admin" | "two_factor_enabled" | "two_factor_not_enabled" | "reauth_required" | "last_login_method" | "invalid_token" | "email_taken" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "too_many_attempts" | "too_many_requests" | "internal" | "unavailable" | "invalid_signature" | "already_premium" | "no_billing_account" | "billing_not_configured" | "billing_unavailable" | "gift_limit" | "gift_expired" | "gift_exhausted";
+            code: "invalid_json" | "not_logged_in" | "invalid_credentials" | "invalid_code" | "paywall" | "registration_required" | "premium_required" | "forbidden" | "forbidden_origin" | "account_disabled" | "not_found" | "method_not_allowed" | "username_taken" | "slug_taken" | "edit_conflict" | "last_admin" | "not_failed" | "two_factor_enabled" | "two_factor_not_enabled" | "reauth_required" | "last_login_method" | "invalid_token" | "email_taken" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "too_many_attempts" | "too_many_requests" | "internal" | "unavailable" | "invalid_signature" | "already_premium" | "no_billing_account" | "billing_not_configured" | "billing_unavailable" | "gift_limit" | "gift_expired" | "gift_exhausted";
         };
         PriceList: {
             /** @description In the configured order; the first is the default. */
@@ -4236,6 +4420,27 @@ export interface components {
                 };
             };
         };
+        /** @description The delivery has not failed; nothing changed. */
+        NotFailed: {
+            headers: {
+                "Cache-Control": components["headers"]["CacheControl"];
+                "X-Content-Type-Options": components["headers"]["XContentTypeOptions"];
+                "Content-Security-Policy": components["headers"]["ContentSecurityPolicy"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": "Only a failed delivery can be tried again.",
+                 *       "code": "not_failed"
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"] & {
+                    /** @enum {unknown} */
+                    code?: "not_failed";
+                };
+            };
+        };
         /** @description The change would leave no enabled admin; nothing changed. */
         LastAdmin: {
             headers: {
@@ -4454,6 +4659,11 @@ export interface components {
         };
     };
     parameters: {
+        /**
+         * @description The webhook's id.
+         * @example 1
+         */
+        WebhookId: number;
         /**
          * @description The page number, a whole number from 1 to 10^9. Anything else, or
          *     `page` given twice, is `422 validation_failed`.
@@ -5978,6 +6188,269 @@ export interface operations {
             401: components["responses"]["NotLoggedIn"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listWebhooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The webhooks. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        webhooks: components["schemas"]["Webhook"][];
+                    };
+                };
+            };
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "url": "https://crm.example.com/hooks/tollgate",
+                 *       "events": [
+                 *         "member.created",
+                 *         "member.plan_changed"
+                 *       ],
+                 *       "description": "CRM"
+                 *     }
+                 */
+                "application/json": {
+                    url: string;
+                    events: components["schemas"]["WebhookEvents"];
+                    description?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The webhook, with its secret. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            400: components["responses"]["InvalidJson"];
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    deleteWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook's id.
+                 * @example 1
+                 */
+                id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    editWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook's id.
+                 * @example 1
+                 */
+                id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "enabled": false
+                 *     }
+                 */
+                "application/json": {
+                    url?: string;
+                    events?: components["schemas"]["WebhookEvents"];
+                    description?: string;
+                    enabled?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description The webhook as it is now, without its secret. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            400: components["responses"]["InvalidJson"];
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    rotateWebhookSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook's id.
+                 * @example 1
+                 */
+                id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The webhook, with its new secret. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: {
+                status?: "pending" | "succeeded" | "failed";
+                /** @description A cursor a `next` handed out. */
+                after?: string;
+                /**
+                 * @description Items per page, a whole number from 1 to 100. Anything else, or
+                 *     `per_page` given twice, is `422 validation_failed`; a larger value
+                 *     is refused, not lowered to 100.
+                 */
+                per_page?: components["parameters"]["PerPage"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook's id.
+                 * @example 1
+                 */
+                id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of deliveries. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        deliveries: components["schemas"]["WebhookDelivery"][];
+                        next: string | null;
+                    };
+                };
+            };
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    retryWebhookDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook's id.
+                 * @example 1
+                 */
+                id: components["parameters"]["WebhookId"];
+                /** @description The delivery's id. */
+                delivery: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The delivery is pending again. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "pending";
+                    };
+                };
+            };
+            401: components["responses"]["NotLoggedIn"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["NotFailed"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };
