@@ -231,7 +231,7 @@ pub fn purge(conn: &mut Conn, month: Month, walls_before: i64) -> QueryResult<us
 }
 
 /// A browser's new open on PostgreSQL, decided and written in one
-/// statement ([`OPEN_PG`]): what it came to.
+/// statement (`OPEN_PG`): what it came to.
 #[derive(QueryableByName, Debug)]
 pub struct OpenedPg {
     /// The browser's opens this month before this one.
@@ -250,7 +250,7 @@ pub struct OpenedPg {
     pub claimed_slot: Option<i32>,
 }
 
-/// What [`OPEN_PG`] is asked: `reader` opening `post_id` in `month` at
+/// What `OPEN_PG` is asked: `reader` opening `post_id` in `month` at
 /// `now` (UTC day `day`) with `limit` opens a month, counted under
 /// `network` in the window `window` (its start and end) of at most `cap`.
 #[derive(Clone, Copy, Debug)]
@@ -309,7 +309,7 @@ const OPEN_PG: &str = "
            (SELECT slot FROM claimed) AS claimed_slot
     FROM opened LEFT JOIN (SELECT COUNT(*) AS n FROM counted) c ON true";
 
-/// [`OPEN_PG`] with its parameters (those of SQL types other than the
+/// `OPEN_PG` with its parameters (those of SQL types other than the
 /// asker's kept converted), prepared once per connection.
 struct OpenPg<'a> {
     asked: OpenAsked<'a>,
@@ -340,7 +340,7 @@ impl QueryFragment<Pg> for OpenPg<'_> {
     }
 }
 
-/// Runs [`OPEN_PG`] on PostgreSQL; `None` on SQLite, where the caller
+/// Runs `OPEN_PG` on PostgreSQL; `None` on SQLite, where the caller
 /// opens in a write transaction instead.
 pub fn open_pg(conn: &mut Conn, asked: OpenAsked<'_>) -> QueryResult<Option<OpenedPg>> {
     let DbConnection::Postgres(pg) = conn else {
