@@ -79,6 +79,7 @@ pub fn member(
         let kind = EventKind::Registered;
         events::record(conn, now, user.id, kind, &Requester::NOBODY, detail)?;
         given(conn, now, incoming, user.id)?;
+        members::announce_joined(conn, now, user.id)?;
         Ok(user.id)
     });
     match made {

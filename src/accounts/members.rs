@@ -121,7 +121,7 @@ pub fn register_imported(
 ) -> QueryResult<Vec<i64>> {
     let ids = users::insert_imported(conn, imported)?;
     insights::registered_many(conn, now, ids.len() as i32)?;
-    // Each member's `member.created`, as `register` writes one; asked
+    // Each member's `member.created`, as `announce_joined` writes one; asked
     // first whether any webhook listens, so that a list of 10^5 members
     // does not cost 10^5 statements that write nothing.
     if db::webhooks::any_enabled(conn)? {
@@ -133,11 +133,18 @@ pub fn register_imported(
 }
 
 fn registered(conn: &mut db::Conn, now: i64, user: Option<User>) -> QueryResult<Option<User>> {
-    if let Some(user) = &user {
+    if user.is_some() {
         insights::registered(conn, now)?;
-        webhooks::record(conn, now, Event::MemberCreated { id: user.id })?;
     }
     Ok(user)
+}
+
+/// `member.created` for member `id`, written where the making of an
+/// account ends — its address set (and verified) in the same transaction —
+/// so that the webhook reports the member as they joined: every way in
+/// ends in `sign_in::enter`, and a list's members in `accounts::import`.
+pub fn announce_joined(conn: &mut db::Conn, now: i64, id: i64) -> QueryResult<()> {
+    webhooks::record(conn, now, Event::MemberCreated { id })
 }
 
 /// Changes what makes member `id` premium at `now`, as `source` asks;

@@ -212,6 +212,7 @@ pub fn enter(
     let registered = step == Step::Registered;
     if registered {
         events::record(conn, now, user_id, EventKind::Registered, by, detail)?;
+        members::announce_joined(conn, now, user_id)?;
         if let Some(reader) = &held.reader {
             credit_registration(conn, user_id, reader, now)?;
         }

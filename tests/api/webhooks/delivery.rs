@@ -271,3 +271,21 @@ async fn members_brought_in_by_a_list_are_each_one_member_created_with_their_add
     assert_eq!(addresses, ["ann@example.com", "bo@example.com"]);
 }
 }
+
+backend_test! {
+async fn a_registration_with_an_address_is_one_member_created_that_has_it() {
+    let Some((app, admin, receiver)) = with_receiver().await else { return };
+    let made = create(&app, &admin, &receiver.url(""), &["member.created"]).await;
+    receiver.configure(&[made["secret"].as_str().unwrap()], 200, 0).await;
+
+    app.user("Cleo").email(Some("cleo@example.com")).register().await;
+
+    let got = receiver.wait_for(1).await;
+    assert_eq!(got.len(), 1, "{got:?}");
+    let data = &got[0]["json"]["data"];
+    assert_eq!(got[0]["json"]["type"], "member.created");
+    assert_eq!(data["username"], "Cleo");
+    assert_eq!(data["email"], "cleo@example.com");
+    assert_eq!(data["email_verified"], false);
+}
+}

@@ -6240,7 +6240,8 @@ export interface operations {
                 "application/json": {
                     url: string;
                     events: components["schemas"]["WebhookEvents"];
-                    description?: string;
+                    /** @description A note for admins; `null` or left out is none. */
+                    description?: string | null;
                 };
             };
         };
@@ -6316,7 +6317,8 @@ export interface operations {
                 "application/json": {
                     url?: string;
                     events?: components["schemas"]["WebhookEvents"];
-                    description?: string;
+                    /** @description A note for admins; `null` or left out is none. */
+                    description?: string | null;
                     enabled?: boolean;
                 };
             };
