@@ -143,8 +143,9 @@ struct At {
 }
 
 /// What opening `found`'s post comes to for `browser`: decided on the
-/// plain read, and only an open or a wall (for a `GET`: `spends`) writes,
-/// in one transaction that decides again on what is stored.
+/// plain read, and only an open or a wall (for a `GET`: `spends`) writes.
+/// An open decides again on what is stored as it writes: in one statement
+/// on PostgreSQL, in one write transaction on SQLite.
 fn open(
     conn: &mut Conn,
     browser: &Browser,
@@ -298,7 +299,7 @@ fn wall(conn: &mut Conn, reader: &str, post_id: i64, used: u32, at: At) -> Query
 }
 
 /// Counts the browser's first read of the day in insights (a re-read or a
-/// free post: an open counts in its own transaction). A failure costs
+/// free post: an open counts with its own write). A failure costs
 /// the count, never the reader's answer.
 async fn count_reader(state: &AppState, browser: &Browser, month: Month, now: i64) {
     let reader = browser.reader.clone();
