@@ -83,9 +83,10 @@ pub struct Held {
     pub session: Option<String>,
     /// The token hash of a pending sign-in its cookie held.
     pub pending: Option<String>,
-    /// Who it is as a gift's reader (`domain::gift::browser_reader`), when
-    /// it has the cookie: a registration from it credits the last gift it
-    /// opened.
+    /// Who it is as a reader without a session (`domain::gift::browser_reader`),
+    /// when it has the cookie: a registration from it is credited to the
+    /// wall that last refused it or a gift it opened after, and its
+    /// anonymous reads join the account (see `free_reads`).
     pub reader: Option<String>,
     /// The account's monthly meter (FREE_READS) when anonymous reads are
     /// on: what the browser opened this month without a session joins

@@ -5,7 +5,8 @@
 //! lookup reads a meter ahead ([`ReadsAhead::Meter`]), what the meter says
 //! of the post its path names, read in the same job ([`Metering`]) — then
 //! lets the request pass only with a live session, or to a public route
-//! (and to the listing when PUBLIC_LISTING opens it).
+//! (and to the listing when PUBLIC_LISTING opens it, and to a post's
+//! `GET`/`HEAD` when ANONYMOUS_READS does).
 //! Everything else gets `401 not_logged_in` (or `503` when the database
 //! cannot be asked, since the session cannot be checked then), and so do
 //! paths no route matches ([`unknown_path`]): an anonymous caller learns

@@ -1,7 +1,8 @@
 //! The metered read, in one place: from a reader, the post a path names
 //! and the time to what they get ([`read`]): the post's answer with the
-//! meter, or a refusal. `GET /blog/{id}` and its `HEAD` come here; a gift
-//! link's read shares the answer kept for a post's version ([`made`]).
+//! meter, or a refusal. `GET /blog/{id}` and its `HEAD` come here (a
+//! browser without a session, to [`anonymous`]); a gift link's read shares
+//! the answer kept for a post's version ([`made`]).
 //!
 //! The guard usually read the meter ahead along with the session: it
 //! hands `session::lookup` a [`MeterAsk`], which decides in the lookup's
