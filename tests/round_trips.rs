@@ -12,6 +12,9 @@
 //! FREE_READS a month, re-reads are most reads). Under load the session and
 //! meter reads are shared by a whole batch. A page of `/blog` costs two:
 //! the session, then its totals, rows and the reader's unlocks pipelined.
+//! A browser without a session re-reads a post it opened in one round
+//! trip (its read-ahead), and opens a new one in two (the read-ahead, then
+//! the open's one statement).
 //! `cargo test --test round_trips -- --nocapture` prints the figures.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -31,10 +34,13 @@ static STATEMENTS: AtomicUsize = AtomicUsize::new(0);
 static ROUND_TRIPS: AtomicUsize = AtomicUsize::new(0);
 /// Statements sent and not yet answered.
 static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
+/// The text of the last statement sent.
+static LAST: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
 
 fn counting() -> Option<Box<dyn Instrumentation>> {
     Some(Box::new(|event: InstrumentationEvent<'_>| match event {
-        InstrumentationEvent::StartQuery { .. } => {
+        InstrumentationEvent::StartQuery { query, .. } => {
+            *LAST.lock().unwrap() = query.to_string();
             STATEMENTS.fetch_add(1, Ordering::SeqCst);
             if IN_FLIGHT.fetch_add(1, Ordering::SeqCst) == 0 {
                 ROUND_TRIPS.fetch_add(1, Ordering::SeqCst);
@@ -76,10 +82,19 @@ struct Figures {
     first_refusal: Cost,
     listing: Cost,
     listing_after: Cost,
+    anonymous_open: Cost,
+    anonymous_re_read: Cost,
+    /// The anonymous re-read's one statement.
+    anonymous_re_read_sent: String,
 }
 
 async fn measure() -> Figures {
-    let app = spawn_app_with(&[("FREE_READS", "6"), ("DATABASE_POOL_SIZE", "1")]).await;
+    let app = spawn_app_with(&[
+        ("FREE_READS", "6"),
+        ("ANONYMOUS_READS", "3"),
+        ("DATABASE_POOL_SIZE", "1"),
+    ])
+    .await;
     let client = app.logged_in_client("Alice").await;
     // Let the pool's connection and the first purge settle, and send every
     // statement once so that none is counted while being prepared.
@@ -135,6 +150,15 @@ async fn measure() -> Figures {
     assert_eq!(status, StatusCode::PAYMENT_REQUIRED);
     let (status, paywalled) = count(&app, &client, "/blog/8").await;
     assert_eq!(status, StatusCode::PAYMENT_REQUIRED);
+    // A browser without a session: its first read (its cookie set, its
+    // day marked), a new open, and a re-read of what it opened.
+    let browser = app.client();
+    app.get(&browser, "/blog/1").await;
+    let (status, anonymous_open) = count(&app, &browser, "/blog/2").await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, anonymous_re_read) = count(&app, &browser, "/blog/2").await;
+    assert_eq!(status, StatusCode::OK);
+    let anonymous_re_read_sent = LAST.lock().unwrap().clone();
     Figures {
         check_session,
         re_read,
@@ -145,13 +169,16 @@ async fn measure() -> Figures {
         first_refusal,
         listing,
         listing_after,
+        anonymous_open,
+        anonymous_re_read,
+        anonymous_re_read_sent,
     }
 }
 
 fn report(backend: &str, f: &Figures) {
     let show = |c: Cost| format!("{} ({} statements)", c.round_trips, c.statements);
     println!(
-        "{backend}, round trips: check_session {} | metered re-read {} (by slug {}) | new unlock {} | paywalled {} (a post's first of the day: {}; the month's first: {}) | /blog {} (after a cursor {})",
+        "{backend}, round trips: check_session {} | metered re-read {} (by slug {}) | new unlock {} | paywalled {} (a post's first of the day: {}; the month's first: {}) | /blog {} (after a cursor {}) | anonymous open {}, re-read {}",
         show(f.check_session),
         show(f.re_read),
         show(f.re_read_by_slug),
@@ -160,7 +187,9 @@ fn report(backend: &str, f: &Figures) {
         show(f.new_refusal),
         show(f.first_refusal),
         show(f.listing),
-        show(f.listing_after)
+        show(f.listing_after),
+        show(f.anonymous_open),
+        show(f.anonymous_re_read)
     );
 }
 
@@ -186,6 +215,22 @@ async fn round_trips_per_request() {
         // The session, then the totals, the page and the month's unlocks
         // in one read transaction (BEGIN, COMMIT).
         assert!(figures.listing.statements <= 6, "{:?}", figures.listing);
+        // A browser's re-read: the read-ahead alone (the one that takes a
+        // chunk's keys as a JSON array), no write.
+        let f = &figures;
+        let sent = &f.anonymous_re_read_sent;
+        assert!(
+            sent.contains("json_each(") && sent.contains("anonymous_unlocks"),
+            "{sent}"
+        );
+        assert_eq!(
+            f.anonymous_re_read.statements, 1,
+            "{:?}",
+            f.anonymous_re_read
+        );
+        // Its new open: the read-ahead, then one write transaction
+        // (BEGIN, the month counted, the network's day, the claim, COMMIT).
+        assert!(f.anonymous_open.statements <= 8, "{:?}", f.anonymous_open);
     })
     .await;
 
@@ -228,6 +273,22 @@ async fn round_trips_per_request() {
             trips(f.first_refusal) <= 6,
             "first refusal: {:?}",
             f.first_refusal
+        );
+        // A browser's re-read: one read-only round trip, the chunk's
+        // read-ahead; its new open one more, the open's one statement.
+        let (open, re_read) = (f.anonymous_open, f.anonymous_re_read);
+        assert_eq!(
+            (re_read.round_trips, re_read.statements),
+            (1, 1),
+            "{re_read:?}"
+        );
+        assert_eq!((open.round_trips, open.statements), (2, 2), "{open:?}");
+        // The read-ahead, whose keys go in as arrays, so that a chunk's
+        // reads share it.
+        let sent = &f.anonymous_re_read_sent;
+        assert!(
+            sent.contains("unnest(") && sent.contains("anonymous_unlocks"),
+            "{sent}"
         );
     })
     .await;

@@ -1,6 +1,6 @@
 //! What tollgate's hot paths read ahead, given to the engine as the pool's
-//! [`ReadAhead`]: a request's session, a metered read's meter, and a gift
-//! opened.
+//! [`ReadAhead`]: a request's session, a metered read's meter, a gift
+//! opened, and a browser's anonymous read.
 //!
 //! On PostgreSQL every statement is a round trip to another process, and
 //! the round trip (both ends' system calls, PostgreSQL's per-statement
@@ -14,7 +14,8 @@
 //! keyed by the session's token hash: a metered read asks for its meter
 //! along with its session, in the same job (see
 //! [`unlocks::answer_read_only`]); gift opens on both
-//! ([`gifts::read_ahead`]).
+//! ([`gifts::read_ahead`]); and the reads of browsers without a session
+//! on both ([`anonymous::read_ahead`]), keyed by the browser's reader hash.
 //!
 //! What a job finds is what the statement saw at the start of its chunk,
 //! before the jobs ahead of it in the chunk ran. That is an order the
@@ -23,16 +24,18 @@
 //! of answer is used only where that holds (see the readers).
 
 use super::engine::{Conn, ReadAhead};
-use super::tables::{gifts, sessions, unlocks};
+use super::tables::{anonymous, gifts, sessions, unlocks};
 
 /// What a job starts by reading: the live session with this token hash
 /// ([`sessions::find_live`]) and, for a metered read of a post, what its
 /// user's meter says of it ([`unlocks::answer_read_only`]); or a gift
-/// opened ([`gifts::open`]), which reads no session.
+/// opened ([`gifts::open`]), or a browser's anonymous read
+/// ([`anonymous::post_and_meter`]), neither of which reads a session.
 pub struct Lookup {
     token_hash: Option<String>,
     meter: Option<unlocks::Asked>,
     gift: Option<gifts::read_ahead::Asked>,
+    anonymous: Option<anonymous::read_ahead::Asked>,
 }
 
 impl Lookup {
@@ -42,6 +45,7 @@ impl Lookup {
             token_hash: Some(token_hash),
             meter: None,
             gift: None,
+            anonymous: None,
         }
     }
 
@@ -51,6 +55,7 @@ impl Lookup {
             token_hash: Some(token_hash),
             meter,
             gift: None,
+            anonymous: None,
         }
     }
 
@@ -60,6 +65,17 @@ impl Lookup {
             token_hash: None,
             meter: None,
             gift: Some(asked),
+            anonymous: None,
+        }
+    }
+
+    /// A browser's read without a session.
+    pub fn anonymous(asked: anonymous::read_ahead::Asked) -> Lookup {
+        Lookup {
+            token_hash: None,
+            meter: None,
+            gift: None,
+            anonymous: Some(asked),
         }
     }
 }
@@ -77,6 +93,10 @@ pub struct Ahead {
     /// when no live gift of a live post has the token. Whether the post's
     /// time has come is left to the job: see [`gifts::read_ahead::found_at`].
     pub gift: Option<Option<gifts::Found>>,
+    /// The anonymous read: `None` when it was not read ahead, `Some(None)`
+    /// when no live, published post has the name. Whether the post's time
+    /// has come is left to the job: see [`anonymous::read_ahead::found_at`].
+    pub anonymous: Option<Option<anonymous::Found>>,
 }
 
 /// Sessions, meters and gifts, read ahead per chunk (see the module's doc).
@@ -104,6 +124,7 @@ impl ReadAhead for SessionsAndMeters {
         let mut hashes = Vec::with_capacity(lookups.len());
         let mut metered = Vec::new();
         let mut opened = Vec::new();
+        let mut browsers = Vec::new();
         for lookup in lookups {
             if let Some(token_hash) = &lookup.token_hash {
                 hashes.push(token_hash.as_str());
@@ -114,12 +135,16 @@ impl ReadAhead for SessionsAndMeters {
             if let Some(asked) = &lookup.gift {
                 opened.push(asked);
             }
+            if let Some(asked) = &lookup.anonymous {
+                browsers.push(asked);
+            }
         }
         let metered = unlocks::read_ahead::to_read_ahead(&metered);
         let gifts = gifts::read_ahead::to_read_ahead(&opened);
-        let with_others = metered.is_some() || gifts.is_some();
+        let browsers = anonymous::read_ahead::to_read_ahead(&browsers);
+        let with_others = metered.is_some() || gifts.is_some() || browsers.is_some();
         let hashes = sessions::read_ahead::to_read_ahead(conn, &hashes, with_others);
-        let (sessions, meters, gifts) = match conn {
+        let (sessions, meters, gifts, browsers) = match conn {
             Conn::Sqlite(c) => {
                 let sessions = hashes.map(|hashes| {
                     let found = sessions::read_ahead::read_sqlite(c, &hashes);
@@ -130,12 +155,18 @@ impl ReadAhead for SessionsAndMeters {
                 let gifts = gifts.and_then(|keys| {
                     gifts::read_ahead::sheet(gifts::read_ahead::read_sqlite(c, &keys))
                 });
-                (sessions.flatten(), meters, gifts)
+                let browsers =
+                    browsers.and_then(|keys| anonymous::read_ahead::read_sqlite(c, &keys).ok());
+                (sessions.flatten(), meters, gifts, browsers)
             }
             Conn::Postgres(pg) => {
-                let (wanted, keys, gift_keys) =
-                    (hashes.as_deref(), metered.as_deref(), gifts.as_deref());
-                let (found, opens, gifts) = pg.pipelined(|c| async move {
+                let (wanted, keys, gift_keys, browser_keys) = (
+                    hashes.as_deref(),
+                    metered.as_deref(),
+                    gifts.as_deref(),
+                    browsers.as_deref(),
+                );
+                let (found, opens, gifts, browsers) = pg.pipelined(|c| async move {
                     tokio::join!(
                         async move {
                             match wanted {
@@ -157,6 +188,12 @@ impl ReadAhead for SessionsAndMeters {
                                 None => None,
                             }
                         },
+                        async move {
+                            match browser_keys {
+                                Some(keys) => Some(anonymous::read_ahead::read_pg(c, keys).await),
+                                None => None,
+                            }
+                        },
                     )
                 });
                 let sessions = match (&hashes, found) {
@@ -167,6 +204,7 @@ impl ReadAhead for SessionsAndMeters {
                     sessions,
                     opens.and_then(unlocks::read_ahead::sheet),
                     gifts.and_then(gifts::read_ahead::sheet),
+                    browsers.and_then(anonymous::read_ahead::sheet),
                 )
             }
         };
@@ -187,6 +225,10 @@ impl ReadAhead for SessionsAndMeters {
                 },
                 gift: match (&gifts, &lookup.gift) {
                     (Some(sheet), Some(asked)) => Some(gifts::read_ahead::find(sheet, asked)),
+                    _ => None,
+                },
+                anonymous: match (&browsers, &lookup.anonymous) {
+                    (Some(sheet), Some(asked)) => Some(anonymous::read_ahead::find(sheet, asked)),
                     _ => None,
                 },
             })
@@ -619,6 +661,105 @@ mod tests {
             assert!(gifts::read_ahead::found_at(scheduled, LATER + 60).is_some());
             assert!(found[8].gift.is_none(), "a session check reads no gift");
         }
+    }
+
+    /// The anonymous reads read ahead are what
+    /// [`anonymous::post_and_meter`] finds for each browser and post on its
+    /// own, at a time before and after a scheduled post's: a post the
+    /// browser opened (by id and by slug), one it did not, another
+    /// browser's, another month's, a draft, a deleted post, a scheduled
+    /// one, a slug nobody has, one key twice, beside a session check (a
+    /// failed read-ahead would show in no response: each job would ask on
+    /// its own). Twice: the second run finds the statement prepared.
+    fn anonymous_reads_ahead_are_what_post_and_meter_finds(conn: &mut Conn) {
+        use crate::db::rows::PostRef;
+        migrate(conn).unwrap();
+        posts::seed_if_empty(conn).unwrap();
+        let month = Month::containing(chrono::DateTime::from_timestamp(LATER, 0).unwrap());
+        let next = Month::from_index(month.index() + 1);
+        let day = crate::domain::insights::Day::of(LATER).0;
+        // Browser "b:one" opened posts 1 and 2 this month and read today;
+        // "b:two" opened post 2 last month only.
+        anonymous::claim(conn, "b:one", month, 1, 1, LATER).unwrap();
+        anonymous::claim(conn, "b:one", month, 2, 2, LATER).unwrap();
+        anonymous::mark(conn, "b:one", month, day, anonymous::Mark::Read).unwrap();
+        anonymous::claim(conn, "b:two", next, 2, 1, LATER).unwrap();
+        conn.batch_execute(&format!(
+            "UPDATE posts SET status = 'draft' WHERE id = 3;
+             UPDATE posts SET deleted_at = 1 WHERE id = 4;
+             UPDATE posts SET published_at = {} WHERE id = 5;",
+            LATER + 50
+        ))
+        .unwrap();
+        let slug_of = |conn: &mut Conn, id| {
+            let row = posts::find_visible(conn, id, LATER).unwrap().unwrap();
+            posts::find_content(conn, id, row.updated_at)
+                .unwrap()
+                .unwrap()
+                .slug
+        };
+        let slug_1 = slug_of(conn, 1);
+        let ask = |reader: &str, month, post| anonymous::read_ahead::Asked {
+            reader: reader.to_owned(),
+            month,
+            post,
+        };
+        let asked = [
+            ask("b:one", month, PostRef::Id(1)),
+            ask("b:one", month, PostRef::Slug(slug_1.as_str().into())),
+            ask("b:one", month, PostRef::Id(6)),
+            ask("b:two", month, PostRef::Id(2)),
+            ask("b:two", next, PostRef::Id(2)),
+            ask("b:one", month, PostRef::Id(3)),
+            ask("b:one", month, PostRef::Id(4)),
+            ask("b:one", month, PostRef::Id(5)),
+            ask("b:one", month, PostRef::Slug("nobody-wrote-this".into())),
+            ask("b:one", month, PostRef::Id(1)),
+        ];
+        let mut chunk: Vec<Lookup> = asked.iter().cloned().map(Lookup::anonymous).collect();
+        chunk.push(Lookup::session("nobody's".into()));
+        for round in 1..=2 {
+            let found = SessionsAndMeters::read(conn, &chunk.iter().collect::<Vec<_>>());
+            assert_eq!(found.len(), chunk.len());
+            for now in [LATER + 10, LATER + 60] {
+                for (asked, ahead) in asked.iter().zip(&found) {
+                    let at = format!("round {round}, at {now}, {asked:?}");
+                    let ahead = ahead.anonymous.clone().expect(&at);
+                    let ahead = anonymous::read_ahead::found_at(ahead, now);
+                    let direct = anonymous::post_and_meter(
+                        conn,
+                        &asked.reader,
+                        asked.month,
+                        &asked.post,
+                        now,
+                    );
+                    assert_eq!(
+                        format!("{ahead:?}"),
+                        format!("{:?}", direct.unwrap()),
+                        "{at}"
+                    );
+                }
+            }
+            let one = found[0].anonymous.clone().flatten().expect("post 1");
+            assert_eq!((one.used, one.unlocked, one.read_day), (2, true, Some(day)));
+            let other = found[2].anonymous.clone().flatten().expect("post 6");
+            assert_eq!((other.used, other.unlocked), (2, false));
+            let two = found[4].anonymous.clone().flatten().expect("next month's");
+            assert_eq!((two.used, two.unlocked, two.read_day), (1, true, None));
+            // A draft's, a deleted post's, nobody's slug: not found.
+            for i in [5, 6, 8] {
+                assert!(matches!(found[i].anonymous, Some(None)), "{:?}", asked[i]);
+            }
+            assert!(found[10].anonymous.is_none(), "a session check reads none");
+        }
+    }
+
+    #[test]
+    fn anonymous_reads_ahead_are_what_post_and_meter_finds_on_each_backend() {
+        crate::db::engine::testing::on_each_backend(
+            "anonymous",
+            anonymous_reads_ahead_are_what_post_and_meter_finds,
+        );
     }
 
     #[test]

@@ -9,7 +9,9 @@
 //!
 //! A re-read (the post opened this month, or a `free` post) is one read
 //! and no write, but for the browser's first read of a day, which insights
-//! count; an open is one more round trip: one statement on PostgreSQL
+//! count; that read is read ahead with its chunk's other reads
+//! (`db::read_ahead`), so on PostgreSQL it shares their one round trip.
+//! An open is one more round trip: one statement on PostgreSQL
 //! (`db::anonymous::open_pg`), one write transaction on SQLite.
 
 use diesel::QueryResult;
@@ -84,19 +86,31 @@ pub async fn read(
     let meter = |used| Meter::new(limit, used, month);
     for _ in 0..DECISIONS {
         let (asking, post) = (browser.clone(), post.clone());
-        let opened = db::idempotent(&state.pool, now, move |conn, now| {
-            let Some(found) = anonymous::post_and_meter(conn, &asking.reader, month, &post, now)?
-            else {
-                return Ok::<_, db::Error>(Opened::NotFound);
-            };
-            let at = At {
-                month,
-                day: Day::of(now).0,
-                now,
-            };
-            open(conn, &asking, found, at, (limit, cap), spends)
-        })
-        .await?;
+        let asked = anonymous::read_ahead::Asked {
+            reader: browser.reader.clone(),
+            month,
+            post: post.clone(),
+        };
+        // Read ahead with the other reads of its chunk: a re-read is then
+        // no round trip of its own (see `db::read_ahead`).
+        let lookup = db::Lookup::anonymous(asked);
+        let opened =
+            db::idempotent_reading_ahead(&state.pool, now, lookup, move |conn, ahead, now| {
+                let found = match ahead.anonymous {
+                    Some(found) => anonymous::read_ahead::found_at(found, now),
+                    None => anonymous::post_and_meter(conn, &asking.reader, month, &post, now)?,
+                };
+                let Some(found) = found else {
+                    return Ok::<_, db::Error>(Opened::NotFound);
+                };
+                let at = At {
+                    month,
+                    day: Day::of(now).0,
+                    now,
+                };
+                open(conn, &asking, found, at, (limit, cap), spends)
+            })
+            .await?;
         match opened {
             Opened::Granted {
                 post,

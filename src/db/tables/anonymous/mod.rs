@@ -10,6 +10,8 @@
 //! only one of two parallel claims of a slot in; the primary key (reader,
 //! month, post) makes a second open of one post claim nothing.
 
+pub mod read_ahead;
+
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, QueryFragment};
@@ -26,6 +28,7 @@ use crate::domain::Month;
 /// What a browser's read finds in one statement: the post, if readers may
 /// see it, with the month's opens of the browser, whether this post is
 /// one of them, and the day it was last counted as a reader.
+#[derive(Clone, Debug)]
 pub struct Found {
     pub post: PostRow,
     pub used: u32,
