@@ -25,7 +25,7 @@ pub struct Export {
     #[serde(serialize_with = "rfc3339::serialize_unix")]
     exported_at: i64,
     account: AccountView,
-    sessions: Vec<SessionPart>,
+    sessions: Vec<SessionView>,
     events: Vec<EventPart>,
     /// The posts unlocked this month (by id) and when the month resets.
     unlocks: UnlocksPart,
@@ -37,9 +37,11 @@ pub struct Export {
     newsletters_received: Vec<i64>,
 }
 
+/// A session as its owner sees it, in the export and in `GET /sessions`:
+/// a public id, never the token.
 #[derive(Serialize)]
-struct SessionPart {
-    id: String,
+pub struct SessionView {
+    pub id: String,
     stay_signed_in: bool,
     #[serde(serialize_with = "rfc3339::serialize_unix")]
     created_at: i64,
@@ -48,7 +50,22 @@ struct SessionPart {
     #[serde(serialize_with = "rfc3339::serialize_unix")]
     expires_at: i64,
     user_agent: Option<String>,
+    /// The client IP that last used it.
     ip: Option<String>,
+}
+
+impl SessionView {
+    pub fn of(sessions::SessionRow { live, user_agent }: sessions::SessionRow) -> SessionView {
+        SessionView {
+            id: live.id,
+            stay_signed_in: live.stay_signed_in,
+            created_at: live.created_at,
+            last_seen_at: live.last_seen_at,
+            expires_at: live.expires_at,
+            user_agent,
+            ip: live.ip,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -121,15 +138,7 @@ impl Export {
         };
         let sessions = sessions::list(conn, user_id, now)?
             .into_iter()
-            .map(|sessions::SessionRow { live, user_agent }| SessionPart {
-                id: live.id,
-                stay_signed_in: live.stay_signed_in,
-                created_at: live.created_at,
-                last_seen_at: live.last_seen_at,
-                expires_at: live.expires_at,
-                user_agent,
-                ip: live.ip,
-            })
+            .map(SessionView::of)
             .collect();
         let events = events::all_of(conn, user_id)?
             .into_iter()

@@ -23,7 +23,7 @@
 //! answer yet, so none of them can have seen another's effect. Each kind
 //! of answer is used only where that holds (see the readers).
 
-use super::engine::{Conn, ReadAhead};
+use super::engine::{each_once, Conn, ReadAhead};
 use super::tables::{anonymous, gifts, sessions, unlocks};
 
 /// What a job starts by reading: the live session with this token hash
@@ -140,8 +140,8 @@ impl ReadAhead for SessionsAndMeters {
             }
         }
         let metered = unlocks::read_ahead::to_read_ahead(&metered);
-        let gifts = gifts::read_ahead::to_read_ahead(&opened);
-        let browsers = anonymous::read_ahead::to_read_ahead(&browsers);
+        let gifts = each_once(&opened);
+        let browsers = each_once(&browsers);
         let with_others = metered.is_some() || gifts.is_some() || browsers.is_some();
         let hashes = sessions::read_ahead::to_read_ahead(conn, &hashes, with_others);
         let (sessions, meters, gifts, browsers) = match conn {
@@ -254,6 +254,27 @@ mod tests {
     /// A time after every demo post's.
     const LATER: i64 = 1_800_000_000;
 
+    /// Takes demo posts 3 to 5 from readers as a read-ahead must see: post
+    /// 3 a draft again, post 4 deleted, post 5 scheduled 50 s after LATER.
+    fn hide_posts(conn: &mut Conn) {
+        conn.batch_execute(&format!(
+            "UPDATE posts SET status = 'draft' WHERE id = 3;
+             UPDATE posts SET deleted_at = 1 WHERE id = 4;
+             UPDATE posts SET published_at = {} WHERE id = 5;",
+            LATER + 50
+        ))
+        .unwrap();
+    }
+
+    /// The slug of the published post `id`, as a reader's link names it.
+    fn slug_of(conn: &mut Conn, id: i64) -> String {
+        let row = posts::find_visible(conn, id, LATER).unwrap().unwrap();
+        posts::find_content(conn, id, row.updated_at)
+            .unwrap()
+            .unwrap()
+            .slug
+    }
+
     /// Sessions and meters read ahead in one pipelined round trip, and
     /// sessions alone, each answer where it belongs: a failed or misfiled
     /// read-ahead would show in no response (each job would just ask on its
@@ -300,11 +321,7 @@ mod tests {
             };
             unlocks::open_metered(conn, read).unwrap();
             // Post 3 is a draft again, post 4 deleted: neither is found.
-            conn.batch_execute(
-                "UPDATE posts SET status = 'draft' WHERE id = 3;
-                 UPDATE posts SET deleted_at = 1 WHERE id = 4;",
-            )
-            .unwrap();
+            hide_posts(conn);
             diesel::insert_into(paywall_notices::table)
                 .values((
                     paywall_notices::user_id.eq(alice),
@@ -329,13 +346,6 @@ mod tests {
                     token_hash.to_owned(),
                     Some(asked(unlocks::PostRef::Slug(slug.into()))),
                 )
-            };
-            let slug_of = |conn: &mut Conn, id| {
-                let row = posts::find_visible(conn, id, LATER).unwrap().unwrap();
-                posts::find_content(conn, id, row.updated_at)
-                    .unwrap()
-                    .unwrap()
-                    .slug
             };
             let (slug_1, slug_3) = (slug_of(conn, 1), "the-third-is-a-draft-now".to_owned());
             let lookups = [
@@ -608,14 +618,9 @@ mod tests {
             ))
             .execute(conn)
             .unwrap();
-        conn.batch_execute(&format!(
-            "UPDATE gifts SET revoked_at = 1 WHERE token_hash = 'revoked';
-             UPDATE posts SET status = 'draft' WHERE id = 3;
-             UPDATE posts SET deleted_at = 1 WHERE id = 4;
-             UPDATE posts SET published_at = {} WHERE id = 5;",
-            LATER + 50
-        ))
-        .unwrap();
+        conn.batch_execute("UPDATE gifts SET revoked_at = 1 WHERE token_hash = 'revoked'")
+            .unwrap();
+        hide_posts(conn);
         let ask = |token_hash: &str, reader: &str| gifts::read_ahead::Asked {
             token_hash: token_hash.to_owned(),
             reader: reader.to_owned(),
@@ -679,25 +684,12 @@ mod tests {
         let next = Month::from_index(month.index() + 1);
         let day = crate::domain::insights::Day::of(LATER).0;
         // Browser "b:one" opened posts 1 and 2 this month and read today;
-        // "b:two" opened post 2 last month only.
+        // "b:two" opened post 2 only in the month after.
         anonymous::claim(conn, "b:one", month, 1, 1, LATER).unwrap();
         anonymous::claim(conn, "b:one", month, 2, 2, LATER).unwrap();
         anonymous::mark(conn, "b:one", month, day, anonymous::Mark::Read).unwrap();
         anonymous::claim(conn, "b:two", next, 2, 1, LATER).unwrap();
-        conn.batch_execute(&format!(
-            "UPDATE posts SET status = 'draft' WHERE id = 3;
-             UPDATE posts SET deleted_at = 1 WHERE id = 4;
-             UPDATE posts SET published_at = {} WHERE id = 5;",
-            LATER + 50
-        ))
-        .unwrap();
-        let slug_of = |conn: &mut Conn, id| {
-            let row = posts::find_visible(conn, id, LATER).unwrap().unwrap();
-            posts::find_content(conn, id, row.updated_at)
-                .unwrap()
-                .unwrap()
-                .slug
-        };
+        hide_posts(conn);
         let slug_1 = slug_of(conn, 1);
         let ask = |reader: &str, month, post| anonymous::read_ahead::Asked {
             reader: reader.to_owned(),

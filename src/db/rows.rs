@@ -136,6 +136,57 @@ macro_rules! post_columns {
 }
 pub(crate) use post_columns;
 
+/// For a read-ahead on PostgreSQL, whose keys `q` name a post by its id
+/// (`q.post_id`) or else by its slug (`q.slug`): a lateral subquery (to
+/// join as `p`) of that post with [`PostRow`]'s columns, if it is live and
+/// published (whether its time has come is the reader's question, asked
+/// with the request's clock). By the primary key, or by the live posts'
+/// unique index on the slug, whose predicate is repeated so that the
+/// generic plan, made once per connection, may use it; one branch finds
+/// nothing for each key, its one-time filter on `q.post_id` skipping it.
+/// `OFFSET 0` keeps it from being flattened into a join, whose plan a
+/// young database's statistics would make a scan.
+macro_rules! post_named_pg {
+    () => {
+        concat!(
+            "(
+        SELECT * FROM (
+            SELECT ",
+            $crate::db::rows::post_columns!(),
+            "
+            FROM posts p LEFT JOIN users a ON a.id = p.author_id
+            WHERE q.post_id IS NOT NULL AND p.id = q.post_id
+              AND p.status = 'published' AND p.deleted_at IS NULL
+            UNION ALL
+            SELECT ",
+            $crate::db::rows::post_columns!(),
+            "
+            FROM posts p LEFT JOIN users a ON a.id = p.author_id
+            WHERE q.post_id IS NULL AND p.slug = q.slug
+              AND p.status = 'published' AND p.deleted_at IS NULL
+        ) found
+        OFFSET 0
+    )"
+        )
+    };
+}
+pub(crate) use post_named_pg;
+
+/// [`post_named_pg`] for SQLite, as a join (`JOIN` or `LEFT JOIN` goes
+/// before it): the post `p` (with its author `a`) that `q.post_id` names,
+/// or else `q.slug` by the live posts' unique index, then read as one
+/// named by id, if it is live and published.
+macro_rules! post_named_sqlite {
+    () => {
+        "posts p
+      ON p.id = COALESCE(q.post_id, (SELECT l.id FROM posts l
+                                     WHERE l.slug = q.slug AND l.deleted_at IS NULL))
+     AND p.status = 'published' AND p.deleted_at IS NULL
+    LEFT JOIN users a ON a.id = p.author_id"
+    };
+}
+pub(crate) use post_named_sqlite;
+
 /// The posts readers may see at `now` (see the module's doc). Written out
 /// the same in every reader's query: it is also the predicate of the
 /// partial index `posts_for_readers`, which the planners use only when a

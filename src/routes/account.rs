@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::body::{Fields, JsonObject};
 use super::extract::{Confirmed, SignedIn};
 use super::pagination::{pagination, Pagination};
-use crate::accounts::export::Export;
+use crate::accounts::export::{self, Export};
 use crate::accounts::members;
 use crate::accounts::notices::send_notice;
 use crate::accounts::sign_in;
@@ -22,21 +22,12 @@ use crate::session::{self, CurrentSession};
 use crate::state::AppState;
 use crate::time::rfc3339;
 
-/// A session as its owner sees it: a public id, never the token.
+/// A session as its owner sees it, and whether it is the one asking.
 #[derive(Serialize)]
 struct SessionView {
-    id: String,
+    #[serde(flatten)]
+    session: export::SessionView,
     current: bool,
-    stay_signed_in: bool,
-    #[serde(serialize_with = "rfc3339::serialize_unix")]
-    created_at: i64,
-    #[serde(serialize_with = "rfc3339::serialize_unix")]
-    last_seen_at: i64,
-    #[serde(serialize_with = "rfc3339::serialize_unix")]
-    expires_at: i64,
-    user_agent: Option<String>,
-    /// The client IP that last used it.
-    ip: Option<String>,
 }
 
 pub async fn list_sessions(
@@ -50,15 +41,10 @@ pub async fn list_sessions(
     .await?;
     let views: Vec<SessionView> = rows
         .into_iter()
-        .map(|sessions::SessionRow { live, user_agent }| SessionView {
-            current: live.id == current.0.id,
-            id: live.id,
-            stay_signed_in: live.stay_signed_in,
-            created_at: live.created_at,
-            last_seen_at: live.last_seen_at,
-            expires_at: live.expires_at,
-            user_agent,
-            ip: live.ip,
+        .map(|row| {
+            let session = export::SessionView::of(row);
+            let current = session.id == current.0.id;
+            SessionView { session, current }
         })
         .collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({ "sessions": views })))

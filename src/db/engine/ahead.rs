@@ -29,3 +29,20 @@ pub trait ReadAhead: 'static {
     /// meet (and report) themselves.
     fn read(conn: &mut Conn, keys: &[&Self::Key]) -> Vec<Self::Found>;
 }
+
+/// Each of the keys a chunk's jobs `asked` for once, in the order first
+/// asked (one reader's parallel requests often share a key); `None` when
+/// none asked, so that nothing is read ahead.
+pub fn each_once<K: Clone + Eq + std::hash::Hash>(asked: &[&K]) -> Option<Vec<K>> {
+    if asked.is_empty() {
+        return None;
+    }
+    let mut seen = std::collections::HashSet::with_capacity(asked.len());
+    Some(
+        asked
+            .iter()
+            .filter(|a| seen.insert(**a))
+            .map(|a| (*a).clone())
+            .collect(),
+    )
+}

@@ -36,7 +36,7 @@ use std::sync::Arc;
 use diesel::r2d2;
 use thread_local::ThreadLocal;
 
-pub use ahead::ReadAhead;
+pub use ahead::{each_once, ReadAhead};
 pub(crate) use connection::direct;
 use connection::manager;
 pub use connection::{

@@ -16,7 +16,7 @@ use diesel::sqlite::Sqlite;
 
 use super::Found;
 use crate::db::engine::statement::prepared;
-use crate::db::rows::{post_columns, PostRef, PostRow};
+use crate::db::rows::{post_columns, post_named_pg, post_named_sqlite, PostRef, PostRow};
 use crate::domain::Month;
 
 /// An anonymous read a job announces: the browser (its reader hash), the
@@ -44,27 +44,8 @@ pub fn found_at(found: Option<Found>, now: i64) -> Option<Found> {
     found.filter(|found| found.post.published_at <= now)
 }
 
-/// The anonymous reads a chunk reads ahead, each once; `None` when there
-/// are none.
-pub fn to_read_ahead(asked: &[&Asked]) -> Option<Vec<Asked>> {
-    if asked.is_empty() {
-        return None;
-    }
-    // One browser's parallel requests often share a key: each is asked
-    // for once.
-    let mut seen = std::collections::HashSet::with_capacity(asked.len());
-    Some(
-        asked
-            .iter()
-            .filter(|a| seen.insert(**a))
-            .map(|a| (*a).clone())
-            .collect(),
-    )
-}
-
-/// PostgreSQL's read-ahead: per key, the post by its id (the primary key)
-/// or its slug (the live posts' unique index, whose predicate is repeated
-/// so that the generic plan may use it), then the browser's month of opens
+/// PostgreSQL's read-ahead: per key, the post by its id or its slug
+/// (`post_named_pg`), then the browser's month of opens
 /// and its row of marks by their primary keys. Every table is read per key
 /// whatever the statistics say, as the members' read-ahead does (see
 /// `unlocks::read_ahead`): the plan is made once per connection, often on
@@ -77,24 +58,9 @@ const READ_AHEAD: &str = concat!(
            p.*, m.used, m.unlocked, r.read_day
     FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[])
          AS q(reader, month, post_id, slug)
-    CROSS JOIN LATERAL (
-        SELECT * FROM (
-            SELECT ",
-    post_columns!(),
-    "
-            FROM posts p LEFT JOIN users a ON a.id = p.author_id
-            WHERE q.post_id IS NOT NULL AND p.id = q.post_id
-              AND p.status = 'published' AND p.deleted_at IS NULL
-            UNION ALL
-            SELECT ",
-    post_columns!(),
-    "
-            FROM posts p LEFT JOIN users a ON a.id = p.author_id
-            WHERE q.post_id IS NULL AND p.slug = q.slug
-              AND p.status = 'published' AND p.deleted_at IS NULL
-        ) found
-        OFFSET 0
-    ) p
+    CROSS JOIN LATERAL ",
+    post_named_pg!(),
+    " p
     CROSS JOIN LATERAL (
         SELECT COUNT(*) AS used, COALESCE(bool_or(u.post_id = p.id), false) AS unlocked
         FROM anonymous_unlocks u
@@ -131,12 +97,7 @@ const READ_AHEAD_SQLITE: &str = concat!(
 );
 
 /// The rest of `READ_AHEAD_SQLITE`, after its parameter.
-const READ_AHEAD_SQLITE_TAIL: &str = ")) q
-    JOIN posts p
-      ON p.id = COALESCE(q.post_id, (SELECT l.id FROM posts l
-                                     WHERE l.slug = q.slug AND l.deleted_at IS NULL))
-     AND p.status = 'published' AND p.deleted_at IS NULL
-    LEFT JOIN users a ON a.id = p.author_id";
+const READ_AHEAD_SQLITE_TAIL: &str = concat!(")) q JOIN ", post_named_sqlite!());
 
 /// The columns both read-aheads return after their key.
 #[derive(QueryableByName)]

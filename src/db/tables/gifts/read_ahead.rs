@@ -39,23 +39,6 @@ pub fn found_at(found: Option<Found>, now: i64) -> Option<Found> {
     found.filter(|found| found.post.published_at <= now)
 }
 
-/// The gift opens a chunk reads ahead, each once; `None` when there are
-/// none.
-pub fn to_read_ahead(asked: &[&Asked]) -> Option<Vec<Asked>> {
-    if asked.is_empty() {
-        return None;
-    }
-    // One browser's re-opens share a key: each is asked for once.
-    let mut seen = std::collections::HashSet::with_capacity(asked.len());
-    Some(
-        asked
-            .iter()
-            .filter(|a| seen.insert(**a))
-            .map(|a| (*a).clone())
-            .collect(),
-    )
-}
-
 /// PostgreSQL's read-ahead: per key, the gift by its unique token hash,
 /// its post, the post's author and its giver by primary key, and the
 /// reader's row by the readers' primary key, whatever the statistics say.

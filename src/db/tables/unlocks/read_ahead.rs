@@ -9,7 +9,7 @@ use diesel::sqlite::Sqlite;
 
 use super::{Asked, MeterState, PostRef};
 use crate::db::engine::statement::prepared;
-use crate::db::rows::{post_columns, PostRow};
+use crate::db::rows::{post_columns, post_named_pg, post_named_sqlite, PostRow};
 
 /// What the read-ahead found for one session's metered read (the columns
 /// both read-aheads return after their key).
@@ -55,30 +55,10 @@ const READ_AHEAD: &str = concat!(
     CROSS JOIN LATERAL (
         SELECT s.user_id FROM sessions s WHERE s.token_hash = q.token_hash OFFSET 0
     ) s
-    -- The post if it is live and published (whether its time has come is
-    -- the reader's question, asked with the request's clock): by its id
-    -- (the primary key), or by its slug (the live posts' unique index on
-    -- it, whose predicate is repeated so that the generic plan may use it).
-    -- One branch finds nothing for each key: its one-time filter on
-    -- q.post_id skips it.
-    LEFT JOIN LATERAL (
-        SELECT * FROM (
-            SELECT ",
-    post_columns!(),
-    "
-            FROM posts p LEFT JOIN users a ON a.id = p.author_id
-            WHERE q.post_id IS NOT NULL AND p.id = q.post_id
-              AND p.status = 'published' AND p.deleted_at IS NULL
-            UNION ALL
-            SELECT ",
-    post_columns!(),
-    "
-            FROM posts p LEFT JOIN users a ON a.id = p.author_id
-            WHERE q.post_id IS NULL AND p.slug = q.slug
-              AND p.status = 'published' AND p.deleted_at IS NULL
-        ) found
-        OFFSET 0
-    ) p ON true
+    -- The post if it is live and published, by its id or its slug.
+    LEFT JOIN LATERAL ",
+    post_named_pg!(),
+    " p ON true
     -- The month's unlocks (at most FREE_READS rows) read once.
     CROSS JOIN LATERAL (
         SELECT COUNT(*) AS used_before,
@@ -143,13 +123,12 @@ const READ_AHEAD_SQLITE: &str = concat!(
 /// The rest of `READ_AHEAD_SQLITE`, after its parameter. A post asked for
 /// by slug is found by the live posts' unique index, then read as one
 /// asked for by id.
-const READ_AHEAD_SQLITE_TAIL: &str = ")) q
+const READ_AHEAD_SQLITE_TAIL: &str = concat!(
+    ")) q
     JOIN sessions s ON s.token_hash = q.token_hash
-    LEFT JOIN posts p
-           ON p.id = COALESCE(q.post_id, (SELECT l.id FROM posts l
-                                          WHERE l.slug = q.slug AND l.deleted_at IS NULL))
-          AND p.status = 'published' AND p.deleted_at IS NULL
-    LEFT JOIN users a ON a.id = p.author_id";
+    LEFT JOIN ",
+    post_named_sqlite!()
+);
 
 /// The metered reads a chunk reads ahead, each once, by token hash;
 /// `None` when there are none.
