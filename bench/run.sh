@@ -23,6 +23,8 @@
 #                                            # BENCH_POSTS for the insights run
 #   BENCH_MARKDOWN=0 bash bench/run.sh       # skip the pathological Markdown saves
 #   BENCH_SUBSCRIBERS=0 bash bench/run.sh    # skip the newsletter run (100000)
+#   BENCH_WEBHOOKS=0 bash bench/run.sh       # skip the webhooks run (10^4 events
+#                                            # to a slow receiver, then a fast one)
 #   BENCH_INSIGHT_READS=0 bash bench/run.sh  # skip the insights run (10^6 reader
 #                                            # rows, BENCH_INSIGHT_USERS=10000,
 #                                            # over BENCH_POSTS posts)
@@ -50,6 +52,7 @@ subscribers=${BENCH_SUBSCRIBERS:-100000}
 publishing_run=${BENCH_PUBLISHING:-1}
 insight_reads=${BENCH_INSIGHT_READS:-1000000}
 insight_users=${BENCH_INSIGHT_USERS:-10000}
+webhook_events=${BENCH_WEBHOOKS:-10000}
 cores=$(nproc)
 
 need() { command -v "$1" >/dev/null || { apt-get update -qq && apt-get install -y -qq "$2" >/dev/null; }; }
@@ -636,6 +639,73 @@ newsletter() {
   kill "$sink"; wait "$sink" 2>/dev/null || true
 }
 
+# webhooks ROWS BACKEND: $webhook_events events (`member.created`, from
+# `tollgate import-members` run beside the server) for a webhook whose
+# receiver (bench/receiver.py, on the load core) answers each after 2 s:
+# S1 and S2 against their ceilings at rest (W0) and while those deliveries
+# wait (W1). Then the slow webhook is deleted and as many events again go
+# to a receiver that answers at once: the rate they arrive at, from the
+# import's start to the last one answered, beside the newsletter's send rate.
+webhooks() {
+  local rows=$1 backend=$2 admin receiver slow fast file waiting started done_at got
+  new_database "$backend" webhooks
+  taskset -c "$load_core" python3 bench/receiver.py 18960 & pids+=($!)
+  receiver=$!
+  WEBHOOK_ALLOW_HTTP=true WEBHOOK_ALLOW_PRIVATE=true start_tollgate "$db_url" "$work/$backend-webhooks.log"
+  admin=$(register hooksadmin)
+  (cd "$work" && DATABASE_URL=$db_url "$tollgate" set-role hooksadmin admin > /dev/null)
+  prepare_reader hooks
+  ceiling_run "$rows" W0c1
+  wrk_run "$rows" W0s1 "$server_pid" "$base/check_session" -t1 -c64 -H "Cookie: $COOKIE"
+  ceiling_run "$rows" W0c2
+  wrk_run "$rows" W0s2 "$server_pid" "$base" -t1 -c64 -s bench/lua/reread.lua
+  slow=$(curl -s "$base/admin/webhooks" -H "Cookie: $admin" -H 'Content-Type: application/json' \
+    -d '{"url":"http://127.0.0.1:18960/slow","events":["*"]}' | sed -n 's/^{"id":\([0-9]*\).*/\1/p')
+  [ -n "$slow" ] || { echo "could not make the slow webhook" >&2; exit 1; }
+  # The members' files, as an operator's list would be: addresses only.
+  for part in slow fast; do
+    awk -v n="$webhook_events" -v p="$part" 'BEGIN { print "email"; for (i = 1; i <= n; i++) printf "%s%d@example.com\n", p, i }' > "$work/$part.csv"
+  done
+  (cd "$work" && DATABASE_URL=$db_url "$tollgate" import-members slow.csv > /dev/null)
+  # Every event made into a delivery to the slow receiver, few of them done.
+  for _ in $(seq 1 1200); do
+    waiting=$(sql "SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'")
+    [ "$waiting" -ge "$webhook_events" ] && break
+    sleep 0.1
+  done
+  echo "$waiting" > "$rows.waiting"
+  ceiling_run "$rows" W1c1
+  wrk_run "$rows" W1s1 "$server_pid" "$base/check_session" -t1 -c64 -H "Cookie: $COOKIE"
+  ceiling_run "$rows" W1c2
+  wrk_run "$rows" W1s2 "$server_pid" "$base" -t1 -c64 -s bench/lua/reread.lua
+  curl -s -o /dev/null -X DELETE "$base/admin/webhooks/$slow" -H "Cookie: $admin"
+  # The slow attempts still under way end within their 2 s.
+  sleep 2.5
+  got=$(curl -s http://127.0.0.1:18960/count)
+  fast=$(curl -s "$base/admin/webhooks" -H "Cookie: $admin" -H 'Content-Type: application/json' \
+    -d '{"url":"http://127.0.0.1:18960/fast","events":["member.created"]}' | sed -n 's/^{"id":\([0-9]*\).*/\1/p')
+  [ -n "$fast" ] || { echo "could not make the fast webhook" >&2; exit 1; }
+  # From the first event committed (the import commits as it goes).
+  started=$(date +%s%N)
+  (cd "$work" && DATABASE_URL=$db_url "$tollgate" import-members fast.csv > /dev/null)
+  for _ in $(seq 1 6000); do
+    [ "$(curl -s http://127.0.0.1:18960/count)" -ge $((got + webhook_events)) ] && break
+    sleep 0.05
+  done
+  done_at=$(date +%s%N)
+  [ "$(curl -s http://127.0.0.1:18960/count)" -ge $((got + webhook_events)) ] ||
+    echo "warning: the fast receiver got $(($(curl -s http://127.0.0.1:18960/count) - got)) of $webhook_events" >&2
+  # deliveries waiting during W1 | fast: seconds to the last | peak RSS KiB
+  echo "$waiting|$(awk -v a="$started" -v b="$done_at" 'BEGIN { printf "%.1f", (b - a) / 1e9 }')|$(peak_rss_kib "$server_pid")" > "$rows.webhooks"
+  stop_tollgate
+  kill "$receiver"; wait "$receiver" 2>/dev/null || true
+}
+
+# sql QUERY: one value from $db_url's database.
+sql() {
+  if [[ $db_url == postgres* ]]; then psql "$db_url" -tAc "$1"; else sqlite3 "$db_url" "$1"; fi
+}
+
 # insights ROWS BACKEND: `GET /insights` and `GET /insights/posts` over the
 # 30 and the 366 days ending today, on $posts_count posts with
 # $insight_users users and $insight_reads reader rows seeded over those
@@ -718,6 +788,9 @@ for backend in "${backends[@]}"; do
   fi
   if [ "$insight_reads" -gt 0 ] && [ "$posts_count" -gt 0 ]; then
     insights "$work/$backend.insights" "$backend"
+  fi
+  if [ "$webhook_events" -gt 0 ]; then
+    webhooks "$work/$backend.hooks" "$backend"
   fi
   if [ "$seed_users" -gt 0 ]; then
     new_database "$backend" seeded
@@ -999,6 +1072,38 @@ for backend in "${backends[@]}"; do
     echo "| S1 during the send ≥ 0.8 × at rest (× ceiling) | $during1 vs $rest1 | $(ok "$during1 >= 0.8 * $rest1") |"
     echo "| S2 during the send ≥ 0.8 × at rest (× ceiling) | $during2 vs $rest2 | $(ok "$during2 >= 0.8 * $rest2") |"
     echo "| (not a target) peak RSS through the send | $((news_rss / 1024)) MiB | |"
+  fi
+  if [ -f "$work/$backend.hooks.webhooks" ]; then
+    n=$work/$backend.hooks
+    IFS='|' read -r waiting fast_s hooks_rss < "$n.webhooks"
+    echo
+    echo "Webhooks: $webhook_events \`member.created\` events for a receiver that answers each after 2 s; S1 and S2 at rest (W0) and while those deliveries wait (W1), each × its own ceiling measured just before it; then $webhook_events more for a receiver that answers at once:"
+    echo
+    echo "| scenario | req/s | × ceiling | p50 | p99 | server CPU/req | server + PostgreSQL CPU/req | peak RSS |"
+    echo "|---|---|---|---|---|---|---|---|"
+    for s in W0s1 W0s2 W1s1 W1s2; do
+      IFS='|' read -r _ rps p50 p99 cpu rss _ both _ < <(grep "^$s|" "$n")
+      c=$(field "$n" "${s%s?}c${s: -1}|" 2)
+      case $s in W0s1) name="S1 at rest" ;; W0s2) name="S2 at rest" ;; W1s1) name="S1, deliveries waiting" ;; W1s2) name="S2, deliveries waiting" ;; esac
+      echo "| $name | $rps | $(awk -v a="$rps" -v b="$c" 'BEGIN { printf "%.2f", a / b }') | $p50 | $p99 | $cpu µs | $both µs | $((rss / 1024)) MiB |"
+    done
+    ratio() { awk -v a="$(field "$n" "$1s$2|" 2)" -v b="$(field "$n" "$1c$2|" 2)" 'BEGIN { printf "%.3f", a / b }'; }
+    rest1=$(ratio W0 1) rest2=$(ratio W0 2) during1=$(ratio W1 1) during2=$(ratio W1 2)
+    hook_rate=$(awk -v n="$webhook_events" -v s="$fast_s" 'BEGIN { printf "%.0f", n / s }')
+    echo
+    echo "| target | this run | |"
+    echo "|---|---|---|"
+    echo "| deliveries waiting on the slow receiver during W1 | $waiting | |"
+    echo "| S1 with them waiting ≥ 0.9 × at rest (× ceiling) | $during1 vs $rest1 | $(ok "$during1 >= 0.9 * $rest1") |"
+    echo "| S2 with them waiting ≥ 0.9 × at rest (× ceiling) | $during2 vs $rest2 | $(ok "$during2 >= 0.9 * $rest2") |"
+    if [ -f "$work/$backend.news.newsletter" ]; then
+      IFS='|' read -r _ _ send_s _ _ < "$work/$backend.news.newsletter"
+      news_rate=$(awk -v n="$subscribers" -v s="$send_s" 'BEGIN { printf "%.0f", n / s }')
+      echo "| a fast receiver's $webhook_events events ≥ the newsletter's send rate | $hook_rate vs $news_rate a second ($fast_s s) | $(ok "$hook_rate >= $news_rate") |"
+    else
+      echo "| a fast receiver's $webhook_events events (the newsletter was not run to compare) | $hook_rate a second ($fast_s s) | |"
+    fi
+    echo "| (not a target) peak RSS | $((hooks_rss / 1024)) MiB | |"
   fi
   if [ -f "$work/$backend.multi" ]; then
     m=$work/$backend.multi
