@@ -4,6 +4,7 @@
 //! not reach.
 
 mod delivery;
+mod events;
 mod manage;
 
 use reqwest::{Client, StatusCode};
