@@ -4,6 +4,7 @@
 //! not reach.
 
 mod delivery;
+mod edges;
 mod events;
 mod manage;
 
