@@ -278,16 +278,32 @@ async fn stripe_subscription_changes_are_subscription_updated_and_move_the_plan_
     same["data"]["object"]["items"]["data"][0]["current_period_end"] = json!(t + 30 * 86_400);
     deliver_ok(&app, &same).await;
 
-    // It ends: both.
-    let ended = subscription_event("evt_4", "customer.subscription.deleted", t + 3, "sub_1", &customer, "canceled");
-    deliver_ok(&app, &ended).await;
+    // The cancellation taken back, then another price: each is told.
+    let mut resumed = subscription_event("evt_4", "customer.subscription.updated", t + 3, "sub_1", &customer, "active");
+    resumed["data"]["object"]["items"]["data"][0]["current_period_start"] = json!(t);
+    resumed["data"]["object"]["items"]["data"][0]["current_period_end"] = json!(t + 30 * 86_400);
+    deliver_ok(&app, &resumed).await;
     let got = wait_for_type(&receiver, "subscription.updated", 3).await;
-    assert_eq!(got[2]["json"]["data"]["subscription"]["status"], "canceled");
+    let sub = &got[2]["json"]["data"]["subscription"];
+    assert_eq!((&sub["cancel_at_period_end"], &sub["cancel_at"]), (&json!(false), &Value::Null));
+    let mut repriced = resumed.clone();
+    repriced["id"] = json!("evt_5");
+    repriced["created"] = json!(t + 4);
+    repriced["data"]["object"]["items"]["data"][0]["price"]["id"] = json!("price_elsewhere");
+    deliver_ok(&app, &repriced).await;
+    let got = wait_for_type(&receiver, "subscription.updated", 4).await;
+    assert_eq!(got[3]["json"]["data"]["subscription"]["price"], Value::Null, "a price not sold here");
+
+    // It ends: both.
+    let ended = subscription_event("evt_6", "customer.subscription.deleted", t + 5, "sub_1", &customer, "canceled");
+    deliver_ok(&app, &ended).await;
+    let got = wait_for_type(&receiver, "subscription.updated", 5).await;
+    assert_eq!(got[4]["json"]["data"]["subscription"]["status"], "canceled");
     let plan = wait_for_type(&receiver, "member.plan_changed", 2).await;
     assert_eq!((&plan[1]["json"]["data"]["from"], &plan[1]["json"]["data"]["to"]), (&json!("premium"), &json!("free")));
 
     settled(&app).await;
-    assert_eq!(of_type(&receiver, "subscription.updated").await.len(), 3);
+    assert_eq!(of_type(&receiver, "subscription.updated").await.len(), 5);
     assert_eq!(of_type(&receiver, "member.plan_changed").await.len(), 2);
     assert!(receiver.received().await.iter().all(|m| m["verified_with"] == json!([0])));
 }
