@@ -3,6 +3,7 @@
 //! retries on the app's clock, rotation, and the addresses a webhook may
 //! not reach.
 
+mod crash;
 mod delivery;
 mod edges;
 mod events;

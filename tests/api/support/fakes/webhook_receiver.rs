@@ -117,6 +117,17 @@ impl Receiver {
             .expect("the receiver answers");
     }
 
+    /// Records each message from now on at once but answers it only after
+    /// `seconds` (0: at once again).
+    pub async fn hold(&self, seconds: u64) {
+        self.http
+            .post(format!("http://127.0.0.1:{}/_hold", self.port))
+            .json(&json!({ "seconds": seconds }))
+            .send()
+            .await
+            .expect("the receiver answers");
+    }
+
     /// Every message so far.
     pub async fn received(&self) -> Vec<Value> {
         self.http
