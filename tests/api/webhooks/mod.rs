@@ -8,6 +8,7 @@ mod delivery;
 mod edges;
 mod events;
 mod manage;
+mod secrets;
 
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
