@@ -73,29 +73,32 @@ function Deliveries({ hook, onAuthLost }: { hook: Webhook; onAuthLost: OnAuthLos
       {rows.length === 0 ? (
         <p className="hint">{loaded.loading ? "Loading…" : "Nothing sent yet."}</p>
       ) : (
-        <table>
-          <thead>
-            <tr><th>Type</th><th>Status</th><th>Attempts</th><th>Last answer</th><th>Next attempt</th><th>Made</th><th /></tr>
-          </thead>
-          <tbody>
-            {rows.map((d) => (
-              <tr key={d.id} data-testid="webhook-delivery" data-status={d.status}>
-                <td title={d.event_id}>{d.type}</td>
-                <td>{d.status}</td>
-                <td>{d.attempts}</td>
-                <td>{d.last_status ?? d.last_error ?? "—"}</td>
-                <td>{d.next_attempt_at ? when(d.next_attempt_at) : "—"}</td>
-                <td>{when(d.created_at)}</td>
-                <td>
-                  {d.status === "failed" && (
-                    <button type="button" disabled={retrying.busy} data-testid="webhook-delivery-retry"
-                      onClick={() => void retry(d)}>Try again</button>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        // Seven columns: on a phone the table scrolls inside its own box.
+        <div style={{ overflowX: "auto" }}>
+          <table>
+            <thead>
+              <tr><th>Type</th><th>Status</th><th>Attempts</th><th>Last answer</th><th>Next attempt</th><th>Made</th><th /></tr>
+            </thead>
+            <tbody>
+              {rows.map((d) => (
+                <tr key={d.id} data-testid="webhook-delivery" data-status={d.status}>
+                  <td title={d.event_id}>{d.type}</td>
+                  <td>{d.status}</td>
+                  <td>{d.attempts}</td>
+                  <td>{d.last_status ?? d.last_error ?? "—"}</td>
+                  <td>{d.next_attempt_at ? when(d.next_attempt_at) : "—"}</td>
+                  <td>{when(d.created_at)}</td>
+                  <td>
+                    {d.status === "failed" && (
+                      <button type="button" disabled={retrying.busy} data-testid="webhook-delivery-retry"
+                        onClick={() => void retry(d)}>Try again</button>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
       <p>
         <button type="button" onClick={() => void loaded.reload()} disabled={loaded.loading}>Refresh</button>{" "}
@@ -170,7 +173,7 @@ export default function Webhooks({ onAuthLost }: { onAuthLost: OnAuthLost }) {
     <section data-testid="admin-webhooks">
       <h2>Admin · Webhooks</h2>
       {secret && <SecretOnce secret={secret} onDone={() => setSecret(null)} />}
-      <form onSubmit={make} data-testid="webhook-form">
+      <form className="stack" onSubmit={make} data-testid="webhook-form" noValidate>
         <label htmlFor="webhook-url">The receiver's URL (https)</label>
         <input id="webhook-url" data-testid="webhook-url" type="url" required value={url}
           placeholder="https://example.com/hooks/tollgate" onChange={(e) => setUrl(e.target.value)} />
@@ -178,7 +181,7 @@ export default function Webhooks({ onAuthLost }: { onAuthLost: OnAuthLost }) {
         <label htmlFor="webhook-description">What it is for (optional)</label>
         <input id="webhook-description" data-testid="webhook-description" value={description}
           onChange={(e) => setDescription(e.target.value)} />
-        <fieldset data-testid="webhook-events">
+        <fieldset className="stack" data-testid="webhook-events">
           <legend>What it is told</legend>
           <label>
             <input type="checkbox" checked={every} data-testid="webhook-event-all"
@@ -204,7 +207,7 @@ export default function Webhooks({ onAuthLost }: { onAuthLost: OnAuthLost }) {
         {list.data?.webhooks.map((hook) => (
           <li key={hook.id} data-testid="webhook" data-enabled={hook.enabled}>
             <p>
-              <strong>{hook.url}</strong> {hook.description && <span className="hint">— {hook.description}</span>}
+              <strong style={{ overflowWrap: "anywhere" }}>{hook.url}</strong> {hook.description && <span className="hint">— {hook.description}</span>}
               <br />
               <span className="hint">{hook.events.join(", ")} · made {when(hook.created_at)} ·{" "}
                 {hook.enabled ? "enabled" : "disabled"}</span>
