@@ -374,3 +374,34 @@ async fn a_newsletter_sent_is_one_newsletter_sent_with_its_recipients() {
     assert_eq!(of_type(&receiver, "newsletter.sent").await.len(), 2);
 }
 }
+
+backend_test! {
+async fn the_command_line_changes_a_plan_once_each_way_with_source_cli() {
+    let Some((app, _admin, receiver)) = listening(&[], &["member.plan_changed"]).await else { return };
+    app.user("Bea").register().await;
+    let dir = tempfile::tempdir().unwrap();
+    let set_plan = |plan: &str| {
+        let output = crate::support::cli::tollgate_on(dir.path(), &app.database_url, &["set-plan", "Bea", plan]);
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    };
+
+    set_plan("premium");
+    // The same plan again changes nothing, and says nothing.
+    set_plan("premium");
+    set_plan("free");
+
+    let got = wait_for_type(&receiver, "member.plan_changed", 2).await;
+    settled(&app).await;
+    let got = if got.len() == 2 { of_type(&receiver, "member.plan_changed").await } else { got };
+    // Two messages may arrive in either order (docs/webhooks.md).
+    let mut moves: Vec<(&str, &str, &str)> = got
+        .iter()
+        .map(|m| {
+            let data = &m["json"]["data"];
+            (data["from"].as_str().unwrap(), data["to"].as_str().unwrap(), data["source"].as_str().unwrap())
+        })
+        .collect();
+    moves.sort_unstable();
+    assert_eq!(moves, [("free", "premium", "cli"), ("premium", "free", "cli")]);
+}
+}
