@@ -15,6 +15,7 @@ use anyhow::Context;
 
 use std::sync::Arc;
 
+use crate::accounts::members;
 use crate::auth::passkeys::RelyingParty;
 use crate::auth::providers::Providers;
 use crate::auth::{IpLimits, LoginThrottle};
@@ -466,6 +467,24 @@ async fn purge_expired(
             Ok(true) => tracing::info!("analyzed posts: their statistics had fallen behind"),
             Ok(false) => {}
             Err(e) => tracing::warn!(error = %e, "could not check the statistics of posts"),
+        }
+        // Complimentary grants that ran out are reported to webhooks; a job
+        // of its own, in rounds, so that many lapsing at once hold no lock
+        // for long and a failure leaves the purge to do its work.
+        loop {
+            let ended = db::once(&pool, now, |conn, now| {
+                let limit = members::LAPSES_PER_ROUND;
+                Ok::<_, db::Error>(members::end_lapsed_grants(conn, now, limit)?)
+            })
+            .await;
+            match ended {
+                Ok(ended) if ended as i64 == members::LAPSES_PER_ROUND => continue,
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not end the grants that ran out");
+                    break;
+                }
+            }
         }
         let purged = db::once(&pool, now, move |conn, now| {
             Ok::<_, db::Error>(Purged {

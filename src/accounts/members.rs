@@ -1,7 +1,9 @@
 //! What happens to a member, one function each: joining ([`register`]), a
-//! change of plan or of complimentary premium ([`change_plan`]), of role
-//! ([`change_role`]), being disabled or enabled ([`set_disabled`]), and
-//! leaving ([`delete`]).
+//! change of plan or of complimentary premium ([`change_plan`]), one that
+//! ran out by itself ([`end_lapsed_grants`]), of role ([`change_role`]),
+//! being disabled or enabled ([`set_disabled`]), and leaving ([`delete`]);
+//! a change to what else a member shows (an address, the newsletter) is
+//! announced by [`announce_updated`].
 //!
 //! Every caller goes through these: the command line, an admin, a Stripe
 //! event, a way in that makes an account. So each change writes the same
@@ -145,6 +147,57 @@ fn registered(conn: &mut db::Conn, now: i64, user: Option<User>) -> QueryResult<
 /// ends in `sign_in::enter`, and a list's members in `accounts::import`.
 pub fn announce_joined(conn: &mut db::Conn, now: i64, id: i64) -> QueryResult<()> {
     webhooks::record(conn, now, Event::MemberCreated { id })
+}
+
+/// `member.updated` for member `id`, written in the transaction of a change
+/// to what a Member shows besides its plan and role (an address set,
+/// removed or verified; the newsletter taken or left), by the route that
+/// makes it. The webhook reads the member as that transaction leaves them.
+pub fn announce_updated(conn: &mut db::Conn, now: i64, id: i64) -> QueryResult<()> {
+    webhooks::record(conn, now, Event::MemberUpdated { id })
+}
+
+/// Grants ended per transaction by [`end_lapsed_grants`].
+pub const LAPSES_PER_ROUND: i64 = 500;
+
+/// Ends every complimentary grant that has run out by `now`, up to
+/// `limit` of them; how many it ended.
+///
+/// A grant needs nothing to run out: the plan in force is decided from
+/// `premium_until` at each read ([`Plan::in_force`]), and insights counted
+/// its lapse ahead, on its day. What cannot be decided at a read is telling
+/// other systems, so this (run by the purge, on every instance) clears
+/// each lapsed grant's `premium_until`, under the member's row lock, and
+/// records the `member.plan_changed` it made (`source` `grant_ended`, at
+/// the moment it ran out) in the same transaction: the cleared column is
+/// what makes the lapse reported once, however many instances look.
+/// A member whose stored plan is premium lost nothing and is not reported.
+pub fn end_lapsed_grants(conn: &mut db::Conn, now: i64, limit: i64) -> QueryResult<usize> {
+    let mut ended = 0;
+    for id in users::lapsed_grants(conn, now, limit)? {
+        let Some((stored, Some(until))) = users::standing_locked(conn, id)? else {
+            continue;
+        };
+        // Given again or removed since it was listed.
+        if until > now {
+            continue;
+        }
+        users::set_premium_until(conn, id, None)?;
+        ended += 1;
+        if stored == Plan::Premium {
+            continue;
+        }
+        let lapsed = Event::PlanChanged {
+            id,
+            from: Plan::Premium.as_str(),
+            to: Plan::Free.as_str(),
+            source: "grant_ended",
+        };
+        // At `until`: when the member stopped being premium, which is also
+        // the moment the member is shown at.
+        webhooks::record(conn, until, lapsed)?;
+    }
+    Ok(ended)
 }
 
 /// Changes what makes member `id` premium at `now`, as `source` asks;

@@ -35,9 +35,10 @@ struct TwoFactorView {
     passkeys: i64,
 }
 
-/// A Stripe subscription as the webhook events last told it.
+/// A Stripe subscription as the webhook events last told it: the
+/// Subscription object, in the Account and in `subscription.updated`.
 #[derive(Serialize)]
-struct SubscriptionView {
+pub struct SubscriptionView {
     status: String,
     #[serde(serialize_with = "rfc3339::serialize_optional_unix")]
     current_period_end: Option<i64>,
@@ -51,6 +52,23 @@ struct SubscriptionView {
     price: Option<String>,
     #[serde(serialize_with = "rfc3339::serialize_optional_unix")]
     trial_end: Option<i64>,
+}
+
+impl SubscriptionView {
+    /// `row` as shown, its price named by the prices sold, `prices`.
+    pub fn of(row: billing::SubscriptionRow, prices: &[NamedPrice]) -> SubscriptionView {
+        SubscriptionView {
+            price: prices
+                .iter()
+                .find(|price| Some(&price.id) == row.price_id.as_ref())
+                .map(|price| price.name.clone()),
+            status: row.status,
+            current_period_end: row.current_period_end,
+            cancel_at_period_end: row.cancel_at_period_end,
+            cancel_at: row.cancel_at,
+            trial_end: row.trial_end,
+        }
+    }
 }
 
 impl AccountView {
@@ -90,17 +108,7 @@ impl AccountView {
             subscription: billing::subscriptions_of(conn, user_id)?
                 .into_iter()
                 .next()
-                .map(|sub| SubscriptionView {
-                    status: sub.status,
-                    current_period_end: sub.current_period_end,
-                    cancel_at_period_end: sub.cancel_at_period_end,
-                    cancel_at: sub.cancel_at,
-                    price: prices
-                        .iter()
-                        .find(|price| Some(&price.id) == sub.price_id.as_ref())
-                        .map(|price| price.name.clone()),
-                    trial_end: sub.trial_end,
-                }),
+                .map(|sub| SubscriptionView::of(sub, prices)),
         }))
     }
 }

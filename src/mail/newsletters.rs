@@ -41,6 +41,7 @@ use crate::db::{self, posts, Pool};
 use crate::domain::post::Access;
 use crate::domain::Plan;
 use crate::session::token;
+use crate::webhooks::{self, Event};
 
 /// Messages claimed at once. A batch's messages are delivered
 /// [`CONCURRENCY`] at a time within one lease; one that the lease would not
@@ -222,8 +223,15 @@ impl NewsletterSender {
                 break;
             }
         }
-        db::once(&self.pool, self.clock.now(), |conn, _| {
-            Ok::<_, db::Error>(newsletters::finish_done(conn)?)
+        db::once(&self.pool, self.clock.now(), |conn, now| {
+            for (post_id, recipients) in newsletters::finish_done(conn)? {
+                let sent = Event::NewsletterSent {
+                    post_id,
+                    recipients,
+                };
+                webhooks::record(conn, now, sent)?;
+            }
+            Ok::<_, db::Error>(())
         })
         .await?;
         db::idempotent(&self.pool, self.clock.now(), |conn, _| {
@@ -245,7 +253,16 @@ impl NewsletterSender {
         for post_id in due {
             let started = std::time::Instant::now();
             let queued = db::once(&self.pool, now, move |conn, now| {
-                Ok::<_, db::Error>(newsletters::queue(conn, post_id, now)?)
+                let queued = newsletters::queue(conn, post_id, now)?;
+                // Nobody to send to: sent at once.
+                if queued == Some(0) {
+                    let sent = Event::NewsletterSent {
+                        post_id,
+                        recipients: 0,
+                    };
+                    webhooks::record(conn, now, sent)?;
+                }
+                Ok::<_, db::Error>(queued)
             })
             .await?;
             if let Some(recipients) = queued {

@@ -163,6 +163,7 @@ pub async fn edit_account(
     let held = state.clone();
     let view = db::once(&state.pool, state.clock.now(), move |conn, now| {
         if users::set_newsletter(conn, user_id, newsletter)? {
+            members::announce_updated(conn, now, user_id)?;
             let kind = if newsletter {
                 EventKind::NewsletterSubscribed
             } else {

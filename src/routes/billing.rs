@@ -402,8 +402,10 @@ pub async fn stripe_webhook(
     };
     let event = std::sync::Arc::new(event);
     let first = event.clone();
+    let app = state.clone();
     let applied = db::once(&state.pool, now, move |conn, now| {
-        Ok::<_, ApiError>(subscriptions::apply(conn, &first, None, now)?)
+        let prices = app.settings.prices_sold();
+        Ok::<_, ApiError>(subscriptions::apply(conn, &first, None, prices, now)?)
     })
     .await?;
     // Both cases that need Stripe first record nothing until Stripe has
@@ -418,8 +420,11 @@ pub async fn stripe_webhook(
                 .map_err(unavailable)?;
             let fetched = crate::domain::billing::parse_subscription(&object)
                 .map_err(|missing| ApiError::field(missing.0, "is missing or of the wrong type"))?;
+            let app = state.clone();
             db::once(&state.pool, now, move |conn, now| {
-                Ok::<_, ApiError>(subscriptions::apply(conn, &event, Some(&fetched), now)?)
+                let prices = app.settings.prices_sold();
+                let fetched = Some(&fetched);
+                Ok::<_, ApiError>(subscriptions::apply(conn, &event, fetched, prices, now)?)
             })
             .await?
         }

@@ -7,6 +7,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
+use crate::accounts::members;
 use crate::db::{self, events, newsletters, users};
 use crate::domain::gift::is_token_shaped;
 use crate::domain::{EventKind, Requester};
@@ -39,6 +40,7 @@ pub async fn unsubscribe(
     db::once(&state.pool, state.clock.now(), move |conn, now| {
         let user_id = newsletters::token_owner(conn, &token_hash)?.ok_or(ApiError::InvalidToken)?;
         if users::set_newsletter(conn, user_id, false)? {
+            members::announce_updated(conn, now, user_id)?;
             let detail = json!({ "via": "link" });
             let kind = EventKind::NewsletterUnsubscribed;
             events::record(conn, now, user_id, kind, &by, detail)?;

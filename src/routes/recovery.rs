@@ -14,7 +14,7 @@ use super::body::{Fields, JsonObject};
 use super::extract::SignedIn;
 use crate::accounts::notices::{send_notice, send_verification};
 use crate::accounts::view::AccountView;
-use crate::accounts::{by_mail, sign_in, ways_in};
+use crate::accounts::{by_mail, members, sign_in, ways_in};
 use crate::db::email_tokens::{self, Purpose};
 use crate::db::forgot_requests::Asked;
 use crate::db::{self, events, sessions, throttle, users};
@@ -52,6 +52,7 @@ pub async fn set_email(
     let (view, queued) = db::once(&state.pool, state.clock.now(), move |conn, now| {
         let outbox = &app.mail;
         let changed = |conn: &mut db::Conn, to: Option<&Email>| {
+            members::announce_updated(conn, now, user_id)?;
             let detail = serde_json::json!({ "email": to.map(Email::as_str) });
             events::record(conn, now, user_id, EventKind::EmailChanged, &by, detail)
         };
@@ -78,6 +79,9 @@ pub async fn set_email(
                 // The same address, perhaps typed differently: a new
                 // link if it is still unverified, nothing otherwise.
                 users::retype_email(conn, user_id, email)?;
+                if held.email.as_deref() != Some(email.as_str()) {
+                    members::announce_updated(conn, now, user_id)?;
+                }
                 if !held.email_verified {
                     queued = send_verification(outbox, conn, now, user_id, &username, email)?;
                 }
@@ -132,6 +136,7 @@ pub async fn verify_email(
             .ok_or(ApiError::InvalidToken)?;
         match users::mark_verified(conn, user_id, &key) {
             Ok(true) => {
+                members::announce_updated(conn, now, user_id)?;
                 events::record_plain(conn, now, user_id, EventKind::EmailVerified, &by)?;
                 Ok(user_id)
             }
@@ -223,8 +228,9 @@ pub async fn reset_password(
         // resets once; the second gets `400`.
         let (spent_by, key) = email_tokens::spend(conn, &token_hash, Purpose::Reset, now)?
             .ok_or(ApiError::InvalidToken)?;
-        let still_held = users::email_of(conn, spent_by)?
-            .is_some_and(|row| row.email_key.as_deref() == Some(key.as_str()));
+        let held = users::email_of(conn, spent_by)?
+            .filter(|row| row.email_key.as_deref() == Some(key.as_str()));
+        let (still_held, was_verified) = (held.is_some(), held.is_some_and(|r| r.email_verified));
         if spent_by != user_id || !still_held {
             return Err(ApiError::InvalidToken);
         }
@@ -235,7 +241,9 @@ pub async fn reset_password(
         // The link proved the address, unless another account has
         // verified it meanwhile: then the reset still stands and the
         // address stays unverified.
-        users::mark_verified_unless_taken(conn, user_id, &key)?;
+        if users::mark_verified_unless_taken(conn, user_id, &key)? && !was_verified {
+            members::announce_updated(conn, now, user_id)?;
+        }
         sign_in::end_emailed(conn, user_id)?;
         // The sessions this ends are part of the reset: one event.
         events::record_plain(conn, now, user_id, EventKind::PasswordReset, &by)?;

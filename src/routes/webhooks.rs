@@ -169,7 +169,7 @@ pub async fn create(
     };
     let description = sent.description.unwrap_or_default();
     let made = db::once(&state.pool, state.clock.now(), move |conn, now| {
-        if stored::count(conn)? >= MAX_WEBHOOKS {
+        if stored::count_for_insert(conn)? >= MAX_WEBHOOKS {
             return Err(ApiError::field(
                 "webhooks",
                 "at most 20 webhooks; delete one first",

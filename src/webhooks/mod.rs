@@ -29,7 +29,8 @@ pub enum Event<'a> {
     /// `member.deleted`: `{"id"}`.
     MemberDeleted { id: i64 },
     /// `member.plan_changed`: the member, the plan in force before and
-    /// after, and what changed it (`cli`, `admin`, `billing`).
+    /// after, and what changed it (`cli`, `admin`, `billing`, or
+    /// `grant_ended` for complimentary premium that ran out).
     PlanChanged {
         id: i64,
         from: &'a str,
@@ -38,6 +39,14 @@ pub enum Event<'a> {
     },
     /// `post.published`, `post.unpublished`, `post.deleted`.
     Post { kind: PostKind, id: i64 },
+    /// `subscription.updated`: `{"member_id", "subscription"}`, the
+    /// subscription as the Subscription object (JSON) shows it.
+    SubscriptionUpdated {
+        member_id: i64,
+        subscription: &'a serde_json::Value,
+    },
+    /// `newsletter.sent`: `{"post_id", "recipients"}`.
+    NewsletterSent { post_id: i64, recipients: i64 },
 }
 
 /// What happened to a post.
@@ -88,6 +97,23 @@ pub fn record(conn: &mut Conn, now: i64, event: Event<'_>) -> QueryResult<()> {
                 PostKind::Deleted => "post.deleted",
             };
             data = Data::Post { id };
+        }
+        Event::SubscriptionUpdated {
+            member_id,
+            subscription,
+        } => {
+            kind = "subscription.updated";
+            json = serde_json::json!({ "member_id": member_id, "subscription": subscription })
+                .to_string();
+            data = Data::Json(&json);
+        }
+        Event::NewsletterSent {
+            post_id,
+            recipients,
+        } => {
+            kind = "newsletter.sent";
+            json = serde_json::json!({ "post_id": post_id, "recipients": recipients }).to_string();
+            data = Data::Json(&json);
         }
     }
     webhooks::record(conn, &new_event_id(), kind, data, now)

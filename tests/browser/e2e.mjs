@@ -28,6 +28,7 @@ import { providers } from "./providers.mjs";
 import { insights } from "./insights.mjs";
 import { readerWall } from "./reader_wall.mjs";
 import { dataOut } from "./data_out.mjs";
+import { webhooksPage } from "./webhooks.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const SPA_URL = process.env.SPA_URL ?? "http://localhost:5173";
@@ -880,6 +881,7 @@ async function main() {
   // The members' file and the first reader's own data, once that reader has
   // read, subscribed and given a gift.
   await dataOut({ step, until, textOf, expectText, shotsAtWidths, newTab, login, ADMIN_USERNAME, ADMIN_PASSWORD }, { reader: username, password });
+  await webhooksPage({ step, until, textOf, shotsAtWidths, newTab, login, ADMIN_USERNAME, ADMIN_PASSWORD });
 
   // Last: a reader without an account, in a browser of its own; its
   // registration is credited to the wall, after insights have counted.

@@ -9,6 +9,7 @@ import Security from "./components/Security";
 import Editor from "./components/Editor";
 import MyPosts from "./components/MyPosts";
 import Users from "./components/Users";
+import Webhooks from "./components/Webhooks";
 import { managesUsers, readsPostInsights, readsSiteInsights, writesPosts } from "./roles";
 import { BillingAction } from "./components/Billing";
 import { ForgotPassword, ResetPassword, VerifyEmail } from "./components/Recovery";
@@ -372,6 +373,7 @@ export default function App() {
         <Editor key={shown.key} id={shown.id} onClose={() => setView({ name: "mine" })} onAuthLost={onAuthLost} />
       )}
       {shown.name === "users" && <Users me={user.id} onSelfChanged={refreshUser} onAuthLost={onAuthLost} />}
+      {shown.name === "users" && <Webhooks onAuthLost={onAuthLost} />}
       {shown.name === "insights" && (
         // Keyed by the role: a change between author and admin starts the page afresh.
         <Suspense fallback={<p data-testid="insights-loading">Loading insights…</p>}>

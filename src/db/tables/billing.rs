@@ -17,7 +17,7 @@ use crate::domain::billing::{plan_for_status, Change, Event, Subscription, PREMI
 use crate::domain::Plan;
 
 /// A subscription as stored (what `GET /account` shows).
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = billing_subscriptions)]
 pub struct SubscriptionRow {
     pub id: String,
@@ -417,12 +417,32 @@ pub enum Applied {
 
 /// A subscription's event stored: its member, whether their subscriptions
 /// now make them premium, and how it moved monthly recurring revenue
-/// (currency, monthly amount; negative where it fell).
+/// (currency, monthly amount; negative where it fell), and the
+/// subscription as now stored when the event changed what it shows (its
+/// status, price, period, trial or scheduled end).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stored {
     pub user_id: i64,
     pub premium: bool,
     pub revenue: Vec<(String, i64)>,
+    pub changed: Option<SubscriptionRow>,
+}
+
+/// Subscription `id` as stored, if it is.
+fn subscription(conn: &mut Conn, id: &str) -> QueryResult<Option<SubscriptionRow>> {
+    billing_subscriptions::table
+        .find(id)
+        .select(SubscriptionRow::as_select())
+        .unique(conn)
+}
+
+/// Whether `before` and `after` show a subscription alike (the time of the
+/// last change apart).
+fn shown_alike(before: &SubscriptionRow, after: &SubscriptionRow) -> bool {
+    SubscriptionRow {
+        updated_at: after.updated_at,
+        ..before.clone()
+    } == *after
 }
 
 /// Applies `event`. Call it inside [`super::write_transaction`]: its
@@ -772,6 +792,7 @@ fn apply_subscription(
         ),
     );
     let earned_before = earning(conn, &sub.id)?;
+    let shown_before = subscription(conn, &sub.id)?;
     let insert = diesel::insert_into(billing_subscriptions::table)
         .values((billing_subscriptions::id.eq(&sub.id), fields))
         .on_conflict_do_nothing();
@@ -803,10 +824,16 @@ fn apply_subscription(
             .filter(billing_subscriptions::status.eq_any(PREMIUM_STATUSES)),
     ))
     .get_result(conn)?;
+    let shown = subscription(conn, &sub.id)?;
+    let changed = match (&shown_before, shown) {
+        (Some(before), Some(after)) if shown_alike(before, &after) => None,
+        (_, after) => after,
+    };
     Ok(Applied::Stored(Stored {
         user_id,
         premium,
         revenue,
+        changed,
     }))
 }
 

@@ -306,18 +306,22 @@ pub fn retry_at(conn: &mut Conn, post_id: i64, user_id: i64, at: i64) -> QueryRe
         .map(|_| ())
 }
 
-/// Marks `sent` every newsletter under way with no message left pending.
-pub fn finish_done(conn: &mut Conn) -> QueryResult<usize> {
+/// Marks `sent` every newsletter under way with no message left pending;
+/// each one's post and number of recipients. The `UPDATE`'s condition
+/// makes the one transaction that marks it (of any instance) the one that
+/// answers it.
+pub fn finish_done(conn: &mut Conn) -> QueryResult<Vec<(i64, i64)>> {
     let waiting = newsletter_recipients::table
         .filter(newsletter_recipients::post_id.eq(newsletters::post_id))
         .filter(newsletter_recipients::state.eq("pending"));
-    diesel::update(
+    let finished = diesel::update(
         newsletters::table
             .filter(newsletters::status.eq("sending"))
             .filter(diesel::dsl::not(diesel::dsl::exists(waiting))),
     )
     .set(newsletters::status.eq("sent"))
-    .execute(conn)
+    .returning((newsletters::post_id, newsletters::recipients));
+    super::direct!(conn, |c| finished.get_results(c))
 }
 
 /// When the earliest pending message is due, if any is pending.

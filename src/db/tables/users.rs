@@ -185,6 +185,19 @@ pub fn set_newsletter(conn: &mut Conn, id: i64, newsletter: bool) -> QueryResult
     Ok(changed > 0)
 }
 
+/// Up to `limit` users whose complimentary premium ended by `now` and is
+/// still stored, the earliest ended first (by the partial index
+/// `users_grants`, which holds only users with a grant).
+pub fn lapsed_grants(conn: &mut Conn, now: i64, limit: i64) -> QueryResult<Vec<i64>> {
+    users::table
+        .filter(users::premium_until.is_not_null())
+        .filter(users::premium_until.le(now))
+        .order(users::premium_until)
+        .select(users::id)
+        .limit_written(limit)
+        .load(conn)
+}
+
 /// Sets or (`None`) removes a user's complimentary premium.
 pub fn set_premium_until(conn: &mut Conn, id: i64, until: Option<i64>) -> QueryResult<()> {
     diesel::update(users::table.find(id))

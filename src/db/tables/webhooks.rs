@@ -46,8 +46,18 @@ pub struct NewWebhook<'a> {
     pub now: i64,
 }
 
-/// How many webhooks there are.
-pub fn count(conn: &mut Conn) -> QueryResult<i64> {
+/// How many webhooks there are, counted for a caller that adds one in the
+/// same write transaction if they are fewer than the most allowed: no
+/// other transaction adds one between this count and its commit. SQLite's
+/// write lock already runs such transactions one at a time; PostgreSQL's
+/// `READ COMMITTED` would let two of them each count 19 and both insert,
+/// so they take turns on an advisory lock (a row lock cannot hold back a
+/// row that does not exist yet).
+pub fn count_for_insert(conn: &mut Conn) -> QueryResult<i64> {
+    if let DbConnection::Postgres(pg) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext('tollgate:webhooks'))")
+            .execute(pg)?;
+    }
     webhooks::table.count().get_result(conn)
 }
 

@@ -195,7 +195,7 @@ async fn an_event_whose_transaction_fails_half_way_applies_nothing_and_applies_o
     // Everything the event changes, then a failure before the commit (as a
     // crash would leave it): the whole transaction rolls back.
     let failed = write_transaction(&mut conn, |conn| {
-        assert_eq!(apply_event(conn, &event, None, 0)?, Applied::Applied);
+        assert_eq!(apply_event(conn, &event, None, &[], 0)?, Applied::Applied);
         Err::<(), _>(diesel::result::Error::RollbackTransaction)
     });
 
@@ -206,7 +206,7 @@ async fn an_event_whose_transaction_fails_half_way_applies_nothing_and_applies_o
     // Stripe delivers it again: now it applies, once.
     deliver_ok(&app, &body).await;
     assert_eq!(plan(&app, &client).await, "premium");
-    let again = write_transaction(&mut conn, |conn| apply_event(conn, &event, None, 0));
+    let again = write_transaction(&mut conn, |conn| apply_event(conn, &event, None, &[], 0));
     assert_eq!(again.unwrap(), Applied::Replay);
 }
 }

@@ -3,8 +3,12 @@
 //! retries on the app's clock, rotation, and the addresses a webhook may
 //! not reach.
 
+mod crash;
 mod delivery;
+mod edges;
+mod events;
 mod manage;
+mod secrets;
 
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};

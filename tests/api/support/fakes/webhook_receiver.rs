@@ -95,10 +95,34 @@ impl Receiver {
     /// Verify with `secrets` (each alone), answer `status`, and judge
     /// timestamps against a clock `offset` seconds ahead (the app's).
     pub async fn configure(&self, secrets: &[&str], status: u16, offset: i64) {
-        let config = json!({ "secrets": secrets, "status": status, "offset": offset });
+        let config =
+            json!({ "secrets": secrets, "status": status, "offset": offset, "location": null });
         self.http
             .post(format!("http://127.0.0.1:{}/_config", self.port))
             .json(&config)
+            .send()
+            .await
+            .expect("the receiver answers");
+    }
+
+    /// Answers every verified message `status` with `Location: location`.
+    pub async fn redirect(&self, secrets: &[&str], status: u16, location: &str) {
+        let config =
+            json!({ "secrets": secrets, "status": status, "offset": 0, "location": location });
+        self.http
+            .post(format!("http://127.0.0.1:{}/_config", self.port))
+            .json(&config)
+            .send()
+            .await
+            .expect("the receiver answers");
+    }
+
+    /// Records each message from now on at once but answers it only after
+    /// `seconds` (0: at once again).
+    pub async fn hold(&self, seconds: u64) {
+        self.http
+            .post(format!("http://127.0.0.1:{}/_hold", self.port))
+            .json(&json!({ "seconds": seconds }))
             .send()
             .await
             .expect("the receiver answers");
