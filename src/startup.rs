@@ -349,6 +349,11 @@ fn cors(origins: &[String]) -> Cors {
 /// an event after three days, so a month is far beyond any replay.
 const BILLING_EVENTS_KEPT_SECS: i64 = 30 * 86_400;
 
+/// How long a webhook message is kept once every delivery of it has ended
+/// (with them, in the deliveries log): a month, well past the retries'
+/// day and a half, and as long as Stripe keeps its own events.
+const WEBHOOK_EVENTS_KEPT_SECS: i64 = 30 * 86_400;
+
 /// Serves `GET /metrics` on `addr`, apart from the API: its own listener
 /// and one worker, so that a scrape never queues behind API requests and
 /// the API's address never exposes the metrics. The pool gauges are read
@@ -421,6 +426,7 @@ struct Purged {
     paywall_notices: usize,
     anonymous_meters: usize,
     billing_events: usize,
+    webhook_events: usize,
     checkouts: usize,
     email_tokens: usize,
     email_sign_ins: usize,
@@ -430,7 +436,8 @@ struct Purged {
 /// Deletes expired sessions, pending sign-ins, provider sign-ins and emailed sign-ins, stale lockout rows, ended per-IP windows,
 /// events older than EVENT_RETENTION_DAYS, past months' paywall notices
 /// and anonymous meters (and registration walls past their 30 days of
-/// credit), old billing event ids, and refreshes the statistics of posts on
+/// credit), old billing event ids, webhook messages a month after their
+/// deliveries ended, and refreshes the statistics of posts on
 /// PostgreSQL when they have fallen far behind,
 /// every `interval` (and whenever a test moves the clock), so the tables
 /// stay bounded however many logins are abandoned or IPs flood in.
@@ -498,6 +505,7 @@ async fn purge_expired(
                 paywall_notices: paywall_notices::purge_before(conn, month)?,
                 anonymous_meters: anonymous::purge(conn, month, now - CREDIT_SECONDS)?,
                 billing_events: billing::purge_events(conn, now - BILLING_EVENTS_KEPT_SECS)?,
+                webhook_events: db::webhooks::purge_ended(conn, now - WEBHOOK_EVENTS_KEPT_SECS)?,
                 checkouts: billing::purge_checkouts(conn, now)?,
                 email_tokens: email_tokens::purge_expired(conn, now)?,
                 email_sign_ins: email_sign_ins::purge_expired(conn, now)?,

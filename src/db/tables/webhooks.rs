@@ -604,3 +604,21 @@ pub fn next_due(conn: &mut Conn, now: i64) -> QueryResult<Option<i64>> {
         ))
         .get_result(conn)
 }
+
+/// Deletes the events of changes made before `before` whose deliveries
+/// have all ended (succeeded or failed, none pending), and with them (by
+/// the foreign key) those deliveries: the deliveries log keeps what is
+/// still to be tried and what ended since. An event not yet fanned out is
+/// kept for the deliverer, however old.
+pub fn purge_ended(conn: &mut Conn, before: i64) -> QueryResult<usize> {
+    let pending = webhook_deliveries::table
+        .filter(webhook_deliveries::status.eq("pending"))
+        .select(webhook_deliveries::event_seq);
+    diesel::delete(
+        webhook_events::table
+            .filter(webhook_events::at.lt(before))
+            .filter(webhook_events::fanned_out.eq(true))
+            .filter(webhook_events::seq.ne_all(pending)),
+    )
+    .execute(conn)
+}

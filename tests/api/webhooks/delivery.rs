@@ -289,3 +289,49 @@ async fn a_registration_with_an_address_is_one_member_created_that_has_it() {
     assert_eq!(data["email_verified"], false);
 }
 }
+
+/// Polls `sql`'s `n` until it is `want` (the deliverer and the purge run
+/// beside the request that caused their work); the last `n` read.
+async fn settles(app: &TestApp, sql: &str, want: i64) -> i64 {
+    let mut n = crate::support::db::count(app, sql);
+    for _ in 0..100 {
+        if n == want {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        n = crate::support::db::count(app, sql);
+    }
+    n
+}
+
+backend_test! {
+async fn a_month_after_its_deliveries_ended_a_message_is_purged_and_one_still_pending_is_kept() {
+    let Some((app, admin, receiver)) = with_receiver().await else { return };
+    let made = create(&app, &admin, &receiver.url(""), &["member.created"]).await;
+    receiver.configure(&[made["secret"].as_str().unwrap()], 200, 0).await;
+    app.user("Eve").register().await;
+    assert_eq!(receiver.wait_for(1).await.len(), 1);
+    let ended = "SELECT COUNT(*) AS n FROM webhook_deliveries WHERE status = 'succeeded'";
+    assert_eq!(settles(&app, ended, 1).await, 1);
+    // A receiver nothing listens for: its deliveries stay pending, retried.
+    create(&app, &admin, "http://127.0.0.1:9/", &["member.created"]).await;
+    app.user("Fay").register().await;
+    assert_eq!(receiver.wait_for(2).await.len(), 2);
+    assert_eq!(settles(&app, ended, 2).await, 2);
+    let pending = "SELECT COUNT(*) AS n FROM webhook_deliveries WHERE status = 'pending'";
+    assert_eq!(settles(&app, pending, 1).await, 1);
+
+    // A month and a day on: Eve's message, all of whose deliveries ended,
+    // goes with its delivery; Fay's, one still being retried, stays whole.
+    app.advance_clock(31 * 86_400);
+    let messages = "SELECT COUNT(*) AS n FROM webhook_events";
+    assert_eq!(settles(&app, messages, 1).await, 1);
+    let kept = crate::support::db::count(
+        &app,
+        "SELECT COUNT(*) AS n FROM webhook_deliveries d JOIN webhook_events e ON e.seq = d.event_seq
+         WHERE e.data LIKE '%\"Fay\"%'",
+    );
+    assert_eq!(kept, 2);
+    assert_eq!(crate::support::db::count(&app, "SELECT COUNT(*) AS n FROM webhook_deliveries"), 2);
+}
+}
