@@ -20,6 +20,7 @@ import { mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { createHmac, randomBytes } from "node:crypto";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { createRequire } from "node:module";
 
 import { publishing } from "./publishing.mjs";
 import { newsletters } from "./newsletters.mjs";
@@ -39,6 +40,10 @@ const ARTIFACTS = path.resolve(process.env.ARTIFACTS_DIR ?? path.join(here, "../
 const MAIL_DIR = process.env.MAIL_DIR;
 const ADMIN_USERNAME = process.env.E2E_ADMIN_USERNAME;
 const ADMIN_PASSWORD = process.env.E2E_ADMIN_PASSWORD;
+// axe-core, injected into each page the test looks at (from npm, beside playwright-core).
+const AXE_SCRIPT = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
+// WCAG 2.0–2.2, A and AA: target-size (24 × 24 px) is a 2.2 AA rule.
+const AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"];
 const WAIT_MS = 10_000; // any single wait
 const TOTAL_MS = 330_000; // the whole test
 
@@ -228,6 +233,48 @@ function buttonRowProblems() {
   return problems;
 }
 
+/**
+ * Runs in the page: every tap target shown (links, buttons, form
+ * controls) at least 24 × 24 px, as WCAG 2.2 asks (2.5.8). A link inside
+ * a sentence is exempt, as WCAG exempts inline targets.
+ */
+function tapTargetProblems() {
+  const problems = [];
+  const targets = document.querySelectorAll('a[href], button, input:not([type="hidden"]), select, textarea, summary, [role="button"]');
+  for (const el of targets) {
+    if (!el.getClientRects().length || el.closest(".visually-hidden, [aria-hidden=true]")) continue;
+    const style = getComputedStyle(el);
+    if (style.visibility === "hidden") continue;
+    if (el.tagName === "A" && style.display === "inline") {
+      const block = el.parentElement;
+      if (block && block.textContent.trim() !== el.textContent.trim()) continue; // in a sentence
+    }
+    const b = el.getBoundingClientRect();
+    if (b.width < 23.5 || b.height < 23.5) {
+      const name = el.dataset.testid || el.getAttribute("aria-label") || el.textContent.trim().slice(0, 30) || el.tagName.toLowerCase();
+      problems.push(`"${name}" is ${Math.round(b.width)} × ${Math.round(b.height)} px`);
+    }
+  }
+  return problems;
+}
+
+/** Tap targets at least 24 px and no axe-core violation on what `p` shows. */
+async function expectAccessible(p, what) {
+  const width = p.viewportSize().width;
+  const small = await p.evaluate(tapTargetProblems);
+  if (small.length) throw new Error(`${what} at ${width} px: tap targets below 24 px: ${small.join("; ")}`);
+  if (!(await p.evaluate(() => typeof window.axe === "object"))) await p.addScriptTag({ path: AXE_SCRIPT });
+  const violations = await p.evaluate(async (tags) => {
+    const result = await window.axe.run(document, { runOnly: { type: "tag", values: tags }, resultTypes: ["violations"] });
+    // A post's own images are described (or not) by its author, in the
+    // post's Markdown: not the app's to fix.
+    const authors = (v, n) => v.id === "image-alt" && n.target.every((t) => document.querySelector(t)?.closest(".post-html"));
+    for (const v of result.violations) v.nodes = v.nodes.filter((n) => !authors(v, n));
+    return result.violations.filter((v) => v.nodes.length).map((v) => `${v.id} (${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")}): ${v.help}`);
+  }, AXE_TAGS);
+  if (violations.length) throw new Error(`${what} at ${width} px: axe-core: ${violations.join("; ")}`);
+}
+
 async function expectLayoutHolds(p, what) {
   const width = p.viewportSize().width;
   const problems = [...await p.evaluate(layoutProblems), ...await p.evaluate(buttonRowProblems)];
@@ -244,6 +291,7 @@ async function shotsAtWidths(p, name, what) {
   for (const width of [1440, 360]) {
     await p.setViewportSize({ width, height: 900 });
     await expectLayoutHolds(p, what);
+    if (width === 360) await expectAccessible(p, what);
     await shot(p, `${name}-${width}.png`);
   }
   await p.setViewportSize(before);
