@@ -648,6 +648,17 @@ async function main() {
     const tab = await newTab();
     const buyer = `y_${suffix}`;
     await register(tab, buyer, password);
+    // The header's "Upgrade" opens the plans, one step before Stripe: what a
+    // subscriber gets, the prices, and the trial the button starts.
+    await tab.getByTestId("nav-upgrade").click();
+    await tab.getByTestId("subscribe-page").waitFor();
+    if (new URL(tab.url()).pathname !== "/subscribe") throw new Error(`"Upgrade" leads to ${tab.url()}`);
+    await tab.getByTestId("benefits").waitFor();
+    await expectText(tab, "trial", "14 days free, then €5 a month");
+    await expectText(tab, "upgrade", "Start free trial");
+    await expectAbsent(tab, '[data-testid="promotion-code"]', "the plans before asking for a code");
+    await shotsAtWidths(tab, "03c1-plans", "the plans");
+    await tab.setViewportSize({ width: 1100, height: 800 });
     await tab.getByTestId("nav-account").click();
     await tab.locator('[data-testid="subscription"][data-status="none"]').waitFor();
     await expectText(tab, "account-offer", "Premium: €5 a month, or €50 a year (save 17%).");
