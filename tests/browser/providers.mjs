@@ -216,12 +216,13 @@ export async function providers(t, { suffix, password, SPA_URL, API_URL }) {
     await shot(q, "oidc-09-linked.png");
 
     await q.getByTestId("logout").click();
+    // Logged out, the front page; a sign-in from there comes back to it.
+    await backAt(q, "/");
     await q.getByTestId("login-provider-corp").click();
     await atTheProvider(q, linkerSub);
-    // Logged out on the security page (the address it came back to): back there.
-    await backAt(q, "/account/security");
+    await backAt(q, "/");
     await expectText(q, "current-user", linker);
-    await q.getByTestId("security").waitFor();
+    await q.getByTestId("post-list").waitFor();
     await q.context().close();
   });
 }

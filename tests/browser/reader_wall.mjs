@@ -85,7 +85,7 @@ export async function readerWall(t, { suffix, password }) {
       // Described for search engines as a paywalled article, its body the part behind the meter.
       const markup = await articleMarkup(reader);
       const part = markup.hasPart ?? {};
-      if (markup["@context"] !== "https://schema.org" || markup["@type"] !== "Article" || markup.headline !== titles[id]
+      if (markup["@context"] !== "https://schema.org" || markup["@type"] !== "NewsArticle" || markup.headline !== titles[id]
           || !markup.datePublished || markup.isAccessibleForFree !== false
           || part["@type"] !== "WebPageElement" || part.isAccessibleForFree !== false || !part.cssSelector) {
         throw new Error(`the post's markup: ${JSON.stringify(markup)}`);
@@ -131,7 +131,7 @@ export async function readerWall(t, { suffix, password }) {
     // Walled, the page still describes the article, and marks no part of
     // it: the body is not on the page (a selector must match what it marks).
     const markup = await articleMarkup(reader);
-    if (markup["@type"] !== "Article" || markup.headline !== titles[walled] || !markup.datePublished
+    if (markup["@type"] !== "NewsArticle" || markup.headline !== titles[walled] || !markup.datePublished
         || markup.isAccessibleForFree !== false || "hasPart" in markup) {
       throw new Error(`the walled post's markup: ${JSON.stringify(markup)}`);
     }

@@ -88,6 +88,9 @@ fi
 say "building the SPA (VITE_API_URL=$API_URL)"
 (cd "$SPA_DIR" && VITE_API_URL="$API_URL" timeout 120 npm run build --silent -- --logLevel warn)
 
+say "checking a reader's first-load JavaScript (tests/browser/bundle-size.mjs)"
+node "$TEST_DIR/bundle-size.mjs" "$SPA_DIR/dist" 70 || die "a reader's first load is over its budget"
+
 say "cargo build --bin tollgate"
 # Built with the ceiling example beside it so that dev-dependencies take
 # part in resolving features, as under `cargo test`: the binary the suite

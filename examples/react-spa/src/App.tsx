@@ -1,67 +1,36 @@
-import { lazy, Suspense, useCallback, useEffect, useState, type ComponentType } from "react";
-import { asApiError, call, client, providerSignInError, type OnAuthLost, type User } from "./api/client";
-import AuthForm from "./components/AuthForm";
-import PostList, { type Summary } from "./components/PostList";
+import { lazy, Suspense, useCallback, useEffect, useRef, useState, type ReactNode } from "react";
+import { asApiError, call, client, providerSignInError, type OnAuthLost, type ProviderSignInError, type User } from "./api/client";
+import PostList from "./components/PostList";
 import PostView from "./components/PostView";
-import Sessions from "./components/Sessions";
-import Account from "./components/Account";
-import Security from "./components/Security";
-import Editor from "./components/Editor";
-import MyPosts from "./components/MyPosts";
-import Users from "./components/Users";
-import Webhooks from "./components/Webhooks";
 import { managesUsers, readsPostInsights, readsSiteInsights, writesPosts } from "./roles";
-import { BillingAction } from "./components/Billing";
-import { ForgotPassword, ResetPassword, VerifyEmail } from "./components/Recovery";
-import { EmailLinkPage, EmailSignInForm } from "./components/EmailSignIn";
-import { GiftPage, MyGifts, giftToken } from "./components/Gifts";
-import SecondStep from "./components/SecondStep";
-import UnsubscribePage from "./components/Unsubscribe";
-import FrontPage from "./components/FrontPage";
 import { PUBLICATION } from "./publication";
-import { SIGN_IN_ERRORS } from "./components/Providers";
+import { Link, navigate, postSlug, useLocation, useTitle } from "./router";
+import { Skeleton } from "./components/Skeleton";
 
-// Insights and its chart library load when the page is first opened: readers never download them.
+// What a reader never needs is loaded when first opened: the publishing
+// pages, the account's pages, insights and its chart library, the pages
+// emailed links open, the second sign-in step. The sign-in forms too: a
+// signed-in reader never needs them, and a visitor's arrive with the
+// latest posts.
+const SignedOut = lazy(() => import("./components/SignedOut"));
+const Sessions = lazy(() => import("./components/Sessions"));
+const Account = lazy(() => import("./components/Account"));
+const Security = lazy(() => import("./components/Security"));
+const Editor = lazy(() => import("./components/Editor"));
+const MyPosts = lazy(() => import("./components/MyPosts"));
+const Users = lazy(() => import("./components/Users"));
+const Webhooks = lazy(() => import("./components/Webhooks"));
 const Insights = lazy(() => import("./components/Insights"));
-
-/**
- * What the app shows below the header. An editor's `key` is new each time
- * one is opened, so "New post" always starts from an empty form.
- */
-type View =
-  | { name: "posts" | "sessions" | "account" | "security" | "mine" | "users" | "insights" }
-  | { name: "post"; id: number; summary?: Summary }
-  | { name: "editor"; id: number | null; key: number };
-
-let editors = 0;
-const editorView = (id: number | null): View => ({ name: "editor", id, key: (editors += 1) });
-
-// Where Stripe sends the browser back (APP_URL/billing/success, /cancel,
-// and /account from the portal): a note, then the app as usual. Where a
-// provider sign-in sends it back: the page it started from (/account,
-// /account/security), or APP_URL/login?error=<code> when it failed, shown
-// on the login form (or, signed in, as a note on the security page, where
-// linking starts).
-function landing(): { view: "posts" | "account" | "security"; note: Note | null; signInError: string | null } {
-  const path = window.location.pathname;
-  if (path === "/login") {
-    const code = providerSignInError(window.location.search);
-    return { view: code ? "security" : "posts", note: null, signInError: code && SIGN_IN_ERRORS[code] };
-  }
-  const page = landingPage(path);
-  return { ...page, signInError: null };
-}
+const Subscribe = lazy(() => import("./components/Subscribe"));
+const UnsubscribePage = lazy(() => import("./components/Unsubscribe"));
+const VerifyEmail = lazy(() => import("./components/Recovery").then((m) => ({ default: m.VerifyEmail })));
+const ResetPassword = lazy(() => import("./components/Recovery").then((m) => ({ default: m.ResetPassword })));
+const EmailLinkPage = lazy(() => import("./components/EmailSignIn").then((m) => ({ default: m.EmailLinkPage })));
+const GiftPage = lazy(() => import("./components/Gifts").then((m) => ({ default: m.GiftPage })));
+const MyGifts = lazy(() => import("./components/Gifts").then((m) => ({ default: m.MyGifts })));
 
 /** A note shown once, on landing: the checkout's outcome. */
 type Note = "checkout-done" | "checkout-cancelled";
-
-function landingPage(path: string): { view: "posts" | "account" | "security"; note: Note | null } {
-  if (path === "/billing/success") return { view: "account", note: "checkout-done" };
-  if (path === "/billing/cancel") return { view: "posts", note: "checkout-cancelled" };
-  if (path === "/account") return { view: "account", note: null };
-  if (path === "/account/security") return { view: "security", note: null };
-  return { view: "posts", note: null };
-}
 
 /** The words of a landing note, for a user on `plan`. */
 function noteText(note: Note, plan: User["plan"]): string {
@@ -76,39 +45,109 @@ function noteText(note: Note, plan: User["plan"]): string {
 // pending sign-in, which only the second step accepts.
 const SECOND_STEP_PATH = "/login/two-factor";
 
-// The pages an emailed link opens ({APP_URL}/verify-email?token=…,
-// {APP_URL}/reset-password?token=…, {APP_URL}/login/email?token=…, and a
-// newsletter's {APP_URL}/unsubscribe?token=…): shown whether or not anyone
-// is logged in.
-const LINK_PAGES: Record<string, ComponentType | undefined> = {
-  "/verify-email": VerifyEmail,
-  "/reset-password": ResetPassword,
-  "/login/email": EmailLinkPage,
-  "/unsubscribe": UnsubscribePage,
+// Where Stripe sends the browser back (APP_URL/billing/success, /cancel)
+// and where a provider sign-in that failed lands (APP_URL/login?error=<code>):
+// said once, as the address becomes the page's own, so a reload or Back
+// does not say it again.
+function landing(): { note: Note | null; signInError: ProviderSignInError | null } {
+  const { pathname, search } = window.location;
+  if (pathname === "/billing/success") {
+    window.history.replaceState(null, "", "/account");
+    return { note: "checkout-done", signInError: null };
+  }
+  if (pathname === "/billing/cancel") {
+    window.history.replaceState(null, "", "/");
+    return { note: "checkout-cancelled", signInError: null };
+  }
+  if (pathname === "/login") {
+    const code = providerSignInError(search);
+    if (code) window.history.replaceState(null, "", "/");
+    return { note: null, signInError: code };
+  }
+  return { note: null, signInError: null };
+}
+
+/** A page's frame while its code arrives. */
+const loading = <Skeleton lines={4} />;
+
+/** The pages an emailed link opens: shown whether or not anyone is signed in. */
+function linkPage(path: string): ReactNode {
+  if (path === "/verify-email") return <VerifyEmail />;
+  if (path === "/reset-password") return <ResetPassword />;
+  if (path === "/login/email") return <EmailLinkPage />;
+  if (path === "/unsubscribe") return <UnsubscribePage />;
+  const gift = /^\/gift\/([^/]+)$/.exec(path)?.[1];
+  if (gift) {
+    try {
+      return <GiftPage token={decodeURIComponent(gift)} />;
+    } catch {
+      return null; // malformed escapes: no gift
+    }
+  }
+  return null;
+}
+
+/** The page an address names, for a signed-in reader. */
+type Page =
+  | { name: "posts" | "account" | "security" | "sessions" | "mine" | "users" | "insights" | "subscribe" | "missing" }
+  | { name: "post"; slug: string }
+  | { name: "editor"; id: number | null };
+
+function pageAt(path: string): Page {
+  const slug = postSlug(path);
+  if (slug) return { name: "post", slug };
+  const editing = /^\/write\/(\d+)$/.exec(path)?.[1];
+  if (editing) return { name: "editor", id: Number(editing) };
+  const fixed: Record<string, Page["name"]> = {
+    "/": "posts", "/account": "account", "/account/security": "security", "/account/sessions": "sessions",
+    "/write": "mine", "/write/new": "editor", "/admin/users": "users", "/insights": "insights", "/subscribe": "subscribe",
+  };
+  const name = fixed[path.replace(/(.)\/$/, "$1")] ?? "missing";
+  return name === "editor" ? { name, id: null } : ({ name } as Page);
+}
+
+const TITLES: Partial<Record<Page["name"], string>> = {
+  account: "Your account", security: "Account security", sessions: "Sessions", mine: "Posts",
+  users: "Users", insights: "Insights", subscribe: "Subscribe", missing: "Page not found",
+};
+
+const LINK_TITLES: Record<string, string | undefined> = {
+  "/verify-email": "Confirm your email", "/reset-password": "Choose a new password", "/login/email": "Sign in",
+  "/unsubscribe": "Newsletters", [SECOND_STEP_PATH]: "Sign in",
 };
 
 export default function App() {
-  // undefined: still asking the server; null: logged out; object: the User.
+  // undefined: still asking the server; null: signed out; object: the User.
   const [user, setUser] = useState<User | null | undefined>(undefined);
   const [first] = useState(landing);
-  const [view, setView] = useState<View>({ name: first.view });
   const [note, setNote] = useState(first.note);
   const [startupError, setStartupError] = useState<string | null>(null);
-  const [forgot, setForgot] = useState(false);
-  const [byEmail, setByEmail] = useState(false);
-  // Logged out: the register form instead of the login form (at first too
-  // when a link says so: {APP_URL}/?join, the gift page's invitation).
-  const [joining, setJoining] = useState(() => new URLSearchParams(window.location.search).has("join"));
-  // Signed out: the post a reader opened from the front page, read without
-  // an account (or walled); signing in from its page goes back to it.
-  const [reading, setReading] = useState<{ id: number; summary: Summary } | null>(null);
-  // The login form has turned into a sign-in's second step.
-  const [inSecondStep, setInSecondStep] = useState(false);
-  const [signInError, setSignInError] = useState(first.signInError);
-  const [secondStep, setSecondStep] = useState(window.location.pathname === SECOND_STEP_PATH);
-  const LinkPage = LINK_PAGES[window.location.pathname];
-  // {APP_URL}/gift/<token>: a gifted post, readable signed in or not.
-  const gift = giftToken(window.location.pathname);
+  const [signInError, setSignInError] = useState<string | null>(null);
+  // Signed in, a provider's failure came from linking one, which starts on
+  // the security page: its note is shown there.
+  const landedSignedIn = useRef<boolean | null>(null);
+  useEffect(() => {
+    if (user === undefined || landedSignedIn.current !== null) return;
+    landedSignedIn.current = user !== null;
+    if (user && first.signInError) navigate("/account/security", { replace: true });
+  }, [user, first]);
+  // A provider's failed sign-in, in words (loaded only when there is one).
+  useEffect(() => {
+    const code = first.signInError;
+    if (code) import("./signInErrors").then((m) => setSignInError(m.SIGN_IN_ERRORS[code]));
+  }, [first]);
+  // "New post" always starts from an empty form, even on the editor's own address.
+  const [editorKey, setEditorKey] = useState(0);
+  const { path } = useLocation();
+
+  // A landing note belongs to the page it landed on: gone once the reader moves on.
+  const landedAt = useRef(path);
+  useEffect(() => {
+    if (path !== landedAt.current) {
+      landedAt.current = path;
+      setNote(null);
+    }
+  }, [path]);
 
   // Who am I? The cookie is HttpOnly, so only the server can tell.
   useEffect(() => {
@@ -121,24 +160,16 @@ export default function App() {
       });
   }, []);
 
-  // What one user was told is theirs alone: a sign-in, like a logout,
-  // starts from no note and no sign-in error. A sign-in from a post's page
-  // (its wall) lands back on that post, which the account now reads: the
-  // posts the browser opened this month joined the account's meter.
+  // A sign-in stays on the page it was made from: a post read past its
+  // wall (the posts the browser opened this month joined the account's
+  // meter), a page of the account. The front page's forms, at /login and
+  // /join, lead to the posts.
   const loggedIn = useCallback((u: User) => {
     setUser(u);
-    setView(reading ? { name: "post", ...reading } : { name: "posts" });
-    setReading(null);
     setNote(null);
     setSignInError(null);
-    setInSecondStep(false);
-  }, [reading]);
-
-  // A failed provider sign-in, or the way back from Stripe, is said once:
-  // a reload does not say it again.
-  useEffect(() => {
-    const path = window.location.pathname;
-    if (path === "/login" || path.startsWith("/billing/")) window.history.replaceState(null, "", "/");
+    const at = window.location.pathname;
+    if (at === "/login" || at === "/join" || at === SECOND_STEP_PATH) navigate("/", { replace: true });
   }, []);
 
   // Back from Checkout, the plan changes when Stripe's event reaches the
@@ -155,18 +186,10 @@ export default function App() {
     return () => window.clearInterval(timer);
   }, [waitingForPlan]);
 
-  /** Leaves the provider's second step, for the app (signed in) or the login form. */
-  const endSecondStep = useCallback((reason: string | null) => {
-    window.history.replaceState(null, "", "/");
-    setSecondStep(false);
-    setSignInError(reason);
-  }, []);
-
-  // Any 401 while logged in means the session ended elsewhere (expired,
-  // revoked from another device): go back to the login form. A 403
-  // forbidden means the role changed meanwhile (an admin's change holds at
-  // once): ask who we are again, so the navigation offers what the role
-  // allows now.
+  // Any 401 while signed in means the session ended elsewhere (expired,
+  // revoked from another device): back to the login form. A 403 forbidden
+  // means the role changed meanwhile (an admin's change holds at once): ask
+  // who we are again, so the navigation offers what the role allows now.
   const refreshUser = useCallback(() => {
     call(client.GET("/check_session"))
       .then(setUser)
@@ -192,39 +215,42 @@ export default function App() {
     setUser(null);
     setNote(null);
     setSignInError(null);
-    setJoining(false);
-    setReading(null);
-    setView({ name: "posts" });
+    navigate("/");
   }
 
-  if (LinkPage) {
-    return (
-      <main className="app">
-        <h1 className="publication">{PUBLICATION}</h1>
-        <LinkPage />
-      </main>
-    );
-  }
+  const page = pageAt(path);
+  const screenTitle =
+    LINK_TITLES[path] ?? (path.startsWith("/gift/") ? "A gift for you" : null) ??
+    (user === null ? (path === "/join" ? "Create an account" : path === "/login" ? "Log in" : null) : TITLES[page.name]);
+  // A post's page names itself once it knows its title.
+  useTitle(page.name === "post" ? false : screenTitle);
 
-  if (gift) {
+  const link = linkPage(path);
+  if (link) {
     return (
       <main className="app">
-        <h1 className="publication">{PUBLICATION}</h1>
-        <GiftPage token={gift} />
+        <p className="publication"><Link href="/">{PUBLICATION}</Link></p>
+        <Suspense fallback={loading}>{link}</Suspense>
       </main>
     );
   }
 
   if (user === undefined) {
-    return <main className="app"><p data-testid="loading">Loading…</p></main>;
+    return (
+      <main className="app" aria-busy="true">
+        <p className="publication">{PUBLICATION}</p>
+        {/* What the address shows is already on its way (src/early.ts). */}
+        <Skeleton lines={6} testid="loading" />
+      </main>
+    );
   }
 
-  if (user === null && reading) {
+  if (user === null && page.name === "post") {
     return (
       <main className="app">
-        <h1 className="publication">{PUBLICATION}</h1>
-        <PostView id={reading.id} summary={reading.summary} premium={false} staff={false}
-          onBack={() => setReading(null)} onSignedIn={loggedIn} />
+        <p className="publication"><Link href="/">{PUBLICATION}</Link></p>
+        {/* Keyed by who reads: signing in on a wall opens the post afresh, as the account. */}
+        <PostView key={`${page.slug}:anyone`} slug={page.slug} premium={false} staff={false} onSignedIn={loggedIn} />
       </main>
     );
   }
@@ -232,49 +258,10 @@ export default function App() {
   if (user === null) {
     return (
       <main className="app">
-        <FrontPage onOpen={(id, summary) => setReading({ id, summary })}>
-          {startupError && <p className="error" data-testid="startup-error">{startupError}</p>}
-          {secondStep ? (
-            <SecondStep methods={["totp", "recovery_code"]} intro="Your provider has signed you in."
-              onSuccess={(u) => {
-                endSecondStep(null);
-                loggedIn(u);
-              }}
-              // The pending sign-in lasts 5 minutes; then it is the provider again.
-              onRestart={(reason) => endSecondStep(reason && "The sign-in timed out after 5 minutes. Please sign in again.")} />
-          ) : forgot ? (
-            <ForgotPassword onCancel={() => setForgot(false)} />
-          ) : byEmail ? (
-            <EmailSignInForm onCancel={() => setByEmail(false)} onSuccess={(u) => {
-              setByEmail(false);
-              loggedIn(u);
-            }} />
-          ) : joining ? (
-            // One form at a time: a newcomer's, with the way back.
-            <>
-              <AuthForm kind="register" onSuccess={loggedIn} />
-              <p className="switch">
-                Already have an account?{" "}
-                <button className="link" data-testid="show-login" onClick={() => setJoining(false)}>Log in</button>
-              </p>
-            </>
-          ) : (
-            <>
-              {/* Keyed by the message, so a new one shows even after the form was used. */}
-              <AuthForm key={signInError ?? ""} kind="login" onSuccess={loggedIn} onForgot={() => setForgot(true)}
-                onEmail={() => setByEmail(true)} problem={signInError} onSecondStep={setInSecondStep} />
-              {/* Not beside a sign-in's second step: that person has an account. */}
-              {!inSecondStep && (
-                <p className="switch">
-                  New here?{" "}
-                  <button className="link" data-testid="show-register" onClick={() => setJoining(true)}>
-                    Create an account
-                  </button>
-                </p>
-              )}
-            </>
-          )}
-        </FrontPage>
+        <Suspense fallback={<Skeleton lines={6} testid="loading" />}>
+          <SignedOut startupError={startupError} signInError={signInError} onSignInError={setSignInError}
+            onSignedIn={loggedIn} />
+        </Suspense>
       </main>
     );
   }
@@ -282,31 +269,34 @@ export default function App() {
   const writer = writesPosts(user.role);
   const admin = managesUsers(user.role);
   const insights = readsPostInsights(user.role);
-  // A page the role no longer allows (after a change by an admin) falls back to the blog.
-  const shown: View =
-    (!writer && (view.name === "mine" || view.name === "editor")) || (!admin && view.name === "users") ||
-    (!insights && view.name === "insights")
-      ? { name: "posts" }
-      : view;
-  const inAccount = shown.name === "account" || shown.name === "security" || shown.name === "sessions";
+  // A page the role does not allow (or no longer allows, after a change by an admin) is not found.
+  const allowed =
+    ((page.name === "mine" || page.name === "editor") && !writer) || (page.name === "users" && !admin) ||
+    (page.name === "insights" && !insights)
+      ? ({ name: "missing" } as Page)
+      : page;
+  const inAccount = allowed.name === "account" || allowed.name === "security" || allowed.name === "sessions";
+  const current = (on: boolean) => (on ? { className: "active", "aria-current": "page" as const } : {});
 
   return (
     <main className="app">
       <header className="bar">
-        {/* The short name: the header is one row down to 360 px. */}
-        <h1>tollgate</h1>
-        <nav>
-          <button className={shown.name === "posts" || shown.name === "post" ? "active" : ""} data-testid="nav-posts"
-            onClick={() => setView({ name: "posts" })}>Posts</button>
-          <button className={inAccount ? "active" : ""} data-testid="nav-account"
-            onClick={() => setView({ name: "account" })}>Account</button>
+        <p className="brand"><Link href="/" data-testid="brand">{PUBLICATION}</Link></p>
+        <nav aria-label="Main">
+          <Link {...current(allowed.name === "posts" || allowed.name === "post")} data-testid="nav-posts" href="/">Posts</Link>
+          <Link {...current(inAccount)} data-testid="nav-account" href="/account">Account</Link>
         </nav>
         <span className="who" title={`Signed in as ${user.username} (${user.plan})`}>
           <span className="visually-hidden">Signed in as </span>
           <strong data-testid="current-user">{user.username}</strong>{" "}
           <span className="plan" data-testid="current-plan">{user.plan}</span>
         </span>
-        <BillingAction plan={user.plan} staff={writer} compact />
+        {/* Free readers: the plans, one step before Stripe. */}
+        {user.plan === "free" && !writer && (
+          <span className="billing">
+            <Link className="pill" data-testid="nav-upgrade" href="/subscribe">Upgrade</Link>
+          </span>
+        )}
         <button className="logout" data-testid="logout" onClick={logout}>Log out</button>
       </header>
       {writer && (
@@ -315,23 +305,21 @@ export default function App() {
           {/* Staff read unmetered whatever their plan: their role says what they are. */}
           <span className="role" data-testid="current-role">{user.role}</span>
           {/* The editor belongs to the list it opens from; "New post" is an action, never a place. */}
-          <button className={shown.name === "mine" || shown.name === "editor" ? "active" : ""}
-            data-testid="nav-mine" onClick={() => setView({ name: "mine" })}>{admin ? "All posts" : "My posts"}</button>
+          <Link {...current(allowed.name === "mine" || allowed.name === "editor")} data-testid="nav-mine" href="/write">
+            {admin ? "All posts" : "My posts"}
+          </Link>
           {/* Beside the posts it counts: an author's own, an admin's every post and the whole site. */}
           {insights && (
-            <button className={shown.name === "insights" ? "active" : ""} data-testid="nav-insights"
-              onClick={() => setView({ name: "insights" })}>Insights</button>
+            <Link {...current(allowed.name === "insights")} data-testid="nav-insights" href="/insights">Insights</Link>
           )}
-          <button data-testid="nav-new-post" onClick={() => setView(editorView(null))}>New post</button>
-          {admin && (
-            <button className={shown.name === "users" ? "active" : ""} data-testid="nav-users"
-              onClick={() => setView({ name: "users" })}>Users</button>
-          )}
+          <Link data-testid="nav-new-post" href="/write/new" onClick={() => setEditorKey((k) => k + 1)}>New post</Link>
+          {admin && <Link {...current(allowed.name === "users")} data-testid="nav-users" href="/admin/users">Users</Link>}
         </nav>
       )}
       {note && (
         <p className="note" role="status" data-testid="billing-note" data-note={note}>
-          {noteText(note, user.plan)} <button className="link" onClick={() => setNote(null)}>Dismiss</button>
+          {noteText(note, user.plan)}{" "}
+          <button className="link" onClick={() => setNote(null)}>Dismiss</button>
         </p>
       )}
       {signInError && (
@@ -342,43 +330,44 @@ export default function App() {
         </p>
       )}
 
-      {shown.name === "posts" && (
-        <PostList staff={writer} onOpen={(id, summary) => setView({ name: "post", id, summary })}
-          onAuthLost={onAuthLost} />
-      )}
-      {shown.name === "post" && (
-        <PostView id={shown.id} summary={shown.summary} premium={user.plan === "premium"} staff={writer}
-          onBack={() => setView({ name: "posts" })}
+      {allowed.name === "posts" && <PostList staff={writer} onAuthLost={onAuthLost} />}
+      {allowed.name === "post" && (
+        <PostView key={`${allowed.slug}:${user.id}`} slug={allowed.slug} premium={user.plan === "premium"} staff={writer}
           onAuthLost={onAuthLost} />
       )}
       {inAccount && (
         // The account area's own pages: the header stays one row, down to a phone's 360 px.
         <nav className="tabs" aria-label="Account pages" data-testid="account-tabs">
-          <button className={shown.name === "account" ? "active" : ""} aria-current={shown.name === "account" ? "page" : undefined}
-            data-testid="nav-account-details" onClick={() => setView({ name: "account" })}>Plan and email</button>
-          <button className={shown.name === "security" ? "active" : ""} aria-current={shown.name === "security" ? "page" : undefined}
-            data-testid="nav-security" onClick={() => setView({ name: "security" })}>Account security</button>
-          <button className={shown.name === "sessions" ? "active" : ""} aria-current={shown.name === "sessions" ? "page" : undefined}
-            data-testid="nav-sessions" onClick={() => setView({ name: "sessions" })}>Sessions</button>
+          <Link {...current(allowed.name === "account")} data-testid="nav-account-details" href="/account">Plan and email</Link>
+          <Link {...current(allowed.name === "security")} data-testid="nav-security" href="/account/security">Account security</Link>
+          <Link {...current(allowed.name === "sessions")} data-testid="nav-sessions" href="/account/sessions">Sessions</Link>
         </nav>
       )}
-      {shown.name === "sessions" && <Sessions onAuthLost={onAuthLost} />}
-      {shown.name === "account" && <Account onAuthLost={onAuthLost} />}
-      {shown.name === "account" && user.plan === "premium" && <MyGifts onAuthLost={onAuthLost} />}
-      {shown.name === "security" && <Security onAuthLost={onAuthLost} />}
-      {shown.name === "mine" && (
-        <MyPosts everyone={admin} onOpen={(id) => setView(editorView(id))} onAuthLost={onAuthLost} />
-      )}
-      {shown.name === "editor" && (
-        <Editor key={shown.key} id={shown.id} onClose={() => setView({ name: "mine" })} onAuthLost={onAuthLost} />
-      )}
-      {shown.name === "users" && <Users me={user.id} onSelfChanged={refreshUser} onAuthLost={onAuthLost} />}
-      {shown.name === "users" && <Webhooks onAuthLost={onAuthLost} />}
-      {shown.name === "insights" && (
-        // Keyed by the role: a change between author and admin starts the page afresh.
-        <Suspense fallback={<p data-testid="insights-loading">Loading insights…</p>}>
+      <Suspense fallback={loading}>
+        {allowed.name === "sessions" && <Sessions onAuthLost={onAuthLost} />}
+        {allowed.name === "account" && <Account onAuthLost={onAuthLost} />}
+        {allowed.name === "account" && user.plan === "premium" && <MyGifts onAuthLost={onAuthLost} />}
+        {allowed.name === "security" && <Security onAuthLost={onAuthLost} />}
+        {allowed.name === "subscribe" && <Subscribe plan={user.plan} staff={writer} />}
+        {allowed.name === "mine" && (
+          <MyPosts everyone={admin} onAuthLost={onAuthLost} />
+        )}
+        {allowed.name === "editor" && (
+          <Editor key={`${allowed.id ?? "new"}-${editorKey}`} id={allowed.id} onClose={() => navigate("/write")}
+            onAuthLost={onAuthLost} />
+        )}
+        {allowed.name === "users" && <Users me={user.id} onSelfChanged={refreshUser} onAuthLost={onAuthLost} />}
+        {allowed.name === "users" && <Webhooks onAuthLost={onAuthLost} />}
+        {allowed.name === "insights" && (
+          // Keyed by the role: a change between author and admin starts the page afresh.
           <Insights key={user.role} site={readsSiteInsights(user.role)} onAuthLost={onAuthLost} />
-        </Suspense>
+        )}
+      </Suspense>
+      {allowed.name === "missing" && (
+        <section className="card" data-testid="not-found">
+          <h2>Page not found</h2>
+          <p>There is no page at this address. <Link href="/">See the latest posts</Link></p>
+        </section>
       )}
     </main>
   );

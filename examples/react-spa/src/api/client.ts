@@ -84,7 +84,10 @@ export class ApiError extends Error {
     this.name = "ApiError";
     this.status = status;
     this.code = known.code ?? "unknown";
-    this.fields = known.fields ?? {};
+    // A password's length is counted in bytes by the server; a reader counts characters.
+    this.fields = Object.fromEntries(
+      Object.entries(known.fields ?? {}).map(([field, text]) => [field, text.replace(/\bbytes\b/g, "characters")]),
+    );
     this.meter = known.meter ?? null;
     this.retryAfter = retryAfter;
   }
@@ -113,9 +116,9 @@ export async function call<D>(pending: Promise<Answer<D>>): Promise<D> {
   } catch (err) {
     // fetch() rejects with a TypeError when there is no answer at all.
     if (err instanceof TypeError) {
-      throw new ApiError(0, { error: `Cannot reach the API at ${API_URL}. Is the server running?`, code: "network" });
+      throw new ApiError(0, { error: "We can't reach the site right now. Check your connection and try again.", code: "network" });
     }
-    throw new ApiError(0, { error: "The API sent an answer that is not JSON.", code: "unknown" });
+    throw new ApiError(0, { error: "Something went wrong on our side. Please try again.", code: "unknown" });
   }
   const { data, error, response } = answer;
   if (!response.ok) {

@@ -9,6 +9,7 @@ import { SignInAgain } from "./Providers";
 import ChangePassword from "./ChangePassword";
 import { PasswordField, Problem } from "./security/forms";
 import Address from "./Address";
+import { Skeleton } from "./Skeleton";
 import { offerLine, priceText, usePrices, type Price } from "../prices";
 
 // GET /account: the plan and the Stripe subscription, the address and
@@ -78,106 +79,130 @@ export default function Account({ onAuthLost }: { onAuthLost: OnAuthLost }) {
   }
 
   if (!account) {
-    return loadError ? <p className="error" data-testid="account-error">{loadError.message}</p> : <p>Loading your account…</p>;
+    return loadError ? <p className="error" data-testid="account-error">{loadError.message}</p> : <Skeleton lines={8} />;
   }
 
   const sub = account.subscription;
   return (
-    <section className="card" data-testid="account">
+    <section className="card settings" data-testid="account">
       <h2>Your account</h2>
-      <p>
-        <strong>{account.username}</strong>, member since {day(account.created_at)}, plan{" "}
-        <span className="plan" data-testid="account-plan">{account.plan}</span>
-        {account.premium_until && (
-          <span data-testid="account-grant">, complimentary until {day(account.premium_until)}</span>
-        )}
+      <p className="hint">
+        <strong>{account.username}</strong>, a member since {day(account.created_at)}.
       </p>
-      {sub ? (
-        <Subscription sub={sub} price={prices?.find((p) => p.name === sub.price)} />
-      ) : (
-        <p data-testid="subscription" data-status="none">
-          No subscription.{account.plan === "free" && offer && <> <span data-testid="account-offer">{offer}.</span></>}
-        </p>
-      )}
-      {/* The trial is for a first subscription: an account that had one is offered none. */}
-      {/* Premium by a grant alone: nothing to buy, and no billing to manage. */}
-      {!(account.premium_until && !sub) && <BillingAction plan={account.plan} trial={!sub} />}
-      <div className="row" data-testid="password-row">
-        <p data-testid="account-password" data-set={account.has_password ? "true" : "false"}>
-          {account.has_password ? "Password: set." : "Password: none, you sign in with a provider (Account security can set one)."}
-        </p>
-        {account.has_password && !changingPassword && (
-          <button data-testid="password-change" onClick={() => setChangingPassword(true)}>Change password</button>
-        )}
-      </div>
-      {changingPassword && <ChangePassword onDone={() => setChangingPassword(false)} onAuthLost={onAuthLost} />}
-      <div className="row" data-testid="email-row">
-        <p>
-          Email address:{" "}
-          <strong data-testid="account-email">{account.email ? <Address email={account.email} /> : "none"}</strong>{" "}
-          {account.email && (
-            <span className="tag" data-testid="account-verified">
-              {account.email_verified ? "verified" : "not verified"}
-            </span>
+
+      <div className="setting" data-testid="plan-row">
+        <h3>Plan</h3>
+        <div>
+          <p>
+            <span className="plan" data-testid="account-plan">{account.plan}</span>
+            {account.premium_until && (
+              <span data-testid="account-grant"> complimentary until {day(account.premium_until)}</span>
+            )}
+          </p>
+          {sub ? (
+            <Subscription sub={sub} price={prices?.find((p) => p.name === sub.price)} />
+          ) : (
+            <p data-testid="subscription" data-status="none">
+              No subscription.{account.plan === "free" && offer && <> <span data-testid="account-offer">{offer}.</span></>}
+            </p>
           )}
-        </p>
-        {account.email && !account.email_verified && !resending && (
-          <button data-testid="email-resend" onClick={() => { setResent(null); setResending(true); }}>
-            Send the link again
-          </button>
-        )}
+          {/* The trial is for a first subscription: an account that had one is offered none. */}
+          {/* Premium by a grant alone: nothing to buy, and no billing to manage. */}
+          {!(account.premium_until && !sub) && <BillingAction plan={account.plan} trial={!sub} />}
+        </div>
       </div>
-      {resending && (
-        <form className="stack" onSubmit={resend} data-testid="email-resend-form" noValidate>
-          {account.has_password && (
-            <PasswordField id="email-resend-password" value={resendPassword} onChange={setResendPassword} />
-          )}
-          <Problem text={sending.error} testid="email-resend-error" />
-          <div className="actions">
-            <button type="submit" className="primary" data-testid="email-resend-submit" disabled={busy}>
-              {busy ? "…" : "Send the link"}
+
+      <div className="setting" data-testid="email-row">
+        <h3>Email</h3>
+        <div>
+          <p>
+            <strong data-testid="account-email">{account.email ? <Address email={account.email} /> : "none"}</strong>{" "}
+            {account.email && (
+              <span className="tag" data-testid="account-verified">
+                {account.email_verified ? "verified" : "not verified"}
+              </span>
+            )}
+          </p>
+          {account.email && !account.email_verified && !resending && (
+            <button data-testid="email-resend" onClick={() => { setResent(null); setResending(true); }}>
+              Send the link again
             </button>
-            <button type="button" className="link" onClick={() => setResending(false)}>Cancel</button>
-          </div>
-        </form>
-      )}
-      {resent && <p className="note" role="status" data-testid="email-resent">{resent}</p>}
-      <div className="row" data-testid="newsletter-row">
-        <label className="check">
-          <input type="checkbox" data-testid="newsletter" checked={account.newsletter} disabled={switching.busy}
-            onChange={(e) => switchNewsletter(e.target.checked)} />
-          Email me new posts
-        </label>
-        {account.newsletter && !account.email_verified && (
-          <span className="hint" data-testid="newsletter-hint">
-            {account.email ? "They go out once your address is verified." : "Add an address below to receive them."}
-          </span>
-        )}
-        {switching.error && <span className="error" role="alert" data-testid="newsletter-error">{switching.error}</span>}
+          )}
+          {resending && (
+            <form className="stack" onSubmit={resend} data-testid="email-resend-form" noValidate>
+              {account.has_password && (
+                <PasswordField id="email-resend-password" value={resendPassword} onChange={setResendPassword} />
+              )}
+              <Problem text={sending.error} testid="email-resend-error" />
+              <div className="actions">
+                <button type="submit" className="primary" data-testid="email-resend-submit" disabled={busy}>
+                  {busy ? "…" : "Send the link"}
+                </button>
+                <button type="button" className="link" onClick={() => setResending(false)}>Cancel</button>
+              </div>
+            </form>
+          )}
+          {resent && <p className="note" role="status" data-testid="email-resent">{resent}</p>}
+          <form className="stack" onSubmit={save} data-testid="email-form" noValidate>
+            <label htmlFor="email-new">New email address (empty to remove it)</label>
+            <input id="email-new" data-testid="email-new" type="email" value={email} autoComplete="email"
+              aria-invalid={saving.fields.email ? true : undefined} onChange={(e) => setEmail(e.target.value)} />
+            {saving.fields.email && <p className="field-error" data-testid="email-error-email">{saving.fields.email}</p>}
+            {account.has_password && <PasswordField id="email-password" value={password} onChange={setPassword} />}
+            {saving.error && <p className="error" data-testid="email-error">{saving.error}</p>}
+            {saving.reauth && <SignInAgain returnTo="/account" />}
+            {notice && <p data-testid="email-notice">{notice}</p>}
+            <button type="submit" data-testid="email-submit" disabled={busy}>{busy ? "…" : "Save the address"}</button>
+          </form>
+        </div>
       </div>
-      <form className="card narrow" onSubmit={save} data-testid="email-form" noValidate>
-        <h2>Change your email address</h2>
-        <label htmlFor="email-new">Email address (empty to remove it)</label>
-        <input id="email-new" data-testid="email-new" type="email" value={email} autoComplete="email"
-          aria-invalid={saving.fields.email ? true : undefined} onChange={(e) => setEmail(e.target.value)} />
-        {saving.fields.email && <p className="field-error" data-testid="email-error-email">{saving.fields.email}</p>}
-        {account.has_password && <PasswordField id="email-password" value={password} onChange={setPassword} />}
-        {saving.error && <p className="error" data-testid="email-error">{saving.error}</p>}
-        {saving.reauth && <SignInAgain returnTo="/account" />}
-        {notice && <p data-testid="email-notice">{notice}</p>}
-        <button type="submit" data-testid="email-submit" disabled={busy}>{busy ? "…" : "Save"}</button>
-      </form>
-      <div className="row" data-testid="my-data-row">
-        <p className="hint" id="my-data-what">
-          A file with your account, your sessions, your recent activity, the posts you read this month, your gifts
-          and your sign-in methods; never your password or any other secret.
-        </p>
-        <button data-testid="my-data" onClick={downloadMyData} disabled={downloading.busy} aria-busy={downloading.busy}
-          aria-describedby="my-data-what">
-          {downloading.busy ? "Preparing the file…" : "Download my data"}
-        </button>
+
+      <div className="setting" data-testid="newsletter-row">
+        <h3>Newsletters</h3>
+        <div>
+          <label className="check">
+            <input type="checkbox" data-testid="newsletter" checked={account.newsletter} disabled={switching.busy}
+              onChange={(e) => switchNewsletter(e.target.checked)} />
+            Email me new posts
+          </label>
+          {account.newsletter && !account.email_verified && (
+            <p className="hint" data-testid="newsletter-hint">
+              {account.email ? "They go out once your address is verified." : "Add an email address to receive them."}
+            </p>
+          )}
+          {switching.error && <p className="error" role="alert" data-testid="newsletter-error">{switching.error}</p>}
+        </div>
       </div>
-      <Problem text={downloading.error} testid="my-data-error" />
+
+      <div className="setting" data-testid="password-row">
+        <h3>Password</h3>
+        <div>
+          <p data-testid="account-password" data-set={account.has_password ? "true" : "false"}>
+            {account.has_password
+              ? "You sign in with a password."
+              : "You sign in with a provider, without a password. You can add one under Account security."}
+          </p>
+          {account.has_password && !changingPassword && (
+            <button data-testid="password-change" onClick={() => setChangingPassword(true)}>Change password</button>
+          )}
+          {changingPassword && <ChangePassword onDone={() => setChangingPassword(false)} onAuthLost={onAuthLost} />}
+        </div>
+      </div>
+
+      <div className="setting" data-testid="my-data-row">
+        <h3>Your data</h3>
+        <div>
+          <p className="hint" id="my-data-what">
+            A file with your account, your sessions, your recent activity, the posts you read this month, your gifts
+            and your sign-in methods; never your password or any other secret.
+          </p>
+          <button data-testid="my-data" onClick={downloadMyData} disabled={downloading.busy} aria-busy={downloading.busy}
+            aria-describedby="my-data-what">
+            {downloading.busy ? "Preparing the file…" : "Download my data"}
+          </button>
+          <Problem text={downloading.error} testid="my-data-error" />
+        </div>
+      </div>
     </section>
   );
 }

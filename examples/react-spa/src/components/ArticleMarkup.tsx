@@ -22,7 +22,7 @@ export default function ArticleMarkup({ post, bodyShown }: { post: Described; bo
   const free = post.access === "free";
   const data = {
     "@context": "https://schema.org",
-    "@type": "Article",
+    "@type": "NewsArticle",
     headline: post.title,
     ...(post.excerpt ? { description: post.excerpt } : {}),
     datePublished: post.published_at,

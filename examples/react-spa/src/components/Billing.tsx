@@ -51,10 +51,10 @@ function StripeButton({ path, testid, label, opening, primary = false, pill = fa
 }
 
 /**
- * "Upgrade" for free users: the prices to choose from and a promotion code
- * field, then Stripe Checkout. Without prices (billing off, Stripe out of
- * reach) a single button for the default price, whose failure the server
- * explains.
+ * The plans for free readers: the prices to choose from, the trial, a
+ * promotion code behind "Have a code?", then Stripe Checkout. Without
+ * prices (billing off, Stripe out of reach) a single button for the
+ * default price, whose failure the server explains.
  */
 export function UpgradeButton({ primary = false, trial = true }: {
   primary?: boolean;
@@ -68,7 +68,7 @@ export function UpgradeButton({ primary = false, trial = true }: {
   const [first, ...others] = prices;
   if (!first) {
     return (
-      <StripeButton path="/billing/checkout" testid="upgrade" label="Upgrade to premium" opening="Opening checkout…"
+      <StripeButton path="/billing/checkout" testid="upgrade" label="Subscribe" opening="Opening checkout…"
         primary={primary} />
     );
   }
@@ -76,11 +76,12 @@ export function UpgradeButton({ primary = false, trial = true }: {
 }
 
 /**
- * The choice of price (real radio inputs, drawn as a row of cards), the
- * chosen one's trial, an optional promotion code and the button. The
- * server checks the code at Stripe: one it does not have active, or will
- * not apply, comes back as a 422 shown under the field, and nothing is
- * bought.
+ * The choice of price (real radio inputs, drawn as a row of cards with
+ * the price and how often it bills), the chosen one's trial, an optional
+ * promotion code and the button, which says what it starts: "Start free
+ * trial" when there is one. The server checks the code at Stripe: one it
+ * does not have active, or will not apply, comes back as a 422 shown under
+ * the field, and nothing is bought.
  */
 function CheckoutForm({ prices, primary, trial }: {
   /** The prices sold, the default first. */
@@ -91,6 +92,7 @@ function CheckoutForm({ prices, primary, trial }: {
   const id = useId();
   const [chosen, setChosen] = useState(prices[0].name);
   const [code, setCode] = useState("");
+  const [hasCode, setHasCode] = useState(false);
   // The two fields' 422s under them; anything else beside the button, as StripeButton says it.
   const action = useAction({
     leaves: true,
@@ -101,6 +103,7 @@ function CheckoutForm({ prices, primary, trial }: {
   const price = prices.find((p) => p.name === chosen) ?? prices[0];
   const saving = yearlySaving(prices);
   const trialLine = trial ? trialText(price) : null;
+  const codeShown = hasCode || Boolean(fields.promotion_code);
 
   function submit(event: FormEvent) {
     event.preventDefault();
@@ -112,13 +115,13 @@ function CheckoutForm({ prices, primary, trial }: {
   return (
     <form className="checkout" onSubmit={submit} noValidate data-testid="checkout-form">
       <fieldset className="price-choice" aria-describedby={fields.price ? `${id}-price-error` : undefined}>
-        <legend className="visually-hidden">How often to pay</legend>
+        <legend className="visually-hidden">Choose a plan</legend>
         {prices.map((p) => (
           <label key={p.name} className="price-option">
             <input type="radio" name={`${id}-price`} value={p.name} data-testid={`price-choice-${p.name}`}
               checked={p.name === price.name} onChange={() => setChosen(p.name)} />
             <span className="period">{periodName(p)}</span>
-            <span>{priceText(p)}</span>
+            <span className="amount">{priceText(p)}</span>
             {p.interval === "year" && p.interval_count === 1 && saving && (
               <span className="saving" data-testid={`price-saving-${p.name}`}>save {saving}%</span>
             )}
@@ -127,17 +130,23 @@ function CheckoutForm({ prices, primary, trial }: {
       </fieldset>
       {fields.price && <p className="field-error" id={`${id}-price-error`} data-testid="price-error">{fields.price}</p>}
       {trialLine && <p className="trial" data-testid="trial">{trialLine}</p>}
-      <label htmlFor={`${id}-code`}>Promotion code (optional)</label>
-      <input id={`${id}-code`} data-testid="promotion-code" value={code} autoComplete="off" autoCapitalize="characters"
-        spellCheck={false} aria-invalid={fields.promotion_code ? true : undefined}
-        aria-describedby={fields.promotion_code ? `${id}-code-error` : undefined}
-        onChange={(e) => setCode(e.target.value)} />
-      {fields.promotion_code && (
-        <p className="field-error" id={`${id}-code-error`} data-testid="promotion-code-error">{fields.promotion_code}</p>
+      {codeShown ? (
+        <>
+          <label htmlFor={`${id}-code`}>Promotion code</label>
+          <input id={`${id}-code`} data-testid="promotion-code" value={code} autoComplete="off" autoCapitalize="characters"
+            spellCheck={false} autoFocus={hasCode} aria-invalid={fields.promotion_code ? true : undefined}
+            aria-describedby={fields.promotion_code ? `${id}-code-error` : undefined}
+            onChange={(e) => setCode(e.target.value)} />
+          {fields.promotion_code && (
+            <p className="field-error" id={`${id}-code-error`} data-testid="promotion-code-error">{fields.promotion_code}</p>
+          )}
+        </>
+      ) : (
+        <button type="button" className="link" data-testid="have-code" onClick={() => setHasCode(true)}>Have a code?</button>
       )}
       <span className="billing">
         <button type="submit" className={primary ? "primary" : undefined} data-testid="upgrade" disabled={busy}>
-          {busy ? "Opening checkout…" : "Upgrade to premium"}
+          {busy ? "Opening checkout…" : trialLine ? "Start free trial" : "Subscribe"}
         </button>
         <BillingError action={action} />
       </span>
@@ -152,22 +161,15 @@ export function ManageBillingButton() {
 
 /**
  * The offer that fits the user's plan: none to staff on the free plan
- * (they read everything). `compact`: the header's, a small "Upgrade" pill
- * and nothing for subscribers (the account page manages billing).
+ * (they read everything).
  */
-export function BillingAction({ plan, staff = false, compact = false, trial = true }: {
+export function BillingAction({ plan, staff = false, trial = true }: {
   plan: Plan;
   staff?: boolean;
-  compact?: boolean;
   /** The reader may still have a free trial. */
   trial?: boolean;
 }) {
-  if (plan === "premium") return compact ? null : <ManageBillingButton />;
+  if (plan === "premium") return <ManageBillingButton />;
   if (staff) return null;
-  return compact ? <UpgradePill /> : <UpgradeButton trial={trial} />;
-}
-
-/** The header's upgrade: a small pill, a checkout for the default price. */
-function UpgradePill() {
-  return <StripeButton path="/billing/checkout" testid="upgrade" label="Upgrade" opening="…" pill />;
+  return <UpgradeButton trial={trial} />;
 }

@@ -29,7 +29,11 @@ function countRange(_plot: uPlot, _min: number | null, max: number | null): uPlo
  * canvas says nothing. Drawn again when `days` or `lines` change, and
  * resized with its box, so it fits a phone's width as well as a desktop's.
  */
-export default function Chart({ label, caption, testid, days, lines, kind }: {
+/** A tick on the date axis: "Nov 29", as the rest of the app writes days (without the year). */
+const tickText = (seconds: number) =>
+  new Date(seconds * 1000).toLocaleDateString("en-US", { month: "short", day: "numeric", timeZone: "UTC" });
+
+export default function Chart({ label, caption, testid, days, lines, kind, unit }: {
   /** What the chart shows, for screen readers and tests: "Members and premium members at the end of each day". */
   label: string;
   /** Its visible title. */
@@ -39,6 +43,8 @@ export default function Chart({ label, caption, testid, days, lines, kind }: {
   days: string[];
   lines: Line[];
   kind: "line" | "bars";
+  /** What the count axis counts, its title: "members", "readers a day". */
+  unit: string;
 }) {
   const box = useRef<HTMLDivElement>(null);
 
@@ -48,6 +54,7 @@ export default function Chart({ label, caption, testid, days, lines, kind }: {
     // Date.parse reads "YYYY-MM-DD" as UTC midnight; uPlot counts seconds.
     const x = days.map((d) => Date.parse(d) / 1000);
     const bars = uPlot.paths.bars;
+    let resetting = false;
     const series: uPlot.Series[] = [
       // The legend names the day under the cursor as the rest of the app writes days.
       { label: "Day", value: (_plot, seconds) => (seconds == null ? "--" : dayText(new Date(seconds * 1000))) },
@@ -76,12 +83,27 @@ export default function Chart({ label, caption, testid, days, lines, kind }: {
           x: kind === "bars" ? { time: true, range: (_u, min, max) => [min - HALF_DAY, max + HALF_DAY] } : { time: true },
           y: { range: countRange },
         },
-        axes: [{}, { incrs: COUNT_STEPS, size: 48 }],
+        axes: [
+          { label: "Day (UTC)", labelSize: 20, values: (_plot, ticks) => ticks.map(tickText) },
+          { label: unit, labelSize: 20, incrs: COUNT_STEPS, size: 48 },
+        ],
         series,
+        hooks: {
+          // The pointer gone: back to the last day's figures.
+          setLegend: [(u) => {
+            if (u.cursor.idx == null && days.length && !resetting) {
+              resetting = true;
+              u.setLegend({ idx: days.length - 1 });
+              resetting = false;
+            }
+          }],
+        },
       },
       [x, ...lines.map((line) => line.values)],
       el,
     );
+    // Until the pointer is over a day, the legend shows the last day's figures, not dashes.
+    if (days.length) plot.setLegend({ idx: days.length - 1 });
     const resize = new ResizeObserver(() => {
       if (el.clientWidth !== plot.width) plot.setSize({ width: el.clientWidth, height: HEIGHT });
     });
@@ -90,7 +112,7 @@ export default function Chart({ label, caption, testid, days, lines, kind }: {
       resize.disconnect();
       plot.destroy();
     };
-  }, [days, lines, kind]);
+  }, [days, lines, kind, unit]);
 
   return (
     <figure className="chart" aria-label={label} data-testid={testid}>

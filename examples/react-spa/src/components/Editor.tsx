@@ -9,6 +9,8 @@ import {
 } from "../api/client";
 import { useAction } from "../hooks/useAction";
 import PostHtml from "./PostHtml";
+import { Link } from "../router";
+import { Skeleton } from "./Skeleton";
 
 // The author's editor: POST /posts (a new draft), GET /posts/{id} (any
 // stage), PATCH /posts/{id}, publish (now, scheduled or back-dated, and
@@ -284,11 +286,11 @@ export default function Editor({ id, onClose, onAuthLost }: {
       setUnsaved(mine);
     });
 
-  if (loading) return <p>Loading the post…</p>;
+  if (loading) return <Skeleton lines={8} />;
   if (id !== null && !saved) {
     return (
       <section>
-        <button className="link" data-testid="editor-back" onClick={onClose}>← My posts</button>
+        <Link className="back" data-testid="editor-back" href="/write">← My posts</Link>
         <p className="error" data-testid="editor-error">{loadError}</p>
       </section>
     );
@@ -303,7 +305,7 @@ export default function Editor({ id, onClose, onAuthLost }: {
   return (
     <section className="editor" data-testid="editor" data-post-id={saved?.id ?? ""}
       data-updated-at={saved?.updated_at ?? ""}>
-      <button className="link" data-testid="editor-back" onClick={onClose}>← My posts</button>
+      <Link className="back" data-testid="editor-back" href="/write">← My posts</Link>
       <div className="editor-head">
         <h2>{saved ? "Edit post" : "New post"}</h2>
         <span className={`status ${saved?.status ?? "new"}`} data-testid="editor-status"

@@ -1,3 +1,4 @@
+import { Skeleton } from "./Skeleton";
 import { call, client, type AccountEvent, type OnAuthLost } from "../api/client";
 import { describeAgent } from "../agent";
 import { useLoad } from "../hooks/useLoad";
@@ -47,7 +48,17 @@ export function ago(at: string, now = Date.now()): string {
   return "just now";
 }
 
-/** "Login from 203.0.113.9, Firefox on Linux, 2 minutes ago". */
+/**
+ * An address worth telling a reader: one on the internet. A loopback or
+ * private address (a proxy's, this machine's) says nothing they could use.
+ */
+function publicAddress(ip: string | null): string | null {
+  if (!ip) return null;
+  const local = /^(127\.|10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|169\.254\.|::1$|f[cd][0-9a-f]{2}:|fe80:)/i;
+  return local.test(ip) ? null : ip;
+}
+
+/** "Login from 203.0.113.9, Firefox on Linux, 2 minutes ago" (the address only when it is a public one). */
 export function describeEvent(event: AccountEvent, now?: number): string {
   // A server newer than this app may send a kind it has no label for yet.
   let what: string = LABELS[event.kind] ?? event.kind;
@@ -55,7 +66,8 @@ export function describeEvent(event: AccountEvent, now?: number): string {
   if ((event.kind === "identity_linked" || event.kind === "identity_unlinked") && event.detail.provider) {
     what += ` (${event.detail.provider})`;
   }
-  const parts = [event.ip ? `${what} from ${event.ip}` : what];
+  const ip = publicAddress(event.ip);
+  const parts = [ip ? `${what} from ${ip}` : what];
   const agent = describeAgent(event.user_agent);
   if (agent) parts.push(agent);
   parts.push(ago(event.at, now));
@@ -70,7 +82,7 @@ export default function Events({ onAuthLost }: { onAuthLost: OnAuthLost }) {
     onAuthLost,
   );
 
-  if (!events) return error ? <p className="error">{error.message}</p> : <p>Loading activity…</p>;
+  if (!events) return error ? <p className="error">{error.message}</p> : <Skeleton lines={4} />;
   return (
     <section>
       <h2>Recent activity</h2>

@@ -1,10 +1,13 @@
 import { useEffect, useState, type ReactNode } from "react";
 import { asApiError, call, client, type PostList } from "../api/client";
 import { useLoad } from "../hooks/useLoad";
-import { PUBLICATION, dayText, offerText } from "../publication";
+import { PUBLICATION, offerText } from "../publication";
 import { offerLine, usePrices } from "../prices";
 import { readerMeterText } from "../meter";
-import { summaryOf, type Summary } from "./PostList";
+import { Byline } from "./PostList";
+import { firstListing, remember } from "../early";
+import { Link, postPath } from "../router";
+import { PostsSkeleton } from "./Skeleton";
 
 /** How long the sign-in forms wait for the listing at most. */
 const LISTING_WAIT_MS = 1500;
@@ -17,19 +20,19 @@ const LISTING_WAIT_MS = 1500;
  * (`onOpen`): the server reads it to a browser without an account when it
  * lets one read (ANONYMOUS_READS), or the post's page asks to sign in.
  */
-export default function FrontPage({ children, onOpen }: { children: ReactNode; onOpen: (id: number, summary: Summary) => void }) {
+export default function FrontPage({ children }: { children: ReactNode }) {
   const prices = usePrices();
   const offer = offerLine(prices);
   const latest = useLoad<PostList | null>(
     () =>
-      call(client.GET("/blog", { params: { query: { per_page: 6 } } })).catch((caught: unknown) => {
+      (firstListing() ?? call(client.GET("/blog", { params: { query: { per_page: 6 } } }))).catch((caught: unknown) => {
         // 401: the listing is for members only. Anything else: no list either.
         if (asApiError(caught).status === 401) return null;
         throw caught;
       }),
     [],
   );
-  const posts = latest.data?.posts ?? [];
+  const posts = latest.data?.posts.slice(0, 6) ?? [];
   // A listing that has not answered by then no longer holds the forms back.
   const [waited, setWaited] = useState(false);
   useEffect(() => {
@@ -53,11 +56,11 @@ export default function FrontPage({ children, onOpen }: { children: ReactNode; o
         // The forms wait for the listing: alone they are centred, beside
         // it they move to its left, and a form that moved as it was
         // clicked would lose the click.
-        <p className="hint front-wait">Loading…</p>
+        <div className="front-grid"><div className="front-forms" /><PostsSkeleton count={3} /></div>
       ) : (
         <div className="front-grid">
           <div className="front-forms">{children}</div>
-          {latest.data && posts.length > 0 && <LatestPosts list={latest.data} onOpen={onOpen} />}
+          {latest.data && posts.length > 0 && <LatestPosts list={{ ...latest.data, posts }} />}
         </div>
       )}
     </section>
@@ -70,8 +73,9 @@ export default function FrontPage({ children, onOpen }: { children: ReactNode; o
  * account (null otherwise): then the line above the posts counts its free
  * posts, and the posts it opened are marked.
  */
-function LatestPosts({ list, onOpen }: { list: PostList; onOpen: (id: number, summary: Summary) => void }) {
+function LatestPosts({ list }: { list: PostList }) {
   const { posts, meter } = list;
+  remember(posts);
   return (
     <section className="latest" aria-labelledby="latest-title" data-testid="public-posts">
       <h2 id="latest-title">Latest</h2>
@@ -84,18 +88,14 @@ function LatestPosts({ list, onOpen }: { list: PostList; onOpen: (id: number, su
         {posts.map((p) => (
           <li key={p.id} data-testid={`public-post-${p.id}`} data-access={p.access}>
             <h3>
-              <button className="link" data-testid={`read-post-${p.id}`} onClick={() => onOpen(p.id, summaryOf(p))}>
-                {p.title}
-              </button>
+              <Link href={postPath(p.slug)} data-testid={`read-post-${p.id}`}>{p.title}</Link>
             </h3>
-            <p className="byline">
-              {p.author && <span>By {p.author.username} · </span>}
-              <time dateTime={p.published_at}>{dayText(p.published_at)}</time>
-              {p.access === "premium" && <span className="tag"> · for subscribers</span>}
+            <Byline post={p}>
+              {p.access === "premium" && <span className="tag">for subscribers</span>}
               {meter && p.unlocked && p.access === "metered" && (
-                <span className="tag" data-testid={`public-opened-${p.id}`}> · opened this month</span>
+                <span className="tag" data-testid={`public-opened-${p.id}`}>opened this month</span>
               )}
-            </p>
+            </Byline>
             <p>{p.excerpt}</p>
           </li>
         ))}

@@ -249,15 +249,16 @@ function SiteSection({ figures, error, loading }: {
           </dl>
           <div className="charts">
             <Chart testid="insights-chart-members" kind="line" days={charts.days} lines={charts.members}
-              caption="Members" label="Members and premium members at the end of each day" />
+              caption="Members" unit="Members" label="Members and premium members at the end of each day" />
             <Chart testid="insights-chart-signups" kind="bars" days={charts.days} lines={charts.signups}
-              caption="Registrations and conversions" label="Registrations and conversions per day" />
+              caption="Registrations and conversions" unit="Accounts a day" label="Registrations and conversions per day" />
             <Chart testid="insights-chart-reading" kind="line" days={charts.days} lines={charts.reading}
-              caption="Reading" label="Readers, paywall hits and gift readers per day" />
+              caption="Reading" unit="Readers a day" label="Readers, paywall hits and gift readers per day" />
           </div>
           <details className="days">
             <summary>The figures day by day</summary>
-            <div className="scroll">
+            {/* Focusable, so that a keyboard scrolls it too when it is wider than the page. */}
+            <div className="scroll" tabIndex={0} role="region" aria-label="The figures day by day">
               <table className="figures" data-testid="insights-days">
                 <caption className="visually-hidden">The whole site's figures by UTC day, oldest first</caption>
                 <thead>
@@ -312,7 +313,7 @@ function PostTable({ data, sort, site, onSort }: {
   onSort: (key: InsightSort) => void;
 }) {
   return (
-    <div className="scroll">
+    <div className="scroll" tabIndex={0} role="region" aria-label="Each post's figures">
       <table className="figures" data-testid="post-insights-table">
         <caption className="visually-hidden">Each post's figures, largest first by the column chosen</caption>
         <thead>
@@ -334,7 +335,7 @@ function PostTable({ data, sort, site, onSort }: {
             <tr key={post.id} data-testid="post-insight-row" data-id={post.id} data-slug={post.slug}>
               <th scope="row" data-testid={`post-insight-${post.id}-title`}>
                 {post.title}
-                {site && <span className="tag">by {post.author?.username ?? "a deleted account"}</span>}
+                {site && post.author && <span className="tag">by {post.author.username}</span>}
               </th>
               {POST_COLUMNS.map((c) => (
                 <Figure key={c.key} field={c.key} value={figures[c.key]} testid={`post-insight-${post.id}-${c.key}`} />

@@ -3,6 +3,7 @@ import { call, client, type OnAuthLost, type PostStatus } from "../api/client";
 import { day } from "../dates";
 import { usePagedList } from "../hooks/usePagedList";
 import Pager from "./Pager";
+import { Link } from "../router";
 
 const FILTERS: { status: PostStatus | null; label: string; empty: string }[] = [
   { status: null, label: "All", empty: "No posts yet." },
@@ -13,10 +14,9 @@ const FILTERS: { status: PostStatus | null; label: string; empty: string }[] = [
 
 // GET /posts: the caller's posts at every stage (an admin's: everyone's),
 // most recently updated first, filtered by `status`, a page at a time.
-export default function MyPosts({ everyone, onOpen, onAuthLost }: {
+export default function MyPosts({ everyone, onAuthLost }: {
   /** The caller is an admin: the list holds every author's posts. */
   everyone: boolean;
-  onOpen: (id: number) => void;
   onAuthLost: OnAuthLost;
 }) {
   const [status, setStatus] = useState<PostStatus | null>(null);
@@ -53,13 +53,11 @@ export default function MyPosts({ everyone, onOpen, onAuthLost }: {
         <ul className="posts" data-testid="mine-list" data-status={status ?? "all"}>
           {data.posts.map((p) => (
             <li key={p.id} data-testid="mine-row" data-id={p.id} data-status={p.status}>
-              <button className="link" data-testid={`mine-open-${p.id}`} onClick={() => onOpen(p.id)}>
-                {p.title}
-              </button>
+              <h3><Link href={`/write/${p.id}`} data-testid={`mine-open-${p.id}`}>{p.title}</Link></h3>
               <p className="meta">
                 <span className={`status ${p.status}`}>{p.status}</span>{" "}
                 <span className="tag">{p.access}</span>
-                {everyone && <span className="tag"> · by {p.author?.username ?? "a deleted account"}</span>}
+                {everyone && p.author && <span className="tag"> · by {p.author.username}</span>}
                 <span className="tag">
                   {" · "}
                   {p.published_at

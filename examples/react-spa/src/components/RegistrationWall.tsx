@@ -1,6 +1,8 @@
-import { useState, type ReactNode } from "react";
+import { lazy, Suspense, useState, type ReactNode } from "react";
 import type { User } from "../api/client";
-import AuthForm from "./AuthForm";
+import { Skeleton } from "./Skeleton";
+
+const AuthForm = lazy(() => import("./AuthForm"));
 import type { Summary } from "./PostList";
 
 type Start = "register" | "login";
@@ -15,7 +17,9 @@ export function SignUpForms({ start = "register", onSignedIn }: { start?: Start;
   const [kind, setKind] = useState<Start>(start);
   return (
     <div className="wall-forms">
-      <AuthForm key={kind} kind={kind} onSuccess={onSignedIn} />
+      <Suspense fallback={<Skeleton lines={4} />}>
+        <AuthForm key={kind} kind={kind} onSuccess={onSignedIn} />
+      </Suspense>
       {kind === "register" ? (
         <p className="switch">
           Already have an account?{" "}

@@ -261,7 +261,7 @@ function Complimentary({ user, disabled, onGrant }: {
       <label htmlFor={id}>Premium until</label>
       <input id={id} data-testid={id} type="date" min={tomorrow()} value={date} disabled={disabled}
         onChange={(e) => setDate(e.target.value)} />
-      <button type="submit" data-testid={`user-grant-${user.id}-give`} disabled={disabled || !date}>Give</button>
+      <button type="submit" data-testid={`user-grant-${user.id}-give`} disabled={disabled || !date}>Give premium</button>
     </form>
   );
 }

@@ -70,7 +70,7 @@ export default function SignInProviders({ hasPassword, onAuthLost }: { hasPasswo
           row={(i) => ({ "data-testid": "identity-row", "data-provider": i.provider })}
           actions={(i) => (
             <button type="button" data-testid={`identity-remove-${i.id}`} disabled={remove.busy}
-              aria-label={`Stop signing in with ${providerLabel(i.provider)}`} onClick={() => unlink(i)}>Remove</button>
+              aria-label={`Remove ${providerLabel(i.provider)} as a way to sign in`} onClick={() => unlink(i)}>Remove</button>
           )} />
       )}
       <Problem text={remove.error} testid="identity-unlink-error" />
