@@ -336,22 +336,23 @@ pub fn fan_out(conn: &mut Conn, now: i64, limit: i64) -> QueryResult<usize> {
     Ok(seqs.len())
 }
 
-#[derive(QueryableByName)]
-struct Id {
-    #[diesel(sql_type = BigInt)]
-    id: i64,
-}
-
 /// Claims up to `limit` due deliveries until `lease_until`, counting each
 /// attempt, and never more than `per_webhook` under way for one webhook at
 /// a time (those whose lease has not ended, this claim's included): a slow
 /// receiver holds at most that many, and every other webhook's deliveries
-/// are claimed beside them. Only enabled webhooks' deliveries are claimed.
-/// The caller runs it in a write transaction; on PostgreSQL claims take
-/// turns on an advisory lock (SQLite's write lock already runs them one at
-/// a time), since the count of what is under way cannot be held by
-/// locking rows.
-/// The `LIMIT` is written into the text, never bound (`db::engine::limit`).
+/// are claimed beside them, each webhook's first before any one's second.
+/// Only enabled webhooks' deliveries are claimed. The caller runs it in a
+/// write transaction; on PostgreSQL claims take turns on an advisory lock
+/// (SQLite's write lock already runs them one at a time), since the count
+/// of what is under way cannot be held by locking rows.
+///
+/// Every read is an index range of the few rows it wants, however many
+/// deliveries wait: what is under way by the leases' index, and each
+/// webhook's next due ones (at most `per_webhook`, of at most 20
+/// webhooks) by `webhook_deliveries_ready`. A claim runs whenever an
+/// attempt ends, so one that read every waiting delivery (and counted each
+/// one's webhook again) made ten thousand waiting deliveries cost the
+/// server most of a core.
 pub fn claim(
     conn: &mut Conn,
     now: i64,
@@ -359,40 +360,56 @@ pub fn claim(
     limit: i64,
     per_webhook: i64,
 ) -> QueryResult<Vec<i64>> {
-    let sql = |p: [&str; 4]| {
-        format!(
-            "UPDATE webhook_deliveries SET lease_until = {0}, attempts = attempts + 1 \
-             WHERE id IN (SELECT id FROM ( \
-               SELECT d.id, d.webhook_id, ROW_NUMBER() OVER \
-                 (PARTITION BY d.webhook_id ORDER BY d.next_attempt_at, d.id) AS n \
-               FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
-               WHERE w.enabled AND d.status = 'pending' AND d.next_attempt_at <= {1} \
-                 AND (d.lease_until IS NULL OR d.lease_until <= {1})) due \
-             WHERE due.n + (SELECT COUNT(*) FROM webhook_deliveries f \
-               WHERE f.webhook_id = due.webhook_id AND f.status = 'pending' \
-                 AND f.lease_until > {2}) <= {per_webhook} \
-             ORDER BY due.n, due.id LIMIT {limit}) \
-             RETURNING id",
-            p[0], p[1], p[2]
-        )
-    };
-    let claimed: Vec<Id> = match conn {
-        DbConnection::Postgres(pg) => {
-            diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext('tollgate:webhook-claims'))")
-                .execute(pg)?;
-            diesel::sql_query(sql(["$1", "$2", "$3", ""]))
-                .bind::<BigInt, _>(lease_until)
-                .bind::<BigInt, _>(now)
-                .bind::<BigInt, _>(now)
-                .load(pg)?
+    use webhook_deliveries as d;
+    if let DbConnection::Postgres(pg) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext('tollgate:webhook-claims'))")
+            .execute(pg)?;
+    }
+    let under_way: Vec<(i64, i64)> = d::table
+        .filter(d::status.eq("pending"))
+        .filter(d::lease_until.gt(now))
+        .group_by(d::webhook_id)
+        .select((d::webhook_id, diesel::dsl::count_star()))
+        .load(conn)?;
+    let enabled: Vec<i64> = webhooks::table
+        .filter(webhooks::enabled.eq(true))
+        .order(webhooks::id)
+        .select(webhooks::id)
+        .load(conn)?;
+    // (its place in its webhook's queue, the delivery)
+    let mut ready: Vec<(usize, i64)> = Vec::new();
+    for webhook in enabled {
+        let busy = under_way
+            .iter()
+            .find(|(id, _)| *id == webhook)
+            .map_or(0, |(_, n)| *n);
+        let free = per_webhook - busy;
+        if free <= 0 {
+            continue;
         }
-        DbConnection::Sqlite(sqlite) => diesel::sql_query(sql(["?1", "?2", "?3", ""]))
-            .bind::<BigInt, _>(lease_until)
-            .bind::<BigInt, _>(now)
-            .bind::<BigInt, _>(now)
-            .load(sqlite)?,
-    };
-    Ok(claimed.into_iter().map(|c| c.id).collect())
+        let due: Vec<i64> = d::table
+            .filter(d::webhook_id.eq(webhook))
+            .filter(d::status.eq("pending"))
+            .filter(d::next_attempt_at.le(now))
+            .filter(d::lease_until.is_null().or(d::lease_until.le(now)))
+            .order((d::next_attempt_at, d::id))
+            .select(d::id)
+            .limit_written(free)
+            .load(conn)?;
+        ready.extend(due.into_iter().enumerate());
+    }
+    ready.sort_unstable();
+    ready.truncate(usize::try_from(limit).unwrap_or(0));
+    let ids: Vec<i64> = ready.into_iter().map(|(_, id)| id).collect();
+    if !ids.is_empty() {
+        diesel::update(d::table.filter(d::id.eq_any(&ids)))
+            .set((
+                d::lease_until.eq(lease_until),
+                d::attempts.eq(d::attempts + 1),
+            ))
+            .execute(conn)?;
+    }
+    Ok(ids)
 }
 
 /// A claimed delivery with what its attempt sends.
@@ -595,14 +612,32 @@ pub fn next_due(conn: &mut Conn, now: i64) -> QueryResult<Option<i64>> {
     if waiting > 0 {
         return Ok(Some(now));
     }
-    // A delivery is ready when it is due and no lease holds it.
-    webhook_deliveries::table
-        .filter(webhook_deliveries::status.eq("pending"))
-        .select(diesel::dsl::sql::<diesel::sql_types::Nullable<BigInt>>(
-            "MIN(CASE WHEN lease_until > next_attempt_at THEN lease_until \
-             ELSE next_attempt_at END)",
-        ))
+    // A delivery is ready when it is due and no lease holds it: the
+    // earliest due of those no lease holds, by `webhook_deliveries_due`,
+    // or the earliest lease to end, by the leases' index (each the first
+    // row of an index range, however many deliveries wait).
+    use webhook_deliveries as d;
+    let due: Option<Option<i64>> = d::table
+        .filter(d::status.eq("pending"))
+        .filter(d::next_attempt_at.is_not_null())
+        .filter(d::lease_until.is_null().or(d::lease_until.le(now)))
+        .order(d::next_attempt_at)
+        .select(d::next_attempt_at)
+        .limit_written(1)
         .get_result(conn)
+        .optional()?;
+    let lease_ends: Option<Option<i64>> = d::table
+        .filter(d::status.eq("pending"))
+        .filter(d::lease_until.gt(now))
+        .order(d::lease_until)
+        .select(d::lease_until)
+        .limit_written(1)
+        .get_result(conn)
+        .optional()?;
+    Ok(match (due.flatten(), lease_ends.flatten()) {
+        (Some(due), Some(ends)) => Some(due.min(ends)),
+        (due, ends) => due.or(ends),
+    })
 }
 
 /// Deletes the events of changes made before `before` whose deliveries
@@ -621,4 +656,84 @@ pub fn purge_ended(conn: &mut Conn, before: i64) -> QueryResult<usize> {
             .filter(webhook_events::seq.ne_all(pending)),
     )
     .execute(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::connection::SimpleConnection;
+
+    use super::*;
+    use crate::db::engine::migrate;
+    use crate::db::engine::testing::on_each_backend;
+
+    /// A time after every row's.
+    const NOW: i64 = 1_000;
+
+    /// Claims as the deliverer does: leases of 120 s, four at most under
+    /// way per webhook, at most `limit` in all.
+    fn claimed(conn: &mut Conn, limit: i64) -> Vec<i64> {
+        claim(conn, NOW, NOW + 120, limit, 4).unwrap()
+    }
+
+    /// Webhook 1 with deliveries 1..=10 due, webhook 2 with 11 and 12,
+    /// webhook 3 (disabled) with 13, one of webhook 2's (14) due only
+    /// later: each webhook's first are claimed before any one's second,
+    /// never more than four under way for one, none of a disabled one's,
+    /// none before its time; and when the next comes due.
+    fn claims_are_fair_and_bounded(conn: &mut Conn) {
+        migrate(conn).unwrap();
+        let mut sql = String::from(
+            "INSERT INTO webhooks (id, url, events, enabled, secret, created_at) VALUES
+               (1, 'https://a.example/', '*', TRUE, 's', 0),
+               (2, 'https://b.example/', '*', TRUE, 's', 0),
+               (3, 'https://c.example/', '*', FALSE, 's', 0);",
+        );
+        for (id, webhook, due) in (1..=10).map(|id| (id, 1, id)).chain([
+            (11, 2, 1),
+            (12, 2, 2),
+            (13, 3, 1),
+            (14, 2, NOW + 50),
+        ]) {
+            // A message of its own each (a message is delivered once to
+            // each webhook).
+            sql.push_str(&format!(
+                "INSERT INTO webhook_events (seq, id, type, data, at, fanned_out)
+                   VALUES ({id}, 'msg_{id}', 'member.created', '{{}}', 0, TRUE);
+                 INSERT INTO webhook_deliveries
+                   (id, event_seq, webhook_id, status, attempts, next_attempt_at, created_at)
+                 VALUES ({id}, {id}, {webhook}, 'pending', 0, {due}, 0);"
+            ));
+        }
+        conn.batch_execute(&sql).unwrap();
+
+        // At most three in all: each webhook's first, then webhook 1's second.
+        assert_eq!(claimed(conn, 3), [1, 11, 2]);
+        // Then webhook 1 to its four, and webhook 2's last one due.
+        assert_eq!(claimed(conn, 32), [3, 12, 4]);
+        // Four of webhook 1 under way, and nothing else due.
+        assert_eq!(claimed(conn, 32), Vec::<i64>::new());
+        // One of webhook 1's ends: its next takes the place.
+        finish(conn, 2, &Outcome::Succeeded { status: 204 }).unwrap();
+        assert_eq!(claimed(conn, 32), [5]);
+        // Due already: what waits for a place (the deliverer looks again
+        // within a second, or when an attempt ends).
+        assert_eq!(next_due(conn, NOW).unwrap(), Some(1));
+        // Once nothing is due before it, webhook 2's at NOW + 50 comes
+        // before any lease ends.
+        conn.batch_execute("DELETE FROM webhook_deliveries WHERE lease_until IS NULL AND id <> 14")
+            .unwrap();
+        assert_eq!(next_due(conn, NOW).unwrap(), Some(NOW + 50));
+        let attempts: Vec<i32> = webhook_deliveries::table
+            .order(webhook_deliveries::id)
+            .select(webhook_deliveries::attempts)
+            .load(conn)
+            .unwrap();
+        // Delivery 2 ended; 1, 3, 4, 5, 11 and 12 are under way.
+        assert_eq!(attempts, [1, 1, 1, 1, 1, 1, 0]);
+    }
+
+    #[test]
+    fn claims_are_fair_and_bounded_on_each_backend() {
+        on_each_backend("webhook_claims", claims_are_fair_and_bounded);
+    }
 }
