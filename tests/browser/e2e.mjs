@@ -62,8 +62,8 @@ const CHROMIUM_ARGS = [
 
 // The SPA's wording (src/meter.ts), so the test reads what a person reads.
 function meterText(remaining) {
-  if (remaining === 0) return "No free articles left this month";
-  return `${remaining} free article${remaining === 1 ? "" : "s"} left this month`;
+  if (remaining === 0) return "No free posts left this month";
+  return `${remaining} free post${remaining === 1 ? "" : "s"} left this month`;
 }
 
 const watchdog = setTimeout(() => {
@@ -407,7 +407,7 @@ async function main() {
     // The form appears with the listing beside it, never before it: the
     // listing's arrival would move it from under the pointer.
     if (!(await page.getByTestId("public-posts").isVisible())) throw new Error("the login form was drawn before the latest posts");
-    await expectText(page, "offer", "5 free articles a month. Subscribe to read everything.");
+    await expectText(page, "offer", "5 free posts a month. Subscribe to read everything.");
     // The prices run.sh sells, from GET /billing/prices (the Stripe stand-in's).
     await expectText(page, "front-offer", "Premium: €5 a month, or €50 a year (save 17%)");
     // run.sh sets PUBLIC_LISTING=true: titles and excerpts before sign-in.
@@ -474,7 +474,7 @@ async function main() {
     await page.getByTestId("register-submit").click();
     await expectText(page, "current-user", username);
     const meter = await textOf(page, "meter");
-    const m = /^(\d+) free articles? left this month$/.exec(meter);
+    const m = /^(\d+) free posts? left this month$/.exec(meter);
     if (!m) throw new Error(`a new free user's meter reads ${JSON.stringify(meter)}`);
     limit = Number(m[1]);
     await page.locator('[data-testid^="post-link-"]').first().waitFor();
@@ -509,7 +509,7 @@ async function main() {
         // What it sells: the post asked for, when free reads return, one primary action.
         const teaser = await textOf(page, "paywall-teaser");
         if (!teaser.startsWith(listed)) throw new Error(`the paywall shows ${JSON.stringify(teaser)}, not the post asked for, ${JSON.stringify(listed)}`);
-        await expectText(page, "paywall-title", `You've read your ${limit} free articles this month`);
+        await expectText(page, "paywall-title", `You've read your ${limit} free posts this month`);
         const resets = await textOf(page, "paywall-resets");
         if (!/^Free reads return [A-Z][a-z]{2} \d{1,2}, \d{4}\.$/.test(resets)) throw new Error(`paywall-resets: ${JSON.stringify(resets)}`);
         await expectText(page, "paywall-offer", "Premium: €5 a month, or €50 a year (save 17%)");

@@ -248,7 +248,7 @@ export async function publishing(t, { suffix, password }) {
     await readerTab.setViewportSize({ width: 1440, height: 900 });
     await register(readerTab, reader, password);
     await expectAbsent(readerTab, '[data-testid="tools"]', "a reader's page");
-    const m = /^(\d+) free articles? left this month$/.exec(await textOf(readerTab, "meter"));
+    const m = /^(\d+) free posts? left this month$/.exec(await textOf(readerTab, "meter"));
     if (!m) throw new Error(`the reader's meter reads ${await textOf(readerTab, "meter")}`);
     limit = Number(m[1]);
     await readerTab.getByTestId(`post-link-${postId}`).waitFor();

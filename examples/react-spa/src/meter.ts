@@ -6,8 +6,8 @@ import { dayText } from "./publication";
 export function meterText(meter: Meter): string {
   if (meter == null) return "Premium: unlimited";
   const n = meter.remaining;
-  if (n === 0) return "No free articles left this month";
-  return `${n} free article${n === 1 ? "" : "s"} left this month`;
+  if (n === 0) return "No free posts left this month";
+  return `${n} free post${n === 1 ? "" : "s"} left this month`;
 }
 
 export function resetsText(meter: Meter): string {

@@ -26,7 +26,7 @@ export function joinText(): string {
 /** The offer, in one line. */
 export function offerText(): string {
   return FREE_READS > 0
-    ? `${FREE_READS} free article${FREE_READS === 1 ? "" : "s"} a month. Subscribe to read everything.`
+    ? `${FREE_READS} free post${FREE_READS === 1 ? "" : "s"} a month. Subscribe to read everything.`
     : "Subscribe to read everything.";
 }
 

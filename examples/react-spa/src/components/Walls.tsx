@@ -46,7 +46,7 @@ export default function Wall({ error, summary, onSignedIn }: {
     const limit = error.meter?.limit ?? 0;
     content = (
       <Paywall code={error.code} summary={summary} meter={error.meter}
-        title={`You've read your ${limit} free article${limit === 1 ? "" : "s"} this month`}
+        title={`You've read your ${limit} free post${limit === 1 ? "" : "s"} this month`}
         hint="Posts you already opened this month stay free to re-read." />
     );
   }
