@@ -14,7 +14,8 @@
 //! the session, then its totals, rows and the reader's unlocks pipelined.
 //! A browser without a session re-reads a post it opened in one round
 //! trip (its read-ahead), and opens a new one in two (the read-ahead, then
-//! the open's one statement).
+//! the open's one statement). A change a webhook takes writes its message
+//! in one statement of the change's own transaction.
 //! `cargo test --test round_trips -- --nocapture` prints the figures.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -34,13 +35,13 @@ static STATEMENTS: AtomicUsize = AtomicUsize::new(0);
 static ROUND_TRIPS: AtomicUsize = AtomicUsize::new(0);
 /// Statements sent and not yet answered.
 static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
-/// The text of the last statement sent.
-static LAST: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
+/// The text of every statement sent since counting last started.
+static SENT: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
 
 fn counting() -> Option<Box<dyn Instrumentation>> {
     Some(Box::new(|event: InstrumentationEvent<'_>| match event {
         InstrumentationEvent::StartQuery { query, .. } => {
-            *LAST.lock().unwrap() = query.to_string();
+            SENT.lock().unwrap().push(query.to_string());
             STATEMENTS.fetch_add(1, Ordering::SeqCst);
             if IN_FLIGHT.fetch_add(1, Ordering::SeqCst) == 0 {
                 ROUND_TRIPS.fetch_add(1, Ordering::SeqCst);
@@ -62,9 +63,15 @@ struct Cost {
 
 /// What one request sends.
 async fn count(app: &TestApp, client: &reqwest::Client, path: &str) -> (StatusCode, Cost) {
+    counted(app.get(client, path)).await
+}
+
+/// What the request `sent` sends.
+async fn counted(sent: impl std::future::Future<Output = reqwest::Response>) -> (StatusCode, Cost) {
     STATEMENTS.store(0, Ordering::SeqCst);
     ROUND_TRIPS.store(0, Ordering::SeqCst);
-    let status = app.get(client, path).await.status();
+    SENT.lock().unwrap().clear();
+    let status = sent.await.status();
     let cost = Cost {
         statements: STATEMENTS.load(Ordering::SeqCst),
         round_trips: ROUND_TRIPS.load(Ordering::SeqCst),
@@ -86,6 +93,9 @@ struct Figures {
     anonymous_re_read: Cost,
     /// The anonymous re-read's one statement.
     anonymous_re_read_sent: String,
+    /// The statements of a change a webhook takes that write its
+    /// message, and the messages written.
+    webhook_message: (usize, i64),
 }
 
 async fn measure() -> Figures {
@@ -158,7 +168,25 @@ async fn measure() -> Figures {
     assert_eq!(status, StatusCode::OK);
     let (status, anonymous_re_read) = count(&app, &browser, "/blog/2").await;
     assert_eq!(status, StatusCode::OK);
-    let anonymous_re_read_sent = LAST.lock().unwrap().clone();
+    let anonymous_re_read_sent = SENT.lock().unwrap().last().cloned().unwrap_or_default();
+    // A change a webhook takes (the newsletter taken: `member.updated`):
+    // its message is written in the change's transaction, in one
+    // statement.
+    support::db::execute(
+        &app,
+        "INSERT INTO webhooks (url, events, enabled, secret, created_at) \
+         VALUES ('https://hooks.example/', '*', TRUE, 'whsec_AAAA', 0)",
+    );
+    let body = serde_json::json!({ "newsletter": true });
+    let (status, _) = counted(app.patch_json(&client, "/account", &body)).await;
+    assert_eq!(status, StatusCode::OK);
+    let queued_by = SENT
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|q| q.contains("INSERT INTO webhook_events"))
+        .count();
+    let queued = support::db::count(&app, "SELECT COUNT(*) AS n FROM webhook_events");
     Figures {
         check_session,
         re_read,
@@ -172,6 +200,7 @@ async fn measure() -> Figures {
         anonymous_open,
         anonymous_re_read,
         anonymous_re_read_sent,
+        webhook_message: (queued_by, queued),
     }
 }
 
@@ -218,6 +247,7 @@ async fn round_trips_per_request() {
         // A browser's re-read: the read-ahead alone (the one that takes a
         // chunk's keys as a JSON array), no write.
         let f = &figures;
+        assert_eq!(f.webhook_message, (1, 1), "a webhook's message");
         let sent = &f.anonymous_re_read_sent;
         assert!(
             sent.contains("json_each(") && sent.contains("anonymous_unlocks"),
@@ -276,6 +306,7 @@ async fn round_trips_per_request() {
         );
         // A browser's re-read: one read-only round trip, the chunk's
         // read-ahead; its new open one more, the open's one statement.
+        assert_eq!(f.webhook_message, (1, 1), "a webhook's message");
         let (open, re_read) = (f.anonymous_open, f.anonymous_re_read);
         assert_eq!(
             (re_read.round_trips, re_read.statements),
