@@ -841,7 +841,13 @@ async function main() {
 
   await step("log out, ask for a reset link, set a new password from it", async () => {
     await page.getByTestId("logout").click();
+    // The form has an address and a title of its own, and Back leaves it.
     await page.getByTestId("forgot-link").click();
+    await until("the forgot form's address", async () => new URL(page.url()).pathname === "/login/forgot-password");
+    await until("the forgot form's title in the tab", async () => (await page.title()) === "Reset your password — The Tollgate Review");
+    await page.goBack();
+    await page.getByTestId("login-form").waitFor();
+    await page.goForward();
     await page.getByTestId("forgot-email").fill(mailAddress.toUpperCase());
     await page.getByTestId("forgot-submit").click();
     await page.getByTestId("forgot-done").waitFor();

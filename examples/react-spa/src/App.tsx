@@ -5,6 +5,7 @@ import PostView from "./components/PostView";
 import { managesUsers, readsPostInsights, readsSiteInsights, writesPosts } from "./roles";
 import { PUBLICATION } from "./publication";
 import { Link, navigate, postSlug, useLocation, useTitle } from "./router";
+import { SECOND_STEP_PATH, SIGNED_OUT_TITLES, SIGN_IN_PATHS } from "./paths";
 import { Skeleton } from "./components/Skeleton";
 
 // What a reader never needs is loaded when first opened: the publishing
@@ -39,11 +40,6 @@ function noteText(note: Note, plan: User["plan"]): string {
     ? "You're premium. Thank you for subscribing!"
     : "Thank you! Your premium plan starts as soon as Stripe confirms the payment.";
 }
-
-// After a provider, an account with an authenticator app on finishes its
-// sign-in here ({APP_URL}/login/two-factor): the session cookie holds the
-// pending sign-in, which only the second step accepts.
-const SECOND_STEP_PATH = "/login/two-factor";
 
 // Where Stripe sends the browser back (APP_URL/billing/success, /cancel)
 // and where a provider sign-in that failed lands (APP_URL/login?error=<code>):
@@ -169,7 +165,7 @@ export default function App() {
     setNote(null);
     setSignInError(null);
     const at = window.location.pathname;
-    if (at === "/login" || at === "/join" || at === SECOND_STEP_PATH) navigate("/", { replace: true });
+    if (SIGN_IN_PATHS.includes(at)) navigate("/", { replace: true });
   }, []);
 
   // Back from Checkout, the plan changes when Stripe's event reaches the
@@ -221,7 +217,7 @@ export default function App() {
   const page = pageAt(path);
   const screenTitle =
     LINK_TITLES[path] ?? (path.startsWith("/gift/") ? "A gift for you" : null) ??
-    (user === null ? (path === "/join" ? "Create an account" : path === "/login" ? "Log in" : null) : TITLES[page.name]);
+    (user === null ? SIGNED_OUT_TITLES[path] ?? null : TITLES[page.name]);
   // A post's page names itself once it knows its title.
   useTitle(page.name === "post" ? false : screenTitle);
 

@@ -4,15 +4,12 @@ import { Link, navigate, useLocation } from "../router";
 import AuthForm from "./AuthForm";
 import FrontPage from "./FrontPage";
 import { Skeleton } from "./Skeleton";
+import { BY_EMAIL_PATH, FORGOT_PATH, SECOND_STEP_PATH } from "../paths";
 
 const SecondStep = lazy(() => import("./SecondStep"));
 const ForgotPassword = lazy(() => import("./Recovery").then((m) => ({ default: m.ForgotPassword })));
 const EmailSignInForm = lazy(() => import("./EmailSignIn").then((m) => ({ default: m.EmailSignInForm })));
 
-// After a provider, an account with an authenticator app on finishes its
-// sign-in here ({APP_URL}/login/two-factor): the session cookie holds the
-// pending sign-in, which only the second step accepts.
-const SECOND_STEP_PATH = "/login/two-factor";
 
 /**
  * A visitor without an account: the front page with one form at a time,
@@ -28,8 +25,9 @@ export default function SignedOut({ startupError, signInError, onSignInError, on
   onSignedIn: (user: User) => void;
 }) {
   const { path, search } = useLocation();
-  const [forgot, setForgot] = useState(false);
-  const [byEmail, setByEmail] = useState(false);
+  // Each form at an address of its own: Back returns to the login form.
+  const forgot = path === FORGOT_PATH;
+  const byEmail = path === BY_EMAIL_PATH;
   // The login form has turned into a sign-in's second step.
   const [inSecondStep, setInSecondStep] = useState(false);
   const joining = path === "/join" || search.has("join");
@@ -47,9 +45,9 @@ export default function SignedOut({ startupError, signInError, onSignInError, on
               onSignInError(reason && "The sign-in timed out after 5 minutes. Please sign in again.");
             }} />
         ) : forgot ? (
-          <ForgotPassword onCancel={() => setForgot(false)} />
+          <ForgotPassword onCancel={() => navigate("/login")} />
         ) : byEmail ? (
-          <EmailSignInForm onCancel={() => setByEmail(false)} onSuccess={onSignedIn} />
+          <EmailSignInForm onCancel={() => navigate("/login")} onSuccess={onSignedIn} />
         ) : joining ? (
           // One form at a time: a newcomer's, with the way back.
           <>
@@ -62,8 +60,8 @@ export default function SignedOut({ startupError, signInError, onSignInError, on
         ) : (
           <>
             {/* Keyed by the message, so a new one shows even after the form was used. */}
-            <AuthForm key={signInError ?? ""} kind="login" onSuccess={onSignedIn} onForgot={() => setForgot(true)}
-              onEmail={() => setByEmail(true)} problem={signInError} onSecondStep={setInSecondStep} />
+            <AuthForm key={signInError ?? ""} kind="login" onSuccess={onSignedIn} onForgot={() => navigate(FORGOT_PATH)}
+              onEmail={() => navigate(BY_EMAIL_PATH)} problem={signInError} onSecondStep={setInSecondStep} />
             {/* Not beside a sign-in's second step: that person has an account. */}
             {!inSecondStep && (
               <p className="switch">
