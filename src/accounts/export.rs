@@ -26,7 +26,7 @@ pub struct Export {
     exported_at: i64,
     account: AccountView,
     sessions: Vec<SessionView>,
-    events: Vec<EventPart>,
+    events: Vec<EventView>,
     /// The posts unlocked this month (by id) and when the month resets.
     unlocks: UnlocksPart,
     gifts: Vec<GiftPart>,
@@ -68,8 +68,10 @@ impl SessionView {
     }
 }
 
+/// An account event as its owner sees it, in the export and in
+/// `GET /account/events`.
 #[derive(Serialize)]
-struct EventPart {
+pub struct EventView {
     id: i64,
     #[serde(serialize_with = "rfc3339::serialize_unix")]
     at: i64,
@@ -77,6 +79,22 @@ struct EventPart {
     ip: Option<String>,
     user_agent: Option<String>,
     detail: Value,
+}
+
+impl From<events::EventRow> for EventView {
+    fn from(row: events::EventRow) -> Self {
+        EventView {
+            id: row.id,
+            at: row.at,
+            kind: row.kind,
+            ip: row.ip,
+            user_agent: row.user_agent,
+            // Written by `events::record` from a JSON value; an unreadable
+            // one (never expected) shows as an empty object, not a 500.
+            detail: serde_json::from_str(&row.detail)
+                .unwrap_or_else(|_| Value::Object(Default::default())),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -142,15 +160,7 @@ impl Export {
             .collect();
         let events = events::all_of(conn, user_id)?
             .into_iter()
-            .map(|row| EventPart {
-                id: row.id,
-                at: row.at,
-                kind: row.kind,
-                ip: row.ip,
-                user_agent: row.user_agent,
-                detail: serde_json::from_str(&row.detail)
-                    .unwrap_or_else(|_| Value::Object(Default::default())),
-            })
+            .map(EventView::from)
             .collect();
         let month = Month::at(now);
         let unlocks = UnlocksPart {

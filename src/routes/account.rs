@@ -20,7 +20,6 @@ use crate::error::ApiError;
 use crate::mail::message::Notice;
 use crate::session::{self, CurrentSession};
 use crate::state::AppState;
-use crate::time::rfc3339;
 
 /// A session as its owner sees it, and whether it is the one asking.
 #[derive(Serialize)]
@@ -307,34 +306,6 @@ pub async fn delete_account(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// An account event as its owner sees it.
-#[derive(Serialize)]
-struct EventView {
-    id: i64,
-    #[serde(serialize_with = "rfc3339::serialize_unix")]
-    at: i64,
-    kind: String,
-    ip: Option<String>,
-    user_agent: Option<String>,
-    detail: serde_json::Value,
-}
-
-impl From<events::EventRow> for EventView {
-    fn from(row: events::EventRow) -> Self {
-        EventView {
-            id: row.id,
-            at: row.at,
-            kind: row.kind,
-            ip: row.ip,
-            user_agent: row.user_agent,
-            // Written by `events::record` from a JSON value; an unreadable
-            // one (never expected) shows as an empty object, not a 500.
-            detail: serde_json::from_str(&row.detail)
-                .unwrap_or_else(|_| serde_json::Value::Object(Default::default())),
-        }
-    }
-}
-
 /// The caller's own events, newest first, paginated like `/blog`.
 pub async fn list_events(
     state: web::Data<AppState>,
@@ -347,7 +318,7 @@ pub async fn list_events(
         Ok::<_, ApiError>(events::page(conn, user_id, page, per_page)?)
     })
     .await?;
-    let events: Vec<EventView> = rows.into_iter().map(EventView::from).collect();
+    let events: Vec<export::EventView> = rows.into_iter().map(export::EventView::from).collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "events": events,
         "page": page,

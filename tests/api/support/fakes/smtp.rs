@@ -21,18 +21,7 @@ pub fn smtp_url(port: u16) -> String {
 
 /// Whether `python3` can import `aiosmtpd`; if not, says the test is skipped.
 pub fn available() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import aiosmtpd"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        eprintln!(
-            "skipped: needs a real SMTP server; install it with `python3 -m pip install aiosmtpd`"
-        );
-    }
-    ok
+    super::python_has("aiosmtpd", "a real SMTP server", "aiosmtpd")
 }
 
 pub struct SmtpServer {

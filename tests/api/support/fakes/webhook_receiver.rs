@@ -17,19 +17,11 @@ use super::super::free_port;
 /// Whether `python3` can import `standardwebhooks`; if not, says the test
 /// is skipped.
 pub fn available() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import standardwebhooks"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        eprintln!(
-            "skipped: needs Standard Webhooks' library; install it with \
-             `python3 -m pip install standardwebhooks`"
-        );
-    }
-    ok
+    super::python_has(
+        "standardwebhooks",
+        "Standard Webhooks' library",
+        "standardwebhooks",
+    )
 }
 
 pub struct Receiver {
