@@ -228,7 +228,7 @@ impl ReadAhead for SessionsAndMeters {
                     _ => None,
                 },
                 anonymous: match (&browsers, &lookup.anonymous) {
-                    (Some(sheet), Some(asked)) => Some(anonymous::read_ahead::find(sheet, asked)),
+                    (Some(sheet), Some(asked)) => Some(sheet.get(asked).cloned()),
                     _ => None,
                 },
             })

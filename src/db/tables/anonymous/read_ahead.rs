@@ -33,11 +33,6 @@ pub struct Asked {
 /// job's question, asked with its request's clock: see [`found_at`]).
 pub type Sheet = HashMap<Asked, Found>;
 
-/// What `sheet` holds for `asked`: `None` when its post was not found.
-pub fn find(sheet: &Sheet, asked: &Asked) -> Option<Found> {
-    sheet.get(asked).cloned()
-}
-
 /// The read found ahead, if its post is visible at `now`: what
 /// [`super::post_and_meter`] would have answered.
 pub fn found_at(found: Option<Found>, now: i64) -> Option<Found> {
